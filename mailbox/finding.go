@@ -1,0 +1,142 @@
+package mailbox
+
+import "time"
+
+// Severity ranks a finding for the people who read the report.
+type Severity string
+
+// Severities, most serious first.
+const (
+	SeverityBlocker Severity = "blocker" // the mailbox cannot move as it is
+	SeverityWarning Severity = "warning" // something is lost or must be rebuilt by hand
+	SeverityInfo    Severity = "info"    // worth knowing, nothing to do
+)
+
+// Rank orders severities: blocker 0, warning 1, info 2, anything else 3.
+func (s Severity) Rank() int {
+	switch s {
+	case SeverityBlocker:
+		return 0
+	case SeverityWarning:
+		return 1
+	case SeverityInfo:
+		return 2
+	}
+	return 3
+}
+
+// Finding is one thing an assessment found, with what to do about it.
+type Finding struct {
+	Code     string   `json:"code"`     // stable, e.g. EXM-RULE-ACTION-UNMAPPABLE
+	Severity Severity `json:"severity"` // blocker, warning, info
+	Category string   `json:"category"` // rules, public-folders, holds, archive, delegates, limits, content, access
+	Mailbox  string   `json:"mailbox,omitempty"`
+	Object   string   `json:"object,omitempty"` // the rule, folder or item concerned
+	Found    string   `json:"found"`            // what was found, in a sentence
+	Remedy   string   `json:"remedy"`           // what to do, in a sentence
+	Fix      string   `json:"fix,omitempty"`    // the PowerShell or Graph call that fixes it, when one exists
+}
+
+// Readiness sums up whether a mailbox can move.
+type Readiness string
+
+// Readiness values.
+const (
+	Ready      Readiness = "ready"      // no finding above info
+	Warnings   Readiness = "warnings"   // moves, but something is lost or manual
+	Blocked    Readiness = "blocked"    // a blocker must be cleared first
+	Unreadable Readiness = "unreadable" // the assessment could not read it
+)
+
+// AssessmentSchemaVersion is the version of the JSON the assess command
+// writes and the report command reads. Bump it on any incompatible change.
+const AssessmentSchemaVersion = 1
+
+// Assessment is the whole result of `exmigrate assess`: the input of the
+// reports. Its JSON form is a documented, versioned interface.
+type Assessment struct {
+	SchemaVersion int                 `json:"schema_version"`
+	GeneratedAt   time.Time           `json:"generated_at"`
+	Tool          string              `json:"tool"` // exmigrate version that wrote it
+	Mailboxes     []MailboxAssessment `json:"mailboxes"`
+	PublicFolders *PublicFolderStats  `json:"public_folders,omitempty"`
+	Findings      []Finding           `json:"findings"`
+}
+
+// MailboxAssessment is the inventory of one mailbox.
+type MailboxAssessment struct {
+	Address   string      `json:"address"`
+	Location  Location    `json:"location"`
+	Type      MailboxType `json:"type,omitempty"`
+	Batch     string      `json:"batch,omitempty"`
+	Readiness Readiness   `json:"readiness"`
+	Error     string      `json:"error,omitempty"` // why it could not be read
+
+	Folders          int              `json:"folders"`
+	MaxDepth         int              `json:"max_depth"`
+	MaxChildFolders  int64            `json:"max_child_folders"`
+	MaxFolderItems   int64            `json:"max_folder_items"`
+	Items            int64            `json:"items"`
+	ItemsByKind      map[Kind]int64   `json:"items_by_kind"`
+	SizeBytes        int64            `json:"size_bytes"`
+	LargestItems     []ItemSummary    `json:"largest_items,omitempty"`
+	ItemsOverTenant  int64            `json:"items_over_tenant_limit"` // over the configured message size limit
+	ItemsOver150MB   int64            `json:"items_over_150mb"`
+	Archive          *ArchiveStats    `json:"archive,omitempty"`
+	RecoverableBytes int64            `json:"recoverable_bytes"`
+	RecoverableItems int64            `json:"recoverable_items"`
+	Rules            int              `json:"rules"`
+	RulesMappable    int              `json:"rules_mappable"`
+	Delegates        int              `json:"delegates"`
+	Holds            int              `json:"holds"`
+	FolderStats      []FolderSummary  `json:"folder_stats,omitempty"`
+	Copy             *CopySummary     `json:"copy,omitempty"`
+	Extra            map[string]int64 `json:"extra,omitempty"`
+}
+
+// ItemSummary names one notable item.
+type ItemSummary struct {
+	Folder    string    `json:"folder"`
+	Subject   string    `json:"subject"`
+	Class     string    `json:"class"`
+	SizeBytes int64     `json:"size_bytes"`
+	Received  time.Time `json:"received,omitzero"`
+}
+
+// FolderSummary is one folder's counts in an assessment.
+type FolderSummary struct {
+	Path       string `json:"path"`
+	Class      string `json:"class,omitempty"`
+	Items      int64  `json:"items"`
+	SizeBytes  int64  `json:"size_bytes"`
+	ChildCount int64  `json:"child_count"`
+}
+
+// ArchiveStats describes an online archive.
+type ArchiveStats struct {
+	Folders   int   `json:"folders"`
+	Items     int64 `json:"items"`
+	SizeBytes int64 `json:"size_bytes"`
+}
+
+// PublicFolderStats is the inventory of the public folder tree.
+type PublicFolderStats struct {
+	Folders   int   `json:"folders"`
+	Items     int64 `json:"items"`
+	SizeBytes int64 `json:"size_bytes"`
+	MaxDepth  int   `json:"max_depth"`
+}
+
+// CopySummary is the outcome of copy jobs for one mailbox, merged into the
+// report when copy results are given.
+type CopySummary struct {
+	Status         string           `json:"status"` // done, partial, failed, not-started
+	ItemsCopied    int64            `json:"items_copied"`
+	BytesCopied    int64            `json:"bytes_copied"`
+	ItemsSkipped   int64            `json:"items_skipped"`
+	SkipReasons    map[string]int64 `json:"skip_reasons,omitempty"`
+	SourceItems    int64            `json:"source_items"`
+	TargetItems    int64            `json:"target_items"`
+	LastPass       time.Time        `json:"last_pass,omitzero"`
+	DurationMillis int64            `json:"duration_ms"`
+}

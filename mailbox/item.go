@@ -1,0 +1,144 @@
+package mailbox
+
+import (
+	"io"
+	"strings"
+	"time"
+)
+
+// Importance of a message, spelled as both EWS and Graph spell it.
+type Importance string
+
+// Importance values.
+const (
+	ImportanceLow    Importance = "Low"
+	ImportanceNormal Importance = "Normal"
+	ImportanceHigh   Importance = "High"
+)
+
+// FlagStatus is the follow-up flag of a message.
+type FlagStatus string
+
+// Flag states, spelled as EWS and Graph spell them (Graph lower-cases the first letter).
+const (
+	NotFlagged FlagStatus = "NotFlagged"
+	Flagged    FlagStatus = "Flagged"
+	Complete   FlagStatus = "Complete"
+)
+
+// Item class prefixes (PR_MESSAGE_CLASS).
+const (
+	ClassMessage     = "IPM.Note"
+	ClassAppointment = "IPM.Appointment"
+	ClassMeeting     = "IPM.Schedule.Meeting"
+	ClassContact     = "IPM.Contact"
+	ClassTask        = "IPM.Task"
+	ClassStickyNote  = "IPM.StickyNote"
+)
+
+// Item is the metadata of one item: what listing and sync return, without
+// its content.
+type Item struct {
+	ID                string // the protocol's item id, opaque outside its adapter
+	ChangeKey         string // EWS change key; empty on Graph
+	FolderID          string
+	Class             string // e.g. IPM.Note, IPM.Note.SMIME, IPM.Appointment
+	Subject           string
+	InternetMessageID string
+	SizeBytes         int64
+	Received          time.Time
+	Sent              time.Time
+	IsRead            bool
+	IsDraft           bool
+	Importance        Importance
+	Categories        []string
+	Flag              FlagStatus
+	HasAttachments    bool
+	// SourceID is the exmigrate stamp (see SourceIDPropertyName) when the
+	// item was written by exmigrate; empty otherwise.
+	SourceID string
+}
+
+// Kind groups item classes the way an assessment counts them.
+type Kind string
+
+// Item kinds.
+const (
+	KindMail     Kind = "mail"
+	KindCalendar Kind = "calendar"
+	KindContacts Kind = "contacts"
+	KindTasks    Kind = "tasks"
+	KindNotes    Kind = "notes"
+	KindOther    Kind = "other"
+)
+
+// KindOf classifies a message class. Meeting requests and responses are mail
+// (they live in the Inbox and copy as messages); appointments are calendar.
+func KindOf(class string) Kind {
+	c := strings.ToUpper(class)
+	has := func(prefix string) bool {
+		p := strings.ToUpper(prefix)
+		return c == p || strings.HasPrefix(c, p+".")
+	}
+	switch {
+	case c == "" || has(ClassMessage) || has(ClassMeeting) || has("REPORT.IPM.Note") || has("IPM.Post"):
+		return KindMail
+	case has(ClassAppointment):
+		return KindCalendar
+	case has(ClassContact) || has("IPM.DistList"):
+		return KindContacts
+	case has(ClassTask):
+		return KindTasks
+	case has(ClassStickyNote):
+		return KindNotes
+	}
+	return KindOther
+}
+
+// IsMail reports whether the copy engine carries this item as a message.
+func (it Item) IsMail() bool { return KindOf(it.Class) == KindMail }
+
+// Message is what the copy engine hands a Target to write: the item's
+// metadata, its identity at the source, and its content as an RFC 5322 (MIME)
+// stream that the target must consume without holding it whole.
+type Message struct {
+	Item     Item
+	SourceID string    // written to the target as the named property below
+	MIME     io.Reader // RFC 5322 content
+	Size     int64     // length of MIME in bytes when known, else -1
+}
+
+// The named extended property that stamps every item exmigrate writes with
+// its source identity, so that a rerun after a crash finds it instead of
+// writing it again. Both adapters use the same property set and name, so a
+// stamp written through Graph is readable through EWS and the other way.
+const (
+	SourceIDPropertySet  = "9d4b5a3e-6f0c-4c51-9a57-6b8e2f1d7c42"
+	SourceIDPropertyName = "ExmigrateSourceId"
+)
+
+// ChangeKind says what happened to an item since the last sync state.
+type ChangeKind string
+
+// Change kinds.
+const (
+	ChangeCreated  ChangeKind = "created"  // new since the last state (every item on a first sync)
+	ChangeUpdated  ChangeKind = "updated"  // content or properties changed
+	ChangeReadFlag ChangeKind = "readflag" // only the read state changed
+	ChangeDeleted  ChangeKind = "deleted"  // gone from the folder; only ID is set
+)
+
+// Change is one entry of an incremental sync.
+type Change struct {
+	Kind ChangeKind
+	Item Item
+}
+
+// ChangePage is one round of an incremental sync. State is opaque (an EWS
+// SyncState or a Graph delta or next link) and must be handed back verbatim
+// on the next call; More says whether the server has more changes now.
+type ChangePage struct {
+	Changes []Change
+	State   string
+	More    bool
+}
