@@ -1,0 +1,487 @@
+// Package config loads and validates the exmigrate configuration file.
+//
+// The file says where each side is and how to authenticate, but never holds
+// a secret itself: it names the environment variable or the file that does.
+// Every validation error names the key and the fix.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/exmigrate/exmigrate/internal/secret"
+)
+
+// Config is the whole file.
+type Config struct {
+	OnPrem      *OnPrem     `yaml:"onprem"`
+	Cloud       *Cloud      `yaml:"cloud"`
+	State       State       `yaml:"state"`
+	AuditLog    string      `yaml:"audit_log"`
+	Concurrency Concurrency `yaml:"concurrency"`
+	Filters     Filters     `yaml:"filters"`
+	Assessment  Assessment  `yaml:"assessment"`
+
+	// dir is the folder of the config file: relative paths in it are
+	// relative to the file, not to where the command runs.
+	dir string
+}
+
+// OnPrem is the Exchange Server side, reached through EWS.
+type OnPrem struct {
+	EWSURL              string `yaml:"ews_url"`
+	Domain              string `yaml:"domain"`
+	Username            string `yaml:"username"`
+	PasswordEnv         string `yaml:"password_env"`
+	PasswordFile        string `yaml:"password_file"`
+	CABundle            string `yaml:"ca_bundle"`
+	Impersonation       bool   `yaml:"impersonation"`
+	ServerVersion       string `yaml:"server_version"`
+	PublicFolderMailbox string `yaml:"public_folder_mailbox"`
+}
+
+// Cloud is the Exchange Online side, reached through Microsoft Graph.
+type Cloud struct {
+	TenantID               string `yaml:"tenant_id"`
+	ClientID               string `yaml:"client_id"`
+	Auth                   string `yaml:"auth"`
+	CertificatePath        string `yaml:"certificate_path"`
+	CertificatePasswordEnv string `yaml:"certificate_password_env"`
+	ClientSecretEnv        string `yaml:"client_secret_env"`
+	Cloud                  string `yaml:"cloud"`
+	GraphBaseURL           string `yaml:"graph_base_url"`
+	AuthorityHost          string `yaml:"authority_host"`
+	CABundle               string `yaml:"ca_bundle"`
+}
+
+// State is where copy jobs keep their progress.
+type State struct {
+	Path string `yaml:"path"`
+}
+
+// Concurrency bounds the work in flight.
+type Concurrency struct {
+	Mailboxes int `yaml:"mailboxes"` // mailboxes copied at once
+	EWS       int `yaml:"ews"`       // EWS requests in flight per mailbox
+}
+
+// Filters select what a copy carries.
+type Filters struct {
+	IncludeFolders []string `yaml:"include_folders"` // regular expressions on the folder path
+	ExcludeFolders []string `yaml:"exclude_folders"`
+	FolderMappings []string `yaml:"folder_mappings"` // "Old/Path -> New/Path"
+	ReceivedSince  string   `yaml:"received_since"`  // YYYY-MM-DD or RFC 3339
+	ReceivedUntil  string   `yaml:"received_until"`
+	MaxItemSize    Size     `yaml:"max_item_size"` // e.g. 150MB
+}
+
+// Assessment tunes what an assessment flags.
+type Assessment struct {
+	TenantMessageLimit Size `yaml:"tenant_message_limit"` // default 35MB
+}
+
+// Auth methods for the cloud side.
+const (
+	AuthCertificate      = "certificate"
+	AuthClientSecret     = "client-secret"
+	AuthDeviceCode       = "device-code"
+	AuthEnvironment      = "environment"
+	AuthManagedIdentity  = "managed-identity"
+	AuthWorkloadIdentity = "workload-identity"
+)
+
+var (
+	authMethods    = []string{AuthCertificate, AuthClientSecret, AuthDeviceCode, AuthEnvironment, AuthManagedIdentity, AuthWorkloadIdentity}
+	clouds         = []string{"global", "usgov", "usgovdod", "china"}
+	serverVersions = []string{"Exchange2013", "Exchange2013_SP1", "Exchange2015", "Exchange2016"}
+	// Keys that would put a secret into the file. They are refused by name
+	// so the engineer learns where the secret goes instead.
+	secretKeys = map[string]string{
+		"onprem.password":              "onprem.password_env or onprem.password_file",
+		"cloud.client_secret":          "cloud.client_secret_env",
+		"cloud.secret":                 "cloud.client_secret_env",
+		"cloud.certificate_password":   "cloud.certificate_password_env",
+		"cloud.password":               "cloud.client_secret_env",
+		"onprem.password_value":        "onprem.password_env or onprem.password_file",
+		"cloud.client_secret_value":    "cloud.client_secret_env",
+		"cloud.teams_workflow_url":     "an environment variable named on the command line",
+		"cloud.certificate_passphrase": "cloud.certificate_password_env",
+	}
+)
+
+// Error is a validation problem with one key.
+type Error struct {
+	Key     string
+	Problem string
+}
+
+func (e *Error) Error() string { return e.Key + ": " + e.Problem }
+
+// Errors is every problem found in one file, so the engineer fixes them in
+// one go.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Load reads and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config file: %w", err)
+	}
+	cfg, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config file %s:\n%w", path, err)
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	cfg.dir = dir
+	return cfg, nil
+}
+
+// Parse decodes and validates a config document. Unknown keys are errors:
+// a misspelt key silently ignored is a migration run with the wrong setting.
+func Parse(data []byte) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("not valid YAML: %w", err)
+	}
+	if errs := refuseSecrets(&root, ""); len(errs) > 0 {
+		return nil, errs
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w (see the example configurations in the README)", err)
+	}
+	cfg.applyDefaults()
+	if errs := cfg.validate(); len(errs) > 0 {
+		return nil, errs
+	}
+	return &cfg, nil
+}
+
+func refuseSecrets(n *yaml.Node, prefix string) Errors {
+	var errs Errors
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			errs = append(errs, refuseSecrets(c, prefix)...)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			if where, ok := secretKeys[key]; ok {
+				errs = append(errs, &Error{Key: key, Problem: fmt.Sprintf(
+					"secrets are never read from the config file (line %d); remove it and set %s", n.Content[i].Line, where)})
+				continue
+			}
+			errs = append(errs, refuseSecrets(n.Content[i+1], key)...)
+		}
+	}
+	return errs
+}
+
+func (c *Config) applyDefaults() {
+	if c.OnPrem != nil && c.OnPrem.ServerVersion == "" {
+		c.OnPrem.ServerVersion = "Exchange2016"
+	}
+	if c.Cloud != nil {
+		if c.Cloud.Cloud == "" {
+			c.Cloud.Cloud = "global"
+		}
+		if c.Cloud.Auth == "" {
+			c.Cloud.Auth = AuthCertificate
+		}
+	}
+	if c.State.Path == "" {
+		c.State.Path = "exmigrate-state.db"
+	}
+	if c.AuditLog == "" {
+		c.AuditLog = "exmigrate-audit.jsonl"
+	}
+	if c.Concurrency.Mailboxes == 0 {
+		c.Concurrency.Mailboxes = 4
+	}
+	if c.Concurrency.EWS == 0 {
+		c.Concurrency.EWS = 4
+	}
+	if c.Assessment.TenantMessageLimit == 0 {
+		c.Assessment.TenantMessageLimit = 35 * MB
+	}
+}
+
+func (c *Config) validate() Errors {
+	var errs Errors
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &Error{Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+	if c.OnPrem == nil && c.Cloud == nil {
+		bad("onprem", "neither onprem nor cloud is configured; configure at least one side")
+	}
+	if o := c.OnPrem; o != nil {
+		switch u, err := url.Parse(o.EWSURL); {
+		case o.EWSURL == "":
+			bad("onprem.ews_url", "is required: the full EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (exmigrate never uses Autodiscover)")
+		case err != nil || u.Host == "":
+			bad("onprem.ews_url", "%q is not a URL: write it as https://mail.contoso.com/EWS/Exchange.asmx", o.EWSURL)
+		case u.Scheme == "http" && !isLoopback(u.Hostname()):
+			bad("onprem.ews_url", "must be https:// (http:// is allowed only for loopback addresses): %s", o.EWSURL)
+		case u.Scheme != "https" && u.Scheme != "http":
+			bad("onprem.ews_url", "must be https://, not %s://", u.Scheme)
+		case u.User != nil:
+			bad("onprem.ews_url", "must not carry a user name or password; use onprem.username and onprem.password_env")
+		}
+		if o.Username == "" {
+			bad("onprem.username", "is required: the service account, e.g. svc-migrate (with onprem.domain) or svc-migrate@contoso.com")
+		} else if strings.Contains(o.Username, `\`) && o.Domain != "" {
+			bad("onprem.username", `names a domain (%s) and onprem.domain is set too; write the domain in one place`, o.Username)
+		}
+		switch {
+		case o.PasswordEnv == "" && o.PasswordFile == "":
+			bad("onprem.password_env", "or onprem.password_file is required: name the environment variable or file that holds the service account's password")
+		case o.PasswordEnv != "" && o.PasswordFile != "":
+			bad("onprem.password_env", "and onprem.password_file are both set; keep one")
+		case o.PasswordEnv != "" && !validEnvName(o.PasswordEnv):
+			bad("onprem.password_env", "%q is not an environment variable name (letters, digits and _; it names the variable, it is not the password)", o.PasswordEnv)
+		}
+		if !contains(serverVersions, o.ServerVersion) {
+			bad("onprem.server_version", "%q is not an EWS schema version; use one of %s (Exchange 2019 and SE speak Exchange2016)", o.ServerVersion, strings.Join(serverVersions, ", "))
+		}
+		if o.PublicFolderMailbox != "" && !strings.Contains(o.PublicFolderMailbox, "@") {
+			bad("onprem.public_folder_mailbox", "%q is not an SMTP address", o.PublicFolderMailbox)
+		}
+	}
+	if cl := c.Cloud; cl != nil {
+		if !isGUIDOrDomain(cl.TenantID) {
+			bad("cloud.tenant_id", "is required: the directory (tenant) id GUID or the tenant's domain, e.g. contoso.onmicrosoft.com")
+		}
+		if cl.ClientID == "" && cl.Auth != AuthManagedIdentity && cl.Auth != AuthEnvironment {
+			bad("cloud.client_id", "is required for auth %s: the application (client) id of the app registration", cl.Auth)
+		}
+		if !contains(authMethods, cl.Auth) {
+			bad("cloud.auth", "%q is not supported; use one of %s", cl.Auth, strings.Join(authMethods, ", "))
+		}
+		if cl.Auth == AuthCertificate && cl.CertificatePath == "" {
+			bad("cloud.certificate_path", "is required with auth certificate: a PEM or PFX file with the certificate and its private key")
+		}
+		if cl.Auth == AuthClientSecret && cl.ClientSecretEnv == "" {
+			bad("cloud.client_secret_env", "is required with auth client-secret: name the environment variable that holds the secret")
+		}
+		for _, kv := range [][2]string{{"cloud.client_secret_env", cl.ClientSecretEnv}, {"cloud.certificate_password_env", cl.CertificatePasswordEnv}} {
+			if kv[1] != "" && !validEnvName(kv[1]) {
+				bad(kv[0], "%q is not an environment variable name (it names the variable, it is not the secret)", kv[1])
+			}
+		}
+		if !contains(clouds, cl.Cloud) {
+			bad("cloud.cloud", "%q is not a Microsoft cloud; use one of %s", cl.Cloud, strings.Join(clouds, ", "))
+		}
+		for _, kv := range [][2]string{{"cloud.graph_base_url", cl.GraphBaseURL}, {"cloud.authority_host", cl.AuthorityHost}} {
+			if kv[1] == "" {
+				continue
+			}
+			if u, err := url.Parse(kv[1]); err != nil || u.Scheme != "https" || u.Host == "" {
+				bad(kv[0], "%q must be an https:// URL", kv[1])
+			}
+		}
+	}
+	if c.Concurrency.Mailboxes < 1 || c.Concurrency.Mailboxes > 64 {
+		bad("concurrency.mailboxes", "%d is out of range; use 1 to 64", c.Concurrency.Mailboxes)
+	}
+	if c.Concurrency.EWS < 1 || c.Concurrency.EWS > 27 {
+		bad("concurrency.ews", "%d is out of range; use 1 to 27 (Exchange's default EWSMaxConcurrency is 27 per account)", c.Concurrency.EWS)
+	}
+	for i, expr := range c.Filters.IncludeFolders {
+		if _, err := regexp.Compile(expr); err != nil {
+			bad(fmt.Sprintf("filters.include_folders[%d]", i), "%q is not a regular expression: %v", expr, err)
+		}
+	}
+	for i, expr := range c.Filters.ExcludeFolders {
+		if _, err := regexp.Compile(expr); err != nil {
+			bad(fmt.Sprintf("filters.exclude_folders[%d]", i), "%q is not a regular expression: %v", expr, err)
+		}
+	}
+	for i, m := range c.Filters.FolderMappings {
+		if from, to, ok := strings.Cut(m, "->"); !ok || strings.TrimSpace(from) == "" || strings.TrimSpace(to) == "" {
+			bad(fmt.Sprintf("filters.folder_mappings[%d]", i), "%q must read \"Old/Path -> New/Path\"", m)
+		}
+	}
+	parseDate := func(key, raw string) time.Time {
+		if raw == "" {
+			return time.Time{}
+		}
+		t, err := ParseDate(raw)
+		if err != nil {
+			bad(key, "%q is not a date; write 2024-01-31 or 2024-01-31T08:00:00Z", raw)
+		}
+		return t
+	}
+	since := parseDate("filters.received_since", c.Filters.ReceivedSince)
+	until := parseDate("filters.received_until", c.Filters.ReceivedUntil)
+	if !since.IsZero() && !until.IsZero() && !since.Before(until) {
+		bad("filters.received_until", "%s is not after filters.received_since %s", c.Filters.ReceivedUntil, c.Filters.ReceivedSince)
+	}
+	return errs
+}
+
+// ParseDate accepts a calendar date (midnight UTC) or an RFC 3339 time.
+func ParseDate(s string) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// Path resolves a path from the config file relative to the file's folder.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.dir == "" {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// EWSPassword reads the on-prem password from where the config says it is.
+func (c *Config) EWSPassword() (secret.Secret, error) {
+	if c.OnPrem == nil {
+		return secret.Secret{}, errors.New("onprem is not configured")
+	}
+	if c.OnPrem.PasswordEnv != "" {
+		s, err := secret.FromEnv(c.OnPrem.PasswordEnv)
+		if err != nil {
+			return s, fmt.Errorf("onprem.password_env: %w: export %s with the service account's password", err, c.OnPrem.PasswordEnv)
+		}
+		return s, nil
+	}
+	s, err := secret.FromFile(c.Path(c.OnPrem.PasswordFile))
+	if err != nil {
+		return s, fmt.Errorf("onprem.password_file: %w", err)
+	}
+	return s, nil
+}
+
+// GraphClientSecret reads the client secret for auth client-secret.
+func (c *Config) GraphClientSecret() (secret.Secret, error) {
+	if c.Cloud == nil || c.Cloud.ClientSecretEnv == "" {
+		return secret.Secret{}, nil
+	}
+	s, err := secret.FromEnv(c.Cloud.ClientSecretEnv)
+	if err != nil {
+		return s, fmt.Errorf("cloud.client_secret_env: %w: export %s with the app registration's client secret", err, c.Cloud.ClientSecretEnv)
+	}
+	return s, nil
+}
+
+// CertificatePassword reads the certificate's password, if one is named.
+func (c *Config) CertificatePassword() (secret.Secret, error) {
+	if c.Cloud == nil || c.Cloud.CertificatePasswordEnv == "" {
+		return secret.Secret{}, nil
+	}
+	s, err := secret.FromEnv(c.Cloud.CertificatePasswordEnv)
+	if err != nil {
+		return s, fmt.Errorf("cloud.certificate_password_env: %w", err)
+	}
+	return s, nil
+}
+
+// EWSUser is the account as NTLM wants it: DOMAIN\user, or a UPN.
+func (o *OnPrem) EWSUser() string {
+	if o.Domain != "" && !strings.Contains(o.Username, "@") {
+		return o.Domain + `\` + o.Username
+	}
+	return o.Username
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var (
+	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	guidRE    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	domainRE  = regexp.MustCompile(`^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$`)
+)
+
+func validEnvName(s string) bool { return envNameRE.MatchString(s) }
+
+func isGUIDOrDomain(s string) bool { return guidRE.MatchString(s) || domainRE.MatchString(s) }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Size is a byte count written with an optional unit: 35MB, 150 MB, 1.5GB,
+// 1048576. Units are binary (1 MB = 1024 KB), as Exchange counts them.
+type Size int64
+
+// Size units.
+const (
+	KB Size = 1 << 10
+	MB Size = 1 << 20
+	GB Size = 1 << 30
+)
+
+// ParseSize reads a Size.
+func ParseSize(s string) (Size, error) {
+	t := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
+	mult := Size(1)
+	for _, u := range []struct {
+		suffix string
+		mult   Size
+	}{{"GB", GB}, {"MB", MB}, {"KB", KB}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSuffix(t, u.suffix), u.mult
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f < 0 || f*float64(mult) > 1<<50 {
+		return 0, fmt.Errorf("%q is not a size: write e.g. 35MB, 150 MB or 1GB", s)
+	}
+	return Size(f * float64(mult)), nil
+}
+
+// UnmarshalYAML reads sizes written as numbers or with units.
+func (s *Size) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*s = v
+	return nil
+}
+
+// Bytes is the size as an int64.
+func (s Size) Bytes() int64 { return int64(s) }
