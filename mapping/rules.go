@@ -96,7 +96,10 @@ var predicateTable = []predicate{
 		func(s, d *mailbox.Predicates) string { d.ContainsBodyStrings = clone(s.ContainsBodyStrings); return "" }},
 	{RulePart{"ContainsHeaderStrings", PartPredicate, "headerContains", ""},
 		func(p *mailbox.Predicates) bool { return strs(p.ContainsHeaderStrings) },
-		func(s, d *mailbox.Predicates) string { d.ContainsHeaderStrings = clone(s.ContainsHeaderStrings); return "" }},
+		func(s, d *mailbox.Predicates) string {
+			d.ContainsHeaderStrings = clone(s.ContainsHeaderStrings)
+			return ""
+		}},
 	{RulePart{"ContainsRecipientStrings", PartPredicate, "recipientContains", ""},
 		func(p *mailbox.Predicates) bool { return strs(p.ContainsRecipientStrings) },
 		func(s, d *mailbox.Predicates) string {
@@ -105,7 +108,10 @@ var predicateTable = []predicate{
 		}},
 	{RulePart{"ContainsSenderStrings", PartPredicate, "senderContains", ""},
 		func(p *mailbox.Predicates) bool { return strs(p.ContainsSenderStrings) },
-		func(s, d *mailbox.Predicates) string { d.ContainsSenderStrings = clone(s.ContainsSenderStrings); return "" }},
+		func(s, d *mailbox.Predicates) string {
+			d.ContainsSenderStrings = clone(s.ContainsSenderStrings)
+			return ""
+		}},
 	{RulePart{"ContainsSubjectOrBodyStrings", PartPredicate, "bodyOrSubjectContains", ""},
 		func(p *mailbox.Predicates) bool { return strs(p.ContainsSubjectOrBodyStrings) },
 		func(s, d *mailbox.Predicates) string {
@@ -114,7 +120,10 @@ var predicateTable = []predicate{
 		}},
 	{RulePart{"ContainsSubjectStrings", PartPredicate, "subjectContains", ""},
 		func(p *mailbox.Predicates) bool { return strs(p.ContainsSubjectStrings) },
-		func(s, d *mailbox.Predicates) string { d.ContainsSubjectStrings = clone(s.ContainsSubjectStrings); return "" }},
+		func(s, d *mailbox.Predicates) string {
+			d.ContainsSubjectStrings = clone(s.ContainsSubjectStrings)
+			return ""
+		}},
 	{RulePart{"FlaggedForAction", PartPredicate, "messageActionFlag", ""},
 		func(p *mailbox.Predicates) bool { return p.FlaggedForAction != "" },
 		func(s, d *mailbox.Predicates) string {
@@ -199,7 +208,10 @@ func flagPredicate(name, graph string, field func(*mailbox.Predicates) *bool) pr
 var actionTable = []action{
 	{RulePart{"AssignCategories", PartAction, "assignCategories", ""},
 		func(a *mailbox.Actions) bool { return strs(a.AssignCategories) },
-		func(s, d *mailbox.Actions, _ FolderMap) string { d.AssignCategories = clone(s.AssignCategories); return "" }},
+		func(s, d *mailbox.Actions, _ FolderMap) string {
+			d.AssignCategories = clone(s.AssignCategories)
+			return ""
+		}},
 	{RulePart{"CopyToFolder", PartAction, "copyToFolder", ""},
 		func(a *mailbox.Actions) bool { return a.CopyToFolder != "" },
 		func(s, d *mailbox.Actions, f FolderMap) string {
