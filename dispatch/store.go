@@ -1,0 +1,118 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store is what the copy engine keeps between runs: per job and folder the
+// target folder and the sync state, per item its source identity, target id
+// and outcome. It is the engine's only memory, so a crash at any point loses
+// nothing: the engine records an item as pending before it writes it and as
+// copied only after the target confirmed it.
+//
+// The SQLite implementation lives in internal/state; the interface is kept
+// small so that PostgreSQL can stand behind it for many workers.
+type Store interface {
+	// Job returns the job's record, creating it when it is new.
+	Job(ctx context.Context, job JobKey) (JobRecord, error)
+	// PutJob updates the job's status and timings.
+	PutJob(ctx context.Context, rec JobRecord) error
+	// Jobs lists every job the store knows, for reports.
+	Jobs(ctx context.Context) ([]JobRecord, error)
+
+	// Folder returns the state of one source folder of a job; found is false
+	// for a folder not seen before.
+	Folder(ctx context.Context, jobID int64, sourceFolderID string) (rec FolderRecord, found bool, err error)
+	// PutFolder inserts or replaces a folder's state.
+	PutFolder(ctx context.Context, rec FolderRecord) error
+	// Folders lists the folders of a job.
+	Folders(ctx context.Context, jobID int64) ([]FolderRecord, error)
+
+	// Item returns the record of one source item of a job.
+	Item(ctx context.Context, jobID int64, sourceID string) (rec ItemRecord, found bool, err error)
+	// PutItem inserts or replaces an item's record.
+	PutItem(ctx context.Context, rec ItemRecord) error
+	// PendingItems lists the items recorded as pending in a folder: written
+	// or maybe written before a crash, to be looked up on the target.
+	PendingItems(ctx context.Context, jobID int64, sourceFolderID string) ([]ItemRecord, error)
+	// Counts sums a job's items by outcome, and skipped items by reason.
+	Counts(ctx context.Context, jobID int64) (ItemCounts, error)
+
+	Close() error
+}
+
+// JobKey names a copy job: one source mailbox to one target mailbox.
+type JobKey struct {
+	SourceAddress  string
+	SourceLocation string // onprem or cloud
+	TargetAddress  string
+	TargetLocation string
+}
+
+// Job statuses.
+const (
+	JobNew     = "new"
+	JobRunning = "running"
+	JobDone    = "done"    // the last pass finished with nothing skipped
+	JobPartial = "partial" // the last pass finished with skipped items
+	JobFailed  = "failed"
+)
+
+// JobRecord is a job's row.
+type JobRecord struct {
+	ID        int64
+	Key       JobKey
+	Status    string
+	Passes    int       // finished passes
+	LastStart time.Time // start of the last pass
+	LastEnd   time.Time // end of the last finished pass
+	LastError string
+}
+
+// FolderRecord is one source folder of a job and its counterpart.
+type FolderRecord struct {
+	JobID          int64
+	SourceFolderID string
+	SourcePath     string
+	TargetFolderID string
+	TargetPath     string
+	SyncState      string // opaque: EWS SyncState or Graph delta link; empty before the first pass
+	SourceCount    int64  // items the source reported at the last pass
+	TargetCount    int64  // items the target reported at the last pass
+	Updated        time.Time
+}
+
+// Item outcomes.
+const (
+	ItemPending = "pending" // about to be written, or written before a crash
+	ItemCopied  = "copied"  // the target confirmed it
+	ItemSkipped = "skipped" // failed for good; Reason says why
+)
+
+// ItemRecord is one source item of a job.
+type ItemRecord struct {
+	JobID          int64
+	SourceID       string // the stamp written to the target
+	SourceItemID   string
+	SourceFolderID string
+	TargetItemID   string
+	SizeBytes      int64
+	IsRead         bool
+	Outcome        string
+	Reason         string // why it was skipped
+	Updated        time.Time
+}
+
+// ItemCounts sums a job's items.
+type ItemCounts struct {
+	Copied      int64
+	CopiedBytes int64
+	Pending     int64
+	Skipped     int64
+	SkipReasons map[string]int64
+}
+
+// ErrStoreClosed is returned after Close.
+var ErrStoreClosed = errors.New("state store is closed")
