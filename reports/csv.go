@@ -1,0 +1,154 @@
+package reports
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// utf8BOM makes Excel read the file as UTF-8 instead of the local code page.
+const utf8BOM = "\ufeff"
+
+// neutralise defuses a text cell that a spreadsheet would evaluate as a
+// formula (OWASP "CSV injection"): a leading = + - @, tab or carriage
+// return gets a single quote in front, which Excel shows as text. Only text
+// that came from the assessment goes through it; the numbers the report
+// formats itself are left as numbers.
+func neutralise(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// mb is a size in mebibytes with two decimals, for spreadsheet users.
+func mb(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 2, 64) }
+
+type csvWriter struct {
+	w *csv.Writer
+}
+
+func newCSV(w io.Writer) (*csvWriter, error) {
+	if _, err := io.WriteString(w, utf8BOM); err != nil {
+		return nil, err
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true // what Excel writes, and RFC 4180
+	return &csvWriter{w: cw}, nil
+}
+
+func (c *csvWriter) row(cells ...string) error { return c.w.Write(cells) }
+
+func (c *csvWriter) flush() error {
+	c.w.Flush()
+	return c.w.Error()
+}
+
+var findingsHeader = []string{"severity", "category", "code", "mailbox", "object", "found", "remedy", "fix"}
+
+// renderFindingsCSV writes one row per finding, most serious first.
+func renderFindingsCSV(w io.Writer, a *mailbox.Assessment) error {
+	c, err := newCSV(w)
+	if err != nil {
+		return err
+	}
+	if err := c.row(findingsHeader...); err != nil {
+		return err
+	}
+	md := newModel(a)
+	for _, f := range md.findings {
+		err := c.row(
+			neutralise(string(f.Severity)), neutralise(f.Category), neutralise(f.Code),
+			neutralise(f.Mailbox), neutralise(f.Object), neutralise(oneLine(f.Found)),
+			neutralise(oneLine(f.Remedy)), neutralise(f.Fix),
+		)
+		if err != nil {
+			return err
+		}
+	}
+	return c.flush()
+}
+
+var mailboxesHeader = []string{
+	"address", "location", "type", "batch", "readiness", "error",
+	"blockers", "warnings", "infos",
+	"items", "size_bytes", "size_mb",
+	"mail_items", "calendar_items", "contacts_items", "tasks_items", "notes_items", "other_items",
+	"folders", "max_depth", "max_child_folders", "max_folder_items",
+	"items_over_tenant_limit", "items_over_150mb",
+	"archive_items", "archive_bytes",
+	"recoverable_items", "recoverable_bytes",
+	"rules", "rules_mappable", "delegates", "holds",
+	"copy_status", "items_copied", "bytes_copied", "items_skipped", "source_items", "target_items", "copy_gap", "last_pass",
+}
+
+// renderMailboxesCSV writes one row per mailbox, in the assessment's order.
+func renderMailboxesCSV(w io.Writer, a *mailbox.Assessment) error {
+	c, err := newCSV(w)
+	if err != nil {
+		return err
+	}
+	if err := c.row(mailboxesHeader...); err != nil {
+		return err
+	}
+	md := newModel(a)
+	row := make([]string, 0, len(mailboxesHeader))
+	for i := range md.mailboxes {
+		v := &md.mailboxes[i]
+		m := v.m
+		row = append(row[:0],
+			neutralise(m.Address), neutralise(string(m.Location)), neutralise(string(m.Type)), neutralise(m.Batch),
+			neutralise(string(v.readiness)), neutralise(oneLine(m.Error)),
+			strconv.Itoa(v.blockers), strconv.Itoa(v.warnings), strconv.Itoa(v.infos),
+			i64(m.Items), i64(m.SizeBytes), mb(m.SizeBytes),
+		)
+		for _, k := range kindOrder {
+			row = append(row, i64(m.ItemsByKind[k]))
+		}
+		row = append(row,
+			strconv.Itoa(m.Folders), strconv.Itoa(m.MaxDepth), i64(m.MaxChildFolders), i64(m.MaxFolderItems),
+			i64(m.ItemsOverTenant), i64(m.ItemsOver150MB),
+		)
+		if m.Archive != nil {
+			row = append(row, i64(m.Archive.Items), i64(m.Archive.SizeBytes))
+		} else {
+			row = append(row, "", "")
+		}
+		row = append(row,
+			i64(m.RecoverableItems), i64(m.RecoverableBytes),
+			strconv.Itoa(m.Rules), strconv.Itoa(m.RulesMappable), strconv.Itoa(m.Delegates), strconv.Itoa(m.Holds),
+		)
+		if cs := m.Copy; cs != nil {
+			last := ""
+			if !cs.LastPass.IsZero() {
+				last = cs.LastPass.UTC().Format("2006-01-02T15:04:05Z")
+			}
+			row = append(row, neutralise(cs.Status), i64(cs.ItemsCopied), i64(cs.BytesCopied), i64(cs.ItemsSkipped),
+				i64(cs.SourceItems), i64(cs.TargetItems), i64(Gap(cs)), last)
+		} else {
+			row = append(row, "", "", "", "", "", "", "", "")
+		}
+		if err := c.row(row...); err != nil {
+			return err
+		}
+	}
+	return c.flush()
+}
+
+// oneLine folds line breaks so that a sentence stays on one spreadsheet
+// row when opened by tools that split on them.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.Fields(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)), " ")
+}

@@ -1,0 +1,672 @@
+package reports
+
+import (
+	"cmp"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+var (
+	//go:embed assets/report.html.tmpl
+	htmlTemplateText string
+	//go:embed assets/report.css
+	reportCSS string
+	//go:embed assets/monitor.js
+	monitorJS string
+	//go:embed assets/report.js
+	reportJS string
+)
+
+// htmlTemplate is parsed once; a template is safe for concurrent Execute.
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"bytes":   formatBytes,
+	"int":     func(n int64) string { return formatInt(n) },
+	"count":   func(n int) string { return formatInt(int64(n)) },
+	"pct":     formatPercent,
+	"f":       func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
+	"sevLbl":  func(s mailbox.Severity) string { return severityLabel(s) },
+	"sevKey":  sevKey,
+	"kindLbl": func(k string) string { return titleCase(k) },
+	"date":    dateOnly,
+}).Parse(htmlTemplateText))
+
+// The page's Content-Security-Policy allows nothing to load from anywhere
+// and only our two scripts to run (by hash), so that even an escaping bug
+// could not run an injected script, and the report provably works offline.
+var contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; " +
+	"script-src " + scriptHash(monitorJS) + " " + scriptHash(reportJS) + "; base-uri 'none'; form-action 'none'"
+
+func scriptHash(js string) string {
+	sum := sha256.Sum256([]byte(js))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// Limits that keep a report of thousands of mailboxes readable and light;
+// findings.csv and the per-mailbox sections carry everything.
+const (
+	maxRowsPerCode      = 500
+	maxFoldersPerMbx    = 10
+	maxItemsPerMbx      = 5
+	openMailboxTableMax = 300
+)
+
+type htmlView struct {
+	Title, Organisation string
+	GeneratedAt         string
+	AssessedAt          string
+	Tool                string
+	CSP                 string
+	CSS                 template.CSS
+	MonitorJS           template.JS
+	ReportJS            template.JS
+
+	Sum        Summary
+	KPIs       []kpi
+	Readiness  donut
+	Locations  barChart
+	Categories barChart
+	Volume     barChart
+	Kinds      barChart
+	Largest    []largestRow
+	Manual     []kpi // things to rebuild or decide by hand
+	Copy       *copyView
+	PF         *mailbox.PublicFolderStats
+	TopN       int
+
+	FindingGroups []categoryView
+	Findings      int
+	Mailboxes     []mbView
+	OpenTable     bool
+}
+
+type kpi struct {
+	Label, Value, Sub, Tone string
+}
+
+// donut is a ring chart drawn with one circle per segment whose dash covers
+// its share of a circumference of 100.
+type donut struct {
+	Segs   []donutSeg
+	Center string
+	Sub    string
+	Label  string
+}
+
+type donutSeg struct {
+	Key, Label, Class string
+	N                 int64
+	Dash, Gap, Offset string
+	Pct               string
+}
+
+const donutRadius = "15.91549430918954" // circumference 100
+
+func makeDonut(label, center, sub string, counts []Count, class func(string) string) donut {
+	d := donut{Center: center, Sub: sub, Label: label}
+	var total int64
+	for _, c := range counts {
+		total += c.N
+	}
+	cum := 0.0
+	for _, c := range counts {
+		p := percent(c.N, total)
+		seg := donutSeg{Key: c.Key, Label: c.Label, Class: class(c.Key), N: c.N, Pct: formatPercent(p)}
+		if p > 0 {
+			seg.Dash = ff(p)
+			seg.Gap = ff(100 - p)
+			seg.Offset = ff(25 - cum) // start at twelve o'clock
+		}
+		cum += p
+		d.Segs = append(d.Segs, seg)
+	}
+	return d
+}
+
+func ff(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
+// barChart is a horizontal bar chart, each bar stacked from segments.
+type barChart struct {
+	Width, Height int
+	LabelW        int
+	LabelX        int // right edge of the labels
+	TrackW        int
+	Rows          []barRow
+	Legend        []legendItem
+	Empty         string
+}
+
+type barRow struct {
+	Label, Full string
+	TextY       int
+	BarY        int
+	BarH        int
+	Segs        []barSeg
+	Value       string
+	ValueX      string
+}
+
+type barSeg struct {
+	X, W, Class, Title string
+}
+
+type legendItem struct{ Label, Class string }
+
+const (
+	chartWidth  = 560
+	chartLabelW = 150
+	chartValueW = 96
+	rowH        = 30
+	barH        = 16
+)
+
+type barInput struct {
+	Label string
+	Value string
+	Segs  []segInput
+}
+
+type segInput struct {
+	N     int64
+	Class string
+	Title string
+}
+
+func makeBars(rows []barInput, legend []legendItem, empty string) barChart {
+	c := barChart{Width: chartWidth, LabelW: chartLabelW, LabelX: chartLabelW - 10, TrackW: chartWidth - chartLabelW - chartValueW, Legend: legend, Empty: empty}
+	var maxTotal int64
+	for _, r := range rows {
+		var t int64
+		for _, s := range r.Segs {
+			t += s.N
+		}
+		maxTotal = max(maxTotal, t)
+	}
+	span := float64(chartWidth - chartLabelW - chartValueW)
+	for i, r := range rows {
+		y := 6 + i*rowH
+		br := barRow{Label: shorten(r.Label, 22), Full: r.Label, TextY: y + barH/2 + 5, BarY: y, BarH: barH, Value: r.Value}
+		x := float64(chartLabelW)
+		for _, s := range r.Segs {
+			if s.N <= 0 || maxTotal == 0 {
+				continue
+			}
+			w := span * float64(s.N) / float64(maxTotal)
+			br.Segs = append(br.Segs, barSeg{X: ff(x), W: ff(max(w, 1.5)), Class: s.Class, Title: s.Title})
+			x += w
+		}
+		br.ValueX = ff(x + 8)
+		c.Rows = append(c.Rows, br)
+	}
+	c.Height = 12 + len(rows)*rowH
+	return c
+}
+
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func readinessClass(k string) string {
+	switch mailbox.Readiness(k) {
+	case mailbox.Ready:
+		return "c-ready"
+	case mailbox.Warnings:
+		return "c-warn"
+	case mailbox.Blocked:
+		return "c-block"
+	}
+	return "c-unread"
+}
+
+func sevKey(s mailbox.Severity) string {
+	switch s {
+	case mailbox.SeverityBlocker, mailbox.SeverityWarning, mailbox.SeverityInfo:
+		return string(s)
+	}
+	return "other"
+}
+
+func copyClass(k string) string {
+	switch k {
+	case "done":
+		return "c-ready"
+	case "partial":
+		return "c-progress"
+	case "failed":
+		return "c-block"
+	}
+	return "c-unread"
+}
+
+type largestRow struct {
+	Anchor, Address, Location, Readiness, ReadinessKey string
+	Size, Items                                        string
+	Pct                                                string
+	SizeBytes                                          int64
+	ItemsN                                             int64
+}
+
+type copyView struct {
+	P             *CopyProgress
+	Status        donut
+	ItemsPct      string
+	ItemsPctN     string
+	BytesPct      string
+	BytesPctN     string
+	Skips         barChart
+	Unreconciled  []reconRow
+	UnreconTotal  int
+	Unfinished    []reconRow
+	UnfinishedTot int
+}
+
+type reconRow struct {
+	Anchor, Address, Status, StatusKey string
+	Source, Target, Skipped, Gap       int64
+	LastPass                           string
+}
+
+type categoryView struct {
+	Key, Label                    string
+	Blocker, Warning, Info, Other int
+	Mailboxes                     int
+	Codes                         []codeGroup
+}
+
+type codeGroup struct {
+	Code      string
+	Severity  mailbox.Severity
+	Count     int
+	Mailboxes int
+	Remedy    string
+	Fix       string
+	VarRemedy bool
+	VarFix    bool
+	Rows      []findingRow
+	Hidden    int
+	ID        string
+}
+
+type findingRow struct {
+	Anchor, Mailbox, Object, Found, Remedy, Fix string
+}
+
+type mbView struct {
+	Index                                  int
+	Anchor                                 string
+	Address, Location, LocKey, Type, Batch string
+	Readiness, ReadinessKey                string
+	Error                                  string
+	Size, Items                            string
+	SizeBytes, ItemsN                      int64
+	Blockers, Warnings, Infos              int
+	Filter                                 string
+
+	Kinds        []Count
+	Facts        []kpi
+	Findings     []mbFinding
+	LargestItems []mailbox.ItemSummary
+	MoreItems    int
+	Folders      []mailbox.FolderSummary
+	MoreFolders  int
+	Copy         *mailbox.CopySummary
+	CopyStatus   string
+	CopyKey      string
+	Gap          int64
+	Skips        []Count
+	Duration     string
+}
+
+type mbFinding struct {
+	Severity                                   mailbox.Severity
+	Category, Code, Object, Found, Remedy, Fix string
+}
+
+func mbAnchor(i int) string { return "mb-" + strconv.Itoa(i) }
+
+func renderHTML(w io.Writer, a *mailbox.Assessment, opts Options) error {
+	md := newModel(a)
+	v := buildView(md, opts)
+	return htmlTemplate.Execute(w, v)
+}
+
+func buildView(md *model, opts Options) *htmlView {
+	a, s := md.a, md.sum
+	v := &htmlView{
+		Title:        opts.title(),
+		Organisation: strings.TrimSpace(opts.Organisation),
+		GeneratedAt:  formatTime(opts.generatedAt()),
+		AssessedAt:   formatTime(a.GeneratedAt),
+		Tool:         a.Tool,
+		CSP:          contentSecurityPolicy,
+		CSS:          template.CSS(reportCSS),
+		MonitorJS:    template.JS(monitorJS),
+		ReportJS:     template.JS(reportJS),
+		Sum:          s,
+		PF:           s.PublicFolders,
+		TopN:         opts.topN(),
+		Findings:     len(md.findings),
+		OpenTable:    len(md.mailboxes) <= openMailboxTableMax,
+	}
+	total := int64(s.Mailboxes)
+	rc := map[string]int64{}
+	for _, c := range s.Readiness {
+		rc[c.Key] = c.N
+	}
+	sev := map[string]int64{}
+	for _, c := range s.Severity {
+		sev[c.Key] = c.N
+	}
+	var onPrem, cloud int
+	for _, l := range s.ByLocation {
+		switch l.Location {
+		case mailbox.LocationOnPrem:
+			onPrem = l.Mailboxes
+		case mailbox.LocationCloud:
+			cloud = l.Mailboxes
+		}
+	}
+	v.KPIs = []kpi{
+		{Label: "Mailboxes", Value: formatInt(total), Sub: fmt.Sprintf("%s on-premises · %s online", formatInt(int64(onPrem)), formatInt(int64(cloud)))},
+		{Label: "Ready to move", Value: formatPercent(percent(rc["ready"]+rc["warnings"], total)), Sub: fmt.Sprintf("%s ready · %s with warnings", formatInt(rc["ready"]), formatInt(rc["warnings"])), Tone: "good"},
+		{Label: "Blocked", Value: formatInt(rc["blocked"]), Sub: fmt.Sprintf("%s unreadable", formatInt(rc["unreadable"])), Tone: tone(rc["blocked"]+rc["unreadable"], "bad")},
+		{Label: "Data volume", Value: formatBytes(s.SizeBytes), Sub: formatInt(s.Items) + " items"},
+	}
+	if s.ArchiveMailboxes > 0 {
+		v.KPIs = append(v.KPIs, kpi{Label: "Online archives", Value: formatBytes(s.ArchiveBytes), Sub: fmt.Sprintf("%s mailboxes · %s items", formatInt(int64(s.ArchiveMailboxes)), formatInt(s.ArchiveItems))})
+	}
+	v.KPIs = append(v.KPIs, kpi{Label: "Findings", Value: formatInt(int64(s.Findings)), Sub: fmt.Sprintf("%s blockers · %s warnings · %s info", formatInt(sev["blocker"]), formatInt(sev["warning"]), formatInt(sev["info"])), Tone: tone(sev["blocker"], "bad")})
+	if cp := s.Copy; cp != nil {
+		v.KPIs = append(v.KPIs, kpi{Label: "Copied", Value: formatPercent(cp.ItemsPercent()), Sub: fmt.Sprintf("%s of %s items on target", formatInt(cp.TargetItems), formatInt(cp.SourceItems-cp.ItemsSkipped)), Tone: "progress"})
+	}
+
+	v.Readiness = makeDonut("Mailboxes by readiness", formatInt(total), "mailboxes", s.Readiness, readinessClass)
+
+	readinessLegend := []legendItem{{"Ready", "c-ready"}, {"Ready with warnings", "c-warn"}, {"Blocked", "c-block"}, {"Unreadable", "c-unread"}}
+	var locRows []barInput
+	for _, l := range s.ByLocation {
+		locRows = append(locRows, barInput{Label: l.Label, Value: formatInt(int64(l.Mailboxes)), Segs: []segInput{
+			{int64(l.Ready), "c-ready", fmt.Sprintf("%s: %s ready", l.Label, formatInt(int64(l.Ready)))},
+			{int64(l.Warnings), "c-warn", fmt.Sprintf("%s: %s with warnings", l.Label, formatInt(int64(l.Warnings)))},
+			{int64(l.Blocked), "c-block", fmt.Sprintf("%s: %s blocked", l.Label, formatInt(int64(l.Blocked)))},
+			{int64(l.Unreadable), "c-unread", fmt.Sprintf("%s: %s unreadable", l.Label, formatInt(int64(l.Unreadable)))},
+		}})
+	}
+	v.Locations = makeBars(locRows, readinessLegend, "No mailboxes in the assessment.")
+
+	var catRows []barInput
+	for _, c := range s.ByCategory {
+		catRows = append(catRows, barInput{Label: c.Label, Value: formatInt(int64(c.Total())), Segs: []segInput{
+			{int64(c.Blocker), "c-block", fmt.Sprintf("%s: %s blockers", c.Label, formatInt(int64(c.Blocker)))},
+			{int64(c.Warning), "c-warn", fmt.Sprintf("%s: %s warnings", c.Label, formatInt(int64(c.Warning)))},
+			{int64(c.Info), "c-info", fmt.Sprintf("%s: %s info", c.Label, formatInt(int64(c.Info)))},
+			{int64(c.Other), "c-unread", fmt.Sprintf("%s: %s other", c.Label, formatInt(int64(c.Other)))},
+		}})
+	}
+	v.Categories = makeBars(catRows, []legendItem{{"Blocker", "c-block"}, {"Warning", "c-warn"}, {"Info", "c-info"}}, "No findings: nothing stands in the way.")
+
+	var volRows []barInput
+	for _, l := range s.ByLocation {
+		volRows = append(volRows, barInput{Label: l.Label, Value: formatBytes(l.SizeBytes), Segs: []segInput{{l.SizeBytes, "c-primary", fmt.Sprintf("%s: %s in %s items", l.Label, formatBytes(l.SizeBytes), formatInt(l.Items))}}})
+	}
+	if s.ArchiveBytes > 0 {
+		volRows = append(volRows, barInput{Label: "Online archives", Value: formatBytes(s.ArchiveBytes), Segs: []segInput{{s.ArchiveBytes, "c-archive", "Online archives: " + formatBytes(s.ArchiveBytes)}}})
+	}
+	if s.RecoverableBytes > 0 {
+		volRows = append(volRows, barInput{Label: "Recoverable items", Value: formatBytes(s.RecoverableBytes), Segs: []segInput{{s.RecoverableBytes, "c-recover", "Recoverable items: " + formatBytes(s.RecoverableBytes)}}})
+	}
+	v.Volume = makeBars(volRows, nil, "No data.")
+
+	var kindRows []barInput
+	for _, k := range s.ItemsByKind {
+		kindRows = append(kindRows, barInput{Label: titleCase(k.Key), Value: formatInt(k.N), Segs: []segInput{{k.N, "c-primary", titleCase(k.Key) + ": " + formatInt(k.N) + " items"}}})
+	}
+	v.Kinds = makeBars(kindRows, nil, "No items counted.")
+
+	// Largest mailboxes.
+	bySize := slices.Clone(md.order)
+	slices.SortStableFunc(bySize, func(x, y int) int {
+		return cmp.Or(cmp.Compare(md.mailboxes[y].m.SizeBytes, md.mailboxes[x].m.SizeBytes), cmp.Compare(x, y))
+	})
+	bySize = bySize[:min(len(bySize), v.TopN)]
+	var biggest int64
+	if len(bySize) > 0 {
+		biggest = md.mailboxes[bySize[0]].m.SizeBytes
+	}
+	for _, i := range bySize {
+		mv := &md.mailboxes[i]
+		v.Largest = append(v.Largest, largestRow{
+			Anchor: mbAnchor(i), Address: mv.m.Address, Location: locationLabel(mv.m.Location),
+			Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
+			Size: formatBytes(mv.m.SizeBytes), Items: formatInt(mv.m.Items), SizeBytes: mv.m.SizeBytes, ItemsN: mv.m.Items,
+			Pct: ff(percent(mv.m.SizeBytes, biggest)),
+		})
+	}
+
+	v.Manual = []kpi{
+		{Label: "Inbox rules Graph cannot express", Value: formatInt(s.Rules - s.RulesMappable), Sub: fmt.Sprintf("of %s rules", formatInt(s.Rules))},
+		{Label: "Delegates to re-grant", Value: formatInt(s.Delegates)},
+		{Label: "Holds to re-apply", Value: formatInt(s.Holds)},
+		{Label: "Items over the tenant limit", Value: formatInt(s.ItemsOverTenant), Sub: formatInt(s.ItemsOver150MB) + " over 150 MB"},
+	}
+
+	if cp := s.Copy; cp != nil {
+		v.Copy = buildCopyView(md, cp, v.TopN)
+	}
+	v.FindingGroups = buildFindingGroups(md)
+	v.Mailboxes = buildMailboxViews(md)
+	return v
+}
+
+func tone(n int64, t string) string {
+	if n > 0 {
+		return t
+	}
+	return "good"
+}
+
+func buildCopyView(md *model, cp *CopyProgress, topN int) *copyView {
+	cv := &copyView{P: cp}
+	cv.Status = makeDonut("Mailboxes by copy status", formatInt(int64(len(md.mailboxes))), "mailboxes", cp.ByStatus, copyClass)
+	ip := cp.ItemsPercent()
+	cv.ItemsPct, cv.ItemsPctN = formatPercent(ip), ff(ip)
+	bp := percent(cp.BytesCopied, cp.AssessedBytes)
+	cv.BytesPct, cv.BytesPctN = formatPercent(bp), ff(bp)
+	var skipRows []barInput
+	for _, c := range cp.SkipReasons {
+		skipRows = append(skipRows, barInput{Label: c.Label, Value: formatInt(c.N), Segs: []segInput{{c.N, "c-warn", c.Label + ": " + formatInt(c.N) + " items"}}})
+	}
+	cv.Skips = makeBars(skipRows, nil, "No item was skipped.")
+	var unrec, unfin []int
+	for i := range md.mailboxes {
+		c := md.mailboxes[i].m.Copy
+		if c == nil {
+			continue
+		}
+		if c.Status == "done" {
+			if Gap(c) != 0 {
+				unrec = append(unrec, i)
+			}
+		} else {
+			unfin = append(unfin, i)
+		}
+	}
+	abs := func(n int64) int64 { return max(n, -n) }
+	byGap := func(x, y int) int {
+		return cmp.Or(cmp.Compare(abs(Gap(md.mailboxes[y].m.Copy)), abs(Gap(md.mailboxes[x].m.Copy))), cmp.Compare(x, y))
+	}
+	slices.SortStableFunc(unrec, byGap)
+	slices.SortStableFunc(unfin, byGap)
+	row := func(i int) reconRow {
+		m := md.mailboxes[i].m
+		return reconRow{Anchor: mbAnchor(i), Address: m.Address, Status: copyStatusLabel(m.Copy.Status), StatusKey: copyClass(m.Copy.Status),
+			Source: m.Copy.SourceItems, Target: m.Copy.TargetItems, Skipped: m.Copy.ItemsSkipped, Gap: Gap(m.Copy), LastPass: formatTime(m.Copy.LastPass)}
+	}
+	cv.UnreconTotal, cv.UnfinishedTot = len(unrec), len(unfin)
+	for _, i := range unrec[:min(len(unrec), topN)] {
+		cv.Unreconciled = append(cv.Unreconciled, row(i))
+	}
+	for _, i := range unfin[:min(len(unfin), topN)] {
+		cv.Unfinished = append(cv.Unfinished, row(i))
+	}
+	return cv
+}
+
+func buildFindingGroups(md *model) []categoryView {
+	anchors := make(map[string]string, len(md.mailboxes))
+	for i := range md.mailboxes {
+		anchors[strings.ToLower(md.mailboxes[i].m.Address)] = mbAnchor(i)
+	}
+	// Group by category in the summary's order, then by code, most serious
+	// code first.
+	idx := map[string]*categoryView{}
+	var cats []*categoryView
+	for _, c := range md.sum.ByCategory {
+		cv := &categoryView{Key: c.Category, Label: c.Label, Blocker: c.Blocker, Warning: c.Warning, Info: c.Info, Other: c.Other, Mailboxes: c.Mailboxes}
+		idx[c.Category] = cv
+		cats = append(cats, cv)
+	}
+	type key struct{ cat, code string }
+	groups := map[key]*codeGroup{}
+	mbSeen := map[key]map[string]bool{}
+	var order []key
+	for _, f := range md.findings {
+		k := key{f.Category, f.Code}
+		g := groups[k]
+		if g == nil {
+			g = &codeGroup{Code: f.Code, Severity: f.Severity, Remedy: f.Remedy, Fix: f.Fix}
+			groups[k] = g
+			mbSeen[k] = map[string]bool{}
+			order = append(order, k)
+		}
+		g.Count++
+		if f.Severity.Rank() < g.Severity.Rank() {
+			g.Severity = f.Severity
+		}
+		if f.Remedy != g.Remedy {
+			g.VarRemedy = true
+		}
+		if f.Fix != g.Fix {
+			g.VarFix = true
+		}
+		if f.Mailbox != "" {
+			mbSeen[k][strings.ToLower(f.Mailbox)] = true
+		}
+	}
+	for _, f := range md.findings {
+		g := groups[key{f.Category, f.Code}]
+		if len(g.Rows) >= maxRowsPerCode {
+			g.Hidden++
+			continue
+		}
+		r := findingRow{Anchor: anchors[strings.ToLower(f.Mailbox)], Mailbox: f.Mailbox, Object: f.Object, Found: f.Found}
+		if g.VarRemedy {
+			r.Remedy = f.Remedy
+		}
+		if g.VarFix {
+			r.Fix = f.Fix
+		}
+		g.Rows = append(g.Rows, r)
+	}
+	slices.SortStableFunc(order, func(a, b key) int {
+		return cmp.Or(cmp.Compare(groups[a].Severity.Rank(), groups[b].Severity.Rank()), cmp.Compare(groups[b].Count, groups[a].Count), cmp.Compare(a.code, b.code))
+	})
+	for n, k := range order {
+		g := groups[k]
+		g.Mailboxes = len(mbSeen[k])
+		g.ID = "code-" + strconv.Itoa(n)
+		if g.VarRemedy {
+			g.Remedy = ""
+		}
+		if g.VarFix {
+			g.Fix = ""
+		}
+		idx[k.cat].Codes = append(idx[k.cat].Codes, *g)
+	}
+	out := make([]categoryView, len(cats))
+	for i, c := range cats {
+		out[i] = *c
+	}
+	return out
+}
+
+func buildMailboxViews(md *model) []mbView {
+	out := make([]mbView, 0, len(md.order))
+	for _, i := range md.order {
+		mv := &md.mailboxes[i]
+		m := mv.m
+		v := mbView{
+			Index: i, Anchor: mbAnchor(i), Address: m.Address, Location: locationLabel(m.Location), LocKey: string(m.Location),
+			Type: typeLabel(m.Type), Batch: m.Batch, Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
+			Error: m.Error, Size: formatBytes(m.SizeBytes), Items: formatInt(m.Items), SizeBytes: m.SizeBytes, ItemsN: m.Items,
+			Blockers: mv.blockers, Warnings: mv.warnings, Infos: mv.infos,
+			Filter: strings.ToLower(m.Address + " " + m.Batch + " " + string(mv.readiness) + " " + string(m.Location)),
+		}
+		kinds := counter{}
+		for k, n := range m.ItemsByKind {
+			kinds.add(string(k), n)
+		}
+		v.Kinds = kinds.ordered(toStrings(kindOrder), titleCase, false)
+		v.Facts = []kpi{
+			{Label: "Folders", Value: strconv.Itoa(m.Folders), Sub: fmt.Sprintf("depth %d, widest %s children, fullest %s items", m.MaxDepth, formatInt(m.MaxChildFolders), formatInt(m.MaxFolderItems))},
+			{Label: "Recoverable items", Value: formatBytes(m.RecoverableBytes), Sub: formatInt(m.RecoverableItems) + " items"},
+			{Label: "Inbox rules", Value: strconv.Itoa(m.Rules), Sub: strconv.Itoa(m.RulesMappable) + " mappable to Graph"},
+			{Label: "Delegates / holds", Value: strconv.Itoa(m.Delegates) + " / " + strconv.Itoa(m.Holds)},
+			{Label: "Items over limits", Value: formatInt(m.ItemsOverTenant), Sub: formatInt(m.ItemsOver150MB) + " over 150 MB"},
+		}
+		if m.Archive != nil {
+			v.Facts = append(v.Facts, kpi{Label: "Online archive", Value: formatBytes(m.Archive.SizeBytes), Sub: fmt.Sprintf("%s items in %d folders", formatInt(m.Archive.Items), m.Archive.Folders)})
+		}
+		for _, fi := range mv.findings {
+			f := md.findings[fi]
+			v.Findings = append(v.Findings, mbFinding{Severity: f.Severity, Category: categoryLabel(f.Category), Code: f.Code, Object: f.Object, Found: f.Found, Remedy: f.Remedy, Fix: f.Fix})
+		}
+		items := slices.Clone(m.LargestItems)
+		slices.SortStableFunc(items, func(a, b mailbox.ItemSummary) int { return cmp.Compare(b.SizeBytes, a.SizeBytes) })
+		v.LargestItems = items[:min(len(items), maxItemsPerMbx)]
+		v.MoreItems = len(items) - len(v.LargestItems)
+		folders := slices.Clone(m.FolderStats)
+		slices.SortStableFunc(folders, func(a, b mailbox.FolderSummary) int {
+			return cmp.Or(cmp.Compare(b.SizeBytes, a.SizeBytes), cmp.Compare(b.Items, a.Items))
+		})
+		v.Folders = folders[:min(len(folders), maxFoldersPerMbx)]
+		v.MoreFolders = len(folders) - len(v.Folders)
+		if c := m.Copy; c != nil {
+			v.Copy = c
+			v.CopyStatus = copyStatusLabel(c.Status)
+			v.CopyKey = copyClass(c.Status)
+			v.Gap = Gap(c)
+			sk := counter{}
+			for r, n := range c.SkipReasons {
+				sk.add(r, n)
+			}
+			v.Skips = sk.bySize()
+			if c.DurationMillis > 0 {
+				v.Duration = "took " + (time.Duration(c.DurationMillis) * time.Millisecond).Round(time.Second).String()
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Used by the template for received dates of items.
+func dateOnly(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
+}

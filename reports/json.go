@@ -1,0 +1,135 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// maxAssessmentBytes bounds what ReadAssessment accepts: far above any real
+// assessment (5,000 mailboxes with folder statistics are a few tens of MB),
+// low enough that a wrong file cannot exhaust memory.
+const maxAssessmentBytes = 1 << 30
+
+// SchemaVersionError reports an assessment whose schema_version this build
+// cannot read.
+type SchemaVersionError struct {
+	Got       int  // the version in the file; 0 when absent
+	Supported int  // the newest version this build reads
+	Missing   bool // the file has no schema_version at all
+}
+
+func (e *SchemaVersionError) Error() string {
+	switch {
+	case e.Missing:
+		return fmt.Sprintf("assessment has no schema_version: it was not written by exmigrate assess (this build reads schema_version %d)", e.Supported)
+	case e.Got > e.Supported:
+		return fmt.Sprintf("assessment schema_version %d is newer than this exmigrate reads (%d): upgrade exmigrate to report on it", e.Got, e.Supported)
+	}
+	return fmt.Sprintf("assessment schema_version %d is not a valid version (this build reads 1 to %d)", e.Got, e.Supported)
+}
+
+// ErrNotAssessment is matched (errors.Is) by the error of ReadAssessment
+// when the input is not an assessment at all: malformed JSON or the wrong
+// shape.
+var ErrNotAssessment = errors.New("not an exmigrate assessment")
+
+// ReadAssessment reads the JSON that `exmigrate assess` writes. It checks
+// the schema_version before anything else, so that a file from a newer
+// exmigrate fails with a *SchemaVersionError telling to upgrade rather than
+// with a confusing type error; unknown fields are ignored, since additive
+// changes keep the version. Malformed JSON is reported with its line and
+// column and matches ErrNotAssessment.
+func ReadAssessment(r io.Reader) (*mailbox.Assessment, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxAssessmentBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read assessment: %w", err)
+	}
+	if len(data) > maxAssessmentBytes {
+		return nil, fmt.Errorf("read assessment: larger than %d bytes: %w", maxAssessmentBytes, ErrNotAssessment)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("read assessment: the input is empty: %w", ErrNotAssessment)
+	}
+	// First only the version, so that a newer file is told apart from a
+	// malformed one.
+	var probe struct {
+		SchemaVersion *json.RawMessage `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if probe.SchemaVersion == nil {
+		return nil, fmt.Errorf("read assessment: %w", &SchemaVersionError{Supported: mailbox.AssessmentSchemaVersion, Missing: true})
+	}
+	var version int
+	if err := json.Unmarshal(*probe.SchemaVersion, &version); err != nil {
+		return nil, fmt.Errorf("read assessment: schema_version must be an integer, found %s: %w", truncate(string(*probe.SchemaVersion), 40), ErrNotAssessment)
+	}
+	if version < 1 || version > mailbox.AssessmentSchemaVersion {
+		return nil, fmt.Errorf("read assessment: %w", &SchemaVersionError{Got: version, Supported: mailbox.AssessmentSchemaVersion})
+	}
+	a := new(mailbox.Assessment)
+	if err := json.Unmarshal(data, a); err != nil {
+		return nil, jsonError(data, err)
+	}
+	return a, nil
+}
+
+// jsonError turns a decoding error into one that says where the problem is.
+func jsonError(data []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		line, col := lineCol(data, syn.Offset-1) // Offset is just past the bad byte
+		return fmt.Errorf("read assessment: malformed JSON at line %d, column %d: %v: %w", line, col, syn, ErrNotAssessment)
+	case errors.As(err, &typ):
+		line, col := lineCol(data, typ.Offset-1)
+		field := typ.Field
+		if field == "" {
+			field = "the top level"
+		}
+		return fmt.Errorf("read assessment: at line %d, column %d, %s holds a JSON %s where %s was expected: %w", line, col, field, typ.Value, typ.Type, ErrNotAssessment)
+	}
+	return fmt.Errorf("read assessment: %v: %w", err, ErrNotAssessment)
+}
+
+func lineCol(data []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 0), int64(len(data)))
+	before := data[:offset]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = int(offset) - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// renderJSON writes the assessment in its versioned schema, indented by two
+// spaces. Lists that are empty are written as [] rather than null, so that
+// scripts can iterate without a check; map keys are sorted by encoding/json.
+func renderJSON(w io.Writer, a *mailbox.Assessment) error {
+	out := *a
+	out.SchemaVersion = mailbox.AssessmentSchemaVersion
+	if out.Mailboxes == nil {
+		out.Mailboxes = []mailbox.MailboxAssessment{}
+	}
+	if out.Findings == nil {
+		out.Findings = []mailbox.Finding{}
+	}
+	out.GeneratedAt = out.GeneratedAt.UTC()
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	// Addresses and subjects are data, not markup: keep them readable.
+	enc.SetEscapeHTML(false)
+	return enc.Encode(&out)
+}

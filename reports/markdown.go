@@ -1,0 +1,211 @@
+package reports
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// mdText escapes text for a GitHub-flavoured Markdown table cell or
+// paragraph: pipes and the characters that start emphasis, links, code or
+// headings are backslash-escaped, angle brackets and ampersands become
+// entities (wikis render raw HTML), and line breaks become spaces.
+func mdText(s string) string {
+	s = oneLine(s)
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for _, r := range s {
+		switch r {
+		case '\\', '|', '`', '*', '_', '[', ']', '#', '~':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// mdCode writes s as an inline code span that survives a table cell: the
+// fence is longer than any run of backticks inside, and pipes are escaped
+// (GFM splits cells before it parses code spans).
+func mdCode(s string) string {
+	if s == "" {
+		return ""
+	}
+	s = oneLine(s)
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	s = strings.ReplaceAll(s, "|", `\|`)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+type mdWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (m *mdWriter) printf(format string, args ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, args...)
+	}
+}
+
+func (m *mdWriter) table(header []string, rows func(row func(cells ...string))) {
+	m.printf("| %s |\n|", strings.Join(header, " | "))
+	for range header {
+		m.printf("---|")
+	}
+	m.printf("\n")
+	rows(func(cells ...string) { m.printf("| %s |\n", strings.Join(cells, " | ")) })
+	m.printf("\n")
+}
+
+// renderMarkdown writes the report for wikis and tickets: a summary table,
+// the findings by severity, and one table row per mailbox.
+func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
+	md := newModel(a)
+	s := md.sum
+	m := &mdWriter{w: bufio.NewWriter(w)}
+	m.printf("# %s\n\n", mdText(opts.title()))
+	if org := strings.TrimSpace(opts.Organisation); org != "" {
+		m.printf("**%s**  \n", mdText(org))
+	}
+	m.printf("Report generated %s from the assessment of %s", formatTime(opts.generatedAt()), formatTime(a.GeneratedAt))
+	if a.Tool != "" {
+		m.printf(" (%s)", mdText(a.Tool))
+	}
+	m.printf(".\n\n## Summary\n\n")
+	m.table([]string{"Measure", "Value"}, func(row func(...string)) {
+		row("Mailboxes", formatInt(int64(s.Mailboxes)))
+		for _, c := range s.Readiness {
+			row("— "+mdText(c.Label), fmt.Sprintf("%s (%s)", formatInt(c.N), formatPercent(percent(c.N, int64(s.Mailboxes)))))
+		}
+		row("Data volume", fmt.Sprintf("%s in %s items", formatBytes(s.SizeBytes), formatInt(s.Items)))
+		if s.ArchiveMailboxes > 0 {
+			row("Online archives", fmt.Sprintf("%s mailboxes, %s in %s items", formatInt(int64(s.ArchiveMailboxes)), formatBytes(s.ArchiveBytes), formatInt(s.ArchiveItems)))
+		}
+		row("Recoverable items", fmt.Sprintf("%s in %s items", formatBytes(s.RecoverableBytes), formatInt(s.RecoverableItems)))
+		row("Items over the tenant size limit", formatInt(s.ItemsOverTenant))
+		row("Items over 150 MB", formatInt(s.ItemsOver150MB))
+		row("Inbox rules (mappable to Graph)", fmt.Sprintf("%s (%s)", formatInt(s.Rules), formatInt(s.RulesMappable)))
+		row("Delegates", formatInt(s.Delegates))
+		row("Holds", formatInt(s.Holds))
+		row("Findings", formatInt(int64(s.Findings)))
+		for _, c := range s.Severity {
+			row("— "+mdText(c.Label), formatInt(c.N))
+		}
+		if pf := s.PublicFolders; pf != nil {
+			row("Public folders", fmt.Sprintf("%s folders, %s in %s items, depth %d", formatInt(int64(pf.Folders)), formatBytes(pf.SizeBytes), formatInt(pf.Items), pf.MaxDepth))
+		}
+	})
+
+	m.printf("## Mailboxes by location\n\n")
+	m.table([]string{"Location", "Mailboxes", "Ready", "Warnings", "Blocked", "Unreadable", "Size", "Items"}, func(row func(...string)) {
+		for _, l := range s.ByLocation {
+			row(mdText(l.Label), formatInt(int64(l.Mailboxes)), formatInt(int64(l.Ready)), formatInt(int64(l.Warnings)),
+				formatInt(int64(l.Blocked)), formatInt(int64(l.Unreadable)), formatBytes(l.SizeBytes), formatInt(l.Items))
+		}
+	})
+
+	if len(s.ByCategory) > 0 {
+		m.printf("## Findings by category\n\n")
+		m.table([]string{"Category", "Blockers", "Warnings", "Info", "Mailboxes concerned"}, func(row func(...string)) {
+			for _, c := range s.ByCategory {
+				row(mdText(c.Label), formatInt(int64(c.Blocker)), formatInt(int64(c.Warning)), formatInt(int64(c.Info)), formatInt(int64(c.Mailboxes)))
+			}
+		})
+	}
+
+	if cp := s.Copy; cp != nil {
+		m.printf("## Copy progress\n\n")
+		m.table([]string{"Measure", "Value"}, func(row func(...string)) {
+			for _, c := range cp.ByStatus {
+				row(mdText(c.Label), formatInt(c.N))
+			}
+			row("Items on target", fmt.Sprintf("%s of %s to copy (%s)", formatInt(cp.TargetItems), formatInt(cp.SourceItems-cp.ItemsSkipped), formatPercent(cp.ItemsPercent())))
+			row("Data copied", fmt.Sprintf("%s of %s assessed", formatBytes(cp.BytesCopied), formatBytes(cp.AssessedBytes)))
+			row("Items skipped", formatInt(cp.ItemsSkipped))
+			row("Finished copies that reconcile", fmt.Sprintf("%s of %s", formatInt(int64(cp.Reconciled)), formatInt(int64(cp.Finished))))
+			if !cp.LastPass.IsZero() {
+				row("Last pass", formatTime(cp.LastPass))
+			}
+		})
+		if len(cp.SkipReasons) > 0 {
+			m.table([]string{"Skip reason", "Items"}, func(row func(...string)) {
+				for _, c := range cp.SkipReasons {
+					row(mdText(c.Label), formatInt(c.N))
+				}
+			})
+		}
+	}
+
+	m.printf("## Findings by severity\n\n")
+	if len(md.findings) == 0 {
+		m.printf("No findings.\n\n")
+	}
+	for start := 0; start < len(md.findings); {
+		sev := md.findings[start].Severity
+		end := start
+		for end < len(md.findings) && md.findings[end].Severity == sev {
+			end++
+		}
+		m.printf("### %s (%s)\n\n", mdText(severityLabel(sev)), formatInt(int64(end-start)))
+		m.table([]string{"Category", "Code", "Mailbox", "Object", "Found", "Remedy", "Fix"}, func(row func(...string)) {
+			for _, f := range md.findings[start:end] {
+				mbx := mdText(f.Mailbox)
+				if f.Mailbox == "" {
+					mbx = "(organisation)"
+				}
+				row(mdText(categoryLabel(f.Category)), mdCode(f.Code), mbx, mdText(f.Object), mdText(f.Found), mdText(f.Remedy), mdCode(f.Fix))
+			}
+		})
+		start = end
+	}
+
+	m.printf("## Mailboxes\n\n")
+	header := []string{"Mailbox", "Location", "Type", "Batch", "Readiness", "Size", "Items", "Blockers", "Warnings", "Info"}
+	if s.Copy != nil {
+		header = append(header, "Copy", "Target/source items")
+	}
+	m.table(header, func(row func(...string)) {
+		for _, i := range md.order {
+			v := &md.mailboxes[i]
+			cells := []string{mdText(v.m.Address), mdText(locationLabel(v.m.Location)), mdText(typeLabel(v.m.Type)), mdText(v.m.Batch),
+				mdText(readinessLabel(v.readiness)), formatBytes(v.m.SizeBytes), formatInt(v.m.Items),
+				formatInt(int64(v.blockers)), formatInt(int64(v.warnings)), formatInt(int64(v.infos))}
+			if s.Copy != nil {
+				if c := v.m.Copy; c != nil {
+					cells = append(cells, mdText(copyStatusLabel(c.Status)), formatInt(c.TargetItems)+" / "+formatInt(c.SourceItems))
+				} else {
+					cells = append(cells, "—", "")
+				}
+			}
+			row(cells...)
+		}
+	})
+	if m.err != nil {
+		return m.err
+	}
+	return m.w.Flush()
+}

@@ -1,0 +1,509 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixedTime is the report time of every golden file.
+var fixedTime = time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
+
+func goldenOptions() Options {
+	return Options{Title: "Contoso migration: wave 1 & 2", Organisation: "Contoso <Ltd>", GeneratedAt: fixedTime}
+}
+
+// loadFixture reads the fixed assessment through ReadAssessment, as the
+// report command does.
+func loadFixture(t testing.TB) *mailbox.Assessment {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "assessment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	a, err := ReadAssessment(f)
+	if err != nil {
+		t.Fatalf("ReadAssessment(testdata/assessment.json): %v", err)
+	}
+	return a
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports -run TestGolden -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(gl), len(wl)) {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("%s differs from the golden file at line %d:\n got: %q\nwant: %q\n(run with -update if the change is intended)", name, i+1, truncate(g, 300), truncate(w, 300))
+			}
+		}
+		t.Fatalf("%s differs from the golden file", name)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	a := loadFixture(t)
+	cases := []struct {
+		name   string
+		format Format
+		table  CSVTable
+	}{
+		{"report.html", FormatHTML, ""},
+		{"findings.csv", FormatCSV, CSVFindings},
+		{"mailboxes.csv", FormatCSV, CSVMailboxes},
+		{"assessment.json", FormatJSON, ""},
+		{"report.md", FormatMarkdown, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := goldenOptions()
+			opts.CSVTable = tc.table
+			var buf bytes.Buffer
+			if err := Render(&buf, tc.format, a, opts); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, tc.name, buf.Bytes())
+		})
+	}
+}
+
+func TestFixtureCoversEveryState(t *testing.T) {
+	// The golden files are only as good as the fixture: make sure it keeps
+	// covering what they are meant to show.
+	a := loadFixture(t)
+	s := Summarize(a)
+	for _, c := range s.Readiness[:4] {
+		if c.N == 0 {
+			t.Errorf("fixture has no %s mailbox", c.Key)
+		}
+	}
+	for _, c := range s.Severity[:3] {
+		if c.N == 0 {
+			t.Errorf("fixture has no %s finding", c.Key)
+		}
+	}
+	if s.PublicFolders == nil {
+		t.Error("fixture has no public folder statistics")
+	}
+	if s.Copy == nil {
+		t.Fatal("fixture has no copy results")
+	}
+	for _, c := range s.Copy.ByStatus[:4] {
+		if c.N == 0 {
+			t.Errorf("fixture has no mailbox with copy status %s", c.Key)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	a := loadFixture(t)
+	s := Summarize(a)
+	if s.Mailboxes != 7 {
+		t.Errorf("Mailboxes = %d, want 7", s.Mailboxes)
+	}
+	want := map[string]int64{"ready": 2, "warnings": 2, "blocked": 2, "unreadable": 1}
+	for _, c := range s.Readiness {
+		if c.N != want[c.Key] {
+			t.Errorf("readiness %s = %d, want %d", c.Key, c.N, want[c.Key])
+		}
+	}
+	var locs []string
+	for _, l := range s.ByLocation {
+		locs = append(locs, string(l.Location))
+		if l.Ready+l.Warnings+l.Blocked+l.Unreadable != l.Mailboxes {
+			t.Errorf("location %s: readiness counts do not add up to %d", l.Location, l.Mailboxes)
+		}
+	}
+	if !slices.Equal(locs, []string{"onprem", "cloud", "auto"}) {
+		t.Errorf("locations = %v, want onprem, cloud, auto", locs)
+	}
+	var size int64
+	for _, m := range a.Mailboxes {
+		size += m.SizeBytes
+	}
+	if s.SizeBytes != size {
+		t.Errorf("SizeBytes = %d, want %d", s.SizeBytes, size)
+	}
+	if s.Findings != len(a.Findings) {
+		t.Errorf("Findings = %d, want %d", s.Findings, len(a.Findings))
+	}
+	sev := map[string]int64{}
+	for _, c := range s.Severity {
+		sev[c.Key] = c.N
+	}
+	if sev["blocker"] != 4 || sev["warning"] != 6 || sev["info"] != 2 || sev["notice"] != 1 {
+		t.Errorf("severities = %v", sev)
+	}
+	cp := s.Copy
+	if cp.WithResult != 5 || cp.Finished != 2 || cp.Reconciled != 1 {
+		t.Errorf("copy: with result %d, finished %d, reconciled %d; want 5, 2, 1", cp.WithResult, cp.Finished, cp.Reconciled)
+	}
+	status := map[string]int64{}
+	for _, c := range cp.ByStatus {
+		status[c.Key] = c.N
+	}
+	// Two mailboxes have no copy result at all: they count as not started.
+	if status["done"] != 2 || status["partial"] != 1 || status["failed"] != 1 || status["not-started"] != 3 {
+		t.Errorf("copy status = %v", status)
+	}
+	if got := Gap(a.Mailboxes[1].Copy); got != 27 {
+		t.Errorf("Gap(bjorn) = %d, want 91230-3-91200 = 27", got)
+	}
+}
+
+func TestEffectiveReadinessWhenMissing(t *testing.T) {
+	a := &mailbox.Assessment{
+		SchemaVersion: 1,
+		Mailboxes: []mailbox.MailboxAssessment{
+			{Address: "a@x"}, {Address: "b@x"}, {Address: "c@x"}, {Address: "d@x", Error: "timeout"},
+		},
+		Findings: []mailbox.Finding{
+			{Code: "X", Severity: mailbox.SeverityBlocker, Mailbox: "B@X"},
+			{Code: "Y", Severity: mailbox.SeverityWarning, Mailbox: "c@x"},
+			{Code: "Z", Severity: mailbox.SeverityInfo, Mailbox: "a@x"},
+		},
+	}
+	md := newModel(a)
+	want := []mailbox.Readiness{mailbox.Ready, mailbox.Blocked, mailbox.Warnings, mailbox.Unreadable}
+	for i, w := range want {
+		if got := md.mailboxes[i].readiness; got != w {
+			t.Errorf("%s: readiness %q, want %q", a.Mailboxes[i].Address, got, w)
+		}
+	}
+}
+
+func TestParseFormats(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []Format
+		wantErr string
+	}{
+		{"html,csv,json,md", []Format{FormatHTML, FormatCSV, FormatJSON, FormatMarkdown}, ""},
+		{" HTML , markdown ", []Format{FormatHTML, FormatMarkdown}, ""},
+		{"csv,csv", []Format{FormatCSV}, ""},
+		{"all", AllFormats, ""},
+		{"html,pdf", nil, `unknown report format "pdf"`},
+		{"", nil, "no report format given"},
+		{" , ", nil, "no report format given"},
+	}
+	for _, tt := range tests {
+		got, err := ParseFormats(tt.in)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("ParseFormats(%q) error = %v, want one containing %q", tt.in, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("ParseFormats(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	a := loadFixture(t)
+	var buf bytes.Buffer
+	if err := Render(&buf, "pdf", a, Options{}); err == nil || !strings.Contains(err.Error(), `"pdf"`) {
+		t.Errorf("unknown format: %v", err)
+	}
+	if err := Render(&buf, FormatCSV, a, Options{CSVTable: "rules"}); err == nil || !strings.Contains(err.Error(), `"rules"`) {
+		t.Errorf("unknown CSV table: %v", err)
+	}
+	if err := Render(&buf, FormatHTML, nil, Options{}); err == nil {
+		t.Error("nil assessment: no error")
+	}
+	// A failing writer surfaces its error.
+	boom := errors.New("disk full")
+	for _, f := range AllFormats {
+		if err := Render(failWriter{boom}, f, a, Options{GeneratedAt: fixedTime}); !errors.Is(err, boom) {
+			t.Errorf("%s: error %v, want the writer's", f, err)
+		}
+	}
+}
+
+type failWriter struct{ err error }
+
+func (f failWriter) Write([]byte) (int, error) { return 0, f.err }
+
+func TestOptionsTime(t *testing.T) {
+	clock := time.Date(2030, 1, 2, 3, 4, 0, 0, time.FixedZone("CET", 3600))
+	if got := (Options{Now: func() time.Time { return clock }}).generatedAt(); !got.Equal(clock) || got.Location() != time.UTC {
+		t.Errorf("Now: %v", got)
+	}
+	if got := (Options{GeneratedAt: fixedTime, Now: func() time.Time { return clock }}).generatedAt(); !got.Equal(fixedTime) {
+		t.Errorf("GeneratedAt must win over Now: %v", got)
+	}
+}
+
+func TestWriteAll(t *testing.T) {
+	a := loadFixture(t)
+	dir := filepath.Join(t.TempDir(), "out")
+	paths, err := WriteAll(context.Background(), dir, AllFormats, a, goldenOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(p))
+		if filepath.Dir(p) != dir {
+			t.Errorf("%s written outside %s", p, dir)
+		}
+	}
+	want := []string{"report.html", "findings.csv", "mailboxes.csv", "assessment.json", "report.md"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("written %v, want %v", names, want)
+	}
+	// The files are the golden files: WriteAll adds nothing of its own.
+	for _, n := range want {
+		got, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden, err := os.ReadFile(filepath.Join("testdata", n+".golden"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, golden) {
+			t.Errorf("%s differs from testdata/%s.golden", n, n)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != len(want) {
+		t.Errorf("directory holds %d entries, want %d (temporary files left behind?)", len(entries), len(want))
+	}
+}
+
+func TestWriteAllCancelled(t *testing.T) {
+	a := loadFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := t.TempDir()
+	paths, err := WriteAll(ctx, dir, AllFormats, a, Options{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if len(paths) != 0 {
+		t.Errorf("paths %v written after cancellation", paths)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("%d files left in the output directory", len(entries))
+	}
+}
+
+func TestWriteAllUnknownFormat(t *testing.T) {
+	_, err := WriteAll(context.Background(), t.TempDir(), []Format{FormatHTML, "pdf"}, loadFixture(t), Options{})
+	if err == nil || !strings.Contains(err.Error(), `"pdf"`) {
+		t.Errorf("error %v, want one naming pdf", err)
+	}
+}
+
+func TestCSVNeutralisesFormulas(t *testing.T) {
+	tests := map[string]string{
+		"=1+1":        "'=1+1",
+		"+cmd":        "'+cmd",
+		"-2+3":        "'-2+3",
+		"@SUM(A1)":    "'@SUM(A1)",
+		"\t=1":        "'\t=1",
+		"\rx":         "'\rx",
+		"plain":       "plain",
+		"":            "",
+		"a=b":         "a=b",
+		"'quoted":     "'quoted",
+		"  =indented": "  =indented",
+	}
+	for in, want := range tests {
+		if got := neutralise(in); got != want {
+			t.Errorf("neutralise(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCSVOutput(t *testing.T) {
+	a := loadFixture(t)
+	for _, table := range []CSVTable{CSVFindings, CSVMailboxes} {
+		t.Run(string(table), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Render(&buf, FormatCSV, a, Options{CSVTable: table}); err != nil {
+				t.Fatal(err)
+			}
+			data := buf.Bytes()
+			if !bytes.HasPrefix(data, []byte(utf8BOM)) {
+				t.Fatal("no UTF-8 byte order mark")
+			}
+			records, err := csv.NewReader(bytes.NewReader(data[len(utf8BOM):])).ReadAll()
+			if err != nil {
+				t.Fatalf("output is not valid CSV: %v", err)
+			}
+			wantRows := len(a.Findings)
+			if table == CSVMailboxes {
+				wantRows = len(a.Mailboxes)
+			}
+			if len(records) != wantRows+1 {
+				t.Fatalf("%d records, want a header and %d rows", len(records), wantRows)
+			}
+			for r, rec := range records {
+				if len(rec) != len(records[0]) {
+					t.Errorf("row %d has %d cells, header %d", r, len(rec), len(records[0]))
+				}
+				for c, cell := range rec {
+					if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+						t.Errorf("row %d column %s starts with %q: a spreadsheet would evaluate it", r, records[0][c], cell[0])
+					}
+				}
+			}
+			// The hostile cells are there, defused, with their text intact.
+			if !bytes.Contains(data, []byte(`'=HYPERLINK(""http://evil.example"")@contoso.com`)) {
+				t.Error("hostile address is missing or not neutralised")
+			}
+		})
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	a := loadFixture(t)
+	var first bytes.Buffer
+	if err := Render(&first, FormatJSON, a, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := ReadAssessment(bytes.NewReader(first.Bytes()))
+	if err != nil {
+		t.Fatalf("the JSON report does not read back: %v", err)
+	}
+	var second bytes.Buffer
+	if err := Render(&second, FormatJSON, b, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first.Bytes(), second.Bytes()) {
+		t.Error("JSON is not stable across a round trip")
+	}
+	// Empty lists are [] rather than null.
+	var empty bytes.Buffer
+	if err := Render(&empty, FormatJSON, &mailbox.Assessment{SchemaVersion: 1}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(empty.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	if string(m["mailboxes"]) != "[]" || string(m["findings"]) != "[]" {
+		t.Errorf("empty lists: mailboxes %s, findings %s; want []", m["mailboxes"], m["findings"])
+	}
+}
+
+func TestReadAssessmentErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		wantErr  string
+		newer    bool
+		notAsmt  bool
+	}{
+		{"empty", "", "the input is empty", false, true},
+		{"malformed", "{\n  \"schema_version\": 1,\n  \"mailboxes\": [\n}", "malformed JSON at line 4, column 1", false, true},
+		{"not an object", `[1,2]`, "holds a JSON array", false, true},
+		{"no version", `{"mailboxes":[]}`, "has no schema_version", false, false},
+		{"newer", `{"schema_version":2,"mailboxes":{"changed":"shape"}}`, "schema_version 2 is newer than this exmigrate reads (1): upgrade exmigrate", true, false},
+		{"zero", `{"schema_version":0}`, "schema_version 0 is not a valid version", false, false},
+		{"string version", `{"schema_version":"1"}`, "schema_version must be an integer", false, true},
+		{"wrong type", `{"schema_version":1,"mailboxes":[{"items":"many"}]}`, `line 1, column 48, mailboxes.items holds a JSON string where int64 was expected`, false, true},
+		{"trailing garbage", `{"schema_version":1} x`, "malformed JSON", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReadAssessment(strings.NewReader(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+			var sv *SchemaVersionError
+			if errors.As(err, &sv) && tt.newer != (sv.Got > sv.Supported) {
+				t.Errorf("SchemaVersionError %+v", sv)
+			}
+			if tt.newer && !errors.As(err, &sv) {
+				t.Error("a newer version is not a *SchemaVersionError")
+			}
+			if errors.Is(err, ErrNotAssessment) != tt.notAsmt {
+				t.Errorf("errors.Is(err, ErrNotAssessment) = %v, want %v", !tt.notAsmt, tt.notAsmt)
+			}
+		})
+	}
+}
+
+func TestReadAssessmentIgnoresUnknownFields(t *testing.T) {
+	a, err := ReadAssessment(strings.NewReader(`{"schema_version":1,"future_field":{"x":1},"mailboxes":[{"address":"a@x","new":true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Mailboxes) != 1 || a.Mailboxes[0].Address != "a@x" {
+		t.Errorf("mailboxes %+v", a.Mailboxes)
+	}
+}
+
+func FuzzReadAssessment(f *testing.F) {
+	golden, err := os.ReadFile(filepath.Join("testdata", "assessment.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(golden)
+	f.Add([]byte(`{"schema_version":1}`))
+	f.Add([]byte(`{"schema_version":2}`))
+	f.Add([]byte(`{"schema_version":1,"mailboxes":[{"address":"a","copy":{"status":"done"}}],"findings":[{"severity":"blocker"}]}`))
+	f.Add([]byte(`{"schema_version":1e400}`))
+	f.Add([]byte("{\"schema_version\":1,\"mailboxes\":[\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ReadAssessment(bytes.NewReader(data))
+		if err != nil {
+			if a != nil {
+				t.Fatal("an error with an assessment")
+			}
+			var sv *SchemaVersionError
+			if !errors.Is(err, ErrNotAssessment) && !errors.As(err, &sv) {
+				t.Fatalf("error of no known kind: %v", err)
+			}
+			return
+		}
+		if a.SchemaVersion != mailbox.AssessmentSchemaVersion {
+			t.Fatalf("accepted schema_version %d", a.SchemaVersion)
+		}
+		// Whatever was accepted must render in every format.
+		for _, format := range AllFormats {
+			if err := Render(discard{}, format, a, Options{GeneratedAt: fixedTime}); err != nil {
+				t.Fatalf("render %s of an accepted assessment: %v", format, err)
+			}
+		}
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

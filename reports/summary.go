@@ -1,0 +1,613 @@
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Summary is the arithmetic every format shows at the top: how many
+// mailboxes, where, how ready, how much data, which findings, and how far
+// the copy jobs have come. Lists are in a fixed order so that output built
+// from them is stable.
+type Summary struct {
+	Mailboxes int
+	// Readiness counts mailboxes per state, in the order ready, warnings,
+	// blocked, unreadable, then any other value found in the input.
+	Readiness  []Count
+	ByLocation []LocationCount
+	ByType     []Count
+
+	Items       int64
+	SizeBytes   int64
+	ItemsByKind []Count // mail, calendar, contacts, tasks, notes, other, then others
+
+	ArchiveMailboxes int
+	ArchiveItems     int64
+	ArchiveBytes     int64
+	RecoverableItems int64
+	RecoverableBytes int64
+	ItemsOverTenant  int64
+	ItemsOver150MB   int64
+	Rules            int64
+	RulesMappable    int64
+	Delegates        int64
+	Holds            int64
+
+	Findings   int
+	Severity   []Count // blocker, warning, info, then others
+	ByCategory []CategoryCount
+
+	PublicFolders *mailbox.PublicFolderStats
+	// Copy is nil when no mailbox carries copy results.
+	Copy *CopyProgress
+}
+
+// Count is one labelled number.
+type Count struct {
+	Key   string // the value in the assessment, e.g. "blocked"
+	Label string // for people, e.g. "Blocked"
+	N     int64
+}
+
+// LocationCount is the mailboxes of one location by readiness.
+type LocationCount struct {
+	Location   mailbox.Location
+	Label      string
+	Mailboxes  int
+	Ready      int
+	Warnings   int
+	Blocked    int
+	Unreadable int
+	Items      int64
+	SizeBytes  int64
+}
+
+// CategoryCount is the findings of one category by severity.
+type CategoryCount struct {
+	Category  string
+	Label     string
+	Blocker   int
+	Warning   int
+	Info      int
+	Other     int
+	Mailboxes int // distinct mailboxes concerned
+}
+
+// Total is the number of findings in the category.
+func (c CategoryCount) Total() int { return c.Blocker + c.Warning + c.Info + c.Other }
+
+// CopyProgress sums up the copy results merged into the assessment.
+type CopyProgress struct {
+	WithResult int // mailboxes that carry a copy result
+	// ByStatus counts mailboxes by copy status: done, partial, failed,
+	// not-started (including mailboxes without a result), then others.
+	ByStatus     []Count
+	ItemsCopied  int64
+	BytesCopied  int64
+	ItemsSkipped int64
+	SourceItems  int64
+	TargetItems  int64
+	SkipReasons  []Count // largest first
+	// Finished is the number of mailboxes whose copy is done; Reconciled of
+	// those, how many have exactly source - skipped items on the target.
+	Finished   int
+	Reconciled int
+	LastPass   time.Time
+	// AssessedBytes is the assessed size of the mailboxes with a result,
+	// against which BytesCopied is measured.
+	AssessedBytes int64
+}
+
+// Gap is what the target lacks for one mailbox after its copy: source items
+// minus skipped items minus target items. Positive means missing items;
+// negative means the target holds more (items that were already there).
+func Gap(c *mailbox.CopySummary) int64 {
+	if c == nil {
+		return 0
+	}
+	return c.SourceItems - c.ItemsSkipped - c.TargetItems
+}
+
+// ItemsPercent is how much of the source items are on the target, 0-100.
+func (p *CopyProgress) ItemsPercent() float64 {
+	return percent(p.TargetItems, p.SourceItems-p.ItemsSkipped)
+}
+
+func percent(n, of int64) float64 {
+	if of <= 0 {
+		return 0
+	}
+	v := float64(n) * 100 / float64(of)
+	return min(max(v, 0), 100)
+}
+
+var (
+	readinessOrder = []mailbox.Readiness{mailbox.Blocked, mailbox.Unreadable, mailbox.Warnings, mailbox.Ready}
+	severityOrder  = []mailbox.Severity{mailbox.SeverityBlocker, mailbox.SeverityWarning, mailbox.SeverityInfo}
+	kindOrder      = []mailbox.Kind{mailbox.KindMail, mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes, mailbox.KindOther}
+	copyOrder      = []string{"done", "partial", "failed", "not-started"}
+	categoryOrder  = []string{"rules", "public-folders", "holds", "archive", "delegates", "limits", "content", "access"}
+)
+
+// readinessRank orders mailboxes for readers: what needs action first.
+func readinessRank(r mailbox.Readiness) int {
+	if i := slices.Index(readinessOrder, r); i >= 0 {
+		return i
+	}
+	return len(readinessOrder)
+}
+
+func readinessLabel(r mailbox.Readiness) string {
+	switch r {
+	case mailbox.Ready:
+		return "Ready"
+	case mailbox.Warnings:
+		return "Ready with warnings"
+	case mailbox.Blocked:
+		return "Blocked"
+	case mailbox.Unreadable:
+		return "Unreadable"
+	}
+	return titleCase(string(r))
+}
+
+func locationLabel(l mailbox.Location) string {
+	switch l {
+	case mailbox.LocationOnPrem:
+		return "On-premises"
+	case mailbox.LocationCloud:
+		return "Exchange Online"
+	case mailbox.LocationAuto, "":
+		return "Not detected"
+	}
+	return titleCase(string(l))
+}
+
+func typeLabel(t mailbox.MailboxType) string {
+	if t == mailbox.TypeUnknown {
+		return "Unknown"
+	}
+	return titleCase(string(t))
+}
+
+func severityLabel(s mailbox.Severity) string {
+	switch s {
+	case mailbox.SeverityBlocker:
+		return "Blocker"
+	case mailbox.SeverityWarning:
+		return "Warning"
+	case mailbox.SeverityInfo:
+		return "Info"
+	}
+	return titleCase(string(s))
+}
+
+func categoryLabel(c string) string {
+	switch c {
+	case "rules":
+		return "Inbox rules"
+	case "public-folders":
+		return "Public folders"
+	case "holds":
+		return "Holds"
+	case "archive":
+		return "Archive"
+	case "delegates":
+		return "Delegates"
+	case "limits":
+		return "Limits"
+	case "content":
+		return "Content"
+	case "access":
+		return "Access"
+	case "":
+		return "Uncategorised"
+	}
+	return titleCase(strings.ReplaceAll(c, "-", " "))
+}
+
+func copyStatusLabel(s string) string {
+	switch s {
+	case "done":
+		return "Done"
+	case "partial":
+		return "Partial"
+	case "failed":
+		return "Failed"
+	case "not-started":
+		return "Not started"
+	}
+	return titleCase(strings.ReplaceAll(s, "-", " "))
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return "Unknown"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// model is an assessment prepared once for the renderers: findings sorted
+// and indexed by mailbox, each mailbox's effective readiness, the summary.
+type model struct {
+	a         *mailbox.Assessment
+	findings  []mailbox.Finding // sorted: severity, category, code, mailbox, object
+	byMailbox map[string][]int  // lower-cased address -> indexes into findings
+	mailboxes []mailboxView     // in input order
+	order     []int             // indexes into mailboxes: readiness, then address
+	sum       Summary
+	orgWide   []int // findings that name no mailbox
+	unknownMB []int // findings naming a mailbox that is not in the assessment
+}
+
+type mailboxView struct {
+	m         *mailbox.MailboxAssessment
+	readiness mailbox.Readiness
+	blockers  int
+	warnings  int
+	infos     int
+	findings  []int
+}
+
+func newModel(a *mailbox.Assessment) *model {
+	md := &model{a: a, byMailbox: map[string][]int{}}
+	md.findings = slices.Clone(a.Findings)
+	slices.SortStableFunc(md.findings, compareFindings)
+	known := make(map[string]bool, len(a.Mailboxes))
+	for i := range a.Mailboxes {
+		known[strings.ToLower(a.Mailboxes[i].Address)] = true
+	}
+	for i, f := range md.findings {
+		switch key := strings.ToLower(f.Mailbox); {
+		case key == "":
+			md.orgWide = append(md.orgWide, i)
+		case known[key]:
+			md.byMailbox[key] = append(md.byMailbox[key], i)
+		default:
+			md.unknownMB = append(md.unknownMB, i)
+		}
+	}
+	md.mailboxes = make([]mailboxView, len(a.Mailboxes))
+	for i := range a.Mailboxes {
+		m := &a.Mailboxes[i]
+		v := mailboxView{m: m, findings: md.byMailbox[strings.ToLower(m.Address)]}
+		for _, fi := range v.findings {
+			switch md.findings[fi].Severity {
+			case mailbox.SeverityBlocker:
+				v.blockers++
+			case mailbox.SeverityWarning:
+				v.warnings++
+			default:
+				v.infos++
+			}
+		}
+		v.readiness = effectiveReadiness(m, v.blockers, v.warnings)
+		md.mailboxes[i] = v
+	}
+	md.order = make([]int, len(md.mailboxes))
+	for i := range md.order {
+		md.order[i] = i
+	}
+	slices.SortStableFunc(md.order, func(x, y int) int {
+		a, b := &md.mailboxes[x], &md.mailboxes[y]
+		return cmp.Or(
+			cmp.Compare(readinessRank(a.readiness), readinessRank(b.readiness)),
+			cmp.Compare(strings.ToLower(a.m.Address), strings.ToLower(b.m.Address)),
+		)
+	})
+	md.sum = md.summarize()
+	return md
+}
+
+// effectiveReadiness is the assessment's verdict; when the assessment left
+// it empty, it is derived the way assess derives it, so that old or
+// hand-made files still report sensibly.
+func effectiveReadiness(m *mailbox.MailboxAssessment, blockers, warnings int) mailbox.Readiness {
+	switch {
+	case m.Readiness != "":
+		return m.Readiness
+	case m.Error != "":
+		return mailbox.Unreadable
+	case blockers > 0:
+		return mailbox.Blocked
+	case warnings > 0:
+		return mailbox.Warnings
+	}
+	return mailbox.Ready
+}
+
+func compareFindings(a, b mailbox.Finding) int {
+	return cmp.Or(
+		cmp.Compare(a.Severity.Rank(), b.Severity.Rank()),
+		cmp.Compare(categoryRank(a.Category), categoryRank(b.Category)),
+		cmp.Compare(a.Category, b.Category),
+		cmp.Compare(a.Code, b.Code),
+		cmp.Compare(strings.ToLower(a.Mailbox), strings.ToLower(b.Mailbox)),
+		cmp.Compare(a.Object, b.Object),
+	)
+}
+
+func categoryRank(c string) int {
+	if i := slices.Index(categoryOrder, c); i >= 0 {
+		return i
+	}
+	return len(categoryOrder)
+}
+
+// Summarize computes the summary of an assessment, for callers that want the
+// figures without a report (a chat message, an exit status).
+func Summarize(a *mailbox.Assessment) Summary {
+	if a == nil {
+		return Summary{}
+	}
+	return newModel(a).sum
+}
+
+func (md *model) summarize() Summary {
+	s := Summary{Mailboxes: len(md.mailboxes), PublicFolders: md.a.PublicFolders, Findings: len(md.findings)}
+	readiness := counter{}
+	types := counter{}
+	kinds := counter{}
+	locs := map[mailbox.Location]*LocationCount{}
+	var locOrder []mailbox.Location
+	copyStatus := counter{}
+	skips := counter{}
+	var cp CopyProgress
+	for i := range md.mailboxes {
+		v := &md.mailboxes[i]
+		m := v.m
+		readiness.add(string(v.readiness), 1)
+		types.add(string(m.Type), 1)
+		loc := m.Location
+		if loc == "" {
+			loc = mailbox.LocationAuto
+		}
+		lc := locs[loc]
+		if lc == nil {
+			lc = &LocationCount{Location: loc, Label: locationLabel(loc)}
+			locs[loc] = lc
+			locOrder = append(locOrder, loc)
+		}
+		lc.Mailboxes++
+		lc.Items += m.Items
+		lc.SizeBytes += m.SizeBytes
+		switch v.readiness {
+		case mailbox.Ready:
+			lc.Ready++
+		case mailbox.Warnings:
+			lc.Warnings++
+		case mailbox.Blocked:
+			lc.Blocked++
+		default:
+			lc.Unreadable++
+		}
+		s.Items += m.Items
+		s.SizeBytes += m.SizeBytes
+		for k, n := range m.ItemsByKind {
+			kinds.add(string(k), n)
+		}
+		if m.Archive != nil {
+			s.ArchiveMailboxes++
+			s.ArchiveItems += m.Archive.Items
+			s.ArchiveBytes += m.Archive.SizeBytes
+		}
+		s.RecoverableItems += m.RecoverableItems
+		s.RecoverableBytes += m.RecoverableBytes
+		s.ItemsOverTenant += m.ItemsOverTenant
+		s.ItemsOver150MB += m.ItemsOver150MB
+		s.Rules += int64(m.Rules)
+		s.RulesMappable += int64(m.RulesMappable)
+		s.Delegates += int64(m.Delegates)
+		s.Holds += int64(m.Holds)
+		if c := m.Copy; c != nil {
+			cp.WithResult++
+			status := c.Status
+			if status == "" {
+				status = "not-started"
+			}
+			copyStatus.add(status, 1)
+			cp.ItemsCopied += c.ItemsCopied
+			cp.BytesCopied += c.BytesCopied
+			cp.ItemsSkipped += c.ItemsSkipped
+			cp.SourceItems += c.SourceItems
+			cp.TargetItems += c.TargetItems
+			cp.AssessedBytes += m.SizeBytes
+			for r, n := range c.SkipReasons {
+				skips.add(r, n)
+			}
+			if status == "done" {
+				cp.Finished++
+				if Gap(c) == 0 {
+					cp.Reconciled++
+				}
+			}
+			if c.LastPass.After(cp.LastPass) {
+				cp.LastPass = c.LastPass
+			}
+		} else {
+			copyStatus.add("not-started", 1)
+		}
+	}
+	s.Readiness = readiness.ordered(toStrings(readinessOrderForDisplay), func(k string) string { return readinessLabel(mailbox.Readiness(k)) }, true)
+	s.ByType = types.ordered([]string{"user", "shared", "room", "equipment"}, func(k string) string { return typeLabel(mailbox.MailboxType(k)) }, false)
+	s.ItemsByKind = kinds.ordered(toStrings(kindOrder), titleCase, false)
+	slices.SortStableFunc(locOrder, func(a, b mailbox.Location) int { return cmp.Compare(locationRank(a), locationRank(b)) })
+	for _, l := range locOrder {
+		s.ByLocation = append(s.ByLocation, *locs[l])
+	}
+
+	sev := counter{}
+	cats := map[string]*CategoryCount{}
+	catMailboxes := map[string]map[string]bool{}
+	var catOrder []string
+	for _, f := range md.findings {
+		sev.add(string(f.Severity), 1)
+		cc := cats[f.Category]
+		if cc == nil {
+			cc = &CategoryCount{Category: f.Category, Label: categoryLabel(f.Category)}
+			cats[f.Category] = cc
+			catMailboxes[f.Category] = map[string]bool{}
+			catOrder = append(catOrder, f.Category)
+		}
+		switch f.Severity {
+		case mailbox.SeverityBlocker:
+			cc.Blocker++
+		case mailbox.SeverityWarning:
+			cc.Warning++
+		case mailbox.SeverityInfo:
+			cc.Info++
+		default:
+			cc.Other++
+		}
+		if f.Mailbox != "" {
+			catMailboxes[f.Category][strings.ToLower(f.Mailbox)] = true
+		}
+	}
+	s.Severity = sev.ordered(toStrings(severityOrder), func(k string) string { return severityLabel(mailbox.Severity(k)) }, true)
+	slices.SortStableFunc(catOrder, func(a, b string) int {
+		return cmp.Or(cmp.Compare(categoryRank(a), categoryRank(b)), cmp.Compare(a, b))
+	})
+	for _, c := range catOrder {
+		cc := cats[c]
+		cc.Mailboxes = len(catMailboxes[c])
+		s.ByCategory = append(s.ByCategory, *cc)
+	}
+
+	if cp.WithResult > 0 {
+		cp.ByStatus = copyStatus.ordered(copyOrder, copyStatusLabel, true)
+		cp.SkipReasons = skips.bySize()
+		s.Copy = &cp
+	}
+	return s
+}
+
+// readinessOrderForDisplay is the order of the readiness legend: good news
+// first, as a sponsor reads it.
+var readinessOrderForDisplay = []mailbox.Readiness{mailbox.Ready, mailbox.Warnings, mailbox.Blocked, mailbox.Unreadable}
+
+func locationRank(l mailbox.Location) int {
+	switch l {
+	case mailbox.LocationOnPrem:
+		return 0
+	case mailbox.LocationCloud:
+		return 1
+	case mailbox.LocationAuto:
+		return 2
+	}
+	return 3
+}
+
+func toStrings[S ~string](in []S) []string {
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// counter counts by key and lists the counts in a known order.
+type counter map[string]int64
+
+func (c counter) add(k string, n int64) { c[k] += n }
+
+// ordered lists the known keys first (all of them when keepZero, else only
+// those seen), then the unknown ones alphabetically.
+func (c counter) ordered(known []string, label func(string) string, keepZero bool) []Count {
+	var out []Count
+	for _, k := range known {
+		if n, ok := c[k]; ok || keepZero {
+			out = append(out, Count{Key: k, Label: label(k), N: n})
+		}
+	}
+	var rest []string
+	for k := range c {
+		if !slices.Contains(known, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		out = append(out, Count{Key: k, Label: label(k), N: c[k]})
+	}
+	return out
+}
+
+// bySize lists the counts largest first, ties by key.
+func (c counter) bySize() []Count {
+	out := make([]Count, 0, len(c))
+	for k, n := range c {
+		out = append(out, Count{Key: k, Label: k, N: n})
+	}
+	slices.SortFunc(out, func(a, b Count) int { return cmp.Or(cmp.Compare(b.N, a.N), cmp.Compare(a.Key, b.Key)) })
+	return out
+}
+
+// formatBytes prints a size the way Exchange administrators read it
+// (1024-based, one decimal).
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < 0 {
+		return "-" + formatBytes(-n)
+	}
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v := float64(n)
+	for _, u := range []string{"KB", "MB", "GB", "TB", "PB"} {
+		v /= unit
+		if v < unit || u == "PB" {
+			if v >= 100 {
+				return fmt.Sprintf("%.0f %s", v, u)
+			}
+			return fmt.Sprintf("%.1f %s", v, u)
+		}
+	}
+	return ""
+}
+
+// formatInt prints an integer with thousands separators.
+func formatInt(n int64) string {
+	if n < 0 {
+		return "-" + formatInt(-n)
+	}
+	s := fmt.Sprint(n)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+func formatPercent(p float64) string {
+	switch {
+	case p > 0 && p < 0.1:
+		return "<0.1%"
+	case p < 100 && p > 99.9:
+		return ">99.9%"
+	case p == float64(int64(p)):
+		return fmt.Sprintf("%d%%", int64(p))
+	}
+	return fmt.Sprintf("%.1f%%", p)
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
