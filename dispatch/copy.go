@@ -1,0 +1,743 @@
+package dispatch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// CopyOptions say what a copy pass carries.
+type CopyOptions struct {
+	DryRun         bool
+	IncludeFolders []*regexp.Regexp // on the source folder path; empty means all
+	ExcludeFolders []*regexp.Regexp
+	// MapPath rewrites a source folder path to the target path it should
+	// land in (the "Old/Path -> New/Path" rules); nil keeps paths.
+	MapPath       func(sourcePath string) (targetPath string, mapped bool)
+	ReceivedSince time.Time // zero: no lower bound
+	ReceivedUntil time.Time // zero: no upper bound
+	MaxItemBytes  int64     // 0: no limit of our own (the target still has its own)
+	// MaxSkipped fails the mailbox when more items are skipped; negative
+	// means no limit.
+	MaxSkipped int
+	// ItemWorkers is how many items of one mailbox are in flight at once.
+	// Graph allows 4 requests per mailbox; the Graph client's own scheduler
+	// enforces it, so more workers only queue there.
+	ItemWorkers int
+	// Attempts bounds how often a transiently failing operation is tried
+	// before the mailbox fails (transient failures are never skipped).
+	Attempts    int
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+}
+
+func (o *CopyOptions) withDefaults() CopyOptions {
+	c := *o
+	if c.ItemWorkers <= 0 {
+		c.ItemWorkers = 4
+	}
+	if c.Attempts <= 0 {
+		c.Attempts = 5
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = 500 * time.Millisecond
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 30 * time.Second
+	}
+	return c
+}
+
+// AuditEvent is one write to a mailbox, for the audit log.
+type AuditEvent struct {
+	Mailbox  string
+	Action   string // folder.create, item.create, item.update-read, rule.create
+	Object   string // folder path, or folder path and subject
+	TargetID string
+	Outcome  string // ok, error
+	Err      string
+}
+
+// Auditor records writes. Every write the engine makes goes through it,
+// whether the write succeeded or not.
+type Auditor interface {
+	Record(ctx context.Context, e AuditEvent) error
+}
+
+// Progress receives the engine's progress, for a bar or log lines.
+type Progress interface {
+	AddTotal(items, bytes int64)
+	ItemDone(bytes int64)
+	Event(level slog.Level, mailbox, msg string, args ...any)
+}
+
+// Copier runs copy passes. One Copier serves many mailboxes at once.
+type Copier struct {
+	Store    Store
+	Audit    Auditor
+	Progress Progress
+	Log      *slog.Logger
+	Options  CopyOptions
+}
+
+// FolderResult is the reconciliation of one folder after a pass.
+type FolderResult struct {
+	SourcePath  string
+	TargetPath  string
+	SourceCount int64 // items the source folder holds
+	TargetCount int64 // items the target folder holds
+	Copied      int64 // copied in this pass
+	Skipped     int64 // skipped in this pass
+	NotCopied   string
+}
+
+// MailboxResult is the outcome of one pass over one mailbox.
+type MailboxResult struct {
+	Key            JobKey
+	DryRun         bool
+	Started        time.Time
+	Duration       time.Duration
+	FoldersCreated int
+	FoldersToMake  []string // dry run: target folders that would be created
+	ItemsCopied    int64    // dry run: items that would be copied
+	BytesCopied    int64
+	ReadUpdates    int64
+	Healed         int64 // items found on the target by their stamp after a crash
+	Skipped        int64
+	SkipReasons    map[string]int64
+	DeletesIgnored int64
+	NonMailFolders []FolderResult
+	Folders        []FolderResult
+	Err            error
+}
+
+// SourceID is the stamp that names a source item on the target: stable for
+// the item, and not revealing the mailbox's address.
+func SourceID(key JobKey, itemID string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(key.SourceLocation+"|"+key.SourceAddress) + "|" + itemID))
+	return "exm1-" + hex.EncodeToString(sum[:20])
+}
+
+// errTooManySkipped fails a mailbox over --max-skipped.
+var errTooManySkipped = errors.New("too many items skipped")
+
+// Copy runs one pass from src to dst: folders first, then the items of each
+// mail folder from where the last pass stopped.
+func (c *Copier) Copy(ctx context.Context, key JobKey, src mailbox.Source, dst mailbox.Target) *MailboxResult {
+	opts := c.Options.withDefaults()
+	res := &MailboxResult{Key: key, DryRun: opts.DryRun, Started: time.Now(), SkipReasons: map[string]int64{}}
+	run := &mailboxRun{c: c, opts: opts, key: key, src: src, dst: dst, res: res}
+	res.Err = run.copy(ctx)
+	res.Duration = time.Since(res.Started)
+	return res
+}
+
+type mailboxRun struct {
+	c    *Copier
+	opts CopyOptions
+	key  JobKey
+	src  mailbox.Source
+	dst  mailbox.Target
+	res  *MailboxResult
+	job  JobRecord
+
+	mu        sync.Mutex // guards res counters updated by item workers
+	targetIdx map[string]mailbox.Folder
+}
+
+func (r *mailboxRun) log() *slog.Logger {
+	if r.c.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return r.c.Log.With("mailbox", r.key.SourceAddress)
+}
+
+func (r *mailboxRun) copy(ctx context.Context) error {
+	job, err := r.c.Store.Job(ctx, r.key)
+	if err != nil {
+		return err
+	}
+	r.job = job
+	if !r.opts.DryRun {
+		job.Status, job.LastStart, job.LastError = JobRunning, r.res.Started, ""
+		if err := r.c.Store.PutJob(ctx, job); err != nil {
+			return err
+		}
+	}
+	err = r.pass(ctx)
+	if r.opts.DryRun {
+		return err
+	}
+	// Record the outcome even when the context was cancelled, so the next
+	// run and the report know where this one stopped.
+	job.LastEnd = time.Now()
+	switch {
+	case err != nil:
+		job.Status, job.LastError = JobFailed, err.Error()
+	case r.res.Skipped > 0:
+		job.Status, job.Passes = JobPartial, job.Passes+1
+	default:
+		job.Status, job.Passes = JobDone, job.Passes+1
+	}
+	if perr := r.c.Store.PutJob(context.WithoutCancel(ctx), job); perr != nil && err == nil {
+		err = perr
+	}
+	return err
+}
+
+func (r *mailboxRun) pass(ctx context.Context) error {
+	var srcFolders, dstFolders []mailbox.Folder
+	if err := r.retry(ctx, "list source folders", func() (err error) {
+		srcFolders, err = r.src.Folders(ctx, mailbox.ScopePrimary)
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := r.retry(ctx, "list target folders", func() (err error) {
+		dstFolders, err = r.dst.Folders(ctx, mailbox.ScopePrimary)
+		return err
+	}); err != nil {
+		return err
+	}
+	r.targetIdx = indexFolders(dstFolders)
+	if _, ok := r.targetIdx[""]; !ok {
+		return fmt.Errorf("target %s: the folder list has no root folder", r.key.TargetAddress)
+	}
+	byWellKnown := map[mailbox.WellKnown]mailbox.Folder{}
+	for _, f := range dstFolders {
+		if f.WellKnown != mailbox.NotWellKnown {
+			byWellKnown[f.WellKnown] = f
+		}
+	}
+
+	// Plan every included mail folder before copying anything, so the
+	// progress total is known and a dry run can say what it would create.
+	srcPathOf := map[string]string{}
+	tgtPathOf := map[string]string{}
+	type planned struct {
+		src     mailbox.Folder
+		tgtPath string
+		tgt     mailbox.Folder
+	}
+	var plan []planned
+	var totalItems, totalBytes int64
+	for _, f := range srcFolders {
+		srcPathOf[f.ID] = f.Path
+		if f.Path == "" {
+			tgtPathOf[f.ID] = ""
+			continue
+		}
+		tgtPath := r.targetPath(f, tgtPathOf, byWellKnown)
+		tgtPathOf[f.ID] = tgtPath
+		if !r.included(f.Path) {
+			continue
+		}
+		if !f.IsMail() {
+			r.res.NonMailFolders = append(r.res.NonMailFolders, FolderResult{
+				SourcePath: f.Path, SourceCount: f.ItemCount,
+				NotCopied: fmt.Sprintf("%s folder: not copied yet", f.Class)})
+			continue
+		}
+		plan = append(plan, planned{src: f, tgtPath: tgtPath})
+		totalItems += f.ItemCount
+		totalBytes += f.SizeBytes
+	}
+	counts, err := r.c.Store.Counts(ctx, r.job.ID)
+	if err != nil {
+		return err
+	}
+	if r.c.Progress != nil && !r.opts.DryRun {
+		r.c.Progress.AddTotal(max(totalItems-counts.Copied-counts.Skipped, 0), max(totalBytes-counts.CopiedBytes, 0))
+	}
+
+	for i := range plan {
+		p := &plan[i]
+		tgt, err := r.ensurePath(ctx, p.tgtPath, p.src.Class)
+		if err != nil {
+			return err
+		}
+		p.tgt = tgt
+	}
+	for _, p := range plan {
+		fr, err := r.copyFolder(ctx, p.src, p.tgt, p.tgtPath)
+		r.res.Folders = append(r.res.Folders, fr)
+		if err != nil {
+			return err
+		}
+	}
+	if !r.opts.DryRun {
+		r.reconcile(ctx)
+	}
+	return nil
+}
+
+// targetPath is where a source folder lands: a well-known folder on its
+// counterpart whatever the display language, a mapped path where a mapping
+// rule says so, else under its parent's target path by display name.
+func (r *mailboxRun) targetPath(f mailbox.Folder, tgtPathOf map[string]string, byWellKnown map[mailbox.WellKnown]mailbox.Folder) string {
+	if f.WellKnown != mailbox.NotWellKnown {
+		if t, ok := byWellKnown[f.WellKnown]; ok {
+			return t.Path
+		}
+	}
+	if r.opts.MapPath != nil {
+		if p, ok := r.opts.MapPath(f.Path); ok {
+			return p
+		}
+	}
+	parent, ok := tgtPathOf[f.ParentID]
+	if !ok {
+		// Parent not listed (hidden or filtered by the side): keep the path.
+		return f.Path
+	}
+	return mailbox.JoinPath(parent, f.DisplayName)
+}
+
+func (r *mailboxRun) included(path string) bool {
+	for _, re := range r.opts.ExcludeFolders {
+		if re.MatchString(path) {
+			return false
+		}
+	}
+	if len(r.opts.IncludeFolders) == 0 {
+		return true
+	}
+	for _, re := range r.opts.IncludeFolders {
+		if re.MatchString(path) {
+			return true
+		}
+	}
+	return false
+}
+
+// ensurePath returns the target folder at path, creating it and any missing
+// parent. In a dry run it only notes what it would create.
+func (r *mailboxRun) ensurePath(ctx context.Context, path, class string) (mailbox.Folder, error) {
+	if f, ok := r.targetIdx[path]; ok {
+		return f, nil
+	}
+	parentPath, name := splitPath(path)
+	parent, err := r.ensurePath(ctx, parentPath, "")
+	if err != nil {
+		return mailbox.Folder{}, err
+	}
+	if class == "" {
+		class = mailbox.ClassMailFolder
+	}
+	if r.opts.DryRun {
+		r.res.FoldersToMake = append(r.res.FoldersToMake, path)
+		f := mailbox.Folder{Path: path, DisplayName: name, Class: class}
+		r.targetIdx[path] = f
+		return f, nil
+	}
+	var created mailbox.Folder
+	err = r.retry(ctx, "create folder "+path, func() (err error) {
+		created, err = r.dst.CreateFolder(ctx, parent.ID, name, class)
+		return err
+	})
+	r.audit(ctx, AuditEvent{Action: "folder.create", Object: path, TargetID: created.ID}, err)
+	if err != nil {
+		return mailbox.Folder{}, fmt.Errorf("create folder %q on %s: %w", path, r.key.TargetAddress, err)
+	}
+	created.Path = path
+	r.targetIdx[path] = created
+	r.res.FoldersCreated++
+	r.log().Info("folder created", "path", path)
+	return created, nil
+}
+
+func splitPath(path string) (parent, name string) {
+	// Find the last separator that is not escaped.
+	last := -1
+	for i := 0; i < len(path); i++ {
+		switch path[i] {
+		case '\\':
+			i++
+		case '/':
+			last = i
+		}
+	}
+	name = path[last+1:]
+	if last >= 0 {
+		parent = path[:last]
+	}
+	return parent, strings.NewReplacer(`\/`, `/`, `\\`, `\`).Replace(name)
+}
+
+func indexFolders(fs []mailbox.Folder) map[string]mailbox.Folder {
+	idx := make(map[string]mailbox.Folder, len(fs))
+	for _, f := range fs {
+		idx[f.Path] = f
+	}
+	return idx
+}
+
+// copyFolder syncs one folder page by page. The sync state is saved only
+// after every item of a page is recorded, so a crash replays at most one
+// page, and the item records make the replay write nothing twice.
+func (r *mailboxRun) copyFolder(ctx context.Context, src, tgt mailbox.Folder, tgtPath string) (FolderResult, error) {
+	fr := FolderResult{SourcePath: src.Path, TargetPath: tgtPath, SourceCount: src.ItemCount}
+	rec, found, err := r.c.Store.Folder(ctx, r.job.ID, src.ID)
+	if err != nil {
+		return fr, err
+	}
+	if !found || rec.TargetFolderID != tgt.ID {
+		rec = FolderRecord{JobID: r.job.ID, SourceFolderID: src.ID, SourcePath: src.Path,
+			TargetFolderID: tgt.ID, TargetPath: tgtPath, SyncState: rec.SyncState}
+	}
+	state := rec.SyncState
+	for {
+		var page mailbox.ChangePage
+		err := r.retry(ctx, "sync "+src.Path, func() (err error) {
+			page, err = r.src.Changes(ctx, src.ID, state)
+			return err
+		})
+		if errors.Is(err, mailbox.ErrSyncStateInvalid) && state != "" {
+			// The server forgot our state: start over. The item records
+			// keep the full resync from writing anything twice.
+			r.log().Warn("sync state expired; full resync of the folder", "folder", src.Path)
+			state = ""
+			continue
+		}
+		if err != nil {
+			return fr, err
+		}
+		if err := r.applyPage(ctx, src, tgt, tgtPath, page, &fr); err != nil {
+			return fr, err
+		}
+		state = page.State
+		if !r.opts.DryRun {
+			rec.SyncState, rec.Updated = state, time.Now()
+			if err := r.c.Store.PutFolder(ctx, rec); err != nil {
+				return fr, err
+			}
+		}
+		if !page.More {
+			return fr, nil
+		}
+	}
+}
+
+func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, page mailbox.ChangePage, fr *FolderResult) error {
+	work := make(chan mailbox.Change)
+	errs := make(chan error, r.opts.ItemWorkers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range r.opts.ItemWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ch := range work {
+				if err := r.applyChange(ctx, src, tgt, tgtPath, ch, fr); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	var sendErr error
+feed:
+	for _, ch := range page.Changes {
+		select {
+		case work <- ch:
+		case <-ctx.Done():
+			sendErr = ctx.Err()
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	if err, ok := <-errs; ok {
+		return err
+	}
+	return sendErr
+}
+
+func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, ch mailbox.Change, fr *FolderResult) error {
+	it := ch.Item
+	switch ch.Kind {
+	case mailbox.ChangeDeleted:
+		r.count(func() { r.res.DeletesIgnored++ })
+		return nil
+	case mailbox.ChangeCreated, mailbox.ChangeUpdated, mailbox.ChangeReadFlag:
+	default:
+		return nil
+	}
+	sid := SourceID(r.key, it.ID)
+	rec, found, err := r.c.Store.Item(ctx, r.job.ID, sid)
+	if err != nil {
+		return err
+	}
+	if found && rec.Outcome == ItemCopied {
+		if it.IsRead == rec.IsRead {
+			return nil
+		}
+		return r.updateRead(ctx, rec, it, tgtPath)
+	}
+	if found && rec.Outcome == ItemSkipped {
+		return nil
+	}
+	if ch.Kind == mailbox.ChangeReadFlag {
+		return nil // a read-state change of an item we never copied: it comes as created first
+	}
+	if reason := r.filterReason(it); reason != "" {
+		if reason == filteredOut {
+			return nil
+		}
+		return r.skip(ctx, sid, it, src, reason, fr)
+	}
+	if r.opts.DryRun {
+		r.count(func() { r.res.ItemsCopied++; r.res.BytesCopied += it.SizeBytes })
+		return nil
+	}
+	if found && rec.Outcome == ItemPending {
+		// Written, or maybe written, before a crash: look for the stamp.
+		var id string
+		var ok bool
+		err := r.retry(ctx, "find by stamp", func() (err error) {
+			id, ok, err = r.dst.FindBySourceID(ctx, tgt.ID, sid)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if ok {
+			rec.TargetItemID, rec.Outcome, rec.Updated = id, ItemCopied, time.Now()
+			if err := r.c.Store.PutItem(ctx, rec); err != nil {
+				return err
+			}
+			r.count(func() { r.res.Healed++ })
+			if rec.IsRead != it.IsRead {
+				return r.updateRead(ctx, rec, it, tgtPath)
+			}
+			return nil
+		}
+	}
+	rec = ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID,
+		SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemPending, Updated: time.Now()}
+	if err := r.c.Store.PutItem(ctx, rec); err != nil {
+		return err
+	}
+	var targetID string
+	var size int64
+	err = r.retry(ctx, "copy item", func() error {
+		body, err := r.src.OpenMIME(ctx, it.ID)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		counted := &countingReader{r: body}
+		targetID, err = r.dst.CreateMessage(ctx, tgt.ID, mailbox.Message{Item: it, SourceID: sid, MIME: counted, Size: -1})
+		size = counted.n
+		return err
+	})
+	object := tgtPath + ": " + it.Subject
+	if err != nil && mailbox.IsPermanent(err) {
+		r.audit(ctx, AuditEvent{Action: "item.create", Object: object}, err)
+		reason := skipReason(err)
+		return r.skip(ctx, sid, it, src, reason, fr)
+	}
+	r.audit(ctx, AuditEvent{Action: "item.create", Object: object, TargetID: targetID}, err)
+	if err != nil {
+		return fmt.Errorf("copy %q from %s: %w", it.Subject, src.Path, err)
+	}
+	if size == 0 {
+		size = it.SizeBytes
+	}
+	rec.TargetItemID, rec.Outcome, rec.SizeBytes, rec.Updated = targetID, ItemCopied, size, time.Now()
+	if err := r.c.Store.PutItem(ctx, rec); err != nil {
+		return err
+	}
+	r.count(func() { r.res.ItemsCopied++; r.res.BytesCopied += size; fr.Copied++ })
+	if r.c.Progress != nil {
+		r.c.Progress.ItemDone(size)
+	}
+	return nil
+}
+
+func (r *mailboxRun) updateRead(ctx context.Context, rec ItemRecord, it mailbox.Item, tgtPath string) error {
+	if r.opts.DryRun {
+		r.count(func() { r.res.ReadUpdates++ })
+		return nil
+	}
+	err := r.retry(ctx, "update read state", func() error {
+		return r.dst.SetRead(ctx, rec.TargetItemID, it.IsRead)
+	})
+	r.audit(ctx, AuditEvent{Action: "item.update-read", Object: fmt.Sprintf("%s: %s (read=%v)", tgtPath, it.Subject, it.IsRead), TargetID: rec.TargetItemID}, err)
+	if err != nil {
+		if errors.Is(err, mailbox.ErrNotFound) {
+			return nil // deleted on the target by its user: not ours to recreate
+		}
+		return fmt.Errorf("update read state of %q: %w", it.Subject, err)
+	}
+	rec.IsRead, rec.Updated = it.IsRead, time.Now()
+	if err := r.c.Store.PutItem(ctx, rec); err != nil {
+		return err
+	}
+	r.count(func() { r.res.ReadUpdates++ })
+	return nil
+}
+
+const filteredOut = "filtered out"
+
+// filterReason says why an item is not copied: filteredOut for the
+// engineer's date filters (not a skip), or a skip reason.
+func (r *mailboxRun) filterReason(it mailbox.Item) string {
+	if !r.opts.ReceivedSince.IsZero() && !it.Received.IsZero() && it.Received.Before(r.opts.ReceivedSince) {
+		return filteredOut
+	}
+	if !r.opts.ReceivedUntil.IsZero() && !it.Received.IsZero() && !it.Received.Before(r.opts.ReceivedUntil) {
+		return filteredOut
+	}
+	if !it.IsMail() {
+		return "non-mail item (" + it.Class + "): not copied yet"
+	}
+	if r.opts.MaxItemBytes > 0 && it.SizeBytes > r.opts.MaxItemBytes {
+		return fmt.Sprintf("larger than max_item_size (%d MB)", r.opts.MaxItemBytes>>20)
+	}
+	return ""
+}
+
+func (r *mailboxRun) skip(ctx context.Context, sid string, it mailbox.Item, src mailbox.Folder, reason string, fr *FolderResult) error {
+	if !r.opts.DryRun {
+		rec := ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID,
+			SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemSkipped, Reason: reason, Updated: time.Now()}
+		if err := r.c.Store.PutItem(ctx, rec); err != nil {
+			return err
+		}
+	}
+	var over bool
+	r.count(func() {
+		r.res.Skipped++
+		r.res.SkipReasons[reason]++
+		fr.Skipped++
+		over = r.opts.MaxSkipped >= 0 && r.res.Skipped > int64(r.opts.MaxSkipped)
+	})
+	r.log().Warn("item skipped", "folder", src.Path, "subject", it.Subject, "size", it.SizeBytes, "reason", reason)
+	if r.c.Progress != nil && !r.opts.DryRun {
+		r.c.Progress.ItemDone(0)
+	}
+	if over {
+		return fmt.Errorf("%w: %d skipped, over --max-skipped %d", errTooManySkipped, r.res.Skipped, r.opts.MaxSkipped)
+	}
+	return nil
+}
+
+func skipReason(err error) string {
+	var tl *mailbox.ItemTooLargeError
+	switch {
+	case errors.As(err, &tl):
+		return fmt.Sprintf("too large for the target (limit %d MB)", tl.Limit>>20)
+	case errors.Is(err, mailbox.ErrNotFound):
+		return "gone from the source before it was copied"
+	}
+	msg := err.Error()
+	if len(msg) > 200 {
+		msg = msg[:200]
+	}
+	return "rejected by the target: " + msg
+}
+
+func (r *mailboxRun) count(f func()) {
+	r.mu.Lock()
+	f()
+	r.mu.Unlock()
+}
+
+func (r *mailboxRun) audit(ctx context.Context, e AuditEvent, err error) {
+	if r.c.Audit == nil {
+		return
+	}
+	e.Mailbox = r.key.TargetAddress
+	e.Outcome = "ok"
+	if err != nil {
+		e.Outcome, e.Err = "error", err.Error()
+	}
+	if aerr := r.c.Audit.Record(context.WithoutCancel(ctx), e); aerr != nil {
+		r.log().Error("audit log write failed", "err", aerr)
+	}
+}
+
+// retry runs op until it succeeds, fails for good, or the attempts run
+// out. The protocol clients already honour the services' throttling
+// answers; this covers what is left (dropped connections, 5xx).
+func (r *mailboxRun) retry(ctx context.Context, what string, op func() error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = op()
+		if err == nil || !transient(err) || attempt >= r.opts.Attempts || ctx.Err() != nil {
+			return err
+		}
+		wait := r.opts.BackoffBase << (attempt - 1)
+		if wait > r.opts.BackoffMax || wait <= 0 {
+			wait = r.opts.BackoffMax
+		}
+		wait = wait/2 + rand.N(wait/2+1)
+		r.log().Warn("retrying after a transient error", "op", what, "attempt", attempt, "wait", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// transient reports whether an error may go away on retry.
+func transient(err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		mailbox.IsPermanent(err), errors.Is(err, mailbox.ErrSyncStateInvalid),
+		errors.Is(err, mailbox.ErrAuthentication), errors.Is(err, mailbox.ErrAccessDenied),
+		errors.Is(err, mailbox.ErrMailboxNotFound), errors.Is(err, mailbox.ErrNotOnThisSide),
+		errors.Is(err, mailbox.ErrQuotaExceeded), errors.Is(err, ErrStoreClosed):
+		return false
+	}
+	return true
+}
+
+// reconcile compares what each folder holds on both sides after the pass.
+func (r *mailboxRun) reconcile(ctx context.Context) {
+	src, err1 := r.src.Folders(ctx, mailbox.ScopePrimary)
+	dst, err2 := r.dst.Folders(ctx, mailbox.ScopePrimary)
+	if err := errors.Join(err1, err2); err != nil {
+		r.log().Warn("reconciliation skipped: folders could not be listed again", "err", err)
+		return
+	}
+	srcIdx, dstIdx := indexFolders(src), indexFolders(dst)
+	for i := range r.res.Folders {
+		f := &r.res.Folders[i]
+		if s, ok := srcIdx[f.SourcePath]; ok {
+			f.SourceCount = s.ItemCount
+		}
+		if t, ok := dstIdx[f.TargetPath]; ok {
+			f.TargetCount = t.ItemCount
+		}
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
