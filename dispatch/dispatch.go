@@ -105,7 +105,7 @@ func (d *Dispatcher) side(loc mailbox.Location) Side {
 // else asks both sides (Graph's probe, then EWS ResolveNames).
 func (d *Dispatcher) Locate(ctx context.Context, e Entry) (Route, error) {
 	route := Route{Entry: e, Location: e.Location}
-	if e.Location != mailbox.LocationAuto {
+	if e.Location != mailbox.LocationAuto && e.Location != "" {
 		if d.side(e.Location) == nil {
 			return route, &LocationError{Address: e.Address, Problem: fmt.Sprintf("the list says %s, but the %s side is not configured; add it to the config file", e.Location, e.Location)}
 		}
