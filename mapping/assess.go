@@ -1,0 +1,712 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Exchange Online limits the assessment checks against.
+const (
+	DefaultTenantMessageBytes = 35 << 20  // default mailbox message size limit (send)
+	MaxItemBytes              = 150 << 20 // nothing larger can be written to Exchange Online
+	DefaultFolderItems        = 1_000_000 // items per folder
+	DefaultFolderDepth        = 300       // levels below the root
+	DefaultFolderChildren     = 10_000    // sub-folders per folder
+	DefaultMailboxBytes       = 100 << 30 // primary mailbox quota with E3/E5 licences
+	PublicFolderHierarchyMax  = 250_000   // public folders a migration supports
+	DefaultLargestItems       = 10        // largest items kept per mailbox
+)
+
+// Limits are the thresholds an assessment checks. A zero field means the
+// default.
+type Limits struct {
+	TenantMessageBytes int64 // the tenant's message size limit; default 35 MB
+	MaxItemBytes       int64 // default 150 MB
+	FolderItems        int64 // default 1,000,000
+	FolderDepth        int   // default 300
+	FolderChildren     int64 // default 10,000
+	MailboxBytes       int64 // the target quota; default 100 GB
+}
+
+// DefaultLimits returns the Exchange Online defaults.
+func DefaultLimits() Limits {
+	return Limits{
+		TenantMessageBytes: DefaultTenantMessageBytes,
+		MaxItemBytes:       MaxItemBytes,
+		FolderItems:        DefaultFolderItems,
+		FolderDepth:        DefaultFolderDepth,
+		FolderChildren:     DefaultFolderChildren,
+		MailboxBytes:       DefaultMailboxBytes,
+	}
+}
+
+// WithDefaults fills the zero fields of l with the defaults.
+func (l Limits) WithDefaults() Limits {
+	d := DefaultLimits()
+	if l.TenantMessageBytes <= 0 {
+		l.TenantMessageBytes = d.TenantMessageBytes
+	}
+	if l.MaxItemBytes <= 0 {
+		l.MaxItemBytes = d.MaxItemBytes
+	}
+	if l.FolderItems <= 0 {
+		l.FolderItems = d.FolderItems
+	}
+	if l.FolderDepth <= 0 {
+		l.FolderDepth = d.FolderDepth
+	}
+	if l.FolderChildren <= 0 {
+		l.FolderChildren = d.FolderChildren
+	}
+	if l.MailboxBytes <= 0 {
+		l.MailboxBytes = d.MailboxBytes
+	}
+	return l
+}
+
+// Section names a part of a mailbox the dispatcher reads separately, so
+// that a failure in one is reported without losing the others.
+type Section string
+
+// Sections of a mailbox inventory.
+const (
+	SectionFolders     Section = "folders"
+	SectionItems       Section = "items"
+	SectionArchive     Section = "archive"
+	SectionRecoverable Section = "recoverable-items"
+	SectionRules       Section = "rules"
+	SectionDelegates   Section = "delegates"
+	SectionPermissions Section = "permissions"
+	SectionHolds       Section = "holds"
+)
+
+// FolderPermission is one entry of a folder's permission set.
+type FolderPermission struct {
+	Folder string // folder path, as mailbox.Folder.Path
+	User   string // SMTP address or display name; Default and Anonymous included
+	Level  string // None, Reviewer, Author, Editor, Owner, Custom ...
+}
+
+// Mailbox-level permission rights.
+const (
+	RightFullAccess   = "FullAccess"
+	RightSendAs       = "SendAs"
+	RightSendOnBehalf = "SendOnBehalf"
+)
+
+// MailboxPermission is one mailbox-level right granted to another user.
+type MailboxPermission struct {
+	User  string
+	Right string // RightFullAccess, RightSendAs or RightSendOnBehalf
+}
+
+// MailboxInventory is what the dispatcher read from one mailbox, on either
+// side. Parts that could not be read carry their error in PartErrors.
+type MailboxInventory struct {
+	Address  string
+	Location mailbox.Location
+	Type     mailbox.MailboxType
+	Batch    string
+	// Err is set when the mailbox could not be read at all; nothing else is
+	// looked at then.
+	Err error
+
+	Folders []mailbox.Folder // primary tree, root included
+	Items   ItemStats        // from item pages; zero when items were not listed
+
+	HasArchive     bool
+	ArchiveFolders []mailbox.Folder
+	ArchiveItems   ItemStats
+
+	RecoverableFolders []mailbox.Folder
+
+	Rules []mailbox.Rule
+	// ClientOnlyRules is GetInboxRules' OutlookRuleBlobExists: client-only
+	// rules exist that no API can see.
+	ClientOnlyRules bool
+	// RuleFolders resolves the folder ids rules refer to. Nil means "a
+	// folder of the primary tree", which the copy will create.
+	RuleFolders FolderMap
+
+	Delegates          []mailbox.Delegate
+	FolderPermissions  []FolderPermission
+	MailboxPermissions []MailboxPermission
+
+	Holds []mailbox.Hold // In-Place holds that cover the mailbox
+	// LitigationHold is nil when unknown (neither EWS nor Graph shows it),
+	// else whether it is enabled (e.g. from a PowerShell export).
+	LitigationHold *bool
+
+	PartErrors map[Section]error
+}
+
+// Assess turns one mailbox's inventory into its assessment and findings.
+// Findings come most serious first; the assessment's Readiness is derived
+// from them.
+func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []mailbox.Finding) {
+	limits = limits.WithDefaults()
+	a := mailbox.MailboxAssessment{
+		Address:     in.Address,
+		Location:    in.Location,
+		Type:        in.Type,
+		Batch:       in.Batch,
+		ItemsByKind: map[mailbox.Kind]int64{},
+	}
+	if in.Err != nil {
+		a.Error = in.Err.Error()
+		f := unreadableFinding(in.Address, in.Err)
+		a.Readiness = mailbox.Unreadable
+		return a, []mailbox.Finding{f}
+	}
+
+	var fs []mailbox.Finding
+	add := func(f ...mailbox.Finding) { fs = append(fs, f...) }
+
+	for _, s := range sectionOrder {
+		if err := in.PartErrors[s]; err != nil {
+			add(partUnreadableFinding(in.Address, s, err))
+		}
+	}
+
+	// Folders and sizes of the primary mailbox.
+	fillFolderStats(&a, in.Folders)
+	if len(in.Folders) == 0 {
+		a.Items = in.Items.Items
+	}
+	if a.SizeBytes == 0 {
+		a.SizeBytes = in.Items.SizeBytes
+	}
+	if len(in.Items.ByKind) > 0 {
+		for k, n := range in.Items.ByKind {
+			a.ItemsByKind[k] = n
+		}
+	} else {
+		for _, f := range in.Folders {
+			if f.Path != "" && f.ItemCount > 0 {
+				a.ItemsByKind[folderKind(f.Class)] += f.ItemCount
+			}
+		}
+	}
+	a.LargestItems = slices.Clone(in.Items.Largest)
+	a.ItemsOverTenant = in.Items.OverTenant
+	a.ItemsOver150MB = in.Items.OverMax
+	add(folderLimitFindings(in.Address, "", in.Folders, limits)...)
+	add(itemLimitFindings(in.Address, "", in.Items, limits)...)
+	if a.SizeBytes > limits.MailboxBytes {
+		add(newFinding(CodeMailboxOverQuota, in.Address, "primary mailbox",
+			fmt.Sprintf("The primary mailbox holds %s, over the target quota of %s.", humanBytes(a.SizeBytes), humanBytes(limits.MailboxBytes)),
+			"", nil))
+	}
+	add(contentFindings(in.Address, a.ItemsByKind)...)
+
+	// Archive.
+	if in.HasArchive {
+		st := &mailbox.ArchiveStats{}
+		for _, f := range in.ArchiveFolders {
+			if f.Path == "" {
+				continue
+			}
+			st.Folders++
+			st.Items += f.ItemCount
+			st.SizeBytes += f.SizeBytes
+		}
+		if len(in.ArchiveFolders) == 0 {
+			st.Items = in.ArchiveItems.Items
+		}
+		if st.SizeBytes == 0 {
+			st.SizeBytes = in.ArchiveItems.SizeBytes
+		}
+		a.Archive = st
+		add(newFinding(CodeArchive, in.Address, "online archive",
+			fmt.Sprintf("The online archive holds %d items (%s) in %d folders; Graph v1.0 cannot reach archive mailboxes.", st.Items, humanBytes(st.SizeBytes), st.Folders),
+			"", nil))
+		add(folderLimitFindings(in.Address, "Archive", in.ArchiveFolders, limits)...)
+		add(itemLimitFindings(in.Address, "Archive", in.ArchiveItems, limits)...)
+	}
+
+	// Recoverable Items.
+	var discoveryHoldItems int64
+	for _, f := range in.RecoverableFolders {
+		if f.Path == "" {
+			continue
+		}
+		a.RecoverableItems += f.ItemCount
+		a.RecoverableBytes += f.SizeBytes
+		if strings.EqualFold(f.DisplayName, "DiscoveryHolds") {
+			discoveryHoldItems += f.ItemCount
+		}
+	}
+	if a.RecoverableItems > 0 {
+		add(newFinding(CodeRecoverableItems, in.Address, "Recoverable Items",
+			fmt.Sprintf("Recoverable Items hold %d items (%s); a copy does not carry them.", a.RecoverableItems, humanBytes(a.RecoverableBytes)),
+			"", nil))
+	}
+
+	// Holds.
+	for _, h := range in.Holds {
+		if !holdActive(h.Status) {
+			continue
+		}
+		a.Holds++
+		name := h.Name
+		if name == "" {
+			name = h.ID
+		}
+		query := ""
+		if h.Query != "" {
+			query = " -ContentMatchQuery '" + psQuote(h.Query) + "'"
+		}
+		found := fmt.Sprintf("In-Place hold %q (status %s) covers the mailbox", name, orUnknown(h.Status))
+		if h.Query != "" {
+			found += fmt.Sprintf(" with query %q", h.Query)
+		}
+		add(newFinding(CodeInPlaceHold, in.Address, name, found+".", "", map[string]string{"query": query}))
+	}
+	switch {
+	case in.LitigationHold == nil:
+		found := "Litigation hold cannot be seen through EWS or Graph, so it is unknown."
+		if discoveryHoldItems > 0 {
+			found = fmt.Sprintf("Litigation hold cannot be seen through EWS or Graph, so it is unknown; the DiscoveryHolds folder holds %d items, a hint that a hold applies or applied.", discoveryHoldItems)
+		}
+		add(newFinding(CodeLitigationHoldUnknown, in.Address, "litigation hold", found, "", nil))
+	case *in.LitigationHold:
+		a.Holds++
+		add(newFinding(CodeLitigationHold, in.Address, "litigation hold",
+			"Litigation hold is enabled on the mailbox.", "", nil))
+	}
+
+	// Rules.
+	ruleFolders := in.RuleFolders
+	if ruleFolders == nil {
+		ruleFolders = sourceFolderMap(in.Folders)
+	}
+	a.Rules = len(in.Rules)
+	for _, r := range in.Rules {
+		t := TranslateRule(r, ruleFolders)
+		if t.Mappable {
+			a.RulesMappable++
+			continue
+		}
+		add(ruleFindings(in.Address, r, t)...)
+	}
+	if in.ClientOnlyRules {
+		add(newFinding(CodeRuleClientOnly, in.Address, "Outlook rule blob",
+			"The mailbox has client-only Outlook rules (OutlookRuleBlobExists); no API can read them.", "", nil))
+	}
+
+	// Delegates and permissions.
+	a.Delegates = len(in.Delegates)
+	for _, d := range in.Delegates {
+		add(delegateFindings(in.Address, d)...)
+	}
+	for _, p := range in.FolderPermissions {
+		if ignoredLevel(p.Level) {
+			continue
+		}
+		add(folderPermissionFinding(in.Address, p.Folder, p.User, p.Level, ""))
+	}
+	for _, p := range in.MailboxPermissions {
+		add(mailboxPermissionFinding(in.Address, p))
+	}
+
+	sortFindings(fs)
+	a.Readiness = DeriveReadiness(fs)
+	return a, fs
+}
+
+// sectionOrder is the order part errors are reported in.
+var sectionOrder = []Section{SectionFolders, SectionItems, SectionArchive, SectionRecoverable,
+	SectionRules, SectionDelegates, SectionPermissions, SectionHolds}
+
+// sortFindings orders findings most serious first, keeping the order of
+// discovery within a severity.
+func sortFindings(fs []mailbox.Finding) {
+	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Severity.Rank() < fs[j].Severity.Rank() })
+}
+
+func unreadableFinding(addr string, err error) mailbox.Finding {
+	fix := ""
+	reason := err.Error()
+	switch {
+	case errors.Is(err, mailbox.ErrAccessDenied):
+		fix = fixImpersonation
+		reason += " (the service account needs the ApplicationImpersonation role on-premises, or Mail.ReadWrite application permission in Exchange Online)"
+	case errors.Is(err, mailbox.ErrMailboxNotFound):
+		reason += " (check the address in the mailbox list)"
+	case errors.Is(err, mailbox.ErrNotOnThisSide):
+		reason += " (the mailbox lives on the other side of the hybrid: set its location in the mailbox list, or leave it on auto)"
+	case errors.Is(err, mailbox.ErrAuthentication):
+		reason += " (check the credentials in the configuration)"
+	case errors.Is(err, mailbox.ErrMailboxBusy):
+		reason += " (the mailbox is being moved or is locked; assess it again later)"
+	}
+	f := newFinding(CodeMailboxUnreadable, addr, addr,
+		fmt.Sprintf("The mailbox could not be read: %s.", reason), "", nil)
+	if fix == "" {
+		f.Fix = ""
+	}
+	return f
+}
+
+func partUnreadableFinding(addr string, s Section, err error) mailbox.Finding {
+	f := newFinding(CodePartUnreadable, addr, string(s),
+		fmt.Sprintf("The %s of the mailbox could not be read: %v; the assessment of that part is incomplete.", s, err), "", nil)
+	if errors.Is(err, mailbox.ErrAccessDenied) {
+		if s == SectionHolds {
+			f.Fix = fixDiscovery // eDiscovery operations need the Discovery Management role group
+		} else {
+			f.Fix = fixImpersonation
+		}
+	}
+	return f
+}
+
+// fillFolderStats counts the primary tree. The root (empty path) is not a
+// folder of its own.
+func fillFolderStats(a *mailbox.MailboxAssessment, folders []mailbox.Folder) {
+	for _, f := range folders {
+		if f.Path == "" {
+			a.MaxChildFolders = max(a.MaxChildFolders, f.ChildCount)
+			continue
+		}
+		a.Folders++
+		a.Items += f.ItemCount
+		a.SizeBytes += f.SizeBytes
+		a.MaxDepth = max(a.MaxDepth, f.Depth())
+		a.MaxChildFolders = max(a.MaxChildFolders, f.ChildCount)
+		a.MaxFolderItems = max(a.MaxFolderItems, f.ItemCount)
+		a.FolderStats = append(a.FolderStats, mailbox.FolderSummary{
+			Path: f.Path, Class: f.Class, Items: f.ItemCount, SizeBytes: f.SizeBytes, ChildCount: f.ChildCount,
+		})
+	}
+}
+
+// folderKind classifies a folder's items by its container class, for when
+// items were not listed one by one.
+func folderKind(class string) mailbox.Kind {
+	c := strings.ToUpper(class)
+	has := func(p string) bool { p = strings.ToUpper(p); return c == p || strings.HasPrefix(c, p+".") }
+	switch {
+	case c == "" || has(mailbox.ClassMailFolder):
+		return mailbox.KindMail
+	case has(mailbox.ClassCalendarFolder):
+		return mailbox.KindCalendar
+	case has(mailbox.ClassContactsFolder):
+		return mailbox.KindContacts
+	case has(mailbox.ClassTasksFolder):
+		return mailbox.KindTasks
+	case has(mailbox.ClassNotesFolder):
+		return mailbox.KindNotes
+	}
+	return mailbox.KindOther
+}
+
+func folderLimitFindings(addr, prefix string, folders []mailbox.Folder, l Limits) []mailbox.Finding {
+	var out []mailbox.Finding
+	for _, f := range folders {
+		obj := displayPath(prefix, f.Path)
+		if f.ItemCount > l.FolderItems {
+			out = append(out, newFinding(CodeFolderItemsLimit, addr, obj,
+				fmt.Sprintf("Folder %s holds %d items, over the limit of %d per folder.", obj, f.ItemCount, l.FolderItems), "", nil))
+		}
+		if d := f.Depth(); d > l.FolderDepth {
+			out = append(out, newFinding(CodeFolderDepthLimit, addr, obj,
+				fmt.Sprintf("Folder %s is %d levels deep, over the limit of %d.", obj, d, l.FolderDepth), "", nil))
+		}
+		if f.ChildCount > l.FolderChildren {
+			out = append(out, newFinding(CodeFolderChildrenLimit, addr, obj,
+				fmt.Sprintf("Folder %s has %d sub-folders, over the limit of %d.", obj, f.ChildCount, l.FolderChildren), "", nil))
+		}
+	}
+	return out
+}
+
+func displayPath(prefix, path string) string {
+	switch {
+	case prefix == "" && path == "":
+		return "(root)"
+	case prefix == "":
+		return path
+	case path == "":
+		return prefix
+	}
+	return prefix + "/" + path
+}
+
+func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []mailbox.Finding {
+	var out []mailbox.Finding
+	where := "The mailbox"
+	if prefix != "" {
+		where = "The " + strings.ToLower(prefix)
+	}
+	if n := st.OverTenant - st.OverMax; n > 0 {
+		obj, largest := largestBetween(st.Largest, l.TenantMessageBytes, l.MaxItemBytes)
+		found := fmt.Sprintf("%s has %d items over the %s message size limit and under %s", where, n, humanBytes(l.TenantMessageBytes), humanBytes(l.MaxItemBytes))
+		if largest > 0 {
+			found += fmt.Sprintf("; the largest is %s", humanBytes(largest))
+		}
+		out = append(out, newFinding(CodeItemOverTenantLimit, addr, obj, found+".", "", nil))
+	}
+	if st.OverMax > 0 {
+		obj, largest := largestBetween(st.Largest, l.MaxItemBytes, 0)
+		found := fmt.Sprintf("%s has %d items over %s, which cannot be written to Exchange Online", where, st.OverMax, humanBytes(l.MaxItemBytes))
+		if largest > 0 {
+			found += fmt.Sprintf("; the largest is %s", humanBytes(largest))
+		}
+		out = append(out, newFinding(CodeItemOver150MB, addr, obj, found+".", "", nil))
+	}
+	return out
+}
+
+// largestBetween names the largest known item over lo (and at most hi when
+// hi > 0): "Inbox/Media: Q3 video".
+func largestBetween(items []mailbox.ItemSummary, lo, hi int64) (string, int64) {
+	for _, it := range items { // largest first
+		if it.SizeBytes > lo && (hi <= 0 || it.SizeBytes <= hi) {
+			return it.Folder + ": " + it.Subject, it.SizeBytes
+		}
+	}
+	return "", 0
+}
+
+func contentFindings(addr string, byKind map[mailbox.Kind]int64) []mailbox.Finding {
+	var out []mailbox.Finding
+	for _, k := range []mailbox.Kind{mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes, mailbox.KindOther} {
+		if n := byKind[k]; n > 0 {
+			out = append(out, newFinding(CodeContentNotCopied, addr, string(k),
+				fmt.Sprintf("The mailbox has %d %s items; the exmigrate copy carries mail only so far.", n, k), "", nil))
+		}
+	}
+	return out
+}
+
+// holdActive reports whether an EWS MailboxHoldStatus means the hold
+// applies. An empty status is taken as on hold: the reader listed it.
+func holdActive(status string) bool {
+	switch strings.ToLower(status) {
+	case "notonhold", "failed":
+		return false
+	}
+	return true
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// sourceFolderMap resolves a rule's folder reference to itself when the
+// folder exists in the primary tree: the copy creates it on the target.
+func sourceFolderMap(folders []mailbox.Folder) FolderMap {
+	ids := make(map[string]string, len(folders))
+	for _, f := range folders {
+		if f.ID != "" {
+			ids[f.ID] = f.ID
+		}
+	}
+	return FolderMapOf(ids)
+}
+
+func ruleFindings(addr string, r mailbox.Rule, t RuleTranslation) []mailbox.Finding {
+	name := r.Name
+	if name == "" {
+		name = r.ID
+	}
+	otherActionGap := false
+	for _, g := range t.Unmappable {
+		if strings.HasPrefix(g.Part, "actions.") {
+			otherActionGap = true
+		}
+	}
+	var out []mailbox.Finding
+	for _, g := range t.Unmappable {
+		var code string
+		switch {
+		case g.Part == "rule.IsNotSupported":
+			code = CodeRuleNotSupported
+		case g.Part == "rule.IsInError":
+			code = CodeRuleInError
+		case strings.HasPrefix(g.Part, "conditions."):
+			code = CodeRuleConditionUnmappable
+		case strings.HasPrefix(g.Part, "exceptions."):
+			code = CodeRuleExceptionUnmappable
+		case g.Part == "actions.MoveToFolder" || g.Part == "actions.CopyToFolder":
+			code = CodeRuleFolderUnresolved
+		case g.Part == "actions" && otherActionGap:
+			continue // already explained by the action gap itself
+		default:
+			code = CodeRuleActionUnmappable
+		}
+		out = append(out, newFinding(code, addr, name,
+			fmt.Sprintf("Rule %q: %s cannot be carried: %s.", name, g.Part, g.Reason), "", nil))
+	}
+	return out
+}
+
+func ignoredLevel(level string) bool {
+	return level == "" || strings.EqualFold(level, "None")
+}
+
+func delegateFindings(addr string, d mailbox.Delegate) []mailbox.Finding {
+	var perms []string
+	folders := make([]string, 0, len(d.Permissions))
+	for f := range d.Permissions {
+		folders = append(folders, f)
+	}
+	sort.Strings(folders)
+	for _, f := range folders {
+		if !ignoredLevel(d.Permissions[f]) {
+			perms = append(perms, f+": "+d.Permissions[f])
+		}
+	}
+	found := fmt.Sprintf("%s is a delegate", d.User)
+	if len(perms) > 0 {
+		found += " (" + strings.Join(perms, ", ") + ")"
+	}
+	var extra []string
+	if d.ReceiveCopiesOfMeetings {
+		extra = append(extra, "receives copies of meeting messages")
+	}
+	if d.ViewPrivateItems {
+		extra = append(extra, "can view private items")
+	}
+	if len(extra) > 0 {
+		found += " and " + strings.Join(extra, " and ")
+	}
+	found += "; Graph can re-create calendar delegation only."
+
+	vars := map[string]string{"user": d.User}
+	fix := ""
+	cal := d.Permissions["Calendar"]
+	switch {
+	case strings.EqualFold(cal, "Editor") && d.ViewPrivateItems:
+		fix = strings.Replace(fixDelegate, "-SharingPermissionFlags Delegate", "-SharingPermissionFlags Delegate,CanViewPrivateItems", 1)
+	case strings.EqualFold(cal, "Editor") || cal == "":
+		fix = fixDelegate
+	default:
+		// A delegate flag needs Editor; a lesser level is a plain permission.
+		fix = fixFolderPermission
+		vars["folder"] = "Calendar"
+		vars["rights"] = cal
+	}
+	out := []mailbox.Finding{newFinding(CodeDelegate, addr, d.User, found, fix, vars)}
+	for _, f := range folders {
+		if f == "Calendar" || ignoredLevel(d.Permissions[f]) {
+			continue
+		}
+		out = append(out, folderPermissionFinding(addr, f, d.User, d.Permissions[f], "as a delegate "))
+	}
+	return out
+}
+
+func folderPermissionFinding(addr, folder, user, level, how string) mailbox.Finding {
+	graph := "Graph has no form for it"
+	if strings.EqualFold(firstSegment(folder), "Calendar") {
+		graph = "Graph can express it as a calendarPermission, which exmigrate does not copy yet"
+	}
+	obj := folder + " (" + user + ")"
+	return newFinding(CodeFolderPermission, addr, obj,
+		fmt.Sprintf("%s holds %s %son folder %s; %s.", user, level, how, folder, graph),
+		"", map[string]string{"user": user, "folder": psFolderPath(folder), "rights": level})
+}
+
+func mailboxPermissionFinding(addr string, p MailboxPermission) mailbox.Finding {
+	fix := fixFullAccess
+	switch p.Right {
+	case RightSendAs:
+		fix = fixSendAs
+	case RightSendOnBehalf:
+		fix = fixSendOnBehalf
+	}
+	return newFinding(CodeMailboxPermission, addr, p.User+" ("+p.Right+")",
+		fmt.Sprintf("%s holds %s on the mailbox; Graph has no form for it.", p.User, p.Right),
+		fix, map[string]string{"user": p.User})
+}
+
+// psFolderPath turns a Folder.Path ("Inbox/A\/B") into the form
+// Add-MailboxFolderPermission takes after "mailbox:\" ("Inbox\A/B").
+func psFolderPath(path string) string {
+	segs := splitPath(path)
+	for i, s := range segs {
+		segs[i] = unescapeName(s)
+	}
+	return strings.Join(segs, `\`)
+}
+
+func firstSegment(path string) string {
+	segs := splitPath(path)
+	if len(segs) == 0 {
+		return ""
+	}
+	return unescapeName(segs[0])
+}
+
+// humanBytes prints a size the way an Exchange administrator reads it.
+func humanBytes(n int64) string {
+	const (
+		kb = 1 << 10
+		mb = 1 << 20
+		gb = 1 << 30
+		tb = 1 << 40
+	)
+	switch {
+	case n >= tb:
+		return fmt.Sprintf("%.1f TB", float64(n)/tb)
+	case n >= gb:
+		return fmt.Sprintf("%.1f GB", float64(n)/gb)
+	case n >= mb:
+		return fmt.Sprintf("%.1f MB", float64(n)/mb)
+	case n >= kb:
+		return fmt.Sprintf("%.1f KB", float64(n)/kb)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// AssessPublicFolders inventories the public folder tree (as listed from
+// publicfoldersroot, root included) against the default limits.
+func AssessPublicFolders(folders []mailbox.Folder) (mailbox.PublicFolderStats, []mailbox.Finding) {
+	l := DefaultLimits()
+	var st mailbox.PublicFolderStats
+	var calendars []string
+	for _, f := range folders {
+		if f.Path == "" {
+			continue
+		}
+		st.Folders++
+		st.Items += f.ItemCount
+		st.SizeBytes += f.SizeBytes
+		st.MaxDepth = max(st.MaxDepth, f.Depth())
+		if folderKind(f.Class) == mailbox.KindCalendar {
+			calendars = append(calendars, f.Path)
+		}
+	}
+	if st.Folders == 0 {
+		return st, nil
+	}
+	var fs []mailbox.Finding
+	fs = append(fs, newFinding(CodePublicFolders, "", "Public Folders",
+		fmt.Sprintf("The public folder tree has %d folders holding %d items (%s), %d levels deep; Graph has no public folder API.",
+			st.Folders, st.Items, humanBytes(st.SizeBytes), st.MaxDepth), "", nil))
+	if st.Folders > PublicFolderHierarchyMax {
+		fs = append(fs, newFinding(CodePublicFolderHierarchyLimit, "", "Public Folders",
+			fmt.Sprintf("The public folder tree has %d folders, over the %d a migration supports.", st.Folders, PublicFolderHierarchyMax), "", nil))
+	}
+	if len(calendars) > 0 {
+		obj := calendars[0]
+		if len(calendars) > 1 {
+			obj = fmt.Sprintf("%s and %d more", calendars[0], len(calendars)-1)
+		}
+		fs = append(fs, newFinding(CodePublicFolderCalendars, "", obj,
+			fmt.Sprintf("The public folder tree has %d calendar folders; Graph has no equivalent.", len(calendars)), "", nil))
+	}
+	fs = append(fs, folderLimitFindings("", "Public Folders", folders, l)...)
+	sortFindings(fs)
+	return st, fs
+}

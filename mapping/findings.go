@@ -1,0 +1,291 @@
+package mapping
+
+import (
+	"strings"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Finding codes. They are a stable interface: reports, filters and
+// run-books refer to them, so a code is never renamed or reused.
+const (
+	CodeMailboxUnreadable = "EXM-MAILBOX-UNREADABLE"
+	CodePartUnreadable    = "EXM-PART-UNREADABLE"
+
+	CodePublicFolders              = "EXM-PF-PRESENT"
+	CodePublicFolderCalendars      = "EXM-PF-CALENDAR"
+	CodePublicFolderHierarchyLimit = "EXM-PF-HIERARCHY-LIMIT"
+
+	CodeInPlaceHold           = "EXM-HOLD-INPLACE"
+	CodeLitigationHold        = "EXM-HOLD-LITIGATION"
+	CodeLitigationHoldUnknown = "EXM-HOLD-LITIGATION-UNKNOWN"
+
+	CodeArchive          = "EXM-ARCHIVE-NOT-REACHABLE"
+	CodeRecoverableItems = "EXM-RECOVERABLE-ITEMS"
+
+	CodeDelegate          = "EXM-DELEGATE"
+	CodeFolderPermission  = "EXM-FOLDER-PERMISSION"
+	CodeMailboxPermission = "EXM-MAILBOX-PERMISSION"
+
+	CodeItemOverTenantLimit = "EXM-ITEM-OVER-TENANT-LIMIT"
+	CodeItemOver150MB       = "EXM-ITEM-OVER-150MB"
+	CodeFolderItemsLimit    = "EXM-FOLDER-ITEMS-LIMIT"
+	CodeFolderDepthLimit    = "EXM-FOLDER-DEPTH-LIMIT"
+	CodeFolderChildrenLimit = "EXM-FOLDER-CHILDREN-LIMIT"
+	CodeMailboxOverQuota    = "EXM-MAILBOX-OVER-QUOTA"
+
+	CodeContentNotCopied = "EXM-CONTENT-NOT-COPIED"
+
+	CodeRuleConditionUnmappable = "EXM-RULE-CONDITION-UNMAPPABLE"
+	CodeRuleExceptionUnmappable = "EXM-RULE-EXCEPTION-UNMAPPABLE"
+	CodeRuleActionUnmappable    = "EXM-RULE-ACTION-UNMAPPABLE"
+	CodeRuleFolderUnresolved    = "EXM-RULE-FOLDER-UNRESOLVED"
+	CodeRuleNotSupported        = "EXM-RULE-NOT-SUPPORTED"
+	CodeRuleInError             = "EXM-RULE-IN-ERROR"
+	CodeRuleClientOnly          = "EXM-RULE-CLIENT-ONLY"
+)
+
+// Finding categories (mailbox.Finding.Category).
+const (
+	CategoryAccess        = "access"
+	CategoryPublicFolders = "public-folders"
+	CategoryHolds         = "holds"
+	CategoryArchive       = "archive"
+	CategoryDelegates     = "delegates"
+	CategoryLimits        = "limits"
+	CategoryContent       = "content"
+	CategoryRules         = "rules"
+)
+
+// FindingKind describes one finding code: what it means and what to do.
+type FindingKind struct {
+	Code     string           `json:"code"`
+	Category string           `json:"category"`
+	Severity mailbox.Severity `json:"severity"` // the default; a finding keeps it
+	Title    string           `json:"title"`
+	Remedy   string           `json:"remedy"`
+	// Fix is the command template, empty when no single call fixes it.
+	// Placeholders in braces ({mailbox}, {user}, {folder}, {rights},
+	// {object}) are filled in per finding; those in angle brackets
+	// (<tenant>) are for the administrator to fill in.
+	Fix string `json:"fix,omitempty"`
+}
+
+// The commands in the fixes. Exchange Management Shell on-premises, Exchange
+// Online PowerShell or Security & Compliance PowerShell as the remedy says.
+const (
+	fixImpersonation    = "New-ManagementRoleAssignment -Name 'exmigrate-impersonation' -Role ApplicationImpersonation -User '<service account>'"
+	fixDiscovery        = "Add-RoleGroupMember -Identity 'Discovery Management' -Member '<service account>'"
+	fixPFMigration      = "New-MigrationBatch -Name 'PublicFolderMigration' -SourceEndpoint '<public folder endpoint>' -CSVData ([System.IO.File]::ReadAllBytes('<folder-to-mailbox map>.csv')) -NotificationEmails '<admin>'"
+	fixCaseHold         = "New-CaseHoldPolicy -Name '{object}' -Case '<eDiscovery case>' -ExchangeLocation '{mailbox}'; New-CaseHoldRule -Name '{object}' -Policy '{object}'{query}"
+	fixLitigationCheck  = "Get-Mailbox -Identity '{mailbox}' | Format-List LitigationHoldEnabled,LitigationHoldDuration,InPlaceHolds"
+	fixLitigationSet    = "Set-Mailbox -Identity '{mailbox}' -LitigationHoldEnabled $true"
+	fixArchiveMove      = "New-MoveRequest -Identity '{mailbox}' -Remote -ArchiveOnly -RemoteHostName '<hybrid endpoint>' -TargetDeliveryDomain '<tenant>.mail.onmicrosoft.com' -RemoteCredential (Get-Credential)"
+	fixMailboxMove      = "New-MoveRequest -Identity '{mailbox}' -Remote -RemoteHostName '<hybrid endpoint>' -TargetDeliveryDomain '<tenant>.mail.onmicrosoft.com' -RemoteCredential (Get-Credential)"
+	fixDelegate         = "Add-MailboxFolderPermission -Identity '{mailbox}:\\Calendar' -User '{user}' -AccessRights Editor -SharingPermissionFlags Delegate"
+	fixFolderPermission = "Add-MailboxFolderPermission -Identity '{mailbox}:\\{folder}' -User '{user}' -AccessRights '{rights}'"
+	fixFullAccess       = "Add-MailboxPermission -Identity '{mailbox}' -User '{user}' -AccessRights FullAccess -InheritanceType All"
+	fixSendAs           = "Add-RecipientPermission -Identity '{mailbox}' -Trustee '{user}' -AccessRights SendAs -Confirm:$false"
+	fixSendOnBehalf     = "Set-Mailbox -Identity '{mailbox}' -GrantSendOnBehalfTo @{Add='{user}'}"
+	fixMessageSize      = "Set-Mailbox -Identity '{mailbox}' -MaxReceiveSize 150MB -MaxSendSize 150MB"
+	fixEnableArchive    = "Enable-Mailbox -Identity '{mailbox}' -Archive"
+)
+
+var catalogue = []FindingKind{
+	{CodeMailboxUnreadable, CategoryAccess, mailbox.SeverityBlocker,
+		"Mailbox could not be read",
+		"Fix the cause named in the finding (permission, address, location) and assess again.",
+		fixImpersonation},
+	{CodePartUnreadable, CategoryAccess, mailbox.SeverityWarning,
+		"Part of the mailbox could not be read",
+		"The assessment is incomplete for that part; grant the missing right or fix the cause and assess again.",
+		""},
+	{CodePublicFolders, CategoryPublicFolders, mailbox.SeverityWarning,
+		"Public folders have no Graph equivalent",
+		"Move the tree with a public folder migration batch (or to Microsoft 365 Groups); exmigrate does not copy public folders.",
+		fixPFMigration},
+	{CodePublicFolderCalendars, CategoryPublicFolders, mailbox.SeverityWarning,
+		"Public folder calendars have no Graph equivalent",
+		"Move them with the public folder migration, or replace them with a shared mailbox or group calendar.",
+		""},
+	{CodePublicFolderHierarchyLimit, CategoryPublicFolders, mailbox.SeverityBlocker,
+		"Public folder hierarchy over the migration limit",
+		"Remove or archive unused public folders until the hierarchy is under the limit.",
+		""},
+	{CodeInPlaceHold, CategoryHolds, mailbox.SeverityBlocker,
+		"In-Place hold covers the mailbox",
+		"In-Place Holds are retired in Exchange Online and a copy does not carry held content: re-create the hold as a Purview eDiscovery case hold on the target before the source is retired (Security & Compliance PowerShell).",
+		fixCaseHold},
+	{CodeLitigationHold, CategoryHolds, mailbox.SeverityBlocker,
+		"Litigation hold is enabled",
+		"A copy does not carry Recoverable Items or the hold: set litigation hold on the target before the copy and keep the source until legal agrees (Exchange Online PowerShell).",
+		fixLitigationSet},
+	{CodeLitigationHoldUnknown, CategoryHolds, mailbox.SeverityInfo,
+		"Litigation hold is not visible through the API",
+		"Check litigation hold with Exchange PowerShell; if it is enabled, set it on the target before the copy.",
+		fixLitigationCheck},
+	{CodeArchive, CategoryArchive, mailbox.SeverityWarning,
+		"Online archive is not reachable through Graph v1.0",
+		"Move the archive with a hybrid move request (archive only), or keep it on-premises until it can be moved; the exmigrate copy carries the primary mailbox only.",
+		fixArchiveMove},
+	{CodeRecoverableItems, CategoryArchive, mailbox.SeverityInfo,
+		"Recoverable Items are not copied",
+		"Nothing to do unless they must be kept (for example under hold); then use a hybrid move.",
+		""},
+	{CodeDelegate, CategoryDelegates, mailbox.SeverityWarning,
+		"Delegate must be re-created",
+		"Graph can express calendar delegation only (calendarPermission); re-create the delegate and its folder permissions with Exchange Online PowerShell after the move.",
+		fixDelegate},
+	{CodeFolderPermission, CategoryDelegates, mailbox.SeverityWarning,
+		"Folder permission must be re-created",
+		"Graph has calendar permissions only; re-create folder permissions with Add-MailboxFolderPermission after the move.",
+		fixFolderPermission},
+	{CodeMailboxPermission, CategoryDelegates, mailbox.SeverityWarning,
+		"Mailbox permission must be re-created",
+		"Full Access, Send As and Send on Behalf have no Graph form; re-create them with Exchange Online PowerShell after the move.",
+		fixFullAccess},
+	{CodeItemOverTenantLimit, CategoryLimits, mailbox.SeverityWarning,
+		"Items over the tenant's message size limit",
+		"Raise the target mailbox's message size limits (up to 150 MB) before the copy, or those items are refused.",
+		fixMessageSize},
+	{CodeItemOver150MB, CategoryLimits, mailbox.SeverityBlocker,
+		"Items over 150 MB",
+		"Nothing over 150 MB can be written to Exchange Online: save the large attachments to OneDrive or SharePoint, or export the items to a PST, before the move.",
+		""},
+	{CodeFolderItemsLimit, CategoryLimits, mailbox.SeverityBlocker,
+		"Folder over the item limit",
+		"Split the folder (move older items into sub-folders) until each folder is under the limit.",
+		""},
+	{CodeFolderDepthLimit, CategoryLimits, mailbox.SeverityBlocker,
+		"Folder nested deeper than the limit",
+		"Flatten the folder tree until no folder is deeper than the limit.",
+		""},
+	{CodeFolderChildrenLimit, CategoryLimits, mailbox.SeverityBlocker,
+		"Folder with more sub-folders than the limit",
+		"Regroup the sub-folders under intermediate folders until no folder has more than the limit.",
+		""},
+	{CodeMailboxOverQuota, CategoryLimits, mailbox.SeverityWarning,
+		"Primary mailbox larger than the target quota",
+		"License the target for a larger mailbox, or enable the archive and move older content there.",
+		fixEnableArchive},
+	{CodeContentNotCopied, CategoryContent, mailbox.SeverityWarning,
+		"Items the copy does not carry yet",
+		"The exmigrate copy carries mail only so far: move calendar, contacts, tasks and notes with a hybrid move, or export and import them in Outlook.",
+		fixMailboxMove},
+	{CodeRuleConditionUnmappable, CategoryRules, mailbox.SeverityWarning,
+		"Rule condition has no Graph form",
+		"The rule is not created on the target; re-create it in Outlook on the web after the move.",
+		""},
+	{CodeRuleExceptionUnmappable, CategoryRules, mailbox.SeverityWarning,
+		"Rule exception has no Graph form",
+		"The rule is not created on the target; re-create it in Outlook on the web after the move.",
+		""},
+	{CodeRuleActionUnmappable, CategoryRules, mailbox.SeverityWarning,
+		"Rule action has no Graph form",
+		"The rule is not created on the target; re-create it in Outlook on the web after the move.",
+		""},
+	{CodeRuleFolderUnresolved, CategoryRules, mailbox.SeverityWarning,
+		"Rule names a folder that cannot be resolved",
+		"Point the rule at an existing folder (or copy that folder) and assess again.",
+		""},
+	{CodeRuleNotSupported, CategoryRules, mailbox.SeverityWarning,
+		"Rule cannot be read through the API",
+		"The rule has client-made parts; re-create it in Outlook after the move.",
+		""},
+	{CodeRuleInError, CategoryRules, mailbox.SeverityInfo,
+		"Rule is in error",
+		"The rule does not run on the source either; fix or delete it in Outlook.",
+		""},
+	{CodeRuleClientOnly, CategoryRules, mailbox.SeverityWarning,
+		"Client-only rules exist",
+		"Client-only rules live in the Outlook rule blob and are not visible to Graph: export them in Outlook (Rules and Alerts, Options, Export Rules) and import them after the move.",
+		""},
+}
+
+// Catalogue returns every finding code with its category, default
+// severity, title, remedy and fix template, in a stable order.
+func Catalogue() []FindingKind {
+	return append([]FindingKind(nil), catalogue...)
+}
+
+// KindOf returns the catalogue entry for a code.
+func KindOf(code string) (FindingKind, bool) {
+	for _, k := range catalogue {
+		if k.Code == code {
+			return k, true
+		}
+	}
+	return FindingKind{}, false
+}
+
+// psQuote escapes a value for a single-quoted PowerShell string.
+func psQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+// render fills a fix template. Values are escaped for single-quoted
+// PowerShell strings, which is where every placeholder sits, except
+// {query}, which is a ready-made fragment.
+func render(tmpl string, vars map[string]string) string {
+	if tmpl == "" {
+		return ""
+	}
+	pairs := make([]string, 0, 2*len(vars))
+	for k, v := range vars {
+		if k != "query" {
+			v = psQuote(v)
+		}
+		pairs = append(pairs, "{"+k+"}", v)
+	}
+	return strings.NewReplacer(pairs...).Replace(tmpl)
+}
+
+// newFinding builds a finding of a catalogued kind. The fix template is the
+// kind's unless fix is given; an empty vars map leaves no placeholder.
+func newFinding(code, mbx, object, found string, fixTmpl string, vars map[string]string) mailbox.Finding {
+	k, ok := KindOf(code)
+	if !ok {
+		panic("mapping: finding code not in the catalogue: " + code) // a programming error caught by the tests
+	}
+	if fixTmpl == "" {
+		fixTmpl = k.Fix
+	}
+	if vars == nil {
+		vars = map[string]string{}
+	}
+	if _, ok := vars["mailbox"]; !ok {
+		vars["mailbox"] = mbx
+	}
+	if _, ok := vars["object"]; !ok {
+		vars["object"] = object
+	}
+	if _, ok := vars["query"]; !ok {
+		vars["query"] = ""
+	}
+	return mailbox.Finding{
+		Code:     k.Code,
+		Severity: k.Severity,
+		Category: k.Category,
+		Mailbox:  mbx,
+		Object:   object,
+		Found:    found,
+		Remedy:   k.Remedy,
+		Fix:      render(fixTmpl, vars),
+	}
+}
+
+// DeriveReadiness sums findings up: unreadable when the mailbox could not
+// be read, blocked when any finding is a blocker, warnings when any is a
+// warning, ready otherwise.
+func DeriveReadiness(findings []mailbox.Finding) mailbox.Readiness {
+	r := mailbox.Ready
+	for _, f := range findings {
+		switch {
+		case f.Code == CodeMailboxUnreadable:
+			return mailbox.Unreadable
+		case f.Severity == mailbox.SeverityBlocker:
+			r = mailbox.Blocked
+		case f.Severity == mailbox.SeverityWarning && r == mailbox.Ready:
+			r = mailbox.Warnings
+		}
+	}
+	return r
+}
