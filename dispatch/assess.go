@@ -1,0 +1,192 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mapping"
+)
+
+// ClientRulesReporter is implemented by a side that can tell whether
+// client-only (Outlook) rules exist, which no API can read.
+type ClientRulesReporter interface {
+	ClientOnlyRules(ctx context.Context) (bool, error)
+}
+
+// Assessor reads the inventory of mailboxes and turns it into findings.
+type Assessor struct {
+	Limits   mapping.Limits
+	Parallel int // mailboxes read at once
+	// FolderWorkers is how many folders of one mailbox are listed at once.
+	FolderWorkers int
+	Log           *slog.Logger
+	Tool          string // version string written into the assessment
+}
+
+// Located is a mailbox to assess: where it lives and how to open it.
+type Located struct {
+	Route   Route
+	Mailbox Mailbox // nil when Err is set
+	Err     error   // why it could not be located or opened
+}
+
+// Assess inventories each mailbox (in parallel) and returns the
+// assessment. A mailbox that cannot be read is reported as unreadable with
+// the reason; it never stops the others.
+func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolders []mailbox.Folder, publicFoldersErr error) (*mailbox.Assessment, error) {
+	out := &mailbox.Assessment{SchemaVersion: mailbox.AssessmentSchemaVersion, GeneratedAt: time.Now().UTC(), Tool: a.Tool}
+	results := make([]struct {
+		a mailbox.MailboxAssessment
+		f []mailbox.Finding
+	}, len(mailboxes))
+	idx := make([]int, len(mailboxes))
+	for i := range idx {
+		idx[i] = i
+	}
+	ForEach(ctx, idx, max(a.Parallel, 1), func(ctx context.Context, i int) {
+		inv := a.Inventory(ctx, mailboxes[i])
+		results[i].a, results[i].f = mapping.Assess(inv, a.Limits)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		out.Mailboxes = append(out.Mailboxes, r.a)
+		out.Findings = append(out.Findings, r.f...)
+	}
+	if publicFolders != nil || publicFoldersErr != nil {
+		if publicFoldersErr != nil {
+			out.Findings = append(out.Findings, mailbox.Finding{
+				Code: "EXM-PF-UNREADABLE", Severity: mailbox.SeverityWarning, Category: "public-folders",
+				Object: "public folders", Found: "The public folder tree could not be read: " + publicFoldersErr.Error(),
+				Remedy: "Check onprem.public_folder_mailbox and that the service account can read public folders, then assess again.",
+			})
+		} else {
+			stats, findings := mapping.AssessPublicFolders(publicFolders)
+			out.PublicFolders = &stats
+			out.Findings = append(out.Findings, findings...)
+		}
+	}
+	return out, nil
+}
+
+// Inventory reads one mailbox with the fewest round trips the protocols
+// allow: folder counts and sizes come from folder listings, item sizes from
+// item pages, never one request per item.
+func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInventory {
+	inv := mapping.MailboxInventory{Address: l.Route.Entry.Address, Location: l.Route.Location, Type: l.Route.Type,
+		Batch: l.Route.Entry.Batch, PartErrors: map[mapping.Section]error{}}
+	if l.Err != nil {
+		inv.Err = l.Err
+		return inv
+	}
+	mb := l.Mailbox
+	folders, err := mb.Folders(ctx, mailbox.ScopePrimary)
+	if err != nil {
+		inv.Err = err
+		return inv
+	}
+	inv.Folders = folders
+	if lister, ok := mb.(mailbox.ItemLister); ok {
+		st, err := a.tally(ctx, lister, folders)
+		inv.Items = st
+		if err != nil {
+			inv.PartErrors[mapping.SectionItems] = err
+		}
+	}
+
+	archive, err := mb.Folders(ctx, mailbox.ScopeArchive)
+	switch {
+	case errors.Is(err, mailbox.ErrNotFound) || errors.Is(err, mailbox.ErrMailboxNotFound):
+		// no archive
+	case err != nil:
+		inv.PartErrors[mapping.SectionArchive] = err
+	default:
+		inv.HasArchive, inv.ArchiveFolders = true, archive
+		if lister, ok := mb.(mailbox.ItemLister); ok {
+			st, err := a.tally(ctx, lister, archive)
+			inv.ArchiveItems = st
+			if err != nil {
+				inv.PartErrors[mapping.SectionArchive] = err
+			}
+		}
+	}
+	if rec, err := mb.Folders(ctx, mailbox.ScopeRecoverable); err == nil {
+		inv.RecoverableFolders = rec
+	} else if !errors.Is(err, mailbox.ErrNotFound) {
+		inv.PartErrors[mapping.SectionRecoverable] = err
+	}
+	if rr, ok := mb.(mailbox.RuleReader); ok {
+		if inv.Rules, err = rr.Rules(ctx); err != nil {
+			inv.PartErrors[mapping.SectionRules] = err
+		}
+	}
+	if cr, ok := mb.(ClientRulesReporter); ok {
+		if inv.ClientOnlyRules, err = cr.ClientOnlyRules(ctx); err != nil {
+			inv.PartErrors[mapping.SectionRules] = errors.Join(inv.PartErrors[mapping.SectionRules], err)
+		}
+	}
+	if dr, ok := mb.(mailbox.DelegateReader); ok {
+		if inv.Delegates, err = dr.Delegates(ctx); err != nil {
+			inv.PartErrors[mapping.SectionDelegates] = err
+		}
+	}
+	if hr, ok := mb.(mailbox.HoldReader); ok {
+		if inv.Holds, err = hr.Holds(ctx); err != nil {
+			inv.PartErrors[mapping.SectionHolds] = err
+		}
+	}
+	if len(inv.PartErrors) == 0 {
+		inv.PartErrors = nil
+	}
+	return inv
+}
+
+// tally lists the items of every non-empty folder, a few folders at once.
+func (a *Assessor) tally(ctx context.Context, lister mailbox.ItemLister, folders []mailbox.Folder) (mapping.ItemStats, error) {
+	workers := a.FolderWorkers
+	if workers <= 0 {
+		workers = 4
+	}
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	tally := mapping.NewItemTally(a.Limits, 0)
+	todo := slices.DeleteFunc(slices.Clone(folders), func(f mailbox.Folder) bool { return f.ItemCount == 0 })
+	ForEach(ctx, todo, workers, func(ctx context.Context, f mailbox.Folder) {
+		// Collect a folder's items locally and merge once, so the tally's
+		// lock is not taken per item.
+		var items []mailbox.Item
+		err := lister.Items(ctx, f.ID, func(it mailbox.Item) error {
+			it.Categories = nil
+			items = append(items, it)
+			if len(items) >= 1000 {
+				mu.Lock()
+				for _, x := range items {
+					tally.Add(f.Path, x)
+				}
+				mu.Unlock()
+				items = items[:0]
+			}
+			return nil
+		})
+		mu.Lock()
+		defer mu.Unlock()
+		for _, x := range items {
+			tally.Add(f.Path, x)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return tally.Stats(), errors.Join(errs...)
+}
