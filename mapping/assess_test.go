@@ -1,0 +1,646 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+const addr = "ann@contoso.com"
+
+func boolp(b bool) *bool { return &b }
+
+// cleanInventory is a mailbox with nothing to report.
+func cleanInventory() MailboxInventory {
+	return MailboxInventory{
+		Address:  addr,
+		Location: mailbox.LocationOnPrem,
+		Type:     mailbox.TypeUser,
+		Folders: []mailbox.Folder{
+			{ID: "root", Path: "", ChildCount: 3},
+			{ID: "inbox", ParentID: "root", Path: "Inbox", DisplayName: "Inbox", WellKnown: mailbox.Inbox, Class: mailbox.ClassMailFolder, ItemCount: 120, ChildCount: 1, SizeBytes: 30 << 20},
+			{ID: "proj", ParentID: "inbox", Path: "Inbox/Projects", DisplayName: "Projects", Class: mailbox.ClassMailFolder, ItemCount: 30, SizeBytes: 10 << 20},
+			{ID: "sent", ParentID: "root", Path: "Sent Items", DisplayName: "Sent Items", WellKnown: mailbox.SentItems, ItemCount: 50, SizeBytes: 5 << 20},
+		},
+		Items: ItemStats{
+			Items: 200, SizeBytes: 45 << 20,
+			ByKind:  map[mailbox.Kind]int64{mailbox.KindMail: 200},
+			Largest: []mailbox.ItemSummary{{Folder: "Inbox", Subject: "slides", Class: "IPM.Note", SizeBytes: 9 << 20}},
+		},
+		LitigationHold: boolp(false),
+	}
+}
+
+// deepPath returns a folder path n levels deep.
+func deepPath(n int) string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("L%d", i+1)
+	}
+	return strings.Join(names, "/")
+}
+
+// findingCases has, for every mailbox finding code, an inventory change that
+// triggers it and a close one that does not.
+var findingCases = []struct {
+	code    string
+	trigger func(in *MailboxInventory)
+	clear   func(in *MailboxInventory)
+}{
+	{CodeMailboxUnreadable,
+		func(in *MailboxInventory) {
+			in.Err = fmt.Errorf("GetFolder msgfolderroot: %w", mailbox.ErrAccessDenied)
+		},
+		func(in *MailboxInventory) { in.Err = nil }},
+	{CodePartUnreadable,
+		func(in *MailboxInventory) {
+			in.PartErrors = map[Section]error{SectionDelegates: fmt.Errorf("GetDelegate: %w", mailbox.ErrAccessDenied)}
+		},
+		func(in *MailboxInventory) { in.PartErrors = map[Section]error{SectionDelegates: nil} }},
+	{CodeInPlaceHold,
+		func(in *MailboxInventory) {
+			in.Holds = []mailbox.Hold{{ID: "h1", Name: "Legal-2024", Query: "project:falcon", Status: "OnHold"}}
+		},
+		func(in *MailboxInventory) { in.Holds = []mailbox.Hold{{ID: "h1", Name: "Old", Status: "NotOnHold"}} }},
+	{CodeLitigationHold,
+		func(in *MailboxInventory) { in.LitigationHold = boolp(true) },
+		func(in *MailboxInventory) { in.LitigationHold = boolp(false) }},
+	{CodeLitigationHoldUnknown,
+		func(in *MailboxInventory) { in.LitigationHold = nil },
+		func(in *MailboxInventory) { in.LitigationHold = boolp(false) }},
+	{CodeArchive,
+		func(in *MailboxInventory) {
+			in.HasArchive = true
+			in.ArchiveFolders = []mailbox.Folder{{Path: ""}, {Path: "Inbox", ItemCount: 4000, SizeBytes: 2 << 30}}
+		},
+		func(in *MailboxInventory) { in.HasArchive = false }},
+	{CodeRecoverableItems,
+		func(in *MailboxInventory) {
+			in.RecoverableFolders = []mailbox.Folder{{Path: ""}, {Path: "Deletions", DisplayName: "Deletions", ItemCount: 12, SizeBytes: 1 << 20}}
+		},
+		func(in *MailboxInventory) {
+			in.RecoverableFolders = []mailbox.Folder{{Path: ""}, {Path: "Deletions", DisplayName: "Deletions"}}
+		}},
+	{CodeDelegate,
+		func(in *MailboxInventory) {
+			in.Delegates = []mailbox.Delegate{{User: "bob@contoso.com", Permissions: map[string]string{"Calendar": "Editor"}}}
+		},
+		func(in *MailboxInventory) { in.Delegates = nil }},
+	{CodeFolderPermission,
+		func(in *MailboxInventory) {
+			in.FolderPermissions = []FolderPermission{{Folder: "Inbox/Projects", User: "bob@contoso.com", Level: "Reviewer"}}
+		},
+		func(in *MailboxInventory) {
+			in.FolderPermissions = []FolderPermission{{Folder: "Inbox", User: "Default", Level: "None"}, {Folder: "Inbox", User: "Anonymous"}}
+		}},
+	{CodeMailboxPermission,
+		func(in *MailboxInventory) {
+			in.MailboxPermissions = []MailboxPermission{{User: "eve@contoso.com", Right: RightFullAccess}}
+		},
+		func(in *MailboxInventory) { in.MailboxPermissions = nil }},
+	{CodeItemOverTenantLimit,
+		func(in *MailboxInventory) {
+			in.Items.OverTenant = 3
+			in.Items.Largest = []mailbox.ItemSummary{{Folder: "Inbox", Subject: "scan", SizeBytes: 40 << 20}}
+		},
+		func(in *MailboxInventory) { in.Items.OverTenant, in.Items.OverMax = 0, 0 }},
+	{CodeItemOver150MB,
+		func(in *MailboxInventory) {
+			in.Items.OverTenant, in.Items.OverMax = 1, 1
+			in.Items.Largest = []mailbox.ItemSummary{{Folder: "Inbox/Media", Subject: "Q3 video", SizeBytes: 210 << 20}}
+		},
+		func(in *MailboxInventory) { in.Items.OverTenant, in.Items.OverMax = 2, 0 }},
+	{CodeFolderItemsLimit,
+		func(in *MailboxInventory) { in.Folders[2].ItemCount = 1_000_001 },
+		func(in *MailboxInventory) { in.Folders[2].ItemCount = 1_000_000 }},
+	{CodeFolderDepthLimit,
+		func(in *MailboxInventory) { in.Folders[2].Path = deepPath(301) },
+		func(in *MailboxInventory) { in.Folders[2].Path = deepPath(300) }},
+	{CodeFolderChildrenLimit,
+		func(in *MailboxInventory) { in.Folders[1].ChildCount = 10_001 },
+		func(in *MailboxInventory) { in.Folders[1].ChildCount = 10_000 }},
+	{CodeMailboxOverQuota,
+		func(in *MailboxInventory) { in.Folders[3].SizeBytes = 101 << 30 },
+		func(in *MailboxInventory) { in.Folders[3].SizeBytes = 100<<30 - 40<<20 }},
+	{CodeContentNotCopied,
+		func(in *MailboxInventory) { in.Items.ByKind[mailbox.KindCalendar] = 75 },
+		func(in *MailboxInventory) { in.Items.ByKind[mailbox.KindCalendar] = 0 }},
+	{CodeRuleConditionUnmappable,
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "old mail", Conditions: mailbox.Predicates{WithinDateRange: &mailbox.DateRange{EndDateTime: "2020-01-01T00:00:00Z"}}, Actions: mailbox.Actions{MarkAsRead: true}}}
+		},
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "boss", Conditions: mailbox.Predicates{FromAddresses: []string{"boss@contoso.com"}}, Actions: mailbox.Actions{MarkImportance: "High"}}}
+		}},
+	{CodeRuleExceptionUnmappable,
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "no meetings", Exceptions: mailbox.Predicates{ItemClasses: []string{"IPM.Schedule.Meeting.Request"}}, Actions: mailbox.Actions{MarkAsRead: true}}}
+		},
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "no meetings", Exceptions: mailbox.Predicates{IsMeetingRequest: true}, Actions: mailbox.Actions{MarkAsRead: true}}}
+		}},
+	{CodeRuleActionUnmappable,
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "sms", Actions: mailbox.Actions{SendSMSAlertToRecipients: []string{"+15550100"}, MarkAsRead: true}}}
+		},
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "fwd", Actions: mailbox.Actions{ForwardToRecipients: []string{"a@contoso.com"}}}}
+		}},
+	{CodeRuleFolderUnresolved,
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "file", Actions: mailbox.Actions{MoveToFolder: "deleted-folder-id"}}}
+		},
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "file", Actions: mailbox.Actions{MoveToFolder: "proj"}}}
+		}},
+	{CodeRuleNotSupported,
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "client", IsNotSupported: true, Actions: mailbox.Actions{MarkAsRead: true}}}
+		},
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "client", Actions: mailbox.Actions{MarkAsRead: true}}}
+		}},
+	{CodeRuleInError,
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "broken", IsInError: true, Actions: mailbox.Actions{Delete: true}}}
+		},
+		func(in *MailboxInventory) {
+			in.Rules = []mailbox.Rule{{Name: "broken", Actions: mailbox.Actions{Delete: true}}}
+		}},
+	{CodeRuleClientOnly,
+		func(in *MailboxInventory) { in.ClientOnlyRules = true },
+		func(in *MailboxInventory) { in.ClientOnlyRules = false }},
+}
+
+func codesOf(fs []mailbox.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Code)
+	}
+	return out
+}
+
+var digits = regexp.MustCompile(`[0-9]`)
+
+func TestCleanMailboxHasNoFindings(t *testing.T) {
+	a, fs := Assess(cleanInventory(), Limits{})
+	if len(fs) != 0 {
+		t.Fatalf("clean mailbox produced findings: %+v", fs)
+	}
+	if a.Readiness != mailbox.Ready {
+		t.Fatalf("Readiness = %s, want ready", a.Readiness)
+	}
+}
+
+func TestEveryFindingCode(t *testing.T) {
+	for _, tc := range findingCases {
+		t.Run(tc.code, func(t *testing.T) {
+			kind, ok := KindOf(tc.code)
+			if !ok {
+				t.Fatalf("%s is not in the catalogue", tc.code)
+			}
+			in := cleanInventory()
+			tc.trigger(&in)
+			_, fs := Assess(in, Limits{})
+			i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == tc.code })
+			if i < 0 {
+				t.Fatalf("trigger did not produce %s; got %q", tc.code, codesOf(fs))
+			}
+			f := fs[i]
+			if f.Mailbox != addr || f.Severity != kind.Severity || f.Category != kind.Category ||
+				f.Object == "" || f.Found == "" || f.Remedy != kind.Remedy {
+				t.Errorf("finding is incomplete or does not match its kind: %+v", f)
+			}
+			if strings.ContainsAny(f.Fix, "{}") && !strings.Contains(f.Fix, "@{Add=") {
+				t.Errorf("fix has an unfilled placeholder: %q", f.Fix)
+			}
+			// Access fixes grant the service account a role; the others name the mailbox.
+			if f.Fix != "" && f.Category != CategoryAccess && !strings.Contains(f.Fix, addr) {
+				t.Errorf("fix does not name the mailbox: %q", f.Fix)
+			}
+
+			in = cleanInventory()
+			tc.clear(&in)
+			_, fs = Assess(in, Limits{})
+			if slices.Contains(codesOf(fs), tc.code) {
+				t.Fatalf("the non-triggering inventory produced %s: %+v", tc.code, fs)
+			}
+		})
+	}
+}
+
+// Every catalogued code has a trigger test, here or in the public folder test.
+func TestCatalogueCoveredByTests(t *testing.T) {
+	covered := map[string]bool{}
+	for _, tc := range findingCases {
+		covered[tc.code] = true
+	}
+	for _, tc := range publicFolderCases {
+		covered[tc.code] = true
+	}
+	for _, k := range Catalogue() {
+		if !covered[k.Code] {
+			t.Errorf("code %s has no trigger test", k.Code)
+		}
+	}
+}
+
+func TestCatalogueWellFormed(t *testing.T) {
+	seen := map[string]bool{}
+	placeholder := regexp.MustCompile(`\{[a-z]+\}`)
+	categories := []string{CategoryAccess, CategoryPublicFolders, CategoryHolds, CategoryArchive,
+		CategoryDelegates, CategoryLimits, CategoryContent, CategoryRules}
+	for _, k := range Catalogue() {
+		if seen[k.Code] {
+			t.Errorf("duplicate code %s", k.Code)
+		}
+		seen[k.Code] = true
+		if !strings.HasPrefix(k.Code, "EXM-") || k.Code != strings.ToUpper(k.Code) {
+			t.Errorf("code %q is not of the form EXM-UPPER-CASE", k.Code)
+		}
+		if k.Title == "" || k.Remedy == "" {
+			t.Errorf("%s lacks a title or remedy", k.Code)
+		}
+		if k.Severity.Rank() > 2 {
+			t.Errorf("%s has unknown severity %q", k.Code, k.Severity)
+		}
+		if !slices.Contains(categories, k.Category) {
+			t.Errorf("%s has unknown category %q", k.Code, k.Category)
+		}
+		for _, p := range placeholder.FindAllString(k.Fix, -1) {
+			if !slices.Contains([]string{"{mailbox}", "{user}", "{folder}", "{rights}", "{object}", "{query}"}, p) {
+				t.Errorf("%s fix has unknown placeholder %s", k.Code, p)
+			}
+		}
+	}
+	c := Catalogue()
+	c[0].Code = "changed"
+	if Catalogue()[0].Code == "changed" {
+		t.Error("Catalogue shares its backing array")
+	}
+}
+
+func TestFindingsCarryNumbers(t *testing.T) {
+	in := cleanInventory()
+	in.Items.OverTenant, in.Items.OverMax = 5, 2
+	in.Items.Largest = []mailbox.ItemSummary{
+		{Folder: "Inbox/Media", Subject: "Q3 video", SizeBytes: 210 << 20},
+		{Folder: "Inbox", Subject: "scan", SizeBytes: 40 << 20},
+	}
+	in.Folders[2].ItemCount = 1_200_000
+	_, fs := Assess(in, Limits{})
+	want := map[string]string{
+		CodeItemOver150MB:       "The mailbox has 2 items over 150.0 MB, which cannot be written to Exchange Online; the largest is 210.0 MB.",
+		CodeItemOverTenantLimit: "The mailbox has 3 items over the 35.0 MB message size limit and under 150.0 MB; the largest is 40.0 MB.",
+		CodeFolderItemsLimit:    "Folder Inbox/Projects holds 1200000 items, over the limit of 1000000 per folder.",
+	}
+	objects := map[string]string{
+		CodeItemOver150MB:       "Inbox/Media: Q3 video",
+		CodeItemOverTenantLimit: "Inbox: scan",
+		CodeFolderItemsLimit:    "Inbox/Projects",
+	}
+	for _, f := range fs {
+		if w, ok := want[f.Code]; ok {
+			if f.Found != w || f.Object != objects[f.Code] {
+				t.Errorf("%s: found %q object %q\nwant %q object %q", f.Code, f.Found, f.Object, w, objects[f.Code])
+			}
+			delete(want, f.Code)
+		}
+		if f.Severity != mailbox.SeverityInfo && !digits.MatchString(f.Found) {
+			t.Errorf("%s found has no number: %q", f.Code, f.Found)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("missing findings %v", want)
+	}
+	// A configured tenant limit moves the threshold in the sentence.
+	in.Items.OverMax = 0
+	in.Items.OverTenant = 1
+	_, fs = Assess(in, Limits{TenantMessageBytes: 25 << 20})
+	i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == CodeItemOverTenantLimit })
+	if i < 0 || !strings.Contains(fs[i].Found, "25.0 MB message size limit") {
+		t.Errorf("configured limit not used: %+v", fs)
+	}
+}
+
+func TestAssessmentFigures(t *testing.T) {
+	in := cleanInventory()
+	in.Items = ItemStats{} // items not listed: kinds come from folder classes
+	in.Folders = append(in.Folders,
+		mailbox.Folder{ID: "cal", ParentID: "root", Path: "Calendar", Class: mailbox.ClassCalendarFolder, ItemCount: 40, SizeBytes: 1 << 20},
+		mailbox.Folder{ID: "con", ParentID: "root", Path: "Contacts", Class: "IPF.Contact.MOC.QuickContacts", ItemCount: 7},
+		mailbox.Folder{ID: "deep", ParentID: "proj", Path: "Inbox/Projects/2024/Q1", Class: mailbox.ClassMailFolder, ItemCount: 3},
+	)
+	in.Folders[0].ChildCount = 5
+	in.HasArchive = true
+	in.ArchiveFolders = []mailbox.Folder{{Path: ""}, {Path: "Inbox", ItemCount: 900, SizeBytes: 3 << 30}, {Path: "Sent Items", ItemCount: 100, SizeBytes: 1 << 30}}
+	in.RecoverableFolders = []mailbox.Folder{{Path: ""}, {Path: "Deletions", DisplayName: "Deletions", ItemCount: 10, SizeBytes: 2048},
+		{Path: "DiscoveryHolds", DisplayName: "DiscoveryHolds", ItemCount: 5, SizeBytes: 1024}}
+	in.LitigationHold = nil
+	in.Rules = []mailbox.Rule{
+		{Name: "ok", Conditions: mailbox.Predicates{SentToMe: true}, Actions: mailbox.Actions{MarkAsRead: true}},
+		{Name: "bad", IsInError: true, Actions: mailbox.Actions{MarkAsRead: true}},
+	}
+	in.Delegates = []mailbox.Delegate{{User: "bob@contoso.com"}}
+	in.Holds = []mailbox.Hold{{Name: "h", Status: "PartialHold"}, {Name: "gone", Status: "Failed"}}
+
+	a, fs := Assess(in, Limits{})
+	if a.Folders != 6 || a.MaxDepth != 4 || a.MaxChildFolders != 5 || a.MaxFolderItems != 120 {
+		t.Errorf("folders=%d depth=%d children=%d maxitems=%d", a.Folders, a.MaxDepth, a.MaxChildFolders, a.MaxFolderItems)
+	}
+	if a.Items != 250 || a.SizeBytes != 46<<20 {
+		t.Errorf("items=%d size=%d", a.Items, a.SizeBytes)
+	}
+	wantKinds := map[mailbox.Kind]int64{mailbox.KindMail: 203, mailbox.KindCalendar: 40, mailbox.KindContacts: 7}
+	if !maps_equal(a.ItemsByKind, wantKinds) {
+		t.Errorf("ItemsByKind = %v, want %v", a.ItemsByKind, wantKinds)
+	}
+	if a.Archive == nil || *a.Archive != (mailbox.ArchiveStats{Folders: 2, Items: 1000, SizeBytes: 4 << 30}) {
+		t.Errorf("Archive = %+v", a.Archive)
+	}
+	if a.RecoverableItems != 15 || a.RecoverableBytes != 3072 {
+		t.Errorf("recoverable %d items %d bytes", a.RecoverableItems, a.RecoverableBytes)
+	}
+	if a.Rules != 2 || a.RulesMappable != 1 || a.Delegates != 1 || a.Holds != 1 {
+		t.Errorf("rules=%d mappable=%d delegates=%d holds=%d", a.Rules, a.RulesMappable, a.Delegates, a.Holds)
+	}
+	if len(a.FolderStats) != 6 || a.FolderStats[0].Path != "Inbox" {
+		t.Errorf("FolderStats = %+v", a.FolderStats)
+	}
+	if a.Readiness != mailbox.Blocked {
+		t.Errorf("Readiness = %s, want blocked (In-Place hold)", a.Readiness)
+	}
+	// Most serious first.
+	for i := 1; i < len(fs); i++ {
+		if fs[i-1].Severity.Rank() > fs[i].Severity.Rank() {
+			t.Fatalf("findings not ordered by severity: %q", codesOf(fs))
+		}
+	}
+	i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == CodeLitigationHoldUnknown })
+	if i < 0 || !strings.Contains(fs[i].Found, "DiscoveryHolds folder holds 5 items") {
+		t.Errorf("litigation hold finding does not give the DiscoveryHolds hint: %+v", fs)
+	}
+	if fs[i].Fix != "Get-Mailbox -Identity 'ann@contoso.com' | Format-List LitigationHoldEnabled,LitigationHoldDuration,InPlaceHolds" {
+		t.Errorf("litigation fix = %q", fs[i].Fix)
+	}
+	for _, code := range []string{CodeContentNotCopied, CodeArchive, CodeRecoverableItems, CodeInPlaceHold, CodeRuleInError, CodeDelegate} {
+		if !slices.Contains(codesOf(fs), code) {
+			t.Errorf("missing %s in %q", code, codesOf(fs))
+		}
+	}
+}
+
+func maps_equal(a, b map[mailbox.Kind]int64) bool {
+	for k, v := range a {
+		if v != 0 && b[k] != v {
+			return false
+		}
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestFixCommands(t *testing.T) {
+	in := cleanInventory()
+	in.Address = "o'brien@contoso.com"
+	in.Holds = []mailbox.Hold{{Name: "Case 7", Query: "subject:'merger'", Status: "OnHold"}, {ID: "h2"}}
+	in.Delegates = []mailbox.Delegate{
+		{User: "pa@contoso.com", Permissions: map[string]string{"Calendar": "Editor", "Inbox": "Reviewer", "Tasks": "None"}, ViewPrivateItems: true},
+		{User: "viewer@contoso.com", Permissions: map[string]string{"Calendar": "Reviewer"}},
+	}
+	in.FolderPermissions = []FolderPermission{{Folder: `Inbox/A\/B`, User: "team@contoso.com", Level: "Author"}}
+	in.MailboxPermissions = []MailboxPermission{
+		{User: "x@contoso.com", Right: RightFullAccess},
+		{User: "y@contoso.com", Right: RightSendAs},
+		{User: "z@contoso.com", Right: RightSendOnBehalf},
+	}
+	in.Items.OverTenant = 1
+	in.HasArchive = true
+	_, fs := Assess(in, Limits{})
+	var fixes []string
+	for _, f := range fs {
+		if f.Fix != "" {
+			fixes = append(fixes, f.Fix)
+		}
+	}
+	want := []string{
+		"New-CaseHoldPolicy -Name 'Case 7' -Case '<eDiscovery case>' -ExchangeLocation 'o''brien@contoso.com'; New-CaseHoldRule -Name 'Case 7' -Policy 'Case 7' -ContentMatchQuery 'subject:''merger'''",
+		"New-CaseHoldPolicy -Name 'h2' -Case '<eDiscovery case>' -ExchangeLocation 'o''brien@contoso.com'; New-CaseHoldRule -Name 'h2' -Policy 'h2'",
+		"New-MoveRequest -Identity 'o''brien@contoso.com' -Remote -ArchiveOnly -RemoteHostName '<hybrid endpoint>' -TargetDeliveryDomain '<tenant>.mail.onmicrosoft.com' -RemoteCredential (Get-Credential)",
+		"Add-MailboxFolderPermission -Identity 'o''brien@contoso.com:\\Calendar' -User 'pa@contoso.com' -AccessRights Editor -SharingPermissionFlags Delegate,CanViewPrivateItems",
+		"Add-MailboxFolderPermission -Identity 'o''brien@contoso.com:\\Inbox' -User 'pa@contoso.com' -AccessRights 'Reviewer'",
+		"Add-MailboxFolderPermission -Identity 'o''brien@contoso.com:\\Calendar' -User 'viewer@contoso.com' -AccessRights 'Reviewer'",
+		"Add-MailboxFolderPermission -Identity 'o''brien@contoso.com:\\Inbox\\A/B' -User 'team@contoso.com' -AccessRights 'Author'",
+		"Add-MailboxPermission -Identity 'o''brien@contoso.com' -User 'x@contoso.com' -AccessRights FullAccess -InheritanceType All",
+		"Add-RecipientPermission -Identity 'o''brien@contoso.com' -Trustee 'y@contoso.com' -AccessRights SendAs -Confirm:$false",
+		"Set-Mailbox -Identity 'o''brien@contoso.com' -GrantSendOnBehalfTo @{Add='z@contoso.com'}",
+		"Set-Mailbox -Identity 'o''brien@contoso.com' -MaxReceiveSize 150MB -MaxSendSize 150MB",
+	}
+	for _, w := range want {
+		if !slices.Contains(fixes, w) {
+			t.Errorf("missing fix\n%s\nin\n%s", w, strings.Join(fixes, "\n"))
+		}
+	}
+	if len(fixes) != len(want) {
+		t.Errorf("got %d fixes, want %d:\n%s", len(fixes), len(want), strings.Join(fixes, "\n"))
+	}
+}
+
+func TestUnreadableReasons(t *testing.T) {
+	tests := []struct {
+		err     error
+		hint    string
+		withFix bool
+	}{
+		{fmt.Errorf("FindFolder: %w", mailbox.ErrAccessDenied), "ApplicationImpersonation", true},
+		{fmt.Errorf("resolve: %w", mailbox.ErrMailboxNotFound), "check the address", false},
+		{fmt.Errorf("probe: %w", mailbox.ErrNotOnThisSide), "other side of the hybrid", false},
+		{fmt.Errorf("ntlm: %w", mailbox.ErrAuthentication), "credentials", false},
+		{fmt.Errorf("move: %w", mailbox.ErrMailboxBusy), "later", false},
+		{errors.New("connection reset by peer"), "connection reset by peer", false},
+	}
+	for _, tc := range tests {
+		in := cleanInventory()
+		in.Err = tc.err
+		a, fs := Assess(in, Limits{})
+		if a.Readiness != mailbox.Unreadable || a.Error != tc.err.Error() {
+			t.Errorf("%v: readiness %s error %q", tc.err, a.Readiness, a.Error)
+		}
+		if len(fs) != 1 || fs[0].Code != CodeMailboxUnreadable {
+			t.Fatalf("%v: findings %+v", tc.err, fs)
+		}
+		if !strings.Contains(fs[0].Found, tc.err.Error()) || !strings.Contains(fs[0].Found, tc.hint) {
+			t.Errorf("%v: found %q lacks the reason or %q", tc.err, fs[0].Found, tc.hint)
+		}
+		if (fs[0].Fix != "") != tc.withFix {
+			t.Errorf("%v: fix %q", tc.err, fs[0].Fix)
+		}
+	}
+	// A holds part that is denied points at the eDiscovery role group.
+	in := cleanInventory()
+	in.PartErrors = map[Section]error{
+		SectionHolds: fmt.Errorf("GetDiscoverySearchConfiguration: %w", mailbox.ErrAccessDenied),
+		SectionRules: errors.New("timeout"),
+	}
+	a, fs := Assess(in, Limits{})
+	if len(fs) != 2 || fs[0].Object != "rules" || fs[1].Object != "holds" ||
+		fs[1].Fix != fixDiscovery || fs[0].Fix != "" || a.Readiness != mailbox.Warnings {
+		t.Errorf("part errors: %+v readiness %s", fs, a.Readiness)
+	}
+}
+
+func TestDeriveReadiness(t *testing.T) {
+	f := func(code string, sev mailbox.Severity) mailbox.Finding {
+		return mailbox.Finding{Code: code, Severity: sev}
+	}
+	tests := []struct {
+		name string
+		fs   []mailbox.Finding
+		want mailbox.Readiness
+	}{
+		{"none", nil, mailbox.Ready},
+		{"info only", []mailbox.Finding{f(CodeLitigationHoldUnknown, mailbox.SeverityInfo)}, mailbox.Ready},
+		{"warning", []mailbox.Finding{f(CodeRecoverableItems, mailbox.SeverityInfo), f(CodeArchive, mailbox.SeverityWarning)}, mailbox.Warnings},
+		{"blocker after warning", []mailbox.Finding{f(CodeArchive, mailbox.SeverityWarning), f(CodeInPlaceHold, mailbox.SeverityBlocker)}, mailbox.Blocked},
+		{"warning after blocker", []mailbox.Finding{f(CodeInPlaceHold, mailbox.SeverityBlocker), f(CodeArchive, mailbox.SeverityWarning)}, mailbox.Blocked},
+		{"unreadable wins", []mailbox.Finding{f(CodeInPlaceHold, mailbox.SeverityBlocker), f(CodeMailboxUnreadable, mailbox.SeverityBlocker)}, mailbox.Unreadable},
+	}
+	for _, tc := range tests {
+		if got := DeriveReadiness(tc.fs); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	// Through Assess.
+	for _, tc := range []struct {
+		set  func(*MailboxInventory)
+		want mailbox.Readiness
+	}{
+		{func(*MailboxInventory) {}, mailbox.Ready},
+		{func(in *MailboxInventory) { in.LitigationHold = nil }, mailbox.Ready},
+		{func(in *MailboxInventory) { in.ClientOnlyRules = true }, mailbox.Warnings},
+		{func(in *MailboxInventory) { in.Items.OverMax = 1; in.Items.OverTenant = 1 }, mailbox.Blocked},
+		{func(in *MailboxInventory) { in.Err = errors.New("boom") }, mailbox.Unreadable},
+	} {
+		in := cleanInventory()
+		tc.set(&in)
+		if a, _ := Assess(in, Limits{}); a.Readiness != tc.want {
+			t.Errorf("readiness %s, want %s", a.Readiness, tc.want)
+		}
+	}
+}
+
+func TestRuleFindings(t *testing.T) {
+	in := cleanInventory()
+	in.Rules = []mailbox.Rule{{
+		Name:       "mixed",
+		Conditions: mailbox.Predicates{FromConnectedAccounts: []string{"x@gmail.com"}, SentToMe: true},
+		Exceptions: mailbox.Predicates{MessageClassifications: []string{"Secret"}},
+		Actions:    mailbox.Actions{ServerReplyWithMessage: "tmpl", CopyToFolder: "nowhere"},
+	}, {
+		ID:      "AQAA",
+		Actions: mailbox.Actions{SendSMSAlertToRecipients: []string{"+1555"}},
+	}}
+	in.RuleFolders = FolderMapOf(map[string]string{"inbox": "tgt-inbox"})
+	a, fs := Assess(in, Limits{})
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.Code+" "+f.Object)
+	}
+	want := []string{
+		CodeRuleConditionUnmappable + " mixed",
+		CodeRuleExceptionUnmappable + " mixed",
+		CodeRuleFolderUnresolved + " mixed",
+		CodeRuleActionUnmappable + " mixed",
+		CodeRuleActionUnmappable + " AQAA", // the SMS action; "no action left" is not repeated
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+	if a.Rules != 2 || a.RulesMappable != 0 {
+		t.Errorf("rules %d mappable %d", a.Rules, a.RulesMappable)
+	}
+	if !strings.Contains(fs[0].Found, "conditions.FromConnectedAccounts") || !strings.Contains(fs[0].Found, reasonFromConnectedAccounts) {
+		t.Errorf("found %q does not name the part and reason", fs[0].Found)
+	}
+}
+
+// publicFolderCases has, for every public folder code, a tree that triggers
+// it and one that does not.
+var publicFolderCases = []struct {
+	code    string
+	trigger []mailbox.Folder
+	clear   []mailbox.Folder
+}{
+	{CodePublicFolders,
+		[]mailbox.Folder{{Path: ""}, {Path: "Sales", ItemCount: 10, SizeBytes: 1 << 20}},
+		[]mailbox.Folder{{Path: ""}}},
+	{CodePublicFolderCalendars,
+		[]mailbox.Folder{{Path: ""}, {Path: "Sales"}, {Path: "Sales/Holidays", Class: mailbox.ClassCalendarFolder}},
+		[]mailbox.Folder{{Path: ""}, {Path: "Sales"}, {Path: "Sales/Contacts", Class: mailbox.ClassContactsFolder}}},
+	{CodePublicFolderHierarchyLimit, manyFolders(PublicFolderHierarchyMax + 1), manyFolders(PublicFolderHierarchyMax)},
+}
+
+func manyFolders(n int) []mailbox.Folder {
+	fs := make([]mailbox.Folder, n+1)
+	for i := 1; i <= n; i++ {
+		fs[i] = mailbox.Folder{Path: "F" + fmt.Sprint(i)}
+	}
+	return fs
+}
+
+func TestAssessPublicFolders(t *testing.T) {
+	for _, tc := range publicFolderCases {
+		t.Run(tc.code, func(t *testing.T) {
+			_, fs := AssessPublicFolders(tc.trigger)
+			i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == tc.code })
+			if i < 0 {
+				t.Fatalf("no %s in %q", tc.code, codesOf(fs))
+			}
+			k, _ := KindOf(tc.code)
+			if f := fs[i]; f.Mailbox != "" || f.Severity != k.Severity || f.Category != CategoryPublicFolders || !digits.MatchString(f.Found) {
+				t.Errorf("finding %+v", f)
+			}
+			_, fs = AssessPublicFolders(tc.clear)
+			if slices.Contains(codesOf(fs), tc.code) {
+				t.Fatalf("non-triggering tree produced %s", tc.code)
+			}
+		})
+	}
+
+	tree := []mailbox.Folder{
+		{Path: "", ChildCount: 2},
+		{Path: "Sales", ItemCount: 100, SizeBytes: 5 << 20, ChildCount: 10_001},
+		{Path: "Sales/EMEA", ItemCount: 1_000_001, SizeBytes: 1 << 30, Class: "IPF.Note"},
+		{Path: "Sales/EMEA/Cal", Class: "IPF.Appointment", ItemCount: 3},
+		{Path: "HR", ItemCount: 0},
+	}
+	st, fs := AssessPublicFolders(tree)
+	if st != (mailbox.PublicFolderStats{Folders: 4, Items: 1_000_104, SizeBytes: 1<<30 + 5<<20, MaxDepth: 3}) {
+		t.Errorf("stats = %+v", st)
+	}
+	want := []string{
+		CodeFolderChildrenLimit + " Public Folders/Sales",
+		CodeFolderItemsLimit + " Public Folders/Sales/EMEA",
+		CodePublicFolders + " Public Folders",
+		CodePublicFolderCalendars + " Sales/EMEA/Cal",
+	}
+	var got []string
+	for _, f := range fs {
+		got = append(got, f.Code+" "+f.Object)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if st, fs := AssessPublicFolders(nil); st != (mailbox.PublicFolderStats{}) || fs != nil {
+		t.Errorf("empty tree: %+v %+v", st, fs)
+	}
+}
