@@ -93,6 +93,7 @@ type Copier struct {
 
 // FolderResult is the reconciliation of one folder after a pass.
 type FolderResult struct {
+	SourceID    string
 	SourcePath  string
 	TargetPath  string
 	SourceCount int64 // items the source folder holds
@@ -387,7 +388,7 @@ func indexFolders(fs []mailbox.Folder) map[string]mailbox.Folder {
 // after every item of a page is recorded, so a crash replays at most one
 // page, and the item records make the replay write nothing twice.
 func (r *mailboxRun) copyFolder(ctx context.Context, src, tgt mailbox.Folder, tgtPath string) (FolderResult, error) {
-	fr := FolderResult{SourcePath: src.Path, TargetPath: tgtPath, SourceCount: src.ItemCount}
+	fr := FolderResult{SourceID: src.ID, SourcePath: src.Path, TargetPath: tgtPath, SourceCount: src.ItemCount}
 	rec, found, err := r.c.Store.Folder(ctx, r.job.ID, src.ID)
 	if err != nil {
 		return fr, err
@@ -727,6 +728,15 @@ func (r *mailboxRun) reconcile(ctx context.Context) {
 		}
 		if t, ok := dstIdx[f.TargetPath]; ok {
 			f.TargetCount = t.ItemCount
+		}
+		// Keep the counts for the report's reconciliation.
+		rec, found, err := r.c.Store.Folder(ctx, r.job.ID, f.SourceID)
+		if err != nil || !found {
+			continue
+		}
+		rec.SourceCount, rec.TargetCount, rec.Updated = f.SourceCount, f.TargetCount, time.Now()
+		if err := r.c.Store.PutFolder(ctx, rec); err != nil {
+			r.log().Warn("reconciliation not saved", "folder", f.SourcePath, "err", err)
 		}
 	}
 }

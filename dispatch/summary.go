@@ -1,0 +1,57 @@
+package dispatch
+
+import (
+	"context"
+	"strings"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// CopySummaries reads the copy results of every job in the store, keyed by
+// the lower-cased source address, for the reports.
+func CopySummaries(ctx context.Context, store Store) (map[string]*mailbox.CopySummary, error) {
+	jobs, err := store.Jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*mailbox.CopySummary, len(jobs))
+	for _, j := range jobs {
+		counts, err := store.Counts(ctx, j.ID)
+		if err != nil {
+			return nil, err
+		}
+		folders, err := store.Folders(ctx, j.ID)
+		if err != nil {
+			return nil, err
+		}
+		s := &mailbox.CopySummary{
+			Status: j.Status, ItemsCopied: counts.Copied, BytesCopied: counts.CopiedBytes,
+			ItemsSkipped: counts.Skipped, SkipReasons: counts.SkipReasons, LastPass: j.LastEnd,
+		}
+		if j.Status == JobNew {
+			s.Status = "not-started"
+		}
+		if !j.LastEnd.IsZero() && j.LastEnd.After(j.LastStart) {
+			s.DurationMillis = j.LastEnd.Sub(j.LastStart).Milliseconds()
+		}
+		for _, f := range folders {
+			s.SourceItems += f.SourceCount
+			s.TargetItems += f.TargetCount
+		}
+		out[strings.ToLower(j.Key.SourceAddress)] = s
+	}
+	return out, nil
+}
+
+// MergeCopyResults attaches copy summaries to the mailboxes of an
+// assessment. It returns how many mailboxes had results.
+func MergeCopyResults(a *mailbox.Assessment, summaries map[string]*mailbox.CopySummary) int {
+	n := 0
+	for i := range a.Mailboxes {
+		if s, ok := summaries[strings.ToLower(a.Mailboxes[i].Address)]; ok {
+			a.Mailboxes[i].Copy = s
+			n++
+		}
+	}
+	return n
+}
