@@ -223,7 +223,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 		}
 		a.Archive = st
 		add(newFinding(CodeArchive, in.Address, "online archive",
-			fmt.Sprintf("The online archive holds %d items (%s) in %d folders; Graph v1.0 cannot reach archive mailboxes.", st.Items, humanBytes(st.SizeBytes), st.Folders),
+			fmt.Sprintf("The online archive holds %s (%s) in %s; Graph v1.0 cannot reach archive mailboxes.", count(st.Items, "item"), humanBytes(st.SizeBytes), count(int64(st.Folders), "folder")),
 			"", nil))
 		add(folderLimitFindings(in.Address, "Archive", in.ArchiveFolders, limits)...)
 		add(itemLimitFindings(in.Address, "Archive", in.ArchiveItems, limits)...)
@@ -243,7 +243,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 	}
 	if a.RecoverableItems > 0 {
 		add(newFinding(CodeRecoverableItems, in.Address, "Recoverable Items",
-			fmt.Sprintf("Recoverable Items hold %d items (%s); a copy does not carry them.", a.RecoverableItems, humanBytes(a.RecoverableBytes)),
+			fmt.Sprintf("Recoverable Items hold %s (%s); a copy does not carry them.", count(a.RecoverableItems, "item"), humanBytes(a.RecoverableBytes)),
 			"", nil))
 	}
 
@@ -271,7 +271,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 	case in.LitigationHold == nil:
 		found := "Litigation hold cannot be seen through EWS or Graph, so it is unknown."
 		if discoveryHoldItems > 0 {
-			found = fmt.Sprintf("Litigation hold cannot be seen through EWS or Graph, so it is unknown; the DiscoveryHolds folder holds %d items, a hint that a hold applies or applied.", discoveryHoldItems)
+			found = fmt.Sprintf("Litigation hold cannot be seen through EWS or Graph, so it is unknown; the DiscoveryHolds folder holds %s, a hint that a hold applies or applied.", count(discoveryHoldItems, "item"))
 		}
 		add(newFinding(CodeLitigationHoldUnknown, in.Address, "litigation hold", found, "", nil))
 	case *in.LitigationHold:
@@ -446,7 +446,7 @@ func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []mailbox.Fi
 	}
 	if n := st.OverTenant - st.OverMax; n > 0 {
 		obj, largest := largestBetween(st.Largest, l.TenantMessageBytes, l.MaxItemBytes)
-		found := fmt.Sprintf("%s has %d items over the %s message size limit and under %s", where, n, humanBytes(l.TenantMessageBytes), humanBytes(l.MaxItemBytes))
+		found := fmt.Sprintf("%s has %s over the %s message size limit and under %s", where, count(n, "item"), humanBytes(l.TenantMessageBytes), humanBytes(l.MaxItemBytes))
 		if largest > 0 {
 			found += fmt.Sprintf("; the largest is %s", humanBytes(largest))
 		}
@@ -454,7 +454,7 @@ func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []mailbox.Fi
 	}
 	if st.OverMax > 0 {
 		obj, largest := largestBetween(st.Largest, l.MaxItemBytes, 0)
-		found := fmt.Sprintf("%s has %d items over %s, which cannot be written to Exchange Online", where, st.OverMax, humanBytes(l.MaxItemBytes))
+		found := fmt.Sprintf("%s has %s over %s, which cannot be written to Exchange Online", where, count(st.OverMax, "item"), humanBytes(l.MaxItemBytes))
 		if largest > 0 {
 			found += fmt.Sprintf("; the largest is %s", humanBytes(largest))
 		}
@@ -479,7 +479,7 @@ func contentFindings(addr string, byKind map[mailbox.Kind]int64) []mailbox.Findi
 	for _, k := range []mailbox.Kind{mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes, mailbox.KindOther} {
 		if n := byKind[k]; n > 0 {
 			out = append(out, newFinding(CodeContentNotCopied, addr, string(k),
-				fmt.Sprintf("The mailbox has %d %s items; the exmigrate copy carries mail only so far.", n, k), "", nil))
+				fmt.Sprintf("The mailbox has %s; the exmigrate copy carries mail only so far.", count(n, kindNoun[k])), "", nil))
 		}
 	}
 	return out
@@ -648,6 +648,24 @@ func firstSegment(path string) string {
 	return unescapeName(segs[0])
 }
 
+// count writes "1 item" or "3 items".
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// kindNoun names one item of a kind in a sentence.
+var kindNoun = map[mailbox.Kind]string{
+	mailbox.KindMail:     "mail item",
+	mailbox.KindCalendar: "calendar item",
+	mailbox.KindContacts: "contact",
+	mailbox.KindTasks:    "task",
+	mailbox.KindNotes:    "note",
+	mailbox.KindOther:    "other item",
+}
+
 // humanBytes prints a size the way an Exchange administrator reads it.
 func humanBytes(n int64) string {
 	const (
@@ -692,8 +710,8 @@ func AssessPublicFolders(folders []mailbox.Folder) (mailbox.PublicFolderStats, [
 	}
 	var fs []mailbox.Finding
 	fs = append(fs, newFinding(CodePublicFolders, "", "Public Folders",
-		fmt.Sprintf("The public folder tree has %d folders holding %d items (%s), %d levels deep; Graph has no public folder API.",
-			st.Folders, st.Items, humanBytes(st.SizeBytes), st.MaxDepth), "", nil))
+		fmt.Sprintf("The public folder tree has %s holding %s (%s), %s deep; Graph has no public folder API.",
+			count(int64(st.Folders), "folder"), count(st.Items, "item"), humanBytes(st.SizeBytes), count(int64(st.MaxDepth), "level")), "", nil))
 	if st.Folders > PublicFolderHierarchyMax {
 		fs = append(fs, newFinding(CodePublicFolderHierarchyLimit, "", "Public Folders",
 			fmt.Sprintf("The public folder tree has %d folders, over the %d a migration supports.", st.Folders, PublicFolderHierarchyMax), "", nil))
@@ -704,7 +722,7 @@ func AssessPublicFolders(folders []mailbox.Folder) (mailbox.PublicFolderStats, [
 			obj = fmt.Sprintf("%s and %d more", calendars[0], len(calendars)-1)
 		}
 		fs = append(fs, newFinding(CodePublicFolderCalendars, "", obj,
-			fmt.Sprintf("The public folder tree has %d calendar folders; Graph has no equivalent.", len(calendars)), "", nil))
+			fmt.Sprintf("The public folder tree has %s; Graph has no equivalent.", count(int64(len(calendars)), "calendar folder")), "", nil))
 	}
 	fs = append(fs, folderLimitFindings("", "Public Folders", folders, l)...)
 	sortFindings(fs)

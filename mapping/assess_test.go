@@ -1,6 +1,8 @@
 package mapping
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -643,4 +645,51 @@ func TestAssessPublicFolders(t *testing.T) {
 	if st, fs := AssessPublicFolders(nil); st != (mailbox.PublicFolderStats{}) || fs != nil {
 		t.Errorf("empty tree: %+v %+v", st, fs)
 	}
+}
+
+// The assessment of a realistic mailbox, as the assess command writes it:
+// the golden file documents the shape for the reports.
+func TestAssessGolden(t *testing.T) {
+	tally := NewItemTally(Limits{}, 3)
+	for i, it := range []mailbox.Item{
+		{Subject: "Quarterly deck", Class: "IPM.Note", SizeBytes: 48 << 20},
+		{Subject: "Site survey video", Class: "IPM.Note", SizeBytes: 162 << 20},
+		{Subject: "Weekly sync", Class: "IPM.Appointment", SizeBytes: 20 << 10},
+		{Subject: "Re: budget", Class: "IPM.Note", SizeBytes: 80 << 10},
+		{Subject: "Call back", Class: "IPM.Task", SizeBytes: 4 << 10},
+	} {
+		folder := []string{"Inbox", "Inbox/Projects", "Calendar", "Inbox", "Tasks"}[i]
+		tally.Add(folder, it)
+	}
+	in := cleanInventory()
+	in.Batch = "wave-1"
+	in.Items = tally.Stats()
+	in.Folders = []mailbox.Folder{ // consistent with the items above
+		{ID: "root", ChildCount: 3},
+		{ID: "inbox", ParentID: "root", Path: "Inbox", Class: mailbox.ClassMailFolder, ItemCount: 2, ChildCount: 1, SizeBytes: 48<<20 + 80<<10},
+		{ID: "proj", ParentID: "inbox", Path: "Inbox/Projects", Class: mailbox.ClassMailFolder, ItemCount: 1, SizeBytes: 162 << 20},
+		{ID: "cal", ParentID: "root", Path: "Calendar", Class: mailbox.ClassCalendarFolder, ItemCount: 1, SizeBytes: 20 << 10},
+		{ID: "tasks", ParentID: "root", Path: "Tasks", Class: mailbox.ClassTasksFolder, ItemCount: 1, SizeBytes: 4 << 10},
+	}
+	in.LitigationHold = nil
+	in.HasArchive = true
+	in.ArchiveFolders = []mailbox.Folder{{Path: ""}, {Path: "Inbox", ItemCount: 5000, SizeBytes: 3 << 30}}
+	in.Rules = []mailbox.Rule{
+		{Name: "From boss", Priority: 1, Enabled: true, Conditions: mailbox.Predicates{FromAddresses: []string{"boss@contoso.com"}}, Actions: mailbox.Actions{MarkImportance: "High"}},
+		{Name: "Old newsletters", Priority: 2, Enabled: true, Conditions: mailbox.Predicates{ContainsSubjectStrings: []string{"newsletter"}, WithinDateRange: &mailbox.DateRange{EndDateTime: "2023-01-01T00:00:00Z"}}, Actions: mailbox.Actions{MoveToFolder: "proj"}},
+	}
+	in.Delegates = []mailbox.Delegate{{User: "pa@contoso.com", Permissions: map[string]string{"Calendar": "Editor", "Inbox": "Reviewer"}, ReceiveCopiesOfMeetings: true}}
+
+	a, fs := Assess(in, Limits{})
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // the fixes hold <placeholders> for the administrator
+	if err := enc.Encode(struct {
+		Mailbox  mailbox.MailboxAssessment `json:"mailbox"`
+		Findings []mailbox.Finding         `json:"findings"`
+	}{a, fs}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "assessment.golden.json", out.Bytes())
 }

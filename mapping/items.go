@@ -24,7 +24,12 @@ type ItemTally struct {
 	limits Limits
 	keep   int
 	st     ItemStats
+	kinds  map[string]mailbox.Kind // class -> kind, bounded by maxCachedClasses
 }
+
+// maxCachedClasses bounds the class cache: a mailbox has a handful of
+// classes, but a hostile one could have millions.
+const maxCachedClasses = 256
 
 // NewItemTally returns a tally that counts items over limits and keeps the
 // keep largest (DefaultLargestItems when keep <= 0).
@@ -36,6 +41,7 @@ func NewItemTally(limits Limits, keep int) *ItemTally {
 		limits: limits.WithDefaults(),
 		keep:   keep,
 		st:     ItemStats{ByKind: map[mailbox.Kind]int64{}},
+		kinds:  map[string]mailbox.Kind{},
 	}
 }
 
@@ -43,7 +49,7 @@ func NewItemTally(limits Limits, keep int) *ItemTally {
 func (t *ItemTally) Add(folderPath string, it mailbox.Item) {
 	t.st.Items++
 	t.st.SizeBytes += it.SizeBytes
-	t.st.ByKind[mailbox.KindOf(it.Class)]++
+	t.st.ByKind[t.kindOf(it.Class)]++
 	if it.SizeBytes > t.limits.TenantMessageBytes {
 		t.st.OverTenant++
 	}
@@ -70,6 +76,18 @@ func (t *ItemTally) Add(folderPath string, it mailbox.Item) {
 		l = l[:t.keep]
 	}
 	t.st.Largest = l
+}
+
+// kindOf caches mailbox.KindOf, which allocates on every call.
+func (t *ItemTally) kindOf(class string) mailbox.Kind {
+	if k, ok := t.kinds[class]; ok {
+		return k
+	}
+	k := mailbox.KindOf(class)
+	if len(t.kinds) < maxCachedClasses {
+		t.kinds[class] = k
+	}
+	return k
 }
 
 // Stats returns what was counted so far; the result does not change when
