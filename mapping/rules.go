@@ -29,14 +29,14 @@ type Gap struct {
 type RuleTranslation struct {
 	// Rule holds only the parts Graph can express, with folder ids remapped
 	// to the target's. Unmappable parts are cleared.
-	Rule mailbox.Rule
+	Rule mailbox.Rule `json:"rule"`
 	// Mapped lists what carried over, e.g. "conditions.FromAddresses -> fromAddresses".
-	Mapped []string
+	Mapped []string `json:"mapped"`
 	// Unmappable lists what did not, in the order of the EWS schema.
-	Unmappable []Gap
+	Unmappable []Gap `json:"unmappable"`
 	// Mappable is true only when nothing is lost: the Graph rule does exactly
 	// what the EWS rule does. Only such rules may be created unattended.
-	Mappable bool
+	Mappable bool `json:"mappable"`
 }
 
 // Rule part kinds.
