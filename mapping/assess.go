@@ -687,6 +687,17 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// PublicFoldersUnreadable is the finding for a public folder tree that
+// could not be read, with the reason.
+func PublicFoldersUnreadable(err error) mailbox.Finding {
+	f := newFinding(CodePublicFolderUnreadable, "", "Public Folders",
+		fmt.Sprintf("The public folder tree could not be read: %v; public folders were not assessed.", err), "", nil)
+	if errors.Is(err, mailbox.ErrAccessDenied) {
+		f.Fix = fixImpersonation
+	}
+	return f
+}
+
 // AssessPublicFolders inventories the public folder tree (as listed from
 // publicfoldersroot, root included) against the default limits.
 func AssessPublicFolders(folders []mailbox.Folder) (mailbox.PublicFolderStats, []mailbox.Finding) {

@@ -245,6 +245,7 @@ func TestCatalogueCoveredByTests(t *testing.T) {
 	for _, tc := range publicFolderCases {
 		covered[tc.code] = true
 	}
+	covered[CodePublicFolderUnreadable] = true // TestPublicFoldersUnreadable
 	for _, k := range Catalogue() {
 		if !covered[k.Code] {
 			t.Errorf("code %s has no trigger test", k.Code)
@@ -692,4 +693,21 @@ func TestAssessGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "assessment.golden.json", out.Bytes())
+}
+
+func TestPublicFoldersUnreadable(t *testing.T) {
+	f := PublicFoldersUnreadable(fmt.Errorf("FindFolder publicfoldersroot: %w", mailbox.ErrAccessDenied))
+	if f.Code != CodePublicFolderUnreadable || f.Severity != mailbox.SeverityWarning || f.Category != CategoryPublicFolders ||
+		!strings.Contains(f.Found, "FindFolder publicfoldersroot: access denied") || f.Fix != fixImpersonation || f.Remedy == "" {
+		t.Fatalf("finding %+v", f)
+	}
+	if f := PublicFoldersUnreadable(errors.New("X-PublicFolderMailbox not configured")); f.Fix != "" || !strings.Contains(f.Found, "not configured") {
+		t.Fatalf("finding %+v", f)
+	}
+	// A readable tree never yields it.
+	for _, tc := range publicFolderCases {
+		if _, fs := AssessPublicFolders(tc.trigger); slices.Contains(codesOf(fs), CodePublicFolderUnreadable) {
+			t.Fatal("a readable tree produced EXM-PF-UNREADABLE")
+		}
+	}
 }

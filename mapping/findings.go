@@ -15,6 +15,7 @@ const (
 	CodePublicFolders              = "EXM-PF-PRESENT"
 	CodePublicFolderCalendars      = "EXM-PF-CALENDAR"
 	CodePublicFolderHierarchyLimit = "EXM-PF-HIERARCHY-LIMIT"
+	CodePublicFolderUnreadable     = "EXM-PF-UNREADABLE"
 
 	CodeInPlaceHold           = "EXM-HOLD-INPLACE"
 	CodeLitigationHold        = "EXM-HOLD-LITIGATION"
@@ -111,6 +112,10 @@ var catalogue = []FindingKind{
 	{CodePublicFolderHierarchyLimit, CategoryPublicFolders, mailbox.SeverityBlocker,
 		"Public folder hierarchy over the migration limit",
 		"Remove or archive unused public folders until the hierarchy is under the limit.",
+		""},
+	{CodePublicFolderUnreadable, CategoryPublicFolders, mailbox.SeverityWarning,
+		"Public folder tree could not be read",
+		"Check the configured public folder mailbox and that the service account can read public folders, then assess again.",
 		""},
 	{CodeInPlaceHold, CategoryHolds, mailbox.SeverityBlocker,
 		"In-Place hold covers the mailbox",
