@@ -202,6 +202,14 @@ func formatMappingPath(path string) string {
 // matching rule's To followed by the rest of the path, or path itself when
 // no rule matches.
 func (m FolderMappings) Apply(path string) string {
+	out, _ := m.Lookup(path)
+	return out
+}
+
+// Lookup is Apply that also says whether a rule matched, which comparing
+// the result with path cannot tell (a rule may map a folder to itself or
+// change only the case of its name).
+func (m FolderMappings) Lookup(path string) (string, bool) {
 	segs := splitPath(path)
 	best, bestLen := -1, -1
 	for i, r := range m {
@@ -221,7 +229,7 @@ func (m FolderMappings) Apply(path string) string {
 		}
 	}
 	if best < 0 {
-		return path
+		return path, false
 	}
 	out := m[best].To
 	for _, s := range segs[bestLen:] {
@@ -231,7 +239,7 @@ func (m FolderMappings) Apply(path string) string {
 			out += mailbox.PathSeparator + s
 		}
 	}
-	return out
+	return out, true
 }
 
 // splitPath splits a Folder.Path into its escaped names; the root is no

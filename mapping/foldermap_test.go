@@ -98,6 +98,15 @@ func TestFolderMappingsApply(t *testing.T) {
 			t.Errorf("Apply(%q) = %q, want %q", in, got, want)
 		}
 	}
+	for path, matched := range map[string]bool{"Inbox": true, "Sent Items": false, "": false, "inbox/old/keep": true} {
+		if _, ok := m.Lookup(path); ok != matched {
+			t.Errorf("Lookup(%q) matched = %v, want %v", path, ok, matched)
+		}
+	}
+	same := FolderMappings{{From: "Inbox", To: "Inbox"}}
+	if out, ok := same.Lookup("inbox/x"); !ok || out != "Inbox/x" {
+		t.Errorf("identity rule: Lookup = %q, %v", out, ok)
+	}
 	if got := FolderMappings(nil).Apply("Inbox/A"); got != "Inbox/A" {
 		t.Errorf("no rules changed the path to %q", got)
 	}
