@@ -1,0 +1,451 @@
+package ews
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/Azure/go-ntlmssp"
+)
+
+// Client talks to one EWS endpoint with one service account. It is safe for
+// concurrent use: each request borrows a session (its own http.Transport and
+// NTLM negotiator, so one authenticated TCP connection) from a pool sized by
+// MaxConcurrency.
+type Client struct {
+	cfg  Config
+	tls  *tls.Config
+	log  *slog.Logger
+	pool *pool
+}
+
+// NewClient validates cfg and returns a client. It does not contact the server; call Check.
+func NewClient(cfg Config) (*Client, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(cfg.CABundlePEM) > 0 {
+		roots, err := x509.SystemCertPool()
+		if err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		roots.AppendCertsFromPEM(cfg.CABundlePEM)
+		tc.RootCAs = roots
+	}
+	c := &Client{cfg: cfg, tls: tc, log: cfg.Logger}
+	c.pool = &pool{limit: cfg.MaxConcurrency, wake: make(chan struct{}), newSession: c.newSession}
+	return c, nil
+}
+
+// Concurrency is the current number of requests the client allows in flight.
+func (c *Client) Concurrency() int { return c.pool.currentLimit() }
+
+// Close drops the idle connections.
+func (c *Client) Close() { c.pool.closeIdle() }
+
+type session struct {
+	hc     *http.Client
+	tr     *http.Transport
+	primed bool // the TCP connection is (probably) authenticated already
+}
+
+func (c *Client) newSession() *session {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		TLSClientConfig:       c.tls.Clone(),
+		ForceAttemptHTTP2:     false,
+		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 only: NTLM authenticates the connection
+		MaxConnsPerHost:       1,
+		MaxIdleConnsPerHost:   1,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: c.cfg.HTTPTimeout,
+		TLSHandshakeTimeout:   30 * time.Second,
+	}
+	hc := &http.Client{
+		Transport: ntlmssp.Negotiator{RoundTripper: tr}, // AllowBasicAuth stays false: Basic is never sent
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	return &session{hc: hc, tr: tr}
+}
+
+// pool bounds the requests in flight and hands out sessions; its limit can
+// be lowered when Exchange says the account has too many connections.
+type pool struct {
+	mu         sync.Mutex
+	limit      int
+	inUse      int
+	idle       []*session
+	wake       chan struct{}
+	newSession func() *session
+}
+
+func (p *pool) acquire(ctx context.Context) (*session, error) {
+	for {
+		p.mu.Lock()
+		if p.inUse < p.limit {
+			p.inUse++
+			var s *session
+			if n := len(p.idle); n > 0 {
+				s, p.idle = p.idle[n-1], p.idle[:n-1]
+			}
+			p.mu.Unlock()
+			if s == nil {
+				s = p.newSession()
+			}
+			return s, nil
+		}
+		wake := p.wake
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-wake:
+		}
+	}
+}
+
+func (p *pool) release(s *session, broken bool) {
+	p.mu.Lock()
+	p.inUse--
+	if broken || len(p.idle) >= p.limit {
+		s.tr.CloseIdleConnections()
+	} else {
+		p.idle = append(p.idle, s)
+	}
+	close(p.wake)
+	p.wake = make(chan struct{})
+	p.mu.Unlock()
+}
+
+func (p *pool) lower() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.limit > 1 {
+		p.limit--
+	}
+	for len(p.idle) > p.limit {
+		p.idle[0].tr.CloseIdleConnections()
+		p.idle = p.idle[1:]
+	}
+	return p.limit
+}
+
+func (p *pool) currentLimit() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.limit
+}
+
+func (p *pool) closeIdle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.idle {
+		s.tr.CloseIdleConnections()
+	}
+	p.idle = nil
+}
+
+// body is a request body that can be sent more than once: NTLM resends it
+// on each handshake leg and retries resend it again. It is an
+// io.ReadSeeker so go-ntlmssp rewinds it instead of buffering it.
+type body struct {
+	data []byte   // small bodies
+	file *os.File // large bodies (CreateItem with big MIME), a temp file
+	size int64
+}
+
+type seekBody struct{ *io.SectionReader }
+
+func (seekBody) Close() error { return nil }
+
+func (b *body) reader() seekBody {
+	if b.file != nil {
+		return seekBody{io.NewSectionReader(b.file, 0, b.size)}
+	}
+	return seekBody{io.NewSectionReader(bytes.NewReader(b.data), 0, int64(len(b.data)))}
+}
+
+func (b *body) cleanup() {
+	if b.file != nil {
+		name := b.file.Name()
+		b.file.Close()
+		os.Remove(name)
+	}
+}
+
+// call describes one EWS request.
+type call struct {
+	op         string
+	anchor     string // X-AnchorMailbox
+	publicMbx  string // X-PublicFolderMailbox
+	body       *body
+	idempotent bool // reads: retried after connection errors as well
+}
+
+// response is an HTTP 200 (or 500 with a SOAP body) ready to parse.
+type response struct {
+	*http.Response
+	sess *session
+	c    *Client
+	done bool
+}
+
+// finish drains and closes the body so the authenticated connection is
+// reused, and returns the session to the pool.
+func (r *response) finish(broken bool) {
+	if r.done {
+		return
+	}
+	r.done = true
+	if !broken {
+		_, err := io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+		broken = err != nil
+	}
+	r.Body.Close()
+	r.c.pool.release(r.sess, broken)
+}
+
+// do sends the call with retries and parses the response with parse. parse
+// gets the raw body of an HTTP 200; a throttling *ResponseError it returns
+// is retried like a fault.
+func (c *Client) do(ctx context.Context, cl call, parse func(io.Reader, int) error) error {
+	return c.retry(ctx, cl, func(r *response) (bool, error) {
+		err := parse(r.Body, r.StatusCode)
+		r.finish(false)
+		return false, err
+	})
+}
+
+// retry runs attempts of cl until one succeeds or fails for good. handle
+// consumes a successful HTTP response; it reports keep=true when it keeps
+// the response open (streaming) and owns finishing it.
+func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (keep bool, err error)) error {
+	var lastErr error
+	authRetried := false
+	for attempt := 0; attempt <= c.cfg.MaxRetries; attempt++ {
+		if attempt > 0 {
+			wait := c.backoff(attempt, lastErr)
+			if wait < 0 {
+				return lastErr
+			}
+			c.log.DebugContext(ctx, "ews retry", "op", cl.op, "attempt", attempt, "wait", wait, "error", lastErr)
+			if err := sleep(ctx, wait); err != nil {
+				return fmt.Errorf("EWS %s: %w (while waiting after: %v)", cl.op, err, lastErr)
+			}
+		}
+		resp, err := c.send(ctx, cl)
+		if err == nil {
+			var keep bool
+			keep, err = handle(resp)
+			if !keep {
+				resp.finish(false)
+			}
+			if err == nil {
+				return nil
+			}
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("EWS %s: %w", cl.op, ctx.Err())
+		}
+		// go-ntlmssp reports a connection lost during the handshake as the
+		// first 401, so a 401 gets one more try on a fresh connection; a
+		// second one is a real refusal (and no retry storm).
+		var ae *AuthError
+		if errors.As(err, &ae) {
+			if authRetried {
+				return err
+			}
+			authRetried = true
+			lastErr = err
+			continue
+		}
+		var re *ResponseError
+		if errors.As(err, &re) && re.Code == "ErrorExceededConnectionCount" {
+			n := c.pool.lower()
+			c.log.WarnContext(ctx, "ews: too many concurrent requests for the account, lowering concurrency", "op", cl.op, "concurrency", n)
+		}
+		if !retryable(err, cl.idempotent) {
+			return err
+		}
+		lastErr = err
+	}
+	return fmt.Errorf("EWS %s: giving up after %d retries: %w", cl.op, c.cfg.MaxRetries, lastErr)
+}
+
+// errTransient marks HTTP 503 and dropped connections.
+type transientError struct {
+	err        error
+	retryAfter time.Duration
+	sent       bool // the request may have reached the server
+}
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+func retryable(err error, idempotent bool) bool {
+	var te *transientError
+	if errors.As(err, &te) {
+		return idempotent || !te.sent
+	}
+	var re *ResponseError
+	return errors.As(err, &re) && re.throttling()
+}
+
+// backoff is how long to wait before the next attempt; -1 means give up.
+func (c *Client) backoff(attempt int, err error) time.Duration {
+	var re *ResponseError
+	if errors.As(err, &re) {
+		if re.BackOff > 0 {
+			if re.BackOff > c.cfg.MaxBackOff {
+				return -1
+			}
+			return re.BackOff
+		}
+		if re.Code == "ErrorExceededConnectionCount" {
+			return jitter(c.cfg.RetryBase / 4)
+		}
+	}
+	var te *transientError
+	if errors.As(err, &te) && te.retryAfter > 0 {
+		if te.retryAfter > c.cfg.MaxBackOff {
+			return -1
+		}
+		return te.retryAfter
+	}
+	d := c.cfg.RetryBase << (attempt - 1)
+	if d > c.cfg.MaxBackOff || d <= 0 {
+		d = c.cfg.MaxBackOff
+	}
+	return jitter(d)
+}
+
+// jitter spreads d over [d/2, d).
+func jitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return d
+	}
+	return d/2 + rand.N(d/2)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// send performs one HTTP exchange. It returns a response for HTTP 200 and
+// turns every other outcome into an error.
+func (c *Client) send(ctx context.Context, cl call) (*response, error) {
+	sess, err := c.pool.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("EWS %s: %w", cl.op, err)
+	}
+	rb := cl.body.reader()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, rb)
+	if err != nil {
+		c.pool.release(sess, false)
+		return nil, fmt.Errorf("EWS %s: %w", cl.op, err)
+	}
+	req.ContentLength = rb.Size()
+	req.GetBody = func() (io.ReadCloser, error) { return cl.body.reader(), nil }
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("Accept", "text/xml")
+	req.Header.Set("User-Agent", "exmigrate")
+	if cl.anchor != "" {
+		req.Header.Set("X-AnchorMailbox", cl.anchor)
+	}
+	if cl.publicMbx != "" {
+		req.Header.Set("X-PublicFolderMailbox", cl.publicMbx)
+	}
+	// go-ntlmssp takes the credentials from here and turns them into NTLM;
+	// with AllowBasicAuth false it strips this header and never sends Basic.
+	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	resp, err := sess.hc.Do(req)
+	if err != nil {
+		c.pool.release(sess, true)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var ue interface{ Unwrap() error }
+		if errors.As(err, &ue) {
+			err = ue.Unwrap() // drop the URL wrapper: it adds nothing
+		}
+		var certErr *tls.CertificateVerificationError
+		if errors.As(err, &certErr) {
+			return nil, fmt.Errorf("EWS %s: TLS certificate of %s not trusted: %w (add the issuing CA to the CA bundle)", cl.op, c.cfg.URL, err)
+		}
+		return nil, &transientError{err: fmt.Errorf("EWS %s: %w", cl.op, err), sent: true}
+	}
+	r := &response{Response: resp, sess: sess, c: c}
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		sess.primed = true
+		return r, nil
+	case resp.StatusCode == http.StatusUnauthorized:
+		r.finish(true)
+		return nil, &AuthError{Username: c.cfg.Username, URL: c.cfg.URL}
+	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout:
+		ra := retryAfter(resp.Header.Get("Retry-After"))
+		r.finish(false)
+		return nil, &transientError{err: &HTTPError{Operation: cl.op, Status: resp.StatusCode}, retryAfter: ra}
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		loc := resp.Header.Get("Location")
+		r.finish(false)
+		return nil, &HTTPError{Operation: cl.op, Status: resp.StatusCode, Location: loc}
+	case resp.StatusCode == http.StatusInternalServerError:
+		// EWS answers faults (ErrorServerBusy, ErrorSchemaValidation ...) with 500.
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		r.finish(false)
+		fe, perr := ParseFault(bytes.NewReader(data), cl.op)
+		if fe != nil {
+			return nil, fe
+		}
+		_ = perr
+		return nil, &transientError{err: &HTTPError{Operation: cl.op, Status: 500, Body: snippet(data)}, sent: true}
+	default:
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		r.finish(false)
+		return nil, &HTTPError{Operation: cl.op, Status: resp.StatusCode, Body: snippet(data)}
+	}
+}
+
+func snippet(b []byte) string {
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	return string(bytes.ToValidUTF8(b, []byte("?")))
+}
+
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}

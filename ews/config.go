@@ -1,0 +1,143 @@
+// Package ews is a hand-written EWS SOAP client for on-premises Exchange
+// (2016, 2019, SE) with a pinned URL, NTLM authentication, the paging and
+// throttling rules Exchange applies, and an adapter that makes a mailbox a
+// mailbox.Source and mailbox.Target.
+package ews
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config describes how to reach one Exchange server with one service account.
+type Config struct {
+	URL           string // pinned https URL of /EWS/Exchange.asmx; http only for loopback
+	Username      string // DOMAIN\user or UPN
+	Password      string
+	CABundlePEM   []byte // extra roots; the system roots are used when empty
+	Impersonation bool   // send ExchangeImpersonation for every mailbox-scoped request
+	ServerVersion string // RequestServerVersion, default Exchange2016
+	// PublicFolderMailbox is the hierarchy mailbox sent as X-AnchorMailbox and
+	// X-PublicFolderMailbox on public folder requests (Autodiscover is never used).
+	PublicFolderMailbox string
+	Logger              *slog.Logger
+	// HTTPTimeout bounds the wait for response headers; bodies (MIME streams)
+	// are bounded by the caller's context instead.
+	HTTPTimeout time.Duration
+	// MaxConcurrency is the number of requests in flight for the account
+	// (Exchange's EWSMaxConcurrency budget, 27 by default). The client lowers
+	// it when the server answers ErrorExceededConnectionCount.
+	MaxConcurrency int
+	// Retry tuning; zero values take the defaults (5 retries, 1 s base,
+	// server back-offs up to 5 minutes are honoured).
+	MaxRetries int
+	RetryBase  time.Duration
+	MaxBackOff time.Duration
+}
+
+// String redacts the password so a Config printed by mistake leaks nothing.
+func (c Config) String() string {
+	return fmt.Sprintf("ews.Config{URL:%q Username:%q Password:%s Impersonation:%t}", c.URL, c.Username, redact(c.Password), c.Impersonation)
+}
+
+// LogValue redacts the password in structured logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("url", c.URL),
+		slog.String("username", c.Username),
+		slog.String("password", redact(c.Password)),
+		slog.Bool("impersonation", c.Impersonation),
+	)
+}
+
+// GoString keeps %#v from printing the password too.
+func (c Config) GoString() string { return c.String() }
+
+func redact(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	return "(redacted)"
+}
+
+// Exchange versions accepted in RequestServerVersion (ExchangeVersionType);
+// "Exchange2019" is deliberately absent: it is not a schema value.
+var serverVersions = map[string]bool{
+	"Exchange2007": true, "Exchange2007_SP1": true, "Exchange2010": true, "Exchange2010_SP1": true,
+	"Exchange2010_SP2": true, "Exchange2013": true, "Exchange2013_SP1": true, "Exchange2015": true,
+	"Exchange2016": true, "V2015_10_05": true, "V2016_01_06": true, "V2016_04_13": true,
+	"V2016_07_13": true, "V2016_10_10": true, "V2017_01_07": true, "V2017_04_14": true,
+	"V2017_07_11": true, "V2017_10_09": true, "V2018_01_08": true,
+}
+
+func (c *Config) normalize() error {
+	if c.URL == "" {
+		return errors.New("ews: onprem.url is empty: set it to https://<server>/EWS/Exchange.asmx")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return fmt.Errorf("ews: onprem.url %q is not a URL: %w", c.URL, err)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopback(u.Hostname()) {
+			return fmt.Errorf("ews: onprem.url %q uses http: use https (http is accepted only for loopback test servers)", c.URL)
+		}
+	default:
+		return fmt.Errorf("ews: onprem.url %q must start with https://", c.URL)
+	}
+	if u.Host == "" {
+		return fmt.Errorf("ews: onprem.url %q has no host", c.URL)
+	}
+	if u.User != nil {
+		return fmt.Errorf("ews: onprem.url must not carry credentials; use onprem.username and a password source")
+	}
+	if c.Username == "" {
+		return errors.New("ews: onprem.username is empty: use DOMAIN\\user or user@domain")
+	}
+	if c.Password == "" {
+		return fmt.Errorf("ews: no password for %s: check the password source", c.Username)
+	}
+	if len(c.CABundlePEM) > 0 {
+		if !x509.NewCertPool().AppendCertsFromPEM(c.CABundlePEM) {
+			return errors.New("ews: the CA bundle holds no PEM certificate")
+		}
+	}
+	if c.ServerVersion == "" {
+		c.ServerVersion = "Exchange2016"
+	}
+	if !serverVersions[c.ServerVersion] {
+		return fmt.Errorf("ews: server version %q is not an EWS RequestServerVersion value: use Exchange2016 for Exchange 2016, 2019 and SE", c.ServerVersion)
+	}
+	if c.MaxConcurrency <= 0 {
+		c.MaxConcurrency = 27
+	}
+	if c.MaxRetries <= 0 {
+		c.MaxRetries = 5
+	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = time.Second
+	}
+	if c.MaxBackOff <= 0 {
+		c.MaxBackOff = 5 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,438 @@
+// Package ewstest is an in-memory Exchange Web Services server for tests and
+// the lab, in the spirit of net/http/httptest. It authenticates with NTLMv2
+// per TCP connection, answers in the EWS wire format with varying namespace
+// prefixes, and enforces what Exchange enforces: page sizes, sync limits,
+// impersonation rights, per-account concurrency and schema shape.
+package ewstest
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Exchange's defaults.
+const (
+	DefaultMaxConcurrency = 27      // EWSMaxConcurrency
+	DefaultPageLimit      = 1000    // EWSFindCountLimit
+	RestrictedPageLimit   = 250     // EWSFindCountLimit for restricted searches
+	MaxChangesReturned    = 512     // MaxSyncChangesReturnedType
+	MaxRequestBytes       = 1 << 26 // maxAllowedContentLength of the EWS web.config (64 MiB)
+)
+
+// Server is the fake. The zero value is not usable; call NewServer.
+type Server struct {
+	mu         sync.Mutex
+	accounts   map[string]*account // lower(domain\user)
+	mailboxes  map[string]*mbox    // lower(address)
+	folders    map[string]*folder
+	items      map[string]*item
+	publicRoot *folder
+	holds      []hold
+	seq        int64
+	idn        int64
+
+	conns    map[string]*connState // by remote address: NTLM authenticates the TCP connection
+	inflight map[string]int
+	faults   []*Fault
+
+	maxConc   int
+	pageLimit int
+	style     PrefixStyle
+	rotate    atomic.Uint64
+	recorder  func(op string, body []byte)
+	latency   time.Duration
+
+	writes   atomic.Int64
+	requests sync.Map // op -> *atomic.Int64
+
+	ts *httptest.Server
+}
+
+type connState struct {
+	challenge [8]byte
+	pending   bool
+	acct      *account
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithMaxConcurrency sets EWSMaxConcurrency (default 27).
+func WithMaxConcurrency(n int) Option { return func(s *Server) { s.maxConc = n } }
+
+// WithPageLimit caps FindItem/FindFolder pages below the client's request
+// (default 1000), to exercise partial pages.
+func WithPageLimit(n int) Option { return func(s *Server) { s.pageLimit = n } }
+
+// WithPrefixStyle fixes the namespace prefix style (default: rotate).
+func WithPrefixStyle(p PrefixStyle) Option { return func(s *Server) { s.style = p } }
+
+// WithRequestRecorder calls fn with each authenticated request body.
+func WithRequestRecorder(fn func(op string, body []byte)) Option {
+	return func(s *Server) { s.recorder = fn }
+}
+
+// WithLatency delays every response.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+// NewServer returns an empty Exchange with a public folder root.
+func NewServer(opts ...Option) *Server {
+	s := &Server{
+		accounts: map[string]*account{}, mailboxes: map[string]*mbox{}, folders: map[string]*folder{},
+		items: map[string]*item{}, conns: map[string]*connState{}, inflight: map[string]int{},
+		maxConc: DefaultMaxConcurrency, pageLimit: DefaultPageLimit,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.publicRoot = s.newFolder(nil, nil, "IPM_SUBTREE", "", "publicfoldersroot")
+	return s
+}
+
+// AddAccount adds an account that may authenticate; impersonation grants
+// the ApplicationImpersonation role.
+func (s *Server) AddAccount(domain, user, password string, impersonation bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accounts[accountKey(domain, user)] = &account{domain: domain, user: user, password: password,
+		impersonation: impersonation, fullAccess: map[string]bool{}}
+}
+
+func accountKey(domain, user string) string { return strings.ToLower(domain + `\` + user) }
+
+// GrantFullAccess lets an account open a mailbox without impersonation.
+func (s *Server) GrantFullAccess(domain, user, address string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.accounts[accountKey(domain, user)]; a != nil {
+		a.fullAccess[strings.ToLower(address)] = true
+	}
+}
+
+// GrantDiscovery gives an account the eDiscovery rights the hold operations need.
+func (s *Server) GrantDiscovery(domain, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.accounts[accountKey(domain, user)]; a != nil {
+		a.ediscovery = true
+	}
+}
+
+// FaultKind is what an injected fault does.
+type FaultKind int
+
+// Fault kinds.
+const (
+	// FaultServerBusy answers a SOAP fault ErrorServerBusy (HTTP 500) with BackOff.
+	FaultServerBusy FaultKind = iota + 1
+	// FaultHTTP503 answers 503 Service Unavailable (IIS queueing).
+	FaultHTTP503
+	// FaultDrop closes the TCP connection without an answer.
+	FaultDrop
+	// FaultDelay sleeps Delay before answering normally.
+	FaultDelay
+	// FaultCode answers ResponseClass Error with Code in the response message.
+	FaultCode
+)
+
+// Fault is an injected failure. Op "" matches every operation; Times is how
+// many requests it hits (0 means 1, negative means forever).
+type Fault struct {
+	Op      string
+	Kind    FaultKind
+	BackOff time.Duration
+	Delay   time.Duration
+	Code    string
+	Times   int
+	hits    int
+}
+
+// Inject adds a fault; faults apply in order, each until used up.
+func (s *Server) Inject(f Fault) {
+	if f.Times == 0 {
+		f.Times = 1
+	}
+	s.mu.Lock()
+	s.faults = append(s.faults, &f)
+	s.mu.Unlock()
+}
+
+func (s *Server) takeFault(op string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.Op != "" && f.Op != op {
+			continue
+		}
+		f.hits++
+		if f.Times > 0 && f.hits >= f.Times {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+		c := *f
+		return &c
+	}
+	return nil
+}
+
+// Writes is the number of write operations that changed the store
+// (folders and items created, items updated).
+func (s *Server) Writes() int64 { return s.writes.Load() }
+
+// Requests is the number of authenticated requests for an operation ("" for all).
+func (s *Server) Requests(op string) int64 {
+	v, ok := s.requests.Load(op)
+	if !ok {
+		return 0
+	}
+	return v.(*atomic.Int64).Load()
+}
+
+func (s *Server) count(op string) {
+	for _, k := range []string{op, ""} {
+		v, _ := s.requests.LoadOrStore(k, new(atomic.Int64))
+		v.(*atomic.Int64).Add(1)
+	}
+}
+
+// ConnState forgets a connection's NTLM state when it closes; set it as
+// http.Server.ConnState when serving the fake yourself.
+func (s *Server) ConnState(c net.Conn, st http.ConnState) {
+	if st == http.StateClosed || st == http.StateHijacked {
+		s.mu.Lock()
+		delete(s.conns, c.RemoteAddr().String())
+		s.mu.Unlock()
+	}
+}
+
+// StartTLS serves the fake on a loopback TLS listener for the test's
+// lifetime and returns the EWS URL and the PEM of a CA that verifies it.
+func (s *Server) StartTLS(t testing.TB) (url string, caPEM []byte) {
+	t.Helper()
+	url, caPEM = s.NewTLSServer()
+	t.Cleanup(s.Close)
+	return url, caPEM
+}
+
+// NewTLSServer is StartTLS without a testing.TB; call Close when done.
+func (s *Server) NewTLSServer() (url string, caPEM []byte) {
+	ts := httptest.NewUnstartedServer(s)
+	ts.Config.ConnState = s.ConnState
+	ts.EnableHTTP2 = false
+	ts.StartTLS()
+	s.ts = ts
+	cert := ts.Certificate()
+	caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
+	return ts.URL + "/EWS/Exchange.asmx", caPEM
+}
+
+// Certificate is the serving certificate of NewTLSServer.
+func (s *Server) Certificate() *x509.Certificate {
+	if s.ts == nil {
+		return nil
+	}
+	return s.ts.Certificate()
+}
+
+// Close stops the server started by StartTLS or NewTLSServer.
+func (s *Server) Close() {
+	if s.ts != nil {
+		s.ts.Close()
+	}
+}
+
+// TLSConfig is unused by the fake itself; it exists so the lab can serve
+// the handler with its own certificate.
+var _ = tls.VersionTLS12
+
+// ServeHTTP authenticates, applies limits and faults, and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "EWS accepts POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	acct := s.authenticate(w, r)
+	if acct == nil {
+		return
+	}
+	if r.ContentLength > MaxRequestBytes {
+		io.Copy(io.Discard, r.Body)
+		http.Error(w, "request entity too large (maxAllowedContentLength)", http.StatusRequestEntityTooLarge)
+		return
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
+	if err != nil {
+		return
+	}
+	if len(data) > MaxRequestBytes {
+		http.Error(w, "request entity too large (maxAllowedContentLength)", http.StatusRequestEntityTooLarge)
+		return
+	}
+	style := s.style
+	if style == StyleRotate {
+		style = PrefixStyle(1 + s.rotate.Add(1)%3)
+	}
+	rc := &reqCtx{s: s, acct: acct, w: w, r: r, style: style}
+	doc, err := parseDOM(bytes.NewReader(data))
+	if err != nil {
+		rc.schemaFault(0, "The request is not well-formed XML: "+err.Error())
+		return
+	}
+	op := ""
+	if body := doc.child(nsSOAP, "Body"); body != nil && len(body.children) > 0 {
+		op = body.children[0].name.Local
+	}
+	rc.op = op
+	s.count(op)
+	if s.recorder != nil {
+		s.recorder(op, data)
+	}
+
+	// EWSMaxConcurrency: requests in flight per account.
+	key := accountKey(acct.domain, acct.user)
+	s.mu.Lock()
+	s.inflight[key]++
+	over := s.inflight[key] > s.maxConc
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight[key]--
+		s.mu.Unlock()
+	}()
+	if s.latency > 0 {
+		if !wait(r, s.latency) {
+			return
+		}
+	}
+	if over {
+		rc.fault("ErrorExceededConnectionCount", "You have exceeded the maximum number of concurrent connections for your account. Try again later.", nil)
+		return
+	}
+	if f := s.takeFault(op); f != nil {
+		switch f.Kind {
+		case FaultServerBusy:
+			rc.fault("ErrorServerBusy", "The server cannot service this request right now. Try again later.",
+				[][2]string{{"BackOffMilliseconds", itoa(f.BackOff.Milliseconds())}})
+			return
+		case FaultHTTP503:
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		case FaultDrop:
+			if hj, ok := w.(http.Hijacker); ok {
+				if c, _, err := hj.Hijack(); err == nil {
+					c.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler)
+		case FaultDelay:
+			if !wait(r, f.Delay) {
+				return
+			}
+		case FaultCode:
+			rc.injectedCode = f.Code
+		}
+	}
+	rc.serve(doc)
+}
+
+func wait(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// authenticate runs NTLM on the connection; it answers 401 itself and
+// returns nil until the connection is authenticated.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *account {
+	key := r.RemoteAddr
+	s.mu.Lock()
+	cs := s.conns[key]
+	if cs == nil {
+		cs = &connState{}
+		s.conns[key] = cs
+	}
+	s.mu.Unlock()
+	authz := r.Header.Get("Authorization")
+	scheme, token, _ := strings.Cut(authz, " ")
+	if authz == "" {
+		s.mu.Lock()
+		acct := cs.acct
+		s.mu.Unlock()
+		if acct != nil {
+			return acct
+		}
+		unauthorized(w, r, "")
+		return nil
+	}
+	if !strings.EqualFold(scheme, "NTLM") && !strings.EqualFold(scheme, "Negotiate") {
+		unauthorized(w, r, "") // Basic and everything else: refused
+		return nil
+	}
+	msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+	if err != nil {
+		unauthorized(w, r, "")
+		return nil
+	}
+	switch messageType(msg) {
+	case 1:
+		ch, challenge := challengeMessage("CONTOSO")
+		s.mu.Lock()
+		cs.challenge, cs.pending, cs.acct = challenge, true, nil
+		s.mu.Unlock()
+		unauthorized(w, r, scheme+" "+base64.StdEncoding.EncodeToString(ch))
+		return nil
+	case 3:
+		am, err := parseAuthenticate(msg)
+		s.mu.Lock()
+		pending, challenge := cs.pending, cs.challenge
+		cs.pending = false
+		var acct *account
+		if err == nil && pending {
+			acct = s.accounts[accountKey(am.Domain, am.User)]
+		}
+		s.mu.Unlock()
+		if acct == nil || !verifyNTLMv2(am, acct.password, challenge) {
+			unauthorized(w, r, "")
+			return nil
+		}
+		s.mu.Lock()
+		cs.acct = acct
+		s.mu.Unlock()
+		return acct
+	}
+	unauthorized(w, r, "")
+	return nil
+}
+
+func unauthorized(w http.ResponseWriter, r *http.Request, challenge string) {
+	io.Copy(io.Discard, r.Body) // keep the connection: the handshake continues on it
+	if challenge != "" {
+		w.Header().Set("WWW-Authenticate", challenge)
+	} else {
+		w.Header().Add("WWW-Authenticate", "Negotiate")
+		w.Header().Add("WWW-Authenticate", "NTLM")
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusUnauthorized)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

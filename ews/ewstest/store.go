@@ -1,0 +1,494 @@
+package ewstest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+type account struct {
+	domain, user, password string
+	impersonation          bool
+	mailbox                string // the account's own mailbox, if any
+	fullAccess             map[string]bool
+	ediscovery             bool
+}
+
+type mbox struct {
+	address, display string
+	typ              string // EWS MailboxType
+	roots            map[string]*folder
+	archive          bool
+	rules            []mailbox.Rule
+	delegates        []mailbox.Delegate
+	deliverMeetings  string
+	syncEpoch        int
+	moving           bool
+	quota            int64 // bytes; 0 = unlimited
+	used             int64
+}
+
+type folder struct {
+	id            string
+	mb            *mbox // nil for public folders
+	parent        *folder
+	name, class   string
+	distinguished string
+	hidden        bool
+	children      []*folder
+	items         []*item
+	tombs         []tomb
+	created       int64
+	updated       int64
+}
+
+type tomb struct {
+	id      string
+	seq     int64
+	created int64
+}
+
+type item struct {
+	id              string
+	f               *folder
+	class           string
+	subject         string
+	msgID           string
+	size            int64
+	received, sent  time.Time
+	isRead, isDraft bool
+	importance      string
+	mime            []byte
+	open            func() (io.ReadCloser, error)
+	ext             map[string]string // "0x0e07" or "setid|name" -> value
+	created         int64
+	updated         int64
+	readChanged     int64
+}
+
+func (it *item) changeKey() string {
+	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "CQAAABYAAA%d", it.updated))
+}
+
+// Item is an item to seed into a folder. MIME holds small content; Open
+// (with Size) serves big content without the fake holding it.
+type Item struct {
+	MIME              []byte
+	Open              func() (io.ReadCloser, error)
+	Size              int64
+	Class             string // default IPM.Note
+	Subject           string
+	InternetMessageID string
+	Received, Sent    time.Time
+	IsRead            bool
+	IsDraft           bool
+	SourceID          string
+}
+
+// StoredItem is what inspection helpers report about an item.
+type StoredItem struct {
+	ID                string
+	Class             string
+	Subject           string
+	InternetMessageID string
+	Size              int64
+	Received, Sent    time.Time
+	IsRead            bool
+	IsDraft           bool
+	SourceID          string
+	MessageFlags      string // PR_MESSAGE_FLAGS as written, "" when never set
+	MIME              []byte
+}
+
+// MailboxFixture seeds and inspects one mailbox.
+type MailboxFixture struct {
+	s  *Server
+	mb *mbox
+}
+
+// FolderFixture seeds and inspects one folder.
+type FolderFixture struct {
+	s *Server
+	f *folder
+}
+
+func (s *Server) nextSeq() int64 { s.seq++; return s.seq }
+
+func (s *Server) newID(kind string, owner string) string {
+	s.idn++
+	raw := fmt.Sprintf("AAMkAD%s|%s|%08d|%s", kind, owner, s.idn, strings.Repeat("A", 24))
+	return base64.StdEncoding.EncodeToString([]byte(raw))
+}
+
+func (s *Server) newFolder(mb *mbox, parent *folder, name, class, dist string) *folder {
+	owner := "public"
+	if mb != nil {
+		owner = mb.address
+	}
+	seq := s.nextSeq()
+	f := &folder{id: s.newID("F", owner), mb: mb, parent: parent, name: name, class: class, distinguished: dist, created: seq, updated: seq}
+	if parent != nil {
+		parent.children = append(parent.children, f)
+		parent.updated = seq
+	}
+	s.folders[f.id] = f
+	if dist != "" && mb != nil {
+		mb.roots[dist] = f
+	}
+	return f
+}
+
+// well-known folders of a new mailbox: distinguished id, display name, class.
+var standardFolders = [][3]string{
+	{"inbox", "Inbox", "IPF.Note"}, {"sentitems", "Sent Items", "IPF.Note"},
+	{"deleteditems", "Deleted Items", "IPF.Note"}, {"drafts", "Drafts", "IPF.Note"},
+	{"junkemail", "Junk Email", "IPF.Note"}, {"outbox", "Outbox", "IPF.Note"},
+	{"calendar", "Calendar", "IPF.Appointment"}, {"contacts", "Contacts", "IPF.Contact"},
+	{"tasks", "Tasks", "IPF.Task"}, {"notes", "Notes", "IPF.StickyNote"},
+	{"journal", "Journal", "IPF.Journal"},
+}
+
+// AddMailbox creates a user mailbox with the standard folders and its
+// recoverable items folders.
+func (s *Server) AddMailbox(address string) *MailboxFixture {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(address)
+	if mb, ok := s.mailboxes[key]; ok {
+		return &MailboxFixture{s: s, mb: mb}
+	}
+	local, _, _ := strings.Cut(address, "@")
+	mb := &mbox{address: address, display: local, typ: "Mailbox", roots: map[string]*folder{}, deliverMeetings: "DelegatesAndSendInformationToMe"}
+	s.mailboxes[key] = mb
+	root := s.newFolder(mb, nil, "Root", "", "root")
+	top := s.newFolder(mb, root, "Top of Information Store", "IPF.Note", "msgfolderroot")
+	for _, sf := range standardFolders {
+		s.newFolder(mb, top, sf[1], sf[2], sf[0])
+	}
+	rec := s.newFolder(mb, root, "Recoverable Items", "", "recoverableitemsroot")
+	for _, r := range [][2]string{{"recoverableitemsdeletions", "Deletions"}, {"recoverableitemspurges", "Purges"},
+		{"recoverableitemsversions", "Versions"}, {"recoverableitemsdiscoveryholds", "DiscoveryHolds"}} {
+		s.newFolder(mb, rec, r[1], "", r[0])
+	}
+	return &MailboxFixture{s: s, mb: mb}
+}
+
+// SetDisplayName sets the name ResolveNames returns.
+func (m *MailboxFixture) SetDisplayName(name string) {
+	m.s.mu.Lock()
+	m.mb.display = name
+	m.s.mu.Unlock()
+}
+
+// SetType sets the EWS MailboxType ResolveNames reports (Mailbox, GroupMailbox ...).
+func (m *MailboxFixture) SetType(t string) { m.s.mu.Lock(); m.mb.typ = t; m.s.mu.Unlock() }
+
+// EnableArchive gives the mailbox an online archive.
+func (m *MailboxFixture) EnableArchive() {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	m.enableArchiveLocked()
+}
+
+func (m *MailboxFixture) enableArchiveLocked() {
+	if m.mb.archive {
+		return
+	}
+	m.mb.archive = true
+	s := m.s
+	root := s.newFolder(m.mb, nil, "Archive Root", "", "archiveroot")
+	top := s.newFolder(m.mb, root, "Top of Information Store", "IPF.Note", "archivemsgfolderroot")
+	s.newFolder(m.mb, top, "Inbox", "IPF.Note", "archiveinbox")
+	s.newFolder(m.mb, top, "Deleted Items", "IPF.Note", "archivedeleteditems")
+	rec := s.newFolder(m.mb, root, "Recoverable Items", "", "archiverecoverableitemsroot")
+	s.newFolder(m.mb, rec, "Deletions", "", "archiverecoverableitemsdeletions")
+}
+
+// Folder returns the folder at path below the top of the primary tree
+// (e.g. "Inbox/Projects/2024"), creating missing levels as mail folders.
+func (m *MailboxFixture) Folder(path string) *FolderFixture {
+	return m.folderUnder("msgfolderroot", path)
+}
+
+// ArchiveFolder is Folder for the archive (enabling it when needed).
+func (m *MailboxFixture) ArchiveFolder(path string) *FolderFixture {
+	m.s.mu.Lock()
+	m.enableArchiveLocked()
+	m.s.mu.Unlock()
+	return m.folderUnder("archivemsgfolderroot", path)
+}
+
+// RecoverableFolder is Folder for the recoverable items tree ("Deletions", "Purges" ...).
+func (m *MailboxFixture) RecoverableFolder(path string) *FolderFixture {
+	return m.folderUnder("recoverableitemsroot", path)
+}
+
+func (m *MailboxFixture) folderUnder(root, path string) *FolderFixture {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	f := m.mb.roots[root]
+	return &FolderFixture{s: m.s, f: m.s.walk(m.mb, f, path)}
+}
+
+func (s *Server) walk(mb *mbox, f *folder, path string) *folder {
+	if path == "" {
+		return f
+	}
+	for _, name := range strings.Split(path, "/") {
+		var next *folder
+		for _, c := range f.children {
+			if strings.EqualFold(c.name, name) {
+				next = c
+			}
+		}
+		if next == nil {
+			class := f.class
+			if class == "" {
+				class = "IPF.Note"
+			}
+			next = s.newFolder(mb, f, name, class, "")
+		}
+		f = next
+	}
+	return f
+}
+
+// PublicFolder returns the public folder at path, creating missing levels.
+func (s *Server) PublicFolder(path string) *FolderFixture {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return &FolderFixture{s: s, f: s.walk(nil, s.publicRoot, path)}
+}
+
+// ID is the folder's EWS id.
+func (f *FolderFixture) ID() string { return f.f.id }
+
+// SetClass sets the folder class (IPF.Appointment ...).
+func (f *FolderFixture) SetClass(class string) { f.s.mu.Lock(); f.f.class = class; f.s.mu.Unlock() }
+
+// SetHidden sets PR_ATTR_HIDDEN.
+func (f *FolderFixture) SetHidden(h bool) { f.s.mu.Lock(); f.f.hidden = h; f.s.mu.Unlock() }
+
+// AddItem seeds an item and returns its id.
+func (f *FolderFixture) AddItem(it Item) string {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	return f.s.addItem(f.f, it).id
+}
+
+func (s *Server) addItem(f *folder, it Item) *item {
+	seq := s.nextSeq()
+	owner := "public"
+	if f.mb != nil {
+		owner = f.mb.address
+	}
+	x := &item{id: s.newID("I", owner), f: f, class: it.Class, subject: it.Subject, msgID: it.InternetMessageID,
+		received: it.Received.UTC(), sent: it.Sent.UTC(), isRead: it.IsRead, isDraft: it.IsDraft, importance: "Normal",
+		mime: it.MIME, open: it.Open, size: it.Size, ext: map[string]string{}, created: seq, updated: seq}
+	if x.class == "" {
+		x.class = "IPM.Note"
+	}
+	if x.size == 0 {
+		x.size = int64(len(it.MIME))
+	}
+	if x.received.IsZero() {
+		x.received = time.Now().UTC().Truncate(time.Second)
+	}
+	if x.subject == "" || x.msgID == "" {
+		subj, mid := headersOf(it.MIME)
+		if x.subject == "" {
+			x.subject = subj
+		}
+		if x.msgID == "" {
+			x.msgID = mid
+		}
+	}
+	if it.SourceID != "" {
+		x.ext[sourceKey] = it.SourceID
+	}
+	f.items = append(f.items, x)
+	s.items[x.id] = x
+	if f.mb != nil {
+		f.mb.used += x.size
+	}
+	return x
+}
+
+var sourceKey = strings.ToLower(mailbox.SourceIDPropertySet) + "|" + mailbox.SourceIDPropertyName
+
+// headersOf pulls Subject and Message-ID from the header block of MIME.
+func headersOf(mime []byte) (subject, msgID string) {
+	hdr, _, _ := bytes.Cut(mime, []byte("\r\n\r\n"))
+	for _, line := range strings.Split(string(hdr), "\n") {
+		line = strings.TrimRight(line, "\r")
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(k) {
+		case "subject":
+			subject = strings.TrimSpace(v)
+		case "message-id":
+			msgID = strings.TrimSpace(v)
+		}
+	}
+	return subject, msgID
+}
+
+// Items lists the folder's items in order, with their exmigrate stamps.
+func (f *FolderFixture) Items() []StoredItem {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	out := make([]StoredItem, 0, len(f.f.items))
+	for _, x := range f.f.items {
+		out = append(out, StoredItem{ID: x.id, Class: x.class, Subject: x.subject, InternetMessageID: x.msgID,
+			Size: x.size, Received: x.received, Sent: x.sent, IsRead: x.isRead, IsDraft: x.isDraft,
+			SourceID: x.ext[sourceKey], MessageFlags: x.ext["0x0e07"], MIME: x.mime})
+	}
+	return out
+}
+
+// Child returns the child folder with that display name, or nil.
+func (f *FolderFixture) Child(name string) *FolderFixture {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	for _, c := range f.f.children {
+		if strings.EqualFold(c.name, name) {
+			return &FolderFixture{s: f.s, f: c}
+		}
+	}
+	return nil
+}
+
+// DeleteItem removes an item, leaving a tombstone for sync.
+func (f *FolderFixture) DeleteItem(id string) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	for i, x := range f.f.items {
+		if x.id == id {
+			f.f.items = append(f.f.items[:i], f.f.items[i+1:]...)
+			delete(f.s.items, id)
+			f.f.tombs = append(f.f.tombs, tomb{id: id, seq: f.s.nextSeq(), created: x.created})
+			return
+		}
+	}
+}
+
+// SetRead changes an item's read state as a user would.
+func (f *FolderFixture) SetRead(id string, read bool) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	if x := f.s.items[id]; x != nil {
+		x.isRead = read
+		x.readChanged = f.s.nextSeq()
+	}
+}
+
+// SetSubject changes an item's subject (an update for sync).
+func (f *FolderFixture) SetSubject(id, subject string) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	if x := f.s.items[id]; x != nil {
+		x.subject = subject
+		x.updated = f.s.nextSeq()
+	}
+}
+
+// SetRules sets the inbox rules GetInboxRules returns.
+func (m *MailboxFixture) SetRules(rules []mailbox.Rule) {
+	m.s.mu.Lock()
+	m.mb.rules = rules
+	m.s.mu.Unlock()
+}
+
+// SetDelegates sets the delegates GetDelegate returns.
+func (m *MailboxFixture) SetDelegates(d []mailbox.Delegate, deliverMeetingRequests string) {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	m.mb.delegates = d
+	if deliverMeetingRequests != "" {
+		m.mb.deliverMeetings = deliverMeetingRequests
+	}
+}
+
+// InvalidateSyncStates makes every sync state handed out so far invalid
+// (ErrorInvalidSyncStateData), as after a mailbox move.
+func (m *MailboxFixture) InvalidateSyncStates() { m.s.mu.Lock(); m.mb.syncEpoch++; m.s.mu.Unlock() }
+
+// SetMoveInProgress makes every request on the mailbox fail with ErrorMailboxMoveInProgress.
+func (m *MailboxFixture) SetMoveInProgress(b bool) { m.s.mu.Lock(); m.mb.moving = b; m.s.mu.Unlock() }
+
+// SetQuota sets the mailbox size limit in bytes (0 = none); CreateItem over it fails with ErrorQuotaExceeded.
+func (m *MailboxFixture) SetQuota(bytes int64) { m.s.mu.Lock(); m.mb.quota = bytes; m.s.mu.Unlock() }
+
+// Root returns a fixture for a distinguished folder (inbox, msgfolderroot, archivemsgfolderroot ...).
+func (m *MailboxFixture) Root(distinguished string) *FolderFixture {
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	f := m.mb.roots[distinguished]
+	if f == nil {
+		return nil
+	}
+	return &FolderFixture{s: m.s, f: f}
+}
+
+// hold is an In-Place hold.
+type hold struct {
+	h         mailbox.Hold
+	mailboxes []string
+}
+
+// AddHold places an In-Place hold (a discovery search with a hold) on mailboxes.
+func (s *Server) AddHold(h mailbox.Hold, mailboxes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holds = append(s.holds, hold{h: h, mailboxes: mailboxes})
+}
+
+func (mb *mbox) folderCount() int {
+	n := 0
+	for _, r := range mb.roots {
+		if r.parent == nil {
+			n += countTree(r)
+		}
+	}
+	return n
+}
+
+func countTree(f *folder) int {
+	n := 1
+	for _, c := range f.children {
+		n += countTree(c)
+	}
+	return n
+}
+
+// descendants lists f's subtree below f, depth first.
+func descendants(f *folder) []*folder {
+	var out []*folder
+	var walk func(*folder)
+	walk = func(p *folder) {
+		kids := append([]*folder(nil), p.children...)
+		sort.SliceStable(kids, func(i, j int) bool { return kids[i].created < kids[j].created })
+		for _, c := range kids {
+			out = append(out, c)
+			walk(c)
+		}
+	}
+	walk(f)
+	return out
+}
+
+func (f *folder) size() int64 {
+	var n int64
+	for _, it := range f.items {
+		n += it.size
+	}
+	return n
+}

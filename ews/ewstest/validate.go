@@ -1,0 +1,345 @@
+package ewstest
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+)
+
+// The fake checks each request against the shape the EWS schema demands
+// (child order, cardinality, enumerations) and answers ErrorSchemaValidation
+// like Exchange when it does not match. It is not a full XSD validator: it
+// covers the operations the fake serves and the structures exmigrate sends.
+
+type cs struct {
+	ns, name string
+	min, max int // max < 0: unbounded
+}
+
+var (
+	mm = func(name string, min, max int) cs { return cs{nsMessages, name, min, max} }
+	tt = func(name string, min, max int) cs { return cs{nsTypes, name, min, max} }
+)
+
+type opSpec struct {
+	children []cs
+	attrs    map[string][]string // allowed attributes; nil slice = any value
+	required []string
+}
+
+var traversalFolder = []string{"Shallow", "Deep", "SoftDeleted"}
+
+var opSpecs = map[string]opSpec{
+	"GetFolder":  {children: []cs{mm("FolderShape", 1, 1), mm("FolderIds", 1, 1)}},
+	"FindFolder": {children: []cs{mm("FolderShape", 1, 1), mm("IndexedPageFolderView", 0, 1), mm("Restriction", 0, 1), mm("ParentFolderIds", 1, 1)}, attrs: map[string][]string{"Traversal": traversalFolder}, required: []string{"Traversal"}},
+	"FindItem": {children: []cs{mm("ItemShape", 1, 1), mm("IndexedPageItemView", 0, 1), mm("GroupBy", 0, 1), mm("Restriction", 0, 1), mm("SortOrder", 0, 1), mm("ParentFolderIds", 1, 1), mm("QueryString", 0, 1)},
+		attrs: map[string][]string{"Traversal": {"Shallow", "SoftDeleted", "Associated"}}, required: []string{"Traversal"}},
+	"GetItem":      {children: []cs{mm("ItemShape", 1, 1), mm("ItemIds", 1, 1)}},
+	"CreateFolder": {children: []cs{mm("ParentFolderId", 1, 1), mm("Folders", 1, 1)}},
+	"CreateItem": {children: []cs{mm("SavedItemFolderId", 0, 1), mm("Items", 1, 1)},
+		attrs: map[string][]string{"MessageDisposition": {"SaveOnly", "SendOnly", "SendAndSaveCopy"}, "SendMeetingInvitations": nil}},
+	"UpdateItem": {children: []cs{mm("SavedItemFolderId", 0, 1), mm("ItemChanges", 1, 1)},
+		attrs:    map[string][]string{"MessageDisposition": {"SaveOnly", "SendOnly", "SendAndSaveCopy"}, "ConflictResolution": {"NeverOverwrite", "AutoResolve", "AlwaysOverwrite"}, "SendMeetingInvitationsOrCancellations": nil, "SuppressReadReceipts": nil},
+		required: []string{"ConflictResolution"}},
+	"SyncFolderItems":     {children: []cs{mm("ItemShape", 1, 1), mm("SyncFolderId", 1, 1), mm("SyncState", 0, 1), mm("Ignore", 0, 1), mm("MaxChangesReturned", 1, 1), mm("SyncScope", 0, 1)}},
+	"SyncFolderHierarchy": {children: []cs{mm("FolderShape", 1, 1), mm("SyncFolderId", 0, 1), mm("SyncState", 0, 1)}},
+	"ResolveNames": {children: []cs{mm("ParentFolderIds", 0, 1), mm("UnresolvedEntry", 1, 1)},
+		attrs:    map[string][]string{"ReturnFullContactData": {"true", "false", "1", "0"}, "SearchScope": {"ActiveDirectory", "ActiveDirectoryContacts", "Contacts", "ContactsActiveDirectory"}, "ContactDataShape": nil},
+		required: []string{"ReturnFullContactData"}},
+	"GetInboxRules":                   {children: []cs{mm("MailboxSmtpAddress", 0, 1), mm("RemoveOutlookRuleBlob", 0, 1)}},
+	"GetDelegate":                     {children: []cs{mm("Mailbox", 1, 1), mm("UserIds", 0, 1)}, attrs: map[string][]string{"IncludePermissions": {"true", "false", "1", "0"}}, required: []string{"IncludePermissions"}},
+	"GetSearchableMailboxes":          {children: []cs{mm("SearchFilter", 0, 1), mm("ExpandGroupMembership", 0, 1)}},
+	"GetDiscoverySearchConfiguration": {children: []cs{mm("SearchId", 0, 1), mm("ExpandGroupMembership", 0, 1), mm("InPlaceHoldConfigurationOnly", 0, 1)}},
+	"GetHoldOnMailboxes":              {children: []cs{mm("HoldId", 1, 1)}},
+}
+
+// Item and folder child order (ItemType then MessageType; BaseFolderType then FolderType).
+var (
+	itemOrder = []string{"MimeContent", "ItemId", "ParentFolderId", "ItemClass", "Subject", "Sensitivity", "Body", "Attachments",
+		"DateTimeReceived", "Size", "Categories", "Importance", "InReplyTo", "IsSubmitted", "IsDraft", "IsFromMe", "IsResend",
+		"IsUnmodified", "InternetMessageHeaders", "DateTimeSent", "DateTimeCreated", "ResponseObjects", "ReminderDueBy",
+		"ReminderIsSet", "ReminderNextTime", "ReminderMinutesBeforeStart", "DisplayCc", "DisplayTo", "DisplayBcc",
+		"HasAttachments", "ExtendedProperty", "Culture", "EffectiveRights", "LastModifiedName", "LastModifiedTime",
+		"IsAssociated", "WebClientReadFormQueryString", "WebClientEditFormQueryString", "ConversationId", "UniqueBody", "Flag"}
+	messageOrder = []string{"Sender", "ToRecipients", "CcRecipients", "BccRecipients", "IsReadReceiptRequested",
+		"IsDeliveryReceiptRequested", "ConversationIndex", "ConversationTopic", "From", "InternetMessageId", "IsRead",
+		"IsResponseRequested", "References", "ReplyTo", "ReceivedBy", "ReceivedRepresenting"}
+	folderOrder = []string{"FolderId", "ParentFolderId", "FolderClass", "DisplayName", "TotalCount", "ChildFolderCount",
+		"ExtendedProperty", "ManagedFolderInformation", "EffectiveRights", "DistinguishedFolderId", "PolicyTag", "ArchiveTag",
+		"ReplicaList", "PermissionSet", "UnreadCount"}
+)
+
+var requestServerVersions = []string{"Exchange2007", "Exchange2007_SP1", "Exchange2010", "Exchange2010_SP1", "Exchange2010_SP2",
+	"Exchange2013", "Exchange2013_SP1", "Exchange2015", "Exchange2016", "V2015_10_05", "V2016_01_06", "V2016_04_13",
+	"V2016_07_13", "V2016_10_10", "V2017_01_07", "V2017_04_14", "V2017_07_11", "V2017_10_09", "V2018_01_08"}
+
+var (
+	propertyTypes = []string{"ApplicationTime", "ApplicationTimeArray", "Binary", "BinaryArray", "Boolean", "CLSID",
+		"CLSIDArray", "Currency", "CurrencyArray", "Double", "DoubleArray", "Error", "Float", "FloatArray", "Integer",
+		"IntegerArray", "Long", "LongArray", "Null", "Object", "ObjectArray", "Short", "ShortArray", "SystemTime",
+		"SystemTimeArray", "String", "StringArray"}
+	baseShapes = []string{"IdOnly", "Default", "AllProperties", "PcxPeopleSearch"}
+	// The FieldURI values the fake knows (a subset of UnindexedFieldURIType).
+	fieldURIs = []string{"folder:FolderId", "folder:ParentFolderId", "folder:DisplayName", "folder:UnreadCount",
+		"folder:TotalCount", "folder:ChildFolderCount", "folder:FolderClass", "folder:DistinguishedFolderId",
+		"item:ItemId", "item:ParentFolderId", "item:ItemClass", "item:Subject", "item:DateTimeReceived", "item:Size",
+		"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments", "item:DateTimeSent",
+		"item:DateTimeCreated", "item:Flag", "item:Sensitivity", "item:Body", "item:MimeContent",
+		"message:InternetMessageId", "message:IsRead", "message:From", "message:Sender", "message:ToRecipients"}
+	propTagRE = regexp.MustCompile(`^(0x|0X)[0-9A-Fa-f]{1,4}$|^[0-9]{1,5}$`)
+	guidRE    = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+)
+
+type violation struct {
+	line int
+	msg  string
+}
+
+func (v *violation) Error() string { return v.msg }
+
+func violationf(n *node, format string, args ...any) error {
+	line := 0
+	if n != nil {
+		line = n.line
+	}
+	return &violation{line: line, msg: fmt.Sprintf(format, args...)}
+}
+
+// checkSeq checks n's element children against a sequence.
+func checkSeq(n *node, spec []cs) error {
+	i := 0
+	for _, c := range n.children {
+		for i < len(spec) && !(c.name.Space == spec[i].ns && c.name.Local == spec[i].name) {
+			i++
+		}
+		if i == len(spec) {
+			return violationf(c, "The element '%s' in namespace '%s' has invalid child element '%s' in namespace '%s'.",
+				n.name.Local, n.name.Space, c.name.Local, c.name.Space)
+		}
+	}
+	for _, s := range spec {
+		cnt := len(n.all(s.ns, s.name))
+		if cnt < s.min {
+			return violationf(n, "The element '%s' in namespace '%s' has incomplete content. List of possible elements expected: '%s' in namespace '%s'.",
+				n.name.Local, n.name.Space, s.name, s.ns)
+		}
+		if s.max >= 0 && cnt > s.max {
+			return violationf(n, "The element '%s' has too many '%s' children.", n.name.Local, s.name)
+		}
+	}
+	return nil
+}
+
+// checkOrder checks that n's children are in the given order (each may repeat).
+func checkOrder(n *node, ns string, order []string) error {
+	pos := 0
+	for _, c := range n.children {
+		if c.name.Space != ns {
+			return violationf(c, "The element '%s' has invalid child element '%s' in namespace '%s'.", n.name.Local, c.name.Local, c.name.Space)
+		}
+		j := slices.Index(order[pos:], c.name.Local)
+		if j < 0 {
+			return violationf(c, "The element '%s' in namespace '%s' has invalid child element '%s' in namespace '%s'.",
+				n.name.Local, n.name.Space, c.name.Local, c.name.Space)
+		}
+		pos += j
+	}
+	return nil
+}
+
+func checkAttrs(n *node, allowed map[string][]string, required []string) error {
+	for _, a := range n.attrs {
+		vals, ok := allowed[a.Name.Local]
+		if !ok || a.Name.Space != "" {
+			return violationf(n, "The '%s' attribute is not declared.", a.Name.Local)
+		}
+		if vals != nil && !slices.Contains(vals, a.Value) {
+			return violationf(n, "The '%s' attribute is invalid - The value '%s' is invalid according to its datatype.", a.Name.Local, a.Value)
+		}
+	}
+	for _, r := range required {
+		if !n.hasAttr(r) {
+			return violationf(n, "The required attribute '%s' is missing.", r)
+		}
+	}
+	return nil
+}
+
+func checkInt(n *node, attr string, min, max int64) error {
+	v, err := strconv.ParseInt(n.attr(attr), 10, 64)
+	if err != nil || v < min || v > max {
+		return violationf(n, "The '%s' attribute is invalid - The value '%s' is invalid according to its datatype.", attr, n.attr(attr))
+	}
+	return nil
+}
+
+// checkPath checks a FieldURI or ExtendedFieldURI.
+func checkPath(p *node) error {
+	switch {
+	case p.is(nsTypes, "FieldURI"):
+		if err := checkAttrs(p, map[string][]string{"FieldURI": nil}, []string{"FieldURI"}); err != nil {
+			return err
+		}
+		if !slices.Contains(fieldURIs, p.attr("FieldURI")) {
+			return violationf(p, "The 'FieldURI' attribute is invalid - The value '%s' is invalid according to its datatype.", p.attr("FieldURI"))
+		}
+	case p.is(nsTypes, "ExtendedFieldURI"):
+		if err := checkAttrs(p, map[string][]string{"PropertyTag": nil, "PropertyType": propertyTypes, "PropertySetId": nil,
+			"DistinguishedPropertySetId": nil, "PropertyName": nil, "PropertyId": nil}, []string{"PropertyType"}); err != nil {
+			return err
+		}
+		if p.hasAttr("PropertyTag") && !propTagRE.MatchString(p.attr("PropertyTag")) {
+			return violationf(p, "The 'PropertyTag' attribute is invalid - The value '%s' is invalid according to its datatype.", p.attr("PropertyTag"))
+		}
+		if p.hasAttr("PropertySetId") && !guidRE.MatchString(p.attr("PropertySetId")) {
+			return violationf(p, "The 'PropertySetId' attribute is invalid - The value '%s' is invalid according to its datatype 'GuidType'.", p.attr("PropertySetId"))
+		}
+	case p.is(nsTypes, "IndexedFieldURI"):
+	default:
+		return violationf(p, "The element '%s' is not a property path.", p.name.Local)
+	}
+	return nil
+}
+
+// checkShape checks ItemShape/FolderShape.
+func checkShape(s *node, item bool) error {
+	spec := []cs{tt("BaseShape", 1, 1), tt("AdditionalProperties", 0, 1)}
+	if item {
+		spec = []cs{tt("BaseShape", 1, 1), tt("IncludeMimeContent", 0, 1), tt("BodyType", 0, 1), tt("UniqueBodyType", 0, 1),
+			tt("NormalizedBodyType", 0, 1), tt("FilterHtmlContent", 0, 1), tt("ConvertHtmlCodePageToUTF8", 0, 1),
+			tt("InlineImageUrlTemplate", 0, 1), tt("BlockExternalImages", 0, 1), tt("AddBlankTargetToLinks", 0, 1),
+			tt("MaximumBodySize", 0, 1), tt("AdditionalProperties", 0, 1)}
+	}
+	if err := checkSeq(s, spec); err != nil {
+		return err
+	}
+	if bs := s.child(nsTypes, "BaseShape"); !slices.Contains(baseShapes, bs.value()) {
+		return violationf(bs, "The element 'BaseShape' has an invalid value '%s'.", bs.value())
+	}
+	if m := s.child(nsTypes, "IncludeMimeContent"); m != nil && !slices.Contains([]string{"true", "false", "1", "0"}, m.value()) {
+		return violationf(m, "The element 'IncludeMimeContent' has an invalid value '%s'.", m.value())
+	}
+	for _, p := range s.child(nsTypes, "AdditionalProperties").kids() {
+		if err := checkPath(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFolderIDs checks a NonEmptyArrayOfBaseFolderIdsType or TargetFolderIdType.
+func checkFolderIDs(n *node, min int) error {
+	if len(n.children) < min {
+		return violationf(n, "The element '%s' has incomplete content.", n.name.Local)
+	}
+	for _, c := range n.children {
+		switch {
+		case c.is(nsTypes, "FolderId"):
+			if c.attr("Id") == "" {
+				return violationf(c, "The required attribute 'Id' is missing.")
+			}
+		case c.is(nsTypes, "DistinguishedFolderId"):
+			if c.attr("Id") == "" {
+				return violationf(c, "The required attribute 'Id' is missing.")
+			}
+			if err := checkSeq(c, []cs{tt("Mailbox", 0, 1)}); err != nil {
+				return err
+			}
+		default:
+			return violationf(c, "The element '%s' has invalid child element '%s'.", n.name.Local, c.name.Local)
+		}
+	}
+	return nil
+}
+
+// validate checks the operation element of the body.
+func validate(op *node) error {
+	spec, ok := opSpecs[op.name.Local]
+	if !ok || op.name.Space != nsMessages {
+		return violationf(op, "The element '%s' in namespace '%s' is not a known EWS request.", op.name.Local, op.name.Space)
+	}
+	if err := checkAttrs(op, spec.attrs, spec.required); err != nil {
+		return err
+	}
+	if err := checkSeq(op, spec.children); err != nil {
+		return err
+	}
+	for _, c := range op.children {
+		var err error
+		switch c.name.Local {
+		case "ItemShape":
+			err = checkShape(c, true)
+		case "FolderShape":
+			err = checkShape(c, false)
+		case "FolderIds", "ParentFolderIds":
+			err = checkFolderIDs(c, 1)
+		case "ParentFolderId", "SavedItemFolderId", "SyncFolderId":
+			if len(c.children) != 1 {
+				return violationf(c, "The element '%s' must hold exactly one folder id.", c.name.Local)
+			}
+			err = checkFolderIDs(c, 1)
+		case "IndexedPageItemView", "IndexedPageFolderView":
+			if err = checkAttrs(c, map[string][]string{"MaxEntriesReturned": nil, "Offset": nil, "BasePoint": {"Beginning", "End"}}, []string{"Offset", "BasePoint"}); err == nil {
+				if c.hasAttr("MaxEntriesReturned") {
+					err = checkInt(c, "MaxEntriesReturned", 1, 1<<31-1)
+				}
+				if err == nil {
+					err = checkInt(c, "Offset", 0, 1<<31-1)
+				}
+			}
+		case "MaxChangesReturned":
+			v, perr := strconv.Atoi(c.value())
+			if perr != nil || v < 1 || v > MaxChangesReturned {
+				err = violationf(c, "The element 'MaxChangesReturned' in namespace '%s' has an invalid value '%s' according to its data type (MaxSyncChangesReturnedType: 1 to 512).", nsMessages, c.value())
+			}
+		case "SyncScope":
+			if !slices.Contains([]string{"NormalItems", "NormalAndAssociatedItems"}, c.value()) {
+				err = violationf(c, "The element 'SyncScope' has an invalid value '%s'.", c.value())
+			}
+		case "ItemIds":
+			if len(c.children) == 0 {
+				err = violationf(c, "The element 'ItemIds' has incomplete content.")
+			}
+			for _, id := range c.children {
+				if !id.is(nsTypes, "ItemId") || id.attr("Id") == "" {
+					err = violationf(id, "The element 'ItemIds' has invalid child element '%s'.", id.name.Local)
+				}
+			}
+		case "Items":
+			for _, it := range c.children {
+				if it.name.Space != nsTypes {
+					return violationf(it, "The element 'Items' has invalid child element '%s'.", it.name.Local)
+				}
+				order := itemOrder
+				if it.name.Local == "Message" {
+					order = append(append([]string(nil), itemOrder...), messageOrder...)
+				}
+				if err = checkOrder(it, nsTypes, order); err != nil {
+					return err
+				}
+				for _, ep := range it.all(nsTypes, "ExtendedProperty") {
+					if err = checkSeq(ep, []cs{tt("ExtendedFieldURI", 1, 1), tt("Value", 0, 1), tt("Values", 0, 1)}); err != nil {
+						return err
+					}
+					if err = checkPath(ep.child(nsTypes, "ExtendedFieldURI")); err != nil {
+						return err
+					}
+				}
+			}
+		case "Folders":
+			for _, f := range c.children {
+				if f.name.Space != nsTypes {
+					return violationf(f, "The element 'Folders' has invalid child element '%s'.", f.name.Local)
+				}
+				if err = checkOrder(f, nsTypes, folderOrder); err != nil {
+					return err
+				}
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

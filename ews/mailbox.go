@@ -1,0 +1,197 @@
+package ews
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Mailbox is one mailbox reached through the client (by impersonation or
+// delegate access). It is a mailbox.Source and a mailbox.Target.
+type Mailbox struct {
+	c       *Client
+	address string
+}
+
+var (
+	_ mailbox.Source         = (*Mailbox)(nil)
+	_ mailbox.Target         = (*Mailbox)(nil)
+	_ mailbox.ItemLister     = (*Mailbox)(nil)
+	_ mailbox.RuleReader     = (*Mailbox)(nil)
+	_ mailbox.DelegateReader = (*Mailbox)(nil)
+	_ mailbox.HoldReader     = (*Mailbox)(nil)
+)
+
+// Mailbox returns the adapter for one SMTP address.
+func (c *Client) Mailbox(address string) *Mailbox {
+	return &Mailbox{c: c, address: address}
+}
+
+// Address is the mailbox's SMTP address.
+func (m *Mailbox) Address() string { return m.address }
+
+var scopeRoots = map[mailbox.Scope]string{
+	mailbox.ScopePrimary:     "msgfolderroot",
+	mailbox.ScopeArchive:     "archivemsgfolderroot",
+	mailbox.ScopeRecoverable: "recoverableitemsroot",
+}
+
+// wellKnownNames are looked up in one batch GetFolder to tag folders.
+var wellKnownNames = []mailbox.WellKnown{
+	mailbox.Inbox, mailbox.SentItems, mailbox.DeletedItems, mailbox.Drafts, mailbox.JunkEmail,
+	mailbox.Outbox, mailbox.ArchiveFolder, mailbox.ConversationHistory, mailbox.CalendarFolder,
+	mailbox.ContactsFolder, mailbox.TasksFolder, mailbox.NotesFolder, mailbox.JournalFolder,
+}
+
+// Folders lists one folder tree (primary, archive or recoverable items),
+// root first, parents before children, with paths built from display names.
+func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.Folder, error) {
+	rootName, ok := scopeRoots[scope]
+	if !ok {
+		return nil, fmt.Errorf("ews: unknown folder scope %q", scope)
+	}
+	root, err := m.c.getFolder(ctx, m.address, rootName)
+	if err != nil {
+		return nil, fmt.Errorf("folders of %s (%s): %w", m.address, scope, err)
+	}
+	if scope == mailbox.ScopePrimary {
+		root.WellKnown = mailbox.RootFolder
+	}
+	all, err := m.c.findFolders(ctx, m.address, root.ID, true, false)
+	if err != nil {
+		return nil, fmt.Errorf("folders of %s (%s): %w", m.address, scope, err)
+	}
+	wk := map[string]mailbox.WellKnown{}
+	if scope == mailbox.ScopePrimary {
+		ids := make([]string, len(wellKnownNames))
+		for i, n := range wellKnownNames {
+			ids[i] = string(n)
+		}
+		res, err := m.c.getFolders(ctx, m.address, ids)
+		if err != nil {
+			return nil, fmt.Errorf("well-known folders of %s: %w", m.address, err)
+		}
+		for i, r := range res {
+			if r.Err == nil { // a missing well-known folder is not an error
+				wk[r.Folder.ID] = wellKnownNames[i]
+			}
+		}
+	}
+	return buildTree(root, all, wk), nil
+}
+
+// buildTree orders folders parents first and fills Path and WellKnown.
+func buildTree(root mailbox.Folder, all []mailbox.Folder, wk map[string]mailbox.WellKnown) []mailbox.Folder {
+	children := map[string][]mailbox.Folder{}
+	for _, f := range all {
+		children[f.ParentID] = append(children[f.ParentID], f)
+	}
+	root.Path = ""
+	out := []mailbox.Folder{root}
+	for i := 0; i < len(out); i++ {
+		kids := children[out[i].ID]
+		sort.SliceStable(kids, func(a, b int) bool { return kids[a].DisplayName < kids[b].DisplayName })
+		for _, k := range kids {
+			k.Path = mailbox.JoinPath(out[i].Path, k.DisplayName)
+			if w, ok := wk[k.ID]; ok {
+				k.WellKnown = w
+			}
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Items pages through the items of a folder.
+func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
+	return m.c.findItems(ctx, m.address, folderID, nil, fn)
+}
+
+// Changes is one round of SyncFolderItems (up to 512 changes). An expired
+// state returns an error matching mailbox.ErrSyncStateInvalid: the caller
+// starts again from the empty state (a full resync).
+func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
+	return m.c.syncItems(ctx, m.address, folderID, state, MaxSyncChanges)
+}
+
+// FolderChanges is one round of SyncFolderHierarchy for the primary tree.
+func (m *Mailbox) FolderChanges(ctx context.Context, state string) (HierarchyPage, error) {
+	return m.c.syncHierarchy(ctx, m.address, "msgfolderroot", state)
+}
+
+// OpenMIME streams an item's MIME content.
+func (m *Mailbox) OpenMIME(ctx context.Context, itemID string) (io.ReadCloser, error) {
+	return m.c.openMIME(ctx, m.address, itemID)
+}
+
+// CreateFolder returns the child of parentID with that display name,
+// creating it when absent.
+func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
+	find := func() (mailbox.Folder, bool, error) {
+		kids, err := m.c.findFolders(ctx, m.address, parentID, false, false)
+		if err != nil {
+			return mailbox.Folder{}, false, err
+		}
+		for _, k := range kids {
+			if strings.EqualFold(k.DisplayName, displayName) {
+				return k, true, nil
+			}
+		}
+		return mailbox.Folder{}, false, nil
+	}
+	if f, ok, err := find(); err != nil || ok {
+		return f, err
+	}
+	id, err := m.c.createFolder(ctx, m.address, parentID, displayName, class)
+	var re *ResponseError
+	if errors.As(err, &re) && re.Code == "ErrorFolderExists" {
+		if f, ok, ferr := find(); ferr == nil && ok {
+			return f, nil
+		}
+	}
+	if err != nil {
+		return mailbox.Folder{}, fmt.Errorf("create folder %q in %s: %w", displayName, m.address, err)
+	}
+	return mailbox.Folder{ID: id, ParentID: parentID, DisplayName: displayName, Class: class}, nil
+}
+
+// CreateMessage writes msg with CreateItem: MimeContent plus PR_MESSAGE_FLAGS
+// (read bit only, so never a draft), the delivery and submit times, and the
+// source-id stamp.
+func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbox.Message) (string, error) {
+	id, err := m.c.createItem(ctx, m.address, folderID, msg)
+	if err != nil {
+		return "", fmt.Errorf("create message %s in %s: %w", msg.SourceID, m.address, err)
+	}
+	return id, nil
+}
+
+// FindBySourceID finds an item by the exmigrate stamp with a FindItem restriction.
+func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string) (string, bool, error) {
+	var found string
+	errStop := errors.New("stop")
+	err := m.c.findItems(ctx, m.address, folderID, func(r *etree.Element) {
+		eq := r.CreateElement("t:IsEqualTo")
+		sourceIDURI(eq)
+		eq.CreateElement("t:FieldURIOrConstant").CreateElement("t:Constant").CreateAttr("Value", sourceID)
+	}, func(it mailbox.Item) error {
+		found = it.ID
+		return errStop
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return "", false, err
+	}
+	return found, found != "", nil
+}
+
+// SetRead changes the read state of an item.
+func (m *Mailbox) SetRead(ctx context.Context, itemID string, read bool) error {
+	return m.c.setRead(ctx, m.address, itemID, read)
+}

@@ -1,0 +1,358 @@
+package ews
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Namespaces. Responses are matched on these URIs, never on prefixes.
+const (
+	nsSOAP     = "http://schemas.xmlsoap.org/soap/envelope/"
+	nsMessages = "http://schemas.microsoft.com/exchange/services/2006/messages"
+	nsTypes    = "http://schemas.microsoft.com/exchange/services/2006/types"
+	nsErrors   = "http://schemas.microsoft.com/exchange/services/2006/errors"
+)
+
+// sanitizer drops what XML 1.0 forbids (raw control characters and
+// character references to them, e.g. &#x0; or &#x11;) so that one bad
+// subject does not fail a whole page. It streams: memory is its buffer.
+type sanitizer struct {
+	src        io.Reader
+	buf        []byte
+	start, end int
+	err        error
+}
+
+func newSanitizer(r io.Reader) *sanitizer {
+	return &sanitizer{src: r, buf: make([]byte, 32*1024)}
+}
+
+const maxCharRef = 12 // "&#x10FFFF;" plus slack
+
+func (s *sanitizer) fill() {
+	if s.start > 0 {
+		copy(s.buf, s.buf[s.start:s.end])
+		s.end -= s.start
+		s.start = 0
+	}
+	for s.end < len(s.buf) && s.err == nil {
+		n, err := s.src.Read(s.buf[s.end:])
+		s.end += n
+		if err != nil {
+			s.err = err
+		}
+		if n > 0 {
+			return
+		}
+	}
+}
+
+func (s *sanitizer) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	for {
+		if s.start == s.end {
+			if s.err != nil {
+				return 0, s.err
+			}
+			s.fill()
+			continue
+		}
+		data := s.buf[s.start:s.end]
+		n, i := 0, 0
+		needMore := false
+		for i < len(data) && n < len(p) {
+			b := data[i]
+			if b >= 0x20 && b != '&' || b == '\t' || b == '\n' || b == '\r' {
+				p[n] = b
+				n++
+				i++
+				continue
+			}
+			if b < 0x20 {
+				i++ // illegal raw control character
+				continue
+			}
+			// '&': drop the character reference if it names an illegal character.
+			rest := data[i:]
+			semi := bytes.IndexByte(rest[:min(len(rest), maxCharRef)], ';')
+			if semi < 0 && len(rest) < maxCharRef && s.err == nil {
+				needMore = true
+				break
+			}
+			if semi > 0 && illegalCharRef(rest[:semi+1]) {
+				i += semi + 1
+				continue
+			}
+			p[n] = '&'
+			n++
+			i++
+		}
+		s.start += i
+		if n > 0 {
+			return n, nil
+		}
+		if needMore {
+			s.fill()
+			continue
+		}
+	}
+}
+
+// illegalCharRef reports whether ref ("&#...;") references a character XML 1.0 forbids.
+func illegalCharRef(ref []byte) bool {
+	if len(ref) < 4 || ref[1] != '#' {
+		return false
+	}
+	body := string(ref[2 : len(ref)-1])
+	base := 10
+	if body != "" && (body[0] == 'x' || body[0] == 'X') {
+		body, base = body[1:], 16
+	}
+	v, err := strconv.ParseUint(body, base, 32)
+	if err != nil {
+		return false
+	}
+	return !legalXMLChar(rune(v))
+}
+
+func legalXMLChar(r rune) bool {
+	return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
+		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+}
+
+// messageXML is MessageXml: name/value pairs such as BackOffMilliseconds.
+type messageXML struct {
+	Values []struct {
+		Name  string `xml:"Name,attr"`
+		Value string `xml:",chardata"`
+	} `xml:"http://schemas.microsoft.com/exchange/services/2006/types Value"`
+}
+
+func (m messageXML) apply(e *ResponseError) {
+	for _, v := range m.Values {
+		if e.Values == nil {
+			e.Values = map[string]string{}
+		}
+		e.Values[v.Name] = strings.TrimSpace(v.Value)
+		if v.Name == "BackOffMilliseconds" {
+			if ms, err := strconv.ParseInt(strings.TrimSpace(v.Value), 10, 64); err == nil && ms >= 0 {
+				e.BackOff = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+}
+
+// soapFault is a SOAP 1.1 fault; its faultcode/faultstring/detail children
+// are unqualified, the detail's children are in the errors and types namespaces.
+type soapFault struct {
+	Code   string `xml:"faultcode"`
+	String string `xml:"faultstring"`
+	Detail struct {
+		ResponseCode string     `xml:"http://schemas.microsoft.com/exchange/services/2006/errors ResponseCode"`
+		Message      string     `xml:"http://schemas.microsoft.com/exchange/services/2006/errors Message"`
+		Line         string     `xml:"http://schemas.microsoft.com/exchange/services/2006/errors Line"`
+		Position     string     `xml:"http://schemas.microsoft.com/exchange/services/2006/errors Position"`
+		Violation    string     `xml:"http://schemas.microsoft.com/exchange/services/2006/errors Violation"`
+		MessageXML   messageXML `xml:"http://schemas.microsoft.com/exchange/services/2006/types MessageXml"`
+	} `xml:"detail"`
+}
+
+func (f *soapFault) toError(op string, status int) *ResponseError {
+	code := f.Detail.ResponseCode
+	if code == "" {
+		// faultcode is a QName (a:ErrorServerBusy); the local part is the code.
+		code = f.Code
+		if i := strings.LastIndexByte(code, ':'); i >= 0 {
+			code = code[i+1:]
+		}
+	}
+	msg := f.Detail.Message
+	if msg == "" {
+		msg = f.String
+	}
+	e := &ResponseError{Operation: op, Code: strings.TrimSpace(code), Message: strings.TrimSpace(msg), Class: "Fault", Index: -1, HTTPStatus: status}
+	f.Detail.MessageXML.apply(e)
+	if f.Detail.Violation != "" {
+		if e.Values == nil {
+			e.Values = map[string]string{}
+		}
+		e.Values["Violation"] = f.Detail.Violation
+	}
+	return e
+}
+
+// responseMessage is the part every ResponseMessage (and the unwrapped
+// responses) share.
+type responseMessage struct {
+	Class       string     `xml:"ResponseClass,attr"`
+	MessageText string     `xml:"http://schemas.microsoft.com/exchange/services/2006/messages MessageText"`
+	Code        string     `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ResponseCode"`
+	MessageXML  messageXML `xml:"http://schemas.microsoft.com/exchange/services/2006/messages MessageXml"`
+}
+
+// err turns a non-Success message into a *ResponseError.
+func (m *responseMessage) err(op string, index int) error {
+	if m.Class == "Success" || (m.Class == "" && (m.Code == "" || m.Code == "NoError")) {
+		return nil
+	}
+	e := &ResponseError{Operation: op, Code: strings.TrimSpace(m.Code), Message: strings.TrimSpace(m.MessageText), Class: m.Class, Index: index, HTTPStatus: 200}
+	m.MessageXML.apply(e)
+	return e
+}
+
+var errNoBody = errors.New("no SOAP Body in the response")
+
+// openEnvelope reads up to the first child of soap:Body. A fault there is
+// returned as a *ResponseError; otherwise the decoder is positioned after
+// that child's start element, which is returned.
+func openEnvelope(d *xml.Decoder, op string, status int) (xml.StartElement, error) {
+	inBody := false
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			if err == io.EOF {
+				return xml.StartElement{}, fmt.Errorf("EWS %s: %w", op, errNoBody)
+			}
+			return xml.StartElement{}, fmt.Errorf("EWS %s: malformed response: %w", op, err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		if !inBody {
+			if se.Name.Space == nsSOAP && se.Name.Local == "Body" {
+				inBody = true
+			}
+			continue
+		}
+		if se.Name.Space == nsSOAP && se.Name.Local == "Fault" {
+			var f soapFault
+			if err := d.DecodeElement(&f, &se); err != nil {
+				return xml.StartElement{}, fmt.Errorf("EWS %s: malformed SOAP fault: %w", op, err)
+			}
+			return xml.StartElement{}, f.toError(op, status)
+		}
+		return se, nil
+	}
+}
+
+// newDecoder wraps a response body: sanitised, buffered, namespace-aware.
+// The bufio.Reader is returned too because encoding/xml reads it byte by
+// byte without reading ahead, so MIME can be streamed from it directly.
+func newDecoder(r io.Reader) (*xml.Decoder, *bufio.Reader) {
+	br := bufio.NewReaderSize(newSanitizer(r), 64*1024)
+	d := xml.NewDecoder(br)
+	return d, br
+}
+
+// decodeResponse decodes the first Body child of a response into v after
+// checking that it is the expected element.
+func decodeResponse(r io.Reader, op string, status int, v any) error {
+	d, _ := newDecoder(r)
+	se, err := openEnvelope(d, op, status)
+	if err != nil {
+		return err
+	}
+	if se.Name.Space != nsMessages || se.Name.Local != op+"Response" {
+		return fmt.Errorf("EWS %s: unexpected response element {%s}%s", op, se.Name.Space, se.Name.Local)
+	}
+	if err := d.DecodeElement(v, &se); err != nil {
+		return fmt.Errorf("EWS %s: malformed response: %w", op, err)
+	}
+	return nil
+}
+
+// ParseFault parses a SOAP fault document and returns it as a *ResponseError,
+// or nil when the document holds no fault. Exported for tools and fuzzing.
+func ParseFault(r io.Reader, op string) (*ResponseError, error) {
+	d, _ := newDecoder(r)
+	_, err := openEnvelope(d, op, 500)
+	var re *ResponseError
+	if errors.As(err, &re) {
+		return re, nil
+	}
+	return nil, err
+}
+
+func parseTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// base64Text reads the character data of a base64 element (MimeContent)
+// straight from the buffered response, stopping at the next '<', skipping
+// whitespace, and decodes it as it goes.
+type base64Text struct {
+	br  *bufio.Reader
+	end bool
+}
+
+func newBase64Text(br *bufio.Reader) io.Reader {
+	return base64.NewDecoder(base64.StdEncoding, &base64Text{br: br})
+}
+
+func (b *base64Text) Read(p []byte) (int, error) {
+	if b.end {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) {
+		if n > 0 && b.br.Buffered() == 0 {
+			break // return what we have instead of blocking on the network
+		}
+		chunk, err := b.br.Peek(min(b.br.Buffered(), len(p)-n))
+		if len(chunk) == 0 {
+			if _, err = b.br.Peek(1); err != nil {
+				if err == io.EOF {
+					return n, io.ErrUnexpectedEOF
+				}
+				return n, err
+			}
+			continue
+		}
+		i := 0
+		for ; i < len(chunk); i++ {
+			c := chunk[i]
+			switch {
+			case c == '<':
+				b.end = true
+			case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+				continue
+			case c == '&':
+				b.br.Discard(i)
+				return n, errors.New("EWS GetItem: unexpected character reference in MimeContent")
+			default:
+				p[n] = c
+				n++
+				continue
+			}
+			break
+		}
+		b.br.Discard(i)
+		if b.end {
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		}
+	}
+	return n, nil
+}

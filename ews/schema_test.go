@@ -1,0 +1,177 @@
+package ews_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/ews"
+	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden request files in testdata/requests")
+
+const schemaDir = "../../shared/ews-schema"
+
+// recorder keeps every request body the fake received, per operation.
+type recorder struct {
+	mu   sync.Mutex
+	reqs map[string][][]byte
+}
+
+func (r *recorder) record(op string, body []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.reqs == nil {
+		r.reqs = map[string][][]byte{}
+	}
+	r.reqs[op] = append(r.reqs[op], append([]byte(nil), body...))
+}
+
+// exerciseAll runs every operation the client has against a seeded fake.
+func exerciseAll(t *testing.T, e *env, c *ews.Client) {
+	t.Helper()
+	ctx := context.Background()
+	e.srv.GrantDiscovery(testDomain, testUser)
+	e.srv.AddHold(mailbox.Hold{ID: "hold-1", Name: "Legal case 42", Query: "project:x"}, testMailbox)
+	e.mb.SetRules([]mailbox.Rule{{ID: "r1", Name: "Move newsletters", Priority: 1, Enabled: true,
+		Conditions: mailbox.Predicates{ContainsSubjectStrings: []string{"newsletter"}},
+		Actions:    mailbox.Actions{MoveToFolder: e.mb.Folder("Inbox/News").ID(), StopProcessingRules: true}}})
+	e.mb.SetDelegates([]mailbox.Delegate{{User: "bob@contoso.com", Permissions: map[string]string{"Calendar": "Editor"}}}, "")
+	e.srv.PublicFolder("Sales/2024")
+	f := e.mb.Folder("Inbox/Work")
+	id := f.AddItem(ewstest.Item{MIME: mime("Hello", 100)})
+	box := c.Mailbox(testMailbox)
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"Check", func() error { return c.Check(ctx) }},
+		{"Folders", func() error { _, err := box.Folders(ctx, mailbox.ScopePrimary); return err }},
+		{"Items", func() error { return box.Items(ctx, f.ID(), func(mailbox.Item) error { return nil }) }},
+		{"OpenMIME", func() error {
+			rc, err := box.OpenMIME(ctx, id)
+			if err == nil {
+				io.Copy(io.Discard, rc)
+				rc.Close()
+			}
+			return err
+		}},
+		{"CreateFolder", func() error { _, err := box.CreateFolder(ctx, f.ID(), "New", "IPF.Note"); return err }},
+		{"CreateMessage", func() error {
+			m := mime("Copied", 200)
+			_, err := box.CreateMessage(ctx, f.ID(), mailbox.Message{Item: mailbox.Item{IsRead: true,
+				Received: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Sent: time.Date(2024, 1, 2, 3, 0, 0, 0, time.UTC)},
+				SourceID: "src-1", MIME: bytes.NewReader(m), Size: int64(len(m))})
+			return err
+		}},
+		{"FindBySourceID", func() error { _, _, err := box.FindBySourceID(ctx, f.ID(), "src-1"); return err }},
+		{"SetRead", func() error { return box.SetRead(ctx, id, false) }},
+		{"Changes", func() error { _, err := box.Changes(ctx, f.ID(), ""); return err }},
+		{"FolderChanges", func() error { _, err := box.FolderChanges(ctx, ""); return err }},
+		{"ResolveNames", func() error { _, err := c.ResolveNames(ctx, testMailbox); return err }},
+		{"Rules", func() error { _, err := box.Rules(ctx); return err }},
+		{"Delegates", func() error { _, err := box.Delegates(ctx); return err }},
+		{"Holds", func() error { _, err := box.Holds(ctx); return err }},
+		{"SearchableMailboxes", func() error { _, err := c.SearchableMailboxes(ctx, "ali"); return err }},
+		{"PublicFolders", func() error { _, err := c.PublicFolders(ctx); return err }},
+	}
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+	}
+}
+
+// TestRequestsAreSchemaValid captures the request of every operation the
+// client sends and validates it with xmllint against the official schemas.
+func TestRequestsAreSchemaValid(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not installed (apt-get install libxml2-utils); request schema validation skipped")
+	}
+	schema := filepath.Join(schemaDir, "soap-envelope.xsd")
+	if _, err := os.Stat(schema); err != nil {
+		t.Skipf("EWS schemas not found at %s; request schema validation skipped", schemaDir)
+	}
+	for _, imp := range []bool{true, false} {
+		t.Run(fmt.Sprintf("impersonation=%t", imp), func(t *testing.T) {
+			rec := &recorder{}
+			e := newEnv(t, ewstest.WithRequestRecorder(rec.record))
+			c := e.client(t, func(cfg *ews.Config) { cfg.Impersonation = imp })
+			if !imp {
+				e.srv.GrantFullAccess(testDomain, testUser, testMailbox)
+			}
+			exerciseAll(t, e, c)
+			dir := t.TempDir()
+			var files []string
+			ops := make([]string, 0, len(rec.reqs))
+			for op := range rec.reqs {
+				ops = append(ops, op)
+			}
+			sort.Strings(ops)
+			for _, op := range ops {
+				for i, body := range rec.reqs[op] {
+					name := filepath.Join(dir, fmt.Sprintf("%s-%d.xml", op, i))
+					if err := os.WriteFile(name, body, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					files = append(files, name)
+				}
+			}
+			want := []string{"CreateFolder", "CreateItem", "FindFolder", "FindItem", "GetDelegate", "GetDiscoverySearchConfiguration",
+				"GetFolder", "GetHoldOnMailboxes", "GetInboxRules", "GetItem", "GetSearchableMailboxes", "ResolveNames",
+				"SyncFolderHierarchy", "SyncFolderItems", "UpdateItem"}
+			for _, op := range want {
+				if len(rec.reqs[op]) == 0 {
+					t.Errorf("no %s request captured", op)
+				}
+			}
+			out, err := exec.Command(xmllint, append([]string{"--noout", "--schema", schema}, files...)...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("xmllint rejected a request: %v\n%s", err, out)
+			}
+			if got := strings.Count(string(out), " validates"); got != len(files) {
+				t.Errorf("xmllint validated %d of %d files:\n%s", got, len(files), out)
+			}
+			if imp {
+				checkGolden(t, rec)
+			}
+		})
+	}
+}
+
+// checkGolden pins the first request of each operation byte for byte.
+func checkGolden(t *testing.T, rec *recorder) {
+	t.Helper()
+	dir := filepath.Join("testdata", "requests")
+	for op, bodies := range rec.reqs {
+		path := filepath.Join(dir, op+".xml")
+		if *update {
+			os.MkdirAll(dir, 0o755)
+			if err := os.WriteFile(path, bodies[0], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("golden %s missing (run go test -run TestRequestsAreSchemaValid -update): %v", path, err)
+			continue
+		}
+		if !bytes.Equal(want, bodies[0]) {
+			t.Errorf("%s request differs from %s:\n got: %s\nwant: %s", op, path, bodies[0], want)
+		}
+	}
+}
