@@ -1,0 +1,282 @@
+// Package lab runs a hybrid Exchange organisation on loopback: the fake EWS
+// server (ews/ewstest) and the fake Microsoft Graph (graphmail/graphtest)
+// over HTTPS with a generated CA, seeded from a scenario, plus the config
+// file and mailbox lists that point exmigrate at them.
+package lab
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+)
+
+// Fixed identities of the lab. The password and the certificate are
+// generated per lab and written to files only the owner can read.
+const (
+	ServiceDomain = "CONTOSO"
+	ServiceUser   = "svc-migrate"
+	TenantID      = "7d0b9a4e-3c1f-4f6a-9d2e-5b8c1a0e6f31"
+	ClientID      = "2f6c8e1a-9b4d-4c7e-8a1f-0d3e5b7c9a24"
+)
+
+// Options configure a lab.
+type Options struct {
+	Dir      string    // where the CA, config and lists are written
+	Scenario *Scenario // nil: the default scenario
+	// Latency is added to every request of both fakes.
+	Latency time.Duration
+	// FaultRate is the share of requests (0..1) answered with a transient
+	// fault: ErrorServerBusy or 503 on EWS, 429 or 503 on Graph.
+	FaultRate float64
+	// GraphLimits overrides Graph's limits (zero: the real ones).
+	GraphLimits *graphtest.Limits
+	Logger      *slog.Logger
+}
+
+// Lab is a running lab.
+type Lab struct {
+	Dir          string
+	ConfigPath   string // exmigrate config pointing at the lab
+	MailboxesCSV string // every mailbox of the scenario, for assess
+	CopyCSV      string // the on-prem mailboxes with their cloud targets, for copy
+	EWSURL       string
+	GraphURL     string
+	EWS          *ewstest.Server
+	Graph        *graphtest.Server
+	Scenario     *Scenario
+
+	servers []*http.Server
+	wg      sync.WaitGroup
+}
+
+// Start seeds the fakes, serves them on loopback and writes the lab files.
+func Start(ctx context.Context, opts Options) (*Lab, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("lab: no folder given")
+	}
+	sc := opts.Scenario
+	if sc == nil {
+		var err error
+		if sc, err = DefaultScenario(); err != nil {
+			return nil, fmt.Errorf("lab: default scenario: %w", err)
+		}
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	ca, err := newCA()
+	if err != nil {
+		return nil, fmt.Errorf("lab: certificate authority: %w", err)
+	}
+	serverCert, err := ca.serverCert()
+	if err != nil {
+		return nil, fmt.Errorf("lab: server certificate: %w", err)
+	}
+	appBundle, appCert, err := appCertificate()
+	if err != nil {
+		return nil, fmt.Errorf("lab: app certificate: %w", err)
+	}
+	password := fmt.Sprintf("Lab-%x!", rand.Uint64())
+
+	ewsOpts := []ewstest.Option{}
+	if opts.Latency > 0 {
+		ewsOpts = append(ewsOpts, ewstest.WithLatency(opts.Latency))
+	}
+	graphOpts := []graphtest.Option{}
+	if opts.Latency > 0 {
+		graphOpts = append(graphOpts, graphtest.WithLatency(opts.Latency))
+	}
+	if opts.GraphLimits != nil {
+		graphOpts = append(graphOpts, graphtest.WithLimits(*opts.GraphLimits))
+	}
+	l := &Lab{Dir: dir, Scenario: sc, EWS: ewstest.NewServer(ewsOpts...), Graph: graphtest.NewServer(graphOpts...)}
+	l.EWS.AddAccount(ServiceDomain, ServiceUser, password, true)
+	l.EWS.GrantDiscovery(ServiceDomain, ServiceUser)
+	if err := l.Graph.AddAppCertificate(TenantID, ClientID, appCert,
+		"Mail.ReadWrite", "MailboxSettings.Read", "User.Read.All", "Mail.Send"); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	if err := seed(l, sc); err != nil {
+		return nil, fmt.Errorf("lab: seeding the scenario: %w", err)
+	}
+
+	tlsCfg := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12,
+		// NTLM authenticates a connection; HTTP/2 would multiplex it away.
+		NextProtos: []string{"http/1.1"}}
+	ewsURL, err := l.serve(ctx, withFaults(l.EWS, opts.FaultRate, ewsFault(l.EWS)), l.EWS.ConnState, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	graphURL, err := l.serve(ctx, withFaults(l.Graph, opts.FaultRate, graphFault(l.Graph)), nil, tlsCfg)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	l.EWSURL = ewsURL + "/EWS/Exchange.asmx"
+	l.GraphURL = graphURL + "/v1.0"
+
+	files := map[string][]byte{
+		"ca.pem":       ca.certPE,
+		"app.pem":      appBundle,
+		"ews-password": []byte(password + "\n"),
+		"config.yaml":  []byte(l.config(graphURL)),
+	}
+	files["mailboxes.csv"], files["wave1.csv"] = l.lists()
+	for name, data := range files {
+		mode := os.FileMode(0o644)
+		if name == "app.pem" || name == "ews-password" {
+			mode = 0o600
+		}
+		if err := writeFileAtomic(filepath.Join(dir, name), data, mode); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("lab: %w", err)
+		}
+	}
+	l.ConfigPath = filepath.Join(dir, "config.yaml")
+	l.MailboxesCSV = filepath.Join(dir, "mailboxes.csv")
+	l.CopyCSV = filepath.Join(dir, "wave1.csv")
+	return l, nil
+}
+
+func (l *Lab) serve(ctx context.Context, h http.Handler, connState func(net.Conn, http.ConnState), tlsCfg *tls.Config) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("lab: listen on loopback: %w", err)
+	}
+	srv := &http.Server{Handler: h, ConnState: connState, TLSConfig: tlsCfg.Clone(),
+		ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ErrorLog: nil}
+	l.servers = append(l.servers, srv)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		_ = srv.ServeTLS(ln, "", "")
+	}()
+	return "https://" + ln.Addr().String(), nil
+}
+
+// Close stops both servers.
+func (l *Lab) Close() error {
+	var errs []error
+	for _, s := range l.servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, s.Close())
+		}
+		cancel()
+	}
+	l.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (l *Lab) config(graphRoot string) string {
+	pfMailbox := ""
+	if len(l.Scenario.PublicFolders) > 0 {
+		pfMailbox = "  public_folder_mailbox: pf-hierarchy@" + l.Scenario.Domain + "\n"
+	}
+	return fmt.Sprintf(`# exmigrate configuration for the lab in this folder (written by exmigrate lab).
+# Point it at your own servers by changing the URLs, accounts and credentials.
+onprem:
+  ews_url: %s
+  domain: %s
+  username: %s
+  password_file: ews-password
+  ca_bundle: ca.pem
+  impersonation: true
+%scloud:
+  tenant_id: %s
+  client_id: %s
+  auth: certificate
+  certificate_path: app.pem
+  graph_base_url: %s
+  authority_host: %s/
+  ca_bundle: ca.pem
+state:
+  path: state.db
+audit_log: audit.jsonl
+concurrency:
+  mailboxes: 4
+  ews: 4
+`, l.EWSURL, ServiceDomain, ServiceUser, pfMailbox, TenantID, ClientID, l.GraphURL, graphRoot)
+}
+
+// lists writes the assessment list (every mailbox, locations detected) and
+// the copy list (on-prem mailboxes to their cloud targets).
+func (l *Lab) lists() (all, wave []byte) {
+	var a, w strings.Builder
+	a.WriteString("EmailAddress,TargetAddress,Location,Batch\n")
+	w.WriteString("EmailAddress,TargetAddress,Location,Batch\n")
+	for _, m := range l.Scenario.expand() {
+		batch := "Wave 1"
+		if m.Location == "cloud" {
+			batch = "Already in the cloud"
+		}
+		fmt.Fprintf(&a, "%s,,auto,%s\n", m.Address, batch)
+		if m.Location == "onprem" && m.Target != "none" {
+			fmt.Fprintf(&w, "%s,%s,onprem,%s\n", m.Address, m.Target, batch)
+		}
+	}
+	return []byte(a.String()), []byte(w.String())
+}
+
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// withFaults answers a share of requests with a transient fault, by
+// queueing a one-shot fault in the fake just before it sees the request.
+func withFaults(h http.Handler, rate float64, inject func(r *http.Request)) http.Handler {
+	if rate <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rand.Float64() < rate {
+			inject(r)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func ewsFault(s *ewstest.Server) func(*http.Request) {
+	return func(*http.Request) {
+		if rand.IntN(2) == 0 {
+			s.Inject(ewstest.Fault{Kind: ewstest.FaultServerBusy, BackOff: 200 * time.Millisecond})
+		} else {
+			s.Inject(ewstest.Fault{Kind: ewstest.FaultHTTP503})
+		}
+	}
+}
+
+func graphFault(s *graphtest.Server) func(*http.Request) {
+	return func(r *http.Request) {
+		if strings.Contains(r.URL.Path, "/oauth2/") {
+			return
+		}
+		if rand.IntN(2) == 0 {
+			s.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 1, RetryAfter: "1"})
+		} else {
+			s.Inject(graphtest.Fault{Kind: graphtest.FaultUnavailable, Count: 1})
+		}
+	}
+}

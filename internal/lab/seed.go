@@ -1,0 +1,194 @@
+package lab
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// seed fills both fakes from the scenario. Folder maps are walked in sorted
+// order so that the same scenario and seed give the same items.
+func seed(l *Lab, sc *Scenario) error {
+	for i, m := range sc.expand() {
+		g := newGenerator(sc.Seed+uint64(i)*7919, sc.Domain)
+		var err error
+		if m.Location == "cloud" {
+			err = seedCloud(l.Graph, g, m)
+		} else {
+			err = seedOnPrem(l, g, m, sc.Seed+uint64(i))
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Address, err)
+		}
+	}
+	g := newGenerator(sc.Seed^0xf00d, sc.Domain)
+	for _, pf := range sc.PublicFolders {
+		f := l.EWS.PublicFolder(pf.Path)
+		if pf.Class != "" {
+			f.SetClass(pf.Class)
+		}
+		for j := range pf.Items {
+			msg := g.next("pf@"+sc.Domain, j, 1)
+			f.AddItem(ewstest.Item{MIME: msg.MIME, Class: "IPM.Post", Subject: msg.Subject, InternetMessageID: msg.MessageID,
+				Received: msg.Received, Sent: msg.Received, IsRead: true})
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func seedOnPrem(l *Lab, g *generator, m MailboxSpec, seedN uint64) error {
+	mb := l.EWS.AddMailbox(m.Address)
+	if m.Name != "" {
+		mb.SetDisplayName(m.Name)
+	}
+	// In a hybrid organisation the user also exists in Entra ID, and Graph
+	// answers MailboxNotEnabledForRESTAPI for its on-prem mailbox.
+	l.Graph.AddOnPremUser(m.Address)
+	if m.Target != "none" && m.Target != "" {
+		l.Graph.AddMailbox(m.Target, mailbox.MailboxType(m.Type))
+	}
+	for _, path := range sortedKeys(m.FolderClasses) {
+		mb.Folder(path).SetClass(m.FolderClasses[path])
+	}
+	for _, path := range sortedKeys(m.Folders) {
+		f := mb.Folder(path)
+		for j := range m.Folders[path] {
+			msg := g.next(m.Address, j, *m.ReadRatio)
+			f.AddItem(ewsItem(msg))
+		}
+	}
+	for _, path := range sortedKeys(m.NonMailItems) {
+		f := mb.Folder(path)
+		for j := range m.NonMailItems[path] {
+			f.AddItem(nonMailItem(g, m.Address, path, j))
+		}
+	}
+	for j, li := range m.LargeItems {
+		open, size, subject := largeMessage(m.Address, g.domain, li.Size.Bytes(), seedN*100+uint64(j))
+		mb.Folder(li.Folder).AddItem(ewstest.Item{Open: open, Size: size, Subject: subject,
+			InternetMessageID: fmt.Sprintf("<large-%d-%d@%s>", seedN, j, g.domain),
+			Received: time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC), Sent: time.Date(2024, 3, 1, 8, 59, 0, 0, time.UTC), IsRead: true})
+	}
+	if m.Archive != nil {
+		f := mb.ArchiveFolder("Inbox")
+		for j := range *m.Archive {
+			f.AddItem(ewsItem(g.next(m.Address, j, 1)))
+		}
+	}
+	if m.Recoverable > 0 {
+		f := mb.RecoverableFolder("Deletions")
+		for j := range m.Recoverable {
+			f.AddItem(ewsItem(g.next(m.Address, j, 1)))
+		}
+	}
+	var rules []mailbox.Rule
+	for i, rs := range m.Rules {
+		rules = append(rules, ruleOf(mb, i, rs))
+	}
+	if len(rules) > 0 {
+		mb.SetRules(rules)
+	}
+	var delegates []mailbox.Delegate
+	for _, d := range m.Delegates {
+		perms := map[string]string{}
+		if d.Calendar != "" {
+			perms["Calendar"] = d.Calendar
+		}
+		if d.Inbox != "" {
+			perms["Inbox"] = d.Inbox
+		}
+		delegates = append(delegates, mailbox.Delegate{User: d.User, Permissions: perms, ViewPrivateItems: d.ViewPrivateItems,
+			DeliverMeetingRequestsTo: "DelegatesAndSendInformationToMe"})
+	}
+	if len(delegates) > 0 {
+		mb.SetDelegates(delegates, "DelegatesAndSendInformationToMe")
+	}
+	for i, h := range m.Holds {
+		l.EWS.AddHold(mailbox.Hold{ID: fmt.Sprintf("hold-%s-%d", strings.Split(m.Address, "@")[0], i), Name: h.Name, Query: h.Query, Status: "Active"}, m.Address)
+	}
+	return nil
+}
+
+func ewsItem(msg message) ewstest.Item {
+	return ewstest.Item{MIME: msg.MIME, Class: msg.Class, Subject: msg.Subject, InternetMessageID: msg.MessageID,
+		Received: msg.Received, Sent: msg.Received.Add(-time.Minute), IsRead: msg.IsRead}
+}
+
+// nonMailItem makes a calendar or contact item for a standard folder.
+func nonMailItem(g *generator, owner, folder string, i int) ewstest.Item {
+	name, addr := g.person()
+	start := g.start.Add(time.Duration(g.rng.IntN(500*24)) * time.Hour)
+	if strings.EqualFold(folder, "Contacts") {
+		mimeText := fmt.Sprintf("Subject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/vcard; charset=\"utf-8\"\r\n\r\n"+
+			"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:%s\r\nEMAIL:%s\r\nEND:VCARD\r\n", name, name, addr)
+		return ewstest.Item{MIME: []byte(mimeText), Class: mailbox.ClassContact, Subject: name, Received: start, IsRead: true}
+	}
+	subject := fmt.Sprintf("Meeting %d with %s", i+1, name)
+	mimeText := fmt.Sprintf("Subject: %s\r\nMIME-Version: 1.0\r\nContent-Type: text/calendar; charset=\"utf-8\"; method=PUBLISH\r\n\r\n"+
+		"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//exmigrate lab//EN\r\nBEGIN:VEVENT\r\nUID:cal-%d-%x\r\nDTSTART:%s\r\nDTEND:%s\r\n"+
+		"SUMMARY:%s\r\nORGANIZER:mailto:%s\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+		subject, i, g.rng.Uint64(), start.Format("20060102T150405Z"), start.Add(time.Hour).Format("20060102T150405Z"), subject, owner)
+	return ewstest.Item{MIME: []byte(mimeText), Class: mailbox.ClassAppointment, Subject: subject, Received: start, IsRead: true}
+}
+
+func ruleOf(mb *ewstest.MailboxFixture, i int, rs RuleSpec) mailbox.Rule {
+	r := mailbox.Rule{ID: fmt.Sprintf("rule-%d", i+1), Name: rs.Name, Priority: i + 1, Enabled: !rs.Disabled,
+		IsInError: rs.InError, IsNotSupported: rs.NotSupported}
+	c := &r.Conditions
+	c.FromAddresses = rs.From
+	c.ContainsSubjectStrings = rs.SubjectContains
+	c.ContainsBodyStrings = rs.BodyContains
+	c.SentToMe = rs.SentToMe
+	c.HasAttachments = rs.HasAttachments
+	c.ItemClasses = rs.ItemClasses
+	c.FromConnectedAccounts = rs.FromConnectedAccounts
+	if rs.WithinDays > 0 {
+		start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		c.WithinDateRange = &mailbox.DateRange{StartDateTime: start.Format(time.RFC3339), EndDateTime: start.AddDate(0, 0, rs.WithinDays).Format(time.RFC3339)}
+	}
+	r.Exceptions.ContainsSubjectStrings = rs.ExceptSubjectContains
+	a := &r.Actions
+	if rs.MoveTo != "" {
+		a.MoveToFolder = mb.Folder(rs.MoveTo).ID()
+	}
+	if rs.CopyTo != "" {
+		a.CopyToFolder = mb.Folder(rs.CopyTo).ID()
+	}
+	a.MarkAsRead = rs.MarkAsRead
+	a.AssignCategories = rs.Categories
+	a.ForwardToRecipients = rs.ForwardTo
+	a.Delete = rs.Delete
+	a.SendSMSAlertToRecipients = rs.SendSMSAlertTo
+	a.StopProcessingRules = rs.StopProcessing
+	return r
+}
+
+func seedCloud(s *graphtest.Server, g *generator, m MailboxSpec) error {
+	fx := s.AddMailbox(m.Address, mailbox.MailboxType(m.Type))
+	for _, path := range sortedKeys(m.Folders) {
+		fx.Folder(path)
+		for j := range m.Folders[path] {
+			msg := g.next(m.Address, j, *m.ReadRatio)
+			fx.AddMessage(path, graphtest.Message{
+				Subject: msg.Subject, BodyType: "text", Body: "Generated by the exmigrate lab.", From: msg.From, To: []string{m.Address},
+				Importance: "normal", FlagStatus: "notFlagged", InternetMessageID: msg.MessageID, IsRead: msg.IsRead,
+				Received: msg.Received, Sent: msg.Received.Add(-time.Minute), MIME: msg.MIME,
+			})
+		}
+	}
+	return nil
+}
