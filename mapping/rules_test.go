@@ -406,3 +406,28 @@ func TestGraphFieldName(t *testing.T) {
 		}
 	}
 }
+
+func FuzzGraphFieldName(f *testing.F) {
+	graphNames := map[string]bool{"": true, "conditions": true, "exceptions": true, "actions": true}
+	for _, p := range RuleParts() {
+		graphNames[p.Graph] = true
+		f.Add(p.Name)
+		f.Add("conditions." + p.Name)
+		f.Add("actions." + p.Name)
+	}
+	f.Add("rule.IsInError")
+	f.Add("..")
+	f.Add("conditions.")
+	f.Fuzz(func(t *testing.T, part string) {
+		got := GraphFieldName(part)
+		if !graphNames[got] {
+			t.Fatalf("GraphFieldName(%q) = %q, not a Graph property", part, got)
+		}
+		// A qualified name resolves like its bare name: names are unique.
+		if section, name, ok := strings.Cut(part, "."); ok && got != "" && section != "" {
+			if bare := GraphFieldName(name); bare != got {
+				t.Fatalf("GraphFieldName(%q) = %q but GraphFieldName(%q) = %q", part, got, name, bare)
+			}
+		}
+	})
+}
