@@ -56,7 +56,7 @@ type MailboxSpec struct {
 	// "Calendar/Team: IPF.Appointment".
 	FolderClasses map[string]string `yaml:"folder_classes"`
 	// NonMailItems puts calendar/contact items in the standard folders.
-	NonMailItems map[string]int `yaml:"non_mail_items"` // Calendar: 5, Contacts: 3
+	NonMailItems map[string]int  `yaml:"non_mail_items"` // Calendar: 5, Contacts: 3
 	LargeItems   []LargeItemSpec `yaml:"large_items"`
 	ReadRatio    *float64        `yaml:"read_ratio"` // default 0.7
 	Archive      *int            `yaml:"archive"`    // items in the online archive; absent: no archive

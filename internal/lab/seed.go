@@ -81,7 +81,7 @@ func seedOnPrem(l *Lab, g *generator, m MailboxSpec, seedN uint64) error {
 		open, size, subject := largeMessage(m.Address, g.domain, li.Size.Bytes(), seedN*100+uint64(j))
 		mb.Folder(li.Folder).AddItem(ewstest.Item{Open: open, Size: size, Subject: subject,
 			InternetMessageID: fmt.Sprintf("<large-%d-%d@%s>", seedN, j, g.domain),
-			Received: time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC), Sent: time.Date(2024, 3, 1, 8, 59, 0, 0, time.UTC), IsRead: true})
+			Received:          time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC), Sent: time.Date(2024, 3, 1, 8, 59, 0, 0, time.UTC), IsRead: true})
 	}
 	if m.Archive != nil {
 		f := mb.ArchiveFolder("Inbox")
