@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mapping"
+)
+
+type assessOptions struct {
+	Mailboxes     string
+	Out           string
+	Parallel      int
+	PublicFolders bool
+
+	g *globalOptions
+}
+
+func newAssessCommand(g *globalOptions, runF func(context.Context, *assessOptions) error) *cobra.Command {
+	opts := &assessOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "assess",
+		Short: "Inventory mailboxes and find what will not survive the move",
+		Example: `  exmigrate assess --config contoso.yaml --mailboxes wave1.csv --out assessment.json
+  exmigrate report --in assessment.json --out report/`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Mailboxes == "" {
+				return usageErrorf("--mailboxes is required: the CSV list of mailboxes to assess")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return assessRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes (EmailAddress, TargetAddress, Location, Batch)")
+	f.StringVar(&opts.Out, "out", "assessment.json", "where to write the assessment (JSON, the input of `exmigrate report`)")
+	f.IntVar(&opts.Parallel, "parallel", 0, "mailboxes read at once (default: concurrency.mailboxes from the config)")
+	f.BoolVar(&opts.PublicFolders, "public-folders", true, "inventory the on-prem public folder tree")
+	return cmd
+}
+
+func assessRun(ctx context.Context, opts *assessOptions) error {
+	cfg, err := opts.g.loadConfig()
+	if err != nil {
+		return err
+	}
+	entries, err := dispatch.LoadList(opts.Mailboxes)
+	if err != nil {
+		return usageError(err)
+	}
+	s, err := connect(ctx, cfg, opts.g.logger)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	log := opts.g.logger
+	d := s.dispatcher(log)
+
+	parallel := opts.Parallel
+	if parallel <= 0 {
+		parallel = cfg.Concurrency.Mailboxes
+	}
+	located := make([]dispatch.Located, len(entries))
+	idx := make([]int, len(entries))
+	for i := range idx {
+		idx[i] = i
+	}
+	dispatch.ForEach(ctx, idx, parallel, func(ctx context.Context, i int) {
+		route, err := d.Locate(ctx, entries[i])
+		located[i] = dispatch.Located{Route: route, Err: err}
+		if err == nil {
+			side := d.OnPrem
+			if route.Location == mailbox.LocationCloud {
+				side = d.Cloud
+			}
+			located[i].Mailbox = side.Open(route.Entry.Address)
+		}
+	})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	var pf []mailbox.Folder
+	var pfErr error
+	if opts.PublicFolders && s.ews != nil && cfg.OnPrem.PublicFolderMailbox != "" {
+		pf, pfErr = s.ews.PublicFolders(ctx)
+		if errors.Is(pfErr, mailbox.ErrNotFound) {
+			pf, pfErr = nil, nil // no public folders
+		}
+	}
+	a := &dispatch.Assessor{
+		Limits:   mapping.Limits{TenantMessageBytes: cfg.Assessment.TenantMessageLimit.Bytes()},
+		Parallel: parallel, Log: log, Tool: "exmigrate " + toolVersion(),
+	}
+	log.Info("assessing", "mailboxes", len(entries), "parallel", parallel)
+	result, err := a.Assess(ctx, located, pf, pfErr)
+	if err != nil {
+		return err
+	}
+	if err := writeJSONFile(opts.Out, result); err != nil {
+		return err
+	}
+	printAssessmentSummary(opts.g.io, result, opts.Out)
+	return nil
+}
+
+func writeJSONFile(path string, v any) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".exmigrate-*.json")
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(tmp)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	// Rename so a reader never sees half a file.
+	return os.Rename(tmp.Name(), path)
+}
+
+func printAssessmentSummary(io Streams, a *mailbox.Assessment, path string) {
+	bySev := map[mailbox.Severity]int{}
+	for _, f := range a.Findings {
+		bySev[f.Severity]++
+	}
+	tw := tabwriter.NewWriter(io.Out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MAILBOX\tLOCATION\tREADINESS\tITEMS\tSIZE\tARCHIVE\tRULES\tNOTE")
+	for _, m := range a.Mailboxes {
+		arch := "-"
+		if m.Archive != nil {
+			arch = humanBytes(m.Archive.SizeBytes)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d/%d\t%s\n", m.Address, m.Location, m.Readiness, m.Items,
+			humanBytes(m.SizeBytes), arch, m.RulesMappable, m.Rules, m.Error)
+	}
+	tw.Flush()
+	fmt.Fprintf(io.Out, "\n%d mailbox(es), %d finding(s): %d blocker, %d warning, %d info\n",
+		len(a.Mailboxes), len(a.Findings), bySev[mailbox.SeverityBlocker], bySev[mailbox.SeverityWarning], bySev[mailbox.SeverityInfo])
+	if a.PublicFolders != nil {
+		fmt.Fprintf(io.Out, "public folders: %d folders, %d items, %s\n", a.PublicFolders.Folders, a.PublicFolders.Items, humanBytes(a.PublicFolders.SizeBytes))
+	}
+	fmt.Fprintf(io.Out, "assessment written to %s\n", path)
+}

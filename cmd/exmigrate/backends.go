@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/ews"
+	"github.com/exmigrate/exmigrate/graphmail"
+	"github.com/exmigrate/exmigrate/internal/config"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// sides holds the configured protocol clients, adapted to dispatch.Side.
+type sides struct {
+	ews   *ews.Client       // nil when onprem is not configured
+	graph *graphmail.Client // nil when cloud is not configured
+	cfg   *config.Config
+}
+
+// connect builds the clients the config describes. It reads the secrets
+// from where the config says they are, and does no network I/O.
+func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sides, error) {
+	s := &sides{cfg: cfg}
+	if o := cfg.OnPrem; o != nil {
+		pw, err := cfg.EWSPassword()
+		if err != nil {
+			return nil, usageError(err)
+		}
+		var ca []byte
+		if o.CABundle != "" {
+			if ca, err = os.ReadFile(cfg.Path(o.CABundle)); err != nil {
+				return nil, usageErrorf("onprem.ca_bundle: %w", err)
+			}
+		}
+		s.ews, err = ews.NewClient(ews.Config{
+			URL: o.EWSURL, Username: o.EWSUser(), Password: pw.Reveal(), CABundlePEM: ca,
+			Impersonation: o.Impersonation, ServerVersion: o.ServerVersion,
+			PublicFolderMailbox: o.PublicFolderMailbox, Logger: log.With("side", "onprem"),
+			MaxConcurrency: cfg.Concurrency.EWS * cfg.Concurrency.Mailboxes,
+		})
+		if err != nil {
+			return nil, usageErrorf("onprem: %w", err)
+		}
+	}
+	if c := cfg.Cloud; c != nil {
+		secret, err := cfg.GraphClientSecret()
+		if err != nil {
+			return nil, usageError(err)
+		}
+		certPW, err := cfg.CertificatePassword()
+		if err != nil {
+			return nil, usageError(err)
+		}
+		var hc *http.Client
+		if c.CABundle != "" {
+			if hc, err = httpClientWithCA(cfg.Path(c.CABundle)); err != nil {
+				return nil, usageErrorf("cloud.ca_bundle: %w", err)
+			}
+		}
+		s.graph, err = graphmail.NewClient(ctx, graphmail.Config{
+			TenantID: c.TenantID, ClientID: c.ClientID, Auth: c.Auth,
+			CertificatePath: cfg.Path(c.CertificatePath), CertificatePassword: certPW.Reveal(),
+			ClientSecret: secret.Reveal(), Cloud: c.Cloud, BaseURL: c.GraphBaseURL,
+			AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: log.With("side", "cloud"),
+			Limits: graphmail.DefaultLimits(),
+		})
+		if err != nil {
+			return nil, usageErrorf("cloud: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// httpClientWithCA trusts the system roots plus a PEM bundle.
+func httpClientWithCA(path string) (*http.Client, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr, Timeout: 0}, nil
+}
+
+func (s *sides) close() {
+	if s.ews != nil {
+		s.ews.Close()
+	}
+}
+
+// dispatcher adapts the clients to the dispatcher's Side interface.
+func (s *sides) dispatcher(log *slog.Logger) *dispatch.Dispatcher {
+	d := &dispatch.Dispatcher{Log: log}
+	if s.ews != nil {
+		d.OnPrem = ewsSide{s.ews}
+	}
+	if s.graph != nil {
+		d.Cloud = graphSide{s.graph}
+	}
+	return d
+}
+
+// operator names the principal that writes, for the audit log.
+func (s *sides) operator() string {
+	var parts []string
+	if s.cfg.OnPrem != nil {
+		parts = append(parts, "onprem:"+s.cfg.OnPrem.EWSUser())
+	}
+	if s.cfg.Cloud != nil {
+		id := s.cfg.Cloud.ClientID
+		if id == "" {
+			id = s.cfg.Cloud.Auth
+		}
+		parts = append(parts, "cloud:app "+id)
+	}
+	return strings.Join(parts, " ")
+}
+
+type ewsSide struct{ c *ews.Client }
+
+func (s ewsSide) Location() mailbox.Location { return mailbox.LocationOnPrem }
+
+func (s ewsSide) Open(address string) dispatch.Mailbox { return s.c.Mailbox(address) }
+
+// Detect asks ResolveNames. Only a resolution of type Mailbox with the same
+// address counts: in a hybrid organisation a cloud mailbox also resolves
+// on-prem, as a mail user (a remote mailbox) or a contact.
+func (s ewsSide) Detect(ctx context.Context, address string) (dispatch.Presence, error) {
+	res, err := s.c.ResolveNames(ctx, address)
+	if errors.Is(err, mailbox.ErrNotFound) || errors.Is(err, mailbox.ErrMailboxNotFound) {
+		return dispatch.Presence{Detail: "ResolveNames found no such recipient"}, nil
+	}
+	if err != nil {
+		return dispatch.Presence{}, err
+	}
+	var seen []string
+	for _, r := range res {
+		if !strings.EqualFold(r.SMTPAddress, address) {
+			continue
+		}
+		if r.MailboxType == "Mailbox" {
+			return dispatch.Presence{Found: true, Detail: "on-prem mailbox (" + r.DisplayName + ")"}, nil
+		}
+		seen = append(seen, r.MailboxType)
+	}
+	if len(seen) > 0 {
+		return dispatch.Presence{Detail: "recipient of type " + strings.Join(seen, ", ") + ", not a mailbox"}, nil
+	}
+	return dispatch.Presence{Detail: "ResolveNames found no such recipient"}, nil
+}
+
+type graphSide struct{ c *graphmail.Client }
+
+func (s graphSide) Location() mailbox.Location { return mailbox.LocationCloud }
+
+func (s graphSide) Open(address string) dispatch.Mailbox { return s.c.Mailbox(address) }
+
+func (s graphSide) Detect(ctx context.Context, address string) (dispatch.Presence, error) {
+	p, err := s.c.Probe(ctx, address)
+	if err != nil {
+		return dispatch.Presence{}, err
+	}
+	switch p.Outcome {
+	case graphmail.InCloud:
+		kind := string(p.Type)
+		if kind == "" {
+			kind = "user"
+		}
+		return dispatch.Presence{Found: true, Type: p.Type, Detail: "Exchange Online " + kind + " mailbox"}, nil
+	case graphmail.NotInCloud:
+		return dispatch.Presence{Detail: "user exists, mailbox not in Exchange Online"}, nil
+	}
+	return dispatch.Presence{Detail: "no such user in Entra ID"}, nil
+}
+
+// timeout bounds a check that should answer in seconds.
+const checkTimeout = 60 * time.Second

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/internal/config"
+	"github.com/exmigrate/exmigrate/internal/state"
+	"github.com/exmigrate/exmigrate/mapping"
+)
+
+type copyOptions struct {
+	Mailboxes   string
+	Parallel    int
+	DryRun      bool
+	MaxSkipped  int
+	Rules       bool
+	Direction   string
+	StatePath   string
+	AuditPath   string
+	ItemWorkers int
+
+	g *globalOptions
+}
+
+func newCopyCommand(g *globalOptions, runF func(context.Context, *copyOptions) error) *cobra.Command {
+	opts := &copyOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "copy",
+		Short: "Copy mailboxes: incremental, resumable, without duplicates",
+		Long: `Copy the mailboxes of a list from their source to their target. The first pass
+copies everything; each later pass copies only what is new or changed (read
+state included). A run stopped at any point resumes where it stopped.`,
+		Example: `  exmigrate copy --config contoso.yaml --mailboxes wave1.csv --dry-run
+  exmigrate copy --config contoso.yaml --mailboxes wave1.csv --parallel 4 --rules
+  exmigrate copy --config contoso.yaml --mailboxes leavers.csv --direction offboarding`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Mailboxes == "" {
+				return usageErrorf("--mailboxes is required: the CSV list of mailboxes to copy")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return copyRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes (EmailAddress, TargetAddress, Location, Batch)")
+	f.IntVar(&opts.Parallel, "parallel", 0, "mailboxes copied at once (default: concurrency.mailboxes from the config)")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "plan the copy (folders to create, items and bytes per mailbox) and write nothing")
+	f.IntVar(&opts.MaxSkipped, "max-skipped", -1, "fail a mailbox that skips more than N items (-1: no limit)")
+	f.BoolVar(&opts.Rules, "rules", false, "also create the inbox rules that Graph can express on cloud targets")
+	f.StringVar(&opts.Direction, "direction", "onboarding", "onboarding (on-prem to cloud), offboarding, onprem-to-onprem or cloud-to-cloud")
+	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.AuditPath, "audit-log", "", "audit log (default: audit_log from the config)")
+	f.IntVar(&opts.ItemWorkers, "item-workers", 4, "items in flight per mailbox (Graph allows 4 requests per mailbox)")
+	return cmd
+}
+
+// copyFilters turns the config's filters into engine options.
+func copyFilters(cfg *config.Config) (dispatch.CopyOptions, error) {
+	var o dispatch.CopyOptions
+	for _, expr := range cfg.Filters.IncludeFolders {
+		o.IncludeFolders = append(o.IncludeFolders, regexp.MustCompile(expr)) // validated by config
+	}
+	for _, expr := range cfg.Filters.ExcludeFolders {
+		o.ExcludeFolders = append(o.ExcludeFolders, regexp.MustCompile(expr))
+	}
+	if len(cfg.Filters.FolderMappings) > 0 {
+		m, err := mapping.ParseFolderMappings(cfg.Filters.FolderMappings)
+		if err != nil {
+			return o, usageErrorf("filters.folder_mappings: %w", err)
+		}
+		o.MapPath = func(p string) (string, bool) {
+			out := m.Apply(p)
+			return out, out != p
+		}
+	}
+	if cfg.Filters.ReceivedSince != "" {
+		o.ReceivedSince, _ = config.ParseDate(cfg.Filters.ReceivedSince)
+	}
+	if cfg.Filters.ReceivedUntil != "" {
+		o.ReceivedUntil, _ = config.ParseDate(cfg.Filters.ReceivedUntil)
+	}
+	o.MaxItemBytes = cfg.Filters.MaxItemSize.Bytes()
+	return o, nil
+}
+
+func copyRun(ctx context.Context, opts *copyOptions) error {
+	cfg, err := opts.g.loadConfig()
+	if err != nil {
+		return err
+	}
+	dir, err := dispatch.ParseDirection(opts.Direction)
+	if err != nil {
+		return usageError(err)
+	}
+	entries, err := dispatch.LoadList(opts.Mailboxes)
+	if err != nil {
+		return usageError(err)
+	}
+	engineOpts, err := copyFilters(cfg)
+	if err != nil {
+		return err
+	}
+	engineOpts.DryRun, engineOpts.MaxSkipped, engineOpts.ItemWorkers = opts.DryRun, opts.MaxSkipped, opts.ItemWorkers
+
+	s, err := connect(ctx, cfg, opts.g.logger)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	log := opts.g.logger
+
+	statePath := cfg.Path(cfg.State.Path)
+	if opts.StatePath != "" {
+		statePath = opts.StatePath
+	}
+	store, err := state.Open(ctx, statePath)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	copier := &dispatch.Copier{Store: store, Log: log, Options: engineOpts}
+	if !opts.DryRun {
+		auditPath := cfg.Path(cfg.AuditLog)
+		if opts.AuditPath != "" {
+			auditPath = opts.AuditPath
+		}
+		al, err := openAudit(auditPath, s.operator())
+		if err != nil {
+			return err
+		}
+		defer al.Close()
+		copier.Audit = al
+		progress := newCopyProgress(opts.g.io.Err, log, 5*time.Second)
+		defer progress.Finish()
+		copier.Progress = progress
+	}
+
+	parallel := opts.Parallel
+	if parallel <= 0 {
+		parallel = cfg.Concurrency.Mailboxes
+	}
+	d := s.dispatcher(log)
+	results := make([]*dispatch.MailboxResult, len(entries))
+	idx := make([]int, len(entries))
+	for i := range idx {
+		idx[i] = i
+	}
+	dispatch.ForEach(ctx, idx, parallel, func(ctx context.Context, i int) {
+		e := entries[i]
+		fail := func(err error) {
+			results[i] = &dispatch.MailboxResult{Key: dispatch.JobKey{SourceAddress: e.Address, TargetAddress: e.Target}, Err: err}
+			log.Error("mailbox failed", "mailbox", e.Address, "err", err)
+		}
+		route, err := d.Locate(ctx, e)
+		if err != nil {
+			fail(err)
+			return
+		}
+		src, dst, key, err := d.Open(route, dir)
+		if err != nil {
+			fail(err)
+			return
+		}
+		log.Info("mailbox started", "mailbox", e.Address, "target", e.Target, "direction", dir, "dry_run", opts.DryRun)
+		res := copier.Copy(ctx, key, src, dst)
+		results[i] = res
+		if res.Err == nil && opts.Rules && !opts.DryRun {
+			_, res.Err = copyRules(ctx, copier, key, src, dst, log)
+		}
+		if res.Err != nil {
+			log.Error("mailbox failed", "mailbox", e.Address, "err", res.Err, "copied", res.ItemsCopied)
+			return
+		}
+		log.Info("mailbox finished", "mailbox", e.Address, "copied", res.ItemsCopied, "bytes", res.BytesCopied,
+			"skipped", res.Skipped, "read_updates", res.ReadUpdates, "duration", res.Duration.Round(time.Millisecond))
+	})
+	if p, ok := copier.Progress.(*copyProgress); ok {
+		p.Finish()
+		copier.Progress = nil
+	}
+	printCopySummary(opts.g.io, results, opts.DryRun)
+
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var failed, skipped int
+	for _, r := range results {
+		switch {
+		case r == nil:
+			failed++
+		case r.Err != nil:
+			failed++
+		case r.Skipped > 0:
+			skipped++
+		}
+	}
+	switch {
+	case failed > 0:
+		return fmt.Errorf("%d of %d mailbox(es) failed; fix what the log says and run the same command again to resume", failed, len(results))
+	case skipped > 0:
+		fmt.Fprintf(opts.g.io.Err, "exmigrate: %d mailbox(es) finished with skipped items (see the summary)\n", skipped)
+		return errSkipped
+	}
+	return nil
+}
+
+func printCopySummary(io Streams, results []*dispatch.MailboxResult, dryRun bool) {
+	out := io.Out
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	if dryRun {
+		fmt.Fprintln(tw, "MAILBOX\tTARGET\tFOLDERS TO CREATE\tITEMS TO COPY\tSIZE\tWOULD SKIP\tRESULT")
+	} else {
+		fmt.Fprintln(tw, "MAILBOX\tTARGET\tCOPIED\tSIZE\tREAD UPDATES\tSKIPPED\tDURATION\tRESULT")
+	}
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		result := "ok"
+		if r.Err != nil {
+			result = "FAILED: " + r.Err.Error()
+		} else if r.Skipped > 0 {
+			result = "skipped: " + reasons(r.SkipReasons)
+		}
+		if dryRun {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, len(r.FoldersToMake), r.ItemsCopied, humanBytes(r.BytesCopied), r.Skipped, result)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, r.ItemsCopied, humanBytes(r.BytesCopied),
+			r.ReadUpdates, r.Skipped, r.Duration.Round(time.Millisecond), result)
+	}
+	tw.Flush()
+	if dryRun {
+		return
+	}
+	// Reconciliation: what each folder holds on both sides after the pass.
+	fmt.Fprintln(out, "\nReconciliation (items per folder, source vs target):")
+	tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MAILBOX\tFOLDER\tSOURCE\tTARGET\tCOPIED NOW\tSKIPPED NOW\tNOTE")
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		for _, f := range r.Folders {
+			note := ""
+			if f.TargetCount < f.SourceCount {
+				note = fmt.Sprintf("target has %d fewer", f.SourceCount-f.TargetCount)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.TargetCount, f.Copied, f.Skipped, note)
+		}
+		for _, f := range r.NonMailFolders {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t0\t0\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.NotCopied)
+		}
+	}
+	tw.Flush()
+}
+
+func reasons(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// copyRules creates the fully mappable rules and logs the rest.
+func copyRules(ctx context.Context, c *dispatch.Copier, key dispatch.JobKey, src, dst dispatch.Mailbox, log *slog.Logger) ([]dispatch.RuleOutcome, error) {
+	outcomes, err := c.CopyRules(ctx, key, src, dst)
+	for _, o := range outcomes {
+		switch {
+		case o.Created:
+			log.Info("rule created", "mailbox", key.TargetAddress, "rule", o.Name)
+		case o.Existing:
+			log.Info("rule already on the target", "mailbox", key.TargetAddress, "rule", o.Name)
+		default:
+			log.Warn("rule not created: Graph cannot express all of it", "mailbox", key.SourceAddress, "rule", o.Name, "missing", o.NotMoved)
+		}
+	}
+	return outcomes, err
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/graphmail"
+	"github.com/exmigrate/exmigrate/internal/secret"
+	"github.com/exmigrate/exmigrate/internal/state"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/reports"
+)
+
+type reportOptions struct {
+	In           string
+	CopyResults  string
+	Formats      string
+	Out          string
+	Title        string
+	Organisation string
+	MailTo       []string
+	MailFrom     string
+	TeamsURLEnv  string
+
+	g *globalOptions
+}
+
+func newReportCommand(g *globalOptions, runF func(context.Context, *reportOptions) error) *cobra.Command {
+	opts := &reportOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Render an assessment and copy results for stakeholders: HTML, CSV, JSON, Markdown",
+		Example: `  exmigrate report --in assessment.json --out report/
+  exmigrate report --in assessment.json --copy-results contoso-state.db --format html,csv
+  exmigrate report --config contoso.yaml --in assessment.json --mail-to lead@contoso.com --mail-from migration@contoso.com`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.In == "" {
+				return usageErrorf("--in is required: the assessment JSON written by `exmigrate assess`")
+			}
+			if len(opts.MailTo) > 0 && opts.MailFrom == "" {
+				return usageErrorf("--mail-to needs --mail-from: the mailbox the report is sent from (saved in its Sent Items)")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return reportRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.In, "in", "", "assessment JSON written by `exmigrate assess`")
+	f.StringVar(&opts.CopyResults, "copy-results", "", "state file of copy jobs, to show copy progress and reconciliation")
+	f.StringVar(&opts.Formats, "format", "html,csv,json,md", "formats to write: html, csv, json, md")
+	f.StringVar(&opts.Out, "out", "report", "folder to write the report files into")
+	f.StringVar(&opts.Title, "title", "", "report title")
+	f.StringVar(&opts.Organisation, "organisation", "", "organisation name shown under the title")
+	f.StringSliceVar(&opts.MailTo, "mail-to", nil, "mail the HTML report (CSV attached) to these addresses through Graph (needs --config)")
+	f.StringVar(&opts.MailFrom, "mail-from", "", "the Exchange Online mailbox that sends the report")
+	f.StringVar(&opts.TeamsURLEnv, "teams-workflow-env", "", "environment variable holding a Teams Workflow URL to post a short summary to")
+	return cmd
+}
+
+func reportRun(ctx context.Context, opts *reportOptions) error {
+	formats, err := reports.ParseFormats(opts.Formats)
+	if err != nil {
+		return usageError(err)
+	}
+	f, err := os.Open(opts.In)
+	if err != nil {
+		return usageErrorf("--in: %w", err)
+	}
+	a, err := reports.ReadAssessment(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.In, err)
+	}
+	if opts.CopyResults != "" {
+		if _, err := os.Stat(opts.CopyResults); err != nil {
+			return usageErrorf("--copy-results: %w", err)
+		}
+		store, err := state.Open(ctx, opts.CopyResults)
+		if err != nil {
+			return err
+		}
+		summaries, err := dispatch.CopySummaries(ctx, store)
+		store.Close()
+		if err != nil {
+			return err
+		}
+		n := dispatch.MergeCopyResults(a, summaries)
+		opts.g.logger.Info("copy results merged", "mailboxes", n, "jobs", len(summaries))
+	}
+	ropts := reports.Options{Title: opts.Title, Organisation: opts.Organisation, Logger: opts.g.logger}
+	paths, err := reports.WriteAll(ctx, opts.Out, formats, a, ropts)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		fmt.Fprintf(opts.g.io.Out, "wrote %s\n", p)
+	}
+	if len(opts.MailTo) > 0 {
+		if err := mailReport(ctx, opts, a, ropts); err != nil {
+			return err
+		}
+	}
+	if opts.TeamsURLEnv != "" {
+		if err := postTeamsSummary(ctx, opts.TeamsURLEnv, a); err != nil {
+			return err
+		}
+		fmt.Fprintln(opts.g.io.Out, "posted the summary to Teams")
+	}
+	return nil
+}
+
+// mailReport sends the HTML report with the CSV files attached from an
+// Exchange Online mailbox, saved to its Sent Items so the send is audited.
+func mailReport(ctx context.Context, opts *reportOptions, a *mailbox.Assessment, ropts reports.Options) error {
+	cfg, err := opts.g.loadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Cloud == nil {
+		return usageErrorf("--mail-to sends through Microsoft Graph: configure the cloud side in %s", opts.g.ConfigPath)
+	}
+	s, err := connect(ctx, cfg, opts.g.logger)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	var html bytes.Buffer
+	if err := reports.Render(&html, reports.FormatHTML, a, ropts); err != nil {
+		return err
+	}
+	mail := graphmail.OutgoingMail{To: opts.MailTo, Subject: reportSubject(a, ropts), HTMLBody: html.String()}
+	for _, table := range []reports.CSVTable{reports.CSVFindings, reports.CSVMailboxes} {
+		var b bytes.Buffer
+		o := ropts
+		o.CSVTable = table
+		if err := reports.Render(&b, reports.FormatCSV, a, o); err != nil {
+			return err
+		}
+		mail.Attachments = append(mail.Attachments, graphmail.Attachment{Name: string(table) + ".csv", ContentType: "text/csv", Data: b.Bytes()})
+	}
+	err = s.graph.SendMail(ctx, opts.MailFrom, mail)
+	if al, aerr := openAudit(cfg.Path(cfg.AuditLog), s.operator()); aerr == nil {
+		_ = al.Record(ctx, dispatch.AuditEvent{Mailbox: opts.MailFrom, Action: "mail.send",
+			Object: mail.Subject + " to " + strings.Join(opts.MailTo, ", "), Outcome: outcome(err), Err: errText(err)})
+		al.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("mail the report from %s: %w", opts.MailFrom, err)
+	}
+	fmt.Fprintf(opts.g.io.Out, "mailed the report from %s to %s\n", opts.MailFrom, strings.Join(opts.MailTo, ", "))
+	return nil
+}
+
+func reportSubject(a *mailbox.Assessment, o reports.Options) string {
+	title := o.Title
+	if title == "" {
+		title = "Exchange migration assessment"
+	}
+	return fmt.Sprintf("%s: %d mailboxes, %d findings", title, len(a.Mailboxes), len(a.Findings))
+}
+
+// postTeamsSummary posts a short summary to a Teams Workflow ("When a
+// Teams webhook request is received"). The URL is a secret: it is read from
+// the environment and never logged or printed.
+func postTeamsSummary(ctx context.Context, envName string, a *mailbox.Assessment) error {
+	url, err := secret.FromEnv(envName)
+	if err != nil {
+		return usageErrorf("--teams-workflow-env: %w", err)
+	}
+	text := fmt.Sprintf("Exchange migration assessment: %d mailboxes, %d blocked, %d findings.", len(a.Mailboxes), countReadiness(a, mailbox.Blocked), len(a.Findings))
+	body, _ := json.Marshal(map[string]any{
+		"type": "message",
+		"attachments": []any{map[string]any{
+			"contentType": "application/vnd.microsoft.card.adaptive",
+			"content": map[string]any{
+				"type": "AdaptiveCard", "version": "1.4",
+				"body": []any{map[string]any{"type": "TextBlock", "text": text, "wrap": true}},
+			},
+		}},
+	})
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url.Reveal(), bytes.NewReader(body))
+	if err != nil {
+		return errors.New("the Teams Workflow URL in " + envName + " is not a valid URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		// The error text of net/http contains the URL: replace it.
+		return fmt.Errorf("post to the Teams Workflow in %s: request failed", envName)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("post to the Teams Workflow in %s: HTTP %d", envName, resp.StatusCode)
+	}
+	return nil
+}
+
+func countReadiness(a *mailbox.Assessment, r mailbox.Readiness) int {
+	n := 0
+	for _, m := range a.Mailboxes {
+		if m.Readiness == r {
+			n++
+		}
+	}
+	return n
+}
+
+func outcome(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
+
+func errText(err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return ""
+}
