@@ -1,0 +1,323 @@
+package graphmail
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	kauth "github.com/microsoft/kiota-authentication-azure-go"
+	khttp "github.com/microsoft/kiota-http-go"
+	jsonser "github.com/microsoft/kiota-serialization-json-go"
+	textser "github.com/microsoft/kiota-serialization-text-go"
+	core "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Client is a connection to Exchange Online through Graph for one app
+// registration. It is safe for concurrent use; each mailbox gets its own
+// scheduler budget.
+type Client struct {
+	cfg     Config
+	log     *slog.Logger
+	base    *url.URL
+	tokens  tokenSource
+	sched   *scheduler
+	adapter *core.GraphRequestAdapterBase
+	users   *users.UsersRequestBuilder
+	raw     *http.Client // our own requests (MIME streams, JSON creates), through the scheduler
+	upload  *http.Client // pre-authenticated upload URLs: scheduler, never a token
+}
+
+// NewClient validates cfg, builds the credential and the SDK adapter. It
+// does not contact Entra or Graph; Check does.
+func NewClient(ctx context.Context, cfg Config) (*Client, error) {
+	r, err := cfg.resolve()
+	if err != nil {
+		return nil, err
+	}
+	cred, err := cfg.credential(r)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	limits := cfg.Limits.withDefaults()
+	var base http.RoundTripper = http.DefaultTransport
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		base = cfg.HTTPClient.Transport
+	}
+	sched := newScheduler(limits, log, base)
+
+	// The SDK's retry handler would retry 429s itself (truncating fractional
+	// Retry-After to 0 s) on top of the scheduler: switch it off.
+	mws, err := khttp.GetDefaultMiddlewaresWithOptions(
+		&khttp.RetryHandlerOptions{ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false }},
+		khttp.NewCompressionOptionsReference(false),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("graph middleware: %w", err)
+	}
+	opts := core.GraphClientOptions{GraphServiceLibraryVersion: "1.89.0"}
+	mws = append([]khttp.Middleware{core.NewGraphTelemetryHandler(&opts)}, mws...)
+	// No client timeout: the default 100 s would cover a whole 40 MB upload
+	// and every Retry-After; contexts bound calls instead.
+	sdkHTTP := &http.Client{Transport: khttp.NewCustomTransportWithParentTransport(sched, mws...)}
+
+	host := r.baseURL.Hostname()
+	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, []string{r.scope}, []string{host})
+	if err != nil {
+		return nil, fmt.Errorf("graph auth provider: %w", err)
+	}
+	pn := absser.NewParseNodeFactoryRegistry()
+	pn.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonParseNodeFactory()
+	pn.ContentTypeAssociatedFactories["text/plain"] = textser.NewTextParseNodeFactory()
+	sw := absser.NewSerializationWriterFactoryRegistry()
+	sw.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonSerializationWriterFactory()
+	sw.ContentTypeAssociatedFactories["text/plain"] = textser.NewTextSerializationWriterFactory()
+	adapter, err := core.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, opts, pn, sw, sdkHTTP)
+	if err != nil {
+		return nil, fmt.Errorf("graph adapter: %w", err)
+	}
+	adapter.SetBaseUrl(r.baseURL.String())
+	c := &Client{
+		cfg:     cfg,
+		log:     log,
+		base:    r.baseURL,
+		tokens:  tokenSource{cred: cred, scope: r.scope, host: host},
+		sched:   sched,
+		adapter: adapter,
+		users:   users.NewUsersRequestBuilderInternal(map[string]string{}, adapter),
+		raw:     &http.Client{Transport: sched},
+		upload:  &http.Client{Transport: sched},
+	}
+	return c, nil
+}
+
+// Stats returns the scheduler counters of one mailbox.
+func (c *Client) Stats(address string) Stats { return c.sched.stats(address) }
+
+// Limits returns the limits the client keeps to.
+func (c *Client) Limits() Limits { return c.sched.limits }
+
+// PermissionError says which application permissions the token lacks.
+type PermissionError struct {
+	ClientID string
+	Have     []string
+	Missing  []string
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("graph app %s lacks the application permission(s) %s (has %s): grant them in Entra ID > App registrations > API permissions and give admin consent",
+		e.ClientID, strings.Join(e.Missing, ", "), strings.Join(e.Have, ", "))
+}
+
+// Is matches mailbox.ErrAccessDenied.
+func (e *PermissionError) Is(target error) bool { return target == mailbox.ErrAccessDenied }
+
+// RequiredRoles are the application permissions a copy needs.
+var RequiredRoles = []string{"Mail.ReadWrite", "MailboxSettings.Read"}
+
+// Check gets a token and checks that it carries the application roles a
+// copy needs. Bad credentials give an error matching
+// mailbox.ErrAuthentication; missing roles a *PermissionError matching
+// mailbox.ErrAccessDenied.
+func (c *Client) Check(ctx context.Context) error {
+	tok, err := c.tokens.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.tokens.scope}})
+	if err != nil {
+		return authError(err)
+	}
+	roles, ok := tokenRoles(tok.Token)
+	if !ok {
+		// Not a JWT we can read (delegated tokens may be opaque): nothing
+		// more to check without a mailbox.
+		return nil
+	}
+	var missing []string
+	for _, want := range RequiredRoles {
+		have := slices.Contains(roles, want)
+		if want == "MailboxSettings.Read" {
+			have = have || slices.Contains(roles, "MailboxSettings.ReadWrite")
+		}
+		if !have {
+			missing = append(missing, want)
+		}
+	}
+	if len(missing) > 0 {
+		return &PermissionError{ClientID: c.cfg.ClientID, Have: roles, Missing: missing}
+	}
+	return nil
+}
+
+// tokenRoles reads the roles claim of an access token without verifying it:
+// only to explain a missing permission before Graph refuses a request.
+func tokenRoles(tok string) ([]string, bool) {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	p, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, false
+	}
+	var claims struct {
+		Roles []string `json:"roles"`
+	}
+	if json.Unmarshal(p, &claims) != nil {
+		return nil, false
+	}
+	return claims.Roles, true
+}
+
+// Outcome is what a probe found.
+type Outcome int
+
+// Probe outcomes.
+const (
+	// InCloud: the user has an Exchange Online mailbox.
+	InCloud Outcome = iota + 1
+	// NotInCloud: the user exists but the mailbox is not in Exchange
+	// Online (on-premises in a hybrid, or no mailbox yet).
+	NotInCloud
+	// NoSuchUser: the directory has no such user.
+	NoSuchUser
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case InCloud:
+		return "in-cloud"
+	case NotInCloud:
+		return "not-in-cloud"
+	case NoSuchUser:
+		return "no-such-user"
+	}
+	return "unknown"
+}
+
+// ProbeResult classifies one address.
+type ProbeResult struct {
+	Outcome Outcome
+	Type    mailbox.MailboxType // for InCloud: user, shared, room, equipment; unknown when mailboxSettings is not readable
+}
+
+// Probe classifies an address for Location=auto: an Exchange Online
+// mailbox (and which kind), a mailbox that is not in Exchange Online, or no
+// such user.
+func (c *Client) Probe(ctx context.Context, address string) (ProbeResult, error) {
+	ctx = withMailbox(ctx, address)
+	u := c.users.ByUserId(address)
+	_, err := u.MailFolders().ByMailFolderId(string(mailbox.Inbox)).Get(ctx, &users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: []string{"id"}},
+	})
+	if err != nil {
+		err = wrapErr("probe "+address, err)
+		var ge *Error
+		switch {
+		case errors.Is(err, mailbox.ErrMailboxNotFound):
+			return ProbeResult{Outcome: NoSuchUser}, nil
+		case errors.Is(err, mailbox.ErrNotOnThisSide):
+			return ProbeResult{Outcome: NotInCloud}, nil
+		case errors.As(err, &ge) && ge.Status == http.StatusNotFound:
+			// A plain 404 on the inbox: an on-premises mailbox in hybrid.
+			return ProbeResult{Outcome: NotInCloud}, nil
+		}
+		return ProbeResult{}, err
+	}
+	res := ProbeResult{Outcome: InCloud, Type: mailbox.TypeUnknown}
+	ms, err := u.MailboxSettings().Get(ctx, &users.ItemMailboxSettingsRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMailboxSettingsRequestBuilderGetQueryParameters{Select: []string{"userPurpose"}},
+	})
+	if err != nil {
+		err = wrapErr("read mailboxSettings of "+address, err)
+		if errors.Is(err, mailbox.ErrAccessDenied) {
+			c.log.Warn("cannot read mailboxSettings to tell shared and room mailboxes apart: grant MailboxSettings.Read", "mailbox", address)
+			return res, nil
+		}
+		return ProbeResult{}, err
+	}
+	if p := ms.GetUserPurpose(); p != nil {
+		switch strings.ToLower(p.String()) {
+		case "user", "linked":
+			res.Type = mailbox.TypeUser
+		case "shared":
+			res.Type = mailbox.TypeShared
+		case "room":
+			res.Type = mailbox.TypeRoom
+		case "equipment":
+			res.Type = mailbox.TypeEquipment
+		}
+	}
+	return res, nil
+}
+
+// graphURL is the absolute URL of a Graph path below the base URL.
+func (c *Client) graphURL(path string, q url.Values) string {
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawPath = ""
+	if q != nil {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// userPath is /users/{address} with the address escaped.
+func userPath(address string) string { return "/users/" + url.PathEscape(address) }
+
+// do sends one of graphmail's own Graph requests (with a token, through the
+// scheduler) and turns an error answer into an *Error. The caller closes
+// the body of a 2xx response.
+func (c *Client) do(ctx context.Context, op, method, rawURL string, body io.Reader, size int64, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, body)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
+	}
+	if size >= 0 && body != nil {
+		req.ContentLength = size
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if err := c.tokens.authorize(ctx, req); err != nil {
+		return nil, wrapErr(op, err)
+	}
+	resp, err := c.raw.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("graph: %s: %w", op, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, errorFromResponse(op, resp)
+	}
+	return resp, nil
+}
+
+// errorFromResponse reads Graph's error envelope.
+func errorFromResponse(op string, resp *http.Response) error {
+	var env struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_ = json.Unmarshal(data, &env)
+	e := &Error{Op: op, Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message}
+	e.kind = classify(e.Status, e.Code)
+	return e
+}

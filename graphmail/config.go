@@ -1,0 +1,288 @@
+package graphmail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// Auth methods accepted in Config.Auth.
+const (
+	AuthCertificate      = "certificate"
+	AuthClientSecret     = "client-secret"
+	AuthDeviceCode       = "device-code"
+	AuthEnvironment      = "environment"
+	AuthManagedIdentity  = "managed-identity"
+	AuthWorkloadIdentity = "workload-identity"
+)
+
+// Clouds accepted in Config.Cloud.
+const (
+	CloudGlobal   = "global"
+	CloudUSGov    = "usgov"    // GCC High
+	CloudUSGovDoD = "usgovdod" // DoD
+	CloudChina    = "china"    // 21Vianet
+)
+
+// Limits are Graph's per app-and-mailbox limits the client keeps to.
+type Limits struct {
+	MaxInFlight          int           // requests in flight per mailbox (4)
+	RequestsPerWindow    int           // request budget per mailbox (10,000)
+	RequestWindow        time.Duration // (10 minutes)
+	UploadBytesPerWindow int64         // upload budget per mailbox (150 MB)
+	UploadWindow         time.Duration // (5 minutes)
+	MaxItemBytes         int64         // largest item written (150 MB, or the tenant's limit)
+	// MaxRetries bounds the retries of one request after 429, 503, 504 or
+	// a dropped connection (6).
+	MaxRetries int
+	// MaxBackoff caps one wait without Retry-After, and one Retry-After (2 minutes).
+	MaxBackoff time.Duration
+}
+
+// DefaultLimits are Graph's documented Outlook limits.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxInFlight:          4,
+		RequestsPerWindow:    10000,
+		RequestWindow:        10 * time.Minute,
+		UploadBytesPerWindow: 150 << 20,
+		UploadWindow:         5 * time.Minute,
+		MaxItemBytes:         150 << 20,
+		MaxRetries:           6,
+		MaxBackoff:           2 * time.Minute,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxInFlight <= 0 {
+		l.MaxInFlight = d.MaxInFlight
+	}
+	if l.RequestsPerWindow <= 0 {
+		l.RequestsPerWindow = d.RequestsPerWindow
+	}
+	if l.RequestWindow <= 0 {
+		l.RequestWindow = d.RequestWindow
+	}
+	if l.UploadBytesPerWindow <= 0 {
+		l.UploadBytesPerWindow = d.UploadBytesPerWindow
+	}
+	if l.UploadWindow <= 0 {
+		l.UploadWindow = d.UploadWindow
+	}
+	if l.MaxItemBytes <= 0 {
+		l.MaxItemBytes = d.MaxItemBytes
+	}
+	if l.MaxRetries <= 0 {
+		l.MaxRetries = d.MaxRetries
+	}
+	if l.MaxBackoff <= 0 {
+		l.MaxBackoff = d.MaxBackoff
+	}
+	return l
+}
+
+// Config says how to reach Exchange Online.
+type Config struct {
+	TenantID string
+	ClientID string
+	// Auth is one of certificate, client-secret, device-code, environment,
+	// managed-identity, workload-identity.
+	Auth                string
+	CertificatePath     string // PEM or PKCS#12 with the private key
+	CertificatePassword string // of a PKCS#12 file; never logged
+	ClientSecret        string // the value; the caller reads it from an env var; never logged
+	// Cloud is global (default), usgov, usgovdod or china.
+	Cloud string
+	// BaseURL overrides the Graph root including /v1.0 (the lab).
+	BaseURL string
+	// AuthorityHost overrides the Entra authority host (the lab).
+	AuthorityHost string
+	// HTTPClient is used for Graph and for Entra (e.g. trusting the lab CA).
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Limits     Limits
+}
+
+// LogValue keeps secrets out of logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("tenant", c.TenantID), slog.String("client", c.ClientID),
+		slog.String("auth", c.Auth), slog.String("cloud", c.Cloud), slog.String("base_url", c.BaseURL),
+	)
+}
+
+// cloudEndpoints is one national cloud: where tokens come from, where Graph
+// is, and the scope a token must carry.
+type cloudEndpoints struct {
+	azure     cloud.Configuration
+	graphRoot string // without /v1.0
+}
+
+func endpointsFor(name string) (cloudEndpoints, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", CloudGlobal:
+		return cloudEndpoints{cloud.AzurePublic, "https://graph.microsoft.com"}, nil
+	case CloudUSGov:
+		return cloudEndpoints{cloud.AzureGovernment, "https://graph.microsoft.us"}, nil
+	case CloudUSGovDoD:
+		return cloudEndpoints{cloud.AzureGovernment, "https://dod-graph.microsoft.us"}, nil
+	case CloudChina:
+		return cloudEndpoints{cloud.AzureChina, "https://microsoftgraph.chinacloudapi.cn"}, nil
+	}
+	return cloudEndpoints{}, fmt.Errorf("graph cloud %q is unknown: use global, usgov, usgovdod or china", name)
+}
+
+// resolved is a validated Config.
+type resolved struct {
+	baseURL   *url.URL // Graph root including /v1.0
+	scope     string
+	azure     cloud.Configuration
+	customAAD bool
+}
+
+func (c Config) resolve() (resolved, error) {
+	ep, err := endpointsFor(c.Cloud)
+	if err != nil {
+		return resolved{}, err
+	}
+	r := resolved{scope: ep.graphRoot + "/.default", azure: ep.azure}
+	base := ep.graphRoot + "/v1.0"
+	if c.BaseURL != "" {
+		base = strings.TrimRight(c.BaseURL, "/")
+	}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return resolved{}, fmt.Errorf("graph base URL %q is not a URL: set BaseURL to e.g. https://graph.microsoft.com/v1.0", c.BaseURL)
+	}
+	if u.Scheme != "https" && !isLoopback(u.Hostname()) {
+		return resolved{}, fmt.Errorf("graph base URL %q must use https", base)
+	}
+	r.baseURL = u
+	if c.AuthorityHost != "" {
+		a, err := url.Parse(c.AuthorityHost)
+		if err != nil || a.Scheme != "https" || a.Host == "" {
+			return resolved{}, fmt.Errorf("authority host %q must be an https URL", c.AuthorityHost)
+		}
+		r.azure = cloud.Configuration{ActiveDirectoryAuthorityHost: strings.TrimRight(c.AuthorityHost, "/") + "/", Services: map[cloud.ServiceName]cloud.ServiceConfiguration{}}
+		r.customAAD = true
+	}
+	return r, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// credential builds the azidentity credential for cfg.Auth. Error messages
+// name the Config fields to fix and never contain a secret.
+func (c Config) credential(r resolved) (azcore.TokenCredential, error) {
+	opts := azcore.ClientOptions{Cloud: r.azure}
+	if c.HTTPClient != nil {
+		opts.Transport = c.HTTPClient
+	}
+	// MSAL asks login.microsoftonline.com to validate an unknown authority
+	// host; a custom one (the lab) must skip that.
+	disable := r.customAAD
+	need := func(fields ...string) error {
+		var missing []string
+		for _, f := range fields {
+			switch f {
+			case "TenantID":
+				if c.TenantID == "" {
+					missing = append(missing, f)
+				}
+			case "ClientID":
+				if c.ClientID == "" {
+					missing = append(missing, f)
+				}
+			case "CertificatePath":
+				if c.CertificatePath == "" {
+					missing = append(missing, f)
+				}
+			case "ClientSecret":
+				if c.ClientSecret == "" {
+					missing = append(missing, f)
+				}
+			}
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("graph auth %q needs %s", c.Auth, strings.Join(missing, ", "))
+		}
+		return nil
+	}
+	switch strings.ToLower(c.Auth) {
+	case AuthCertificate, "":
+		if err := need("TenantID", "ClientID", "CertificatePath"); err != nil {
+			return nil, err
+		}
+		data, err := os.ReadFile(c.CertificatePath)
+		if err != nil {
+			return nil, fmt.Errorf("graph certificate: read CertificatePath: %w", err)
+		}
+		var pw []byte
+		if c.CertificatePassword != "" {
+			pw = []byte(c.CertificatePassword)
+		}
+		certs, key, err := azidentity.ParseCertificates(data, pw)
+		if err != nil {
+			return nil, fmt.Errorf("graph certificate %s: cannot parse it (PEM with the private key, or PKCS#12; check CertificatePassword): %w", c.CertificatePath, errors.Unwrap(err))
+		}
+		return azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
+			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disable})
+	case AuthClientSecret:
+		if err := need("TenantID", "ClientID", "ClientSecret"); err != nil {
+			return nil, err
+		}
+		return azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.ClientSecret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disable})
+	case AuthDeviceCode:
+		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
+			ClientOptions: opts, TenantID: c.TenantID, ClientID: c.ClientID, DisableInstanceDiscovery: disable,
+		})
+	case AuthEnvironment:
+		return azidentity.NewEnvironmentCredential(&azidentity.EnvironmentCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: disable})
+	case AuthManagedIdentity:
+		o := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts}
+		if c.ClientID != "" {
+			o.ID = azidentity.ClientID(c.ClientID)
+		}
+		return azidentity.NewManagedIdentityCredential(o)
+	case AuthWorkloadIdentity:
+		return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+			ClientOptions: opts, TenantID: c.TenantID, ClientID: c.ClientID, DisableInstanceDiscovery: disable,
+		})
+	}
+	return nil, fmt.Errorf("graph auth %q is unknown: use certificate, client-secret, device-code, environment, managed-identity or workload-identity", c.Auth)
+}
+
+// tokenSource wraps a credential for the raw requests graphmail sends beside
+// the SDK (MIME streams): it only ever hands a token out for the Graph host.
+type tokenSource struct {
+	cred  azcore.TokenCredential
+	scope string
+	host  string
+}
+
+func (t tokenSource) authorize(ctx context.Context, req *http.Request) error {
+	if !strings.EqualFold(req.URL.Hostname(), t.host) {
+		return nil // never send the token anywhere else
+	}
+	tok, err := t.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
+	if err != nil {
+		return authError(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	return nil
+}

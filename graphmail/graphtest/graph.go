@@ -1,0 +1,707 @@
+package graphtest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// req is one Graph request being served.
+type req struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	claims tokenClaims
+	mb     *mbox
+	seg    []string // path segments after users/{id}
+	body   []byte
+}
+
+func (q *req) method() string { return q.r.Method }
+
+var (
+	readRoles  = []string{"Mail.Read", "Mail.ReadWrite", "Mail.ReadBasic.All", "Mail.ReadBasic"}
+	writeRoles = []string{"Mail.ReadWrite"}
+)
+
+func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	authz := r.Header.Get("Authorization")
+	if !strings.HasPrefix(authz, "Bearer ") {
+		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
+		return
+	}
+	claims, err := s.verifyToken(strings.TrimPrefix(authz, "Bearer "), time.Now())
+	if err != nil {
+		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
+		return
+	}
+	rest := strings.TrimPrefix(r.URL.Path, "/v1.0/")
+	if rest == "$batch" {
+		if f := s.takeFault(r); f != nil {
+			s.applyOneFault(w, r, f)
+			return
+		}
+		s.serveBatch(w, r, claims)
+		return
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) < 2 || parts[0] != "users" || parts[1] == "" {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[0]+"'.")
+		return
+	}
+	user := strings.ToLower(parts[1])
+	s.mu.Lock()
+	mb := s.mailboxes[user]
+	onPrem := s.onPrem[user]
+	s.mu.Unlock()
+	switch {
+	case onPrem && len(parts) > 2:
+		graphError(w, http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+		return
+	case onPrem:
+		writeJSON(w, http.StatusOK, map[string]any{"id": user, "mail": user, "userPrincipalName": user})
+		return
+	case mb == nil && len(parts) > 2:
+		graphError(w, http.StatusNotFound, "ErrorInvalidUser", "The requested user '"+parts[1]+"' is invalid.")
+		return
+	case mb == nil:
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+parts[1]+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	if s.applyFault(w, r, claims.AppID, mb) {
+		return
+	}
+	release, th := s.admit(claims.AppID, mb)
+	if th != nil {
+		s.writeThrottle(w, th)
+		return
+	}
+	defer release()
+	s.requests.Add(1)
+	q := &req{w: w, r: r, claims: claims, mb: mb, seg: parts[2:]}
+	if r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
+		body, ok := s.readBody(w, r)
+		if !ok {
+			return
+		}
+		if th := s.admitUpload(claims.AppID, mb, int64(len(body))); th != nil {
+			s.writeThrottle(w, th)
+			return
+		}
+		q.body = body
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	q.w = rec
+	s.route(q)
+	if rec.status < 300 && r.Method != http.MethodGet {
+		s.writes.Add(1)
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *Server) applyOneFault(w http.ResponseWriter, r *http.Request, f *Fault) {
+	s.mu.Lock()
+	s.faults = append([]*Fault{{Kind: f.Kind, Count: 1, RetryAfter: f.RetryAfter, Latency: f.Latency}}, s.faults...)
+	s.mu.Unlock()
+	s.applyFault(w, r, "", nil)
+}
+
+// readBody reads a request body, refusing one over the request size limit as
+// Graph does, and undoing a gzip Content-Encoding.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.ContentLength > s.limits.MaxRequestBytes {
+		graphError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The maximum request length supported is 4MB.")
+		return nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.limits.MaxRequestBytes+1))
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Could not read the request body.")
+		return nil, false
+	}
+	if int64(len(body)) > s.limits.MaxRequestBytes {
+		graphError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The maximum request length supported is 4MB.")
+		return nil, false
+	}
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			graphError(w, http.StatusBadRequest, "BadRequest", "The request body is not valid gzip.")
+			return nil, false
+		}
+		body, err = io.ReadAll(io.LimitReader(zr, 64<<20))
+		if err != nil {
+			graphError(w, http.StatusBadRequest, "BadRequest", "The request body is not valid gzip.")
+			return nil, false
+		}
+	}
+	return body, true
+}
+
+func (s *Server) need(q *req, roles []string) bool {
+	if hasRole(q.claims.Roles, roles...) {
+		return true
+	}
+	graphError(q.w, http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+	return false
+}
+
+func (s *Server) route(q *req) {
+	seg, m := q.seg, q.method()
+	n := len(seg)
+	switch {
+	case n == 0 && m == http.MethodGet:
+		if !s.need(q, []string{"User.Read.All", "User.ReadBasic.All", "Directory.Read.All"}) {
+			return
+		}
+		writeJSON(q.w, http.StatusOK, map[string]any{"id": "u-" + q.mb.address, "mail": q.mb.address, "userPrincipalName": q.mb.address, "displayName": q.mb.address})
+	case n == 1 && seg[0] == "mailboxSettings" && m == http.MethodGet:
+		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
+			return
+		}
+		purpose := string(q.mb.typ)
+		if purpose == "" {
+			purpose = "user"
+		}
+		writeJSON(q.w, http.StatusOK, s.selectFields(q, map[string]any{"userPurpose": purpose, "timeZone": "UTC", "archiveFolder": ""}))
+	case n == 1 && seg[0] == "sendMail" && m == http.MethodPost:
+		s.sendMail(q)
+	case n == 1 && seg[0] == "mailFolders":
+		s.childFolders(q, q.mb.rootID)
+	case n == 2 && seg[0] == "mailFolders" && seg[1] == "delta" && m == http.MethodGet:
+		s.folderDelta(q)
+	case n >= 2 && seg[0] == "mailFolders":
+		s.mu.Lock()
+		f := q.mb.resolveFolder(seg[1])
+		s.mu.Unlock()
+		if f == nil {
+			graphError(q.w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+			return
+		}
+		switch {
+		case n == 2 && m == http.MethodGet:
+			if !s.need(q, readRoles) {
+				return
+			}
+			s.mu.Lock()
+			j := s.folderJSON(q.mb, f)
+			s.mu.Unlock()
+			writeJSON(q.w, http.StatusOK, s.selectFields(q, j))
+		case n == 3 && seg[2] == "childFolders":
+			s.childFolders(q, f.id)
+		case n == 3 && seg[2] == "messageRules":
+			s.rules(q, f)
+		case n == 3 && seg[2] == "messages":
+			s.messages(q, f)
+		case n == 4 && seg[2] == "messages" && seg[3] == "delta" && m == http.MethodGet:
+			s.messageDelta(q, f)
+		case n >= 4 && seg[2] == "messages":
+			s.message(q, seg[3], seg[4:])
+		default:
+			graphError(q.w, http.StatusBadRequest, "BadRequest", "Unsupported segment or method.")
+		}
+	case n == 1 && seg[0] == "messages":
+		s.messages(q, nil)
+	case n >= 2 && seg[0] == "messages":
+		s.message(q, seg[1], seg[2:])
+	default:
+		graphError(q.w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+strings.Join(seg, "/")+"'.")
+	}
+}
+
+// ---------------------------------------------------------------- helpers
+
+func (s *Server) selectFields(q *req, j map[string]any) map[string]any {
+	sel := q.r.URL.Query().Get("$select")
+	if sel == "" {
+		return j
+	}
+	out := map[string]any{}
+	for k, v := range j {
+		if k == "id" || strings.HasPrefix(k, "@") {
+			out[k] = v
+		}
+	}
+	for _, f := range strings.Split(sel, ",") {
+		f = strings.TrimSpace(f)
+		for k, v := range j {
+			if strings.EqualFold(k, f) {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// pageSize is $top or the Prefer odata.maxpagesize, else the default.
+func (s *Server) pageSize(q *req) (int, bool) {
+	size := s.defaultPage
+	if p := q.r.Header.Get("Prefer"); p != "" {
+		for _, part := range strings.Split(p, ",") {
+			part = strings.TrimSpace(part)
+			if v, ok := strings.CutPrefix(part, "odata.maxpagesize="); ok {
+				if n, err := strconv.Atoi(v); err == nil && n > 0 {
+					size = min(n, 1000)
+				}
+			}
+		}
+	}
+	if t := q.r.URL.Query().Get("$top"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil || n < 1 || n > 1000 {
+			graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQuery", "The value of $top must be between 1 and 1000.")
+			return 0, false
+		}
+		size = n
+	}
+	return size, true
+}
+
+func (q *req) selfURL(params url.Values) string {
+	u := *q.r.URL
+	u.Scheme = "https"
+	if q.r.TLS == nil {
+		u.Scheme = "http"
+	}
+	u.Host = q.r.Host
+	u.RawQuery = params.Encode()
+	return u.String()
+}
+
+// decodeStrict decodes a JSON object, refusing properties outside allowed as
+// Graph (OData) does.
+func decodeStrict(w http.ResponseWriter, body []byte, typ string, allowed []string, v any) bool {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.")
+		return false
+	}
+	for k := range raw {
+		if strings.HasPrefix(k, "@odata.") {
+			continue
+		}
+		if !slices.ContainsFunc(allowed, func(a string) bool { return strings.EqualFold(a, k) }) {
+			graphError(w, http.StatusBadRequest, "RequestBodyRead", fmt.Sprintf("The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type or mark the type as open type.", k, typ))
+			return false
+		}
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// odataString reads a single-quoted OData literal (” escapes a quote) at the
+// start of s and returns it with the rest of s.
+func odataString(s string) (string, string, bool) {
+	if !strings.HasPrefix(s, "'") {
+		return "", s, false
+	}
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		if s[i] == '\'' {
+			if i+1 < len(s) && s[i+1] == '\'' {
+				b.WriteByte('\'')
+				i++
+				continue
+			}
+			return b.String(), s[i+1:], true
+		}
+		b.WriteByte(s[i])
+	}
+	return "", s, false
+}
+
+// ---------------------------------------------------------------- folders
+
+func (s *Server) folderJSON(mb *mbox, f *folder) map[string]any {
+	total, unread := mb.folderCounts(f)
+	j := map[string]any{
+		"id":               f.id,
+		"displayName":      f.name,
+		"parentFolderId":   f.parentID,
+		"childFolderCount": len(f.children),
+		"unreadItemCount":  unread,
+		"totalItemCount":   total,
+		"isHidden":         f.hidden,
+	}
+	if f.class != "" {
+		j["singleValueExtendedProperties"] = []any{map[string]any{"id": "String 0x3613", "value": f.class}}
+	}
+	return j
+}
+
+var folderFilter = regexp.MustCompile(`^displayName eq (.*)$`)
+
+func (s *Server) childFolders(q *req, parentID string) {
+	switch q.method() {
+	case http.MethodGet:
+		if !s.need(q, readRoles) {
+			return
+		}
+		size, ok := s.pageSize(q)
+		if !ok {
+			return
+		}
+		qs := q.r.URL.Query()
+		hidden := strings.EqualFold(qs.Get("includeHiddenFolders"), "true")
+		var nameFilter *string
+		if f := qs.Get("$filter"); f != "" {
+			mm := folderFilter.FindStringSubmatch(f)
+			if mm == nil {
+				graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
+				return
+			}
+			name, rest, ok := odataString(mm[1])
+			if !ok || strings.TrimSpace(rest) != "" {
+				graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
+				return
+			}
+			nameFilter = &name
+		}
+		skip, _ := strconv.Atoi(qs.Get("$skip"))
+		s.mu.Lock()
+		parent := q.mb.folders[parentID]
+		var all []map[string]any
+		for _, id := range parent.children {
+			c := q.mb.folders[id]
+			if c == nil || (c.hidden && !hidden) || (nameFilter != nil && !strings.EqualFold(c.name, *nameFilter)) {
+				continue
+			}
+			all = append(all, s.selectFields(q, s.folderJSON(q.mb, c)))
+		}
+		s.mu.Unlock()
+		s.writePage(q, all, skip, size)
+	case http.MethodPost:
+		if !s.need(q, writeRoles) {
+			return
+		}
+		var in struct {
+			DisplayName                   string `json:"displayName"`
+			IsHidden                      bool   `json:"isHidden"`
+			SingleValueExtendedProperties []struct {
+				ID    string `json:"id"`
+				Value string `json:"value"`
+			} `json:"singleValueExtendedProperties"`
+		}
+		if !decodeStrict(q.w, q.body, "microsoft.graph.mailFolder", []string{"displayName", "isHidden", "singleValueExtendedProperties"}, &in) {
+			return
+		}
+		if strings.TrimSpace(in.DisplayName) == "" {
+			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The folder display name is missing.")
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		parent := q.mb.folders[parentID]
+		if q.mb.childByName(parent, in.DisplayName) != nil {
+			graphError(q.w, http.StatusConflict, "ErrorFolderExists", "A folder with the specified name already exists.")
+			return
+		}
+		f := &folder{id: s.nextID("AAMkF"), parentID: parentID, name: in.DisplayName, hidden: in.IsHidden, class: "IPF.Note"}
+		for _, p := range in.SingleValueExtendedProperties {
+			if strings.EqualFold(p.ID, "String 0x3613") {
+				f.class = p.Value
+			}
+		}
+		q.mb.folders[f.id] = f
+		parent.children = append(parent.children, f.id)
+		writeJSON(q.w, http.StatusCreated, s.folderJSON(q.mb, f))
+	default:
+		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
+	}
+}
+
+// folderDelta returns the whole folder hierarchy and a deltaLink; later rounds
+// return every folder again (the fake does not track folder changes).
+func (s *Server) folderDelta(q *req) {
+	if !s.need(q, readRoles) {
+		return
+	}
+	s.mu.Lock()
+	var all []map[string]any
+	var walk func(id string)
+	walk = func(id string) {
+		for _, c := range q.mb.folders[id].children {
+			all = append(all, s.selectFields(q, s.folderJSON(q.mb, q.mb.folders[c])))
+			walk(c)
+		}
+	}
+	walk(q.mb.rootID)
+	s.mu.Unlock()
+	writeJSON(q.w, http.StatusOK, map[string]any{"value": all, "@odata.deltaLink": q.selfURL(url.Values{"$deltatoken": {"folders"}})})
+}
+
+func (s *Server) writePage(q *req, all []map[string]any, skip, size int) {
+	skip = min(max(skip, 0), len(all))
+	end := min(skip+size, len(all))
+	out := map[string]any{"value": all[skip:end]}
+	if all[skip:end] == nil {
+		out["value"] = []any{}
+	}
+	if end < len(all) {
+		qs := q.r.URL.Query()
+		qs.Set("$skip", strconv.Itoa(end))
+		out["@odata.nextLink"] = q.selfURL(qs)
+	}
+	writeJSON(q.w, http.StatusOK, out)
+}
+
+// ------------------------------------------------------------------- rules
+
+func (s *Server) rules(q *req, f *folder) {
+	if f.wellKnown != "inbox" {
+		graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "Message rules are only supported on the Inbox.")
+		return
+	}
+	switch q.method() {
+	case http.MethodGet:
+		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
+			return
+		}
+		s.mu.Lock()
+		all := make([]map[string]any, 0, len(q.mb.rules))
+		for _, r := range q.mb.rules {
+			all = append(all, map[string]any(r))
+		}
+		s.mu.Unlock()
+		writeJSON(q.w, http.StatusOK, map[string]any{"value": all})
+	case http.MethodPost:
+		if !s.need(q, []string{"MailboxSettings.ReadWrite"}) {
+			return
+		}
+		var in map[string]any
+		if !decodeStrict(q.w, q.body, "microsoft.graph.messageRule", []string{"displayName", "sequence", "isEnabled", "conditions", "exceptions", "actions", "hasError", "isReadOnly"}, &in) {
+			return
+		}
+		if err := validateRule(in); err != "" {
+			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", err)
+			return
+		}
+		s.mu.Lock()
+		in["id"] = s.nextID("AQAAAJ")
+		in["hasError"], in["isReadOnly"] = false, false
+		q.mb.rules = append(q.mb.rules, in)
+		s.mu.Unlock()
+		writeJSON(q.w, http.StatusCreated, in)
+	default:
+		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
+	}
+}
+
+var (
+	rulePredicates = []string{"bodyContains", "bodyOrSubjectContains", "categories", "fromAddresses", "hasAttachments", "headerContains", "importance", "isApprovalRequest", "isAutomaticForward", "isAutomaticReply", "isEncrypted", "isMeetingRequest", "isMeetingResponse", "isNonDeliveryReport", "isPermissionControlled", "isReadReceipt", "isSigned", "isVoicemail", "messageActionFlag", "notSentToMe", "recipientContains", "senderContains", "sensitivity", "sentCcMe", "sentOnlyToMe", "sentToAddresses", "sentToMe", "sentToOrCcMe", "subjectContains", "withinSizeRange"}
+	ruleActions    = []string{"assignCategories", "copyToFolder", "delete", "forwardAsAttachmentTo", "forwardTo", "markAsRead", "markImportance", "moveToFolder", "permanentDelete", "redirectTo", "stopProcessingRules"}
+)
+
+func validateRule(in map[string]any) string {
+	if name, _ := in["displayName"].(string); name == "" {
+		return "The displayName property is required."
+	}
+	if _, ok := in["sequence"].(float64); !ok {
+		return "The sequence property is required."
+	}
+	acts, ok := in["actions"].(map[string]any)
+	if !ok || len(acts) == 0 {
+		return "The actions property is required."
+	}
+	for k := range acts {
+		if !slices.Contains(ruleActions, k) && !strings.HasPrefix(k, "@odata") {
+			return "The property '" + k + "' does not exist on type 'microsoft.graph.messageRuleActions'."
+		}
+	}
+	for _, part := range []string{"conditions", "exceptions"} {
+		p, _ := in[part].(map[string]any)
+		for k := range p {
+			if !slices.Contains(rulePredicates, k) && !strings.HasPrefix(k, "@odata") {
+				return "The property '" + k + "' does not exist on type 'microsoft.graph.messageRulePredicates'."
+			}
+		}
+	}
+	return ""
+}
+
+// --------------------------------------------------------------- sendMail
+
+func (s *Server) sendMail(q *req) {
+	if !s.need(q, []string{"Mail.Send"}) {
+		return
+	}
+	var in struct {
+		Message         wireMessage `json:"message"`
+		SaveToSentItems *bool       `json:"saveToSentItems"`
+	}
+	if !decodeStrict(q.w, q.body, "microsoft.graph.sendMail", []string{"message", "saveToSentItems"}, &in) {
+		return
+	}
+	if len(in.Message.ToRecipients)+len(in.Message.CcRecipients)+len(in.Message.BccRecipients) == 0 {
+		graphError(q.w, http.StatusBadRequest, "ErrorInvalidRecipients", "At least one recipient is not valid., A message can't be sent because it contains no recipients.")
+		return
+	}
+	m, errMsg := in.Message.toMessage()
+	if errMsg != "" {
+		graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", errMsg)
+		return
+	}
+	if in.SaveToSentItems == nil || *in.SaveToSentItems {
+		s.mu.Lock()
+		f := q.mb.resolveFolder("sentitems")
+		now := time.Now().UTC()
+		m.ID, m.FolderID = s.nextID("AAMkM"), f.id
+		m.From = q.mb.address
+		m.IsDraft, m.IsRead = false, true
+		m.Received, m.Sent, m.Created, m.Modified = now, now, now, now
+		s.seq++
+		m.seq = s.seq
+		q.mb.messages[m.ID] = m
+		s.mu.Unlock()
+	}
+	q.w.WriteHeader(http.StatusAccepted)
+}
+
+// ----------------------------------------------------------------- $batch
+
+func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, claims tokenClaims) {
+	if r.Method != http.MethodPost {
+		graphError(w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	var in struct {
+		Requests []struct {
+			ID        string            `json:"id"`
+			Method    string            `json:"method"`
+			URL       string            `json:"url"`
+			Headers   map[string]string `json:"headers"`
+			Body      json.RawMessage   `json:"body"`
+			DependsOn []string          `json:"dependsOn"`
+		} `json:"requests"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid batch payload format.")
+		return
+	}
+	if len(in.Requests) == 0 || len(in.Requests) > s.limits.MaxBatchRequests {
+		graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Number of batch request steps exceeds the maximum value of %d.", s.limits.MaxBatchRequests))
+		return
+	}
+	seen := map[string]bool{}
+	for _, st := range in.Requests {
+		if st.ID == "" || seen[st.ID] {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Batch request step ids must be unique and not empty.")
+			return
+		}
+		seen[st.ID] = true
+		if len(st.Body) > 0 && string(st.Body) != "null" && st.Headers["Content-Type"] == "" && st.Headers["content-type"] == "" {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Content-Type header must be specified for a request step with a body.")
+			return
+		}
+	}
+	status := map[string]int{}
+	var responses []map[string]any
+	for _, st := range in.Requests {
+		failedDep := false
+		for _, d := range st.DependsOn {
+			if code, ok := status[d]; !ok || code >= 400 {
+				failedDep = true
+			}
+		}
+		if failedDep {
+			status[st.ID] = http.StatusFailedDependency
+			responses = append(responses, map[string]any{"id": st.ID, "status": http.StatusFailedDependency, "body": map[string]any{"error": map[string]any{"code": "FailedDependency", "message": "A request this one depends on failed."}}})
+			continue
+		}
+		var rb io.Reader = http.NoBody
+		if len(st.Body) > 0 && string(st.Body) != "null" {
+			rb = bytes.NewReader(st.Body)
+		}
+		rel := st.URL
+		if !strings.HasPrefix(rel, "/") {
+			rel = "/" + rel
+		}
+		sub, err := http.NewRequestWithContext(r.Context(), st.Method, "/v1.0"+rel, rb)
+		if err != nil {
+			status[st.ID] = http.StatusBadRequest
+			responses = append(responses, map[string]any{"id": st.ID, "status": 400, "body": map[string]any{"error": map[string]any{"code": "BadRequest", "message": "Invalid request URL."}}})
+			continue
+		}
+		sub.Host, sub.TLS = r.Host, r.TLS
+		for k, v := range st.Headers {
+			sub.Header.Set(k, v)
+		}
+		sub.Header.Set("Authorization", r.Header.Get("Authorization"))
+		rec := newRecorder()
+		s.serveGraph(rec, sub)
+		status[st.ID] = rec.code
+		resp := map[string]any{"id": st.ID, "status": rec.code, "headers": flatHeaders(rec.h)}
+		if rec.buf.Len() > 0 {
+			if json.Valid(rec.buf.Bytes()) {
+				resp["body"] = json.RawMessage(bytes.Clone(rec.buf.Bytes()))
+			} else {
+				resp["body"] = base64.StdEncoding.EncodeToString(rec.buf.Bytes())
+			}
+		}
+		responses = append(responses, resp)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"responses": responses})
+}
+
+type recorder struct {
+	h    http.Header
+	code int
+	buf  bytes.Buffer
+}
+
+func newRecorder() *recorder                    { return &recorder{h: http.Header{}} }
+func (r *recorder) Header() http.Header         { return r.h }
+func (r *recorder) Write(b []byte) (int, error) { r.WriteHeader(200); return r.buf.Write(b) }
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+func flatHeaders(h http.Header) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		out[k] = strings.Join(v, ", ")
+	}
+	return out
+}

@@ -1,0 +1,382 @@
+// Package graphtest is an in-memory Exchange Online for the Microsoft Graph
+// v1.0 mail endpoints that graphmail uses, plus the Microsoft Entra token
+// endpoint that azidentity (MSAL) talks to, so that the real msgraph-sdk-go
+// and azidentity clients run unchanged against it through a custom cloud
+// configuration.
+//
+// It is as strict as the real service in everything the client depends on:
+// the JSON wire format, bearer token audience, expiry and roles, Graph's
+// per app-and-mailbox limits (4 concurrent requests, a request budget, an
+// upload budget, 4 MB per request, 20 requests per $batch), drafts, delta
+// paging and the errors Graph answers. Faults (429, 503, dropped connections,
+// latency) can be injected.
+//
+// It imports only the standard library and the neutral mailbox package, so
+// tests of other packages can use it without compiling msgraph-sdk-go.
+package graphtest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Limits are the per app-and-mailbox limits the fake enforces. The defaults
+// are Graph's documented Outlook limits; tests shrink the windows.
+type Limits struct {
+	MaxConcurrent        int           // requests in flight per app and mailbox (4)
+	RequestsPerWindow    int           // request budget (10,000)
+	RequestWindow        time.Duration // (10 minutes)
+	UploadBytesPerWindow int64         // IncomingBytes budget (150 MB)
+	UploadWindow         time.Duration // (5 minutes)
+	MaxRequestBytes      int64         // largest request body (4 MB)
+	MaxBatchRequests     int           // requests per $batch (20)
+	MaxAttachmentBytes   int64         // largest attachment / message (150 MB)
+	// ConcurrencyRetryAfter is the Retry-After answered with a
+	// MailboxConcurrency 429 (Graph answers a second or so).
+	ConcurrencyRetryAfter time.Duration
+}
+
+// DefaultLimits are Graph's documented limits for Outlook resources.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxConcurrent:         4,
+		RequestsPerWindow:     10000,
+		RequestWindow:         10 * time.Minute,
+		UploadBytesPerWindow:  150 << 20,
+		UploadWindow:          5 * time.Minute,
+		MaxRequestBytes:       4 << 20,
+		MaxBatchRequests:      20,
+		MaxAttachmentBytes:    150 << 20,
+		ConcurrencyRetryAfter: time.Second,
+	}
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithLimits replaces the default limits.
+func WithLimits(l Limits) Option { return func(s *Server) { s.limits = l } }
+
+// WithAudience sets the token audience the fake issues and accepts
+// (default https://graph.microsoft.com).
+func WithAudience(aud string) Option { return func(s *Server) { s.audience = aud } }
+
+// WithTokenLifetime sets the lifetime of issued access tokens (default 1h).
+func WithTokenLifetime(d time.Duration) Option { return func(s *Server) { s.tokenLifetime = d } }
+
+// WithLatency delays every Graph response by d.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+// WithDefaultPageSize sets the page size used when the client asks for none
+// (Graph uses 10).
+func WithDefaultPageSize(n int) Option { return func(s *Server) { s.defaultPage = n } }
+
+// Server is the fake. Create it with NewServer; it is an http.Handler.
+type Server struct {
+	limits        Limits
+	audience      string
+	tokenLifetime time.Duration
+	latency       time.Duration
+	defaultPage   int
+	signingKey    []byte
+
+	mu        sync.Mutex
+	apps      map[string]*app // by client id
+	mailboxes map[string]*mbox
+	onPrem    map[string]bool
+	limiters  map[string]*limiter
+	uploads   map[string]*uploadSession
+	faults    []*Fault
+	seq       int64
+	deltaGen  int64
+
+	writes       atomic.Int64
+	throttled    atomic.Int64
+	earlyRetries atomic.Int64
+	requests     atomic.Int64
+	tokens       atomic.Int64
+}
+
+// NewServer returns an empty fake with Graph's default limits.
+func NewServer(opts ...Option) *Server {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		panic(err)
+	}
+	s := &Server{
+		limits:        DefaultLimits(),
+		audience:      "https://graph.microsoft.com",
+		tokenLifetime: time.Hour,
+		defaultPage:   10,
+		signingKey:    key,
+		apps:          map[string]*app{},
+		mailboxes:     map[string]*mbox{},
+		onPrem:        map[string]bool{},
+		limiters:      map[string]*limiter{},
+		uploads:       map[string]*uploadSession{},
+		deltaGen:      1,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Endpoint is a running TLS fake: where the client points, and how it trusts it.
+type Endpoint struct {
+	// BaseURL is the Graph root including /v1.0, e.g. https://127.0.0.1:port/v1.0.
+	BaseURL string
+	// AuthorityHost is the Entra authority host URL for azidentity's
+	// cloud.Configuration.ActiveDirectoryAuthorityHost.
+	AuthorityHost string
+	// CAPEM is the PEM of the certificate the server presents.
+	CAPEM []byte
+	// Client trusts the server's certificate.
+	Client *http.Client
+
+	srv *httptest.Server
+}
+
+// Close stops the server.
+func (e *Endpoint) Close() { e.srv.Close() }
+
+// CloseClientConnections drops every open connection to the server.
+func (e *Endpoint) CloseClientConnections() { e.srv.CloseClientConnections() }
+
+// StartTLS starts the fake on a loopback HTTPS port for the duration of a test.
+func (s *Server) StartTLS(t testing.TB) *Endpoint {
+	t.Helper()
+	e, err := s.ListenTLS("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("graphtest: %v", err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// NewTLSServer starts the fake on a random loopback HTTPS port. The caller
+// closes it.
+func (s *Server) NewTLSServer() (*Endpoint, error) { return s.ListenTLS("127.0.0.1:0") }
+
+// ListenTLS starts the fake with a self-signed certificate on addr (for the lab).
+func (s *Server) ListenTLS(addr string) (*Endpoint, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := httptest.NewUnstartedServer(s)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return &Endpoint{
+		BaseURL:       srv.URL + "/v1.0",
+		AuthorityHost: srv.URL + "/",
+		CAPEM:         caPEM,
+		Client:        srv.Client(),
+		srv:           srv,
+	}, nil
+}
+
+// ---------------------------------------------------------------- seeding
+
+type app struct {
+	tenant, clientID string
+	secret           string
+	certs            [][]byte // DER of registered certificates
+	roles            []string
+}
+
+// AddApp registers an application (service principal) in a tenant with a
+// client secret and the application roles granted to it, e.g. Mail.ReadWrite.
+func (s *Server) AddApp(tenantID, clientID, secret string, roles ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.appLocked(tenantID, clientID)
+	a.secret = secret
+	a.roles = append(a.roles, roles...)
+}
+
+// AddAppCertificate registers a certificate (PEM or DER) for an application,
+// whose private key signs the client assertions. Roles are added to the app's.
+func (s *Server) AddAppCertificate(tenantID, clientID string, cert []byte, roles ...string) error {
+	der := cert
+	if b, _ := pem.Decode(cert); b != nil {
+		der = b.Bytes
+	}
+	if _, err := parseCert(der); err != nil {
+		return fmt.Errorf("graphtest: certificate for %s: %w", clientID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.appLocked(tenantID, clientID)
+	a.certs = append(a.certs, der)
+	a.roles = append(a.roles, roles...)
+	return nil
+}
+
+func (s *Server) appLocked(tenantID, clientID string) *app {
+	a := s.apps[clientID]
+	if a == nil {
+		a = &app{tenant: tenantID, clientID: clientID}
+		s.apps[clientID] = a
+	}
+	return a
+}
+
+// AddOnPremUser registers a user whose mailbox is on-premises in a hybrid
+// organisation: its mail endpoints answer 404 MailboxNotEnabledForRESTAPI.
+func (s *Server) AddOnPremUser(address string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onPrem[strings.ToLower(address)] = true
+}
+
+// AddMailbox creates an Exchange Online mailbox with the default folders.
+func (s *Server) AddMailbox(address string, typ mailbox.MailboxType) *MailboxFixture {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := strings.ToLower(address)
+	mb := s.mailboxes[key]
+	if mb == nil {
+		mb = newMbox(s, address, typ)
+		s.mailboxes[key] = mb
+	}
+	return &MailboxFixture{s: s, mb: mb}
+}
+
+// Mailbox returns the fixture of an existing mailbox, or nil.
+func (s *Server) Mailbox(address string) *MailboxFixture {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb := s.mailboxes[strings.ToLower(address)]
+	if mb == nil {
+		return nil
+	}
+	return &MailboxFixture{s: s, mb: mb}
+}
+
+// ------------------------------------------------------------- inspection
+
+// Writes counts the successful write requests (POST, PATCH, PUT, DELETE)
+// Graph served, including upload chunks and $batch steps.
+func (s *Server) Writes() int64 { return s.writes.Load() }
+
+// Requests counts every Graph request that reached a mailbox.
+func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// Throttled counts the 429 answers sent (limits and injected faults).
+func (s *Server) Throttled() int64 { return s.throttled.Load() }
+
+// EarlyRetries counts requests that arrived for an app and mailbox before
+// the Retry-After of a 429 sent to that pair had elapsed.
+func (s *Server) EarlyRetries() int64 { return s.earlyRetries.Load() }
+
+// TokensIssued counts access tokens the token endpoint issued.
+func (s *Server) TokensIssued() int64 { return s.tokens.Load() }
+
+// MaxInFlightSeen is the largest number of requests that were in flight at
+// once for a mailbox (over all apps), counting those answered with a 429.
+func (s *Server) MaxInFlightSeen(address string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mb := s.mailboxes[strings.ToLower(address)]
+	if mb == nil {
+		return 0
+	}
+	return mb.maxInFlight
+}
+
+// UsedBudget reports the requests and upload bytes an app has spent on a
+// mailbox within the current windows.
+func (s *Server) UsedBudget(clientID, address string) (requests int, uploadBytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limiters[clientID+"|"+strings.ToLower(address)]
+	if l == nil {
+		return 0, 0
+	}
+	now := time.Now()
+	l.prune(now, s.limits)
+	for _, u := range l.uploads {
+		uploadBytes += u.n
+	}
+	return len(l.reqs), uploadBytes
+}
+
+// ExpireDeltaTokens invalidates every delta and skip token issued so far:
+// the next request with one answers 410 SyncStateNotFound.
+func (s *Server) ExpireDeltaTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deltaGen++
+}
+
+func (s *Server) nextID(prefix string) string {
+	s.seq++
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s%06d%s", prefix, s.seq, hex.EncodeToString(b))
+}
+
+// ---------------------------------------------------------------- routing
+
+// ServeHTTP serves the token endpoint, the discovery documents MSAL reads,
+// the Graph v1.0 mail endpoints and attachment upload URLs.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	switch {
+	case strings.HasPrefix(p, "/v1.0/"):
+		s.serveGraph(w, r)
+	case strings.HasPrefix(p, "/upload/"):
+		s.serveUpload(w, r)
+	case strings.HasPrefix(p, "/common/discovery/instance"):
+		s.serveInstanceDiscovery(w, r)
+	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration"):
+		s.serveOpenIDConfig(w, r)
+	case strings.HasSuffix(p, "/oauth2/v2.0/token"):
+		s.serveToken(w, r)
+	default:
+		graphError(w, http.StatusNotFound, "UnknownEndpoint", "No HTTP resource was found that matches the request URI "+p)
+	}
+}
+
+func origin(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// graphError writes Graph's error envelope.
+func graphError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{
+		"code":    code,
+		"message": msg,
+		"innerError": map[string]any{
+			"date":              time.Now().UTC().Format(time.RFC3339),
+			"request-id":        "00000000-0000-0000-0000-000000000000",
+			"client-request-id": "00000000-0000-0000-0000-000000000000",
+		},
+	}})
+}

@@ -1,0 +1,450 @@
+package graphmail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+	core "github.com/microsoftgraph/msgraph-sdk-go-core"
+	"github.com/microsoftgraph/msgraph-sdk-go/models"
+	"github.com/microsoftgraph/msgraph-sdk-go/users"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Mailbox is one Exchange Online mailbox as a mailbox.Source and
+// mailbox.Target.
+type Mailbox struct {
+	c       *Client
+	address string
+	user    *users.UserItemRequestBuilder
+
+	mu    sync.Mutex
+	paths map[string]string // folder id -> path, from the last Folders call
+}
+
+var (
+	_ mailbox.Source     = (*Mailbox)(nil)
+	_ mailbox.Target     = (*Mailbox)(nil)
+	_ mailbox.ItemLister = (*Mailbox)(nil)
+	_ mailbox.RuleReader = (*Mailbox)(nil)
+	_ mailbox.RuleWriter = (*Mailbox)(nil)
+)
+
+// Mailbox opens the mailbox of an address. It does not contact Graph.
+func (c *Client) Mailbox(address string) *Mailbox {
+	return &Mailbox{c: c, address: address, user: c.users.ByUserId(address), paths: map[string]string{}}
+}
+
+// Address is the mailbox's address.
+func (m *Mailbox) Address() string { return m.address }
+
+func (m *Mailbox) ctx(ctx context.Context) context.Context { return withMailbox(ctx, m.address) }
+
+// pageSize is what graphmail asks Graph for per page: large pages save
+// requests from the 10,000 budget, 100 keeps each answer well below 504s.
+const pageSize = 100
+
+func preferPage() *abs.RequestHeaders {
+	h := abs.NewRequestHeaders()
+	h.Add("Prefer", fmt.Sprintf("odata.maxpagesize=%d", pageSize))
+	return h
+}
+
+// The container class of a folder (PR_CONTAINER_CLASS), which v1.0
+// mailFolder has only as an extended property.
+const containerClassProp = "String 0x3613"
+
+var wellKnownNames = []mailbox.WellKnown{
+	mailbox.RootFolder, mailbox.Inbox, mailbox.SentItems, mailbox.DeletedItems, mailbox.Drafts,
+	mailbox.JunkEmail, mailbox.Outbox, mailbox.ArchiveFolder, mailbox.ConversationHistory,
+}
+
+// Folders lists the primary folder tree, hidden folders included, parents
+// before children. The archive and Recoverable Items trees are not
+// reachable through Graph v1.0: they answer an error matching ErrUnsupported.
+func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.Folder, error) {
+	if scope != mailbox.ScopePrimary && scope != "" {
+		return nil, fmt.Errorf("graph: folders of %s, scope %s: %w (the %s tree is not reachable through Graph v1.0; read it over EWS or skip it)", m.address, scope, ErrUnsupported, scope)
+	}
+	ctx = m.ctx(ctx)
+	wk, err := m.wellKnownIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rootID := wk[mailbox.RootFolder]
+	if rootID == "" {
+		return nil, fmt.Errorf("graph: folders of %s: msgfolderroot has no id", m.address)
+	}
+	byID := map[string]mailbox.WellKnown{}
+	for k, id := range wk {
+		byID[id] = k
+	}
+	out := []mailbox.Folder{{ID: rootID, WellKnown: mailbox.RootFolder, Class: mailbox.ClassMailFolder}}
+	paths := map[string]string{rootID: ""}
+	for i := 0; i < len(out); i++ {
+		parent := out[i]
+		if i > 0 && parent.ChildCount == 0 {
+			continue
+		}
+		err := m.childFolders(ctx, parent.ID, "", func(f models.MailFolderable) {
+			mf := toFolder(f)
+			mf.ParentID = parent.ID
+			mf.Path = mailbox.JoinPath(parent.Path, mf.DisplayName)
+			mf.WellKnown = byID[mf.ID]
+			paths[mf.ID] = mf.Path
+			out = append(out, mf)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Callers may name parents by well-known name too.
+	for k, id := range wk {
+		if p, ok := paths[id]; ok {
+			paths[string(k)] = p
+		}
+	}
+	m.mu.Lock()
+	m.paths = paths
+	m.mu.Unlock()
+	return out, nil
+}
+
+func toFolder(f models.MailFolderable) mailbox.Folder {
+	mf := mailbox.Folder{ID: deref(f.GetId()), DisplayName: deref(f.GetDisplayName()), Class: mailbox.ClassMailFolder}
+	if v := f.GetTotalItemCount(); v != nil {
+		mf.ItemCount = int64(*v)
+	}
+	if v := f.GetChildFolderCount(); v != nil {
+		mf.ChildCount = int64(*v)
+	}
+	if v := f.GetIsHidden(); v != nil {
+		mf.Hidden = *v
+	}
+	for _, p := range f.GetSingleValueExtendedProperties() {
+		if strings.EqualFold(deref(p.GetId()), containerClassProp) && deref(p.GetValue()) != "" {
+			mf.Class = deref(p.GetValue())
+		}
+	}
+	return mf
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// childFolders pages through the children of a folder, hidden ones too;
+// filter is an optional $filter.
+func (m *Mailbox) childFolders(ctx context.Context, parentID, filter string, fn func(models.MailFolderable)) error {
+	op := "list child folders of " + parentID + " in " + m.address
+	qp := &users.ItemMailFoldersItemChildFoldersRequestBuilderGetQueryParameters{
+		IncludeHiddenFolders: ptr("true"),
+		Expand:               []string{"singleValueExtendedProperties($filter=id eq '" + containerClassProp + "')"},
+	}
+	if filter != "" {
+		qp.Filter = &filter
+	}
+	b := m.user.MailFolders().ByMailFolderId(parentID).ChildFolders()
+	resp, err := b.Get(ctx, &users.ItemMailFoldersItemChildFoldersRequestBuilderGetRequestConfiguration{Headers: preferPage(), QueryParameters: qp})
+	for {
+		if err != nil {
+			return wrapErr(op, err)
+		}
+		for _, f := range resp.GetValue() {
+			fn(f)
+		}
+		next := deref(resp.GetOdataNextLink())
+		if next == "" {
+			return nil
+		}
+		// Later pages need the Prefer header again: Graph does not carry it.
+		resp, err = b.WithUrl(next).Get(ctx, &users.ItemMailFoldersItemChildFoldersRequestBuilderGetRequestConfiguration{Headers: preferPage()})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// wellKnownIDs resolves the well-known folder names to ids in one JSON
+// $batch (one request instead of nine), retrying steps that were throttled
+// on their own.
+func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]string, error) {
+	pending := map[string]mailbox.WellKnown{}
+	batch := core.NewBatchRequest(m.c.adapter)
+	for _, wk := range wellKnownNames {
+		ri, err := m.user.MailFolders().ByMailFolderId(string(wk)).ToGetRequestInformation(ctx, &users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
+			QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("graph: build batch step: %w", err)
+		}
+		item, err := batch.AddBatchRequestStep(*ri)
+		if err != nil {
+			return nil, fmt.Errorf("graph: build batch step: %w", err)
+		}
+		pending[deref(item.GetId())] = wk
+	}
+	out := map[mailbox.WellKnown]string{}
+	results, err := m.c.sendBatch(ctx, m.address, batch)
+	if err != nil {
+		return nil, wrapErr("resolve well-known folders of "+m.address, err)
+	}
+	for id, r := range results {
+		wk := pending[id]
+		switch {
+		case r.status < 300:
+			if fid := anyString(r.body["id"]); fid != "" {
+				out[wk] = fid
+			}
+		case r.status == http.StatusNotFound && wk != mailbox.RootFolder && wk != mailbox.Inbox:
+			// Not every mailbox has every folder (Archive, Conversation History).
+		default:
+			e := &Error{Op: "resolve well-known folder " + string(wk) + " of " + m.address, Status: r.status, Code: r.code, Message: r.message}
+			e.kind = classify(e.Status, e.Code)
+			return nil, e
+		}
+	}
+	return out, nil
+}
+
+// CreateFolder creates a folder under parentID ("" is the root), or returns
+// the existing one of the same display name there.
+func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
+	ctx = m.ctx(ctx)
+	if parentID == "" {
+		parentID = string(mailbox.RootFolder)
+	}
+	op := fmt.Sprintf("create folder %q under %s in %s", displayName, parentID, m.address)
+	body := models.NewMailFolder()
+	body.SetDisplayName(&displayName)
+	if class != "" && class != mailbox.ClassMailFolder {
+		p := models.NewSingleValueLegacyExtendedProperty()
+		p.SetId(ptr(containerClassProp))
+		p.SetValue(&class)
+		body.SetSingleValueExtendedProperties([]models.SingleValueLegacyExtendedPropertyable{p})
+	}
+	created, err := m.user.MailFolders().ByMailFolderId(parentID).ChildFolders().Post(ctx, body, nil)
+	var f mailbox.Folder
+	if err != nil {
+		err = wrapErr(op, err)
+		var ge *Error
+		if !errors.As(err, &ge) || (ge.Code != "ErrorFolderExists" && ge.Status != http.StatusConflict) {
+			return mailbox.Folder{}, err
+		}
+		// Idempotent: reuse the folder of that name.
+		found := false
+		ferr := m.childFolders(ctx, parentID, "displayName eq '"+odataQuote(displayName)+"'", func(mf models.MailFolderable) {
+			if !found && strings.EqualFold(deref(mf.GetDisplayName()), displayName) {
+				f, found = toFolder(mf), true
+			}
+		})
+		if ferr != nil {
+			return mailbox.Folder{}, ferr
+		}
+		if !found {
+			return mailbox.Folder{}, fmt.Errorf("%w (and no folder of that name is listed)", err)
+		}
+	} else {
+		f = toFolder(created)
+		if class != "" {
+			f.Class = class
+		}
+	}
+	if err == nil {
+		f.ParentID = deref(created.GetParentFolderId())
+	}
+	if f.ParentID == "" || f.ParentID == string(mailbox.RootFolder) {
+		f.ParentID = parentID
+	}
+	m.mu.Lock()
+	if pp, ok := m.paths[parentID]; ok {
+		f.Path = mailbox.JoinPath(pp, f.DisplayName)
+		m.paths[f.ID] = f.Path
+	}
+	m.mu.Unlock()
+	return f, nil
+}
+
+// odataQuote escapes a string for a single-quoted OData literal.
+func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+var itemSelect = []string{"id", "subject", "internetMessageId", "receivedDateTime", "sentDateTime", "createdDateTime", "lastModifiedDateTime", "isRead", "isDraft", "importance", "categories", "flag", "hasAttachments", "parentFolderId"}
+
+func sourceIDExpand() []string {
+	return []string{"singleValueExtendedProperties($filter=id eq '" + sourceIDProp + "')"}
+}
+
+var sourceIDProp = "String {" + mailbox.SourceIDPropertySet + "} Name " + mailbox.SourceIDPropertyName
+
+func toItem(msg models.Messageable) mailbox.Item {
+	it := mailbox.Item{
+		ID:                deref(msg.GetId()),
+		FolderID:          deref(msg.GetParentFolderId()),
+		Class:             mailbox.ClassMessage,
+		Subject:           deref(msg.GetSubject()),
+		InternetMessageID: deref(msg.GetInternetMessageId()),
+		IsRead:            deref(msg.GetIsRead()),
+		IsDraft:           deref(msg.GetIsDraft()),
+		Categories:        msg.GetCategories(),
+		HasAttachments:    deref(msg.GetHasAttachments()),
+		Flag:              mailbox.NotFlagged,
+		Importance:        mailbox.ImportanceNormal,
+	}
+	if t := msg.GetReceivedDateTime(); t != nil {
+		it.Received = t.UTC()
+	}
+	if t := msg.GetSentDateTime(); t != nil {
+		it.Sent = t.UTC()
+	}
+	if imp := msg.GetImportance(); imp != nil {
+		switch imp.String() {
+		case "low":
+			it.Importance = mailbox.ImportanceLow
+		case "high":
+			it.Importance = mailbox.ImportanceHigh
+		}
+	}
+	if fl := msg.GetFlag(); fl != nil && fl.GetFlagStatus() != nil {
+		switch fl.GetFlagStatus().String() {
+		case "flagged":
+			it.Flag = mailbox.Flagged
+		case "complete":
+			it.Flag = mailbox.Complete
+		}
+	}
+	for _, p := range msg.GetSingleValueExtendedProperties() {
+		if strings.EqualFold(deref(p.GetId()), sourceIDProp) {
+			it.SourceID = deref(p.GetValue())
+		}
+	}
+	return it
+}
+
+// Items pages through the messages of a folder.
+func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
+	ctx = m.ctx(ctx)
+	op := "list messages of folder " + folderID + " in " + m.address
+	b := m.user.MailFolders().ByMailFolderId(folderID).Messages()
+	resp, err := b.Get(ctx, &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{
+		Headers:         preferPage(),
+		QueryParameters: &users.ItemMailFoldersItemMessagesRequestBuilderGetQueryParameters{Select: itemSelect, Expand: sourceIDExpand()},
+	})
+	for {
+		if err != nil {
+			return wrapErr(op, err)
+		}
+		for _, msg := range resp.GetValue() {
+			it := toItem(msg)
+			if it.FolderID == "" {
+				it.FolderID = folderID
+			}
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+		next := deref(resp.GetOdataNextLink())
+		if next == "" {
+			return nil
+		}
+		resp, err = b.WithUrl(next).Get(ctx, &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{Headers: preferPage()})
+	}
+}
+
+// Changes is one round of the message delta of a folder. The state is the
+// whole @odata.nextLink or @odata.deltaLink Graph returned (the query is
+// encoded in it); an expired one gives an error matching
+// mailbox.ErrSyncStateInvalid and the caller restarts from "".
+func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
+	ctx = m.ctx(ctx)
+	op := "message delta of folder " + folderID + " in " + m.address
+	b := m.user.MailFolders().ByMailFolderId(folderID).Messages().Delta()
+	cfg := &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetRequestConfiguration{Headers: preferPage()}
+	if state == "" {
+		cfg.QueryParameters = &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetQueryParameters{Select: itemSelect}
+	} else {
+		if !strings.HasPrefix(state, m.c.base.Scheme+"://"+m.c.base.Host+"/") {
+			return mailbox.ChangePage{}, fmt.Errorf("graph: %s: the sync state is not a link of the configured Graph host: %w", op, mailbox.ErrSyncStateInvalid)
+		}
+		b = b.WithUrl(state)
+	}
+	resp, err := b.GetAsDeltaGetResponse(ctx, cfg)
+	if err != nil {
+		return mailbox.ChangePage{}, wrapErr(op, err)
+	}
+	page := mailbox.ChangePage{}
+	for _, msg := range resp.GetValue() {
+		if _, removed := msg.GetAdditionalData()["@removed"]; removed {
+			page.Changes = append(page.Changes, mailbox.Change{Kind: mailbox.ChangeDeleted, Item: mailbox.Item{ID: deref(msg.GetId()), FolderID: folderID}})
+			continue
+		}
+		it := toItem(msg)
+		if it.FolderID == "" {
+			it.FolderID = folderID
+		}
+		kind := mailbox.ChangeCreated
+		// Graph's delta does not say created or updated; a message modified
+		// well after its creation is an update.
+		if state != "" {
+			if c, mod := msg.GetCreatedDateTime(), msg.GetLastModifiedDateTime(); c != nil && mod != nil && mod.Sub(*c) > 2*time.Second {
+				kind = mailbox.ChangeUpdated
+			}
+		}
+		page.Changes = append(page.Changes, mailbox.Change{Kind: kind, Item: it})
+	}
+	if next := deref(resp.GetOdataNextLink()); next != "" {
+		page.State, page.More = next, true
+	} else {
+		page.State = deref(resp.GetOdataDeltaLink())
+	}
+	if page.State == "" {
+		return page, fmt.Errorf("graph: %s: the answer has neither a nextLink nor a deltaLink", op)
+	}
+	return page, nil
+}
+
+// OpenMIME streams a message's MIME content ($value); the SDK would buffer
+// it whole, so graphmail sends this request itself.
+func (m *Mailbox) OpenMIME(ctx context.Context, itemID string) (io.ReadCloser, error) {
+	ctx = m.ctx(ctx)
+	u := m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(itemID)+"/$value", nil)
+	resp, err := m.c.do(ctx, "read MIME of "+itemID+" in "+m.address, http.MethodGet, u, nil, -1, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// FindBySourceID looks a message up in a folder by the exmigrate stamp.
+func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string) (string, bool, error) {
+	ctx = m.ctx(ctx)
+	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq '%s' and ep/value eq '%s')", odataQuote(sourceIDProp), odataQuote(sourceID))
+	resp, err := m.user.MailFolders().ByMailFolderId(folderID).Messages().Get(ctx, &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{
+		QueryParameters: &users.ItemMailFoldersItemMessagesRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id"}, Top: ptr(int32(1))},
+	})
+	if err != nil {
+		return "", false, wrapErr("find source id in folder "+folderID+" of "+m.address, err)
+	}
+	if v := resp.GetValue(); len(v) > 0 {
+		return deref(v[0].GetId()), true, nil
+	}
+	return "", false, nil
+}
+
+// SetRead changes the read state of a message.
+func (m *Mailbox) SetRead(ctx context.Context, itemID string, read bool) error {
+	ctx = m.ctx(ctx)
+	body := models.NewMessage()
+	body.SetIsRead(&read)
+	_, err := m.user.Messages().ByMessageId(itemID).Patch(ctx, body, nil)
+	return wrapErr("set read state of "+itemID+" in "+m.address, err)
+}

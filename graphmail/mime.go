@@ -1,0 +1,292 @@
+package graphmail
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 bodies and headers
+	"github.com/emersion/go-message/mail"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// The sizes that decide how a part travels to Graph.
+const (
+	// inlineAttachmentMax: attachments below 3 MB may go in the create
+	// request or as one attachment POST; from 3 MB on, an upload session.
+	inlineAttachmentMax = 3 << 20
+	// maxRequestBytes is Graph's request size limit, minus headroom.
+	maxRequestBytes = 4<<20 - 64<<10
+	// maxBodyBytes: the body must fit the create request.
+	maxBodyBytes = 3 << 20
+	// uploadChunk is each upload-session PUT: under 4 MB and a multiple of
+	// 320 KiB (harmless for Outlook, required by OneDrive).
+	uploadChunk = 10 * 320 << 10
+	// maxCustomHeaders is how many internetMessageHeaders Graph accepts.
+	maxCustomHeaders = 5
+)
+
+// parsedPart is one attachment, held in memory when small and spooled to a
+// temporary file when large, so a big attachment is never held in memory.
+type parsedPart struct {
+	name, contentType, contentID string
+	inline                       bool
+	size                         int64
+	data                         []byte
+	file                         *os.File
+}
+
+// parsedMessage is the MIME of one message as the JSON create needs it.
+type parsedMessage struct {
+	subject           string
+	from              []*mail.Address
+	to, cc, bcc, repl []*mail.Address
+	date              time.Time
+	messageID         string
+	importance        string
+	keywords          []string
+	xHeaders          [][2]string
+	droppedHeaders    int
+	bodyType          string // text or html
+	body              string
+	parts             []*parsedPart
+}
+
+func (p *parsedMessage) Close() {
+	for _, a := range p.parts {
+		if a.file != nil {
+			name := a.file.Name()
+			a.file.Close()
+			os.Remove(name)
+		}
+	}
+}
+
+// limitedReader refuses a stream longer than limit with an
+// *mailbox.ItemTooLargeError, before anything is sent.
+type limitedReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.limit {
+		return n, &mailbox.ItemTooLargeError{Size: l.n, Limit: l.limit}
+	}
+	return n, err
+}
+
+// errBodyTooLarge: the body alone does not fit a Graph create request.
+var errBodyTooLarge = errors.New("message body is over 3 MB, more than a Graph create request can carry")
+
+// parseMIME reads an RFC 5322 message as a stream: headers, the body (HTML
+// preferred over plain text) and the attachments. limit bounds the MIME
+// size; spoolDir is where large attachments go ("" is the system default).
+func parseMIME(r io.Reader, limit int64, spoolDir string) (*parsedMessage, error) {
+	lr := &limitedReader{r: r, limit: limit}
+	e, err := message.Read(lr)
+	if err != nil && !message.IsUnknownCharset(err) {
+		var tl *mailbox.ItemTooLargeError
+		if errors.As(err, &tl) {
+			return nil, tl
+		}
+		return nil, fmt.Errorf("%w: malformed MIME header: %v", mailbox.ErrItemRejected, err)
+	}
+	h := mail.Header{Header: e.Header}
+	p := &parsedMessage{}
+	p.subject, _ = h.Subject()
+	p.from, _ = h.AddressList("From")
+	p.to, _ = h.AddressList("To")
+	p.cc, _ = h.AddressList("Cc")
+	p.bcc, _ = h.AddressList("Bcc")
+	p.repl, _ = h.AddressList("Reply-To")
+	p.date, _ = h.Date()
+	p.messageID = strings.TrimSpace(h.Get("Message-Id"))
+	p.importance = importanceOf(h.Get("Importance"), h.Get("X-Priority"))
+	if kw := h.Get("Keywords"); kw != "" {
+		for _, k := range strings.Split(kw, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				p.keywords = append(p.keywords, k)
+			}
+		}
+	}
+	fields := h.Fields()
+	for fields.Next() {
+		k := fields.Key()
+		if !strings.HasPrefix(strings.ToLower(k), "x-") {
+			continue
+		}
+		if len(p.xHeaders) >= maxCustomHeaders {
+			p.droppedHeaders++
+			continue
+		}
+		v, err := fields.Text()
+		if err != nil {
+			v = fields.Value()
+		}
+		p.xHeaders = append(p.xHeaders, [2]string{k, v})
+	}
+	var html, plain *string
+	err = walk(e, func(part *message.Entity) error {
+		ct, params, _ := part.Header.ContentType()
+		disp, dparams, _ := part.Header.ContentDisposition()
+		name := dparams["filename"]
+		if name == "" {
+			name = params["name"]
+		}
+		isBody := disp != "attachment" && name == ""
+		switch {
+		case isBody && ct == "text/html" && html == nil:
+			s, err := readBody(part.Body)
+			if err != nil {
+				return err
+			}
+			html = &s
+			return nil
+		case isBody && (ct == "text/plain" || ct == "") && plain == nil:
+			s, err := readBody(part.Body)
+			if err != nil {
+				return err
+			}
+			plain = &s
+			return nil
+		}
+		if name == "" {
+			name = fmt.Sprintf("attachment-%d%s", len(p.parts)+1, extFor(ct))
+		}
+		a := &parsedPart{name: name, contentType: ct, contentID: strings.Trim(part.Header.Get("Content-Id"), "<> "), inline: disp == "inline"}
+		if a.contentType == "" {
+			a.contentType = "application/octet-stream"
+		}
+		if err := spool(a, part.Body, spoolDir); err != nil {
+			return err
+		}
+		p.parts = append(p.parts, a)
+		return nil
+	})
+	if err != nil {
+		p.Close()
+		var tl *mailbox.ItemTooLargeError
+		if errors.As(err, &tl) || errors.Is(err, mailbox.ErrItemRejected) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: malformed MIME: %v", mailbox.ErrItemRejected, err)
+	}
+	// Whatever the walk left unread still counts against the limit.
+	if _, err := io.Copy(io.Discard, lr); err != nil {
+		p.Close()
+		return nil, err
+	}
+	switch {
+	case html != nil:
+		p.bodyType, p.body = "html", *html
+	case plain != nil:
+		p.bodyType, p.body = "text", *plain
+	default:
+		p.bodyType = "text"
+	}
+	return p, nil
+}
+
+// walk calls fn for every leaf part of e, depth first, in order. An
+// attached message (message/rfc822) is a leaf.
+func walk(e *message.Entity, fn func(*message.Entity) error) error {
+	mr := e.MultipartReader()
+	if mr == nil {
+		return fn(e)
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil && !message.IsUnknownCharset(err) {
+			return err
+		}
+		if err := walk(part, fn); err != nil {
+			return err
+		}
+	}
+}
+
+func readBody(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxBodyBytes+1))
+	if err != nil && !message.IsUnknownCharset(err) {
+		return "", err
+	}
+	if len(b) > maxBodyBytes {
+		return "", fmt.Errorf("%w: %w", mailbox.ErrItemRejected, errBodyTooLarge)
+	}
+	return string(b), nil
+}
+
+// spool keeps a part under the inline limit in memory and writes a larger
+// one to a temporary file as it streams.
+func spool(a *parsedPart, r io.Reader, dir string) error {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, inlineAttachmentMax))
+	if err != nil && !message.IsUnknownCharset(err) {
+		return err
+	}
+	if n < inlineAttachmentMax {
+		a.data, a.size = buf.Bytes(), n
+		return nil
+	}
+	f, err := os.CreateTemp(dir, "exmigrate-attachment-*")
+	if err != nil {
+		return fmt.Errorf("spool attachment %q: %w", a.name, err)
+	}
+	a.file = f
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("spool attachment %q: %w", a.name, err)
+	}
+	buf = bytes.Buffer{}
+	m, err := io.Copy(f, r)
+	if err != nil && !message.IsUnknownCharset(err) {
+		return err
+	}
+	a.size = n + m
+	return nil
+}
+
+func extFor(ct string) string {
+	if ct == "message/rfc822" {
+		return ".eml"
+	}
+	if exts, _ := mime.ExtensionsByType(ct); len(exts) > 0 {
+		return exts[0]
+	}
+	return ".bin"
+}
+
+// importanceOf reads the Importance header, or X-Priority (1-2 high, 4-5 low).
+func importanceOf(imp, prio string) string {
+	switch strings.ToLower(strings.TrimSpace(imp)) {
+	case "high":
+		return "high"
+	case "low":
+		return "low"
+	case "normal":
+		return "normal"
+	}
+	prio = strings.TrimSpace(prio)
+	if prio != "" {
+		switch prio[0] {
+		case '1', '2':
+			return "high"
+		case '4', '5':
+			return "low"
+		}
+	}
+	return ""
+}

@@ -1,0 +1,371 @@
+package graphmail
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The scheduler keeps every request for one mailbox within Graph's limits
+// for an app and mailbox pair: at most MaxInFlight requests in flight, a
+// request budget per window and an upload budget per window. It also owns
+// retries: 429, 503 and 504 are retried after Retry-After (seconds, possibly
+// fractional, or an HTTP date) or a bounded jittered back-off, and a 429
+// pauses the whole mailbox, not only the request that got it. The SDK's own
+// retry handler is switched off so that the two never stack.
+type scheduler struct {
+	limits Limits
+	log    *slog.Logger
+	next   http.RoundTripper
+
+	mu    sync.Mutex
+	boxes map[string]*boxState
+}
+
+type boxState struct {
+	sem   chan struct{}
+	multi sync.Mutex // one multi-slot ($batch) acquirer at a time, so two cannot deadlock
+
+	mu          sync.Mutex
+	reqs        []time.Time
+	uploads     []sizedAt
+	pausedUntil time.Time
+
+	stats struct {
+		requests, retries, throttled, transportErrors atomic.Int64
+		waited                                        atomic.Int64 // nanoseconds spent waiting for budgets and Retry-After
+	}
+}
+
+type sizedAt struct {
+	at time.Time
+	n  int64
+}
+
+// Stats are one mailbox's scheduler counters.
+type Stats struct {
+	Requests        int64         // attempts sent, retries included
+	Retries         int64         // attempts that were retries
+	Throttled       int64         // 429 answers received
+	TransportErrors int64         // dropped connections and similar
+	Waited          time.Duration // time spent waiting on budgets and Retry-After
+}
+
+type mailboxKey struct{}
+
+// withMailbox tags a request context with the mailbox whose budget it spends.
+func withMailbox(ctx context.Context, address string) context.Context {
+	return context.WithValue(ctx, mailboxKey{}, strings.ToLower(address))
+}
+
+func mailboxOf(req *http.Request) string {
+	if v, ok := req.Context().Value(mailboxKey{}).(string); ok {
+		return v
+	}
+	// Requests the SDK builds without our context still name the user.
+	p := req.URL.EscapedPath()
+	if i := strings.Index(p, "/users/"); i >= 0 {
+		rest := p[i+len("/users/"):]
+		if j := strings.IndexByte(rest, '/'); j >= 0 {
+			rest = rest[:j]
+		}
+		if u, err := url.PathUnescape(rest); err == nil {
+			return strings.ToLower(u)
+		}
+	}
+	return ""
+}
+
+func newScheduler(l Limits, log *slog.Logger, next http.RoundTripper) *scheduler {
+	return &scheduler{limits: l, log: log, next: next, boxes: map[string]*boxState{}}
+}
+
+func (s *scheduler) box(key string) *boxState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.boxes[key]
+	if b == nil {
+		b = &boxState{sem: make(chan struct{}, s.limits.MaxInFlight)}
+		s.boxes[key] = b
+	}
+	return b
+}
+
+func (s *scheduler) stats(address string) Stats {
+	b := s.box(strings.ToLower(address))
+	return Stats{
+		Requests: b.stats.requests.Load(), Retries: b.stats.retries.Load(), Throttled: b.stats.throttled.Load(),
+		TransportErrors: b.stats.transportErrors.Load(), Waited: time.Duration(b.stats.waited.Load()),
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// reserve waits until the mailbox is not paused and both budgets have room
+// for one request of n upload bytes, then spends them.
+func (s *scheduler) reserve(ctx context.Context, b *boxState, n int64, count int) error {
+	for {
+		now := time.Now()
+		b.mu.Lock()
+		wait := b.pausedUntil.Sub(now)
+		if wait <= 0 {
+			for len(b.reqs) > 0 && now.Sub(b.reqs[0]) >= s.limits.RequestWindow {
+				b.reqs = b.reqs[1:]
+			}
+			for len(b.uploads) > 0 && now.Sub(b.uploads[0].at) >= s.limits.UploadWindow {
+				b.uploads = b.uploads[1:]
+			}
+			if len(b.reqs)+count > s.limits.RequestsPerWindow {
+				wait = b.reqs[min(len(b.reqs)+count-s.limits.RequestsPerWindow, len(b.reqs))-1].Add(s.limits.RequestWindow).Sub(now)
+			} else if n > 0 {
+				var used int64
+				for _, u := range b.uploads {
+					used += u.n
+				}
+				if used+n > s.limits.UploadBytesPerWindow && len(b.uploads) > 0 {
+					freed := int64(0)
+					for _, u := range b.uploads {
+						freed += u.n
+						wait = u.at.Add(s.limits.UploadWindow).Sub(now)
+						if used-freed+n <= s.limits.UploadBytesPerWindow {
+							break
+						}
+					}
+				}
+			}
+			if wait <= 0 {
+				for range count {
+					b.reqs = append(b.reqs, now)
+				}
+				if n > 0 {
+					b.uploads = append(b.uploads, sizedAt{now, n})
+				}
+				b.mu.Unlock()
+				return nil
+			}
+		}
+		b.mu.Unlock()
+		b.stats.waited.Add(int64(wait))
+		if err := sleepCtx(ctx, wait+time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+func (b *boxState) pause(d time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if u := time.Now().Add(d); u.After(b.pausedUntil) {
+		b.pausedUntil = u
+	}
+}
+
+// replayable makes a request body readable again for a retry.
+func replayable(req *http.Request) (func() (io.ReadCloser, error), error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return func() (io.ReadCloser, error) { return http.NoBody, nil }, nil
+	}
+	if req.GetBody != nil {
+		return req.GetBody, nil
+	}
+	// Graph request bodies are at most 4 MB, so holding one is bounded.
+	data, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
+}
+
+func idempotent(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// RoundTrip implements http.RoundTripper.
+func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	key := mailboxOf(req)
+	b := s.box(key)
+	getBody, err := replayable(req)
+	if err != nil {
+		return nil, fmt.Errorf("graph %s %s: read request body: %w", req.Method, req.URL.Path, err)
+	}
+	var upload int64
+	if req.Method == http.MethodPost || req.Method == http.MethodPut || req.Method == http.MethodPatch {
+		upload = max(req.ContentLength, 0)
+	}
+	weight := min(batchWeight(ctx), s.limits.RequestsPerWindow)
+	slots := min(weight, s.limits.MaxInFlight)
+	release := func() {
+		for range slots {
+			<-b.sem
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		if err := s.reserve(ctx, b, upload, weight); err != nil {
+			return nil, err
+		}
+		if err := b.acquire(ctx, slots); err != nil {
+			return nil, err
+		}
+		// A 429 may have paused the mailbox while this request waited for a slot.
+		b.mu.Lock()
+		paused := time.Until(b.pausedUntil)
+		b.mu.Unlock()
+		if paused > 0 {
+			release()
+			b.stats.waited.Add(int64(paused))
+			if err := sleepCtx(ctx, paused); err != nil {
+				return nil, err
+			}
+			if err := b.acquire(ctx, slots); err != nil {
+				return nil, err
+			}
+		}
+		r := req.Clone(ctx)
+		if r.Body, err = getBody(); err != nil {
+			release()
+			return nil, err
+		}
+		if attempt > 0 {
+			b.stats.retries.Add(1)
+		}
+		b.stats.requests.Add(1)
+		resp, err := s.next.RoundTrip(r)
+		if err != nil {
+			release()
+			b.stats.transportErrors.Add(1)
+			if ctx.Err() != nil || !idempotent(req.Method) || attempt >= s.limits.MaxRetries {
+				return nil, err
+			}
+			d := s.backoff(attempt)
+			s.log.Debug("graph transport error, retrying", "mailbox", key, "method", req.Method, "path", req.URL.Path, "attempt", attempt+1, "wait", d, "err", err)
+			b.stats.waited.Add(int64(d))
+			if err := sleepCtx(ctx, d); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		code := resp.StatusCode
+		if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout) && attempt < s.limits.MaxRetries {
+			d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			if !ok {
+				d = s.backoff(attempt)
+			}
+			d = min(d, s.limits.MaxBackoff)
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+			if code == http.StatusTooManyRequests {
+				b.stats.throttled.Add(1)
+				// Graph's Retry-After is for the app and mailbox, so every
+				// request for this mailbox waits, not only this one.
+				b.pause(d)
+			}
+			release()
+			s.log.Debug("graph throttled, retrying", "mailbox", key, "status", code, "method", req.Method, "path", req.URL.Path, "attempt", attempt+1, "wait", d)
+			b.stats.waited.Add(int64(d))
+			if err := sleepCtx(ctx, d); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if code == http.StatusTooManyRequests {
+			b.stats.throttled.Add(1)
+		}
+		// The slot is held until the body is closed: a streamed MIME is in
+		// flight for as long as it is being read.
+		resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
+		return resp, nil
+	}
+}
+
+// backoff is a full-jitter exponential back-off: 0.5 s, 1 s, 2 s ... capped.
+func (s *scheduler) backoff(attempt int) time.Duration {
+	d := time.Duration(float64(500*time.Millisecond) * math.Pow(2, float64(min(attempt, 16))))
+	d = min(d, s.limits.MaxBackoff)
+	return d/2 + rand.N(d/2+1)
+}
+
+type releaseBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (r *releaseBody) Close() error {
+	err := r.ReadCloser.Close()
+	r.once.Do(r.release)
+	return err
+}
+
+// ParseRetryAfter reads a Retry-After header: delta seconds (Graph sends
+// fractional ones such as "2.128") or an HTTP date. A date in the past means
+// no wait. ok is false for an empty or malformed value.
+func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if c := v[0]; c >= '0' && c <= '9' || c == '.' {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return 0, false
+		}
+		// Beyond a day is nonsense; clamp rather than overflow.
+		if f > 86400 {
+			f = 86400
+		}
+		return time.Duration(f * float64(time.Second)), true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// acquire takes n in-flight slots of the mailbox.
+func (b *boxState) acquire(ctx context.Context, n int) error {
+	if n > 1 {
+		b.multi.Lock()
+		defer b.multi.Unlock()
+	}
+	for i := range n {
+		select {
+		case b.sem <- struct{}{}:
+		case <-ctx.Done():
+			for range i {
+				<-b.sem
+			}
+			return ctx.Err()
+		}
+	}
+	return nil
+}
