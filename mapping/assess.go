@@ -446,6 +446,9 @@ func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []mailbox.Fi
 	}
 	if n := st.OverTenant - st.OverMax; n > 0 {
 		obj, largest := largestBetween(st.Largest, l.TenantMessageBytes, l.MaxItemBytes)
+		if obj == "" { // the largest items kept are all over the maximum
+			obj = displayPath(prefix, "items over "+humanBytes(l.TenantMessageBytes))
+		}
 		found := fmt.Sprintf("%s has %s over the %s message size limit and under %s", where, count(n, "item"), humanBytes(l.TenantMessageBytes), humanBytes(l.MaxItemBytes))
 		if largest > 0 {
 			found += fmt.Sprintf("; the largest is %s", humanBytes(largest))
@@ -454,6 +457,9 @@ func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []mailbox.Fi
 	}
 	if st.OverMax > 0 {
 		obj, largest := largestBetween(st.Largest, l.MaxItemBytes, 0)
+		if obj == "" { // the items were counted but not kept (no item list)
+			obj = displayPath(prefix, "items over "+humanBytes(l.MaxItemBytes))
+		}
 		found := fmt.Sprintf("%s has %s over %s, which cannot be written to Exchange Online", where, count(st.OverMax, "item"), humanBytes(l.MaxItemBytes))
 		if largest > 0 {
 			found += fmt.Sprintf("; the largest is %s", humanBytes(largest))

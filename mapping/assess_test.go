@@ -711,3 +711,27 @@ func TestPublicFoldersUnreadable(t *testing.T) {
 		}
 	}
 }
+
+// Counts without the items themselves still name an object.
+func TestItemFindingsWithoutSamples(t *testing.T) {
+	in := cleanInventory()
+	in.Items.Largest = []mailbox.ItemSummary{{Folder: "Inbox", Subject: "huge", SizeBytes: 200 << 20}}
+	in.Items.OverTenant, in.Items.OverMax = 4, 1
+	in.HasArchive = true
+	in.ArchiveItems = ItemStats{OverTenant: 1, OverMax: 1}
+	_, fs := Assess(in, Limits{})
+	var got []string
+	for _, f := range fs {
+		if f.Code == CodeItemOverTenantLimit || f.Code == CodeItemOver150MB {
+			got = append(got, f.Code+" "+f.Object)
+		}
+	}
+	want := []string{
+		CodeItemOver150MB + " Inbox: huge",
+		CodeItemOver150MB + " Archive/items over 150.0 MB",
+		CodeItemOverTenantLimit + " items over 35.0 MB",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}

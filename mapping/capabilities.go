@@ -449,6 +449,7 @@ func WriteCapabilitiesJSON(w io.Writer, caps []Capability) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // remedies hold <placeholders>; this is not HTML
 	if err := enc.Encode(caps); err != nil {
 		return fmt.Errorf("write capabilities JSON: %w", err)
 	}
