@@ -1,6 +1,7 @@
 package ews_test
 
 import (
+	"encoding/pem"
 	"fmt"
 	"strings"
 	"testing"
@@ -65,4 +66,8 @@ func mime(subject string, bodyLen int) []byte {
 		b.WriteString("The quick brown fox jumps over the lazy dog.\r\n")
 	}
 	return []byte(b.String())
+}
+
+func pemOf(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

@@ -202,6 +202,15 @@ func (rc *reqCtx) schemaFaultErr(err error) {
 	rc.schemaFault(0, err.Error())
 }
 
+// injected is the error a FaultCode injection asks for, checked before a
+// write so that a refused write changes nothing.
+func (rc *reqCtx) injected() error {
+	if rc.injectedCode != "" {
+		return errf(rc.injectedCode, "Injected by the test.")
+	}
+	return nil
+}
+
 // msgStart writes the common head of a ResponseMessage.
 func (rc *reqCtx) msgStart(x *xw, name string, err error) bool {
 	if err == nil && rc.injectedCode != "" {
@@ -756,6 +765,9 @@ func (rc *reqCtx) createFolder(op *node, x *xw) error {
 	x.start(nsMessages, "ResponseMessages")
 	for _, fn := range op.child(nsMessages, "Folders").children {
 		err := perr
+		if err == nil {
+			err = rc.injected()
+		}
 		name := fn.child(nsTypes, "DisplayName").value()
 		if err == nil && name == "" {
 			err = errf("ErrorInvalidFolderId", "A folder needs a display name.")
@@ -819,6 +831,9 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 	x.start(nsMessages, "ResponseMessages")
 	for _, in := range op.child(nsMessages, "Items").children {
 		err := ferr
+		if err == nil {
+			err = rc.injected()
+		}
 		if err == nil && in.name.Local == "Message" && !op.hasAttr("MessageDisposition") {
 			err = errf("ErrorMessageDispositionRequired", "MessageDisposition is required for messages.")
 		}
@@ -900,6 +915,9 @@ func (rc *reqCtx) updateItem(op *node, x *xw) error {
 	for _, ch := range op.child(nsMessages, "ItemChanges").children {
 		it, err := rc.itemByID(ch.child(nsTypes, "ItemId").attr("Id"))
 		if err == nil {
+			err = rc.injected()
+		}
+		if err == nil {
 			for _, u := range ch.child(nsTypes, "Updates").kids() {
 				uri := u.child(nsTypes, "FieldURI").attr("FieldURI")
 				var val *node
@@ -941,25 +959,27 @@ func (rc *reqCtx) updateItem(op *node, x *xw) error {
 }
 
 // Sync states are opaque to clients; the fake's carry the folder, the
-// mailbox's epoch and the last sequence number reported.
-func syncState(kind, folderID string, epoch int, seq int64) string {
-	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "EXMFAKE1|%s|%s|%d|%d", kind, folderID, epoch, seq))
+// mailbox's epoch, the base of the current pass (changes after it are
+// reported relative to it) and the cursor (last change reported).
+func syncState(kind, folderID string, epoch int, base, cursor int64) string {
+	return base64.StdEncoding.EncodeToString(fmt.Appendf(nil, "EXMFAKE1|%s|%s|%d|%d|%d", kind, folderID, epoch, base, cursor))
 }
 
-func parseSyncState(state, kind, folderID string, epoch int) (int64, bool) {
+func parseSyncState(state, kind, folderID string, epoch int) (base, cursor int64, ok bool) {
 	if state == "" {
-		return 0, true
+		return 0, 0, true
 	}
 	raw, err := base64.StdEncoding.DecodeString(state)
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	p := strings.Split(string(raw), "|")
-	if len(p) != 5 || p[0] != "EXMFAKE1" || p[1] != kind || p[2] != folderID || p[3] != strconv.Itoa(epoch) {
-		return 0, false
+	if len(p) != 6 || p[0] != "EXMFAKE1" || p[1] != kind || p[2] != folderID || p[3] != strconv.Itoa(epoch) {
+		return 0, 0, false
 	}
-	seq, err := strconv.ParseInt(p[4], 10, 64)
-	return seq, err == nil
+	base, err1 := strconv.ParseInt(p[4], 10, 64)
+	cursor, err2 := strconv.ParseInt(p[5], 10, 64)
+	return base, cursor, err1 == nil && err2 == nil && base <= cursor
 }
 
 func (rc *reqCtx) syncFolderItems(op *node, x *xw) error {
@@ -969,10 +989,10 @@ func (rc *reqCtx) syncFolderItems(op *node, x *xw) error {
 		err = errf("ErrorInvalidOperation", "Sync is not supported for public folders.")
 	}
 	max, _ := strconv.Atoi(op.child(nsMessages, "MaxChangesReturned").value())
-	var since int64
+	var base, cursor int64
 	if err == nil {
 		var ok bool
-		if since, ok = parseSyncState(op.child(nsMessages, "SyncState").value(), "I", f.id, f.mb.syncEpoch); !ok {
+		if base, cursor, ok = parseSyncState(op.child(nsMessages, "SyncState").value(), "I", f.id, f.mb.syncEpoch); !ok {
 			err = errf("ErrorInvalidSyncStateData", "Synchronization state data is corrupt or otherwise invalid.")
 		}
 	}
@@ -987,17 +1007,21 @@ func (rc *reqCtx) syncFolderItems(op *node, x *xw) error {
 		}
 		var changes []change
 		for _, it := range f.items {
+			key := max64(it.created, it.updated, it.readChanged)
+			if key <= cursor {
+				continue
+			}
 			switch {
-			case it.created > since:
-				changes = append(changes, change{max64(it.created, it.updated, it.readChanged), "Create", it, it.id})
-			case it.updated > since:
-				changes = append(changes, change{max64(it.updated, it.readChanged), "Update", it, it.id})
-			case it.readChanged > since:
-				changes = append(changes, change{it.readChanged, "ReadFlagChange", it, it.id})
+			case it.created > base:
+				changes = append(changes, change{key, "Create", it, it.id})
+			case it.updated > base:
+				changes = append(changes, change{key, "Update", it, it.id})
+			case it.readChanged > base:
+				changes = append(changes, change{key, "ReadFlagChange", it, it.id})
 			}
 		}
 		for _, t := range f.tombs {
-			if t.seq > since && t.created <= since {
+			if t.seq > cursor && t.created <= base {
 				changes = append(changes, change{t.seq, "Delete", nil, t.id})
 			}
 		}
@@ -1006,14 +1030,14 @@ func (rc *reqCtx) syncFolderItems(op *node, x *xw) error {
 		if !last {
 			changes = changes[:max]
 		}
-		newSeq := since
+		newBase, newCursor := base, cursor
 		if len(changes) > 0 {
-			newSeq = changes[len(changes)-1].seq
+			newCursor = changes[len(changes)-1].seq
 		}
 		if last {
-			newSeq = max64(newSeq, rc.s.seq)
+			newBase, newCursor = rc.s.seq, rc.s.seq
 		}
-		x.leaf(nsMessages, "SyncState", syncState("I", f.id, f.mb.syncEpoch, newSeq))
+		x.leaf(nsMessages, "SyncState", syncState("I", f.id, f.mb.syncEpoch, newBase, newCursor))
 		x.leaf(nsMessages, "IncludesLastItemInRange", strconv.FormatBool(last))
 		x.start(nsMessages, "Changes")
 		for _, c := range changes {
@@ -1065,14 +1089,14 @@ func (rc *reqCtx) syncFolderHierarchy(op *node, x *xw) error {
 	var since int64
 	if err == nil {
 		var ok bool
-		if since, ok = parseSyncState(op.child(nsMessages, "SyncState").value(), "H", root.id, root.mb.syncEpoch); !ok {
+		if _, since, ok = parseSyncState(op.child(nsMessages, "SyncState").value(), "H", root.id, root.mb.syncEpoch); !ok {
 			err = errf("ErrorInvalidSyncStateData", "Synchronization state data is corrupt or otherwise invalid.")
 		}
 	}
 	x.start(nsMessages, "SyncFolderHierarchyResponse")
 	x.start(nsMessages, "ResponseMessages")
 	if rc.msgStart(x, "SyncFolderHierarchyResponseMessage", err) {
-		x.leaf(nsMessages, "SyncState", syncState("H", root.id, root.mb.syncEpoch, rc.s.seq))
+		x.leaf(nsMessages, "SyncState", syncState("H", root.id, root.mb.syncEpoch, rc.s.seq, rc.s.seq))
 		x.leaf(nsMessages, "IncludesLastFolderInRange", "true")
 		x.start(nsMessages, "Changes")
 		for _, f := range descendants(root) {
