@@ -1,0 +1,150 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// applicationID marks a SQLite file as an exmigrate state file ("EXMG" in
+// the file header), so that Open refuses somebody else's database instead
+// of adding tables to it.
+const applicationID = 0x45584d47
+
+// schemaVersion is the layout this build writes, kept in PRAGMA
+// user_version. Raise it with every change and add the step to migrations.
+const schemaVersion = 1
+
+// ErrNotStateFile is returned by Open for a file that is not an exmigrate
+// state file: not SQLite at all, or a SQLite database of another program.
+var ErrNotStateFile = errors.New("not an exmigrate state file")
+
+// ErrNewerSchema is returned by Open for a state file written by a newer
+// exmigrate: an older build must not write to a layout it does not know.
+var ErrNewerSchema = errors.New("state file was written by a newer exmigrate")
+
+// migrations[v] brings a file from version v to v+1. Version 0 is an empty
+// file. Every step runs in the same transaction as the version bump.
+var migrations = []string{
+	0: `
+CREATE TABLE jobs (
+	id              INTEGER PRIMARY KEY,
+	source_address  TEXT    NOT NULL,
+	source_location TEXT    NOT NULL,
+	target_address  TEXT    NOT NULL,
+	target_location TEXT    NOT NULL,
+	-- Addresses compare case-insensitively (RFC 5321 domains are, Exchange
+	-- local parts are too); lowered in Go so non-ASCII folds as well.
+	source_norm     TEXT    NOT NULL,
+	target_norm     TEXT    NOT NULL,
+	status          TEXT    NOT NULL,
+	passes          INTEGER NOT NULL DEFAULT 0,
+	last_start      INTEGER NOT NULL DEFAULT 0, -- unix nanoseconds UTC, 0 for never
+	last_end        INTEGER NOT NULL DEFAULT 0,
+	last_error      TEXT    NOT NULL DEFAULT '',
+	created         INTEGER NOT NULL,
+	UNIQUE (source_norm, source_location, target_norm, target_location)
+) STRICT;
+
+CREATE TABLE folders (
+	job_id           INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+	source_folder_id TEXT    NOT NULL,
+	source_path      TEXT    NOT NULL,
+	target_folder_id TEXT    NOT NULL,
+	target_path      TEXT    NOT NULL,
+	sync_state       TEXT    NOT NULL,
+	source_count     INTEGER NOT NULL,
+	target_count     INTEGER NOT NULL,
+	updated          INTEGER NOT NULL,
+	PRIMARY KEY (job_id, source_folder_id)
+) STRICT;
+
+-- A rowid table, not WITHOUT ROWID: Exchange ids make rows of several
+-- hundred bytes, past the size where a clustered key pays off.
+CREATE TABLE items (
+	job_id           INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+	source_id        TEXT    NOT NULL,
+	source_item_id   TEXT    NOT NULL,
+	source_folder_id TEXT    NOT NULL,
+	target_item_id   TEXT    NOT NULL,
+	size_bytes       INTEGER NOT NULL,
+	is_read          INTEGER NOT NULL,
+	outcome          TEXT    NOT NULL CHECK (outcome IN ('pending', 'copied', 'skipped')),
+	reason           TEXT    NOT NULL,
+	updated          INTEGER NOT NULL,
+	PRIMARY KEY (job_id, source_id)
+) STRICT;
+
+-- PendingItems, and per-folder reconciliation counts.
+CREATE INDEX items_folder_outcome ON items (job_id, source_folder_id, outcome);
+`,
+}
+
+// checkIdentity refuses a file that is not ours before anything is written
+// to it, including the journal mode change, which would be persistent.
+// It reports whether the file is still empty.
+func checkIdentity(ctx context.Context, db *sql.DB) (empty bool, err error) {
+	var appID, version, tables int64
+	// The first read is where SQLite notices a file that is not a database.
+	if err := db.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
+		if isNotADB(err) {
+			return false, fmt.Errorf("%w (not a SQLite database): give another state path", ErrNotStateFile)
+		}
+		if isCantOpen(err) {
+			return false, fmt.Errorf("%w: check that the directory exists and is writable", err)
+		}
+		return false, err
+	}
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return false, err
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		return false, err
+	}
+	switch {
+	case appID == 0 && version == 0 && tables == 0:
+		return true, nil
+	case appID != applicationID:
+		return false, fmt.Errorf("%w (a SQLite database of another program): give another state path", ErrNotStateFile)
+	case version > schemaVersion:
+		return false, fmt.Errorf("%w (schema version %d, this build knows up to %d): upgrade exmigrate",
+			ErrNewerSchema, version, schemaVersion)
+	}
+	return false, nil
+}
+
+// migrate creates or upgrades the schema in one immediate transaction, so
+// two processes opening a new file at once do not both create it.
+func migrate(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: see the writer DSN
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	var version int
+	if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("%w (schema version %d, this build knows up to %d): upgrade exmigrate",
+			ErrNewerSchema, version, schemaVersion)
+	}
+	if version == schemaVersion {
+		return nil
+	}
+	for v := version; v < schemaVersion; v++ {
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			return fmt.Errorf("schema step %d to %d: %w", v, v+1, err)
+		}
+	}
+	// PRAGMA takes no bound parameters; both values are constants.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA application_id = %d`, applicationID)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,573 @@
+// Package state is the copy engine's memory: dispatch.Store on an embedded
+// SQLite file (modernc.org/sqlite, pure Go, no cgo).
+//
+// One file holds every job of a state directory. Writes go through a single
+// connection, so goroutines of one process queue in database/sql instead of
+// spinning in SQLite's busy handler; reads use a small pool of read-only
+// connections that WAL lets run beside the writer. Every write is its own
+// transaction: a process killed at any point leaves the file at the last
+// committed write, and synchronous=NORMAL in WAL mode keeps that across a
+// process kill (only a power loss may drop the last few commits).
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+var _ dispatch.Store = (*SQLite)(nil)
+
+// busyTimeout is how long a statement waits for another process holding the
+// write lock (a report run beside a copy) before SQLITE_BUSY. Inside one
+// process writes never contend: they share one connection.
+const busyTimeout = 10 * time.Second
+
+// readers is the size of the read pool. More than the machine's cores buys
+// nothing; fewer than the engine's workers only queues cheap point reads.
+const readers = 4
+
+// SQLite is the state store. It is safe for concurrent use.
+type SQLite struct {
+	path   string
+	write  *sql.DB // exactly one connection
+	read   *sql.DB // read-only connections; == write when readers is 0
+	closed atomic.Bool
+
+	putItem *sql.Stmt
+	getItem *sql.Stmt
+}
+
+// Open opens the state file at path, creating it and its schema when it
+// does not exist. It fails with ErrNotStateFile for a file that is not an
+// exmigrate state file and with ErrNewerSchema for one written by a newer
+// exmigrate.
+func Open(ctx context.Context, path string) (*SQLite, error) {
+	return open(ctx, path, readers)
+}
+
+func open(ctx context.Context, path string, nread int) (*SQLite, error) {
+	if path == "" {
+		return nil, errors.New("state: open: empty path: give the state file's name")
+	}
+	s := &SQLite{path: path}
+	fail := func(err error) (*SQLite, error) {
+		s.closeDBs()
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+
+	var err error
+	// The identity check runs before the journal mode is set: switching a
+	// foreign database to WAL would change somebody else's file.
+	s.write, err = sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return fail(err)
+	}
+	s.write.SetMaxOpenConns(1)
+	s.write.SetMaxIdleConns(1)
+	s.write.SetConnMaxLifetime(0) // keep the connection: each new one reruns the pragmas
+
+	empty, err := checkIdentity(ctx, s.write)
+	if err != nil {
+		return fail(err)
+	}
+	var mode string
+	// WAL is persistent in the file; setting it once covers every connection.
+	if err := s.write.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+		return fail(err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fail(fmt.Errorf("the file system refused WAL journal mode (got %q): put the state file on a local disk", mode))
+	}
+	if err := migrate(ctx, s.write); err != nil {
+		if empty && isNotADB(err) {
+			err = ErrNotStateFile
+		}
+		return fail(err)
+	}
+
+	if nread > 0 {
+		s.read, err = sql.Open("sqlite", dsn(path, true))
+		if err != nil {
+			return fail(err)
+		}
+		s.read.SetMaxOpenConns(nread)
+		s.read.SetMaxIdleConns(nread)
+		s.read.SetConnMaxLifetime(0)
+	} else {
+		s.read = s.write
+	}
+
+	if s.putItem, err = s.write.PrepareContext(ctx, sqlPutItem); err != nil {
+		return fail(err)
+	}
+	if s.getItem, err = s.read.PrepareContext(ctx, sqlGetItem); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// dsn builds a file: URI, so that a path holding '?' or '#' stays a path.
+// The pragmas are per connection and are rerun by the driver on each one.
+func dsn(path string, readOnly bool) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	p := filepath.ToSlash(abs)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive letter
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Write transactions take the write lock at BEGIN, so they wait in the
+	// busy handler instead of failing when they would upgrade a read lock.
+	q.Set("_txlock", "immediate")
+	if readOnly {
+		q.Set("_query_only", "1")
+	}
+	return (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String()
+}
+
+// Close closes the store. Calls after the first return ErrStoreClosed.
+func (s *SQLite) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return fmt.Errorf("state: close: %w", dispatch.ErrStoreClosed)
+	}
+	if err := s.closeDBs(); err != nil {
+		return fmt.Errorf("state: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *SQLite) closeDBs() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.putItem, s.getItem} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.read != nil && s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		// The last connection to close checkpoints the WAL into the file.
+		errs = append(errs, s.write.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// fail wraps err with the operation, and turns any error of a closed store
+// (including "sql: database is closed" from a call racing Close) into
+// ErrStoreClosed.
+func (s *SQLite) fail(op string, err error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("state: %s: %w", op, dispatch.ErrStoreClosed)
+	}
+	return fmt.Errorf("state: %s: %w", op, err)
+}
+
+// errClosed is checked first by every method, so that a closed store fails
+// the same way whether or not validation would have.
+func (s *SQLite) errClosed(op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("state: %s: %w", op, dispatch.ErrStoreClosed)
+	}
+	return nil
+}
+
+// Job returns the job's record, creating it with status new when it is new.
+func (s *SQLite) Job(ctx context.Context, key dispatch.JobKey) (dispatch.JobRecord, error) {
+	op := fmt.Sprintf("job %s (%s) -> %s (%s)", key.SourceAddress, key.SourceLocation, key.TargetAddress, key.TargetLocation)
+	if err := s.errClosed(op); err != nil {
+		return dispatch.JobRecord{}, err
+	}
+	key, err := normalizeKey(key)
+	if err != nil {
+		return dispatch.JobRecord{}, s.fail(op, err)
+	}
+	src, dst := strings.ToLower(key.SourceAddress), strings.ToLower(key.TargetAddress)
+
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return dispatch.JobRecord{}, s.fail(op, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+
+	row := tx.QueryRowContext(ctx, sqlSelectJob+` WHERE source_norm = ? AND source_location = ? AND target_norm = ? AND target_location = ?`,
+		src, key.SourceLocation, dst, key.TargetLocation)
+	rec, err := scanJob(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		rec = dispatch.JobRecord{Key: key, Status: dispatch.JobNew}
+		err = tx.QueryRowContext(ctx, `INSERT INTO jobs
+			(source_address, source_location, target_address, target_location, source_norm, target_norm, status, created)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			key.SourceAddress, key.SourceLocation, key.TargetAddress, key.TargetLocation, src, dst,
+			dispatch.JobNew, time.Now().UnixNano()).Scan(&rec.ID)
+	}
+	if err != nil {
+		return dispatch.JobRecord{}, s.fail(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return dispatch.JobRecord{}, s.fail(op, err)
+	}
+	return rec, nil
+}
+
+func normalizeKey(k dispatch.JobKey) (dispatch.JobKey, error) {
+	k.SourceAddress = strings.TrimSpace(k.SourceAddress)
+	k.TargetAddress = strings.TrimSpace(k.TargetAddress)
+	k.SourceLocation = strings.ToLower(strings.TrimSpace(k.SourceLocation))
+	k.TargetLocation = strings.ToLower(strings.TrimSpace(k.TargetLocation))
+	if k.SourceAddress == "" || k.TargetAddress == "" {
+		return k, errors.New("source and target address are both required")
+	}
+	for _, l := range []string{k.SourceLocation, k.TargetLocation} {
+		// auto must be resolved before a job exists: a job is one direction.
+		if l != string(mailbox.LocationOnPrem) && l != string(mailbox.LocationCloud) {
+			return k, fmt.Errorf("location %q: use onprem or cloud", l)
+		}
+	}
+	return k, nil
+}
+
+const sqlSelectJob = `SELECT id, source_address, source_location, target_address, target_location,
+	status, passes, last_start, last_end, last_error FROM jobs`
+
+func scanJob(row interface{ Scan(...any) error }) (dispatch.JobRecord, error) {
+	var r dispatch.JobRecord
+	var start, end int64
+	err := row.Scan(&r.ID, &r.Key.SourceAddress, &r.Key.SourceLocation, &r.Key.TargetAddress, &r.Key.TargetLocation,
+		&r.Status, &r.Passes, &start, &end, &r.LastError)
+	r.LastStart, r.LastEnd = fromNanos(start), fromNanos(end)
+	return r, err
+}
+
+// PutJob updates the job's status, passes, timings and last error. The key
+// is fixed when the job is created.
+func (s *SQLite) PutJob(ctx context.Context, rec dispatch.JobRecord) error {
+	op := fmt.Sprintf("put job %d", rec.ID)
+	if err := s.errClosed(op); err != nil {
+		return err
+	}
+	switch rec.Status {
+	case dispatch.JobNew, dispatch.JobRunning, dispatch.JobDone, dispatch.JobPartial, dispatch.JobFailed:
+	default:
+		return s.fail(op, fmt.Errorf("unknown status %q", rec.Status))
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE jobs SET status = ?, passes = ?, last_start = ?, last_end = ?, last_error = ?
+		WHERE id = ?`, rec.Status, rec.Passes, toNanos(rec.LastStart), toNanos(rec.LastEnd), rec.LastError, rec.ID)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.fail(op, err)
+	} else if n == 0 {
+		return s.fail(op, fmt.Errorf("job %w", mailbox.ErrNotFound))
+	}
+	return nil
+}
+
+// Jobs lists every job in creation order.
+func (s *SQLite) Jobs(ctx context.Context) ([]dispatch.JobRecord, error) {
+	const op = "list jobs"
+	if err := s.errClosed(op); err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, sqlSelectJob+` ORDER BY id`)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	var out []dispatch.JobRecord
+	for rows.Next() {
+		r, err := scanJob(rows)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
+}
+
+const sqlSelectFolder = `SELECT job_id, source_folder_id, source_path, target_folder_id, target_path,
+	sync_state, source_count, target_count, updated FROM folders`
+
+func scanFolder(row interface{ Scan(...any) error }) (dispatch.FolderRecord, error) {
+	var r dispatch.FolderRecord
+	var updated int64
+	err := row.Scan(&r.JobID, &r.SourceFolderID, &r.SourcePath, &r.TargetFolderID, &r.TargetPath,
+		&r.SyncState, &r.SourceCount, &r.TargetCount, &updated)
+	r.Updated = fromNanos(updated)
+	return r, err
+}
+
+// Folder returns one source folder's state; found is false for a folder
+// not recorded before.
+func (s *SQLite) Folder(ctx context.Context, jobID int64, sourceFolderID string) (dispatch.FolderRecord, bool, error) {
+	op := fmt.Sprintf("folder job %d source %q", jobID, sourceFolderID)
+	if err := s.errClosed(op); err != nil {
+		return dispatch.FolderRecord{}, false, err
+	}
+	r, err := scanFolder(s.read.QueryRowContext(ctx, sqlSelectFolder+` WHERE job_id = ? AND source_folder_id = ?`,
+		jobID, sourceFolderID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return dispatch.FolderRecord{}, false, nil
+	}
+	if err != nil {
+		return dispatch.FolderRecord{}, false, s.fail(op, err)
+	}
+	return r, true, nil
+}
+
+// PutFolder inserts or replaces a folder's state. A zero Updated is set to
+// the current time.
+func (s *SQLite) PutFolder(ctx context.Context, rec dispatch.FolderRecord) error {
+	op := fmt.Sprintf("put folder job %d source %q", rec.JobID, rec.SourceFolderID)
+	if err := s.errClosed(op); err != nil {
+		return err
+	}
+	if rec.SourceFolderID == "" {
+		return s.fail(op, errors.New("source folder id is required"))
+	}
+	if rec.Updated.IsZero() {
+		rec.Updated = time.Now()
+	}
+	_, err := s.write.ExecContext(ctx, `INSERT INTO folders
+		(job_id, source_folder_id, source_path, target_folder_id, target_path, sync_state, source_count, target_count, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (job_id, source_folder_id) DO UPDATE SET
+			source_path = excluded.source_path, target_folder_id = excluded.target_folder_id,
+			target_path = excluded.target_path, sync_state = excluded.sync_state,
+			source_count = excluded.source_count, target_count = excluded.target_count, updated = excluded.updated`,
+		rec.JobID, rec.SourceFolderID, rec.SourcePath, rec.TargetFolderID, rec.TargetPath, rec.SyncState,
+		rec.SourceCount, rec.TargetCount, toNanos(rec.Updated))
+	if err != nil {
+		return s.fail(op, noJob(err, rec.JobID))
+	}
+	return nil
+}
+
+// Folders lists a job's folders by source path.
+func (s *SQLite) Folders(ctx context.Context, jobID int64) ([]dispatch.FolderRecord, error) {
+	op := fmt.Sprintf("list folders job %d", jobID)
+	if err := s.errClosed(op); err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, sqlSelectFolder+` WHERE job_id = ? ORDER BY source_path, source_folder_id`, jobID)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	var out []dispatch.FolderRecord
+	for rows.Next() {
+		r, err := scanFolder(rows)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
+}
+
+const (
+	itemColumns = `job_id, source_id, source_item_id, source_folder_id, target_item_id,
+	size_bytes, is_read, outcome, reason, updated`
+	sqlGetItem = `SELECT ` + itemColumns + ` FROM items WHERE job_id = ? AND source_id = ?`
+	sqlPutItem = `INSERT INTO items (` + itemColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (job_id, source_id) DO UPDATE SET
+			source_item_id = excluded.source_item_id, source_folder_id = excluded.source_folder_id,
+			target_item_id = excluded.target_item_id, size_bytes = excluded.size_bytes,
+			is_read = excluded.is_read, outcome = excluded.outcome, reason = excluded.reason,
+			updated = excluded.updated`
+)
+
+func scanItem(row interface{ Scan(...any) error }) (dispatch.ItemRecord, error) {
+	var r dispatch.ItemRecord
+	var updated int64
+	err := row.Scan(&r.JobID, &r.SourceID, &r.SourceItemID, &r.SourceFolderID, &r.TargetItemID,
+		&r.SizeBytes, &r.IsRead, &r.Outcome, &r.Reason, &updated)
+	r.Updated = fromNanos(updated)
+	return r, err
+}
+
+// Item returns one source item's record; found is false for an item not
+// recorded before.
+func (s *SQLite) Item(ctx context.Context, jobID int64, sourceID string) (dispatch.ItemRecord, bool, error) {
+	op := fmt.Sprintf("item job %d source %q", jobID, sourceID)
+	if err := s.errClosed(op); err != nil {
+		return dispatch.ItemRecord{}, false, err
+	}
+	r, err := scanItem(s.getItem.QueryRowContext(ctx, jobID, sourceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return dispatch.ItemRecord{}, false, nil
+	}
+	if err != nil {
+		return dispatch.ItemRecord{}, false, s.fail(op, err)
+	}
+	return r, true, nil
+}
+
+// PutItem inserts or replaces an item's record. It refuses a copied item
+// without a target id (only the target's confirmation makes an item copied)
+// and a skipped item without a reason. A zero Updated is set to now.
+func (s *SQLite) PutItem(ctx context.Context, rec dispatch.ItemRecord) error {
+	if err := s.errClosed("put item"); err != nil {
+		return err
+	}
+	if err := checkItem(rec); err != nil {
+		return s.fail(fmt.Sprintf("put item job %d source %q", rec.JobID, rec.SourceID), err)
+	}
+	if rec.Updated.IsZero() {
+		rec.Updated = time.Now()
+	}
+	_, err := s.putItem.ExecContext(ctx, rec.JobID, rec.SourceID, rec.SourceItemID, rec.SourceFolderID, rec.TargetItemID,
+		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated))
+	if err != nil {
+		// The operation name is built only here: PutItem is the hot path.
+		return s.fail(fmt.Sprintf("put item job %d source %q", rec.JobID, rec.SourceID), noJob(err, rec.JobID))
+	}
+	return nil
+}
+
+func checkItem(rec dispatch.ItemRecord) error {
+	if rec.SourceID == "" {
+		return errors.New("source id is required")
+	}
+	if rec.SizeBytes < 0 {
+		return fmt.Errorf("negative size %d", rec.SizeBytes)
+	}
+	switch rec.Outcome {
+	case dispatch.ItemPending:
+	case dispatch.ItemCopied:
+		if rec.TargetItemID == "" {
+			return errors.New("a copied item needs the target item id the target confirmed")
+		}
+	case dispatch.ItemSkipped:
+		if rec.Reason == "" {
+			return errors.New("a skipped item needs a reason")
+		}
+	default:
+		return fmt.Errorf("unknown outcome %q: use pending, copied or skipped", rec.Outcome)
+	}
+	return nil
+}
+
+// PendingItems lists the items recorded as pending in a folder, by source
+// id. There are at most as many as were in flight when a run stopped.
+func (s *SQLite) PendingItems(ctx context.Context, jobID int64, sourceFolderID string) ([]dispatch.ItemRecord, error) {
+	op := fmt.Sprintf("pending items job %d folder %q", jobID, sourceFolderID)
+	if err := s.errClosed(op); err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM items
+		WHERE job_id = ? AND source_folder_id = ? AND outcome = 'pending' ORDER BY source_id`, jobID, sourceFolderID)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	var out []dispatch.ItemRecord
+	for rows.Next() {
+		r, err := scanItem(rows)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
+}
+
+// Counts sums a job's items by outcome, and skipped items by reason.
+// SkipReasons is never nil.
+func (s *SQLite) Counts(ctx context.Context, jobID int64) (dispatch.ItemCounts, error) {
+	op := fmt.Sprintf("counts job %d", jobID)
+	c := dispatch.ItemCounts{SkipReasons: map[string]int64{}}
+	if err := s.errClosed(op); err != nil {
+		return c, err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT outcome, CASE outcome WHEN 'skipped' THEN reason ELSE '' END AS why,
+		count(*), total(size_bytes) FROM items WHERE job_id = ? GROUP BY outcome, why`, jobID)
+	if err != nil {
+		return c, s.fail(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var outcome, why string
+		var n int64
+		var bytes float64 // total() is a float; exact up to 2^53 bytes, far past any mailbox
+		if err := rows.Scan(&outcome, &why, &n, &bytes); err != nil {
+			return c, s.fail(op, err)
+		}
+		switch outcome {
+		case dispatch.ItemCopied:
+			c.Copied += n
+			c.CopiedBytes += int64(bytes)
+		case dispatch.ItemPending:
+			c.Pending += n
+		case dispatch.ItemSkipped:
+			c.Skipped += n
+			c.SkipReasons[why] += n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return c, s.fail(op, err)
+	}
+	return c, nil
+}
+
+// noJob names a foreign key failure for what it is: the job id is unknown.
+func noJob(err error, jobID int64) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY {
+		return fmt.Errorf("job %d %w (call Job first)", jobID, mailbox.ErrNotFound)
+	}
+	return err
+}
+
+func isCantOpen(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CANTOPEN
+}
+
+func isNotADB(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_NOTADB
+}
+
+// Times are stored as UTC unix nanoseconds, 0 for the zero time, so they
+// sort and compare as integers and need no parsing.
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

@@ -1,0 +1,624 @@
+package state
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+var onboard = dispatch.JobKey{
+	SourceAddress: "Alice@Contoso.com", SourceLocation: "onprem",
+	TargetAddress: "alice@contoso.onmicrosoft.com", TargetLocation: "cloud",
+}
+
+func openTemp(t testing.TB) (*SQLite, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil && !errors.Is(err, dispatch.ErrStoreClosed) {
+			t.Error(err)
+		}
+	})
+	return s, path
+}
+
+func newJob(t testing.TB, s *SQLite, key dispatch.JobKey) int64 {
+	t.Helper()
+	j, err := s.Job(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j.ID
+}
+
+func TestJob(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	first, err := s.Job(ctx, onboard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.ID == 0 || first.Status != dispatch.JobNew || first.Key != onboard || first.Passes != 0 ||
+		!first.LastStart.IsZero() || !first.LastEnd.IsZero() {
+		t.Fatalf("new job = %+v", first)
+	}
+
+	tests := []struct {
+		name    string
+		key     dispatch.JobKey
+		sameAs  int64 // expected id, 0 for a new job
+		wantErr string
+	}{
+		{name: "same key", key: onboard, sameAs: first.ID},
+		{name: "addresses differ in case and spaces", key: dispatch.JobKey{
+			SourceAddress: " ALICE@contoso.COM ", SourceLocation: "OnPrem",
+			TargetAddress: "Alice@Contoso.OnMicrosoft.com", TargetLocation: "cloud"}, sameAs: first.ID},
+		{name: "other direction is another job", key: dispatch.JobKey{
+			SourceAddress: onboard.TargetAddress, SourceLocation: "cloud",
+			TargetAddress: onboard.SourceAddress, TargetLocation: "onprem"}},
+		{name: "other target location is another job", key: dispatch.JobKey{
+			SourceAddress: onboard.SourceAddress, SourceLocation: "onprem",
+			TargetAddress: onboard.TargetAddress, TargetLocation: "onprem"}},
+		{name: "empty source", key: dispatch.JobKey{SourceLocation: "onprem",
+			TargetAddress: "b@x", TargetLocation: "cloud"}, wantErr: "address are both required"},
+		{name: "auto location", key: dispatch.JobKey{SourceAddress: "a@x", SourceLocation: "auto",
+			TargetAddress: "b@x", TargetLocation: "cloud"}, wantErr: `location "auto"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			j, err := s.Job(ctx, tt.key)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), "state: job ") {
+					t.Fatalf("err = %v, want one naming the job and %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.sameAs != 0 && j.ID != tt.sameAs {
+				t.Fatalf("id = %d, want the existing job %d", j.ID, tt.sameAs)
+			}
+			if tt.sameAs == 0 && j.ID == first.ID {
+				t.Fatalf("got the existing job %d for a different key", j.ID)
+			}
+			if tt.sameAs != 0 && j.Key != onboard {
+				t.Fatalf("key = %+v, want the spelling first recorded %+v", j.Key, onboard)
+			}
+		})
+	}
+}
+
+func TestPutJobAndJobs(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	a, _ := s.Job(ctx, onboard)
+	b, _ := s.Job(ctx, dispatch.JobKey{SourceAddress: "bob@contoso.com", SourceLocation: "cloud",
+		TargetAddress: "bob@contoso.com", TargetLocation: "onprem"})
+
+	start := time.Date(2026, 11, 22, 9, 0, 0, 123456789, time.FixedZone("CET", 3600))
+	tests := []struct {
+		name    string
+		rec     dispatch.JobRecord
+		wantErr error
+		errText string
+	}{
+		{name: "running", rec: dispatch.JobRecord{ID: a.ID, Status: dispatch.JobRunning, LastStart: start}},
+		{name: "partial with error", rec: dispatch.JobRecord{ID: a.ID, Status: dispatch.JobPartial, Passes: 1,
+			LastStart: start, LastEnd: start.Add(time.Hour), LastError: "3 items skipped"}},
+		{name: "unknown job", rec: dispatch.JobRecord{ID: 999, Status: dispatch.JobDone}, wantErr: mailbox.ErrNotFound},
+		{name: "unknown status", rec: dispatch.JobRecord{ID: a.ID, Status: "paused"}, errText: `unknown status "paused"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.PutJob(ctx, tt.rec)
+			switch {
+			case tt.wantErr != nil || tt.errText != "":
+				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || !strings.Contains(err.Error(), tt.errText) {
+					t.Fatalf("err = %v, want %v %q", err, tt.wantErr, tt.errText)
+				}
+				if !strings.HasPrefix(err.Error(), fmt.Sprintf("state: put job %d", tt.rec.ID)) {
+					t.Fatalf("err = %v does not name the operation", err)
+				}
+				return
+			case err != nil:
+				t.Fatal(err)
+			}
+			got, err := s.Job(ctx, onboard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.rec
+			want.Key = onboard
+			if !got.LastStart.Equal(want.LastStart) || !got.LastEnd.Equal(want.LastEnd) {
+				t.Fatalf("times = %v %v, want %v %v", got.LastStart, got.LastEnd, want.LastStart, want.LastEnd)
+			}
+			if !want.LastStart.IsZero() && got.LastStart.Location() != time.UTC {
+				t.Fatalf("time comes back in %v, want UTC", got.LastStart.Location())
+			}
+			got.LastStart, got.LastEnd, want.LastStart, want.LastEnd = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+			if got != want {
+				t.Fatalf("got %+v, want %+v", got, want)
+			}
+		})
+	}
+
+	jobs, err := s.Jobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 2 || jobs[0].ID != a.ID || jobs[1].ID != b.ID {
+		t.Fatalf("Jobs = %+v, want jobs %d and %d in order", jobs, a.ID, b.ID)
+	}
+	if jobs[0].Status != dispatch.JobPartial || jobs[0].LastError != "3 items skipped" || jobs[1].Status != dispatch.JobNew {
+		t.Fatalf("Jobs = %+v", jobs)
+	}
+}
+
+func TestFolders(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	job := newJob(t, s, onboard)
+	inbox := dispatch.FolderRecord{JobID: job, SourceFolderID: "AAMk-inbox", SourcePath: "/Inbox",
+		TargetFolderID: "AQMk-inbox", TargetPath: "/Inbox", SourceCount: 10}
+	synced := inbox
+	synced.SyncState = strings.Repeat("H4sIAAAAAAAEAO29B2AcSZ", 400) // EWS sync states run to kilobytes
+	synced.TargetCount = 10
+	synced.Updated = time.Date(2026, 11, 22, 10, 0, 0, 1, time.UTC)
+	projects := dispatch.FolderRecord{JobID: job, SourceFolderID: "AAMk-proj", SourcePath: "/Inbox/Projects",
+		TargetFolderID: "AQMk-proj", TargetPath: "/Inbox/Projects"}
+
+	tests := []struct {
+		name    string
+		put     dispatch.FolderRecord
+		wantErr error
+		errText string
+	}{
+		{name: "insert", put: inbox},
+		{name: "replace", put: synced},
+		{name: "second folder", put: projects},
+		{name: "unknown job", put: dispatch.FolderRecord{JobID: 42, SourceFolderID: "x"}, wantErr: mailbox.ErrNotFound},
+		{name: "no id", put: dispatch.FolderRecord{JobID: job}, errText: "source folder id is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := time.Now()
+			err := s.PutFolder(ctx, tt.put)
+			if tt.wantErr != nil || tt.errText != "" {
+				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || !strings.Contains(err.Error(), tt.errText) ||
+					!strings.HasPrefix(err.Error(), "state: put folder") {
+					t.Fatalf("err = %v, want %v %q", err, tt.wantErr, tt.errText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, found, err := s.Folder(ctx, tt.put.JobID, tt.put.SourceFolderID)
+			if err != nil || !found {
+				t.Fatalf("Folder = %v %v", found, err)
+			}
+			want := tt.put
+			if want.Updated.IsZero() {
+				if got.Updated.Before(before.Add(-time.Second)) || got.Updated.After(time.Now().Add(time.Second)) {
+					t.Fatalf("Updated = %v, want about now", got.Updated)
+				}
+				want.Updated = got.Updated
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %+v, want %+v", got, want)
+			}
+		})
+	}
+
+	if _, found, err := s.Folder(ctx, job, "never-seen"); found || err != nil {
+		t.Fatalf("unknown folder: found=%v err=%v", found, err)
+	}
+	list, err := s.Folders(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].SourcePath != "/Inbox" || list[0].SyncState != synced.SyncState ||
+		list[1].SourcePath != "/Inbox/Projects" {
+		t.Fatalf("Folders = %d records %+v", len(list), list)
+	}
+	if other, err := s.Folders(ctx, job+1); err != nil || len(other) != 0 {
+		t.Fatalf("Folders of another job = %v %v", other, err)
+	}
+}
+
+func TestItems(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	job := newJob(t, s, onboard)
+	pending := dispatch.ItemRecord{JobID: job, SourceID: "src-1", SourceItemID: "AAMkAD-1", SourceFolderID: "inbox",
+		SizeBytes: 4096, Outcome: dispatch.ItemPending}
+	copied := pending
+	copied.Outcome, copied.TargetItemID, copied.IsRead = dispatch.ItemCopied, "AQMkAD-t1", true
+	copied.Updated = time.Date(2026, 11, 22, 10, 1, 2, 3, time.UTC)
+
+	tests := []struct {
+		name    string
+		put     dispatch.ItemRecord
+		wantErr error
+		errText string
+	}{
+		{name: "insert pending", put: pending},
+		{name: "replace with copied", put: copied},
+		{name: "skipped with reason", put: dispatch.ItemRecord{JobID: job, SourceID: "src-2", SourceFolderID: "inbox",
+			SizeBytes: 200 << 20, Outcome: dispatch.ItemSkipped, Reason: "too large"}},
+		{name: "copied without target id", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", Outcome: dispatch.ItemCopied},
+			errText: "needs the target item id"},
+		{name: "skipped without reason", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", Outcome: dispatch.ItemSkipped},
+			errText: "needs a reason"},
+		{name: "unknown outcome", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", Outcome: "done"},
+			errText: `unknown outcome "done"`},
+		{name: "no source id", put: dispatch.ItemRecord{JobID: job, Outcome: dispatch.ItemPending},
+			errText: "source id is required"},
+		{name: "negative size", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", SizeBytes: -1, Outcome: dispatch.ItemPending},
+			errText: "negative size"},
+		{name: "unknown job", put: dispatch.ItemRecord{JobID: 77, SourceID: "src-3", Outcome: dispatch.ItemPending},
+			wantErr: mailbox.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.PutItem(ctx, tt.put)
+			if tt.wantErr != nil || tt.errText != "" {
+				if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || !strings.Contains(err.Error(), tt.errText) ||
+					!strings.HasPrefix(err.Error(), "state: put item") {
+					t.Fatalf("err = %v, want %v %q", err, tt.wantErr, tt.errText)
+				}
+				if _, found, _ := s.Item(ctx, tt.put.JobID, tt.put.SourceID); found && tt.put.SourceID == "src-3" {
+					t.Fatal("a refused record was stored")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, found, err := s.Item(ctx, tt.put.JobID, tt.put.SourceID)
+			if err != nil || !found {
+				t.Fatalf("Item = %v %v", found, err)
+			}
+			want := tt.put
+			if want.Updated.IsZero() {
+				want.Updated = got.Updated
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %+v, want %+v", got, want)
+			}
+		})
+	}
+	if _, found, err := s.Item(ctx, job, "never-seen"); found || err != nil {
+		t.Fatalf("unknown item: found=%v err=%v", found, err)
+	}
+}
+
+func TestPendingAndCounts(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	job := newJob(t, s, onboard)
+	other := newJob(t, s, dispatch.JobKey{SourceAddress: "bob@x", SourceLocation: "onprem", TargetAddress: "bob@y", TargetLocation: "cloud"})
+
+	put := func(job int64, id, folder, outcome, reason string, size int64) {
+		t.Helper()
+		r := dispatch.ItemRecord{JobID: job, SourceID: id, SourceFolderID: folder, Outcome: outcome, Reason: reason, SizeBytes: size}
+		if outcome == dispatch.ItemCopied {
+			r.TargetItemID = "t-" + id
+		}
+		if err := s.PutItem(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(job, "c1", "inbox", dispatch.ItemCopied, "", 100)
+	put(job, "c2", "sent", dispatch.ItemCopied, "", 250)
+	put(job, "p2", "inbox", dispatch.ItemPending, "", 7)
+	put(job, "p1", "inbox", dispatch.ItemPending, "", 9)
+	put(job, "p3", "sent", dispatch.ItemPending, "", 1)
+	put(job, "s1", "inbox", dispatch.ItemSkipped, "too large", 1<<30)
+	put(job, "s2", "sent", dispatch.ItemSkipped, "too large", 1<<30)
+	put(job, "s3", "inbox", dispatch.ItemSkipped, "corrupt MIME", 10)
+	put(other, "p9", "inbox", dispatch.ItemPending, "", 1)
+	put(other, "c9", "inbox", dispatch.ItemCopied, "", 1000)
+	// A pending item confirmed later leaves the pending list.
+	put(job, "p3", "sent", dispatch.ItemCopied, "", 1)
+
+	pendingTests := []struct {
+		job    int64
+		folder string
+		want   []string
+	}{
+		{job, "inbox", []string{"p1", "p2"}},
+		{job, "sent", nil},
+		{job, "drafts", nil},
+		{other, "inbox", []string{"p9"}},
+	}
+	for _, tt := range pendingTests {
+		t.Run(fmt.Sprintf("pending job %d %s", tt.job, tt.folder), func(t *testing.T) {
+			recs, err := s.PendingItems(ctx, tt.job, tt.folder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, r := range recs {
+				if r.Outcome != dispatch.ItemPending || r.JobID != tt.job || r.SourceFolderID != tt.folder {
+					t.Fatalf("listed %+v", r)
+				}
+				ids = append(ids, r.SourceID)
+			}
+			if !reflect.DeepEqual(ids, tt.want) {
+				t.Fatalf("pending = %v, want %v", ids, tt.want)
+			}
+		})
+	}
+
+	countTests := []struct {
+		job  int64
+		want dispatch.ItemCounts
+	}{
+		{job, dispatch.ItemCounts{Copied: 3, CopiedBytes: 351, Pending: 2, Skipped: 3,
+			SkipReasons: map[string]int64{"too large": 2, "corrupt MIME": 1}}},
+		{other, dispatch.ItemCounts{Copied: 1, CopiedBytes: 1000, Pending: 1, SkipReasons: map[string]int64{}}},
+		{12345, dispatch.ItemCounts{SkipReasons: map[string]int64{}}},
+	}
+	for _, tt := range countTests {
+		t.Run(fmt.Sprintf("counts job %d", tt.job), func(t *testing.T) {
+			got, err := s.Counts(ctx, tt.job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Counts = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "sub dir?#", "state.db") // characters a URI must escape
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := newJob(t, s, onboard)
+	folder := dispatch.FolderRecord{JobID: job, SourceFolderID: "f", SourcePath: "/Inbox", SyncState: "state-1",
+		Updated: time.Unix(1700000000, 5).UTC()}
+	item := dispatch.ItemRecord{JobID: job, SourceID: "i", SourceFolderID: "f", TargetItemID: "t", SizeBytes: 1,
+		Outcome: dispatch.ItemCopied, Updated: time.Unix(1700000000, 6).UTC()}
+	if err := s.PutFolder(ctx, folder); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutItem(ctx, item); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the state file is not where it was asked: %v", err)
+	}
+
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if j, err := s.Job(ctx, onboard); err != nil || j.ID != job {
+		t.Fatalf("job after reopen = %+v %v, want id %d", j, err, job)
+	}
+	if f, found, err := s.Folder(ctx, job, "f"); err != nil || !found || !reflect.DeepEqual(f, folder) {
+		t.Fatalf("folder after reopen = %+v %v %v", f, found, err)
+	}
+	if i, found, err := s.Item(ctx, job, "i"); err != nil || !found || !reflect.DeepEqual(i, item) {
+		t.Fatalf("item after reopen = %+v %v %v", i, found, err)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	ctx := context.Background()
+	sqliteFile := func(t *testing.T, stmts ...string) string {
+		path := filepath.Join(t.TempDir(), "x.db")
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, q := range stmts {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return path
+	}
+	newer := func(t *testing.T) string {
+		s, path := openTemp(t)
+		s.Close()
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", schemaVersion+1)); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	text := func(t *testing.T) string {
+		path := filepath.Join(t.TempDir(), "mailboxes.csv")
+		if err := os.WriteFile(path, []byte(strings.Repeat("EmailAddress,Location\nalice@contoso.com,onprem\n", 200)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+
+	tests := []struct {
+		name    string
+		file    func(t *testing.T) string
+		want    error
+		errText string
+	}{
+		{name: "newer schema", file: newer, want: ErrNewerSchema, errText: "upgrade exmigrate"},
+		{name: "text file", file: text, want: ErrNotStateFile},
+		{name: "another program's database", file: func(t *testing.T) string {
+			return sqliteFile(t, "CREATE TABLE notes (body TEXT)")
+		}, want: ErrNotStateFile, errText: "another program"},
+		{name: "another program's application id", file: func(t *testing.T) string {
+			return sqliteFile(t, "PRAGMA application_id = 1")
+		}, want: ErrNotStateFile},
+		{name: "missing directory", file: func(t *testing.T) string {
+			return filepath.Join(t.TempDir(), "no", "such", "dir", "state.db")
+		}, errText: "state: open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tt.file(t)
+			before, _ := os.ReadFile(path)
+			s, err := Open(ctx, path)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			t.Log(err) // the message an engineer sees
+			if (tt.want != nil && !errors.Is(err, tt.want)) || !strings.Contains(err.Error(), tt.errText) ||
+				!strings.Contains(err.Error(), path) {
+				t.Fatalf("err = %v, want %v naming the path and %q", err, tt.want, tt.errText)
+			}
+			if after, _ := os.ReadFile(path); !reflect.DeepEqual(before, after) {
+				t.Fatal("Open changed a file it refused")
+			}
+		})
+	}
+	if _, err := Open(ctx, ""); err == nil {
+		t.Fatal("Open(\"\") succeeded")
+	}
+}
+
+func TestClosed(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	job := newJob(t, s, onboard)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]func() error{
+		"Job":       func() error { _, err := s.Job(ctx, onboard); return err },
+		"PutJob":    func() error { return s.PutJob(ctx, dispatch.JobRecord{ID: job, Status: dispatch.JobDone}) },
+		"Jobs":      func() error { _, err := s.Jobs(ctx); return err },
+		"Folder":    func() error { _, _, err := s.Folder(ctx, job, "f"); return err },
+		"PutFolder": func() error { return s.PutFolder(ctx, dispatch.FolderRecord{JobID: job, SourceFolderID: "f"}) },
+		"Folders":   func() error { _, err := s.Folders(ctx, job); return err },
+		"Item":      func() error { _, _, err := s.Item(ctx, job, "i"); return err },
+		"PutItem": func() error {
+			return s.PutItem(ctx, dispatch.ItemRecord{JobID: job, SourceID: "i", Outcome: "pending"})
+		},
+		"PendingItems": func() error { _, err := s.PendingItems(ctx, job, "f"); return err },
+		"Counts":       func() error { _, err := s.Counts(ctx, job); return err },
+		"Close":        s.Close,
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			err := call()
+			if !errors.Is(err, dispatch.ErrStoreClosed) || !strings.HasPrefix(err.Error(), "state: ") {
+				t.Fatalf("err = %v, want ErrStoreClosed", err)
+			}
+		})
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	s, _ := openTemp(t)
+	job := newJob(t, s, onboard)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.PutItem(ctx, dispatch.ItemRecord{JobID: job, SourceID: "i", Outcome: dispatch.ItemPending})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestConcurrentWriters is the engine's pattern: several mailboxes, each with
+// workers writing pending then copied records while others read. Run it
+// under -race; no call may fail with SQLITE_BUSY.
+func TestConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	const goroutines, perG, mailboxes = 16, 150, 4
+	jobs := make([]int64, mailboxes)
+	for m := range jobs {
+		jobs[m] = newJob(t, s, dispatch.JobKey{SourceAddress: fmt.Sprintf("user%d@contoso.com", m), SourceLocation: "onprem",
+			TargetAddress: fmt.Sprintf("user%d@contoso.com", m), TargetLocation: "cloud"})
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			job := jobs[g%mailboxes]
+			folder := fmt.Sprintf("folder-%d", g)
+			for i := range perG {
+				id := fmt.Sprintf("g%d-i%d", g, i)
+				rec := dispatch.ItemRecord{JobID: job, SourceID: id, SourceFolderID: folder, SizeBytes: int64(i), Outcome: dispatch.ItemPending}
+				if err := s.PutItem(ctx, rec); err != nil {
+					errs <- err
+					return
+				}
+				rec.Outcome, rec.TargetItemID = dispatch.ItemCopied, "t-"+id
+				if err := s.PutItem(ctx, rec); err != nil {
+					errs <- err
+					return
+				}
+				if _, found, err := s.Item(ctx, job, id); err != nil || !found {
+					errs <- fmt.Errorf("read back %s: found=%v err=%v", id, found, err)
+					return
+				}
+				if i%50 == 0 {
+					if err := s.PutFolder(ctx, dispatch.FolderRecord{JobID: job, SourceFolderID: folder, SyncState: id}); err != nil {
+						errs <- err
+						return
+					}
+					if _, err := s.Counts(ctx, job); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var total int64
+	for _, job := range jobs {
+		c, err := s.Counts(ctx, job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Pending != 0 {
+			t.Errorf("job %d: %d pending after every item was copied", job, c.Pending)
+		}
+		total += c.Copied
+	}
+	if total != goroutines*perG {
+		t.Fatalf("copied = %d, want %d", total, goroutines*perG)
+	}
+}
