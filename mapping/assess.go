@@ -159,7 +159,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 	}
 	if in.Err != nil {
 		a.Error = in.Err.Error()
-		f := unreadableFinding(in.Address, in.Err)
+		f := unreadableFinding(in.Address, in.Location, in.Err)
 		a.Readiness = mailbox.Unreadable
 		return a, []mailbox.Finding{f}
 	}
@@ -169,7 +169,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 
 	for _, s := range sectionOrder {
 		if err := in.PartErrors[s]; err != nil {
-			add(partUnreadableFinding(in.Address, s, err))
+			add(partUnreadableFinding(in.Address, in.Location, s, err))
 		}
 	}
 
@@ -329,13 +329,18 @@ func sortFindings(fs []mailbox.Finding) {
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Severity.Rank() < fs[j].Severity.Rank() })
 }
 
-func unreadableFinding(addr string, err error) mailbox.Finding {
+// unreadableFinding explains why a mailbox could not be read. The fix is
+// given only where one command clears the cause: the impersonation role for
+// an on-premises mailbox the service account may not open.
+func unreadableFinding(addr string, loc mailbox.Location, err error) mailbox.Finding {
 	fix := ""
 	reason := err.Error()
 	switch {
+	case errors.Is(err, mailbox.ErrAccessDenied) && loc == mailbox.LocationCloud:
+		reason += " (the app needs the Mail.ReadWrite application permission, scoped to this mailbox)"
 	case errors.Is(err, mailbox.ErrAccessDenied):
 		fix = fixImpersonation
-		reason += " (the service account needs the ApplicationImpersonation role on-premises, or Mail.ReadWrite application permission in Exchange Online)"
+		reason += " (the service account needs the ApplicationImpersonation role on-premises, or the Mail.ReadWrite application permission in Exchange Online)"
 	case errors.Is(err, mailbox.ErrMailboxNotFound):
 		reason += " (check the address in the mailbox list)"
 	case errors.Is(err, mailbox.ErrNotOnThisSide):
@@ -347,19 +352,18 @@ func unreadableFinding(addr string, err error) mailbox.Finding {
 	}
 	f := newFinding(CodeMailboxUnreadable, addr, addr,
 		fmt.Sprintf("The mailbox could not be read: %s.", reason), "", nil)
-	if fix == "" {
-		f.Fix = ""
-	}
+	f.Fix = fix
 	return f
 }
 
-func partUnreadableFinding(addr string, s Section, err error) mailbox.Finding {
+func partUnreadableFinding(addr string, loc mailbox.Location, s Section, err error) mailbox.Finding {
 	f := newFinding(CodePartUnreadable, addr, string(s),
 		fmt.Sprintf("The %s of the mailbox could not be read: %v; the assessment of that part is incomplete.", s, err), "", nil)
 	if errors.Is(err, mailbox.ErrAccessDenied) {
-		if s == SectionHolds {
+		switch {
+		case s == SectionHolds:
 			f.Fix = fixDiscovery // eDiscovery operations need the Discovery Management role group
-		} else {
+		case loc != mailbox.LocationCloud:
 			f.Fix = fixImpersonation
 		}
 	}

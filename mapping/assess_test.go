@@ -488,8 +488,16 @@ func TestUnreadableReasons(t *testing.T) {
 			t.Errorf("%v: fix %q", tc.err, fs[0].Fix)
 		}
 	}
-	// A holds part that is denied points at the eDiscovery role group.
+	// In Exchange Online there is no impersonation role to grant.
 	in := cleanInventory()
+	in.Location = mailbox.LocationCloud
+	in.Err = fmt.Errorf("GET /users/x/mailFolders: %w", mailbox.ErrAccessDenied)
+	if _, fs := Assess(in, Limits{}); fs[0].Fix != "" || !strings.Contains(fs[0].Found, "Mail.ReadWrite application permission") {
+		t.Errorf("cloud access denied: %+v", fs[0])
+	}
+
+	// A holds part that is denied points at the eDiscovery role group.
+	in = cleanInventory()
 	in.PartErrors = map[Section]error{
 		SectionHolds: fmt.Errorf("GetDiscoverySearchConfiguration: %w", mailbox.ErrAccessDenied),
 		SectionRules: errors.New("timeout"),
