@@ -743,3 +743,22 @@ func TestItemFindingsWithoutSamples(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
 }
+
+func TestFolderKindAndCalendarPermission(t *testing.T) {
+	for class, want := range map[string]mailbox.Kind{
+		"": mailbox.KindMail, "IPF.Note.OutlookHomepage": mailbox.KindMail, "IPF.Appointment": mailbox.KindCalendar,
+		"ipf.contact": mailbox.KindContacts, "IPF.Task": mailbox.KindTasks, "IPF.StickyNote": mailbox.KindNotes,
+		"IPF.Journal": mailbox.KindOther, "IPF.Notebook": mailbox.KindOther,
+	} {
+		if got := folderKind(class); got != want {
+			t.Errorf("folderKind(%q) = %s, want %s", class, got, want)
+		}
+	}
+	in := cleanInventory()
+	in.FolderPermissions = []FolderPermission{{Folder: "Calendar", User: "team@contoso.com", Level: "Reviewer"}}
+	_, fs := Assess(in, Limits{})
+	if len(fs) != 1 || !strings.Contains(fs[0].Found, "calendarPermission") ||
+		fs[0].Fix != "Add-MailboxFolderPermission -Identity 'ann@contoso.com:\\Calendar' -User 'team@contoso.com' -AccessRights 'Reviewer'" {
+		t.Fatalf("calendar permission: %+v", fs)
+	}
+}
