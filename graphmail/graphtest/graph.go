@@ -201,7 +201,7 @@ func (s *Server) route(q *req) {
 		s.sendMail(q)
 	case n == 1 && seg[0] == "mailFolders":
 		s.childFolders(q, q.mb.rootID)
-	case n == 2 && seg[0] == "mailFolders" && seg[1] == "delta" && m == http.MethodGet:
+	case n == 2 && seg[0] == "mailFolders" && isDelta(seg[1]) && m == http.MethodGet:
 		s.folderDelta(q)
 	case n >= 2 && seg[0] == "mailFolders":
 		s.mu.Lock()
@@ -226,7 +226,7 @@ func (s *Server) route(q *req) {
 			s.rules(q, f)
 		case n == 3 && seg[2] == "messages":
 			s.messages(q, f)
-		case n == 4 && seg[2] == "messages" && seg[3] == "delta" && m == http.MethodGet:
+		case n == 4 && seg[2] == "messages" && isDelta(seg[3]) && m == http.MethodGet:
 			s.messageDelta(q, f)
 		case n >= 4 && seg[2] == "messages":
 			s.message(q, seg[3], seg[4:])
@@ -243,6 +243,9 @@ func (s *Server) route(q *req) {
 }
 
 // ---------------------------------------------------------------- helpers
+
+// isDelta accepts both spellings of the delta function Graph serves.
+func isDelta(seg string) bool { return seg == "delta" || seg == "delta()" }
 
 func (s *Server) selectFields(q *req, j map[string]any) map[string]any {
 	sel := q.r.URL.Query().Get("$select")
