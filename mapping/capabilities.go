@@ -418,12 +418,8 @@ func WriteCapabilitiesTable(w io.Writer, caps []Capability) error {
 	counts := map[Status]int{}
 	for _, c := range caps {
 		counts[c.Status]++
-		graph := c.Graph
-		if graph == "" {
-			graph = "-"
-		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n",
-			cell(string(c.Status)), cell(c.ID), cell(c.EWS), cell(graph), cell(c.Remedy))
+			cell(string(c.Status)), cell(c.ID), cell(c.EWS), cell(c.Graph), cell(c.Remedy))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write capabilities table: %w", err)
@@ -438,8 +434,12 @@ func WriteCapabilitiesTable(w io.Writer, caps []Capability) error {
 
 // cell keeps one value on one table row: tabs and newlines would break the
 // alignment.
+// An empty cell is a dash, so that no row ends in padding.
 func cell(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	if s = strings.Join(strings.Fields(s), " "); s == "" {
+		return "-"
+	}
+	return s
 }
 
 // WriteCapabilitiesJSON writes caps as an indented JSON array.
