@@ -38,6 +38,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"sevKey":  sevKey,
 	"kindLbl": func(k string) string { return titleCase(k) },
 	"date":    dateOnly,
+	"plural":  plural,
 }).Parse(htmlTemplateText))
 
 // The page's Content-Security-Policy allows nothing to load from anywhere
@@ -54,8 +55,8 @@ func scriptHash(js string) string {
 // Limits that keep a report of thousands of mailboxes readable and light;
 // findings.csv and the per-mailbox sections carry everything.
 const (
-	maxRowsPerCode      = 500
-	maxFoldersPerMbx    = 10
+	maxRowsPerCode      = 200
+	maxFoldersPerMbx    = 5
 	maxItemsPerMbx      = 5
 	openMailboxTableMax = 300
 )
@@ -163,7 +164,7 @@ type legendItem struct{ Label, Class string }
 
 const (
 	chartWidth  = 560
-	chartLabelW = 150
+	chartLabelW = 170
 	chartValueW = 96
 	rowH        = 30
 	barH        = 16
@@ -194,7 +195,7 @@ func makeBars(rows []barInput, legend []legendItem, empty string) barChart {
 	span := float64(chartWidth - chartLabelW - chartValueW)
 	for i, r := range rows {
 		y := 6 + i*rowH
-		br := barRow{Label: shorten(r.Label, 22), Full: r.Label, TextY: y + barH/2 + 5, BarY: y, BarH: barH, Value: r.Value}
+		br := barRow{Label: shorten(r.Label, 24), Full: r.Label, TextY: y + barH/2 + 5, BarY: y, BarH: barH, Value: r.Value}
 		x := float64(chartLabelW)
 		for _, s := range r.Segs {
 			if s.N <= 0 || maxTotal == 0 {
@@ -326,6 +327,7 @@ type mbView struct {
 	CopyStatus   string
 	CopyKey      string
 	Gap          int64
+	NegGap       int64
 	Skips        []Count
 	Duration     string
 }
@@ -613,7 +615,6 @@ func buildMailboxViews(md *model) []mbView {
 			Type: typeLabel(m.Type), Batch: m.Batch, Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
 			Error: m.Error, Size: formatBytes(m.SizeBytes), Items: formatInt(m.Items), SizeBytes: m.SizeBytes, ItemsN: m.Items,
 			Blockers: mv.blockers, Warnings: mv.warnings, Infos: mv.infos,
-			Filter: strings.ToLower(m.Address + " " + m.Batch + " " + string(mv.readiness) + " " + string(m.Location)),
 		}
 		kinds := counter{}
 		for k, n := range m.ItemsByKind {
@@ -621,14 +622,17 @@ func buildMailboxViews(md *model) []mbView {
 		}
 		v.Kinds = kinds.ordered(toStrings(kindOrder), titleCase, false)
 		v.Facts = []kpi{
-			{Label: "Folders", Value: strconv.Itoa(m.Folders), Sub: fmt.Sprintf("depth %d, widest %s children, fullest %s items", m.MaxDepth, formatInt(m.MaxChildFolders), formatInt(m.MaxFolderItems))},
-			{Label: "Recoverable items", Value: formatBytes(m.RecoverableBytes), Sub: formatInt(m.RecoverableItems) + " items"},
-			{Label: "Inbox rules", Value: strconv.Itoa(m.Rules), Sub: strconv.Itoa(m.RulesMappable) + " mappable to Graph"},
-			{Label: "Delegates / holds", Value: strconv.Itoa(m.Delegates) + " / " + strconv.Itoa(m.Holds)},
-			{Label: "Items over limits", Value: formatInt(m.ItemsOverTenant), Sub: formatInt(m.ItemsOver150MB) + " over 150 MB"},
+			{Label: "Folders", Value: strconv.Itoa(m.Folders), Sub: fmt.Sprintf("depth %d, up to %s subfolders and %s items in one folder", m.MaxDepth, formatInt(m.MaxChildFolders), formatInt(m.MaxFolderItems))},
 		}
 		if m.Archive != nil {
 			v.Facts = append(v.Facts, kpi{Label: "Online archive", Value: formatBytes(m.Archive.SizeBytes), Sub: fmt.Sprintf("%s items in %d folders", formatInt(m.Archive.Items), m.Archive.Folders)})
+		}
+		v.Facts = append(v.Facts,
+			kpi{Label: "Recoverable items", Value: formatBytes(m.RecoverableBytes), Sub: formatInt(m.RecoverableItems) + " items"},
+			kpi{Label: "Rules, delegates, holds", Value: fmt.Sprintf("%s (%d mappable to Graph), %s, %s", plural(m.Rules, "rule", "rules"), m.RulesMappable, plural(m.Delegates, "delegate", "delegates"), plural(m.Holds, "hold", "holds"))},
+		)
+		if m.ItemsOverTenant > 0 || m.ItemsOver150MB > 0 {
+			v.Facts = append(v.Facts, kpi{Label: "Items over limits", Value: fmt.Sprintf("%s over the tenant limit, %s over 150 MB", formatInt(m.ItemsOverTenant), formatInt(m.ItemsOver150MB))})
 		}
 		for _, fi := range mv.findings {
 			f := md.findings[fi]
@@ -649,6 +653,7 @@ func buildMailboxViews(md *model) []mbView {
 			v.CopyStatus = copyStatusLabel(c.Status)
 			v.CopyKey = copyClass(c.Status)
 			v.Gap = Gap(c)
+			v.NegGap = -v.Gap
 			sk := counter{}
 			for r, n := range c.SkipReasons {
 				sk.add(r, n)
@@ -661,6 +666,14 @@ func buildMailboxViews(md *model) []mbView {
 		out = append(out, v)
 	}
 	return out
+}
+
+// plural writes a count with the noun in the right number.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return formatInt(int64(n)) + " " + many
 }
 
 // Used by the template for received dates of items.

@@ -91,7 +91,10 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 	if org := strings.TrimSpace(opts.Organisation); org != "" {
 		m.printf("**%s**  \n", mdText(org))
 	}
-	m.printf("Report generated %s from the assessment of %s", formatTime(opts.generatedAt()), formatTime(a.GeneratedAt))
+	m.printf("Report generated %s", formatTime(opts.generatedAt()))
+	if !a.GeneratedAt.IsZero() {
+		m.printf(" from the assessment of %s", formatTime(a.GeneratedAt))
+	}
 	if a.Tool != "" {
 		m.printf(" (%s)", mdText(a.Tool))
 	}
@@ -192,7 +195,7 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 		for _, i := range md.order {
 			v := &md.mailboxes[i]
 			cells := []string{mdText(v.m.Address), mdText(locationLabel(v.m.Location)), mdText(typeLabel(v.m.Type)), mdText(v.m.Batch),
-				mdText(readinessLabel(v.readiness)), formatBytes(v.m.SizeBytes), formatInt(v.m.Items),
+				mdText(readinessWithError(v)), formatBytes(v.m.SizeBytes), formatInt(v.m.Items),
 				formatInt(int64(v.blockers)), formatInt(int64(v.warnings)), formatInt(int64(v.infos))}
 			if s.Copy != nil {
 				if c := v.m.Copy; c != nil {
@@ -208,4 +211,11 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 		return m.err
 	}
 	return m.w.Flush()
+}
+
+func readinessWithError(v *mailboxView) string {
+	if v.m.Error != "" {
+		return readinessLabel(v.readiness) + ": " + v.m.Error
+	}
+	return readinessLabel(v.readiness)
 }

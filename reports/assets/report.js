@@ -44,20 +44,26 @@
     });
   });
 
-  // Filter mailboxes (table rows and sections) by address, batch, readiness.
+  // Filter mailboxes (table rows and sections) by any text of their row or
+  // heading: address, location, type, batch, readiness.
   var filter = doc.getElementById("mbfilter");
   if (filter) {
-    var timer = 0;
-    var targets = doc.querySelectorAll("#mbtable tbody tr, #mblist details.mb");
+    var timer = 0, targets = null;
     filter.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(function () {
+        if (!targets) {
+          targets = [];
+          doc.querySelectorAll("#mbtable tbody tr, #mblist details.mb").forEach(function (el) {
+            var text = el.tagName === "TR" ? el.textContent : el.firstElementChild.textContent;
+            targets.push({ el: el, k: text.toLowerCase() });
+          });
+        }
         var q = filter.value.trim().toLowerCase();
         for (var i = 0; i < targets.length; i++) {
-          var k = targets[i].getAttribute("data-k") || "";
-          targets[i].classList.toggle("hidden", q !== "" && k.indexOf(q) < 0);
+          targets[i].el.classList.toggle("hidden", q !== "" && targets[i].k.indexOf(q) < 0);
         }
-      }, 120);
+      }, 150);
     });
   }
 
@@ -80,5 +86,8 @@
     opened = [];
   });
 
+  // Tests read these: the script ran to its end, and how long after the
+  // start of navigation.
+  doc.documentElement.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   doc.documentElement.setAttribute("data-report-ready", "1");
 })();

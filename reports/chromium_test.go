@@ -1,0 +1,192 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// findChromium returns the browser the HTML tests drive, or skips the test
+// with what to install. EXMIGRATE_CHROMIUM overrides the search.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("EXMIGRATE_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("chromium not found: install it (Debian: apt-get install -y chromium) or set EXMIGRATE_CHROMIUM to run the browser tests of the HTML report")
+	return ""
+}
+
+// consoleLine matches what chromium writes to stderr (with
+// --enable-logging=stderr) for every console message, warning or error of
+// a page, e.g. `[..:INFO:CONSOLE:12] "Uncaught Error: boom", source: ...`.
+var consoleLine = regexp.MustCompile(`:CONSOLE(?:\(\d+\)|:\d+)\] (.*)`)
+
+type browserResult struct {
+	DOM      string
+	Console  []string // every console message; the report logs none
+	Shot     string   // path of the screenshot
+	JSErrors string   // what the page's own monitor recorded
+	Ready    bool     // the report's script ran to its end
+	ReadyMS  string   // milliseconds from navigation to the end of the script
+}
+
+// openInChromium loads page in headless chromium twice: once to dump the
+// DOM after the scripts ran, once for a screenshot.
+func openInChromium(t *testing.T, chromium, page, shot string) browserResult {
+	t.Helper()
+	u := (&url.URL{Scheme: "file", Path: page}).String()
+	run := func(extra ...string) (string, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--user-data-dir=" + t.TempDir(), "--enable-logging=stderr", "--v=0", "--window-size=1280,2000"}
+		args = append(append(args, extra...), u)
+		cmd := exec.CommandContext(ctx, chromium, args...)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("chromium %v: %v\n%s", extra, err, tail(stderr.String(), 2000))
+		}
+		return stdout.String(), stderr.String()
+	}
+	var res browserResult
+	dom, stderr1 := run("--dump-dom")
+	_, stderr2 := run("--screenshot=" + shot)
+	res.DOM, res.Shot = dom, shot
+	for _, line := range strings.Split(stderr1+stderr2, "\n") {
+		if m := consoleLine.FindStringSubmatch(line); m != nil {
+			res.Console = append(res.Console, m[1])
+		}
+	}
+	if m := regexp.MustCompile(`<html[^>]*\sdata-js-error="([^"]*)"`).FindStringSubmatch(dom); m != nil {
+		res.JSErrors = m[1]
+	}
+	res.Ready = regexp.MustCompile(`<html[^>]*\sdata-report-ready="1"`).MatchString(dom)
+	if m := regexp.MustCompile(`<html[^>]*\sdata-ready-ms="(\d+)"`).FindStringSubmatch(dom); m != nil {
+		res.ReadyMS = m[1]
+	}
+	return res
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}
+
+func artifactDir(t *testing.T) string {
+	// Kept with `go test -artifacts -outputdir DIR`; removed otherwise.
+	return t.ArtifactDir()
+}
+
+func writeReport(t *testing.T, dir string, a *mailbox.Assessment) string {
+	t.Helper()
+	page := filepath.Join(dir, "report.html")
+	f, err := os.Create(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := Render(f, FormatHTML, a, goldenOptions()); err != nil {
+		t.Fatal(err)
+	}
+	return page
+}
+
+// TestHTMLInChromium opens the golden report (hostile strings included) in
+// headless chromium, fails on any console message, script error or CSP
+// violation, checks that the hostile markup stayed text, and takes a
+// screenshot.
+func TestHTMLInChromium(t *testing.T) {
+	chromium := findChromium(t)
+	dir := artifactDir(t)
+	a := loadFixture(t)
+	// Markup in every kind of field: if any of it became markup, the
+	// marker attribute would appear in the DOM (and the CSP would complain).
+	hostile := `<img src=x onerror="document.documentElement.setAttribute('data-pwned','1')"><script>document.documentElement.setAttribute('data-pwned','2')</script>`
+	a.Mailboxes = append(a.Mailboxes, mailbox.MailboxAssessment{
+		Address: hostile + "@contoso.com", Location: mailbox.LocationCloud, Readiness: mailbox.Blocked, Batch: hostile,
+		Error:        hostile,
+		LargestItems: []mailbox.ItemSummary{{Folder: hostile, Subject: hostile, Class: hostile, SizeBytes: 1 << 20}},
+		FolderStats:  []mailbox.FolderSummary{{Path: hostile, Class: hostile}},
+		Copy:         &mailbox.CopySummary{Status: hostile, SkipReasons: map[string]int64{hostile: 1}},
+	})
+	a.Findings = append(a.Findings, mailbox.Finding{Code: hostile, Severity: mailbox.Severity(hostile), Category: hostile, Mailbox: hostile + "@contoso.com", Object: hostile, Found: hostile, Remedy: hostile, Fix: hostile})
+	page := writeReport(t, dir, a)
+	res := openInChromium(t, chromium, page, filepath.Join(dir, "report.png"))
+	if len(res.Console) > 0 {
+		t.Errorf("the report wrote %d console messages:\n%s", len(res.Console), strings.Join(res.Console, "\n"))
+	}
+	if res.JSErrors != "" {
+		t.Errorf("the page recorded script errors: %s", res.JSErrors)
+	}
+	if !res.Ready {
+		t.Error("the report's script did not run to its end (no data-report-ready on <html>)")
+	}
+	if regexp.MustCompile(`data-pwned="`).MatchString(res.DOM) {
+		t.Error("hostile markup set an attribute: it was parsed as markup, not text")
+	}
+	if st, err := os.Stat(res.Shot); err != nil || st.Size() < 10_000 {
+		t.Fatalf("no usable screenshot at %s: %v", res.Shot, err)
+	}
+	t.Logf("screenshot: %s", res.Shot)
+}
+
+// TestChromiumDetectsErrors proves the checks above can fail: a report
+// with an external image (which the CSP blocks) and a throwing script must
+// be caught both by the console scrape and by the page's own monitor.
+func TestChromiumDetectsErrors(t *testing.T) {
+	chromium := findChromium(t)
+	dir := t.TempDir()
+	page := writeReport(t, dir, loadFixture(t))
+	data, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(data), "<main", `<img src="https://example.invalid/pixel.png"><main`, 1)
+	if err := os.WriteFile(page, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := openInChromium(t, chromium, page, filepath.Join(dir, "broken.png"))
+	if len(res.Console) == 0 {
+		t.Error("the console scrape saw nothing on a page that loads an external image")
+	}
+	if !strings.Contains(res.JSErrors, "content security policy") {
+		t.Errorf("the page monitor recorded %q, want a CSP violation", res.JSErrors)
+	}
+}
+
+// TestHTMLInChromiumLarge opens a report of 5,000 mailboxes: it must load
+// cleanly in the browser, not only render in Go.
+func TestHTMLInChromiumLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large report in chromium: skipped with -short")
+	}
+	chromium := findChromium(t)
+	dir := artifactDir(t)
+	page := writeReport(t, dir, syntheticAssessment(5000))
+	start := time.Now()
+	res := openInChromium(t, chromium, page, filepath.Join(dir, "report-5000.png"))
+	if len(res.Console) > 0 || res.JSErrors != "" || !res.Ready {
+		t.Errorf("console %q, errors %q, ready %v", res.Console, res.JSErrors, res.Ready)
+	}
+	st, _ := os.Stat(page)
+	t.Logf("5,000 mailboxes: %d bytes of HTML; the page was ready %s ms after navigation; two chromium runs (DOM dump, screenshot) took %v", st.Size(), res.ReadyMS, time.Since(start).Round(time.Millisecond))
+}
