@@ -496,13 +496,11 @@ func contentFindings(addr string, byKind map[mailbox.Kind]int64) []mailbox.Findi
 }
 
 // holdActive reports whether an EWS MailboxHoldStatus means the hold
-// applies. An empty status is taken as on hold: the reader listed it.
+// applies or was meant to (Pending, PartialHold and Failed are reported
+// too: legal wants the mailbox held). An empty status is taken as on hold:
+// the reader listed it.
 func holdActive(status string) bool {
-	switch strings.ToLower(status) {
-	case "notonhold", "failed":
-		return false
-	}
-	return true
+	return !strings.EqualFold(status, "NotOnHold")
 }
 
 func orUnknown(s string) string {

@@ -350,7 +350,7 @@ func TestAssessmentFigures(t *testing.T) {
 		{Name: "bad", IsInError: true, Actions: mailbox.Actions{MarkAsRead: true}},
 	}
 	in.Delegates = []mailbox.Delegate{{User: "bob@contoso.com"}}
-	in.Holds = []mailbox.Hold{{Name: "h", Status: "PartialHold"}, {Name: "gone", Status: "Failed"}}
+	in.Holds = []mailbox.Hold{{Name: "h", Status: "PartialHold"}, {Name: "failed", Status: "Failed"}, {Name: "gone", Status: "NotOnHold"}}
 
 	a, fs := Assess(in, Limits{})
 	if a.Folders != 6 || a.MaxDepth != 4 || a.MaxChildFolders != 5 || a.MaxFolderItems != 120 {
@@ -369,7 +369,7 @@ func TestAssessmentFigures(t *testing.T) {
 	if a.RecoverableItems != 15 || a.RecoverableBytes != 3072 {
 		t.Errorf("recoverable %d items %d bytes", a.RecoverableItems, a.RecoverableBytes)
 	}
-	if a.Rules != 2 || a.RulesMappable != 1 || a.Delegates != 1 || a.Holds != 1 {
+	if a.Rules != 2 || a.RulesMappable != 1 || a.Delegates != 1 || a.Holds != 2 {
 		t.Errorf("rules=%d mappable=%d delegates=%d holds=%d", a.Rules, a.RulesMappable, a.Delegates, a.Holds)
 	}
 	if len(a.FolderStats) != 6 || a.FolderStats[0].Path != "Inbox" {
