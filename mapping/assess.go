@@ -596,15 +596,19 @@ func delegateFindings(addr string, d mailbox.Delegate) []mailbox.Finding {
 	switch {
 	case strings.EqualFold(cal, "Editor") && d.ViewPrivateItems:
 		fix = strings.Replace(fixDelegate, "-SharingPermissionFlags Delegate", "-SharingPermissionFlags Delegate,CanViewPrivateItems", 1)
-	case strings.EqualFold(cal, "Editor") || cal == "":
+	case strings.EqualFold(cal, "Editor"):
 		fix = fixDelegate
-	default:
-		// A delegate flag needs Editor; a lesser level is a plain permission.
+	case !ignoredLevel(cal):
+		// The delegate flag needs Editor; a lesser level is a plain permission.
 		fix = fixFolderPermission
 		vars["folder"] = "Calendar"
 		vars["rights"] = cal
 	}
-	out := []mailbox.Finding{newFinding(CodeDelegate, addr, d.User, found, fix, vars)}
+	f := newFinding(CodeDelegate, addr, d.User, found, fix, vars)
+	// newFinding filled vars in; without calendar access there is nothing
+	// to re-create on the calendar, so no fix rather than the default one.
+	f.Fix = render(fix, vars)
+	out := []mailbox.Finding{f}
 	for _, f := range folders {
 		if f == "Calendar" || ignoredLevel(d.Permissions[f]) {
 			continue

@@ -762,3 +762,16 @@ func TestFolderKindAndCalendarPermission(t *testing.T) {
 		t.Fatalf("calendar permission: %+v", fs)
 	}
 }
+
+func TestDelegateWithoutCalendar(t *testing.T) {
+	in := cleanInventory()
+	in.Delegates = []mailbox.Delegate{{User: "asst@contoso.com", Permissions: map[string]string{"Calendar": "None", "Inbox": "Editor"}}}
+	_, fs := Assess(in, Limits{})
+	if len(fs) != 2 || fs[0].Code != CodeDelegate || fs[0].Fix != "" || fs[1].Code != CodeFolderPermission ||
+		fs[1].Fix != "Add-MailboxFolderPermission -Identity 'ann@contoso.com:\\Inbox' -User 'asst@contoso.com' -AccessRights 'Editor'" {
+		t.Fatalf("%+v", fs)
+	}
+	if strings.Contains(fs[0].Found, "Calendar") {
+		t.Errorf("a None level is reported: %q", fs[0].Found)
+	}
+}
