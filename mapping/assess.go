@@ -183,7 +183,9 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 	}
 	if len(in.Items.ByKind) > 0 {
 		for k, n := range in.Items.ByKind {
-			a.ItemsByKind[k] = n
+			if n > 0 {
+				a.ItemsByKind[k] = n
+			}
 		}
 	} else {
 		for _, f := range in.Folders {
