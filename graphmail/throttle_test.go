@@ -1,0 +1,255 @@
+package graphmail_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/graphmail"
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// writeMany creates n messages per goroutine from g goroutines.
+func writeMany(t *testing.T, mb *graphmail.Mailbox, folder string, g, n int) []error {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, g*n)
+	for w := range g {
+		wg.Go(func() {
+			for i := range n {
+				raw := mimeMessage(fmt.Sprintf("w%d-%d", w, i), fmt.Sprintf("<w%d-%d@x.example>", w, i), time.Now())
+				_, errs[w*n+i] = mb.CreateMessage(ctxT(t), folder, mailbox.Message{
+					Item: mailbox.Item{IsRead: true}, SourceID: fmt.Sprintf("src-%d-%d", w, i), MIME: strings.NewReader(raw), Size: int64(len(raw)),
+				})
+			}
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
+func TestNeverMoreThanFourInFlight(t *testing.T) {
+	// Latency makes requests overlap, so a client that let more than four
+	// through would be caught by the fake's MailboxConcurrency limit.
+	l := newLab(t, graphtest.WithLatency(15*time.Millisecond))
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	mb := l.c.Mailbox(alice)
+	errs := writeMany(t, mb, fx.FolderID("Inbox"), 16, 4)
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := l.srv.MaxInFlightSeen(alice); got > 4 || got < 2 {
+		t.Errorf("max in flight seen by the server = %d, want 2..4", got)
+	}
+	if l.srv.Throttled() != 0 {
+		t.Errorf("server answered %d 429s", l.srv.Throttled())
+	}
+	if n := len(fx.Messages("Inbox")); n != 64 {
+		t.Errorf("%d messages written, want 64", n)
+	}
+}
+
+func TestNoImmediateRetryAfter429(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter func() string
+		minWait    time.Duration
+	}{
+		{"fractional seconds", func() string { return "0.4" }, 400 * time.Millisecond},
+		{"whole seconds", func() string { return "1" }, time.Second},
+		{"HTTP date", func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }, time.Second},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLab(t, graphtest.WithLatency(5*time.Millisecond))
+			fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+			mb := l.c.Mailbox(alice)
+			inbox := fx.FolderID("Inbox")
+			l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 1, Path: "/messages", Method: http.MethodPost, RetryAfter: tc.retryAfter()})
+			start := time.Now()
+			errs := writeMany(t, mb, inbox, 16, 2)
+			elapsed := time.Since(start)
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if l.srv.EarlyRetries() != 0 {
+				t.Errorf("%d requests arrived before Retry-After had passed", l.srv.EarlyRetries())
+			}
+			st := l.c.Stats(alice)
+			if st.Throttled != 1 || st.Retries != 1 {
+				t.Errorf("stats %+v, want one 429 and one retry", st)
+			}
+			if elapsed < tc.minWait {
+				t.Errorf("32 writes with a %s Retry-After took %v", tc.retryAfter(), elapsed)
+			}
+			if l.srv.MaxInFlightSeen(alice) > 4 {
+				t.Errorf("max in flight %d", l.srv.MaxInFlightSeen(alice))
+			}
+		})
+	}
+}
+
+func TestFaults(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	mb := l.c.Mailbox(alice)
+	inbox := fx.FolderID("Inbox")
+	fx.AddMessage("Inbox", graphtest.Message{Subject: "one"})
+	list := func() error {
+		return mb.Items(ctxT(t), inbox, func(mailbox.Item) error { return nil })
+	}
+	tests := []struct {
+		name    string
+		fault   graphtest.Fault
+		op      func() error
+		wantErr error
+		retries int64
+	}{
+		{"503 with Retry-After", graphtest.Fault{Kind: graphtest.FaultUnavailable, Count: 2, RetryAfter: "0.1", Path: "/messages"}, list, nil, 2},
+		{"504 without Retry-After", graphtest.Fault{Kind: graphtest.FaultGatewayTimeout, Count: 1, Path: "/messages"}, list, nil, 1},
+		// net/http itself replays an idempotent request once on a reused
+		// connection; three drops in a row reach the scheduler.
+		{"dropped connections on a read", graphtest.Fault{Kind: graphtest.FaultDrop, Count: 3, Path: "/messages"}, list, nil, -1},
+		{"latency", graphtest.Fault{Kind: graphtest.FaultLatency, Count: 1, Latency: 200 * time.Millisecond, Path: "/messages"}, list, nil, 0},
+		{"dropped connection on a create is not retried", graphtest.Fault{Kind: graphtest.FaultDrop, Count: 1, Path: "/messages", Method: http.MethodPost}, func() error {
+			raw := mimeMessage("x", "<x@x.example>", time.Now())
+			_, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "s", MIME: strings.NewReader(raw), Size: -1})
+			return err
+		}, errAny, 0},
+		{"429s beyond the retry bound fail as busy", graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 50, RetryAfter: "0.01", Path: "/messages"}, list, mailbox.ErrMailboxBusy, 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := l.c.Stats(alice)
+			l.srv.Inject(tc.fault)
+			err := tc.op()
+			switch {
+			case tc.wantErr == nil && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.wantErr == errAny && err == nil:
+				t.Fatal("expected an error")
+			case tc.wantErr != nil && tc.wantErr != errAny && !errors.Is(err, tc.wantErr):
+				t.Fatalf("error %v, want %v", err, tc.wantErr)
+			}
+			got := l.c.Stats(alice).Retries - before.Retries
+			if (tc.retries >= 0 && got != tc.retries) || (tc.retries < 0 && got < 1) {
+				t.Errorf("retries = %d, want %d (-1: at least one)", got, tc.retries)
+			}
+			if l.srv.PendingFaults() != 0 && tc.retries != 6 {
+				t.Errorf("%d faults left unapplied", l.srv.PendingFaults())
+			}
+			// Leave no fault queued for the next case.
+			for l.srv.PendingFaults() > 0 {
+				_ = list()
+			}
+		})
+	}
+	// A wait respects the context.
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 1, RetryAfter: "30", Path: "/messages"})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := mb.Items(ctx, inbox, func(mailbox.Item) error { return nil })
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
+		t.Errorf("cancelled wait: %v after %v", err, time.Since(start))
+	}
+}
+
+var errAny = errors.New("any error")
+
+func TestRequestBudget(t *testing.T) {
+	lim := graphtest.DefaultLimits()
+	lim.RequestsPerWindow, lim.RequestWindow = 12, time.Second
+	tests := []struct {
+		name        string
+		clientLimit int
+		want429     bool
+	}{
+		{"client keeps to the budget", 12, false},
+		{"client misconfigured above the budget recovers through 429s", 1000, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLab(t, graphtest.WithLimits(lim))
+			fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+			c := l.client(t, func(cfg *graphmail.Config) {
+				cfg.Limits = graphmail.Limits{RequestsPerWindow: tc.clientLimit, RequestWindow: time.Second}
+			})
+			mb := c.Mailbox(alice)
+			inbox := fx.FolderID("Inbox")
+			start := time.Now()
+			for range 30 {
+				if err := mb.Items(ctxT(t), inbox, func(mailbox.Item) error { return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if el := time.Since(start); el < 2*time.Second {
+				t.Errorf("30 requests at 12/s took %v", el)
+			}
+			if got := l.srv.Throttled() > 0; got != tc.want429 {
+				t.Errorf("server throttled %d times", l.srv.Throttled())
+			}
+			if l.srv.EarlyRetries() != 0 {
+				t.Errorf("early retries %d", l.srv.EarlyRetries())
+			}
+		})
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"2", 2 * time.Second, true},
+		{"2.128", 2128 * time.Millisecond, true},
+		{"0.6", 600 * time.Millisecond, true},
+		{" 10 ", 10 * time.Second, true},
+		{"0", 0, true},
+		{".5", 500 * time.Millisecond, true},
+		{"Fri, 02 Jan 2026 03:04:15 GMT", 10 * time.Second, true},
+		{"Friday, 02-Jan-26 03:04:15 GMT", 10 * time.Second, true},
+		{"Fri Jan  2 03:04:15 2026", 10 * time.Second, true},
+		{"Fri, 02 Jan 2026 03:00:00 GMT", 0, true}, // in the past
+		{"1e9", 24 * time.Hour, true},
+		{"", 0, false},
+		{"-1", 0, false},
+		{"soon", 0, false},
+		{"NaN", 0, false},
+		{"1.2.3", 0, false},
+	}
+	for _, tc := range tests {
+		got, ok := graphmail.ParseRetryAfter(tc.in, now)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"2", "2.128", "Fri, 02 Jan 2026 03:04:15 GMT", "", "-1", "1e400", "0x10", "Infinity", "٣"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := graphmail.ParseRetryAfter(s, now)
+		if d < 0 || d > 24*time.Hour {
+			t.Fatalf("ParseRetryAfter(%q) = %v out of range", s, d)
+		}
+		if !ok && d != 0 {
+			t.Fatalf("ParseRetryAfter(%q) = %v with ok=false", s, d)
+		}
+	})
+}
