@@ -190,3 +190,75 @@ func TestHTMLInChromiumLarge(t *testing.T) {
 	st, _ := os.Stat(page)
 	t.Logf("5,000 mailboxes: %d bytes of HTML; the page was ready %s ms after navigation; two chromium runs (DOM dump, screenshot) took %v", st.Size(), res.ReadyMS, time.Since(start).Round(time.Millisecond))
 }
+
+// TestHTMLScriptsInChromium drives the report's own script in the browser:
+// sorting a table, filtering mailboxes, and opening a mailbox from a link.
+// The test adds a driver script, so it drops the page's CSP (which would
+// rightly block it); everything else is the report as written.
+func TestHTMLScriptsInChromium(t *testing.T) {
+	chromium := findChromium(t)
+	dir := t.TempDir()
+	page := writeReport(t, dir, loadFixture(t))
+	data, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy"[^>]*>`).ReplaceAllString(string(data), "")
+	driver := `<script>
+(function () {
+  var root = document.documentElement;
+  function order() {
+    return Array.prototype.map.call(document.querySelectorAll("#mbtable tbody tr"), function (r) { return r.cells[0].textContent; }).join(",");
+  }
+  var size = document.querySelectorAll("#mbtable thead th")[5];
+  size.click();
+  root.setAttribute("data-test-desc", order());
+  size.click();
+  root.setAttribute("data-test-asc", order());
+  var f = document.getElementById("mbfilter");
+  f.value = "WAVE-1";
+  f.dispatchEvent(new Event("input"));
+  setTimeout(function () {
+    root.setAttribute("data-test-visible", String(document.querySelectorAll("#mblist details.mb:not(.hidden)").length));
+    location.hash = "#mb-1";
+    setTimeout(function () { root.setAttribute("data-test-open", String(document.getElementById("mb-1").open)); }, 50);
+  }, 400);
+})();
+</script></body>`
+	html = strings.Replace(html, "</body>", driver, 1)
+	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u := (&url.URL{Scheme: "file", Path: page}).String()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
+		"--virtual-time-budget=3000", "--dump-dom", u).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	attr := func(name string) string {
+		m := regexp.MustCompile(`<html[^>]*\s` + name + `="([^"]*)"`).FindStringSubmatch(string(out))
+		if m == nil {
+			t.Errorf("the driver did not set %s", name)
+			return ""
+		}
+		return m[1]
+	}
+	desc := "finance@contoso.com,bjorn.lund@contoso.com,anna.berg@contoso.com,carla.diaz@contoso.com,room.oslo@contoso.com,=HYPERLINK(&#34;http://evil.example&#34;)@contoso.com,legacy.app@contoso.com"
+	desc = strings.ReplaceAll(desc, "&#34;", "&quot;")
+	if got := attr("data-test-desc"); got != desc {
+		t.Errorf("sorted by size, largest first:\n got %s\nwant %s", got, desc)
+	}
+	asc := "legacy.app@contoso.com,=HYPERLINK(&quot;http://evil.example&quot;)@contoso.com,room.oslo@contoso.com,carla.diaz@contoso.com,anna.berg@contoso.com,bjorn.lund@contoso.com,finance@contoso.com"
+	if got := attr("data-test-asc"); got != asc {
+		t.Errorf("sorted by size, smallest first:\n got %s\nwant %s", got, asc)
+	}
+	if got := attr("data-test-visible"); got != "2" {
+		t.Errorf("filter WAVE-1 leaves %s mailbox sections visible, want 2", got)
+	}
+	if got := attr("data-test-open"); got != "true" {
+		t.Errorf("following #mb-1 left the section open=%s", got)
+	}
+}

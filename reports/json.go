@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -125,6 +126,16 @@ func renderJSON(w io.Writer, a *mailbox.Assessment) error {
 	}
 	if out.Findings == nil {
 		out.Findings = []mailbox.Finding{}
+	}
+	// A mailbox without counts by kind gets {} rather than null.
+	cloned := false
+	for i := range out.Mailboxes {
+		if out.Mailboxes[i].ItemsByKind == nil {
+			if !cloned { // never change the caller's assessment
+				out.Mailboxes, cloned = slices.Clone(out.Mailboxes), true
+			}
+			out.Mailboxes[i].ItemsByKind = map[mailbox.Kind]int64{}
+		}
 	}
 	out.GeneratedAt = out.GeneratedAt.UTC()
 	enc := json.NewEncoder(w)
