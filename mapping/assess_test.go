@@ -202,7 +202,7 @@ func TestCleanMailboxHasNoFindings(t *testing.T) {
 func TestEveryFindingCode(t *testing.T) {
 	for _, tc := range findingCases {
 		t.Run(tc.code, func(t *testing.T) {
-			kind, ok := KindOf(tc.code)
+			kind, ok := KindByCode(tc.code)
 			if !ok {
 				t.Fatalf("%s is not in the catalogue", tc.code)
 			}
@@ -616,7 +616,7 @@ func TestAssessPublicFolders(t *testing.T) {
 			if i < 0 {
 				t.Fatalf("no %s in %q", tc.code, codesOf(fs))
 			}
-			k, _ := KindOf(tc.code)
+			k, _ := KindByCode(tc.code)
 			if f := fs[i]; f.Mailbox != "" || f.Severity != k.Severity || f.Category != CategoryPublicFolders || !digits.MatchString(f.Found) {
 				t.Errorf("finding %+v", f)
 			}

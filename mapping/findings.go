@@ -213,8 +213,8 @@ func Catalogue() []FindingKind {
 	return append([]FindingKind(nil), catalogue...)
 }
 
-// KindOf returns the catalogue entry for a code.
-func KindOf(code string) (FindingKind, bool) {
+// KindByCode returns the catalogue entry for a code.
+func KindByCode(code string) (FindingKind, bool) {
 	for _, k := range catalogue {
 		if k.Code == code {
 			return k, true
@@ -246,7 +246,7 @@ func render(tmpl string, vars map[string]string) string {
 // newFinding builds a finding of a catalogued kind. The fix template is the
 // kind's unless fix is given; an empty vars map leaves no placeholder.
 func newFinding(code, mbx, object, found string, fixTmpl string, vars map[string]string) mailbox.Finding {
-	k, ok := KindOf(code)
+	k, ok := KindByCode(code)
 	if !ok {
 		panic("mapping: finding code not in the catalogue: " + code) // a programming error caught by the tests
 	}
