@@ -61,11 +61,7 @@ func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolder
 	}
 	if publicFolders != nil || publicFoldersErr != nil {
 		if publicFoldersErr != nil {
-			out.Findings = append(out.Findings, mailbox.Finding{
-				Code: "EXM-PF-UNREADABLE", Severity: mailbox.SeverityWarning, Category: "public-folders",
-				Object: "public folders", Found: "The public folder tree could not be read: " + publicFoldersErr.Error(),
-				Remedy: "Check onprem.public_folder_mailbox and that the service account can read public folders, then assess again.",
-			})
+			out.Findings = append(out.Findings, mapping.PublicFoldersUnreadable(publicFoldersErr))
 		} else {
 			stats, findings := mapping.AssessPublicFolders(publicFolders)
 			out.PublicFolders = &stats

@@ -128,6 +128,7 @@ func writeJSONFile(path string, v any) error {
 	}
 	enc := json.NewEncoder(tmp)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // fix commands carry <placeholders>
 	if err := enc.Encode(v); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())

@@ -81,10 +81,7 @@ func copyFilters(cfg *config.Config) (dispatch.CopyOptions, error) {
 		if err != nil {
 			return o, usageErrorf("filters.folder_mappings: %w", err)
 		}
-		o.MapPath = func(p string) (string, bool) {
-			out := m.Apply(p)
-			return out, out != p
-		}
+		o.MapPath = m.Lookup
 	}
 	if cfg.Filters.ReceivedSince != "" {
 		o.ReceivedSince, _ = config.ParseDate(cfg.Filters.ReceivedSince)

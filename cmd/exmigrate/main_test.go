@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	return code, out.String(), errb.String()
+}
+
+func TestHelpListsEveryCommand(t *testing.T) {
+	code, out, _ := run(t, "--help")
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, c := range []string{"check", "assess", "copy", "report", "lab", "demo", "capabilities", "version"} {
+		if !strings.Contains(out, "\n  "+c+" ") {
+			t.Errorf("--help does not list %s:\n%s", c, out)
+		}
+	}
+	for _, c := range []string{"check", "assess", "copy", "report", "lab", "demo", "capabilities", "version"} {
+		code, out, _ := run(t, c, "--help")
+		if code != ExitOK || !strings.Contains(out, "Examples:") {
+			t.Errorf("%s --help: exit %d, no example:\n%s", c, code, out)
+		}
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badConfig, []byte("onprem:\n  ews_url: http://mail.contoso.com/EWS/Exchange.asmx\n  username: svc\n  password_env: PW\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list := filepath.Join(dir, "list.csv")
+	if err := os.WriteFile(list, []byte("EmailAddress\nnot-an-address\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		wantErr string
+	}{
+		{"version", []string{"version"}, ExitOK, ""},
+		{"unknown command", []string{"migrate-everything"}, ExitUsage, `unknown command "migrate-everything"`},
+		{"unknown flag", []string{"copy", "--paralel", "3"}, ExitUsage, "unknown flag: --paralel"},
+		{"bad log level", []string{"--log-level", "loud", "version"}, ExitUsage, `--log-level "loud": use debug, info, warn or error`},
+		{"missing config", []string{"check"}, ExitUsage, "--config is required"},
+		{"bad config", []string{"check", "--config", badConfig}, ExitUsage, "onprem.ews_url: must be https://"},
+		{"missing list flag", []string{"copy", "--config", badConfig}, ExitUsage, "--mailboxes is required"},
+		{"bad report format", []string{"report", "--in", list, "--format", "pdf"}, ExitUsage, "pdf"},
+		{"stray argument", []string{"version", "now"}, ExitUsage, "takes no arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			if tt.wantErr != "" && !strings.Contains(stderr, tt.wantErr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestCapabilitiesCommand(t *testing.T) {
+	code, out, _ := run(t, "capabilities")
+	if code != ExitOK || !strings.Contains(out, "Public folders") && !strings.Contains(out, "public folders") {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+	code, out, _ = run(t, "capabilities", "--json")
+	if code != ExitOK || !strings.HasPrefix(strings.TrimSpace(out), "[") && !strings.HasPrefix(strings.TrimSpace(out), "{") {
+		t.Errorf("--json: exit %d, output starts %q", code, out[:min(len(out), 40)])
+	}
+}
+
+func TestInterruptedIs130(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"lab", "--dir", t.TempDir()}, Streams{Out: &out, Err: &errb})
+	// The lab returns cleanly on Ctrl-C: a stopped lab is not a failure.
+	if code != ExitOK {
+		t.Errorf("lab interrupted: exit %d, stderr %s", code, errb.String())
+	}
+	if exitCode(context.Canceled) != ExitInterrupted || exitCode(errSkipped) != ExitSkipped {
+		t.Error("exit code mapping is wrong")
+	}
+}
