@@ -60,13 +60,13 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	s, err := connect(ctx, cfg, opts.g.logger)
+	s, err := connectSides(ctx, cfg, opts.g.logger)
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	defer s.Close()
 	log := opts.g.logger
-	d := s.dispatcher(log)
+	d := s.Dispatcher(log)
 
 	parallel := opts.Parallel
 	if parallel <= 0 {
@@ -94,8 +94,8 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 
 	var pf []mailbox.Folder
 	var pfErr error
-	if opts.PublicFolders && s.ews != nil && cfg.OnPrem.PublicFolderMailbox != "" {
-		pf, pfErr = s.ews.PublicFolders(ctx)
+	if opts.PublicFolders && s.EWS != nil && cfg.OnPrem.PublicFolderMailbox != "" {
+		pf, pfErr = s.EWS.PublicFolders(ctx)
 		if errors.Is(pfErr, mailbox.ErrNotFound) {
 			pf, pfErr = nil, nil // no public folders
 		}

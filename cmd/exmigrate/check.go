@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -32,16 +33,19 @@ func newCheckCommand(g *globalOptions, runF func(context.Context, *checkOptions)
 	return cmd
 }
 
+// checkTimeout bounds a check that should answer in seconds.
+const checkTimeout = 60 * time.Second
+
 func checkRun(ctx context.Context, opts *checkOptions) error {
 	cfg, err := opts.g.loadConfig()
 	if err != nil {
 		return err
 	}
-	s, err := connect(ctx, cfg, opts.g.logger)
+	s, err := connectSides(ctx, cfg, opts.g.logger)
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	defer s.Close()
 	out := opts.g.io.Out
 	failed := 0
 	report := func(side, what string, err error) {
@@ -54,14 +58,14 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	if s.ews != nil {
-		report("onprem", fmt.Sprintf("EWS at %s as %s", cfg.OnPrem.EWSURL, cfg.OnPrem.EWSUser()), s.ews.Check(ctx))
+	if s.EWS != nil {
+		report("onprem", fmt.Sprintf("EWS at %s as %s", cfg.OnPrem.EWSURL, cfg.OnPrem.EWSUser()), s.EWS.Check(ctx))
 	}
-	if s.graph != nil {
-		report("cloud", fmt.Sprintf("Microsoft Graph (%s cloud), tenant %s, auth %s", cfg.Cloud.Cloud, cfg.Cloud.TenantID, cfg.Cloud.Auth), s.graph.Check(ctx))
+	if s.Graph != nil {
+		report("cloud", fmt.Sprintf("Microsoft Graph (%s cloud), tenant %s, auth %s", cfg.Cloud.Cloud, cfg.Cloud.TenantID, cfg.Cloud.Auth), s.Graph.Check(ctx))
 	}
 	if opts.Mailbox != "" {
-		d := s.dispatcher(opts.g.logger)
+		d := s.Dispatcher(opts.g.logger)
 		if d.OnPrem != nil {
 			p, err := d.OnPrem.Detect(ctx, opts.Mailbox)
 			report("onprem", opts.Mailbox+": "+p.Detail, err)

@@ -112,11 +112,11 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	}
 	engineOpts.DryRun, engineOpts.MaxSkipped, engineOpts.ItemWorkers = opts.DryRun, opts.MaxSkipped, opts.ItemWorkers
 
-	s, err := connect(ctx, cfg, opts.g.logger)
+	s, err := connectSides(ctx, cfg, opts.g.logger)
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	defer s.Close()
 	log := opts.g.logger
 
 	statePath := cfg.Path(cfg.State.Path)
@@ -135,7 +135,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		if opts.AuditPath != "" {
 			auditPath = opts.AuditPath
 		}
-		al, err := openAudit(auditPath, s.operator())
+		al, err := openAudit(auditPath, s.Operator())
 		if err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	if parallel <= 0 {
 		parallel = cfg.Concurrency.Mailboxes
 	}
-	d := s.dispatcher(log)
+	d := s.Dispatcher(log)
 	results := make([]*dispatch.MailboxResult, len(entries))
 	idx := make([]int, len(entries))
 	for i := range idx {

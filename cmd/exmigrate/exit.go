@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+
+	"github.com/exmigrate/exmigrate/internal/backend"
+	"github.com/exmigrate/exmigrate/internal/config"
 )
 
 // Exit codes, documented in the README and in `exmigrate --help`.
@@ -47,4 +51,14 @@ func exitCode(err error) int {
 		return ExitSkipped
 	}
 	return ExitFailed
+}
+
+// connectSides builds the protocol clients; config problems exit 2.
+func connectSides(ctx context.Context, cfg *config.Config, log *slog.Logger) (*backend.Sides, error) {
+	s, err := backend.Connect(ctx, cfg, log)
+	var ce *backend.ConfigError
+	if errors.As(err, &ce) {
+		return nil, usageError(ce.Err)
+	}
+	return s, err
 }

@@ -132,11 +132,11 @@ func mailReport(ctx context.Context, opts *reportOptions, a *mailbox.Assessment,
 	if cfg.Cloud == nil {
 		return usageErrorf("--mail-to sends through Microsoft Graph: configure the cloud side in %s", opts.g.ConfigPath)
 	}
-	s, err := connect(ctx, cfg, opts.g.logger)
+	s, err := connectSides(ctx, cfg, opts.g.logger)
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	defer s.Close()
 	var html bytes.Buffer
 	if err := reports.Render(&html, reports.FormatHTML, a, ropts); err != nil {
 		return err
@@ -151,8 +151,8 @@ func mailReport(ctx context.Context, opts *reportOptions, a *mailbox.Assessment,
 		}
 		mail.Attachments = append(mail.Attachments, graphmail.Attachment{Name: string(table) + ".csv", ContentType: "text/csv", Data: b.Bytes()})
 	}
-	err = s.graph.SendMail(ctx, opts.MailFrom, mail)
-	if al, aerr := openAudit(cfg.Path(cfg.AuditLog), s.operator()); aerr == nil {
+	err = s.Graph.SendMail(ctx, opts.MailFrom, mail)
+	if al, aerr := openAudit(cfg.Path(cfg.AuditLog), s.Operator()); aerr == nil {
 		_ = al.Record(ctx, dispatch.AuditEvent{Mailbox: opts.MailFrom, Action: "mail.send",
 			Object: mail.Subject + " to " + strings.Join(opts.MailTo, ", "), Outcome: outcome(err), Err: errText(err)})
 		al.Close()

@@ -1,4 +1,7 @@
-package main
+// Package backend builds the protocol clients a config describes and adapts
+// them to the dispatcher's Side interface. The commands and the end-to-end
+// tests share it, so both run the same wiring.
+package backend
 
 import (
 	"context"
@@ -10,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/ews"
@@ -19,54 +21,63 @@ import (
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
-// sides holds the configured protocol clients, adapted to dispatch.Side.
-type sides struct {
-	ews   *ews.Client       // nil when onprem is not configured
-	graph *graphmail.Client // nil when cloud is not configured
+// Sides holds the configured protocol clients, adapted to dispatch.Side.
+type Sides struct {
+	EWS   *ews.Client       // nil when onprem is not configured
+	Graph *graphmail.Client // nil when cloud is not configured
 	cfg   *config.Config
 }
 
-// connect builds the clients the config describes. It reads the secrets
+// ConfigError marks a problem with the configuration or the secrets it
+// names (exit code 2 in the commands).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func configErrorf(format string, args ...any) error { return &ConfigError{fmt.Errorf(format, args...)} }
+
+// Connect builds the clients the config describes. It reads the secrets
 // from where the config says they are, and does no network I/O.
-func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sides, error) {
-	s := &sides{cfg: cfg}
+func Connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Sides, error) {
+	s := &Sides{cfg: cfg}
 	if o := cfg.OnPrem; o != nil {
 		pw, err := cfg.EWSPassword()
 		if err != nil {
-			return nil, usageError(err)
+			return nil, &ConfigError{err}
 		}
 		var ca []byte
 		if o.CABundle != "" {
 			if ca, err = os.ReadFile(cfg.Path(o.CABundle)); err != nil {
-				return nil, usageErrorf("onprem.ca_bundle: %w", err)
+				return nil, configErrorf("onprem.ca_bundle: %w", err)
 			}
 		}
-		s.ews, err = ews.NewClient(ews.Config{
+		s.EWS, err = ews.NewClient(ews.Config{
 			URL: o.EWSURL, Username: o.EWSUser(), Password: pw.Reveal(), CABundlePEM: ca,
 			Impersonation: o.Impersonation, ServerVersion: o.ServerVersion,
 			PublicFolderMailbox: o.PublicFolderMailbox, Logger: log.With("side", "onprem"),
 			MaxConcurrency: cfg.Concurrency.EWS * cfg.Concurrency.Mailboxes,
 		})
 		if err != nil {
-			return nil, usageErrorf("onprem: %w", err)
+			return nil, configErrorf("onprem: %w", err)
 		}
 	}
 	if c := cfg.Cloud; c != nil {
 		secret, err := cfg.GraphClientSecret()
 		if err != nil {
-			return nil, usageError(err)
+			return nil, &ConfigError{err}
 		}
 		certPW, err := cfg.CertificatePassword()
 		if err != nil {
-			return nil, usageError(err)
+			return nil, &ConfigError{err}
 		}
 		var hc *http.Client
 		if c.CABundle != "" {
 			if hc, err = httpClientWithCA(cfg.Path(c.CABundle)); err != nil {
-				return nil, usageErrorf("cloud.ca_bundle: %w", err)
+				return nil, configErrorf("cloud.ca_bundle: %w", err)
 			}
 		}
-		s.graph, err = graphmail.NewClient(ctx, graphmail.Config{
+		s.Graph, err = graphmail.NewClient(ctx, graphmail.Config{
 			TenantID: c.TenantID, ClientID: c.ClientID, Auth: c.Auth,
 			CertificatePath: cfg.Path(c.CertificatePath), CertificatePassword: certPW.Reveal(),
 			ClientSecret: secret.Reveal(), Cloud: c.Cloud, BaseURL: c.GraphBaseURL,
@@ -74,7 +85,7 @@ func connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sides,
 			Limits: graphmail.DefaultLimits(),
 		})
 		if err != nil {
-			return nil, usageErrorf("cloud: %w", err)
+			return nil, configErrorf("cloud: %w", err)
 		}
 	}
 	return s, nil
@@ -98,26 +109,27 @@ func httpClientWithCA(path string) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 0}, nil
 }
 
-func (s *sides) close() {
-	if s.ews != nil {
-		s.ews.Close()
+// Close releases idle connections.
+func (s *Sides) Close() {
+	if s.EWS != nil {
+		s.EWS.Close()
 	}
 }
 
-// dispatcher adapts the clients to the dispatcher's Side interface.
-func (s *sides) dispatcher(log *slog.Logger) *dispatch.Dispatcher {
+// Dispatcher adapts the clients to the dispatcher's Side interface.
+func (s *Sides) Dispatcher(log *slog.Logger) *dispatch.Dispatcher {
 	d := &dispatch.Dispatcher{Log: log}
-	if s.ews != nil {
-		d.OnPrem = ewsSide{s.ews}
+	if s.EWS != nil {
+		d.OnPrem = EWSSide{s.EWS}
 	}
-	if s.graph != nil {
-		d.Cloud = graphSide{s.graph}
+	if s.Graph != nil {
+		d.Cloud = GraphSide{s.Graph}
 	}
 	return d
 }
 
-// operator names the principal that writes, for the audit log.
-func (s *sides) operator() string {
+// Operator names the principal that writes, for the audit log.
+func (s *Sides) Operator() string {
 	var parts []string
 	if s.cfg.OnPrem != nil {
 		parts = append(parts, "onprem:"+s.cfg.OnPrem.EWSUser())
@@ -132,16 +144,17 @@ func (s *sides) operator() string {
 	return strings.Join(parts, " ")
 }
 
-type ewsSide struct{ c *ews.Client }
+// EWSSide is the on-prem side.
+type EWSSide struct{ c *ews.Client }
 
-func (s ewsSide) Location() mailbox.Location { return mailbox.LocationOnPrem }
+func (s EWSSide) Location() mailbox.Location { return mailbox.LocationOnPrem }
 
-func (s ewsSide) Open(address string) dispatch.Mailbox { return s.c.Mailbox(address) }
+func (s EWSSide) Open(address string) dispatch.Mailbox { return s.c.Mailbox(address) }
 
 // Detect asks ResolveNames. Only a resolution of type Mailbox with the same
 // address counts: in a hybrid organisation a cloud mailbox also resolves
 // on-prem, as a mail user (a remote mailbox) or a contact.
-func (s ewsSide) Detect(ctx context.Context, address string) (dispatch.Presence, error) {
+func (s EWSSide) Detect(ctx context.Context, address string) (dispatch.Presence, error) {
 	res, err := s.c.ResolveNames(ctx, address)
 	if errors.Is(err, mailbox.ErrNotFound) || errors.Is(err, mailbox.ErrMailboxNotFound) {
 		return dispatch.Presence{Detail: "ResolveNames found no such recipient"}, nil
@@ -165,13 +178,14 @@ func (s ewsSide) Detect(ctx context.Context, address string) (dispatch.Presence,
 	return dispatch.Presence{Detail: "ResolveNames found no such recipient"}, nil
 }
 
-type graphSide struct{ c *graphmail.Client }
+// GraphSide is the cloud side.
+type GraphSide struct{ c *graphmail.Client }
 
-func (s graphSide) Location() mailbox.Location { return mailbox.LocationCloud }
+func (s GraphSide) Location() mailbox.Location { return mailbox.LocationCloud }
 
-func (s graphSide) Open(address string) dispatch.Mailbox { return s.c.Mailbox(address) }
+func (s GraphSide) Open(address string) dispatch.Mailbox { return s.c.Mailbox(address) }
 
-func (s graphSide) Detect(ctx context.Context, address string) (dispatch.Presence, error) {
+func (s GraphSide) Detect(ctx context.Context, address string) (dispatch.Presence, error) {
 	p, err := s.c.Probe(ctx, address)
 	if err != nil {
 		return dispatch.Presence{}, err
@@ -188,6 +202,3 @@ func (s graphSide) Detect(ctx context.Context, address string) (dispatch.Presenc
 	}
 	return dispatch.Presence{Detail: "no such user in Entra ID"}, nil
 }
-
-// timeout bounds a check that should answer in seconds.
-const checkTimeout = 60 * time.Second
