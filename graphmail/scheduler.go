@@ -38,8 +38,8 @@ type boxState struct {
 	multi sync.Mutex // one multi-slot ($batch) acquirer at a time, so two cannot deadlock
 
 	mu          sync.Mutex
-	reqs        []time.Time
-	uploads     []sizedAt
+	reqs        []*sizedAt
+	uploads     []*sizedAt
 	pausedUntil time.Time
 
 	stats struct {
@@ -126,20 +126,25 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // reserve waits until the mailbox is not paused and both budgets have room
 // for one request of n upload bytes, then spends them.
-func (s *scheduler) reserve(ctx context.Context, b *boxState, n int64, count int) error {
+//
+// It returns the stamps it recorded; the caller moves them to the time the
+// answer came (restamp), because Graph counts a request when it arrives,
+// later than when it was sent: a window measured from the send would
+// expire early and overrun the server's.
+func (s *scheduler) reserve(ctx context.Context, b *boxState, n int64, count int) ([]*sizedAt, error) {
 	for {
 		now := time.Now()
 		b.mu.Lock()
 		wait := b.pausedUntil.Sub(now)
 		if wait <= 0 {
-			for len(b.reqs) > 0 && now.Sub(b.reqs[0]) >= s.limits.RequestWindow {
+			for len(b.reqs) > 0 && now.Sub(b.reqs[0].at) >= s.limits.RequestWindow {
 				b.reqs = b.reqs[1:]
 			}
 			for len(b.uploads) > 0 && now.Sub(b.uploads[0].at) >= s.limits.UploadWindow {
 				b.uploads = b.uploads[1:]
 			}
 			if len(b.reqs)+count > s.limits.RequestsPerWindow {
-				wait = b.reqs[min(len(b.reqs)+count-s.limits.RequestsPerWindow, len(b.reqs))-1].Add(s.limits.RequestWindow).Sub(now)
+				wait = b.reqs[min(len(b.reqs)+count-s.limits.RequestsPerWindow, len(b.reqs))-1].at.Add(s.limits.RequestWindow).Sub(now)
 			} else if n > 0 {
 				var used int64
 				for _, u := range b.uploads {
@@ -157,21 +162,35 @@ func (s *scheduler) reserve(ctx context.Context, b *boxState, n int64, count int
 				}
 			}
 			if wait <= 0 {
+				stamps := make([]*sizedAt, 0, count+1)
 				for range count {
-					b.reqs = append(b.reqs, now)
+					st := &sizedAt{at: now}
+					b.reqs = append(b.reqs, st)
+					stamps = append(stamps, st)
 				}
 				if n > 0 {
-					b.uploads = append(b.uploads, sizedAt{now, n})
+					st := &sizedAt{at: now, n: n}
+					b.uploads = append(b.uploads, st)
+					stamps = append(stamps, st)
 				}
 				b.mu.Unlock()
-				return nil
+				return stamps, nil
 			}
 		}
 		b.mu.Unlock()
 		b.stats.waited.Add(int64(wait))
 		if err := sleepCtx(ctx, wait+time.Millisecond); err != nil {
-			return err
+			return nil, err
 		}
+	}
+}
+
+func (b *boxState) restamp(stamps []*sizedAt) {
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, st := range stamps {
+		st.at = now
 	}
 }
 
@@ -229,7 +248,8 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		if err := s.reserve(ctx, b, upload, weight); err != nil {
+		stamps, err := s.reserve(ctx, b, upload, weight)
+		if err != nil {
 			return nil, err
 		}
 		if err := b.acquire(ctx, slots); err != nil {
@@ -256,9 +276,12 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if attempt > 0 {
 			b.stats.retries.Add(1)
+			// The header the Graph SDKs' own retry handlers send.
+			r.Header.Set("Retry-Attempt", strconv.Itoa(attempt))
 		}
 		b.stats.requests.Add(1)
 		resp, err := s.next.RoundTrip(r)
+		b.restamp(stamps)
 		if err != nil {
 			release()
 			b.stats.transportErrors.Add(1)

@@ -87,7 +87,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	if s.applyFault(w, r, claims.AppID, mb) {
 		return
 	}
-	release, th := s.admit(claims.AppID, mb)
+	release, th := s.admit(r, claims.AppID, mb)
 	if th != nil {
 		s.writeThrottle(w, th)
 		return

@@ -9,8 +9,8 @@ import (
 )
 
 // retryGrace is how long after a 429 a request may still arrive without
-// counting as an early retry: requests the client had already started when
-// the 429 was on the wire are not retries.
+// counting as early: requests the client had already started when the 429
+// was on the wire are not late to learn of it.
 const retryGrace = 25 * time.Millisecond
 
 type upload struct {
@@ -49,7 +49,7 @@ type throttle struct {
 // admit counts a request arriving for an app and mailbox against the
 // concurrency limit and the request budget. On success the caller must call
 // the returned release.
-func (s *Server) admit(appID string, mb *mbox) (release func(), th *throttle) {
+func (s *Server) admit(r *http.Request, appID string, mb *mbox) (release func(), th *throttle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
@@ -60,7 +60,10 @@ func (s *Server) admit(appID string, mb *mbox) (release func(), th *throttle) {
 		s.limiters[key] = l
 	}
 	if now.Before(l.blockedUntil) && now.Sub(l.blockedFrom) > retryGrace {
-		s.earlyRetries.Add(1)
+		s.earlyArrivals.Add(1)
+		if r.Header.Get("Retry-Attempt") != "" {
+			s.earlyRetries.Add(1)
+		}
 	}
 	mb.inFlight++
 	mb.maxInFlight = max(mb.maxInFlight, mb.inFlight)

@@ -604,7 +604,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	if s.applyFault(w, r, us.appID, us.mb) {
 		return
 	}
-	release, th := s.admit(us.appID, us.mb)
+	release, th := s.admit(r, us.appID, us.mb)
 	if th != nil {
 		s.writeThrottle(w, th)
 		return

@@ -103,11 +103,12 @@ type Server struct {
 	seq       int64
 	deltaGen  int64
 
-	writes       atomic.Int64
-	throttled    atomic.Int64
-	earlyRetries atomic.Int64
-	requests     atomic.Int64
-	tokens       atomic.Int64
+	writes        atomic.Int64
+	throttled     atomic.Int64
+	earlyRetries  atomic.Int64
+	earlyArrivals atomic.Int64
+	requests      atomic.Int64
+	tokens        atomic.Int64
 }
 
 // NewServer returns an empty fake with Graph's default limits.
@@ -281,9 +282,17 @@ func (s *Server) Requests() int64 { return s.requests.Load() }
 // Throttled counts the 429 answers sent (limits and injected faults).
 func (s *Server) Throttled() int64 { return s.throttled.Load() }
 
-// EarlyRetries counts requests that arrived for an app and mailbox before
-// the Retry-After of a 429 sent to that pair had elapsed.
+// EarlyRetries counts retries (requests carrying the Retry-Attempt header
+// the Graph SDKs send) that arrived for an app and mailbox before the
+// Retry-After of a 429 sent to that pair had elapsed.
 func (s *Server) EarlyRetries() int64 { return s.earlyRetries.Load() }
+
+// EarlyArrivals counts every request, retry or not, that arrived for an app
+// and mailbox more than 25 ms after a 429 to that pair and before its
+// Retry-After had elapsed. A client may have started such a request before
+// it read the 429 (a TLS handshake on a new connection takes that long), so
+// a few are not a bug; many are.
+func (s *Server) EarlyArrivals() int64 { return s.earlyArrivals.Load() }
 
 // TokensIssued counts access tokens the token endpoint issued.
 func (s *Server) TokensIssued() int64 { return s.tokens.Load() }

@@ -1,0 +1,205 @@
+package graphmail_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/graphmail"
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// attachmentMIME streams a message with one base64 attachment of size
+// pseudo-random bytes (seeded), without ever holding it.
+func attachmentMIME(name string, size int64, seed uint64) io.Reader {
+	head := mimeMessage("with "+name, "<att-"+name+"@x.example>", time.Now(), "PLACEHOLDER")
+	head = head[:strings.Index(head, "--BOUNDARY\r\nPLACEHOLDER")]
+	data := io.LimitReader(rand.NewChaCha8([32]byte{byte(seed)}), size)
+	pr, pw := io.Pipe()
+	go func() {
+		fmt.Fprintf(pw, "--BOUNDARY\r\nContent-Type: application/pdf; name=\"%s\"\r\nContent-Disposition: attachment; filename=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n", name, name)
+		bw := bufio.NewWriterSize(pw, 64<<10)
+		enc := base64.NewEncoder(base64.StdEncoding, &lineWriter{w: bw})
+		_, _ = io.Copy(enc, data)
+		enc.Close()
+		bw.WriteString("\r\n--BOUNDARY--\r\n")
+		bw.Flush()
+		pw.Close()
+	}()
+	return io.MultiReader(strings.NewReader(head), pr)
+}
+
+// digestOf regenerates the attachment bytes to hash them.
+func digestOf(size int64, seed uint64) [32]byte {
+	h := sha256.New()
+	_, _ = io.Copy(h, io.LimitReader(rand.NewChaCha8([32]byte{byte(seed)}), size))
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// lineWriter breaks base64 into 76-character lines as MIME requires.
+type lineWriter struct {
+	w   io.Writer
+	col int
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		k := min(76-l.col, len(p))
+		if _, err := l.w.Write(p[:k]); err != nil {
+			return n, err
+		}
+		n += k
+		l.col += k
+		p = p[k:]
+		if l.col == 76 {
+			if _, err := l.w.Write([]byte("\r\n")); err != nil {
+				return n, err
+			}
+			l.col = 0
+		}
+	}
+	return n, nil
+}
+
+func TestAttachments(t *testing.T) {
+	tests := []struct {
+		name        string
+		size        int64
+		wantWrites  int64 // Graph writes: the create, createUploadSession, each range
+		wantInline  bool
+		skipInShort bool
+	}{
+		{"small inline", 100 << 10, 1, true, false},
+		{"2 MB inline", 2 << 20, 1, true, false},
+		{"40 MB upload session", 40 << 20, 1 + 1 + 13, false, true},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.skipInShort && testing.Short() {
+				t.Skip("large upload")
+			}
+			l := newLab(t)
+			fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+			inbox := fx.FolderID("Inbox")
+			r := attachmentMIME("report.pdf", tc.size, uint64(i))
+			id, err := l.c.Mailbox(alice).CreateMessage(ctxT(t), inbox, mailbox.Message{Item: mailbox.Item{IsRead: true}, SourceID: "att", MIME: r, Size: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _ := fx.Message(id)
+			if m.IsDraft || len(m.Attachments) != 1 {
+				t.Fatalf("draft %v, %d attachments", m.IsDraft, len(m.Attachments))
+			}
+			a := m.Attachments[0]
+			if a.Name != "report.pdf" || a.ContentType != "application/pdf" || a.Size != tc.size {
+				t.Errorf("attachment %q %q %d", a.Name, a.ContentType, a.Size)
+			}
+			if sha256.Sum256(a.Data) != digestOf(tc.size, uint64(i)) {
+				t.Error("attachment content differs")
+			}
+			if got := l.srv.Writes(); got != tc.wantWrites {
+				t.Errorf("writes = %d, want %d", got, tc.wantWrites)
+			}
+			if m.Body != "Hello Alice\r\n" && m.Body != "Hello Alice" {
+				t.Errorf("body %q", m.Body)
+			}
+		})
+	}
+}
+
+func TestManySmallAttachmentsSplitAcrossRequests(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	var parts []string
+	data := bytes.Repeat([]byte{0xA5}, 1500<<10) // 1.5 MB each, 2 MB as base64
+	for i := range 4 {
+		parts = append(parts, fmt.Sprintf("Content-Type: image/png\r\nContent-Disposition: inline; filename=\"p%d.png\"\r\nContent-ID: <p%d@x>\r\nContent-Transfer-Encoding: base64\r\n\r\n%s", i, i, base64.StdEncoding.EncodeToString(data)))
+	}
+	raw := mimeMessage("pictures", "<pics@x.example>", time.Now(), parts...)
+	id, err := l.c.Mailbox(alice).CreateMessage(ctxT(t), fx.FolderID("Inbox"), mailbox.Message{SourceID: "pics", MIME: strings.NewReader(raw), Size: int64(len(raw))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := fx.Message(id)
+	if len(m.Attachments) != 4 {
+		t.Fatalf("%d attachments", len(m.Attachments))
+	}
+	for i, a := range m.Attachments {
+		if !a.IsInline || a.ContentID != fmt.Sprintf("p%d@x", i) || !bytes.Equal(a.Data, data) {
+			t.Errorf("attachment %d: inline %v cid %q size %d", i, a.IsInline, a.ContentID, a.Size)
+		}
+	}
+	// Two attachments (2 MB of base64 each) fit the create request with the
+	// body; the other two each need a request of their own to keep every
+	// request under 4 MB.
+	if got := l.srv.Writes(); got != 3 {
+		t.Errorf("writes = %d, want 3", got)
+	}
+}
+
+func TestTooLargeRefusedBeforeSending(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	inbox := fx.FolderID("Inbox")
+	mb := l.c.Mailbox(alice)
+	before := l.srv.Requests()
+
+	// A 160 MB item whose size is known is refused without reading it.
+	r := attachmentMIME("huge.bin", 160<<20, 9)
+	_, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "huge", MIME: r, Size: 160 << 20})
+	var tl *mailbox.ItemTooLargeError
+	if !errors.As(err, &tl) || tl.Limit != 150<<20 || !errors.Is(err, mailbox.ErrItemRejected) || !mailbox.IsPermanent(err) {
+		t.Fatalf("160 MB: %v", err)
+	}
+
+	// Of unknown size, the stream is counted and refused as soon as it is
+	// over the limit (a tenant limit of 5 MB here).
+	small := l.client(t, func(c *graphmail.Config) { c.Limits.MaxItemBytes = 5 << 20 })
+	r = attachmentMIME("big.bin", 8<<20, 10)
+	_, err = small.Mailbox(alice).CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "big", MIME: r, Size: -1})
+	if !errors.As(err, &tl) || tl.Limit != 5<<20 {
+		t.Fatalf("8 MB of unknown size: %v", err)
+	}
+	if got := l.srv.Requests(); got != before {
+		t.Errorf("%d requests reached Graph for refused items", got-before)
+	}
+	if n := len(fx.Messages("Inbox")); n != 0 {
+		t.Errorf("%d messages written", n)
+	}
+}
+
+func TestUploadBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for upload windows")
+	}
+	lim := graphtest.DefaultLimits()
+	lim.UploadBytesPerWindow, lim.UploadWindow = 8<<20, time.Second
+	l := newLab(t, graphtest.WithLimits(lim))
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	c := l.client(t, func(cfg *graphmail.Config) {
+		cfg.Limits = graphmail.Limits{UploadBytesPerWindow: 8 << 20, UploadWindow: time.Second}
+	})
+	r := attachmentMIME("twenty.bin", 20<<20, 3)
+	start := time.Now()
+	if _, err := c.Mailbox(alice).CreateMessage(ctxT(t), fx.FolderID("Inbox"), mailbox.Message{SourceID: "u", MIME: r, Size: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 2*time.Second {
+		t.Errorf("20 MB at 8 MB/s took %v", el)
+	}
+	if l.srv.Throttled() != 0 {
+		t.Errorf("server answered %d IncomingBytes 429s", l.srv.Throttled())
+	}
+}
