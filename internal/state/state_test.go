@@ -622,3 +622,26 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatalf("copied = %d, want %d", total, goroutines*perG)
 	}
 }
+
+// TestPragmas checks the per-connection settings on both pools: a pragma
+// the driver silently dropped would cost either speed or safety.
+func TestPragmas(t *testing.T) {
+	s, _ := openTemp(t)
+	for name, db := range map[string]*sql.DB{"write": s.write, "read": s.read} {
+		for pragma, want := range map[string]string{
+			"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "10000",
+		} {
+			var got string
+			if err := db.QueryRow("PRAGMA " + pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("%s pool: %s = %s, want %s", name, pragma, got, want)
+			}
+		}
+	}
+	var qo string
+	if err := s.read.QueryRow("PRAGMA query_only").Scan(&qo); err != nil || qo != "1" {
+		t.Errorf("read pool query_only = %q %v", qo, err)
+	}
+}
