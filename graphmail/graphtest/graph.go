@@ -34,13 +34,6 @@ var (
 )
 
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
-	if s.latency > 0 {
-		select {
-		case <-time.After(s.latency):
-		case <-r.Context().Done():
-			return
-		}
-	}
 	authz := r.Header.Get("Authorization")
 	if !strings.HasPrefix(authz, "Bearer ") {
 		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty.")
@@ -94,6 +87,14 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	s.requests.Add(1)
+	// Latency is processing time: the request counts as in flight meanwhile.
+	if s.latency > 0 {
+		select {
+		case <-time.After(s.latency):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	q := &req{w: w, r: r, claims: claims, mb: mb, seg: parts[2:]}
 	if r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
 		body, ok := s.readBody(w, r)
