@@ -3,6 +3,7 @@ package ews
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -363,7 +364,13 @@ func (c *Client) openMIME(ctx context.Context, mbx, itemID string) (io.ReadClose
 // mimeStream walks the response up to t:MimeContent, checking the
 // ResponseMessage on the way, and returns a reader of the decoded content.
 func mimeStream(resp *response) (io.ReadCloser, error) {
-	d, br := newDecoder(resp.Body)
+	d, br, release := newDecoder(resp.Body)
+	keep := false
+	defer func() {
+		if !keep {
+			release()
+		}
+	}()
 	se, err := openEnvelope(d, "GetItem", resp.StatusCode)
 	if err != nil {
 		return nil, err
@@ -410,7 +417,8 @@ func mimeStream(resp *response) (io.ReadCloser, error) {
 				}
 				// encoding/xml reads br byte by byte, so br now sits right
 				// after the start tag: the base64 text follows.
-				return &mimeReader{resp: resp, dec: newBase64Text(br)}, nil
+				keep = true
+				return &mimeReader{resp: resp, dec: newBase64Text(br), release: release}, nil
 			}
 		case xml.EndElement:
 			if t.Name.Space == nsMessages && t.Name.Local == "GetItemResponseMessage" {
@@ -424,15 +432,27 @@ func mimeStream(resp *response) (io.ReadCloser, error) {
 }
 
 type mimeReader struct {
-	resp *response
-	dec  io.Reader
+	resp    *response
+	dec     io.Reader
+	release func()
+	closed  bool
 }
 
-func (m *mimeReader) Read(p []byte) (int, error) { return m.dec.Read(p) }
+func (m *mimeReader) Read(p []byte) (int, error) {
+	if m.closed {
+		return 0, errors.New("ews: read from a closed MIME stream")
+	}
+	return m.dec.Read(p)
+}
 
 // Close releases the connection; an unfinished stream breaks it rather than
 // reading megabytes only to throw them away.
 func (m *mimeReader) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	defer m.release()
 	var probe [1]byte
 	n, err := m.dec.Read(probe[:])
 	broken := n > 0 || err != io.EOF

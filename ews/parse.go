@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -249,16 +250,38 @@ func openEnvelope(d *xml.Decoder, op string, status int) (xml.StartElement, erro
 // newDecoder wraps a response body: sanitised, buffered, namespace-aware.
 // The bufio.Reader is returned too because encoding/xml reads it byte by
 // byte without reading ahead, so MIME can be streamed from it directly.
-func newDecoder(r io.Reader) (*xml.Decoder, *bufio.Reader) {
-	br := bufio.NewReaderSize(newSanitizer(r), 64*1024)
-	d := xml.NewDecoder(br)
-	return d, br
+// Its buffers come from a pool: release hands them back once the decoder
+// and the reader are no longer used.
+func newDecoder(r io.Reader) (d *xml.Decoder, br *bufio.Reader, release func()) {
+	st := decoderPool.Get().(*decoderState)
+	st.san.reset(r)
+	st.br.Reset(st.san)
+	return xml.NewDecoder(st.br), st.br, func() {
+		st.san.reset(nil)
+		st.br.Reset(nil)
+		decoderPool.Put(st)
+	}
+}
+
+type decoderState struct {
+	san *sanitizer
+	br  *bufio.Reader
+}
+
+var decoderPool = sync.Pool{New: func() any {
+	san := newSanitizer(nil)
+	return &decoderState{san: san, br: bufio.NewReaderSize(san, 32*1024)}
+}}
+
+func (s *sanitizer) reset(r io.Reader) {
+	s.src, s.start, s.end, s.err = r, 0, 0, nil
 }
 
 // decodeResponse decodes the first Body child of a response into v after
 // checking that it is the expected element.
 func decodeResponse(r io.Reader, op string, status int, v any) error {
-	d, _ := newDecoder(r)
+	d, _, release := newDecoder(r)
+	defer release()
 	se, err := openEnvelope(d, op, status)
 	if err != nil {
 		return err
@@ -275,7 +298,8 @@ func decodeResponse(r io.Reader, op string, status int, v any) error {
 // ParseFault parses a SOAP fault document and returns it as a *ResponseError,
 // or nil when the document holds no fault. Exported for tools and fuzzing.
 func ParseFault(r io.Reader, op string) (*ResponseError, error) {
-	d, _ := newDecoder(r)
+	d, _, release := newDecoder(r)
+	defer release()
 	_, err := openEnvelope(d, op, 500)
 	var re *ResponseError
 	if errors.As(err, &re) {

@@ -1,0 +1,236 @@
+package ews_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/ews"
+	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// The benchmark and the heap test run the fake in a child process, so that
+// what they measure (allocations, heap) is the client's alone.
+
+const fakeEnv = "EXMIGRATE_EWS_FAKE"
+
+const (
+	benchItems = 10000
+	bigSize    = 150 << 20
+)
+
+// TestFakeServerProcess is the child: it seeds a fake, prints its address
+// and serves until its stdin closes. It does nothing in a normal run.
+func TestFakeServerProcess(t *testing.T) {
+	mode := os.Getenv(fakeEnv)
+	if mode == "" {
+		t.Skip("helper process for BenchmarkReadMailbox and TestHugeItemHeap")
+	}
+	srv := ewstest.NewServer(ewstest.WithPrefixStyle(ewstest.StylePrefixed))
+	srv.AddAccount(testDomain, testUser, testPassword, true)
+	mb := srv.AddMailbox(testMailbox)
+	var folder *ewstest.FolderFixture
+	switch mode {
+	case "10k":
+		folder = mb.Folder("Bench")
+		for i := range benchItems {
+			folder.AddItem(ewstest.Item{MIME: mime(fmt.Sprintf("Message %d", i), 2000+(i%7)*500), IsRead: i%3 == 0})
+		}
+	case "big":
+		folder = mb.Folder("Big")
+		folder.AddItem(ewstest.Item{Size: bigSize, Subject: "150 MB",
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(newBigMIME(bigSize)), nil }})
+	default:
+		t.Fatalf("unknown mode %q", mode)
+	}
+	url, ca := srv.NewTLSServer()
+	defer srv.Close()
+	fmt.Printf("FAKE %s %s %s\n", url, base64.StdEncoding.EncodeToString(ca), folder.ID())
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// newBigMIME generates a deterministic message of exactly size bytes.
+func newBigMIME(size int64) io.Reader {
+	head := "From: a@contoso.com\r\nSubject: 150 MB\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+	line := strings.Repeat("0123456789abcdef", 4) + "\r\n"
+	return io.LimitReader(io.MultiReader(strings.NewReader(head), &repeat{s: line}), size)
+}
+
+type repeat struct {
+	s string
+	i int
+}
+
+func (r *repeat) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], r.s[r.i:])
+		n += c
+		r.i = (r.i + c) % len(r.s)
+	}
+	return n, nil
+}
+
+// startFake launches the child and returns a client for it and the folder id.
+func startFake(tb testing.TB, mode string) (*ews.Client, string) {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeServerProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), fakeEnv+"="+mode)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 4 && f[0] == "FAKE" {
+			ca, _ := base64.StdEncoding.DecodeString(f[2])
+			go io.Copy(io.Discard, stdout)
+			c, err := ews.NewClient(ews.Config{URL: f[1], Username: testDomain + `\` + testUser, Password: testPassword,
+				CABundlePEM: ca, Impersonation: true, MaxConcurrency: 4})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			tb.Cleanup(c.Close)
+			return c, f[3]
+		}
+	}
+	tb.Fatalf("fake server process did not start: %v", sc.Err())
+	return nil, ""
+}
+
+// BenchmarkReadMailbox reads a 10,000-item mailbox: FindItem pages, then
+// GetItem MIME for every item, with 4 workers.
+func BenchmarkReadMailbox(b *testing.B) {
+	c, folderID := startFake(b, "10k")
+	box := c.Mailbox(testMailbox)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	var bytesRead atomic.Int64
+	for b.Loop() {
+		ids := make(chan string, 256)
+		errc := make(chan error, 5)
+		go func() {
+			defer close(ids)
+			errc <- box.Items(ctx, folderID, func(it mailbox.Item) error { ids <- it.ID; return nil })
+		}()
+		done := make(chan struct{})
+		for range 4 {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				for id := range ids {
+					rc, err := box.OpenMIME(ctx, id)
+					if err != nil {
+						errc <- err
+						continue
+					}
+					n, err := io.Copy(io.Discard, rc)
+					rc.Close()
+					bytesRead.Add(n)
+					if err != nil {
+						errc <- err
+					}
+				}
+			}()
+		}
+		for range 4 {
+			<-done
+		}
+		close(errc)
+		for err := range errc {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	items := float64(benchItems * b.N)
+	b.ReportMetric(items/b.Elapsed().Seconds(), "items/s")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/items, "B/item")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/items, "allocs/item")
+	b.ReportMetric(float64(bytesRead.Load())/items, "MIME-B/item")
+}
+
+// TestHugeItemHeap fetches one 150 MB item and checks that the heap stays
+// under 64 MB while it streams.
+func TestHugeItemHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("150 MB transfer skipped in -short mode")
+	}
+	c, folderID := startFake(t, "big")
+	box := c.Mailbox(testMailbox)
+	ctx := context.Background()
+	var id string
+	if err := box.Items(ctx, folderID, func(it mailbox.Item) error { id = it.ID; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > peak.Load() {
+				peak.Store(v)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	start := time.Now()
+	rc, err := box.OpenMIME(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, rc)
+	rc.Close()
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.New()
+	io.Copy(want, newBigMIME(bigSize))
+	if n != bigSize || string(h.Sum(nil)) != string(want.Sum(nil)) {
+		t.Fatalf("got %d bytes (hash match %v), want %d", n, string(h.Sum(nil)) == string(want.Sum(nil)), bigSize)
+	}
+	const limit = 64 << 20
+	t.Logf("150 MB item streamed in %v, peak heap %.1f MB", time.Since(start).Round(time.Millisecond), float64(peak.Load())/(1<<20))
+	if peak.Load() > limit {
+		t.Errorf("peak heap %d bytes, over the 64 MB limit", peak.Load())
+	}
+}
