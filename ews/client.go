@@ -359,6 +359,15 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("EWS %s: %w", cl.op, err)
 	}
+	if cl.body.size > primeThreshold && !sess.primed {
+		// go-ntlmssp sends a body once anonymously and once per handshake
+		// leg; authenticate the connection first with an empty request so
+		// a big item crosses the wire once.
+		if err := c.prime(ctx, sess); err != nil {
+			c.pool.release(sess, true)
+			return nil, err
+		}
+	}
 	rb := cl.body.reader()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, rb)
 	if err != nil {
@@ -426,6 +435,29 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 		r.finish(false)
 		return nil, &HTTPError{Operation: cl.op, Status: resp.StatusCode, Body: snippet(data)}
 	}
+}
+
+// primeThreshold is the body size above which a fresh connection is
+// authenticated before the body is sent.
+const primeThreshold = 256 << 10
+
+func (c *Client) prime(ctx context.Context, sess *session) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.URL, nil)
+	if err != nil {
+		return err
+	}
+	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	resp, err := sess.hc.Do(req)
+	if err != nil {
+		return &transientError{err: fmt.Errorf("EWS: authenticating a connection: %w", err)}
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized {
+		return &AuthError{Username: c.cfg.Username, URL: c.cfg.URL}
+	}
+	sess.primed = true
+	return nil
 }
 
 func snippet(b []byte) string {

@@ -275,3 +275,18 @@ func TestConfigValidation(t *testing.T) {
 		t.Errorf("Config formatting leaks the password: %s", s)
 	}
 }
+
+func TestLargeBodyCrossesTheWireOnce(t *testing.T) {
+	e := newEnv(t)
+	content := mime("Upload", 3<<20)
+	before := e.srv.BytesReceived()
+	_, err := e.c.Mailbox(testMailbox).CreateMessage(context.Background(), e.mb.Root("inbox").ID(), mailbox.Message{
+		SourceID: "up", MIME: bytes.NewReader(content), Size: int64(len(content))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := e.srv.BytesReceived() - before
+	if limit := int64(len(content)) * 4 / 3 * 3 / 2; sent > limit {
+		t.Errorf("server read %d bytes for a %d-byte item: the body was sent more than once", sent, len(content))
+	}
+}

@@ -114,6 +114,9 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 				e.srv.GrantFullAccess(testDomain, testUser, testMailbox)
 			}
 			exerciseAll(t, e, c)
+			if n := e.srv.AnchorMisses(); n != 0 {
+				t.Errorf("%d impersonated requests without a matching X-AnchorMailbox", n)
+			}
 			dir := t.TempDir()
 			var files []string
 			ops := make([]string, 0, len(rec.reqs))

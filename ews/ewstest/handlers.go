@@ -168,6 +168,9 @@ func (rc *reqCtx) serve(doc *node) {
 			return
 		}
 		rc.imp = mb
+		if !strings.EqualFold(rc.r.Header.Get("X-AnchorMailbox"), addr) {
+			s.anchorMisses.Add(1)
+		}
 	}
 	h := handlers[op.name.Local]
 	if op.name.Local == "GetItem" {

@@ -55,8 +55,10 @@ type Server struct {
 	recorder  func(op string, body []byte)
 	latency   time.Duration
 
-	writes   atomic.Int64
-	requests sync.Map // op -> *atomic.Int64
+	writes       atomic.Int64
+	bytesIn      atomic.Int64
+	anchorMisses atomic.Int64
+	requests     sync.Map // op -> *atomic.Int64
 
 	ts *httptest.Server
 }
@@ -191,6 +193,25 @@ func (s *Server) takeFault(op string) *Fault {
 // (folders and items created, items updated).
 func (s *Server) Writes() int64 { return s.writes.Load() }
 
+// BytesReceived is the number of request body bytes read, including the
+// bodies of requests answered 401 during NTLM handshakes.
+func (s *Server) BytesReceived() int64 { return s.bytesIn.Load() }
+
+// AnchorMisses counts impersonated requests whose X-AnchorMailbox header
+// did not name the impersonated mailbox (Microsoft requires it).
+func (s *Server) AnchorMisses() int64 { return s.anchorMisses.Load() }
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
 // Requests is the number of authenticated requests for an operation ("" for all).
 func (s *Server) Requests(op string) int64 {
 	v, ok := s.requests.Load(op)
@@ -259,13 +280,16 @@ var _ = tls.VersionTLS12
 
 // ServeHTTP authenticates, applies limits and faults, and dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		http.Error(w, "EWS accepts POST only", http.StatusMethodNotAllowed)
-		return
-	}
+	r.Body = &countingBody{ReadCloser: r.Body, n: &s.bytesIn}
+	// Like IIS, authenticate the connection before looking at the request.
 	acct := s.authenticate(w, r)
 	if acct == nil {
+		return
+	}
+	if r.Method != http.MethodPost {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "EWS accepts POST only", http.StatusMethodNotAllowed)
 		return
 	}
 	if r.ContentLength > MaxRequestBytes {
