@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -507,3 +508,34 @@ func FuzzReadAssessment(f *testing.F) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestFormatting(t *testing.T) {
+	tests := []struct {
+		got, want string
+	}{
+		{formatInt(0), "0"},
+		{formatInt(999), "999"},
+		{formatInt(1000), "1,000"},
+		{formatInt(1234567), "1,234,567"},
+		{formatInt(-1234567), "-1,234,567"},
+		{formatInt(math.MinInt64), "-9,223,372,036,854,775,808"},
+		{formatInt(math.MaxInt64), "9,223,372,036,854,775,807"},
+		{formatBytes(0), "0 B"},
+		{formatBytes(1023), "1023 B"},
+		{formatBytes(1536), "1.5 KB"},
+		{formatBytes(150 << 20), "150 MB"},
+		{formatBytes(3 << 30), "3.0 GB"},
+		{formatBytes(math.MaxInt64), "8192 PB"},
+		{formatBytes(math.MinInt64), "-9223372036854775808 B"},
+		{formatPercent(0), "0%"},
+		{formatPercent(0.01), "<0.1%"},
+		{formatPercent(99.95), ">99.9%"},
+		{formatPercent(100), "100%"},
+		{formatPercent(28.571), "28.6%"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}

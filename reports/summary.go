@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -552,7 +553,9 @@ func (c counter) bySize() []Count {
 func formatBytes(n int64) string {
 	const unit = 1024
 	if n < 0 {
-		return "-" + formatBytes(-n)
+		// Sizes are never negative in a real assessment; show the number
+		// rather than guess (and avoid -MinInt64 overflowing).
+		return fmt.Sprintf("%d B", n)
 	}
 	if n < unit {
 		return fmt.Sprintf("%d B", n)
@@ -573,9 +576,12 @@ func formatBytes(n int64) string {
 // formatInt prints an integer with thousands separators.
 func formatInt(n int64) string {
 	if n < 0 {
-		return "-" + formatInt(-n)
+		return "-" + groupDigits(strconv.FormatUint(uint64(-(n+1))+1, 10)) // also right for MinInt64
 	}
-	s := fmt.Sprint(n)
+	return groupDigits(strconv.FormatInt(n, 10))
+}
+
+func groupDigits(s string) string {
 	if len(s) <= 3 {
 		return s
 	}
