@@ -1,0 +1,373 @@
+// Package audit keeps the record of every write exmigrate makes to a
+// mailbox: an append-only file of JSON lines, one per folder created, item
+// created or updated, rule created or mail sent, naming who wrote what where
+// and how it ended.
+//
+// What goes in is fixed by Entry: names, paths, subjects and ids, never
+// message bodies, attachments or credentials. Entry has no field that could
+// carry a credential or a body, and Record scrubs the free-text fields
+// (Object and Error) of the shapes a credential takes in an error message:
+// URL query strings (Graph upload URLs carry a tempauth token), bearer
+// tokens and key=value secrets.
+//
+// Durability: each entry is one write(2) on a file opened with O_APPEND, so
+// it is in the kernel once Record returns and survives a crash of the
+// process; lines of concurrent writers, in this process or another appending
+// to the same file, never interleave. A background goroutine fsyncs the
+// file after every syncEvery entries and every syncInterval while entries
+// wait, and Close fsyncs last. An fsync per entry (or a writer waiting for
+// one) would cap the copy at the disk's fsync rate for nothing a process
+// crash needs; this bounds what an OS crash or power loss can take to about
+// the last second, or the last syncEvery entries, whichever is less.
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Actions: the writes exmigrate makes.
+const (
+	ActionFolderCreate   = "folder.create"
+	ActionItemCreate     = "item.create"
+	ActionItemUpdateRead = "item.update-read"
+	ActionRuleCreate     = "rule.create"
+	ActionMailSend       = "mail.send"
+)
+
+// Outcomes.
+const (
+	OutcomeOK      = "ok"
+	OutcomeError   = "error"
+	OutcomeSkipped = "skipped"
+)
+
+// Entry is one line of the audit log. It holds no secret and no message
+// content by construction: there is no field for either (see the package
+// comment), so none can be added to a line by mistake.
+type Entry struct {
+	// Time of the write, UTC. Record sets it to now when zero.
+	Time time.Time `json:"time"`
+	// Operator is the principal that did the write (CONTOSO\svc-migrate,
+	// an app id). Record sets it to the Log's operator when empty.
+	Operator string `json:"operator"`
+	// Mailbox is the address of the mailbox written to.
+	Mailbox string `json:"mailbox"`
+	// Action is one of the Action constants.
+	Action string `json:"action"`
+	// Object names what was written: a folder path, a message subject, a
+	// rule name. Never a body. Longer than maxObject runes is cut.
+	Object string `json:"object,omitempty"`
+	// TargetID is the id the target gave the object, when it gave one.
+	TargetID string `json:"target_id,omitempty"`
+	// Outcome is one of the Outcome constants.
+	Outcome string `json:"outcome"`
+	// Error is the message of a failed or skipped write.
+	Error string `json:"error,omitempty"`
+
+	// Optional context.
+	Job      int64  `json:"job,omitempty"`       // the state store's job id
+	SourceID string `json:"source_id,omitempty"` // the source identity stamped on the item
+	Folder   string `json:"folder,omitempty"`    // the target folder path of an item
+	Size     int64  `json:"size,omitempty"`      // bytes written
+}
+
+// Limits on the free-text fields, so that a caller passing a body or a
+// huge error by mistake cannot bloat the log.
+const (
+	maxObject = 512
+	maxError  = 2048
+)
+
+// Fsync policy; see the package comment.
+const (
+	syncEvery    = 100
+	syncInterval = time.Second
+)
+
+// Log is an open audit file. It is safe for concurrent use.
+type Log struct {
+	operator string
+
+	mu      sync.Mutex
+	f       *os.File
+	pending int   // entries written since the last fsync
+	err     error // first fsync failure, reported by every later call
+	closed  bool
+
+	kick chan struct{} // asks syncLoop for an fsync now
+	stop chan struct{}
+	done chan struct{}
+}
+
+// ErrClosed is returned by Record and Close after Close.
+var ErrClosed = errors.New("audit log is closed")
+
+// Open opens the audit file at path for appending, creating it with mode
+// 0600 (it names every mailbox touched). operator is the default principal
+// for entries that do not name one.
+func Open(path, operator string) (*Log, error) {
+	operator = strings.TrimSpace(operator)
+	if operator == "" {
+		return nil, fmt.Errorf("audit: open %s: operator is required: name the principal that writes (a user or an app id)", path)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit: open: %w", err)
+	}
+	l := &Log{operator: operator, f: f, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go l.syncLoop()
+	return l, nil
+}
+
+// Record appends e as one line. It fills Time and Operator when empty and
+// fails for an entry without mailbox, action or a known outcome.
+//
+// A canceled ctx does not stop the entry: it records a write that already
+// happened, and a Ctrl-C must not lose it.
+func (l *Log) Record(_ context.Context, e Entry) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	e.Time = e.Time.UTC()
+	if e.Operator == "" {
+		e.Operator = l.operator
+	}
+	e.Object = clip(scrub(e.Object), maxObject)
+	e.Error = clip(scrub(e.Error), maxError)
+	if err := e.validate(); err != nil {
+		return fmt.Errorf("audit: record %s on %s: %w", e.Action, e.Mailbox, err)
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("audit: record %s on %s: %w", e.Action, e.Mailbox, err)
+	}
+	line = append(line, '\n')
+
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return fmt.Errorf("audit: record: %w", ErrClosed)
+	}
+	if l.err != nil {
+		err := l.err
+		l.mu.Unlock()
+		return fmt.Errorf("audit: record: %w", err)
+	}
+	// One write call per line: with O_APPEND the kernel places it whole at
+	// the end, so other processes appending to the file cannot split it.
+	if _, err := l.f.Write(line); err != nil {
+		l.mu.Unlock()
+		return fmt.Errorf("audit: record %s on %s: %w", e.Action, e.Mailbox, err)
+	}
+	l.pending++
+	due := l.pending >= syncEvery
+	l.mu.Unlock()
+	if due {
+		// The fsync runs in syncLoop: no writer waits for the disk.
+		select {
+		case l.kick <- struct{}{}:
+		default: // a sync is already asked for
+		}
+	}
+	return nil
+}
+
+// syncLoop does the fsyncs: when Record has written syncEvery entries, and
+// every syncInterval while any wait. A failure is kept in l.err and fails
+// every later Record, so a broken audit disk stops the writes it records.
+func (l *Log) syncLoop() {
+	defer close(l.done)
+	t := time.NewTicker(syncInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		case <-l.kick:
+		}
+		l.mu.Lock()
+		due := l.pending > 0
+		l.pending = 0
+		l.mu.Unlock()
+		if !due {
+			continue
+		}
+		// Outside the lock: writers go on during the fsync.
+		if err := l.f.Sync(); err != nil {
+			l.mu.Lock()
+			if l.err == nil {
+				l.err = fmt.Errorf("fsync %s: %w", l.f.Name(), err)
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// Close syncs and closes the file. Calls after the first return ErrClosed.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return fmt.Errorf("audit: close: %w", ErrClosed)
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+
+	err := l.f.Sync()
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	l.mu.Lock()
+	if l.err != nil {
+		err = errors.Join(l.err, err)
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("audit: close: %w", err)
+	}
+	return nil
+}
+
+func (e *Entry) validate() error {
+	switch {
+	case strings.TrimSpace(e.Mailbox) == "":
+		return errors.New("mailbox is required")
+	case strings.TrimSpace(e.Action) == "":
+		return errors.New("action is required")
+	case strings.TrimSpace(e.Operator) == "":
+		return errors.New("operator is required")
+	case e.Time.IsZero():
+		return errors.New("time is required")
+	}
+	switch e.Outcome {
+	case OutcomeOK, OutcomeError, OutcomeSkipped:
+		return nil
+	}
+	return fmt.Errorf("unknown outcome %q: use ok, error or skipped", e.Outcome)
+}
+
+// The shapes a credential takes inside an error message or a name.
+var (
+	// The query and fragment of a URL: Graph upload sessions, SAS URLs and
+	// OAuth redirects carry tokens there. The path stays, for diagnosis.
+	urlQuery = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://[^\s?#"'<>]*)[?#][^\s"'<>]*`)
+	// URL user info: scheme://user:password@host.
+	urlUser = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://)[^\s/@"'<>]+@`)
+	// Authorization schemes followed by their credential.
+	authScheme = regexp.MustCompile(`(?i)\b(bearer|basic|ntlm|negotiate)\s+[A-Za-z0-9+/=._~-]{8,}`)
+	// key=value and key: value pairs whose key names a secret.
+	secretPair = regexp.MustCompile(`(?i)\b([a-z_-]*(?:password|passwd|pwd|secret|token|tempauth|assertion|apikey|api_key|sig|signature)[a-z_-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;]+)`)
+)
+
+const redacted = "REDACTED"
+
+// scrub removes credentials from free text. It errs on the side of removing
+// too much: an audit line that lost a query string is still useful.
+func scrub(s string) string {
+	if s == "" {
+		return s
+	}
+	s = urlQuery.ReplaceAllString(s, "${1}?"+redacted)
+	s = urlUser.ReplaceAllString(s, "${1}"+redacted+"@")
+	s = authScheme.ReplaceAllString(s, "${1} "+redacted)
+	s = secretPair.ReplaceAllString(s, "${1}${2}"+redacted)
+	return s
+}
+
+// clip cuts s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// maxLine bounds one line when reading, so a damaged file cannot make Read
+// hold an unbounded buffer. Record writes lines far shorter.
+const maxLine = 1 << 20
+
+// ErrLineTooLong is returned by Read for a line over 1 MiB.
+var ErrLineTooLong = errors.New("line longer than 1 MiB")
+
+// LineError is a line Read could not take.
+type LineError struct {
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("audit log line %d: %v", e.Line, e.Err) }
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Read calls fn for each entry of an audit log, in file order, streaming.
+// Blank lines are skipped. It stops at the first line that is not a valid
+// entry (a *LineError) or the first error from fn (returned as is).
+func Read(r io.Reader, fn func(Entry) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte // a line that did not fit the reader's buffer
+	for n := 1; ; n++ {
+		line, err := readLine(br, &long)
+		if errors.Is(err, io.EOF) && len(line) == 0 {
+			return nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return &LineError{Line: n, Err: err}
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var e Entry
+		if err := json.Unmarshal(line, &e); err != nil {
+			return &LineError{Line: n, Err: err}
+		}
+		if err := e.validate(); err != nil {
+			return &LineError{Line: n, Err: err}
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+}
+
+// readLine returns the next line without its newline; the last line of a
+// file may lack one. The result is valid until the next call.
+func readLine(br *bufio.Reader, long *[]byte) ([]byte, error) {
+	*long = (*long)[:0]
+	for {
+		frag, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			if len(*long) == 0 {
+				return frag[:len(frag)-1], nil
+			}
+			if len(*long)+len(frag)-1 > maxLine {
+				return nil, ErrLineTooLong
+			}
+			*long = append(*long, frag[:len(frag)-1]...)
+			return *long, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			if len(*long)+len(frag) > maxLine {
+				return nil, ErrLineTooLong
+			}
+			*long = append(*long, frag...)
+		default: // io.EOF or a read error: whatever came before it is the last line
+			*long = append(*long, frag...)
+			return *long, err
+		}
+	}
+}
