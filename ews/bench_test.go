@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"runtime/metrics"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -121,59 +122,96 @@ func startFake(tb testing.TB, mode string) (*ews.Client, string) {
 }
 
 // BenchmarkReadMailbox reads a 10,000-item mailbox: FindItem pages, then
-// GetItem MIME for every item, with 4 workers.
+// GetItem MIME for every item with 4 workers, one item per GetItem
+// (OpenMIME) or 50 per GetItem (ReadMIME).
 func BenchmarkReadMailbox(b *testing.B) {
 	c, folderID := startFake(b, "10k")
 	box := c.Mailbox(testMailbox)
 	ctx := context.Background()
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	b.ResetTimer()
-	var bytesRead atomic.Int64
-	for b.Loop() {
-		ids := make(chan string, 256)
-		errc := make(chan error, 5)
-		go func() {
-			defer close(ids)
-			errc <- box.Items(ctx, folderID, func(it mailbox.Item) error { ids <- it.ID; return nil })
-		}()
-		done := make(chan struct{})
-		for range 4 {
-			go func() {
-				defer func() { done <- struct{}{} }()
-				for id := range ids {
-					rc, err := box.OpenMIME(ctx, id)
-					if err != nil {
-						errc <- err
-						continue
-					}
-					n, err := io.Copy(io.Discard, rc)
-					rc.Close()
-					bytesRead.Add(n)
-					if err != nil {
-						errc <- err
-					}
-				}
-			}()
-		}
-		for range 4 {
-			<-done
-		}
-		close(errc)
-		for err := range errc {
+	single := func(ids []string, n *atomic.Int64) error {
+		for _, id := range ids {
+			rc, err := box.OpenMIME(ctx, id)
 			if err != nil {
-				b.Fatal(err)
+				return err
+			}
+			k, err := io.Copy(io.Discard, rc)
+			rc.Close()
+			n.Add(k)
+			if err != nil {
+				return err
 			}
 		}
+		return nil
 	}
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	items := float64(benchItems * b.N)
-	b.ReportMetric(items/b.Elapsed().Seconds(), "items/s")
-	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/items, "B/item")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/items, "allocs/item")
-	b.ReportMetric(float64(bytesRead.Load())/items, "MIME-B/item")
+	batched := func(ids []string, n *atomic.Int64) error {
+		return box.ReadMIME(ctx, ids, func(_ string, r io.Reader, err error) error {
+			if err != nil {
+				return err
+			}
+			k, err := io.Copy(io.Discard, r)
+			n.Add(k)
+			return err
+		})
+	}
+	for _, v := range []struct {
+		name  string
+		read  func([]string, *atomic.Int64) error
+		chunk int
+	}{{"OpenMIME", single, 1}, {"ReadMIME-batch50", batched, ews.MaxMIMEBatch}} {
+		b.Run(v.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			var bytesRead atomic.Int64
+			b.ResetTimer()
+			for b.Loop() {
+				chunks := make(chan []string, 16)
+				errc := make(chan error, 5)
+				go func() {
+					defer close(chunks)
+					var cur []string
+					err := box.Items(ctx, folderID, func(it mailbox.Item) error {
+						if cur = append(cur, it.ID); len(cur) == v.chunk {
+							chunks <- cur
+							cur = nil
+						}
+						return nil
+					})
+					if len(cur) > 0 {
+						chunks <- cur
+					}
+					errc <- err
+				}()
+				var wg sync.WaitGroup
+				for range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for ids := range chunks {
+							if err := v.read(ids, &bytesRead); err != nil {
+								errc <- err
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				close(errc)
+				for err := range errc {
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			runtime.ReadMemStats(&after)
+			items := float64(benchItems * b.N)
+			b.ReportMetric(items/b.Elapsed().Seconds(), "items/s")
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/items, "B/item")
+			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/items, "allocs/item")
+			b.ReportMetric(float64(bytesRead.Load())/items, "MIME-B/item")
+		})
+	}
 }
 
 // TestHugeItemHeap fetches one 150 MB item and checks that the heap stays

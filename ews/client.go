@@ -297,6 +297,10 @@ func (e *transientError) Error() string { return e.err.Error() }
 func (e *transientError) Unwrap() error { return e.err }
 
 func retryable(err error, idempotent bool) bool {
+	var p *permanent
+	if errors.As(err, &p) {
+		return false
+	}
 	var te *transientError
 	if errors.As(err, &te) {
 		return idempotent || !te.sent

@@ -290,3 +290,55 @@ func TestLargeBodyCrossesTheWireOnce(t *testing.T) {
 		t.Errorf("server read %d bytes for a %d-byte item: the body was sent more than once", sent, len(content))
 	}
 }
+
+func TestReadMIMEBatches(t *testing.T) {
+	e := newEnv(t)
+	f := e.mb.Folder("Batch")
+	var ids []string
+	want := map[string][]byte{}
+	for i := range 120 {
+		m := mime(fmt.Sprintf("Batch %d", i), 100+i*37)
+		id := f.AddItem(ewstest.Item{MIME: m})
+		ids = append(ids, id)
+		want[id] = m
+	}
+	f.DeleteItem(ids[60]) // gone before the copy reads it
+	var got []string
+	err := e.c.Mailbox(testMailbox).ReadMIME(context.Background(), ids, func(id string, r io.Reader, err error) error {
+		got = append(got, id)
+		if id == ids[60] {
+			if !errors.Is(err, mailbox.ErrNotFound) || r != nil {
+				t.Errorf("deleted item: %v", err)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if id == ids[7] {
+			return nil // not reading an item must not disturb the next one
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(b, want[id]) {
+			t.Errorf("item %s: %d bytes, want %d", id, len(b), len(want[id]))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(ids) || got[0] != ids[0] || got[119] != ids[119] {
+		t.Errorf("fn saw %d items", len(got))
+	}
+	if n := e.srv.Requests("GetItem"); n != 3 {
+		t.Errorf("GetItem requests = %d, want 3 (batches of %d)", n, ews.MaxMIMEBatch)
+	}
+	stop := errors.New("stop")
+	err = e.c.Mailbox(testMailbox).ReadMIME(context.Background(), ids[:5], func(string, io.Reader, error) error { return stop })
+	if !errors.Is(err, stop) {
+		t.Errorf("fn's error not returned: %v", err)
+	}
+}

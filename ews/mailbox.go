@@ -131,6 +131,29 @@ func (m *Mailbox) OpenMIME(ctx context.Context, itemID string) (io.ReadCloser, e
 	return m.c.openMIME(ctx, m.address, itemID)
 }
 
+// MaxMIMEBatch is how many items ReadMIME asks for in one GetItem.
+const MaxMIMEBatch = 50
+
+// ReadMIME fetches the MIME of several items with one GetItem per batch of
+// up to MaxMIMEBatch ids, streaming each item's content to fn in order.
+// An item that failed (deleted meanwhile, corrupt) reaches fn with its own
+// error and a nil reader; fn decides whether that stops the batch. fn must
+// not keep the reader after it returns.
+func (m *Mailbox) ReadMIME(ctx context.Context, ids []string, fn func(id string, mime io.Reader, err error) error) error {
+	for len(ids) > 0 {
+		n := min(len(ids), MaxMIMEBatch)
+		if err := m.c.readMIMEBatch(ctx, m.address, ids[:n], fn); err != nil {
+			var p *permanent
+			if errors.As(err, &p) {
+				return p.err
+			}
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
 // CreateFolder returns the child of parentID with that display name,
 // creating it when absent.
 func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {

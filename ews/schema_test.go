@@ -68,6 +68,9 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 			}
 			return err
 		}},
+		{"ReadMIME", func() error {
+			return box.ReadMIME(ctx, []string{id, id}, func(string, io.Reader, error) error { return nil })
+		}},
 		{"CreateFolder", func() error { _, err := box.CreateFolder(ctx, f.ID(), "New", "IPF.Note"); return err }},
 		{"CreateMessage", func() error {
 			m := mime("Copied", 200)
