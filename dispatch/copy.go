@@ -542,7 +542,11 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		}
 		defer body.Close()
 		counted := &countingReader{r: body}
-		targetID, err = r.dst.CreateMessage(ctx, tgt.ID, mailbox.Message{Item: it, SourceID: sid, MIME: counted, Size: -1})
+		hint := it.SizeBytes
+		if hint <= 0 {
+			hint = -1
+		}
+		targetID, err = r.dst.CreateMessage(ctx, tgt.ID, mailbox.Message{Item: it, SourceID: sid, MIME: counted, Size: hint})
 		size = counted.n
 		return err
 	})

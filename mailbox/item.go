@@ -105,7 +105,11 @@ type Message struct {
 	Item     Item
 	SourceID string    // written to the target as the named property below
 	MIME     io.Reader // RFC 5322 content
-	Size     int64     // length of MIME in bytes when known, else -1
+	// Size is the item's size as the source reports it, close to but not
+	// exactly the MIME length, or -1 when unknown. Targets use it to refuse
+	// an item over their limit before reading the stream, never as a
+	// Content-Length.
+	Size int64
 }
 
 // The named extended property that stamps every item exmigrate writes with

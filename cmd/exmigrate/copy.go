@@ -253,6 +253,9 @@ func printCopySummary(io Streams, results []*dispatch.MailboxResult, dryRun bool
 			continue
 		}
 		for _, f := range r.Folders {
+			if f.SourceCount == 0 && f.TargetCount == 0 && f.Copied == 0 && f.Skipped == 0 {
+				continue // an empty folder on both sides says nothing
+			}
 			note := ""
 			if f.TargetCount < f.SourceCount {
 				note = fmt.Sprintf("target has %d fewer", f.SourceCount-f.TargetCount)
@@ -260,6 +263,9 @@ func printCopySummary(io Streams, results []*dispatch.MailboxResult, dryRun bool
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.TargetCount, f.Copied, f.Skipped, note)
 		}
 		for _, f := range r.NonMailFolders {
+			if f.SourceCount == 0 {
+				continue
+			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t0\t0\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.NotCopied)
 		}
 	}

@@ -27,6 +27,7 @@ type copyProgress struct {
 	doneBytes    atomic.Int64
 	stopTicker   context.CancelFunc
 	tickerFinish chan struct{}
+	finishOnce   sync.Once
 }
 
 func isTerminal(w io.Writer) bool {
@@ -106,14 +107,17 @@ func (p *copyProgress) Event(level slog.Level, mailbox, msg string, args ...any)
 	p.log.Log(context.Background(), level, msg, append([]any{"mailbox", mailbox}, args...)...)
 }
 
+// Finish stops the bar or the ticker; calling it again does nothing.
 func (p *copyProgress) Finish() {
-	if p.bar != nil {
-		p.mu.Lock()
-		_ = p.bar.Finish()
-		p.mu.Unlock()
-		return
-	}
-	p.stopTicker()
-	<-p.tickerFinish
-	p.logLine("copy finished")
+	p.finishOnce.Do(func() {
+		if p.bar != nil {
+			p.mu.Lock()
+			_ = p.bar.Finish()
+			p.mu.Unlock()
+			return
+		}
+		p.stopTicker()
+		<-p.tickerFinish
+		p.logLine("copy finished")
+	})
 }

@@ -37,11 +37,11 @@ func TestExampleScenariosParse(t *testing.T) {
 
 func TestScenarioErrors(t *testing.T) {
 	tests := map[string]string{
-		"mailboxes: [{address: nobody}]":                               `mailboxes[0].address: "nobody" is not an SMTP address`,
-		"mailboxes: [{address: a@b.com, location: mars}]":              `mailboxes[0].location: "mars": use onprem or cloud`,
-		"mailboxes: [{address: a@b.com}, {address: A@b.com}]":          "mailboxes[1].address: A@b.com is listed twice",
-		"mailboxes: [{address: a@b.com, type: kiosk}]":                 `mailboxes[0].type: "kiosk": use user, shared, room or equipment`,
-		"mailbox: []":                                                  "field mailbox not found",
+		"mailboxes: [{address: nobody}]":                      `mailboxes[0].address: "nobody" is not an SMTP address`,
+		"mailboxes: [{address: a@b.com, location: mars}]":     `mailboxes[0].location: "mars": use onprem or cloud`,
+		"mailboxes: [{address: a@b.com}, {address: A@b.com}]": "mailboxes[1].address: A@b.com is listed twice",
+		"mailboxes: [{address: a@b.com, type: kiosk}]":        `mailboxes[0].type: "kiosk": use user, shared, room or equipment`,
+		"mailbox: []": "field mailbox not found",
 		"mailboxes: [{address: a@b.com, large_items: [{size: huge}]}]": `"huge" is not a size`,
 	}
 	for doc, want := range tests {
