@@ -539,3 +539,14 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 }
+
+func TestHeadline(t *testing.T) {
+	got := Summarize(loadFixture(t)).Headline()
+	want := "7 mailboxes (60.3 GB): 2 ready, 2 with warnings, 2 blocked, 1 unreadable; 13 findings (4 blockers); copy: 19.7% of items on the target, 1 of 2 finished copies reconcile."
+	if got != want {
+		t.Errorf("Headline:\n got %s\nwant %s", got, want)
+	}
+	if got := Summarize(&mailbox.Assessment{SchemaVersion: 1}).Headline(); got != "0 mailboxes (0 B); 0 findings (0 blockers)." {
+		t.Errorf("empty Headline: %s", got)
+	}
+}

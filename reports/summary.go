@@ -617,3 +617,37 @@ func formatTime(t time.Time) string {
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
+
+// Headline is the summary in one plain-text sentence, for a chat message or
+// a mail subject line: figures only, no addresses and no markup.
+func (s Summary) Headline() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s)", plural(s.Mailboxes, "mailbox", "mailboxes"), formatBytes(s.SizeBytes))
+	var parts []string
+	for _, c := range s.Readiness {
+		if c.N == 0 {
+			continue
+		}
+		label := strings.ToLower(c.Label)
+		if c.Key == string(mailbox.Warnings) {
+			label = "with warnings"
+		}
+		parts = append(parts, formatInt(c.N)+" "+label)
+	}
+	if len(parts) > 0 {
+		b.WriteString(": " + strings.Join(parts, ", "))
+	}
+	var blockers int64
+	for _, c := range s.Severity {
+		if c.Key == string(mailbox.SeverityBlocker) {
+			blockers = c.N
+		}
+	}
+	fmt.Fprintf(&b, "; %s (%s)", plural(s.Findings, "finding", "findings"), plural(int(blockers), "blocker", "blockers"))
+	if cp := s.Copy; cp != nil {
+		fmt.Fprintf(&b, "; copy: %s of items on the target, %s of %s finished copies reconcile",
+			formatPercent(cp.ItemsPercent()), formatInt(int64(cp.Reconciled)), formatInt(int64(cp.Finished)))
+	}
+	b.WriteString(".")
+	return b.String()
+}
