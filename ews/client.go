@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -423,7 +424,13 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		loc := resp.Header.Get("Location")
 		r.finish(false)
-		return nil, &HTTPError{Operation: cl.op, Status: resp.StatusCode, Location: loc}
+		he := &HTTPError{Operation: cl.op, Status: resp.StatusCode, Location: loc}
+		if strings.Contains(strings.ToLower(loc), "/ews/genericerrorpage.htm") {
+			// Exchange's transient error page: not a move of the endpoint. The
+			// redirect is still not followed; the request is retried here.
+			return nil, &transientError{err: he, sent: true}
+		}
+		return nil, he
 	case resp.StatusCode == http.StatusInternalServerError:
 		// EWS answers faults (ErrorServerBusy, ErrorSchemaValidation ...) with 500.
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -121,6 +121,34 @@ func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.
 	return m.c.syncItems(ctx, m.address, folderID, state, MaxSyncChanges)
 }
 
+// SyncItems runs SyncFolderItems rounds from state until the folder is in
+// sync, calling fn for each change, and returns the new state. When Exchange
+// no longer accepts the state (ErrorInvalidSyncStateData, e.g. after a
+// mailbox move) it starts again from the empty state, a full resync that
+// reports every item as created, and says so with resynced.
+func (m *Mailbox) SyncItems(ctx context.Context, folderID, state string, fn func(mailbox.Change) error) (newState string, resynced bool, err error) {
+	for {
+		page, err := m.Changes(ctx, folderID, state)
+		if errors.Is(err, mailbox.ErrSyncStateInvalid) && state != "" && !resynced {
+			m.c.log.WarnContext(ctx, "ews: sync state no longer valid, resynchronising the folder", "mailbox", m.address, "folder", folderID)
+			state, resynced = "", true
+			continue
+		}
+		if err != nil {
+			return state, resynced, err
+		}
+		for _, ch := range page.Changes {
+			if err := fn(ch); err != nil {
+				return state, resynced, err
+			}
+		}
+		state = page.State
+		if !page.More {
+			return state, resynced, nil
+		}
+	}
+}
+
 // FolderChanges is one round of SyncFolderHierarchy for the primary tree.
 func (m *Mailbox) FolderChanges(ctx context.Context, state string) (HierarchyPage, error) {
 	return m.c.syncHierarchy(ctx, m.address, "msgfolderroot", state)

@@ -117,6 +117,9 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 				e.srv.GrantFullAccess(testDomain, testUser, testMailbox)
 			}
 			exerciseAll(t, e, c)
+			if n := e.srv.BasicAttempts(); n != 0 {
+				t.Errorf("the client sent Basic credentials %d times", n)
+			}
 			if n := e.srv.AnchorMisses(); n != 0 {
 				t.Errorf("%d impersonated requests without a matching X-AnchorMailbox", n)
 			}

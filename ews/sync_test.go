@@ -101,6 +101,27 @@ func TestSyncFolderItemsRounds(t *testing.T) {
 	}
 }
 
+func TestSyncItemsResyncsOnInvalidState(t *testing.T) {
+	e := newEnv(t)
+	f := e.mb.Folder("Inbox/Resync")
+	for i := range 600 {
+		f.AddItem(ewstest.Item{MIME: []byte(fmt.Sprintf("Subject: %d\r\n\r\nx", i))})
+	}
+	box := e.c.Mailbox(testMailbox)
+	n := 0
+	count := func(mailbox.Change) error { n++; return nil }
+	state, resynced, err := box.SyncItems(context.Background(), f.ID(), "", count)
+	if err != nil || resynced || n != 600 {
+		t.Fatalf("first sync: %d changes, resynced %v, %v", n, resynced, err)
+	}
+	e.mb.InvalidateSyncStates()
+	n = 0
+	_, resynced, err = box.SyncItems(context.Background(), f.ID(), state, count)
+	if err != nil || !resynced || n != 600 {
+		t.Errorf("after invalidation: %d changes, resynced %v, %v; want a full resync of 600", n, resynced, err)
+	}
+}
+
 func TestSyncFolderHierarchy(t *testing.T) {
 	e := newEnv(t)
 	box := e.c.Mailbox(testMailbox)

@@ -7,7 +7,6 @@ package ewstest
 
 import (
 	"bytes"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -57,6 +56,7 @@ type Server struct {
 
 	writes       atomic.Int64
 	bytesIn      atomic.Int64
+	basicSeen    atomic.Int64
 	anchorMisses atomic.Int64
 	requests     sync.Map // op -> *atomic.Int64
 
@@ -197,6 +197,9 @@ func (s *Server) Writes() int64 { return s.writes.Load() }
 // bodies of requests answered 401 during NTLM handshakes.
 func (s *Server) BytesReceived() int64 { return s.bytesIn.Load() }
 
+// BasicAttempts counts requests that carried Basic credentials (always refused).
+func (s *Server) BasicAttempts() int64 { return s.basicSeen.Load() }
+
 // AnchorMisses counts impersonated requests whose X-AnchorMailbox header
 // did not name the impersonated mailbox (Microsoft requires it).
 func (s *Server) AnchorMisses() int64 { return s.anchorMisses.Load() }
@@ -273,10 +276,6 @@ func (s *Server) Close() {
 		s.ts.Close()
 	}
 }
-
-// TLSConfig is unused by the fake itself; it exists so the lab can serve
-// the handler with its own certificate.
-var _ = tls.VersionTLS12
 
 // ServeHTTP authenticates, applies limits and faults, and dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -406,6 +405,9 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) *account {
 		}
 		unauthorized(w, r, "")
 		return nil
+	}
+	if strings.EqualFold(scheme, "Basic") {
+		s.basicSeen.Add(1)
 	}
 	if !strings.EqualFold(scheme, "NTLM") && !strings.EqualFold(scheme, "Negotiate") {
 		unauthorized(w, r, "") // Basic and everything else: refused

@@ -451,24 +451,6 @@ func (s *Server) AddHold(h mailbox.Hold, mailboxes ...string) {
 	s.holds = append(s.holds, hold{h: h, mailboxes: mailboxes})
 }
 
-func (mb *mbox) folderCount() int {
-	n := 0
-	for _, r := range mb.roots {
-		if r.parent == nil {
-			n += countTree(r)
-		}
-	}
-	return n
-}
-
-func countTree(f *folder) int {
-	n := 1
-	for _, c := range f.children {
-		n += countTree(c)
-	}
-	return n
-}
-
 // descendants lists f's subtree below f, depth first.
 func descendants(f *folder) []*folder {
 	var out []*folder
