@@ -287,7 +287,7 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 	return fmt.Errorf("EWS %s: giving up after %d retries: %w", cl.op, c.cfg.MaxRetries, lastErr)
 }
 
-// errTransient marks HTTP 503 and dropped connections.
+// transientError marks HTTP 503, bare HTTP 500s and dropped connections.
 type transientError struct {
 	err        error
 	retryAfter time.Duration

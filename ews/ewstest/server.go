@@ -3,6 +3,18 @@
 // per TCP connection, answers in the EWS wire format with varying namespace
 // prefixes, and enforces what Exchange enforces: page sizes, sync limits,
 // impersonation rights, per-account concurrency and schema shape.
+//
+// Tests call StartTLS (or NewTLSServer) and get a URL and a CA for
+// ews.Config. To serve it elsewhere (exmigrate lab), use the Server as the
+// http.Handler of an HTTP/1.1 TLS server and set that server's ConnState to
+// Server.ConnState: NTLM state is kept per connection (by remote address)
+// and must be forgotten when the connection closes.
+//
+// Operations served: GetFolder, FindFolder, FindItem, GetItem (MIME),
+// CreateFolder, CreateItem (MIME), UpdateItem (read state, subject),
+// SyncFolderItems, SyncFolderHierarchy, ResolveNames, GetInboxRules,
+// GetDelegate, GetSearchableMailboxes, GetDiscoverySearchConfiguration and
+// GetHoldOnMailboxes. Anything else is answered ErrorSchemaValidation.
 package ewstest
 
 import (
