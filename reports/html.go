@@ -29,16 +29,13 @@ var (
 
 // htmlTemplate is parsed once; a template is safe for concurrent Execute.
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"bytes":   formatBytes,
-	"int":     func(n int64) string { return formatInt(n) },
-	"count":   func(n int) string { return formatInt(int64(n)) },
-	"pct":     formatPercent,
-	"f":       func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) },
-	"sevLbl":  func(s mailbox.Severity) string { return severityLabel(s) },
-	"sevKey":  sevKey,
-	"kindLbl": func(k string) string { return titleCase(k) },
-	"date":    dateOnly,
-	"plural":  plural,
+	"bytes":  formatBytes,
+	"int":    func(n int64) string { return formatInt(n) },
+	"count":  func(n int) string { return formatInt(int64(n)) },
+	"sevLbl": func(s mailbox.Severity) string { return severityLabel(s) },
+	"sevKey": sevKey,
+	"date":   dateOnly,
+	"plural": plural,
 }).Parse(htmlTemplateText))
 
 // The page's Content-Security-Policy allows nothing to load from anywhere
@@ -622,7 +619,7 @@ func buildMailboxViews(md *model) []mbView {
 		}
 		v.Kinds = kinds.ordered(toStrings(kindOrder), titleCase, false)
 		v.Facts = []kpi{
-			{Label: "Folders", Value: strconv.Itoa(m.Folders), Sub: fmt.Sprintf("depth %d, up to %s subfolders and %s items in one folder", m.MaxDepth, formatInt(m.MaxChildFolders), formatInt(m.MaxFolderItems))},
+			{Label: "Folders", Value: formatInt(int64(m.Folders)), Sub: fmt.Sprintf("depth %d, up to %s subfolders and %s items in one folder", m.MaxDepth, formatInt(m.MaxChildFolders), formatInt(m.MaxFolderItems))},
 		}
 		if m.Archive != nil {
 			v.Facts = append(v.Facts, kpi{Label: "Online archive", Value: formatBytes(m.Archive.SizeBytes), Sub: fmt.Sprintf("%s items in %d folders", formatInt(m.Archive.Items), m.Archive.Folders)})

@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"html"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -550,3 +553,64 @@ func TestHeadline(t *testing.T) {
 		t.Errorf("empty Headline: %s", got)
 	}
 }
+
+// TestHTMLSelfContained checks that the report can load nothing: no src or
+// external href attribute, no CSS url() or @import, and a CSP that allows
+// no source at all.
+func TestHTMLSelfContained(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, FormatHTML, loadFixture(t), goldenOptions()); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, re := range []string{`(?i)<[a-z][^>]*\ssrc\s*=`, `(?i)<[a-z][^>]*\shref\s*=\s*"(?:https?:|//|javascript:)`, `(?i)url\(`, `(?i)@import`, `(?i)<link\b`, `(?i)<iframe\b`, `(?i)<object\b`} {
+		if m := regexp.MustCompile(re).FindString(out); m != "" {
+			t.Errorf("the report references something outside itself: %q", m)
+		}
+	}
+	csp := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]*)">`).FindStringSubmatch(out)
+	if csp == nil {
+		t.Fatal("no Content-Security-Policy")
+	}
+	policy := html.UnescapeString(csp[1])
+	for _, want := range []string{"default-src 'none'", "script-src 'sha256-", "base-uri 'none'", "form-action 'none'"} {
+		if !strings.Contains(policy, want) {
+			t.Errorf("CSP %q lacks %q", policy, want)
+		}
+	}
+	if strings.Contains(policy, "script-src 'unsafe-inline'") || strings.Contains(policy, "http") {
+		t.Errorf("CSP too lenient: %q", policy)
+	}
+}
+
+// TestWriteAllStopsWhenCancelled cancels the context once the first file is
+// written: WriteAll returns that file only, and leaves no temporary files.
+func TestWriteAllStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	log := slog.New(cancelHandler{cancel})
+	dir := t.TempDir()
+	paths, err := WriteAll(ctx, dir, AllFormats, loadFixture(t), Options{Logger: log})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want context.Canceled", err)
+	}
+	if len(paths) != 1 || filepath.Base(paths[0]) != "report.html" {
+		t.Errorf("paths %v, want report.html only", paths)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v, want report.html only", names)
+	}
+}
+
+// cancelHandler cancels a context on the first log record.
+type cancelHandler struct{ cancel context.CancelFunc }
+
+func (h cancelHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (h cancelHandler) Handle(context.Context, slog.Record) error { h.cancel(); return nil }
+func (h cancelHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
+func (h cancelHandler) WithGroup(string) slog.Handler             { return h }
