@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -75,7 +76,7 @@ func TestExitCodes(t *testing.T) {
 
 func TestCapabilitiesCommand(t *testing.T) {
 	code, out, _ := run(t, "capabilities")
-	if code != ExitOK || !strings.Contains(out, "Public folders") && !strings.Contains(out, "public folders") {
+	if code != ExitOK || !regexp.MustCompile(`\d+ capabilities: \d+ direct, \d+ partial, \d+ none`).MatchString(out) {
 		t.Errorf("exit %d, output:\n%s", code, out)
 	}
 	code, out, _ = run(t, "capabilities", "--json")
