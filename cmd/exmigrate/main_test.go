@@ -98,3 +98,41 @@ func TestInterruptedIs130(t *testing.T) {
 		t.Error("exit code mapping is wrong")
 	}
 }
+
+// TestDemo runs the whole demo: lab, check, assess, copy with rules, report.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo copies a 40 MB item; skipped with -short")
+	}
+	dir := t.TempDir()
+	code, out, stderr := run(t, "demo", "--dir", dir)
+	if code != ExitOK {
+		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"== check", "onprem  ok", "cloud   ok", "== assess", "8 mailbox(es)", "== copy",
+		"too large for the target", "== report", "HTML report: " + filepath.Join(dir, "report", "report.html")} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "report", "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []string{"EXM-PF-PRESENT", "EXM-HOLD-INPLACE", "EXM-ARCHIVE-NOT-REACHABLE", "EXM-DELEGATE",
+		"EXM-ITEM-OVER-150MB", "EXM-RULE-CONDITION-UNMAPPABLE", "EXM-RULE-ACTION-UNMAPPABLE", "EXM-CONTENT-NOT-COPIED"} {
+		if !strings.Contains(string(html), code) {
+			t.Errorf("the report does not show %s", code)
+		}
+	}
+	audit, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(audit), `"action":"item.create"`); n != 575+1 {
+		t.Errorf("audit log has %d item.create lines, want 576 (575 copied, 1 refused)", n)
+	}
+	if !strings.Contains(string(audit), `"action":"rule.create"`) {
+		t.Error("audit log has no rule.create line")
+	}
+}
