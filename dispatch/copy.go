@@ -62,6 +62,9 @@ func (o *CopyOptions) withDefaults() CopyOptions {
 // AuditEvent is one write to a mailbox, for the audit log.
 type AuditEvent struct {
 	Mailbox  string
+	Location string // onprem or cloud: which side was written, so the log names its principal
+	SourceID string // the stamp of an item
+	Size     int64
 	Action   string // folder.create, item.create, item.update-read, rule.create
 	Object   string // folder path, or folder path and subject
 	TargetID string
@@ -552,11 +555,11 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	})
 	object := tgtPath + ": " + it.Subject
 	if err != nil && mailbox.IsPermanent(err) {
-		r.audit(ctx, AuditEvent{Action: "item.create", Object: object}, err)
+		r.audit(ctx, AuditEvent{Action: "item.create", Object: object, SourceID: sid, Size: it.SizeBytes}, err)
 		reason := skipReason(err)
 		return r.skip(ctx, sid, it, src, reason, fr)
 	}
-	r.audit(ctx, AuditEvent{Action: "item.create", Object: object, TargetID: targetID}, err)
+	r.audit(ctx, AuditEvent{Action: "item.create", Object: object, TargetID: targetID, SourceID: sid, Size: size}, err)
 	if err != nil {
 		return fmt.Errorf("copy %q from %s: %w", it.Subject, src.Path, err)
 	}
@@ -667,7 +670,7 @@ func (r *mailboxRun) audit(ctx context.Context, e AuditEvent, err error) {
 	if r.c.Audit == nil {
 		return
 	}
-	e.Mailbox = r.key.TargetAddress
+	e.Mailbox, e.Location = r.key.TargetAddress, r.key.TargetLocation
 	e.Outcome = "ok"
 	if err != nil {
 		e.Outcome, e.Err = "error", err.Error()

@@ -135,7 +135,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		if opts.AuditPath != "" {
 			auditPath = opts.AuditPath
 		}
-		al, err := openAudit(auditPath, s.Operator())
+		al, err := openAudit(auditPath, s.Operator)
 		if err != nil {
 			return err
 		}

@@ -152,8 +152,8 @@ func mailReport(ctx context.Context, opts *reportOptions, a *mailbox.Assessment,
 		mail.Attachments = append(mail.Attachments, graphmail.Attachment{Name: string(table) + ".csv", ContentType: "text/csv", Data: b.Bytes()})
 	}
 	err = s.Graph.SendMail(ctx, opts.MailFrom, mail)
-	if al, aerr := openAudit(cfg.Path(cfg.AuditLog), s.Operator()); aerr == nil {
-		_ = al.Record(ctx, dispatch.AuditEvent{Mailbox: opts.MailFrom, Action: "mail.send",
+	if al, aerr := openAudit(cfg.Path(cfg.AuditLog), s.Operator); aerr == nil {
+		_ = al.Record(ctx, dispatch.AuditEvent{Mailbox: opts.MailFrom, Location: "cloud", Action: "mail.send",
 			Object: mail.Subject + " to " + strings.Join(opts.MailTo, ", "), Outcome: outcome(err), Err: errText(err)})
 		al.Close()
 	}

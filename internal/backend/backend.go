@@ -128,20 +128,19 @@ func (s *Sides) Dispatcher(log *slog.Logger) *dispatch.Dispatcher {
 	return d
 }
 
-// Operator names the principal that writes, for the audit log.
-func (s *Sides) Operator() string {
-	var parts []string
-	if s.cfg.OnPrem != nil {
-		parts = append(parts, "onprem:"+s.cfg.OnPrem.EWSUser())
-	}
-	if s.cfg.Cloud != nil {
-		id := s.cfg.Cloud.ClientID
-		if id == "" {
-			id = s.cfg.Cloud.Auth
+// Operator names the principal that writes to a side, for the audit log:
+// the EWS service account on-prem, the app registration in the cloud.
+func (s *Sides) Operator(location string) string {
+	switch {
+	case location == string(mailbox.LocationOnPrem) && s.cfg.OnPrem != nil:
+		return s.cfg.OnPrem.EWSUser()
+	case location == string(mailbox.LocationCloud) && s.cfg.Cloud != nil:
+		if s.cfg.Cloud.ClientID != "" {
+			return "app " + s.cfg.Cloud.ClientID
 		}
-		parts = append(parts, "cloud:app "+id)
+		return s.cfg.Cloud.Auth + " identity"
 	}
-	return strings.Join(parts, " ")
+	return "unknown"
 }
 
 // EWSSide is the on-prem side.
