@@ -307,6 +307,7 @@ type mbView struct {
 	Anchor                                 string
 	Address, Location, LocKey, Type, Batch string
 	Readiness, ReadinessKey                string
+	Rank                                   int // for sorting: blocked first
 	Error                                  string
 	Size, Items                            string
 	SizeBytes, ItemsN                      int64
@@ -610,7 +611,7 @@ func buildMailboxViews(md *model) []mbView {
 		v := mbView{
 			Index: i, Anchor: mbAnchor(i), Address: m.Address, Location: locationLabel(m.Location), LocKey: string(m.Location),
 			Type: typeLabel(m.Type), Batch: m.Batch, Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
-			Error: m.Error, Size: formatBytes(m.SizeBytes), Items: formatInt(m.Items), SizeBytes: m.SizeBytes, ItemsN: m.Items,
+			Rank: readinessRank(mv.readiness), Error: m.Error, Size: formatBytes(m.SizeBytes), Items: formatInt(m.Items), SizeBytes: m.SizeBytes, ItemsN: m.Items,
 			Blockers: mv.blockers, Warnings: mv.warnings, Infos: mv.infos,
 		}
 		kinds := counter{}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -116,31 +115,93 @@ func truncate(s string, n int) string {
 }
 
 // renderJSON writes the assessment in its versioned schema, indented by two
-// spaces. Lists that are empty are written as [] rather than null, so that
-// scripts can iterate without a check; map keys are sorted by encoding/json.
+// spaces, exactly as encoding/json would indent the whole document. Lists
+// that are empty are written as [] rather than null, so that scripts can
+// iterate without a check; map keys are sorted by encoding/json.
+//
+// The two long lists are streamed one element at a time, so that memory
+// stays bounded by the largest mailbox rather than the whole output: the
+// top level is encoded with both lists empty, and each "[]" is replaced by
+// the elements as they are encoded. Everything else at the top level comes
+// from encoding/json, so a field added to mailbox.Assessment appears here
+// without a change.
 func renderJSON(w io.Writer, a *mailbox.Assessment) error {
-	out := *a
-	out.SchemaVersion = mailbox.AssessmentSchemaVersion
-	if out.Mailboxes == nil {
-		out.Mailboxes = []mailbox.MailboxAssessment{}
+	top := *a
+	top.SchemaVersion = mailbox.AssessmentSchemaVersion
+	top.GeneratedAt = top.GeneratedAt.UTC()
+	top.Mailboxes = []mailbox.MailboxAssessment{}
+	top.Findings = []mailbox.Finding{}
+	var head bytes.Buffer
+	if err := newJSONEncoder(&head, "").Encode(&top); err != nil {
+		return err
 	}
-	if out.Findings == nil {
-		out.Findings = []mailbox.Finding{}
+	doc := head.Bytes()
+	const (
+		mailboxesKey = "\n  \"mailboxes\": []"
+		findingsKey  = "\n  \"findings\": []"
+	)
+	// A string value cannot contain a raw newline, so these byte sequences
+	// can only be the top-level keys.
+	mi, fi := bytes.Index(doc, []byte(mailboxesKey)), bytes.Index(doc, []byte(findingsKey))
+	if mi < 0 || fi < mi {
+		return errors.New("encode assessment: unexpected layout of the top level")
 	}
-	// A mailbox without counts by kind gets {} rather than null.
-	cloned := false
-	for i := range out.Mailboxes {
-		if out.Mailboxes[i].ItemsByKind == nil {
-			if !cloned { // never change the caller's assessment
-				out.Mailboxes, cloned = slices.Clone(out.Mailboxes), true
+	mEnd, fEnd := mi+len(mailboxesKey)-2, fi+len(findingsKey)-2 // at the "[]"
+	var buf bytes.Buffer
+	elem := newJSONEncoder(&buf, "    ")
+	writeList := func(n int, encode func(i int) error) error {
+		if n == 0 {
+			_, err := io.WriteString(w, "[]")
+			return err
+		}
+		for i := range n {
+			sep := ",\n    "
+			if i == 0 {
+				sep = "[\n    "
 			}
-			out.Mailboxes[i].ItemsByKind = map[mailbox.Kind]int64{}
+			buf.Reset()
+			buf.WriteString(sep)
+			if err := encode(i); err != nil {
+				return err
+			}
+			buf.Truncate(buf.Len() - 1) // the newline Encode appends
+			if _, err := w.Write(buf.Bytes()); err != nil {
+				return err
+			}
+		}
+		_, err := io.WriteString(w, "\n  ]")
+		return err
+	}
+	noKinds := map[mailbox.Kind]int64{}
+	steps := []func() error{
+		func() error { _, err := w.Write(doc[:mEnd]); return err },
+		func() error {
+			return writeList(len(a.Mailboxes), func(i int) error {
+				m := a.Mailboxes[i]
+				if m.ItemsByKind == nil {
+					m.ItemsByKind = noKinds // {} rather than null
+				}
+				return elem.Encode(&m)
+			})
+		},
+		func() error { _, err := w.Write(doc[mEnd+2 : fEnd]); return err },
+		func() error {
+			return writeList(len(a.Findings), func(i int) error { return elem.Encode(&a.Findings[i]) })
+		},
+		func() error { _, err := w.Write(doc[fEnd+2:]); return err },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
 		}
 	}
-	out.GeneratedAt = out.GeneratedAt.UTC()
+	return nil
+}
+
+func newJSONEncoder(w io.Writer, prefix string) *json.Encoder {
 	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
+	enc.SetIndent(prefix, "  ")
 	// Addresses and subjects are data, not markup: keep them readable.
 	enc.SetEscapeHTML(false)
-	return enc.Encode(&out)
+	return enc
 }

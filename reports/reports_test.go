@@ -614,3 +614,50 @@ func (h cancelHandler) Enabled(context.Context, slog.Level) bool  { return true 
 func (h cancelHandler) Handle(context.Context, slog.Record) error { h.cancel(); return nil }
 func (h cancelHandler) WithAttrs([]slog.Attr) slog.Handler        { return h }
 func (h cancelHandler) WithGroup(string) slog.Handler             { return h }
+
+// TestJSONStreamingMatchesEncodingJSON compares the streamed JSON with what
+// encoding/json writes for the whole document at once.
+func TestJSONStreamingMatchesEncodingJSON(t *testing.T) {
+	reference := func(a *mailbox.Assessment) []byte {
+		out := *a
+		out.SchemaVersion = mailbox.AssessmentSchemaVersion
+		out.GeneratedAt = out.GeneratedAt.UTC()
+		out.Mailboxes = slices.Clone(a.Mailboxes)
+		if out.Mailboxes == nil {
+			out.Mailboxes = []mailbox.MailboxAssessment{}
+		}
+		for i := range out.Mailboxes {
+			if out.Mailboxes[i].ItemsByKind == nil {
+				out.Mailboxes[i].ItemsByKind = map[mailbox.Kind]int64{}
+			}
+		}
+		if out.Findings == nil {
+			out.Findings = []mailbox.Finding{}
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	cases := map[string]*mailbox.Assessment{
+		"fixture":   loadFixture(t),
+		"synthetic": syntheticAssessment(200),
+		"empty":     {},
+		"no kinds":  {Mailboxes: []mailbox.MailboxAssessment{{Address: "a@x"}}, Findings: []mailbox.Finding{{Code: "X"}}},
+		"tricky strings": {Tool: "\n  \"mailboxes\": []", Mailboxes: []mailbox.MailboxAssessment{{Address: "\n  \"findings\": []"}},
+			Findings: []mailbox.Finding{{Found: "<&>\u2028"}}},
+	}
+	for name, a := range cases {
+		var got bytes.Buffer
+		if err := Render(&got, FormatJSON, a, Options{}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if want := reference(a); !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%s: streamed JSON differs from encoding/json:\n got %s\nwant %s", name, truncate(got.String(), 400), truncate(string(want), 400))
+		}
+	}
+}
