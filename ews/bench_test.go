@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,6 +50,8 @@ func TestFakeServerProcess(t *testing.T) {
 		for i := range benchItems {
 			folder.AddItem(ewstest.Item{MIME: mime(fmt.Sprintf("Message %d", i), 2000+(i%7)*500), IsRead: i%3 == 0})
 		}
+	case "upload":
+		folder = mb.Root("inbox")
 	case "big":
 		folder = mb.Folder("Big")
 		folder.AddItem(ewstest.Item{Size: bigSize, Subject: "150 MB",
@@ -214,6 +217,53 @@ func BenchmarkReadMailbox(b *testing.B) {
 	}
 }
 
+// heapPeak samples the live heap until stop is closed.
+func heapPeak(stop <-chan struct{}) <-chan uint64 {
+	out := make(chan uint64, 1)
+	go func() {
+		var peak uint64
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-stop:
+				out <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return out
+}
+
+// TestLargeUploadHeap writes a 40 MB message of unknown size: the client
+// streams it through a temp file with bounded memory, and the fake refuses
+// it as Exchange would (over the message size limit), which the client
+// reports as a permanent rejection.
+func TestLargeUploadHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("40 MB upload skipped in -short mode")
+	}
+	c, folderID := startFake(t, "upload")
+	runtime.GC()
+	stop := make(chan struct{})
+	peak := heapPeak(stop)
+	_, err := c.Mailbox(testMailbox).CreateMessage(context.Background(), folderID, mailbox.Message{
+		SourceID: "huge", MIME: newBigMIME(40 << 20), Size: -1})
+	close(stop)
+	p := <-peak
+	if !errors.Is(err, mailbox.ErrItemRejected) || !mailbox.IsPermanent(err) {
+		t.Errorf("err = %v, want a permanent ErrorMessageSizeExceeded", err)
+	}
+	t.Logf("40 MB upload: peak heap %.1f MB", float64(p)/(1<<20))
+	if p > 64<<20 {
+		t.Errorf("peak heap %d bytes while uploading, over 64 MB", p)
+	}
+}
+
 // TestHugeItemHeap fetches one 150 MB item and checks that the heap stays
 // under 64 MB while it streams.
 func TestHugeItemHeap(t *testing.T) {
@@ -228,26 +278,8 @@ func TestHugeItemHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	runtime.GC()
-	var peak atomic.Uint64
 	stop := make(chan struct{})
-	sampled := make(chan struct{})
-	go func() {
-		defer close(sampled)
-		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-		tick := time.NewTicker(2 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
+	peakc := heapPeak(stop)
 	start := time.Now()
 	rc, err := box.OpenMIME(ctx, id)
 	if err != nil {
@@ -257,7 +289,7 @@ func TestHugeItemHeap(t *testing.T) {
 	n, err := io.Copy(h, rc)
 	rc.Close()
 	close(stop)
-	<-sampled
+	peak := <-peakc
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,8 +299,8 @@ func TestHugeItemHeap(t *testing.T) {
 		t.Fatalf("got %d bytes (hash match %v), want %d", n, string(h.Sum(nil)) == string(want.Sum(nil)), bigSize)
 	}
 	const limit = 64 << 20
-	t.Logf("150 MB item streamed in %v, peak heap %.1f MB", time.Since(start).Round(time.Millisecond), float64(peak.Load())/(1<<20))
-	if peak.Load() > limit {
-		t.Errorf("peak heap %d bytes, over the 64 MB limit", peak.Load())
+	t.Logf("150 MB item streamed in %v, peak heap %.1f MB", time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20))
+	if peak > limit {
+		t.Errorf("peak heap %d bytes, over the 64 MB limit", peak)
 	}
 }
