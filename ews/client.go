@@ -50,6 +50,15 @@ func NewClient(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// String identifies the client without its password (fmt would otherwise
+// print the unexported Config, password included, for %v of a *Client).
+func (c *Client) String() string {
+	return fmt.Sprintf("ews.Client{URL:%q Username:%q}", c.cfg.URL, c.cfg.Username)
+}
+
+// GoString is String for %#v.
+func (c *Client) GoString() string { return c.String() }
+
 // Concurrency is the current number of requests the client allows in flight.
 func (c *Client) Concurrency() int { return c.pool.currentLimit() }
 

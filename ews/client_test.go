@@ -274,6 +274,13 @@ func TestConfigValidation(t *testing.T) {
 	if s := fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, cfg); strings.Contains(s, "s3cret") {
 		t.Errorf("Config formatting leaks the password: %s", s)
 	}
+	c, err := ews.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprintf("%v %+v %#v %v", c, c, c, c.Mailbox("a@b")); strings.Contains(s, "s3cret") {
+		t.Errorf("Client formatting leaks the password: %s", s)
+	}
 }
 
 func TestLargeBodyCrossesTheWireOnce(t *testing.T) {

@@ -246,3 +246,6 @@ func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string)
 func (m *Mailbox) SetRead(ctx context.Context, itemID string, read bool) error {
 	return m.c.setRead(ctx, m.address, itemID, read)
 }
+
+// String names the mailbox and the server, never the credentials.
+func (m *Mailbox) String() string { return fmt.Sprintf("ews.Mailbox{%s via %s}", m.address, m.c.cfg.URL) }
