@@ -271,7 +271,9 @@ var (
 	// Authorization schemes followed by their credential.
 	authScheme = regexp.MustCompile(`(?i)\b(bearer|basic|ntlm|negotiate)\s+[A-Za-z0-9+/=._~-]{8,}`)
 	// key=value and key: value pairs whose key names a secret.
-	secretPair = regexp.MustCompile(`(?i)\b([a-z_-]*(?:password|passwd|pwd|secret|token|tempauth|assertion|apikey|api_key|sig|signature)[a-z_-]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;]+)`)
+	// The key is a secret's name, alone or as the last part of a compound
+	// (client_secret, x-api-key), so that "Design: ..." is left alone.
+	secretPair = regexp.MustCompile(`(?i)\b((?:[a-z0-9]+[_-])*(?:password|passwd|pwd|secret|token|tempauth|assertion|apikey|api[_-]key|sig|signature))(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;]+)`)
 )
 
 const redacted = "REDACTED"

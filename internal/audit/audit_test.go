@@ -277,6 +277,10 @@ func TestNoSecrets(t *testing.T) {
 		{name: "user info in URL", err: "dial https://svc:hunter2-Pa55@mail.contoso.com/EWS/Exchange.asmx",
 			keep: []string{"https://REDACTED@mail.contoso.com/EWS/Exchange.asmx"}},
 		{name: "subject that names a token", object: "Your token: s3cr3tV4lue", keep: []string{"Your token: REDACTED"}},
+		{name: "api key header", err: "x-api-key: s3cr3tV4lue rejected", keep: []string{"x-api-key: REDACTED rejected"}},
+		{name: "OAuth code in a redirect", err: "redirect to https://localhost/cb?code=hunter2-Pa55&state=1", keep: []string{"https://localhost/cb?REDACTED"}},
+		{name: "words that contain a secret's name stay", object: "Design: new logo; Tokenizer: v2", keep: []string{"Design: new logo; Tokenizer: v2"}},
+		{name: "error codes stay", err: "error code: 500 (ResponseCode: ErrorQuotaExceeded)", keep: []string{"error code: 500 (ResponseCode: ErrorQuotaExceeded)"}},
 		{name: "plain subject stays", object: "Re: Q3 budget (final) — 50% done?", keep: []string{"Re: Q3 budget (final) — 50% done?"}},
 	}
 	l, path := openTemp(t)

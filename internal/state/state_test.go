@@ -645,3 +645,92 @@ func TestPragmas(t *testing.T) {
 		t.Errorf("read pool query_only = %q %v", qo, err)
 	}
 }
+
+// TestTwoStoresOneFile is two processes on one state file (a copy and a
+// report, or two copies of different batches): their writes contend for
+// SQLite's write lock, which busy_timeout must absorb.
+func TestTwoStoresOneFile(t *testing.T) {
+	ctx := context.Background()
+	a, path := openTemp(t)
+	b, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	job := newJob(t, a, onboard)
+	if j := newJob(t, b, onboard); j != job {
+		t.Fatalf("second store sees job %d, want %d", j, job)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		s := a
+		if g%2 == 1 {
+			s = b
+		}
+		wg.Go(func() {
+			for i := range 200 {
+				id := fmt.Sprintf("g%d-%d", g, i)
+				if err := s.PutItem(ctx, dispatch.ItemRecord{JobID: job, SourceID: id, Outcome: dispatch.ItemPending}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.Counts(ctx, job); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	c, err := b.Counts(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Pending != 1600 {
+		t.Fatalf("pending = %d, want 1600", c.Pending)
+	}
+	t.Logf("1600 writes from two stores in %v", time.Since(start))
+}
+
+// TestCloseDuringWrites: calls racing Close either finish or fail with
+// ErrStoreClosed, never with a driver error.
+func TestCloseDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	job := newJob(t, s, onboard)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				var err error
+				if i%2 == 0 {
+					err = s.PutItem(ctx, dispatch.ItemRecord{JobID: job, SourceID: fmt.Sprintf("g%d-%d", g, i), Outcome: dispatch.ItemPending})
+				} else {
+					_, _, err = s.Item(ctx, job, fmt.Sprintf("g%d-%d", g, i-1))
+				}
+				if err != nil {
+					if !errors.Is(err, dispatch.ErrStoreClosed) {
+						errs <- err
+					}
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
