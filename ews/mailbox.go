@@ -248,4 +248,6 @@ func (m *Mailbox) SetRead(ctx context.Context, itemID string, read bool) error {
 }
 
 // String names the mailbox and the server, never the credentials.
-func (m *Mailbox) String() string { return fmt.Sprintf("ews.Mailbox{%s via %s}", m.address, m.c.cfg.URL) }
+func (m *Mailbox) String() string {
+	return fmt.Sprintf("ews.Mailbox{%s via %s}", m.address, m.c.cfg.URL)
+}
