@@ -92,7 +92,8 @@ type kpi struct {
 }
 
 // donut is a ring chart drawn with one circle per segment whose dash covers
-// its share of a circumference of 100.
+// its share of the circumference; the template's radius, 15.9155, makes the
+// circumference 100 so that dash lengths are percentages.
 type donut struct {
 	Segs   []donutSeg
 	Center string
@@ -106,8 +107,6 @@ type donutSeg struct {
 	Dash, Gap, Offset string
 	Pct               string
 }
-
-const donutRadius = "15.91549430918954" // circumference 100
 
 func makeDonut(label, center, sub string, counts []Count, class func(string) string) donut {
 	d := donut{Center: center, Sub: sub, Label: label}
@@ -141,6 +140,7 @@ type barChart struct {
 	Rows          []barRow
 	Legend        []legendItem
 	Empty         string
+	Label         string // for screen readers
 }
 
 type barRow struct {
@@ -179,8 +179,8 @@ type segInput struct {
 	Title string
 }
 
-func makeBars(rows []barInput, legend []legendItem, empty string) barChart {
-	c := barChart{Width: chartWidth, LabelW: chartLabelW, LabelX: chartLabelW - 10, TrackW: chartWidth - chartLabelW - chartValueW, Legend: legend, Empty: empty}
+func makeBars(label string, rows []barInput, legend []legendItem, empty string) barChart {
+	c := barChart{Label: label, Width: chartWidth, LabelW: chartLabelW, LabelX: chartLabelW - 10, TrackW: chartWidth - chartLabelW - chartValueW, Legend: legend, Empty: empty}
 	var maxTotal int64
 	for _, r := range rows {
 		var t int64
@@ -405,7 +405,7 @@ func buildView(md *model, opts Options) *htmlView {
 			{int64(l.Unreadable), "c-unread", fmt.Sprintf("%s: %s unreadable", l.Label, formatInt(int64(l.Unreadable)))},
 		}})
 	}
-	v.Locations = makeBars(locRows, readinessLegend, "No mailboxes in the assessment.")
+	v.Locations = makeBars("Mailboxes by location and readiness", locRows, readinessLegend, "No mailboxes in the assessment.")
 
 	var catRows []barInput
 	for _, c := range s.ByCategory {
@@ -416,7 +416,7 @@ func buildView(md *model, opts Options) *htmlView {
 			{int64(c.Other), "c-unread", fmt.Sprintf("%s: %s other", c.Label, formatInt(int64(c.Other)))},
 		}})
 	}
-	v.Categories = makeBars(catRows, []legendItem{{"Blocker", "c-block"}, {"Warning", "c-warn"}, {"Info", "c-info"}}, "No findings: nothing stands in the way.")
+	v.Categories = makeBars("Findings by category and severity", catRows, []legendItem{{"Blocker", "c-block"}, {"Warning", "c-warn"}, {"Info", "c-info"}}, "No findings: nothing stands in the way.")
 
 	var volRows []barInput
 	for _, l := range s.ByLocation {
@@ -428,13 +428,13 @@ func buildView(md *model, opts Options) *htmlView {
 	if s.RecoverableBytes > 0 {
 		volRows = append(volRows, barInput{Label: "Recoverable items", Value: formatBytes(s.RecoverableBytes), Segs: []segInput{{s.RecoverableBytes, "c-recover", "Recoverable items: " + formatBytes(s.RecoverableBytes)}}})
 	}
-	v.Volume = makeBars(volRows, nil, "No data.")
+	v.Volume = makeBars("Data volume", volRows, nil, "No data.")
 
 	var kindRows []barInput
 	for _, k := range s.ItemsByKind {
 		kindRows = append(kindRows, barInput{Label: titleCase(k.Key), Value: formatInt(k.N), Segs: []segInput{{k.N, "c-primary", titleCase(k.Key) + ": " + formatInt(k.N) + " items"}}})
 	}
-	v.Kinds = makeBars(kindRows, nil, "No items counted.")
+	v.Kinds = makeBars("Items by kind", kindRows, nil, "No items counted.")
 
 	// Largest mailboxes.
 	bySize := slices.Clone(md.order)
@@ -489,7 +489,7 @@ func buildCopyView(md *model, cp *CopyProgress, topN int) *copyView {
 	for _, c := range cp.SkipReasons {
 		skipRows = append(skipRows, barInput{Label: c.Label, Value: formatInt(c.N), Segs: []segInput{{c.N, "c-warn", c.Label + ": " + formatInt(c.N) + " items"}}})
 	}
-	cv.Skips = makeBars(skipRows, nil, "No item was skipped.")
+	cv.Skips = makeBars("Skipped items by reason", skipRows, nil, "No item was skipped.")
 	var unrec, unfin []int
 	for i := range md.mailboxes {
 		c := md.mailboxes[i].m.Copy
