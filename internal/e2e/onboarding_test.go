@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// 1,997 generated messages (plain, HTML, attachments up to 32 KB, meeting
+// requests, non-ASCII subjects) in nested folders, plus three large items
+// of 3, 10 and 40 MB: 2,000 items.
+const onboardingScenario = `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 11
+mailboxes:
+  - address: olivia@contoso.com
+    name: Olivia Onboard
+    location: onprem
+    folders: {Inbox: 800, Sent Items: 400, Inbox/Projects: 300, Inbox/Projects/2024: 200, Customers: 150, Customers/Europe/Germany: 147}
+    large_items:
+      - {folder: Inbox/Projects, size: 3MB}
+      - {folder: Customers/Europe/Germany, size: 10MB}
+      - {folder: Inbox, size: 40MB}
+`
+
+var onboardingFolders = []string{"Inbox", "Sent Items", "Inbox/Projects", "Inbox/Projects/2024", "Customers", "Customers/Europe", "Customers/Europe/Germany"}
+
+const (
+	onboardSource = "olivia@contoso.com"
+	onboardTarget = "olivia@contoso.onmicrosoft.com"
+)
+
+// compareOnboarding checks every folder of the on-prem source against its
+// cloud counterpart and returns the number of source items.
+func (e *env) compareOnboarding(t *testing.T) int {
+	t.Helper()
+	total := 0
+	for _, path := range onboardingFolders {
+		src := e.ewsView(t, onboardSource, path)
+		dst := e.graphView(t, onboardTarget, path)
+		compareFolder(t, path, src, dst)
+		total += src.n
+	}
+	return total
+}
+
+// TestOnboarding copies a 2,000-item on-prem mailbox to the cloud, then
+// runs again (nothing to do), then again after new mail and read-state
+// changes at the source (exactly those are carried over).
+func TestOnboarding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("2,000 items and 53 MB through both fakes")
+	}
+	e := startLab(t, mustScenario(t, onboardingScenario), lab.Options{})
+	entry := dispatch.Entry{Address: onboardSource, Target: onboardTarget, Location: mailbox.LocationAuto}
+
+	res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
+	if res.ItemsCopied != 2000 || res.Skipped != 0 || res.Healed != 0 {
+		t.Fatalf("first pass: copied %d, skipped %d (%v), healed %d; want 2000, 0, 0", res.ItemsCopied, res.Skipped, res.SkipReasons, res.Healed)
+	}
+	if n := e.compareOnboarding(t); n != 2000 {
+		t.Errorf("the source holds %d items in the compared folders, want 2000", n)
+	}
+	for _, f := range res.Folders {
+		if f.SourceCount != f.TargetCount {
+			t.Errorf("reconciliation of %s: source %d, target %d", f.SourcePath, f.SourceCount, f.TargetCount)
+		}
+	}
+	t.Logf("first pass: %d items, %.1f MB in %v, %d folders created", res.ItemsCopied, float64(res.BytesCopied)/1e6, res.Duration, res.FoldersCreated)
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	t.Run("second run copies nothing", func(t *testing.T) {
+		ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
+		res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
+		if res.ItemsCopied != 0 || res.ReadUpdates != 0 || res.FoldersCreated != 0 || res.Healed != 0 || res.Skipped != 0 {
+			t.Errorf("second pass: copied %d, read updates %d, folders %d, healed %d, skipped %d; want all 0",
+				res.ItemsCopied, res.ReadUpdates, res.FoldersCreated, res.Healed, res.Skipped)
+		}
+		if d := e.lab.EWS.Writes() - ewsW; d != 0 {
+			t.Errorf("EWS saw %d writes", d)
+		}
+		if d := e.lab.Graph.Writes() - graphW; d != 0 {
+			t.Errorf("Graph saw %d writes", d)
+		}
+		t.Logf("second pass in %v", res.Duration)
+	})
+
+	t.Run("incremental 50 new and 10 read changes", func(t *testing.T) {
+		mb := e.lab.EWS.AddMailbox(onboardSource)
+		g := newMailGen(99, "contoso.com")
+		for i := range 50 {
+			path := []string{"Inbox", "Inbox/Projects/2024", "Customers/Europe/Germany"}[i%3]
+			attach := 0
+			if i%5 == 0 {
+				attach = 20000 + i*1000
+			}
+			mb.Folder(path).AddItem(g.next(onboardSource, attach).ewsItem())
+		}
+		// Flip the read state of 10 items copied in the first pass.
+		flipped := 0
+		for _, path := range []string{"Sent Items", "Inbox/Projects"} {
+			f := mb.Folder(path)
+			for _, it := range f.Items()[:5] {
+				f.SetRead(it.ID, !it.IsRead)
+				flipped++
+			}
+		}
+		graphW := e.lab.Graph.Writes()
+		res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
+		if res.ItemsCopied != 50 || res.ReadUpdates != int64(flipped) || res.Skipped != 0 || res.FoldersCreated != 0 {
+			t.Errorf("incremental pass: copied %d, read updates %d, skipped %d, folders %d; want 50, %d, 0, 0",
+				res.ItemsCopied, res.ReadUpdates, res.Skipped, res.FoldersCreated, flipped)
+		}
+		if n := e.compareOnboarding(t); n != 2050 {
+			t.Errorf("the source holds %d items, want 2050", n)
+		}
+		t.Logf("incremental pass: %d copied, %d read updates, %d Graph writes, in %v", res.ItemsCopied, res.ReadUpdates, e.lab.Graph.Writes()-graphW, res.Duration)
+	})
+}
