@@ -16,6 +16,10 @@ type RuleOutcome struct {
 	Created  bool   // created on the target in this run
 	Existing bool   // a rule of that name was already on the target
 	NotMoved string // why it was not created: the parts Graph cannot express
+	// Lost names parts the target dropped from a rule it created anyway
+	// (Graph answers success and stores less); the rule must be checked
+	// by hand.
+	Lost []string
 }
 
 // ErrRulesUnsupported means the source cannot list or the target cannot
@@ -83,8 +87,29 @@ func (c *Copier) CopyRules(ctx context.Context, key JobKey, src mailbox.Source, 
 				return out, fmt.Errorf("create rule %q on %s: %w", r.Name, key.TargetAddress, err)
 			}
 			o.Created = true
+			if o.Lost, err = readBack(ctx, dst, id, t.Rule); err != nil {
+				return out, fmt.Errorf("read back rule %q on %s: %w", r.Name, key.TargetAddress, err)
+			}
 		}
 		out = append(out, o)
 	}
 	return out, nil
+}
+
+// readBack reads a created rule from the target and names what it lost.
+func readBack(ctx context.Context, dst mailbox.Target, id string, sent mailbox.Rule) ([]string, error) {
+	tr, ok := dst.(mailbox.RuleReader)
+	if !ok {
+		return nil, nil
+	}
+	rules, err := tr.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, got := range rules {
+		if got.ID == id {
+			return mapping.LostParts(sent, got), nil
+		}
+	}
+	return []string{"rule (not found on the target after it was created)"}, nil
 }

@@ -290,6 +290,8 @@ func copyRules(ctx context.Context, c *dispatch.Copier, key dispatch.JobKey, src
 	outcomes, err := c.CopyRules(ctx, key, src, dst)
 	for _, o := range outcomes {
 		switch {
+		case o.Created && len(o.Lost) > 0:
+			log.Warn("rule created, but the target dropped parts of it: check it by hand", "mailbox", key.TargetAddress, "rule", o.Name, "lost", strings.Join(o.Lost, ", "))
 		case o.Created:
 			log.Info("rule created", "mailbox", key.TargetAddress, "rule", o.Name)
 		case o.Existing:
