@@ -81,6 +81,9 @@ func TestMarkdownEscapes(t *testing.T) {
 	if strings.Contains(prose, "[link](") {
 		t.Error("a link survived unescaped")
 	}
+	if strings.Contains(strings.ReplaceAll(prose, `\://`, ""), "://") {
+		t.Error("a bare URL would be autolinked")
+	}
 	for _, line := range strings.Split(out, "\n") {
 		if !strings.HasPrefix(line, "|") {
 			continue
@@ -91,7 +94,7 @@ func TestMarkdownEscapes(t *testing.T) {
 			t.Errorf("table row with %d cell separators: %s", n, line)
 		}
 	}
-	if !strings.Contains(out, `a\|b &lt;script&gt;x&lt;/script&gt; \*bold\* \[link\](http://x) \`+"`code\\`"+` \_u\_ \# h`) {
+	if !strings.Contains(out, `a\|b &lt;script&gt;x&lt;/script&gt; \*bold\* \[link\](http\://x) \`+"`code\\`"+` \_u\_ \# h`) {
 		t.Errorf("escaped text not found in:\n%s", out)
 	}
 	// A fix with backticks and a pipe stays one code span.

@@ -12,7 +12,8 @@ import (
 // mdText escapes text for a GitHub-flavoured Markdown table cell or
 // paragraph: pipes and the characters that start emphasis, links, code or
 // headings are backslash-escaped, angle brackets and ampersands become
-// entities (wikis render raw HTML), and line breaks become spaces.
+// entities (wikis render raw HTML), bare URLs are kept from turning into
+// links, and line breaks become spaces.
 func mdText(s string) string {
 	s = oneLine(s)
 	var b strings.Builder
@@ -32,8 +33,13 @@ func mdText(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	return b.String()
+	return noAutolink.Replace(b.String()) // after escaping, so its backslashes stay single
 }
+
+// noAutolink breaks what GFM's autolink extension would turn into a link
+// (a link planted in a subject is not the report's to publish); the
+// backslash escapes are invisible once rendered.
+var noAutolink = strings.NewReplacer("://", `\://`, "www.", `www\.`, "WWW.", `WWW\.`)
 
 // mdCode writes s as an inline code span that survives a table cell: the
 // fence is longer than any run of backticks inside, and pipes are escaped
