@@ -2,7 +2,6 @@ package graphmail
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
+	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -141,7 +141,7 @@ func (c *Client) Check(ctx context.Context) error {
 	if err != nil {
 		return authError(err)
 	}
-	roles, ok := tokenRoles(tok.Token)
+	roles, ok := wire.TokenRoles(tok.Token)
 	if !ok {
 		// Not a JWT we can read (delegated tokens may be opaque): nothing
 		// more to check without a mailbox.
@@ -161,26 +161,6 @@ func (c *Client) Check(ctx context.Context) error {
 		return &PermissionError{ClientID: c.cfg.ClientID, Have: roles, Missing: missing}
 	}
 	return nil
-}
-
-// tokenRoles reads the roles claim of an access token without verifying it:
-// only to explain a missing permission before Graph refuses a request.
-func tokenRoles(tok string) ([]string, bool) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return nil, false
-	}
-	p, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil, false
-	}
-	var claims struct {
-		Roles []string `json:"roles"`
-	}
-	if json.Unmarshal(p, &claims) != nil {
-		return nil, false
-	}
-	return claims.Roles, true
 }
 
 // Outcome is what a probe found.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -31,63 +32,63 @@ type wireSize struct {
 }
 
 type wirePredicates struct {
-	BodyContains           []string   `json:"bodyContains,omitempty"`
-	BodyOrSubjectContains  []string   `json:"bodyOrSubjectContains,omitempty"`
-	Categories             []string   `json:"categories,omitempty"`
-	FromAddresses          []jsonAddr `json:"fromAddresses,omitempty"`
-	HasAttachments         bool       `json:"hasAttachments,omitempty"`
-	HeaderContains         []string   `json:"headerContains,omitempty"`
-	Importance             string     `json:"importance,omitempty"`
-	IsApprovalRequest      bool       `json:"isApprovalRequest,omitempty"`
-	IsAutomaticForward     bool       `json:"isAutomaticForward,omitempty"`
-	IsAutomaticReply       bool       `json:"isAutomaticReply,omitempty"`
-	IsEncrypted            bool       `json:"isEncrypted,omitempty"`
-	IsMeetingRequest       bool       `json:"isMeetingRequest,omitempty"`
-	IsMeetingResponse      bool       `json:"isMeetingResponse,omitempty"`
-	IsNonDeliveryReport    bool       `json:"isNonDeliveryReport,omitempty"`
-	IsPermissionControlled bool       `json:"isPermissionControlled,omitempty"`
-	IsReadReceipt          bool       `json:"isReadReceipt,omitempty"`
-	IsSigned               bool       `json:"isSigned,omitempty"`
-	IsVoicemail            bool       `json:"isVoicemail,omitempty"`
-	MessageActionFlag      string     `json:"messageActionFlag,omitempty"`
-	NotSentToMe            bool       `json:"notSentToMe,omitempty"`
-	RecipientContains      []string   `json:"recipientContains,omitempty"`
-	SenderContains         []string   `json:"senderContains,omitempty"`
-	Sensitivity            string     `json:"sensitivity,omitempty"`
-	SentCcMe               bool       `json:"sentCcMe,omitempty"`
-	SentOnlyToMe           bool       `json:"sentOnlyToMe,omitempty"`
-	SentToAddresses        []jsonAddr `json:"sentToAddresses,omitempty"`
-	SentToMe               bool       `json:"sentToMe,omitempty"`
-	SentToOrCcMe           bool       `json:"sentToOrCcMe,omitempty"`
-	SubjectContains        []string   `json:"subjectContains,omitempty"`
-	WithinSizeRange        *wireSize  `json:"withinSizeRange,omitempty"`
+	BodyContains           []string       `json:"bodyContains,omitempty"`
+	BodyOrSubjectContains  []string       `json:"bodyOrSubjectContains,omitempty"`
+	Categories             []string       `json:"categories,omitempty"`
+	FromAddresses          []wire.Address `json:"fromAddresses,omitempty"`
+	HasAttachments         bool           `json:"hasAttachments,omitempty"`
+	HeaderContains         []string       `json:"headerContains,omitempty"`
+	Importance             string         `json:"importance,omitempty"`
+	IsApprovalRequest      bool           `json:"isApprovalRequest,omitempty"`
+	IsAutomaticForward     bool           `json:"isAutomaticForward,omitempty"`
+	IsAutomaticReply       bool           `json:"isAutomaticReply,omitempty"`
+	IsEncrypted            bool           `json:"isEncrypted,omitempty"`
+	IsMeetingRequest       bool           `json:"isMeetingRequest,omitempty"`
+	IsMeetingResponse      bool           `json:"isMeetingResponse,omitempty"`
+	IsNonDeliveryReport    bool           `json:"isNonDeliveryReport,omitempty"`
+	IsPermissionControlled bool           `json:"isPermissionControlled,omitempty"`
+	IsReadReceipt          bool           `json:"isReadReceipt,omitempty"`
+	IsSigned               bool           `json:"isSigned,omitempty"`
+	IsVoicemail            bool           `json:"isVoicemail,omitempty"`
+	MessageActionFlag      string         `json:"messageActionFlag,omitempty"`
+	NotSentToMe            bool           `json:"notSentToMe,omitempty"`
+	RecipientContains      []string       `json:"recipientContains,omitempty"`
+	SenderContains         []string       `json:"senderContains,omitempty"`
+	Sensitivity            string         `json:"sensitivity,omitempty"`
+	SentCcMe               bool           `json:"sentCcMe,omitempty"`
+	SentOnlyToMe           bool           `json:"sentOnlyToMe,omitempty"`
+	SentToAddresses        []wire.Address `json:"sentToAddresses,omitempty"`
+	SentToMe               bool           `json:"sentToMe,omitempty"`
+	SentToOrCcMe           bool           `json:"sentToOrCcMe,omitempty"`
+	SubjectContains        []string       `json:"subjectContains,omitempty"`
+	WithinSizeRange        *wireSize      `json:"withinSizeRange,omitempty"`
 }
 
 type wireActions struct {
-	AssignCategories      []string   `json:"assignCategories,omitempty"`
-	CopyToFolder          string     `json:"copyToFolder,omitempty"`
-	Delete                bool       `json:"delete,omitempty"`
-	ForwardAsAttachmentTo []jsonAddr `json:"forwardAsAttachmentTo,omitempty"`
-	ForwardTo             []jsonAddr `json:"forwardTo,omitempty"`
-	MarkAsRead            bool       `json:"markAsRead,omitempty"`
-	MarkImportance        string     `json:"markImportance,omitempty"`
-	MoveToFolder          string     `json:"moveToFolder,omitempty"`
-	PermanentDelete       bool       `json:"permanentDelete,omitempty"`
-	RedirectTo            []jsonAddr `json:"redirectTo,omitempty"`
-	StopProcessingRules   bool       `json:"stopProcessingRules,omitempty"`
+	AssignCategories      []string       `json:"assignCategories,omitempty"`
+	CopyToFolder          string         `json:"copyToFolder,omitempty"`
+	Delete                bool           `json:"delete,omitempty"`
+	ForwardAsAttachmentTo []wire.Address `json:"forwardAsAttachmentTo,omitempty"`
+	ForwardTo             []wire.Address `json:"forwardTo,omitempty"`
+	MarkAsRead            bool           `json:"markAsRead,omitempty"`
+	MarkImportance        string         `json:"markImportance,omitempty"`
+	MoveToFolder          string         `json:"moveToFolder,omitempty"`
+	PermanentDelete       bool           `json:"permanentDelete,omitempty"`
+	RedirectTo            []wire.Address `json:"redirectTo,omitempty"`
+	StopProcessingRules   bool           `json:"stopProcessingRules,omitempty"`
 }
 
-func addrList(as []string) []jsonAddr {
-	var out []jsonAddr
+func addrList(as []string) []wire.Address {
+	var out []wire.Address
 	for _, a := range as {
-		var j jsonAddr
+		var j wire.Address
 		j.EmailAddress.Address = a
 		out = append(out, j)
 	}
 	return out
 }
 
-func fromAddrList(as []jsonAddr) []string {
+func fromAddrList(as []wire.Address) []string {
 	var out []string
 	for _, a := range as {
 		out = append(out, a.EmailAddress.Address)

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
 )
 
 // The scheduler keeps every request for one mailbox within Graph's limits
@@ -350,28 +352,10 @@ func (r *releaseBody) Close() error {
 
 // ParseRetryAfter reads a Retry-After header: delta seconds (Graph sends
 // fractional ones such as "2.128") or an HTTP date. A date in the past means
-// no wait. ok is false for an empty or malformed value.
-func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if c := v[0]; c >= '0' && c <= '9' || c == '.' {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
-			return 0, false
-		}
-		// Beyond a day is nonsense; clamp rather than overflow.
-		if f > 86400 {
-			f = 86400
-		}
-		return time.Duration(f * float64(time.Second)), true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return max(t.Sub(now), 0), true
+// no wait; more than a day is clamped to a day. ok is false for an empty or
+// malformed value.
+func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	return wire.ParseRetryAfter(v, now)
 }
 
 // acquire takes n in-flight slots of the mailbox.

@@ -1,4 +1,8 @@
-package graphmail
+// Package wire holds the parts of graphmail that need no Graph SDK: the
+// MIME-to-JSON conversion of a message create, the Retry-After parser and
+// the token claims reader. Kept apart so they can be fuzzed without
+// instrumenting msgraph-sdk-go.
+package wire
 
 import (
 	"bytes"
@@ -19,32 +23,32 @@ import (
 
 // The sizes that decide how a part travels to Graph.
 const (
-	// inlineAttachmentMax: attachments below 3 MB may go in the create
+	// InlineAttachmentMax: attachments below 3 MB may go in the create
 	// request or as one attachment POST; from 3 MB on, an upload session.
-	inlineAttachmentMax = 3 << 20
-	// maxRequestBytes is Graph's request size limit, minus headroom.
-	maxRequestBytes = 4<<20 - 64<<10
-	// maxBodyBytes: the body must fit the create request.
-	maxBodyBytes = 3 << 20
-	// uploadChunk is each upload-session PUT: under 4 MB and a multiple of
+	InlineAttachmentMax = 3 << 20
+	// MaxRequestBytes is Graph's request size limit, minus headroom.
+	MaxRequestBytes = 4<<20 - 64<<10
+	// MaxBodyBytes: the body must fit the create request.
+	MaxBodyBytes = 3 << 20
+	// UploadChunk is each upload-session PUT: under 4 MB and a multiple of
 	// 320 KiB (harmless for Outlook, required by OneDrive).
-	uploadChunk = 10 * 320 << 10
-	// maxCustomHeaders is how many internetMessageHeaders Graph accepts.
-	maxCustomHeaders = 5
+	UploadChunk = 10 * 320 << 10
+	// MaxCustomHeaders is how many internetMessageHeaders Graph accepts.
+	MaxCustomHeaders = 5
 )
 
-// parsedPart is one attachment, held in memory when small and spooled to a
+// Part is one attachment, held in memory when small and spooled to a
 // temporary file when large, so a big attachment is never held in memory.
-type parsedPart struct {
-	name, contentType, contentID string
-	inline                       bool
-	size                         int64
-	data                         []byte
-	file                         *os.File
+type Part struct {
+	Name, ContentType, ContentID string
+	Inline                       bool
+	Size                         int64
+	Data                         []byte   // when small
+	File                         *os.File // when large
 }
 
-// parsedMessage is the MIME of one message as the JSON create needs it.
-type parsedMessage struct {
+// Parsed is the MIME of one message as the JSON create needs it.
+type Parsed struct {
 	subject           string
 	from              []*mail.Address
 	to, cc, bcc, repl []*mail.Address
@@ -53,17 +57,18 @@ type parsedMessage struct {
 	importance        string
 	keywords          []string
 	xHeaders          [][2]string
-	droppedHeaders    int
+	DroppedHeaders    int    // x- headers over the limit Graph accepts
 	bodyType          string // text or html
 	body              string
-	parts             []*parsedPart
+	Parts             []*Part
 }
 
-func (p *parsedMessage) Close() {
-	for _, a := range p.parts {
-		if a.file != nil {
-			name := a.file.Name()
-			a.file.Close()
+// Close removes the spooled files.
+func (p *Parsed) Close() {
+	for _, a := range p.Parts {
+		if a.File != nil {
+			name := a.File.Name()
+			a.File.Close()
 			os.Remove(name)
 		}
 	}
@@ -89,10 +94,10 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 // errBodyTooLarge: the body alone does not fit a Graph create request.
 var errBodyTooLarge = errors.New("message body is over 3 MB, more than a Graph create request can carry")
 
-// parseMIME reads an RFC 5322 message as a stream: headers, the body (HTML
+// ParseMIME reads an RFC 5322 message as a stream: headers, the body (HTML
 // preferred over plain text) and the attachments. limit bounds the MIME
 // size; spoolDir is where large attachments go ("" is the system default).
-func parseMIME(r io.Reader, limit int64, spoolDir string) (*parsedMessage, error) {
+func ParseMIME(r io.Reader, limit int64, spoolDir string) (*Parsed, error) {
 	lr := &limitedReader{r: r, limit: limit}
 	e, err := message.Read(lr)
 	if err != nil && !message.IsUnknownCharset(err) {
@@ -103,7 +108,7 @@ func parseMIME(r io.Reader, limit int64, spoolDir string) (*parsedMessage, error
 		return nil, fmt.Errorf("%w: malformed MIME header: %v", mailbox.ErrItemRejected, err)
 	}
 	h := mail.Header{Header: e.Header}
-	p := &parsedMessage{}
+	p := &Parsed{}
 	p.subject, _ = h.Subject()
 	p.from, _ = h.AddressList("From")
 	p.to, _ = h.AddressList("To")
@@ -126,8 +131,8 @@ func parseMIME(r io.Reader, limit int64, spoolDir string) (*parsedMessage, error
 		if !strings.HasPrefix(strings.ToLower(k), "x-") {
 			continue
 		}
-		if len(p.xHeaders) >= maxCustomHeaders {
-			p.droppedHeaders++
+		if len(p.xHeaders) >= MaxCustomHeaders {
+			p.DroppedHeaders++
 			continue
 		}
 		v, err := fields.Text()
@@ -162,16 +167,16 @@ func parseMIME(r io.Reader, limit int64, spoolDir string) (*parsedMessage, error
 			return nil
 		}
 		if name == "" {
-			name = fmt.Sprintf("attachment-%d%s", len(p.parts)+1, extFor(ct))
+			name = fmt.Sprintf("attachment-%d%s", len(p.Parts)+1, extFor(ct))
 		}
-		a := &parsedPart{name: name, contentType: ct, contentID: strings.Trim(part.Header.Get("Content-Id"), "<> "), inline: disp == "inline"}
-		if a.contentType == "" {
-			a.contentType = "application/octet-stream"
+		a := &Part{Name: name, ContentType: ct, ContentID: strings.Trim(part.Header.Get("Content-Id"), "<> "), Inline: disp == "inline"}
+		if a.ContentType == "" {
+			a.ContentType = "application/octet-stream"
 		}
 		if err := spool(a, part.Body, spoolDir); err != nil {
 			return err
 		}
-		p.parts = append(p.parts, a)
+		p.Parts = append(p.Parts, a)
 		return nil
 	})
 	if err != nil {
@@ -220,11 +225,11 @@ func walk(e *message.Entity, fn func(*message.Entity) error) error {
 }
 
 func readBody(r io.Reader) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxBodyBytes+1))
+	b, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
 	if err != nil && !message.IsUnknownCharset(err) {
 		return "", err
 	}
-	if len(b) > maxBodyBytes {
+	if len(b) > MaxBodyBytes {
 		return "", fmt.Errorf("%w: %w", mailbox.ErrItemRejected, errBodyTooLarge)
 	}
 	return string(b), nil
@@ -232,30 +237,30 @@ func readBody(r io.Reader) (string, error) {
 
 // spool keeps a part under the inline limit in memory and writes a larger
 // one to a temporary file as it streams.
-func spool(a *parsedPart, r io.Reader, dir string) error {
+func spool(a *Part, r io.Reader, dir string) error {
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, inlineAttachmentMax))
+	n, err := io.Copy(&buf, io.LimitReader(r, InlineAttachmentMax))
 	if err != nil && !message.IsUnknownCharset(err) {
 		return err
 	}
-	if n < inlineAttachmentMax {
-		a.data, a.size = buf.Bytes(), n
+	if n < InlineAttachmentMax {
+		a.Data, a.Size = buf.Bytes(), n
 		return nil
 	}
 	f, err := os.CreateTemp(dir, "exmigrate-attachment-*")
 	if err != nil {
-		return fmt.Errorf("spool attachment %q: %w", a.name, err)
+		return fmt.Errorf("spool attachment %q: %w", a.Name, err)
 	}
-	a.file = f
+	a.File = f
 	if _, err := f.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("spool attachment %q: %w", a.name, err)
+		return fmt.Errorf("spool attachment %q: %w", a.Name, err)
 	}
 	buf = bytes.Buffer{}
 	m, err := io.Copy(f, r)
 	if err != nil && !message.IsUnknownCharset(err) {
 		return err
 	}
-	a.size = n + m
+	a.Size = n + m
 	return nil
 }
 
