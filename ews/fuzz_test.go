@@ -72,7 +72,17 @@ func FuzzDecodeResponse(f *testing.F) {
 	})
 }
 
-var illegalRef = regexp.MustCompile(`&#(x0*([0-8bBcCeEfF]|1[0-9a-fA-F])|0*([0-8]|1[124-9]|2[0-9]|3[01]));`)
+var charRef = regexp.MustCompile(`&#[^;&]{1,10};`)
+
+// hasIllegalRef reports whether b holds a reference the sanitizer drops.
+func hasIllegalRef(b []byte) bool {
+	for _, r := range charRef.FindAll(b, -1) {
+		if illegalCharRef(r) {
+			return true
+		}
+	}
+	return false
+}
 
 func FuzzSanitizer(f *testing.F) {
 	for _, s := range []string{seedFindItem, "a&#x0;b&#1;c&#x1F;d&#65;", "\x00\x01\x1f&#", "&#x110000;", "&amp;&#xD;"} {
@@ -91,7 +101,7 @@ func FuzzSanitizer(f *testing.F) {
 		// Removing a reference can join its neighbours into a new one
 		// ("&#&#x0;x1;"), so check idempotence only on the references kept.
 		again, _ := io.ReadAll(newSanitizer(bytes.NewReader(out)))
-		if !illegalRef.Match(out) && !bytes.Equal(again, out) {
+		if !hasIllegalRef(out) && !bytes.Equal(again, out) {
 			t.Fatalf("not idempotent: %q -> %q", out, again)
 		}
 	})

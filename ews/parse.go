@@ -116,7 +116,7 @@ func illegalCharRef(ref []byte) bool {
 	}
 	body := string(ref[2 : len(ref)-1])
 	base := 10
-	if body != "" && (body[0] == 'x' || body[0] == 'X') {
+	if body != "" && body[0] == 'x' { // XML allows only a lower-case x
 		body, base = body[1:], 16
 	}
 	v, err := strconv.ParseUint(body, base, 32)
