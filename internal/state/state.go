@@ -453,6 +453,11 @@ func checkItem(rec dispatch.ItemRecord) error {
 	if rec.SourceID == "" {
 		return errors.New("source id is required")
 	}
+	if rec.SourceFolderID == "" {
+		// PendingItems finds a pending item by its folder: without one, an
+		// item written before a crash would never be looked up again.
+		return errors.New("source folder id is required")
+	}
 	if rec.SizeBytes < 0 {
 		return fmt.Errorf("negative size %d", rec.SizeBytes)
 	}
