@@ -252,7 +252,11 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 			if wait < 0 {
 				return lastErr
 			}
-			c.log.DebugContext(ctx, "ews retry", "op", cl.op, "attempt", attempt, "wait", wait, "error", lastErr)
+			level := slog.LevelDebug
+			if wait >= time.Second {
+				level = slog.LevelInfo // long waits are worth an operator's attention
+			}
+			c.log.Log(ctx, level, "ews: waiting before retry", "op", cl.op, "mailbox", cl.anchor, "attempt", attempt, "wait", wait, "error", lastErr)
 			if err := sleep(ctx, wait); err != nil {
 				return fmt.Errorf("EWS %s: %w (while waiting after: %v)", cl.op, err, lastErr)
 			}
@@ -402,7 +406,12 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 	// go-ntlmssp takes the credentials from here and turns them into NTLM;
 	// with AllowBasicAuth false it strips this header and never sends Basic.
 	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
+	start := time.Now()
 	resp, err := sess.hc.Do(req)
+	if resp != nil {
+		c.log.DebugContext(ctx, "ews request", "op", cl.op, "mailbox", cl.anchor, "status", resp.StatusCode,
+			"bytes", cl.body.size, "duration", time.Since(start))
+	}
 	if err != nil {
 		c.pool.release(sess, true)
 		if ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -347,5 +348,27 @@ func TestReadMIMEBatches(t *testing.T) {
 	err = e.c.Mailbox(testMailbox).ReadMIME(context.Background(), ids[:5], func(string, io.Reader, error) error { return stop })
 	if !errors.Is(err, stop) {
 		t.Errorf("fn's error not returned: %v", err)
+	}
+}
+
+func TestLogsNeverCarryThePassword(t *testing.T) {
+	e := newEnv(t)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := e.client(t, func(cfg *ews.Config) { cfg.Logger = log })
+	e.srv.Inject(ewstest.Fault{Kind: ewstest.FaultServerBusy, BackOff: time.Millisecond})
+	if _, err := listInbox(context.Background(), e, c); err != nil {
+		t.Fatal(err)
+	}
+	bad := e.client(t, func(cfg *ews.Config) { cfg.Logger = log; cfg.Password = "Wr0ng-Secret" })
+	bad.Check(context.Background())
+	out := buf.String()
+	if !strings.Contains(out, "ews request") || !strings.Contains(out, "waiting before retry") {
+		t.Errorf("expected request and retry logs, got:\n%s", out)
+	}
+	for _, secret := range []string{testPassword, "Wr0ng-Secret"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains a password:\n%s", out)
+		}
 	}
 }
