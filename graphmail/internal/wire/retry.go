@@ -31,5 +31,9 @@ func ParseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	if err != nil {
 		return 0, false
 	}
+	// Far-future dates would overflow a Duration; a day is the most we wait.
+	if t.After(now.Add(24 * time.Hour)) {
+		return 24 * time.Hour, true
+	}
 	return max(t.Sub(now), 0), true
 }
