@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -67,7 +68,17 @@ func open(ctx context.Context, path string, nread int) (*SQLite, error) {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
 
-	var err error
+	// Create the file ourselves, private: it names every mailbox copied.
+	// SQLite gives its -wal and -shm files the same mode.
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("state: open: %w: create the directory first", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: open: %w", err)
+	}
+	f.Close()
+
 	// The identity check runs before the journal mode is set: switching a
 	// foreign database to WAL would change somebody else's file.
 	s.write, err = sql.Open("sqlite", dsn(path, false))

@@ -415,8 +415,12 @@ func TestReopenKeepsData(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		t.Fatalf("the state file is not where it was asked: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode %v, want 0600: it names every mailbox", fi.Mode().Perm())
 	}
 
 	s, err = Open(ctx, path)
@@ -424,6 +428,9 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("WAL file: %v %v, want mode 0600", fi, err)
+	}
 	if j, err := s.Job(ctx, onboard); err != nil || j.ID != job {
 		t.Fatalf("job after reopen = %+v %v, want id %d", j, err, job)
 	}
@@ -563,7 +570,7 @@ func TestCanceledContext(t *testing.T) {
 func TestConcurrentWriters(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
-	const goroutines, perG, mailboxes = 16, 150, 4
+	const goroutines, perG, mailboxes = 16, 100, 4
 	jobs := make([]int64, mailboxes)
 	for m := range jobs {
 		jobs[m] = newJob(t, s, dispatch.JobKey{SourceAddress: fmt.Sprintf("user%d@contoso.com", m), SourceLocation: "onprem",
