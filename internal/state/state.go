@@ -524,22 +524,21 @@ func (s *SQLite) Counts(ctx context.Context, jobID int64) (dispatch.ItemCounts, 
 		return c, err
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT outcome, CASE outcome WHEN 'skipped' THEN reason ELSE '' END AS why,
-		count(*), total(size_bytes) FROM items WHERE job_id = ? GROUP BY outcome, why`, jobID)
+		count(*), sum(size_bytes) FROM items WHERE job_id = ? GROUP BY outcome, why`, jobID)
 	if err != nil {
 		return c, s.fail(op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var outcome, why string
-		var n int64
-		var bytes float64 // total() is a float; exact up to 2^53 bytes, far past any mailbox
+		var n, bytes int64 // a group has rows, so sum() is never NULL
 		if err := rows.Scan(&outcome, &why, &n, &bytes); err != nil {
 			return c, s.fail(op, err)
 		}
 		switch outcome {
 		case dispatch.ItemCopied:
 			c.Copied += n
-			c.CopiedBytes += int64(bytes)
+			c.CopiedBytes += bytes
 		case dispatch.ItemPending:
 			c.Pending += n
 		case dispatch.ItemSkipped:
