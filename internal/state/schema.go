@@ -82,36 +82,36 @@ CREATE INDEX items_folder_outcome ON items (job_id, source_folder_id, outcome);
 }
 
 // checkIdentity refuses a file that is not ours before anything is written
-// to it, including the journal mode change, which would be persistent.
-// It reports whether the file is still empty.
-func checkIdentity(ctx context.Context, db *sql.DB) (empty bool, err error) {
+// to it, including the journal mode change, which would be persistent. An
+// empty file passes: migrate creates the schema.
+func checkIdentity(ctx context.Context, db *sql.DB) error {
 	var appID, version, tables int64
 	// The first read is where SQLite notices a file that is not a database.
 	if err := db.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
 		if isNotADB(err) {
-			return false, fmt.Errorf("%w (not a SQLite database): give another state path", ErrNotStateFile)
+			return fmt.Errorf("%w (not a SQLite database): give another state path", ErrNotStateFile)
 		}
 		if isCantOpen(err) {
-			return false, fmt.Errorf("%w: check that the directory exists and is writable", err)
+			return fmt.Errorf("%w: check that the directory exists and is writable", err)
 		}
-		return false, err
+		return err
 	}
 	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
-		return false, err
+		return err
 	}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
-		return false, err
+		return err
 	}
 	switch {
 	case appID == 0 && version == 0 && tables == 0:
-		return true, nil
+		return nil
 	case appID != applicationID:
-		return false, fmt.Errorf("%w (a SQLite database of another program): give another state path", ErrNotStateFile)
+		return fmt.Errorf("%w (a SQLite database of another program): give another state path", ErrNotStateFile)
 	case version > schemaVersion:
-		return false, fmt.Errorf("%w (schema version %d, this build knows up to %d): upgrade exmigrate",
+		return fmt.Errorf("%w (schema version %d, this build knows up to %d): upgrade exmigrate",
 			ErrNewerSchema, version, schemaVersion)
 	}
-	return false, nil
+	return nil
 }
 
 // migrate creates or upgrades the schema in one immediate transaction, so

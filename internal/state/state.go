@@ -89,8 +89,7 @@ func open(ctx context.Context, path string, nread int) (*SQLite, error) {
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxLifetime(0) // keep the connection: each new one reruns the pragmas
 
-	empty, err := checkIdentity(ctx, s.write)
-	if err != nil {
+	if err := checkIdentity(ctx, s.write); err != nil {
 		return fail(err)
 	}
 	var mode string
@@ -102,9 +101,6 @@ func open(ctx context.Context, path string, nread int) (*SQLite, error) {
 		return fail(fmt.Errorf("the file system refused WAL journal mode (got %q): put the state file on a local disk", mode))
 	}
 	if err := migrate(ctx, s.write); err != nil {
-		if empty && isNotADB(err) {
-			err = ErrNotStateFile
-		}
 		return fail(err)
 	}
 
