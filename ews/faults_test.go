@@ -149,8 +149,8 @@ func TestConcurrencyLimitLowersClient(t *testing.T) {
 func TestPrefixStyles(t *testing.T) {
 	for _, style := range []ewstest.PrefixStyle{ewstest.StylePrefixed, ewstest.StyleDefault, ewstest.StyleOdd} {
 		t.Run(style.String(), func(t *testing.T) {
-			rec := &recorder{}
-			e := newEnv(t, ewstest.WithPrefixStyle(style), ewstest.WithRequestRecorder(rec.record))
+			resp := &recorder{}
+			e := newEnv(t, ewstest.WithPrefixStyle(style), ewstest.WithResponseRecorder(resp.record))
 			exerciseAll(t, e, e.c) // every operation parses in this style
 			box := e.c.Mailbox(testMailbox)
 			ctx := context.Background()
@@ -175,6 +175,7 @@ func TestPrefixStyles(t *testing.T) {
 			if _, err := box.Rules(ctx); err != nil {
 				t.Errorf("server busy in style %v: %v", style, err)
 			}
+			validateWithXmllint(t, "responses in style "+style.String(), resp.reqs)
 		})
 	}
 }

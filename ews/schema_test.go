@@ -57,7 +57,10 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 		name string
 		run  func() error
 	}{
-		{"Check", func() error { return c.Check(ctx) }},
+		{"Check", func() error {
+			e.srv.Inject(ewstest.Fault{Op: "ResolveNames", Kind: ewstest.FaultServerBusy, BackOff: time.Millisecond})
+			return c.Check(ctx) // answered with a SOAP fault first, then retried
+		}},
 		{"Folders", func() error { _, err := box.Folders(ctx, mailbox.ScopePrimary); return err }},
 		{"Items", func() error { return box.Items(ctx, f.ID(), func(mailbox.Item) error { return nil }) }},
 		{"OpenMIME", func() error {
@@ -69,7 +72,8 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 			return err
 		}},
 		{"ReadMIME", func() error {
-			return box.ReadMIME(ctx, []string{id, id}, func(string, io.Reader, error) error { return nil })
+			// The second id does not exist: a per-item ErrorItemNotFound.
+			return box.ReadMIME(ctx, []string{id, "QUFNa0FESXxub3RoZXJl"}, func(string, io.Reader, error) error { return nil })
 		}},
 		{"CreateFolder", func() error { _, err := box.CreateFolder(ctx, f.ID(), "New", "IPF.Note"); return err }},
 		{"CreateMessage", func() error {
@@ -110,8 +114,8 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 	}
 	for _, imp := range []bool{true, false} {
 		t.Run(fmt.Sprintf("impersonation=%t", imp), func(t *testing.T) {
-			rec := &recorder{}
-			e := newEnv(t, ewstest.WithRequestRecorder(rec.record))
+			rec, resp := &recorder{}, &recorder{}
+			e := newEnv(t, ewstest.WithRequestRecorder(rec.record), ewstest.WithResponseRecorder(resp.record))
 			c := e.client(t, func(cfg *ews.Config) { cfg.Impersonation = imp })
 			if !imp {
 				e.srv.GrantFullAccess(testDomain, testUser, testMailbox)
@@ -157,6 +161,25 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 			if imp {
 				checkGolden(t, rec)
 			}
+			// The fake's answers must be schema-valid too, or it would
+			// teach the client a format Exchange never sends.
+			var rfiles []string
+			for op, bodies := range resp.reqs {
+				for i, body := range bodies {
+					name := filepath.Join(dir, fmt.Sprintf("resp-%s-%d.xml", op, i))
+					if err := os.WriteFile(name, body, 0o600); err != nil {
+						t.Fatal(err)
+					}
+					rfiles = append(rfiles, name)
+				}
+			}
+			out, err = exec.Command(xmllint, append([]string{"--noout", "--schema", schema}, rfiles...)...).CombinedOutput()
+			if err != nil {
+				t.Errorf("xmllint rejected a response of the fake: %v\n%s", err, out)
+			}
+			if got := strings.Count(string(out), " validates"); got != len(rfiles) || len(rfiles) < len(files) {
+				t.Errorf("xmllint validated %d of %d responses (%d requests):\n%s", got, len(rfiles), len(files), out)
+			}
 		})
 	}
 }
@@ -182,5 +205,32 @@ func checkGolden(t *testing.T, rec *recorder) {
 		if !bytes.Equal(want, bodies[0]) {
 			t.Errorf("%s request differs from %s:\n got: %s\nwant: %s", op, path, bodies[0], want)
 		}
+	}
+}
+
+// validateWithXmllint validates recorded documents against the EWS schemas,
+// or does nothing when xmllint or the schemas are missing.
+func validateWithXmllint(t *testing.T, what string, docs map[string][][]byte) {
+	t.Helper()
+	xmllint, err := exec.LookPath("xmllint")
+	schema := filepath.Join(schemaDir, "soap-envelope.xsd")
+	if _, serr := os.Stat(schema); err != nil || serr != nil {
+		t.Logf("xmllint or %s missing: %s not schema-validated", schemaDir, what)
+		return
+	}
+	dir := t.TempDir()
+	var files []string
+	for op, bodies := range docs {
+		for i, body := range bodies {
+			name := filepath.Join(dir, fmt.Sprintf("%s-%d.xml", op, i))
+			if err := os.WriteFile(name, body, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, name)
+		}
+	}
+	out, err := exec.Command(xmllint, append([]string{"--noout", "--schema", schema}, files...)...).CombinedOutput()
+	if err != nil || strings.Count(string(out), " validates") != len(files) {
+		t.Errorf("xmllint rejected %s: %v\n%s", what, err, out)
 	}
 }

@@ -18,6 +18,7 @@
 package ewstest
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/x509"
 	"encoding/base64"
@@ -64,6 +65,7 @@ type Server struct {
 	style     PrefixStyle
 	rotate    atomic.Uint64
 	recorder  func(op string, body []byte)
+	respRec   func(op string, body []byte)
 	latency   time.Duration
 
 	writes       atomic.Int64
@@ -97,6 +99,12 @@ func WithPrefixStyle(p PrefixStyle) Option { return func(s *Server) { s.style = 
 // WithRequestRecorder calls fn with each authenticated request body.
 func WithRequestRecorder(fn func(op string, body []byte)) Option {
 	return func(s *Server) { s.recorder = fn }
+}
+
+// WithResponseRecorder calls fn with each response body the fake wrote
+// after authentication (faults included), e.g. to validate them.
+func WithResponseRecorder(fn func(op string, body []byte)) Option {
+	return func(s *Server) { s.respRec = fn }
 }
 
 // WithLatency delays every response.
@@ -335,6 +343,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.recorder != nil {
 		s.recorder(op, data)
 	}
+	if s.respRec != nil {
+		tee := &teeWriter{ResponseWriter: w}
+		defer func() { s.respRec(op, tee.buf.Bytes()) }()
+		w = tee
+		rc.w = tee
+	}
 
 	// EWSMaxConcurrency: requests in flight per account.
 	key := accountKey(acct.domain, acct.user)
@@ -382,6 +396,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rc.serve(doc)
+}
+
+// teeWriter keeps a copy of a response body.
+type teeWriter struct {
+	http.ResponseWriter
+	buf bytes.Buffer
+}
+
+func (t *teeWriter) Write(p []byte) (int, error) {
+	t.buf.Write(p)
+	return t.ResponseWriter.Write(p)
+}
+
+// Hijack lets dropped-connection faults work through the tee.
+func (t *teeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if hj, ok := t.ResponseWriter.(http.Hijacker); ok {
+		return hj.Hijack()
+	}
+	return nil, nil, http.ErrNotSupported
 }
 
 func wait(r *http.Request, d time.Duration) bool {
