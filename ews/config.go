@@ -2,6 +2,27 @@
 // (2016, 2019, SE) with a pinned URL, NTLM authentication, the paging and
 // throttling rules Exchange applies, and an adapter that makes a mailbox a
 // mailbox.Source and mailbox.Target.
+//
+// Transport: the URL is configured, never discovered (no Autodiscover), and
+// redirects are refused. Each request borrows a session (an http.Transport
+// limited to one HTTP/1.1 connection, wrapped in a go-ntlmssp Negotiator)
+// from a pool of MaxConcurrency sessions, so an NTLM-authenticated
+// connection is used by one request at a time. Basic auth is never sent.
+//
+// Requests are built with etree and are valid against the EWS schemas (the
+// tests check each with xmllint). Responses are decoded by namespace with
+// encoding/xml after characters illegal in XML 1.0 are dropped; MIME is
+// decoded from base64 as it arrives and never held whole.
+//
+// Errors: ResponseClass Error/Warning and SOAP faults become *ResponseError,
+// which matches the mailbox sentinels with errors.Is; refused credentials
+// are *AuthError (mailbox.ErrAuthentication), other HTTP outcomes *HTTPError.
+// ErrorServerBusy waits BackOffMilliseconds, ErrorExceededConnectionCount
+// lowers the pool, HTTP 503 and dropped connections back off with jitter;
+// writes whose outcome is unknown are not resent. Every wait honours ctx.
+//
+// A MIME stream from OpenMIME holds its session until closed: close it
+// before starting another request on a client whose MaxConcurrency is 1.
 package ews
 
 import (
