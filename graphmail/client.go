@@ -61,7 +61,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		base = cfg.HTTPClient.Transport
 	}
-	sched := newScheduler(limits, log, base)
+	sched := newScheduler(limits, log, base, r.baseURL.Hostname())
 
 	// The SDK's retry handler would retry 429s itself (truncating fractional
 	// Retry-After to 0 s) on top of the scheduler: switch it off.

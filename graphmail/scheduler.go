@@ -27,9 +27,10 @@ import (
 // pauses the whole mailbox, not only the request that got it. The SDK's own
 // retry handler is switched off so that the two never stack.
 type scheduler struct {
-	limits Limits
-	log    *slog.Logger
-	next   http.RoundTripper
+	limits    Limits
+	log       *slog.Logger
+	next      http.RoundTripper
+	graphHost string // requests to it ask for immutable ids
 
 	mu    sync.Mutex
 	boxes map[string]*boxState
@@ -89,8 +90,8 @@ func mailboxOf(req *http.Request) string {
 	return ""
 }
 
-func newScheduler(l Limits, log *slog.Logger, next http.RoundTripper) *scheduler {
-	return &scheduler{limits: l, log: log, next: next, boxes: map[string]*boxState{}}
+func newScheduler(l Limits, log *slog.Logger, next http.RoundTripper, graphHost string) *scheduler {
+	return &scheduler{limits: l, log: log, next: next, graphHost: graphHost, boxes: map[string]*boxState{}}
 }
 
 func (s *scheduler) box(key string) *boxState {
@@ -272,6 +273,11 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		r := req.Clone(ctx)
+		if strings.EqualFold(r.URL.Hostname(), s.graphHost) {
+			// Immutable ids survive moves between folders, so the ids the
+			// state store records stay valid.
+			r.Header.Add("Prefer", `IdType="ImmutableId"`)
+		}
 		if r.Body, err = getBody(); err != nil {
 			release()
 			return nil, err

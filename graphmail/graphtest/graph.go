@@ -273,7 +273,7 @@ func (s *Server) selectFields(q *req, j map[string]any) map[string]any {
 // pageSize is $top or the Prefer odata.maxpagesize, else the default.
 func (s *Server) pageSize(q *req) (int, bool) {
 	size := s.defaultPage
-	if p := q.r.Header.Get("Prefer"); p != "" {
+	for _, p := range q.r.Header.Values("Prefer") {
 		for _, part := range strings.Split(p, ",") {
 			part = strings.TrimSpace(part)
 			if v, ok := strings.CutPrefix(part, "odata.maxpagesize="); ok {
