@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/state"
+)
+
+// Two mailboxes copied at once; large items (5 MB, so their attachments go
+// through Graph upload sessions) give the kills a chance to land between a
+// message's creation and its last attachment chunk.
+const crashScenario = `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 17
+mailboxes:
+  - address: carl@contoso.com
+    location: onprem
+    folders: {Inbox: 400, Inbox/Sub: 150, Sent Items: 150, Projects/Alpha/Beta: 100}
+    large_items:
+      - {folder: Inbox, size: 5MB}
+      - {folder: Inbox, size: 5MB}
+      - {folder: Projects/Alpha/Beta, size: 5MB}
+      - {folder: Projects/Alpha/Beta, size: 5MB}
+  - address: cora@contoso.com
+    location: onprem
+    folders: {Inbox: 200, Inbox/Deep/Deeper: 60}
+`
+
+var crashFolders = map[string][]string{
+	"carl@contoso.com": {"Inbox", "Inbox/Sub", "Sent Items", "Projects", "Projects/Alpha", "Projects/Alpha/Beta"},
+	"cora@contoso.com": {"Inbox", "Inbox/Deep", "Inbox/Deep/Deeper"},
+}
+
+// TestCrashResume runs `exmigrate copy` as a child process against a lab
+// this test serves, with transient faults injected in both fakes, SIGKILLs
+// it several times at random points, then lets it run to the end. Source
+// and target must then hold exactly the same items per folder: no
+// duplicates, nothing missing, no half-written copies.
+func TestCrashResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command and kills it several times")
+	}
+	bin := exmigrateBinary(t)
+	e := startLab(t, mustScenario(t, crashScenario), lab.Options{FaultRate: 0.03})
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("E2E_CRASH_SEED"); s != "" {
+		fmt.Sscan(s, &seed)
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	t.Logf("kill schedule seed %d (rerun with E2E_CRASH_SEED=%d)", seed, seed)
+
+	args := []string{"copy", "--config", e.lab.ConfigPath, "--mailboxes", e.lab.CopyCSV, "--log-format", "json"}
+	logDir := t.TempDir()
+	start := func(run int) (*exec.Cmd, *os.File) {
+		t.Helper()
+		logf, err := os.Create(filepath.Join(logDir, fmt.Sprintf("run-%d.log", run)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, logf
+	}
+	tail := func(run int) string {
+		data, _ := os.ReadFile(filepath.Join(logDir, fmt.Sprintf("run-%d.log", run)))
+		if len(data) > 3000 {
+			data = data[len(data)-3000:]
+		}
+		return string(data)
+	}
+
+	// Kill it at random points while it copies.
+	const kills = 5
+	killed, run := 0, 0
+	for ; run < kills; run++ {
+		before := e.lab.Graph.Writes()
+		cmd, logf := start(run)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		after := time.Duration(200+rng.IntN(1300)) * time.Millisecond
+		select {
+		case err := <-done:
+			logf.Close()
+			t.Logf("run %d ended by itself before the kill at %v: %v", run, after, err)
+		case <-time.After(after):
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			<-done
+			logf.Close()
+			killed++
+			t.Logf("run %d: SIGKILL after %v; %d Graph writes in this run", run, after, e.lab.Graph.Writes()-before)
+		}
+	}
+	if killed < 3 {
+		t.Errorf("only %d of %d runs were killed mid-copy", killed, kills)
+	}
+
+	// Then let it finish. A run can fail when a transient fault outlasts
+	// its retries; the next run resumes.
+	finished := false
+	for i := 0; i < 6 && !finished; i, run = i+1, run+1 {
+		cmd, logf := start(run)
+		err := cmd.Wait()
+		logf.Close()
+		finished = err == nil
+		if !finished {
+			t.Logf("run %d: %v\n%s", run, err, tail(run))
+		}
+	}
+	if !finished {
+		t.Fatalf("the copy did not finish in 6 runs after the kills")
+	}
+	t.Logf("finished at run %d; Graph served %d writes, %d throttled answers; EWS %d requests",
+		run-1, e.lab.Graph.Writes(), e.lab.Graph.Throttled(), e.lab.EWS.Requests(""))
+
+	total := 0
+	for addr, folders := range crashFolders {
+		local := addr[:len(addr)-len("@contoso.com")]
+		for _, path := range folders {
+			src := e.ewsView(t, addr, path)
+			dst := e.graphView(t, local+"@contoso.onmicrosoft.com", path)
+			compareFolder(t, addr+" "+path, src, dst)
+			total += src.n
+		}
+	}
+	if total != 1064 {
+		t.Errorf("compared %d source items, want 1064", total)
+	}
+
+	// The state file agrees: nothing left pending, everything copied.
+	st, err := state.Open(context.Background(), filepath.Join(e.lab.Dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	jobs, err := st.Jobs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copied int64
+	for _, j := range jobs {
+		c, err := st.Counts(context.Background(), j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Pending != 0 || c.Skipped != 0 {
+			t.Errorf("%s: %d items still pending, %d skipped", j.Key.SourceAddress, c.Pending, c.Skipped)
+		}
+		copied += c.Copied
+	}
+	if copied != 1064 {
+		t.Errorf("the state file records %d items copied, want 1064", copied)
+	}
+}
