@@ -191,20 +191,48 @@ func TestHTMLInChromiumLarge(t *testing.T) {
 	t.Logf("5,000 mailboxes: %d bytes of HTML; the page was ready %s ms after navigation; two chromium runs (DOM dump, screenshot) took %v", st.Size(), res.ReadyMS, time.Since(start).Round(time.Millisecond))
 }
 
-// TestHTMLScriptsInChromium drives the report's own script in the browser:
-// sorting a table, filtering mailboxes, and opening a mailbox from a link.
-// The test adds a driver script, so it drops the page's CSP (which would
-// rightly block it); everything else is the report as written.
-func TestHTMLScriptsInChromium(t *testing.T) {
-	chromium := findChromium(t)
+// runDriver loads the report of a in chromium with a test script appended
+// that records its observations as data-test-* attributes on <html>, and
+// returns them. The page's CSP is dropped, since it rightly blocks the
+// added script; everything else is the report as written.
+func runDriver(t *testing.T, chromium string, a *mailbox.Assessment, driver string) map[string]string {
+	t.Helper()
 	dir := t.TempDir()
-	page := writeReport(t, dir, loadFixture(t))
+	page := writeReport(t, dir, a)
 	data, err := os.ReadFile(page)
 	if err != nil {
 		t.Fatal(err)
 	}
 	html := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy"[^>]*>`).ReplaceAllString(string(data), "")
-	driver := `<script>
+	html = strings.Replace(html, "</body>", "<script>"+driver+"</script></body>", 1)
+	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u := (&url.URL{Scheme: "file", Path: page}).String()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
+		"--virtual-time-budget=5000", "--dump-dom", u).Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	m := regexp.MustCompile(`<html([^>]*)>`).FindStringSubmatch(string(out))
+	if m == nil {
+		t.Fatal("no <html> element in the dumped DOM")
+	}
+	attrs := map[string]string{}
+	for _, kv := range regexp.MustCompile(`\s(data-test-[a-z-]+)="([^"]*)"`).FindAllStringSubmatch(m[1], -1) {
+		attrs[kv[1]] = kv[2]
+	}
+	return attrs
+}
+
+// TestHTMLScriptsInChromium drives the report's own script in the browser:
+// sorting a table, filtering mailboxes, and opening a mailbox from a link.
+func TestHTMLScriptsInChromium(t *testing.T) {
+	chromium := findChromium(t)
+	got := runDriver(t, chromium, loadFixture(t), `
 (function () {
   var root = document.documentElement;
   function order() {
@@ -223,42 +251,42 @@ func TestHTMLScriptsInChromium(t *testing.T) {
     location.hash = "#mb-1";
     setTimeout(function () { root.setAttribute("data-test-open", String(document.getElementById("mb-1").open)); }, 50);
   }, 400);
-})();
-</script></body>`
-	html = strings.Replace(html, "</body>", driver, 1)
-	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
-		t.Fatal(err)
+})();`)
+	want := map[string]string{
+		"data-test-desc":    "finance@contoso.com,bjorn.lund@contoso.com,anna.berg@contoso.com,carla.diaz@contoso.com,room.oslo@contoso.com,=HYPERLINK(&quot;http://evil.example&quot;)@contoso.com,legacy.app@contoso.com",
+		"data-test-asc":     "legacy.app@contoso.com,=HYPERLINK(&quot;http://evil.example&quot;)@contoso.com,room.oslo@contoso.com,carla.diaz@contoso.com,anna.berg@contoso.com,bjorn.lund@contoso.com,finance@contoso.com",
+		"data-test-visible": "2", // filter WAVE-1
+		"data-test-open":    "true",
 	}
-	u := (&url.URL{Scheme: "file", Path: page}).String()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir="+t.TempDir(),
-		"--virtual-time-budget=3000", "--dump-dom", u).Output()
-	if err != nil {
-		t.Fatalf("chromium: %v", err)
-	}
-	attr := func(name string) string {
-		m := regexp.MustCompile(`<html[^>]*\s` + name + `="([^"]*)"`).FindStringSubmatch(string(out))
-		if m == nil {
-			t.Errorf("the driver did not set %s", name)
-			return ""
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s:\n got %q\nwant %q", k, got[k], w)
 		}
-		return m[1]
 	}
-	desc := "finance@contoso.com,bjorn.lund@contoso.com,anna.berg@contoso.com,carla.diaz@contoso.com,room.oslo@contoso.com,=HYPERLINK(&#34;http://evil.example&#34;)@contoso.com,legacy.app@contoso.com"
-	desc = strings.ReplaceAll(desc, "&#34;", "&quot;")
-	if got := attr("data-test-desc"); got != desc {
-		t.Errorf("sorted by size, largest first:\n got %s\nwant %s", got, desc)
+}
+
+// TestHTMLPagingInChromium checks the first page of a long mailbox list,
+// "show all", and that a link into the hidden part still opens its section.
+func TestHTMLPagingInChromium(t *testing.T) {
+	chromium := findChromium(t)
+	a := syntheticAssessment(450)
+	got := runDriver(t, chromium, a, `
+(function () {
+  var root = document.documentElement;
+  function shown() {
+    return String(Array.prototype.filter.call(document.querySelectorAll("#mblist details.mb"), function (d) { return d.offsetParent !== null; }).length);
+  }
+  root.setAttribute("data-test-first", shown());
+  var last = document.querySelectorAll("#mblist details.mb")[449];
+  location.hash = "#" + last.id;
+  setTimeout(function () {
+    root.setAttribute("data-test-linked", shown() + " " + last.open);
+  }, 200);
+})();`)
+	if got["data-test-first"] != "200" {
+		t.Errorf("first page shows %q sections, want 200", got["data-test-first"])
 	}
-	asc := "legacy.app@contoso.com,=HYPERLINK(&quot;http://evil.example&quot;)@contoso.com,room.oslo@contoso.com,carla.diaz@contoso.com,anna.berg@contoso.com,bjorn.lund@contoso.com,finance@contoso.com"
-	if got := attr("data-test-asc"); got != asc {
-		t.Errorf("sorted by size, smallest first:\n got %s\nwant %s", got, asc)
-	}
-	if got := attr("data-test-visible"); got != "2" {
-		t.Errorf("filter WAVE-1 leaves %s mailbox sections visible, want 2", got)
-	}
-	if got := attr("data-test-open"); got != "true" {
-		t.Errorf("following #mb-1 left the section open=%s", got)
+	if got["data-test-linked"] != "450 true" {
+		t.Errorf("after following a link to the last section: %q, want all 450 shown and it open", got["data-test-linked"])
 	}
 }

@@ -56,6 +56,8 @@ const (
 	maxFoldersPerMbx    = 5
 	maxItemsPerMbx      = 5
 	openMailboxTableMax = 300
+	// mailboxPageSize must match the nth-child rule in report.css.
+	mailboxPageSize = 200
 )
 
 type htmlView struct {
@@ -85,6 +87,8 @@ type htmlView struct {
 	Findings      int
 	Mailboxes     []mbView
 	OpenTable     bool
+	Paged         bool // only the first PageSize mailbox sections show at first
+	PageSize      int
 }
 
 type kpi struct {
@@ -360,6 +364,8 @@ func buildView(md *model, opts Options) *htmlView {
 		TopN:         opts.topN(),
 		Findings:     len(md.findings),
 		OpenTable:    len(md.mailboxes) <= openMailboxTableMax,
+		Paged:        len(md.mailboxes) > mailboxPageSize,
+		PageSize:     mailboxPageSize,
 	}
 	total := int64(s.Mailboxes)
 	rc := map[string]int64{}

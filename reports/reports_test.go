@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"html"
 	"log/slog"
 	"math"
@@ -659,5 +660,16 @@ func TestJSONStreamingMatchesEncodingJSON(t *testing.T) {
 		if want := reference(a); !bytes.Equal(got.Bytes(), want) {
 			t.Errorf("%s: streamed JSON differs from encoding/json:\n got %s\nwant %s", name, truncate(got.String(), 400), truncate(string(want), 400))
 		}
+	}
+}
+
+// TestPageSizeMatchesStylesheet: the page size lives in Go (for the text)
+// and in the CSS and JS (for the paging); they must agree.
+func TestPageSizeMatchesStylesheet(t *testing.T) {
+	if want := fmt.Sprintf("nth-child(n+%d)", mailboxPageSize+1); !strings.Contains(reportCSS, want) {
+		t.Errorf("report.css does not hide sections from %s", want)
+	}
+	if want := fmt.Sprintf("nth-child(-n+%d)", mailboxPageSize); !strings.Contains(reportJS, want) {
+		t.Errorf("report.js does not expand the first page with %s", want)
 	}
 }

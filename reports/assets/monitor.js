@@ -2,6 +2,7 @@
   // Records any script error, failed load or CSP violation on the root
   // element, so that tests (and a curious reader) can see the page is clean.
   var root = document.documentElement;
+  root.classList.add("js"); // lets the stylesheet page long lists
   function note(msg) {
     root.setAttribute("data-js-error", (root.getAttribute("data-js-error") || "") + String(msg) + "; ");
   }

@@ -39,10 +39,23 @@
   doc.querySelectorAll("button[data-toggle]").forEach(function (b) {
     b.addEventListener("click", function () {
       var open = b.getAttribute("data-open") === "1";
-      var sel = b.getAttribute("data-toggle") === "findings" ? "#findings details" : "#mblist details.mb:not(.hidden)";
+      var sel = b.getAttribute("data-toggle") === "findings" ? "#findings details" : (list && list.classList.contains("paged") ? "#mblist details.mb:nth-child(-n+200)" : "#mblist details.mb:not(.hidden)");
       doc.querySelectorAll(sel).forEach(function (d) { d.open = open; });
     });
   });
+
+  // Long mailbox lists show a first page; the rest on request, on a filter,
+  // or when a link points into it.
+  var list = doc.getElementById("mblist");
+  function showAll() {
+    if (list && list.classList.contains("paged")) {
+      list.classList.remove("paged");
+      var note = doc.getElementById("mbpaging");
+      if (note) { note.classList.add("done"); }
+    }
+  }
+  var showAllButton = doc.getElementById("mbshowall");
+  if (showAllButton) { showAllButton.addEventListener("click", showAll); }
 
   // Filter mailboxes (table rows and sections) by any text of their row or
   // heading: address, location, type, batch, readiness.
@@ -60,6 +73,7 @@
           });
         }
         var q = filter.value.trim().toLowerCase();
+        if (q !== "") { showAll(); }
         for (var i = 0; i < targets.length; i++) {
           targets[i].el.classList.toggle("hidden", q !== "" && targets[i].k.indexOf(q) < 0);
         }
@@ -71,7 +85,11 @@
   function openTarget() {
     var id = decodeURIComponent(location.hash.slice(1));
     var el = id && doc.getElementById(id);
-    if (el && el.tagName === "DETAILS") { el.open = true; el.scrollIntoView(); }
+    if (el && el.tagName === "DETAILS") {
+      if (el.classList.contains("mb")) { showAll(); }
+      el.open = true;
+      el.scrollIntoView();
+    }
   }
   window.addEventListener("hashchange", openTarget);
   openTarget();
