@@ -372,3 +372,20 @@ func TestLogsNeverCarryThePassword(t *testing.T) {
 		}
 	}
 }
+
+func TestIllegalXMLCharactersAreDropped(t *testing.T) {
+	e := newEnv(t)
+	f := e.mb.Folder("Odd")
+	f.AddItem(ewstest.Item{MIME: []byte("Subject: x\r\n\r\nbody"), Subject: "Quarterly\x01 report\x0b"})
+	var subjects []string
+	err := e.c.Mailbox(testMailbox).Items(context.Background(), f.ID(), func(it mailbox.Item) error {
+		subjects = append(subjects, it.Subject)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subjects) != 1 || subjects[0] != "Quarterly report" {
+		t.Errorf("subjects = %q, want the control characters dropped", subjects)
+	}
+}

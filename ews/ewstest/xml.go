@@ -127,7 +127,20 @@ func (x *xw) end() {
 	x.names, x.defNS = x.names[:n], x.defNS[:n]
 }
 
-func (x *xw) text(s string) { xml.EscapeText(x.w, []byte(s)) }
+// text escapes s. Control characters XML 1.0 forbids are written as
+// character references (&#x1;), as Exchange has been seen to do with
+// subjects and attachment names: clients must cope with them.
+func (x *xw) text(s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+			xml.EscapeText(x.w, []byte(s[start:i]))
+			fmt.Fprintf(x.w, "&#x%X;", c)
+			start = i + 1
+		}
+	}
+	xml.EscapeText(x.w, []byte(s[start:]))
+}
 
 // raw writes s unescaped (only for content the fake generated itself).
 func (x *xw) raw(s string) { x.w.WriteString(s) }
