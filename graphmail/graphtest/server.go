@@ -21,6 +21,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -179,6 +181,8 @@ func (s *Server) ListenTLS(addr string) (*Endpoint, error) {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	srv := httptest.NewUnstartedServer(s)
+	// Clients that drop connections (and injected drops) are expected here.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.StartTLS()
