@@ -25,16 +25,24 @@ func TestInjectedFaults(t *testing.T) {
 		fault    ewstest.Fault
 		minWait  time.Duration
 		requests int64
+		prime    bool // authenticate the connection first, so the fault hits an authenticated request
 	}{
-		{"server busy honours BackOffMilliseconds", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultServerBusy, BackOff: 300 * time.Millisecond}, 300 * time.Millisecond, 2},
-		{"server busy twice", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultServerBusy, BackOff: 50 * time.Millisecond, Times: 2}, 100 * time.Millisecond, 3},
-		{"HTTP 503 backs off", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultHTTP503, Times: 2}, 0, 3},
-		{"dropped connection is retried", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultDrop}, 0, 2},
-		{"slow response", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultDelay, Delay: 100 * time.Millisecond}, 100 * time.Millisecond, 1},
+		{"server busy honours BackOffMilliseconds", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultServerBusy, BackOff: 300 * time.Millisecond}, 300 * time.Millisecond, 2, false},
+		{"server busy twice", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultServerBusy, BackOff: 50 * time.Millisecond, Times: 2}, 100 * time.Millisecond, 3, false},
+		{"HTTP 503 backs off", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultHTTP503, Times: 2}, 0, 3, false},
+		{"dropped connection during the handshake is retried", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultDrop}, 0, 2, false},
+		{"dropped authenticated connection is retried", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultDrop}, 0, 2, true},
+		{"503 on an authenticated connection", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultHTTP503}, 0, 2, true},
+		{"slow response", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultDelay, Delay: 100 * time.Millisecond}, 100 * time.Millisecond, 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			e.mb.Root("inbox").AddItem(ewstest.Item{MIME: mime("one", 10)})
+			if tc.prime {
+				if err := e.c.Check(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
 			e.srv.Inject(tc.fault)
 			start := time.Now()
 			n, err := listInbox(context.Background(), e, e.c)

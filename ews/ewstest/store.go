@@ -374,6 +374,9 @@ func (f *FolderFixture) DeleteItem(id string) {
 		if x.id == id {
 			f.f.items = append(f.f.items[:i], f.f.items[i+1:]...)
 			delete(f.s.items, id)
+			if f.f.mb != nil {
+				f.f.mb.used -= x.size
+			}
 			f.f.tombs = append(f.f.tombs, tomb{id: id, seq: f.s.nextSeq(), created: x.created})
 			return
 		}
