@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/logging"
+)
+
+// TestReportMailedThroughGraph assesses a small lab, then mails the report
+// from a cloud mailbox through the fake Graph and finds it, with the CSVs
+// attached, in the sender's Sent Items.
+func TestReportMailedThroughGraph(t *testing.T) {
+	dir := t.TempDir()
+	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var out, errb bytes.Buffer
+	g := &globalOptions{ConfigPath: l.ConfigPath, io: Streams{Out: &out, Err: &errb}, logger: logging.Discard()}
+	ctx := context.Background()
+	assessment := filepath.Join(dir, "assessment.json")
+	if err := assessRun(ctx, &assessOptions{g: g, Mailboxes: l.MailboxesCSV, Out: assessment}); err != nil {
+		t.Fatalf("assess: %v\n%s", err, errb.String())
+	}
+	sender := "megan@fabrikam.com"
+	err = reportRun(ctx, &reportOptions{g: g, In: assessment, Formats: "html", Out: filepath.Join(dir, "report"),
+		MailTo: []string{"cio@fabrikam.com", "helpdesk@fabrikam.com"}, MailFrom: sender})
+	if err != nil {
+		t.Fatalf("report: %v", err)
+	}
+	sent := l.Graph.Mailbox(sender).SentItems()
+	if len(sent) != 1 {
+		t.Fatalf("sender's Sent Items hold %d messages, want 1", len(sent))
+	}
+	m := sent[0]
+	if !strings.Contains(m.Subject, "2 mailboxes") || m.BodyType != "html" || !strings.Contains(m.Body, "<html") ||
+		strings.Join(m.To, ",") != "cio@fabrikam.com,helpdesk@fabrikam.com" {
+		t.Errorf("sent message: subject %q, body type %q, to %v", m.Subject, m.BodyType, m.To)
+	}
+	var names []string
+	for _, a := range m.Attachments {
+		names = append(names, a.Name)
+		if !bytes.HasPrefix(a.Data, []byte("\uFEFF")) {
+			t.Errorf("%s has no UTF-8 BOM for Excel", a.Name)
+		}
+	}
+	if strings.Join(names, ",") != "findings.csv,mailboxes.csv" {
+		t.Errorf("attachments %v, want findings.csv and mailboxes.csv", names)
+	}
+	audit, err := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+	if err != nil || !strings.Contains(string(audit), `"action":"mail.send"`) || !strings.Contains(string(audit), `"operator":"app `) {
+		t.Errorf("the send is not in the audit log: %v\n%s", err, audit)
+	}
+	if !strings.Contains(out.String(), "mailed the report from megan@fabrikam.com") {
+		t.Errorf("output: %s", out.String())
+	}
+
+	// A sender that is not in Exchange Online fails with a clear error.
+	err = reportRun(ctx, &reportOptions{g: g, In: assessment, Formats: "md", Out: filepath.Join(dir, "report2"),
+		MailTo: []string{"cio@fabrikam.com"}, MailFrom: "alex@fabrikam.com"})
+	if err == nil || !strings.Contains(err.Error(), "mail the report from alex@fabrikam.com") {
+		t.Errorf("on-prem sender: err = %v", err)
+	}
+}
