@@ -153,3 +153,14 @@ func TestResolveNames(t *testing.T) {
 		t.Errorf("none = %+v, %v", res, err)
 	}
 }
+
+func TestMailboxExists(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if ok, err := e.c.Mailbox(testMailbox).Exists(ctx); !ok || err != nil {
+		t.Errorf("Exists(alice) = %v, %v", ok, err)
+	}
+	if ok, err := e.c.Mailbox("cloudonly@contoso.com").Exists(ctx); ok || err != nil {
+		t.Errorf("Exists(cloudonly) = %v, %v", ok, err)
+	}
+}

@@ -251,3 +251,15 @@ func (m *Mailbox) SetRead(ctx context.Context, itemID string, read bool) error {
 func (m *Mailbox) String() string {
 	return fmt.Sprintf("ews.Mailbox{%s via %s}", m.address, m.c.cfg.URL)
 }
+
+// Exists reports whether the address has a mailbox on this server that the
+// account can open, with one GetFolder of its root: the dispatcher's probe
+// for "is this mailbox on-premises". No mailbox is (false, nil); a mailbox
+// that exists but is not accessible is an error matching ErrAccessDenied.
+func (m *Mailbox) Exists(ctx context.Context) (bool, error) {
+	_, err := m.c.getFolder(ctx, m.address, "msgfolderroot")
+	if errors.Is(err, mailbox.ErrMailboxNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
