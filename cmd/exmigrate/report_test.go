@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/logging"
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // TestReportMailedThroughGraph assesses a small lab, then mails the report
@@ -71,5 +75,36 @@ func TestReportMailedThroughGraph(t *testing.T) {
 		MailTo: []string{"cio@fabrikam.com"}, MailFrom: "alex@fabrikam.com"})
 	if err == nil || !strings.Contains(err.Error(), "mail the report from alex@fabrikam.com") {
 		t.Errorf("on-prem sender: err = %v", err)
+	}
+}
+
+func TestTeamsSummaryKeepsTheURLSecret(t *testing.T) {
+	var got []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		if r.URL.Query().Get("sig") != "s3cr3t" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	a := &mailbox.Assessment{Mailboxes: []mailbox.MailboxAssessment{{Address: "a@b.com", Readiness: mailbox.Blocked}}}
+
+	t.Setenv("EXM_TEST_TEAMS", srv.URL+"/workflows/1?sig=s3cr3t")
+	if err := postTeamsSummary(context.Background(), "EXM_TEST_TEAMS", a); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(got), "1 mailboxes, 1 blocked") || !strings.Contains(string(got), "AdaptiveCard") {
+		t.Errorf("posted %s", got)
+	}
+	t.Setenv("EXM_TEST_TEAMS", srv.URL+"/workflows/1?sig=wrong")
+	err := postTeamsSummary(context.Background(), "EXM_TEST_TEAMS", a)
+	if err == nil || strings.Contains(err.Error(), "sig=") || strings.Contains(err.Error(), srv.URL) {
+		t.Errorf("err = %v: want an error that does not show the URL", err)
+	}
+	t.Setenv("EXM_TEST_TEAMS", "http://127.0.0.1:1/closed?sig=s3cr3t")
+	if err := postTeamsSummary(context.Background(), "EXM_TEST_TEAMS", a); err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("unreachable: err = %v", err)
 	}
 }
