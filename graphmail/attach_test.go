@@ -203,3 +203,38 @@ func TestUploadBudget(t *testing.T) {
 		t.Errorf("server answered %d IncomingBytes 429s", l.srv.Throttled())
 	}
 }
+
+func TestLostAnswers(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	inbox := fx.FolderID("Inbox")
+	mb := l.c.Mailbox(alice)
+
+	// An upload range that arrived but whose answer was lost: the retry is
+	// refused with 416 and the upload goes on from nextExpectedRanges.
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultDropAfter, Count: 1, Path: "/upload/", Method: "PUT"})
+	const size = 7 << 20
+	id, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "u1", MIME: attachmentMIME("seven.bin", size, 7), Size: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := fx.Message(id)
+	if len(m.Attachments) != 1 || sha256.Sum256(m.Attachments[0].Data) != digestOf(size, 7) || l.srv.PendingFaults() != 0 {
+		t.Fatalf("attachments %d, faults pending %d", len(m.Attachments), l.srv.PendingFaults())
+	}
+
+	// A create whose answer was lost is not retried blindly (it would
+	// duplicate); the caller heals by looking the stamp up.
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultDropAfter, Count: 1, Path: "/messages", Method: "POST"})
+	raw := mimeMessage("lost", "<lost@x.example>", time.Now())
+	if _, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "lost-1", MIME: strings.NewReader(raw), Size: -1}); err == nil {
+		t.Fatal("a create whose answer was lost reported success")
+	}
+	found, ok, err := mb.FindBySourceID(ctxT(t), inbox, "lost-1")
+	if err != nil || !ok || found == "" {
+		t.Fatalf("FindBySourceID after a lost answer: %q %v %v", found, ok, err)
+	}
+	if n := len(fx.Messages("Inbox")); n != 2 {
+		t.Errorf("%d messages, want 2 (no duplicate)", n)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,7 +136,7 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, base, op string, a *wire
 	if err != nil || (uu.Scheme != "https" && !(uu.Scheme == "http" && isLoopback(uu.Hostname()))) {
 		return fmt.Errorf("graph: %s: refusing upload URL that is not https", op)
 	}
-	for off := int64(0); off < a.Size; off += wire.UploadChunk {
+	for off := int64(0); off < a.Size; {
 		n := min(wire.UploadChunk, a.Size-off)
 		sr := io.NewSectionReader(a.File, off, n)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPut, us.UploadURL, sr)
@@ -143,13 +144,25 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, base, op string, a *wire
 			return fmt.Errorf("graph: %s: %w", op, err)
 		}
 		req.ContentLength = n
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(a.File, off, n)), nil }
+		start := off
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(a.File, start, n)), nil }
 		req.Header.Set("Content-Type", "application/octet-stream")
 		req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, a.Size))
 		// The upload URL carries its own authtoken: never a bearer token.
 		resp, err := m.c.upload.Do(req)
 		if err != nil {
 			return fmt.Errorf("graph: %s: upload bytes %d-%d: %w", op, off, off+n-1, err)
+		}
+		if resp.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+			// A range whose answer was lost arrived after all (the retry
+			// of it is refused): go on from where the server is.
+			next, ok := nextExpected(resp.Body)
+			resp.Body.Close()
+			if !ok || next <= off || next > a.Size {
+				return fmt.Errorf("graph: %s: upload bytes %d-%d: range refused and no usable nextExpectedRanges", op, off, off+n-1)
+			}
+			off = next
+			continue
 		}
 		if resp.StatusCode >= 300 {
 			err := errorFromResponse(fmt.Sprintf("%s: upload bytes %d-%d", op, off, off+n-1), resp)
@@ -158,8 +171,23 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, base, op string, a *wire
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
+		off += n
 	}
 	return nil
+}
+
+// nextExpected reads the start of the first of an upload session's
+// nextExpectedRanges ("1234-").
+func nextExpected(r io.Reader) (int64, bool) {
+	var body struct {
+		NextExpectedRanges []string `json:"nextExpectedRanges"`
+	}
+	if json.NewDecoder(io.LimitReader(r, 64<<10)).Decode(&body) != nil || len(body.NextExpectedRanges) == 0 {
+		return 0, false
+	}
+	startStr, _, _ := strings.Cut(body.NextExpectedRanges[0], "-")
+	n, err := strconv.ParseInt(startStr, 10, 64)
+	return n, err == nil
 }
 
 // urlPathEscape escapes an id for a URL path segment. Graph ids may hold

@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -160,6 +161,9 @@ const (
 	FaultDrop
 	// FaultLatency delays the request by Latency, then serves it.
 	FaultLatency
+	// FaultDropAfter serves the request (its effects stay), then closes
+	// the connection before the answer: the client cannot know it worked.
+	FaultDropAfter
 )
 
 // Fault is one injected fault, applied to the next Count Graph requests
@@ -192,7 +196,12 @@ func (s *Server) PendingFaults() int {
 	return n
 }
 
+type noFaultsKey struct{}
+
 func (s *Server) takeFault(r *http.Request) *Fault {
+	if r.Context().Value(noFaultsKey{}) != nil {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
@@ -222,6 +231,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, appID string
 		case <-r.Context().Done():
 		}
 		return false
+	case FaultDropAfter:
+		s.ServeHTTP(newRecorder(), r.WithContext(context.WithValue(r.Context(), noFaultsKey{}, true)))
+		fallthrough
 	case FaultDrop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if c, _, err := hj.Hijack(); err == nil {
