@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary act as the exmigrate command when
+// EXMIGRATE_TEST_AS_MAIN is set, so tests can run it as separate processes.
+func TestMain(m *testing.M) {
+	if os.Getenv("EXMIGRATE_TEST_AS_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func command(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "EXMIGRATE_TEST_AS_MAIN=1")
+	return cmd
+}
+
+// TestLabInOneProcessCommandsInAnother runs `exmigrate lab` as one process
+// and check, assess, copy and report as others, with the config the lab
+// wrote: exactly what an engineer does with two terminals.
+func TestLabInOneProcessCommandsInAnother(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts several processes; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	labCmd := command(ctx, "lab", "--dir", dir, "--scenario", filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
+	stdout, err := labCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labCmd.Stderr = os.Stderr
+	if err := labCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = labCmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- labCmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("lab did not stop cleanly on SIGINT: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			_ = labCmd.Process.Kill()
+			t.Error("lab did not stop within 10 s of SIGINT")
+		}
+	}()
+	// Wait for the lab to say it runs.
+	sc := bufio.NewScanner(stdout)
+	ready := false
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "Ctrl-C stops the lab") {
+			ready = true
+			break
+		}
+	}
+	if !ready {
+		t.Fatal("the lab never said it was running")
+	}
+	go func() { // keep draining so the lab never blocks on a full pipe
+		for sc.Scan() {
+		}
+	}()
+
+	cfg := filepath.Join(dir, "config.yaml")
+	steps := []struct {
+		args []string
+		want []string
+		code int
+	}{
+		{[]string{"check", "--config", cfg, "--mailbox", "alex@fabrikam.com"}, []string{"onprem  ok", "cloud   ok", "on-prem mailbox (Alex Wilber)"}, ExitOK},
+		{[]string{"assess", "--config", cfg, "--mailboxes", filepath.Join(dir, "mailboxes.csv"), "--out", filepath.Join(dir, "assessment.json")},
+			[]string{"alex@fabrikam.com", "megan@fabrikam.com", "2 mailbox(es)"}, ExitOK},
+		{[]string{"copy", "--config", cfg, "--mailboxes", filepath.Join(dir, "wave1.csv"), "--rules"},
+			[]string{"alex@fabrikam.com", "alex@fabrikam.onmicrosoft.com", "45", "Inbox/Invoices"}, ExitOK},
+		// The second pass finds nothing new.
+		{[]string{"copy", "--config", cfg, "--mailboxes", filepath.Join(dir, "wave1.csv")},
+			[]string{"alex@fabrikam.com  alex@fabrikam.onmicrosoft.com  0 "}, ExitOK},
+		{[]string{"report", "--in", filepath.Join(dir, "assessment.json"), "--copy-results", filepath.Join(dir, "state.db"), "--out", filepath.Join(dir, "report")},
+			[]string{"report.html", "findings.csv", "report.md"}, ExitOK},
+	}
+	for _, st := range steps {
+		out, err := command(ctx, st.args...).CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != st.code {
+			t.Fatalf("exmigrate %s: exit %d, want %d\n%s", strings.Join(st.args, " "), code, st.code, out)
+		}
+		for _, w := range st.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("exmigrate %s: output lacks %q\n%s", st.args[0], w, out)
+			}
+		}
+	}
+}
