@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/exmigrate/exmigrate/internal/lab"
 )
 
 // TestMain lets the test binary act as the exmigrate command when
@@ -112,4 +114,65 @@ func TestLabInOneProcessCommandsInAnother(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCopyInterruptedResumes sends SIGINT to a running copy: it exits 130,
+// and the next run finishes the job without writing anything twice.
+func TestCopyInterruptedResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes; skipped with -short")
+	}
+	dir := t.TempDir()
+	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Latency makes the copy slow enough to interrupt in the middle.
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Latency: 40 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	first := command(ctx, "copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV)
+	var out strings.Builder
+	first.Stdout, first.Stderr = &out, &out
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := first.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = first.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != ExitInterrupted {
+		t.Fatalf("interrupted copy: %v, want exit %d\n%s", err, ExitInterrupted, out.String())
+	}
+	if !strings.Contains(out.String(), "interrupted; state is saved") {
+		t.Errorf("no interruption message:\n%s", out.String())
+	}
+	target := l.Graph.Mailbox("alex@fabrikam.onmicrosoft.com")
+	partial := len(target.Messages("Inbox")) + len(target.Messages("Sent Items")) + len(target.Messages("Inbox/Invoices"))
+
+	second, err := command(ctx, "copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV).CombinedOutput()
+	if err != nil {
+		t.Fatalf("resumed copy: %v\n%s", err, second)
+	}
+	for path, want := range map[string]int{"Inbox": 30, "Sent Items": 10, "Inbox/Invoices": 5} {
+		msgs := target.Messages(path)
+		seen := map[string]bool{}
+		for _, m := range msgs {
+			if seen[m.InternetMessageID] {
+				t.Errorf("%s: %s is there twice", path, m.InternetMessageID)
+			}
+			seen[m.InternetMessageID] = true
+		}
+		if len(msgs) != want {
+			t.Errorf("%s holds %d messages after resuming, want %d", path, len(msgs), want)
+		}
+	}
+	t.Logf("interrupted after %d of 45 items; the resumed run copied the rest", partial)
 }
