@@ -32,6 +32,7 @@ func TestInjectedFaults(t *testing.T) {
 		{"HTTP 503 backs off", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultHTTP503, Times: 2}, 0, 3, false},
 		{"dropped connection during the handshake is retried", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultDrop}, 0, 2, false},
 		{"dropped authenticated connection is retried", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultDrop}, 0, 2, true},
+		{"503 with Retry-After", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultHTTP503, BackOff: 400 * time.Millisecond}, 400 * time.Millisecond, 2, false},
 		{"503 on an authenticated connection", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultHTTP503}, 0, 2, true},
 		{"slow response", ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultDelay, Delay: 100 * time.Millisecond}, 100 * time.Millisecond, 1, false},
 	} {

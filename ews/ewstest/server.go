@@ -160,7 +160,8 @@ type FaultKind int
 const (
 	// FaultServerBusy answers a SOAP fault ErrorServerBusy (HTTP 500) with BackOff.
 	FaultServerBusy FaultKind = iota + 1
-	// FaultHTTP503 answers 503 Service Unavailable (IIS queueing).
+	// FaultHTTP503 answers 503 Service Unavailable (IIS queueing), with
+	// Retry-After in seconds when BackOff is set.
 	FaultHTTP503
 	// FaultDrop closes the TCP connection without an answer.
 	FaultDrop
@@ -377,6 +378,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				[][2]string{{"BackOffMilliseconds", itoa(f.BackOff.Milliseconds())}})
 			return
 		case FaultHTTP503:
+			if f.BackOff > 0 {
+				w.Header().Set("Retry-After", strconv.FormatFloat(f.BackOff.Seconds(), 'f', -1, 64))
+			}
 			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 			return
 		case FaultDrop:
