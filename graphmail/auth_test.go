@@ -7,6 +7,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -169,6 +171,18 @@ func TestConfigValidation(t *testing.T) {
 	for _, cloud := range []string{"", "global", "usgov", "usgovdod", "china"} {
 		if _, err := graphmail.NewClient(ctxT(t), graphmail.Config{Auth: graphmail.AuthClientSecret, TenantID: "t", ClientID: "c", ClientSecret: "s", Cloud: cloud}); err != nil {
 			t.Errorf("cloud %q: %v", cloud, err)
+		}
+	}
+}
+
+func TestConfigNeverPrintsSecrets(t *testing.T) {
+	cfg := graphmail.Config{TenantID: "t", ClientID: "c", ClientSecret: "very-secret", CertificatePassword: "pfx-pass"}
+	var logged strings.Builder
+	log := slog.New(slog.NewJSONHandler(&logged, nil))
+	log.Info("config", "cfg", cfg)
+	for _, out := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), logged.String()} {
+		if strings.Contains(out, "very-secret") || strings.Contains(out, "pfx-pass") {
+			t.Errorf("secret printed: %s", out)
 		}
 	}
 }

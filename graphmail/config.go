@@ -115,6 +115,23 @@ type Config struct {
 	Limits     Limits
 }
 
+// String describes the config without its secrets, so a Config printed with
+// fmt never shows them.
+func (c Config) String() string {
+	return fmt.Sprintf("graph config tenant=%s client=%s auth=%s cloud=%s base=%s certificate=%s secret=%s",
+		c.TenantID, c.ClientID, c.Auth, c.Cloud, c.BaseURL, c.CertificatePath, redacted(c.ClientSecret != "" || c.CertificatePassword != ""))
+}
+
+// GoString is String for %#v.
+func (c Config) GoString() string { return c.String() }
+
+func redacted(set bool) string {
+	if set {
+		return "[REDACTED]"
+	}
+	return "[unset]"
+}
+
 // LogValue keeps secrets out of logs.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
