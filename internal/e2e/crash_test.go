@@ -84,10 +84,11 @@ func TestCrashResume(t *testing.T) {
 		return string(data)
 	}
 
-	// Kill it at random points while it copies.
-	const kills = 5
-	killed, run := 0, 0
-	for ; run < kills; run++ {
+	// Kill it at random points while it copies, until at least three kills
+	// have landed mid-copy (a kill during start-up proves little) and four
+	// in all.
+	killed, midCopy, run := 0, 0, 0
+	for ; (midCopy < 3 || killed < 4) && run < 10; run++ {
 		before := e.lab.Graph.Writes()
 		cmd, logf := start(run)
 		done := make(chan error, 1)
@@ -104,11 +105,15 @@ func TestCrashResume(t *testing.T) {
 			<-done
 			logf.Close()
 			killed++
-			t.Logf("run %d: SIGKILL after %v; %d Graph writes in this run", run, after, e.lab.Graph.Writes()-before)
+			w := e.lab.Graph.Writes() - before
+			if w > 0 {
+				midCopy++
+			}
+			t.Logf("run %d: SIGKILL after %v; %d Graph writes in this run", run, after, w)
 		}
 	}
-	if killed < 3 {
-		t.Errorf("only %d of %d runs were killed mid-copy", killed, kills)
+	if midCopy < 3 {
+		t.Errorf("only %d of %d kills landed mid-copy", midCopy, killed)
 	}
 
 	// Then let it finish. A run can fail when a transient fault outlasts

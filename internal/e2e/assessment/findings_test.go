@@ -1,0 +1,380 @@
+package assessment_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mapping"
+)
+
+// Addresses of the findings lab. Each mailbox carries one kind of problem;
+// plain@ carries none and is the negative case of most codes.
+const (
+	plainAddr    = "plain@" + domain
+	ghostAddr    = "ghost@" + domain    // on neither side
+	missingAddr  = "missing@" + domain  // listed as on-prem, not there
+	delegAddr    = "deleg@" + domain    // delegate with Calendar and Inbox access
+	delegCalAddr = "delegcal@" + domain // delegate with Calendar access only
+	holdAddr     = "hold@" + domain
+	archAddr     = "arch@" + domain
+	bigAddr      = "big@" + domain
+	quotaAddr    = "quota@" + domain
+	calAddr      = "cal@" + domain
+	deepAddr     = "deep@" + domain
+	wideAddr     = "wide@" + domain
+	fullAddr     = "full@" + domain
+	rulesAddr    = "rules@" + domain
+	rulesOKAddr  = "rulesok@" + domain
+	partAddr     = "partfail@" + domain
+	cloudAddr    = "cloudy@" + domain
+)
+
+// Lowered limits. The code path is the one the Exchange Online limits take
+// (mapping.Limits is what `exmigrate assess` passes the Assessor); only the
+// numbers are smaller, so that a folder over "1,000,000 items" or a mailbox
+// over "100 GB" does not need that much data in the fake. Folder depth (300)
+// and sub-folder count (10,000) are tested at their real values.
+var testLimits = mapping.Limits{FolderItems: 50, MailboxBytes: 5 << 20}
+
+const deepLevels = 301 // one over Exchange Online's folder depth limit
+
+func deepPath() string {
+	segs := make([]string, deepLevels)
+	for i := range segs {
+		segs[i] = fmt.Sprintf("L%d", i+1)
+	}
+	return strings.Join(segs, "/")
+}
+
+// seedFindingsLab fills the fakes with one mailbox per kind of finding.
+func seedFindingsLab(t *testing.T, e *env) {
+	t.Helper()
+	s := e.lab.EWS
+	addMail(s.AddMailbox(plainAddr).Folder("Inbox"), 5)
+
+	d := s.AddMailbox(delegAddr)
+	addMail(d.Folder("Inbox"), 3)
+	d.SetDelegates([]mailbox.Delegate{{User: "bob@" + domain, Permissions: map[string]string{"Calendar": "Editor", "Inbox": "Reviewer"},
+		ViewPrivateItems: true}}, "DelegatesAndSendInformationToMe")
+	dc := s.AddMailbox(delegCalAddr)
+	addMail(dc.Folder("Inbox"), 3)
+	dc.SetDelegates([]mailbox.Delegate{{User: "carol@" + domain, Permissions: map[string]string{"Calendar": "Reviewer"}}},
+		"DelegatesAndSendInformationToMe")
+
+	addMail(s.AddMailbox(holdAddr).Folder("Inbox"), 3)
+	s.AddHold(mailbox.Hold{ID: "hold-1", Name: "Investigation 7", Query: `subject:"Phoenix"`, Status: "Active"}, holdAddr)
+
+	a := s.AddMailbox(archAddr)
+	addMail(a.Folder("Inbox"), 3)
+	addMail(a.ArchiveFolder("Inbox"), 7)
+	addMail(a.RecoverableFolder("Deletions"), 4)
+
+	b := s.AddMailbox(bigAddr)
+	addMail(b.Folder("Inbox"), 3)
+	b.Folder("Scans").AddItem(bigItem("Scan 40MB", 40<<20))
+	b.Folder("Scans").AddItem(bigItem("Scan 160MB", 160<<20))
+
+	q := s.AddMailbox(quotaAddr)
+	q.Folder("Inbox").AddItem(bigItem("Video 6MB", 6<<20))
+
+	c := s.AddMailbox(calAddr)
+	addMail(c.Folder("Inbox"), 2)
+	for i := range 4 {
+		c.Folder("Calendar").AddItem(ewstest.Item{Class: mailbox.ClassAppointment, Subject: fmt.Sprintf("Meeting %d", i+1),
+			MIME: fmt.Appendf(nil, "Subject: Meeting %d\r\nMIME-Version: 1.0\r\nContent-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", i+1)})
+	}
+
+	addMail(s.AddMailbox(deepAddr).Folder(deepPath()), 1)
+
+	w := s.AddMailbox(wideAddr)
+	for i := range mapping.DefaultFolderChildren + 1 {
+		w.Folder(fmt.Sprintf("Inbox/Wide/F%05d", i))
+	}
+
+	addMail(s.AddMailbox(fullAddr).Folder("Inbox"), int(testLimits.FolderItems)+1)
+
+	r := s.AddMailbox(rulesAddr)
+	addMail(r.Folder("Inbox"), 2)
+	projects := r.Folder("Inbox/Projects").ID()
+	archived := r.ArchiveFolder("Old").ID() // exists, but not in the primary tree the copy creates
+	r.SetRules([]mailbox.Rule{
+		{ID: "r1", Name: "Boss to Projects", Priority: 1, Enabled: true,
+			Conditions: mailbox.Predicates{FromAddresses: []string{"ceo@" + domain}}, Actions: mailbox.Actions{MoveToFolder: projects}},
+		{ID: "r2", Name: "Meeting requests", Priority: 2, Enabled: true,
+			Conditions: mailbox.Predicates{ItemClasses: []string{"IPM.Schedule.Meeting.Request"}}, Actions: mailbox.Actions{MarkAsRead: true}},
+		{ID: "r3", Name: "Except connected", Priority: 3, Enabled: true,
+			Conditions: mailbox.Predicates{ContainsSubjectStrings: []string{"report"}},
+			Exceptions: mailbox.Predicates{FromConnectedAccounts: []string{"me@gmail.com"}}, Actions: mailbox.Actions{MarkAsRead: true}},
+		{ID: "r4", Name: "Text me", Priority: 4, Enabled: true,
+			Conditions: mailbox.Predicates{ContainsSubjectStrings: []string{"outage"}}, Actions: mailbox.Actions{SendSMSAlertToRecipients: []string{"+15550100"}}},
+		{ID: "r5", Name: "To the archive", Priority: 5, Enabled: true,
+			Conditions: mailbox.Predicates{ContainsSubjectStrings: []string{"old"}}, Actions: mailbox.Actions{MoveToFolder: archived}},
+		{ID: "r6", Name: "Client made", Priority: 6, Enabled: true, IsNotSupported: true,
+			Conditions: mailbox.Predicates{ContainsSubjectStrings: []string{"x"}}, Actions: mailbox.Actions{MarkAsRead: true}},
+		{ID: "r7", Name: "Broken", Priority: 7, Enabled: true, IsInError: true,
+			Conditions: mailbox.Predicates{ContainsSubjectStrings: []string{"y"}}, Actions: mailbox.Actions{Delete: true}},
+	})
+	ok := s.AddMailbox(rulesOKAddr)
+	addMail(ok.Folder("Inbox"), 2)
+	ok.SetRules([]mailbox.Rule{{ID: "ok1", Name: "Newsletters", Priority: 1, Enabled: true,
+		Conditions: mailbox.Predicates{ContainsSubjectStrings: []string{"newsletter"}},
+		Actions:    mailbox.Actions{MarkAsRead: true, AssignCategories: []string{"News"}, MoveToFolder: ok.Folder("Inbox/News").ID()}}})
+
+	addMail(s.AddMailbox(partAddr).Folder("Inbox"), 2)
+
+	// A cloud mailbox: read through Graph, its rules too.
+	fx := e.lab.Graph.AddMailbox(cloudAddr, mailbox.TypeUser)
+	addCloudMail(fx, "Inbox", 12)
+	addCloudMail(fx, "Inbox/Team", 3)
+	fx.AddRule(graphtest.Rule{"displayName": "Cloud newsletters", "sequence": 1, "isEnabled": true, "hasError": false,
+		"conditions": map[string]any{"subjectContains": []any{"newsletter"}}, "actions": map[string]any{"markAsRead": true}})
+	fx.AddRule(graphtest.Rule{"displayName": "Cloud broken", "sequence": 2, "isEnabled": true, "hasError": true,
+		"conditions": map[string]any{"subjectContains": []any{"zzz"}}, "actions": map[string]any{"delete": true}})
+}
+
+// assessments are the runs the table refers to.
+type assessments map[string]*mailbox.Assessment
+
+// findingCase is one finding code: a mailbox (in a named run) that triggers
+// it and one that does not. Mailbox "" is the organisation (public folders).
+type findingCase struct {
+	code           string
+	severity       mailbox.Severity
+	run, mailbox   string
+	object         string
+	negRun, negMbx string
+	gap            string // why the code cannot be triggered through the readers; the case is skipped
+}
+
+func TestFindings(t *testing.T) {
+	e := startEnv(t, emptyScenario(
+		lab.PublicFolderSpec{Path: "Company/HR", Items: 4},
+		lab.PublicFolderSpec{Path: "Calendars/Holidays", Items: 2, Class: "IPF.Appointment"},
+		lab.PublicFolderSpec{Path: "Deep/" + deepPath(), Items: 1},
+	))
+	seedFindingsLab(t, e)
+	ctx := context.Background()
+
+	runs := assessments{}
+	list := entries(plainAddr, ghostAddr, delegAddr, delegCalAddr, holdAddr, archAddr, bigAddr, quotaAddr, calAddr,
+		deepAddr, wideAddr, fullAddr, rulesAddr, rulesOKAddr, cloudAddr)
+	list = append(list, dispatch.Entry{Address: missingAddr, Target: missingAddr, Location: mailbox.LocationOnPrem})
+	runs["main"] = e.assess(t, list, testLimits, true)
+
+	// A part that fails: GetDelegate answers ErrorAccessDenied for this
+	// mailbox only (it is assessed alone, so the one-shot fault hits it).
+	e.lab.EWS.Inject(ewstest.Fault{Op: "GetDelegate", Kind: ewstest.FaultCode, Code: "ErrorAccessDenied"})
+	runs["part"] = e.assess(t, entries(partAddr), testLimits, false)
+	if n := e.lab.EWS.Requests("GetDelegate"); n == 0 {
+		t.Fatal("no GetDelegate request was made")
+	}
+
+	// Another organisation: public folders without calendars or deep
+	// folders, and a second one whose tree cannot be read.
+	e2 := startEnv(t, emptyScenario(lab.PublicFolderSpec{Path: "Company/HR", Items: 3}))
+	addMail(e2.lab.EWS.AddMailbox(plainAddr).Folder("Inbox"), 2)
+	runs["pf-plain"] = e2.assess(t, entries(plainAddr), testLimits, true)
+	// The first GetFolder of the run is the public folder root: refuse it.
+	e2.lab.EWS.Inject(ewstest.Fault{Op: "GetFolder", Kind: ewstest.FaultCode, Code: "ErrorAccessDenied"})
+	runs["pf-denied"] = e2.assess(t, nil, testLimits, true)
+
+	// An organisation with a public folder mailbox configured and an empty tree.
+	e3 := startEnv(t, emptyScenario(lab.PublicFolderSpec{Path: "Only", Items: 0}))
+	// "Only" has no items but is a folder; the empty-tree case is the
+	// tree read as the root alone, which AssessPublicFolders reports as nothing.
+	pfRoot, err := e3.sides.EWS.PublicFolders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := (&dispatch.Assessor{Limits: testLimits}).Assess(ctx, nil, pfRoot[:1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs["pf-empty"] = res
+
+	const litigationGap = "no reader reports litigation hold: EWS does not expose it and dispatch.Assessor.Inventory never sets MailboxInventory.LitigationHold (needs a PowerShell export reader, e.g. Get-Mailbox LitigationHoldEnabled)"
+	cases := []findingCase{
+		{code: mapping.CodeMailboxUnreadable, severity: mailbox.SeverityBlocker, run: "main", mailbox: ghostAddr, object: ghostAddr, negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodePartUnreadable, severity: mailbox.SeverityWarning, run: "part", mailbox: partAddr, object: string(mapping.SectionDelegates), negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodePublicFolders, severity: mailbox.SeverityWarning, run: "main", object: "Public Folders", negRun: "pf-empty"},
+		{code: mapping.CodePublicFolderCalendars, severity: mailbox.SeverityWarning, run: "main", object: "Calendars/Holidays", negRun: "pf-plain"},
+		{code: mapping.CodePublicFolderHierarchyLimit, gap: "needs over 250,000 public folders (mapping.PublicFolderHierarchyMax), and mapping.AssessPublicFolders takes no Limits, so the threshold cannot be lowered for a test"},
+		{code: mapping.CodePublicFolderUnreadable, severity: mailbox.SeverityWarning, run: "pf-denied", object: "Public Folders", negRun: "pf-plain"},
+		{code: mapping.CodeInPlaceHold, severity: mailbox.SeverityBlocker, run: "main", mailbox: holdAddr, object: "Investigation 7", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeLitigationHold, gap: litigationGap},
+		// Every readable mailbox gets it (litigation hold is never known), so
+		// the only mailbox without it is one that could not be read.
+		{code: mapping.CodeLitigationHoldUnknown, severity: mailbox.SeverityInfo, run: "main", mailbox: plainAddr, object: "litigation hold", negRun: "main", negMbx: ghostAddr},
+		{code: mapping.CodeArchive, severity: mailbox.SeverityWarning, run: "main", mailbox: archAddr, object: "online archive", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeRecoverableItems, severity: mailbox.SeverityInfo, run: "main", mailbox: archAddr, object: "Recoverable Items", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeDelegate, severity: mailbox.SeverityWarning, run: "main", mailbox: delegAddr, object: "bob@" + domain, negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeFolderPermission, severity: mailbox.SeverityWarning, run: "main", mailbox: delegAddr, object: "Inbox (bob@" + domain + ")", negRun: "main", negMbx: delegCalAddr},
+		{code: mapping.CodeMailboxPermission, gap: "no mailbox interface reads mailbox permissions (Full Access, Send As, Send on Behalf): EWS has no operation for them and Assessor.Inventory never fills MailboxInventory.MailboxPermissions (needs a Get-MailboxPermission / Get-ADPermission export reader)"},
+		{code: mapping.CodeItemOverTenantLimit, severity: mailbox.SeverityWarning, run: "main", mailbox: bigAddr, object: "Scans: Scan 40MB", negRun: "main", negMbx: quotaAddr},
+		{code: mapping.CodeItemOver150MB, severity: mailbox.SeverityBlocker, run: "main", mailbox: bigAddr, object: "Scans: Scan 160MB", negRun: "main", negMbx: quotaAddr},
+		{code: mapping.CodeFolderItemsLimit, severity: mailbox.SeverityBlocker, run: "main", mailbox: fullAddr, object: "Inbox", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeFolderDepthLimit, severity: mailbox.SeverityBlocker, run: "main", mailbox: deepAddr, object: deepPath(), negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeFolderChildrenLimit, severity: mailbox.SeverityBlocker, run: "main", mailbox: wideAddr, object: "Inbox/Wide", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeMailboxOverQuota, severity: mailbox.SeverityWarning, run: "main", mailbox: quotaAddr, object: "primary mailbox", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeContentNotCopied, severity: mailbox.SeverityWarning, run: "main", mailbox: calAddr, object: string(mailbox.KindCalendar), negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeRuleConditionUnmappable, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Meeting requests", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleExceptionUnmappable, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Except connected", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleActionUnmappable, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Text me", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleFolderUnresolved, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "To the archive", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleNotSupported, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Client made", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleInError, severity: mailbox.SeverityInfo, run: "main", mailbox: rulesAddr, object: "Broken", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleClientOnly, gap: "ews.Mailbox has no ClientOnlyRules method (GetInboxRules' OutlookRuleBlobExists is parsed in ews/ops2.go but dropped), and ewstest always answers OutlookRuleBlobExists false with no fixture to set it"},
+	}
+
+	// Every catalogued code has a case, and no case names an unknown code.
+	byCode := map[string]findingCase{}
+	for _, c := range cases {
+		if _, ok := mapping.KindByCode(c.code); !ok {
+			t.Errorf("case for %s: not in mapping.Catalogue()", c.code)
+		}
+		byCode[c.code] = c
+	}
+	for _, k := range mapping.Catalogue() {
+		if _, ok := byCode[k.Code]; !ok {
+			t.Errorf("finding %s has no test case", k.Code)
+		}
+	}
+
+	for _, c := range cases {
+		t.Run(c.code, func(t *testing.T) {
+			if c.gap != "" {
+				t.Skip("cannot be triggered through the readers: " + c.gap)
+			}
+			pos := findings(runs[c.run], c.code, c.mailbox)
+			var hit *mailbox.Finding
+			for i := range pos {
+				if pos[i].Object == c.object {
+					hit = &pos[i]
+				}
+			}
+			if hit == nil {
+				t.Fatalf("%s: no finding for mailbox %q object %q in run %s; got %+v", c.code, c.mailbox, c.object, c.run, pos)
+			}
+			if hit.Severity != c.severity {
+				t.Errorf("severity %s, want %s", hit.Severity, c.severity)
+			}
+			if !strings.EqualFold(hit.Mailbox, c.mailbox) {
+				t.Errorf("mailbox %q, want %q", hit.Mailbox, c.mailbox)
+			}
+			k, _ := mapping.KindByCode(c.code)
+			if hit.Category != k.Category || hit.Remedy != k.Remedy || hit.Found == "" {
+				t.Errorf("finding %+v does not carry the catalogue's category/remedy or says nothing found", hit)
+			}
+			if strings.Contains(hit.Fix, "{") {
+				t.Errorf("fix has an unfilled placeholder: %s", hit.Fix)
+			}
+			if c.negMbx == "" {
+				if neg := findings(runs[c.negRun], c.code, ""); len(neg) > 0 {
+					t.Errorf("run %s should have no %s, got %+v", c.negRun, c.code, neg)
+				}
+			} else if neg := findings(runs[c.negRun], c.code, c.negMbx); len(neg) > 0 {
+				t.Errorf("%s should have no %s, got %+v", c.negMbx, c.code, neg)
+			}
+		})
+	}
+
+	t.Run("readiness", func(t *testing.T) {
+		for addr, want := range map[string]mailbox.Readiness{
+			plainAddr: mailbox.Ready, rulesOKAddr: mailbox.Ready, delegAddr: mailbox.Warnings, calAddr: mailbox.Warnings,
+			holdAddr: mailbox.Blocked, bigAddr: mailbox.Blocked, deepAddr: mailbox.Blocked,
+			ghostAddr: mailbox.Unreadable, missingAddr: mailbox.Unreadable,
+		} {
+			if m := mailboxOf(t, runs["main"], addr); m.Readiness != want {
+				t.Errorf("%s: readiness %s, want %s (error %q)", addr, m.Readiness, want, m.Error)
+			}
+		}
+		if m := mailboxOf(t, runs["part"], partAddr); m.Readiness != mailbox.Warnings {
+			t.Errorf("%s: readiness %s, want warnings (a part could not be read, the rest was)", partAddr, m.Readiness)
+		}
+		// A mailbox that does not exist names the reason.
+		g := mailboxOf(t, runs["main"], ghostAddr)
+		if !strings.Contains(g.Error, "neither side") {
+			t.Errorf("ghost: error %q does not say it was found on neither side", g.Error)
+		}
+		m := mailboxOf(t, runs["main"], missingAddr)
+		if m.Error == "" || m.Location != mailbox.LocationOnPrem {
+			t.Errorf("missing: %+v, want an on-prem mailbox with the reason it could not be read", m)
+		}
+		f := findings(runs["main"], mapping.CodeMailboxUnreadable, missingAddr)
+		if len(f) != 1 || !strings.Contains(f[0].Found, "check the address") {
+			t.Errorf("missing: finding %+v should tell to check the address", f)
+		}
+		p := findings(runs["part"], mapping.CodePartUnreadable, partAddr)
+		if len(p) != 1 || !strings.Contains(p[0].Found, "ErrorAccessDenied") || p[0].Fix == "" {
+			t.Errorf("partfail: %+v, want one finding naming ErrorAccessDenied with the impersonation fix", p)
+		}
+		if mb := mailboxOf(t, runs["part"], partAddr); mb.Items != 2 {
+			t.Errorf("partfail: %d items, want 2: the other parts are still read", mb.Items)
+		}
+	})
+
+	t.Run("inventory", func(t *testing.T) {
+		a := runs["main"]
+		if m := mailboxOf(t, a, archAddr); m.Archive == nil || m.Archive.Items != 7 || m.RecoverableItems != 4 || m.Items != 3 {
+			t.Errorf("arch: items %d, archive %+v, recoverable %d; want 3, 7, 4", m.Items, m.Archive, m.RecoverableItems)
+		}
+		if m := mailboxOf(t, a, bigAddr); m.ItemsOverTenant != 2 || m.ItemsOver150MB != 1 || len(m.LargestItems) == 0 ||
+			m.LargestItems[0].SizeBytes != 160<<20 {
+			t.Errorf("big: over tenant %d, over 150 MB %d, largest %+v", m.ItemsOverTenant, m.ItemsOver150MB, m.LargestItems)
+		}
+		if m := mailboxOf(t, a, deepAddr); m.MaxDepth != deepLevels {
+			t.Errorf("deep: max depth %d, want %d", m.MaxDepth, deepLevels)
+		}
+		if m := mailboxOf(t, a, wideAddr); m.MaxChildFolders != mapping.DefaultFolderChildren+1 {
+			t.Errorf("wide: max child folders %d, want %d", m.MaxChildFolders, mapping.DefaultFolderChildren+1)
+		}
+		if m := mailboxOf(t, a, calAddr); m.ItemsByKind[mailbox.KindCalendar] != 4 || m.ItemsByKind[mailbox.KindMail] != 2 {
+			t.Errorf("cal: items by kind %v", m.ItemsByKind)
+		}
+		if m := mailboxOf(t, a, rulesAddr); m.Rules != 7 || m.RulesMappable != 1 {
+			t.Errorf("rules: %d rules, %d mappable; want 7, 1", m.Rules, m.RulesMappable)
+		}
+		if a.PublicFolders == nil || a.PublicFolders.Items != 7 || a.PublicFolders.MaxDepth != deepLevels+1 {
+			t.Errorf("public folders %+v: want 7 items, depth %d", a.PublicFolders, deepLevels+1)
+		}
+		// The deep public folder is over the depth limit too.
+		if f := findings(a, mapping.CodeFolderDepthLimit, ""); !hasObject(f, "Public Folders/Deep/"+deepPath()) {
+			t.Errorf("no depth finding for the deep public folder: %+v", f)
+		}
+	})
+
+	t.Run("cloud", func(t *testing.T) {
+		a := runs["main"]
+		m := mailboxOf(t, a, cloudAddr)
+		if m.Location != mailbox.LocationCloud || m.Items != 15 || m.Rules != 2 || m.RulesMappable != 1 {
+			t.Errorf("cloud mailbox: %+v; want cloud, 15 items, 2 rules read through Graph, 1 mappable", m)
+		}
+		if f := findings(a, mapping.CodeRuleInError, cloudAddr); !hasObject(f, "Cloud broken") {
+			t.Errorf("the Graph rule with hasError gives no %s: %+v", mapping.CodeRuleInError, f)
+		}
+		if m.Archive != nil {
+			t.Errorf("cloud archive reported as read: %+v", m.Archive)
+		}
+		for _, f := range a.Findings {
+			if strings.EqualFold(f.Mailbox, cloudAddr) {
+				t.Logf("cloud finding: %s %s %q: %s", f.Code, f.Severity, f.Object, f.Found)
+			}
+		}
+	})
+}
+
+func hasObject(fs []mailbox.Finding, object string) bool {
+	for _, f := range fs {
+		if f.Object == object {
+			return true
+		}
+	}
+	return false
+}
