@@ -148,7 +148,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 		graphError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The maximum request length supported is 4MB.")
 		return nil, false
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, s.limits.MaxRequestBytes+1))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, s.limits.MaxRequestBytes+1))
+	body := buf.Bytes()
 	if err != nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Could not read the request body.")
 		return nil, false

@@ -3,9 +3,11 @@ package graphtest
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash"
 
 	"net/http"
 	"net/textproto"
@@ -163,7 +165,7 @@ func (in *wireMessage) toMessage() (*Message, string) {
 		if err != nil {
 			return nil, "The attachment contentBytes are not valid base64."
 		}
-		m.Attachments = append(m.Attachments, Attachment{Name: a.Name, ContentType: a.ContentType, Size: int64(len(data)), IsInline: a.IsInline, ContentID: a.ContentID, Data: data})
+		m.Attachments = append(m.Attachments, Attachment{Name: a.Name, ContentType: a.ContentType, Size: int64(len(data)), IsInline: a.IsInline, ContentID: a.ContentID, Data: data, SHA256: sha256.Sum256(data)})
 	}
 	return m, ""
 }
@@ -510,7 +512,7 @@ func (s *Server) attachments(q *req, m *Message) {
 			return
 		}
 		s.mu.Lock()
-		a := Attachment{ID: s.nextID("AAMkA"), Name: in.Name, ContentType: in.ContentType, Size: int64(len(data)), IsInline: in.IsInline, ContentID: in.ContentID, Data: data}
+		a := Attachment{ID: s.nextID("AAMkA"), Name: in.Name, ContentType: in.ContentType, Size: int64(len(data)), IsInline: in.IsInline, ContentID: in.ContentID, Data: data, SHA256: sha256.Sum256(data)}
 		m.Attachments = append(m.Attachments, a)
 		s.touch(m)
 		s.mu.Unlock()
@@ -529,7 +531,9 @@ type uploadSession struct {
 	messageID string
 	att       Attachment
 	total     int64
-	buf       bytes.Buffer
+	buf       bytes.Buffer // the bytes, unless the server keeps digests only
+	received  int64
+	hash      hash.Hash
 	expires   time.Time
 }
 
@@ -561,7 +565,7 @@ func (s *Server) createUploadSession(q *req, m *Message) {
 	}
 	s.mu.Lock()
 	us := &uploadSession{id: s.nextID("US"), token: base64.RawURLEncoding.EncodeToString([]byte(s.nextID("T"))), appID: q.claims.AppID, mb: q.mb, messageID: m.ID,
-		att: Attachment{Name: it.Name, ContentType: it.ContentType, IsInline: it.IsInline, ContentID: it.ContentID}, total: it.Size, expires: time.Now().Add(time.Hour)}
+		att: Attachment{Name: it.Name, ContentType: it.ContentType, IsInline: it.IsInline, ContentID: it.ContentID}, total: it.Size, expires: time.Now().Add(time.Hour), hash: sha256.New()}
 	s.uploads[us.id] = us
 	s.mu.Unlock()
 	u := origin(q.r) + "/upload/" + us.id + "?authtoken=" + url.QueryEscape(us.token)
@@ -637,14 +641,18 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if start != int64(us.buf.Len()) {
-		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, map[string]any{"error": map[string]any{"code": "InvalidRange", "message": fmt.Sprintf("Expected range %d-.", us.buf.Len())}, "nextExpectedRanges": []string{fmt.Sprintf("%d-", us.buf.Len())}})
+	if start != us.received {
+		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, map[string]any{"error": map[string]any{"code": "InvalidRange", "message": fmt.Sprintf("Expected range %d-.", us.received)}, "nextExpectedRanges": []string{fmt.Sprintf("%d-", us.received)}})
 		return
 	}
-	us.buf.Write(body)
+	if !s.digestsOnly {
+		us.buf.Write(body)
+	}
+	us.hash.Write(body)
+	us.received += int64(len(body))
 	s.writes.Add(1)
-	if int64(us.buf.Len()) < us.total {
-		writeJSON(w, http.StatusOK, map[string]any{"expirationDateTime": us.expires.UTC().Format(graphTime), "nextExpectedRanges": []string{fmt.Sprintf("%d-", us.buf.Len())}})
+	if us.received < us.total {
+		writeJSON(w, http.StatusOK, map[string]any{"expirationDateTime": us.expires.UTC().Format(graphTime), "nextExpectedRanges": []string{fmt.Sprintf("%d-", us.received)}})
 		return
 	}
 	delete(s.uploads, id)
@@ -655,8 +663,11 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	a := us.att
 	a.ID = s.nextID("AAMkA")
-	a.Data = bytes.Clone(us.buf.Bytes())
-	a.Size = int64(len(a.Data))
+	if !s.digestsOnly {
+		a.Data = bytes.Clone(us.buf.Bytes())
+	}
+	a.Size = us.received
+	copy(a.SHA256[:], us.hash.Sum(nil))
 	m.Attachments = append(m.Attachments, a)
 	s.touch(m)
 	w.Header().Set("Location", origin(r)+"/v1.0/users/"+url.PathEscape(us.mb.address)+"/messages/"+m.ID+"/attachments/"+a.ID)

@@ -86,6 +86,11 @@ func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = 
 // (Graph uses 10).
 func WithDefaultPageSize(n int) Option { return func(s *Server) { s.defaultPage = n } }
 
+// WithAttachmentDigestsOnly makes the server keep only the size and SHA-256
+// of attachments uploaded through sessions, not their bytes (benchmarks of
+// large items measure the client, not the fake).
+func WithAttachmentDigestsOnly() Option { return func(s *Server) { s.digestsOnly = true } }
+
 // Server is the fake. Create it with NewServer; it is an http.Handler.
 type Server struct {
 	limits        Limits
@@ -93,6 +98,7 @@ type Server struct {
 	tokenLifetime time.Duration
 	latency       time.Duration
 	defaultPage   int
+	digestsOnly   bool
 	signingKey    []byte
 
 	mu        sync.Mutex

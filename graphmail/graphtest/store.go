@@ -50,7 +50,8 @@ type Attachment struct {
 	Size        int64
 	IsInline    bool
 	ContentID   string
-	Data        []byte
+	Data        []byte   // nil for uploads when the server keeps digests only
+	SHA256      [32]byte // of the content
 }
 
 // Rule is a messageRule as JSON (the wire shape), as the fake stores it.
