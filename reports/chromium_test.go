@@ -22,6 +22,9 @@ func findChromium(t *testing.T) string {
 	if p := os.Getenv("EXMIGRATE_CHROMIUM"); p != "" {
 		return p
 	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium" // Debian's package, what CI installs
+	}
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
