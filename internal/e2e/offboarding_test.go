@@ -113,6 +113,20 @@ func TestOffboarding(t *testing.T) {
 		}
 	})
 
+	t.Run("expired delta links resync without writing", func(t *testing.T) {
+		e.lab.Graph.ExpireDeltaTokens()
+		ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
+		res := e.copyOnce(t, entry, dispatch.Offboarding, testOptions())
+		if res.ItemsCopied != 0 || res.ReadUpdates != 0 || res.Healed != 0 || res.Skipped != 0 {
+			t.Errorf("resync pass: copied %d, read updates %d, healed %d, skipped %d; want all 0",
+				res.ItemsCopied, res.ReadUpdates, res.Healed, res.Skipped)
+		}
+		if d := e.lab.Graph.Writes() - graphW + e.lab.EWS.Writes() - ewsW; d != 0 {
+			t.Errorf("the full resync wrote %d times", d)
+		}
+		t.Logf("full resync in %v", res.Duration)
+	})
+
 	t.Run("incremental 50 new and 10 read changes", func(t *testing.T) {
 		for i := range 50 {
 			path := []string{"Inbox", "Inbox/Projects/2024", "Customers/Europe/Germany"}[i%3]

@@ -74,9 +74,12 @@ func TestOnboarding(t *testing.T) {
 		t.FailNow()
 	}
 
+	var noopSyncs int64
 	t.Run("second run copies nothing", func(t *testing.T) {
 		ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
+		syncs := e.lab.EWS.Requests("SyncFolderItems")
 		res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
+		noopSyncs = e.lab.EWS.Requests("SyncFolderItems") - syncs
 		if res.ItemsCopied != 0 || res.ReadUpdates != 0 || res.FoldersCreated != 0 || res.Healed != 0 || res.Skipped != 0 {
 			t.Errorf("second pass: copied %d, read updates %d, folders %d, healed %d, skipped %d; want all 0",
 				res.ItemsCopied, res.ReadUpdates, res.FoldersCreated, res.Healed, res.Skipped)
@@ -88,6 +91,25 @@ func TestOnboarding(t *testing.T) {
 			t.Errorf("Graph saw %d writes", d)
 		}
 		t.Logf("second pass in %v", res.Duration)
+	})
+
+	t.Run("expired sync state resyncs without writing", func(t *testing.T) {
+		e.lab.EWS.AddMailbox(onboardSource).InvalidateSyncStates()
+		ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
+		syncs := e.lab.EWS.Requests("SyncFolderItems")
+		res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
+		// A real resync pages through every item again.
+		if d := e.lab.EWS.Requests("SyncFolderItems") - syncs; d <= noopSyncs {
+			t.Errorf("the resync took %d SyncFolderItems requests, a pass with nothing to do %d: the states were not invalidated", d, noopSyncs)
+		}
+		if res.ItemsCopied != 0 || res.ReadUpdates != 0 || res.Healed != 0 || res.Skipped != 0 {
+			t.Errorf("resync pass: copied %d, read updates %d, healed %d, skipped %d; want all 0",
+				res.ItemsCopied, res.ReadUpdates, res.Healed, res.Skipped)
+		}
+		if d := e.lab.Graph.Writes() - graphW + e.lab.EWS.Writes() - ewsW; d != 0 {
+			t.Errorf("the full resync wrote %d times", d)
+		}
+		t.Logf("full resync in %v", res.Duration)
 	})
 
 	t.Run("incremental 50 new and 10 read changes", func(t *testing.T) {
