@@ -95,9 +95,10 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 		// five rules of which two map; a delegate with Inbox access.
 		"ann@contoso.com": {mailbox.LocationOnPrem, mailbox.Warnings, 275, []string{mapping.CodeRuleConditionUnmappable, mapping.CodeRuleConditionUnmappable,
 			mapping.CodeRuleActionUnmappable, mapping.CodeDelegate, mapping.CodeFolderPermission, mapping.CodeContentNotCopied, mapping.CodeContentNotCopied, lit}},
-		"bob@contoso.com":        {mailbox.LocationOnPrem, mailbox.Warnings, 122, []string{mapping.CodeArchive, mapping.CodeRecoverableItems, lit}},
-		"carol@contoso.com":      {mailbox.LocationOnPrem, mailbox.Blocked, 70, []string{mapping.CodeInPlaceHold, lit}},
-		"dan@contoso.com":        {mailbox.LocationOnPrem, mailbox.Blocked, 42, []string{mapping.CodeItemOverTenantLimit, mapping.CodeItemOver150MB, lit}},
+		"bob@contoso.com":   {mailbox.LocationOnPrem, mailbox.Warnings, 122, []string{mapping.CodeArchive, mapping.CodeRecoverableItems, lit}},
+		"carol@contoso.com": {mailbox.LocationOnPrem, mailbox.Blocked, 70, []string{mapping.CodeInPlaceHold, lit}},
+		// Inbox 40, Scans 2 plus the 40 MB and 160 MB items.
+		"dan@contoso.com":        {mailbox.LocationOnPrem, mailbox.Blocked, 44, []string{mapping.CodeItemOverTenantLimit, mapping.CodeItemOver150MB, lit}},
 		"helpdesk@contoso.com":   {mailbox.LocationOnPrem, mailbox.Ready, 75, []string{lit}},
 		"room-paris@contoso.com": {mailbox.LocationOnPrem, mailbox.Warnings, 12, []string{mapping.CodeContentNotCopied, lit}},
 		"eve@contoso.com":        {mailbox.LocationCloud, mailbox.Warnings, 55, append(slices.Clone(cloudParts), lit)},

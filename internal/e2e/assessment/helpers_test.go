@@ -187,7 +187,7 @@ func addCloudMail(fx *graphtest.MailboxFixture, path string, n int) {
 func findings(a *mailbox.Assessment, code, mbx string) []mailbox.Finding {
 	var out []mailbox.Finding
 	for _, f := range a.Findings {
-		if f.Code == code && (mbx == "" || strings.EqualFold(f.Mailbox, mbx)) {
+		if (code == "" || f.Code == code) && (mbx == "" || strings.EqualFold(f.Mailbox, mbx)) {
 			out = append(out, f)
 		}
 	}
