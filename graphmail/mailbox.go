@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -280,8 +281,11 @@ func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
 
 var itemSelect = []string{"id", "subject", "internetMessageId", "receivedDateTime", "sentDateTime", "createdDateTime", "lastModifiedDateTime", "isRead", "isDraft", "importance", "categories", "flag", "hasAttachments", "parentFolderId"}
 
+// PR_MESSAGE_SIZE: v1.0 message has no size property.
+const messageSizeProp = "Integer 0x0E08"
+
 func sourceIDExpand() []string {
-	return []string{"singleValueExtendedProperties($filter=id eq '" + sourceIDProp + "')"}
+	return []string{"singleValueExtendedProperties($filter=id eq '" + sourceIDProp + "' or id eq '" + messageSizeProp + "')"}
 }
 
 var sourceIDProp = "String {" + mailbox.SourceIDPropertySet + "} Name " + mailbox.SourceIDPropertyName
@@ -323,9 +327,15 @@ func toItem(msg models.Messageable) mailbox.Item {
 		}
 	}
 	for _, p := range msg.GetSingleValueExtendedProperties() {
-		if strings.EqualFold(deref(p.GetId()), sourceIDProp) {
+		switch id := deref(p.GetId()); {
+		case strings.EqualFold(id, sourceIDProp):
 			it.SourceID = deref(p.GetValue())
+		case strings.EqualFold(id, messageSizeProp):
+			it.SizeBytes, _ = strconv.ParseInt(deref(p.GetValue()), 10, 64)
 		}
+	}
+	if t := msg.GetOdataType(); t != nil && strings.EqualFold(*t, "#microsoft.graph.eventMessage") {
+		it.Class = mailbox.ClassMeeting
 	}
 	return it
 }
@@ -370,7 +380,7 @@ func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.
 	b := m.user.MailFolders().ByMailFolderId(folderID).Messages().Delta()
 	cfg := &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetRequestConfiguration{Headers: preferPage()}
 	if state == "" {
-		cfg.QueryParameters = &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetQueryParameters{Select: itemSelect}
+		cfg.QueryParameters = &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetQueryParameters{Select: itemSelect, Expand: sourceIDExpand()}
 	} else {
 		if !strings.HasPrefix(state, m.c.base.Scheme+"://"+m.c.base.Host+"/") {
 			return mailbox.ChangePage{}, fmt.Errorf("graph: %s: the sync state is not a link of the configured Graph host: %w", op, mailbox.ErrSyncStateInvalid)

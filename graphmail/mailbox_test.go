@@ -188,7 +188,7 @@ func TestCreateMessageIsNotDraft(t *testing.T) {
 		t.Fatalf("listed %d items", len(items))
 	}
 	for _, it := range items {
-		if it.IsDraft || it.SourceID == "" || !it.Received.Equal(received) || it.FolderID != folder {
+		if it.IsDraft || it.SourceID == "" || !it.Received.Equal(received) || it.FolderID != folder || it.SizeBytes <= 0 || it.Class != mailbox.ClassMessage {
 			t.Errorf("listed item %+v", it)
 		}
 	}

@@ -82,7 +82,7 @@ func TestDeltaPagesResumesAndExpires(t *testing.T) {
 		t.Fatalf("full sync: %d pages, %d items", pages, len(got))
 	}
 	for _, c := range got {
-		if c.Kind != mailbox.ChangeCreated || c.Item.Subject == "" || c.Item.FolderID != inbox {
+		if c.Kind != mailbox.ChangeCreated || c.Item.Subject == "" || c.Item.FolderID != inbox || c.Item.SizeBytes <= 0 {
 			t.Fatalf("full sync change %+v", c)
 		}
 	}

@@ -182,7 +182,39 @@ func recips(as []string) []any {
 	return out
 }
 
-var expandFilter = regexp.MustCompile(`(?i)^singleValueExtendedProperties\(\$filter=id eq '((?:[^']|'')*)'\)$`)
+var (
+	expandFilter = regexp.MustCompile(`(?i)^singleValueExtendedProperties\(\$filter=(.*)\)$`)
+	expandTerm   = regexp.MustCompile(`(?i)^\s*id eq ('(?:[^']|'')*')\s*$`)
+)
+
+// expandIDs parses "id eq 'a' or id eq 'b'" of an $expand filter.
+func expandIDs(filter string) ([]string, bool) {
+	var ids []string
+	for _, term := range regexp.MustCompile(`(?i)\s+or\s+`).Split(filter, -1) {
+		mm := expandTerm.FindStringSubmatch(term)
+		if mm == nil {
+			return nil, false
+		}
+		id, rest, ok := odataString(mm[1])
+		if !ok || rest != "" {
+			return nil, false
+		}
+		ids = append(ids, normPropID(id))
+	}
+	return ids, true
+}
+
+// messageSize is PR_MESSAGE_SIZE as Exchange would report it, roughly.
+func messageSize(m *Message) int64 {
+	n := int64(len(m.MIME))
+	if m.MIME == nil {
+		n = int64(len(renderMIME(m)))
+	}
+	for _, a := range m.Attachments {
+		n += a.Size * 4 / 3
+	}
+	return n
+}
 
 // messageJSON renders m; internetMessageHeaders and extended properties come
 // only when asked for, as in Graph.
@@ -225,11 +257,17 @@ func (s *Server) messageJSON(q *req, m *Message) map[string]any {
 	j = s.selectFields(q, j)
 	if e := qs.Get("$expand"); e != "" {
 		if mm := expandFilter.FindStringSubmatch(e); mm != nil {
-			want := normPropID(strings.ReplaceAll(mm[1], "''", "'"))
+			wants, _ := expandIDs(mm[1])
 			var props []any
-			for id, v := range m.ExtendedProperties {
-				if normPropID(id) == want {
-					props = append(props, map[string]any{"id": id, "value": v})
+			for _, want := range wants {
+				if want == "integer 0x0e08" {
+					props = append(props, map[string]any{"id": "Integer 0x0E08", "value": strconv.FormatInt(messageSize(m), 10)})
+					continue
+				}
+				for id, v := range m.ExtendedProperties {
+					if normPropID(id) == want {
+						props = append(props, map[string]any{"id": id, "value": v})
+					}
 				}
 			}
 			if props != nil {
@@ -683,6 +721,7 @@ type deltaToken struct {
 	Upto   int64  `json:"u,omitempty"`
 	After  int64  `json:"a,omitempty"`
 	Select string `json:"sel,omitempty"`
+	Expand string `json:"exp,omitempty"`
 }
 
 func encodeToken(t deltaToken) string {
@@ -719,7 +758,7 @@ func (s *Server) messageDelta(q *req, f *folder) {
 	qs := q.r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tok := deltaToken{Gen: s.deltaGen, Folder: f.id, Select: qs.Get("$select")}
+	tok := deltaToken{Gen: s.deltaGen, Folder: f.id, Select: qs.Get("$select"), Expand: qs.Get("$expand")}
 	raw := qs.Get("$skiptoken")
 	if raw == "" {
 		raw = qs.Get("$deltatoken")
@@ -761,12 +800,18 @@ func (s *Server) messageDelta(q *req, f *folder) {
 	if more {
 		entries = entries[:size]
 	}
-	sel := tok.Select
-	if sel != "" {
+	// The token carries the first request's $select and $expand, as Graph's do.
+	if tok.Select != "" || tok.Expand != "" {
 		qq := *q
 		rr := *q.r
 		u := *q.r.URL
-		v := url.Values{"$select": {sel}}
+		v := url.Values{}
+		if tok.Select != "" {
+			v.Set("$select", tok.Select)
+		}
+		if tok.Expand != "" {
+			v.Set("$expand", tok.Expand)
+		}
 		u.RawQuery = v.Encode()
 		rr.URL = &u
 		qq.r = &rr
@@ -788,7 +833,7 @@ func (s *Server) messageDelta(q *req, f *folder) {
 		base.RawQuery = url.Values{"$skiptoken": {encodeToken(nt)}}.Encode()
 		out["@odata.nextLink"] = linkOf(q.r, &base)
 	} else {
-		nt := deltaToken{Gen: tok.Gen, Folder: f.id, Since: tok.Upto, Select: tok.Select}
+		nt := deltaToken{Gen: tok.Gen, Folder: f.id, Since: tok.Upto, Select: tok.Select, Expand: tok.Expand}
 		base.RawQuery = url.Values{"$deltatoken": {encodeToken(nt)}}.Encode()
 		out["@odata.deltaLink"] = linkOf(q.r, &base)
 	}
