@@ -15,6 +15,7 @@ func FuzzODataFilter(f *testing.F) {
 		"displayName eq 'O''Hara'",
 		"singleValueExtendedProperties/any(x: y/id eq 'a' and x/value eq 'b')",
 		"'unterminated",
+		"id eq 'String {x} Name y' or id eq 'Integer 0x0E08'",
 		"",
 	} {
 		f.Add(s)
@@ -31,6 +32,9 @@ func FuzzODataFilter(f *testing.F) {
 			if !strings.Contains(strings.ReplaceAll(s, "''", "'"), v) {
 				t.Fatalf("value %q not in %q", v, s)
 			}
+		}
+		if ids, ok := expandIDs(s); ok && len(ids) == 0 {
+			t.Fatalf("expandIDs(%q) ok with no ids", s)
 		}
 		if tok, ok := decodeToken(s); ok {
 			_ = encodeToken(tok)
