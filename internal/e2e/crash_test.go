@@ -47,13 +47,78 @@ var crashFolders = map[string][]string{
 // this test serves, with transient faults injected in both fakes, SIGKILLs
 // it several times at random points, then lets it run to the end. Source
 // and target must then hold exactly the same items per folder: no
-// duplicates, nothing missing, no half-written copies.
+// duplicates, nothing missing.
 func TestCrashResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command and kills it several times")
 	}
-	bin := exmigrateBinary(t)
 	e := startLab(t, mustScenario(t, crashScenario), lab.Options{FaultRate: 0.03})
+	killAndResume(t, e, "copy", "--config", e.lab.ConfigPath, "--mailboxes", e.lab.CopyCSV, "--log-format", "json")
+
+	total := 0
+	for addr, folders := range crashFolders {
+		local := addr[:len(addr)-len("@contoso.com")]
+		for _, path := range folders {
+			src := e.ewsView(t, addr, path)
+			dst := e.graphView(t, local+"@contoso.onmicrosoft.com", path)
+			compareFolder(t, addr+" "+path, src, dst)
+			total += src.n
+		}
+	}
+	if total != 1064 {
+		t.Errorf("compared %d source items, want 1064", total)
+	}
+	checkState(t, e, 1064)
+}
+
+// TestCrashResumeOffboarding is the crash test from the cloud to on-prem:
+// Graph is read (delta links) and EWS written (CreateItem with MIME, the
+// stamp found again with FindItem).
+func TestCrashResumeOffboarding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command and kills it several times")
+	}
+	e := startLab(t, mustScenario(t, `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 29
+mailboxes:
+  - address: liam@contoso.com
+    location: cloud
+    folders: {Inbox: 350, Sent Items: 150, Inbox/Old/Older: 100}
+`), lab.Options{FaultRate: 0.03})
+	const src, dst = "liam@contoso.com", "liam.back@contoso.com"
+	fx := e.lab.Graph.Mailbox(src)
+	g := newMailGen(41, "contoso.com")
+	for i := range 4 {
+		fx.AddMessage([]string{"Inbox", "Inbox/Old/Older"}[i%2], g.next(src, 3<<20).graphMessage(src))
+	}
+	e.lab.EWS.AddMailbox(dst)
+	list := filepath.Join(t.TempDir(), "leavers.csv")
+	if err := os.WriteFile(list, []byte("EmailAddress,TargetAddress,Location,Batch\n"+src+","+dst+",cloud,Leavers\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	killAndResume(t, e, "copy", "--config", e.lab.ConfigPath, "--mailboxes", list, "--direction", "offboarding", "--log-format", "json")
+
+	total := 0
+	for _, path := range []string{"Inbox", "Sent Items", "Inbox/Old", "Inbox/Old/Older"} {
+		s := e.graphView(t, src, path)
+		compareFolder(t, path, s, e.ewsView(t, dst, path))
+		total += s.n
+	}
+	if total != 604 {
+		t.Errorf("compared %d source items, want 604", total)
+	}
+	checkState(t, e, 604)
+}
+
+// killAndResume runs the command, SIGKILLs it at random points (after 200
+// to 1,500 ms) until at least three kills have landed mid-copy (a kill
+// during start-up proves little) and four in all, then runs it until it
+// finishes. The lab outlives every child.
+func killAndResume(t *testing.T, e *env, args ...string) {
+	t.Helper()
+	bin := exmigrateBinary(t)
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("E2E_CRASH_SEED"); s != "" {
 		fmt.Sscan(s, &seed)
@@ -61,7 +126,6 @@ func TestCrashResume(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	t.Logf("kill schedule seed %d (rerun with E2E_CRASH_SEED=%d)", seed, seed)
 
-	args := []string{"copy", "--config", e.lab.ConfigPath, "--mailboxes", e.lab.CopyCSV, "--log-format", "json"}
 	logDir := t.TempDir()
 	start := func(run int) (*exec.Cmd, *os.File) {
 		t.Helper()
@@ -83,13 +147,11 @@ func TestCrashResume(t *testing.T) {
 		}
 		return string(data)
 	}
+	writes := func() int64 { return e.lab.Graph.Writes() + e.lab.EWS.Writes() }
 
-	// Kill it at random points while it copies, until at least three kills
-	// have landed mid-copy (a kill during start-up proves little) and four
-	// in all.
 	killed, midCopy, run := 0, 0, 0
 	for ; (midCopy < 3 || killed < 4) && run < 10; run++ {
-		before := e.lab.Graph.Writes()
+		before := writes()
 		cmd, logf := start(run)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -105,11 +167,11 @@ func TestCrashResume(t *testing.T) {
 			<-done
 			logf.Close()
 			killed++
-			w := e.lab.Graph.Writes() - before
+			w := writes() - before
 			if w > 0 {
 				midCopy++
 			}
-			t.Logf("run %d: SIGKILL after %v; %d Graph writes in this run", run, after, w)
+			t.Logf("run %d: SIGKILL after %v; %d writes in this run", run, after, w)
 		}
 	}
 	if midCopy < 3 {
@@ -131,24 +193,14 @@ func TestCrashResume(t *testing.T) {
 	if !finished {
 		t.Fatalf("the copy did not finish in 6 runs after the kills")
 	}
-	t.Logf("finished at run %d; Graph served %d writes, %d throttled answers; EWS %d requests",
-		run-1, e.lab.Graph.Writes(), e.lab.Graph.Throttled(), e.lab.EWS.Requests(""))
+	t.Logf("finished at run %d; Graph served %d writes, %d throttled answers; EWS %d writes, %d requests",
+		run-1, e.lab.Graph.Writes(), e.lab.Graph.Throttled(), e.lab.EWS.Writes(), e.lab.EWS.Requests(""))
+}
 
-	total := 0
-	for addr, folders := range crashFolders {
-		local := addr[:len(addr)-len("@contoso.com")]
-		for _, path := range folders {
-			src := e.ewsView(t, addr, path)
-			dst := e.graphView(t, local+"@contoso.onmicrosoft.com", path)
-			compareFolder(t, addr+" "+path, src, dst)
-			total += src.n
-		}
-	}
-	if total != 1064 {
-		t.Errorf("compared %d source items, want 1064", total)
-	}
-
-	// The state file agrees: nothing left pending, everything copied.
+// checkState opens the state file the children wrote: nothing may be left
+// pending, and every item is recorded copied.
+func checkState(t *testing.T, e *env, want int64) {
+	t.Helper()
 	st, err := state.Open(context.Background(), filepath.Join(e.lab.Dir, "state.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -169,8 +221,8 @@ func TestCrashResume(t *testing.T) {
 		}
 		copied += c.Copied
 	}
-	if copied != 1064 {
-		t.Errorf("the state file records %d items copied, want 1064", copied)
+	if copied != want {
+		t.Errorf("the state file records %d items copied, want %d", copied, want)
 	}
 }
 
