@@ -307,16 +307,14 @@ type findingRow struct {
 }
 
 type mbView struct {
-	Index                                  int
-	Anchor                                 string
-	Address, Location, LocKey, Type, Batch string
-	Readiness, ReadinessKey                string
-	Rank                                   int // for sorting: blocked first
-	Error                                  string
-	Size, Items                            string
-	SizeBytes, ItemsN                      int64
-	Blockers, Warnings, Infos              int
-	Filter                                 string
+	Anchor                         string
+	Address, Location, Type, Batch string
+	Readiness, ReadinessKey        string
+	Rank                           int // for sorting: blocked first
+	Error                          string
+	Size, Items                    string
+	SizeBytes, ItemsN              int64
+	Blockers, Warnings, Infos      int
 
 	Kinds        []Count
 	Facts        []kpi
@@ -615,7 +613,7 @@ func buildMailboxViews(md *model) []mbView {
 		mv := &md.mailboxes[i]
 		m := mv.m
 		v := mbView{
-			Index: i, Anchor: mbAnchor(i), Address: m.Address, Location: locationLabel(m.Location), LocKey: string(m.Location),
+			Anchor: mbAnchor(i), Address: m.Address, Location: locationLabel(m.Location),
 			Type: typeLabel(m.Type), Batch: m.Batch, Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
 			Rank: readinessRank(mv.readiness), Error: m.Error, Size: formatBytes(m.SizeBytes), Items: formatInt(m.Items), SizeBytes: m.SizeBytes, ItemsN: m.Items,
 			Blockers: mv.blockers, Warnings: mv.warnings, Infos: mv.infos,

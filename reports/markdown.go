@@ -110,6 +110,13 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 		for _, c := range s.Readiness {
 			row("— "+mdText(c.Label), fmt.Sprintf("%s (%s)", formatInt(c.N), formatPercent(percent(c.N, int64(s.Mailboxes)))))
 		}
+		if len(s.ByType) > 0 {
+			var types []string
+			for _, c := range s.ByType {
+				types = append(types, formatInt(c.N)+" "+strings.ToLower(c.Label))
+			}
+			row("By type", mdText(strings.Join(types, ", ")))
+		}
 		row("Data volume", fmt.Sprintf("%s in %s items", formatBytes(s.SizeBytes), formatInt(s.Items)))
 		if s.ArchiveMailboxes > 0 {
 			row("Online archives", fmt.Sprintf("%s mailboxes, %s in %s items", formatInt(int64(s.ArchiveMailboxes)), formatBytes(s.ArchiveBytes), formatInt(s.ArchiveItems)))
