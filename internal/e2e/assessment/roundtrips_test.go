@@ -1,0 +1,127 @@
+package assessment_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mapping"
+)
+
+// ewsOps are the EWS operations an assessment may send.
+var ewsOps = []string{"ResolveNames", "GetFolder", "FindFolder", "FindItem", "GetItem", "GetInboxRules", "GetDelegate",
+	"GetDiscoverySearchConfiguration", "GetHoldOnMailboxes", "SyncFolderItems", "SyncFolderHierarchy"}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// TestRoundTripsEWS assesses one on-prem mailbox of 50,000 items and counts
+// the requests the fake Exchange saw, per operation, against the fewest the
+// protocol's paging limits allow.
+func TestRoundTripsEWS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 50,000 items")
+	}
+	const addr = "bulk@" + domain
+	// 50,000 items in the primary tree: four large folders that need
+	// several FindItem pages (a page holds at most 1,000 items,
+	// EWSFindCountLimit) and 50 small ones of one page each.
+	primary := map[string]int{"Inbox": 20_000, "Inbox/2023": 12_500, "Sent Items": 8_000, "Projects": 4_500}
+	for i := range 50 {
+		primary[fmt.Sprintf("Projects/Client %02d", i+1)] = 100
+	}
+	archive := map[string]int{"Inbox": 2_500} // the online archive is inventoried too
+	total := 0
+	for _, n := range primary {
+		total += n
+	}
+	if total != 50_000 {
+		t.Fatalf("seeding %d items, want 50,000", total)
+	}
+
+	e := startEnv(t, emptyScenario())
+	fx := e.lab.EWS.AddMailbox(addr)
+	seed := func(f *ewstest.FolderFixture, n int) {
+		for i := range n {
+			f.AddItem(ewstest.Item{MIME: smallMIME(fmt.Sprintf("Bulk %d", i)), Subject: fmt.Sprintf("Bulk %d", i), IsRead: true})
+		}
+	}
+	for path, n := range primary {
+		seed(fx.Folder(path), n)
+	}
+	for path, n := range archive {
+		seed(fx.ArchiveFolder(path), n)
+	}
+	addMail(fx.RecoverableFolder("Deletions"), 10)
+
+	before := map[string]int64{}
+	for _, op := range append(ewsOps, "") {
+		before[op] = e.lab.EWS.Requests(op)
+	}
+	a := e.assess(t, []dispatch.Entry{entry(addr)}, mapping.Limits{}, false)
+	got := map[string]int64{}
+	for _, op := range append(ewsOps, "") {
+		got[op] = e.lab.EWS.Requests(op) - before[op]
+	}
+
+	m := mailboxOf(t, a, addr)
+	if m.Items != 50_000 || m.Archive == nil || m.Archive.Items != 2_500 || m.RecoverableItems != 10 || m.Readiness == mailbox.Unreadable {
+		t.Fatalf("assessment: %d items, archive %+v, recoverable %d, %s (%s); want 50,000, 2,500, 10", m.Items, m.Archive, m.RecoverableItems, m.Readiness, m.Error)
+	}
+
+	// The fewest requests a client can make for this mailbox:
+	//   ResolveNames 1: the list says Location auto, so the on-prem side is asked once.
+	//   GetFolder 1: GetFolder takes many FolderIds, so msgfolderroot, the
+	//     well-known folders (to tag them), archivemsgfolderroot and
+	//     recoverableitemsroot can all be resolved in one batch.
+	//   FindFolder 3: one Deep traversal per tree (primary, archive,
+	//     Recoverable Items), each under 1,000 folders, so one page each;
+	//     folder counts and sizes come from these pages.
+	//   FindItem: per non-empty folder, ceil(items/1,000) pages; item sizes
+	//     for the largest items and the size limits come from these pages.
+	//   GetInboxRules 1, GetDelegate 1: one call each, no paging.
+	//   GetDiscoverySearchConfiguration 1: the In-Place hold searches; with
+	//     no hold there is no GetHoldOnMailboxes.
+	//   GetItem 0: never one request per item.
+	pages := 0
+	for _, n := range primary {
+		pages += ceilDiv(n, 1000)
+	}
+	for _, n := range archive {
+		pages += ceilDiv(n, 1000)
+	}
+	// No FindItem in Recoverable Items: they are counted from the folder
+	// totals FindFolder returns, which is all the assessment reports of them.
+	minimum := map[string]int64{"ResolveNames": 1, "GetFolder": 1, "FindFolder": 3, "FindItem": int64(pages),
+		"GetInboxRules": 1, "GetDelegate": 1, "GetDiscoverySearchConfiguration": 1}
+	var minTotal int64
+	for _, n := range minimum {
+		minTotal += n
+	}
+
+	var report []string
+	for _, op := range ewsOps {
+		if got[op] != 0 || minimum[op] != 0 {
+			report = append(report, fmt.Sprintf("%s %d (minimum %d)", op, got[op], minimum[op]))
+		}
+	}
+	sort.Strings(report)
+	t.Logf("EWS requests for a 50,000-item mailbox (+2,500 in the archive): total %d, minimum %d (%.1f%% over)\n  %s",
+		got[""], minTotal, 100*float64(got[""]-minTotal)/float64(minTotal), strings.Join(report, "\n  "))
+
+	if got["FindItem"] != minimum["FindItem"] {
+		t.Errorf("FindItem: %d pages, the paging limit allows %d", got["FindItem"], minimum["FindItem"])
+	}
+	if got["GetItem"] != 0 {
+		t.Errorf("GetItem: %d requests; item sizes must come from FindItem pages", got["GetItem"])
+	}
+	if got[""] < minTotal {
+		t.Errorf("total %d below the computed minimum %d: the minimum is wrong", got[""], minTotal)
+	}
+	if float64(got[""]) > 1.10*float64(minTotal) {
+		t.Errorf("total %d requests, more than 10%% over the minimum %d", got[""], minTotal)
+	}
+}
