@@ -49,6 +49,11 @@ func mdCode(s string) string {
 		return ""
 	}
 	s = oneLine(s)
+	if strings.Contains(s, `\|`) {
+		// A table row splits on a pipe after an escaped backslash, and a
+		// code span cannot escape it: fall back to escaped text.
+		return mdText(s)
+	}
 	longest, run := 0, 0
 	for _, r := range s {
 		if r == '`' {

@@ -1,0 +1,81 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strings"
+	"testing"
+)
+
+// unescapedPipes counts the pipes a GFM table parser would split a row on:
+// those not preceded by an odd number of backslashes.
+func unescapedPipes(s string) int {
+	n, backslashes := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			backslashes++
+			continue
+		case '|':
+			if backslashes%2 == 0 {
+				n++
+			}
+		}
+		backslashes = 0
+	}
+	return n
+}
+
+// FuzzMarkdownCell: whatever the text, an escaped cell never splits a
+// table row, breaks a line, or carries raw HTML; a code span neither.
+func FuzzMarkdownCell(f *testing.F) {
+	for _, s := range []string{"a|b", `a\|b`, `a\\|b`, "<script>", "x\ny", "``code``", "http://x", "`", `\`, "#", "é|€"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for name, out := range map[string]string{"text": mdText(s), "code": mdCode(s)} {
+			if n := unescapedPipes(out); n != 0 {
+				t.Fatalf("%s cell of %q has %d unescaped pipes: %q", name, s, n, out)
+			}
+			if strings.ContainsAny(out, "\r\n") {
+				t.Fatalf("%s cell of %q breaks the line: %q", name, s, out)
+			}
+		}
+		if strings.ContainsAny(mdText(s), "<>") {
+			t.Fatalf("text cell of %q has raw angle brackets: %q", s, mdText(s))
+		}
+	})
+}
+
+// FuzzCSVCell: whatever the text, the cell reads back as the neutralised
+// text, and a spreadsheet would not take it for a formula.
+func FuzzCSVCell(f *testing.F) {
+	for _, s := range []string{"=1+1", "+a", "-1", "@x", "\t=1", "\r=1", "a,b", `"q"`, "line\nbreak", "plain"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf bytes.Buffer
+		c, err := newCSV(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cell := neutralise(s)
+		if err := c.row(cell, "end"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.flush(); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(buf.Bytes(), []byte(utf8BOM)))).Read()
+		if err != nil {
+			t.Fatalf("cell %q does not read back: %v", cell, err)
+		}
+		// encoding/csv drops carriage returns inside quoted fields.
+		if want := strings.ReplaceAll(cell, "\r", ""); len(rec) != 2 || rec[0] != want || rec[1] != "end" {
+			t.Fatalf("cell %q read back as %q", cell, rec)
+		}
+		if rec[0] != "" && strings.ContainsRune("=+-@\t\r", rune(rec[0][0])) {
+			t.Fatalf("cell %q starts a formula", rec[0])
+		}
+	})
+}
