@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -113,7 +114,7 @@ mailboxes:
 }
 
 // killAndResume runs the command, SIGKILLs it at random points (after 200
-// to 1,500 ms) until at least three kills have landed mid-copy (a kill
+// to 1,500 ms) after a first run stopped by SIGINT, until at least three kills have landed mid-copy (a kill
 // during start-up proves little) and four in all, then runs it until it
 // finishes. The lab outlives every child.
 func killAndResume(t *testing.T, e *env, args ...string) {
@@ -147,10 +148,41 @@ func killAndResume(t *testing.T, e *env, args ...string) {
 		}
 		return string(data)
 	}
+
 	writes := func() int64 { return e.lab.Graph.Writes() + e.lab.EWS.Writes() }
 
-	killed, midCopy, run := 0, 0, 0
-	for ; (midCopy < 3 || killed < 4) && run < 10; run++ {
+	// First an interrupt, as Ctrl-C sends it: the command stops taking
+	// work, saves its state and exits 130.
+	run := 0
+	{
+		cmd, logf := start(run)
+		after := time.Duration(500+rng.IntN(1000)) * time.Millisecond
+		time.Sleep(after)
+		sent, before := time.Now(), writes()
+		if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			logf.Close()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Errorf("after SIGINT: %v, want exit status 130\n%s", err, tail(run))
+			}
+			t.Logf("run %d: SIGINT after %v, stopped in %v (%d writes after the signal)", run, after, time.Since(sent).Round(time.Millisecond), writes()-before)
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			logf.Close()
+			t.Errorf("the command did not stop within 30 s of SIGINT\n%s", tail(run))
+		}
+		run++
+	}
+
+	killed, midCopy := 0, 0
+	for ; (midCopy < 3 || killed < 4) && run < 11; run++ {
 		before := writes()
 		cmd, logf := start(run)
 		done := make(chan error, 1)

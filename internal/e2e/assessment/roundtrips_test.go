@@ -1,6 +1,7 @@
 package assessment_test
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -123,5 +124,71 @@ func TestRoundTripsEWS(t *testing.T) {
 	}
 	if float64(got[""]) > 1.10*float64(minTotal) {
 		t.Errorf("total %d requests, more than 10%% over the minimum %d", got[""], minTotal)
+	}
+}
+
+// TestRoundTripsGraph assesses one cloud mailbox of 10,000 messages and
+// counts the Graph requests the fake saw against the fewest the client's
+// paging allows. graphmail asks for pages of 100 (Prefer:
+// odata.maxpagesize=100; Graph would allow up to 1,000 for messages, which
+// graphmail declines to keep each answer far from gateway timeouts), so the
+// minimum is computed with the page size the client asks for, and the
+// figure at Graph's 1,000 is logged beside it.
+func TestRoundTripsGraph(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 10,000 messages")
+	}
+	const addr = "cloudbulk@" + domain
+	folders := map[string]int{"Inbox": 6_000, "Inbox/Customers": 2_500, "Sent Items": 1_450}
+	for i := range 5 {
+		folders[fmt.Sprintf("Projects/P%d", i+1)] = 10
+	}
+	e := startEnv(t, emptyScenario())
+	fx := e.lab.Graph.AddMailbox(addr, mailbox.TypeUser)
+	for path, n := range folders {
+		addCloudMail(fx, path, n)
+	}
+	fx.AddRule(map[string]any{"displayName": "Newsletters", "sequence": 1, "isEnabled": true,
+		"conditions": map[string]any{"subjectContains": []any{"newsletter"}}, "actions": map[string]any{"markAsRead": true}})
+
+	// The client's token is fetched before counting, so that only Graph
+	// requests are compared.
+	if _, err := e.sides.Graph.Probe(context.Background(), addr); err != nil {
+		t.Fatal(err)
+	}
+	before := e.lab.Graph.Requests()
+	a := e.assess(t, []dispatch.Entry{entry(addr)}, mapping.Limits{}, false)
+	got := e.lab.Graph.Requests() - before
+
+	m := mailboxOf(t, a, addr)
+	if m.Items != 10_000 || m.Location != mailbox.LocationCloud || m.Rules != 1 {
+		t.Fatalf("assessment: %+v; want a cloud mailbox of 10,000 items and 1 rule", m)
+	}
+
+	// The fewest requests:
+	//   probe 2: Location auto asks Graph for the Inbox (is the mailbox in
+	//     Exchange Online?) and mailboxSettings.userPurpose (user, shared, room).
+	//   well-known folders 1: one JSON $batch.
+	//   child folders: one listing per folder that has children, one page
+	//     each here (at most 100 children): the root, Inbox and Projects.
+	//   messages: ceil(n/page) per non-empty folder.
+	//   rules 1. Archive and Recoverable Items: none (not reachable through
+	//     Graph v1.0, refused without a request). Delegates and holds: Graph
+	//     has no read for them, so none.
+	parents := int64(3)
+	var pages100, pages1000 int64
+	for _, n := range folders {
+		pages100 += int64(ceilDiv(n, 100))
+		pages1000 += int64(ceilDiv(n, 1000))
+	}
+	fixed := 2 + 1 + parents + 1
+	minimum := fixed + pages100
+	t.Logf("Graph requests for a 10,000-message mailbox: %d; minimum at the client's 100 per page %d (%d message pages + %d fixed), %.1f%% over; at Graph's 1,000 per page it would be %d",
+		got, minimum, pages100, fixed, 100*float64(got-minimum)/float64(minimum), fixed+pages1000)
+	if got < minimum {
+		t.Errorf("%d requests, below the computed minimum %d: the minimum is wrong", got, minimum)
+	}
+	if float64(got) > 1.10*float64(minimum) {
+		t.Errorf("%d requests, more than 10%% over the minimum %d", got, minimum)
 	}
 }
