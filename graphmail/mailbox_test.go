@@ -212,3 +212,47 @@ func TestOpenMIMEStreams(t *testing.T) {
 		t.Errorf("missing item: %v, want ErrNotFound", err)
 	}
 }
+
+// TestCopyBetweenMailboxes reads a message from one mailbox as a Source
+// (delta, MIME) and writes it to another as a Target, the way the copy
+// engine does, and heals a rerun through the stamp.
+func TestCopyBetweenMailboxes(t *testing.T) {
+	l := newLab(t)
+	src := l.srv.AddMailbox("src@contoso.example", mailbox.TypeUser)
+	dst := l.srv.AddMailbox("dst@contoso.example", mailbox.TypeUser)
+	raw := mimeMessage("Copied", "<copied@x.example>", time.Date(2020, 2, 2, 2, 2, 2, 0, time.UTC))
+	src.AddMessage("Inbox", graphtest.Message{Subject: "Copied", MIME: []byte(raw), IsRead: false,
+		Received: time.Date(2020, 2, 2, 2, 3, 0, 0, time.UTC), Sent: time.Date(2020, 2, 2, 2, 2, 2, 0, time.UTC)})
+	var s mailbox.Source = l.c.Mailbox("src@contoso.example")
+	var d mailbox.Target = l.c.Mailbox("dst@contoso.example")
+	page, err := s.Changes(ctxT(t), src.FolderID("Inbox"), "")
+	if err != nil || len(page.Changes) != 1 {
+		t.Fatalf("changes %v %v", page, err)
+	}
+	it := page.Changes[0].Item
+	for range 2 { // the second pass finds the stamp and writes nothing
+		if _, found, err := d.FindBySourceID(ctxT(t), dst.FolderID("Inbox"), it.ID); err != nil || found {
+			if err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		rc, err := s.OpenMIME(ctxT(t), it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.CreateMessage(ctxT(t), dst.FolderID("Inbox"), mailbox.Message{Item: it, SourceID: it.ID, MIME: rc, Size: -1})
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := dst.Messages("Inbox")
+	if len(got) != 1 {
+		t.Fatalf("%d messages in the target", len(got))
+	}
+	m := got[0]
+	if m.IsDraft || m.IsRead || m.Subject != "Copied" || !m.Received.Equal(it.Received) || !m.Sent.Equal(it.Sent) || m.InternetMessageID != "<copied@x.example>" {
+		t.Errorf("copied %+v", m)
+	}
+}
