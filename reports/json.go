@@ -55,29 +55,45 @@ func ReadAssessment(r io.Reader) (*mailbox.Assessment, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, fmt.Errorf("read assessment: the input is empty: %w", ErrNotAssessment)
 	}
-	// First only the version, so that a newer file is told apart from a
-	// malformed one.
+	// One full decode in the normal case. The version is looked at on its
+	// own only when something is off, so that a file from a newer exmigrate
+	// (whose shape may not fit) is told apart from a malformed one.
+	a := new(mailbox.Assessment)
+	if err := json.Unmarshal(data, a); err != nil {
+		if verr := checkVersion(data); verr != nil {
+			return nil, verr
+		}
+		return nil, jsonError(data, err)
+	}
+	if a.SchemaVersion < 1 || a.SchemaVersion > mailbox.AssessmentSchemaVersion {
+		if err := checkVersion(data); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("read assessment: %w", &SchemaVersionError{Got: a.SchemaVersion, Supported: mailbox.AssessmentSchemaVersion})
+	}
+	return a, nil
+}
+
+// checkVersion reads only schema_version and returns why it cannot be read,
+// or nil when it is one this build reads.
+func checkVersion(data []byte) error {
 	var probe struct {
 		SchemaVersion *json.RawMessage `json:"schema_version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, jsonError(data, err)
+		return jsonError(data, err)
 	}
-	if probe.SchemaVersion == nil {
-		return nil, fmt.Errorf("read assessment: %w", &SchemaVersionError{Supported: mailbox.AssessmentSchemaVersion, Missing: true})
+	if probe.SchemaVersion == nil || string(*probe.SchemaVersion) == "null" {
+		return fmt.Errorf("read assessment: %w", &SchemaVersionError{Supported: mailbox.AssessmentSchemaVersion, Missing: true})
 	}
 	var version int
 	if err := json.Unmarshal(*probe.SchemaVersion, &version); err != nil {
-		return nil, fmt.Errorf("read assessment: schema_version must be an integer, found %s: %w", truncate(string(*probe.SchemaVersion), 40), ErrNotAssessment)
+		return fmt.Errorf("read assessment: schema_version must be an integer, found %s: %w", truncate(string(*probe.SchemaVersion), 40), ErrNotAssessment)
 	}
 	if version < 1 || version > mailbox.AssessmentSchemaVersion {
-		return nil, fmt.Errorf("read assessment: %w", &SchemaVersionError{Got: version, Supported: mailbox.AssessmentSchemaVersion})
+		return fmt.Errorf("read assessment: %w", &SchemaVersionError{Got: version, Supported: mailbox.AssessmentSchemaVersion})
 	}
-	a := new(mailbox.Assessment)
-	if err := json.Unmarshal(data, a); err != nil {
-		return nil, jsonError(data, err)
-	}
-	return a, nil
+	return nil
 }
 
 // jsonError turns a decoding error into one that says where the problem is.
