@@ -34,8 +34,10 @@ const (
 	FormatMarkdown Format = "md"
 )
 
-// AllFormats lists every format in the order WriteAll writes them.
-var AllFormats = []Format{FormatHTML, FormatCSV, FormatJSON, FormatMarkdown}
+// AllFormats lists every format, in the order "all" selects them.
+func AllFormats() []Format {
+	return []Format{FormatHTML, FormatCSV, FormatJSON, FormatMarkdown}
+}
 
 // ParseFormats reads a comma-separated list such as "html,csv,json,md".
 // Case and spaces do not matter, "markdown" is accepted for md, "all" means
@@ -64,7 +66,7 @@ func ParseFormats(s string) ([]Format, error) {
 		case "md", "markdown":
 			add(FormatMarkdown)
 		case "all":
-			for _, f := range AllFormats {
+			for _, f := range AllFormats() {
 				add(f)
 			}
 		default:

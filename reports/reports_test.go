@@ -218,7 +218,7 @@ func TestParseFormats(t *testing.T) {
 		{"html,csv,json,md", []Format{FormatHTML, FormatCSV, FormatJSON, FormatMarkdown}, ""},
 		{" HTML , markdown ", []Format{FormatHTML, FormatMarkdown}, ""},
 		{"csv,csv", []Format{FormatCSV}, ""},
-		{"all", AllFormats, ""},
+		{"all", AllFormats(), ""},
 		{"html,pdf", nil, `unknown report format "pdf"`},
 		{"", nil, "no report format given"},
 		{" , ", nil, "no report format given"},
@@ -251,7 +251,7 @@ func TestRenderErrors(t *testing.T) {
 	}
 	// A failing writer surfaces its error.
 	boom := errors.New("disk full")
-	for _, f := range AllFormats {
+	for _, f := range AllFormats() {
 		if err := Render(failWriter{boom}, f, a, Options{GeneratedAt: fixedTime}); !errors.Is(err, boom) {
 			t.Errorf("%s: error %v, want the writer's", f, err)
 		}
@@ -275,7 +275,7 @@ func TestOptionsTime(t *testing.T) {
 func TestWriteAll(t *testing.T) {
 	a := loadFixture(t)
 	dir := filepath.Join(t.TempDir(), "out")
-	paths, err := WriteAll(context.Background(), dir, AllFormats, a, goldenOptions())
+	paths, err := WriteAll(context.Background(), dir, AllFormats(), a, goldenOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestWriteAllCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	dir := t.TempDir()
-	paths, err := WriteAll(ctx, dir, AllFormats, a, Options{})
+	paths, err := WriteAll(ctx, dir, AllFormats(), a, Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}
@@ -501,7 +501,7 @@ func FuzzReadAssessment(f *testing.F) {
 			t.Fatalf("accepted schema_version %d", a.SchemaVersion)
 		}
 		// Whatever was accepted must render in every format.
-		for _, format := range AllFormats {
+		for _, format := range AllFormats() {
 			if err := Render(discard{}, format, a, Options{GeneratedAt: fixedTime}); err != nil {
 				t.Fatalf("render %s of an accepted assessment: %v", format, err)
 			}
@@ -591,7 +591,7 @@ func TestWriteAllStopsWhenCancelled(t *testing.T) {
 	defer cancel()
 	log := slog.New(cancelHandler{cancel})
 	dir := t.TempDir()
-	paths, err := WriteAll(ctx, dir, AllFormats, loadFixture(t), Options{Logger: log})
+	paths, err := WriteAll(ctx, dir, AllFormats(), loadFixture(t), Options{Logger: log})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want context.Canceled", err)
 	}

@@ -1,0 +1,56 @@
+package reports_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/exmigrate/exmigrate/reports"
+)
+
+// The report command in a few lines: read the assessment, choose formats,
+// write the files.
+func Example() {
+	in, err := os.Open(filepath.Join("testdata", "assessment.json"))
+	if err != nil {
+		panic(err)
+	}
+	defer in.Close()
+	a, err := reports.ReadAssessment(in)
+	if err != nil {
+		panic(err)
+	}
+	formats, err := reports.ParseFormats("html,csv,json,md")
+	if err != nil {
+		panic(err)
+	}
+	out, err := os.MkdirTemp("", "report")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(out)
+	opts := reports.Options{Title: "Contoso wave 1", Organisation: "Contoso", GeneratedAt: time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)}
+	paths, err := reports.WriteAll(context.Background(), out, formats, a, opts)
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range paths {
+		fmt.Println(filepath.Base(p))
+	}
+	fmt.Println(reports.Summarize(a).Headline())
+	// Output:
+	// report.html
+	// findings.csv
+	// mailboxes.csv
+	// assessment.json
+	// report.md
+	// 7 mailboxes (60.3 GB): 2 ready, 2 with warnings, 2 blocked, 1 unreadable; 13 findings (4 blockers); copy: 19.7% of items on the target, 1 of 2 finished copies reconcile.
+}
+
+func ExampleParseFormats() {
+	_, err := reports.ParseFormats("html,pdf")
+	fmt.Println(err)
+	// Output: unknown report format "pdf": use html, csv, json, md or all, comma-separated
+}
