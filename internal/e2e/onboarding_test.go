@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
+
+	"github.com/exmigrate/exmigrate/internal/audit"
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/internal/lab"
@@ -69,6 +73,7 @@ func TestOnboarding(t *testing.T) {
 			t.Errorf("reconciliation of %s: source %d, target %d", f.SourcePath, f.SourceCount, f.TargetCount)
 		}
 	}
+	checkAudit(t, e, onboardTarget, "app "+lab.ClientID, 2000, res.FoldersCreated)
 	t.Logf("first pass: %d items, %.1f MB in %v, %d folders created", res.ItemsCopied, float64(res.BytesCopied)/1e6, res.Duration, res.FoldersCreated)
 	if t.Failed() {
 		t.FailNow()
@@ -143,4 +148,42 @@ func TestOnboarding(t *testing.T) {
 		}
 		t.Logf("incremental pass: %d copied, %d read updates, %d Graph writes, in %v", res.ItemsCopied, res.ReadUpdates, e.lab.Graph.Writes()-graphW, res.Duration)
 	})
+}
+
+// checkAudit reads the audit log: one successful item.create per item
+// copied, each with a distinct stamp, one folder.create per folder made,
+// all naming the principal of the side written to.
+func checkAudit(t *testing.T, e *env, mailboxAddr, operator string, items, folders int) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(e.lab.Dir, "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stamps := map[string]bool{}
+	nFolders := 0
+	err = audit.Read(f, func(en audit.Entry) error {
+		if en.Outcome != "ok" {
+			t.Errorf("audit: %s %s: %s %s", en.Action, en.Object, en.Outcome, en.Error)
+		}
+		if en.Mailbox != mailboxAddr || en.Operator != operator {
+			t.Errorf("audit: %s by %q on %q, want %q on %q", en.Action, en.Operator, en.Mailbox, operator, mailboxAddr)
+		}
+		switch en.Action {
+		case "item.create":
+			if en.SourceID == "" || stamps[en.SourceID] {
+				t.Errorf("audit: item.create %q has stamp %q (empty or seen before)", en.Object, en.SourceID)
+			}
+			stamps[en.SourceID] = true
+		case "folder.create":
+			nFolders++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stamps) != items || nFolders != folders {
+		t.Errorf("audit: %d items and %d folders created, want %d and %d", len(stamps), nFolders, items, folders)
+	}
 }
