@@ -33,6 +33,7 @@ const (
 	rulesAddr    = "rules@" + domain
 	rulesOKAddr  = "rulesok@" + domain
 	partAddr     = "partfail@" + domain
+	movingAddr   = "moving@" + domain // a move request holds it
 	cloudAddr    = "cloudy@" + domain
 )
 
@@ -128,6 +129,9 @@ func seedFindingsLab(t *testing.T, e *env) {
 		Actions:    mailbox.Actions{MarkAsRead: true, AssignCategories: []string{"News"}, MoveToFolder: ok.Folder("Inbox/News").ID()}}})
 
 	addMail(s.AddMailbox(partAddr).Folder("Inbox"), 2)
+	mv := s.AddMailbox(movingAddr)
+	addMail(mv.Folder("Inbox"), 2)
+	mv.SetMoveInProgress(true)
 
 	// A cloud mailbox: read through Graph, its rules too.
 	fx := e.lab.Graph.AddMailbox(cloudAddr, mailbox.TypeUser)
@@ -164,13 +168,15 @@ func TestFindings(t *testing.T) {
 
 	runs := assessments{}
 	list := entries(plainAddr, ghostAddr, delegAddr, delegCalAddr, holdAddr, archAddr, bigAddr, quotaAddr, calAddr,
-		deepAddr, wideAddr, fullAddr, rulesAddr, rulesOKAddr, cloudAddr)
+		deepAddr, wideAddr, fullAddr, rulesAddr, rulesOKAddr, cloudAddr, movingAddr)
 	list = append(list, dispatch.Entry{Address: missingAddr, Target: missingAddr, Location: mailbox.LocationOnPrem})
 	runs["main"] = e.assess(t, list, testLimits, true)
 
-	// A part that fails: GetDelegate answers ErrorAccessDenied for this
-	// mailbox only (it is assessed alone, so the one-shot fault hits it).
+	// Parts that fail: GetDelegate and FindItem answer ErrorAccessDenied
+	// for this mailbox only (it is assessed alone, so the one-shot faults
+	// hit it).
 	e.lab.EWS.Inject(ewstest.Fault{Op: "GetDelegate", Kind: ewstest.FaultCode, Code: "ErrorAccessDenied"})
+	e.lab.EWS.Inject(ewstest.Fault{Op: "FindItem", Kind: ewstest.FaultCode, Code: "ErrorAccessDenied"})
 	runs["part"] = e.assess(t, entries(partAddr), testLimits, false)
 	if n := e.lab.EWS.Requests("GetDelegate"); n == 0 {
 		t.Fatal("no GetDelegate request was made")
@@ -289,7 +295,7 @@ func TestFindings(t *testing.T) {
 		for addr, want := range map[string]mailbox.Readiness{
 			plainAddr: mailbox.Ready, rulesOKAddr: mailbox.Ready, delegAddr: mailbox.Warnings, calAddr: mailbox.Warnings,
 			holdAddr: mailbox.Blocked, bigAddr: mailbox.Blocked, deepAddr: mailbox.Blocked,
-			ghostAddr: mailbox.Unreadable, missingAddr: mailbox.Unreadable,
+			ghostAddr: mailbox.Unreadable, missingAddr: mailbox.Unreadable, movingAddr: mailbox.Unreadable,
 		} {
 			if m := mailboxOf(t, runs["main"], addr); m.Readiness != want {
 				t.Errorf("%s: readiness %s, want %s (error %q)", addr, m.Readiness, want, m.Error)
@@ -311,9 +317,17 @@ func TestFindings(t *testing.T) {
 		if len(f) != 1 || !strings.Contains(f[0].Found, "check the address") {
 			t.Errorf("missing: finding %+v should tell to check the address", f)
 		}
+		if f := findings(runs["main"], mapping.CodeMailboxUnreadable, movingAddr); len(f) != 1 || !strings.Contains(f[0].Found, "being moved") {
+			t.Errorf("moving: finding %+v should say the mailbox is being moved", f)
+		}
 		p := findings(runs["part"], mapping.CodePartUnreadable, partAddr)
-		if len(p) != 1 || !strings.Contains(p[0].Found, "ErrorAccessDenied") || p[0].Fix == "" {
-			t.Errorf("partfail: %+v, want one finding naming ErrorAccessDenied with the impersonation fix", p)
+		if len(p) != 2 || !hasObject(p, string(mapping.SectionItems)) || !hasObject(p, string(mapping.SectionDelegates)) {
+			t.Errorf("partfail: %+v, want the items and the delegates unreadable", p)
+		}
+		for _, f := range p {
+			if !strings.Contains(f.Found, "ErrorAccessDenied") || f.Fix == "" {
+				t.Errorf("partfail: %+v should name ErrorAccessDenied and give the impersonation fix", f)
+			}
 		}
 		if mb := mailboxOf(t, runs["part"], partAddr); mb.Items != 2 {
 			t.Errorf("partfail: %d items, want 2: the other parts are still read", mb.Items)
