@@ -257,6 +257,7 @@ func TestDraftSemantics(t *testing.T) {
 		{"flags unread", `{"subject":"c","singleValueExtendedProperties":[{"id":"Integer 0x0e07","value":"0"}]}`, 201, false, false, ""},
 		{"unsent bit is a draft", `{"subject":"d","singleValueExtendedProperties":[{"id":"Integer 0x0E07","value":"9"}]}`, 201, true, true, ""},
 		{"header without x-", `{"subject":"e","internetMessageHeaders":[{"name":"Received","value":"x"}]}`, 400, false, false, "ErrorInvalidRequest"},
+		{"six x- headers", `{"subject":"h","internetMessageHeaders":[{"name":"x-1","value":"1"},{"name":"x-2","value":"1"},{"name":"x-3","value":"1"},{"name":"x-4","value":"1"},{"name":"x-5","value":"1"},{"name":"x-6","value":"1"}]}`, 400, false, false, "InvalidInternetMessageHeaderCollection"},
 		{"unknown property", `{"subject":"f","isDraft":false}`, 400, false, false, "RequestBodyRead"},
 		{"bad SystemTime", `{"subject":"g","singleValueExtendedProperties":[{"id":"SystemTime 0x0E06","value":"yesterday"}]}`, 400, false, false, "ErrorInvalidRequest"},
 	}

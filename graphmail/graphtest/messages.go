@@ -122,6 +122,9 @@ func (in *wireMessage) toMessage() (*Message, string) {
 		m.FlagStatus = in.Flag.FlagStatus
 	}
 	m.InternetMessageID = in.InternetMessageID
+	if len(in.InternetMessageHeaders) > 5 {
+		return nil, "InvalidInternetMessageHeaderCollection: Maximum number of headers in one message should be less than or equal to 5."
+	}
 	for _, h := range in.InternetMessageHeaders {
 		if !strings.HasPrefix(strings.ToLower(h.Name), "x-") {
 			return nil, "The internet message header name '" + h.Name + "' should start with 'x-' or 'X-'."
@@ -371,7 +374,11 @@ func (s *Server) messages(q *req, f *folder) {
 			}
 			var msg string
 			if m, msg = in.toMessage(); msg != "" {
-				graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", msg)
+				code := "ErrorInvalidRequest"
+				if c, rest, ok := strings.Cut(msg, ": "); ok && !strings.ContainsAny(c, " '") {
+					code, msg = c, rest
+				}
+				graphError(q.w, http.StatusBadRequest, code, msg)
 				return
 			}
 		}
