@@ -84,6 +84,8 @@ type htmlView struct {
 	TopN       int
 
 	FindingGroups []categoryView
+	TopBlockers   []topCode // why mailboxes are blocked
+	TopWarnings   []topCode // what is lost or must be done by hand
 	Findings      int
 	Mailboxes     []mbView
 	OpenTable     bool
@@ -471,6 +473,8 @@ func buildView(md *model, opts Options) *htmlView {
 		v.Copy = buildCopyView(md, cp, v.TopN)
 	}
 	v.FindingGroups = buildFindingGroups(md)
+	v.TopBlockers = topCodes(v.FindingGroups, mailbox.SeverityBlocker, v.TopN)
+	v.TopWarnings = topCodes(v.FindingGroups, mailbox.SeverityWarning, v.TopN)
 	v.Mailboxes = buildMailboxViews(md)
 	return v
 }
@@ -605,6 +609,35 @@ func buildFindingGroups(md *model) []categoryView {
 		out[i] = *c
 	}
 	return out
+}
+
+// topCode is one finding code on the dashboard: what it is about and how
+// many mailboxes it concerns.
+type topCode struct {
+	ID, Code, Category, Example string
+	Count, Mailboxes            int
+}
+
+// topCodes lists the codes of one severity, those concerning the most
+// mailboxes (then findings) first.
+func topCodes(cats []categoryView, sev mailbox.Severity, n int) []topCode {
+	var out []topCode
+	for _, c := range cats {
+		for _, g := range c.Codes {
+			if g.Severity != sev {
+				continue
+			}
+			tc := topCode{ID: g.ID, Code: g.Code, Category: c.Label, Count: g.Count, Mailboxes: g.Mailboxes}
+			if len(g.Rows) > 0 {
+				tc.Example = shorten(g.Rows[0].Found, 140)
+			}
+			out = append(out, tc)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b topCode) int {
+		return cmp.Or(cmp.Compare(b.Mailboxes, a.Mailboxes), cmp.Compare(b.Count, a.Count), cmp.Compare(a.Code, b.Code))
+	})
+	return out[:min(len(out), n)]
 }
 
 func buildMailboxViews(md *model) []mbView {
