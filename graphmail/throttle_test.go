@@ -268,3 +268,48 @@ func TestBatchStepsThrottledOnTheirOwn(t *testing.T) {
 		t.Errorf("retried after %v, %d faults pending", time.Since(start), l.srv.PendingFaults())
 	}
 }
+
+// TestSDKRetriesDoNotStack: a request throttled every time is sent exactly
+// 1 + MaxRetries times; were the SDK's retry handler on, each scheduler
+// answer would be retried again on top.
+func TestSDKRetriesDoNotStack(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	c := l.client(t, func(cfg *graphmail.Config) { cfg.Limits.MaxRetries = 2 })
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 100, RetryAfter: "0.01", Path: "/messages"})
+	err := c.Mailbox(alice).Items(ctxT(t), fx.FolderID("Inbox"), func(mailbox.Item) error { return nil })
+	if !errors.Is(err, mailbox.ErrMailboxBusy) {
+		t.Fatalf("err = %v", err)
+	}
+	if sent := 100 - l.srv.PendingFaults(); sent != 3 {
+		t.Errorf("the request was sent %d times, want 3 (1 + MaxRetries 2)", sent)
+	}
+}
+
+func TestItemsPaging(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	for i := range 250 {
+		fx.AddMessage("Inbox/Big", graphtest.Message{Subject: fmt.Sprint("m", i), IsRead: i%3 == 0})
+	}
+	var n, read int
+	err := l.c.Mailbox(alice).Items(ctxT(t), fx.FolderID("Inbox/Big"), func(it mailbox.Item) error {
+		n++
+		if it.IsRead {
+			read++
+		}
+		return nil
+	})
+	if err != nil || n != 250 || read != 84 {
+		t.Fatalf("listed %d (%d read), %v", n, read, err)
+	}
+	if got := l.c.Stats(alice).Requests; got != 3 { // pages of 100, 100 and 50
+		t.Errorf("requests %d, want 3", got)
+	}
+	stop := errors.New("stop")
+	n = 0
+	err = l.c.Mailbox(alice).Items(ctxT(t), fx.FolderID("Inbox/Big"), func(mailbox.Item) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("callback error: %v after %d", err, n)
+	}
+}
