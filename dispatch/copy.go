@@ -538,7 +538,22 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	}
 	var targetID string
 	var size int64
+	attempt := 0
 	err = r.retry(ctx, "copy item", func() error {
+		attempt++
+		if attempt > 1 {
+			// The failed attempt may have been carried out with its answer
+			// lost (a timeout, a dropped connection): look for the stamp
+			// before writing the item a second time.
+			id, ok, err := r.dst.FindBySourceID(ctx, tgt.ID, sid)
+			if err != nil {
+				return err
+			}
+			if ok {
+				targetID, size = id, it.SizeBytes
+				return nil
+			}
+		}
 		body, err := r.src.OpenMIME(ctx, it.ID)
 		if err != nil {
 			return err
@@ -706,10 +721,13 @@ func (r *mailboxRun) retry(ctx context.Context, what string, op func() error) er
 	}
 }
 
-// transient reports whether an error may go away on retry.
+// transient reports whether an error may go away on retry. A deadline
+// that is not the caller's (retry checks ctx itself) is a transport
+// timeout: net/http's "timeout awaiting response headers" matches
+// context.DeadlineExceeded, and it must be retried, not fail the mailbox.
 func transient(err error) bool {
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+	case errors.Is(err, context.Canceled),
 		mailbox.IsPermanent(err), errors.Is(err, mailbox.ErrSyncStateInvalid),
 		errors.Is(err, mailbox.ErrAuthentication), errors.Is(err, mailbox.ErrAccessDenied),
 		errors.Is(err, mailbox.ErrMailboxNotFound), errors.Is(err, mailbox.ErrNotOnThisSide),
