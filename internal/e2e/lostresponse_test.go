@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/graphmail"
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/internal/backend"
+	"github.com/exmigrate/exmigrate/internal/config"
+	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// TestCreateRetriedAfterLostAnswer loses the answer to a message creation
+// that Graph did carry out: the client gives up waiting for the response
+// headers and drops the connection, and the fake, like a real server that
+// already took the request, still stores the message. The engine retries
+// the transient failure; it must find its stamp on the target instead of
+// writing the message a second time.
+func TestCreateRetriedAfterLostAnswer(t *testing.T) {
+	e := startLab(t, mustScenario(t, `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 8
+mailboxes:
+  - address: lena@contoso.com
+    location: onprem
+    folders: {Inbox: 6}
+`), lab.Options{})
+	const src, dst = "lena@contoso.com", "lena@contoso.onmicrosoft.com"
+
+	// The real Graph client, with a transport that waits at most 500 ms
+	// for response headers (a proxy's or a load balancer's timeout).
+	cfg, err := config.Load(e.lab.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(cfg.Path(cfg.Cloud.CABundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	tr.ResponseHeaderTimeout = 500 * time.Millisecond
+	gc, err := graphmail.NewClient(context.Background(), graphmail.Config{
+		TenantID: cfg.Cloud.TenantID, ClientID: cfg.Cloud.ClientID, Auth: cfg.Cloud.Auth,
+		CertificatePath: cfg.Path(cfg.Cloud.CertificatePath), BaseURL: cfg.Cloud.GraphBaseURL,
+		AuthorityHost: cfg.Cloud.AuthorityHost, HTTPClient: &http.Client{Transport: tr},
+		Logger: e.log, Limits: graphmail.DefaultLimits(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sides := &backend.Sides{EWS: e.sides.EWS, Graph: gc}
+	e.disp = sides.Dispatcher(e.log)
+
+	// The first message creation is held for 2 s: the client gives up
+	// after 500 ms, the fake then stores the message anyway.
+	e.lab.Graph.Inject(graphtest.Fault{Kind: graphtest.FaultLatency, Method: http.MethodPost, Path: "/messages", Count: 1, Latency: 2 * time.Second})
+	opts := testOptions()
+	opts.ItemWorkers = 1 // one write at a time, so the held one is the only one in flight
+	opts.BackoffBase = 3 * time.Second
+	res := e.copyOnce(t, dispatch.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem}, dispatch.Onboarding, opts)
+	if res.ItemsCopied+res.Healed != 6 {
+		t.Errorf("copied %d, healed %d; want 6 in all", res.ItemsCopied, res.Healed)
+	}
+	if e.lab.Graph.PendingFaults() != 0 {
+		t.Fatal("the held creation never happened: the test proves nothing")
+	}
+	compareFolder(t, "Inbox", e.ewsView(t, src, "Inbox"), e.graphView(t, dst, "Inbox"))
+}
