@@ -77,13 +77,13 @@ func TestAttachments(t *testing.T) {
 	tests := []struct {
 		name        string
 		size        int64
-		wantWrites  int64 // Graph writes: the create, createUploadSession, each range
+		wantWrites  int64 // Graph writes: the create, createUploadSession, each range, the final stamp
 		wantInline  bool
 		skipInShort bool
 	}{
 		{"small inline", 100 << 10, 1, true, false},
 		{"2 MB inline", 2 << 20, 1, true, false},
-		{"40 MB upload session", 40 << 20, 1 + 1 + 13, false, true},
+		{"40 MB upload session", 40 << 20, 1 + 1 + 13 + 1, false, true},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,9 +143,9 @@ func TestManySmallAttachmentsSplitAcrossRequests(t *testing.T) {
 	}
 	// Two attachments (2 MB of base64 each) fit the create request with the
 	// body; the other two each need a request of their own to keep every
-	// request under 4 MB.
-	if got := l.srv.Writes(); got != 3 {
-		t.Errorf("writes = %d, want 3", got)
+	// request under 4 MB; then the stamp is made final.
+	if got := l.srv.Writes(); got != 4 {
+		t.Errorf("writes = %d, want 4", got)
 	}
 }
 
@@ -236,5 +236,39 @@ func TestLostAnswers(t *testing.T) {
 	}
 	if n := len(fx.Messages("Inbox")); n != 2 {
 		t.Errorf("%d messages, want 2 (no duplicate)", n)
+	}
+}
+
+func TestStampOnlyOnceComplete(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	inbox := fx.FolderID("Inbox")
+	c := l.client(t, func(cfg *graphmail.Config) { cfg.Limits.MaxRetries = 1 })
+	mb := c.Mailbox(alice)
+
+	// Upload ranges keep failing: the half-written message is removed.
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultUnavailable, Count: 100, Path: "/upload/", RetryAfter: "0.01"})
+	_, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "fails", MIME: attachmentMIME("f.bin", 4<<20, 1), Size: -1})
+	if err == nil {
+		t.Fatal("upload failures reported success")
+	}
+	if n := len(fx.Messages("Inbox")); n != 0 {
+		t.Errorf("%d messages left after a failed upload", n)
+	}
+
+	l.srv.ClearFaults()
+
+	// With the attachment in, the stamp is final and found.
+	id, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "ok-1", MIME: attachmentMIME("g.bin", 4<<20, 2), Size: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := fx.Message(id)
+	prop := "String {" + mailbox.SourceIDPropertySet + "} Name " + mailbox.SourceIDPropertyName
+	if m.ExtendedProperties[prop] != "ok-1" || len(m.Attachments) != 1 || m.IsDraft {
+		t.Errorf("stamp %q, %d attachments, draft %v", m.ExtendedProperties[prop], len(m.Attachments), m.IsDraft)
+	}
+	if got, ok, err := mb.FindBySourceID(ctxT(t), inbox, "ok-1"); err != nil || !ok || got != id {
+		t.Errorf("FindBySourceID = %q %v %v", got, ok, err)
 	}
 }

@@ -185,6 +185,13 @@ func (s *Server) Inject(f Fault) {
 	s.faults = append(s.faults, &ff)
 }
 
+// ClearFaults drops every injected fault not yet applied.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // PendingFaults counts injected faults not yet applied.
 func (s *Server) PendingFaults() int {
 	s.mu.Lock()
