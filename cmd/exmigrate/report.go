@@ -180,7 +180,7 @@ func postTeamsSummary(ctx context.Context, envName string, a *mailbox.Assessment
 	if err != nil {
 		return usageErrorf("--teams-workflow-env: %w", err)
 	}
-	text := fmt.Sprintf("Exchange migration assessment: %d mailboxes, %d blocked, %d findings.", len(a.Mailboxes), countReadiness(a, mailbox.Blocked), len(a.Findings))
+	text := reports.Summarize(a).Headline()
 	body, _ := json.Marshal(map[string]any{
 		"type": "message",
 		"attachments": []any{map[string]any{
@@ -208,16 +208,6 @@ func postTeamsSummary(ctx context.Context, envName string, a *mailbox.Assessment
 		return fmt.Errorf("post to the Teams Workflow in %s: HTTP %d", envName, resp.StatusCode)
 	}
 	return nil
-}
-
-func countReadiness(a *mailbox.Assessment, r mailbox.Readiness) int {
-	n := 0
-	for _, m := range a.Mailboxes {
-		if m.Readiness == r {
-			n++
-		}
-	}
-	return n
 }
 
 func outcome(err error) string {

@@ -95,7 +95,7 @@ func TestTeamsSummaryKeepsTheURLSecret(t *testing.T) {
 	if err := postTeamsSummary(context.Background(), "EXM_TEST_TEAMS", a); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(got), "1 mailboxes, 1 blocked") || !strings.Contains(string(got), "AdaptiveCard") {
+	if !strings.Contains(string(got), "1 mailbox (0 B): 1 blocked") || !strings.Contains(string(got), "AdaptiveCard") {
 		t.Errorf("posted %s", got)
 	}
 	t.Setenv("EXM_TEST_TEAMS", srv.URL+"/workflows/1?sig=wrong")
