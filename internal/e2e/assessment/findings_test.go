@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
@@ -34,6 +35,8 @@ const (
 	rulesOKAddr  = "rulesok@" + domain
 	partAddr     = "partfail@" + domain
 	movingAddr   = "moving@" + domain // a move request holds it
+	dualAddr     = "dual@" + domain   // a mailbox on both sides: the list must say which
+	cloudGone    = "cloudgone@" + domain
 	cloudAddr    = "cloudy@" + domain
 )
 
@@ -132,11 +135,18 @@ func seedFindingsLab(t *testing.T, e *env) {
 	mv := s.AddMailbox(movingAddr)
 	addMail(mv.Folder("Inbox"), 2)
 	mv.SetMoveInProgress(true)
+	addMail(s.AddMailbox(dualAddr).Folder("Inbox"), 1)
+	addCloudMail(e.lab.Graph.AddMailbox(dualAddr, mailbox.TypeUser), "Inbox", 1)
 
 	// A cloud mailbox: read through Graph, its rules too.
 	fx := e.lab.Graph.AddMailbox(cloudAddr, mailbox.TypeUser)
 	addCloudMail(fx, "Inbox", 12)
 	addCloudMail(fx, "Inbox/Team", 3)
+	// A 40 MB message (a 30 MB attachment, base64) over the tenant limit.
+	fx.AddMessage("Inbox", graphtest.Message{Subject: "Cloud video", BodyType: "text", Body: "See attached.", From: "sender@fabrikam.com",
+		To: []string{cloudAddr}, Importance: "normal", FlagStatus: "notFlagged", InternetMessageID: "<cloud-video@assessment.test>",
+		Received: time.Date(2024, 3, 4, 9, 0, 0, 0, time.UTC), Sent: time.Date(2024, 3, 4, 8, 59, 0, 0, time.UTC), IsRead: true,
+		Attachments: []graphtest.Attachment{{Name: "video.mp4", ContentType: "video/mp4", Size: 30 << 20}}})
 	fx.AddRule(graphtest.Rule{"displayName": "Cloud newsletters", "sequence": 1, "isEnabled": true, "hasError": false,
 		"conditions": map[string]any{"subjectContains": []any{"newsletter"}}, "actions": map[string]any{"markAsRead": true}})
 	fx.AddRule(graphtest.Rule{"displayName": "Cloud broken", "sequence": 2, "isEnabled": true, "hasError": true,
@@ -170,7 +180,9 @@ func TestFindings(t *testing.T) {
 	runs := assessments{}
 	list := entries(plainAddr, ghostAddr, delegAddr, delegCalAddr, holdAddr, archAddr, bigAddr, quotaAddr, calAddr,
 		deepAddr, wideAddr, fullAddr, rulesAddr, rulesOKAddr, cloudAddr, movingAddr)
-	list = append(list, dispatch.Entry{Address: missingAddr, Target: missingAddr, Location: mailbox.LocationOnPrem})
+	list = append(list, entry(dualAddr),
+		dispatch.Entry{Address: missingAddr, Target: missingAddr, Location: mailbox.LocationOnPrem},
+		dispatch.Entry{Address: cloudGone, Target: cloudGone, Location: mailbox.LocationCloud})
 	runs["main"] = e.assess(t, list, testLimits, true)
 
 	// Parts that fail: GetDelegate and FindItem answer ErrorAccessDenied
@@ -300,6 +312,7 @@ func TestFindings(t *testing.T) {
 			plainAddr: mailbox.Ready, rulesOKAddr: mailbox.Ready, delegAddr: mailbox.Warnings, calAddr: mailbox.Warnings,
 			holdAddr: mailbox.Blocked, bigAddr: mailbox.Blocked, deepAddr: mailbox.Blocked,
 			ghostAddr: mailbox.Unreadable, missingAddr: mailbox.Unreadable, movingAddr: mailbox.Unreadable,
+			dualAddr: mailbox.Unreadable, cloudGone: mailbox.Unreadable,
 		} {
 			if m := mailboxOf(t, runs["main"], addr); m.Readiness != want {
 				t.Errorf("%s: readiness %s, want %s (error %q)", addr, m.Readiness, want, m.Error)
@@ -320,6 +333,12 @@ func TestFindings(t *testing.T) {
 		f := findings(runs["main"], mapping.CodeMailboxUnreadable, missingAddr)
 		if len(f) != 1 || !strings.Contains(f[0].Found, "check the address") {
 			t.Errorf("missing: finding %+v should tell to check the address", f)
+		}
+		if m := mailboxOf(t, runs["main"], dualAddr); !strings.Contains(m.Error, "both sides") {
+			t.Errorf("dual: error %q should say the mailbox is on both sides", m.Error)
+		}
+		if m := mailboxOf(t, runs["main"], cloudGone); m.Location != mailbox.LocationCloud || m.Error == "" {
+			t.Errorf("cloudgone: %+v, want a cloud mailbox with the reason it could not be read", m)
 		}
 		if f := findings(runs["main"], mapping.CodeMailboxUnreadable, movingAddr); len(f) != 1 || !strings.Contains(f[0].Found, "being moved") {
 			t.Errorf("moving: finding %+v should say the mailbox is being moved", f)
@@ -371,8 +390,12 @@ func TestFindings(t *testing.T) {
 	t.Run("cloud", func(t *testing.T) {
 		a := runs["main"]
 		m := mailboxOf(t, a, cloudAddr)
-		if m.Location != mailbox.LocationCloud || m.Items != 15 || m.Rules != 2 || m.RulesMappable != 1 {
-			t.Errorf("cloud mailbox: %+v; want cloud, 15 items, 2 rules read through Graph, 1 mappable", m)
+		if m.Location != mailbox.LocationCloud || m.Items != 16 || m.Rules != 2 || m.RulesMappable != 1 {
+			t.Errorf("cloud mailbox: %+v; want cloud, 16 items, 2 rules read through Graph, 1 mappable", m)
+		}
+		// Item sizes come from Graph's message pages (PR_MESSAGE_SIZE).
+		if f := findings(a, mapping.CodeItemOverTenantLimit, cloudAddr); !hasObject(f, "Inbox: Cloud video") || m.ItemsOverTenant != 1 {
+			t.Errorf("the 40 MB cloud message gives %+v (over tenant %d), want one %s", f, m.ItemsOverTenant, mapping.CodeItemOverTenantLimit)
 		}
 		if f := findings(a, mapping.CodeRuleInError, cloudAddr); !hasObject(f, "Cloud broken") {
 			t.Errorf("the Graph rule with hasError gives no %s: %+v", mapping.CodeRuleInError, f)
