@@ -259,15 +259,15 @@ func checkState(t *testing.T, e *env, want int64) {
 }
 
 // TestCrashDuringUpload kills the copy at the worst moment for Graph: the
-// message has been created (with its stamp) but its large attachment has
-// not been uploaded yet. The next run must not take the stamped but
-// incomplete message for a finished copy.
+// message has been created but its large attachment has not been uploaded
+// yet. The next run must neither take the incomplete message for a
+// finished copy nor leave it behind next to the complete one.
 func TestCrashDuringUpload(t *testing.T) {
 	if os.Getenv("E2E_BLOCKED") == "" {
-		t.Skip("blocked: graphmail.(*Mailbox).CreateMessage writes the SourceID stamp in the first POST and " +
-			"uploads large attachments afterwards; a process killed in between leaves a stamped, non-draft message " +
-			"without its attachment, and the next run's FindBySourceID takes it for a finished copy (attachment lost). " +
-			"Set E2E_BLOCKED=1 to run.")
+		t.Skip("blocked: a process killed between graphmail.(*Mailbox).CreateMessage's create POST and its " +
+			"attachment upload leaves a message stamped '<sid>#pending' without its attachment. Since graphmail " +
+			"bcf5f9b it is no longer taken for a finished copy, but nothing removes it: after the resume the " +
+			"target holds the complete copy plus the incomplete orphan. Set E2E_BLOCKED=1 to run.")
 	}
 	if testing.Short() {
 		t.Skip("builds the command")

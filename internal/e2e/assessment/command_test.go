@@ -2,6 +2,8 @@ package assessment_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,6 +17,8 @@ import (
 	"github.com/exmigrate/exmigrate/mapping"
 	"github.com/exmigrate/exmigrate/reports"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var (
 	buildOnce sync.Once
@@ -152,6 +156,15 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 		t.Errorf("organisation findings %v, want %v", org, want)
 	}
 
+	// The whole file against the golden copy (timestamp and version
+	// normalised): `go test ./internal/e2e/assessment -run TestAssessCommand -update`
+	// rewrites it after a deliberate change.
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "default-lab.assessment.json", normalise(t, raw))
+
 	// The summary the command prints agrees with the file.
 	bySev := map[mailbox.Severity]int{}
 	for _, f := range a.Findings {
@@ -165,6 +178,56 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 	for _, s := range []string{line, "public folders: 8 folders, 58 items", "assessment written to " + out} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("summary lacks %q:\n%s", s, stdout.String())
+		}
+	}
+}
+
+// normalise blanks what changes from run to run: the time and the version.
+func normalise(t *testing.T, raw []byte) []byte {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["generated_at"] = "(normalised)"
+	doc["tool"] = "exmigrate (normalised)"
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, '\n')
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		for i := range max(len(gl), len(wl)) {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Errorf("%s differs from the golden file at line %d:\n got %s\nwant %s\n(run with -update after a deliberate change)", path, i+1, g, w)
+				break
+			}
 		}
 	}
 }
