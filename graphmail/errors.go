@@ -14,7 +14,7 @@ import (
 
 // ErrUnsupported: Graph v1.0 cannot do this (an archive or Recoverable Items
 // tree, a rule predicate Graph lacks). It is permanent.
-var ErrUnsupported = errors.New("not supported through Microsoft Graph v1.0")
+var ErrUnsupported = fmt.Errorf("not supported through Microsoft Graph v1.0: %w", mailbox.ErrUnsupported)
 
 // Error is an error answer from Graph. It matches the mailbox sentinel error
 // that fits its status and code (errors.Is), so callers decide without

@@ -29,6 +29,9 @@ var (
 	ErrQuotaExceeded = errors.New("mailbox quota exceeded")
 	// ErrMailboxBusy: the mailbox is being moved or is locked; try later.
 	ErrMailboxBusy = errors.New("mailbox is busy")
+	// ErrUnsupported: this side's protocol cannot reach the thing at all
+	// (Graph v1.0 and an online archive); nothing is wrong with access.
+	ErrUnsupported = errors.New("not supported by this side")
 )
 
 // ItemTooLargeError reports an item over a size limit. It matches

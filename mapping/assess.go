@@ -359,6 +359,20 @@ func unreadableFinding(addr string, loc mailbox.Location, err error) mailbox.Fin
 }
 
 func partUnreadableFinding(addr string, loc mailbox.Location, s Section, err error) mailbox.Finding {
+	if errors.Is(err, mailbox.ErrUnsupported) {
+		// Not a failure: the protocol cannot see that part (Graph v1.0 and
+		// the archive or Recoverable Items). Say how to look instead.
+		f := newFinding(CodePartUnreadable, addr, string(s),
+			fmt.Sprintf("The %s of the mailbox cannot be seen through Microsoft Graph v1.0, so it was not assessed.", s), "", nil)
+		f.Severity = mailbox.SeverityInfo
+		f.Remedy = "Check it in Exchange Online PowerShell if it matters for the move."
+		if s == SectionArchive {
+			f.Fix = "Get-MailboxStatistics -Identity '" + psQuote(addr) + "' -Archive"
+		} else {
+			f.Fix = "Get-MailboxFolderStatistics -Identity '" + psQuote(addr) + "' -FolderScope RecoverableItems"
+		}
+		return f
+	}
 	f := newFinding(CodePartUnreadable, addr, string(s),
 		fmt.Sprintf("The %s of the mailbox could not be read: %v; the assessment of that part is incomplete.", s, err), "", nil)
 	if errors.Is(err, mailbox.ErrAccessDenied) {
