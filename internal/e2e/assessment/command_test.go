@@ -2,6 +2,7 @@ package assessment_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 	"github.com/exmigrate/exmigrate/reports"
@@ -92,7 +95,8 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 	}
 	lit := mapping.CodeLitigationHoldUnknown
 	// Graph v1.0 cannot read a cloud mailbox's archive or Recoverable Items:
-	// the assessment says so as two unreadable parts (see the report).
+	// the assessment says so as two unreadable parts, at info severity
+	// (a limit of the protocol, not a failure), so the mailbox is ready.
 	cloudParts := []string{mapping.CodePartUnreadable, mapping.CodePartUnreadable}
 	wants := map[string]want{
 		// 265 mail items in six folders, 6 calendar and 4 contact items;
@@ -105,8 +109,8 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 		"dan@contoso.com":        {mailbox.LocationOnPrem, mailbox.Blocked, 44, []string{mapping.CodeItemOverTenantLimit, mapping.CodeItemOver150MB, lit}},
 		"helpdesk@contoso.com":   {mailbox.LocationOnPrem, mailbox.Ready, 75, []string{lit}},
 		"room-paris@contoso.com": {mailbox.LocationOnPrem, mailbox.Warnings, 12, []string{mapping.CodeContentNotCopied, lit}},
-		"eve@contoso.com":        {mailbox.LocationCloud, mailbox.Warnings, 55, append(slices.Clone(cloudParts), lit)},
-		"sales@contoso.com":      {mailbox.LocationCloud, mailbox.Warnings, 25, append(slices.Clone(cloudParts), lit)},
+		"eve@contoso.com":        {mailbox.LocationCloud, mailbox.Ready, 55, append(slices.Clone(cloudParts), lit)},
+		"sales@contoso.com":      {mailbox.LocationCloud, mailbox.Ready, 25, append(slices.Clone(cloudParts), lit)},
 	}
 	if len(a.Mailboxes) != len(wants) {
 		t.Errorf("%d mailboxes, want %d", len(a.Mailboxes), len(wants))
@@ -170,8 +174,8 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 	for _, f := range a.Findings {
 		bySev[f.Severity]++
 	}
-	if len(a.Findings) != 27 || bySev[mailbox.SeverityBlocker] != 2 || bySev[mailbox.SeverityInfo] != 9 {
-		t.Errorf("%d findings (%v); want 27: 2 blockers, 16 warnings, 9 info", len(a.Findings), bySev)
+	if len(a.Findings) != 27 || bySev[mailbox.SeverityBlocker] != 2 || bySev[mailbox.SeverityInfo] != 13 {
+		t.Errorf("%d findings (%v); want 27: 2 blockers, 12 warnings, 13 info", len(a.Findings), bySev)
 	}
 	line := fmt.Sprintf("%d mailbox(es), %d finding(s): %d blocker, %d warning, %d info", len(a.Mailboxes), len(a.Findings),
 		bySev[mailbox.SeverityBlocker], bySev[mailbox.SeverityWarning], bySev[mailbox.SeverityInfo])
@@ -230,4 +234,34 @@ func checkGolden(t *testing.T, name string, got []byte) {
 			}
 		}
 	}
+}
+
+// TestAssessUnderFaults assesses the default lab in-process, wired as
+// cmd/exmigrate/assess.go wires it, while both fakes answer 5% of requests
+// with transient faults (ErrorServerBusy and 503 on EWS, 429 and 503 on
+// Graph). The clients retry them, so the assessment must be the golden one.
+func TestAssessUnderFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out Retry-After")
+	}
+	e := startEnvOpts(t, nil, lab.Options{FaultRate: 0.05})
+	list, err := dispatch.LoadList(e.lab.MailboxesCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	located := e.locate(ctx, list)
+	pf, pfErr := e.sides.EWS.PublicFolders(ctx)
+	a := &dispatch.Assessor{Limits: mapping.Limits{TenantMessageBytes: e.cfg.Assessment.TenantMessageLimit.Bytes()},
+		Parallel: e.cfg.Concurrency.Mailboxes, Log: e.log, Tool: "exmigrate test"}
+	res, err := a.Assess(ctx, located, pf, pfErr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "default-lab.assessment.json", normalise(t, raw))
+	t.Logf("faults answered: EWS saw %d requests, Graph throttled %d", e.lab.EWS.Requests(""), e.lab.Graph.Throttled())
 }

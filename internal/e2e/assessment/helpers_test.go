@@ -54,8 +54,14 @@ func emptyScenario(pf ...lab.PublicFolderSpec) *lab.Scenario {
 
 func startEnv(t testing.TB, sc *lab.Scenario) *env {
 	t.Helper()
+	return startEnvOpts(t, sc, lab.Options{})
+}
+
+func startEnvOpts(t testing.TB, sc *lab.Scenario, opts lab.Options) *env {
+	t.Helper()
 	ctx := context.Background()
-	l, err := lab.Start(ctx, lab.Options{Dir: filepath.Join(t.TempDir(), "lab"), Scenario: sc, Logger: testLogger()})
+	opts.Dir, opts.Scenario, opts.Logger = filepath.Join(t.TempDir(), "lab"), sc, testLogger()
+	l, err := lab.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
