@@ -26,6 +26,9 @@ type Assessor struct {
 	FolderWorkers int
 	Log           *slog.Logger
 	Tool          string // version string written into the assessment
+	// Exports add what only Exchange PowerShell shows (litigation hold,
+	// permissions); nil when none were given.
+	Exports *Exports
 }
 
 // Located is a mailbox to assess: where it lives and how to open it.
@@ -79,6 +82,7 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 		Batch: l.Route.Entry.Batch, PartErrors: map[mapping.Section]error{}}
 	if l.Err != nil {
 		inv.Err = l.Err
+		a.Exports.apply(&inv)
 		return inv
 	}
 	mb := l.Mailbox
@@ -137,6 +141,7 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 			inv.PartErrors[mapping.SectionHolds] = err
 		}
 	}
+	a.Exports.apply(&inv)
 	if len(inv.PartErrors) == 0 {
 		inv.PartErrors = nil
 	}

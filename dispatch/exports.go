@@ -1,0 +1,234 @@
+package dispatch
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/exmigrate/exmigrate/mapping"
+)
+
+// Exports are what Exchange PowerShell knows and neither EWS nor Graph
+// shows: litigation hold, mailbox permissions (Full Access, Send As, Send on
+// Behalf) and folder permissions. The engineer exports them to CSV with the
+// commands in the README, and the assessment merges them per mailbox.
+type Exports struct {
+	LitigationHold     map[string]bool // lower-cased address -> enabled
+	MailboxPermissions map[string][]mapping.MailboxPermission
+	FolderPermissions  map[string][]mapping.FolderPermission
+}
+
+// apply merges what the exports know about one mailbox into its inventory.
+func (x *Exports) apply(inv *mapping.MailboxInventory) {
+	if x == nil {
+		return
+	}
+	key := strings.ToLower(inv.Address)
+	if on, ok := x.LitigationHold[key]; ok {
+		inv.LitigationHold = &on
+	}
+	inv.MailboxPermissions = append(inv.MailboxPermissions, x.MailboxPermissions[key]...)
+	inv.FolderPermissions = append(inv.FolderPermissions, x.FolderPermissions[key]...)
+}
+
+// exportTable reads a PowerShell Export-Csv file: a #TYPE line is skipped,
+// header names are case-insensitive, and every bad row is reported.
+func exportTable(r io.Reader, name string, required []string, row func(line int, get func(string) string) error) error {
+	data, err := io.ReadAll(io.LimitReader(r, maxListBytes+1))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > maxListBytes {
+		return fmt.Errorf("%s: larger than %d MB", name, maxListBytes>>20)
+	}
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	skipped := 0
+	if bytes.HasPrefix(data, []byte("#TYPE")) {
+		_, data, _ = bytes.Cut(data, []byte("\n"))
+		skipped = 1
+	}
+	header, _, _ := bytes.Cut(data, []byte("\n"))
+	cr := csv.NewReader(bytes.NewReader(data))
+	cr.Comma = detectSeparator(header)
+	cr.FieldsPerRecord = -1
+	head, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("%s: the file is empty or has no header row", name)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		col[strings.ToLower(strings.TrimSpace(h))] = i
+	}
+	for _, req := range required {
+		if _, ok := col[strings.ToLower(req)]; !ok {
+			return fmt.Errorf("%s: no %s column in the header (found %s); export it with the command in the README", name, req, quoteList(head))
+		}
+	}
+	var bad []RowError
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				bad = append(bad, RowError{Line: pe.StartLine + skipped, Problem: csvCause(err).Error()})
+				if pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
+					continue
+				}
+			}
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if isBlank(rec) {
+			continue
+		}
+		get := func(h string) string {
+			i, ok := col[strings.ToLower(h)]
+			if !ok || i >= len(rec) {
+				return ""
+			}
+			return strings.TrimSpace(rec[i])
+		}
+		if err := row(line+skipped, get); err != nil {
+			bad = append(bad, RowError{Line: line + skipped, Problem: err.Error()})
+		}
+	}
+	if len(bad) > 0 {
+		return &ListError{File: name, Rows: bad}
+	}
+	return nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "true", "yes", "1", "$true":
+		return true, nil
+	case "false", "no", "0", "$false", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not True or False", s)
+}
+
+func addressColumn(get func(string) string, names ...string) (string, error) {
+	for _, n := range names {
+		if v := get(n); v != "" {
+			addr, err := normaliseAddress(v)
+			if err != nil {
+				return "", fmt.Errorf("%s %v", n, err)
+			}
+			return strings.ToLower(addr), nil
+		}
+	}
+	return "", fmt.Errorf("%s is empty", names[0])
+}
+
+// ReadMailboxExport reads `Get-Mailbox | Select-Object PrimarySmtpAddress,
+// LitigationHoldEnabled | Export-Csv`.
+func (x *Exports) ReadMailboxExport(r io.Reader, name string) error {
+	if x.LitigationHold == nil {
+		x.LitigationHold = map[string]bool{}
+	}
+	return exportTable(r, name, []string{"PrimarySmtpAddress", "LitigationHoldEnabled"}, func(_ int, get func(string) string) error {
+		addr, err := addressColumn(get, "PrimarySmtpAddress")
+		if err != nil {
+			return err
+		}
+		on, err := parseBool(get("LitigationHoldEnabled"))
+		if err != nil {
+			return fmt.Errorf("LitigationHoldEnabled %v", err)
+		}
+		x.LitigationHold[addr] = on
+		return nil
+	})
+}
+
+// ReadPermissionExport reads mailbox permissions with the columns Mailbox,
+// User and AccessRights (FullAccess, SendAs, SendOnBehalf; several may be
+// comma-separated in one cell).
+func (x *Exports) ReadPermissionExport(r io.Reader, name string) error {
+	if x.MailboxPermissions == nil {
+		x.MailboxPermissions = map[string][]mapping.MailboxPermission{}
+	}
+	return exportTable(r, name, []string{"Mailbox", "User", "AccessRights"}, func(_ int, get func(string) string) error {
+		addr, err := addressColumn(get, "Mailbox")
+		if err != nil {
+			return err
+		}
+		user := get("User")
+		if user == "" {
+			return errors.New("User is empty")
+		}
+		for _, right := range strings.FieldsFunc(get("AccessRights"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
+			var canonical string
+			switch strings.ToLower(right) {
+			case "fullaccess":
+				canonical = mapping.RightFullAccess
+			case "sendas", "extendedright", "send-as":
+				canonical = mapping.RightSendAs
+			case "sendonbehalf", "sendonbehalfto", "grantsendonbehalfto":
+				canonical = mapping.RightSendOnBehalf
+			case "readpermission", "changepermission", "changeowner", "deleteitem", "externalaccount":
+				continue // rights that do not move a mailbox's access
+			default:
+				return fmt.Errorf("AccessRights %q is not FullAccess, SendAs or SendOnBehalf", right)
+			}
+			x.MailboxPermissions[addr] = append(x.MailboxPermissions[addr], mapping.MailboxPermission{User: user, Right: canonical})
+		}
+		return nil
+	})
+}
+
+// ReadFolderPermissionExport reads folder permissions with the columns
+// Mailbox, FolderPath and User, and AccessRights (a role such as Reviewer
+// or Editor).
+func (x *Exports) ReadFolderPermissionExport(r io.Reader, name string) error {
+	if x.FolderPermissions == nil {
+		x.FolderPermissions = map[string][]mapping.FolderPermission{}
+	}
+	return exportTable(r, name, []string{"Mailbox", "FolderPath", "User", "AccessRights"}, func(_ int, get func(string) string) error {
+		addr, err := addressColumn(get, "Mailbox")
+		if err != nil {
+			return err
+		}
+		folder := strings.Trim(strings.ReplaceAll(get("FolderPath"), `\`, "/"), "/")
+		if folder == "" {
+			folder = "Top of Information Store"
+		}
+		user, level := get("User"), get("AccessRights")
+		if user == "" || level == "" {
+			return errors.New("User and AccessRights must not be empty")
+		}
+		x.FolderPermissions[addr] = append(x.FolderPermissions[addr], mapping.FolderPermission{Folder: folder, User: user, Level: level})
+		return nil
+	})
+}
+
+// LoadExports reads the export files that are given (empty paths are
+// skipped).
+func LoadExports(mailboxCSV, permissionsCSV, folderPermissionsCSV string) (*Exports, error) {
+	x := &Exports{}
+	for _, f := range []struct {
+		path string
+		read func(io.Reader, string) error
+	}{{mailboxCSV, x.ReadMailboxExport}, {permissionsCSV, x.ReadPermissionExport}, {folderPermissionsCSV, x.ReadFolderPermissionExport}} {
+		if f.path == "" {
+			continue
+		}
+		fh, err := os.Open(f.path)
+		if err != nil {
+			return nil, err
+		}
+		err = f.read(fh, f.path)
+		fh.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
