@@ -72,7 +72,9 @@ func seedFindingsLab(t *testing.T, e *env) {
 	dc.SetDelegates([]mailbox.Delegate{{User: "carol@" + domain, Permissions: map[string]string{"Calendar": "Reviewer"}}},
 		"DelegatesAndSendInformationToMe")
 
-	addMail(s.AddMailbox(holdAddr).Folder("Inbox"), 3)
+	h := s.AddMailbox(holdAddr)
+	addMail(h.Folder("Inbox"), 3)
+	addMail(h.RecoverableFolder("DiscoveryHolds"), 2) // what a hold keeps: a hint for litigation hold
 	s.AddHold(mailbox.Hold{ID: "hold-1", Name: "Investigation 7", Query: `subject:"Phoenix"`, Status: "Active"}, holdAddr)
 
 	a := s.AddMailbox(archAddr)
@@ -380,6 +382,13 @@ func TestFindings(t *testing.T) {
 		}
 		if a.PublicFolders == nil || a.PublicFolders.Items != 7 || a.PublicFolders.MaxDepth != deepLevels+1 {
 			t.Errorf("public folders %+v: want 7 items, depth %d", a.PublicFolders, deepLevels+1)
+		}
+		// Items kept in DiscoveryHolds hint that a hold applies.
+		if f := findings(a, mapping.CodeLitigationHoldUnknown, holdAddr); len(f) != 1 || !strings.Contains(f[0].Found, "DiscoveryHolds folder holds 2 items") {
+			t.Errorf("hold: %+v, want the DiscoveryHolds hint", f)
+		}
+		if f := findings(a, mapping.CodeLitigationHoldUnknown, plainAddr); len(f) != 1 || strings.Contains(f[0].Found, "DiscoveryHolds") {
+			t.Errorf("plain: %+v, want no DiscoveryHolds hint", f)
 		}
 		// The deep public folder is over the depth limit too.
 		if f := findings(a, mapping.CodeFolderDepthLimit, ""); !hasObject(f, "Public Folders/Deep/"+deepPath()) {
