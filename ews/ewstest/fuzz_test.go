@@ -2,6 +2,9 @@ package ewstest
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -66,6 +69,45 @@ func FuzzNTLMAuthenticate(f *testing.F) {
 		var ch [8]byte
 		if verifyNTLMv2(am, "pw", ch) && len(am.NTResponse) < 44 {
 			t.Fatal("verified a response too short for NTLMv2")
+		}
+	})
+}
+
+// FuzzRestore feeds arbitrary documents to the snapshot decoder and the
+// store builder: they must refuse with ErrSnapshot or build a store, never
+// panic.
+func FuzzRestore(f *testing.F) {
+	srv := NewServer()
+	srv.AddAccount("CONTOSO", "svc", "pw", true)
+	mb := srv.AddMailbox("a@contoso.com")
+	mb.Folder("Inbox/Sub").AddItem(Item{MIME: []byte("Subject: hi\r\n\r\nbody")})
+	mb.Folder("Inbox").AddItem(Item{Open: func() (io.ReadCloser, error) { return nil, nil }, Size: 10, StreamKey: "k"})
+	srv.PublicFolder("P").AddItem(Item{MIME: []byte("Subject: p\r\n\r\nx")})
+	doc, err := srv.snapDocLocked()
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := json.Marshal(doc)
+	f.Add(good)
+	f.Add([]byte(`{"format":"exmigrate/ewstest-snapshot","version":1}`))
+	f.Add([]byte(`{"format":"exmigrate/ewstest-snapshot","version":1,"folders":[{"ID":"x","Parent":"x"}]}`))
+	f.Add([]byte(`{`))
+	resolve := func(key string) (func() (io.ReadCloser, error), error) {
+		if key == "k" {
+			return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("x")), nil }, nil
+		}
+		return nil, errors.New("unknown")
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := decodeSnapshot(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrSnapshot) {
+				t.Fatalf("decode error %v does not wrap ErrSnapshot", err)
+			}
+			return
+		}
+		if _, err := buildStore(d, restoreConfig{resolve: resolve}); err != nil && !errors.Is(err, ErrSnapshot) {
+			t.Fatalf("build error %v does not wrap ErrSnapshot", err)
 		}
 	})
 }

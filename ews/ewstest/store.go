@@ -66,6 +66,7 @@ type item struct {
 	importance      string
 	mime            []byte
 	open            func() (io.ReadCloser, error)
+	streamKey       string            // names open for snapshots
 	ext             map[string]string // "0x0e07" or "setid|name" -> value
 	created         int64
 	updated         int64
@@ -89,6 +90,9 @@ type Item struct {
 	IsRead            bool
 	IsDraft           bool
 	SourceID          string
+	// StreamKey names the content of Open for Snapshot, which keeps the
+	// key instead of the bytes; Restore asks its stream resolver for it.
+	StreamKey string
 }
 
 // StoredItem is what inspection helpers report about an item.
@@ -290,7 +294,7 @@ func (s *Server) addItem(f *folder, it Item) *item {
 	}
 	x := &item{id: s.newID("I", owner), f: f, class: it.Class, subject: it.Subject, msgID: it.InternetMessageID,
 		received: it.Received.UTC(), sent: it.Sent.UTC(), isRead: it.IsRead, isDraft: it.IsDraft, importance: "Normal",
-		mime: it.MIME, open: it.Open, size: it.Size, ext: map[string]string{}, created: seq, updated: seq}
+		mime: it.MIME, open: it.Open, streamKey: it.StreamKey, size: it.Size, ext: map[string]string{}, created: seq, updated: seq}
 	if x.class == "" {
 		x.class = "IPM.Note"
 	}
