@@ -54,6 +54,14 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 	if err != nil {
 		return "", fmt.Errorf("graph: create message %s in %s: %w", msg.SourceID, m.address, err)
 	}
+	if len(later) > 0 && src != "" {
+		// A crash between an earlier create and its attachments left a
+		// message stamped pending: remove it before writing the item again,
+		// or the target would keep an incomplete second copy.
+		if err := m.removeIncomplete(ctx, folderID, src); err != nil {
+			return "", err
+		}
+	}
 	op := fmt.Sprintf("create message %s in folder %s of %s", msg.SourceID, folderID, m.address)
 	u := m.c.graphURL(userPath(m.address)+"/mailFolders/"+urlPathEscape(folderID)+"/messages", nil)
 	resp, err := m.c.do(ctx, op, http.MethodPost, u, bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {"application/json"}})
@@ -95,6 +103,27 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 // being added. FindBySourceID compares with eq, so it does not match; an
 // orphan left by a crash can be found with startswith and removed.
 const pendingSuffix = "#pending"
+
+// removeIncomplete deletes the messages in a folder that carry the pending
+// stamp of src. There is at most one per crash, so the loop is short.
+func (m *Mailbox) removeIncomplete(ctx context.Context, folderID, src string) error {
+	for range 16 {
+		id, found, err := m.FindBySourceID(ctx, folderID, src+pendingSuffix)
+		if err != nil || !found {
+			return err
+		}
+		u := m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(id), nil)
+		resp, err := m.c.do(ctx, "delete incomplete message "+id, http.MethodDelete, u, nil, -1, nil)
+		if err != nil && !errors.Is(err, mailbox.ErrNotFound) {
+			return fmt.Errorf("graph: remove the incomplete copy %s of %s in %s: %w", id, src, m.address, err)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+		m.c.log.Info("removed an incomplete copy left by an interrupted run", "mailbox", m.address, "id", id, "source", src)
+	}
+	return fmt.Errorf("graph: more than 16 incomplete copies of %s in %s; delete the messages stamped %s by hand", src, m.address, src+pendingSuffix)
+}
 
 func stampOf(msg mailbox.Message) string {
 	if msg.SourceID != "" {
