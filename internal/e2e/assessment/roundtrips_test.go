@@ -192,6 +192,11 @@ func TestRoundTripsGraph(t *testing.T) {
 	if got < minimum {
 		t.Errorf("%d requests, below the computed minimum %d: the minimum is wrong", got, minimum)
 	}
+	// Folders are listed a few at once, but never past Graph's four
+	// concurrent requests per app and mailbox (a 429 would cost retries).
+	if n, th := e.lab.Graph.MaxInFlightSeen(addr), e.lab.Graph.Throttled(); n > 4 || th != 0 {
+		t.Errorf("%d requests in flight at most, %d throttled; want at most 4 and none", n, th)
+	}
 	if float64(got) > 1.10*float64(minimum) {
 		t.Errorf("%d requests, more than 10%% over the minimum %d", got, minimum)
 	}
