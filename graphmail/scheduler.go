@@ -305,7 +305,13 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		code := resp.StatusCode
-		if (code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout) && attempt < s.limits.MaxRetries {
+		// A 504 means the gateway gave up waiting, not that Graph did not
+		// act: a POST may have created the message. Only idempotent
+		// requests are resent here; the copy engine looks for the stamp
+		// before it writes an item again.
+		retryable := code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable ||
+			code == http.StatusGatewayTimeout && idempotent(req.Method)
+		if retryable && attempt < s.limits.MaxRetries {
 			d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			if !ok {
 				d = s.backoff(attempt)
