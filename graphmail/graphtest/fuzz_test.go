@@ -1,9 +1,14 @@
 package graphtest
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // FuzzODataFilter feeds the $filter parsers of the fake: they must accept
@@ -51,6 +56,41 @@ func FuzzVerifyAssertion(f *testing.F) {
 	f.Fuzz(func(t *testing.T, jwt string) {
 		if err := verifyAssertion(jwt, "app", "https://x/t/oauth2/v2.0/token", nil, time.Now()); err == nil {
 			t.Fatal("an assertion passed with no certificate registered")
+		}
+	})
+}
+
+// FuzzRestore feeds arbitrary documents to the snapshot decoder and the
+// store builder: they refuse with ErrSnapshot or build a store, never panic.
+func FuzzRestore(f *testing.F) {
+	s := NewServer()
+	s.AddApp("t", "c", "s", "Mail.Read")
+	fx := s.AddMailbox("a@contoso.example", mailbox.TypeUser)
+	fx.Folder("Inbox/Sub")
+	id := fx.AddMessage("Inbox", Message{Subject: "x", Attachments: []Attachment{{Name: "a", Size: 2, Data: []byte("ab")}}})
+	fx.AddMessage("Inbox/Sub", Message{Subject: "y"})
+	fx.DeleteMessage(id)
+	fx.AddRule(Rule{"displayName": "r"})
+	doc, err := s.snapDocLocked(snapConfig{externalMin: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := json.Marshal(doc)
+	f.Add(good)
+	f.Add([]byte(`{"format":"exmigrate/graphtest-snapshot","version":1,"mailboxes":[{"Address":"a","RootID":"r","Folders":[{"ID":"r"}],"Messages":[{"ID":"m","FolderID":"r","External":[5]}]}]}`))
+	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`[`))
+	resolve := func(sum [32]byte, size int64) ([]byte, error) { return []byte("ab"), nil }
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := decodeSnapshot(bytes.NewReader(data))
+		if err != nil {
+			if !errors.Is(err, ErrSnapshot) {
+				t.Fatalf("decode error %v does not wrap ErrSnapshot", err)
+			}
+			return
+		}
+		if _, err := buildStore(d, snapConfig{resolve: resolve}); err != nil && !errors.Is(err, ErrSnapshot) {
+			t.Fatalf("build error %v does not wrap ErrSnapshot", err)
 		}
 	})
 }

@@ -1,0 +1,324 @@
+package graphtest
+
+import (
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Snapshot format: gzip of one JSON document. The version changes whenever
+// a field changes meaning, so an old file is refused rather than misread.
+const (
+	snapshotFormat  = "exmigrate/graphtest-snapshot"
+	SnapshotVersion = 1
+)
+
+// ErrSnapshot is wrapped by every error Restore returns for data it cannot
+// use (corrupt, unknown version, inconsistent, unresolvable attachment).
+var ErrSnapshot = errors.New("graphtest: unusable snapshot")
+
+// AttachmentResolver returns the bytes of an attachment a snapshot left
+// out (see ExternalAttachments), by its SHA-256 and size.
+type AttachmentResolver func(sum [32]byte, size int64) ([]byte, error)
+
+// SnapshotOption configures Snapshot and Restore.
+type SnapshotOption func(*snapConfig)
+
+type snapConfig struct {
+	externalMin int64
+	resolve     AttachmentResolver
+}
+
+// ExternalAttachments makes Snapshot leave out the bytes of attachments of
+// minSize bytes or more, keeping their size and SHA-256, so a snapshot of
+// a mailbox with large attachments stays small. Restore then needs
+// ResolveAttachments.
+func ExternalAttachments(minSize int64) SnapshotOption {
+	return func(c *snapConfig) { c.externalMin = minSize }
+}
+
+// ResolveAttachments gives Restore the bytes of attachments the snapshot
+// left out.
+func ResolveAttachments(r AttachmentResolver) SnapshotOption {
+	return func(c *snapConfig) { c.resolve = r }
+}
+
+type snapDoc struct {
+	Format    string         `json:"format"`
+	Version   int            `json:"version"`
+	Seq       int64          `json:"seq"`
+	DeltaGen  int64          `json:"deltaGen"`
+	Apps      []snapApp      `json:"apps"`
+	OnPrem    []string       `json:"onPrem"`
+	Mailboxes []snapMailbox  `json:"mailboxes"`
+	Extra     map[string]any `json:"extra,omitempty"` // reserved
+}
+
+type snapApp struct {
+	Tenant, ClientID, Secret string
+	Certs                    [][]byte
+	Roles                    []string
+}
+
+type snapMailbox struct {
+	Address  string
+	Type     mailbox.MailboxType
+	RootID   string
+	Folders  []snapFolder // parents before children
+	Messages []snapMessage
+	Removed  map[string][]snapTomb
+	Rules    []Rule
+}
+
+type snapFolder struct {
+	ID, ParentID, Name, WellKnown, Class string
+	Hidden                               bool
+	Created                              int64
+}
+
+type snapTomb struct {
+	ID  string
+	Seq int64
+}
+
+type snapMessage struct {
+	Message
+	// External lists the attachments (by index) whose bytes were left out.
+	External  []int `json:",omitempty"`
+	ChangeKey int64
+	Seq       int64
+}
+
+// Snapshot writes the whole store (apps, on-premises users, mailboxes,
+// folders and messages with their ids, change keys, read state, dates,
+// extended properties and attachments, rules, and the delta bookkeeping)
+// to w, so that Restore brings back a server whose ids and delta links
+// still hold. Upload sessions in progress, tokens issued, faults, limits'
+// windows and counters are not part of a snapshot.
+func (s *Server) Snapshot(w io.Writer, opts ...SnapshotOption) error {
+	var cfg snapConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s.mu.Lock()
+	doc, err := s.snapDocLocked(cfg)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	// Encoded under the lock: the document shares maps with the store.
+	zw := gzip.NewWriter(w)
+	err = json.NewEncoder(zw).Encode(doc)
+	s.mu.Unlock()
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("graphtest: write snapshot: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
+	doc := &snapDoc{Format: snapshotFormat, Version: SnapshotVersion, Seq: s.seq, DeltaGen: s.deltaGen}
+	for _, k := range sortedKeys(s.apps) {
+		a := s.apps[k]
+		doc.Apps = append(doc.Apps, snapApp{Tenant: a.tenant, ClientID: a.clientID, Secret: a.secret, Certs: a.certs, Roles: a.roles})
+	}
+	doc.OnPrem = sortedKeys(s.onPrem)
+	for _, k := range sortedKeys(s.mailboxes) {
+		mb := s.mailboxes[k]
+		sm := snapMailbox{Address: mb.address, Type: mb.typ, RootID: mb.rootID, Removed: map[string][]snapTomb{}, Rules: mb.rules}
+		var walk func(id string)
+		walk = func(id string) {
+			f := mb.folders[id]
+			if f == nil {
+				return
+			}
+			sm.Folders = append(sm.Folders, snapFolder{ID: f.id, ParentID: f.parentID, Name: f.name, WellKnown: f.wellKnown,
+				Class: f.class, Hidden: f.hidden, Created: f.created})
+			for _, c := range f.children {
+				walk(c)
+			}
+		}
+		walk(mb.rootID)
+		if len(sm.Folders) != len(mb.folders) {
+			return nil, fmt.Errorf("graphtest: snapshot: %d folders of %s are not below its root", len(mb.folders)-len(sm.Folders), mb.address)
+		}
+		msgs := slices.Collect(maps.Values(mb.messages))
+		slices.SortFunc(msgs, func(a, b *Message) int { return strings.Compare(a.ID, b.ID) })
+		for _, m := range msgs {
+			sm2 := snapMessage{Message: *m, ChangeKey: m.changeKey, Seq: m.seq}
+			if cfg.externalMin > 0 {
+				sm2.Attachments = slices.Clone(m.Attachments)
+				for i := range sm2.Attachments {
+					if a := &sm2.Attachments[i]; a.Data != nil && int64(len(a.Data)) >= cfg.externalMin {
+						a.Data = nil
+						sm2.External = append(sm2.External, i)
+					}
+				}
+			}
+			sm.Messages = append(sm.Messages, sm2)
+		}
+		for fid, ts := range mb.removed {
+			for _, t := range ts {
+				sm.Removed[fid] = append(sm.Removed[fid], snapTomb{ID: t.id, Seq: t.seq})
+			}
+		}
+		doc.Mailboxes = append(doc.Mailboxes, sm)
+	}
+	return doc, nil
+}
+
+// Restore replaces the server's store with a snapshot written by Snapshot.
+// Call it before the server answers requests. The server's options (limits,
+// latency) and its token signing key are its own, so access tokens issued
+// before are not valid any more; clients get new ones. It fails with an
+// error wrapping ErrSnapshot, and leaves the server unchanged, when the data
+// is not a snapshot, has another version, is inconsistent, or leaves out an
+// attachment the resolver cannot give back.
+func (s *Server) Restore(r io.Reader, opts ...SnapshotOption) error {
+	var cfg snapConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return fmt.Errorf("%w: not a gzip stream (%v): is the file a graphtest snapshot?", ErrSnapshot, err)
+	}
+	defer zr.Close()
+	doc, err := decodeSnapshot(zr)
+	if err != nil {
+		return err
+	}
+	st, err := buildStore(doc, cfg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apps, s.onPrem, s.mailboxes = st.apps, st.onPrem, st.mailboxes
+	s.seq, s.deltaGen = doc.Seq, doc.DeltaGen
+	s.uploads = map[string]*uploadSession{}
+	s.limiters = map[string]*limiter{}
+	return nil
+}
+
+func decodeSnapshot(r io.Reader) (*snapDoc, error) {
+	var doc snapDoc
+	if err := json.NewDecoder(r).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("%w: corrupt: %v", ErrSnapshot, err)
+	}
+	if doc.Format != snapshotFormat {
+		return nil, fmt.Errorf("%w: format %q, want %q", ErrSnapshot, doc.Format, snapshotFormat)
+	}
+	if doc.Version != SnapshotVersion {
+		return nil, fmt.Errorf("%w: version %d, this build reads version %d only: seed the server afresh", ErrSnapshot, doc.Version, SnapshotVersion)
+	}
+	return &doc, nil
+}
+
+type store struct {
+	apps      map[string]*app
+	onPrem    map[string]bool
+	mailboxes map[string]*mbox
+}
+
+func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: inconsistent: %s", ErrSnapshot, fmt.Sprintf(format, a...))
+	}
+	st := &store{apps: map[string]*app{}, onPrem: map[string]bool{}, mailboxes: map[string]*mbox{}}
+	for _, a := range doc.Apps {
+		for _, der := range a.Certs {
+			if _, err := parseCert(der); err != nil {
+				return nil, bad("certificate of app %s: %v", a.ClientID, err)
+			}
+		}
+		st.apps[a.ClientID] = &app{tenant: a.Tenant, clientID: a.ClientID, secret: a.Secret, certs: a.Certs, roles: a.Roles}
+	}
+	for _, u := range doc.OnPrem {
+		st.onPrem[strings.ToLower(u)] = true
+	}
+	for _, sm := range doc.Mailboxes {
+		key := strings.ToLower(sm.Address)
+		if sm.Address == "" || st.mailboxes[key] != nil {
+			return nil, bad("mailbox %q is empty or listed twice", sm.Address)
+		}
+		mb := &mbox{address: sm.Address, typ: sm.Type, rootID: sm.RootID, folders: map[string]*folder{},
+			messages: map[string]*Message{}, removed: map[string][]tombstone{}, rules: sm.Rules}
+		for _, sf := range sm.Folders {
+			if sf.ID == "" || mb.folders[sf.ID] != nil {
+				return nil, bad("folder %q of %s is empty or listed twice", sf.ID, sm.Address)
+			}
+			f := &folder{id: sf.ID, parentID: sf.ParentID, name: sf.Name, wellKnown: sf.WellKnown, hidden: sf.Hidden, class: sf.Class, created: sf.Created}
+			if sf.ParentID == "" {
+				if sf.ID != sm.RootID {
+					return nil, bad("folder %q of %s has no parent", sf.Name, sm.Address)
+				}
+			} else {
+				p := mb.folders[sf.ParentID]
+				if p == nil {
+					return nil, bad("folder %q of %s comes before its parent", sf.Name, sm.Address)
+				}
+				p.children = append(p.children, f.id)
+			}
+			mb.folders[f.id] = f
+		}
+		if mb.folders[mb.rootID] == nil {
+			return nil, bad("mailbox %s has no root folder", sm.Address)
+		}
+		for _, sm2 := range sm.Messages {
+			m := sm2.Message
+			if m.ID == "" || mb.messages[m.ID] != nil || mb.folders[m.FolderID] == nil {
+				return nil, bad("message %q of %s is empty, listed twice or in an unknown folder", m.ID, sm.Address)
+			}
+			m.changeKey, m.seq = sm2.ChangeKey, sm2.Seq
+			m.Attachments = slices.Clone(m.Attachments)
+			for _, i := range sm2.External {
+				if i < 0 || i >= len(m.Attachments) {
+					return nil, bad("message %q names attachment %d of %d", m.ID, i, len(m.Attachments))
+				}
+				a := &m.Attachments[i]
+				if cfg.resolve == nil {
+					return nil, fmt.Errorf("%w: attachment %q of message %q (%s) was left out of the snapshot and no resolver was given (ResolveAttachments)", ErrSnapshot, a.Name, m.ID, m.Subject)
+				}
+				data, err := cfg.resolve(a.SHA256, a.Size)
+				if err == nil && (int64(len(data)) != a.Size || sha256.Sum256(data) != a.SHA256) {
+					err = errors.New("the resolver gave other bytes")
+				}
+				if err != nil {
+					return nil, fmt.Errorf("%w: attachment %q (%d bytes, SHA-256 %s) of message %q: %v", ErrSnapshot, a.Name, a.Size, hex.EncodeToString(a.SHA256[:]), m.ID, err)
+				}
+				a.Data = data
+			}
+			mb.messages[m.ID] = &m
+		}
+		for fid, ts := range sm.Removed {
+			for _, t := range ts {
+				mb.removed[fid] = append(mb.removed[fid], tombstone{id: t.ID, seq: t.Seq})
+			}
+		}
+		st.mailboxes[key] = mb
+	}
+	return st, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
