@@ -130,6 +130,11 @@ func TestFaults(t *testing.T) {
 			_, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "s", MIME: strings.NewReader(raw), Size: -1})
 			return err
 		}, errAny, 0},
+		{"504 on a create is not resent (it may have been carried out)", graphtest.Fault{Kind: graphtest.FaultGatewayTimeout, Count: 1, Path: "/messages", Method: http.MethodPost}, func() error {
+			raw := mimeMessage("y", "<y@x.example>", time.Now())
+			_, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "s504", MIME: strings.NewReader(raw), Size: -1})
+			return err
+		}, errAny, 0},
 		{"429s beyond the retry bound fail as busy", graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 50, RetryAfter: "0.01", Path: "/messages"}, list, mailbox.ErrMailboxBusy, 6},
 	}
 	for _, tc := range tests {
