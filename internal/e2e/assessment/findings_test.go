@@ -10,6 +10,7 @@ import (
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
@@ -206,19 +207,22 @@ func TestFindings(t *testing.T) {
 	e2.lab.EWS.Inject(ewstest.Fault{Op: "GetFolder", Kind: ewstest.FaultCode, Code: "ErrorAccessDenied"})
 	runs["pf-denied"] = e2.assess(t, nil, testLimits, true)
 
-	// An organisation with a public folder mailbox configured and an empty tree.
-	e3 := startEnv(t, emptyScenario(lab.PublicFolderSpec{Path: "Only", Items: 0}))
-	// "Only" has no items but is a folder; the empty-tree case is the
-	// tree read as the root alone, which AssessPublicFolders reports as nothing.
-	pfRoot, err := e3.sides.EWS.PublicFolders(ctx)
-	if err != nil {
+	// An organisation with a public folder mailbox configured and no
+	// public folder: the lab writes no public_folder_mailbox then, so the
+	// config is given one and the clients are connected again from it.
+	e3 := startEnv(t, emptyScenario())
+	addMail(e3.lab.EWS.AddMailbox(plainAddr).Folder("Inbox"), 1)
+	e3.cfg.OnPrem.PublicFolderMailbox = "pf-hierarchy@" + domain
+	var err error
+	if e3.sides, err = backend.Connect(ctx, e3.cfg, e3.log); err != nil {
 		t.Fatal(err)
 	}
-	res, err := (&dispatch.Assessor{Limits: testLimits}).Assess(ctx, nil, pfRoot[:1], nil)
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(e3.sides.Close)
+	e3.disp = e3.sides.Dispatcher(e3.log)
+	runs["pf-empty"] = e3.assess(t, entries(plainAddr), testLimits, true)
+	if pf := runs["pf-empty"].PublicFolders; pf == nil || pf.Folders != 0 {
+		t.Fatalf("empty public folder tree: %+v, want read with no folder", pf)
 	}
-	runs["pf-empty"] = res
 
 	const litigationGap = "no reader reports litigation hold: EWS does not expose it and dispatch.Assessor.Inventory never sets MailboxInventory.LitigationHold (needs a PowerShell export reader, e.g. Get-Mailbox LitigationHoldEnabled)"
 	cases := []findingCase{
