@@ -21,6 +21,10 @@ type assessOptions struct {
 	Out           string
 	Parallel      int
 	PublicFolders bool
+	// Exports from Exchange PowerShell for what EWS and Graph do not show.
+	MailboxExport           string
+	PermissionsExport       string
+	FolderPermissionsExport string
 
 	g *globalOptions
 }
@@ -48,6 +52,9 @@ func newAssessCommand(g *globalOptions, runF func(context.Context, *assessOption
 	f.StringVar(&opts.Out, "out", "assessment.json", "where to write the assessment (JSON, the input of `exmigrate report`)")
 	f.IntVar(&opts.Parallel, "parallel", 0, "mailboxes read at once (default: concurrency.mailboxes from the config)")
 	f.BoolVar(&opts.PublicFolders, "public-folders", true, "inventory the on-prem public folder tree")
+	f.StringVar(&opts.MailboxExport, "mailbox-export", "", "Get-Mailbox export (PrimarySmtpAddress, LitigationHoldEnabled): litigation hold")
+	f.StringVar(&opts.PermissionsExport, "permissions-export", "", "mailbox permissions export (Mailbox, User, AccessRights): Full Access, Send As, Send on Behalf")
+	f.StringVar(&opts.FolderPermissionsExport, "folder-permissions-export", "", "folder permissions export (Mailbox, FolderPath, User, AccessRights)")
 	return cmd
 }
 
@@ -57,6 +64,10 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 		return err
 	}
 	entries, err := dispatch.LoadList(opts.Mailboxes)
+	if err != nil {
+		return usageError(err)
+	}
+	exports, err := dispatch.LoadExports(opts.MailboxExport, opts.PermissionsExport, opts.FolderPermissionsExport)
 	if err != nil {
 		return usageError(err)
 	}
@@ -102,7 +113,7 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 	}
 	a := &dispatch.Assessor{
 		Limits:   mapping.Limits{TenantMessageBytes: cfg.Assessment.TenantMessageLimit.Bytes()},
-		Parallel: parallel, Log: log, Tool: "exmigrate " + toolVersion(),
+		Parallel: parallel, Log: log, Tool: "exmigrate " + toolVersion(), Exports: exports,
 	}
 	log.Info("assessing", "mailboxes", len(entries), "parallel", parallel)
 	result, err := a.Assess(ctx, located, pf, pfErr)

@@ -14,6 +14,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/logging"
 	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // TestReportMailedThroughGraph assesses a small lab, then mails the report
@@ -106,5 +107,64 @@ func TestTeamsSummaryKeepsTheURLSecret(t *testing.T) {
 	t.Setenv("EXM_TEST_TEAMS", "http://127.0.0.1:1/closed?sig=s3cr3t")
 	if err := postTeamsSummary(context.Background(), "EXM_TEST_TEAMS", a); err == nil || strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("unreachable: err = %v", err)
+	}
+}
+
+// TestAssessWithPowerShellExports: litigation hold and permissions come
+// from Exchange PowerShell exports and turn into findings.
+func TestAssessWithPowerShellExports(t *testing.T) {
+	dir := t.TempDir()
+	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	mbx := write("mbx.csv", "#TYPE Selected.Microsoft.Exchange.Data.Directory.Management.Mailbox\n\"PrimarySmtpAddress\",\"LitigationHoldEnabled\"\n\"alex@fabrikam.com\",\"True\"\n\"megan@fabrikam.com\",\"False\"\n")
+	perms := write("perms.csv", "Mailbox,User,AccessRights\nalex@fabrikam.com,FABRIKAM\\assistant,FullAccess\n")
+	folders := write("folders.csv", "Mailbox,FolderPath,User,AccessRights\nalex@fabrikam.com,\\Inbox,Default,Reviewer\n")
+	var out, errb bytes.Buffer
+	g := &globalOptions{ConfigPath: l.ConfigPath, io: Streams{Out: &out, Err: &errb}, logger: logging.Discard()}
+	assessment := filepath.Join(dir, "assessment.json")
+	err = assessRun(context.Background(), &assessOptions{g: g, Mailboxes: l.MailboxesCSV, Out: assessment,
+		MailboxExport: mbx, PermissionsExport: perms, FolderPermissionsExport: folders})
+	if err != nil {
+		t.Fatalf("assess: %v", err)
+	}
+	f, _ := os.Open(assessment)
+	defer f.Close()
+	a, err := reports.ReadAssessment(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]string{}
+	for _, fd := range a.Findings {
+		found[fd.Mailbox+" "+fd.Code] = fd.Found
+	}
+	for _, want := range []string{"alex@fabrikam.com EXM-HOLD-LITIGATION", "alex@fabrikam.com EXM-MAILBOX-PERMISSION", "alex@fabrikam.com EXM-FOLDER-PERMISSION"} {
+		if _, ok := found[want]; !ok {
+			t.Errorf("no finding %s", want)
+		}
+	}
+	for _, unwanted := range []string{"megan@fabrikam.com EXM-HOLD-LITIGATION", "megan@fabrikam.com EXM-HOLD-LITIGATION-UNKNOWN", "alex@fabrikam.com EXM-HOLD-LITIGATION-UNKNOWN"} {
+		if _, ok := found[unwanted]; ok {
+			t.Errorf("unexpected finding %s", unwanted)
+		}
+	}
+	// A bad export is a usage error naming the file and line.
+	bad := write("bad.csv", "PrimarySmtpAddress,LitigationHoldEnabled\nalex@fabrikam.com,perhaps\n")
+	err = assessRun(context.Background(), &assessOptions{g: g, Mailboxes: l.MailboxesCSV, Out: assessment, MailboxExport: bad})
+	if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "bad.csv: 1 bad row(s):\n  line 2: LitigationHoldEnabled \"perhaps\" is not True or False") {
+		t.Errorf("bad export: exit %d, %v", exitCode(err), err)
 	}
 }
