@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/beevik/etree"
 
@@ -18,6 +19,11 @@ import (
 type Mailbox struct {
 	c       *Client
 	address string
+
+	mu sync.Mutex
+	// ruleBlob is GetInboxRules' OutlookRuleBlobExists from the last
+	// Rules call, so ClientOnlyRules costs no second round trip.
+	ruleBlob *bool
 }
 
 var (

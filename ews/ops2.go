@@ -172,7 +172,25 @@ type getInboxRulesResponse struct {
 	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages InboxRules"`
 }
 
-// Rules reads the inbox rules with GetInboxRules.
+// ClientOnlyRules reports GetInboxRules' OutlookRuleBlobExists: Outlook
+// keeps rules no API can read (client-only rules). It reuses the answer of
+// the last Rules call.
+func (m *Mailbox) ClientOnlyRules(ctx context.Context) (bool, error) {
+	m.mu.Lock()
+	blob := m.ruleBlob
+	m.mu.Unlock()
+	if blob == nil {
+		if _, err := m.Rules(ctx); err != nil {
+			return false, err
+		}
+		m.mu.Lock()
+		blob = m.ruleBlob
+		m.mu.Unlock()
+	}
+	return *blob, nil
+}
+
+// Rules reads the server-side inbox rules (GetInboxRules).
 func (m *Mailbox) Rules(ctx context.Context) ([]mailbox.Rule, error) {
 	c := m.c
 	r := c.newRequest(m.address)
@@ -187,6 +205,10 @@ func (m *Mailbox) Rules(ctx context.Context) ([]mailbox.Rule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inbox rules of %s: %w", m.address, err)
 	}
+	blob := resp.OutlookRuleBlobExists
+	m.mu.Lock()
+	m.ruleBlob = &blob
+	m.mu.Unlock()
 	out := make([]mailbox.Rule, 0, len(resp.InboxRules.Rules))
 	for i := range resp.InboxRules.Rules {
 		out = append(out, resp.InboxRules.Rules[i].rule())
