@@ -187,6 +187,14 @@ func ToMessageRule(r mailbox.Rule) ([]byte, error) {
 	if a.ServerReplyWithMessage != "" {
 		bad = append(bad, "Actions.ServerReplyWithMessage")
 	}
+	// A rule with parts only Outlook understands would lose them, and a
+	// rule in error on the source would start running on the target.
+	if r.IsNotSupported {
+		bad = append(bad, "IsNotSupported (parts only Outlook can read)")
+	}
+	if r.IsInError {
+		bad = append(bad, "IsInError (the rule does not run on the source)")
+	}
 	if len(bad) > 0 {
 		return nil, &RuleUnsupportedError{Rule: r.Name, Fields: bad}
 	}
