@@ -180,6 +180,17 @@ func TestFindings(t *testing.T) {
 	seedFindingsLab(t, e)
 	ctx := context.Background()
 
+	// What only Exchange PowerShell shows comes from its exports, as with
+	// `exmigrate assess --mailbox-export --permissions-export`.
+	e.exports = &dispatch.Exports{}
+	if err := e.exports.ReadMailboxExport(strings.NewReader("PrimarySmtpAddress,LitigationHoldEnabled\n"+
+		bigAddr+",True\n"+archAddr+",False\n"), "mailbox-export.csv"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.exports.ReadPermissionExport(strings.NewReader("Mailbox,User,AccessRights\n"+
+		delegAddr+",CONTOSO\\assistant,FullAccess\n"), "permissions-export.csv"); err != nil {
+		t.Fatal(err)
+	}
 	runs := assessments{}
 	list := entries(plainAddr, ghostAddr, delegAddr, delegCalAddr, holdAddr, archAddr, bigAddr, quotaAddr, calAddr,
 		deepAddr, wideAddr, fullAddr, rulesAddr, rulesOKAddr, cloudAddr, movingAddr)
@@ -224,7 +235,6 @@ func TestFindings(t *testing.T) {
 		t.Fatalf("empty public folder tree: %+v, want read with no folder", pf)
 	}
 
-	const litigationGap = "no reader reports litigation hold: EWS does not expose it and dispatch.Assessor.Inventory never sets MailboxInventory.LitigationHold (needs a PowerShell export reader, e.g. Get-Mailbox LitigationHoldEnabled)"
 	cases := []findingCase{
 		{code: mapping.CodeMailboxUnreadable, severity: mailbox.SeverityBlocker, run: "main", mailbox: ghostAddr, object: ghostAddr, negRun: "main", negMbx: plainAddr},
 		{code: mapping.CodePartUnreadable, severity: mailbox.SeverityWarning, run: "part", mailbox: partAddr, object: string(mapping.SectionDelegates), negRun: "main", negMbx: plainAddr},
@@ -233,15 +243,15 @@ func TestFindings(t *testing.T) {
 		{code: mapping.CodePublicFolderHierarchyLimit, elsewhere: "TestPublicFolderHierarchyLimit (250,001 folders read over EWS: the blocker; 250,000: none)"},
 		{code: mapping.CodePublicFolderUnreadable, severity: mailbox.SeverityWarning, run: "pf-denied", object: "Public Folders", negRun: "pf-plain"},
 		{code: mapping.CodeInPlaceHold, severity: mailbox.SeverityBlocker, run: "main", mailbox: holdAddr, object: "Investigation 7", negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeLitigationHold, gap: litigationGap},
+		{code: mapping.CodeLitigationHold, severity: mailbox.SeverityBlocker, run: "main", mailbox: bigAddr, object: "litigation hold", negRun: "main", negMbx: archAddr},
 		// Every readable mailbox gets it (litigation hold is never known), so
 		// the only mailbox without it is one that could not be read.
-		{code: mapping.CodeLitigationHoldUnknown, severity: mailbox.SeverityInfo, run: "main", mailbox: plainAddr, object: "litigation hold", negRun: "main", negMbx: ghostAddr},
+		{code: mapping.CodeLitigationHoldUnknown, severity: mailbox.SeverityInfo, run: "main", mailbox: plainAddr, object: "litigation hold", negRun: "main", negMbx: archAddr},
 		{code: mapping.CodeArchive, severity: mailbox.SeverityWarning, run: "main", mailbox: archAddr, object: "online archive", negRun: "main", negMbx: plainAddr},
 		{code: mapping.CodeRecoverableItems, severity: mailbox.SeverityInfo, run: "main", mailbox: archAddr, object: "Recoverable Items", negRun: "main", negMbx: plainAddr},
 		{code: mapping.CodeDelegate, severity: mailbox.SeverityWarning, run: "main", mailbox: delegAddr, object: "bob@" + domain, negRun: "main", negMbx: plainAddr},
 		{code: mapping.CodeFolderPermission, severity: mailbox.SeverityWarning, run: "main", mailbox: delegAddr, object: "Inbox (bob@" + domain + ")", negRun: "main", negMbx: delegCalAddr},
-		{code: mapping.CodeMailboxPermission, gap: "no mailbox interface reads mailbox permissions (Full Access, Send As, Send on Behalf): EWS has no operation for them and Assessor.Inventory never fills MailboxInventory.MailboxPermissions (needs a Get-MailboxPermission / Get-ADPermission export reader)"},
+		{code: mapping.CodeMailboxPermission, severity: mailbox.SeverityWarning, run: "main", mailbox: delegAddr, object: "CONTOSO\\assistant (FullAccess)", negRun: "main", negMbx: plainAddr},
 		{code: mapping.CodeItemOverTenantLimit, severity: mailbox.SeverityWarning, run: "main", mailbox: bigAddr, object: "Scans: Scan 40MB", negRun: "main", negMbx: quotaAddr},
 		{code: mapping.CodeItemOver150MB, severity: mailbox.SeverityBlocker, run: "main", mailbox: bigAddr, object: "Scans: Scan 160MB", negRun: "main", negMbx: quotaAddr},
 		{code: mapping.CodeFolderItemsLimit, severity: mailbox.SeverityBlocker, run: "main", mailbox: fullAddr, object: "Inbox", negRun: "main", negMbx: plainAddr},

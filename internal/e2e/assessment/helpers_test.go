@@ -36,6 +36,8 @@ type env struct {
 	sides *backend.Sides
 	disp  *dispatch.Dispatcher
 	log   *slog.Logger
+	// exports stand for the Exchange PowerShell exports `assess` takes.
+	exports *dispatch.Exports
 }
 
 func testLogger() *slog.Logger {
@@ -109,7 +111,7 @@ func (e *env) assess(t testing.TB, entries []dispatch.Entry, limits mapping.Limi
 	if publicFolders {
 		pf, pfErr = e.sides.EWS.PublicFolders(ctx)
 	}
-	a := &dispatch.Assessor{Limits: limits, Parallel: 4, Log: e.log, Tool: "exmigrate assessment tests"}
+	a := &dispatch.Assessor{Limits: limits, Parallel: 4, Log: e.log, Tool: "exmigrate assessment tests", Exports: e.exports}
 	res, err := a.Assess(ctx, located, pf, pfErr)
 	if err != nil {
 		t.Fatal(err)
