@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -14,7 +13,8 @@ import (
 )
 
 type demoOptions struct {
-	Dir string
+	Dir      string
+	Scenario string
 
 	g *globalOptions
 }
@@ -26,9 +26,14 @@ func newDemoCommand(g *globalOptions, runF func(context.Context, *demoOptions) e
 		Short: "Run lab, check, assess, copy and report end to end on this machine",
 		Long: `Start the lab in-process and run check, assess, copy (with --rules) and report
 through the same code paths a real migration uses, then print where the HTML
-report is. Nothing leaves this machine.`,
+report is. Nothing leaves this machine.
+
+The lab saves its organisation in the folder when the demo ends, so a second
+demo in the same folder continues it: its copy pass is incremental and
+copies nothing. A changed scenario starts a new organisation.`,
 		Example: `  exmigrate demo
-  exmigrate demo --dir /tmp/exmigrate-demo`,
+  exmigrate demo --dir /tmp/exmigrate-demo
+  exmigrate demo --scenario testdata/lab/small.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -38,25 +43,34 @@ report is. Nothing leaves this machine.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Dir, "dir", "exmigrate-demo", "folder for the lab, its state and the report")
+	cmd.Flags().StringVar(&opts.Scenario, "scenario", "", "scenario file of the lab's organisation (default: the built-in one)")
 	return cmd
 }
 
 func demoRun(ctx context.Context, opts *demoOptions) error {
 	start := time.Now()
 	out := opts.g.io.Out
-	// The lab's servers keep their mailboxes in memory, so a new demo is
-	// a new organisation: start its copy state afresh too.
-	for _, name := range []string{"state.db", "state.db-wal", "state.db-shm"} {
-		if err := os.Remove(filepath.Join(opts.Dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
+	var sc *lab.Scenario
+	if opts.Scenario != "" {
+		var err error
+		if sc, err = lab.LoadScenario(opts.Scenario); err != nil {
+			return usageError(err)
 		}
 	}
-	l, err := lab.Start(ctx, lab.Options{Dir: opts.Dir, Logger: opts.g.logger})
+	// The lab continues the organisation a previous demo saved in this
+	// folder, with the copy state beside it; a new organisation comes with
+	// its copy state removed.
+	l, err := lab.Start(ctx, lab.Options{Dir: opts.Dir, Scenario: sc, Logger: opts.g.logger})
 	if err != nil {
 		return err
 	}
 	defer l.Close()
 	fmt.Fprintf(out, "== lab: %s on loopback (EWS %s, Graph %s)\n", l.Scenario.Organisation, l.EWSURL, l.GraphURL)
+	if l.Restored {
+		fmt.Fprintln(out, "continuing the organisation the last demo left in this folder: the copy pass is incremental")
+	} else {
+		fmt.Fprintf(out, "new organisation: %s\n", l.FreshReason)
+	}
 
 	g := *opts.g
 	g.ConfigPath = l.ConfigPath
@@ -79,17 +93,24 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	}); err != nil {
 		return err
 	}
+	ewsWrites, graphWrites := l.EWS.Writes(), l.Graph.Writes()
 	if err := step("copy (on-prem to cloud, with inbox rules)", func() error {
 		return copyRun(ctx, &copyOptions{g: &g, Mailboxes: l.CopyCSV, Rules: true, Direction: "onboarding", MaxSkipped: -1, ItemWorkers: 4})
 	}); err != nil {
 		return err
 	}
+	fmt.Fprintf(out, "writes during the copy: %d to on-prem (EWS), %d to the cloud (Graph)\n",
+		l.EWS.Writes()-ewsWrites, l.Graph.Writes()-graphWrites)
 	if err := step("report", func() error {
 		return reportRun(ctx, &reportOptions{g: &g, In: assessment, CopyResults: filepath.Join(l.Dir, "state.db"),
 			Formats: "html,csv,json,md", Out: reportDir, Organisation: l.Scenario.Organisation})
 	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\ndemo finished in %s\nHTML report: %s\n", time.Since(start).Round(100*time.Millisecond), filepath.Join(reportDir, "report.html"))
+	if err := l.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nlab saved in %s (snapshots %s): a second demo there continues this organisation\n", l.Dir, humanBytes(l.SnapshotBytes))
+	fmt.Fprintf(out, "demo finished in %s\nHTML report: %s\n", time.Since(start).Round(100*time.Millisecond), filepath.Join(reportDir, "report.html"))
 	return nil
 }

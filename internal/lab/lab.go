@@ -57,12 +57,33 @@ type Lab struct {
 	EWS          *ewstest.Server
 	Graph        *graphtest.Server
 	Scenario     *Scenario
+	// Restored is true when the lab continues the organisation its folder
+	// saved last time; FreshReason says why it did not when it is false.
+	Restored    bool
+	FreshReason string
+	// SnapshotBytes is the size of the snapshots Close wrote.
+	SnapshotBytes int64
 
 	servers []*http.Server
 	wg      sync.WaitGroup
+	logger  *slog.Logger
+	state   labState
+	persist bool // Start completed: Close saves the organisation
+	closed  bool
 }
 
-// Start seeds the fakes, serves them on loopback and writes the lab files.
+func (l *Lab) log() *slog.Logger {
+	if l.logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l.logger
+}
+
+// Start serves the fakes on loopback and writes the lab files. When the
+// folder holds the organisation a lab of the same scenario saved on Close,
+// the fakes continue it (same ids, same sync states, same ports when they
+// are free); otherwise they are seeded afresh from the scenario and the
+// folder's copy state of the old organisation (state.db) is removed.
 func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("lab: no folder given")
@@ -81,6 +102,11 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w", err)
 	}
+	hash, err := scenarioHash(sc)
+	if err != nil {
+		return nil, fmt.Errorf("lab: scenario: %w", err)
+	}
+	prev, prevErr := readState(dir)
 	ca, err := newCA()
 	if err != nil {
 		return nil, fmt.Errorf("lab: certificate authority: %w", err)
@@ -89,11 +115,6 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lab: server certificate: %w", err)
 	}
-	appBundle, appCert, err := appCertificate()
-	if err != nil {
-		return nil, fmt.Errorf("lab: app certificate: %w", err)
-	}
-	password := fmt.Sprintf("Lab-%x!", rand.Uint64())
 
 	ewsOpts := []ewstest.Option{}
 	if opts.Latency > 0 {
@@ -106,25 +127,67 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if opts.GraphLimits != nil {
 		graphOpts = append(graphOpts, graphtest.WithLimits(*opts.GraphLimits))
 	}
-	l := &Lab{Dir: dir, Scenario: sc, EWS: ewstest.NewServer(ewsOpts...), Graph: graphtest.NewServer(graphOpts...)}
-	l.EWS.AddAccount(ServiceDomain, ServiceUser, password, true)
-	l.EWS.GrantDiscovery(ServiceDomain, ServiceUser)
-	if err := l.Graph.AddAppCertificate(TenantID, ClientID, appCert,
-		"Mail.ReadWrite", "MailboxSettings.ReadWrite", "User.Read.All", "Mail.Send"); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
+	l := &Lab{Dir: dir, Scenario: sc, EWS: ewstest.NewServer(ewsOpts...), Graph: graphtest.NewServer(graphOpts...), logger: opts.Logger}
+	var appBundle []byte
+	var password string
+	l.FreshReason = whyFresh(dir, prev, prevErr, hash)
+	if l.FreshReason == "" {
+		// The service account and the app certificate live in the
+		// snapshots; the files beside them hold the client's halves.
+		appBundle, err = os.ReadFile(filepath.Join(dir, "app.pem"))
+		if err == nil {
+			password, err = readSecret(filepath.Join(dir, "ews-password"))
+		}
+		if err == nil {
+			err = l.restore(sc)
+		}
+		if err != nil {
+			l.FreshReason = "the saved organisation cannot be restored: " + err.Error()
+			l.EWS, l.Graph = ewstest.NewServer(ewsOpts...), graphtest.NewServer(graphOpts...)
+		}
 	}
-	if err := seed(l, sc); err != nil {
-		return nil, fmt.Errorf("lab: seeding the scenario: %w", err)
+	if l.FreshReason == "" {
+		l.Restored = true
+		l.log().Info("lab: continuing the organisation saved in this folder", "folder", dir, "saved", prev.Saved)
+	} else {
+		if prevErr == nil {
+			l.log().Info("lab: starting a new organisation", "folder", dir, "why", l.FreshReason)
+		}
+		var appCert []byte
+		if appBundle, appCert, err = appCertificate(); err != nil {
+			return nil, fmt.Errorf("lab: app certificate: %w", err)
+		}
+		password = fmt.Sprintf("Lab-%x!", rand.Uint64())
+		l.EWS.AddAccount(ServiceDomain, ServiceUser, password, true)
+		l.EWS.GrantDiscovery(ServiceDomain, ServiceUser)
+		if err := l.Graph.AddAppCertificate(TenantID, ClientID, appCert,
+			"Mail.ReadWrite", "MailboxSettings.ReadWrite", "User.Read.All", "Mail.Send"); err != nil {
+			return nil, fmt.Errorf("lab: %w", err)
+		}
+		if err := seed(l, sc); err != nil {
+			return nil, fmt.Errorf("lab: seeding the scenario: %w", err)
+		}
+		removed, err := forgetCopyState(dir)
+		if err != nil {
+			return nil, fmt.Errorf("lab: removing the copy state of the old organisation: %w", err)
+		}
+		if removed {
+			l.log().Info("lab: removed the copy state (state.db) of the organisation this folder served before", "folder", dir)
+		}
+	}
+	var ewsAddr, graphAddr string
+	if prev != nil && prevErr == nil && l.Restored {
+		ewsAddr, graphAddr = prev.EWSAddr, prev.GraphAddr
 	}
 
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12,
 		// NTLM authenticates a connection; HTTP/2 would multiplex it away.
 		NextProtos: []string{"http/1.1"}}
-	ewsURL, err := l.serve(ctx, withFaults(l.EWS, opts.FaultRate, ewsFault(l.EWS)), l.EWS.ConnState, tlsCfg)
+	ewsURL, err := l.serve(ctx, ewsAddr, withFaults(l.EWS, opts.FaultRate, ewsFault(l.EWS)), l.EWS.ConnState, tlsCfg)
 	if err != nil {
 		return nil, err
 	}
-	graphURL, err := l.serve(ctx, withFaults(l.Graph, opts.FaultRate, graphFault(l.Graph)), nil, tlsCfg)
+	graphURL, err := l.serve(ctx, graphAddr, withFaults(l.Graph, opts.FaultRate, graphFault(l.Graph)), nil, tlsCfg)
 	if err != nil {
 		l.Close()
 		return nil, err
@@ -152,13 +215,33 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	l.ConfigPath = filepath.Join(dir, "config.yaml")
 	l.MailboxesCSV = filepath.Join(dir, "mailboxes.csv")
 	l.CopyCSV = filepath.Join(dir, "wave1.csv")
+	// Until Close saves, the folder's snapshots (if any) are older than
+	// what this lab serves.
+	l.state = labState{Version: stateVersion, Scenario: hash, EWSAddr: hostPort(ewsURL), GraphAddr: hostPort(graphURL)}
+	if err := writeState(dir, l.state); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("lab: %w", err)
+	}
+	l.persist = true
 	return l, nil
 }
 
-func (l *Lab) serve(ctx context.Context, h http.Handler, connState func(net.Conn, http.ConnState), tlsCfg *tls.Config) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("lab: listen on loopback: %w", err)
+func hostPort(u string) string { return strings.TrimPrefix(u, "https://") }
+
+// serve listens on addr when it is free (the port of the last run, so that
+// URLs kept in the copy state stay valid), else on a new loopback port.
+func (l *Lab) serve(ctx context.Context, addr string, h http.Handler, connState func(net.Conn, http.ConnState), tlsCfg *tls.Config) (string, error) {
+	var ln net.Listener
+	var err error
+	if addr != "" {
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			l.log().Info("lab: the port of the last run is taken; using a new one", "addr", addr, "err", err)
+		}
+	}
+	if ln == nil {
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return "", fmt.Errorf("lab: listen on loopback: %w", err)
+		}
 	}
 	srv := &http.Server{Handler: h, ConnState: connState, TLSConfig: tlsCfg.Clone(),
 		ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
@@ -172,17 +255,32 @@ func (l *Lab) serve(ctx context.Context, h http.Handler, connState func(net.Conn
 	return "https://" + ln.Addr().String(), nil
 }
 
-// Close stops both servers.
+// Close stops both servers and saves the organisation into the lab's
+// folder, for the next lab of the same scenario to continue.
 func (l *Lab) Close() error {
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	began := time.Now()
 	var errs []error
 	for _, s := range l.servers {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// A client's spare connection that never sends a request holds
+		// Shutdown for 5 s; a second is plenty for requests in flight.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		if err := s.Shutdown(ctx); err != nil {
 			errs = append(errs, s.Close())
 		}
 		cancel()
 	}
 	l.wg.Wait()
+	l.log().Debug("lab: servers stopped", "took", time.Since(began))
+	if l.persist {
+		if err := l.save(); err != nil {
+			l.log().Error("lab: saving the organisation failed; the next lab starts a new one", "folder", l.Dir, "err", err)
+			errs = append(errs, fmt.Errorf("lab: save: %w", err))
+		}
+	}
 	return errors.Join(errs...)
 }
 

@@ -179,25 +179,45 @@ func writeBase64Lines(w *bytes.Buffer, data []byte) {
 // largeMessage is a message with one attachment of about size bytes in
 // total, produced as a stream so that a 160 MB item never sits in memory.
 func largeMessage(owner, domain string, size int64, seed uint64) (open func() (io.ReadCloser, error), total int64, subject string) {
-	subject = fmt.Sprintf("Large attachment (%d MB)", size>>20)
-	head := fmt.Sprintf("From: Scanner <scanner@%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <large-%d@%s>\r\n"+
-		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"big\"\r\n\r\n"+
-		"--big\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n\r\nThe scan you asked for is attached.\r\n"+
-		"--big\r\nContent-Type: application/octet-stream; name=\"scan.bin\"\r\nContent-Disposition: attachment; filename=\"scan.bin\"\r\n"+
-		"Content-Transfer-Encoding: base64\r\n\r\n",
-		domain, owner, subject, time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC).Format(time.RFC1123Z), seed, domain)
-	tail := "\r\n--big--\r\n"
-	// Each 57 raw bytes become one 76-character line plus CRLF.
-	lines := (size - int64(len(head)) - int64(len(tail))) / 78
-	if lines < 1 {
-		lines = 1
-	}
+	head, tail, lines, subject := largeParts(owner, domain, size, seed)
 	total = int64(len(head)) + lines*78 + int64(len(tail))
 	open = func() (io.ReadCloser, error) {
 		body := &base64Lines{rng: rand.New(rand.NewPCG(seed, 7)), lines: lines}
 		return io.NopCloser(io.MultiReader(strings.NewReader(head), body, strings.NewReader(tail))), nil
 	}
 	return open, total, subject
+}
+
+// largeParts lays out a large message: its header block, its closing
+// boundary and the number of base64 lines of its attachment.
+func largeParts(owner, domain string, size int64, seed uint64) (head, tail string, lines int64, subject string) {
+	subject = fmt.Sprintf("Large attachment (%d MB)", size>>20)
+	head = fmt.Sprintf("From: Scanner <scanner@%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <large-%d@%s>\r\n"+
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"big\"\r\n\r\n"+
+		"--big\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n\r\nThe scan you asked for is attached.\r\n"+
+		"--big\r\nContent-Type: application/octet-stream; name=\"scan.bin\"\r\nContent-Disposition: attachment; filename=\"scan.bin\"\r\n"+
+		"Content-Transfer-Encoding: base64\r\n\r\n",
+		domain, owner, subject, time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC).Format(time.RFC1123Z), seed, domain)
+	tail = "\r\n--big--\r\n"
+	// Each 57 raw bytes become one 76-character line plus CRLF.
+	lines = (size - int64(len(head)) - int64(len(tail))) / 78
+	if lines < 1 {
+		lines = 1
+	}
+	return head, tail, lines, subject
+}
+
+// largeAttachment is the decoded attachment of a large message: the bytes
+// a target stores when it keeps the attachment apart from the message.
+func largeAttachment(seed uint64, lines int64) []byte {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	out := make([]byte, 0, lines*57)
+	for range lines {
+		for range 57 {
+			out = append(out, byte(rng.Uint32()))
+		}
+	}
+	return out
 }
 
 // base64Lines yields lines of base64 of pseudo-random bytes, one line at a

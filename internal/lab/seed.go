@@ -79,7 +79,7 @@ func seedOnPrem(l *Lab, g *generator, m MailboxSpec, seedN uint64) error {
 	}
 	for j, li := range m.LargeItems {
 		open, size, subject := largeMessage(m.Address, g.domain, li.Size.Bytes(), seedN*100+uint64(j))
-		mb.Folder(li.Folder).AddItem(ewstest.Item{Open: open, Size: size, Subject: subject,
+		mb.Folder(li.Folder).AddItem(ewstest.Item{Open: open, Size: size, Subject: subject, StreamKey: largeKey(m.Address, j),
 			InternetMessageID: fmt.Sprintf("<large-%d-%d@%s>", seedN, j, g.domain),
 			Received:          time.Date(2024, 3, 1, 9, 0, 0, 0, time.UTC), Sent: time.Date(2024, 3, 1, 8, 59, 0, 0, time.UTC), IsRead: true})
 	}
