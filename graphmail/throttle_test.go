@@ -294,7 +294,7 @@ func TestSDKRetriesDoNotStack(t *testing.T) {
 func TestItemsPaging(t *testing.T) {
 	l := newLab(t)
 	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
-	for i := range 250 {
+	for i := range 2500 {
 		fx.AddMessage("Inbox/Big", graphtest.Message{Subject: fmt.Sprint("m", i), IsRead: i%3 == 0})
 	}
 	var n, read int
@@ -305,10 +305,10 @@ func TestItemsPaging(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil || n != 250 || read != 84 {
+	if err != nil || n != 2500 || read != 834 {
 		t.Fatalf("listed %d (%d read), %v", n, read, err)
 	}
-	if got := l.c.Stats(alice).Requests; got != 3 { // pages of 100, 100 and 50
+	if got := l.c.Stats(alice).Requests; got != 3 { // pages of 1,000, 1,000 and 500
 		t.Errorf("requests %d, want 3", got)
 	}
 	stop := errors.New("stop")
