@@ -66,7 +66,7 @@ func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolder
 		if publicFoldersErr != nil {
 			out.Findings = append(out.Findings, mapping.PublicFoldersUnreadable(publicFoldersErr))
 		} else {
-			stats, findings := mapping.AssessPublicFolders(publicFolders)
+			stats, findings := mapping.AssessPublicFolders(publicFolders, a.Limits)
 			out.PublicFolders = &stats
 			out.Findings = append(out.Findings, findings...)
 		}

@@ -728,8 +728,8 @@ func PublicFoldersUnreadable(err error) mailbox.Finding {
 
 // AssessPublicFolders inventories the public folder tree (as listed from
 // publicfoldersroot, root included) against the default limits.
-func AssessPublicFolders(folders []mailbox.Folder) (mailbox.PublicFolderStats, []mailbox.Finding) {
-	l := DefaultLimits()
+func AssessPublicFolders(folders []mailbox.Folder, limits Limits) (mailbox.PublicFolderStats, []mailbox.Finding) {
+	l := limits.WithDefaults()
 	var st mailbox.PublicFolderStats
 	var calendars []string
 	for _, f := range folders {

@@ -611,7 +611,7 @@ func manyFolders(n int) []mailbox.Folder {
 func TestAssessPublicFolders(t *testing.T) {
 	for _, tc := range publicFolderCases {
 		t.Run(tc.code, func(t *testing.T) {
-			_, fs := AssessPublicFolders(tc.trigger)
+			_, fs := AssessPublicFolders(tc.trigger, Limits{})
 			i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == tc.code })
 			if i < 0 {
 				t.Fatalf("no %s in %q", tc.code, codesOf(fs))
@@ -620,7 +620,7 @@ func TestAssessPublicFolders(t *testing.T) {
 			if f := fs[i]; f.Mailbox != "" || f.Severity != k.Severity || f.Category != CategoryPublicFolders || !digits.MatchString(f.Found) {
 				t.Errorf("finding %+v", f)
 			}
-			_, fs = AssessPublicFolders(tc.clear)
+			_, fs = AssessPublicFolders(tc.clear, Limits{})
 			if slices.Contains(codesOf(fs), tc.code) {
 				t.Fatalf("non-triggering tree produced %s", tc.code)
 			}
@@ -634,7 +634,7 @@ func TestAssessPublicFolders(t *testing.T) {
 		{Path: "Sales/EMEA/Cal", Class: "IPF.Appointment", ItemCount: 3},
 		{Path: "HR", ItemCount: 0},
 	}
-	st, fs := AssessPublicFolders(tree)
+	st, fs := AssessPublicFolders(tree, Limits{})
 	if st != (mailbox.PublicFolderStats{Folders: 4, Items: 1_000_104, SizeBytes: 1<<30 + 5<<20, MaxDepth: 3}) {
 		t.Errorf("stats = %+v", st)
 	}
@@ -651,7 +651,7 @@ func TestAssessPublicFolders(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	if st, fs := AssessPublicFolders(nil); st != (mailbox.PublicFolderStats{}) || fs != nil {
+	if st, fs := AssessPublicFolders(nil, Limits{}); st != (mailbox.PublicFolderStats{}) || fs != nil {
 		t.Errorf("empty tree: %+v %+v", st, fs)
 	}
 }
@@ -714,7 +714,7 @@ func TestPublicFoldersUnreadable(t *testing.T) {
 	}
 	// A readable tree never yields it.
 	for _, tc := range publicFolderCases {
-		if _, fs := AssessPublicFolders(tc.trigger); slices.Contains(codesOf(fs), CodePublicFolderUnreadable) {
+		if _, fs := AssessPublicFolders(tc.trigger, Limits{}); slices.Contains(codesOf(fs), CodePublicFolderUnreadable) {
 			t.Fatal("a readable tree produced EXM-PF-UNREADABLE")
 		}
 	}
