@@ -727,7 +727,8 @@ func PublicFoldersUnreadable(err error) mailbox.Finding {
 }
 
 // AssessPublicFolders inventories the public folder tree (as listed from
-// publicfoldersroot, root included) against the default limits.
+// publicfoldersroot, root included) against limits (zero fields: the
+// defaults).
 func AssessPublicFolders(folders []mailbox.Folder, limits Limits) (mailbox.PublicFolderStats, []mailbox.Finding) {
 	l := limits.WithDefaults()
 	var st mailbox.PublicFolderStats
