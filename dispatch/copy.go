@@ -82,7 +82,8 @@ type Auditor interface {
 type Progress interface {
 	AddTotal(items, bytes int64)
 	ItemDone(bytes int64)
-	Event(level slog.Level, mailbox, msg string, args ...any)
+	// ItemSkipped takes a skipped item's size off the total.
+	ItemSkipped(bytes int64)
 }
 
 // Copier runs copy passes. One Copier serves many mailboxes at once.
@@ -652,7 +653,7 @@ func (r *mailboxRun) skip(ctx context.Context, sid string, it mailbox.Item, src 
 	})
 	r.log().Warn("item skipped", "folder", src.Path, "subject", it.Subject, "size", it.SizeBytes, "reason", reason)
 	if r.c.Progress != nil && !r.opts.DryRun {
-		r.c.Progress.ItemDone(0)
+		r.c.Progress.ItemSkipped(it.SizeBytes)
 	}
 	if over {
 		return fmt.Errorf("%w: %d skipped, over --max-skipped %d", errTooManySkipped, r.res.Skipped, r.opts.MaxSkipped)

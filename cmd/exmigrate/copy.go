@@ -112,12 +112,21 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	}
 	engineOpts.DryRun, engineOpts.MaxSkipped, engineOpts.ItemWorkers = opts.DryRun, opts.MaxSkipped, opts.ItemWorkers
 
-	s, err := connectSides(ctx, cfg, opts.g.logger)
+	log := opts.g.logger
+	var progress *copyProgress
+	if !opts.DryRun {
+		progress = newCopyProgress(opts.g.io.Err, log, 5*time.Second)
+		defer progress.Finish()
+		if progress.bar != nil && opts.g.newLogger != nil {
+			// Log lines go through the bar, which clears itself first.
+			log = opts.g.newLogger(progress)
+		}
+	}
+	s, err := connectSides(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	log := opts.g.logger
 
 	statePath := cfg.Path(cfg.State.Path)
 	if opts.StatePath != "" {
@@ -141,8 +150,6 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		}
 		defer al.Close()
 		copier.Audit = al
-		progress := newCopyProgress(opts.g.io.Err, log, 5*time.Second)
-		defer progress.Finish()
 		copier.Progress = progress
 	}
 

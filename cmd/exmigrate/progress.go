@@ -18,6 +18,7 @@ import (
 // returns make a mess of a log file).
 type copyProgress struct {
 	log *slog.Logger
+	out io.Writer
 
 	mu           sync.Mutex
 	bar          *progressbar.ProgressBar
@@ -36,15 +37,13 @@ func isTerminal(w io.Writer) bool {
 }
 
 func newCopyProgress(w io.Writer, log *slog.Logger, every time.Duration) *copyProgress {
-	p := &copyProgress{log: log}
+	p := &copyProgress{log: log, out: w}
 	if isTerminal(w) {
 		p.bar = progressbar.NewOptions64(-1,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("copying"),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowCount(),
-			progressbar.OptionSetItsString("items"),
-			progressbar.OptionShowIts(),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
@@ -98,13 +97,27 @@ func (p *copyProgress) ItemDone(bytes int64) {
 	}
 }
 
-func (p *copyProgress) Event(level slog.Level, mailbox, msg string, args ...any) {
+func (p *copyProgress) ItemSkipped(bytes int64) {
+	p.doneItems.Add(1)
+	p.totalBytes.Add(-bytes)
 	if p.bar != nil {
 		p.mu.Lock()
-		defer p.mu.Unlock()
+		if m := p.bar.GetMax64() - bytes; m >= p.bar.State().CurrentNum && m > 0 {
+			p.bar.ChangeMax64(m)
+		}
+		p.mu.Unlock()
+	}
+}
+
+// Write lets log lines pass above the bar: the bar is cleared, the line
+// written, and the bar drawn again on its next update.
+func (p *copyProgress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
-	p.log.Log(context.Background(), level, msg, append([]any{"mailbox", mailbox}, args...)...)
+	return p.out.Write(b)
 }
 
 // Finish stops the bar or the ticker; calling it again does nothing.

@@ -30,6 +30,9 @@ type globalOptions struct {
 
 	io     Streams
 	logger *slog.Logger
+	// newLogger builds a logger like logger on another writer (the copy's
+	// progress bar, which must clear itself before a log line).
+	newLogger func(w io.Writer) *slog.Logger
 }
 
 // loadConfig reads the --config file; a bad file is a usage error (exit 2).
@@ -88,7 +91,8 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 			if err != nil {
 				return usageError(err)
 			}
-			g.logger = logging.New(g.io.Err, level, format)
+			g.newLogger = func(w io.Writer) *slog.Logger { return logging.New(w, level, format) }
+			g.logger = g.newLogger(g.io.Err)
 			return nil
 		},
 	}
