@@ -36,7 +36,9 @@ func TestExportErrors(t *testing.T) {
 		{"unknown right", func(x *Exports, in string) error { return x.ReadPermissionExport(strings.NewReader(in), "perms.csv") },
 			"Mailbox,User,AccessRights\na@b.com,CONTOSO\\eve,\"FullAccess, Owner\"\n",
 			"perms.csv: 1 bad row(s):\n  line 2: AccessRights \"Owner\" is not FullAccess, SendAs or SendOnBehalf"},
-		{"empty file", func(x *Exports, in string) error { return x.ReadFolderPermissionExport(strings.NewReader(in), "fp.csv") },
+		{"empty file", func(x *Exports, in string) error {
+			return x.ReadFolderPermissionExport(strings.NewReader(in), "fp.csv")
+		},
 			"", "fp.csv: the file is empty or has no header row"},
 	}
 	for _, tt := range tests {
