@@ -264,8 +264,11 @@ func printCopySummary(io Streams, results []*dispatch.MailboxResult, dryRun bool
 				continue // an empty folder on both sides says nothing
 			}
 			note := ""
-			if f.TargetCount < f.SourceCount {
-				note = fmt.Sprintf("target has %d fewer", f.SourceCount-f.TargetCount)
+			switch diff := f.SourceCount - f.TargetCount; {
+			case diff > 0 && diff == f.Skipped:
+				note = fmt.Sprintf("target has %d fewer: the skipped item(s)", diff)
+			case diff > 0:
+				note = fmt.Sprintf("target has %d fewer", diff)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.TargetCount, f.Copied, f.Skipped, note)
 		}
