@@ -5,8 +5,10 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -277,4 +279,30 @@ func gzipOf(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// BenchmarkSnapshotLargeHierarchy snapshots and restores 250,001 public
+// folders (the public folder migration limit, plus one).
+func BenchmarkSnapshotLargeHierarchy(b *testing.B) {
+	srv := ewstest.NewServer()
+	for p := range 500 {
+		parent := fmt.Sprintf("P%03d", p)
+		for c := range 499 {
+			srv.PublicFolder(parent + "/" + strconv.Itoa(c))
+		}
+	}
+	srv.PublicFolder("Seed")
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		var buf bytes.Buffer
+		if err := srv.Snapshot(&buf); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+		if err := ewstest.NewServer().Restore(&buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(size), "snapshot-bytes")
 }

@@ -44,6 +44,10 @@ type Options struct {
 	// GraphLimits overrides Graph's limits (zero: the real ones).
 	GraphLimits *graphtest.Limits
 	Logger      *slog.Logger
+	// Ephemeral labs neither restore nor save the organisation (tests
+	// that seed the fakes themselves); the folder's copy state is still
+	// removed, as for any new organisation.
+	Ephemeral bool
 }
 
 // Lab is a running lab.
@@ -131,6 +135,9 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	var appBundle []byte
 	var password string
 	l.FreshReason = whyFresh(dir, prev, prevErr, hash)
+	if opts.Ephemeral {
+		l.FreshReason = "the lab is ephemeral"
+	}
 	if l.FreshReason == "" {
 		// The service account and the app certificate live in the
 		// snapshots; the files beside them hold the client's halves.
@@ -150,7 +157,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		l.Restored = true
 		l.log().Info("lab: continuing the organisation saved in this folder", "folder", dir, "saved", prev.Saved)
 	} else {
-		if prevErr == nil {
+		if prevErr == nil && !opts.Ephemeral {
 			l.log().Info("lab: starting a new organisation", "folder", dir, "why", l.FreshReason)
 		}
 		var appCert []byte
@@ -222,7 +229,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		l.Close()
 		return nil, fmt.Errorf("lab: %w", err)
 	}
-	l.persist = true
+	l.persist = !opts.Ephemeral
 	return l, nil
 }
 

@@ -299,3 +299,30 @@ func TestLargeItemsSurviveARestart(t *testing.T) {
 func graphtestMessage(subject string) graphtest.Message {
 	return graphtest.Message{Subject: subject, InternetMessageID: "<" + subject + "@lab>"}
 }
+
+// An ephemeral lab ignores and invalidates the saved organisation and
+// saves nothing.
+func TestEphemeralLab(t *testing.T) {
+	dir := t.TempDir()
+	l1 := start(t, dir, smallScenario(t))
+	l1.Close()
+	l2, err := Start(context.Background(), Options{Dir: dir, Scenario: smallScenario(t), Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2.Restored {
+		t.Error("an ephemeral lab restored the saved organisation")
+	}
+	before, _ := os.Stat(filepath.Join(dir, ewsSnapshot))
+	if err := l2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(filepath.Join(dir, ewsSnapshot))
+	if !after.ModTime().Equal(before.ModTime()) || l2.SnapshotBytes != 0 {
+		t.Error("an ephemeral lab saved a snapshot")
+	}
+	l3 := start(t, dir, smallScenario(t))
+	if l3.Restored {
+		t.Error("the organisation saved before an ephemeral lab ran was restored, though its copy state is gone")
+	}
+}
