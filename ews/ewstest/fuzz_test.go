@@ -106,7 +106,7 @@ func FuzzRestore(f *testing.F) {
 			}
 			return
 		}
-		if _, err := buildStore(d, restoreConfig{resolve: resolve}); err != nil && !errors.Is(err, ErrSnapshot) {
+		if _, err := buildStore(d, snapConfig{resolve: resolve}); err != nil && !errors.Is(err, ErrSnapshot) {
 			t.Fatalf("build error %v does not wrap ErrSnapshot", err)
 		}
 	})

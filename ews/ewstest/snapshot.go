@@ -1,7 +1,10 @@
 package ewstest
 
 import (
+	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,15 +32,31 @@ var ErrSnapshot = errors.New("ewstest: unusable snapshot")
 // StreamKey when a snapshot is restored.
 type StreamResolver func(key string) (open func() (io.ReadCloser, error), err error)
 
-// RestoreOption configures Restore.
-type RestoreOption func(*restoreConfig)
+// SnapshotOption configures Snapshot and Restore.
+type SnapshotOption func(*snapConfig)
 
-type restoreConfig struct{ resolve StreamResolver }
+// RestoreOption is the former name of SnapshotOption.
+type RestoreOption = SnapshotOption
+
+type snapConfig struct {
+	resolve  StreamResolver
+	base     *Server
+	baseMIME map[string][]byte // base's items' MIME by id, for Restore
+}
 
 // ResolveStreams gives Restore the openers of streamed items (those seeded
 // with Open and a StreamKey).
-func ResolveStreams(r StreamResolver) RestoreOption {
-	return func(c *restoreConfig) { c.resolve = r }
+func ResolveStreams(r StreamResolver) SnapshotOption {
+	return func(c *snapConfig) { c.resolve = r }
+}
+
+// SnapshotBase makes Snapshot leave out the MIME of items that base holds
+// under the same id with the same content, keeping its SHA-256, and makes
+// Restore take it back from base. A base is a server seeded the same way
+// (ids are given in seeding order), so that a snapshot holds only what
+// changed since seeding.
+func SnapshotBase(base *Server) SnapshotOption {
+	return func(c *snapConfig) { c.base = base }
 }
 
 type snapDoc struct {
@@ -94,6 +113,7 @@ type snapItem struct {
 	IsRead, IsDraft              bool
 	Importance                   string
 	MIME                         []byte `json:",omitempty"`
+	BaseSHA256                   string `json:",omitempty"` // MIME left out: base's item of this id has it
 	StreamKey                    string `json:",omitempty"`
 	Ext                          map[string]string
 	Created, Updated, ReadChange int64
@@ -111,10 +131,27 @@ type snapHold struct {
 // Streamed items are written as their StreamKey, not their bytes; one
 // without a key cannot be snapshotted. Connections, faults and counters
 // are not part of a snapshot.
-func (s *Server) Snapshot(w io.Writer) error {
+func (s *Server) Snapshot(w io.Writer, opts ...SnapshotOption) error {
+	var cfg snapConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var baseMIME map[string][]byte
+	if cfg.base != nil && cfg.base != s {
+		baseMIME = cfg.base.mimeByID()
+	}
 	s.mu.Lock()
 	doc, err := s.snapDocLocked()
 	s.mu.Unlock()
+	if err == nil && baseMIME != nil {
+		for i := range doc.Items {
+			it := &doc.Items[i]
+			if b, ok := baseMIME[it.ID]; ok && it.MIME != nil && bytes.Equal(b, it.MIME) {
+				sum := sha256.Sum256(it.MIME)
+				it.MIME, it.BaseSHA256 = nil, hex.EncodeToString(sum[:])
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -202,8 +239,8 @@ func (s *Server) snapDocLocked() (*snapDoc, error) {
 // error wrapping ErrSnapshot, and leaves the server unchanged, when the
 // data is not a snapshot, has another version, is inconsistent, or names a
 // stream the resolver cannot open.
-func (s *Server) Restore(r io.Reader, opts ...RestoreOption) error {
-	var cfg restoreConfig
+func (s *Server) Restore(r io.Reader, opts ...SnapshotOption) error {
+	var cfg snapConfig
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -215,6 +252,9 @@ func (s *Server) Restore(r io.Reader, opts ...RestoreOption) error {
 	doc, err := decodeSnapshot(zr)
 	if err != nil {
 		return err
+	}
+	if cfg.base != nil && cfg.base != s {
+		cfg.baseMIME = cfg.base.mimeByID()
 	}
 	st, err := buildStore(doc, cfg)
 	if err != nil {
@@ -252,7 +292,7 @@ type store struct {
 	holds      []hold
 }
 
-func buildStore(doc *snapDoc, cfg restoreConfig) (*store, error) {
+func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: inconsistent: %s", ErrSnapshot, fmt.Sprintf(format, a...))
 	}
@@ -330,6 +370,16 @@ func buildStore(doc *snapDoc, cfg restoreConfig) (*store, error) {
 		if it.ext == nil {
 			it.ext = map[string]string{}
 		}
+		if si.BaseSHA256 != "" {
+			b, ok := cfg.baseMIME[si.ID]
+			if !ok {
+				return nil, fmt.Errorf("%w: the content of item %q (%s) is in the base server, and no base holding it was given (SnapshotBase)", ErrSnapshot, si.ID, si.Subject)
+			}
+			if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != si.BaseSHA256 {
+				return nil, fmt.Errorf("%w: item %q (%s): the base server holds other content than the snapshot was made with", ErrSnapshot, si.ID, si.Subject)
+			}
+			it.mime = b
+		}
 		if si.StreamKey != "" {
 			if cfg.resolve == nil {
 				return nil, fmt.Errorf("%w: item %q (%s) streams %q and no stream resolver was given (ResolveStreams)", ErrSnapshot, si.ID, si.Subject, si.StreamKey)
@@ -356,4 +406,17 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// mimeByID lists the MIME of every item held in memory, by id.
+func (s *Server) mimeByID() map[string][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]byte, len(s.items))
+	for id, it := range s.items {
+		if it.mime != nil {
+			out[id] = it.mime
+		}
+	}
+	return out
 }

@@ -306,3 +306,61 @@ func BenchmarkSnapshotLargeHierarchy(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "snapshot-bytes")
 }
+
+// With a base seeded the same way, a snapshot holds only what changed
+// since seeding, and restores to the same server.
+func TestSnapshotAgainstBase(t *testing.T) {
+	srv := seededServer(t)
+	inbox := srv.AddMailbox("a@contoso.com").Root("inbox")
+	inbox.SetRead(inbox.Items()[1].ID, true)
+	added := inbox.AddItem(ewstest.Item{MIME: []byte("Subject: after seeding\r\n\r\n" + strings.Repeat("new content ", 500))})
+	full := snapshotOf(t, srv)
+	var buf bytes.Buffer
+	if err := srv.Snapshot(&buf, ewstest.SnapshotBase(seededServer(t))); err != nil {
+		t.Fatal(err)
+	}
+	delta := buf.Bytes()
+	doc := string(gunzip(t, delta))
+	if strings.Contains(doc, "U3ViamVjdDogb25l") { // base64 of "Subject: one"
+		t.Error("the delta snapshot holds the MIME of a seeded item")
+	}
+	// Only the item added after seeding carries its MIME.
+	if n, all := strings.Count(doc, `"MIME":`), strings.Count(string(gunzip(t, full)), `"MIME":`); n != 1 || all < 8 {
+		t.Errorf("delta snapshot carries the MIME of %d items (full: %d), want 1", n, all)
+	}
+
+	got := ewstest.NewServer()
+	if err := got.Restore(bytes.NewReader(delta), resolver(t), ewstest.SnapshotBase(seededServer(t))); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(view(srv), view(got)) {
+		t.Error("restore against the base differs from the server snapshotted")
+	}
+	var found bool
+	for _, it := range got.AddMailbox("a@contoso.com").Root("inbox").Items() {
+		found = found || it.ID == added
+	}
+	if !found {
+		t.Error("the item added after seeding is missing")
+	}
+
+	for name, opts := range map[string][]ewstest.SnapshotOption{
+		"no base": {resolver(t)},
+		"other base": {resolver(t), ewstest.SnapshotBase(otherContent(t))},
+	} {
+		err := ewstest.NewServer().Restore(bytes.NewReader(delta), opts...)
+		if !errors.Is(err, ewstest.ErrSnapshot) || !strings.Contains(err.Error(), "base") {
+			t.Errorf("%s: %v, want ErrSnapshot naming the base", name, err)
+		}
+	}
+}
+
+// otherContent is a server whose item ids match seededServer's but whose
+// first item has other MIME.
+func otherContent(t *testing.T) *ewstest.Server {
+	t.Helper()
+	srv := ewstest.NewServer()
+	a := srv.AddMailbox("a@contoso.com")
+	a.Folder("Inbox").AddItem(ewstest.Item{MIME: []byte("Subject: not one\r\n\r\nbody")})
+	return srv
+}
