@@ -364,3 +364,13 @@ func otherContent(t *testing.T) *ewstest.Server {
 	a.Folder("Inbox").AddItem(ewstest.Item{MIME: []byte("Subject: not one\r\n\r\nbody")})
 	return srv
 }
+
+func TestEachItem(t *testing.T) {
+	srv := seededServer(t)
+	var subjects []string
+	srv.EachItem(func(it ewstest.StoredItem) { subjects = append(subjects, it.Subject) })
+	want := []string{"one", "two", "Grüße", "deep", "Big", "archived", "deleted", "welcome"}
+	if strings.Join(subjects, ",") != strings.Join(want, ",") {
+		t.Errorf("EachItem: %v, want %v", subjects, want)
+	}
+}

@@ -481,3 +481,23 @@ func (f *folder) size() int64 {
 	}
 	return n
 }
+
+// EachItem calls fn with every item of the server (mailboxes and public
+// folders), in the order they were created.
+func (s *Server) EachItem(fn func(StoredItem)) {
+	s.mu.Lock()
+	all := make([]*item, 0, len(s.items))
+	for _, x := range s.items {
+		all = append(all, x)
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].created < all[j].created })
+	for _, x := range all {
+		s.mu.Lock()
+		si := StoredItem{ID: x.id, Class: x.class, Subject: x.subject, InternetMessageID: x.msgID,
+			Size: x.size, Received: x.received, Sent: x.sent, IsRead: x.isRead, IsDraft: x.isDraft,
+			SourceID: x.ext[sourceKey], MessageFlags: x.ext["0x0e07"], MIME: x.mime}
+		s.mu.Unlock()
+		fn(si)
+	}
+}

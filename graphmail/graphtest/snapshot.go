@@ -36,6 +36,7 @@ type SnapshotOption func(*snapConfig)
 
 type snapConfig struct {
 	externalMin int64
+	external    func(sum [32]byte, size int64) bool
 	resolve     AttachmentResolver
 }
 
@@ -45,6 +46,14 @@ type snapConfig struct {
 // ResolveAttachments.
 func ExternalAttachments(minSize int64) SnapshotOption {
 	return func(c *snapConfig) { c.externalMin = minSize }
+}
+
+// ExternalAttachmentsFunc makes Snapshot leave out the bytes of the
+// attachments for which external reports true (those the caller can give
+// back to Restore), keeping their size and SHA-256. It combines with
+// ExternalAttachments.
+func ExternalAttachmentsFunc(external func(sum [32]byte, size int64) bool) SnapshotOption {
+	return func(c *snapConfig) { c.external = external }
 }
 
 // ResolveAttachments gives Restore the bytes of attachments the snapshot
@@ -159,10 +168,17 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 		slices.SortFunc(msgs, func(a, b *Message) int { return strings.Compare(a.ID, b.ID) })
 		for _, m := range msgs {
 			sm2 := snapMessage{Message: *m, ChangeKey: m.changeKey, Seq: m.seq}
-			if cfg.externalMin > 0 {
+			if cfg.externalMin > 0 || cfg.external != nil {
 				sm2.Attachments = slices.Clone(m.Attachments)
 				for i := range sm2.Attachments {
-					if a := &sm2.Attachments[i]; a.Data != nil && int64(len(a.Data)) >= cfg.externalMin {
+					a := &sm2.Attachments[i]
+					if a.Data == nil {
+						continue
+					}
+					out := (cfg.externalMin > 0 && int64(len(a.Data)) >= cfg.externalMin) || (cfg.external != nil && cfg.external(a.SHA256, a.Size))
+					// Restore checks the bytes it gets back against the
+					// digest, so only a true digest may stand for them.
+					if out && int64(len(a.Data)) == a.Size && sha256.Sum256(a.Data) == a.SHA256 {
 						a.Data = nil
 						sm2.External = append(sm2.External, i)
 					}

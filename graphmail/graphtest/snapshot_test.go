@@ -194,3 +194,39 @@ func TestSnapshotRestoreErrors(t *testing.T) {
 		})
 	}
 }
+
+// ExternalAttachmentsFunc leaves out exactly the attachments the caller
+// can give back.
+func TestSnapshotExternalAttachmentsFunc(t *testing.T) {
+	f, _ := seededForSnapshot(t)
+	small := sha256.Sum256([]byte("a"))
+	var asked int
+	snap := snapshotBytes(t, f.s, ExternalAttachmentsFunc(func(sum [32]byte, size int64) bool {
+		asked++
+		return sum == small && size == 1
+	}))
+	zr, err := gzip.NewReader(bytes.NewReader(snap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := io.ReadAll(zr)
+	if n := strings.Count(string(doc), `"External":[0]`); n != 3 || asked != 4 {
+		t.Errorf("%d messages with the small attachment left out (asked %d times), want 3 (4)", n, asked)
+	}
+	if len(doc) < bigAttachment {
+		t.Errorf("the big attachment is not in the snapshot (%d bytes)", len(doc))
+	}
+	got := NewServer()
+	err = got.Restore(bytes.NewReader(snap), ResolveAttachments(func(sum [32]byte, size int64) ([]byte, error) {
+		if sum == small {
+			return []byte("a"), nil
+		}
+		return nil, errors.New("unknown")
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Mailbox(alice).Messages("Inbox"), f.s.Mailbox(alice).Messages("Inbox")) {
+		t.Error("restore differs")
+	}
+}
