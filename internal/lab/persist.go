@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	gomessage "github.com/emersion/go-message"
+
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 )
@@ -109,7 +111,12 @@ func (l *Lab) restore(sc *Scenario) error {
 		return err
 	}
 	defer f.Close()
-	err = l.EWS.Restore(f, ewstest.ResolveStreams(func(key string) (func() (io.ReadCloser, error), error) {
+	base, err := seededBase(sc)
+	if err != nil {
+		return err
+	}
+	parts := attachmentIndex(base)
+	err = l.EWS.Restore(f, ewstest.SnapshotBase(base), ewstest.ResolveStreams(func(key string) (func() (io.ReadCloser, error), error) {
 		s, ok := streams[key]
 		if !ok {
 			return nil, fmt.Errorf("the scenario has no large item %q", key)
@@ -125,6 +132,9 @@ func (l *Lab) restore(sc *Scenario) error {
 	}
 	defer g.Close()
 	err = l.Graph.Restore(g, graphtest.ResolveAttachments(func(sum [32]byte, size int64) ([]byte, error) {
+		if b, ok := parts[sum]; ok {
+			return b, nil
+		}
 		for _, s := range streams {
 			if s.lines*57 != size {
 				continue
@@ -173,11 +183,19 @@ func (l *Lab) save() error {
 		}
 		return info.Size(), os.Rename(tmp.Name(), path)
 	}
-	ewsSize, err := snap(ewsSnapshot, l.EWS.Snapshot)
+	base, err := seededBase(l.Scenario)
 	if err != nil {
 		return err
 	}
-	graphSize, err := snap(graphSnapshot, func(w io.Writer) error { return l.Graph.Snapshot(w, graphtest.ExternalAttachments(externalMin)) })
+	ewsSize, err := snap(ewsSnapshot, func(w io.Writer) error { return l.EWS.Snapshot(w, ewstest.SnapshotBase(base)) })
+	if err != nil {
+		return err
+	}
+	parts := attachmentIndex(base)
+	graphSize, err := snap(graphSnapshot, func(w io.Writer) error {
+		return l.Graph.Snapshot(w, graphtest.ExternalAttachments(externalMin),
+			graphtest.ExternalAttachmentsFunc(func(sum [32]byte, _ int64) bool { _, ok := parts[sum]; return ok }))
+	})
 	if err != nil {
 		return err
 	}
@@ -240,4 +258,42 @@ func readSecret(path string) (string, error) {
 		return "", err
 	}
 	return string(bytes.TrimSpace(b)), nil
+}
+
+// seededBase is the on-prem side as seeding makes it: EWS snapshots leave
+// out the content of the items that have not changed since, and take it
+// back from here. Seeding gives ids in order, so they match the lab's.
+func seededBase(sc *Scenario) (*ewstest.Server, error) {
+	b := &Lab{EWS: ewstest.NewServer(), Graph: graphtest.NewServer()}
+	if err := seed(b, sc); err != nil {
+		return nil, fmt.Errorf("seeding the base of the snapshot: %w", err)
+	}
+	return b.EWS, nil
+}
+
+// attachmentIndex maps the SHA-256 of every MIME part of the seeded items
+// to its decoded bytes: the attachments a copy stores in the cloud come
+// from these, so the Graph snapshot can leave them out.
+func attachmentIndex(base *ewstest.Server) map[[32]byte][]byte {
+	idx := map[[32]byte][]byte{}
+	base.EachItem(func(it ewstest.StoredItem) {
+		if it.MIME == nil {
+			return
+		}
+		e, err := gomessage.Read(bytes.NewReader(it.MIME))
+		if err != nil && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err) {
+			return
+		}
+		_ = e.Walk(func(_ []int, part *gomessage.Entity, err error) error {
+			if err != nil || part.MultipartReader() != nil {
+				return nil
+			}
+			b, err := io.ReadAll(part.Body)
+			if err == nil && len(b) > 0 {
+				idx[sha256.Sum256(b)] = b
+			}
+			return nil
+		})
+	})
+	return idx
 }
