@@ -133,6 +133,19 @@ func TestDemoTwiceCopiesNothingTheSecondTime(t *testing.T) {
 			t.Errorf("the report of the second demo lacks %q", want)
 		}
 	}
+	var snapshots int64
+	for _, name := range []string{"lab-ews.snapshot", "lab-graph.snapshot"} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		snapshots += info.Size()
+	}
+	// The demo's mailboxes hold about 7 MB of MIME and 200 MB of large
+	// items; the snapshots keep what seeding cannot make again.
+	if snapshots > 1<<20 {
+		t.Errorf("the lab's snapshots are %d bytes, want under 1 MB", snapshots)
+	}
 	if !strings.Contains(second, "lab saved in "+dir) {
 		t.Errorf("second demo does not say where the lab was saved:\n%s", second)
 	}

@@ -38,6 +38,33 @@ type snapConfig struct {
 	externalMin int64
 	external    func(sum [32]byte, size int64) bool
 	resolve     AttachmentResolver
+	base        *Server
+	baseMIME    map[[32]byte][]byte // base's messages' MIME by SHA-256
+}
+
+// SnapshotBase makes Snapshot leave out the MIME of messages that base
+// holds too (any message with the same MIME; ids are random), keeping its
+// SHA-256, and makes Restore take it back from base. A base is a server
+// seeded the same way, so that a snapshot holds only what changed since
+// seeding.
+func SnapshotBase(base *Server) SnapshotOption {
+	return func(c *snapConfig) { c.base = base }
+}
+
+func (c *snapConfig) loadBase(s *Server) {
+	if c.base == nil || c.base == s {
+		return
+	}
+	c.base.mu.Lock()
+	defer c.base.mu.Unlock()
+	c.baseMIME = map[[32]byte][]byte{}
+	for _, mb := range c.base.mailboxes {
+		for _, m := range mb.messages {
+			if m.MIME != nil {
+				c.baseMIME[sha256.Sum256(m.MIME)] = m.MIME
+			}
+		}
+	}
 }
 
 // ExternalAttachments makes Snapshot leave out the bytes of attachments of
@@ -103,9 +130,12 @@ type snapTomb struct {
 type snapMessage struct {
 	Message
 	// External lists the attachments (by index) whose bytes were left out.
-	External  []int `json:",omitempty"`
-	ChangeKey int64
-	Seq       int64
+	External []int `json:",omitempty"`
+	// BaseMIMESHA256 is set when the MIME was left out: the base's
+	// message of this id has it.
+	BaseMIMESHA256 string `json:",omitempty"`
+	ChangeKey      int64
+	Seq            int64
 }
 
 // Snapshot writes the whole store (apps, on-premises users, mailboxes,
@@ -119,6 +149,7 @@ func (s *Server) Snapshot(w io.Writer, opts ...SnapshotOption) error {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	cfg.loadBase(s)
 	s.mu.Lock()
 	doc, err := s.snapDocLocked(cfg)
 	if err != nil {
@@ -168,6 +199,11 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 		slices.SortFunc(msgs, func(a, b *Message) int { return strings.Compare(a.ID, b.ID) })
 		for _, m := range msgs {
 			sm2 := snapMessage{Message: *m, ChangeKey: m.changeKey, Seq: m.seq}
+			if cfg.baseMIME != nil && m.MIME != nil {
+				if sum := sha256.Sum256(m.MIME); cfg.baseMIME[sum] != nil {
+					sm2.MIME, sm2.BaseMIMESHA256 = nil, hex.EncodeToString(sum[:])
+				}
+			}
 			if cfg.externalMin > 0 || cfg.external != nil {
 				sm2.Attachments = slices.Clone(m.Attachments)
 				for i := range sm2.Attachments {
@@ -217,6 +253,7 @@ func (s *Server) Restore(r io.Reader, opts ...SnapshotOption) error {
 	if err != nil {
 		return err
 	}
+	cfg.loadBase(s)
 	st, err := buildStore(doc, cfg)
 	if err != nil {
 		return err
@@ -300,6 +337,20 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 				return nil, bad("message %q of %s is empty, listed twice or in an unknown folder", m.ID, sm.Address)
 			}
 			m.changeKey, m.seq = sm2.ChangeKey, sm2.Seq
+			if sm2.BaseMIMESHA256 != "" {
+				var sum [32]byte
+				if len(sm2.BaseMIMESHA256) != 2*len(sum) {
+					return nil, bad("message %q: BaseMIMESHA256 %q is not a SHA-256", m.ID, sm2.BaseMIMESHA256)
+				}
+				if n, err := hex.Decode(sum[:], []byte(sm2.BaseMIMESHA256)); err != nil || n != len(sum) {
+					return nil, bad("message %q: BaseMIMESHA256 %q is not a SHA-256", m.ID, sm2.BaseMIMESHA256)
+				}
+				b, ok := cfg.baseMIME[sum]
+				if !ok {
+					return nil, fmt.Errorf("%w: the MIME of message %q (%s) was left out for the base server, and no base holding it was given (SnapshotBase)", ErrSnapshot, m.ID, m.Subject)
+				}
+				m.MIME = b
+			}
 			m.Attachments = slices.Clone(m.Attachments)
 			for _, i := range sm2.External {
 				if i < 0 || i >= len(m.Attachments) {

@@ -230,3 +230,35 @@ func TestSnapshotExternalAttachmentsFunc(t *testing.T) {
 		t.Error("restore differs")
 	}
 }
+
+// With a base seeded the same way, messages whose MIME the base holds are
+// written without it and restored from the base.
+func TestSnapshotAgainstBase(t *testing.T) {
+	seedInto := func(s *Server) {
+		fx := s.AddMailbox("eve@contoso.example", mailbox.TypeUser)
+		for i := range 5 {
+			fx.AddMessage("Inbox", Message{Subject: fmt.Sprint("s", i), MIME: []byte(fmt.Sprintf("Subject: s%d\r\n\r\n%s", i, strings.Repeat("seeded ", 200)))})
+		}
+	}
+	srv, base := NewServer(), NewServer()
+	seedInto(srv)
+	seedInto(base)
+	fx := srv.Mailbox("eve@contoso.example")
+	fx.AddMessage("Inbox", Message{Subject: "later", MIME: []byte("Subject: later\r\n\r\nnot in the base")})
+	snap := snapshotBytes(t, srv, SnapshotBase(base))
+	zr, _ := gzip.NewReader(bytes.NewReader(snap))
+	doc, _ := io.ReadAll(zr)
+	if n := strings.Count(string(doc), `"BaseMIMESHA256"`); n != 5 {
+		t.Errorf("%d messages written against the base, want 5", n)
+	}
+	got := NewServer()
+	if err := got.Restore(bytes.NewReader(snap), SnapshotBase(base)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Mailbox("eve@contoso.example").Messages("Inbox"), fx.Messages("Inbox")) {
+		t.Error("restore against the base differs")
+	}
+	if err := NewServer().Restore(bytes.NewReader(snap)); !errors.Is(err, ErrSnapshot) || !strings.Contains(err.Error(), "SnapshotBase") {
+		t.Errorf("restore without the base: %v", err)
+	}
+}

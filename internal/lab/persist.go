@@ -115,8 +115,8 @@ func (l *Lab) restore(sc *Scenario) error {
 	if err != nil {
 		return err
 	}
-	parts := attachmentIndex(base)
-	err = l.EWS.Restore(f, ewstest.SnapshotBase(base), ewstest.ResolveStreams(func(key string) (func() (io.ReadCloser, error), error) {
+	parts := attachmentIndex(base.EWS)
+	err = l.EWS.Restore(f, ewstest.SnapshotBase(base.EWS), ewstest.ResolveStreams(func(key string) (func() (io.ReadCloser, error), error) {
 		s, ok := streams[key]
 		if !ok {
 			return nil, fmt.Errorf("the scenario has no large item %q", key)
@@ -131,7 +131,7 @@ func (l *Lab) restore(sc *Scenario) error {
 		return err
 	}
 	defer g.Close()
-	err = l.Graph.Restore(g, graphtest.ResolveAttachments(func(sum [32]byte, size int64) ([]byte, error) {
+	err = l.Graph.Restore(g, graphtest.SnapshotBase(base.Graph), graphtest.ResolveAttachments(func(sum [32]byte, size int64) ([]byte, error) {
 		if b, ok := parts[sum]; ok {
 			return b, nil
 		}
@@ -187,13 +187,13 @@ func (l *Lab) save() error {
 	if err != nil {
 		return err
 	}
-	ewsSize, err := snap(ewsSnapshot, func(w io.Writer) error { return l.EWS.Snapshot(w, ewstest.SnapshotBase(base)) })
+	ewsSize, err := snap(ewsSnapshot, func(w io.Writer) error { return l.EWS.Snapshot(w, ewstest.SnapshotBase(base.EWS)) })
 	if err != nil {
 		return err
 	}
-	parts := attachmentIndex(base)
+	parts := attachmentIndex(base.EWS)
 	graphSize, err := snap(graphSnapshot, func(w io.Writer) error {
-		return l.Graph.Snapshot(w, graphtest.ExternalAttachments(externalMin),
+		return l.Graph.Snapshot(w, graphtest.SnapshotBase(base.Graph), graphtest.ExternalAttachments(externalMin),
 			graphtest.ExternalAttachmentsFunc(func(sum [32]byte, _ int64) bool { _, ok := parts[sum]; return ok }))
 	})
 	if err != nil {
@@ -260,15 +260,16 @@ func readSecret(path string) (string, error) {
 	return string(bytes.TrimSpace(b)), nil
 }
 
-// seededBase is the on-prem side as seeding makes it: EWS snapshots leave
-// out the content of the items that have not changed since, and take it
-// back from here. Seeding gives ids in order, so they match the lab's.
-func seededBase(sc *Scenario) (*ewstest.Server, error) {
+// seededBase is both sides as seeding makes them: snapshots leave out the
+// content of the items that have not changed since, and take it back from
+// here. Seeding gives EWS ids in order, so they match the lab's; Graph's
+// are random, and its base is matched by content.
+func seededBase(sc *Scenario) (*Lab, error) {
 	b := &Lab{EWS: ewstest.NewServer(), Graph: graphtest.NewServer()}
 	if err := seed(b, sc); err != nil {
 		return nil, fmt.Errorf("seeding the base of the snapshot: %w", err)
 	}
-	return b.EWS, nil
+	return b, nil
 }
 
 // attachmentIndex maps the SHA-256 of every MIME part of the seeded items

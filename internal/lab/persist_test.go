@@ -267,8 +267,10 @@ func TestLargeItemsSurviveARestart(t *testing.T) {
 	if err := l1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if l1.SnapshotBytes > 16<<20 {
-		t.Errorf("snapshots are %d bytes: the large items went into them", l1.SnapshotBytes)
+	// Nothing changed since seeding: the snapshots hold ids and
+	// bookkeeping, not content (the 40 and 160 MB items least of all).
+	if l1.SnapshotBytes > 512<<10 {
+		t.Errorf("snapshots are %d bytes: content went into them", l1.SnapshotBytes)
 	}
 	l2 := start(t, dir, nil)
 	if !l2.Restored {
