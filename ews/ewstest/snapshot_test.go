@@ -345,7 +345,7 @@ func TestSnapshotAgainstBase(t *testing.T) {
 	}
 
 	for name, opts := range map[string][]ewstest.SnapshotOption{
-		"no base": {resolver(t)},
+		"no base":    {resolver(t)},
 		"other base": {resolver(t), ewstest.SnapshotBase(otherContent(t))},
 	} {
 		err := ewstest.NewServer().Restore(bytes.NewReader(delta), opts...)
