@@ -78,6 +78,7 @@ func FuzzRestore(f *testing.F) {
 	good, _ := json.Marshal(doc)
 	f.Add(good)
 	f.Add([]byte(`{"format":"exmigrate/graphtest-snapshot","version":1,"mailboxes":[{"Address":"a","RootID":"r","Folders":[{"ID":"r"}],"Messages":[{"ID":"m","FolderID":"r","External":[5]}]}]}`))
+	f.Add([]byte(`{"format":"exmigrate/graphtest-snapshot","version":1,"mailboxes":[{"Address":"a","RootID":"r","Folders":[{"ID":"r"}],"Messages":[{"ID":"m","FolderID":"r","BaseMIMESHA256":"` + strings.Repeat("ab", 33) + `"}]}]}`))
 	f.Add([]byte(`{"version":2}`))
 	f.Add([]byte(`[`))
 	resolve := func(sum [32]byte, size int64) ([]byte, error) { return []byte("ab"), nil }
