@@ -174,6 +174,11 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		if err := seed(l, sc); err != nil {
 			return nil, fmt.Errorf("lab: seeding the scenario: %w", err)
 		}
+		// The saved organisation goes with its copy state: forget it first,
+		// so that no later lab restores it without that state.
+		if err := os.Remove(filepath.Join(dir, stateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("lab: %w", err)
+		}
 		removed, err := forgetCopyState(dir)
 		if err != nil {
 			return nil, fmt.Errorf("lab: removing the copy state of the old organisation: %w", err)

@@ -328,3 +328,23 @@ func TestEphemeralLab(t *testing.T) {
 		t.Error("the organisation saved before an ephemeral lab ran was restored, though its copy state is gone")
 	}
 }
+
+// Going back to a scenario after another ran in the folder starts over:
+// the copy state of the first went when the second started.
+func TestBackToAnOldScenarioStartsOver(t *testing.T) {
+	dir := t.TempDir()
+	start(t, dir, smallScenario(t)).Close()
+	other := smallScenario(t)
+	other.Seed++
+	l2, err := Start(context.Background(), Options{Dir: dir, Scenario: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Killed before it could save.
+	l2.persist = false
+	l2.Close()
+	l3 := start(t, dir, smallScenario(t))
+	if l3.Restored {
+		t.Error("the first scenario's organisation came back without its copy state")
+	}
+}
