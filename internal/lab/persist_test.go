@@ -330,7 +330,9 @@ func TestEphemeralLab(t *testing.T) {
 }
 
 // Going back to a scenario after another ran in the folder starts over:
-// the copy state of the first went when the second started.
+// the copy state of the first went when the second started. (A second lab
+// that fails between removing state.db and writing lab.json is covered by
+// removing lab.json first; this test does not reach that window.)
 func TestBackToAnOldScenarioStartsOver(t *testing.T) {
 	dir := t.TempDir()
 	start(t, dir, smallScenario(t)).Close()
