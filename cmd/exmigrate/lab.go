@@ -88,6 +88,11 @@ func labRun(ctx context.Context, opts *labOptions) error {
 	defer l.Close()
 	out := opts.g.io.Out
 	fmt.Fprintf(out, "lab running: %s\n", sc.Organisation)
+	if l.Restored {
+		fmt.Fprintf(out, "  continuing the organisation saved in %s (delete the folder to start over)\n", l.Dir)
+	} else if l.FreshReason != "" {
+		fmt.Fprintf(out, "  a new organisation: %s\n", l.FreshReason)
+	}
 	fmt.Fprintf(out, "  EWS   %s\n  Graph %s\n", l.EWSURL, l.GraphURL)
 	fmt.Fprintf(out, "  config         %s\n  all mailboxes  %s\n  copy list      %s\n", l.ConfigPath, l.MailboxesCSV, l.CopyCSV)
 	fmt.Fprintf(out, "\nIn another terminal:\n")

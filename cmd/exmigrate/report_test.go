@@ -26,7 +26,7 @@ func TestReportMailedThroughGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc})
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestAssessWithPowerShellExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc})
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func TestCopyInterruptedResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Latency makes the copy slow enough to interrupt in the middle.
-	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Latency: 40 * time.Millisecond})
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Latency: 40 * time.Millisecond, Ephemeral: true})
 	if err != nil {
 		t.Fatal(err)
 	}

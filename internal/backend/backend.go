@@ -40,6 +40,9 @@ func configErrorf(format string, args ...any) error { return &ConfigError{fmt.Er
 // Connect builds the clients the config describes. It reads the secrets
 // from where the config says they are, and does no network I/O.
 func Connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Sides, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	s := &Sides{cfg: cfg}
 	if o := cfg.OnPrem; o != nil {
 		pw, err := cfg.EWSPassword()

@@ -72,6 +72,7 @@ func startLab(t testing.TB, sc *lab.Scenario, opts lab.Options) *env {
 	ctx := context.Background()
 	opts.Dir = filepath.Join(t.TempDir(), "lab")
 	opts.Scenario = sc
+	opts.Ephemeral = true // the tests seed the fakes beyond the scenario: nothing to keep
 	l, err := lab.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -63,6 +63,7 @@ func startEnvOpts(t testing.TB, sc *lab.Scenario, opts lab.Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	opts.Dir, opts.Scenario, opts.Logger = filepath.Join(t.TempDir(), "lab"), sc, testLogger()
+	opts.Ephemeral = true // the tests seed the fakes beyond the scenario: nothing to keep
 	l, err := lab.Start(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
