@@ -164,3 +164,30 @@ func TestMailboxExists(t *testing.T) {
 		t.Errorf("Exists(cloudonly) = %v, %v", ok, err)
 	}
 }
+
+// TestClientOnlyRules reads OutlookRuleBlobExists, once: the flag comes
+// with the rules, so asking for both costs one GetInboxRules.
+func TestClientOnlyRules(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	for _, exist := range []bool{false, true} {
+		e.mb.SetClientOnlyRules(exist)
+		box := e.c.Mailbox(testMailbox) // a fresh adapter forgets the last answer
+		before := e.srv.Requests("GetInboxRules")
+		if _, err := box.Rules(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := box.ClientOnlyRules(ctx)
+		if err != nil || got != exist {
+			t.Errorf("ClientOnlyRules = %v, %v; want %v", got, err, exist)
+		}
+		if n := e.srv.Requests("GetInboxRules") - before; n != 1 {
+			t.Errorf("%d GetInboxRules requests for rules and the flag, want 1", n)
+		}
+	}
+	// Asked first, it reads the rules itself.
+	if got, err := box.ClientOnlyRules(ctx); err != nil || !got {
+		t.Errorf("ClientOnlyRules without Rules first = %v, %v", got, err)
+	}
+}

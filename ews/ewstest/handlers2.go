@@ -148,7 +148,7 @@ func (rc *reqCtx) targetMailbox(addr string) (*mbox, error) {
 func (rc *reqCtx) getInboxRules(op *node, x *xw) error {
 	mb, err := rc.targetMailbox(op.child(nsMessages, "MailboxSmtpAddress").value())
 	if rc.unwrapped(x, "GetInboxRulesResponse", err) {
-		x.leaf(nsMessages, "OutlookRuleBlobExists", "false")
+		x.leaf(nsMessages, "OutlookRuleBlobExists", strconv.FormatBool(mb.ruleBlob))
 		x.start(nsMessages, "InboxRules")
 		for _, r := range mb.rules {
 			writeRule(x, r)

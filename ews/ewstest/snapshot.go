@@ -85,6 +85,7 @@ type snapMailbox struct {
 	Address, Display, Type string
 	Archive                bool
 	Rules                  []mailbox.Rule
+	RuleBlob               bool `json:",omitempty"`
 	Delegates              []mailbox.Delegate
 	DeliverMeetings        string
 	SyncEpoch              int
@@ -176,7 +177,7 @@ func (s *Server) snapDocLocked() (*snapDoc, error) {
 	for _, k := range sortedKeys(s.mailboxes) {
 		mb := s.mailboxes[k]
 		doc.Mailboxes = append(doc.Mailboxes, snapMailbox{Address: mb.address, Display: mb.display, Type: mb.typ,
-			Archive: mb.archive, Rules: mb.rules, Delegates: mb.delegates, DeliverMeetings: mb.deliverMeetings,
+			Archive: mb.archive, Rules: mb.rules, RuleBlob: mb.ruleBlob, Delegates: mb.delegates, DeliverMeetings: mb.deliverMeetings,
 			SyncEpoch: mb.syncEpoch, Moving: mb.moving, Quota: mb.quota, Used: mb.used})
 		for _, dist := range []string{"root", "archiveroot"} {
 			if f := mb.roots[dist]; f != nil {
@@ -311,7 +312,7 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			return nil, bad("mailbox %q is empty or listed twice", m.Address)
 		}
 		st.mailboxes[key] = &mbox{address: m.Address, display: m.Display, typ: m.Type, roots: map[string]*folder{}, archive: m.Archive,
-			rules: m.Rules, delegates: m.Delegates, deliverMeetings: m.DeliverMeetings, syncEpoch: m.SyncEpoch,
+			rules: m.Rules, ruleBlob: m.RuleBlob, delegates: m.Delegates, deliverMeetings: m.DeliverMeetings, syncEpoch: m.SyncEpoch,
 			moving: m.Moving, quota: m.Quota, used: m.Used}
 	}
 	for _, sf := range doc.Folders {

@@ -26,6 +26,7 @@ type mbox struct {
 	roots            map[string]*folder
 	archive          bool
 	rules            []mailbox.Rule
+	ruleBlob         bool // OutlookRuleBlobExists: Outlook keeps client-only rules
 	delegates        []mailbox.Delegate
 	deliverMeetings  string
 	syncEpoch        int
@@ -411,6 +412,14 @@ func (f *FolderFixture) SetSubject(id, subject string) {
 func (m *MailboxFixture) SetRules(rules []mailbox.Rule) {
 	m.s.mu.Lock()
 	m.mb.rules = rules
+	m.s.mu.Unlock()
+}
+
+// SetClientOnlyRules makes GetInboxRules answer OutlookRuleBlobExists true:
+// Outlook keeps rules in the mailbox that no API can read.
+func (m *MailboxFixture) SetClientOnlyRules(exist bool) {
+	m.s.mu.Lock()
+	m.mb.ruleBlob = exist
 	m.s.mu.Unlock()
 }
 
