@@ -119,12 +119,17 @@ type MailboxResult struct {
 	BytesCopied    int64
 	ReadUpdates    int64
 	Healed         int64 // items found on the target by their stamp after a crash
-	Skipped        int64
+	Skipped        int64 // skipped in this pass
 	SkipReasons    map[string]int64
-	DeletesIgnored int64
-	NonMailFolders []FolderResult
-	Folders        []FolderResult
-	Err            error
+	// SkippedTotal counts the items of the job skipped in any pass, with
+	// their reasons: an item skipped once stays skipped, and the job stays
+	// partial, until the engineer deals with it.
+	SkippedTotal     int64
+	SkipReasonsTotal map[string]int64
+	DeletesIgnored   int64
+	NonMailFolders   []FolderResult
+	Folders          []FolderResult
+	Err              error
 }
 
 // SourceID is the stamp that names a source item on the target: stable for
@@ -187,10 +192,15 @@ func (r *mailboxRun) copy(ctx context.Context) error {
 	// Record the outcome even when the context was cancelled, so the next
 	// run and the report know where this one stopped.
 	job.LastEnd = time.Now()
+	if counts, cerr := r.c.Store.Counts(context.WithoutCancel(ctx), job.ID); cerr == nil {
+		r.res.SkippedTotal, r.res.SkipReasonsTotal = counts.Skipped, counts.SkipReasons
+	} else if err == nil {
+		err = cerr
+	}
 	switch {
 	case err != nil:
 		job.Status, job.LastError = JobFailed, err.Error()
-	case r.res.Skipped > 0:
+	case r.res.SkippedTotal > 0:
 		job.Status, job.Passes = JobPartial, job.Passes+1
 	default:
 		job.Status, job.Passes = JobDone, job.Passes+1

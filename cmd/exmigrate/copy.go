@@ -208,7 +208,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 			failed++
 		case r.Err != nil:
 			failed++
-		case r.Skipped > 0:
+		case r.SkippedTotal > 0 || r.Skipped > 0:
 			skipped++
 		}
 	}
@@ -237,6 +237,8 @@ func printCopySummary(io Streams, results []*dispatch.MailboxResult, dryRun bool
 		result := "ok"
 		if r.Err != nil {
 			result = "FAILED: " + r.Err.Error()
+		} else if r.SkippedTotal > 0 {
+			result = "skipped: " + reasons(r.SkipReasonsTotal)
 		} else if r.Skipped > 0 {
 			result = "skipped: " + reasons(r.SkipReasons)
 		}
@@ -245,7 +247,7 @@ func printCopySummary(io Streams, results []*dispatch.MailboxResult, dryRun bool
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, r.ItemsCopied, humanBytes(r.BytesCopied),
-			r.ReadUpdates, r.Skipped, r.Duration.Round(time.Millisecond), result)
+			r.ReadUpdates, max(r.SkippedTotal, r.Skipped), r.Duration.Round(time.Millisecond), result)
 	}
 	tw.Flush()
 	if dryRun {

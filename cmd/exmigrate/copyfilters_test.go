@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/logging"
+)
+
+// TestCopyFiltersAndMappings runs `copy` with folder filters, a folder
+// mapping rule and a date filter from the config file.
+func TestCopyFiltersAndMappings(t *testing.T) {
+	dir := t.TempDir()
+	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg, err := os.ReadFile(l.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = append(cfg, []byte("filters:\n  exclude_folders: ['^Sent Items$']\n  folder_mappings: ['Inbox/Invoices -> Finance/Invoices 2024']\n  received_since: 2024-01-01\n")...)
+	if err := os.WriteFile(l.ConfigPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	g := &globalOptions{ConfigPath: l.ConfigPath, io: Streams{Out: &out, Err: &errb}, logger: logging.Discard()}
+	if err := copyRun(context.Background(), &copyOptions{g: g, Mailboxes: l.CopyCSV, Direction: "onboarding", MaxSkipped: -1, ItemWorkers: 4}); err != nil {
+		t.Fatalf("copy: %v\n%s", err, out.String())
+	}
+	src := l.EWS.AddMailbox("alex@fabrikam.com")
+	tgt := l.Graph.Mailbox("alex@fabrikam.onmicrosoft.com")
+	if n := len(tgt.Messages("Sent Items")); n != 0 {
+		t.Errorf("excluded Sent Items: %d messages copied", n)
+	}
+	if n := len(tgt.Messages("Inbox/Invoices")); n != 0 {
+		t.Errorf("mapped folder copied to its old path too: %d", n)
+	}
+	// Only what was received since 2024-01-01 is copied, into the mapped path.
+	for _, c := range []struct{ from, to string }{{"Inbox/Invoices", "Finance/Invoices 2024"}, {"Inbox", "Inbox"}} {
+		want := 0
+		for _, it := range src.Folder(c.from).Items() {
+			if !it.Received.Before(mustDate(t, "2024-01-01")) {
+				want++
+			}
+		}
+		if got := len(tgt.Messages(c.to)); got != want {
+			t.Errorf("%s -> %s: %d messages, want %d (received since 2024-01-01)", c.from, c.to, got, want)
+		}
+	}
+	if !strings.Contains(out.String(), "Finance/Invoices 2024") && !strings.Contains(out.String(), "Inbox/Invoices") {
+		t.Errorf("summary does not show the mapped folder:\n%s", out.String())
+	}
+}
+
+// TestMaxSkippedFailsTheMailbox: the 160 MB item of the default scenario is
+// skipped; --max-skipped 0 turns that into a failed mailbox (exit 1), while
+// the default reports it and exits 3.
+func TestMaxSkippedFailsTheMailbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies a 40 MB item")
+	}
+	dir := t.TempDir()
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	list := filepath.Join(dir, "dan.csv")
+	if err := os.WriteFile(list, []byte("EmailAddress,TargetAddress\ndan@contoso.com,dan@contoso.onmicrosoft.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := run(t, "copy", "--config", l.ConfigPath, "--mailboxes", list, "--max-skipped", "0")
+	if code != ExitFailed || !strings.Contains(out, "too many items skipped: 1 skipped, over --max-skipped 0") {
+		t.Errorf("--max-skipped 0: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, _ = run(t, "copy", "--config", l.ConfigPath, "--mailboxes", list)
+	if code != ExitSkipped || !strings.Contains(out, "too large for the target") {
+		t.Errorf("default: exit %d, want %d\n%s", code, ExitSkipped, out)
+	}
+}
+
+func mustDate(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
