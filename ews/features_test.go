@@ -1,9 +1,12 @@
 package ews_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/exmigrate/exmigrate/ews"
@@ -189,5 +192,42 @@ func TestClientOnlyRules(t *testing.T) {
 	// Asked first, it reads the rules itself.
 	if got, err := box.ClientOnlyRules(ctx); err != nil || !got {
 		t.Errorf("ClientOnlyRules without Rules first = %v, %v", got, err)
+	}
+}
+
+// TestCategoriesImportanceFlagRoundTrip writes a message with categories,
+// importance and a follow-up flag, and reads them back from a listing.
+func TestCategoriesImportanceFlagRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	f := e.mb.Folder("Inbox/Flags")
+	raw := []byte("Subject: flagged\r\nMessage-ID: <f@x>\r\n\r\nbody\r\n")
+	want := map[string]mailbox.Item{}
+	for i, it := range []mailbox.Item{
+		{Subject: "a", Categories: []string{"Red", "Projects"}, Importance: mailbox.ImportanceHigh, Flag: mailbox.Flagged},
+		{Subject: "b", Importance: mailbox.ImportanceLow, Flag: mailbox.Complete},
+		{Subject: "c", Importance: mailbox.ImportanceNormal, Flag: mailbox.NotFlagged},
+	} {
+		id, err := box.CreateMessage(ctx, f.ID(), mailbox.Message{Item: it, SourceID: fmt.Sprint("s", i), MIME: bytes.NewReader(raw), Size: int64(len(raw))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[id] = it
+	}
+	n := 0
+	err := box.Items(ctx, f.ID(), func(got mailbox.Item) error {
+		w, ok := want[got.ID]
+		if !ok {
+			return fmt.Errorf("unexpected item %s", got.ID)
+		}
+		n++
+		if strings.Join(got.Categories, ",") != strings.Join(w.Categories, ",") || got.Importance != w.Importance || got.Flag != w.Flag {
+			t.Errorf("read back categories %v importance %s flag %s; wrote %v %s %s", got.Categories, got.Importance, got.Flag, w.Categories, w.Importance, w.Flag)
+		}
+		return nil
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("listed %d items: %v", n, err)
 	}
 }

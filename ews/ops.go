@@ -108,9 +108,19 @@ func (it *itemXML) item() mailbox.Item {
 	if out.Class == "" {
 		out.Class = itemClassOf(it.XMLName.Local)
 	}
+	out.Flag = mailbox.NotFlagged
 	for _, p := range it.ExtendedProperty {
 		if strings.EqualFold(p.URI.SetID, mailbox.SourceIDPropertySet) && p.URI.Name == mailbox.SourceIDPropertyName {
 			out.SourceID = p.Value
+			continue
+		}
+		if p.tag() == 0x1090 { // PR_FLAG_STATUS: 1 complete, 2 flagged
+			switch strings.TrimSpace(p.Value) {
+			case "1":
+				out.Flag = mailbox.Complete
+			case "2":
+				out.Flag = mailbox.Flagged
+			}
 		}
 	}
 	return out

@@ -79,7 +79,8 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 		{"CreateMessage", func() error {
 			m := mime("Copied", 200)
 			_, err := box.CreateMessage(ctx, f.ID(), mailbox.Message{Item: mailbox.Item{IsRead: true,
-				Received: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Sent: time.Date(2024, 1, 2, 3, 0, 0, 0, time.UTC)},
+				Received: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Sent: time.Date(2024, 1, 2, 3, 0, 0, 0, time.UTC),
+				Categories: []string{"Red", "Projects"}, Importance: mailbox.ImportanceHigh, Flag: mailbox.Flagged},
 				SourceID: "src-1", MIME: bytes.NewReader(m), Size: int64(len(m))})
 			return err
 		}},

@@ -125,6 +125,7 @@ func itemShape(parent *etree.Element) {
 		"message:InternetMessageId", "message:IsRead"} {
 		fieldURI(ap, f)
 	}
+	extTag(ap, "0x1090", "Integer") // PR_FLAG_STATUS: the follow-up flag on every Exchange version
 	sourceIDURI(ap)
 }
 
@@ -140,8 +141,18 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 	mc := m.CreateElement("t:MimeContent")
 	mc.CreateAttr("CharacterSet", "UTF-8")
 	mc.SetText("MIMEMARKER")
-	// ItemType order: MimeContent ... ExtendedProperty; IsRead would come
-	// later but the read bit of PR_MESSAGE_FLAGS already says it.
+	// ItemType order: MimeContent, Categories, Importance ... ExtendedProperty;
+	// IsRead would come later but the read bit of PR_MESSAGE_FLAGS says it.
+	if len(msg.Item.Categories) > 0 {
+		cats := m.CreateElement("t:Categories")
+		for _, c := range msg.Item.Categories {
+			elem(cats, "t:String", c)
+		}
+	}
+	switch msg.Item.Importance {
+	case mailbox.ImportanceLow, mailbox.ImportanceNormal, mailbox.ImportanceHigh:
+		elem(m, "t:Importance", string(msg.Item.Importance))
+	}
 	flags := 0
 	if msg.Item.IsRead {
 		flags = 1 // MSGFLAG_READ; never MSGFLAG_UNSENT, which would make a draft
@@ -157,6 +168,12 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 	}
 	if !msg.Item.Sent.IsZero() {
 		ext(func(p *etree.Element) *etree.Element { return extTag(p, "0x0039", "SystemTime") }, msg.Item.Sent.UTC().Format("2006-01-02T15:04:05Z"))
+	}
+	switch msg.Item.Flag {
+	case mailbox.Flagged:
+		ext(func(p *etree.Element) *etree.Element { return extTag(p, "0x1090", "Integer") }, "2")
+	case mailbox.Complete:
+		ext(func(p *etree.Element) *etree.Element { return extTag(p, "0x1090", "Integer") }, "1")
 	}
 	if msg.SourceID != "" {
 		ext(sourceIDURI, msg.SourceID)

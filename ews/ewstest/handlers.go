@@ -514,6 +514,13 @@ func (rc *reqCtx) writeItem(x *xw, it *item, sh shape, mime func()) {
 	if sh.has("item:Size") {
 		x.leaf(nsTypes, "Size", strconv.FormatInt(min(it.size, 1<<31-1), 10)) // xs:int on the wire
 	}
+	if sh.has("item:Categories") && len(it.categories) > 0 {
+		x.start(nsTypes, "Categories")
+		for _, c := range it.categories {
+			x.leaf(nsTypes, "String", c)
+		}
+		x.end()
+	}
 	if sh.has("item:Importance") {
 		x.leaf(nsTypes, "Importance", it.importance)
 	}
@@ -862,7 +869,12 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 		}
 		var it *item
 		if err == nil {
-			spec := Item{MIME: mime, Class: in.child(nsTypes, "ItemClass").value()}
+			spec := Item{MIME: mime, Class: in.child(nsTypes, "ItemClass").value(), Importance: in.child(nsTypes, "Importance").value()}
+			if cats := in.child(nsTypes, "Categories"); cats != nil {
+				for _, c := range cats.all(nsTypes, "String") {
+					spec.Categories = append(spec.Categories, c.value())
+				}
+			}
 			ext := map[string]string{}
 			for _, ep := range in.all(nsTypes, "ExtendedProperty") {
 				e := parseExt(ep.child(nsTypes, "ExtendedFieldURI"))

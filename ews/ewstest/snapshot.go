@@ -113,9 +113,10 @@ type snapItem struct {
 	Received, Sent               time.Time
 	IsRead, IsDraft              bool
 	Importance                   string
-	MIME                         []byte `json:",omitempty"`
-	BaseSHA256                   string `json:",omitempty"` // MIME left out: base's item of this id has it
-	StreamKey                    string `json:",omitempty"`
+	Categories                   []string `json:",omitempty"`
+	MIME                         []byte   `json:",omitempty"`
+	BaseSHA256                   string   `json:",omitempty"` // MIME left out: base's item of this id has it
+	StreamKey                    string   `json:",omitempty"`
 	Ext                          map[string]string
 	Created, Updated, ReadChange int64
 }
@@ -205,7 +206,7 @@ func (s *Server) snapDocLocked() (*snapDoc, error) {
 			for _, it := range f.items {
 				si := snapItem{ID: it.id, Folder: f.id, Class: it.class, Subject: it.subject, MsgID: it.msgID, Size: it.size,
 					Received: it.received, Sent: it.sent, IsRead: it.isRead, IsDraft: it.isDraft, Importance: it.importance,
-					MIME: it.mime, StreamKey: it.streamKey, Ext: it.ext, Created: it.created, Updated: it.updated, ReadChange: it.readChanged}
+					Categories: it.categories, MIME: it.mime, StreamKey: it.streamKey, Ext: it.ext, Created: it.created, Updated: it.updated, ReadChange: it.readChanged}
 				if it.open != nil {
 					if it.streamKey == "" {
 						return fmt.Errorf("ewstest: snapshot: item %q (%s) in folder %q streams its content and has no StreamKey; seed it with Item.StreamKey", it.id, it.subject, f.name)
@@ -367,7 +368,7 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 		}
 		it := &item{id: si.ID, f: f, class: si.Class, subject: si.Subject, msgID: si.MsgID, size: si.Size,
 			received: si.Received, sent: si.Sent, isRead: si.IsRead, isDraft: si.IsDraft, importance: si.Importance,
-			mime: si.MIME, streamKey: si.StreamKey, ext: maps.Clone(si.Ext), created: si.Created, updated: si.Updated, readChanged: si.ReadChange}
+			categories: si.Categories, mime: si.MIME, streamKey: si.StreamKey, ext: maps.Clone(si.Ext), created: si.Created, updated: si.Updated, readChanged: si.ReadChange}
 		if it.ext == nil {
 			it.ext = map[string]string{}
 		}

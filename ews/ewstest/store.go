@@ -65,6 +65,7 @@ type item struct {
 	received, sent  time.Time
 	isRead, isDraft bool
 	importance      string
+	categories      []string
 	mime            []byte
 	open            func() (io.ReadCloser, error)
 	streamKey       string            // names open for snapshots
@@ -91,6 +92,11 @@ type Item struct {
 	IsRead            bool
 	IsDraft           bool
 	SourceID          string
+	Importance        string   // Low, Normal (default), High
+	Categories        []string // t:Categories
+	// Flag is the follow-up flag: "" or NotFlagged, Flagged, Complete
+	// (stored as PR_FLAG_STATUS 0x1090, as Exchange does).
+	Flag string
 	// StreamKey names the content of Open for Snapshot, which keeps the
 	// key instead of the bytes; Restore asks its stream resolver for it.
 	StreamKey string
@@ -295,7 +301,16 @@ func (s *Server) addItem(f *folder, it Item) *item {
 	}
 	x := &item{id: s.newID("I", owner), f: f, class: it.Class, subject: it.Subject, msgID: it.InternetMessageID,
 		received: it.Received.UTC(), sent: it.Sent.UTC(), isRead: it.IsRead, isDraft: it.IsDraft, importance: "Normal",
-		mime: it.MIME, open: it.Open, streamKey: it.StreamKey, size: it.Size, ext: map[string]string{}, created: seq, updated: seq}
+		categories: it.Categories, mime: it.MIME, open: it.Open, streamKey: it.StreamKey, size: it.Size, ext: map[string]string{}, created: seq, updated: seq}
+	if it.Importance != "" {
+		x.importance = it.Importance
+	}
+	switch it.Flag {
+	case "Flagged":
+		x.ext["0x1090"] = "2"
+	case "Complete":
+		x.ext["0x1090"] = "1"
+	}
 	if x.class == "" {
 		x.class = "IPM.Note"
 	}
