@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"mime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -114,7 +116,24 @@ type StoredItem struct {
 	IsDraft           bool
 	SourceID          string
 	MessageFlags      string // PR_MESSAGE_FLAGS as written, "" when never set
+	Importance        string
+	Categories        []string
+	Flag              string // NotFlagged, Flagged or Complete, from PR_FLAG_STATUS
 	MIME              []byte
+}
+
+func (x *item) stored() StoredItem {
+	flag := "NotFlagged"
+	switch x.ext["0x1090"] {
+	case "1":
+		flag = "Complete"
+	case "2":
+		flag = "Flagged"
+	}
+	return StoredItem{ID: x.id, Class: x.class, Subject: x.subject, InternetMessageID: x.msgID,
+		Size: x.size, Received: x.received, Sent: x.sent, IsRead: x.isRead, IsDraft: x.isDraft,
+		SourceID: x.ext[sourceKey], MessageFlags: x.ext["0x0e07"], Importance: x.importance,
+		Categories: slices.Clone(x.categories), Flag: flag, MIME: x.mime}
 }
 
 // MailboxFixture seeds and inspects one mailbox.
@@ -343,10 +362,20 @@ func (s *Server) addItem(f *folder, it Item) *item {
 var sourceKey = strings.ToLower(mailbox.SourceIDPropertySet) + "|" + mailbox.SourceIDPropertyName
 
 // headersOf pulls Subject and Message-ID from the header block of MIME.
-func headersOf(mime []byte) (subject, msgID string) {
-	hdr, _, _ := bytes.Cut(mime, []byte("\r\n\r\n"))
+func headersOf(raw []byte) (subject, msgID string) {
+	hdr, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	// Unfold continuation lines, then decode RFC 2047 words in the subject
+	// as Exchange does when it stores a message.
+	var lines []string
 	for _, line := range strings.Split(string(hdr), "\n") {
 		line = strings.TrimRight(line, "\r")
+		if len(lines) > 0 && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) {
+			lines[len(lines)-1] += " " + strings.TrimSpace(line)
+			continue
+		}
+		lines = append(lines, line)
+	}
+	for _, line := range lines {
 		k, v, ok := strings.Cut(line, ":")
 		if !ok {
 			continue
@@ -354,6 +383,9 @@ func headersOf(mime []byte) (subject, msgID string) {
 		switch strings.ToLower(k) {
 		case "subject":
 			subject = strings.TrimSpace(v)
+			if d, err := new(mime.WordDecoder).DecodeHeader(subject); err == nil {
+				subject = d
+			}
 		case "message-id":
 			msgID = strings.TrimSpace(v)
 		}
@@ -367,9 +399,7 @@ func (f *FolderFixture) Items() []StoredItem {
 	defer f.s.mu.Unlock()
 	out := make([]StoredItem, 0, len(f.f.items))
 	for _, x := range f.f.items {
-		out = append(out, StoredItem{ID: x.id, Class: x.class, Subject: x.subject, InternetMessageID: x.msgID,
-			Size: x.size, Received: x.received, Sent: x.sent, IsRead: x.isRead, IsDraft: x.isDraft,
-			SourceID: x.ext[sourceKey], MessageFlags: x.ext["0x0e07"], MIME: x.mime})
+		out = append(out, x.stored())
 	}
 	return out
 }
@@ -518,9 +548,7 @@ func (s *Server) EachItem(fn func(StoredItem)) {
 	sort.Slice(all, func(i, j int) bool { return all[i].created < all[j].created })
 	for _, x := range all {
 		s.mu.Lock()
-		si := StoredItem{ID: x.id, Class: x.class, Subject: x.subject, InternetMessageID: x.msgID,
-			Size: x.size, Received: x.received, Sent: x.sent, IsRead: x.isRead, IsDraft: x.isDraft,
-			SourceID: x.ext[sourceKey], MessageFlags: x.ext["0x0e07"], MIME: x.mime}
+		si := x.stored()
 		s.mu.Unlock()
 		fn(si)
 	}

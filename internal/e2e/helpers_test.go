@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -161,10 +162,13 @@ type itemKey struct {
 	Sent      string
 	IsRead    bool
 	Attach    string // decoded attachment sizes, sorted, comma-separated
+	// Properties: importance, categories and flag, lower-cased, as
+	// "high|projects,red|flagged" (EWS and Graph spell them differently).
+	Props string
 }
 
 func (k itemKey) String() string {
-	return fmt.Sprintf("%q %s recv=%s sent=%s read=%v att=[%s]", k.Subject, k.MessageID, k.Received, k.Sent, k.IsRead, k.Attach)
+	return fmt.Sprintf("%q %s recv=%s sent=%s read=%v att=[%s] props=%s", k.Subject, k.MessageID, k.Received, k.Sent, k.IsRead, k.Attach, k.Props)
 }
 
 func (k itemKey) hash() string {
@@ -265,6 +269,23 @@ func subjectKey(s string) string {
 	return s
 }
 
+// propsKey normalises importance, categories and flag; an empty value is
+// the default (normal, none, not flagged).
+func propsKey(importance string, categories []string, flag string) string {
+	if importance == "" {
+		importance = "normal"
+	}
+	if flag == "" {
+		flag = "notflagged"
+	}
+	cats := make([]string, len(categories))
+	for i, c := range categories {
+		cats[i] = strings.ToLower(c)
+	}
+	slices.Sort(cats)
+	return strings.ToLower(importance) + "|" + strings.Join(cats, ",") + "|" + strings.ToLower(flag)
+}
+
 func receivedKey(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 
 // ewsView reads a folder of the EWS fake. Items seeded as streams (the
@@ -288,7 +309,8 @@ func (e *env) ewsView(t testing.TB, address, path string) *folderView {
 		if err != nil {
 			t.Fatalf("%s %s: %q: %v", address, path, it.Subject, err)
 		}
-		k := itemKey{Subject: subjectKey(it.Subject), MessageID: it.InternetMessageID, Received: receivedKey(it.Received), Sent: receivedKey(it.Sent), IsRead: it.IsRead, Attach: att}
+		k := itemKey{Subject: subjectKey(it.Subject), MessageID: it.InternetMessageID, Received: receivedKey(it.Received), Sent: receivedKey(it.Sent), IsRead: it.IsRead, Attach: att,
+			Props: propsKey(it.Importance, it.Categories, it.Flag)}
 		v.add(k, it.SourceID, it.IsDraft)
 	}
 	return v
@@ -318,7 +340,8 @@ func (e *env) graphView(t testing.TB, address, path string) *folderView {
 			}
 			att = joinSizes(sizes)
 		}
-		k := itemKey{Subject: subjectKey(m.Subject), MessageID: m.InternetMessageID, Received: receivedKey(m.Received), Sent: receivedKey(m.Sent), IsRead: m.IsRead, Attach: att}
+		k := itemKey{Subject: subjectKey(m.Subject), MessageID: m.InternetMessageID, Received: receivedKey(m.Received), Sent: receivedKey(m.Sent), IsRead: m.IsRead, Attach: att,
+			Props: propsKey(m.Importance, m.Categories, m.FlagStatus)}
 		v.add(k, m.ExtendedProperties[sourceIDProp], m.IsDraft)
 	}
 	return v
@@ -437,7 +460,19 @@ func (m genMsg) ewsItem() ewstest.Item {
 func (m genMsg) graphMessage(to string) graphtest.Message {
 	gm := graphtest.Message{Subject: m.Subject, BodyType: "text", Body: "Message of the end-to-end test.",
 		From: "sender@" + strings.SplitN(to, "@", 2)[1], To: []string{to}, InternetMessageID: m.MessageID,
-		IsRead: m.IsRead, Received: m.Received, Sent: m.Received.Add(-time.Minute), MIME: m.MIME}
+		IsRead: m.IsRead, Received: m.Received, Sent: m.Received.Add(-time.Minute), MIME: m.MIME,
+		Importance: "normal", FlagStatus: "notFlagged"}
+	// Some messages carry the properties the copy must keep.
+	h := fnv.New32a()
+	h.Write([]byte(m.MessageID))
+	switch h.Sum32() % 5 {
+	case 1:
+		gm.Importance, gm.Categories = "high", []string{"Projects"}
+	case 2:
+		gm.FlagStatus = "flagged"
+	case 3:
+		gm.Importance, gm.FlagStatus, gm.Categories = "low", "complete", []string{"Red category", "Kunden"}
+	}
 	if m.AttachSize > 0 {
 		gm.Attachments = []graphtest.Attachment{{Name: "data.bin", ContentType: "application/octet-stream", Size: int64(m.AttachSize)}}
 	}

@@ -42,13 +42,16 @@ const (
 // message is one generated message: its MIME and the properties the fakes
 // need alongside it.
 type message struct {
-	MIME      []byte
-	Class     string
-	Subject   string
-	From      string
-	MessageID string
-	Received  time.Time
-	IsRead    bool
+	MIME       []byte
+	Categories []string
+	Importance string // Low, Normal, High
+	Flag       string // NotFlagged, Flagged, Complete
+	Class      string
+	Subject    string
+	From       string
+	MessageID  string
+	Received   time.Time
+	IsRead     bool
 }
 
 type generator struct {
@@ -109,6 +112,7 @@ func (g *generator) next(owner string, i int, readRatio float64) message {
 	kind := messageKind(g.rng.IntN(int(kinds)))
 	m := message{Class: "IPM.Note", Subject: subject, From: from, MessageID: msgID, Received: received,
 		IsRead: g.rng.Float64() < readRatio}
+	m.Categories, m.Importance, m.Flag = properties(i)
 
 	var b bytes.Buffer
 	header := func(contentType string) {
@@ -163,6 +167,32 @@ func (g *generator) next(owner string, i int, readRatio float64) message {
 	}
 	m.MIME = b.Bytes()
 	return m
+}
+
+// properties gives some messages categories, a non-normal importance and a
+// follow-up flag, from the index alone so that the random sequence (and so
+// every other generated property) stays the same.
+func properties(i int) (categories []string, importance, flag string) {
+	importance, flag = "Normal", "NotFlagged"
+	switch {
+	case i%7 == 3:
+		categories = []string{"Projects"}
+	case i%11 == 5:
+		categories = []string{"Red category", "Kunden"}
+	}
+	switch {
+	case i%9 == 4:
+		importance = "High"
+	case i%13 == 6:
+		importance = "Low"
+	}
+	switch {
+	case i%10 == 2:
+		flag = "Flagged"
+	case i%17 == 8:
+		flag = "Complete"
+	}
+	return categories, importance, flag
 }
 
 func writeBase64Lines(w *bytes.Buffer, data []byte) {
