@@ -16,16 +16,7 @@ import (
 // TestCopyFiltersAndMappings runs `copy` with folder filters, a folder
 // mapping rule and a date filter from the config file.
 func TestCopyFiltersAndMappings(t *testing.T) {
-	dir := t.TempDir()
-	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, _ := startSmallLab(t, lab.Options{})
 	cfg, err := os.ReadFile(l.ConfigPath)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/exmigrate/exmigrate/internal/lab"
 )
 
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -135,4 +137,22 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(string(audit), `"action":"rule.create"`) {
 		t.Error("audit log has no rule.create line")
 	}
+}
+
+// startSmallLab serves testdata/lab/small.yaml (an on-prem and a cloud
+// mailbox) for one test, in a folder of its own that nothing outlives.
+func startSmallLab(t *testing.T, opts lab.Options) (l *lab.Lab, dir string) {
+	t.Helper()
+	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	opts.Dir, opts.Scenario, opts.Ephemeral = dir, sc, true
+	l, err = lab.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l, dir
 }

@@ -21,16 +21,7 @@ import (
 // from a cloud mailbox through the fake Graph and finds it, with the CSVs
 // attached, in the sender's Sent Items.
 func TestReportMailedThroughGraph(t *testing.T) {
-	dir := t.TempDir()
-	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, dir := startSmallLab(t, lab.Options{})
 	var out, errb bytes.Buffer
 	g := &globalOptions{ConfigPath: l.ConfigPath, io: Streams{Out: &out, Err: &errb}, logger: logging.Discard()}
 	ctx := context.Background()
@@ -39,7 +30,7 @@ func TestReportMailedThroughGraph(t *testing.T) {
 		t.Fatalf("assess: %v\n%s", err, errb.String())
 	}
 	sender := "megan@fabrikam.com"
-	err = reportRun(ctx, &reportOptions{g: g, In: assessment, Formats: "html", Out: filepath.Join(dir, "report"),
+	err := reportRun(ctx, &reportOptions{g: g, In: assessment, Formats: "html", Out: filepath.Join(dir, "report"),
 		MailTo: []string{"cio@fabrikam.com", "helpdesk@fabrikam.com"}, MailFrom: sender})
 	if err != nil {
 		t.Fatalf("report: %v", err)
@@ -113,16 +104,7 @@ func TestTeamsSummaryKeepsTheURLSecret(t *testing.T) {
 // TestAssessWithPowerShellExports: litigation hold and permissions come
 // from Exchange PowerShell exports and turn into findings.
 func TestAssessWithPowerShellExports(t *testing.T) {
-	dir := t.TempDir()
-	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, dir := startSmallLab(t, lab.Options{})
 	write := func(name, body string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
@@ -136,7 +118,7 @@ func TestAssessWithPowerShellExports(t *testing.T) {
 	var out, errb bytes.Buffer
 	g := &globalOptions{ConfigPath: l.ConfigPath, io: Streams{Out: &out, Err: &errb}, logger: logging.Discard()}
 	assessment := filepath.Join(dir, "assessment.json")
-	err = assessRun(context.Background(), &assessOptions{g: g, Mailboxes: l.MailboxesCSV, Out: assessment,
+	err := assessRun(context.Background(), &assessOptions{g: g, Mailboxes: l.MailboxesCSV, Out: assessment,
 		MailboxExport: mbx, PermissionsExport: perms, FolderPermissionsExport: folders})
 	if err != nil {
 		t.Fatalf("assess: %v", err)

@@ -122,17 +122,8 @@ func TestCopyInterruptedResumes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes; skipped with -short")
 	}
-	dir := t.TempDir()
-	sc, err := lab.LoadScenario(filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Latency makes the copy slow enough to interrupt in the middle.
-	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Scenario: sc, Latency: 40 * time.Millisecond, Ephemeral: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l, _ := startSmallLab(t, lab.Options{Latency: 40 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -146,7 +137,7 @@ func TestCopyInterruptedResumes(t *testing.T) {
 	if err := first.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	err = first.Wait()
+	err := first.Wait()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != ExitInterrupted {
 		t.Fatalf("interrupted copy: %v, want exit %d\n%s", err, ExitInterrupted, out.String())
