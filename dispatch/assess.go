@@ -136,6 +136,11 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 			inv.PartErrors[mapping.SectionDelegates] = err
 		}
 	}
+	if pr, ok := mb.(mailbox.FolderPermissionReader); ok {
+		if inv.FolderPermissions, err = pr.FolderPermissions(ctx); err != nil {
+			inv.PartErrors[mapping.SectionPermissions] = err
+		}
+	}
 	if hr, ok := mb.(mailbox.HoldReader); ok {
 		if inv.Holds, err = hr.Holds(ctx); err != nil {
 			inv.PartErrors[mapping.SectionHolds] = err

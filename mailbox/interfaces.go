@@ -77,3 +77,8 @@ type DelegateReader interface {
 type HoldReader interface {
 	Holds(ctx context.Context) ([]Hold, error)
 }
+
+// FolderPermissionReader reads the permission sets of a mailbox's folders.
+type FolderPermissionReader interface {
+	FolderPermissions(ctx context.Context) ([]FolderPermission, error)
+}

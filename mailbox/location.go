@@ -58,3 +58,11 @@ type Hold struct {
 	Query  string
 	Status string
 }
+
+// FolderPermission is one entry of a folder's permission set (who may do
+// what in the folder), as delegates and shared folders leave them.
+type FolderPermission struct {
+	Folder string // folder path, as Folder.Path
+	User   string // SMTP address or display name; Default and Anonymous included
+	Level  string // None, Reviewer, Author, Editor, Owner, Custom ...
+}

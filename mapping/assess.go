@@ -86,11 +86,7 @@ const (
 )
 
 // FolderPermission is one entry of a folder's permission set.
-type FolderPermission struct {
-	Folder string // folder path, as mailbox.Folder.Path
-	User   string // SMTP address or display name; Default and Anonymous included
-	Level  string // None, Reviewer, Author, Editor, Owner, Custom ...
-}
+type FolderPermission = mailbox.FolderPermission
 
 // Mailbox-level permission rights.
 const (
