@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,6 +25,9 @@ type Mailbox struct {
 	// ruleBlob is GetInboxRules' OutlookRuleBlobExists from the last
 	// Rules call, so ClientOnlyRules costs no second round trip.
 	ruleBlob *bool
+	// primary is the tree of the last Folders(ScopePrimary) call, so
+	// FolderPermissions does not list it a second time.
+	primary []mailbox.Folder
 }
 
 var (
@@ -90,7 +94,13 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 			}
 		}
 	}
-	return buildTree(root, all, wk), nil
+	tree := buildTree(root, all, wk)
+	if scope == mailbox.ScopePrimary {
+		m.mu.Lock()
+		m.primary = slices.Clone(tree) // the caller may reorder its copy
+		m.mu.Unlock()
+	}
+	return tree, nil
 }
 
 // buildTree orders folders parents first and fills Path and WellKnown.

@@ -439,6 +439,11 @@ func (rc *reqCtx) writeFolder(x *xw, f *folder, sh shape) {
 			writeExt(x, e, strconv.Itoa(len(f.children)))
 		}
 	}
+	// PermissionSet comes after the BaseFolderType elements in every
+	// folder type; only when asked for by name, as IdOnly shapes do.
+	if sh.fields["folder:PermissionSet"] {
+		rc.writePermissionSet(x, f)
+	}
 	x.end()
 }
 
@@ -557,6 +562,9 @@ func (rc *reqCtx) getFolder(op *node, x *xw) error {
 	x.start(nsMessages, "ResponseMessages")
 	for _, ref := range op.child(nsMessages, "FolderIds").children {
 		f, err := rc.folderByRef(ref)
+		if err == nil && f.permErr != "" && sh.fields["folder:PermissionSet"] {
+			err = errf(f.permErr, "Injected by the test for the permission set of folder %q.", f.name)
+		}
 		if rc.msgStart(x, "GetFolderResponseMessage", err) {
 			x.start(nsMessages, "Folders")
 			rc.writeFolder(x, f, sh)

@@ -97,6 +97,8 @@ type snapFolder struct {
 	ID, Mailbox, Parent        string
 	Name, Class, Distinguished string
 	Hidden                     bool
+	Perms                      []Permission `json:",omitempty"` // nil: the default set
+	PermErr                    string       `json:",omitempty"`
 	Tombs                      []snapTomb
 	Created, Updated           int64
 }
@@ -192,7 +194,7 @@ func (s *Server) snapDocLocked() (*snapDoc, error) {
 		var walk func(f *folder) error
 		walk = func(f *folder) error {
 			sf := snapFolder{ID: f.id, Name: f.name, Class: f.class, Distinguished: f.distinguished, Hidden: f.hidden,
-				Created: f.created, Updated: f.updated}
+				Perms: f.perms, PermErr: f.permErr, Created: f.created, Updated: f.updated}
 			if f.mb != nil {
 				sf.Mailbox = f.mb.address
 			}
@@ -321,9 +323,14 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			return nil, bad("folder id %q is empty or listed twice", sf.ID)
 		}
 		f := &folder{id: sf.ID, name: sf.Name, class: sf.Class, distinguished: sf.Distinguished, hidden: sf.Hidden,
-			created: sf.Created, updated: sf.Updated}
+			perms: sf.Perms, permErr: sf.PermErr, created: sf.Created, updated: sf.Updated}
 		for _, t := range sf.Tombs {
 			f.tombs = append(f.tombs, tomb{id: t.ID, seq: t.Seq, created: t.Created})
+		}
+		for _, p := range sf.Perms {
+			if _, ok := levelRights[p.Level]; !ok || (p.User == "" && p.SID == "") {
+				return nil, bad("folder %q has a permission entry %+v with an unknown level or no user", sf.Name, p)
+			}
 		}
 		if sf.Mailbox != "" {
 			if f.mb = st.mailboxes[strings.ToLower(sf.Mailbox)]; f.mb == nil {

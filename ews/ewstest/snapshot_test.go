@@ -60,6 +60,9 @@ func seededServer(t *testing.T) *ewstest.Server {
 	a.SetRules([]mailbox.Rule{{ID: "r1", Name: "Move", Priority: 1, Enabled: true,
 		Actions: mailbox.Actions{MoveToFolder: a.Folder("Inbox/Projects").ID()}}})
 	a.SetDelegates([]mailbox.Delegate{{User: "b@contoso.com", Permissions: map[string]string{"Calendar": "Editor"}}}, "DelegatesOnly")
+	a.Folder("Inbox/Projects").SetPermissions([]ewstest.Permission{{User: ewstest.DefaultUser, Level: "Reviewer"},
+		{User: "b@contoso.com", Level: "Editor"}, {SID: "S-1-5-21-9-9-9-1104", DisplayName: "Old account", Level: "Author"}})
+	a.Root("calendar").SetPermissions([]ewstest.Permission{{User: ewstest.DefaultUser, Level: "FreeBusyTimeOnly"}})
 	srv.AddMailbox("b@contoso.com")
 	srv.AddHold(mailbox.Hold{ID: "h1", Name: "Legal", Status: "Active"}, "a@contoso.com")
 	pf := srv.PublicFolder("Company/Announcements")
@@ -97,8 +100,9 @@ func view(srv *ewstest.Server) map[string]any {
 			}
 		}
 		if p := m.Root("inbox").Child("Projects"); p != nil {
-			out[addr+"/projects"] = []any{p.ID(), p.Child("2024").ID(), p.Child("2024").Items()}
+			out[addr+"/projects"] = []any{p.ID(), p.Child("2024").ID(), p.Child("2024").Items(), p.Permissions()}
 		}
+		out[addr+"/calendar-permissions"] = m.Root("calendar").Permissions()
 	}
 	pf := srv.PublicFolder("Company/Announcements")
 	out["pf"] = []any{pf.ID(), pf.Items()}

@@ -49,6 +49,8 @@ type folder struct {
 	tombs         []tomb
 	created       int64
 	updated       int64
+	perms         []Permission // nil: Default and Anonymous at None
+	permErr       string       // FailPermissions
 }
 
 type tomb struct {

@@ -82,7 +82,7 @@ var (
 	baseShapes = []string{"IdOnly", "Default", "AllProperties", "PcxPeopleSearch"}
 	// The FieldURI values the fake knows (a subset of UnindexedFieldURIType).
 	fieldURIs = []string{"folder:FolderId", "folder:ParentFolderId", "folder:DisplayName", "folder:UnreadCount",
-		"folder:TotalCount", "folder:ChildFolderCount", "folder:FolderClass", "folder:DistinguishedFolderId",
+		"folder:TotalCount", "folder:ChildFolderCount", "folder:FolderClass", "folder:DistinguishedFolderId", "folder:PermissionSet",
 		"item:ItemId", "item:ParentFolderId", "item:ItemClass", "item:Subject", "item:DateTimeReceived", "item:Size",
 		"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments", "item:DateTimeSent",
 		"item:DateTimeCreated", "item:Flag", "item:Sensitivity", "item:Body", "item:MimeContent",
