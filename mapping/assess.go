@@ -302,10 +302,17 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 	for _, d := range in.Delegates {
 		add(delegateFindings(in.Address, d)...)
 	}
+	// A delegate's rights are also entries of the folders' permission sets
+	// (GetDelegate reads them from there): the delegate finding reports
+	// them, and a pair reported once is not reported again (an export and
+	// EWS may both list it).
+	seen := delegateCovered(in.Delegates, in.Folders)
 	for _, p := range in.FolderPermissions {
-		if ignoredLevel(p.Level) {
+		k := permissionKey(p.User, p.Folder)
+		if ignoredLevel(p.Level) || seen[k] {
 			continue
 		}
+		seen[k] = true
 		add(folderPermissionFinding(in.Address, p.Folder, p.User, p.Level, ""))
 	}
 	for _, p := range in.MailboxPermissions {
@@ -628,6 +635,45 @@ func delegateFindings(addr string, d mailbox.Delegate) []mailbox.Finding {
 		out = append(out, folderPermissionFinding(addr, f, d.User, d.Permissions[f], "as a delegate "))
 	}
 	return out
+}
+
+// delegateFolders are the folders GetDelegate's DelegatePermissions name,
+// by the well-known folder each one is.
+var delegateFolders = map[string]mailbox.WellKnown{
+	"Calendar": mailbox.CalendarFolder, "Inbox": mailbox.Inbox, "Contacts": mailbox.ContactsFolder,
+	"Tasks": mailbox.TasksFolder, "Notes": mailbox.NotesFolder, "Journal": mailbox.JournalFolder,
+}
+
+// delegateCovered returns the user+folder pairs (permissionKey) that
+// delegateFindings reports: each folder a delegate holds more than None
+// on, under its delegate name and under its path in the tree, which
+// differs when the folder names are localised ("Posteingang").
+func delegateCovered(delegates []mailbox.Delegate, folders []mailbox.Folder) map[string]bool {
+	paths := map[mailbox.WellKnown]string{}
+	for _, f := range folders {
+		if f.WellKnown != mailbox.NotWellKnown && f.Path != "" {
+			paths[f.WellKnown] = f.Path
+		}
+	}
+	out := map[string]bool{}
+	for _, d := range delegates {
+		for name, level := range d.Permissions {
+			if ignoredLevel(level) {
+				continue
+			}
+			out[permissionKey(d.User, name)] = true
+			if p, ok := paths[delegateFolders[name]]; ok {
+				out[permissionKey(d.User, p)] = true
+			}
+		}
+	}
+	return out
+}
+
+// permissionKey identifies a user's entry on a folder; Exchange compares
+// both without regard to case.
+func permissionKey(user, folder string) string {
+	return strings.ToLower(user) + "\x00" + strings.ToLower(folder)
 }
 
 func folderPermissionFinding(addr, folder, user, level, how string) mailbox.Finding {
