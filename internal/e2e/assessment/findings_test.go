@@ -3,6 +3,7 @@ package assessment_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ const (
 	movingAddr   = "moving@" + domain // a move request holds it
 	dualAddr     = "dual@" + domain   // a mailbox on both sides: the list must say which
 	cloudGone    = "cloudgone@" + domain
+	sharedAddr   = "shared@" + domain // folders shared through their permission sets, no delegate
 	cloudAddr    = "cloudy@" + domain
 )
 
@@ -68,6 +70,16 @@ func seedFindingsLab(t *testing.T, e *env) {
 	addMail(d.Folder("Inbox"), 3)
 	d.SetDelegates([]mailbox.Delegate{{User: "bob@" + domain, Permissions: map[string]string{"Calendar": "Editor", "Inbox": "Reviewer"},
 		ViewPrivateItems: true}}, "DelegatesAndSendInformationToMe")
+	// Exchange keeps a delegate's rights in the folders' permission sets
+	// too, where the EWS reader finds them a second time.
+	d.Folder("Inbox").SetPermissions([]ewstest.Permission{{User: "bob@" + domain, Level: "Reviewer"}})
+	d.Root("calendar").SetPermissions([]ewstest.Permission{{User: ewstest.DefaultUser, Level: "FreeBusyTimeOnly"},
+		{User: "bob@" + domain, Level: "Editor"}})
+	sh := s.AddMailbox(sharedAddr)
+	addMail(sh.Folder("Projects"), 2)
+	sh.Folder("Projects").SetPermissions([]ewstest.Permission{{User: ewstest.DefaultUser, Level: "Reviewer"}})
+	sh.Folder("Projects/Budget").SetPermissions([]ewstest.Permission{{User: "dave@" + domain, Level: "Editor"},
+		{User: ewstest.AnonymousUser, Level: "None"}})
 	dc := s.AddMailbox(delegCalAddr)
 	addMail(dc.Folder("Inbox"), 3)
 	dc.SetDelegates([]mailbox.Delegate{{User: "carol@" + domain, Permissions: map[string]string{"Calendar": "Reviewer"}}},
@@ -194,7 +206,7 @@ func TestFindings(t *testing.T) {
 	}
 	runs := assessments{}
 	list := entries(plainAddr, ghostAddr, delegAddr, delegCalAddr, holdAddr, archAddr, bigAddr, quotaAddr, calAddr,
-		deepAddr, wideAddr, fullAddr, rulesAddr, rulesOKAddr, cloudAddr, movingAddr)
+		deepAddr, wideAddr, fullAddr, rulesAddr, rulesOKAddr, cloudAddr, movingAddr, sharedAddr)
 	list = append(list, entry(dualAddr),
 		dispatch.Entry{Address: missingAddr, Target: missingAddr, Location: mailbox.LocationOnPrem},
 		dispatch.Entry{Address: cloudGone, Target: cloudGone, Location: mailbox.LocationCloud})
@@ -323,6 +335,48 @@ func TestFindings(t *testing.T) {
 			}
 		})
 	}
+
+	// EXM-FOLDER-PERMISSION from the permission sets read over EWS (no
+	// delegate, no export): a shared folder open to Default, a named
+	// user's Editor; Default at free/busy on the calendar. The negative
+	// case is plain@, whose sets are Default and Anonymous at None. A
+	// delegate's rights, in the sets too, are reported once, by the
+	// delegate finding.
+	t.Run("folder permissions over EWS", func(t *testing.T) {
+		a := runs["main"]
+		got := findings(a, mapping.CodeFolderPermission, sharedAddr)
+		want := map[string]string{
+			"Projects (Default)":                    `-Identity 'shared@` + domain + `:\Projects' -User 'Default' -AccessRights 'Reviewer'`,
+			"Projects/Budget (dave@" + domain + ")": `-Identity 'shared@` + domain + `:\Projects\Budget' -User 'dave@` + domain + `' -AccessRights 'Editor'`,
+		}
+		if len(got) != len(want) {
+			t.Errorf("shared: %d folder permission findings, want %d: %+v", len(got), len(want), got)
+		}
+		for _, f := range got {
+			fix, ok := want[f.Object]
+			if !ok {
+				t.Errorf("shared: unexpected finding %+v", f)
+				continue
+			}
+			if f.Severity != mailbox.SeverityWarning || !strings.Contains(f.Fix, fix) {
+				t.Errorf("shared: %+v, want a warning whose fix holds %q", f, fix)
+			}
+		}
+		if neg := findings(a, mapping.CodeFolderPermission, plainAddr); len(neg) > 0 {
+			t.Errorf("plain: %+v, want no folder permission (Default and Anonymous at None)", neg)
+		}
+		var objs []string
+		for _, f := range findings(a, mapping.CodeFolderPermission, delegAddr) {
+			objs = append(objs, f.Object)
+		}
+		slices.Sort(objs)
+		if w := []string{"Calendar (Default)", "Inbox (bob@" + domain + ")"}; !slices.Equal(objs, w) {
+			t.Errorf("deleg: folder permission findings %q, want %q (bob's once, by the delegate finding)", objs, w)
+		}
+		if m := mailboxOf(t, a, sharedAddr); m.Readiness != mailbox.Warnings {
+			t.Errorf("shared: readiness %s, want warnings", m.Readiness)
+		}
+	})
 
 	t.Run("readiness", func(t *testing.T) {
 		for addr, want := range map[string]mailbox.Readiness{

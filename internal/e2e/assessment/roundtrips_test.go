@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/ews"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
@@ -83,6 +84,11 @@ func TestRoundTripsEWS(t *testing.T) {
 	//     folder counts and sizes come from these pages.
 	//   FindItem: per non-empty folder, ceil(items/1,000) pages; item sizes
 	//     for the largest items and the size limits come from these pages.
+	//   GetFolder + ceil(folders/100): the permission sets of the primary
+	//     tree's folders (the root's aside), read with GetFolder
+	//     PermissionSet, up to ews.MaxPermissionBatch FolderIds each; only
+	//     the primary tree has folder permissions worth reporting, and the
+	//     tree listed for the inventory is reused, not listed again.
 	//   GetInboxRules 1, GetDelegate 1: one call each, no paging.
 	//   GetDiscoverySearchConfiguration 1: the In-Place hold searches; with
 	//     no hold there is no GetHoldOnMailboxes.
@@ -96,7 +102,8 @@ func TestRoundTripsEWS(t *testing.T) {
 	}
 	// No FindItem in Recoverable Items: they are counted from the folder
 	// totals FindFolder returns, which is all the assessment reports of them.
-	minimum := map[string]int64{"ResolveNames": 1, "GetFolder": 1, "FindFolder": 3, "FindItem": int64(pages),
+	permBatches := ceilDiv(m.Folders, ews.MaxPermissionBatch)
+	minimum := map[string]int64{"ResolveNames": 1, "GetFolder": 1 + int64(permBatches), "FindFolder": 3, "FindItem": int64(pages),
 		"GetInboxRules": 1, "GetDelegate": 1, "GetDiscoverySearchConfiguration": 1}
 	var minTotal int64
 	for _, n := range minimum {
@@ -110,11 +117,17 @@ func TestRoundTripsEWS(t *testing.T) {
 		}
 	}
 	sort.Strings(report)
-	t.Logf("EWS requests for a 50,000-item mailbox (+2,500 in the archive): total %d, minimum %d (%.1f%% over)\n  %s",
-		got[""], minTotal, 100*float64(got[""]-minTotal)/float64(minTotal), strings.Join(report, "\n  "))
+	t.Logf("EWS requests for a 50,000-item mailbox (+2,500 in the archive, %d primary folders, %d permission batches): total %d, minimum %d (%.1f%% over)\n  %s",
+		m.Folders, permBatches, got[""], minTotal, 100*float64(got[""]-minTotal)/float64(minTotal), strings.Join(report, "\n  "))
 
 	if got["FindItem"] != minimum["FindItem"] {
 		t.Errorf("FindItem: %d pages, the paging limit allows %d", got["FindItem"], minimum["FindItem"])
+	}
+	if got["FindFolder"] != minimum["FindFolder"] {
+		t.Errorf("FindFolder: %d requests, want %d: one per tree, the primary tree not listed again for its permissions", got["FindFolder"], minimum["FindFolder"])
+	}
+	if got["GetFolder"] < minimum["GetFolder"] {
+		t.Errorf("GetFolder: %d requests, below the %d the permission batches need: were the permission sets read?", got["GetFolder"], minimum["GetFolder"])
 	}
 	if got["GetItem"] != 0 {
 		t.Errorf("GetItem: %d requests; item sizes must come from FindItem pages", got["GetItem"])
