@@ -2,6 +2,7 @@ package ews
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -137,4 +138,54 @@ func TestSanitizerDropsIllegalCharacters(t *testing.T) {
 			t.Errorf("sanitize(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
+}
+
+// seedPermissions is a GetFolder answer with a mail folder's and a
+// calendar's permission sets and a folder that failed.
+const seedPermissions = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><m:GetFolderResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>` +
+	`<m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Folders><t:Folder><t:FolderId Id="f1" ChangeKey="A"/><t:PermissionSet><t:Permissions><t:Permission><t:UserId><t:DistinguishedUser>Default</t:DistinguishedUser></t:UserId><t:CanCreateItems>false</t:CanCreateItems><t:ReadItems>FullDetails</t:ReadItems><t:PermissionLevel>Reviewer</t:PermissionLevel></t:Permission><t:Permission><t:UserId><t:SID>S-1-5-21-1</t:SID><t:PrimarySmtpAddress>bob@contoso.com</t:PrimarySmtpAddress><t:DisplayName>Bob</t:DisplayName></t:UserId><t:PermissionLevel>Editor</t:PermissionLevel></t:Permission></t:Permissions></t:PermissionSet></t:Folder></m:Folders></m:GetFolderResponseMessage>` +
+	`<m:GetFolderResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Folders><t:CalendarFolder><t:FolderId Id="f2"/><t:PermissionSet><t:CalendarPermissions><t:CalendarPermission><t:UserId><t:SID>S-1-5-21-9</t:SID><t:DisplayName>NT User:S-1-5-21-9</t:DisplayName></t:UserId><t:ReadItems>TimeOnly</t:ReadItems><t:CalendarPermissionLevel>FreeBusyTimeOnly</t:CalendarPermissionLevel></t:CalendarPermission></t:CalendarPermissions></t:PermissionSet></t:CalendarFolder></m:Folders></m:GetFolderResponseMessage>` +
+	`<m:GetFolderResponseMessage ResponseClass="Error"><m:MessageText>Access is denied.</m:MessageText><m:ResponseCode>ErrorAccessDenied</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey></m:GetFolderResponseMessage>` +
+	`</m:ResponseMessages></m:GetFolderResponse></s:Body></s:Envelope>`
+
+func TestPermissionsSeedParses(t *testing.T) {
+	var resp getFolderPermsResponse
+	if err := decodeResponse(bytes.NewReader([]byte(seedPermissions)), "GetFolder", 200, &resp); err != nil {
+		t.Fatal(err)
+	}
+	res, err := resp.results(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(res[0].perms, res[1].perms, res[2].err != nil)
+	if want := "[{Default Reviewer} {bob@contoso.com Editor}] [{NT User:S-1-5-21-9 FreeBusyTimeOnly}] true"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
+
+func FuzzDecodePermissions(f *testing.F) {
+	for _, s := range []string{seedPermissions, seedDefaultNS, seedFault, ""} {
+		f.Add([]byte(s), 3)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		if n < 0 || n > 1000 {
+			return
+		}
+		var resp getFolderPermsResponse
+		if err := decodeResponse(bytes.NewReader(data), "GetFolder", 200, &resp); err != nil {
+			return
+		}
+		res, err := resp.results(n)
+		if err != nil {
+			return
+		}
+		if len(res) != n {
+			t.Fatalf("%d results for %d folders", len(res), n)
+		}
+		for _, r := range res {
+			if r.err != nil && r.perms != nil {
+				t.Fatalf("a failed folder with entries: %+v", r)
+			}
+		}
+	})
 }

@@ -97,10 +97,16 @@ func (c *Client) getPermissions(ctx context.Context, mbx string, ids []string) (
 	if err != nil {
 		return nil, err
 	}
-	if len(resp.Messages) != len(ids) {
-		return nil, fmt.Errorf("EWS GetFolder: %d answers for %d folder ids", len(resp.Messages), len(ids))
+	return resp.results(len(ids))
+}
+
+// results turns the answer to a GetFolder of n folders into one result per
+// folder, in request order.
+func (resp *getFolderPermsResponse) results(n int) ([]permResult, error) {
+	if len(resp.Messages) != n {
+		return nil, fmt.Errorf("EWS GetFolder: %d answers for %d folder ids", len(resp.Messages), n)
 	}
-	out := make([]permResult, len(ids))
+	out := make([]permResult, n)
 	for i := range resp.Messages {
 		m := &resp.Messages[i]
 		if err := m.err("GetFolder", i); err != nil {

@@ -136,3 +136,36 @@ func TestFolderPermissionsNothingReadable(t *testing.T) {
 		t.Errorf("error %v: want one matching ErrAccessDenied that names the mailbox", err)
 	}
 }
+
+// TestFolderPermissionsBatchFails: when every folder of one batch fails,
+// the other batches are still read and the call succeeds with them.
+func TestFolderPermissionsBatchFails(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	for i := range ews.MaxPermissionBatch {
+		e.mb.Folder(fmt.Sprintf("Archive %03d", i))
+	}
+	box := e.c.Mailbox(testMailbox)
+	folders, err := box.Folders(ctx, mailbox.ScopePrimary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first batch answers ErrorAccessDenied for each of its folders.
+	e.srv.Inject(ewstest.Fault{Op: "GetFolder", Kind: ewstest.FaultCode, Code: "ErrorAccessDenied"})
+	perms, err := box.FolderPermissions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := map[string]bool{}
+	for _, p := range perms {
+		read[p.Folder] = true
+	}
+	if want := len(folders) - 1 - ews.MaxPermissionBatch; len(read) != want {
+		t.Errorf("permissions of %d folders, want %d (all but the failed batch)", len(read), want)
+	}
+	for _, f := range folders[1 : 1+ews.MaxPermissionBatch] {
+		if read[f.Path] {
+			t.Errorf("folder %q of the failed batch has entries", f.Path)
+		}
+	}
+}
