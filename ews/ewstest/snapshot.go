@@ -130,7 +130,7 @@ type snapHold struct {
 
 // Snapshot writes the whole store (accounts, mailboxes, folders, items with
 // their ids, change keys, read state and extended properties, rules,
-// delegates, holds, public folders and the sync bookkeeping) to w, so that
+// delegates, folder permission sets, holds, public folders and the sync bookkeeping) to w, so that
 // Restore brings back a server whose ids and sync states still hold.
 // Streamed items are written as their StreamKey, not their bytes; one
 // without a key cannot be snapshotted. Connections, faults and counters
@@ -328,8 +328,9 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			f.tombs = append(f.tombs, tomb{id: t.ID, seq: t.Seq, created: t.Created})
 		}
 		for _, p := range sf.Perms {
-			if _, ok := levelRights[p.Level]; !ok || (p.User == "" && p.SID == "") {
-				return nil, bad("folder %q has a permission entry %+v with an unknown level or no user", sf.Name, p)
+			if _, ok := levelRights[p.Level]; !ok || (p.User == "" && p.SID == "") ||
+				(calendarOnly(p.Level) && !strings.HasPrefix(sf.Class, "IPF.Appointment")) {
+				return nil, bad("folder %q has a permission entry %+v with a level the folder does not take or no user", sf.Name, p)
 			}
 		}
 		if sf.Mailbox != "" {

@@ -247,6 +247,8 @@ func TestSnapshotErrors(t *testing.T) {
 		{"truncated", snap[:len(snap)/2], nil, "corrupt"},
 		{"future version", gzipOf(t, bytes.Replace(doc, []byte(`"version":1`), []byte(`"version":99`), 1)), nil, "version 99"},
 		{"other format", gzipOf(t, bytes.Replace(doc, []byte(`ewstest-snapshot`), []byte(`other`), 1)), nil, "format"},
+		{"unknown permission level", gzipOf(t, bytes.Replace(doc, []byte(`"Level":"Editor"`), []byte(`"Level":"Delegate"`), 1)), nil, "permission entry"},
+		{"free/busy on a mail folder", gzipOf(t, bytes.Replace(doc, []byte(`"Level":"Reviewer"`), []byte(`"Level":"FreeBusyTimeOnly"`), 1)), nil, "permission entry"},
 		{"no resolver", snap, nil, "no stream resolver"},
 		{"unknown stream", snap, []ewstest.RestoreOption{ewstest.ResolveStreams(func(string) (func() (io.ReadCloser, error), error) {
 			return nil, errors.New("gone")
