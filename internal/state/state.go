@@ -294,23 +294,7 @@ func (s *SQLite) Jobs(ctx context.Context) ([]dispatch.JobRecord, error) {
 	if err := s.errClosed(op); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, sqlSelectJob+` ORDER BY id`)
-	if err != nil {
-		return nil, s.fail(op, err)
-	}
-	defer rows.Close()
-	var out []dispatch.JobRecord
-	for rows.Next() {
-		r, err := scanJob(rows)
-		if err != nil {
-			return nil, s.fail(op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(op, err)
-	}
-	return out, nil
+	return queryAll(ctx, s, op, scanJob, sqlSelectJob+` ORDER BY id`)
 }
 
 const sqlSelectFolder = `SELECT job_id, source_folder_id, source_path, target_folder_id, target_path,
@@ -377,23 +361,7 @@ func (s *SQLite) Folders(ctx context.Context, jobID int64) ([]dispatch.FolderRec
 	if err := s.errClosed(op); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, sqlSelectFolder+` WHERE job_id = ? ORDER BY source_path, source_folder_id`, jobID)
-	if err != nil {
-		return nil, s.fail(op, err)
-	}
-	defer rows.Close()
-	var out []dispatch.FolderRecord
-	for rows.Next() {
-		r, err := scanFolder(rows)
-		if err != nil {
-			return nil, s.fail(op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(op, err)
-	}
-	return out, nil
+	return queryAll(ctx, s, op, scanFolder, sqlSelectFolder+` WHERE job_id = ? ORDER BY source_path, source_folder_id`, jobID)
 }
 
 const (
@@ -491,24 +459,8 @@ func (s *SQLite) PendingItems(ctx context.Context, jobID int64, sourceFolderID s
 	if err := s.errClosed(op); err != nil {
 		return nil, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT `+itemColumns+` FROM items
+	return queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
 		WHERE job_id = ? AND source_folder_id = ? AND outcome = 'pending' ORDER BY source_id`, jobID, sourceFolderID)
-	if err != nil {
-		return nil, s.fail(op, err)
-	}
-	defer rows.Close()
-	var out []dispatch.ItemRecord
-	for rows.Next() {
-		r, err := scanItem(rows)
-		if err != nil {
-			return nil, s.fail(op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(op, err)
-	}
-	return out, nil
 }
 
 // Counts sums a job's items by outcome, and skipped items by reason.
@@ -581,4 +533,25 @@ func fromNanos(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
+}
+
+// queryAll runs a query on the read pool and scans every row.
+func queryAll[T any](ctx context.Context, s *SQLite, op string, scan func(interface{ Scan(...any) error }) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
 }
