@@ -130,7 +130,7 @@ func (e *PermissionError) Error() string {
 func (e *PermissionError) Is(target error) bool { return target == mailbox.ErrAccessDenied }
 
 // RequiredRoles are the application permissions a copy needs.
-var RequiredRoles = []string{"Mail.ReadWrite", "MailboxSettings.Read"}
+func RequiredRoles() []string { return []string{"Mail.ReadWrite", "MailboxSettings.Read"} }
 
 // Check gets a token and checks that it carries the application roles a
 // copy needs. Bad credentials give an error matching
@@ -148,7 +148,7 @@ func (c *Client) Check(ctx context.Context) error {
 		return nil
 	}
 	var missing []string
-	for _, want := range RequiredRoles {
+	for _, want := range RequiredRoles() {
 		have := slices.Contains(roles, want)
 		if want == "MailboxSettings.Read" {
 			have = have || slices.Contains(roles, "MailboxSettings.ReadWrite")
