@@ -54,6 +54,10 @@ func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolder
 	ForEach(ctx, idx, max(a.Parallel, 1), func(ctx context.Context, i int) {
 		inv := a.Inventory(ctx, mailboxes[i])
 		results[i].a, results[i].f = mapping.Assess(inv, a.Limits)
+		if a.Log != nil {
+			a.Log.Info("mailbox assessed", "mailbox", inv.Address, "readiness", results[i].a.Readiness,
+				"items", results[i].a.Items, "findings", len(results[i].f))
+		}
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err

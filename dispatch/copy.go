@@ -439,7 +439,10 @@ func (r *mailboxRun) copyFolder(ctx context.Context, src, tgt mailbox.Folder, tg
 			}
 		}
 		if !page.More {
-			return fr, nil
+			if r.opts.DryRun {
+				return fr, nil
+			}
+			return fr, r.settlePending(ctx, src, tgt)
 		}
 	}
 }
@@ -600,6 +603,40 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	if r.c.Progress != nil {
 		r.c.Progress.ItemDone(size)
 	}
+	return nil
+}
+
+// settlePending resolves the items still recorded as pending once a
+// folder's sync is complete. A pending item the sync delivered again was
+// settled when it came; one still pending was written (or not) before a
+// crash and has since left the source, so the sync never delivers it
+// again: the target's stamp says which.
+func (r *mailboxRun) settlePending(ctx context.Context, src, tgt mailbox.Folder) error {
+	pending, err := r.c.Store.PendingItems(ctx, r.job.ID, src.ID)
+	if err != nil || len(pending) == 0 {
+		return err
+	}
+	for _, rec := range pending {
+		var id string
+		var found bool
+		if err := r.retry(ctx, "find by stamp", func() (err error) {
+			id, found, err = r.dst.FindBySourceID(ctx, tgt.ID, rec.SourceID)
+			return err
+		}); err != nil {
+			return err
+		}
+		rec.Updated = time.Now()
+		if found {
+			rec.TargetItemID, rec.Outcome = id, ItemCopied
+			r.count(func() { r.res.Healed++ })
+		} else {
+			rec.Outcome, rec.Reason = ItemSkipped, "gone from the source before it was copied"
+		}
+		if err := r.c.Store.PutItem(ctx, rec); err != nil {
+			return err
+		}
+	}
+	r.log().Info("settled items left pending by an interrupted run", "folder", src.Path, "items", len(pending))
 	return nil
 }
 

@@ -132,6 +132,9 @@ func (d *Dispatcher) Locate(ctx context.Context, e Entry) (Route, error) {
 		}
 	}
 	route.Seen = strings.Join(seen, "; ")
+	if d.Log != nil {
+		d.Log.Debug("location detected", "mailbox", e.Address, "seen", route.Seen, "found", len(found))
+	}
 	switch len(found) {
 	case 1:
 		found[0].Seen = route.Seen
