@@ -1,0 +1,236 @@
+package ewstest
+
+import (
+	"bytes"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// restriction evaluates the IsEqualTo restrictions the fake supports.
+func restriction(r *node) (func(*item) bool, error) {
+	if r == nil {
+		return nil, nil
+	}
+	if len(r.children) != 1 || !r.children[0].is(nsTypes, "IsEqualTo") {
+		return nil, errf("ErrorUnsupportedPathForQuery", "The fake supports IsEqualTo restrictions only.")
+	}
+	eq := r.children[0]
+	if len(eq.children) != 2 {
+		return nil, errf("ErrorSchemaValidation", "IsEqualTo needs a path and FieldURIOrConstant.")
+	}
+	path, c := eq.children[0], eq.children[1].child(nsTypes, "Constant")
+	if c == nil {
+		return nil, errf("ErrorUnsupportedPathForQuery", "Only constants are supported.")
+	}
+	want := c.attr("Value")
+	switch {
+	case path.is(nsTypes, "ExtendedFieldURI"):
+		e := parseExt(path)
+		return func(it *item) bool { v, ok := it.extValue(e); return ok && v == want }, nil
+	case path.is(nsTypes, "FieldURI") && path.attr("FieldURI") == "message:InternetMessageId":
+		return func(it *item) bool { return it.msgID == want }, nil
+	case path.is(nsTypes, "FieldURI") && path.attr("FieldURI") == "item:Subject":
+		return func(it *item) bool { return it.subject == want }, nil
+	}
+	return nil, errf("ErrorUnsupportedPathForQuery", "The property path is not supported in a restriction.")
+}
+
+func (rc *reqCtx) findItem(op *node, x *xw) error {
+	sh := parseShape(op.child(nsMessages, "ItemShape"))
+	if sh.mime {
+		return errf("ErrorInvalidRequest", "FindItem cannot return MIME content.")
+	}
+	match, rerr := restriction(op.child(nsMessages, "Restriction"))
+	limit := rc.s.pageLimit
+	if match != nil {
+		limit = min(limit, RestrictedPageLimit)
+	}
+	x.start(nsMessages, "FindItemResponse")
+	x.start(nsMessages, "ResponseMessages")
+	for _, ref := range op.child(nsMessages, "ParentFolderIds").children {
+		f, err := rc.folderByRef(ref)
+		if err == nil {
+			err = rerr
+		}
+		if err == nil && op.attr("Traversal") != "Shallow" {
+			err = errf("ErrorInvalidOperation", "The fake holds no soft-deleted or associated items.")
+		}
+		if rc.msgStart(x, "FindItemResponseMessage", err) {
+			list := f.items
+			if match != nil {
+				list = nil
+				for _, it := range f.items {
+					if match(it) {
+						list = append(list, it)
+					}
+				}
+			}
+			offset, n := rc.page(op.child(nsMessages, "IndexedPageItemView"), len(list), limit)
+			x.start(nsMessages, "RootFolder", writeRootAttrs(offset, n, len(list))...)
+			x.start(nsTypes, "Items")
+			for _, it := range list[offset : offset+n] {
+				rc.writeItem(x, it, sh, nil)
+			}
+			x.end()
+			x.end()
+		}
+		x.end()
+	}
+	x.end()
+	x.end()
+	return nil
+}
+
+// MaxMessageSize is the largest MIME CreateItem accepts (decoded), like
+// the organisation's message size limit; over it, ErrorMessageSizeExceeded.
+const MaxMessageSize = 35 << 20
+
+func (rc *reqCtx) createItem(op *node, x *xw) error {
+	var target *folder
+	var ferr error
+	if sf := op.child(nsMessages, "SavedItemFolderId"); sf != nil {
+		target, ferr = rc.folderByRef(sf.children[0])
+	} else {
+		mb, err := rc.mailboxFor("")
+		if err == nil {
+			target = mb.roots["drafts"]
+		}
+		ferr = err
+	}
+	x.start(nsMessages, "CreateItemResponse")
+	x.start(nsMessages, "ResponseMessages")
+	for _, in := range op.child(nsMessages, "Items").children {
+		err := ferr
+		if err == nil {
+			err = rc.injected()
+		}
+		if err == nil && in.name.Local == "Message" && !op.hasAttr("MessageDisposition") {
+			err = errf("ErrorMessageDispositionRequired", "MessageDisposition is required for messages.")
+		}
+		if err == nil && op.attr("MessageDisposition") != "SaveOnly" {
+			err = errf("ErrorInvalidOperation", "The fake does not send mail.")
+		}
+		var mime []byte
+		if err == nil {
+			mc := in.child(nsTypes, "MimeContent")
+			if mc == nil {
+				err = errf("ErrorInvalidRequest", "The fake creates items from MimeContent only.")
+			} else if mime, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(mc.text.String()), "")); err != nil {
+				err = errf("ErrorMimeContentConversionFailed", "The MIME content is not valid base64.")
+			} else if !bytes.Contains(mime, []byte(":")) {
+				err = errf("ErrorMimeContentConversionFailed", "The MIME content has no headers.")
+			}
+		}
+		if err == nil && len(mime) > MaxMessageSize {
+			err = errf("ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
+		}
+		if err == nil && target.mb != nil && target.mb.quota > 0 && target.mb.used+int64(len(mime)) > target.mb.quota {
+			err = errf("ErrorQuotaExceeded", "The mailbox quota has been exceeded.")
+		}
+		var it *item
+		if err == nil {
+			spec := Item{MIME: mime, Class: in.child(nsTypes, "ItemClass").value(), Importance: in.child(nsTypes, "Importance").value()}
+			if cats := in.child(nsTypes, "Categories"); cats != nil {
+				for _, c := range cats.all(nsTypes, "String") {
+					spec.Categories = append(spec.Categories, c.value())
+				}
+			}
+			ext := map[string]string{}
+			for _, ep := range in.all(nsTypes, "ExtendedProperty") {
+				e := parseExt(ep.child(nsTypes, "ExtendedFieldURI"))
+				ext[e.key()] = ep.child(nsTypes, "Value").value()
+			}
+			if v, ok := ext["0x0e07"]; ok {
+				n, perr := strconv.Atoi(v)
+				if perr != nil {
+					err = errf("ErrorInvalidExtendedPropertyValue", "PR_MESSAGE_FLAGS must be an integer.")
+				}
+				spec.IsRead, spec.IsDraft = n&1 != 0, n&8 != 0
+			} else {
+				spec.IsDraft = true // without PR_MESSAGE_FLAGS Exchange saves an unsent draft
+			}
+			if v := in.child(nsTypes, "IsRead"); v != nil {
+				spec.IsRead = v.value() == "true"
+			}
+			if v, ok := ext["0x0e06"]; ok {
+				if spec.Received, err = time.Parse(time.RFC3339, v); err != nil {
+					err = errf("ErrorInvalidExtendedPropertyValue", "PR_MESSAGE_DELIVERY_TIME is not a dateTime.")
+				}
+			}
+			if v, ok := ext["0x0039"]; ok && err == nil {
+				if spec.Sent, err = time.Parse(time.RFC3339, v); err != nil {
+					err = errf("ErrorInvalidExtendedPropertyValue", "PR_CLIENT_SUBMIT_TIME is not a dateTime.")
+				}
+			}
+			if err == nil {
+				it = rc.s.addItem(target, spec)
+				for k, v := range ext {
+					it.ext[k] = v
+				}
+				rc.s.writes.Add(1)
+			}
+		}
+		if rc.msgStart(x, "CreateItemResponseMessage", err) {
+			x.start(nsMessages, "Items")
+			x.start(nsTypes, itemElement(it.class))
+			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", it.changeKey())
+			x.end()
+			x.end()
+		}
+		x.end()
+	}
+	x.end()
+	x.end()
+	return nil
+}
+
+func (rc *reqCtx) updateItem(op *node, x *xw) error {
+	x.start(nsMessages, "UpdateItemResponse")
+	x.start(nsMessages, "ResponseMessages")
+	for _, ch := range op.child(nsMessages, "ItemChanges").children {
+		it, err := rc.itemByID(ch.child(nsTypes, "ItemId").attr("Id"))
+		if err == nil {
+			err = rc.injected()
+		}
+		if err == nil {
+			for _, u := range ch.child(nsTypes, "Updates").kids() {
+				uri := u.child(nsTypes, "FieldURI").attr("FieldURI")
+				var val *node
+				for _, c := range u.children {
+					if !c.is(nsTypes, "FieldURI") {
+						val = c
+					}
+				}
+				switch {
+				case u.is(nsTypes, "SetItemField") && uri == "message:IsRead" && val != nil:
+					it.isRead = val.child(nsTypes, "IsRead").value() == "true"
+					it.readChanged = rc.s.nextSeq()
+				case u.is(nsTypes, "SetItemField") && uri == "item:Subject" && val != nil:
+					it.subject = val.child(nsTypes, "Subject").value()
+					it.updated = rc.s.nextSeq()
+				default:
+					err = errf("ErrorInvalidPropertySet", "The fake updates message:IsRead and item:Subject only.")
+				}
+			}
+			if err == nil {
+				rc.s.writes.Add(1)
+			}
+		}
+		if rc.msgStart(x, "UpdateItemResponseMessage", err) {
+			x.start(nsMessages, "Items")
+			x.start(nsTypes, itemElement(it.class))
+			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", it.changeKey())
+			x.end()
+			x.end()
+			x.start(nsMessages, "ConflictResults")
+			x.leaf(nsTypes, "Count", "0")
+			x.end()
+		}
+		x.end()
+	}
+	x.end()
+	x.end()
+	return nil
+}

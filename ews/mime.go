@@ -1,0 +1,239 @@
+package ews
+
+import (
+	"bufio"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// --- GetItem MIME, streamed ---
+
+// openMIME sends GetItem for one id with IncludeMimeContent and returns the
+// decoded MIME as a stream read straight off the connection: base64 text
+// is decoded as it arrives, so memory stays bounded whatever the size.
+func (c *Client) openMIME(ctx context.Context, mbx, itemID string) (io.ReadCloser, error) {
+	r := c.newRequest(mbx)
+	gi := r.body.CreateElement("m:GetItem")
+	is := gi.CreateElement("m:ItemShape")
+	elem(is, "t:BaseShape", "IdOnly")
+	elem(is, "t:IncludeMimeContent", "true")
+	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
+	var out io.ReadCloser
+	err := c.retry(ctx, call{op: "GetItem", anchor: mbx, body: r.bytes(), idempotent: true}, func(resp *response) (bool, error) {
+		rc, err := mimeStream(resp)
+		if err != nil {
+			return false, err
+		}
+		out = rc
+		return true, nil
+	})
+	return out, err
+}
+
+// mimeWalker reads a GetItem response message by message, handing out the
+// MimeContent of each as a stream straight off the connection.
+type mimeWalker struct {
+	d    *xml.Decoder
+	br   *bufio.Reader
+	cur  io.Reader // the MIME stream handed out last, drained before moving on
+	done bool
+	// reported: the current message was returned at its MimeContent, so
+	// its end tag closes nothing new.
+	reported bool
+}
+
+func newMIMEWalker(d *xml.Decoder, br *bufio.Reader, status int) (*mimeWalker, error) {
+	se, err := openEnvelope(d, "GetItem", status)
+	if err != nil {
+		return nil, err
+	}
+	if se.Name.Space != nsMessages || se.Name.Local != "GetItemResponse" {
+		return nil, fmt.Errorf("EWS GetItem: unexpected response element {%s}%s", se.Name.Space, se.Name.Local)
+	}
+	return &mimeWalker{d: d, br: br}, nil
+}
+
+// next returns the next response message and, when it has one, a reader
+// of its decoded MIME. ok is false after the last message.
+func (w *mimeWalker) next() (msg responseMessage, mime io.Reader, ok bool, err error) {
+	if w.cur != nil {
+		// encoding/xml never saw the base64 text; finish it so the decoder
+		// resumes at the end tag.
+		if _, err := io.Copy(io.Discard, w.cur); err != nil {
+			return msg, nil, false, fmt.Errorf("EWS GetItem: reading MIME: %w", err)
+		}
+		w.cur = nil
+	}
+	inMsg := false
+	for !w.done {
+		tok, err := w.d.Token()
+		if err != nil {
+			return msg, nil, false, fmt.Errorf("EWS GetItem: malformed response: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch {
+			case t.Name.Space == nsMessages && t.Name.Local == "GetItemResponseMessage":
+				inMsg = true
+				msg = responseMessage{}
+				for _, a := range t.Attr {
+					if a.Name.Local == "ResponseClass" {
+						msg.Class = a.Value
+					}
+				}
+			case inMsg && t.Name.Space == nsMessages && (t.Name.Local == "MessageText" || t.Name.Local == "ResponseCode"):
+				var s string
+				if err := w.d.DecodeElement(&s, &t); err != nil {
+					return msg, nil, false, fmt.Errorf("EWS GetItem: malformed response: %w", err)
+				}
+				if t.Name.Local == "ResponseCode" {
+					msg.Code = s
+				} else {
+					msg.MessageText = s
+				}
+			case inMsg && t.Name.Space == nsMessages && t.Name.Local == "MessageXml":
+				if err := w.d.DecodeElement(&msg.MessageXML, &t); err != nil {
+					return msg, nil, false, fmt.Errorf("EWS GetItem: malformed response: %w", err)
+				}
+			case inMsg && t.Name.Space == nsTypes && t.Name.Local == "MimeContent":
+				// encoding/xml reads br byte by byte, so br now sits right
+				// after the start tag: the base64 text follows.
+				w.cur = newBase64Text(w.br)
+				w.reported = true
+				return msg, w.cur, true, nil
+			}
+		case xml.EndElement:
+			switch {
+			case t.Name.Space == nsMessages && t.Name.Local == "GetItemResponseMessage":
+				if w.reported {
+					w.reported, inMsg = false, false
+					continue
+				}
+				return msg, nil, true, nil
+			case t.Name.Space == nsMessages && t.Name.Local == "GetItemResponse":
+				w.done = true
+			}
+		}
+	}
+	return msg, nil, false, nil
+}
+
+// mimeStream returns the MIME of the single item of a GetItem response.
+func mimeStream(resp *response) (io.ReadCloser, error) {
+	d, br, release := newDecoder(resp.Body)
+	w, err := newMIMEWalker(d, br, resp.StatusCode)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	msg, mime, ok, err := w.next()
+	if err == nil && !ok {
+		err = fmt.Errorf("EWS GetItem: empty response")
+	}
+	if err == nil {
+		err = msg.err("GetItem", -1)
+	}
+	if err == nil && mime == nil {
+		err = fmt.Errorf("EWS GetItem: the item has no MIME content")
+	}
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return &mimeReader{resp: resp, dec: mime, release: release}, nil
+}
+
+// readMIMEBatch sends one GetItem for several ids and calls fn for each in
+// order with its MIME stream, or with its own error (per-item errors stay
+// per item: ErrorItemNotFound for one id does not fail the others).
+func (c *Client) readMIMEBatch(ctx context.Context, mbx string, ids []string, fn func(id string, mime io.Reader, err error) error) error {
+	r := c.newRequest(mbx)
+	gi := r.body.CreateElement("m:GetItem")
+	is := gi.CreateElement("m:ItemShape")
+	elem(is, "t:BaseShape", "IdOnly")
+	elem(is, "t:IncludeMimeContent", "true")
+	iids := gi.CreateElement("m:ItemIds")
+	for _, id := range ids {
+		iids.CreateElement("t:ItemId").CreateAttr("Id", id)
+	}
+	started := false // once fn has seen an item, a retry would repeat it
+	return c.retry(ctx, call{op: "GetItem", anchor: mbx, body: r.bytes(), idempotent: true}, func(resp *response) (bool, error) {
+		d, br, release := newDecoder(resp.Body)
+		defer release()
+		w, err := newMIMEWalker(d, br, resp.StatusCode)
+		if err != nil {
+			return false, err
+		}
+		for i := 0; ; i++ {
+			msg, mime, ok, err := w.next()
+			if err != nil {
+				if started {
+					return false, &permanent{err}
+				}
+				return false, err
+			}
+			if !ok {
+				if i != len(ids) {
+					return false, fmt.Errorf("EWS GetItem: %d answers for %d ids", i, len(ids))
+				}
+				return false, nil
+			}
+			if i >= len(ids) {
+				return false, fmt.Errorf("EWS GetItem: more answers than ids")
+			}
+			ierr := msg.err("GetItem", i)
+			if re, ok := ierr.(*ResponseError); ok && re.throttling() && !started {
+				return false, re // throttled before anything was handed out: retry the batch
+			}
+			if ierr == nil && mime == nil {
+				ierr = fmt.Errorf("EWS GetItem: item %s has no MIME content", ids[i])
+			}
+			started = true
+			if ierr != nil {
+				mime = nil
+			}
+			if err := fn(ids[i], mime, ierr); err != nil {
+				return false, &permanent{err}
+			}
+		}
+	})
+}
+
+// permanent stops retry: the error is the caller's or comes after items were delivered.
+type permanent struct{ err error }
+
+func (p *permanent) Error() string { return p.err.Error() }
+
+func (p *permanent) Unwrap() error { return p.err }
+
+type mimeReader struct {
+	resp    *response
+	dec     io.Reader
+	release func()
+	closed  bool
+}
+
+func (m *mimeReader) Read(p []byte) (int, error) {
+	if m.closed {
+		return 0, errors.New("ews: read from a closed MIME stream")
+	}
+	return m.dec.Read(p)
+}
+
+// Close releases the connection; an unfinished stream breaks it rather than
+// reading megabytes only to throw them away.
+func (m *mimeReader) Close() error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	defer m.release()
+	var probe [1]byte
+	n, err := m.dec.Read(probe[:])
+	broken := n > 0 || err != io.EOF
+	m.resp.finish(broken)
+	return nil
+}
