@@ -22,7 +22,28 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden request files in testdata/requests")
 
-const schemaDir = "../../shared/ews-schema"
+// schemaDir holds the EWS schemas the requests and the fake's answers are
+// validated against (soap-envelope.xsd imports messages.xsd and types.xsd,
+// types.xsd imports xml.xsd, all by relative schemaLocation). They ship
+// with the package so that a clean clone validates too.
+const schemaDir = "testdata/schema"
+
+// schemaTools returns xmllint and the envelope schema, failing the test
+// when either is missing: validation is part of the suite, never skipped.
+func schemaTools(t *testing.T) (xmllint, schema string) {
+	t.Helper()
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Fatalf("xmllint not found (%v): the EWS schema validation needs it; install it with `apt-get install libxml2-utils` (Debian; .ci/run does)", err)
+	}
+	schema = filepath.Join(schemaDir, "soap-envelope.xsd")
+	for _, name := range []string{"soap-envelope.xsd", "messages.xsd", "types.xsd", "xml.xsd"} {
+		if _, err := os.Stat(filepath.Join(schemaDir, name)); err != nil {
+			t.Fatalf("EWS schema missing: %v", err)
+		}
+	}
+	return xmllint, schema
+}
 
 // recorder keeps every request body the fake received, per operation.
 type recorder struct {
@@ -112,14 +133,7 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 // TestRequestsAreSchemaValid captures the request of every operation the
 // client sends and validates it with xmllint against the official schemas.
 func TestRequestsAreSchemaValid(t *testing.T) {
-	xmllint, err := exec.LookPath("xmllint")
-	if err != nil {
-		t.Skip("xmllint not installed (apt-get install libxml2-utils); request schema validation skipped")
-	}
-	schema := filepath.Join(schemaDir, "soap-envelope.xsd")
-	if _, err := os.Stat(schema); err != nil {
-		t.Skipf("EWS schemas not found at %s; request schema validation skipped", schemaDir)
-	}
+	xmllint, schema := schemaTools(t)
 	for _, imp := range []bool{true, false} {
 		t.Run(fmt.Sprintf("impersonation=%t", imp), func(t *testing.T) {
 			rec, resp := &recorder{}, &recorder{}
@@ -239,16 +253,11 @@ func checkGolden(t *testing.T, rec *recorder) {
 	}
 }
 
-// validateWithXmllint validates recorded documents against the EWS schemas,
-// or does nothing when xmllint or the schemas are missing.
+// validateWithXmllint validates recorded documents against the EWS schemas;
+// a missing xmllint or schema fails the test (see schemaTools).
 func validateWithXmllint(t *testing.T, what string, docs map[string][][]byte) {
 	t.Helper()
-	xmllint, err := exec.LookPath("xmllint")
-	schema := filepath.Join(schemaDir, "soap-envelope.xsd")
-	if _, serr := os.Stat(schema); err != nil || serr != nil {
-		t.Logf("xmllint or %s missing: %s not schema-validated", schemaDir, what)
-		return
-	}
+	xmllint, schema := schemaTools(t)
 	dir := t.TempDir()
 	var files []string
 	for op, bodies := range docs {
