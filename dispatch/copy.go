@@ -568,7 +568,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 				return nil
 			}
 		}
-		body, err := r.src.OpenMIME(ctx, it.ID)
+		body, err := r.src.OpenItem(ctx, it.ID, mailbox.FormatMIME)
 		if err != nil {
 			return err
 		}
@@ -578,7 +578,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		if hint <= 0 {
 			hint = -1
 		}
-		targetID, err = r.dst.CreateMessage(ctx, tgt.ID, mailbox.Message{Item: it, SourceID: sid, MIME: counted, Size: hint})
+		targetID, err = r.dst.CreateItem(ctx, tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: mailbox.FormatMIME, Body: counted, Size: hint})
 		size = counted.n
 		return err
 	})

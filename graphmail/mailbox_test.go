@@ -237,11 +237,11 @@ func TestCopyBetweenMailboxes(t *testing.T) {
 			}
 			continue
 		}
-		rc, err := s.OpenMIME(ctxT(t), it.ID)
+		rc, err := s.OpenItem(ctxT(t), it.ID, mailbox.FormatMIME)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = d.CreateMessage(ctxT(t), dst.FolderID("Inbox"), mailbox.Message{Item: it, SourceID: it.ID, MIME: rc, Size: -1})
+		_, err = d.CreateItem(ctxT(t), dst.FolderID("Inbox"), mailbox.Payload{Item: it, SourceID: it.ID, Format: mailbox.FormatMIME, Body: rc, Size: -1})
 		rc.Close()
 		if err != nil {
 			t.Fatal(err)

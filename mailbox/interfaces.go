@@ -28,13 +28,33 @@ type ChangeReader interface {
 	Changes(ctx context.Context, folderID, state string) (ChangePage, error)
 }
 
-// ContentReader opens an item's MIME content as a stream. The caller closes it.
+// ContentReader opens an item's content as a stream in one of the formats
+// the side declares for the item's kind (Capabilities.Reads). A format the
+// side does not read fails with ErrUnsupported. The caller closes the
+// stream; the side never holds a whole item in memory.
 type ContentReader interface {
-	OpenMIME(ctx context.Context, itemID string) (io.ReadCloser, error)
+	OpenItem(ctx context.Context, itemID string, format Format) (io.ReadCloser, error)
+}
+
+// Capable is a side that declares what it can do for a mailbox.
+type Capable interface {
+	Capabilities() Capabilities
 }
 
 // Source is a mailbox the copy engine reads from.
+//
+// The contract, pinned by mailbox/mailboxtest:
+//   - Folders lists the root (empty Path) first and every parent before its
+//     children, with Path filled; ItemCount is true when Capabilities says so.
+//   - Changes from the empty state reports every item as ChangeCreated,
+//     pages until More is false, and maps an expired state to
+//     ErrSyncStateInvalid. Items carry their class, dates, read state,
+//     importance, categories and flag.
+//   - Errors match the mailbox sentinels (ErrNotFound, ErrAccessDenied,
+//     ErrMailboxNotFound, ErrItemRejected, ErrThrottled ...), and an answer
+//     no retry can change is marked with Permanent.
 type Source interface {
+	Capable
 	FolderLister
 	ChangeReader
 	ContentReader
@@ -42,17 +62,28 @@ type Source interface {
 
 // Target is a mailbox the copy engine writes to. Every write is recorded by
 // the caller in the audit log.
+//
+// The contract, pinned by mailbox/mailboxtest:
+//   - CreateFolder with an empty parentID creates under the root of the
+//     primary store; it is idempotent (the same name under the same parent
+//     returns the existing folder) and returns the folder with Path filled.
+//   - CreateItem writes the payload as a received (never draft, never sent)
+//     item with its read state and dates, stamped with p.SourceID, streaming
+//     the body. An item whose write did not complete (a crash between two
+//     requests of one write) is never reported by FindBySourceID: the side
+//     removes or completes it before it writes that stamp again.
+//   - An item over the side's limit fails with *ItemTooLargeError before the
+//     body is read.
 type Target interface {
+	Capable
 	FolderLister
-	// CreateFolder creates a folder under parentID, or returns the existing
-	// one of the same display name there (idempotent).
+	// CreateFolder creates a folder under parentID (empty: the primary
+	// root), or returns the existing one of the same display name there.
 	CreateFolder(ctx context.Context, parentID, displayName, class string) (Folder, error)
-	// CreateMessage writes msg into the folder as a received (not draft)
-	// message with its read state and dates, stamped with msg.SourceID,
-	// and returns the new item's id.
-	CreateMessage(ctx context.Context, folderID string, msg Message) (string, error)
+	// CreateItem writes p into the folder and returns the new item's id.
+	CreateItem(ctx context.Context, folderID string, p Payload) (string, error)
 	// FindBySourceID looks an item up by the exmigrate stamp in one folder;
-	// found is false when no item carries it.
+	// found is false when no complete item carries it.
 	FindBySourceID(ctx context.Context, folderID, sourceID string) (itemID string, found bool, err error)
 	// SetRead changes the read state of an item written earlier.
 	SetRead(ctx context.Context, itemID string, read bool) error

@@ -98,7 +98,24 @@ func KindOf(class string) Kind {
 // IsMail reports whether the copy engine carries this item as a message.
 func (it Item) IsMail() bool { return KindOf(it.Class) == KindMail }
 
-// Message is what the copy engine hands a Target to write: the item's
+// Payload is what the copy engine hands a Target to write: one item of any
+// kind, its identity at the source, and its content in a declared format.
+type Payload struct {
+	Item     Item
+	SourceID string // written to the target as the named property below
+	Format   Format
+	Body     io.Reader // content in Format, consumed as a stream
+	// Size is the item's size as the source reports it, or -1 when
+	// unknown; a limit check, never a Content-Length.
+	Size int64
+}
+
+// Message is the MIME form of a payload: the adapters' mail writer.
+func (p Payload) Message() Message {
+	return Message{Item: p.Item, SourceID: p.SourceID, MIME: p.Body, Size: p.Size}
+}
+
+// Message is what the mail writers of the adapters take: the item's
 // metadata, its identity at the source, and its content as an RFC 5322 (MIME)
 // stream that the target must consume without holding it whole.
 type Message struct {

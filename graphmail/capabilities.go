@@ -1,0 +1,64 @@
+package graphmail
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Capabilities declares what the adapter does for a mailbox: mail as MIME
+// in the primary tree. Graph v1.0 reaches neither the online archive nor
+// Recoverable Items nor public folders; its /events API cannot write a
+// meeting without mailing the attendees, so no calendar path is declared.
+// mailFolder reports totalItemCount but no size; delta reports a change
+// of read state as an update with isRead set.
+func (m *Mailbox) Capabilities() mailbox.Capabilities {
+	caps := mailbox.Capabilities{
+		Backend:      "graph",
+		ItemCounts:   true,
+		MaxItemBytes: m.c.sched.limits.MaxItemBytes,
+		Reads:        []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME}},
+		Writes: []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME,
+			Loses: "MAPI properties MIME does not carry; x-headers beyond 5"}},
+		Unsupported: map[mailbox.StoreKind]string{},
+	}
+	notV1 := map[mailbox.Scope]string{
+		mailbox.ScopeArchive:       "Graph v1.0 cannot reach an online archive",
+		mailbox.ScopeRecoverable:   "Graph v1.0 cannot reach Recoverable Items",
+		mailbox.ScopePublicFolders: "Graph has no API for public folders",
+	}
+	for _, store := range mailbox.Stores() {
+		for _, k := range mailbox.Kinds() {
+			sk := mailbox.StoreKind{Store: store, Kind: k}
+			switch {
+			case notV1[store] != "":
+				caps.Unsupported[sk] = notV1[store]
+			case k == mailbox.KindCalendar:
+				caps.Unsupported[sk] = "Graph /events sends invitations when it writes a meeting with attendees; exmigrate's Graph adapter does not carry calendar items yet"
+			case k == mailbox.KindNotes || k == mailbox.KindOther:
+				caps.Unsupported[sk] = "Graph has no structured API for notes and journal items"
+			case k != mailbox.KindMail:
+				caps.Unsupported[sk] = "exmigrate's Graph adapter does not carry this kind yet (it reads and writes mail as MIME only)"
+			}
+		}
+	}
+	return caps
+}
+
+// OpenItem streams an item's content. Graph reads MIME today.
+func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
+	if format != mailbox.FormatMIME {
+		return nil, fmt.Errorf("graph: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported)
+	}
+	return m.OpenMIME(ctx, itemID)
+}
+
+// CreateItem writes a payload. Graph writes mail from MIME today.
+func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if p.Format != mailbox.FormatMIME || p.Item.Kind() != mailbox.KindMail {
+		return "", mailbox.Permanent(fmt.Errorf("graph: write a %s item as %s: %w", p.Item.Kind(), p.Format, mailbox.ErrUnsupported))
+	}
+	return m.CreateMessage(ctx, folderID, p.Message())
+}
