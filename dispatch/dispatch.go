@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -147,7 +148,7 @@ func (d *Dispatcher) Locate(ctx context.Context, e Entry) (Route, error) {
 
 // Open returns the source and target mailboxes of a route for a direction,
 // after checking that the route agrees with the direction.
-func (d *Dispatcher) Open(route Route, dir Direction) (src, dst Mailbox, key JobKey, err error) {
+func (d *Dispatcher) Open(route Route, dir Direction) (src, dst Mailbox, key engine.JobKey, err error) {
 	wantSrc, wantDst := dir.Sides()
 	if route.Location != wantSrc {
 		return nil, nil, key, &LocationError{Address: route.Entry.Address, Problem: fmt.Sprintf(
@@ -160,7 +161,7 @@ func (d *Dispatcher) Open(route Route, dir Direction) (src, dst Mailbox, key Job
 	if ss == nil || ds == nil {
 		return nil, nil, key, &LocationError{Address: route.Entry.Address, Problem: fmt.Sprintf("--direction %s needs both the %s and the %s side configured", dir, wantSrc, wantDst)}
 	}
-	key = JobKey{SourceAddress: route.Entry.Address, SourceLocation: string(wantSrc), TargetAddress: route.Entry.Target, TargetLocation: string(wantDst)}
+	key = engine.JobKey{SourceAddress: route.Entry.Address, SourceLocation: string(wantSrc), TargetAddress: route.Entry.Target, TargetLocation: string(wantDst)}
 	return ss.Open(route.Entry.Address), ds.Open(route.Entry.Target), key, nil
 }
 

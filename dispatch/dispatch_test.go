@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -140,12 +141,12 @@ func TestForEachBoundsAndStops(t *testing.T) {
 }
 
 func TestSourceIDIsStableAndOpaque(t *testing.T) {
-	k := JobKey{SourceAddress: "Ann@Contoso.com", SourceLocation: "onprem"}
-	a, b := SourceID(k, "AAMkAD=="), SourceID(JobKey{SourceAddress: "ann@contoso.com", SourceLocation: "onprem"}, "AAMkAD==")
+	k := engine.JobKey{SourceAddress: "Ann@Contoso.com", SourceLocation: "onprem"}
+	a, b := engine.SourceID(k, "AAMkAD=="), engine.SourceID(engine.JobKey{SourceAddress: "ann@contoso.com", SourceLocation: "onprem"}, "AAMkAD==")
 	if a != b || !strings.HasPrefix(a, "exm1-") || strings.Contains(a, "contoso") {
 		t.Errorf("SourceID = %q / %q", a, b)
 	}
-	if SourceID(k, "other") == a {
+	if engine.SourceID(k, "other") == a {
 		t.Error("different items share a stamp")
 	}
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/audit"
 )
 
@@ -22,7 +22,7 @@ func openAudit(path string, operator func(location string) string) (*auditLog, e
 	return &auditLog{l: l, operator: operator}, nil
 }
 
-func (a *auditLog) Record(ctx context.Context, e dispatch.AuditEvent) error {
+func (a *auditLog) Record(ctx context.Context, e engine.AuditEvent) error {
 	return a.l.Record(ctx, audit.Entry{Operator: a.operator(e.Location), Mailbox: e.Mailbox, Action: e.Action, Object: e.Object,
 		TargetID: e.TargetID, Outcome: e.Outcome, Error: e.Err, SourceID: e.SourceID, Size: e.Size})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mapping"
@@ -68,8 +69,8 @@ state included). A run stopped at any point resumes where it stopped.`,
 }
 
 // copyFilters turns the config's filters into engine options.
-func copyFilters(cfg *config.Config) (dispatch.CopyOptions, error) {
-	var o dispatch.CopyOptions
+func copyFilters(cfg *config.Config) (engine.CopyOptions, error) {
+	var o engine.CopyOptions
 	for _, expr := range cfg.Filters.IncludeFolders {
 		o.IncludeFolders = append(o.IncludeFolders, regexp.MustCompile(expr)) // validated by config
 	}
@@ -138,7 +139,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	}
 	defer store.Close()
 
-	copier := &dispatch.Copier{Store: store, Log: log, Options: engineOpts}
+	copier := &engine.Copier{Store: store, Log: log, Options: engineOpts}
 	if !opts.DryRun {
 		auditPath := cfg.Path(cfg.AuditLog)
 		if opts.AuditPath != "" {
@@ -158,7 +159,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		parallel = cfg.Concurrency.Mailboxes
 	}
 	d := s.Dispatcher(log)
-	results := make([]*dispatch.MailboxResult, len(entries))
+	results := make([]*engine.MailboxResult, len(entries))
 	idx := make([]int, len(entries))
 	for i := range idx {
 		idx[i] = i
@@ -166,7 +167,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	dispatch.ForEach(ctx, idx, parallel, func(ctx context.Context, i int) {
 		e := entries[i]
 		fail := func(err error) {
-			results[i] = &dispatch.MailboxResult{Key: dispatch.JobKey{SourceAddress: e.Address, TargetAddress: e.Target}, Err: err}
+			results[i] = &engine.MailboxResult{Key: engine.JobKey{SourceAddress: e.Address, TargetAddress: e.Target}, Err: err}
 			log.Error("mailbox failed", "mailbox", e.Address, "err", err)
 		}
 		route, err := d.Locate(ctx, e)
@@ -222,7 +223,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	return nil
 }
 
-func printCopySummary(io Streams, results []*dispatch.MailboxResult, dryRun bool) {
+func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) {
 	out := io.Out
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	if dryRun {
@@ -298,7 +299,7 @@ func reasons(m map[string]int64) string {
 }
 
 // copyRules creates the fully mappable rules and logs the rest.
-func copyRules(ctx context.Context, c *dispatch.Copier, key dispatch.JobKey, src, dst dispatch.Mailbox, log *slog.Logger) ([]dispatch.RuleOutcome, error) {
+func copyRules(ctx context.Context, c *engine.Copier, key engine.JobKey, src, dst dispatch.Mailbox, log *slog.Logger) ([]engine.RuleOutcome, error) {
 	outcomes, err := c.CopyRules(ctx, key, src, dst)
 	for _, o := range outcomes {
 		switch {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/internal/secret"
 	"github.com/exmigrate/exmigrate/internal/state"
@@ -92,12 +92,12 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		if err != nil {
 			return err
 		}
-		summaries, err := dispatch.CopySummaries(ctx, store)
+		summaries, err := engine.CopySummaries(ctx, store)
 		store.Close()
 		if err != nil {
 			return err
 		}
-		n := dispatch.MergeCopyResults(a, summaries)
+		n := engine.MergeCopyResults(a, summaries)
 		opts.g.logger.Info("copy results merged", "mailboxes", n, "jobs", len(summaries))
 	}
 	ropts := reports.Options{Title: opts.Title, Organisation: opts.Organisation, Logger: opts.g.logger}
@@ -153,7 +153,7 @@ func mailReport(ctx context.Context, opts *reportOptions, a *mailbox.Assessment,
 	}
 	err = s.Graph.SendMail(ctx, opts.MailFrom, mail)
 	if al, aerr := openAudit(cfg.Path(cfg.AuditLog), s.Operator); aerr == nil {
-		_ = al.Record(ctx, dispatch.AuditEvent{Mailbox: opts.MailFrom, Location: "cloud", Action: "mail.send",
+		_ = al.Record(ctx, engine.AuditEvent{Mailbox: opts.MailFrom, Location: "cloud", Action: "mail.send",
 			Object: mail.Subject + " to " + strings.Join(opts.MailTo, ", "), Outcome: outcome(err), Err: errText(err)})
 		al.Close()
 	}

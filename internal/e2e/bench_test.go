@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -50,8 +51,8 @@ func BenchmarkCopyOnPremToCloud(b *testing.B) {
 			b.Fatal(err)
 		}
 		// The command's defaults: 4 items in flight per mailbox.
-		c := &dispatch.Copier{Store: e.store, Audit: e.audit, Log: e.log,
-			Options: dispatch.CopyOptions{MaxSkipped: -1, ItemWorkers: 4}}
+		c := &engine.Copier{Store: e.store, Audit: e.audit, Log: e.log,
+			Options: engine.CopyOptions{MaxSkipped: -1, ItemWorkers: 4}}
 		b.StartTimer()
 		t0 := time.Now()
 		res := c.Copy(context.Background(), key, s, d)

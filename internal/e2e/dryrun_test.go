@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -48,7 +49,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	// In-process: the plan in detail.
 	opts := testOptions()
 	opts.DryRun = true
-	plans := map[string]*dispatch.MailboxResult{}
+	plans := map[string]*engine.MailboxResult{}
 	for addr, w := range want {
 		local, _, _ := strings.Cut(addr, "@")
 		entry := dispatch.Entry{Address: addr, Target: local + "@contoso.onmicrosoft.com", Location: mailbox.LocationAuto}

@@ -27,6 +27,7 @@ import (
 	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 headers while hashing
 
 	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/audit"
@@ -54,7 +55,7 @@ type auditLog struct {
 	operator func(location string) string
 }
 
-func (a *auditLog) Record(ctx context.Context, e dispatch.AuditEvent) error {
+func (a *auditLog) Record(ctx context.Context, e engine.AuditEvent) error {
 	return a.l.Record(ctx, audit.Entry{Operator: a.operator(e.Location), Mailbox: e.Mailbox, Action: e.Action, Object: e.Object,
 		TargetID: e.TargetID, Outcome: e.Outcome, Error: e.Err, SourceID: e.SourceID, Size: e.Size})
 }
@@ -105,7 +106,7 @@ func startLab(t testing.TB, sc *lab.Scenario, opts lab.Options) *env {
 }
 
 // copyOnce runs one pass of the engine for one mailbox of the list.
-func (e *env) copyOnce(t testing.TB, entry dispatch.Entry, dir dispatch.Direction, opts dispatch.CopyOptions) *dispatch.MailboxResult {
+func (e *env) copyOnce(t testing.TB, entry dispatch.Entry, dir dispatch.Direction, opts engine.CopyOptions) *engine.MailboxResult {
 	t.Helper()
 	ctx := context.Background()
 	route, err := e.disp.Locate(ctx, entry)
@@ -116,7 +117,7 @@ func (e *env) copyOnce(t testing.TB, entry dispatch.Entry, dir dispatch.Directio
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &dispatch.Copier{Store: e.store, Log: e.log, Options: opts}
+	c := &engine.Copier{Store: e.store, Log: e.log, Options: opts}
 	if !opts.DryRun {
 		c.Audit = e.audit
 	}
@@ -129,8 +130,8 @@ func (e *env) copyOnce(t testing.TB, entry dispatch.Entry, dir dispatch.Directio
 
 // testOptions are the engine's defaults with a short backoff, so that the
 // injected faults cost little wall time.
-func testOptions() dispatch.CopyOptions {
-	return dispatch.CopyOptions{MaxSkipped: -1, ItemWorkers: 4, Attempts: 8,
+func testOptions() engine.CopyOptions {
+	return engine.CopyOptions{MaxSkipped: -1, ItemWorkers: 4, Attempts: 8,
 		BackoffBase: 50 * time.Millisecond, BackoffMax: 2 * time.Second}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -29,7 +30,7 @@ mailboxes:
 	e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
 
 	ctx := context.Background()
-	key := dispatch.JobKey{SourceAddress: src, SourceLocation: "onprem", TargetAddress: dst, TargetLocation: "cloud"}
+	key := engine.JobKey{SourceAddress: src, SourceLocation: "onprem", TargetAddress: dst, TargetLocation: "cloud"}
 	job, err := e.store.Job(ctx, key)
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +49,8 @@ mailboxes:
 		t.Fatal(err)
 	}
 	for _, sid := range []string{landed, lost} {
-		if err := e.store.PutItem(ctx, dispatch.ItemRecord{JobID: job.ID, SourceID: sid, SourceItemID: "deleted-" + sid,
-			SourceFolderID: inbox, Outcome: dispatch.ItemPending}); err != nil {
+		if err := e.store.PutItem(ctx, engine.ItemRecord{JobID: job.ID, SourceID: sid, SourceItemID: "deleted-" + sid,
+			SourceFolderID: inbox, Outcome: engine.ItemPending}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -59,11 +60,11 @@ mailboxes:
 		t.Errorf("second pass: %d copied, %d healed; want 0 and 1", res.ItemsCopied, res.Healed)
 	}
 	rec, _, err := e.store.Item(ctx, job.ID, landed)
-	if err != nil || rec.Outcome != dispatch.ItemCopied || rec.TargetItemID != id {
+	if err != nil || rec.Outcome != engine.ItemCopied || rec.TargetItemID != id {
 		t.Errorf("landed item: %+v, %v; want copied as %s", rec, err, id)
 	}
 	rec, _, err = e.store.Item(ctx, job.ID, lost)
-	if err != nil || rec.Outcome != dispatch.ItemSkipped || rec.Reason != "gone from the source before it was copied" {
+	if err != nil || rec.Outcome != engine.ItemSkipped || rec.Reason != "gone from the source before it was copied" {
 		t.Errorf("lost item: %+v, %v; want skipped as gone from the source", rec, err)
 	}
 	if left, err := e.store.PendingItems(ctx, job.ID, inbox); err != nil || len(left) != 0 {

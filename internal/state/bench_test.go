@@ -8,16 +8,16 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 )
 
 // benchItem is a record of realistic size: EWS ids are ~150 characters.
-func benchItem(job int64, n int64, outcome string) dispatch.ItemRecord {
+func benchItem(job int64, n int64, outcome string) engine.ItemRecord {
 	id := strconv.FormatInt(n, 10)
-	r := dispatch.ItemRecord{JobID: job, SourceID: "src" + id + strings.Repeat("x", 60),
+	r := engine.ItemRecord{JobID: job, SourceID: "src" + id + strings.Repeat("x", 60),
 		SourceItemID: "AAMkAGI2" + id + strings.Repeat("A", 140), SourceFolderID: "AAMkAGI2-inbox" + strings.Repeat("F", 130),
 		SizeBytes: 48_000, Outcome: outcome}
-	if outcome == dispatch.ItemCopied {
+	if outcome == engine.ItemCopied {
 		r.TargetItemID = "AQMkADAw" + id + strings.Repeat("B", 140)
 	}
 	return r
@@ -44,7 +44,7 @@ func BenchmarkPutItem(b *testing.B) {
 		s, job := benchStore(b, readers)
 		b.ReportAllocs()
 		for i := range b.N {
-			if err := s.PutItem(ctx, benchItem(job, int64(i), dispatch.ItemPending)); err != nil {
+			if err := s.PutItem(ctx, benchItem(job, int64(i), engine.ItemPending)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -57,7 +57,7 @@ func BenchmarkPutItem(b *testing.B) {
 		b.SetParallelism(4) // 4 x GOMAXPROCS goroutines
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if err := s.PutItem(ctx, benchItem(job, n.Add(1), dispatch.ItemPending)); err != nil {
+				if err := s.PutItem(ctx, benchItem(job, n.Add(1), engine.ItemPending)); err != nil {
 					b.Error(err)
 					return
 				}
@@ -84,7 +84,7 @@ func BenchmarkItemLifecycle(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					i := n.Add(1)
-					rec := benchItem(job, i, dispatch.ItemPending)
+					rec := benchItem(job, i, engine.ItemPending)
 					if _, _, err := s.Item(ctx, job, rec.SourceID); err != nil {
 						b.Error(err)
 						return
@@ -93,7 +93,7 @@ func BenchmarkItemLifecycle(b *testing.B) {
 						b.Error(err)
 						return
 					}
-					if err := s.PutItem(ctx, benchItem(job, i, dispatch.ItemCopied)); err != nil {
+					if err := s.PutItem(ctx, benchItem(job, i, engine.ItemCopied)); err != nil {
 						b.Error(err)
 						return
 					}
@@ -120,7 +120,7 @@ func BenchmarkPutItemBesideCounts(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i := range 50_000 {
-				r := benchItem(job, int64(-1-i), dispatch.ItemCopied)
+				r := benchItem(job, int64(-1-i), engine.ItemCopied)
 				if _, err := tx.ExecContext(ctx, sqlPutItem, r.JobID, r.SourceID, r.SourceItemID, r.SourceFolderID,
 					r.TargetItemID, r.SizeBytes, r.IsRead, r.Outcome, r.Reason, int64(1)); err != nil {
 					b.Fatal(err)
@@ -148,7 +148,7 @@ func BenchmarkPutItemBesideCounts(b *testing.B) {
 			b.ResetTimer()
 			b.ReportAllocs()
 			for i := range b.N {
-				if err := s.PutItem(ctx, benchItem(job, int64(i), dispatch.ItemPending)); err != nil {
+				if err := s.PutItem(ctx, benchItem(job, int64(i), engine.ItemPending)); err != nil {
 					b.Fatal(err)
 				}
 			}

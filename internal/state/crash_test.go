@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 )
 
 // The crash test re-runs this test binary as a child that writes records in
@@ -26,14 +26,14 @@ const (
 	crashStartEnv = "EXMIGRATE_STATE_CRASH_START" // the first item index the child writes
 )
 
-var crashKey = dispatch.JobKey{SourceAddress: "crash@contoso.com", SourceLocation: "onprem",
+var crashKey = engine.JobKey{SourceAddress: "crash@contoso.com", SourceLocation: "onprem",
 	TargetAddress: "crash@contoso.com", TargetLocation: "cloud"}
 
 // crashItem is item i as the child writes it: every field derives from i, so
 // the parent can tell a complete record from a torn one.
-func crashItem(job int64, i int, outcome string) dispatch.ItemRecord {
+func crashItem(job int64, i int, outcome string) engine.ItemRecord {
 	id := fmt.Sprintf("s%07d", i)
-	r := dispatch.ItemRecord{
+	r := engine.ItemRecord{
 		JobID: job, SourceID: id,
 		SourceItemID:   strings.Repeat("AAMkAGI2"+id, 12), // Exchange-sized ids
 		SourceFolderID: fmt.Sprintf("folder-%d", i%5),
@@ -42,7 +42,7 @@ func crashItem(job int64, i int, outcome string) dispatch.ItemRecord {
 		Outcome:        outcome,
 		Updated:        time.Unix(1_700_000_000, int64(i)).UTC(),
 	}
-	if outcome == dispatch.ItemCopied {
+	if outcome == engine.ItemCopied {
 		r.TargetItemID = strings.Repeat("AQMkADAw"+id, 12)
 	}
 	return r
@@ -50,8 +50,8 @@ func crashItem(job int64, i int, outcome string) dispatch.ItemRecord {
 
 // crashFolder is the folder state after item i: a sync state of several
 // pages, so that a commit spans overflow pages.
-func crashFolder(job int64, i int) dispatch.FolderRecord {
-	return dispatch.FolderRecord{JobID: job, SourceFolderID: fmt.Sprintf("folder-%d", i%5),
+func crashFolder(job int64, i int) engine.FolderRecord {
+	return engine.FolderRecord{JobID: job, SourceFolderID: fmt.Sprintf("folder-%d", i%5),
 		SourcePath: fmt.Sprintf("/Inbox/%d", i%5), TargetFolderID: fmt.Sprintf("target-%d", i%5),
 		SyncState: strings.Repeat(fmt.Sprintf("sync%07d|", i), 1200), SourceCount: int64(i),
 		Updated: time.Unix(1_700_000_000, int64(i)).UTC()}
@@ -74,10 +74,10 @@ func crashChild(path string) error {
 	}
 	deadline := time.Now().Add(30 * time.Second) // the parent kills long before; this bounds a lost child
 	for i := start; time.Now().Before(deadline); i++ {
-		if err := s.PutItem(ctx, crashItem(job.ID, i, dispatch.ItemPending)); err != nil {
+		if err := s.PutItem(ctx, crashItem(job.ID, i, engine.ItemPending)); err != nil {
 			return err
 		}
-		if err := s.PutItem(ctx, crashItem(job.ID, i, dispatch.ItemCopied)); err != nil {
+		if err := s.PutItem(ctx, crashItem(job.ID, i, engine.ItemCopied)); err != nil {
 			return err
 		}
 		if i%3 == 0 {
@@ -198,7 +198,7 @@ func TestCrashSafety(t *testing.T) {
 		if want := crashItem(job.ID, i, got.Outcome); got != want {
 			t.Fatalf("torn record:\n got %+v\nwant %+v", got, want)
 		}
-		if i <= acked && got.Outcome != dispatch.ItemCopied {
+		if i <= acked && got.Outcome != engine.ItemCopied {
 			t.Fatalf("item %d was acknowledged as copied but is %s", i, got.Outcome)
 		}
 		if i != seen {
@@ -222,7 +222,7 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 	// And the file takes writes again.
-	if err := s.PutItem(ctx, crashItem(job.ID, seen, dispatch.ItemCopied)); err != nil {
+	if err := s.PutItem(ctx, crashItem(job.ID, seen, engine.ItemCopied)); err != nil {
 		t.Fatalf("write after the kills: %v", err)
 	}
 	t.Logf("%d rounds killed; %d items on file, %d acknowledged, %d folders; integrity ok", rounds, seen, acked+1, len(folders))

@@ -1,4 +1,4 @@
-// Package state is the copy engine's memory: dispatch.Store on an embedded
+// Package state is the copy engine's memory: engine.Store on an embedded
 // SQLite file (modernc.org/sqlite, pure Go, no cgo).
 //
 // One file holds every job of a state directory. Writes go through a single
@@ -22,13 +22,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-var _ dispatch.Store = (*SQLite)(nil)
+var _ engine.Store = (*SQLite)(nil)
 
 // busyTimeout is how long a statement waits for another process holding the
 // write lock (a report run beside a copy) before SQLITE_BUSY. Inside one
@@ -152,7 +152,7 @@ func dsn(path string, readOnly bool) string {
 // Close closes the store. Calls after the first return ErrStoreClosed.
 func (s *SQLite) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
-		return fmt.Errorf("state: close: %w", dispatch.ErrStoreClosed)
+		return fmt.Errorf("state: close: %w", engine.ErrStoreClosed)
 	}
 	if err := s.closeDBs(); err != nil {
 		return fmt.Errorf("state: close %s: %w", s.path, err)
@@ -182,7 +182,7 @@ func (s *SQLite) closeDBs() error {
 // ErrStoreClosed.
 func (s *SQLite) fail(op string, err error) error {
 	if s.closed.Load() {
-		return fmt.Errorf("state: %s: %w", op, dispatch.ErrStoreClosed)
+		return fmt.Errorf("state: %s: %w", op, engine.ErrStoreClosed)
 	}
 	return fmt.Errorf("state: %s: %w", op, err)
 }
@@ -191,26 +191,26 @@ func (s *SQLite) fail(op string, err error) error {
 // the same way whether or not validation would have.
 func (s *SQLite) errClosed(op string) error {
 	if s.closed.Load() {
-		return fmt.Errorf("state: %s: %w", op, dispatch.ErrStoreClosed)
+		return fmt.Errorf("state: %s: %w", op, engine.ErrStoreClosed)
 	}
 	return nil
 }
 
 // Job returns the job's record, creating it with status new when it is new.
-func (s *SQLite) Job(ctx context.Context, key dispatch.JobKey) (dispatch.JobRecord, error) {
+func (s *SQLite) Job(ctx context.Context, key engine.JobKey) (engine.JobRecord, error) {
 	op := fmt.Sprintf("job %s (%s) -> %s (%s)", key.SourceAddress, key.SourceLocation, key.TargetAddress, key.TargetLocation)
 	if err := s.errClosed(op); err != nil {
-		return dispatch.JobRecord{}, err
+		return engine.JobRecord{}, err
 	}
 	key, err := normalizeKey(key)
 	if err != nil {
-		return dispatch.JobRecord{}, s.fail(op, err)
+		return engine.JobRecord{}, s.fail(op, err)
 	}
 	src, dst := strings.ToLower(key.SourceAddress), strings.ToLower(key.TargetAddress)
 
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return dispatch.JobRecord{}, s.fail(op, err)
+		return engine.JobRecord{}, s.fail(op, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
@@ -218,23 +218,23 @@ func (s *SQLite) Job(ctx context.Context, key dispatch.JobKey) (dispatch.JobReco
 		src, key.SourceLocation, dst, key.TargetLocation)
 	rec, err := scanJob(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		rec = dispatch.JobRecord{Key: key, Status: dispatch.JobNew}
+		rec = engine.JobRecord{Key: key, Status: engine.JobNew}
 		err = tx.QueryRowContext(ctx, `INSERT INTO jobs
 			(source_address, source_location, target_address, target_location, source_norm, target_norm, status, created)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			key.SourceAddress, key.SourceLocation, key.TargetAddress, key.TargetLocation, src, dst,
-			dispatch.JobNew, time.Now().UnixNano()).Scan(&rec.ID)
+			engine.JobNew, time.Now().UnixNano()).Scan(&rec.ID)
 	}
 	if err != nil {
-		return dispatch.JobRecord{}, s.fail(op, err)
+		return engine.JobRecord{}, s.fail(op, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return dispatch.JobRecord{}, s.fail(op, err)
+		return engine.JobRecord{}, s.fail(op, err)
 	}
 	return rec, nil
 }
 
-func normalizeKey(k dispatch.JobKey) (dispatch.JobKey, error) {
+func normalizeKey(k engine.JobKey) (engine.JobKey, error) {
 	k.SourceAddress = strings.TrimSpace(k.SourceAddress)
 	k.TargetAddress = strings.TrimSpace(k.TargetAddress)
 	k.SourceLocation = strings.ToLower(strings.TrimSpace(k.SourceLocation))
@@ -254,8 +254,8 @@ func normalizeKey(k dispatch.JobKey) (dispatch.JobKey, error) {
 const sqlSelectJob = `SELECT id, source_address, source_location, target_address, target_location,
 	status, passes, last_start, last_end, last_error FROM jobs`
 
-func scanJob(row interface{ Scan(...any) error }) (dispatch.JobRecord, error) {
-	var r dispatch.JobRecord
+func scanJob(row interface{ Scan(...any) error }) (engine.JobRecord, error) {
+	var r engine.JobRecord
 	var start, end int64
 	err := row.Scan(&r.ID, &r.Key.SourceAddress, &r.Key.SourceLocation, &r.Key.TargetAddress, &r.Key.TargetLocation,
 		&r.Status, &r.Passes, &start, &end, &r.LastError)
@@ -265,13 +265,13 @@ func scanJob(row interface{ Scan(...any) error }) (dispatch.JobRecord, error) {
 
 // PutJob updates the job's status, passes, timings and last error. The key
 // is fixed when the job is created.
-func (s *SQLite) PutJob(ctx context.Context, rec dispatch.JobRecord) error {
+func (s *SQLite) PutJob(ctx context.Context, rec engine.JobRecord) error {
 	op := fmt.Sprintf("put job %d", rec.ID)
 	if err := s.errClosed(op); err != nil {
 		return err
 	}
 	switch rec.Status {
-	case dispatch.JobNew, dispatch.JobRunning, dispatch.JobDone, dispatch.JobPartial, dispatch.JobFailed:
+	case engine.JobNew, engine.JobRunning, engine.JobDone, engine.JobPartial, engine.JobFailed:
 	default:
 		return s.fail(op, fmt.Errorf("unknown status %q", rec.Status))
 	}
@@ -289,7 +289,7 @@ func (s *SQLite) PutJob(ctx context.Context, rec dispatch.JobRecord) error {
 }
 
 // Jobs lists every job in creation order.
-func (s *SQLite) Jobs(ctx context.Context) ([]dispatch.JobRecord, error) {
+func (s *SQLite) Jobs(ctx context.Context) ([]engine.JobRecord, error) {
 	const op = "list jobs"
 	if err := s.errClosed(op); err != nil {
 		return nil, err
@@ -300,8 +300,8 @@ func (s *SQLite) Jobs(ctx context.Context) ([]dispatch.JobRecord, error) {
 const sqlSelectFolder = `SELECT job_id, source_folder_id, source_path, target_folder_id, target_path,
 	sync_state, source_count, target_count, updated FROM folders`
 
-func scanFolder(row interface{ Scan(...any) error }) (dispatch.FolderRecord, error) {
-	var r dispatch.FolderRecord
+func scanFolder(row interface{ Scan(...any) error }) (engine.FolderRecord, error) {
+	var r engine.FolderRecord
 	var updated int64
 	err := row.Scan(&r.JobID, &r.SourceFolderID, &r.SourcePath, &r.TargetFolderID, &r.TargetPath,
 		&r.SyncState, &r.SourceCount, &r.TargetCount, &updated)
@@ -311,25 +311,25 @@ func scanFolder(row interface{ Scan(...any) error }) (dispatch.FolderRecord, err
 
 // Folder returns one source folder's state; found is false for a folder
 // not recorded before.
-func (s *SQLite) Folder(ctx context.Context, jobID int64, sourceFolderID string) (dispatch.FolderRecord, bool, error) {
+func (s *SQLite) Folder(ctx context.Context, jobID int64, sourceFolderID string) (engine.FolderRecord, bool, error) {
 	op := fmt.Sprintf("folder job %d source %q", jobID, sourceFolderID)
 	if err := s.errClosed(op); err != nil {
-		return dispatch.FolderRecord{}, false, err
+		return engine.FolderRecord{}, false, err
 	}
 	r, err := scanFolder(s.read.QueryRowContext(ctx, sqlSelectFolder+` WHERE job_id = ? AND source_folder_id = ?`,
 		jobID, sourceFolderID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return dispatch.FolderRecord{}, false, nil
+		return engine.FolderRecord{}, false, nil
 	}
 	if err != nil {
-		return dispatch.FolderRecord{}, false, s.fail(op, err)
+		return engine.FolderRecord{}, false, s.fail(op, err)
 	}
 	return r, true, nil
 }
 
 // PutFolder inserts or replaces a folder's state. A zero Updated is set to
 // the current time.
-func (s *SQLite) PutFolder(ctx context.Context, rec dispatch.FolderRecord) error {
+func (s *SQLite) PutFolder(ctx context.Context, rec engine.FolderRecord) error {
 	op := fmt.Sprintf("put folder job %d source %q", rec.JobID, rec.SourceFolderID)
 	if err := s.errClosed(op); err != nil {
 		return err
@@ -356,7 +356,7 @@ func (s *SQLite) PutFolder(ctx context.Context, rec dispatch.FolderRecord) error
 }
 
 // Folders lists a job's folders by source path.
-func (s *SQLite) Folders(ctx context.Context, jobID int64) ([]dispatch.FolderRecord, error) {
+func (s *SQLite) Folders(ctx context.Context, jobID int64) ([]engine.FolderRecord, error) {
 	op := fmt.Sprintf("list folders job %d", jobID)
 	if err := s.errClosed(op); err != nil {
 		return nil, err
@@ -376,8 +376,8 @@ const (
 			updated = excluded.updated`
 )
 
-func scanItem(row interface{ Scan(...any) error }) (dispatch.ItemRecord, error) {
-	var r dispatch.ItemRecord
+func scanItem(row interface{ Scan(...any) error }) (engine.ItemRecord, error) {
+	var r engine.ItemRecord
 	var updated int64
 	err := row.Scan(&r.JobID, &r.SourceID, &r.SourceItemID, &r.SourceFolderID, &r.TargetItemID,
 		&r.SizeBytes, &r.IsRead, &r.Outcome, &r.Reason, &updated)
@@ -387,17 +387,17 @@ func scanItem(row interface{ Scan(...any) error }) (dispatch.ItemRecord, error) 
 
 // Item returns one source item's record; found is false for an item not
 // recorded before.
-func (s *SQLite) Item(ctx context.Context, jobID int64, sourceID string) (dispatch.ItemRecord, bool, error) {
+func (s *SQLite) Item(ctx context.Context, jobID int64, sourceID string) (engine.ItemRecord, bool, error) {
 	op := fmt.Sprintf("item job %d source %q", jobID, sourceID)
 	if err := s.errClosed(op); err != nil {
-		return dispatch.ItemRecord{}, false, err
+		return engine.ItemRecord{}, false, err
 	}
 	r, err := scanItem(s.getItem.QueryRowContext(ctx, jobID, sourceID))
 	if errors.Is(err, sql.ErrNoRows) {
-		return dispatch.ItemRecord{}, false, nil
+		return engine.ItemRecord{}, false, nil
 	}
 	if err != nil {
-		return dispatch.ItemRecord{}, false, s.fail(op, err)
+		return engine.ItemRecord{}, false, s.fail(op, err)
 	}
 	return r, true, nil
 }
@@ -405,7 +405,7 @@ func (s *SQLite) Item(ctx context.Context, jobID int64, sourceID string) (dispat
 // PutItem inserts or replaces an item's record. It refuses a copied item
 // without a target id (only the target's confirmation makes an item copied)
 // and a skipped item without a reason. A zero Updated is set to now.
-func (s *SQLite) PutItem(ctx context.Context, rec dispatch.ItemRecord) error {
+func (s *SQLite) PutItem(ctx context.Context, rec engine.ItemRecord) error {
 	if err := s.errClosed("put item"); err != nil {
 		return err
 	}
@@ -424,7 +424,7 @@ func (s *SQLite) PutItem(ctx context.Context, rec dispatch.ItemRecord) error {
 	return nil
 }
 
-func checkItem(rec dispatch.ItemRecord) error {
+func checkItem(rec engine.ItemRecord) error {
 	if rec.SourceID == "" {
 		return errors.New("source id is required")
 	}
@@ -437,12 +437,12 @@ func checkItem(rec dispatch.ItemRecord) error {
 		return fmt.Errorf("negative size %d", rec.SizeBytes)
 	}
 	switch rec.Outcome {
-	case dispatch.ItemPending:
-	case dispatch.ItemCopied:
+	case engine.ItemPending:
+	case engine.ItemCopied:
 		if rec.TargetItemID == "" {
 			return errors.New("a copied item needs the target item id the target confirmed")
 		}
-	case dispatch.ItemSkipped:
+	case engine.ItemSkipped:
 		if rec.Reason == "" {
 			return errors.New("a skipped item needs a reason")
 		}
@@ -454,7 +454,7 @@ func checkItem(rec dispatch.ItemRecord) error {
 
 // PendingItems lists the items recorded as pending in a folder, by source
 // id. There are at most as many as were in flight when a run stopped.
-func (s *SQLite) PendingItems(ctx context.Context, jobID int64, sourceFolderID string) ([]dispatch.ItemRecord, error) {
+func (s *SQLite) PendingItems(ctx context.Context, jobID int64, sourceFolderID string) ([]engine.ItemRecord, error) {
 	op := fmt.Sprintf("pending items job %d folder %q", jobID, sourceFolderID)
 	if err := s.errClosed(op); err != nil {
 		return nil, err
@@ -465,9 +465,9 @@ func (s *SQLite) PendingItems(ctx context.Context, jobID int64, sourceFolderID s
 
 // Counts sums a job's items by outcome, and skipped items by reason.
 // SkipReasons is never nil.
-func (s *SQLite) Counts(ctx context.Context, jobID int64) (dispatch.ItemCounts, error) {
+func (s *SQLite) Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error) {
 	op := fmt.Sprintf("counts job %d", jobID)
-	c := dispatch.ItemCounts{SkipReasons: map[string]int64{}}
+	c := engine.ItemCounts{SkipReasons: map[string]int64{}}
 	if err := s.errClosed(op); err != nil {
 		return c, err
 	}
@@ -484,12 +484,12 @@ func (s *SQLite) Counts(ctx context.Context, jobID int64) (dispatch.ItemCounts, 
 			return c, s.fail(op, err)
 		}
 		switch outcome {
-		case dispatch.ItemCopied:
+		case engine.ItemCopied:
 			c.Copied += n
 			c.CopiedBytes += bytes
-		case dispatch.ItemPending:
+		case engine.ItemPending:
 			c.Pending += n
-		case dispatch.ItemSkipped:
+		case engine.ItemSkipped:
 			c.Skipped += n
 			c.SkipReasons[why] += n
 		}

@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
-var onboard = dispatch.JobKey{
+var onboard = engine.JobKey{
 	SourceAddress: "Alice@Contoso.com", SourceLocation: "onprem",
 	TargetAddress: "alice@contoso.onmicrosoft.com", TargetLocation: "cloud",
 }
@@ -30,14 +30,14 @@ func openTemp(t testing.TB) (*SQLite, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := s.Close(); err != nil && !errors.Is(err, dispatch.ErrStoreClosed) {
+		if err := s.Close(); err != nil && !errors.Is(err, engine.ErrStoreClosed) {
 			t.Error(err)
 		}
 	})
 	return s, path
 }
 
-func newJob(t testing.TB, s *SQLite, key dispatch.JobKey) int64 {
+func newJob(t testing.TB, s *SQLite, key engine.JobKey) int64 {
 	t.Helper()
 	j, err := s.Job(context.Background(), key)
 	if err != nil {
@@ -53,30 +53,30 @@ func TestJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.ID == 0 || first.Status != dispatch.JobNew || first.Key != onboard || first.Passes != 0 ||
+	if first.ID == 0 || first.Status != engine.JobNew || first.Key != onboard || first.Passes != 0 ||
 		!first.LastStart.IsZero() || !first.LastEnd.IsZero() {
 		t.Fatalf("new job = %+v", first)
 	}
 
 	tests := []struct {
 		name    string
-		key     dispatch.JobKey
+		key     engine.JobKey
 		sameAs  int64 // expected id, 0 for a new job
 		wantErr string
 	}{
 		{name: "same key", key: onboard, sameAs: first.ID},
-		{name: "addresses differ in case and spaces", key: dispatch.JobKey{
+		{name: "addresses differ in case and spaces", key: engine.JobKey{
 			SourceAddress: " ALICE@contoso.COM ", SourceLocation: "OnPrem",
 			TargetAddress: "Alice@Contoso.OnMicrosoft.com", TargetLocation: "cloud"}, sameAs: first.ID},
-		{name: "other direction is another job", key: dispatch.JobKey{
+		{name: "other direction is another job", key: engine.JobKey{
 			SourceAddress: onboard.TargetAddress, SourceLocation: "cloud",
 			TargetAddress: onboard.SourceAddress, TargetLocation: "onprem"}},
-		{name: "other target location is another job", key: dispatch.JobKey{
+		{name: "other target location is another job", key: engine.JobKey{
 			SourceAddress: onboard.SourceAddress, SourceLocation: "onprem",
 			TargetAddress: onboard.TargetAddress, TargetLocation: "onprem"}},
-		{name: "empty source", key: dispatch.JobKey{SourceLocation: "onprem",
+		{name: "empty source", key: engine.JobKey{SourceLocation: "onprem",
 			TargetAddress: "b@x", TargetLocation: "cloud"}, wantErr: "address are both required"},
-		{name: "auto location", key: dispatch.JobKey{SourceAddress: "a@x", SourceLocation: "auto",
+		{name: "auto location", key: engine.JobKey{SourceAddress: "a@x", SourceLocation: "auto",
 			TargetAddress: "b@x", TargetLocation: "cloud"}, wantErr: `location "auto"`},
 	}
 	for _, tt := range tests {
@@ -108,21 +108,21 @@ func TestPutJobAndJobs(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
 	a, _ := s.Job(ctx, onboard)
-	b, _ := s.Job(ctx, dispatch.JobKey{SourceAddress: "bob@contoso.com", SourceLocation: "cloud",
+	b, _ := s.Job(ctx, engine.JobKey{SourceAddress: "bob@contoso.com", SourceLocation: "cloud",
 		TargetAddress: "bob@contoso.com", TargetLocation: "onprem"})
 
 	start := time.Date(2026, 11, 22, 9, 0, 0, 123456789, time.FixedZone("CET", 3600))
 	tests := []struct {
 		name    string
-		rec     dispatch.JobRecord
+		rec     engine.JobRecord
 		wantErr error
 		errText string
 	}{
-		{name: "running", rec: dispatch.JobRecord{ID: a.ID, Status: dispatch.JobRunning, LastStart: start}},
-		{name: "partial with error", rec: dispatch.JobRecord{ID: a.ID, Status: dispatch.JobPartial, Passes: 1,
+		{name: "running", rec: engine.JobRecord{ID: a.ID, Status: engine.JobRunning, LastStart: start}},
+		{name: "partial with error", rec: engine.JobRecord{ID: a.ID, Status: engine.JobPartial, Passes: 1,
 			LastStart: start, LastEnd: start.Add(time.Hour), LastError: "3 items skipped"}},
-		{name: "unknown job", rec: dispatch.JobRecord{ID: 999, Status: dispatch.JobDone}, wantErr: mailbox.ErrNotFound},
-		{name: "unknown status", rec: dispatch.JobRecord{ID: a.ID, Status: "paused"}, errText: `unknown status "paused"`},
+		{name: "unknown job", rec: engine.JobRecord{ID: 999, Status: engine.JobDone}, wantErr: mailbox.ErrNotFound},
+		{name: "unknown status", rec: engine.JobRecord{ID: a.ID, Status: "paused"}, errText: `unknown status "paused"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestPutJobAndJobs(t *testing.T) {
 	if len(jobs) != 2 || jobs[0].ID != a.ID || jobs[1].ID != b.ID {
 		t.Fatalf("Jobs = %+v, want jobs %d and %d in order", jobs, a.ID, b.ID)
 	}
-	if jobs[0].Status != dispatch.JobPartial || jobs[0].LastError != "3 items skipped" || jobs[1].Status != dispatch.JobNew {
+	if jobs[0].Status != engine.JobPartial || jobs[0].LastError != "3 items skipped" || jobs[1].Status != engine.JobNew {
 		t.Fatalf("Jobs = %+v", jobs)
 	}
 }
@@ -174,26 +174,26 @@ func TestFolders(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
 	job := newJob(t, s, onboard)
-	inbox := dispatch.FolderRecord{JobID: job, SourceFolderID: "AAMk-inbox", SourcePath: "/Inbox",
+	inbox := engine.FolderRecord{JobID: job, SourceFolderID: "AAMk-inbox", SourcePath: "/Inbox",
 		TargetFolderID: "AQMk-inbox", TargetPath: "/Inbox", SourceCount: 10}
 	synced := inbox
 	synced.SyncState = strings.Repeat("H4sIAAAAAAAEAO29B2AcSZ", 400) // EWS sync states run to kilobytes
 	synced.TargetCount = 10
 	synced.Updated = time.Date(2026, 11, 22, 10, 0, 0, 1, time.UTC)
-	projects := dispatch.FolderRecord{JobID: job, SourceFolderID: "AAMk-proj", SourcePath: "/Inbox/Projects",
+	projects := engine.FolderRecord{JobID: job, SourceFolderID: "AAMk-proj", SourcePath: "/Inbox/Projects",
 		TargetFolderID: "AQMk-proj", TargetPath: "/Inbox/Projects"}
 
 	tests := []struct {
 		name    string
-		put     dispatch.FolderRecord
+		put     engine.FolderRecord
 		wantErr error
 		errText string
 	}{
 		{name: "insert", put: inbox},
 		{name: "replace", put: synced},
 		{name: "second folder", put: projects},
-		{name: "unknown job", put: dispatch.FolderRecord{JobID: 42, SourceFolderID: "x"}, wantErr: mailbox.ErrNotFound},
-		{name: "no id", put: dispatch.FolderRecord{JobID: job}, errText: "source folder id is required"},
+		{name: "unknown job", put: engine.FolderRecord{JobID: 42, SourceFolderID: "x"}, wantErr: mailbox.ErrNotFound},
+		{name: "no id", put: engine.FolderRecord{JobID: job}, errText: "source folder id is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,35 +246,35 @@ func TestItems(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
 	job := newJob(t, s, onboard)
-	pending := dispatch.ItemRecord{JobID: job, SourceID: "src-1", SourceItemID: "AAMkAD-1", SourceFolderID: "inbox",
-		SizeBytes: 4096, Outcome: dispatch.ItemPending}
+	pending := engine.ItemRecord{JobID: job, SourceID: "src-1", SourceItemID: "AAMkAD-1", SourceFolderID: "inbox",
+		SizeBytes: 4096, Outcome: engine.ItemPending}
 	copied := pending
-	copied.Outcome, copied.TargetItemID, copied.IsRead = dispatch.ItemCopied, "AQMkAD-t1", true
+	copied.Outcome, copied.TargetItemID, copied.IsRead = engine.ItemCopied, "AQMkAD-t1", true
 	copied.Updated = time.Date(2026, 11, 22, 10, 1, 2, 3, time.UTC)
 
 	tests := []struct {
 		name    string
-		put     dispatch.ItemRecord
+		put     engine.ItemRecord
 		wantErr error
 		errText string
 	}{
 		{name: "insert pending", put: pending},
 		{name: "replace with copied", put: copied},
-		{name: "skipped with reason", put: dispatch.ItemRecord{JobID: job, SourceID: "src-2", SourceFolderID: "inbox",
-			SizeBytes: 200 << 20, Outcome: dispatch.ItemSkipped, Reason: "too large"}},
-		{name: "copied without target id", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", SourceFolderID: "inbox", Outcome: dispatch.ItemCopied},
+		{name: "skipped with reason", put: engine.ItemRecord{JobID: job, SourceID: "src-2", SourceFolderID: "inbox",
+			SizeBytes: 200 << 20, Outcome: engine.ItemSkipped, Reason: "too large"}},
+		{name: "copied without target id", put: engine.ItemRecord{JobID: job, SourceID: "src-3", SourceFolderID: "inbox", Outcome: engine.ItemCopied},
 			errText: "needs the target item id"},
-		{name: "skipped without reason", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", SourceFolderID: "inbox", Outcome: dispatch.ItemSkipped},
+		{name: "skipped without reason", put: engine.ItemRecord{JobID: job, SourceID: "src-3", SourceFolderID: "inbox", Outcome: engine.ItemSkipped},
 			errText: "needs a reason"},
-		{name: "unknown outcome", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", SourceFolderID: "inbox", Outcome: "done"},
+		{name: "unknown outcome", put: engine.ItemRecord{JobID: job, SourceID: "src-3", SourceFolderID: "inbox", Outcome: "done"},
 			errText: `unknown outcome "done"`},
-		{name: "no source id", put: dispatch.ItemRecord{JobID: job, SourceFolderID: "inbox", Outcome: dispatch.ItemPending},
+		{name: "no source id", put: engine.ItemRecord{JobID: job, SourceFolderID: "inbox", Outcome: engine.ItemPending},
 			errText: "source id is required"},
-		{name: "no folder", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", Outcome: dispatch.ItemPending},
+		{name: "no folder", put: engine.ItemRecord{JobID: job, SourceID: "src-3", Outcome: engine.ItemPending},
 			errText: "source folder id is required"},
-		{name: "negative size", put: dispatch.ItemRecord{JobID: job, SourceID: "src-3", SourceFolderID: "inbox", SizeBytes: -1, Outcome: dispatch.ItemPending},
+		{name: "negative size", put: engine.ItemRecord{JobID: job, SourceID: "src-3", SourceFolderID: "inbox", SizeBytes: -1, Outcome: engine.ItemPending},
 			errText: "negative size"},
-		{name: "unknown job", put: dispatch.ItemRecord{JobID: 77, SourceID: "src-3", SourceFolderID: "inbox", Outcome: dispatch.ItemPending},
+		{name: "unknown job", put: engine.ItemRecord{JobID: 77, SourceID: "src-3", SourceFolderID: "inbox", Outcome: engine.ItemPending},
 			wantErr: mailbox.ErrNotFound},
 	}
 	for _, tt := range tests {
@@ -315,30 +315,30 @@ func TestPendingAndCounts(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
 	job := newJob(t, s, onboard)
-	other := newJob(t, s, dispatch.JobKey{SourceAddress: "bob@x", SourceLocation: "onprem", TargetAddress: "bob@y", TargetLocation: "cloud"})
+	other := newJob(t, s, engine.JobKey{SourceAddress: "bob@x", SourceLocation: "onprem", TargetAddress: "bob@y", TargetLocation: "cloud"})
 
 	put := func(job int64, id, folder, outcome, reason string, size int64) {
 		t.Helper()
-		r := dispatch.ItemRecord{JobID: job, SourceID: id, SourceFolderID: folder, Outcome: outcome, Reason: reason, SizeBytes: size}
-		if outcome == dispatch.ItemCopied {
+		r := engine.ItemRecord{JobID: job, SourceID: id, SourceFolderID: folder, Outcome: outcome, Reason: reason, SizeBytes: size}
+		if outcome == engine.ItemCopied {
 			r.TargetItemID = "t-" + id
 		}
 		if err := s.PutItem(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
-	put(job, "c1", "inbox", dispatch.ItemCopied, "", 100)
-	put(job, "c2", "sent", dispatch.ItemCopied, "", 250)
-	put(job, "p2", "inbox", dispatch.ItemPending, "", 7)
-	put(job, "p1", "inbox", dispatch.ItemPending, "", 9)
-	put(job, "p3", "sent", dispatch.ItemPending, "", 1)
-	put(job, "s1", "inbox", dispatch.ItemSkipped, "too large", 1<<30)
-	put(job, "s2", "sent", dispatch.ItemSkipped, "too large", 1<<30)
-	put(job, "s3", "inbox", dispatch.ItemSkipped, "corrupt MIME", 10)
-	put(other, "p9", "inbox", dispatch.ItemPending, "", 1)
-	put(other, "c9", "inbox", dispatch.ItemCopied, "", 1000)
+	put(job, "c1", "inbox", engine.ItemCopied, "", 100)
+	put(job, "c2", "sent", engine.ItemCopied, "", 250)
+	put(job, "p2", "inbox", engine.ItemPending, "", 7)
+	put(job, "p1", "inbox", engine.ItemPending, "", 9)
+	put(job, "p3", "sent", engine.ItemPending, "", 1)
+	put(job, "s1", "inbox", engine.ItemSkipped, "too large", 1<<30)
+	put(job, "s2", "sent", engine.ItemSkipped, "too large", 1<<30)
+	put(job, "s3", "inbox", engine.ItemSkipped, "corrupt MIME", 10)
+	put(other, "p9", "inbox", engine.ItemPending, "", 1)
+	put(other, "c9", "inbox", engine.ItemCopied, "", 1000)
 	// A pending item confirmed later leaves the pending list.
-	put(job, "p3", "sent", dispatch.ItemCopied, "", 1)
+	put(job, "p3", "sent", engine.ItemCopied, "", 1)
 
 	pendingTests := []struct {
 		job    int64
@@ -358,7 +358,7 @@ func TestPendingAndCounts(t *testing.T) {
 			}
 			var ids []string
 			for _, r := range recs {
-				if r.Outcome != dispatch.ItemPending || r.JobID != tt.job || r.SourceFolderID != tt.folder {
+				if r.Outcome != engine.ItemPending || r.JobID != tt.job || r.SourceFolderID != tt.folder {
 					t.Fatalf("listed %+v", r)
 				}
 				ids = append(ids, r.SourceID)
@@ -371,12 +371,12 @@ func TestPendingAndCounts(t *testing.T) {
 
 	countTests := []struct {
 		job  int64
-		want dispatch.ItemCounts
+		want engine.ItemCounts
 	}{
-		{job, dispatch.ItemCounts{Copied: 3, CopiedBytes: 351, Pending: 2, Skipped: 3,
+		{job, engine.ItemCounts{Copied: 3, CopiedBytes: 351, Pending: 2, Skipped: 3,
 			SkipReasons: map[string]int64{"too large": 2, "corrupt MIME": 1}}},
-		{other, dispatch.ItemCounts{Copied: 1, CopiedBytes: 1000, Pending: 1, SkipReasons: map[string]int64{}}},
-		{12345, dispatch.ItemCounts{SkipReasons: map[string]int64{}}},
+		{other, engine.ItemCounts{Copied: 1, CopiedBytes: 1000, Pending: 1, SkipReasons: map[string]int64{}}},
+		{12345, engine.ItemCounts{SkipReasons: map[string]int64{}}},
 	}
 	for _, tt := range countTests {
 		t.Run(fmt.Sprintf("counts job %d", tt.job), func(t *testing.T) {
@@ -402,10 +402,10 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	job := newJob(t, s, onboard)
-	folder := dispatch.FolderRecord{JobID: job, SourceFolderID: "f", SourcePath: "/Inbox", SyncState: "state-1",
+	folder := engine.FolderRecord{JobID: job, SourceFolderID: "f", SourcePath: "/Inbox", SyncState: "state-1",
 		Updated: time.Unix(1700000000, 5).UTC()}
-	item := dispatch.ItemRecord{JobID: job, SourceID: "i", SourceFolderID: "f", TargetItemID: "t", SizeBytes: 1,
-		Outcome: dispatch.ItemCopied, Updated: time.Unix(1700000000, 6).UTC()}
+	item := engine.ItemRecord{JobID: job, SourceID: "i", SourceFolderID: "f", TargetItemID: "t", SizeBytes: 1,
+		Outcome: engine.ItemCopied, Updated: time.Unix(1700000000, 6).UTC()}
 	if err := s.PutFolder(ctx, folder); err != nil {
 		t.Fatal(err)
 	}
@@ -530,14 +530,14 @@ func TestClosed(t *testing.T) {
 	}
 	calls := map[string]func() error{
 		"Job":       func() error { _, err := s.Job(ctx, onboard); return err },
-		"PutJob":    func() error { return s.PutJob(ctx, dispatch.JobRecord{ID: job, Status: dispatch.JobDone}) },
+		"PutJob":    func() error { return s.PutJob(ctx, engine.JobRecord{ID: job, Status: engine.JobDone}) },
 		"Jobs":      func() error { _, err := s.Jobs(ctx); return err },
 		"Folder":    func() error { _, _, err := s.Folder(ctx, job, "f"); return err },
-		"PutFolder": func() error { return s.PutFolder(ctx, dispatch.FolderRecord{JobID: job, SourceFolderID: "f"}) },
+		"PutFolder": func() error { return s.PutFolder(ctx, engine.FolderRecord{JobID: job, SourceFolderID: "f"}) },
 		"Folders":   func() error { _, err := s.Folders(ctx, job); return err },
 		"Item":      func() error { _, _, err := s.Item(ctx, job, "i"); return err },
 		"PutItem": func() error {
-			return s.PutItem(ctx, dispatch.ItemRecord{JobID: job, SourceID: "i", SourceFolderID: "f", Outcome: "pending"})
+			return s.PutItem(ctx, engine.ItemRecord{JobID: job, SourceID: "i", SourceFolderID: "f", Outcome: "pending"})
 		},
 		"PendingItems": func() error { _, err := s.PendingItems(ctx, job, "f"); return err },
 		"Counts":       func() error { _, err := s.Counts(ctx, job); return err },
@@ -546,7 +546,7 @@ func TestClosed(t *testing.T) {
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {
 			err := call()
-			if !errors.Is(err, dispatch.ErrStoreClosed) || !strings.HasPrefix(err.Error(), "state: ") {
+			if !errors.Is(err, engine.ErrStoreClosed) || !strings.HasPrefix(err.Error(), "state: ") {
 				t.Fatalf("err = %v, want ErrStoreClosed", err)
 			}
 		})
@@ -558,7 +558,7 @@ func TestCanceledContext(t *testing.T) {
 	job := newJob(t, s, onboard)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := s.PutItem(ctx, dispatch.ItemRecord{JobID: job, SourceID: "i", SourceFolderID: "f", Outcome: dispatch.ItemPending})
+	err := s.PutItem(ctx, engine.ItemRecord{JobID: job, SourceID: "i", SourceFolderID: "f", Outcome: engine.ItemPending})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -573,7 +573,7 @@ func TestConcurrentWriters(t *testing.T) {
 	const goroutines, perG, mailboxes = 16, 100, 4
 	jobs := make([]int64, mailboxes)
 	for m := range jobs {
-		jobs[m] = newJob(t, s, dispatch.JobKey{SourceAddress: fmt.Sprintf("user%d@contoso.com", m), SourceLocation: "onprem",
+		jobs[m] = newJob(t, s, engine.JobKey{SourceAddress: fmt.Sprintf("user%d@contoso.com", m), SourceLocation: "onprem",
 			TargetAddress: fmt.Sprintf("user%d@contoso.com", m), TargetLocation: "cloud"})
 	}
 	var wg sync.WaitGroup
@@ -584,12 +584,12 @@ func TestConcurrentWriters(t *testing.T) {
 			folder := fmt.Sprintf("folder-%d", g)
 			for i := range perG {
 				id := fmt.Sprintf("g%d-i%d", g, i)
-				rec := dispatch.ItemRecord{JobID: job, SourceID: id, SourceFolderID: folder, SizeBytes: int64(i), Outcome: dispatch.ItemPending}
+				rec := engine.ItemRecord{JobID: job, SourceID: id, SourceFolderID: folder, SizeBytes: int64(i), Outcome: engine.ItemPending}
 				if err := s.PutItem(ctx, rec); err != nil {
 					errs <- err
 					return
 				}
-				rec.Outcome, rec.TargetItemID = dispatch.ItemCopied, "t-"+id
+				rec.Outcome, rec.TargetItemID = engine.ItemCopied, "t-"+id
 				if err := s.PutItem(ctx, rec); err != nil {
 					errs <- err
 					return
@@ -599,7 +599,7 @@ func TestConcurrentWriters(t *testing.T) {
 					return
 				}
 				if i%50 == 0 {
-					if err := s.PutFolder(ctx, dispatch.FolderRecord{JobID: job, SourceFolderID: folder, SyncState: id}); err != nil {
+					if err := s.PutFolder(ctx, engine.FolderRecord{JobID: job, SourceFolderID: folder, SyncState: id}); err != nil {
 						errs <- err
 						return
 					}
@@ -685,7 +685,7 @@ func TestTwoStoresOneFile(t *testing.T) {
 		wg.Go(func() {
 			for i := range each {
 				id := fmt.Sprintf("g%d-%d", g, i)
-				if err := s.PutItem(ctx, dispatch.ItemRecord{JobID: job, SourceID: id, SourceFolderID: "f", Outcome: dispatch.ItemPending}); err != nil {
+				if err := s.PutItem(ctx, engine.ItemRecord{JobID: job, SourceID: id, SourceFolderID: "f", Outcome: engine.ItemPending}); err != nil {
 					errs <- err
 					return
 				}
@@ -724,12 +724,12 @@ func TestCloseDuringWrites(t *testing.T) {
 			for i := 0; ; i++ {
 				var err error
 				if i%2 == 0 {
-					err = s.PutItem(ctx, dispatch.ItemRecord{JobID: job, SourceID: fmt.Sprintf("g%d-%d", g, i), SourceFolderID: "f", Outcome: dispatch.ItemPending})
+					err = s.PutItem(ctx, engine.ItemRecord{JobID: job, SourceID: fmt.Sprintf("g%d-%d", g, i), SourceFolderID: "f", Outcome: engine.ItemPending})
 				} else {
 					_, _, err = s.Item(ctx, job, fmt.Sprintf("g%d-%d", g, i-1))
 				}
 				if err != nil {
-					if !errors.Is(err, dispatch.ErrStoreClosed) {
+					if !errors.Is(err, engine.ErrStoreClosed) {
 						errs <- err
 					}
 					return
