@@ -28,7 +28,15 @@ type Mailbox struct {
 	// primary is the tree of the last Folders(ScopePrimary) call, so
 	// FolderPermissions does not list it a second time.
 	primary []mailbox.Folder
+	// known maps folder ids (and the distinguished names of tree roots and
+	// well-known folders) to the real id and path of the folder: every
+	// folder of the trees Folders listed, those CreateFolder placed and the
+	// parents it looked up, so CreateFolder fills Path without a round trip.
+	known map[string]knownFolder
 }
+
+// knownFolder is a folder's real id and its path in its tree.
+type knownFolder struct{ id, path string }
 
 var (
 	_ mailbox.Source         = (*Mailbox)(nil)
@@ -95,11 +103,18 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 		}
 	}
 	tree := buildTree(root, all, wk)
+	m.mu.Lock()
 	if scope == mailbox.ScopePrimary {
-		m.mu.Lock()
 		m.primary = slices.Clone(tree) // the caller may reorder its copy
-		m.mu.Unlock()
 	}
+	m.rememberLocked(rootName, tree[0].ID, "")
+	for _, f := range tree {
+		m.rememberLocked(f.ID, f.ID, f.Path)
+		if f.WellKnown != "" {
+			m.rememberLocked(string(f.WellKnown), f.ID, f.Path)
+		}
+	}
+	m.mu.Unlock()
 	return tree, nil
 }
 
@@ -199,16 +214,36 @@ func (m *Mailbox) ReadMIME(ctx context.Context, ids []string, fn func(id string,
 }
 
 // CreateFolder returns the child of parentID with that display name,
-// creating it when absent.
+// creating it when absent. An empty parentID is the root of the primary
+// tree (msgfolderroot). The folder comes back with ParentID (the parent's
+// real id) and Path (the parent's path joined with its name) filled.
 func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
+	ref := parentID
+	if ref == "" {
+		ref = string(mailbox.RootFolder)
+	}
+	parent, err := m.folderPath(ctx, ref)
+	if err != nil {
+		return mailbox.Folder{}, fmt.Errorf("create folder %q in %s: parent %s: %w", displayName, m.address, ref, err)
+	}
+	placed := func(f mailbox.Folder) mailbox.Folder {
+		if f.ParentID == "" {
+			f.ParentID = parent.id
+		}
+		f.Path = mailbox.JoinPath(parent.path, f.DisplayName)
+		m.mu.Lock()
+		m.rememberLocked(f.ID, f.ID, f.Path)
+		m.mu.Unlock()
+		return f
+	}
 	find := func() (mailbox.Folder, bool, error) {
-		kids, err := m.c.findFolders(ctx, m.address, parentID, false, false)
+		kids, err := m.c.findFolders(ctx, m.address, ref, false, false)
 		if err != nil {
 			return mailbox.Folder{}, false, err
 		}
 		for _, k := range kids {
 			if strings.EqualFold(k.DisplayName, displayName) {
-				return k, true, nil
+				return placed(k), true, nil
 			}
 		}
 		return mailbox.Folder{}, false, nil
@@ -216,7 +251,7 @@ func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class
 	if f, ok, err := find(); err != nil || ok {
 		return f, err
 	}
-	id, err := m.c.createFolder(ctx, m.address, parentID, displayName, class)
+	id, err := m.c.createFolder(ctx, m.address, ref, displayName, class)
 	var re *ResponseError
 	if errors.As(err, &re) && re.Code == "ErrorFolderExists" {
 		if f, ok, ferr := find(); ferr == nil && ok {
@@ -226,7 +261,92 @@ func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class
 	if err != nil {
 		return mailbox.Folder{}, fmt.Errorf("create folder %q in %s: %w", displayName, m.address, err)
 	}
-	return mailbox.Folder{ID: id, ParentID: parentID, DisplayName: displayName, Class: class}, nil
+	return placed(mailbox.Folder{ID: id, ParentID: parent.id, DisplayName: displayName, Class: class}), nil
+}
+
+// folderTreeRoots are the roots folderPath stops at: each is path "" of
+// its tree, as in Folders.
+var folderTreeRoots = []string{"msgfolderroot", "archivemsgfolderroot", "recoverableitemsroot"}
+
+// maxFolderDepth bounds folderPath's walk; Exchange nests folders at most
+// 300 deep.
+const maxFolderDepth = 300
+
+// folderPath returns the real id and the path of a folder given by id or
+// distinguished name: from the folders this Mailbox knows (the trees
+// Folders listed, the folders CreateFolder placed), else with one
+// GetFolder of the folder and the tree roots, then one GetFolder per
+// level up the ParentFolderId chain to a root or a known folder.
+func (m *Mailbox) folderPath(ctx context.Context, ref string) (knownFolder, error) {
+	m.mu.Lock()
+	k, ok := m.known[ref]
+	m.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	ids := []string{ref}
+	for _, r := range folderTreeRoots {
+		if r != ref {
+			ids = append(ids, r)
+		}
+	}
+	res, err := m.c.getFolders(ctx, m.address, ids)
+	if err != nil {
+		return knownFolder{}, err
+	}
+	if res[0].Err != nil {
+		return knownFolder{}, res[0].Err
+	}
+	roots := map[string]bool{}
+	m.mu.Lock()
+	for i, r := range res {
+		// ids[0] is ref, a root only when named as one; a root that is
+		// not there (no archive, no access to it) is skipped.
+		if r.Err == nil && (i > 0 || slices.Contains(folderTreeRoots, ref)) {
+			roots[r.Folder.ID] = true
+			m.rememberLocked(ids[i], r.Folder.ID, "")
+			m.rememberLocked(r.Folder.ID, r.Folder.ID, "")
+		}
+	}
+	m.mu.Unlock()
+	var names []string // from the folder up
+	cur, path := res[0].Folder, ""
+	for {
+		if roots[cur.ID] {
+			break
+		}
+		m.mu.Lock()
+		k, ok := m.known[cur.ID]
+		m.mu.Unlock()
+		if ok {
+			path = k.path
+			break
+		}
+		if cur.ParentID == "" || cur.ParentID == cur.ID || len(names) >= maxFolderDepth {
+			return knownFolder{}, fmt.Errorf("folder %s is in none of the folder trees of %s", ref, m.address)
+		}
+		names = append(names, cur.DisplayName)
+		if cur, err = m.c.getFolder(ctx, m.address, cur.ParentID); err != nil {
+			return knownFolder{}, err
+		}
+	}
+	for i := len(names) - 1; i >= 0; i-- {
+		path = mailbox.JoinPath(path, names[i])
+	}
+	k = knownFolder{id: res[0].Folder.ID, path: path}
+	m.mu.Lock()
+	m.rememberLocked(ref, k.id, k.path)
+	m.rememberLocked(k.id, k.id, k.path)
+	m.mu.Unlock()
+	return k, nil
+}
+
+// rememberLocked records a folder's id and path under key; m.mu is held.
+func (m *Mailbox) rememberLocked(key, id, path string) {
+	if m.known == nil {
+		m.known = map[string]knownFolder{}
+	}
+	m.known[key] = knownFolder{id: id, path: path}
 }
 
 // CreateMessage writes msg with CreateItem: MimeContent plus PR_MESSAGE_FLAGS

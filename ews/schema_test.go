@@ -103,6 +103,11 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 			return box.ReadMIME(ctx, []string{id, "QUFNa0FESXxub3RoZXJl"}, func(string, io.Reader, error) error { return nil })
 		}},
 		{"CreateFolder", func() error { _, err := box.CreateFolder(ctx, f.ID(), "New", "IPF.Note"); return err }},
+		{"CreateFolder at the root", func() error {
+			// A fresh Mailbox knows no folder: it looks the root up first.
+			_, err := c.Mailbox(testMailbox).CreateFolder(ctx, "", "Imported", "")
+			return err
+		}},
 		{"CreateMessage", func() error {
 			m := mime("Copied", 200)
 			_, err := box.CreateMessage(ctx, f.ID(), mailbox.Message{Item: mailbox.Item{IsRead: true,
