@@ -26,17 +26,23 @@ import (
 
 // Config is the whole file.
 type Config struct {
-	OnPrem      *OnPrem     `yaml:"onprem"`
-	Cloud       *Cloud      `yaml:"cloud"`
-	State       State       `yaml:"state"`
-	AuditLog    string      `yaml:"audit_log"`
-	Concurrency Concurrency `yaml:"concurrency"`
-	Filters     Filters     `yaml:"filters"`
-	Assessment  Assessment  `yaml:"assessment"`
+	// OnPrem and Cloud are the endpoints named onprem and cloud, written as
+	// the onprem: and cloud: blocks or under endpoints:.
+	OnPrem *OnPrem `yaml:"onprem"`
+	Cloud  *Cloud  `yaml:"cloud"`
+	// RawEndpoints is the endpoints: map as written; use Endpoints.
+	RawEndpoints rawEndpoints `yaml:"endpoints"`
+	State        State        `yaml:"state"`
+	AuditLog     string       `yaml:"audit_log"`
+	Concurrency  Concurrency  `yaml:"concurrency"`
+	Filters      Filters      `yaml:"filters"`
+	Assessment   Assessment   `yaml:"assessment"`
 
 	// dir is the folder of the config file: relative paths in it are
 	// relative to the file, not to where the command runs.
 	dir string
+	// endpoints are the onprem and cloud blocks and the endpoints: map.
+	endpoints []*Endpoint
 }
 
 // OnPrem is the Exchange Server side, reached through EWS.
@@ -106,18 +112,24 @@ var (
 	authMethods    = []string{AuthCertificate, AuthClientSecret, AuthDeviceCode, AuthEnvironment, AuthManagedIdentity, AuthWorkloadIdentity}
 	clouds         = []string{"global", "usgov", "usgovdod", "china"}
 	serverVersions = []string{"Exchange2013", "Exchange2013_SP1", "Exchange2015", "Exchange2016"}
-	// Keys that would put a secret into the file. They are refused by name
-	// so the engineer learns where the secret goes instead.
-	secretKeys = map[string]string{
-		"onprem.password":              "onprem.password_env or onprem.password_file",
-		"cloud.client_secret":          "cloud.client_secret_env",
-		"cloud.secret":                 "cloud.client_secret_env",
-		"cloud.certificate_password":   "cloud.certificate_password_env",
-		"cloud.password":               "cloud.client_secret_env",
-		"onprem.password_value":        "onprem.password_env or onprem.password_file",
-		"cloud.client_secret_value":    "cloud.client_secret_env",
-		"cloud.teams_workflow_url":     "an environment variable named on the command line",
-		"cloud.certificate_passphrase": "cloud.certificate_password_env",
+	// Keys that would put a secret into the file, by endpoint type. They
+	// are refused by name so the engineer learns where the secret goes
+	// instead; {p} stands for the endpoint's key (onprem, cloud or
+	// endpoints.<name>).
+	secretKeys = map[string]map[string]string{
+		TypeEWS: {
+			"password":       "{p}.password_env or {p}.password_file",
+			"password_value": "{p}.password_env or {p}.password_file",
+		},
+		TypeGraph: {
+			"client_secret":          "{p}.client_secret_env",
+			"secret":                 "{p}.client_secret_env",
+			"certificate_password":   "{p}.certificate_password_env",
+			"password":               "{p}.client_secret_env",
+			"client_secret_value":    "{p}.client_secret_env",
+			"teams_workflow_url":     "an environment variable named on the command line",
+			"certificate_passphrase": "{p}.certificate_password_env",
+		},
 	}
 )
 
@@ -166,7 +178,7 @@ func Parse(data []byte) (*Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, fmt.Errorf("not valid YAML: %w", err)
 	}
-	if errs := refuseSecrets(&root, ""); len(errs) > 0 {
+	if errs := refuseSecrets(&root); len(errs) > 0 {
 		return nil, errs
 	}
 	var cfg Config
@@ -175,47 +187,78 @@ func Parse(data []byte) (*Config, error) {
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("%w (see the example configurations in the README)", err)
 	}
+	errs := cfg.buildEndpoints()
 	cfg.applyDefaults()
-	if errs := cfg.validate(); len(errs) > 0 {
+	if errs = append(errs, cfg.validate()...); len(errs) > 0 {
 		return nil, errs
 	}
 	return &cfg, nil
 }
 
-func refuseSecrets(n *yaml.Node, prefix string) Errors {
+// refuseSecrets finds the keys that would hold a secret in the onprem: and
+// cloud: blocks and in each endpoint of the endpoints: map.
+func refuseSecrets(doc *yaml.Node) Errors {
 	var errs Errors
-	switch n.Kind {
-	case yaml.DocumentNode:
-		for _, c := range n.Content {
-			errs = append(errs, refuseSecrets(c, prefix)...)
+	block := func(n *yaml.Node, prefix string, types ...string) {
+		if n = resolve(n); n == nil || n.Kind != yaml.MappingNode {
+			return
 		}
-	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			key := n.Content[i].Value
-			if prefix != "" {
-				key = prefix + "." + key
+			k := n.Content[i]
+			for _, typ := range types {
+				if where, ok := secretKeys[typ][k.Value]; ok {
+					errs = append(errs, &Error{Key: prefix + "." + k.Value, Problem: fmt.Sprintf(
+						"secrets are never read from the config file (line %d); remove it and set %s", k.Line, strings.ReplaceAll(where, "{p}", prefix))})
+					break
+				}
 			}
-			if where, ok := secretKeys[key]; ok {
-				errs = append(errs, &Error{Key: key, Problem: fmt.Sprintf(
-					"secrets are never read from the config file (line %d); remove it and set %s", n.Content[i].Line, where)})
-				continue
+		}
+	}
+	for _, root := range doc.Content {
+		if root.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			v := root.Content[i+1]
+			switch root.Content[i].Value {
+			case OnPremName:
+				block(v, OnPremName, TypeEWS)
+			case CloudName:
+				block(v, CloudName, TypeGraph)
+			case "endpoints":
+				if v = resolve(v); v == nil || v.Kind != yaml.MappingNode {
+					continue
+				}
+				for j := 0; j+1 < len(v.Content); j += 2 {
+					ep := resolve(v.Content[j+1])
+					types := []string{TypeEWS, TypeGraph} // no type yet: refuse what either would hold
+					if ep != nil && ep.Kind == yaml.MappingNode {
+						for _, kv := range mappingKeys(ep) {
+							if kv[0].Value == "type" && (kv[1].Value == TypeEWS || kv[1].Value == TypeGraph) {
+								types = []string{kv[1].Value}
+							}
+						}
+					}
+					block(ep, "endpoints."+v.Content[j].Value, types...)
+				}
 			}
-			errs = append(errs, refuseSecrets(n.Content[i+1], key)...)
 		}
 	}
 	return errs
 }
 
 func (c *Config) applyDefaults() {
-	if c.OnPrem != nil && c.OnPrem.ServerVersion == "" {
-		c.OnPrem.ServerVersion = "Exchange2016"
-	}
-	if c.Cloud != nil {
-		if c.Cloud.Cloud == "" {
-			c.Cloud.Cloud = "global"
+	for _, e := range c.endpoints {
+		if o := e.EWS; o != nil && o.ServerVersion == "" {
+			o.ServerVersion = "Exchange2016"
 		}
-		if c.Cloud.Auth == "" {
-			c.Cloud.Auth = AuthCertificate
+		if cl := e.Graph; cl != nil {
+			if cl.Cloud == "" {
+				cl.Cloud = "global"
+			}
+			if cl.Auth == "" {
+				cl.Auth = AuthCertificate
+			}
 		}
 	}
 	if c.State.Path == "" {
@@ -240,73 +283,15 @@ func (c *Config) validate() Errors {
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &Error{Key: key, Problem: fmt.Sprintf(format, args...)})
 	}
-	if c.OnPrem == nil && c.Cloud == nil {
-		bad("onprem", "neither onprem nor cloud is configured; configure at least one side")
+	if len(c.endpoints) == 0 && !c.RawEndpoints.declared() {
+		bad("onprem", "neither onprem nor cloud is configured; configure at least one side (onprem:, cloud:, or named ones under endpoints:)")
 	}
-	if o := c.OnPrem; o != nil {
-		switch u, err := url.Parse(o.EWSURL); {
-		case o.EWSURL == "":
-			bad("onprem.ews_url", "is required: the full EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (exmigrate never uses Autodiscover)")
-		case err != nil || u.Host == "":
-			bad("onprem.ews_url", "%q is not a URL: write it as https://mail.contoso.com/EWS/Exchange.asmx", o.EWSURL)
-		case u.Scheme == "http" && !isLoopback(u.Hostname()):
-			bad("onprem.ews_url", "must be https:// (http:// is allowed only for loopback addresses): %s", o.EWSURL)
-		case u.Scheme != "https" && u.Scheme != "http":
-			bad("onprem.ews_url", "must be https://, not %s://", u.Scheme)
-		case u.User != nil:
-			bad("onprem.ews_url", "must not carry a user name or password; use onprem.username and onprem.password_env")
+	for _, e := range c.endpoints {
+		if e.EWS != nil {
+			validateEWS(e.Key, e.EWS, bad)
 		}
-		if o.Username == "" {
-			bad("onprem.username", "is required: the service account, e.g. svc-migrate (with onprem.domain) or svc-migrate@contoso.com")
-		} else if strings.Contains(o.Username, `\`) && o.Domain != "" {
-			bad("onprem.username", `names a domain (%s) and onprem.domain is set too; write the domain in one place`, o.Username)
-		}
-		switch {
-		case o.PasswordEnv == "" && o.PasswordFile == "":
-			bad("onprem.password_env", "or onprem.password_file is required: name the environment variable or file that holds the service account's password")
-		case o.PasswordEnv != "" && o.PasswordFile != "":
-			bad("onprem.password_env", "and onprem.password_file are both set; keep one")
-		case o.PasswordEnv != "" && !validEnvName(o.PasswordEnv):
-			bad("onprem.password_env", "%q is not an environment variable name (letters, digits and _; it names the variable, it is not the password)", o.PasswordEnv)
-		}
-		if !contains(serverVersions, o.ServerVersion) {
-			bad("onprem.server_version", "%q is not an EWS schema version; use one of %s (Exchange 2019 and SE speak Exchange2016)", o.ServerVersion, strings.Join(serverVersions, ", "))
-		}
-		if o.PublicFolderMailbox != "" && !strings.Contains(o.PublicFolderMailbox, "@") {
-			bad("onprem.public_folder_mailbox", "%q is not an SMTP address", o.PublicFolderMailbox)
-		}
-	}
-	if cl := c.Cloud; cl != nil {
-		if !isGUIDOrDomain(cl.TenantID) {
-			bad("cloud.tenant_id", "is required: the directory (tenant) id GUID or the tenant's domain, e.g. contoso.onmicrosoft.com")
-		}
-		if cl.ClientID == "" && cl.Auth != AuthManagedIdentity && cl.Auth != AuthEnvironment {
-			bad("cloud.client_id", "is required for auth %s: the application (client) id of the app registration", cl.Auth)
-		}
-		if !contains(authMethods, cl.Auth) {
-			bad("cloud.auth", "%q is not supported; use one of %s", cl.Auth, strings.Join(authMethods, ", "))
-		}
-		if cl.Auth == AuthCertificate && cl.CertificatePath == "" {
-			bad("cloud.certificate_path", "is required with auth certificate: a PEM or PFX file with the certificate and its private key")
-		}
-		if cl.Auth == AuthClientSecret && cl.ClientSecretEnv == "" {
-			bad("cloud.client_secret_env", "is required with auth client-secret: name the environment variable that holds the secret")
-		}
-		for _, kv := range [][2]string{{"cloud.client_secret_env", cl.ClientSecretEnv}, {"cloud.certificate_password_env", cl.CertificatePasswordEnv}} {
-			if kv[1] != "" && !validEnvName(kv[1]) {
-				bad(kv[0], "%q is not an environment variable name (it names the variable, it is not the secret)", kv[1])
-			}
-		}
-		if !contains(clouds, cl.Cloud) {
-			bad("cloud.cloud", "%q is not a Microsoft cloud; use one of %s", cl.Cloud, strings.Join(clouds, ", "))
-		}
-		for _, kv := range [][2]string{{"cloud.graph_base_url", cl.GraphBaseURL}, {"cloud.authority_host", cl.AuthorityHost}} {
-			if kv[1] == "" {
-				continue
-			}
-			if u, err := url.Parse(kv[1]); err != nil || u.Scheme != "https" || u.Host == "" {
-				bad(kv[0], "%q must be an https:// URL", kv[1])
-			}
+		if e.Graph != nil {
+			validateGraph(e.Key, e.Graph, bad)
 		}
 	}
 	if c.Concurrency.Mailboxes < 1 || c.Concurrency.Mailboxes > 64 {
@@ -348,6 +333,76 @@ func (c *Config) validate() Errors {
 	return errs
 }
 
+// validateEWS checks the settings of an ews endpoint; p is its key.
+func validateEWS(p string, o *OnPrem, bad func(key, format string, args ...any)) {
+	switch u, err := url.Parse(o.EWSURL); {
+	case o.EWSURL == "":
+		bad(p+".ews_url", "is required: the full EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (exmigrate never uses Autodiscover)")
+	case err != nil || u.Host == "":
+		bad(p+".ews_url", "%q is not a URL: write it as https://mail.contoso.com/EWS/Exchange.asmx", o.EWSURL)
+	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+		bad(p+".ews_url", "must be https:// (http:// is allowed only for loopback addresses): %s", o.EWSURL)
+	case u.Scheme != "https" && u.Scheme != "http":
+		bad(p+".ews_url", "must be https://, not %s://", u.Scheme)
+	case u.User != nil:
+		bad(p+".ews_url", "must not carry a user name or password; use %[1]s.username and %[1]s.password_env", p)
+	}
+	if o.Username == "" {
+		bad(p+".username", "is required: the service account, e.g. svc-migrate (with %s.domain) or svc-migrate@contoso.com", p)
+	} else if strings.Contains(o.Username, `\`) && o.Domain != "" {
+		bad(p+".username", `names a domain (%s) and %s.domain is set too; write the domain in one place`, o.Username, p)
+	}
+	switch {
+	case o.PasswordEnv == "" && o.PasswordFile == "":
+		bad(p+".password_env", "or %s.password_file is required: name the environment variable or file that holds the service account's password", p)
+	case o.PasswordEnv != "" && o.PasswordFile != "":
+		bad(p+".password_env", "and %s.password_file are both set; keep one", p)
+	case o.PasswordEnv != "" && !validEnvName(o.PasswordEnv):
+		bad(p+".password_env", "%q is not an environment variable name (letters, digits and _; it names the variable, it is not the password)", o.PasswordEnv)
+	}
+	if !contains(serverVersions, o.ServerVersion) {
+		bad(p+".server_version", "%q is not an EWS schema version; use one of %s (Exchange 2019 and SE speak Exchange2016)", o.ServerVersion, strings.Join(serverVersions, ", "))
+	}
+	if o.PublicFolderMailbox != "" && !strings.Contains(o.PublicFolderMailbox, "@") {
+		bad(p+".public_folder_mailbox", "%q is not an SMTP address", o.PublicFolderMailbox)
+	}
+}
+
+// validateGraph checks the settings of a graph endpoint; p is its key.
+func validateGraph(p string, cl *Cloud, bad func(key, format string, args ...any)) {
+	if !isGUIDOrDomain(cl.TenantID) {
+		bad(p+".tenant_id", "is required: the directory (tenant) id GUID or the tenant's domain, e.g. contoso.onmicrosoft.com")
+	}
+	if cl.ClientID == "" && cl.Auth != AuthManagedIdentity && cl.Auth != AuthEnvironment {
+		bad(p+".client_id", "is required for auth %s: the application (client) id of the app registration", cl.Auth)
+	}
+	if !contains(authMethods, cl.Auth) {
+		bad(p+".auth", "%q is not supported; use one of %s", cl.Auth, strings.Join(authMethods, ", "))
+	}
+	if cl.Auth == AuthCertificate && cl.CertificatePath == "" {
+		bad(p+".certificate_path", "is required with auth certificate: a PEM or PFX file with the certificate and its private key")
+	}
+	if cl.Auth == AuthClientSecret && cl.ClientSecretEnv == "" {
+		bad(p+".client_secret_env", "is required with auth client-secret: name the environment variable that holds the secret")
+	}
+	for _, kv := range [][2]string{{p + ".client_secret_env", cl.ClientSecretEnv}, {p + ".certificate_password_env", cl.CertificatePasswordEnv}} {
+		if kv[1] != "" && !validEnvName(kv[1]) {
+			bad(kv[0], "%q is not an environment variable name (it names the variable, it is not the secret)", kv[1])
+		}
+	}
+	if !contains(clouds, cl.Cloud) {
+		bad(p+".cloud", "%q is not a Microsoft cloud; use one of %s", cl.Cloud, strings.Join(clouds, ", "))
+	}
+	for _, kv := range [][2]string{{p + ".graph_base_url", cl.GraphBaseURL}, {p + ".authority_host", cl.AuthorityHost}} {
+		if kv[1] == "" {
+			continue
+		}
+		if u, err := url.Parse(kv[1]); err != nil || u.Scheme != "https" || u.Host == "" {
+			bad(kv[0], "%q must be an https:// URL", kv[1])
+		}
+	}
+}
+
 // ParseDate accepts a calendar date (midnight UTC) or an RFC 3339 time.
 func ParseDate(s string) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", s); err == nil {
@@ -364,45 +419,76 @@ func (c *Config) Path(p string) string {
 	return filepath.Join(c.dir, p)
 }
 
-// EWSPassword reads the on-prem password from where the config says it is.
+// EWSPassword reads the password of the endpoint named onprem.
 func (c *Config) EWSPassword() (secret.Secret, error) {
-	if c.OnPrem == nil {
+	e := c.Endpoint(OnPremName)
+	if e == nil {
 		return secret.Secret{}, errors.New("onprem is not configured")
 	}
-	if c.OnPrem.PasswordEnv != "" {
-		s, err := secret.FromEnv(c.OnPrem.PasswordEnv)
+	return c.Password(e)
+}
+
+// GraphClientSecret reads the client secret of the endpoint named cloud.
+func (c *Config) GraphClientSecret() (secret.Secret, error) {
+	e := c.Endpoint(CloudName)
+	if e == nil {
+		return secret.Secret{}, nil
+	}
+	return c.ClientSecret(e)
+}
+
+// CertificatePassword reads the certificate password of the endpoint named
+// cloud, if one is named.
+func (c *Config) CertificatePassword() (secret.Secret, error) {
+	e := c.Endpoint(CloudName)
+	if e == nil {
+		return secret.Secret{}, nil
+	}
+	return c.CertificatePasswordOf(e)
+}
+
+// Password reads an ews endpoint's password from where the config says it is.
+func (c *Config) Password(e *Endpoint) (secret.Secret, error) {
+	o := e.EWS
+	if o == nil {
+		return secret.Secret{}, fmt.Errorf("%s: is a %s endpoint, not ews", e.Key, e.Type)
+	}
+	if o.PasswordEnv != "" {
+		s, err := secret.FromEnv(o.PasswordEnv)
 		if err != nil {
-			return s, fmt.Errorf("onprem.password_env: %w: export %s with the service account's password", err, c.OnPrem.PasswordEnv)
+			return s, fmt.Errorf("%s.password_env: %w: export %s with the service account's password", e.Key, err, o.PasswordEnv)
 		}
 		return s, nil
 	}
-	s, err := secret.FromFile(c.Path(c.OnPrem.PasswordFile))
+	s, err := secret.FromFile(c.Path(o.PasswordFile))
 	if err != nil {
-		return s, fmt.Errorf("onprem.password_file: %w", err)
+		return s, fmt.Errorf("%s.password_file: %w", e.Key, err)
 	}
 	return s, nil
 }
 
-// GraphClientSecret reads the client secret for auth client-secret.
-func (c *Config) GraphClientSecret() (secret.Secret, error) {
-	if c.Cloud == nil || c.Cloud.ClientSecretEnv == "" {
+// ClientSecret reads a graph endpoint's client secret (auth client-secret);
+// empty when none is named.
+func (c *Config) ClientSecret(e *Endpoint) (secret.Secret, error) {
+	if e.Graph == nil || e.Graph.ClientSecretEnv == "" {
 		return secret.Secret{}, nil
 	}
-	s, err := secret.FromEnv(c.Cloud.ClientSecretEnv)
+	s, err := secret.FromEnv(e.Graph.ClientSecretEnv)
 	if err != nil {
-		return s, fmt.Errorf("cloud.client_secret_env: %w: export %s with the app registration's client secret", err, c.Cloud.ClientSecretEnv)
+		return s, fmt.Errorf("%s.client_secret_env: %w: export %s with the app registration's client secret", e.Key, err, e.Graph.ClientSecretEnv)
 	}
 	return s, nil
 }
 
-// CertificatePassword reads the certificate's password, if one is named.
-func (c *Config) CertificatePassword() (secret.Secret, error) {
-	if c.Cloud == nil || c.Cloud.CertificatePasswordEnv == "" {
+// CertificatePasswordOf reads a graph endpoint's certificate password, if
+// one is named.
+func (c *Config) CertificatePasswordOf(e *Endpoint) (secret.Secret, error) {
+	if e.Graph == nil || e.Graph.CertificatePasswordEnv == "" {
 		return secret.Secret{}, nil
 	}
-	s, err := secret.FromEnv(c.Cloud.CertificatePasswordEnv)
+	s, err := secret.FromEnv(e.Graph.CertificatePasswordEnv)
 	if err != nil {
-		return s, fmt.Errorf("cloud.certificate_password_env: %w", err)
+		return s, fmt.Errorf("%s.certificate_password_env: %w", e.Key, err)
 	}
 	return s, nil
 }

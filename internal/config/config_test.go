@@ -52,7 +52,7 @@ func TestParseErrors(t *testing.T) {
 		yaml string
 		want string
 	}{
-		{"empty", ``, "onprem: neither onprem nor cloud is configured; configure at least one side"},
+		{"empty", ``, "onprem: neither onprem nor cloud is configured; configure at least one side (onprem:, cloud:, or named ones under endpoints:)"},
 		{"not yaml", "onprem: [", "not valid YAML: yaml: line 1: did not find expected node content"},
 		{"unknown key", goodOnPrem + "  ews_uri: x\n", "yaml: unmarshal errors:\n  line 5: field ews_uri not found in type config.OnPrem (see the example configurations in the README)"},
 		{"password in file", "onprem:\n  ews_url: https://a.b/EWS/Exchange.asmx\n  username: svc\n  password: hunter2\n",

@@ -17,6 +17,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add("onprem:\n  password: x\n")
+	f.Add("endpoints:\n  contoso: {type: graph, tenant_id: contoso.onmicrosoft.com, auth: managed-identity}\n  x: {type: ews}\n")
 	f.Add("filters:\n  max_item_size: 1.5GB\n")
 	f.Fuzz(func(t *testing.T, doc string) {
 		cfg, err := Parse([]byte(doc))
@@ -26,14 +27,30 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if cfg.OnPrem == nil && cfg.Cloud == nil {
-			t.Fatal("accepted a config with neither side")
+		if len(cfg.Endpoints()) == 0 {
+			t.Fatal("accepted a config without an endpoint")
 		}
 		if cfg.State.Path == "" || cfg.AuditLog == "" || cfg.Concurrency.Mailboxes < 1 {
 			t.Fatalf("defaults missing: %+v", cfg)
 		}
-		if cfg.OnPrem != nil && cfg.OnPrem.PasswordEnv == "" && cfg.OnPrem.PasswordFile == "" {
-			t.Fatal("accepted an on-prem side without a password source")
+		names := map[string]bool{}
+		for _, e := range cfg.Endpoints() {
+			if names[e.Name] || !ValidEndpointName(e.Name) {
+				t.Fatalf("accepted endpoint name %q (twice, or not a name)", e.Name)
+			}
+			names[e.Name] = true
+			if (e.EWS == nil) == (e.Graph == nil) || e.EWS != nil && e.Type != TypeEWS || e.Graph != nil && e.Type != TypeGraph {
+				t.Fatalf("endpoint %s: type %s with ews %v, graph %v", e.Name, e.Type, e.EWS != nil, e.Graph != nil)
+			}
+			if e.EWS != nil && e.EWS.PasswordEnv == "" && e.EWS.PasswordFile == "" {
+				t.Fatalf("accepted the ews endpoint %s without a password source", e.Name)
+			}
+		}
+		if o := cfg.Endpoint(OnPremName); o != nil && (o.EWS == nil || o.EWS != cfg.OnPrem) {
+			t.Fatal("the endpoint named onprem is not the on-prem side")
+		}
+		if c := cfg.Endpoint(CloudName); c != nil && (c.Graph == nil || c.Graph != cfg.Cloud) {
+			t.Fatal("the endpoint named cloud is not the cloud side")
 		}
 	})
 }
