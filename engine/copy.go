@@ -31,6 +31,9 @@ type CopyOptions struct {
 	// MaxSkipped fails the mailbox when more items are skipped; negative
 	// means no limit.
 	MaxSkipped int
+	// Stores are the stores copied, each into the same store of the
+	// target; empty means the primary mailbox only.
+	Stores []mailbox.Scope
 	// ItemWorkers is how many items of one mailbox are in flight at once.
 	// Graph allows 4 requests per mailbox; the Graph client's own scheduler
 	// enforces it, so more workers only queue there.
@@ -49,6 +52,9 @@ func (o *CopyOptions) withDefaults() CopyOptions {
 	}
 	if c.Attempts <= 0 {
 		c.Attempts = 5
+	}
+	if len(c.Stores) == 0 {
+		c.Stores = []mailbox.Scope{mailbox.ScopePrimary}
 	}
 	if c.BackoffBase <= 0 {
 		c.BackoffBase = 500 * time.Millisecond
@@ -97,6 +103,8 @@ type Copier struct {
 
 // FolderResult is the reconciliation of one folder after a pass.
 type FolderResult struct {
+	Store       mailbox.Scope
+	Kind        mailbox.Kind
 	SourceID    string
 	SourcePath  string
 	TargetPath  string
@@ -104,7 +112,11 @@ type FolderResult struct {
 	TargetCount int64 // items the target folder holds
 	Copied      int64 // copied in this pass
 	Skipped     int64 // skipped in this pass
-	NotCopied   string
+	// CountsKnown is false when a side does not declare true item counts:
+	// SourceCount and TargetCount then say nothing.
+	CountsKnown bool
+	Code        string // finding code when the folder is not carried
+	NotCopied   string // why the folder is not carried
 }
 
 // MailboxResult is the outcome of one pass over one mailbox.
@@ -127,8 +139,13 @@ type MailboxResult struct {
 	SkippedTotal     int64
 	SkipReasonsTotal map[string]int64
 	DeletesIgnored   int64
-	NonMailFolders   []FolderResult
-	Folders          []FolderResult
+	// NotCarried are the source folders no route carries to the target,
+	// each with its finding code and the reason (from the sides'
+	// declared capabilities): never a silent skip.
+	NotCarried []FolderResult
+	// Gaps are the stores and kinds no route carries, once each.
+	Gaps    []mailbox.Gap
+	Folders []FolderResult
 	Err              error
 }
 
@@ -164,6 +181,31 @@ type mailboxRun struct {
 
 	mu        sync.Mutex // guards res counters updated by item workers
 	targetIdx map[string]mailbox.Folder
+	srcCaps   mailbox.Capabilities
+	dstCaps   mailbox.Capabilities
+	routes    map[mailbox.StoreKind]routeOrGap
+}
+
+type routeOrGap struct {
+	route mailbox.Route
+	gap   *mailbox.Gap
+}
+
+// route plans how one kind of one store moves, once per pass, and keeps
+// each gap once for the result.
+func (r *mailboxRun) route(store mailbox.Scope, kind mailbox.Kind) (mailbox.Route, *mailbox.Gap) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sk := mailbox.StoreKind{Store: store, Kind: kind}
+	if rg, ok := r.routes[sk]; ok {
+		return rg.route, rg.gap
+	}
+	route, gap := mailbox.PlanRoute(r.srcCaps, r.dstCaps, store, store, kind)
+	r.routes[sk] = routeOrGap{route, gap}
+	if gap != nil {
+		r.res.Gaps = append(r.res.Gaps, *gap)
+	}
+	return route, gap
 }
 
 func (r *mailboxRun) log() *slog.Logger {
@@ -212,15 +254,43 @@ func (r *mailboxRun) copy(ctx context.Context) error {
 }
 
 func (r *mailboxRun) pass(ctx context.Context) error {
+	r.srcCaps, r.dstCaps = r.src.Capabilities(), r.dst.Capabilities()
+	r.routes = map[mailbox.StoreKind]routeOrGap{}
+	for _, store := range r.opts.Stores {
+		if !r.srcCaps.HasStore(store) {
+			r.res.Gaps = append(r.res.Gaps, mailbox.Gap{Store: store, Code: mailbox.CodeStoreNotCarried,
+				Reason: fmt.Sprintf("the source (%s) cannot read the %s store", r.srcCaps.Backend, store)})
+			continue
+		}
+		if !r.dstCaps.HasStore(store) {
+			why := fmt.Sprintf("the target (%s) cannot write to the %s store", r.dstCaps.Backend, store)
+			if u := r.dstCaps.Unsupported[mailbox.StoreKind{Store: store, Kind: mailbox.KindMail}]; u != "" {
+				why += ": " + u
+			}
+			r.res.Gaps = append(r.res.Gaps, mailbox.Gap{Store: store, Code: mailbox.CodeStoreNotCarried, Reason: why})
+			continue
+		}
+		if err := r.passStore(ctx, store); err != nil {
+			return err
+		}
+	}
+	if !r.opts.DryRun {
+		r.reconcile(ctx)
+	}
+	return nil
+}
+
+// passStore copies one store into the same store of the target.
+func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope) error {
 	var srcFolders, dstFolders []mailbox.Folder
 	if err := r.retry(ctx, "list source folders", func() (err error) {
-		srcFolders, err = r.src.Folders(ctx, mailbox.ScopePrimary)
+		srcFolders, err = r.src.Folders(ctx, store)
 		return err
 	}); err != nil {
 		return err
 	}
 	if err := r.retry(ctx, "list target folders", func() (err error) {
-		dstFolders, err = r.dst.Folders(ctx, mailbox.ScopePrimary)
+		dstFolders, err = r.dst.Folders(ctx, store)
 		return err
 	}); err != nil {
 		return err
@@ -258,15 +328,19 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 		if !r.included(f.Path) {
 			continue
 		}
-		if !f.IsMail() {
-			r.res.NonMailFolders = append(r.res.NonMailFolders, FolderResult{
-				SourcePath: f.Path, SourceCount: f.ItemCount,
-				NotCopied: fmt.Sprintf("%s folder: not copied yet", f.Class)})
+		if _, gap := r.route(store, f.Kind()); gap != nil {
+			r.res.NotCarried = append(r.res.NotCarried, FolderResult{Store: store, Kind: f.Kind(),
+				SourceID: f.ID, SourcePath: f.Path, SourceCount: f.ItemCount, CountsKnown: r.srcCaps.ItemCounts,
+				Code: gap.Code, NotCopied: gap.Reason})
 			continue
 		}
 		plan = append(plan, planned{src: f, tgtPath: tgtPath})
-		totalItems += f.ItemCount
-		totalBytes += f.SizeBytes
+		if r.srcCaps.ItemCounts {
+			totalItems += f.ItemCount
+		}
+		if r.srcCaps.FolderSizes {
+			totalBytes += f.SizeBytes
+		}
 	}
 	counts, err := r.c.Store.Counts(ctx, r.job.ID)
 	if err != nil {
@@ -285,14 +359,11 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 		p.tgt = tgt
 	}
 	for _, p := range plan {
-		fr, err := r.copyFolder(ctx, p.src, p.tgt, p.tgtPath)
+		fr, err := r.copyFolder(ctx, store, p.src, p.tgt, p.tgtPath)
 		r.res.Folders = append(r.res.Folders, fr)
 		if err != nil {
 			return err
 		}
-	}
-	if !r.opts.DryRun {
-		r.reconcile(ctx)
 	}
 	return nil
 }
@@ -401,8 +472,9 @@ func indexFolders(fs []mailbox.Folder) map[string]mailbox.Folder {
 // copyFolder syncs one folder page by page. The sync state is saved only
 // after every item of a page is recorded, so a crash replays at most one
 // page, and the item records make the replay write nothing twice.
-func (r *mailboxRun) copyFolder(ctx context.Context, src, tgt mailbox.Folder, tgtPath string) (FolderResult, error) {
-	fr := FolderResult{SourceID: src.ID, SourcePath: src.Path, TargetPath: tgtPath, SourceCount: src.ItemCount}
+func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, tgt mailbox.Folder, tgtPath string) (FolderResult, error) {
+	fr := FolderResult{Store: store, Kind: src.Kind(), SourceID: src.ID, SourcePath: src.Path, TargetPath: tgtPath,
+		SourceCount: src.ItemCount, CountsKnown: r.srcCaps.ItemCounts && r.dstCaps.ItemCounts}
 	rec, found, err := r.c.Store.Folder(ctx, r.job.ID, src.ID)
 	if err != nil {
 		return fr, err
@@ -518,6 +590,12 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		}
 		return r.skip(ctx, sid, it, src, reason, fr)
 	}
+	// An item of another kind than its folder (an appointment in a mail
+	// folder) takes its own route, or is skipped with the gap's reason.
+	route, gap := r.route(fr.Store, it.Kind())
+	if gap != nil {
+		return r.skip(ctx, sid, it, src, gap.Code+": "+gap.Reason, fr)
+	}
 	if r.opts.DryRun {
 		r.count(func() { r.res.ItemsCopied++; r.res.BytesCopied += it.SizeBytes })
 		return nil
@@ -568,7 +646,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 				return nil
 			}
 		}
-		body, err := r.src.OpenItem(ctx, it.ID, mailbox.FormatMIME)
+		body, err := r.src.OpenItem(ctx, it.ID, route.Format)
 		if err != nil {
 			return err
 		}
@@ -578,7 +656,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		if hint <= 0 {
 			hint = -1
 		}
-		targetID, err = r.dst.CreateItem(ctx, tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: mailbox.FormatMIME, Body: counted, Size: hint})
+		targetID, err = r.dst.CreateItem(ctx, tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Body: counted, Size: hint})
 		size = counted.n
 		return err
 	})
@@ -674,9 +752,6 @@ func (r *mailboxRun) filterReason(it mailbox.Item) string {
 	if !r.opts.ReceivedUntil.IsZero() && !it.Received.IsZero() && !it.Received.Before(r.opts.ReceivedUntil) {
 		return filteredOut
 	}
-	if !it.IsMail() {
-		return "non-mail item (" + it.Class + "): not copied yet"
-	}
 	if r.opts.MaxItemBytes > 0 && it.SizeBytes > r.opts.MaxItemBytes {
 		return fmt.Sprintf("larger than max_item_size (%d MB)", r.opts.MaxItemBytes>>20)
 	}
@@ -744,13 +819,18 @@ func (r *mailboxRun) audit(ctx context.Context, e AuditEvent, err error) {
 }
 
 // retry runs op until it succeeds, fails for good, or the attempts run
-// out. The protocol clients already honour the services' throttling
-// answers; this covers what is left (dropped connections, 5xx).
+// out. Whether an error is retried is mailbox.ShouldRetry's one decision:
+// the adapters already retried their services' throttling answers
+// (ErrThrottled) and unanswered requests (ErrUnavailable), and marked what
+// no retry changes; this covers what is left, chiefly a write whose answer
+// was lost, which only the engine can retry safely because it looks the
+// stamp up first.
 func (r *mailboxRun) retry(ctx context.Context, what string, op func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = op()
-		if err == nil || !transient(err) || attempt >= r.opts.Attempts || ctx.Err() != nil {
+		again, after := retryable(err)
+		if err == nil || !again || attempt >= r.opts.Attempts || ctx.Err() != nil {
 			return err
 		}
 		wait := r.opts.BackoffBase << (attempt - 1)
@@ -758,6 +838,7 @@ func (r *mailboxRun) retry(ctx context.Context, what string, op func() error) er
 			wait = r.opts.BackoffMax
 		}
 		wait = wait/2 + rand.N(wait/2+1)
+		wait = max(wait, after)
 		r.log().Warn("retrying after a transient error", "op", what, "attempt", attempt, "wait", wait, "err", err)
 		t := time.NewTimer(wait)
 		select {
@@ -769,38 +850,42 @@ func (r *mailboxRun) retry(ctx context.Context, what string, op func() error) er
 	}
 }
 
-// transient reports whether an error may go away on retry. A deadline
-// that is not the caller's (retry checks ctx itself) is a transport
-// timeout: net/http's "timeout awaiting response headers" matches
-// context.DeadlineExceeded, and it must be retried, not fail the mailbox.
-func transient(err error) bool {
-	switch {
-	case errors.Is(err, context.Canceled),
-		mailbox.IsPermanent(err), errors.Is(err, mailbox.ErrSyncStateInvalid),
-		errors.Is(err, mailbox.ErrAuthentication), errors.Is(err, mailbox.ErrAccessDenied),
-		errors.Is(err, mailbox.ErrMailboxNotFound), errors.Is(err, mailbox.ErrNotOnThisSide),
-		errors.Is(err, mailbox.ErrQuotaExceeded), errors.Is(err, ErrStoreClosed):
-		return false
+// retryable is mailbox.ShouldRetry plus the engine's own final errors. A
+// deadline that is not the caller's (retry checks ctx itself) is a
+// transport timeout: net/http's "timeout awaiting response headers"
+// matches context.DeadlineExceeded, and ShouldRetry retries it.
+func retryable(err error) (bool, time.Duration) {
+	if errors.Is(err, ErrStoreClosed) || errors.Is(err, errTooManySkipped) {
+		return false, 0
 	}
-	return true
+	return mailbox.ShouldRetry(err)
 }
 
 // reconcile compares what each folder holds on both sides after the pass.
 func (r *mailboxRun) reconcile(ctx context.Context) {
-	src, err1 := r.src.Folders(ctx, mailbox.ScopePrimary)
-	dst, err2 := r.dst.Folders(ctx, mailbox.ScopePrimary)
-	if err := errors.Join(err1, err2); err != nil {
-		r.log().Warn("reconciliation skipped: folders could not be listed again", "err", err)
-		return
-	}
-	srcIdx, dstIdx := indexFolders(src), indexFolders(dst)
+	type idx struct{ src, dst map[string]mailbox.Folder }
+	trees := map[mailbox.Scope]idx{}
 	for i := range r.res.Folders {
 		f := &r.res.Folders[i]
-		if s, ok := srcIdx[f.SourcePath]; ok {
+		if !f.CountsKnown {
+			continue // a side that does not report counts: nothing to compare
+		}
+		t, ok := trees[f.Store]
+		if !ok {
+			src, err1 := r.src.Folders(ctx, f.Store)
+			dst, err2 := r.dst.Folders(ctx, f.Store)
+			if err := errors.Join(err1, err2); err != nil {
+				r.log().Warn("reconciliation skipped: folders could not be listed again", "store", f.Store, "err", err)
+				return
+			}
+			t = idx{indexFolders(src), indexFolders(dst)}
+			trees[f.Store] = t
+		}
+		if s, ok := t.src[f.SourcePath]; ok {
 			f.SourceCount = s.ItemCount
 		}
-		if t, ok := dstIdx[f.TargetPath]; ok {
-			f.TargetCount = t.ItemCount
+		if d, ok := t.dst[f.TargetPath]; ok {
+			f.TargetCount = d.ItemCount
 		}
 		// Keep the counts for the report's reconciliation.
 		rec, found, err := r.c.Store.Folder(ctx, r.job.ID, f.SourceID)

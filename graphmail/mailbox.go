@@ -52,6 +52,10 @@ func (m *Mailbox) ctx(ctx context.Context) context.Context { return withMailbox(
 // requests from the 10,000 budget, 100 keeps each answer well below 504s.
 const pageSize = 100
 
+// SyncPageSize is the most changes one Changes call returns: the page size
+// the adapter asks Graph for (odata.maxpagesize).
+const SyncPageSize = pageSize
+
 func preferPage() *abs.RequestHeaders {
 	h := abs.NewRequestHeaders()
 	h.Add("Prefer", fmt.Sprintf("odata.maxpagesize=%d", pageSize))
@@ -267,11 +271,13 @@ func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class
 	if f.ParentID == "" || f.ParentID == string(mailbox.RootFolder) {
 		f.ParentID = parentID
 	}
-	m.mu.Lock()
-	if pp, ok := m.paths[parentID]; ok {
-		f.Path = mailbox.JoinPath(pp, f.DisplayName)
-		m.paths[f.ID] = f.Path
+	pp, perr := m.folderPath(ctx, parentID)
+	if perr != nil {
+		return mailbox.Folder{}, fmt.Errorf("graph: %s: the folder exists, its path is unknown: %w", op, perr)
 	}
+	f.Path = mailbox.JoinPath(pp, f.DisplayName)
+	m.mu.Lock()
+	m.paths[f.ID] = f.Path
 	m.mu.Unlock()
 	return f, nil
 }

@@ -38,6 +38,11 @@ var (
 	// which owns retries after throttling answers, ran out of patience.
 	// Nothing above the adapter retries it again.
 	ErrThrottled = errors.New("throttled by the service")
+	// ErrUnavailable: the service did not answer (connections refused or
+	// dropped, 5xx) through all of the adapter's own retries. Not the
+	// item's fault, so never a skip; not retried above the adapter either:
+	// the job fails and the next run resumes it.
+	ErrUnavailable = errors.New("service unavailable")
 )
 
 // ItemTooLargeError reports an item over a size limit. It matches
@@ -112,7 +117,7 @@ func ShouldRetry(err error) (retry bool, after time.Duration) {
 	if errors.As(err, &p) {
 		return false, 0
 	}
-	for _, final := range []error{ErrThrottled, ErrItemRejected, ErrNotFound, ErrSyncStateInvalid,
+	for _, final := range []error{ErrThrottled, ErrUnavailable, ErrItemRejected, ErrNotFound, ErrSyncStateInvalid,
 		ErrAuthentication, ErrAccessDenied, ErrMailboxNotFound, ErrNotOnThisSide, ErrQuotaExceeded,
 		ErrUnsupported} {
 		if errors.Is(err, final) {

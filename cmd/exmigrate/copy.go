@@ -275,7 +275,7 @@ func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) 
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.TargetCount, f.Copied, f.Skipped, note)
 		}
-		for _, f := range r.NonMailFolders {
+		for _, f := range r.NotCarried {
 			if f.SourceCount == 0 {
 				continue
 			}

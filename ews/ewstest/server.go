@@ -169,6 +169,9 @@ const (
 	FaultDelay
 	// FaultCode answers ResponseClass Error with Code in the response message.
 	FaultCode
+	// FaultDropAfter serves the request (its effects stay), then closes
+	// the connection without the answer: a write whose answer was lost.
+	FaultDropAfter
 )
 
 // Fault is an injected failure. Op "" matches every operation; Times is how
@@ -383,6 +386,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 			return
+		case FaultDropAfter:
+			rc.w = httptest.NewRecorder()
+			rc.serve(doc)
+			fallthrough
 		case FaultDrop:
 			if hj, ok := w.(http.Hijacker); ok {
 				if c, _, err := hj.Hijack(); err == nil {

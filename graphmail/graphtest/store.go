@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -388,8 +389,46 @@ func renderMIME(m *Message) []byte {
 	if m.BodyType == "html" {
 		ct = "text/html"
 	}
-	fmt.Fprintf(&b, "Content-Type: %s; charset=utf-8\r\n\r\n", ct)
-	b.WriteString(m.Body)
-	b.WriteString("\r\n")
+	// Exchange renders the attachments into $value too; one kept only as
+	// a digest (WithAttachmentDigestsOnly) cannot be rendered and is left out.
+	var parts []Attachment
+	for _, a := range m.Attachments {
+		if a.Data != nil {
+			parts = append(parts, a)
+		}
+	}
+	if len(parts) == 0 {
+		fmt.Fprintf(&b, "Content-Type: %s; charset=utf-8\r\n\r\n", ct)
+		b.WriteString(m.Body)
+		b.WriteString("\r\n")
+		return b.Bytes()
+	}
+	const boundary = "----=_exmigrate_graphtest_part"
+	fmt.Fprintf(&b, "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n", boundary)
+	fmt.Fprintf(&b, "--%s\r\nContent-Type: %s; charset=utf-8\r\n\r\n%s\r\n", boundary, ct, m.Body)
+	for _, a := range parts {
+		typ := a.ContentType
+		if typ == "" {
+			typ = "application/octet-stream"
+		}
+		disp := "attachment"
+		if a.IsInline {
+			disp = "inline"
+		}
+		fmt.Fprintf(&b, "--%s\r\nContent-Type: %s; name=\"%s\"\r\nContent-Disposition: %s; filename=\"%s\"\r\n", boundary, typ, a.Name, disp, a.Name)
+		if a.ContentID != "" {
+			fmt.Fprintf(&b, "Content-ID: <%s>\r\n", a.ContentID)
+		}
+		b.WriteString("Content-Transfer-Encoding: base64\r\n\r\n")
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			b.WriteString(enc[:76])
+			b.WriteString("\r\n")
+			enc = enc[76:]
+		}
+		b.WriteString(enc)
+		b.WriteString("\r\n")
+	}
+	fmt.Fprintf(&b, "--%s--\r\n", boundary)
 	return b.Bytes()
 }

@@ -64,7 +64,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 			}
 		}
 		var nonMail []string
-		for _, f := range res.NonMailFolders {
+		for _, f := range res.NotCarried {
 			if f.SourceCount > 0 {
 				nonMail = append(nonMail, f.SourcePath)
 			}
