@@ -146,7 +146,7 @@ type MailboxResult struct {
 	// Gaps are the stores and kinds no route carries, once each.
 	Gaps    []mailbox.Gap
 	Folders []FolderResult
-	Err              error
+	Err     error
 }
 
 // SourceID is the stamp that names a source item on the target: stable for
