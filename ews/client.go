@@ -12,12 +12,13 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/Azure/go-ntlmssp"
+
+	"github.com/exmigrate/exmigrate/internal/retryafter"
 )
 
 // Client talks to one EWS endpoint with one service account. It is safe for
@@ -436,7 +437,7 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 		r.finish(true)
 		return nil, &AuthError{Username: c.cfg.Username, URL: c.cfg.URL}
 	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout:
-		ra := retryAfter(resp.Header.Get("Retry-After"))
+		ra, _ := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
 		r.finish(false)
 		return nil, &transientError{err: &HTTPError{Operation: cl.op, Status: resp.StatusCode}, retryAfter: ra}
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
@@ -494,19 +495,4 @@ func snippet(b []byte) string {
 		b = b[:200]
 	}
 	return string(bytes.ToValidUTF8(b, []byte("?")))
-}
-
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
+	"github.com/exmigrate/exmigrate/internal/retryafter"
 )
 
 // The scheduler keeps every request for one mailbox within Graph's limits
@@ -365,9 +365,9 @@ func (r *releaseBody) Close() error {
 // ParseRetryAfter reads a Retry-After header: delta seconds (Graph sends
 // fractional ones such as "2.128") or an HTTP date. A date in the past means
 // no wait; more than a day is clamped to a day. ok is false for an empty or
-// malformed value.
+// malformed value. It is retryafter.Parse, the parser the EWS client shares.
 func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	return wire.ParseRetryAfter(v, now)
+	return retryafter.Parse(v, now)
 }
 
 // acquire takes n in-flight slots of the mailbox.

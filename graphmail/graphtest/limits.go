@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exmigrate/exmigrate/internal/retryafter"
 )
 
 // retryGrace is how long after a 429 a request may still arrive without
@@ -251,7 +253,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, appID string
 		panic(http.ErrAbortHandler)
 	case FaultThrottle:
 		if mb != nil {
-			if d, ok := parseRetryAfter(f.RetryAfter); ok {
+			if d, ok := retryafter.Parse(f.RetryAfter, time.Now()); ok {
 				s.mu.Lock()
 				key := appID + "|" + strings.ToLower(mb.address)
 				if s.limiters[key] == nil {
@@ -275,17 +277,4 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, appID string
 		graphError(w, http.StatusGatewayTimeout, "GatewayTimeout", "The gateway timed out.")
 	}
 	return true
-}
-
-func parseRetryAfter(v string) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f < 1e6 {
-		return time.Duration(f * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t), true
-	}
-	return 0, false
 }
