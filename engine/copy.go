@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -71,10 +72,10 @@ type AuditEvent struct {
 	Location string // onprem or cloud: which side was written, so the log names its principal
 	SourceID string // the stamp of an item
 	Size     int64
-	Action   string // folder.create, item.create, item.update-read, rule.create
+	Action   string // one of internal/audit's Action constants
 	Object   string // folder path, or folder path and subject
 	TargetID string
-	Outcome  string // ok, error
+	Outcome  string // ok, error or skipped; audit sets ok or error from the error when empty
 	Err      string
 }
 
@@ -432,7 +433,7 @@ func (r *mailboxRun) ensurePath(ctx context.Context, path, class string) (mailbo
 		created, err = r.dst.CreateFolder(ctx, parent.ID, name, class)
 		return err
 	})
-	r.audit(ctx, AuditEvent{Action: "folder.create", Object: path, TargetID: created.ID}, err)
+	r.audit(ctx, AuditEvent{Action: audit.ActionFolderCreate, Object: path, TargetID: created.ID}, err)
 	if err != nil {
 		return mailbox.Folder{}, fmt.Errorf("create folder %q on %s: %w", path, r.key.TargetAddress, err)
 	}
@@ -617,6 +618,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 				return err
 			}
 			r.count(func() { r.res.Healed++ })
+			r.audit(ctx, AuditEvent{Action: audit.ActionItemAdopt, Object: tgtPath + ": " + it.Subject, TargetID: id, SourceID: sid, Size: rec.SizeBytes}, nil)
 			if rec.IsRead != it.IsRead {
 				return r.updateRead(ctx, rec, it, tgtPath)
 			}
@@ -662,11 +664,11 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	})
 	object := tgtPath + ": " + it.Subject
 	if err != nil && mailbox.IsPermanent(err) {
-		r.audit(ctx, AuditEvent{Action: "item.create", Object: object, SourceID: sid, Size: it.SizeBytes}, err)
+		r.audit(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}, err)
 		reason := skipReason(err)
 		return r.skip(ctx, sid, it, src, reason, fr)
 	}
-	r.audit(ctx, AuditEvent{Action: "item.create", Object: object, TargetID: targetID, SourceID: sid, Size: size}, err)
+	r.audit(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, TargetID: targetID, SourceID: sid, Size: size}, err)
 	if err != nil {
 		return fmt.Errorf("copy %q from %s: %w", it.Subject, src.Path, err)
 	}
@@ -713,6 +715,11 @@ func (r *mailboxRun) settlePending(ctx context.Context, src, tgt mailbox.Folder)
 		if err := r.c.Store.PutItem(ctx, rec); err != nil {
 			return err
 		}
+		if found {
+			r.audit(ctx, AuditEvent{Action: audit.ActionItemAdopt, Object: tgt.Path, TargetID: id, SourceID: rec.SourceID, Size: rec.SizeBytes}, nil)
+		} else {
+			r.audit(ctx, AuditEvent{Action: audit.ActionItemSkip, Outcome: audit.OutcomeSkipped, Object: src.Path, SourceID: rec.SourceID, Err: rec.Reason}, nil)
+		}
 	}
 	r.log().Info("settled items left pending by an interrupted run", "folder", src.Path, "items", len(pending))
 	return nil
@@ -726,7 +733,7 @@ func (r *mailboxRun) updateRead(ctx context.Context, rec ItemRecord, it mailbox.
 	err := r.retry(ctx, "update read state", func() error {
 		return r.dst.SetRead(ctx, rec.TargetItemID, it.IsRead)
 	})
-	r.audit(ctx, AuditEvent{Action: "item.update-read", Object: fmt.Sprintf("%s: %s (read=%v)", tgtPath, it.Subject, it.IsRead), TargetID: rec.TargetItemID}, err)
+	r.audit(ctx, AuditEvent{Action: audit.ActionItemUpdateRead, Object: fmt.Sprintf("%s: %s (read=%v)", tgtPath, it.Subject, it.IsRead), TargetID: rec.TargetItemID}, err)
 	if err != nil {
 		if errors.Is(err, mailbox.ErrNotFound) {
 			return nil // deleted on the target by its user: not ours to recreate
@@ -774,6 +781,10 @@ func (r *mailboxRun) skip(ctx context.Context, sid string, it mailbox.Item, src 
 		over = r.opts.MaxSkipped >= 0 && r.res.Skipped > int64(r.opts.MaxSkipped)
 	})
 	r.log().Warn("item skipped", "folder", src.Path, "subject", it.Subject, "size", it.SizeBytes, "reason", reason)
+	if !r.opts.DryRun {
+		r.audit(ctx, AuditEvent{Action: audit.ActionItemSkip, Outcome: audit.OutcomeSkipped, Object: src.Path + ": " + it.Subject,
+			SourceID: sid, Size: it.SizeBytes, Err: reason}, nil)
+	}
 	if r.c.Progress != nil && !r.opts.DryRun {
 		r.c.Progress.ItemSkipped(it.SizeBytes)
 	}
@@ -809,9 +820,11 @@ func (r *mailboxRun) audit(ctx context.Context, e AuditEvent, err error) {
 		return
 	}
 	e.Mailbox, e.Location = r.key.TargetAddress, r.key.TargetLocation
-	e.Outcome = "ok"
-	if err != nil {
-		e.Outcome, e.Err = "error", err.Error()
+	switch {
+	case err != nil:
+		e.Outcome, e.Err = audit.OutcomeError, err.Error()
+	case e.Outcome == "":
+		e.Outcome = audit.OutcomeOK
 	}
 	if aerr := r.c.Audit.Record(context.WithoutCancel(ctx), e); aerr != nil {
 		r.log().Error("audit log write failed", "err", aerr)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -82,7 +83,7 @@ func (c *Copier) CopyRules(ctx context.Context, key JobKey, src mailbox.Source, 
 				break
 			}
 			id, err := writer.CreateRule(ctx, t.Rule)
-			run.audit(ctx, AuditEvent{Action: "rule.create", Object: "rule " + r.Name, TargetID: id}, err)
+			run.audit(ctx, AuditEvent{Action: audit.ActionRuleCreate, Object: "rule " + r.Name, TargetID: id}, err)
 			if err != nil {
 				return out, fmt.Errorf("create rule %q on %s: %w", r.Name, key.TargetAddress, err)
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/graphmail"
+	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/secret"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mailbox"
@@ -153,7 +154,7 @@ func mailReport(ctx context.Context, opts *reportOptions, a *mailbox.Assessment,
 	}
 	err = s.Graph.SendMail(ctx, opts.MailFrom, mail)
 	if al, aerr := openAudit(cfg.Path(cfg.AuditLog), s.Operator); aerr == nil {
-		_ = al.Record(ctx, engine.AuditEvent{Mailbox: opts.MailFrom, Location: "cloud", Action: "mail.send",
+		_ = al.Record(ctx, engine.AuditEvent{Mailbox: opts.MailFrom, Location: "cloud", Action: audit.ActionMailSend,
 			Object: mail.Subject + " to " + strings.Join(opts.MailTo, ", "), Outcome: outcome(err), Err: errText(err)})
 		al.Close()
 	}

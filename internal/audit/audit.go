@@ -37,13 +37,20 @@ import (
 	"unicode/utf8"
 )
 
-// Actions: the writes exmigrate makes.
+// Actions: the writes exmigrate makes, and the decisions about an item
+// that stand for a write (a skip, an adoption by stamp). This is the one
+// vocabulary: the engine and the commands use these constants.
 const (
 	ActionFolderCreate   = "folder.create"
 	ActionItemCreate     = "item.create"
 	ActionItemUpdateRead = "item.update-read"
-	ActionRuleCreate     = "rule.create"
-	ActionMailSend       = "mail.send"
+	// ActionItemSkip: an item was not written, for the reason in Error.
+	ActionItemSkip = "item.skip"
+	// ActionItemAdopt: an item written by an interrupted run was found on
+	// the target by its stamp and recorded as copied without a new write.
+	ActionItemAdopt  = "item.adopt"
+	ActionRuleCreate = "rule.create"
+	ActionMailSend   = "mail.send"
 )
 
 // Outcomes.

@@ -1,0 +1,576 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/audit"
+	"github.com/exmigrate/exmigrate/internal/state"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mailbox/memory"
+)
+
+// The engine's tests run on the in-memory backend and a real SQLite state
+// store, so every path between pending, write and record is exercised in
+// seconds, without a protocol.
+
+var key = engine.JobKey{SourceAddress: "alice@contoso.com", SourceLocation: "onprem", TargetAddress: "alice@fabrikam.com", TargetLocation: "cloud"}
+
+// errCrash stands for the process dying at a point: nothing after it runs.
+var errCrash = errors.New("simulated crash")
+
+// crashStore wraps the state store and crashes at one point of an item's
+// life: after the pending record, or instead of / after the copied record.
+type crashStore struct {
+	engine.Store
+	mu sync.Mutex
+	// at is "pending" (crash after recording pending, before the write),
+	// "before-copied" (after the write, before recording it) or
+	// "after-copied" (after recording it, before the page's sync state).
+	at    string
+	after int // items that pass before the crash
+	seen  int
+	fired bool
+}
+
+func (s *crashStore) PutItem(ctx context.Context, rec engine.ItemRecord) error {
+	s.mu.Lock()
+	fire := false
+	if !s.fired && s.at != "" {
+		switch {
+		case s.at == "pending" && rec.Outcome == engine.ItemPending,
+			(s.at == "before-copied" || s.at == "after-copied") && rec.Outcome == engine.ItemCopied:
+			s.seen++
+			fire = s.seen > s.after
+		}
+		s.fired = fire
+	}
+	s.mu.Unlock()
+	if fire && s.at == "before-copied" {
+		return errCrash
+	}
+	if err := s.Store.PutItem(ctx, rec); err != nil {
+		return err
+	}
+	if fire {
+		return errCrash
+	}
+	return nil
+}
+
+type fixture struct {
+	src, dst       *memory.Service
+	srcMB, dstMB   *memory.Mailbox
+	store          engine.Store
+	opts           engine.CopyOptions
+	audit          *auditLog
+	sourceItems    int
+	sourceInFolder map[string][]string // path -> ids
+}
+
+func newFixture(t *testing.T, dstOpts ...memory.Option) *fixture {
+	t.Helper()
+	f := &fixture{
+		src:            memory.New(memory.WithPageSize(7)),
+		dst:            memory.New(append([]memory.Option{memory.WithPageSize(7)}, dstOpts...)...),
+		audit:          &auditLog{},
+		sourceInFolder: map[string][]string{},
+	}
+	f.srcMB = f.src.AddMailbox(key.SourceAddress)
+	f.dstMB = f.dst.AddMailbox(key.TargetAddress)
+	st, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f.store = st
+	f.opts = engine.CopyOptions{ItemWorkers: 3, Attempts: 4, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond, MaxSkipped: -1}
+	return f
+}
+
+var day = time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
+
+// seed puts n mail items in a folder of the source (created when absent).
+func (f *fixture) seed(t *testing.T, store mailbox.Scope, path string, n int, class string) []string {
+	t.Helper()
+	id := f.ensureFolder(t, store, path, class)
+	var ids []string
+	for i := range n {
+		subject := fmt.Sprintf("%s %d", path, len(f.sourceInFolder[path])+i)
+		body := []byte("Subject: " + subject + "\r\n\r\nbody " + subject + "\r\n")
+		ids = append(ids, f.srcMB.Seed(id, mailbox.Item{Class: class, Subject: subject, Received: day.Add(time.Duration(i) * time.Hour),
+			Sent: day.Add(time.Duration(i)*time.Hour - time.Minute), IsRead: i%2 == 0, Importance: mailbox.ImportanceNormal, Flag: mailbox.NotFlagged}, body))
+	}
+	f.sourceInFolder[path] = append(f.sourceInFolder[path], ids...)
+	f.sourceItems += n
+	return ids
+}
+
+// ensureFolder creates each level of path in a store of the source.
+func (f *fixture) ensureFolder(t *testing.T, store mailbox.Scope, path, class string) string {
+	t.Helper()
+	parent, _ := f.srcMB.FolderByPath(store, "")
+	sofar := ""
+	for _, name := range strings.Split(path, "/") {
+		sofar = mailbox.JoinPath(sofar, name)
+		if id, ok := f.srcMB.FolderByPath(store, sofar); ok {
+			parent = id
+			continue
+		}
+		fc := mailbox.ClassMailFolder
+		if mailbox.KindOf(class) == mailbox.KindCalendar {
+			fc = mailbox.ClassCalendarFolder
+		}
+		fd, err := f.srcMB.CreateFolder(context.Background(), parent, name, fc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parent = fd.ID
+	}
+	return parent
+}
+
+func (f *fixture) copier(store engine.Store) *engine.Copier {
+	return &engine.Copier{Store: store, Audit: f.audit, Options: f.opts}
+}
+
+func (f *fixture) run(t *testing.T, store engine.Store) *engine.MailboxResult {
+	t.Helper()
+	if store == nil {
+		store = f.store
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return f.copier(store).Copy(ctx, key, f.srcMB, f.dstMB)
+}
+
+// targetItems lists the target's items per folder path of a store.
+func (f *fixture) targetItems(t *testing.T, store mailbox.Scope) map[string][]mailbox.Item {
+	t.Helper()
+	tree, err := f.dstMB.Folders(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]mailbox.Item{}
+	for _, fd := range tree {
+		f.dstMB.Items(context.Background(), fd.ID, func(it mailbox.Item) error {
+			out[fd.Path] = append(out[fd.Path], it)
+			return nil
+		})
+	}
+	return out
+}
+
+// assertExactCopy checks that every source item is on the target once,
+// in the folder of the same path, stamped, with its read state.
+func (f *fixture) assertExactCopy(t *testing.T, store mailbox.Scope) {
+	t.Helper()
+	got := f.targetItems(t, store)
+	total := 0
+	for path, ids := range f.sourceInFolder {
+		items := got[path]
+		total += len(items)
+		stamps := map[string]int{}
+		for _, it := range items {
+			stamps[it.SourceID]++
+		}
+		for _, id := range ids {
+			sid := engine.SourceID(key, id)
+			if stamps[sid] != 1 {
+				t.Errorf("%s: source item %s is on the target %d times, want once", path, id, stamps[sid])
+			}
+		}
+		if len(items) != len(ids) {
+			t.Errorf("%s: target holds %d items, source %d", path, len(items), len(ids))
+		}
+	}
+	if total != f.sourceItems {
+		t.Errorf("target holds %d items in the copied folders, source %d", total, f.sourceItems)
+	}
+}
+
+type auditLog struct {
+	mu     sync.Mutex
+	events []engine.AuditEvent
+}
+
+func (a *auditLog) Record(_ context.Context, e engine.AuditEvent) error {
+	a.mu.Lock()
+	a.events = append(a.events, e)
+	a.mu.Unlock()
+	return nil
+}
+
+func (a *auditLog) count(action, outcome string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, e := range a.events {
+		if e.Action == action && e.Outcome == outcome {
+			n++
+		}
+	}
+	return n
+}
+
+func TestCopyAndSecondPassWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 30, mailbox.ClassMessage)
+	f.seed(t, mailbox.ScopePrimary, "Inbox/Projects/2025", 12, mailbox.ClassMessage)
+	res := f.run(t, nil)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.ItemsCopied != 42 || res.Skipped != 0 {
+		t.Fatalf("copied %d, skipped %d; want 42, 0", res.ItemsCopied, res.Skipped)
+	}
+	f.assertExactCopy(t, mailbox.ScopePrimary)
+	if n := f.audit.count(audit.ActionItemCreate, audit.OutcomeOK); n != 42 {
+		t.Errorf("%d item.create audit lines, want 42", n)
+	}
+	writes := f.dst.Writes()
+	res = f.run(t, nil)
+	if res.Err != nil || res.ItemsCopied != 0 || f.dst.Writes() != writes {
+		t.Fatalf("second pass: err %v, copied %d, %d new writes; want nothing", res.Err, res.ItemsCopied, f.dst.Writes()-writes)
+	}
+	for _, fr := range res.Folders {
+		if fr.CountsKnown && fr.SourceCount != fr.TargetCount {
+			t.Errorf("reconciliation of %s: source %d target %d", fr.SourcePath, fr.SourceCount, fr.TargetCount)
+		}
+	}
+}
+
+// TestCrashPoints kills the pass at each point of an item's life and then
+// runs it again: nothing is lost, nothing is duplicated.
+func TestCrashPoints(t *testing.T) {
+	tests := []struct {
+		name string
+		at   string
+	}{
+		{"after the pending record, before the write", "pending"},
+		{"after the write, before the copied record", "before-copied"},
+		{"after the copied record, before the sync state", "after-copied"},
+	}
+	for _, tt := range tests {
+		for _, after := range []int{0, 5, 11} {
+			t.Run(fmt.Sprintf("%s/%d items in", tt.name, after), func(t *testing.T) {
+				f := newFixture(t)
+				f.seed(t, mailbox.ScopePrimary, "Inbox", 25, mailbox.ClassMessage)
+				cs := &crashStore{Store: f.store, at: tt.at, after: after}
+				res := f.run(t, cs)
+				if !errors.Is(res.Err, errCrash) {
+					t.Fatalf("first pass: %v, want the crash", res.Err)
+				}
+				res = f.run(t, nil)
+				if res.Err != nil {
+					t.Fatalf("pass after the crash: %v", res.Err)
+				}
+				f.assertExactCopy(t, mailbox.ScopePrimary)
+				if tt.at == "before-copied" && res.Healed < 1 {
+					t.Errorf("the item written before the crash was not healed by its stamp (healed %d)", res.Healed)
+				}
+				counts, err := f.store.Counts(context.Background(), 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if counts.Copied != 25 || counts.Pending != 0 {
+					t.Errorf("state: %d copied, %d pending; want 25, 0", counts.Copied, counts.Pending)
+				}
+			})
+		}
+	}
+}
+
+func TestLostAnswerIsNotDuplicated(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 10, mailbox.ClassMessage)
+	f.dst.Inject(memory.Fault{Op: memory.OpCreateItem, AfterWrite: true, Times: 3, Err: errors.New("connection reset by peer")})
+	res := f.run(t, nil)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	f.assertExactCopy(t, mailbox.ScopePrimary)
+	if f.dst.Calls(memory.OpCreateItem) != 10 {
+		t.Errorf("%d creates for 10 items with 3 lost answers: the engine wrote again instead of finding the stamp", f.dst.Calls(memory.OpCreateItem))
+	}
+}
+
+func TestHalfWrittenItemIsReplaced(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 4, mailbox.ClassMessage)
+	// The first create dies half way (an item without its attachments):
+	// the stamp must not find it, and the next write replaces it.
+	f.dst.Inject(memory.Fault{Op: memory.OpCreateItem, Incomplete: true, Err: mailbox.ErrUnavailable})
+	res := f.run(t, nil)
+	if !errors.Is(res.Err, mailbox.ErrUnavailable) {
+		t.Fatalf("first pass: %v, want ErrUnavailable (not retried by the engine)", res.Err)
+	}
+	res = f.run(t, nil)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	f.assertExactCopy(t, mailbox.ScopePrimary)
+}
+
+func TestPendingItemsSettled(t *testing.T) {
+	f := newFixture(t)
+	ids := f.seed(t, mailbox.ScopePrimary, "Inbox", 6, mailbox.ClassMessage)
+	f.opts.ItemWorkers = 1 // one worker, so the order of the items is known
+	// Run A dies after recording ids[1] pending, before writing it; then
+	// ids[1] leaves the source.
+	if res := f.run(t, &crashStore{Store: f.store, at: "pending", after: 1}); !errors.Is(res.Err, errCrash) {
+		t.Fatal(res.Err)
+	}
+	if err := f.srcMB.Delete(ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	// Run B dies after writing ids[2], before recording it; then ids[2]
+	// leaves the source.
+	if res := f.run(t, &crashStore{Store: f.store, at: "before-copied"}); !errors.Is(res.Err, errCrash) {
+		t.Fatal(res.Err)
+	}
+	if err := f.srcMB.Delete(ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	// The sync never delivers either again: the end of the folder's pass
+	// settles them by the target's stamp.
+	res := f.run(t, nil)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	counts, err := f.store.Counts(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Pending != 0 || counts.Copied != 5 || counts.Skipped != 1 {
+		t.Fatalf("state after settling: %d copied, %d pending, %d skipped (%v); want 5, 0, 1", counts.Copied, counts.Pending, counts.Skipped, counts.SkipReasons)
+	}
+	if counts.SkipReasons["gone from the source before it was copied"] != 1 {
+		t.Errorf("skip reasons %v", counts.SkipReasons)
+	}
+	if res.Healed != 1 || f.audit.count(audit.ActionItemAdopt, audit.OutcomeOK) != 1 || f.audit.count(audit.ActionItemSkip, audit.OutcomeSkipped) != 1 {
+		t.Errorf("healed %d, %d adopt and %d skip audit lines; want 1 each", res.Healed,
+			f.audit.count(audit.ActionItemAdopt, audit.OutcomeOK), f.audit.count(audit.ActionItemSkip, audit.OutcomeSkipped))
+	}
+	if n := len(f.targetItems(t, mailbox.ScopePrimary)["Inbox"]); n != 5 {
+		t.Errorf("target Inbox holds %d, want 5", n)
+	}
+}
+
+func TestSkipsWithReasons(t *testing.T) {
+	caps := memory.DefaultCapabilities()
+	caps.MaxItemBytes = 100
+	f := newFixture(t, memory.WithCapabilities(caps))
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 3, mailbox.ClassMessage)
+	big := f.srcMB.Seed(mustFolder(t, f.srcMB, "Inbox"), mailbox.Item{Class: mailbox.ClassMessage, Subject: "big"}, []byte(strings.Repeat("x", 500)))
+	res := f.run(t, nil)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.ItemsCopied != 3 || res.Skipped != 1 {
+		t.Fatalf("copied %d skipped %d, want 3 and 1", res.ItemsCopied, res.Skipped)
+	}
+	if res.SkipReasons["too large for the target (limit 0 MB)"] != 1 {
+		t.Errorf("skip reasons %v", res.SkipReasons)
+	}
+	if _, found, _ := f.dstMB.FindBySourceID(context.Background(), mustFolder(t, f.dstMB, "Inbox"), engine.SourceID(key, big)); found {
+		t.Error("the too-large item is on the target")
+	}
+	if n := f.audit.count(audit.ActionItemSkip, audit.OutcomeSkipped); n != 1 {
+		t.Errorf("%d item.skip audit lines, want 1", n)
+	}
+}
+
+func mustFolder(t *testing.T, mb *memory.Mailbox, path string) string {
+	t.Helper()
+	id, ok := mb.FolderByPath(mailbox.ScopePrimary, path)
+	if !ok {
+		t.Fatalf("no folder %q", path)
+	}
+	return id
+}
+
+func TestPermanentErrorSkipsOneItemWithoutRetry(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 5, mailbox.ClassMessage)
+	f.opts.ItemWorkers = 1
+	f.dst.Inject(memory.Fault{Op: memory.OpCreateItem, Err: mailbox.Permanent(errors.New("HTTP 400: The message is malformed."))})
+	res := f.run(t, nil)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.ItemsCopied != 4 || res.Skipped != 1 {
+		t.Fatalf("copied %d skipped %d, want 4 and 1", res.ItemsCopied, res.Skipped)
+	}
+	if c := f.dst.Calls(memory.OpCreateItem); c != 5 {
+		t.Errorf("%d creates for 5 items: the permanent error was retried", c)
+	}
+	var reason string
+	for r := range res.SkipReasons {
+		reason = r
+	}
+	if !strings.Contains(reason, "The message is malformed") {
+		t.Errorf("skip reason %q does not carry the server's answer", reason)
+	}
+}
+
+func TestThrottledIsNotRetriedByTheEngine(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 3, mailbox.ClassMessage)
+	f.src.Inject(memory.Fault{Op: memory.OpChanges, Err: fmt.Errorf("429 after 6 retries: %w", mailbox.ErrThrottled)})
+	res := f.run(t, nil)
+	if !errors.Is(res.Err, mailbox.ErrThrottled) {
+		t.Fatalf("err %v, want ErrThrottled", res.Err)
+	}
+	if c := f.src.Calls(memory.OpChanges); c != 1 {
+		t.Errorf("Changes called %d times: the engine retried what the adapter had retried", c)
+	}
+	// An unclassified error (a reset connection) is retried.
+	f.src.Inject(memory.Fault{Op: memory.OpChanges, Err: errors.New("connection reset"), Times: 2})
+	res = f.run(t, nil)
+	if res.Err != nil {
+		t.Fatalf("after two resets: %v", res.Err)
+	}
+	f.assertExactCopy(t, mailbox.ScopePrimary)
+}
+
+func TestReadStateUpdates(t *testing.T) {
+	f := newFixture(t)
+	ids := f.seed(t, mailbox.ScopePrimary, "Inbox", 4, mailbox.ClassMessage)
+	if res := f.run(t, nil); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	// ids[0] was read, ids[1] unread: flip both.
+	ctx := context.Background()
+	if err := f.srcMB.SetRead(ctx, ids[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.srcMB.SetRead(ctx, ids[1], true); err != nil {
+		t.Fatal(err)
+	}
+	res := f.run(t, nil)
+	if res.Err != nil || res.ReadUpdates != 2 || res.ItemsCopied != 0 {
+		t.Fatalf("err %v, %d read updates, %d copied; want 2 and 0", res.Err, res.ReadUpdates, res.ItemsCopied)
+	}
+	for _, it := range f.targetItems(t, mailbox.ScopePrimary)["Inbox"] {
+		switch it.SourceID {
+		case engine.SourceID(key, ids[0]):
+			if it.IsRead {
+				t.Error("ids[0] is still read on the target")
+			}
+		case engine.SourceID(key, ids[1]):
+			if !it.IsRead {
+				t.Error("ids[1] is still unread on the target")
+			}
+		}
+	}
+	if n := f.audit.count(audit.ActionItemUpdateRead, audit.OutcomeOK); n != 2 {
+		t.Errorf("%d item.update-read audit lines, want 2", n)
+	}
+}
+
+func TestExpiredSyncStateResyncsWithoutWriting(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 9, mailbox.ClassMessage)
+	if res := f.run(t, nil); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	f.src.ExpireSyncStates()
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 2, mailbox.ClassMessage)
+	res := f.run(t, nil)
+	if res.Err != nil || res.ItemsCopied != 2 {
+		t.Fatalf("after expiry: err %v, copied %d; want the 2 new ones", res.Err, res.ItemsCopied)
+	}
+	f.assertExactCopy(t, mailbox.ScopePrimary)
+}
+
+// TestKindsAndStoresPlannedFromCapabilities: what the target does not
+// declare is reported with a code, never silently dropped.
+func TestKindsAndStoresPlannedFromCapabilities(t *testing.T) {
+	// A target like Graph today: primary mail only, calendar writes would
+	// send invitations.
+	caps := mailbox.Capabilities{Backend: "graph-like", ItemCounts: true,
+		Reads:       []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME}},
+		Writes:      []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME}, {Store: mailbox.ScopePrimary, Kind: mailbox.KindCalendar, Format: mailbox.FormatMIME, SideEffects: []mailbox.SideEffect{mailbox.SendsMeetingMessages}}},
+		Unsupported: map[mailbox.StoreKind]string{{Store: mailbox.ScopeArchive, Kind: mailbox.KindMail}: "Graph v1.0 cannot reach an online archive"}}
+	f := newFixture(t, memory.WithCapabilities(caps))
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 3, mailbox.ClassMessage)
+	f.seed(t, mailbox.ScopePrimary, "Calendar", 2, mailbox.ClassAppointment)
+	f.seed(t, mailbox.ScopeArchive, "Old mail", 4, mailbox.ClassMessage)
+	// An appointment that sits in a mail folder.
+	stray := f.srcMB.Seed(mustFolder(t, f.srcMB, "Inbox"), mailbox.Item{Class: mailbox.ClassAppointment, Subject: "stray"}, []byte("x"))
+	f.opts.Stores = []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive}
+	res := f.run(t, nil)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.ItemsCopied != 3 || res.Skipped != 1 {
+		t.Fatalf("copied %d skipped %d; want the 3 mails and the stray appointment skipped", res.ItemsCopied, res.Skipped)
+	}
+	var codes []string
+	for _, g := range res.Gaps {
+		codes = append(codes, string(g.Store)+"/"+string(g.Kind)+" "+g.Code)
+	}
+	slices.Sort(codes)
+	// The memory mailbox's empty Contacts and Tasks folders are reported
+	// too: nothing carries them to this target.
+	want := []string{"archive/ " + mailbox.CodeStoreNotCarried, "primary/calendar " + mailbox.CodeWouldSend,
+		"primary/contacts " + mailbox.CodeKindNotCarried, "primary/tasks " + mailbox.CodeKindNotCarried}
+	if !slices.Equal(codes, want) {
+		t.Errorf("gaps %q, want %q", codes, want)
+	}
+	var cal *engine.FolderResult
+	for i, fr := range res.NotCarried {
+		if fr.SourcePath == "Calendar" {
+			cal = &res.NotCarried[i]
+		}
+	}
+	if cal == nil || cal.Code != mailbox.CodeWouldSend || cal.SourceCount != 2 || !strings.Contains(cal.NotCopied, "never sends") {
+		t.Errorf("Calendar not reported as not carried with the would-send code: %+v", cal)
+	}
+	for reason := range res.SkipReasons {
+		if !strings.HasPrefix(reason, mailbox.CodeWouldSend) {
+			t.Errorf("the stray appointment's skip reason %q lacks the code", reason)
+		}
+	}
+	if _, found, _ := f.dstMB.FindBySourceID(context.Background(), mustFolder(t, f.dstMB, "Inbox"), engine.SourceID(key, stray)); found {
+		t.Error("the appointment was written through a path that sends invitations")
+	}
+}
+
+func TestArchiveCopiedWhenBothSidesCarryIt(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 3, mailbox.ClassMessage)
+	f.seed(t, mailbox.ScopeArchive, "Inbox", 5, mailbox.ClassMessage)
+	f.opts.Stores = []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive}
+	res := f.run(t, nil)
+	if res.Err != nil || res.ItemsCopied != 8 || len(res.Gaps) != 0 {
+		t.Fatalf("err %v copied %d gaps %v; want 8 and none", res.Err, res.ItemsCopied, res.Gaps)
+	}
+	arch := f.targetItems(t, mailbox.ScopeArchive)["Inbox"]
+	prim := f.targetItems(t, mailbox.ScopePrimary)["Inbox"]
+	if len(arch) != 5 || len(prim) != 3 {
+		t.Fatalf("target archive Inbox %d, primary Inbox %d; want 5 and 3 (each store into its own)", len(arch), len(prim))
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox/Deep/Er", 5, mailbox.ClassMessage)
+	f.opts.DryRun = true
+	res := f.run(t, nil)
+	if res.Err != nil || res.ItemsCopied != 5 || f.dst.Writes() != 0 {
+		t.Fatalf("dry run: err %v, planned %d, %d writes", res.Err, res.ItemsCopied, f.dst.Writes())
+	}
+	if !slices.Contains(res.FoldersToMake, "Inbox/Deep/Er") {
+		t.Errorf("folders to make %q", res.FoldersToMake)
+	}
+}
