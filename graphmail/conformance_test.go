@@ -1,6 +1,9 @@
 package graphmail_test
 
 import (
+	"context"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/exmigrate/exmigrate/graphmail"
@@ -46,6 +49,43 @@ func TestConformance(t *testing.T) {
 		// The fake keeps bodies in this process, so the heap is not measured
 		// here (the attachment tests measure the upload's heap).
 		LargeItemBytes: 20 << 20,
+	}
+	mailboxtest.RunSource(t, f)
+	mailboxtest.RunTarget(t, f)
+}
+
+// TestConformanceLive runs the suite against a real tenant when the
+// environment names one, inside a fresh folder of a test mailbox (see
+// mailboxtest.Sandbox). The app registration needs Mail.ReadWrite.
+//
+//	EXMIGRATE_TEST_GRAPH_TENANT_ID
+//	EXMIGRATE_TEST_GRAPH_CLIENT_ID
+//	EXMIGRATE_TEST_GRAPH_CLIENT_SECRET  or EXMIGRATE_TEST_GRAPH_CERTIFICATE (a PEM or PKCS#12 path)
+//	EXMIGRATE_TEST_GRAPH_MAILBOX        a test mailbox
+//	EXMIGRATE_TEST_GRAPH_CLOUD          optional: usgov, usgovdod, china
+func TestConformanceLive(t *testing.T) {
+	tenant := os.Getenv("EXMIGRATE_TEST_GRAPH_TENANT_ID")
+	if tenant == "" {
+		t.Skip("set EXMIGRATE_TEST_GRAPH_TENANT_ID, _CLIENT_ID, _CLIENT_SECRET (or _CERTIFICATE) and _MAILBOX to run the suite against a real tenant")
+	}
+	cfg := graphmail.Config{TenantID: tenant, ClientID: os.Getenv("EXMIGRATE_TEST_GRAPH_CLIENT_ID"), Cloud: os.Getenv("EXMIGRATE_TEST_GRAPH_CLOUD"),
+		Auth: graphmail.AuthCertificate, CertificatePath: os.Getenv("EXMIGRATE_TEST_GRAPH_CERTIFICATE")}
+	if s := os.Getenv("EXMIGRATE_TEST_GRAPH_CLIENT_SECRET"); s != "" {
+		cfg.Auth, cfg.ClientSecret = graphmail.AuthClientSecret, s
+	}
+	address := os.Getenv("EXMIGRATE_TEST_GRAPH_MAILBOX")
+	if address == "" || cfg.ClientID == "" || (cfg.ClientSecret == "" && cfg.CertificatePath == "") {
+		t.Fatal("EXMIGRATE_TEST_GRAPH_CLIENT_ID, a secret or certificate, and EXMIGRATE_TEST_GRAPH_MAILBOX are needed with EXMIGRATE_TEST_GRAPH_TENANT_ID")
+	}
+	c, err := graphmail.NewClient(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	domain := address[strings.LastIndex(address, "@")+1:]
+	f := mailboxtest.Fixture{
+		NewMailbox:     func(t *testing.T) mailboxtest.Mailbox { return mailboxtest.Sandbox(t, c.Mailbox(address)) },
+		MissingMailbox: func(t *testing.T) mailboxtest.Mailbox { return c.Mailbox("exmigrate-no-such-mailbox@" + domain) },
+		LargeItemBytes: 10 << 20,
 	}
 	mailboxtest.RunSource(t, f)
 	mailboxtest.RunTarget(t, f)

@@ -47,4 +47,18 @@ func TestConformance(t *testing.T) {
 	}
 	mailboxtest.RunSource(t, f)
 	mailboxtest.RunTarget(t, f)
+
+	// The sandbox the live runs use passes the same suite.
+	t.Run("Sandboxed", func(t *testing.T) {
+		sf := f
+		sf.NewMailbox = func(t *testing.T) mailboxtest.Mailbox {
+			mb := f.NewMailbox(t)
+			sb := mailboxtest.Sandbox(t, mb)
+			services[sb] = services[mb]
+			return sb
+		}
+		sf.MissingMailbox, sf.DeniedMailbox = nil, nil
+		mailboxtest.RunSource(t, sf)
+		mailboxtest.RunTarget(t, sf)
+	})
 }
