@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"os"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/Azure/go-ntlmssp"
 
 	"github.com/exmigrate/exmigrate/internal/retryafter"
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // Client talks to one EWS endpoint with one service account. It is safe for
@@ -251,7 +253,9 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 		if attempt > 0 {
 			wait := c.backoff(attempt, lastErr)
 			if wait < 0 {
-				return lastErr
+				// The server asked for a wait beyond MaxBackOff: give up
+				// now, as throttled, rather than hold the call that long.
+				return &ThrottledError{Operation: cl.op, Retries: attempt - 1, Wait: askedWait(lastErr), MaxWait: c.cfg.MaxBackOff, Err: lastErr}
 			}
 			level := slog.LevelDebug
 			if wait >= time.Second {
@@ -294,11 +298,77 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 			c.log.WarnContext(ctx, "ews: too many concurrent requests for the account, lowering concurrency", "op", cl.op, "concurrency", n)
 		}
 		if !retryable(err, cl.idempotent) {
-			return err
+			return verdict(err)
 		}
 		lastErr = err
 	}
+	if throttling(lastErr) {
+		return &ThrottledError{Operation: cl.op, Retries: c.cfg.MaxRetries, Err: lastErr}
+	}
+	// Dropped connections and bare 500s on a read: the client retried
+	// them and gives up; they stay unclassified.
 	return fmt.Errorf("EWS %s: giving up after %d retries: %w", cl.op, c.cfg.MaxRetries, lastErr)
+}
+
+// verdict marks an error the client does not retry for the callers above
+// it (see mailbox.ShouldRetry): exactly one layer retries a request.
+//   - A request that may have been carried out and is not idempotent (a
+//     CreateItem whose connection dropped, or whose answer was a 502 or 504
+//     from a gateway) is not resent here: it is mailbox.Retryable, for the
+//     engine, which looks the item's stamp up before it writes again.
+//   - An answer no retry can change (a refused redirect, a 4xx such as 400,
+//     a SOAP Client fault or schema violation, an HTML or malformed answer)
+//     is mailbox.Permanent.
+//
+// Throttling answers never get here: the client retries them and returns
+// a *ThrottledError when it gives up.
+func verdict(err error) error {
+	var p *permanent
+	if errors.As(err, &p) {
+		return err // ReadMIME's own stop; ReadMIME unwraps it
+	}
+	var te *transientError
+	if errors.As(err, &te) {
+		return mailbox.Retryable(err, te.retryAfter)
+	}
+	var he *HTTPError
+	var re *ResponseError
+	var me *MalformedError
+	if errors.As(err, &he) && he.permanent() || errors.As(err, &re) && re.permanent() || errors.As(err, &me) {
+		return mailbox.Permanent(err)
+	}
+	return err
+}
+
+// throttling reports whether err is an answer that asks the client to slow
+// down: a throttling ResponseError, or HTTP 429, 502, 503 or 504.
+func throttling(err error) bool {
+	var re *ResponseError
+	if errors.As(err, &re) {
+		return re.throttling()
+	}
+	var te *transientError
+	var he *HTTPError
+	if errors.As(err, &te) && errors.As(te.err, &he) {
+		switch he.Status {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return true
+		}
+	}
+	return false
+}
+
+// askedWait is the wait the server asked for with err, 0 when it did not say.
+func askedWait(err error) time.Duration {
+	var re *ResponseError
+	if errors.As(err, &re) && re.BackOff > 0 {
+		return re.BackOff
+	}
+	var te *transientError
+	if errors.As(err, &te) {
+		return te.retryAfter
+	}
+	return 0
 }
 
 // transientError marks HTTP 503, bare HTTP 500s and dropped connections.
@@ -430,16 +500,31 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 	}
 	r := &response{Response: resp, sess: sess, c: c}
 	switch {
+	case resp.StatusCode == http.StatusOK && isHTML(resp.Header.Get("Content-Type")):
+		// A reverse proxy's sign-in or error page, not EWS.
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		r.finish(false)
+		return nil, &MalformedError{Operation: cl.op, Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"),
+			Reason: "a proxy or sign-in page in front of EWS? check onprem.url", Body: snippet(data)}
 	case resp.StatusCode == http.StatusOK:
 		sess.primed = true
 		return r, nil
 	case resp.StatusCode == http.StatusUnauthorized:
 		r.finish(true)
 		return nil, &AuthError{Username: c.cfg.Username, URL: c.cfg.URL}
-	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout:
+	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
+		// IIS queueing the request, or asking to slow down: the request was
+		// not carried out, so even a write is sent again, after
+		// Retry-After when the server says how long.
 		ra, _ := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
 		r.finish(false)
 		return nil, &transientError{err: &HTTPError{Operation: cl.op, Status: resp.StatusCode}, retryAfter: ra}
+	case resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout:
+		// A gateway gave up waiting for Exchange, which may have carried
+		// the request out: reads are retried, writes are not resent here.
+		ra, _ := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
+		r.finish(false)
+		return nil, &transientError{err: &HTTPError{Operation: cl.op, Status: resp.StatusCode}, retryAfter: ra, sent: true}
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
 		loc := resp.Header.Get("Location")
 		r.finish(false)
@@ -488,6 +573,12 @@ func (c *Client) prime(ctx context.Context, sess *session) error {
 	}
 	sess.primed = true
 	return nil
+}
+
+// isHTML reports whether a Content-Type is an HTML page.
+func isHTML(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "text/html" || mt == "application/xhtml+xml"
 }
 
 func snippet(b []byte) string {

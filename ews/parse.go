@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,7 +182,8 @@ func (f *soapFault) toError(op string, status int) *ResponseError {
 	if msg == "" {
 		msg = f.String
 	}
-	e := &ResponseError{Operation: op, Code: strings.TrimSpace(code), Message: strings.TrimSpace(msg), Class: "Fault", Index: -1, HTTPStatus: status}
+	e := &ResponseError{Operation: op, Code: strings.TrimSpace(code), Message: strings.TrimSpace(msg), Class: "Fault", Index: -1, HTTPStatus: status,
+		FaultCode: strings.TrimSpace(f.Code)}
 	f.Detail.MessageXML.apply(e)
 	if f.Detail.Violation != "" {
 		if e.Values == nil {
@@ -211,7 +213,19 @@ func (m *responseMessage) err(op string, index int) error {
 	return e
 }
 
-var errNoBody = errors.New("no SOAP Body in the response")
+// readError turns an error of the XML decoder into the error of a
+// response: a document that is not well-formed, or whose values do not
+// fit their types, is a *MalformedError (permanent); anything else came from reading the connection (a drop
+// mid-answer) and stays as it is, for the retry logic to judge.
+func readError(op string, status int, what string, err error) error {
+	var se *xml.SyntaxError
+	var ne *strconv.NumError
+	var ue xml.UnmarshalError
+	if errors.As(err, &se) || errors.As(err, &ne) || errors.As(err, &ue) {
+		return &MalformedError{Operation: op, Status: status, Reason: what + ": " + err.Error(), Err: err}
+	}
+	return fmt.Errorf("EWS %s: reading the response: %w", op, err)
+}
 
 // openEnvelope reads up to the first child of soap:Body. A fault there is
 // returned as a *ResponseError; otherwise the decoder is positioned after
@@ -222,9 +236,9 @@ func openEnvelope(d *xml.Decoder, op string, status int) (xml.StartElement, erro
 		tok, err := d.Token()
 		if err != nil {
 			if err == io.EOF {
-				return xml.StartElement{}, fmt.Errorf("EWS %s: %w", op, errNoBody)
+				return xml.StartElement{}, &MalformedError{Operation: op, Status: status, Reason: "no SOAP Body in the response"}
 			}
-			return xml.StartElement{}, fmt.Errorf("EWS %s: malformed response: %w", op, err)
+			return xml.StartElement{}, readError(op, status, "not well-formed XML", err)
 		}
 		se, ok := tok.(xml.StartElement)
 		if !ok {
@@ -239,7 +253,7 @@ func openEnvelope(d *xml.Decoder, op string, status int) (xml.StartElement, erro
 		if se.Name.Space == nsSOAP && se.Name.Local == "Fault" {
 			var f soapFault
 			if err := d.DecodeElement(&f, &se); err != nil {
-				return xml.StartElement{}, fmt.Errorf("EWS %s: malformed SOAP fault: %w", op, err)
+				return xml.StartElement{}, readError(op, status, "malformed SOAP fault", err)
 			}
 			return xml.StartElement{}, f.toError(op, status)
 		}
@@ -278,8 +292,14 @@ func (s *sanitizer) reset(r io.Reader) {
 }
 
 // decodeResponse decodes the first Body child of a response into v after
-// checking that it is the expected element.
+// checking that it is the expected element. v is zeroed first: the
+// operations declare v outside the function they hand to do, so a retry
+// decodes into the value of the failed attempt, and encoding/xml appends
+// to slices ("2 answers for one folder" after a throttled message).
 func decodeResponse(r io.Reader, op string, status int, v any) error {
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv.Elem().SetZero()
+	}
 	d, _, release := newDecoder(r)
 	defer release()
 	se, err := openEnvelope(d, op, status)
@@ -287,10 +307,10 @@ func decodeResponse(r io.Reader, op string, status int, v any) error {
 		return err
 	}
 	if se.Name.Space != nsMessages || se.Name.Local != op+"Response" {
-		return fmt.Errorf("EWS %s: unexpected response element {%s}%s", op, se.Name.Space, se.Name.Local)
+		return &MalformedError{Operation: op, Status: status, Reason: fmt.Sprintf("unexpected response element {%s}%s", se.Name.Space, se.Name.Local)}
 	}
 	if err := d.DecodeElement(v, &se); err != nil {
-		return fmt.Errorf("EWS %s: malformed response: %w", op, err)
+		return readError(op, status, "not well-formed XML", err)
 	}
 	return nil
 }
