@@ -2,7 +2,6 @@ package graphmail
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,7 +88,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	sw := absser.NewSerializationWriterFactoryRegistry()
 	sw.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonSerializationWriterFactory()
 	sw.ContentTypeAssociatedFactories["text/plain"] = textser.NewTextSerializationWriterFactory()
-	adapter, err := core.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, opts, pn, sw, sdkHTTP)
+	adapter, err := core.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(auth, opts, strictParseNodes{pn}, sw, sdkHTTP)
 	if err != nil {
 		return nil, fmt.Errorf("graph adapter: %w", err)
 	}
@@ -278,7 +277,7 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, body io.Read
 	}
 	resp, err := c.raw.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("graph: %s: %w", op, err)
+		return nil, wrapErr(op, err)
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
@@ -287,17 +286,18 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, body io.Read
 	return resp, nil
 }
 
-// errorFromResponse reads Graph's error envelope.
-func errorFromResponse(op string, resp *http.Response) error {
-	var env struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
+// strictParseNodes is the SDK's parse node registry with its failures
+// typed: an answer the SDK cannot parse (an HTML page where JSON was
+// expected, a truncated or foreign document) is a *MalformedError, which
+// wrapErr marks permanent. The SDK has read the whole body before it asks
+// for a parse node, so a failure here is the content's, not the
+// connection's.
+type strictParseNodes struct{ absser.ParseNodeFactory }
+
+func (f strictParseNodes) GetRootParseNode(contentType string, content []byte) (absser.ParseNode, error) {
+	n, err := f.ParseNodeFactory.GetRootParseNode(contentType, content)
+	if err != nil {
+		return nil, &MalformedError{ContentType: contentType, Body: snippet(content), Err: err}
 	}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	_ = json.Unmarshal(data, &env)
-	e := &Error{Op: op, Status: resp.StatusCode, Code: env.Error.Code, Message: env.Error.Message}
-	e.kind = classify(e.Status, e.Code)
-	return e
+	return n, nil
 }

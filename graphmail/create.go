@@ -75,10 +75,15 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 	var created struct {
 		ID string `json:"id"`
 	}
-	err = json.NewDecoder(io.LimitReader(resp.Body, 8<<20)).Decode(&created)
+	err = decodeAnswer(resp, 8<<20, &created)
 	resp.Body.Close()
-	if err != nil || created.ID == "" {
-		return "", fmt.Errorf("graph: %s: the answer has no message id: %v", op, err)
+	if err != nil {
+		// The message may exist: a read error is retryable (the engine
+		// looks the stamp up first), an answer that is not JSON permanent.
+		return "", wrapErr(op, err)
+	}
+	if created.ID == "" {
+		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no message id", op))
 	}
 	for _, a := range later {
 		if err := m.addAttachment(ctx, created.ID, a); err != nil {
@@ -186,10 +191,13 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, base, op string, a *wire
 	var us struct {
 		UploadURL string `json:"uploadUrl"`
 	}
-	err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&us)
+	err = decodeAnswer(resp, 1<<20, &us)
 	resp.Body.Close()
-	if err != nil || us.UploadURL == "" {
-		return fmt.Errorf("graph: %s: the upload session has no uploadUrl: %v", op, err)
+	if err != nil {
+		return wrapErr(op+": create upload session", err)
+	}
+	if us.UploadURL == "" {
+		return mailbox.Permanent(fmt.Errorf("graph: %s: the upload session has no uploadUrl", op))
 	}
 	uu, err := url.Parse(us.UploadURL)
 	if err != nil || (uu.Scheme != "https" && !(uu.Scheme == "http" && isLoopback(uu.Hostname()))) {
@@ -210,7 +218,7 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, base, op string, a *wire
 		// The upload URL carries its own authtoken: never a bearer token.
 		resp, err := m.c.upload.Do(req)
 		if err != nil {
-			return fmt.Errorf("graph: %s: upload bytes %d-%d: %w", op, off, off+n-1, err)
+			return wrapErr(fmt.Sprintf("%s: upload bytes %d-%d", op, off, off+n-1), err)
 		}
 		if resp.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 			// A range whose answer was lost arrived after all (the retry

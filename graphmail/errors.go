@@ -1,12 +1,17 @@
 package graphmail
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/exmigrate/exmigrate/mailbox"
@@ -25,6 +30,7 @@ type Error struct {
 	Code    string // Graph's error code, e.g. ErrorItemNotFound
 	Message string
 	kind    error // the mailbox sentinel, or nil
+	retries int   // retries the scheduler made before it gave up, for ErrThrottled
 }
 
 func (e *Error) Error() string {
@@ -32,14 +38,67 @@ func (e *Error) Error() string {
 	if e.Message != "" {
 		msg += ": " + e.Message
 	}
+	if e.retries > 0 {
+		msg += fmt.Sprintf(" (still refused after %d retries)", e.retries)
+	}
 	return msg
 }
+
+// verdict marks an error answer that no retry can change as permanent: a
+// 4xx that names no mailbox condition, other than those with a meaning of
+// their own (401 and 403 the credentials and rights, 404 a missing item,
+// 408 a timeout, 409 and 412 a conflict, 429 throttling). Graph's "The
+// folder display name is missing." (400) is one.
+func (e *Error) verdict() error {
+	if e.kind == nil && permanentStatus(e.Status) {
+		return mailbox.Permanent(e)
+	}
+	return e
+}
+
+func permanentStatus(status int) bool {
+	if status < 400 || status >= 500 {
+		return false
+	}
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusRequestTimeout,
+		http.StatusConflict, http.StatusPreconditionFailed, http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// MalformedError is a successful answer graphmail or the SDK could not
+// parse: an HTML page where JSON was expected (a proxy's sign-in page), a
+// truncated or foreign document. Asking again gets the same, so wrapErr
+// marks it permanent.
+type MalformedError struct {
+	ContentType string
+	Body        string // the start of the body, for diagnosis
+	Err         error
+}
+
+func (e *MalformedError) Error() string {
+	msg := fmt.Sprintf("the answer (%s) is not the JSON expected: %v", e.ContentType, e.Err)
+	if e.Body != "" {
+		msg += ": " + e.Body
+	}
+	return msg
+}
+
+func (e *MalformedError) Unwrap() error { return e.Err }
 
 // Is matches the mailbox sentinel errors.
 func (e *Error) Is(target error) bool { return e.kind != nil && target == e.kind }
 
 // classify picks the mailbox sentinel for a Graph status and code.
 func classify(status int, code string) error {
+	if throttlingStatus(status) {
+		// The scheduler retries these and turns the one it gives up on into
+		// an error itself (stopError); sendBatch retries the steps of a
+		// $batch. One that reaches classify is what they gave up on.
+		return mailbox.ErrThrottled
+	}
 	switch code {
 	case "MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI":
 		return mailbox.ErrNotOnThisSide
@@ -67,13 +126,15 @@ func classify(status int, code string) error {
 		return mailbox.ErrSyncStateInvalid
 	case http.StatusRequestEntityTooLarge:
 		return mailbox.ErrItemRejected
-	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		return mailbox.ErrMailboxBusy
 	}
 	return nil
 }
 
 // wrapErr turns an SDK, transport or credential error into a graphmail one.
+// What it returns says who retries (mailbox.ShouldRetry): an *Error
+// matching mailbox.ErrThrottled the scheduler already retried; permanent
+// errors (a 4xx such as 400, an answer that could not be parsed) nobody
+// retries; a request the scheduler did not resend is mailbox.Retryable.
 func wrapErr(op string, err error) error {
 	if err == nil {
 		return nil
@@ -90,17 +151,87 @@ func wrapErr(op string, err error) error {
 			}
 		}
 		e.kind = classify(e.Status, e.Code)
-		return e
+		return e.verdict()
 	}
+	var ae *abs.ApiError
+	if errors.As(err, &ae) {
+		// An error answer without a body, or with one the SDK has no model for.
+		e := &Error{Op: op, Status: ae.ResponseStatusCode, Message: ae.Message}
+		e.kind = classify(e.Status, "")
+		return e.verdict()
+	}
+	var ue *url.Error
 	var ge *Error
+	if errors.As(err, &ue) && errors.As(ue.Err, &ge) {
+		// The scheduler's verdict on an answer (stopError), wrapped by
+		// net/http: the URL adds nothing to it.
+		err = ue.Err
+	}
 	if errors.As(err, &ge) {
+		if ge.Op == "" {
+			ge.Op = op
+		}
 		return err
+	}
+	var me *MalformedError
+	if errors.As(err, &me) {
+		return mailbox.Permanent(fmt.Errorf("graph: %s: %w", op, err))
 	}
 	var af *azidentity.AuthenticationFailedError
 	if errors.As(err, &af) {
 		return fmt.Errorf("graph: %s: %w", op, authError(err))
 	}
 	return fmt.Errorf("graph: %s: %w", op, err)
+}
+
+// answerError reads Graph's error envelope from an error answer. A body
+// that is not the envelope (an HTML page from a proxy) is kept, short, as
+// the message.
+func answerError(op string, resp *http.Response) *Error {
+	var env struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &Error{Op: op, Status: resp.StatusCode}
+	if json.Unmarshal(data, &env) == nil && (env.Error.Code != "" || env.Error.Message != "") {
+		e.Code, e.Message = env.Error.Code, env.Error.Message
+	} else if len(bytes.TrimSpace(data)) > 0 {
+		e.Message = fmt.Sprintf("the answer (%s) is not Graph's JSON: %s", resp.Header.Get("Content-Type"), snippet(data))
+	}
+	e.kind = classify(e.Status, e.Code)
+	return e
+}
+
+// errorFromResponse reads Graph's error envelope and marks the error as
+// permanent when no retry can change it.
+func errorFromResponse(op string, resp *http.Response) error {
+	return answerError(op, resp).verdict()
+}
+
+// snippet is the start of a body, for diagnosis.
+func snippet(b []byte) string {
+	b = bytes.TrimSpace(b)
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	return string(bytes.ToValidUTF8(b, []byte("?")))
+}
+
+// decodeAnswer decodes a successful JSON answer into v. A body that is not
+// that JSON is a *MalformedError (permanent); an error reading the body
+// (a connection dropped mid-answer) stays as it is.
+func decodeAnswer(resp *http.Response, limit int64, v any) error {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return &MalformedError{ContentType: resp.Header.Get("Content-Type"), Body: snippet(data), Err: err}
+	}
+	return nil
 }
 
 // AuthError is a credential Entra refused, or one that is not usable here.

@@ -216,7 +216,7 @@ func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]strin
 		default:
 			e := &Error{Op: "resolve well-known folder " + string(wk) + " of " + m.address, Status: r.status, Code: r.code, Message: r.message}
 			e.kind = classify(e.Status, e.Code)
-			return nil, e
+			return nil, e.verdict()
 		}
 	}
 	return out, nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -242,10 +241,10 @@ func (m *Mailbox) Rules(ctx context.Context) ([]mailbox.Rule, error) {
 			Value    []wireRule `json:"value"`
 			NextLink string     `json:"@odata.nextLink"`
 		}
-		err = json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&page)
+		err = decodeAnswer(resp, 16<<20, &page)
 		resp.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("graph: %s: %w", op, err)
+			return nil, wrapErr(op, err)
 		}
 		for _, w := range page.Value {
 			out = append(out, fromWireRule(w))
@@ -274,8 +273,11 @@ func (m *Mailbox) CreateRule(ctx context.Context, rule mailbox.Rule) (string, er
 	}
 	defer resp.Body.Close()
 	var created wireRule
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&created); err != nil || created.ID == "" {
-		return "", fmt.Errorf("graph: %s: the answer has no rule id: %v", op, err)
+	if err := decodeAnswer(resp, 1<<20, &created); err != nil {
+		return "", wrapErr(op, err)
+	}
+	if created.ID == "" {
+		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no rule id", op))
 	}
 	return created.ID, nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/internal/retryafter"
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // The scheduler keeps every request for one mailbox within Graph's limits
@@ -25,7 +27,9 @@ import (
 // retries: 429, 503 and 504 are retried after Retry-After (seconds, possibly
 // fractional, or an HTTP date) or a bounded jittered back-off, and a 429
 // pauses the whole mailbox, not only the request that got it. The SDK's own
-// retry handler is switched off so that the two never stack.
+// retry handler is switched off so that the two never stack, and what the
+// scheduler gives up on, or does not resend, comes back as an error that
+// says so (stopError), so that the copy engine does not retry it again.
 type scheduler struct {
 	limits    Limits
 	log       *slog.Logger
@@ -293,7 +297,16 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			release()
 			b.stats.transportErrors.Add(1)
-			if ctx.Err() != nil || !idempotent(req.Method) || attempt >= s.limits.MaxRetries {
+			if ctx.Err() != nil {
+				return nil, err
+			}
+			if !idempotent(req.Method) {
+				// The request may have been carried out: it is not resent
+				// here but left to the copy engine, which looks the stamp
+				// up before it writes again.
+				return nil, mailbox.Retryable(err, 0)
+			}
+			if attempt >= s.limits.MaxRetries {
 				return nil, err
 			}
 			d := s.backoff(attempt)
@@ -309,9 +322,9 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		// act: a POST may have created the message. Only idempotent
 		// requests are resent here; the copy engine looks for the stamp
 		// before it writes an item again.
-		retryable := code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable ||
-			code == http.StatusGatewayTimeout && idempotent(req.Method)
-		if retryable && attempt < s.limits.MaxRetries {
+		throttled := throttlingStatus(code)
+		resend := code != http.StatusGatewayTimeout || idempotent(req.Method)
+		if throttled && resend && attempt < s.limits.MaxRetries {
 			d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 			if !ok {
 				d = s.backoff(attempt)
@@ -336,11 +349,57 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		if code == http.StatusTooManyRequests {
 			b.stats.throttled.Add(1)
 		}
+		if throttled || code >= 400 && !isJSON(resp.Header.Get("Content-Type")) {
+			err := stopError(resp, attempt, throttled, resend)
+			release()
+			return nil, err
+		}
 		// The slot is held until the body is closed: a streamed MIME is in
 		// flight for as long as it is being read.
 		resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
 		return resp, nil
 	}
+}
+
+// throttlingStatus reports whether an HTTP status is one of Graph's
+// throttling answers, which the scheduler (and sendBatch, for the steps of
+// a $batch) retries.
+func throttlingStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+}
+
+// stopError turns an answer the scheduler stops at into an error that
+// carries what the scheduler did, so that exactly one layer retries a
+// request (mailbox.ShouldRetry decides above the adapter):
+//   - a throttling answer it retried MaxRetries times: an *Error matching
+//     mailbox.ErrThrottled, final;
+//   - a 504 to a request it does not resend (a POST, which may have been
+//     carried out): mailbox.Retryable with the Retry-After, for the copy
+//     engine, which looks the stamp up before it writes again;
+//   - an error answer that is not Graph's JSON (an HTML page from a proxy):
+//     an *Error with its status, which the SDK could not have parsed
+//     without losing it; permanent for a 4xx, as Graph's own would be.
+//
+// It closes the body.
+func stopError(resp *http.Response, retries int, throttled, resend bool) error {
+	defer resp.Body.Close()
+	e := answerError("", resp)
+	switch {
+	case throttled && resend:
+		e.kind, e.retries = mailbox.ErrThrottled, retries
+		return e
+	case throttled:
+		e.kind = nil
+		after, _ := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
+		return mailbox.Retryable(e, after)
+	}
+	return e.verdict()
+}
+
+// isJSON reports whether a Content-Type is JSON (Graph's error envelope).
+func isJSON(ct string) bool {
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 // backoff is a full-jitter exponential back-off: 0.5 s, 1 s, 2 s ... capped.

@@ -135,7 +135,7 @@ func TestFaults(t *testing.T) {
 			_, err := mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "s504", MIME: strings.NewReader(raw), Size: -1})
 			return err
 		}, errAny, 0},
-		{"429s beyond the retry bound fail as busy", graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 50, RetryAfter: "0.01", Path: "/messages"}, list, mailbox.ErrMailboxBusy, 6},
+		{"429s beyond the retry bound fail as throttled", graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 50, RetryAfter: "0.01", Path: "/messages"}, list, mailbox.ErrThrottled, 6},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -283,7 +283,7 @@ func TestSDKRetriesDoNotStack(t *testing.T) {
 	c := l.client(t, func(cfg *graphmail.Config) { cfg.Limits.MaxRetries = 2 })
 	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 100, RetryAfter: "0.01", Path: "/messages"})
 	err := c.Mailbox(alice).Items(ctxT(t), fx.FolderID("Inbox"), func(mailbox.Item) error { return nil })
-	if !errors.Is(err, mailbox.ErrMailboxBusy) {
+	if !errors.Is(err, mailbox.ErrThrottled) {
 		t.Fatalf("err = %v", err)
 	}
 	if sent := 100 - l.srv.PendingFaults(); sent != 3 {
