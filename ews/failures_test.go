@@ -280,6 +280,7 @@ func TestFailureClasses(t *testing.T) {
 			if got := e.srv.Requests(tc.op) - before; got != tc.requests {
 				t.Errorf("%s sent %d times, want %d", tc.op, got, tc.requests)
 			}
+			t.Logf("err: %v", err)
 			retry, _ := mailbox.ShouldRetry(err)
 			var re *mailbox.RetryableError
 			switch tc.want {

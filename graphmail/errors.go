@@ -34,7 +34,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("graph: %s: %d %s", e.Op, e.Status, e.Code)
+	msg := fmt.Sprintf("graph: %s: %d", e.Op, e.Status)
+	if e.Code != "" {
+		msg += " " + e.Code
+	}
 	if e.Message != "" {
 		msg += ": " + e.Message
 	}

@@ -136,7 +136,8 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 func (s *Server) applyOneFault(w http.ResponseWriter, r *http.Request, f *Fault) {
 	s.mu.Lock()
-	s.faults = append([]*Fault{{Kind: f.Kind, Count: 1, RetryAfter: f.RetryAfter, Latency: f.Latency}}, s.faults...)
+	s.faults = append([]*Fault{{Kind: f.Kind, Count: 1, RetryAfter: f.RetryAfter, Latency: f.Latency,
+		Status: f.Status, ContentType: f.ContentType, Body: f.Body}}, s.faults...)
 	s.mu.Unlock()
 	s.applyFault(w, r, "", nil)
 }

@@ -2,6 +2,7 @@ package graphtest
 
 import (
 	"context"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -166,6 +167,10 @@ const (
 	// FaultDropAfter serves the request (its effects stay), then closes
 	// the connection before the answer: the client cannot know it worked.
 	FaultDropAfter
+	// FaultAnswer answers Status with Body (of ContentType, JSON when
+	// empty) without serving the request: an error Graph sends, or a page
+	// a proxy in front of Graph sends instead.
+	FaultAnswer
 )
 
 // Fault is one injected fault, applied to the next Count Graph requests
@@ -177,6 +182,10 @@ type Fault struct {
 	Method     string
 	RetryAfter string // the Retry-After header value, verbatim
 	Latency    time.Duration
+	// For FaultAnswer.
+	Status      int
+	ContentType string
+	Body        string
 }
 
 // Inject queues a fault.
@@ -274,7 +283,21 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, appID string
 		}
 		graphError(w, http.StatusServiceUnavailable, "ServiceUnavailable", "The service is temporarily unavailable.")
 	case FaultGatewayTimeout:
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
 		graphError(w, http.StatusGatewayTimeout, "GatewayTimeout", "The gateway timed out.")
+	case FaultAnswer:
+		ct := f.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		w.Header().Set("Content-Type", ct)
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		w.WriteHeader(f.Status)
+		io.WriteString(w, f.Body)
 	}
 	return true
 }
