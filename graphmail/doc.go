@@ -18,6 +18,14 @@
 // bounded jittered back-off, with a 429 pausing the whole mailbox. The
 // SDK's own retry handler is off so that retries never stack.
 //
+// Errors say who retries (mailbox.ShouldRetry): throttling the scheduler
+// gave up on matches mailbox.ErrThrottled and is not retried above it; a
+// 4xx that names no mailbox condition (a 400, say) and an answer that is
+// not the JSON expected (an HTML page) are mailbox.Permanent; a POST the
+// scheduler does not resend (after a 504 or a dropped connection: it may
+// have been carried out) is mailbox.Retryable, for the copy engine, which
+// looks the item's stamp up before it writes again.
+//
 // Messages are created as JSON from their MIME (parsed as a stream with
 // go-message) with PR_MESSAGE_FLAGS, the delivery and submit times and the
 // exmigrate source stamp in the create body, so they are received messages,
