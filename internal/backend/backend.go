@@ -21,11 +21,63 @@ import (
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
-// Sides holds the configured protocol clients, adapted to dispatch.Side.
+// Sides holds the configured protocol clients, one per endpoint, adapted
+// to dispatch.Side.
 type Sides struct {
-	EWS   *ews.Client       // nil when onprem is not configured
-	Graph *graphmail.Client // nil when cloud is not configured
-	cfg   *config.Config
+	EWS   *ews.Client       // the endpoint named onprem; nil when it is not configured
+	Graph *graphmail.Client // the endpoint named cloud; nil when it is not configured
+	// Endpoints are every configured endpoint with its client, in the
+	// config's order (onprem and cloud included).
+	Endpoints []*Endpoint
+	cfg       *config.Config
+}
+
+// Endpoint is one configured endpoint and its client.
+type Endpoint struct {
+	Config *config.Endpoint
+	EWS    *ews.Client       // for an ews endpoint
+	Graph  *graphmail.Client // for a graph endpoint
+}
+
+// Name is the endpoint's name in the config.
+func (e *Endpoint) Name() string { return e.Config.Name }
+
+// Side adapts the endpoint's client to the dispatcher.
+func (e *Endpoint) Side() dispatch.Side {
+	if e.EWS != nil {
+		return EWSSide{e.EWS}
+	}
+	return GraphSide{e.Graph}
+}
+
+// Describe says where the endpoint is and as whom exmigrate signs in, for
+// check's output.
+func (e *Endpoint) Describe() string {
+	if o := e.Config.EWS; o != nil {
+		return fmt.Sprintf("EWS at %s as %s", o.EWSURL, o.EWSUser())
+	}
+	c := e.Config.Graph
+	return fmt.Sprintf("Microsoft Graph (%s cloud), tenant %s, auth %s", c.Cloud, c.TenantID, c.Auth)
+}
+
+// Check reaches the endpoint and authenticates.
+func (e *Endpoint) Check(ctx context.Context) error {
+	if e.EWS != nil {
+		return e.EWS.Check(ctx)
+	}
+	return e.Graph.Check(ctx)
+}
+
+// Operator names the principal that writes to the endpoint, for the audit
+// log: the EWS service account, or the app registration.
+func (e *Endpoint) Operator() string {
+	if o := e.Config.EWS; o != nil {
+		return o.EWSUser()
+	}
+	if c := e.Config.Graph; c.ClientID != "" {
+		return "app " + c.ClientID
+	}
+	return e.Config.Graph.Auth + " identity"
 }
 
 // ConfigError marks a problem with the configuration or the secrets it
@@ -37,61 +89,91 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 
 func configErrorf(format string, args ...any) error { return &ConfigError{fmt.Errorf(format, args...)} }
 
-// Connect builds the clients the config describes. It reads the secrets
-// from where the config says they are, and does no network I/O.
+// Connect builds a client for each endpoint the config describes, each
+// with its own credentials. It reads the secrets from where the config
+// says they are, and does no network I/O.
 func Connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Sides, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Sides{cfg: cfg}
-	if o := cfg.OnPrem; o != nil {
-		pw, err := cfg.EWSPassword()
+	for _, ep := range cfg.Endpoints() {
+		e, err := connect(ctx, cfg, ep, log.With("side", ep.Name))
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.Endpoints = append(s.Endpoints, e)
+		switch ep.Name {
+		case config.OnPremName:
+			s.EWS = e.EWS
+		case config.CloudName:
+			s.Graph = e.Graph
+		}
+	}
+	return s, nil
+}
+
+func connect(ctx context.Context, cfg *config.Config, ep *config.Endpoint, log *slog.Logger) (*Endpoint, error) {
+	e := &Endpoint{Config: ep}
+	if o := ep.EWS; o != nil {
+		pw, err := cfg.Password(ep)
 		if err != nil {
 			return nil, &ConfigError{err}
 		}
 		var ca []byte
 		if o.CABundle != "" {
 			if ca, err = os.ReadFile(cfg.Path(o.CABundle)); err != nil {
-				return nil, configErrorf("onprem.ca_bundle: %w", err)
+				return nil, configErrorf("%s.ca_bundle: %w", ep.Key, err)
 			}
 		}
-		s.EWS, err = ews.NewClient(ews.Config{
+		e.EWS, err = ews.NewClient(ews.Config{
 			URL: o.EWSURL, Username: o.EWSUser(), Password: pw.Reveal(), CABundlePEM: ca,
 			Impersonation: o.Impersonation, ServerVersion: o.ServerVersion,
-			PublicFolderMailbox: o.PublicFolderMailbox, Logger: log.With("side", "onprem"),
+			PublicFolderMailbox: o.PublicFolderMailbox, Logger: log,
 			MaxConcurrency: cfg.Concurrency.EWS * cfg.Concurrency.Mailboxes,
 		})
 		if err != nil {
-			return nil, configErrorf("onprem: %w", err)
+			return nil, configErrorf("%s: %w", ep.Key, err)
+		}
+		return e, nil
+	}
+	c := ep.Graph
+	secret, err := cfg.ClientSecret(ep)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	certPW, err := cfg.CertificatePasswordOf(ep)
+	if err != nil {
+		return nil, &ConfigError{err}
+	}
+	var hc *http.Client
+	if c.CABundle != "" {
+		if hc, err = httpClientWithCA(cfg.Path(c.CABundle)); err != nil {
+			return nil, configErrorf("%s.ca_bundle: %w", ep.Key, err)
 		}
 	}
-	if c := cfg.Cloud; c != nil {
-		secret, err := cfg.GraphClientSecret()
-		if err != nil {
-			return nil, &ConfigError{err}
-		}
-		certPW, err := cfg.CertificatePassword()
-		if err != nil {
-			return nil, &ConfigError{err}
-		}
-		var hc *http.Client
-		if c.CABundle != "" {
-			if hc, err = httpClientWithCA(cfg.Path(c.CABundle)); err != nil {
-				return nil, configErrorf("cloud.ca_bundle: %w", err)
-			}
-		}
-		s.Graph, err = graphmail.NewClient(ctx, graphmail.Config{
-			TenantID: c.TenantID, ClientID: c.ClientID, Auth: c.Auth,
-			CertificatePath: cfg.Path(c.CertificatePath), CertificatePassword: certPW.Reveal(),
-			ClientSecret: secret.Reveal(), Cloud: c.Cloud, BaseURL: c.GraphBaseURL,
-			AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: log.With("side", "cloud"),
-			Limits: graphmail.DefaultLimits(),
-		})
-		if err != nil {
-			return nil, configErrorf("cloud: %w", err)
+	e.Graph, err = graphmail.NewClient(ctx, graphmail.Config{
+		TenantID: c.TenantID, ClientID: c.ClientID, Auth: c.Auth,
+		CertificatePath: cfg.Path(c.CertificatePath), CertificatePassword: certPW.Reveal(),
+		ClientSecret: secret.Reveal(), Cloud: c.Cloud, BaseURL: c.GraphBaseURL,
+		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: log,
+		Limits: graphmail.DefaultLimits(),
+	})
+	if err != nil {
+		return nil, configErrorf("%s: %w", ep.Key, err)
+	}
+	return e, nil
+}
+
+// Endpoint returns the endpoint with that name, or nil.
+func (s *Sides) Endpoint(name string) *Endpoint {
+	for _, e := range s.Endpoints {
+		if e.Name() == name {
+			return e
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // httpClientWithCA trusts the system roots plus a PEM bundle.
@@ -114,12 +196,25 @@ func httpClientWithCA(path string) (*http.Client, error) {
 
 // Close releases idle connections.
 func (s *Sides) Close() {
-	if s.EWS != nil {
-		s.EWS.Close()
+	closed := map[*ews.Client]bool{}
+	for _, c := range append([]*ews.Client{s.EWS}, ewsClients(s.Endpoints)...) {
+		if c != nil && !closed[c] {
+			closed[c] = true
+			c.Close()
+		}
 	}
 }
 
-// Dispatcher adapts the clients to the dispatcher's Side interface.
+func ewsClients(eps []*Endpoint) []*ews.Client {
+	var out []*ews.Client
+	for _, e := range eps {
+		out = append(out, e.EWS)
+	}
+	return out
+}
+
+// Dispatcher adapts the clients to the dispatcher's Side interface: the
+// endpoints named onprem and cloud as its two sides, the others by name.
 func (s *Sides) Dispatcher(log *slog.Logger) *dispatch.Dispatcher {
 	d := &dispatch.Dispatcher{Log: log}
 	if s.EWS != nil {
@@ -128,20 +223,24 @@ func (s *Sides) Dispatcher(log *slog.Logger) *dispatch.Dispatcher {
 	if s.Graph != nil {
 		d.Cloud = GraphSide{s.Graph}
 	}
+	for _, e := range s.Endpoints {
+		if e.Name() == config.OnPremName || e.Name() == config.CloudName {
+			continue
+		}
+		if d.Endpoints == nil {
+			d.Endpoints = map[string]dispatch.Side{}
+		}
+		d.Endpoints[e.Name()] = e.Side()
+	}
 	return d
 }
 
-// Operator names the principal that writes to a side, for the audit log:
-// the EWS service account on-prem, the app registration in the cloud.
+// Operator names the principal that writes to an endpoint (a job's
+// TargetLocation), for the audit log: the EWS service account, or the app
+// registration.
 func (s *Sides) Operator(location string) string {
-	switch {
-	case location == string(mailbox.LocationOnPrem) && s.cfg.OnPrem != nil:
-		return s.cfg.OnPrem.EWSUser()
-	case location == string(mailbox.LocationCloud) && s.cfg.Cloud != nil:
-		if s.cfg.Cloud.ClientID != "" {
-			return "app " + s.cfg.Cloud.ClientID
-		}
-		return s.cfg.Cloud.Auth + " identity"
+	if e := s.Endpoint(location); e != nil {
+		return e.Operator()
 	}
 	return "unknown"
 }
