@@ -92,11 +92,7 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 		route, err := d.Locate(ctx, entries[i])
 		located[i] = dispatch.Located{Route: route, Err: err}
 		if err == nil {
-			side := d.OnPrem
-			if route.Location == mailbox.LocationCloud {
-				side = d.Cloud
-			}
-			located[i].Mailbox = side.Open(route.Entry.Address)
+			located[i].Mailbox = d.Endpoint(route.Endpoint).Open(route.Entry.Address)
 		}
 	})
 	if err := ctx.Err(); err != nil {

@@ -18,7 +18,7 @@ func newCheckCommand(g *globalOptions, runF func(context.Context, *checkOptions)
 	opts := &checkOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Check that each configured side can be reached and authenticates",
+		Short: "Check that each configured endpoint can be reached and authenticates",
 		Example: `  exmigrate check --config contoso.yaml
   exmigrate check --config contoso.yaml --mailbox ann@contoso.com`,
 		Args: noArgs,
@@ -29,7 +29,7 @@ func newCheckCommand(g *globalOptions, runF func(context.Context, *checkOptions)
 			return checkRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Mailbox, "mailbox", "", "also look this address up on each side")
+	cmd.Flags().StringVar(&opts.Mailbox, "mailbox", "", "also look this address up on each endpoint")
 	return cmd
 }
 
@@ -47,32 +47,30 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	defer s.Close()
 	out := opts.g.io.Out
+	// Each line starts with the endpoint's name, in a column as wide as
+	// the longest (at least "onprem" and a space, as before named endpoints).
+	width := 7
+	for _, e := range s.Endpoints {
+		width = max(width, len(e.Name())+1)
+	}
 	failed := 0
-	report := func(side, what string, err error) {
+	report := func(endpoint, what string, err error) {
 		if err != nil {
 			failed++
-			fmt.Fprintf(out, "%-7s FAIL  %s: %v\n", side, what, err)
+			fmt.Fprintf(out, "%-*s FAIL  %s: %v\n", width, endpoint, what, err)
 			return
 		}
-		fmt.Fprintf(out, "%-7s ok    %s\n", side, what)
+		fmt.Fprintf(out, "%-*s ok    %s\n", width, endpoint, what)
 	}
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
-	if s.EWS != nil {
-		report("onprem", fmt.Sprintf("EWS at %s as %s", cfg.OnPrem.EWSURL, cfg.OnPrem.EWSUser()), s.EWS.Check(ctx))
-	}
-	if s.Graph != nil {
-		report("cloud", fmt.Sprintf("Microsoft Graph (%s cloud), tenant %s, auth %s", cfg.Cloud.Cloud, cfg.Cloud.TenantID, cfg.Cloud.Auth), s.Graph.Check(ctx))
+	for _, e := range s.Endpoints {
+		report(e.Name(), e.Describe(), e.Check(ctx))
 	}
 	if opts.Mailbox != "" {
-		d := s.Dispatcher(opts.g.logger)
-		if d.OnPrem != nil {
-			p, err := d.OnPrem.Detect(ctx, opts.Mailbox)
-			report("onprem", opts.Mailbox+": "+p.Detail, err)
-		}
-		if d.Cloud != nil {
-			p, err := d.Cloud.Detect(ctx, opts.Mailbox)
-			report("cloud", opts.Mailbox+": "+p.Detail, err)
+		for _, e := range s.Endpoints {
+			p, err := e.Side().Detect(ctx, opts.Mailbox)
+			report(e.Name(), opts.Mailbox+": "+p.Detail, err)
 		}
 	}
 	if err := ctx.Err(); err != nil && failed > 0 {

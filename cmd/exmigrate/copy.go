@@ -26,6 +26,7 @@ type copyOptions struct {
 	MaxSkipped  int
 	Rules       bool
 	Direction   string
+	From, To    string // endpoint names, instead of a direction
 	StatePath   string
 	AuditPath   string
 	ItemWorkers int
@@ -43,11 +44,19 @@ copies everything; each later pass copies only what is new or changed (read
 state included). A run stopped at any point resumes where it stopped.`,
 		Example: `  exmigrate copy --config contoso.yaml --mailboxes wave1.csv --dry-run
   exmigrate copy --config contoso.yaml --mailboxes wave1.csv --parallel 4 --rules
-  exmigrate copy --config contoso.yaml --mailboxes leavers.csv --direction offboarding`,
+  exmigrate copy --config contoso.yaml --mailboxes leavers.csv --direction offboarding
+  exmigrate copy --config tenants.yaml --mailboxes wave1.csv --from contoso --to fabrikam`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Mailboxes == "" {
 				return usageErrorf("--mailboxes is required: the CSV list of mailboxes to copy")
+			}
+			switch named := opts.From != "" || opts.To != ""; {
+			case named && cmd.Flags().Changed("direction"):
+				return usageErrorf("--direction and --from/--to both say which way to copy; use one (--direction %s is --from %s --to %s)",
+					opts.Direction, dirWay(opts.Direction).From, dirWay(opts.Direction).To)
+			case named && (opts.From == "" || opts.To == ""):
+				return usageErrorf("--from and --to go together: name the source and the target endpoint")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -61,11 +70,49 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.BoolVar(&opts.DryRun, "dry-run", false, "plan the copy (folders to create, items and bytes per mailbox) and write nothing")
 	f.IntVar(&opts.MaxSkipped, "max-skipped", -1, "fail a mailbox that skips more than N items (-1: no limit)")
 	f.BoolVar(&opts.Rules, "rules", false, "also create the inbox rules that Graph can express on cloud targets")
-	f.StringVar(&opts.Direction, "direction", "onboarding", "onboarding (on-prem to cloud), offboarding, onprem-to-onprem or cloud-to-cloud")
+	f.StringVar(&opts.Direction, "direction", "onboarding", "onboarding (on-prem to cloud), offboarding, onprem-to-onprem or cloud-to-cloud: between the endpoints onprem and cloud")
+	f.StringVar(&opts.From, "from", "", "the endpoint to copy from, by its name in the config (with --to, instead of --direction)")
+	f.StringVar(&opts.To, "to", "", "the endpoint to copy to, by its name in the config (with --from)")
 	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
 	f.StringVar(&opts.AuditPath, "audit-log", "", "audit log (default: audit_log from the config)")
 	f.IntVar(&opts.ItemWorkers, "item-workers", 4, "items in flight per mailbox (Graph allows 4 requests per mailbox)")
 	return cmd
+}
+
+// copyWay reads --direction, or --from and --to, into the endpoints a copy
+// goes between; named endpoints must be in the config.
+func copyWay(cfg *config.Config, opts *copyOptions) (dispatch.Way, error) {
+	if opts.From == "" {
+		dir, err := dispatch.ParseDirection(opts.Direction)
+		if err != nil {
+			return dispatch.Way{}, usageError(err)
+		}
+		w := dir.Way()
+		// A direction is between onprem and cloud; a config that has
+		// neither is told how to name its endpoints instead of failing
+		// every mailbox.
+		if cfg.Endpoint(config.OnPremName) == nil && cfg.Endpoint(config.CloudName) == nil {
+			return w, usageErrorf("--direction %s copies from the endpoint %s to %s, but this config's endpoints are %s: name them with --from and --to",
+				dir, w.From, w.To, strings.Join(cfg.EndpointNames(), ", "))
+		}
+		return w, nil
+	}
+	for _, name := range []string{opts.From, opts.To} {
+		if cfg.Endpoint(name) == nil {
+			return dispatch.Way{}, usageErrorf("--from/--to: the config has no endpoint %q; its endpoints are %s", name, strings.Join(cfg.EndpointNames(), ", "))
+		}
+	}
+	return dispatch.Way{From: opts.From, To: opts.To}, nil
+}
+
+// dirWay is the way of a --direction value, or onboarding's for a bad one
+// (which ParseDirection reports).
+func dirWay(s string) dispatch.Way {
+	d, err := dispatch.ParseDirection(s)
+	if err != nil {
+		d = dispatch.Onboarding
+	}
+	return d.Way()
 }
 
 // copyFilters turns the config's filters into engine options.
@@ -99,9 +146,9 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
-	dir, err := dispatch.ParseDirection(opts.Direction)
+	way, err := copyWay(cfg, opts)
 	if err != nil {
-		return usageError(err)
+		return err
 	}
 	entries, err := dispatch.LoadList(opts.Mailboxes)
 	if err != nil {
@@ -170,17 +217,21 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 			results[i] = &engine.MailboxResult{Key: engine.JobKey{SourceAddress: e.Address, TargetAddress: e.Target}, Err: err}
 			log.Error("mailbox failed", "mailbox", e.Address, "err", err)
 		}
-		route, err := d.Locate(ctx, e)
+		route, err := d.LocateFor(ctx, e, way)
 		if err != nil {
 			fail(err)
 			return
 		}
-		src, dst, key, err := d.Open(route, dir)
+		src, dst, key, err := d.OpenWay(route, way)
 		if err != nil {
 			fail(err)
 			return
 		}
-		log.Info("mailbox started", "mailbox", e.Address, "target", e.Target, "direction", dir, "dry_run", opts.DryRun)
+		if way.Direction != "" {
+			log.Info("mailbox started", "mailbox", e.Address, "target", e.Target, "direction", way.Direction, "dry_run", opts.DryRun)
+		} else {
+			log.Info("mailbox started", "mailbox", e.Address, "target", e.Target, "from", key.SourceLocation, "to", key.TargetLocation, "dry_run", opts.DryRun)
+		}
 		res := copier.Copy(ctx, key, src, dst)
 		results[i] = res
 		if res.Err == nil && opts.Rules && !opts.DryRun {
