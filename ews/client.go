@@ -71,7 +71,26 @@ func (c *Client) Close() { c.pool.closeIdle() }
 type session struct {
 	hc     *http.Client
 	tr     *http.Transport
+	loss   *lossTracker
 	primed bool // the TCP connection is (probably) authenticated already
+}
+
+// lossTracker remembers a transport error inside one request's NTLM
+// handshake. go-ntlmssp answers such a loss with the handshake's first 401,
+// which would otherwise read as a refused password: a server that drops
+// connections must not be reported as wrong credentials. A session serves
+// one request at a time, so the field needs no lock.
+type lossTracker struct {
+	rt   http.RoundTripper
+	lost error
+}
+
+func (l *lossTracker) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.rt.RoundTrip(r)
+	if err != nil {
+		l.lost = err
+	}
+	return resp, err
 }
 
 func (c *Client) newSession() *session {
@@ -86,13 +105,14 @@ func (c *Client) newSession() *session {
 		ResponseHeaderTimeout: c.cfg.HTTPTimeout,
 		TLSHandshakeTimeout:   30 * time.Second,
 	}
+	loss := &lossTracker{rt: tr}
 	hc := &http.Client{
-		Transport: ntlmssp.Negotiator{RoundTripper: tr}, // AllowBasicAuth stays false: Basic is never sent
+		Transport: ntlmssp.Negotiator{RoundTripper: loss}, // AllowBasicAuth stays false: Basic is never sent
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
 	}
-	return &session{hc: hc, tr: tr}
+	return &session{hc: hc, tr: tr, loss: loss}
 }
 
 // pool bounds the requests in flight and hands out sessions; its limit can
@@ -306,8 +326,9 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 		return &ThrottledError{Operation: cl.op, Retries: c.cfg.MaxRetries, Err: lastErr}
 	}
 	// Dropped connections and bare 500s on a read: the client retried
-	// them and gives up; they stay unclassified.
-	return fmt.Errorf("EWS %s: giving up after %d retries: %w", cl.op, c.cfg.MaxRetries, lastErr)
+	// them and gives up; ErrUnavailable tells the engine not to retry
+	// them again (the job fails and the next run resumes it).
+	return fmt.Errorf("EWS %s: giving up after %d retries: %w: %w", cl.op, c.cfg.MaxRetries, mailbox.ErrUnavailable, lastErr)
 }
 
 // verdict marks an error the client does not retry for the callers above
@@ -478,6 +499,7 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 	// with AllowBasicAuth false it strips this header and never sends Basic.
 	req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
 	start := time.Now()
+	sess.loss.lost = nil
 	resp, err := sess.hc.Do(req)
 	if resp != nil {
 		c.log.DebugContext(ctx, "ews request", "op", cl.op, "mailbox", cl.anchor, "status", resp.StatusCode,
@@ -509,6 +531,10 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 	case resp.StatusCode == http.StatusOK:
 		sess.primed = true
 		return r, nil
+	case resp.StatusCode == http.StatusUnauthorized && sess.loss.lost != nil:
+		lost := sess.loss.lost
+		r.finish(true)
+		return nil, &transientError{err: fmt.Errorf("EWS %s: connection lost during NTLM authentication: %w", cl.op, lost), sent: true}
 	case resp.StatusCode == http.StatusUnauthorized:
 		r.finish(true)
 		return nil, &AuthError{Username: c.cfg.Username, URL: c.cfg.URL}

@@ -43,6 +43,9 @@ func TestConformance(t *testing.T) {
 		ThrottleNext: func(t *testing.T, mb mailboxtest.Mailbox) {
 			envs[mb].srv.Inject(ewstest.Fault{Op: "SyncFolderItems", Kind: ewstest.FaultServerBusy, BackOff: time.Millisecond, Times: -1})
 		},
+		Unreachable: func(t *testing.T, mb mailboxtest.Mailbox) {
+			envs[mb].srv.Inject(ewstest.Fault{Op: "SyncFolderItems", Kind: ewstest.FaultDrop, Times: -1})
+		},
 		MissingItemID: func(t *testing.T, mb mailboxtest.Mailbox) string {
 			return base64.StdEncoding.EncodeToString([]byte("AAMkADitem|" + testMailbox + "|99999999|" + strings.Repeat("A", 24)))
 		},

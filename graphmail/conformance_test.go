@@ -44,6 +44,9 @@ func TestConformance(t *testing.T) {
 		ThrottleNext: func(t *testing.T, mb mailboxtest.Mailbox) {
 			labs[mb].srv.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 1000, RetryAfter: "0.01", Path: "/delta"})
 		},
+		Unreachable: func(t *testing.T, mb mailboxtest.Mailbox) {
+			labs[mb].srv.Inject(graphtest.Fault{Kind: graphtest.FaultDrop, Count: 1000})
+		},
 		MissingItemID: func(t *testing.T, mb mailboxtest.Mailbox) string { return "AAMkAGI2TG93AAA-missing=" },
 		SyncPageSize:  graphmail.SyncPageSize,
 		// The fake keeps bodies in this process, so the heap is not measured

@@ -307,7 +307,8 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, mailbox.Retryable(err, 0)
 			}
 			if attempt >= s.limits.MaxRetries {
-				return nil, err
+				// Retried here already: unavailable, final above.
+				return nil, fmt.Errorf("graph: %s %s: no answer after %d retries: %w: %w", req.Method, req.URL.Path, attempt, mailbox.ErrUnavailable, err)
 			}
 			d := s.backoff(attempt)
 			s.log.Debug("graph transport error, retrying", "mailbox", key, "method", req.Method, "path", req.URL.Path, "attempt", attempt+1, "wait", d, "err", err)

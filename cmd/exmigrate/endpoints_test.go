@@ -60,9 +60,6 @@ func TestCopyBetweenTenants(t *testing.T) {
 	// The lab's cloud mailbox into the other tenant: --from cloud still
 	// detects where the mailbox is, --to names the tenant.
 	code, out, stderr = run(t, "copy", "--config", l.ConfigPath, "--mailboxes", list, "--from", "cloud", "--to", "northwind")
-	if strings.Contains(out, "use onprem or cloud") {
-		t.Skipf("internal/state refuses a job between named endpoints: it must accept endpoint names as job locations\n%s", out)
-	}
 	if code != ExitOK {
 		t.Fatalf("copy: exit %d\n%s\n%s", code, out, stderr)
 	}

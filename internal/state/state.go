@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -244,8 +245,8 @@ func normalizeKey(k engine.JobKey) (engine.JobKey, error) {
 	}
 	for _, l := range []string{k.SourceLocation, k.TargetLocation} {
 		// auto must be resolved before a job exists: a job is one direction.
-		if l != string(mailbox.LocationOnPrem) && l != string(mailbox.LocationCloud) {
-			return k, fmt.Errorf("location %q: use onprem or cloud", l)
+		if !config.ValidEndpointName(l) {
+			return k, fmt.Errorf("location %q: use an endpoint name (onprem, cloud or one under endpoints:)", l)
 		}
 	}
 	return k, nil

@@ -52,6 +52,9 @@ type Fixture struct {
 	// ThrottleNext makes the service throttle mb beyond the adapter's own
 	// retries for the next requests.
 	ThrottleNext func(t *testing.T, mb Mailbox)
+	// Unreachable makes every later request of mb go unanswered (the
+	// connection dropped each time).
+	Unreachable func(t *testing.T, mb Mailbox)
 	// MissingItemID returns an item id of mb's kind that names no item.
 	MissingItemID func(t *testing.T, mb Mailbox) string
 	// SyncPageSize is how many changes one Changes call returns at most in
@@ -86,6 +89,7 @@ var Contracts = []string{
 	"ErrMailboxNotFound: a mailbox that does not exist maps to ErrMailboxNotFound",
 	"ErrAccessDenied: a mailbox the account may not open maps to ErrAccessDenied",
 	"ErrThrottled: throttling beyond the adapter's retries maps to ErrThrottled and is not retried above it",
+	"ErrUnavailable: a service that never answers maps to ErrUnavailable after the adapter's own retries, not retried above it",
 	"TooLarge: an item over the side's limit fails with *ItemTooLargeError before its body is read",
 }
 
@@ -127,6 +131,24 @@ func RunSource(t *testing.T, f Fixture) {
 	t.Run("ErrMailboxNotFound", func(t *testing.T) { testMissingMailbox(t, f) })
 	t.Run("ErrAccessDenied", func(t *testing.T) { testDenied(t, f) })
 	t.Run("ErrThrottled", func(t *testing.T) { testThrottled(t, f) })
+	t.Run("ErrUnavailable", func(t *testing.T) { testUnavailable(t, f) })
+}
+
+func testUnavailable(t *testing.T, f Fixture) {
+	need(t, f.Unreachable != nil, "stop answering on demand")
+	mb := f.NewMailbox(t)
+	fd := folder(t, mb, "Unreachable")
+	f.Unreachable(t, mb)
+	_, err := mb.Changes(ctxT(t), fd.ID, "")
+	if !errors.Is(err, mailbox.ErrUnavailable) {
+		t.Fatalf("Changes of an unreachable service = %v, want ErrUnavailable", err)
+	}
+	if retry, _ := mailbox.ShouldRetry(err); retry {
+		t.Error("ErrUnavailable is retried above the adapter, which already retried it")
+	}
+	if mailbox.IsPermanent(err) {
+		t.Error("an unreachable service is taken for the item's fault (permanent): the item would be skipped")
+	}
 }
 
 // --- helpers -------------------------------------------------------------

@@ -40,6 +40,9 @@ func TestConformance(t *testing.T) {
 		ThrottleNext: func(t *testing.T, mb mailboxtest.Mailbox) {
 			services[mb].Inject(memory.Fault{Op: memory.OpChanges, Err: fmt.Errorf("memory: server busy: %w", mailbox.ErrThrottled)})
 		},
+		Unreachable: func(t *testing.T, mb mailboxtest.Mailbox) {
+			services[mb].Inject(memory.Fault{Op: memory.OpChanges, Err: fmt.Errorf("memory: no answer after 6 retries: %w", mailbox.ErrUnavailable)})
+		},
 		MissingItemID:  func(t *testing.T, mb mailboxtest.Mailbox) string { return "i-missing" },
 		SyncPageSize:   10,
 		LargeItemBytes: 48 << 20,
