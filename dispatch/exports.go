@@ -162,7 +162,7 @@ func (x *Exports) ReadPermissionExport(r io.Reader, name string) error {
 		}
 		user := get("User")
 		if user == "" {
-			return errors.New("User is empty")
+			return errors.New("the User column is empty")
 		}
 		for _, right := range strings.FieldsFunc(get("AccessRights"), func(r rune) bool { return r == ',' || r == ';' || r == ' ' }) {
 			var canonical string
@@ -202,7 +202,7 @@ func (x *Exports) ReadFolderPermissionExport(r io.Reader, name string) error {
 		}
 		user, level := get("User"), get("AccessRights")
 		if user == "" || level == "" {
-			return errors.New("User and AccessRights must not be empty")
+			return errors.New("the User and AccessRights columns must not be empty")
 		}
 		x.FolderPermissions[addr] = append(x.FolderPermissions[addr], mapping.FolderPermission{Folder: folder, User: user, Level: level})
 		return nil

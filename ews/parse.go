@@ -362,9 +362,11 @@ func (b *base64Text) Read(p []byte) (int, error) {
 		if n > 0 && b.br.Buffered() == 0 {
 			break // return what we have instead of blocking on the network
 		}
-		chunk, err := b.br.Peek(min(b.br.Buffered(), len(p)-n))
+		// Peek of what is buffered never fails; an empty chunk means
+		// nothing is buffered, and the Peek(1) below says why.
+		chunk, _ := b.br.Peek(min(b.br.Buffered(), len(p)-n))
 		if len(chunk) == 0 {
-			if _, err = b.br.Peek(1); err != nil {
+			if _, err := b.br.Peek(1); err != nil {
 				if err == io.EOF {
 					return n, io.ErrUnexpectedEOF
 				}

@@ -54,10 +54,7 @@ func sortMailboxes(m []*mbox) {
 func (rc *reqCtx) getSearchableMailboxes(op *node, x *xw) error {
 	err := rc.discoveryAllowed()
 	if rc.unwrapped(x, "GetSearchableMailboxesResponse", err) {
-		var mbs []*mbox
-		for _, mb := range rc.sortedMailboxes(op.child(nsMessages, "SearchFilter").value()) {
-			mbs = append(mbs, mb)
-		}
+		mbs := rc.sortedMailboxes(op.child(nsMessages, "SearchFilter").value())
 		x.start(nsMessages, "SearchableMailboxes")
 		writeSearchableItems(x, mbs)
 		x.end()

@@ -10,11 +10,10 @@ import (
 // --- shapes ---
 
 type extSpec struct {
-	tag           string // normalised "0x0e07"
-	setID, name   string
-	typ           string
-	rawTag        string
-	distinguished string
+	tag         string // normalised "0x0e07"
+	setID, name string
+	typ         string
+	rawTag      string
 }
 
 func (e extSpec) key() string {

@@ -142,9 +142,6 @@ func (x *xw) text(s string) {
 	xml.EscapeText(x.w, []byte(s[start:]))
 }
 
-// raw writes s unescaped (only for content the fake generated itself).
-func (x *xw) raw(s string) { x.w.WriteString(s) }
-
 func (x *xw) leaf(ns, local, text string, attrs ...string) {
 	x.start(ns, local, attrs...)
 	x.text(text)

@@ -171,7 +171,8 @@ func (s *Server) signToken(c tokenClaims) string {
 
 var (
 	errTokenSignature = errors.New("the access token signature is invalid")
-	errTokenExpired   = errors.New("Lifetime validation failed, the token is expired.")
+	//lint:ignore ST1005 Entra's own message, verbatim, as clients match it
+	errTokenExpired = errors.New("Lifetime validation failed, the token is expired.")
 )
 
 // verifyToken checks a bearer token's signature, expiry and audience.
@@ -195,9 +196,11 @@ func (s *Server) verifyToken(tok string, now time.Time) (tokenClaims, error) {
 		return c, errTokenExpired
 	}
 	if now.Unix()+300 < c.Nbf {
+		//lint:ignore ST1005 Entra's own message, verbatim
 		return c, errors.New("Lifetime validation failed, the token is not yet valid.")
 	}
 	if c.Aud != s.audience {
+		//lint:ignore ST1005 Entra's own message, verbatim
 		return c, fmt.Errorf("Invalid audience %q", c.Aud)
 	}
 	return c, nil

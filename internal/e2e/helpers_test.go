@@ -6,9 +6,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -170,11 +168,6 @@ type itemKey struct {
 
 func (k itemKey) String() string {
 	return fmt.Sprintf("%q %s recv=%s sent=%s read=%v att=[%s] props=%s", k.Subject, k.MessageID, k.Received, k.Sent, k.IsRead, k.Attach, k.Props)
-}
-
-func (k itemKey) hash() string {
-	sum := sha256.Sum256([]byte(k.String()))
-	return hex.EncodeToString(sum[:8])
 }
 
 // folderView is what one side holds in one folder.
