@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -29,7 +30,7 @@ var (
 
 // htmlTemplate is parsed once; a template is safe for concurrent Execute.
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"bytes":  formatBytes,
+	"bytes":  humanize.Bytes,
 	"int":    func(n int64) string { return formatInt(n) },
 	"count":  func(n int) string { return formatInt(int64(n)) },
 	"sevLbl": func(s mailbox.Severity) string { return severityLabel(s) },
@@ -389,10 +390,10 @@ func buildView(md *model, opts Options) *htmlView {
 		{Label: "Mailboxes", Value: formatInt(total), Sub: fmt.Sprintf("%s on-premises · %s online", formatInt(int64(onPrem)), formatInt(int64(cloud)))},
 		{Label: "Ready to move", Value: formatPercent(percent(rc["ready"]+rc["warnings"], total)), Sub: fmt.Sprintf("%s ready · %s with warnings", formatInt(rc["ready"]), formatInt(rc["warnings"])), Tone: "good"},
 		{Label: "Blocked", Value: formatInt(rc["blocked"]), Sub: fmt.Sprintf("%s unreadable", formatInt(rc["unreadable"])), Tone: tone(rc["blocked"]+rc["unreadable"], "bad")},
-		{Label: "Data volume", Value: formatBytes(s.SizeBytes), Sub: formatInt(s.Items) + " items"},
+		{Label: "Data volume", Value: humanize.Bytes(s.SizeBytes), Sub: formatInt(s.Items) + " items"},
 	}
 	if s.ArchiveMailboxes > 0 {
-		v.KPIs = append(v.KPIs, kpi{Label: "Online archives", Value: formatBytes(s.ArchiveBytes), Sub: fmt.Sprintf("%s mailboxes · %s items", formatInt(int64(s.ArchiveMailboxes)), formatInt(s.ArchiveItems))})
+		v.KPIs = append(v.KPIs, kpi{Label: "Online archives", Value: humanize.Bytes(s.ArchiveBytes), Sub: fmt.Sprintf("%s mailboxes · %s items", formatInt(int64(s.ArchiveMailboxes)), formatInt(s.ArchiveItems))})
 	}
 	v.KPIs = append(v.KPIs, kpi{Label: "Findings", Value: formatInt(int64(s.Findings)), Sub: fmt.Sprintf("%s blockers · %s warnings · %s info", formatInt(sev["blocker"]), formatInt(sev["warning"]), formatInt(sev["info"])), Tone: tone(sev["blocker"], "bad")})
 	if cp := s.Copy; cp != nil {
@@ -426,13 +427,13 @@ func buildView(md *model, opts Options) *htmlView {
 
 	var volRows []barInput
 	for _, l := range s.ByLocation {
-		volRows = append(volRows, barInput{Label: l.Label, Value: formatBytes(l.SizeBytes), Segs: []segInput{{l.SizeBytes, "c-primary", fmt.Sprintf("%s: %s in %s items", l.Label, formatBytes(l.SizeBytes), formatInt(l.Items))}}})
+		volRows = append(volRows, barInput{Label: l.Label, Value: humanize.Bytes(l.SizeBytes), Segs: []segInput{{l.SizeBytes, "c-primary", fmt.Sprintf("%s: %s in %s items", l.Label, humanize.Bytes(l.SizeBytes), formatInt(l.Items))}}})
 	}
 	if s.ArchiveBytes > 0 {
-		volRows = append(volRows, barInput{Label: "Online archives", Value: formatBytes(s.ArchiveBytes), Segs: []segInput{{s.ArchiveBytes, "c-archive", "Online archives: " + formatBytes(s.ArchiveBytes)}}})
+		volRows = append(volRows, barInput{Label: "Online archives", Value: humanize.Bytes(s.ArchiveBytes), Segs: []segInput{{s.ArchiveBytes, "c-archive", "Online archives: " + humanize.Bytes(s.ArchiveBytes)}}})
 	}
 	if s.RecoverableBytes > 0 {
-		volRows = append(volRows, barInput{Label: "Recoverable items", Value: formatBytes(s.RecoverableBytes), Segs: []segInput{{s.RecoverableBytes, "c-recover", "Recoverable items: " + formatBytes(s.RecoverableBytes)}}})
+		volRows = append(volRows, barInput{Label: "Recoverable items", Value: humanize.Bytes(s.RecoverableBytes), Segs: []segInput{{s.RecoverableBytes, "c-recover", "Recoverable items: " + humanize.Bytes(s.RecoverableBytes)}}})
 	}
 	v.Volume = makeBars("Data volume", volRows, nil, "No data.")
 
@@ -457,7 +458,7 @@ func buildView(md *model, opts Options) *htmlView {
 		v.Largest = append(v.Largest, largestRow{
 			Anchor: mbAnchor(i), Address: mv.m.Address, Location: locationLabel(mv.m.Location),
 			Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
-			Size: formatBytes(mv.m.SizeBytes), Items: formatInt(mv.m.Items), SizeBytes: mv.m.SizeBytes, ItemsN: mv.m.Items,
+			Size: humanize.Bytes(mv.m.SizeBytes), Items: formatInt(mv.m.Items), SizeBytes: mv.m.SizeBytes, ItemsN: mv.m.Items,
 			Pct: ff(percent(mv.m.SizeBytes, biggest)),
 		})
 	}
@@ -648,7 +649,7 @@ func buildMailboxViews(md *model) []mbView {
 		v := mbView{
 			Anchor: mbAnchor(i), Address: m.Address, Location: locationLabel(m.Location),
 			Type: typeLabel(m.Type), Batch: m.Batch, Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
-			Rank: readinessRank(mv.readiness), Error: m.Error, Size: formatBytes(m.SizeBytes), Items: formatInt(m.Items), SizeBytes: m.SizeBytes, ItemsN: m.Items,
+			Rank: readinessRank(mv.readiness), Error: m.Error, Size: humanize.Bytes(m.SizeBytes), Items: formatInt(m.Items), SizeBytes: m.SizeBytes, ItemsN: m.Items,
 			Blockers: mv.blockers, Warnings: mv.warnings, Infos: mv.infos,
 		}
 		kinds := counter{}
@@ -660,10 +661,10 @@ func buildMailboxViews(md *model) []mbView {
 			{Label: "Folders", Value: formatInt(int64(m.Folders)), Sub: fmt.Sprintf("depth %d, up to %s subfolders and %s items in one folder", m.MaxDepth, formatInt(m.MaxChildFolders), formatInt(m.MaxFolderItems))},
 		}
 		if m.Archive != nil {
-			v.Facts = append(v.Facts, kpi{Label: "Online archive", Value: formatBytes(m.Archive.SizeBytes), Sub: fmt.Sprintf("%s items in %d folders", formatInt(m.Archive.Items), m.Archive.Folders)})
+			v.Facts = append(v.Facts, kpi{Label: "Online archive", Value: humanize.Bytes(m.Archive.SizeBytes), Sub: fmt.Sprintf("%s items in %d folders", formatInt(m.Archive.Items), m.Archive.Folders)})
 		}
 		v.Facts = append(v.Facts,
-			kpi{Label: "Recoverable items", Value: formatBytes(m.RecoverableBytes), Sub: formatInt(m.RecoverableItems) + " items"},
+			kpi{Label: "Recoverable items", Value: humanize.Bytes(m.RecoverableBytes), Sub: formatInt(m.RecoverableItems) + " items"},
 			kpi{Label: "Rules, delegates, holds", Value: fmt.Sprintf("%s (%d mappable to Graph), %s, %s", plural(m.Rules, "rule", "rules"), m.RulesMappable, plural(m.Delegates, "delegate", "delegates"), plural(m.Holds, "hold", "holds"))},
 		)
 		if m.ItemsOverTenant > 0 || m.ItemsOver150MB > 0 {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -122,11 +123,11 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 			}
 			row("By type", mdText(strings.Join(types, ", ")))
 		}
-		row("Data volume", fmt.Sprintf("%s in %s items", formatBytes(s.SizeBytes), formatInt(s.Items)))
+		row("Data volume", fmt.Sprintf("%s in %s items", humanize.Bytes(s.SizeBytes), formatInt(s.Items)))
 		if s.ArchiveMailboxes > 0 {
-			row("Online archives", fmt.Sprintf("%s mailboxes, %s in %s items", formatInt(int64(s.ArchiveMailboxes)), formatBytes(s.ArchiveBytes), formatInt(s.ArchiveItems)))
+			row("Online archives", fmt.Sprintf("%s mailboxes, %s in %s items", formatInt(int64(s.ArchiveMailboxes)), humanize.Bytes(s.ArchiveBytes), formatInt(s.ArchiveItems)))
 		}
-		row("Recoverable items", fmt.Sprintf("%s in %s items", formatBytes(s.RecoverableBytes), formatInt(s.RecoverableItems)))
+		row("Recoverable items", fmt.Sprintf("%s in %s items", humanize.Bytes(s.RecoverableBytes), formatInt(s.RecoverableItems)))
 		row("Items over the tenant size limit", formatInt(s.ItemsOverTenant))
 		row("Items over 150 MB", formatInt(s.ItemsOver150MB))
 		row("Inbox rules (mappable to Graph)", fmt.Sprintf("%s (%s)", formatInt(s.Rules), formatInt(s.RulesMappable)))
@@ -137,7 +138,7 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 			row("— "+mdText(c.Label), formatInt(c.N))
 		}
 		if pf := s.PublicFolders; pf != nil {
-			row("Public folders", fmt.Sprintf("%s folders, %s in %s items, depth %d", formatInt(int64(pf.Folders)), formatBytes(pf.SizeBytes), formatInt(pf.Items), pf.MaxDepth))
+			row("Public folders", fmt.Sprintf("%s folders, %s in %s items, depth %d", formatInt(int64(pf.Folders)), humanize.Bytes(pf.SizeBytes), formatInt(pf.Items), pf.MaxDepth))
 		}
 	})
 
@@ -145,7 +146,7 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 	m.table([]string{"Location", "Mailboxes", "Ready", "Warnings", "Blocked", "Unreadable", "Size", "Items"}, func(row func(...string)) {
 		for _, l := range s.ByLocation {
 			row(mdText(l.Label), formatInt(int64(l.Mailboxes)), formatInt(int64(l.Ready)), formatInt(int64(l.Warnings)),
-				formatInt(int64(l.Blocked)), formatInt(int64(l.Unreadable)), formatBytes(l.SizeBytes), formatInt(l.Items))
+				formatInt(int64(l.Blocked)), formatInt(int64(l.Unreadable)), humanize.Bytes(l.SizeBytes), formatInt(l.Items))
 		}
 	})
 
@@ -165,7 +166,7 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 				row(mdText(c.Label), formatInt(c.N))
 			}
 			row("Items on target", fmt.Sprintf("%s of %s to copy (%s)", formatInt(cp.TargetItems), formatInt(cp.SourceItems-cp.ItemsSkipped), formatPercent(cp.ItemsPercent())))
-			row("Data copied", fmt.Sprintf("%s of %s assessed", formatBytes(cp.BytesCopied), formatBytes(cp.AssessedBytes)))
+			row("Data copied", fmt.Sprintf("%s of %s assessed", humanize.Bytes(cp.BytesCopied), humanize.Bytes(cp.AssessedBytes)))
 			row("Items skipped", formatInt(cp.ItemsSkipped))
 			row("Finished copies that reconcile", fmt.Sprintf("%s of %s", formatInt(int64(cp.Reconciled)), formatInt(int64(cp.Finished))))
 			if !cp.LastPass.IsZero() {
@@ -213,7 +214,7 @@ func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
 		for _, i := range md.order {
 			v := &md.mailboxes[i]
 			cells := []string{mdText(v.m.Address), mdText(locationLabel(v.m.Location)), mdText(typeLabel(v.m.Type)), mdText(v.m.Batch),
-				mdText(readinessWithError(v)), formatBytes(v.m.SizeBytes), formatInt(v.m.Items),
+				mdText(readinessWithError(v)), humanize.Bytes(v.m.SizeBytes), formatInt(v.m.Items),
 				formatInt(int64(v.blockers)), formatInt(int64(v.warnings)), formatInt(int64(v.infos))}
 			if s.Copy != nil {
 				if c := v.m.Copy; c != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -548,31 +549,6 @@ func (c counter) bySize() []Count {
 	return out
 }
 
-// formatBytes prints a size the way Exchange administrators read it
-// (1024-based, one decimal).
-func formatBytes(n int64) string {
-	const unit = 1024
-	if n < 0 {
-		// Sizes are never negative in a real assessment; show the number
-		// rather than guess (and avoid -MinInt64 overflowing).
-		return fmt.Sprintf("%d B", n)
-	}
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v := float64(n)
-	for _, u := range []string{"KB", "MB", "GB", "TB", "PB"} {
-		v /= unit
-		if v < unit || u == "PB" {
-			if v >= 100 {
-				return fmt.Sprintf("%.0f %s", v, u)
-			}
-			return fmt.Sprintf("%.1f %s", v, u)
-		}
-	}
-	return ""
-}
-
 // formatInt prints an integer with thousands separators.
 func formatInt(n int64) string {
 	if n < 0 {
@@ -622,7 +598,7 @@ func formatTime(t time.Time) string {
 // a mail subject line: figures only, no addresses and no markup.
 func (s Summary) Headline() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%s)", plural(s.Mailboxes, "mailbox", "mailboxes"), formatBytes(s.SizeBytes))
+	fmt.Fprintf(&b, "%s (%s)", plural(s.Mailboxes, "mailbox", "mailboxes"), humanize.Bytes(s.SizeBytes))
 	var parts []string
 	for _, c := range s.Readiness {
 		if c.N == 0 {
