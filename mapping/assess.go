@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -197,7 +198,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 	add(itemLimitFindings(in.Address, "", in.Items, limits)...)
 	if a.SizeBytes > limits.MailboxBytes {
 		add(newFinding(CodeMailboxOverQuota, in.Address, "primary mailbox",
-			fmt.Sprintf("The primary mailbox holds %s, over the target quota of %s.", humanBytes(a.SizeBytes), humanBytes(limits.MailboxBytes)),
+			fmt.Sprintf("The primary mailbox holds %s, over the target quota of %s.", humanize.Bytes(a.SizeBytes), humanize.Bytes(limits.MailboxBytes)),
 			"", nil))
 	}
 	add(contentFindings(in.Address, a.ItemsByKind)...)
@@ -221,7 +222,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 		}
 		a.Archive = st
 		add(newFinding(CodeArchive, in.Address, "online archive",
-			fmt.Sprintf("The online archive holds %s (%s) in %s; Graph v1.0 cannot reach archive mailboxes.", count(st.Items, "item"), humanBytes(st.SizeBytes), count(int64(st.Folders), "folder")),
+			fmt.Sprintf("The online archive holds %s (%s) in %s; Graph v1.0 cannot reach archive mailboxes.", count(st.Items, "item"), humanize.Bytes(st.SizeBytes), count(int64(st.Folders), "folder")),
 			"", nil))
 		add(folderLimitFindings(in.Address, "Archive", in.ArchiveFolders, limits)...)
 		add(itemLimitFindings(in.Address, "Archive", in.ArchiveItems, limits)...)
@@ -241,7 +242,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 	}
 	if a.RecoverableItems > 0 {
 		add(newFinding(CodeRecoverableItems, in.Address, "Recoverable Items",
-			fmt.Sprintf("Recoverable Items hold %s (%s); a copy does not carry them.", count(a.RecoverableItems, "item"), humanBytes(a.RecoverableBytes)),
+			fmt.Sprintf("Recoverable Items hold %s (%s); a copy does not carry them.", count(a.RecoverableItems, "item"), humanize.Bytes(a.RecoverableBytes)),
 			"", nil))
 	}
 
@@ -470,22 +471,22 @@ func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []mailbox.Fi
 	if n := st.OverTenant - st.OverMax; n > 0 {
 		obj, largest := largestBetween(st.Largest, l.TenantMessageBytes, l.MaxItemBytes)
 		if obj == "" { // the largest items kept are all over the maximum
-			obj = displayPath(prefix, "items over "+humanBytes(l.TenantMessageBytes))
+			obj = displayPath(prefix, "items over "+humanize.Bytes(l.TenantMessageBytes))
 		}
-		found := fmt.Sprintf("%s has %s over the %s message size limit and under %s", where, count(n, "item"), humanBytes(l.TenantMessageBytes), humanBytes(l.MaxItemBytes))
+		found := fmt.Sprintf("%s has %s over the %s message size limit and under %s", where, count(n, "item"), humanize.Bytes(l.TenantMessageBytes), humanize.Bytes(l.MaxItemBytes))
 		if largest > 0 {
-			found += fmt.Sprintf("; the largest is %s", humanBytes(largest))
+			found += fmt.Sprintf("; the largest is %s", humanize.Bytes(largest))
 		}
 		out = append(out, newFinding(CodeItemOverTenantLimit, addr, obj, found+".", "", nil))
 	}
 	if st.OverMax > 0 {
 		obj, largest := largestBetween(st.Largest, l.MaxItemBytes, 0)
 		if obj == "" { // the items were counted but not kept (no item list)
-			obj = displayPath(prefix, "items over "+humanBytes(l.MaxItemBytes))
+			obj = displayPath(prefix, "items over "+humanize.Bytes(l.MaxItemBytes))
 		}
-		found := fmt.Sprintf("%s has %s over %s, which cannot be written to Exchange Online", where, count(st.OverMax, "item"), humanBytes(l.MaxItemBytes))
+		found := fmt.Sprintf("%s has %s over %s, which cannot be written to Exchange Online", where, count(st.OverMax, "item"), humanize.Bytes(l.MaxItemBytes))
 		if largest > 0 {
-			found += fmt.Sprintf("; the largest is %s", humanBytes(largest))
+			found += fmt.Sprintf("; the largest is %s", humanize.Bytes(largest))
 		}
 		out = append(out, newFinding(CodeItemOver150MB, addr, obj, found+".", "", nil))
 	}
@@ -736,27 +737,6 @@ var kindNoun = map[mailbox.Kind]string{
 	mailbox.KindOther:    "other item",
 }
 
-// humanBytes prints a size the way an Exchange administrator reads it.
-func humanBytes(n int64) string {
-	const (
-		kb = 1 << 10
-		mb = 1 << 20
-		gb = 1 << 30
-		tb = 1 << 40
-	)
-	switch {
-	case n >= tb:
-		return fmt.Sprintf("%.1f TB", float64(n)/tb)
-	case n >= gb:
-		return fmt.Sprintf("%.1f GB", float64(n)/gb)
-	case n >= mb:
-		return fmt.Sprintf("%.1f MB", float64(n)/mb)
-	case n >= kb:
-		return fmt.Sprintf("%.1f KB", float64(n)/kb)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
 // PublicFoldersUnreadable is the finding for a public folder tree that
 // could not be read, with the reason.
 func PublicFoldersUnreadable(err error) mailbox.Finding {
@@ -793,7 +773,7 @@ func AssessPublicFolders(folders []mailbox.Folder, limits Limits) (mailbox.Publi
 	var fs []mailbox.Finding
 	fs = append(fs, newFinding(CodePublicFolders, "", "Public Folders",
 		fmt.Sprintf("The public folder tree has %s holding %s (%s), %s deep; Graph has no public folder API.",
-			count(int64(st.Folders), "folder"), count(st.Items, "item"), humanBytes(st.SizeBytes), count(int64(st.MaxDepth), "level")), "", nil))
+			count(int64(st.Folders), "folder"), count(st.Items, "item"), humanize.Bytes(st.SizeBytes), count(int64(st.MaxDepth), "level")), "", nil))
 	if st.Folders > PublicFolderHierarchyMax {
 		fs = append(fs, newFinding(CodePublicFolderHierarchyLimit, "", "Public Folders",
 			fmt.Sprintf("The public folder tree has %d folders, over the %d a migration supports.", st.Folders, PublicFolderHierarchyMax), "", nil))

@@ -298,8 +298,8 @@ func TestFindingsCarryNumbers(t *testing.T) {
 	in.Folders[2].ItemCount = 1_200_000
 	_, fs := Assess(in, Limits{})
 	want := map[string]string{
-		CodeItemOver150MB:       "The mailbox has 2 items over 150.0 MB, which cannot be written to Exchange Online; the largest is 210.0 MB.",
-		CodeItemOverTenantLimit: "The mailbox has 3 items over the 35.0 MB message size limit and under 150.0 MB; the largest is 40.0 MB.",
+		CodeItemOver150MB:       "The mailbox has 2 items over 150 MB, which cannot be written to Exchange Online; the largest is 210 MB.",
+		CodeItemOverTenantLimit: "The mailbox has 3 items over the 35.0 MB message size limit and under 150 MB; the largest is 40.0 MB.",
 		CodeFolderItemsLimit:    "Folder Inbox/Projects holds 1200000 items, over the limit of 1000000 per folder.",
 	}
 	objects := map[string]string{
@@ -736,7 +736,7 @@ func TestItemFindingsWithoutSamples(t *testing.T) {
 	}
 	want := []string{
 		CodeItemOver150MB + " Inbox: huge",
-		CodeItemOver150MB + " Archive/items over 150.0 MB",
+		CodeItemOver150MB + " Archive/items over 150 MB",
 		CodeItemOverTenantLimit + " items over 35.0 MB",
 	}
 	if !slices.Equal(got, want) {
