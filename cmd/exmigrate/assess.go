@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -159,16 +160,16 @@ func printAssessmentSummary(io Streams, a *mailbox.Assessment, path string) {
 	for _, m := range a.Mailboxes {
 		arch := "-"
 		if m.Archive != nil {
-			arch = humanBytes(m.Archive.SizeBytes)
+			arch = humanize.Bytes(m.Archive.SizeBytes)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d/%d\t%s\n", m.Address, m.Location, m.Readiness, m.Items,
-			humanBytes(m.SizeBytes), arch, m.RulesMappable, m.Rules, m.Error)
+			humanize.Bytes(m.SizeBytes), arch, m.RulesMappable, m.Rules, m.Error)
 	}
 	tw.Flush()
 	fmt.Fprintf(io.Out, "\n%d mailbox(es), %d finding(s): %d blocker, %d warning, %d info\n",
 		len(a.Mailboxes), len(a.Findings), bySev[mailbox.SeverityBlocker], bySev[mailbox.SeverityWarning], bySev[mailbox.SeverityInfo])
 	if a.PublicFolders != nil {
-		fmt.Fprintf(io.Out, "public folders: %d folders, %d items, %s\n", a.PublicFolders.Folders, a.PublicFolders.Items, humanBytes(a.PublicFolders.SizeBytes))
+		fmt.Fprintf(io.Out, "public folders: %d folders, %d items, %s\n", a.PublicFolders.Folders, a.PublicFolders.Items, humanize.Bytes(a.PublicFolders.SizeBytes))
 	}
 	fmt.Fprintf(io.Out, "assessment written to %s\n", path)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/config"
+	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -295,10 +296,10 @@ func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) 
 			result = "skipped: " + reasons(r.SkipReasons)
 		}
 		if dryRun {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, len(r.FoldersToMake), r.ItemsCopied, humanBytes(r.BytesCopied), r.Skipped, result)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, len(r.FoldersToMake), r.ItemsCopied, humanize.Bytes(r.BytesCopied), r.Skipped, result)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, r.ItemsCopied, humanBytes(r.BytesCopied),
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, r.ItemsCopied, humanize.Bytes(r.BytesCopied),
 			r.ReadUpdates, max(r.SkippedTotal, r.Skipped), r.Duration.Round(time.Millisecond), result)
 	}
 	tw.Flush()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/internal/lab"
 )
 
@@ -110,7 +111,7 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	if err := l.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nlab saved in %s (snapshots %s): a second demo there continues this organisation\n", l.Dir, humanBytes(l.SnapshotBytes))
+	fmt.Fprintf(out, "\nlab saved in %s (snapshots %s): a second demo there continues this organisation\n", l.Dir, humanize.Bytes(l.SnapshotBytes))
 	fmt.Fprintf(out, "demo finished in %s\nHTML report: %s\n", time.Since(start).Round(100*time.Millisecond), filepath.Join(reportDir, "report.html"))
 	return nil
 }
