@@ -30,10 +30,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
-	"strings"
 	"time"
+
+	"github.com/exmigrate/exmigrate/internal/netcheck"
 )
 
 // Config describes how to reach one Exchange server with one service account.
@@ -108,7 +108,7 @@ func (c *Config) normalize() error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(u.Hostname()) {
+		if !netcheck.IsLoopback(u.Hostname()) {
 			return fmt.Errorf("ews: onprem.url %q uses http: use https (http is accepted only for loopback test servers)", c.URL)
 		}
 	default:
@@ -153,12 +153,4 @@ func (c *Config) normalize() error {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

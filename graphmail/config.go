@@ -15,6 +15,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/exmigrate/exmigrate/internal/netcheck"
 )
 
 // Auth methods accepted in Config.Auth.
@@ -183,7 +185,7 @@ func (c Config) resolve() (resolved, error) {
 	if err != nil || u.Host == "" {
 		return resolved{}, fmt.Errorf("graph base URL %q is not a URL: set BaseURL to e.g. https://graph.microsoft.com/v1.0", c.BaseURL)
 	}
-	if u.Scheme != "https" && !isLoopback(u.Hostname()) {
+	if u.Scheme != "https" && !netcheck.IsLoopback(u.Hostname()) {
 		return resolved{}, fmt.Errorf("graph base URL %q must use https", base)
 	}
 	r.baseURL = u
@@ -196,10 +198,6 @@ func (c Config) resolve() (resolved, error) {
 		r.customAAD = true
 	}
 	return r, nil
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 // credential builds the azidentity credential for cfg.Auth. Error messages

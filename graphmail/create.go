@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
+	"github.com/exmigrate/exmigrate/internal/netcheck"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -200,7 +201,7 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, base, op string, a *wire
 		return mailbox.Permanent(fmt.Errorf("graph: %s: the upload session has no uploadUrl", op))
 	}
 	uu, err := url.Parse(us.UploadURL)
-	if err != nil || (uu.Scheme != "https" && !(uu.Scheme == "http" && isLoopback(uu.Hostname()))) {
+	if err != nil || (uu.Scheme != "https" && !(uu.Scheme == "http" && netcheck.IsLoopback(uu.Hostname()))) {
 		return fmt.Errorf("graph: %s: refusing upload URL that is not https", op)
 	}
 	for off := int64(0); off < a.Size; {

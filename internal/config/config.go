@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/exmigrate/exmigrate/internal/netcheck"
 	"github.com/exmigrate/exmigrate/internal/secret"
 )
 
@@ -340,7 +340,7 @@ func validateEWS(p string, o *OnPrem, bad func(key, format string, args ...any))
 		bad(p+".ews_url", "is required: the full EWS URL, e.g. https://mail.contoso.com/EWS/Exchange.asmx (exmigrate never uses Autodiscover)")
 	case err != nil || u.Host == "":
 		bad(p+".ews_url", "%q is not a URL: write it as https://mail.contoso.com/EWS/Exchange.asmx", o.EWSURL)
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !netcheck.IsLoopback(u.Hostname()):
 		bad(p+".ews_url", "must be https:// (http:// is allowed only for loopback addresses): %s", o.EWSURL)
 	case u.Scheme != "https" && u.Scheme != "http":
 		bad(p+".ews_url", "must be https://, not %s://", u.Scheme)
@@ -499,14 +499,6 @@ func (o *OnPrem) EWSUser() string {
 		return o.Domain + `\` + o.Username
 	}
 	return o.Username
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 var (
