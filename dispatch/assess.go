@@ -28,7 +28,7 @@ type Assessor struct {
 	Tool          string // version string written into the assessment
 	// Exports add what only Exchange PowerShell shows (litigation hold,
 	// permissions); nil when none were given.
-	Exports *Exports
+	Exports *mapping.Exports
 }
 
 // Located is a mailbox to assess: where it lives and how to open it.
@@ -86,7 +86,7 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 		Batch: l.Route.Entry.Batch, PartErrors: map[mapping.Section]error{}}
 	if l.Err != nil {
 		inv.Err = l.Err
-		a.Exports.apply(&inv)
+		a.Exports.Apply(&inv)
 		return inv
 	}
 	mb := l.Mailbox
@@ -150,7 +150,7 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 			inv.PartErrors[mapping.SectionHolds] = err
 		}
 	}
-	a.Exports.apply(&inv)
+	a.Exports.Apply(&inv)
 	if len(inv.PartErrors) == 0 {
 		inv.PartErrors = nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -111,7 +112,7 @@ type Dispatcher struct {
 
 // Route is one mailbox of the list with where it was found.
 type Route struct {
-	Entry Entry
+	Entry csvinput.Entry
 	// Endpoint is the name of the endpoint the source mailbox is on: onprem
 	// or cloud in a two-sided configuration.
 	Endpoint string
@@ -167,18 +168,18 @@ func (d *Dispatcher) notConfigured(name string) string {
 // Locate finds where a mailbox lives: the list's Location (onprem or cloud)
 // when given, else asks both legacy sides (Graph's probe, then EWS
 // ResolveNames).
-func (d *Dispatcher) Locate(ctx context.Context, e Entry) (Route, error) {
+func (d *Dispatcher) Locate(ctx context.Context, e csvinput.Entry) (Route, error) {
 	return d.locate(ctx, e, "")
 }
 
 // LocateFor is Locate for a copy that goes the way w: a mailbox the list
 // does not place is on w.From when that is a named endpoint (no detection:
 // --from is explicit), and is detected between onprem and cloud otherwise.
-func (d *Dispatcher) LocateFor(ctx context.Context, e Entry, w Way) (Route, error) {
+func (d *Dispatcher) LocateFor(ctx context.Context, e csvinput.Entry, w Way) (Route, error) {
 	return d.locate(ctx, e, w.From)
 }
 
-func (d *Dispatcher) locate(ctx context.Context, e Entry, from string) (Route, error) {
+func (d *Dispatcher) locate(ctx context.Context, e csvinput.Entry, from string) (Route, error) {
 	route := Route{Entry: e, Location: e.Location}
 	at := func(name, seen, missing string) (Route, error) {
 		s := d.Endpoint(name)

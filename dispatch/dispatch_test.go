@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -55,7 +56,7 @@ func TestLocate(t *testing.T) {
 		{"ghost@contoso.com", mailbox.LocationAuto, "", "ghost@contoso.com: found on neither side (cloud: no such user; onprem: no such user); check the address, or set Location in the list"},
 	}
 	for _, tt := range tests {
-		r, err := d.Locate(context.Background(), Entry{Address: tt.addr, Target: tt.addr, Location: tt.loc})
+		r, err := d.Locate(context.Background(), csvinput.Entry{Address: tt.addr, Target: tt.addr, Location: tt.loc})
 		if tt.wantErr != "" {
 			var le *LocationError
 			if !errors.As(err, &le) || err.Error() != tt.wantErr {
@@ -67,17 +68,17 @@ func TestLocate(t *testing.T) {
 			t.Errorf("%s: Locate = %v, %v; want %v", tt.addr, r.Location, err, tt.want)
 		}
 	}
-	if r, _ := d.Locate(context.Background(), Entry{Address: "onprem@contoso.com", Location: mailbox.LocationAuto}); r.Type != mailbox.TypeShared {
+	if r, _ := d.Locate(context.Background(), csvinput.Entry{Address: "onprem@contoso.com", Location: mailbox.LocationAuto}); r.Type != mailbox.TypeShared {
 		t.Errorf("type not carried: %+v", r)
 	}
 
 	// A side that fails is an error for the mailbox, not a guess.
 	broken := &Dispatcher{Cloud: &presenceSide{loc: mailbox.LocationCloud, err: mailbox.ErrAuthentication}, OnPrem: onprem}
-	if _, err := broken.Locate(context.Background(), Entry{Address: "x@contoso.com"}); !errors.Is(err, mailbox.ErrAuthentication) {
+	if _, err := broken.Locate(context.Background(), csvinput.Entry{Address: "x@contoso.com"}); !errors.Is(err, mailbox.ErrAuthentication) {
 		t.Errorf("err = %v, want the side's error", err)
 	}
 	onlyCloud := &Dispatcher{Cloud: cloud}
-	if _, err := onlyCloud.Locate(context.Background(), Entry{Address: "a@contoso.com", Location: mailbox.LocationOnPrem}); err == nil ||
+	if _, err := onlyCloud.Locate(context.Background(), csvinput.Entry{Address: "a@contoso.com", Location: mailbox.LocationOnPrem}); err == nil ||
 		!strings.Contains(err.Error(), "the onprem side is not configured") {
 		t.Errorf("err = %v", err)
 	}
@@ -85,7 +86,7 @@ func TestLocate(t *testing.T) {
 
 func TestOpenChecksDirection(t *testing.T) {
 	d := &Dispatcher{OnPrem: &presenceSide{loc: mailbox.LocationOnPrem}, Cloud: &presenceSide{loc: mailbox.LocationCloud}}
-	route := Route{Entry: Entry{Address: "a@contoso.com", Target: "a@contoso.com"}, Location: mailbox.LocationCloud}
+	route := Route{Entry: csvinput.Entry{Address: "a@contoso.com", Target: "a@contoso.com"}, Location: mailbox.LocationCloud}
 	if _, _, _, err := d.Open(route, Onboarding); err == nil || err.Error() != "a@contoso.com: the mailbox is cloud but --direction onboarding copies from onprem; use another direction or leave it out of this list" {
 		t.Errorf("err = %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -34,18 +35,18 @@ func TestLocateNamedEndpoints(t *testing.T) {
 	tenants := Way{From: "contoso", To: "fabrikam"}
 	tests := []struct {
 		name     string
-		entry    Entry
+		entry    csvinput.Entry
 		way      Way
 		endpoint string
 		loc      mailbox.Location
 		seen     string
 		wantErr  string
 	}{
-		{"--from a named endpoint is explicit", Entry{Address: "x@contoso.com"}, tenants, "contoso", mailbox.LocationCloud, "from --from", ""},
-		{"the row's Location wins", Entry{Address: "x@contoso.com", Location: mailbox.LocationOnPrem}, tenants, "onprem", mailbox.LocationOnPrem, "from the list", ""},
-		{"--from onprem still detects", Entry{Address: "bob@contoso.com"}, Way{From: "onprem", To: "fabrikam"}, "cloud", mailbox.LocationCloud, "cloud: mailbox found; onprem: no such user", ""},
-		{"a direction detects", Entry{Address: "ann@contoso.com"}, Onboarding.Way(), "onprem", mailbox.LocationOnPrem, "cloud: no such user; onprem: mailbox found", ""},
-		{"unknown --from", Entry{Address: "x@contoso.com"}, Way{From: "northwind", To: "fabrikam"}, "", "", "",
+		{"--from a named endpoint is explicit", csvinput.Entry{Address: "x@contoso.com"}, tenants, "contoso", mailbox.LocationCloud, "from --from", ""},
+		{"the row's Location wins", csvinput.Entry{Address: "x@contoso.com", Location: mailbox.LocationOnPrem}, tenants, "onprem", mailbox.LocationOnPrem, "from the list", ""},
+		{"--from onprem still detects", csvinput.Entry{Address: "bob@contoso.com"}, Way{From: "onprem", To: "fabrikam"}, "cloud", mailbox.LocationCloud, "cloud: mailbox found; onprem: no such user", ""},
+		{"a direction detects", csvinput.Entry{Address: "ann@contoso.com"}, Onboarding.Way(), "onprem", mailbox.LocationOnPrem, "cloud: no such user; onprem: mailbox found", ""},
+		{"unknown --from", csvinput.Entry{Address: "x@contoso.com"}, Way{From: "northwind", To: "fabrikam"}, "", "", "",
 			"x@contoso.com: --from: the endpoint northwind is not configured (the config has onprem, cloud, contoso, fabrikam); add it to the config file or use one of those"},
 	}
 	for _, tt := range tests {
@@ -63,7 +64,7 @@ func TestLocateNamedEndpoints(t *testing.T) {
 		})
 	}
 	// Locate without a way is the old behaviour: the list, else detection.
-	if r, err := d.Locate(ctx, Entry{Address: "ann@contoso.com"}); err != nil || r.Endpoint != "onprem" {
+	if r, err := d.Locate(ctx, csvinput.Entry{Address: "ann@contoso.com"}); err != nil || r.Endpoint != "onprem" {
 		t.Errorf("Locate = %+v, %v", r, err)
 	}
 }
@@ -71,7 +72,7 @@ func TestLocateNamedEndpoints(t *testing.T) {
 func TestOpenWayKeysByEndpoint(t *testing.T) {
 	d := namedDispatcher()
 	ctx := context.Background()
-	open := func(e Entry, w Way) (engine.JobKey, error) {
+	open := func(e csvinput.Entry, w Way) (engine.JobKey, error) {
 		r, err := d.LocateFor(ctx, e, w)
 		if err != nil {
 			return engine.JobKey{}, err
@@ -81,29 +82,29 @@ func TestOpenWayKeysByEndpoint(t *testing.T) {
 	}
 	tenants := Way{From: "contoso", To: "fabrikam"}
 
-	key, err := open(Entry{Address: "ann@contoso.com", Target: "ann@fabrikam.com"}, tenants)
+	key, err := open(csvinput.Entry{Address: "ann@contoso.com", Target: "ann@fabrikam.com"}, tenants)
 	if want := (engine.JobKey{SourceAddress: "ann@contoso.com", SourceLocation: "contoso", TargetAddress: "ann@fabrikam.com", TargetLocation: "fabrikam"}); err != nil || key != want {
 		t.Errorf("tenant to tenant: key = %+v, %v; want %+v", key, err, want)
 	}
 	// The same address in another tenant is another mailbox.
-	if _, err := open(Entry{Address: "ann@contoso.com", Target: "ann@contoso.com"}, tenants); err != nil {
+	if _, err := open(csvinput.Entry{Address: "ann@contoso.com", Target: "ann@contoso.com"}, tenants); err != nil {
 		t.Errorf("same address, other tenant: %v", err)
 	}
-	if _, err := open(Entry{Address: "ann@contoso.com", Target: "ann@contoso.com"}, Way{From: "contoso", To: "contoso"}); err == nil ||
+	if _, err := open(csvinput.Entry{Address: "ann@contoso.com", Target: "ann@contoso.com"}, Way{From: "contoso", To: "contoso"}); err == nil ||
 		!strings.Contains(err.Error(), "source and target are the same mailbox") {
 		t.Errorf("same address, same tenant: %v", err)
 	}
 	// Any endpoint to any other, whatever their types.
-	key, err = open(Entry{Address: "ann@contoso.com", Target: "ann@contoso.com"}, Way{From: "contoso", To: "onprem"})
+	key, err = open(csvinput.Entry{Address: "ann@contoso.com", Target: "ann@contoso.com"}, Way{From: "contoso", To: "onprem"})
 	if err != nil || key.SourceLocation != "contoso" || key.TargetLocation != "onprem" {
 		t.Errorf("contoso to onprem: key = %+v, %v", key, err)
 	}
 	// A row's Location that disagrees with --from is reported, not guessed past.
-	_, err = open(Entry{Address: "ann@contoso.com", Target: "a@fabrikam.com", Location: mailbox.LocationCloud}, tenants)
+	_, err = open(csvinput.Entry{Address: "ann@contoso.com", Target: "a@fabrikam.com", Location: mailbox.LocationCloud}, tenants)
 	if err == nil || err.Error() != "ann@contoso.com: the mailbox is cloud but --from contoso --to fabrikam copies from contoso; use another --from or leave it out of this list" {
 		t.Errorf("Location against --from: %v", err)
 	}
-	_, err = open(Entry{Address: "ann@contoso.com", Target: "a@fabrikam.com"}, Way{From: "contoso", To: "northwind"})
+	_, err = open(csvinput.Entry{Address: "ann@contoso.com", Target: "a@fabrikam.com"}, Way{From: "contoso", To: "northwind"})
 	if err == nil || err.Error() != "ann@contoso.com: --from contoso --to northwind: the endpoint northwind is not configured (the config has onprem, cloud, contoso, fabrikam); add it to the config file or use one of those" {
 		t.Errorf("unknown --to: %v", err)
 	}
@@ -115,7 +116,7 @@ func TestOpenWayKeysByEndpoint(t *testing.T) {
 func TestLegacyKeysAndStampsUnchanged(t *testing.T) {
 	d := &Dispatcher{OnPrem: &presenceSide{loc: mailbox.LocationOnPrem, known: map[string]Presence{"ann@contoso.com": {Found: true}}},
 		Cloud: &presenceSide{loc: mailbox.LocationCloud}}
-	e := Entry{Address: "ann@contoso.com", Target: "ann@contoso.onmicrosoft.com"}
+	e := csvinput.Entry{Address: "ann@contoso.com", Target: "ann@contoso.onmicrosoft.com"}
 	for _, w := range []Way{Onboarding.Way(), {From: "onprem", To: "cloud"}} {
 		r, err := d.LocateFor(context.Background(), e, w)
 		if err != nil {

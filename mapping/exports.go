@@ -1,15 +1,13 @@
-package dispatch
+package mapping
 
 import (
-	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
-	"github.com/exmigrate/exmigrate/mapping"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 )
 
 // Exports are what Exchange PowerShell knows and neither EWS nor Graph
@@ -18,12 +16,12 @@ import (
 // commands in the README, and the assessment merges them per mailbox.
 type Exports struct {
 	LitigationHold     map[string]bool // lower-cased address -> enabled
-	MailboxPermissions map[string][]mapping.MailboxPermission
-	FolderPermissions  map[string][]mapping.FolderPermission
+	MailboxPermissions map[string][]MailboxPermission
+	FolderPermissions  map[string][]FolderPermission
 }
 
-// apply merges what the exports know about one mailbox into its inventory.
-func (x *Exports) apply(inv *mapping.MailboxInventory) {
+// Apply merges what the exports know about one mailbox into its inventory.
+func (x *Exports) Apply(inv *MailboxInventory) {
 	if x == nil {
 		return
 	}
@@ -33,76 +31,6 @@ func (x *Exports) apply(inv *mapping.MailboxInventory) {
 	}
 	inv.MailboxPermissions = append(inv.MailboxPermissions, x.MailboxPermissions[key]...)
 	inv.FolderPermissions = append(inv.FolderPermissions, x.FolderPermissions[key]...)
-}
-
-// exportTable reads a PowerShell Export-Csv file: a #TYPE line is skipped,
-// header names are case-insensitive, and every bad row is reported.
-func exportTable(r io.Reader, name string, required []string, row func(line int, get func(string) string) error) error {
-	data, err := io.ReadAll(io.LimitReader(r, maxListBytes+1))
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	if len(data) > maxListBytes {
-		return fmt.Errorf("%s: larger than %d MB", name, maxListBytes>>20)
-	}
-	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
-	skipped := 0
-	if bytes.HasPrefix(data, []byte("#TYPE")) {
-		_, data, _ = bytes.Cut(data, []byte("\n"))
-		skipped = 1
-	}
-	header, _, _ := bytes.Cut(data, []byte("\n"))
-	cr := csv.NewReader(bytes.NewReader(data))
-	cr.Comma = detectSeparator(header)
-	cr.FieldsPerRecord = -1
-	head, err := cr.Read()
-	if err != nil {
-		return fmt.Errorf("%s: the file is empty or has no header row", name)
-	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.ToLower(strings.TrimSpace(h))] = i
-	}
-	for _, req := range required {
-		if _, ok := col[strings.ToLower(req)]; !ok {
-			return fmt.Errorf("%s: no %s column in the header (found %s); export it with the command in the README", name, req, quoteList(head))
-		}
-	}
-	var bad []RowError
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				bad = append(bad, RowError{Line: pe.StartLine + skipped, Problem: csvCause(err).Error()})
-				if pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
-					continue
-				}
-			}
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if isBlank(rec) {
-			continue
-		}
-		get := func(h string) string {
-			i, ok := col[strings.ToLower(h)]
-			if !ok || i >= len(rec) {
-				return ""
-			}
-			return strings.TrimSpace(rec[i])
-		}
-		if err := row(line+skipped, get); err != nil {
-			bad = append(bad, RowError{Line: line + skipped, Problem: err.Error()})
-		}
-	}
-	if len(bad) > 0 {
-		return &ListError{File: name, Rows: bad}
-	}
-	return nil
 }
 
 func parseBool(s string) (bool, error) {
@@ -118,7 +46,7 @@ func parseBool(s string) (bool, error) {
 func addressColumn(get func(string) string, names ...string) (string, error) {
 	for _, n := range names {
 		if v := get(n); v != "" {
-			addr, err := normaliseAddress(v)
+			addr, err := csvinput.NormaliseAddress(v)
 			if err != nil {
 				return "", fmt.Errorf("%s %v", n, err)
 			}
@@ -134,7 +62,7 @@ func (x *Exports) ReadMailboxExport(r io.Reader, name string) error {
 	if x.LitigationHold == nil {
 		x.LitigationHold = map[string]bool{}
 	}
-	return exportTable(r, name, []string{"PrimarySmtpAddress", "LitigationHoldEnabled"}, func(_ int, get func(string) string) error {
+	return csvinput.ReadTable(r, name, []string{"PrimarySmtpAddress", "LitigationHoldEnabled"}, func(_ int, get func(string) string) error {
 		addr, err := addressColumn(get, "PrimarySmtpAddress")
 		if err != nil {
 			return err
@@ -153,9 +81,9 @@ func (x *Exports) ReadMailboxExport(r io.Reader, name string) error {
 // comma-separated in one cell).
 func (x *Exports) ReadPermissionExport(r io.Reader, name string) error {
 	if x.MailboxPermissions == nil {
-		x.MailboxPermissions = map[string][]mapping.MailboxPermission{}
+		x.MailboxPermissions = map[string][]MailboxPermission{}
 	}
-	return exportTable(r, name, []string{"Mailbox", "User", "AccessRights"}, func(_ int, get func(string) string) error {
+	return csvinput.ReadTable(r, name, []string{"Mailbox", "User", "AccessRights"}, func(_ int, get func(string) string) error {
 		addr, err := addressColumn(get, "Mailbox")
 		if err != nil {
 			return err
@@ -168,17 +96,17 @@ func (x *Exports) ReadPermissionExport(r io.Reader, name string) error {
 			var canonical string
 			switch strings.ToLower(right) {
 			case "fullaccess":
-				canonical = mapping.RightFullAccess
+				canonical = RightFullAccess
 			case "sendas", "extendedright", "send-as":
-				canonical = mapping.RightSendAs
+				canonical = RightSendAs
 			case "sendonbehalf", "sendonbehalfto", "grantsendonbehalfto":
-				canonical = mapping.RightSendOnBehalf
+				canonical = RightSendOnBehalf
 			case "readpermission", "changepermission", "changeowner", "deleteitem", "externalaccount":
 				continue // rights that do not move a mailbox's access
 			default:
 				return fmt.Errorf("AccessRights %q is not FullAccess, SendAs or SendOnBehalf", right)
 			}
-			x.MailboxPermissions[addr] = append(x.MailboxPermissions[addr], mapping.MailboxPermission{User: user, Right: canonical})
+			x.MailboxPermissions[addr] = append(x.MailboxPermissions[addr], MailboxPermission{User: user, Right: canonical})
 		}
 		return nil
 	})
@@ -189,9 +117,9 @@ func (x *Exports) ReadPermissionExport(r io.Reader, name string) error {
 // or Editor).
 func (x *Exports) ReadFolderPermissionExport(r io.Reader, name string) error {
 	if x.FolderPermissions == nil {
-		x.FolderPermissions = map[string][]mapping.FolderPermission{}
+		x.FolderPermissions = map[string][]FolderPermission{}
 	}
-	return exportTable(r, name, []string{"Mailbox", "FolderPath", "User", "AccessRights"}, func(_ int, get func(string) string) error {
+	return csvinput.ReadTable(r, name, []string{"Mailbox", "FolderPath", "User", "AccessRights"}, func(_ int, get func(string) string) error {
 		addr, err := addressColumn(get, "Mailbox")
 		if err != nil {
 			return err
@@ -204,7 +132,7 @@ func (x *Exports) ReadFolderPermissionExport(r io.Reader, name string) error {
 		if user == "" || level == "" {
 			return errors.New("the User and AccessRights columns must not be empty")
 		}
-		x.FolderPermissions[addr] = append(x.FolderPermissions[addr], mapping.FolderPermission{Folder: folder, User: user, Level: level})
+		x.FolderPermissions[addr] = append(x.FolderPermissions[addr], FolderPermission{Folder: folder, User: user, Level: level})
 		return nil
 	})
 }

@@ -1,10 +1,8 @@
-package dispatch
+package mapping
 
 import (
 	"strings"
 	"testing"
-
-	"github.com/exmigrate/exmigrate/mapping"
 )
 
 func TestMailboxExport(t *testing.T) {
@@ -59,9 +57,9 @@ func TestPermissionExportsMerge(t *testing.T) {
 	if err := x.ReadFolderPermissionExport(strings.NewReader(folders), "fp.csv"); err != nil {
 		t.Fatal(err)
 	}
-	inv := mapping.MailboxInventory{Address: "Ann@Contoso.com"}
-	x.apply(&inv)
-	if len(inv.MailboxPermissions) != 2 || inv.MailboxPermissions[0].Right != mapping.RightFullAccess || inv.MailboxPermissions[1].Right != mapping.RightSendAs {
+	inv := MailboxInventory{Address: "Ann@Contoso.com"}
+	x.Apply(&inv)
+	if len(inv.MailboxPermissions) != 2 || inv.MailboxPermissions[0].Right != RightFullAccess || inv.MailboxPermissions[1].Right != RightSendAs {
 		t.Errorf("mailbox permissions: %+v", inv.MailboxPermissions)
 	}
 	if len(inv.FolderPermissions) != 1 || inv.FolderPermissions[0].Folder != "Inbox/Projects" || inv.FolderPermissions[0].Level != "Reviewer" {
@@ -71,7 +69,7 @@ func TestPermissionExportsMerge(t *testing.T) {
 		t.Error("litigation hold must stay unknown without a mailbox export")
 	}
 	var none *Exports
-	none.apply(&inv) // no exports: nothing happens, no panic
+	none.Apply(&inv) // no exports: nothing happens, no panic
 }
 
 func FuzzExports(f *testing.F) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/internal/humanize"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -64,11 +65,11 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 	if err != nil {
 		return err
 	}
-	entries, err := dispatch.LoadList(opts.Mailboxes)
+	entries, err := csvinput.LoadList(opts.Mailboxes)
 	if err != nil {
 		return usageError(err)
 	}
-	exports, err := dispatch.LoadExports(opts.MailboxExport, opts.PermissionsExport, opts.FolderPermissionsExport)
+	exports, err := mapping.LoadExports(opts.MailboxExport, opts.PermissionsExport, opts.FolderPermissionsExport)
 	if err != nil {
 		return usageError(err)
 	}

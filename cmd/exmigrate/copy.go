@@ -16,6 +16,7 @@ import (
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/humanize"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -151,7 +152,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
-	entries, err := dispatch.LoadList(opts.Mailboxes)
+	entries, err := csvinput.LoadList(opts.Mailboxes)
 	if err != nil {
 		return usageError(err)
 	}

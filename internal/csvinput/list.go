@@ -1,4 +1,4 @@
-package dispatch
+package csvinput
 
 import (
 	"bytes"
@@ -186,14 +186,14 @@ func ReadList(r io.Reader) ([]Entry, error) {
 		}
 		e := Entry{Line: line, Address: field(rec, "email"), Target: field(rec, "target"), Batch: field(rec, "batch")}
 		var problems []string
-		addr, perr := normaliseAddress(e.Address)
+		addr, perr := NormaliseAddress(e.Address)
 		if perr != nil {
 			problems = append(problems, "EmailAddress "+perr.Error())
 		}
 		e.Address = addr
 		if e.Target == "" {
 			e.Target = e.Address
-		} else if tgt, terr := normaliseAddress(e.Target); terr != nil {
+		} else if tgt, terr := NormaliseAddress(e.Target); terr != nil {
 			problems = append(problems, "TargetAddress "+terr.Error())
 		} else {
 			e.Target = tgt
@@ -253,7 +253,7 @@ func detectSeparator(header []byte) rune {
 	return ','
 }
 
-func normaliseAddress(s string) (string, error) {
+func NormaliseAddress(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("is empty")
 	}

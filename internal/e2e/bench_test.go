@@ -8,6 +8,7 @@ import (
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -42,7 +43,7 @@ func BenchmarkCopyOnPremToCloud(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		e := startLab(b, mustScenario(b, benchScenario), lab.Options{Latency: 20 * time.Millisecond})
-		route, err := e.disp.Locate(context.Background(), dispatch.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem})
+		route, err := e.disp.Locate(context.Background(), csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem})
 		if err != nil {
 			b.Fatal(err)
 		}

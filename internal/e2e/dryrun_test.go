@@ -9,6 +9,7 @@ import (
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -52,7 +53,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	plans := map[string]*engine.MailboxResult{}
 	for addr, w := range want {
 		local, _, _ := strings.Cut(addr, "@")
-		entry := dispatch.Entry{Address: addr, Target: local + "@contoso.onmicrosoft.com", Location: mailbox.LocationAuto}
+		entry := csvinput.Entry{Address: addr, Target: local + "@contoso.onmicrosoft.com", Location: mailbox.LocationAuto}
 		res := e.copyOnce(t, entry, dispatch.Onboarding, opts)
 		plans[addr] = res
 		if !res.DryRun || res.ItemsCopied != w.items || res.FoldersCreated != 0 {
@@ -111,7 +112,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	// The plan is what a real run then does.
 	for addr := range want {
 		local, _, _ := strings.Cut(addr, "@")
-		entry := dispatch.Entry{Address: addr, Target: local + "@contoso.onmicrosoft.com", Location: mailbox.LocationOnPrem}
+		entry := csvinput.Entry{Address: addr, Target: local + "@contoso.onmicrosoft.com", Location: mailbox.LocationOnPrem}
 		res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
 		if res.ItemsCopied != plans[addr].ItemsCopied || res.FoldersCreated != len(plans[addr].FoldersToMake) {
 			t.Errorf("%s: the real run copied %d items into %d new folders; the dry run planned %d and %d",

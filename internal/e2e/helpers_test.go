@@ -32,6 +32,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -104,7 +105,7 @@ func startLab(t testing.TB, sc *lab.Scenario, opts lab.Options) *env {
 }
 
 // copyOnce runs one pass of the engine for one mailbox of the list.
-func (e *env) copyOnce(t testing.TB, entry dispatch.Entry, dir dispatch.Direction, opts engine.CopyOptions) *engine.MailboxResult {
+func (e *env) copyOnce(t testing.TB, entry csvinput.Entry, dir dispatch.Direction, opts engine.CopyOptions) *engine.MailboxResult {
 	t.Helper()
 	ctx := context.Background()
 	route, err := e.disp.Locate(ctx, entry)

@@ -15,6 +15,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -69,7 +70,7 @@ mailboxes:
 	opts := testOptions()
 	opts.ItemWorkers = 1 // one write at a time, so the held one is the only one in flight
 	opts.BackoffBase = 3 * time.Second
-	res := e.copyOnce(t, dispatch.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem}, dispatch.Onboarding, opts)
+	res := e.copyOnce(t, csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem}, dispatch.Onboarding, opts)
 	if res.ItemsCopied+res.Healed != 6 {
 		t.Errorf("copied %d, healed %d; want 6 in all", res.ItemsCopied, res.Healed)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -57,7 +58,7 @@ func TestOffboarding(t *testing.T) {
 	}
 	fx.AddMessage("Inbox", tooBig.graphMessage(offboardSource))
 	e.lab.EWS.AddMailbox(offboardTarget).SetDisplayName("Oscar (returned)")
-	entry := dispatch.Entry{Address: offboardSource, Target: offboardTarget, Location: mailbox.LocationCloud}
+	entry := csvinput.Entry{Address: offboardSource, Target: offboardTarget, Location: mailbox.LocationCloud}
 
 	compare := func(t *testing.T) int {
 		t.Helper()

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/exmigrate/exmigrate/internal/audit"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/internal/lab"
@@ -59,7 +60,7 @@ func TestOnboarding(t *testing.T) {
 		t.Skip("2,000 items and 53 MB through both fakes")
 	}
 	e := startLab(t, mustScenario(t, onboardingScenario), lab.Options{})
-	entry := dispatch.Entry{Address: onboardSource, Target: onboardTarget, Location: mailbox.LocationAuto}
+	entry := csvinput.Entry{Address: onboardSource, Target: onboardTarget, Location: mailbox.LocationAuto}
 
 	res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
 	if res.ItemsCopied != 2000 || res.Skipped != 0 || res.Healed != 0 {

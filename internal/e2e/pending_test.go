@@ -8,6 +8,7 @@ import (
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -26,7 +27,7 @@ mailboxes:
     folders: {Inbox: 4}
 `), lab.Options{})
 	const src, dst = "pia@contoso.com", "pia@contoso.onmicrosoft.com"
-	entry := dispatch.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem}
+	entry := csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem}
 	e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
 
 	ctx := context.Background()

@@ -31,6 +31,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -215,7 +216,7 @@ func TestTenantToTenant(t *testing.T) {
 	defer al.Close()
 	d := sides.Dispatcher(log)
 	way := dispatch.Way{From: "contoso", To: "fabrikam"}
-	route, err := d.LocateFor(ctx, dispatch.Entry{Address: src, Target: dst, Location: mailbox.LocationAuto}, way)
+	route, err := d.LocateFor(ctx, csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationAuto}, way)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 	"github.com/exmigrate/exmigrate/reports"
@@ -245,7 +246,7 @@ func TestAssessUnderFaults(t *testing.T) {
 		t.Skip("waits out Retry-After")
 	}
 	e := startEnvOpts(t, nil, lab.Options{FaultRate: 0.05})
-	list, err := dispatch.LoadList(e.lab.MailboxesCSV)
+	list, err := csvinput.LoadList(e.lab.MailboxesCSV)
 	if err != nil {
 		t.Fatal(err)
 	}

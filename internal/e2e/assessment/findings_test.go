@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -194,7 +194,7 @@ func TestFindings(t *testing.T) {
 
 	// What only Exchange PowerShell shows comes from its exports, as with
 	// `exmigrate assess --mailbox-export --permissions-export`.
-	e.exports = &dispatch.Exports{}
+	e.exports = &mapping.Exports{}
 	if err := e.exports.ReadMailboxExport(strings.NewReader("PrimarySmtpAddress,LitigationHoldEnabled\n"+
 		bigAddr+",True\n"+archAddr+",False\n"), "mailbox-export.csv"); err != nil {
 		t.Fatal(err)
@@ -207,8 +207,8 @@ func TestFindings(t *testing.T) {
 	list := entries(plainAddr, ghostAddr, delegAddr, delegCalAddr, holdAddr, archAddr, bigAddr, quotaAddr, calAddr,
 		deepAddr, wideAddr, fullAddr, rulesAddr, rulesOKAddr, cloudAddr, movingAddr, sharedAddr)
 	list = append(list, entry(dualAddr),
-		dispatch.Entry{Address: missingAddr, Target: missingAddr, Location: mailbox.LocationOnPrem},
-		dispatch.Entry{Address: cloudGone, Target: cloudGone, Location: mailbox.LocationCloud})
+		csvinput.Entry{Address: missingAddr, Target: missingAddr, Location: mailbox.LocationOnPrem},
+		csvinput.Entry{Address: cloudGone, Target: cloudGone, Location: mailbox.LocationCloud})
 	runs["main"] = e.assess(t, list, testLimits, true)
 
 	// Parts that fail: GetDelegate and FindItem answer ErrorAccessDenied

@@ -22,6 +22,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -37,7 +38,7 @@ type env struct {
 	disp  *dispatch.Dispatcher
 	log   *slog.Logger
 	// exports stand for the Exchange PowerShell exports `assess` takes.
-	exports *dispatch.Exports
+	exports *mapping.Exports
 }
 
 func testLogger() *slog.Logger {
@@ -83,7 +84,7 @@ func startEnvOpts(t testing.TB, sc *lab.Scenario, opts lab.Options) *env {
 }
 
 // locate places and opens every entry the way cmd/exmigrate/assess.go does.
-func (e *env) locate(ctx context.Context, entries []dispatch.Entry) []dispatch.Located {
+func (e *env) locate(ctx context.Context, entries []csvinput.Entry) []dispatch.Located {
 	out := make([]dispatch.Located, len(entries))
 	for i, en := range entries {
 		route, err := e.disp.Locate(ctx, en)
@@ -102,7 +103,7 @@ func (e *env) locate(ctx context.Context, entries []dispatch.Entry) []dispatch.L
 
 // assess runs the assessment of entries as `exmigrate assess` does; with
 // publicFolders it also reads the on-prem public folder tree.
-func (e *env) assess(t testing.TB, entries []dispatch.Entry, limits mapping.Limits, publicFolders bool) *mailbox.Assessment {
+func (e *env) assess(t testing.TB, entries []csvinput.Entry, limits mapping.Limits, publicFolders bool) *mailbox.Assessment {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -120,12 +121,12 @@ func (e *env) assess(t testing.TB, entries []dispatch.Entry, limits mapping.Limi
 	return res
 }
 
-func entry(addr string) dispatch.Entry {
-	return dispatch.Entry{Address: addr, Target: addr, Location: mailbox.LocationAuto}
+func entry(addr string) csvinput.Entry {
+	return csvinput.Entry{Address: addr, Target: addr, Location: mailbox.LocationAuto}
 }
 
-func entries(addrs ...string) []dispatch.Entry {
-	out := make([]dispatch.Entry, len(addrs))
+func entries(addrs ...string) []csvinput.Entry {
+	out := make([]csvinput.Entry, len(addrs))
 	for i, a := range addrs {
 		out[i] = entry(a)
 	}

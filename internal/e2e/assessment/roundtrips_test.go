@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/ews"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -63,7 +63,7 @@ func TestRoundTripsEWS(t *testing.T) {
 	for _, op := range append(ewsOps, "") {
 		before[op] = e.lab.EWS.Requests(op)
 	}
-	a := e.assess(t, []dispatch.Entry{entry(addr)}, mapping.Limits{}, false)
+	a := e.assess(t, []csvinput.Entry{entry(addr)}, mapping.Limits{}, false)
 	got := map[string]int64{}
 	for _, op := range append(ewsOps, "") {
 		got[op] = e.lab.EWS.Requests(op) - before[op]
@@ -169,7 +169,7 @@ func TestRoundTripsGraph(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := e.lab.Graph.Requests()
-	a := e.assess(t, []dispatch.Entry{entry(addr)}, mapping.Limits{}, false)
+	a := e.assess(t, []csvinput.Entry{entry(addr)}, mapping.Limits{}, false)
 	got := e.lab.Graph.Requests() - before
 
 	m := mailboxOf(t, a, addr)
