@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/exmigrate/exmigrate/internal/netcheck"
@@ -87,15 +88,20 @@ func redact(s string) string {
 	return "(redacted)"
 }
 
-// Exchange versions accepted in RequestServerVersion (ExchangeVersionType);
-// "Exchange2019" is deliberately absent: it is not a schema value.
-var serverVersions = map[string]bool{
-	"Exchange2007": true, "Exchange2007_SP1": true, "Exchange2010": true, "Exchange2010_SP1": true,
-	"Exchange2010_SP2": true, "Exchange2013": true, "Exchange2013_SP1": true, "Exchange2015": true,
-	"Exchange2016": true, "V2015_10_05": true, "V2016_01_06": true, "V2016_04_13": true,
-	"V2016_07_13": true, "V2016_10_10": true, "V2017_01_07": true, "V2017_04_14": true,
-	"V2017_07_11": true, "V2017_10_09": true, "V2018_01_08": true,
-}
+// serverVersions are the RequestServerVersion values (ExchangeVersionType)
+// exmigrate's EWS client accepts, in schema order (which is also sorted):
+// the client calls Exchange 2013 operations (GetHoldOnMailboxes,
+// GetSearchableMailboxes), and Exchange 2016, 2019 and SE all speak
+// Exchange2016. "Exchange2019" is deliberately absent: it is not a schema
+// value.
+var serverVersions = []string{"Exchange2013", "Exchange2013_SP1", "Exchange2015", "Exchange2016"}
+
+// ServerVersions returns the values Config.ServerVersion accepts, sorted;
+// the caller may modify the slice.
+func ServerVersions() []string { return slices.Clone(serverVersions) }
+
+// ValidServerVersion reports whether v is one of ServerVersions.
+func ValidServerVersion(v string) bool { return slices.Contains(serverVersions, v) }
 
 func (c *Config) normalize() error {
 	if c.URL == "" {
@@ -134,7 +140,7 @@ func (c *Config) normalize() error {
 	if c.ServerVersion == "" {
 		c.ServerVersion = "Exchange2016"
 	}
-	if !serverVersions[c.ServerVersion] {
+	if !ValidServerVersion(c.ServerVersion) {
 		return fmt.Errorf("ews: server version %q is not an EWS RequestServerVersion value: use Exchange2016 for Exchange 2016, 2019 and SE", c.ServerVersion)
 	}
 	if c.MaxConcurrency <= 0 {

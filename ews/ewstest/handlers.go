@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/exmigrate/exmigrate/ews"
 )
 
 type reqCtx struct {
@@ -126,7 +127,7 @@ func (rc *reqCtx) serve(doc *node) {
 				}
 			}
 		}
-		if v := hdr.child(nsTypes, "RequestServerVersion"); v != nil && !slices.Contains(requestServerVersions, v.attr("Version")) {
+		if v := hdr.child(nsTypes, "RequestServerVersion"); v != nil && !ews.ValidServerVersion(v.attr("Version")) {
 			rc.schemaFault(v.line, fmt.Sprintf("The 'Version' attribute is invalid - The value '%s' is invalid according to its datatype 'ExchangeVersionType'.", v.attr("Version")))
 			return
 		}

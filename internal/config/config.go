@@ -20,6 +20,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/exmigrate/exmigrate/ews"
 	"github.com/exmigrate/exmigrate/internal/netcheck"
 	"github.com/exmigrate/exmigrate/internal/secret"
 )
@@ -109,9 +110,8 @@ const (
 )
 
 var (
-	authMethods    = []string{AuthCertificate, AuthClientSecret, AuthDeviceCode, AuthEnvironment, AuthManagedIdentity, AuthWorkloadIdentity}
-	clouds         = []string{"global", "usgov", "usgovdod", "china"}
-	serverVersions = []string{"Exchange2013", "Exchange2013_SP1", "Exchange2015", "Exchange2016"}
+	authMethods = []string{AuthCertificate, AuthClientSecret, AuthDeviceCode, AuthEnvironment, AuthManagedIdentity, AuthWorkloadIdentity}
+	clouds      = []string{"global", "usgov", "usgovdod", "china"}
 	// Keys that would put a secret into the file, by endpoint type. They
 	// are refused by name so the engineer learns where the secret goes
 	// instead; {p} stands for the endpoint's key (onprem, cloud or
@@ -360,8 +360,8 @@ func validateEWS(p string, o *OnPrem, bad func(key, format string, args ...any))
 	case o.PasswordEnv != "" && !validEnvName(o.PasswordEnv):
 		bad(p+".password_env", "%q is not an environment variable name (letters, digits and _; it names the variable, it is not the password)", o.PasswordEnv)
 	}
-	if !contains(serverVersions, o.ServerVersion) {
-		bad(p+".server_version", "%q is not an EWS schema version; use one of %s (Exchange 2019 and SE speak Exchange2016)", o.ServerVersion, strings.Join(serverVersions, ", "))
+	if !ews.ValidServerVersion(o.ServerVersion) {
+		bad(p+".server_version", "%q is not an EWS schema version; use one of %s (Exchange 2019 and SE speak Exchange2016)", o.ServerVersion, strings.Join(ews.ServerVersions(), ", "))
 	}
 	if o.PublicFolderMailbox != "" && !strings.Contains(o.PublicFolderMailbox, "@") {
 		bad(p+".public_folder_mailbox", "%q is not an SMTP address", o.PublicFolderMailbox)
