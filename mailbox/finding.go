@@ -25,11 +25,33 @@ func (s Severity) Rank() int {
 	return 3
 }
 
+// Category groups findings by what they concern.
+type Category string
+
+// Finding categories, in the order reports present them.
+const (
+	CategoryRules         Category = "rules"          // inbox rules
+	CategoryPublicFolders Category = "public-folders" // the public folder tree
+	CategoryHolds         Category = "holds"          // litigation and in-place holds
+	CategoryArchive       Category = "archive"        // online archive, Recoverable Items
+	CategoryDelegates     Category = "delegates"      // delegates and permissions
+	CategoryLimits        Category = "limits"         // sizes and counts over the target's limits
+	CategoryContent       Category = "content"        // content a copy does not carry
+	CategoryAccess        Category = "access"         // what the service account could not read
+)
+
+// Categories returns every finding category in the order reports present
+// them; the caller may modify the slice.
+func Categories() []Category {
+	return []Category{CategoryRules, CategoryPublicFolders, CategoryHolds, CategoryArchive,
+		CategoryDelegates, CategoryLimits, CategoryContent, CategoryAccess}
+}
+
 // Finding is one thing an assessment found, with what to do about it.
 type Finding struct {
 	Code     string   `json:"code"`     // stable, e.g. EXM-RULE-ACTION-UNMAPPABLE
 	Severity Severity `json:"severity"` // blocker, warning, info
-	Category string   `json:"category"` // rules, public-folders, holds, archive, delegates, limits, content, access
+	Category Category `json:"category"` // one of Categories
 	Mailbox  string   `json:"mailbox,omitempty"`
 	Object   string   `json:"object,omitempty"` // the rule, folder or item concerned
 	Found    string   `json:"found"`            // what was found, in a sentence

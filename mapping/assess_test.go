@@ -222,7 +222,7 @@ func TestEveryFindingCode(t *testing.T) {
 				t.Errorf("fix has an unfilled placeholder: %q", f.Fix)
 			}
 			// Access fixes grant the service account a role; the others name the mailbox.
-			if f.Fix != "" && f.Category != CategoryAccess && !strings.Contains(f.Fix, addr) {
+			if f.Fix != "" && f.Category != mailbox.CategoryAccess && !strings.Contains(f.Fix, addr) {
 				t.Errorf("fix does not name the mailbox: %q", f.Fix)
 			}
 
@@ -256,8 +256,7 @@ func TestCatalogueCoveredByTests(t *testing.T) {
 func TestCatalogueWellFormed(t *testing.T) {
 	seen := map[string]bool{}
 	placeholder := regexp.MustCompile(`\{[a-z]+\}`)
-	categories := []string{CategoryAccess, CategoryPublicFolders, CategoryHolds, CategoryArchive,
-		CategoryDelegates, CategoryLimits, CategoryContent, CategoryRules}
+	categories := mailbox.Categories()
 	for _, k := range Catalogue() {
 		if seen[k.Code] {
 			t.Errorf("duplicate code %s", k.Code)
@@ -617,7 +616,7 @@ func TestAssessPublicFolders(t *testing.T) {
 				t.Fatalf("no %s in %q", tc.code, codesOf(fs))
 			}
 			k, _ := KindByCode(tc.code)
-			if f := fs[i]; f.Mailbox != "" || f.Severity != k.Severity || f.Category != CategoryPublicFolders || !digits.MatchString(f.Found) {
+			if f := fs[i]; f.Mailbox != "" || f.Severity != k.Severity || f.Category != mailbox.CategoryPublicFolders || !digits.MatchString(f.Found) {
 				t.Errorf("finding %+v", f)
 			}
 			_, fs = AssessPublicFolders(tc.clear, Limits{})
@@ -705,7 +704,7 @@ func TestAssessGolden(t *testing.T) {
 
 func TestPublicFoldersUnreadable(t *testing.T) {
 	f := PublicFoldersUnreadable(fmt.Errorf("FindFolder publicfoldersroot: %w", mailbox.ErrAccessDenied))
-	if f.Code != CodePublicFolderUnreadable || f.Severity != mailbox.SeverityWarning || f.Category != CategoryPublicFolders ||
+	if f.Code != CodePublicFolderUnreadable || f.Severity != mailbox.SeverityWarning || f.Category != mailbox.CategoryPublicFolders ||
 		!strings.Contains(f.Found, "FindFolder publicfoldersroot: access denied") || f.Fix != fixImpersonation || f.Remedy == "" {
 		t.Fatalf("finding %+v", f)
 	}

@@ -131,7 +131,7 @@ func TestHTMLInChromium(t *testing.T) {
 		FolderStats:  []mailbox.FolderSummary{{Path: hostile, Class: hostile}},
 		Copy:         &mailbox.CopySummary{Status: hostile, SkipReasons: map[string]int64{hostile: 1}},
 	})
-	a.Findings = append(a.Findings, mailbox.Finding{Code: hostile, Severity: mailbox.Severity(hostile), Category: hostile, Mailbox: hostile + "@contoso.com", Object: hostile, Found: hostile, Remedy: hostile, Fix: hostile})
+	a.Findings = append(a.Findings, mailbox.Finding{Code: hostile, Severity: mailbox.Severity(hostile), Category: mailbox.Category(hostile), Mailbox: hostile + "@contoso.com", Object: hostile, Found: hostile, Remedy: hostile, Fix: hostile})
 	page := writeReport(t, dir, a)
 	res := openInChromium(t, chromium, page, filepath.Join(dir, "report.png"))
 	if len(res.Console) > 0 {

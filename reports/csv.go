@@ -67,7 +67,7 @@ func renderFindingsCSV(w io.Writer, a *mailbox.Assessment) error {
 	md := newModel(a)
 	for _, f := range md.findings {
 		err := c.row(
-			neutralise(string(f.Severity)), neutralise(f.Category), neutralise(f.Code),
+			neutralise(string(f.Severity)), neutralise(string(f.Category)), neutralise(f.Code),
 			neutralise(f.Mailbox), neutralise(f.Object), neutralise(oneLine(f.Found)),
 			neutralise(oneLine(f.Remedy)), neutralise(f.Fix),
 		)

@@ -23,7 +23,7 @@ func hostileAssessment(h string) *mailbox.Assessment {
 			Copy:         &mailbox.CopySummary{Status: h, SkipReasons: map[string]int64{h: 1}},
 		}},
 		Findings: []mailbox.Finding{{
-			Code: h, Severity: mailbox.Severity(h), Category: h, Mailbox: h + "@contoso.com",
+			Code: h, Severity: mailbox.Severity(h), Category: mailbox.Category(h), Mailbox: h + "@contoso.com",
 			Object: h, Found: h, Remedy: h, Fix: h,
 		}},
 	}

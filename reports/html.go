@@ -541,14 +541,17 @@ func buildFindingGroups(md *model) []categoryView {
 	}
 	// Group by category in the summary's order, then by code, most serious
 	// code first.
-	idx := map[string]*categoryView{}
+	idx := map[mailbox.Category]*categoryView{}
 	var cats []*categoryView
 	for _, c := range md.sum.ByCategory {
-		cv := &categoryView{Key: c.Category, Label: c.Label, Blocker: c.Blocker, Warning: c.Warning, Info: c.Info, Other: c.Other, Mailboxes: c.Mailboxes}
+		cv := &categoryView{Key: string(c.Category), Label: c.Label, Blocker: c.Blocker, Warning: c.Warning, Info: c.Info, Other: c.Other, Mailboxes: c.Mailboxes}
 		idx[c.Category] = cv
 		cats = append(cats, cv)
 	}
-	type key struct{ cat, code string }
+	type key struct {
+		cat  mailbox.Category
+		code string
+	}
 	groups := map[key]*codeGroup{}
 	mbSeen := map[key]map[string]bool{}
 	var order []key

@@ -71,7 +71,7 @@ type LocationCount struct {
 
 // CategoryCount is the findings of one category by severity.
 type CategoryCount struct {
-	Category  string
+	Category  mailbox.Category
 	Label     string
 	Blocker   int
 	Warning   int
@@ -133,7 +133,7 @@ var (
 	severityOrder  = []mailbox.Severity{mailbox.SeverityBlocker, mailbox.SeverityWarning, mailbox.SeverityInfo}
 	kindOrder      = []mailbox.Kind{mailbox.KindMail, mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes, mailbox.KindOther}
 	copyOrder      = []string{"done", "partial", "failed", "not-started"}
-	categoryOrder  = []string{"rules", "public-folders", "holds", "archive", "delegates", "limits", "content", "access"}
+	categoryOrder  = mailbox.Categories()
 )
 
 // readinessRank orders mailboxes for readers: what needs action first.
@@ -189,28 +189,26 @@ func severityLabel(s mailbox.Severity) string {
 	return titleCase(string(s))
 }
 
-func categoryLabel(c string) string {
-	switch c {
-	case "rules":
-		return "Inbox rules"
-	case "public-folders":
-		return "Public folders"
-	case "holds":
-		return "Holds"
-	case "archive":
-		return "Archive"
-	case "delegates":
-		return "Delegates"
-	case "limits":
-		return "Limits"
-	case "content":
-		return "Content"
-	case "access":
-		return "Access"
-	case "":
+// categoryLabels names every category of mailbox.Categories for people.
+var categoryLabels = map[mailbox.Category]string{
+	mailbox.CategoryRules:         "Inbox rules",
+	mailbox.CategoryPublicFolders: "Public folders",
+	mailbox.CategoryHolds:         "Holds",
+	mailbox.CategoryArchive:       "Archive",
+	mailbox.CategoryDelegates:     "Delegates",
+	mailbox.CategoryLimits:        "Limits",
+	mailbox.CategoryContent:       "Content",
+	mailbox.CategoryAccess:        "Access",
+}
+
+func categoryLabel(c mailbox.Category) string {
+	if l, ok := categoryLabels[c]; ok {
+		return l
+	}
+	if c == "" {
 		return "Uncategorised"
 	}
-	return titleCase(strings.ReplaceAll(c, "-", " "))
+	return titleCase(strings.ReplaceAll(string(c), "-", " "))
 }
 
 func copyStatusLabel(s string) string {
@@ -334,7 +332,7 @@ func compareFindings(a, b mailbox.Finding) int {
 	)
 }
 
-func categoryRank(c string) int {
+func categoryRank(c mailbox.Category) int {
 	if i := slices.Index(categoryOrder, c); i >= 0 {
 		return i
 	}
@@ -444,9 +442,9 @@ func (md *model) summarize() Summary {
 	}
 
 	sev := counter{}
-	cats := map[string]*CategoryCount{}
-	catMailboxes := map[string]map[string]bool{}
-	var catOrder []string
+	cats := map[mailbox.Category]*CategoryCount{}
+	catMailboxes := map[mailbox.Category]map[string]bool{}
+	var catOrder []mailbox.Category
 	for _, f := range md.findings {
 		sev.add(string(f.Severity), 1)
 		cc := cats[f.Category]
@@ -471,7 +469,7 @@ func (md *model) summarize() Summary {
 		}
 	}
 	s.Severity = sev.ordered(toStrings(severityOrder), func(k string) string { return severityLabel(mailbox.Severity(k)) }, true)
-	slices.SortStableFunc(catOrder, func(a, b string) int {
+	slices.SortStableFunc(catOrder, func(a, b mailbox.Category) int {
 		return cmp.Or(cmp.Compare(categoryRank(a), categoryRank(b)), cmp.Compare(a, b))
 	})
 	for _, c := range catOrder {
