@@ -66,9 +66,6 @@ var distinguished = map[string]bool{
 	"searchfolders": true, "syncissues": true, "conflicts": true, "localfailures": true, "serverfailures": true,
 }
 
-// IsDistinguished reports whether id is a DistinguishedFolderId name rather than an EWS folder id.
-func IsDistinguished(id string) bool { return distinguished[id] }
-
 // folderRef writes a FolderId or DistinguishedFolderId (with the mailbox it
 // belongs to when not impersonating, so delegate access reaches it).
 func (c *Client) folderRef(parent *etree.Element, id, mbx string) {
