@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 

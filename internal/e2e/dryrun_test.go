@@ -8,8 +8,8 @@ import (
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/engine"
-	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
+	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 

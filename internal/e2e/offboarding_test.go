@@ -7,8 +7,8 @@ import (
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
-	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
+	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 

@@ -30,8 +30,8 @@ import (
 	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/config"
-	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
+	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mailbox"
 )

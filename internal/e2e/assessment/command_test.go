@@ -15,8 +15,8 @@ import (
 	"testing"
 
 	"github.com/exmigrate/exmigrate/dispatch"
-	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
+	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 	"github.com/exmigrate/exmigrate/reports"

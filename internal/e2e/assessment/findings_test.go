@@ -11,8 +11,8 @@ import (
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/backend"
-	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
+	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
