@@ -10,6 +10,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // ClientRulesReporter is implemented by a side that can tell whether
@@ -41,11 +42,11 @@ type Located struct {
 // Assess inventories each mailbox (in parallel) and returns the
 // assessment. A mailbox that cannot be read is reported as unreadable with
 // the reason; it never stops the others.
-func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolders []mailbox.Folder, publicFoldersErr error) (*mailbox.Assessment, error) {
-	out := &mailbox.Assessment{SchemaVersion: mailbox.AssessmentSchemaVersion, GeneratedAt: time.Now().UTC(), Tool: a.Tool}
+func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolders []mailbox.Folder, publicFoldersErr error) (*reports.Assessment, error) {
+	out := &reports.Assessment{SchemaVersion: reports.AssessmentSchemaVersion, GeneratedAt: time.Now().UTC(), Tool: a.Tool}
 	results := make([]struct {
-		a mailbox.MailboxAssessment
-		f []mailbox.Finding
+		a reports.MailboxAssessment
+		f []reports.Finding
 	}, len(mailboxes))
 	idx := make([]int, len(mailboxes))
 	for i := range idx {

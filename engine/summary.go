@@ -4,17 +4,17 @@ import (
 	"context"
 	"strings"
 
-	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // CopySummaries reads the copy results of every job in the store, keyed by
 // the lower-cased source address, for the reports.
-func CopySummaries(ctx context.Context, store Store) (map[string]*mailbox.CopySummary, error) {
+func CopySummaries(ctx context.Context, store Store) (map[string]*reports.CopySummary, error) {
 	jobs, err := store.Jobs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]*mailbox.CopySummary, len(jobs))
+	out := make(map[string]*reports.CopySummary, len(jobs))
 	for _, j := range jobs {
 		counts, err := store.Counts(ctx, j.ID)
 		if err != nil {
@@ -24,7 +24,7 @@ func CopySummaries(ctx context.Context, store Store) (map[string]*mailbox.CopySu
 		if err != nil {
 			return nil, err
 		}
-		s := &mailbox.CopySummary{
+		s := &reports.CopySummary{
 			Status: j.Status, ItemsCopied: counts.Copied, BytesCopied: counts.CopiedBytes,
 			ItemsSkipped: counts.Skipped, SkipReasons: counts.SkipReasons, LastPass: j.LastEnd,
 		}
@@ -45,7 +45,7 @@ func CopySummaries(ctx context.Context, store Store) (map[string]*mailbox.CopySu
 
 // MergeCopyResults attaches copy summaries to the mailboxes of an
 // assessment. It returns how many mailboxes had results.
-func MergeCopyResults(a *mailbox.Assessment, summaries map[string]*mailbox.CopySummary) int {
+func MergeCopyResults(a *reports.Assessment, summaries map[string]*reports.CopySummary) int {
 	n := 0
 	for i := range a.Mailboxes {
 		if s, ok := summaries[strings.ToLower(a.Mailboxes[i].Address)]; ok {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // Exchange Online limits the assessment checks against.
@@ -145,9 +146,9 @@ type MailboxInventory struct {
 // Assess turns one mailbox's inventory into its assessment and findings.
 // Findings come most serious first; the assessment's Readiness is derived
 // from them.
-func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []mailbox.Finding) {
+func Assess(in MailboxInventory, limits Limits) (reports.MailboxAssessment, []reports.Finding) {
 	limits = limits.WithDefaults()
-	a := mailbox.MailboxAssessment{
+	a := reports.MailboxAssessment{
 		Address:     in.Address,
 		Location:    in.Location,
 		Type:        in.Type,
@@ -157,12 +158,12 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 	if in.Err != nil {
 		a.Error = in.Err.Error()
 		f := unreadableFinding(in.Address, in.Location, in.Err)
-		a.Readiness = mailbox.Unreadable
-		return a, []mailbox.Finding{f}
+		a.Readiness = reports.Unreadable
+		return a, []reports.Finding{f}
 	}
 
-	var fs []mailbox.Finding
-	add := func(f ...mailbox.Finding) { fs = append(fs, f...) }
+	var fs []reports.Finding
+	add := func(f ...reports.Finding) { fs = append(fs, f...) }
 
 	for _, s := range sectionOrder {
 		if err := in.PartErrors[s]; err != nil {
@@ -205,7 +206,7 @@ func Assess(in MailboxInventory, limits Limits) (mailbox.MailboxAssessment, []ma
 
 	// Archive.
 	if in.HasArchive {
-		st := &mailbox.ArchiveStats{}
+		st := &reports.ArchiveStats{}
 		for _, f := range in.ArchiveFolders {
 			if f.Path == "" {
 				continue
@@ -331,14 +332,14 @@ var sectionOrder = []Section{SectionFolders, SectionItems, SectionArchive, Secti
 
 // sortFindings orders findings most serious first, keeping the order of
 // discovery within a severity.
-func sortFindings(fs []mailbox.Finding) {
+func sortFindings(fs []reports.Finding) {
 	sort.SliceStable(fs, func(i, j int) bool { return fs[i].Severity.Rank() < fs[j].Severity.Rank() })
 }
 
 // unreadableFinding explains why a mailbox could not be read. The fix is
 // given only where one command clears the cause: the impersonation role for
 // an on-premises mailbox the service account may not open.
-func unreadableFinding(addr string, loc mailbox.Location, err error) mailbox.Finding {
+func unreadableFinding(addr string, loc mailbox.Location, err error) reports.Finding {
 	fix := ""
 	reason := err.Error()
 	switch {
@@ -362,13 +363,13 @@ func unreadableFinding(addr string, loc mailbox.Location, err error) mailbox.Fin
 	return f
 }
 
-func partUnreadableFinding(addr string, loc mailbox.Location, s Section, err error) mailbox.Finding {
+func partUnreadableFinding(addr string, loc mailbox.Location, s Section, err error) reports.Finding {
 	if errors.Is(err, mailbox.ErrUnsupported) {
 		// Not a failure: the protocol cannot see that part (Graph v1.0 and
 		// the archive or Recoverable Items). Say how to look instead.
 		f := newFinding(CodePartUnreadable, addr, string(s),
 			fmt.Sprintf("The %s of the mailbox cannot be seen through Microsoft Graph v1.0, so it was not assessed.", s), "", nil)
-		f.Severity = mailbox.SeverityInfo
+		f.Severity = reports.SeverityInfo
 		f.Remedy = "Check it in Exchange Online PowerShell if it matters for the move."
 		if s == SectionArchive {
 			f.Fix = "Get-MailboxStatistics -Identity '" + psQuote(addr) + "' -Archive"
@@ -392,7 +393,7 @@ func partUnreadableFinding(addr string, loc mailbox.Location, s Section, err err
 
 // fillFolderStats counts the primary tree. The root (empty path) is not a
 // folder of its own.
-func fillFolderStats(a *mailbox.MailboxAssessment, folders []mailbox.Folder) {
+func fillFolderStats(a *reports.MailboxAssessment, folders []mailbox.Folder) {
 	for _, f := range folders {
 		if f.Path == "" {
 			a.MaxChildFolders = max(a.MaxChildFolders, f.ChildCount)
@@ -404,7 +405,7 @@ func fillFolderStats(a *mailbox.MailboxAssessment, folders []mailbox.Folder) {
 		a.MaxDepth = max(a.MaxDepth, f.Depth())
 		a.MaxChildFolders = max(a.MaxChildFolders, f.ChildCount)
 		a.MaxFolderItems = max(a.MaxFolderItems, f.ItemCount)
-		a.FolderStats = append(a.FolderStats, mailbox.FolderSummary{
+		a.FolderStats = append(a.FolderStats, reports.FolderSummary{
 			Path: f.Path, Class: f.Class, Items: f.ItemCount, SizeBytes: f.SizeBytes, ChildCount: f.ChildCount,
 		})
 	}
@@ -430,8 +431,8 @@ func folderKind(class string) mailbox.Kind {
 	return mailbox.KindOther
 }
 
-func folderLimitFindings(addr, prefix string, folders []mailbox.Folder, l Limits) []mailbox.Finding {
-	var out []mailbox.Finding
+func folderLimitFindings(addr, prefix string, folders []mailbox.Folder, l Limits) []reports.Finding {
+	var out []reports.Finding
 	for _, f := range folders {
 		obj := displayPath(prefix, f.Path)
 		if f.ItemCount > l.FolderItems {
@@ -462,8 +463,8 @@ func displayPath(prefix, path string) string {
 	return prefix + "/" + path
 }
 
-func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []mailbox.Finding {
-	var out []mailbox.Finding
+func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []reports.Finding {
+	var out []reports.Finding
 	where := "The mailbox"
 	if prefix != "" {
 		where = "The " + strings.ToLower(prefix)
@@ -495,7 +496,7 @@ func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []mailbox.Fi
 
 // largestBetween names the largest known item over lo (and at most hi when
 // hi > 0): "Inbox/Media: Q3 video".
-func largestBetween(items []mailbox.ItemSummary, lo, hi int64) (string, int64) {
+func largestBetween(items []reports.ItemSummary, lo, hi int64) (string, int64) {
 	for _, it := range items { // largest first
 		if it.SizeBytes > lo && (hi <= 0 || it.SizeBytes <= hi) {
 			return it.Folder + ": " + it.Subject, it.SizeBytes
@@ -504,8 +505,8 @@ func largestBetween(items []mailbox.ItemSummary, lo, hi int64) (string, int64) {
 	return "", 0
 }
 
-func contentFindings(addr string, byKind map[mailbox.Kind]int64) []mailbox.Finding {
-	var out []mailbox.Finding
+func contentFindings(addr string, byKind map[mailbox.Kind]int64) []reports.Finding {
+	var out []reports.Finding
 	for _, k := range []mailbox.Kind{mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes, mailbox.KindOther} {
 		if n := byKind[k]; n > 0 {
 			out = append(out, newFinding(CodeContentNotCopied, addr, string(k),
@@ -542,7 +543,7 @@ func sourceFolderMap(folders []mailbox.Folder) FolderMap {
 	return FolderMapOf(ids)
 }
 
-func ruleFindings(addr string, r mailbox.Rule, t RuleTranslation) []mailbox.Finding {
+func ruleFindings(addr string, r mailbox.Rule, t RuleTranslation) []reports.Finding {
 	name := r.Name
 	if name == "" {
 		name = r.ID
@@ -553,7 +554,7 @@ func ruleFindings(addr string, r mailbox.Rule, t RuleTranslation) []mailbox.Find
 			otherActionGap = true
 		}
 	}
-	var out []mailbox.Finding
+	var out []reports.Finding
 	for _, g := range t.Unmappable {
 		var code string
 		switch {
@@ -582,7 +583,7 @@ func ignoredLevel(level string) bool {
 	return level == "" || strings.EqualFold(level, "None")
 }
 
-func delegateFindings(addr string, d mailbox.Delegate) []mailbox.Finding {
+func delegateFindings(addr string, d mailbox.Delegate) []reports.Finding {
 	var perms []string
 	folders := make([]string, 0, len(d.Permissions))
 	for f := range d.Permissions {
@@ -628,7 +629,7 @@ func delegateFindings(addr string, d mailbox.Delegate) []mailbox.Finding {
 	// newFinding filled vars in; without calendar access there is nothing
 	// to re-create on the calendar, so no fix rather than the default one.
 	f.Fix = render(fix, vars)
-	out := []mailbox.Finding{f}
+	out := []reports.Finding{f}
 	for _, f := range folders {
 		if f == "Calendar" || ignoredLevel(d.Permissions[f]) {
 			continue
@@ -677,7 +678,7 @@ func permissionKey(user, folder string) string {
 	return strings.ToLower(user) + "\x00" + strings.ToLower(folder)
 }
 
-func folderPermissionFinding(addr, folder, user, level, how string) mailbox.Finding {
+func folderPermissionFinding(addr, folder, user, level, how string) reports.Finding {
 	graph := "Graph has no form for it"
 	if strings.EqualFold(firstSegment(folder), "Calendar") {
 		graph = "Graph can express it as a calendarPermission, which exmigrate does not copy yet"
@@ -688,7 +689,7 @@ func folderPermissionFinding(addr, folder, user, level, how string) mailbox.Find
 		"", map[string]string{"user": user, "folder": psFolderPath(folder), "rights": level})
 }
 
-func mailboxPermissionFinding(addr string, p MailboxPermission) mailbox.Finding {
+func mailboxPermissionFinding(addr string, p MailboxPermission) reports.Finding {
 	fix := fixFullAccess
 	switch p.Right {
 	case RightSendAs:
@@ -739,7 +740,7 @@ var kindNoun = map[mailbox.Kind]string{
 
 // PublicFoldersUnreadable is the finding for a public folder tree that
 // could not be read, with the reason.
-func PublicFoldersUnreadable(err error) mailbox.Finding {
+func PublicFoldersUnreadable(err error) reports.Finding {
 	f := newFinding(CodePublicFolderUnreadable, "", "Public Folders",
 		fmt.Sprintf("The public folder tree could not be read: %v; public folders were not assessed.", err), "", nil)
 	if errors.Is(err, mailbox.ErrAccessDenied) {
@@ -751,9 +752,9 @@ func PublicFoldersUnreadable(err error) mailbox.Finding {
 // AssessPublicFolders inventories the public folder tree (as listed from
 // publicfoldersroot, root included) against limits (zero fields: the
 // defaults).
-func AssessPublicFolders(folders []mailbox.Folder, limits Limits) (mailbox.PublicFolderStats, []mailbox.Finding) {
+func AssessPublicFolders(folders []mailbox.Folder, limits Limits) (reports.PublicFolderStats, []reports.Finding) {
 	l := limits.WithDefaults()
-	var st mailbox.PublicFolderStats
+	var st reports.PublicFolderStats
 	var calendars []string
 	for _, f := range folders {
 		if f.Path == "" {
@@ -770,7 +771,7 @@ func AssessPublicFolders(folders []mailbox.Folder, limits Limits) (mailbox.Publi
 	if st.Folders == 0 {
 		return st, nil
 	}
-	var fs []mailbox.Finding
+	var fs []reports.Finding
 	fs = append(fs, newFinding(CodePublicFolders, "", "Public Folders",
 		fmt.Sprintf("The public folder tree has %s holding %s (%s), %s deep; Graph has no public folder API.",
 			count(int64(st.Folders), "folder"), count(st.Items, "item"), humanize.Bytes(st.SizeBytes), count(int64(st.MaxDepth), "level")), "", nil))

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 const addr = "ann@contoso.com"
@@ -32,7 +33,7 @@ func cleanInventory() MailboxInventory {
 		Items: ItemStats{
 			Items: 200, SizeBytes: 45 << 20,
 			ByKind:  map[mailbox.Kind]int64{mailbox.KindMail: 200},
-			Largest: []mailbox.ItemSummary{{Folder: "Inbox", Subject: "slides", Class: "IPM.Note", SizeBytes: 9 << 20}},
+			Largest: []reports.ItemSummary{{Folder: "Inbox", Subject: "slides", Class: "IPM.Note", SizeBytes: 9 << 20}},
 		},
 		LitigationHold: boolp(false),
 	}
@@ -108,13 +109,13 @@ var findingCases = []struct {
 	{CodeItemOverTenantLimit,
 		func(in *MailboxInventory) {
 			in.Items.OverTenant = 3
-			in.Items.Largest = []mailbox.ItemSummary{{Folder: "Inbox", Subject: "scan", SizeBytes: 40 << 20}}
+			in.Items.Largest = []reports.ItemSummary{{Folder: "Inbox", Subject: "scan", SizeBytes: 40 << 20}}
 		},
 		func(in *MailboxInventory) { in.Items.OverTenant, in.Items.OverMax = 0, 0 }},
 	{CodeItemOver150MB,
 		func(in *MailboxInventory) {
 			in.Items.OverTenant, in.Items.OverMax = 1, 1
-			in.Items.Largest = []mailbox.ItemSummary{{Folder: "Inbox/Media", Subject: "Q3 video", SizeBytes: 210 << 20}}
+			in.Items.Largest = []reports.ItemSummary{{Folder: "Inbox/Media", Subject: "Q3 video", SizeBytes: 210 << 20}}
 		},
 		func(in *MailboxInventory) { in.Items.OverTenant, in.Items.OverMax = 2, 0 }},
 	{CodeFolderItemsLimit,
@@ -179,7 +180,7 @@ var findingCases = []struct {
 		func(in *MailboxInventory) { in.ClientOnlyRules = false }},
 }
 
-func codesOf(fs []mailbox.Finding) []string {
+func codesOf(fs []reports.Finding) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, f.Code)
@@ -194,7 +195,7 @@ func TestCleanMailboxHasNoFindings(t *testing.T) {
 	if len(fs) != 0 {
 		t.Fatalf("clean mailbox produced findings: %+v", fs)
 	}
-	if a.Readiness != mailbox.Ready {
+	if a.Readiness != reports.Ready {
 		t.Fatalf("Readiness = %s, want ready", a.Readiness)
 	}
 }
@@ -209,7 +210,7 @@ func TestEveryFindingCode(t *testing.T) {
 			in := cleanInventory()
 			tc.trigger(&in)
 			_, fs := Assess(in, Limits{})
-			i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == tc.code })
+			i := slices.IndexFunc(fs, func(f reports.Finding) bool { return f.Code == tc.code })
 			if i < 0 {
 				t.Fatalf("trigger did not produce %s; got %q", tc.code, codesOf(fs))
 			}
@@ -222,7 +223,7 @@ func TestEveryFindingCode(t *testing.T) {
 				t.Errorf("fix has an unfilled placeholder: %q", f.Fix)
 			}
 			// Access fixes grant the service account a role; the others name the mailbox.
-			if f.Fix != "" && f.Category != mailbox.CategoryAccess && !strings.Contains(f.Fix, addr) {
+			if f.Fix != "" && f.Category != reports.CategoryAccess && !strings.Contains(f.Fix, addr) {
 				t.Errorf("fix does not name the mailbox: %q", f.Fix)
 			}
 
@@ -256,7 +257,7 @@ func TestCatalogueCoveredByTests(t *testing.T) {
 func TestCatalogueWellFormed(t *testing.T) {
 	seen := map[string]bool{}
 	placeholder := regexp.MustCompile(`\{[a-z]+\}`)
-	categories := mailbox.Categories()
+	categories := reports.Categories()
 	for _, k := range Catalogue() {
 		if seen[k.Code] {
 			t.Errorf("duplicate code %s", k.Code)
@@ -290,7 +291,7 @@ func TestCatalogueWellFormed(t *testing.T) {
 func TestFindingsCarryNumbers(t *testing.T) {
 	in := cleanInventory()
 	in.Items.OverTenant, in.Items.OverMax = 5, 2
-	in.Items.Largest = []mailbox.ItemSummary{
+	in.Items.Largest = []reports.ItemSummary{
 		{Folder: "Inbox/Media", Subject: "Q3 video", SizeBytes: 210 << 20},
 		{Folder: "Inbox", Subject: "scan", SizeBytes: 40 << 20},
 	}
@@ -313,7 +314,7 @@ func TestFindingsCarryNumbers(t *testing.T) {
 			}
 			delete(want, f.Code)
 		}
-		if f.Severity != mailbox.SeverityInfo && !digits.MatchString(f.Found) {
+		if f.Severity != reports.SeverityInfo && !digits.MatchString(f.Found) {
 			t.Errorf("%s found has no number: %q", f.Code, f.Found)
 		}
 	}
@@ -324,7 +325,7 @@ func TestFindingsCarryNumbers(t *testing.T) {
 	in.Items.OverMax = 0
 	in.Items.OverTenant = 1
 	_, fs = Assess(in, Limits{TenantMessageBytes: 25 << 20})
-	i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == CodeItemOverTenantLimit })
+	i := slices.IndexFunc(fs, func(f reports.Finding) bool { return f.Code == CodeItemOverTenantLimit })
 	if i < 0 || !strings.Contains(fs[i].Found, "25.0 MB message size limit") {
 		t.Errorf("configured limit not used: %+v", fs)
 	}
@@ -362,7 +363,7 @@ func TestAssessmentFigures(t *testing.T) {
 	if !maps_equal(a.ItemsByKind, wantKinds) {
 		t.Errorf("ItemsByKind = %v, want %v", a.ItemsByKind, wantKinds)
 	}
-	if a.Archive == nil || *a.Archive != (mailbox.ArchiveStats{Folders: 2, Items: 1000, SizeBytes: 4 << 30}) {
+	if a.Archive == nil || *a.Archive != (reports.ArchiveStats{Folders: 2, Items: 1000, SizeBytes: 4 << 30}) {
 		t.Errorf("Archive = %+v", a.Archive)
 	}
 	if a.RecoverableItems != 15 || a.RecoverableBytes != 3072 {
@@ -374,7 +375,7 @@ func TestAssessmentFigures(t *testing.T) {
 	if len(a.FolderStats) != 6 || a.FolderStats[0].Path != "Inbox" {
 		t.Errorf("FolderStats = %+v", a.FolderStats)
 	}
-	if a.Readiness != mailbox.Blocked {
+	if a.Readiness != reports.Blocked {
 		t.Errorf("Readiness = %s, want blocked (In-Place hold)", a.Readiness)
 	}
 	// Most serious first.
@@ -383,7 +384,7 @@ func TestAssessmentFigures(t *testing.T) {
 			t.Fatalf("findings not ordered by severity: %q", codesOf(fs))
 		}
 	}
-	i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == CodeLitigationHoldUnknown })
+	i := slices.IndexFunc(fs, func(f reports.Finding) bool { return f.Code == CodeLitigationHoldUnknown })
 	if i < 0 || !strings.Contains(fs[i].Found, "DiscoveryHolds folder holds 5 items") {
 		t.Errorf("litigation hold finding does not give the DiscoveryHolds hint: %+v", fs)
 	}
@@ -474,7 +475,7 @@ func TestUnreadableReasons(t *testing.T) {
 		in := cleanInventory()
 		in.Err = tc.err
 		a, fs := Assess(in, Limits{})
-		if a.Readiness != mailbox.Unreadable || a.Error != tc.err.Error() {
+		if a.Readiness != reports.Unreadable || a.Error != tc.err.Error() {
 			t.Errorf("%v: readiness %s error %q", tc.err, a.Readiness, a.Error)
 		}
 		if len(fs) != 1 || fs[0].Code != CodeMailboxUnreadable {
@@ -503,26 +504,26 @@ func TestUnreadableReasons(t *testing.T) {
 	}
 	a, fs := Assess(in, Limits{})
 	if len(fs) != 2 || fs[0].Object != "rules" || fs[1].Object != "holds" ||
-		fs[1].Fix != fixDiscovery || fs[0].Fix != "" || a.Readiness != mailbox.Warnings {
+		fs[1].Fix != fixDiscovery || fs[0].Fix != "" || a.Readiness != reports.Warnings {
 		t.Errorf("part errors: %+v readiness %s", fs, a.Readiness)
 	}
 }
 
 func TestDeriveReadiness(t *testing.T) {
-	f := func(code string, sev mailbox.Severity) mailbox.Finding {
-		return mailbox.Finding{Code: code, Severity: sev}
+	f := func(code string, sev reports.Severity) reports.Finding {
+		return reports.Finding{Code: code, Severity: sev}
 	}
 	tests := []struct {
 		name string
-		fs   []mailbox.Finding
-		want mailbox.Readiness
+		fs   []reports.Finding
+		want reports.Readiness
 	}{
-		{"none", nil, mailbox.Ready},
-		{"info only", []mailbox.Finding{f(CodeLitigationHoldUnknown, mailbox.SeverityInfo)}, mailbox.Ready},
-		{"warning", []mailbox.Finding{f(CodeRecoverableItems, mailbox.SeverityInfo), f(CodeArchive, mailbox.SeverityWarning)}, mailbox.Warnings},
-		{"blocker after warning", []mailbox.Finding{f(CodeArchive, mailbox.SeverityWarning), f(CodeInPlaceHold, mailbox.SeverityBlocker)}, mailbox.Blocked},
-		{"warning after blocker", []mailbox.Finding{f(CodeInPlaceHold, mailbox.SeverityBlocker), f(CodeArchive, mailbox.SeverityWarning)}, mailbox.Blocked},
-		{"unreadable wins", []mailbox.Finding{f(CodeInPlaceHold, mailbox.SeverityBlocker), f(CodeMailboxUnreadable, mailbox.SeverityBlocker)}, mailbox.Unreadable},
+		{"none", nil, reports.Ready},
+		{"info only", []reports.Finding{f(CodeLitigationHoldUnknown, reports.SeverityInfo)}, reports.Ready},
+		{"warning", []reports.Finding{f(CodeRecoverableItems, reports.SeverityInfo), f(CodeArchive, reports.SeverityWarning)}, reports.Warnings},
+		{"blocker after warning", []reports.Finding{f(CodeArchive, reports.SeverityWarning), f(CodeInPlaceHold, reports.SeverityBlocker)}, reports.Blocked},
+		{"warning after blocker", []reports.Finding{f(CodeInPlaceHold, reports.SeverityBlocker), f(CodeArchive, reports.SeverityWarning)}, reports.Blocked},
+		{"unreadable wins", []reports.Finding{f(CodeInPlaceHold, reports.SeverityBlocker), f(CodeMailboxUnreadable, reports.SeverityBlocker)}, reports.Unreadable},
 	}
 	for _, tc := range tests {
 		if got := DeriveReadiness(tc.fs); got != tc.want {
@@ -532,13 +533,13 @@ func TestDeriveReadiness(t *testing.T) {
 	// Through Assess.
 	for _, tc := range []struct {
 		set  func(*MailboxInventory)
-		want mailbox.Readiness
+		want reports.Readiness
 	}{
-		{func(*MailboxInventory) {}, mailbox.Ready},
-		{func(in *MailboxInventory) { in.LitigationHold = nil }, mailbox.Ready},
-		{func(in *MailboxInventory) { in.ClientOnlyRules = true }, mailbox.Warnings},
-		{func(in *MailboxInventory) { in.Items.OverMax = 1; in.Items.OverTenant = 1 }, mailbox.Blocked},
-		{func(in *MailboxInventory) { in.Err = errors.New("boom") }, mailbox.Unreadable},
+		{func(*MailboxInventory) {}, reports.Ready},
+		{func(in *MailboxInventory) { in.LitigationHold = nil }, reports.Ready},
+		{func(in *MailboxInventory) { in.ClientOnlyRules = true }, reports.Warnings},
+		{func(in *MailboxInventory) { in.Items.OverMax = 1; in.Items.OverTenant = 1 }, reports.Blocked},
+		{func(in *MailboxInventory) { in.Err = errors.New("boom") }, reports.Unreadable},
 	} {
 		in := cleanInventory()
 		tc.set(&in)
@@ -611,12 +612,12 @@ func TestAssessPublicFolders(t *testing.T) {
 	for _, tc := range publicFolderCases {
 		t.Run(tc.code, func(t *testing.T) {
 			_, fs := AssessPublicFolders(tc.trigger, Limits{})
-			i := slices.IndexFunc(fs, func(f mailbox.Finding) bool { return f.Code == tc.code })
+			i := slices.IndexFunc(fs, func(f reports.Finding) bool { return f.Code == tc.code })
 			if i < 0 {
 				t.Fatalf("no %s in %q", tc.code, codesOf(fs))
 			}
 			k, _ := KindByCode(tc.code)
-			if f := fs[i]; f.Mailbox != "" || f.Severity != k.Severity || f.Category != mailbox.CategoryPublicFolders || !digits.MatchString(f.Found) {
+			if f := fs[i]; f.Mailbox != "" || f.Severity != k.Severity || f.Category != reports.CategoryPublicFolders || !digits.MatchString(f.Found) {
 				t.Errorf("finding %+v", f)
 			}
 			_, fs = AssessPublicFolders(tc.clear, Limits{})
@@ -634,7 +635,7 @@ func TestAssessPublicFolders(t *testing.T) {
 		{Path: "HR", ItemCount: 0},
 	}
 	st, fs := AssessPublicFolders(tree, Limits{})
-	if st != (mailbox.PublicFolderStats{Folders: 4, Items: 1_000_104, SizeBytes: 1<<30 + 5<<20, MaxDepth: 3}) {
+	if st != (reports.PublicFolderStats{Folders: 4, Items: 1_000_104, SizeBytes: 1<<30 + 5<<20, MaxDepth: 3}) {
 		t.Errorf("stats = %+v", st)
 	}
 	want := []string{
@@ -650,7 +651,7 @@ func TestAssessPublicFolders(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	if st, fs := AssessPublicFolders(nil, Limits{}); st != (mailbox.PublicFolderStats{}) || fs != nil {
+	if st, fs := AssessPublicFolders(nil, Limits{}); st != (reports.PublicFolderStats{}) || fs != nil {
 		t.Errorf("empty tree: %+v %+v", st, fs)
 	}
 }
@@ -694,8 +695,8 @@ func TestAssessGolden(t *testing.T) {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false) // the fixes hold <placeholders> for the administrator
 	if err := enc.Encode(struct {
-		Mailbox  mailbox.MailboxAssessment `json:"mailbox"`
-		Findings []mailbox.Finding         `json:"findings"`
+		Mailbox  reports.MailboxAssessment `json:"mailbox"`
+		Findings []reports.Finding         `json:"findings"`
 	}{a, fs}); err != nil {
 		t.Fatal(err)
 	}
@@ -704,7 +705,7 @@ func TestAssessGolden(t *testing.T) {
 
 func TestPublicFoldersUnreadable(t *testing.T) {
 	f := PublicFoldersUnreadable(fmt.Errorf("FindFolder publicfoldersroot: %w", mailbox.ErrAccessDenied))
-	if f.Code != CodePublicFolderUnreadable || f.Severity != mailbox.SeverityWarning || f.Category != mailbox.CategoryPublicFolders ||
+	if f.Code != CodePublicFolderUnreadable || f.Severity != reports.SeverityWarning || f.Category != reports.CategoryPublicFolders ||
 		!strings.Contains(f.Found, "FindFolder publicfoldersroot: access denied") || f.Fix != fixImpersonation || f.Remedy == "" {
 		t.Fatalf("finding %+v", f)
 	}
@@ -722,7 +723,7 @@ func TestPublicFoldersUnreadable(t *testing.T) {
 // Counts without the items themselves still name an object.
 func TestItemFindingsWithoutSamples(t *testing.T) {
 	in := cleanInventory()
-	in.Items.Largest = []mailbox.ItemSummary{{Folder: "Inbox", Subject: "huge", SizeBytes: 200 << 20}}
+	in.Items.Largest = []reports.ItemSummary{{Folder: "Inbox", Subject: "huge", SizeBytes: 200 << 20}}
 	in.Items.OverTenant, in.Items.OverMax = 4, 1
 	in.HasArchive = true
 	in.ArchiveItems = ItemStats{OverTenant: 1, OverMax: 1}

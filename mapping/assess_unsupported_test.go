@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // A part the protocol cannot reach (Graph v1.0 and the archive) is worth
@@ -21,20 +22,20 @@ func TestUnsupportedPartIsInfo(t *testing.T) {
 			continue
 		}
 		seen++
-		if f.Severity != mailbox.SeverityInfo || f.Fix == "" {
+		if f.Severity != reports.SeverityInfo || f.Fix == "" {
 			t.Errorf("%s: severity %s, fix %q; want info with a PowerShell check", f.Object, f.Severity, f.Fix)
 		}
 	}
 	if seen != 2 {
 		t.Errorf("want 2 part findings, got %d: %+v", seen, findings)
 	}
-	if a.Readiness != mailbox.Ready {
+	if a.Readiness != reports.Ready {
 		t.Errorf("readiness %s, want ready", a.Readiness)
 	}
 	// A real failure stays a warning.
 	in.PartErrors = map[Section]error{SectionArchive: fmt.Errorf("x: %w", mailbox.ErrAccessDenied)}
 	a, _ = Assess(in, Limits{})
-	if a.Readiness != mailbox.Warnings {
+	if a.Readiness != reports.Warnings {
 		t.Errorf("access denied: readiness %s, want warnings", a.Readiness)
 	}
 }

@@ -3,7 +3,7 @@ package mapping
 import (
 	"strings"
 
-	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // Finding codes. They are a stable interface: reports, filters and
@@ -49,8 +49,8 @@ const (
 // FindingKind describes one finding code: what it means and what to do.
 type FindingKind struct {
 	Code     string           `json:"code"`
-	Category mailbox.Category `json:"category"`
-	Severity mailbox.Severity `json:"severity"` // the default; a finding keeps it
+	Category reports.Category `json:"category"`
+	Severity reports.Severity `json:"severity"` // the default; a finding keeps it
 	Title    string           `json:"title"`
 	Remedy   string           `json:"remedy"`
 	// Fix is the command template, empty when no single call fixes it.
@@ -81,115 +81,115 @@ const (
 )
 
 var catalogue = []FindingKind{
-	{CodeMailboxUnreadable, mailbox.CategoryAccess, mailbox.SeverityBlocker,
+	{CodeMailboxUnreadable, reports.CategoryAccess, reports.SeverityBlocker,
 		"Mailbox could not be read",
 		"Fix the cause named in the finding (permission, address, location) and assess again.",
 		fixImpersonation},
-	{CodePartUnreadable, mailbox.CategoryAccess, mailbox.SeverityWarning,
+	{CodePartUnreadable, reports.CategoryAccess, reports.SeverityWarning,
 		"Part of the mailbox could not be read",
 		"The assessment is incomplete for that part; grant the missing right or fix the cause and assess again.",
 		""},
-	{CodePublicFolders, mailbox.CategoryPublicFolders, mailbox.SeverityWarning,
+	{CodePublicFolders, reports.CategoryPublicFolders, reports.SeverityWarning,
 		"Public folders have no Graph equivalent",
 		"Move the tree with a public folder migration batch (or to Microsoft 365 Groups); exmigrate does not copy public folders.",
 		fixPFMigration},
-	{CodePublicFolderCalendars, mailbox.CategoryPublicFolders, mailbox.SeverityWarning,
+	{CodePublicFolderCalendars, reports.CategoryPublicFolders, reports.SeverityWarning,
 		"Public folder calendars have no Graph equivalent",
 		"Move them with the public folder migration, or replace them with a shared mailbox or group calendar.",
 		""},
-	{CodePublicFolderHierarchyLimit, mailbox.CategoryPublicFolders, mailbox.SeverityBlocker,
+	{CodePublicFolderHierarchyLimit, reports.CategoryPublicFolders, reports.SeverityBlocker,
 		"Public folder hierarchy over the migration limit",
 		"Remove or archive unused public folders until the hierarchy is under the limit.",
 		""},
-	{CodePublicFolderUnreadable, mailbox.CategoryPublicFolders, mailbox.SeverityWarning,
+	{CodePublicFolderUnreadable, reports.CategoryPublicFolders, reports.SeverityWarning,
 		"Public folder tree could not be read",
 		"Check the configured public folder mailbox and that the service account can read public folders, then assess again.",
 		""},
-	{CodeInPlaceHold, mailbox.CategoryHolds, mailbox.SeverityBlocker,
+	{CodeInPlaceHold, reports.CategoryHolds, reports.SeverityBlocker,
 		"In-Place hold covers the mailbox",
 		"In-Place Holds are retired in Exchange Online and a copy does not carry held content: re-create the hold as a Purview eDiscovery case hold on the target before the source is retired (Security & Compliance PowerShell).",
 		fixCaseHold},
-	{CodeLitigationHold, mailbox.CategoryHolds, mailbox.SeverityBlocker,
+	{CodeLitigationHold, reports.CategoryHolds, reports.SeverityBlocker,
 		"Litigation hold is enabled",
 		"A copy does not carry Recoverable Items or the hold: set litigation hold on the target before the copy and keep the source until legal agrees (Exchange Online PowerShell).",
 		fixLitigationSet},
-	{CodeLitigationHoldUnknown, mailbox.CategoryHolds, mailbox.SeverityInfo,
+	{CodeLitigationHoldUnknown, reports.CategoryHolds, reports.SeverityInfo,
 		"Litigation hold is not visible through the API",
 		"Check litigation hold with Exchange PowerShell; if it is enabled, set it on the target before the copy.",
 		fixLitigationCheck},
-	{CodeArchive, mailbox.CategoryArchive, mailbox.SeverityWarning,
+	{CodeArchive, reports.CategoryArchive, reports.SeverityWarning,
 		"Online archive is not reachable through Graph v1.0",
 		"Move the archive with a hybrid move request (archive only), or keep it on-premises until it can be moved; the exmigrate copy carries the primary mailbox only.",
 		fixArchiveMove},
-	{CodeRecoverableItems, mailbox.CategoryArchive, mailbox.SeverityInfo,
+	{CodeRecoverableItems, reports.CategoryArchive, reports.SeverityInfo,
 		"Recoverable Items are not copied",
 		"Nothing to do unless they must be kept (for example under hold); then use a hybrid move.",
 		""},
-	{CodeDelegate, mailbox.CategoryDelegates, mailbox.SeverityWarning,
+	{CodeDelegate, reports.CategoryDelegates, reports.SeverityWarning,
 		"Delegate must be re-created",
 		"Graph can express calendar delegation only (calendarPermission); re-create the delegate and its folder permissions with Exchange Online PowerShell after the move.",
 		fixDelegate},
-	{CodeFolderPermission, mailbox.CategoryDelegates, mailbox.SeverityWarning,
+	{CodeFolderPermission, reports.CategoryDelegates, reports.SeverityWarning,
 		"Folder permission must be re-created",
 		"Graph has calendar permissions only; re-create folder permissions with Add-MailboxFolderPermission after the move.",
 		fixFolderPermission},
-	{CodeMailboxPermission, mailbox.CategoryDelegates, mailbox.SeverityWarning,
+	{CodeMailboxPermission, reports.CategoryDelegates, reports.SeverityWarning,
 		"Mailbox permission must be re-created",
 		"Full Access, Send As and Send on Behalf have no Graph form; re-create them with Exchange Online PowerShell after the move.",
 		fixFullAccess},
-	{CodeItemOverTenantLimit, mailbox.CategoryLimits, mailbox.SeverityWarning,
+	{CodeItemOverTenantLimit, reports.CategoryLimits, reports.SeverityWarning,
 		"Items over the tenant's message size limit",
 		"Raise the target mailbox's message size limits (up to 150 MB) before the copy, or those items are refused.",
 		fixMessageSize},
-	{CodeItemOver150MB, mailbox.CategoryLimits, mailbox.SeverityBlocker,
+	{CodeItemOver150MB, reports.CategoryLimits, reports.SeverityBlocker,
 		"Items over 150 MB",
 		"Nothing over 150 MB can be written to Exchange Online: save the large attachments to OneDrive or SharePoint, or export the items to a PST, before the move.",
 		""},
-	{CodeFolderItemsLimit, mailbox.CategoryLimits, mailbox.SeverityBlocker,
+	{CodeFolderItemsLimit, reports.CategoryLimits, reports.SeverityBlocker,
 		"Folder over the item limit",
 		"Split the folder (move older items into sub-folders) until each folder is under the limit.",
 		""},
-	{CodeFolderDepthLimit, mailbox.CategoryLimits, mailbox.SeverityBlocker,
+	{CodeFolderDepthLimit, reports.CategoryLimits, reports.SeverityBlocker,
 		"Folder nested deeper than the limit",
 		"Flatten the folder tree until no folder is deeper than the limit.",
 		""},
-	{CodeFolderChildrenLimit, mailbox.CategoryLimits, mailbox.SeverityBlocker,
+	{CodeFolderChildrenLimit, reports.CategoryLimits, reports.SeverityBlocker,
 		"Folder with more sub-folders than the limit",
 		"Regroup the sub-folders under intermediate folders until no folder has more than the limit.",
 		""},
-	{CodeMailboxOverQuota, mailbox.CategoryLimits, mailbox.SeverityWarning,
+	{CodeMailboxOverQuota, reports.CategoryLimits, reports.SeverityWarning,
 		"Primary mailbox larger than the target quota",
 		"License the target for a larger mailbox, or enable the archive and move older content there.",
 		fixEnableArchive},
-	{CodeContentNotCopied, mailbox.CategoryContent, mailbox.SeverityWarning,
+	{CodeContentNotCopied, reports.CategoryContent, reports.SeverityWarning,
 		"Items the copy does not carry yet",
 		"The exmigrate copy carries mail only so far: move calendar, contacts, tasks and notes with a hybrid move, or export and import them in Outlook.",
 		fixMailboxMove},
-	{CodeRuleConditionUnmappable, mailbox.CategoryRules, mailbox.SeverityWarning,
+	{CodeRuleConditionUnmappable, reports.CategoryRules, reports.SeverityWarning,
 		"Rule condition has no Graph form",
 		"The rule is not created on the target; re-create it in Outlook on the web after the move.",
 		""},
-	{CodeRuleExceptionUnmappable, mailbox.CategoryRules, mailbox.SeverityWarning,
+	{CodeRuleExceptionUnmappable, reports.CategoryRules, reports.SeverityWarning,
 		"Rule exception has no Graph form",
 		"The rule is not created on the target; re-create it in Outlook on the web after the move.",
 		""},
-	{CodeRuleActionUnmappable, mailbox.CategoryRules, mailbox.SeverityWarning,
+	{CodeRuleActionUnmappable, reports.CategoryRules, reports.SeverityWarning,
 		"Rule action has no Graph form",
 		"The rule is not created on the target; re-create it in Outlook on the web after the move.",
 		""},
-	{CodeRuleFolderUnresolved, mailbox.CategoryRules, mailbox.SeverityWarning,
+	{CodeRuleFolderUnresolved, reports.CategoryRules, reports.SeverityWarning,
 		"Rule names a folder that cannot be resolved",
 		"Point the rule at an existing folder (or copy that folder) and assess again.",
 		""},
-	{CodeRuleNotSupported, mailbox.CategoryRules, mailbox.SeverityWarning,
+	{CodeRuleNotSupported, reports.CategoryRules, reports.SeverityWarning,
 		"Rule cannot be read through the API",
 		"The rule has client-made parts; re-create it in Outlook after the move.",
 		""},
-	{CodeRuleInError, mailbox.CategoryRules, mailbox.SeverityInfo,
+	{CodeRuleInError, reports.CategoryRules, reports.SeverityInfo,
 		"Rule is in error",
 		"The rule does not run on the source either; fix or delete it in Outlook.",
 		""},
-	{CodeRuleClientOnly, mailbox.CategoryRules, mailbox.SeverityWarning,
+	{CodeRuleClientOnly, reports.CategoryRules, reports.SeverityWarning,
 		"Client-only rules exist",
 		"Client-only rules live in the Outlook rule blob and are not visible to Graph: export them in Outlook (Rules and Alerts, Options, Export Rules) and import them after the move.",
 		""},
@@ -233,7 +233,7 @@ func render(tmpl string, vars map[string]string) string {
 
 // newFinding builds a finding of a catalogued kind. The fix template is the
 // kind's unless fix is given; an empty vars map leaves no placeholder.
-func newFinding(code, mbx, object, found string, fixTmpl string, vars map[string]string) mailbox.Finding {
+func newFinding(code, mbx, object, found string, fixTmpl string, vars map[string]string) reports.Finding {
 	k, ok := KindByCode(code)
 	if !ok {
 		panic("mapping: finding code not in the catalogue: " + code) // a programming error caught by the tests
@@ -253,7 +253,7 @@ func newFinding(code, mbx, object, found string, fixTmpl string, vars map[string
 	if _, ok := vars["query"]; !ok {
 		vars["query"] = ""
 	}
-	return mailbox.Finding{
+	return reports.Finding{
 		Code:     k.Code,
 		Severity: k.Severity,
 		Category: k.Category,
@@ -268,16 +268,16 @@ func newFinding(code, mbx, object, found string, fixTmpl string, vars map[string
 // DeriveReadiness sums findings up: unreadable when the mailbox could not
 // be read, blocked when any finding is a blocker, warnings when any is a
 // warning, ready otherwise.
-func DeriveReadiness(findings []mailbox.Finding) mailbox.Readiness {
-	r := mailbox.Ready
+func DeriveReadiness(findings []reports.Finding) reports.Readiness {
+	r := reports.Ready
 	for _, f := range findings {
 		switch {
 		case f.Code == CodeMailboxUnreadable:
-			return mailbox.Unreadable
-		case f.Severity == mailbox.SeverityBlocker:
-			r = mailbox.Blocked
-		case f.Severity == mailbox.SeverityWarning && r == mailbox.Ready:
-			r = mailbox.Warnings
+			return reports.Unreadable
+		case f.Severity == reports.SeverityBlocker:
+			r = reports.Blocked
+		case f.Severity == reports.SeverityWarning && r == reports.Ready:
+			r = reports.Warnings
 		}
 	}
 	return r

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // ItemStats sums up the items of one folder tree, as read from item pages.
@@ -12,7 +13,7 @@ type ItemStats struct {
 	Items      int64
 	SizeBytes  int64
 	ByKind     map[mailbox.Kind]int64
-	Largest    []mailbox.ItemSummary // largest first, at most the tally's keep
+	Largest    []reports.ItemSummary // largest first, at most the tally's keep
 	OverTenant int64                 // items over Limits.TenantMessageBytes (including those over MaxItemBytes)
 	OverMax    int64                 // items over Limits.MaxItemBytes (150 MB)
 }
@@ -60,12 +61,12 @@ func (t *ItemTally) Add(folderPath string, it mailbox.Item) {
 	if len(l) == t.keep && it.SizeBytes <= l[len(l)-1].SizeBytes {
 		return
 	}
-	s := mailbox.ItemSummary{
+	s := reports.ItemSummary{
 		Folder: folderPath, Subject: it.Subject, Class: it.Class,
 		SizeBytes: it.SizeBytes, Received: it.Received,
 	}
 	// Insert after the items of the same size: the first seen stays first.
-	i, _ := slices.BinarySearchFunc(l, it.SizeBytes, func(e mailbox.ItemSummary, size int64) int {
+	i, _ := slices.BinarySearchFunc(l, it.SizeBytes, func(e reports.ItemSummary, size int64) int {
 		if e.SizeBytes >= size {
 			return -1
 		}

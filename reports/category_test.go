@@ -3,16 +3,14 @@ package reports
 import (
 	"slices"
 	"testing"
-
-	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // TestCategoriesFromMailbox: the report orders and labels exactly the
-// categories mailbox.Categories lists, in that order.
+// categories Categories lists, in that order.
 func TestCategoriesFromMailbox(t *testing.T) {
-	cats := mailbox.Categories()
+	cats := Categories()
 	if !slices.Equal(categoryOrder, cats) {
-		t.Errorf("categoryOrder = %q, want mailbox.Categories() %q", categoryOrder, cats)
+		t.Errorf("categoryOrder = %q, want Categories() %q", categoryOrder, cats)
 	}
 	if len(categoryLabels) != len(cats) {
 		t.Errorf("%d category labels for %d categories", len(categoryLabels), len(cats))

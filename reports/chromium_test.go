@@ -99,7 +99,7 @@ func artifactDir(t *testing.T) string {
 	return t.ArtifactDir()
 }
 
-func writeReport(t *testing.T, dir string, a *mailbox.Assessment) string {
+func writeReport(t *testing.T, dir string, a *Assessment) string {
 	t.Helper()
 	page := filepath.Join(dir, "report.html")
 	f, err := os.Create(page)
@@ -124,14 +124,14 @@ func TestHTMLInChromium(t *testing.T) {
 	// Markup in every kind of field: if any of it became markup, the
 	// marker attribute would appear in the DOM (and the CSP would complain).
 	hostile := `<img src=x onerror="document.documentElement.setAttribute('data-pwned','1')"><script>document.documentElement.setAttribute('data-pwned','2')</script>`
-	a.Mailboxes = append(a.Mailboxes, mailbox.MailboxAssessment{
-		Address: hostile + "@contoso.com", Location: mailbox.LocationCloud, Readiness: mailbox.Blocked, Batch: hostile,
+	a.Mailboxes = append(a.Mailboxes, MailboxAssessment{
+		Address: hostile + "@contoso.com", Location: mailbox.LocationCloud, Readiness: Blocked, Batch: hostile,
 		Error:        hostile,
-		LargestItems: []mailbox.ItemSummary{{Folder: hostile, Subject: hostile, Class: hostile, SizeBytes: 1 << 20}},
-		FolderStats:  []mailbox.FolderSummary{{Path: hostile, Class: hostile}},
-		Copy:         &mailbox.CopySummary{Status: hostile, SkipReasons: map[string]int64{hostile: 1}},
+		LargestItems: []ItemSummary{{Folder: hostile, Subject: hostile, Class: hostile, SizeBytes: 1 << 20}},
+		FolderStats:  []FolderSummary{{Path: hostile, Class: hostile}},
+		Copy:         &CopySummary{Status: hostile, SkipReasons: map[string]int64{hostile: 1}},
 	})
-	a.Findings = append(a.Findings, mailbox.Finding{Code: hostile, Severity: mailbox.Severity(hostile), Category: mailbox.Category(hostile), Mailbox: hostile + "@contoso.com", Object: hostile, Found: hostile, Remedy: hostile, Fix: hostile})
+	a.Findings = append(a.Findings, Finding{Code: hostile, Severity: Severity(hostile), Category: Category(hostile), Mailbox: hostile + "@contoso.com", Object: hostile, Found: hostile, Remedy: hostile, Fix: hostile})
 	page := writeReport(t, dir, a)
 	res := openInChromium(t, chromium, page, filepath.Join(dir, "report.png"))
 	if len(res.Console) > 0 {
@@ -198,7 +198,7 @@ func TestHTMLInChromiumLarge(t *testing.T) {
 // that records its observations as data-test-* attributes on <html>, and
 // returns them. The page's CSP is dropped, since it rightly blocks the
 // added script; everything else is the report as written.
-func runDriver(t *testing.T, chromium string, a *mailbox.Assessment, driver string) map[string]string {
+func runDriver(t *testing.T, chromium string, a *Assessment, driver string) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
 	page := writeReport(t, dir, a)

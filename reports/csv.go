@@ -5,8 +5,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-
-	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // utf8BOM makes Excel read the file as UTF-8 instead of the local code page.
@@ -56,7 +54,7 @@ func (c *csvWriter) flush() error {
 var findingsHeader = []string{"severity", "category", "code", "mailbox", "object", "found", "remedy", "fix"}
 
 // renderFindingsCSV writes one row per finding, most serious first.
-func renderFindingsCSV(w io.Writer, a *mailbox.Assessment) error {
+func renderFindingsCSV(w io.Writer, a *Assessment) error {
 	c, err := newCSV(w)
 	if err != nil {
 		return err
@@ -92,7 +90,7 @@ var mailboxesHeader = []string{
 }
 
 // renderMailboxesCSV writes one row per mailbox, in the assessment's order.
-func renderMailboxesCSV(w io.Writer, a *mailbox.Assessment) error {
+func renderMailboxesCSV(w io.Writer, a *Assessment) error {
 	c, err := newCSV(w)
 	if err != nil {
 		return err

@@ -10,20 +10,20 @@ import (
 
 // hostileAssessment puts markup, formula and Markdown syntax into every text
 // field a report shows.
-func hostileAssessment(h string) *mailbox.Assessment {
-	return &mailbox.Assessment{
+func hostileAssessment(h string) *Assessment {
+	return &Assessment{
 		SchemaVersion: 1,
 		Tool:          h,
-		Mailboxes: []mailbox.MailboxAssessment{{
+		Mailboxes: []MailboxAssessment{{
 			Address: h + "@contoso.com", Location: mailbox.Location(h), Type: mailbox.MailboxType(h), Batch: h,
-			Readiness: mailbox.Readiness(h), Error: h,
+			Readiness: Readiness(h), Error: h,
 			ItemsByKind:  map[mailbox.Kind]int64{mailbox.Kind(h): 1},
-			LargestItems: []mailbox.ItemSummary{{Folder: h, Subject: h, Class: h, SizeBytes: 1}},
-			FolderStats:  []mailbox.FolderSummary{{Path: h, Class: h}},
-			Copy:         &mailbox.CopySummary{Status: h, SkipReasons: map[string]int64{h: 1}},
+			LargestItems: []ItemSummary{{Folder: h, Subject: h, Class: h, SizeBytes: 1}},
+			FolderStats:  []FolderSummary{{Path: h, Class: h}},
+			Copy:         &CopySummary{Status: h, SkipReasons: map[string]int64{h: 1}},
 		}},
-		Findings: []mailbox.Finding{{
-			Code: h, Severity: mailbox.Severity(h), Category: mailbox.Category(h), Mailbox: h + "@contoso.com",
+		Findings: []Finding{{
+			Code: h, Severity: Severity(h), Category: Category(h), Mailbox: h + "@contoso.com",
 			Object: h, Found: h, Remedy: h, Fix: h,
 		}},
 	}

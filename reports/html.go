@@ -33,7 +33,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"bytes":  humanize.Bytes,
 	"int":    func(n int64) string { return formatInt(n) },
 	"count":  func(n int) string { return formatInt(int64(n)) },
-	"sevLbl": func(s mailbox.Severity) string { return severityLabel(s) },
+	"sevLbl": func(s Severity) string { return severityLabel(s) },
 	"sevKey": sevKey,
 	"date":   dateOnly,
 	"plural": plural,
@@ -81,7 +81,7 @@ type htmlView struct {
 	Largest    []largestRow
 	Manual     []kpi // things to rebuild or decide by hand
 	Copy       *copyView
-	PF         *mailbox.PublicFolderStats
+	PF         *PublicFolderStats
 	TopN       int
 
 	FindingGroups []categoryView
@@ -225,20 +225,20 @@ func shorten(s string, n int) string {
 }
 
 func readinessClass(k string) string {
-	switch mailbox.Readiness(k) {
-	case mailbox.Ready:
+	switch Readiness(k) {
+	case Ready:
 		return "c-ready"
-	case mailbox.Warnings:
+	case Warnings:
 		return "c-warn"
-	case mailbox.Blocked:
+	case Blocked:
 		return "c-block"
 	}
 	return "c-unread"
 }
 
-func sevKey(s mailbox.Severity) string {
+func sevKey(s Severity) string {
 	switch s {
-	case mailbox.SeverityBlocker, mailbox.SeverityWarning, mailbox.SeverityInfo:
+	case SeverityBlocker, SeverityWarning, SeverityInfo:
 		return string(s)
 	}
 	return "other"
@@ -293,7 +293,7 @@ type categoryView struct {
 
 type codeGroup struct {
 	Code      string
-	Severity  mailbox.Severity
+	Severity  Severity
 	Count     int
 	Mailboxes int
 	Remedy    string
@@ -322,11 +322,11 @@ type mbView struct {
 	Kinds        []Count
 	Facts        []kpi
 	Findings     []mbFinding
-	LargestItems []mailbox.ItemSummary
+	LargestItems []ItemSummary
 	MoreItems    int
-	Folders      []mailbox.FolderSummary
+	Folders      []FolderSummary
 	MoreFolders  int
-	Copy         *mailbox.CopySummary
+	Copy         *CopySummary
 	CopyStatus   string
 	CopyKey      string
 	Gap          int64
@@ -336,13 +336,13 @@ type mbView struct {
 }
 
 type mbFinding struct {
-	Severity                                   mailbox.Severity
+	Severity                                   Severity
 	Category, Code, Object, Found, Remedy, Fix string
 }
 
 func mbAnchor(i int) string { return "mb-" + strconv.Itoa(i) }
 
-func renderHTML(w io.Writer, a *mailbox.Assessment, opts Options) error {
+func renderHTML(w io.Writer, a *Assessment, opts Options) error {
 	md := newModel(a)
 	v := buildView(md, opts)
 	return htmlTemplate.Execute(w, v)
@@ -474,8 +474,8 @@ func buildView(md *model, opts Options) *htmlView {
 		v.Copy = buildCopyView(md, cp, v.TopN)
 	}
 	v.FindingGroups = buildFindingGroups(md)
-	v.TopBlockers = topCodes(v.FindingGroups, mailbox.SeverityBlocker, v.TopN)
-	v.TopWarnings = topCodes(v.FindingGroups, mailbox.SeverityWarning, v.TopN)
+	v.TopBlockers = topCodes(v.FindingGroups, SeverityBlocker, v.TopN)
+	v.TopWarnings = topCodes(v.FindingGroups, SeverityWarning, v.TopN)
 	v.Mailboxes = buildMailboxViews(md)
 	return v
 }
@@ -541,7 +541,7 @@ func buildFindingGroups(md *model) []categoryView {
 	}
 	// Group by category in the summary's order, then by code, most serious
 	// code first.
-	idx := map[mailbox.Category]*categoryView{}
+	idx := map[Category]*categoryView{}
 	var cats []*categoryView
 	for _, c := range md.sum.ByCategory {
 		cv := &categoryView{Key: string(c.Category), Label: c.Label, Blocker: c.Blocker, Warning: c.Warning, Info: c.Info, Other: c.Other, Mailboxes: c.Mailboxes}
@@ -549,7 +549,7 @@ func buildFindingGroups(md *model) []categoryView {
 		cats = append(cats, cv)
 	}
 	type key struct {
-		cat  mailbox.Category
+		cat  Category
 		code string
 	}
 	groups := map[key]*codeGroup{}
@@ -624,7 +624,7 @@ type topCode struct {
 
 // topCodes lists the codes of one severity, those concerning the most
 // mailboxes (then findings) first.
-func topCodes(cats []categoryView, sev mailbox.Severity, n int) []topCode {
+func topCodes(cats []categoryView, sev Severity, n int) []topCode {
 	var out []topCode
 	for _, c := range cats {
 		for _, g := range c.Codes {
@@ -678,11 +678,11 @@ func buildMailboxViews(md *model) []mbView {
 			v.Findings = append(v.Findings, mbFinding{Severity: f.Severity, Category: categoryLabel(f.Category), Code: f.Code, Object: f.Object, Found: f.Found, Remedy: f.Remedy, Fix: f.Fix})
 		}
 		items := slices.Clone(m.LargestItems)
-		slices.SortStableFunc(items, func(a, b mailbox.ItemSummary) int { return cmp.Compare(b.SizeBytes, a.SizeBytes) })
+		slices.SortStableFunc(items, func(a, b ItemSummary) int { return cmp.Compare(b.SizeBytes, a.SizeBytes) })
 		v.LargestItems = items[:min(len(items), maxItemsPerMbx)]
 		v.MoreItems = len(items) - len(v.LargestItems)
 		folders := slices.Clone(m.FolderStats)
-		slices.SortStableFunc(folders, func(a, b mailbox.FolderSummary) int {
+		slices.SortStableFunc(folders, func(a, b FolderSummary) int {
 			return cmp.Or(cmp.Compare(b.SizeBytes, a.SizeBytes), cmp.Compare(b.Items, a.Items))
 		})
 		v.Folders = folders[:min(len(folders), maxFoldersPerMbx)]

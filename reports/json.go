@@ -44,7 +44,7 @@ var ErrNotAssessment = errors.New("not an exmigrate assessment")
 // with a confusing type error; unknown fields are ignored, since additive
 // changes keep the version. Malformed JSON is reported with its line and
 // column and matches ErrNotAssessment.
-func ReadAssessment(r io.Reader) (*mailbox.Assessment, error) {
+func ReadAssessment(r io.Reader) (*Assessment, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxAssessmentBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read assessment: %w", err)
@@ -58,18 +58,18 @@ func ReadAssessment(r io.Reader) (*mailbox.Assessment, error) {
 	// One full decode in the normal case. The version is looked at on its
 	// own only when something is off, so that a file from a newer exmigrate
 	// (whose shape may not fit) is told apart from a malformed one.
-	a := new(mailbox.Assessment)
+	a := new(Assessment)
 	if err := json.Unmarshal(data, a); err != nil {
 		if verr := checkVersion(data); verr != nil {
 			return nil, verr
 		}
 		return nil, jsonError(data, err)
 	}
-	if a.SchemaVersion < 1 || a.SchemaVersion > mailbox.AssessmentSchemaVersion {
+	if a.SchemaVersion < 1 || a.SchemaVersion > AssessmentSchemaVersion {
 		if err := checkVersion(data); err != nil {
 			return nil, err
 		}
-		return nil, fmt.Errorf("read assessment: %w", &SchemaVersionError{Got: a.SchemaVersion, Supported: mailbox.AssessmentSchemaVersion})
+		return nil, fmt.Errorf("read assessment: %w", &SchemaVersionError{Got: a.SchemaVersion, Supported: AssessmentSchemaVersion})
 	}
 	return a, nil
 }
@@ -84,14 +84,14 @@ func checkVersion(data []byte) error {
 		return jsonError(data, err)
 	}
 	if probe.SchemaVersion == nil || string(*probe.SchemaVersion) == "null" {
-		return fmt.Errorf("read assessment: %w", &SchemaVersionError{Supported: mailbox.AssessmentSchemaVersion, Missing: true})
+		return fmt.Errorf("read assessment: %w", &SchemaVersionError{Supported: AssessmentSchemaVersion, Missing: true})
 	}
 	var version int
 	if err := json.Unmarshal(*probe.SchemaVersion, &version); err != nil {
 		return fmt.Errorf("read assessment: schema_version must be an integer, found %s: %w", truncate(string(*probe.SchemaVersion), 40), ErrNotAssessment)
 	}
-	if version < 1 || version > mailbox.AssessmentSchemaVersion {
-		return fmt.Errorf("read assessment: %w", &SchemaVersionError{Got: version, Supported: mailbox.AssessmentSchemaVersion})
+	if version < 1 || version > AssessmentSchemaVersion {
+		return fmt.Errorf("read assessment: %w", &SchemaVersionError{Got: version, Supported: AssessmentSchemaVersion})
 	}
 	return nil
 }
@@ -139,14 +139,14 @@ func truncate(s string, n int) string {
 // stays bounded by the largest mailbox rather than the whole output: the
 // top level is encoded with both lists empty, and each "[]" is replaced by
 // the elements as they are encoded. Everything else at the top level comes
-// from encoding/json, so a field added to mailbox.Assessment appears here
+// from encoding/json, so a field added to Assessment appears here
 // without a change.
-func renderJSON(w io.Writer, a *mailbox.Assessment) error {
+func renderJSON(w io.Writer, a *Assessment) error {
 	top := *a
-	top.SchemaVersion = mailbox.AssessmentSchemaVersion
+	top.SchemaVersion = AssessmentSchemaVersion
 	top.GeneratedAt = top.GeneratedAt.UTC()
-	top.Mailboxes = []mailbox.MailboxAssessment{}
-	top.Findings = []mailbox.Finding{}
+	top.Mailboxes = []MailboxAssessment{}
+	top.Findings = []Finding{}
 	var head bytes.Buffer
 	if err := newJSONEncoder(&head, "").Encode(&top); err != nil {
 		return err

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/exmigrate/exmigrate/internal/humanize"
-	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // mdText escapes text for a GitHub-flavoured Markdown table cell or
@@ -95,7 +94,7 @@ func (m *mdWriter) table(header []string, rows func(row func(cells ...string))) 
 
 // renderMarkdown writes the report for wikis and tickets: a summary table,
 // the findings by severity, and one table row per mailbox.
-func renderMarkdown(w io.Writer, a *mailbox.Assessment, opts Options) error {
+func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 	md := newModel(a)
 	s := md.sum
 	m := &mdWriter{w: bufio.NewWriter(w)}

@@ -1,4 +1,4 @@
-// Package reports renders an assessment (mailbox.Assessment, optionally with
+// Package reports renders an assessment (Assessment, optionally with
 // copy results merged into each mailbox) for the people who will not read
 // logs: a self-contained HTML dashboard, CSV for spreadsheets, the versioned
 // JSON for scripts, and Markdown for wikis and tickets.
@@ -18,8 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // Format is one output format of the report.
@@ -142,7 +140,7 @@ func (o Options) logger() *slog.Logger {
 }
 
 // Render writes the assessment a in one format to w.
-func Render(w io.Writer, format Format, a *mailbox.Assessment, opts Options) error {
+func Render(w io.Writer, format Format, a *Assessment, opts Options) error {
 	if a == nil {
 		return errors.New("render report: no assessment given")
 	}
@@ -201,7 +199,7 @@ func FileNames(format Format) []string {
 // report.md. Each file is written to a temporary name and renamed into place,
 // so a reader never sees half a report. It returns the paths written, in
 // order; on error, the paths written before it.
-func WriteAll(ctx context.Context, dir string, formats []Format, a *mailbox.Assessment, opts Options) ([]string, error) {
+func WriteAll(ctx context.Context, dir string, formats []Format, a *Assessment, opts Options) ([]string, error) {
 	if a == nil {
 		return nil, errors.New("write reports: no assessment given")
 	}

@@ -33,7 +33,7 @@ func goldenOptions() Options {
 
 // loadFixture reads the fixed assessment through ReadAssessment, as the
 // report command does.
-func loadFixture(t testing.TB) *mailbox.Assessment {
+func loadFixture(t testing.TB) *Assessment {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "assessment.json"))
 	if err != nil {
@@ -189,19 +189,19 @@ func TestSummarize(t *testing.T) {
 }
 
 func TestEffectiveReadinessWhenMissing(t *testing.T) {
-	a := &mailbox.Assessment{
+	a := &Assessment{
 		SchemaVersion: 1,
-		Mailboxes: []mailbox.MailboxAssessment{
+		Mailboxes: []MailboxAssessment{
 			{Address: "a@x"}, {Address: "b@x"}, {Address: "c@x"}, {Address: "d@x", Error: "timeout"},
 		},
-		Findings: []mailbox.Finding{
-			{Code: "X", Severity: mailbox.SeverityBlocker, Mailbox: "B@X"},
-			{Code: "Y", Severity: mailbox.SeverityWarning, Mailbox: "c@x"},
-			{Code: "Z", Severity: mailbox.SeverityInfo, Mailbox: "a@x"},
+		Findings: []Finding{
+			{Code: "X", Severity: SeverityBlocker, Mailbox: "B@X"},
+			{Code: "Y", Severity: SeverityWarning, Mailbox: "c@x"},
+			{Code: "Z", Severity: SeverityInfo, Mailbox: "a@x"},
 		},
 	}
 	md := newModel(a)
-	want := []mailbox.Readiness{mailbox.Ready, mailbox.Blocked, mailbox.Warnings, mailbox.Unreadable}
+	want := []Readiness{Ready, Blocked, Warnings, Unreadable}
 	for i, w := range want {
 		if got := md.mailboxes[i].readiness; got != w {
 			t.Errorf("%s: readiness %q, want %q", a.Mailboxes[i].Address, got, w)
@@ -415,7 +415,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	// Empty lists are [] rather than null.
 	var empty bytes.Buffer
-	if err := Render(&empty, FormatJSON, &mailbox.Assessment{SchemaVersion: 1}, Options{}); err != nil {
+	if err := Render(&empty, FormatJSON, &Assessment{SchemaVersion: 1}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	var m map[string]json.RawMessage
@@ -497,7 +497,7 @@ func FuzzReadAssessment(f *testing.F) {
 			}
 			return
 		}
-		if a.SchemaVersion != mailbox.AssessmentSchemaVersion {
+		if a.SchemaVersion != AssessmentSchemaVersion {
 			t.Fatalf("accepted schema_version %d", a.SchemaVersion)
 		}
 		// Whatever was accepted must render in every format.
@@ -543,7 +543,7 @@ func TestHeadline(t *testing.T) {
 	if got != want {
 		t.Errorf("Headline:\n got %s\nwant %s", got, want)
 	}
-	if got := Summarize(&mailbox.Assessment{SchemaVersion: 1}).Headline(); got != "0 mailboxes (0 B); 0 findings (0 blockers)." {
+	if got := Summarize(&Assessment{SchemaVersion: 1}).Headline(); got != "0 mailboxes (0 B); 0 findings (0 blockers)." {
 		t.Errorf("empty Headline: %s", got)
 	}
 }
@@ -612,13 +612,13 @@ func (h cancelHandler) WithGroup(string) slog.Handler             { return h }
 // TestJSONStreamingMatchesEncodingJSON compares the streamed JSON with what
 // encoding/json writes for the whole document at once.
 func TestJSONStreamingMatchesEncodingJSON(t *testing.T) {
-	reference := func(a *mailbox.Assessment) []byte {
+	reference := func(a *Assessment) []byte {
 		out := *a
-		out.SchemaVersion = mailbox.AssessmentSchemaVersion
+		out.SchemaVersion = AssessmentSchemaVersion
 		out.GeneratedAt = out.GeneratedAt.UTC()
 		out.Mailboxes = slices.Clone(a.Mailboxes)
 		if out.Mailboxes == nil {
-			out.Mailboxes = []mailbox.MailboxAssessment{}
+			out.Mailboxes = []MailboxAssessment{}
 		}
 		for i := range out.Mailboxes {
 			if out.Mailboxes[i].ItemsByKind == nil {
@@ -626,7 +626,7 @@ func TestJSONStreamingMatchesEncodingJSON(t *testing.T) {
 			}
 		}
 		if out.Findings == nil {
-			out.Findings = []mailbox.Finding{}
+			out.Findings = []Finding{}
 		}
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -637,13 +637,13 @@ func TestJSONStreamingMatchesEncodingJSON(t *testing.T) {
 		}
 		return buf.Bytes()
 	}
-	cases := map[string]*mailbox.Assessment{
+	cases := map[string]*Assessment{
 		"fixture":   loadFixture(t),
 		"synthetic": syntheticAssessment(200),
 		"empty":     {},
-		"no kinds":  {Mailboxes: []mailbox.MailboxAssessment{{Address: "a@x"}}, Findings: []mailbox.Finding{{Code: "X"}}},
-		"tricky strings": {Tool: "\n  \"mailboxes\": []", Mailboxes: []mailbox.MailboxAssessment{{Address: "\n  \"findings\": []"}},
-			Findings: []mailbox.Finding{{Found: "<&>\u2028"}}},
+		"no kinds":  {Mailboxes: []MailboxAssessment{{Address: "a@x"}}, Findings: []Finding{{Code: "X"}}},
+		"tricky strings": {Tool: "\n  \"mailboxes\": []", Mailboxes: []MailboxAssessment{{Address: "\n  \"findings\": []"}},
+			Findings: []Finding{{Found: "<&>\u2028"}}},
 	}
 	for name, a := range cases {
 		var got bytes.Buffer

@@ -44,7 +44,7 @@ type Summary struct {
 	Severity   []Count // blocker, warning, info, then others
 	ByCategory []CategoryCount
 
-	PublicFolders *mailbox.PublicFolderStats
+	PublicFolders *PublicFolderStats
 	// Copy is nil when no mailbox carries copy results.
 	Copy *CopyProgress
 }
@@ -71,7 +71,7 @@ type LocationCount struct {
 
 // CategoryCount is the findings of one category by severity.
 type CategoryCount struct {
-	Category  mailbox.Category
+	Category  Category
 	Label     string
 	Blocker   int
 	Warning   int
@@ -108,7 +108,7 @@ type CopyProgress struct {
 // Gap is what the target lacks for one mailbox after its copy: source items
 // minus skipped items minus target items. Positive means missing items;
 // negative means the target holds more (items that were already there).
-func Gap(c *mailbox.CopySummary) int64 {
+func Gap(c *CopySummary) int64 {
 	if c == nil {
 		return 0
 	}
@@ -129,30 +129,30 @@ func percent(n, of int64) float64 {
 }
 
 var (
-	readinessOrder = []mailbox.Readiness{mailbox.Blocked, mailbox.Unreadable, mailbox.Warnings, mailbox.Ready}
-	severityOrder  = []mailbox.Severity{mailbox.SeverityBlocker, mailbox.SeverityWarning, mailbox.SeverityInfo}
+	readinessOrder = []Readiness{Blocked, Unreadable, Warnings, Ready}
+	severityOrder  = []Severity{SeverityBlocker, SeverityWarning, SeverityInfo}
 	kindOrder      = []mailbox.Kind{mailbox.KindMail, mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes, mailbox.KindOther}
 	copyOrder      = []string{"done", "partial", "failed", "not-started"}
-	categoryOrder  = mailbox.Categories()
+	categoryOrder  = Categories()
 )
 
 // readinessRank orders mailboxes for readers: what needs action first.
-func readinessRank(r mailbox.Readiness) int {
+func readinessRank(r Readiness) int {
 	if i := slices.Index(readinessOrder, r); i >= 0 {
 		return i
 	}
 	return len(readinessOrder)
 }
 
-func readinessLabel(r mailbox.Readiness) string {
+func readinessLabel(r Readiness) string {
 	switch r {
-	case mailbox.Ready:
+	case Ready:
 		return "Ready"
-	case mailbox.Warnings:
+	case Warnings:
 		return "Ready with warnings"
-	case mailbox.Blocked:
+	case Blocked:
 		return "Blocked"
-	case mailbox.Unreadable:
+	case Unreadable:
 		return "Unreadable"
 	}
 	return titleCase(string(r))
@@ -177,31 +177,31 @@ func typeLabel(t mailbox.MailboxType) string {
 	return titleCase(string(t))
 }
 
-func severityLabel(s mailbox.Severity) string {
+func severityLabel(s Severity) string {
 	switch s {
-	case mailbox.SeverityBlocker:
+	case SeverityBlocker:
 		return "Blocker"
-	case mailbox.SeverityWarning:
+	case SeverityWarning:
 		return "Warning"
-	case mailbox.SeverityInfo:
+	case SeverityInfo:
 		return "Info"
 	}
 	return titleCase(string(s))
 }
 
-// categoryLabels names every category of mailbox.Categories for people.
-var categoryLabels = map[mailbox.Category]string{
-	mailbox.CategoryRules:         "Inbox rules",
-	mailbox.CategoryPublicFolders: "Public folders",
-	mailbox.CategoryHolds:         "Holds",
-	mailbox.CategoryArchive:       "Archive",
-	mailbox.CategoryDelegates:     "Delegates",
-	mailbox.CategoryLimits:        "Limits",
-	mailbox.CategoryContent:       "Content",
-	mailbox.CategoryAccess:        "Access",
+// categoryLabels names every category of Categories for people.
+var categoryLabels = map[Category]string{
+	CategoryRules:         "Inbox rules",
+	CategoryPublicFolders: "Public folders",
+	CategoryHolds:         "Holds",
+	CategoryArchive:       "Archive",
+	CategoryDelegates:     "Delegates",
+	CategoryLimits:        "Limits",
+	CategoryContent:       "Content",
+	CategoryAccess:        "Access",
 }
 
-func categoryLabel(c mailbox.Category) string {
+func categoryLabel(c Category) string {
 	if l, ok := categoryLabels[c]; ok {
 		return l
 	}
@@ -235,26 +235,26 @@ func titleCase(s string) string {
 // model is an assessment prepared once for the renderers: findings sorted
 // and indexed by mailbox, each mailbox's effective readiness, the summary.
 type model struct {
-	a         *mailbox.Assessment
-	findings  []mailbox.Finding // sorted: severity, category, code, mailbox, object
-	byMailbox map[string][]int  // lower-cased address -> indexes into findings
-	mailboxes []mailboxView     // in input order
-	order     []int             // indexes into mailboxes: readiness, then address
+	a         *Assessment
+	findings  []Finding        // sorted: severity, category, code, mailbox, object
+	byMailbox map[string][]int // lower-cased address -> indexes into findings
+	mailboxes []mailboxView    // in input order
+	order     []int            // indexes into mailboxes: readiness, then address
 	sum       Summary
 	orgWide   []int // findings that name no mailbox
 	unknownMB []int // findings naming a mailbox that is not in the assessment
 }
 
 type mailboxView struct {
-	m         *mailbox.MailboxAssessment
-	readiness mailbox.Readiness
+	m         *MailboxAssessment
+	readiness Readiness
 	blockers  int
 	warnings  int
 	infos     int
 	findings  []int
 }
 
-func newModel(a *mailbox.Assessment) *model {
+func newModel(a *Assessment) *model {
 	md := &model{a: a, byMailbox: map[string][]int{}}
 	md.findings = slices.Clone(a.Findings)
 	slices.SortStableFunc(md.findings, compareFindings)
@@ -278,9 +278,9 @@ func newModel(a *mailbox.Assessment) *model {
 		v := mailboxView{m: m, findings: md.byMailbox[strings.ToLower(m.Address)]}
 		for _, fi := range v.findings {
 			switch md.findings[fi].Severity {
-			case mailbox.SeverityBlocker:
+			case SeverityBlocker:
 				v.blockers++
-			case mailbox.SeverityWarning:
+			case SeverityWarning:
 				v.warnings++
 			default:
 				v.infos++
@@ -307,21 +307,21 @@ func newModel(a *mailbox.Assessment) *model {
 // effectiveReadiness is the assessment's verdict; when the assessment left
 // it empty, it is derived the way assess derives it, so that old or
 // hand-made files still report sensibly.
-func effectiveReadiness(m *mailbox.MailboxAssessment, blockers, warnings int) mailbox.Readiness {
+func effectiveReadiness(m *MailboxAssessment, blockers, warnings int) Readiness {
 	switch {
 	case m.Readiness != "":
 		return m.Readiness
 	case m.Error != "":
-		return mailbox.Unreadable
+		return Unreadable
 	case blockers > 0:
-		return mailbox.Blocked
+		return Blocked
 	case warnings > 0:
-		return mailbox.Warnings
+		return Warnings
 	}
-	return mailbox.Ready
+	return Ready
 }
 
-func compareFindings(a, b mailbox.Finding) int {
+func compareFindings(a, b Finding) int {
 	return cmp.Or(
 		cmp.Compare(a.Severity.Rank(), b.Severity.Rank()),
 		cmp.Compare(categoryRank(a.Category), categoryRank(b.Category)),
@@ -332,7 +332,7 @@ func compareFindings(a, b mailbox.Finding) int {
 	)
 }
 
-func categoryRank(c mailbox.Category) int {
+func categoryRank(c Category) int {
 	if i := slices.Index(categoryOrder, c); i >= 0 {
 		return i
 	}
@@ -341,7 +341,7 @@ func categoryRank(c mailbox.Category) int {
 
 // Summarize computes the summary of an assessment, for callers that want the
 // figures without a report (a chat message, an exit status).
-func Summarize(a *mailbox.Assessment) Summary {
+func Summarize(a *Assessment) Summary {
 	if a == nil {
 		return Summary{}
 	}
@@ -377,11 +377,11 @@ func (md *model) summarize() Summary {
 		lc.Items += m.Items
 		lc.SizeBytes += m.SizeBytes
 		switch v.readiness {
-		case mailbox.Ready:
+		case Ready:
 			lc.Ready++
-		case mailbox.Warnings:
+		case Warnings:
 			lc.Warnings++
-		case mailbox.Blocked:
+		case Blocked:
 			lc.Blocked++
 		default:
 			lc.Unreadable++
@@ -433,7 +433,7 @@ func (md *model) summarize() Summary {
 			copyStatus.add("not-started", 1)
 		}
 	}
-	s.Readiness = readiness.ordered(toStrings(readinessOrderForDisplay), func(k string) string { return readinessLabel(mailbox.Readiness(k)) }, true)
+	s.Readiness = readiness.ordered(toStrings(readinessOrderForDisplay), func(k string) string { return readinessLabel(Readiness(k)) }, true)
 	s.ByType = types.ordered([]string{"user", "shared", "room", "equipment"}, func(k string) string { return typeLabel(mailbox.MailboxType(k)) }, false)
 	s.ItemsByKind = kinds.ordered(toStrings(kindOrder), titleCase, false)
 	slices.SortStableFunc(locOrder, func(a, b mailbox.Location) int { return cmp.Compare(locationRank(a), locationRank(b)) })
@@ -442,9 +442,9 @@ func (md *model) summarize() Summary {
 	}
 
 	sev := counter{}
-	cats := map[mailbox.Category]*CategoryCount{}
-	catMailboxes := map[mailbox.Category]map[string]bool{}
-	var catOrder []mailbox.Category
+	cats := map[Category]*CategoryCount{}
+	catMailboxes := map[Category]map[string]bool{}
+	var catOrder []Category
 	for _, f := range md.findings {
 		sev.add(string(f.Severity), 1)
 		cc := cats[f.Category]
@@ -455,11 +455,11 @@ func (md *model) summarize() Summary {
 			catOrder = append(catOrder, f.Category)
 		}
 		switch f.Severity {
-		case mailbox.SeverityBlocker:
+		case SeverityBlocker:
 			cc.Blocker++
-		case mailbox.SeverityWarning:
+		case SeverityWarning:
 			cc.Warning++
-		case mailbox.SeverityInfo:
+		case SeverityInfo:
 			cc.Info++
 		default:
 			cc.Other++
@@ -468,8 +468,8 @@ func (md *model) summarize() Summary {
 			catMailboxes[f.Category][strings.ToLower(f.Mailbox)] = true
 		}
 	}
-	s.Severity = sev.ordered(toStrings(severityOrder), func(k string) string { return severityLabel(mailbox.Severity(k)) }, true)
-	slices.SortStableFunc(catOrder, func(a, b mailbox.Category) int {
+	s.Severity = sev.ordered(toStrings(severityOrder), func(k string) string { return severityLabel(Severity(k)) }, true)
+	slices.SortStableFunc(catOrder, func(a, b Category) int {
 		return cmp.Or(cmp.Compare(categoryRank(a), categoryRank(b)), cmp.Compare(a, b))
 	})
 	for _, c := range catOrder {
@@ -488,7 +488,7 @@ func (md *model) summarize() Summary {
 
 // readinessOrderForDisplay is the order of the readiness legend: good news
 // first, as a sponsor reads it.
-var readinessOrderForDisplay = []mailbox.Readiness{mailbox.Ready, mailbox.Warnings, mailbox.Blocked, mailbox.Unreadable}
+var readinessOrderForDisplay = []Readiness{Ready, Warnings, Blocked, Unreadable}
 
 func locationRank(l mailbox.Location) int {
 	switch l {
@@ -603,7 +603,7 @@ func (s Summary) Headline() string {
 			continue
 		}
 		label := strings.ToLower(c.Label)
-		if c.Key == string(mailbox.Warnings) {
+		if c.Key == string(Warnings) {
 			label = "with warnings"
 		}
 		parts = append(parts, formatInt(c.N)+" "+label)
@@ -613,7 +613,7 @@ func (s Summary) Headline() string {
 	}
 	var blockers int64
 	for _, c := range s.Severity {
-		if c.Key == string(mailbox.SeverityBlocker) {
+		if c.Key == string(SeverityBlocker) {
 			blockers = c.N
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 type assessOptions struct {
@@ -151,8 +152,8 @@ func writeJSONFile(path string, v any) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func printAssessmentSummary(io Streams, a *mailbox.Assessment, path string) {
-	bySev := map[mailbox.Severity]int{}
+func printAssessmentSummary(io Streams, a *reports.Assessment, path string) {
+	bySev := map[reports.Severity]int{}
 	for _, f := range a.Findings {
 		bySev[f.Severity]++
 	}
@@ -168,7 +169,7 @@ func printAssessmentSummary(io Streams, a *mailbox.Assessment, path string) {
 	}
 	tw.Flush()
 	fmt.Fprintf(io.Out, "\n%d mailbox(es), %d finding(s): %d blocker, %d warning, %d info\n",
-		len(a.Mailboxes), len(a.Findings), bySev[mailbox.SeverityBlocker], bySev[mailbox.SeverityWarning], bySev[mailbox.SeverityInfo])
+		len(a.Mailboxes), len(a.Findings), bySev[reports.SeverityBlocker], bySev[reports.SeverityWarning], bySev[reports.SeverityInfo])
 	if a.PublicFolders != nil {
 		fmt.Fprintf(io.Out, "public folders: %d folders, %d items, %s\n", a.PublicFolders.Folders, a.PublicFolders.Items, humanize.Bytes(a.PublicFolders.SizeBytes))
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/secret"
 	"github.com/exmigrate/exmigrate/internal/state"
-	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/reports"
 )
 
@@ -125,7 +124,7 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 
 // mailReport sends the HTML report with the CSV files attached from an
 // Exchange Online mailbox, saved to its Sent Items so the send is audited.
-func mailReport(ctx context.Context, opts *reportOptions, a *mailbox.Assessment, ropts reports.Options) error {
+func mailReport(ctx context.Context, opts *reportOptions, a *reports.Assessment, ropts reports.Options) error {
 	cfg, err := opts.g.loadConfig()
 	if err != nil {
 		return err
@@ -165,7 +164,7 @@ func mailReport(ctx context.Context, opts *reportOptions, a *mailbox.Assessment,
 	return nil
 }
 
-func reportSubject(a *mailbox.Assessment, o reports.Options) string {
+func reportSubject(a *reports.Assessment, o reports.Options) string {
 	title := o.Title
 	if title == "" {
 		title = "Exchange migration assessment"
@@ -176,7 +175,7 @@ func reportSubject(a *mailbox.Assessment, o reports.Options) string {
 // postTeamsSummary posts a short summary to a Teams Workflow ("When a
 // Teams webhook request is received"). The URL is a secret: it is read from
 // the environment and never logged or printed.
-func postTeamsSummary(ctx context.Context, envName string, a *mailbox.Assessment) error {
+func postTeamsSummary(ctx context.Context, envName string, a *reports.Assessment) error {
 	url, err := secret.FromEnv(envName)
 	if err != nil {
 		return usageErrorf("--teams-workflow-env: %w", err)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/logging"
-	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/reports"
 )
 
@@ -81,7 +80,7 @@ func TestTeamsSummaryKeepsTheURLSecret(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
-	a := &mailbox.Assessment{Mailboxes: []mailbox.MailboxAssessment{{Address: "a@b.com", Readiness: mailbox.Blocked}}}
+	a := &reports.Assessment{Mailboxes: []reports.MailboxAssessment{{Address: "a@b.com", Readiness: reports.Blocked}}}
 
 	t.Setenv("EXM_TEST_TEAMS", srv.URL+"/workflows/1?sig=s3cr3t")
 	if err := postTeamsSummary(context.Background(), "EXM_TEST_TEAMS", a); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // TestCloudMailboxWithNothingToReportIsReady: Graph v1.0 cannot reach a
@@ -19,7 +20,7 @@ func TestCloudMailboxWithNothingToReportIsReady(t *testing.T) {
 	addCloudMail(e.lab.Graph.AddMailbox(addr, mailbox.TypeUser), "Inbox", 3)
 	a := e.assess(t, entries(addr), mapping.Limits{}, false)
 	m := mailboxOf(t, a, addr)
-	if m.Readiness != mailbox.Ready || m.Items != 3 || m.Location != mailbox.LocationCloud {
+	if m.Readiness != reports.Ready || m.Items != 3 || m.Location != mailbox.LocationCloud {
 		for _, f := range findings(a, "", addr) {
 			t.Logf("%s %s %q: %s", f.Code, f.Severity, f.Object, f.Found)
 		}
@@ -30,7 +31,7 @@ func TestCloudMailboxWithNothingToReportIsReady(t *testing.T) {
 		t.Fatalf("part findings %+v, want the archive and Recoverable Items", parts)
 	}
 	for _, f := range parts {
-		if f.Severity != mailbox.SeverityInfo || !strings.Contains(f.Fix, "'"+addr+"'") {
+		if f.Severity != reports.SeverityInfo || !strings.Contains(f.Fix, "'"+addr+"'") {
 			t.Errorf("%s: severity %s, fix %q; want info with the PowerShell check for this mailbox", f.Object, f.Severity, f.Fix)
 		}
 	}

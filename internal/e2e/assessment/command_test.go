@@ -84,13 +84,13 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the written assessment does not validate: %v", err)
 	}
-	if a.SchemaVersion != mailbox.AssessmentSchemaVersion || !strings.HasPrefix(a.Tool, "exmigrate ") || a.GeneratedAt.IsZero() {
+	if a.SchemaVersion != reports.AssessmentSchemaVersion || !strings.HasPrefix(a.Tool, "exmigrate ") || a.GeneratedAt.IsZero() {
 		t.Errorf("header: schema %d, tool %q, generated %v", a.SchemaVersion, a.Tool, a.GeneratedAt)
 	}
 
 	type want struct {
 		loc       mailbox.Location
-		readiness mailbox.Readiness
+		readiness reports.Readiness
 		items     int64
 		codes     []string // the findings' codes, sorted
 	}
@@ -102,16 +102,16 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 	wants := map[string]want{
 		// 265 mail items in six folders, 6 calendar and 4 contact items;
 		// five rules of which two map; a delegate with Inbox access.
-		"ann@contoso.com": {mailbox.LocationOnPrem, mailbox.Warnings, 275, []string{mapping.CodeRuleConditionUnmappable, mapping.CodeRuleConditionUnmappable,
+		"ann@contoso.com": {mailbox.LocationOnPrem, reports.Warnings, 275, []string{mapping.CodeRuleConditionUnmappable, mapping.CodeRuleConditionUnmappable,
 			mapping.CodeRuleActionUnmappable, mapping.CodeDelegate, mapping.CodeFolderPermission, mapping.CodeContentNotCopied, mapping.CodeContentNotCopied, lit}},
-		"bob@contoso.com":   {mailbox.LocationOnPrem, mailbox.Warnings, 122, []string{mapping.CodeArchive, mapping.CodeRecoverableItems, lit}},
-		"carol@contoso.com": {mailbox.LocationOnPrem, mailbox.Blocked, 70, []string{mapping.CodeInPlaceHold, lit}},
+		"bob@contoso.com":   {mailbox.LocationOnPrem, reports.Warnings, 122, []string{mapping.CodeArchive, mapping.CodeRecoverableItems, lit}},
+		"carol@contoso.com": {mailbox.LocationOnPrem, reports.Blocked, 70, []string{mapping.CodeInPlaceHold, lit}},
 		// Inbox 40, Scans 2 plus the 40 MB and 160 MB items.
-		"dan@contoso.com":        {mailbox.LocationOnPrem, mailbox.Blocked, 44, []string{mapping.CodeItemOverTenantLimit, mapping.CodeItemOver150MB, lit}},
-		"helpdesk@contoso.com":   {mailbox.LocationOnPrem, mailbox.Ready, 75, []string{lit}},
-		"room-paris@contoso.com": {mailbox.LocationOnPrem, mailbox.Warnings, 12, []string{mapping.CodeContentNotCopied, lit}},
-		"eve@contoso.com":        {mailbox.LocationCloud, mailbox.Ready, 55, append(slices.Clone(cloudParts), lit)},
-		"sales@contoso.com":      {mailbox.LocationCloud, mailbox.Ready, 25, append(slices.Clone(cloudParts), lit)},
+		"dan@contoso.com":        {mailbox.LocationOnPrem, reports.Blocked, 44, []string{mapping.CodeItemOverTenantLimit, mapping.CodeItemOver150MB, lit}},
+		"helpdesk@contoso.com":   {mailbox.LocationOnPrem, reports.Ready, 75, []string{lit}},
+		"room-paris@contoso.com": {mailbox.LocationOnPrem, reports.Warnings, 12, []string{mapping.CodeContentNotCopied, lit}},
+		"eve@contoso.com":        {mailbox.LocationCloud, reports.Ready, 55, append(slices.Clone(cloudParts), lit)},
+		"sales@contoso.com":      {mailbox.LocationCloud, reports.Ready, 25, append(slices.Clone(cloudParts), lit)},
 	}
 	if len(a.Mailboxes) != len(wants) {
 		t.Errorf("%d mailboxes, want %d", len(a.Mailboxes), len(wants))
@@ -171,15 +171,15 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 	checkGolden(t, "default-lab.assessment.json", normalise(t, raw))
 
 	// The summary the command prints agrees with the file.
-	bySev := map[mailbox.Severity]int{}
+	bySev := map[reports.Severity]int{}
 	for _, f := range a.Findings {
 		bySev[f.Severity]++
 	}
-	if len(a.Findings) != 27 || bySev[mailbox.SeverityBlocker] != 2 || bySev[mailbox.SeverityInfo] != 13 {
+	if len(a.Findings) != 27 || bySev[reports.SeverityBlocker] != 2 || bySev[reports.SeverityInfo] != 13 {
 		t.Errorf("%d findings (%v); want 27: 2 blockers, 12 warnings, 13 info", len(a.Findings), bySev)
 	}
 	line := fmt.Sprintf("%d mailbox(es), %d finding(s): %d blocker, %d warning, %d info", len(a.Mailboxes), len(a.Findings),
-		bySev[mailbox.SeverityBlocker], bySev[mailbox.SeverityWarning], bySev[mailbox.SeverityInfo])
+		bySev[reports.SeverityBlocker], bySev[reports.SeverityWarning], bySev[reports.SeverityInfo])
 	for _, s := range []string{line, "public folders: 8 folders, 58 items", "assessment written to " + out} {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("summary lacks %q:\n%s", s, stdout.String())

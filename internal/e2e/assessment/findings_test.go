@@ -15,6 +15,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // Addresses of the findings lab. Each mailbox carries one kind of problem;
@@ -170,13 +171,13 @@ func seedFindingsLab(t *testing.T, e *env) {
 }
 
 // assessments are the runs the table refers to.
-type assessments map[string]*mailbox.Assessment
+type assessments map[string]*reports.Assessment
 
 // findingCase is one finding code: a mailbox (in a named run) that triggers
 // it and one that does not. Mailbox "" is the organisation (public folders).
 type findingCase struct {
 	code           string
-	severity       mailbox.Severity
+	severity       reports.Severity
 	run, mailbox   string
 	object         string
 	negRun, negMbx string
@@ -248,36 +249,36 @@ func TestFindings(t *testing.T) {
 	}
 
 	cases := []findingCase{
-		{code: mapping.CodeMailboxUnreadable, severity: mailbox.SeverityBlocker, run: "main", mailbox: ghostAddr, object: ghostAddr, negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodePartUnreadable, severity: mailbox.SeverityWarning, run: "part", mailbox: partAddr, object: string(mapping.SectionDelegates), negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodePublicFolders, severity: mailbox.SeverityWarning, run: "main", object: "Public Folders", negRun: "pf-empty"},
-		{code: mapping.CodePublicFolderCalendars, severity: mailbox.SeverityWarning, run: "main", object: "Calendars/Holidays", negRun: "pf-plain"},
+		{code: mapping.CodeMailboxUnreadable, severity: reports.SeverityBlocker, run: "main", mailbox: ghostAddr, object: ghostAddr, negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodePartUnreadable, severity: reports.SeverityWarning, run: "part", mailbox: partAddr, object: string(mapping.SectionDelegates), negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodePublicFolders, severity: reports.SeverityWarning, run: "main", object: "Public Folders", negRun: "pf-empty"},
+		{code: mapping.CodePublicFolderCalendars, severity: reports.SeverityWarning, run: "main", object: "Calendars/Holidays", negRun: "pf-plain"},
 		{code: mapping.CodePublicFolderHierarchyLimit, elsewhere: "TestPublicFolderHierarchyLimit (250,001 folders read over EWS: the blocker; 250,000: none)"},
-		{code: mapping.CodePublicFolderUnreadable, severity: mailbox.SeverityWarning, run: "pf-denied", object: "Public Folders", negRun: "pf-plain"},
-		{code: mapping.CodeInPlaceHold, severity: mailbox.SeverityBlocker, run: "main", mailbox: holdAddr, object: "Investigation 7", negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeLitigationHold, severity: mailbox.SeverityBlocker, run: "main", mailbox: bigAddr, object: "litigation hold", negRun: "main", negMbx: archAddr},
+		{code: mapping.CodePublicFolderUnreadable, severity: reports.SeverityWarning, run: "pf-denied", object: "Public Folders", negRun: "pf-plain"},
+		{code: mapping.CodeInPlaceHold, severity: reports.SeverityBlocker, run: "main", mailbox: holdAddr, object: "Investigation 7", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeLitigationHold, severity: reports.SeverityBlocker, run: "main", mailbox: bigAddr, object: "litigation hold", negRun: "main", negMbx: archAddr},
 		// Every readable mailbox gets it (litigation hold is never known), so
 		// the only mailbox without it is one that could not be read.
-		{code: mapping.CodeLitigationHoldUnknown, severity: mailbox.SeverityInfo, run: "main", mailbox: plainAddr, object: "litigation hold", negRun: "main", negMbx: archAddr},
-		{code: mapping.CodeArchive, severity: mailbox.SeverityWarning, run: "main", mailbox: archAddr, object: "online archive", negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeRecoverableItems, severity: mailbox.SeverityInfo, run: "main", mailbox: archAddr, object: "Recoverable Items", negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeDelegate, severity: mailbox.SeverityWarning, run: "main", mailbox: delegAddr, object: "bob@" + domain, negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeFolderPermission, severity: mailbox.SeverityWarning, run: "main", mailbox: delegAddr, object: "Inbox (bob@" + domain + ")", negRun: "main", negMbx: delegCalAddr},
-		{code: mapping.CodeMailboxPermission, severity: mailbox.SeverityWarning, run: "main", mailbox: delegAddr, object: "CONTOSO\\assistant (FullAccess)", negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeItemOverTenantLimit, severity: mailbox.SeverityWarning, run: "main", mailbox: bigAddr, object: "Scans: Scan 40MB", negRun: "main", negMbx: quotaAddr},
-		{code: mapping.CodeItemOver150MB, severity: mailbox.SeverityBlocker, run: "main", mailbox: bigAddr, object: "Scans: Scan 160MB", negRun: "main", negMbx: quotaAddr},
-		{code: mapping.CodeFolderItemsLimit, severity: mailbox.SeverityBlocker, run: "main", mailbox: fullAddr, object: "Inbox", negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeFolderDepthLimit, severity: mailbox.SeverityBlocker, run: "main", mailbox: deepAddr, object: deepPath(), negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeFolderChildrenLimit, severity: mailbox.SeverityBlocker, run: "main", mailbox: wideAddr, object: "Inbox/Wide", negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeMailboxOverQuota, severity: mailbox.SeverityWarning, run: "main", mailbox: quotaAddr, object: "primary mailbox", negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeContentNotCopied, severity: mailbox.SeverityWarning, run: "main", mailbox: calAddr, object: string(mailbox.KindCalendar), negRun: "main", negMbx: plainAddr},
-		{code: mapping.CodeRuleConditionUnmappable, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Meeting requests", negRun: "main", negMbx: rulesOKAddr},
-		{code: mapping.CodeRuleExceptionUnmappable, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Except connected", negRun: "main", negMbx: rulesOKAddr},
-		{code: mapping.CodeRuleActionUnmappable, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Text me", negRun: "main", negMbx: rulesOKAddr},
-		{code: mapping.CodeRuleFolderUnresolved, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "To the archive", negRun: "main", negMbx: rulesOKAddr},
-		{code: mapping.CodeRuleNotSupported, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Client made", negRun: "main", negMbx: rulesOKAddr},
-		{code: mapping.CodeRuleInError, severity: mailbox.SeverityInfo, run: "main", mailbox: rulesAddr, object: "Broken", negRun: "main", negMbx: rulesOKAddr},
-		{code: mapping.CodeRuleClientOnly, severity: mailbox.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Outlook rule blob", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeLitigationHoldUnknown, severity: reports.SeverityInfo, run: "main", mailbox: plainAddr, object: "litigation hold", negRun: "main", negMbx: archAddr},
+		{code: mapping.CodeArchive, severity: reports.SeverityWarning, run: "main", mailbox: archAddr, object: "online archive", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeRecoverableItems, severity: reports.SeverityInfo, run: "main", mailbox: archAddr, object: "Recoverable Items", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeDelegate, severity: reports.SeverityWarning, run: "main", mailbox: delegAddr, object: "bob@" + domain, negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeFolderPermission, severity: reports.SeverityWarning, run: "main", mailbox: delegAddr, object: "Inbox (bob@" + domain + ")", negRun: "main", negMbx: delegCalAddr},
+		{code: mapping.CodeMailboxPermission, severity: reports.SeverityWarning, run: "main", mailbox: delegAddr, object: "CONTOSO\\assistant (FullAccess)", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeItemOverTenantLimit, severity: reports.SeverityWarning, run: "main", mailbox: bigAddr, object: "Scans: Scan 40MB", negRun: "main", negMbx: quotaAddr},
+		{code: mapping.CodeItemOver150MB, severity: reports.SeverityBlocker, run: "main", mailbox: bigAddr, object: "Scans: Scan 160MB", negRun: "main", negMbx: quotaAddr},
+		{code: mapping.CodeFolderItemsLimit, severity: reports.SeverityBlocker, run: "main", mailbox: fullAddr, object: "Inbox", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeFolderDepthLimit, severity: reports.SeverityBlocker, run: "main", mailbox: deepAddr, object: deepPath(), negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeFolderChildrenLimit, severity: reports.SeverityBlocker, run: "main", mailbox: wideAddr, object: "Inbox/Wide", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeMailboxOverQuota, severity: reports.SeverityWarning, run: "main", mailbox: quotaAddr, object: "primary mailbox", negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeContentNotCopied, severity: reports.SeverityWarning, run: "main", mailbox: calAddr, object: string(mailbox.KindCalendar), negRun: "main", negMbx: plainAddr},
+		{code: mapping.CodeRuleConditionUnmappable, severity: reports.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Meeting requests", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleExceptionUnmappable, severity: reports.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Except connected", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleActionUnmappable, severity: reports.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Text me", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleFolderUnresolved, severity: reports.SeverityWarning, run: "main", mailbox: rulesAddr, object: "To the archive", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleNotSupported, severity: reports.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Client made", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleInError, severity: reports.SeverityInfo, run: "main", mailbox: rulesAddr, object: "Broken", negRun: "main", negMbx: rulesOKAddr},
+		{code: mapping.CodeRuleClientOnly, severity: reports.SeverityWarning, run: "main", mailbox: rulesAddr, object: "Outlook rule blob", negRun: "main", negMbx: rulesOKAddr},
 	}
 
 	// Every catalogued code has a case, and no case names an unknown code.
@@ -300,7 +301,7 @@ func TestFindings(t *testing.T) {
 				t.Skip("covered by " + c.elsewhere)
 			}
 			pos := findings(runs[c.run], c.code, c.mailbox)
-			var hit *mailbox.Finding
+			var hit *reports.Finding
 			for i := range pos {
 				if pos[i].Object == c.object {
 					hit = &pos[i]
@@ -354,7 +355,7 @@ func TestFindings(t *testing.T) {
 				t.Errorf("shared: unexpected finding %+v", f)
 				continue
 			}
-			if f.Severity != mailbox.SeverityWarning || !strings.Contains(f.Fix, fix) {
+			if f.Severity != reports.SeverityWarning || !strings.Contains(f.Fix, fix) {
 				t.Errorf("shared: %+v, want a warning whose fix holds %q", f, fix)
 			}
 		}
@@ -369,23 +370,23 @@ func TestFindings(t *testing.T) {
 		if w := []string{"Calendar (Default)", "Inbox (bob@" + domain + ")"}; !slices.Equal(objs, w) {
 			t.Errorf("deleg: folder permission findings %q, want %q (bob's once, by the delegate finding)", objs, w)
 		}
-		if m := mailboxOf(t, a, sharedAddr); m.Readiness != mailbox.Warnings {
+		if m := mailboxOf(t, a, sharedAddr); m.Readiness != reports.Warnings {
 			t.Errorf("shared: readiness %s, want warnings", m.Readiness)
 		}
 	})
 
 	t.Run("readiness", func(t *testing.T) {
-		for addr, want := range map[string]mailbox.Readiness{
-			plainAddr: mailbox.Ready, rulesOKAddr: mailbox.Ready, delegAddr: mailbox.Warnings, calAddr: mailbox.Warnings,
-			holdAddr: mailbox.Blocked, bigAddr: mailbox.Blocked, deepAddr: mailbox.Blocked,
-			ghostAddr: mailbox.Unreadable, missingAddr: mailbox.Unreadable, movingAddr: mailbox.Unreadable,
-			dualAddr: mailbox.Unreadable, cloudGone: mailbox.Unreadable,
+		for addr, want := range map[string]reports.Readiness{
+			plainAddr: reports.Ready, rulesOKAddr: reports.Ready, delegAddr: reports.Warnings, calAddr: reports.Warnings,
+			holdAddr: reports.Blocked, bigAddr: reports.Blocked, deepAddr: reports.Blocked,
+			ghostAddr: reports.Unreadable, missingAddr: reports.Unreadable, movingAddr: reports.Unreadable,
+			dualAddr: reports.Unreadable, cloudGone: reports.Unreadable,
 		} {
 			if m := mailboxOf(t, runs["main"], addr); m.Readiness != want {
 				t.Errorf("%s: readiness %s, want %s (error %q)", addr, m.Readiness, want, m.Error)
 			}
 		}
-		if m := mailboxOf(t, runs["part"], partAddr); m.Readiness != mailbox.Warnings {
+		if m := mailboxOf(t, runs["part"], partAddr); m.Readiness != reports.Warnings {
 			t.Errorf("%s: readiness %s, want warnings (a part could not be read, the rest was)", partAddr, m.Readiness)
 		}
 		// A mailbox that does not exist names the reason.
@@ -485,7 +486,7 @@ func TestFindings(t *testing.T) {
 	})
 }
 
-func hasObject(fs []mailbox.Finding, object string) bool {
+func hasObject(fs []reports.Finding, object string) bool {
 	for _, f := range fs {
 		if f.Object == object {
 			return true

@@ -25,6 +25,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 const domain = "contoso.com"
@@ -103,7 +104,7 @@ func (e *env) locate(ctx context.Context, entries []csvinput.Entry) []dispatch.L
 
 // assess runs the assessment of entries as `exmigrate assess` does; with
 // publicFolders it also reads the on-prem public folder tree.
-func (e *env) assess(t testing.TB, entries []csvinput.Entry, limits mapping.Limits, publicFolders bool) *mailbox.Assessment {
+func (e *env) assess(t testing.TB, entries []csvinput.Entry, limits mapping.Limits, publicFolders bool) *reports.Assessment {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -194,8 +195,8 @@ func addCloudMail(fx *graphtest.MailboxFixture, path string, n int) {
 }
 
 // findings returns the findings of one code (and mailbox, "" for any).
-func findings(a *mailbox.Assessment, code, mbx string) []mailbox.Finding {
-	var out []mailbox.Finding
+func findings(a *reports.Assessment, code, mbx string) []reports.Finding {
+	var out []reports.Finding
 	for _, f := range a.Findings {
 		if (code == "" || f.Code == code) && (mbx == "" || strings.EqualFold(f.Mailbox, mbx)) {
 			out = append(out, f)
@@ -204,7 +205,7 @@ func findings(a *mailbox.Assessment, code, mbx string) []mailbox.Finding {
 	return out
 }
 
-func mailboxOf(t testing.TB, a *mailbox.Assessment, addr string) mailbox.MailboxAssessment {
+func mailboxOf(t testing.TB, a *reports.Assessment, addr string) reports.MailboxAssessment {
 	t.Helper()
 	for _, m := range a.Mailboxes {
 		if strings.EqualFold(m.Address, addr) {
@@ -212,7 +213,7 @@ func mailboxOf(t testing.TB, a *mailbox.Assessment, addr string) mailbox.Mailbox
 		}
 	}
 	t.Fatalf("%s is not in the assessment", addr)
-	return mailbox.MailboxAssessment{}
+	return reports.MailboxAssessment{}
 }
 
 type multiReadCloser struct {

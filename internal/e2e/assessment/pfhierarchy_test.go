@@ -7,8 +7,8 @@ import (
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/internal/lab"
-	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // TestPublicFolderHierarchyLimit builds a public folder tree one folder
@@ -42,7 +42,7 @@ func TestPublicFolderHierarchyLimit(t *testing.T) {
 		t.Fatalf("public folders %+v, want %d folders", over.PublicFolders, mapping.PublicFolderHierarchyMax+1)
 	}
 	f := findings(over, mapping.CodePublicFolderHierarchyLimit, "")
-	if len(f) != 1 || f[0].Severity != mailbox.SeverityBlocker || f[0].Object != "Public Folders" || f[0].Mailbox != "" {
+	if len(f) != 1 || f[0].Severity != reports.SeverityBlocker || f[0].Object != "Public Folders" || f[0].Mailbox != "" {
 		t.Errorf("over the limit: %+v, want one blocker for the organisation's public folders", f)
 	}
 	// The last folder listed is a leaf (children come after their parents).

@@ -12,6 +12,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // ewsOps are the EWS operations an assessment may send.
@@ -70,7 +71,7 @@ func TestRoundTripsEWS(t *testing.T) {
 	}
 
 	m := mailboxOf(t, a, addr)
-	if m.Items != 50_000 || m.Archive == nil || m.Archive.Items != 2_500 || m.RecoverableItems != 10 || m.Readiness == mailbox.Unreadable {
+	if m.Items != 50_000 || m.Archive == nil || m.Archive.Items != 2_500 || m.RecoverableItems != 10 || m.Readiness == reports.Unreadable {
 		t.Fatalf("assessment: %d items, archive %+v, recoverable %d, %s (%s); want 50,000, 2,500, 10", m.Items, m.Archive, m.RecoverableItems, m.Readiness, m.Error)
 	}
 

@@ -1,4 +1,6 @@
-package mailbox
+package reports
+
+import "github.com/exmigrate/exmigrate/mailbox"
 
 import "time"
 
@@ -87,33 +89,33 @@ type Assessment struct {
 
 // MailboxAssessment is the inventory of one mailbox.
 type MailboxAssessment struct {
-	Address   string      `json:"address"`
-	Location  Location    `json:"location"`
-	Type      MailboxType `json:"type,omitempty"`
-	Batch     string      `json:"batch,omitempty"`
-	Readiness Readiness   `json:"readiness"`
-	Error     string      `json:"error,omitempty"` // why it could not be read
+	Address   string              `json:"address"`
+	Location  mailbox.Location    `json:"location"`
+	Type      mailbox.MailboxType `json:"type,omitempty"`
+	Batch     string              `json:"batch,omitempty"`
+	Readiness Readiness           `json:"readiness"`
+	Error     string              `json:"error,omitempty"` // why it could not be read
 
-	Folders          int              `json:"folders"`
-	MaxDepth         int              `json:"max_depth"`
-	MaxChildFolders  int64            `json:"max_child_folders"`
-	MaxFolderItems   int64            `json:"max_folder_items"`
-	Items            int64            `json:"items"`
-	ItemsByKind      map[Kind]int64   `json:"items_by_kind"`
-	SizeBytes        int64            `json:"size_bytes"`
-	LargestItems     []ItemSummary    `json:"largest_items,omitempty"`
-	ItemsOverTenant  int64            `json:"items_over_tenant_limit"` // over the configured message size limit
-	ItemsOver150MB   int64            `json:"items_over_150mb"`
-	Archive          *ArchiveStats    `json:"archive,omitempty"`
-	RecoverableBytes int64            `json:"recoverable_bytes"`
-	RecoverableItems int64            `json:"recoverable_items"`
-	Rules            int              `json:"rules"`
-	RulesMappable    int              `json:"rules_mappable"`
-	Delegates        int              `json:"delegates"`
-	Holds            int              `json:"holds"`
-	FolderStats      []FolderSummary  `json:"folder_stats,omitempty"`
-	Copy             *CopySummary     `json:"copy,omitempty"`
-	Extra            map[string]int64 `json:"extra,omitempty"`
+	Folders          int                    `json:"folders"`
+	MaxDepth         int                    `json:"max_depth"`
+	MaxChildFolders  int64                  `json:"max_child_folders"`
+	MaxFolderItems   int64                  `json:"max_folder_items"`
+	Items            int64                  `json:"items"`
+	ItemsByKind      map[mailbox.Kind]int64 `json:"items_by_kind"`
+	SizeBytes        int64                  `json:"size_bytes"`
+	LargestItems     []ItemSummary          `json:"largest_items,omitempty"`
+	ItemsOverTenant  int64                  `json:"items_over_tenant_limit"` // over the configured message size limit
+	ItemsOver150MB   int64                  `json:"items_over_150mb"`
+	Archive          *ArchiveStats          `json:"archive,omitempty"`
+	RecoverableBytes int64                  `json:"recoverable_bytes"`
+	RecoverableItems int64                  `json:"recoverable_items"`
+	Rules            int                    `json:"rules"`
+	RulesMappable    int                    `json:"rules_mappable"`
+	Delegates        int                    `json:"delegates"`
+	Holds            int                    `json:"holds"`
+	FolderStats      []FolderSummary        `json:"folder_stats,omitempty"`
+	Copy             *CopySummary           `json:"copy,omitempty"`
+	Extra            map[string]int64       `json:"extra,omitempty"`
 }
 
 // ItemSummary names one notable item.
