@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
@@ -20,6 +21,8 @@ func TestConformance(t *testing.T) {
 	open := func(t *testing.T) (*lab, *graphmail.Mailbox) {
 		l := newLab(t)
 		l.srv.AddMailbox(alice, mailbox.TypeUser)
+		// Short back-off, so the contracts that exhaust the retries run fast.
+		l.c = l.client(t, func(c *graphmail.Config) { c.Limits.MaxBackoff = 20 * time.Millisecond })
 		mb := l.c.Mailbox(alice)
 		labs[mb] = l
 		return l, mb
@@ -40,6 +43,14 @@ func TestConformance(t *testing.T) {
 		ExpireSyncStates: func(t *testing.T, mb mailboxtest.Mailbox) { labs[mb].srv.ExpireDeltaTokens() },
 		LoseNextCreateAnswer: func(t *testing.T, mb mailboxtest.Mailbox) {
 			labs[mb].srv.Inject(graphtest.Fault{Kind: graphtest.FaultDropAfter, Count: 1, Method: "POST", Path: "/messages"})
+		},
+		InterruptNextCreate: func(t *testing.T, mb mailboxtest.Mailbox) func() {
+			// The upload session is never opened and the clean-up DELETE
+			// never lands: what a crash between the requests leaves.
+			srv := labs[mb].srv
+			srv.Inject(graphtest.Fault{Kind: graphtest.FaultDrop, Count: 1, Method: "POST", Path: "/createUploadSession"})
+			srv.Inject(graphtest.Fault{Kind: graphtest.FaultDrop, Count: 1000, Method: "DELETE", Path: "/messages/"})
+			return srv.ClearFaults
 		},
 		ThrottleNext: func(t *testing.T, mb mailboxtest.Mailbox) {
 			labs[mb].srv.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 1000, RetryAfter: "0.01", Path: "/delta"})

@@ -49,6 +49,12 @@ type Fixture struct {
 	// LoseNextCreateAnswer makes the service carry out the next item
 	// create of mb and lose its answer (a dropped connection).
 	LoseNextCreateAnswer func(t *testing.T, mb Mailbox)
+	// InterruptNextCreate makes the next item create of mb stop half-way
+	// (the item created, its attachments not, and no clean-up possible:
+	// a crash between the requests of one write); the returned function
+	// lets the service answer normally again. Nil for a side whose item
+	// write is a single request.
+	InterruptNextCreate func(t *testing.T, mb Mailbox) (restore func())
 	// ThrottleNext makes the service throttle mb beyond the adapter's own
 	// retries for the next requests.
 	ThrottleNext func(t *testing.T, mb Mailbox)
@@ -78,6 +84,7 @@ var Contracts = []string{
 	"CreateItemKeepsProperties: read state, received and sent dates, importance, categories and flag are kept, never a draft",
 	"StampFound: an item is found by its stamp in its folder, and an unknown stamp is not",
 	"StampFoundAfterLostAnswer: a create whose answer was lost is found by its stamp, and the error is retryable",
+	"HalfWrittenHidden: a write interrupted half-way is not found by its stamp, and the next write of the stamp leaves exactly one item",
 	"ReadStateRoundTrip: SetRead is reported by the next Changes round with the new read state",
 	"ChangesPageToTheEnd: Changes pages until More is false and reports every item once",
 	"ExpiredSyncState: an expired state fails with ErrSyncStateInvalid",
@@ -113,6 +120,7 @@ func RunTarget(t *testing.T, f Fixture) {
 	t.Run("CreateItemKeepsProperties", func(t *testing.T) { testCreateItemKeepsProperties(t, f) })
 	t.Run("StampFound", func(t *testing.T) { testStampFound(t, f) })
 	t.Run("StampFoundAfterLostAnswer", func(t *testing.T) { testLostAnswer(t, f) })
+	t.Run("HalfWrittenHidden", func(t *testing.T) { testHalfWritten(t, f) })
 	t.Run("ReadStateRoundTrip", func(t *testing.T) { testReadState(t, f) })
 	t.Run("UnsupportedFormat", func(t *testing.T) { testUnsupported(t, f) })
 	t.Run("TooLarge", func(t *testing.T) { testTooLarge(t, f) })
@@ -411,6 +419,38 @@ func testLostAnswer(t *testing.T, f Fixture) {
 	changes, _, _ := syncAll(t, mb, fd.ID, "")
 	if len(changes) != 1 {
 		t.Fatalf("%d items in the folder after one lost answer, want 1", len(changes))
+	}
+}
+
+func testHalfWritten(t *testing.T, f Fixture) {
+	need(t, f.InterruptNextCreate != nil, "interrupt a write half-way (its item writes are single requests)")
+	mb := f.NewMailbox(t)
+	fd := folder(t, mb, "Half written")
+	const size = 6 << 20 // an attachment over Graph's 3 MB inline limit: an upload session follows the create
+	payload := func(sid string) mailbox.Payload {
+		return mailbox.Payload{Item: mailbox.Item{Subject: "half written", Class: mailbox.ClassMessage, Received: base, Sent: base,
+			HasAttachments: true, SizeBytes: size}, SourceID: sid, Format: mailbox.FormatMIME, Body: largeMessage("half written", size), Size: size}
+	}
+	sid := stamp()
+	restore := f.InterruptNextCreate(t, mb)
+	_, err := mb.CreateItem(ctxT(t), fd.ID, payload(sid))
+	restore()
+	if err == nil {
+		t.Fatal("the interrupted create succeeded")
+	}
+	if id, found, err := mb.FindBySourceID(ctxT(t), fd.ID, sid); err != nil || found {
+		t.Fatalf("after an interrupted write FindBySourceID = (%q, %v, %v): a half-written item is taken for a copy", id, found, err)
+	}
+	id, err := mb.CreateItem(ctxT(t), fd.ID, payload(sid))
+	if err != nil {
+		t.Fatalf("writing the stamp again: %v", err)
+	}
+	if got, found, err := mb.FindBySourceID(ctxT(t), fd.ID, sid); err != nil || !found || got != id {
+		t.Fatalf("FindBySourceID = (%q, %v, %v), want (%q, true, nil)", got, found, err, id)
+	}
+	changes, _, _ := syncAll(t, mb, fd.ID, "")
+	if len(changes) != 1 {
+		t.Fatalf("%d items in the folder after an interrupted and a complete write, want 1", len(changes))
 	}
 }
 

@@ -37,6 +37,10 @@ func TestConformance(t *testing.T) {
 		LoseNextCreateAnswer: func(t *testing.T, mb mailboxtest.Mailbox) {
 			services[mb].Inject(memory.Fault{Op: memory.OpCreateItem, AfterWrite: true, Err: fmt.Errorf("memory: connection reset")})
 		},
+		InterruptNextCreate: func(t *testing.T, mb mailboxtest.Mailbox) func() {
+			services[mb].Inject(memory.Fault{Op: memory.OpCreateItem, Incomplete: true, Err: fmt.Errorf("memory: process killed")})
+			return func() {}
+		},
 		ThrottleNext: func(t *testing.T, mb mailboxtest.Mailbox) {
 			services[mb].Inject(memory.Fault{Op: memory.OpChanges, Err: fmt.Errorf("memory: server busy: %w", mailbox.ErrThrottled)})
 		},
