@@ -30,6 +30,10 @@ type Assessor struct {
 	// Exports add what only Exchange PowerShell shows (litigation hold,
 	// permissions); nil when none were given.
 	Exports *mapping.Exports
+	// Target returns the side a located mailbox would be copied to, so
+	// that the findings say what its declared capabilities cannot carry;
+	// nil (or a nil result) when there is none.
+	Target func(Route) mailbox.Capable
 }
 
 // Located is a mailbox to assess: where it lives and how to open it.
@@ -97,6 +101,11 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 		return inv
 	}
 	inv.Folders = folders
+	if a.Target != nil {
+		if dst := a.Target(l.Route); dst != nil {
+			inv.NotCarried = NotCarried(mb.Capabilities(), dst.Capabilities())
+		}
+	}
 	if lister, ok := mb.(mailbox.ItemLister); ok {
 		st, err := a.tally(ctx, lister, folders)
 		inv.Items = st
@@ -200,4 +209,39 @@ func (a *Assessor) tally(ctx context.Context, lister mailbox.ItemLister, folders
 		errs = append(errs, err)
 	}
 	return tally.Stats(), errors.Join(errs...)
+}
+
+// NotCarried plans every kind of the primary mailbox from the two sides'
+// declared capabilities and returns why each kind no route carries is left
+// behind, with the gap's code.
+func NotCarried(src, dst mailbox.Capabilities) map[mailbox.Kind]string {
+	out := map[mailbox.Kind]string{}
+	for _, k := range mailbox.Kinds() {
+		if _, gap := mailbox.PlanRoute(src, dst, mailbox.ScopePrimary, mailbox.ScopePrimary, k); gap != nil {
+			out[k] = gap.Reason + " (" + gap.Code + ")"
+		}
+	}
+	return out
+}
+
+// Counterpart is where a mailbox located on one side of the hybrid would be
+// copied to: the cloud endpoint for an on-prem mailbox and the other way
+// round, opened at the route's target address (no I/O). It is nil for a
+// mailbox on a named endpoint, whose target only --to names, or when the
+// other side is not configured.
+func (d *Dispatcher) Counterpart(r Route) mailbox.Capable {
+	var other string
+	switch r.Endpoint {
+	case string(mailbox.LocationOnPrem):
+		other = string(mailbox.LocationCloud)
+	case string(mailbox.LocationCloud):
+		other = string(mailbox.LocationOnPrem)
+	default:
+		return nil
+	}
+	side := d.Endpoint(other)
+	if side == nil {
+		return nil
+	}
+	return side.Open(r.Entry.Target)
 }

@@ -116,6 +116,11 @@ type MailboxInventory struct {
 
 	Folders []mailbox.Folder // primary tree, root included
 	Items   ItemStats        // from item pages; zero when items were not listed
+	// NotCarried says, per item kind of the primary mailbox, why no route
+	// carries it to the target, from the two sides' declared capabilities
+	// (mailbox.PlanRoute); a kind absent from it is carried. Nil when the
+	// target is not known: the findings then say what the copy carries.
+	NotCarried map[mailbox.Kind]string
 
 	HasArchive     bool
 	ArchiveFolders []mailbox.Folder
@@ -202,7 +207,7 @@ func Assess(in MailboxInventory, limits Limits) (reports.MailboxAssessment, []re
 			fmt.Sprintf("The primary mailbox holds %s, over the target quota of %s.", humanize.Bytes(a.SizeBytes), humanize.Bytes(limits.MailboxBytes)),
 			"", nil))
 	}
-	add(contentFindings(in.Address, a.ItemsByKind)...)
+	add(contentFindings(in.Address, a.ItemsByKind, in.NotCarried)...)
 
 	// Archive.
 	if in.HasArchive {
@@ -505,13 +510,28 @@ func largestBetween(items []reports.ItemSummary, lo, hi int64) (string, int64) {
 	return "", 0
 }
 
-func contentFindings(addr string, byKind map[mailbox.Kind]int64) []reports.Finding {
+// contentFindings names the kinds of items the copy will not carry. With
+// the sides' declarations (notCarried) each reason is the planner's; without
+// them, every kind but mail, which both adapters carry.
+func contentFindings(addr string, byKind map[mailbox.Kind]int64, notCarried map[mailbox.Kind]string) []reports.Finding {
 	var out []reports.Finding
-	for _, k := range []mailbox.Kind{mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes, mailbox.KindOther} {
-		if n := byKind[k]; n > 0 {
-			out = append(out, newFinding(CodeContentNotCopied, addr, string(k),
-				fmt.Sprintf("The mailbox has %s; the exmigrate copy carries mail only so far.", count(n, kindNoun[k])), "", nil))
+	for _, k := range mailbox.Kinds() {
+		n := byKind[k]
+		if n == 0 {
+			continue
 		}
+		why := "the exmigrate copy carries mail only so far."
+		if notCarried != nil {
+			reason, gap := notCarried[k]
+			if !gap {
+				continue
+			}
+			why = reason + "."
+		} else if k == mailbox.KindMail {
+			continue
+		}
+		out = append(out, newFinding(CodeContentNotCopied, addr, string(k),
+			fmt.Sprintf("The mailbox has %s; %s", count(n, kindNoun[k]), why), "", nil))
 	}
 	return out
 }

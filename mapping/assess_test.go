@@ -775,3 +775,35 @@ func TestDelegateWithoutCalendar(t *testing.T) {
 		t.Errorf("a None level is reported: %q", fs[0].Found)
 	}
 }
+
+// TestContentFindingsFromDeclarations: with the sides' declarations, a
+// kind the route carries raises no finding, and one it does not is named
+// with the planner's reason; without them, every kind but mail is named.
+func TestContentFindingsFromDeclarations(t *testing.T) {
+	byKind := map[mailbox.Kind]int64{mailbox.KindMail: 40, mailbox.KindCalendar: 6, mailbox.KindContacts: 4}
+	tests := []struct {
+		name       string
+		notCarried map[mailbox.Kind]string
+		want       map[string]string // object -> part of the sentence
+	}{
+		{"unknown target", nil, map[string]string{"calendar": "carries mail only so far", "contacts": "carries mail only so far"}},
+		{"contacts carried", map[mailbox.Kind]string{mailbox.KindCalendar: "writing would send invitations (EXM-WRITE-WOULD-SEND)"},
+			map[string]string{"calendar": "6 calendar items; writing would send invitations (EXM-WRITE-WOULD-SEND)."}},
+		{"everything carried", map[mailbox.Kind]string{}, map[string]string{}},
+		{"mail not carried", map[mailbox.Kind]string{mailbox.KindMail: "no store", mailbox.KindCalendar: "no", mailbox.KindContacts: "no"},
+			map[string]string{"mail": "40 mail items; no store.", "calendar": "no.", "contacts": "no."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := contentFindings("a@contoso.com", byKind, tt.notCarried)
+			if len(got) != len(tt.want) {
+				t.Fatalf("%d findings, want %d: %+v", len(got), len(tt.want), got)
+			}
+			for _, f := range got {
+				if f.Code != CodeContentNotCopied || !strings.Contains(f.Found, tt.want[f.Object]) || tt.want[f.Object] == "" {
+					t.Errorf("finding %s on %q: %q, want it to contain %q", f.Code, f.Object, f.Found, tt.want[f.Object])
+				}
+			}
+		})
+	}
+}

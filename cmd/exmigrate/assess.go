@@ -113,6 +113,8 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 	a := &dispatch.Assessor{
 		Limits:   mapping.Limits{TenantMessageBytes: cfg.Assessment.TenantMessageLimit.Bytes()},
 		Parallel: parallel, Log: log, Tool: "exmigrate " + toolVersion(), Exports: exports,
+		// The findings name what the other side of the hybrid cannot take.
+		Target: d.Counterpart,
 	}
 	log.Info("assessing", "mailboxes", len(entries), "parallel", parallel)
 	result, err := a.Assess(ctx, located, pf, pfErr)

@@ -254,7 +254,7 @@ func TestAssessUnderFaults(t *testing.T) {
 	located := e.locate(ctx, list)
 	pf, pfErr := e.sides.EWS.PublicFolders(ctx)
 	a := &dispatch.Assessor{Limits: mapping.Limits{TenantMessageBytes: e.cfg.Assessment.TenantMessageLimit.Bytes()},
-		Parallel: e.cfg.Concurrency.Mailboxes, Log: e.log, Tool: "exmigrate test"}
+		Parallel: e.cfg.Concurrency.Mailboxes, Log: e.log, Tool: "exmigrate test", Target: e.disp.Counterpart}
 	res, err := a.Assess(ctx, located, pf, pfErr)
 	if err != nil {
 		t.Fatal(err)
