@@ -160,29 +160,10 @@ func ReadList(r io.Reader) ([]Entry, error) {
 		}
 		return strings.TrimSpace(rec[i])
 	}
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				bad = append(bad, RowError{Line: pe.StartLine + skipped, Problem: csvCause(err).Error() + "; check the quotes in this row"})
-				if pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
-					continue
-				}
-			}
-			return nil, &ListError{Rows: bad}
-		}
-		line, _ := cr.FieldPos(0)
-		line += skipped
-		if isBlank(rec) {
-			continue
-		}
+	ok := eachRecord(cr, skipped, "; check the quotes in this row", &bad, func(line int, rec []string) {
 		if len(rec) > len(head) {
 			bad = append(bad, RowError{Line: line, Problem: fmt.Sprintf("%d fields but the header has %d; a value may contain the separator %q unquoted", len(rec), len(head), string(cr.Comma))})
-			continue
+			return
 		}
 		e := Entry{Line: line, Address: field(rec, "email"), Target: field(rec, "target"), Batch: field(rec, "batch")}
 		var problems []string
@@ -219,9 +200,12 @@ func ReadList(r io.Reader) ([]Entry, error) {
 		}
 		if len(problems) > 0 {
 			bad = append(bad, RowError{Line: line, Problem: strings.Join(problems, "; ")})
-			continue
+			return
 		}
 		entries = append(entries, e)
+	})
+	if !ok {
+		return nil, &ListError{Rows: bad}
 	}
 	if len(bad) > 0 {
 		return nil, &ListError{Rows: bad}

@@ -46,25 +46,7 @@ func ReadTable(r io.Reader, name string, required []string, row func(line int, g
 		}
 	}
 	var bad []RowError
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				bad = append(bad, RowError{Line: pe.StartLine + skipped, Problem: csvCause(err).Error()})
-				if pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
-					continue
-				}
-			}
-			break
-		}
-		line, _ := cr.FieldPos(0)
-		if isBlank(rec) {
-			continue
-		}
+	eachRecord(cr, skipped, "", &bad, func(line int, rec []string) {
 		get := func(h string) string {
 			i, ok := col[strings.ToLower(h)]
 			if !ok || i >= len(rec) {
@@ -72,12 +54,40 @@ func ReadTable(r io.Reader, name string, required []string, row func(line int, g
 			}
 			return strings.TrimSpace(rec[i])
 		}
-		if err := row(line+skipped, get); err != nil {
-			bad = append(bad, RowError{Line: line + skipped, Problem: err.Error()})
+		if err := row(line, get); err != nil {
+			bad = append(bad, RowError{Line: line, Problem: err.Error()})
 		}
-	}
+	})
 	if len(bad) > 0 {
 		return &ListError{File: name, Rows: bad}
 	}
 	return nil
+}
+
+// eachRecord calls fn with each non-blank record and its line as the
+// engineer's editor counts it (skipped lines before the data included). A
+// row with broken quotes is added to bad and reading goes on; any other
+// parse error is added and stops it, and eachRecord then returns false.
+func eachRecord(cr *csv.Reader, skipped int, hint string, bad *[]RowError, fn func(line int, rec []string)) bool {
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return true
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				*bad = append(*bad, RowError{Line: pe.StartLine + skipped, Problem: csvCause(err).Error() + hint})
+				if pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
+					continue
+				}
+			}
+			return false
+		}
+		line, _ := cr.FieldPos(0)
+		if isBlank(rec) {
+			continue
+		}
+		fn(line+skipped, rec)
+	}
 }
