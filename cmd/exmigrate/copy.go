@@ -332,7 +332,7 @@ func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) 
 			if f.SourceCount == 0 {
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t0\t0\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.NotCopied)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t0\t0\t%s: %s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.Code, f.NotCopied)
 		}
 	}
 	tw.Flush()
