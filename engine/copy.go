@@ -132,8 +132,14 @@ type MailboxResult struct {
 	BytesCopied    int64
 	ReadUpdates    int64
 	Healed         int64 // items found on the target by their stamp after a crash
-	Skipped        int64 // skipped in this pass
-	SkipReasons    map[string]int64
+	// Adopted counts items the state did not know that the target already
+	// held under their stamp (a new or lost state file, an earlier run
+	// elsewhere): recorded as copied without a write.
+	Adopted int64
+	// StampListings counts the target folders listed for their stamps.
+	StampListings int
+	Skipped       int64 // skipped in this pass
+	SkipReasons   map[string]int64
 	// SkippedTotal counts the items of the job skipped in any pass, with
 	// their reasons: an item skipped once stays skipped, and the job stays
 	// partial, until the engineer deals with it.
@@ -182,9 +188,12 @@ type mailboxRun struct {
 
 	mu        sync.Mutex // guards res counters updated by item workers
 	targetIdx map[string]mailbox.Folder
-	srcCaps   mailbox.Capabilities
-	dstCaps   mailbox.Capabilities
-	routes    map[mailbox.StoreKind]routeOrGap
+	// createdNow are the target folders this pass created: they hold no
+	// stamps, so they are not listed for them.
+	createdNow map[string]bool
+	srcCaps    mailbox.Capabilities
+	dstCaps    mailbox.Capabilities
+	routes     map[mailbox.StoreKind]routeOrGap
 }
 
 type routeOrGap struct {
@@ -439,6 +448,10 @@ func (r *mailboxRun) ensurePath(ctx context.Context, path, class string) (mailbo
 	}
 	created.Path = path
 	r.targetIdx[path] = created
+	if r.createdNow == nil {
+		r.createdNow = map[string]bool{}
+	}
+	r.createdNow[created.ID] = true
 	r.res.FoldersCreated++
 	r.log().Info("folder created", "path", path)
 	return created, nil
@@ -480,9 +493,27 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 	if err != nil {
 		return fr, err
 	}
+	// The stamps on the target are the truth: when the state knows nothing
+	// of this folder pair, one paged listing tells what the target folder
+	// already holds, and those items are adopted instead of written again.
+	var onTarget map[string]mailbox.Item
 	if !found || rec.TargetFolderID != tgt.ID {
 		rec = FolderRecord{JobID: r.job.ID, SourceFolderID: src.ID, SourcePath: src.Path,
 			TargetFolderID: tgt.ID, TargetPath: tgtPath, SyncState: rec.SyncState}
+		if tgt.ID != "" && !r.createdNow[tgt.ID] {
+			onTarget = map[string]mailbox.Item{}
+			err := r.retry(ctx, "list stamps of "+tgtPath, func() error {
+				clear(onTarget)
+				return r.dst.Stamps(ctx, tgt.ID, func(it mailbox.Item) error {
+					onTarget[it.SourceID] = mailbox.Item{ID: it.ID, IsRead: it.IsRead}
+					return nil
+				})
+			})
+			if err != nil {
+				return fr, fmt.Errorf("list the stamps of %s on %s: %w", tgtPath, r.key.TargetAddress, err)
+			}
+			r.count(func() { r.res.StampListings++ })
+		}
 	}
 	state := rec.SyncState
 	for {
@@ -501,7 +532,7 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 		if err != nil {
 			return fr, err
 		}
-		if err := r.applyPage(ctx, src, tgt, tgtPath, page, &fr); err != nil {
+		if err := r.applyPage(ctx, src, tgt, tgtPath, page, onTarget, &fr); err != nil {
 			return fr, err
 		}
 		state = page.State
@@ -520,7 +551,7 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 	}
 }
 
-func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, page mailbox.ChangePage, fr *FolderResult) error {
+func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, page mailbox.ChangePage, onTarget map[string]mailbox.Item, fr *FolderResult) error {
 	work := make(chan mailbox.Change)
 	errs := make(chan error, r.opts.ItemWorkers)
 	ctx, cancel := context.WithCancel(ctx)
@@ -531,7 +562,7 @@ func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgt
 		go func() {
 			defer wg.Done()
 			for ch := range work {
-				if err := r.applyChange(ctx, src, tgt, tgtPath, ch, fr); err != nil {
+				if err := r.applyChange(ctx, src, tgt, tgtPath, ch, onTarget, fr); err != nil {
 					errs <- err
 					cancel()
 					return
@@ -558,7 +589,7 @@ feed:
 	return sendErr
 }
 
-func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, ch mailbox.Change, fr *FolderResult) error {
+func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, ch mailbox.Change, onTarget map[string]mailbox.Item, fr *FolderResult) error {
 	it := ch.Item
 	switch ch.Kind {
 	case mailbox.ChangeDeleted:
@@ -584,6 +615,9 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	}
 	if ch.Kind == mailbox.ChangeReadFlag {
 		return nil // a read-state change of an item we never copied: it comes as created first
+	}
+	if have, ok := onTarget[sid]; ok && !found {
+		return r.adopt(ctx, sid, it, have, src, tgtPath, fr)
 	}
 	if reason := r.filterReason(it); reason != "" {
 		if reason == filteredOut {
@@ -682,6 +716,26 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	r.count(func() { r.res.ItemsCopied++; r.res.BytesCopied += size; fr.Copied++ })
 	if r.c.Progress != nil {
 		r.c.Progress.ItemDone(size)
+	}
+	return nil
+}
+
+// adopt records an item the target already holds under its stamp as
+// copied, without writing it again, and brings its read state along.
+func (r *mailboxRun) adopt(ctx context.Context, sid string, it, have mailbox.Item, src mailbox.Folder, tgtPath string, fr *FolderResult) error {
+	if r.opts.DryRun {
+		r.count(func() { r.res.Adopted++ })
+		return nil
+	}
+	rec := ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID, TargetItemID: have.ID,
+		SizeBytes: it.SizeBytes, IsRead: have.IsRead, Outcome: ItemCopied, Updated: time.Now()}
+	if err := r.c.Store.PutItem(ctx, rec); err != nil {
+		return err
+	}
+	r.audit(ctx, AuditEvent{Action: audit.ActionItemAdopt, Object: tgtPath + ": " + it.Subject, TargetID: have.ID, SourceID: sid, Size: it.SizeBytes}, nil)
+	r.count(func() { r.res.Adopted++ })
+	if have.IsRead != it.IsRead {
+		return r.updateRead(ctx, rec, it, tgtPath)
 	}
 	return nil
 }

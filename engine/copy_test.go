@@ -574,3 +574,66 @@ func TestDryRunWritesNothing(t *testing.T) {
 		t.Errorf("folders to make %q", res.FoldersToMake)
 	}
 }
+
+// TestNewStateAdoptsByStamp: the stamps on the target are the truth. A
+// copy with a new state file (lost, deleted, another machine) learns what
+// each target folder holds with one stamp listing per folder and writes
+// only what is missing.
+func TestNewStateAdoptsByStamp(t *testing.T) {
+	f := newFixture(t)
+	ids := f.seed(t, mailbox.ScopePrimary, "Inbox", 40, mailbox.ClassMessage)
+	f.seed(t, mailbox.ScopePrimary, "Inbox/Projects", 15, mailbox.ClassMessage)
+	if res := f.run(t, nil); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	// Meanwhile: 5 new items, and one read state changed at the source.
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 5, mailbox.ClassMessage)
+	if err := f.srcMB.SetRead(context.Background(), ids[0], false); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "new.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	creates, finds := f.dst.Calls(memory.OpCreateItem), f.dst.Calls(memory.OpFindBySourceID)
+
+	// A dry run with the new state already knows what is there.
+	f.opts.DryRun = true
+	plan := f.run(t, fresh)
+	f.opts.DryRun = false
+	if plan.Err != nil || plan.ItemsCopied != 5 || plan.Adopted != 55 {
+		t.Fatalf("dry run with a new state: err %v, would copy %d and adopt %d; want 5 and 55", plan.Err, plan.ItemsCopied, plan.Adopted)
+	}
+
+	res := f.run(t, fresh)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if res.Adopted != 55 || res.ItemsCopied != 5 || res.ReadUpdates != 1 {
+		t.Fatalf("adopted %d, copied %d, read updates %d; want 55, 5, 1", res.Adopted, res.ItemsCopied, res.ReadUpdates)
+	}
+	if got := f.dst.Calls(memory.OpCreateItem) - creates; got != 5 {
+		t.Errorf("%d creates with a new state, want only the 5 new items", got)
+	}
+	if got := f.dst.Calls(memory.OpFindBySourceID) - finds; got != 0 {
+		t.Errorf("%d stamp lookups: the listing should have answered them all", got)
+	}
+	// Two listings per pass (dry run and copy) of 2 folders; the well-known
+	// empty folders the target already had are listed too.
+	if res.StampListings < 2 {
+		t.Errorf("%d stamp listings, want one per copied folder", res.StampListings)
+	}
+	f.sourceItems = 60
+	f.assertExactCopy(t, mailbox.ScopePrimary)
+	if n := f.audit.count(audit.ActionItemAdopt, audit.OutcomeOK); n != 55 {
+		t.Errorf("%d item.adopt audit lines, want 55", n)
+	}
+	// The pass after that writes and lists nothing: the state knows it all.
+	listings, writes := f.dst.Calls(memory.OpStamps), f.dst.Writes()
+	res = f.run(t, fresh)
+	if res.Err != nil || res.ItemsCopied != 0 || res.Adopted != 0 || f.dst.Calls(memory.OpStamps) != listings || f.dst.Writes() != writes {
+		t.Fatalf("third pass: err %v, copied %d, adopted %d, %d listings, %d writes; want nothing", res.Err, res.ItemsCopied, res.Adopted,
+			f.dst.Calls(memory.OpStamps)-listings, f.dst.Writes()-writes)
+	}
+}

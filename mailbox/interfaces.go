@@ -85,6 +85,12 @@ type Target interface {
 	// FindBySourceID looks an item up by the exmigrate stamp in one folder;
 	// found is false when no complete item carries it.
 	FindBySourceID(ctx context.Context, folderID, sourceID string) (itemID string, found bool, err error)
+	// Stamps lists the complete items of one folder that carry a stamp
+	// (Item.SourceID), with their id and read state, in pages: how a copy
+	// without state learns what a folder already holds with one listing
+	// instead of a lookup per item. It stops at the first error fn returns
+	// and returns that error.
+	Stamps(ctx context.Context, folderID string, fn func(Item) error) error
 	// SetRead changes the read state of an item written earlier.
 	SetRead(ctx context.Context, itemID string, read bool) error
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -148,6 +150,39 @@ func TestOnboarding(t *testing.T) {
 			t.Errorf("the source holds %d items, want 2050", n)
 		}
 		t.Logf("incremental pass: %d copied, %d read updates, %d Graph writes, in %v", res.ItemsCopied, res.ReadUpdates, e.lab.Graph.Writes()-graphW, res.Duration)
+	})
+
+	// The stamps on the target are the truth: with a new state file (the
+	// old one lost) the pass lists each target folder's stamps once, adopts
+	// every item and writes nothing.
+	t.Run("new state file adopts by stamp", func(t *testing.T) {
+		fresh, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "new-state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		old := e.store
+		e.store = fresh
+		defer func() { e.store = old }()
+		ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
+		graphReqs := e.lab.Graph.Requests()
+		res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
+		if res.ItemsCopied != 0 || res.Adopted != 2050 || res.Healed != 0 || res.Skipped != 0 {
+			t.Errorf("new state: copied %d, adopted %d, healed %d, skipped %d; want 0, 2050, 0, 0", res.ItemsCopied, res.Adopted, res.Healed, res.Skipped)
+		}
+		if d := e.lab.Graph.Writes() - graphW + e.lab.EWS.Writes() - ewsW; d != 0 {
+			t.Errorf("the pass with a new state wrote %d times", d)
+		}
+		reqs := e.lab.Graph.Requests() - graphReqs
+		perK := float64(reqs) * 1000 / float64(res.Adopted)
+		// The folder trees (a few requests), one stamp listing per folder in
+		// pages of 100 (graphmail asks for 100 a page), the reconciliation:
+		// about 10 per 1,000 items plus a constant, never one per item.
+		if limit := int64(res.StampListings + int(res.Adopted)/100 + 20); reqs > limit {
+			t.Errorf("%d Graph requests to adopt %d items (%.1f per 1,000), more than %d: not a paged listing", reqs, res.Adopted, perK, limit)
+		}
+		t.Logf("new state: %d items adopted with %d Graph requests (%.1f per 1,000 items), %d folders listed, in %v",
+			res.Adopted, reqs, perK, res.StampListings, res.Duration)
 	})
 }
 

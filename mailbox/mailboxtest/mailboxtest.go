@@ -83,6 +83,7 @@ var Contracts = []string{
 	"CreateFolderIdempotent: the same name under the same parent returns the existing folder, with Path filled",
 	"CreateItemKeepsProperties: read state, received and sent dates, importance, categories and flag are kept, never a draft",
 	"StampFound: an item is found by its stamp in its folder, and an unknown stamp is not",
+	"StampsListed: Stamps lists every complete item's stamp of a folder once, with its id, and nothing of other folders",
 	"StampFoundAfterLostAnswer: a create whose answer was lost is found by its stamp, and the error is retryable",
 	"HalfWrittenHidden: a write interrupted half-way is not found by its stamp, and the next write of the stamp leaves exactly one item",
 	"ReadStateRoundTrip: SetRead is reported by the next Changes round with the new read state",
@@ -119,6 +120,7 @@ func RunTarget(t *testing.T, f Fixture) {
 	t.Run("CreateFolderIdempotent", func(t *testing.T) { testCreateFolderIdempotent(t, f) })
 	t.Run("CreateItemKeepsProperties", func(t *testing.T) { testCreateItemKeepsProperties(t, f) })
 	t.Run("StampFound", func(t *testing.T) { testStampFound(t, f) })
+	t.Run("StampsListed", func(t *testing.T) { testStampsListed(t, f) })
 	t.Run("StampFoundAfterLostAnswer", func(t *testing.T) { testLostAnswer(t, f) })
 	t.Run("HalfWrittenHidden", func(t *testing.T) { testHalfWritten(t, f) })
 	t.Run("ReadStateRoundTrip", func(t *testing.T) { testReadState(t, f) })
@@ -397,6 +399,53 @@ func testStampFound(t *testing.T, f Fixture) {
 	}
 }
 
+func stampsOf(t *testing.T, mb Mailbox, folderID string) map[string][]string {
+	t.Helper()
+	got := map[string][]string{}
+	if err := mb.Stamps(ctxT(t), folderID, func(it mailbox.Item) error {
+		got[it.SourceID] = append(got[it.SourceID], it.ID)
+		return nil
+	}); err != nil {
+		t.Fatalf("Stamps: %v", err)
+	}
+	return got
+}
+
+func testStampsListed(t *testing.T, f Fixture) {
+	mb := f.NewMailbox(t)
+	fd := folder(t, mb, "Listed")
+	other := folder(t, mb, "Not listed")
+	want := map[string]string{}
+	read := map[string]bool{}
+	for i := range 5 {
+		w := write(t, mb, fd, mailbox.Item{Subject: fmt.Sprintf("listed %d", i), IsRead: i%2 == 0})
+		want[w.stamp], read[w.id] = w.id, i%2 == 0
+	}
+	write(t, mb, other, mailbox.Item{Subject: "elsewhere"})
+	got := stampsOf(t, mb, fd.ID)
+	if len(got) != len(want) {
+		t.Errorf("Stamps listed %d stamps, want %d", len(got), len(want))
+	}
+	for sid, id := range want {
+		if ids := got[sid]; len(ids) != 1 || ids[0] != id {
+			t.Errorf("stamp %s listed with %q, want once with %q", sid, ids, id)
+		}
+	}
+	if err := mb.Stamps(ctxT(t), fd.ID, func(it mailbox.Item) error {
+		if it.IsRead != read[it.ID] {
+			t.Errorf("Stamps lists %q with read %v, written %v", it.Subject, it.IsRead, read[it.ID])
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errStop := errors.New("stop")
+	n := 0
+	if err := mb.Stamps(ctxT(t), fd.ID, func(mailbox.Item) error { n++; return errStop }); !errors.Is(err, errStop) || n != 1 {
+		t.Errorf("Stamps after fn failed: %v after %d calls, want fn's error after 1", err, n)
+	}
+}
+
 func testLostAnswer(t *testing.T, f Fixture) {
 	need(t, f.LoseNextCreateAnswer != nil, "lose an answer on demand")
 	mb := f.NewMailbox(t)
@@ -440,6 +489,9 @@ func testHalfWritten(t *testing.T, f Fixture) {
 	}
 	if id, found, err := mb.FindBySourceID(ctxT(t), fd.ID, sid); err != nil || found {
 		t.Fatalf("after an interrupted write FindBySourceID = (%q, %v, %v): a half-written item is taken for a copy", id, found, err)
+	}
+	if got := stampsOf(t, mb, fd.ID); len(got) != 0 {
+		t.Fatalf("after an interrupted write Stamps lists %v: a half-written item is taken for a copy", got)
 	}
 	id, err := mb.CreateItem(ctxT(t), fd.ID, payload(sid))
 	if err != nil {

@@ -35,6 +35,7 @@ const (
 	OpCreateItem     Op = "CreateItem"
 	OpFindBySourceID Op = "FindBySourceID"
 	OpSetRead        Op = "SetRead"
+	OpStamps         Op = "Stamps"
 )
 
 // Fault is a failure injected into the next calls of one operation.
@@ -674,6 +675,32 @@ func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string)
 		}
 	}
 	return "", false, nil
+}
+
+// Stamps lists a folder's complete stamped items.
+func (m *Mailbox) Stamps(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
+	st, _, err := m.lock(ctx, OpStamps)
+	if err != nil {
+		return err
+	}
+	f := st.folders[folderID]
+	if f == nil || f.deleted {
+		m.unlock()
+		return m.notFound("folder", folderID)
+	}
+	var list []mailbox.Item
+	for _, id := range f.items {
+		if it := st.items[id]; it != nil && !it.incomplete && it.meta.SourceID != "" {
+			list = append(list, it.meta)
+		}
+	}
+	m.unlock()
+	for _, it := range list {
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SetRead changes an item's read state and logs the change.
