@@ -118,6 +118,7 @@ type FolderResult struct {
 	CountsKnown bool
 	Code        string // finding code when the folder is not carried
 	NotCopied   string // why the folder is not carried
+	Failed      string // why the folder failed in this pass
 }
 
 // MailboxResult is the outcome of one pass over one mailbox.
@@ -151,9 +152,13 @@ type MailboxResult struct {
 	// declared capabilities): never a silent skip.
 	NotCarried []FolderResult
 	// Gaps are the stores and kinds no route carries, once each.
-	Gaps    []mailbox.Gap
-	Folders []FolderResult
-	Err     error
+	Gaps []mailbox.Gap
+	// FailedFolders are the folders a permanent error stopped in this pass
+	// (Failed says why); the mailbox went on with the others and the job
+	// is partial.
+	FailedFolders []FolderResult
+	Folders       []FolderResult
+	Err           error
 }
 
 // SourceID is the stamp that names a source item on the target: stable for
@@ -252,8 +257,11 @@ func (r *mailboxRun) copy(ctx context.Context) error {
 	switch {
 	case err != nil:
 		job.Status, job.LastError = JobFailed, err.Error()
-	case r.res.SkippedTotal > 0:
+	case r.res.SkippedTotal > 0 || len(r.res.FailedFolders) > 0:
 		job.Status, job.Passes = JobPartial, job.Passes+1
+		if n := len(r.res.FailedFolders); n > 0 {
+			job.LastError = fmt.Sprintf("%d folder(s) failed, first %s: %s", n, r.res.FailedFolders[0].SourcePath, r.res.FailedFolders[0].Failed)
+		}
 	default:
 		job.Status, job.Passes = JobDone, job.Passes+1
 	}
@@ -360,22 +368,53 @@ func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope) error {
 		r.c.Progress.AddTotal(max(totalItems-counts.Copied-counts.Skipped, 0), max(totalBytes-counts.CopiedBytes, 0))
 	}
 
+	// A failure that concerns one folder (its creation refused, the folder
+	// gone from the source) fails that folder; the others go on. Anything
+	// else (credentials, throttling, an unreachable service, the state
+	// store) stops the mailbox.
+	failed := map[int]bool{}
 	for i := range plan {
 		p := &plan[i]
 		tgt, err := r.ensurePath(ctx, p.tgtPath, p.src.Class)
 		if err != nil {
-			return err
+			if !folderLocal(err) {
+				return err
+			}
+			r.failFolder(FolderResult{Store: store, Kind: p.src.Kind(), SourceID: p.src.ID, SourcePath: p.src.Path, TargetPath: p.tgtPath,
+				SourceCount: p.src.ItemCount}, err)
+			failed[i] = true
+			continue
 		}
 		p.tgt = tgt
 	}
-	for _, p := range plan {
+	for i, p := range plan {
+		if failed[i] {
+			continue
+		}
 		fr, err := r.copyFolder(ctx, store, p.src, p.tgt, p.tgtPath)
+		if err != nil && folderLocal(err) {
+			r.failFolder(fr, err)
+			continue
+		}
 		r.res.Folders = append(r.res.Folders, fr)
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// folderLocal reports whether err concerns one folder only: an answer no
+// retry changes (a refused folder name, a folder gone from the source),
+// not the mailbox, the service or the state.
+func folderLocal(err error) bool {
+	return mailbox.IsPermanent(err) && !errors.Is(err, errTooManySkipped) && !errors.Is(err, context.Canceled)
+}
+
+func (r *mailboxRun) failFolder(fr FolderResult, err error) {
+	fr.Failed = err.Error()
+	r.res.FailedFolders = append(r.res.FailedFolders, fr)
+	r.log().Error("folder failed; the other folders go on", "folder", fr.SourcePath, "err", err)
 }
 
 // targetPath is where a source folder lands: a well-known folder on its

@@ -637,3 +637,59 @@ func TestNewStateAdoptsByStamp(t *testing.T) {
 			f.dst.Calls(memory.OpStamps)-listings, f.dst.Writes()-writes)
 	}
 }
+
+// TestFolderFailuresStaySmall: a permanent error about one folder fails
+// that folder, without retries, and the mailbox goes on with the others.
+func TestFolderFailuresStaySmall(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault memory.Fault
+		side  string
+		want  string
+	}{
+		{"target refuses to create the folder", memory.Fault{Op: memory.OpCreateFolder,
+			Err: mailbox.Permanent(errors.New("HTTP 400: The folder display name is missing."))}, "dst", "display name is missing"},
+		{"source folder gone mid-pass", memory.Fault{Op: memory.OpChanges,
+			Err: fmt.Errorf("folder: %w", mailbox.ErrNotFound)}, "src", "not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.seed(t, mailbox.ScopePrimary, "A first", 3, mailbox.ClassMessage)
+			f.seed(t, mailbox.ScopePrimary, "B second", 4, mailbox.ClassMessage)
+			f.seed(t, mailbox.ScopePrimary, "Inbox", 5, mailbox.ClassMessage)
+			svc := f.dst
+			if tt.side == "src" {
+				svc = f.src
+			}
+			before := svc.Calls(tt.fault.Op)
+			svc.Inject(tt.fault)
+			res := f.run(t, nil)
+			if res.Err != nil {
+				t.Fatalf("the mailbox failed: %v", res.Err)
+			}
+			if len(res.FailedFolders) != 1 || !strings.Contains(res.FailedFolders[0].Failed, tt.want) {
+				t.Fatalf("failed folders %+v, want one failing with %q", res.FailedFolders, tt.want)
+			}
+			if res.ItemsCopied != 12-int64(len(f.sourceInFolder[res.FailedFolders[0].SourcePath])) {
+				t.Errorf("copied %d; the other folders should have been copied whole", res.ItemsCopied)
+			}
+			if got := svc.Calls(tt.fault.Op) - before; tt.side == "dst" && got != 2 {
+				t.Errorf("%d CreateFolder calls for two new folders: the refused one was retried", got)
+			}
+			job, err := f.store.Job(context.Background(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if job.Status != engine.JobPartial || !strings.Contains(job.LastError, tt.want) {
+				t.Errorf("job %s (%q), want partial naming the folder", job.Status, job.LastError)
+			}
+			// The next pass, with the fault gone, completes the job.
+			res = f.run(t, nil)
+			if res.Err != nil || len(res.FailedFolders) != 0 {
+				t.Fatalf("next pass: err %v, failed folders %d", res.Err, len(res.FailedFolders))
+			}
+			f.assertExactCopy(t, mailbox.ScopePrimary)
+		})
+	}
+}
