@@ -53,7 +53,7 @@ func newAssessCommand(g *globalOptions, runF func(context.Context, *assessOption
 	f := cmd.Flags()
 	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes (EmailAddress, TargetAddress, Location, Batch)")
 	f.StringVar(&opts.Out, "out", "assessment.json", "where to write the assessment (JSON, the input of `exmigrate report`)")
-	f.IntVar(&opts.Parallel, "parallel", 0, "mailboxes read at once (default: concurrency.mailboxes from the config)")
+	rangedInt(cmd, &opts.Parallel, "parallel", 0, 1, 64, "mailboxes read at once, {range} (default: concurrency.mailboxes from the config)")
 	f.BoolVar(&opts.PublicFolders, "public-folders", true, "inventory the on-prem public folder tree")
 	f.StringVar(&opts.MailboxExport, "mailbox-export", "", "Get-Mailbox export (PrimarySmtpAddress, LitigationHoldEnabled): litigation hold")
 	f.StringVar(&opts.PermissionsExport, "permissions-export", "", "mailbox permissions export (Mailbox, User, AccessRights): Full Access, Send As, Send on Behalf")

@@ -68,16 +68,16 @@ state included). A run stopped at any point resumes where it stopped.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes (EmailAddress, TargetAddress, Location, Batch)")
-	f.IntVar(&opts.Parallel, "parallel", 0, "mailboxes copied at once (default: concurrency.mailboxes from the config)")
+	rangedInt(cmd, &opts.Parallel, "parallel", 0, 1, 64, "mailboxes copied at once, {range} (default: concurrency.mailboxes from the config)")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "plan the copy (folders to create, items and bytes per mailbox) and write nothing")
-	f.IntVar(&opts.MaxSkipped, "max-skipped", -1, "fail a mailbox that skips more than N items (-1: no limit)")
+	countOrUnlimited(cmd, &opts.MaxSkipped, "max-skipped", -1, "fail a mailbox that skips more than N items ({range})")
 	f.BoolVar(&opts.Rules, "rules", false, "also create the inbox rules that Graph can express on cloud targets")
 	f.StringVar(&opts.Direction, "direction", "onboarding", "onboarding (on-prem to cloud), offboarding, onprem-to-onprem or cloud-to-cloud: between the endpoints onprem and cloud")
 	f.StringVar(&opts.From, "from", "", "the endpoint to copy from, by its name in the config (with --to, instead of --direction)")
 	f.StringVar(&opts.To, "to", "", "the endpoint to copy to, by its name in the config (with --from)")
 	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
 	f.StringVar(&opts.AuditPath, "audit-log", "", "audit log (default: audit_log from the config)")
-	f.IntVar(&opts.ItemWorkers, "item-workers", 4, "items in flight per mailbox (Graph allows 4 requests per mailbox)")
+	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account)")
 	return cmd
 }
 

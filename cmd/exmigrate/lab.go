@@ -36,9 +36,6 @@ assess, copy and report with the printed config.`,
   exmigrate lab --dir lab/ --mailboxes 50 --items 2000 --seed 7`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Faults < 0 || opts.Faults > 0.5 {
-				return usageErrorf("--faults %v: use a share between 0 and 0.5", opts.Faults)
-			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -48,11 +45,12 @@ assess, copy and report with the printed config.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Dir, "dir", "exmigrate-lab", "folder for the lab's CA, config, lists and state")
 	f.StringVar(&opts.Scenario, "scenario", "", "scenario file (default: a small hybrid organisation; see testdata/lab/)")
-	f.IntVar(&opts.Mailboxes, "mailboxes", 0, "add N generated on-prem mailboxes")
-	f.IntVar(&opts.Items, "items", 200, "messages in each generated mailbox")
-	f.Uint64Var(&opts.Seed, "seed", 0, "seed for the generated mail (default: the scenario's)")
-	f.DurationVar(&opts.Latency, "latency", 0, "latency added to every request, e.g. 20ms")
-	f.Float64Var(&opts.Faults, "faults", 0, "share of requests answered with a transient fault (throttling, 503), e.g. 0.01")
+	// The generated mailboxes are named user0001 to user9999.
+	rangedInt(cmd, &opts.Mailboxes, "mailboxes", 0, 0, 9999, "add N generated on-prem mailboxes")
+	rangedInt(cmd, &opts.Items, "items", 200, 0, 100000, "messages in each generated mailbox")
+	rangedUint64(cmd, &opts.Seed, "seed", 0, "seed for the generated mail, {range} (0: the scenario's)")
+	rangedDuration(cmd, &opts.Latency, "latency", 0, 0, 10*time.Second, "latency added to every request, {range}, e.g. 20ms")
+	rangedFloat(cmd, &opts.Faults, "faults", 0, 0, 0.5, "share of requests answered with a transient fault (throttling, 503), {range}, e.g. 0.01")
 	return cmd
 }
 

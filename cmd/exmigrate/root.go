@@ -97,6 +97,9 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 		},
 	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if uerr, ok := flagValueError(err); ok {
+			return uerr // names the flag, the value and the range already
+		}
 		return usageErrorf("%v (see `%s --help`)", err, cmd.CommandPath())
 	})
 	pf := root.PersistentFlags()
