@@ -169,9 +169,16 @@ const (
 	FaultDropAfter
 	// FaultAnswer answers Status with Body (of ContentType, JSON when
 	// empty) without serving the request: an error Graph sends, or a page
-	// a proxy in front of Graph sends instead.
+	// a proxy in front of Graph sends instead. EchoURL in Body stands for
+	// the URL of the request answered.
 	FaultAnswer
 )
+
+// EchoURL in a FaultAnswer's Body is replaced by the full URL of the
+// request answered, query included, as proxies' error pages and some
+// error messages echo it: a pre-authenticated upload URL's authtoken
+// then comes back in the error body.
+const EchoURL = "{request-url}"
 
 // Fault is one injected fault, applied to the next Count Graph requests
 // whose path contains Path and whose method is Method (empty matches all).
@@ -297,7 +304,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, appID string
 			w.Header().Set("Retry-After", f.RetryAfter)
 		}
 		w.WriteHeader(f.Status)
-		io.WriteString(w, f.Body)
+		io.WriteString(w, strings.ReplaceAll(f.Body, EchoURL, origin(r)+r.URL.RequestURI()))
 	}
 	return true
 }

@@ -612,6 +612,7 @@ func (s *Server) createUploadSession(q *req, m *Message) {
 	us := &uploadSession{id: s.nextID("US"), token: base64.RawURLEncoding.EncodeToString([]byte(s.nextID("T"))), appID: q.claims.AppID, mb: q.mb, messageID: m.ID,
 		att: Attachment{Name: it.Name, ContentType: it.ContentType, IsInline: it.IsInline, ContentID: it.ContentID}, total: it.Size, expires: time.Now().Add(time.Hour), hash: sha256.New()}
 	s.uploads[us.id] = us
+	s.issued = append(s.issued, us.token)
 	s.mu.Unlock()
 	u := origin(q.r) + "/upload/" + us.id + "?authtoken=" + url.QueryEscape(us.token)
 	writeJSON(q.w, http.StatusCreated, map[string]any{

@@ -26,6 +26,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,6 +108,7 @@ type Server struct {
 	onPrem    map[string]bool
 	limiters  map[string]*limiter
 	uploads   map[string]*uploadSession
+	issued    []string // the authtokens of every upload session, in order
 	faults    []*Fault
 	seq       int64
 	deltaGen  int64
@@ -303,6 +305,15 @@ func (s *Server) EarlyRetries() int64 { return s.earlyRetries.Load() }
 // it read the 429 (a TLS handshake on a new connection takes that long), so
 // a few are not a bug; many are.
 func (s *Server) EarlyArrivals() int64 { return s.earlyArrivals.Load() }
+
+// UploadTokens lists the authtokens of every upload session the server has
+// issued, in order, finished and abandoned ones included: secrets that a
+// client must never write into an error, a log line or a state file.
+func (s *Server) UploadTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.issued)
+}
 
 // TokensIssued counts access tokens the token endpoint issued.
 func (s *Server) TokensIssued() int64 { return s.tokens.Load() }
