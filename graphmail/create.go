@@ -200,26 +200,29 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, base, op string, a *wire
 	if us.UploadURL == "" {
 		return mailbox.Permanent(fmt.Errorf("graph: %s: the upload session has no uploadUrl", op))
 	}
+	// The upload URL is pre-authenticated (?authtoken=…): the errors below
+	// name it redacted, never whole.
+	pu := newPreauthURL(us.UploadURL)
 	uu, err := url.Parse(us.UploadURL)
 	if err != nil || (uu.Scheme != "https" && !(uu.Scheme == "http" && netcheck.IsLoopback(uu.Hostname()))) {
-		return fmt.Errorf("graph: %s: refusing upload URL that is not https", op)
+		return fmt.Errorf("graph: %s: refusing upload URL %s that is not https", op, pu)
 	}
 	for off := int64(0); off < a.Size; {
 		n := min(wire.UploadChunk, a.Size-off)
+		chunkOp := fmt.Sprintf("%s: upload bytes %d-%d to %s", op, off, off+n-1, pu)
 		sr := io.NewSectionReader(a.File, off, n)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPut, us.UploadURL, sr)
 		if err != nil {
-			return fmt.Errorf("graph: %s: %w", op, err)
+			return fmt.Errorf("graph: %s: %w", chunkOp, pu.redactErr(err))
 		}
 		req.ContentLength = n
 		start := off
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(a.File, start, n)), nil }
 		req.Header.Set("Content-Type", "application/octet-stream")
 		req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, a.Size))
-		// The upload URL carries its own authtoken: never a bearer token.
-		resp, err := m.c.upload.Do(req)
+		resp, err := m.c.doPreauth(pu, chunkOp, req, http.StatusRequestedRangeNotSatisfiable)
 		if err != nil {
-			return wrapErr(fmt.Sprintf("%s: upload bytes %d-%d", op, off, off+n-1), err)
+			return err
 		}
 		if resp.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 			// A range whose answer was lost arrived after all (the retry
@@ -227,15 +230,10 @@ func (m *Mailbox) uploadAttachment(ctx context.Context, base, op string, a *wire
 			next, ok := nextExpected(resp.Body)
 			resp.Body.Close()
 			if !ok || next <= off || next > a.Size {
-				return fmt.Errorf("graph: %s: upload bytes %d-%d: range refused and no usable nextExpectedRanges", op, off, off+n-1)
+				return fmt.Errorf("graph: %s: range refused and no usable nextExpectedRanges", chunkOp)
 			}
 			off = next
 			continue
-		}
-		if resp.StatusCode >= 300 {
-			err := errorFromResponse(fmt.Sprintf("%s: upload bytes %d-%d", op, off, off+n-1), resp)
-			resp.Body.Close()
-			return err
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()

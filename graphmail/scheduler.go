@@ -297,6 +297,11 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil {
 			release()
 			b.stats.transportErrors.Add(1)
+			// The URL may be pre-authenticated (an upload session's):
+			// should the transport's error quote it, its token must not
+			// reach the log line or the error below. They name the
+			// request by its path; the token is in the query.
+			err = newPreauthURL(req.URL.String()).redactErr(err)
 			if ctx.Err() != nil {
 				return nil, err
 			}
