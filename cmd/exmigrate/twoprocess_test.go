@@ -86,7 +86,8 @@ func TestLabInOneProcessCommandsInAnother(t *testing.T) {
 		want []string
 		code int
 	}{
-		{[]string{"check", "--config", cfg, "--mailbox", "alex@fabrikam.com"}, []string{"onprem  ok", "cloud   ok", "on-prem mailbox (Alex Wilber)"}, ExitOK},
+		{[]string{"check", "--config", cfg, "--mailbox", "alex@fabrikam.com", "--mailboxes", filepath.Join(dir, "wave1.csv")},
+			[]string{"onprem  ok", "cloud   ok", "on-prem mailbox (Alex Wilber)", "target alex@fabrikam.onmicrosoft.com (TargetAddress in the list)"}, ExitOK},
 		{[]string{"assess", "--config", cfg, "--mailboxes", filepath.Join(dir, "mailboxes.csv"), "--out", filepath.Join(dir, "assessment.json")},
 			[]string{"alex@fabrikam.com", "megan@fabrikam.com", "2 mailbox(es)"}, ExitOK},
 		{[]string{"copy", "--config", cfg, "--mailboxes", filepath.Join(dir, "wave1.csv"), "--rules"},
