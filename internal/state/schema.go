@@ -20,6 +20,26 @@ const schemaVersion = 1
 // state file: not SQLite at all, or a SQLite database of another program.
 var ErrNotStateFile = errors.New("not an exmigrate state file")
 
+// ErrEmptyStateFile is returned by Open and OpenReadOnly for a state file
+// of 0 bytes, and by OpenReadOnly for a SQLite file with no records in it.
+var ErrEmptyStateFile = errors.New("the state file is empty")
+
+// ErrDamaged is returned for a state file SQLite cannot read: damaged
+// pages, or a header that is no longer SQLite's.
+var ErrDamaged = errors.New("the state file is damaged")
+
+// Remedy is what to do about an empty, damaged or lost state file, as the
+// engine behaves today (TestStateRemediesAsDocumented in cmd/exmigrate pins
+// it): a backup older than the last pass makes the next pass write that
+// pass's items again, because its folder records say the target folders
+// were listed already; a new state file makes the next pass list each
+// target folder's stamps and adopt what is there, which misses only items
+// a user moved to another folder on the target.
+const Remedy = `restore it from a backup taken after the last copy pass (an older backup makes the next pass copy again ` +
+	`what later passes copied); if there is none, read "Losing the state file" in the README before you run copy ` +
+	`with a new state file: the next pass finds what is already on the target by its stamps and copies only what ` +
+	`is missing, but it copies again the items a user moved to another folder on the target`
+
 // ErrNewerSchema is returned by Open for a state file written by a newer
 // exmigrate: an older build must not write to a layout it does not know.
 var ErrNewerSchema = errors.New("state file was written by a newer exmigrate")
@@ -89,7 +109,11 @@ func checkIdentity(ctx context.Context, db *sql.DB) error {
 	// The first read is where SQLite notices a file that is not a database.
 	if err := db.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
 		if isNotADB(err) {
-			return fmt.Errorf("%w (not a SQLite database): give another state path", ErrNotStateFile)
+			return fmt.Errorf("%w (not a SQLite database): if it is the state file earlier copies wrote, it is damaged: %s; "+
+				"if the path is wrong, give the right one (state.path in the config, or copy --state)", ErrNotStateFile, Remedy)
+		}
+		if isCorrupt(err) {
+			return fmt.Errorf("%w (%v): %s", ErrDamaged, err, Remedy)
 		}
 		if isCantOpen(err) {
 			return fmt.Errorf("%w: check that the directory exists and is writable", err)
@@ -100,13 +124,17 @@ func checkIdentity(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema`).Scan(&tables); err != nil {
+		if isCorrupt(err) || isNotADB(err) {
+			return fmt.Errorf("%w (%v): %s", ErrDamaged, err, Remedy)
+		}
 		return err
 	}
 	switch {
 	case appID == 0 && version == 0 && tables == 0:
 		return nil
 	case appID != applicationID:
-		return fmt.Errorf("%w (a SQLite database of another program): give another state path", ErrNotStateFile)
+		return fmt.Errorf("%w (a SQLite database of another program): check the path (state.path in the config, or copy --state); "+
+			"exmigrate writes nothing into another program's database", ErrNotStateFile)
 	case version > schemaVersion:
 		return fmt.Errorf("%w (schema version %d, this build knows up to %d): upgrade exmigrate",
 			ErrNewerSchema, version, schemaVersion)

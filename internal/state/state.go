@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -42,21 +43,75 @@ const readers = 4
 
 // SQLite is the state store. It is safe for concurrent use.
 type SQLite struct {
-	path   string
-	write  *sql.DB // exactly one connection
-	read   *sql.DB // read-only connections; == write when readers is 0
-	closed atomic.Bool
+	readOnly bool // opened by OpenReadOnly: every write fails
+	path     string
+	write    *sql.DB // exactly one connection
+	read     *sql.DB // read-only connections; == write when readers is 0
+	closed   atomic.Bool
 
 	putItem *sql.Stmt
 	getItem *sql.Stmt
 }
 
 // Open opens the state file at path, creating it and its schema when it
-// does not exist. It fails with ErrNotStateFile for a file that is not an
-// exmigrate state file and with ErrNewerSchema for one written by a newer
-// exmigrate.
+// does not exist. A new file appears at path whole (see create), so a file
+// there is one a copy wrote: Open fails with ErrEmptyStateFile for an empty
+// one, ErrDamaged for one SQLite cannot read, ErrNotStateFile for a file
+// that is not an exmigrate state file and ErrNewerSchema for one written by
+// a newer exmigrate. It never writes to a file it refuses.
 func Open(ctx context.Context, path string) (*SQLite, error) {
 	return open(ctx, path, readers)
+}
+
+// OpenReadOnly opens an existing state file to read it, for the commands
+// that only report on it: it never creates, migrates or writes the file
+// (its bytes and modification time stay as they were), and every write
+// through the store fails. It refuses what Open refuses, and a missing file
+// with an error that wraps fs.ErrNotExist.
+func OpenReadOnly(ctx context.Context, path string) (*SQLite, error) {
+	if path == "" {
+		return nil, errors.New("state: open: empty path: give the state file's name")
+	}
+	if err := checkExisting(path); err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	s := &SQLite{path: path, readOnly: true}
+	fail := func(err error) (*SQLite, error) {
+		s.closeDBs()
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	var err error
+	if s.read, err = sql.Open("sqlite", dsn(path, modeReadOnlyFile)); err != nil {
+		return fail(err)
+	}
+	s.read.SetMaxOpenConns(readers)
+	s.read.SetMaxIdleConns(readers)
+	s.read.SetConnMaxLifetime(0)
+	s.write = s.read
+	if err := checkIdentity(ctx, s.read); err != nil {
+		return fail(err)
+	}
+	var appID, version int64
+	if err := s.read.QueryRowContext(ctx, `PRAGMA application_id`).Scan(&appID); err != nil {
+		return fail(damaged(path, err))
+	}
+	if err := s.read.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
+		return fail(damaged(path, err))
+	}
+	switch {
+	case appID != applicationID:
+		// checkIdentity let it pass as new: a SQLite file with nothing in it.
+		return fail(fmt.Errorf("%w: a SQLite file with no exmigrate records in it; no copy has written to it", ErrEmptyStateFile))
+	case version < schemaVersion:
+		return fail(fmt.Errorf("written by an older exmigrate (schema version %d): run copy with this build once to bring it to version %d", version, schemaVersion))
+	}
+	if s.putItem, err = s.read.PrepareContext(ctx, sqlPutItem); err != nil {
+		return fail(damaged(path, err))
+	}
+	if s.getItem, err = s.read.PrepareContext(ctx, sqlGetItem); err != nil {
+		return fail(damaged(path, err))
+	}
+	return s, nil
 }
 
 func open(ctx context.Context, path string, nread int) (*SQLite, error) {
@@ -68,21 +123,17 @@ func open(ctx context.Context, path string, nread int) (*SQLite, error) {
 		s.closeDBs()
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
-
-	// Create the file ourselves, private: it names every mailbox copied.
-	// SQLite gives its -wal and -shm files the same mode.
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("state: open: %w: create the directory first", err)
+	err := checkExisting(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		err = create(ctx, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("state: open: %w", err)
+		return fail(err)
 	}
-	f.Close()
 
 	// The identity check runs before the journal mode is set: switching a
 	// foreign database to WAL would change somebody else's file.
-	s.write, err = sql.Open("sqlite", dsn(path, false))
+	s.write, err = sql.Open("sqlite", dsn(path, modeWrite))
 	if err != nil {
 		return fail(err)
 	}
@@ -93,20 +144,12 @@ func open(ctx context.Context, path string, nread int) (*SQLite, error) {
 	if err := checkIdentity(ctx, s.write); err != nil {
 		return fail(err)
 	}
-	var mode string
-	// WAL is persistent in the file; setting it once covers every connection.
-	if err := s.write.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
-		return fail(err)
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fail(fmt.Errorf("the file system refused WAL journal mode (got %q): put the state file on a local disk", mode))
-	}
-	if err := migrate(ctx, s.write); err != nil {
+	if err := initialize(ctx, s.write); err != nil {
 		return fail(err)
 	}
 
 	if nread > 0 {
-		s.read, err = sql.Open("sqlite", dsn(path, true))
+		s.read, err = sql.Open("sqlite", dsn(path, modeReadPool))
 		if err != nil {
 			return fail(err)
 		}
@@ -126,9 +169,100 @@ func open(ctx context.Context, path string, nread int) (*SQLite, error) {
 	return s, nil
 }
 
+// initialize puts a state file in WAL mode and brings its schema to this
+// build's version.
+func initialize(ctx context.Context, db *sql.DB) error {
+	var mode string
+	// WAL is persistent in the file; setting it once covers every connection.
+	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("the file system refused WAL journal mode (got %q): put the state file on a local disk", mode)
+	}
+	return migrate(ctx, db)
+}
+
+// checkExisting refuses an empty file: exmigrate never leaves one (create
+// puts a new file in place whole), so an empty state file was truncated or
+// replaced: taking it for new would drop the record of every pass without
+// a word (see Remedy for what that costs). A file of 0
+// bytes whose WAL holds commits is not empty: SQLite reads them. A missing
+// file is an error that wraps fs.ErrNotExist.
+func checkExisting(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return errors.New("a folder, not a file: give the state file's path")
+	}
+	if fi.Size() > 0 {
+		return nil
+	}
+	if wal, err := os.Stat(path + "-wal"); err == nil && wal.Size() > 0 {
+		return nil
+	}
+	return fmt.Errorf("%w (0 bytes): exmigrate never leaves a state file empty, so it was truncated or replaced; %s", ErrEmptyStateFile, Remedy)
+}
+
+// create makes a new state file at path: it builds the schema in a
+// private temporary file beside it, then links that into place, so the file
+// appears at path whole or not at all. A process killed meanwhile leaves no
+// empty file at path (only a temporary one); when another process put a
+// state file at path first, create leaves it and Open opens that one.
+func create(ctx context.Context, path string) error {
+	// Private: the file names every mailbox copied. SQLite gives its -wal
+	// and -shm files the same mode.
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".new-*")
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: create the directory first", err)
+	}
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	tmp.Close()
+	defer os.Remove(name)
+	db, err := sql.Open("sqlite", dsn(name, modeWrite))
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(1)
+	err = initialize(ctx, db)
+	// Closing the last connection checkpoints the WAL into the file and
+	// removes the -wal and -shm files.
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	err = os.Link(name, path)
+	switch {
+	case err == nil || errors.Is(err, fs.ErrExist):
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	// A file system without hard links: rename, unless a state file
+	// appeared at path meanwhile.
+	if _, serr := os.Lstat(path); serr == nil {
+		return nil
+	}
+	return os.Rename(name, path)
+}
+
+// How dsn opens the file.
+const (
+	modeWrite        = iota // the one writer: read-write, never creates the file
+	modeReadPool            // Open's readers: query-only connections beside the writer
+	modeReadOnlyFile        // OpenReadOnly: SQLite opens the file read-only
+)
+
 // dsn builds a file: URI, so that a path holding '?' or '#' stays a path.
 // The pragmas are per connection and are rerun by the driver on each one.
-func dsn(path string, readOnly bool) string {
+func dsn(path string, mode int) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
@@ -144,7 +278,14 @@ func dsn(path string, readOnly bool) string {
 	// Write transactions take the write lock at BEGIN, so they wait in the
 	// busy handler instead of failing when they would upgrade a read lock.
 	q.Set("_txlock", "immediate")
-	if readOnly {
+	switch mode {
+	case modeWrite:
+		q.Set("mode", "rw") // only create makes a state file
+	case modeReadPool:
+		q.Set("mode", "rw")
+		q.Set("_query_only", "1")
+	case modeReadOnlyFile:
+		q.Set("mode", "ro")
 		q.Set("_query_only", "1")
 	}
 	return (&url.URL{Scheme: "file", Path: p, RawQuery: q.Encode()}).String()
@@ -185,7 +326,7 @@ func (s *SQLite) fail(op string, err error) error {
 	if s.closed.Load() {
 		return fmt.Errorf("state: %s: %w", op, engine.ErrStoreClosed)
 	}
-	return fmt.Errorf("state: %s: %w", op, err)
+	return fmt.Errorf("state: %s: %w", op, damaged(s.path, err))
 }
 
 // errClosed is checked first by every method, so that a closed store fails
@@ -197,10 +338,25 @@ func (s *SQLite) errClosed(op string) error {
 	return nil
 }
 
+// errReadOnly is the error of a write to a store OpenReadOnly opened.
+var errReadOnly = errors.New("the state file was opened read-only, to report on it")
+
+// errWrite is errClosed for the methods that write, which a read-only
+// store refuses before SQLite would.
+func (s *SQLite) errWrite(op string) error {
+	if err := s.errClosed(op); err != nil {
+		return err
+	}
+	if s.readOnly {
+		return fmt.Errorf("state: %s: %w", op, errReadOnly)
+	}
+	return nil
+}
+
 // Job returns the job's record, creating it with status new when it is new.
 func (s *SQLite) Job(ctx context.Context, key engine.JobKey) (engine.JobRecord, error) {
 	op := fmt.Sprintf("job %s (%s) -> %s (%s)", key.SourceAddress, key.SourceLocation, key.TargetAddress, key.TargetLocation)
-	if err := s.errClosed(op); err != nil {
+	if err := s.errWrite(op); err != nil {
 		return engine.JobRecord{}, err
 	}
 	key, err := normalizeKey(key)
@@ -268,7 +424,7 @@ func scanJob(row interface{ Scan(...any) error }) (engine.JobRecord, error) {
 // is fixed when the job is created.
 func (s *SQLite) PutJob(ctx context.Context, rec engine.JobRecord) error {
 	op := fmt.Sprintf("put job %d", rec.ID)
-	if err := s.errClosed(op); err != nil {
+	if err := s.errWrite(op); err != nil {
 		return err
 	}
 	switch rec.Status {
@@ -332,7 +488,7 @@ func (s *SQLite) Folder(ctx context.Context, jobID int64, sourceFolderID string)
 // the current time.
 func (s *SQLite) PutFolder(ctx context.Context, rec engine.FolderRecord) error {
 	op := fmt.Sprintf("put folder job %d source %q", rec.JobID, rec.SourceFolderID)
-	if err := s.errClosed(op); err != nil {
+	if err := s.errWrite(op); err != nil {
 		return err
 	}
 	if rec.SourceFolderID == "" {
@@ -407,7 +563,7 @@ func (s *SQLite) Item(ctx context.Context, jobID int64, sourceID string) (engine
 // without a target id (only the target's confirmation makes an item copied)
 // and a skipped item without a reason. A zero Updated is set to now.
 func (s *SQLite) PutItem(ctx context.Context, rec engine.ItemRecord) error {
-	if err := s.errClosed("put item"); err != nil {
+	if err := s.errWrite("put item"); err != nil {
 		return err
 	}
 	if err := checkItem(rec); err != nil {
@@ -513,6 +669,20 @@ func noJob(err error, jobID int64) error {
 func isCantOpen(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CANTOPEN
+}
+
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CORRUPT
+}
+
+// damaged says what a SQLite error that means a damaged file means, and
+// what to do; it returns other errors as they are.
+func damaged(path string, err error) error {
+	if isCorrupt(err) || isNotADB(err) {
+		return fmt.Errorf("%s: %w (%v); %s", path, ErrDamaged, err, Remedy)
+	}
+	return err
 }
 
 func isNotADB(err error) bool {
