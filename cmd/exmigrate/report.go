@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -85,10 +86,12 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		return fmt.Errorf("%s: %w", opts.In, err)
 	}
 	if opts.CopyResults != "" {
-		if _, err := os.Stat(opts.CopyResults); err != nil {
-			return usageErrorf("--copy-results: %w", err)
+		// Read-only: a report never creates, upgrades or writes a state
+		// file, not even one it cannot read.
+		store, err := state.OpenReadOnly(ctx, opts.CopyResults)
+		if errors.Is(err, fs.ErrNotExist) {
+			return usageErrorf("--copy-results: %w: give the state file a copy wrote (state.path in its config, or its --state)", err)
 		}
-		store, err := state.Open(ctx, opts.CopyResults)
 		if err != nil {
 			return err
 		}
