@@ -262,7 +262,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 			failed++
 		case r.Err != nil:
 			failed++
-		case r.SkippedTotal > 0 || r.Skipped > 0:
+		case r.SkippedTotal > 0 || r.Skipped > 0 || len(r.FailedFolders) > 0:
 			skipped++
 		}
 	}
@@ -270,7 +270,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	case failed > 0:
 		return fmt.Errorf("%d of %d mailbox(es) failed; fix what the log says and run the same command again to resume", failed, len(results))
 	case skipped > 0:
-		fmt.Fprintf(opts.g.io.Err, "exmigrate: %d mailbox(es) finished with skipped items (see the summary)\n", skipped)
+		fmt.Fprintf(opts.g.io.Err, "exmigrate: %d mailbox(es) finished with skipped items or failed folders (see the summary)\n", skipped)
 		return errSkipped
 	}
 	return nil
@@ -291,6 +291,8 @@ func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) 
 		result := "ok"
 		if r.Err != nil {
 			result = "FAILED: " + r.Err.Error()
+		} else if len(r.FailedFolders) > 0 {
+			result = fmt.Sprintf("partial: %d folder(s) failed (see below)", len(r.FailedFolders))
 		} else if r.SkippedTotal > 0 {
 			result = "skipped: " + reasons(r.SkipReasonsTotal)
 		} else if r.Skipped > 0 {
@@ -327,6 +329,9 @@ func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) 
 				note = fmt.Sprintf("target has %d fewer", diff)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.TargetCount, f.Copied, f.Skipped, note)
+		}
+		for _, f := range r.FailedFolders {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\t-\tFAILED: %s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.Failed)
 		}
 		for _, f := range r.NotCarried {
 			if f.SourceCount == 0 {

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/logging"
 )
@@ -89,4 +91,34 @@ func mustDate(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestCopyFolderRefusedFailsThatFolderOnly reproduces a permanent HTTP 400
+// on a folder create ("The folder display name is missing."), which was
+// retried as transient and then failed the whole mailbox with 0 copied:
+// now it fails that folder at the first answer, the other folders are
+// copied, and the command exits 3 with the folder named in the summary.
+func TestCopyFolderRefusedFailsThatFolderOnly(t *testing.T) {
+	l, _ := startSmallLab(t, lab.Options{})
+	before := l.Graph.Requests()
+	l.Graph.Inject(graphtest.Fault{Kind: graphtest.FaultAnswer, Count: 1, Method: "POST", Path: "/childFolders", Status: 400,
+		Body: `{"error":{"code":"ErrorInvalidRequest","message":"The folder display name is missing."}}`})
+	var out, errb bytes.Buffer
+	g := &globalOptions{ConfigPath: l.ConfigPath, io: Streams{Out: &out, Err: &errb}, logger: logging.Discard()}
+	err := copyRun(context.Background(), &copyOptions{g: g, Mailboxes: l.CopyCSV, Direction: "onboarding", MaxSkipped: -1, ItemWorkers: 4})
+	if !errors.Is(err, errSkipped) {
+		t.Fatalf("copy: %v, want the partial exit (3)\n%s", err, out.String())
+	}
+	if l.Graph.PendingFaults() != 0 {
+		t.Fatal("the fault was not used: no folder was created")
+	}
+	if !strings.Contains(out.String(), "FAILED: ") || !strings.Contains(out.String(), "The folder display name is missing.") ||
+		!strings.Contains(out.String(), "folder(s) failed") {
+		t.Errorf("the summary does not name the failed folder and why:\n%s", out.String())
+	}
+	tgt := l.Graph.Mailbox("alex@fabrikam.onmicrosoft.com")
+	if n := len(tgt.Messages("Inbox")); n == 0 {
+		t.Errorf("the Inbox was not copied although only one folder failed:\n%s", out.String())
+	}
+	t.Logf("%d Graph requests; summary:\n%s", l.Graph.Requests()-before, out.String())
 }
