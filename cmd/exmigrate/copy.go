@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -250,7 +251,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		p.Finish()
 		copier.Progress = nil
 	}
-	printCopySummary(opts.g.io, results, opts.DryRun)
+	printCopySummary(opts.g.io, copySummary{Listed: entries, Results: results, DryRun: opts.DryRun})
 
 	if err := ctx.Err(); err != nil {
 		return err
@@ -276,44 +277,79 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	return nil
 }
 
-func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) {
+// copySummary is what a copy run prints at its end.
+type copySummary struct {
+	// Listed are the mailboxes of the list, in its order; Results holds
+	// each one's result at the same index, nil for a mailbox not started
+	// (the run was stopped first).
+	Listed  []csvinput.Entry
+	Results []*engine.MailboxResult
+	DryRun  bool
+}
+
+func (s copySummary) result(i int) *engine.MailboxResult {
+	if i < len(s.Results) {
+		return s.Results[i]
+	}
+	return nil
+}
+
+// mailboxOutcome is the RESULT column of one mailbox.
+func mailboxOutcome(r *engine.MailboxResult) string {
+	switch {
+	case r == nil:
+		return "not started"
+	case errors.Is(r.Err, context.Canceled):
+		// Stopped by Ctrl-C or SIGTERM: the state knows where, and the
+		// error says nothing more (and may carry a request's URL).
+		return "interrupted: run the same command to resume"
+	case r.Err != nil:
+		return "FAILED: " + stripURLQueries(r.Err.Error())
+	case len(r.FailedFolders) > 0:
+		return fmt.Sprintf("partial: %d folder(s) failed (see below)", len(r.FailedFolders))
+	case r.SkippedTotal > 0:
+		return "skipped: " + reasons(r.SkipReasonsTotal)
+	case r.Skipped > 0:
+		return "skipped: " + reasons(r.SkipReasons)
+	}
+	return "ok"
+}
+
+// printCopySummary prints one row per listed mailbox, in the list's order,
+// then the reconciliation of each folder.
+func printCopySummary(io Streams, s copySummary) {
 	out := io.Out
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
-	if dryRun {
+	if s.DryRun {
 		fmt.Fprintln(tw, "MAILBOX\tTARGET\tFOLDERS TO CREATE\tITEMS TO COPY\tSIZE\tWOULD SKIP\tRESULT")
 	} else {
 		fmt.Fprintln(tw, "MAILBOX\tTARGET\tCOPIED\tSIZE\tREAD UPDATES\tSKIPPED\tDURATION\tRESULT")
 	}
-	for _, r := range results {
-		if r == nil {
-			continue
-		}
-		result := "ok"
-		if r.Err != nil {
-			result = "FAILED: " + r.Err.Error()
-		} else if len(r.FailedFolders) > 0 {
-			result = fmt.Sprintf("partial: %d folder(s) failed (see below)", len(r.FailedFolders))
-		} else if r.SkippedTotal > 0 {
-			result = "skipped: " + reasons(r.SkipReasonsTotal)
-		} else if r.Skipped > 0 {
-			result = "skipped: " + reasons(r.SkipReasons)
-		}
-		if dryRun {
+	for i, e := range s.Listed {
+		r := s.result(i)
+		result := mailboxOutcome(r)
+		switch {
+		case r == nil && s.DryRun:
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t%s\n", e.Address, e.Target, result)
+		case r == nil:
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t%s\n", e.Address, e.Target, result)
+		case s.DryRun:
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%d\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, len(r.FoldersToMake), r.ItemsCopied, humanize.Bytes(r.BytesCopied), r.Skipped, result)
-			continue
+		default:
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, r.ItemsCopied, humanize.Bytes(r.BytesCopied),
+				r.ReadUpdates, max(r.SkippedTotal, r.Skipped), r.Duration.Round(time.Millisecond), result)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\t%s\n", r.Key.SourceAddress, r.Key.TargetAddress, r.ItemsCopied, humanize.Bytes(r.BytesCopied),
-			r.ReadUpdates, max(r.SkippedTotal, r.Skipped), r.Duration.Round(time.Millisecond), result)
 	}
 	tw.Flush()
-	if dryRun {
+	if s.DryRun {
 		return
 	}
 	// Reconciliation: what each folder holds on both sides after the pass.
 	fmt.Fprintln(out, "\nReconciliation (items per folder, source vs target):")
 	tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MAILBOX\tFOLDER\tSOURCE\tTARGET\tCOPIED NOW\tSKIPPED NOW\tNOTE")
-	for _, r := range results {
+	for i := range s.Listed {
+		r := s.result(i)
 		if r == nil {
 			continue
 		}
@@ -331,7 +367,7 @@ func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) 
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.TargetCount, f.Copied, f.Skipped, note)
 		}
 		for _, f := range r.FailedFolders {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\t-\tFAILED: %s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.Failed)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\t-\tFAILED: %s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, stripURLQueries(f.Failed))
 		}
 		for _, f := range r.NotCarried {
 			if f.SourceCount == 0 {
@@ -341,6 +377,19 @@ func printCopySummary(io Streams, results []*engine.MailboxResult, dryRun bool) 
 		}
 	}
 	tw.Flush()
+}
+
+// urlQuery matches an http(s) URL's query and fragment, up to the end of
+// the URL: white space or a quote, and not a last ":", ".", ",", ";" or
+// ")" (the sentence's, as in "...?x=1: 400 Bad Request").
+var urlQuery = regexp.MustCompile(`(?i)(https?://[^\s"'<>?#]*)[?#](?:[^\s"'<>]*[^\s"'<>:.,;)])?`)
+
+// stripURLQueries removes the query (and fragment) of every http(s) URL in
+// s, keeping its host and path: a query can carry a token (an upload
+// session's tempauth, a skip token, a SAS signature) that a summary, a
+// terminal's scrollback or a ticket must not show.
+func stripURLQueries(s string) string {
+	return urlQuery.ReplaceAllString(s, "${1}")
 }
 
 func reasons(m map[string]int64) string {
