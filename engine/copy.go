@@ -100,6 +100,14 @@ type Copier struct {
 	Progress Progress
 	Log      *slog.Logger
 	Options  CopyOptions
+	// Owner names this process in the jobs' leases; empty: host, pid and
+	// a random token, made once per Copier.
+	Owner Owner
+	// LeaseTTL is how long a job's lease lasts unrenewed (DefaultLeaseTTL).
+	LeaseTTL time.Duration
+
+	ownerOnce sync.Once
+	owner     Owner
 }
 
 // FolderResult is the reconciliation of one folder after a pass.
@@ -177,7 +185,12 @@ func (c *Copier) Copy(ctx context.Context, key JobKey, src mailbox.Source, dst m
 	opts := c.Options.withDefaults()
 	res := &MailboxResult{Key: key, DryRun: opts.DryRun, Started: time.Now(), SkipReasons: map[string]int64{}}
 	run := &mailboxRun{c: c, opts: opts, key: key, src: src, dst: dst, res: res}
-	res.Err = run.copy(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	res.Err = run.copy(ctx, cancel)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) && res.Err != nil {
+		res.Err = cause
+	}
 	res.Duration = time.Since(res.Started)
 	return res
 }
@@ -230,12 +243,23 @@ func (r *mailboxRun) log() *slog.Logger {
 	return r.c.Log.With("mailbox", r.key.SourceAddress)
 }
 
-func (r *mailboxRun) copy(ctx context.Context) error {
+func (r *mailboxRun) copy(ctx context.Context, cancel context.CancelCauseFunc) error {
 	job, err := r.c.Store.Job(ctx, r.key)
 	if err != nil {
 		return err
 	}
 	r.job = job
+	if !r.opts.DryRun {
+		// One owner per job: nothing is written without the lease.
+		release, err := r.c.hold(ctx, job.ID, func(err error) {
+			r.log().Error("another process took the job over; stopping this run", "err", err)
+			cancel(err)
+		})
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	if !r.opts.DryRun {
 		job.Status, job.LastStart, job.LastError = JobRunning, r.res.Started, ""
 		if err := r.c.Store.PutJob(ctx, job); err != nil {

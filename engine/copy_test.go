@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -690,6 +693,144 @@ func TestFolderFailuresStaySmall(t *testing.T) {
 				t.Fatalf("next pass: err %v, failed folders %d", res.Err, len(res.FailedFolders))
 			}
 			f.assertExactCopy(t, mailbox.ScopePrimary)
+		})
+	}
+}
+
+// TestOneOwnerPerJob: two processes copy the same job at once (two store
+// handles on one state file). One copies; the other refuses, naming the
+// owner, and writes nothing. Before leases this duplicated items.
+func TestOneOwnerPerJob(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 60, mailbox.ClassMessage)
+	path := filepath.Join(t.TempDir(), "shared.db")
+	results := make([]*engine.MailboxResult, 2)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range results {
+		st, err := state.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			// A slow source keeps the first run busy while the second asks.
+			results[i] = f.copier(st).Copy(context.Background(), key, slowSource{f.srcMB}, f.dstMB)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	var copied, refused int
+	for _, r := range results {
+		var le *engine.LeasedError
+		switch {
+		case r.Err == nil:
+			copied++
+		case errors.As(r.Err, &le):
+			refused++
+			if le.Holder.PID == 0 || le.Holder.Host == "" || !strings.Contains(le.Error(), "is being copied by process") {
+				t.Errorf("the refusal does not name the owner: %v", le)
+			}
+			if r.ItemsCopied != 0 {
+				t.Errorf("the refused run copied %d items", r.ItemsCopied)
+			}
+		default:
+			t.Errorf("unexpected result: %v", r.Err)
+		}
+	}
+	if copied != 1 || refused != 1 {
+		t.Fatalf("%d copied, %d refused; want one of each", copied, refused)
+	}
+	if n := results[0].ItemsCopied + results[1].ItemsCopied; n != 60 {
+		t.Errorf("%d items copied by the two runs together, want 60", n)
+	}
+	f.assertExactCopy(t, mailbox.ScopePrimary)
+}
+
+// lostLeaseStore loses the job's lease at the first renewal, as when
+// another process took it over after this one stalled past its expiry.
+type lostLeaseStore struct {
+	engine.Store
+	renewals chan struct{}
+}
+
+func (s *lostLeaseStore) RenewLease(ctx context.Context, l engine.Lease, ttl time.Duration) (engine.Lease, error) {
+	select {
+	case s.renewals <- struct{}{}:
+	default:
+	}
+	return l, engine.ErrLeaseLost
+}
+
+// slowSource delays each content read so the pass outlives a renewal.
+type slowSource struct{ *memory.Mailbox }
+
+func (s slowSource) OpenItem(ctx context.Context, id string, f mailbox.Format) (io.ReadCloser, error) {
+	select {
+	case <-time.After(20 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Mailbox.OpenItem(ctx, id, f)
+}
+
+func TestLostLeaseStopsTheRun(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 200, mailbox.ClassMessage)
+	st := &lostLeaseStore{Store: f.store, renewals: make(chan struct{}, 1)}
+	c := f.copier(st)
+	c.LeaseTTL = 90 * time.Millisecond
+	c.Options.ItemWorkers = 1
+	res := c.Copy(context.Background(), key, slowSource{f.srcMB}, f.dstMB)
+	if !errors.Is(res.Err, engine.ErrLeaseLost) {
+		t.Fatalf("err %v, want ErrLeaseLost", res.Err)
+	}
+	if res.ItemsCopied >= 200 {
+		t.Errorf("the run copied all %d items after losing its lease", res.ItemsCopied)
+	}
+	t.Logf("stopped after %d items", res.ItemsCopied)
+}
+
+// TestLeaseOfAKilledProcessIsTakenOver: a process of this machine killed
+// while it held the job (kill -9) no longer exists; the next run takes the
+// job over at once instead of waiting for the lease to expire. A holder
+// that still exists is waited for.
+func TestLeaseOfAKilledProcessIsTakenOver(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skipf("cannot start a process to stand for a dead one: %v", err)
+	}
+	host, _ := os.Hostname()
+	for _, tt := range []struct {
+		name string
+		pid  int
+		want bool // taken over
+	}{
+		{"holder gone", dead.ProcessState.Pid(), true},
+		{"holder alive", os.Getppid(), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.seed(t, mailbox.ScopePrimary, "Inbox", 5, mailbox.ClassMessage)
+			job, err := f.store.Job(context.Background(), key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			holder := engine.Owner{Token: "killed-run", Host: host, PID: tt.pid, Since: time.Now()}
+			if _, err := f.store.AcquireLease(context.Background(), job.ID, holder, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			res := f.run(t, nil)
+			var le *engine.LeasedError
+			switch {
+			case tt.want && res.Err != nil:
+				t.Fatalf("a dead holder's lease was not taken over: %v", res.Err)
+			case !tt.want && !errors.As(res.Err, &le):
+				t.Fatalf("a live holder's lease was taken: %v (copied %d)", res.Err, res.ItemsCopied)
+			}
 		})
 	}
 }

@@ -40,6 +40,13 @@ type Store interface {
 	// Counts sums a job's items by outcome, and skipped items by reason.
 	Counts(ctx context.Context, jobID int64) (ItemCounts, error)
 
+	// AcquireLease, RenewLease and ReleaseLease give a job one owner at a
+	// time (see lease.go for the contract).
+	AcquireLease(ctx context.Context, jobID int64, owner Owner, ttl time.Duration) (Lease, error)
+	TakeOverLease(ctx context.Context, jobID int64, from, to Owner, ttl time.Duration) (Lease, error)
+	RenewLease(ctx context.Context, lease Lease, ttl time.Duration) (Lease, error)
+	ReleaseLease(ctx context.Context, lease Lease) error
+
 	Close() error
 }
 

@@ -14,7 +14,7 @@ const applicationID = 0x45584d47
 
 // schemaVersion is the layout this build writes, kept in PRAGMA
 // user_version. Raise it with every change and add the step to migrations.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // ErrNotStateFile is returned by Open for a file that is not an exmigrate
 // state file: not SQLite at all, or a SQLite database of another program.
@@ -98,6 +98,17 @@ CREATE TABLE items (
 
 -- PendingItems, and per-folder reconciliation counts.
 CREATE INDEX items_folder_outcome ON items (job_id, source_folder_id, outcome);
+`,
+	// One owner per job (engine/lease.go): who holds it and until when.
+	1: `
+CREATE TABLE leases (
+	job_id  INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+	token   TEXT    NOT NULL,
+	host    TEXT    NOT NULL,
+	pid     INTEGER NOT NULL,
+	since   INTEGER NOT NULL, -- unix nanoseconds UTC
+	expires INTEGER NOT NULL
+) STRICT;
 `,
 }
 
