@@ -19,6 +19,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/internal/state"
+	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
 
@@ -251,7 +252,8 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		p.Finish()
 		copier.Progress = nil
 	}
-	printCopySummary(opts.g.io, copySummary{Listed: entries, Results: results, DryRun: opts.DryRun})
+	differences := printCopySummary(opts.g.io, copySummary{Listed: entries, Results: results, DryRun: opts.DryRun,
+		DateFiltered: !engineOpts.ReceivedSince.IsZero() || !engineOpts.ReceivedUntil.IsZero()})
 
 	if err := ctx.Err(); err != nil {
 		return err
@@ -267,9 +269,18 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 			skipped++
 		}
 	}
+	// A difference the reconciliation cannot explain fails the run like a
+	// failed mailbox: the copy may have written twice, or lost items.
+	const differ = "the reconciliation found %d folder(s) whose target does not match the source (ERROR in the NOTE column of the summary): " +
+		"check those folders on the target; items deleted or moved at the source stay on the target, and mail that arrived during the pass is copied by the next run"
 	switch {
+	case failed > 0 && differences > 0:
+		return fmt.Errorf("%d of %d mailbox(es) failed; fix what the log says and run the same command again to resume; and "+differ,
+			failed, len(results), differences)
 	case failed > 0:
 		return fmt.Errorf("%d of %d mailbox(es) failed; fix what the log says and run the same command again to resume", failed, len(results))
+	case differences > 0:
+		return fmt.Errorf(differ, differences)
 	case skipped > 0:
 		fmt.Fprintf(opts.g.io.Err, "exmigrate: %d mailbox(es) finished with skipped items or failed folders (see the summary)\n", skipped)
 		return errSkipped
@@ -285,6 +296,10 @@ type copySummary struct {
 	Listed  []csvinput.Entry
 	Results []*engine.MailboxResult
 	DryRun  bool
+	// DateFiltered is true with filters.received_since or received_until:
+	// a folder's shortfall may then be the items outside the dates, which
+	// the engine does not count.
+	DateFiltered bool
 }
 
 func (s copySummary) result(i int) *engine.MailboxResult {
@@ -316,8 +331,10 @@ func mailboxOutcome(r *engine.MailboxResult) string {
 }
 
 // printCopySummary prints one row per listed mailbox, in the list's order,
-// then the reconciliation of each folder.
-func printCopySummary(io Streams, s copySummary) {
+// then the reconciliation of each folder. It returns how many folders, or
+// target folders shared by several source folders, differ from their
+// source in a way nothing on record explains (an ERROR note).
+func printCopySummary(io Streams, s copySummary) (differences int) {
 	out := io.Out
 	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	if s.DryRun {
@@ -342,7 +359,7 @@ func printCopySummary(io Streams, s copySummary) {
 	}
 	tw.Flush()
 	if s.DryRun {
-		return
+		return 0
 	}
 	// Reconciliation: what each folder holds on both sides after the pass.
 	fmt.Fprintln(out, "\nReconciliation (items per folder, source vs target):")
@@ -353,18 +370,23 @@ func printCopySummary(io Streams, s copySummary) {
 		if r == nil {
 			continue
 		}
+		rec := newReconciler(r, s.DateFiltered)
 		for _, f := range r.Folders {
 			if f.SourceCount == 0 && f.TargetCount == 0 && f.Copied == 0 && f.Skipped == 0 {
 				continue // an empty folder on both sides says nothing
 			}
-			note := ""
-			switch diff := f.SourceCount - f.TargetCount; {
-			case diff > 0 && diff == f.Skipped:
-				note = fmt.Sprintf("target has %d fewer: the skipped item(s)", diff)
-			case diff > 0:
-				note = fmt.Sprintf("target has %d fewer", diff)
+			source, target := fmt.Sprint(f.SourceCount), fmt.Sprint(f.TargetCount)
+			switch {
+			case !f.CountsKnown:
+				source, target = "-", "-"
+			case r.Err != nil && f.TargetCount == 0:
+				target = "-" // the pass stopped before the reconciliation counted the target
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, f.TargetCount, f.Copied, f.Skipped, note)
+			note, bad := rec.note(f)
+			if bad {
+				differences++
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, source, target, f.Copied, f.Skipped, note)
 		}
 		for _, f := range r.FailedFolders {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\t-\tFAILED: %s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, stripURLQueries(f.Failed))
@@ -377,6 +399,104 @@ func printCopySummary(io Streams, s copySummary) {
 		}
 	}
 	tw.Flush()
+	return differences
+}
+
+// reconciler writes the NOTE of each folder of one mailbox's
+// reconciliation, and tells a difference nothing on record explains.
+type reconciler struct {
+	final        bool // the pass finished: the counts are the reconciliation's
+	dateFiltered bool
+	// earlierSkips are the items skipped in earlier passes and still
+	// skipped: the engine counts them per mailbox, not per folder, so
+	// they explain shortfalls up to their number, folder after folder.
+	earlierSkips int64
+	// shared are the target folders several source folders land in (a
+	// folder mapping): their counts are compared summed.
+	shared map[sharedKey]*sharedTarget
+}
+
+type sharedKey struct {
+	store mailbox.Scope
+	path  string
+}
+
+type sharedTarget struct {
+	folders         int
+	source, skipped int64
+	note            string
+	bad, done       bool
+}
+
+func newReconciler(r *engine.MailboxResult, dateFiltered bool) *reconciler {
+	rec := &reconciler{final: r.Err == nil, dateFiltered: dateFiltered,
+		earlierSkips: max(r.SkippedTotal-r.Skipped, 0), shared: map[sharedKey]*sharedTarget{}}
+	for _, f := range r.Folders {
+		if !f.CountsKnown {
+			continue
+		}
+		k := sharedKey{f.Store, f.TargetPath}
+		st := rec.shared[k]
+		if st == nil {
+			st = &sharedTarget{}
+			rec.shared[k] = st
+		}
+		st.folders++
+		st.source += f.SourceCount
+		st.skipped += f.Skipped
+	}
+	return rec
+}
+
+// note is the NOTE of folder f; bad is true for an ERROR note the first
+// time it is given (a shared target counts once).
+func (rec *reconciler) note(f engine.FolderResult) (note string, bad bool) {
+	switch {
+	case !f.CountsKnown:
+		return "", false
+	case !rec.final:
+		return "not reconciled: the pass did not finish", false
+	}
+	st := rec.shared[sharedKey{f.Store, f.TargetPath}]
+	if st.folders == 1 {
+		note, bad = rec.compare(st.source, f.TargetCount, st.skipped)
+		return note, bad
+	}
+	if !st.done {
+		st.note, st.bad = rec.compare(st.source, f.TargetCount, st.skipped)
+		if st.note != "" {
+			st.note += "; "
+		}
+		st.note += fmt.Sprintf("the %d source folders landing in %s counted together", st.folders, f.TargetPath)
+		st.done, bad = true, st.bad
+	}
+	return st.note, bad
+}
+
+// compare judges a target count against its source count and the items
+// skipped in this pass.
+func (rec *reconciler) compare(source, target, skipped int64) (note string, bad bool) {
+	diff := source - target
+	switch {
+	case diff == 0:
+		return "", false
+	case diff < 0:
+		// Never from a copy that writes nothing twice: duplicates, mail
+		// that was on the target before, or items deleted or moved at the
+		// source (deletions are not carried over).
+		return fmt.Sprintf("ERROR: the target holds %d more than the source", -diff), true
+	case diff <= skipped:
+		return fmt.Sprintf("target has %d fewer: the skipped item(s)", diff), false
+	case diff-skipped <= rec.earlierSkips:
+		rec.earlierSkips -= diff - skipped
+		if skipped == 0 {
+			return fmt.Sprintf("target has %d fewer: the item(s) skipped in earlier passes", diff), false
+		}
+		return fmt.Sprintf("target has %d fewer: the skipped item(s), some skipped in earlier passes", diff), false
+	case rec.dateFiltered:
+		return fmt.Sprintf("target has %d fewer: outside filters.received_since/until, or skipped", diff), false
+	}
+	return fmt.Sprintf("ERROR: target has %d fewer, no recorded reason", diff), true
 }
 
 // urlQuery matches an http(s) URL's query and fragment, up to the end of

@@ -57,6 +57,12 @@ func keyOf(e csvinput.Entry) engine.JobKey {
 	return engine.JobKey{SourceAddress: e.Address, SourceLocation: "onprem", TargetAddress: e.Target, TargetLocation: "cloud"}
 }
 
+// folder is a reconciled folder of a finished pass.
+func folder(path string, source, target, copied, skipped int64) engine.FolderResult {
+	return engine.FolderResult{SourcePath: path, TargetPath: path, SourceCount: source, TargetCount: target,
+		Copied: copied, Skipped: skipped, CountsKnown: true}
+}
+
 func TestPrintCopySummary(t *testing.T) {
 	ann, ben, cat := entry("ann"), entry("ben"), entry("cat")
 	secret := `Get "https://graph.microsoft.com/v1.0/users/ben@contoso.onmicrosoft.com/mailFolders/AAMk/messages?$skiptoken=X&authtoken=s3cret": 401 Unauthorized`
@@ -65,6 +71,7 @@ func TestPrintCopySummary(t *testing.T) {
 		s       copySummary
 		want    []string // whole lines, blanks collapsed
 		wantNot []string // anywhere in the output
+		diffs   int      // printCopySummary's count of ERROR notes
 	}{
 		{
 			name: "interrupted, failed with a URL, not started",
@@ -105,8 +112,97 @@ func TestPrintCopySummary(t *testing.T) {
 			},
 			wantNot: []string{"s3cret"},
 		},
+		{
+			name: "target more than source, unexplained shortfall, shortfall explained by skips",
+			s: copySummary{Listed: []csvinput.Entry{ann}, Results: []*engine.MailboxResult{
+				{Key: keyOf(ann), ItemsCopied: 50, Skipped: 2, SkippedTotal: 2, SkipReasons: map[string]int64{"too large for the target": 2},
+					SkipReasonsTotal: map[string]int64{"too large for the target": 2},
+					Folders: []engine.FolderResult{
+						folder("Inbox", 50, 200, 50, 0),
+						folder("Sent Items", 10, 7, 7, 0),
+						folder("Archive", 20, 18, 18, 2),
+						folder("Drafts", 3, 3, 0, 0),
+						{SourcePath: "Notes", TargetPath: "Notes", SourceCount: 4, Copied: 4}, // a side without counts
+					}},
+			}},
+			want: []string{
+				"ann@contoso.com ann@contoso.onmicrosoft.com 50 0 B 0 2 0s skipped: 2 too large for the target",
+				"MAILBOX FOLDER SOURCE TARGET COPIED NOW SKIPPED NOW NOTE",
+				"ann@contoso.com Inbox 50 200 50 0 ERROR: the target holds 150 more than the source",
+				"ann@contoso.com Sent Items 10 7 7 0 ERROR: target has 3 fewer, no recorded reason",
+				"ann@contoso.com Archive 20 18 18 2 target has 2 fewer: the skipped item(s)",
+				"ann@contoso.com Drafts 3 3 0 0",
+				"ann@contoso.com Notes - - 4 0",
+			},
+			diffs: 2,
+		},
+		{
+			name: "a shortfall explained by skips, some from earlier passes",
+			s: copySummary{Listed: []csvinput.Entry{ann}, Results: []*engine.MailboxResult{
+				{Key: keyOf(ann), Skipped: 1, SkippedTotal: 4, Folders: []engine.FolderResult{
+					folder("Inbox", 30, 27, 2, 1),
+					folder("Archive", 9, 8, 0, 0),
+					folder("Old", 5, 4, 0, 0), // the earlier skips are used up
+				}},
+			}},
+			want: []string{
+				"ann@contoso.com Inbox 30 27 2 1 target has 3 fewer: the skipped item(s), some skipped in earlier passes",
+				"ann@contoso.com Archive 9 8 0 0 target has 1 fewer: the item(s) skipped in earlier passes",
+				"ann@contoso.com Old 5 4 0 0 ERROR: target has 1 fewer, no recorded reason",
+			},
+			diffs: 1,
+		},
+		{
+			name: "a date filter explains a shortfall, not a surplus",
+			s: copySummary{DateFiltered: true, Listed: []csvinput.Entry{ann}, Results: []*engine.MailboxResult{
+				{Key: keyOf(ann), Folders: []engine.FolderResult{folder("Inbox", 30, 12, 12, 0), folder("Sent Items", 10, 11, 0, 0)}},
+			}},
+			want: []string{
+				"ann@contoso.com Inbox 30 12 12 0 target has 18 fewer: outside filters.received_since/until, or skipped",
+				"ann@contoso.com Sent Items 10 11 0 0 ERROR: the target holds 1 more than the source",
+			},
+			diffs: 1,
+		},
+		{
+			name: "two source folders mapped into one target folder are counted together",
+			s: copySummary{Listed: []csvinput.Entry{ann, ben}, Results: []*engine.MailboxResult{
+				{Key: keyOf(ann), Folders: []engine.FolderResult{
+					{SourcePath: "Inbox/Invoices", TargetPath: "Finance", SourceCount: 5, TargetCount: 12, Copied: 5, CountsKnown: true},
+					{SourcePath: "Inbox/Receipts", TargetPath: "Finance", SourceCount: 7, TargetCount: 12, Copied: 7, CountsKnown: true},
+				}},
+				{Key: keyOf(ben), Folders: []engine.FolderResult{
+					{SourcePath: "A", TargetPath: "X", SourceCount: 5, TargetCount: 14, Copied: 5, CountsKnown: true},
+					{SourcePath: "B", TargetPath: "X", SourceCount: 7, TargetCount: 14, Copied: 7, CountsKnown: true},
+				}},
+			}},
+			want: []string{
+				"ann@contoso.com Inbox/Invoices 5 12 5 0 the 2 source folders landing in Finance counted together",
+				"ann@contoso.com Inbox/Receipts 7 12 7 0 the 2 source folders landing in Finance counted together",
+				"ben@contoso.com A 5 14 5 0 ERROR: the target holds 2 more than the source; the 2 source folders landing in X counted together",
+				"ben@contoso.com B 7 14 7 0 ERROR: the target holds 2 more than the source; the 2 source folders landing in X counted together",
+			},
+			diffs: 1,
+		},
+		{
+			name: "an interrupted mailbox's counts are not judged",
+			s: copySummary{Listed: []csvinput.Entry{ann, ben}, Results: []*engine.MailboxResult{
+				{Key: keyOf(ann), ItemsCopied: 12, Err: context.Canceled, Folders: []engine.FolderResult{
+					{SourcePath: "Inbox", TargetPath: "Inbox", SourceCount: 30, Copied: 12, CountsKnown: true}}},
+				{Key: keyOf(ben), Err: errors.New("too many items skipped: 3 skipped, over --max-skipped 2"), Folders: []engine.FolderResult{
+					{SourcePath: "Inbox", TargetPath: "Inbox", SourceCount: 30, Copied: 27, Skipped: 3, CountsKnown: true}}},
+			}},
+			want: []string{
+				"ann@contoso.com Inbox 30 - 12 0 not reconciled: the pass did not finish",
+				"ben@contoso.com Inbox 30 - 27 3 not reconciled: the pass did not finish",
+			},
+			wantNot: []string{"ERROR"},
+		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if n := printCopySummary(Streams{Out: &out, Err: &out}, tt.s); n != tt.diffs {
+				t.Errorf("%d differences, want %d", n, tt.diffs)
+			}
 			lines := summaryLines(t, tt.s)
 			all := strings.Join(lines, "\n")
 			for _, w := range tt.want {
