@@ -879,6 +879,12 @@ func (r *mailboxRun) filterReason(it mailbox.Item) string {
 	if r.opts.MaxItemBytes > 0 && it.SizeBytes > r.opts.MaxItemBytes {
 		return fmt.Sprintf("larger than max_item_size (%d MB)", r.opts.MaxItemBytes>>20)
 	}
+	// The target's declared limit: the same decision (and words) the
+	// target's write would make, made before any byte is read, so that a
+	// dry run predicts it.
+	if limit := r.dstCaps.MaxItemBytes; limit > 0 && it.SizeBytes > limit {
+		return skipReason(&mailbox.ItemTooLargeError{Size: it.SizeBytes, Limit: limit})
+	}
 	return ""
 }
 

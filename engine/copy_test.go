@@ -834,3 +834,36 @@ func TestLeaseOfAKilledProcessIsTakenOver(t *testing.T) {
 		})
 	}
 }
+
+// TestDryRunPredictsSkips: a dry run names the skips the copy that follows
+// makes (the target's declared size limit, max_item_size), with the same
+// reasons, and the copy does not send the refused item at all.
+func TestDryRunPredictsSkips(t *testing.T) {
+	caps := memory.DefaultCapabilities()
+	caps.MaxItemBytes = 400
+	f := newFixture(t, memory.WithCapabilities(caps))
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 4, mailbox.ClassMessage)
+	inbox := mustFolder(t, f.srcMB, "Inbox")
+	f.srcMB.Seed(inbox, mailbox.Item{Class: mailbox.ClassMessage, Subject: "over the target's limit"}, []byte(strings.Repeat("x", 500)))
+	f.srcMB.Seed(inbox, mailbox.Item{Class: mailbox.ClassMessage, Subject: "over max_item_size"}, []byte(strings.Repeat("y", 300)))
+	f.opts.MaxItemBytes = 250
+	f.opts.DryRun = true
+	plan := f.run(t, nil)
+	f.opts.DryRun = false
+	res := f.run(t, nil)
+	if plan.Err != nil || res.Err != nil {
+		t.Fatal(plan.Err, res.Err)
+	}
+	if plan.Skipped != 2 || res.Skipped != 2 || plan.ItemsCopied != res.ItemsCopied {
+		t.Fatalf("dry run: %d to copy, %d skipped %v; copy: %d copied, %d skipped %v", plan.ItemsCopied, plan.Skipped, plan.SkipReasons,
+			res.ItemsCopied, res.Skipped, res.SkipReasons)
+	}
+	for reason, n := range res.SkipReasons {
+		if plan.SkipReasons[reason] != n {
+			t.Errorf("the copy skipped %d for %q, the dry run predicted %d", n, reason, plan.SkipReasons[reason])
+		}
+	}
+	if c := f.dst.Calls(memory.OpCreateItem); c != 4 {
+		t.Errorf("%d creates: the items over the limits were sent to the target", c)
+	}
+}

@@ -131,8 +131,13 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(audit), `"action":"item.create"`); n != 575+1 {
-		t.Errorf("audit log has %d item.create lines, want 576 (575 copied, 1 refused)", n)
+	// The 160 MB item is over the target's declared limit: skipped before
+	// any request, on record as a skip, not as a refused create.
+	if n := strings.Count(string(audit), `"action":"item.create"`); n != 575 {
+		t.Errorf("audit log has %d item.create lines, want 575 (one per item copied)", n)
+	}
+	if n := strings.Count(string(audit), `"action":"item.skip"`); n != 1 {
+		t.Errorf("audit log has %d item.skip lines, want 1 (the 160 MB item)", n)
 	}
 	if !strings.Contains(string(audit), `"action":"rule.create"`) {
 		t.Error("audit log has no rule.create line")
