@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"regexp"
 	"strings"
 	"sync"
@@ -132,6 +133,16 @@ func Open(path, operator string) (*Log, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
+	}
+	// The log names mailboxes, subjects and principals: readable by its
+	// owner only. A file others can read (made before, or by another tool)
+	// is refused rather than silently appended to.
+	if fi, err := f.Stat(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: open: %w", err)
+	} else if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
+		f.Close()
+		return nil, fmt.Errorf("audit: %s is readable or writable by others (mode %04o): run chmod 600 %s, or give another audit_log path", path, perm, path)
 	}
 	l := &Log{operator: operator, f: f, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.syncLoop()

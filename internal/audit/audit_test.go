@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -487,5 +488,44 @@ func TestTwoLogsOneFile(t *testing.T) {
 	}
 	if per["op0"] != writers*each/2 || per["op1"] != writers*each/2 {
 		t.Fatalf("entries per log: %v", per)
+	}
+}
+
+// TestOpenRefusesAFileOthersCanRead: an existing audit log of mode 0644 is
+// refused with the fix; 0600 (and a new file) is taken.
+func TestOpenRefusesAFileOthersCanRead(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permission bits")
+	}
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		mode os.FileMode
+		ok   bool
+	}{{0o644, false}, {0o640, false}, {0o602, false}, {0o600, true}, {0o400, false}} {
+		path := filepath.Join(dir, fmt.Sprintf("audit-%04o.jsonl", tt.mode))
+		if err := os.WriteFile(path, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, tt.mode); err != nil {
+			t.Fatal(err)
+		}
+		l, err := Open(path, "CONTOSO\\svc")
+		if l != nil {
+			l.Close()
+		}
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("mode %04o: %v", tt.mode, err)
+		case !tt.ok && tt.mode&0o077 != 0 && (err == nil || !strings.Contains(err.Error(), "chmod 600")):
+			t.Errorf("mode %04o: %v, want a refusal naming chmod 600", tt.mode, err)
+		}
+	}
+	l, err := Open(filepath.Join(dir, "new.jsonl"), "svc")
+	if err != nil {
+		t.Fatalf("a new log: %v", err)
+	}
+	l.Close()
+	if fi, _ := os.Stat(filepath.Join(dir, "new.jsonl")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("a new log has mode %04o, want 0600", fi.Mode().Perm())
 	}
 }
