@@ -124,9 +124,12 @@ type FolderResult struct {
 	// CountsKnown is false when a side does not declare true item counts:
 	// SourceCount and TargetCount then say nothing.
 	CountsKnown bool
-	Code        string // finding code when the folder is not carried
-	NotCopied   string // why the folder is not carried
-	Failed      string // why the folder failed in this pass
+	// DeletedAtSource counts items copied from this folder in any pass
+	// and deleted at the source since: the target keeps them.
+	DeletedAtSource int64
+	Code            string // finding code when the folder is not carried
+	NotCopied       string // why the folder is not carried
+	Failed          string // why the folder failed in this pass
 }
 
 // MailboxResult is the outcome of one pass over one mailbox.
@@ -657,7 +660,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	switch ch.Kind {
 	case mailbox.ChangeDeleted:
 		r.count(func() { r.res.DeletesIgnored++ })
-		return nil
+		return r.markDeleted(ctx, it)
 	case mailbox.ChangeCreated, mailbox.ChangeUpdated, mailbox.ChangeReadFlag:
 	default:
 		return nil
@@ -781,6 +784,22 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		r.c.Progress.ItemDone(size)
 	}
 	return nil
+}
+
+// markDeleted notes on the record of a copied item that its source is
+// gone: the target keeps it (deletions are not carried over) and the
+// reconciliation counts it as such, not as a duplicate.
+func (r *mailboxRun) markDeleted(ctx context.Context, it mailbox.Item) error {
+	if r.opts.DryRun || it.ID == "" {
+		return nil
+	}
+	sid := SourceID(r.key, it.ID)
+	rec, found, err := r.c.Store.Item(ctx, r.job.ID, sid)
+	if err != nil || !found || rec.Outcome != ItemCopied || rec.Reason == ReasonDeletedAtSource {
+		return err
+	}
+	rec.Reason, rec.Updated = ReasonDeletedAtSource, time.Now()
+	return r.c.Store.PutItem(ctx, rec)
 }
 
 // adopt records an item the target already holds under its stamp as
@@ -1022,6 +1041,9 @@ func (r *mailboxRun) reconcile(ctx context.Context) {
 		}
 		if d, ok := t.dst[f.TargetPath]; ok {
 			f.TargetCount = d.ItemCount
+		}
+		if n, err := r.c.Store.DeletedAtSource(ctx, r.job.ID, f.SourceID); err == nil {
+			f.DeletedAtSource = n
 		}
 		// Keep the counts for the report's reconciliation.
 		rec, found, err := r.c.Store.Folder(ctx, r.job.ID, f.SourceID)

@@ -867,3 +867,37 @@ func TestDryRunPredictsSkips(t *testing.T) {
 		t.Errorf("%d creates: the items over the limits were sent to the target", c)
 	}
 }
+
+// TestDeletionsAtTheSourceAreCounted: deletions are not carried over; the
+// state remembers which copied items left the source, per folder, so that
+// the reconciliation can tell them from duplicates in every later pass.
+func TestDeletionsAtTheSourceAreCounted(t *testing.T) {
+	f := newFixture(t)
+	ids := f.seed(t, mailbox.ScopePrimary, "Inbox", 10, mailbox.ClassMessage)
+	if res := f.run(t, nil); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	for _, id := range ids[:3] {
+		if err := f.srcMB.Delete(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for pass := range 2 { // the count holds in later passes too
+		res := f.run(t, nil)
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		var inbox *engine.FolderResult
+		for i := range res.Folders {
+			if res.Folders[i].SourcePath == "Inbox" {
+				inbox = &res.Folders[i]
+			}
+		}
+		if inbox == nil || inbox.SourceCount != 7 || inbox.TargetCount != 10 || inbox.DeletedAtSource != 3 {
+			t.Fatalf("pass %d: Inbox %+v; want source 7, target 10, 3 deleted at the source", pass, inbox)
+		}
+	}
+	if n := len(f.targetItems(t, mailbox.ScopePrimary)["Inbox"]); n != 10 {
+		t.Errorf("the target holds %d; deletions must not be carried over", n)
+	}
+}

@@ -39,6 +39,12 @@ type Store interface {
 	PendingItems(ctx context.Context, jobID int64, sourceFolderID string) ([]ItemRecord, error)
 	// Counts sums a job's items by outcome, and skipped items by reason.
 	Counts(ctx context.Context, jobID int64) (ItemCounts, error)
+	// DeletedAtSource counts the items copied from a source folder that
+	// were deleted there since (copied records whose Reason is
+	// ReasonDeletedAtSource): the target keeps them, deletions are not
+	// carried over, and the reconciliation must not take them for
+	// duplicates.
+	DeletedAtSource(ctx context.Context, jobID int64, sourceFolderID string) (int64, error)
 
 	// AcquireLease, RenewLease and ReleaseLease give a job one owner at a
 	// time (see lease.go for the contract).
@@ -97,6 +103,10 @@ const (
 	ItemCopied  = "copied"  // the target confirmed it
 	ItemSkipped = "skipped" // failed for good; Reason says why
 )
+
+// ReasonDeletedAtSource marks a copied item whose source was deleted
+// after the copy (the target keeps it).
+const ReasonDeletedAtSource = "deleted at the source"
 
 // ItemRecord is one source item of a job.
 type ItemRecord struct {

@@ -424,6 +424,7 @@ type sharedKey struct {
 type sharedTarget struct {
 	folders         int
 	source, skipped int64
+	deleted         int64 // copied, then deleted at the source
 	note            string
 	bad, done       bool
 }
@@ -444,6 +445,7 @@ func newReconciler(r *engine.MailboxResult, dateFiltered bool) *reconciler {
 		st.folders++
 		st.source += f.SourceCount
 		st.skipped += f.Skipped
+		st.deleted += f.DeletedAtSource
 	}
 	return rec
 }
@@ -459,11 +461,11 @@ func (rec *reconciler) note(f engine.FolderResult) (note string, bad bool) {
 	}
 	st := rec.shared[sharedKey{f.Store, f.TargetPath}]
 	if st.folders == 1 {
-		note, bad = rec.compare(st.source, f.TargetCount, st.skipped)
+		note, bad = rec.compare(st.source, f.TargetCount, st.skipped, st.deleted)
 		return note, bad
 	}
 	if !st.done {
-		st.note, st.bad = rec.compare(st.source, f.TargetCount, st.skipped)
+		st.note, st.bad = rec.compare(st.source, f.TargetCount, st.skipped, st.deleted)
 		if st.note != "" {
 			st.note += "; "
 		}
@@ -475,15 +477,18 @@ func (rec *reconciler) note(f engine.FolderResult) (note string, bad bool) {
 
 // compare judges a target count against its source count and the items
 // skipped in this pass.
-func (rec *reconciler) compare(source, target, skipped int64) (note string, bad bool) {
+func (rec *reconciler) compare(source, target, skipped, deleted int64) (note string, bad bool) {
 	diff := source - target
 	switch {
 	case diff == 0:
 		return "", false
+	case diff < 0 && -diff <= deleted:
+		// Deletions at the source are not carried over: the target keeps
+		// what it was given, and the state knows how many.
+		return fmt.Sprintf("target keeps %d item(s) deleted at the source since they were copied", -diff), false
 	case diff < 0:
-		// Never from a copy that writes nothing twice: duplicates, mail
-		// that was on the target before, or items deleted or moved at the
-		// source (deletions are not carried over).
+		// Never from a copy that writes nothing twice: duplicates, or mail
+		// that was on the target before.
 		return fmt.Sprintf("ERROR: the target holds %d more than the source", -diff), true
 	case diff <= skipped:
 		return fmt.Sprintf("target has %d fewer: the skipped item(s)", diff), false

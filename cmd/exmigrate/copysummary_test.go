@@ -137,6 +137,20 @@ func TestPrintCopySummary(t *testing.T) {
 			diffs: 2,
 		},
 		{
+			name: "deletions at the source explain a surplus, up to their number",
+			s: copySummary{Listed: []csvinput.Entry{ann}, Results: []*engine.MailboxResult{
+				{Key: keyOf(ann), Folders: []engine.FolderResult{
+					func() engine.FolderResult { f := folder("Inbox", 40, 43, 0, 0); f.DeletedAtSource = 3; return f }(),
+					func() engine.FolderResult { f := folder("Sent Items", 10, 14, 0, 0); f.DeletedAtSource = 3; return f }(),
+				}},
+			}},
+			want: []string{
+				"ann@contoso.com Inbox 40 43 0 0 target keeps 3 item(s) deleted at the source since they were copied",
+				"ann@contoso.com Sent Items 10 14 0 0 ERROR: the target holds 4 more than the source",
+			},
+			diffs: 1,
+		},
+		{
 			name: "a shortfall explained by skips, some from earlier passes",
 			s: copySummary{Listed: []csvinput.Entry{ann}, Results: []*engine.MailboxResult{
 				{Key: keyOf(ann), Skipped: 1, SkippedTotal: 4, Folders: []engine.FolderResult{

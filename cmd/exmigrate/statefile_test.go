@@ -180,7 +180,12 @@ func TestStateRemediesAsDocumented(t *testing.T) {
 		t.Errorf("a new state file: %d writes, Inbox holds %d; want 0 writes and %d", n, inbox(), first+2)
 	}
 	fileCopy("backup.db", "restored.db")
-	copyWith("restored.db")
+	// The duplicates are written, and the reconciliation says so: the
+	// target holds 2 more than the source, an ERROR, exit 1.
+	code, out, stderr = run(t, "copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV, "--state", filepath.Join(dir, "restored.db"))
+	if code != ExitFailed || !strings.Contains(out, "ERROR: the target holds 2 more than the source") {
+		t.Errorf("copy with an old backup: exit %d, want %d with the duplicates flagged\n%s%s", code, ExitFailed, out, stderr)
+	}
 	if got := inbox(); got != first+4 {
 		t.Errorf("a backup older than the last pass: Inbox holds %d, want %d (the last pass's 2 items again)", got, first+4)
 	}

@@ -726,3 +726,19 @@ func queryAll[T any](ctx context.Context, s *SQLite, op string, scan func(interf
 	}
 	return out, nil
 }
+
+// DeletedAtSource counts the copied items of a source folder whose source
+// was deleted since.
+func (s *SQLite) DeletedAtSource(ctx context.Context, jobID int64, sourceFolderID string) (int64, error) {
+	op := fmt.Sprintf("count deletions at the source in job %d", jobID)
+	if err := s.errClosed(op); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE job_id = ? AND source_folder_id = ? AND outcome = ? AND reason = ?`,
+		jobID, sourceFolderID, engine.ItemCopied, engine.ReasonDeletedAtSource).Scan(&n)
+	if err != nil {
+		return 0, s.fail(op, err)
+	}
+	return n, nil
+}
