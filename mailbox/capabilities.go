@@ -19,7 +19,7 @@ const (
 	// UploadItems, Graph's mailbox import/export API): every property kept,
 	// no meeting mail sent. Only a side that declares it reads or writes it.
 	FormatFullFidelity Format = "full-fidelity"
-	// FormatTyped is the item's typed properties as JSON (TypedItem):
+	// FormatTyped is the item's typed properties as JSON:
 	// calendar items, contacts and tasks where no full-fidelity path exists.
 	FormatTyped Format = "typed"
 )
