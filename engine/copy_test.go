@@ -717,8 +717,11 @@ func TestOneOwnerPerJob(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			// A slow source keeps the first run busy while the second asks.
-			results[i] = f.copier(st).Copy(context.Background(), key, slowSource{f.srcMB}, f.dstMB)
+			// A slow source keeps the first run busy (60 × 20 ms with one
+			// worker) long after the second has asked.
+			c := f.copier(st)
+			c.Options.ItemWorkers = 1
+			results[i] = c.Copy(context.Background(), key, slowSource{f.srcMB}, f.dstMB)
 		}()
 	}
 	close(start)
