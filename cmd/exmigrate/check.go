@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exmigrate/exmigrate/ews"
+	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
@@ -18,6 +21,7 @@ import (
 type checkOptions struct {
 	Mailbox   string // optional: also resolve this mailbox on each side
 	Mailboxes string // optional: the list to take its TargetAddress and Location from
+	Rules     bool   // the copy will run with --rules: the role it needs is required, not a warning
 
 	g *globalOptions
 }
@@ -33,10 +37,23 @@ With --mailbox, also look the address up on each endpoint, and name the
 mailbox a copy of it would write to (its TargetAddress in the --mailboxes
 list, or the same address) on the other side, and whether that one exists.
 A mailbox found on no endpoint, or a target that does not exist, fails the
-check (exit 1).`,
+check (exit 1).
+
+With impersonation configured for an EWS endpoint, act as a mailbox through
+ExchangeImpersonation with one cheap read (GetFolder of its root): the
+first mailbox the --mailboxes list places on that endpoint, else --mailbox.
+An account without the ApplicationImpersonation role fails the check.
+
+For each Microsoft Graph endpoint, list the application roles in the app's
+token against the roles the features need: Mail.ReadWrite and
+MailboxSettings.Read (or .ReadWrite) for copy and assess, MailboxSettings.ReadWrite
+for copy --rules, Mail.Send for report --mail-to. A role copy needs fails
+the check; a role only an optional feature needs is a warning (exit 0),
+unless --rules says the copy will create rules.`,
 		Example: `  exmigrate check --config contoso.yaml
   exmigrate check --config contoso.yaml --mailbox ann@contoso.com
-  exmigrate check --config contoso.yaml --mailbox ann@contoso.com --mailboxes wave1.csv`,
+  exmigrate check --config contoso.yaml --mailbox ann@contoso.com --mailboxes wave1.csv
+  exmigrate check --config contoso.yaml --mailbox ann@contoso.com --rules`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Mailboxes != "" && opts.Mailbox == "" {
@@ -50,6 +67,7 @@ check (exit 1).`,
 	}
 	cmd.Flags().StringVar(&opts.Mailbox, "mailbox", "", "also look this address up on each endpoint, and the mailbox a copy of it would write to")
 	cmd.Flags().StringVar(&opts.Mailboxes, "mailboxes", "", "with --mailbox: the CSV list to take its TargetAddress and Location from")
+	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "the copy will run with --rules: a Graph app without MailboxSettings.ReadWrite fails the check instead of a warning")
 	return cmd
 }
 
@@ -61,6 +79,8 @@ const (
 	checkOK   = "ok"
 	checkNo   = "no" // looked up, not there: a fact, not a failure by itself
 	checkFail = "FAIL"
+	checkWarn = "warn" // an optional feature will not work: not a failure
+	checkSkip = "-"    // not checked, or not for this command to check
 )
 
 func checkRun(ctx context.Context, opts *checkOptions) error {
@@ -103,7 +123,20 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	for _, e := range s.Endpoints {
-		report(e.Name(), e.Describe(), e.Check(ctx))
+		err := e.Check(ctx)
+		var missing *graphmail.PermissionError
+		if e.Graph != nil && errors.As(err, &missing) {
+			// Signed in: the role lines below say what is missing.
+			err = nil
+		}
+		report(e.Name(), e.Describe(), err)
+		switch {
+		case err != nil:
+		case e.EWS != nil && e.Config.EWS.Impersonation:
+			checkImpersonation(ctx, e, actAs(e.Name(), opts, entries), line)
+		case e.Graph != nil:
+			checkRoles(ctx, e, opts, missing, line)
+		}
 	}
 	if opts.Mailbox != "" {
 		checkMailbox(ctx, s, opts, entries, line)
@@ -219,4 +252,106 @@ func counterpartName(src string) string {
 		return config.OnPremName
 	}
 	return ""
+}
+
+// actAs is the mailbox check acts as on the EWS endpoint name: the first
+// the list places there, else --mailbox; "" when there is neither.
+func actAs(name string, opts *checkOptions, entries []csvinput.Entry) string {
+	for _, en := range entries {
+		if string(en.Location) == name {
+			return en.Address
+		}
+	}
+	return opts.Mailbox
+}
+
+// checkImpersonation acts as the mailbox addr through ExchangeImpersonation
+// with one GetFolder of its root: Check alone (ResolveNames, not
+// mailbox-scoped) passes without the ApplicationImpersonation role, and a
+// copy would then fail on every mailbox.
+func checkImpersonation(ctx context.Context, e *backend.Endpoint, addr string, line func(endpoint, status, text string)) {
+	name := e.Name()
+	if addr == "" {
+		line(name, checkSkip, "impersonation not checked: give --mailbox (an on-prem mailbox) to act as it")
+		return
+	}
+	found, err := e.EWS.Mailbox(addr).Exists(ctx)
+	var re *ews.ResponseError
+	switch {
+	case errors.As(err, &re) && (re.Code == "ErrorImpersonateUserDenied" || re.Code == "ErrorImpersonationDenied"):
+		o := e.Config.EWS
+		line(name, checkFail, fmt.Sprintf("impersonation (acting as %s): %v: %s may not act as the mailboxes: "+
+			"grant it the ApplicationImpersonation role: New-ManagementRoleAssignment -Role ApplicationImpersonation -User %s",
+			addr, err, o.EWSUser(), o.Username))
+	case err != nil:
+		line(name, checkFail, fmt.Sprintf("impersonation (acting as %s): %v", addr, err))
+	case !found:
+		line(name, checkNo, fmt.Sprintf("impersonation not checked: %s has no mailbox on %s to act as; give --mailbox one that has", addr, name))
+	default:
+		line(name, checkOK, fmt.Sprintf("impersonation ok (acting as %s)", addr))
+	}
+}
+
+// graphRole is an application role a feature needs.
+type graphRole struct {
+	role     string
+	also     string // a role that includes this one
+	uses     string // the features that need it
+	without  string // what fails without it
+	needless string // for a warning: who does not need it
+	required func(*checkOptions) bool
+}
+
+// graphRoles are the application roles the features need: those copy needs
+// (graphmail.RequiredRoles) fail the check; the others only when the
+// options say the feature will be used.
+var graphRoles = []graphRole{
+	{role: "Mail.ReadWrite", uses: "copy", without: "copy cannot read or write mail without it",
+		required: func(*checkOptions) bool { return true }},
+	{role: "MailboxSettings.Read", also: "MailboxSettings.ReadWrite", uses: "copy, assess",
+		without:  "copy and assess cannot tell shared, room and equipment mailboxes apart without it",
+		required: func(*checkOptions) bool { return true }},
+	{role: "MailboxSettings.ReadWrite", uses: "copy --rules", without: "copy --rules cannot create inbox rules without it",
+		needless: "a copy without --rules does not need it", required: func(o *checkOptions) bool { return o.Rules }},
+	{role: "Mail.Send", uses: "report --mail-to", without: "report --mail-to cannot mail the report without it",
+		required: func(*checkOptions) bool { return false }},
+}
+
+// checkRoles says, role by role, whether the app's token carries what
+// each feature needs. missing is Check's finding, if it had one.
+func checkRoles(ctx context.Context, e *backend.Endpoint, opts *checkOptions, missing *graphmail.PermissionError, line func(endpoint, status, text string)) {
+	name := e.Name()
+	have, listed, err := e.Graph.Roles(ctx)
+	switch {
+	case err != nil:
+		line(name, checkFail, "application roles: "+err.Error())
+		return
+	case !listed && missing != nil:
+		line(name, checkFail, missing.Error())
+		return
+	case !listed:
+		line(name, checkSkip, "application roles not checked: the token does not list them (a delegated or opaque token)")
+		return
+	}
+	app := e.Config.Graph.ClientID
+	if app == "" {
+		app = "(the " + e.Config.Graph.Auth + " identity)"
+	}
+	for _, r := range graphRoles {
+		switch {
+		case slices.Contains(have, r.role):
+			line(name, checkOK, fmt.Sprintf("role %s: present (%s)", r.role, r.uses))
+		case r.also != "" && slices.Contains(have, r.also):
+			line(name, checkOK, fmt.Sprintf("role %s: present as %s (%s)", r.role, r.also, r.uses))
+		default:
+			grant := fmt.Sprintf("grant it to app %s in Entra ID > App registrations > API permissions (Microsoft Graph, application permission) and give admin consent", app)
+			if r.required(opts) {
+				line(name, checkFail, fmt.Sprintf("role %s: missing: %s; %s", r.role, r.without, grant))
+			} else if r.needless != "" {
+				line(name, checkWarn, fmt.Sprintf("role %s: missing: %s (%s); %s", r.role, r.without, r.needless, grant))
+			} else {
+				line(name, checkWarn, fmt.Sprintf("role %s: missing: %s; %s", r.role, r.without, grant))
+			}
+		}
+	}
 }
