@@ -48,8 +48,9 @@ func TestCopyBetweenTenants(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("check: exit %d\n%s\n%s", code, out, stderr)
 	}
-	if !regexp.MustCompile(`^onprem +ok +EWS at https://\S+ as \S+\ncloud +ok +Microsoft Graph \(global cloud\), tenant \S+, auth certificate\n` +
-		`northwind +ok +Microsoft Graph \(global cloud\), tenant northwind.onmicrosoft.com, auth client-secret\n$`).MatchString(out) {
+	// Each endpoint's line, then its impersonation or role lines.
+	if !regexp.MustCompile(`^onprem +ok +EWS at https://\S+ as \S+\n(onprem .*\n)*cloud +ok +Microsoft Graph \(global cloud\), tenant \S+, auth certificate\n` +
+		`(cloud .*\n)*northwind +ok +Microsoft Graph \(global cloud\), tenant northwind.onmicrosoft.com, auth client-secret\n(northwind .*\n)*$`).MatchString(out) {
 		t.Errorf("check output:\n%s", out)
 	}
 	code, out, _ = run(t, "check", "--config", l.ConfigPath, "--mailbox", dst)
