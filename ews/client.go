@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"mime"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -104,6 +105,9 @@ func (c *Client) newSession() *session {
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: c.cfg.HTTPTimeout,
 		TLSHandshakeTimeout:   30 * time.Second,
+		// A host that drops connection attempts fails in 30 s, not in the
+		// operating system's two minutes.
+		DialContext: (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 	}
 	loss := &lossTracker{rt: tr}
 	hc := &http.Client{
@@ -534,7 +538,7 @@ func (c *Client) send(ctx context.Context, cl call) (*response, error) {
 	case resp.StatusCode == http.StatusUnauthorized && sess.loss.lost != nil:
 		lost := sess.loss.lost
 		r.finish(true)
-		return nil, &transientError{err: fmt.Errorf("EWS %s: connection lost during NTLM authentication: %w", cl.op, lost), sent: true}
+		return nil, &transientError{err: fmt.Errorf("EWS %s: no answer on the connection (NTLM handshake or request): %w", cl.op, lost), sent: true}
 	case resp.StatusCode == http.StatusUnauthorized:
 		r.finish(true)
 		return nil, &AuthError{Username: c.cfg.Username, URL: c.cfg.URL}

@@ -49,8 +49,10 @@ type Config struct {
 	// X-PublicFolderMailbox on public folder requests (Autodiscover is never used).
 	PublicFolderMailbox string
 	Logger              *slog.Logger
-	// HTTPTimeout bounds the wait for response headers; bodies (MIME streams)
-	// are bounded by the caller's context instead.
+	// HTTPTimeout bounds the wait for response headers once a request is
+	// sent (DefaultHTTPTimeout when 0), so that a server that accepts and
+	// never answers fails the request instead of holding it for ever;
+	// bodies (MIME streams) are bounded by the caller's context instead.
 	HTTPTimeout time.Duration
 	// MaxConcurrency is the number of requests in flight for the account
 	// (Exchange's EWSMaxConcurrency budget, 27 by default). The client lowers
@@ -143,6 +145,9 @@ func (c *Config) normalize() error {
 	if !ValidServerVersion(c.ServerVersion) {
 		return fmt.Errorf("ews: server version %q is not an EWS RequestServerVersion value: use Exchange2016 for Exchange 2016, 2019 and SE", c.ServerVersion)
 	}
+	if c.HTTPTimeout <= 0 {
+		c.HTTPTimeout = DefaultHTTPTimeout
+	}
 	if c.MaxConcurrency <= 0 {
 		c.MaxConcurrency = 27
 	}
@@ -160,3 +165,9 @@ func (c *Config) normalize() error {
 	}
 	return nil
 }
+
+// DefaultHTTPTimeout is how long the client waits for an answer's headers
+// after sending a request: long enough for Exchange to take in a 35 MB
+// CreateItem, short enough that a hung server fails the mailbox (after the
+// client's retries) within minutes.
+const DefaultHTTPTimeout = 3 * time.Minute

@@ -56,7 +56,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	limits := cfg.Limits.withDefaults()
-	var base http.RoundTripper = http.DefaultTransport
+	var base http.RoundTripper = newTransport()
 	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
 		base = cfg.HTTPClient.Transport
 	}
@@ -300,4 +300,18 @@ func (f strictParseNodes) GetRootParseNode(contentType string, content []byte) (
 		return nil, &MalformedError{ContentType: contentType, Body: snippet(content), Err: err}
 	}
 	return n, nil
+}
+
+// ResponseHeaderTimeout is how long graphmail waits for an answer's headers
+// once a request is sent: a server that accepts and never answers then
+// fails the request (and, after the scheduler's retries, the mailbox)
+// instead of holding it for ever. Bodies stream under the caller's context.
+const ResponseHeaderTimeout = 3 * time.Minute
+
+// newTransport is http.DefaultTransport's settings (30 s dial and TLS
+// handshake timeouts, proxies from the environment) plus the answer timeout.
+func newTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = ResponseHeaderTimeout
+	return tr
 }
