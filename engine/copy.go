@@ -273,6 +273,14 @@ func (r *mailboxRun) copy(ctx context.Context, cancel context.CancelCauseFunc) e
 	if r.opts.DryRun {
 		return err
 	}
+	if errors.Is(err, context.Canceled) && len(r.res.Folders) > 0 {
+		// Interrupted (Ctrl-C, SIGTERM): the summary still shows what each
+		// folder begun holds on both sides, with a bounded wait, so that it
+		// never reports an empty target that is not.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		r.reconcile(rctx)
+		cancel()
+	}
 	// Record the outcome even when the context was cancelled, so the next
 	// run and the report know where this one stopped.
 	job.LastEnd = time.Now()

@@ -904,3 +904,47 @@ func TestDeletionsAtTheSourceAreCounted(t *testing.T) {
 		t.Errorf("the target holds %d; deletions must not be carried over", n)
 	}
 }
+
+// cancelAfter cancels a context after n items were written to the target.
+type cancelAfter struct {
+	*memory.Mailbox
+	n      int
+	cancel context.CancelFunc
+	mu     sync.Mutex
+}
+
+func (c *cancelAfter) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	id, err := c.Mailbox.CreateItem(ctx, folderID, p)
+	c.mu.Lock()
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+	c.mu.Unlock()
+	return id, err
+}
+
+// TestInterruptedPassReportsTrueCounts: after Ctrl-C the folders begun
+// carry what source and target hold, not a target of 0.
+func TestInterruptedPassReportsTrueCounts(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 50, mailbox.ClassMessage)
+	f.opts.ItemWorkers = 1
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dst := &cancelAfter{Mailbox: f.dstMB, n: 20, cancel: cancel}
+	res := f.copier(f.store).Copy(ctx, key, f.srcMB, dst)
+	if !errors.Is(res.Err, context.Canceled) {
+		t.Fatalf("err %v, want the interruption", res.Err)
+	}
+	onTarget := len(f.targetItems(t, mailbox.ScopePrimary)["Inbox"])
+	for _, fr := range res.Folders {
+		if fr.SourcePath != "Inbox" {
+			continue
+		}
+		if fr.SourceCount != 50 || fr.TargetCount != int64(onTarget) || onTarget < 20 {
+			t.Fatalf("Inbox after the interruption: source %d, target %d; the target holds %d", fr.SourceCount, fr.TargetCount, onTarget)
+		}
+		return
+	}
+	t.Fatal("the interrupted folder is not in the result")
+}
