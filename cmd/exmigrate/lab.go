@@ -32,7 +32,7 @@ and write a config file and mailbox lists that point exmigrate at it. It runs
 until Ctrl-C. Use it to rehearse a migration: in another terminal, run check,
 assess, copy and report with the printed config.`,
 		Example: `  exmigrate lab --dir lab/
-  exmigrate lab --dir lab/ --scenario testdata/lab/large.yaml --latency 20ms --faults 0.01
+  exmigrate lab --dir lab/ --scenario testdata/lab/load.yaml --latency 20ms --faults 0.01
   exmigrate lab --dir lab/ --mailboxes 50 --items 2000 --seed 7`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
