@@ -190,6 +190,15 @@ func (c *Copier) Copy(ctx context.Context, key JobKey, src mailbox.Source, dst m
 	run := &mailboxRun{c: c, opts: opts, key: key, src: src, dst: dst, res: res}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	// The writes a side makes on its own inside a call (removing an
+	// incomplete copy) go on record like the engine's.
+	ctx = mailbox.WithSideWrites(ctx, func(w mailbox.SideWrite) {
+		action := audit.ActionItemDeleteIncomplete
+		if w.Action != mailbox.SideWriteDeleteIncomplete {
+			action = w.Action
+		}
+		run.audit(ctx, AuditEvent{Action: action, TargetID: w.ItemID, SourceID: w.SourceID, Object: "incomplete copy"}, w.Err)
+	})
 	res.Err = run.copy(ctx, cancel)
 	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) && res.Err != nil {
 		res.Err = cause

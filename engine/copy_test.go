@@ -321,6 +321,9 @@ func TestHalfWrittenItemIsReplaced(t *testing.T) {
 		t.Fatal(res.Err)
 	}
 	f.assertExactCopy(t, mailbox.ScopePrimary)
+	if n := f.audit.count(audit.ActionItemDeleteIncomplete, audit.OutcomeOK); n != 1 {
+		t.Errorf("%d item.delete-incomplete audit lines, want 1 (the half-written copy removed)", n)
+	}
 }
 
 func TestPendingItemsSettled(t *testing.T) {

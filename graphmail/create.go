@@ -88,7 +88,7 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 	}
 	for _, a := range later {
 		if err := m.addAttachment(ctx, created.ID, a); err != nil {
-			m.deleteQuietly(ctx, created.ID)
+			m.deleteQuietly(ctx, created.ID, src)
 			return "", err
 		}
 	}
@@ -97,7 +97,7 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 		u := m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(created.ID), nil)
 		resp, err := m.c.do(ctx, op+": stamp", http.MethodPatch, u, bytes.NewReader(stamp), int64(len(stamp)), http.Header{"Content-Type": {"application/json"}})
 		if err != nil {
-			m.deleteQuietly(ctx, created.ID)
+			m.deleteQuietly(ctx, created.ID, src)
 			return "", err
 		}
 		resp.Body.Close()
@@ -121,7 +121,12 @@ func (m *Mailbox) removeIncomplete(ctx context.Context, folderID, src string) er
 		u := m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(id), nil)
 		resp, err := m.c.do(ctx, "delete incomplete message "+id, http.MethodDelete, u, nil, -1, nil)
 		if err != nil && !errors.Is(err, mailbox.ErrNotFound) {
-			return fmt.Errorf("graph: remove the incomplete copy %s of %s in %s: %w", id, src, m.address, err)
+			err = fmt.Errorf("graph: remove the incomplete copy %s of %s in %s: %w", id, src, m.address, err)
+			mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: src, Err: err})
+			return err
+		}
+		if err == nil {
+			mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: src})
 		}
 		if resp != nil {
 			resp.Body.Close()
@@ -138,16 +143,20 @@ func stampOf(msg mailbox.Message) string {
 	return msg.Item.SourceID
 }
 
-func (m *Mailbox) deleteQuietly(ctx context.Context, id string) {
+// deleteQuietly removes the message a failed write created half-way, and
+// reports the removal (or its failure) as a side write of the call.
+func (m *Mailbox) deleteQuietly(ctx context.Context, id, src string) {
 	// The caller's context may be what failed; the clean-up gets its own.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	u := m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(id), nil)
-	if resp, err := m.c.do(ctx, "delete incomplete message "+id, http.MethodDelete, u, nil, -1, nil); err == nil {
+	resp, err := m.c.do(cctx, "delete incomplete message "+id, http.MethodDelete, u, nil, -1, nil)
+	if err == nil {
 		resp.Body.Close()
 	} else {
 		m.c.log.Warn("could not delete an incomplete message; delete it by hand", "mailbox", m.address, "id", id, "err", err)
 	}
+	mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: src, Err: err})
 }
 
 func (m *Mailbox) addAttachment(ctx context.Context, msgID string, a *wire.Part) error {

@@ -49,9 +49,12 @@ const (
 	ActionItemSkip = "item.skip"
 	// ActionItemAdopt: an item written by an interrupted run was found on
 	// the target by its stamp and recorded as copied without a new write.
-	ActionItemAdopt  = "item.adopt"
-	ActionRuleCreate = "rule.create"
-	ActionMailSend   = "mail.send"
+	ActionItemAdopt = "item.adopt"
+	// ActionItemDeleteIncomplete: a copy a failed or interrupted write
+	// left half-done was removed before the item was written again.
+	ActionItemDeleteIncomplete = "item.delete-incomplete"
+	ActionRuleCreate           = "rule.create"
+	ActionMailSend             = "mail.send"
 )
 
 // Outcomes.

@@ -278,6 +278,7 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 	auditCreate := map[string]int{} // item.create ok target ids
 	auditAdopt := map[string]bool{}
 	auditFolder := map[string]int{}
+	auditDeleted := map[string]bool{} // item.delete-incomplete ok target ids
 	var nCreate, nFolder, nRead, nAdopt, nSkip, nErr, ewsAudited int
 	for _, l := range lines {
 		write := l.Outcome == audit.OutcomeOK &&
@@ -292,6 +293,8 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 			auditAdopt[l.TargetID] = true
 		case l.Action == audit.ActionItemSkip:
 			nSkip++
+		case l.Action == audit.ActionItemDeleteIncomplete && l.Outcome == audit.OutcomeOK:
+			auditDeleted[l.TargetID] = true
 		case l.Outcome != audit.OutcomeOK:
 			nErr++
 		case l.Action == audit.ActionItemCreate:
@@ -341,6 +344,23 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 			adoptOnly = append(adoptOnly, id+" in "+finalIDs[id])
 		}
 	}
+	// Every incomplete copy removed is on record (item.delete-incomplete),
+	// except one whose remover was killed between the DELETE and its line.
+	var deletedUnaudited int
+	for id := range tap.deleted {
+		if !auditDeleted[id] {
+			deletedUnaudited++
+		}
+	}
+	for id := range auditDeleted {
+		if !tap.deleted[id] {
+			t.Errorf("item.delete-incomplete names %s, which the proxy never saw deleted", id)
+		}
+	}
+	if deletedUnaudited > 1 {
+		t.Errorf("%d of %d incomplete copies removed without an item.delete-incomplete line", deletedUnaudited, len(tap.deleted))
+	}
+	t.Logf("incomplete copies removed %d, on record %d", len(tap.deleted), len(auditDeleted))
 	for id := range finalIDs {
 		if tap.messages[id] == 0 {
 			t.Errorf("message %s in %s is on the target but the proxy never saw it created", id, finalIDs[id])

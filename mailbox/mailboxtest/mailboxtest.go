@@ -85,7 +85,7 @@ var Contracts = []string{
 	"StampFound: an item is found by its stamp in its folder, and an unknown stamp is not",
 	"StampsListed: Stamps lists every complete item's stamp of a folder once, with its id, and nothing of other folders",
 	"StampFoundAfterLostAnswer: a create whose answer was lost is found by its stamp, and the error is retryable",
-	"HalfWrittenHidden: a write interrupted half-way is not found by its stamp, and the next write of the stamp leaves exactly one item",
+	"HalfWrittenHidden: a write interrupted half-way is not found by its stamp, and the next write of the stamp removes it (reported as a side write) and leaves exactly one item",
 	"ReadStateRoundTrip: SetRead is reported by the next Changes round with the new read state",
 	"ChangesPageToTheEnd: Changes pages until More is false and reports every item once",
 	"ExpiredSyncState: an expired state fails with ErrSyncStateInvalid",
@@ -493,9 +493,21 @@ func testHalfWritten(t *testing.T, f Fixture) {
 	if got := stampsOf(t, mb, fd.ID); len(got) != 0 {
 		t.Fatalf("after an interrupted write Stamps lists %v: a half-written item is taken for a copy", got)
 	}
-	id, err := mb.CreateItem(ctxT(t), fd.ID, payload(sid))
+	var removed []mailbox.SideWrite
+	var mu sync.Mutex
+	ctx := mailbox.WithSideWrites(ctxT(t), func(w mailbox.SideWrite) {
+		mu.Lock()
+		removed = append(removed, w)
+		mu.Unlock()
+	})
+	id, err := mb.CreateItem(ctx, fd.ID, payload(sid))
 	if err != nil {
 		t.Fatalf("writing the stamp again: %v", err)
+	}
+	// The half-done copy is removed, and the removal reported so that it
+	// goes on record.
+	if len(removed) != 1 || removed[0].Action != mailbox.SideWriteDeleteIncomplete || removed[0].Err != nil || removed[0].SourceID != sid {
+		t.Errorf("side writes while writing the stamp again: %+v, want one removal of the incomplete copy of %s", removed, sid)
 	}
 	if got, found, err := mb.FindBySourceID(ctxT(t), fd.ID, sid); err != nil || !found || got != id {
 		t.Fatalf("FindBySourceID = (%q, %v, %v), want (%q, true, nil)", got, found, err, id)

@@ -623,6 +623,8 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 	for _, id := range slices.Clone(f.items) {
 		if old := st.items[id]; old != nil && old.incomplete && old.meta.SourceID == p.SourceID {
 			m.deleteLocked(st, f, id)
+			m.s.writes++
+			mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: p.SourceID})
 		}
 	}
 	meta := p.Item
