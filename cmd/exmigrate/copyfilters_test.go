@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,44 @@ func TestCopyFolderRefusedFailsThatFolderOnly(t *testing.T) {
 		t.Errorf("the Inbox was not copied although only one folder failed:\n%s", out.String())
 	}
 	t.Logf("%d Graph requests; summary:\n%s", l.Graph.Requests()-before, out.String())
+}
+
+// TestDryRunPredictsTheCopy reproduces `copy --dry-run` saying WOULD SKIP 0
+// for a mailbox whose real copy then skipped a 160 MB item: the dry run's
+// plan (items, skips and their reasons) is now what the copy does.
+func TestDryRunPredictsTheCopy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies a 40 MB item")
+	}
+	dir := t.TempDir()
+	l, err := lab.Start(context.Background(), lab.Options{Dir: dir, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	list := filepath.Join(dir, "dan.csv")
+	if err := os.WriteFile(list, []byte("EmailAddress,TargetAddress\ndan@contoso.com,dan@contoso.onmicrosoft.com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// FOLDERS TO CREATE, ITEMS TO COPY, SIZE (a number and a unit), WOULD SKIP, RESULT.
+	row := regexp.MustCompile(`(?m)^dan@contoso\.com +dan@contoso\.onmicrosoft\.com +(\d+) +(\d+) +\S+ \S+ +(\d+) +(.*)$`)
+	code, plan, stderr := run(t, "copy", "--config", l.ConfigPath, "--mailboxes", list, "--dry-run")
+	m := row.FindStringSubmatch(plan)
+	// A plan with skips exits 3, as the copy will.
+	if code != ExitSkipped || m == nil {
+		t.Fatalf("dry run: exit %d\n%s%s", code, plan, stderr)
+	}
+	toCopy, wouldSkip, reason := m[2], m[3], m[4]
+	code, out, stderr := run(t, "copy", "--config", l.ConfigPath, "--mailboxes", list)
+	// COPIED, SIZE, READ UPDATES, SKIPPED, DURATION, RESULT.
+	done := regexp.MustCompile(`(?m)^dan@contoso\.com +dan@contoso\.onmicrosoft\.com +(\d+) +\S+ \S+ +\d+ +(\d+) +\S+ +(.*)$`).FindStringSubmatch(out)
+	if code != ExitSkipped || done == nil {
+		t.Fatalf("copy: exit %d\n%s%s", code, out, stderr)
+	}
+	if wouldSkip != "1" || done[2] != wouldSkip || done[1] != toCopy {
+		t.Errorf("dry run: %s to copy, %s to skip; copy: %s copied, %s skipped\n%s\n%s", toCopy, wouldSkip, done[1], done[2], plan, out)
+	}
+	if !strings.Contains(reason, "too large for the target (limit 150 MB)") || !strings.Contains(done[3], "too large for the target (limit 150 MB)") {
+		t.Errorf("reasons differ or miss the limit:\ndry run: %s\ncopy:    %s", reason, done[3])
+	}
 }
