@@ -7,6 +7,8 @@ import (
 	"time"
 
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
+
+	"github.com/exmigrate/exmigrate/internal/retryafter"
 )
 
 type batchWeightKey struct{}
@@ -65,7 +67,7 @@ func (c *Client) sendBatch(ctx context.Context, address string, batch core.Batch
 			}
 			out[id] = res
 			if (st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout) && attempt < c.sched.limits.MaxRetries {
-				d, ok := ParseRetryAfter(r.GetHeaders()["Retry-After"], time.Now())
+				d, ok := retryafter.Parse(r.GetHeaders()["Retry-After"], time.Now())
 				if !ok {
 					d = c.sched.backoff(attempt)
 				}

@@ -331,7 +331,7 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		throttled := throttlingStatus(code)
 		resend := code != http.StatusGatewayTimeout || idempotent(req.Method)
 		if throttled && resend && attempt < s.limits.MaxRetries {
-			d, ok := ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			d, ok := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
 			if !ok {
 				d = s.backoff(attempt)
 			}
@@ -425,14 +425,6 @@ func (r *releaseBody) Close() error {
 	err := r.ReadCloser.Close()
 	r.once.Do(r.release)
 	return err
-}
-
-// ParseRetryAfter reads a Retry-After header: delta seconds (Graph sends
-// fractional ones such as "2.128") or an HTTP date. A date in the past means
-// no wait; more than a day is clamped to a day. ok is false for an empty or
-// malformed value. It is retryafter.Parse, the parser the EWS client shares.
-func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	return retryafter.Parse(v, now)
 }
 
 // acquire takes n in-flight slots of the mailbox.

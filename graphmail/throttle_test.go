@@ -215,38 +215,6 @@ func TestRequestBudget(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"2", 2 * time.Second, true},
-		{"2.128", 2128 * time.Millisecond, true},
-		{"0.6", 600 * time.Millisecond, true},
-		{" 10 ", 10 * time.Second, true},
-		{"0", 0, true},
-		{".5", 500 * time.Millisecond, true},
-		{"Fri, 02 Jan 2026 03:04:15 GMT", 10 * time.Second, true},
-		{"Friday, 02-Jan-26 03:04:15 GMT", 10 * time.Second, true},
-		{"Fri Jan  2 03:04:15 2026", 10 * time.Second, true},
-		{"Fri, 02 Jan 2026 03:00:00 GMT", 0, true}, // in the past
-		{"1e9", 24 * time.Hour, true},
-		{"", 0, false},
-		{"-1", 0, false},
-		{"soon", 0, false},
-		{"NaN", 0, false},
-		{"1.2.3", 0, false},
-	}
-	for _, tc := range tests {
-		got, ok := graphmail.ParseRetryAfter(tc.in, now)
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("ParseRetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestBatchStepsThrottledOnTheirOwn(t *testing.T) {
 	l := newLab(t)
 	l.srv.AddMailbox(alice, mailbox.TypeUser)
