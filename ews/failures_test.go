@@ -14,6 +14,7 @@ import (
 	"github.com/exmigrate/exmigrate/ews"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mailbox/mailboxtest"
 )
 
 // front serves the fake behind a handler that can replace the fake's answer
@@ -168,11 +169,11 @@ const schemaFault = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="
 // retryable.
 func TestFailureClasses(t *testing.T) {
 	const maxRetries = 3
-	type want int
+	type want = mailboxtest.RetryClass
 	const (
-		permanent want = iota // IsPermanent, ShouldRetry false
-		throttled             // ErrThrottled, ShouldRetry false
-		retryable             // *mailbox.RetryableError, ShouldRetry true
+		permanent = mailboxtest.Permanent
+		throttled = mailboxtest.Throttled
+		retryable = mailboxtest.Retryable
 	)
 	read := func(e *env, c *ews.Client) error {
 		_, err := listInbox(context.Background(), e, c)
@@ -281,22 +282,7 @@ func TestFailureClasses(t *testing.T) {
 				t.Errorf("%s sent %d times, want %d", tc.op, got, tc.requests)
 			}
 			t.Logf("err: %v", err)
-			retry, _ := mailbox.ShouldRetry(err)
-			var re *mailbox.RetryableError
-			switch tc.want {
-			case permanent:
-				if !mailbox.IsPermanent(err) || retry || errors.Is(err, mailbox.ErrThrottled) {
-					t.Errorf("err = %v: IsPermanent %v, ShouldRetry %v; want permanent, not retried", err, mailbox.IsPermanent(err), retry)
-				}
-			case throttled:
-				if !errors.Is(err, mailbox.ErrThrottled) || retry || mailbox.IsPermanent(err) {
-					t.Errorf("err = %v: ErrThrottled %v, ShouldRetry %v; want ErrThrottled, not retried", err, errors.Is(err, mailbox.ErrThrottled), retry)
-				}
-			case retryable:
-				if !errors.As(err, &re) || !retry || mailbox.IsPermanent(err) {
-					t.Errorf("err = %v: ShouldRetry %v; want a *mailbox.RetryableError", err, retry)
-				}
-			}
+			mailboxtest.CheckRetryClass(t, err, tc.want)
 			if tc.check != nil {
 				tc.check(t, err)
 			}

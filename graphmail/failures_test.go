@@ -10,6 +10,7 @@ import (
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mailbox/mailboxtest"
 )
 
 // TestFailureClasses pins what graphmail returns for each class of
@@ -20,12 +21,12 @@ import (
 // the engine, which looks the stamp up first.
 func TestFailureClasses(t *testing.T) {
 	const maxRetries = 2
-	type want int
+	type want = mailboxtest.RetryClass
 	const (
-		permanent    want = iota // IsPermanent, ShouldRetry false
-		throttled                // ErrThrottled, ShouldRetry false
-		retryable                // *mailbox.RetryableError, ShouldRetry true
-		unclassified             // none of these: ShouldRetry true, the engine's call
+		permanent    = mailboxtest.Permanent
+		throttled    = mailboxtest.Throttled
+		retryable    = mailboxtest.Retryable
+		unclassified = mailboxtest.Unclassified
 	)
 	l := newLab(t)
 	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
@@ -129,26 +130,7 @@ func TestFailureClasses(t *testing.T) {
 				t.Errorf("the scheduler sent %d requests and the fake answered %d, want %d", sent, answered, tc.sent)
 			}
 			t.Logf("err: %v", err)
-			retry, _ := mailbox.ShouldRetry(err)
-			var re *mailbox.RetryableError
-			switch tc.want {
-			case permanent:
-				if !mailbox.IsPermanent(err) || retry || errors.Is(err, mailbox.ErrThrottled) {
-					t.Errorf("err = %v: IsPermanent %v, ShouldRetry %v; want permanent, not retried", err, mailbox.IsPermanent(err), retry)
-				}
-			case throttled:
-				if !errors.Is(err, mailbox.ErrThrottled) || retry || mailbox.IsPermanent(err) {
-					t.Errorf("err = %v: ErrThrottled %v, ShouldRetry %v; want ErrThrottled, not retried", err, errors.Is(err, mailbox.ErrThrottled), retry)
-				}
-			case retryable:
-				if !errors.As(err, &re) || !retry || mailbox.IsPermanent(err) {
-					t.Errorf("err = %v: ShouldRetry %v; want a *mailbox.RetryableError", err, retry)
-				}
-			case unclassified:
-				if errors.As(err, &re) || !retry || mailbox.IsPermanent(err) || errors.Is(err, mailbox.ErrThrottled) {
-					t.Errorf("err = %v: ShouldRetry %v; want an error left to the engine", err, retry)
-				}
-			}
+			mailboxtest.CheckRetryClass(t, err, tc.want)
 			if tc.check != nil {
 				tc.check(t, err)
 			}
