@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -13,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/lab"
-	"github.com/exmigrate/exmigrate/internal/state"
 )
 
 // Two mailboxes copied at once; large items (5 MB, so their attachments go
@@ -233,26 +232,13 @@ func killAndResume(t *testing.T, e *env, args ...string) {
 // pending, and every item is recorded copied.
 func checkState(t *testing.T, e *env, want int64) {
 	t.Helper()
-	st, err := state.Open(context.Background(), filepath.Join(e.lab.Dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	jobs, err := st.Jobs(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var copied int64
-	for _, j := range jobs {
-		c, err := st.Counts(context.Background(), j.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachJob(t, e, func(j engine.JobRecord, c engine.ItemCounts) {
 		if c.Pending != 0 || c.Skipped != 0 {
 			t.Errorf("%s: %d items still pending, %d skipped", j.Key.SourceAddress, c.Pending, c.Skipped)
 		}
 		copied += c.Copied
-	}
+	})
 	if copied != want {
 		t.Errorf("the state file records %d items copied, want %d", copied, want)
 	}

@@ -6,6 +6,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
@@ -13,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"mime"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +30,7 @@ import (
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/backend"
@@ -472,4 +476,59 @@ func (m genMsg) graphMessage(to string) graphtest.Message {
 		gm.Attachments = []graphtest.Attachment{{Name: "data.bin", ContentType: "application/octet-stream", Size: int64(m.AttachSize)}}
 	}
 	return gm
+}
+
+// graphClient is a Graph client of the lab's app built as the lab's config
+// says, whose transport and config a test may adjust first (a shorter
+// answer timeout, fewer retries, a logger).
+func (e *env) graphClient(t testing.TB, adjust func(*http.Transport, *graphmail.Config)) *graphmail.Client {
+	t.Helper()
+	cfg, err := config.Load(e.lab.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(cfg.Path(cfg.Cloud.CABundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	gcfg := graphmail.Config{
+		TenantID: cfg.Cloud.TenantID, ClientID: cfg.Cloud.ClientID, Auth: cfg.Cloud.Auth,
+		CertificatePath: cfg.Path(cfg.Cloud.CertificatePath), BaseURL: cfg.Cloud.GraphBaseURL,
+		AuthorityHost: cfg.Cloud.AuthorityHost, HTTPClient: &http.Client{Transport: tr},
+		Logger: e.log, Limits: graphmail.DefaultLimits(),
+	}
+	if adjust != nil {
+		adjust(tr, &gcfg)
+	}
+	gc, err := graphmail.NewClient(context.Background(), gcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gc
+}
+
+// eachJob calls fn with every job of the state file the children wrote and
+// its counts.
+func eachJob(t testing.TB, e *env, fn func(engine.JobRecord, engine.ItemCounts)) {
+	t.Helper()
+	st, err := state.Open(context.Background(), filepath.Join(e.lab.Dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	jobs, err := st.Jobs(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		c, err := st.Counts(context.Background(), j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(j, c)
+	}
 }

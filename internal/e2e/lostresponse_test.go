@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
@@ -13,7 +9,6 @@ import (
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/backend"
-	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
@@ -39,28 +34,7 @@ mailboxes:
 
 	// The real Graph client, with a transport that waits at most 500 ms
 	// for response headers (a proxy's or a load balancer's timeout).
-	cfg, err := config.Load(e.lab.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := os.ReadFile(cfg.Path(cfg.Cloud.CABundle))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	tr.ResponseHeaderTimeout = 500 * time.Millisecond
-	gc, err := graphmail.NewClient(context.Background(), graphmail.Config{
-		TenantID: cfg.Cloud.TenantID, ClientID: cfg.Cloud.ClientID, Auth: cfg.Cloud.Auth,
-		CertificatePath: cfg.Path(cfg.Cloud.CertificatePath), BaseURL: cfg.Cloud.GraphBaseURL,
-		AuthorityHost: cfg.Cloud.AuthorityHost, HTTPClient: &http.Client{Transport: tr},
-		Logger: e.log, Limits: graphmail.DefaultLimits(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	gc := e.graphClient(t, func(tr *http.Transport, _ *graphmail.Config) { tr.ResponseHeaderTimeout = 500 * time.Millisecond })
 	sides := &backend.Sides{EWS: e.sides.EWS, Graph: gc}
 	e.disp = sides.Dispatcher(e.log)
 

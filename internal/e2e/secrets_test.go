@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,7 +19,6 @@ import (
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/backend"
-	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
@@ -141,29 +138,10 @@ mailboxes:
 // connection costs about a second, not the default back-off.
 func (e *env) useGraphClient(t *testing.T, log *slog.Logger, maxRetries int) {
 	t.Helper()
-	cfg, err := config.Load(e.lab.ConfigPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caPEM, err := os.ReadFile(cfg.Path(cfg.Cloud.CABundle))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	limits := graphmail.DefaultLimits()
-	limits.MaxRetries = maxRetries
-	gc, err := graphmail.NewClient(context.Background(), graphmail.Config{
-		TenantID: cfg.Cloud.TenantID, ClientID: cfg.Cloud.ClientID, Auth: cfg.Cloud.Auth,
-		CertificatePath: cfg.Path(cfg.Cloud.CertificatePath), BaseURL: cfg.Cloud.GraphBaseURL,
-		AuthorityHost: cfg.Cloud.AuthorityHost, HTTPClient: &http.Client{Transport: tr},
-		Logger: log, Limits: limits,
+	gc := e.graphClient(t, func(_ *http.Transport, c *graphmail.Config) {
+		c.Logger = log
+		c.Limits.MaxRetries = maxRetries
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	e.log = log
 	e.disp = (&backend.Sides{EWS: e.sides.EWS, Graph: gc}).Dispatcher(log)
 }

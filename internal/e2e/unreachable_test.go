@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"os"
@@ -13,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/lab"
-	"github.com/exmigrate/exmigrate/internal/state"
 )
 
 // How long each adapter takes, at most, to give up on one request to a
@@ -199,23 +198,8 @@ func proxiedConfig(t testing.TB, e *env, replace map[string]string) string {
 // skippedItems counts the items the state file records as skipped.
 func skippedItems(t testing.TB, e *env) int64 {
 	t.Helper()
-	st, err := state.Open(context.Background(), filepath.Join(e.lab.Dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	jobs, err := st.Jobs(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n int64
-	for _, j := range jobs {
-		c, err := st.Counts(context.Background(), j.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += c.Skipped
-	}
+	eachJob(t, e, func(_ engine.JobRecord, c engine.ItemCounts) { n += c.Skipped })
 	return n
 }
 
