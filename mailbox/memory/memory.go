@@ -10,6 +10,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -36,6 +37,7 @@ const (
 	OpFindBySourceID Op = "FindBySourceID"
 	OpSetRead        Op = "SetRead"
 	OpStamps         Op = "Stamps"
+	OpItems          Op = "Items"
 )
 
 // Fault is a failure injected into the next calls of one operation.
@@ -378,7 +380,7 @@ func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class
 
 // Items lists a folder's complete items.
 func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
-	st, _, err := m.lock(ctx, OpChanges)
+	st, _, err := m.lock(ctx, OpItems)
 	if err != nil {
 		return err
 	}
@@ -511,7 +513,7 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 	if it.file != "" {
 		return os.Open(it.file)
 	}
-	return io.NopCloser(strings.NewReader(string(it.body))), nil
+	return io.NopCloser(bytes.NewReader(it.body)), nil
 }
 
 func (m *Mailbox) storeOf(st *store, it *item) mailbox.Scope {
@@ -557,7 +559,7 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 	}
 	it := &item{format: p.Format}
 	h := sha256.New()
-	var body strings.Builder
+	var body bytes.Buffer
 	var file *os.File
 	var err error
 	buf := make([]byte, 32<<10)
@@ -576,7 +578,7 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 					return "", err
 				}
 				defer file.Close()
-				if _, err := file.WriteString(body.String()); err != nil {
+				if _, err := file.Write(body.Bytes()); err != nil {
 					return "", err
 				}
 				body.Reset()
@@ -601,7 +603,7 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 		}
 	}
 	copy(it.digest[:], h.Sum(nil))
-	it.body = []byte(body.String())
+	it.body = body.Bytes()
 	if file != nil {
 		it.file = file.Name()
 	}
