@@ -71,13 +71,11 @@ func (m *Mailbox) cachePaths(top string, ids, names []string) string {
 // rootID is msgfolderroot's id, asked once per Mailbox.
 func (m *Mailbox) rootID(ctx context.Context) (string, error) {
 	m.mu.Lock()
-	for id, p := range m.paths {
-		if p == "" && id != string(mailbox.RootFolder) {
-			m.mu.Unlock()
-			return id, nil
-		}
-	}
+	root := m.root
 	m.mu.Unlock()
+	if root != "" {
+		return root, nil
+	}
 	f, err := m.user.MailFolders().ByMailFolderId(string(mailbox.RootFolder)).Get(ctx, &users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: []string{"id"}},
 	})
@@ -86,6 +84,7 @@ func (m *Mailbox) rootID(ctx context.Context) (string, error) {
 	}
 	id := deref(f.GetId())
 	m.mu.Lock()
+	m.root = id
 	m.paths[id] = ""
 	m.paths[string(mailbox.RootFolder)] = ""
 	m.mu.Unlock()

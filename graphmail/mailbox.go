@@ -28,6 +28,7 @@ type Mailbox struct {
 
 	mu    sync.Mutex
 	paths map[string]string // folder id -> path, from the last Folders call
+	root  string            // msgfolderroot's id, once known
 }
 
 var (
@@ -117,7 +118,7 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 		}
 	}
 	m.mu.Lock()
-	m.paths = paths
+	m.paths, m.root = paths, rootID
 	m.mu.Unlock()
 	return out, nil
 }
