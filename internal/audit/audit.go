@@ -3,6 +3,14 @@
 // created or updated, rule created or mail sent, naming who wrote what where
 // and how it ended.
 //
+// A write has two lines: one with outcome "started", appended before the
+// request is sent, and one with its outcome after. A process killed in
+// between leaves the write on record by its started line, and the next run
+// that finds the write done (an item's stamp on the target, a folder of that
+// path) appends the outcome with a note (see Unfinished). So every write
+// a service received has an ok line, once the run that follows a crash has
+// looked at it.
+//
 // What goes in is fixed by Entry: names, paths, subjects and ids, never
 // message bodies, attachments or credentials. Entry has no field that could
 // carry a credential or a body, and Record scrubs the free-text fields
@@ -62,6 +70,11 @@ const (
 	OutcomeOK      = "ok"
 	OutcomeError   = "error"
 	OutcomeSkipped = "skipped"
+	// OutcomeStarted is the line written before a write is sent: a
+	// process killed between the write and its outcome line still leaves
+	// the write on record, and the next run, seeing the line unfinished,
+	// confirms it (see Unfinished).
+	OutcomeStarted = "started"
 )
 
 // Entry is one line of the audit log. It holds no secret and no message
@@ -86,6 +99,9 @@ type Entry struct {
 	Outcome string `json:"outcome"`
 	// Error is the message of a failed or skipped write.
 	Error string `json:"error,omitempty"`
+	// Note qualifies an outcome, e.g. that an ok line confirms a write an
+	// interrupted run made. Fixed text from the program, never data.
+	Note string `json:"note,omitempty"`
 
 	// Optional context.
 	Job      int64  `json:"job,omitempty"`       // the state store's job id
@@ -117,6 +133,8 @@ type Log struct {
 	err     error // first fsync failure, reported by every later call
 	closed  bool
 
+	intents *intents // writes begun and not seen to finish; see Unfinished
+
 	kick chan struct{} // asks syncLoop for an fsync now
 	stop chan struct{}
 	done chan struct{}
@@ -147,7 +165,12 @@ func Open(path, operator string) (*Log, error) {
 		f.Close()
 		return nil, fmt.Errorf("audit: %s is readable or writable by others (mode %04o): run chmod 600 %s, or give another audit_log path", path, perm, path)
 	}
-	l := &Log{operator: operator, f: f, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	in, err := openIntents(path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	l := &Log{operator: operator, f: f, intents: in, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.syncLoop()
 	return l, nil
 }
@@ -165,8 +188,7 @@ func (l *Log) Record(_ context.Context, e Entry) error {
 	if e.Operator == "" {
 		e.Operator = l.operator
 	}
-	e.Object = clip(scrub(e.Object), maxObject)
-	e.Error = clip(scrub(e.Error), maxError)
+	e.normalize()
 	if err := e.validate(); err != nil {
 		return fmt.Errorf("audit: record %s on %s: %w", e.Action, e.Mailbox, err)
 	}
@@ -253,6 +275,9 @@ func (l *Log) Close() error {
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}
+	if cerr := l.intents.close(); err == nil {
+		err = cerr
+	}
 	l.mu.Lock()
 	if l.err != nil {
 		err = errors.Join(l.err, err)
@@ -262,6 +287,14 @@ func (l *Log) Close() error {
 		return fmt.Errorf("audit: close: %w", err)
 	}
 	return nil
+}
+
+// normalize makes the free-text fields what the file holds: scrubbed of
+// credentials and clipped.
+func (e *Entry) normalize() {
+	e.Object = clip(scrub(e.Object), maxObject)
+	e.Error = clip(scrub(e.Error), maxError)
+	e.Note = clip(scrub(e.Note), maxError)
 }
 
 func (e *Entry) validate() error {
@@ -276,10 +309,10 @@ func (e *Entry) validate() error {
 		return errors.New("time is required")
 	}
 	switch e.Outcome {
-	case OutcomeOK, OutcomeError, OutcomeSkipped:
+	case OutcomeOK, OutcomeError, OutcomeSkipped, OutcomeStarted:
 		return nil
 	}
-	return fmt.Errorf("unknown outcome %q: use ok, error or skipped", e.Outcome)
+	return fmt.Errorf("unknown outcome %q: use ok, error, skipped or started", e.Outcome)
 }
 
 // The shapes a credential takes inside an error message or a name.
