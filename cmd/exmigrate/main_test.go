@@ -152,9 +152,17 @@ func startSmallLab(t *testing.T, opts lab.Options) (l *lab.Lab, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	opts.Scenario = sc
+	return startEphemeralLab(t, opts)
+}
+
+// startEphemeralLab serves opts.Scenario (nil: the default one) for one
+// test, in a folder of its own that nothing outlives.
+func startEphemeralLab(t *testing.T, opts lab.Options) (l *lab.Lab, dir string) {
+	t.Helper()
 	dir = t.TempDir()
-	opts.Dir, opts.Scenario, opts.Ephemeral = dir, sc, true
-	l, err = lab.Start(context.Background(), opts)
+	opts.Dir, opts.Ephemeral = dir, true
+	l, err := lab.Start(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
