@@ -368,3 +368,117 @@ func TestIssue12CopyOutcomes(t *testing.T) {
 		})
 	}
 }
+
+// startScenarioLab serves the scenario doc for one test.
+func startScenarioLab(t *testing.T, doc string, opts lab.Options) (*lab.Lab, string) {
+	t.Helper()
+	sc, err := lab.ParseScenario([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Scenario = sc
+	return startEphemeralLab(t, opts)
+}
+
+// process is exmigrate started as a process that the test waits for.
+type process struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan struct{}
+	code           int
+}
+
+func startProcess(t *testing.T, args ...string) *process {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	p := &process{cmd: command(ctx, args...), done: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	go func() {
+		defer cancel()
+		err := p.cmd.Wait()
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee):
+			p.code = ee.ExitCode()
+		case err != nil:
+			p.code = -1
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
+	return p
+}
+
+// wait waits for the process to end and returns its exit code.
+func (p *process) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("exmigrate %s still runs after a minute\n%s", strings.Join(p.cmd.Args[1:], " "), p.stderr.String())
+	}
+	return p.code
+}
+
+// waitFor polls cond every 10 ms for up to 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 30 s", what)
+		}
+	}
+}
+
+// TestIssue12TwoProcessesOneJob: two `copy` processes on the same config
+// and state at once both exited 0, 139 of 387 items duplicated, and the
+// audit log held 526 ok lines for 387 items. Now one of them copies, the
+// other refuses the job, naming the process that holds it (pid, host,
+// since when), and writes nothing: no duplicate, one item.create line per
+// item.
+func TestIssue12TwoProcessesOneJob(t *testing.T) {
+	// Latency makes the copy take seconds, so the two runs overlap.
+	l, dir := startSmallLab(t, lab.Options{Latency: 20 * time.Millisecond})
+	args := []string{"copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV}
+	procs := []*process{startProcess(t, args...), startProcess(t, args...)}
+	host, _ := os.Hostname()
+	var ok, refused int
+	for i, p := range procs {
+		other := procs[1-i]
+		switch code := p.wait(t); code {
+		case ExitOK:
+			ok++
+		case ExitFailed:
+			refused++
+			matchAll(t, "the refused run's output", p.stdout.String()+p.stderr.String(),
+				fmt.Sprintf(`job \d+ is being copied by process %d on %s since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`, other.cmd.Process.Pid, regexp.QuoteMeta(host)),
+				`^alex@fabrikam\.com +alex@fabrikam\.onmicrosoft\.com +0 .* FAILED: job \d+ is being copied by process`)
+		default:
+			t.Errorf("a run exited %d\n%s%s", code, p.stdout.String(), p.stderr.String())
+		}
+	}
+	if ok != 1 || refused != 1 {
+		t.Errorf("%d runs copied and %d refused, want 1 and 1", ok, refused)
+	}
+	tgt := l.Graph.Mailbox("alex@fabrikam.onmicrosoft.com")
+	for path, want := range map[string]int{"Inbox": 30, "Sent Items": 10, "Inbox/Invoices": 5} {
+		seen := map[string]bool{}
+		for _, m := range tgt.Messages(path) {
+			if seen[m.InternetMessageID] {
+				t.Errorf("%s: %s is there twice", path, m.InternetMessageID)
+			}
+			seen[m.InternetMessageID] = true
+		}
+		if len(seen) != want {
+			t.Errorf("%s holds %d distinct messages, want %d", path, len(seen), want)
+		}
+	}
+	lines := auditEntries(t, filepath.Join(dir, "audit.jsonl"))
+	if c, f := countAudit(lines, audit.ActionItemCreate, audit.OutcomeOK), countAudit(lines, audit.ActionFolderCreate, audit.OutcomeOK); c != 45 || f != 1 {
+		t.Errorf("%d item.create and %d folder.create ok lines, want 45 and 1 (one per write)", c, f)
+	}
+}
