@@ -12,15 +12,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/exmigrate/exmigrate/ews/ewstest"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/lab"
@@ -604,3 +610,114 @@ mailboxes:
 // sourceIDProperty is the id of the stamp among a Graph message's
 // extended properties.
 var sourceIDProperty = "String {" + mailbox.SourceIDPropertySet + "} Name " + mailbox.SourceIDPropertyName
+
+// ewsFront serves the lab's EWS fake over plain HTTP on loopback (which a
+// config allows for loopback only) and answers every authenticated request
+// of one operation with a canned answer instead of the fake's, as a
+// reverse proxy or a misconfigured server in front of Exchange does. It
+// counts the canned answers by request body: a body answered twice is a
+// request sent again.
+type ewsFront struct {
+	fake   *ewstest.Server
+	op     string
+	answer func(http.ResponseWriter)
+
+	mu   sync.Mutex
+	sent map[string]int
+}
+
+func (f *ewsFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	f.fake.ServeHTTP(rec, r)
+	// The NTLM handshake's 401s pass; the answer to the request itself
+	// is replaced.
+	if rec.Code != http.StatusUnauthorized && bytes.Contains(body, []byte("<m:"+f.op)) {
+		f.mu.Lock()
+		f.sent[string(body)]++
+		f.mu.Unlock()
+		f.answer(w)
+		return
+	}
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// TestIssue12EWSAnswersNoRetryChanges: a refused redirect, an HTML answer
+// and an s:Client fault were each retried 5 times (about 31 s of back-off)
+// before the mailbox failed. Each is now taken at its first answer: every
+// request the front answered was sent once, and the mailbox fails at once
+// with the reason.
+func TestIssue12EWSAnswersNoRetryChanges(t *testing.T) {
+	canned := func(code int, contentType, body string, header ...string) func(http.ResponseWriter) {
+		return func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", contentType)
+			for i := 0; i+1 < len(header); i += 2 {
+				w.Header().Set(header[i], header[i+1])
+			}
+			w.WriteHeader(code)
+			_, _ = io.WriteString(w, body)
+		}
+	}
+	const fault = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>` +
+		`<faultcode>s:Client</faultcode><faultstring xml:lang="en-US">The request failed schema validation: The element 'FindFolder' has invalid child element 'Bogus'.</faultstring>` +
+		`</s:Fault></s:Body></s:Envelope>`
+	for _, tc := range []struct {
+		name   string
+		answer func(http.ResponseWriter)
+		reason string // in the mailbox's FAILED row
+	}{
+		{"refused redirect", canned(http.StatusFound, "text/html", "", "Location", "https://mail.example/owa/"), "redirects are refused"},
+		{"HTML answer", canned(http.StatusOK, "text/html; charset=utf-8", "<html><body><form>Sign in</form></body></html>"), "text/html"},
+		{"s:Client fault", canned(http.StatusInternalServerError, "text/xml; charset=utf-8", fault), "Client: The request failed schema validation"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, dir := startSmallLab(t, lab.Options{})
+			front := &ewsFront{fake: l.EWS, op: "FindFolder", answer: tc.answer, sent: map[string]int{}}
+			srv := httptest.NewUnstartedServer(front)
+			srv.Config.ConnState = l.EWS.ConnState
+			srv.Start()
+			t.Cleanup(srv.Close)
+			cfg, err := os.ReadFile(l.ConfigPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxied := filepath.Join(dir, "front.yaml")
+			if !bytes.Contains(cfg, []byte(l.EWSURL)) {
+				t.Fatalf("the lab's config does not name %s", l.EWSURL)
+			}
+			cfg = bytes.ReplaceAll(cfg, []byte(l.EWSURL), []byte(srv.URL+"/EWS/Exchange.asmx"))
+			if err := os.WriteFile(proxied, cfg, 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			start := time.Now()
+			code, stdout, stderr := runProcess(t, "copy", "--config", proxied, "--mailboxes", l.CopyCSV)
+			took := time.Since(start)
+			if code != ExitFailed {
+				t.Errorf("exit %d, want %d\n%s%s", code, ExitFailed, stdout, stderr)
+			}
+			matchAll(t, "the summary", stdout, `^alex@fabrikam\.com +alex@fabrikam\.onmicrosoft\.com +0 .* FAILED: .*`+regexp.QuoteMeta(tc.reason))
+			front.mu.Lock()
+			defer front.mu.Unlock()
+			if len(front.sent) == 0 {
+				t.Fatal("no FindFolder request reached the front: the test proves nothing")
+			}
+			for body, n := range front.sent {
+				if n != 1 {
+					t.Errorf("a request answered %s was sent %d times, want once: %.200s", tc.name, n, body)
+				}
+			}
+			// Five retries wait 1+2+4+8+16 s, jittered to at least 15.5 s.
+			if took > 10*time.Second {
+				t.Errorf("the copy took %v to give up, want well under the 15.5 s of five retries", took.Round(time.Millisecond))
+			}
+			t.Logf("%s: %d distinct request(s) answered, gave up after %v", tc.name, len(front.sent), took.Round(time.Millisecond))
+		})
+	}
+}
