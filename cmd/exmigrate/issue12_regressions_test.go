@@ -795,3 +795,59 @@ mailboxes:
 		t.Errorf("%d item.create error line(s) for reads cancelled by the interrupt, no write failed:\n%s", len(createErrors), strings.Join(createErrors, "\n"))
 	}
 }
+
+// TestIssue12TooLargeItem: `copy --dry-run` said WOULD SKIP 0 for a mailbox
+// whose real copy then skipped a 160 MB item, and that skip was on record
+// as an item.create error. Now the dry run predicts the skip, with the
+// reason the copy then gives, and the audit log records it as a skip; no
+// byte of the item is sent.
+func TestIssue12TooLargeItem(t *testing.T) {
+	l, dir := startScenarioLab(t, `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 9
+mailboxes:
+  - address: dan@contoso.com
+    location: onprem
+    folders: {Inbox: 5}
+    large_items:
+      - {folder: Scans, size: 160MB}
+`, lab.Options{})
+	args := []string{"copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV}
+	const reason = "too large for the target (limit 150 MB)"
+	// FOLDERS TO CREATE, ITEMS TO COPY, SIZE, WOULD SKIP, RESULT.
+	code, plan, stderr := runProcess(t, append(args, "--dry-run")...)
+	planned := regexp.MustCompile(`(?m)^dan@contoso\.com +dan@contoso\.onmicrosoft\.com +\d+ +(\d+) +\S+ \S+ +(\d+) +(.*)$`).FindStringSubmatch(plan)
+	if code != ExitSkipped || planned == nil {
+		t.Fatalf("dry run: exit %d, want %d with a plan row\n%s%s", code, ExitSkipped, plan, stderr)
+	}
+	// COPIED, SIZE, READ UPDATES, SKIPPED, DURATION, RESULT.
+	code, out, stderr := runProcess(t, args...)
+	done := regexp.MustCompile(`(?m)^dan@contoso\.com +dan@contoso\.onmicrosoft\.com +(\d+) +\S+ \S+ +\d+ +(\d+) +\S+ +(.*)$`).FindStringSubmatch(out)
+	if code != ExitSkipped || done == nil {
+		t.Fatalf("copy: exit %d, want %d with a summary row\n%s%s", code, ExitSkipped, out, stderr)
+	}
+	if planned[2] != "1" || done[2] != "1" || planned[1] != done[1] {
+		t.Errorf("the dry run plans %s items and %s skips, the copy copied %s and skipped %s; want the same, 1 skip\n%s\n%s",
+			planned[1], planned[2], done[1], done[2], plan, out)
+	}
+	if !strings.Contains(planned[3], reason) || !strings.Contains(done[3], reason) {
+		t.Errorf("want %q as the reason:\ndry run: %s\ncopy:    %s", reason, planned[3], done[3])
+	}
+	lines := auditEntries(t, filepath.Join(dir, "audit.jsonl"))
+	var skips []audit.Entry
+	for _, e := range lines {
+		if e.Action == audit.ActionItemSkip {
+			skips = append(skips, e)
+		}
+		if e.Action == audit.ActionItemCreate && e.Outcome == audit.OutcomeError {
+			t.Errorf("an item.create error line: %+v", e)
+		}
+	}
+	if len(skips) != 1 || skips[0].Outcome != audit.OutcomeSkipped || !strings.Contains(skips[0].Error, reason) {
+		t.Errorf("item.skip lines: %+v; want one, skipped, %q", skips, reason)
+	}
+	if n := len(l.Graph.UploadTokens()); n != 0 {
+		t.Errorf("%d upload session(s) opened for an item over the limit", n)
+	}
+}
