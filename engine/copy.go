@@ -75,15 +75,28 @@ type AuditEvent struct {
 	Action   string // one of internal/audit's Action constants
 	Object   string // folder path, or folder path and subject
 	TargetID string
-	Outcome  string // ok, error or skipped; audit sets ok or error from the error when empty
+	Outcome  string // ok, error, skipped or started; audit sets ok or error from the error when empty
 	Err      string
+	Note     string // qualifies the outcome (a write confirmed after a crash)
 }
 
-// Auditor records writes. Every write the engine makes goes through it,
-// whether the write succeeded or not.
+// Auditor records writes. Every write the engine makes goes through it
+// twice: a started line before the write is sent, and its outcome after.
 type Auditor interface {
 	Record(ctx context.Context, e AuditEvent) error
 }
+
+// unfinishedAuditor is an Auditor that can tell whether a write was begun
+// (a started line) and its outcome never recorded: a process killed in
+// between. FileAuditor is one. With it, the engine records a write it
+// finds done on the target as that write's ok line, not as an adoption.
+type unfinishedAuditor interface {
+	Unfinished(ctx context.Context, e AuditEvent) (bool, error)
+}
+
+// noteConfirmed is the note of an ok line a later run writes for a write
+// whose own run died before recording it.
+const noteConfirmed = "written by an interrupted run; its outcome confirmed on the target by this run"
 
 // Progress receives the engine's progress, for a bar or log lines.
 type Progress interface {
@@ -197,7 +210,14 @@ func (c *Copier) Copy(ctx context.Context, key JobKey, src mailbox.Source, dst m
 		if w.Action != mailbox.SideWriteDeleteIncomplete {
 			action = w.Action
 		}
-		run.audit(ctx, AuditEvent{Action: action, TargetID: w.ItemID, SourceID: w.SourceID, Object: "incomplete copy"}, w.Err)
+		e := AuditEvent{Action: action, TargetID: w.ItemID, SourceID: w.SourceID, Object: "incomplete copy"}
+		if w.Started {
+			if err := run.begin(ctx, e); err != nil {
+				run.log().Error("audit log write failed", "err", err)
+			}
+			return
+		}
+		run.audit(ctx, e, w.Err)
 	})
 	res.Err = run.copy(ctx, cancel)
 	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) && res.Err != nil {
@@ -221,9 +241,12 @@ type mailboxRun struct {
 	// createdNow are the target folders this pass created: they hold no
 	// stamps, so they are not listed for them.
 	createdNow map[string]bool
-	srcCaps    mailbox.Capabilities
-	dstCaps    mailbox.Capabilities
-	routes     map[mailbox.StoreKind]routeOrGap
+	// folderAsked are the target paths whose unfinished creation this
+	// pass has looked for in the audit log.
+	folderAsked map[string]bool
+	srcCaps     mailbox.Capabilities
+	dstCaps     mailbox.Capabilities
+	routes      map[mailbox.StoreKind]routeOrGap
 }
 
 type routeOrGap struct {
@@ -504,6 +527,9 @@ func (r *mailboxRun) included(path string) bool {
 // parent. In a dry run it only notes what it would create.
 func (r *mailboxRun) ensurePath(ctx context.Context, path, class string) (mailbox.Folder, error) {
 	if f, ok := r.targetIdx[path]; ok {
+		if err := r.confirmFolder(ctx, path, f); err != nil {
+			return mailbox.Folder{}, err
+		}
 		return f, nil
 	}
 	parentPath, name := splitPath(path)
@@ -521,6 +547,9 @@ func (r *mailboxRun) ensurePath(ctx context.Context, path, class string) (mailbo
 		return f, nil
 	}
 	var created mailbox.Folder
+	if err := r.begin(ctx, AuditEvent{Action: audit.ActionFolderCreate, Object: path}); err != nil {
+		return mailbox.Folder{}, err
+	}
 	err = r.retry(ctx, "create folder "+path, func() (err error) {
 		created, err = r.dst.CreateFolder(ctx, parent.ID, name, class)
 		return err
@@ -538,6 +567,27 @@ func (r *mailboxRun) ensurePath(ctx context.Context, path, class string) (mailbo
 	r.res.FoldersCreated++
 	r.log().Info("folder created", "path", path)
 	return created, nil
+}
+
+// confirmFolder records the creation of a target folder that a killed
+// run began (a started line with no outcome) and this run found made.
+// Asked once per folder and pass.
+func (r *mailboxRun) confirmFolder(ctx context.Context, path string, f mailbox.Folder) error {
+	if r.opts.DryRun || path == "" || f.ID == "" || r.createdNow[f.ID] || r.folderAsked[path] {
+		return nil
+	}
+	if r.folderAsked == nil {
+		r.folderAsked = map[string]bool{}
+	}
+	r.folderAsked[path] = true
+	e := AuditEvent{Action: audit.ActionFolderCreate, Object: path, TargetID: f.ID}
+	open, err := r.unfinished(ctx, e)
+	if err != nil || !open {
+		return err
+	}
+	e.Note = noteConfirmed
+	r.audit(ctx, e, nil)
+	return nil
 }
 
 func splitPath(path string) (parent, name string) {
@@ -735,7 +785,9 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 				return err
 			}
 			r.count(func() { r.res.Healed++ })
-			r.audit(ctx, AuditEvent{Action: audit.ActionItemAdopt, Object: tgtPath + ": " + it.Subject, TargetID: id, SourceID: sid, Size: rec.SizeBytes}, nil)
+			if err := r.recordFound(ctx, AuditEvent{Object: tgtPath + ": " + it.Subject, TargetID: id, SourceID: sid, Size: rec.SizeBytes}); err != nil {
+				return err
+			}
 			if rec.IsRead != it.IsRead {
 				return r.updateRead(ctx, rec, it, tgtPath)
 			}
@@ -750,6 +802,10 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	var targetID string
 	var size int64
 	attempt := 0
+	object := tgtPath + ": " + it.Subject
+	if err := r.begin(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}); err != nil {
+		return err
+	}
 	err = r.retry(ctx, "copy item", func() error {
 		attempt++
 		if attempt > 1 {
@@ -779,7 +835,6 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		size = counted.n
 		return err
 	})
-	object := tgtPath + ": " + it.Subject
 	if err != nil && mailbox.IsPermanent(err) {
 		r.audit(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}, err)
 		reason := skipReason(err)
@@ -831,7 +886,9 @@ func (r *mailboxRun) adopt(ctx context.Context, sid string, it, have mailbox.Ite
 	if err := r.c.Store.PutItem(ctx, rec); err != nil {
 		return err
 	}
-	r.audit(ctx, AuditEvent{Action: audit.ActionItemAdopt, Object: tgtPath + ": " + it.Subject, TargetID: have.ID, SourceID: sid, Size: it.SizeBytes}, nil)
+	if err := r.recordFound(ctx, AuditEvent{Object: tgtPath + ": " + it.Subject, TargetID: have.ID, SourceID: sid, Size: it.SizeBytes}); err != nil {
+		return err
+	}
 	r.count(func() { r.res.Adopted++ })
 	if have.IsRead != it.IsRead {
 		return r.updateRead(ctx, rec, it, tgtPath)
@@ -869,7 +926,9 @@ func (r *mailboxRun) settlePending(ctx context.Context, src, tgt mailbox.Folder)
 			return err
 		}
 		if found {
-			r.audit(ctx, AuditEvent{Action: audit.ActionItemAdopt, Object: tgt.Path, TargetID: id, SourceID: rec.SourceID, Size: rec.SizeBytes}, nil)
+			if err := r.recordFound(ctx, AuditEvent{Object: tgt.Path, TargetID: id, SourceID: rec.SourceID, Size: rec.SizeBytes}); err != nil {
+				return err
+			}
 		} else {
 			r.audit(ctx, AuditEvent{Action: audit.ActionItemSkip, Outcome: audit.OutcomeSkipped, Object: src.Path, SourceID: rec.SourceID, Err: rec.Reason}, nil)
 		}
@@ -883,10 +942,14 @@ func (r *mailboxRun) updateRead(ctx context.Context, rec ItemRecord, it mailbox.
 		r.count(func() { r.res.ReadUpdates++ })
 		return nil
 	}
+	e := AuditEvent{Action: audit.ActionItemUpdateRead, Object: fmt.Sprintf("%s: %s (read=%v)", tgtPath, it.Subject, it.IsRead), TargetID: rec.TargetItemID}
+	if err := r.begin(ctx, e); err != nil {
+		return err
+	}
 	err := r.retry(ctx, "update read state", func() error {
 		return r.dst.SetRead(ctx, rec.TargetItemID, it.IsRead)
 	})
-	r.audit(ctx, AuditEvent{Action: audit.ActionItemUpdateRead, Object: fmt.Sprintf("%s: %s (read=%v)", tgtPath, it.Subject, it.IsRead), TargetID: rec.TargetItemID}, err)
+	r.audit(ctx, e, err)
 	if err != nil {
 		if errors.Is(err, mailbox.ErrNotFound) {
 			return nil // deleted on the target by its user: not ours to recreate
@@ -972,6 +1035,55 @@ func (r *mailboxRun) count(f func()) {
 	r.mu.Lock()
 	f()
 	r.mu.Unlock()
+}
+
+// recordFound puts on record an item found on the target under its stamp
+// (e names it; Action is set here). When a killed run began writing it (an
+// unfinished started line), this is that write's ok line; otherwise the
+// item was written by a run that recorded it, or outside this audit log,
+// and it is adopted.
+func (r *mailboxRun) recordFound(ctx context.Context, e AuditEvent) error {
+	e.Action = audit.ActionItemCreate
+	open, err := r.unfinished(ctx, e)
+	if err != nil {
+		return err
+	}
+	if open {
+		e.Note = noteConfirmed
+	} else {
+		e.Action = audit.ActionItemAdopt
+	}
+	r.audit(ctx, e, nil)
+	return nil
+}
+
+// unfinished asks the auditor whether the write e describes was begun and
+// never recorded; an auditor that cannot tell answers no.
+func (r *mailboxRun) unfinished(ctx context.Context, e AuditEvent) (bool, error) {
+	u, ok := r.c.Audit.(unfinishedAuditor)
+	if !ok {
+		return false, nil
+	}
+	e.Mailbox, e.Location = r.key.TargetAddress, r.key.TargetLocation
+	open, err := u.Unfinished(ctx, e)
+	if err != nil {
+		return false, fmt.Errorf("read the audit log back: %w", err)
+	}
+	return open, nil
+}
+
+// begin records that the write e describes is about to be sent, so that
+// it stays on record if the process dies before its outcome line. A write
+// whose started line cannot be written is not made.
+func (r *mailboxRun) begin(ctx context.Context, e AuditEvent) error {
+	if r.opts.DryRun || r.c.Audit == nil {
+		return nil
+	}
+	e.Mailbox, e.Location, e.Outcome = r.key.TargetAddress, r.key.TargetLocation, audit.OutcomeStarted
+	if err := r.c.Audit.Record(context.WithoutCancel(ctx), e); err != nil {
+		return fmt.Errorf("%w: %s %s not made, so that no write goes unrecorded", err, e.Action, e.Object)
+	}
+	return nil
 }
 
 func (r *mailboxRun) audit(ctx context.Context, e AuditEvent, err error) {

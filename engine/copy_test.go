@@ -951,3 +951,110 @@ func TestInterruptedPassReportsTrueCounts(t *testing.T) {
 	}
 	t.Fatal("the interrupted folder is not in the result")
 }
+
+// dropOutcomes writes to an audit file as a process would that is killed
+// after each write it was told to lose and before that write's outcome
+// line: the started line is there, the outcome is not.
+type dropOutcomes struct {
+	engine.FileAuditor
+	lose func(engine.AuditEvent) bool
+}
+
+func (d dropOutcomes) Record(ctx context.Context, e engine.AuditEvent) error {
+	if e.Outcome != audit.OutcomeStarted && d.lose(e) {
+		return nil
+	}
+	return d.FileAuditor.Record(ctx, e)
+}
+
+// TestKilledWritesConfirmed: writes whose process died before their
+// outcome line (started line only) are recorded by the next run, which
+// finds them on the target, as item.create and folder.create ok lines
+// with a note, not as adoptions; the rest of what it finds is adopted.
+// Each write then has exactly one ok line, and the pass writes nothing.
+func TestKilledWritesConfirmed(t *testing.T) {
+	f := newFixture(t)
+	inbox := f.seed(t, mailbox.ScopePrimary, "Inbox", 10, mailbox.ClassMessage)
+	f.seed(t, mailbox.ScopePrimary, "Inbox/Projects", 5, mailbox.ClassMessage)
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := audit.Open(path, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := map[string]bool{engine.SourceID(key, inbox[3]): true, engine.SourceID(key, inbox[7]): true}
+	first := &engine.Copier{Store: f.store, Options: f.opts, Audit: dropOutcomes{engine.FileAuditor{Log: l}, func(e engine.AuditEvent) bool {
+		return lost[e.SourceID] || (e.Action == audit.ActionFolderCreate && e.Object == "Inbox/Projects")
+	}}}
+	if res := first.Copy(context.Background(), key, f.srcMB, f.dstMB); res.Err != nil || res.ItemsCopied != 15 {
+		t.Fatalf("first pass: copied %d, err %v", res.ItemsCopied, res.Err)
+	}
+	l.Close()
+
+	// The next run: a new process (the log opened again) with a new state.
+	l, err = audit.Open(path, "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	fresh, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "new.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	writes := f.dst.Writes()
+	second := &engine.Copier{Store: fresh, Options: f.opts, Audit: engine.FileAuditor{Log: l}}
+	res := second.Copy(context.Background(), key, f.srcMB, f.dstMB)
+	if res.Err != nil || res.ItemsCopied != 0 || res.Adopted != 15 {
+		t.Fatalf("second pass: copied %d, adopted %d, err %v; want 0 and 15", res.ItemsCopied, res.Adopted, res.Err)
+	}
+	if got := f.dst.Writes() - writes; got != 0 {
+		t.Errorf("second pass made %d writes, want 0", got)
+	}
+
+	okCreates := map[string]int{}
+	var confirmed, adopted, folderOK, folderConfirmed, started int
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	err = audit.Read(file, func(e audit.Entry) error {
+		switch {
+		case e.Outcome == audit.OutcomeStarted:
+			started++
+		case e.Action == audit.ActionItemCreate && e.Outcome == audit.OutcomeOK:
+			okCreates[e.SourceID]++
+			if e.Note != "" {
+				confirmed++
+				if !lost[e.SourceID] || e.TargetID == "" {
+					t.Errorf("confirmation of %s (target id %q), which was not lost", e.SourceID, e.TargetID)
+				}
+			}
+		case e.Action == audit.ActionItemAdopt:
+			adopted++
+			if lost[e.SourceID] {
+				t.Errorf("a write whose line was lost is adopted, not confirmed: %s", e.SourceID)
+			}
+		case e.Action == audit.ActionFolderCreate && e.Outcome == audit.OutcomeOK:
+			folderOK++
+			if e.Note != "" {
+				folderConfirmed++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ids := range f.sourceInFolder {
+		for _, id := range ids {
+			if sid := engine.SourceID(key, id); okCreates[sid] != 1 {
+				t.Errorf("item %s has %d item.create ok lines, want 1", sid, okCreates[sid])
+			}
+		}
+	}
+	if confirmed != 2 || adopted != 13 || folderOK != 1 || folderConfirmed != 1 || started != 16 {
+		t.Errorf("confirmed %d, adopted %d, folder.create ok %d (confirmed %d), started lines %d; want 2, 13, 1 (1), 16",
+			confirmed, adopted, folderOK, folderConfirmed, started)
+	}
+}

@@ -82,8 +82,13 @@ func (c *Copier) CopyRules(ctx context.Context, key JobKey, src mailbox.Source, 
 				o.Created = true
 				break
 			}
+			e := AuditEvent{Action: audit.ActionRuleCreate, Object: "rule " + r.Name}
+			if err := run.begin(ctx, e); err != nil {
+				return out, err
+			}
 			id, err := writer.CreateRule(ctx, t.Rule)
-			run.audit(ctx, AuditEvent{Action: audit.ActionRuleCreate, Object: "rule " + r.Name, TargetID: id}, err)
+			e.TargetID = id
+			run.audit(ctx, e, err)
 			if err != nil {
 				return out, fmt.Errorf("create rule %q on %s: %w", r.Name, key.TargetAddress, err)
 			}

@@ -119,6 +119,7 @@ func (m *Mailbox) removeIncomplete(ctx context.Context, folderID, src string) er
 			return err
 		}
 		u := m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(id), nil)
+		mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: src, Started: true})
 		resp, err := m.c.do(ctx, "delete incomplete message "+id, http.MethodDelete, u, nil, -1, nil)
 		if err != nil && !errors.Is(err, mailbox.ErrNotFound) {
 			err = fmt.Errorf("graph: remove the incomplete copy %s of %s in %s: %w", id, src, m.address, err)
@@ -150,6 +151,7 @@ func (m *Mailbox) deleteQuietly(ctx context.Context, id, src string) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	u := m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(id), nil)
+	mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: src, Started: true})
 	resp, err := m.c.do(cctx, "delete incomplete message "+id, http.MethodDelete, u, nil, -1, nil)
 	if err == nil {
 		resp.Body.Close()

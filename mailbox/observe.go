@@ -11,6 +11,10 @@ type SideWrite struct {
 	ItemID   string // the item written or removed
 	SourceID string // the stamp concerned
 	Err      error  // nil when it succeeded
+	// Started marks the report made before the write is sent, so that it
+	// is on record even if the process dies before it ends; the report of
+	// its outcome follows.
+	Started bool
 }
 
 // SideWriteDeleteIncomplete: an incomplete copy was removed.

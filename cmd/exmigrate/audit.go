@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
-
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/audit"
 )
 
-// auditLog adapts the audit file to the engine's Auditor, naming for each
-// write the principal of the side written to.
+// auditLog is the audit file as the engine records in it (see
+// engine.FileAuditor), with its Close.
 type auditLog struct {
-	l        *audit.Log
-	operator func(location string) string
+	engine.FileAuditor
 }
 
 func openAudit(path string, operator func(location string) string) (*auditLog, error) {
@@ -19,12 +16,7 @@ func openAudit(path string, operator func(location string) string) (*auditLog, e
 	if err != nil {
 		return nil, err
 	}
-	return &auditLog{l: l, operator: operator}, nil
+	return &auditLog{engine.FileAuditor{Log: l, Operator: operator}}, nil
 }
 
-func (a *auditLog) Record(ctx context.Context, e engine.AuditEvent) error {
-	return a.l.Record(ctx, audit.Entry{Operator: a.operator(e.Location), Mailbox: e.Mailbox, Action: e.Action, Object: e.Object,
-		TargetID: e.TargetID, Outcome: e.Outcome, Error: e.Err, SourceID: e.SourceID, Size: e.Size})
-}
-
-func (a *auditLog) Close() error { return a.l.Close() }
+func (a *auditLog) Close() error { return a.Log.Close() }

@@ -154,11 +154,22 @@ func mailReport(ctx context.Context, opts *reportOptions, a *reports.Assessment,
 		}
 		mail.Attachments = append(mail.Attachments, graphmail.Attachment{Name: string(table) + ".csv", ContentType: "text/csv", Data: b.Bytes()})
 	}
+	// The mail is a write like any other: on record before it goes out,
+	// or not sent.
+	al, err := openAudit(cfg.Path(cfg.AuditLog), s.Operator)
+	if err != nil {
+		return fmt.Errorf("mail the report: %w (the mail is not sent without its audit line)", err)
+	}
+	defer al.Close()
+	ev := engine.AuditEvent{Mailbox: opts.MailFrom, Location: "cloud", Action: audit.ActionMailSend,
+		Object: mail.Subject + " to " + strings.Join(opts.MailTo, ", "), Outcome: audit.OutcomeStarted}
+	if err := al.Record(ctx, ev); err != nil {
+		return fmt.Errorf("mail the report: %w (the mail is not sent without its audit line)", err)
+	}
 	err = s.Graph.SendMail(ctx, opts.MailFrom, mail)
-	if al, aerr := openAudit(cfg.Path(cfg.AuditLog), s.Operator); aerr == nil {
-		_ = al.Record(ctx, engine.AuditEvent{Mailbox: opts.MailFrom, Location: "cloud", Action: audit.ActionMailSend,
-			Object: mail.Subject + " to " + strings.Join(opts.MailTo, ", "), Outcome: outcome(err), Err: errText(err)})
-		al.Close()
+	ev.Outcome, ev.Err = outcome(err), errText(err)
+	if aerr := al.Record(ctx, ev); aerr != nil && err == nil {
+		err = aerr
 	}
 	if err != nil {
 		return fmt.Errorf("mail the report from %s: %w", opts.MailFrom, err)

@@ -56,26 +56,23 @@ import (
 //     delta (the proxy saw every write);
 //     2. every message created on the target (POST .../messages) is
 //     either still there or was deleted by the engine as an incomplete
-//     copy (DELETE); every message still there is on record: its id is
-//     the target_id of an item.create ok line, or of an item.adopt line
-//     (a create whose process was killed before it could append the
-//     line, found again by its stamp); every item.create ok id is a
-//     message the proxy saw created and is still on the target; so
-//     messages created = item.create ok lines, plus incomplete copies
-//     deleted, plus creates recorded by adoption only;
+//     copy (DELETE); every message still there has exactly one
+//     item.create ok line naming its id: written by its own run, or, for
+//     a process killed between the write and that line, by the next run
+//     that found the write done (a note says so); so messages created =
+//     item.create ok lines + incomplete copies deleted, exactly; and the
+//     item.create started line of its stamp was in the log before the
+//     POST reached the proxy (write-ahead);
 //     3. every attachment POST, upload session, upload chunk and stamp
 //     PATCH belongs to a message the proxy saw created;
-//     4. every folder.create ok line names a folder the proxy saw created;
+//     4. every folder created has exactly one folder.create ok line and a
+//     started line before its POST; every removal of an incomplete copy
+//     has its item.delete-incomplete line (ok, or started when its
+//     process was killed before the outcome);
 //     5. read-state PATCHes equal the item.update-read ok lines;
 //     6. no other kind of write;
 //     7. EWS, the source, is written exactly as often as the audit log
 //     says (item and folder writes on its mailboxes).
-//
-// The subtest WriteLinesEqualWrites holds the strict form: messages
-// created = item.create ok lines + incomplete copies deleted, and a
-// folder.create ok line for every folder created. The product fails it
-// (a write made just before a SIGKILL gets no write line), so it is
-// skipped unless E2E_CHAOS_STRICT=1.
 func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command and kills it 20 times")
@@ -275,12 +272,29 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 	for addr := range crashFolders {
 		ewsMailboxes[addr] = true
 	}
-	auditCreate := map[string]int{} // item.create ok target ids
-	auditAdopt := map[string]bool{}
-	auditFolder := map[string]int{}
-	auditDeleted := map[string]bool{} // item.delete-incomplete ok target ids
-	var nCreate, nFolder, nRead, nAdopt, nSkip, nErr, ewsAudited int
+	auditCreate := map[string]int{} // item.create ok target ids (confirmations included)
+	auditFolder := map[string]int{} // folder.create ok target ids
+	auditDeleted := map[string]bool{}
+	startedDelete := map[string]bool{}    // item.delete-incomplete started target ids
+	startedCreate := map[string]int64{}   // stamp -> end of its first item.create started line
+	startedFolder := map[string][]int64{} // display name -> ends of folder.create started lines
+	var nCreate, nConfirmed, nFolder, nRead, nAdopt, nSkip, nErr, nStarted, ewsAudited int
 	for _, l := range lines {
+		if l.Outcome == audit.OutcomeStarted {
+			nStarted++
+			switch l.Action {
+			case audit.ActionItemCreate:
+				if _, seen := startedCreate[l.SourceID]; !seen {
+					startedCreate[l.SourceID] = l.end
+				}
+			case audit.ActionFolderCreate:
+				name := l.Object[strings.LastIndex(l.Object, "/")+1:]
+				startedFolder[name] = append(startedFolder[name], l.end)
+			case audit.ActionItemDeleteIncomplete:
+				startedDelete[l.TargetID] = true
+			}
+			continue
+		}
 		write := l.Outcome == audit.OutcomeOK &&
 			(l.Action == audit.ActionItemCreate || l.Action == audit.ActionFolderCreate || l.Action == audit.ActionItemUpdateRead)
 		if write && ewsMailboxes[strings.ToLower(l.Mailbox)] {
@@ -290,7 +304,6 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 		switch {
 		case l.Action == audit.ActionItemAdopt:
 			nAdopt++
-			auditAdopt[l.TargetID] = true
 		case l.Action == audit.ActionItemSkip:
 			nSkip++
 		case l.Action == audit.ActionItemDeleteIncomplete && l.Outcome == audit.OutcomeOK:
@@ -300,6 +313,9 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 		case l.Action == audit.ActionItemCreate:
 			nCreate++
 			auditCreate[l.TargetID]++
+			if l.Note != "" {
+				nConfirmed++
+			}
 		case l.Action == audit.ActionFolderCreate:
 			nFolder++
 			auditFolder[l.TargetID]++
@@ -319,9 +335,11 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 	if tap.total != graphWrites {
 		t.Errorf("the proxy saw %d successful Graph writes, the fake counted %d", tap.total, graphWrites)
 	}
-	// 2. Messages.
-	var deletedGone, unauditedAdopted int
-	var adoptOnly []string
+	// 2. Messages: each one created is on record by exactly one item.create
+	// ok line (written by its run, or by the next run that found it), or
+	// was an incomplete copy removed later; and its started line was in
+	// the log before its POST reached the service.
+	var deletedGone int
 	for id, n := range tap.messages {
 		if n > 1 {
 			t.Errorf("message id %s was answered to %d creates", id, n)
@@ -336,20 +354,24 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 				t.Errorf("message %s is on record as created (item.create ok) but was deleted afterwards", id)
 			}
 		case !there:
-			t.Errorf("message %s was created (POST answered %s) but is neither on the target nor deleted", id, "2xx")
-		case auditCreate[id] == 0 && !auditAdopt[id]:
-			t.Errorf("message %s in %s is on the target without any audit line (a write not on record)", id, finalIDs[id])
+			t.Errorf("message %s was created (POST answered 2xx) but is neither on the target nor deleted", id)
 		case auditCreate[id] == 0:
-			unauditedAdopted++
-			adoptOnly = append(adoptOnly, id+" in "+finalIDs[id])
+			t.Errorf("message %s in %s is on the target without an item.create ok line (a write not on record)", id, finalIDs[id])
+		}
+		stamp := tap.createdFor[id]
+		if end, ok := startedCreate[stamp]; stamp == "" || !ok || end > tap.createdAt[id] {
+			t.Errorf("message %s (stamp %q): no item.create started line before its POST (log at %d bytes then, first started line ends at %d)",
+				id, stamp, tap.createdAt[id], end)
 		}
 	}
-	// Every incomplete copy removed is on record (item.delete-incomplete),
-	// except one whose remover was killed between the DELETE and its line.
-	var deletedUnaudited int
+	// Every incomplete copy removed is on record: an ok line, or the
+	// started line of a remover killed before its outcome.
 	for id := range tap.deleted {
-		if !auditDeleted[id] {
-			deletedUnaudited++
+		if !auditDeleted[id] && !startedDelete[id] {
+			t.Errorf("incomplete copy %s was removed without an item.delete-incomplete line", id)
+		}
+		if tap.messages[id] == 0 {
+			t.Errorf("deleted message %s was not created through this run", id)
 		}
 	}
 	for id := range auditDeleted {
@@ -357,10 +379,7 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 			t.Errorf("item.delete-incomplete names %s, which the proxy never saw deleted", id)
 		}
 	}
-	if deletedUnaudited > 1 {
-		t.Errorf("%d of %d incomplete copies removed without an item.delete-incomplete line", deletedUnaudited, len(tap.deleted))
-	}
-	t.Logf("incomplete copies removed %d, on record %d", len(tap.deleted), len(auditDeleted))
+	t.Logf("incomplete copies removed %d, ok lines %d", len(tap.deleted), len(auditDeleted))
 	for id := range finalIDs {
 		if tap.messages[id] == 0 {
 			t.Errorf("message %s in %s is on the target but the proxy never saw it created", id, finalIDs[id])
@@ -374,30 +393,36 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 			t.Errorf("item.create ok names target id %q, which is not on the target", id)
 		}
 	}
-	if got := nCreate + deletedGone + unauditedAdopted; got != len(tap.messages) || len(tap.messages) != tap.kinds["message.create"] {
-		t.Errorf("messages created on the target: %d (POSTs answered: %d); item.create ok lines %d + incomplete copies deleted %d + creates on record by adoption only %d = %d",
-			len(tap.messages), tap.kinds["message.create"], nCreate, deletedGone, unauditedAdopted, got)
-	}
-	for id := range tap.deleted {
-		if tap.messages[id] == 0 {
-			t.Errorf("deleted message %s was not created through this run", id)
-		}
+	// The issue's count: as many write lines as writes.
+	if got := nCreate + deletedGone; got != len(tap.messages) || len(tap.messages) != tap.kinds["message.create"] {
+		t.Errorf("messages created on the target: %d (POSTs answered: %d); item.create ok lines %d + incomplete copies deleted %d = %d",
+			len(tap.messages), tap.kinds["message.create"], nCreate, deletedGone, got)
 	}
 	// 3. Parts of item creates.
 	if tap.orphanParts > 0 {
 		t.Errorf("%d attachment/upload/stamp writes belong to no message the proxy saw created", tap.orphanParts)
 	}
-	// 4. Folders (the converse, created => on record, is strict below).
-	var folderUnaudited []string
+	// 4. Folders: one folder.create ok line per folder created, its
+	// started line before the POST.
 	for id := range tap.folders {
-		if auditFolder[id] == 0 {
-			folderUnaudited = append(folderUnaudited, id)
+		if auditFolder[id] != 1 {
+			t.Errorf("folder %s (%q) was created and has %d folder.create ok lines, want 1", id, tap.createdFor[id], auditFolder[id])
+		}
+		before := false
+		for _, end := range startedFolder[tap.createdFor[id]] {
+			before = before || end <= tap.createdAt[id]
+		}
+		if !before {
+			t.Errorf("folder %s (%q): no folder.create started line before its POST", id, tap.createdFor[id])
 		}
 	}
 	for id, n := range auditFolder {
 		if !tap.folders[id] {
 			t.Errorf("folder.create ok names %q, which the proxy never saw created (%d lines)", id, n)
 		}
+	}
+	if nFolder != len(tap.folders) {
+		t.Errorf("folders created %d, folder.create ok lines %d", len(tap.folders), nFolder)
 	}
 	// 5. Read state.
 	if int64(nRead) != int64(tap.kinds["read.patch"]) {
@@ -421,34 +446,16 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 		cycles, pairs, killed, midCopy, endedByItself, refusals)
 	t.Logf("items %d: lost %d, duplicated %d; on the target %d messages", items, lost, dups, len(finalIDs))
 	t.Logf("writes: Graph %d (proxy %d: %s), EWS %d", graphWrites, tap.total, strings.Join(kinds, " "), ewsWrites)
-	t.Logf("audit: %d lines; write lines %d (item.create ok %d, folder.create ok %d, item.update-read ok %d, on EWS mailboxes %d), item.adopt %d, item.skip %d, not ok %d",
-		len(lines), nCreate+nFolder+nRead+ewsAudited, nCreate, nFolder, nRead, ewsAudited, nAdopt, nSkip, nErr)
-	t.Logf("messages created %d = item.create ok %d + incomplete copies deleted %d + on record by adoption only %d; folders created %d, folder.create ok %d",
-		len(tap.messages), nCreate, deletedGone, unauditedAdopted, len(tap.folders), nFolder)
-
-	// The issue's strict form: every write has its write line. A message
-	// create whose process was killed before it appended item.create has
-	// none (a later run's item.adopt names it, but an adoption is not a
-	// write line); a folder created just before a kill has no line at
-	// all (the next run finds it by listing the target).
-	t.Run("WriteLinesEqualWrites", func(t *testing.T) {
-		if os.Getenv("E2E_CHAOS_STRICT") == "" {
-			t.Skipf("known product failure, skipped so that CI passes (E2E_CHAOS_STRICT=1 runs it): a write made by a process "+
-				"SIGKILLed before it appended its audit line has no write line. This run: %d messages created = %d item.create ok "+
-				"+ %d incomplete copies deleted + %d recorded only by a later item.adopt; %d of %d folders created without folder.create",
-				len(tap.messages), nCreate, deletedGone, unauditedAdopted, len(folderUnaudited), len(tap.folders))
-		}
-		if nCreate+deletedGone != len(tap.messages) {
-			t.Errorf("messages created on the target %d != item.create ok lines %d + incomplete copies deleted %d; created without an item.create line (adopted later): %s",
-				len(tap.messages), nCreate, deletedGone, strings.Join(adoptOnly, ", "))
-		}
-		if len(folderUnaudited) > 0 || nFolder != len(tap.folders) {
-			t.Errorf("folders created %d, folder.create ok lines %d; created without a line: %s", len(tap.folders), nFolder, strings.Join(folderUnaudited, ", "))
-		}
-	})
+	t.Logf("audit: %d lines; started %d; write lines %d (item.create ok %d of which %d confirmed by a later run, folder.create ok %d, item.update-read ok %d, on EWS mailboxes %d), item.adopt %d, item.skip %d, not ok %d",
+		len(lines), nStarted, nCreate+nFolder+nRead+ewsAudited, nCreate, nConfirmed, nFolder, nRead, ewsAudited, nAdopt, nSkip, nErr)
+	t.Logf("messages created %d = item.create ok %d + incomplete copies deleted %d; folders created %d = folder.create ok %d",
+		len(tap.messages), nCreate, deletedGone, len(tap.folders), nFolder)
 }
 
 var leaseRefusal = regexp.MustCompile(`job (\d+) is being copied by process`)
+
+// stampPattern finds the stamp (engine.SourceID) in a create's body.
+var stampPattern = regexp.MustCompile(`exm1-[0-9a-f]{40}`)
 
 // doneOf returns dones[i], or nil (a channel that never delivers) when
 // there is no such process or it has been reaped.
@@ -468,14 +475,21 @@ func identity(messageID, subject string, date time.Time) string {
 	return "subj:" + subjectKey(subject) + "@" + receivedKey(date)
 }
 
-func readAudit(t *testing.T, path string) []audit.Entry {
+// auditLine is an audit entry and the byte offset just past its line.
+type auditLine struct {
+	audit.Entry
+	end int64
+}
+
+func readAudit(t *testing.T, path string) []auditLine {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []audit.Entry
+	var out []auditLine
+	var off int64
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -483,7 +497,8 @@ func readAudit(t *testing.T, path string) []audit.Entry {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("audit line %d: %v: %s", n, err, sc.Bytes())
 		}
-		out = append(out, e)
+		off += int64(len(sc.Bytes())) + 1
+		out = append(out, auditLine{e, off})
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
@@ -514,6 +529,14 @@ type graphTap struct {
 	sessions    map[string]string
 	orphanParts int
 	others      []string
+
+	// Write-ahead evidence: the audit log's size when each create reached
+	// the proxy, and what the create named (a message's stamp, a
+	// folder's display name), so that its started line can be looked for
+	// before that point.
+	auditPath  string
+	createdAt  map[string]int64  // message or folder id -> audit bytes at its POST
+	createdFor map[string]string // message id -> stamp; folder id -> display name
 }
 
 func startGraphTap(t *testing.T, e *env) *graphTap {
@@ -531,7 +554,8 @@ func startGraphTap(t *testing.T, e *env) *graphTap {
 		t.Fatal(err)
 	}
 	tap := &graphTap{upstream: up, kinds: map[string]int{}, messages: map[string]int{}, deleted: map[string]bool{},
-		folders: map[string]bool{}, sessions: map[string]string{},
+		folders: map[string]bool{}, sessions: map[string]string{}, createdAt: map[string]int64{}, createdFor: map[string]string{},
+		auditPath: filepath.Join(e.lab.Dir, "audit.jsonl"),
 		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, DisableCompression: true,
 			MaxIdleConnsPerHost: 32, ForceAttemptHTTP2: false}}}
 	srv := httptest.NewUnstartedServer(tap)
@@ -582,6 +606,10 @@ func (p *graphTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the client went away mid-body: nothing reaches the fake
 	}
+	var auditAt int64 // what the audit log held when the write was sent
+	if fi, err := os.Stat(p.auditPath); err == nil {
+		auditAt = fi.Size()
+	}
 	u := *p.upstream
 	u.Path, u.RawPath, u.RawQuery = r.URL.Path, r.URL.RawPath, r.URL.RawQuery
 	out, err := http.NewRequestWithContext(context.Background(), r.Method, u.String(), bytes.NewReader(body))
@@ -604,7 +632,7 @@ func (p *graphTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && resp.StatusCode < 300 && !strings.HasSuffix(r.URL.Path, "/$batch") {
-		p.record(r.Method, r.URL.Path, body, answer)
+		p.record(r.Method, r.URL.Path, body, answer, auditAt)
 	}
 	for k, v := range resp.Header {
 		if k == "Content-Length" || k == "Transfer-Encoding" || k == "Connection" {
@@ -617,12 +645,16 @@ func (p *graphTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // record classifies one successful write.
-func (p *graphTap) record(method, path string, body, answer []byte) {
+func (p *graphTap) record(method, path string, body, answer []byte, auditAt int64) {
 	var ans struct {
 		ID        string `json:"id"`
 		UploadURL string `json:"uploadUrl"`
 	}
 	_ = json.Unmarshal(answer, &ans)
+	var req struct {
+		DisplayName string `json:"displayName"`
+	}
+	_ = json.Unmarshal(body, &req)
 	seg := strings.Split(strings.Trim(path, "/"), "/")
 	last := seg[len(seg)-1]
 	msg := "" // the message a write concerns
@@ -647,9 +679,11 @@ func (p *graphTap) record(method, path string, body, answer []byte) {
 	case method == http.MethodPost && (last == "mailFolders" || last == "childFolders"):
 		p.kinds["folder.create"]++
 		p.folders[ans.ID] = true
+		p.createdAt[ans.ID], p.createdFor[ans.ID] = auditAt, req.DisplayName
 	case method == http.MethodPost && last == "messages":
 		p.kinds["message.create"]++
 		p.messages[ans.ID]++
+		p.createdAt[ans.ID], p.createdFor[ans.ID] = auditAt, string(stampPattern.Find(body))
 	case method == http.MethodPost && last == "attachments" && msg != "":
 		part("attachment.post")
 	case method == http.MethodPost && last == "createUploadSession" && msg != "":

@@ -47,20 +47,8 @@ type env struct {
 	sides *backend.Sides
 	disp  *dispatch.Dispatcher
 	store *state.SQLite
-	audit *auditLog
+	audit engine.FileAuditor
 	log   *slog.Logger
-}
-
-// auditLog adapts the audit file to the engine, as cmd/exmigrate does, and
-// counts the successful item writes it saw.
-type auditLog struct {
-	l        *audit.Log
-	operator func(location string) string
-}
-
-func (a *auditLog) Record(ctx context.Context, e engine.AuditEvent) error {
-	return a.l.Record(ctx, audit.Entry{Operator: a.operator(e.Location), Mailbox: e.Mailbox, Action: e.Action, Object: e.Object,
-		TargetID: e.TargetID, Outcome: e.Outcome, Error: e.Err, SourceID: e.SourceID, Size: e.Size})
 }
 
 func testLogger(t testing.TB) *slog.Logger {
@@ -104,7 +92,7 @@ func startLab(t testing.TB, sc *lab.Scenario, opts lab.Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = al.Close() })
-	e.audit = &auditLog{l: al, operator: e.sides.Operator}
+	e.audit = engine.FileAuditor{Log: al, Operator: e.sides.Operator}
 	return e
 }
 

@@ -197,8 +197,16 @@ func checkAudit(t *testing.T, e *env, mailboxAddr, operator string, items, folde
 	}
 	defer f.Close()
 	stamps := map[string]bool{}
+	begun := map[string]int{} // started lines by action and stamp or path
 	nFolders := 0
 	err = audit.Read(f, func(en audit.Entry) error {
+		if en.Outcome == audit.OutcomeStarted {
+			begun[en.Action+" "+en.SourceID+en.Object]++
+			return nil
+		}
+		if en.Action != audit.ActionItemAdopt && begun[en.Action+" "+en.SourceID+en.Object] != 1 {
+			t.Errorf("audit: %s %s has %d started lines before it, want 1", en.Action, en.Object, begun[en.Action+" "+en.SourceID+en.Object])
+		}
 		if en.Outcome != "ok" {
 			t.Errorf("audit: %s %s: %s %s", en.Action, en.Object, en.Outcome, en.Error)
 		}

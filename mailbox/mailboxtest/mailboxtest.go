@@ -504,10 +504,11 @@ func testHalfWritten(t *testing.T, f Fixture) {
 	if err != nil {
 		t.Fatalf("writing the stamp again: %v", err)
 	}
-	// The half-done copy is removed, and the removal reported so that it
-	// goes on record.
-	if len(removed) != 1 || removed[0].Action != mailbox.SideWriteDeleteIncomplete || removed[0].Err != nil || removed[0].SourceID != sid {
-		t.Errorf("side writes while writing the stamp again: %+v, want one removal of the incomplete copy of %s", removed, sid)
+	// The half-done copy is removed, and the removal reported twice so
+	// that it goes on record: before the request (Started), and after.
+	if len(removed) != 2 || !removed[0].Started || removed[1].Started || removed[0].ItemID != removed[1].ItemID ||
+		removed[1].Action != mailbox.SideWriteDeleteIncomplete || removed[1].Err != nil || removed[1].SourceID != sid {
+		t.Errorf("side writes while writing the stamp again: %+v, want one removal of the incomplete copy of %s, reported started then done", removed, sid)
 	}
 	if got, found, err := mb.FindBySourceID(ctxT(t), fd.ID, sid); err != nil || !found || got != id {
 		t.Fatalf("FindBySourceID = (%q, %v, %v), want (%q, true, nil)", got, found, err, id)

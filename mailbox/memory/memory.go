@@ -624,6 +624,7 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 	// so a stamp never names two items.
 	for _, id := range slices.Clone(f.items) {
 		if old := st.items[id]; old != nil && old.incomplete && old.meta.SourceID == p.SourceID {
+			mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: p.SourceID, Started: true})
 			m.deleteLocked(st, f, id)
 			m.s.writes++
 			mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: p.SourceID})
