@@ -803,12 +803,14 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	var size int64
 	attempt := 0
 	object := tgtPath + ": " + it.Subject
-	if err := r.begin(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}); err != nil {
-		return err
-	}
+	// The started line goes in just before the first write request, not
+	// before the read: a read that fails (a cancel, a source error) is
+	// not a write and has no line.
+	begun := false
+	var auditErr error
 	err = r.retry(ctx, "copy item", func() error {
 		attempt++
-		if attempt > 1 {
+		if attempt > 1 && begun {
 			// The failed attempt may have been carried out with its answer
 			// lost (a timeout, a dropped connection): look for the stamp
 			// before writing the item a second time.
@@ -826,6 +828,12 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 			return err
 		}
 		defer body.Close()
+		if !begun {
+			if auditErr = r.begin(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}); auditErr != nil {
+				return mailbox.Permanent(auditErr)
+			}
+			begun = true
+		}
 		counted := &countingReader{r: body}
 		hint := it.SizeBytes
 		if hint <= 0 {
@@ -835,10 +843,16 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		size = counted.n
 		return err
 	})
-	if err != nil && mailbox.IsPermanent(err) {
+	switch {
+	case auditErr != nil:
+		return auditErr
+	case !begun && err != nil && mailbox.IsPermanent(err):
+		return r.skip(ctx, sid, it, src, skipReason(err), fr)
+	case !begun && err != nil:
+		return fmt.Errorf("read %q from %s: %w", it.Subject, src.Path, err)
+	case err != nil && mailbox.IsPermanent(err):
 		r.audit(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}, err)
-		reason := skipReason(err)
-		return r.skip(ctx, sid, it, src, reason, fr)
+		return r.skip(ctx, sid, it, src, skipReason(err), fr)
 	}
 	r.audit(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, TargetID: targetID, SourceID: sid, Size: size}, err)
 	if err != nil {

@@ -212,6 +212,18 @@ func (a *auditLog) Record(_ context.Context, e engine.AuditEvent) error {
 	return nil
 }
 
+func (a *auditLog) countAction(action string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, e := range a.events {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
 func (a *auditLog) count(action, outcome string) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -1056,5 +1068,44 @@ func TestKilledWritesConfirmed(t *testing.T) {
 	if confirmed != 2 || adopted != 13 || folderOK != 1 || folderConfirmed != 1 || started != 16 {
 		t.Errorf("confirmed %d, adopted %d, folder.create ok %d (confirmed %d), started lines %d; want 2, 13, 1 (1), 16",
 			confirmed, adopted, folderOK, folderConfirmed, started)
+	}
+}
+
+// TestReadFailuresAreNotWrites: a source read that fails is no write, so
+// it has no item.create line (neither started nor error): a cancelled or
+// failing read ends the pass with the item pending, an item gone from the
+// source is an item.skip only. The next pass copies the rest once.
+func TestReadFailuresAreNotWrites(t *testing.T) {
+	tests := []struct {
+		name  string
+		err   error
+		skips int
+	}{
+		{"cancelled", context.Canceled, 0},
+		{"source unavailable", fmt.Errorf("EWS answered 503 six times: %w", mailbox.ErrUnavailable), 0},
+		{"gone from the source", fmt.Errorf("ErrorItemNotFound: %w", mailbox.ErrNotFound), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.opts.ItemWorkers, f.opts.Attempts = 1, 1
+			f.seed(t, mailbox.ScopePrimary, "Inbox", 5, mailbox.ClassMessage)
+			f.src.Inject(memory.Fault{Op: memory.OpOpenItem, Err: tt.err})
+			f.run(t, nil)
+			started, ok := f.audit.count(audit.ActionItemCreate, audit.OutcomeStarted), f.audit.count(audit.ActionItemCreate, audit.OutcomeOK)
+			if n := f.audit.countAction(audit.ActionItemCreate); started != ok || n != started+ok {
+				t.Errorf("item.create lines: %d started, %d ok, %d in all; want a started and an ok line for each item written, nothing else", started, ok, n)
+			}
+			if n := f.audit.count(audit.ActionItemSkip, audit.OutcomeSkipped); n != tt.skips {
+				t.Errorf("%d item.skip lines, want %d", n, tt.skips)
+			}
+			res := f.run(t, nil)
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if n := f.audit.count(audit.ActionItemCreate, audit.OutcomeOK); n != 5-tt.skips {
+				t.Errorf("after the next pass %d item.create ok lines, want %d", n, 5-tt.skips)
+			}
+		})
 	}
 }
