@@ -68,13 +68,18 @@ func (c *Client) sendBatch(ctx context.Context, address string, batch core.Batch
 			out[id] = res
 			if (st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout) && attempt < c.sched.limits.MaxRetries {
 				d, ok := retryafter.Parse(r.GetHeaders()["Retry-After"], time.Now())
-				if !ok {
-					d = c.sched.backoff(attempt)
-				}
-				wait = max(wait, min(d, c.sched.limits.MaxBackoff))
 				if st == http.StatusTooManyRequests {
 					b.stats.throttled.Add(1)
 				}
+				if ok && d > c.sched.limits.MaxBackoff {
+					// Longer than one wait: not cut short (as the
+					// scheduler); the step's answer stands.
+					continue
+				}
+				if !ok {
+					d = c.sched.backoff(attempt)
+				}
+				wait = max(wait, d)
 				if s, ok := byID[id]; ok {
 					retry = append(retry, s)
 				}

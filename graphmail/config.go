@@ -48,7 +48,9 @@ type Limits struct {
 	// MaxRetries bounds the retries of one request after 429, 503, 504 or
 	// a dropped connection (6).
 	MaxRetries int
-	// MaxBackoff caps one wait without Retry-After, and one Retry-After (2 minutes).
+	// MaxBackoff caps one wait without Retry-After (2 minutes). A longer
+	// Retry-After is not cut short: the request fails as throttled,
+	// naming the wait, so no request goes out before it has passed.
 	MaxBackoff time.Duration
 }
 

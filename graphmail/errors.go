@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	abs "github.com/microsoft/kiota-abstractions-go"
@@ -31,6 +32,9 @@ type Error struct {
 	Message string
 	kind    error // the mailbox sentinel, or nil
 	retries int   // retries the scheduler made before it gave up, for ErrThrottled
+	// wait is a Retry-After longer than the scheduler waits in one go,
+	// which it honoured by stopping: the caller comes back after it.
+	wait time.Duration
 }
 
 func (e *Error) Error() string {
@@ -41,7 +45,9 @@ func (e *Error) Error() string {
 	if e.Message != "" {
 		msg += ": " + e.Message
 	}
-	if e.retries > 0 {
+	if e.wait > 0 {
+		msg += fmt.Sprintf(" (Graph asks to wait %s before the next request for this mailbox; run again after that)", e.wait.Round(time.Second))
+	} else if e.retries > 0 {
 		msg += fmt.Sprintf(" (still refused after %d retries)", e.retries)
 	}
 	return msg

@@ -3,6 +3,7 @@ package graphmail
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -330,12 +331,16 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		// before it writes an item again.
 		throttled := throttlingStatus(code)
 		resend := code != http.StatusGatewayTimeout || idempotent(req.Method)
-		if throttled && resend && attempt < s.limits.MaxRetries {
-			d, ok := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
-			if !ok {
+		asked, given := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
+		// A Retry-After longer than this client waits in one go is not
+		// cut short (a request sent sooner breaks the service's limit):
+		// the scheduler stops, and the error carries the wait.
+		tooLong := given && asked > s.limits.MaxBackoff
+		if throttled && resend && attempt < s.limits.MaxRetries && !tooLong {
+			d := asked
+			if !given {
 				d = s.backoff(attempt)
 			}
-			d = min(d, s.limits.MaxBackoff)
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			if code == http.StatusTooManyRequests {
@@ -354,9 +359,15 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		if code == http.StatusTooManyRequests {
 			b.stats.throttled.Add(1)
+			if tooLong {
+				b.pause(asked) // the mailbox's other requests hold back too
+			}
 		}
 		if throttled || code >= 400 && !isJSON(resp.Header.Get("Content-Type")) {
 			err := stopError(resp, attempt, throttled, resend)
+			if e := (*Error)(nil); tooLong && errors.As(err, &e) {
+				e.wait = asked
+			}
 			release()
 			return nil, err
 		}

@@ -286,3 +286,39 @@ func TestItemsPaging(t *testing.T) {
 		t.Errorf("callback error: %v after %d", err, n)
 	}
 }
+
+// TestRetryAfterLongerThanOneWait: a Retry-After longer than the client's
+// longest single wait is not cut short (a retry sooner would break the
+// service's limit): the request fails at once as throttled, naming the
+// wait, and nothing more is sent for the mailbox.
+func TestRetryAfterLongerThanOneWait(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	c := l.client(t, func(cfg *graphmail.Config) { cfg.Limits.MaxBackoff = 200 * time.Millisecond })
+	mb := c.Mailbox(alice)
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 1, Path: "/messages", Method: http.MethodPost, RetryAfter: "120"})
+	before := l.srv.Requests()
+	start := time.Now()
+	raw := mimeMessage("one", "<one@x.example>", time.Now())
+	_, err := mb.CreateMessage(ctxT(t), fx.FolderID("Inbox"), mailbox.Message{SourceID: "src-1", MIME: strings.NewReader(raw), Size: int64(len(raw))})
+	if !errors.Is(err, mailbox.ErrThrottled) {
+		t.Fatalf("err = %v, want ErrThrottled", err)
+	}
+	if retry, _ := mailbox.ShouldRetry(err); retry {
+		t.Errorf("ShouldRetry(%v) = true: the engine would send again within the Retry-After", err)
+	}
+	if !strings.Contains(err.Error(), "wait 2m0s") {
+		t.Errorf("error %q does not name the wait Graph asked for", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %v, want at once", d)
+	}
+	// The fake counts the requests it served: the throttled one is not,
+	// so any count is a retry.
+	if n := l.srv.Requests() - before; n != 0 || len(fx.Messages("Inbox")) != 0 {
+		t.Errorf("%d requests served after the 429, %d messages created; want no retry", n, len(fx.Messages("Inbox")))
+	}
+	if l.srv.EarlyRetries() != 0 {
+		t.Errorf("%d requests arrived before the Retry-After had passed", l.srv.EarlyRetries())
+	}
+}
