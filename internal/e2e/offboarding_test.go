@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"github.com/exmigrate/exmigrate/internal/state"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,6 +101,39 @@ func TestOffboarding(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
+
+	// The stamps on an EWS target are the truth too: with a new state file
+	// the pass lists each target folder's stamps with FindItem pages,
+	// adopts every item and writes nothing.
+	t.Run("new state file adopts by stamp", func(t *testing.T) {
+		fresh, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "new-state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fresh.Close()
+		old := e.store
+		e.store = fresh
+		defer func() { e.store = old }()
+		ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
+		ewsReqs, finds := e.lab.EWS.Requests(""), e.lab.EWS.Requests("FindItem")
+		res := e.copyOnce(t, entry, dispatch.Offboarding, testOptions())
+		if res.ItemsCopied != 0 || res.Adopted != 2000 || res.Healed != 0 {
+			t.Errorf("new state: copied %d, adopted %d, healed %d; want 0, 2000, 0", res.ItemsCopied, res.Adopted, res.Healed)
+		}
+		if d := e.lab.Graph.Writes() - graphW + e.lab.EWS.Writes() - ewsW; d != 0 {
+			t.Errorf("the pass with a new state wrote %d times", d)
+		}
+		reqs := e.lab.EWS.Requests("") - ewsReqs
+		perK := float64(reqs) * 1000 / float64(res.Adopted)
+		// Folder trees, one FindItem listing per folder in pages of 1,000,
+		// the reconciliation's counts: a constant plus about one per 1,000
+		// items, never one per item.
+		if limit := int64(res.StampListings + int(res.Adopted)/1000 + 30); reqs > limit {
+			t.Errorf("%d EWS requests to adopt %d items (%.1f per 1,000), more than %d: not a paged listing", reqs, res.Adopted, perK, limit)
+		}
+		t.Logf("new state: %d items adopted with %d EWS requests (%d FindItem; %.1f per 1,000 items), %d folders listed, in %v",
+			res.Adopted, reqs, e.lab.EWS.Requests("FindItem")-finds, perK, res.StampListings, res.Duration)
+	})
 
 	t.Run("second run copies nothing", func(t *testing.T) {
 		ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
