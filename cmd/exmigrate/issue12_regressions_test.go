@@ -37,19 +37,11 @@ import (
 // code and output.
 func runProcess(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := command(ctx, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	var ee *exec.ExitError
-	switch err := cmd.Run(); {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("exmigrate %s: %v", strings.Join(args, " "), err)
+	p := startProcess(t, args...)
+	if code = p.wait(t); code < 0 {
+		t.Fatalf("exmigrate %s did not run to an exit code\n%s", strings.Join(args, " "), p.stderr.String())
 	}
-	return code, out.String(), errb.String()
+	return code, p.stdout.String(), p.stderr.String()
 }
 
 // labWrites is what both fakes count as writes.
@@ -122,7 +114,9 @@ func knownFailure(t *testing.T, failure string) {
 func TestIssue12RefusedBeforeAnyWrite(t *testing.T) {
 	l, dir := startSmallLab(t, lab.Options{})
 	damaged := bytes.Repeat([]byte("damaged "), 1000)
-	copyArgs := []string{"copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV}
+	copyWith := func(extra ...string) []string {
+		return append([]string{"copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV}, extra...)
+	}
 	tests := []struct {
 		name  string
 		file  []byte // written to dir/<name>.db first, and passed for FILE
@@ -132,12 +126,12 @@ func TestIssue12RefusedBeforeAnyWrite(t *testing.T) {
 		never []string
 	}{
 		{name: "copy with an empty state file", file: []byte{},
-			args: append(copyArgs, "--state", "FILE"), code: ExitFailed,
+			args: copyWith("--state", "FILE"), code: ExitFailed,
 			want: []string{`the state file is empty \(0 bytes\)`, `restore it from a backup taken after the last copy pass`,
 				`read "Losing the state file" in the README before you run copy with a new state file`},
 			never: []string{`another state path`}},
 		{name: "copy with a damaged state file", file: damaged,
-			args: append(copyArgs, "--state", "FILE"), code: ExitFailed,
+			args: copyWith("--state", "FILE"), code: ExitFailed,
 			want:  []string{`not a SQLite database`, `restore it from a backup`, `read "Losing the state file" in the README`},
 			never: []string{`another state path`}},
 		{name: "report on an empty state file", file: []byte{},
@@ -149,13 +143,13 @@ func TestIssue12RefusedBeforeAnyWrite(t *testing.T) {
 			want: []string{`^onprem +no +nobody@contoso\.com: `, `^cloud +no +nobody@contoso\.com: `,
 				`^ +FAIL +nobody@contoso\.com: found on no endpoint`, `check\(s\) failed`},
 			never: []string{`ok +nobody@contoso\.com`}},
-		{name: "copy --parallel 0", args: append(copyArgs, "--parallel", "0"), code: ExitUsage,
+		{name: "copy --parallel 0", args: copyWith("--parallel", "0"), code: ExitUsage,
 			want: []string{`^exmigrate: --parallel 0 is out of range: use 1 to 64`}},
-		{name: "copy --parallel -1", args: append(copyArgs, "--parallel", "-1"), code: ExitUsage,
+		{name: "copy --parallel -1", args: copyWith("--parallel", "-1"), code: ExitUsage,
 			want: []string{`^exmigrate: --parallel -1 is out of range: use 1 to 64`}},
-		{name: "copy --item-workers -1", args: append(copyArgs, "--item-workers", "-1"), code: ExitUsage,
+		{name: "copy --item-workers -1", args: copyWith("--item-workers", "-1"), code: ExitUsage,
 			want: []string{`^exmigrate: --item-workers -1 is out of range: use 1 to 27`}},
-		{name: "copy --max-skipped -5", args: append(copyArgs, "--max-skipped", "-5"), code: ExitUsage,
+		{name: "copy --max-skipped -5", args: copyWith("--max-skipped", "-5"), code: ExitUsage,
 			want: []string{`^exmigrate: --max-skipped -5 is out of range: use 0 or more, or -1 for no limit`}},
 	}
 	for _, tt := range tests {
@@ -413,7 +407,7 @@ func startProcess(t *testing.T, args ...string) *process {
 		case errors.As(err, &ee):
 			p.code = ee.ExitCode()
 		case err != nil:
-			p.code = -1
+			p.code = -1 // did not start, or did not exit by itself
 		}
 		close(p.done)
 	}()
