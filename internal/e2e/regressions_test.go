@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,8 @@ import (
 // midway (the first chunk is taken, then the server goes away or answers
 // with the URL in its error), and searches its standard output and error,
 // the audit log, the state file and its WAL, and every job's last_error
-// for each token the fake issued.
+// for each token the fake issued. The crash case also times how long the
+// command takes to fail the mailbox once the server is gone.
 func TestIssue12UploadTokenNotLeakedThroughTheBinary(t *testing.T) {
 	const scenario = `
 domain: contoso.com
@@ -90,6 +92,7 @@ mailboxes:
 					}
 				}
 				proxy.set(proxyRefuse) // the held chunk's connection is reset
+				began = time.Now()
 			}
 			var err error
 			select {
@@ -99,6 +102,7 @@ mailboxes:
 				<-done
 				t.Fatalf("copy still running after 90 s\n%s", tail(stderr.String()))
 			}
+			took := time.Since(began)
 			code := 0
 			if ee, ok := err.(*exec.ExitError); ok {
 				code = ee.ExitCode()
@@ -130,7 +134,25 @@ mailboxes:
 					}
 				}
 			}
-			t.Logf("exit %d after %v; %d upload token(s) searched; last_error %q", code, time.Since(began).Round(time.Millisecond), len(tokens), lastErrors)
+			t.Logf("exit %d after %v; %d upload token(s) searched; last_error %q", code, took.Round(time.Millisecond), len(tokens), lastErrors)
+			if !tc.crash {
+				return
+			}
+			// The server that went away fails the mailbox within the bound
+			// the README documents for Graph (see TestUnreachableServer).
+			// Mid-upload it does not: the chunk's retries (about 31 s), then
+			// the removal of the incomplete message retried again (up to
+			// 30 s more): 45 to 57 s measured.
+			t.Run("within the documented bound", func(t *testing.T) {
+				if os.Getenv("EXMIGRATE_ISSUE12_KNOWN_FAILURES") != "1" {
+					t.Skipf("known failure, not fixed yet: a Graph server gone mid-upload fails the mailbox after %v, over the documented %v (+%v margin): "+
+						"graphmail retries the removal of the incomplete message after the upload's retries (EXMIGRATE_ISSUE12_KNOWN_FAILURES=1 runs the check)",
+						took.Round(time.Second), graphGiveUp, giveUpMargin)
+				}
+				if took > graphGiveUp+giveUpMargin {
+					t.Errorf("the mailbox failed %v after the Graph server went away mid-upload, over the bound %v + %v", took.Round(time.Millisecond), graphGiveUp, giveUpMargin)
+				}
+			})
 		})
 	}
 }
