@@ -795,7 +795,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		}
 	}
 	rec = ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID,
-		SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemPending, Updated: time.Now()}
+		SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemPending, Updated: time.Now(), Subject: it.Subject}
 	if err := r.c.Store.PutItem(ctx, rec); err != nil {
 		return err
 	}
@@ -896,7 +896,7 @@ func (r *mailboxRun) adopt(ctx context.Context, sid string, it, have mailbox.Ite
 		return nil
 	}
 	rec := ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID, TargetItemID: have.ID,
-		SizeBytes: it.SizeBytes, IsRead: have.IsRead, Outcome: ItemCopied, Updated: time.Now()}
+		SizeBytes: it.SizeBytes, IsRead: have.IsRead, Outcome: ItemCopied, Updated: time.Now(), Subject: it.Subject}
 	if err := r.c.Store.PutItem(ctx, rec); err != nil {
 		return err
 	}
@@ -956,6 +956,13 @@ func (r *mailboxRun) updateRead(ctx context.Context, rec ItemRecord, it mailbox.
 		r.count(func() { r.res.ReadUpdates++ })
 		return nil
 	}
+	// A read change from EWS names the item by id only: the subject the
+	// state kept when the item was copied names it on record.
+	if it.Subject == "" {
+		it.Subject = rec.Subject
+	} else if rec.Subject == "" {
+		rec.Subject = it.Subject
+	}
 	e := AuditEvent{Action: audit.ActionItemUpdateRead, Object: fmt.Sprintf("%s: %s (read=%v)", tgtPath, it.Subject, it.IsRead), TargetID: rec.TargetItemID}
 	if err := r.begin(ctx, e); err != nil {
 		return err
@@ -1004,7 +1011,7 @@ func (r *mailboxRun) filterReason(it mailbox.Item) string {
 func (r *mailboxRun) skip(ctx context.Context, sid string, it mailbox.Item, src mailbox.Folder, reason string, fr *FolderResult) error {
 	if !r.opts.DryRun {
 		rec := ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID,
-			SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemSkipped, Reason: reason, Updated: time.Now()}
+			SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemSkipped, Reason: reason, Updated: time.Now(), Subject: it.Subject}
 		if err := r.c.Store.PutItem(ctx, rec); err != nil {
 			return err
 		}

@@ -120,6 +120,9 @@ type ItemRecord struct {
 	Outcome        string
 	Reason         string // why it was skipped
 	Updated        time.Time
+	// Subject names the item in later audit lines and reports (a read
+	// change from EWS carries only the id).
+	Subject string
 }
 
 // ItemCounts sums a job's items.

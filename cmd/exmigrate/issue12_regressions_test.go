@@ -87,16 +87,6 @@ func matchAll(t *testing.T, what, text string, exprs ...string) {
 	}
 }
 
-// knownFailure skips the rest of a test whose product failure is not fixed
-// yet, naming it; EXMIGRATE_ISSUE12_KNOWN_FAILURES=1 runs the rest, which
-// then fails until the product is fixed.
-func knownFailure(t *testing.T, failure string) {
-	t.Helper()
-	if os.Getenv("EXMIGRATE_ISSUE12_KNOWN_FAILURES") != "1" {
-		t.Skipf("known failure, not fixed yet: %s (EXMIGRATE_ISSUE12_KNOWN_FAILURES=1 runs the check)", failure)
-	}
-}
-
 // TestIssue12RefusedBeforeAnyWrite: what the issue found accepted, or
 // turned into a new start, is refused before anything is written, with the
 // reason and a remedy that does not lead to duplicates:
@@ -309,9 +299,8 @@ func TestIssue12CopyOutcomes(t *testing.T) {
 					t.Fatalf("%d item.update-read lines, want 5: %q", len(objects), objects)
 				}
 				// EWS reports a change of read state alone (ReadFlagChange)
-				// with the item's id and nothing else, and the engine
-				// audits the subject of that change: "Inbox:  (read=true)".
-				knownFailure(t, "read-state updates from an EWS delta pass are audited with an empty subject (engine: updateRead audits the ReadFlagChange's empty Subject)")
+				// with the item's id and nothing else; the engine names it by
+				// the subject the state kept (it wrote "Inbox:  (read=true)").
 				for _, o := range objects {
 					named := false
 					for _, s := range madeRead {

@@ -523,21 +523,21 @@ func (s *SQLite) Folders(ctx context.Context, jobID int64) ([]engine.FolderRecor
 
 const (
 	itemColumns = `job_id, source_id, source_item_id, source_folder_id, target_item_id,
-	size_bytes, is_read, outcome, reason, updated`
+	size_bytes, is_read, outcome, reason, updated, subject`
 	sqlGetItem = `SELECT ` + itemColumns + ` FROM items WHERE job_id = ? AND source_id = ?`
-	sqlPutItem = `INSERT INTO items (` + itemColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	sqlPutItem = `INSERT INTO items (` + itemColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (job_id, source_id) DO UPDATE SET
 			source_item_id = excluded.source_item_id, source_folder_id = excluded.source_folder_id,
 			target_item_id = excluded.target_item_id, size_bytes = excluded.size_bytes,
 			is_read = excluded.is_read, outcome = excluded.outcome, reason = excluded.reason,
-			updated = excluded.updated`
+			updated = excluded.updated, subject = excluded.subject`
 )
 
 func scanItem(row interface{ Scan(...any) error }) (engine.ItemRecord, error) {
 	var r engine.ItemRecord
 	var updated int64
 	err := row.Scan(&r.JobID, &r.SourceID, &r.SourceItemID, &r.SourceFolderID, &r.TargetItemID,
-		&r.SizeBytes, &r.IsRead, &r.Outcome, &r.Reason, &updated)
+		&r.SizeBytes, &r.IsRead, &r.Outcome, &r.Reason, &updated, &r.Subject)
 	r.Updated = fromNanos(updated)
 	return r, err
 }
@@ -573,7 +573,7 @@ func (s *SQLite) PutItem(ctx context.Context, rec engine.ItemRecord) error {
 		rec.Updated = time.Now()
 	}
 	_, err := s.putItem.ExecContext(ctx, rec.JobID, rec.SourceID, rec.SourceItemID, rec.SourceFolderID, rec.TargetItemID,
-		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated))
+		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated), rec.Subject)
 	if err != nil {
 		// The operation name is built only here: PutItem is the hot path.
 		return s.fail(fmt.Sprintf("put item job %d source %q", rec.JobID, rec.SourceID), noJob(err, rec.JobID))

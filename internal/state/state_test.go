@@ -747,3 +747,43 @@ func TestCloseDuringWrites(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestUpgradeKeepsItems: a state file of schema version 2 (before items had
+// a subject) opens with this build, keeps its items (subject empty) and
+// takes subjects from then on.
+func TestUpgradeKeepsItems(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{migrations[0], migrations[1],
+		fmt.Sprintf("PRAGMA application_id = %d", applicationID), "PRAGMA user_version = 2",
+		`INSERT INTO jobs (id, source_address, source_location, target_address, target_location, source_norm, target_norm, status, created)
+			VALUES (1, 'a@contoso.com', 'onprem', 'a@contoso.com', 'cloud', 'a@contoso.com', 'a@contoso.com', 'partial', 1)`,
+		`INSERT INTO items VALUES (1, 'exm1-old', 'AAMk-1', 'inbox', 'AAMk-t1', 120, 1, 'copied', '', 0)`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	old, found, err := s.Item(ctx, 1, "exm1-old")
+	if err != nil || !found || old.TargetItemID != "AAMk-t1" || old.Subject != "" {
+		t.Fatalf("item of the v2 file: %+v, %v, %v", old, found, err)
+	}
+	rec := engine.ItemRecord{JobID: 1, SourceID: "exm1-new", SourceItemID: "AAMk-2", SourceFolderID: "inbox",
+		TargetItemID: "AAMk-t2", SizeBytes: 7, Outcome: engine.ItemCopied, Subject: "Quarterly figures"}
+	if err := s.PutItem(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := s.Item(ctx, 1, "exm1-new"); err != nil || got.Subject != "Quarterly figures" {
+		t.Fatalf("subject after the upgrade: %q, %v", got.Subject, err)
+	}
+}
