@@ -88,7 +88,7 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 	}
 	for _, a := range later {
 		if err := m.addAttachment(ctx, created.ID, a); err != nil {
-			m.deleteQuietly(ctx, created.ID, src)
+			m.abandon(ctx, created.ID, src, err)
 			return "", err
 		}
 	}
@@ -97,7 +97,7 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 		u := m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(created.ID), nil)
 		resp, err := m.c.do(ctx, op+": stamp", http.MethodPatch, u, bytes.NewReader(stamp), int64(len(stamp)), http.Header{"Content-Type": {"application/json"}})
 		if err != nil {
-			m.deleteQuietly(ctx, created.ID, src)
+			m.abandon(ctx, created.ID, src, err)
 			return "", err
 		}
 		resp.Body.Close()
@@ -142,6 +142,20 @@ func stampOf(msg mailbox.Message) string {
 		return msg.SourceID
 	}
 	return msg.Item.SourceID
+}
+
+// abandon deals with the message a write left half-done because of err.
+// When Graph is unreachable (the scheduler's retries are spent), a removal
+// would only spend as long again before the mailbox fails: the message
+// keeps its pending stamp, which hides it from FindBySourceID and Stamps,
+// and the next write of the item removes it first (removeIncomplete).
+// Otherwise it is removed now.
+func (m *Mailbox) abandon(ctx context.Context, id, src string, err error) {
+	if errors.Is(err, mailbox.ErrUnavailable) || ctx.Err() != nil && src != "" {
+		m.c.log.Warn("left an incomplete copy for the next run to remove", "mailbox", m.address, "id", id, "source", src, "err", err)
+		return
+	}
+	m.deleteQuietly(ctx, id, src)
 }
 
 // deleteQuietly removes the message a failed write created half-way, and
