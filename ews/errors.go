@@ -40,6 +40,9 @@ func (e *ResponseError) Error() string {
 	if v := e.Values["Violation"]; v != "" {
 		msg += " (" + v + ")"
 	}
+	if v := e.Values["FieldURI"]; v != "" {
+		msg += " (property " + v + ")"
+	}
 	if msg == "" {
 		return fmt.Sprintf("EWS %s: %s", where, e.Code)
 	}

@@ -140,3 +140,27 @@ func TestUntrustedCertificate(t *testing.T) {
 		t.Errorf("err = %v, want a TLS trust error", err)
 	}
 }
+
+// TestParseExchangeFaultDetail reads faults shaped as Exchange sends them:
+// ErrorSchemaValidation carries LineNumber, LinePosition and Violation as
+// elements of t:MessageXml with a short e:Message (exchangelib issue 501);
+// before, the client read them from the errors namespace, where Exchange
+// never puts them, and its error said only "The request failed schema
+// validation.".
+func TestParseExchangeFaultDetail(t *testing.T) {
+	const fault = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>` +
+		`<faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorSchemaValidation</faultcode>` +
+		`<faultstring xml:lang="en-US">The request failed schema validation: The element 'Mailbox' has invalid child element 'RoutingType'.</faultstring>` +
+		`<detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorSchemaValidation</e:ResponseCode>` +
+		`<e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">The request failed schema validation.</e:Message>` +
+		`<t:MessageXml xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><t:LineNumber>1</t:LineNumber>` +
+		`<t:LinePosition>812</t:LinePosition><t:Violation>The element 'Mailbox' has invalid child element 'RoutingType'.</t:Violation>` +
+		`</t:MessageXml></detail></s:Fault></s:Body></s:Envelope>`
+	re, err := ews.ParseFault(strings.NewReader(fault), "CreateItem")
+	if err != nil || re == nil {
+		t.Fatalf("ParseFault = %v, %v", re, err)
+	}
+	if re.Values["LineNumber"] != "1" || re.Values["LinePosition"] != "812" || !strings.Contains(re.Error(), "invalid child element 'RoutingType'") {
+		t.Errorf("error %q, values %v", re.Error(), re.Values)
+	}
+}

@@ -132,15 +132,37 @@ func legalXMLChar(r rune) bool {
 		(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
 }
 
-// messageXML is MessageXml: name/value pairs such as BackOffMilliseconds.
+// messageXML is MessageXml: name/value pairs such as BackOffMilliseconds;
+// in an ErrorSchemaValidation fault, LineNumber, LinePosition and
+// Violation elements (as Exchange sends them: exchangelib issue 501); in
+// ErrorInvalidPropertyRequest, the path of the property.
 type messageXML struct {
 	Values []struct {
 		Name  string `xml:"Name,attr"`
 		Value string `xml:",chardata"`
 	} `xml:"http://schemas.microsoft.com/exchange/services/2006/types Value"`
+	LineNumber   string `xml:"http://schemas.microsoft.com/exchange/services/2006/types LineNumber"`
+	LinePosition string `xml:"http://schemas.microsoft.com/exchange/services/2006/types LinePosition"`
+	Violation    string `xml:"http://schemas.microsoft.com/exchange/services/2006/types Violation"`
+	FieldURI     struct {
+		URI string `xml:"FieldURI,attr"`
+	} `xml:"http://schemas.microsoft.com/exchange/services/2006/types FieldURI"`
 }
 
 func (m messageXML) apply(e *ResponseError) {
+	set := func(k, v string) {
+		if v = strings.TrimSpace(v); v == "" {
+			return
+		}
+		if e.Values == nil {
+			e.Values = map[string]string{}
+		}
+		e.Values[k] = v
+	}
+	set("LineNumber", m.LineNumber)
+	set("LinePosition", m.LinePosition)
+	set("Violation", m.Violation)
+	set("FieldURI", m.FieldURI.URI)
 	for _, v := range m.Values {
 		if e.Values == nil {
 			e.Values = map[string]string{}
