@@ -249,7 +249,7 @@ func TestConcurrentRecord(t *testing.T) {
 func TestNoSecrets(t *testing.T) {
 	allowed := map[string]reflect.Kind{
 		"Time": reflect.Struct, "Operator": reflect.String, "Mailbox": reflect.String, "Action": reflect.String,
-		"Object": reflect.String, "TargetID": reflect.String, "Outcome": reflect.String, "Error": reflect.String,
+		"Object": reflect.String, "TargetID": reflect.String, "Outcome": reflect.String, "Error": reflect.String, "Note": reflect.String,
 		"Job": reflect.Int64, "SourceID": reflect.String, "Folder": reflect.String, "Size": reflect.Int64,
 	}
 	typ := reflect.TypeFor[Entry]()
