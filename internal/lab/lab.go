@@ -68,12 +68,17 @@ type Lab struct {
 	// SnapshotBytes is the size of the snapshots Close wrote.
 	SnapshotBytes int64
 
-	servers []*http.Server
-	wg      sync.WaitGroup
-	logger  *slog.Logger
-	state   labState
-	persist bool // Start completed: Close saves the organisation
-	closed  bool
+	servers  []*http.Server
+	wg       sync.WaitGroup
+	logger   *slog.Logger
+	state    labState
+	persist  bool // Start completed: Close saves the organisation
+	closed   bool
+	changeMu sync.Mutex // one Apply at a time
+	changes  int        // Apply calls, to vary the generated mail
+	// writesAtStart are the fakes' write counts when Start returned
+	// (seeding and restoring count none, but say so explicitly).
+	writesAtStart Writes
 }
 
 func (l *Lab) log() *slog.Logger {
@@ -224,6 +229,11 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
 	}
+	if err := l.serveAdmin(ctx, tlsCfg); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("lab: admin endpoint: %w", err)
+	}
+	l.writesAtStart = Writes{EWS: l.EWS.Writes(), Graph: l.Graph.Writes()}
 	l.ConfigPath = filepath.Join(dir, "config.yaml")
 	l.MailboxesCSV = filepath.Join(dir, "mailboxes.csv")
 	l.CopyCSV = filepath.Join(dir, "wave1.csv")
@@ -287,6 +297,12 @@ func (l *Lab) Close() error {
 	}
 	l.wg.Wait()
 	l.log().Debug("lab: servers stopped", "took", time.Since(began))
+	// The admin endpoint is gone with the servers: no file points at it.
+	for _, name := range []string{adminURLFile, adminTokenFile} {
+		if err := os.Remove(filepath.Join(l.Dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
 	if l.persist {
 		if err := l.save(); err != nil {
 			l.log().Error("lab: saving the organisation failed; the next lab starts a new one", "folder", l.Dir, "err", err)

@@ -1,0 +1,15 @@
+package graphtest
+
+// MoveMessage moves a message to the folder at path (created if missing),
+// as a user's Outlook does: the next delta of its folder reports it
+// @removed, that of the other folder a new message with a new id (Graph
+// ids change on a move unless immutable ids are asked for). It returns
+// the new id; ok is false for an id the mailbox does not hold.
+func (f *MailboxFixture) MoveMessage(id, path string) (newID string, ok bool) {
+	m, ok := f.Message(id)
+	if !ok || !f.DeleteMessage(id) {
+		return "", false
+	}
+	m.ID, m.FolderID = "", ""
+	return f.AddMessage(path, m), true
+}
