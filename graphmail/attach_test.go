@@ -77,7 +77,7 @@ func TestAttachments(t *testing.T) {
 	tests := []struct {
 		name        string
 		size        int64
-		wantWrites  int64 // Graph writes: the create, createUploadSession, each range, the final stamp
+		wantWrites  int64 // the create, createUploadSession, each range (on the upload host), the final stamp
 		wantInline  bool
 		skipInShort bool
 	}{
@@ -92,6 +92,11 @@ func TestAttachments(t *testing.T) {
 			}
 			l := newLab(t)
 			fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+			// A 40 MB attachment needs a limit raised from the default
+			// 35 MB, as a tenant that migrates large items raises it.
+			if err := fx.SetMessageSizeLimits(150<<20, 150<<20); err != nil {
+				t.Fatal(err)
+			}
 			inbox := fx.FolderID("Inbox")
 			r := attachmentMIME("report.pdf", tc.size, uint64(i))
 			id, err := l.c.Mailbox(alice).CreateMessage(ctxT(t), inbox, mailbox.Message{Item: mailbox.Item{IsRead: true}, SourceID: "att", MIME: r, Size: -1})
@@ -109,8 +114,8 @@ func TestAttachments(t *testing.T) {
 			if sha256.Sum256(a.Data) != digestOf(tc.size, uint64(i)) {
 				t.Error("attachment content differs")
 			}
-			if got := l.srv.Writes(); got != tc.wantWrites {
-				t.Errorf("writes = %d, want %d", got, tc.wantWrites)
+			if got := l.srv.Writes() + l.srv.UploadWrites(); got != tc.wantWrites {
+				t.Errorf("writes = %d (%d of them upload ranges), want %d", got, l.srv.UploadWrites(), tc.wantWrites)
 			}
 			if m.Body != "Hello Alice\r\n" && m.Body != "Hello Alice" {
 				t.Errorf("body %q", m.Body)
@@ -177,6 +182,30 @@ func TestTooLargeRefusedBeforeSending(t *testing.T) {
 	}
 	if n := len(fx.Messages("Inbox")); n != 0 {
 		t.Errorf("%d messages written", n)
+	}
+}
+
+// TestOverMailboxSizeLimitRejected: an attachment that takes a message
+// over the target mailbox's message size limit (Exchange Online's default
+// 35 MB, here 5 MB) is refused by createUploadSession; the item is
+// rejected for good, not retried, and no half-written message stays.
+func TestOverMailboxSizeLimitRejected(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	if err := fx.SetMessageSizeLimits(5<<20, 5<<20); err != nil {
+		t.Fatal(err)
+	}
+	inbox := fx.FolderID("Inbox")
+	r := attachmentMIME("scan.bin", 6<<20, 11)
+	_, err := l.c.Mailbox(alice).CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: "scan", MIME: r, Size: -1})
+	if !errors.Is(err, mailbox.ErrItemRejected) || !mailbox.IsPermanent(err) || !strings.Contains(err.Error(), "ErrorMessageSizeExceeded") {
+		t.Fatalf("6 MB into a 5 MB mailbox: %v, want a permanent ErrItemRejected naming ErrorMessageSizeExceeded", err)
+	}
+	if n := len(fx.Messages("Inbox")); n != 0 {
+		t.Errorf("%d messages left in the Inbox", n)
+	}
+	if st := l.c.Stats(alice); st.Retries != 0 {
+		t.Errorf("%d retries of a refusal no retry changes", st.Retries)
 	}
 }
 

@@ -208,7 +208,8 @@ func TestOpenMIMEStreams(t *testing.T) {
 	if err != nil || string(got) != string(raw) {
 		t.Fatalf("read %d bytes, err %v; want %d", len(got), err, len(raw))
 	}
-	if _, err := l.c.Mailbox(alice).OpenMIME(ctxT(t), "AAMkMnope"); !errors.Is(err, mailbox.ErrNotFound) {
+	// A well-formed id that names nothing (Graph: 404 ErrorItemNotFound).
+	if _, err := l.c.Mailbox(alice).OpenMIME(ctxT(t), "AAMkAGI2TG93AAA-missing="); !errors.Is(err, mailbox.ErrNotFound) {
 		t.Errorf("missing item: %v, want ErrNotFound", err)
 	}
 }

@@ -4,18 +4,23 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,19 +37,48 @@ func tenantOf(path string) string {
 }
 
 // serveOpenIDConfig answers the tenant discovery document MSAL reads before
-// its first token request. The issuer must share the authority's host.
+// its first token request. The issuer must share the authority's host, and
+// jwks_uri is required by OpenID Connect Discovery 1.0 §3 (msal-node
+// refuses a document without it).
 func (s *Server) serveOpenIDConfig(w http.ResponseWriter, r *http.Request) {
 	o, tenant := origin(r), tenantOf(r.URL.Path)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"token_endpoint":                        o + "/" + tenant + "/oauth2/v2.0/token",
 		"authorization_endpoint":                o + "/" + tenant + "/oauth2/v2.0/authorize",
 		"device_authorization_endpoint":         o + "/" + tenant + "/oauth2/v2.0/devicecode",
+		"end_session_endpoint":                  o + "/" + tenant + "/oauth2/v2.0/logout",
+		"jwks_uri":                              o + "/" + tenant + "/discovery/v2.0/keys",
 		"issuer":                                o + "/" + tenant + "/v2.0",
-		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"subject_types_supported":               []string{"pairwise"},
+		"response_modes_supported":              []string{"query", "fragment", "form_post"},
 		"response_types_supported":              []string{"code", "id_token", "code id_token", "id_token token"},
 		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"request_uri_parameter_supported":       false,
 		"tenant_region_scope":                   "EU",
+		"cloud_instance_name":                   "microsoftonline.com",
+		"msgraph_host":                          "graph.microsoft.com",
 	})
+}
+
+// serveKeys is the jwks_uri: the public key that signs the access tokens
+// the fake issues, as Entra publishes its keys (RFC 7517; kid and x5t are
+// the certificate's SHA-1 thumbprint, x5c the certificate).
+func (s *Server) serveKeys(w http.ResponseWriter, r *http.Request) {
+	k, err := s.tokenKey()
+	if err != nil {
+		graphError(w, http.StatusInternalServerError, "ServerError", err.Error())
+		return
+	}
+	pub := k.key.PublicKey
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []any{map[string]any{
+		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": k.kid, "x5t": k.kid,
+		"n":      b64.EncodeToString(pub.N.Bytes()),
+		"e":      b64.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		"x5c":    []string{base64.StdEncoding.EncodeToString(k.cert)},
+		"issuer": origin(r) + "/" + tenantOf(r.URL.Path) + "/v2.0",
+	}}})
 }
 
 // serveInstanceDiscovery answers Entra's instance discovery for clients that
@@ -82,6 +116,17 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
+	if id, secret, ok := r.BasicAuth(); ok {
+		// client_secret_basic: the form-encoded id and secret (RFC 6749 §2.3.1).
+		uid, err1 := url.QueryUnescape(id)
+		usec, err2 := url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil || (f.Get("client_id") != "" && f.Get("client_id") != uid) {
+			tokenError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
+			return
+		}
+		f.Set("client_id", uid)
+		f.Set("client_secret", usec)
+	}
 	if f.Get("grant_type") != "client_credentials" {
 		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type '"+f.Get("grant_type")+"'.")
 		return
@@ -132,12 +177,21 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000218: The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
+	// Make the signing key first: the token's lifetime starts after that.
+	if _, err := s.tokenKey(); err != nil {
+		tokenError(w, http.StatusInternalServerError, "server_error", "AADSTS50000: "+err.Error())
+		return
+	}
 	now := time.Now()
 	exp := now.Add(s.tokenLifetime)
-	tok := s.signToken(tokenClaims{
+	tok, err := s.signToken(tokenClaims{
 		Aud: resource, Iss: "https://sts.windows.net/" + tenant + "/", Tid: tenant,
 		AppID: clientID, Roles: snapshot.roles, Iat: now.Unix(), Nbf: now.Unix(), Exp: exp.Unix(),
 	})
+	if err != nil {
+		tokenError(w, http.StatusInternalServerError, "server_error", "AADSTS50000: "+err.Error())
+		return
+	}
 	s.tokens.Add(1)
 	secs := int(s.tokenLifetime / time.Second)
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -158,15 +212,53 @@ type tokenClaims struct {
 
 var b64 = base64.RawURLEncoding
 
-// signToken issues an HS256 JWT. Real Entra tokens are RS256, but the client
-// treats access tokens as opaque, so only the fake has to verify them.
-func (s *Server) signToken(c tokenClaims) string {
-	h, _ := json.Marshal(map[string]string{"alg": "HS256", "typ": "JWT"})
+// tokenSigner is the RSA key that signs access tokens, and the certificate
+// Entra publishes it in.
+type tokenSigner struct {
+	key  *rsa.PrivateKey
+	cert []byte // DER
+	kid  string // base64url SHA-1 of cert, as Entra's kid and x5t
+}
+
+// tokenKey makes the signing key on first use: an RSA key costs tens of
+// milliseconds, which servers that never issue a token do not pay.
+func (s *Server) tokenKey() (*tokenSigner, error) {
+	s.keyOnce.Do(func() {
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			s.keyErr = fmt.Errorf("token signing key: %w", err)
+			return
+		}
+		now := time.Now()
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "accounts.accesscontrol.windows.net"},
+			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(365 * 24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			s.keyErr = fmt.Errorf("token signing certificate: %w", err)
+			return
+		}
+		sum := sha1.Sum(der)
+		s.signer = &tokenSigner{key: key, cert: der, kid: b64.EncodeToString(sum[:])}
+	})
+	return s.signer, s.keyErr
+}
+
+// signToken issues an RS256 JWT signed by the key published at jwks_uri,
+// as Entra signs access tokens.
+func (s *Server) signToken(c tokenClaims) (string, error) {
+	k, err := s.tokenKey()
+	if err != nil {
+		return "", err
+	}
+	h, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "RS256", "x5t": k.kid, "kid": k.kid})
 	p, _ := json.Marshal(c)
 	signing := b64.EncodeToString(h) + "." + b64.EncodeToString(p)
-	m := hmac.New(sha256.New, s.signingKey)
-	m.Write([]byte(signing))
-	return signing + "." + b64.EncodeToString(m.Sum(nil))
+	digest := sha256.Sum256([]byte(signing))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, k.key, crypto.SHA256, digest[:])
+	if err != nil {
+		return "", fmt.Errorf("sign the access token: %w", err)
+	}
+	return signing + "." + b64.EncodeToString(sig), nil
 }
 
 var (
@@ -182,10 +274,21 @@ func (s *Server) verifyToken(tok string, now time.Time) (tokenClaims, error) {
 	if len(parts) != 3 {
 		return c, errors.New("IDX14100: JWT is not well formed")
 	}
-	m := hmac.New(sha256.New, s.signingKey)
-	m.Write([]byte(parts[0] + "." + parts[1]))
+	var hdr struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	hb, err := b64.DecodeString(parts[0])
+	if err != nil || json.Unmarshal(hb, &hdr) != nil {
+		return c, errors.New("IDX14100: JWT is not well formed")
+	}
+	k, err := s.tokenKey()
+	if err != nil {
+		return c, err
+	}
 	sig, err := b64.DecodeString(parts[2])
-	if err != nil || !hmac.Equal(sig, m.Sum(nil)) {
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	if err != nil || hdr.Alg != "RS256" || hdr.Kid != k.kid || rsa.VerifyPKCS1v15(&k.key.PublicKey, crypto.SHA256, digest[:], sig) != nil {
 		return c, errTokenSignature
 	}
 	p, err := b64.DecodeString(parts[1])
@@ -274,7 +377,9 @@ func verifyAssertion(assertion, clientID, tokenURL string, certs [][]byte, now t
 		Exp json.Number `json:"exp"`
 		Nbf json.Number `json:"nbf"`
 	}
-	if err := json.Unmarshal(pb, &c); err != nil {
+	dec := json.NewDecoder(strings.NewReader(string(pb)))
+	dec.UseNumber()
+	if err := dec.Decode(&c); err != nil {
 		return errors.New("assertion payload is not JSON")
 	}
 	if c.Iss != clientID || c.Sub != clientID {
@@ -283,14 +388,35 @@ func verifyAssertion(assertion, clientID, tokenURL string, certs [][]byte, now t
 	if aud, _ := c.Aud.(string); aud != tokenURL {
 		return fmt.Errorf("assertion audience %v is not the token endpoint %s", c.Aud, tokenURL)
 	}
-	exp, err := c.Exp.Int64()
-	if err != nil || now.Unix() >= exp {
+	exp, ok := numericDate(c.Exp)
+	if !ok {
+		return errors.New("assertion has no valid exp claim")
+	}
+	if !now.Before(exp) {
 		return errors.New("assertion is expired")
 	}
-	if nbf, err := c.Nbf.Int64(); err == nil && now.Unix()+300 < nbf {
-		return errors.New("assertion is not yet valid")
+	if c.Nbf != "" {
+		nbf, ok := numericDate(c.Nbf)
+		if !ok {
+			return errors.New("assertion has an invalid nbf claim")
+		}
+		if now.Add(5 * time.Minute).Before(nbf) {
+			return errors.New("assertion is not yet valid")
+		}
 	}
 	return nil
+}
+
+// numericDate reads a JWT NumericDate: seconds since the epoch, which
+// "can represent non-integer values" (RFC 7519 §2); MSAL Python writes
+// time.time() with its fraction.
+func numericDate(n json.Number) (time.Time, bool) {
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), true
 }
 
 func thumbEqual(header string, sum []byte) bool {

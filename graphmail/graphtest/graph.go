@@ -7,12 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -44,8 +45,19 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", err.Error())
 		return
 	}
-	rest := strings.TrimPrefix(r.URL.Path, "/v1.0/")
-	if rest == "$batch" {
+	// Split the escaped path, then unescape each segment: an id holding
+	// an escaped '/' is one segment, as in Graph.
+	rawParts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/v1.0/"), "/")
+	parts := make([]string, len(rawParts))
+	for i, p := range rawParts {
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			graphError(w, http.StatusBadRequest, "BadRequest", "The request URI is not valid: "+err.Error())
+			return
+		}
+		parts[i] = u
+	}
+	if len(parts) == 1 && parts[0] == "$batch" {
 		if f := s.takeFault(r); f != nil {
 			s.applyOneFault(w, r, f)
 			return
@@ -53,7 +65,6 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		s.serveBatch(w, r, claims)
 		return
 	}
-	parts := strings.Split(rest, "/")
 	if len(parts) < 2 || parts[0] != "users" || parts[1] == "" {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[0]+"'.")
 		return
@@ -194,16 +205,39 @@ func (s *Server) route(q *req) {
 		if !s.need(q, []string{"User.Read.All", "User.ReadBasic.All", "Directory.Read.All"}) {
 			return
 		}
-		writeJSON(q.w, http.StatusOK, map[string]any{"id": "u-" + q.mb.address, "mail": q.mb.address, "userPrincipalName": q.mb.address, "displayName": q.mb.address})
+		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
+		if qe == nil {
+			qe = userDef.checkSelect(o.sel)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
+		writeJSON(q.w, http.StatusOK, selectJSON(o.sel, map[string]any{"id": "u-" + q.mb.address, "mail": q.mb.address, "userPrincipalName": q.mb.address, "displayName": q.mb.address}))
 	case n == 1 && seg[0] == "mailboxSettings" && m == http.MethodGet:
 		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
+			return
+		}
+		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
+		if qe == nil {
+			qe = mailboxSettingsDef.checkSelect(o.sel)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
 			return
 		}
 		purpose := string(q.mb.typ)
 		if purpose == "" {
 			purpose = "user"
 		}
-		writeJSON(q.w, http.StatusOK, s.selectFields(q, map[string]any{"userPurpose": purpose, "timeZone": "UTC", "archiveFolder": ""}))
+		writeJSON(q.w, http.StatusOK, selectJSON(o.sel, map[string]any{
+			"userPurpose": purpose, "timeZone": "UTC", "archiveFolder": "", "dateFormat": "yyyy-MM-dd", "timeFormat": "HH:mm",
+			"delegateMeetingMessageDeliveryOptions": "sendToDelegateOnly",
+			"language":                              map[string]any{"locale": "en-US", "displayName": "English (United States)"},
+			"automaticRepliesSetting":               map[string]any{"status": "disabled", "externalAudience": "none", "internalReplyMessage": "", "externalReplyMessage": ""},
+			"workingHours": map[string]any{"daysOfWeek": []string{"monday", "tuesday", "wednesday", "thursday", "friday"},
+				"startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000", "timeZone": map[string]any{"name": "UTC"}},
+		}))
 	case n == 1 && seg[0] == "sendMail" && m == http.MethodPost:
 		s.sendMail(q)
 	case n == 1 && seg[0] == "mailFolders":
@@ -215,7 +249,7 @@ func (s *Server) route(q *req) {
 		f := q.mb.resolveFolder(seg[1])
 		s.mu.Unlock()
 		if f == nil {
-			graphError(q.w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+			notFoundOrMalformed(q.w, seg[1])
 			return
 		}
 		switch {
@@ -223,16 +257,29 @@ func (s *Server) route(q *req) {
 			if !s.need(q, readRoles) {
 				return
 			}
+			o, qe := parseQueryOptions(q.r, entityOpts)
+			var v *folderViewOpts
+			if qe == nil {
+				v, qe = folderOpts(o)
+			}
+			if qe != nil {
+				writeQueryError(q.w, qe)
+				return
+			}
 			s.mu.Lock()
-			j := s.folderJSON(q.mb, f)
+			j := s.folderJSON(q.mb, f, v)
 			s.mu.Unlock()
-			writeJSON(q.w, http.StatusOK, s.selectFields(q, j))
+			writeJSON(q.w, http.StatusOK, j)
 		case n == 3 && seg[2] == "childFolders":
 			s.childFolders(q, f.id)
 		case n == 3 && seg[2] == "messageRules":
 			s.rules(q, f)
+		case n == 4 && seg[2] == "messageRules":
+			s.rule(q, f, seg[3])
 		case n == 3 && seg[2] == "messages":
 			s.messages(q, f)
+		case n == 4 && seg[2] == "messages" && seg[3] == "$count" && m == http.MethodGet:
+			s.countMessages(q, f)
 		case n == 4 && seg[2] == "messages" && isDelta(seg[3]) && m == http.MethodGet:
 			s.messageDelta(q, f)
 		case n >= 4 && seg[2] == "messages":
@@ -254,50 +301,32 @@ func (s *Server) route(q *req) {
 // isDelta accepts both spellings of the delta function Graph serves.
 func isDelta(seg string) bool { return seg == "delta" || seg == "delta()" }
 
-func (s *Server) selectFields(q *req, j map[string]any) map[string]any {
-	sel := q.r.URL.Query().Get("$select")
-	if sel == "" {
-		return j
-	}
-	out := map[string]any{}
-	for k, v := range j {
-		if k == "id" || strings.HasPrefix(k, "@") {
-			out[k] = v
-		}
-	}
-	for _, f := range strings.Split(sel, ",") {
-		f = strings.TrimSpace(f)
-		for k, v := range j {
-			if strings.EqualFold(k, f) {
-				out[k] = v
-			}
-		}
-	}
-	return out
-}
-
-// pageSize is $top or the Prefer odata.maxpagesize, else the default.
-func (s *Server) pageSize(q *req) (int, bool) {
-	size := s.defaultPage
-	for _, p := range q.r.Header.Values("Prefer") {
+// preferPageSize reads Prefer: odata.maxpagesize.
+func preferPageSize(r *http.Request) (int, bool) {
+	size, ok := 0, false
+	for _, p := range r.Header.Values("Prefer") {
 		for _, part := range strings.Split(p, ",") {
 			part = strings.TrimSpace(part)
-			if v, ok := strings.CutPrefix(part, "odata.maxpagesize="); ok {
+			if v, found := strings.CutPrefix(part, "odata.maxpagesize="); found {
 				if n, err := strconv.Atoi(v); err == nil && n > 0 {
-					size = min(n, 1000)
+					size, ok = min(n, 1000), true
 				}
 			}
 		}
 	}
-	if t := q.r.URL.Query().Get("$top"); t != "" {
-		n, err := strconv.Atoi(t)
-		if err != nil || n < 1 || n > 1000 {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQuery", "The value of $top must be between 1 and 1000.")
-			return 0, false
-		}
+	return size, ok
+}
+
+// pageSize is $top or the Prefer odata.maxpagesize, else the default.
+func (s *Server) pageSize(q *req, o *queryOptions) (int, *queryError) {
+	size := s.defaultPage
+	if n, ok := preferPageSize(q.r); ok {
 		size = n
 	}
-	return size, true
+	if o.has(optTop) {
+		size = o.top
+	}
+	return size, nil
 }
 
 func (q *req) selfURL(params url.Values) string {
@@ -358,7 +387,46 @@ func odataString(s string) (string, string, bool) {
 
 // ---------------------------------------------------------------- folders
 
-func (s *Server) folderJSON(mb *mbox, f *folder) map[string]any {
+// folderViewOpts is how a request asks for folders: $select and $expand.
+type folderViewOpts struct {
+	sel                      []string
+	sv                       *compiledFilter
+	mv                       bool
+	children, msgs, msgRules bool
+}
+
+func folderOpts(o *queryOptions) (*folderViewOpts, *queryError) {
+	v := &folderViewOpts{}
+	if qe := folderDef.checkSelect(o.sel); qe != nil {
+		return nil, qe
+	}
+	if qe := folderDef.checkExpand(o.expand); qe != nil {
+		return nil, qe
+	}
+	v.sel = o.sel
+	for _, it := range o.expand {
+		var qe *queryError
+		switch strings.ToLower(it.name) {
+		case "singlevalueextendedproperties":
+			v.sv, qe = parseFilter(it.filter, singleValuePropSchema)
+		case "multivalueextendedproperties":
+			_, qe = parseFilter(it.filter, multiValuePropSchema)
+			v.mv = true
+		case "childfolders":
+			v.children = true
+		case "messages":
+			v.msgs = true
+		case "messagerules":
+			v.msgRules = true
+		}
+		if qe != nil {
+			return nil, qe
+		}
+	}
+	return v, nil
+}
+
+func (s *Server) folderJSON(mb *mbox, f *folder, v *folderViewOpts) map[string]any {
 	total, unread := mb.folderCounts(f)
 	j := map[string]any{
 		"id":               f.id,
@@ -369,13 +437,45 @@ func (s *Server) folderJSON(mb *mbox, f *folder) map[string]any {
 		"totalItemCount":   total,
 		"isHidden":         f.hidden,
 	}
-	if f.class != "" {
-		j["singleValueExtendedProperties"] = []any{map[string]any{"id": "String 0x3613", "value": f.class}}
+	if v == nil {
+		return j
+	}
+	j = selectJSON(v.sel, j)
+	if v.sv != nil && f.class != "" {
+		if p := (extProp{ID: "String 0x3613", Value: f.class}); v.sv.match(p) {
+			j["singleValueExtendedProperties"] = []any{map[string]any{"id": p.ID, "value": p.Value}}
+		}
+	}
+	if v.children {
+		cs := []any{}
+		for _, id := range f.children {
+			if c := mb.folders[id]; c != nil && !c.hidden {
+				cs = append(cs, s.folderJSON(mb, c, nil))
+			}
+		}
+		j["childFolders"] = cs
+	}
+	if v.msgs {
+		ms := []any{}
+		for _, m := range mb.folderMessages(f.id) {
+			if len(ms) == s.defaultPage {
+				break
+			}
+			ms = append(ms, s.messageJSON(m, &msgView{}))
+		}
+		j["messages"] = ms
+	}
+	if v.msgRules {
+		rs := []any{}
+		if f.wellKnown == "inbox" {
+			for _, r := range mb.rules {
+				rs = append(rs, map[string]any(r))
+			}
+		}
+		j["messageRules"] = rs
 	}
 	return j
 }
-
-var folderFilter = regexp.MustCompile(`^displayName eq (.*)$`)
 
 func (s *Server) childFolders(q *req, parentID string) {
 	switch q.method() {
@@ -383,39 +483,47 @@ func (s *Server) childFolders(q *req, parentID string) {
 		if !s.need(q, readRoles) {
 			return
 		}
-		size, ok := s.pageSize(q)
-		if !ok {
+		o, qe := parseQueryOptions(q.r, listOpts)
+		var v *folderViewOpts
+		if qe == nil {
+			v, qe = folderOpts(o)
+		}
+		var cf *compiledFilter
+		if qe == nil {
+			cf, qe = parseFilter(o.filter, folderSchema)
+		}
+		size := 0
+		if qe == nil {
+			size, qe = s.pageSize(q, o)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
 			return
 		}
-		qs := q.r.URL.Query()
-		hidden := strings.EqualFold(qs.Get("includeHiddenFolders"), "true")
-		var nameFilter *string
-		if f := qs.Get("$filter"); f != "" {
-			mm := folderFilter.FindStringSubmatch(f)
-			if mm == nil {
-				graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
-				return
-			}
-			name, rest, ok := odataString(mm[1])
-			if !ok || strings.TrimSpace(rest) != "" {
-				graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
-				return
-			}
-			nameFilter = &name
-		}
-		skip, _ := strconv.Atoi(qs.Get("$skip"))
+		hidden := strings.EqualFold(o.custom.Get("includeHiddenFolders"), "true")
 		s.mu.Lock()
 		parent := q.mb.folders[parentID]
-		var all []map[string]any
+		var views []*folderView
 		for _, id := range parent.children {
 			c := q.mb.folders[id]
-			if c == nil || (c.hidden && !hidden) || (nameFilter != nil && !strings.EqualFold(c.name, *nameFilter)) {
+			if c == nil || (c.hidden && !hidden) {
 				continue
 			}
-			all = append(all, s.selectFields(q, s.folderJSON(q.mb, c)))
+			if fv := q.mb.folderView(c); cf.match(fv) {
+				views = append(views, fv)
+			}
+		}
+		qe = orderJSON(views, o.orderby, folderSchema, func(fv *folderView) any { return fv })
+		all := make([]map[string]any, 0, len(views))
+		for _, fv := range views {
+			all = append(all, s.folderJSON(q.mb, fv.f, v))
 		}
 		s.mu.Unlock()
-		s.writePage(q, all, skip, size)
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
+		s.writePage(q, all, o, size)
 	case http.MethodPost:
 		if !s.need(q, writeRoles) {
 			return
@@ -450,7 +558,7 @@ func (s *Server) childFolders(q *req, parentID string) {
 		}
 		q.mb.folders[f.id] = f
 		parent.children = append(parent.children, f.id)
-		writeJSON(q.w, http.StatusCreated, s.folderJSON(q.mb, f))
+		writeJSON(q.w, http.StatusCreated, s.folderJSON(q.mb, f, nil))
 	default:
 		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
 	}
@@ -462,12 +570,21 @@ func (s *Server) folderDelta(q *req) {
 	if !s.need(q, readRoles) {
 		return
 	}
+	o, qe := parseQueryOptions(q.r, optSelect|optTop|optSkiptoken|optDeltatoken)
+	if qe == nil {
+		qe = folderDef.checkSelect(o.sel)
+	}
+	if qe != nil {
+		writeQueryError(q.w, qe)
+		return
+	}
+	v := &folderViewOpts{sel: o.sel}
 	s.mu.Lock()
 	var all []map[string]any
 	var walk func(id string)
 	walk = func(id string) {
 		for _, c := range q.mb.folders[id].children {
-			all = append(all, s.selectFields(q, s.folderJSON(q.mb, q.mb.folders[c])))
+			all = append(all, s.folderJSON(q.mb, q.mb.folders[c], v))
 			walk(c)
 		}
 	}
@@ -476,15 +593,23 @@ func (s *Server) folderDelta(q *req) {
 	writeJSON(q.w, http.StatusOK, map[string]any{"value": all, "@odata.deltaLink": q.selfURL(url.Values{"$deltatoken": {"folders"}})})
 }
 
-func (s *Server) writePage(q *req, all []map[string]any, skip, size int) {
-	skip = min(max(skip, 0), len(all))
+func (s *Server) writePage(q *req, all []map[string]any, o *queryOptions, size int) {
+	skip := min(max(o.skip, 0), len(all))
 	end := min(skip+size, len(all))
 	out := map[string]any{"value": all[skip:end]}
 	if all[skip:end] == nil {
 		out["value"] = []any{}
 	}
+	if o.count {
+		out["@odata.count"] = len(all)
+	}
 	if end < len(all) {
 		qs := q.r.URL.Query()
+		for k := range qs {
+			if strings.EqualFold(strings.TrimPrefix(k, "$"), "skip") {
+				qs.Del(k)
+			}
+		}
 		qs.Set("$skip", strconv.Itoa(end))
 		out["@odata.nextLink"] = q.selfURL(qs)
 	}
@@ -503,10 +628,18 @@ func (s *Server) rules(q *req, f *folder) {
 		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
 			return
 		}
+		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
+		if qe == nil {
+			qe = ruleDef.checkSelect(o.sel)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
 		s.mu.Lock()
 		all := make([]map[string]any, 0, len(q.mb.rules))
 		for _, r := range q.mb.rules {
-			all = append(all, map[string]any(r))
+			all = append(all, selectJSON(o.sel, map[string]any(r)))
 		}
 		s.mu.Unlock()
 		writeJSON(q.w, http.StatusOK, map[string]any{"value": all})
@@ -528,6 +661,76 @@ func (s *Server) rules(q *req, f *folder) {
 		q.mb.rules = append(q.mb.rules, in)
 		s.mu.Unlock()
 		writeJSON(q.w, http.StatusCreated, in)
+	default:
+		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
+	}
+}
+
+// rule serves one inbox rule by id: GET (learn.microsoft.com/graph/api/
+// messagerule-get), PATCH (messagerule-update) and DELETE (messagerule-delete).
+func (s *Server) rule(q *req, f *folder, id string) {
+	if f.wellKnown != "inbox" {
+		graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "Message rules are only supported on the Inbox.")
+		return
+	}
+	s.mu.Lock()
+	i := slices.IndexFunc(q.mb.rules, func(r Rule) bool { return r["id"] == id })
+	var cur Rule
+	if i >= 0 {
+		cur = maps.Clone(q.mb.rules[i])
+	}
+	s.mu.Unlock()
+	if i < 0 {
+		notFoundOrMalformed(q.w, id)
+		return
+	}
+	switch q.method() {
+	case http.MethodGet:
+		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
+			return
+		}
+		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
+		if qe == nil {
+			qe = ruleDef.checkSelect(o.sel)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
+		writeJSON(q.w, http.StatusOK, selectJSON(o.sel, map[string]any(cur)))
+	case http.MethodPatch:
+		if !s.need(q, []string{"MailboxSettings.ReadWrite"}) {
+			return
+		}
+		var in map[string]any
+		if !decodeStrict(q.w, q.body, "microsoft.graph.messageRule", []string{"displayName", "sequence", "isEnabled", "conditions", "exceptions", "actions", "hasError", "isReadOnly"}, &in) {
+			return
+		}
+		for k, v := range in {
+			if k != "hasError" && k != "isReadOnly" && !strings.HasPrefix(k, "@odata") {
+				cur[k] = v
+			}
+		}
+		if err := validateRule(cur); err != "" {
+			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", err)
+			return
+		}
+		s.mu.Lock()
+		if i := slices.IndexFunc(q.mb.rules, func(r Rule) bool { return r["id"] == id }); i >= 0 {
+			q.mb.rules[i] = cur
+		}
+		s.mu.Unlock()
+		writeJSON(q.w, http.StatusOK, map[string]any(cur))
+	case http.MethodDelete:
+		if !s.need(q, []string{"MailboxSettings.ReadWrite"}) {
+			return
+		}
+		s.mu.Lock()
+		if i := slices.IndexFunc(q.mb.rules, func(r Rule) bool { return r["id"] == id }); i >= 0 {
+			q.mb.rules = slices.Delete(q.mb.rules, i, i+1)
+		}
+		s.mu.Unlock()
+		q.w.WriteHeader(http.StatusNoContent)
 	default:
 		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
 	}
@@ -596,7 +799,7 @@ func (s *Server) sendMail(q *req) {
 		m.IsDraft, m.IsRead = false, true
 		m.Received, m.Sent, m.Created, m.Modified = now, now, now, now
 		s.seq++
-		m.seq = s.seq
+		m.seq, m.createdSeq = s.seq, s.seq
 		q.mb.messages[m.ID] = m
 		s.mu.Unlock()
 	}
@@ -604,6 +807,23 @@ func (s *Server) sendMail(q *req) {
 }
 
 // ----------------------------------------------------------------- $batch
+
+// batchStep is one request of a JSON $batch.
+type batchStep struct {
+	ID        string            `json:"id"`
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	Body      json.RawMessage   `json:"body"`
+	DependsOn []string          `json:"dependsOn"`
+}
+
+// maxBatchParallel is how many steps of a batch without dependsOn Graph
+// runs at once against Outlook (learn.microsoft.com/graph/throttling-limits#
+// outlook-service-limits: "up to four requests ... at a time"); each step
+// counts against the mailbox's limits on its own, so steps beside other
+// requests in flight can be throttled.
+const maxBatchParallel = 4
 
 func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, claims tokenClaims) {
 	if r.Method != http.MethodPost {
@@ -615,14 +835,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, claims token
 		return
 	}
 	var in struct {
-		Requests []struct {
-			ID        string            `json:"id"`
-			Method    string            `json:"method"`
-			URL       string            `json:"url"`
-			Headers   map[string]string `json:"headers"`
-			Body      json.RawMessage   `json:"body"`
-			DependsOn []string          `json:"dependsOn"`
-		} `json:"requests"`
+		Requests []batchStep `json:"requests"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid batch payload format.")
@@ -633,6 +846,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, claims token
 		return
 	}
 	seen := map[string]bool{}
+	sequential := false
 	for _, st := range in.Requests {
 		if st.ID == "" || seen[st.ID] {
 			graphError(w, http.StatusBadRequest, "BadRequest", "Batch request step ids must be unique and not empty.")
@@ -643,54 +857,80 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, claims token
 			graphError(w, http.StatusBadRequest, "BadRequest", "Content-Type header must be specified for a request step with a body.")
 			return
 		}
+		sequential = sequential || len(st.DependsOn) > 0
 	}
-	status := map[string]int{}
+	// Answers come in the order the steps finish, which the docs allow
+	// ("possibly in a different order").
 	var responses []map[string]any
-	for _, st := range in.Requests {
-		failedDep := false
-		for _, d := range st.DependsOn {
-			if code, ok := status[d]; !ok || code >= 400 {
-				failedDep = true
+	if sequential {
+		// With dependsOn, Graph sends Outlook one step at a time.
+		status := map[string]int{}
+		for _, st := range in.Requests {
+			failedDep := false
+			for _, d := range st.DependsOn {
+				if code, ok := status[d]; !ok || code >= 400 {
+					failedDep = true
+				}
 			}
-		}
-		if failedDep {
-			status[st.ID] = http.StatusFailedDependency
-			responses = append(responses, map[string]any{"id": st.ID, "status": http.StatusFailedDependency, "body": map[string]any{"error": map[string]any{"code": "FailedDependency", "message": "A request this one depends on failed."}}})
-			continue
-		}
-		var rb io.Reader = http.NoBody
-		if len(st.Body) > 0 && string(st.Body) != "null" {
-			rb = bytes.NewReader(st.Body)
-		}
-		rel := st.URL
-		if !strings.HasPrefix(rel, "/") {
-			rel = "/" + rel
-		}
-		sub, err := http.NewRequestWithContext(r.Context(), st.Method, "/v1.0"+rel, rb)
-		if err != nil {
-			status[st.ID] = http.StatusBadRequest
-			responses = append(responses, map[string]any{"id": st.ID, "status": 400, "body": map[string]any{"error": map[string]any{"code": "BadRequest", "message": "Invalid request URL."}}})
-			continue
-		}
-		sub.Host, sub.TLS = r.Host, r.TLS
-		for k, v := range st.Headers {
-			sub.Header.Set(k, v)
-		}
-		sub.Header.Set("Authorization", r.Header.Get("Authorization"))
-		rec := newRecorder()
-		s.serveGraph(rec, sub)
-		status[st.ID] = rec.code
-		resp := map[string]any{"id": st.ID, "status": rec.code, "headers": flatHeaders(rec.h)}
-		if rec.buf.Len() > 0 {
-			if json.Valid(rec.buf.Bytes()) {
-				resp["body"] = json.RawMessage(bytes.Clone(rec.buf.Bytes()))
-			} else {
-				resp["body"] = base64.StdEncoding.EncodeToString(rec.buf.Bytes())
+			if failedDep {
+				status[st.ID] = http.StatusFailedDependency
+				responses = append(responses, map[string]any{"id": st.ID, "status": http.StatusFailedDependency, "body": map[string]any{"error": map[string]any{"code": "FailedDependency", "message": "A request this one depends on failed."}}})
+				continue
 			}
+			resp := s.runStep(r, st)
+			status[st.ID] = resp["status"].(int)
+			responses = append(responses, resp)
 		}
-		responses = append(responses, resp)
+	} else {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxBatchParallel)
+		for _, st := range in.Requests {
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				resp := s.runStep(r, st)
+				mu.Lock()
+				responses = append(responses, resp)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"responses": responses})
+}
+
+// runStep serves one batch step as the request it stands for.
+func (s *Server) runStep(r *http.Request, st batchStep) map[string]any {
+	var rb io.Reader = http.NoBody
+	if len(st.Body) > 0 && string(st.Body) != "null" {
+		rb = bytes.NewReader(st.Body)
+	}
+	rel := st.URL
+	if !strings.HasPrefix(rel, "/") {
+		rel = "/" + rel
+	}
+	sub, err := http.NewRequestWithContext(r.Context(), st.Method, "/v1.0"+rel, rb)
+	if err != nil {
+		return map[string]any{"id": st.ID, "status": http.StatusBadRequest, "body": map[string]any{"error": map[string]any{"code": "BadRequest", "message": "Invalid request URL."}}}
+	}
+	sub.Host, sub.TLS = r.Host, r.TLS
+	for k, v := range st.Headers {
+		sub.Header.Set(k, v)
+	}
+	sub.Header.Set("Authorization", r.Header.Get("Authorization"))
+	rec := newRecorder()
+	stampRequestIDs(rec.h, sub, "request-id")
+	s.serveGraph(rec, sub)
+	resp := map[string]any{"id": st.ID, "status": rec.code, "headers": flatHeaders(rec.h)}
+	if rec.buf.Len() > 0 {
+		if json.Valid(rec.buf.Bytes()) {
+			resp["body"] = json.RawMessage(bytes.Clone(rec.buf.Bytes()))
+		} else {
+			resp["body"] = base64.StdEncoding.EncodeToString(rec.buf.Bytes())
+		}
+	}
+	return resp
 }
 
 type recorder struct {

@@ -432,7 +432,7 @@ func TestUploadSessionRules(t *testing.T) {
 		t.Errorf("first range: %d %v", a.status, a.body)
 	}
 	a := put("", 3<<20, size-1)
-	if a.status != 201 || !strings.Contains(a.header.Get("Location"), "/attachments/") {
+	if a.status != 201 || !strings.Contains(a.header.Get("Location"), "/Attachments('") {
 		t.Errorf("last range: %d %v", a.status, a.header)
 	}
 	msg, _ := f.s.Mailbox(alice).Message(id)

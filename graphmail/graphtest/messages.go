@@ -5,14 +5,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"hash"
-
+	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,10 +64,11 @@ type wireMessage struct {
 	} `json:"internetMessageHeaders"`
 	IsRead                        *bool            `json:"isRead"`
 	SingleValueExtendedProperties []extProp        `json:"singleValueExtendedProperties"`
+	MultiValueExtendedProperties  []mvProp         `json:"multiValueExtendedProperties"`
 	Attachments                   []wireAttachment `json:"attachments"`
 }
 
-var messageProps = []string{"subject", "body", "from", "sender", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "importance", "categories", "flag", "internetMessageId", "internetMessageHeaders", "isRead", "singleValueExtendedProperties", "attachments", "isDeliveryReceiptRequested", "isReadReceiptRequested", "inferenceClassification"}
+var messageProps = []string{"subject", "body", "from", "sender", "toRecipients", "ccRecipients", "bccRecipients", "replyTo", "importance", "categories", "flag", "internetMessageId", "internetMessageHeaders", "isRead", "singleValueExtendedProperties", "multiValueExtendedProperties", "attachments", "isDeliveryReceiptRequested", "isReadReceiptRequested", "inferenceClassification"}
 
 func addrs(rs []wireRecipient) []string {
 	var out []string
@@ -160,6 +159,18 @@ func (in *wireMessage) toMessage() (*Message, string) {
 		}
 		m.ExtendedProperties[p.ID] = p.Value
 	}
+	for _, p := range in.MultiValueExtendedProperties {
+		// A multi-value property's type is an array type
+		// (learn.microsoft.com/graph/api/resources/extended-properties-overview).
+		typ, _, _ := strings.Cut(strings.TrimSpace(p.ID), " ")
+		if !strings.HasSuffix(strings.ToLower(typ), "array") || p.Value == nil {
+			return nil, "The multi-value extended property '" + p.ID + "' needs an array type and an array of values."
+		}
+		if m.MultiValueExtendedProperties == nil {
+			m.MultiValueExtendedProperties = map[string][]string{}
+		}
+		m.MultiValueExtendedProperties[p.ID] = slices.Clone(p.Value)
+	}
 	for _, a := range in.Attachments {
 		if a.ODataType != "#microsoft.graph.fileAttachment" {
 			return nil, "Only file attachments are supported by the fake (got '" + a.ODataType + "')."
@@ -185,26 +196,20 @@ func recips(as []string) []any {
 	return out
 }
 
-var (
-	expandFilter = regexp.MustCompile(`(?i)^singleValueExtendedProperties\(\$filter=(.*)\)$`)
-	expandTerm   = regexp.MustCompile(`(?i)^\s*id eq ('(?:[^']|'')*')\s*$`)
-)
-
-// expandIDs parses "id eq 'a' or id eq 'b'" of an $expand filter.
-func expandIDs(filter string) ([]string, bool) {
-	var ids []string
-	for _, term := range regexp.MustCompile(`(?i)\s+or\s+`).Split(filter, -1) {
-		mm := expandTerm.FindStringSubmatch(term)
-		if mm == nil {
-			return nil, false
+// conversationID is the same for messages of the same thread, as Exchange's
+// is: here, of the same subject without its reply and forward prefixes.
+func conversationID(m *Message) string {
+	subj := strings.ToLower(strings.TrimSpace(m.Subject))
+	for {
+		t := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(subj, "re:"), "fw:"), "fwd:"))
+		if t == subj {
+			break
 		}
-		id, rest, ok := odataString(mm[1])
-		if !ok || rest != "" {
-			return nil, false
-		}
-		ids = append(ids, normPropID(id))
+		subj = t
 	}
-	return ids, true
+	sum := sha256.Sum256([]byte(subj))
+	b := append([]byte{0x00, 0x03, 0x24, 0x00, 0x10}, sum[:19]...)
+	return base64.URLEncoding.EncodeToString(b)
 }
 
 // messageSize is PR_MESSAGE_SIZE as Exchange would report it, roughly.
@@ -219,64 +224,151 @@ func messageSize(m *Message) int64 {
 	return n
 }
 
-// messageJSON renders m; internetMessageHeaders and extended properties come
-// only when asked for, as in Graph.
-func (s *Server) messageJSON(q *req, m *Message) map[string]any {
+// storedSize is what a message weighs against the mailbox's message size
+// limit: its content and the attachments' bytes as stored, not their
+// base64 in MIME. Graph attaches files of up to 150 MB to a mailbox whose
+// limit is 150 MB (learn.microsoft.com/graph/outlook-large-attachments), so
+// the limit cannot count the encoding.
+func storedSize(m *Message) int64 {
+	if m.MIME != nil {
+		return int64(len(m.MIME))
+	}
+	n := int64(len(m.Subject) + len(m.Body) + len(m.From) + len(m.InternetMessageID))
+	for _, a := range m.Attachments {
+		n += a.Size
+	}
+	return n
+}
+
+// msgView is how a request asks for messages: $select and $expand.
+type msgView struct {
+	sel         []string
+	sv, mv      *compiledFilter
+	attachments bool
+	attachSel   []string
+	extensions  bool
+}
+
+func messageView(o *queryOptions) (*msgView, *queryError) {
+	v := &msgView{}
+	if o == nil {
+		return v, nil
+	}
+	if qe := messageDef.checkSelect(o.sel); qe != nil {
+		return nil, qe
+	}
+	if qe := messageDef.checkExpand(o.expand); qe != nil {
+		return nil, qe
+	}
+	v.sel = o.sel
+	for _, it := range o.expand {
+		var qe *queryError
+		switch strings.ToLower(it.name) {
+		case "singlevalueextendedproperties":
+			v.sv, qe = parseFilter(it.filter, singleValuePropSchema)
+		case "multivalueextendedproperties":
+			v.mv, qe = parseFilter(it.filter, multiValuePropSchema)
+		case "attachments":
+			v.attachments, v.attachSel = true, it.sel
+			qe = attachmentDef.checkSelect(it.sel)
+		case "extensions":
+			v.extensions = true
+		}
+		if qe != nil {
+			return nil, qe
+		}
+	}
+	return v, nil
+}
+
+// messageJSON renders m as v asks; internetMessageHeaders, uniqueBody and
+// extended properties come only when asked for, as in Graph.
+func (s *Server) messageJSON(m *Message, v *msgView) map[string]any {
 	j := map[string]any{
-		"@odata.etag":          fmt.Sprintf(`W/"CQAAABYAAAA%d"`, m.changeKey),
-		"id":                   m.ID,
-		"createdDateTime":      m.Created.Format(graphTime),
-		"lastModifiedDateTime": m.Modified.Format(graphTime),
-		"changeKey":            fmt.Sprintf("CQAAABYAAAA%d", m.changeKey),
-		"categories":           append([]string{}, m.Categories...),
-		"receivedDateTime":     m.Received.Format(graphTime),
-		"sentDateTime":         m.Sent.Format(graphTime),
-		"hasAttachments":       len(m.Attachments) > 0,
-		"internetMessageId":    m.InternetMessageID,
-		"subject":              m.Subject,
-		"bodyPreview":          preview(m.Body),
-		"importance":           m.Importance,
-		"parentFolderId":       m.FolderID,
-		"isRead":               m.IsRead,
-		"isDraft":              m.IsDraft,
-		"body":                 map[string]any{"contentType": m.BodyType, "content": m.Body},
-		"toRecipients":         recips(m.To),
-		"ccRecipients":         recips(m.Cc),
-		"bccRecipients":        recips(m.Bcc),
-		"flag":                 map[string]any{"flagStatus": m.FlagStatus},
+		"@odata.etag":                fmt.Sprintf(`W/"CQAAABYAAAA%d"`, m.changeKey),
+		"id":                         m.ID,
+		"createdDateTime":            m.Created.Format(graphTime),
+		"lastModifiedDateTime":       m.Modified.Format(graphTime),
+		"changeKey":                  fmt.Sprintf("CQAAABYAAAA%d", m.changeKey),
+		"categories":                 append([]string{}, m.Categories...),
+		"receivedDateTime":           m.Received.Format(graphTime),
+		"sentDateTime":               m.Sent.Format(graphTime),
+		"hasAttachments":             len(m.Attachments) > 0,
+		"internetMessageId":          m.InternetMessageID,
+		"subject":                    m.Subject,
+		"bodyPreview":                preview(m.Body),
+		"importance":                 m.Importance,
+		"parentFolderId":             m.FolderID,
+		"conversationId":             conversationID(m),
+		"conversationIndex":          base64.StdEncoding.EncodeToString([]byte(conversationID(m))[:22]),
+		"isDeliveryReceiptRequested": false,
+		"isReadReceiptRequested":     false,
+		"isRead":                     m.IsRead,
+		"isDraft":                    m.IsDraft,
+		"webLink":                    "https://outlook.office365.com/owa/?ItemID=" + url.QueryEscape(m.ID) + "&exvsurl=1&viewmodel=ReadMessageItem",
+		"inferenceClassification":    "focused",
+		"body":                       map[string]any{"contentType": m.BodyType, "content": m.Body},
+		"toRecipients":               recips(m.To),
+		"ccRecipients":               recips(m.Cc),
+		"bccRecipients":              recips(m.Bcc),
+		"replyTo":                    []any{},
+		"flag":                       map[string]any{"flagStatus": m.FlagStatus},
 	}
 	if m.From != "" {
 		j["from"] = recip(m.From)
 		j["sender"] = recip(m.From)
 	}
-	qs := q.r.URL.Query()
-	if strings.Contains(strings.ToLower(qs.Get("$select")), "internetmessageheaders") {
-		var hs []any
-		for k, v := range m.Headers {
-			hs = append(hs, map[string]any{"name": k, "value": v})
+	if hasFold(v.sel, "internetMessageHeaders") {
+		hs := []any{}
+		for k, val := range m.Headers {
+			hs = append(hs, map[string]any{"name": k, "value": val})
 		}
 		j["internetMessageHeaders"] = hs
 	}
-	j = s.selectFields(q, j)
-	if e := qs.Get("$expand"); e != "" {
-		if mm := expandFilter.FindStringSubmatch(e); mm != nil {
-			wants, _ := expandIDs(mm[1])
-			var props []any
-			for _, want := range wants {
-				if want == "integer 0x0e08" {
-					props = append(props, map[string]any{"id": "Integer 0x0E08", "value": strconv.FormatInt(messageSize(m), 10)})
-					continue
-				}
-				for id, v := range m.ExtendedProperties {
-					if normPropID(id) == want {
-						props = append(props, map[string]any{"id": id, "value": v})
-					}
-				}
-			}
-			if props != nil {
-				j["singleValueExtendedProperties"] = props
+	if hasFold(v.sel, "uniqueBody") {
+		j["uniqueBody"] = j["body"]
+	}
+	j = selectJSON(v.sel, j)
+	if v.sv != nil {
+		var props []any
+		cands := make([]any, 0, len(m.ExtendedProperties)+1)
+		for id, val := range m.ExtendedProperties {
+			cands = append(cands, extProp{ID: id, Value: val})
+		}
+		// PR_MESSAGE_SIZE is computed, not stored: Graph has no size property.
+		if _, stored := m.ExtendedProperties["Integer 0x0E08"]; !stored {
+			cands = append(cands, extProp{ID: "Integer 0x0E08", Value: strconv.FormatInt(messageSize(m), 10)})
+		}
+		for _, c := range cands {
+			if v.sv.match(c) {
+				p := c.(extProp)
+				props = append(props, map[string]any{"id": p.ID, "value": p.Value})
 			}
 		}
+		if props != nil {
+			j["singleValueExtendedProperties"] = props
+		}
+	}
+	if v.mv != nil {
+		var props []any
+		for id, vals := range m.MultiValueExtendedProperties {
+			if p := (mvProp{ID: id, Value: vals}); v.mv.match(p) {
+				props = append(props, map[string]any{"id": id, "value": slices.Clone(vals)})
+			}
+		}
+		if props != nil {
+			j["multiValueExtendedProperties"] = props
+		}
+	}
+	if v.attachments {
+		as := []any{}
+		for _, a := range m.Attachments {
+			as = append(as, selectJSON(v.attachSel, attachmentJSON(a, true)))
+		}
+		j["attachments"] = as
+	}
+	if v.extensions {
+		j["extensions"] = []any{}
 	}
 	return j
 }
@@ -288,73 +380,18 @@ func preview(s string) string {
 	return s
 }
 
-var (
-	anyFilter  = regexp.MustCompile(`(?i)^singleValueExtendedProperties/any\((\w+):\s*(\w+)/id eq ('(?:[^']|'')*') and (\w+)/value eq ('(?:[^']|'')*')\)$`)
-	imidFilter = regexp.MustCompile(`(?i)^internetMessageId eq ('(?:[^']|'')*')$`)
-)
-
-// messageFilter compiles the $filter forms the fake supports.
-func messageFilter(f string) (func(*Message) bool, bool) {
-	f = strings.TrimSpace(f)
-	if f == "" {
-		return func(*Message) bool { return true }, true
-	}
-	if mm := anyFilter.FindStringSubmatch(f); mm != nil && mm[1] == mm[2] && mm[1] == mm[4] {
-		id, _, ok1 := odataString(mm[3])
-		val, _, ok2 := odataString(mm[5])
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		want := normPropID(id)
-		return func(m *Message) bool {
-			for k, v := range m.ExtendedProperties {
-				if normPropID(k) == want && strings.EqualFold(v, val) {
-					return true
-				}
-			}
-			return false
-		}, true
-	}
-	if mm := imidFilter.FindStringSubmatch(f); mm != nil {
-		id, _, ok := odataString(mm[1])
-		return func(m *Message) bool { return m.InternetMessageID == id }, ok
-	}
-	return nil, false
-}
-
 func (s *Server) messages(q *req, f *folder) {
 	switch q.method() {
 	case http.MethodGet:
 		if !s.need(q, readRoles) {
 			return
 		}
-		size, ok := s.pageSize(q)
-		if !ok {
+		o, qe := parseQueryOptions(q.r, listOpts|optSearch)
+		if qe != nil {
+			writeQueryError(q.w, qe)
 			return
 		}
-		match, ok := messageFilter(q.r.URL.Query().Get("$filter"))
-		if !ok {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
-			return
-		}
-		skip, _ := strconv.Atoi(q.r.URL.Query().Get("$skip"))
-		s.mu.Lock()
-		var all []map[string]any
-		var ms []*Message
-		if f != nil {
-			ms = q.mb.folderMessages(f.id)
-		} else {
-			for id := range q.mb.folders {
-				ms = append(ms, q.mb.folderMessages(id)...)
-			}
-		}
-		for _, m := range ms {
-			if match(m) {
-				all = append(all, s.messageJSON(q, m))
-			}
-		}
-		s.mu.Unlock()
-		s.writePage(q, all, skip, size)
+		s.listMessages(q, f, o)
 	case http.MethodPost:
 		if !s.need(q, writeRoles) {
 			return
@@ -383,6 +420,11 @@ func (s *Server) messages(q *req, f *folder) {
 			}
 		}
 		s.mu.Lock()
+		if storedSize(m) > q.mb.messageSizeLimit() {
+			s.mu.Unlock()
+			messageTooLarge(q.w)
+			return
+		}
 		if f == nil {
 			f = q.mb.resolveFolder("drafts")
 		}
@@ -391,15 +433,90 @@ func (s *Server) messages(q *req, f *folder) {
 			m.Attachments[i].ID = s.nextID("AAMkA")
 		}
 		s.seq++
-		m.seq = s.seq
+		m.seq, m.createdSeq = s.seq, s.seq
 		m.changeKey = 1
 		q.mb.messages[m.ID] = m
-		j := s.messageJSON(q, m)
+		j := s.messageJSON(m, &msgView{})
 		s.mu.Unlock()
 		writeJSON(q.w, http.StatusCreated, j)
 	default:
 		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
 	}
+}
+
+// messageTooLarge is Exchange's refusal of a message over the mailbox's
+// limit (reported: 400 ErrorMessageSizeExceeded, microsoft-graph-docs-contrib
+// #2561; the status from Exchange's OData error table).
+func messageTooLarge(w http.ResponseWriter) {
+	graphError(w, http.StatusBadRequest, "ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
+}
+
+// listMessages answers a message listing of a folder (nil: the mailbox):
+// $filter or $search, $orderby, $count, $select, $expand, paging.
+func (s *Server) listMessages(q *req, f *folder, o *queryOptions) {
+	v, qe := messageView(o)
+	if qe == nil && o.has(optSearch) {
+		// Outlook refuses $filter and $orderby with $search (reported in
+		// the Outlook REST reference: "The query parameter 'OrderBy' is
+		// invalid.").
+		switch {
+		case o.has(optFilter):
+			qe = badRequest("ErrorInvalidUrlQuery", "The query parameter 'Filter' is invalid.")
+		case o.has(optOrderby):
+			qe = badRequest("ErrorInvalidUrlQuery", "The query parameter 'OrderBy' is invalid.")
+		}
+	}
+	var cf *compiledFilter
+	if qe == nil {
+		cf, qe = parseFilter(o.filter, messageSchema)
+	}
+	if qe == nil {
+		qe = checkFilterOrder(cf, o.orderby)
+	}
+	var search func(*Message) bool
+	if qe == nil && o.has(optSearch) {
+		search, qe = parseSearch(o.search)
+	}
+	size := 0
+	if qe == nil {
+		size, qe = s.pageSize(q, o)
+	}
+	if qe != nil {
+		writeQueryError(q.w, qe)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ms []*Message
+	if f != nil {
+		ms = q.mb.folderMessages(f.id)
+	} else {
+		for id := range q.mb.folders {
+			ms = append(ms, q.mb.folderMessages(id)...)
+		}
+		slices.SortFunc(ms, func(a, b *Message) int { return int(a.seq - b.seq) })
+	}
+	var hits []*Message
+	for _, m := range ms {
+		if cf.match(m) && (search == nil || search(m)) {
+			hits = append(hits, m)
+		}
+	}
+	if search != nil {
+		// Search results are sorted by sent time and capped at 1,000
+		// (learn.microsoft.com/graph/search-query-parameter).
+		slices.SortStableFunc(hits, func(a, b *Message) int { return b.Sent.Compare(a.Sent) })
+		hits = hits[:min(len(hits), 1000)]
+	}
+	if qe := orderJSON(hits, o.orderby, messageSchema, func(m *Message) any { return m }); qe != nil {
+		writeQueryError(q.w, qe)
+		return
+	}
+	rows := make([]map[string]any, 0, len(hits))
+	for _, m := range hits {
+		rows = append(rows, s.messageJSON(m, v))
+	}
+	s.writePage(q, rows, o, size)
 }
 
 // mimeMessage is what a MIME create produces: a draft with the MIME kept.
@@ -421,11 +538,20 @@ func mimeMessage(raw []byte) *Message {
 }
 
 func (s *Server) message(q *req, id string, rest []string) {
+	if id == "$count" && len(rest) == 0 && q.method() == http.MethodGet {
+		s.countMessages(q, nil)
+		return
+	}
+	if isDelta(id) && len(rest) == 0 {
+		// Delta is per folder (learn.microsoft.com/graph/api/message-delta).
+		graphError(q.w, http.StatusBadRequest, "BadRequest", "Unsupported request: Change tracking is not supported against 'microsoft.graph.message'.")
+		return
+	}
 	s.mu.Lock()
 	m := q.mb.messages[id]
 	s.mu.Unlock()
 	if m == nil {
-		graphError(q.w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		notFoundOrMalformed(q.w, id)
 		return
 	}
 	switch {
@@ -433,8 +559,17 @@ func (s *Server) message(q *req, id string, rest []string) {
 		if !s.need(q, readRoles) {
 			return
 		}
+		o, qe := parseQueryOptions(q.r, entityOpts)
+		var v *msgView
+		if qe == nil {
+			v, qe = messageView(o)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
 		s.mu.Lock()
-		j := s.messageJSON(q, m)
+		j := s.messageJSON(m, v)
 		s.mu.Unlock()
 		writeJSON(q.w, http.StatusOK, j)
 	case len(rest) == 0 && q.method() == http.MethodPatch:
@@ -451,8 +586,9 @@ func (s *Server) message(q *req, id string, rest []string) {
 			InternetMessageID             *string   `json:"internetMessageId"`
 			Subject                       *string   `json:"subject"`
 			SingleValueExtendedProperties []extProp `json:"singleValueExtendedProperties"`
+			MultiValueExtendedProperties  []mvProp  `json:"multiValueExtendedProperties"`
 		}
-		if !decodeStrict(q.w, q.body, "microsoft.graph.message", append(messageProps, "isDraft"), &in) {
+		if !decodeStrict(q.w, q.body, "microsoft.graph.message", append(slices.Clone(messageProps), "isDraft"), &in) {
 			return
 		}
 		s.mu.Lock()
@@ -477,10 +613,19 @@ func (s *Server) message(q *req, id string, rest []string) {
 		// Extended properties are stored, but the message flags and dates
 		// cannot change after the first save: Exchange ignores them.
 		for _, p := range in.SingleValueExtendedProperties {
+			if m.ExtendedProperties == nil {
+				m.ExtendedProperties = map[string]string{}
+			}
 			m.ExtendedProperties[p.ID] = p.Value
 		}
+		for _, p := range in.MultiValueExtendedProperties {
+			if m.MultiValueExtendedProperties == nil {
+				m.MultiValueExtendedProperties = map[string][]string{}
+			}
+			m.MultiValueExtendedProperties[p.ID] = slices.Clone(p.Value)
+		}
 		s.touch(m)
-		j := s.messageJSON(q, m)
+		j := s.messageJSON(m, &msgView{})
 		s.mu.Unlock()
 		writeJSON(q.w, http.StatusOK, j)
 	case len(rest) == 0 && q.method() == http.MethodDelete:
@@ -493,6 +638,10 @@ func (s *Server) message(q *req, id string, rest []string) {
 		q.w.WriteHeader(http.StatusNoContent)
 	case len(rest) == 1 && rest[0] == "$value" && q.method() == http.MethodGet:
 		if !s.need(q, readRoles) {
+			return
+		}
+		if _, qe := parseQueryOptions(q.r, 0); qe != nil {
+			writeQueryError(q.w, qe)
 			return
 		}
 		s.mu.Lock()
@@ -509,9 +658,48 @@ func (s *Server) message(q *req, id string, rest []string) {
 		s.attachments(q, m)
 	case len(rest) == 2 && rest[0] == "attachments" && rest[1] == "createUploadSession" && q.method() == http.MethodPost:
 		s.createUploadSession(q, m)
+	case len(rest) == 2 && rest[0] == "attachments":
+		s.attachment(q, m, rest[1])
 	default:
 		graphError(q.w, http.StatusBadRequest, "BadRequest", "Unsupported segment or method.")
 	}
+}
+
+// countMessages answers .../messages/$count: the number as text
+// (learn.microsoft.com/graph/query-parameters#other-odata-url-capabilities).
+func (s *Server) countMessages(q *req, f *folder) {
+	if !s.need(q, readRoles) {
+		return
+	}
+	o, qe := parseQueryOptions(q.r, optFilter|optSearch)
+	var cf *compiledFilter
+	if qe == nil {
+		cf, qe = parseFilter(o.filter, messageSchema)
+	}
+	var search func(*Message) bool
+	if qe == nil && o.has(optSearch) {
+		search, qe = parseSearch(o.search)
+	}
+	if qe != nil {
+		writeQueryError(q.w, qe)
+		return
+	}
+	s.mu.Lock()
+	n := 0
+	for id := range q.mb.folders {
+		if f != nil && id != f.id {
+			continue
+		}
+		for _, m := range q.mb.folderMessages(id) {
+			if cf.match(m) && (search == nil || search(m)) {
+				n++
+			}
+		}
+	}
+	s.mu.Unlock()
+	q.w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	q.w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(q.w, strconv.Itoa(n))
 }
 
 func attachmentJSON(a Attachment, withBytes bool) map[string]any {
@@ -519,6 +707,7 @@ func attachmentJSON(a Attachment, withBytes bool) map[string]any {
 		"@odata.type": "#microsoft.graph.fileAttachment",
 		"id":          a.ID, "name": a.Name, "contentType": a.ContentType,
 		"size": a.Size, "isInline": a.IsInline, "contentId": a.ContentID,
+		"contentLocation": nil, "lastModifiedDateTime": time.Now().UTC().Format(graphTime),
 	}
 	if withBytes {
 		j["contentBytes"] = base64.StdEncoding.EncodeToString(a.Data)
@@ -532,13 +721,25 @@ func (s *Server) attachments(q *req, m *Message) {
 		if !s.need(q, readRoles) {
 			return
 		}
+		o, qe := parseQueryOptions(q.r, optSelect|optTop|optSkip|optCount|optFormat)
+		if qe == nil {
+			qe = attachmentDef.checkSelect(o.sel)
+		}
+		size := 0
+		if qe == nil {
+			size, qe = s.pageSize(q, o)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
 		s.mu.Lock()
-		var all []any
+		all := []map[string]any{}
 		for _, a := range m.Attachments {
-			all = append(all, attachmentJSON(a, true))
+			all = append(all, selectJSON(o.sel, attachmentJSON(a, true)))
 		}
 		s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, map[string]any{"value": all})
+		s.writePage(q, all, o, size)
 	case http.MethodPost:
 		if !s.need(q, writeRoles) {
 			return
@@ -557,6 +758,11 @@ func (s *Server) attachments(q *req, m *Message) {
 			return
 		}
 		s.mu.Lock()
+		if storedSize(m)+int64(len(data)) > q.mb.messageSizeLimit() {
+			s.mu.Unlock()
+			messageTooLarge(q.w)
+			return
+		}
 		a := Attachment{ID: s.nextID("AAMkA"), Name: in.Name, ContentType: in.ContentType, Size: int64(len(data)), IsInline: in.IsInline, ContentID: in.ContentID, Data: data, SHA256: sha256.Sum256(data)}
 		m.Attachments = append(m.Attachments, a)
 		s.touch(m)
@@ -567,301 +773,46 @@ func (s *Server) attachments(q *req, m *Message) {
 	}
 }
 
-// ---------------------------------------------------------- upload sessions
-
-type uploadSession struct {
-	id, token string
-	appID     string
-	mb        *mbox
-	messageID string
-	att       Attachment
-	total     int64
-	buf       bytes.Buffer // the bytes, unless the server keeps digests only
-	received  int64
-	hash      hash.Hash
-	expires   time.Time
-}
-
-func (s *Server) createUploadSession(q *req, m *Message) {
-	if !s.need(q, writeRoles) {
-		return
-	}
-	var in struct {
-		AttachmentItem struct {
-			AttachmentType string `json:"attachmentType"`
-			Name           string `json:"name"`
-			Size           int64  `json:"size"`
-			ContentType    string `json:"contentType"`
-			IsInline       bool   `json:"isInline"`
-			ContentID      string `json:"contentId"`
-		} `json:"AttachmentItem"`
-	}
-	if !decodeStrict(q.w, q.body, "microsoft.graph.createUploadSession", []string{"AttachmentItem"}, &in) {
-		return
-	}
-	it := in.AttachmentItem
-	if !strings.EqualFold(it.AttachmentType, "file") || it.Name == "" || it.Size <= 0 {
-		graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "AttachmentItem needs attachmentType file, a name and a size.")
-		return
-	}
-	if it.Size > s.limits.MaxAttachmentBytes {
-		graphError(q.w, http.StatusRequestEntityTooLarge, "ErrorAttachmentSizeLimitExceeded", "The attachment exceeds the maximum size of 150 MB.")
-		return
-	}
+// attachment serves one attachment by id: GET (learn.microsoft.com/graph/
+// api/attachment-get) and DELETE (attachment-delete).
+func (s *Server) attachment(q *req, m *Message, id string) {
 	s.mu.Lock()
-	us := &uploadSession{id: s.nextID("US"), token: base64.RawURLEncoding.EncodeToString([]byte(s.nextID("T"))), appID: q.claims.AppID, mb: q.mb, messageID: m.ID,
-		att: Attachment{Name: it.Name, ContentType: it.ContentType, IsInline: it.IsInline, ContentID: it.ContentID}, total: it.Size, expires: time.Now().Add(time.Hour), hash: sha256.New()}
-	s.uploads[us.id] = us
-	s.issued = append(s.issued, us.token)
+	i := slices.IndexFunc(m.Attachments, func(a Attachment) bool { return a.ID == id })
+	var a Attachment
+	if i >= 0 {
+		a = m.Attachments[i]
+	}
 	s.mu.Unlock()
-	u := origin(q.r) + "/upload/" + us.id + "?authtoken=" + url.QueryEscape(us.token)
-	writeJSON(q.w, http.StatusCreated, map[string]any{
-		"@odata.context":     origin(q.r) + "/v1.0/$metadata#microsoft.graph.uploadSession",
-		"uploadUrl":          u,
-		"expirationDateTime": us.expires.UTC().Format(graphTime),
-		"nextExpectedRanges": []string{"0-"},
-	})
-}
-
-var contentRange = regexp.MustCompile(`^bytes (\d+)-(\d+)/(\d+)$`)
-
-// serveUpload takes the ranges of an upload session. The URL is
-// pre-authenticated: an Authorization header is refused, as Outlook does.
-func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimPrefix(r.URL.Path, "/upload/")
-	s.mu.Lock()
-	us := s.uploads[id]
-	s.mu.Unlock()
-	if us == nil || r.URL.Query().Get("authtoken") != us.token {
-		graphError(w, http.StatusNotFound, "ErrorItemNotFound", "The upload session was not found or has expired.")
+	if i < 0 {
+		notFoundOrMalformed(q.w, id)
 		return
 	}
-	if r.Header.Get("Authorization") != "" {
-		graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "The upload URL is pre-authenticated; an Authorization header must not be sent.")
-		return
-	}
-	if r.Method == http.MethodDelete {
+	switch q.method() {
+	case http.MethodGet:
+		if !s.need(q, readRoles) {
+			return
+		}
+		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
+		if qe == nil {
+			qe = attachmentDef.checkSelect(o.sel)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
+		writeJSON(q.w, http.StatusOK, selectJSON(o.sel, attachmentJSON(a, true)))
+	case http.MethodDelete:
+		if !s.need(q, writeRoles) {
+			return
+		}
 		s.mu.Lock()
-		delete(s.uploads, id)
+		if i := slices.IndexFunc(m.Attachments, func(a Attachment) bool { return a.ID == id }); i >= 0 {
+			m.Attachments = slices.Delete(m.Attachments, i, i+1)
+			s.touch(m)
+		}
 		s.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if r.Method != http.MethodPut {
-		graphError(w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
-		return
-	}
-	if s.applyFault(w, r, us.appID, us.mb) {
-		return
-	}
-	release, th := s.admit(r, us.appID, us.mb)
-	if th != nil {
-		s.writeThrottle(w, th)
-		return
-	}
-	defer release()
-	s.requests.Add(1)
-	mm := contentRange.FindStringSubmatch(r.Header.Get("Content-Range"))
-	if mm == nil {
-		graphError(w, http.StatusBadRequest, "InvalidContentRange", "The Content-Range header is missing or malformed.")
-		return
-	}
-	start, _ := strconv.ParseInt(mm[1], 10, 64)
-	end, _ := strconv.ParseInt(mm[2], 10, 64)
-	total, _ := strconv.ParseInt(mm[3], 10, 64)
-	if total != us.total || end < start || end >= total || r.ContentLength != end-start+1 {
-		graphError(w, http.StatusBadRequest, "InvalidContentRange", "The Content-Range does not match the session size or the Content-Length.")
-		return
-	}
-	body, ok := s.readBody(w, r)
-	if !ok {
-		return
-	}
-	if int64(len(body)) != end-start+1 {
-		graphError(w, http.StatusBadRequest, "InvalidContentRange", "The body length does not match the Content-Range.")
-		return
-	}
-	if th := s.admitUpload(us.appID, us.mb, int64(len(body))); th != nil {
-		s.writeThrottle(w, th)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if start != us.received {
-		writeJSON(w, http.StatusRequestedRangeNotSatisfiable, map[string]any{"error": map[string]any{"code": "InvalidRange", "message": fmt.Sprintf("Expected range %d-.", us.received)}, "nextExpectedRanges": []string{fmt.Sprintf("%d-", us.received)}})
-		return
-	}
-	if !s.digestsOnly {
-		us.buf.Write(body)
-	}
-	us.hash.Write(body)
-	us.received += int64(len(body))
-	s.writes.Add(1)
-	if us.received < us.total {
-		writeJSON(w, http.StatusOK, map[string]any{"expirationDateTime": us.expires.UTC().Format(graphTime), "nextExpectedRanges": []string{fmt.Sprintf("%d-", us.received)}})
-		return
-	}
-	delete(s.uploads, id)
-	m := us.mb.messages[us.messageID]
-	if m == nil {
-		graphError(w, http.StatusNotFound, "ErrorItemNotFound", "The message of the upload session no longer exists.")
-		return
-	}
-	a := us.att
-	a.ID = s.nextID("AAMkA")
-	if !s.digestsOnly {
-		a.Data = bytes.Clone(us.buf.Bytes())
-	}
-	a.Size = us.received
-	copy(a.SHA256[:], us.hash.Sum(nil))
-	m.Attachments = append(m.Attachments, a)
-	s.touch(m)
-	w.Header().Set("Location", origin(r)+"/v1.0/users/"+url.PathEscape(us.mb.address)+"/messages/"+m.ID+"/attachments/"+a.ID)
-	w.WriteHeader(http.StatusCreated)
-}
-
-// ------------------------------------------------------------------ delta
-
-type deltaToken struct {
-	Gen    int64  `json:"g"`
-	Folder string `json:"f"`
-	Since  int64  `json:"s"`
-	Upto   int64  `json:"u,omitempty"`
-	After  int64  `json:"a,omitempty"`
-	Select string `json:"sel,omitempty"`
-	Expand string `json:"exp,omitempty"`
-}
-
-func encodeToken(t deltaToken) string {
-	b, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeToken(s string) (deltaToken, bool) {
-	var t deltaToken
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &t) != nil {
-		return t, false
-	}
-	return t, true
-}
-
-type deltaEntry struct {
-	seq     int64
-	m       *Message
-	removed string
-}
-
-// messageDelta pages the changes of one folder since a delta token: every
-// message on the first round, then changed ones and @removed entries, with
-// @odata.nextLink between pages and @odata.deltaLink at the end.
-func (s *Server) messageDelta(q *req, f *folder) {
-	if !s.need(q, readRoles) {
-		return
-	}
-	size, ok := s.pageSize(q)
-	if !ok {
-		return
-	}
-	qs := q.r.URL.Query()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	tok := deltaToken{Gen: s.deltaGen, Folder: f.id, Select: qs.Get("$select"), Expand: qs.Get("$expand")}
-	raw := qs.Get("$skiptoken")
-	if raw == "" {
-		raw = qs.Get("$deltatoken")
-	}
-	if raw != "" {
-		t, ok := decodeToken(raw)
-		if !ok || t.Folder != f.id {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQuery", "The delta or skip token is malformed.")
-			return
-		}
-		if t.Gen != s.deltaGen {
-			graphError(q.w, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Please restart the sync with an empty state.")
-			return
-		}
-		tok = t
-		if qs.Get("$deltatoken") != "" {
-			tok.Upto, tok.After = 0, 0
-		}
-	}
-	if tok.Upto == 0 {
-		tok.Upto = s.seq
-		tok.After = tok.Since
-	}
-	var entries []deltaEntry
-	for _, m := range q.mb.folderMessages(f.id) {
-		if m.seq > tok.After && m.seq <= tok.Upto && m.seq > tok.Since {
-			entries = append(entries, deltaEntry{seq: m.seq, m: m})
-		}
-	}
-	if tok.Since > 0 {
-		for _, t := range q.mb.removed[f.id] {
-			if t.seq > tok.After && t.seq <= tok.Upto {
-				entries = append(entries, deltaEntry{seq: t.seq, removed: t.id})
-			}
-		}
-	}
-	sortEntries(entries)
-	more := len(entries) > size
-	if more {
-		entries = entries[:size]
-	}
-	// The token carries the first request's $select and $expand, as Graph's do.
-	if tok.Select != "" || tok.Expand != "" {
-		qq := *q
-		rr := *q.r
-		u := *q.r.URL
-		v := url.Values{}
-		if tok.Select != "" {
-			v.Set("$select", tok.Select)
-		}
-		if tok.Expand != "" {
-			v.Set("$expand", tok.Expand)
-		}
-		u.RawQuery = v.Encode()
-		rr.URL = &u
-		qq.r = &rr
-		q = &qq
-	}
-	vals := []any{}
-	for _, e := range entries {
-		if e.m != nil {
-			vals = append(vals, s.messageJSON(q, e.m))
-		} else {
-			vals = append(vals, map[string]any{"@odata.type": "#microsoft.graph.message", "id": e.removed, "@removed": map[string]any{"reason": "deleted"}})
-		}
-	}
-	out := map[string]any{"value": vals}
-	base := *q.r.URL
-	if more {
-		nt := tok
-		nt.After = entries[len(entries)-1].seq
-		base.RawQuery = url.Values{"$skiptoken": {encodeToken(nt)}}.Encode()
-		out["@odata.nextLink"] = linkOf(q.r, &base)
-	} else {
-		nt := deltaToken{Gen: tok.Gen, Folder: f.id, Since: tok.Upto, Select: tok.Select, Expand: tok.Expand}
-		base.RawQuery = url.Values{"$deltatoken": {encodeToken(nt)}}.Encode()
-		out["@odata.deltaLink"] = linkOf(q.r, &base)
-	}
-	writeJSON(q.w, http.StatusOK, out)
-}
-
-func linkOf(r *http.Request, u *url.URL) string {
-	c := *u
-	c.Scheme = "https"
-	if r.TLS == nil {
-		c.Scheme = "http"
-	}
-	c.Host = r.Host
-	return c.String()
-}
-
-func sortEntries(es []deltaEntry) {
-	for i := 1; i < len(es); i++ {
-		for j := i; j > 0 && es[j].seq < es[j-1].seq; j-- {
-			es[j], es[j-1] = es[j-1], es[j]
-		}
+		q.w.WriteHeader(http.StatusNoContent)
+	default:
+		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
 	}
 }

@@ -17,6 +17,8 @@ package graphtest
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -100,7 +102,10 @@ type Server struct {
 	latency       time.Duration
 	defaultPage   int
 	digestsOnly   bool
-	signingKey    []byte
+
+	keyOnce sync.Once // makes signer
+	signer  *tokenSigner
+	keyErr  error
 
 	mu        sync.Mutex
 	apps      map[string]*app // by client id
@@ -114,6 +119,7 @@ type Server struct {
 	deltaGen  int64
 
 	writes        atomic.Int64
+	uploadWrites  atomic.Int64
 	throttled     atomic.Int64
 	earlyRetries  atomic.Int64
 	earlyArrivals atomic.Int64
@@ -123,16 +129,11 @@ type Server struct {
 
 // NewServer returns an empty fake with Graph's default limits.
 func NewServer(opts ...Option) *Server {
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		panic(err)
-	}
 	s := &Server{
 		limits:        DefaultLimits(),
 		audience:      "https://graph.microsoft.com",
 		tokenLifetime: time.Hour,
 		defaultPage:   10,
-		signingKey:    key,
 		apps:          map[string]*app{},
 		mailboxes:     map[string]*mbox{},
 		onPrem:        map[string]bool{},
@@ -153,7 +154,7 @@ type Endpoint struct {
 	// AuthorityHost is the Entra authority host URL for azidentity's
 	// cloud.Configuration.ActiveDirectoryAuthorityHost.
 	AuthorityHost string
-	// CAPEM is the PEM of the certificate the server presents.
+	// CAPEM is the PEM of the CA that signed the server's certificate.
 	CAPEM []byte
 	// Client trusts the server's certificate.
 	Client *http.Client
@@ -162,7 +163,12 @@ type Endpoint struct {
 }
 
 // Close stops the server.
-func (e *Endpoint) Close() { e.srv.Close() }
+func (e *Endpoint) Close() {
+	e.srv.Close()
+	if t, ok := e.Client.Transport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
+}
 
 // CloseClientConnections drops every open connection to the server.
 func (e *Endpoint) CloseClientConnections() { e.srv.CloseClientConnections() }
@@ -182,8 +188,14 @@ func (s *Server) StartTLS(t testing.TB) *Endpoint {
 // closes it.
 func (s *Server) NewTLSServer() (*Endpoint, error) { return s.ListenTLS("127.0.0.1:0") }
 
-// ListenTLS starts the fake with a self-signed certificate on addr (for the lab).
+// ListenTLS starts the fake on addr with a certificate from a CA of its
+// own (CAPEM), valid for 127.0.0.1, ::1 and localhost: Graph answers on
+// the name the client uses, upload URLs on the other loopback name.
 func (s *Server) ListenTLS(addr string) (*Endpoint, error) {
+	cert, caPEM, err := endpointCert()
+	if err != nil {
+		return nil, fmt.Errorf("graphtest: %w", err)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -193,13 +205,15 @@ func (s *Server) ListenTLS(addr string) (*Endpoint, error) {
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.Listener.Close()
 	srv.Listener = ln
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	srv.StartTLS()
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
 	return &Endpoint{
 		BaseURL:       srv.URL + "/v1.0",
 		AuthorityHost: srv.URL + "/",
 		CAPEM:         caPEM,
-		Client:        srv.Client(),
+		Client:        &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}},
 		srv:           srv,
 	}, nil
 }
@@ -285,8 +299,13 @@ func (s *Server) Mailbox(address string) *MailboxFixture {
 // ------------------------------------------------------------- inspection
 
 // Writes counts the successful write requests (POST, PATCH, PUT, DELETE)
-// Graph served, including upload chunks and $batch steps.
+// Graph served, $batch steps included. Upload chunks go to the upload host,
+// not to Graph (a proxy in front of Graph does not see them either):
+// UploadWrites counts those.
 func (s *Server) Writes() int64 { return s.writes.Load() }
+
+// UploadWrites counts the upload ranges the upload host took.
+func (s *Server) UploadWrites() int64 { return s.uploadWrites.Load() }
 
 // Requests counts every Graph request that reached a mailbox.
 func (s *Server) Requests() int64 { return s.requests.Load() }
@@ -355,13 +374,6 @@ func (s *Server) ExpireDeltaTokens() {
 	s.deltaGen++
 }
 
-func (s *Server) nextID(prefix string) string {
-	s.seq++
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s%06d%s", prefix, s.seq, hex.EncodeToString(b))
-}
-
 // ---------------------------------------------------------------- routing
 
 // ServeHTTP serves the token endpoint, the discovery documents MSAL reads,
@@ -370,18 +382,52 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case strings.HasPrefix(p, "/v1.0/"):
+		stampRequestIDs(w.Header(), r, "request-id")
 		s.serveGraph(w, r)
 	case strings.HasPrefix(p, "/upload/"):
+		stampRequestIDs(w.Header(), r, "request-id")
 		s.serveUpload(w, r)
 	case strings.HasPrefix(p, "/common/discovery/instance"):
+		stampRequestIDs(w.Header(), r, "x-ms-request-id")
 		s.serveInstanceDiscovery(w, r)
 	case strings.HasSuffix(p, "/v2.0/.well-known/openid-configuration"):
+		stampRequestIDs(w.Header(), r, "x-ms-request-id")
 		s.serveOpenIDConfig(w, r)
+	case strings.HasSuffix(p, "/discovery/v2.0/keys"):
+		stampRequestIDs(w.Header(), r, "x-ms-request-id")
+		s.serveKeys(w, r)
 	case strings.HasSuffix(p, "/oauth2/v2.0/token"):
+		stampRequestIDs(w.Header(), r, "x-ms-request-id")
 		s.serveToken(w, r)
 	default:
+		stampRequestIDs(w.Header(), r, "request-id")
 		graphError(w, http.StatusNotFound, "UnknownEndpoint", "No HTTP resource was found that matches the request URI "+p)
 	}
+}
+
+// stampRequestIDs gives an answer its request id under name (Graph and
+// Outlook say request-id, Entra x-ms-request-id) and the client's
+// client-request-id back, or the request id when the client sent none
+// (learn.microsoft.com/graph/best-practices-concept#reliability-and-support:
+// "client-request-id ... the same value is echoed in the response").
+func stampRequestIDs(h http.Header, r *http.Request, name string) {
+	rid := newUUID()
+	h.Set(name, rid)
+	crid := r.Header.Get("client-request-id")
+	if crid == "" {
+		crid = rid
+	}
+	h.Set("client-request-id", crid)
+}
+
+// newUUID is a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	x := hex.EncodeToString(b[:])
+	return x[:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
 }
 
 func origin(r *http.Request) string {
@@ -398,15 +444,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// graphError writes Graph's error envelope.
+// graphError writes Graph's error envelope; its innerError names the
+// answer's request-id and client-request-id, as Graph's does.
 func graphError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]any{
 		"code":    code,
 		"message": msg,
 		"innerError": map[string]any{
-			"date":              time.Now().UTC().Format(time.RFC3339),
-			"request-id":        "00000000-0000-0000-0000-000000000000",
-			"client-request-id": "00000000-0000-0000-0000-000000000000",
+			"date":              time.Now().UTC().Format("2006-01-02T15:04:05"),
+			"request-id":        w.Header().Get("request-id"),
+			"client-request-id": w.Header().Get("client-request-id"),
 		},
 	}})
 }

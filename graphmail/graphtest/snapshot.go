@@ -114,6 +114,8 @@ type snapMailbox struct {
 	Messages []snapMessage
 	Removed  map[string][]snapTomb
 	Rules    []Rule
+	// MaxSendSize and MaxReceiveSize; 0 (older snapshots) is the default.
+	MaxSendSize, MaxReceiveSize int64 `json:",omitempty"`
 }
 
 type snapFolder struct {
@@ -136,6 +138,9 @@ type snapMessage struct {
 	BaseMIMESHA256 string `json:",omitempty"`
 	ChangeKey      int64
 	Seq            int64
+	// CreatedSeq tells delta's created from updated; 0 (older snapshots)
+	// takes the message for one there before any delta round.
+	CreatedSeq int64 `json:",omitempty"`
 }
 
 // Snapshot writes the whole store (apps, on-premises users, mailboxes,
@@ -178,7 +183,8 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 	doc.OnPrem = sortedKeys(s.onPrem)
 	for _, k := range sortedKeys(s.mailboxes) {
 		mb := s.mailboxes[k]
-		sm := snapMailbox{Address: mb.address, Type: mb.typ, RootID: mb.rootID, Removed: map[string][]snapTomb{}, Rules: mb.rules}
+		sm := snapMailbox{Address: mb.address, Type: mb.typ, RootID: mb.rootID, Removed: map[string][]snapTomb{}, Rules: mb.rules,
+			MaxSendSize: mb.maxSend, MaxReceiveSize: mb.maxReceive}
 		var walk func(id string)
 		walk = func(id string) {
 			f := mb.folders[id]
@@ -198,7 +204,7 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 		msgs := slices.Collect(maps.Values(mb.messages))
 		slices.SortFunc(msgs, func(a, b *Message) int { return strings.Compare(a.ID, b.ID) })
 		for _, m := range msgs {
-			sm2 := snapMessage{Message: *m, ChangeKey: m.changeKey, Seq: m.seq}
+			sm2 := snapMessage{Message: *m, ChangeKey: m.changeKey, Seq: m.seq, CreatedSeq: m.createdSeq}
 			if cfg.baseMIME != nil && m.MIME != nil {
 				if sum := sha256.Sum256(m.MIME); cfg.baseMIME[sum] != nil {
 					sm2.MIME, sm2.BaseMIMESHA256 = nil, hex.EncodeToString(sum[:])
@@ -309,7 +315,11 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			return nil, bad("mailbox %q is empty or listed twice", sm.Address)
 		}
 		mb := &mbox{address: sm.Address, typ: sm.Type, rootID: sm.RootID, folders: map[string]*folder{},
-			messages: map[string]*Message{}, removed: map[string][]tombstone{}, rules: sm.Rules}
+			messages: map[string]*Message{}, removed: map[string][]tombstone{}, rules: sm.Rules,
+			maxSend: sm.MaxSendSize, maxReceive: sm.MaxReceiveSize}
+		if mb.maxSend < 0 || mb.maxSend > MaxMessageSizeLimit || mb.maxReceive < 0 || mb.maxReceive > MaxMessageSizeLimit {
+			return nil, bad("message size limits %d/%d of %s are out of range", mb.maxSend, mb.maxReceive, sm.Address)
+		}
 		for _, sf := range sm.Folders {
 			if sf.ID == "" || mb.folders[sf.ID] != nil {
 				return nil, bad("folder %q of %s is empty or listed twice", sf.ID, sm.Address)
@@ -336,7 +346,7 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			if m.ID == "" || mb.messages[m.ID] != nil || mb.folders[m.FolderID] == nil {
 				return nil, bad("message %q of %s is empty, listed twice or in an unknown folder", m.ID, sm.Address)
 			}
-			m.changeKey, m.seq = sm2.ChangeKey, sm2.Seq
+			m.changeKey, m.seq, m.createdSeq = sm2.ChangeKey, sm2.Seq, sm2.CreatedSeq
 			if sm2.BaseMIMESHA256 != "" {
 				var sum [32]byte
 				if len(sm2.BaseMIMESHA256) != 2*len(sum) {

@@ -34,13 +34,17 @@ type Message struct {
 	// ExtendedProperties are the singleValueExtendedProperties by id, as the
 	// client wrote them (e.g. "Integer 0x0E07" -> "1").
 	ExtendedProperties map[string]string
-	Attachments        []Attachment
+	// MultiValueExtendedProperties are the multiValueExtendedProperties
+	// by id (e.g. "StringArray {guid} Name Tags" -> ["a", "b"]).
+	MultiValueExtendedProperties map[string][]string `json:",omitempty"`
+	Attachments                  []Attachment
 	// MIME is returned by $value when set; otherwise a MIME rendering of
 	// the fields is.
 	MIME []byte
 
-	changeKey int64
-	seq       int64 // change sequence for delta
+	changeKey  int64
+	seq        int64 // change sequence for delta
+	createdSeq int64 // the sequence at which it came into its folder: delta's created or updated
 }
 
 // Attachment is a file attachment as the fake stores it.
@@ -82,6 +86,35 @@ type mbox struct {
 	rules       []Rule
 	maxInFlight int
 	inFlight    int
+	// MaxSendSize and MaxReceiveSize of the mailbox; 0 is Exchange
+	// Online's default.
+	maxSend, maxReceive int64
+}
+
+// Exchange Online's message size limits: 35 MB to send and 36 MB to receive
+// by default, at most 150 MB (learn.microsoft.com/graph/api/
+// attachment-createuploadsession: "By default, this message size limit is
+// 35 MB"; learn.microsoft.com/office365/servicedescriptions/
+// exchange-online-service-description/exchange-online-limits#message-limits).
+const (
+	DefaultMaxSendSize    int64 = 35 << 20
+	DefaultMaxReceiveSize int64 = 36 << 20
+	MaxMessageSizeLimit   int64 = 150 << 20
+)
+
+// messageSizeLimit is the largest message the mailbox takes. A message
+// written into it through Graph is both sent by the app and received by
+// the mailbox, so the smaller limit applies (which one Exchange applies
+// is not documented).
+func (mb *mbox) messageSizeLimit() int64 {
+	send, recv := mb.maxSend, mb.maxReceive
+	if send <= 0 {
+		send = DefaultMaxSendSize
+	}
+	if recv <= 0 {
+		recv = DefaultMaxReceiveSize
+	}
+	return min(send, recv)
 }
 
 var defaultFolders = []struct{ name, wk string }{
@@ -257,11 +290,56 @@ func (f *MailboxFixture) AddMessage(path string, m Message) string {
 	}
 	mm.ExtendedProperties = maps.Clone(m.ExtendedProperties)
 	mm.Attachments = slices.Clone(m.Attachments)
+	mm.MultiValueExtendedProperties = cloneMulti(m.MultiValueExtendedProperties)
 	f.s.seq++
-	mm.seq = f.s.seq
+	mm.seq, mm.createdSeq = f.s.seq, f.s.seq
 	mm.changeKey = 1
 	f.mb.messages[mm.ID] = &mm
 	return mm.ID
+}
+
+// SetMessageSizeLimits sets the mailbox's MaxSendSize and MaxReceiveSize
+// in bytes, as Set-Mailbox does: each from 1 byte to 150 MB. Messages
+// created, attachments added and upload sessions begun that take a message
+// over the smaller of the two are refused with 400 ErrorMessageSizeExceeded.
+func (f *MailboxFixture) SetMessageSizeLimits(maxSend, maxReceive int64) error {
+	for _, l := range []struct {
+		name string
+		n    int64
+	}{{"MaxSendSize", maxSend}, {"MaxReceiveSize", maxReceive}} {
+		if l.n < 1 || l.n > MaxMessageSizeLimit {
+			return fmt.Errorf("graphtest: %s %d of %s is out of range: use 1 byte to 150 MB (%d bytes)", l.name, l.n, f.mb.address, MaxMessageSizeLimit)
+		}
+	}
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	f.mb.maxSend, f.mb.maxReceive = maxSend, maxReceive
+	return nil
+}
+
+// MessageSizeLimits returns the mailbox's MaxSendSize and MaxReceiveSize.
+func (f *MailboxFixture) MessageSizeLimits() (maxSend, maxReceive int64) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	send, recv := f.mb.maxSend, f.mb.maxReceive
+	if send <= 0 {
+		send = DefaultMaxSendSize
+	}
+	if recv <= 0 {
+		recv = DefaultMaxReceiveSize
+	}
+	return send, recv
+}
+
+func cloneMulti(m map[string][]string) map[string][]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(m))
+	for k, v := range m {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 // UpdateMessage changes a stored message (a change the next delta reports).
@@ -342,6 +420,7 @@ func (f *MailboxFixture) Rules() []Rule {
 func cloneMessage(m *Message) Message {
 	c := *m
 	c.ExtendedProperties = maps.Clone(m.ExtendedProperties)
+	c.MultiValueExtendedProperties = cloneMulti(m.MultiValueExtendedProperties)
 	c.Attachments = slices.Clone(m.Attachments)
 	c.Headers = maps.Clone(m.Headers)
 	return c
