@@ -649,6 +649,10 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 		}
 	}
 	state := rec.SyncState
+	// A resync from scratch lists what the folder holds, not what left it:
+	// seen collects what it delivers, so that the copied items it did not
+	// deliver are known deleted (or moved away) at the source.
+	var seen *sourceSet
 	for {
 		var page mailbox.ChangePage
 		err := r.retry(ctx, "sync "+src.Path, func() (err error) {
@@ -659,13 +663,13 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 			// The server forgot our state: start over. The item records
 			// keep the full resync from writing anything twice.
 			r.log().Warn("sync state expired; full resync of the folder", "folder", src.Path)
-			state = ""
+			state, seen = "", &sourceSet{ids: map[string]struct{}{}}
 			continue
 		}
 		if err != nil {
 			return fr, err
 		}
-		if err := r.applyPage(ctx, src, tgt, tgtPath, page, onTarget, &fr); err != nil {
+		if err := r.applyPage(ctx, src, tgt, tgtPath, page, onTarget, &fr, seen); err != nil {
 			return fr, err
 		}
 		state = page.State
@@ -679,12 +683,65 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 			if r.opts.DryRun {
 				return fr, nil
 			}
+			if err := r.markGone(ctx, src, seen); err != nil {
+				return fr, err
+			}
 			return fr, r.settlePending(ctx, src, tgt)
 		}
 	}
 }
 
-func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, page mailbox.ChangePage, onTarget map[string]mailbox.Item, fr *FolderResult) error {
+// sourceSet is the stamps of the items a full resync delivered. Its memory
+// is about 100 bytes per item of the folder, only while a folder whose
+// sync state expired is read again from scratch.
+type sourceSet struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func (s *sourceSet) add(ch mailbox.Change, key JobKey) {
+	if s == nil || ch.Kind == mailbox.ChangeDeleted || ch.Item.ID == "" {
+		return
+	}
+	sid := SourceID(key, ch.Item.ID)
+	s.mu.Lock()
+	s.ids[sid] = struct{}{}
+	s.mu.Unlock()
+}
+
+// markGone records as deleted at the source the copied items of a folder
+// that a complete resync from scratch did not deliver: the deletions (and
+// moves away) that happened while the sync state was lost, which the
+// service no longer reports. The target keeps them, as for a deletion
+// reported by the sync.
+func (r *mailboxRun) markGone(ctx context.Context, src mailbox.Folder, seen *sourceSet) error {
+	if seen == nil {
+		return nil
+	}
+	var gone []ItemRecord
+	err := r.c.Store.CopiedItems(ctx, r.job.ID, src.ID, func(rec ItemRecord) error {
+		if _, ok := seen.ids[rec.SourceID]; !ok && rec.Reason != ReasonDeletedAtSource {
+			gone = append(gone, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, rec := range gone {
+		rec.Reason, rec.Updated = ReasonDeletedAtSource, time.Now()
+		if err := r.c.Store.PutItem(ctx, rec); err != nil {
+			return err
+		}
+	}
+	if len(gone) > 0 {
+		r.log().Info("items gone from the source while its sync state was lost; the target keeps them", "folder", src.Path, "items", len(gone))
+		r.count(func() { r.res.DeletesIgnored += int64(len(gone)) })
+	}
+	return nil
+}
+
+func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, page mailbox.ChangePage, onTarget map[string]mailbox.Item, fr *FolderResult, seen *sourceSet) error {
 	work := make(chan mailbox.Change)
 	errs := make(chan error, r.opts.ItemWorkers)
 	ctx, cancel := context.WithCancel(ctx)
@@ -695,6 +752,7 @@ func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgt
 		go func() {
 			defer wg.Done()
 			for ch := range work {
+				seen.add(ch, r.key)
 				if err := r.applyChange(ctx, src, tgt, tgtPath, ch, onTarget, fr); err != nil {
 					errs <- err
 					cancel()

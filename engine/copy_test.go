@@ -889,34 +889,45 @@ func TestDryRunPredictsSkips(t *testing.T) {
 // TestDeletionsAtTheSourceAreCounted: deletions are not carried over; the
 // state remembers which copied items left the source, per folder, so that
 // the reconciliation can tell them from duplicates in every later pass.
+//
+// The same holds for deletions made while the sync state was lost (it
+// expired, so the next pass reads the folder again from scratch and the
+// service no longer reports what left it): the resync finds them missing.
 func TestDeletionsAtTheSourceAreCounted(t *testing.T) {
-	f := newFixture(t)
-	ids := f.seed(t, mailbox.ScopePrimary, "Inbox", 10, mailbox.ClassMessage)
-	if res := f.run(t, nil); res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	for _, id := range ids[:3] {
-		if err := f.srcMB.Delete(id); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for pass := range 2 { // the count holds in later passes too
-		res := f.run(t, nil)
-		if res.Err != nil {
-			t.Fatal(res.Err)
-		}
-		var inbox *engine.FolderResult
-		for i := range res.Folders {
-			if res.Folders[i].SourcePath == "Inbox" {
-				inbox = &res.Folders[i]
+	for _, expire := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sync state expired %v", expire), func(t *testing.T) {
+			f := newFixture(t)
+			ids := f.seed(t, mailbox.ScopePrimary, "Inbox", 10, mailbox.ClassMessage)
+			if res := f.run(t, nil); res.Err != nil {
+				t.Fatal(res.Err)
 			}
-		}
-		if inbox == nil || inbox.SourceCount != 7 || inbox.TargetCount != 10 || inbox.DeletedAtSource != 3 {
-			t.Fatalf("pass %d: Inbox %+v; want source 7, target 10, 3 deleted at the source", pass, inbox)
-		}
-	}
-	if n := len(f.targetItems(t, mailbox.ScopePrimary)["Inbox"]); n != 10 {
-		t.Errorf("the target holds %d; deletions must not be carried over", n)
+			for _, id := range ids[:3] {
+				if err := f.srcMB.Delete(id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if expire {
+				f.src.ExpireSyncStates()
+			}
+			for pass := range 2 { // the count holds in later passes too
+				res := f.run(t, nil)
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				var inbox *engine.FolderResult
+				for i := range res.Folders {
+					if res.Folders[i].SourcePath == "Inbox" {
+						inbox = &res.Folders[i]
+					}
+				}
+				if inbox == nil || inbox.SourceCount != 7 || inbox.TargetCount != 10 || inbox.DeletedAtSource != 3 {
+					t.Fatalf("pass %d: Inbox %+v; want source 7, target 10, 3 deleted at the source", pass, inbox)
+				}
+			}
+			if n := len(f.targetItems(t, mailbox.ScopePrimary)["Inbox"]); n != 10 {
+				t.Errorf("the target holds %d; deletions must not be carried over", n)
+			}
+		})
 	}
 }
 

@@ -37,6 +37,9 @@ type Store interface {
 	// PendingItems lists the items recorded as pending in a folder: written
 	// or maybe written before a crash, to be looked up on the target.
 	PendingItems(ctx context.Context, jobID int64, sourceFolderID string) ([]ItemRecord, error)
+	// CopiedItems calls fn for each item of a source folder recorded as
+	// copied, streaming.
+	CopiedItems(ctx context.Context, jobID int64, sourceFolderID string, fn func(ItemRecord) error) error
 	// Counts sums a job's items by outcome, and skipped items by reason.
 	Counts(ctx context.Context, jobID int64) (ItemCounts, error)
 	// DeletedAtSource counts the items copied from a source folder that

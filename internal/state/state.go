@@ -620,6 +620,35 @@ func (s *SQLite) PendingItems(ctx context.Context, jobID int64, sourceFolderID s
 		WHERE job_id = ? AND source_folder_id = ? AND outcome = 'pending' ORDER BY source_id`, jobID, sourceFolderID)
 }
 
+// CopiedItems calls fn for each copied item of a source folder, in source
+// id order, reading in pages so that no cursor stays open while fn runs
+// (fn may write).
+func (s *SQLite) CopiedItems(ctx context.Context, jobID int64, sourceFolderID string, fn func(engine.ItemRecord) error) error {
+	op := fmt.Sprintf("copied items job %d folder %q", jobID, sourceFolderID)
+	if err := s.errClosed(op); err != nil {
+		return err
+	}
+	const page = 1000
+	after := ""
+	for {
+		recs, err := queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
+			WHERE job_id = ? AND source_folder_id = ? AND outcome = 'copied' AND source_id > ?
+			ORDER BY source_id LIMIT ?`, jobID, sourceFolderID, after, page)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(recs) < page {
+			return nil
+		}
+		after = recs[len(recs)-1].SourceID
+	}
+}
+
 // Counts sums a job's items by outcome, and skipped items by reason.
 // SkipReasons is never nil.
 func (s *SQLite) Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error) {

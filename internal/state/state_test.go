@@ -787,3 +787,41 @@ func TestUpgradeKeepsItems(t *testing.T) {
 		t.Fatalf("subject after the upgrade: %q, %v", got.Subject, err)
 	}
 }
+
+// TestCopiedItems pages through a folder's copied items: each once, in
+// source id order, nothing pending, skipped or of another folder.
+func TestCopiedItems(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	job := newJob(t, s, onboard)
+	want := map[string]bool{}
+	for i := range 2345 {
+		rec := engine.ItemRecord{JobID: job, SourceID: fmt.Sprintf("exm1-%05d", i), SourceFolderID: "inbox", TargetItemID: "t", Outcome: engine.ItemCopied}
+		switch i % 10 {
+		case 7:
+			rec.Outcome, rec.TargetItemID = engine.ItemPending, ""
+		case 8:
+			rec.Outcome, rec.TargetItemID, rec.Reason = engine.ItemSkipped, "", "too large"
+		case 9:
+			rec.SourceFolderID = "sent"
+		default:
+			want[rec.SourceID] = true
+		}
+		if err := s.PutItem(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := ""
+	n := 0
+	err := s.CopiedItems(ctx, job, "inbox", func(r engine.ItemRecord) error {
+		if !want[r.SourceID] || r.SourceID <= last {
+			t.Fatalf("item %s (after %s): not a copied item of the folder, or out of order", r.SourceID, last)
+		}
+		last = r.SourceID
+		n++
+		return nil
+	})
+	if err != nil || n != len(want) {
+		t.Fatalf("CopiedItems: %d items, %v; want %d", n, err, len(want))
+	}
+}
