@@ -42,6 +42,7 @@ assess, copy and report with the printed config.`,
 			return labRun(cmd.Context(), opts)
 		},
 	}
+	cmd.AddCommand(newLabChangeCommand(g), newLabWritesCommand(g))
 	f := cmd.Flags()
 	f.StringVar(&opts.Dir, "dir", "exmigrate-lab", "folder for the lab's CA, config, lists and state")
 	f.StringVar(&opts.Scenario, "scenario", "", "scenario file (default: a small hybrid organisation; see testdata/lab/)")
@@ -98,8 +99,12 @@ func labRun(ctx context.Context, opts *labOptions) error {
 	fmt.Fprintf(out, "  exmigrate assess --config %s --mailboxes %s --out %s/assessment.json\n", l.ConfigPath, l.MailboxesCSV, l.Dir)
 	fmt.Fprintf(out, "  exmigrate copy   --config %s --mailboxes %s --rules\n", l.ConfigPath, l.CopyCSV)
 	fmt.Fprintf(out, "  exmigrate report --in %s/assessment.json --copy-results %s/state.db --out %s/report\n", l.Dir, l.Dir, l.Dir)
+	fmt.Fprintf(out, "\nTo change a mailbox between passes (new, read, moved, deleted mail; expired sync states):\n")
+	fmt.Fprintf(out, "  exmigrate lab change --dir %s --mailbox ADDRESS --add 50 --read 10 --move 5 --to Inbox/Moved --delete 5 --expire\n", l.Dir)
+	fmt.Fprintf(out, "  exmigrate lab writes --dir %s\n", l.Dir)
 	fmt.Fprintf(out, "\nCtrl-C stops the lab.\n")
 	<-ctx.Done()
+	printLabWrites(opts.g, l.Writes())
 	fmt.Fprintln(out, "lab stopped")
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +31,65 @@ func command(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startLabProcess runs `exmigrate lab` in dir as its own process and
+// returns what it printed up to saying it runs, and stop, which sends
+// SIGINT (the lab must stop cleanly) and returns what it printed after.
+// The test's cleanup stops it when the test has not.
+func startLabProcess(ctx context.Context, t *testing.T, dir, scenario string) (started string, stop func() string) {
+	t.Helper()
+	labCmd := command(ctx, "lab", "--dir", dir, "--scenario", scenario)
+	stdout, err := labCmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labCmd.Stderr = os.Stderr
+	if err := labCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	var head strings.Builder
+	ready := false
+	for sc.Scan() {
+		head.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "Ctrl-C stops the lab") {
+			ready = true
+			break
+		}
+	}
+	tail := make(chan string, 1)
+	go func() { // keep draining so the lab never blocks on a full pipe
+		var b strings.Builder
+		for sc.Scan() {
+			b.WriteString(sc.Text() + "\n")
+		}
+		tail <- b.String()
+	}()
+	var once sync.Once
+	var after string
+	stop = func() string {
+		once.Do(func() {
+			_ = labCmd.Process.Signal(syscall.SIGINT)
+			// Its output ends when it exits; Wait only after the pipe is read.
+			select {
+			case after = <-tail:
+			case <-time.After(10 * time.Second):
+				_ = labCmd.Process.Kill()
+				t.Error("lab did not stop within 10 s of SIGINT")
+				<-tail
+			}
+			if err := labCmd.Wait(); err != nil {
+				t.Errorf("lab did not stop cleanly on SIGINT: %v", err)
+			}
+		})
+		return after
+	}
+	t.Cleanup(func() { stop() })
+	if !ready {
+		t.Fatalf("the lab never said it was running:\n%s", head.String())
+	}
+	return head.String(), stop
+}
+
 // TestLabInOneProcessCommandsInAnother runs `exmigrate lab` as one process
 // and check, assess, copy and report as others, with the config the lab
 // wrote: exactly what an engineer does with two terminals.
@@ -40,45 +100,7 @@ func TestLabInOneProcessCommandsInAnother(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	labCmd := command(ctx, "lab", "--dir", dir, "--scenario", filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
-	stdout, err := labCmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	labCmd.Stderr = os.Stderr
-	if err := labCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = labCmd.Process.Signal(syscall.SIGINT)
-		done := make(chan error, 1)
-		go func() { done <- labCmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("lab did not stop cleanly on SIGINT: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			_ = labCmd.Process.Kill()
-			t.Error("lab did not stop within 10 s of SIGINT")
-		}
-	}()
-	// Wait for the lab to say it runs.
-	sc := bufio.NewScanner(stdout)
-	ready := false
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "Ctrl-C stops the lab") {
-			ready = true
-			break
-		}
-	}
-	if !ready {
-		t.Fatal("the lab never said it was running")
-	}
-	go func() { // keep draining so the lab never blocks on a full pipe
-		for sc.Scan() {
-		}
-	}()
+	startLabProcess(ctx, t, dir, filepath.Join("..", "..", "testdata", "lab", "small.yaml"))
 
 	cfg := filepath.Join(dir, "config.yaml")
 	steps := []struct {
