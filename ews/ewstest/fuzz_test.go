@@ -23,6 +23,10 @@ func FuzzServeRequest(f *testing.F) {
 		`<m:SyncFolderItems><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape><m:SyncFolderId><t:DistinguishedFolderId Id="inbox"/></m:SyncFolderId><m:SyncState>RVhNRkFLRTF8SXx4fDB8MHww</m:SyncState><m:MaxChangesReturned>512</m:MaxChangesReturned></m:SyncFolderItems>`,
 		`<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:IncludeMimeContent>true</t:IncludeMimeContent></m:ItemShape><m:ItemIds><t:ItemId Id="nope"/></m:ItemIds></m:GetItem>`,
 		`<m:UpdateItem ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="x"/></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
+		`<m:CreateItem MessageDisposition="SaveOnly"><m:Items><t:Message><t:Subject>s</t:Subject><t:Body BodyType="HTML">&lt;p&gt;x</t:Body><t:ToRecipients><t:Mailbox><t:Name>B</t:Name><t:EmailAddress>b@x.com</t:EmailAddress></t:Mailbox></t:ToRecipients><t:IsRead>true</t:IsRead></t:Message></m:Items></m:CreateItem>`,
+		`<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>c</t:Subject><t:Start>2025-01-01T10:00:00Z</t:Start><t:End>2025-01-01T11:00:00Z</t:End><t:IsAllDayEvent>true</t:IsAllDayEvent></t:CalendarItem><t:Contact><t:DisplayName>A</t:DisplayName><t:EmailAddresses><t:Entry Key="EmailAddress1">a@x.com</t:Entry></t:EmailAddresses></t:Contact></m:Items></m:CreateItem>`,
+		`<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape><t:BodyType>Text</t:BodyType><t:AdditionalProperties><t:FieldURI FieldURI="item:MimeContent"/><t:FieldURI FieldURI="message:ToRecipients"/><t:IndexedFieldURI FieldURI="item:InternetMessageHeader" FieldIndex="Subject"/><t:ExtendedFieldURI DistinguishedPropertySetId="InternetHeaders" PropertyName="X-A" PropertyType="String"/><t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyId="5" PropertyType="StringArray"/></t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="nope"/></m:ItemIds></m:GetItem>`,
+		`<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="folder:DisplayName"/></t:AdditionalProperties></m:ItemShape><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`,
 	} {
 		f.Add([]byte(fuzzEnvelope + body + `</s:Body></s:Envelope>`))
 	}
@@ -31,6 +35,8 @@ func FuzzServeRequest(f *testing.F) {
 	srv.AddAccount("CONTOSO", "svc", "pw", true)
 	mb := srv.AddMailbox("a@contoso.com")
 	mb.Root("inbox").AddItem(Item{MIME: []byte("Subject: hi\r\n\r\nbody")})
+	mb.Root("inbox").AddItem(Item{MIME: []byte(richMIME)})
+	mb.Root("calendar").AddItem(Item{MIME: []byte(labCalendarMIME), Class: "IPM.Appointment"})
 	acct := srv.accounts[accountKey("CONTOSO", "svc")]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		w := httptest.NewRecorder()
@@ -40,7 +46,7 @@ func FuzzServeRequest(f *testing.F) {
 		rc.imp = srv.mailboxes["a@contoso.com"]
 		doc, err := parseDOM(bytes.NewReader(data))
 		if err != nil {
-			rc.schemaFault(0, err.Error())
+			rc.schemaFault(0, 0, err.Error())
 		} else {
 			rc.serve(doc)
 		}

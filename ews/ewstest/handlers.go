@@ -23,8 +23,12 @@ type reqCtx struct {
 	imp          *mbox // impersonated mailbox
 }
 
-// ewsError is an error answered in a ResponseMessage.
-type ewsError struct{ code, text string }
+// ewsError is an error answered in a ResponseMessage; path, when set, is
+// the property path it concerns, answered in MessageXml.
+type ewsError struct {
+	code, text string
+	path       *node
+}
 
 func (e *ewsError) Error() string { return e.code + ": " + e.text }
 
@@ -61,32 +65,48 @@ func (rc *reqCtx) finish(x *xw) {
 
 // fault answers a SOAP fault with HTTP 500, as Exchange does for
 // ErrorServerBusy, ErrorSchemaValidation and header-level errors.
-func (rc *reqCtx) fault(code, text string, values [][2]string, detail ...[2]string) {
+func (rc *reqCtx) fault(code, text string, values [][2]string) {
+	rc.faultDetail(code, text, text, func(x *xw) {
+		if len(values) > 0 {
+			x.start(nsTypes, "MessageXml")
+			for _, v := range values {
+				x.leaf(nsTypes, "Value", v[1], "Name", v[0])
+			}
+			x.end()
+		}
+	})
+}
+
+// faultDetail writes a SOAP fault whose detail holds the errors-namespace
+// ResponseCode and Message, then whatever more writes (MessageXml, in the
+// types namespace inside a fault).
+func (rc *reqCtx) faultDetail(code, faultString, message string, more func(x *xw)) {
 	x := rc.begin(rc.w, http.StatusInternalServerError)
 	x.start(nsSOAP, "Fault")
 	x.leaf("", "faultcode", "a:"+code, "xmlns:a", nsTypes)
-	x.leaf("", "faultstring", text, "xml:lang", "en-US")
+	x.leaf("", "faultstring", faultString, "xml:lang", "en-US")
 	x.start("", "detail")
 	x.leaf(nsErrors, "ResponseCode", code)
-	x.leaf(nsErrors, "Message", text)
-	for _, d := range detail {
-		x.leaf(nsErrors, d[0], d[1])
-	}
-	if len(values) > 0 {
-		x.start(nsTypes, "MessageXml")
-		for _, v := range values {
-			x.leaf(nsTypes, "Value", v[1], "Name", v[0])
-		}
-		x.end()
-	}
+	x.leaf(nsErrors, "Message", message)
+	more(x)
 	x.end()
 	x.end()
 	rc.finish(x)
 }
 
-func (rc *reqCtx) schemaFault(line int, msg string) {
-	rc.fault("ErrorSchemaValidation", "The request failed schema validation: "+msg, nil,
-		[2]string{"LineNumber", strconv.Itoa(line)}, [2]string{"LinePosition", "1"}, [2]string{"Violation", msg})
+// schemaFault answers ErrorSchemaValidation as Exchange does: the
+// violation in the faultstring, a short Message, and MessageXml (types
+// namespace) with LineNumber, LinePosition and Violation. Reported, not
+// documented: the fault of exchangelib issue 501 and exchangelib's
+// test_error_schema_validation, which its parser reads.
+func (rc *reqCtx) schemaFault(line, col int, msg string) {
+	rc.faultDetail("ErrorSchemaValidation", "The request failed schema validation: "+msg, "The request failed schema validation.", func(x *xw) {
+		x.start(nsTypes, "MessageXml")
+		x.leaf(nsTypes, "LineNumber", strconv.Itoa(line))
+		x.leaf(nsTypes, "LinePosition", strconv.Itoa(col))
+		x.leaf(nsTypes, "Violation", msg)
+		x.end()
+	})
 }
 
 type handler func(rc *reqCtx, op *node, x *xw) error
@@ -108,7 +128,7 @@ func init() {
 func (rc *reqCtx) serve(doc *node) {
 	s := rc.s
 	if !doc.is(nsSOAP, "Envelope") {
-		rc.schemaFault(doc.line, "The root element must be the SOAP 1.1 Envelope.")
+		rc.schemaFault(doc.line, doc.col, "The root element must be the SOAP 1.1 Envelope.")
 		return
 	}
 	if err := checkSeq(doc, []cs{{nsSOAP, "Header", 0, 1}, {nsSOAP, "Body", 1, 1}}); err != nil {
@@ -128,13 +148,13 @@ func (rc *reqCtx) serve(doc *node) {
 			}
 		}
 		if v := hdr.child(nsTypes, "RequestServerVersion"); v != nil && !ews.ValidServerVersion(v.attr("Version")) {
-			rc.schemaFault(v.line, fmt.Sprintf("The 'Version' attribute is invalid - The value '%s' is invalid according to its datatype 'ExchangeVersionType'.", v.attr("Version")))
+			rc.schemaFault(v.line, v.col, fmt.Sprintf("The 'Version' attribute is invalid - The value '%s' is invalid according to its datatype 'ExchangeVersionType'.", v.attr("Version")))
 			return
 		}
 	}
 	body := doc.child(nsSOAP, "Body")
 	if len(body.children) != 1 {
-		rc.schemaFault(body.line, "The Body must hold exactly one request element.")
+		rc.schemaFault(body.line, body.col, "The Body must hold exactly one request element.")
 		return
 	}
 	op := body.children[0]
@@ -151,7 +171,7 @@ func (rc *reqCtx) serve(doc *node) {
 			}
 		}
 		if addr == "" {
-			rc.schemaFault(imp.line, "The element 'ConnectingSID' has incomplete content.")
+			rc.schemaFault(imp.line, imp.col, "The element 'ConnectingSID' has incomplete content.")
 			return
 		}
 		if !rc.acct.impersonation {
@@ -197,10 +217,10 @@ func (rc *reqCtx) serve(doc *node) {
 func (rc *reqCtx) schemaFaultErr(err error) {
 	var v *violation
 	if errors.As(err, &v) {
-		rc.schemaFault(v.line, v.msg)
+		rc.schemaFault(v.line, v.col, v.msg)
 		return
 	}
-	rc.schemaFault(0, err.Error())
+	rc.schemaFault(0, 0, err.Error())
 }
 
 // injected is the error a FaultCode injection asks for, checked before a
@@ -232,6 +252,15 @@ func (rc *reqCtx) msgStart(x *xw, name string, err error) bool {
 	x.leaf(nsMessages, "MessageText", ee.text)
 	x.leaf(nsMessages, "ResponseCode", ee.code)
 	x.leaf(nsMessages, "DescriptiveLinkKey", "0")
+	if p := ee.path; p != nil {
+		x.start(nsMessages, "MessageXml")
+		var attrs []string
+		for _, a := range p.attrs {
+			attrs = append(attrs, a.Name.Local, a.Value)
+		}
+		x.empty(nsTypes, p.name.Local, attrs...)
+		x.end()
+	}
 	return false
 }
 

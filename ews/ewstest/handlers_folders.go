@@ -6,11 +6,14 @@ import (
 )
 
 func (rc *reqCtx) getFolder(op *node, x *xw) error {
-	sh := parseShape(op.child(nsMessages, "FolderShape"))
+	sh := parseShape(op.child(nsMessages, "FolderShape"), false)
 	x.start(nsMessages, "GetFolderResponse")
 	x.start(nsMessages, "ResponseMessages")
 	for _, ref := range op.child(nsMessages, "FolderIds").children {
 		f, err := rc.folderByRef(ref)
+		if err == nil {
+			err = sh.invalidErr()
+		}
 		if err == nil && f.permErr != "" && sh.fields["folder:PermissionSet"] {
 			err = errf(f.permErr, "Injected by the test for the permission set of folder %q.", f.name)
 		}
@@ -18,6 +21,8 @@ func (rc *reqCtx) getFolder(op *node, x *xw) error {
 			x.start(nsMessages, "Folders")
 			rc.writeFolder(x, f, sh)
 			x.end()
+		} else {
+			x.empty(nsMessages, "Folders") // as getfolder-operation.md's error example
 		}
 		x.end()
 	}
@@ -27,12 +32,15 @@ func (rc *reqCtx) getFolder(op *node, x *xw) error {
 }
 
 func (rc *reqCtx) findFolder(op *node, x *xw) error {
-	sh := parseShape(op.child(nsMessages, "FolderShape"))
+	sh := parseShape(op.child(nsMessages, "FolderShape"), false)
 	deep := op.attr("Traversal") == "Deep"
 	x.start(nsMessages, "FindFolderResponse")
 	x.start(nsMessages, "ResponseMessages")
 	for _, ref := range op.child(nsMessages, "ParentFolderIds").children {
 		f, err := rc.folderByRef(ref)
+		if err == nil {
+			err = sh.invalidErr()
+		}
 		if err == nil && deep && f.mb == nil {
 			err = errf("ErrorInvalidOperation", "Deep traversal is not supported for public folders.")
 		}
@@ -106,6 +114,8 @@ func (rc *reqCtx) createFolder(op *node, x *xw) error {
 			x.empty(nsTypes, "FolderId", "Id", f.id, "ChangeKey", "AQAAABYAAA"+strconv.FormatInt(f.updated, 10))
 			x.end()
 			x.end()
+		} else {
+			x.empty(nsMessages, "Folders") // as createfolder-operation.md's error example
 		}
 		x.end()
 	}
@@ -115,7 +125,7 @@ func (rc *reqCtx) createFolder(op *node, x *xw) error {
 }
 
 func (rc *reqCtx) syncFolderHierarchy(op *node, x *xw) error {
-	sh := parseShape(op.child(nsMessages, "FolderShape"))
+	sh := parseShape(op.child(nsMessages, "FolderShape"), false)
 	var root *folder
 	var err error
 	if sf := op.child(nsMessages, "SyncFolderId"); sf != nil {
@@ -127,6 +137,9 @@ func (rc *reqCtx) syncFolderHierarchy(op *node, x *xw) error {
 				root = mb.roots["root"]
 			}
 		}
+	}
+	if err == nil {
+		err = sh.invalidErr()
 	}
 	if err == nil && root.mb == nil {
 		err = errf("ErrorInvalidOperation", "SyncFolderHierarchy is not supported for public folders.")
@@ -159,6 +172,10 @@ func (rc *reqCtx) syncFolderHierarchy(op *node, x *xw) error {
 			}
 		}
 		x.end()
+	} else {
+		// As syncfolderhierarchy-operation.md's error example.
+		x.empty(nsMessages, "SyncState")
+		x.leaf(nsMessages, "IncludesLastFolderInRange", "true")
 	}
 	x.end()
 	x.end()

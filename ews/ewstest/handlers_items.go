@@ -38,9 +38,11 @@ func restriction(r *node) (func(*item) bool, error) {
 }
 
 func (rc *reqCtx) findItem(op *node, x *xw) error {
-	sh := parseShape(op.child(nsMessages, "ItemShape"))
-	if sh.mime {
-		return errf("ErrorInvalidRequest", "FindItem cannot return MIME content.")
+	shapeNode := op.child(nsMessages, "ItemShape")
+	sh := parseShape(shapeNode, true)
+	shapeErr := sh.invalidErr()
+	if shapeErr == nil {
+		shapeErr = findErr(shapeNode)
 	}
 	match, rerr := restriction(op.child(nsMessages, "Restriction"))
 	limit := rc.s.pageLimit
@@ -51,6 +53,9 @@ func (rc *reqCtx) findItem(op *node, x *xw) error {
 	x.start(nsMessages, "ResponseMessages")
 	for _, ref := range op.child(nsMessages, "ParentFolderIds").children {
 		f, err := rc.folderByRef(ref)
+		if err == nil {
+			err = shapeErr
+		}
 		if err == nil {
 			err = rerr
 		}
@@ -87,6 +92,27 @@ func (rc *reqCtx) findItem(op *node, x *xw) error {
 // the organisation's message size limit; over it, ErrorMessageSizeExceeded.
 const MaxMessageSize = 35 << 20
 
+// messageElements are the items MessageDisposition applies to
+// (responsecode.md, ErrorMessageDispositionRequired: "when the item being
+// created or updated is a Message").
+var messageElements = map[string]bool{"Message": true, "MeetingMessage": true, "MeetingRequest": true,
+	"MeetingResponse": true, "MeetingCancellation": true, "SharingMessage": true}
+
+// defaultClass is the ItemClass an item created without one gets.
+var defaultClass = map[string]string{"Item": "IPM.Note", "Message": "IPM.Note", "CalendarItem": "IPM.Appointment",
+	"Contact": "IPM.Contact", "DistributionList": "IPM.DistList", "Task": "IPM.Task", "PostItem": "IPM.Post",
+	"MeetingMessage": "IPM.Schedule.Meeting", "MeetingRequest": "IPM.Schedule.Meeting.Request",
+	"MeetingResponse": "IPM.Schedule.Meeting.Resp.Pos", "MeetingCancellation": "IPM.Schedule.Meeting.Canceled",
+	"SharingMessage": "IPM.Sharing"}
+
+// sendErr refuses what would make the service mail someone. Exchange
+// would send; the lab never does, so the request is refused whole and
+// nothing is saved (the no-send rule: EXM-WRITE-WOULD-SEND).
+func (rc *reqCtx) sendErr(what string) error {
+	rc.s.sendAttempts.Add(1)
+	return errf("ErrorInvalidOperation", "The lab never sends mail: %s would send it on Exchange, so the fake refuses it and saves nothing.", what)
+}
+
 func (rc *reqCtx) createItem(op *node, x *xw) error {
 	var target *folder
 	var ferr error
@@ -95,82 +121,41 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 	} else {
 		mb, err := rc.mailboxFor("")
 		if err == nil {
+			err = rc.access(mb, false)
+		}
+		if err == nil {
 			target = mb.roots["drafts"]
 		}
 		ferr = err
 	}
+	disp := op.attr("MessageDisposition")
 	x.start(nsMessages, "CreateItemResponse")
 	x.start(nsMessages, "ResponseMessages")
 	for _, in := range op.child(nsMessages, "Items").children {
+		el := in.name.Local
 		err := ferr
 		if err == nil {
 			err = rc.injected()
 		}
-		if err == nil && in.name.Local == "Message" && !op.hasAttr("MessageDisposition") {
+		switch {
+		case err != nil:
+		case messageElements[el] && disp == "":
 			err = errf("ErrorMessageDispositionRequired", "MessageDisposition is required for messages.")
-		}
-		if err == nil && op.attr("MessageDisposition") != "SaveOnly" {
-			err = errf("ErrorInvalidOperation", "The fake does not send mail.")
-		}
-		var mime []byte
-		if err == nil {
-			mc := in.child(nsTypes, "MimeContent")
-			if mc == nil {
-				err = errf("ErrorInvalidRequest", "The fake creates items from MimeContent only.")
-			} else if mime, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(mc.text.String()), "")); err != nil {
-				err = errf("ErrorMimeContentConversionFailed", "The MIME content is not valid base64.")
-			} else if !bytes.Contains(mime, []byte(":")) {
-				err = errf("ErrorMimeContentConversionFailed", "The MIME content has no headers.")
-			}
-		}
-		if err == nil && len(mime) > MaxMessageSize {
-			err = errf("ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
-		}
-		if err == nil && target.mb != nil && target.mb.quota > 0 && target.mb.used+int64(len(mime)) > target.mb.quota {
-			err = errf("ErrorQuotaExceeded", "The mailbox quota has been exceeded.")
+		case messageElements[el] && disp != "SaveOnly":
+			err = rc.sendErr("MessageDisposition " + disp)
+		case el == "CalendarItem" && !op.hasAttr("SendMeetingInvitations"):
+			// responsecode.md: ErrorSendMeetingInvitationsRequired.
+			err = errf("ErrorSendMeetingInvitationsRequired", "SendMeetingInvitations is required for calendar items.")
+		case el == "CalendarItem" && op.attr("SendMeetingInvitations") != "SendToNone" && hasAttendees(in):
+			err = rc.sendErr("SendMeetingInvitations " + op.attr("SendMeetingInvitations"))
+		case defaultClass[el] == "":
+			// Response objects (replies, forwards, meeting responses ...)
+			// act on other items; the fake creates items only.
+			err = errf("ErrorInvalidRequest", "The fake does not create %s response objects.", el)
 		}
 		var it *item
 		if err == nil {
-			spec := Item{MIME: mime, Class: in.child(nsTypes, "ItemClass").value(), Importance: in.child(nsTypes, "Importance").value()}
-			if cats := in.child(nsTypes, "Categories"); cats != nil {
-				for _, c := range cats.all(nsTypes, "String") {
-					spec.Categories = append(spec.Categories, c.value())
-				}
-			}
-			ext := map[string]string{}
-			for _, ep := range in.all(nsTypes, "ExtendedProperty") {
-				e := parseExt(ep.child(nsTypes, "ExtendedFieldURI"))
-				ext[e.key()] = ep.child(nsTypes, "Value").value()
-			}
-			if v, ok := ext["0x0e07"]; ok {
-				n, perr := strconv.Atoi(v)
-				if perr != nil {
-					err = errf("ErrorInvalidExtendedPropertyValue", "PR_MESSAGE_FLAGS must be an integer.")
-				}
-				spec.IsRead, spec.IsDraft = n&1 != 0, n&8 != 0
-			} else {
-				spec.IsDraft = true // without PR_MESSAGE_FLAGS Exchange saves an unsent draft
-			}
-			if v := in.child(nsTypes, "IsRead"); v != nil {
-				spec.IsRead = v.value() == "true"
-			}
-			if v, ok := ext["0x0e06"]; ok {
-				if spec.Received, err = time.Parse(time.RFC3339, v); err != nil {
-					err = errf("ErrorInvalidExtendedPropertyValue", "PR_MESSAGE_DELIVERY_TIME is not a dateTime.")
-				}
-			}
-			if v, ok := ext["0x0039"]; ok && err == nil {
-				if spec.Sent, err = time.Parse(time.RFC3339, v); err != nil {
-					err = errf("ErrorInvalidExtendedPropertyValue", "PR_CLIENT_SUBMIT_TIME is not a dateTime.")
-				}
-			}
-			if err == nil {
-				it = rc.s.addItem(target, spec)
-				for k, v := range ext {
-					it.ext[k] = v
-				}
-				rc.s.writes.Add(1)
-			}
+			it, err = rc.createOne(target, in)
 		}
 		if rc.msgStart(x, "CreateItemResponseMessage", err) {
 			x.start(nsMessages, "Items")
@@ -178,12 +163,94 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", it.changeKey())
 			x.end()
 			x.end()
+		} else {
+			// ItemInfoResponseMessageType requires Items, empty on an
+			// error (createitem-operation-email-message.md's example).
+			x.empty(nsMessages, "Items")
 		}
 		x.end()
 	}
 	x.end()
 	x.end()
 	return nil
+}
+
+func hasAttendees(in *node) bool {
+	for _, k := range []string{"RequiredAttendees", "OptionalAttendees", "Resources"} {
+		if len(in.child(nsTypes, k).kids()) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// createOne stores one item, from its MimeContent or, without it, from
+// its properties (for which the fake writes the MIME Exchange would
+// answer GetItem with).
+func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
+	var mime []byte
+	var err error
+	now := rc.s.now()
+	if mc := in.child(nsTypes, "MimeContent"); mc != nil {
+		if mime, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(mc.text.String()), "")); err != nil {
+			return nil, errf("ErrorMimeContentConversionFailed", "The MIME content is not valid base64.")
+		}
+		if !bytes.Contains(mime, []byte(":")) {
+			return nil, errf("ErrorMimeContentConversionFailed", "The MIME content has no headers.")
+		}
+	} else {
+		mime = composeMIME(in, target.mb, now)
+	}
+	if len(mime) > MaxMessageSize {
+		return nil, errf("ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
+	}
+	if target.mb != nil && target.mb.quota > 0 && target.mb.used+int64(len(mime)) > target.mb.quota {
+		return nil, errf("ErrorQuotaExceeded", "The mailbox quota has been exceeded.")
+	}
+	class := in.child(nsTypes, "ItemClass").value()
+	if class == "" {
+		class = defaultClass[in.name.Local]
+	}
+	spec := Item{MIME: mime, Class: class, Importance: in.child(nsTypes, "Importance").value(), Received: now}
+	if cats := in.child(nsTypes, "Categories"); cats != nil {
+		for _, c := range cats.all(nsTypes, "String") {
+			spec.Categories = append(spec.Categories, c.value())
+		}
+	}
+	ext := map[string]string{}
+	for _, ep := range in.all(nsTypes, "ExtendedProperty") {
+		e := parseExt(ep.child(nsTypes, "ExtendedFieldURI"))
+		ext[e.key()] = ep.child(nsTypes, "Value").value()
+	}
+	if v, ok := ext["0x0e07"]; ok {
+		n, perr := strconv.Atoi(v)
+		if perr != nil {
+			return nil, errf("ErrorInvalidExtendedPropertyValue", "PR_MESSAGE_FLAGS must be an integer.")
+		}
+		spec.IsRead, spec.IsDraft = n&1 != 0, n&8 != 0
+	} else {
+		spec.IsDraft = messageElements[in.name.Local] // without PR_MESSAGE_FLAGS Exchange saves an unsent draft
+	}
+	if v := in.child(nsTypes, "IsRead"); v != nil {
+		spec.IsRead = v.value() == "true" || v.value() == "1"
+	}
+	if v, ok := ext["0x0e06"]; ok {
+		if spec.Received, err = time.Parse(time.RFC3339, v); err != nil {
+			return nil, errf("ErrorInvalidExtendedPropertyValue", "PR_MESSAGE_DELIVERY_TIME is not a dateTime.")
+		}
+	}
+	if v, ok := ext["0x0039"]; ok {
+		if spec.Sent, err = time.Parse(time.RFC3339, v); err != nil {
+			return nil, errf("ErrorInvalidExtendedPropertyValue", "PR_CLIENT_SUBMIT_TIME is not a dateTime.")
+		}
+	}
+	it := rc.s.addItem(target, spec)
+	it.ext["0x3007"], it.ext["0x3008"] = xsTime(now), xsTime(now)
+	for k, v := range ext {
+		it.ext[k] = v
+	}
+	rc.s.writes.Add(1)
+	return it, nil
 }
 
 func (rc *reqCtx) updateItem(op *node, x *xw) error {
@@ -210,6 +277,7 @@ func (rc *reqCtx) updateItem(op *node, x *xw) error {
 				case u.is(nsTypes, "SetItemField") && uri == "item:Subject" && val != nil:
 					it.subject = val.child(nsTypes, "Subject").value()
 					it.updated = rc.s.nextSeq()
+					it.ext["0x3008"] = xsTime(rc.s.now())
 				default:
 					err = errf("ErrorInvalidPropertySet", "The fake updates message:IsRead and item:Subject only.")
 				}
@@ -227,6 +295,8 @@ func (rc *reqCtx) updateItem(op *node, x *xw) error {
 			x.start(nsMessages, "ConflictResults")
 			x.leaf(nsTypes, "Count", "0")
 			x.end()
+		} else {
+			x.empty(nsMessages, "Items") // required by ItemInfoResponseMessageType
 		}
 		x.end()
 	}

@@ -11,7 +11,7 @@ import (
 // without it, encoding base64 on the fly.
 func (rc *reqCtx) getItem(op *node) {
 	s := rc.s
-	sh := parseShape(op.child(nsMessages, "ItemShape"))
+	sh := parseShape(op.child(nsMessages, "ItemShape"), true)
 	type entry struct {
 		it  item
 		err error
@@ -20,8 +20,14 @@ func (rc *reqCtx) getItem(op *node) {
 	s.mu.Lock()
 	for _, id := range op.child(nsMessages, "ItemIds").children {
 		it, err := rc.itemByID(id.attr("Id"))
+		if err == nil {
+			err = sh.invalidErr()
+		}
 		e := entry{err: err}
-		if it != nil {
+		if err == nil {
+			if sh.needsProps() {
+				s.propsOf(it) // derived once, under the lock, and kept
+			}
 			e.it = *it
 		}
 		entries = append(entries, e)

@@ -33,8 +33,11 @@ func parseSyncState(state, kind, folderID string, epoch int) (base, cursor int64
 }
 
 func (rc *reqCtx) syncFolderItems(op *node, x *xw) error {
-	sh := parseShape(op.child(nsMessages, "ItemShape"))
+	sh := parseShape(op.child(nsMessages, "ItemShape"), true)
 	f, err := rc.folderByRef(op.child(nsMessages, "SyncFolderId").children[0])
+	if err == nil {
+		err = sh.invalidErr()
+	}
 	if err == nil && f.mb == nil {
 		err = errf("ErrorInvalidOperation", "Sync is not supported for public folders.")
 	}
@@ -104,6 +107,10 @@ func (rc *reqCtx) syncFolderItems(op *node, x *xw) error {
 			x.end()
 		}
 		x.end()
+	} else {
+		// As syncfolderitems-operation.md's error example.
+		x.empty(nsMessages, "SyncState")
+		x.leaf(nsMessages, "IncludesLastItemInRange", "true")
 	}
 	x.end()
 	x.end()

@@ -11,10 +11,18 @@
 // and must be forgotten when the connection closes.
 //
 // Operations served: GetFolder, FindFolder, FindItem, GetItem (MIME),
-// CreateFolder, CreateItem (MIME), UpdateItem (read state, subject),
-// SyncFolderItems, SyncFolderHierarchy, ResolveNames, GetInboxRules,
-// GetDelegate, GetSearchableMailboxes, GetDiscoverySearchConfiguration and
-// GetHoldOnMailboxes. Anything else is answered ErrorSchemaValidation.
+// CreateFolder, CreateItem (from MIME or from properties; never sends),
+// UpdateItem (read state, subject), SyncFolderItems, SyncFolderHierarchy,
+// ResolveNames, GetInboxRules, GetDelegate, GetSearchableMailboxes,
+// GetDiscoverySearchConfiguration and GetHoldOnMailboxes. Anything else is
+// answered ErrorSchemaValidation.
+//
+// Item and folder shapes take every property path the schema allows
+// (schema_tables.go is generated from types.xsd); the fake answers what it
+// holds, deriving from each item's MIME what Exchange derives (addresses,
+// headers, body, attachments, the text/calendar and text/vcard fields of
+// calendar items and contacts), and leaves out the rest, as Exchange
+// leaves out unset properties.
 package ewstest
 
 import (
@@ -23,6 +31,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"encoding/xml"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -71,6 +81,7 @@ type Server struct {
 	writes       atomic.Int64
 	bytesIn      atomic.Int64
 	basicSeen    atomic.Int64
+	sendAttempts atomic.Int64
 	anchorMisses atomic.Int64
 	requests     sync.Map // op -> *atomic.Int64
 
@@ -224,6 +235,15 @@ func (s *Server) BytesReceived() int64 { return s.bytesIn.Load() }
 // BasicAttempts counts requests that carried Basic credentials (always refused).
 func (s *Server) BasicAttempts() int64 { return s.basicSeen.Load() }
 
+// SendAttempts counts items refused because creating them would have sent
+// mail on Exchange (MessageDisposition SendOnly or SendAndSaveCopy,
+// meeting invitations): the lab never sends, and a client that follows
+// the no-send rule never asks.
+func (s *Server) SendAttempts() int64 { return s.sendAttempts.Load() }
+
+// now is the store's clock for creation and modification times.
+func (s *Server) now() time.Time { return time.Now().UTC().Truncate(time.Second) }
+
 // AnchorMisses counts impersonated requests whose X-AnchorMailbox header
 // did not name the impersonated mailbox (Microsoft requires it).
 func (s *Server) AnchorMisses() int64 { return s.anchorMisses.Load() }
@@ -335,7 +355,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc := &reqCtx{s: s, acct: acct, w: w, r: r, style: style}
 	doc, err := parseDOM(bytes.NewReader(data))
 	if err != nil {
-		rc.schemaFault(0, "The request is not well-formed XML: "+err.Error())
+		line := 0
+		var se *xml.SyntaxError
+		if errors.As(err, &se) {
+			line = se.Line
+		}
+		rc.schemaFault(line, 0, "The request is not well-formed XML: "+err.Error())
 		return
 	}
 	op := ""

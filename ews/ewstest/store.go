@@ -73,6 +73,7 @@ type item struct {
 	mime            []byte
 	open            func() (io.ReadCloser, error)
 	streamKey       string            // names open for snapshots
+	derived         *mimeProps        // what Exchange derives from the MIME; computed on first use
 	ext             map[string]string // "0x0e07" or "setid|name" -> value
 	created         int64
 	updated         int64

@@ -54,52 +54,30 @@ var opSpecs = map[string]opSpec{
 	"GetHoldOnMailboxes":              {children: []cs{mm("HoldId", 1, 1)}},
 }
 
-// Item and folder child order (ItemType then MessageType; BaseFolderType then FolderType).
-var (
-	itemOrder = []string{"MimeContent", "ItemId", "ParentFolderId", "ItemClass", "Subject", "Sensitivity", "Body", "Attachments",
-		"DateTimeReceived", "Size", "Categories", "Importance", "InReplyTo", "IsSubmitted", "IsDraft", "IsFromMe", "IsResend",
-		"IsUnmodified", "InternetMessageHeaders", "DateTimeSent", "DateTimeCreated", "ResponseObjects", "ReminderDueBy",
-		"ReminderIsSet", "ReminderNextTime", "ReminderMinutesBeforeStart", "DisplayCc", "DisplayTo", "DisplayBcc",
-		"HasAttachments", "ExtendedProperty", "Culture", "EffectiveRights", "LastModifiedName", "LastModifiedTime",
-		"IsAssociated", "WebClientReadFormQueryString", "WebClientEditFormQueryString", "ConversationId", "UniqueBody", "Flag"}
-	messageOrder = []string{"Sender", "ToRecipients", "CcRecipients", "BccRecipients", "IsReadReceiptRequested",
-		"IsDeliveryReceiptRequested", "ConversationIndex", "ConversationTopic", "From", "InternetMessageId", "IsRead",
-		"IsResponseRequested", "References", "ReplyTo", "ReceivedBy", "ReceivedRepresenting"}
-	folderOrder = []string{"FolderId", "ParentFolderId", "FolderClass", "DisplayName", "TotalCount", "ChildFolderCount",
-		"ExtendedProperty", "ManagedFolderInformation", "EffectiveRights", "DistinguishedFolderId", "PolicyTag", "ArchiveTag",
-		"ReplicaList", "PermissionSet", "UnreadCount"}
-)
-
 var (
 	propertyTypes = []string{"ApplicationTime", "ApplicationTimeArray", "Binary", "BinaryArray", "Boolean", "CLSID",
 		"CLSIDArray", "Currency", "CurrencyArray", "Double", "DoubleArray", "Error", "Float", "FloatArray", "Integer",
 		"IntegerArray", "Long", "LongArray", "Null", "Object", "ObjectArray", "Short", "ShortArray", "SystemTime",
 		"SystemTimeArray", "String", "StringArray"}
 	baseShapes = []string{"IdOnly", "Default", "AllProperties", "PcxPeopleSearch"}
-	// The FieldURI values the fake knows (a subset of UnindexedFieldURIType).
-	fieldURIs = []string{"folder:FolderId", "folder:ParentFolderId", "folder:DisplayName", "folder:UnreadCount",
-		"folder:TotalCount", "folder:ChildFolderCount", "folder:FolderClass", "folder:DistinguishedFolderId", "folder:PermissionSet",
-		"item:ItemId", "item:ParentFolderId", "item:ItemClass", "item:Subject", "item:DateTimeReceived", "item:Size",
-		"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments", "item:DateTimeSent",
-		"item:DateTimeCreated", "item:Flag", "item:Sensitivity", "item:Body", "item:MimeContent",
-		"message:InternetMessageId", "message:IsRead", "message:From", "message:Sender", "message:ToRecipients"}
-	propTagRE = regexp.MustCompile(`^(0x|0X)[0-9A-Fa-f]{1,4}$|^[0-9]{1,5}$`)
-	guidRE    = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+	xsBooleans = []string{"true", "false", "1", "0"}
+	propTagRE  = regexp.MustCompile(`^(0x|0X)[0-9A-Fa-f]{1,4}$|^[0-9]{1,5}$`)
+	guidRE     = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 )
 
 type violation struct {
-	line int
-	msg  string
+	line, col int
+	msg       string
 }
 
 func (v *violation) Error() string { return v.msg }
 
 func violationf(n *node, format string, args ...any) error {
-	line := 0
+	v := &violation{msg: fmt.Sprintf(format, args...)}
 	if n != nil {
-		line = n.line
+		v.line, v.col = n.line, n.col
 	}
-	return &violation{line: line, msg: fmt.Sprintf(format, args...)}
+	return v
 }
 
 // checkSeq checks n's element children against a sequence.
@@ -170,19 +148,40 @@ func checkInt(n *node, attr string, min, max int64) error {
 	return nil
 }
 
-// checkPath checks a FieldURI or ExtendedFieldURI.
+// checkPath checks a property path against the schema (the Path
+// substitution group: FieldURI, IndexedFieldURI, ExtendedFieldURI,
+// ExceptionFieldURI), the enumerations taken from types.xsd.
 func checkPath(p *node) error {
-	switch {
-	case p.is(nsTypes, "FieldURI"):
-		if err := checkAttrs(p, map[string][]string{"FieldURI": nil}, []string{"FieldURI"}); err != nil {
+	enum := func(attr string, vals []string) error {
+		if err := checkAttrs(p, map[string][]string{attr: nil, "FieldIndex": nil}, []string{attr}); err != nil {
 			return err
 		}
-		if !slices.Contains(fieldURIs, p.attr("FieldURI")) {
-			return violationf(p, "The 'FieldURI' attribute is invalid - The value '%s' is invalid according to its datatype.", p.attr("FieldURI"))
+		if !slices.Contains(vals, p.attr(attr)) {
+			return violationf(p, "The '%s' attribute is invalid - The value '%s' is invalid according to its datatype - The Enumeration constraint failed.", attr, p.attr(attr))
 		}
+		return nil
+	}
+	switch {
+	case p.is(nsTypes, "FieldURI"):
+		if p.hasAttr("FieldIndex") {
+			return violationf(p, "The 'FieldIndex' attribute is not declared.")
+		}
+		return enum("FieldURI", schemaFieldURIs)
+	case p.is(nsTypes, "IndexedFieldURI"):
+		if err := enum("FieldURI", schemaIndexedFieldURIs); err != nil {
+			return err
+		}
+		if !p.hasAttr("FieldIndex") {
+			return violationf(p, "The required attribute 'FieldIndex' is missing.")
+		}
+	case p.is(nsTypes, "ExceptionFieldURI"):
+		if p.hasAttr("FieldIndex") {
+			return violationf(p, "The 'FieldIndex' attribute is not declared.")
+		}
+		return enum("FieldURI", schemaExceptionFieldURIs)
 	case p.is(nsTypes, "ExtendedFieldURI"):
 		if err := checkAttrs(p, map[string][]string{"PropertyTag": nil, "PropertyType": propertyTypes, "PropertySetId": nil,
-			"DistinguishedPropertySetId": nil, "PropertyName": nil, "PropertyId": nil}, []string{"PropertyType"}); err != nil {
+			"DistinguishedPropertySetId": schemaPropertySets, "PropertyName": nil, "PropertyId": nil}, []string{"PropertyType"}); err != nil {
 			return err
 		}
 		if p.hasAttr("PropertyTag") && !propTagRE.MatchString(p.attr("PropertyTag")) {
@@ -191,7 +190,11 @@ func checkPath(p *node) error {
 		if p.hasAttr("PropertySetId") && !guidRE.MatchString(p.attr("PropertySetId")) {
 			return violationf(p, "The 'PropertySetId' attribute is invalid - The value '%s' is invalid according to its datatype 'GuidType'.", p.attr("PropertySetId"))
 		}
-	case p.is(nsTypes, "IndexedFieldURI"):
+		if p.hasAttr("PropertyId") {
+			if err := checkInt(p, "PropertyId", -1<<31, 1<<31-1); err != nil {
+				return err
+			}
+		}
 	default:
 		return violationf(p, "The element '%s' is not a property path.", p.name.Local)
 	}
@@ -213,8 +216,13 @@ func checkShape(s *node, item bool) error {
 	if bs := s.child(nsTypes, "BaseShape"); !slices.Contains(baseShapes, bs.value()) {
 		return violationf(bs, "The element 'BaseShape' has an invalid value '%s'.", bs.value())
 	}
-	if m := s.child(nsTypes, "IncludeMimeContent"); m != nil && !slices.Contains([]string{"true", "false", "1", "0"}, m.value()) {
+	if m := s.child(nsTypes, "IncludeMimeContent"); m != nil && !slices.Contains(xsBooleans, m.value()) {
 		return violationf(m, "The element 'IncludeMimeContent' has an invalid value '%s'.", m.value())
+	}
+	for _, k := range []string{"BodyType", "UniqueBodyType", "NormalizedBodyType"} {
+		if b := s.child(nsTypes, k); b != nil && !slices.Contains([]string{"Best", "HTML", "Text"}, b.value()) {
+			return violationf(b, "The element '%s' has an invalid value '%s'.", k, b.value())
+		}
 	}
 	for _, p := range s.child(nsTypes, "AdditionalProperties").kids() {
 		if err := checkPath(p); err != nil {
@@ -304,37 +312,66 @@ func validate(op *node) error {
 			}
 		case "Items":
 			for _, it := range c.children {
-				if it.name.Space != nsTypes {
-					return violationf(it, "The element 'Items' has invalid child element '%s'.", it.name.Local)
-				}
-				order := itemOrder
-				if it.name.Local == "Message" {
-					order = append(append([]string(nil), itemOrder...), messageOrder...)
-				}
-				if err = checkOrder(it, nsTypes, order); err != nil {
+				if err = checkItem(it); err != nil {
 					return err
-				}
-				for _, ep := range it.all(nsTypes, "ExtendedProperty") {
-					if err = checkSeq(ep, []cs{tt("ExtendedFieldURI", 1, 1), tt("Value", 0, 1), tt("Values", 0, 1)}); err != nil {
-						return err
-					}
-					if err = checkPath(ep.child(nsTypes, "ExtendedFieldURI")); err != nil {
-						return err
-					}
 				}
 			}
 		case "Folders":
 			for _, f := range c.children {
-				if f.name.Space != nsTypes {
+				typ, ok := schemaFolderElements[f.name.Local]
+				if f.name.Space != nsTypes || !ok {
 					return violationf(f, "The element 'Folders' has invalid child element '%s'.", f.name.Local)
 				}
-				if err = checkOrder(f, nsTypes, folderOrder); err != nil {
+				if err = checkOrder(f, nsTypes, schemaSequences[typ]); err != nil {
 					return err
 				}
 			}
 		}
 		if err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// checkItem checks an item to create: its element is one of
+// NonEmptyArrayOfAllItemsType, its children in its type's schema order,
+// and the values the fake reads of the types the schema gives them.
+func checkItem(it *node) error {
+	typ, ok := schemaItemElements[it.name.Local]
+	if it.name.Space != nsTypes || !ok {
+		return violationf(it, "The element 'Items' has invalid child element '%s'.", it.name.Local)
+	}
+	if err := checkOrder(it, nsTypes, schemaSequences[typ]); err != nil {
+		return err
+	}
+	for _, c := range it.children {
+		var vals []string
+		switch c.name.Local {
+		case "Importance":
+			vals = []string{"Low", "Normal", "High"}
+		case "Sensitivity":
+			vals = []string{"Normal", "Personal", "Private", "Confidential"}
+		case "IsRead", "IsReadReceiptRequested", "IsDeliveryReceiptRequested", "IsAllDayEvent", "IsResponseRequested":
+			vals = xsBooleans
+		case "Start", "End", "DateTimeSent", "DateTimeReceived", "DueDate", "StartDate":
+			if _, ok := requestTime(c); !ok {
+				return violationf(c, "The '%s' element is invalid - The value '%s' is invalid according to its datatype 'http://www.w3.org/2001/XMLSchema:dateTime'.", c.name.Local, c.value())
+			}
+		case "Body":
+			if err := checkAttrs(c, map[string][]string{"BodyType": {"HTML", "Text"}, "IsTruncated": xsBooleans}, []string{"BodyType"}); err != nil {
+				return err
+			}
+		case "ExtendedProperty":
+			if err := checkSeq(c, []cs{tt("ExtendedFieldURI", 1, 1), tt("Value", 0, 1), tt("Values", 0, 1)}); err != nil {
+				return err
+			}
+			if err := checkPath(c.child(nsTypes, "ExtendedFieldURI")); err != nil {
+				return err
+			}
+		}
+		if vals != nil && !slices.Contains(vals, c.value()) {
+			return violationf(c, "The '%s' element is invalid - The value '%s' is invalid according to its datatype - The Enumeration constraint failed.", c.name.Local, c.value())
 		}
 	}
 	return nil

@@ -162,6 +162,7 @@ type node struct {
 	children []*node
 	text     strings.Builder
 	line     int
+	col      int // of the element's name, as .NET's schema validator reports it
 }
 
 func (n *node) kids() []*node {
@@ -234,6 +235,8 @@ func parseDOM(r io.Reader) (*node, error) {
 	var stack []*node
 	var root *node
 	for {
+		// Where the next token starts: the '<' of a start tag.
+		line, col := d.InputPos()
 		tok, err := d.Token()
 		if err == io.EOF {
 			break
@@ -243,8 +246,7 @@ func parseDOM(r io.Reader) (*node, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			line, _ := d.InputPos()
-			n := &node{name: t.Name, line: line}
+			n := &node{name: t.Name, line: line, col: col + 1}
 			for _, a := range t.Attr {
 				if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" && a.Name.Space == "" {
 					continue
