@@ -144,3 +144,43 @@ func TestAdminNeedsTheToken(t *testing.T) {
 		t.Errorf("after Close: %v", err)
 	}
 }
+
+// TestScenarioSizeLimits: max_send_size and max_receive_size reach the
+// Graph fake's mailbox (a cloud mailbox, or an on-prem mailbox's target);
+// out-of-range values are refused by key.
+func TestScenarioSizeLimits(t *testing.T) {
+	sc, err := ParseScenario([]byte(`
+domain: fabrikam.com
+mailboxes:
+  - {address: alex@fabrikam.com, location: onprem, folders: {Inbox: 1}, max_receive_size: 10MB}
+  - {address: megan@fabrikam.com, location: cloud, folders: {Inbox: 1}, max_send_size: 20MB, max_receive_size: 25MB}
+  - {address: room@fabrikam.com, location: cloud, type: room}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Start(context.Background(), Options{Dir: t.TempDir(), Scenario: sc, Ephemeral: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for addr, want := range map[string][2]int64{
+		"alex@fabrikam.onmicrosoft.com": {35 << 20, 10 << 20}, // Exchange Online defaults: send 35 MB, receive 36 MB
+		"megan@fabrikam.com":            {20 << 20, 25 << 20},
+		"room@fabrikam.com":             {35 << 20, 36 << 20},
+	} {
+		send, recv := l.Graph.Mailbox(addr).MessageSizeLimits()
+		if send != want[0] || recv != want[1] {
+			t.Errorf("%s: limits %d/%d, want %d/%d", addr, send, recv, want[0], want[1])
+		}
+	}
+	for doc, wantErr := range map[string]string{
+		"mailboxes: [{address: a@b.com, location: cloud, max_send_size: 200MB}]":   "mailboxes[0].max_send_size",
+		"mailboxes: [{address: a@b.com, target: none, max_receive_size: 10MB}]":    "target: none",
+		"mailboxes: [{address: a@b.com, location: cloud, max_receive_size: lots}]": `"lots" is not a size`,
+	} {
+		if _, err := ParseScenario([]byte(doc)); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s: err = %v, want %q", doc, err, wantErr)
+		}
+	}
+}

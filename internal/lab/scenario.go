@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/exmigrate/exmigrate/internal/config"
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -64,6 +65,13 @@ type MailboxSpec struct {
 	Rules        []RuleSpec      `yaml:"rules"`
 	Delegates    []DelegateSpec  `yaml:"delegates"`
 	Holds        []HoldSpec      `yaml:"holds"`
+	// MaxSendSize and MaxReceiveSize are the Exchange Online message size
+	// limits (Set-Mailbox) of the mailbox in the cloud: a cloud mailbox
+	// itself, or the target of an on-prem one. Default 35 MB to send and
+	// 36 MB to receive, as Exchange Online's; at most 150 MB. The Graph
+	// fake refuses what goes over the smaller.
+	MaxSendSize    config.Size `yaml:"max_send_size"`
+	MaxReceiveSize config.Size `yaml:"max_receive_size"`
 }
 
 // LargeItemSpec is one message with a large attachment.
@@ -192,6 +200,17 @@ func ParseScenario(data []byte) (*Scenario, error) {
 			if n < 0 || path == "" {
 				errs = append(errs, fmt.Errorf("mailboxes[%d].folders: %q: %d items", i, path, n))
 			}
+		}
+		for _, l := range []struct {
+			key string
+			v   config.Size
+		}{{"max_send_size", m.MaxSendSize}, {"max_receive_size", m.MaxReceiveSize}} {
+			if l.v < 0 || int64(l.v) > graphtest.MaxMessageSizeLimit {
+				errs = append(errs, fmt.Errorf("mailboxes[%d].%s: %d bytes: use 1 byte to 150MB (Exchange Online's range)", i, l.key, int64(l.v)))
+			}
+		}
+		if (m.MaxSendSize != 0 || m.MaxReceiveSize != 0) && m.Location == "onprem" && m.Target == "none" {
+			errs = append(errs, fmt.Errorf("mailboxes[%d]: max_send_size and max_receive_size are the limits of its cloud mailbox, and it has none (target: none)", i))
 		}
 	}
 	if s.Generate.Mailboxes < 0 || s.Generate.Items < 0 {

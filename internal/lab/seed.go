@@ -59,7 +59,9 @@ func seedOnPrem(l *Lab, g *generator, m MailboxSpec, seedN uint64) error {
 	// answers MailboxNotEnabledForRESTAPI for its on-prem mailbox.
 	l.Graph.AddOnPremUser(m.Address)
 	if m.Target != "none" && m.Target != "" {
-		l.Graph.AddMailbox(m.Target, mailbox.MailboxType(m.Type))
+		if err := setSizeLimits(l.Graph.AddMailbox(m.Target, mailbox.MailboxType(m.Type)), m); err != nil {
+			return err
+		}
 	}
 	for _, path := range sortedKeys(m.FolderClasses) {
 		mb.Folder(path).SetClass(m.FolderClasses[path])
@@ -180,6 +182,9 @@ func ruleOf(mb *ewstest.MailboxFixture, i int, rs RuleSpec) mailbox.Rule {
 
 func seedCloud(s *graphtest.Server, g *generator, m MailboxSpec) error {
 	fx := s.AddMailbox(m.Address, mailbox.MailboxType(m.Type))
+	if err := setSizeLimits(fx, m); err != nil {
+		return err
+	}
 	for _, path := range sortedKeys(m.Folders) {
 		fx.Folder(path)
 		for j := range m.Folders[path] {
@@ -187,6 +192,22 @@ func seedCloud(s *graphtest.Server, g *generator, m MailboxSpec) error {
 		}
 	}
 	return nil
+}
+
+// setSizeLimits gives a cloud mailbox the scenario's message size limits;
+// a limit not set keeps the fake's default (35 MB).
+func setSizeLimits(fx *graphtest.MailboxFixture, m MailboxSpec) error {
+	if m.MaxSendSize == 0 && m.MaxReceiveSize == 0 {
+		return nil
+	}
+	send, recv := fx.MessageSizeLimits()
+	if m.MaxSendSize != 0 {
+		send = int64(m.MaxSendSize)
+	}
+	if m.MaxReceiveSize != 0 {
+		recv = int64(m.MaxReceiveSize)
+	}
+	return fx.SetMessageSizeLimits(send, recv)
 }
 
 // cloudMessage is a generated message as the Graph fake stores it.
