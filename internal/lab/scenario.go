@@ -9,8 +9,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
