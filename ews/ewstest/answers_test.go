@@ -2,6 +2,7 @@ package ewstest
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -513,4 +514,47 @@ func TestCreateItem(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGetAttachment: the ids item:Attachments hands out open the
+// attachments with GetAttachment, as Exchange's do.
+func TestGetAttachment(t *testing.T) {
+	l := newLab(t)
+	resp := l.getItem(t, "message", fu("item:Attachments"))
+	var ids []string
+	for _, n := range findAll(t, resp, "AttachmentId") {
+		ids = append(ids, n.attr("Id"))
+	}
+	if len(ids) != 3 {
+		t.Fatalf("%d attachment ids: %s", len(ids), resp)
+	}
+	docs := map[string][]byte{"list": resp}
+	for _, tc := range []struct {
+		name, id, element, want, code string
+	}{
+		{name: "file", id: ids[1], element: "Content", want: base64.StdEncoding.EncodeToString([]byte("%PDF-1.4\n"))},
+		{name: "inline picture", id: ids[0], element: "ContentId", want: "logo@fabrikam"},
+		{name: "attached message", id: ids[2], element: "Subject", want: "Forwarded note"},
+		{name: "attached message MIME", id: ids[2], element: "MimeContent", want: base64.StdEncoding.EncodeToString([]byte("Subject: Forwarded note\r\nFrom: x@y.com\r\n\r\nInner body"))},
+		{name: "not an attachment id", id: "bm9wZQ==", code: "ErrorInvalidAttachmentId"},
+		{name: "past the last attachment", id: attachmentID(l.ids["message"], 3), code: "ErrorInvalidAttachmentId"},
+		{name: "another mailbox's item", id: attachmentID("QUFNa0FESXxib2JAY29udG9zby5jb218MDAwMDAwMDF8QUFBQQ==", 0), code: "ErrorItemNotFound"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, resp := l.do(t, `<m:GetAttachment><m:AttachmentShape><t:IncludeMimeContent>true</t:IncludeMimeContent></m:AttachmentShape>`+
+				`<m:AttachmentIds><t:AttachmentId Id="`+tc.id+`"/></m:AttachmentIds></m:GetAttachment>`)
+			docs[tc.name] = resp
+			ms := messages(t, resp)
+			if tc.code != "" {
+				if status != http.StatusOK || len(ms) != 1 || ms[0] != [2]string{"Error", tc.code} || len(findAll(t, resp, "Attachments")) != 1 {
+					t.Errorf("HTTP %d %v: %s", status, ms, resp)
+				}
+				return
+			}
+			if got := texts(t, resp, tc.element); status != http.StatusOK || len(got) != 1 || got[0] != tc.want {
+				t.Errorf("HTTP %d, %s = %q, want %q: %s", status, tc.element, got, tc.want, resp)
+			}
+		})
+	}
+	xmllintAll(t, docs)
 }

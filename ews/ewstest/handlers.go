@@ -120,7 +120,7 @@ func init() {
 		"SyncFolderItems": (*reqCtx).syncFolderItems, "SyncFolderHierarchy": (*reqCtx).syncFolderHierarchy,
 		"ResolveNames": (*reqCtx).resolveNames, "GetInboxRules": (*reqCtx).getInboxRules, "GetDelegate": (*reqCtx).getDelegate,
 		"GetSearchableMailboxes": (*reqCtx).getSearchableMailboxes, "GetDiscoverySearchConfiguration": (*reqCtx).getDiscoverySearchConfiguration,
-		"GetHoldOnMailboxes": (*reqCtx).getHoldOnMailboxes,
+		"GetHoldOnMailboxes": (*reqCtx).getHoldOnMailboxes, "GetAttachment": (*reqCtx).getAttachment,
 	}
 }
 

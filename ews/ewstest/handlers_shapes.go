@@ -911,24 +911,7 @@ func (rc *reqCtx) writeAttachments(x *xw, it *item, p *mimeProps) {
 	}
 	x.start(nsTypes, "Attachments")
 	for i, a := range p.attachments {
-		el := "FileAttachment"
-		if a.item {
-			el = "ItemAttachment"
-		}
-		x.start(nsTypes, el)
-		x.empty(nsTypes, "AttachmentId", "Id", attachmentID(it.id, i))
-		x.leaf(nsTypes, "Name", a.name)
-		x.leaf(nsTypes, "ContentType", a.contentType)
-		if a.contentID != "" {
-			x.leaf(nsTypes, "ContentId", a.contentID)
-		}
-		x.leaf(nsTypes, "Size", strconv.FormatInt(min(a.size, 1<<31-1), 10))
-		x.leaf(nsTypes, "LastModifiedTime", it.modifiedAt().UTC().Format("2006-01-02T15:04:05"))
-		x.leaf(nsTypes, "IsInline", strconv.FormatBool(a.inline))
-		if !a.item {
-			x.leaf(nsTypes, "IsContactPhoto", "false")
-		}
-		x.end()
+		rc.writeAttachment(x, it, i, a, false, false)
 	}
 	x.end()
 }

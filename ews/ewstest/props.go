@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"strings"
 	"time"
@@ -65,13 +66,13 @@ type contactProps struct {
 const (
 	maxParts         = 200
 	maxKeptBody      = 4 << 20
-	maxKeptAttach    = 8 << 20
 	maxHeaderScanned = 1 << 20
 )
 
 // deriveProps reads raw MIME. It never fails: what cannot be parsed is
 // left out, as Exchange keeps a message whose MIME it cannot fully read.
-// keepContent keeps attachment bytes (for GetAttachment).
+// keepContent keeps attachment bytes (for GetAttachment); decoded, they
+// are never longer than raw.
 func deriveProps(raw []byte, keepContent bool) *mimeProps {
 	return derive(bytes.NewReader(raw), keepContent, false)
 }
@@ -181,7 +182,7 @@ func (p *mimeProps) addPart(part *message.Entity, top, keepContent bool) {
 	keep := int64(0)
 	switch {
 	case keepContent:
-		keep = maxKeptAttach
+		keep = math.MaxInt64 // the item is in memory: its parts are no bigger
 	case a.item:
 		keep = maxHeaderScanned // enough for the attached message's subject
 	}

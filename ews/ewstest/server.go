@@ -11,7 +11,8 @@
 // and must be forgotten when the connection closes.
 //
 // Operations served: GetFolder, FindFolder, FindItem, GetItem (MIME),
-// CreateFolder, CreateItem (from MIME or from properties; never sends),
+// GetAttachment, CreateFolder, CreateItem (from MIME or from properties;
+// never sends),
 // UpdateItem (read state, subject), SyncFolderItems, SyncFolderHierarchy,
 // ResolveNames, GetInboxRules, GetDelegate, GetSearchableMailboxes,
 // GetDiscoverySearchConfiguration and GetHoldOnMailboxes. Anything else is

@@ -52,6 +52,7 @@ var opSpecs = map[string]opSpec{
 	"GetSearchableMailboxes":          {children: []cs{mm("SearchFilter", 0, 1), mm("ExpandGroupMembership", 0, 1)}},
 	"GetDiscoverySearchConfiguration": {children: []cs{mm("SearchId", 0, 1), mm("ExpandGroupMembership", 0, 1), mm("InPlaceHoldConfigurationOnly", 0, 1)}},
 	"GetHoldOnMailboxes":              {children: []cs{mm("HoldId", 1, 1)}},
+	"GetAttachment":                   {children: []cs{mm("AttachmentShape", 0, 1), mm("AttachmentIds", 1, 1)}},
 }
 
 var (
@@ -272,6 +273,23 @@ func validate(op *node) error {
 	for _, c := range op.children {
 		var err error
 		switch c.name.Local {
+		case "AttachmentShape":
+			if err = checkSeq(c, []cs{tt("IncludeMimeContent", 0, 1), tt("BodyType", 0, 1), tt("FilterHtmlContent", 0, 1), tt("AdditionalProperties", 0, 1)}); err == nil {
+				for _, p := range c.child(nsTypes, "AdditionalProperties").kids() {
+					if err = checkPath(p); err != nil {
+						break
+					}
+				}
+			}
+		case "AttachmentIds":
+			for _, id := range c.children {
+				if !id.is(nsTypes, "AttachmentId") || id.attr("Id") == "" {
+					err = violationf(id, "The element 'AttachmentIds' has invalid child element '%s'.", id.name.Local)
+				}
+			}
+			if len(c.children) == 0 {
+				err = violationf(c, "The element 'AttachmentIds' has incomplete content.")
+			}
 		case "ItemShape":
 			err = checkShape(c, true)
 		case "FolderShape":
