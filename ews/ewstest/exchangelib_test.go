@@ -114,6 +114,15 @@ type exchangelibResults struct {
 			LastModified   string   `json:"last_modified"`
 		} `json:"items"`
 	} `json:"item_details"`
+	AttachmentRead struct {
+		opResult
+		Attachments []struct {
+			Name        string `json:"name"`
+			ContentType string `json:"content_type"`
+			Size        int    `json:"size"`
+			SHA256      string `json:"sha256"`
+		} `json:"attachments"`
+	} `json:"attachment_read"`
 	CalendarRead struct {
 		opResult
 		Items []struct{ Subject, Start, End, Location, UID string } `json:"items"`
@@ -208,7 +217,8 @@ func exchangelibSeed(srv *ewstest.Server) (inbox *ewstest.FolderFixture, seeded 
 
 // TestExchangelib drives the fake, unmodified, with exchangelib 4.9
 // (Debian's python3-exchangelib) over HTTPS with NTLM: the folder walk,
-// item paging, details (every field exchangelib knows), a calendar, MIME,
+// item paging, details (every field exchangelib knows), an attachment
+// (found with a restriction, read with GetAttachment), a calendar, MIME,
 // SyncFolderItems to the end, CreateItem from properties and from MIME,
 // and a send the lab must refuse. Every request exchangelib sent and every
 // answer of the fake must be schema-valid, and each result is compared
@@ -303,6 +313,14 @@ func TestExchangelib(t *testing.T) {
 			t.Errorf("details of %d distinct items, want 23", len(got))
 		}
 	}
+	if res.AttachmentRead.check(t, "attachment read") {
+		// The item is found with a restriction on item:Subject, its
+		// attachment listed by GetItem and read with GetAttachment.
+		a := res.AttachmentRead.Attachments
+		if len(a) != 1 || a[0].Name != "scan-0042.pdf" || a[0].ContentType != "application/pdf" || a[0].Size != 9 || a[0].SHA256 != sha([]byte("%PDF-1.4\n")) {
+			t.Errorf("attachments as read: %+v", a)
+		}
+	}
 	if res.CalendarRead.check(t, "calendar read") {
 		if c := res.CalendarRead.Items; len(c) != 1 || c[0].Start != "2025-03-10T09:00:00+00:00" || c[0].End != "2025-03-10T10:00:00+00:00" ||
 			c[0].Location != "Room 4" || c[0].UID != "plan-1" {
@@ -373,9 +391,9 @@ func TestExchangelib(t *testing.T) {
 			t.Errorf("send: refused %v, %d send attempts, %d in Sent Items", res.SendRefused.Refused, srv.SendAttempts(), len(sent))
 		}
 	}
-	t.Logf("exchangelib: %d folders walked; %d items paged in %d FindItem pages of 7; details of %d; %d calendar items; MIME of %d; sync %v in %d calls, then %v; created %q from properties and %q from MIME; send refused %v",
+	t.Logf("exchangelib: %d folders walked; %d items paged in %d FindItem pages of 7; details of %d; %d attachment read; %d calendar items; MIME of %d; sync %v in %d calls, then %v; created %q from properties and %q from MIME; send refused %v",
 		len(res.FolderWalk.Folders), len(res.ItemPaging.Items), reqs.count("FindItem", `MaxEntriesReturned="7"`), len(res.ItemDetails.Items),
-		len(res.CalendarRead.Items), len(res.MIMERead.Items), res.Sync.Changes, reqs.count("SyncFolderItems", "<m:MaxChangesReturned>5<"),
+		len(res.AttachmentRead.Attachments), len(res.CalendarRead.Items), len(res.MIMERead.Items), res.Sync.Changes, reqs.count("SyncFolderItems", "<m:MaxChangesReturned>5<"),
 		res.SyncAfterCreate.Changes, res.CreateFromProperties.Subject, res.CreateFromMIME.Subject, res.SendRefused.Refused)
 	if srv.BasicAttempts() != 0 || srv.AnchorMisses() != 0 {
 		t.Errorf("exchangelib sent Basic credentials %d times, %d impersonated requests without X-AnchorMailbox", srv.BasicAttempts(), srv.AnchorMisses())

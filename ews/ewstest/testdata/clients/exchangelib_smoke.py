@@ -169,6 +169,15 @@ def main():
 
     run(results, "item_details", item_details)
 
+    def attachment_read():
+        out = []
+        for it in account.inbox.filter(subject="Scan 0042"):
+            for a in it.attachments:
+                out.append({"name": a.name, "content_type": a.content_type, "size": a.size, "sha256": sha(a.content)})
+        return {"attachments": out}
+
+    run(results, "attachment_read", attachment_read)
+
     def calendar_read():
         out = []
         for it in account.calendar.all().only("subject", "start", "end", "location", "uid"):
