@@ -37,7 +37,9 @@ func command(ctx context.Context, args ...string) *exec.Cmd {
 // The test's cleanup stops it when the test has not.
 func startLabProcess(ctx context.Context, t *testing.T, dir, scenario string) (started string, stop func() string) {
 	t.Helper()
-	labCmd := command(ctx, "lab", "--dir", dir, "--scenario", scenario)
+	// Not killed when ctx ends (the test's deferred cancel runs before its
+	// cleanup): stop sends SIGINT and must see the lab stop cleanly.
+	labCmd := command(context.WithoutCancel(ctx), "lab", "--dir", dir, "--scenario", scenario)
 	stdout, err := labCmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
