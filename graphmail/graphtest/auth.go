@@ -95,12 +95,25 @@ func (s *Server) serveInstanceDiscovery(w http.ResponseWriter, r *http.Request) 
 	})
 }
 
+// tokenError writes Entra's OAuth error: the AADSTS code also as a number
+// in error_codes, and the answer's ids as trace_id and correlation_id.
 func tokenError(w http.ResponseWriter, status int, code, desc string) {
+	codes := []int{}
+	if rest, ok := strings.CutPrefix(desc, "AADSTS"); ok {
+		if n, err := strconv.Atoi(strings.SplitN(rest, ":", 2)[0]); err == nil {
+			codes = append(codes, n)
+		}
+	}
+	ts := time.Now().UTC().Format("2006-01-02 15:04:05Z")
+	trace, corr := w.Header().Get("x-ms-request-id"), w.Header().Get("client-request-id")
 	writeJSON(w, status, map[string]any{
 		"error":             code,
-		"error_description": desc,
-		"error_codes":       []int{},
-		"timestamp":         time.Now().UTC().Format("2006-01-02 15:04:05Z"),
+		"error_description": desc + "\r\nTrace ID: " + trace + "\r\nCorrelation ID: " + corr + "\r\nTimestamp: " + ts,
+		"error_codes":       codes,
+		"timestamp":         ts,
+		"trace_id":          trace,
+		"correlation_id":    corr,
+		"error_uri":         "https://login.microsoftonline.com/error?code=" + strconv.Itoa(append(codes, 0)[0]),
 	})
 }
 

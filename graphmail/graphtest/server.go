@@ -4,12 +4,17 @@
 // and azidentity clients run unchanged against it through a custom cloud
 // configuration.
 //
-// It is as strict as the real service in everything the client depends on:
-// the JSON wire format, bearer token audience, expiry and roles, Graph's
-// per app-and-mailbox limits (4 concurrent requests, a request budget, an
-// upload budget, 4 MB per request, 20 requests per $batch), drafts, delta
-// paging and the errors Graph answers. Faults (429, 503, dropped connections,
-// latency) can be injected.
+// It is as strict as the real service in everything a client depends on:
+// the JSON wire format, OData query options ($filter, $select, $expand,
+// $orderby, $count, $search: served or refused as Graph does), id formats,
+// bearer token audience, expiry and roles (RS256 tokens whose key is at the
+// authority's jwks_uri), Graph's per app-and-mailbox limits (4 concurrent
+// requests, a request budget, an upload budget, 4 MB per request, 20
+// requests per $batch run up to 4 at once), each mailbox's message size
+// limit, drafts, delta paging and changeType, upload URLs on another host
+// than Graph, and the errors Graph answers. Faults (429, 503, dropped
+// connections, latency) can be injected. MSAL Python and requests run
+// against it unmodified (msal_test.go).
 //
 // It imports only the standard library and the neutral mailbox package, so
 // tests of other packages can use it without compiling msgraph-sdk-go.

@@ -513,6 +513,21 @@ func TestRequestIDs(t *testing.T) {
 	if resp.Header.Get("client-request-id") != mine || !uuid.MatchString(resp.Header.Get("x-ms-request-id")) {
 		t.Errorf("token endpoint headers %v", resp.Header)
 	}
+	// Entra's errors name the same ids, and the AADSTS code as a number.
+	form.Set("client_secret", "wrong")
+	req, _ = http.NewRequest("POST", f.ep.AuthorityHost+tenant+"/oauth2/v2.0/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("client-request-id", mine)
+	resp, err = f.ep.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&te)
+	resp.Body.Close()
+	if te["correlation_id"] != mine || te["trace_id"] != resp.Header.Get("x-ms-request-id") || fmt.Sprint(te["error_codes"]) != "[7.000215e+06]" {
+		t.Errorf("token error %v", te)
+	}
 }
 
 func TestUploadURLOnAnotherHost(t *testing.T) {
@@ -542,8 +557,13 @@ func TestUploadURLOnAnotherHost(t *testing.T) {
 	if a.status != 401 || a.code() != "InvalidAudienceForResource" || !strings.Contains(errMessage(a), "Audience claim is 'https://graph.microsoft.com'") || strings.Contains(errMessage(a), "authtoken") {
 		t.Errorf("upload with a Graph token: %d %v", a.status, a.body)
 	}
+	writes := f.s.Writes()
 	if a := put(up.String(), ""); a.status != 200 {
 		t.Errorf("upload without a token: %d %v", a.status, a.body)
+	}
+	// The range is the upload host's write, not Graph's.
+	if f.s.Writes() != writes || f.s.UploadWrites() != 1 {
+		t.Errorf("writes %d -> %d, upload writes %d", writes, f.s.Writes(), f.s.UploadWrites())
 	}
 }
 
