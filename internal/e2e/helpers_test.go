@@ -119,6 +119,27 @@ func (e *env) copyOnce(t testing.TB, entry csvinput.Entry, dir dispatch.Directio
 	return res
 }
 
+// copyWithNewState runs one pass with a new, empty state file (the old one
+// lost), as copyOnce does, and fails the test if the pass wrote anything:
+// the stamps on the target must tell it all.
+func (e *env) copyWithNewState(t *testing.T, entry csvinput.Entry, dir dispatch.Direction) *engine.MailboxResult {
+	t.Helper()
+	fresh, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "new-state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	old := e.store
+	e.store = fresh
+	defer func() { e.store = old }()
+	ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
+	res := e.copyOnce(t, entry, dir, testOptions())
+	if d := e.lab.Graph.Writes() - graphW + e.lab.EWS.Writes() - ewsW; d != 0 {
+		t.Errorf("the pass with a new state wrote %d times", d)
+	}
+	return res
+}
+
 // testOptions are the engine's defaults with a short backoff, so that the
 // injected faults cost little wall time.
 func testOptions() engine.CopyOptions {
