@@ -249,6 +249,11 @@ func (s *Server) route(q *req) {
 		f := q.mb.resolveFolder(seg[1])
 		s.mu.Unlock()
 		if f == nil {
+			if graphWellKnown[strings.ToLower(seg[1])] {
+				// A name Graph knows for a folder this mailbox lacks.
+				graphError(q.w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+				return
+			}
 			notFoundOrMalformed(q.w, seg[1])
 			return
 		}
@@ -297,6 +302,13 @@ func (s *Server) route(q *req) {
 }
 
 // ---------------------------------------------------------------- helpers
+
+// graphWellKnown are the well-known folder names Graph takes in place of an
+// id (learn.microsoft.com/graph/api/resources/mailfolder).
+var graphWellKnown = map[string]bool{"archive": true, "clutter": true, "conflicts": true, "conversationhistory": true,
+	"deleteditems": true, "drafts": true, "inbox": true, "junkemail": true, "localfailures": true, "msgfolderroot": true,
+	"outbox": true, "recoverableitemsdeletions": true, "scheduled": true, "searchfolders": true, "sentitems": true,
+	"serverfailures": true, "syncissues": true}
 
 // isDelta accepts both spellings of the delta function Graph serves.
 func isDelta(seg string) bool { return seg == "delta" || seg == "delta()" }

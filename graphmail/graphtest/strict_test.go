@@ -420,18 +420,19 @@ func TestIDsAndMalformedIDs(t *testing.T) {
 	}
 	user := "/users/" + alice
 	for _, tc := range []struct {
-		path         string
-		status       int
-		code         string
-		wantResolved bool
+		path   string
+		status int
+		code   string
 	}{
-		{user + "/messages/" + url.PathEscape(id), 200, "", true},
-		{user + "/messages/" + "AAMkAGI2TG93AAA-missing=", 404, "ErrorItemNotFound", false},
-		{user + "/messages/" + url.PathEscape("<gmail.id@mail.gmail.com>"), 400, "ErrorInvalidIdMalformed", false},
-		{user + "/messages/" + "abc%21", 400, "ErrorInvalidIdMalformed", false},
-		{user + "/mailFolders/" + "no%20such%20folder", 400, "ErrorInvalidIdMalformed", false},
-		{user + "/mailFolders/" + "AAMkAGI2TG93AAA-missing=", 404, "ErrorItemNotFound", false},
-		{user + "/mailFolders/" + url.PathEscape(fx.FolderID("Inbox/Sub")) + "/messages/" + url.PathEscape(id) + "/attachments/AAMk%24", 400, "ErrorInvalidIdMalformed", false},
+		{user + "/messages/" + url.PathEscape(id), 200, ""},
+		{user + "/messages/" + "AAMkAGI2TG93AAA-missing=", 404, "ErrorItemNotFound"},
+		{user + "/messages/" + url.PathEscape("<gmail.id@mail.gmail.com>"), 400, "ErrorInvalidIdMalformed"},
+		{user + "/messages/" + "abc%21", 400, "ErrorInvalidIdMalformed"},
+		{user + "/mailFolders/" + "no%20such%20folder", 400, "ErrorInvalidIdMalformed"},
+		{user + "/mailFolders/" + "AAMkAGI2TG93AAA-missing=", 404, "ErrorItemNotFound"},
+		// A well-known name of a folder this mailbox does not have.
+		{user + "/mailFolders/" + "recoverableitemsdeletions", 404, "ErrorItemNotFound"},
+		{user + "/mailFolders/" + url.PathEscape(fx.FolderID("Inbox/Sub")) + "/messages/" + url.PathEscape(id) + "/attachments/AAMk%24", 400, "ErrorInvalidIdMalformed"},
 	} {
 		a := f.call(t, tok, "GET", tc.path, nil)
 		if a.status != tc.status || a.code() != tc.code {
