@@ -440,20 +440,21 @@ func TestCreateItem(t *testing.T) {
 		code                      string // "" for success
 		fault                     bool   // a schema fault
 		sends                     int64  // refused because it would send
-		check                     []string
+		check, absent             []string
 		checkURIs                 string
 	}{
 		{name: "message from properties", attrs: `MessageDisposition="SaveOnly"`, folder: "drafts",
 			item:      `<t:Message><t:Subject>Hello</t:Subject><t:Body BodyType="Text">Line one</t:Body><t:ToRecipients><t:Mailbox><t:Name>Bob</t:Name><t:EmailAddress>bob@contoso.com</t:EmailAddress></t:Mailbox></t:ToRecipients><t:IsRead>true</t:IsRead><t:ReplyTo><t:Mailbox><t:EmailAddress>r@contoso.com</t:EmailAddress></t:Mailbox></t:ReplyTo></t:Message>`,
-			checkURIs: fu("item:Subject", "item:Body", "message:ToRecipients", "message:ReplyTo", "item:IsDraft", "message:IsRead", "message:InternetMessageId"),
-			check:     []string{"Hello", "Line one", "bob@contoso.com", "r@contoso.com", "<t:IsDraft>true</t:IsDraft>", "<t:IsRead>true</t:IsRead>", "@ewstest.invalid&gt;"}},
+			checkURIs: fu("item:Subject", "item:Body", "message:ToRecipients", "message:ReplyTo", "item:IsDraft", "message:IsRead", "message:InternetMessageId", "message:ReceivedBy"),
+			check:     []string{"Hello", "Line one", "bob@contoso.com", "r@contoso.com", "<t:IsDraft>true</t:IsDraft>", "<t:IsRead>true</t:IsRead>", "@ewstest.invalid&gt;"},
+			absent:    []string{"ReceivedBy"}}, // written, not delivered
 		{name: "appointment without attendees", attrs: `SendMeetingInvitations="SendToAllAndSaveCopy"`, folder: "calendar",
 			item:      `<t:CalendarItem><t:Subject>Dentist</t:Subject><t:Start>2025-04-01T08:00:00Z</t:Start><t:End>2025-04-01T09:00:00Z</t:End><t:Location>Main St</t:Location></t:CalendarItem>`,
 			checkURIs: fu("calendar:Start", "calendar:End", "calendar:Location", "item:ItemClass"),
 			check:     []string{"<t:CalendarItem>", "2025-04-01T08:00:00Z", "2025-04-01T09:00:00Z", "Main St", "IPM.Appointment"}},
 		{name: "meeting saved without invitations", attrs: `SendMeetingInvitations="SendToNone"`, folder: "calendar",
 			item:      `<t:CalendarItem><t:Subject>Review</t:Subject><t:Start>2025-04-02T08:00:00Z</t:Start><t:End>2025-04-02T09:00:00Z</t:End><t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>bob@contoso.com</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees></t:CalendarItem>`,
-			checkURIs: fu("calendar:Start"), check: []string{"2025-04-02T08:00:00Z"}},
+			checkURIs: fu("calendar:Start", "calendar:RequiredAttendees", "calendar:Organizer"), check: []string{"2025-04-02T08:00:00Z", "<t:RequiredAttendees><t:Attendee><t:Mailbox><t:Name>bob@contoso.com</t:Name><t:EmailAddress>bob@contoso.com</t:EmailAddress>", "<t:Organizer><t:Mailbox><t:Name>Alice</t:Name>"}},
 		{name: "meeting that would invite", attrs: `SendMeetingInvitations="SendToAllAndSaveCopy"`, folder: "calendar",
 			item: `<t:CalendarItem><t:Subject>Review</t:Subject><t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>bob@contoso.com</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees></t:CalendarItem>`,
 			code: "ErrorInvalidOperation", sends: 1},
@@ -510,6 +511,11 @@ func TestCreateItem(t *testing.T) {
 			for _, w := range tc.check {
 				if !strings.Contains(got, w) {
 					t.Errorf("GetItem lacks %q: %s", w, got)
+				}
+			}
+			for _, e := range tc.absent {
+				if len(texts(t, []byte(got), e)) != 0 {
+					t.Errorf("GetItem answers %s: %s", e, got)
 				}
 			}
 		})

@@ -140,6 +140,12 @@ func icalText(s string) string {
 	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\n", `\n`, "\r", "").Replace(s)
 }
 
+// icalParam quotes a parameter value (RFC 5545 3.2), which cannot hold
+// a double quote.
+func icalParam(s string) string {
+	return `"` + strings.NewReplacer(`"`, "", "\r", "", "\n", " ").Replace(s) + `"`
+}
+
 func icalOf(in *node, mb *mbox, now time.Time) []byte {
 	var b strings.Builder
 	b.WriteString("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//exmigrate ewstest//EN\r\nMETHOD:PUBLISH\r\nBEGIN:VEVENT\r\n")
@@ -163,12 +169,12 @@ func icalOf(in *node, mb *mbox, now time.Time) []byte {
 		fmt.Fprintf(&b, "LOCATION:%s\r\n", icalText(v))
 	}
 	if mb != nil {
-		fmt.Fprintf(&b, "ORGANIZER;CN=%s:mailto:%s\r\n", icalText(mb.display), mb.address)
+		fmt.Fprintf(&b, "ORGANIZER;CN=%s:mailto:%s\r\n", icalParam(mb.display), mb.address)
 	}
-	for _, k := range []string{"RequiredAttendees", "OptionalAttendees", "Resources"} {
-		for _, a := range in.child(nsTypes, k).all(nsTypes, "Attendee") {
+	for _, k := range [][2]string{{"RequiredAttendees", "ROLE=REQ-PARTICIPANT"}, {"OptionalAttendees", "ROLE=OPT-PARTICIPANT"}, {"Resources", "CUTYPE=RESOURCE"}} {
+		for _, a := range in.child(nsTypes, k[0]).all(nsTypes, "Attendee") {
 			for _, m := range requestAddrs(a) {
-				fmt.Fprintf(&b, "ATTENDEE;CN=%s:mailto:%s\r\n", icalText(m.Name), m.Address)
+				fmt.Fprintf(&b, "ATTENDEE;%s;CN=%s:mailto:%s\r\n", k[1], icalParam(m.Name), m.Address)
 			}
 		}
 	}

@@ -186,7 +186,8 @@ var firstClass = map[string]bool{
 	"IsReadReceiptRequested": true, "IsDeliveryReceiptRequested": true, "ConversationIndex": true,
 	"ConversationTopic": true, "From": true, "InternetMessageId": true, "IsRead": true, "References": true,
 	"ReplyTo": true, "ReceivedBy": true, "ReceivedRepresenting": true, "Start": true, "End": true,
-	"IsAllDayEvent": true, "Location": true, "Organizer": true, "DisplayName": true, "GivenName": true,
+	"IsAllDayEvent": true, "Location": true, "Organizer": true, "RequiredAttendees": true, "OptionalAttendees": true,
+	"Resources": true, "DisplayName": true, "GivenName": true,
 	"Surname": true, "CompanyName": true, "EmailAddresses": true, "JobTitle": true, "Status": true,
 	"PercentComplete": true, "IsComplete": true, "PostedTime": true,
 }
@@ -756,12 +757,32 @@ func (rc *reqCtx) writeItemProp(x *xw, it *item, sh shape, typ, e string, props 
 		}
 	case "ReceivedBy", "ReceivedRepresenting":
 		// Delivered mail names the mailbox it was delivered to; a draft
-		// was never delivered.
+		// or an item written with CreateItem (which sets its creation
+		// time) was never delivered.
+		if _, written := it.ext["0x3007"]; written {
+			return
+		}
 		if mb := it.f.mb; mb != nil && !it.isDraft {
 			rc.writeSingle(x, e, []addr{{name: mb.display, email: mb.address}})
 		}
 	case "PostedTime":
 		leaf(xsTime(it.received))
+	case "RequiredAttendees", "OptionalAttendees", "Resources":
+		c := props().cal
+		if c == nil {
+			return
+		}
+		list := map[string][]addr{"RequiredAttendees": c.required, "OptionalAttendees": c.optional, "Resources": c.resources}[e]
+		if len(list) == 0 {
+			return
+		}
+		x.start(nsTypes, e)
+		for _, a := range list {
+			x.start(nsTypes, "Attendee")
+			rc.writeMailbox(x, a, false)
+			x.end()
+		}
+		x.end()
 	case "UID", "Start", "End", "IsAllDayEvent", "Location", "Organizer":
 		c := props().cal
 		if c == nil {

@@ -50,10 +50,11 @@ type attachment struct {
 }
 
 type calProps struct {
-	uid, location, summary string
-	start, end             time.Time
-	allDay                 bool
-	organizer              addr
+	uid, location, summary        string
+	start, end                    time.Time
+	allDay                        bool
+	organizer                     addr
+	required, optional, resources []addr
 }
 
 type contactProps struct {
@@ -275,13 +276,27 @@ func contentLines(b []byte) []contentLine {
 		}
 		line := cur.String()
 		cur.Reset()
-		head, value, ok := strings.Cut(line, ":")
-		if !ok {
+		// The name and parameters end at the first colon outside a quoted
+		// parameter value; parameters are split at semicolons alike.
+		var fields []string
+		quoted, start, end := false, 0, -1
+		for i := 0; i < len(line) && end < 0; i++ {
+			switch c := line[i]; {
+			case c == '"':
+				quoted = !quoted
+			case !quoted && (c == ';' || c == ':'):
+				fields = append(fields, line[start:i])
+				start = i + 1
+				if c == ':' {
+					end = i
+				}
+			}
+		}
+		if end < 0 || len(fields) == 0 {
 			return
 		}
-		name, rest, _ := strings.Cut(head, ";")
-		cl := contentLine{name: strings.ToUpper(strings.TrimSpace(name)), value: value, params: map[string]string{}}
-		for _, p := range strings.Split(rest, ";") {
+		cl := contentLine{name: strings.ToUpper(strings.TrimSpace(fields[0])), value: line[end+1:], params: map[string]string{}}
+		for _, p := range fields[1:] {
 			if k, v, ok := strings.Cut(p, "="); ok {
 				cl.params[strings.ToUpper(k)] = strings.Trim(v, `"`)
 			}
@@ -330,13 +345,30 @@ func parseICal(b []byte) *calProps {
 		case l.name == "DTEND":
 			c.end, _ = icalTime(l)
 		case l.name == "ORGANIZER":
-			c.organizer = addr{name: l.params["CN"], email: strings.TrimPrefix(strings.TrimPrefix(l.value, "mailto:"), "MAILTO:")}
+			c.organizer = calAddr(l)
+		case l.name == "ATTENDEE":
+			switch {
+			case strings.EqualFold(l.params["CUTYPE"], "RESOURCE") || strings.EqualFold(l.params["CUTYPE"], "ROOM"):
+				c.resources = append(c.resources, calAddr(l))
+			case strings.EqualFold(l.params["ROLE"], "OPT-PARTICIPANT"):
+				c.optional = append(c.optional, calAddr(l))
+			default:
+				c.required = append(c.required, calAddr(l))
+			}
 		}
 	}
 	if !in {
 		return nil
 	}
 	return c
+}
+
+func calAddr(l contentLine) addr {
+	v := l.value
+	if len(v) >= 7 && strings.EqualFold(v[:7], "mailto:") {
+		v = v[7:]
+	}
+	return addr{name: l.params["CN"], email: v}
 }
 
 // icalTime reads a DATE-TIME (UTC, or floating and TZID times taken as

@@ -2,6 +2,7 @@ package ewstest
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -43,7 +44,9 @@ const richMIME = "From: =?utf-8?q?J=C3=B6rg_M=C3=BCller?= <joerg@fabrikam.com>\r
 
 const labCalendarMIME = "Subject: Meeting 1 with Ann\r\nMIME-Version: 1.0\r\nContent-Type: text/calendar; charset=\"utf-8\"; method=PUBLISH\r\n\r\n" +
 	"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//exmigrate lab//EN\r\nBEGIN:VEVENT\r\nUID:cal-1-ab\r\nDTSTART:20250310T090000Z\r\nDTEND:20250310T100000Z\r\n" +
-	"SUMMARY:Meeting 1 with Ann\r\nLOCATION:Room 4\\, floor 2\r\nORGANIZER;CN=Alice:mailto:alice@contoso.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	"SUMMARY:Meeting 1 with Ann\r\nLOCATION:Room 4\\, floor 2\r\nORGANIZER;CN=Alice:mailto:alice@contoso.com\r\n" +
+	"ATTENDEE;ROLE=REQ-PARTICIPANT;CN=\"Lee; Ann: Buyer\":mailto:ann@fabrikam.com\r\nATTENDEE;CUTYPE=RESOURCE;CN=Room 4:mailto:room4@contoso.com\r\n" +
+	"END:VEVENT\r\nEND:VCALENDAR\r\n"
 
 const labContactMIME = "Subject: Ann Lee\r\nMIME-Version: 1.0\r\nContent-Type: text/vcard; charset=\"utf-8\"\r\n\r\n" +
 	"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\r\nN:Lee;Ann;;;\r\nORG:Fabrikam\r\nTITLE:Buyer\r\nEMAIL:ann@fabrikam.com\r\nEMAIL:ann.lee@example.org\r\nEND:VCARD\r\n"
@@ -99,7 +102,8 @@ func TestDeriveProps(t *testing.T) {
 	cal := deriveProps([]byte(labCalendarMIME), false).cal
 	if cal == nil || cal.uid != "cal-1-ab" || !cal.start.Equal(time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)) ||
 		!cal.end.Equal(time.Date(2025, 3, 10, 10, 0, 0, 0, time.UTC)) || cal.location != "Room 4, floor 2" ||
-		cal.organizer != (addr{"Alice", "alice@contoso.com"}) {
+		cal.organizer != (addr{"Alice", "alice@contoso.com"}) || fmt.Sprint(cal.required) != "[{Lee; Ann: Buyer ann@fabrikam.com}]" ||
+		fmt.Sprint(cal.resources) != "[{Room 4 room4@contoso.com}]" {
 		t.Errorf("calendar = %+v", cal)
 	}
 	c := deriveProps([]byte(labContactMIME), false).contact
