@@ -154,6 +154,9 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 			if n := e.srv.AnchorMisses(); n != 0 {
 				t.Errorf("%d impersonated requests without a matching X-AnchorMailbox", n)
 			}
+			if n := e.srv.SendAttempts(); n != 0 {
+				t.Errorf("the client asked %d times for a write that would send mail (the no-send rule)", n)
+			}
 			dir := t.TempDir()
 			var files []string
 			ops := make([]string, 0, len(rec.reqs))

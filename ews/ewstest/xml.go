@@ -162,7 +162,7 @@ type node struct {
 	children []*node
 	text     strings.Builder
 	line     int
-	col      int // of the element's name, as .NET's schema validator reports it
+	col      int // of the element's name, for a schema fault's LinePosition
 }
 
 func (n *node) kids() []*node {
