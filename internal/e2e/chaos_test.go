@@ -156,15 +156,25 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 			cmdB, logB, doneB := start()
 			procs, paths, dones = append(procs, cmdB), append(paths, logB), append(dones, doneB)
 		}
-		after := time.Duration(200+rng.IntN(1000)) * time.Millisecond
-		timer := time.After(after)
+		// The kill comes a random time after the cycle's first write or
+		// audit line, not after its start: on a loaded machine a process
+		// can take a second to start, and a kill before it writes tests
+		// nothing. A cycle that shows no activity is killed after 15 s.
+		after := time.Duration(rng.IntN(800)) * time.Millisecond
+		tick := time.NewTicker(10 * time.Millisecond)
+		began, killAt := time.Now(), time.Time{}
 		exited := make([]bool, len(procs))
 		left := len(procs)
 	wait:
 		for left > 0 {
 			select {
-			case <-timer:
-				break wait
+			case now := <-tick.C:
+				if killAt.IsZero() && (writes() > before || auditSize() > auditBefore) {
+					killAt = now.Add(after)
+				}
+				if !killAt.IsZero() && !now.Before(killAt) || now.Sub(began) > 15*time.Second {
+					break wait
+				}
 			case <-dones[0]:
 				exited[0], dones[0] = true, nil
 				left--
@@ -173,6 +183,7 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 				left--
 			}
 		}
+		tick.Stop()
 		note := ""
 		killedNow := 0
 		for i, cmd := range procs {
@@ -199,7 +210,8 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 			r += refusedIn(p)
 		}
 		refusals += r
-		t.Logf("cycle %d: %d process(es), SIGKILL at %v, %d writes, %d audit bytes, %d lease refusal(s);%s", cycle, len(procs), after, w, grew, r, note)
+		t.Logf("cycle %d: %d process(es), SIGKILL %v after the first activity (%v after the start), %d writes, %d audit bytes, %d lease refusal(s);%s",
+			cycle, len(procs), after, time.Since(began).Round(time.Millisecond), w, grew, r, note)
 	}
 	if midCopy < cycles*3/4 {
 		t.Errorf("only %d of %d cycles were killed mid-copy (writes or audit lines during the cycle)", midCopy, cycles)
