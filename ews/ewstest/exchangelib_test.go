@@ -17,39 +17,8 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/internal/thirdparty"
 )
-
-// systemPython is Debian's interpreter, the one python3-exchangelib is
-// installed for; a python3 earlier on PATH (pyenv, a venv) has its own
-// packages and is not what the test means to run.
-const systemPython = "/usr/bin/python3"
-
-// requireThirdParty makes a missing third-party client a failure instead
-// of a skip: CI sets it so that these tests cannot silently stop running.
-const requireThirdParty = "EXMIGRATE_REQUIRE_THIRD_PARTY"
-
-// thirdPartyPython returns the interpreter after checking that it imports
-// module, or skips (fails under EXMIGRATE_REQUIRE_THIRD_PARTY=1) saying
-// what to install.
-func thirdPartyPython(t *testing.T, module, debPackage string) string {
-	t.Helper()
-	missing := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...) + "; install it with: apt-get install " + debPackage
-		if os.Getenv(requireThirdParty) == "1" {
-			t.Fatalf("%s (%s=1: third-party client tests must run)", msg, requireThirdParty)
-		}
-		t.Skip(msg)
-	}
-	if _, err := os.Stat(systemPython); err != nil {
-		missing("%s is missing (%v)", systemPython, err)
-	}
-	out, err := exec.Command(systemPython, "-c", "import "+module+"; print("+module+".__version__)").CombinedOutput()
-	if err != nil {
-		missing("%s cannot import %s: %v: %s", systemPython, module, err, bytes.TrimSpace(out))
-	}
-	t.Logf("%s %s", module, bytes.TrimSpace(out))
-	return systemPython
-}
 
 // bodies records request or response bodies per operation.
 type bodies struct {
@@ -224,7 +193,7 @@ func exchangelibSeed(srv *ewstest.Server) (inbox *ewstest.FolderFixture, seeded 
 // answer of the fake must be schema-valid, and each result is compared
 // with the fake's own state.
 func TestExchangelib(t *testing.T) {
-	py := thirdPartyPython(t, "exchangelib", "python3-exchangelib")
+	py := thirdparty.Python(t, "exchangelib", "python3-exchangelib")
 	reqs, resps := &bodies{}, &bodies{}
 	srv := ewstest.NewServer(ewstest.WithRequestRecorder(reqs.record), ewstest.WithResponseRecorder(resps.record))
 	srv.AddAccount("CONTOSO", "svc", "pw-123", true)

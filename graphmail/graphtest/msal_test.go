@@ -24,36 +24,9 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/internal/thirdparty"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
-
-// systemPython is Debian's interpreter, the one python3-msal is installed
-// for; a python3 earlier on PATH (pyenv, a venv) has its own packages.
-const systemPython = "/usr/bin/python3"
-
-// requireThirdParty makes a missing third-party client a failure instead
-// of a skip: CI sets it so that the test cannot silently stop running.
-const requireThirdParty = "EXMIGRATE_REQUIRE_THIRD_PARTY"
-
-func thirdPartyPython(t *testing.T, module, debPackage string) string {
-	t.Helper()
-	missing := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...) + "; install it with: apt-get install " + debPackage
-		if os.Getenv(requireThirdParty) == "1" {
-			t.Fatalf("%s (%s=1 forbids skipping)", msg, requireThirdParty)
-		}
-		t.Skip(msg)
-	}
-	if _, err := os.Stat(systemPython); err != nil {
-		missing("%s is missing: %v", systemPython, err)
-	}
-	out, err := exec.Command(systemPython, "-c", "import "+module+"; print("+module+".__version__)").CombinedOutput()
-	if err != nil {
-		missing("%s cannot import %s: %v: %s", systemPython, module, err, bytes.TrimSpace(out))
-	}
-	t.Logf("%s %s", module, bytes.TrimSpace(out))
-	return systemPython
-}
 
 // appCert is an app registration's certificate and key, as an admin
 // uploads the one and keeps the other.
@@ -147,7 +120,7 @@ type msalResults struct {
 // over 3 MB, and the next delta round. Each result is checked against the
 // fake's own state.
 func TestMSALPython(t *testing.T) {
-	py := thirdPartyPython(t, "msal", "python3-msal")
+	py := thirdparty.Python(t, "msal", "python3-msal")
 	const (
 		tenantID = "contoso.onmicrosoft.com"
 		clientID = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
