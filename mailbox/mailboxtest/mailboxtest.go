@@ -99,6 +99,7 @@ var Contracts = []string{
 	"ErrThrottled: throttling beyond the adapter's retries maps to ErrThrottled and is not retried above it",
 	"ErrUnavailable: a service that never answers maps to ErrUnavailable after the adapter's own retries, not retried above it",
 	"TooLarge: an item over the side's limit fails with *ItemTooLargeError before its body is read",
+	"ContactsTyped: a side declaring contacts as typed writes a contact and reads every property back, finds and lists its stamp, and reports it as a contact",
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -128,6 +129,7 @@ func RunTarget(t *testing.T, f Fixture) {
 	t.Run("TooLarge", func(t *testing.T) { testTooLarge(t, f) })
 	t.Run("LargeItemStreamed", func(t *testing.T) { testLargeItem(t, f) })
 	t.Run("ErrNotFound", func(t *testing.T) { testNotFound(t, f) })
+	t.Run("ContactsTyped", func(t *testing.T) { testContactsTyped(t, f) })
 }
 
 // RunSource runs the contracts of a mailbox.Source. Items are written
