@@ -796,7 +796,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		return err
 	}
 	if found && rec.Outcome == ItemCopied {
-		if it.IsRead == rec.IsRead {
+		if it.IsRead == rec.IsRead || !readStateCarried(it) {
 			return nil
 		}
 		return r.updateRead(ctx, rec, it, tgtPath)
@@ -846,7 +846,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 			if err := r.recordFound(ctx, AuditEvent{Object: tgtPath + ": " + it.Subject, TargetID: id, SourceID: sid, Size: rec.SizeBytes}); err != nil {
 				return err
 			}
-			if rec.IsRead != it.IsRead {
+			if rec.IsRead != it.IsRead && readStateCarried(it) {
 				return r.updateRead(ctx, rec, it, tgtPath)
 			}
 			return nil
@@ -930,6 +930,11 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	return nil
 }
 
+// readStateCarried reports whether an item's read state is carried: for
+// mail only. A contact, a task or an appointment has no read state a user
+// sees, and Graph has no read flag on them to set.
+func readStateCarried(it mailbox.Item) bool { return it.Kind() == mailbox.KindMail }
+
 // markDeleted notes on the record of a copied item that its source is
 // gone: the target keeps it (deletions are not carried over) and the
 // reconciliation counts it as such, not as a duplicate.
@@ -962,7 +967,7 @@ func (r *mailboxRun) adopt(ctx context.Context, sid string, it, have mailbox.Ite
 		return err
 	}
 	r.count(func() { r.res.Adopted++ })
-	if have.IsRead != it.IsRead {
+	if have.IsRead != it.IsRead && readStateCarried(it) {
 		return r.updateRead(ctx, rec, it, tgtPath)
 	}
 	return nil

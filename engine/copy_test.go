@@ -129,8 +129,11 @@ func (f *fixture) ensureFolder(t *testing.T, store mailbox.Scope, path, class st
 			continue
 		}
 		fc := mailbox.ClassMailFolder
-		if mailbox.KindOf(class) == mailbox.KindCalendar {
+		switch mailbox.KindOf(class) {
+		case mailbox.KindCalendar:
 			fc = mailbox.ClassCalendarFolder
+		case mailbox.KindContacts:
+			fc = mailbox.ClassContactsFolder
 		}
 		fd, err := f.srcMB.CreateFolder(context.Background(), parent, name, fc)
 		if err != nil {
@@ -1118,5 +1121,25 @@ func TestReadFailuresAreNotWrites(t *testing.T) {
 				t.Errorf("after the next pass %d item.create ok lines, want %d", n, 5-tt.skips)
 			}
 		})
+	}
+}
+
+// TestReadStateOnlyForMail: contacts are copied through their route, and a
+// change of an item's read flag (which EWS reports for any item) is not
+// carried for them: Graph has no read flag on a contact to set.
+func TestReadStateOnlyForMail(t *testing.T) {
+	f := newFixture(t)
+	ids := f.seed(t, mailbox.ScopePrimary, "Contacts", 5, mailbox.ClassContact)
+	res := f.run(t, nil)
+	if res.Err != nil || res.ItemsCopied != 5 {
+		t.Fatalf("first pass: copied %d, err %v", res.ItemsCopied, res.Err)
+	}
+	if err := f.srcMB.SetRead(context.Background(), ids[1], !(1%2 == 0)); err != nil {
+		t.Fatal(err)
+	}
+	writes := f.dst.Writes()
+	res = f.run(t, nil)
+	if res.Err != nil || res.ReadUpdates != 0 || f.dst.Writes() != writes {
+		t.Fatalf("second pass: read updates %d, writes %d, err %v; want none", res.ReadUpdates, f.dst.Writes()-writes, res.Err)
 	}
 }
