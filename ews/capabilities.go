@@ -10,11 +10,16 @@ import (
 
 // notYet is the reason for kinds EWS could carry but this adapter does not
 // write yet: calendar items need CreateItem with SendMeetingInvitations
-// "SendToNone", contacts and tasks their typed properties.
-const notYet = "exmigrate's EWS adapter does not carry this kind yet (it reads and writes mail as MIME only)"
+// "SendToNone", tasks their typed properties.
+const notYet = "exmigrate's EWS adapter does not carry this kind yet (it reads and writes mail as MIME and contacts as typed properties only)"
+
+// contactLoses is what a typed contact leaves behind: what mailbox.Contact
+// has no field for.
+const contactLoses = "contact photo, attachments, phone numbers other than business, home and mobile, and MAPI properties the typed contact does not hold"
 
 // Capabilities declares what the adapter does for a mailbox: mail as MIME
-// in the primary and archive trees, and reading Recoverable Items. Folder
+// and contacts as typed properties in the primary and archive trees, and
+// reading Recoverable Items. Folder
 // item counts and sizes are reported (0x0E08), and SyncFolderItems reports
 // a change of read state alone as ReadFlagChange.
 func (m *Mailbox) Capabilities() mailbox.Capabilities {
@@ -32,7 +37,15 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 				Loses: "MAPI properties MIME does not carry"})
 		}
 		for _, k := range mailbox.Kinds()[1:] {
+			if k == mailbox.KindContacts && store != mailbox.ScopeRecoverable {
+				continue
+			}
 			caps.Unsupported[mailbox.StoreKind{Store: store, Kind: k}] = notYet
+		}
+		if store != mailbox.ScopeRecoverable {
+			p := mailbox.Path{Store: store, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLoses}
+			caps.Reads = append(caps.Reads, p)
+			caps.Writes = append(caps.Writes, p)
 		}
 	}
 	caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopeRecoverable, Kind: mailbox.KindMail}] = "Recoverable Items are read for the assessment; exmigrate does not write into them"
@@ -42,18 +55,26 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 	return caps
 }
 
-// OpenItem streams an item's content. EWS reads MIME today.
+// OpenItem streams an item's content: MIME, or a contact's typed
+// properties (any other item read as typed is ErrUnsupported).
 func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
-	if format != mailbox.FormatMIME {
-		return nil, fmt.Errorf("ews: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported)
+	switch format {
+	case mailbox.FormatMIME:
+		return m.OpenMIME(ctx, itemID)
+	case mailbox.FormatTyped:
+		return m.OpenContact(ctx, itemID)
 	}
-	return m.OpenMIME(ctx, itemID)
+	return nil, mailbox.Permanent(fmt.Errorf("ews: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported))
 }
 
-// CreateItem writes a payload. EWS writes mail from MIME today.
+// CreateItem writes a payload: mail from MIME, a contact from its typed
+// properties.
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
-	if p.Format != mailbox.FormatMIME || p.Item.Kind() != mailbox.KindMail {
-		return "", mailbox.Permanent(fmt.Errorf("ews: write a %s item as %s: %w", p.Item.Kind(), p.Format, mailbox.ErrUnsupported))
+	switch {
+	case p.Format == mailbox.FormatMIME && p.Item.Kind() == mailbox.KindMail:
+		return m.CreateMessage(ctx, folderID, p.Message())
+	case p.Format == mailbox.FormatTyped && p.Item.Kind() == mailbox.KindContacts:
+		return m.CreateContact(ctx, folderID, p)
 	}
-	return m.CreateMessage(ctx, folderID, p.Message())
+	return "", mailbox.Permanent(fmt.Errorf("ews: write a %s item as %s: %w", p.Item.Kind(), p.Format, mailbox.ErrUnsupported))
 }

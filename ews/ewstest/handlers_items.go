@@ -201,6 +201,12 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 	} else {
 		mime = composeMIME(in, target.mb, now)
 	}
+	var contact *contactData
+	if in.name.Local == "Contact" && in.child(nsTypes, "MimeContent") == nil {
+		if contact, err = parseContact(in); err != nil {
+			return nil, err
+		}
+	}
 	if len(mime) > MaxMessageSize {
 		return nil, errf("ErrorMessageSizeExceeded", "The message exceeds the maximum supported size.")
 	}
@@ -245,6 +251,7 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 		}
 	}
 	it := rc.s.addItem(target, spec)
+	it.contact = contact
 	it.ext["0x3007"], it.ext["0x3008"] = xsTime(now), xsTime(now)
 	for k, v := range ext {
 		it.ext[k] = v

@@ -265,8 +265,8 @@ func (rc *reqCtx) wants(sh shape, typ, e string) bool {
 		if len(sh.indexed["item:InternetMessageHeader"]) > 0 {
 			return true
 		}
-	case "EmailAddresses":
-		if typ == "ContactItemType" && len(sh.indexed["contacts:EmailAddress"]) > 0 {
+	case "EmailAddresses", "ImAddresses", "PhoneNumbers", "PhysicalAddresses":
+		if typ == "ContactItemType" && indexedWants(sh, e) {
 			return true
 		}
 	}
@@ -820,27 +820,19 @@ func (rc *reqCtx) writeItemProp(x *xw, it *item, sh shape, typ, e string, props 
 				rc.writeSingle(x, e, []addr{c.organizer})
 			}
 		}
-	case "DisplayName", "GivenName", "Surname", "CompanyName", "JobTitle", "EmailAddresses":
-		c := props().contact
-		if c == nil {
-			return
-		}
-		switch e {
-		case "EmailAddresses":
-			rc.writeEmailAddresses(x, sh, c.emails)
-		default:
-			v := map[string]string{"DisplayName": c.displayName, "GivenName": c.given, "Surname": c.surname,
-				"CompanyName": c.company, "JobTitle": c.title}[e]
-			if v != "" {
-				leaf(v)
-			}
-		}
 	case "Status", "PercentComplete", "IsComplete":
 		if typ != "TaskType" {
 			return
 		}
 		// The fake keeps no task state: every task is not started.
 		leaf(map[string]string{"Status": "NotStarted", "PercentComplete": "0", "IsComplete": "false"}[e])
+	default:
+		if typ != "ContactItemType" || !slices.Contains(contactElements, e) {
+			return
+		}
+		if cd := contactOf(it, props); cd != nil {
+			rc.writeContactProp(x, cd, sh, typ, e)
+		}
 	}
 }
 
@@ -907,26 +899,6 @@ func (rc *reqCtx) writeHeaders(x *xw, sh shape, p *mimeProps) {
 		x.leaf(nsTypes, "InternetMessageHeader", h[1], "HeaderName", h[0])
 	}
 	x.end()
-}
-
-func (rc *reqCtx) writeEmailAddresses(x *xw, sh shape, emails []string) {
-	only := sh.indexed["contacts:EmailAddress"]
-	all := sh.names["EmailAddresses"] != nil || sh.base != "IdOnly"
-	started := false
-	for i, e := range emails {
-		key := fmt.Sprintf("EmailAddress%d", i+1)
-		if !all && !slices.Contains(only, key) {
-			continue
-		}
-		if !started {
-			x.start(nsTypes, "EmailAddresses")
-			started = true
-		}
-		x.leaf(nsTypes, "Entry", e, "Key", key)
-	}
-	if started {
-		x.end()
-	}
 }
 
 // attachmentID names an attachment by its item and position.

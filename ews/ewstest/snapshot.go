@@ -121,6 +121,7 @@ type snapItem struct {
 	StreamKey                    string   `json:",omitempty"`
 	Ext                          map[string]string
 	Created, Updated, ReadChange int64
+	Contact                      *contactData `json:",omitempty"` // a contact written from its properties
 }
 
 type snapHold struct {
@@ -208,7 +209,7 @@ func (s *Server) snapDocLocked() (*snapDoc, error) {
 			for _, it := range f.items {
 				si := snapItem{ID: it.id, Folder: f.id, Class: it.class, Subject: it.subject, MsgID: it.msgID, Size: it.size,
 					Received: it.received, Sent: it.sent, IsRead: it.isRead, IsDraft: it.isDraft, Importance: it.importance,
-					Categories: it.categories, MIME: it.mime, StreamKey: it.streamKey, Ext: it.ext, Created: it.created, Updated: it.updated, ReadChange: it.readChanged}
+					Categories: it.categories, MIME: it.mime, StreamKey: it.streamKey, Ext: it.ext, Created: it.created, Updated: it.updated, ReadChange: it.readChanged, Contact: it.contact}
 				if it.open != nil {
 					if it.streamKey == "" {
 						return fmt.Errorf("ewstest: snapshot: item %q (%s) in folder %q streams its content and has no StreamKey; seed it with Item.StreamKey", it.id, it.subject, f.name)
@@ -376,7 +377,7 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 		}
 		it := &item{id: si.ID, f: f, class: si.Class, subject: si.Subject, msgID: si.MsgID, size: si.Size,
 			received: si.Received, sent: si.Sent, isRead: si.IsRead, isDraft: si.IsDraft, importance: si.Importance,
-			categories: si.Categories, mime: si.MIME, streamKey: si.StreamKey, ext: maps.Clone(si.Ext), created: si.Created, updated: si.Updated, readChanged: si.ReadChange}
+			categories: si.Categories, mime: si.MIME, streamKey: si.StreamKey, ext: maps.Clone(si.Ext), created: si.Created, updated: si.Updated, readChanged: si.ReadChange, contact: si.Contact}
 		if it.ext == nil {
 			it.ext = map[string]string{}
 		}

@@ -74,6 +74,7 @@ type item struct {
 	open            func() (io.ReadCloser, error)
 	streamKey       string            // names open for snapshots
 	derived         *mimeProps        // what Exchange derives from the MIME; computed on first use
+	contact         *contactData      // a contact CreateItem wrote from its properties
 	ext             map[string]string // "0x0e07" or "setid|name" -> value
 	created         int64
 	updated         int64
