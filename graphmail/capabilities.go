@@ -9,7 +9,7 @@ import (
 )
 
 // Capabilities declares what the adapter does for a mailbox: mail as MIME
-// in the primary tree. Graph v1.0 reaches neither the online archive nor
+// and contacts as typed items in the primary tree. Graph v1.0 reaches neither the online archive nor
 // Recoverable Items nor public folders; its /events API cannot write a
 // meeting without mailing the attendees, so no calendar path is declared.
 // mailFolder reports totalItemCount but no size; delta reports a change
@@ -19,9 +19,11 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 		Backend:      "graph",
 		ItemCounts:   true,
 		MaxItemBytes: m.c.sched.limits.MaxItemBytes,
-		Reads:        []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME}},
+		Reads: []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME},
+			{Store: mailbox.ScopePrimary, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLosses}},
 		Writes: []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME,
-			Loses: "MAPI properties MIME does not carry; x-headers beyond 5"}},
+			Loses: "MAPI properties MIME does not carry; x-headers beyond 5"},
+			{Store: mailbox.ScopePrimary, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLosses}},
 		Unsupported: map[mailbox.StoreKind]string{},
 	}
 	notV1 := map[mailbox.Scope]string{
@@ -39,24 +41,38 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 				caps.Unsupported[sk] = "Graph /events sends invitations when it writes a meeting with attendees; exmigrate's Graph adapter does not carry calendar items yet"
 			case k == mailbox.KindNotes || k == mailbox.KindOther:
 				caps.Unsupported[sk] = "Graph has no structured API for notes and journal items"
-			case k != mailbox.KindMail:
-				caps.Unsupported[sk] = "exmigrate's Graph adapter does not carry this kind yet (it reads and writes mail as MIME only)"
+			case k != mailbox.KindMail && k != mailbox.KindContacts:
+				caps.Unsupported[sk] = "exmigrate's Graph adapter does not carry this kind yet (it reads and writes mail as MIME and contacts as typed items only)"
 			}
 		}
 	}
 	return caps
 }
 
-// OpenItem streams an item's content. Graph reads MIME today.
+// contactLosses is what a contact loses through Graph's /contacts
+// (learn.microsoft.com/graph/api/resources/contact): groups are not served
+// (microsoft-graph-docs-contrib#4041), and the model carries no photo or
+// attachments.
+const contactLosses = "contact groups (IPM.DistList) are not reachable through Graph /contacts; photos, attachments and properties outside mailbox.Contact are not carried"
+
+// OpenItem streams an item's content: a message as MIME, a contact as the
+// typed body.
 func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
+	if format == mailbox.FormatTyped {
+		return m.openContact(m.ctx(ctx), itemID)
+	}
 	if format != mailbox.FormatMIME {
 		return nil, fmt.Errorf("graph: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported)
 	}
 	return m.OpenMIME(ctx, itemID)
 }
 
-// CreateItem writes a payload. Graph writes mail from MIME today.
+// CreateItem writes a payload: mail from MIME, a contact from its typed
+// body into a contact folder.
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if p.Format == mailbox.FormatTyped && p.Item.Kind() == mailbox.KindContacts {
+		return m.createContact(m.ctx(ctx), folderID, p)
+	}
 	if p.Format != mailbox.FormatMIME || p.Item.Kind() != mailbox.KindMail {
 		return "", mailbox.Permanent(fmt.Errorf("graph: write a %s item as %s: %w", p.Item.Kind(), p.Format, mailbox.ErrUnsupported))
 	}

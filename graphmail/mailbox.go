@@ -29,6 +29,9 @@ type Mailbox struct {
 	mu    sync.Mutex
 	paths map[string]string // folder id -> path, from the last Folders call
 	root  string            // msgfolderroot's id, once known
+	// contactFolders are the ids of contact folders seen by Folders or
+	// CreateFolder: their items go through the contact API.
+	contactFolders map[string]bool
 }
 
 var (
@@ -41,7 +44,7 @@ var (
 
 // Mailbox opens the mailbox of an address. It does not contact Graph.
 func (c *Client) Mailbox(address string) *Mailbox {
-	return &Mailbox{c: c, address: address, user: c.users.ByUserId(address), paths: map[string]string{}}
+	return &Mailbox{c: c, address: address, user: c.users.ByUserId(address), paths: map[string]string{}, contactFolders: map[string]bool{}}
 }
 
 // Address is the mailbox's address.
@@ -120,7 +123,22 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 	m.mu.Lock()
 	m.paths, m.root = paths, rootID
 	m.mu.Unlock()
-	return out, nil
+	contacts, err := m.contactFolderTree(ctx, rootID)
+	if errors.Is(err, mailbox.ErrAccessDenied) {
+		// An app registered for mail only still copies mail; the contact
+		// folders are left out, loudly.
+		m.c.log.Warn("contact folders not listed: the app lacks Contacts.Read or Contacts.ReadWrite", "mailbox", m.address, "err", err)
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	for _, f := range contacts {
+		m.paths[f.ID] = f.Path
+	}
+	m.mu.Unlock()
+	return append(out, contacts...), nil
 }
 
 func toFolder(f models.MailFolderable) mailbox.Folder {
@@ -227,6 +245,9 @@ func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]strin
 // the existing one of the same display name there.
 func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
 	ctx = m.ctx(ctx)
+	if class == mailbox.ClassContactsFolder || m.isContactFolder(parentID) {
+		return m.createContactFolder(ctx, parentID, displayName)
+	}
 	if parentID == "" {
 		parentID = string(mailbox.RootFolder)
 	}
@@ -356,6 +377,9 @@ const listPageSize = 1000
 // Items pages through the messages of a folder.
 func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
 	ctx = m.ctx(ctx)
+	if m.isContactFolder(folderID) {
+		return m.contactItems(ctx, folderID, fn)
+	}
 	op := "list messages of folder " + folderID + " in " + m.address
 	b := m.user.MailFolders().ByMailFolderId(folderID).Messages()
 	top := int32(listPageSize)
@@ -389,6 +413,9 @@ func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.It
 // mailbox.ErrSyncStateInvalid and the caller restarts from "".
 func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
 	ctx = m.ctx(ctx)
+	if m.isContactFolder(folderID) {
+		return m.contactChanges(ctx, folderID, state)
+	}
 	op := "message delta of folder " + folderID + " in " + m.address
 	b := m.user.MailFolders().ByMailFolderId(folderID).Messages().Delta()
 	cfg := &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetRequestConfiguration{Headers: preferPage()}
@@ -450,6 +477,9 @@ func (m *Mailbox) OpenMIME(ctx context.Context, itemID string) (io.ReadCloser, e
 // FindBySourceID looks a message up in a folder by the exmigrate stamp.
 func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string) (string, bool, error) {
 	ctx = m.ctx(ctx)
+	if m.isContactFolder(folderID) {
+		return m.findContact(ctx, folderID, sourceID)
+	}
 	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq '%s' and ep/value eq '%s')", odataQuote(sourceIDProp), odataQuote(sourceID))
 	resp, err := m.user.MailFolders().ByMailFolderId(folderID).Messages().Get(ctx, &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{
 		QueryParameters: &users.ItemMailFoldersItemMessagesRequestBuilderGetQueryParameters{Filter: &filter, Select: []string{"id"}, Top: ptr(int32(1))},

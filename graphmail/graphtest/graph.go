@@ -198,6 +198,9 @@ func (s *Server) need(q *req, roles []string) bool {
 }
 
 func (s *Server) route(q *req) {
+	if s.routeContacts(q) {
+		return
+	}
 	seg, m := q.seg, q.method()
 	n := len(seg)
 	switch {

@@ -268,6 +268,11 @@ func (s *Server) Restore(r io.Reader, opts ...SnapshotOption) error {
 	defer s.mu.Unlock()
 	s.apps, s.onPrem, s.mailboxes = st.apps, st.onPrem, st.mailboxes
 	s.seq, s.deltaGen = doc.Seq, doc.DeltaGen
+	// Snapshots do not hold contacts yet: a restored mailbox has an empty
+	// default Contacts folder.
+	for _, mb := range s.mailboxes {
+		mb.initContacts(s)
+	}
 	s.uploads = map[string]*uploadSession{}
 	s.limiters = map[string]*limiter{}
 	return nil

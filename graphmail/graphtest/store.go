@@ -77,15 +77,21 @@ type tombstone struct {
 }
 
 type mbox struct {
-	address     string
-	typ         mailbox.MailboxType
-	rootID      string
-	folders     map[string]*folder
-	messages    map[string]*Message
-	removed     map[string][]tombstone // by folder id
-	rules       []Rule
-	maxInFlight int
-	inFlight    int
+	address  string
+	typ      mailbox.MailboxType
+	rootID   string
+	folders  map[string]*folder
+	messages map[string]*Message
+	removed  map[string][]tombstone // by folder id
+	rules    []Rule
+	// The contacts tree: the default Contacts folder and the folders and
+	// contacts under it, apart from the mail folders as in Graph.
+	contactsRootID string
+	cfolders       map[string]*contactFolder
+	contacts       map[string]*Contact
+	cremoved       map[string][]tombstone // by contact folder id
+	maxInFlight    int
+	inFlight       int
 	// MaxSendSize and MaxReceiveSize of the mailbox; 0 is Exchange
 	// Online's default.
 	maxSend, maxReceive int64
@@ -142,7 +148,17 @@ func newMbox(s *Server, address string, typ mailbox.MailboxType) *mbox {
 	h := &folder{id: s.nextID("AAMkF"), parentID: root.id, name: "Sync Issues", wellKnown: "syncissues", hidden: true, class: mailbox.ClassMailFolder}
 	mb.folders[h.id] = h
 	root.children = append(root.children, h.id)
+	mb.initContacts(s)
 	return mb
+}
+
+// initContacts gives the mailbox its default Contacts folder, empty.
+func (mb *mbox) initContacts(s *Server) {
+	root := &contactFolder{id: s.nextID("AAMkF"), name: "Contacts"}
+	mb.contactsRootID = root.id
+	mb.cfolders = map[string]*contactFolder{root.id: root}
+	mb.contacts = map[string]*Contact{}
+	mb.cremoved = map[string][]tombstone{}
 }
 
 // resolveFolder accepts a folder id or a well-known name.

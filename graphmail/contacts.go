@@ -1,0 +1,452 @@
+package graphmail
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Contacts live apart from mail in Graph: /contactFolders (the folders
+// under the default Contacts folder), /contactFolders/{id}/childFolders,
+// /contactFolders/{id}/contacts and its delta, /contacts/{id}
+// (learn.microsoft.com/graph/api/resources/contact,
+// learn.microsoft.com/graph/api/resources/contactfolder,
+// learn.microsoft.com/graph/api/contact-delta). The adapter remembers which
+// folder ids are contact folders (Folders and CreateFolder learn them), so
+// that Items, Changes, FindBySourceID and CreateItem take the contact API
+// for them and the mail API for every other id.
+
+// graphContact is the wire shape of a Graph contact: the properties
+// mailbox.Contact carries, which share Graph's names, except birthday, an
+// Edm.DateTimeOffset in Graph and a date in the model.
+type graphContact struct {
+	ID             string                 `json:"id,omitempty"`
+	ParentFolderID string                 `json:"parentFolderId,omitempty"`
+	DisplayName    string                 `json:"displayName,omitempty"`
+	GivenName      string                 `json:"givenName,omitempty"`
+	MiddleName     string                 `json:"middleName,omitempty"`
+	Surname        string                 `json:"surname,omitempty"`
+	NickName       string                 `json:"nickName,omitempty"`
+	Initials       string                 `json:"initials,omitempty"`
+	Title          string                 `json:"title,omitempty"`
+	Generation     string                 `json:"generation,omitempty"`
+	FileAs         string                 `json:"fileAs,omitempty"`
+	CompanyName    string                 `json:"companyName,omitempty"`
+	Department     string                 `json:"department,omitempty"`
+	JobTitle       string                 `json:"jobTitle,omitempty"`
+	OfficeLocation string                 `json:"officeLocation,omitempty"`
+	Manager        string                 `json:"manager,omitempty"`
+	AssistantName  string                 `json:"assistantName,omitempty"`
+	Profession     string                 `json:"profession,omitempty"`
+	EmailAddresses []mailbox.ContactEmail `json:"emailAddresses,omitempty"`
+	ImAddresses    []string               `json:"imAddresses,omitempty"`
+	BusinessPhones []string               `json:"businessPhones,omitempty"`
+	HomePhones     []string               `json:"homePhones,omitempty"`
+	MobilePhone    string                 `json:"mobilePhone,omitempty"`
+	BusinessHome   string                 `json:"businessHomePage,omitempty"`
+	HomeAddress    *mailbox.PostalAddress `json:"homeAddress,omitempty"`
+	BusinessAddr   *mailbox.PostalAddress `json:"businessAddress,omitempty"`
+	OtherAddress   *mailbox.PostalAddress `json:"otherAddress,omitempty"`
+	Birthday       string                 `json:"birthday,omitempty"`
+	SpouseName     string                 `json:"spouseName,omitempty"`
+	Children       []string               `json:"children,omitempty"`
+	PersonalNotes  string                 `json:"personalNotes,omitempty"`
+	Categories     []string               `json:"categories,omitempty"`
+	// Only in answers.
+	CreatedDateTime               *time.Time         `json:"createdDateTime,omitempty"`
+	LastModifiedDateTime          *time.Time         `json:"lastModifiedDateTime,omitempty"`
+	Removed                       any                `json:"@removed,omitempty"`
+	SingleValueExtendedProperties []extendedProperty `json:"singleValueExtendedProperties,omitempty"`
+}
+
+type extendedProperty struct {
+	ID    string `json:"id"`
+	Value string `json:"value"`
+}
+
+// contactToGraph is the create body of a contact stamped with src ("" for
+// none). A birthday goes as midnight UTC: Graph keeps a date there.
+func contactToGraph(c mailbox.Contact, src string) graphContact {
+	g := graphContact{
+		DisplayName: c.DisplayName, GivenName: c.GivenName, MiddleName: c.MiddleName, Surname: c.Surname, NickName: c.NickName,
+		Initials: c.Initials, Title: c.Title, Generation: c.Generation, FileAs: c.FileAs, CompanyName: c.CompanyName,
+		Department: c.Department, JobTitle: c.JobTitle, OfficeLocation: c.OfficeLocation, Manager: c.Manager,
+		AssistantName: c.AssistantName, Profession: c.Profession, EmailAddresses: c.EmailAddresses, ImAddresses: c.ImAddresses,
+		BusinessPhones: c.BusinessPhones, HomePhones: c.HomePhones, MobilePhone: c.MobilePhone, BusinessHome: c.BusinessHome,
+		HomeAddress: c.HomeAddress, BusinessAddr: c.BusinessAddr, OtherAddress: c.OtherAddress, SpouseName: c.SpouseName,
+		Children: c.Children, PersonalNotes: c.PersonalNotes, Categories: c.Categories,
+	}
+	if c.Birthday != "" {
+		g.Birthday = c.Birthday + "T00:00:00Z"
+	}
+	if src != "" {
+		g.SingleValueExtendedProperties = []extendedProperty{{ID: sourceIDProp, Value: src}}
+	}
+	return g
+}
+
+// contactFromGraph maps a Graph contact to the model. Graph answers an
+// address it holds nothing of as {} or with empty members, and a list as
+// []: both are "none" in the model.
+func contactFromGraph(g graphContact) (mailbox.Contact, error) {
+	c := mailbox.Contact{
+		DisplayName: g.DisplayName, GivenName: g.GivenName, MiddleName: g.MiddleName, Surname: g.Surname, NickName: g.NickName,
+		Initials: g.Initials, Title: g.Title, Generation: g.Generation, FileAs: g.FileAs, CompanyName: g.CompanyName,
+		Department: g.Department, JobTitle: g.JobTitle, OfficeLocation: g.OfficeLocation, Manager: g.Manager,
+		AssistantName: g.AssistantName, Profession: g.Profession, EmailAddresses: g.EmailAddresses, ImAddresses: g.ImAddresses,
+		BusinessPhones: g.BusinessPhones, HomePhones: g.HomePhones, MobilePhone: g.MobilePhone, BusinessHome: g.BusinessHome,
+		HomeAddress: nonEmptyAddress(g.HomeAddress), BusinessAddr: nonEmptyAddress(g.BusinessAddr), OtherAddress: nonEmptyAddress(g.OtherAddress),
+		SpouseName: g.SpouseName, Children: g.Children, PersonalNotes: g.PersonalNotes, Categories: g.Categories,
+	}
+	if g.Birthday != "" {
+		d, err := parseBirthday(g.Birthday)
+		if err != nil {
+			return mailbox.Contact{}, err
+		}
+		c.Birthday = d
+	}
+	for _, l := range []*[]string{&c.ImAddresses, &c.BusinessPhones, &c.HomePhones, &c.Children, &c.Categories} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
+	if len(c.EmailAddresses) == 0 {
+		c.EmailAddresses = nil
+	}
+	return c, nil
+}
+
+func nonEmptyAddress(a *mailbox.PostalAddress) *mailbox.PostalAddress {
+	if a == nil || *a == (mailbox.PostalAddress{}) {
+		return nil
+	}
+	return a
+}
+
+// parseBirthday reads Graph's birthday (an Edm.DateTimeOffset such as
+// 1984-02-29T00:00:00Z; Outlook stores the date at midnight, in UTC or
+// with an offset) as the date it names. A time other than midnight keeps
+// its date as written: the day is what the user entered.
+func parseBirthday(s string) (string, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		if d, derr := time.Parse(time.DateOnly, s); derr == nil {
+			return d.Format(time.DateOnly), nil
+		}
+		return "", fmt.Errorf("graph: contact birthday %q is not a DateTimeOffset: %w", s, mailbox.ErrBadTyped)
+	}
+	return t.Format(time.DateOnly), nil
+}
+
+func (m *Mailbox) isContactFolder(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.contactFolders[id]
+}
+
+type contactFolderJSON struct {
+	ID             string `json:"id"`
+	DisplayName    string `json:"displayName"`
+	ParentFolderID string `json:"parentFolderId"`
+}
+
+// listPaged GETs a Graph collection and its @odata.nextLink pages, decoding
+// each element into a fresh T.
+func listPaged[T any](ctx context.Context, m *Mailbox, op, rawURL string, fn func(T) error) error {
+	for rawURL != "" {
+		resp, err := m.c.do(ctx, op, http.MethodGet, rawURL, nil, -1, http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}})
+		if err != nil {
+			return err
+		}
+		var page struct {
+			Value []T    `json:"value"`
+			Next  string `json:"@odata.nextLink"`
+			Delta string `json:"@odata.deltaLink"`
+		}
+		err = decodeAnswer(resp, 64<<20, &page)
+		resp.Body.Close()
+		if err != nil {
+			return wrapErr(op, err)
+		}
+		for _, v := range page.Value {
+			if err := fn(v); err != nil {
+				return err
+			}
+		}
+		rawURL = page.Next
+	}
+	return nil
+}
+
+// contactFolders lists the contact folders, parents before children; the
+// folders under the default Contacts folder hang off msgfolderroot.
+func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailbox.Folder, error) {
+	var out []mailbox.Folder
+	base := userPath(m.address) + "/contactFolders"
+	err := listPaged(ctx, m, "list contact folders of "+m.address, m.c.graphURL(base, nil), func(f contactFolderJSON) error {
+		out = append(out, mailbox.Folder{ID: f.ID, ParentID: rootID, DisplayName: f.DisplayName, Path: mailbox.JoinPath("", f.DisplayName), Class: mailbox.ClassContactsFolder})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(out); i++ {
+		parent := out[i]
+		err := listPaged(ctx, m, "list child folders of contact folder "+parent.ID+" in "+m.address,
+			m.c.graphURL(base+"/"+urlPathEscape(parent.ID)+"/childFolders", nil), func(f contactFolderJSON) error {
+				out = append(out, mailbox.Folder{ID: f.ID, ParentID: parent.ID, DisplayName: f.DisplayName, Path: mailbox.JoinPath(parent.Path, f.DisplayName), Class: mailbox.ClassContactsFolder})
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+		out[i].ChildCount = int64(len(out) - i - 1) // an upper bound; only zero matters
+	}
+	m.mu.Lock()
+	for _, f := range out {
+		m.contactFolders[f.ID] = true
+	}
+	m.mu.Unlock()
+	return out, nil
+}
+
+// createContactFolder creates a contact folder under parentID (a contact
+// folder, or "" or msgfolderroot for one under the default Contacts
+// folder), or returns the existing one of that name.
+func (m *Mailbox) createContactFolder(ctx context.Context, parentID, displayName string) (mailbox.Folder, error) {
+	base := userPath(m.address) + "/contactFolders"
+	parentPath := ""
+	switch {
+	case parentID == "" || parentID == string(mailbox.RootFolder) || parentID == m.knownRoot():
+		parentID = ""
+	case m.isContactFolder(parentID):
+		base += "/" + urlPathEscape(parentID) + "/childFolders"
+		m.mu.Lock()
+		parentPath = m.paths[parentID]
+		m.mu.Unlock()
+	default:
+		return mailbox.Folder{}, mailbox.Permanent(fmt.Errorf("graph: create contact folder %q under mail folder %s in %s: %w (Graph nests contact folders only in contact folders)", displayName, parentID, m.address, mailbox.ErrUnsupported))
+	}
+	op := fmt.Sprintf("create contact folder %q under %s in %s", displayName, parentID, m.address)
+	body, _ := json.Marshal(map[string]string{"displayName": displayName})
+	resp, err := m.c.do(ctx, op, http.MethodPost, m.c.graphURL(base, nil), bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {"application/json"}})
+	var created contactFolderJSON
+	if err == nil {
+		err = decodeAnswer(resp, 1<<20, &created)
+		resp.Body.Close()
+		if err != nil {
+			return mailbox.Folder{}, wrapErr(op, err)
+		}
+	} else {
+		var ge *Error
+		if !errors.As(err, &ge) || (ge.Code != "ErrorFolderExists" && ge.Status != http.StatusConflict) {
+			return mailbox.Folder{}, err
+		}
+		// Idempotent: reuse the folder of that name.
+		filter := url.Values{"$filter": {"displayName eq '" + odataQuote(displayName) + "'"}}
+		found := false
+		ferr := listPaged(ctx, m, op+": find the existing folder", m.c.graphURL(base, filter), func(f contactFolderJSON) error {
+			if !found && strings.EqualFold(f.DisplayName, displayName) {
+				created, found = f, true
+			}
+			return nil
+		})
+		if ferr != nil {
+			return mailbox.Folder{}, ferr
+		}
+		if !found {
+			return mailbox.Folder{}, fmt.Errorf("%w (and no folder of that name is listed)", err)
+		}
+	}
+	f := mailbox.Folder{ID: created.ID, ParentID: parentID, DisplayName: created.DisplayName, Class: mailbox.ClassContactsFolder,
+		Path: mailbox.JoinPath(parentPath, created.DisplayName)}
+	if f.ParentID == "" {
+		f.ParentID = m.knownRoot()
+	}
+	m.mu.Lock()
+	m.contactFolders[f.ID] = true
+	m.paths[f.ID] = f.Path
+	m.mu.Unlock()
+	return f, nil
+}
+
+func (m *Mailbox) knownRoot() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.root
+}
+
+// contactSelect is what a listing or delta asks of each contact.
+var contactSelect = "id,displayName,categories,parentFolderId,createdDateTime,lastModifiedDateTime"
+
+func contactItem(g graphContact, folderID string) mailbox.Item {
+	it := mailbox.Item{ID: g.ID, FolderID: g.ParentFolderID, Class: mailbox.ClassContact, Subject: g.DisplayName, Categories: g.Categories,
+		Flag: mailbox.NotFlagged, Importance: mailbox.ImportanceNormal, IsRead: true}
+	if it.FolderID == "" {
+		it.FolderID = folderID
+	}
+	if g.CreatedDateTime != nil {
+		it.Received = g.CreatedDateTime.UTC()
+	}
+	for _, p := range g.SingleValueExtendedProperties {
+		if strings.EqualFold(p.ID, sourceIDProp) {
+			it.SourceID = p.Value
+		}
+	}
+	return it
+}
+
+// contactItems pages through the contacts of a contact folder with their
+// stamps.
+func (m *Mailbox) contactItems(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
+	q := url.Values{"$select": {contactSelect}, "$expand": {"singleValueExtendedProperties($filter=id eq '" + sourceIDProp + "')"}, "$top": {fmt.Sprint(pageSize)}}
+	u := m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts", q)
+	return listPaged(ctx, m, "list contacts of folder "+folderID+" in "+m.address, u, func(g graphContact) error {
+		return fn(contactItem(g, folderID))
+	})
+}
+
+// findContact looks a contact up in a contact folder by its stamp.
+func (m *Mailbox) findContact(ctx context.Context, folderID, sourceID string) (string, bool, error) {
+	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq '%s' and ep/value eq '%s')", odataQuote(sourceIDProp), odataQuote(sourceID))
+	q := url.Values{"$filter": {filter}, "$select": {"id"}, "$top": {"1"}}
+	op := "find source id in contact folder " + folderID + " of " + m.address
+	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts", q), nil, -1, nil)
+	if err != nil {
+		return "", false, err
+	}
+	var page struct {
+		Value []graphContact `json:"value"`
+	}
+	err = decodeAnswer(resp, 1<<20, &page)
+	resp.Body.Close()
+	if err != nil {
+		return "", false, wrapErr(op, err)
+	}
+	if len(page.Value) > 0 {
+		return page.Value[0].ID, true, nil
+	}
+	return "", false, nil
+}
+
+// contactChanges is one round of a contact folder's delta. Graph's delta
+// takes $select but no $expand, so changes carry no stamp (Stamps lists
+// them); the state is the whole nextLink or deltaLink, as for messages.
+func (m *Mailbox) contactChanges(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
+	op := "contact delta of folder " + folderID + " in " + m.address
+	u := state
+	if u == "" {
+		u = m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts/delta", url.Values{"$select": {contactSelect}})
+	} else if !strings.HasPrefix(state, m.c.base.Scheme+"://"+m.c.base.Host+"/") {
+		return mailbox.ChangePage{}, fmt.Errorf("graph: %s: the sync state is not a link of the configured Graph host: %w", op, mailbox.ErrSyncStateInvalid)
+	}
+	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}})
+	if err != nil {
+		return mailbox.ChangePage{}, err
+	}
+	var page struct {
+		Value []graphContact `json:"value"`
+		Next  string         `json:"@odata.nextLink"`
+		Delta string         `json:"@odata.deltaLink"`
+	}
+	err = decodeAnswer(resp, 64<<20, &page)
+	resp.Body.Close()
+	if err != nil {
+		return mailbox.ChangePage{}, wrapErr(op, err)
+	}
+	out := mailbox.ChangePage{}
+	for _, g := range page.Value {
+		if g.Removed != nil {
+			out.Changes = append(out.Changes, mailbox.Change{Kind: mailbox.ChangeDeleted, Item: mailbox.Item{ID: g.ID, FolderID: folderID, Class: mailbox.ClassContact}})
+			continue
+		}
+		kind := mailbox.ChangeCreated
+		if state != "" && g.CreatedDateTime != nil && g.LastModifiedDateTime != nil && g.LastModifiedDateTime.Sub(*g.CreatedDateTime) > 2*time.Second {
+			kind = mailbox.ChangeUpdated
+		}
+		out.Changes = append(out.Changes, mailbox.Change{Kind: kind, Item: contactItem(g, folderID)})
+	}
+	if page.Next != "" {
+		out.State, out.More = page.Next, true
+	} else {
+		out.State = page.Delta
+	}
+	if out.State == "" {
+		return out, fmt.Errorf("graph: %s: the answer has neither a nextLink nor a deltaLink", op)
+	}
+	return out, nil
+}
+
+// openContact reads a contact as the typed body.
+func (m *Mailbox) openContact(ctx context.Context, itemID string) (io.ReadCloser, error) {
+	op := "read contact " + itemID + " in " + m.address
+	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(userPath(m.address)+"/contacts/"+urlPathEscape(itemID), nil), nil, -1, nil)
+	if err != nil {
+		return nil, err
+	}
+	var g graphContact
+	err = decodeAnswer(resp, 8<<20, &g)
+	resp.Body.Close()
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	c, err := contactFromGraph(g)
+	if err == nil {
+		var body []byte
+		if body, err = mailbox.EncodeContact(c); err == nil {
+			return io.NopCloser(bytes.NewReader(body)), nil
+		}
+	}
+	return nil, mailbox.Permanent(fmt.Errorf("graph: %s: %w", op, err))
+}
+
+// createContact writes a typed contact into a contact folder, stamped as
+// messages are.
+func (m *Mailbox) createContact(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if p.Body == nil {
+		return "", mailbox.Permanent(fmt.Errorf("graph: create contact in %s: %w: the payload has no body", m.address, mailbox.ErrItemRejected))
+	}
+	c, err := mailbox.DecodeContact(p.Body)
+	if err != nil {
+		return "", mailbox.Permanent(fmt.Errorf("graph: create contact %s in %s: %w", p.SourceID, m.address, err))
+	}
+	src := p.SourceID
+	if src == "" {
+		src = p.Item.SourceID
+	}
+	body, err := json.Marshal(contactToGraph(c, src))
+	if err != nil {
+		return "", err
+	}
+	op := fmt.Sprintf("create contact %s in folder %s of %s", src, folderID, m.address)
+	u := m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts", nil)
+	resp, err := m.c.do(ctx, op, http.MethodPost, u, bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {"application/json"}})
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && ge.kind == nil {
+			ge.kind = mailbox.ErrItemRejected
+		}
+		return "", err
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	err = decodeAnswer(resp, 8<<20, &created)
+	resp.Body.Close()
+	if err != nil {
+		return "", wrapErr(op, err)
+	}
+	if created.ID == "" {
+		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no contact id", op))
+	}
+	return created.ID, nil
+}

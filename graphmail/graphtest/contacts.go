@@ -1,0 +1,677 @@
+package graphtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Contacts and contact folders of Graph v1.0:
+// learn.microsoft.com/graph/api/resources/contact,
+// learn.microsoft.com/graph/api/resources/contactfolder,
+// learn.microsoft.com/graph/api/user-list-contactfolders (the folders under
+// the default Contacts folder), contactfolder-list-childfolders,
+// contactfolder-post-contacts, contact-get, and contact-delta (per folder:
+// /contactFolders/{id}/contacts/delta). Contact groups (IPM.DistList) are
+// not served: Graph does not return them.
+
+// Contact is a contact as the fake stores it: its properties as Graph's
+// JSON names them, so that a test compares what the client wrote.
+type Contact struct {
+	ID       string
+	FolderID string
+	// Props are the contact's properties as written (displayName,
+	// emailAddresses, homeAddress, birthday, ...), JSON-decoded.
+	Props map[string]any
+	// ExtendedProperties are the singleValueExtendedProperties by id.
+	ExtendedProperties map[string]string
+	Created, Modified  time.Time
+
+	changeKey int64
+	seq       int64
+}
+
+type contactFolder struct {
+	id, parentID, name string
+	children           []string
+}
+
+// contactWritable are the properties a client may write
+// (learn.microsoft.com/graph/api/resources/contact#properties).
+var contactWritable = []string{"assistantName", "birthday", "businessAddress", "businessHomePage", "businessPhones", "categories",
+	"children", "companyName", "department", "displayName", "emailAddresses", "fileAs", "generation", "givenName", "homeAddress",
+	"homePhones", "imAddresses", "initials", "jobTitle", "manager", "middleName", "mobilePhone", "nickName", "officeLocation",
+	"otherAddress", "personalNotes", "profession", "spouseName", "surname", "title", "yomiCompanyName", "yomiGivenName", "yomiSurname",
+	"singleValueExtendedProperties", "multiValueExtendedProperties"}
+
+var contactDef = &entityDef{
+	name: "microsoft.graph.contact",
+	props: append(slices.Clone(contactWritable[:len(contactWritable)-2]), "id", "changeKey", "createdDateTime",
+		"lastModifiedDateTime", "parentFolderId"),
+	navs:   []string{"extensions", "multiValueExtendedProperties", "photo", "singleValueExtendedProperties"},
+	filter: contactSchema,
+}
+
+var contactFolderDef = &entityDef{
+	name:   "microsoft.graph.contactFolder",
+	props:  []string{"id", "displayName", "parentFolderId"},
+	navs:   []string{"childFolders", "contacts", "multiValueExtendedProperties", "singleValueExtendedProperties"},
+	filter: contactFolderSchema,
+}
+
+func contactStr(name string) func(v any) any {
+	return func(v any) any {
+		s, _ := v.(*Contact).Props[name].(string)
+		return s
+	}
+}
+
+var contactSchema = newSchema("microsoft.graph.contact",
+	&propDef{name: "id", typ: edmString, get: func(v any) any { return v.(*Contact).ID }},
+	&propDef{name: "parentFolderId", typ: edmString, get: func(v any) any { return v.(*Contact).FolderID }},
+	&propDef{name: "displayName", typ: edmString, get: contactStr("displayName")},
+	&propDef{name: "givenName", typ: edmString, get: contactStr("givenName")},
+	&propDef{name: "surname", typ: edmString, get: contactStr("surname")},
+	&propDef{name: "companyName", typ: edmString, get: contactStr("companyName")},
+	&propDef{name: "createdDateTime", typ: edmDateTime, get: func(v any) any { return secs(v.(*Contact).Created) }},
+	&propDef{name: "lastModifiedDateTime", typ: edmDateTime, get: func(v any) any { return secs(v.(*Contact).Modified) }},
+	&propDef{name: "singleValueExtendedProperties", typ: edmComplex, coll: true, sub: singleValuePropSchema, get: func(v any) any {
+		c := v.(*Contact)
+		out := make([]any, 0, len(c.ExtendedProperties))
+		for id, val := range c.ExtendedProperties {
+			out = append(out, extProp{ID: id, Value: val})
+		}
+		return out
+	}},
+)
+
+var contactFolderSchema = newSchema("microsoft.graph.contactFolder",
+	&propDef{name: "id", typ: edmString, get: func(v any) any { return v.(*contactFolder).id }},
+	&propDef{name: "displayName", typ: edmString, get: func(v any) any { return v.(*contactFolder).name }},
+	&propDef{name: "parentFolderId", typ: edmString, get: func(v any) any { return v.(*contactFolder).parentID }},
+)
+
+// Exchange holds at most three e-mail addresses (EmailAddress1-3), three IM
+// addresses and two business and two home phones per contact
+// (learn.microsoft.com/exchange/client-developer/web-service-reference/entry-emailaddress).
+const (
+	maxContactEmails = 3
+	maxContactIMs    = 3
+	maxContactPhones = 2
+)
+
+// parseContact checks a contact create body as Graph does: unknown or
+// read-only properties, wrong types, too many addresses and a birthday that
+// is not a DateTimeOffset are 400. It returns the properties and the
+// extended properties, or the error's code and message.
+func parseContact(body []byte) (props map[string]any, ext map[string]string, code, msg string) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		return nil, nil, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."
+	}
+	props, ext = map[string]any{}, map[string]string{}
+	for k, v := range raw {
+		if strings.HasPrefix(k, "@odata.") {
+			continue
+		}
+		i := slices.IndexFunc(contactWritable, func(a string) bool { return strings.EqualFold(a, k) })
+		if i < 0 {
+			return nil, nil, "RequestBodyRead", fmt.Sprintf("The property '%s' does not exist on type 'microsoft.graph.contact'. Make sure to only use property names that are defined by the type or mark the type as open type.", k)
+		}
+		name := contactWritable[i]
+		bad := func() (map[string]any, map[string]string, string, string) {
+			return nil, nil, "RequestBodyRead", fmt.Sprintf("Cannot convert the literal '%s' to the expected type of property '%s'.", truncate(string(v), 40), name)
+		}
+		switch name {
+		case "singleValueExtendedProperties":
+			var ps []extProp
+			if json.Unmarshal(v, &ps) != nil {
+				return bad()
+			}
+			for _, p := range ps {
+				if strings.TrimSpace(p.ID) == "" {
+					return nil, nil, "ErrorInvalidExtendedProperty", "The extended property has no id."
+				}
+				ext[p.ID] = p.Value
+			}
+		case "multiValueExtendedProperties":
+			var ps []mvProp
+			if json.Unmarshal(v, &ps) != nil {
+				return bad()
+			}
+		case "emailAddresses":
+			var es []struct {
+				Name    string `json:"name"`
+				Address string `json:"address"`
+			}
+			if json.Unmarshal(v, &es) != nil {
+				return bad()
+			}
+			if len(es) > maxContactEmails {
+				return nil, nil, "ErrorInvalidArgument", fmt.Sprintf("A contact can have at most %d e-mail addresses.", maxContactEmails)
+			}
+			out := []any{}
+			for _, e := range es {
+				out = append(out, map[string]any{"name": e.Name, "address": e.Address})
+			}
+			props[name] = out
+		case "imAddresses", "businessPhones", "homePhones", "children", "categories":
+			var ss []string
+			if json.Unmarshal(v, &ss) != nil {
+				return bad()
+			}
+			if (name == "imAddresses" && len(ss) > maxContactIMs) || ((name == "businessPhones" || name == "homePhones") && len(ss) > maxContactPhones) {
+				return nil, nil, "ErrorInvalidArgument", fmt.Sprintf("Too many values for property '%s'.", name)
+			}
+			props[name] = strAny(ss)
+		case "homeAddress", "businessAddress", "otherAddress":
+			var a struct {
+				Street          string `json:"street"`
+				City            string `json:"city"`
+				State           string `json:"state"`
+				CountryOrRegion string `json:"countryOrRegion"`
+				PostalCode      string `json:"postalCode"`
+			}
+			if string(v) == "null" {
+				continue
+			}
+			if json.Unmarshal(v, &a) != nil {
+				return bad()
+			}
+			props[name] = map[string]any{"street": a.Street, "city": a.City, "state": a.State, "countryOrRegion": a.CountryOrRegion, "postalCode": a.PostalCode}
+		case "birthday":
+			var s *string
+			if json.Unmarshal(v, &s) != nil {
+				return bad()
+			}
+			if s == nil {
+				continue
+			}
+			t, err := time.Parse(time.RFC3339Nano, *s)
+			if err != nil {
+				return bad()
+			}
+			props[name] = t.UTC().Format(graphTime)
+		default:
+			var s *string
+			if json.Unmarshal(v, &s) != nil {
+				return bad()
+			}
+			if s != nil {
+				props[name] = *s
+			}
+		}
+	}
+	return props, ext, "", ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// contactView is what a request asks of a contact: $select and the
+// extended properties of $expand.
+type contactView struct {
+	sel []string
+	sv  *compiledFilter
+}
+
+func contactViewOf(o *queryOptions) (*contactView, *queryError) {
+	v := &contactView{}
+	if qe := contactDef.checkSelect(o.sel); qe != nil {
+		return nil, qe
+	}
+	if qe := contactDef.checkExpand(o.expand); qe != nil {
+		return nil, qe
+	}
+	v.sel = o.sel
+	for _, it := range o.expand {
+		var qe *queryError
+		switch strings.ToLower(it.name) {
+		case "singlevalueextendedproperties":
+			v.sv, qe = parseFilter(it.filter, singleValuePropSchema)
+		case "multivalueextendedproperties":
+			_, qe = parseFilter(it.filter, multiValuePropSchema)
+		default:
+			qe = badRequest("ErrorInvalidUrlQuery", "The fake does not expand '%s' on contacts.", it.name)
+		}
+		if qe != nil {
+			return nil, qe
+		}
+	}
+	return v, nil
+}
+
+func contactJSON(c *Contact, v *contactView) map[string]any {
+	j := map[string]any{
+		"@odata.etag":          fmt.Sprintf(`W/"EQAAABYAAAA%d"`, c.changeKey),
+		"id":                   c.ID,
+		"parentFolderId":       c.FolderID,
+		"changeKey":            fmt.Sprintf("EQAAABYAAAA%d", c.changeKey),
+		"createdDateTime":      c.Created.Format(graphTime),
+		"lastModifiedDateTime": c.Modified.Format(graphTime),
+	}
+	// Graph returns every property, empty ones as null or [].
+	for _, p := range contactDef.props {
+		if _, ok := j[p]; ok {
+			continue
+		}
+		switch p {
+		case "emailAddresses", "imAddresses", "businessPhones", "homePhones", "children", "categories":
+			j[p] = []any{}
+		case "homeAddress", "businessAddress", "otherAddress":
+			j[p] = map[string]any{}
+		default:
+			j[p] = nil
+		}
+	}
+	for k, val := range c.Props {
+		j[k] = val
+	}
+	if v == nil {
+		return j
+	}
+	j = selectJSON(v.sel, j)
+	if v.sv != nil {
+		ps := []any{}
+		for id, val := range c.ExtendedProperties {
+			if p := (extProp{ID: id, Value: val}); v.sv.match(p) {
+				ps = append(ps, map[string]any{"id": p.ID, "value": p.Value})
+			}
+		}
+		if len(ps) > 0 {
+			j["singleValueExtendedProperties"] = ps
+		}
+	}
+	return j
+}
+
+func contactFolderJSON(f *contactFolder, sel []string) map[string]any {
+	return selectJSON(sel, map[string]any{"id": f.id, "displayName": f.name, "parentFolderId": f.parentID})
+}
+
+func (mb *mbox) folderContacts(fid string) []*Contact {
+	var out []*Contact
+	for _, c := range mb.contacts {
+		if c.FolderID == fid {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *Contact) int { return int(a.seq - b.seq) })
+	return out
+}
+
+// routeContacts serves /contactFolders... and /contacts/{id}; it reports
+// whether the path was one of them.
+func (s *Server) routeContacts(q *req) bool {
+	seg, m := q.seg, q.method()
+	n := len(seg)
+	switch {
+	case n >= 1 && seg[0] == "contactFolders":
+	case n == 2 && seg[0] == "contacts":
+		s.contact(q, seg[1])
+		return true
+	default:
+		return false
+	}
+	if n == 1 {
+		s.contactFolders(q, q.mb.contactsRootID)
+		return true
+	}
+	s.mu.Lock()
+	f := q.mb.cfolders[seg[1]]
+	s.mu.Unlock()
+	if f == nil {
+		notFoundOrMalformed(q.w, seg[1])
+		return true
+	}
+	switch {
+	case n == 2 && m == http.MethodGet:
+		if !s.need(q, contactReadRoles) {
+			return true
+		}
+		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
+		if qe == nil {
+			qe = contactFolderDef.checkSelect(o.sel)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return true
+		}
+		s.mu.Lock()
+		j := contactFolderJSON(f, o.sel)
+		s.mu.Unlock()
+		writeJSON(q.w, http.StatusOK, j)
+	case n == 3 && seg[2] == "childFolders":
+		s.contactFolders(q, f.id)
+	case n == 3 && seg[2] == "contacts":
+		s.contacts(q, f)
+	case n == 4 && seg[2] == "contacts" && isDelta(seg[3]) && m == http.MethodGet:
+		s.contactDelta(q, f)
+	default:
+		graphError(q.w, http.StatusBadRequest, "BadRequest", "Unsupported segment or method.")
+	}
+	return true
+}
+
+// Contacts.Read(Write) are the contacts permissions
+// (learn.microsoft.com/graph/permissions-reference#contactsread).
+var (
+	contactReadRoles  = []string{"Contacts.Read", "Contacts.ReadWrite"}
+	contactWriteRoles = []string{"Contacts.ReadWrite"}
+)
+
+// contactFolders lists or creates the child folders of a contact folder;
+// /contactFolders itself lists those of the default Contacts folder.
+func (s *Server) contactFolders(q *req, parentID string) {
+	switch q.method() {
+	case http.MethodGet:
+		if !s.need(q, contactReadRoles) {
+			return
+		}
+		o, qe := parseQueryOptions(q.r, optSelect|optFilter|optTop|optSkip|optCount|optFormat)
+		if qe == nil {
+			qe = contactFolderDef.checkSelect(o.sel)
+		}
+		var cf *compiledFilter
+		if qe == nil {
+			cf, qe = parseFilter(o.filter, contactFolderSchema)
+		}
+		size := 0
+		if qe == nil {
+			size, qe = s.pageSize(q, o)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
+		s.mu.Lock()
+		var all []map[string]any
+		for _, id := range q.mb.cfolders[parentID].children {
+			if c := q.mb.cfolders[id]; c != nil && cf.match(c) {
+				all = append(all, contactFolderJSON(c, o.sel))
+			}
+		}
+		s.mu.Unlock()
+		s.writePage(q, all, o, size)
+	case http.MethodPost:
+		if !s.need(q, contactWriteRoles) {
+			return
+		}
+		var in struct {
+			DisplayName string `json:"displayName"`
+		}
+		if !decodeStrict(q.w, q.body, "microsoft.graph.contactFolder", []string{"displayName", "singleValueExtendedProperties", "multiValueExtendedProperties"}, &in) {
+			return
+		}
+		if strings.TrimSpace(in.DisplayName) == "" {
+			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The folder display name is missing.")
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		parent := q.mb.cfolders[parentID]
+		for _, id := range parent.children {
+			if strings.EqualFold(q.mb.cfolders[id].name, in.DisplayName) {
+				graphError(q.w, http.StatusConflict, "ErrorFolderExists", "A folder with the specified name already exists.")
+				return
+			}
+		}
+		f := &contactFolder{id: s.nextID("AAMkF"), parentID: parentID, name: in.DisplayName}
+		q.mb.cfolders[f.id] = f
+		parent.children = append(parent.children, f.id)
+		writeJSON(q.w, http.StatusCreated, contactFolderJSON(f, nil))
+	default:
+		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
+	}
+}
+
+// contacts lists or creates the contacts of a folder.
+func (s *Server) contacts(q *req, f *contactFolder) {
+	switch q.method() {
+	case http.MethodGet:
+		if !s.need(q, contactReadRoles) {
+			return
+		}
+		o, qe := parseQueryOptions(q.r, listOpts)
+		var v *contactView
+		if qe == nil {
+			v, qe = contactViewOf(o)
+		}
+		var cf *compiledFilter
+		if qe == nil {
+			cf, qe = parseFilter(o.filter, contactSchema)
+		}
+		size := 0
+		if qe == nil {
+			size, qe = s.pageSize(q, o)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
+		s.mu.Lock()
+		var rows []*Contact
+		for _, c := range q.mb.folderContacts(f.id) {
+			if cf.match(c) {
+				rows = append(rows, c)
+			}
+		}
+		qe = orderJSON(rows, o.orderby, contactSchema, func(c *Contact) any { return c })
+		all := make([]map[string]any, 0, len(rows))
+		for _, c := range rows {
+			all = append(all, contactJSON(c, v))
+		}
+		s.mu.Unlock()
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
+		s.writePage(q, all, o, size)
+	case http.MethodPost:
+		if !s.need(q, contactWriteRoles) {
+			return
+		}
+		props, ext, code, msg := parseContact(q.body)
+		if code != "" {
+			graphError(q.w, http.StatusBadRequest, code, msg)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		now := time.Now().UTC()
+		c := &Contact{ID: s.nextID("AAMkA"), FolderID: f.id, Props: props, ExtendedProperties: ext, Created: now}
+		s.touchContact(c)
+		c.Modified = now
+		q.mb.contacts[c.ID] = c
+		writeJSON(q.w, http.StatusCreated, contactJSON(c, nil))
+	default:
+		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
+	}
+}
+
+// contact serves GET and DELETE of /contacts/{id}.
+func (s *Server) contact(q *req, id string) {
+	s.mu.Lock()
+	c := q.mb.contacts[id]
+	s.mu.Unlock()
+	if c == nil {
+		notFoundOrMalformed(q.w, id)
+		return
+	}
+	switch q.method() {
+	case http.MethodGet:
+		if !s.need(q, contactReadRoles) {
+			return
+		}
+		o, qe := parseQueryOptions(q.r, entityOpts)
+		var v *contactView
+		if qe == nil {
+			v, qe = contactViewOf(o)
+		}
+		if qe != nil {
+			writeQueryError(q.w, qe)
+			return
+		}
+		s.mu.Lock()
+		j := contactJSON(c, v)
+		s.mu.Unlock()
+		writeJSON(q.w, http.StatusOK, j)
+	case http.MethodDelete:
+		if !s.need(q, contactWriteRoles) {
+			return
+		}
+		s.mu.Lock()
+		delete(q.mb.contacts, id)
+		s.seq++
+		q.mb.cremoved[c.FolderID] = append(q.mb.cremoved[c.FolderID], tombstone{id: id, seq: s.seq})
+		s.mu.Unlock()
+		q.w.WriteHeader(http.StatusNoContent)
+	default:
+		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
+	}
+}
+
+func (s *Server) touchContact(c *Contact) {
+	s.seq++
+	c.seq = s.seq
+	c.changeKey++
+	c.Modified = time.Now().UTC()
+}
+
+// contactDelta pages the changes of a contact folder as messageDelta does:
+// every contact on the first round, then changed ones and @removed
+// entries; $select only (learn.microsoft.com/graph/api/contact-delta).
+func (s *Server) contactDelta(q *req, f *contactFolder) {
+	if !s.need(q, contactReadRoles) {
+		return
+	}
+	o, qe := parseQueryOptions(q.r, optSelect|optExpand|optTop|optSkiptoken|optDeltatoken)
+	var v *contactView
+	if qe == nil {
+		v, qe = contactViewOf(o)
+	}
+	if qe != nil {
+		writeQueryError(q.w, qe)
+		return
+	}
+	tok := deltaToken{Folder: f.id, Select: strings.Join(o.sel, ",")}
+	if len(o.expand) > 0 {
+		vals, _ := url.ParseQuery(q.r.URL.RawQuery)
+		for k, vs := range vals {
+			if strings.EqualFold(strings.TrimPrefix(k, "$"), "expand") {
+				tok.Expand = vs[0]
+			}
+		}
+	}
+	if o.has(optTop) {
+		tok.Top = o.top
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok.Gen = s.deltaGen
+	raw, isDeltaTok := o.skiptoken, false
+	if raw == "" {
+		raw, isDeltaTok = o.deltatoken, o.deltatoken != ""
+	}
+	if raw != "" {
+		t, ok := decodeToken(raw)
+		if !ok || t.Folder != f.id {
+			graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQuery", "The delta or skip token is malformed.")
+			return
+		}
+		if t.Gen != s.deltaGen {
+			graphError(q.w, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Please restart the sync with an empty state.")
+			return
+		}
+		tok = t
+		if isDeltaTok {
+			tok.Upto, tok.After = 0, 0
+		}
+		vo := &queryOptions{}
+		vo.sel, _ = splitSelect(tok.Select)
+		if tok.Expand != "" {
+			vo.expand, _ = parseExpand(tok.Expand)
+		}
+		if v, qe = contactViewOf(vo); qe != nil {
+			v = &contactView{}
+		}
+	}
+	if tok.Upto == 0 {
+		tok.Upto = s.seq
+		tok.After = tok.Since
+	}
+	size := s.defaultPage
+	if tok.Top > 0 {
+		size = tok.Top
+	}
+	if n, ok := preferPageSize(q.r); ok {
+		size = n
+	}
+	var entries []deltaEntry
+	byKey := map[int64]*Contact{}
+	for _, c := range q.mb.folderContacts(f.id) {
+		if c.seq > tok.Since && c.seq <= tok.Upto && c.seq > tok.After {
+			entries = append(entries, deltaEntry{k1: c.seq})
+			byKey[c.seq] = c
+		}
+	}
+	if tok.Since > 0 {
+		for _, t := range q.mb.cremoved[f.id] {
+			if t.seq > tok.Since && t.seq <= tok.Upto && t.seq > tok.After {
+				entries = append(entries, deltaEntry{k1: t.seq, removed: t.id})
+			}
+		}
+	}
+	slices.SortFunc(entries, func(a, b deltaEntry) int { return int(a.k1 - b.k1) })
+	more := len(entries) > size
+	if more {
+		entries = entries[:size]
+	}
+	vals := []any{}
+	for _, e := range entries {
+		if e.removed != "" {
+			vals = append(vals, map[string]any{"@odata.type": "#microsoft.graph.contact", "id": e.removed, "@removed": map[string]any{"reason": "deleted"}})
+			continue
+		}
+		vals = append(vals, contactJSON(byKey[e.k1], v))
+	}
+	out := map[string]any{"value": vals}
+	base := *q.r.URL
+	if more {
+		nt := tok
+		nt.After = entries[len(entries)-1].k1
+		base.RawQuery = url.Values{"$skiptoken": {encodeToken(nt)}}.Encode()
+		out["@odata.nextLink"] = linkOf(q.r, &base)
+	} else {
+		nt := deltaToken{Gen: tok.Gen, Folder: f.id, Since: tok.Upto, Select: tok.Select, Expand: tok.Expand, Top: tok.Top}
+		base.RawQuery = url.Values{"$deltatoken": {encodeToken(nt)}}.Encode()
+		out["@odata.deltaLink"] = linkOf(q.r, &base)
+	}
+	writeJSON(q.w, http.StatusOK, out)
+}
+
+// ContactsFolderID is the id of the mailbox's default Contacts folder.
+func (f *MailboxFixture) ContactsFolderID() string { return f.mb.contactsRootID }
+
+// Contacts are the contacts of a contact folder, oldest first, as copies.
+func (f *MailboxFixture) Contacts(folderID string) []Contact {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	var out []Contact
+	for _, c := range f.mb.folderContacts(folderID) {
+		cc := *c
+		cc.Props = maps.Clone(c.Props)
+		cc.ExtendedProperties = maps.Clone(c.ExtendedProperties)
+		out = append(out, cc)
+	}
+	return out
+}
