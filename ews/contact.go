@@ -152,7 +152,9 @@ func (x *contactXML) contact() mailbox.Contact {
 		CompanyName: x.CompanyName, Department: x.Department, JobTitle: x.JobTitle, OfficeLocation: x.OfficeLocation,
 		Manager: x.Manager, AssistantName: x.AssistantName, Profession: x.Profession, BusinessHome: x.BusinessHomePage,
 		Birthday: contactBirthday(x.Birthday), SpouseName: x.SpouseName, Children: x.Children,
-		PersonalNotes: x.Body.Text, Categories: x.Categories,
+		// Exchange keeps a text body with CRLF line ends, as its MIME has
+		// them; the model's notes end lines with LF.
+		PersonalNotes: strings.ReplaceAll(x.Body.Text, "\r\n", "\n"), Categories: x.Categories,
 	}
 	for _, p := range x.ExtendedProperty {
 		if p.tag() == 0x3A45 {

@@ -80,6 +80,7 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 		{SID: "S-1-5-21-1-2-3-1104", Level: "Custom"}})
 	e.mb.Root("contacts").SetPermissions([]ewstest.Permission{{User: "bob@contoso.com", Level: "Author"}})
 	box := c.Mailbox(testMailbox)
+	var contactID string
 	steps := []struct {
 		name string
 		run  func() error
@@ -117,6 +118,24 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 			return err
 		}},
 		{"FindBySourceID", func() error { _, _, err := box.FindBySourceID(ctx, f.ID(), "src-1"); return err }},
+		{"CreateItem contact", func() error {
+			// Every property of the model, so that the t:Contact's element
+			// order is checked against ContactItemType whole.
+			body, err := mailbox.EncodeContact(fullContact())
+			if err != nil {
+				return err
+			}
+			contactID, err = box.CreateItem(ctx, "contacts", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassContact, Flag: mailbox.Flagged},
+				SourceID: "src-contact", Format: mailbox.FormatTyped, Body: bytes.NewReader(body), Size: int64(len(body))})
+			return err
+		}},
+		{"OpenItem typed contact", func() error {
+			rc, err := box.OpenItem(ctx, contactID, mailbox.FormatTyped)
+			if err == nil {
+				rc.Close()
+			}
+			return err
+		}},
 		{"SetRead", func() error { return box.SetRead(ctx, id, false) }},
 		{"Changes", func() error { _, err := box.Changes(ctx, f.ID(), ""); return err }},
 		{"FolderChanges", func() error { _, err := box.FolderChanges(ctx, ""); return err }},
@@ -219,6 +238,8 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 // same operation.
 var goldenVariants = map[string][2]string{
 	"GetFolder-PermissionSet": {"GetFolder", `FieldURI="folder:PermissionSet"`},
+	"CreateItem-Contact":      {"CreateItem", `<t:Contact>`},
+	"GetItem-Contact":         {"GetItem", `FieldURI="contacts:DisplayName"`},
 }
 
 // checkGolden pins the first request of each operation (and of each
