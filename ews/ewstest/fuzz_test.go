@@ -28,6 +28,8 @@ func FuzzServeRequest(f *testing.F) {
 		`<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape><t:BodyType>Text</t:BodyType><t:AdditionalProperties><t:FieldURI FieldURI="item:MimeContent"/><t:FieldURI FieldURI="message:ToRecipients"/><t:IndexedFieldURI FieldURI="item:InternetMessageHeader" FieldIndex="Subject"/><t:ExtendedFieldURI DistinguishedPropertySetId="InternetHeaders" PropertyName="X-A" PropertyType="String"/><t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyId="5" PropertyType="StringArray"/></t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="nope"/></m:ItemIds></m:GetItem>`,
 		`<m:GetAttachment><m:AttachmentShape><t:IncludeMimeContent>true</t:IncludeMimeContent></m:AttachmentShape><m:AttachmentIds><t:AttachmentId Id="eHxhdHx8MQ=="/><t:AttachmentId Id="x"/></m:AttachmentIds></m:GetAttachment>`,
 		`<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="folder:DisplayName"/></t:AdditionalProperties></m:ItemShape><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`,
+		labContactItem(`<t:JobTitle>J</t:JobTitle>`), // parseContact
+		`<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="contacts:PhoneNumbers"/><t:IndexedFieldURI FieldURI="contacts:PhysicalAddress:City" FieldIndex="Home"/></t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="nope"/></m:ItemIds></m:GetItem>`,
 	} {
 		f.Add([]byte(fuzzEnvelope + body + `</s:Body></s:Envelope>`))
 	}
