@@ -71,7 +71,25 @@ func TestContactRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("read back\n got %#v\nwant %#v", got, want)
 			}
+			if found, ok, err := box.FindBySourceID(ctx, fd.ID, "src-"+tc.name); err != nil || !ok || found != id {
+				t.Errorf("FindBySourceID = (%q, %v, %v), want (%q, true, nil)", found, ok, err, id)
+			}
 		})
+	}
+	// SyncFolderItems and the stamp listing report the contacts as such,
+	// each with its stamp.
+	changes, _, _ := syncAll(t, box, fd.ID, "")
+	stamped := 0
+	if err := box.Stamps(ctx, fd.ID, func(it mailbox.Item) error { stamped++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != len(cases) || stamped != len(cases) {
+		t.Fatalf("%d changes and %d stamped items, want %d", len(changes), stamped, len(cases))
+	}
+	for _, ch := range changes {
+		if ch.Kind != mailbox.ChangeCreated || ch.Item.Class != mailbox.ClassContact || ch.Item.SourceID == "" {
+			t.Errorf("change %+v, want a created IPM.Contact with its stamp", ch)
+		}
 	}
 }
 
