@@ -270,7 +270,11 @@ func (m *Mailbox) createContactFolder(ctx context.Context, parentID, displayName
 	f := mailbox.Folder{ID: created.ID, ParentID: parentID, DisplayName: created.DisplayName, Class: mailbox.ClassContactsFolder,
 		Path: mailbox.JoinPath(parentPath, created.DisplayName)}
 	if f.ParentID == "" {
-		f.ParentID = m.knownRoot()
+		// Folders lists the folders under the default Contacts folder
+		// below msgfolderroot: so does the folder created.
+		if f.ParentID, err = m.rootID(ctx); err != nil {
+			return mailbox.Folder{}, fmt.Errorf("graph: %s: the folder exists, its parent is unknown: %w", op, err)
+		}
 	}
 	m.mu.Lock()
 	m.contactFolders[f.ID] = true

@@ -425,7 +425,7 @@ func (s *Server) contactFolders(q *req, parentID string) {
 				return
 			}
 		}
-		f := &contactFolder{id: s.nextID("AAMkF"), parentID: parentID, name: in.DisplayName}
+		f := &contactFolder{id: s.nextID("AAMkCF"), parentID: parentID, name: in.DisplayName}
 		q.mb.cfolders[f.id] = f
 		parent.children = append(parent.children, f.id)
 		writeJSON(q.w, http.StatusCreated, contactFolderJSON(f, nil))
@@ -488,7 +488,7 @@ func (s *Server) contacts(q *req, f *contactFolder) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		now := time.Now().UTC()
-		c := &Contact{ID: s.nextID("AAMkA"), FolderID: f.id, Props: props, ExtendedProperties: ext, Created: now}
+		c := &Contact{ID: s.nextID("AAMkC"), FolderID: f.id, Props: props, ExtendedProperties: ext, Created: now}
 		s.touchContact(c)
 		c.Modified = now
 		q.mb.contacts[c.ID] = c
@@ -549,12 +549,15 @@ func (s *Server) touchContact(c *Contact) {
 
 // contactDelta pages the changes of a contact folder as messageDelta does:
 // every contact on the first round, then changed ones and @removed
-// entries; $select only (learn.microsoft.com/graph/api/contact-delta).
+// entries. It takes $select and $top, not $expand: delta expands only
+// users' manager and groups' members
+// (learn.microsoft.com/graph/api/contact-delta,
+// learn.microsoft.com/graph/delta-query-overview#optional-query-parameters).
 func (s *Server) contactDelta(q *req, f *contactFolder) {
 	if !s.need(q, contactReadRoles) {
 		return
 	}
-	o, qe := parseQueryOptions(q.r, optSelect|optExpand|optTop|optSkiptoken|optDeltatoken)
+	o, qe := parseQueryOptions(q.r, optSelect|optTop|optSkiptoken|optDeltatoken)
 	var v *contactView
 	if qe == nil {
 		v, qe = contactViewOf(o)

@@ -154,7 +154,7 @@ func newMbox(s *Server, address string, typ mailbox.MailboxType) *mbox {
 
 // initContacts gives the mailbox its default Contacts folder, empty.
 func (mb *mbox) initContacts(s *Server) {
-	root := &contactFolder{id: s.nextID("AAMkF"), name: "Contacts"}
+	root := &contactFolder{id: s.nextID("AAMkCF"), name: "Contacts"}
 	mb.contactsRootID = root.id
 	mb.cfolders = map[string]*contactFolder{root.id: root}
 	mb.contacts = map[string]*Contact{}

@@ -1,0 +1,138 @@
+package graphmail_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/exmigrate/exmigrate/graphmail"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mailbox/mailboxtest"
+)
+
+// TestContactFolderTree: contact folders nest, are listed after the mail
+// tree with class IPF.Contact and the paths CreateFolder gave them, and a
+// second CreateFolder of a name returns the same folder.
+func TestContactFolderTree(t *testing.T) {
+	l := newLab(t)
+	l.srv.AddMailbox(alice, mailbox.TypeUser)
+	mb := l.c.Mailbox(alice)
+	ctx := ctxT(t)
+	top, err := mb.CreateFolder(ctx, "", "Clients", mailbox.ClassContactsFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := mb.CreateFolder(ctx, top.ID, "VIP", mailbox.ClassContactsFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := l.c.Mailbox(alice).CreateFolder(ctx, "", "Clients", mailbox.ClassContactsFolder)
+	if err != nil || again.ID != top.ID {
+		t.Errorf("CreateFolder of an existing name = %+v, %v; want %s", again, err, top.ID)
+	}
+	if top.Path != "Clients" || child.Path != mailbox.JoinPath("Clients", "VIP") || child.ParentID != top.ID || top.ParentID == "" {
+		t.Errorf("created %+v and %+v", top, child)
+	}
+	folders, err := l.c.Mailbox(alice).Folders(ctx, mailbox.ScopePrimary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]mailbox.Folder{}
+	for _, f := range folders {
+		got[f.ID] = f
+	}
+	for _, want := range []mailbox.Folder{top, child} {
+		f, ok := got[want.ID]
+		if !ok || f.Class != mailbox.ClassContactsFolder || f.Path != want.Path || f.ParentID != want.ParentID {
+			t.Errorf("Folders lists %+v as %+v", want, f)
+		}
+	}
+	if got[folders[0].ID].Class != mailbox.ClassMailFolder {
+		t.Errorf("the first folder is %+v, want the mail root", folders[0])
+	}
+	// Graph nests contact folders in contact folders only.
+	inbox := l.srv.Mailbox(alice).FolderID("Inbox")
+	if _, err := mb.CreateFolder(ctx, inbox, "People", mailbox.ClassContactsFolder); !errors.Is(err, mailbox.ErrUnsupported) {
+		t.Errorf("contact folder under the Inbox: %v, want ErrUnsupported", err)
+	}
+}
+
+// TestContactsWithoutContactsRole: an app registered for mail only still
+// lists the mail tree; contact folders are left out.
+func TestContactsWithoutContactsRole(t *testing.T) {
+	l := newLab(t)
+	l.srv.AddMailbox(alice, mailbox.TypeUser)
+	const mailOnly = "88888888-bbbb-cccc-dddd-eeeeeeeeeeee"
+	l.srv.AddApp(tenantID, mailOnly, secret, "Mail.ReadWrite")
+	mb := l.client(t, func(c *graphmail.Config) { c.ClientID = mailOnly }).Mailbox(alice)
+	folders, err := mb.Folders(ctxT(t), mailbox.ScopePrimary)
+	if err != nil || len(folders) == 0 {
+		t.Fatalf("Folders = %d folders, %v", len(folders), err)
+	}
+	if _, err := mb.CreateFolder(ctxT(t), "", "People", mailbox.ClassContactsFolder); !errors.Is(err, mailbox.ErrAccessDenied) {
+		t.Errorf("CreateFolder(IPF.Contact) without Contacts.ReadWrite: %v, want ErrAccessDenied", err)
+	}
+}
+
+// TestContactChanges: the contact delta pages to the end, reports a new
+// contact in the next round, and an expired link is ErrSyncStateInvalid.
+func TestContactChanges(t *testing.T) {
+	l := newLab(t)
+	l.srv.AddMailbox(alice, mailbox.TypeUser)
+	mb := l.c.Mailbox(alice)
+	ctx := ctxT(t)
+	fd, err := mb.CreateFolder(ctx, "", "Clients", mailbox.ClassContactsFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, src string) string {
+		c := mailboxtest.SampleContact()
+		c.DisplayName = name
+		body, err := mailbox.EncodeContact(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := mb.CreateItem(ctx, fd.ID, mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassContact}, SourceID: src,
+			Format: mailbox.FormatTyped, Body: bytes.NewReader(body), Size: int64(len(body))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	for i := range graphmail.SyncPageSize + 1 {
+		write("Contact", "src-"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+	}
+	state, n, pages := "", 0, 0
+	for {
+		page, err := mb.Changes(ctx, fd.ID, state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, c := range page.Changes {
+			if c.Kind != mailbox.ChangeCreated || c.Item.Kind() != mailbox.KindContacts || c.Item.FolderID != fd.ID {
+				t.Fatalf("change %+v", c)
+			}
+		}
+		n += len(page.Changes)
+		state = page.State
+		if !page.More {
+			break
+		}
+	}
+	if n != graphmail.SyncPageSize+1 || pages != 2 {
+		t.Errorf("first round: %d changes in %d pages, want %d in 2", n, pages, graphmail.SyncPageSize+1)
+	}
+	id := write("Late", "src-late")
+	page, err := mb.Changes(ctx, fd.ID, state)
+	if err != nil || len(page.Changes) != 1 || page.Changes[0].Item.ID != id || page.Changes[0].Item.Subject != "Late" {
+		t.Errorf("second round = %+v, %v; want the one new contact", page, err)
+	}
+	l.srv.ExpireDeltaTokens()
+	if _, err := mb.Changes(ctx, fd.ID, page.State); !errors.Is(err, mailbox.ErrSyncStateInvalid) {
+		t.Errorf("expired delta link: %v, want ErrSyncStateInvalid", err)
+	}
+	if _, err := mb.OpenItem(ctx, id, mailbox.FormatMIME); err == nil {
+		t.Error("a contact opened as MIME")
+	}
+}
