@@ -1,8 +1,10 @@
 package graphtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -224,4 +226,41 @@ func FuzzParseContact(f *testing.F) {
 			t.Fatalf("accepted properties do not encode: %v", err)
 		}
 	})
+}
+
+// TestContactsSnapshot: contacts, their folders and their delta survive a
+// snapshot: a deltaLink taken before goes on after the restore.
+func TestContactsSnapshot(t *testing.T) {
+	f, tok := contactsFixture(t)
+	base := "/users/" + alice + "/contactFolders"
+	fd := f.call(t, tok, "POST", base, []byte(`{"displayName":"Clients"}`)).body["id"].(string)
+	kid := f.call(t, tok, "POST", base+"/"+fd+"/childFolders", []byte(`{"displayName":"VIP"}`)).body["id"].(string)
+	path := base + "/" + fd + "/contacts"
+	gone := f.call(t, tok, "POST", path, []byte(`{"displayName":"Gone"}`)).body["id"].(string)
+	f.call(t, tok, "POST", path, []byte(`{"displayName":"Ana","birthday":"1984-02-29T00:00:00Z","singleValueExtendedProperties":[{"id":"`+stampProp+`","value":"s"}]}`))
+	dl, _ := f.call(t, tok, "GET", path+"/delta", nil).body["@odata.deltaLink"].(string)
+	f.call(t, tok, "DELETE", "/users/"+alice+"/contacts/"+gone, nil)
+
+	got := NewServer()
+	if err := got.Restore(bytes.NewReader(snapshotBytes(t, f.s))); err != nil {
+		t.Fatal(err)
+	}
+	was, is := f.s.Mailbox(alice), got.Mailbox(alice)
+	if was.ContactsFolderID() != is.ContactsFolderID() {
+		t.Errorf("default Contacts folder %q, was %q", is.ContactsFolderID(), was.ContactsFolderID())
+	}
+	a, b := was.Contacts(fd), is.Contacts(fd)
+	if len(a) != 1 || !reflect.DeepEqual(a[0].Props, b[0].Props) || !reflect.DeepEqual(a[0].ExtendedProperties, b[0].ExtendedProperties) || a[0].ID != b[0].ID {
+		t.Errorf("contacts after restore:\nwas %+v\nis  %+v", a, b)
+	}
+	ep := got.StartTLS(t)
+	g := &fixture{s: got, ep: ep}
+	tok2 := g.bearer(t, "people", "p")
+	if kids := values(g.call(t, tok2, "GET", base+"/"+fd+"/childFolders", nil)); len(kids) != 1 || kids[0]["id"] != kid {
+		t.Errorf("child folders after restore: %v", kids)
+	}
+	link := strings.Replace(dl, f.ep.BaseURL, ep.BaseURL, 1)
+	if vs := values(g.call(t, tok2, "GET", link, nil)); len(vs) != 1 || vs[0]["id"] != gone || vs[0]["@removed"] == nil {
+		t.Errorf("delta after restore: %v, want the removal of %s", vs, gone)
+	}
 }

@@ -116,6 +116,21 @@ type snapMailbox struct {
 	Rules    []Rule
 	// MaxSendSize and MaxReceiveSize; 0 (older snapshots) is the default.
 	MaxSendSize, MaxReceiveSize int64 `json:",omitempty"`
+	// Contacts is the contacts tree; nil (older snapshots) restores an
+	// empty default Contacts folder.
+	Contacts *snapContacts `json:",omitempty"`
+}
+
+type snapContacts struct {
+	RootID   string
+	Folders  []snapFolder // parents before children; ID, ParentID, Name
+	Contacts []snapContact
+	Removed  map[string][]snapTomb
+}
+
+type snapContact struct {
+	Contact
+	ChangeKey, Seq int64
 }
 
 type snapFolder struct {
@@ -233,6 +248,7 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 				sm.Removed[fid] = append(sm.Removed[fid], snapTomb{ID: t.id, Seq: t.seq})
 			}
 		}
+		sm.Contacts = snapContactsOf(mb)
 		doc.Mailboxes = append(doc.Mailboxes, sm)
 	}
 	return doc, nil
@@ -268,10 +284,12 @@ func (s *Server) Restore(r io.Reader, opts ...SnapshotOption) error {
 	defer s.mu.Unlock()
 	s.apps, s.onPrem, s.mailboxes = st.apps, st.onPrem, st.mailboxes
 	s.seq, s.deltaGen = doc.Seq, doc.DeltaGen
-	// Snapshots do not hold contacts yet: a restored mailbox has an empty
+	// A snapshot written before contacts were kept restores an empty
 	// default Contacts folder.
 	for _, mb := range s.mailboxes {
-		mb.initContacts(s)
+		if mb.cfolders == nil {
+			mb.initContacts(s)
+		}
 	}
 	s.uploads = map[string]*uploadSession{}
 	s.limiters = map[string]*limiter{}
@@ -391,6 +409,11 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 				mb.removed[fid] = append(mb.removed[fid], tombstone{id: t.ID, seq: t.Seq})
 			}
 		}
+		if sm.Contacts != nil {
+			if err := restoreContacts(mb, sm.Contacts); err != nil {
+				return nil, bad("contacts of %s: %v", sm.Address, err)
+			}
+		}
 		st.mailboxes[key] = mb
 	}
 	return st, nil
@@ -403,4 +426,67 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func snapContactsOf(mb *mbox) *snapContacts {
+	sc := &snapContacts{RootID: mb.contactsRootID, Removed: map[string][]snapTomb{}}
+	var walk func(id string)
+	walk = func(id string) {
+		f := mb.cfolders[id]
+		if f == nil {
+			return
+		}
+		sc.Folders = append(sc.Folders, snapFolder{ID: f.id, ParentID: f.parentID, Name: f.name})
+		for _, c := range f.children {
+			walk(c)
+		}
+	}
+	walk(mb.contactsRootID)
+	cs := slices.Collect(maps.Values(mb.contacts))
+	slices.SortFunc(cs, func(a, b *Contact) int { return strings.Compare(a.ID, b.ID) })
+	for _, c := range cs {
+		sc.Contacts = append(sc.Contacts, snapContact{Contact: *c, ChangeKey: c.changeKey, Seq: c.seq})
+	}
+	for fid, ts := range mb.cremoved {
+		for _, t := range ts {
+			sc.Removed[fid] = append(sc.Removed[fid], snapTomb{ID: t.id, Seq: t.seq})
+		}
+	}
+	return sc
+}
+
+func restoreContacts(mb *mbox, sc *snapContacts) error {
+	mb.contactsRootID = sc.RootID
+	mb.cfolders, mb.contacts, mb.cremoved = map[string]*contactFolder{}, map[string]*Contact{}, map[string][]tombstone{}
+	for _, sf := range sc.Folders {
+		if sf.ID == "" || mb.cfolders[sf.ID] != nil {
+			return fmt.Errorf("contact folder %q is empty or listed twice", sf.ID)
+		}
+		f := &contactFolder{id: sf.ID, parentID: sf.ParentID, name: sf.Name}
+		if sf.ID != sc.RootID {
+			p := mb.cfolders[sf.ParentID]
+			if p == nil {
+				return fmt.Errorf("contact folder %q comes before its parent", sf.Name)
+			}
+			p.children = append(p.children, f.id)
+		}
+		mb.cfolders[f.id] = f
+	}
+	if mb.cfolders[sc.RootID] == nil {
+		return errors.New("no default Contacts folder")
+	}
+	for _, c := range sc.Contacts {
+		if c.ID == "" || mb.contacts[c.ID] != nil || mb.cfolders[c.FolderID] == nil {
+			return fmt.Errorf("contact %q is empty, listed twice or in an unknown folder", c.ID)
+		}
+		cc := c.Contact
+		cc.changeKey, cc.seq = c.ChangeKey, c.Seq
+		mb.contacts[cc.ID] = &cc
+	}
+	for fid, ts := range sc.Removed {
+		for _, t := range ts {
+			mb.cremoved[fid] = append(mb.cremoved[fid], tombstone{id: t.ID, seq: t.Seq})
+		}
+	}
+	return nil
 }
