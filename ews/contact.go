@@ -16,9 +16,8 @@ import (
 
 // Contacts travel as mailbox.Contact (FormatTyped): GetItem with the
 // contact's FieldURIs to read, CreateItem with a t:Contact to write.
-// Both follow ContactItemType in types.xsd; the EWS property paths are
-// those of "Contacts in EWS" (learn.microsoft.com, exchange-web-services/
-// people-and-contacts-in-ews-in-exchange).
+// Both follow ContactItemType in types.xsd; the property paths are those
+// of "People and contacts in EWS in Exchange" (learn.microsoft.com).
 
 // contactFields are the unindexed contacts: FieldURIs the model holds, in
 // ContactItemType order.
@@ -37,8 +36,8 @@ var (
 	addressFields = []string{"Street", "City", "State", "CountryOrRegion", "PostalCode"}
 )
 
-// tagDisplayNamePrefix is PR_DISPLAY_NAME_PREFIX (PidTagDisplayNamePrefix,
-// [MS-OXOCNTC] 2.2.1.1.4), the courtesy title. EWS has it only as
+// tagDisplayNamePrefix is PR_DISPLAY_NAME_PREFIX (PidTagDisplayNamePrefix
+// of [MS-OXOCNTC]), the courtesy title. EWS has it only as
 // CompleteName/Title, which is read-only, so it is written and read as an
 // extended property.
 const tagDisplayNamePrefix = "0x3A45"
@@ -389,8 +388,9 @@ func contactItem(parent *etree.Element, c mailbox.Contact, it mailbox.Item, sour
 }
 
 // createContact writes one contact with CreateItem. MessageDisposition is
-// left out: createitem-operation.md requires it "for e-mail messages"
-// only, and a contact is never sent.
+// left out: responsecode.md requires it (ErrorMessageDispositionRequired)
+// only "when the item being created or updated is a Message", and a
+// contact is never sent.
 func (c *Client) createContact(ctx context.Context, mbx, folderID string, ct mailbox.Contact, it mailbox.Item, sourceID string) (string, error) {
 	if err := ct.Validate(); err != nil {
 		return "", mailbox.Permanent(err)
