@@ -187,19 +187,37 @@ func listPaged[T any](ctx context.Context, m *Mailbox, op, rawURL string, fn fun
 	return nil
 }
 
-// contactFolders lists the contact folders, parents before children; the
-// folders under the default Contacts folder hang off msgfolderroot.
+// contactFolderTree lists the contact folders, parents before children:
+// the default Contacts folder (well-known contacts) under msgfolderroot,
+// and the folders below it.
 func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailbox.Folder, error) {
-	var out []mailbox.Folder
+	var tops []contactFolderJSON
 	base := userPath(m.address) + "/contactFolders"
 	err := listPaged(ctx, m, "list contact folders of "+m.address, m.c.graphURL(base, nil), func(f contactFolderJSON) error {
-		out = append(out, mailbox.Folder{ID: f.ID, ParentID: rootID, DisplayName: f.DisplayName, Path: mailbox.JoinPath("", f.DisplayName), Class: mailbox.ClassContactsFolder})
+		tops = append(tops, f)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for i := 0; i < len(out); i++ {
+	hint := ""
+	if len(tops) > 0 {
+		hint = tops[0].ParentFolderID
+	}
+	def, err := m.defaultContacts(ctx, rootID, hint, true)
+	if err != nil {
+		return nil, err
+	}
+	var out []mailbox.Folder
+	parent := mailbox.Folder{ID: rootID}
+	if def.ID != "" {
+		out = append(out, def)
+		parent = def
+	}
+	for _, f := range tops {
+		out = append(out, mailbox.Folder{ID: f.ID, ParentID: parent.ID, DisplayName: f.DisplayName, Path: mailbox.JoinPath(parent.Path, f.DisplayName), Class: mailbox.ClassContactsFolder})
+	}
+	for i := len(out) - len(tops); i < len(out); i++ {
 		parent := out[i]
 		err := listPaged(ctx, m, "list child folders of contact folder "+parent.ID+" in "+m.address,
 			m.c.graphURL(base+"/"+urlPathEscape(parent.ID)+"/childFolders", nil), func(f contactFolderJSON) error {
@@ -211,6 +229,9 @@ func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailb
 		}
 		out[i].ChildCount = int64(len(out) - i - 1) // an upper bound; only zero matters
 	}
+	if def.ID != "" {
+		out[0].ChildCount = int64(len(tops))
+	}
 	m.mu.Lock()
 	for _, f := range out {
 		m.contactFolders[f.ID] = true
@@ -219,15 +240,90 @@ func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailb
 	return out, nil
 }
 
+// defaultContacts finds the default Contacts folder. Graph v1.0 has no
+// well-known name for it: its id is the parentFolderId of the folders
+// /contactFolders lists (hint, or asked unless foldersListed) or of a
+// contact /contacts lists
+// (learn.microsoft.com/graph/api/user-list-contactfolders,
+// user-list-contacts); a mailbox with neither leaves it unknown (ID "").
+func (m *Mailbox) defaultContacts(ctx context.Context, rootID, hint string, foldersListed bool) (mailbox.Folder, error) {
+	m.mu.Lock()
+	def := m.defContacts
+	m.mu.Unlock()
+	if def.ID != "" {
+		return def, nil
+	}
+	id := hint
+	for _, coll := range []string{"/contactFolders", "/contacts"} {
+		if id != "" || (foldersListed && coll == "/contactFolders") {
+			continue
+		}
+		u := m.c.graphURL(userPath(m.address)+coll, url.Values{"$select": {"parentFolderId"}, "$top": {"1"}})
+		op := "find the default Contacts folder of " + m.address
+		resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, nil)
+		if err != nil {
+			return mailbox.Folder{}, err
+		}
+		var page struct {
+			Value []contactFolderJSON `json:"value"`
+		}
+		err = decodeAnswer(resp, 1<<20, &page)
+		resp.Body.Close()
+		if err != nil {
+			return mailbox.Folder{}, wrapErr(op, err)
+		}
+		if len(page.Value) > 0 {
+			id = page.Value[0].ParentFolderID
+		}
+	}
+	if id == "" {
+		return mailbox.Folder{}, nil
+	}
+	op := "read the default Contacts folder of " + m.address
+	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(id), nil), nil, -1, nil)
+	if err != nil {
+		return mailbox.Folder{}, err
+	}
+	var f contactFolderJSON
+	err = decodeAnswer(resp, 1<<20, &f)
+	resp.Body.Close()
+	if err != nil {
+		return mailbox.Folder{}, wrapErr(op, err)
+	}
+	def = mailbox.Folder{ID: id, ParentID: rootID, DisplayName: f.DisplayName, Path: mailbox.JoinPath("", f.DisplayName),
+		WellKnown: mailbox.ContactsFolder, Class: mailbox.ClassContactsFolder}
+	m.mu.Lock()
+	m.defContacts = def
+	m.contactFolders[id] = true
+	m.paths[id] = def.Path
+	m.mu.Unlock()
+	return def, nil
+}
+
 // createContactFolder creates a contact folder under parentID (a contact
 // folder, or "" or msgfolderroot for one under the default Contacts
-// folder), or returns the existing one of that name.
+// folder: Graph makes contact folders nowhere else), or returns the
+// existing one of that name. The default Contacts folder's own name at the
+// top is that folder.
 func (m *Mailbox) createContactFolder(ctx context.Context, parentID, displayName string) (mailbox.Folder, error) {
 	base := userPath(m.address) + "/contactFolders"
 	parentPath := ""
+	top := false
 	switch {
 	case parentID == "" || parentID == string(mailbox.RootFolder) || parentID == m.knownRoot():
-		parentID = ""
+		top = true
+		rootID, err := m.rootID(ctx)
+		if err != nil {
+			return mailbox.Folder{}, err
+		}
+		def, err := m.defaultContacts(ctx, rootID, "", false)
+		if err != nil {
+			return mailbox.Folder{}, err
+		}
+		if def.ID != "" && strings.EqualFold(def.DisplayName, displayName) {
+			return def, nil
+		}
+		parentID, parentPath = def.ID, def.Path
 	case m.isContactFolder(parentID):
 		base += "/" + urlPathEscape(parentID) + "/childFolders"
 		m.mu.Lock()
@@ -267,15 +363,31 @@ func (m *Mailbox) createContactFolder(ctx context.Context, parentID, displayName
 			return mailbox.Folder{}, fmt.Errorf("%w (and no folder of that name is listed)", err)
 		}
 	}
-	f := mailbox.Folder{ID: created.ID, ParentID: parentID, DisplayName: created.DisplayName, Class: mailbox.ClassContactsFolder,
-		Path: mailbox.JoinPath(parentPath, created.DisplayName)}
-	if f.ParentID == "" {
-		// Folders lists the folders under the default Contacts folder
-		// below msgfolderroot: so does the folder created.
-		if f.ParentID, err = m.rootID(ctx); err != nil {
+	if top && parentID == "" && created.ParentFolderID != "" {
+		// The first contact folder of a mailbox names the default one.
+		rootID, _ := m.rootID(ctx)
+		def, err := m.defaultContacts(ctx, rootID, created.ParentFolderID, true)
+		if err != nil {
 			return mailbox.Folder{}, fmt.Errorf("graph: %s: the folder exists, its parent is unknown: %w", op, err)
 		}
+		parentID, parentPath = def.ID, def.Path
+		if strings.EqualFold(def.DisplayName, displayName) {
+			// A mailbox without contact folders or contacts does not name
+			// its default folder until a folder is made in it: the folder
+			// just made is a second one of the default's name, which the
+			// caller did not ask for. It is empty; remove it.
+			m.c.log.Info("removing the contact folder made to learn the default one", "mailbox", m.address, "id", created.ID)
+			u := m.c.graphURL(base+"/"+urlPathEscape(created.ID), nil)
+			resp, err := m.c.do(ctx, op+": remove the extra folder", http.MethodDelete, u, nil, -1, nil)
+			if err != nil {
+				return mailbox.Folder{}, err
+			}
+			resp.Body.Close()
+			return def, nil
+		}
 	}
+	f := mailbox.Folder{ID: created.ID, ParentID: parentID, DisplayName: created.DisplayName, Class: mailbox.ClassContactsFolder,
+		Path: mailbox.JoinPath(parentPath, created.DisplayName)}
 	m.mu.Lock()
 	m.contactFolders[f.ID] = true
 	m.paths[f.ID] = f.Path

@@ -30,8 +30,13 @@ func TestContactFolderTree(t *testing.T) {
 	if err != nil || again.ID != top.ID {
 		t.Errorf("CreateFolder of an existing name = %+v, %v; want %s", again, err, top.ID)
 	}
-	if top.Path != "Clients" || child.Path != mailbox.JoinPath("Clients", "VIP") || child.ParentID != top.ID || top.ParentID == "" {
-		t.Errorf("created %+v and %+v", top, child)
+	def := l.srv.Mailbox(alice).ContactsFolderID()
+	if top.Path != mailbox.JoinPath("Contacts", "Clients") || child.Path != mailbox.JoinPath(top.Path, "VIP") || child.ParentID != top.ID || top.ParentID != def {
+		t.Errorf("created %+v and %+v, want them under the default Contacts folder %s", top, child, def)
+	}
+	// The default folder's own name at the top is that folder.
+	if same, err := l.c.Mailbox(alice).CreateFolder(ctx, "", "contacts", mailbox.ClassContactsFolder); err != nil || same.ID != def || same.WellKnown != mailbox.ContactsFolder {
+		t.Errorf("CreateFolder(Contacts) = %+v, %v; want the default Contacts folder", same, err)
 	}
 	folders, err := l.c.Mailbox(alice).Folders(ctx, mailbox.ScopePrimary)
 	if err != nil {
@@ -40,6 +45,9 @@ func TestContactFolderTree(t *testing.T) {
 	got := map[string]mailbox.Folder{}
 	for _, f := range folders {
 		got[f.ID] = f
+	}
+	if d := got[def]; d.WellKnown != mailbox.ContactsFolder || d.Path != "Contacts" || d.Class != mailbox.ClassContactsFolder || d.ParentID != folders[0].ID {
+		t.Errorf("Folders lists the default Contacts folder as %+v", d)
 	}
 	for _, want := range []mailbox.Folder{top, child} {
 		f, ok := got[want.ID]
@@ -134,5 +142,56 @@ func TestContactChanges(t *testing.T) {
 	}
 	if _, err := mb.OpenItem(ctx, id, mailbox.FormatMIME); err == nil {
 		t.Error("a contact opened as MIME")
+	}
+}
+
+// TestContactsFolderOfAnEmptyMailbox: in a mailbox with no contact folder
+// and no contact, the default Contacts folder is not listed, and creating
+// a folder of its name at the top gives that folder, not a second one
+// inside it; a contact written there is listed in it next time.
+func TestContactsFolderOfAnEmptyMailbox(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	ctx := ctxT(t)
+	mb := l.c.Mailbox(alice)
+	folders, err := mb.Folders(ctx, mailbox.ScopePrimary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range folders {
+		if f.Class == mailbox.ClassContactsFolder {
+			t.Errorf("an empty mailbox lists the contact folder %+v", f)
+		}
+	}
+	def, err := mb.CreateFolder(ctx, "", "Contacts", mailbox.ClassContactsFolder)
+	if err != nil || def.ID != fx.ContactsFolderID() || def.WellKnown != mailbox.ContactsFolder {
+		t.Fatalf("CreateFolder(Contacts) = %+v, %v; want the default folder %s", def, err, fx.ContactsFolderID())
+	}
+	body, _ := mailbox.EncodeContact(mailbox.Contact{DisplayName: "Ana"})
+	id, err := mb.CreateItem(ctx, def.ID, mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassContact}, SourceID: "s-1",
+		Format: mailbox.FormatTyped, Body: bytes.NewReader(body), Size: int64(len(body))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := l.c.Mailbox(alice)
+	folders, err = fresh.Folders(ctx, mailbox.ScopePrimary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []mailbox.Folder
+	for _, f := range folders {
+		if f.Class == mailbox.ClassContactsFolder {
+			listed = append(listed, f)
+		}
+	}
+	if len(listed) != 1 || listed[0].ID != def.ID || listed[0].WellKnown != mailbox.ContactsFolder {
+		t.Fatalf("contact folders listed: %+v, want the default one only", listed)
+	}
+	var items []mailbox.Item
+	if err := fresh.Items(ctx, def.ID, func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].ID != id || items[0].SourceID != "s-1" || items[0].Kind() != mailbox.KindContacts {
+		t.Errorf("Items of the default Contacts folder = %+v", items)
 	}
 }

@@ -32,6 +32,7 @@ type Mailbox struct {
 	// contactFolders are the ids of contact folders seen by Folders or
 	// CreateFolder: their items go through the contact API.
 	contactFolders map[string]bool
+	defContacts    mailbox.Folder // the default Contacts folder, once known
 }
 
 var (

@@ -319,6 +319,14 @@ func (s *Server) routeContacts(q *req) bool {
 	case n == 2 && seg[0] == "contacts":
 		s.contact(q, seg[1])
 		return true
+	case n == 1 && seg[0] == "contacts":
+		// The contacts of the default Contacts folder
+		// (learn.microsoft.com/graph/api/user-list-contacts).
+		s.mu.Lock()
+		root := q.mb.cfolders[q.mb.contactsRootID]
+		s.mu.Unlock()
+		s.contacts(q, root)
+		return true
 	default:
 		return false
 	}
@@ -350,6 +358,20 @@ func (s *Server) routeContacts(q *req) bool {
 		j := contactFolderJSON(f, o.sel)
 		s.mu.Unlock()
 		writeJSON(q.w, http.StatusOK, j)
+	case n == 2 && m == http.MethodDelete:
+		// learn.microsoft.com/graph/api/contactfolder-delete: any folder
+		// but the default one, with what it holds.
+		if !s.need(q, contactWriteRoles) {
+			return true
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if f.id == q.mb.contactsRootID {
+			graphError(q.w, http.StatusBadRequest, "ErrorDeleteDistinguishedFolder", "Distinguished folders cannot be deleted.")
+			return true
+		}
+		s.deleteContactFolderLocked(q.mb, f)
+		q.w.WriteHeader(http.StatusNoContent)
 	case n == 3 && seg[2] == "childFolders":
 		s.contactFolders(q, f.id)
 	case n == 3 && seg[2] == "contacts":
@@ -677,4 +699,24 @@ func (f *MailboxFixture) Contacts(folderID string) []Contact {
 		out = append(out, cc)
 	}
 	return out
+}
+
+// deleteContactFolderLocked removes a contact folder, its contacts and
+// its child folders.
+func (s *Server) deleteContactFolderLocked(mb *mbox, f *contactFolder) {
+	for _, c := range slices.Clone(f.children) {
+		if cf := mb.cfolders[c]; cf != nil {
+			s.deleteContactFolderLocked(mb, cf)
+		}
+	}
+	for id, c := range mb.contacts {
+		if c.FolderID == f.id {
+			delete(mb.contacts, id)
+		}
+	}
+	if p := mb.cfolders[f.parentID]; p != nil {
+		p.children = slices.DeleteFunc(p.children, func(id string) bool { return id == f.id })
+	}
+	delete(mb.cfolders, f.id)
+	delete(mb.cremoved, f.id)
 }

@@ -51,6 +51,16 @@ func TestContactFolders(t *testing.T) {
 	if kids := values(f.call(t, tok, "GET", base+"/"+id+"/childFolders", nil)); len(kids) != 1 || kids[0]["displayName"] != "VIP" {
 		t.Errorf("childFolders = %v", kids)
 	}
+	if a := f.call(t, tok, "DELETE", base+"/"+f.s.Mailbox(alice).ContactsFolderID(), nil); a.status != 400 || a.code() != "ErrorDeleteDistinguishedFolder" {
+		t.Errorf("delete of the default Contacts folder: %d %q", a.status, a.code())
+	}
+	vip := f.call(t, tok, "POST", base+"/"+id+"/childFolders", []byte(`{"displayName":"Old"}`)).body["id"].(string)
+	if a := f.call(t, tok, "DELETE", base+"/"+vip, nil); a.status != http.StatusNoContent {
+		t.Errorf("delete of a contact folder: %d", a.status)
+	}
+	if a := f.call(t, tok, "GET", base+"/"+vip, nil); a.status != 404 {
+		t.Errorf("a deleted contact folder answers %d, want 404", a.status)
+	}
 	// A contact folder is not a mail folder.
 	if a := f.call(t, tok, "GET", "/users/"+alice+"/mailFolders/"+id, nil); a.status != 404 {
 		t.Errorf("contact folder id under /mailFolders: %d, want 404", a.status)
