@@ -232,12 +232,43 @@ func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailb
 	if def.ID != "" {
 		out[0].ChildCount = int64(len(tops))
 	}
+	for i := range out {
+		if out[i].ItemCount, err = m.contactCount(ctx, out[i].ID); err != nil {
+			return nil, err
+		}
+	}
 	m.mu.Lock()
 	for _, f := range out {
 		m.contactFolders[f.ID] = true
 	}
 	m.mu.Unlock()
 	return out, nil
+}
+
+// contactCount is the number of contacts in a contact folder: a
+// contactFolder has no totalItemCount, so the listing is asked for its
+// @odata.count. Graph's count includes contact groups, which the listing
+// leaves out (microsoft-graph-docs-contrib#4041): a folder holding groups
+// counts more than Items gives, as the groups are not carried.
+func (m *Mailbox) contactCount(ctx context.Context, folderID string) (int64, error) {
+	op := "count contacts of folder " + folderID + " in " + m.address
+	u := m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts", url.Values{"$count": {"true"}, "$top": {"1"}, "$select": {"id"}})
+	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, nil)
+	if err != nil {
+		return 0, err
+	}
+	var page struct {
+		Count *int64 `json:"@odata.count"`
+	}
+	err = decodeAnswer(resp, 1<<20, &page)
+	resp.Body.Close()
+	if err != nil {
+		return 0, wrapErr(op, err)
+	}
+	if page.Count == nil {
+		return 0, mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no @odata.count", op))
+	}
+	return *page.Count, nil
 }
 
 // defaultContacts finds the default Contacts folder. Graph v1.0 has no

@@ -184,7 +184,7 @@ func TestContactsFolderOfAnEmptyMailbox(t *testing.T) {
 			listed = append(listed, f)
 		}
 	}
-	if len(listed) != 1 || listed[0].ID != def.ID || listed[0].WellKnown != mailbox.ContactsFolder {
+	if len(listed) != 1 || listed[0].ID != def.ID || listed[0].WellKnown != mailbox.ContactsFolder || listed[0].ItemCount != 1 {
 		t.Fatalf("contact folders listed: %+v, want the default one only", listed)
 	}
 	var items []mailbox.Item
