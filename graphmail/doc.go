@@ -31,5 +31,10 @@
 // exmigrate source stamp in the create body, so they are received messages,
 // not drafts. Attachments under 3 MB travel inline while a request stays
 // under 4 MB; larger ones are spooled to a temporary file and sent through
-// an upload session. The package graphtest is a fake Graph to test against.
+// an upload session.
+//
+// Contacts travel in the typed format (mailbox.Contact) through
+// /contactFolders and /contacts, stamped as messages are; contact groups
+// are not reachable there and are not carried. The package graphtest is a
+// fake Graph to test against.
 package graphmail

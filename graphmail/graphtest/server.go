@@ -1,5 +1,5 @@
 // Package graphtest is an in-memory Exchange Online for the Microsoft Graph
-// v1.0 mail endpoints that graphmail uses, plus the Microsoft Entra token
+// v1.0 mail and contact endpoints that graphmail uses, plus the Microsoft Entra token
 // endpoint that azidentity (MSAL) talks to, so that the real msgraph-sdk-go
 // and azidentity clients run unchanged against it through a custom cloud
 // configuration.
