@@ -153,7 +153,7 @@ func Capabilities() []Capability {
 			EWS:    "t:Contact (IPM.Contact), contacts folders",
 			Graph:  "contact, contactFolder",
 			Status: StatusPartial,
-			Notes:  "Personal contacts map; contact groups (t:DistributionList, IPM.DistList) have no Graph resource. The exmigrate copy carries mail only so far.",
+			Notes:  "Personal contacts map; contact groups (t:DistributionList, IPM.DistList) have no Graph resource. The exmigrate copy carries personal contacts as typed properties (EWS t:Contact, Graph contact); photos and contact groups not yet.",
 			Remedy: "Move contacts with a hybrid mailbox move, or export and import them in Outlook.",
 		},
 		{

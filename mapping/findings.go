@@ -163,7 +163,7 @@ var catalogue = []FindingKind{
 		fixEnableArchive},
 	{CodeContentNotCopied, reports.CategoryContent, reports.SeverityWarning,
 		"Items the copy does not carry yet",
-		"The exmigrate copy carries mail only so far: move calendar, contacts, tasks and notes with a hybrid move, or export and import them in Outlook.",
+		"The exmigrate copy carries mail, and contacts where both sides declare them, so far: move calendar, tasks and notes (and contacts the target cannot take) with a hybrid move, or export and import them in Outlook.",
 		fixMailboxMove},
 	{CodeRuleConditionUnmappable, reports.CategoryRules, reports.SeverityWarning,
 		"Rule condition has no Graph form",

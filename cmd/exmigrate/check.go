@@ -315,6 +315,8 @@ var graphRoles = []graphRole{
 		needless: "a copy without --rules does not need it", required: func(o *checkOptions) bool { return o.Rules }},
 	{role: "Mail.Send", uses: "report --mail-to", without: "report --mail-to cannot mail the report without it",
 		required: func(*checkOptions) bool { return false }},
+	{role: "Contacts.ReadWrite", uses: "copy (contacts)", without: "copy leaves contacts behind without it (reported as not copied)",
+		required: func(*checkOptions) bool { return false }},
 }
 
 // checkRoles says, role by role, whether the app's token carries what
