@@ -208,12 +208,8 @@ func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailb
 	if err != nil {
 		return nil, err
 	}
-	var out []mailbox.Folder
-	parent := mailbox.Folder{ID: rootID}
-	if def.ID != "" {
-		out = append(out, def)
-		parent = def
-	}
+	out := []mailbox.Folder{def}
+	parent := def
 	for _, f := range tops {
 		out = append(out, mailbox.Folder{ID: f.ID, ParentID: parent.ID, DisplayName: f.DisplayName, Path: mailbox.JoinPath(parent.Path, f.DisplayName), Class: mailbox.ClassContactsFolder})
 	}
@@ -229,10 +225,11 @@ func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailb
 		}
 		out[i].ChildCount = int64(len(out) - i - 1) // an upper bound; only zero matters
 	}
-	if def.ID != "" {
-		out[0].ChildCount = int64(len(tops))
-	}
+	out[0].ChildCount = int64(len(tops))
 	for i := range out {
+		if out[i].ID == defaultContactsID {
+			continue // no contact names it: it holds none
+		}
 		if out[i].ItemCount, err = m.contactCount(ctx, out[i].ID); err != nil {
 			return nil, err
 		}
@@ -252,7 +249,7 @@ func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailb
 // counts more than Items gives, as the groups are not carried.
 func (m *Mailbox) contactCount(ctx context.Context, folderID string) (int64, error) {
 	op := "count contacts of folder " + folderID + " in " + m.address
-	u := m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts", url.Values{"$count": {"true"}, "$top": {"1"}, "$select": {"id"}})
+	u := m.c.graphURL(m.contactsPath(folderID), url.Values{"$count": {"true"}, "$top": {"1"}, "$select": {"id"}})
 	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, nil)
 	if err != nil {
 		return 0, err
@@ -276,7 +273,8 @@ func (m *Mailbox) contactCount(ctx context.Context, folderID string) (int64, err
 // /contactFolders lists (hint, or asked unless foldersListed) or of a
 // contact /contacts lists
 // (learn.microsoft.com/graph/api/user-list-contactfolders,
-// user-list-contacts); a mailbox with neither leaves it unknown (ID "").
+// user-list-contacts). In a mailbox with neither, it is the folder
+// defaultContactsID stands for, named as in English.
 func (m *Mailbox) defaultContacts(ctx context.Context, rootID, hint string, foldersListed bool) (mailbox.Folder, error) {
 	m.mu.Lock()
 	def := m.defContacts
@@ -308,7 +306,13 @@ func (m *Mailbox) defaultContacts(ctx context.Context, rootID, hint string, fold
 		}
 	}
 	if id == "" {
-		return mailbox.Folder{}, nil
+		def = mailbox.Folder{ID: defaultContactsID, ParentID: rootID, DisplayName: "Contacts", Path: mailbox.JoinPath("", "Contacts"),
+			WellKnown: mailbox.ContactsFolder, Class: mailbox.ClassContactsFolder}
+		m.mu.Lock()
+		m.contactFolders[def.ID] = true
+		m.paths[def.ID] = def.Path
+		m.mu.Unlock()
+		return def, nil
 	}
 	op := "read the default Contacts folder of " + m.address
 	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(id), nil), nil, -1, nil)
@@ -341,7 +345,7 @@ func (m *Mailbox) createContactFolder(ctx context.Context, parentID, displayName
 	parentPath := ""
 	top := false
 	switch {
-	case parentID == "" || parentID == string(mailbox.RootFolder) || parentID == m.knownRoot():
+	case parentID == "" || parentID == string(mailbox.RootFolder) || parentID == m.knownRoot() || parentID == defaultContactsID:
 		top = true
 		rootID, err := m.rootID(ctx)
 		if err != nil {
@@ -351,7 +355,7 @@ func (m *Mailbox) createContactFolder(ctx context.Context, parentID, displayName
 		if err != nil {
 			return mailbox.Folder{}, err
 		}
-		if def.ID != "" && strings.EqualFold(def.DisplayName, displayName) {
+		if parentID != defaultContactsID && strings.EqualFold(def.DisplayName, displayName) {
 			return def, nil
 		}
 		parentID, parentPath = def.ID, def.Path
@@ -394,7 +398,7 @@ func (m *Mailbox) createContactFolder(ctx context.Context, parentID, displayName
 			return mailbox.Folder{}, fmt.Errorf("%w (and no folder of that name is listed)", err)
 		}
 	}
-	if top && parentID == "" && created.ParentFolderID != "" {
+	if top && parentID == defaultContactsID && created.ParentFolderID != "" {
 		// The first contact folder of a mailbox names the default one.
 		rootID, _ := m.rootID(ctx)
 		def, err := m.defaultContacts(ctx, rootID, created.ParentFolderID, true)
@@ -424,6 +428,21 @@ func (m *Mailbox) createContactFolder(ctx context.Context, parentID, displayName
 	m.paths[f.ID] = f.Path
 	m.mu.Unlock()
 	return f, nil
+}
+
+// defaultContactsID stands for the default Contacts folder of a mailbox
+// that names it nowhere yet (no contact folder, no contact): its contacts
+// are /contacts, which Graph keeps in that folder
+// (learn.microsoft.com/graph/api/user-post-contacts). Graph ids are base64
+// of 40 bytes or more, so it is never one.
+const defaultContactsID = "contacts"
+
+// contactsPath is the contacts collection of a contact folder.
+func (m *Mailbox) contactsPath(folderID string) string {
+	if folderID == defaultContactsID {
+		return userPath(m.address) + "/contacts"
+	}
+	return userPath(m.address) + "/contactFolders/" + urlPathEscape(folderID) + "/contacts"
 }
 
 func (m *Mailbox) knownRoot() string {
@@ -456,7 +475,7 @@ func contactItem(g graphContact, folderID string) mailbox.Item {
 // stamps.
 func (m *Mailbox) contactItems(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
 	q := url.Values{"$select": {contactSelect}, "$expand": {"singleValueExtendedProperties($filter=id eq '" + sourceIDProp + "')"}, "$top": {fmt.Sprint(pageSize)}}
-	u := m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts", q)
+	u := m.c.graphURL(m.contactsPath(folderID), q)
 	return listPaged(ctx, m, "list contacts of folder "+folderID+" in "+m.address, u, func(g graphContact) error {
 		return fn(contactItem(g, folderID))
 	})
@@ -467,7 +486,7 @@ func (m *Mailbox) findContact(ctx context.Context, folderID, sourceID string) (s
 	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq '%s' and ep/value eq '%s')", odataQuote(sourceIDProp), odataQuote(sourceID))
 	q := url.Values{"$filter": {filter}, "$select": {"id"}, "$top": {"1"}}
 	op := "find source id in contact folder " + folderID + " of " + m.address
-	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts", q), nil, -1, nil)
+	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(m.contactsPath(folderID), q), nil, -1, nil)
 	if err != nil {
 		return "", false, err
 	}
@@ -490,6 +509,18 @@ func (m *Mailbox) findContact(ctx context.Context, folderID, sourceID string) (s
 // them); the state is the whole nextLink or deltaLink, as for messages.
 func (m *Mailbox) contactChanges(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
 	op := "contact delta of folder " + folderID + " in " + m.address
+	if folderID == defaultContactsID && state == "" {
+		// The default folder held nothing when listed; if it holds
+		// contacts now, they name it, and its delta is read.
+		def, err := m.defaultContacts(ctx, m.knownRoot(), "", false)
+		if err != nil {
+			return mailbox.ChangePage{}, err
+		}
+		if def.ID == defaultContactsID {
+			return mailbox.ChangePage{}, nil
+		}
+		folderID = def.ID
+	}
 	u := state
 	if u == "" {
 		u = m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts/delta", url.Values{"$select": {contactSelect}})
@@ -575,7 +606,7 @@ func (m *Mailbox) createContact(ctx context.Context, folderID string, p mailbox.
 		return "", err
 	}
 	op := fmt.Sprintf("create contact %s in folder %s of %s", src, folderID, m.address)
-	u := m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts", nil)
+	u := m.c.graphURL(m.contactsPath(folderID), nil)
 	resp, err := m.c.do(ctx, op, http.MethodPost, u, bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {"application/json"}})
 	if err != nil {
 		var ge *Error

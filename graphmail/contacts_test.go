@@ -145,10 +145,11 @@ func TestContactChanges(t *testing.T) {
 	}
 }
 
-// TestContactsFolderOfAnEmptyMailbox: in a mailbox with no contact folder
-// and no contact, the default Contacts folder is not listed, and creating
-// a folder of its name at the top gives that folder, not a second one
-// inside it; a contact written there is listed in it next time.
+// TestContactsFolderOfAnEmptyMailbox: a mailbox with no contact folder
+// and no contact names its default Contacts folder nowhere; the adapter
+// lists a stand-in for it (well-known contacts), which CreateFolder of its
+// name returns without a write, and whose contacts go to /contacts, the
+// default folder. Listed again, the folder has its real id and the contact.
 func TestContactsFolderOfAnEmptyMailbox(t *testing.T) {
 	l := newLab(t)
 	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
@@ -158,20 +159,34 @@ func TestContactsFolderOfAnEmptyMailbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var stand mailbox.Folder
 	for _, f := range folders {
 		if f.Class == mailbox.ClassContactsFolder {
-			t.Errorf("an empty mailbox lists the contact folder %+v", f)
+			stand = f
 		}
 	}
+	if stand.WellKnown != mailbox.ContactsFolder || stand.Path != "Contacts" || stand.ID == "" {
+		t.Fatalf("an empty mailbox lists its Contacts folder as %+v", stand)
+	}
+	writes := l.srv.Writes()
 	def, err := mb.CreateFolder(ctx, "", "Contacts", mailbox.ClassContactsFolder)
-	if err != nil || def.ID != fx.ContactsFolderID() || def.WellKnown != mailbox.ContactsFolder {
-		t.Fatalf("CreateFolder(Contacts) = %+v, %v; want the default folder %s", def, err, fx.ContactsFolderID())
+	if err != nil || def.ID != stand.ID || l.srv.Writes() != writes {
+		t.Fatalf("CreateFolder(Contacts) = %+v, %v with %d writes; want the listed folder and no write", def, err, l.srv.Writes()-writes)
+	}
+	if page, err := mb.Changes(ctx, def.ID, ""); err != nil || len(page.Changes) != 0 {
+		t.Errorf("Changes of the empty default folder = %+v, %v", page, err)
 	}
 	body, _ := mailbox.EncodeContact(mailbox.Contact{DisplayName: "Ana"})
 	id, err := mb.CreateItem(ctx, def.ID, mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassContact}, SourceID: "s-1",
 		Format: mailbox.FormatTyped, Body: bytes.NewReader(body), Size: int64(len(body))})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if got, ok, err := mb.FindBySourceID(ctx, def.ID, "s-1"); err != nil || !ok || got != id {
+		t.Errorf("FindBySourceID in the stand-in = %q, %v, %v; want %s", got, ok, err, id)
+	}
+	if c := fx.Contacts(fx.ContactsFolderID()); len(c) != 1 || c[0].ID != id {
+		t.Fatalf("the default folder holds %+v, want the contact", c)
 	}
 	fresh := l.c.Mailbox(alice)
 	folders, err = fresh.Folders(ctx, mailbox.ScopePrimary)
@@ -184,14 +199,24 @@ func TestContactsFolderOfAnEmptyMailbox(t *testing.T) {
 			listed = append(listed, f)
 		}
 	}
-	if len(listed) != 1 || listed[0].ID != def.ID || listed[0].WellKnown != mailbox.ContactsFolder || listed[0].ItemCount != 1 {
-		t.Fatalf("contact folders listed: %+v, want the default one only", listed)
+	if len(listed) != 1 || listed[0].ID != fx.ContactsFolderID() || listed[0].WellKnown != mailbox.ContactsFolder || listed[0].ItemCount != 1 {
+		t.Fatalf("contact folders listed: %+v, want the default one with its id and 1 item", listed)
 	}
 	var items []mailbox.Item
-	if err := fresh.Items(ctx, def.ID, func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil {
+	if err := fresh.Items(ctx, listed[0].ID, func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(items) != 1 || items[0].ID != id || items[0].SourceID != "s-1" || items[0].Kind() != mailbox.KindContacts {
 		t.Errorf("Items of the default Contacts folder = %+v", items)
+	}
+	// In an empty mailbox, a folder made at the top lands in the default
+	// folder, whose id it names.
+	other := l.c.Mailbox(l.srv.AddMailbox("bob@contoso.example", mailbox.TypeUser).Address())
+	if _, err := other.Folders(ctx, mailbox.ScopePrimary); err != nil {
+		t.Fatal(err)
+	}
+	f, err := other.CreateFolder(ctx, "", "Clients", mailbox.ClassContactsFolder)
+	if bobDef := l.srv.Mailbox("bob@contoso.example").ContactsFolderID(); err != nil || f.ParentID != bobDef || f.Path != mailbox.JoinPath("Contacts", "Clients") {
+		t.Errorf("CreateFolder(Clients) in an empty mailbox = %+v, %v; want it under %s", f, err, bobDef)
 	}
 }
