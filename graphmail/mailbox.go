@@ -247,7 +247,13 @@ func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]strin
 func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
 	ctx = m.ctx(ctx)
 	if class == mailbox.ClassContactsFolder || m.isContactFolder(parentID) {
-		return m.createContactFolder(ctx, parentID, displayName)
+		f, err := m.createContactFolder(ctx, parentID, displayName)
+		if errors.Is(err, mailbox.ErrAccessDenied) {
+			// An app without Contacts.ReadWrite fails the contact folder,
+			// not the mailbox: its mail is still copied.
+			err = mailbox.Permanent(err)
+		}
+		return f, err
 	}
 	if parentID == "" {
 		parentID = string(mailbox.RootFolder)
