@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -46,8 +47,23 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 			}
 		}
 	}
+	// Contacts need their own application permission: without it the
+	// kind is not carried (a finding naming the fix), not a failed folder.
+	sk := mailbox.StoreKind{Store: mailbox.ScopePrimary, Kind: mailbox.KindContacts}
+	roles := m.c.appRoles()
+	switch {
+	case !roles.has("Contacts.Read", "Contacts.ReadWrite"):
+		caps.Reads = slices.DeleteFunc(caps.Reads, isContacts)
+		caps.Writes = slices.DeleteFunc(caps.Writes, isContacts)
+		caps.Unsupported[sk] = "the app registration has no Contacts.ReadWrite application permission: grant it in Entra ID (API permissions, admin consent) to copy contacts"
+	case !roles.has("Contacts.ReadWrite"):
+		caps.Writes = slices.DeleteFunc(caps.Writes, isContacts)
+		caps.Unsupported[sk] = "the app registration has Contacts.Read only: grant Contacts.ReadWrite in Entra ID (API permissions, admin consent) to write contacts"
+	}
 	return caps
 }
+
+func isContacts(p mailbox.Path) bool { return p.Kind == mailbox.KindContacts }
 
 // contactLosses is what a contact loses through Graph's /contacts
 // (learn.microsoft.com/graph/api/resources/contact): groups are not served

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -38,6 +39,9 @@ type Client struct {
 	users   *users.UsersRequestBuilder
 	raw     *http.Client // our own requests (MIME streams, JSON creates), through the scheduler
 	upload  *http.Client // pre-authenticated upload URLs: scheduler, never a token
+
+	rolesMu sync.Mutex
+	roles   *appRoles // the token's application roles, once read
 }
 
 // NewClient validates cfg, builds the credential and the SDK adapter. It

@@ -3,6 +3,8 @@ package graphmail_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/exmigrate/exmigrate/graphmail"
@@ -79,6 +81,33 @@ func TestContactsWithoutContactsRole(t *testing.T) {
 	}
 	if _, err := mb.CreateFolder(ctxT(t), "", "People", mailbox.ClassContactsFolder); !errors.Is(err, mailbox.ErrAccessDenied) || !mailbox.IsPermanent(err) {
 		t.Errorf("CreateFolder(IPF.Contact) without Contacts.ReadWrite: %v, want a permanent ErrAccessDenied (the folder fails, not the mailbox)", err)
+	}
+	// The declarations follow the token: without a contacts role the kind
+	// is not carried, with the fix in the reason, so the engine plans a
+	// finding instead of failing on the folder; with Contacts.Read only,
+	// contacts are read but not written.
+	tests := []struct {
+		roles         []string
+		reads, writes bool
+		reason        string
+	}{
+		{[]string{"Mail.ReadWrite"}, false, false, "no Contacts.ReadWrite"},
+		{[]string{"Mail.ReadWrite", "Contacts.Read"}, true, false, "Contacts.Read only"},
+		{[]string{"Mail.ReadWrite", "Contacts.ReadWrite"}, true, true, ""},
+	}
+	for i, tt := range tests {
+		app := fmt.Sprintf("88888888-bbbb-cccc-dddd-%012d", i+1)
+		l.srv.AddApp(tenantID, app, secret, tt.roles...)
+		caps := l.client(t, func(c *graphmail.Config) { c.ClientID = app }).Mailbox(alice).Capabilities()
+		reads := len(caps.Reader(mailbox.ScopePrimary, mailbox.KindContacts)) > 0
+		writes := len(caps.Writer(mailbox.ScopePrimary, mailbox.KindContacts)) > 0
+		reason := caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopePrimary, Kind: mailbox.KindContacts}]
+		if reads != tt.reads || writes != tt.writes || (tt.reason == "") != (reason == "") || !strings.Contains(reason, tt.reason) {
+			t.Errorf("roles %v: reads %v writes %v reason %q; want %v %v %q", tt.roles, reads, writes, reason, tt.reads, tt.writes, tt.reason)
+		}
+		if len(caps.Reader(mailbox.ScopePrimary, mailbox.KindMail)) == 0 {
+			t.Errorf("roles %v: mail no longer declared", tt.roles)
+		}
 	}
 }
 

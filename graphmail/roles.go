@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
@@ -35,4 +37,35 @@ func (c *Client) Roles(ctx context.Context) (roles []string, listed bool, err er
 		return nil, false, nil
 	}
 	return claims.Roles, true, nil
+}
+
+// appRoles is what the token says the app may do, as far as the adapter's
+// declarations depend on it.
+type appRoles struct {
+	listed bool // false: a delegated or opaque token, nothing known
+	roles  []string
+}
+
+func (r *appRoles) has(names ...string) bool {
+	return !r.listed || slices.ContainsFunc(names, func(x string) bool { return slices.Contains(r.roles, x) })
+}
+
+// appRoles reads the token's roles once (azidentity caches the token, so
+// this is a request only the first time). A failure is not kept: the next
+// call tries again, and meanwhile nothing is taken as missing.
+func (c *Client) appRoles() *appRoles {
+	c.rolesMu.Lock()
+	defer c.rolesMu.Unlock()
+	if c.roles != nil {
+		return c.roles
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	roles, listed, err := c.Roles(ctx)
+	if err != nil {
+		c.log.Debug("graph: application roles not read; declaring every path", "err", err)
+		return &appRoles{}
+	}
+	c.roles = &appRoles{listed: listed, roles: roles}
+	return c.roles
 }
