@@ -25,17 +25,6 @@ import (
 // for each token the fake issued. The crash case also times how long the
 // command takes to fail the mailbox once the server is gone.
 func TestIssue12UploadTokenNotLeakedThroughTheBinary(t *testing.T) {
-	const scenario = `
-domain: contoso.com
-cloud_domain: contoso.onmicrosoft.com
-seed: 13
-mailboxes:
-  - address: vera@contoso.com
-    location: onprem
-    folders: {Inbox: 2}
-    large_items:
-      - {folder: Inbox, size: 5MB}
-`
 	put := http.MethodPut
 	for _, tc := range []struct {
 		name string
@@ -58,7 +47,7 @@ mailboxes:
 			if tc.crash && testing.Short() {
 				t.Skip("waits out the Graph client's retries (about 30 s); skipped with -short")
 			}
-			e := startLab(t, mustScenario(t, scenario), lab.Options{})
+			e := startLab(t, mustScenario(t, uploadScenario), lab.Options{})
 			cfg := e.lab.ConfigPath
 			var proxy *tcpProxy
 			if tc.crash {

@@ -24,6 +24,20 @@ import (
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
+// uploadScenario has one message whose 5 MB attachment goes through a
+// Graph upload session in two chunks.
+const uploadScenario = `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 13
+mailboxes:
+  - address: vera@contoso.com
+    location: onprem
+    folders: {Inbox: 2}
+    large_items:
+      - {folder: Inbox, size: 5MB}
+`
+
 // TestUploadURLNotLeaked copies a message with a 5 MB attachment, which
 // goes through a Graph upload session in two chunks, and makes the upload
 // fail midway: the second chunk's connection dropped every time (net/http
@@ -35,17 +49,6 @@ import (
 // audit log or the bytes of the state file (jobs.last_error, the items'
 // skip reasons).
 func TestUploadURLNotLeaked(t *testing.T) {
-	const scenario = `
-domain: contoso.com
-cloud_domain: contoso.onmicrosoft.com
-seed: 13
-mailboxes:
-  - address: vera@contoso.com
-    location: onprem
-    folders: {Inbox: 2}
-    large_items:
-      - {folder: Inbox, size: 5MB}
-`
 	const src, dst = "vera@contoso.com", "vera@contoso.onmicrosoft.com"
 	put := http.MethodPut
 	for _, tc := range []struct {
@@ -72,7 +75,7 @@ mailboxes:
 				Body: `{"error":{"code":"InvalidRequest","message":"Bad range for ` + graphtest.EchoURL + `"}}`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := startLab(t, mustScenario(t, scenario), lab.Options{})
+			e := startLab(t, mustScenario(t, uploadScenario), lab.Options{})
 			logs := &syncBuffer{}
 			log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			e.useGraphClient(t, log, 2)
