@@ -18,10 +18,12 @@ type labChangeOptions struct {
 	Add     int
 	Read    int
 	Unread  int
+	Edit    int
 	Move    int
 	To      string
 	Delete  int
 	Expire  bool
+	Rename  string
 
 	g *globalOptions
 }
@@ -35,8 +37,9 @@ func newLabChangeCommand(g *globalOptions) *cobra.Command {
 		Short: "Change a mailbox of a running lab as its user would: new, read, moved, deleted mail; expired sync states",
 		Long: `Change one mailbox of the lab running in --dir, as its user (or the service)
 would between two copy passes. The changes are made in this order: --add,
---read, --unread, --move, --delete, --expire. Messages are taken oldest
-first. A move gives the message a new id, as Exchange and Graph do.`,
+--read, --unread, --edit, --move, --delete, --rename-folder, --expire.
+Messages are taken oldest first (in the Graph fake, least recently changed first). A move gives the message a new id, as
+Exchange and Graph do; an edit changes the subject (an update for sync).`,
 		Example: `  exmigrate lab change --dir lab/ --mailbox alex@fabrikam.com --add 50 --read 10
   exmigrate lab change --dir lab/ --mailbox alex@fabrikam.com --move 5 --to "Inbox/Projects" --delete 5
   exmigrate lab change --dir lab/ --mailbox alex@fabrikam.com --expire`,
@@ -51,9 +54,11 @@ first. A move gives the message a new id, as Exchange and Graph do.`,
 	rangedInt(cmd, &opts.Add, "add", 0, 0, 100000, "add N new unread messages")
 	rangedInt(cmd, &opts.Read, "read", 0, 0, 100000, "mark N unread messages read")
 	rangedInt(cmd, &opts.Unread, "unread", 0, 0, 100000, "mark N read messages unread")
+	rangedInt(cmd, &opts.Edit, "edit", 0, 0, 100000, "change the subject of N messages")
 	rangedInt(cmd, &opts.Move, "move", 0, 0, 100000, "move N messages to --to")
 	f.StringVar(&opts.To, "to", "", "the folder --move moves to (created when missing)")
 	rangedInt(cmd, &opts.Delete, "delete", 0, 0, 100000, "delete N messages")
+	f.StringVar(&opts.Rename, "rename-folder", "", "give --folder this new name (one level)")
 	f.BoolVar(&opts.Expire, "expire", false, "expire the mailbox's EWS sync states, or the Graph fake's delta tokens")
 	return cmd
 }
@@ -77,13 +82,17 @@ func (o *labChangeOptions) changes() ([]lab.Change, error) {
 	add(lab.ChangeAdd, o.Add)
 	add(lab.ChangeRead, o.Read)
 	add(lab.ChangeUnread, o.Unread)
+	add(lab.ChangeEdit, o.Edit)
 	add(lab.ChangeMove, o.Move)
 	add(lab.ChangeDelete, o.Delete)
+	if o.Rename != "" {
+		out = append(out, lab.Change{Mailbox: o.Mailbox, Side: o.Side, Op: lab.ChangeRenameFolder, Folder: o.Folder, To: o.Rename})
+	}
 	if o.Expire {
 		out = append(out, lab.Change{Mailbox: o.Mailbox, Side: o.Side, Op: lab.ChangeExpire})
 	}
 	if len(out) == 0 {
-		return nil, usageErrorf("nothing to change: give --add, --read, --unread, --move, --delete or --expire")
+		return nil, usageErrorf("nothing to change: give --add, --read, --unread, --edit, --move, --delete, --rename-folder or --expire")
 	}
 	return out, nil
 }
@@ -106,6 +115,8 @@ func labChangeRun(ctx context.Context, o *labChangeOptions) error {
 			what = "sync states expired"
 		case lab.ChangeMove:
 			what += " to " + r.To
+		case lab.ChangeRenameFolder:
+			what = "renamed to " + r.To
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Side, r.Mailbox, r.Folder, r.Op, what)
 	}

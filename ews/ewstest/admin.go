@@ -78,3 +78,12 @@ func (f *FolderFixture) MoveItem(id string, dst *FolderFixture) (newID string, o
 	s.items[x.id] = x
 	return x.id, true
 }
+
+// Rename gives the folder another display name, as a user renaming it in
+// Outlook: the next SyncFolderHierarchy reports it updated; its id stays.
+func (f *FolderFixture) Rename(name string) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	f.f.name = name
+	f.f.updated = f.s.nextSeq()
+}

@@ -13,3 +13,17 @@ func (f *MailboxFixture) MoveMessage(id, path string) (newID string, ok bool) {
 	m.ID, m.FolderID = "", ""
 	return f.AddMessage(path, m), true
 }
+
+// RenameFolder gives the mail folder at path another display name, as a
+// user renaming it in Outlook; its id stays. ok is false for a path the
+// mailbox does not hold.
+func (f *MailboxFixture) RenameFolder(path, name string) (ok bool) {
+	id := f.FolderID(path)
+	if id == "" || path == "" {
+		return false
+	}
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	f.mb.folders[id].name = name
+	return true
+}

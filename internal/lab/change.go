@@ -20,6 +20,9 @@ const (
 	ChangeMove   = "move"   // move Count messages from Folder to To (created if missing)
 	ChangeDelete = "delete" // delete Count messages of Folder
 	ChangeExpire = "expire" // expire the mailbox's sync states (EWS) or the fake's delta tokens (Graph)
+	ChangeEdit   = "edit"   // change the subject of Count messages of Folder (an update for sync)
+	// ChangeRenameFolder renames Folder to the name in To (its id stays).
+	ChangeRenameFolder = "rename-folder"
 )
 
 // Change is one change to the lab's organisation while it runs, so that
@@ -48,7 +51,8 @@ type ChangeResult struct {
 var ErrBadChange = errors.New("lab change")
 
 // Apply makes one change to the running organisation. Messages are taken
-// in folder order, oldest first.
+// in the order the fake lists them: EWS oldest first, Graph least recently
+// changed first.
 func (l *Lab) Apply(c Change) (ChangeResult, error) {
 	l.changeMu.Lock()
 	defer l.changeMu.Unlock()
@@ -57,7 +61,7 @@ func (l *Lab) Apply(c Change) (ChangeResult, error) {
 	}
 	res := ChangeResult{Change: c}
 	switch c.Op {
-	case ChangeAdd, ChangeRead, ChangeUnread, ChangeDelete:
+	case ChangeAdd, ChangeRead, ChangeUnread, ChangeDelete, ChangeEdit:
 		if c.Count <= 0 {
 			return res, fmt.Errorf("%w: %s needs a count of 1 or more", ErrBadChange, c.Op)
 		}
@@ -65,9 +69,13 @@ func (l *Lab) Apply(c Change) (ChangeResult, error) {
 		if c.Count <= 0 || c.To == "" {
 			return res, fmt.Errorf("%w: move needs a count of 1 or more and a folder to move to", ErrBadChange)
 		}
+	case ChangeRenameFolder:
+		if c.To == "" || strings.Contains(c.To, "/") {
+			return res, fmt.Errorf("%w: rename-folder needs the new name (one level, no /)", ErrBadChange)
+		}
 	case ChangeExpire:
 	default:
-		return res, fmt.Errorf("%w: unknown operation %q: use add, read, unread, move, delete or expire", ErrBadChange, c.Op)
+		return res, fmt.Errorf("%w: unknown operation %q: use add, read, unread, edit, move, delete, rename-folder or expire", ErrBadChange, c.Op)
 	}
 	onprem, inEWS := l.EWS.LookupMailbox(c.Mailbox)
 	cloud := l.Graph.Mailbox(c.Mailbox)
@@ -89,6 +97,9 @@ func (l *Lab) Apply(c Change) (ChangeResult, error) {
 	}
 	return res, fmt.Errorf("%w: no mailbox %s in the lab%s: see mailboxes.csv in the lab's folder", ErrBadChange, c.Mailbox, sideText(c.Side))
 }
+
+// editedSuffix is what an edit adds to a subject.
+const editedSuffix = " (edited)"
 
 func sideText(side string) string {
 	if side == "" {
@@ -126,6 +137,10 @@ func (l *Lab) applyEWS(mb *ewstest.MailboxFixture, c Change) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("%w: %s has no folder %q", ErrBadChange, c.Mailbox, c.Folder)
 	}
+	if c.Op == ChangeRenameFolder {
+		f.Rename(c.To)
+		return 1, nil
+	}
 	var dst *ewstest.FolderFixture
 	if c.Op == ChangeMove {
 		dst = mb.Folder(c.To)
@@ -147,6 +162,8 @@ func (l *Lab) applyEWS(mb *ewstest.MailboxFixture, c Change) (int, error) {
 			f.SetRead(it.ID, want)
 		case ChangeDelete:
 			f.DeleteItem(it.ID)
+		case ChangeEdit:
+			f.SetSubject(it.ID, it.Subject+editedSuffix)
 		case ChangeMove:
 			if _, ok := f.MoveItem(it.ID, dst); !ok {
 				continue
@@ -174,6 +191,12 @@ func (l *Lab) applyGraph(mb *graphtest.MailboxFixture, c Change) (int, error) {
 	if mb.FolderID(c.Folder) == "" {
 		return 0, fmt.Errorf("%w: %s has no folder %q", ErrBadChange, c.Mailbox, c.Folder)
 	}
+	if c.Op == ChangeRenameFolder {
+		if !mb.RenameFolder(c.Folder, c.To) {
+			return 0, fmt.Errorf("%w: %s: folder %q cannot be renamed", ErrBadChange, c.Mailbox, c.Folder)
+		}
+		return 1, nil
+	}
 	done := 0
 	for _, m := range mb.Messages(c.Folder) {
 		if done == c.Count {
@@ -187,6 +210,10 @@ func (l *Lab) applyGraph(mb *graphtest.MailboxFixture, c Change) (int, error) {
 			}
 		case ChangeDelete:
 			if !mb.DeleteMessage(m.ID) {
+				continue
+			}
+		case ChangeEdit:
+			if !mb.UpdateMessage(m.ID, func(m *graphtest.Message) { m.Subject += editedSuffix; m.Modified = time.Now().UTC() }) {
 				continue
 			}
 		case ChangeMove:

@@ -98,10 +98,46 @@ func TestChangesThroughTheAdminEndpoint(t *testing.T) {
 		}
 	}
 
+	// Edits and a folder rename, on each side.
+	res, err = c.Change(ctx, []Change{
+		{Mailbox: onprem, Op: ChangeEdit, Count: 2},
+		{Mailbox: onprem, Op: ChangeRenameFolder, Folder: "Inbox/Moved", To: "Relocated"},
+		{Mailbox: cloud, Op: ChangeEdit, Count: 1},
+		{Mailbox: cloud, Op: ChangeRenameFolder, Folder: "Archive", To: "Old Mail"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := 0
+	for _, it := range inbox.Items() {
+		if strings.HasSuffix(it.Subject, editedSuffix) {
+			edited++
+		}
+	}
+	if edited != 2 {
+		t.Errorf("%d of alex's Inbox subjects edited, want 2", edited)
+	}
+	if _, ok := alex.FindFolder("Inbox/Relocated"); !ok {
+		t.Error("alex's Inbox/Moved was not renamed to Relocated")
+	}
+	if megan.FolderID("Old Mail") == "" || megan.FolderID("Archive") != "" {
+		t.Error("megan's Archive was not renamed to Old Mail")
+	}
+	edited = 0
+	for _, m := range megan.Messages("Inbox") {
+		if strings.HasSuffix(m.Subject, editedSuffix) {
+			edited++
+		}
+	}
+	if edited != 1 {
+		t.Errorf("%d of megan's Inbox subjects edited, want 1", edited)
+	}
+
 	bad := []struct {
 		change Change
 		want   string
 	}{
+		{Change{Mailbox: onprem, Op: ChangeRenameFolder, Folder: "Inbox"}, "needs the new name"},
 		{Change{Mailbox: "nobody@fabrikam.com", Op: ChangeAdd, Count: 1}, "no mailbox nobody@fabrikam.com"},
 		{Change{Mailbox: onprem, Op: "shred", Count: 1}, `unknown operation "shred"`},
 		{Change{Mailbox: onprem, Op: ChangeDelete}, "needs a count"},
