@@ -442,6 +442,12 @@ func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope) error {
 	failed := map[int]bool{}
 	for i := range plan {
 		p := &plan[i]
+		if tgt, ok, err := r.followed(ctx, p.src); err != nil {
+			return err
+		} else if ok {
+			p.tgt, p.tgtPath = tgt, tgt.Path
+			continue
+		}
 		tgt, err := r.ensurePath(ctx, p.tgtPath, p.src.Class)
 		if err != nil {
 			if !folderLocal(err) {
@@ -567,6 +573,27 @@ func (r *mailboxRun) ensurePath(ctx context.Context, path, class string) (mailbo
 	r.res.FoldersCreated++
 	r.log().Info("folder created", "path", path)
 	return created, nil
+}
+
+// followed returns the target folder a source folder was copied into, when
+// the source folder has been renamed or moved since (same id, another
+// path): its items are there, so the copy goes on into it. Following the
+// new path instead would create an empty folder and count the items
+// already copied as missing.
+func (r *mailboxRun) followed(ctx context.Context, src mailbox.Folder) (mailbox.Folder, bool, error) {
+	rec, found, err := r.c.Store.Folder(ctx, r.job.ID, src.ID)
+	if err != nil || !found || rec.TargetFolderID == "" || rec.SourcePath == src.Path {
+		return mailbox.Folder{}, false, err
+	}
+	for path, f := range r.targetIdx {
+		if f.ID == rec.TargetFolderID {
+			f.Path = path
+			r.log().Info("folder renamed or moved at the source; copying on into the target folder it was copied to",
+				"source_was", rec.SourcePath, "source_now", src.Path, "target", path)
+			return f, true, nil
+		}
+	}
+	return mailbox.Folder{}, false, nil // gone from the target: its new path is made
 }
 
 // confirmFolder records the creation of a target folder that a killed

@@ -13,7 +13,8 @@ import (
 // TestDeltaPassRehearsedInTheLab rehearses a delta pass as an engineer
 // does with three terminals: `exmigrate lab` runs, a first copy moves the
 // mailbox, `exmigrate lab change` plays its user (50 new messages, 10 read,
-// 5 moved to a new folder, 5 deleted) and expires the sync states, and
+// 5 moved to a new folder, 5 deleted, a folder renamed) and expires the
+// sync states, and
 // the second copy gives the documented outcome: the 50 new and the 5
 // moved messages copied (a moved message is new in its new folder), the
 // 10 read states carried, nothing deleted on the target (the 5 deleted
@@ -58,7 +59,7 @@ func TestDeltaPassRehearsedInTheLab(t *testing.T) {
 	}{
 		{[]string{"--add", "50", "--read", "10"}, `onprem +alex@fabrikam\.com +Inbox +add +50 of 50\n.*read +10 of 10`},
 		{[]string{"--folder", "Sent Items", "--move", "5", "--to", "Inbox/Moved"}, `Sent Items +move +5 of 5 to Inbox/Moved`},
-		{[]string{"--folder", "Inbox/Invoices", "--delete", "5", "--expire"}, `delete +5 of 5\n.*expire +sync states expired`},
+		{[]string{"--folder", "Inbox/Invoices", "--delete", "5", "--rename-folder", "Bills", "--expire"}, `delete +5 of 5\n.*rename-folder +renamed to Bills\n.*expire +sync states expired`},
 	} {
 		out := run(ExitOK, append([]string{"lab", "change", "--dir", dir, "--mailbox", alex}, step.args...)...)
 		if !regexp.MustCompile(step.want).MatchString(out) {
@@ -78,7 +79,9 @@ func TestDeltaPassRehearsedInTheLab(t *testing.T) {
 		`alex@fabrikam\.com +alex@fabrikam\.onmicrosoft\.com +55 +\S+ \S+ +10 +0 `,
 		`(?m)^alex@fabrikam\.com +Inbox +80 +80 +50 +0 *$`,
 		`(?m)^alex@fabrikam\.com +Inbox/Moved +5 +5 +5 +0 *$`,
-		`(?m)^alex@fabrikam\.com +Inbox/Invoices +0 +5 +0 +0 +target keeps 5 item\(s\) deleted at the source`,
+		// Renamed at the source: the copy follows it into the target folder
+		// its items were copied to, instead of an empty new one.
+		`(?m)^alex@fabrikam\.com +Inbox/Bills +0 +5 +0 +0 +target keeps 5 item\(s\) deleted at the source`,
 		`(?m)^alex@fabrikam\.com +Sent Items +5 +10 +0 +0 +target keeps 5 item\(s\) deleted at the source`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
