@@ -38,12 +38,17 @@ mailboxes:
 	sides := &backend.Sides{EWS: e.sides.EWS, Graph: gc}
 	e.disp = sides.Dispatcher(e.log)
 
-	// The first message creation is held for 2 s: the client gives up
-	// after 500 ms, the fake then stores the message anyway.
-	e.lab.Graph.Inject(graphtest.Fault{Kind: graphtest.FaultLatency, Method: http.MethodPost, Path: "/messages", Count: 1, Latency: 2 * time.Second})
+	// The first message creation is held for 1 s: the client gives up
+	// after 500 ms, the fake then stores the message anyway. The engine's
+	// first retry comes 2 to 4 s after the failure (backoff 4 s with
+	// jitter), so its stamp lookup comes after the store. (It used a 2 s
+	// hold with a backoff capped at 2 s by testOptions: 1 to 2 s, so a
+	// loaded CI run once looked the stamp up before the fake stored it and
+	// wrote the message twice: the test measured the server's timing.)
+	e.lab.Graph.Inject(graphtest.Fault{Kind: graphtest.FaultLatency, Method: http.MethodPost, Path: "/messages", Count: 1, Latency: time.Second})
 	opts := testOptions()
 	opts.ItemWorkers = 1 // one write at a time, so the held one is the only one in flight
-	opts.BackoffBase = 3 * time.Second
+	opts.BackoffBase, opts.BackoffMax = 4*time.Second, 4*time.Second
 	res := e.copyOnce(t, csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem}, dispatch.Onboarding, opts)
 	if res.ItemsCopied+res.Healed != 6 {
 		t.Errorf("copied %d, healed %d; want 6 in all", res.ItemsCopied, res.Healed)
