@@ -108,6 +108,11 @@ func TestChangesThroughTheAdminEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i, want := range []int{2, 1, 1, 1} {
+		if i >= len(res) || res[i].Done != want {
+			t.Errorf("edit/rename change %d: %+v, want %d done", i, res, want)
+		}
+	}
 	edited := 0
 	for _, it := range inbox.Items() {
 		if strings.HasSuffix(it.Subject, editedSuffix) {
