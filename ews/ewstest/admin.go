@@ -1,6 +1,10 @@
 package ewstest
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // What an engineer does to a running lab to rehearse a delta pass: the
 // changes a user's Outlook would make, applied as Exchange records them
@@ -86,4 +90,45 @@ func (f *FolderFixture) Rename(name string) {
 	defer f.s.mu.Unlock()
 	f.f.name = name
 	f.f.updated = f.s.nextSeq()
+}
+
+// StoredContact is what the fake holds of a contact a client wrote from
+// its properties (CreateItem t:Contact), by the EWS names: for tests that
+// compare a copy with the fake's own store rather than with what a client
+// reads back.
+type StoredContact struct {
+	ID         string
+	Fields     map[string]string            // unindexed elements (DisplayName, Birthday ...)
+	Emails     map[string][2]string         // EmailAddress1-3 -> name, address
+	IMs        map[string]string            // ImAddress1-3
+	Phones     map[string]string            // BusinessPhone, HomePhone2 ...
+	Addresses  map[string]map[string]string // Home, Business, Other -> Street, City ...
+	Children   []string
+	Categories []string
+	Ext        map[string]string // extended properties ("0x3a45" ...), stamps included
+	MIME       []byte            // what the fake answers as MimeContent (the notes are its body)
+}
+
+// Contacts lists the folder's contacts written from their properties.
+func (f *FolderFixture) Contacts() []StoredContact {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	var out []StoredContact
+	for _, x := range f.f.items {
+		if x.contact == nil {
+			continue
+		}
+		c := StoredContact{ID: x.id, Fields: maps.Clone(x.contact.Fields), IMs: maps.Clone(x.contact.IMs),
+			Phones: maps.Clone(x.contact.Phones), Children: slices.Clone(x.contact.Children),
+			Categories: slices.Clone(x.categories), Ext: maps.Clone(x.ext), MIME: x.mime,
+			Emails: map[string][2]string{}, Addresses: map[string]map[string]string{}}
+		for k, e := range x.contact.Emails {
+			c.Emails[k] = [2]string{e.Name, e.Address}
+		}
+		for k, a := range x.contact.Addresses {
+			c.Addresses[k] = maps.Clone(a)
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -126,6 +126,12 @@ mailboxes:
 	}
 }
 
+// sameJSON compares two values as JSON, an empty value equal to none.
+func sameJSON(a, b any) bool {
+	na, nb := normaliseJSON(a), normaliseJSON(b)
+	return (emptyJSON(na) && emptyJSON(nb)) || reflect.DeepEqual(na, nb)
+}
+
 func firstValue(m map[string]string) string {
 	for _, v := range m {
 		return v
@@ -177,4 +183,154 @@ func emptyJSON(v any) bool {
 		return true
 	}
 	return false
+}
+
+// TestContactsOffboarding copies contacts written through the real Graph
+// client into a cloud mailbox back to an on-prem mailbox, and compares
+// every property with what the EWS fake itself stores, by EWS name.
+func TestContactsOffboarding(t *testing.T) {
+	e := startLab(t, mustScenario(t, `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 10
+mailboxes:
+  - address: olga@contoso.com
+    location: cloud
+    folders: {Inbox: 2}
+`), lab.Options{})
+	const src, dst = "olga@contoso.com", "olga.returned@contoso.com"
+	e.lab.EWS.AddMailbox(dst)
+	entry := csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationCloud}
+	ctx := context.Background()
+	route, err := e.disp.Locate(ctx, entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, _, _, err := e.disp.Open(route, dispatch.Offboarding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writer, ok := source.(mailbox.Target)
+	if !ok {
+		t.Fatalf("the Graph source %T cannot write", source)
+	}
+	folders, err := source.Folders(ctx, mailbox.ScopePrimary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var contactsID string
+	for _, f := range folders {
+		if f.Path == "Contacts" {
+			contactsID = f.ID
+		}
+	}
+	if contactsID == "" {
+		t.Fatal("the source has no Contacts folder")
+	}
+	full := mailboxtest.SampleContact()
+	sparse := mailbox.Contact{DisplayName: "Quick Add", GivenName: "Quick", EmailAddresses: []mailbox.ContactEmail{{Address: "quick@example.org"}}}
+	want := map[string]mailbox.Contact{full.DisplayName: full, sparse.DisplayName: sparse}
+	for i, c := range []mailbox.Contact{full, sparse} {
+		body, err := mailbox.EncodeContact(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := writer.CreateItem(ctx, contactsID, mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassContact, Subject: c.DisplayName},
+			SourceID: fmt.Sprintf("seed-%d", i), Format: mailbox.FormatTyped, Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	res := e.copyOnce(t, entry, dispatch.Offboarding, testOptions())
+	if res.ItemsCopied != 4 || res.Skipped != 0 {
+		t.Fatalf("copied %d, skipped %d (%v); want 4 (2 messages, 2 contacts)", res.ItemsCopied, res.Skipped, res.SkipReasons)
+	}
+	mb, _ := e.lab.EWS.LookupMailbox(dst)
+	folder, ok := mb.FindFolder("Contacts")
+	if !ok {
+		t.Fatal("the target has no Contacts folder")
+	}
+	got := folder.Contacts()
+	if len(got) != 2 {
+		t.Fatalf("the target's Contacts folder holds %d contacts written from properties, want 2", len(got))
+	}
+	for _, g := range got {
+		name := g.Fields["DisplayName"]
+		w, ok := want[name]
+		if !ok {
+			t.Errorf("the target holds a contact %q the source does not", name)
+			continue
+		}
+		fields := map[string]string{"DisplayName": w.DisplayName, "GivenName": w.GivenName, "MiddleName": w.MiddleName,
+			"Surname": w.Surname, "Nickname": w.NickName, "Initials": w.Initials, "Generation": w.Generation, "FileAs": w.FileAs,
+			"CompanyName": w.CompanyName, "Department": w.Department, "JobTitle": w.JobTitle, "OfficeLocation": w.OfficeLocation,
+			"Manager": w.Manager, "AssistantName": w.AssistantName, "Profession": w.Profession, "SpouseName": w.SpouseName,
+			"BusinessHomePage": w.BusinessHome}
+		for k, v := range fields {
+			if g.Fields[k] != v {
+				t.Errorf("%s: %s = %q on the target, %q at the source", name, k, g.Fields[k], v)
+			}
+		}
+		if b := g.Fields["Birthday"]; !strings.HasPrefix(b, w.Birthday) {
+			t.Errorf("%s: Birthday %q, want the date %q", name, b, w.Birthday)
+		}
+		for k := range g.Fields {
+			if _, known := fields[k]; !known && k != "Birthday" && g.Fields[k] != "" {
+				t.Errorf("%s: %s = %q on the target, which the source does not hold", name, k, g.Fields[k])
+			}
+		}
+		for i, e := range w.EmailAddresses {
+			key := fmt.Sprintf("EmailAddress%d", i+1)
+			if have := g.Emails[key]; have[1] != e.Address || (e.Name != "" && have[0] != e.Name) {
+				t.Errorf("%s: %s = %q, want %q <%s>", name, key, have, e.Name, e.Address)
+			}
+		}
+		if len(g.Emails) != len(w.EmailAddresses) {
+			t.Errorf("%s: %d e-mail entries, want %d", name, len(g.Emails), len(w.EmailAddresses))
+		}
+		for i, im := range w.ImAddresses {
+			if have := g.IMs[fmt.Sprintf("ImAddress%d", i+1)]; have != im {
+				t.Errorf("%s: ImAddress%d = %q, want %q", name, i+1, have, im)
+			}
+		}
+		phones := map[string]string{"MobilePhone": w.MobilePhone}
+		for i, p := range w.BusinessPhones {
+			phones[[]string{"BusinessPhone", "BusinessPhone2"}[i]] = p
+		}
+		for i, p := range w.HomePhones {
+			phones[[]string{"HomePhone", "HomePhone2"}[i]] = p
+		}
+		for k, v := range phones {
+			if g.Phones[k] != v {
+				t.Errorf("%s: %s = %q, want %q", name, k, g.Phones[k], v)
+			}
+		}
+		for key, a := range map[string]*mailbox.PostalAddress{"Home": w.HomeAddress, "Business": w.BusinessAddr, "Other": w.OtherAddress} {
+			want := map[string]string{}
+			if a != nil {
+				want = map[string]string{"Street": a.Street, "City": a.City, "State": a.State, "PostalCode": a.PostalCode, "CountryOrRegion": a.CountryOrRegion}
+			}
+			if !sameJSON(g.Addresses[key], want) {
+				t.Errorf("%s: %s address %v, want %v", name, key, g.Addresses[key], want)
+			}
+		}
+		if !sameJSON(g.Children, w.Children) || !sameJSON(g.Categories, w.Categories) {
+			t.Errorf("%s: children %v categories %v, want %v %v", name, g.Children, g.Categories, w.Children, w.Categories)
+		}
+		if w.PersonalNotes != "" && !bytes.Contains(g.MIME, []byte(w.PersonalNotes)) {
+			t.Errorf("%s: the notes %q are not the contact's body", name, w.PersonalNotes)
+		}
+		titled, stamped := w.Title == "", false
+		for _, v := range g.Ext {
+			titled = titled || v == w.Title
+			stamped = stamped || strings.HasPrefix(v, "exm1-")
+		}
+		if !titled || !stamped {
+			t.Errorf("%s: courtesy title %q kept %v, stamped %v (extended properties %v)", name, w.Title, titled, stamped, g.Ext)
+		}
+	}
+	writes := e.lab.EWS.Writes()
+	if res := e.copyOnce(t, entry, dispatch.Offboarding, testOptions()); res.ItemsCopied != 0 || e.lab.EWS.Writes() != writes {
+		t.Errorf("second pass: copied %d, %d writes; want none", res.ItemsCopied, e.lab.EWS.Writes()-writes)
+	}
 }
