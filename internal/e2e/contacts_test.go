@@ -16,13 +16,12 @@ import (
 	"github.com/exmigrate/exmigrate/mailbox/mailboxtest"
 )
 
-// TestContactsOnboarding copies contacts written through the real EWS
-// client into an on-prem mailbox to Exchange Online, and compares every
-// property of each contact with what the Graph fake itself stores (its own
-// listing, not exmigrate's reading); the copies carry their stamps, and a
-// second pass writes nothing.
-func TestContactsOnboarding(t *testing.T) {
-	e := startLab(t, mustScenario(t, `
+// The four directions of a contacts copy, each compared with the target
+// fake's own store (not exmigrate's reading): a full and a sparse contact
+// written into the source through the real client of its side, every
+// property equal on the target, stamped, and a second pass writes nothing.
+func TestContactsEveryDirection(t *testing.T) {
+	const scenario = `
 domain: contoso.com
 cloud_domain: contoso.onmicrosoft.com
 seed: 9
@@ -30,21 +29,68 @@ mailboxes:
   - address: nina@contoso.com
     location: onprem
     folders: {Inbox: 3}
-`), lab.Options{})
-	const src, dst = "nina@contoso.com", "nina@contoso.onmicrosoft.com"
-	entry := csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem}
+  - address: olga@contoso.com
+    location: cloud
+    folders: {Inbox: 2}
+`
+	tests := []struct {
+		name     string
+		dir      dispatch.Direction
+		src, dst string
+		loc      mailbox.Location
+		newDst   func(e *env, addr string)
+		messages int64
+	}{
+		{"onboarding", dispatch.Onboarding, "nina@contoso.com", "nina@contoso.onmicrosoft.com", mailbox.LocationOnPrem, nil, 3},
+		{"offboarding", dispatch.Offboarding, "olga@contoso.com", "olga.returned@contoso.com", mailbox.LocationCloud,
+			func(e *env, addr string) { e.lab.EWS.AddMailbox(addr) }, 2},
+		{"on-prem to on-prem", dispatch.OnPremToOnPrem, "nina@contoso.com", "nina.new@contoso.com", mailbox.LocationOnPrem,
+			func(e *env, addr string) { e.lab.EWS.AddMailbox(addr) }, 3},
+		{"cloud to cloud", dispatch.CloudToCloud, "olga@contoso.com", "olga.new@contoso.onmicrosoft.com", mailbox.LocationCloud,
+			func(e *env, addr string) { e.lab.Graph.AddMailbox(addr, mailbox.TypeUser) }, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := startLab(t, mustScenario(t, scenario), lab.Options{})
+			if tt.newDst != nil {
+				tt.newDst(e, tt.dst)
+			}
+			entry := csvinput.Entry{Address: tt.src, Target: tt.dst, Location: tt.loc}
+			want := writeContacts(t, e, entry, tt.dir)
+			res := e.copyOnce(t, entry, tt.dir, testOptions())
+			if res.ItemsCopied != tt.messages+int64(len(want)) || res.Skipped != 0 {
+				t.Fatalf("copied %d, skipped %d (%v); want %d messages and %d contacts", res.ItemsCopied, res.Skipped, res.SkipReasons, tt.messages, len(want))
+			}
+			if tt.dir == dispatch.Onboarding || tt.dir == dispatch.CloudToCloud {
+				compareGraphContacts(t, e, tt.dst, want)
+			} else {
+				compareEWSContacts(t, e, tt.dst, want)
+			}
+			writes := e.lab.Graph.Writes() + e.lab.EWS.Writes()
+			if res := e.copyOnce(t, entry, tt.dir, testOptions()); res.ItemsCopied != 0 || e.lab.Graph.Writes()+e.lab.EWS.Writes() != writes {
+				t.Errorf("second pass: copied %d, %d writes; want none", res.ItemsCopied, e.lab.Graph.Writes()+e.lab.EWS.Writes()-writes)
+			}
+		})
+	}
+}
+
+// writeContacts writes a full and a sparse contact into the source
+// mailbox's Contacts folder through the real client of its side, and
+// returns them by display name.
+func writeContacts(t *testing.T, e *env, entry csvinput.Entry, dir dispatch.Direction) map[string]mailbox.Contact {
+	t.Helper()
 	ctx := context.Background()
 	route, err := e.disp.Locate(ctx, entry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	source, _, _, err := e.disp.Open(route, dispatch.Onboarding)
+	source, _, _, err := e.disp.Open(route, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	writer, ok := source.(mailbox.Target)
 	if !ok {
-		t.Fatalf("the EWS source %T cannot write", source)
+		t.Fatalf("the source %T cannot write", source)
 	}
 	folders, err := source.Folders(ctx, mailbox.ScopePrimary)
 	if err != nil {
@@ -59,13 +105,10 @@ mailboxes:
 	if contactsID == "" {
 		t.Fatal("the source has no Contacts folder")
 	}
+	full := mailboxtest.SampleContact()
+	sparse := mailbox.Contact{DisplayName: "Quick Add", GivenName: "Quick", EmailAddresses: []mailbox.ContactEmail{{Address: "quick@example.org"}}}
 	want := map[string]mailbox.Contact{}
-	for i := range 3 {
-		c := mailboxtest.SampleContact()
-		c.DisplayName = fmt.Sprintf("%s %d", c.DisplayName, i)
-		if i == 2 { // a sparse one: only what Outlook's quick add writes
-			c = mailbox.Contact{DisplayName: "Quick Add 2", GivenName: "Quick", EmailAddresses: []mailbox.ContactEmail{{Address: "quick@example.org"}}}
-		}
+	for i, c := range []mailbox.Contact{full, sparse} {
 		body, err := mailbox.EncodeContact(c)
 		if err != nil {
 			t.Fatal(err)
@@ -76,15 +119,17 @@ mailboxes:
 		}
 		want[c.DisplayName] = c
 	}
+	return want
+}
 
-	res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions())
-	if res.ItemsCopied != 6 || res.Skipped != 0 {
-		t.Fatalf("copied %d, skipped %d (%v); want 6 (3 messages, 3 contacts)", res.ItemsCopied, res.Skipped, res.SkipReasons)
-	}
+// compareGraphContacts compares the Graph fake's stored contacts of the
+// target's Contacts folder with want, by Graph property name.
+func compareGraphContacts(t *testing.T, e *env, dst string, want map[string]mailbox.Contact) {
+	t.Helper()
 	fx := e.lab.Graph.Mailbox(dst)
 	got := fx.Contacts(fx.ContactsFolderID())
-	if len(got) != 3 {
-		t.Fatalf("the target's Contacts folder holds %d contacts, want 3", len(got))
+	if len(got) != len(want) {
+		t.Fatalf("the target's Contacts folder holds %d contacts, want %d", len(got), len(want))
 	}
 	for _, g := range got {
 		name, _ := g.Props["displayName"].(string)
@@ -93,11 +138,9 @@ mailboxes:
 			t.Errorf("the target holds a contact %q the source does not", name)
 			continue
 		}
-		if stamped := len(g.ExtendedProperties) > 0 && strings.HasPrefix(firstValue(g.ExtendedProperties), "exm1-"); !stamped {
+		if stamped := strings.HasPrefix(firstValue(g.ExtendedProperties), "exm1-"); !stamped {
 			t.Errorf("%s: no exmigrate stamp among %v", name, g.ExtendedProperties)
 		}
-		// Every property the source holds, by its Graph name, as the
-		// fake stored it; and nothing the source does not hold.
 		raw, _ := json.Marshal(w)
 		var props map[string]any
 		_ = json.Unmarshal(raw, &props)
@@ -119,140 +162,20 @@ mailboxes:
 			}
 		}
 	}
-
-	writes := e.lab.Graph.Writes()
-	if res := e.copyOnce(t, entry, dispatch.Onboarding, testOptions()); res.ItemsCopied != 0 || e.lab.Graph.Writes() != writes {
-		t.Errorf("second pass: copied %d, %d writes; want none", res.ItemsCopied, e.lab.Graph.Writes()-writes)
-	}
 }
 
-// sameJSON compares two values as JSON, an empty value equal to none.
-func sameJSON(a, b any) bool {
-	na, nb := normaliseJSON(a), normaliseJSON(b)
-	return (emptyJSON(na) && emptyJSON(nb)) || reflect.DeepEqual(na, nb)
-}
-
-func firstValue(m map[string]string) string {
-	for _, v := range m {
-		return v
-	}
-	return ""
-}
-
-// normaliseJSON makes values decoded from different JSON comparable: an
-// empty string in an object (Graph's "state": "") is the same as none.
-func normaliseJSON(v any) any {
-	b, _ := json.Marshal(v)
-	var out any
-	_ = json.Unmarshal(b, &out)
-	return dropEmpty(out)
-}
-
-func dropEmpty(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, y := range x {
-			if emptyJSON(y) {
-				delete(x, k)
-			} else {
-				x[k] = dropEmpty(y)
-			}
-		}
-	case []any:
-		for i := range x {
-			x[i] = dropEmpty(x[i])
-		}
-	}
-	return v
-}
-
-func emptyJSON(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case string:
-		return x == ""
-	case []any:
-		return len(x) == 0
-	case map[string]any:
-		for _, y := range x {
-			if !emptyJSON(y) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
-// TestContactsOffboarding copies contacts written through the real Graph
-// client into a cloud mailbox back to an on-prem mailbox, and compares
-// every property with what the EWS fake itself stores, by EWS name.
-func TestContactsOffboarding(t *testing.T) {
-	e := startLab(t, mustScenario(t, `
-domain: contoso.com
-cloud_domain: contoso.onmicrosoft.com
-seed: 10
-mailboxes:
-  - address: olga@contoso.com
-    location: cloud
-    folders: {Inbox: 2}
-`), lab.Options{})
-	const src, dst = "olga@contoso.com", "olga.returned@contoso.com"
-	e.lab.EWS.AddMailbox(dst)
-	entry := csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationCloud}
-	ctx := context.Background()
-	route, err := e.disp.Locate(ctx, entry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	source, _, _, err := e.disp.Open(route, dispatch.Offboarding)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writer, ok := source.(mailbox.Target)
-	if !ok {
-		t.Fatalf("the Graph source %T cannot write", source)
-	}
-	folders, err := source.Folders(ctx, mailbox.ScopePrimary)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var contactsID string
-	for _, f := range folders {
-		if f.Path == "Contacts" {
-			contactsID = f.ID
-		}
-	}
-	if contactsID == "" {
-		t.Fatal("the source has no Contacts folder")
-	}
-	full := mailboxtest.SampleContact()
-	sparse := mailbox.Contact{DisplayName: "Quick Add", GivenName: "Quick", EmailAddresses: []mailbox.ContactEmail{{Address: "quick@example.org"}}}
-	want := map[string]mailbox.Contact{full.DisplayName: full, sparse.DisplayName: sparse}
-	for i, c := range []mailbox.Contact{full, sparse} {
-		body, err := mailbox.EncodeContact(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := writer.CreateItem(ctx, contactsID, mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassContact, Subject: c.DisplayName},
-			SourceID: fmt.Sprintf("seed-%d", i), Format: mailbox.FormatTyped, Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	res := e.copyOnce(t, entry, dispatch.Offboarding, testOptions())
-	if res.ItemsCopied != 4 || res.Skipped != 0 {
-		t.Fatalf("copied %d, skipped %d (%v); want 4 (2 messages, 2 contacts)", res.ItemsCopied, res.Skipped, res.SkipReasons)
-	}
+// compareEWSContacts compares the EWS fake's stored contacts of the
+// target's Contacts folder with want, by EWS name.
+func compareEWSContacts(t *testing.T, e *env, dst string, want map[string]mailbox.Contact) {
+	t.Helper()
 	mb, _ := e.lab.EWS.LookupMailbox(dst)
 	folder, ok := mb.FindFolder("Contacts")
 	if !ok {
 		t.Fatal("the target has no Contacts folder")
 	}
 	got := folder.Contacts()
-	if len(got) != 2 {
-		t.Fatalf("the target's Contacts folder holds %d contacts written from properties, want 2", len(got))
+	if len(got) != len(want) {
+		t.Fatalf("the target's Contacts folder holds %d contacts written from properties, want %d", len(got), len(want))
 	}
 	for _, g := range got {
 		name := g.Fields["DisplayName"]
@@ -329,8 +252,63 @@ mailboxes:
 			t.Errorf("%s: courtesy title %q kept %v, stamped %v (extended properties %v)", name, w.Title, titled, stamped, g.Ext)
 		}
 	}
-	writes := e.lab.EWS.Writes()
-	if res := e.copyOnce(t, entry, dispatch.Offboarding, testOptions()); res.ItemsCopied != 0 || e.lab.EWS.Writes() != writes {
-		t.Errorf("second pass: copied %d, %d writes; want none", res.ItemsCopied, e.lab.EWS.Writes()-writes)
+}
+
+// sameJSON compares two values as JSON, an empty value equal to none.
+func sameJSON(a, b any) bool {
+	na, nb := normaliseJSON(a), normaliseJSON(b)
+	return (emptyJSON(na) && emptyJSON(nb)) || reflect.DeepEqual(na, nb)
+}
+
+func firstValue(m map[string]string) string {
+	for _, v := range m {
+		return v
 	}
+	return ""
+}
+
+// normaliseJSON makes values decoded from different JSON comparable: an
+// empty string in an object (Graph's "state": "") is the same as none.
+func normaliseJSON(v any) any {
+	b, _ := json.Marshal(v)
+	var out any
+	_ = json.Unmarshal(b, &out)
+	return dropEmpty(out)
+}
+
+func dropEmpty(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, y := range x {
+			if emptyJSON(y) {
+				delete(x, k)
+			} else {
+				x[k] = dropEmpty(y)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = dropEmpty(x[i])
+		}
+	}
+	return v
+}
+
+func emptyJSON(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case string:
+		return x == ""
+	case []any:
+		return len(x) == 0
+	case map[string]any:
+		for _, y := range x {
+			if !emptyJSON(y) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
