@@ -226,10 +226,7 @@ type contactView struct {
 
 func contactViewOf(o *queryOptions) (*contactView, *queryError) {
 	v := &contactView{}
-	if qe := contactDef.checkSelect(o.sel); qe != nil {
-		return nil, qe
-	}
-	if qe := contactDef.checkExpand(o.expand); qe != nil {
+	if qe := contactDef.checkView(o); qe != nil {
 		return nil, qe
 	}
 	v.sel = o.sel
@@ -404,12 +401,9 @@ func (s *Server) contactFolders(q *req, parentID string) {
 			qe = contactFolderDef.checkSelect(o.sel)
 		}
 		var cf *compiledFilter
-		if qe == nil {
-			cf, qe = parseFilter(o.filter, contactFolderSchema)
-		}
 		size := 0
 		if qe == nil {
-			size, qe = s.pageSize(q, o)
+			cf, size, qe = s.filterAndPage(q, o, contactFolderSchema)
 		}
 		if qe != nil {
 			writeQueryError(q.w, qe)
@@ -469,12 +463,9 @@ func (s *Server) contacts(q *req, f *contactFolder) {
 			v, qe = contactViewOf(o)
 		}
 		var cf *compiledFilter
-		if qe == nil {
-			cf, qe = parseFilter(o.filter, contactSchema)
-		}
 		size := 0
 		if qe == nil {
-			size, qe = s.pageSize(q, o)
+			cf, size, qe = s.filterAndPage(q, o, contactSchema)
 		}
 		if qe != nil {
 			writeQueryError(q.w, qe)

@@ -333,6 +333,18 @@ func preferPageSize(r *http.Request) (int, bool) {
 }
 
 // pageSize is $top or the Prefer odata.maxpagesize, else the default.
+// filterAndPage compiles a list request's $filter against the resource's
+// schema and works out its page size: what every list handler does after
+// it has checked its view.
+func (s *Server) filterAndPage(q *req, o *queryOptions, root *schema) (*compiledFilter, int, *queryError) {
+	cf, qe := parseFilter(o.filter, root)
+	if qe != nil {
+		return nil, 0, qe
+	}
+	size, qe := s.pageSize(q, o)
+	return cf, size, qe
+}
+
 func (s *Server) pageSize(q *req, o *queryOptions) (int, *queryError) {
 	size := s.defaultPage
 	if n, ok := preferPageSize(q.r); ok {
@@ -412,10 +424,7 @@ type folderViewOpts struct {
 
 func folderOpts(o *queryOptions) (*folderViewOpts, *queryError) {
 	v := &folderViewOpts{}
-	if qe := folderDef.checkSelect(o.sel); qe != nil {
-		return nil, qe
-	}
-	if qe := folderDef.checkExpand(o.expand); qe != nil {
+	if qe := folderDef.checkView(o); qe != nil {
 		return nil, qe
 	}
 	v.sel = o.sel
@@ -504,12 +513,9 @@ func (s *Server) childFolders(q *req, parentID string) {
 			v, qe = folderOpts(o)
 		}
 		var cf *compiledFilter
-		if qe == nil {
-			cf, qe = parseFilter(o.filter, folderSchema)
-		}
 		size := 0
 		if qe == nil {
-			size, qe = s.pageSize(q, o)
+			cf, size, qe = s.filterAndPage(q, o, folderSchema)
 		}
 		if qe != nil {
 			writeQueryError(q.w, qe)

@@ -254,10 +254,7 @@ func messageView(o *queryOptions) (*msgView, *queryError) {
 	if o == nil {
 		return v, nil
 	}
-	if qe := messageDef.checkSelect(o.sel); qe != nil {
-		return nil, qe
-	}
-	if qe := messageDef.checkExpand(o.expand); qe != nil {
+	if qe := messageDef.checkView(o); qe != nil {
 		return nil, qe
 	}
 	v.sel = o.sel

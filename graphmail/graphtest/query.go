@@ -305,6 +305,15 @@ func (d *entityDef) checkSelect(sel []string) *queryError {
 	return nil
 }
 
+// checkView refuses a $select or $expand the type cannot answer: the
+// first check of every view builder.
+func (d *entityDef) checkView(o *queryOptions) *queryError {
+	if qe := d.checkSelect(o.sel); qe != nil {
+		return qe
+	}
+	return d.checkExpand(o.expand)
+}
+
 // checkExpand refuses an $expand of what is not a navigation property of
 // the type, or one the fake does not serve.
 func (d *entityDef) checkExpand(items []expandItem) *queryError {
