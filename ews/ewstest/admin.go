@@ -85,11 +85,21 @@ func (f *FolderFixture) MoveItem(id string, dst *FolderFixture) (newID string, o
 
 // Rename gives the folder another display name, as a user renaming it in
 // Outlook: the next SyncFolderHierarchy reports it updated; its id stays.
-func (f *FolderFixture) Rename(name string) {
+// As Exchange (ErrorFolderExists), it refuses a name a sibling has: ok is
+// false and nothing changes.
+func (f *FolderFixture) Rename(name string) (ok bool) {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
+	if p := f.f.parent; p != nil {
+		for _, c := range p.children {
+			if c != f.f && strings.EqualFold(c.name, name) {
+				return false
+			}
+		}
+	}
 	f.f.name = name
 	f.f.updated = f.s.nextSeq()
+	return true
 }
 
 // StoredContact is what the fake holds of a contact a client wrote from

@@ -16,7 +16,8 @@ func (f *MailboxFixture) MoveMessage(id, path string) (newID string, ok bool) {
 
 // RenameFolder gives the mail folder at path another display name, as a
 // user renaming it in Outlook; its id stays. ok is false for a path the
-// mailbox does not hold.
+// mailbox does not hold, and, as Graph (409 ErrorFolderExists), for a name
+// a sibling has.
 func (f *MailboxFixture) RenameFolder(path, name string) (ok bool) {
 	id := f.FolderID(path)
 	if id == "" || path == "" {
@@ -24,6 +25,10 @@ func (f *MailboxFixture) RenameFolder(path, name string) (ok bool) {
 	}
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	f.mb.folders[id].name = name
+	fo := f.mb.folders[id]
+	if parent := f.mb.folders[fo.parentID]; parent != nil && f.mb.childByName(parent, name) != nil {
+		return false
+	}
+	fo.name = name
 	return true
 }

@@ -138,7 +138,9 @@ func (l *Lab) applyEWS(mb *ewstest.MailboxFixture, c Change) (int, error) {
 		return 0, fmt.Errorf("%w: %s has no folder %q", ErrBadChange, c.Mailbox, c.Folder)
 	}
 	if c.Op == ChangeRenameFolder {
-		f.Rename(c.To)
+		if !f.Rename(c.To) {
+			return 0, fmt.Errorf("%w: %s: a folder named %q is already beside %q", ErrBadChange, c.Mailbox, c.To, c.Folder)
+		}
 		return 1, nil
 	}
 	var dst *ewstest.FolderFixture
@@ -193,7 +195,7 @@ func (l *Lab) applyGraph(mb *graphtest.MailboxFixture, c Change) (int, error) {
 	}
 	if c.Op == ChangeRenameFolder {
 		if !mb.RenameFolder(c.Folder, c.To) {
-			return 0, fmt.Errorf("%w: %s: folder %q cannot be renamed", ErrBadChange, c.Mailbox, c.Folder)
+			return 0, fmt.Errorf("%w: %s: a folder named %q is already beside %q", ErrBadChange, c.Mailbox, c.To, c.Folder)
 		}
 		return 1, nil
 	}

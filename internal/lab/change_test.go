@@ -143,6 +143,8 @@ func TestChangesThroughTheAdminEndpoint(t *testing.T) {
 		want   string
 	}{
 		{Change{Mailbox: onprem, Op: ChangeRenameFolder, Folder: "Inbox"}, "needs the new name"},
+		{Change{Mailbox: onprem, Op: ChangeRenameFolder, Folder: "Sent Items", To: "inbox"}, `a folder named "inbox" is already beside`},
+		{Change{Mailbox: cloud, Op: ChangeRenameFolder, Folder: "Old Mail", To: "Inbox"}, `a folder named "Inbox" is already beside`},
 		{Change{Mailbox: "nobody@fabrikam.com", Op: ChangeAdd, Count: 1}, "no mailbox nobody@fabrikam.com"},
 		{Change{Mailbox: onprem, Op: "shred", Count: 1}, `unknown operation "shred"`},
 		{Change{Mailbox: onprem, Op: ChangeDelete}, "needs a count"},
