@@ -28,23 +28,11 @@ func (s *Server) LookupMailbox(address string) (m *MailboxFixture, ok bool) {
 func (m *MailboxFixture) FindFolder(path string) (f *FolderFixture, ok bool) {
 	m.s.mu.Lock()
 	defer m.s.mu.Unlock()
-	cur := m.mb.roots["msgfolderroot"]
-	if path == "" {
-		return &FolderFixture{s: m.s, f: cur}, true
+	found := m.s.walkTo(m.mb, m.mb.roots["msgfolderroot"], path, false)
+	if found == nil {
+		return nil, false
 	}
-	for _, name := range strings.Split(path, "/") {
-		var next *folder
-		for _, c := range cur.children {
-			if strings.EqualFold(c.name, name) {
-				next = c
-			}
-		}
-		if next == nil {
-			return nil, false
-		}
-		cur = next
-	}
-	return &FolderFixture{s: m.s, f: cur}, true
+	return &FolderFixture{s: m.s, f: found}, true
 }
 
 // MoveItem moves an item of this folder to dst: the next SyncFolderItems

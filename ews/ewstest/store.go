@@ -271,6 +271,12 @@ func (m *MailboxFixture) folderUnder(root, path string) *FolderFixture {
 }
 
 func (s *Server) walk(mb *mbox, f *folder, path string) *folder {
+	return s.walkTo(mb, f, path, true)
+}
+
+// walkTo follows path below f; a missing level is created when create is
+// set, else the answer is nil.
+func (s *Server) walkTo(mb *mbox, f *folder, path string, create bool) *folder {
 	if path == "" {
 		return f
 	}
@@ -280,6 +286,9 @@ func (s *Server) walk(mb *mbox, f *folder, path string) *folder {
 			if strings.EqualFold(c.name, name) {
 				next = c
 			}
+		}
+		if next == nil && !create {
+			return nil
 		}
 		if next == nil {
 			class := f.class
