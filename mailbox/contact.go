@@ -1,9 +1,6 @@
 package mailbox
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -45,6 +42,9 @@ type Contact struct {
 	Children      []string `json:"children,omitempty"`
 	PersonalNotes string   `json:"personalNotes,omitempty"` // the contact's notes (its body), text
 	Categories    []string `json:"categories,omitempty"`
+	// Photo is the contact's picture (JPEG or PNG), at most
+	// MaxTypedAttachmentBytes.
+	Photo []byte `json:"photo,omitempty"`
 }
 
 // ContactEmail is one of a contact's e-mail addresses.
@@ -62,14 +62,6 @@ type PostalAddress struct {
 	CountryOrRegion string `json:"countryOrRegion,omitempty"`
 }
 
-// typedEnvelope names the kind and version of a typed body, so that a
-// reader never takes one kind's JSON for another's.
-type typedEnvelope struct {
-	Kind    Kind            `json:"kind"`
-	Version int             `json:"v"`
-	Item    json.RawMessage `json:"item"`
-}
-
 const contactVersion = 1
 
 // Limits both services share: a contact has at most 3 e-mail and IM
@@ -78,50 +70,18 @@ const (
 	maxContactEmails = 3
 	maxContactIMs    = 3
 	maxContactPhones = 2
-	maxTypedBytes    = 4 << 20 // a contact's typed body; photos are not in it
 )
-
-// ErrBadTyped is wrapped by the errors of DecodeContact.
-var ErrBadTyped = errors.New("malformed typed item")
 
 // EncodeContact is the typed body of a contact, for a Payload with
 // FormatTyped.
 func EncodeContact(c Contact) ([]byte, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	item, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(typedEnvelope{Kind: KindContacts, Version: contactVersion, Item: item})
+	return encodeTyped(typedContact, contactVersion, c)
 }
 
 // DecodeContact reads a typed body written by EncodeContact.
 func DecodeContact(r io.Reader) (Contact, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxTypedBytes+1))
+	c, err := decodeTyped[Contact](r, typedContact, contactVersion)
 	if err != nil {
-		return Contact{}, err
-	}
-	if len(data) > maxTypedBytes {
-		return Contact{}, fmt.Errorf("%w: a contact of more than %d bytes", ErrBadTyped, maxTypedBytes)
-	}
-	var env typedEnvelope
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&env); err != nil {
-		return Contact{}, fmt.Errorf("%w: %v", ErrBadTyped, err)
-	}
-	if env.Kind != KindContacts || env.Version != contactVersion {
-		return Contact{}, fmt.Errorf("%w: kind %q version %d, want %q version %d", ErrBadTyped, env.Kind, env.Version, KindContacts, contactVersion)
-	}
-	var c Contact
-	dec = json.NewDecoder(bytes.NewReader(env.Item))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return Contact{}, fmt.Errorf("%w: %v", ErrBadTyped, err)
-	}
-	if err := c.Validate(); err != nil {
 		return Contact{}, err
 	}
 	c.normalize()
@@ -139,6 +99,9 @@ func (c *Contact) normalize() {
 	if len(c.EmailAddresses) == 0 {
 		c.EmailAddresses = nil
 	}
+	if len(c.Photo) == 0 {
+		c.Photo = nil
+	}
 }
 
 // Validate checks what both services refuse.
@@ -155,6 +118,9 @@ func (c Contact) Validate() error {
 		if e.Address == "" {
 			return fmt.Errorf("%w: an e-mail entry without an address", ErrBadTyped)
 		}
+	}
+	if len(c.Photo) > MaxTypedAttachmentBytes {
+		return fmt.Errorf("%w: a photo of %d bytes, at most %d", ErrBadTyped, len(c.Photo), MaxTypedAttachmentBytes)
 	}
 	if c.Birthday != "" {
 		if _, err := time.Parse(time.DateOnly, c.Birthday); err != nil {

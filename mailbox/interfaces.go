@@ -119,3 +119,13 @@ type HoldReader interface {
 type FolderPermissionReader interface {
 	FolderPermissions(ctx context.Context) ([]FolderPermission, error)
 }
+
+// Updater rewrites an item the tool wrote earlier with its source's new
+// content, in place and without sending anything (no meeting update, no
+// receipt). The engine uses it for typed kinds (calendar, contacts,
+// tasks) when the source item changes after its copy; p carries the same
+// stamp as the first write. A target without it leaves a changed item as
+// first copied, and the engine counts it as not updated.
+type Updater interface {
+	UpdateItem(ctx context.Context, itemID string, p Payload) error
+}

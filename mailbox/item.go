@@ -39,8 +39,11 @@ const (
 // Item is the metadata of one item: what listing and sync return, without
 // its content.
 type Item struct {
-	ID                string // the protocol's item id, opaque outside its adapter
-	ChangeKey         string // EWS change key; empty on Graph
+	ID string // the protocol's item id, opaque outside its adapter
+	// ChangeKey is the item's version: it changes whenever the item does
+	// (EWS ChangeKey, Graph changeKey). The engine compares it with the
+	// version it copied to decide whether a typed item needs an update.
+	ChangeKey         string
 	FolderID          string
 	Class             string // e.g. IPM.Note, IPM.Note.SMIME, IPM.Appointment
 	Subject           string

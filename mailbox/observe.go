@@ -35,3 +35,51 @@ func ReportSideWrite(ctx context.Context, w SideWrite) {
 		fn(w)
 	}
 }
+
+// Loss is something of one item that a write could not carry to the
+// target (a meeting's attendees written into an appointment's body, a
+// task's percent complete): the item is copied, and the loss is counted
+// per mailbox and kind with its code.
+type Loss struct {
+	Code string // stable finding code (see the Code* loss constants)
+	What string // what was lost, for people
+}
+
+// Loss codes a writer reports.
+const (
+	// LossMeetingAsAppointment: a meeting written through an API that
+	// would invite its attendees (Graph /events) became an appointment
+	// in the owner's calendar, with its organizer, attendees and
+	// responses written into the body.
+	LossMeetingAsAppointment = "EXM-CAL-MEETING-AS-APPOINTMENT"
+	// LossTaskFields: Microsoft To Do holds no percent complete, owner,
+	// delegator or sensitivity.
+	LossTaskFields = "EXM-TASK-FIELDS-LOST"
+	// LossAttachmentTooLarge: an attachment over MaxTypedAttachmentBytes
+	// was left out of a typed item.
+	LossAttachmentTooLarge = "EXM-TYPED-ATTACHMENT-LEFT-OUT"
+	// LossTimeZone: the item's zone is unknown; it was written in UTC at
+	// the same instant.
+	LossTimeZone = "EXM-CAL-ZONE-UNKNOWN"
+	// LossOccurrenceDetails: a changed occurrence of a series kept its
+	// times but not its own subject, location or body.
+	LossOccurrenceDetails = "EXM-CAL-OCCURRENCE-DETAILS-LOST"
+	// LossContactPhoto: the target holds no photo for the contact.
+	LossContactPhoto = "EXM-CONTACT-PHOTO-LOST"
+)
+
+type lossKey struct{}
+
+// WithLosses returns a context whose writes report what they could not
+// carry to fn; fn must be safe for concurrent use.
+func WithLosses(ctx context.Context, fn func(Loss)) context.Context {
+	return context.WithValue(ctx, lossKey{}, fn)
+}
+
+// ReportLoss tells the caller of the current write what it could not
+// carry; without an observer it does nothing.
+func ReportLoss(ctx context.Context, l Loss) {
+	if fn, ok := ctx.Value(lossKey{}).(func(Loss)); ok && fn != nil {
+		fn(l)
+	}
+}

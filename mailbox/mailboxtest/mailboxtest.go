@@ -100,6 +100,10 @@ var Contracts = []string{
 	"ErrUnavailable: a service that never answers maps to ErrUnavailable after the adapter's own retries, not retried above it",
 	"TooLarge: an item over the side's limit fails with *ItemTooLargeError before its body is read",
 	"ContactsTyped: a side declaring contacts as typed writes a contact and reads every property back, finds and lists its stamp, and reports it as a contact",
+	"EventsTyped: a side declaring calendar items as typed keeps every property of an appointment and an all-day event; a meeting is kept whole or becomes an appointment whose body names every attendee and response, with the loss reported",
+	"TasksTyped: a side declaring tasks as typed keeps every property it does not report as lost",
+	"ContactGroupTyped: a contact group is kept with its members, or refused with a permanent ErrUnsupported",
+	"UpdateTyped: a side that updates items rewrites a contact, an event and a task in place, with a new version and its stamp kept",
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -130,6 +134,10 @@ func RunTarget(t *testing.T, f Fixture) {
 	t.Run("LargeItemStreamed", func(t *testing.T) { testLargeItem(t, f) })
 	t.Run("ErrNotFound", func(t *testing.T) { testNotFound(t, f) })
 	t.Run("ContactsTyped", func(t *testing.T) { testContactsTyped(t, f) })
+	t.Run("EventsTyped", func(t *testing.T) { testEventsTyped(t, f) })
+	t.Run("TasksTyped", func(t *testing.T) { testTasksTyped(t, f) })
+	t.Run("ContactGroupTyped", func(t *testing.T) { testContactGroupTyped(t, f) })
+	t.Run("UpdateTyped", func(t *testing.T) { testUpdateTyped(t, f) })
 }
 
 // RunSource runs the contracts of a mailbox.Source. Items are written

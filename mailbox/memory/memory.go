@@ -38,6 +38,7 @@ const (
 	OpSetRead        Op = "SetRead"
 	OpStamps         Op = "Stamps"
 	OpItems          Op = "Items"
+	OpUpdateItem     Op = "UpdateItem"
 )
 
 // Fault is a failure injected into the next calls of one operation.
@@ -88,17 +89,47 @@ func WithSpool(dir string) Option { return func(s *Service) { s.spool = dir } }
 const SpoolThreshold = 1 << 20
 
 // DefaultCapabilities: every kind of every store, read and written as MIME,
-// with true item counts and read-state changes reported alone.
+// calendar items, contacts and tasks also as typed, with true item counts
+// and read-state changes reported alone.
 func DefaultCapabilities() mailbox.Capabilities {
 	c := mailbox.Capabilities{Backend: "memory", ItemCounts: true, FolderSizes: true, ReadFlagChanges: true}
 	for _, st := range mailbox.Stores() {
 		for _, k := range mailbox.Kinds() {
-			p := mailbox.Path{Store: st, Kind: k, Format: mailbox.FormatMIME}
-			c.Reads = append(c.Reads, p)
-			c.Writes = append(c.Writes, p)
+			formats := []mailbox.Format{mailbox.FormatMIME}
+			if k == mailbox.KindCalendar || k == mailbox.KindContacts || k == mailbox.KindTasks {
+				formats = append(formats, mailbox.FormatTyped)
+			}
+			for _, f := range formats {
+				p := mailbox.Path{Store: st, Kind: k, Format: f}
+				c.Reads = append(c.Reads, p)
+				c.Writes = append(c.Writes, p)
+			}
 		}
 	}
 	return c
+}
+
+// checkTyped refuses a typed body that does not decode as the item's
+// class, as a service refuses a malformed item.
+func checkTyped(class string, body []byte) error {
+	var err error
+	r := bytes.NewReader(body)
+	switch kind := mailbox.KindOf(class); {
+	case kind == mailbox.KindCalendar:
+		_, err = mailbox.DecodeEvent(r)
+	case kind == mailbox.KindTasks:
+		_, err = mailbox.DecodeTask(r)
+	case strings.HasPrefix(strings.ToUpper(class), strings.ToUpper(mailbox.ClassContactGroup)):
+		_, err = mailbox.DecodeContactGroup(r)
+	case kind == mailbox.KindContacts:
+		_, err = mailbox.DecodeContact(r)
+	default:
+		err = fmt.Errorf("%w: no typed form for class %q", mailbox.ErrUnsupported, class)
+	}
+	if err != nil {
+		return mailbox.Permanent(fmt.Errorf("memory: the typed %s item: %w: %w", class, mailbox.ErrItemRejected, err))
+	}
+	return nil
 }
 
 // New returns an empty service.
@@ -607,6 +638,11 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 	if file != nil {
 		it.file = file.Name()
 	}
+	if p.Format == mailbox.FormatTyped && file == nil {
+		if err := checkTyped(p.Item.Class, it.body); err != nil {
+			return "", err
+		}
+	}
 
 	st, fault, err := m.lock(ctx, OpCreateItem)
 	if err != nil {
@@ -733,6 +769,44 @@ func (m *Mailbox) SetRead(ctx context.Context, itemID string, read bool) error {
 	if fault != nil {
 		return fault.Err
 	}
+	return nil
+}
+
+// UpdateItem replaces the typed body of an item written earlier, in
+// place: same id, a new version, the stamp kept, one change logged.
+func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Payload) error {
+	if p.Format != mailbox.FormatTyped {
+		return mailbox.Permanent(fmt.Errorf("memory: update %s as %s: %w", itemID, p.Format, mailbox.ErrUnsupported))
+	}
+	body, err := io.ReadAll(io.LimitReader(p.Body, SpoolThreshold+1))
+	if err != nil {
+		return fmt.Errorf("memory: read the update of %s: %w", itemID, err)
+	}
+	st, fault, err := m.lock(ctx, OpUpdateItem)
+	if err != nil {
+		return err
+	}
+	defer m.unlock()
+	it := st.items[itemID]
+	if it == nil || it.incomplete {
+		return m.notFound("item", itemID)
+	}
+	if it.format != mailbox.FormatTyped {
+		return mailbox.Permanent(fmt.Errorf("memory: update %s, written as %s, with a typed body: %w", itemID, it.format, mailbox.ErrUnsupported))
+	}
+	if err := checkTyped(it.meta.Class, body); err != nil {
+		return err
+	}
+	if fault != nil {
+		return fault.Err
+	}
+	it.body, it.size, it.digest = body, int64(len(body)), sha256.Sum256(body)
+	it.meta.SizeBytes = it.size
+	it.meta.Subject = p.Item.Subject
+	m.s.seq++
+	it.meta.ChangeKey = "ck" + strconv.FormatInt(m.s.seq, 36)
+	st.log = append(st.log, event{seq: m.s.seq, folder: it.meta.FolderID, kind: mailbox.ChangeUpdated, item: itemID})
+	m.s.writes++
 	return nil
 }
 

@@ -1,0 +1,113 @@
+package mailbox
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func sampleSeries() Event {
+	loc, _ := ZoneLocation("W. Europe Standard Time")
+	at := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, loc).UTC() }
+	return Event{Subject: "Stand-up", Start: at(2, 9), End: at(2, 10), TimeZone: "W. Europe Standard Time", IsMeeting: true,
+		Organizer: &Attendee{Address: "lead@contoso.example"}, MyResponse: "Organizer",
+		Attendees:  []Attendee{{Name: "Ana", Address: "ana@fabrikam.example", Type: "Required", Response: "Accept"}},
+		Recurrence: &Recurrence{Pattern: "weekly", Interval: 1, DaysOfWeek: []string{"monday"}, Range: "numbered", StartDate: "2026-11-02", Occurrences: 10},
+		Exceptions: []Occurrence{{OriginalStart: at(9, 9), Start: at(9, 11), End: at(9, 12), Subject: "Stand-up (moved)"}},
+		Cancelled:  []time.Time{at(16, 9)}}
+}
+
+func TestTypedRoundTrips(t *testing.T) {
+	ev := sampleSeries()
+	task := Task{Subject: "Check", Status: "InProgress", PercentComplete: 40, DueDate: "2026-12-04", Owner: "Lead"}
+	group := ContactGroup{DisplayName: "Team", Members: []ContactEmail{{Address: "a@x.example"}}}
+	for name, c := range map[string]struct {
+		enc func() ([]byte, error)
+		dec func([]byte) (any, error)
+		v   any
+	}{
+		"event": {func() ([]byte, error) { return EncodeEvent(ev) }, func(b []byte) (any, error) { return DecodeEvent(bytes.NewReader(b)) }, ev},
+		"task":  {func() ([]byte, error) { return EncodeTask(task) }, func(b []byte) (any, error) { return DecodeTask(bytes.NewReader(b)) }, task},
+		"group": {func() ([]byte, error) { return EncodeContactGroup(group) }, func(b []byte) (any, error) { return DecodeContactGroup(bytes.NewReader(b)) }, group},
+	} {
+		data, err := c.enc()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, err := c.dec(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, c.v) {
+			t.Errorf("%s round trip:\n got %+v\nwant %+v", name, got, c.v)
+		}
+	}
+}
+
+func TestTypedRefused(t *testing.T) {
+	noon := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	bad := map[string]error{}
+	_, bad["ends before it starts"] = EncodeEvent(Event{Start: noon, End: noon.Add(-time.Hour)})
+	_, bad["all-day not at midnight"] = EncodeEvent(Event{Start: noon, End: noon.Add(24 * time.Hour), IsAllDay: true})
+	_, bad["unknown zone"] = EncodeEvent(Event{Start: noon, End: noon, TimeZone: "tzone://Microsoft/Custom"})
+	_, bad["weekly without days"] = EncodeEvent(Event{Start: noon, End: noon, Recurrence: &Recurrence{Pattern: "weekly", Range: "noEnd", StartDate: "2026-01-01"}})
+	_, bad["exceptions without a series"] = EncodeEvent(Event{Start: noon, End: noon, Cancelled: []time.Time{noon}})
+	_, bad["attendee without address"] = EncodeEvent(Event{Start: noon, End: noon, Attendees: []Attendee{{Name: "x"}}})
+	_, bad["bad response"] = EncodeEvent(Event{Start: noon, End: noon, MyResponse: "Maybe"})
+	_, bad["attachment too large"] = EncodeEvent(Event{Start: noon, End: noon, Attachments: []Attachment{{Name: "a", Data: make([]byte, MaxTypedAttachmentBytes+1)}}})
+	_, bad["task status"] = EncodeTask(Task{Status: "Done"})
+	_, bad["task percent"] = EncodeTask(Task{PercentComplete: 101})
+	_, bad["task due date"] = EncodeTask(Task{DueDate: "04.12.2026"})
+	_, bad["group without name"] = EncodeContactGroup(ContactGroup{})
+	_, bad["group member without address"] = EncodeContactGroup(ContactGroup{DisplayName: "x", Members: []ContactEmail{{Name: "y"}}})
+	ev, _ := EncodeEvent(sampleSeries())
+	_, bad["an event read as a task"] = DecodeTask(bytes.NewReader(ev))
+	_, bad["an event read as a contact"] = DecodeContact(bytes.NewReader(ev))
+	for name, err := range bad {
+		if !errors.Is(err, ErrBadTyped) {
+			t.Errorf("%s: err = %v, want ErrBadTyped", name, err)
+		}
+	}
+}
+
+// FuzzDecodeTyped: any input is decoded or refused with ErrBadTyped by
+// every typed decoder, and what decodes encodes to the same value.
+func FuzzDecodeTyped(f *testing.F) {
+	ev, _ := EncodeEvent(sampleSeries())
+	task, _ := EncodeTask(Task{Subject: "x", Status: "Deferred", Recurrence: &Recurrence{Pattern: "daily", Range: "noEnd", StartDate: "2026-01-01"}})
+	group, _ := EncodeContactGroup(ContactGroup{DisplayName: "g"})
+	f.Add(ev)
+	f.Add(task)
+	f.Add(group)
+	f.Add([]byte(`{"kind":"calendar","v":1,"item":{"start":"2026-01-01T00:00:00Z","end":"2026-01-01T00:00:00Z"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if e, err := DecodeEvent(bytes.NewReader(data)); err == nil {
+			again, err := EncodeEvent(e)
+			if err != nil {
+				t.Fatalf("a decoded event does not encode: %v", err)
+			}
+			e2, err := DecodeEvent(bytes.NewReader(again))
+			if err != nil || !reflect.DeepEqual(e, e2) {
+				t.Fatalf("event round trip: %v\n%+v\n%+v", err, e, e2)
+			}
+		} else if !errors.Is(err, ErrBadTyped) {
+			t.Fatalf("DecodeEvent: %v, want ErrBadTyped", err)
+		}
+		if k, err := DecodeTask(bytes.NewReader(data)); err == nil {
+			again, err := EncodeTask(k)
+			if err != nil {
+				t.Fatalf("a decoded task does not encode: %v", err)
+			}
+			if k2, err := DecodeTask(bytes.NewReader(again)); err != nil || !reflect.DeepEqual(k, k2) {
+				t.Fatalf("task round trip: %v", err)
+			}
+		} else if !errors.Is(err, ErrBadTyped) {
+			t.Fatalf("DecodeTask: %v, want ErrBadTyped", err)
+		}
+		if _, err := DecodeContactGroup(bytes.NewReader(data)); err != nil && !errors.Is(err, ErrBadTyped) {
+			t.Fatalf("DecodeContactGroup: %v, want ErrBadTyped", err)
+		}
+	})
+}
