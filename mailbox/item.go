@@ -165,4 +165,10 @@ type ChangePage struct {
 	Changes []Change
 	State   string
 	More    bool
+	// Listing marks a side that has no incremental sync for the folder's
+	// kind (Graph v1.0 calendars have delta only in date windows, over
+	// occurrences): every round lists every item as ChangeCreated with
+	// its current ChangeKey, and the engine takes a copied item that the
+	// complete listing does not name as deleted at the source.
+	Listing bool
 }

@@ -111,3 +111,52 @@ func FuzzDecodeTyped(f *testing.F) {
 		}
 	})
 }
+
+func TestExpand(t *testing.T) {
+	loc, _ := ZoneLocation("W. Europe Standard Time")
+	first := time.Date(2026, 10, 19, 9, 0, 0, 0, loc)
+	day := func(y int, m time.Month, d int) string {
+		return time.Date(y, m, d, 9, 0, 0, 0, loc).UTC().Format(time.RFC3339)
+	}
+	far := time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		r    Recurrence
+		want []string
+	}{
+		{"weekly across summer time keeps 09:00 local", Recurrence{Pattern: "weekly", Interval: 1, DaysOfWeek: []string{"monday"}, Range: "numbered", StartDate: "2026-10-19", Occurrences: 3},
+			[]string{day(2026, 10, 19), day(2026, 10, 26), day(2026, 11, 2)}},
+		{"every other week, two days", Recurrence{Pattern: "weekly", Interval: 2, DaysOfWeek: []string{"monday", "wednesday"}, FirstDayOfWeek: "monday", Range: "endDate", StartDate: "2026-10-19", EndDate: "2026-11-04"},
+			[]string{day(2026, 10, 19), day(2026, 10, 21), day(2026, 11, 2), day(2026, 11, 4)}},
+		{"daily by 3", Recurrence{Pattern: "daily", Interval: 3, Range: "numbered", StartDate: "2026-10-19", Occurrences: 2},
+			[]string{day(2026, 10, 19), day(2026, 10, 22)}},
+		{"the 31st, clamped", Recurrence{Pattern: "absoluteMonthly", Interval: 1, DayOfMonth: 31, Range: "numbered", StartDate: "2026-10-19", Occurrences: 3},
+			[]string{day(2026, 10, 31), day(2026, 11, 30), day(2026, 12, 31)}},
+		{"last friday", Recurrence{Pattern: "relativeMonthly", Interval: 1, DaysOfWeek: []string{"friday"}, Index: "last", Range: "numbered", StartDate: "2026-10-19", Occurrences: 2},
+			[]string{day(2026, 10, 30), day(2026, 11, 27)}},
+		{"yearly", Recurrence{Pattern: "absoluteYearly", Interval: 1, Month: 12, DayOfMonth: 24, Range: "numbered", StartDate: "2026-10-19", Occurrences: 2},
+			[]string{day(2026, 12, 24), day(2027, 12, 24)}},
+	}
+	for _, tc := range tests {
+		got, err := Expand(tc.r, first, "W. Europe Standard Time", far, 100)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var gs []string
+		for _, g := range got {
+			gs = append(gs, g.Format(time.RFC3339))
+		}
+		if !reflect.DeepEqual(gs, tc.want) {
+			t.Errorf("%s:\n got %v\nwant %v", tc.name, gs, tc.want)
+		}
+	}
+	noEnd, _ := Expand(Recurrence{Pattern: "daily", Range: "noEnd", StartDate: "2026-10-19"}, first, "W. Europe Standard Time", far, 50)
+	if len(noEnd) != 50 {
+		t.Errorf("a series without end gave %d occurrences under a limit of 50", len(noEnd))
+	}
+	ev := sampleSeries()
+	occ, err := ev.Occurrences(far, 100)
+	if err != nil || len(occ) != 9 || occ[1].Subject != "Stand-up (moved)" {
+		t.Errorf("Occurrences: %d (%v), want 10 less 1 cancelled with the moved one second: %+v", len(occ), err, occ)
+	}
+}
