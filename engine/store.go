@@ -49,6 +49,10 @@ type Store interface {
 	// duplicates.
 	DeletedAtSource(ctx context.Context, jobID int64, sourceFolderID string) (int64, error)
 
+	// LossItems calls fn for each copied item of a job that lost
+	// something on the way (Losses not empty), for the report's findings.
+	LossItems(ctx context.Context, jobID int64, fn func(ItemRecord) error) error
+
 	// AcquireLease, RenewLease and ReleaseLease give a job one owner at a
 	// time (see lease.go for the contract).
 	AcquireLease(ctx context.Context, jobID int64, owner Owner, ttl time.Duration) (Lease, error)
@@ -126,6 +130,18 @@ type ItemRecord struct {
 	// Subject names the item in later audit lines and reports (a read
 	// change from EWS carries only the id).
 	Subject string
+	// Kind is the item's kind (mail, calendar, contacts, tasks ...), for
+	// per-kind counts.
+	Kind string
+	// Version is the source item's ChangeKey at its last copy or update:
+	// a typed item whose version moved on is updated on the target.
+	Version string
+	// ContentHash is the SHA-256 (hex) of the typed body last written, so
+	// that a new version with the same content writes nothing.
+	ContentHash string
+	// Losses are the codes of what the target could not carry of the
+	// item (mailbox.Loss), comma-separated; empty when nothing was lost.
+	Losses string
 }
 
 // ItemCounts sums a job's items.
@@ -135,6 +151,18 @@ type ItemCounts struct {
 	Pending     int64
 	Skipped     int64
 	SkipReasons map[string]int64
+	// Kinds sums the same per item kind (items recorded before kinds were
+	// kept count under "").
+	Kinds map[string]KindCounts
+}
+
+// KindCounts sums one kind of a job's items.
+type KindCounts struct {
+	Copied      int64
+	CopiedBytes int64
+	Skipped     int64
+	// Losses counts copied items by what they lost (loss code).
+	Losses map[string]int64
 }
 
 // ErrStoreClosed is returned after Close.

@@ -14,7 +14,7 @@ const applicationID = 0x45584d47
 
 // schemaVersion is the layout this build writes, kept in PRAGMA
 // user_version. Raise it with every change and add the step to migrations.
-const schemaVersion = 3
+const schemaVersion = 4
 
 // ErrNotStateFile is returned by Open for a file that is not an exmigrate
 // state file: not SQLite at all, or a SQLite database of another program.
@@ -115,6 +115,15 @@ CREATE TABLE leases (
 	// report) names it. Empty for items recorded before.
 	2: `
 ALTER TABLE items ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+`,
+	// Every kind moves: per item its kind (per-kind counts), the source
+	// version and content hash last written (a changed contact, event or
+	// task is updated in place) and what the target could not carry.
+	3: `
+ALTER TABLE items ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN version TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN losses TEXT NOT NULL DEFAULT '';
 `,
 }
 

@@ -523,21 +523,22 @@ func (s *SQLite) Folders(ctx context.Context, jobID int64) ([]engine.FolderRecor
 
 const (
 	itemColumns = `job_id, source_id, source_item_id, source_folder_id, target_item_id,
-	size_bytes, is_read, outcome, reason, updated, subject`
+	size_bytes, is_read, outcome, reason, updated, subject, kind, version, content_hash, losses`
 	sqlGetItem = `SELECT ` + itemColumns + ` FROM items WHERE job_id = ? AND source_id = ?`
-	sqlPutItem = `INSERT INTO items (` + itemColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	sqlPutItem = `INSERT INTO items (` + itemColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (job_id, source_id) DO UPDATE SET
 			source_item_id = excluded.source_item_id, source_folder_id = excluded.source_folder_id,
 			target_item_id = excluded.target_item_id, size_bytes = excluded.size_bytes,
 			is_read = excluded.is_read, outcome = excluded.outcome, reason = excluded.reason,
-			updated = excluded.updated, subject = excluded.subject`
+			updated = excluded.updated, subject = excluded.subject, kind = excluded.kind,
+			version = excluded.version, content_hash = excluded.content_hash, losses = excluded.losses`
 )
 
 func scanItem(row interface{ Scan(...any) error }) (engine.ItemRecord, error) {
 	var r engine.ItemRecord
 	var updated int64
 	err := row.Scan(&r.JobID, &r.SourceID, &r.SourceItemID, &r.SourceFolderID, &r.TargetItemID,
-		&r.SizeBytes, &r.IsRead, &r.Outcome, &r.Reason, &updated, &r.Subject)
+		&r.SizeBytes, &r.IsRead, &r.Outcome, &r.Reason, &updated, &r.Subject, &r.Kind, &r.Version, &r.ContentHash, &r.Losses)
 	r.Updated = fromNanos(updated)
 	return r, err
 }
@@ -573,7 +574,8 @@ func (s *SQLite) PutItem(ctx context.Context, rec engine.ItemRecord) error {
 		rec.Updated = time.Now()
 	}
 	_, err := s.putItem.ExecContext(ctx, rec.JobID, rec.SourceID, rec.SourceItemID, rec.SourceFolderID, rec.TargetItemID,
-		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated), rec.Subject)
+		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated), rec.Subject,
+		rec.Kind, rec.Version, rec.ContentHash, rec.Losses)
 	if err != nil {
 		// The operation name is built only here: PutItem is the hot path.
 		return s.fail(fmt.Sprintf("put item job %d source %q", rec.JobID, rec.SourceID), noJob(err, rec.JobID))
@@ -649,41 +651,86 @@ func (s *SQLite) CopiedItems(ctx context.Context, jobID int64, sourceFolderID st
 	}
 }
 
-// Counts sums a job's items by outcome, and skipped items by reason.
-// SkipReasons is never nil.
+// Counts sums a job's items by outcome, and skipped items by reason, in
+// all and per kind. SkipReasons and Kinds are never nil.
 func (s *SQLite) Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error) {
 	op := fmt.Sprintf("counts job %d", jobID)
-	c := engine.ItemCounts{SkipReasons: map[string]int64{}}
+	c := engine.ItemCounts{SkipReasons: map[string]int64{}, Kinds: map[string]engine.KindCounts{}}
 	if err := s.errClosed(op); err != nil {
 		return c, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT outcome, CASE outcome WHEN 'skipped' THEN reason ELSE '' END AS why,
-		count(*), sum(size_bytes) FROM items WHERE job_id = ? GROUP BY outcome, why`, jobID)
+	rows, err := s.read.QueryContext(ctx, `SELECT outcome, kind, CASE outcome WHEN 'skipped' THEN reason ELSE '' END AS why,
+		CASE outcome WHEN 'copied' THEN losses ELSE '' END AS lost,
+		count(*), sum(size_bytes) FROM items WHERE job_id = ? GROUP BY outcome, kind, why, lost`, jobID)
 	if err != nil {
 		return c, s.fail(op, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var outcome, why string
+		var outcome, kind, why, lost string
 		var n, bytes int64 // a group has rows, so sum() is never NULL
-		if err := rows.Scan(&outcome, &why, &n, &bytes); err != nil {
+		if err := rows.Scan(&outcome, &kind, &why, &lost, &n, &bytes); err != nil {
 			return c, s.fail(op, err)
 		}
+		k := c.Kinds[kind]
 		switch outcome {
 		case engine.ItemCopied:
 			c.Copied += n
 			c.CopiedBytes += bytes
+			k.Copied += n
+			k.CopiedBytes += bytes
+			for _, code := range strings.Split(lost, ",") {
+				if code == "" {
+					continue
+				}
+				if k.Losses == nil {
+					k.Losses = map[string]int64{}
+				}
+				k.Losses[code] += n
+			}
 		case engine.ItemPending:
 			c.Pending += n
 		case engine.ItemSkipped:
 			c.Skipped += n
 			c.SkipReasons[why] += n
+			k.Skipped += n
+		}
+		if outcome != engine.ItemPending {
+			c.Kinds[kind] = k
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return c, s.fail(op, err)
 	}
 	return c, nil
+}
+
+// LossItems calls fn for each copied item of a job that lost something
+// on its way to the target, in source id order.
+func (s *SQLite) LossItems(ctx context.Context, jobID int64, fn func(engine.ItemRecord) error) error {
+	op := fmt.Sprintf("loss items job %d", jobID)
+	if err := s.errClosed(op); err != nil {
+		return err
+	}
+	const page = 1000
+	after := ""
+	for {
+		recs, err := queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
+			WHERE job_id = ? AND outcome = 'copied' AND losses <> '' AND source_id > ?
+			ORDER BY source_id LIMIT ?`, jobID, after, page)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(recs) < page {
+			return nil
+		}
+		after = recs[len(recs)-1].SourceID
+	}
 }
 
 // noJob names a foreign key failure for what it is: the job id is unknown.

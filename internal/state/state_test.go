@@ -374,9 +374,11 @@ func TestPendingAndCounts(t *testing.T) {
 		want engine.ItemCounts
 	}{
 		{job, engine.ItemCounts{Copied: 3, CopiedBytes: 351, Pending: 2, Skipped: 3,
-			SkipReasons: map[string]int64{"too large": 2, "corrupt MIME": 1}}},
-		{other, engine.ItemCounts{Copied: 1, CopiedBytes: 1000, Pending: 1, SkipReasons: map[string]int64{}}},
-		{12345, engine.ItemCounts{SkipReasons: map[string]int64{}}},
+			SkipReasons: map[string]int64{"too large": 2, "corrupt MIME": 1},
+			Kinds:       map[string]engine.KindCounts{"": {Copied: 3, CopiedBytes: 351, Skipped: 3}}}},
+		{other, engine.ItemCounts{Copied: 1, CopiedBytes: 1000, Pending: 1, SkipReasons: map[string]int64{},
+			Kinds: map[string]engine.KindCounts{"": {Copied: 1, CopiedBytes: 1000}}}},
+		{12345, engine.ItemCounts{SkipReasons: map[string]int64{}, Kinds: map[string]engine.KindCounts{}}},
 	}
 	for _, tt := range countTests {
 		t.Run(fmt.Sprintf("counts job %d", tt.job), func(t *testing.T) {
@@ -388,6 +390,62 @@ func TestPendingAndCounts(t *testing.T) {
 				t.Fatalf("Counts = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestCountsPerKind: copied, skipped and lost items are summed per kind,
+// an item with two losses counts under each code, and LossItems lists
+// exactly the copied items that lost something.
+func TestCountsPerKind(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	job, err := s.Job(ctx, engine.JobKey{SourceAddress: "a@x", SourceLocation: "onprem", TargetAddress: "a@y", TargetLocation: "cloud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := []engine.ItemRecord{
+		{SourceID: "m1", Kind: "mail", Outcome: engine.ItemCopied, TargetItemID: "t1", SizeBytes: 10},
+		{SourceID: "c1", Kind: "calendar", Outcome: engine.ItemCopied, TargetItemID: "t2", SizeBytes: 5, Losses: "EXM-CAL-MEETING-AS-APPOINTMENT"},
+		{SourceID: "c2", Kind: "calendar", Outcome: engine.ItemCopied, TargetItemID: "t3", SizeBytes: 5, Losses: "EXM-CAL-MEETING-AS-APPOINTMENT,EXM-CAL-ZONE-UNKNOWN", Version: "v1", ContentHash: "h"},
+		{SourceID: "c3", Kind: "calendar", Outcome: engine.ItemCopied, TargetItemID: "t4", SizeBytes: 5},
+		{SourceID: "g1", Kind: "contacts", Outcome: engine.ItemSkipped, Reason: "no contact groups"},
+		{SourceID: "k1", Kind: "tasks", Outcome: engine.ItemPending},
+	}
+	for _, r := range recs {
+		r.JobID, r.SourceFolderID, r.SourceItemID = job.ID, "f", r.SourceID
+		if err := s.PutItem(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Counts(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]engine.KindCounts{
+		"mail":     {Copied: 1, CopiedBytes: 10},
+		"calendar": {Copied: 3, CopiedBytes: 15, Losses: map[string]int64{"EXM-CAL-MEETING-AS-APPOINTMENT": 2, "EXM-CAL-ZONE-UNKNOWN": 1}},
+		"contacts": {Skipped: 1},
+	}
+	if !reflect.DeepEqual(got.Kinds, want) {
+		t.Errorf("Kinds = %+v, want %+v", got.Kinds, want)
+	}
+	var lost []string
+	if err := s.LossItems(ctx, job.ID, func(r engine.ItemRecord) error {
+		lost = append(lost, r.SourceID+":"+r.Losses)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if w := []string{"c1:EXM-CAL-MEETING-AS-APPOINTMENT", "c2:EXM-CAL-MEETING-AS-APPOINTMENT,EXM-CAL-ZONE-UNKNOWN"}; !reflect.DeepEqual(lost, w) {
+		t.Errorf("LossItems = %v, want %v", lost, w)
+	}
+	r, _, err := s.Item(ctx, job.ID, "c2")
+	if err != nil || r.Version != "v1" || r.ContentHash != "h" || r.Kind != "calendar" {
+		t.Errorf("Item c2 = %+v, %v: version, hash and kind not kept", r, err)
 	}
 }
 
