@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -182,7 +184,100 @@ type MailboxResult struct {
 	// is partial.
 	FailedFolders []FolderResult
 	Folders       []FolderResult
-	Err           error
+	// Kinds sums this pass per item kind: what was copied, updated,
+	// skipped and carried with a loss.
+	Kinds map[mailbox.Kind]*KindResult
+	// Updated counts typed items rewritten in place because their source
+	// changed; NotUpdated those a target without updates left as first
+	// copied.
+	Updated    int64
+	NotUpdated int64
+	// Losses lists the items of this pass carried with a loss (at most
+	// maxLossItems; LossesTotal counts them all).
+	Losses      []LossItem
+	LossesTotal int64
+	Err         error
+}
+
+// KindResult is one kind's share of a pass.
+type KindResult struct {
+	Copied  int64
+	Bytes   int64
+	Updated int64
+	Skipped int64
+	Adopted int64
+	// Losses counts the items carried with a loss, by loss code.
+	Losses map[string]int64
+}
+
+// LossItem is one item carried with a loss.
+type LossItem struct {
+	Kind    mailbox.Kind
+	Folder  string
+	Subject string
+	Code    string
+	What    string
+}
+
+// maxLossItems bounds the losses a result lists; the counts stay exact.
+const maxLossItems = 1000
+
+// kind returns the pass's counters of a kind; the caller holds r.mu.
+func (r *mailboxRun) kind(k mailbox.Kind) *KindResult {
+	if r.res.Kinds == nil {
+		r.res.Kinds = map[mailbox.Kind]*KindResult{}
+	}
+	kr := r.res.Kinds[k]
+	if kr == nil {
+		kr = &KindResult{}
+		r.res.Kinds[k] = kr
+	}
+	return kr
+}
+
+// noteLosses counts what one write could not carry and returns the codes
+// for the item's record.
+func (r *mailboxRun) noteLosses(it mailbox.Item, folder string, losses []mailbox.Loss) string {
+	if len(losses) == 0 {
+		return ""
+	}
+	var codes []string
+	r.count(func() {
+		kr := r.kind(it.Kind())
+		if kr.Losses == nil {
+			kr.Losses = map[string]int64{}
+		}
+		for _, l := range losses {
+			if slices.Contains(codes, l.Code) {
+				continue
+			}
+			codes = append(codes, l.Code)
+			kr.Losses[l.Code]++
+			r.res.LossesTotal++
+			if len(r.res.Losses) < maxLossItems {
+				r.res.Losses = append(r.res.Losses, LossItem{Kind: it.Kind(), Folder: folder, Subject: it.Subject, Code: l.Code, What: l.What})
+			}
+		}
+	})
+	return strings.Join(codes, ",")
+}
+
+// lossCollector gathers the losses one write reports.
+type lossCollector struct {
+	mu sync.Mutex
+	l  []mailbox.Loss
+}
+
+func (c *lossCollector) watch(ctx context.Context) context.Context {
+	return mailbox.WithLosses(ctx, func(l mailbox.Loss) { c.mu.Lock(); c.l = append(c.l, l); c.mu.Unlock() })
+}
+
+func (c *lossCollector) take() []mailbox.Loss {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.l
+	c.l = nil
+	return out
 }
 
 // SourceID is the stamp that names a source item on the target: stable for
@@ -696,6 +791,11 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 		if err != nil {
 			return fr, err
 		}
+		if page.Listing && seen == nil {
+			// A side without incremental sync for this kind lists the
+			// whole folder each round: what it does not list is gone.
+			seen = &sourceSet{ids: map[string]struct{}{}}
+		}
 		if err := r.applyPage(ctx, src, tgt, tgtPath, page, onTarget, &fr, seen); err != nil {
 			return fr, err
 		}
@@ -762,7 +862,7 @@ func (r *mailboxRun) markGone(ctx context.Context, src mailbox.Folder, seen *sou
 		}
 	}
 	if len(gone) > 0 {
-		r.log().Info("items gone from the source while its sync state was lost; the target keeps them", "folder", src.Path, "items", len(gone))
+		r.log().Info("items gone from the source since they were copied; the target keeps them", "folder", src.Path, "items", len(gone))
 		r.count(func() { r.res.DeletesIgnored += int64(len(gone)) })
 	}
 	return nil
@@ -823,7 +923,10 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		return err
 	}
 	if found && rec.Outcome == ItemCopied {
-		if it.IsRead == rec.IsRead || !readStateCarried(it) {
+		if !readStateCarried(it) {
+			return r.maybeUpdate(ctx, ch, rec, it, tgtPath, fr)
+		}
+		if it.IsRead == rec.IsRead {
 			return nil
 		}
 		return r.updateRead(ctx, rec, it, tgtPath)
@@ -866,6 +969,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		}
 		if ok {
 			rec.TargetItemID, rec.Outcome, rec.Updated = id, ItemCopied, time.Now()
+			rec.Kind, rec.Version = string(it.Kind()), it.ChangeKey
 			if err := r.c.Store.PutItem(ctx, rec); err != nil {
 				return err
 			}
@@ -880,12 +984,15 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		}
 	}
 	rec = ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID,
-		SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemPending, Updated: time.Now(), Subject: it.Subject}
+		SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemPending, Updated: time.Now(), Subject: it.Subject,
+		Kind: string(it.Kind()), Version: it.ChangeKey}
 	if err := r.c.Store.PutItem(ctx, rec); err != nil {
 		return err
 	}
 	var targetID string
 	var size int64
+	var digest hash.Hash
+	var losses lossCollector
 	attempt := 0
 	object := tgtPath + ": " + it.Subject
 	// The started line goes in just before the first write request, not
@@ -920,11 +1027,18 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 			begun = true
 		}
 		counted := &countingReader{r: body}
+		if route.Format == mailbox.FormatTyped {
+			// The typed body's hash tells a later version with the same
+			// content from a real change.
+			digest = sha256.New()
+			counted.r = io.TeeReader(body, digest)
+		}
 		hint := it.SizeBytes
 		if hint <= 0 {
 			hint = -1
 		}
-		targetID, err = r.dst.CreateItem(ctx, tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Body: counted, Size: hint})
+		losses.take() // an earlier attempt's losses are not this one's
+		targetID, err = r.dst.CreateItem(losses.watch(ctx), tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Body: counted, Size: hint})
 		size = counted.n
 		return err
 	})
@@ -947,10 +1061,21 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		size = it.SizeBytes
 	}
 	rec.TargetItemID, rec.Outcome, rec.SizeBytes, rec.Updated = targetID, ItemCopied, size, time.Now()
+	if digest != nil {
+		rec.ContentHash = hex.EncodeToString(digest.Sum(nil))
+	}
+	rec.Losses = r.noteLosses(it, tgtPath, losses.take())
 	if err := r.c.Store.PutItem(ctx, rec); err != nil {
 		return err
 	}
-	r.count(func() { r.res.ItemsCopied++; r.res.BytesCopied += size; fr.Copied++ })
+	r.count(func() {
+		r.res.ItemsCopied++
+		r.res.BytesCopied += size
+		fr.Copied++
+		kr := r.kind(it.Kind())
+		kr.Copied++
+		kr.Bytes += size
+	})
 	if r.c.Progress != nil {
 		r.c.Progress.ItemDone(size)
 	}
@@ -986,14 +1111,15 @@ func (r *mailboxRun) adopt(ctx context.Context, sid string, it, have mailbox.Ite
 		return nil
 	}
 	rec := ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID, TargetItemID: have.ID,
-		SizeBytes: it.SizeBytes, IsRead: have.IsRead, Outcome: ItemCopied, Updated: time.Now(), Subject: it.Subject}
+		SizeBytes: it.SizeBytes, IsRead: have.IsRead, Outcome: ItemCopied, Updated: time.Now(), Subject: it.Subject,
+		Kind: string(it.Kind()), Version: it.ChangeKey}
 	if err := r.c.Store.PutItem(ctx, rec); err != nil {
 		return err
 	}
 	if err := r.recordFound(ctx, AuditEvent{Object: tgtPath + ": " + it.Subject, TargetID: have.ID, SourceID: sid, Size: it.SizeBytes}); err != nil {
 		return err
 	}
-	r.count(func() { r.res.Adopted++ })
+	r.count(func() { r.res.Adopted++; r.kind(it.Kind()).Adopted++ })
 	if have.IsRead != it.IsRead && readStateCarried(it) {
 		return r.updateRead(ctx, rec, it, tgtPath)
 	}
@@ -1101,7 +1227,8 @@ func (r *mailboxRun) filterReason(it mailbox.Item) string {
 func (r *mailboxRun) skip(ctx context.Context, sid string, it mailbox.Item, src mailbox.Folder, reason string, fr *FolderResult) error {
 	if !r.opts.DryRun {
 		rec := ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID,
-			SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemSkipped, Reason: reason, Updated: time.Now(), Subject: it.Subject}
+			SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemSkipped, Reason: reason, Updated: time.Now(), Subject: it.Subject,
+			Kind: string(it.Kind())}
 		if err := r.c.Store.PutItem(ctx, rec); err != nil {
 			return err
 		}
@@ -1111,6 +1238,7 @@ func (r *mailboxRun) skip(ctx context.Context, sid string, it mailbox.Item, src 
 		r.res.Skipped++
 		r.res.SkipReasons[reason]++
 		fr.Skipped++
+		r.kind(it.Kind()).Skipped++
 		over = r.opts.MaxSkipped >= 0 && r.res.Skipped > int64(r.opts.MaxSkipped)
 	})
 	r.log().Warn("item skipped", "folder", src.Path, "subject", it.Subject, "size", it.SizeBytes, "reason", reason)

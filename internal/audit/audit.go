@@ -53,6 +53,9 @@ const (
 	ActionFolderCreate   = "folder.create"
 	ActionItemCreate     = "item.create"
 	ActionItemUpdateRead = "item.update-read"
+	// ActionItemUpdate: a typed item (contact, event, task) rewritten in
+	// place with its source's new version.
+	ActionItemUpdate = "item.update"
 	// ActionItemSkip: an item was not written, for the reason in Error.
 	ActionItemSkip = "item.skip"
 	// ActionItemAdopt: an item written by an interrupted run was found on
