@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // Contacts and contact folders of Graph v1.0:
@@ -31,6 +33,10 @@ type Contact struct {
 	// ExtendedProperties are the singleValueExtendedProperties by id.
 	ExtendedProperties map[string]string
 	Created, Modified  time.Time
+	// Photo is the contact's picture as PUT to /photo/$value, and
+	// PhotoType its content type; nil without one.
+	Photo     []byte `json:",omitempty"`
+	PhotoType string `json:",omitempty"`
 
 	changeKey int64
 	seq       int64
@@ -316,6 +322,9 @@ func (s *Server) routeContacts(q *req) bool {
 	case n == 2 && seg[0] == "contacts":
 		s.contact(q, seg[1])
 		return true
+	case n == 4 && seg[0] == "contacts" && seg[2] == "photo" && seg[3] == "$value":
+		s.contactPhoto(q, seg[1])
+		return true
 	case n == 1 && seg[0] == "contacts":
 		// The contacts of the default Contacts folder
 		// (learn.microsoft.com/graph/api/user-list-contacts).
@@ -538,6 +547,22 @@ func (s *Server) contact(q *req, id string) {
 		j := contactJSON(c, v)
 		s.mu.Unlock()
 		writeJSON(q.w, http.StatusOK, j)
+	case http.MethodPatch:
+		// learn.microsoft.com/graph/api/contact-update
+		if !s.need(q, contactWriteRoles) {
+			return
+		}
+		props, ext, code, msg := parseContact(q.body)
+		if code != "" {
+			graphError(q.w, http.StatusBadRequest, code, msg)
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		maps.Copy(c.Props, props)
+		maps.Copy(c.ExtendedProperties, ext)
+		s.touchContact(c)
+		writeJSON(q.w, http.StatusOK, contactJSON(c, nil))
 	case http.MethodDelete:
 		if !s.need(q, contactWriteRoles) {
 			return
@@ -710,4 +735,124 @@ func (s *Server) deleteContactFolderLocked(mb *mbox, f *contactFolder) {
 	}
 	delete(mb.cfolders, f.id)
 	delete(mb.cremoved, f.id)
+}
+
+// maxContactPhotoBytes bounds a contact photo as Exchange does (4 MB, the
+// request limit, learn.microsoft.com/graph/api/profilephoto-update).
+const maxContactPhotoBytes = 4 << 20
+
+// contactPhoto serves /contacts/{id}/photo/$value: GET returns the
+// picture or 404 ErrorItemNotFound when the contact has none, PUT sets
+// it (an image/jpeg or image/png body).
+func (s *Server) contactPhoto(q *req, id string) {
+	s.mu.Lock()
+	c := q.mb.contacts[id]
+	s.mu.Unlock()
+	if c == nil {
+		notFoundOrMalformed(q.w, id)
+		return
+	}
+	switch q.method() {
+	case http.MethodGet:
+		if !s.need(q, contactReadRoles) {
+			return
+		}
+		s.mu.Lock()
+		photo, typ := slices.Clone(c.Photo), c.PhotoType
+		s.mu.Unlock()
+		if photo == nil {
+			graphError(q.w, http.StatusNotFound, "ErrorItemNotFound", "The photo wasn't found.")
+			return
+		}
+		q.w.Header().Set("Content-Type", typ)
+		q.w.WriteHeader(http.StatusOK)
+		_, _ = q.w.Write(photo)
+	case http.MethodPut:
+		if !s.need(q, contactWriteRoles) {
+			return
+		}
+		typ := strings.ToLower(strings.TrimSpace(strings.Split(q.r.Header.Get("Content-Type"), ";")[0]))
+		if typ != "image/jpeg" && typ != "image/png" && typ != "image/gif" && typ != "image/bmp" {
+			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The photo's Content-Type must be an image type.")
+			return
+		}
+		if len(q.body) == 0 || len(q.body) > maxContactPhotoBytes {
+			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The photo is empty or too large.")
+			return
+		}
+		s.mu.Lock()
+		c.Photo, c.PhotoType = slices.Clone(q.body), typ
+		s.touchContact(c)
+		s.mu.Unlock()
+		q.w.WriteHeader(http.StatusOK)
+	default:
+		graphError(q.w, http.StatusMethodNotAllowed, "BadRequest", "Method not allowed.")
+	}
+}
+
+// AddContact stores a contact as the user made it in a contact folder
+// ("" is the default Contacts folder) and returns its id.
+func (f *MailboxFixture) AddContact(folderID string, c mailbox.Contact) string {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	if folderID == "" {
+		folderID = f.mb.contactsRootID
+	}
+	if f.mb.cfolders[folderID] == nil {
+		panic("graphtest: AddContact into unknown contact folder " + folderID)
+	}
+	now := time.Now().UTC()
+	sc := &Contact{ID: f.s.nextID("AAMkC"), FolderID: folderID, Props: contactProps(c), ExtendedProperties: map[string]string{}, Created: now}
+	if len(c.Photo) > 0 {
+		sc.Photo, sc.PhotoType = slices.Clone(c.Photo), "image/jpeg"
+	}
+	f.s.touchContact(sc)
+	f.mb.contacts[sc.ID] = sc
+	return sc.ID
+}
+
+// UpdateContact changes a stored contact as its owner would: change gets
+// the contact as the model holds it; false when there is none of that id.
+func (f *MailboxFixture) UpdateContact(id string, change func(*mailbox.Contact)) bool {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	sc := f.mb.contacts[id]
+	if sc == nil {
+		return false
+	}
+	c := contactModel(sc)
+	change(&c)
+	sc.Props = contactProps(c)
+	sc.Photo, sc.PhotoType = nil, ""
+	if len(c.Photo) > 0 {
+		sc.Photo, sc.PhotoType = slices.Clone(c.Photo), "image/jpeg"
+	}
+	f.s.touchContact(sc)
+	return true
+}
+
+// contactProps are a model contact's properties as Graph's JSON names
+// them (what parseContact stores).
+func contactProps(c mailbox.Contact) map[string]any {
+	c.Photo = nil
+	b, _ := json.Marshal(c)
+	var props map[string]any
+	_ = json.Unmarshal(b, &props)
+	if c.Birthday != "" {
+		props["birthday"] = c.Birthday + "T00:00:00Z"
+	}
+	return props
+}
+
+// contactModel is the stored contact as the model holds it.
+func contactModel(sc *Contact) mailbox.Contact {
+	props := maps.Clone(sc.Props)
+	if b, ok := props["birthday"].(string); ok && len(b) >= 10 {
+		props["birthday"] = b[:10]
+	}
+	b, _ := json.Marshal(props)
+	var c mailbox.Contact
+	_ = json.Unmarshal(b, &c)
+	c.Photo = slices.Clone(sc.Photo)
+	return c
 }

@@ -198,7 +198,7 @@ func (s *Server) need(q *req, roles []string) bool {
 }
 
 func (s *Server) route(q *req) {
-	if s.routeContacts(q) {
+	if s.routeContacts(q) || s.routeCalendar(q) || s.routeTodo(q) {
 		return
 	}
 	seg, m := q.seg, q.method()

@@ -20,7 +20,7 @@ var idPrefix = [4]byte{0x00, 0x03, 0x24, 0x00}
 
 // idKinds maps the prefixes older code passed to nextID to a kind byte,
 // so that ids of different kinds differ in their first characters.
-var idKinds = map[string]byte{"AAMkF": 1, "AAMkM": 2, "AAMkA": 3, "AQAAAJ": 4, "US": 5, "T": 6, "AAMkC": 7, "AAMkCF": 8}
+var idKinds = map[string]byte{"AAMkF": 1, "AAMkM": 2, "AAMkA": 3, "AQAAAJ": 4, "US": 5, "T": 6, "AAMkC": 7, "AAMkCF": 8, "AAMkCAL": 9, "AAMkE": 10, "AAMkTL": 11, "AAMkT": 12}
 
 // nextID returns a new id of the kind named by prefix: 32 bytes (prefix,
 // kind, sequence, 16 random bytes and 3 bytes that encode as "----__" in

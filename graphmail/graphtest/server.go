@@ -130,6 +130,7 @@ type Server struct {
 	earlyArrivals atomic.Int64
 	requests      atomic.Int64
 	tokens        atomic.Int64
+	meetingMsgs   atomic.Int64
 }
 
 // NewServer returns an empty fake with Graph's default limits.

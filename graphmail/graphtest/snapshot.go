@@ -119,6 +119,25 @@ type snapMailbox struct {
 	// Contacts is the contacts tree; nil (older snapshots) restores an
 	// empty default Contacts folder.
 	Contacts *snapContacts `json:",omitempty"`
+	// Calendars and Todo are the calendars with their events and the To
+	// Do lists with their tasks; nil (older snapshots) restores the
+	// default calendar and list, empty.
+	Calendars *snapCalendars `json:",omitempty"`
+	Todo      *snapTodo      `json:",omitempty"`
+}
+
+type snapCalendars struct {
+	DefaultID string
+	Calendars []calendarFolder // in order
+	Events    []calEvent
+	Removed   map[string][]snapTomb
+}
+
+type snapTodo struct {
+	DefaultID string
+	Lists     []todoList // in order
+	Tasks     []todoTask
+	Removed   map[string][]snapTomb
 }
 
 type snapContacts struct {
@@ -249,6 +268,7 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 			}
 		}
 		sm.Contacts = snapContactsOf(mb)
+		sm.Calendars, sm.Todo = snapCalendarsOf(mb), snapTodoOf(mb)
 		doc.Mailboxes = append(doc.Mailboxes, sm)
 	}
 	return doc, nil
@@ -289,6 +309,12 @@ func (s *Server) Restore(r io.Reader, opts ...SnapshotOption) error {
 	for _, mb := range s.mailboxes {
 		if mb.cfolders == nil {
 			mb.initContacts(s)
+		}
+		if mb.calendars == nil {
+			mb.initCalendar(s)
+		}
+		if mb.todoLists == nil {
+			mb.initTodo(s)
 		}
 	}
 	s.uploads = map[string]*uploadSession{}
@@ -414,6 +440,16 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 				return nil, bad("contacts of %s: %v", sm.Address, err)
 			}
 		}
+		if sm.Calendars != nil {
+			if err := restoreCalendars(mb, sm.Calendars); err != nil {
+				return nil, bad("calendars of %s: %v", sm.Address, err)
+			}
+		}
+		if sm.Todo != nil {
+			if err := restoreTodo(mb, sm.Todo); err != nil {
+				return nil, bad("To Do lists of %s: %v", sm.Address, err)
+			}
+		}
 		st.mailboxes[key] = mb
 	}
 	return st, nil
@@ -488,5 +524,100 @@ func restoreContacts(mb *mbox, sc *snapContacts) error {
 			mb.cremoved[fid] = append(mb.cremoved[fid], tombstone{id: t.ID, seq: t.Seq})
 		}
 	}
+	return nil
+}
+
+func snapTombs(m map[string][]tombstone) map[string][]snapTomb {
+	out := map[string][]snapTomb{}
+	for k, ts := range m {
+		for _, t := range ts {
+			out[k] = append(out[k], snapTomb{ID: t.id, Seq: t.seq})
+		}
+	}
+	return out
+}
+
+func restoreTombs(m map[string][]snapTomb) map[string][]tombstone {
+	out := map[string][]tombstone{}
+	for k, ts := range m {
+		for _, t := range ts {
+			out[k] = append(out[k], tombstone{id: t.ID, seq: t.Seq})
+		}
+	}
+	return out
+}
+
+func snapCalendarsOf(mb *mbox) *snapCalendars {
+	sc := &snapCalendars{DefaultID: mb.defCalendar, Removed: snapTombs(mb.evRemoved)}
+	for _, id := range mb.calOrder {
+		sc.Calendars = append(sc.Calendars, *mb.calendars[id])
+	}
+	for _, k := range sortedKeys(mb.events) {
+		sc.Events = append(sc.Events, *mb.events[k])
+	}
+	return sc
+}
+
+func restoreCalendars(mb *mbox, sc *snapCalendars) error {
+	mb.calendars, mb.calOrder, mb.events = map[string]*calendarFolder{}, nil, map[string]*calEvent{}
+	for _, c := range sc.Calendars {
+		if c.ID == "" || mb.calendars[c.ID] != nil {
+			return fmt.Errorf("calendar %q is empty or listed twice", c.ID)
+		}
+		cc := c
+		mb.calendars[c.ID] = &cc
+		mb.calOrder = append(mb.calOrder, c.ID)
+	}
+	if mb.calendars[sc.DefaultID] == nil {
+		return errors.New("no default calendar")
+	}
+	mb.defCalendar = sc.DefaultID
+	for _, e := range sc.Events {
+		if e.ID == "" || mb.events[e.ID] != nil || mb.calendars[e.CalendarID] == nil || len(e.AttachmentIDs) != len(e.Event.Attachments) {
+			return fmt.Errorf("event %q is empty, listed twice, in an unknown calendar or inconsistent", e.ID)
+		}
+		ee := e
+		if ee.Ext == nil {
+			ee.Ext = map[string]string{}
+		}
+		mb.events[e.ID] = &ee
+	}
+	mb.evRemoved = restoreTombs(sc.Removed)
+	return nil
+}
+
+func snapTodoOf(mb *mbox) *snapTodo {
+	st := &snapTodo{DefaultID: mb.defTodo, Removed: snapTombs(mb.taskRemoved)}
+	for _, id := range mb.todoOrder {
+		st.Lists = append(st.Lists, *mb.todoLists[id])
+	}
+	for _, k := range sortedKeys(mb.tasks) {
+		st.Tasks = append(st.Tasks, *mb.tasks[k])
+	}
+	return st
+}
+
+func restoreTodo(mb *mbox, st *snapTodo) error {
+	mb.todoLists, mb.todoOrder, mb.tasks = map[string]*todoList{}, nil, map[string]*todoTask{}
+	for _, l := range st.Lists {
+		if l.ID == "" || mb.todoLists[l.ID] != nil {
+			return fmt.Errorf("list %q is empty or listed twice", l.ID)
+		}
+		ll := l
+		mb.todoLists[l.ID] = &ll
+		mb.todoOrder = append(mb.todoOrder, l.ID)
+	}
+	if mb.todoLists[st.DefaultID] == nil {
+		return errors.New("no default list")
+	}
+	mb.defTodo = st.DefaultID
+	for _, t := range st.Tasks {
+		if t.ID == "" || mb.tasks[t.ID] != nil || mb.todoLists[t.ListID] == nil {
+			return fmt.Errorf("task %q is empty, listed twice or in an unknown list", t.ID)
+		}
+		tt := t
+		mb.tasks[t.ID] = &tt
+	}
+	mb.taskRemoved = restoreTombs(st.Removed)
 	return nil
 }

@@ -90,8 +90,20 @@ type mbox struct {
 	cfolders       map[string]*contactFolder
 	contacts       map[string]*Contact
 	cremoved       map[string][]tombstone // by contact folder id
-	maxInFlight    int
-	inFlight       int
+	// Calendars and their events (calendar.go).
+	calendars   map[string]*calendarFolder
+	calOrder    []string
+	defCalendar string
+	events      map[string]*calEvent
+	evRemoved   map[string][]tombstone // by calendar id
+	// To Do lists and tasks (todo.go).
+	todoLists   map[string]*todoList
+	todoOrder   []string
+	defTodo     string
+	tasks       map[string]*todoTask
+	taskRemoved map[string][]tombstone // by list id
+	maxInFlight int
+	inFlight    int
 	// MaxSendSize and MaxReceiveSize of the mailbox; 0 is Exchange
 	// Online's default.
 	maxSend, maxReceive int64
@@ -149,6 +161,8 @@ func newMbox(s *Server, address string, typ mailbox.MailboxType) *mbox {
 	mb.folders[h.id] = h
 	root.children = append(root.children, h.id)
 	mb.initContacts(s)
+	mb.initCalendar(s)
+	mb.initTodo(s)
 	return mb
 }
 
