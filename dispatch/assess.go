@@ -104,6 +104,7 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 	if a.Target != nil {
 		if dst := a.Target(l.Route); dst != nil {
 			inv.NotCarried = NotCarried(mb.Capabilities(), dst.Capabilities())
+			inv.CarriedWithLoss = CarriedWithLoss(mb.Capabilities(), dst.Capabilities())
 		}
 	}
 	if lister, ok := mb.(mailbox.ItemLister); ok {
@@ -219,6 +220,19 @@ func NotCarried(src, dst mailbox.Capabilities) map[mailbox.Kind]string {
 	for _, k := range mailbox.Kinds() {
 		if _, gap := mailbox.PlanRoute(src, dst, mailbox.ScopePrimary, mailbox.ScopePrimary, k); gap != nil {
 			out[k] = gap.Reason + " (" + gap.Code + ")"
+		}
+	}
+	return out
+}
+
+// CarriedWithLoss plans every kind of the primary mailbox from the two
+// sides' declared capabilities and returns, for each kind a route carries,
+// what that route drops (empty kinds are left out).
+func CarriedWithLoss(src, dst mailbox.Capabilities) map[mailbox.Kind]string {
+	out := map[mailbox.Kind]string{}
+	for _, k := range mailbox.Kinds() {
+		if route, gap := mailbox.PlanRoute(src, dst, mailbox.ScopePrimary, mailbox.ScopePrimary, k); gap == nil && route.Loses != "" {
+			out[k] = route.Loses
 		}
 	}
 	return out

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/exmigrate/exmigrate/reports"
@@ -38,10 +39,34 @@ func CopySummaries(ctx context.Context, store Store) (map[string]*reports.CopySu
 			s.SourceItems += f.SourceCount
 			s.TargetItems += f.TargetCount
 		}
+		for k, kc := range counts.Kinds {
+			if k == "" {
+				continue // recorded before kinds were kept
+			}
+			if s.Kinds == nil {
+				s.Kinds = map[string]reports.KindCopy{}
+			}
+			s.Kinds[k] = reports.KindCopy{Copied: kc.Copied, Skipped: kc.Skipped, Losses: kc.Losses}
+		}
+		err = store.LossItems(ctx, j.ID, func(rec ItemRecord) error {
+			for _, code := range strings.Split(rec.Losses, ",") {
+				if len(s.Losses) >= reports.MaxCopyLosses {
+					return errEnough
+				}
+				s.Losses = append(s.Losses, reports.CopyLoss{Kind: rec.Kind, Code: code, Subject: rec.Subject})
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errEnough) {
+			return nil, err
+		}
 		out[strings.ToLower(j.Key.SourceAddress)] = s
 	}
 	return out, nil
 }
+
+// errEnough stops a listing that has given all it needs to.
+var errEnough = errors.New("enough")
 
 // MergeCopyResults attaches copy summaries to the mailboxes of an
 // assessment. It returns how many mailboxes had results.

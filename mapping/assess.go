@@ -121,6 +121,10 @@ type MailboxInventory struct {
 	// (mailbox.PlanRoute); a kind absent from it is carried. Nil when the
 	// target is not known: the findings then say what the copy carries.
 	NotCarried map[mailbox.Kind]string
+	// CarriedWithLoss says, per item kind carried, what the chosen path
+	// drops (the sides' declared Path.Loses), for the assessment's
+	// prediction. Nil or absent: nothing declared lost.
+	CarriedWithLoss map[mailbox.Kind]string
 
 	HasArchive     bool
 	ArchiveFolders []mailbox.Folder
@@ -208,6 +212,7 @@ func Assess(in MailboxInventory, limits Limits) (reports.MailboxAssessment, []re
 			"", nil))
 	}
 	add(contentFindings(in.Address, a.ItemsByKind, in.NotCarried)...)
+	add(lossFindings(in.Address, a.ItemsByKind, in.CarriedWithLoss)...)
 
 	// Archive.
 	if in.HasArchive {
@@ -532,6 +537,21 @@ func contentFindings(addr string, byKind map[mailbox.Kind]int64, notCarried map[
 		}
 		out = append(out, newFinding(CodeContentNotCopied, addr, string(k),
 			fmt.Sprintf("The mailbox has %s; %s", count(n, kindNoun[k]), why), "", nil))
+	}
+	return out
+}
+
+// lossFindings predicts, per kind the copy carries with a declared loss,
+// what it will lose.
+func lossFindings(addr string, byKind map[mailbox.Kind]int64, loses map[mailbox.Kind]string) []reports.Finding {
+	var out []reports.Finding
+	for _, k := range mailbox.Kinds() {
+		n, what := byKind[k], loses[k]
+		if n == 0 || what == "" {
+			continue
+		}
+		out = append(out, newFinding(CodeContentCarriedWithLoss, addr, string(k),
+			fmt.Sprintf("The mailbox has %s; the copy carries them on a path that loses %s.", count(n, kindNoun[k]), what), "", nil))
 	}
 	return out
 }

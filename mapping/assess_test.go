@@ -133,6 +133,17 @@ var findingCases = []struct {
 	{CodeContentNotCopied,
 		func(in *MailboxInventory) { in.Items.ByKind[mailbox.KindCalendar] = 75 },
 		func(in *MailboxInventory) { in.Items.ByKind[mailbox.KindCalendar] = 0 }},
+	{CodeContentCarriedWithLoss,
+		func(in *MailboxInventory) {
+			in.Items.ByKind[mailbox.KindCalendar] = 75
+			in.NotCarried = map[mailbox.Kind]string{}
+			in.CarriedWithLoss = map[mailbox.Kind]string{mailbox.KindCalendar: "meeting attendees and responses (written into the body)"}
+		},
+		func(in *MailboxInventory) {
+			in.Items.ByKind[mailbox.KindCalendar] = 75
+			in.NotCarried = map[mailbox.Kind]string{}
+			in.CarriedWithLoss = nil
+		}},
 	{CodeRuleConditionUnmappable,
 		func(in *MailboxInventory) {
 			in.Rules = []mailbox.Rule{{Name: "old mail", Conditions: mailbox.Predicates{WithinDateRange: &mailbox.DateRange{EndDateTime: "2020-01-01T00:00:00Z"}}, Actions: mailbox.Actions{MarkAsRead: true}}}
@@ -247,6 +258,9 @@ func TestCatalogueCoveredByTests(t *testing.T) {
 		covered[tc.code] = true
 	}
 	covered[CodePublicFolderUnreadable] = true // TestPublicFoldersUnreadable
+	for _, code := range copyLossCodes {
+		covered[code] = true // TestCopyLossFindings
+	}
 	for _, k := range Catalogue() {
 		if !covered[k.Code] {
 			t.Errorf("code %s has no trigger test", k.Code)

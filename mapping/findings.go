@@ -3,6 +3,7 @@ package mapping
 import (
 	"strings"
 
+	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/reports"
 )
 
@@ -36,6 +37,19 @@ const (
 	CodeMailboxOverQuota    = "EXM-MAILBOX-OVER-QUOTA"
 
 	CodeContentNotCopied = "EXM-CONTENT-NOT-COPIED"
+	// CodeContentCarriedWithLoss: the assessment's prediction that a kind
+	// moves on a path that drops part of it (the declared Path.Loses).
+	CodeContentCarriedWithLoss = "EXM-CONTENT-CARRIED-WITH-LOSS"
+
+	// What a copy carried with a loss, item by item (mailbox.Loss codes
+	// the adapters report; the copy results list them).
+	CodeMeetingAsAppointment = mailbox.LossMeetingAsAppointment
+	CodeTaskFieldsLost       = mailbox.LossTaskFields
+	CodeAttachmentLeftOut    = mailbox.LossAttachmentTooLarge
+	CodeZoneUnknown          = mailbox.LossTimeZone
+	CodeOccurrenceDetails    = mailbox.LossOccurrenceDetails
+	CodeContactPhotoLost     = mailbox.LossContactPhoto
+	CodeOrganizerChanged     = "EXM-CAL-ORGANIZER-CHANGED"
 
 	CodeRuleConditionUnmappable = "EXM-RULE-CONDITION-UNMAPPABLE"
 	CodeRuleExceptionUnmappable = "EXM-RULE-EXCEPTION-UNMAPPABLE"
@@ -162,9 +176,41 @@ var catalogue = []FindingKind{
 		"License the target for a larger mailbox, or enable the archive and move older content there.",
 		fixEnableArchive},
 	{CodeContentNotCopied, reports.CategoryContent, reports.SeverityWarning,
-		"Items the copy does not carry yet",
-		"The exmigrate copy carries mail, and contacts where both sides declare them, so far: move calendar, tasks and notes (and contacts the target cannot take) with a hybrid move, or export and import them in Outlook.",
+		"Items the copy does not carry",
+		"No path of the two sides carries these items (the finding says why): move them with a hybrid move, or export and import them in Outlook.",
 		fixMailboxMove},
+	{CodeContentCarriedWithLoss, reports.CategoryContent, reports.SeverityWarning,
+		"Items the copy carries with a loss",
+		"The items move on a typed path that drops what the finding names, and nothing is sent to anyone. Where that loss matters, move the mailbox with a hybrid move, or wait for exmigrate's full-fidelity path (the Graph mailbox import/export API and EWS ExportItems/UploadItems, with its fidelity probe), which is not built yet.",
+		fixMailboxMove},
+	{CodeMeetingAsAppointment, reports.CategoryContent, reports.SeverityWarning,
+		"Meetings copied as appointments",
+		"Graph cannot write a meeting without inviting its attendees, so each meeting is in the owner's calendar as an appointment: its organizer, attendees and their responses are written into its body, and no one was sent anything. To keep meetings live, move the mailbox with a hybrid move or exmigrate's full-fidelity path (the mailbox import/export API, not built yet), or have organizers re-send them from the target after cut-over.",
+		fixMailboxMove},
+	{CodeOrganizerChanged, reports.CategoryContent, reports.SeverityWarning,
+		"Meetings whose organizer changed",
+		"Exchange makes the account that writes a meeting its organizer; the copy sent nothing and wrote the original organizer into the body. Attendees' later replies go to the mailbox that now holds the copy: tell the owner, or move the mailbox with a hybrid move to keep the organizer.",
+		fixMailboxMove},
+	{CodeTaskFieldsLost, reports.CategoryContent, reports.SeverityWarning,
+		"Tasks copied to Microsoft To Do without some fields",
+		"Microsoft To Do holds no percent complete, owner, delegator or sensitivity: the tasks are copied without them. Tell the owners, or keep the tasks on-premises until a full-fidelity path carries them.",
+		""},
+	{CodeAttachmentLeftOut, reports.CategoryContent, reports.SeverityWarning,
+		"Attachments too large for a typed item",
+		"Typed items carry attachments up to 3 MB; the larger ones were left out and are named in the item's body. Copy them by hand from the source item.",
+		""},
+	{CodeZoneUnknown, reports.CategoryContent, reports.SeverityInfo,
+		"Calendar items in a time zone exmigrate does not know",
+		"The item keeps its times as instants in UTC; its recurrence may drift by an hour around summer time. Open the series on the target and set its time zone.",
+		""},
+	{CodeOccurrenceDetails, reports.CategoryContent, reports.SeverityWarning,
+		"Changed occurrences that kept their times only",
+		"A changed occurrence of a series kept its new times but not its own subject, location or body. Edit it on the target.",
+		""},
+	{CodeContactPhotoLost, reports.CategoryContent, reports.SeverityInfo,
+		"Contact photos not carried",
+		"The target holds no photo for these contacts; add the photos again in Outlook.",
+		""},
 	{CodeRuleConditionUnmappable, reports.CategoryRules, reports.SeverityWarning,
 		"Rule condition has no Graph form",
 		"The rule is not created on the target; re-create it in Outlook on the web after the move.",

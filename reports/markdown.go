@@ -172,6 +172,13 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 				row("Last pass", formatTime(cp.LastPass))
 			}
 		})
+		if len(cp.Kinds) > 0 {
+			m.table([]string{"Kind", "Assessed", "Copied", "Skipped", "Carried with a loss"}, func(row func(...string)) {
+				for _, k := range cp.Kinds {
+					row(mdText(k.Kind), formatInt(k.Assessed), formatInt(k.Copied), formatInt(k.Skipped), formatInt(k.Lost))
+				}
+			})
+		}
 		if len(cp.SkipReasons) > 0 {
 			m.table([]string{"Skip reason", "Items"}, func(row func(...string)) {
 				for _, c := range cp.SkipReasons {

@@ -163,4 +163,29 @@ type CopySummary struct {
 	TargetItems    int64            `json:"target_items"`
 	LastPass       time.Time        `json:"last_pass,omitzero"`
 	DurationMillis int64            `json:"duration_ms"`
+	// Kinds is the same per item kind (mail, calendar, contacts, tasks,
+	// notes, other): what was copied, skipped and carried with a loss.
+	Kinds map[string]KindCopy `json:"kinds,omitempty"`
+	// Losses names the items carried with a loss (at most
+	// MaxCopyLosses; Kinds counts them all).
+	Losses []CopyLoss `json:"losses,omitempty"`
 }
+
+// KindCopy is one item kind's share of a mailbox's copy.
+type KindCopy struct {
+	Copied  int64 `json:"copied"`
+	Skipped int64 `json:"skipped"`
+	// Losses counts the copied items that lost something, by loss code
+	// (e.g. EXM-CAL-MEETING-AS-APPOINTMENT).
+	Losses map[string]int64 `json:"losses,omitempty"`
+}
+
+// CopyLoss is one item the copy carried with a loss.
+type CopyLoss struct {
+	Kind    string `json:"kind"`
+	Code    string `json:"code"`
+	Subject string `json:"subject"`
+}
+
+// MaxCopyLosses bounds the items a CopySummary names.
+const MaxCopyLosses = 500

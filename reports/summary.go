@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,6 +104,18 @@ type CopyProgress struct {
 	// AssessedBytes is the assessed size of the mailboxes with a result,
 	// against which BytesCopied is measured.
 	AssessedBytes int64
+	// Kinds is the progress per item kind, in the order of mailbox.Kinds,
+	// for the kinds the assessment or the copy saw.
+	Kinds []KindProgress
+}
+
+// KindProgress is one item kind across the mailboxes with a copy result.
+type KindProgress struct {
+	Kind     string
+	Assessed int64 // items of the kind the assessment counted
+	Copied   int64
+	Skipped  int64
+	Lost     int64 // copied with a loss (an item counts once per loss code)
 }
 
 // Gap is what the target lacks for one mailbox after its copy: source items
@@ -357,6 +370,13 @@ func (md *model) summarize() Summary {
 	var locOrder []mailbox.Location
 	copyStatus := counter{}
 	skips := counter{}
+	kindProgs := map[string]*KindProgress{}
+	kindProg := func(k string) *KindProgress {
+		if kindProgs[k] == nil {
+			kindProgs[k] = &KindProgress{Kind: k}
+		}
+		return kindProgs[k]
+	}
 	var cp CopyProgress
 	for i := range md.mailboxes {
 		v := &md.mailboxes[i]
@@ -420,6 +440,17 @@ func (md *model) summarize() Summary {
 			for r, n := range c.SkipReasons {
 				skips.add(r, n)
 			}
+			for k, n := range m.ItemsByKind {
+				kindProg(string(k)).Assessed += n
+			}
+			for k, kc := range c.Kinds {
+				kp := kindProg(k)
+				kp.Copied += kc.Copied
+				kp.Skipped += kc.Skipped
+				for _, n := range kc.Losses {
+					kp.Lost += n
+				}
+			}
 			if status == "done" {
 				cp.Finished++
 				if Gap(c) == 0 {
@@ -481,6 +512,15 @@ func (md *model) summarize() Summary {
 	if cp.WithResult > 0 {
 		cp.ByStatus = copyStatus.ordered(copyOrder, copyStatusLabel, true)
 		cp.SkipReasons = skips.bySize()
+		for _, k := range mailbox.Kinds() {
+			if kp := kindProgs[string(k)]; kp != nil {
+				cp.Kinds = append(cp.Kinds, *kp)
+				delete(kindProgs, string(k))
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(kindProgs)) {
+			cp.Kinds = append(cp.Kinds, *kindProgs[k])
+		}
 		s.Copy = &cp
 	}
 	return s

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -358,6 +361,7 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 		}
 	}
 	tw.Flush()
+	printKinds(io, s)
 	if s.DryRun {
 		return 0
 	}
@@ -400,6 +404,52 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 	}
 	tw.Flush()
 	return differences
+}
+
+// printKinds prints what this pass did per item kind, and what it carried
+// with a loss, when a mailbox had anything but mail.
+func printKinds(io Streams, s copySummary) {
+	show := false
+	for i := range s.Listed {
+		if r := s.result(i); r != nil {
+			for k, kr := range r.Kinds {
+				show = show || k != mailbox.KindMail || len(kr.Losses) > 0
+			}
+			show = show || r.Updated > 0 || r.NotUpdated > 0
+		}
+	}
+	if !show {
+		return
+	}
+	fmt.Fprintln(io.Out, "\nBy kind (this pass):")
+	tw := tabwriter.NewWriter(io.Out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MAILBOX\tKIND\tCOPIED\tUPDATED\tALREADY ON TARGET\tSKIPPED\tWITH A LOSS")
+	for i := range s.Listed {
+		r := s.result(i)
+		if r == nil {
+			continue
+		}
+		for _, k := range mailbox.Kinds() {
+			kr := r.Kinds[k]
+			if kr == nil {
+				continue
+			}
+			var lost []string
+			for _, code := range slices.Sorted(maps.Keys(kr.Losses)) {
+				lost = append(lost, fmt.Sprintf("%d %s", kr.Losses[code], code))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", r.Key.SourceAddress, k, kr.Copied, kr.Updated, kr.Adopted, kr.Skipped, cmp.Or(strings.Join(lost, ", "), "-"))
+		}
+		if r.NotUpdated > 0 {
+			fmt.Fprintf(tw, "%s\t(changed at the source, not updated on the target)\t\t%d\t\t\t\n", r.Key.SourceAddress, r.NotUpdated)
+		}
+	}
+	tw.Flush()
+	for i := range s.Listed {
+		if r := s.result(i); r != nil && r.LossesTotal > 0 {
+			fmt.Fprintf(io.Out, "%s: %d item(s) carried with a loss; the report lists each under its finding code with the remedy.\n", r.Key.SourceAddress, r.LossesTotal)
+		}
+	}
 }
 
 // reconciler writes the NOTE of each folder of one mailbox's

@@ -19,6 +19,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/secret"
 	"github.com/exmigrate/exmigrate/internal/state"
+	"github.com/exmigrate/exmigrate/mapping"
 	"github.com/exmigrate/exmigrate/reports"
 )
 
@@ -101,7 +102,8 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 			return err
 		}
 		n := engine.MergeCopyResults(a, summaries)
-		opts.g.logger.Info("copy results merged", "mailboxes", n, "jobs", len(summaries))
+		lost := mapping.CopyLossFindings(a)
+		opts.g.logger.Info("copy results merged", "mailboxes", n, "jobs", len(summaries), "loss_findings", lost)
 	}
 	ropts := reports.Options{Title: opts.Title, Organisation: opts.Organisation, Logger: opts.g.logger}
 	paths, err := reports.WriteAll(ctx, opts.Out, formats, a, ropts)
