@@ -2,29 +2,37 @@ package graphmail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
-// Capabilities declares what the adapter does for a mailbox: mail as MIME
-// and contacts as typed items in the primary tree. Graph v1.0 reaches neither the online archive nor
-// Recoverable Items nor public folders; its /events API cannot write a
-// meeting without mailing the attendees, so no calendar path is declared.
-// mailFolder reports totalItemCount but no size; delta reports a change
-// of read state as an update with isRead set.
+// Capabilities declares what the adapter does for a mailbox, in the
+// primary tree: mail as MIME; contacts, calendar items and To Do tasks as
+// typed items, each when the app's token has the role it needs. Graph
+// v1.0 reaches neither the online archive nor Recoverable Items nor public
+// folders. Calendar items are written without attendees (Graph would
+// invite them), so no write path has a side effect that reaches people;
+// what that loses is named in Loses. mailFolder reports totalItemCount
+// but no size; delta reports a change of read state as an update with
+// isRead set.
 func (m *Mailbox) Capabilities() mailbox.Capabilities {
+	typed := func(k mailbox.Kind, loses string) mailbox.Path {
+		return mailbox.Path{Store: mailbox.ScopePrimary, Kind: k, Format: mailbox.FormatTyped, Loses: loses}
+	}
 	caps := mailbox.Capabilities{
 		Backend:      "graph",
 		ItemCounts:   true,
 		MaxItemBytes: m.c.sched.limits.MaxItemBytes,
 		Reads: []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME},
-			{Store: mailbox.ScopePrimary, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLosses}},
+			typed(mailbox.KindContacts, contactLosses), typed(mailbox.KindCalendar, calendarReadLosses), typed(mailbox.KindTasks, "")},
 		Writes: []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME,
 			Loses: "MAPI properties MIME does not carry; x-headers beyond 5"},
-			{Store: mailbox.ScopePrimary, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLosses}},
+			typed(mailbox.KindContacts, contactLosses), typed(mailbox.KindCalendar, calendarLosses), typed(mailbox.KindTasks, taskLosses)},
 		Unsupported: map[mailbox.StoreKind]string{},
 	}
 	notV1 := map[mailbox.Scope]string{
@@ -38,32 +46,42 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 			switch {
 			case notV1[store] != "":
 				caps.Unsupported[sk] = notV1[store]
-			case k == mailbox.KindCalendar:
-				caps.Unsupported[sk] = "Graph /events sends invitations when it writes a meeting with attendees; exmigrate's Graph adapter does not carry calendar items yet"
 			case k == mailbox.KindNotes || k == mailbox.KindOther:
 				caps.Unsupported[sk] = "Graph has no structured API for notes and journal items"
-			case k != mailbox.KindMail && k != mailbox.KindContacts:
-				caps.Unsupported[sk] = "exmigrate's Graph adapter does not carry this kind yet (it reads and writes mail as MIME and contacts as typed items only)"
 			}
 		}
 	}
-	// Contacts need their own application permission: without it the
-	// kind is not carried (a finding naming the fix), not a failed folder.
-	sk := mailbox.StoreKind{Store: mailbox.ScopePrimary, Kind: mailbox.KindContacts}
+	// Contacts, calendars and tasks need their own application
+	// permissions: without one the kind is not carried (a finding naming
+	// the fix), not a failed folder.
 	roles := m.c.appRoles()
-	switch {
-	case !roles.has("Contacts.Read", "Contacts.ReadWrite"):
-		caps.Reads = slices.DeleteFunc(caps.Reads, isContacts)
-		caps.Writes = slices.DeleteFunc(caps.Writes, isContacts)
-		caps.Unsupported[sk] = "the app registration has no Contacts.ReadWrite application permission: grant it in Entra ID (API permissions, admin consent) to copy contacts"
-	case !roles.has("Contacts.ReadWrite"):
-		caps.Writes = slices.DeleteFunc(caps.Writes, isContacts)
-		caps.Unsupported[sk] = "the app registration has Contacts.Read only: grant Contacts.ReadWrite in Entra ID (API permissions, admin consent) to write contacts"
+	for _, need := range []struct {
+		kind        mailbox.Kind
+		read, write []string
+		what        string
+	}{
+		{mailbox.KindContacts, []string{"Contacts.Read", "Contacts.ReadWrite"}, []string{"Contacts.ReadWrite"}, "contacts"},
+		{mailbox.KindCalendar, []string{"Calendars.Read", "Calendars.ReadWrite"}, []string{"Calendars.ReadWrite"}, "calendar items"},
+		{mailbox.KindTasks, []string{"Tasks.Read.All", "Tasks.ReadWrite.All"}, []string{"Tasks.ReadWrite.All"}, "To Do tasks"},
+	} {
+		sk := mailbox.StoreKind{Store: mailbox.ScopePrimary, Kind: need.kind}
+		of := func(p mailbox.Path) bool { return p.Kind == need.kind }
+		switch {
+		case !roles.has(need.read...):
+			caps.Reads = slices.DeleteFunc(caps.Reads, of)
+			caps.Writes = slices.DeleteFunc(caps.Writes, of)
+			caps.Unsupported[sk] = fmt.Sprintf("the app registration has no %s application permission: grant it in Entra ID (API permissions, admin consent) to copy %s", need.write[0], need.what)
+		case !roles.has(need.write...):
+			caps.Writes = slices.DeleteFunc(caps.Writes, of)
+			caps.Unsupported[sk] = fmt.Sprintf("the app registration has %s only: grant %s in Entra ID (API permissions, admin consent) to write %s", need.read[0], need.write[0], need.what)
+		}
 	}
 	return caps
 }
 
-func isContacts(p mailbox.Path) bool { return p.Kind == mailbox.KindContacts }
+// calendarReadLosses is what reading an event through Graph v1.0 does not
+// give: per-occurrence attendee changes, item and reference attachments.
+const calendarReadLosses = "per-occurrence attendee changes; item and reference attachments; properties outside mailbox.Event"
 
 // contactLosses is what a contact loses through Graph's /contacts
 // (learn.microsoft.com/graph/api/resources/contact): groups are not served
@@ -71,11 +89,30 @@ func isContacts(p mailbox.Path) bool { return p.Kind == mailbox.KindContacts }
 // attachments.
 const contactLosses = "contact groups (IPM.DistList) are not reachable through Graph /contacts; photos, attachments and properties outside mailbox.Contact are not carried"
 
-// OpenItem streams an item's content: a message as MIME, a contact as the
-// typed body.
+// OpenItem streams an item's content: a message as MIME; a contact, an
+// event or a task as the typed body.
 func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
 	if format == mailbox.FormatTyped {
-		return m.openContact(m.ctx(ctx), itemID)
+		ctx = m.ctx(ctx)
+		kind, _ := m.recall(itemID)
+		switch kind {
+		case mailbox.KindCalendar:
+			return m.openEvent(ctx, itemID)
+		case mailbox.KindTasks:
+			return m.openTask(ctx, itemID)
+		case mailbox.KindContacts:
+			return m.openContact(ctx, itemID)
+		}
+		// An item no listing of this Mailbox named: a contact, an event
+		// or a task, in that order.
+		rc, err := m.openContact(ctx, itemID)
+		if !isNotFound(err) {
+			return rc, err
+		}
+		if rc, err = m.openEvent(ctx, itemID); !isNotFound(err) {
+			return rc, err
+		}
+		return m.openTask(ctx, itemID)
 	}
 	if format != mailbox.FormatMIME {
 		return nil, fmt.Errorf("graph: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported)
@@ -83,14 +120,54 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 	return m.OpenMIME(ctx, itemID)
 }
 
-// CreateItem writes a payload: mail from MIME, a contact from its typed
-// body into a contact folder.
+// isNotFound reports an answer that names no item.
+func isNotFound(err error) bool { return err != nil && errors.Is(err, mailbox.ErrNotFound) }
+
+// errNoContactGroups refuses a contact group: Graph has no contact-group
+// resource and /contacts does not serve IPM.DistList
+// (microsoft-graph-docs-contrib#4041).
+var errNoContactGroups = mailbox.Permanent(fmt.Errorf("graph: Graph has no contact groups (IPM.DistList): %w", mailbox.ErrUnsupported))
+
+// CreateItem writes a payload: mail from MIME; a contact, an event or a
+// task from its typed body into a folder of its kind.
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
-	if p.Format == mailbox.FormatTyped && p.Item.Kind() == mailbox.KindContacts {
-		return m.createContact(m.ctx(ctx), folderID, p)
+	if p.Format == mailbox.FormatTyped {
+		ctx = m.ctx(ctx)
+		switch {
+		case strings.EqualFold(p.Item.Class, mailbox.ClassContactGroup) || strings.HasPrefix(strings.ToUpper(p.Item.Class), "IPM.DISTLIST."):
+			return "", fmt.Errorf("graph: write contact group %q of %s: %w", p.Item.Subject, m.address, errNoContactGroups)
+		case p.Item.Kind() == mailbox.KindContacts:
+			return m.createContact(ctx, folderID, p)
+		case p.Item.Kind() == mailbox.KindCalendar:
+			return m.createEvent(ctx, folderID, p)
+		case p.Item.Kind() == mailbox.KindTasks:
+			return m.createTask(ctx, folderID, p)
+		}
 	}
 	if p.Format != mailbox.FormatMIME || p.Item.Kind() != mailbox.KindMail {
 		return "", mailbox.Permanent(fmt.Errorf("graph: write a %s item as %s: %w", p.Item.Kind(), p.Format, mailbox.ErrUnsupported))
 	}
 	return m.CreateMessage(ctx, folderID, p.Message())
+}
+
+// UpdateItem rewrites a typed item written earlier, in place: a contact
+// (PATCH, and its photo), an event (PATCH without attendees, and its
+// exceptions again) or a task (PATCH). Nothing is sent.
+func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Payload) error {
+	ctx = m.ctx(ctx)
+	if p.Format != mailbox.FormatTyped {
+		return mailbox.Permanent(fmt.Errorf("graph: update %s as %s: %w", itemID, p.Format, mailbox.ErrUnsupported))
+	}
+	switch p.Item.Kind() {
+	case mailbox.KindContacts:
+		if strings.EqualFold(p.Item.Class, mailbox.ClassContactGroup) {
+			return fmt.Errorf("graph: update contact group %s of %s: %w", itemID, m.address, errNoContactGroups)
+		}
+		return m.updateContact(ctx, itemID, p)
+	case mailbox.KindCalendar:
+		return m.updateEvent(ctx, itemID, p)
+	case mailbox.KindTasks:
+		return m.updateTask(ctx, itemID, p)
+	}
+	return mailbox.Permanent(fmt.Errorf("graph: update a %s item: %w", p.Item.Kind(), mailbox.ErrUnsupported))
 }

@@ -62,6 +62,7 @@ type graphContact struct {
 	PersonalNotes  string                 `json:"personalNotes,omitempty"`
 	Categories     []string               `json:"categories,omitempty"`
 	// Only in answers.
+	ChangeKey                     string             `json:"changeKey,omitempty"`
 	CreatedDateTime               *time.Time         `json:"createdDateTime,omitempty"`
 	LastModifiedDateTime          *time.Time         `json:"lastModifiedDateTime,omitempty"`
 	Removed                       any                `json:"@removed,omitempty"`
@@ -452,10 +453,10 @@ func (m *Mailbox) knownRoot() string {
 }
 
 // contactSelect is what a listing or delta asks of each contact.
-var contactSelect = "id,displayName,categories,parentFolderId,createdDateTime,lastModifiedDateTime"
+var contactSelect = "id,changeKey,displayName,categories,parentFolderId,createdDateTime,lastModifiedDateTime"
 
 func contactItem(g graphContact, folderID string) mailbox.Item {
-	it := mailbox.Item{ID: g.ID, FolderID: g.ParentFolderID, Class: mailbox.ClassContact, Subject: g.DisplayName, Categories: g.Categories,
+	it := mailbox.Item{ID: g.ID, ChangeKey: g.ChangeKey, FolderID: g.ParentFolderID, Class: mailbox.ClassContact, Subject: g.DisplayName, Categories: g.Categories,
 		Flag: mailbox.NotFlagged, Importance: mailbox.ImportanceNormal, IsRead: true}
 	if it.FolderID == "" {
 		it.FolderID = folderID
@@ -477,6 +478,7 @@ func (m *Mailbox) contactItems(ctx context.Context, folderID string, fn func(mai
 	q := url.Values{"$select": {contactSelect}, "$expand": {"singleValueExtendedProperties($filter=id eq '" + sourceIDProp + "')"}, "$top": {fmt.Sprint(pageSize)}}
 	u := m.c.graphURL(m.contactsPath(folderID), q)
 	return listPaged(ctx, m, "list contacts of folder "+folderID+" in "+m.address, u, func(g graphContact) error {
+		m.remember(g.ID, mailbox.KindContacts, folderID)
 		return fn(contactItem(g, folderID))
 	})
 }
@@ -579,6 +581,9 @@ func (m *Mailbox) openContact(ctx context.Context, itemID string) (io.ReadCloser
 	}
 	c, err := contactFromGraph(g)
 	if err == nil {
+		if c.Photo, err = m.contactPhoto(ctx, itemID); err != nil {
+			return nil, err
+		}
 		var body []byte
 		if body, err = mailbox.EncodeContact(c); err == nil {
 			return io.NopCloser(bytes.NewReader(body)), nil
@@ -626,5 +631,130 @@ func (m *Mailbox) createContact(ctx context.Context, folderID string, p mailbox.
 	if created.ID == "" {
 		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no contact id", op))
 	}
+	m.remember(created.ID, mailbox.KindContacts, folderID)
+	if len(c.Photo) > 0 {
+		if err := m.putContactPhoto(ctx, created.ID, c); err != nil {
+			// A contact without the photo it was written with is not a
+			// copy: remove it (a contact's removal sends nothing).
+			u := m.c.graphURL(userPath(m.address)+"/contacts/"+urlPathEscape(created.ID), nil)
+			mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: created.ID, SourceID: src, Started: true})
+			derr := m.deleteReq(ctx, "delete incomplete contact "+created.ID, u)
+			mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: created.ID, SourceID: src, Err: derr})
+			return "", err
+		}
+	}
 	return created.ID, nil
+}
+
+// photoType is the image type of a photo, "" for one Graph does not take.
+func photoType(b []byte) string {
+	switch t := http.DetectContentType(b); t {
+	case "image/jpeg", "image/png", "image/gif", "image/bmp":
+		return t
+	}
+	return ""
+}
+
+// putContactPhoto sets a contact's photo (PUT /contacts/{id}/photo/$value,
+// learn.microsoft.com/graph/api/profilephoto-update); a picture that is
+// not an image Graph takes is reported as lost, not sent.
+func (m *Mailbox) putContactPhoto(ctx context.Context, id string, c mailbox.Contact) error {
+	typ := photoType(c.Photo)
+	if typ == "" {
+		mailbox.ReportLoss(ctx, mailbox.Loss{Code: mailbox.LossContactPhoto, What: fmt.Sprintf("the photo of contact %q is not a JPEG, PNG, GIF or BMP image", c.DisplayName)})
+		return nil
+	}
+	op := "set the photo of contact " + id + " in " + m.address
+	u := m.c.graphURL(userPath(m.address)+"/contacts/"+urlPathEscape(id)+"/photo/$value", nil)
+	resp, err := m.c.do(ctx, op, http.MethodPut, u, bytes.NewReader(c.Photo), int64(len(c.Photo)), http.Header{"Content-Type": {typ}})
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// contactPhoto reads a contact's photo; none (404) is nil. A photo larger
+// than a typed body carries is left out.
+func (m *Mailbox) contactPhoto(ctx context.Context, id string) ([]byte, error) {
+	op := "read the photo of contact " + id + " in " + m.address
+	u := m.c.graphURL(userPath(m.address)+"/contacts/"+urlPathEscape(id)+"/photo/$value", nil)
+	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, nil)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, mailbox.MaxTypedAttachmentBytes+1))
+	if err != nil {
+		return nil, wrapErr(op, err)
+	}
+	if len(b) > mailbox.MaxTypedAttachmentBytes || len(b) == 0 {
+		return nil, nil
+	}
+	return b, nil
+}
+
+// updateContact rewrites a contact in place (PATCH, contact-update) and
+// its photo. Properties the new content leaves empty are cleared.
+func (m *Mailbox) updateContact(ctx context.Context, itemID string, p mailbox.Payload) error {
+	if p.Body == nil {
+		return mailbox.Permanent(fmt.Errorf("graph: update contact %s in %s: %w: the payload has no body", itemID, m.address, mailbox.ErrItemRejected))
+	}
+	c, err := mailbox.DecodeContact(p.Body)
+	if err != nil {
+		return mailbox.Permanent(fmt.Errorf("graph: update contact %s in %s: %w", itemID, m.address, err))
+	}
+	g := contactToGraph(c, payloadStamp(p))
+	b, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	var patch map[string]any
+	if err := json.Unmarshal(b, &patch); err != nil {
+		return err
+	}
+	// Clear what the new content no longer holds: omitempty left it out.
+	for _, k := range contactPatchable {
+		if _, ok := patch[k]; !ok {
+			switch k {
+			case "emailAddresses", "imAddresses", "businessPhones", "homePhones", "children", "categories":
+				patch[k] = []any{}
+			default:
+				patch[k] = nil
+			}
+		}
+	}
+	op := "update contact " + itemID + " in " + m.address
+	if err := m.sendJSON(ctx, op, http.MethodPatch, m.c.graphURL(userPath(m.address)+"/contacts/"+urlPathEscape(itemID), nil), patch, nil); err != nil {
+		return err
+	}
+	if len(c.Photo) > 0 {
+		return m.putContactPhoto(ctx, itemID, c)
+	}
+	return nil
+}
+
+// contactPatchable are the contact properties graphmail writes.
+var contactPatchable = []string{"displayName", "givenName", "middleName", "surname", "nickName", "initials", "title", "generation", "fileAs",
+	"companyName", "department", "jobTitle", "officeLocation", "manager", "assistantName", "profession", "emailAddresses", "imAddresses",
+	"businessPhones", "homePhones", "mobilePhone", "businessHomePage", "homeAddress", "businessAddress", "otherAddress", "birthday",
+	"spouseName", "children", "personalNotes", "categories"}
+
+// eventCount is the number of events (single instances and series
+// masters) of a calendar, from the listing's @odata.count.
+func (m *Mailbox) eventCount(ctx context.Context, calendarID string) (int64, error) {
+	op := "count events of calendar " + calendarID + " in " + m.address
+	var page struct {
+		Count *int64 `json:"@odata.count"`
+	}
+	if err := m.getJSON(ctx, op, m.c.graphURL(m.eventsPath(calendarID), url.Values{"$count": {"true"}, "$top": {"1"}, "$select": {"id"}}), &page); err != nil {
+		return 0, err
+	}
+	if page.Count == nil {
+		return 0, mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no @odata.count", op))
+	}
+	return *page.Count, nil
 }

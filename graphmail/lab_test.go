@@ -21,7 +21,7 @@ const (
 	alice    = "alice@contoso.example"
 )
 
-var allRoles = []string{"Mail.ReadWrite", "MailboxSettings.ReadWrite", "Mail.Send", "Contacts.ReadWrite"}
+var allRoles = []string{"Mail.ReadWrite", "MailboxSettings.ReadWrite", "Mail.Send", "Contacts.ReadWrite", "Calendars.ReadWrite", "Tasks.ReadWrite.All"}
 
 // lab is one fake Graph over HTTPS and a client of it that authenticates
 // with a client secret through azidentity.

@@ -33,6 +33,36 @@ type Mailbox struct {
 	// CreateFolder: their items go through the contact API.
 	contactFolders map[string]bool
 	defContacts    mailbox.Folder // the default Contacts folder, once known
+	// calFolders and todoFolders are the ids of calendars and To Do
+	// lists seen by Folders or CreateFolder.
+	calFolders  map[string]bool
+	todoFolders map[string]bool
+	// places are the kind and folder of the typed items seen (listed,
+	// synced or written), for the requests that name an item alone.
+	places map[string]itemPlace
+}
+
+type itemPlace struct {
+	kind   mailbox.Kind
+	folder string
+}
+
+// remember notes the kind and folder of a typed item.
+func (m *Mailbox) remember(id string, kind mailbox.Kind, folder string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.places) > 1<<20 {
+		clear(m.places) // a bound; a forgotten item is looked up again
+	}
+	m.places[id] = itemPlace{kind, folder}
+}
+
+// recall is what remember noted of an item ("" when nothing).
+func (m *Mailbox) recall(id string) (mailbox.Kind, string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p := m.places[id]
+	return p.kind, p.folder
 }
 
 var (
@@ -41,11 +71,13 @@ var (
 	_ mailbox.ItemLister = (*Mailbox)(nil)
 	_ mailbox.RuleReader = (*Mailbox)(nil)
 	_ mailbox.RuleWriter = (*Mailbox)(nil)
+	_ mailbox.Updater    = (*Mailbox)(nil)
 )
 
 // Mailbox opens the mailbox of an address. It does not contact Graph.
 func (c *Client) Mailbox(address string) *Mailbox {
-	return &Mailbox{c: c, address: address, user: c.users.ByUserId(address), paths: map[string]string{}, contactFolders: map[string]bool{}}
+	return &Mailbox{c: c, address: address, user: c.users.ByUserId(address), paths: map[string]string{}, contactFolders: map[string]bool{},
+		calFolders: map[string]bool{}, todoFolders: map[string]bool{}, places: map[string]itemPlace{}}
 }
 
 // Address is the mailbox's address.
@@ -139,7 +171,50 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 		m.paths[f.ID] = f.Path
 	}
 	m.mu.Unlock()
-	return append(out, contacts...), nil
+	out = append(out, contacts...)
+	// Calendars and To Do lists, when the app may read them: an app
+	// registered without them still copies the rest (Capabilities names
+	// the permission to grant).
+	roles := m.c.appRoles()
+	if roles.has("Calendars.Read", "Calendars.ReadWrite") {
+		cals, err := m.calendarFolders(ctx, rootID)
+		if err == nil {
+			for i := range cals {
+				if cals[i].ItemCount, err = m.eventCount(ctx, cals[i].ID); err != nil {
+					break
+				}
+			}
+		}
+		switch {
+		case errors.Is(err, mailbox.ErrAccessDenied):
+			m.c.log.Warn("calendars not listed: the app lacks Calendars.Read or Calendars.ReadWrite", "mailbox", m.address, "err", err)
+		case err != nil:
+			return nil, err
+		default:
+			out = append(out, cals...)
+		}
+	}
+	if roles.has("Tasks.Read.All", "Tasks.ReadWrite.All") {
+		lists, err := m.taskFolders(ctx, rootID)
+		if err == nil {
+			for i := range lists {
+				n := int64(0)
+				if err = m.taskItems(ctx, lists[i].ID, func(mailbox.Item) error { n++; return nil }); err != nil {
+					break
+				}
+				lists[i].ItemCount = n
+			}
+		}
+		switch {
+		case errors.Is(err, mailbox.ErrAccessDenied):
+			m.c.log.Warn("To Do lists not listed: the app lacks Tasks.Read.All or Tasks.ReadWrite.All", "mailbox", m.address, "err", err)
+		case err != nil:
+			return nil, err
+		default:
+			out = append(out, lists...)
+		}
+	}
+	return out, nil
 }
 
 func toFolder(f models.MailFolderable) mailbox.Folder {
@@ -246,6 +321,17 @@ func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]strin
 // the existing one of the same display name there.
 func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
 	ctx = m.ctx(ctx)
+	if k := mailbox.KindOfFolder(class); k == mailbox.KindCalendar || k == mailbox.KindTasks {
+		create := m.createCalendar
+		if k == mailbox.KindTasks {
+			create = m.createTaskList
+		}
+		f, err := create(ctx, parentID, displayName)
+		if errors.Is(err, mailbox.ErrAccessDenied) {
+			err = mailbox.Permanent(err)
+		}
+		return f, err
+	}
 	if class == mailbox.ClassContactsFolder || m.isContactFolder(parentID) {
 		f, err := m.createContactFolder(ctx, parentID, displayName)
 		if errors.Is(err, mailbox.ErrAccessDenied) {
@@ -384,8 +470,13 @@ const listPageSize = 1000
 // Items pages through the messages of a folder.
 func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
 	ctx = m.ctx(ctx)
-	if m.isContactFolder(folderID) {
+	switch {
+	case m.isContactFolder(folderID):
 		return m.contactItems(ctx, folderID, fn)
+	case m.isCalendarFolder(folderID):
+		return m.eventItems(ctx, folderID, fn)
+	case m.isTaskList(folderID):
+		return m.taskItems(ctx, folderID, fn)
 	}
 	op := "list messages of folder " + folderID + " in " + m.address
 	b := m.user.MailFolders().ByMailFolderId(folderID).Messages()
@@ -420,8 +511,13 @@ func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.It
 // mailbox.ErrSyncStateInvalid and the caller restarts from "".
 func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
 	ctx = m.ctx(ctx)
-	if m.isContactFolder(folderID) {
+	switch {
+	case m.isContactFolder(folderID):
 		return m.contactChanges(ctx, folderID, state)
+	case m.isCalendarFolder(folderID):
+		return m.eventChanges(ctx, folderID, state)
+	case m.isTaskList(folderID):
+		return m.taskChanges(ctx, folderID, state)
 	}
 	op := "message delta of folder " + folderID + " in " + m.address
 	b := m.user.MailFolders().ByMailFolderId(folderID).Messages().Delta()
@@ -484,8 +580,13 @@ func (m *Mailbox) OpenMIME(ctx context.Context, itemID string) (io.ReadCloser, e
 // FindBySourceID looks a message up in a folder by the exmigrate stamp.
 func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string) (string, bool, error) {
 	ctx = m.ctx(ctx)
-	if m.isContactFolder(folderID) {
+	switch {
+	case m.isContactFolder(folderID):
 		return m.findContact(ctx, folderID, sourceID)
+	case m.isCalendarFolder(folderID):
+		return m.findEvent(ctx, folderID, sourceID)
+	case m.isTaskList(folderID):
+		return m.findTask(ctx, folderID, sourceID)
 	}
 	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq '%s' and ep/value eq '%s')", odataQuote(sourceIDProp), odataQuote(sourceID))
 	resp, err := m.user.MailFolders().ByMailFolderId(folderID).Messages().Get(ctx, &users.ItemMailFoldersItemMessagesRequestBuilderGetRequestConfiguration{

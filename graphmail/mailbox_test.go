@@ -110,8 +110,14 @@ func TestCreateFolderIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fx.FolderClass(cal.ID); got != mailbox.ClassCalendarFolder {
-		t.Errorf("class = %q", got)
+	// A calendar folder is a Graph calendar (/calendars), not a mail
+	// folder of that class.
+	if got := fx.Calendars()[cal.ID]; got != "Old Calendar" || cal.Class != mailbox.ClassCalendarFolder {
+		t.Errorf("calendar %s is %q in the fake, class %q", cal.ID, got, cal.Class)
+	}
+	again, err := mb.CreateFolder(ctxT(t), "", "Old Calendar", mailbox.ClassCalendarFolder)
+	if err != nil || again.ID != cal.ID {
+		t.Errorf("second calendar create = %+v, %v; want %s reused", again, err, cal.ID)
 	}
 	if cal.Path != "Old Calendar" {
 		t.Errorf("path = %q", cal.Path)

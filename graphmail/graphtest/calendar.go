@@ -179,23 +179,23 @@ type wireRecurrence struct {
 	} `json:"range"`
 }
 
-// ParseDateTimeTimeZone reads a Graph dateTimeTimeZone: a wall-clock
+// parseDTZ reads a Graph dateTimeTimeZone: a wall-clock
 // time in a Windows zone id (or an IANA name Graph also takes, here only
 // "UTC"). An unknown zone is Graph's TimeZoneNotSupportedException.
-func parseDTZ(d wireDTZ) (time.Time, string, error) {
+func parseDTZ(d wireDTZ) (time.Time, string, string) {
 	zone := d.TimeZone
 	if strings.EqualFold(zone, "UTC") || zone == "" {
 		zone = ""
 	}
 	loc, err := mailbox.ZoneLocation(zone)
 	if err != nil {
-		return time.Time{}, "", fmt.Errorf("A valid TimeZone value must be specified. The following TimeZone value is not supported: '%s'.", d.TimeZone)
+		return time.Time{}, "", fmt.Sprintf("A valid TimeZone value must be specified. The following TimeZone value is not supported: '%s'.", d.TimeZone)
 	}
 	t, err := time.ParseInLocation("2006-01-02T15:04:05.9999999", d.DateTime, loc)
 	if err != nil {
-		return time.Time{}, "", fmt.Errorf("Cannot convert the literal '%s' to the expected type 'Edm.DateTime'.", truncate(d.DateTime, 40))
+		return time.Time{}, "", fmt.Sprintf("Cannot convert the literal '%s' to the expected type 'Edm.DateTime'.", truncate(d.DateTime, 40))
 	}
-	return t, zone, nil
+	return t, zone, ""
 }
 
 var (
@@ -203,8 +203,19 @@ var (
 	wireSensitivity = map[string]string{"normal": "Normal", "personal": "Personal", "private": "Private", "confidential": "Confidential"}
 	wireImportance  = map[string]mailbox.Importance{"low": mailbox.ImportanceLow, "normal": mailbox.ImportanceNormal, "high": mailbox.ImportanceHigh}
 	wireAttType     = map[string]string{"required": "Required", "optional": "Optional", "resource": "Resource"}
-	wireResponse    = map[string]string{"none": "NoResponseReceived", "organizer": "Organizer", "tentativelyaccepted": "Tentative", "accepted": "Accept", "declined": "Decline", "notresponded": "NoResponseReceived"}
 )
+
+func showAsWire(v string) string {
+	for k, x := range wireShowAs {
+		if x == v {
+			if k == "workingelsewhere" {
+				return "workingElsewhere"
+			}
+			return k
+		}
+	}
+	return "busy"
+}
 
 func lowerFirst(s string) string {
 	if s == "" {
@@ -289,8 +300,8 @@ func parseEvent(body []byte, create bool) (*eventPatch, string, string) {
 				return bad(name, v)
 			}
 			t, zone, zerr := parseDTZ(d)
-			if zerr != nil {
-				return nil, "TimeZoneNotSupportedException", zerr.Error()
+			if zerr != "" {
+				return nil, "TimeZoneNotSupportedException", zerr
 			}
 			if name == "start" {
 				p.ev.Start, p.startZone = t.UTC(), zone
@@ -626,7 +637,7 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 		"isOrganizer":                true,
 		"responseRequested":          true,
 		"seriesMasterId":             nil,
-		"showAs":                     lowerFirst(ev.ShowAs),
+		"showAs":                     showAsWire(ev.ShowAs),
 		"type":                       typ,
 		"webLink":                    "https://outlook.office365.com/owa/?itemid=" + url.QueryEscape(id),
 		"onlineMeetingUrl":           nil,
@@ -651,9 +662,6 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 	}
 	if ev.Importance == "" {
 		j["importance"] = "normal"
-	}
-	if ev.ShowAs == "" {
-		j["showAs"] = "busy"
 	}
 	if oc != nil {
 		j["seriesMasterId"] = e.ID

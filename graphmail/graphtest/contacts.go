@@ -557,8 +557,15 @@ func (s *Server) contact(q *req, id string) {
 			graphError(q.w, http.StatusBadRequest, code, msg)
 			return
 		}
+		var raw map[string]json.RawMessage
+		_ = json.Unmarshal(q.body, &raw)
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		for k, v := range raw {
+			if string(v) == "null" {
+				delete(c.Props, k) // null clears a property
+			}
+		}
 		maps.Copy(c.Props, props)
 		maps.Copy(c.ExtendedProperties, ext)
 		s.touchContact(c)

@@ -190,8 +190,8 @@ func parseTask(body []byte) (*taskPatch, string, string) {
 				return bad(name, v)
 			}
 			t, _, zerr := parseDTZ(d)
-			if zerr != nil {
-				return nil, "invalidRequest", zerr.Error()
+			if zerr != "" {
+				return nil, "invalidRequest", zerr
 			}
 			switch name {
 			case "dueDateTime":
