@@ -15,7 +15,14 @@ const notYet = "exmigrate's EWS adapter does not carry this kind yet (it reads a
 
 // contactLoses is what a typed contact leaves behind: what mailbox.Contact
 // has no field for.
-const contactLoses = "contact photo, attachments, phone numbers other than business, home and mobile, and MAPI properties the typed contact does not hold"
+const contactLoses = "attachments other than the photo, phone numbers other than business, home and mobile, and MAPI properties the typed contact does not hold"
+
+// calendarLoses and taskLoses are what typed calendar items and tasks
+// leave behind (see calendar.go and task.go).
+const (
+	calendarLoses = "the organizer of meetings the mailbox does not organize (written as appointments), attendees' responses (written into the body), attachments over 3 MB, attached items, and MAPI properties the typed event does not hold"
+	taskLoses     = "owner and delegator (Exchange sets them), regenerating recurrences, attachments over 3 MB, and MAPI properties the typed task does not hold"
+)
 
 // Capabilities declares what the adapter does for a mailbox: mail as MIME
 // and contacts as typed properties in the primary and archive trees, and
@@ -37,15 +44,20 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 				Loses: "MAPI properties MIME does not carry"})
 		}
 		for _, k := range mailbox.Kinds()[1:] {
-			if k == mailbox.KindContacts && store != mailbox.ScopeRecoverable {
+			if (k == mailbox.KindContacts || k == mailbox.KindCalendar || k == mailbox.KindTasks) && store != mailbox.ScopeRecoverable {
 				continue
 			}
 			caps.Unsupported[mailbox.StoreKind{Store: store, Kind: k}] = notYet
 		}
 		if store != mailbox.ScopeRecoverable {
-			p := mailbox.Path{Store: store, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLoses}
-			caps.Reads = append(caps.Reads, p)
-			caps.Writes = append(caps.Writes, p)
+			for _, p := range []mailbox.Path{
+				{Store: store, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLoses},
+				{Store: store, Kind: mailbox.KindCalendar, Format: mailbox.FormatTyped, Loses: calendarLoses},
+				{Store: store, Kind: mailbox.KindTasks, Format: mailbox.FormatTyped, Loses: taskLoses},
+			} {
+				caps.Reads = append(caps.Reads, p)
+				caps.Writes = append(caps.Writes, p)
+			}
 		}
 	}
 	caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopeRecoverable, Kind: mailbox.KindMail}] = "Recoverable Items are read for the assessment; exmigrate does not write into them"
@@ -62,7 +74,7 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 	case mailbox.FormatMIME:
 		return m.OpenMIME(ctx, itemID)
 	case mailbox.FormatTyped:
-		return m.OpenContact(ctx, itemID)
+		return m.openTyped(ctx, itemID)
 	}
 	return nil, mailbox.Permanent(fmt.Errorf("ews: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported))
 }
@@ -74,7 +86,11 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 	case p.Format == mailbox.FormatMIME && p.Item.Kind() == mailbox.KindMail:
 		return m.CreateMessage(ctx, folderID, p.Message())
 	case p.Format == mailbox.FormatTyped && p.Item.Kind() == mailbox.KindContacts:
-		return m.CreateContact(ctx, folderID, p)
+		return m.createContactOrGroup(ctx, folderID, p)
+	case p.Format == mailbox.FormatTyped && p.Item.Kind() == mailbox.KindCalendar:
+		return m.CreateEvent(ctx, folderID, p)
+	case p.Format == mailbox.FormatTyped && p.Item.Kind() == mailbox.KindTasks:
+		return m.CreateTask(ctx, folderID, p)
 	}
 	return "", mailbox.Permanent(fmt.Errorf("ews: write a %s item as %s: %w", p.Item.Kind(), p.Format, mailbox.ErrUnsupported))
 }

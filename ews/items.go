@@ -70,6 +70,8 @@ func itemClassOf(element string) string {
 		return mailbox.ClassContact
 	case "Task":
 		return mailbox.ClassTask
+	case "DistributionList":
+		return mailbox.ClassContactGroup
 	}
 	return mailbox.ClassMessage
 }

@@ -105,6 +105,7 @@ type StoredContact struct {
 	Categories []string
 	Ext        map[string]string // extended properties ("0x3a45" ...), stamps included
 	MIME       []byte            // what the fake answers as MimeContent (the notes are its body)
+	Photo      []byte            // the contact picture (a FileAttachment with IsContactPhoto)
 }
 
 // Contacts lists the folder's contacts written from their properties.
@@ -118,7 +119,7 @@ func (f *FolderFixture) Contacts() []StoredContact {
 		}
 		c := StoredContact{ID: x.id, Fields: maps.Clone(x.contact.Fields), IMs: maps.Clone(x.contact.IMs),
 			Phones: maps.Clone(x.contact.Phones), Children: slices.Clone(x.contact.Children),
-			Categories: slices.Clone(x.categories), Ext: maps.Clone(x.ext), MIME: x.mime,
+			Categories: slices.Clone(x.categories), Ext: maps.Clone(x.ext), MIME: x.mime, Photo: x.contact.Photo,
 			Emails: map[string][2]string{}, Addresses: map[string]map[string]string{}}
 		for k, e := range x.contact.Emails {
 			c.Emails[k] = [2]string{e.Name, e.Address}

@@ -15,6 +15,8 @@ type contactData struct {
 	Phones    map[string]string            `json:",omitempty"` // PhoneNumberKeyType
 	Addresses map[string]map[string]string `json:",omitempty"` // Home, Business, Other -> Street, City ...
 	Children  []string                     `json:",omitempty"`
+	Photo     []byte                       `json:",omitempty"` // a FileAttachment with IsContactPhoto
+	Notes     *string                      `json:",omitempty"` // the body once UpdateItem or a fixture set it (else the MIME's)
 }
 
 type contactEmail struct{ Name, Address string }

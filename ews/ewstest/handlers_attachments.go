@@ -59,6 +59,18 @@ func (rc *reqCtx) attachmentByID(id string) (*item, int, attachment, error) {
 	if err != nil {
 		return nil, 0, attachment{}, err
 	}
+	if typed := it.typedAttachments(); typed != nil {
+		if idx >= len(typed) {
+			return nil, 0, attachment{}, invalid
+		}
+		a := typed[idx]
+		return it, idx, attachment{name: a.Name, contentType: a.ContentType, contentID: a.ContentID, inline: a.IsInline,
+			size: int64(len(a.Data)), content: a.Data}, nil
+	}
+	if it.contact != nil && len(it.contact.Photo) > 0 && idx == 0 {
+		return it, 0, attachment{name: "ContactPicture.jpg", contentType: "image/jpeg", size: int64(len(it.contact.Photo)),
+			content: it.contact.Photo, photo: true}, nil
+	}
 	var atts []attachment
 	if it.mime != nil { // a streamed item lists no attachments
 		atts = deriveProps(it.mime, true).attachments
@@ -89,7 +101,7 @@ func (rc *reqCtx) writeAttachment(x *xw, it *item, i int, a attachment, content,
 	x.leaf(nsTypes, "IsInline", strconv.FormatBool(a.inline))
 	switch {
 	case !a.item:
-		x.leaf(nsTypes, "IsContactPhoto", "false")
+		x.leaf(nsTypes, "IsContactPhoto", strconv.FormatBool(a.photo))
 		if content {
 			x.leaf(nsTypes, "Content", base64.StdEncoding.EncodeToString(a.content))
 		}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // restriction evaluates the IsEqualTo restrictions the fake supports.
@@ -146,8 +148,6 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 		case el == "CalendarItem" && !op.hasAttr("SendMeetingInvitations"):
 			// responsecode.md: ErrorSendMeetingInvitationsRequired.
 			err = errf("ErrorSendMeetingInvitationsRequired", "SendMeetingInvitations is required for calendar items.")
-		case el == "CalendarItem" && op.attr("SendMeetingInvitations") != "SendToNone" && hasAttendees(in):
-			err = rc.sendErr("SendMeetingInvitations " + op.attr("SendMeetingInvitations"))
 		case defaultClass[el] == "":
 			// Response objects (replies, forwards, meeting responses ...)
 			// act on other items; the fake creates items only.
@@ -156,6 +156,10 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 		var it *item
 		if err == nil {
 			it, err = rc.createOne(target, in)
+		}
+		if err == nil && it.event != nil && it.event.IsMeeting && op.attr("SendMeetingInvitations") != "SendToNone" {
+			// Exchange invites the attendees (createitem.md).
+			rc.sendMeetingMessages(target.mb, it.event, "IPM.Schedule.Meeting.Request", op.attr("SendMeetingInvitations") == "SendToAllAndSaveCopy")
 		}
 		if rc.msgStart(x, "CreateItemResponseMessage", err) {
 			x.start(nsMessages, "Items")
@@ -173,15 +177,6 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 	x.end()
 	x.end()
 	return nil
-}
-
-func hasAttendees(in *node) bool {
-	for _, k := range []string{"RequiredAttendees", "OptionalAttendees", "Resources"} {
-		if len(in.child(nsTypes, k).kids()) > 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // createOne stores one item, from its MimeContent or, without it, from
@@ -202,9 +197,43 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 		mime = composeMIME(in, target.mb, now)
 	}
 	var contact *contactData
-	if in.name.Local == "Contact" && in.child(nsTypes, "MimeContent") == nil {
-		if contact, err = parseContact(in); err != nil {
-			return nil, err
+	var photo []byte
+	var ev *mailbox.Event
+	var task *mailbox.Task
+	var group *mailbox.ContactGroup
+	if in.child(nsTypes, "MimeContent") == nil {
+		switch in.name.Local {
+		case "Contact":
+			if contact, err = parseContact(in); err != nil {
+				return nil, err
+			}
+			if a := in.child(nsTypes, "Attachments"); a != nil {
+				if _, photo, err = parseFileAttachments(a); err != nil {
+					return nil, err
+				}
+				contact.Photo = photo
+			}
+		case "CalendarItem":
+			e, err := parseEventNode(in)
+			if err == nil {
+				err = finishEvent(&e, target.mb)
+			}
+			if err != nil {
+				return nil, err
+			}
+			ev = &e
+		case "Task":
+			t, err := parseTaskNode(in)
+			if err != nil {
+				return nil, err
+			}
+			if target.mb != nil {
+				t.Owner = target.mb.display // Exchange makes the mailbox's owner the task's owner
+			}
+			task = &t
+		case "DistributionList":
+			g := parseGroupNode(in)
+			group = &g
 		}
 	}
 	if len(mime) > MaxMessageSize {
@@ -251,7 +280,8 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 		}
 	}
 	it := rc.s.addItem(target, spec)
-	it.contact = contact
+	it.contact, it.event, it.task, it.group = contact, ev, task, group
+	it.syncTyped()
 	it.ext["0x3007"], it.ext["0x3008"] = xsTime(now), xsTime(now)
 	for k, v := range ext {
 		it.ext[k] = v
@@ -261,42 +291,56 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 }
 
 func (rc *reqCtx) updateItem(op *node, x *xw) error {
+	send := op.attr("SendMeetingInvitationsOrCancellations")
 	x.start(nsMessages, "UpdateItemResponse")
 	x.start(nsMessages, "ResponseMessages")
 	for _, ch := range op.child(nsMessages, "ItemChanges").children {
-		it, err := rc.itemByID(ch.child(nsTypes, "ItemId").attr("Id"))
+		var ref *node
+		for _, c := range ch.children {
+			if c.is(nsTypes, "ItemId") || c.is(nsTypes, "OccurrenceItemId") {
+				ref = c
+			}
+		}
+		var it *item
+		var err error = errf("ErrorInvalidIdMalformed", "The fake resolves ItemId and OccurrenceItemId only.")
+		if ref != nil {
+			it, err = rc.itemOrOccurrence(ref)
+		}
 		if err == nil {
 			err = rc.injected()
 		}
+		if err == nil && (it.event != nil) && send == "" {
+			// responsecode.md: ErrorSendMeetingInvitationsOrCancellationsRequired.
+			err = errf("ErrorSendMeetingInvitationsOrCancellationsRequired", "SendMeetingInvitationsOrCancellations is required for calendar items.")
+		}
+		updates := ch.child(nsTypes, "Updates").kids()
 		if err == nil {
-			for _, u := range ch.child(nsTypes, "Updates").kids() {
-				uri := u.child(nsTypes, "FieldURI").attr("FieldURI")
-				var val *node
-				for _, c := range u.children {
-					if !c.is(nsTypes, "FieldURI") {
-						val = c
-					}
-				}
-				switch {
-				case u.is(nsTypes, "SetItemField") && uri == "message:IsRead" && val != nil:
-					it.isRead = val.child(nsTypes, "IsRead").value() == "true"
-					it.readChanged = rc.s.nextSeq()
-				case u.is(nsTypes, "SetItemField") && uri == "item:Subject" && val != nil:
-					it.subject = val.child(nsTypes, "Subject").value()
-					it.updated = rc.s.nextSeq()
-					it.ext["0x3008"] = xsTime(rc.s.now())
-				default:
-					err = errf("ErrorInvalidPropertySet", "The fake updates message:IsRead and item:Subject only.")
-				}
+			var handled bool
+			handled, err = rc.applyUpdates(it, updates)
+			if !handled {
+				err = rc.updateMessage(it, updates)
 			}
-			if err == nil {
-				rc.s.writes.Add(1)
+			if err == nil && it.event != nil && send != "SendToNone" {
+				ev := it.event
+				if it.master != nil {
+					ev = it.master.event
+				}
+				if ev.IsMeeting {
+					rc.sendMeetingMessages(it.f.mb, ev, "IPM.Schedule.Meeting.Request", strings.HasSuffix(send, "AndSaveCopy"))
+				}
 			}
 		}
+		if err == nil {
+			rc.s.writes.Add(1)
+		}
 		if rc.msgStart(x, "UpdateItemResponseMessage", err) {
+			key := it.changeKey()
+			if it.master != nil {
+				key = it.master.changeKey()
+			}
 			x.start(nsMessages, "Items")
 			x.start(nsTypes, itemElement(it.class))
-			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", it.changeKey())
+			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", key)
 			x.end()
 			x.end()
 			x.start(nsMessages, "ConflictResults")
@@ -309,5 +353,31 @@ func (rc *reqCtx) updateItem(op *node, x *xw) error {
 	}
 	x.end()
 	x.end()
+	return nil
+}
+
+// updateMessage applies the changes the fake makes to items it holds as
+// MIME: the read state and the subject.
+func (rc *reqCtx) updateMessage(it *item, updates []*node) error {
+	for _, u := range updates {
+		uri := u.child(nsTypes, "FieldURI").attr("FieldURI")
+		var val *node
+		for _, c := range u.children {
+			if !c.is(nsTypes, "FieldURI") {
+				val = c
+			}
+		}
+		switch {
+		case u.is(nsTypes, "SetItemField") && uri == "message:IsRead" && val != nil:
+			it.isRead = val.child(nsTypes, "IsRead").value() == "true"
+			it.readChanged = rc.s.nextSeq()
+		case u.is(nsTypes, "SetItemField") && uri == "item:Subject" && val != nil:
+			it.subject = val.child(nsTypes, "Subject").value()
+			it.updated = rc.s.nextSeq()
+			it.ext["0x3008"] = xsTime(rc.s.now())
+		default:
+			return errf("ErrorInvalidPropertySet", "The fake updates message:IsRead and item:Subject only.")
+		}
+	}
 	return nil
 }

@@ -19,7 +19,7 @@ func (rc *reqCtx) getItem(op *node) {
 	var entries []entry
 	s.mu.Lock()
 	for _, id := range op.child(nsMessages, "ItemIds").children {
-		it, err := rc.itemByID(id.attr("Id"))
+		it, err := rc.itemOrOccurrence(id)
 		if err == nil {
 			err = sh.invalidErr()
 		}

@@ -468,7 +468,7 @@ func itemElement(class string) string {
 		return "Message"
 	case c == "ipm.post" || strings.HasPrefix(c, "ipm.post."):
 		return "PostItem"
-	case strings.HasPrefix(c, "ipm.appointment"):
+	case strings.HasPrefix(c, "ipm.appointment"), c == strings.ToLower(exceptionClass):
 		return "CalendarItem"
 	case strings.HasPrefix(c, "ipm.contact"):
 		return "Contact"
@@ -604,6 +604,9 @@ var (
 
 // writeItemProp writes one property when the fake holds a value for it.
 func (rc *reqCtx) writeItemProp(x *xw, it *item, sh shape, typ, e string, props func() *mimeProps) {
+	if rc.writeTypedProp(x, it, sh, typ, e) {
+		return
+	}
 	leaf := func(v string) { x.leaf(nsTypes, e, v) }
 	boolean := func(b bool) { leaf(strconv.FormatBool(b)) }
 	switch e {

@@ -46,6 +46,7 @@ type attachment struct {
 	size                         int64
 	inline                       bool
 	item                         bool // message/rfc822: an ItemAttachment
+	photo                        bool // a contact's picture (IsContactPhoto)
 	content                      []byte
 }
 

@@ -83,6 +83,7 @@ type Server struct {
 	bytesIn      atomic.Int64
 	basicSeen    atomic.Int64
 	sendAttempts atomic.Int64
+	meetingSent  atomic.Int64
 	anchorMisses atomic.Int64
 	requests     sync.Map // op -> *atomic.Int64
 
@@ -241,6 +242,12 @@ func (s *Server) BasicAttempts() int64 { return s.basicSeen.Load() }
 // meeting invitations): the lab never sends, and a client that follows
 // the no-send rule never asks.
 func (s *Server) SendAttempts() int64 { return s.sendAttempts.Load() }
+
+// MeetingMessagesSent counts the meeting requests and cancellations the
+// fake sent, one per attendee (in the fake or outside it), as Exchange
+// does for a meeting created, updated or deleted with a Send* value other
+// than SendToNone. Each also counts in SendAttempts.
+func (s *Server) MeetingMessagesSent() int64 { return s.meetingSent.Load() }
 
 // now is the store's clock for creation and modification times.
 func (s *Server) now() time.Time { return time.Now().UTC().Truncate(time.Second) }

@@ -121,7 +121,10 @@ type snapItem struct {
 	StreamKey                    string   `json:",omitempty"`
 	Ext                          map[string]string
 	Created, Updated, ReadChange int64
-	Contact                      *contactData `json:",omitempty"` // a contact written from its properties
+	Contact                      *contactData          `json:",omitempty"` // a contact written from its properties
+	Event                        *mailbox.Event        `json:",omitempty"` // a calendar item written from its properties
+	Task                         *mailbox.Task         `json:",omitempty"` // a task written from its properties
+	Group                        *mailbox.ContactGroup `json:",omitempty"` // a contact group written from its properties
 }
 
 type snapHold struct {
@@ -209,7 +212,8 @@ func (s *Server) snapDocLocked() (*snapDoc, error) {
 			for _, it := range f.items {
 				si := snapItem{ID: it.id, Folder: f.id, Class: it.class, Subject: it.subject, MsgID: it.msgID, Size: it.size,
 					Received: it.received, Sent: it.sent, IsRead: it.isRead, IsDraft: it.isDraft, Importance: it.importance,
-					Categories: it.categories, MIME: it.mime, StreamKey: it.streamKey, Ext: it.ext, Created: it.created, Updated: it.updated, ReadChange: it.readChanged, Contact: it.contact}
+					Categories: it.categories, MIME: it.mime, StreamKey: it.streamKey, Ext: it.ext, Created: it.created, Updated: it.updated, ReadChange: it.readChanged, Contact: it.contact,
+					Event: it.event, Task: it.task, Group: it.group}
 				if it.open != nil {
 					if it.streamKey == "" {
 						return fmt.Errorf("ewstest: snapshot: item %q (%s) in folder %q streams its content and has no StreamKey; seed it with Item.StreamKey", it.id, it.subject, f.name)
@@ -377,7 +381,8 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 		}
 		it := &item{id: si.ID, f: f, class: si.Class, subject: si.Subject, msgID: si.MsgID, size: si.Size,
 			received: si.Received, sent: si.Sent, isRead: si.IsRead, isDraft: si.IsDraft, importance: si.Importance,
-			categories: si.Categories, mime: si.MIME, streamKey: si.StreamKey, ext: maps.Clone(si.Ext), created: si.Created, updated: si.Updated, readChanged: si.ReadChange, contact: si.Contact}
+			categories: si.Categories, mime: si.MIME, streamKey: si.StreamKey, ext: maps.Clone(si.Ext), created: si.Created, updated: si.Updated, readChanged: si.ReadChange, contact: si.Contact,
+			event: si.Event, task: si.Task, group: si.Group}
 		if it.ext == nil {
 			it.ext = map[string]string{}
 		}

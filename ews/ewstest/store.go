@@ -72,10 +72,15 @@ type item struct {
 	categories      []string
 	mime            []byte
 	open            func() (io.ReadCloser, error)
-	streamKey       string            // names open for snapshots
-	derived         *mimeProps        // what Exchange derives from the MIME; computed on first use
-	contact         *contactData      // a contact CreateItem wrote from its properties
-	ext             map[string]string // "0x0e07" or "setid|name" -> value
+	streamKey       string                // names open for snapshots
+	derived         *mimeProps            // what Exchange derives from the MIME; computed on first use
+	contact         *contactData          // a contact CreateItem wrote from its properties
+	event           *mailbox.Event        // a calendar item written from its properties (replaced, never changed in place)
+	task            *mailbox.Task         // a task written from its properties (replaced, never changed in place)
+	group           *mailbox.ContactGroup // a contact group written from its properties (replaced, never changed in place)
+	master          *item                 // for the stand-in of an occurrence: its series
+	originalStart   time.Time             // for the stand-in of an occurrence: its original start
+	ext             map[string]string     // "0x0e07" or "setid|name" -> value
 	created         int64
 	updated         int64
 	readChanged     int64

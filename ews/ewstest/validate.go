@@ -38,9 +38,13 @@ var opSpecs = map[string]opSpec{
 	"GetItem":      {children: []cs{mm("ItemShape", 1, 1), mm("ItemIds", 1, 1)}},
 	"CreateFolder": {children: []cs{mm("ParentFolderId", 1, 1), mm("Folders", 1, 1)}},
 	"CreateItem": {children: []cs{mm("SavedItemFolderId", 0, 1), mm("Items", 1, 1)},
-		attrs: map[string][]string{"MessageDisposition": {"SaveOnly", "SendOnly", "SendAndSaveCopy"}, "SendMeetingInvitations": nil}},
+		attrs: map[string][]string{"MessageDisposition": {"SaveOnly", "SendOnly", "SendAndSaveCopy"}, "SendMeetingInvitations": calendarSendValues[:3]}},
+	"DeleteItem": {children: []cs{mm("ItemIds", 1, 1)},
+		attrs: map[string][]string{"DeleteType": {"HardDelete", "SoftDelete", "MoveToDeletedItems"}, "SendMeetingCancellations": calendarSendValues[:3],
+			"AffectedTaskOccurrences": {"AllOccurrences", "SpecifiedOccurrenceOnly"}, "SuppressReadReceipts": xsBooleans},
+		required: []string{"DeleteType"}},
 	"UpdateItem": {children: []cs{mm("SavedItemFolderId", 0, 1), mm("ItemChanges", 1, 1)},
-		attrs:    map[string][]string{"MessageDisposition": {"SaveOnly", "SendOnly", "SendAndSaveCopy"}, "ConflictResolution": {"NeverOverwrite", "AutoResolve", "AlwaysOverwrite"}, "SendMeetingInvitationsOrCancellations": nil, "SuppressReadReceipts": nil},
+		attrs:    map[string][]string{"MessageDisposition": {"SaveOnly", "SendOnly", "SendAndSaveCopy"}, "ConflictResolution": {"NeverOverwrite", "AutoResolve", "AlwaysOverwrite"}, "SendMeetingInvitationsOrCancellations": calendarSendValues, "SuppressReadReceipts": nil},
 		required: []string{"ConflictResolution"}},
 	"SyncFolderItems":     {children: []cs{mm("ItemShape", 1, 1), mm("SyncFolderId", 1, 1), mm("SyncState", 0, 1), mm("Ignore", 0, 1), mm("MaxChangesReturned", 1, 1), mm("SyncScope", 0, 1)}},
 	"SyncFolderHierarchy": {children: []cs{mm("FolderShape", 1, 1), mm("SyncFolderId", 0, 1), mm("SyncState", 0, 1)}},
@@ -324,7 +328,13 @@ func validate(op *node) error {
 				err = violationf(c, "The element 'ItemIds' has incomplete content.")
 			}
 			for _, id := range c.children {
-				if !id.is(nsTypes, "ItemId") || id.attr("Id") == "" {
+				switch {
+				case id.is(nsTypes, "ItemId") && id.attr("Id") != "":
+				case id.is(nsTypes, "OccurrenceItemId"):
+					if err = checkAttrs(id, map[string][]string{"RecurringMasterId": nil, "ChangeKey": nil, "InstanceIndex": nil}, []string{"RecurringMasterId", "InstanceIndex"}); err == nil {
+						err = checkInt(id, "InstanceIndex", -1<<31, 1<<31-1)
+					}
+				default:
 					err = violationf(id, "The element 'ItemIds' has invalid child element '%s'.", id.name.Local)
 				}
 			}

@@ -1,0 +1,203 @@
+package ews
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/beevik/etree"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Tasks travel as mailbox.Task (FormatTyped): GetItem with the t:Task
+// properties to read, CreateItem with a t:Task to write (items.md E3).
+// Owner and Delegator are read-only on EWS (exchangelib's
+// items/task.py marks them so; Exchange makes the writing mailbox's
+// owner the owner): a task that names either is written without them,
+// reported as mailbox.LossTaskFields. Regenerating recurrences
+// (DailyRegeneration ...) have no model and fail the read, permanently.
+
+var taskFields = []string{"item:ItemClass", "item:Subject", "item:Sensitivity", "item:Body", "item:Attachments", "item:Categories",
+	"item:Importance", "item:ReminderDueBy", "item:ReminderIsSet", "task:CompleteDate", "task:Delegator", "task:DueDate",
+	"task:Owner", "task:PercentComplete", "task:Recurrence", "task:StartDate", "task:Status"}
+
+type taskXML struct {
+	XMLName         xml.Name
+	ItemID          idXML          `xml:"http://schemas.microsoft.com/exchange/services/2006/types ItemId"`
+	Subject         string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Subject"`
+	Sensitivity     string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Sensitivity"`
+	Body            bodyXML        `xml:"http://schemas.microsoft.com/exchange/services/2006/types Body"`
+	Attachments     attachList     `xml:"http://schemas.microsoft.com/exchange/services/2006/types Attachments"`
+	Categories      []string       `xml:"http://schemas.microsoft.com/exchange/services/2006/types Categories>String"`
+	Importance      string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Importance"`
+	ReminderDueBy   string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types ReminderDueBy"`
+	ReminderIsSet   bool           `xml:"http://schemas.microsoft.com/exchange/services/2006/types ReminderIsSet"`
+	CompleteDate    string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types CompleteDate"`
+	Delegator       string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Delegator"`
+	DueDate         string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types DueDate"`
+	Owner           string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Owner"`
+	PercentComplete float64        `xml:"http://schemas.microsoft.com/exchange/services/2006/types PercentComplete"`
+	Recurrence      *recurrenceXML `xml:"http://schemas.microsoft.com/exchange/services/2006/types Recurrence"`
+	StartDate       string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types StartDate"`
+	Status          string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Status"`
+}
+
+// taskDate reads a task's date. Outlook stores local midnight in UTC
+// (23:00 the day before for UTC+1), so a time from noon on counts for
+// the next day, as for birthdays.
+func taskDate(s string) string { return contactBirthday(s) }
+
+func (x *taskXML) task() (mailbox.Task, error) {
+	t := mailbox.Task{Subject: x.Subject, Categories: x.Categories, ReminderOn: x.ReminderIsSet, Owner: x.Owner, Delegator: x.Delegator,
+		StartDate: taskDate(x.StartDate), DueDate: taskDate(x.DueDate), CompleteDate: taskDate(x.CompleteDate),
+		PercentComplete: int(x.PercentComplete)}
+	t.PercentComplete = min(max(t.PercentComplete, 0), 100)
+	if slices.Contains(mailbox.SensitivityValues, x.Sensitivity) {
+		t.Sensitivity = x.Sensitivity
+	}
+	if validImportance(mailbox.Importance(x.Importance)) {
+		t.Importance = mailbox.Importance(x.Importance)
+	}
+	if slices.Contains(mailbox.TaskStatuses, x.Status) {
+		t.Status = x.Status
+	}
+	if t.ReminderOn {
+		t.ReminderTime = parseTime(x.ReminderDueBy)
+	}
+	t.Body, t.BodyHTML = x.Body.text()
+	r, err := x.Recurrence.recurrence()
+	if err != nil {
+		return t, err
+	}
+	t.Recurrence = r
+	return t, nil
+}
+
+func (c *Client) getTask(ctx context.Context, mbx, itemID string) (mailbox.Task, error) {
+	r := c.newRequest(mbx)
+	gi := r.body.CreateElement("m:GetItem")
+	is := gi.CreateElement("m:ItemShape")
+	elem(is, "t:BaseShape", "IdOnly")
+	elem(is, "t:BodyType", "Best")
+	ap := is.CreateElement("t:AdditionalProperties")
+	for _, f := range taskFields {
+		fieldURI(ap, f)
+	}
+	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
+	msgs, err := callOp[taskXML](ctx, c, mbx, "GetItem", r, true, 1)
+	if err != nil {
+		return mailbox.Task{}, err
+	}
+	if len(msgs[0].Items.Items) != 1 {
+		return mailbox.Task{}, fmt.Errorf("EWS GetItem: %d items for one id", len(msgs[0].Items.Items))
+	}
+	x := &msgs[0].Items.Items[0]
+	if x.XMLName.Local != "Task" {
+		return mailbox.Task{}, mailbox.Permanent(fmt.Errorf("ews: read %s (a %s) as a task: %w", itemID, x.XMLName.Local, mailbox.ErrUnsupported))
+	}
+	t, err := x.task()
+	if err != nil {
+		return mailbox.Task{}, mailbox.Permanent(fmt.Errorf("ews: read task %s: %w", itemID, err))
+	}
+	atts, notes, err := c.readAttachments(ctx, mbx, x.Attachments.Items)
+	if err != nil {
+		return mailbox.Task{}, err
+	}
+	t.Attachments = atts
+	t.Body = withNotes(t.Body, t.BodyHTML, notes)
+	return t, nil
+}
+
+// OpenTask reads a task as EncodeTask's JSON.
+func (m *Mailbox) OpenTask(ctx context.Context, itemID string) (io.ReadCloser, error) {
+	t, err := m.c.getTask(ctx, m.address, itemID)
+	if err != nil {
+		return nil, fmt.Errorf("read task %s in %s: %w", itemID, m.address, err)
+	}
+	body, err := mailbox.EncodeTask(t)
+	if err != nil {
+		return nil, mailbox.Permanent(fmt.Errorf("read task %s in %s: %w", itemID, m.address, err))
+	}
+	return io.NopCloser(bytes.NewReader(body)), nil
+}
+
+// taskItem writes t as a t:Task in TaskType order.
+func taskItem(parent *etree.Element, t mailbox.Task, stamp func(*etree.Element)) {
+	ti := parent.CreateElement("t:Task")
+	if t.Subject != "" {
+		elem(ti, "t:Subject", t.Subject)
+	}
+	if t.Sensitivity != "" {
+		elem(ti, "t:Sensitivity", t.Sensitivity)
+	}
+	writeBody(ti, t.Body, t.BodyHTML)
+	writeAttachments(ti, t.Attachments, nil)
+	writeStrings(ti, "t:Categories", t.Categories)
+	if validImportance(t.Importance) {
+		elem(ti, "t:Importance", string(t.Importance))
+	}
+	if t.ReminderOn && !t.ReminderTime.IsZero() {
+		elem(ti, "t:ReminderDueBy", t.ReminderTime.UTC().Format(time.RFC3339))
+	}
+	elem(ti, "t:ReminderIsSet", strconv.FormatBool(t.ReminderOn))
+	if stamp != nil {
+		stamp(ti)
+	}
+	date := func(name, d string) {
+		if d != "" {
+			elem(ti, name, d+birthdayTime)
+		}
+	}
+	date("t:CompleteDate", t.CompleteDate)
+	date("t:DueDate", t.DueDate)
+	elem(ti, "t:PercentComplete", strconv.Itoa(t.PercentComplete))
+	if t.Recurrence != nil {
+		writeRecurrence(ti, t.Recurrence)
+	}
+	date("t:StartDate", t.StartDate)
+	if t.Status != "" {
+		elem(ti, "t:Status", t.Status)
+	}
+}
+
+// taskLosses are the losses of writing t.
+func taskLosses(t mailbox.Task) []mailbox.Loss {
+	if t.Owner == "" && t.Delegator == "" {
+		return nil
+	}
+	return []mailbox.Loss{{Code: mailbox.LossTaskFields,
+		What: fmt.Sprintf("task %q: owner %q and delegator %q (read-only on EWS; Exchange makes the target mailbox the owner)", t.Subject, t.Owner, t.Delegator)}}
+}
+
+// CreateTask writes a typed task payload.
+func (m *Mailbox) CreateTask(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	t, err := mailbox.DecodeTask(p.Body)
+	if err != nil {
+		return "", mailbox.Permanent(fmt.Errorf("create task %s in %s: %w", p.SourceID, m.address, err))
+	}
+	for _, l := range taskLosses(t) {
+		mailbox.ReportLoss(ctx, l)
+	}
+	r := m.c.newRequest(m.address)
+	ci := r.body.CreateElement("m:CreateItem")
+	m.c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, m.address)
+	var stamp func(*etree.Element)
+	if p.SourceID != "" {
+		stamp = stampWith(sourceIDURI, p.SourceID)
+	}
+	taskItem(ci.CreateElement("m:Items"), t, stamp)
+	msgs, err := callOp[idOnlyXML](ctx, m.c, m.address, "CreateItem", r, false, 1)
+	if err != nil {
+		return "", fmt.Errorf("create task %s in %s: %w", p.SourceID, m.address, err)
+	}
+	if len(msgs[0].Items.Items) == 0 {
+		return "", fmt.Errorf("create task %s in %s: EWS CreateItem: no item id in the answer", p.SourceID, m.address)
+	}
+	return msgs[0].Items.Items[0].ItemID.ID, nil
+}

@@ -1,0 +1,298 @@
+package ews
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Shared wire pieces of the typed kinds (calendar items, tasks, contact
+// groups, contact photos): one response shape for every operation that
+// answers items, attachments, and the typed items' common properties.
+
+// opMessage is one ResponseMessage of an operation that answers items
+// (GetItem, CreateItem, UpdateItem, DeleteItem) or attachments.
+type opMessage[T any] struct {
+	responseMessage
+	Items struct {
+		Items []T `xml:",any"`
+	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items"`
+	Attachments struct {
+		Items []attachmentXML `xml:",any"`
+	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Attachments"`
+}
+
+type opResponse[T any] struct {
+	RM struct {
+		Messages []opMessage[T] `xml:",any"`
+	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ResponseMessages"`
+}
+
+// callOp sends a request that answers n ResponseMessages and returns
+// them; the first failed one is the error.
+func callOp[T any](ctx context.Context, c *Client, mbx, op string, r *request, idempotent bool, n int) ([]opMessage[T], error) {
+	var resp opResponse[T]
+	err := c.do(ctx, call{op: op, anchor: mbx, body: r.bytes(), idempotent: idempotent}, func(rd io.Reader, st int) error {
+		if err := decodeResponse(rd, op, st, &resp); err != nil {
+			return err
+		}
+		if len(resp.RM.Messages) != n {
+			return fmt.Errorf("EWS %s: %d answers for %d ids", op, len(resp.RM.Messages), n)
+		}
+		for i := range resp.RM.Messages {
+			if err := resp.RM.Messages[i].err(op, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp.RM.Messages, nil
+}
+
+// idOnlyXML is an item element of which only the id is read.
+type idOnlyXML struct {
+	ItemID idXML `xml:"http://schemas.microsoft.com/exchange/services/2006/types ItemId"`
+}
+
+// attachmentXML is a FileAttachment or ItemAttachment as GetItem and
+// GetAttachment answer it.
+type attachmentXML struct {
+	XMLName        xml.Name
+	AttachmentID   idXML  `xml:"http://schemas.microsoft.com/exchange/services/2006/types AttachmentId"`
+	Name           string `xml:"http://schemas.microsoft.com/exchange/services/2006/types Name"`
+	ContentType    string `xml:"http://schemas.microsoft.com/exchange/services/2006/types ContentType"`
+	ContentID      string `xml:"http://schemas.microsoft.com/exchange/services/2006/types ContentId"`
+	Size           int64  `xml:"http://schemas.microsoft.com/exchange/services/2006/types Size"`
+	IsInline       bool   `xml:"http://schemas.microsoft.com/exchange/services/2006/types IsInline"`
+	IsContactPhoto bool   `xml:"http://schemas.microsoft.com/exchange/services/2006/types IsContactPhoto"`
+	Content        string `xml:"http://schemas.microsoft.com/exchange/services/2006/types Content"`
+}
+
+// bodyXML is item:Body.
+type bodyXML struct {
+	Type string `xml:"BodyType,attr"`
+	Text string `xml:",chardata"`
+}
+
+// text is the body as the model holds it: a text body with LF line ends
+// (Exchange keeps CRLF), HTML as it is.
+func (b bodyXML) text() (string, bool) {
+	if strings.EqualFold(b.Type, "HTML") {
+		return b.Text, true
+	}
+	return strings.ReplaceAll(b.Text, "\r\n", "\n"), false
+}
+
+type mailboxXML struct {
+	Name         string `xml:"http://schemas.microsoft.com/exchange/services/2006/types Name"`
+	EmailAddress string `xml:"http://schemas.microsoft.com/exchange/services/2006/types EmailAddress"`
+}
+
+// getAttachments reads the content of file attachments by id.
+func (c *Client) getAttachments(ctx context.Context, mbx string, ids []string) ([]attachmentXML, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	r := c.newRequest(mbx)
+	ga := r.body.CreateElement("m:GetAttachment")
+	list := ga.CreateElement("m:AttachmentIds")
+	for _, id := range ids {
+		list.CreateElement("t:AttachmentId").CreateAttr("Id", id)
+	}
+	msgs, err := callOp[idOnlyXML](ctx, c, mbx, "GetAttachment", r, true, len(ids))
+	if err != nil {
+		return nil, err
+	}
+	var out []attachmentXML
+	for _, m := range msgs {
+		if len(m.Attachments.Items) != 1 {
+			return nil, fmt.Errorf("EWS GetAttachment: %d attachments for one id", len(m.Attachments.Items))
+		}
+		out = append(out, m.Attachments.Items[0])
+	}
+	return out, nil
+}
+
+// readAttachments fetches the file attachments a typed body carries and
+// lists the ones it leaves out (too large, or attached items) as notes
+// for the body: a reader cannot report a loss, so what is left behind is
+// said where a person reading the copy sees it.
+func (c *Client) readAttachments(ctx context.Context, mbx string, list []attachmentXML) ([]mailbox.Attachment, []string, error) {
+	var ids []string
+	var notes []string
+	for _, a := range list {
+		switch {
+		case a.IsContactPhoto:
+		case a.XMLName.Local != "FileAttachment":
+			notes = append(notes, fmt.Sprintf("[attached item %q not carried]", a.Name))
+		case a.Size > mailbox.MaxTypedAttachmentBytes:
+			notes = append(notes, fmt.Sprintf("[attachment %q (%.1f MB) not carried]", a.Name, float64(a.Size)/(1<<20)))
+		default:
+			ids = append(ids, a.AttachmentID.ID)
+		}
+	}
+	got, err := c.getAttachments(ctx, mbx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []mailbox.Attachment
+	for _, a := range got {
+		data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(a.Content), ""))
+		if err != nil {
+			return nil, nil, &MalformedError{Operation: "GetAttachment", Status: 200, Reason: "attachment content is not base64: " + err.Error(), Err: err}
+		}
+		if len(data) > mailbox.MaxTypedAttachmentBytes {
+			notes = append(notes, fmt.Sprintf("[attachment %q (%.1f MB) not carried]", a.Name, float64(len(data))/(1<<20)))
+			continue
+		}
+		out = append(out, mailbox.Attachment{Name: a.Name, ContentType: a.ContentType, ContentID: a.ContentID, IsInline: a.IsInline, Data: data})
+	}
+	return out, notes, nil
+}
+
+// withNotes appends notes to a body (text or HTML).
+func withNotes(body string, isHTML bool, notes []string) string {
+	if len(notes) == 0 {
+		return body
+	}
+	block := strings.Join(notes, "\n")
+	if isHTML {
+		return body + "<pre>" + htmlEscape(block) + "</pre>"
+	}
+	if body != "" && !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	if body != "" {
+		body += "\n"
+	}
+	return body + block
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// writeAttachments writes t:Attachments of an item to create: each file
+// attachment with its content (CreateItem takes them inline, as in
+// "How to: Add attachments by using EWS in Exchange").
+func writeAttachments(parent *etree.Element, atts []mailbox.Attachment, photo []byte) {
+	if len(atts) == 0 && len(photo) == 0 {
+		return
+	}
+	list := parent.CreateElement("t:Attachments")
+	for _, a := range atts {
+		fa := list.CreateElement("t:FileAttachment")
+		elem(fa, "t:Name", a.Name)
+		if a.ContentType != "" {
+			elem(fa, "t:ContentType", a.ContentType)
+		}
+		if a.ContentID != "" {
+			elem(fa, "t:ContentId", a.ContentID)
+		}
+		elem(fa, "t:IsInline", strconv.FormatBool(a.IsInline))
+		elem(fa, "t:Content", base64.StdEncoding.EncodeToString(a.Data))
+	}
+	if len(photo) > 0 {
+		fa := list.CreateElement("t:FileAttachment")
+		elem(fa, "t:Name", "ContactPicture.jpg")
+		elem(fa, "t:ContentType", "image/jpeg")
+		elem(fa, "t:IsContactPhoto", "true")
+		elem(fa, "t:Content", base64.StdEncoding.EncodeToString(photo))
+	}
+}
+
+// writeBody writes item:Body.
+func writeBody(parent *etree.Element, text string, isHTML bool) {
+	if text == "" {
+		return
+	}
+	bt := "Text"
+	if isHTML {
+		bt = "HTML"
+	}
+	elem(parent, "t:Body", text).CreateAttr("BodyType", bt)
+}
+
+func writeStrings(parent *etree.Element, name string, list []string) {
+	if len(list) == 0 {
+		return
+	}
+	e := parent.CreateElement(name)
+	for _, s := range list {
+		elem(e, "t:String", s)
+	}
+}
+
+func validImportance(i mailbox.Importance) bool {
+	return i == mailbox.ImportanceLow || i == mailbox.ImportanceNormal || i == mailbox.ImportanceHigh
+}
+
+// pendingURI is the named property a series carries while its exceptions
+// are being written: its stamp moves to the real stamp only once the
+// series is complete, so a write interrupted half-way is not taken for a
+// copy (FindBySourceID and Stamps do not see it), and the next write of
+// the stamp finds and removes it.
+func pendingURI(parent *etree.Element) *etree.Element {
+	e := parent.CreateElement("t:ExtendedFieldURI")
+	e.CreateAttr("PropertySetId", mailbox.SourceIDPropertySet)
+	e.CreateAttr("PropertyName", mailbox.SourceIDPropertyName+"-pending")
+	e.CreateAttr("PropertyType", "String")
+	return e
+}
+
+// deleteItems removes items (HardDelete) without sending anything:
+// SendMeetingCancellations is SendToNone for every delete, calendar item
+// or not.
+func (c *Client) deleteItems(ctx context.Context, mbx string, ids ...string) error {
+	r := c.newRequest(mbx)
+	di := r.body.CreateElement("m:DeleteItem")
+	di.CreateAttr("DeleteType", "HardDelete")
+	di.CreateAttr("SendMeetingCancellations", "SendToNone")
+	di.CreateAttr("AffectedTaskOccurrences", "AllOccurrences")
+	list := di.CreateElement("m:ItemIds")
+	for _, id := range ids {
+		list.CreateElement("t:ItemId").CreateAttr("Id", id)
+	}
+	_, err := callOp[idOnlyXML](ctx, c, mbx, "DeleteItem", r, false, len(ids))
+	return err
+}
+
+// removePending deletes the half-written copies of sourceID in a folder,
+// each reported as a side write before and after.
+func (m *Mailbox) removePending(ctx context.Context, folderID, sourceID string) error {
+	var ids []string
+	err := m.c.findItems(ctx, m.address, folderID, func(r *etree.Element) {
+		eq := r.CreateElement("t:IsEqualTo")
+		pendingURI(eq)
+		eq.CreateElement("t:FieldURIOrConstant").CreateElement("t:Constant").CreateAttr("Value", sourceID)
+	}, func(it mailbox.Item) error { ids = append(ids, it.ID); return nil })
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: sourceID, Started: true})
+		err := m.c.deleteItems(ctx, m.address, id)
+		mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: sourceID, Err: err})
+		if err != nil && !isNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func isNotFound(err error) bool {
+	var re *ResponseError
+	return errors.As(err, &re) && re.Code == "ErrorItemNotFound"
+}
