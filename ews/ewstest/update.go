@@ -444,6 +444,12 @@ func (rc *reqCtx) applyUpdates(it *item, updates []*node) (bool, error) {
 				if f.set() && f.val != nil {
 					cats = parseStrings(f.val.child(nsTypes, "Categories"))
 				}
+			case f.uri == "item:Importance":
+				imp := "Normal"
+				if f.set() && f.val != nil {
+					imp = orDefault(f.val.child(nsTypes, "Importance").value(), "Normal")
+				}
+				it.importance = imp
 			case f.uri == "item:Subject":
 				subject = ""
 				if f.set() && f.val != nil {
