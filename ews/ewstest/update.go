@@ -373,6 +373,48 @@ func cloneEvent(e *mailbox.Event) *mailbox.Event {
 // occurrence of one), all or nothing. It reports whether it handled the
 // item (false: not a typed item; the caller's own rules apply).
 func (rc *reqCtx) applyUpdates(it *item, updates []*node) (bool, error) {
+	if it.master == nil && (it.event != nil || it.task != nil || it.group != nil) {
+		// Extended properties (the stamp ...) are kept on the item, as
+		// for any other; an event's online meeting link is its model's.
+		ext := map[string]string{}
+		for k, v := range it.ext {
+			ext[k] = v
+		}
+		var rest []*node
+		for _, u := range updates {
+			f := parseUpdate(u)
+			if f.ext == nil {
+				rest = append(rest, u)
+				continue
+			}
+			if it.event != nil && f.ext.key() == onlineMeetingLinkSet+"|"+onlineMeetingLinkName {
+				rest = append(rest, u)
+				continue
+			}
+			switch {
+			case f.op == "DeleteItemField":
+				delete(ext, f.ext.key())
+			case f.set() && f.val != nil:
+				v := ""
+				for _, ep := range f.val.all(nsTypes, "ExtendedProperty") {
+					v = ep.child(nsTypes, "Value").value()
+				}
+				ext[f.ext.key()] = v
+			default:
+				return true, errf("ErrorInvalidPropertyAppend", "An extended property cannot be appended to.")
+			}
+		}
+		handled, err := rc.applyTyped(it, rest)
+		if err == nil {
+			it.ext = ext
+			it.ext["0x3008"] = xsTime(rc.s.now())
+		}
+		return handled, err
+	}
+	return rc.applyTyped(it, updates)
+}
+
+func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 	switch {
 	case it.master != nil:
 		master := it.master
