@@ -947,7 +947,7 @@ func (s *Server) event(q *req, id string, rest []string) {
 	if e == nil {
 		if mid, os, ok := parseInstanceID(id); ok {
 			if me := q.mb.events[mid]; me != nil {
-				oc = findOccurrence(me, os)
+				oc = findOccurrence(me, os, nil)
 				if oc != nil {
 					e = me
 				}
@@ -1075,8 +1075,11 @@ func regularStarts(e *calEvent) []time.Time {
 
 // findOccurrence is the occurrence of a series at an original start, nil
 // when the series has none there (or it was cancelled).
-func findOccurrence(e *calEvent, os time.Time) *occurrence {
-	if !slices.ContainsFunc(regularStarts(e), func(t time.Time) bool { return t.Equal(os) }) {
+func findOccurrence(e *calEvent, os time.Time, starts []time.Time) *occurrence {
+	if starts == nil {
+		starts = regularStarts(e)
+	}
+	if _, ok := slices.BinarySearchFunc(starts, os, func(a, b time.Time) int { return a.Compare(b) }); !ok {
 		return nil
 	}
 	if slices.ContainsFunc(e.Event.Cancelled, func(t time.Time) bool { return t.Equal(os) }) {
@@ -1184,8 +1187,9 @@ func instancesIn(e *calEvent, start, end time.Time) []*occurrence {
 		return nil
 	}
 	var out []*occurrence
-	for _, os := range regularStarts(e) {
-		oc := findOccurrence(e, os)
+	starts := regularStarts(e)
+	for _, os := range starts {
+		oc := findOccurrence(e, os, starts)
 		if oc != nil && oc.occ.Start.Before(end) && oc.occ.End.After(start) {
 			out = append(out, oc)
 		}
