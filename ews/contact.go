@@ -3,6 +3,7 @@ package ews
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -49,7 +50,7 @@ func contactShape(parent *etree.Element) {
 	elem(is, "t:BaseShape", "IdOnly")
 	elem(is, "t:BodyType", "Text")
 	ap := is.CreateElement("t:AdditionalProperties")
-	for _, f := range []string{"item:ItemClass", "item:Body", "item:Categories"} {
+	for _, f := range []string{"item:ItemClass", "item:Body", "item:Attachments", "item:Categories"} {
 		fieldURI(ap, f)
 	}
 	for _, f := range contactFields {
@@ -69,6 +70,7 @@ func contactShape(parent *etree.Element) {
 		indexed("contacts:PhysicalAddress:"+f, addressKeys)
 	}
 	extTag(ap, tagDisplayNamePrefix, "String")
+	fieldURI(ap, "contacts:HasPicture")
 }
 
 type dictEntryXML struct {
@@ -95,6 +97,7 @@ type contactXML struct {
 		Type string `xml:"BodyType,attr"`
 		Text string `xml:",chardata"`
 	} `xml:"http://schemas.microsoft.com/exchange/services/2006/types Body"`
+	Attachments       attachList        `xml:"http://schemas.microsoft.com/exchange/services/2006/types Attachments"`
 	Categories        []string          `xml:"http://schemas.microsoft.com/exchange/services/2006/types Categories>String"`
 	ExtendedProperty  []extPropXML      `xml:"http://schemas.microsoft.com/exchange/services/2006/types ExtendedProperty"`
 	FileAs            string            `xml:"http://schemas.microsoft.com/exchange/services/2006/types FileAs"`
@@ -243,7 +246,54 @@ func (c *Client) getContact(ctx context.Context, mbx, itemID string) (mailbox.Co
 	if x.XMLName.Local != "Contact" {
 		return mailbox.Contact{}, mailbox.Permanent(fmt.Errorf("ews: read %s (a %s) as %s: %w", itemID, x.XMLName.Local, mailbox.FormatTyped, mailbox.ErrUnsupported))
 	}
-	return x.contact(), nil
+	ct := x.contact()
+	for _, a := range x.Attachments.Items {
+		if !a.IsContactPhoto || a.XMLName.Local != "FileAttachment" {
+			continue
+		}
+		if a.Size > mailbox.MaxTypedAttachmentBytes {
+			// The model holds photos up to that size; a larger one is
+			// left out (rare: Outlook scales contact pictures down).
+			break
+		}
+		got, err := c.getAttachments(ctx, mbx, []string{a.AttachmentID.ID})
+		if err != nil {
+			return mailbox.Contact{}, err
+		}
+		data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(got[0].Content), ""))
+		if err != nil {
+			return mailbox.Contact{}, &MalformedError{Operation: "GetAttachment", Status: 200, Reason: "contact photo is not base64: " + err.Error(), Err: err}
+		}
+		if len(data) <= mailbox.MaxTypedAttachmentBytes {
+			ct.Photo = data
+		}
+		break
+	}
+	return ct, nil
+}
+
+// setContactPhoto attaches a contact's picture with CreateAttachment
+// (IsContactPhoto true), as the EWS Managed API's SetContactPicture does
+// after the contact exists.
+func (c *Client) setContactPhoto(ctx context.Context, mbx, itemID string, photo []byte) error {
+	r := c.newRequest(mbx)
+	ca := r.body.CreateElement("m:CreateAttachment")
+	ca.CreateElement("m:ParentItemId").CreateAttr("Id", itemID)
+	fa := ca.CreateElement("m:Attachments").CreateElement("t:FileAttachment")
+	elem(fa, "t:Name", "ContactPicture.jpg")
+	elem(fa, "t:ContentType", photoType(photo))
+	elem(fa, "t:IsContactPhoto", "true")
+	elem(fa, "t:Content", base64.StdEncoding.EncodeToString(photo))
+	_, err := callOp[idOnlyXML](ctx, c, mbx, "CreateAttachment", r, false, 1)
+	return err
+}
+
+// photoType is a picture's content type by its first bytes.
+func photoType(b []byte) string {
+	if bytes.HasPrefix(b, []byte("\x89PNG")) {
+		return "image/png"
+	}
+	return "image/jpeg"
 }
 
 // contactItem writes c as a t:Contact under parent in ContactItemType
@@ -442,6 +492,13 @@ func (m *Mailbox) CreateContact(ctx context.Context, folderID string, p mailbox.
 	id, err := m.c.createContact(ctx, m.address, folderID, ct, p.Item, p.SourceID)
 	if err != nil {
 		return "", fmt.Errorf("create contact %s in %s: %w", p.SourceID, m.address, err)
+	}
+	if len(ct.Photo) > 0 {
+		// The contact is complete without its picture: a picture that
+		// cannot be attached is a loss, not a failed copy.
+		if err := m.c.setContactPhoto(ctx, m.address, id, ct.Photo); err != nil {
+			mailbox.ReportLoss(ctx, mailbox.Loss{Code: mailbox.LossContactPhoto, What: fmt.Sprintf("the photo of contact %q: %v", ct.DisplayName, err)})
+		}
 	}
 	return id, nil
 }

@@ -194,7 +194,7 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 					files = append(files, name)
 				}
 			}
-			want := []string{"CreateFolder", "CreateItem", "DeleteItem", "FindFolder", "FindItem", "GetAttachment", "GetDelegate", "GetDiscoverySearchConfiguration",
+			want := []string{"CreateAttachment", "CreateFolder", "CreateItem", "DeleteItem", "FindFolder", "FindItem", "GetAttachment", "GetDelegate", "GetDiscoverySearchConfiguration",
 				"GetFolder", "GetHoldOnMailboxes", "GetInboxRules", "GetItem", "GetSearchableMailboxes", "ResolveNames",
 				"SyncFolderHierarchy", "SyncFolderItems", "UpdateItem"}
 			for _, op := range want {

@@ -75,6 +75,15 @@ func typedSteps(ctx context.Context, box *ews.Mailbox, contactID *string) []stru
 			return write(&groupID, mailbox.ClassContactGroup, "contacts", "src-group", b, err)
 		}},
 		{"OpenItem typed contact group", func() error { return read(&groupID) }},
+		{"CreateItem contact with photo", func() error {
+			c := mailbox.Contact{DisplayName: "Photo Person", Photo: []byte("\xff\xd8\xff\xe0 not really a JPEG")}
+			b, err := mailbox.EncodeContact(c)
+			var id string
+			if err := write(&id, mailbox.ClassContact, "contacts", "src-photo", b, err); err != nil {
+				return err
+			}
+			return read(&id)
+		}},
 		{"UpdateItem contact", func() error {
 			b, err := mailbox.EncodeContact(changedContact)
 			return update(contactID, b, err)

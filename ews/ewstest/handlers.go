@@ -121,7 +121,7 @@ func init() {
 		"ResolveNames": (*reqCtx).resolveNames, "GetInboxRules": (*reqCtx).getInboxRules, "GetDelegate": (*reqCtx).getDelegate,
 		"GetSearchableMailboxes": (*reqCtx).getSearchableMailboxes, "GetDiscoverySearchConfiguration": (*reqCtx).getDiscoverySearchConfiguration,
 		"GetHoldOnMailboxes": (*reqCtx).getHoldOnMailboxes, "GetAttachment": (*reqCtx).getAttachment,
-		"DeleteItem": (*reqCtx).deleteItem,
+		"DeleteItem": (*reqCtx).deleteItem, "CreateAttachment": (*reqCtx).createAttachment,
 	}
 }
 

@@ -802,3 +802,63 @@ func (it *item) syncTyped() {
 		it.subject, it.categories = it.group.DisplayName, it.group.Categories
 	}
 }
+
+// createAttachment serves CreateAttachment for the items the fake holds
+// as properties: a contact's picture (IsContactPhoto), an appointment's
+// or a task's files. Other items are refused: the fake keeps their
+// attachments in their MIME.
+func (rc *reqCtx) createAttachment(op *node, x *xw) error {
+	it, err := rc.itemByID(op.child(nsMessages, "ParentItemId").attr("Id"))
+	if err == nil {
+		err = rc.injected()
+	}
+	var atts []mailbox.Attachment
+	var photo []byte
+	if err == nil {
+		atts, photo, err = parseFileAttachments(op.child(nsMessages, "Attachments"))
+	}
+	if err == nil {
+		switch {
+		case it.contact != nil && len(atts) == 0 && photo != nil:
+			cd := cloneContact(it.contact)
+			cd.Photo = photo
+			it.contact = cd
+		case it.event != nil && photo == nil:
+			e := cloneEvent(it.event)
+			e.Attachments = append(e.Attachments, atts...)
+			it.event = e
+		case it.task != nil && photo == nil:
+			t := *it.task
+			t.Attachments = append(slices.Clone(t.Attachments), atts...)
+			it.task = &t
+		default:
+			err = errf("ErrorInvalidOperation", "The fake attaches a contact's picture, or files to calendar items and tasks it holds as properties.")
+		}
+	}
+	if err == nil {
+		rc.touch(it)
+		rc.s.writes.Add(1)
+	}
+	x.start(nsMessages, "CreateAttachmentResponse")
+	x.start(nsMessages, "ResponseMessages")
+	n := len(atts)
+	if photo != nil {
+		n = 1
+	}
+	if rc.msgStart(x, "CreateAttachmentResponseMessage", err) {
+		x.start(nsMessages, "Attachments")
+		first := len(it.typedAttachments()) - len(atts)
+		for i := range n {
+			x.start(nsTypes, "FileAttachment")
+			x.empty(nsTypes, "AttachmentId", "Id", attachmentID(it.id, first+i), "RootItemId", it.id, "RootItemChangeKey", it.changeKey())
+			x.end()
+		}
+		x.end()
+	} else {
+		x.empty(nsMessages, "Attachments")
+	}
+	x.end()
+	x.end()
+	x.end()
+	return nil
+}

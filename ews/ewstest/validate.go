@@ -57,6 +57,7 @@ var opSpecs = map[string]opSpec{
 	"GetDiscoverySearchConfiguration": {children: []cs{mm("SearchId", 0, 1), mm("ExpandGroupMembership", 0, 1), mm("InPlaceHoldConfigurationOnly", 0, 1)}},
 	"GetHoldOnMailboxes":              {children: []cs{mm("HoldId", 1, 1)}},
 	"GetAttachment":                   {children: []cs{mm("AttachmentShape", 0, 1), mm("AttachmentIds", 1, 1)}},
+	"CreateAttachment":                {children: []cs{mm("ParentItemId", 1, 1), mm("Attachments", 1, 1)}},
 }
 
 var (
