@@ -400,7 +400,7 @@ func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class
 // odataQuote escapes a string for a single-quoted OData literal.
 func odataQuote(s string) string { return strings.ReplaceAll(s, "'", "''") }
 
-var itemSelect = []string{"id", "subject", "internetMessageId", "receivedDateTime", "sentDateTime", "createdDateTime", "lastModifiedDateTime", "isRead", "isDraft", "importance", "categories", "flag", "hasAttachments", "parentFolderId"}
+var itemSelect = []string{"id", "changeKey", "subject", "internetMessageId", "receivedDateTime", "sentDateTime", "createdDateTime", "lastModifiedDateTime", "isRead", "isDraft", "importance", "categories", "flag", "hasAttachments", "parentFolderId"}
 
 // PR_MESSAGE_SIZE: v1.0 message has no size property.
 const messageSizeProp = "Integer 0x0E08"
@@ -414,6 +414,7 @@ var sourceIDProp = "String {" + mailbox.SourceIDPropertySet + "} Name " + mailbo
 func toItem(msg models.Messageable) mailbox.Item {
 	it := mailbox.Item{
 		ID:                deref(msg.GetId()),
+		ChangeKey:         deref(msg.GetChangeKey()),
 		FolderID:          deref(msg.GetParentFolderId()),
 		Class:             mailbox.ClassMessage,
 		Subject:           deref(msg.GetSubject()),
