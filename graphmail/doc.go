@@ -34,7 +34,17 @@
 // an upload session.
 //
 // Contacts travel in the typed format (mailbox.Contact) through
-// /contactFolders and /contacts, stamped as messages are; contact groups
-// are not reachable there and are not carried. The package graphtest is a
-// fake Graph to test against.
+// /contactFolders and /contacts, stamped as messages are, with their
+// photos; contact groups are not reachable there and are refused with a
+// permanent mailbox.ErrUnsupported. Calendar items (mailbox.Event) travel
+// through /calendars and /events and are never written with attendees,
+// which would make Graph mail them: a meeting becomes an appointment whose
+// body names its organizer, attendees and responses, reported as
+// mailbox.LossMeetingAsAppointment; a series' exceptions and cancelled
+// occurrences are applied to its instances, and its stamp is set last
+// (calendar.go). To Do tasks (mailbox.Task) travel through /todo/lists,
+// stamped with an open extension. Each typed kind is declared only when the
+// app's token has its role (Contacts.ReadWrite, Calendars.ReadWrite,
+// Tasks.ReadWrite.All). Typed items are updated in place (mailbox.Updater).
+// The package graphtest is a fake Graph to test against.
 package graphmail

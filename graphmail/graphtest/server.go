@@ -1,5 +1,5 @@
 // Package graphtest is an in-memory Exchange Online for the Microsoft Graph
-// v1.0 mail and contact endpoints that graphmail uses, plus the Microsoft Entra token
+// v1.0 mail, contact, calendar and To Do endpoints that graphmail uses, plus the Microsoft Entra token
 // endpoint that azidentity (MSAL) talks to, so that the real msgraph-sdk-go
 // and azidentity clients run unchanged against it through a custom cloud
 // configuration.
@@ -15,6 +15,11 @@
 // than Graph, and the errors Graph answers. Faults (429, 503, dropped
 // connections, latency) can be injected. MSAL Python and requests run
 // against it unmodified (msal_test.go).
+//
+// Meetings have Graph's side effects: an event written with attendees
+// sends them requests, updates and cancellations (delivered to the fake's
+// mailboxes and counted by MeetingMessagesSent), so that a test can prove
+// a client sends none.
 //
 // It imports only the standard library and the neutral mailbox package, so
 // tests of other packages can use it without compiling msgraph-sdk-go.
