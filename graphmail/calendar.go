@@ -127,6 +127,10 @@ type graphEvent struct {
 	ResponseStatus *struct {
 		Response string `json:"response"`
 	} `json:"responseStatus"`
+	OnlineMeeting *struct {
+		JoinURL string `json:"joinUrl"`
+	} `json:"onlineMeeting"`
+	OnlineMeetingURL              *string            `json:"onlineMeetingUrl"`
 	Attendees                     []graphAttendee    `json:"attendees"`
 	Recurrence                    *graphRecurrence   `json:"recurrence"`
 	HasAttachments                bool               `json:"hasAttachments"`
@@ -136,7 +140,7 @@ type graphEvent struct {
 
 var (
 	showAsToGraph   = map[string]string{"Free": "free", "Tentative": "tentative", "Busy": "busy", "OOF": "oof", "WorkingElsewhere": "workingElsewhere", "Unknown": "unknown"}
-	responseToModel = map[string]string{"none": "NoResponseReceived", "organizer": "Organizer", "tentativelyaccepted": "Tentative", "accepted": "Accept", "declined": "Decline", "notresponded": "NoResponseReceived"}
+	responseToModel = map[string]string{"none": "Unknown", "organizer": "Organizer", "tentativelyaccepted": "Tentative", "accepted": "Accept", "declined": "Decline", "notresponded": "NoResponseReceived"}
 )
 
 func fromGraphEnum(v string, values []string) string {
@@ -793,6 +797,15 @@ func eventFromGraph(g graphEvent) (mailbox.Event, error) {
 			e.OnlineMeetingURL = p.Value
 		case strings.EqualFold(p.ID, eventUIDProp):
 			e.UID = p.Value
+		}
+	}
+	if e.OnlineMeetingURL == "" {
+		// A meeting made in Outlook: its own join link.
+		switch {
+		case g.OnlineMeeting != nil && g.OnlineMeeting.JoinURL != "":
+			e.OnlineMeetingURL = g.OnlineMeeting.JoinURL
+		case g.OnlineMeetingURL != nil:
+			e.OnlineMeetingURL = *g.OnlineMeetingURL
 		}
 	}
 	if len(e.Categories) == 0 {

@@ -306,3 +306,44 @@ func TestTasks(t *testing.T) {
 		t.Errorf("with Calendars.Read only: %+v", caps)
 	}
 }
+
+// A meeting the owner was invited to, as the user made it in the fake,
+// reads back with its organizer, attendees and responses.
+func TestInvitedMeetingReads(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	want := mailboxtest.SampleMeeting("lead@contoso.example")
+	want.MyResponse = "Tentative"
+	id := fx.AddEvent("", want)
+	mb := l.c.Mailbox(alice)
+	cal := defaultFolder(t, mb, mailbox.CalendarFolder)
+	var ids []string
+	if err := mb.Items(ctxT(t), cal, func(it mailbox.Item) error { ids = append(ids, it.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 || ids[0] != id {
+		t.Fatalf("Items = %v, want [%s]", ids, id)
+	}
+	rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := mailbox.DecodeEvent(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.UID, want.UID = "", ""
+	if got.Organizer == nil || got.Organizer.Address != "lead@contoso.example" || got.MyResponse != "Tentative" || !got.IsMeeting {
+		t.Errorf("organizer %+v, my response %q, meeting %v", got.Organizer, got.MyResponse, got.IsMeeting)
+	}
+	if len(got.Attendees) != 3 || got.Attendees[1].Response != "Tentative" || got.Attendees[2].Type != "Resource" {
+		t.Errorf("attendees %+v", got.Attendees)
+	}
+	if len(got.Exceptions) != 1 || !got.Exceptions[0].Start.Equal(want.Exceptions[0].Start) || len(got.Cancelled) != 1 || !got.Cancelled[0].Equal(want.Cancelled[0]) {
+		t.Errorf("exceptions %+v cancelled %v", got.Exceptions, got.Cancelled)
+	}
+	if got.OnlineMeetingURL != want.OnlineMeetingURL {
+		t.Errorf("online meeting URL %q, want the meeting's own join link %q", got.OnlineMeetingURL, want.OnlineMeetingURL)
+	}
+}

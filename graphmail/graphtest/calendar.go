@@ -610,6 +610,16 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 		atts = append(atts, map[string]any{"type": strings.ToLower(a.Type), "status": map[string]any{"response": resp, "time": "0001-01-01T00:00:00Z"},
 			"emailAddress": map[string]any{"name": a.Name, "address": a.Address}})
 	}
+	// The organizer is the owner for an event the owner made; a meeting
+	// the owner was invited to keeps its organizer and the owner's answer.
+	org := ev.Organizer
+	orgName, orgAddr, myResponse := mb.address, mb.address, "organizer"
+	if org != nil {
+		orgName, orgAddr = org.Name, org.Address
+	}
+	if org != nil && !strings.EqualFold(org.Address, mb.address) {
+		myResponse = responseWire(ev.MyResponse)
+	}
 	cats := ev.Categories
 	if cats == nil {
 		cats = []string{}
@@ -634,7 +644,7 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 		"sensitivity":                strings.ToLower(ev.Sensitivity),
 		"isAllDay":                   ev.IsAllDay,
 		"isCancelled":                ev.IsCancelled,
-		"isOrganizer":                true,
+		"isOrganizer":                org == nil || strings.EqualFold(org.Address, mb.address),
 		"responseRequested":          true,
 		"seriesMasterId":             nil,
 		"showAs":                     showAsWire(ev.ShowAs),
@@ -647,7 +657,7 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 		"allowNewTimeProposals":      true,
 		"hideAttendees":              false,
 		"isDraft":                    false,
-		"responseStatus":             map[string]any{"response": "organizer", "time": "0001-01-01T00:00:00Z"},
+		"responseStatus":             map[string]any{"response": myResponse, "time": "0001-01-01T00:00:00Z"},
 		"body":                       map[string]any{"contentType": ct, "content": body},
 		"start":                      dtzJSON(start, ev.IsAllDay, ev.TimeZone),
 		"end":                        dtzJSON(end, ev.IsAllDay, ev.TimeZone),
@@ -655,7 +665,13 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 		"locations":                  []any{},
 		"recurrence":                 recurrenceJSON(ev.Recurrence, ev.TimeZone),
 		"attendees":                  atts,
-		"organizer":                  map[string]any{"emailAddress": map[string]any{"name": mb.address, "address": mb.address}},
+		"organizer":                  map[string]any{"emailAddress": map[string]any{"name": orgName, "address": orgAddr}},
+	}
+	if ev.OnlineMeetingURL != "" {
+		// Only a meeting the user made has one (onlineMeeting is
+		// read-only in Graph).
+		j["isOnlineMeeting"], j["onlineMeetingProvider"] = true, "teamsForBusiness"
+		j["onlineMeeting"] = map[string]any{"joinUrl": ev.OnlineMeetingURL}
 	}
 	if ev.Sensitivity == "" {
 		j["sensitivity"] = "normal"
