@@ -622,7 +622,10 @@ func (c *Client) updateOccurrences(ctx context.Context, mbx, masterID string, e 
 	for _, x := range e.Exceptions {
 		idx, err := instanceIndex(e, x.OriginalStart)
 		if err != nil {
-			return mailbox.Permanent(err)
+			// The source holds an exception its own pattern does not
+			// produce: the occurrence cannot be named on the target.
+			mailbox.ReportLoss(ctx, mailbox.Loss{Code: mailbox.LossOccurrenceDetails, What: fmt.Sprintf("a changed occurrence of %q: %v", e.Subject, err)})
+			continue
 		}
 		r := c.newRequest(mbx)
 		ui := r.body.CreateElement("m:UpdateItem")
@@ -649,7 +652,8 @@ func (c *Client) updateOccurrences(ctx context.Context, mbx, masterID string, e 
 	for _, orig := range e.Cancelled {
 		idx, err := instanceIndex(e, orig)
 		if err != nil {
-			return mailbox.Permanent(err)
+			mailbox.ReportLoss(ctx, mailbox.Loss{Code: mailbox.LossOccurrenceDetails, What: fmt.Sprintf("a cancelled occurrence of %q: %v", e.Subject, err)})
+			continue
 		}
 		r := c.newRequest(mbx)
 		di := r.body.CreateElement("m:DeleteItem")

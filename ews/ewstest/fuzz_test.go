@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 const fuzzEnvelope = `<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><s:Header><t:RequestServerVersion Version="Exchange2016"/></s:Header><s:Body>`
@@ -40,6 +42,18 @@ func FuzzServeRequest(f *testing.F) {
 	mb.Root("inbox").AddItem(Item{MIME: []byte("Subject: hi\r\n\r\nbody")})
 	mb.Root("inbox").AddItem(Item{MIME: []byte(richMIME)})
 	mb.Root("calendar").AddItem(Item{MIME: []byte(labCalendarMIME), Class: "IPM.Appointment"})
+	evID := mb.Root("calendar").AddEvent(sampleSeries("a@contoso.com"))
+	taskID := mb.Root("tasks").AddTask(mailbox.Task{Subject: "t", Status: "NotStarted"})
+	for _, body := range []string{
+		`<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:OccurrenceItemId RecurringMasterId="` + evID + `" InstanceIndex="2"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:CalendarItem><t:Start>2026-11-09T12:00:00Z</t:Start></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
+		`<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"><m:ItemChanges><t:ItemChange><t:ItemId Id="` + evID + `"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="calendar:Recurrence"/><t:CalendarItem><t:Recurrence><t:DailyRecurrence><t:Interval>2</t:Interval></t:DailyRecurrence><t:NumberedRecurrence><t:StartDate>2026-11-02</t:StartDate><t:NumberOfOccurrences>3</t:NumberOfOccurrences></t:NumberedRecurrence></t:Recurrence></t:CalendarItem></t:SetItemField><t:DeleteItemField><t:ExtendedFieldURI PropertySetId="9d4b5a3e-6f0c-4c51-9a57-6b8e2f1d7c42" PropertyName="x" PropertyType="String"/></t:DeleteItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`,
+		`<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone"><m:ItemIds><t:OccurrenceItemId RecurringMasterId="` + evID + `" InstanceIndex="3"/><t:ItemId Id="` + taskID + `"/></m:ItemIds></m:DeleteItem>`,
+		`<m:CreateAttachment><m:ParentItemId Id="` + evID + `"/><m:Attachments><t:FileAttachment><t:Name>a</t:Name><t:Content>AQID</t:Content></t:FileAttachment></m:Attachments></m:CreateAttachment>`,
+		`<m:GetItem><m:ItemShape><t:BaseShape>AllProperties</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="calendar:ModifiedOccurrences"/><t:FieldURI FieldURI="calendar:Recurrence"/></t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="` + evID + `"/><t:OccurrenceItemId RecurringMasterId="` + evID + `" InstanceIndex="1"/></m:ItemIds></m:GetItem>`,
+		`<m:CreateItem><m:SavedItemFolderId><t:DistinguishedFolderId Id="tasks"/></m:SavedItemFolderId><m:Items><t:Task><t:Subject>x</t:Subject><t:PercentComplete>150</t:PercentComplete><t:Status>Completed</t:Status></t:Task><t:DistributionList><t:DisplayName>g</t:DisplayName><t:Members><t:Member><t:Mailbox><t:EmailAddress>m@x</t:EmailAddress></t:Mailbox></t:Member></t:Members></t:DistributionList></m:Items></m:CreateItem>`,
+	} {
+		f.Add([]byte(fuzzEnvelope + body + `</s:Body></s:Envelope>`))
+	}
 	acct := srv.accounts[accountKey("CONTOSO", "svc")]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		w := httptest.NewRecorder()

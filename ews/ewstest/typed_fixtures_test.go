@@ -18,8 +18,8 @@ func sampleSeries(organizer string) mailbox.Event {
 		Attendees: []mailbox.Attendee{{Name: "Bob", Address: "bob@contoso.com", Type: "Required", Response: "Accept"}},
 		Recurrence: &mailbox.Recurrence{Pattern: "weekly", Interval: 1, DaysOfWeek: []string{"monday"}, Range: "numbered",
 			StartDate: "2026-11-02", Occurrences: 5},
-		Exceptions: []mailbox.Occurrence{{OriginalStart: at(9, 9), Start: at(9, 11), End: at(9, 12), Subject: "Moved"}},
-		Cancelled:  []time.Time{at(16, 9)},
+		Exceptions:  []mailbox.Occurrence{{OriginalStart: at(9, 9), Start: at(9, 11), End: at(9, 12), Subject: "Moved"}},
+		Cancelled:   []time.Time{at(16, 9)},
 		Attachments: []mailbox.Attachment{{Name: "a.txt", ContentType: "text/plain", Data: []byte("x")}}}
 }
 
