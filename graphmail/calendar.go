@@ -53,6 +53,13 @@ import (
 var (
 	onlineURLProp = "String {" + mailbox.SourceIDPropertySet + "} Name ExmigrateOnlineMeetingUrl"
 	eventUIDProp  = "String {" + mailbox.SourceIDPropertySet + "} Name ExmigrateEventUid"
+	// bodyTypeProp keeps the body's type as written: Graph answers an
+	// event's body as HTML unless Prefer: outlook.body-content-type="text"
+	// asks otherwise (learn.microsoft.com/graph/api/event-get documents
+	// the header; that a body written as text comes back as HTML is
+	// reported by users, not documented), so a body written as text is
+	// read as text.
+	bodyTypeProp = "String {" + mailbox.SourceIDPropertySet + "} Name ExmigrateBodyType"
 )
 
 // calendarLosses is what an event loses through Graph /events.
@@ -324,7 +331,7 @@ func eventToGraph(ctx context.Context, e mailbox.Event, stamp string, create boo
 	if e.Importance != "" {
 		g["importance"] = strings.ToLower(string(e.Importance))
 	}
-	props := []extendedProperty{{ID: onlineURLProp, Value: e.OnlineMeetingURL}, {ID: eventUIDProp, Value: e.UID}}
+	props := []extendedProperty{{ID: onlineURLProp, Value: e.OnlineMeetingURL}, {ID: eventUIDProp, Value: e.UID}, {ID: bodyTypeProp, Value: ct}}
 	if stamp != "" {
 		props = append(props, extendedProperty{ID: sourceIDProp, Value: stamp})
 	}
@@ -620,9 +627,16 @@ const maxSeriesOccurrences = 2000
 // microsoft-graph-docs-contrib#6321); a year stays well inside.
 const instanceWindow = 365 * 24 * time.Hour
 
+// preferText asks for bodies as text.
+const preferText = `outlook.body-content-type="text"`
+
 // instances lists the instances of a series master between from and to,
-// in windows of a year.
-func (m *Mailbox) instances(ctx context.Context, masterID string, from, to time.Time) ([]graphEvent, error) {
+// in windows of a year; text asks for their bodies as text.
+func (m *Mailbox) instances(ctx context.Context, masterID string, from, to time.Time, text bool) ([]graphEvent, error) {
+	var prefer []string
+	if text {
+		prefer = append(prefer, preferText)
+	}
 	var out []graphEvent
 	seen := map[string]bool{}
 	for w := from; w.Before(to); w = w.Add(instanceWindow) {
@@ -639,7 +653,7 @@ func (m *Mailbox) instances(ctx context.Context, masterID string, from, to time.
 				out = append(out, g)
 			}
 			return nil
-		})
+		}, prefer...)
 		if err != nil {
 			return nil, err
 		}
@@ -666,10 +680,33 @@ func seriesSpan(e mailbox.Event) (time.Time, time.Time, []time.Time, error) {
 // (regular occurrences /instances does not return); its attachments.
 func (m *Mailbox) readEvent(ctx context.Context, itemID string) (mailbox.Event, error) {
 	op := "read event " + itemID + " in " + m.address
-	q := url.Values{"$expand": {eventsExpand(sourceIDProp, onlineURLProp, eventUIDProp)}}
+	q := url.Values{"$expand": {eventsExpand(sourceIDProp, onlineURLProp, eventUIDProp, bodyTypeProp)}}
+	u := m.c.graphURL(userPath(m.address)+"/events/"+urlPathEscape(itemID), q)
 	var g graphEvent
-	if err := m.getJSON(ctx, op, m.c.graphURL(userPath(m.address)+"/events/"+urlPathEscape(itemID), q), &g); err != nil {
+	if err := m.getJSON(ctx, op, u, &g); err != nil {
 		return mailbox.Event{}, err
+	}
+	text := g.Body != nil && strings.EqualFold(g.Body.ContentType, "html") && slices.ContainsFunc(g.SingleValueExtendedProperties, func(p extendedProperty) bool {
+		return strings.EqualFold(p.ID, bodyTypeProp) && p.Value == "text"
+	})
+	if text {
+		// Written as text, answered as HTML: ask for the text.
+		var tb struct {
+			Body *graphBody `json:"body"`
+		}
+		resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(userPath(m.address)+"/events/"+urlPathEscape(itemID), url.Values{"$select": {"body"}}), nil, -1,
+			http.Header{"Prefer": {preferText}})
+		if err != nil {
+			return mailbox.Event{}, err
+		}
+		err = decodeAnswer(resp, 64<<20, &tb)
+		resp.Body.Close()
+		if err != nil {
+			return mailbox.Event{}, wrapErr(op, err)
+		}
+		if tb.Body != nil {
+			g.Body = tb.Body
+		}
 	}
 	e, err := eventFromGraph(g)
 	if err != nil {
@@ -680,7 +717,9 @@ func (m *Mailbox) readEvent(ctx context.Context, itemID string) (mailbox.Event, 
 		if err != nil {
 			return mailbox.Event{}, mailbox.Permanent(fmt.Errorf("graph: %s: %w", op, err))
 		}
-		insts, err := m.instances(ctx, itemID, from, to)
+		// The instances' bodies in the master's form, so that an
+		// exception's own body is told from the series' by comparison.
+		insts, err := m.instances(ctx, itemID, from, to, text)
 		if err != nil {
 			return mailbox.Event{}, err
 		}
@@ -954,7 +993,7 @@ func (m *Mailbox) completeEvent(ctx context.Context, id string, e mailbox.Event,
 // no attendees, so neither sends anything.
 func (m *Mailbox) applyOccurrences(ctx context.Context, id string, e mailbox.Event) error {
 	find := func(os time.Time) (string, error) {
-		insts, err := m.instances(ctx, id, os.Add(-24*time.Hour), os.Add(e.End.Sub(e.Start)+24*time.Hour))
+		insts, err := m.instances(ctx, id, os.Add(-24*time.Hour), os.Add(e.End.Sub(e.Start)+24*time.Hour), false)
 		if err != nil {
 			return "", err
 		}

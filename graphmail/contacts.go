@@ -162,9 +162,11 @@ type contactFolderJSON struct {
 
 // listPaged GETs a Graph collection and its @odata.nextLink pages, decoding
 // each element into a fresh T.
-func listPaged[T any](ctx context.Context, m *Mailbox, op, rawURL string, fn func(T) error) error {
+// prefer are further Prefer preferences, sent with every page.
+func listPaged[T any](ctx context.Context, m *Mailbox, op, rawURL string, fn func(T) error, prefer ...string) error {
+	h := http.Header{"Prefer": append([]string{fmt.Sprintf("odata.maxpagesize=%d", pageSize)}, prefer...)}
 	for rawURL != "" {
-		resp, err := m.c.do(ctx, op, http.MethodGet, rawURL, nil, -1, http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}})
+		resp, err := m.c.do(ctx, op, http.MethodGet, rawURL, nil, -1, h)
 		if err != nil {
 			return err
 		}

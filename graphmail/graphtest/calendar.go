@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"maps"
 	"net/http"
 	"net/url"
@@ -522,10 +523,53 @@ func recurrenceJSON(r *mailbox.Recurrence, zone string) any {
 type eventView struct {
 	sel []string
 	sv  *compiledFilter
+	// text: Prefer: outlook.body-content-type="text" asks for bodies as
+	// text; without it Outlook answers a body written as text as HTML.
+	text bool
 }
 
-func eventViewOf(o *queryOptions) (*eventView, *queryError) {
-	v := &eventView{}
+// preferText reads Prefer: outlook.body-content-type="text".
+func preferText(r *http.Request) bool {
+	for _, p := range r.Header.Values("Prefer") {
+		for _, part := range strings.Split(p, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(part), "outlook.body-content-type="); ok {
+				return strings.EqualFold(strings.Trim(v, `"`), "text")
+			}
+		}
+	}
+	return false
+}
+
+// bodyAs is a body as an answer gives it: a text body as Outlook's HTML
+// unless text is asked for, an HTML body as text (its tags dropped) when
+// it is.
+func bodyAs(content string, isHTML, text bool) (string, string) {
+	switch {
+	case isHTML && text:
+		var b strings.Builder
+		in := false
+		for _, r := range content {
+			switch {
+			case r == '<':
+				in = true
+			case r == '>':
+				in = false
+			case !in:
+				b.WriteRune(r)
+			}
+		}
+		return "text", html.UnescapeString(b.String())
+	case !isHTML && !text:
+		return "html", "<html><head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\r\n</head>\r\n<body>\r\n<div>" +
+			strings.ReplaceAll(html.EscapeString(content), "\n", "<br>\r\n") + "</div>\r\n</body>\r\n</html>\r\n"
+	case isHTML:
+		return "html", content
+	}
+	return "text", content
+}
+
+func eventViewOf(o *queryOptions, r *http.Request) (*eventView, *queryError) {
+	v := &eventView{text: preferText(r)}
 	if qe := eventDef.checkView(o); qe != nil {
 		return nil, qe
 	}
@@ -596,10 +640,7 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 			body = oc.occ.Body
 		}
 	}
-	ct := "text"
-	if ev.BodyHTML {
-		ct = "html"
-	}
+	ct, content := bodyAs(body, ev.BodyHTML, v != nil && v.text)
 	zone := ev.TimeZone
 	if zone == "" {
 		zone = "UTC"
@@ -658,7 +699,7 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 		"hideAttendees":              false,
 		"isDraft":                    false,
 		"responseStatus":             map[string]any{"response": myResponse, "time": "0001-01-01T00:00:00Z"},
-		"body":                       map[string]any{"contentType": ct, "content": body},
+		"body":                       map[string]any{"contentType": ct, "content": content},
 		"start":                      dtzJSON(start, ev.IsAllDay, ev.TimeZone),
 		"end":                        dtzJSON(end, ev.IsAllDay, ev.TimeZone),
 		"location":                   map[string]any{"displayName": location, "locationType": "default", "uniqueIdType": "unknown"},
@@ -884,7 +925,7 @@ func (s *Server) events(q *req, c *calendarFolder) {
 		o, qe := parseQueryOptions(q.r, listOpts)
 		var v *eventView
 		if qe == nil {
-			v, qe = eventViewOf(o)
+			v, qe = eventViewOf(o, q.r)
 		}
 		var cf *compiledFilter
 		size := 0
@@ -995,7 +1036,7 @@ func (s *Server) event(q *req, id string, rest []string) {
 		o, qe := parseQueryOptions(q.r, entityOpts)
 		var v *eventView
 		if qe == nil {
-			v, qe = eventViewOf(o)
+			v, qe = eventViewOf(o, q.r)
 		}
 		if qe != nil {
 			writeQueryError(q.w, qe)
@@ -1224,7 +1265,7 @@ func (s *Server) instances(q *req, e *calEvent) {
 	o, qe := parseQueryOptions(q.r, optSelect|optFilter|optTop|optSkip|optFormat|optOrderby)
 	var v *eventView
 	if qe == nil {
-		v, qe = eventViewOf(o)
+		v, qe = eventViewOf(o, q.r)
 	}
 	size := 0
 	if qe == nil {
@@ -1258,7 +1299,7 @@ func (s *Server) calendarView(q *req, calID string) {
 	o, qe := parseQueryOptions(q.r, optSelect|optFilter|optTop|optSkip|optFormat|optOrderby|optExpand)
 	var v *eventView
 	if qe == nil {
-		v, qe = eventViewOf(o)
+		v, qe = eventViewOf(o, q.r)
 	}
 	size := 0
 	if qe == nil {
