@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/beevik/etree"
@@ -154,9 +155,10 @@ func taskItem(parent *etree.Element, t mailbox.Task, stamp func(*etree.Element))
 			elem(ti, name, d+birthdayTime)
 		}
 	}
-	date("t:CompleteDate", t.CompleteDate)
+	// CompleteDate is not written: Exchange ignores it and sets it to the
+	// day the task is completed (exchangelib's items/task.py).
 	date("t:DueDate", t.DueDate)
-	elem(ti, "t:PercentComplete", strconv.Itoa(t.PercentComplete))
+	elem(ti, "t:PercentComplete", strconv.Itoa(percentOf(t)))
 	if t.Recurrence != nil {
 		writeRecurrence(ti, t.Recurrence)
 	}
@@ -166,13 +168,33 @@ func taskItem(parent *etree.Element, t mailbox.Task, stamp func(*etree.Element))
 	}
 }
 
-// taskLosses are the losses of writing t.
+// percentOf is the percent complete Outlook keeps with a status: 100
+// when completed, 0 when not started (exchangelib's Task.clean resets it
+// so too).
+func percentOf(t mailbox.Task) int {
+	switch t.Status {
+	case "Completed":
+		return 100
+	case "NotStarted":
+		return 0
+	}
+	return t.PercentComplete
+}
+
+// taskLosses are the losses of writing t: what EWS does not let a
+// client set (owner, delegator, complete date).
 func taskLosses(t mailbox.Task) []mailbox.Loss {
-	if t.Owner == "" && t.Delegator == "" {
+	var what []string
+	if t.Owner != "" || t.Delegator != "" {
+		what = append(what, fmt.Sprintf("owner %q and delegator %q (read-only; Exchange makes the target mailbox's owner the owner)", t.Owner, t.Delegator))
+	}
+	if t.CompleteDate != "" {
+		what = append(what, fmt.Sprintf("complete date %s (Exchange sets the day the copy is completed)", t.CompleteDate))
+	}
+	if len(what) == 0 {
 		return nil
 	}
-	return []mailbox.Loss{{Code: mailbox.LossTaskFields,
-		What: fmt.Sprintf("task %q: owner %q and delegator %q (read-only on EWS; Exchange makes the target mailbox the owner)", t.Subject, t.Owner, t.Delegator)}}
+	return []mailbox.Loss{{Code: mailbox.LossTaskFields, What: fmt.Sprintf("task %q: %s", t.Subject, strings.Join(what, "; "))}}
 }
 
 // CreateTask writes a typed task payload.

@@ -107,9 +107,9 @@ var (
 			"calendar:RequiredAttendees", "calendar:OptionalAttendees", "calendar:Resources", "calendar:Recurrence"}}
 	taskURIs = fieldMap{uris: map[string]string{"Subject": "item:Subject", "Sensitivity": "item:Sensitivity", "Body": "item:Body",
 		"Categories": "item:Categories", "Importance": "item:Importance", "ReminderDueBy": "item:ReminderDueBy", "ReminderIsSet": "item:ReminderIsSet",
-		"CompleteDate": "task:CompleteDate", "DueDate": "task:DueDate", "PercentComplete": "task:PercentComplete", "Recurrence": "task:Recurrence",
+		"DueDate": "task:DueDate", "PercentComplete": "task:PercentComplete", "Recurrence": "task:Recurrence",
 		"StartDate": "task:StartDate", "Status": "task:Status"},
-		deletable: []string{"item:Subject", "item:Sensitivity", "item:Body", "item:Categories", "item:ReminderDueBy", "task:CompleteDate",
+		deletable: []string{"item:Subject", "item:Sensitivity", "item:Body", "item:Categories", "item:ReminderDueBy",
 			"task:DueDate", "task:Recurrence", "task:StartDate"}}
 	groupURIs = fieldMap{uris: map[string]string{"Subject": "item:Subject", "Body": "item:Body", "Categories": "item:Categories",
 		"DisplayName": "contacts:DisplayName", "FileAs": "contacts:FileAs", "Members": "distributionlist:Members"},

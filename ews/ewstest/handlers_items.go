@@ -230,6 +230,7 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 			if target.mb != nil {
 				t.Owner = target.mb.display // Exchange makes the mailbox's owner the task's owner
 			}
+			finishTask(&t, now)
 			task = &t
 		case "DistributionList":
 			g := parseGroupNode(in)

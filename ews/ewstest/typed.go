@@ -453,7 +453,10 @@ func parseTaskNode(in *node) (mailbox.Task, error) {
 		tm, _ := requestTime(n)
 		return tm.Format(time.DateOnly)
 	}
-	t.StartDate, t.DueDate, t.CompleteDate = date("StartDate"), date("DueDate"), date("CompleteDate")
+	// CompleteDate is taken and ignored: Exchange sets it itself when the
+	// task is completed (exchangelib's items/task.py: "'complete_date' can
+	// be set, but is ignored by the server, which sets it to now()").
+	t.StartDate, t.DueDate = date("StartDate"), date("DueDate")
 	if v := in.child(nsTypes, "PercentComplete").value(); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 || f > 100 {
@@ -861,4 +864,21 @@ func (rc *reqCtx) createAttachment(op *node, x *xw) error {
 	x.end()
 	x.end()
 	return nil
+}
+
+// finishTask keeps what Exchange keeps consistent: a completed task is
+// 100% done and has the day it was completed; a task not started is 0%.
+func finishTask(t *mailbox.Task, now time.Time) {
+	switch t.Status {
+	case "Completed":
+		t.PercentComplete = 100
+		if t.CompleteDate == "" {
+			t.CompleteDate = now.Format(time.DateOnly)
+		}
+	case "NotStarted", "":
+		t.PercentComplete = 0
+		t.CompleteDate = ""
+	default:
+		t.CompleteDate = ""
+	}
 }

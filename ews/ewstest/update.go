@@ -189,7 +189,7 @@ func updateTask(t *mailbox.Task, f updateField) error {
 	case "task:DueDate":
 		t.DueDate = src.DueDate
 	case "task:CompleteDate":
-		t.CompleteDate = src.CompleteDate
+		// Ignored, as on create (finishTask sets it).
 	case "task:PercentComplete":
 		t.PercentComplete = src.PercentComplete
 	case "task:Status":
@@ -455,6 +455,10 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 				return true, err
 			}
 		}
+		if t.Status != "Completed" || it.task.Status != "Completed" {
+			t.CompleteDate = ""
+		}
+		finishTask(&t, rc.s.now())
 		it.task = &t
 		rc.touch(it)
 	case it.group != nil:
