@@ -125,6 +125,9 @@ func DecodeEvent(r io.Reader) (Event, error) {
 // compare equal whichever way they came.
 func (e *Event) normalize() {
 	e.Start, e.End = e.Start.UTC(), e.End.UTC()
+	if e.TimeZone == "UTC" {
+		e.TimeZone = "" // the empty zone is UTC
+	}
 	if len(e.Categories) == 0 {
 		e.Categories = nil
 	}

@@ -52,8 +52,9 @@ const (
 	// in the owner's calendar, with its organizer, attendees and
 	// responses written into the body.
 	LossMeetingAsAppointment = "EXM-CAL-MEETING-AS-APPOINTMENT"
-	// LossTaskFields: Microsoft To Do holds no percent complete, owner,
-	// delegator or sensitivity.
+	// LossTaskFields: the target does not take some of a task's fields:
+	// Microsoft To Do holds no percent complete, owner, delegator or
+	// sensitivity; Exchange sets owner, delegator and complete date itself.
 	LossTaskFields = "EXM-TASK-FIELDS-LOST"
 	// LossAttachmentTooLarge: an attachment over MaxTypedAttachmentBytes
 	// was left out of a typed item.

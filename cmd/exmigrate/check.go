@@ -317,6 +317,10 @@ var graphRoles = []graphRole{
 		required: func(*checkOptions) bool { return false }},
 	{role: "Contacts.ReadWrite", uses: "copy (contacts)", without: "copy leaves contacts behind without it (reported as not copied)",
 		required: func(*checkOptions) bool { return false }},
+	{role: "Calendars.ReadWrite", uses: "copy (calendars)", without: "copy leaves calendar items behind without it (reported as not copied)",
+		required: func(*checkOptions) bool { return false }},
+	{role: "Tasks.ReadWrite.All", uses: "copy (tasks, to Microsoft To Do)", without: "copy leaves tasks behind without it (reported as not copied)",
+		required: func(*checkOptions) bool { return false }},
 }
 
 // checkRoles says, role by role, whether the app's token carries what

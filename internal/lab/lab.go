@@ -173,7 +173,8 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		l.EWS.AddAccount(ServiceDomain, ServiceUser, password, true)
 		l.EWS.GrantDiscovery(ServiceDomain, ServiceUser)
 		if err := l.Graph.AddAppCertificate(TenantID, ClientID, appCert,
-			"Mail.ReadWrite", "MailboxSettings.ReadWrite", "User.Read.All", "Mail.Send", "Contacts.ReadWrite"); err != nil {
+			"Mail.ReadWrite", "MailboxSettings.ReadWrite", "User.Read.All", "Mail.Send", "Contacts.ReadWrite",
+			"Calendars.ReadWrite", "Tasks.ReadWrite.All"); err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
 		if err := seed(l, sc); err != nil {

@@ -75,8 +75,30 @@ func seedOnPrem(l *Lab, g *generator, m MailboxSpec, seedN uint64) error {
 	}
 	for _, path := range sortedKeys(m.NonMailItems) {
 		f := mb.Folder(path)
-		for j := range m.NonMailItems[path] {
-			f.AddItem(nonMailItem(g, m.Address, path, j))
+		n := m.NonMailItems[path]
+		switch typedKindOf(path) {
+		case mailbox.KindCalendar:
+			for j := range n {
+				f.AddEvent(labEvent(g, m.Address, j))
+			}
+		case mailbox.KindContacts:
+			var made []mailbox.Contact
+			for j := range contactsOf(n) {
+				c := labContact(g, j)
+				made = append(made, c)
+				f.AddContact(c)
+			}
+			if groupOf(n) {
+				f.AddContactGroup(labGroup(made))
+			}
+		case mailbox.KindTasks:
+			for j := range n {
+				f.AddTask(labTask(g, j))
+			}
+		default:
+			for j := range n {
+				f.AddItem(nonMailItem(g, m.Address, path, j))
+			}
 		}
 	}
 	for j, li := range m.LargeItems {
@@ -191,8 +213,57 @@ func seedCloud(s *graphtest.Server, g *generator, m MailboxSpec) error {
 			fx.AddMessage(path, cloudMessage(g.next(m.Address, j, *m.ReadRatio), m.Address))
 		}
 	}
+	for _, path := range sortedKeys(m.NonMailItems) {
+		n := m.NonMailItems[path]
+		switch typedKindOf(path) {
+		case mailbox.KindCalendar:
+			for j := range n {
+				fx.AddEvent(fx.CalendarID(), labEvent(g, m.Address, j))
+			}
+		case mailbox.KindContacts:
+			// Graph holds no contact groups: a cloud mailbox has contacts only.
+			for j := range n {
+				fx.AddContact(fx.ContactsFolderID(), labContact(g, j))
+			}
+		case mailbox.KindTasks:
+			for j := range n {
+				// A task made in Microsoft To Do: it has no percent
+				// complete, owner, delegator or sensitivity.
+				k := labTask(g, j)
+				k.PercentComplete, k.Owner, k.Delegator, k.Sensitivity = 0, "", "", ""
+				fx.AddTask(fx.TaskListID(), k)
+			}
+		default:
+			return fmt.Errorf("non_mail_items: %q in a cloud mailbox: use Calendar, Contacts or Tasks", path)
+		}
+	}
 	return nil
 }
+
+// typedKindOf is the kind of the standard folder a non_mail_items key
+// names (Calendar, Contacts, Tasks); others are mail.
+func typedKindOf(path string) mailbox.Kind {
+	switch strings.ToLower(path) {
+	case "calendar":
+		return mailbox.KindCalendar
+	case "contacts":
+		return mailbox.KindContacts
+	case "tasks":
+		return mailbox.KindTasks
+	}
+	return mailbox.KindMail
+}
+
+// contactsOf and groupOf split a Contacts count: from three items on, the
+// last is a contact group of the first contacts.
+func contactsOf(n int) int {
+	if groupOf(n) {
+		return n - 1
+	}
+	return n
+}
+
+func groupOf(n int) bool { return n >= 3 }
 
 // setSizeLimits gives a cloud mailbox the scenario's message size limits;
 // a limit not set keeps the fake's default (35 MB).
