@@ -3,6 +3,7 @@ package graphmail_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -345,5 +346,60 @@ func TestInvitedMeetingReads(t *testing.T) {
 	}
 	if got.OnlineMeetingURL != want.OnlineMeetingURL {
 		t.Errorf("online meeting URL %q, want the meeting's own join link %q", got.OnlineMeetingURL, want.OnlineMeetingURL)
+	}
+}
+
+// Events round-trip through graphmail and the fake whole: an exception
+// with its own subject, location and body; a daily series across a
+// change of summer time with a cancelled occurrence; an HTML body with
+// an inline attachment.
+func TestEventRoundTrips(t *testing.T) {
+	l := newLab(t)
+	l.srv.AddMailbox(alice, mailbox.TypeUser)
+	mb := l.c.Mailbox(alice)
+	cal := defaultFolder(t, mb, mailbox.CalendarFolder)
+	ny, _ := time.LoadLocation("America/New_York")
+	at := func(y int, m time.Month, d, h int) time.Time { return time.Date(y, m, d, h, 0, 0, 0, ny).UTC() }
+	own := mailboxtest.SampleAppointment()
+	own.Attachments = nil
+	own.Recurrence = &mailbox.Recurrence{Pattern: "absoluteMonthly", Interval: 1, DayOfMonth: 3, Range: "numbered", StartDate: "2026-12-03", Occurrences: 4}
+	own.Exceptions = []mailbox.Occurrence{{OriginalStart: own.Start.AddDate(0, 1, 0), Start: own.Start.AddDate(0, 1, 1), End: own.End.AddDate(0, 1, 1),
+		Subject: "Zahnarzt (verschoben)", Location: "Praxis am Park", Body: "Andere Praxis."}}
+	daily := mailbox.Event{Subject: "Daily", Start: at(2027, 3, 12, 9), End: at(2027, 3, 12, 10), TimeZone: "Eastern Standard Time",
+		ShowAs: "Tentative", Sensitivity: "Confidential", Importance: mailbox.ImportanceLow,
+		Recurrence: &mailbox.Recurrence{Pattern: "daily", Interval: 1, Range: "endDate", StartDate: "2027-03-12", EndDate: "2027-03-17"},
+		Cancelled:  []time.Time{at(2027, 3, 15, 9)}}
+	page := mailbox.Event{Subject: "HTML", Body: "<html><body><p>Hi <b>there</b></p><img src=\"cid:logo\"></body></html>", BodyHTML: true,
+		Start: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC), End: time.Date(2026, 6, 1, 13, 0, 0, 0, time.UTC), ShowAs: "WorkingElsewhere",
+		Sensitivity: "Normal", Importance: mailbox.ImportanceNormal, ReminderOn: true, ReminderMinutes: 5,
+		Attachments: []mailbox.Attachment{{Name: "logo.png", ContentType: "image/png", ContentID: "logo", IsInline: true, Data: []byte("\x89PNG....")}}}
+	for i, want := range []mailbox.Event{own, daily, page} {
+		body, err := mailbox.EncodeEvent(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := mb.CreateItem(ctxT(t), cal, typedPayload(mailbox.ClassAppointment, "rt-"+want.Subject, body))
+		if err != nil {
+			t.Fatalf("%d: %v", i, err)
+		}
+		rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := mailbox.DecodeEvent(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ = mailbox.DecodeEvent(bytes.NewReader(body)) // normalized as the reader's
+		got.UID, want.UID = "", ""
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if string(gj) != string(wj) {
+			t.Errorf("%s read back\n got %s\nwant %s", want.Subject, gj, wj)
+		}
+	}
+	if n := l.srv.MeetingMessagesSent(); n != 0 {
+		t.Errorf("%d meeting messages", n)
 	}
 }
