@@ -9,9 +9,8 @@ import (
 )
 
 // notYet is the reason for kinds EWS could carry but this adapter does not
-// write yet: calendar items need CreateItem with SendMeetingInvitations
-// "SendToNone", tasks their typed properties.
-const notYet = "exmigrate's EWS adapter does not carry this kind yet (it reads and writes mail as MIME and contacts as typed properties only)"
+// write yet (notes, journal and other items: they have no typed model).
+const notYet = "exmigrate's EWS adapter does not carry this kind yet (it reads and writes mail as MIME, and contacts, contact groups, calendar items and tasks as typed properties)"
 
 // contactLoses is what a typed contact leaves behind: what mailbox.Contact
 // has no field for.
@@ -25,8 +24,9 @@ const (
 )
 
 // Capabilities declares what the adapter does for a mailbox: mail as MIME
-// and contacts as typed properties in the primary and archive trees, and
-// reading Recoverable Items. Folder
+// and contacts (with contact groups), calendar items and tasks as typed
+// properties in the primary and archive trees, and reading Recoverable
+// Items. Typed calendar writes never send: see calendar.go. Folder
 // item counts and sizes are reported (0x0E08), and SyncFolderItems reports
 // a change of read state alone as ReadFlagChange.
 func (m *Mailbox) Capabilities() mailbox.Capabilities {
@@ -67,8 +67,9 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 	return caps
 }
 
-// OpenItem streams an item's content: MIME, or a contact's typed
-// properties (any other item read as typed is ErrUnsupported).
+// OpenItem streams an item's content: MIME, or the typed properties of a
+// contact, contact group, calendar item or task (any other item read as
+// typed is ErrUnsupported).
 func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
 	switch format {
 	case mailbox.FormatMIME:
@@ -79,8 +80,8 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 	return nil, mailbox.Permanent(fmt.Errorf("ews: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported))
 }
 
-// CreateItem writes a payload: mail from MIME, a contact from its typed
-// properties.
+// CreateItem writes a payload: mail from MIME; a contact, contact group,
+// calendar item or task from its typed properties.
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
 	switch {
 	case p.Format == mailbox.FormatMIME && p.Item.Kind() == mailbox.KindMail:

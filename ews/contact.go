@@ -219,7 +219,8 @@ type getContactResponse struct {
 
 // getContact reads one contact. Another kind of item answers as its own
 // element (Message, CalendarItem, DistributionList ...): that is
-// ErrUnsupported, permanent, as only contacts are typed here.
+// ErrUnsupported, permanent: the typed readers of the other kinds are in
+// calendar.go, task.go and group.go.
 func (c *Client) getContact(ctx context.Context, mbx, itemID string) (mailbox.Contact, error) {
 	r := c.newRequest(mbx)
 	gi := r.body.CreateElement("m:GetItem")

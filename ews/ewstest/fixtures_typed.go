@@ -1,6 +1,7 @@
 package ewstest
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 
@@ -39,6 +40,14 @@ func (f *FolderFixture) addTyped(class, subject string, set func(*item)) string 
 	it := f.s.addItem(f.f, Item{Class: class, Subject: subject, Received: now})
 	set(it)
 	it.syncTyped()
+	// The item's size, as the folder's and the assessment's totals count
+	// it: about what its properties take.
+	if b, err := json.Marshal([]any{it.event, it.task, it.group}); err == nil {
+		it.size = int64(len(b))
+		if f.f.mb != nil {
+			f.f.mb.used += it.size
+		}
+	}
 	it.ext["0x3007"], it.ext["0x3008"] = xsTime(now), xsTime(now)
 	return it.id
 }
