@@ -75,6 +75,12 @@ func typedSteps(ctx context.Context, box *ews.Mailbox, contactID *string) []stru
 			return write(&groupID, mailbox.ClassContactGroup, "contacts", "src-group", b, err)
 		}},
 		{"OpenItem typed contact group", func() error { return read(&groupID) }},
+		{"UpdateItem contact group", func() error {
+			g := mailboxtest.SampleContactGroup()
+			g.Members = g.Members[:1]
+			b, err := mailbox.EncodeContactGroup(g)
+			return update(&groupID, b, err)
+		}},
 		{"CreateItem contact with photo", func() error {
 			c := mailbox.Contact{DisplayName: "Photo Person", Photo: []byte("\xff\xd8\xff\xe0 not really a JPEG")}
 			b, err := mailbox.EncodeContact(c)

@@ -169,7 +169,11 @@ func withNotes(body string, isHTML bool, notes []string) string {
 	}
 	block := strings.Join(notes, "\n")
 	if isHTML {
-		return body + "<pre>" + htmlEscape(block) + "</pre>"
+		pre := "<pre>" + htmlEscape(block) + "</pre>"
+		if i := strings.LastIndex(strings.ToLower(body), "</body>"); i >= 0 {
+			return body[:i] + pre + body[i:]
+		}
+		return body + pre
 	}
 	if body != "" && !strings.HasSuffix(body, "\n") {
 		body += "\n"

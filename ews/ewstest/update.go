@@ -213,6 +213,8 @@ func updateGroup(g *mailbox.ContactGroup, f updateField) error {
 		return errf("ErrorInvalidPropertyAppend", "The fake appends to no contact group property.")
 	}
 	switch f.uri {
+	case "item:Subject":
+		// A group's subject is its display name (syncTyped).
 	case "contacts:DisplayName":
 		g.DisplayName = src.DisplayName
 	case "contacts:FileAs":
