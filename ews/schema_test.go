@@ -253,6 +253,7 @@ var goldenVariants = map[string][2]string{
 	"GetItem-Task":            {"GetItem", `FieldURI="task:Status"`},
 	"CreateItem-ContactGroup": {"CreateItem", `<t:DistributionList>`},
 	"GetItem-ContactGroup":    {"GetItem", `FieldURI="distributionlist:Members"`},
+	"UpdateItem-ContactGroup": {"UpdateItem", `<t:SetItemField><t:FieldURI FieldURI="distributionlist:Members"/>`},
 }
 
 // checkGolden pins the first request of each operation (and of each
