@@ -952,6 +952,9 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	if gap != nil {
 		return r.skip(ctx, sid, it, src, gap.Code+": "+gap.Reason, fr)
 	}
+	if why := r.dstCaps.Refuses(it.Class); why != "" {
+		return r.skip(ctx, sid, it, src, fmt.Sprintf("%s: the target (%s) does not write %s items: %s", mailbox.CodeKindNotCarried, r.dstCaps.Backend, it.Class, why), fr)
+	}
 	if r.opts.DryRun {
 		r.count(func() { r.res.ItemsCopied++; r.res.BytesCopied += it.SizeBytes })
 		return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,5 +258,42 @@ func TestListingSourceUpdatesAndDeletions(t *testing.T) {
 	tf.assertTargetCount(t, "Calendar", 2)
 	if res := run(); res.DeletesIgnored != 0 || res.Updated != 0 {
 		t.Errorf("the deletion or the update counted again: %+v", res)
+	}
+}
+
+// refusingTarget declares, as the Graph adapter does, that it writes
+// contacts but no contact groups.
+type refusingTarget struct{ *memory.Mailbox }
+
+func (r refusingTarget) Capabilities() mailbox.Capabilities {
+	c := r.Mailbox.Capabilities()
+	c.RefusedClasses = map[string]string{mailbox.ClassContactGroup: "no contact groups"}
+	return c
+}
+
+// TestRefusedClassSkippedBeforeAnyWrite: an item of a class the target
+// declares it does not write is skipped with the reason and a code, with
+// no write and no started line, in a dry run too.
+func TestRefusedClassSkippedBeforeAnyWrite(t *testing.T) {
+	tf := newTypedFixture(t)
+	tf.add(t, "ana", tf.contacts, mailbox.ClassContact, enc(mailbox.EncodeContact(mailboxtest.SampleContact())))
+	tf.add(t, "team", tf.contacts, mailbox.ClassContactGroup, enc(mailbox.EncodeContactGroup(mailboxtest.SampleContactGroup())))
+	dst := refusingTarget{tf.dstMB}
+	tf.opts.DryRun = true
+	if res := tf.runOn(t, dst); res.ItemsCopied != 1 || res.Skipped != 1 {
+		t.Errorf("dry run: would copy %d, skip %d; want 1 and 1", res.ItemsCopied, res.Skipped)
+	}
+	tf.opts.DryRun = false
+	res := tf.runOn(t, dst)
+	if res.ItemsCopied != 1 || res.Skipped != 1 || res.Kinds[mailbox.KindContacts].Skipped != 1 {
+		t.Fatalf("copied %d, skipped %d (%v)", res.ItemsCopied, res.Skipped, res.SkipReasons)
+	}
+	for reason := range res.SkipReasons {
+		if !strings.Contains(reason, mailbox.CodeKindNotCarried) || !strings.Contains(reason, "no contact groups") {
+			t.Errorf("skip reason %q lacks the code or the target's reason", reason)
+		}
+	}
+	if n := tf.audit.count(audit.ActionItemCreate, audit.OutcomeStarted); n != 1 {
+		t.Errorf("%d item.create started lines, want 1 (the contact only)", n)
 	}
 }

@@ -28,6 +28,9 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 		Backend:      "graph",
 		ItemCounts:   true,
 		MaxItemBytes: m.c.sched.limits.MaxItemBytes,
+		// Graph's /contacts holds no contact groups (reference/items.md B):
+		// the engine skips them with this reason before any request.
+		RefusedClasses: map[string]string{mailbox.ClassContactGroup: "Graph has no contact groups (IPM.DistList); re-create the group in Outlook, or keep its members as contacts"},
 		Reads: []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME},
 			typed(mailbox.KindContacts, contactLosses), typed(mailbox.KindCalendar, calendarReadLosses), typed(mailbox.KindTasks, "")},
 		Writes: []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail, Format: mailbox.FormatMIME,

@@ -118,6 +118,22 @@ type Capabilities struct {
 	ReadFlagChanges bool
 	// MaxItemBytes is the largest item the side writes, 0 for no limit.
 	MaxItemBytes int64
+	// RefusedClasses are item classes the side does not write although it
+	// writes their kind (Graph holds contacts but no contact groups,
+	// IPM.DistList), with the reason: the engine skips such an item before
+	// any request. A key matches its class and the classes under it.
+	RefusedClasses map[string]string
+}
+
+// Refuses says why the side does not write an item of this class, or "".
+func (c Capabilities) Refuses(class string) string {
+	for prefix, why := range c.RefusedClasses {
+		p, cl := strings.ToUpper(prefix), strings.ToUpper(class)
+		if cl == p || strings.HasPrefix(cl, p+".") {
+			return why
+		}
+	}
+	return ""
 }
 
 // StoreKind names one kind in one store.
