@@ -305,10 +305,19 @@ func (x *calendarItemXML) event() (mailbox.Event, error) {
 		e.ReminderMinutes = max(x.ReminderMinutes, 0)
 	}
 	e.Body, e.BodyHTML = x.Body.text()
-	if tz := x.StartTimeZone.ID; tz != "" && tz != "UTC" && mailbox.KnownZone(tz) {
-		// An unknown zone (a custom one, tzone://Microsoft/Custom) is
-		// left empty: the instants are kept, in UTC.
-		e.TimeZone = tz
+	if tz := x.StartTimeZone.ID; tz != "" && tz != "UTC" {
+		if mailbox.KnownZone(tz) {
+			e.TimeZone = tz
+		} else if e.IsAllDay {
+			// An unknown zone (a custom one, tzone://Microsoft/Custom) is
+			// left empty: the instants are kept, in UTC. An all-day item
+			// is then midnight to midnight nowhere the model can say: it
+			// is kept as a timed item at the same instants, and its body
+			// says so (a reader reports no losses; the body is where a
+			// person sees it).
+			e.IsAllDay = false
+			e.Body = withNotes(e.Body, e.BodyHTML, []string{fmt.Sprintf("[an all-day item in time zone %q, kept at the same times]", tz)})
+		}
 	}
 	for _, p := range x.ExtendedProperty {
 		if strings.EqualFold(p.URI.SetID, publicStringsSet) && p.URI.Name == onlineMeetingLinkName && e.OnlineMeetingURL == "" {
