@@ -20,9 +20,11 @@ import (
 // properties to read, CreateItem with a t:Task to write (items.md E3).
 // Owner and Delegator are read-only on EWS (exchangelib's
 // items/task.py marks them so; Exchange makes the writing mailbox's
-// owner the owner): a task that names either is written without them,
+// owner the owner), and CompleteDate is ignored (Exchange sets it when
+// the task is completed): a task that has any is written without them,
 // reported as mailbox.LossTaskFields. Regenerating recurrences
-// (DailyRegeneration ...) have no model and fail the read, permanently.
+// (DailyRegeneration ...) have no model: the task is read without its
+// recurrence, said in its body.
 
 var taskFields = []string{"item:ItemClass", "item:Subject", "item:Sensitivity", "item:Body", "item:Attachments", "item:Categories",
 	"item:Importance", "item:ReminderDueBy", "item:ReminderIsSet", "task:CompleteDate", "task:Delegator", "task:DueDate",
@@ -74,7 +76,11 @@ func (x *taskXML) task() (mailbox.Task, error) {
 	t.Body, t.BodyHTML = x.Body.text()
 	r, err := x.Recurrence.recurrence()
 	if err != nil {
-		return t, err
+		// A regenerating recurrence ("every 2 weeks after completion")
+		// has no model: the task is carried without it, and its body
+		// says so (a reader reports no losses).
+		t.Body = withNotes(t.Body, t.BodyHTML, []string{fmt.Sprintf("[task recurrence not carried: %v]", err)})
+		return t, nil
 	}
 	t.Recurrence = r
 	return t, nil

@@ -3,6 +3,7 @@ package ews
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/exmigrate/exmigrate/mailbox"
@@ -98,8 +99,8 @@ func TestTypedSeeds(t *testing.T) {
 	if err := decodeResponse(bytes.NewReader([]byte(seedTask)), "GetItem", 200, &tk); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tk.RM.Messages[0].Items.Items[0].task(); err == nil {
-		t.Error("a regenerating task recurrence was read without an error")
+	if rt, err := tk.RM.Messages[0].Items.Items[0].task(); err != nil || rt.Recurrence != nil || !strings.Contains(rt.Body, "DailyRegeneration") {
+		t.Errorf("a regenerating task recurrence: %+v, %v; want the task without it, said in the body", rt, err)
 	}
 	tk.RM.Messages[0].Items.Items[0].Recurrence = nil
 	task, _ := tk.RM.Messages[0].Items.Items[0].task()
