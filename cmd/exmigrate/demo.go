@@ -95,6 +95,7 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 		return err
 	}
 	ewsWrites, graphWrites := l.EWS.Writes(), l.Graph.Writes()
+	ewsSent, graphSent := l.EWS.MeetingMessagesSent(), l.Graph.MeetingMessagesSent()
 	if err := step("copy (on-prem to cloud, with inbox rules)", func() error {
 		return copyRun(ctx, &copyOptions{g: &g, Mailboxes: l.CopyCSV, Rules: true, Direction: "onboarding", MaxSkipped: -1, ItemWorkers: 4})
 	}); err != nil {
@@ -102,6 +103,10 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	}
 	fmt.Fprintf(out, "writes during the copy: %d to on-prem (EWS), %d to the cloud (Graph)\n",
 		l.EWS.Writes()-ewsWrites, l.Graph.Writes()-graphWrites)
+	// The fakes send what the services send (invitations, updates,
+	// cancellations): the copy must have made them send nothing.
+	fmt.Fprintf(out, "meeting messages the services sent during the copy: %d on-prem, %d in the cloud\n",
+		l.EWS.MeetingMessagesSent()-ewsSent, l.Graph.MeetingMessagesSent()-graphSent)
 	if err := step("report", func() error {
 		return reportRun(ctx, &reportOptions{g: &g, In: assessment, CopyResults: filepath.Join(l.Dir, "state.db"),
 			Formats: "html,csv,json,md", Out: reportDir, Organisation: l.Scenario.Organisation})

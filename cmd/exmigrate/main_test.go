@@ -123,7 +123,8 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, code := range []string{"EXM-PF-PRESENT", "EXM-HOLD-INPLACE", "EXM-ARCHIVE-NOT-REACHABLE", "EXM-DELEGATE",
-		"EXM-ITEM-OVER-150MB", "EXM-RULE-CONDITION-UNMAPPABLE", "EXM-RULE-ACTION-UNMAPPABLE", "EXM-CONTENT-NOT-COPIED"} {
+		"EXM-ITEM-OVER-150MB", "EXM-RULE-CONDITION-UNMAPPABLE", "EXM-RULE-ACTION-UNMAPPABLE", "EXM-CONTENT-CARRIED-WITH-LOSS",
+		"EXM-CAL-MEETING-AS-APPOINTMENT", "EXM-TASK-FIELDS-LOST"} {
 		if !strings.Contains(string(html), code) {
 			t.Errorf("the report does not show %s", code)
 		}
@@ -145,11 +146,29 @@ func TestDemo(t *testing.T) {
 			creates[e.Outcome]++
 		}
 	}
-	if creates["started"] != 579 || creates["ok"] != 579 || len(creates) != 2 {
-		t.Errorf("audit log has item.create lines by outcome %v, want 579 started and 579 ok (575 messages and ann's 4 contacts)", creates)
+	// 575 messages, 18 calendar items, 3 contacts and 4 tasks.
+	if creates["started"] != 600 || creates["ok"] != 600 || len(creates) != 2 {
+		t.Errorf("audit log has item.create lines by outcome %v, want 600 started and 600 ok (575 messages, 18 calendar items, 3 contacts, 4 tasks)", creates)
 	}
-	if n := strings.Count(string(audit), `"action":"item.skip"`); n != 1 {
-		t.Errorf("audit log has %d item.skip lines, want 1 (the 160 MB item)", n)
+	if n := strings.Count(string(audit), `"action":"item.skip"`); n != 2 {
+		t.Errorf("audit log has %d item.skip lines, want 2 (the 160 MB item and ann's contact group)", n)
+	}
+	// The demo's report shows what each kind carried and lost.
+	md, err := os.ReadFile(filepath.Join(dir, "report", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| calendar | 18 | 18 | 0 | 9 |", "| contacts | 4 | 3 | 1 | 0 |", "| tasks | 4 | 4 | 0 | 2 |",
+		"`EXM-CAL-MEETING-AS-APPOINTMENT` | room-paris@contoso.com", "written into its body, and no one was sent anything"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the demo's report.md lacks %q", want)
+		}
+	}
+	if !strings.Contains(out, "writes during the copy: 0 to on-prem (EWS)") {
+		t.Errorf("the demo wrote to the on-prem side:\n%s", out)
+	}
+	if !strings.Contains(out, "meeting messages the services sent during the copy: 0 on-prem, 0 in the cloud") {
+		t.Errorf("the demo's copy made a service send meeting mail:\n%s", out)
 	}
 	if !strings.Contains(string(audit), `"action":"rule.create"`) {
 		t.Error("audit log has no rule.create line")
