@@ -403,3 +403,30 @@ func TestEventRoundTrips(t *testing.T) {
 		t.Errorf("%d meeting messages", n)
 	}
 }
+
+// A contact whose photo cannot be set is removed, not left looking
+// complete without it.
+func TestContactPhotoFailureRemovesContact(t *testing.T) {
+	l := newLab(t)
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	c := l.client(t, func(c *graphmail.Config) { c.Limits.MaxBackoff = 5 * time.Millisecond })
+	mb := c.Mailbox(alice)
+	fd, err := mb.CreateFolder(ctxT(t), "", "People", mailbox.ClassContactsFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := mailboxtest.SampleContact()
+	ct.Photo = []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00photo")
+	body, _ := mailbox.EncodeContact(ct)
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultDrop, Count: 1000, Method: "PUT", Path: "/photo"})
+	var obs observed
+	if _, err := mb.CreateItem(obs.ctx(ctxT(t)), fd.ID, typedPayload(mailbox.ClassContact, "src-p", body)); err == nil {
+		t.Fatal("CreateItem succeeded while the photo could not be set")
+	}
+	if cs := fx.Contacts(fd.ID); len(cs) != 0 {
+		t.Errorf("the folder keeps %d contacts after the failed write", len(cs))
+	}
+	if len(obs.sides) != 2 || obs.sides[1].Err != nil || obs.sides[1].Action != mailbox.SideWriteDeleteIncomplete {
+		t.Errorf("side writes %+v, want the removal started and done", obs.sides)
+	}
+}

@@ -157,21 +157,21 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 	m.paths, m.root = paths, rootID
 	m.mu.Unlock()
 	contacts, err := m.contactFolderTree(ctx, rootID)
-	if errors.Is(err, mailbox.ErrAccessDenied) {
+	switch {
+	case errors.Is(err, mailbox.ErrAccessDenied):
 		// An app registered for mail only still copies mail; the contact
 		// folders are left out, loudly.
 		m.c.log.Warn("contact folders not listed: the app lacks Contacts.Read or Contacts.ReadWrite", "mailbox", m.address, "err", err)
-		return out, nil
-	}
-	if err != nil {
+	case err != nil:
 		return nil, err
+	default:
+		m.mu.Lock()
+		for _, f := range contacts {
+			m.paths[f.ID] = f.Path
+		}
+		m.mu.Unlock()
+		out = append(out, contacts...)
 	}
-	m.mu.Lock()
-	for _, f := range contacts {
-		m.paths[f.ID] = f.Path
-	}
-	m.mu.Unlock()
-	out = append(out, contacts...)
 	// Calendars and To Do lists, when the app may read them: an app
 	// registered without them still copies the rest (Capabilities names
 	// the permission to grant).
