@@ -23,6 +23,15 @@
 //
 // A MIME stream from OpenMIME holds its session until closed: close it
 // before starting another request on a client whose MaxConcurrency is 1.
+//
+// Typed items: contacts and contact groups (contact.go, group.go),
+// calendar items (calendar.go) and tasks (task.go) are read with GetItem
+// of their properties and written with CreateItem from them; UpdateItem
+// rewrites them in place (update.go). Calendar writes always carry
+// SendMeetingInvitations, SendMeetingInvitationsOrCancellations or
+// SendMeetingCancellations at SendToNone: nothing is ever sent. What EWS
+// cannot set (another organizer, attendees' responses, a task's owner and
+// complete date) is reported with mailbox.ReportLoss.
 package ews
 
 import (

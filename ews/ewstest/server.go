@@ -10,13 +10,29 @@
 // Server.ConnState: NTLM state is kept per connection (by remote address)
 // and must be forgotten when the connection closes.
 //
-// Operations served: GetFolder, FindFolder, FindItem, GetItem (MIME),
-// GetAttachment, CreateFolder, CreateItem (from MIME or from properties;
-// never sends),
-// UpdateItem (read state, subject), SyncFolderItems, SyncFolderHierarchy,
-// ResolveNames, GetInboxRules, GetDelegate, GetSearchableMailboxes,
-// GetDiscoverySearchConfiguration and GetHoldOnMailboxes. Anything else is
-// answered ErrorSchemaValidation.
+// Operations served: GetFolder, FindFolder, FindItem, GetItem (MIME, and
+// occurrences of a series by OccurrenceItemId), GetAttachment,
+// CreateAttachment, CreateFolder, CreateItem (from MIME or from
+// properties), UpdateItem, DeleteItem, SyncFolderItems,
+// SyncFolderHierarchy, ResolveNames, GetInboxRules, GetDelegate,
+// GetSearchableMailboxes, GetDiscoverySearchConfiguration and
+// GetHoldOnMailboxes. Anything else is answered ErrorSchemaValidation.
+//
+// Mail is never sent: a message created with SendOnly or SendAndSaveCopy
+// is refused whole (SendAttempts counts it). Meetings are sent as
+// Exchange sends them: a calendar item with attendees created, updated or
+// deleted with a Send* value other than SendToNone delivers a meeting
+// request or cancellation to each attendee (into the Inbox of mailboxes
+// the fake holds) and, with SaveCopy, a copy into the organizer's Sent
+// Items; MeetingMessagesSent counts them, so a client's count of zero
+// proves something.
+//
+// Calendar items, tasks and contact groups written from their properties
+// (or added with FolderFixture.AddEvent, AddTask, AddContactGroup) are
+// held as the contract's models (typed.go): series are expanded with
+// mailbox.Expand, an UpdateItem on an occurrence makes an exception and a
+// DeleteItem on one cancels it, and properties Exchange computes
+// (Organizer, IsMeeting, a task's Owner ...) are refused on write.
 //
 // Item and folder shapes take every property path the schema allows
 // (schema_tables.go is generated from types.xsd); the fake answers what it
