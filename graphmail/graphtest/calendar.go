@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -43,6 +44,9 @@ type calEvent struct {
 	AttachmentIDs     []string `json:",omitempty"`
 	Created, Modified time.Time
 	ChangeKey, Seq    int64
+	// Order is the sequence at creation: listings give events in the
+	// order they were made.
+	Order int64 `json:",omitempty"`
 }
 
 type calendarFolder struct {
@@ -93,7 +97,12 @@ func (mb *mbox) calendarEvents(calID string) []*calEvent {
 			out = append(out, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b *calEvent) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b *calEvent) int {
+		if a.Order != b.Order {
+			return cmp.Compare(a.Order, b.Order)
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	return out
 }
 
@@ -974,7 +983,7 @@ func (s *Server) events(q *req, c *calendarFolder) {
 			}
 		}
 		now := time.Now().UTC()
-		e := &calEvent{ID: s.nextID("AAMkE"), CalendarID: c.ID, Event: ev, Ext: p.ext, TransactionID: p.txn, Created: now}
+		e := &calEvent{ID: s.nextID("AAMkE"), CalendarID: c.ID, Event: ev, Ext: p.ext, TransactionID: p.txn, Created: now, Order: s.seq}
 		if len(ev.Attendees) > 0 {
 			e.Event.IsMeeting, e.Event.MyResponse = true, "Organizer"
 			e.Event.Organizer = &mailbox.Attendee{Name: q.mb.address, Address: q.mb.address}
@@ -1535,7 +1544,7 @@ func (f *MailboxFixture) AddEvent(calendarID string, ev mailbox.Event) string {
 		panic("graphtest: AddEvent into unknown calendar " + calendarID)
 	}
 	now := time.Now().UTC()
-	e := &calEvent{ID: f.s.nextID("AAMkE"), CalendarID: calendarID, Event: cloneEvent(ev), Ext: map[string]string{}, Created: now}
+	e := &calEvent{ID: f.s.nextID("AAMkE"), CalendarID: calendarID, Event: cloneEvent(ev), Ext: map[string]string{}, Created: now, Order: f.s.seq}
 	for range ev.Attachments {
 		e.AttachmentIDs = append(e.AttachmentIDs, f.s.nextID("AAMkA"))
 	}
@@ -1545,7 +1554,7 @@ func (f *MailboxFixture) AddEvent(calendarID string, ev mailbox.Event) string {
 }
 
 // Events are the events of a calendar ("" is the default one), as the
-// fake holds them, ordered by id.
+// fake holds them, in the order they were made.
 func (f *MailboxFixture) Events(calendarID string) []StoredEvent {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
