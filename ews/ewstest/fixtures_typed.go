@@ -2,6 +2,7 @@ package ewstest
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 
@@ -166,6 +167,7 @@ func (f *FolderFixture) UpdateTask(id string, change func(*mailbox.Task)) bool {
 func (f *FolderFixture) touch(x *item) {
 	x.syncTyped()
 	x.updated = f.s.nextSeq()
+	x.ext = maps.Clone(x.ext)
 	x.ext["0x3008"] = xsTime(f.s.now())
 }
 

@@ -1,6 +1,7 @@
 package ewstest
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -532,6 +533,9 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 // touch marks an item changed: a new change key, a new modification time.
 func (rc *reqCtx) touch(it *item) {
 	it.updated = rc.s.nextSeq()
+	// A new map: GetItem answers from a copy of the item made under the
+	// lock and read after it.
+	it.ext = maps.Clone(it.ext)
 	it.ext["0x3008"] = xsTime(rc.s.now())
 }
 
