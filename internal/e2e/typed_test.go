@@ -46,6 +46,11 @@ type kindSide struct {
 	photos      func() int // contacts with a photo
 	updateEvent func(id string, fn func(*mailbox.Event)) bool
 	updateTask  func(id string, fn func(*mailbox.Task)) bool
+	// contactIDs lists the contacts; jobTitles their job titles, as the
+	// fake stores them.
+	contactIDs    func() []string
+	jobTitles     func() []string
+	updateContact func(id string, fn func(*mailbox.Contact)) bool
 }
 
 type storedEvent struct {
@@ -127,6 +132,19 @@ func (e *env) ewsSide(t *testing.T, addr string) kindSide {
 		},
 		updateEvent: mb.Folder("Calendar").UpdateEvent,
 		updateTask:  mb.Folder("Tasks").UpdateTask,
+		contactIDs: func() (ids []string) {
+			for _, c := range mb.Folder("Contacts").Contacts() {
+				ids = append(ids, c.ID)
+			}
+			return ids
+		},
+		jobTitles: func() (out []string) {
+			for _, c := range mb.Folder("Contacts").Contacts() {
+				out = append(out, c.Fields["JobTitle"])
+			}
+			return out
+		},
+		updateContact: mb.Folder("Contacts").UpdateContact,
 	}
 }
 
@@ -163,6 +181,20 @@ func (e *env) graphSide(t *testing.T, addr string) kindSide {
 		},
 		updateEvent: fx.UpdateEvent,
 		updateTask:  fx.UpdateTask,
+		contactIDs: func() (ids []string) {
+			for _, c := range fx.Contacts(fx.ContactsFolderID()) {
+				ids = append(ids, c.ID)
+			}
+			return ids
+		},
+		jobTitles: func() (out []string) {
+			for _, c := range fx.Contacts(fx.ContactsFolderID()) {
+				title, _ := c.Props["jobTitle"].(string)
+				out = append(out, title)
+			}
+			return out
+		},
+		updateContact: fx.UpdateContact,
 	}
 }
 
@@ -344,7 +376,7 @@ func TestEveryKindEveryDirection(t *testing.T) {
 				t.Fatalf("second pass: copied %d, updated %d, %d writes; want none", again.ItemsCopied, again.Updated, e.lab.Graph.Writes()+e.lab.EWS.Writes()-writes)
 			}
 
-			// A changed event and task are updated in place.
+			// A changed event, task and contact are updated in place.
 			var evID, evKey string
 			for k, s := range srcEvents {
 				if s.ev.Recurrence == nil && !s.ev.IsAllDay {
@@ -357,13 +389,18 @@ func TestEveryKindEveryDirection(t *testing.T) {
 				taskID, taskKey = s.id, k
 				break
 			}
+			const newTitle = "Chief Migration Officer"
 			if !src.updateEvent(evID, func(ev *mailbox.Event) { ev.Location = "Moved to the roof terrace" }) ||
-				!src.updateTask(taskID, func(k *mailbox.Task) { k.Status, k.CompleteDate = "Completed", "2026-11-30" }) {
+				!src.updateTask(taskID, func(k *mailbox.Task) { k.Status, k.CompleteDate = "Completed", "2026-11-30" }) ||
+				!src.updateContact(src.contactIDs()[0], func(c *mailbox.Contact) { c.JobTitle = newTitle }) {
 				t.Fatal("the source fixture did not change the items")
 			}
 			upd := e.copyOnce(t, entry, tt.dir, testOptions())
-			if upd.Updated != 2 || upd.ItemsCopied != 0 {
-				t.Errorf("pass after two changes: updated %d, copied %d; want 2 and 0", upd.Updated, upd.ItemsCopied)
+			if upd.Updated != 3 || upd.ItemsCopied != 0 {
+				t.Errorf("pass after three changes: updated %d, copied %d; want 3 and 0", upd.Updated, upd.ItemsCopied)
+			}
+			if titles := dst.jobTitles(); !slices.Contains(titles, newTitle) || len(titles) != len(src.contactIDs()) {
+				t.Errorf("the target's contacts after the update: job titles %q, want %q among %d", titles, newTitle, len(src.contactIDs()))
 			}
 			if d := dst.events()[evKey]; d.ev.Location != "Moved to the roof terrace" {
 				t.Errorf("the target's event %s has location %q after the update", evKey, d.ev.Location)
