@@ -511,13 +511,15 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 			}
 		}
 		it.contact, it.categories, it.subject = cd, cats, subject
+		newExt := maps.Clone(it.ext)
 		for k, v := range ext {
 			if *v == "" {
-				delete(it.ext, k)
+				delete(newExt, k)
 			} else {
-				it.ext[k] = *v
+				newExt[k] = *v
 			}
 		}
+		it.ext = newExt
 		rc.touch(it)
 		return true, nil
 	default:
