@@ -476,7 +476,7 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 	case it.contact != nil:
 		cd := cloneContact(it.contact)
 		ext := map[string]*string{}
-		cats, subject := it.categories, it.subject
+		cats, subject, importance := it.categories, it.subject, it.importance
 		for _, u := range updates {
 			f := parseUpdate(u)
 			switch {
@@ -498,7 +498,7 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 				if f.set() && f.val != nil {
 					imp = orDefault(f.val.child(nsTypes, "Importance").value(), "Normal")
 				}
-				it.importance = imp
+				importance = imp
 			case f.uri == "item:Subject":
 				subject = ""
 				if f.set() && f.val != nil {
@@ -510,7 +510,7 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 				}
 			}
 		}
-		it.contact, it.categories, it.subject = cd, cats, subject
+		it.contact, it.categories, it.subject, it.importance = cd, cats, subject, importance
 		newExt := maps.Clone(it.ext)
 		for k, v := range ext {
 			if *v == "" {
