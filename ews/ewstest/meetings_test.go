@@ -119,3 +119,38 @@ func TestCalendarItemReadOnly(t *testing.T) {
 		t.Errorf("a calendar item with an organizer: %v", ms)
 	}
 }
+
+// TestTaskAsExchangeKeepsIt: Owner cannot be set; CompleteDate is
+// ignored and set on completion, with 100 percent.
+func TestTaskAsExchangeKeepsIt(t *testing.T) {
+	l := newLab(t)
+	create := func(item string) []byte {
+		_, resp := l.do(t, `<m:CreateItem><m:SavedItemFolderId><t:DistinguishedFolderId Id="tasks"/></m:SavedItemFolderId><m:Items>`+item+`</m:Items></m:CreateItem>`)
+		return resp
+	}
+	if ms := messages(t, create(`<t:Task><t:Subject>x</t:Subject><t:Owner>Boss</t:Owner></t:Task>`)); len(ms) != 1 || ms[0][1] != "ErrorInvalidPropertySet" {
+		t.Errorf("a task with an owner: %v", ms)
+	}
+	resp := create(`<t:Task><t:Subject>y</t:Subject><t:CompleteDate>2020-01-01T00:00:00Z</t:CompleteDate><t:PercentComplete>30</t:PercentComplete><t:Status>InProgress</t:Status></t:Task>`)
+	id := findAll(t, resp, "ItemId")[0].attr("Id")
+	got := l.mb.Root("tasks").Tasks()
+	if len(got) != 1 || got[0].Task.CompleteDate != "" || got[0].Task.PercentComplete != 30 || got[0].Task.Owner != "Alice" {
+		t.Fatalf("the task stored: %+v", got)
+	}
+	_, resp = l.do(t, `<m:UpdateItem ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="`+id+`"/><t:Updates>`+
+		`<t:SetItemField><t:FieldURI FieldURI="task:Status"/><t:Task><t:Status>Completed</t:Status></t:Task></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)
+	if ms := messages(t, resp); len(ms) != 1 || ms[0][0] != "Success" {
+		t.Fatalf("UpdateItem: %v", ms)
+	}
+	got = l.mb.Root("tasks").Tasks()
+	if got[0].Task.Status != "Completed" || got[0].Task.PercentComplete != 100 || got[0].Task.CompleteDate != l.srv.now().Format(time.DateOnly) {
+		t.Errorf("the completed task: %+v", got[0].Task)
+	}
+	// All or nothing: a refused change in an UpdateItem changes nothing.
+	_, resp = l.do(t, `<m:UpdateItem ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="`+id+`"/><t:Updates>`+
+		`<t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:Task><t:Subject>z</t:Subject></t:Task></t:SetItemField>`+
+		`<t:SetItemField><t:FieldURI FieldURI="task:Owner"/><t:Task><t:Owner>Boss</t:Owner></t:Task></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)
+	if ms := messages(t, resp); len(ms) != 1 || ms[0][1] != "ErrorInvalidPropertySet" || l.mb.Root("tasks").Tasks()[0].Task.Subject != "y" {
+		t.Errorf("a refused update: %v, subject %q", ms, l.mb.Root("tasks").Tasks()[0].Task.Subject)
+	}
+}
