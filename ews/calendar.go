@@ -460,6 +460,9 @@ func attendeeNotes(e mailbox.Event, withOrganizer bool) []string {
 	if withOrganizer && e.Organizer != nil {
 		notes = append(notes, "Meeting organized by "+person(*e.Organizer))
 	}
+	if withOrganizer && e.IsCancelled {
+		notes = append(notes, "The organizer cancelled this meeting.")
+	}
 	if len(e.Attendees) > 0 {
 		notes = append(notes, "Attendees and their responses:")
 		for _, a := range e.Attendees {

@@ -50,6 +50,10 @@ func TestPlanEvent(t *testing.T) {
 		!strings.Contains(w.Body, "Meeting organized by Me@x.example") || !strings.Contains(w.Body, "a@x.example") {
 		t.Errorf("another's meeting: attendees %v uid %q losses %+v body %q", att, w.UID, losses, w.Body)
 	}
+	m.IsCancelled = true
+	if w, _, _ := planEvent(m, "other@x.example"); !strings.Contains(w.Body, "cancelled") {
+		t.Errorf("a cancelled meeting's appointment does not say so: %q", w.Body)
+	}
 	a := mailbox.Event{Subject: "s", Start: start, End: start.Add(time.Hour)}
 	if w, att, losses := planEvent(a, "me@x.example"); att || len(losses) != 0 || w.Body != "" {
 		t.Errorf("appointment: attendees %v losses %+v", att, losses)
