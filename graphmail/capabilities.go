@@ -88,9 +88,9 @@ const calendarReadLosses = "per-occurrence attendee changes; item and reference 
 
 // contactLosses is what a contact loses through Graph's /contacts
 // (learn.microsoft.com/graph/api/resources/contact): groups are not served
-// (microsoft-graph-docs-contrib#4041), and the model carries no photo or
-// attachments.
-const contactLosses = "contact groups (IPM.DistList) are not reachable through Graph /contacts; photos, attachments and properties outside mailbox.Contact are not carried"
+// (microsoft-graph-docs-contrib#4041), a contact has no attachments, and
+// a photo travels only as a JPEG, PNG, GIF or BMP of up to 3 MB.
+const contactLosses = "contact groups (IPM.DistList) are not reachable through Graph /contacts; attachments, photos over 3 MB or in other formats, and properties outside mailbox.Contact are not carried"
 
 // OpenItem streams an item's content: a message as MIME; a contact, an
 // event or a task as the typed body.
