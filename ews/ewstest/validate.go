@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // The fake checks each request against the shape the EWS schema demands
@@ -345,6 +347,24 @@ func validate(op *node) error {
 					return err
 				}
 			}
+		case "ItemChanges":
+			// The partial items of SetItemField and AppendToItemField
+			// are items of their type, in its schema order.
+			for _, ch := range c.children {
+				for _, u := range ch.child(nsTypes, "Updates").kids() {
+					for _, v := range u.kids() {
+						if v.is(nsTypes, "FieldURI") || v.is(nsTypes, "IndexedFieldURI") || v.is(nsTypes, "ExtendedFieldURI") {
+							if err = checkPath(v); err != nil {
+								return err
+							}
+							continue
+						}
+						if err = checkItem(v); err != nil {
+							return err
+						}
+					}
+				}
+			}
 		case "Folders":
 			for _, f := range c.children {
 				typ, ok := schemaFolderElements[f.name.Local]
@@ -381,9 +401,19 @@ func checkItem(it *node) error {
 			vals = []string{"Low", "Normal", "High"}
 		case "Sensitivity":
 			vals = []string{"Normal", "Personal", "Private", "Confidential"}
-		case "IsRead", "IsReadReceiptRequested", "IsDeliveryReceiptRequested", "IsAllDayEvent", "IsResponseRequested":
+		case "IsRead", "IsReadReceiptRequested", "IsDeliveryReceiptRequested", "IsAllDayEvent", "IsResponseRequested", "ReminderIsSet":
 			vals = xsBooleans
-		case "Start", "End", "DateTimeSent", "DateTimeReceived", "DueDate", "StartDate":
+		case "LegacyFreeBusyStatus":
+			vals = []string{"Free", "Tentative", "Busy", "OOF", "WorkingElsewhere", "NoData"}
+		case "Status":
+			if it.name.Local == "Task" {
+				vals = mailbox.TaskStatuses
+			}
+		case "ReminderMinutesBeforeStart", "PercentComplete":
+			if _, err := strconv.ParseFloat(c.value(), 64); err != nil {
+				return violationf(c, "The '%s' element is invalid - The value '%s' is invalid according to its datatype.", c.name.Local, c.value())
+			}
+		case "Start", "End", "DateTimeSent", "DateTimeReceived", "DueDate", "StartDate", "CompleteDate", "ReminderDueBy":
 			if _, ok := requestTime(c); !ok {
 				return violationf(c, "The '%s' element is invalid - The value '%s' is invalid according to its datatype 'http://www.w3.org/2001/XMLSchema:dateTime'.", c.name.Local, c.value())
 			}
