@@ -35,10 +35,21 @@ import (
 //     organizer, the attendees and their responses, with the loss
 //     reported as mailbox.LossMeetingAsAppointment. Its UID is not
 //     written, so the copy does not link itself to the real meeting.
-//   - attendees' responses: they are what attendees answered; a meeting
-//     the mailbox organizes is written with its attendees (nothing is
-//     sent) and their responses, when any is known, go into the body,
-//     reported as LossResponses.
+//   - attendees' responses: they are what attendees answered (the EWS
+//     Managed API's Attendee.ResponseType has no setter; whether Exchange
+//     honours a ResponseType sent in CreateItem is not documented); a
+//     meeting the mailbox organizes is written with its attendees
+//     (nothing is sent) and their responses, when any is known, go into
+//     the body, reported as LossResponses. "The mailbox organizes" is an
+//     exact match of the organizer's SMTP address with the mailbox's.
+//
+// Occurrences are named by OccurrenceItemId: the series' id and the
+// occurrence's InstanceIndex, its position among the pattern's regular
+// occurrences as mailbox.Expand lists them (cancelled ones keep their
+// place: Exchange answers ErrorCalendarOccurrenceIsDeletedFromRecurrence
+// for them). A cancelled occurrence is removed with DeleteType
+// HardDelete, so that nothing lands in Deleted Items (unverified which
+// DeleteType Exchange prefers for occurrences; all three are valid).
 //
 // A series with changed or cancelled occurrences takes several requests.
 // It is created with a pending stamp (pendingURI), its occurrences are
