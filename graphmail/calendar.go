@@ -325,6 +325,12 @@ func eventToGraph(ctx context.Context, e mailbox.Event, stamp string, create boo
 		"categories":                 nonNil(e.Categories),
 		"recurrence":                 recurrenceToGraph(e.Recurrence, e.TimeZone),
 	}
+	if r, ok := g["recurrence"].(*graphRecurrence); ok && r != nil {
+		// Graph takes a range only from the date of the start
+		// (outlook-schedule-recurring-events).
+		loc, _ := mailbox.ZoneLocation(e.TimeZone)
+		r.Range.StartDate = e.Start.In(loc).Format(time.DateOnly)
+	}
 	if e.Sensitivity != "" {
 		g["sensitivity"] = strings.ToLower(e.Sensitivity)
 	}

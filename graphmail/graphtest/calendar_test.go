@@ -247,3 +247,33 @@ func TestCalendarAndTodoSnapshot(t *testing.T) {
 		t.Error("a restore sent meeting messages")
 	}
 }
+
+// calendarView/delta: the window is kept in the links; a later round
+// gives the instances of the events changed since, and removals.
+func TestCalendarViewDelta(t *testing.T) {
+	f, tok := calendarFixture(t)
+	u := "/users/" + alice
+	one := f.call(t, tok, "POST", u+"/events", []byte(`{"subject":"one","start":{"dateTime":"2026-01-05T10:00:00","timeZone":"UTC"},"end":{"dateTime":"2026-01-05T11:00:00","timeZone":"UTC"}}`)).body["id"].(string)
+	f.call(t, tok, "POST", u+"/events", []byte(`{"subject":"later","start":{"dateTime":"2026-06-05T10:00:00","timeZone":"UTC"},"end":{"dateTime":"2026-06-05T11:00:00","timeZone":"UTC"}}`))
+	first := f.call(t, tok, "GET", q(u+"/calendarView/delta", "startDateTime", "2026-01-01T00:00:00Z", "endDateTime", "2026-02-01T00:00:00Z"), nil)
+	if vs := values(first); len(vs) != 1 || vs[0]["subject"] != "one" {
+		t.Fatalf("first round: %v", vs)
+	}
+	dl := first.body["@odata.deltaLink"].(string)
+	if vs := values(f.call(t, tok, "GET", dl, nil)); len(vs) != 0 {
+		t.Errorf("a round without changes: %v", vs)
+	}
+	f.call(t, tok, "PATCH", u+"/events/"+one, []byte(`{"subject":"one (renamed)"}`))
+	next := f.call(t, tok, "GET", dl, nil)
+	if vs := values(next); len(vs) != 1 || vs[0]["subject"] != "one (renamed)" {
+		t.Errorf("after a change: %v", vs)
+	}
+	f.call(t, tok, "DELETE", u+"/events/"+one, nil)
+	if vs := values(f.call(t, tok, "GET", next.body["@odata.deltaLink"].(string), nil)); len(vs) != 1 || vs[0]["@removed"] == nil {
+		t.Errorf("after a delete: %v", vs)
+	}
+	f.s.ExpireDeltaTokens()
+	if a := f.call(t, tok, "GET", dl, nil); a.status != 410 || a.code() != "SyncStateNotFound" {
+		t.Errorf("an expired link: %d %q", a.status, a.code())
+	}
+}
