@@ -67,6 +67,15 @@ func TestFakeSendsInvitations(t *testing.T) {
 	if in := bob.Messages("Inbox"); len(in) != 1 || in[0].Subject != "Planning" {
 		t.Errorf("bob's Inbox holds %+v, want the meeting request", in)
 	}
+	// graphmail sees it as Graph serves it: an eventMessage.
+	var classes []string
+	err = l.c.Mailbox("bob@contoso.example").Items(ctxT(t), bob.FolderID("Inbox"), func(it mailbox.Item) error {
+		classes = append(classes, it.Class)
+		return nil
+	})
+	if err != nil || len(classes) != 1 || classes[0] != mailbox.ClassMeeting {
+		t.Errorf("bob's Inbox lists classes %v (%v), want [%s]", classes, err, mailbox.ClassMeeting)
+	}
 	if sent := l.srv.Mailbox(alice).SentItems(); len(sent) != 1 {
 		t.Errorf("alice's Sent Items hold %d messages, want the request's copy", len(sent))
 	}

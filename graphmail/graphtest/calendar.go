@@ -1500,7 +1500,7 @@ func (s *Server) meetingMessagesLocked(org *mbox, ev mailbox.Event, kind string)
 			if in := dst.resolveFolder("inbox"); in != nil {
 				m := &Message{ID: s.nextID("AAMkM"), FolderID: in.id, Subject: subject, BodyType: "text", Body: ev.Body, From: org.address,
 					To: []string{a.Address}, Importance: "normal", FlagStatus: "notFlagged", Received: now, Sent: now, Created: now,
-					Headers: map[string]string{"X-Exmigrate-Fake-Meeting-Message-Type": kind}, ExtendedProperties: map[string]string{}}
+					MeetingMessageType: kind, ExtendedProperties: map[string]string{}}
 				s.touch(m)
 				m.createdSeq = m.seq
 				dst.messages[m.ID] = m
@@ -1510,7 +1510,7 @@ func (s *Server) meetingMessagesLocked(org *mbox, ev mailbox.Event, kind string)
 	if sent := org.resolveFolder("sentitems"); sent != nil {
 		m := &Message{ID: s.nextID("AAMkM"), FolderID: sent.id, Subject: subject, BodyType: "text", Body: ev.Body, From: org.address,
 			To: to, Importance: "normal", FlagStatus: "notFlagged", IsRead: true, Received: now, Sent: now, Created: now,
-			Headers: map[string]string{"X-Exmigrate-Fake-Meeting-Message-Type": kind}, ExtendedProperties: map[string]string{}}
+			MeetingMessageType: kind, ExtendedProperties: map[string]string{}}
 		s.touch(m)
 		m.createdSeq = m.seq
 		org.messages[m.ID] = m

@@ -144,7 +144,7 @@ func TestMeetingSideEffects(t *testing.T) {
 		t.Errorf("after delete: %d messages, want 6", n)
 	}
 	in := bob.Messages("Inbox")
-	if len(in) != 3 || in[2].Subject != "Canceled: Sync (moved)" || in[0].Headers["X-Exmigrate-Fake-Meeting-Message-Type"] != "meetingRequest" {
+	if len(in) != 3 || in[2].Subject != "Canceled: Sync (moved)" || in[0].MeetingMessageType != "meetingRequest" || in[2].MeetingMessageType != "meetingCancelled" {
 		t.Errorf("bob's Inbox: %+v", in)
 	}
 }

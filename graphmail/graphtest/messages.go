@@ -315,6 +315,12 @@ func (s *Server) messageJSON(m *Message, v *msgView) map[string]any {
 		j["from"] = recip(m.From)
 		j["sender"] = recip(m.From)
 	}
+	if m.MeetingMessageType != "" {
+		// An eventMessage: the message type Graph sends a meeting as
+		// (resources/eventmessage), with its derived type's properties.
+		j["@odata.type"] = "#microsoft.graph.eventMessage"
+		j["meetingMessageType"] = m.MeetingMessageType
+	}
 	if hasFold(v.sel, "internetMessageHeaders") {
 		hs := []any{}
 		for k, val := range m.Headers {

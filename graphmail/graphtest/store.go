@@ -41,6 +41,9 @@ type Message struct {
 	// MIME is returned by $value when set; otherwise a MIME rendering of
 	// the fields is.
 	MIME []byte
+	// MeetingMessageType marks a meeting message the fake sent
+	// (meetingRequest, meetingCancelled): it is served as an eventMessage.
+	MeetingMessageType string `json:",omitempty"`
 
 	changeKey  int64
 	seq        int64 // change sequence for delta
