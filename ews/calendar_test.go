@@ -159,3 +159,46 @@ func TestSeriesHalfWritten(t *testing.T) {
 		t.Errorf("FindBySourceID = %q %v %v, want %s", found, ok, err, id)
 	}
 }
+
+// TestUpdateReplacesAttachments: an update leaves the item with the new
+// content's attachments (and a contact with its new photo), not the old.
+func TestUpdateReplacesAttachments(t *testing.T) {
+	e := newEnv(t)
+	box := e.c.Mailbox(testMailbox)
+	ctx := context.Background()
+	ev := mailboxtest.SampleAppointment()
+	body, err := mailbox.EncodeEvent(ev)
+	id, err := box.CreateItem(ctx, "calendar", typedPayload(t, mailbox.ClassAppointment, "src-a", body, err))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Attachments = []mailbox.Attachment{{Name: "map.txt", ContentType: "text/plain", Data: []byte("new map")},
+		{Name: "card.txt", ContentType: "text/plain", Data: []byte("card")}}
+	body, err = mailbox.EncodeEvent(ev)
+	if err := box.UpdateItem(ctx, id, typedPayload(t, mailbox.ClassAppointment, "src-a", body, err)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readEvent(t, box, id); !reflect.DeepEqual(got.Attachments, ev.Attachments) {
+		t.Errorf("attachments after the update: %+v, want %+v", got.Attachments, ev.Attachments)
+	}
+	if stored := e.mb.Root("calendar").Events(); len(stored) != 1 || len(stored[0].Event.Attachments) != 2 {
+		t.Errorf("the fake holds %+v", stored)
+	}
+
+	c := mailbox.Contact{DisplayName: "Ana", Photo: []byte{1, 2, 3}}
+	body, err = mailbox.EncodeContact(c)
+	cid, err := box.CreateItem(ctx, "contacts", typedPayload(t, mailbox.ClassContact, "src-c", body, err))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Photo = []byte{4, 5, 6, 7}
+	body, err = mailbox.EncodeContact(c)
+	if err := box.UpdateItem(ctx, cid, typedPayload(t, mailbox.ClassContact, "src-c", body, err)); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range e.mb.Root("contacts").Contacts() {
+		if s.ID == cid && !reflect.DeepEqual(s.Photo, c.Photo) {
+			t.Errorf("the photo after the update: %v, want %v", s.Photo, c.Photo)
+		}
+	}
+}

@@ -194,7 +194,7 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 					files = append(files, name)
 				}
 			}
-			want := []string{"CreateAttachment", "CreateFolder", "CreateItem", "DeleteItem", "FindFolder", "FindItem", "GetAttachment", "GetDelegate", "GetDiscoverySearchConfiguration",
+			want := []string{"CreateAttachment", "CreateFolder", "CreateItem", "DeleteAttachment", "DeleteItem", "FindFolder", "FindItem", "GetAttachment", "GetDelegate", "GetDiscoverySearchConfiguration",
 				"GetFolder", "GetHoldOnMailboxes", "GetInboxRules", "GetItem", "GetSearchableMailboxes", "ResolveNames",
 				"SyncFolderHierarchy", "SyncFolderItems", "UpdateItem"}
 			for _, op := range want {
@@ -239,21 +239,22 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 // first one whose body holds a marker: requests of another shape under the
 // same operation.
 var goldenVariants = map[string][2]string{
-	"GetFolder-PermissionSet": {"GetFolder", `FieldURI="folder:PermissionSet"`},
-	"CreateItem-Contact":      {"CreateItem", `<t:Contact>`},
-	"GetItem-Contact":         {"GetItem", `FieldURI="contacts:DisplayName"`},
-	"CreateItem-CalendarItem": {"CreateItem", `<t:CalendarItem>`},
-	"GetItem-CalendarItem":    {"GetItem", `FieldURI="calendar:ModifiedOccurrences"`},
-	"UpdateItem-Occurrence":   {"UpdateItem", `<t:OccurrenceItemId`},
-	"UpdateItem-Stamp":        {"UpdateItem", `<t:DeleteItemField><t:ExtendedFieldURI`},
-	"UpdateItem-CalendarItem": {"UpdateItem", `FieldURI="calendar:Recurrence"/><t:CalendarItem>`},
-	"UpdateItem-Contact":      {"UpdateItem", `FieldURI="contacts:EmailAddress"`},
-	"UpdateItem-Task":         {"UpdateItem", `FieldURI="task:Status"`},
-	"CreateItem-Task":         {"CreateItem", `<t:Task>`},
-	"GetItem-Task":            {"GetItem", `FieldURI="task:Status"`},
-	"CreateItem-ContactGroup": {"CreateItem", `<t:DistributionList>`},
-	"GetItem-ContactGroup":    {"GetItem", `FieldURI="distributionlist:Members"`},
-	"UpdateItem-ContactGroup": {"UpdateItem", `<t:SetItemField><t:FieldURI FieldURI="distributionlist:Members"/>`},
+	"GetFolder-PermissionSet":       {"GetFolder", `FieldURI="folder:PermissionSet"`},
+	"CreateItem-Contact":            {"CreateItem", `<t:Contact>`},
+	"GetItem-Contact":               {"GetItem", `FieldURI="contacts:DisplayName"`},
+	"CreateItem-CalendarItem":       {"CreateItem", `<t:CalendarItem>`},
+	"GetItem-CalendarItem":          {"GetItem", `FieldURI="calendar:ModifiedOccurrences"`},
+	"UpdateItem-Occurrence":         {"UpdateItem", `<t:OccurrenceItemId`},
+	"UpdateItem-Stamp":              {"UpdateItem", `<t:DeleteItemField><t:ExtendedFieldURI`},
+	"UpdateItem-CalendarItem":       {"UpdateItem", `FieldURI="calendar:Recurrence"/><t:CalendarItem>`},
+	"UpdateItem-Contact":            {"UpdateItem", `FieldURI="contacts:EmailAddress"`},
+	"UpdateItem-Task":               {"UpdateItem", `FieldURI="task:Status"`},
+	"CreateItem-Task":               {"CreateItem", `<t:Task>`},
+	"GetItem-Task":                  {"GetItem", `FieldURI="task:Status"`},
+	"CreateItem-ContactGroup":       {"CreateItem", `<t:DistributionList>`},
+	"GetItem-ContactGroup":          {"GetItem", `FieldURI="distributionlist:Members"`},
+	"UpdateItem-ContactGroup":       {"UpdateItem", `<t:SetItemField><t:FieldURI FieldURI="distributionlist:Members"/>`},
+	"CreateAttachment-ContactPhoto": {"CreateAttachment", `<t:IsContactPhoto>true`},
 }
 
 // checkGolden pins the first request of each operation (and of each

@@ -23,9 +23,9 @@ import (
 // A series is rewritten with its recurrence set again, which drops its
 // exceptions and cancellations (Outlook warns that changing a series
 // does; the fake does the same, unverified on a server), and then its
-// exceptions and cancellations are applied again. Attachments and
-// contact photos are not rewritten by an update: the item keeps the
-// ones it was created with.
+// exceptions and cancellations are applied again. File attachments (and
+// a contact's photo) are replaced: the old ones deleted with
+// DeleteAttachment, the new ones added with CreateAttachment.
 func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Payload) error {
 	if p.Format != mailbox.FormatTyped {
 		return mailbox.Permanent(fmt.Errorf("ews: update %s as %s: %w", itemID, p.Format, mailbox.ErrUnsupported))
@@ -59,8 +59,14 @@ func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Paylo
 			mailbox.ReportLoss(ctx, l)
 		}
 		tmp := etree.NewElement("x")
+		atts := t.Attachments
+		t.Attachments = nil
 		taskItem(tmp, t, nil)
-		return m.wrapUpdate("task", itemID, m.c.updateFields(ctx, m.address, itemID, tmp.ChildElements()[0], taskURIs, false))
+		err = m.c.updateFields(ctx, m.address, itemID, tmp.ChildElements()[0], taskURIs, false)
+		if err == nil {
+			err = m.c.replaceAttachments(ctx, m.address, itemID, atts, nil, false)
+		}
+		return m.wrapUpdate("task", itemID, err)
 	case "contactgroup":
 		g, err := mailbox.DecodeContactGroup(body)
 		if err != nil {
@@ -76,7 +82,14 @@ func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Paylo
 		}
 		tmp := etree.NewElement("x")
 		contactItem(tmp, c, p.Item, "")
-		return m.wrapUpdate("contact", itemID, m.c.updateFields(ctx, m.address, itemID, tmp.ChildElements()[0], contactURIs(), false))
+		err = m.c.updateFields(ctx, m.address, itemID, tmp.ChildElements()[0], contactURIs(), false)
+		if err == nil {
+			if perr := m.c.replaceAttachments(ctx, m.address, itemID, nil, c.Photo, true); perr != nil {
+				// As on create: the contact is complete without its picture.
+				mailbox.ReportLoss(ctx, mailbox.Loss{Code: mailbox.LossContactPhoto, What: fmt.Sprintf("the photo of contact %q: %v", c.DisplayName, perr)})
+			}
+		}
+		return m.wrapUpdate("contact", itemID, err)
 	}
 	return mailbox.Permanent(fmt.Errorf("ews: update %s: a typed %s item: %w", itemID, kind, mailbox.ErrUnsupported))
 }
@@ -265,14 +278,75 @@ func (m *Mailbox) updateEvent(ctx context.Context, itemID string, e mailbox.Even
 	for _, l := range losses {
 		mailbox.ReportLoss(ctx, l)
 	}
-	w.UID, w.Attachments = "", nil // neither is rewritten in place
+	atts := w.Attachments
+	w.UID, w.Attachments = "", nil // the UID stays; attachments are replaced below
 	tmp := etree.NewElement("x")
 	calendarItem(tmp, w, attendees, nil)
 	if err := m.c.updateFields(ctx, m.address, itemID, tmp.ChildElements()[0], eventURIs, true); err != nil {
+		return err
+	}
+	if err := m.c.replaceAttachments(ctx, m.address, itemID, atts, nil, false); err != nil {
 		return err
 	}
 	if w.Recurrence != nil {
 		return m.c.updateOccurrences(ctx, m.address, itemID, w)
 	}
 	return nil
+}
+
+// replaceAttachments makes an item's file attachments (or, for a contact,
+// its picture) those of the new content: the old ones are deleted with
+// DeleteAttachment and the new ones attached with CreateAttachment.
+// Attached items (ItemAttachment) are left alone: the typed model does
+// not carry them.
+func (c *Client) replaceAttachments(ctx context.Context, mbx, itemID string, atts []mailbox.Attachment, photo []byte, contact bool) error {
+	r := c.newRequest(mbx)
+	gi := r.body.CreateElement("m:GetItem")
+	is := gi.CreateElement("m:ItemShape")
+	elem(is, "t:BaseShape", "IdOnly")
+	fieldURI(is.CreateElement("t:AdditionalProperties"), "item:Attachments")
+	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
+	type withAttachments struct {
+		Attachments attachList `xml:"http://schemas.microsoft.com/exchange/services/2006/types Attachments"`
+	}
+	msgs, err := callOp[withAttachments](ctx, c, mbx, "GetItem", r, true, 1)
+	if err != nil {
+		return err
+	}
+	var old []string
+	for _, it := range msgs[0].Items.Items {
+		for _, a := range it.Attachments.Items {
+			if a.XMLName.Local == "FileAttachment" && a.IsContactPhoto == contact {
+				old = append(old, a.AttachmentID.ID)
+			}
+		}
+	}
+	if len(old) > 0 {
+		r := c.newRequest(mbx)
+		list := r.body.CreateElement("m:DeleteAttachment").CreateElement("m:AttachmentIds")
+		for _, id := range old {
+			list.CreateElement("t:AttachmentId").CreateAttr("Id", id)
+		}
+		if _, err := callOp[idOnlyXML](ctx, c, mbx, "DeleteAttachment", r, false, len(old)); err != nil {
+			return err
+		}
+	}
+	if contact {
+		if len(photo) == 0 {
+			return nil
+		}
+		return c.setContactPhoto(ctx, mbx, itemID, photo)
+	}
+	if len(atts) == 0 {
+		return nil
+	}
+	r = c.newRequest(mbx)
+	ca := r.body.CreateElement("m:CreateAttachment")
+	ca.CreateElement("m:ParentItemId").CreateAttr("Id", itemID)
+	writeAttachments(ca, atts, nil)
+	// writeAttachments names the list t:Attachments (an item's child);
+	// CreateAttachment's is m:Attachments.
+	ca.FindElement("t:Attachments").Space = "m"
+	_, err = callOp[idOnlyXML](ctx, c, mbx, "CreateAttachment", r, false, 1)
+	return err
 }

@@ -122,6 +122,7 @@ func init() {
 		"GetSearchableMailboxes": (*reqCtx).getSearchableMailboxes, "GetDiscoverySearchConfiguration": (*reqCtx).getDiscoverySearchConfiguration,
 		"GetHoldOnMailboxes": (*reqCtx).getHoldOnMailboxes, "GetAttachment": (*reqCtx).getAttachment,
 		"DeleteItem": (*reqCtx).deleteItem, "CreateAttachment": (*reqCtx).createAttachment,
+		"DeleteAttachment": (*reqCtx).deleteAttachment,
 	}
 }
 

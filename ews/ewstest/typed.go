@@ -882,3 +882,64 @@ func finishTask(t *mailbox.Task, now time.Time) {
 		t.CompleteDate = ""
 	}
 }
+
+// deleteAttachment serves DeleteAttachment for the attachments of items
+// the fake holds as properties (a contact's picture, a calendar item's or
+// a task's files). Ids name attachments by position, so the ones of one
+// item are removed from the last.
+func (rc *reqCtx) deleteAttachment(op *node, x *xw) error {
+	type target struct {
+		it  *item
+		idx int
+		err error
+	}
+	var list []target
+	for _, ref := range op.child(nsMessages, "AttachmentIds").children {
+		it, idx, _, err := rc.attachmentByID(ref.attr("Id"))
+		if err == nil && it.event == nil && it.task == nil && (it.contact == nil || len(it.contact.Photo) == 0) {
+			err = errf("ErrorInvalidOperation", "The fake deletes attachments of items it holds as properties only.")
+		}
+		if err == nil {
+			err = rc.injected()
+		}
+		list = append(list, target{it, idx, err})
+	}
+	order := make([]int, len(list))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return list[b].idx - list[a].idx })
+	for _, i := range order {
+		t := list[i]
+		if t.err != nil {
+			continue
+		}
+		switch {
+		case t.it.event != nil:
+			e := cloneEvent(t.it.event)
+			e.Attachments = slices.Delete(e.Attachments, t.idx, t.idx+1)
+			t.it.event = e
+		case t.it.task != nil:
+			tk := *t.it.task
+			tk.Attachments = slices.Delete(slices.Clone(tk.Attachments), t.idx, t.idx+1)
+			t.it.task = &tk
+		default:
+			cd := cloneContact(t.it.contact)
+			cd.Photo = nil
+			t.it.contact = cd
+		}
+		rc.touch(t.it)
+		rc.s.writes.Add(1)
+	}
+	x.start(nsMessages, "DeleteAttachmentResponse")
+	x.start(nsMessages, "ResponseMessages")
+	for _, t := range list {
+		if rc.msgStart(x, "DeleteAttachmentResponseMessage", t.err) {
+			x.empty(nsMessages, "RootItemId", "RootItemId", t.it.id, "RootItemChangeKey", t.it.changeKey())
+		}
+		x.end()
+	}
+	x.end()
+	x.end()
+	return nil
+}

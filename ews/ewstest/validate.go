@@ -60,6 +60,7 @@ var opSpecs = map[string]opSpec{
 	"GetHoldOnMailboxes":              {children: []cs{mm("HoldId", 1, 1)}},
 	"GetAttachment":                   {children: []cs{mm("AttachmentShape", 0, 1), mm("AttachmentIds", 1, 1)}},
 	"CreateAttachment":                {children: []cs{mm("ParentItemId", 1, 1), mm("Attachments", 1, 1)}},
+	"DeleteAttachment":                {children: []cs{mm("AttachmentIds", 1, 1)}},
 }
 
 var (
