@@ -291,6 +291,16 @@ func TestTasks(t *testing.T) {
 	if len(obs.losses) != 1 || obs.losses[0].Code != mailbox.LossTaskFields || !strings.Contains(obs.losses[0].What, "percent complete") || !strings.Contains(obs.losses[0].What, "owner") {
 		t.Errorf("losses %+v", obs.losses)
 	}
+	fx.AddEvent("", mailboxtest.SampleAllDay())
+	fs, err := mb.Folders(ctxT(t), mailbox.ScopePrimary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fs {
+		if (f.WellKnown == mailbox.TasksFolder || f.WellKnown == mailbox.CalendarFolder) && f.ItemCount != 1 {
+			t.Errorf("folder %s (%s) counts %d items, want 1", f.Path, f.Class, f.ItemCount)
+		}
+	}
 	st := fx.Tasks("")
 	if len(st) != 1 || st[0].ID != id || st[0].SourceID != "src-t1" || st[0].Task.DueDate != "2026-12-04" {
 		t.Errorf("the fake holds %+v", st)

@@ -198,11 +198,9 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 		lists, err := m.taskFolders(ctx, rootID)
 		if err == nil {
 			for i := range lists {
-				n := int64(0)
-				if err = m.taskItems(ctx, lists[i].ID, func(mailbox.Item) error { n++; return nil }); err != nil {
+				if lists[i].ItemCount, err = m.taskCount(ctx, lists[i].ID); err != nil {
 					break
 				}
-				lists[i].ItemCount = n
 			}
 		}
 		switch {

@@ -179,6 +179,20 @@ func (m *Mailbox) taskItems(ctx context.Context, listID string, fn func(mailbox.
 	})
 }
 
+// taskCount is the number of tasks of a list: To Do documents no $count,
+// so the ids are listed (a page of 100 per request).
+func (m *Mailbox) taskCount(ctx context.Context, listID string) (int64, error) {
+	var n int64
+	q := url.Values{"$select": {"id"}, "$top": {fmt.Sprint(pageSize)}}
+	err := listPaged(ctx, m, "count tasks of "+listID+" in "+m.address, m.c.graphURL(m.tasksPath(listID), q), func(struct {
+		ID string `json:"id"`
+	}) error {
+		n++
+		return nil
+	})
+	return n, err
+}
+
 // findTask looks a task up in a list by its stamp: To Do filters on no
 // extension, so the list is read with its extensions.
 func (m *Mailbox) findTask(ctx context.Context, listID, src string) (string, bool, error) {
