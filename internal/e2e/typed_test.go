@@ -376,6 +376,13 @@ func TestEveryKindEveryDirection(t *testing.T) {
 				t.Fatalf("second pass: copied %d, updated %d, %d writes; want none", again.ItemsCopied, again.Updated, e.lab.Graph.Writes()+e.lab.EWS.Writes()-writes)
 			}
 
+			// The stamps on the target are the truth: a new state file
+			// adopts every typed copy and writes nothing.
+			fresh := e.copyWithNewState(t, entry, tt.dir)
+			if n := fresh.Kinds[mailbox.KindCalendar]; n == nil || n.Adopted != int64(len(srcEvents)) || fresh.Kinds[mailbox.KindTasks].Adopted != int64(len(srcTasks)) {
+				t.Errorf("a new state adopted %+v calendar and %+v task items, want %d and %d", n, fresh.Kinds[mailbox.KindTasks], len(srcEvents), len(srcTasks))
+			}
+
 			// A changed event, task and contact are updated in place.
 			var evID, evKey string
 			for k, s := range srcEvents {
