@@ -776,6 +776,9 @@ func exceptionsOf(e mailbox.Event, insts []graphEvent, starts []time.Time) ([]ma
 		if g.Body != nil && g.Body.Content != e.Body {
 			o.Body = g.Body.Content
 		}
+		if o.Start.Equal(o.OriginalStart) && o.End.Equal(o.OriginalStart.Add(e.End.Sub(e.Start))) && o.Subject == "" && o.Location == "" && o.Body == "" {
+			continue // an exception that differs in nothing (one put back)
+		}
 		exc = append(exc, o)
 	}
 	var cancelled []time.Time
@@ -1124,5 +1127,21 @@ func (m *Mailbox) updateEvent(ctx context.Context, itemID string, p mailbox.Payl
 	todo.Cancelled = slices.DeleteFunc(slices.Clone(e.Cancelled), func(t time.Time) bool {
 		return slices.ContainsFunc(cur.Cancelled, func(c time.Time) bool { return c.Equal(t) })
 	})
+	// An exception the source no longer has goes back to the series'
+	// times and details; an occurrence deleted at the target cannot come
+	// back through Graph: reported.
+	d := e.End.Sub(e.Start)
+	for _, x := range cur.Exceptions {
+		if !slices.ContainsFunc(e.Exceptions, func(o mailbox.Occurrence) bool { return o.OriginalStart.Equal(x.OriginalStart) }) {
+			todo.Exceptions = append(todo.Exceptions, mailbox.Occurrence{OriginalStart: x.OriginalStart, Start: x.OriginalStart, End: x.OriginalStart.Add(d),
+				Subject: e.Subject, Location: e.Location, Body: e.Body})
+		}
+	}
+	for _, c := range cur.Cancelled {
+		if !slices.ContainsFunc(e.Cancelled, func(t time.Time) bool { return t.Equal(c) }) {
+			mailbox.ReportLoss(ctx, mailbox.Loss{Code: mailbox.LossOccurrenceDetails,
+				What: fmt.Sprintf("the occurrence of %q at %s stays deleted in the copy: Graph cannot restore a deleted occurrence", e.Subject, c.Format(time.RFC3339))})
+		}
+	}
 	return m.completeEvent(ctx, itemID, todo, false)
 }

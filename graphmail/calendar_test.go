@@ -449,3 +449,42 @@ func TestContactPhotoFailureRemovesContact(t *testing.T) {
 		t.Errorf("side writes %+v, want the removal started and done", obs.sides)
 	}
 }
+
+// An update that takes a series' exception and cancellation away puts
+// the occurrence back to the series and reports the deleted occurrence
+// that Graph cannot restore.
+func TestUpdateRevertsException(t *testing.T) {
+	l := newLab(t)
+	l.srv.AddMailbox(alice, mailbox.TypeUser)
+	mb := l.c.Mailbox(alice)
+	cal := defaultFolder(t, mb, mailbox.CalendarFolder)
+	first := mailboxtest.SampleMeeting(alice)
+	first.Attendees, first.IsMeeting, first.Organizer, first.MyResponse = nil, false, nil, ""
+	body, _ := mailbox.EncodeEvent(first)
+	id, err := mb.CreateItem(ctxT(t), cal, typedPayload(mailbox.ClassAppointment, "src-rev", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := first
+	second.Exceptions, second.Cancelled = nil, nil
+	body2, _ := mailbox.EncodeEvent(second)
+	var obs observed
+	if err := mb.UpdateItem(obs.ctx(ctxT(t)), id, typedPayload(mailbox.ClassAppointment, "src-rev", body2)); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := mailbox.DecodeEvent(rc)
+	rc.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Exceptions) != 0 || len(got.Cancelled) != 1 {
+		t.Errorf("after the update: exceptions %+v, cancelled %v; want none and the one Graph cannot restore", got.Exceptions, got.Cancelled)
+	}
+	if len(obs.losses) != 1 || obs.losses[0].Code != mailbox.LossOccurrenceDetails {
+		t.Errorf("losses %+v, want the deleted occurrence reported", obs.losses)
+	}
+}

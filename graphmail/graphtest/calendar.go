@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -1076,9 +1077,10 @@ func (s *Server) event(q *req, id string, rest []string) {
 			graphError(q.w, http.StatusBadRequest, code, msg)
 			return
 		}
-		if ev.Recurrence != nil && (p.set["recurrence"] || p.set["start"] || p.set["end"]) {
+		if ev.Recurrence != nil && (!reflect.DeepEqual(ev.Recurrence, e.Event.Recurrence) || !ev.Start.Equal(e.Event.Start) || !ev.End.Equal(e.Event.End) || ev.TimeZone != e.Event.TimeZone) {
 			// A series whose pattern or times change loses its
-			// exceptions and deletions, as in Outlook.
+			// exceptions and deletions, as in Outlook; the same values
+			// written again change nothing.
 			ev.Exceptions, ev.Cancelled = nil, nil
 		}
 		if ev.Recurrence == nil {
