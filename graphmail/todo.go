@@ -21,7 +21,10 @@ import (
 // resources/todotask, todotask-delta). To Do holds no percent complete,
 // owner, delegator or sensitivity, and takes no attachments with
 // application permissions (todotask-post-attachments): a write that
-// carries any of them reports mailbox.LossTaskFields.
+// carries any of them reports mailbox.LossTaskFields. Creating a task
+// with an application token needs Tasks.ReadWrite.All (the generated
+// permissions table of todotasklist-post-tasks; older copies of that page
+// said application permissions were not supported).
 //
 // To Do has no extended properties: the stamp is an open extension
 // (extensionName todoExtension) created inline with the task, in the one
