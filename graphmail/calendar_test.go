@@ -488,3 +488,29 @@ func TestUpdateRevertsException(t *testing.T) {
 		t.Errorf("losses %+v, want the deleted occurrence reported", obs.losses)
 	}
 }
+
+// An attachment of exactly 3 MB cannot be POSTed (Graph takes less than
+// 3 MB that way): it is left out and reported, the event is written.
+func TestEventAttachmentAtTheLimit(t *testing.T) {
+	l := newLab(t)
+	l.srv.AddMailbox(alice, mailbox.TypeUser)
+	mb := l.c.Mailbox(alice)
+	cal := defaultFolder(t, mb, mailbox.CalendarFolder)
+	e := mailboxtest.SampleAppointment()
+	e.Attachments = append(e.Attachments, mailbox.Attachment{Name: "big.bin", ContentType: "application/octet-stream", Data: make([]byte, mailbox.MaxTypedAttachmentBytes)})
+	body, err := mailbox.EncodeEvent(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obs observed
+	if _, err := mb.CreateItem(obs.ctx(ctxT(t)), cal, typedPayload(mailbox.ClassAppointment, "src-big", body)); err != nil {
+		t.Fatal(err)
+	}
+	if len(obs.losses) != 1 || obs.losses[0].Code != mailbox.LossAttachmentTooLarge || !strings.Contains(obs.losses[0].What, "big.bin") {
+		t.Errorf("losses %+v", obs.losses)
+	}
+	evs := l.srv.Mailbox(alice).Events("")
+	if len(evs) != 1 || len(evs[0].Event.Attachments) != 1 || evs[0].Event.Attachments[0].Name != "directions.txt" || evs[0].SourceID != "src-big" {
+		t.Errorf("stored %+v", evs)
+	}
+}
