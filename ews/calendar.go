@@ -60,7 +60,7 @@ import (
 
 // LossResponses: a meeting was written with its attendees but without
 // their responses, which EWS cannot set; they are in the body.
-const LossResponses = "EXM-CAL-RESPONSES-IN-BODY"
+const LossResponses = mailbox.LossResponsesInBody
 
 // Online meeting links are kept by Lync and Teams in the named property
 // OnlineMeetingExternalLink of PS_PUBLIC_STRINGS; Exchange 2013 and later
@@ -513,7 +513,10 @@ func planEvent(e mailbox.Event, mbx string) (mailbox.Event, bool, []mailbox.Loss
 	if !e.IsMeeting && len(e.Attendees) == 0 {
 		return e, false, nil
 	}
-	own := e.Organizer == nil || strings.EqualFold(e.Organizer.Address, mbx)
+	// The mailbox's own meeting: it organized it at the source (its
+	// answer is Organizer), whatever address the target has, or the
+	// organizer is the target itself.
+	own := e.Organizer == nil || e.MyResponse == "Organizer" || strings.EqualFold(e.Organizer.Address, mbx)
 	if own && len(e.Attendees) > 0 {
 		var losses []mailbox.Loss
 		if knownResponses(e) {

@@ -65,6 +65,9 @@ const (
 	// LossOccurrenceDetails: a changed occurrence of a series kept its
 	// times but not its own subject, location or body.
 	LossOccurrenceDetails = "EXM-CAL-OCCURRENCE-DETAILS-LOST"
+	// LossResponsesInBody: a meeting kept its attendees, but not their
+	// responses (EWS cannot set them): they are written into the body.
+	LossResponsesInBody = "EXM-CAL-RESPONSES-IN-BODY"
 	// LossContactPhoto: the target holds no photo for the contact.
 	LossContactPhoto = "EXM-CONTACT-PHOTO-LOST"
 )

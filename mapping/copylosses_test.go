@@ -44,7 +44,7 @@ func TestCopyLossFindings(t *testing.T) {
 }
 
 // copyLossCodes are the catalogued codes a copy result triggers.
-var copyLossCodes = []string{CodeMeetingAsAppointment, CodeOrganizerChanged, CodeTaskFieldsLost, CodeAttachmentLeftOut,
+var copyLossCodes = []string{CodeMeetingAsAppointment, CodeResponsesInBody, CodeTaskFieldsLost, CodeAttachmentLeftOut,
 	CodeZoneUnknown, CodeOccurrenceDetails, CodeContactPhotoLost}
 
 // TestEveryLossCodeBecomesItsFinding: each catalogued loss code of a copy

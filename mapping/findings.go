@@ -49,7 +49,7 @@ const (
 	CodeZoneUnknown          = mailbox.LossTimeZone
 	CodeOccurrenceDetails    = mailbox.LossOccurrenceDetails
 	CodeContactPhotoLost     = mailbox.LossContactPhoto
-	CodeOrganizerChanged     = "EXM-CAL-ORGANIZER-CHANGED"
+	CodeResponsesInBody      = mailbox.LossResponsesInBody
 
 	CodeRuleConditionUnmappable = "EXM-RULE-CONDITION-UNMAPPABLE"
 	CodeRuleExceptionUnmappable = "EXM-RULE-EXCEPTION-UNMAPPABLE"
@@ -187,10 +187,10 @@ var catalogue = []FindingKind{
 		"Meetings copied as appointments",
 		"Graph cannot write a meeting without inviting its attendees, so each meeting is in the owner's calendar as an appointment: its organizer, attendees and their responses are written into its body, and no one was sent anything. To keep meetings live, move the mailbox with a hybrid move or exmigrate's full-fidelity path (the mailbox import/export API, not built yet), or have organizers re-send them from the target after cut-over.",
 		fixMailboxMove},
-	{CodeOrganizerChanged, reports.CategoryContent, reports.SeverityWarning,
-		"Meetings whose organizer changed",
-		"Exchange makes the account that writes a meeting its organizer; the copy sent nothing and wrote the original organizer into the body. Attendees' later replies go to the mailbox that now holds the copy: tell the owner, or move the mailbox with a hybrid move to keep the organizer.",
-		fixMailboxMove},
+	{CodeResponsesInBody, reports.CategoryContent, reports.SeverityInfo,
+		"Meetings copied without their attendees' responses",
+		"Exchange lets no client set an attendee's response: the meeting keeps its attendees, nothing was sent, and each response the source knew is written into the body. Attendees who answer again update it.",
+		""},
 	{CodeTaskFieldsLost, reports.CategoryContent, reports.SeverityWarning,
 		"Tasks copied without some fields",
 		"The target does not take every task field: Microsoft To Do holds no percent complete, owner, delegator or sensitivity, and Exchange sets a task's owner, delegator and complete date itself. The finding names what each task lost; tell the owners, or wait for exmigrate's full-fidelity path (not built yet).",
