@@ -847,6 +847,16 @@ func (s *Server) calendarSub(q *req, c *calendarFolder, rest []string) {
 		q.w.WriteHeader(http.StatusNoContent)
 	case len(rest) == 1 && rest[0] == "events":
 		s.events(q, c)
+	case len(rest) >= 2 && rest[0] == "events":
+		// An event named under its calendar: one of that calendar only.
+		s.mu.Lock()
+		e := q.mb.events[rest[1]]
+		s.mu.Unlock()
+		if e != nil && e.CalendarID != c.ID {
+			graphError(q.w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+			return
+		}
+		s.event(q, rest[1], rest[2:])
 	case len(rest) == 1 && rest[0] == "calendarView" && m == http.MethodGet:
 		s.calendarView(q, c.ID)
 	default:

@@ -110,6 +110,18 @@ func TestCalendarRequestsAsGraph(t *testing.T) {
 	if a1.body["id"] == nil || a1.body["id"] != a2.body["id"] || len(f.s.Mailbox(alice).Events("")) != 2 {
 		t.Errorf("transactionId repeated: %v then %v", a1.body["id"], a2.body["id"])
 	}
+	if a := f.call(t, tok, "GET", u+"/calendars/"+f.s.Mailbox(alice).CalendarID()+"/events/"+seriesID, nil); a.status != 200 || a.body["id"] != seriesID {
+		t.Errorf("an event under its calendar: %d %v", a.status, a.body["id"])
+	}
+	var other string
+	for id, name := range f.s.Mailbox(alice).Calendars() {
+		if name == "Projects" {
+			other = id
+		}
+	}
+	if a := f.call(t, tok, "GET", u+"/calendars/"+other+"/events/"+seriesID, nil); a.status != 404 {
+		t.Errorf("an event under another calendar: %d", a.status)
+	}
 	// Mail.ReadWrite does not reach calendars.
 	if a := f.call(t, f.bearer(t, appID, secret), "GET", u+"/calendars", nil); a.status != 403 {
 		t.Errorf("calendars with Mail.ReadWrite only: %d, want 403", a.status)
