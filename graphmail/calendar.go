@@ -355,9 +355,12 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// newTransactionID is a create's transactionId: the server drops a
-// second POST of it (a retry after a lost answer) and returns the event
-// the first made (resources/event).
+// newTransactionID is a create's transactionId, new for each CreateItem:
+// the server drops a second POST of it (the scheduler's resend after a
+// lost answer) and returns the event the first made (resources/event). A
+// later CreateItem of the same item takes a new one: it removes the
+// pending copy first (removeIncompleteEvents), and a deleted event's
+// transactionId answering with that event is a risk not taken.
 func newTransactionID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
@@ -948,7 +951,9 @@ func (m *Mailbox) createEvent(ctx context.Context, folderID string, p mailbox.Pa
 	}
 	op := fmt.Sprintf("create event %s in calendar %s of %s", src, folderID, m.address)
 	var created graphEvent
-	if err := m.sendJSON(ctx, op, http.MethodPost, m.c.graphURL(m.eventsPath(folderID), nil), body, &created); err != nil {
+	// The transactionId makes the create safe to resend: a retry after a
+	// lost answer gets the event the first POST made.
+	if err := m.sendJSON(withResendable(ctx), op, http.MethodPost, m.c.graphURL(m.eventsPath(folderID), nil), body, &created); err != nil {
 		return "", err
 	}
 	if created.ID == "" {

@@ -514,3 +514,30 @@ func TestEventAttachmentAtTheLimit(t *testing.T) {
 		t.Errorf("stored %+v", evs)
 	}
 }
+
+// A create whose answer is lost is resent with its transactionId: Graph
+// (and the fake) answer with the event the first POST made, so one event
+// is written, not two.
+func TestEventCreateResentWithTransactionID(t *testing.T) {
+	l := newLab(t)
+	l.srv.AddMailbox(alice, mailbox.TypeUser)
+	c := l.client(t, func(c *graphmail.Config) { c.Limits.MaxBackoff = 5 * time.Millisecond })
+	mb := c.Mailbox(alice)
+	cal := defaultFolder(t, mb, mailbox.CalendarFolder)
+	body, _ := mailbox.EncodeEvent(mailboxtest.SampleAppointment())
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultDropAfter, Count: 1, Method: "POST", Path: "/events"})
+	id, err := mb.CreateItem(ctxT(t), cal, typedPayload(mailbox.ClassAppointment, "src-lost", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.srv.PendingFaults() != 0 {
+		t.Fatal("the fault was not hit")
+	}
+	evs := l.srv.Mailbox(alice).Events("")
+	if len(evs) != 1 || evs[0].ID != id || evs[0].SourceID != "src-lost" {
+		t.Errorf("the calendar holds %+v, want the one event %s", evs, id)
+	}
+	if st := c.Stats(alice); st.TransportErrors != 1 {
+		t.Errorf("stats %+v, want the one dropped answer", st)
+	}
+}

@@ -227,6 +227,23 @@ func replayable(req *http.Request) (func() (io.ReadCloser, error), error) {
 	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
 }
 
+type resendKey struct{}
+
+// withResendable marks the POSTs of a context as ones the server
+// deduplicates (an event create with its transactionId: Graph drops a
+// second POST of it and answers with the event the first made,
+// resources/event): the scheduler resends them after a dropped connection
+// or a 504 as it does idempotent requests.
+func withResendable(ctx context.Context) context.Context {
+	return context.WithValue(ctx, resendKey{}, true)
+}
+
+// canResend reports whether a request may be sent again after an answer
+// that leaves unknown whether it was carried out.
+func canResend(req *http.Request) bool {
+	return idempotent(req.Method) || req.Context().Value(resendKey{}) != nil
+}
+
 func idempotent(method string) bool {
 	switch method {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
@@ -306,7 +323,7 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, err
 			}
-			if !idempotent(req.Method) {
+			if !canResend(req) {
 				// The request may have been carried out: it is not resent
 				// here but left to the copy engine, which looks the stamp
 				// up before it writes again.
@@ -330,7 +347,7 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 		// requests are resent here; the copy engine looks for the stamp
 		// before it writes an item again.
 		throttled := throttlingStatus(code)
-		resend := code != http.StatusGatewayTimeout || idempotent(req.Method)
+		resend := code != http.StatusGatewayTimeout || canResend(req)
 		asked, given := retryafter.Parse(resp.Header.Get("Retry-After"), time.Now())
 		// A Retry-After longer than this client waits in one go is not
 		// cut short (a request sent sooner breaks the service's limit):
