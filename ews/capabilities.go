@@ -8,9 +8,9 @@ import (
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
-// notYet is the reason for kinds EWS could carry but this adapter does not
-// write yet (notes, journal and other items: they have no typed model).
-const notYet = "exmigrate's EWS adapter does not carry this kind yet (it reads and writes mail as MIME, and contacts, contact groups, calendar items and tasks as typed properties)"
+// notesLoses is what a note, a journal entry or any other non-mail item
+// leaves behind when it moves as MIME (with its ItemClass, see soap.go).
+const notesLoses = "a note's colour and window position, a journal entry's type, start, duration and linked contacts, and MAPI properties MIME does not carry"
 
 // contactLoses is what a typed contact leaves behind: what mailbox.Contact
 // has no field for.
@@ -43,17 +43,18 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 			caps.Writes = append(caps.Writes, mailbox.Path{Store: store, Kind: mailbox.KindMail, Format: mailbox.FormatMIME,
 				Loses: "MAPI properties MIME does not carry"})
 		}
-		for _, k := range mailbox.Kinds()[1:] {
-			if (k == mailbox.KindContacts || k == mailbox.KindCalendar || k == mailbox.KindTasks) && store != mailbox.ScopeRecoverable {
-				continue
+		if store == mailbox.ScopeRecoverable {
+			for _, k := range mailbox.Kinds()[1:] {
+				caps.Unsupported[mailbox.StoreKind{Store: store, Kind: k}] = "Recoverable Items are read for the assessment as mail only; exmigrate does not write into them"
 			}
-			caps.Unsupported[mailbox.StoreKind{Store: store, Kind: k}] = notYet
 		}
 		if store != mailbox.ScopeRecoverable {
 			for _, p := range []mailbox.Path{
 				{Store: store, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLoses},
 				{Store: store, Kind: mailbox.KindCalendar, Format: mailbox.FormatTyped, Loses: calendarLoses},
 				{Store: store, Kind: mailbox.KindTasks, Format: mailbox.FormatTyped, Loses: taskLoses},
+				{Store: store, Kind: mailbox.KindNotes, Format: mailbox.FormatMIME, Loses: notesLoses},
+				{Store: store, Kind: mailbox.KindOther, Format: mailbox.FormatMIME, Loses: notesLoses},
 			} {
 				caps.Reads = append(caps.Reads, p)
 				caps.Writes = append(caps.Writes, p)
@@ -80,11 +81,12 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 	return nil, mailbox.Permanent(fmt.Errorf("ews: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported))
 }
 
-// CreateItem writes a payload: mail from MIME; a contact, contact group,
-// calendar item or task from its typed properties.
+// CreateItem writes a payload: mail, notes, journal entries and other
+// items from MIME (the non-mail ones keeping their ItemClass); a contact,
+// contact group, calendar item or task from its typed properties.
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
-	switch {
-	case p.Format == mailbox.FormatMIME && p.Item.Kind() == mailbox.KindMail:
+	switch k := p.Item.Kind(); {
+	case p.Format == mailbox.FormatMIME && (k == mailbox.KindMail || k == mailbox.KindNotes || k == mailbox.KindOther):
 		return m.CreateMessage(ctx, folderID, p.Message())
 	case p.Format == mailbox.FormatTyped && p.Item.Kind() == mailbox.KindContacts:
 		return m.createContactOrGroup(ctx, folderID, p)

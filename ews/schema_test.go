@@ -149,6 +149,16 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 	}
 	// The typed kinds last, so that the requests pinned above keep their ids.
 	steps = append(steps, typedSteps(ctx, box, &contactID)...)
+	// A sticky note last of all: MIME with its ItemClass.
+	steps = append(steps, struct {
+		name string
+		run  func() error
+	}{"CreateItem sticky note", func() error {
+		m := []byte("Subject: Call Ann\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nCall Ann\r\nabout the lease\r\n")
+		_, err := box.CreateItem(ctx, "notes", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassStickyNote, Subject: "Call Ann"},
+			SourceID: "src-note", Format: mailbox.FormatMIME, Body: bytes.NewReader(m), Size: int64(len(m))})
+		return err
+	}})
 	for _, s := range steps {
 		if err := s.run(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
@@ -255,6 +265,7 @@ var goldenVariants = map[string][2]string{
 	"GetItem-ContactGroup":          {"GetItem", `FieldURI="distributionlist:Members"`},
 	"UpdateItem-ContactGroup":       {"UpdateItem", `<t:SetItemField><t:FieldURI FieldURI="distributionlist:Members"/>`},
 	"CreateAttachment-ContactPhoto": {"CreateAttachment", `<t:IsContactPhoto>true`},
+	"CreateItem-StickyNote":         {"CreateItem", `<t:ItemClass>IPM.StickyNote</t:ItemClass>`},
 }
 
 // checkGolden pins the first request of each operation (and of each

@@ -138,7 +138,16 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 	mc := m.CreateElement("t:MimeContent")
 	mc.CreateAttr("CharacterSet", "UTF-8")
 	mc.SetText("MIMEMARKER")
-	// ItemType order: MimeContent, Categories, Importance ... ExtendedProperty;
+	// A note, journal entry or other non-mail item keeps its class: MIME
+	// says nothing of it, and without ItemClass Exchange would make the
+	// item a message (IPM.Note). ItemType order: MimeContent, ItemId,
+	// ParentFolderId, ItemClass. That Exchange keeps an ItemClass given
+	// beside MimeContent is UNVERIFIED: the EWS documentation found does
+	// not say either way, and the lab's fake keeps it.
+	if k := msg.Item.Kind(); k == mailbox.KindNotes || k == mailbox.KindOther {
+		elem(m, "t:ItemClass", msg.Item.Class)
+	}
+	// Then Categories, Importance ... ExtendedProperty;
 	// IsRead would come later but the read bit of PR_MESSAGE_FLAGS says it.
 	if len(msg.Item.Categories) > 0 {
 		cats := m.CreateElement("t:Categories")

@@ -243,9 +243,12 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 	if target.mb != nil && target.mb.quota > 0 && target.mb.used+int64(len(mime)) > target.mb.quota {
 		return nil, errf("ErrorQuotaExceeded", "The mailbox quota has been exceeded.")
 	}
-	class := in.child(nsTypes, "ItemClass").value()
-	if class == "" {
-		class = defaultClass[in.name.Local]
+	class := defaultClass[in.name.Local]
+	if ic := in.child(nsTypes, "ItemClass"); ic != nil {
+		if why := invalidClass(ic.value()); why != "" {
+			return nil, errf("ErrorInvalidPropertyRequest", "The ItemClass %q is not a valid message class: %s.", ic.value(), why)
+		}
+		class = ic.value()
 	}
 	spec := Item{MIME: mime, Class: class, Importance: in.child(nsTypes, "Importance").value(), Received: now}
 	if cats := in.child(nsTypes, "Categories"); cats != nil {
@@ -289,6 +292,27 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 	}
 	rc.s.writes.Add(1)
 	return it, nil
+}
+
+// invalidClass says why a string cannot be a message class, after
+// MS-OXCMSG 2.2.1.3 (PidTagMessageClass): ASCII 0x20 to 0x7F only, not
+// ending with a period, 1 to 255 characters. The response code Exchange
+// answers with is not documented; the fake uses ErrorInvalidPropertyRequest.
+func invalidClass(c string) string {
+	switch {
+	case c == "":
+		return "it is empty"
+	case len(c) > 255:
+		return "it is longer than 255 characters"
+	case strings.HasSuffix(c, "."):
+		return "it ends with a period"
+	}
+	for _, r := range c {
+		if r < 0x20 || r > 0x7f {
+			return "it holds a character outside ASCII 0x20-0x7F"
+		}
+	}
+	return ""
 }
 
 func (rc *reqCtx) updateItem(op *node, x *xw) error {
