@@ -56,8 +56,9 @@ type MailboxSpec struct {
 	// FolderClasses sets the class of folders that are not mail, e.g.
 	// "Calendar/Team: IPF.Appointment".
 	FolderClasses map[string]string `yaml:"folder_classes"`
-	// NonMailItems puts calendar/contact items in the standard folders.
-	NonMailItems map[string]int  `yaml:"non_mail_items"` // Calendar: 5, Contacts: 3
+	// NonMailItems puts calendar items, contacts, tasks and (on-prem only)
+	// sticky notes and journal entries in the standard folders.
+	NonMailItems map[string]int  `yaml:"non_mail_items"` // Calendar: 5, Contacts: 3, Notes: 2, Journal: 1
 	LargeItems   []LargeItemSpec `yaml:"large_items"`
 	ReadRatio    *float64        `yaml:"read_ratio"` // default 0.7
 	Archive      *int            `yaml:"archive"`    // items in the online archive; absent: no archive

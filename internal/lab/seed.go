@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"mime"
 	"sort"
 	"strings"
 	"time"
@@ -95,6 +96,14 @@ func seedOnPrem(l *Lab, g *generator, m MailboxSpec, seedN uint64) error {
 			for j := range n {
 				f.AddTask(labTask(g, j))
 			}
+		case mailbox.KindNotes:
+			for j := range n {
+				f.AddItem(labNote(g, j))
+			}
+		case mailbox.KindOther:
+			for j := range n {
+				f.AddItem(labJournal(g, j))
+			}
 		default:
 			for j := range n {
 				f.AddItem(nonMailItem(g, m.Address, path, j))
@@ -170,6 +179,39 @@ func nonMailItem(g *generator, owner, folder string, i int) ewstest.Item {
 	return ewstest.Item{MIME: []byte(mimeText), Class: mailbox.ClassAppointment, Subject: subject, Received: start, IsRead: true}
 }
 
+// noteFirstLines are what users put on sticky notes.
+var noteFirstLines = []string{"Call %s back", "Lunch with %s", "Ask %s about the budget", "Send %s the slides", "Book a room for %s"}
+
+// labNote makes the i-th sticky note (IPM.StickyNote) as Outlook stores
+// it: no subject of its own, the first line of its text standing for one.
+func labNote(g *generator, i int) ewstest.Item {
+	name, _ := g.person()
+	first := fmt.Sprintf(noteFirstLines[g.rng.IntN(len(noteFirstLines))], name) + fmt.Sprintf(" (%d)", i+1)
+	text := first + "\r\n" + g.sentence(6) + "\r\n"
+	when := g.start.Add(time.Duration(g.rng.IntN(500*24)) * time.Hour)
+	return ewstest.Item{MIME: textMIME(first, text, when), Class: mailbox.ClassStickyNote, Subject: first, Received: when, IsRead: true}
+}
+
+// labJournal makes the i-th journal entry (IPM.Activity): a phone call
+// logged with its contact and a line of notes.
+func labJournal(g *generator, i int) ewstest.Item {
+	name, _ := g.person()
+	subject := fmt.Sprintf("Phone call with %s (%d)", name, i+1)
+	when := g.start.Add(time.Duration(g.rng.IntN(500*24)) * time.Hour)
+	text := "Entry type: Phone call\r\nContact: " + name + "\r\n\r\n" + g.sentence(8) + "\r\n"
+	return ewstest.Item{MIME: textMIME(subject, text, when), Class: classJournal, Subject: subject, Received: when, IsRead: true}
+}
+
+// classJournal is the item class of a journal entry.
+const classJournal = "IPM.Activity"
+
+// textMIME is a plain-text MIME item, the form Exchange gives GetItem's
+// MimeContent of a note or a journal entry.
+func textMIME(subject, text string, date time.Time) []byte {
+	return []byte("Subject: " + mime.QEncoding.Encode("utf-8", subject) + "\r\nDate: " + date.Format(time.RFC1123Z) +
+		"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=\"utf-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + text)
+}
+
 func ruleOf(mb *ewstest.MailboxFixture, i int, rs RuleSpec) mailbox.Rule {
 	r := mailbox.Rule{ID: fmt.Sprintf("rule-%d", i+1), Name: rs.Name, Priority: i + 1, Enabled: !rs.Disabled,
 		IsInError: rs.InError, IsNotSupported: rs.NotSupported}
@@ -233,6 +275,8 @@ func seedCloud(s *graphtest.Server, g *generator, m MailboxSpec) error {
 				k.PercentComplete, k.Owner, k.Delegator, k.Sensitivity = 0, "", "", ""
 				fx.AddTask(fx.TaskListID(), k)
 			}
+		case mailbox.KindNotes, mailbox.KindOther:
+			return fmt.Errorf("non_mail_items: %q in a cloud mailbox: Microsoft Graph has no API for notes or journal entries, so the lab cannot make them in Exchange Online; use them in on-prem mailboxes", path)
 		default:
 			return fmt.Errorf("non_mail_items: %q in a cloud mailbox: use Calendar, Contacts or Tasks", path)
 		}
@@ -241,7 +285,8 @@ func seedCloud(s *graphtest.Server, g *generator, m MailboxSpec) error {
 }
 
 // typedKindOf is the kind of the standard folder a non_mail_items key
-// names (Calendar, Contacts, Tasks); others are mail.
+// names (Calendar, Contacts, Tasks, Notes; Journal is other); others are
+// mail.
 func typedKindOf(path string) mailbox.Kind {
 	switch strings.ToLower(path) {
 	case "calendar":
@@ -250,6 +295,10 @@ func typedKindOf(path string) mailbox.Kind {
 		return mailbox.KindContacts
 	case "tasks":
 		return mailbox.KindTasks
+	case "notes":
+		return mailbox.KindNotes
+	case "journal":
+		return mailbox.KindOther
 	}
 	return mailbox.KindMail
 }
