@@ -811,21 +811,7 @@ func (s *Server) calendarSub(q *req, c *calendarFolder, rest []string) {
 	m := q.method()
 	switch {
 	case len(rest) == 0 && m == http.MethodGet:
-		if !s.need(q, calendarReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
-		if qe == nil {
-			qe = calendarDef.checkSelect(o.sel)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		j := calendarJSON(q.mb, c, o.sel)
-		s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, j)
+		s.getSelected(q, calendarReadRoles, calendarDef, func(sel []string) map[string]any { return calendarJSON(q.mb, c, sel) })
 	case len(rest) == 0 && m == http.MethodDelete:
 		if !s.need(q, calendarWriteRoles) {
 			return
@@ -877,31 +863,12 @@ func calendarJSON(mb *mbox, c *calendarFolder, sel []string) map[string]any {
 func (s *Server) calendars(q *req) {
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, calendarReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFilter|optTop|optSkip|optCount|optFormat)
-		if qe == nil {
-			qe = calendarDef.checkSelect(o.sel)
-		}
-		var cf *compiledFilter
-		size := 0
-		if qe == nil {
-			cf, size, qe = s.filterAndPage(q, o, calendarSchema)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		var all []map[string]any
-		for _, id := range q.mb.calOrder {
-			if c := q.mb.calendars[id]; c != nil && cf.match(c) {
-				all = append(all, calendarJSON(q.mb, c, o.sel))
-			}
-		}
-		s.mu.Unlock()
-		s.writePage(q, all, o, size)
+		collection[*calendarFolder]{roles: calendarReadRoles, opts: optSelect | optFilter | optTop | optSkip | optCount | optFormat, schema: calendarSchema,
+			view: func(o *queryOptions) (func(*calendarFolder) map[string]any, *queryError) {
+				return func(c *calendarFolder) map[string]any { return calendarJSON(q.mb, c, o.sel) }, calendarDef.checkSelect(o.sel)
+			},
+			members: func(*queryOptions) []*calendarFolder { return inOrder(q.mb.calOrder, q.mb.calendars) },
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, calendarWriteRoles) {
 			return
@@ -939,32 +906,13 @@ func (s *Server) calendars(q *req) {
 func (s *Server) events(q *req, c *calendarFolder) {
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, calendarReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, listOpts)
-		var v *eventView
-		if qe == nil {
-			v, qe = eventViewOf(o, q.r)
-		}
-		var cf *compiledFilter
-		size := 0
-		if qe == nil {
-			cf, size, qe = s.filterAndPage(q, o, eventSchema)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		var all []map[string]any
-		for _, e := range q.mb.calendarEvents(c.ID) {
-			if cf.match(e) {
-				all = append(all, s.eventJSON(q.mb, e, nil, v))
-			}
-		}
-		s.mu.Unlock()
-		s.writePage(q, all, o, size)
+		collection[*calEvent]{roles: calendarReadRoles, opts: listOpts, schema: eventSchema,
+			view: func(o *queryOptions) (func(*calEvent) map[string]any, *queryError) {
+				v, qe := eventViewOf(o, q.r)
+				return func(e *calEvent) map[string]any { return s.eventJSON(q.mb, e, nil, v) }, qe
+			},
+			members: func(*queryOptions) []*calEvent { return q.mb.calendarEvents(c.ID) },
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, calendarWriteRoles) {
 			return
@@ -1120,9 +1068,7 @@ func (s *Server) event(q *req, id string, rest []string) {
 			q.w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		delete(q.mb.events, e.ID)
-		s.seq++
-		q.mb.evRemoved[e.CalendarID] = append(q.mb.evRemoved[e.CalendarID], tombstone{id: e.ID, seq: s.seq})
+		removeLocked(s, q.mb.events, q.mb.evRemoved, e.CalendarID, e.ID)
 		s.meetingMessagesLocked(q.mb, e.Event, "meetingCancelled")
 		q.w.WriteHeader(http.StatusNoContent)
 	default:

@@ -349,21 +349,7 @@ func (s *Server) routeContacts(q *req) bool {
 	}
 	switch {
 	case n == 2 && m == http.MethodGet:
-		if !s.need(q, contactReadRoles) {
-			return true
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
-		if qe == nil {
-			qe = contactFolderDef.checkSelect(o.sel)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return true
-		}
-		s.mu.Lock()
-		j := contactFolderJSON(f, o.sel)
-		s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, j)
+		s.getSelected(q, contactReadRoles, contactFolderDef, func(sel []string) map[string]any { return contactFolderJSON(f, sel) })
 	case n == 2 && m == http.MethodDelete:
 		// learn.microsoft.com/graph/api/contactfolder-delete: any folder
 		// but the default one, with what it holds.
@@ -402,31 +388,12 @@ var (
 func (s *Server) contactFolders(q *req, parentID string) {
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, contactReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFilter|optTop|optSkip|optCount|optFormat)
-		if qe == nil {
-			qe = contactFolderDef.checkSelect(o.sel)
-		}
-		var cf *compiledFilter
-		size := 0
-		if qe == nil {
-			cf, size, qe = s.filterAndPage(q, o, contactFolderSchema)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		var all []map[string]any
-		for _, id := range q.mb.cfolders[parentID].children {
-			if c := q.mb.cfolders[id]; c != nil && cf.match(c) {
-				all = append(all, contactFolderJSON(c, o.sel))
-			}
-		}
-		s.mu.Unlock()
-		s.writePage(q, all, o, size)
+		collection[*contactFolder]{roles: contactReadRoles, opts: optSelect | optFilter | optTop | optSkip | optCount | optFormat, schema: contactFolderSchema,
+			view: func(o *queryOptions) (func(*contactFolder) map[string]any, *queryError) {
+				return func(f *contactFolder) map[string]any { return contactFolderJSON(f, o.sel) }, contactFolderDef.checkSelect(o.sel)
+			},
+			members: func(*queryOptions) []*contactFolder { return inOrder(q.mb.cfolders[parentID].children, q.mb.cfolders) },
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, contactWriteRoles) {
 			return
@@ -463,41 +430,13 @@ func (s *Server) contactFolders(q *req, parentID string) {
 func (s *Server) contacts(q *req, f *contactFolder) {
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, contactReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, listOpts)
-		var v *contactView
-		if qe == nil {
-			v, qe = contactViewOf(o)
-		}
-		var cf *compiledFilter
-		size := 0
-		if qe == nil {
-			cf, size, qe = s.filterAndPage(q, o, contactSchema)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		var rows []*Contact
-		for _, c := range q.mb.folderContacts(f.id) {
-			if cf.match(c) {
-				rows = append(rows, c)
-			}
-		}
-		qe = orderJSON(rows, o.orderby, contactSchema, func(c *Contact) any { return c })
-		all := make([]map[string]any, 0, len(rows))
-		for _, c := range rows {
-			all = append(all, contactJSON(c, v))
-		}
-		s.mu.Unlock()
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.writePage(q, all, o, size)
+		collection[*Contact]{roles: contactReadRoles, opts: listOpts, schema: contactSchema, ordered: true,
+			view: func(o *queryOptions) (func(*Contact) map[string]any, *queryError) {
+				v, qe := contactViewOf(o)
+				return func(c *Contact) map[string]any { return contactJSON(c, v) }, qe
+			},
+			members: func(*queryOptions) []*Contact { return q.mb.folderContacts(f.id) },
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, contactWriteRoles) {
 			return
@@ -531,22 +470,10 @@ func (s *Server) contact(q *req, id string) {
 	}
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, contactReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, entityOpts)
-		var v *contactView
-		if qe == nil {
-			v, qe = contactViewOf(o)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		j := contactJSON(c, v)
-		s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, j)
+		s.getOne(q, contactReadRoles, entityOpts, func(o *queryOptions) (func() map[string]any, *queryError) {
+			v, qe := contactViewOf(o)
+			return func() map[string]any { return contactJSON(c, v) }, qe
+		})
 	case http.MethodPatch:
 		// learn.microsoft.com/graph/api/contact-update
 		if !s.need(q, contactWriteRoles) {
@@ -575,9 +502,7 @@ func (s *Server) contact(q *req, id string) {
 			return
 		}
 		s.mu.Lock()
-		delete(q.mb.contacts, id)
-		s.seq++
-		q.mb.cremoved[c.FolderID] = append(q.mb.cremoved[c.FolderID], tombstone{id: id, seq: s.seq})
+		removeLocked(s, q.mb.contacts, q.mb.cremoved, c.FolderID, id)
 		s.mu.Unlock()
 		q.w.WriteHeader(http.StatusNoContent)
 	default:
@@ -626,24 +551,12 @@ func (s *Server) contactDelta(q *req, f *contactFolder) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok.Gen = s.deltaGen
-	raw, isDeltaTok := o.skiptoken, false
-	if raw == "" {
-		raw, isDeltaTok = o.deltatoken, o.deltatoken != ""
+	raw, isDeltaTok := o.roundToken()
+	if !s.resumeDelta(q, &tok, raw, isDeltaTok, "ErrorInvalidUrlQuery") {
+		return
 	}
 	if raw != "" {
-		t, ok := decodeToken(raw)
-		if !ok || t.Folder != f.id {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQuery", "The delta or skip token is malformed.")
-			return
-		}
-		if t.Gen != s.deltaGen {
-			graphError(q.w, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Please restart the sync with an empty state.")
-			return
-		}
-		tok = t
-		if isDeltaTok {
-			tok.Upto, tok.After = 0, 0
-		}
+		// A later round renders as the token's $select and $expand say.
 		vo := &queryOptions{}
 		vo.sel, _ = splitSelect(tok.Select)
 		if tok.Expand != "" {
@@ -653,58 +566,8 @@ func (s *Server) contactDelta(q *req, f *contactFolder) {
 			v = &contactView{}
 		}
 	}
-	if tok.Upto == 0 {
-		tok.Upto = s.seq
-		tok.After = tok.Since
-	}
-	size := s.defaultPage
-	if tok.Top > 0 {
-		size = tok.Top
-	}
-	if n, ok := preferPageSize(q.r); ok {
-		size = n
-	}
-	var entries []deltaEntry
-	byKey := map[int64]*Contact{}
-	for _, c := range q.mb.folderContacts(f.id) {
-		if c.seq > tok.Since && c.seq <= tok.Upto && c.seq > tok.After {
-			entries = append(entries, deltaEntry{k1: c.seq})
-			byKey[c.seq] = c
-		}
-	}
-	if tok.Since > 0 {
-		for _, t := range q.mb.cremoved[f.id] {
-			if t.seq > tok.Since && t.seq <= tok.Upto && t.seq > tok.After {
-				entries = append(entries, deltaEntry{k1: t.seq, removed: t.id})
-			}
-		}
-	}
-	slices.SortFunc(entries, func(a, b deltaEntry) int { return int(a.k1 - b.k1) })
-	more := len(entries) > size
-	if more {
-		entries = entries[:size]
-	}
-	vals := []any{}
-	for _, e := range entries {
-		if e.removed != "" {
-			vals = append(vals, map[string]any{"@odata.type": "#microsoft.graph.contact", "id": e.removed, "@removed": map[string]any{"reason": "deleted"}})
-			continue
-		}
-		vals = append(vals, contactJSON(byKey[e.k1], v))
-	}
-	out := map[string]any{"value": vals}
-	base := *q.r.URL
-	if more {
-		nt := tok
-		nt.After = entries[len(entries)-1].k1
-		base.RawQuery = url.Values{"$skiptoken": {encodeToken(nt)}}.Encode()
-		out["@odata.nextLink"] = linkOf(q.r, &base)
-	} else {
-		nt := deltaToken{Gen: tok.Gen, Folder: f.id, Since: tok.Upto, Select: tok.Select, Expand: tok.Expand, Top: tok.Top}
-		base.RawQuery = url.Values{"$deltatoken": {encodeToken(nt)}}.Encode()
-		out["@odata.deltaLink"] = linkOf(q.r, &base)
-	}
-	writeJSON(q.w, http.StatusOK, out)
+	seqDelta(s, q, tok, q.mb.folderContacts(f.id), func(c *Contact) int64 { return c.seq }, q.mb.cremoved[f.id], "#microsoft.graph.contact",
+		func(c *Contact) map[string]any { return contactJSON(c, v) })
 }
 
 // ContactsFolderID is the id of the mailbox's default Contacts folder.

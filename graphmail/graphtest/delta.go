@@ -149,32 +149,14 @@ func (s *Server) messageDelta(q *req, f *folder) {
 	if raw == "" {
 		raw = qs.Get("$deltatoken")
 	}
-	if raw != "" {
-		t, ok := decodeToken(raw)
-		if !ok || t.Folder != f.id {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidUrlQuery", "The delta or skip token is malformed.")
-			return
-		}
-		if t.Gen != s.deltaGen {
-			graphError(q.w, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Please restart the sync with an empty state.")
-			return
-		}
-		tok = t
-		if qs.Get("$deltatoken") != "" {
-			tok.Upto, tok.After, tok.After2, tok.Cur, tok.Served = 0, 0, 0, false, 0
-		}
+	if !s.resumeDelta(q, &tok, raw, qs.Get("$deltatoken") != "", "ErrorInvalidUrlQuery") {
+		return
 	}
 	if tok.Upto == 0 {
 		tok.Upto = s.seq
 		tok.After = tok.Since
 	}
-	size := s.defaultPage
-	if tok.Top > 0 {
-		size = tok.Top
-	}
-	if n, ok := preferPageSize(q.r); ok {
-		size = n
-	}
+	size := s.deltaPageSize(q, tok)
 	var match func(*Message) bool
 	if tok.Filter != "" {
 		if cf, qe := parseFilter(tok.Filter, messageSchema); qe == nil {
@@ -256,21 +238,14 @@ func (s *Server) messageDelta(q *req, f *folder) {
 			vals = append(vals, map[string]any{"@odata.type": "#microsoft.graph.message", "id": e.removed, "@removed": map[string]any{"reason": "deleted"}})
 		}
 	}
-	out := map[string]any{"value": vals}
-	base := *q.r.URL
+	next := tok
 	if more {
-		nt := tok
 		last := entries[len(entries)-1]
-		nt.After, nt.After2, nt.Cur = last.k1, last.k2, true
-		nt.Served += len(entries)
-		base.RawQuery = url.Values{"$skiptoken": {encodeToken(nt)}}.Encode()
-		out["@odata.nextLink"] = linkOf(q.r, &base)
-	} else {
-		nt := deltaToken{Gen: tok.Gen, Folder: f.id, Since: tok.Upto, Select: tok.Select, Expand: tok.Expand, Top: tok.Top, Change: tok.Change, Filter: tok.Filter, Desc: tok.Desc}
-		base.RawQuery = url.Values{"$deltatoken": {encodeToken(nt)}}.Encode()
-		out["@odata.deltaLink"] = linkOf(q.r, &base)
+		next.After, next.After2, next.Cur = last.k1, last.k2, true
+		next.Served += len(entries)
 	}
-	writeJSON(q.w, http.StatusOK, out)
+	writeDelta(q, vals, more, next, deltaToken{Gen: tok.Gen, Folder: f.id, Since: tok.Upto, Select: tok.Select, Expand: tok.Expand, Top: tok.Top,
+		Change: tok.Change, Filter: tok.Filter, Desc: tok.Desc})
 }
 
 func linkOf(r *http.Request, u *url.URL) string {

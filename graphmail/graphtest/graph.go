@@ -504,47 +504,22 @@ func (s *Server) folderJSON(mb *mbox, f *folder, v *folderViewOpts) map[string]a
 func (s *Server) childFolders(q *req, parentID string) {
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, readRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, listOpts)
-		var v *folderViewOpts
-		if qe == nil {
-			v, qe = folderOpts(o)
-		}
-		var cf *compiledFilter
-		size := 0
-		if qe == nil {
-			cf, size, qe = s.filterAndPage(q, o, folderSchema)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		hidden := strings.EqualFold(o.custom.Get("includeHiddenFolders"), "true")
-		s.mu.Lock()
-		parent := q.mb.folders[parentID]
-		var views []*folderView
-		for _, id := range parent.children {
-			c := q.mb.folders[id]
-			if c == nil || (c.hidden && !hidden) {
-				continue
-			}
-			if fv := q.mb.folderView(c); cf.match(fv) {
-				views = append(views, fv)
-			}
-		}
-		qe = orderJSON(views, o.orderby, folderSchema, func(fv *folderView) any { return fv })
-		all := make([]map[string]any, 0, len(views))
-		for _, fv := range views {
-			all = append(all, s.folderJSON(q.mb, fv.f, v))
-		}
-		s.mu.Unlock()
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.writePage(q, all, o, size)
+		collection[*folderView]{roles: readRoles, opts: listOpts, schema: folderSchema, ordered: true,
+			view: func(o *queryOptions) (func(*folderView) map[string]any, *queryError) {
+				v, qe := folderOpts(o)
+				return func(fv *folderView) map[string]any { return s.folderJSON(q.mb, fv.f, v) }, qe
+			},
+			members: func(o *queryOptions) []*folderView {
+				hidden := strings.EqualFold(o.custom.Get("includeHiddenFolders"), "true")
+				var views []*folderView
+				for _, c := range inOrder(q.mb.folders[parentID].children, q.mb.folders) {
+					if !c.hidden || hidden {
+						views = append(views, q.mb.folderView(c))
+					}
+				}
+				return views
+			},
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, writeRoles) {
 			return

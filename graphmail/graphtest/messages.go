@@ -792,18 +792,7 @@ func (s *Server) attachment(q *req, m *Message, id string) {
 	}
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, readRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
-		if qe == nil {
-			qe = attachmentDef.checkSelect(o.sel)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		writeJSON(q.w, http.StatusOK, selectJSON(o.sel, attachmentJSON(a, true)))
+		s.getSelected(q, readRoles, attachmentDef, func(sel []string) map[string]any { return selectJSON(sel, attachmentJSON(a, true)) })
 	case http.MethodDelete:
 		if !s.need(q, writeRoles) {
 			return

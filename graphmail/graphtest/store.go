@@ -472,9 +472,7 @@ func (s *Server) deleteLocked(mb *mbox, id string) bool {
 	if m == nil {
 		return false
 	}
-	delete(mb.messages, id)
-	s.seq++
-	mb.removed[m.FolderID] = append(mb.removed[m.FolderID], tombstone{id: id, seq: s.seq})
+	removeLocked(s, mb.messages, mb.removed, m.FolderID, id)
 	return true
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -385,18 +384,7 @@ func (s *Server) routeTodo(q *req) bool {
 	}
 	switch {
 	case n == 3 && m == http.MethodGet:
-		if !s.need(q, todoReadRoles) {
-			return true
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
-		if qe == nil {
-			qe = todoListDef.checkSelect(o.sel)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return true
-		}
-		writeJSON(q.w, http.StatusOK, todoListJSON(l, o.sel))
+		s.getSelected(q, todoReadRoles, todoListDef, func(sel []string) map[string]any { return todoListJSON(l, sel) })
 	case n == 3 && m == http.MethodDelete:
 		if !s.need(q, todoWriteRoles) {
 			return true
@@ -441,31 +429,12 @@ func todoListJSON(l *todoList, sel []string) map[string]any {
 func (s *Server) todoLists(q *req) {
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, todoReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFilter|optTop|optSkip|optFormat)
-		if qe == nil {
-			qe = todoListDef.checkSelect(o.sel)
-		}
-		var cf *compiledFilter
-		size := 0
-		if qe == nil {
-			cf, size, qe = s.filterAndPage(q, o, todoListSchema)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		var all []map[string]any
-		for _, id := range q.mb.todoOrder {
-			if l := q.mb.todoLists[id]; l != nil && cf.match(l) {
-				all = append(all, todoListJSON(l, o.sel))
-			}
-		}
-		s.mu.Unlock()
-		s.writePage(q, all, o, size)
+		collection[*todoList]{roles: todoReadRoles, opts: optSelect | optFilter | optTop | optSkip | optFormat, schema: todoListSchema,
+			view: func(o *queryOptions) (func(*todoList) map[string]any, *queryError) {
+				return func(l *todoList) map[string]any { return todoListJSON(l, o.sel) }, todoListDef.checkSelect(o.sel)
+			},
+			members: func(*queryOptions) []*todoList { return inOrder(q.mb.todoOrder, q.mb.todoLists) },
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, todoWriteRoles) {
 			return
@@ -494,32 +463,13 @@ func (s *Server) todoLists(q *req) {
 func (s *Server) todoTasks(q *req, l *todoList) {
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, todoReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, listOpts)
-		ext := false
-		if qe == nil {
-			ext, qe = taskViewOf(o)
-		}
-		var cf *compiledFilter
-		size := 0
-		if qe == nil {
-			cf, size, qe = s.filterAndPage(q, o, todoTaskSchema)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		var all []map[string]any
-		for _, t := range q.mb.listTasks(l.ID) {
-			if cf.match(t) {
-				all = append(all, s.taskJSON(t, o.sel, ext))
-			}
-		}
-		s.mu.Unlock()
-		s.writePage(q, all, o, size)
+		collection[*todoTask]{roles: todoReadRoles, opts: listOpts, schema: todoTaskSchema,
+			view: func(o *queryOptions) (func(*todoTask) map[string]any, *queryError) {
+				ext, qe := taskViewOf(o)
+				return func(t *todoTask) map[string]any { return s.taskJSON(t, o.sel, ext) }, qe
+			},
+			members: func(*queryOptions) []*todoTask { return q.mb.listTasks(l.ID) },
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, todoWriteRoles) {
 			return
@@ -611,22 +561,10 @@ func (s *Server) todoTaskOne(q *req, l *todoList, id string, rest []string) {
 	}
 	switch m {
 	case http.MethodGet:
-		if !s.need(q, todoReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, entityOpts)
-		ext := false
-		if qe == nil {
-			ext, qe = taskViewOf(o)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		j := s.taskJSON(t, o.sel, ext)
-		s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, j)
+		s.getOne(q, todoReadRoles, entityOpts, func(o *queryOptions) (func() map[string]any, *queryError) {
+			ext, qe := taskViewOf(o)
+			return func() map[string]any { return s.taskJSON(t, o.sel, ext) }, qe
+		})
 	case http.MethodPatch:
 		if !s.need(q, todoWriteRoles) {
 			return
@@ -655,9 +593,7 @@ func (s *Server) todoTaskOne(q *req, l *todoList, id string, rest []string) {
 			return
 		}
 		s.mu.Lock()
-		delete(q.mb.tasks, t.ID)
-		s.seq++
-		q.mb.taskRemoved[l.ID] = append(q.mb.taskRemoved[l.ID], tombstone{id: t.ID, seq: s.seq})
+		removeLocked(s, q.mb.tasks, q.mb.taskRemoved, l.ID, t.ID)
 		s.mu.Unlock()
 		q.w.WriteHeader(http.StatusNoContent)
 	default:
@@ -686,81 +622,15 @@ func (s *Server) todoDelta(q *req, l *todoList) {
 	if o.has(optTop) {
 		tok.Top = o.top
 	}
-	raw, isDeltaTok := o.skiptoken, false
-	if raw == "" {
-		raw, isDeltaTok = o.deltatoken, o.deltatoken != ""
-	}
-	if raw != "" {
-		t, ok := decodeToken(raw)
-		if !ok || t.Folder != l.ID {
-			graphError(q.w, http.StatusBadRequest, "invalidRequest", "The delta or skip token is malformed.")
-			return
-		}
-		if t.Gen != s.deltaGen {
-			graphError(q.w, http.StatusGone, "SyncStateNotFound", "The sync state generation is not found. Please restart the sync with an empty state.")
-			return
-		}
-		tok = t
-		if isDeltaTok {
-			tok.Upto, tok.After = 0, 0
-		}
-	}
-	if tok.Upto == 0 {
-		tok.Upto = s.seq
-		tok.After = tok.Since
-	}
-	size := s.defaultPage
-	if tok.Top > 0 {
-		size = tok.Top
-	}
-	if n, ok := preferPageSize(q.r); ok {
-		size = n
+	if raw, isDeltaTok := o.roundToken(); !s.resumeDelta(q, &tok, raw, isDeltaTok, "invalidRequest") {
+		return
 	}
 	var sel []string
 	if tok.Select != "" {
 		sel = strings.Split(tok.Select, ",")
 	}
-	var entries []deltaEntry
-	byKey := map[int64]*todoTask{}
-	for _, t := range q.mb.listTasks(l.ID) {
-		if t.Seq > tok.Since && t.Seq <= tok.Upto && t.Seq > tok.After {
-			entries = append(entries, deltaEntry{k1: t.Seq})
-			byKey[t.Seq] = t
-		}
-	}
-	if tok.Since > 0 {
-		for _, t := range q.mb.taskRemoved[l.ID] {
-			if t.seq > tok.Since && t.seq <= tok.Upto && t.seq > tok.After {
-				entries = append(entries, deltaEntry{k1: t.seq, removed: t.id})
-			}
-		}
-	}
-	slices.SortFunc(entries, func(a, b deltaEntry) int { return int(a.k1 - b.k1) })
-	more := len(entries) > size
-	if more {
-		entries = entries[:size]
-	}
-	vals := []any{}
-	for _, e := range entries {
-		if e.removed != "" {
-			vals = append(vals, map[string]any{"@odata.type": "#microsoft.graph.todoTask", "id": e.removed, "@removed": map[string]any{"reason": "deleted"}})
-			continue
-		}
-		vals = append(vals, s.taskJSON(byKey[e.k1], sel, false))
-	}
-	out := map[string]any{"value": vals}
-	base := *q.r.URL
-	if more {
-		nt := tok
-		nt.After = entries[len(entries)-1].k1
-		base.RawQuery = url.Values{"$skiptoken": {encodeToken(nt)}}.Encode()
-		out["@odata.nextLink"] = linkOf(q.r, &base)
-	} else {
-		nt := deltaToken{Gen: tok.Gen, Folder: l.ID, Since: tok.Upto, Select: tok.Select, Top: tok.Top}
-		base.RawQuery = url.Values{"$deltatoken": {encodeToken(nt)}}.Encode()
-		out["@odata.deltaLink"] = linkOf(q.r, &base)
-	}
-	writeJSON(q.w, http.StatusOK, out)
+	seqDelta(s, q, tok, q.mb.listTasks(l.ID), func(t *todoTask) int64 { return t.Seq }, q.mb.taskRemoved[l.ID], "#microsoft.graph.todoTask",
+		func(t *todoTask) map[string]any { return s.taskJSON(t, sel, false) })
 }
 
 // ---------------------------------------------------------------- fixture
