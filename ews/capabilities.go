@@ -8,9 +8,16 @@ import (
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
-// notesLoses is what a note, a journal entry or any other non-mail item
-// leaves behind when it moves as MIME (with its ItemClass, see soap.go).
-const notesLoses = "a note's colour and window position, a journal entry's type, start, duration and linked contacts, and MAPI properties MIME does not carry"
+// notesLoses and otherLoses are what a note, and a journal entry or any
+// other non-mail item, leave behind when they move as MIME (with their
+// ItemClass, see soap.go): the properties that live only as MAPI
+// properties. Whether Exchange's MIME for such an item keeps some of them
+// (in a TNEF part, say) is unverified; these name what plain MIME cannot
+// hold.
+const (
+	notesLoses = "a note's colour and window position, and MAPI properties MIME does not carry"
+	otherLoses = "a journal entry's type, start, duration and linked contacts, and MAPI properties MIME does not carry"
+)
 
 // contactLoses is what a typed contact leaves behind: what mailbox.Contact
 // has no field for.
@@ -23,10 +30,10 @@ const (
 	taskLoses     = "owner and delegator (Exchange sets them), regenerating recurrences, attachments over 3 MB, and MAPI properties the typed task does not hold"
 )
 
-// Capabilities declares what the adapter does for a mailbox: mail as MIME
-// and contacts (with contact groups), calendar items and tasks as typed
-// properties in the primary and archive trees, and reading Recoverable
-// Items. Typed calendar writes never send: see calendar.go. Folder
+// Capabilities declares what the adapter does for a mailbox: mail, notes,
+// journal entries and other items as MIME, and contacts (with contact
+// groups), calendar items and tasks as typed properties in the primary and
+// archive trees, and reading Recoverable Items (mail only). Typed calendar writes never send: see calendar.go. Folder
 // item counts and sizes are reported (0x0E08), and SyncFolderItems reports
 // a change of read state alone as ReadFlagChange.
 func (m *Mailbox) Capabilities() mailbox.Capabilities {
@@ -54,7 +61,7 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 				{Store: store, Kind: mailbox.KindCalendar, Format: mailbox.FormatTyped, Loses: calendarLoses},
 				{Store: store, Kind: mailbox.KindTasks, Format: mailbox.FormatTyped, Loses: taskLoses},
 				{Store: store, Kind: mailbox.KindNotes, Format: mailbox.FormatMIME, Loses: notesLoses},
-				{Store: store, Kind: mailbox.KindOther, Format: mailbox.FormatMIME, Loses: notesLoses},
+				{Store: store, Kind: mailbox.KindOther, Format: mailbox.FormatMIME, Loses: otherLoses},
 			} {
 				caps.Reads = append(caps.Reads, p)
 				caps.Writes = append(caps.Writes, p)
