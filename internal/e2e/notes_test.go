@@ -52,6 +52,11 @@ func TestNotesOnPremToOnPrem(t *testing.T) {
 	if res.ItemsCopied != 7 || res.Skipped != 0 || len(res.NotCarried) != 0 {
 		t.Fatalf("copied %d, skipped %d (%v), not carried %+v; want 2 messages, 3 notes and 2 journal entries", res.ItemsCopied, res.Skipped, res.SkipReasons, res.NotCarried)
 	}
+	for k, n := range map[mailbox.Kind]int64{mailbox.KindNotes: 3, mailbox.KindOther: 2} {
+		if r := res.Kinds[k]; r == nil || r.Copied != n {
+			t.Errorf("by kind, %s: %+v; want %d copied", k, r, n)
+		}
+	}
 	srcMb, _ := e.lab.EWS.LookupMailbox(src)
 	dstMb, _ := e.lab.EWS.LookupMailbox(dst)
 	for _, tc := range []struct {
