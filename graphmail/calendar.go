@@ -379,70 +379,37 @@ type calendarJSON struct {
 	IsDefaultCalendar bool   `json:"isDefaultCalendar"`
 }
 
+func (m *Mailbox) calendarKind() flatKind {
+	return flatKind{class: mailbox.ClassCalendarFolder, wellKnown: mailbox.CalendarFolder, known: m.calFolders}
+}
+
 // calendarFolders lists the calendars as folders of class IPF.Appointment
 // under the root, the default one first as the well-known Calendar folder.
 func (m *Mailbox) calendarFolders(ctx context.Context, rootID string) ([]mailbox.Folder, error) {
-	var out []mailbox.Folder
-	op := "list calendars of " + m.address
-	err := listPaged(ctx, m, op, m.c.graphURL(userPath(m.address)+"/calendars", url.Values{"$select": {"id,name,isDefaultCalendar"}, "$top": {fmt.Sprint(pageSize)}}), func(c calendarJSON) error {
-		f := mailbox.Folder{ID: c.ID, ParentID: rootID, DisplayName: c.Name, Path: mailbox.JoinPath("", c.Name), Class: mailbox.ClassCalendarFolder}
-		if c.IsDefaultCalendar {
-			f.WellKnown = mailbox.CalendarFolder
-			out = append([]mailbox.Folder{f}, out...)
-		} else {
-			out = append(out, f)
-		}
-		return nil
+	u := m.c.graphURL(userPath(m.address)+"/calendars", url.Values{"$select": {"id,name,isDefaultCalendar"}, "$top": {fmt.Sprint(pageSize)}})
+	return listFlat(ctx, m, m.calendarKind(), "list calendars of "+m.address, u, rootID, func(c calendarJSON) (string, string, bool) {
+		return c.ID, c.Name, c.IsDefaultCalendar
 	})
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	for _, f := range out {
-		m.calFolders[f.ID] = true
-		m.paths[f.ID] = f.Path
-	}
-	m.mu.Unlock()
-	return out, nil
 }
 
 // createCalendar creates a calendar (user-post-calendars) or returns the
 // existing one of that name; calendars do not nest.
 func (m *Mailbox) createCalendar(ctx context.Context, parentID, displayName string) (mailbox.Folder, error) {
-	if parentID != "" && parentID != string(mailbox.RootFolder) && parentID != m.knownRoot() {
-		return mailbox.Folder{}, mailbox.Permanent(fmt.Errorf("graph: create calendar %q under %s in %s: %w (Graph calendars do not nest)", displayName, parentID, m.address, mailbox.ErrUnsupported))
-	}
-	rootID, err := m.rootID(ctx)
-	if err != nil {
-		return mailbox.Folder{}, err
-	}
-	existing, err := m.calendarFolders(ctx, rootID)
-	if err != nil {
-		return mailbox.Folder{}, err
-	}
-	for _, f := range existing {
-		if strings.EqualFold(f.DisplayName, displayName) {
-			return f, nil
+	return m.createFlat(ctx, m.calendarKind(), parentID, displayName, "calendar", "Graph calendars do not nest", m.calendarFolders, func() (string, string, error) {
+		op := fmt.Sprintf("create calendar %q in %s", displayName, m.address)
+		body, _ := json.Marshal(map[string]string{"name": displayName})
+		resp, err := m.c.do(ctx, op, http.MethodPost, m.c.graphURL(userPath(m.address)+"/calendars", nil), bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {"application/json"}})
+		if err != nil {
+			return "", "", err
 		}
-	}
-	op := fmt.Sprintf("create calendar %q in %s", displayName, m.address)
-	body, _ := json.Marshal(map[string]string{"name": displayName})
-	resp, err := m.c.do(ctx, op, http.MethodPost, m.c.graphURL(userPath(m.address)+"/calendars", nil), bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {"application/json"}})
-	if err != nil {
-		return mailbox.Folder{}, err
-	}
-	var c calendarJSON
-	err = decodeAnswer(resp, 1<<20, &c)
-	resp.Body.Close()
-	if err != nil {
-		return mailbox.Folder{}, wrapErr(op, err)
-	}
-	f := mailbox.Folder{ID: c.ID, ParentID: rootID, DisplayName: c.Name, Path: mailbox.JoinPath("", c.Name), Class: mailbox.ClassCalendarFolder}
-	m.mu.Lock()
-	m.calFolders[f.ID] = true
-	m.paths[f.ID] = f.Path
-	m.mu.Unlock()
-	return f, nil
+		var c calendarJSON
+		err = decodeAnswer(resp, 1<<20, &c)
+		resp.Body.Close()
+		if err != nil {
+			return "", "", wrapErr(op, err)
+		}
+		return c.ID, c.Name, nil
+	})
 }
 
 // eventSelect is what a listing asks of each event.
@@ -508,8 +475,8 @@ func (m *Mailbox) eventChanges(ctx context.Context, folderID, state string) (mai
 	if state == "" || state == listingDone {
 		q := url.Values{"$select": {eventSelect}, "$expand": {eventsExpand(sourceIDProp)}, "$top": {fmt.Sprint(pageSize)}}
 		u = m.c.graphURL(m.eventsPath(folderID), q)
-	} else if !strings.HasPrefix(state, m.c.base.Scheme+"://"+m.c.base.Host+"/") {
-		return mailbox.ChangePage{}, fmt.Errorf("graph: %s: the sync state is not a link of the configured Graph host: %w", op, mailbox.ErrSyncStateInvalid)
+	} else if err := m.ownLink(op, state); err != nil {
+		return mailbox.ChangePage{}, err
 	}
 	return listingPage(ctx, m, op, u, func(g graphEvent) mailbox.Item {
 		m.remember(g.ID, mailbox.KindCalendar, folderID)
@@ -544,25 +511,7 @@ func listingPage[T any](ctx context.Context, m *Mailbox, op, u string, item func
 
 // findEvent looks an event up in a calendar by the value of its stamp.
 func (m *Mailbox) findEvent(ctx context.Context, folderID, stamp string) (string, bool, error) {
-	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq '%s' and ep/value eq '%s')", odataQuote(sourceIDProp), odataQuote(stamp))
-	q := url.Values{"$filter": {filter}, "$select": {"id"}, "$top": {"1"}}
-	op := "find source id in calendar " + folderID + " of " + m.address
-	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(m.eventsPath(folderID), q), nil, -1, nil)
-	if err != nil {
-		return "", false, err
-	}
-	var page struct {
-		Value []graphEvent `json:"value"`
-	}
-	err = decodeAnswer(resp, 1<<20, &page)
-	resp.Body.Close()
-	if err != nil {
-		return "", false, wrapErr(op, err)
-	}
-	if len(page.Value) > 0 {
-		return page.Value[0].ID, true, nil
-	}
-	return "", false, nil
+	return m.findStamped(ctx, "find source id in calendar "+folderID+" of "+m.address, m.eventsPath(folderID), stamp)
 }
 
 // getJSON GETs one Graph resource into v.

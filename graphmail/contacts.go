@@ -190,6 +190,89 @@ func listPaged[T any](ctx context.Context, m *Mailbox, op, rawURL string, fn fun
 	return nil
 }
 
+// deltaRound is one round of an item delta whose state is the whole
+// nextLink or deltaLink (contacts, To Do tasks): first is the link of a
+// first round, change gives each entry's Change.
+func deltaRound[T any](ctx context.Context, m *Mailbox, op, state, first string, change func(T) mailbox.Change) (mailbox.ChangePage, error) {
+	u := state
+	if u == "" {
+		u = first
+	} else if err := m.ownLink(op, state); err != nil {
+		return mailbox.ChangePage{}, err
+	}
+	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}})
+	if err != nil {
+		return mailbox.ChangePage{}, err
+	}
+	var page struct {
+		Value []T    `json:"value"`
+		Next  string `json:"@odata.nextLink"`
+		Delta string `json:"@odata.deltaLink"`
+	}
+	err = decodeAnswer(resp, 64<<20, &page)
+	resp.Body.Close()
+	if err != nil {
+		return mailbox.ChangePage{}, wrapErr(op, err)
+	}
+	out := mailbox.ChangePage{}
+	for _, v := range page.Value {
+		out.Changes = append(out.Changes, change(v))
+	}
+	if page.Next != "" {
+		out.State, out.More = page.Next, true
+	} else {
+		out.State = page.Delta
+	}
+	if out.State == "" {
+		return out, fmt.Errorf("graph: %s: the answer has neither a nextLink nor a deltaLink", op)
+	}
+	return out, nil
+}
+
+// ownLink refuses a sync state that is not a link of the configured Graph
+// host, so that a stored state never sends the token elsewhere.
+func (m *Mailbox) ownLink(op, state string) error {
+	if !strings.HasPrefix(state, m.c.base.Scheme+"://"+m.c.base.Host+"/") {
+		return fmt.Errorf("graph: %s: the sync state is not a link of the configured Graph host: %w", op, mailbox.ErrSyncStateInvalid)
+	}
+	return nil
+}
+
+// changeKind is how a delta entry that is not a removal changed: on a later
+// round (state given), one modified more than 2 s after it was created is
+// an update; Graph's delta does not say.
+func changeKind(state string, created, modified *time.Time) mailbox.ChangeKind {
+	if state != "" && created != nil && modified != nil && modified.Sub(*created) > 2*time.Second {
+		return mailbox.ChangeUpdated
+	}
+	return mailbox.ChangeCreated
+}
+
+// findStamped looks an item up in the collection at path by its stamp
+// (the source id extended property): its id, or false when there is none.
+func (m *Mailbox) findStamped(ctx context.Context, op, path, sourceID string) (string, bool, error) {
+	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq '%s' and ep/value eq '%s')", odataQuote(sourceIDProp), odataQuote(sourceID))
+	q := url.Values{"$filter": {filter}, "$select": {"id"}, "$top": {"1"}}
+	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(path, q), nil, -1, nil)
+	if err != nil {
+		return "", false, err
+	}
+	var page struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	err = decodeAnswer(resp, 1<<20, &page)
+	resp.Body.Close()
+	if err != nil {
+		return "", false, wrapErr(op, err)
+	}
+	if len(page.Value) > 0 {
+		return page.Value[0].ID, true, nil
+	}
+	return "", false, nil
+}
+
 // contactFolderTree lists the contact folders, parents before children:
 // the default Contacts folder (well-known contacts) under msgfolderroot,
 // and the folders below it.
@@ -487,25 +570,7 @@ func (m *Mailbox) contactItems(ctx context.Context, folderID string, fn func(mai
 
 // findContact looks a contact up in a contact folder by its stamp.
 func (m *Mailbox) findContact(ctx context.Context, folderID, sourceID string) (string, bool, error) {
-	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq '%s' and ep/value eq '%s')", odataQuote(sourceIDProp), odataQuote(sourceID))
-	q := url.Values{"$filter": {filter}, "$select": {"id"}, "$top": {"1"}}
-	op := "find source id in contact folder " + folderID + " of " + m.address
-	resp, err := m.c.do(ctx, op, http.MethodGet, m.c.graphURL(m.contactsPath(folderID), q), nil, -1, nil)
-	if err != nil {
-		return "", false, err
-	}
-	var page struct {
-		Value []graphContact `json:"value"`
-	}
-	err = decodeAnswer(resp, 1<<20, &page)
-	resp.Body.Close()
-	if err != nil {
-		return "", false, wrapErr(op, err)
-	}
-	if len(page.Value) > 0 {
-		return page.Value[0].ID, true, nil
-	}
-	return "", false, nil
+	return m.findStamped(ctx, "find source id in contact folder "+folderID+" of "+m.address, m.contactsPath(folderID), sourceID)
 }
 
 // contactChanges is one round of a contact folder's delta. Graph's delta
@@ -525,47 +590,13 @@ func (m *Mailbox) contactChanges(ctx context.Context, folderID, state string) (m
 		}
 		folderID = def.ID
 	}
-	u := state
-	if u == "" {
-		u = m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts/delta", url.Values{"$select": {contactSelect}})
-	} else if !strings.HasPrefix(state, m.c.base.Scheme+"://"+m.c.base.Host+"/") {
-		return mailbox.ChangePage{}, fmt.Errorf("graph: %s: the sync state is not a link of the configured Graph host: %w", op, mailbox.ErrSyncStateInvalid)
-	}
-	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}})
-	if err != nil {
-		return mailbox.ChangePage{}, err
-	}
-	var page struct {
-		Value []graphContact `json:"value"`
-		Next  string         `json:"@odata.nextLink"`
-		Delta string         `json:"@odata.deltaLink"`
-	}
-	err = decodeAnswer(resp, 64<<20, &page)
-	resp.Body.Close()
-	if err != nil {
-		return mailbox.ChangePage{}, wrapErr(op, err)
-	}
-	out := mailbox.ChangePage{}
-	for _, g := range page.Value {
+	first := m.c.graphURL(userPath(m.address)+"/contactFolders/"+urlPathEscape(folderID)+"/contacts/delta", url.Values{"$select": {contactSelect}})
+	return deltaRound(ctx, m, op, state, first, func(g graphContact) mailbox.Change {
 		if g.Removed != nil {
-			out.Changes = append(out.Changes, mailbox.Change{Kind: mailbox.ChangeDeleted, Item: mailbox.Item{ID: g.ID, FolderID: folderID, Class: mailbox.ClassContact}})
-			continue
+			return mailbox.Change{Kind: mailbox.ChangeDeleted, Item: mailbox.Item{ID: g.ID, FolderID: folderID, Class: mailbox.ClassContact}}
 		}
-		kind := mailbox.ChangeCreated
-		if state != "" && g.CreatedDateTime != nil && g.LastModifiedDateTime != nil && g.LastModifiedDateTime.Sub(*g.CreatedDateTime) > 2*time.Second {
-			kind = mailbox.ChangeUpdated
-		}
-		out.Changes = append(out.Changes, mailbox.Change{Kind: kind, Item: contactItem(g, folderID)})
-	}
-	if page.Next != "" {
-		out.State, out.More = page.Next, true
-	} else {
-		out.State = page.Delta
-	}
-	if out.State == "" {
-		return out, fmt.Errorf("graph: %s: the answer has neither a nextLink nor a deltaLink", op)
-	}
-	return out, nil
+		return mailbox.Change{Kind: changeKind(state, g.CreatedDateTime, g.LastModifiedDateTime), Item: contactItem(g, folderID)}
+	})
 }
 
 // openContact reads a contact as the typed body.

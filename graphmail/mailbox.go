@@ -524,8 +524,8 @@ func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.
 	if state == "" {
 		cfg.QueryParameters = &users.ItemMailFoldersItemMessagesDeltaRequestBuilderGetQueryParameters{Select: itemSelect, Expand: sourceIDExpand()}
 	} else {
-		if !strings.HasPrefix(state, m.c.base.Scheme+"://"+m.c.base.Host+"/") {
-			return mailbox.ChangePage{}, fmt.Errorf("graph: %s: the sync state is not a link of the configured Graph host: %w", op, mailbox.ErrSyncStateInvalid)
+		if err := m.ownLink(op, state); err != nil {
+			return mailbox.ChangePage{}, err
 		}
 		b = b.WithUrl(state)
 	}

@@ -95,63 +95,28 @@ func (m *Mailbox) isTaskList(id string) bool {
 	return m.todoFolders[id]
 }
 
+func (m *Mailbox) taskKind() flatKind {
+	return flatKind{class: mailbox.ClassTasksFolder, wellKnown: mailbox.TasksFolder, known: m.todoFolders}
+}
+
 // taskFolders lists the To Do lists as folders of class IPF.Task under the
 // root, the default list first as the well-known Tasks folder.
 func (m *Mailbox) taskFolders(ctx context.Context, rootID string) ([]mailbox.Folder, error) {
-	var out []mailbox.Folder
-	err := listPaged(ctx, m, "list To Do lists of "+m.address, m.c.graphURL(userPath(m.address)+"/todo/lists", nil), func(l todoListJSON) error {
-		f := mailbox.Folder{ID: l.ID, ParentID: rootID, DisplayName: l.DisplayName, Path: mailbox.JoinPath("", l.DisplayName), Class: mailbox.ClassTasksFolder}
-		if l.WellknownListName == "defaultList" {
-			f.WellKnown = mailbox.TasksFolder
-			out = append([]mailbox.Folder{f}, out...)
-		} else {
-			out = append(out, f)
-		}
-		return nil
+	return listFlat(ctx, m, m.taskKind(), "list To Do lists of "+m.address, m.c.graphURL(userPath(m.address)+"/todo/lists", nil), rootID, func(l todoListJSON) (string, string, bool) {
+		return l.ID, l.DisplayName, l.WellknownListName == "defaultList"
 	})
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	for _, f := range out {
-		m.todoFolders[f.ID] = true
-		m.paths[f.ID] = f.Path
-	}
-	m.mu.Unlock()
-	return out, nil
 }
 
 // createTaskList creates a To Do list or returns the existing one of that
 // name (To Do itself takes two lists of one name, so graphmail looks
 // first); lists do not nest.
 func (m *Mailbox) createTaskList(ctx context.Context, parentID, displayName string) (mailbox.Folder, error) {
-	if parentID != "" && parentID != string(mailbox.RootFolder) && parentID != m.knownRoot() {
-		return mailbox.Folder{}, mailbox.Permanent(fmt.Errorf("graph: create task list %q under %s in %s: %w (To Do lists do not nest)", displayName, parentID, m.address, mailbox.ErrUnsupported))
-	}
-	rootID, err := m.rootID(ctx)
-	if err != nil {
-		return mailbox.Folder{}, err
-	}
-	existing, err := m.taskFolders(ctx, rootID)
-	if err != nil {
-		return mailbox.Folder{}, err
-	}
-	for _, f := range existing {
-		if strings.EqualFold(f.DisplayName, displayName) {
-			return f, nil
-		}
-	}
-	var l todoListJSON
-	op := fmt.Sprintf("create To Do list %q in %s", displayName, m.address)
-	if err := m.sendJSON(ctx, op, http.MethodPost, m.c.graphURL(userPath(m.address)+"/todo/lists", nil), map[string]string{"displayName": displayName}, &l); err != nil {
-		return mailbox.Folder{}, err
-	}
-	f := mailbox.Folder{ID: l.ID, ParentID: rootID, DisplayName: l.DisplayName, Path: mailbox.JoinPath("", l.DisplayName), Class: mailbox.ClassTasksFolder}
-	m.mu.Lock()
-	m.todoFolders[f.ID] = true
-	m.paths[f.ID] = f.Path
-	m.mu.Unlock()
-	return f, nil
+	return m.createFlat(ctx, m.taskKind(), parentID, displayName, "task list", "To Do lists do not nest", m.taskFolders, func() (string, string, error) {
+		var l todoListJSON
+		op := fmt.Sprintf("create To Do list %q in %s", displayName, m.address)
+		err := m.sendJSON(ctx, op, http.MethodPost, m.c.graphURL(userPath(m.address)+"/todo/lists", nil), map[string]string{"displayName": displayName}, &l)
+		return l.ID, l.DisplayName, err
+	})
 }
 
 func (m *Mailbox) tasksPath(listID string) string {
@@ -213,48 +178,13 @@ func (m *Mailbox) findTask(ctx context.Context, listID, src string) (string, boo
 // delta carries no extensions; Stamps lists them.
 func (m *Mailbox) taskChanges(ctx context.Context, listID, state string) (mailbox.ChangePage, error) {
 	op := "task delta of list " + listID + " in " + m.address
-	u := state
-	if u == "" {
-		u = m.c.graphURL(m.tasksPath(listID)+"/delta", nil)
-	} else if !strings.HasPrefix(state, m.c.base.Scheme+"://"+m.c.base.Host+"/") {
-		return mailbox.ChangePage{}, fmt.Errorf("graph: %s: the sync state is not a link of the configured Graph host: %w", op, mailbox.ErrSyncStateInvalid)
-	}
-	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}})
-	if err != nil {
-		return mailbox.ChangePage{}, err
-	}
-	var page struct {
-		Value []todoTaskJSON `json:"value"`
-		Next  string         `json:"@odata.nextLink"`
-		Delta string         `json:"@odata.deltaLink"`
-	}
-	err = decodeAnswer(resp, 64<<20, &page)
-	resp.Body.Close()
-	if err != nil {
-		return mailbox.ChangePage{}, wrapErr(op, err)
-	}
-	out := mailbox.ChangePage{}
-	for _, t := range page.Value {
+	return deltaRound(ctx, m, op, state, m.c.graphURL(m.tasksPath(listID)+"/delta", nil), func(t todoTaskJSON) mailbox.Change {
 		if t.Removed != nil {
-			out.Changes = append(out.Changes, mailbox.Change{Kind: mailbox.ChangeDeleted, Item: mailbox.Item{ID: t.ID, FolderID: listID, Class: mailbox.ClassTask}})
-			continue
+			return mailbox.Change{Kind: mailbox.ChangeDeleted, Item: mailbox.Item{ID: t.ID, FolderID: listID, Class: mailbox.ClassTask}}
 		}
 		m.remember(t.ID, mailbox.KindTasks, listID)
-		kind := mailbox.ChangeCreated
-		if state != "" && t.CreatedDateTime != nil && t.LastModified != nil && t.LastModified.Sub(*t.CreatedDateTime) > 2*time.Second {
-			kind = mailbox.ChangeUpdated
-		}
-		out.Changes = append(out.Changes, mailbox.Change{Kind: kind, Item: taskItem(t, listID)})
-	}
-	if page.Next != "" {
-		out.State, out.More = page.Next, true
-	} else {
-		out.State = page.Delta
-	}
-	if out.State == "" {
-		return out, fmt.Errorf("graph: %s: the answer has neither a nextLink nor a deltaLink", op)
-	}
-	return out, nil
+		return mailbox.Change{Kind: changeKind(state, t.CreatedDateTime, t.LastModified), Item: taskItem(t, listID)}
+	})
 }
 
 // dateOf is the date a To Do dateTimeTimeZone names, as written.
