@@ -579,26 +579,11 @@ func bodyAs(content string, isHTML, text bool) (string, string) {
 }
 
 func eventViewOf(o *queryOptions, r *http.Request) (*eventView, *queryError) {
-	v := &eventView{text: preferText(r)}
-	if qe := eventDef.checkView(o); qe != nil {
+	sv, qe := extPropView(eventDef, o, "events")
+	if qe != nil {
 		return nil, qe
 	}
-	v.sel = o.sel
-	for _, it := range o.expand {
-		var qe *queryError
-		switch strings.ToLower(it.name) {
-		case "singlevalueextendedproperties":
-			v.sv, qe = parseFilter(it.filter, singleValuePropSchema)
-		case "multivalueextendedproperties":
-			_, qe = parseFilter(it.filter, multiValuePropSchema)
-		default:
-			qe = badRequest("ErrorInvalidUrlQuery", "The fake does not expand '%s' on events.", it.name)
-		}
-		if qe != nil {
-			return nil, qe
-		}
-	}
-	return v, nil
+	return &eventView{text: preferText(r), sel: o.sel, sv: sv}, nil
 }
 
 // occurrence is one instance of a series as /instances gives it.
@@ -770,11 +755,8 @@ func (s *Server) routeCalendar(q *req) bool {
 			s.calendars(q)
 			return true
 		}
-		s.mu.Lock()
-		c := q.mb.calendars[seg[1]]
-		s.mu.Unlock()
+		c := lookup(s, q, seg[1], func() *calendarFolder { return q.mb.calendars[seg[1]] })
 		if c == nil {
-			notFoundOrMalformed(q.w, seg[1])
 			return true
 		}
 		s.calendarSub(q, c, seg[2:])
@@ -1226,57 +1208,58 @@ func instancesIn(e *calEvent, start, end time.Time) []*occurrence {
 // occurrences and exceptions of a series in a window, not the cancelled
 // ones.
 func (s *Server) instances(q *req, e *calEvent) {
-	if !s.need(q, calendarReadRoles) {
-		return
-	}
-	o, qe := parseQueryOptions(q.r, optSelect|optFilter|optTop|optSkip|optFormat|optOrderby)
-	var v *eventView
-	if qe == nil {
-		v, qe = eventViewOf(o, q.r)
-	}
-	size := 0
-	if qe == nil {
-		size, qe = s.pageSize(q, o)
-	}
-	if qe != nil {
-		writeQueryError(q.w, qe)
-		return
-	}
-	start, end, ok := window(q)
+	w, ok := s.windowQuery(q, optSelect|optFilter|optTop|optSkip|optFormat|optOrderby)
 	if !ok {
 		return
 	}
 	s.mu.Lock()
 	var all []map[string]any
 	if e.Event.Recurrence != nil {
-		for _, oc := range instancesIn(e, start, end) {
-			all = append(all, s.eventJSON(q.mb, e, oc, v))
+		for _, oc := range instancesIn(e, w.start, w.end) {
+			all = append(all, s.eventJSON(q.mb, e, oc, w.v))
 		}
 	}
 	s.mu.Unlock()
-	s.writePage(q, all, o, size)
+	s.writePage(q, all, w.o, w.size)
+}
+
+// windowQuery is a read of the instances in a window (/instances,
+// /calendarView): its options, event view, page size and window.
+type windowQuery struct {
+	o          *queryOptions
+	v          *eventView
+	size       int
+	start, end time.Time
+}
+
+// windowQuery reads a window request that takes opts; it reports false
+// when it has answered with an error.
+func (s *Server) windowQuery(q *req, opts queryOpt) (*windowQuery, bool) {
+	if !s.need(q, calendarReadRoles) {
+		return nil, false
+	}
+	w := &windowQuery{}
+	var qe *queryError
+	w.o, qe = parseQueryOptions(q.r, opts)
+	if qe == nil {
+		w.v, qe = eventViewOf(w.o, q.r)
+	}
+	if qe == nil {
+		w.size, qe = s.pageSize(q, w.o)
+	}
+	if qe != nil {
+		writeQueryError(q.w, qe)
+		return nil, false
+	}
+	var ok bool
+	w.start, w.end, ok = window(q)
+	return w, ok
 }
 
 // calendarView lists every instance (single instances, occurrences,
 // exceptions) of a calendar, or of the default one, in a window.
 func (s *Server) calendarView(q *req, calID string) {
-	if !s.need(q, calendarReadRoles) {
-		return
-	}
-	o, qe := parseQueryOptions(q.r, optSelect|optFilter|optTop|optSkip|optFormat|optOrderby|optExpand)
-	var v *eventView
-	if qe == nil {
-		v, qe = eventViewOf(o, q.r)
-	}
-	size := 0
-	if qe == nil {
-		size, qe = s.pageSize(q, o)
-	}
-	if qe != nil {
-		writeQueryError(q.w, qe)
-		return
-	}
-	start, end, ok := window(q)
+	w, ok := s.windowQuery(q, optSelect|optFilter|optTop|optSkip|optFormat|optOrderby|optExpand)
 	if !ok {
 		return
 	}
@@ -1284,9 +1267,9 @@ func (s *Server) calendarView(q *req, calID string) {
 	if calID == "" {
 		calID = q.mb.defCalendar
 	}
-	all := s.viewLocked(q.mb, calID, start, end, v)
+	all := s.viewLocked(q.mb, calID, w.start, w.end, w.v)
 	s.mu.Unlock()
-	s.writePage(q, all, o, size)
+	s.writePage(q, all, w.o, w.size)
 }
 
 func (s *Server) viewLocked(mb *mbox, calID string, start, end time.Time, v *eventView) []map[string]any {
@@ -1406,17 +1389,8 @@ func (s *Server) eventAttachments(q *req, e *calEvent, rest []string) {
 		if !s.need(q, calendarWriteRoles) {
 			return
 		}
-		var in wireAttachment
-		if !decodeStrict(q.w, q.body, "microsoft.graph.fileAttachment", []string{"name", "contentType", "contentBytes", "isInline", "contentId", "size"}, &in) {
-			return
-		}
-		if in.ODataType != "#microsoft.graph.fileAttachment" {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The @odata.type of the attachment is missing or not supported.")
-			return
-		}
-		data, err := base64.StdEncoding.DecodeString(in.ContentBytes)
-		if err != nil {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The attachment contentBytes are not valid base64.")
+		in, data, ok := fileAttachment(q)
+		if !ok {
 			return
 		}
 		if len(data) >= maxEventAttachmentBytes {

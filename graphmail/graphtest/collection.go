@@ -79,6 +79,18 @@ func inOrder[T any](ids []string, byID map[string]*T) []*T {
 	return out
 }
 
+// lookup is the member get gives, read under s.mu; when there is none it
+// answers 404 (400 for an id that is malformed) and gives nil.
+func lookup[T any](s *Server, q *req, id string, get func() *T) *T {
+	s.mu.Lock()
+	v := get()
+	s.mu.Unlock()
+	if v == nil {
+		notFoundOrMalformed(q.w, id)
+	}
+	return v
+}
+
 // getOne serves GET of a single member: view checks the options and gives
 // the member's JSON, rendered under s.mu.
 func (s *Server) getOne(q *req, roles []string, opts queryOpt, view func(o *queryOptions) (func() map[string]any, *queryError)) {

@@ -231,26 +231,11 @@ type contactView struct {
 }
 
 func contactViewOf(o *queryOptions) (*contactView, *queryError) {
-	v := &contactView{}
-	if qe := contactDef.checkView(o); qe != nil {
+	sv, qe := extPropView(contactDef, o, "contacts")
+	if qe != nil {
 		return nil, qe
 	}
-	v.sel = o.sel
-	for _, it := range o.expand {
-		var qe *queryError
-		switch strings.ToLower(it.name) {
-		case "singlevalueextendedproperties":
-			v.sv, qe = parseFilter(it.filter, singleValuePropSchema)
-		case "multivalueextendedproperties":
-			_, qe = parseFilter(it.filter, multiValuePropSchema)
-		default:
-			qe = badRequest("ErrorInvalidUrlQuery", "The fake does not expand '%s' on contacts.", it.name)
-		}
-		if qe != nil {
-			return nil, qe
-		}
-	}
-	return v, nil
+	return &contactView{sel: o.sel, sv: sv}, nil
 }
 
 func contactJSON(c *Contact, v *contactView) map[string]any {
@@ -340,11 +325,8 @@ func (s *Server) routeContacts(q *req) bool {
 		s.contactFolders(q, q.mb.contactsRootID)
 		return true
 	}
-	s.mu.Lock()
-	f := q.mb.cfolders[seg[1]]
-	s.mu.Unlock()
+	f := lookup(s, q, seg[1], func() *contactFolder { return q.mb.cfolders[seg[1]] })
 	if f == nil {
-		notFoundOrMalformed(q.w, seg[1])
 		return true
 	}
 	switch {
@@ -461,11 +443,8 @@ func (s *Server) contacts(q *req, f *contactFolder) {
 
 // contact serves GET and DELETE of /contacts/{id}.
 func (s *Server) contact(q *req, id string) {
-	s.mu.Lock()
-	c := q.mb.contacts[id]
-	s.mu.Unlock()
+	c := lookup(s, q, id, func() *Contact { return q.mb.contacts[id] })
 	if c == nil {
-		notFoundOrMalformed(q.w, id)
 		return
 	}
 	switch q.method() {
@@ -615,11 +594,8 @@ const maxContactPhotoBytes = 4 << 20
 // picture or 404 ErrorItemNotFound when the contact has none, PUT sets
 // it (an image/jpeg or image/png body).
 func (s *Server) contactPhoto(q *req, id string) {
-	s.mu.Lock()
-	c := q.mb.contacts[id]
-	s.mu.Unlock()
+	c := lookup(s, q, id, func() *Contact { return q.mb.contacts[id] })
 	if c == nil {
-		notFoundOrMalformed(q.w, id)
 		return
 	}
 	switch q.method() {

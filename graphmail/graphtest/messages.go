@@ -550,11 +550,8 @@ func (s *Server) message(q *req, id string, rest []string) {
 		graphError(q.w, http.StatusBadRequest, "BadRequest", "Unsupported request: Change tracking is not supported against 'microsoft.graph.message'.")
 		return
 	}
-	s.mu.Lock()
-	m := q.mb.messages[id]
-	s.mu.Unlock()
+	m := lookup(s, q, id, func() *Message { return q.mb.messages[id] })
 	if m == nil {
-		notFoundOrMalformed(q.w, id)
 		return
 	}
 	switch {
@@ -718,6 +715,26 @@ func attachmentJSON(a Attachment, withBytes bool) map[string]any {
 	return j
 }
 
+// fileAttachment reads the body of an attachment POST: a
+// microsoft.graph.fileAttachment with base64 contentBytes. It reports
+// false when it has answered 400.
+func fileAttachment(q *req) (wireAttachment, []byte, bool) {
+	var in wireAttachment
+	if !decodeStrict(q.w, q.body, "microsoft.graph.fileAttachment", []string{"name", "contentType", "contentBytes", "isInline", "contentId", "size"}, &in) {
+		return in, nil, false
+	}
+	if in.ODataType != "#microsoft.graph.fileAttachment" {
+		graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The @odata.type of the attachment is missing or not supported.")
+		return in, nil, false
+	}
+	data, err := base64.StdEncoding.DecodeString(in.ContentBytes)
+	if err != nil {
+		graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The attachment contentBytes are not valid base64.")
+		return in, nil, false
+	}
+	return in, data, true
+}
+
 func (s *Server) attachments(q *req, m *Message) {
 	switch q.method() {
 	case http.MethodGet:
@@ -747,17 +764,8 @@ func (s *Server) attachments(q *req, m *Message) {
 		if !s.need(q, writeRoles) {
 			return
 		}
-		var in wireAttachment
-		if !decodeStrict(q.w, q.body, "microsoft.graph.fileAttachment", []string{"name", "contentType", "contentBytes", "isInline", "contentId", "size"}, &in) {
-			return
-		}
-		if in.ODataType != "#microsoft.graph.fileAttachment" {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The @odata.type of the attachment is missing or not supported.")
-			return
-		}
-		data, err := base64.StdEncoding.DecodeString(in.ContentBytes)
-		if err != nil {
-			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "The attachment contentBytes are not valid base64.")
+		in, data, ok := fileAttachment(q)
+		if !ok {
 			return
 		}
 		s.mu.Lock()

@@ -316,6 +316,31 @@ func (d *entityDef) checkView(o *queryOptions) *queryError {
 
 // checkExpand refuses an $expand of what is not a navigation property of
 // the type, or one the fake does not serve.
+// extPropView checks the view of a request on an entity (what names it
+// in errors, "events") that expands only its extended properties, and
+// gives the filter of the single-value ones it asks for (nil: none).
+func extPropView(d *entityDef, o *queryOptions, what string) (*compiledFilter, *queryError) {
+	if qe := d.checkView(o); qe != nil {
+		return nil, qe
+	}
+	var sv *compiledFilter
+	for _, it := range o.expand {
+		var qe *queryError
+		switch strings.ToLower(it.name) {
+		case "singlevalueextendedproperties":
+			sv, qe = parseFilter(it.filter, singleValuePropSchema)
+		case "multivalueextendedproperties":
+			_, qe = parseFilter(it.filter, multiValuePropSchema)
+		default:
+			qe = badRequest("ErrorInvalidUrlQuery", "The fake does not expand '%s' on %s.", it.name, what)
+		}
+		if qe != nil {
+			return nil, qe
+		}
+	}
+	return sv, nil
+}
+
 func (d *entityDef) checkExpand(items []expandItem) *queryError {
 	for _, it := range items {
 		switch {

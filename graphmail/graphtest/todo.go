@@ -375,11 +375,8 @@ func (s *Server) routeTodo(q *req) bool {
 		s.todoLists(q)
 		return true
 	}
-	s.mu.Lock()
-	l := q.mb.todoLists[seg[2]]
-	s.mu.Unlock()
+	l := lookup(s, q, seg[2], func() *todoList { return q.mb.todoLists[seg[2]] })
 	if l == nil {
-		notFoundOrMalformed(q.w, seg[2])
 		return true
 	}
 	switch {
@@ -506,11 +503,13 @@ func (s *Server) touchTask(t *todoTask) {
 }
 
 func (s *Server) todoTaskOne(q *req, l *todoList, id string, rest []string) {
-	s.mu.Lock()
-	t := q.mb.tasks[id]
-	s.mu.Unlock()
-	if t == nil || t.ListID != l.ID {
-		notFoundOrMalformed(q.w, id)
+	t := lookup(s, q, id, func() *todoTask {
+		if t := q.mb.tasks[id]; t != nil && t.ListID == l.ID {
+			return t
+		}
+		return nil // a task is served under its own list only
+	})
+	if t == nil {
 		return
 	}
 	m := q.method()
