@@ -67,7 +67,8 @@ func (e *ResponseError) Is(target error) bool {
 	case mailbox.ErrItemRejected:
 		switch e.Code {
 		case "ErrorMessageSizeExceeded", "ErrorMimeContentConversionFailed", "ErrorCorruptData",
-			"ErrorInvalidExtendedPropertyValue", "ErrorMimeContentInvalid":
+			"ErrorInvalidExtendedPropertyValue", "ErrorMimeContentInvalid",
+			"ErrorObjectTypeChanged": // an ItemClass the item's EWS type cannot take
 			return true
 		}
 	case mailbox.ErrQuotaExceeded:

@@ -25,6 +25,7 @@ func TestResponseCodesMapToSentinels(t *testing.T) {
 		{"ErrorImpersonateUserDenied", mailbox.ErrAccessDenied},
 		{"ErrorInvalidSyncStateData", mailbox.ErrSyncStateInvalid},
 		{"ErrorMessageSizeExceeded", mailbox.ErrItemRejected},
+		{"ErrorObjectTypeChanged", mailbox.ErrItemRejected},
 		{"ErrorQuotaExceeded", mailbox.ErrQuotaExceeded},
 		{"ErrorMailboxMoveInProgress", mailbox.ErrMailboxBusy},
 	} {

@@ -134,17 +134,31 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 	ci := r.body.CreateElement("m:CreateItem")
 	ci.CreateAttr("MessageDisposition", "SaveOnly")
 	c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, mbx)
-	m := ci.CreateElement("m:Items").CreateElement("t:Message")
+	// A note, journal entry or other non-mail item is written as a generic
+	// t:Item that keeps its class: MIME says nothing of the class, and
+	// without ItemClass Exchange would make the item a message (IPM.Note).
+	// Not a t:Message: the ItemClass reference (learn.microsoft.com,
+	// exchange/client-developer/web-service-reference/itemclass) says a
+	// message needs a class consistent with a message and that an
+	// inconsistent one is an error, while an item may take any class; EWS
+	// answers notes and journal entries as t:Item. ItemType order:
+	// MimeContent, ItemId, ParentFolderId, ItemClass. That Exchange keeps
+	// an ItemClass given beside MimeContent is UNVERIFIED: no document
+	// found says either way; the lab's fake keeps it.
+	nonMail := false
+	switch msg.Item.Kind() {
+	case mailbox.KindNotes, mailbox.KindOther:
+		nonMail = true
+	}
+	el := "t:Message"
+	if nonMail {
+		el = "t:Item"
+	}
+	m := ci.CreateElement("m:Items").CreateElement(el)
 	mc := m.CreateElement("t:MimeContent")
 	mc.CreateAttr("CharacterSet", "UTF-8")
 	mc.SetText("MIMEMARKER")
-	// A note, journal entry or other non-mail item keeps its class: MIME
-	// says nothing of it, and without ItemClass Exchange would make the
-	// item a message (IPM.Note). ItemType order: MimeContent, ItemId,
-	// ParentFolderId, ItemClass. That Exchange keeps an ItemClass given
-	// beside MimeContent is UNVERIFIED: the EWS documentation found does
-	// not say either way, and the lab's fake keeps it.
-	if k := msg.Item.Kind(); k == mailbox.KindNotes || k == mailbox.KindOther {
+	if nonMail {
 		elem(m, "t:ItemClass", msg.Item.Class)
 	}
 	// Then Categories, Importance ... ExtendedProperty;

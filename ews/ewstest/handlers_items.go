@@ -248,6 +248,13 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 		if why := invalidClass(ic.value()); why != "" {
 			return nil, errf("ErrorInvalidPropertyRequest", "The ItemClass %q is not a valid message class: %s.", ic.value(), why)
 		}
+		if messageElements[in.name.Local] && !messageElements[itemElement(ic.value())] {
+			// itemclass.md: a message needs a class consistent with a
+			// message, and an inconsistent one is an error (the response
+			// code is not documented; the fake answers this one). A note
+			// or journal entry is a t:Item, which takes any class.
+			return nil, errf("ErrorObjectTypeChanged", "The ItemClass %q is not consistent with a %s.", ic.value(), in.name.Local)
+		}
 		class = ic.value()
 	}
 	spec := Item{MIME: mime, Class: class, Importance: in.child(nsTypes, "Importance").value(), Received: now}

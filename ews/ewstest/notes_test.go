@@ -11,24 +11,26 @@ import (
 // subject.
 var noteMIME = base64.StdEncoding.EncodeToString([]byte("Subject: Buy milk\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBuy milk\r\nand bread\r\n"))
 
-func createNote(class string) string {
+// createNote is a CreateItem of one el (Item or Message) with MimeContent
+// and, unless class is "-", an ItemClass.
+func createNote(el, class string) string {
 	ic := ""
 	if class != "-" {
 		ic = "<t:ItemClass>" + class + "</t:ItemClass>"
 	}
-	return `<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId><t:DistinguishedFolderId Id="notes"/></m:SavedItemFolderId><m:Items><t:Message><t:MimeContent CharacterSet="UTF-8">` +
-		noteMIME + `</t:MimeContent>` + ic + `</t:Message></m:Items></m:CreateItem>`
+	return `<m:CreateItem MessageDisposition="SaveOnly"><m:SavedItemFolderId><t:DistinguishedFolderId Id="notes"/></m:SavedItemFolderId><m:Items><t:` + el + `><t:MimeContent CharacterSet="UTF-8">` +
+		noteMIME + `</t:MimeContent>` + ic + `</t:` + el + `></m:Items></m:CreateItem>`
 }
 
-// A note created as a t:Message with MimeContent and an ItemClass keeps its
+// A note created as a t:Item with MimeContent and an ItemClass keeps its
 // class, and FindItem, GetItem and SyncFolderItems say so; without
 // ItemClass the item is a message.
 func TestCreateItemKeepsItemClass(t *testing.T) {
 	srv, url, c := setup(t)
-	for _, tc := range []struct{ class, want string }{
-		{"IPM.StickyNote", "IPM.StickyNote"}, {"IPM.Activity", "IPM.Activity"}, {"-", "IPM.Note"},
+	for _, tc := range []struct{ el, class, want string }{
+		{"Item", "IPM.StickyNote", "IPM.StickyNote"}, {"Item", "IPM.Activity", "IPM.Activity"}, {"Message", "-", "IPM.Note"},
 	} {
-		status, resp := post(t, c, url, envHead+createNote(tc.class)+envTail, true)
+		status, resp := post(t, c, url, envHead+createNote(tc.el, tc.class)+envTail, true)
 		doc := parseXMLDoc(t, resp)
 		msg, ok := doc.first("CreateItemResponseMessage")
 		if status != http.StatusOK || !ok || msg.attrs["ResponseClass"] != "Success" {
@@ -67,20 +69,30 @@ func TestCreateItemKeepsItemClass(t *testing.T) {
 	}
 }
 
-// A string that cannot be a message class (MS-OXCMSG 2.2.1.3) is refused
-// and nothing is stored.
+// A string that cannot be a message class (MS-OXCMSG 2.2.1.3), or a
+// message with a class that is no message's, is refused and nothing is
+// stored.
 func TestCreateItemRefusesInvalidItemClass(t *testing.T) {
 	srv, url, c := setup(t)
-	for _, class := range []string{"", "IPM.StickyNote.", "IPM.Notiz\u00e9", strings.Repeat("A", 256)} {
-		status, resp := post(t, c, url, envHead+createNote(class)+envTail, true)
+	for _, tc := range []struct{ el, class, want string }{
+		{"Item", "", "ErrorInvalidPropertyRequest"}, {"Item", "IPM.StickyNote.", "ErrorInvalidPropertyRequest"},
+		{"Item", "IPM.Notiz\u00e9", "ErrorInvalidPropertyRequest"}, {"Item", strings.Repeat("A", 256), "ErrorInvalidPropertyRequest"},
+		// itemclass.md: a message's class must be consistent with a message.
+		{"Message", "IPM.StickyNote", "ErrorObjectTypeChanged"}, {"Message", "IPM.Task", "ErrorObjectTypeChanged"},
+	} {
+		status, resp := post(t, c, url, envHead+createNote(tc.el, tc.class)+envTail, true)
 		msg, ok := parseXMLDoc(t, resp).first("CreateItemResponseMessage")
 		code, _ := parseXMLDoc(t, resp).first("ResponseCode")
-		if status != http.StatusOK || !ok || msg.attrs["ResponseClass"] != "Error" || code.text != "ErrorInvalidPropertyRequest" {
-			t.Errorf("ItemClass %q: HTTP %d, want ErrorInvalidPropertyRequest: %s", class, status, resp)
+		if status != http.StatusOK || !ok || msg.attrs["ResponseClass"] != "Error" || code.text != tc.want {
+			t.Errorf("t:%s with ItemClass %.20q: HTTP %d, want %s: %s", tc.el, tc.class, status, tc.want, resp)
 		}
 	}
-	if n := len(srv.AddMailbox("a@contoso.com").Folder("Notes").Items()); n != 0 {
-		t.Errorf("%d items stored after refused creates", n)
+	// A class consistent with a message is a message's own.
+	if _, resp := post(t, c, url, envHead+createNote("Message", "IPM.Note.SMIME")+envTail, true); !strings.Contains(resp, `ResponseClass="Success"`) {
+		t.Errorf("t:Message with ItemClass IPM.Note.SMIME refused: %s", resp)
+	}
+	if got := srv.AddMailbox("a@contoso.com").Folder("Notes").Items(); len(got) != 1 || got[0].Class != "IPM.Note.SMIME" {
+		t.Errorf("stored after refused creates and one message: %+v", got)
 	}
 }
 
