@@ -171,6 +171,18 @@ type wireBody struct {
 	Content     string `json:"content"`
 }
 
+// read is the body's content and whether it is HTML; false for a
+// contentType Graph does not know.
+func (b wireBody) read() (content string, isHTML, ok bool) {
+	switch strings.ToLower(b.ContentType) {
+	case "text", "":
+		return b.Content, false, true
+	case "html":
+		return b.Content, true, true
+	}
+	return "", false, false
+}
+
 type wireRecurrence struct {
 	Pattern struct {
 		Type           string   `json:"type"`
@@ -188,6 +200,18 @@ type wireRecurrence struct {
 		NumberOfOccurrences int    `json:"numberOfOccurrences"`
 		RecurrenceTimeZone  string `json:"recurrenceTimeZone"`
 	} `json:"range"`
+}
+
+// model is the recurrence as exmigrate holds it, not yet validated; an end
+// date counts only for a range of type endDate.
+func (r wireRecurrence) model() mailbox.Recurrence {
+	rec := mailbox.Recurrence{Pattern: r.Pattern.Type, Interval: r.Pattern.Interval, DaysOfWeek: r.Pattern.DaysOfWeek,
+		DayOfMonth: r.Pattern.DayOfMonth, Month: r.Pattern.Month, Index: r.Pattern.Index, FirstDayOfWeek: r.Pattern.FirstDayOfWeek,
+		Range: r.Range.Type, StartDate: r.Range.StartDate, EndDate: r.Range.EndDate, Occurrences: r.Range.NumberOfOccurrences}
+	if rec.Range != "endDate" {
+		rec.EndDate = ""
+	}
+	return rec
 }
 
 // parseDTZ reads a Graph dateTimeTimeZone: a wall-clock
@@ -296,14 +320,10 @@ func parseEvent(body []byte, create bool) (*eventPatch, string, string) {
 		case "body":
 			var b wireBody
 			if err = json.Unmarshal(v, &b); err == nil {
-				switch strings.ToLower(b.ContentType) {
-				case "text", "":
-				case "html":
-					p.ev.BodyHTML = true
-				default:
+				var ok bool
+				if p.ev.Body, p.ev.BodyHTML, ok = b.read(); !ok {
 					return bad(name, v)
 				}
-				p.ev.Body = b.Content
 			}
 		case "start", "end":
 			var d wireDTZ
@@ -392,12 +412,7 @@ func parseEvent(body []byte, create bool) (*eventPatch, string, string) {
 			if err = json.Unmarshal(v, &r); err != nil {
 				return bad(name, v)
 			}
-			rec := mailbox.Recurrence{Pattern: r.Pattern.Type, Interval: r.Pattern.Interval, DaysOfWeek: r.Pattern.DaysOfWeek,
-				DayOfMonth: r.Pattern.DayOfMonth, Month: r.Pattern.Month, Index: r.Pattern.Index, FirstDayOfWeek: r.Pattern.FirstDayOfWeek,
-				Range: r.Range.Type, StartDate: r.Range.StartDate, EndDate: r.Range.EndDate, Occurrences: r.Range.NumberOfOccurrences}
-			if rec.Range != "endDate" {
-				rec.EndDate = ""
-			}
+			rec := r.model()
 			if rec.Interval < 1 {
 				return nil, "ErrorInvalidRequest", "The recurrence pattern's interval must be at least 1."
 			}

@@ -115,6 +115,16 @@ var todoWritable = []string{"title", "body", "categories", "completedDateTime", 
 var wireStatus = map[string]string{"notstarted": "NotStarted", "inprogress": "InProgress", "completed": "Completed",
 	"waitingonothers": "WaitingOnOthers", "deferred": "Deferred"}
 
+// openExtension is the extensionName of an open extension as a client
+// writes it; false when it is not one (no name, another @odata.type).
+func openExtension(x map[string]any) (string, bool) {
+	name, _ := x["extensionName"].(string)
+	typ := x["@odata.type"]
+	return name, name != "" && (typ == "microsoft.graph.openTypeExtension" || typ == "#microsoft.graph.openTypeExtension")
+}
+
+const msgOpenExtension = "An open extension needs @odata.type microsoft.graph.openTypeExtension and an extensionName."
+
 type taskPatch struct {
 	set map[string]bool
 	t   mailbox.Task
@@ -149,14 +159,10 @@ func parseTask(body []byte) (*taskPatch, string, string) {
 		case "body":
 			var b wireBody
 			if err = json.Unmarshal(v, &b); err == nil {
-				switch strings.ToLower(b.ContentType) {
-				case "text", "":
-				case "html":
-					p.t.BodyHTML = true
-				default:
+				var ok bool
+				if p.t.Body, p.t.BodyHTML, ok = b.read(); !ok {
 					return bad(name, v)
 				}
-				p.t.Body = b.Content
 			}
 		case "categories":
 			err = json.Unmarshal(v, &p.t.Categories)
@@ -210,12 +216,7 @@ func parseTask(body []byte) (*taskPatch, string, string) {
 			if err = json.Unmarshal(v, &r); err != nil {
 				return bad(name, v)
 			}
-			rec := mailbox.Recurrence{Pattern: r.Pattern.Type, Interval: r.Pattern.Interval, DaysOfWeek: r.Pattern.DaysOfWeek,
-				DayOfMonth: r.Pattern.DayOfMonth, Month: r.Pattern.Month, Index: r.Pattern.Index, FirstDayOfWeek: r.Pattern.FirstDayOfWeek,
-				Range: r.Range.Type, StartDate: r.Range.StartDate, EndDate: r.Range.EndDate, Occurrences: r.Range.NumberOfOccurrences}
-			if rec.Range != "endDate" {
-				rec.EndDate = ""
-			}
+			rec := r.model()
 			if verr := rec.Validate(); verr != nil || rec.Interval < 1 {
 				return nil, "invalidRequest", "The recurrence is not valid."
 			}
@@ -226,9 +227,9 @@ func parseTask(body []byte) (*taskPatch, string, string) {
 				return bad(name, v)
 			}
 			for _, x := range xs {
-				name, _ := x["extensionName"].(string)
-				if x["@odata.type"] != "microsoft.graph.openTypeExtension" && x["@odata.type"] != "#microsoft.graph.openTypeExtension" || name == "" {
-					return nil, "invalidRequest", "An open extension needs @odata.type microsoft.graph.openTypeExtension and an extensionName."
+				name, ok := openExtension(x)
+				if !ok {
+					return nil, "invalidRequest", msgOpenExtension
 				}
 				p.ext[name] = x
 			}
@@ -532,9 +533,9 @@ func (s *Server) todoTaskOne(q *req, l *todoList, id string, rest []string) {
 				graphError(q.w, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload.")
 				return
 			}
-			name, _ := x["extensionName"].(string)
-			if name == "" || (x["@odata.type"] != "microsoft.graph.openTypeExtension" && x["@odata.type"] != "#microsoft.graph.openTypeExtension") {
-				graphError(q.w, http.StatusBadRequest, "invalidRequest", "An open extension needs @odata.type microsoft.graph.openTypeExtension and an extensionName.")
+			name, ok := openExtension(x)
+			if !ok {
+				graphError(q.w, http.StatusBadRequest, "invalidRequest", msgOpenExtension)
 				return
 			}
 			s.mu.Lock()
