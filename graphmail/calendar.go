@@ -439,11 +439,7 @@ func eventItem(g graphEvent, folderID string) mailbox.Item {
 	if g.CreatedDateTime != nil {
 		it.Received = g.CreatedDateTime.UTC()
 	}
-	for _, p := range g.SingleValueExtendedProperties {
-		if strings.EqualFold(p.ID, sourceIDProp) {
-			it.SourceID = p.Value
-		}
-	}
+	it.SourceID = stampIn(g.SingleValueExtendedProperties)
 	return it
 }
 
@@ -486,18 +482,9 @@ func (m *Mailbox) eventChanges(ctx context.Context, folderID, state string) (mai
 
 // listingPage is one page of a listing round (ChangePage.Listing).
 func listingPage[T any](ctx context.Context, m *Mailbox, op, u string, item func(T) mailbox.Item) (mailbox.ChangePage, error) {
-	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}})
+	page, err := getPage[T](ctx, m, op, u, preferPageSize())
 	if err != nil {
 		return mailbox.ChangePage{}, err
-	}
-	var page struct {
-		Value []T    `json:"value"`
-		Next  string `json:"@odata.nextLink"`
-	}
-	err = decodeAnswer(resp, 64<<20, &page)
-	resp.Body.Close()
-	if err != nil {
-		return mailbox.ChangePage{}, wrapErr(op, err)
 	}
 	out := mailbox.ChangePage{Listing: true, State: listingDone}
 	for _, v := range page.Value {

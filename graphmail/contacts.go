@@ -74,6 +74,18 @@ type extendedProperty struct {
 	Value string `json:"value"`
 }
 
+// stampIn is the source id stamp among an item's extended properties, ""
+// when it has none.
+func stampIn(ps []extendedProperty) string {
+	stamp := ""
+	for _, p := range ps {
+		if strings.EqualFold(p.ID, sourceIDProp) {
+			stamp = p.Value
+		}
+	}
+	return stamp
+}
+
 // contactToGraph is the create body of a contact stamped with src ("" for
 // none). A birthday goes as midnight UTC: Graph keeps a date there.
 func contactToGraph(c mailbox.Contact, src string) graphContact {
@@ -160,25 +172,42 @@ type contactFolderJSON struct {
 	ParentFolderID string `json:"parentFolderId"`
 }
 
+// page is one page of a Graph collection.
+type page[T any] struct {
+	Value []T    `json:"value"`
+	Next  string `json:"@odata.nextLink"`
+	Delta string `json:"@odata.deltaLink"`
+}
+
+// getPage GETs one page of a collection, up to 64 MB of it.
+func getPage[T any](ctx context.Context, m *Mailbox, op, u string, h http.Header) (page[T], error) {
+	var p page[T]
+	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, h)
+	if err != nil {
+		return p, err
+	}
+	err = decodeAnswer(resp, 64<<20, &p)
+	resp.Body.Close()
+	if err != nil {
+		return p, wrapErr(op, err)
+	}
+	return p, nil
+}
+
+// preferPageSize asks Graph for pages of pageSize.
+func preferPageSize() http.Header {
+	return http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}}
+}
+
 // listPaged GETs a Graph collection and its @odata.nextLink pages, decoding
 // each element into a fresh T.
 // prefer are further Prefer preferences, sent with every page.
 func listPaged[T any](ctx context.Context, m *Mailbox, op, rawURL string, fn func(T) error, prefer ...string) error {
 	h := http.Header{"Prefer": append([]string{fmt.Sprintf("odata.maxpagesize=%d", pageSize)}, prefer...)}
 	for rawURL != "" {
-		resp, err := m.c.do(ctx, op, http.MethodGet, rawURL, nil, -1, h)
+		page, err := getPage[T](ctx, m, op, rawURL, h)
 		if err != nil {
 			return err
-		}
-		var page struct {
-			Value []T    `json:"value"`
-			Next  string `json:"@odata.nextLink"`
-			Delta string `json:"@odata.deltaLink"`
-		}
-		err = decodeAnswer(resp, 64<<20, &page)
-		resp.Body.Close()
-		if err != nil {
-			return wrapErr(op, err)
 		}
 		for _, v := range page.Value {
 			if err := fn(v); err != nil {
@@ -200,19 +229,9 @@ func deltaRound[T any](ctx context.Context, m *Mailbox, op, state, first string,
 	} else if err := m.ownLink(op, state); err != nil {
 		return mailbox.ChangePage{}, err
 	}
-	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, http.Header{"Prefer": {fmt.Sprintf("odata.maxpagesize=%d", pageSize)}})
+	page, err := getPage[T](ctx, m, op, u, preferPageSize())
 	if err != nil {
 		return mailbox.ChangePage{}, err
-	}
-	var page struct {
-		Value []T    `json:"value"`
-		Next  string `json:"@odata.nextLink"`
-		Delta string `json:"@odata.deltaLink"`
-	}
-	err = decodeAnswer(resp, 64<<20, &page)
-	resp.Body.Close()
-	if err != nil {
-		return mailbox.ChangePage{}, wrapErr(op, err)
 	}
 	out := mailbox.ChangePage{}
 	for _, v := range page.Value {
@@ -549,11 +568,7 @@ func contactItem(g graphContact, folderID string) mailbox.Item {
 	if g.CreatedDateTime != nil {
 		it.Received = g.CreatedDateTime.UTC()
 	}
-	for _, p := range g.SingleValueExtendedProperties {
-		if strings.EqualFold(p.ID, sourceIDProp) {
-			it.SourceID = p.Value
-		}
-	}
+	it.SourceID = stampIn(g.SingleValueExtendedProperties)
 	return it
 }
 
