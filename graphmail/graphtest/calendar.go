@@ -995,22 +995,10 @@ func (s *Server) event(q *req, id string, rest []string) {
 	}
 	switch m {
 	case http.MethodGet:
-		if !s.need(q, calendarReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, entityOpts)
-		var v *eventView
-		if qe == nil {
-			v, qe = eventViewOf(o, q.r)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		j := s.eventJSON(q.mb, e, oc, v)
-		s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, j)
+		s.getOne(q, calendarReadRoles, entityOpts, func(o *queryOptions) (func() map[string]any, *queryError) {
+			v, qe := eventViewOf(o, q.r)
+			return func() map[string]any { return s.eventJSON(q.mb, e, oc, v) }, qe
+		})
 	case http.MethodPatch:
 		if !s.need(q, calendarWriteRoles) {
 			return
@@ -1379,27 +1367,24 @@ func (s *Server) eventAttachments(q *req, e *calEvent, rest []string) {
 	}
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, calendarReadRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optTop|optSkip|optFormat)
-		size := 0
-		if qe == nil {
-			size, qe = s.pageSize(q, o)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		all := []map[string]any{}
-		for i, a := range e.Event.Attachments {
-			all = append(all, selectJSON(o.sel, map[string]any{"@odata.type": "#microsoft.graph.fileAttachment", "id": e.AttachmentIDs[i],
-				"name": a.Name, "contentType": a.ContentType, "size": len(a.Data), "isInline": a.IsInline, "contentId": optional(a.ContentID),
-				"lastModifiedDateTime": e.Modified.Format(graphTime), "contentBytes": base64.StdEncoding.EncodeToString(a.Data)}))
-		}
-		s.mu.Unlock()
-		s.writePage(q, all, o, size)
+		// The attachments in their order, with their bytes; no $filter.
+		collection[int]{roles: calendarReadRoles, opts: optSelect | optTop | optSkip | optFormat,
+			view: func(o *queryOptions) (func(int) map[string]any, *queryError) {
+				return func(i int) map[string]any {
+					a := e.Event.Attachments[i]
+					return selectJSON(o.sel, map[string]any{"@odata.type": "#microsoft.graph.fileAttachment", "id": e.AttachmentIDs[i],
+						"name": a.Name, "contentType": a.ContentType, "size": len(a.Data), "isInline": a.IsInline, "contentId": optional(a.ContentID),
+						"lastModifiedDateTime": e.Modified.Format(graphTime), "contentBytes": base64.StdEncoding.EncodeToString(a.Data)})
+				}, nil
+			},
+			members: func(*queryOptions) []int {
+				idx := make([]int, len(e.Event.Attachments))
+				for i := range idx {
+					idx[i] = i
+				}
+				return idx
+			},
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, calendarWriteRoles) {
 			return

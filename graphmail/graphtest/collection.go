@@ -13,7 +13,8 @@ import (
 // wire behaviour of each resource stays its own.
 
 // collection is one kind of list GET: roles may read it, opts are the
-// query options it takes, schema is what $filter (and $orderby) read.
+// query options it takes, schema is what $filter (and $orderby) read
+// (nil for a list that takes neither).
 // view checks a request's $select/$expand and gives how a member renders;
 // members are the candidates in their order. Both run under s.mu.
 type collection[T any] struct {

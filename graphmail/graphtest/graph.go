@@ -205,18 +205,9 @@ func (s *Server) route(q *req) {
 	n := len(seg)
 	switch {
 	case n == 0 && m == http.MethodGet:
-		if !s.need(q, []string{"User.Read.All", "User.ReadBasic.All", "Directory.Read.All"}) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
-		if qe == nil {
-			qe = userDef.checkSelect(o.sel)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		writeJSON(q.w, http.StatusOK, selectJSON(o.sel, map[string]any{"id": "u-" + q.mb.address, "mail": q.mb.address, "userPrincipalName": q.mb.address, "displayName": q.mb.address}))
+		s.getSelected(q, []string{"User.Read.All", "User.ReadBasic.All", "Directory.Read.All"}, userDef, func(sel []string) map[string]any {
+			return selectJSON(sel, map[string]any{"id": "u-" + q.mb.address, "mail": q.mb.address, "userPrincipalName": q.mb.address, "displayName": q.mb.address})
+		})
 	case n == 1 && seg[0] == "mailboxSettings" && m == http.MethodGet:
 		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
 			return
@@ -262,22 +253,10 @@ func (s *Server) route(q *req) {
 		}
 		switch {
 		case n == 2 && m == http.MethodGet:
-			if !s.need(q, readRoles) {
-				return
-			}
-			o, qe := parseQueryOptions(q.r, entityOpts)
-			var v *folderViewOpts
-			if qe == nil {
-				v, qe = folderOpts(o)
-			}
-			if qe != nil {
-				writeQueryError(q.w, qe)
-				return
-			}
-			s.mu.Lock()
-			j := s.folderJSON(q.mb, f, v)
-			s.mu.Unlock()
-			writeJSON(q.w, http.StatusOK, j)
+			s.getOne(q, readRoles, entityOpts, func(o *queryOptions) (func() map[string]any, *queryError) {
+				v, qe := folderOpts(o)
+				return func() map[string]any { return s.folderJSON(q.mb, f, v) }, qe
+			})
 		case n == 3 && seg[2] == "childFolders":
 			s.childFolders(q, f.id)
 		case n == 3 && seg[2] == "messageRules":
@@ -682,18 +661,7 @@ func (s *Server) rule(q *req, f *folder, id string) {
 	}
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
-		if qe == nil {
-			qe = ruleDef.checkSelect(o.sel)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		writeJSON(q.w, http.StatusOK, selectJSON(o.sel, map[string]any(cur)))
+		s.getSelected(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}, ruleDef, func(sel []string) map[string]any { return selectJSON(sel, map[string]any(cur)) })
 	case http.MethodPatch:
 		if !s.need(q, []string{"MailboxSettings.ReadWrite"}) {
 			return

@@ -556,22 +556,10 @@ func (s *Server) message(q *req, id string, rest []string) {
 	}
 	switch {
 	case len(rest) == 0 && q.method() == http.MethodGet:
-		if !s.need(q, readRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, entityOpts)
-		var v *msgView
-		if qe == nil {
-			v, qe = messageView(o)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		j := s.messageJSON(m, v)
-		s.mu.Unlock()
-		writeJSON(q.w, http.StatusOK, j)
+		s.getOne(q, readRoles, entityOpts, func(o *queryOptions) (func() map[string]any, *queryError) {
+			v, qe := messageView(o)
+			return func() map[string]any { return s.messageJSON(m, v) }, qe
+		})
 	case len(rest) == 0 && q.method() == http.MethodPatch:
 		if !s.need(q, writeRoles) {
 			return
@@ -738,28 +726,12 @@ func fileAttachment(q *req) (wireAttachment, []byte, bool) {
 func (s *Server) attachments(q *req, m *Message) {
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, readRoles) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optTop|optSkip|optCount|optFormat)
-		if qe == nil {
-			qe = attachmentDef.checkSelect(o.sel)
-		}
-		size := 0
-		if qe == nil {
-			size, qe = s.pageSize(q, o)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
-			return
-		}
-		s.mu.Lock()
-		all := []map[string]any{}
-		for _, a := range m.Attachments {
-			all = append(all, selectJSON(o.sel, attachmentJSON(a, true)))
-		}
-		s.mu.Unlock()
-		s.writePage(q, all, o, size)
+		collection[Attachment]{roles: readRoles, opts: optSelect | optTop | optSkip | optCount | optFormat,
+			view: func(o *queryOptions) (func(Attachment) map[string]any, *queryError) {
+				return func(a Attachment) map[string]any { return selectJSON(o.sel, attachmentJSON(a, true)) }, attachmentDef.checkSelect(o.sel)
+			},
+			members: func(*queryOptions) []Attachment { return m.Attachments },
+		}.list(s, q)
 	case http.MethodPost:
 		if !s.need(q, writeRoles) {
 			return
