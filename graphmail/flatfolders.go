@@ -58,6 +58,20 @@ func listFlat[T any](ctx context.Context, m *Mailbox, k flatKind, op, u, rootID 
 	return out, nil
 }
 
+// countedFolders lists folders with list and gives each its item count.
+func countedFolders(ctx context.Context, rootID string, list func(context.Context, string) ([]mailbox.Folder, error), count func(context.Context, string) (int64, error)) ([]mailbox.Folder, error) {
+	fs, err := list(ctx, rootID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range fs {
+		if fs[i].ItemCount, err = count(ctx, fs[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return fs, nil
+}
+
 // createFlat returns the flat folder of that name, listed by list, or
 // makes one with create: Graph would take a second of one name, so
 // graphmail looks first. what names the kind ("calendar") and why says

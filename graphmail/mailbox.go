@@ -176,40 +176,26 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 	// registered without them still copies the rest (Capabilities names
 	// the permission to grant).
 	roles := m.c.appRoles()
-	if roles.has("Calendars.Read", "Calendars.ReadWrite") {
-		cals, err := m.calendarFolders(ctx, rootID)
-		if err == nil {
-			for i := range cals {
-				if cals[i].ItemCount, err = m.eventCount(ctx, cals[i].ID); err != nil {
-					break
-				}
-			}
+	for _, kind := range []struct {
+		what  string
+		roles []string
+		list  func(context.Context, string) ([]mailbox.Folder, error)
+		count func(context.Context, string) (int64, error)
+	}{
+		{"calendars", []string{"Calendars.Read", "Calendars.ReadWrite"}, m.calendarFolders, m.eventCount},
+		{"To Do lists", []string{"Tasks.Read.All", "Tasks.ReadWrite.All"}, m.taskFolders, m.taskCount},
+	} {
+		if !roles.has(kind.roles...) {
+			continue
 		}
+		fs, err := countedFolders(ctx, rootID, kind.list, kind.count)
 		switch {
 		case errors.Is(err, mailbox.ErrAccessDenied):
-			m.c.log.Warn("calendars not listed: the app lacks Calendars.Read or Calendars.ReadWrite", "mailbox", m.address, "err", err)
+			m.c.log.Warn(kind.what+" not listed: the app lacks "+strings.Join(kind.roles, " or "), "mailbox", m.address, "err", err)
 		case err != nil:
 			return nil, err
 		default:
-			out = append(out, cals...)
-		}
-	}
-	if roles.has("Tasks.Read.All", "Tasks.ReadWrite.All") {
-		lists, err := m.taskFolders(ctx, rootID)
-		if err == nil {
-			for i := range lists {
-				if lists[i].ItemCount, err = m.taskCount(ctx, lists[i].ID); err != nil {
-					break
-				}
-			}
-		}
-		switch {
-		case errors.Is(err, mailbox.ErrAccessDenied):
-			m.c.log.Warn("To Do lists not listed: the app lacks Tasks.Read.All or Tasks.ReadWrite.All", "mailbox", m.address, "err", err)
-		case err != nil:
-			return nil, err
-		default:
-			out = append(out, lists...)
+			out = append(out, fs...)
 		}
 	}
 	return out, nil
