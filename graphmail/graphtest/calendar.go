@@ -882,11 +882,8 @@ func (s *Server) calendars(q *req) {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		for _, id := range q.mb.calOrder {
-			if strings.EqualFold(q.mb.calendars[id].Name, in.Name) {
-				graphError(q.w, http.StatusConflict, "ErrorFolderExists", "A folder with the specified name already exists.")
-				return
-			}
+		if nameInUse(q, in.Name, inOrder(q.mb.calOrder, q.mb.calendars), func(c *calendarFolder) string { return c.Name }) {
+			return
 		}
 		c := &calendarFolder{ID: s.nextID("AAMkCAL"), Name: in.Name}
 		q.mb.calendars[c.ID] = c

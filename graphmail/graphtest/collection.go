@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // The plumbing every collection of the fake shares: a list GET with
@@ -90,6 +91,17 @@ func lookup[T any](s *Server, q *req, id string, get func() *T) *T {
 		notFoundOrMalformed(q.w, id)
 	}
 	return v
+}
+
+// nameInUse answers 409 ErrorFolderExists, as Exchange does, when one of
+// the siblings a new folder would have already bears its name (without
+// case); it reports whether it did.
+func nameInUse[T any](q *req, name string, siblings []*T, nameOf func(*T) string) bool {
+	if !slices.ContainsFunc(siblings, func(v *T) bool { return strings.EqualFold(nameOf(v), name) }) {
+		return false
+	}
+	graphError(q.w, http.StatusConflict, "ErrorFolderExists", "A folder with the specified name already exists.")
+	return true
 }
 
 // getOne serves GET of a single member: view checks the options and gives

@@ -393,11 +393,8 @@ func (s *Server) contactFolders(q *req, parentID string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		parent := q.mb.cfolders[parentID]
-		for _, id := range parent.children {
-			if strings.EqualFold(q.mb.cfolders[id].name, in.DisplayName) {
-				graphError(q.w, http.StatusConflict, "ErrorFolderExists", "A folder with the specified name already exists.")
-				return
-			}
+		if nameInUse(q, in.DisplayName, inOrder(parent.children, q.mb.cfolders), func(f *contactFolder) string { return f.name }) {
+			return
 		}
 		f := &contactFolder{id: s.nextID("AAMkCF"), parentID: parentID, name: in.DisplayName}
 		q.mb.cfolders[f.id] = f

@@ -521,8 +521,7 @@ func (s *Server) childFolders(q *req, parentID string) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		parent := q.mb.folders[parentID]
-		if q.mb.childByName(parent, in.DisplayName) != nil {
-			graphError(q.w, http.StatusConflict, "ErrorFolderExists", "A folder with the specified name already exists.")
+		if nameInUse(q, in.DisplayName, inOrder(parent.children, q.mb.folders), func(f *folder) string { return f.name }) {
 			return
 		}
 		f := &folder{id: s.nextID("AAMkF"), parentID: parentID, name: in.DisplayName, hidden: in.IsHidden, class: "IPF.Note"}
