@@ -217,7 +217,7 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 	doc.OnPrem = sortedKeys(s.onPrem)
 	for _, k := range sortedKeys(s.mailboxes) {
 		mb := s.mailboxes[k]
-		sm := snapMailbox{Address: mb.address, Type: mb.typ, RootID: mb.rootID, Removed: map[string][]snapTomb{}, Rules: mb.rules,
+		sm := snapMailbox{Address: mb.address, Type: mb.typ, RootID: mb.rootID, Removed: snapTombs(mb.removed), Rules: mb.rules,
 			MaxSendSize: mb.maxSend, MaxReceiveSize: mb.maxReceive}
 		var walk func(id string)
 		walk = func(id string) {
@@ -261,11 +261,6 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 				}
 			}
 			sm.Messages = append(sm.Messages, sm2)
-		}
-		for fid, ts := range mb.removed {
-			for _, t := range ts {
-				sm.Removed[fid] = append(sm.Removed[fid], snapTomb{ID: t.id, Seq: t.seq})
-			}
 		}
 		sm.Contacts = snapContactsOf(mb)
 		sm.Calendars, sm.Todo = snapCalendarsOf(mb), snapTodoOf(mb)
@@ -430,11 +425,7 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			}
 			mb.messages[m.ID] = &m
 		}
-		for fid, ts := range sm.Removed {
-			for _, t := range ts {
-				mb.removed[fid] = append(mb.removed[fid], tombstone{id: t.ID, seq: t.Seq})
-			}
-		}
+		mb.removed = restoreTombs(sm.Removed)
 		if sm.Contacts != nil {
 			if err := restoreContacts(mb, sm.Contacts); err != nil {
 				return nil, bad("contacts of %s: %v", sm.Address, err)
@@ -465,7 +456,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 func snapContactsOf(mb *mbox) *snapContacts {
-	sc := &snapContacts{RootID: mb.contactsRootID, Removed: map[string][]snapTomb{}}
+	sc := &snapContacts{RootID: mb.contactsRootID, Removed: snapTombs(mb.cremoved)}
 	var walk func(id string)
 	walk = func(id string) {
 		f := mb.cfolders[id]
@@ -482,11 +473,6 @@ func snapContactsOf(mb *mbox) *snapContacts {
 	slices.SortFunc(cs, func(a, b *Contact) int { return strings.Compare(a.ID, b.ID) })
 	for _, c := range cs {
 		sc.Contacts = append(sc.Contacts, snapContact{Contact: *c, ChangeKey: c.changeKey, Seq: c.seq})
-	}
-	for fid, ts := range mb.cremoved {
-		for _, t := range ts {
-			sc.Removed[fid] = append(sc.Removed[fid], snapTomb{ID: t.id, Seq: t.seq})
-		}
 	}
 	return sc
 }
@@ -519,11 +505,7 @@ func restoreContacts(mb *mbox, sc *snapContacts) error {
 		cc.changeKey, cc.seq = c.ChangeKey, c.Seq
 		mb.contacts[cc.ID] = &cc
 	}
-	for fid, ts := range sc.Removed {
-		for _, t := range ts {
-			mb.cremoved[fid] = append(mb.cremoved[fid], tombstone{id: t.ID, seq: t.Seq})
-		}
-	}
+	mb.cremoved = restoreTombs(sc.Removed)
 	return nil
 }
 
@@ -547,6 +529,25 @@ func restoreTombs(m map[string][]snapTomb) map[string][]tombstone {
 	return out
 }
 
+// restoreOrdered rebuilds flat folders (calendars, To Do lists) by id, in
+// their order, one of them the default; what names the kind in errors.
+func restoreOrdered[T any](items []T, idOf func(*T) string, defaultID, what string) (map[string]*T, []string, error) {
+	byID, order := map[string]*T{}, []string(nil)
+	for i := range items {
+		it := items[i]
+		id := idOf(&it)
+		if id == "" || byID[id] != nil {
+			return nil, nil, fmt.Errorf("%s %q is empty or listed twice", what, id)
+		}
+		byID[id] = &it
+		order = append(order, id)
+	}
+	if byID[defaultID] == nil {
+		return nil, nil, fmt.Errorf("no default %s", what)
+	}
+	return byID, order, nil
+}
+
 func snapCalendarsOf(mb *mbox) *snapCalendars {
 	sc := &snapCalendars{DefaultID: mb.defCalendar, Removed: snapTombs(mb.evRemoved)}
 	for _, id := range mb.calOrder {
@@ -559,19 +560,11 @@ func snapCalendarsOf(mb *mbox) *snapCalendars {
 }
 
 func restoreCalendars(mb *mbox, sc *snapCalendars) error {
-	mb.calendars, mb.calOrder, mb.events = map[string]*calendarFolder{}, nil, map[string]*calEvent{}
-	for _, c := range sc.Calendars {
-		if c.ID == "" || mb.calendars[c.ID] != nil {
-			return fmt.Errorf("calendar %q is empty or listed twice", c.ID)
-		}
-		cc := c
-		mb.calendars[c.ID] = &cc
-		mb.calOrder = append(mb.calOrder, c.ID)
+	var err error
+	if mb.calendars, mb.calOrder, err = restoreOrdered(sc.Calendars, func(c *calendarFolder) string { return c.ID }, sc.DefaultID, "calendar"); err != nil {
+		return err
 	}
-	if mb.calendars[sc.DefaultID] == nil {
-		return errors.New("no default calendar")
-	}
-	mb.defCalendar = sc.DefaultID
+	mb.defCalendar, mb.events = sc.DefaultID, map[string]*calEvent{}
 	for _, e := range sc.Events {
 		if e.ID == "" || mb.events[e.ID] != nil || mb.calendars[e.CalendarID] == nil || len(e.AttachmentIDs) != len(e.Event.Attachments) {
 			return fmt.Errorf("event %q is empty, listed twice, in an unknown calendar or inconsistent", e.ID)
@@ -598,19 +591,11 @@ func snapTodoOf(mb *mbox) *snapTodo {
 }
 
 func restoreTodo(mb *mbox, st *snapTodo) error {
-	mb.todoLists, mb.todoOrder, mb.tasks = map[string]*todoList{}, nil, map[string]*todoTask{}
-	for _, l := range st.Lists {
-		if l.ID == "" || mb.todoLists[l.ID] != nil {
-			return fmt.Errorf("list %q is empty or listed twice", l.ID)
-		}
-		ll := l
-		mb.todoLists[l.ID] = &ll
-		mb.todoOrder = append(mb.todoOrder, l.ID)
+	var err error
+	if mb.todoLists, mb.todoOrder, err = restoreOrdered(st.Lists, func(l *todoList) string { return l.ID }, st.DefaultID, "list"); err != nil {
+		return err
 	}
-	if mb.todoLists[st.DefaultID] == nil {
-		return errors.New("no default list")
-	}
-	mb.defTodo = st.DefaultID
+	mb.defTodo, mb.tasks = st.DefaultID, map[string]*todoTask{}
 	for _, t := range st.Tasks {
 		if t.ID == "" || mb.tasks[t.ID] != nil || mb.todoLists[t.ListID] == nil {
 			return fmt.Errorf("task %q is empty, listed twice or in an unknown list", t.ID)
