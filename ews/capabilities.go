@@ -19,15 +19,17 @@ const (
 	otherLoses = "a journal entry's type, start, duration and linked contacts, and MAPI properties MIME does not carry"
 )
 
-// contactLoses is what a typed contact leaves behind: what mailbox.Contact
-// has no field for.
-const contactLoses = "attachments other than the photo, phone numbers other than business, home and mobile, and MAPI properties the typed contact does not hold"
-
-// calendarLoses and taskLoses are what typed calendar items and tasks
-// leave behind (see calendar.go and task.go).
+// What typed contacts, calendar items and tasks leave behind, apart for
+// reading (what the typed model has no field for) and writing (what
+// Exchange does not let a client set): the planner joins the source's
+// read losses with the target's write losses (see calendar.go, task.go).
 const (
-	calendarLoses = "the organizer of meetings the mailbox does not organize (written as appointments), attendees' responses (written into the body), attachments over 3 MB, attached items, and MAPI properties the typed event does not hold"
-	taskLoses     = "owner and delegator (Exchange sets them), regenerating recurrences, attachments over 3 MB, and MAPI properties the typed task does not hold"
+	contactReadLoses  = "attachments other than the photo, phone numbers other than business, home and mobile, and MAPI properties the typed contact does not hold"
+	calendarReadLoses = "attachments over 3 MB and attached items (named in the body), and MAPI properties the typed event does not hold"
+	taskReadLoses     = "regenerating recurrences (named in the body), attachments over 3 MB, and MAPI properties the typed task does not hold"
+
+	calendarWriteLoses = "meetings the mailbox does not organize (written as appointments, organizer and attendees in the body), and attendees' responses (written into the body)"
+	taskWriteLoses     = "owner, delegator and complete date (Exchange sets them)"
 )
 
 // Capabilities declares what the adapter does for a mailbox: mail, notes,
@@ -56,15 +58,19 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 			}
 		}
 		if store != mailbox.ScopeRecoverable {
-			for _, p := range []mailbox.Path{
-				{Store: store, Kind: mailbox.KindContacts, Format: mailbox.FormatTyped, Loses: contactLoses},
-				{Store: store, Kind: mailbox.KindCalendar, Format: mailbox.FormatTyped, Loses: calendarLoses},
-				{Store: store, Kind: mailbox.KindTasks, Format: mailbox.FormatTyped, Loses: taskLoses},
-				{Store: store, Kind: mailbox.KindNotes, Format: mailbox.FormatMIME, Loses: notesLoses},
-				{Store: store, Kind: mailbox.KindOther, Format: mailbox.FormatMIME, Loses: otherLoses},
+			for _, p := range []struct {
+				kind        mailbox.Kind
+				format      mailbox.Format
+				read, write string
+			}{
+				{mailbox.KindContacts, mailbox.FormatTyped, contactReadLoses, ""},
+				{mailbox.KindCalendar, mailbox.FormatTyped, calendarReadLoses, calendarWriteLoses},
+				{mailbox.KindTasks, mailbox.FormatTyped, taskReadLoses, taskWriteLoses},
+				{mailbox.KindNotes, mailbox.FormatMIME, notesLoses, notesLoses},
+				{mailbox.KindOther, mailbox.FormatMIME, otherLoses, otherLoses},
 			} {
-				caps.Reads = append(caps.Reads, p)
-				caps.Writes = append(caps.Writes, p)
+				caps.Reads = append(caps.Reads, mailbox.Path{Store: store, Kind: p.kind, Format: p.format, Loses: p.read})
+				caps.Writes = append(caps.Writes, mailbox.Path{Store: store, Kind: p.kind, Format: p.format, Loses: p.write})
 			}
 		}
 	}

@@ -525,15 +525,20 @@ func contentFindings(addr string, byKind map[mailbox.Kind]int64, notCarried map[
 		if n == 0 {
 			continue
 		}
-		why := "the exmigrate copy carries mail only so far."
+		var why string
 		if notCarried != nil {
 			reason, gap := notCarried[k]
 			if !gap {
 				continue
 			}
 			why = reason + "."
-		} else if k == mailbox.KindMail {
-			continue
+		} else {
+			// The target is not known: only what no target of exmigrate
+			// takes from every source is sure to stay behind.
+			if k != mailbox.KindNotes && k != mailbox.KindOther {
+				continue
+			}
+			why = "Exchange Online (Graph) has no API for them, so a copy into it leaves them behind."
 		}
 		out = append(out, newFinding(CodeContentNotCopied, addr, string(k),
 			fmt.Sprintf("The mailbox has %s; %s", count(n, kindNoun[k]), why), "", nil))

@@ -131,8 +131,8 @@ var findingCases = []struct {
 		func(in *MailboxInventory) { in.Folders[3].SizeBytes = 101 << 30 },
 		func(in *MailboxInventory) { in.Folders[3].SizeBytes = 100<<30 - 40<<20 }},
 	{CodeContentNotCopied,
-		func(in *MailboxInventory) { in.Items.ByKind[mailbox.KindCalendar] = 75 },
-		func(in *MailboxInventory) { in.Items.ByKind[mailbox.KindCalendar] = 0 }},
+		func(in *MailboxInventory) { in.Items.ByKind[mailbox.KindNotes] = 75 },
+		func(in *MailboxInventory) { in.Items.ByKind[mailbox.KindNotes] = 0 }},
 	{CodeContentCarriedWithLoss,
 		func(in *MailboxInventory) {
 			in.Items.ByKind[mailbox.KindCalendar] = 75
@@ -351,6 +351,7 @@ func TestAssessmentFigures(t *testing.T) {
 	in.Folders = append(in.Folders,
 		mailbox.Folder{ID: "cal", ParentID: "root", Path: "Calendar", Class: mailbox.ClassCalendarFolder, ItemCount: 40, SizeBytes: 1 << 20},
 		mailbox.Folder{ID: "con", ParentID: "root", Path: "Contacts", Class: "IPF.Contact.MOC.QuickContacts", ItemCount: 7},
+		mailbox.Folder{ID: "not", ParentID: "root", Path: "Notes", Class: "IPF.StickyNote", ItemCount: 2},
 		mailbox.Folder{ID: "deep", ParentID: "proj", Path: "Inbox/Projects/2024/Q1", Class: mailbox.ClassMailFolder, ItemCount: 3},
 	)
 	in.Folders[0].ChildCount = 5
@@ -367,13 +368,13 @@ func TestAssessmentFigures(t *testing.T) {
 	in.Holds = []mailbox.Hold{{Name: "h", Status: "PartialHold"}, {Name: "failed", Status: "Failed"}, {Name: "gone", Status: "NotOnHold"}}
 
 	a, fs := Assess(in, Limits{})
-	if a.Folders != 6 || a.MaxDepth != 4 || a.MaxChildFolders != 5 || a.MaxFolderItems != 120 {
+	if a.Folders != 7 || a.MaxDepth != 4 || a.MaxChildFolders != 5 || a.MaxFolderItems != 120 {
 		t.Errorf("folders=%d depth=%d children=%d maxitems=%d", a.Folders, a.MaxDepth, a.MaxChildFolders, a.MaxFolderItems)
 	}
-	if a.Items != 250 || a.SizeBytes != 46<<20 {
+	if a.Items != 252 || a.SizeBytes != 46<<20 {
 		t.Errorf("items=%d size=%d", a.Items, a.SizeBytes)
 	}
-	wantKinds := map[mailbox.Kind]int64{mailbox.KindMail: 203, mailbox.KindCalendar: 40, mailbox.KindContacts: 7}
+	wantKinds := map[mailbox.Kind]int64{mailbox.KindMail: 203, mailbox.KindCalendar: 40, mailbox.KindContacts: 7, mailbox.KindNotes: 2}
 	if !maps_equal(a.ItemsByKind, wantKinds) {
 		t.Errorf("ItemsByKind = %v, want %v", a.ItemsByKind, wantKinds)
 	}
@@ -386,7 +387,7 @@ func TestAssessmentFigures(t *testing.T) {
 	if a.Rules != 2 || a.RulesMappable != 1 || a.Delegates != 1 || a.Holds != 2 {
 		t.Errorf("rules=%d mappable=%d delegates=%d holds=%d", a.Rules, a.RulesMappable, a.Delegates, a.Holds)
 	}
-	if len(a.FolderStats) != 6 || a.FolderStats[0].Path != "Inbox" {
+	if len(a.FolderStats) != 7 || a.FolderStats[0].Path != "Inbox" {
 		t.Errorf("FolderStats = %+v", a.FolderStats)
 	}
 	if a.Readiness != reports.Blocked {
@@ -792,20 +793,21 @@ func TestDelegateWithoutCalendar(t *testing.T) {
 
 // TestContentFindingsFromDeclarations: with the sides' declarations, a
 // kind the route carries raises no finding, and one it does not is named
-// with the planner's reason; without them, every kind but mail is named.
+// with the planner's reason; without them (the target unknown), only notes
+// and other items, which Exchange Online cannot take, are named.
 func TestContentFindingsFromDeclarations(t *testing.T) {
-	byKind := map[mailbox.Kind]int64{mailbox.KindMail: 40, mailbox.KindCalendar: 6, mailbox.KindContacts: 4}
+	byKind := map[mailbox.Kind]int64{mailbox.KindMail: 40, mailbox.KindCalendar: 6, mailbox.KindContacts: 4, mailbox.KindNotes: 3}
 	tests := []struct {
 		name       string
 		notCarried map[mailbox.Kind]string
 		want       map[string]string // object -> part of the sentence
 	}{
-		{"unknown target", nil, map[string]string{"calendar": "carries mail only so far", "contacts": "carries mail only so far"}},
+		{"unknown target", nil, map[string]string{"notes": "3 notes; Exchange Online (Graph) has no API for them"}},
 		{"contacts carried", map[mailbox.Kind]string{mailbox.KindCalendar: "writing would send invitations (EXM-WRITE-WOULD-SEND)"},
 			map[string]string{"calendar": "6 calendar items; writing would send invitations (EXM-WRITE-WOULD-SEND)."}},
 		{"everything carried", map[mailbox.Kind]string{}, map[string]string{}},
-		{"mail not carried", map[mailbox.Kind]string{mailbox.KindMail: "no store", mailbox.KindCalendar: "no", mailbox.KindContacts: "no"},
-			map[string]string{"mail": "40 mail items; no store.", "calendar": "no.", "contacts": "no."}},
+		{"mail not carried", map[mailbox.Kind]string{mailbox.KindMail: "no store", mailbox.KindCalendar: "no", mailbox.KindContacts: "no", mailbox.KindNotes: "no"},
+			map[string]string{"mail": "40 mail items; no store.", "calendar": "no.", "contacts": "no.", "notes": "no."}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -179,7 +179,7 @@ var catalogue = []FindingKind{
 		"Items the copy does not carry",
 		"No path of the two sides carries these items (the finding says why): move them with a hybrid move, or export and import them in Outlook.",
 		fixMailboxMove},
-	{CodeContentCarriedWithLoss, reports.CategoryContent, reports.SeverityWarning,
+	{CodeContentCarriedWithLoss, reports.CategoryContent, reports.SeverityInfo,
 		"Items the copy carries with a loss",
 		"The items move on a typed path that drops what the finding names, and nothing is sent to anyone. Where that loss matters, move the mailbox with a hybrid move, or wait for exmigrate's full-fidelity path (the Graph mailbox import/export API and EWS ExportItems/UploadItems, with its fidelity probe), which is not built yet.",
 		fixMailboxMove},

@@ -73,6 +73,9 @@ const (
 
 // Server is the fake. The zero value is not usable; call NewServer.
 type Server struct {
+	// clock, when set, is the store's clock (SetClock), set before the
+	// server serves.
+	clock      func() time.Time
 	mu         sync.Mutex
 	accounts   map[string]*account // lower(domain\user)
 	mailboxes  map[string]*mbox    // lower(address)
@@ -266,7 +269,20 @@ func (s *Server) SendAttempts() int64 { return s.sendAttempts.Load() }
 func (s *Server) MeetingMessagesSent() int64 { return s.meetingSent.Load() }
 
 // now is the store's clock for creation and modification times.
-func (s *Server) now() time.Time { return time.Now().UTC().Truncate(time.Second) }
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock().UTC().Truncate(time.Second)
+	}
+	return time.Now().UTC().Truncate(time.Second)
+}
+
+// SetClock sets the clock that stamps what the store creates and changes
+// (nil: the wall clock), so that a seeded lab is the same on every run.
+func (s *Server) SetClock(clock func() time.Time) {
+	s.mu.Lock()
+	s.clock = clock
+	s.mu.Unlock()
+}
 
 // AnchorMisses counts impersonated requests whose X-AnchorMailbox header
 // did not name the impersonated mailbox (Microsoft requires it).

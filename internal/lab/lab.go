@@ -25,6 +25,10 @@ import (
 
 // Fixed identities of the lab. The password and the certificate are
 // generated per lab and written to files only the owner can read.
+// seededAt is when the lab's seeded items were made, for the stores'
+// creation times.
+var seededAt = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
 const (
 	ServiceDomain = "CONTOSO"
 	ServiceUser   = "svc-migrate"
@@ -177,7 +181,13 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			"Calendars.ReadWrite", "Tasks.ReadWrite.All"); err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
-		if err := seed(l, sc); err != nil {
+		// The seeded items were made before the lab started, at one fixed
+		// time, so that a scenario gives the same organisation every run;
+		// what the copies write later carries the wall clock.
+		l.EWS.SetClock(func() time.Time { return seededAt })
+		err = seed(l, sc)
+		l.EWS.SetClock(nil)
+		if err != nil {
 			return nil, fmt.Errorf("lab: seeding the scenario: %w", err)
 		}
 		// The saved organisation goes with its copy state: forget it first,

@@ -114,7 +114,10 @@ func (e *env) assess(t testing.TB, entries []csvinput.Entry, limits mapping.Limi
 	if publicFolders {
 		pf, pfErr = e.sides.EWS.PublicFolders(ctx)
 	}
-	a := &dispatch.Assessor{Limits: limits, Parallel: 4, Log: e.log, Tool: "exmigrate assessment tests", Exports: e.exports}
+	// As `exmigrate assess` does: each mailbox is planned against its
+	// counterpart on the other side.
+	a := &dispatch.Assessor{Limits: limits, Parallel: 4, Log: e.log, Tool: "exmigrate assessment tests", Exports: e.exports,
+		Target: e.disp.Counterpart}
 	res, err := a.Assess(ctx, located, pf, pfErr)
 	if err != nil {
 		t.Fatal(err)
