@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -42,6 +43,22 @@ type observed struct {
 func (o *observed) ctx(ctx context.Context) context.Context {
 	ctx = mailbox.WithLosses(ctx, func(l mailbox.Loss) { o.mu.Lock(); o.losses = append(o.losses, l); o.mu.Unlock() })
 	return mailbox.WithSideWrites(ctx, func(w mailbox.SideWrite) { o.mu.Lock(); o.sides = append(o.sides, w); o.mu.Unlock() })
+}
+
+// readBack opens an item in the typed format and decodes it with decode,
+// as the engine would read it; a failure ends the test.
+func readBack[T any](t *testing.T, mb *graphmail.Mailbox, id string, decode func(io.Reader) (T, error)) T {
+	t.Helper()
+	rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	v, err := decode(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func typedPayload(class, src string, body []byte) mailbox.Payload {
@@ -151,15 +168,7 @@ func TestMeetingWrittenWithoutSending(t *testing.T) {
 		t.Errorf("the second exception's subject is %q", got.Event.Exceptions[1].Subject)
 	}
 	// What graphmail reads back is the update.
-	rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := mailbox.DecodeEvent(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := readBack(t, mb, id, mailbox.DecodeEvent)
 	if len(back.Exceptions) != 2 || len(back.Cancelled) != 2 || !back.Cancelled[1].Equal(upd.Cancelled[1]) || back.Exceptions[1].Subject != "Stand-up (late)" {
 		t.Errorf("read back exceptions %+v cancelled %v", back.Exceptions, back.Cancelled)
 	}
@@ -238,14 +247,9 @@ func TestContactPhotoAndGroup(t *testing.T) {
 	if len(stored) != 1 || !bytes.Equal(stored[0].Photo, c.Photo) || stored[0].PhotoType != "image/jpeg" {
 		t.Fatalf("the fake holds %d contacts, photo %d bytes", len(stored), len(stored[0].Photo))
 	}
-	rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := mailbox.DecodeContact(rc)
-	rc.Close()
-	if err != nil || !bytes.Equal(back.Photo, c.Photo) {
-		t.Errorf("read back photo of %d bytes (%v), want %d", len(back.Photo), err, len(c.Photo))
+	back := readBack(t, mb, id, mailbox.DecodeContact)
+	if !bytes.Equal(back.Photo, c.Photo) {
+		t.Errorf("read back photo of %d bytes, want %d", len(back.Photo), len(c.Photo))
 	}
 	// Without a photo, none is read.
 	c2 := mailboxtest.SampleContact()
@@ -255,14 +259,9 @@ func TestContactPhotoAndGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err = mb.OpenItem(ctxT(t), id2, mailbox.FormatTyped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	back2, err := mailbox.DecodeContact(rc)
-	rc.Close()
-	if err != nil || back2.Photo != nil {
-		t.Errorf("a contact without a photo reads back %d bytes (%v)", len(back2.Photo), err)
+	back2 := readBack(t, mb, id2, mailbox.DecodeContact)
+	if back2.Photo != nil {
+		t.Errorf("a contact without a photo reads back %d bytes", len(back2.Photo))
 	}
 	g, _ := mailbox.EncodeContactGroup(mailboxtest.SampleContactGroup())
 	_, err = mb.CreateItem(ctxT(t), fd.ID, typedPayload(mailbox.ClassContactGroup, "src-g", g))
@@ -344,15 +343,7 @@ func TestInvitedMeetingReads(t *testing.T) {
 	if len(ids) != 1 || ids[0] != id {
 		t.Fatalf("Items = %v, want [%s]", ids, id)
 	}
-	rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := mailbox.DecodeEvent(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readBack(t, mb, id, mailbox.DecodeEvent)
 	got.UID, want.UID = "", ""
 	if got.Organizer == nil || got.Organizer.Address != "lead@contoso.example" || got.MyResponse != "Tentative" || !got.IsMeeting {
 		t.Errorf("organizer %+v, my response %q, meeting %v", got.Organizer, got.MyResponse, got.IsMeeting)
@@ -401,15 +392,7 @@ func TestEventRoundTrips(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%d: %v", i, err)
 		}
-		rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := mailbox.DecodeEvent(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := readBack(t, mb, id, mailbox.DecodeEvent)
 		want, _ = mailbox.DecodeEvent(bytes.NewReader(body)) // normalized as the reader's
 		got.UID, want.UID = "", ""
 		gj, _ := json.Marshal(got)
@@ -472,15 +455,7 @@ func TestUpdateRevertsException(t *testing.T) {
 	if err := mb.UpdateItem(obs.ctx(ctxT(t)), id, typedPayload(mailbox.ClassAppointment, "src-rev", body2)); err != nil {
 		t.Fatal(err)
 	}
-	rc, err := mb.OpenItem(ctxT(t), id, mailbox.FormatTyped)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := mailbox.DecodeEvent(rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := readBack(t, mb, id, mailbox.DecodeEvent)
 	if len(got.Exceptions) != 0 || len(got.Cancelled) != 1 {
 		t.Errorf("after the update: exceptions %+v, cancelled %v; want none and the one Graph cannot restore", got.Exceptions, got.Cancelled)
 	}
