@@ -8,10 +8,11 @@ import (
 )
 
 // The plumbing every collection of the fake shares: a list GET with
-// $filter and paging, a GET of one member, and the delta of a collection
-// whose members carry change sequence numbers. What differs (who may
-// read, which options, how a member renders) is passed in, so that the
-// wire behaviour of each resource stays its own.
+// $filter and paging, looking a member up and a GET of it, the name check
+// of a new folder, tombstones, and the delta of a collection whose
+// members carry change sequence numbers. What differs (who may read,
+// which options, how a member renders, error codes) is passed in, so
+// that the wire behaviour of each resource stays its own.
 
 // collection is one kind of list GET: roles may read it, opts are the
 // query options it takes, schema is what $filter (and $orderby) read
