@@ -740,17 +740,7 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 		return j
 	}
 	j = selectJSON(v.sel, j)
-	if v.sv != nil {
-		ps := []any{}
-		for id, val := range e.Ext {
-			if p := (extProp{ID: id, Value: val}); v.sv.match(p) {
-				ps = append(ps, map[string]any{"id": p.ID, "value": p.Value})
-			}
-		}
-		if len(ps) > 0 {
-			j["singleValueExtendedProperties"] = ps
-		}
-	}
+	addExtProps(j, v.sv, e.Ext)
 	return j
 }
 

@@ -268,17 +268,7 @@ func contactJSON(c *Contact, v *contactView) map[string]any {
 		return j
 	}
 	j = selectJSON(v.sel, j)
-	if v.sv != nil {
-		ps := []any{}
-		for id, val := range c.ExtendedProperties {
-			if p := (extProp{ID: id, Value: val}); v.sv.match(p) {
-				ps = append(ps, map[string]any{"id": p.ID, "value": p.Value})
-			}
-		}
-		if len(ps) > 0 {
-			j["singleValueExtendedProperties"] = ps
-		}
-	}
+	addExtProps(j, v.sv, c.ExtendedProperties)
 	return j
 }
 

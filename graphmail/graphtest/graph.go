@@ -444,10 +444,8 @@ func (s *Server) folderJSON(mb *mbox, f *folder, v *folderViewOpts) map[string]a
 		return j
 	}
 	j = selectJSON(v.sel, j)
-	if v.sv != nil && f.class != "" {
-		if p := (extProp{ID: "String 0x3613", Value: f.class}); v.sv.match(p) {
-			j["singleValueExtendedProperties"] = []any{map[string]any{"id": p.ID, "value": p.Value}}
-		}
+	if f.class != "" {
+		addExtProps(j, v.sv, map[string]string{"String 0x3613": f.class}) // PR_CONTAINER_CLASS
 	}
 	if v.children {
 		cs := []any{}

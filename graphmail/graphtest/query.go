@@ -341,6 +341,24 @@ func extPropView(d *entityDef, o *queryOptions, what string) (*compiledFilter, *
 	return sv, nil
 }
 
+// addExtProps puts into j the single-value extended properties of ext
+// that an $expand filter sv (nil: none asked) matches, as Graph expands
+// them; none matching adds nothing.
+func addExtProps(j map[string]any, sv *compiledFilter, ext map[string]string) {
+	if sv == nil {
+		return
+	}
+	ps := []any{}
+	for id, val := range ext {
+		if p := (extProp{ID: id, Value: val}); sv.match(p) {
+			ps = append(ps, map[string]any{"id": p.ID, "value": p.Value})
+		}
+	}
+	if len(ps) > 0 {
+		j["singleValueExtendedProperties"] = ps
+	}
+}
+
 func (d *entityDef) checkExpand(items []expandItem) *queryError {
 	for _, it := range items {
 		switch {
