@@ -105,6 +105,19 @@ func nameInUse[T any](q *req, name string, siblings []*T, nameOf func(*T) string
 	return true
 }
 
+// bySeq is the members of byID that in keeps, oldest change first: the
+// order a folder lists and its delta pages in.
+func bySeq[T any](byID map[string]*T, in func(*T) bool, seq func(*T) int64) []*T {
+	var out []*T
+	for _, m := range byID {
+		if in(m) {
+			out = append(out, m)
+		}
+	}
+	slices.SortFunc(out, func(a, b *T) int { return int(seq(a) - seq(b)) })
+	return out
+}
+
 // getOne serves GET of a single member: view checks the options and gives
 // the member's JSON, rendered under s.mu.
 func (s *Server) getOne(q *req, roles []string, opts queryOpt, view func(o *queryOptions) (func() map[string]any, *queryError)) {

@@ -277,14 +277,7 @@ func contactFolderJSON(f *contactFolder, sel []string) map[string]any {
 }
 
 func (mb *mbox) folderContacts(fid string) []*Contact {
-	var out []*Contact
-	for _, c := range mb.contacts {
-		if c.FolderID == fid {
-			out = append(out, c)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Contact) int { return int(a.seq - b.seq) })
-	return out
+	return bySeq(mb.contacts, func(c *Contact) bool { return c.FolderID == fid }, func(c *Contact) int64 { return c.seq })
 }
 
 // routeContacts serves /contactFolders... and /contacts/{id}; it reports

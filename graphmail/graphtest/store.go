@@ -214,14 +214,7 @@ func (mb *mbox) folderCounts(f *folder) (total, unread int) {
 }
 
 func (mb *mbox) folderMessages(fid string) []*Message {
-	var out []*Message
-	for _, m := range mb.messages {
-		if m.FolderID == fid {
-			out = append(out, m)
-		}
-	}
-	slices.SortFunc(out, func(a, b *Message) int { return int(a.seq - b.seq) })
-	return out
+	return bySeq(mb.messages, func(m *Message) bool { return m.FolderID == fid }, func(m *Message) int64 { return m.seq })
 }
 
 // ---------------------------------------------------------------- fixture

@@ -67,14 +67,7 @@ func (mb *mbox) initTodo(s *Server) {
 }
 
 func (mb *mbox) listTasks(listID string) []*todoTask {
-	var out []*todoTask
-	for _, t := range mb.tasks {
-		if t.ListID == listID {
-			out = append(out, t)
-		}
-	}
-	slices.SortFunc(out, func(a, b *todoTask) int { return int(a.Seq - b.Seq) })
-	return out
+	return bySeq(mb.tasks, func(t *todoTask) bool { return t.ListID == listID }, func(t *todoTask) int64 { return t.Seq })
 }
 
 var todoListDef = &entityDef{
