@@ -116,7 +116,18 @@ func (e *env) copyOnce(t testing.TB, entry csvinput.Entry, dir dispatch.Directio
 	if res.Err != nil {
 		t.Fatalf("copy %s -> %s: %v", entry.Address, entry.Target, res.Err)
 	}
+	e.assertNothingSent(t)
 	return res
+}
+
+// assertNothingSent fails the test if either fake has sent a meeting
+// message (an invitation, update or cancellation) since the lab started:
+// no copy may make a service send anything.
+func (e *env) assertNothingSent(t testing.TB) {
+	t.Helper()
+	if ews, graph := e.lab.EWS.MeetingMessagesSent(), e.lab.Graph.MeetingMessagesSent(); ews != 0 || graph != 0 {
+		t.Errorf("the services sent meeting messages: %d on-prem, %d in the cloud; a copy must send nothing", ews, graph)
+	}
 }
 
 // copyWithNewState runs one pass with a new, empty state file (the old one

@@ -164,7 +164,9 @@ func (e *env) copyResult(t *testing.T, entry csvinput.Entry, dir dispatch.Direct
 		t.Fatal(err)
 	}
 	c := &engine.Copier{Store: e.store, Log: e.log, Options: opts, Audit: e.audit}
-	return c.Copy(ctx, key, src, dst)
+	res := c.Copy(ctx, key, src, dst)
+	e.assertNothingSent(t)
+	return res
 }
 
 // errorTexts is the text of err and of every error it wraps, each also

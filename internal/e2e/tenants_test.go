@@ -286,6 +286,9 @@ func TestTenantToTenant(t *testing.T) {
 	if contoso.srv.Writes() != 0 {
 		t.Errorf("%d writes to the source tenant", contoso.srv.Writes())
 	}
+	if a, b := contoso.srv.MeetingMessagesSent(), fabrikam.srv.MeetingMessagesSent(); a+b != 0 {
+		t.Errorf("the tenants sent meeting messages: %d and %d", a, b)
+	}
 	check(t)
 
 	// Each side authenticated to its own tenant, with its own credentials.
