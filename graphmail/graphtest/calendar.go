@@ -1225,23 +1225,17 @@ type windowQuery struct {
 // windowQuery reads a window request that takes opts; it reports false
 // when it has answered with an error.
 func (s *Server) windowQuery(q *req, opts queryOpt) (*windowQuery, bool) {
-	if !s.need(q, calendarReadRoles) {
-		return nil, false
-	}
 	w := &windowQuery{}
-	var qe *queryError
-	w.o, qe = parseQueryOptions(q.r, opts)
-	if qe == nil {
-		w.v, qe = eventViewOf(w.o, q.r)
-	}
-	if qe == nil {
-		w.size, qe = s.pageSize(q, w.o)
-	}
-	if qe != nil {
-		writeQueryError(q.w, qe)
+	var ok bool
+	w.o, ok = s.readQuery(q, calendarReadRoles, opts, func(o *queryOptions) (qe *queryError) {
+		if w.v, qe = eventViewOf(o, q.r); qe == nil {
+			w.size, qe = s.pageSize(q, o)
+		}
+		return qe
+	})
+	if !ok {
 		return nil, false
 	}
-	var ok bool
 	w.start, w.end, ok = window(q)
 	return w, ok
 }
@@ -1277,12 +1271,8 @@ func (s *Server) viewLocked(mb *mbox, calID string, start, end time.Time, v *eve
 // $select, $filter, $expand or $orderby; a later round gives the
 // instances of the events changed since and @removed for deleted ones.
 func (s *Server) calendarViewDelta(q *req) {
-	if !s.need(q, calendarReadRoles) {
-		return
-	}
-	o, qe := parseQueryOptions(q.r, optTop|optSkiptoken|optDeltatoken)
-	if qe != nil {
-		writeQueryError(q.w, qe)
+	o, ok := s.readQuery(q, calendarReadRoles, optTop|optSkiptoken|optDeltatoken, nil)
+	if !ok {
 		return
 	}
 	var tok deltaToken

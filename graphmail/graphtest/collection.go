@@ -28,26 +28,40 @@ type collection[T any] struct {
 	ordered bool // $orderby is served
 }
 
-// list serves the collection: the members $filter keeps, sorted by
-// $orderby where it is served, one page of $skip/$top.
-func (c collection[T]) list(s *Server, q *req) {
-	if !s.need(q, c.roles) {
-		return
+// readQuery checks a read: the caller's roles, then the query options it
+// takes (opts) and what check (nil: nothing more) says of them. It
+// answers the first failure and reports false.
+func (s *Server) readQuery(q *req, roles []string, opts queryOpt, check func(*queryOptions) *queryError) (*queryOptions, bool) {
+	if !s.need(q, roles) {
+		return nil, false
 	}
-	o, qe := parseQueryOptions(q.r, c.opts)
-	var render func(T) map[string]any
-	if qe == nil {
-		render, qe = c.view(o)
-	}
-	var cf *compiledFilter
-	size := 0
-	if qe == nil {
-		cf, size, qe = s.filterAndPage(q, o, c.schema)
+	o, qe := parseQueryOptions(q.r, opts)
+	if qe == nil && check != nil {
+		qe = check(o)
 	}
 	if qe != nil {
 		writeQueryError(q.w, qe)
+		return nil, false
+	}
+	return o, true
+}
+
+// list serves the collection: the members $filter keeps, sorted by
+// $orderby where it is served, one page of $skip/$top.
+func (c collection[T]) list(s *Server, q *req) {
+	var render func(T) map[string]any
+	var cf *compiledFilter
+	size := 0
+	o, ok := s.readQuery(q, c.roles, c.opts, func(o *queryOptions) (qe *queryError) {
+		if render, qe = c.view(o); qe == nil {
+			cf, size, qe = s.filterAndPage(q, o, c.schema)
+		}
+		return qe
+	})
+	if !ok {
 		return
 	}
+	var qe *queryError
 	s.mu.Lock()
 	var rows []T
 	for _, m := range c.members(o) {
@@ -121,16 +135,8 @@ func bySeq[T any](byID map[string]*T, in func(*T) bool, seq func(*T) int64) []*T
 // getOne serves GET of a single member: view checks the options and gives
 // the member's JSON, rendered under s.mu.
 func (s *Server) getOne(q *req, roles []string, opts queryOpt, view func(o *queryOptions) (func() map[string]any, *queryError)) {
-	if !s.need(q, roles) {
-		return
-	}
-	o, qe := parseQueryOptions(q.r, opts)
 	var render func() map[string]any
-	if qe == nil {
-		render, qe = view(o)
-	}
-	if qe != nil {
-		writeQueryError(q.w, qe)
+	if _, ok := s.readQuery(q, roles, opts, func(o *queryOptions) (qe *queryError) { render, qe = view(o); return qe }); !ok {
 		return
 	}
 	s.mu.Lock()

@@ -483,16 +483,9 @@ func (s *Server) touchContact(c *Contact) {
 // (learn.microsoft.com/graph/api/contact-delta,
 // learn.microsoft.com/graph/delta-query-overview#optional-query-parameters).
 func (s *Server) contactDelta(q *req, f *contactFolder) {
-	if !s.need(q, contactReadRoles) {
-		return
-	}
-	o, qe := parseQueryOptions(q.r, optSelect|optTop|optSkiptoken|optDeltatoken)
 	var v *contactView
-	if qe == nil {
-		v, qe = contactViewOf(o)
-	}
-	if qe != nil {
-		writeQueryError(q.w, qe)
+	o, ok := s.readQuery(q, contactReadRoles, optSelect|optTop|optSkiptoken|optDeltatoken, func(o *queryOptions) (qe *queryError) { v, qe = contactViewOf(o); return qe })
+	if !ok {
 		return
 	}
 	tok := deltaToken{Folder: f.id, Select: strings.Join(o.sel, ",")}
@@ -521,6 +514,7 @@ func (s *Server) contactDelta(q *req, f *contactFolder) {
 		if tok.Expand != "" {
 			vo.expand, _ = parseExpand(tok.Expand)
 		}
+		var qe *queryError
 		if v, qe = contactViewOf(vo); qe != nil {
 			v = &contactView{}
 		}

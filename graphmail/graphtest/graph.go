@@ -209,15 +209,8 @@ func (s *Server) route(q *req) {
 			return selectJSON(sel, map[string]any{"id": "u-" + q.mb.address, "mail": q.mb.address, "userPrincipalName": q.mb.address, "displayName": q.mb.address})
 		})
 	case n == 1 && seg[0] == "mailboxSettings" && m == http.MethodGet:
-		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
-		if qe == nil {
-			qe = mailboxSettingsDef.checkSelect(o.sel)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
+		o, ok := s.readQuery(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}, optSelect|optFormat, func(o *queryOptions) *queryError { return mailboxSettingsDef.checkSelect(o.sel) })
+		if !ok {
 			return
 		}
 		purpose := string(q.mb.typ)
@@ -539,15 +532,8 @@ func (s *Server) childFolders(q *req, parentID string) {
 // folderDelta returns the whole folder hierarchy and a deltaLink; later rounds
 // return every folder again (the fake does not track folder changes).
 func (s *Server) folderDelta(q *req) {
-	if !s.need(q, readRoles) {
-		return
-	}
-	o, qe := parseQueryOptions(q.r, optSelect|optTop|optSkiptoken|optDeltatoken)
-	if qe == nil {
-		qe = folderDef.checkSelect(o.sel)
-	}
-	if qe != nil {
-		writeQueryError(q.w, qe)
+	o, ok := s.readQuery(q, readRoles, optSelect|optTop|optSkiptoken|optDeltatoken, func(o *queryOptions) *queryError { return folderDef.checkSelect(o.sel) })
+	if !ok {
 		return
 	}
 	v := &folderViewOpts{sel: o.sel}
@@ -597,15 +583,8 @@ func (s *Server) rules(q *req, f *folder) {
 	}
 	switch q.method() {
 	case http.MethodGet:
-		if !s.need(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}) {
-			return
-		}
-		o, qe := parseQueryOptions(q.r, optSelect|optFormat)
-		if qe == nil {
-			qe = ruleDef.checkSelect(o.sel)
-		}
-		if qe != nil {
-			writeQueryError(q.w, qe)
+		o, ok := s.readQuery(q, []string{"MailboxSettings.Read", "MailboxSettings.ReadWrite"}, optSelect|optFormat, func(o *queryOptions) *queryError { return ruleDef.checkSelect(o.sel) })
+		if !ok {
 			return
 		}
 		s.mu.Lock()

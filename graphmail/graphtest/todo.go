@@ -598,15 +598,8 @@ func (s *Server) todoTaskOne(q *req, l *todoList, id string, rest []string) {
 // first round, then changed ones and @removed entries; $select and $top
 // are kept in the tokens.
 func (s *Server) todoDelta(q *req, l *todoList) {
-	if !s.need(q, todoReadRoles) {
-		return
-	}
-	o, qe := parseQueryOptions(q.r, optSelect|optTop|optSkiptoken|optDeltatoken)
-	if qe == nil {
-		qe = todoTaskDef.checkSelect(o.sel)
-	}
-	if qe != nil {
-		writeQueryError(q.w, qe)
+	o, ok := s.readQuery(q, todoReadRoles, optSelect|optTop|optSkiptoken|optDeltatoken, func(o *queryOptions) *queryError { return todoTaskDef.checkSelect(o.sel) })
+	if !ok {
 		return
 	}
 	s.mu.Lock()
