@@ -96,7 +96,21 @@ type Path struct {
 	// Loses names what the path does not carry (for the report), e.g.
 	// "attendees, recurrence exceptions".
 	Loses string
+	// Dialect, for FormatFullFidelity only, names the stream: a read path
+	// produces that dialect, a write path accepts it (one path per dialect
+	// accepted). Full fidelity is planned only between a read and a write
+	// of the same dialect: the streams are opaque, and whether a service
+	// takes another's is learned by a probe, never assumed.
+	Dialect string
 }
+
+// Full-fidelity stream dialects.
+const (
+	// DialectEWS is EWS ExportItems data (Exchange Server).
+	DialectEWS = "ews-export"
+	// DialectGraph is Graph exportItems data (Exchange Online).
+	DialectGraph = "graph-export"
+)
 
 // Capabilities is what a backend declares it can do for one mailbox. The
 // engine plans from it alone: what no declared path carries becomes a
@@ -236,7 +250,7 @@ func PlanRoute(src, dst Capabilities, store, targetStore Scope, kind Kind) (Rout
 				continue
 			}
 			for _, w := range writes {
-				if w.Format != f {
+				if w.Format != f || (f == FormatFullFidelity && w.Dialect != r.Dialect) {
 					continue
 				}
 				if reach := reaching(w.SideEffects); reach != "" {

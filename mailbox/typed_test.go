@@ -160,3 +160,36 @@ func TestExpand(t *testing.T) {
 		t.Errorf("Occurrences: %d (%v), want 10 less 1 cancelled with the moved one second: %+v", len(occ), err, occ)
 	}
 }
+
+// TestPlanRouteFullFidelityDialects: full fidelity is planned only when
+// the target accepts the source's dialect; otherwise the next format both
+// sides share is taken, and a path that would send mail never is.
+func TestPlanRouteFullFidelityDialects(t *testing.T) {
+	ff := func(d string) Path { return Path{Store: ScopePrimary, Kind: KindCalendar, Format: FormatFullFidelity, Dialect: d} }
+	typed := Path{Store: ScopePrimary, Kind: KindCalendar, Format: FormatTyped, Loses: "attendees"}
+	sends := Path{Store: ScopePrimary, Kind: KindCalendar, Format: FormatFullFidelity, Dialect: DialectEWS, SideEffects: []SideEffect{SendsMeetingMessages}}
+	ews := Capabilities{Backend: "ews", Reads: []Path{ff(DialectEWS), typed}, Writes: []Path{ff(DialectEWS), typed}}
+	graph := Capabilities{Backend: "graph", Reads: []Path{ff(DialectGraph), typed}, Writes: []Path{ff(DialectGraph), typed}}
+	graphTakesEWS := graph
+	graphTakesEWS.Writes = append([]Path{ff(DialectEWS)}, graph.Writes...)
+	graphSends := graph
+	graphSends.Writes = append([]Path{sends}, graph.Writes...)
+	tests := []struct {
+		name     string
+		src, dst Capabilities
+		want     Format
+	}{
+		{"ews to ews", ews, ews, FormatFullFidelity},
+		{"graph to graph", graph, graph, FormatFullFidelity},
+		{"ews to graph, not accepted", ews, graph, FormatTyped},
+		{"ews to graph, accepted", ews, graphTakesEWS, FormatFullFidelity},
+		{"graph to ews", graph, ews, FormatTyped},
+		{"accepted but would send", ews, graphSends, FormatTyped},
+	}
+	for _, tt := range tests {
+		route, gap := PlanRoute(tt.src, tt.dst, ScopePrimary, ScopePrimary, KindCalendar)
+		if gap != nil || route.Format != tt.want {
+			t.Errorf("%s: route %+v gap %v, want %s", tt.name, route, gap, tt.want)
+		}
+	}
+}
