@@ -65,28 +65,50 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		s.serveBatch(w, r, claims)
 		return
 	}
-	if len(parts) < 2 || parts[0] != "users" || parts[1] == "" {
-		graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[0]+"'.")
-		return
-	}
-	user := strings.ToLower(parts[1])
-	s.mu.Lock()
-	mb := s.mailboxes[user]
-	onPrem := s.onPrem[user]
-	s.mu.Unlock()
-	switch {
-	case onPrem && len(parts) > 2:
-		graphError(w, http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
-		return
-	case onPrem:
-		writeJSON(w, http.StatusOK, map[string]any{"id": user, "mail": user, "userPrincipalName": user})
-		return
-	case mb == nil && len(parts) > 2:
-		graphError(w, http.StatusNotFound, "ErrorInvalidUser", "The requested user '"+parts[1]+"' is invalid.")
-		return
-	case mb == nil:
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+parts[1]+"' does not exist or one of its queried reference-property objects are not present.")
-		return
+	var mb *mbox
+	seg, admin := parts[2:], false
+	if parts[0] == "admin" {
+		// /admin/exchange/mailboxes/{mbx}/...: the import/export API.
+		if len(parts) < 5 || parts[1] != "exchange" || parts[2] != "mailboxes" {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+strings.Join(parts, "/")+"'.")
+			return
+		}
+		s.mu.Lock()
+		mb = s.mailboxByMBX(parts[3])
+		s.mu.Unlock()
+		if mb == nil {
+			if !strings.HasPrefix(parts[3], "MBX:") {
+				graphError(w, http.StatusBadRequest, "ErrorInvalidIdMalformed", "The mailbox id is malformed.")
+				return
+			}
+			graphError(w, http.StatusNotFound, "ErrorMailboxNotFound", "The mailbox '"+parts[3]+"' was not found.")
+			return
+		}
+		seg, admin = parts[4:], true
+	} else {
+		if len(parts) < 2 || parts[0] != "users" || parts[1] == "" {
+			graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[0]+"'.")
+			return
+		}
+		user := strings.ToLower(parts[1])
+		s.mu.Lock()
+		mb = s.mailboxes[user]
+		onPrem := s.onPrem[user]
+		s.mu.Unlock()
+		switch {
+		case onPrem && len(parts) > 2:
+			graphError(w, http.StatusNotFound, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise.")
+			return
+		case onPrem:
+			writeJSON(w, http.StatusOK, map[string]any{"id": user, "mail": user, "userPrincipalName": user})
+			return
+		case mb == nil && len(parts) > 2:
+			graphError(w, http.StatusNotFound, "ErrorInvalidUser", "The requested user '"+parts[1]+"' is invalid.")
+			return
+		case mb == nil:
+			graphError(w, http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+parts[1]+"' does not exist or one of its queried reference-property objects are not present.")
+			return
+		}
 	}
 	if s.applyFault(w, r, claims.AppID, mb) {
 		return
@@ -106,7 +128,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	q := &req{w: w, r: r, claims: claims, mb: mb, seg: parts[2:]}
+	q := &req{w: w, r: r, claims: claims, mb: mb, seg: seg}
 	if r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
 		body, ok := s.readBody(w, r)
 		if !ok {
@@ -120,7 +142,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	q.w = rec
-	s.route(q)
+	if admin {
+		s.routeAdmin(q)
+	} else {
+		s.route(q)
+	}
 	if rec.status < 300 && r.Method != http.MethodGet {
 		s.writes.Add(1)
 	}
@@ -225,6 +251,8 @@ func (s *Server) route(q *req) {
 			"workingHours": map[string]any{"daysOfWeek": []string{"monday", "tuesday", "wednesday", "thursday", "friday"},
 				"startTime": "08:00:00.0000000", "endTime": "17:00:00.0000000", "timeZone": map[string]any{"name": "UTC"}},
 		}))
+	case n == 2 && seg[0] == "settings" && seg[1] == "exchange" && m == http.MethodGet:
+		s.serveSettingsExchange(q)
 	case n == 1 && seg[0] == "sendMail" && m == http.MethodPost:
 		s.sendMail(q)
 	case n == 1 && seg[0] == "mailFolders":

@@ -136,6 +136,13 @@ type Server struct {
 	requests      atomic.Int64
 	tokens        atomic.Int64
 	meetingMsgs   atomic.Int64
+
+	// The import/export API (importexport.go).
+	importLifetime time.Duration
+	acceptEWS      bool
+	importSends    bool
+	importOrder    []*importSession
+	imports        atomic.Int64
 }
 
 // NewServer returns an empty fake with Graph's default limits.
@@ -395,6 +402,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(p, "/v1.0/"):
 		stampRequestIDs(w.Header(), r, "request-id")
 		s.serveGraph(w, r)
+	case strings.HasPrefix(p, "/import/"):
+		stampRequestIDs(w.Header(), r, "request-id")
+		s.serveImport(w, r)
 	case strings.HasPrefix(p, "/upload/"):
 		stampRequestIDs(w.Header(), r, "request-id")
 		s.serveUpload(w, r)
