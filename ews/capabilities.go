@@ -54,7 +54,7 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 		}
 		if store == mailbox.ScopeRecoverable {
 			for _, k := range mailbox.Kinds()[1:] {
-				caps.Unsupported[mailbox.StoreKind{Store: store, Kind: k}] = "Recoverable Items are read for the assessment as mail only; exmigrate does not write into them"
+				caps.Unsupported[mailbox.StoreKind{Store: store, Kind: k}] = "Recoverable Items are read (mail as MIME, every kind in full fidelity); exmigrate does not write into them"
 			}
 		}
 		if store != mailbox.ScopeRecoverable {
@@ -74,6 +74,20 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 			}
 		}
 	}
+	// Full fidelity (fullfidelity.go): ExportItems reads and UploadItems
+	// writes every kind in the primary and archive stores; Recoverable
+	// Items are read only (ExportItems takes any item id; reading there
+	// is inferred, unverified on a server; writing there is not
+	// documented, items.md E8).
+	for _, store := range []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive, mailbox.ScopeRecoverable} {
+		for _, k := range mailbox.Kinds() {
+			p := mailbox.Path{Store: store, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: mailbox.DialectEWS}
+			caps.Reads = append(caps.Reads, p)
+			if store != mailbox.ScopeRecoverable {
+				caps.Writes = append(caps.Writes, p)
+			}
+		}
+	}
 	caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopeRecoverable, Kind: mailbox.KindMail}] = "Recoverable Items are read for the assessment; exmigrate does not write into them"
 	for _, k := range mailbox.Kinds() {
 		caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopePublicFolders, Kind: k}] = "public folder items are inventoried, not copied, by exmigrate's EWS adapter"
@@ -81,24 +95,33 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 	return caps
 }
 
-// OpenItem streams an item's content: MIME, or the typed properties of a
+// OpenItem streams an item's content: MIME, the typed properties of a
 // contact, contact group, calendar item or task (any other item read as
-// typed is ErrUnsupported).
+// typed is ErrUnsupported), or its ExportItems data (full fidelity).
 func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
 	switch format {
 	case mailbox.FormatMIME:
 		return m.OpenMIME(ctx, itemID)
 	case mailbox.FormatTyped:
 		return m.openTyped(ctx, itemID)
+	case mailbox.FormatFullFidelity:
+		rc, err := m.c.openFullFidelity(ctx, m.address, itemID)
+		if err != nil {
+			return nil, fmt.Errorf("export %s from %s: %w", itemID, m.address, err)
+		}
+		return rc, nil
 	}
 	return nil, mailbox.Permanent(fmt.Errorf("ews: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported))
 }
 
 // CreateItem writes a payload: mail, notes, journal entries and other
 // items from MIME (the non-mail ones keeping their ItemClass); a contact,
-// contact group, calendar item or task from its typed properties.
+// contact group, calendar item or task from its typed properties; any
+// item from ExportItems data with UploadItems (full fidelity).
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
 	switch k := p.Item.Kind(); {
+	case p.Format == mailbox.FormatFullFidelity:
+		return m.createFullFidelity(ctx, folderID, p)
 	case p.Format == mailbox.FormatMIME && (k == mailbox.KindMail || k == mailbox.KindNotes || k == mailbox.KindOther):
 		return m.CreateMessage(ctx, folderID, p.Message())
 	case p.Format == mailbox.FormatTyped && p.Item.Kind() == mailbox.KindContacts:

@@ -116,7 +116,7 @@ func TestContactTypedRefused(t *testing.T) {
 				Body: bytes.NewReader(body)})
 			return err
 		}},
-		{"full fidelity read", func() error { _, err := box.OpenItem(ctx, mailID, mailbox.FormatFullFidelity); return err }},
+		{"an unknown format", func() error { _, err := box.OpenItem(ctx, mailID, mailbox.Format("rtf")); return err }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -135,21 +135,23 @@ func TestContactTypedRefused(t *testing.T) {
 }
 
 // TestContactCapabilities: contacts are declared typed both ways in the
-// primary and archive stores, and no longer listed as not carried there.
+// primary and archive stores (beside full fidelity), and no longer listed
+// as not carried there; in Recoverable Items they are read in full
+// fidelity only.
 func TestContactCapabilities(t *testing.T) {
 	e := newEnv(t)
 	caps := e.c.Mailbox(testMailbox).Capabilities()
 	for _, store := range []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive} {
 		for name, paths := range map[string][]mailbox.Path{"reads": caps.Reader(store, mailbox.KindContacts), "writes": caps.Writer(store, mailbox.KindContacts)} {
-			if len(paths) != 1 || paths[0].Format != mailbox.FormatTyped {
-				t.Errorf("%s %s contacts: %+v, want one typed path", store, name, paths)
+			if len(paths) != 2 || paths[0].Format != mailbox.FormatTyped || paths[1].Format != mailbox.FormatFullFidelity {
+				t.Errorf("%s %s contacts: %+v, want a typed and a full-fidelity path", store, name, paths)
 			}
 		}
 		if why, ok := caps.Unsupported[mailbox.StoreKind{Store: store, Kind: mailbox.KindContacts}]; ok {
 			t.Errorf("%s contacts still unsupported: %s", store, why)
 		}
 	}
-	if len(caps.Reader(mailbox.ScopeRecoverable, mailbox.KindContacts)) != 0 {
-		t.Error("contacts in Recoverable Items are declared readable")
+	if r := caps.Reader(mailbox.ScopeRecoverable, mailbox.KindContacts); len(r) != 1 || r[0].Format != mailbox.FormatFullFidelity {
+		t.Errorf("contacts in Recoverable Items: reads %+v, want full fidelity only", r)
 	}
 }

@@ -36,24 +36,35 @@ func (c *Client) openMIME(ctx context.Context, mbx, itemID string) (io.ReadClose
 // mimeWalker reads a GetItem response message by message, handing out the
 // MimeContent of each as a stream straight off the connection.
 type mimeWalker struct {
-	d    *xml.Decoder
-	br   *bufio.Reader
-	cur  io.Reader // the MIME stream handed out last, drained before moving on
-	done bool
+	// op is the operation, msg its response message element and content
+	// the element whose base64 text is streamed (t:MimeContent of
+	// GetItem, m:Data of ExportItems).
+	op, msg string
+	content xml.Name
+	d       *xml.Decoder
+	br      *bufio.Reader
+	cur     io.Reader // the MIME stream handed out last, drained before moving on
+	done    bool
 	// reported: the current message was returned at its MimeContent, so
 	// its end tag closes nothing new.
 	reported bool
 }
 
 func newMIMEWalker(d *xml.Decoder, br *bufio.Reader, status int) (*mimeWalker, error) {
-	se, err := openEnvelope(d, "GetItem", status)
+	return newContentWalker(d, br, status, "GetItem", xml.Name{Space: nsTypes, Local: "MimeContent"})
+}
+
+// newContentWalker walks the response messages of op, streaming the
+// base64 text of each one's content element.
+func newContentWalker(d *xml.Decoder, br *bufio.Reader, status int, op string, content xml.Name) (*mimeWalker, error) {
+	se, err := openEnvelope(d, op, status)
 	if err != nil {
 		return nil, err
 	}
-	if se.Name.Space != nsMessages || se.Name.Local != "GetItemResponse" {
-		return nil, fmt.Errorf("EWS GetItem: unexpected response element {%s}%s", se.Name.Space, se.Name.Local)
+	if se.Name.Space != nsMessages || se.Name.Local != op+"Response" {
+		return nil, fmt.Errorf("EWS %s: unexpected response element {%s}%s", op, se.Name.Space, se.Name.Local)
 	}
-	return &mimeWalker{d: d, br: br}, nil
+	return &mimeWalker{op: op, msg: op + "ResponseMessage", content: content, d: d, br: br}, nil
 }
 
 // next returns the next response message and, when it has one, a reader
@@ -63,7 +74,7 @@ func (w *mimeWalker) next() (msg responseMessage, mime io.Reader, ok bool, err e
 		// encoding/xml never saw the base64 text; finish it so the decoder
 		// resumes at the end tag.
 		if _, err := io.Copy(io.Discard, w.cur); err != nil {
-			return msg, nil, false, fmt.Errorf("EWS GetItem: reading MIME: %w", err)
+			return msg, nil, false, fmt.Errorf("EWS %s: reading content: %w", w.op, err)
 		}
 		w.cur = nil
 	}
@@ -71,12 +82,12 @@ func (w *mimeWalker) next() (msg responseMessage, mime io.Reader, ok bool, err e
 	for !w.done {
 		tok, err := w.d.Token()
 		if err != nil {
-			return msg, nil, false, fmt.Errorf("EWS GetItem: malformed response: %w", err)
+			return msg, nil, false, fmt.Errorf("EWS %s: malformed response: %w", w.op, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			switch {
-			case t.Name.Space == nsMessages && t.Name.Local == "GetItemResponseMessage":
+			case t.Name.Space == nsMessages && t.Name.Local == w.msg:
 				inMsg = true
 				msg = responseMessage{}
 				for _, a := range t.Attr {
@@ -87,7 +98,7 @@ func (w *mimeWalker) next() (msg responseMessage, mime io.Reader, ok bool, err e
 			case inMsg && t.Name.Space == nsMessages && (t.Name.Local == "MessageText" || t.Name.Local == "ResponseCode"):
 				var s string
 				if err := w.d.DecodeElement(&s, &t); err != nil {
-					return msg, nil, false, fmt.Errorf("EWS GetItem: malformed response: %w", err)
+					return msg, nil, false, fmt.Errorf("EWS %s: malformed response: %w", w.op, err)
 				}
 				if t.Name.Local == "ResponseCode" {
 					msg.Code = s
@@ -96,9 +107,9 @@ func (w *mimeWalker) next() (msg responseMessage, mime io.Reader, ok bool, err e
 				}
 			case inMsg && t.Name.Space == nsMessages && t.Name.Local == "MessageXml":
 				if err := w.d.DecodeElement(&msg.MessageXML, &t); err != nil {
-					return msg, nil, false, fmt.Errorf("EWS GetItem: malformed response: %w", err)
+					return msg, nil, false, fmt.Errorf("EWS %s: malformed response: %w", w.op, err)
 				}
-			case inMsg && t.Name.Space == nsTypes && t.Name.Local == "MimeContent":
+			case inMsg && t.Name == w.content:
 				// encoding/xml reads br byte by byte, so br now sits right
 				// after the start tag: the base64 text follows.
 				w.cur = newBase64Text(w.br)
@@ -107,13 +118,13 @@ func (w *mimeWalker) next() (msg responseMessage, mime io.Reader, ok bool, err e
 			}
 		case xml.EndElement:
 			switch {
-			case t.Name.Space == nsMessages && t.Name.Local == "GetItemResponseMessage":
+			case t.Name.Space == nsMessages && t.Name.Local == w.msg:
 				if w.reported {
 					w.reported, inMsg = false, false
 					continue
 				}
 				return msg, nil, true, nil
-			case t.Name.Space == nsMessages && t.Name.Local == "GetItemResponse":
+			case t.Name.Space == nsMessages && t.Name.Local == w.op+"Response":
 				w.done = true
 			}
 		}

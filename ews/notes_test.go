@@ -19,15 +19,16 @@ func TestNotesAndOtherCapabilities(t *testing.T) {
 	for _, k := range []mailbox.Kind{mailbox.KindNotes, mailbox.KindOther} {
 		for _, s := range []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive} {
 			r, w := caps.Reader(s, k), caps.Writer(s, k)
-			if len(r) != 1 || r[0].Format != mailbox.FormatMIME || len(w) != 1 || w[0].Format != mailbox.FormatMIME || w[0].Loses == "" {
-				t.Errorf("%s/%s: reads %v, writes %v; want MIME both ways with what it loses", s, k, r, w)
+			if len(r) != 2 || r[0].Format != mailbox.FormatMIME || len(w) != 2 || w[0].Format != mailbox.FormatMIME || w[0].Loses == "" ||
+				r[1].Format != mailbox.FormatFullFidelity || w[1].Format != mailbox.FormatFullFidelity || w[1].Dialect != mailbox.DialectEWS {
+				t.Errorf("%s/%s: reads %v, writes %v; want MIME both ways with what it loses, and full fidelity", s, k, r, w)
 			}
 			if why := caps.Unsupported[mailbox.StoreKind{Store: s, Kind: k}]; why != "" {
 				t.Errorf("%s/%s still declared unsupported: %s", s, k, why)
 			}
 			route, gap := mailbox.PlanRoute(caps, caps, s, s, k)
-			if gap != nil || route.Format != mailbox.FormatMIME {
-				t.Errorf("%s/%s EWS to EWS: route %+v, gap %v", s, k, route, gap)
+			if gap != nil || route.Format != mailbox.FormatFullFidelity || route.Loses != "" {
+				t.Errorf("%s/%s EWS to EWS: route %+v, gap %v; want full fidelity, losing nothing", s, k, route, gap)
 			}
 		}
 		for _, s := range []mailbox.Scope{mailbox.ScopeRecoverable, mailbox.ScopePublicFolders} {

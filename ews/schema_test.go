@@ -159,6 +159,40 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 			SourceID: "src-note", Format: mailbox.FormatMIME, Body: bytes.NewReader(m), Size: int64(len(m))})
 		return err
 	}})
+	// Full fidelity after everything else: an export and an upload of a
+	// message and of the contact (its stamp with t:Contact), and an
+	// update in place. The message has fixed dates: its stream is pinned.
+	var ffID string
+	for _, ff := range []struct {
+		name, folder, class string
+		id                  *string
+	}{{"message", "inbox", mailbox.ClassMessage, &ffID}, {"contact", "contacts", mailbox.ClassContact, &contactID}} {
+		steps = append(steps, struct {
+			name string
+			run  func() error
+		}{"full fidelity " + ff.name, func() error {
+			if ffID == "" {
+				ffID = f.AddItem(ewstest.Item{MIME: mime("Full fidelity", 100), Received: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)})
+			}
+			rc, err := box.OpenItem(ctx, *ff.id, mailbox.FormatFullFidelity)
+			if err != nil {
+				return err
+			}
+			data, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			p := mailbox.Payload{Item: mailbox.Item{Class: ff.class}, SourceID: "src-ff-" + ff.name, Format: mailbox.FormatFullFidelity,
+				Body: bytes.NewReader(data), Size: int64(len(data))}
+			nid, err := box.CreateItem(ctx, ff.folder, p)
+			if err != nil {
+				return err
+			}
+			p.Body = bytes.NewReader(data)
+			return box.UpdateItem(ctx, nid, p)
+		}})
+	}
 	for _, s := range steps {
 		if err := s.run(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
@@ -206,7 +240,7 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 			}
 			want := []string{"CreateAttachment", "CreateFolder", "CreateItem", "DeleteAttachment", "DeleteItem", "FindFolder", "FindItem", "GetAttachment", "GetDelegate", "GetDiscoverySearchConfiguration",
 				"GetFolder", "GetHoldOnMailboxes", "GetInboxRules", "GetItem", "GetSearchableMailboxes", "ResolveNames",
-				"SyncFolderHierarchy", "SyncFolderItems", "UpdateItem"}
+				"SyncFolderHierarchy", "SyncFolderItems", "UpdateItem", "ExportItems", "UploadItems"}
 			for _, op := range want {
 				if len(rec.reqs[op]) == 0 {
 					t.Errorf("no %s request captured", op)
@@ -266,6 +300,9 @@ var goldenVariants = map[string][2]string{
 	"UpdateItem-ContactGroup":       {"UpdateItem", `<t:SetItemField><t:FieldURI FieldURI="distributionlist:Members"/>`},
 	"CreateAttachment-ContactPhoto": {"CreateAttachment", `<t:IsContactPhoto>true`},
 	"CreateItem-StickyNote":         {"CreateItem", `<t:ItemClass>IPM.StickyNote</t:ItemClass>`},
+	"UploadItems-Update":            {"UploadItems", `CreateAction="Update"`},
+	"UpdateItem-UploadStamp":        {"UpdateItem", `<t:Message><t:ExtendedProperty><t:ExtendedFieldURI PropertySetId=`},
+	"UpdateItem-UploadStampContact": {"UpdateItem", `<t:Contact><t:ExtendedProperty><t:ExtendedFieldURI PropertySetId=`},
 }
 
 // checkGolden pins the first request of each operation (and of each

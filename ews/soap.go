@@ -207,14 +207,21 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 	if msg.MIME == nil {
 		return nil, fmt.Errorf("ews: message %q has no MIME content", msg.SourceID)
 	}
+	return streamBody(head, tail, msg.MIME, msg.Size, "the MIME of "+strconv.Quote(msg.SourceID))
+}
+
+// streamBody is head, then r in base64, then tail: in memory when size
+// says r is small, else in a temp file that the NTLM negotiator can
+// rewind without buffering. what names r in errors.
+func streamBody(head, tail string, r io.Reader, size int64, what string) (*body, error) {
 	const inMemory = 2 << 20
-	if msg.Size >= 0 && msg.Size <= inMemory {
+	if size >= 0 && size <= inMemory {
 		var out bytes.Buffer
-		out.Grow(len(head) + len(tail) + int(msg.Size)*4/3 + 4)
+		out.Grow(len(head) + len(tail) + int(size)*4/3 + 4)
 		out.WriteString(head)
 		enc := base64.NewEncoder(base64.StdEncoding, &out)
-		if _, err := io.Copy(enc, msg.MIME); err != nil {
-			return nil, fmt.Errorf("ews: reading the MIME of %q: %w", msg.SourceID, err)
+		if _, err := io.Copy(enc, r); err != nil {
+			return nil, fmt.Errorf("ews: reading %s: %w", what, err)
 		}
 		enc.Close()
 		out.WriteString(tail)
@@ -230,8 +237,8 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 		return fail(err)
 	}
 	enc := base64.NewEncoder(base64.StdEncoding, f)
-	if _, err := io.Copy(enc, msg.MIME); err != nil {
-		return fail(fmt.Errorf("ews: reading the MIME of %q: %w", msg.SourceID, err))
+	if _, err := io.Copy(enc, r); err != nil {
+		return fail(fmt.Errorf("ews: reading %s: %w", what, err))
 	}
 	if err := enc.Close(); err != nil {
 		return fail(err)

@@ -18,7 +18,8 @@ import (
 // one it no longer has (DeleteItemField), ConflictResolution
 // AlwaysOverwrite. Calendar items are updated with
 // SendMeetingInvitationsOrCancellations="SendToNone": nothing is sent.
-// The item keeps its id and its stamp.
+// The item keeps its id and its stamp. A full-fidelity payload replaces
+// the item with UploadItems CreateAction Update (fullfidelity.go).
 //
 // A series is rewritten with its recurrence set again, which drops its
 // exceptions and cancellations (Outlook warns that changing a series
@@ -27,6 +28,9 @@ import (
 // a contact's photo) are replaced: the old ones deleted with
 // DeleteAttachment, the new ones added with CreateAttachment.
 func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Payload) error {
+	if p.Format == mailbox.FormatFullFidelity {
+		return m.updateFullFidelity(ctx, itemID, p)
+	}
 	if p.Format != mailbox.FormatTyped {
 		return mailbox.Permanent(fmt.Errorf("ews: update %s as %s: %w", itemID, p.Format, mailbox.ErrUnsupported))
 	}

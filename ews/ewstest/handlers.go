@@ -123,6 +123,7 @@ func init() {
 		"GetHoldOnMailboxes": (*reqCtx).getHoldOnMailboxes, "GetAttachment": (*reqCtx).getAttachment,
 		"DeleteItem": (*reqCtx).deleteItem, "CreateAttachment": (*reqCtx).createAttachment,
 		"DeleteAttachment": (*reqCtx).deleteAttachment,
+		"ExportItems":      (*reqCtx).exportItems, "UploadItems": (*reqCtx).uploadItems,
 	}
 }
 

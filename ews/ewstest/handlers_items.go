@@ -389,9 +389,27 @@ func (rc *reqCtx) updateItem(op *node, x *xw) error {
 }
 
 // updateMessage applies the changes the fake makes to items it holds as
-// MIME: the read state and the subject.
+// MIME: the read state, the subject and extended properties (the stamp an
+// upload gets after UploadItems).
 func (rc *reqCtx) updateMessage(it *item, updates []*node) error {
 	for _, u := range updates {
+		if f := parseUpdate(u); f.ext != nil {
+			switch {
+			case f.op == "DeleteItemField":
+				rc.touch(it)
+				delete(it.ext, f.ext.key())
+			case f.set() && f.val != nil:
+				v := ""
+				for _, ep := range f.val.all(nsTypes, "ExtendedProperty") {
+					v = ep.child(nsTypes, "Value").value()
+				}
+				rc.touch(it)
+				it.ext[f.ext.key()] = v
+			default:
+				return errf("ErrorInvalidPropertyAppend", "An extended property cannot be appended to.")
+			}
+			continue
+		}
 		uri := u.child(nsTypes, "FieldURI").attr("FieldURI")
 		var val *node
 		for _, c := range u.children {

@@ -13,7 +13,8 @@
 // Operations served: GetFolder, FindFolder, FindItem, GetItem (MIME, and
 // occurrences of a series by OccurrenceItemId), GetAttachment,
 // CreateAttachment, CreateFolder, CreateItem (from MIME or from
-// properties), UpdateItem, DeleteItem, SyncFolderItems,
+// properties), ExportItems and UploadItems (fullfidelity.go),
+// UpdateItem, DeleteItem, SyncFolderItems,
 // SyncFolderHierarchy, ResolveNames, GetInboxRules, GetDelegate,
 // GetSearchableMailboxes, GetDiscoverySearchConfiguration and
 // GetHoldOnMailboxes. Anything else is answered ErrorSchemaValidation.
@@ -104,7 +105,9 @@ type Server struct {
 	sendAttempts atomic.Int64
 	meetingSent  atomic.Int64
 	anchorMisses atomic.Int64
-	requests     sync.Map // op -> *atomic.Int64
+	// acceptForeign: UploadItems takes streams of another dialect.
+	acceptForeign atomic.Bool
+	requests      sync.Map // op -> *atomic.Int64
 
 	ts *httptest.Server
 }
@@ -409,6 +412,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rc.op = op
 	s.count(op)
+	if op == "UploadItems" && len(data) > MaxUploadBytes {
+		// IIS refuses a request over the EWS limit before EWS sees it.
+		http.Error(w, "request entity too large (UploadItems limit)", http.StatusRequestEntityTooLarge)
+		return
+	}
 	if s.recorder != nil {
 		s.recorder(op, data)
 	}

@@ -61,6 +61,8 @@ var opSpecs = map[string]opSpec{
 	"GetAttachment":                   {children: []cs{mm("AttachmentShape", 0, 1), mm("AttachmentIds", 1, 1)}},
 	"CreateAttachment":                {children: []cs{mm("ParentItemId", 1, 1), mm("Attachments", 1, 1)}},
 	"DeleteAttachment":                {children: []cs{mm("AttachmentIds", 1, 1)}},
+	"ExportItems":                     {children: []cs{mm("ItemIds", 1, 1)}},
+	"UploadItems":                     {children: []cs{mm("Items", 1, 1)}},
 }
 
 var (
@@ -343,6 +345,12 @@ func validate(op *node) error {
 				}
 			}
 		case "Items":
+			if op.name.Local == "UploadItems" {
+				if err = checkUploadItems(c); err != nil {
+					return err
+				}
+				continue
+			}
 			for _, it := range c.children {
 				if err = checkItem(it); err != nil {
 					return err
@@ -432,6 +440,33 @@ func checkItem(it *node) error {
 		}
 		if vals != nil && !slices.Contains(vals, c.value()) {
 			return violationf(c, "The '%s' element is invalid - The value '%s' is invalid according to its datatype - The Enumeration constraint failed.", c.name.Local, c.value())
+		}
+	}
+	return nil
+}
+
+// checkUploadItems checks UploadItems' t:Item elements against
+// UploadItemType: ParentFolderId (a FolderId, not a distinguished one),
+// an optional ItemId, Data; CreateAction required, IsAssociated optional.
+func checkUploadItems(items *node) error {
+	if len(items.children) == 0 {
+		return violationf(items, "The element 'Items' has incomplete content.")
+	}
+	for _, it := range items.children {
+		if !it.is(nsTypes, "Item") {
+			return violationf(it, "The element 'Items' has invalid child element '%s'.", it.name.Local)
+		}
+		if err := checkAttrs(it, map[string][]string{"CreateAction": {"CreateNew", "Update", "UpdateOrCreate"}, "IsAssociated": xsBooleans}, []string{"CreateAction"}); err != nil {
+			return err
+		}
+		if err := checkSeq(it, []cs{tt("ParentFolderId", 1, 1), tt("ItemId", 0, 1), tt("Data", 1, 1)}); err != nil {
+			return err
+		}
+		if p := it.child(nsTypes, "ParentFolderId"); p.attr("Id") == "" || len(p.children) != 0 {
+			return violationf(p, "The element 'ParentFolderId' is a FolderIdType: an Id attribute and no children.")
+		}
+		if id := it.child(nsTypes, "ItemId"); id != nil && id.attr("Id") == "" {
+			return violationf(id, "The required attribute 'Id' is missing.")
 		}
 	}
 	return nil

@@ -1,0 +1,286 @@
+package ews
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// The full-fidelity path of Exchange Server: ExportItems reads an item as
+// an opaque stream, UploadItems writes such a stream back (introduced in
+// Exchange 2010 SP1; items.md E1). The stream is Exchange's own
+// (FastTransfer); the client never parses or changes it: ExportItems'
+// base64 m:Data is decoded as it arrives into the reader OpenItem returns,
+// and the payload's body is encoded as it is read into UploadItems' t:Data.
+// Every property of the item travels, and an upload sends nothing: it is
+// not a CreateItem and has no Send* attribute (that UploadItems of a
+// meeting makes Exchange send no meeting mail is inferred from Microsoft
+// calling it an import; unverified on a server).
+//
+// One id per ExportItems call: the contract opens one item per OpenItem.
+// Microsoft suggests at most 100 items per call (how-to-export-items), so
+// a batched reader could save requests; not done.
+//
+// Stamping. UploadItems takes only the stream, so the stamp (the named
+// property FindBySourceID looks for) is set by an UpdateItem after the
+// upload: an item uploaded but not yet stamped is invisible to
+// FindBySourceID and Stamps, so a write that stops half-way is never taken
+// for a copy. When the stamp update fails, the uploaded item is deleted
+// (HardDelete, SendMeetingCancellations SendToNone), reported as a side
+// write. What remains: a process killed between the upload and the stamp
+// leaves an unstamped copy in the target folder that nothing finds again
+// (the next write uploads a new one). That orphan is not cleaned up.
+// A stream of an item that already carried an exmigrate stamp (a copy of
+// a copy) uploads with that old stamp until the new one overwrites it.
+
+// MaxUploadBase64 is the largest UploadItems request the client sends:
+// Exchange's default limit is about 25 MB of base64 per upload (items.md
+// E1; raisable in the EWS web.config). An item whose request would be
+// larger is refused before it is sent, before its body is read when
+// Payload.Size says so.
+const MaxUploadBase64 = 25 << 20
+
+// maxUploadBytes is the largest item (decoded) MaxUploadBase64 holds,
+// less room for the envelope.
+const maxUploadBytes = (MaxUploadBase64 - 4096) / 4 * 3
+
+// openFullFidelity reads an item with ExportItems, streaming its data.
+func (c *Client) openFullFidelity(ctx context.Context, mbx, itemID string) (io.ReadCloser, error) {
+	r := c.newRequest(mbx)
+	ei := r.body.CreateElement("m:ExportItems")
+	ei.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
+	var out io.ReadCloser
+	err := c.retry(ctx, call{op: "ExportItems", anchor: mbx, body: r.bytes(), idempotent: true}, func(resp *response) (bool, error) {
+		d, br, release := newDecoder(resp.Body)
+		w, err := newContentWalker(d, br, resp.StatusCode, "ExportItems", xml.Name{Space: nsMessages, Local: "Data"})
+		if err == nil {
+			var msg responseMessage
+			var data io.Reader
+			var ok bool
+			msg, data, ok, err = w.next()
+			switch {
+			case err != nil:
+			case !ok:
+				err = fmt.Errorf("EWS ExportItems: empty response")
+			default:
+				if err = msg.err("ExportItems", -1); err == nil && data == nil {
+					err = &MalformedError{Operation: "ExportItems", Status: resp.StatusCode, Reason: "the answer holds no Data"}
+				}
+			}
+			if err == nil {
+				out = &mimeReader{resp: resp, dec: data, release: release}
+				return true, nil
+			}
+		}
+		release()
+		return false, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// uploadResponse is UploadItems' answer: one message per item, holding
+// the new item's id.
+type uploadResponse struct {
+	Messages []struct {
+		responseMessage
+		ItemID idXML `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ItemId"`
+	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ResponseMessages>UploadItemsResponseMessage"`
+}
+
+// upload sends one UploadItems for p's stream into folderID (a folder
+// id: UploadItemType takes no distinguished folder) and returns the
+// item's id. itemID is empty for CreateNew, the item to replace for
+// Update.
+func (c *Client) upload(ctx context.Context, mbx, folderID, itemID string, p mailbox.Payload) (string, error) {
+	if p.Size >= 0 && p.Size > maxUploadBytes {
+		return "", &mailbox.ItemTooLargeError{Size: p.Size, Limit: maxUploadBytes}
+	}
+	if p.Body == nil {
+		return "", mailbox.Permanent(fmt.Errorf("ews: item %q has no full-fidelity data", p.SourceID))
+	}
+	r := c.newRequest(mbx)
+	it := r.body.CreateElement("m:UploadItems").CreateElement("m:Items").CreateElement("t:Item")
+	action := "CreateNew"
+	if itemID != "" {
+		action = "Update"
+	}
+	it.CreateAttr("CreateAction", action)
+	it.CreateElement("t:ParentFolderId").CreateAttr("Id", folderID)
+	if itemID != "" {
+		it.CreateElement("t:ItemId").CreateAttr("Id", itemID)
+	}
+	elem(it, "t:Data", "DATAMARKER")
+	var buf strings.Builder
+	r.doc.WriteTo(&buf)
+	head, tail, ok := strings.Cut(buf.String(), "DATAMARKER")
+	if !ok {
+		return "", fmt.Errorf("ews: internal error: data marker lost")
+	}
+	b, err := streamBody(head, tail, p.Body, p.Size, "the full-fidelity data of "+fmt.Sprintf("%q", p.SourceID))
+	if err != nil {
+		return "", err
+	}
+	defer b.cleanup()
+	if b.size > MaxUploadBase64 {
+		// The size was unknown or wrong: the stream was read, nothing sent.
+		return "", &mailbox.ItemTooLargeError{Size: (b.size - int64(len(head)+len(tail))) / 4 * 3, Limit: maxUploadBytes}
+	}
+	var resp uploadResponse
+	err = c.do(ctx, call{op: "UploadItems", anchor: mbx, body: b}, func(rd io.Reader, st int) error {
+		if err := decodeResponse(rd, "UploadItems", st, &resp); err != nil {
+			return err
+		}
+		if len(resp.Messages) != 1 {
+			return fmt.Errorf("EWS UploadItems: %d answers for one item", len(resp.Messages))
+		}
+		return resp.Messages[0].err("UploadItems", -1)
+	})
+	if err != nil {
+		return "", err
+	}
+	id := resp.Messages[0].ItemID.ID
+	if id == "" {
+		return "", fmt.Errorf("EWS UploadItems: no item id in the answer")
+	}
+	return id, nil
+}
+
+// folderIDOf is a folder's id: UploadItems takes no distinguished name.
+func (m *Mailbox) folderIDOf(ctx context.Context, folderID string) (string, error) {
+	if !distinguished[folderID] {
+		return folderID, nil
+	}
+	f, err := m.c.getFolder(ctx, m.address, folderID)
+	if err != nil {
+		return "", err
+	}
+	return f.ID, nil
+}
+
+// updateElement is the item element an UpdateItem of an item of this
+// class sets a property through (ItemChange's partial item is of the
+// item's type), and whether the item is a message (MessageDisposition).
+func updateElement(class string) (el string, message bool) {
+	c := strings.ToLower(class)
+	has := func(p string) bool { return c == p || strings.HasPrefix(c, p+".") }
+	switch {
+	case has("ipm.schedule.meeting.request"):
+		return "t:MeetingRequest", true
+	case has("ipm.schedule.meeting.resp.pos"), has("ipm.schedule.meeting.resp.neg"), has("ipm.schedule.meeting.resp.tent"), has("ipm.schedule.meeting.resp"):
+		return "t:MeetingResponse", true
+	case has("ipm.schedule.meeting.canceled"):
+		return "t:MeetingCancellation", true
+	case has("ipm.schedule.meeting"):
+		return "t:MeetingMessage", true
+	case has("ipm.note"), strings.HasPrefix(c, "report."):
+		return "t:Message", true
+	case has("ipm.post"):
+		return "t:PostItem", false
+	case has("ipm.appointment"):
+		return "t:CalendarItem", false
+	case has("ipm.contact"):
+		return "t:Contact", false
+	case has("ipm.distlist"):
+		return "t:DistributionList", false
+	case has("ipm.task"):
+		return "t:Task", false
+	}
+	return "t:Item", false
+}
+
+// stamp sets the source-id stamp on an uploaded item, sending nothing.
+func (c *Client) stamp(ctx context.Context, mbx, itemID, class, sourceID string) error {
+	el, message := updateElement(class)
+	r := c.newRequest(mbx)
+	ui := r.body.CreateElement("m:UpdateItem")
+	if message {
+		ui.CreateAttr("MessageDisposition", "SaveOnly")
+	}
+	ui.CreateAttr("ConflictResolution", "AlwaysOverwrite")
+	if el == "t:CalendarItem" {
+		ui.CreateAttr("SendMeetingInvitationsOrCancellations", "SendToNone")
+	}
+	ic := ui.CreateElement("m:ItemChanges").CreateElement("t:ItemChange")
+	ic.CreateElement("t:ItemId").CreateAttr("Id", itemID)
+	s := ic.CreateElement("t:Updates").CreateElement("t:SetItemField")
+	sourceIDURI(s)
+	stampWith(sourceIDURI, sourceID)(s.CreateElement(el))
+	_, err := callOp[idOnlyXML](ctx, c, mbx, "UpdateItem", r, true, 1)
+	return err
+}
+
+// createFullFidelity uploads a full-fidelity payload as a new item and
+// stamps it; a failed stamp removes the upload (see the comment above).
+func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if p.Size >= 0 && p.Size > maxUploadBytes {
+		return "", &mailbox.ItemTooLargeError{Size: p.Size, Limit: maxUploadBytes}
+	}
+	fid, err := m.folderIDOf(ctx, folderID)
+	if err != nil {
+		return "", fmt.Errorf("upload %s into %s of %s: %w", p.SourceID, folderID, m.address, err)
+	}
+	id, err := m.c.upload(ctx, m.address, fid, "", p)
+	if err != nil {
+		return "", fmt.Errorf("upload %s into %s: %w", p.SourceID, m.address, err)
+	}
+	if p.SourceID == "" {
+		return id, nil
+	}
+	// A crash here leaves the uploaded item unstamped: invisible to
+	// FindBySourceID, never cleaned up (see the comment at the top).
+	if err := m.c.stamp(ctx, m.address, id, p.Item.Class, p.SourceID); err != nil {
+		m.dropIncomplete(ctx, id, p.SourceID)
+		return "", fmt.Errorf("stamp the upload of %s in %s: %w", p.SourceID, m.address, err)
+	}
+	return id, nil
+}
+
+// updateFullFidelity replaces an item written earlier with a new stream
+// of its source (UploadItems CreateAction Update, in the item's folder),
+// then sets its stamp again: the stream carries the source's properties,
+// not the copy's stamp. A failure between the two leaves the item with
+// its new content and no stamp; it is not deleted (it holds the copy),
+// and the caller, which knows the item's id, updates it again.
+func (m *Mailbox) updateFullFidelity(ctx context.Context, itemID string, p mailbox.Payload) error {
+	if p.Size >= 0 && p.Size > maxUploadBytes {
+		return &mailbox.ItemTooLargeError{Size: p.Size, Limit: maxUploadBytes}
+	}
+	r := m.c.newRequest(m.address)
+	gi := r.body.CreateElement("m:GetItem")
+	is := gi.CreateElement("m:ItemShape")
+	elem(is, "t:BaseShape", "IdOnly")
+	ap := is.CreateElement("t:AdditionalProperties")
+	fieldURI(ap, "item:ParentFolderId")
+	fieldURI(ap, "item:ItemClass")
+	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
+	msgs, err := callOp[itemXML](ctx, m.c, m.address, "GetItem", r, true, 1)
+	if err != nil {
+		return fmt.Errorf("update %s in %s: %w", itemID, m.address, err)
+	}
+	if len(msgs[0].Items.Items) != 1 || msgs[0].Items.Items[0].ParentFolderID.ID == "" {
+		return fmt.Errorf("update %s in %s: EWS GetItem answered no parent folder", itemID, m.address)
+	}
+	cur := msgs[0].Items.Items[0]
+	id, err := m.c.upload(ctx, m.address, cur.ParentFolderID.ID, itemID, p)
+	if err != nil {
+		return fmt.Errorf("update %s in %s: %w", itemID, m.address, err)
+	}
+	if p.SourceID == "" {
+		return nil
+	}
+	class := p.Item.Class
+	if class == "" {
+		class = cur.ItemClass
+	}
+	if err := m.c.stamp(ctx, m.address, id, class, p.SourceID); err != nil {
+		return fmt.Errorf("stamp %s again after its update in %s: %w", itemID, m.address, err)
+	}
+	return nil
+}
