@@ -407,6 +407,13 @@ func (rc *reqCtx) applyUpdates(it *item, updates []*node) (bool, error) {
 				return true, errf("ErrorInvalidPropertyAppend", "An extended property cannot be appended to.")
 			}
 		}
+		if len(rest) == 0 {
+			// Only extended properties change (a stamp): the item's
+			// model, its organizer included, stays as it is.
+			it.ext = ext
+			rc.touch(it)
+			return true, nil
+		}
 		handled, err := rc.applyTyped(it, rest)
 		if err == nil {
 			it.ext = ext

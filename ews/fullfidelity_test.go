@@ -1,0 +1,224 @@
+package ews_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/ews"
+	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mailbox/mailboxtest"
+)
+
+const ffTarget = "bob@contoso.com"
+
+// ffSource seeds one item of every kind into the test mailbox and returns
+// them by name with the folder each lives in.
+func ffSource(t *testing.T, e *env) map[string]struct{ folder, id, class string } {
+	t.Helper()
+	recv := time.Date(2025, 4, 1, 9, 0, 0, 0, time.UTC)
+	withAttachment := "From: Bob <bob@contoso.com>\r\nTo: Alice <alice@contoso.com>\r\nSubject: Contract\r\nMessage-ID: <c1@contoso.com>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n" +
+		"--b\r\nContent-Type: application/pdf; name=\"c.pdf\"\r\nContent-Disposition: attachment; filename=\"c.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+	contact := fullContact()
+	contact.Photo = []byte("\xff\xd8\xff\xe0 a photo")
+	return map[string]struct{ folder, id, class string }{
+		"mail": {"inbox", e.mb.Root("inbox").AddItem(ewstest.Item{MIME: []byte(withAttachment), Received: recv, Sent: recv.Add(-time.Minute),
+			IsRead: true, Categories: []string{"Legal"}, Importance: "High", Flag: "Flagged"}), mailbox.ClassMessage},
+		"series":  {"calendar", e.mb.Root("calendar").AddEvent(mailboxtest.SampleMeeting(testMailbox)), mailbox.ClassAppointment},
+		"task":    {"tasks", e.mb.Root("tasks").AddTask(mailboxtest.SampleTask()), mailbox.ClassTask},
+		"contact": {"contacts", e.mb.Root("contacts").AddContact(contact), mailbox.ClassContact},
+		"group":   {"contacts", e.mb.Root("contacts").AddContactGroup(mailboxtest.SampleContactGroup()), mailbox.ClassContactGroup},
+		"note": {"notes", e.mb.Root("notes").AddItem(ewstest.Item{MIME: []byte("Subject: Call Ann\r\n\r\nCall Ann about the lease"),
+			Class: mailbox.ClassStickyNote, Received: recv}), mailbox.ClassStickyNote},
+	}
+}
+
+func readAll(t *testing.T, box *ews.Mailbox, id string, f mailbox.Format) []byte {
+	t.Helper()
+	rc, err := box.OpenItem(context.Background(), id, f)
+	if err != nil {
+		t.Fatalf("OpenItem(%s, %s): %v", id, f, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestFullFidelityCopy exports every kind through the client, uploads
+// each stream into another mailbox, and checks what the contract asks of
+// a write: the stamp finds it (FindBySourceID, Stamps), the sync lists
+// it, and its typed or MIME read equals the source's. Nothing is sent.
+func TestFullFidelityCopy(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddMailbox(ffTarget)
+	ctx := context.Background()
+	src, dst := e.c.Mailbox(testMailbox), e.c.Mailbox(ffTarget)
+	for name, it := range ffSource(t, e) {
+		t.Run(name, func(t *testing.T) {
+			data := readAll(t, src, it.id, mailbox.FormatFullFidelity)
+			sid := "ff-" + name
+			id, err := dst.CreateItem(ctx, it.folder, mailbox.Payload{Item: mailbox.Item{Class: it.class}, SourceID: sid,
+				Format: mailbox.FormatFullFidelity, Body: bytes.NewReader(data), Size: int64(len(data))})
+			if err != nil {
+				t.Fatalf("CreateItem: %v", err)
+			}
+			fs, err := dst.Folders(ctx, mailbox.ScopePrimary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var folderID string
+			for _, f := range fs {
+				if strings.EqualFold(f.Path, map[string]string{"inbox": "Inbox", "calendar": "Calendar", "tasks": "Tasks", "contacts": "Contacts", "notes": "Notes"}[it.folder]) {
+					folderID = f.ID
+				}
+			}
+			if got, found, err := dst.FindBySourceID(ctx, folderID, sid); err != nil || !found || got != id {
+				t.Errorf("FindBySourceID: %s %v %v, want %s", got, found, err, id)
+			}
+			var stamped []string
+			dst.Stamps(ctx, folderID, func(x mailbox.Item) error {
+				if x.SourceID == sid {
+					stamped = append(stamped, x.ID)
+				}
+				return nil
+			})
+			if !slices.Equal(stamped, []string{id}) {
+				t.Errorf("Stamps listed %v for the stamp, want [%s]", stamped, id)
+			}
+			page, err := dst.Changes(ctx, folderID, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(page.Changes, func(c mailbox.Change) bool { return c.Item.ID == id && c.Kind == mailbox.ChangeCreated }) {
+				t.Errorf("Changes does not list the upload %s: %+v", id, page.Changes)
+			}
+			format := mailbox.FormatTyped
+			if it.class == mailbox.ClassMessage || it.class == mailbox.ClassStickyNote {
+				format = mailbox.FormatMIME
+			}
+			if a, b := readAll(t, src, it.id, format), readAll(t, dst, id, format); !bytes.Equal(a, b) {
+				t.Errorf("%s read of the copy differs:\n got %s\nwant %s", format, b, a)
+			}
+			if a, b := data, readAll(t, dst, id, mailbox.FormatFullFidelity); bytes.Equal(a, b) {
+				// The copy's stream holds its stamp, the source's none.
+				t.Errorf("the copy's export is the source's: no stamp on it")
+			}
+		})
+	}
+	if n := e.srv.MeetingMessagesSent(); n != 0 {
+		t.Errorf("the copy sent %d meeting messages", n)
+	}
+	if n := e.srv.SendAttempts(); n != 0 {
+		t.Errorf("the copy made %d send attempts", n)
+	}
+}
+
+// sideWrites collects the side writes of a call.
+type sideWrites struct {
+	mu sync.Mutex
+	l  []mailbox.SideWrite
+}
+
+func (s *sideWrites) ctx() context.Context {
+	return mailbox.WithSideWrites(context.Background(), func(w mailbox.SideWrite) { s.mu.Lock(); s.l = append(s.l, w); s.mu.Unlock() })
+}
+
+// TestFullFidelityHalfWrittenHidden: an upload whose stamp fails is
+// deleted (a reported side write) and never found; an upload whose answer
+// is lost leaves an unstamped item that FindBySourceID does not report.
+func TestFullFidelityHalfWrittenHidden(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddMailbox(ffTarget)
+	src, dst := e.c.Mailbox(testMailbox), e.c.Mailbox(ffTarget)
+	items := ffSource(t, e)
+	data := readAll(t, src, items["series"].id, mailbox.FormatFullFidelity)
+	cal := e.srv.AddMailbox(ffTarget).Root("calendar")
+	payload := func() mailbox.Payload {
+		return mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassAppointment}, SourceID: "ff-half", Format: mailbox.FormatFullFidelity,
+			Body: bytes.NewReader(data), Size: int64(len(data))}
+	}
+
+	e.srv.Inject(ewstest.Fault{Op: "UpdateItem", Kind: ewstest.FaultCode, Code: "ErrorAccessDenied"})
+	var sw sideWrites
+	if _, err := dst.CreateItem(sw.ctx(), "calendar", payload()); !errors.Is(err, mailbox.ErrAccessDenied) {
+		t.Fatalf("a failed stamp: %v, want ErrAccessDenied", err)
+	}
+	if n := len(cal.Items()); n != 0 {
+		t.Errorf("after a failed stamp the calendar holds %d items, want the upload deleted", n)
+	}
+	if len(sw.l) != 2 || !sw.l[0].Started || sw.l[1].Err != nil || sw.l[0].Action != mailbox.SideWriteDeleteIncomplete || sw.l[1].SourceID != "ff-half" {
+		t.Errorf("side writes %+v, want the delete reported before and after", sw.l)
+	}
+
+	// The answer of the upload is lost: the item is there, unstamped, and
+	// not reported (the orphan the package comment names).
+	e.srv.Inject(ewstest.Fault{Op: "UploadItems", Kind: ewstest.FaultDropAfter})
+	if _, err := dst.CreateItem(context.Background(), "calendar", payload()); err == nil {
+		t.Fatal("an upload whose answer was lost succeeded")
+	}
+	if n := len(cal.Items()); n != 1 {
+		t.Fatalf("the calendar holds %d items after a lost answer, want the unstamped upload", n)
+	}
+	if _, found, err := dst.FindBySourceID(context.Background(), cal.ID(), "ff-half"); found || err != nil {
+		t.Errorf("FindBySourceID reports a half-written item: %v %v", found, err)
+	}
+	// The retry writes a complete, stamped copy.
+	id, err := dst.CreateItem(context.Background(), "calendar", payload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, found, _ := dst.FindBySourceID(context.Background(), cal.ID(), "ff-half"); !found || got != id {
+		t.Errorf("after the retry FindBySourceID: %s %v, want %s", got, found, id)
+	}
+	if n := e.srv.MeetingMessagesSent(); n != 0 {
+		t.Errorf("%d meeting messages sent", n)
+	}
+}
+
+type failingReader struct{ read *bool }
+
+func (f failingReader) Read([]byte) (int, error) { *f.read = true; return 0, errors.New("read") }
+
+// TestFullFidelityLimitsAndErrors: an item over the upload limit is
+// refused before its body is read (or, of unknown size, before anything
+// is sent); errors map to the mailbox sentinels.
+func TestFullFidelityLimitsAndErrors(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	read := false
+	_, err := box.CreateItem(ctx, "inbox", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: "big",
+		Format: mailbox.FormatFullFidelity, Body: failingReader{&read}, Size: 30 << 20})
+	var tl *mailbox.ItemTooLargeError
+	if !errors.As(err, &tl) || read || !mailbox.IsPermanent(err) {
+		t.Errorf("an item of 30 MB: %v (body read %v), want ItemTooLargeError before reading", err, read)
+	}
+	_, err = box.CreateItem(ctx, "inbox", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: "big",
+		Format: mailbox.FormatFullFidelity, Body: io.LimitReader(zeros{}, 20<<20), Size: -1})
+	if !errors.As(err, &tl) || e.srv.Requests("UploadItems") != 0 {
+		t.Errorf("an item of unknown size over the limit: %v, %d uploads; want ItemTooLargeError and none sent", err, e.srv.Requests("UploadItems"))
+	}
+	if _, err := box.OpenItem(ctx, "QUFNa0FESXxub3RoZXJl", mailbox.FormatFullFidelity); !errors.Is(err, mailbox.ErrNotFound) {
+		t.Errorf("export of an unknown id: %v, want ErrNotFound", err)
+	}
+	m := []byte("Subject: not a stream\r\n\r\nx")
+	if _, err := box.CreateItem(ctx, "inbox", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: "mime",
+		Format: mailbox.FormatFullFidelity, Body: bytes.NewReader(m), Size: int64(len(m))}); err == nil || !mailbox.IsPermanent(err) {
+		t.Errorf("MIME uploaded as full fidelity: %v, want a permanent refusal", err)
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
