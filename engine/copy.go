@@ -184,6 +184,9 @@ type MailboxResult struct {
 	// is partial.
 	FailedFolders []FolderResult
 	Folders       []FolderResult
+	// Paths says how each store and kind moves (FormatPaths): the plan,
+	// shown by the summary, the dry run and the report.
+	Paths string
 	// Kinds sums this pass per item kind: what was copied, updated,
 	// skipped and carried with a loss.
 	Kinds map[mailbox.Kind]*KindResult
@@ -411,6 +414,9 @@ func (r *mailboxRun) copy(ctx context.Context, cancel context.CancelCauseFunc) e
 	// Record the outcome even when the context was cancelled, so the next
 	// run and the report know where this one stopped.
 	job.LastEnd = time.Now()
+	if r.res.Paths != "" {
+		job.Paths = r.res.Paths
+	}
 	if counts, cerr := r.c.Store.Counts(context.WithoutCancel(ctx), job.ID); cerr == nil {
 		r.res.SkippedTotal, r.res.SkipReasonsTotal = counts.Skipped, counts.SkipReasons
 	} else if err == nil {
@@ -436,6 +442,7 @@ func (r *mailboxRun) copy(ctx context.Context, cancel context.CancelCauseFunc) e
 func (r *mailboxRun) pass(ctx context.Context) error {
 	r.srcCaps, r.dstCaps = r.src.Capabilities(), r.dst.Capabilities()
 	r.routes = map[mailbox.StoreKind]routeOrGap{}
+	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, r.opts.Stores)
 	for _, store := range r.opts.Stores {
 		if !r.srcCaps.HasStore(store) {
 			r.res.Gaps = append(r.res.Gaps, mailbox.Gap{Store: store, Code: mailbox.CodeStoreNotCarried,

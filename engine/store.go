@@ -89,6 +89,10 @@ type JobRecord struct {
 	LastStart time.Time // start of the last pass
 	LastEnd   time.Time // end of the last finished pass
 	LastError string
+	// Paths says how each store and kind moved at the last pass, e.g.
+	// "primary/mail=mime; primary/calendar=typed; primary/notes=not carried"
+	// (see FormatPaths).
+	Paths string
 }
 
 // FolderRecord is one source folder of a job and its counterpart.

@@ -29,6 +29,9 @@ func CopySummaries(ctx context.Context, store Store) (map[string]*reports.CopySu
 			Status: j.Status, ItemsCopied: counts.Copied, BytesCopied: counts.CopiedBytes,
 			ItemsSkipped: counts.Skipped, SkipReasons: counts.SkipReasons, LastPass: j.LastEnd,
 		}
+		if j.Paths != "" {
+			s.Paths = ParsePaths(j.Paths)
+		}
 		if j.Status == JobNew {
 			s.Status = "not-started"
 		}

@@ -297,3 +297,23 @@ func TestRefusedClassSkippedBeforeAnyWrite(t *testing.T) {
 		t.Errorf("%d item.create started lines, want 1 (the contact only)", n)
 	}
 }
+
+// TestPathsOnRecord: the pass says how each kind moves, the dry run too,
+// and the job keeps it for the report.
+func TestPathsOnRecord(t *testing.T) {
+	tf := newTypedFixture(t)
+	tf.add(t, "dentist", tf.cal, mailbox.ClassAppointment, enc(mailbox.EncodeEvent(mailboxtest.SampleAppointment())))
+	dst := refusingTarget{tf.dstMB}
+	tf.opts.DryRun = true
+	dry := tf.runOn(t, dst)
+	tf.opts.DryRun = false
+	res := tf.runOn(t, dst)
+	paths := engine.ParsePaths(res.Paths)
+	if paths["primary/mail"] != "mime" || paths["primary/calendar"] != "typed" || paths["primary/tasks"] != "typed" || dry.Paths != res.Paths {
+		t.Errorf("paths %q (dry run %q)", res.Paths, dry.Paths)
+	}
+	job, err := tf.store.Job(context.Background(), key)
+	if err != nil || job.Paths != res.Paths {
+		t.Errorf("the job keeps paths %q (%v), want %q", job.Paths, err, res.Paths)
+	}
+}

@@ -335,6 +335,8 @@ type mbView struct {
 	Duration     string
 	// CopyKinds reads "mail 575, calendar 18 (6 with a loss), contacts 4".
 	CopyKinds string
+	// CopyPaths reads "mail mime, calendar typed, notes not carried".
+	CopyPaths string
 }
 
 type mbFinding struct {
@@ -704,6 +706,7 @@ func buildMailboxViews(md *model) []mbView {
 				v.Duration = "took " + (time.Duration(c.DurationMillis) * time.Millisecond).Round(time.Second).String()
 			}
 			v.CopyKinds = copyKindsLine(c)
+			v.CopyPaths = copyPathsLine(c)
 		}
 		out = append(out, v)
 	}
@@ -735,6 +738,27 @@ func copyKindsLine(c *CopySummary) string {
 			p += " (" + strings.Join(extra, ", ") + ")"
 		}
 		parts = append(parts, p)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// copyPathsLine says how each kind moved, store by store in the order of
+// mailbox.Stores and kinds in the order of mailbox.Kinds; the primary
+// store's name is left out.
+func copyPathsLine(c *CopySummary) string {
+	var parts []string
+	for _, st := range mailbox.Stores() {
+		for _, k := range mailbox.Kinds() {
+			p, ok := c.Paths[string(st)+"/"+string(k)]
+			if !ok {
+				continue
+			}
+			name := string(k)
+			if st != mailbox.ScopePrimary {
+				name = string(st) + " " + name
+			}
+			parts = append(parts, name+" "+p)
+		}
 	}
 	return strings.Join(parts, ", ")
 }

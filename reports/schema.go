@@ -169,6 +169,9 @@ type CopySummary struct {
 	// Losses names the items carried with a loss (at most
 	// MaxCopyLosses; Kinds counts them all).
 	Losses []CopyLoss `json:"losses,omitempty"`
+	// Paths says how each store and kind moved at the last pass, by
+	// "store/kind": full-fidelity, mime, typed or not carried.
+	Paths map[string]string `json:"paths,omitempty"`
 }
 
 // KindCopy is one item kind's share of a mailbox's copy.

@@ -361,6 +361,7 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 		}
 	}
 	tw.Flush()
+	printPaths(io, s)
 	printKinds(io, s)
 	if s.DryRun {
 		return 0
@@ -404,6 +405,23 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 	}
 	tw.Flush()
 	return differences
+}
+
+// printPaths prints how each kind moves for each mailbox: the plan, the
+// same in a dry run and a copy.
+func printPaths(io Streams, s copySummary) {
+	header := false
+	for i := range s.Listed {
+		r := s.result(i)
+		if r == nil || r.Paths == "" {
+			continue
+		}
+		if !header {
+			fmt.Fprintln(io.Out, "\nContent paths (store/kind=path: full-fidelity, mime, typed or not carried):")
+			header = true
+		}
+		fmt.Fprintf(io.Out, "%s: %s\n", r.Key.SourceAddress, r.Paths)
+	}
 }
 
 // printKinds prints what this pass did per item kind, and what it carried

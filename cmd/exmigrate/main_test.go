@@ -167,6 +167,10 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out, "writes during the copy: 0 to on-prem (EWS)") {
 		t.Errorf("the demo wrote to the on-prem side:\n%s", out)
 	}
+	if !strings.Contains(string(html), "Content paths: mail mime, calendar typed, contacts typed, tasks typed") ||
+		!strings.Contains(out, "ann@contoso.com: primary/mail=mime; primary/calendar=typed; primary/contacts=typed; primary/tasks=typed") {
+		t.Errorf("the demo does not say how ann's kinds move (the copy summary's and the report's content paths)")
+	}
 	if !strings.Contains(out, "meeting messages the services sent during the copy: 0 on-prem, 0 in the cloud") {
 		t.Errorf("the demo's copy made a service send meeting mail:\n%s", out)
 	}

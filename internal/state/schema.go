@@ -14,7 +14,7 @@ const applicationID = 0x45584d47
 
 // schemaVersion is the layout this build writes, kept in PRAGMA
 // user_version. Raise it with every change and add the step to migrations.
-const schemaVersion = 4
+const schemaVersion = 5
 
 // ErrNotStateFile is returned by Open for a file that is not an exmigrate
 // state file: not SQLite at all, or a SQLite database of another program.
@@ -124,6 +124,11 @@ ALTER TABLE items ADD COLUMN kind TEXT NOT NULL DEFAULT '';
 ALTER TABLE items ADD COLUMN version TEXT NOT NULL DEFAULT '';
 ALTER TABLE items ADD COLUMN content_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE items ADD COLUMN losses TEXT NOT NULL DEFAULT '';
+`,
+	// The content path of each kind at the last pass (full-fidelity,
+	// mime, typed, or not carried), for the report.
+	4: `
+ALTER TABLE jobs ADD COLUMN paths TEXT NOT NULL DEFAULT '';
 `,
 }
 

@@ -409,13 +409,13 @@ func normalizeKey(k engine.JobKey) (engine.JobKey, error) {
 }
 
 const sqlSelectJob = `SELECT id, source_address, source_location, target_address, target_location,
-	status, passes, last_start, last_end, last_error FROM jobs`
+	status, passes, last_start, last_end, last_error, paths FROM jobs`
 
 func scanJob(row interface{ Scan(...any) error }) (engine.JobRecord, error) {
 	var r engine.JobRecord
 	var start, end int64
 	err := row.Scan(&r.ID, &r.Key.SourceAddress, &r.Key.SourceLocation, &r.Key.TargetAddress, &r.Key.TargetLocation,
-		&r.Status, &r.Passes, &start, &end, &r.LastError)
+		&r.Status, &r.Passes, &start, &end, &r.LastError, &r.Paths)
 	r.LastStart, r.LastEnd = fromNanos(start), fromNanos(end)
 	return r, err
 }
@@ -432,8 +432,8 @@ func (s *SQLite) PutJob(ctx context.Context, rec engine.JobRecord) error {
 	default:
 		return s.fail(op, fmt.Errorf("unknown status %q", rec.Status))
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE jobs SET status = ?, passes = ?, last_start = ?, last_end = ?, last_error = ?
-		WHERE id = ?`, rec.Status, rec.Passes, toNanos(rec.LastStart), toNanos(rec.LastEnd), rec.LastError, rec.ID)
+	res, err := s.write.ExecContext(ctx, `UPDATE jobs SET status = ?, passes = ?, last_start = ?, last_end = ?, last_error = ?, paths = ?
+		WHERE id = ?`, rec.Status, rec.Passes, toNanos(rec.LastStart), toNanos(rec.LastEnd), rec.LastError, rec.Paths, rec.ID)
 	if err != nil {
 		return s.fail(op, err)
 	}
