@@ -79,7 +79,39 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 			caps.Unsupported[sk] = fmt.Sprintf("the app registration has %s only: grant %s in Entra ID (API permissions, admin consent) to write %s", need.read[0], need.write[0], need.what)
 		}
 	}
+	if m.c.cfg.FullFidelity {
+		m.fullFidelityPaths(&caps, roles)
+	}
 	return caps
+}
+
+// fullFidelityPaths adds the paths of Graph's mailbox import/export API
+// (Config.FullFidelity) in the primary store, each when the app has its
+// roles (items.md D6): reads need MailboxItem.Export(.All) or
+// MailboxItem.ImportExport(.All), writes MailboxItem.ImportExport(.All).
+// Imports carry no exmigrate stamp (fullfidelity.go), which the write
+// paths name in Loses.
+func (m *Mailbox) fullFidelityPaths(caps *mailbox.Capabilities, roles *appRoles) {
+	canRead := roles.has("MailboxItem.Export.All", "MailboxItem.ImportExport.All", "MailboxItem.Export", "MailboxItem.ImportExport")
+	canWrite := roles.has("MailboxItem.ImportExport.All", "MailboxItem.ImportExport")
+	dialects := []string{mailbox.DialectGraph}
+	if m.c.cfg.AcceptEWSStreams {
+		dialects = append(dialects, mailbox.DialectEWS)
+	}
+	for _, k := range []mailbox.Kind{mailbox.KindMail, mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes} {
+		sk := mailbox.StoreKind{Store: mailbox.ScopePrimary, Kind: k}
+		if canRead {
+			caps.Reads = append(caps.Reads, mailbox.Path{Store: mailbox.ScopePrimary, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: mailbox.DialectGraph})
+		}
+		if canWrite {
+			for _, d := range dialects {
+				caps.Writes = append(caps.Writes, mailbox.Path{Store: mailbox.ScopePrimary, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: d, Loses: fullFidelityLosses})
+			}
+		}
+		if canRead && canWrite {
+			delete(caps.Unsupported, sk)
+		}
+	}
 }
 
 // calendarReadLosses is what reading an event through Graph v1.0 does not
@@ -117,6 +149,9 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 		}
 		return m.openTask(ctx, itemID)
 	}
+	if format == mailbox.FormatFullFidelity {
+		return m.openFullFidelity(m.ctx(ctx), itemID)
+	}
 	if format != mailbox.FormatMIME {
 		return nil, fmt.Errorf("graph: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported)
 	}
@@ -134,6 +169,9 @@ var errNoContactGroups = mailbox.Permanent(fmt.Errorf("graph: Graph has no conta
 // CreateItem writes a payload: mail from MIME; a contact, an event or a
 // task from its typed body into a folder of its kind.
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if p.Format == mailbox.FormatFullFidelity {
+		return m.createFullFidelity(ctx, folderID, p)
+	}
 	if p.Format == mailbox.FormatTyped {
 		ctx = m.ctx(ctx)
 		switch {

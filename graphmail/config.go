@@ -117,6 +117,21 @@ type Config struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Limits     Limits
+	// FullFidelity turns on Graph's mailbox import/export API
+	// (/admin/exchange/mailboxes/{id}/exportItems, createImportSession):
+	// the mailbox then reads and writes full-fidelity item streams of
+	// mail, calendar items, contacts, tasks and notes in its primary
+	// store. The API is new (v1.0 since 2026) and reaches the global
+	// cloud only; it needs the MailboxItem.ImportExport.All,
+	// MailboxFolder.Read.All and MailboxItem.Read.All application
+	// permissions (and User.Read.All to find the mailbox id). Off by
+	// default.
+	FullFidelity bool
+	// AcceptEWSStreams says the tenant's import takes EWS ExportItems
+	// data, as a probe found: whether it does is not documented by
+	// Microsoft. With FullFidelity, the mailbox then also declares a
+	// full-fidelity write of the EWS dialect. Off by default.
+	AcceptEWSStreams bool
 }
 
 // String describes the config without its secrets, so a Config printed with
@@ -179,6 +194,12 @@ func (c Config) resolve() (resolved, error) {
 		return resolved{}, err
 	}
 	r := resolved{scope: ep.graphRoot + "/.default", azure: ep.azure}
+	if c.FullFidelity && ep.graphRoot != "https://graph.microsoft.com" {
+		return resolved{}, fmt.Errorf("graph: FullFidelity (the mailbox import/export API) is served in the global cloud only, not in %s", c.Cloud)
+	}
+	if c.AcceptEWSStreams && !c.FullFidelity {
+		return resolved{}, errors.New("graph: AcceptEWSStreams needs FullFidelity")
+	}
 	base := ep.graphRoot + "/v1.0"
 	if c.BaseURL != "" {
 		base = strings.TrimRight(c.BaseURL, "/")

@@ -40,6 +40,8 @@ type Mailbox struct {
 	// places are the kind and folder of the typed items seen (listed,
 	// synced or written), for the requests that name an item alone.
 	places map[string]itemPlace
+	// ie is the import/export API's state (fullfidelity.go).
+	ie ieState
 }
 
 type itemPlace struct {

@@ -1261,3 +1261,13 @@ func (s *Server) importLocked(mb *mbox, in importRequest) (int, map[string]strin
 	}
 	return http.StatusOK, map[string]string{"itemId": id, "changeKey": changeKeyOf(ck)}
 }
+
+// EWSStream is an item stream as the EWS fake's ExportItems makes it (of
+// dialect "ews"), for tests of the lab's AcceptEWSStreams switch.
+func EWSStream(class, subject string, mime []byte) []byte {
+	b, err := fakestream.Encode(fakestream.Item{Dialect: fakestream.DialectEWS, Class: class, Subject: subject, MIME: mime})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

@@ -1,0 +1,457 @@
+package graphmail
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exmigrate/exmigrate/internal/netcheck"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Full fidelity through Graph's mailbox import/export API (reference
+// items.md D): Config.FullFidelity turns it on. The API is v1.0 since
+// 2026, global cloud only; its items are read with exportItems (an opaque
+// stream, at most 20 items a request) and written with an import session:
+// createImportSession answers a pre-authenticated importUrl on Outlook's
+// host, to which each item is POSTed without an Authorization header.
+//
+// The ids of this API are not those of the mail, calendar and contacts
+// APIs (D3) and no mapping between them is documented: OpenItem and
+// CreateItem in full fidelity take ids of this API (FullFidelityFolders,
+// FullFidelityItems list them); CreateItem also takes a folder id that
+// Folders named, mapped by its path.
+//
+// Stamps: stamping an imported item is not documented (D5: mailboxItem
+// documents get and filter of extended properties, not their creation),
+// and the stream is opaque, so graphmail does not alter it. An imported
+// item carries no exmigrate stamp: FindBySourceID and Stamps do not find
+// it, and after a crash between an import and the state store's record
+// the engine cannot see that the item is there; a second import makes a
+// duplicate. Only the state store (source id -> itemId) prevents one.
+
+// maxExportIDs is the most ids exportItems takes (D4, D7).
+const maxExportIDs = 20
+
+// importSessionMargin: a session is renewed this long before its
+// expirationDateTime, so that no POST starts on a URL about to expire.
+const importSessionMargin = 5 * time.Minute
+
+// maxStreamBytes bounds one exported item's answer.
+const maxStreamBytes = 200 << 20
+
+// fullFidelityLosses is what the Graph full-fidelity write path does not
+// carry: exmigrate's stamp.
+const fullFidelityLosses = "no exmigrate source stamp on imported items (stamping is not documented by the import/export API): only the state store prevents duplicates"
+
+// errFullFidelityOff refuses full fidelity when Config.FullFidelity is off.
+var errFullFidelityOff = mailbox.Permanent(fmt.Errorf("graph: full fidelity needs Config.FullFidelity (Graph's mailbox import/export API): %w", mailbox.ErrUnsupported))
+
+// ieState is what a Mailbox keeps of the import/export API.
+type ieState struct {
+	mu      sync.Mutex
+	mbxID   string
+	session *importSession
+	folders []FullFidelityFolder
+}
+
+type importSession struct {
+	url     string
+	p       *preauthURL
+	expires time.Time
+}
+
+// FullFidelityFolder is a folder as the import/export API lists it.
+type FullFidelityFolder struct {
+	ID, ParentID, Name string
+	// Class is the folder's type, its container class (IPF.Note ...).
+	Class string
+	// Path is the folder's path of display names below the root.
+	Path       string
+	ItemCount  int64
+	ChildCount int64
+}
+
+// FullFidelityItem is an item as the import/export API lists it.
+type FullFidelityItem struct {
+	ID, ChangeKey string
+	Class         string // the message class
+	Size          int64
+	Created       time.Time
+	Modified      time.Time
+}
+
+// ExportedItem is one item of an exportItems answer: its opaque stream,
+// or Err.
+type ExportedItem struct {
+	ItemID, ChangeKey string
+	Data              []byte
+	Err               error
+}
+
+func (m *Mailbox) fullFidelity() error {
+	if !m.c.cfg.FullFidelity {
+		return errFullFidelityOff
+	}
+	return nil
+}
+
+// MailboxID is the mailbox's id in the import/export API
+// (GET /users/{id}/settings/exchange, primaryMailboxId), read once.
+func (m *Mailbox) MailboxID(ctx context.Context) (string, error) {
+	if err := m.fullFidelity(); err != nil {
+		return "", err
+	}
+	m.ie.mu.Lock()
+	id := m.ie.mbxID
+	m.ie.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
+	var out struct {
+		PrimaryMailboxID string `json:"primaryMailboxId"`
+	}
+	op := "read the import/export mailbox id of " + m.address
+	if err := m.getJSON(m.ctx(ctx), op, m.c.graphURL(userPath(m.address)+"/settings/exchange", nil), &out); err != nil {
+		return "", err
+	}
+	if out.PrimaryMailboxID == "" {
+		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no primaryMailboxId", op))
+	}
+	m.ie.mu.Lock()
+	m.ie.mbxID = out.PrimaryMailboxID
+	m.ie.mu.Unlock()
+	return out.PrimaryMailboxID, nil
+}
+
+// adminURL is a URL below /admin/exchange/mailboxes/{mbx}.
+func (m *Mailbox) adminURL(ctx context.Context, rest string, q url.Values) (string, error) {
+	mbx, err := m.MailboxID(ctx)
+	if err != nil {
+		return "", err
+	}
+	return m.c.graphURL("/admin/exchange/mailboxes/"+url.PathEscape(mbx)+rest, q), nil
+}
+
+// FullFidelityFolders lists every folder of the mailbox through the
+// import/export API, with their paths.
+func (m *Mailbox) FullFidelityFolders(ctx context.Context) ([]FullFidelityFolder, error) {
+	ctx = m.ctx(ctx)
+	u, err := m.adminURL(ctx, "/folders", url.Values{"$top": {fmt.Sprint(pageSize)}})
+	if err != nil {
+		return nil, err
+	}
+	type wireFolder struct {
+		ID               string `json:"id"`
+		DisplayName      string `json:"displayName"`
+		ParentFolderID   string `json:"parentFolderId"`
+		Type             string `json:"type"`
+		TotalItemCount   int64  `json:"totalItemCount"`
+		ChildFolderCount int64  `json:"childFolderCount"`
+	}
+	var all []FullFidelityFolder
+	err = listPaged(ctx, m, "list import/export folders of "+m.address, u, func(w wireFolder) error {
+		all = append(all, FullFidelityFolder{ID: w.ID, ParentID: w.ParentFolderID, Name: w.DisplayName, Class: w.Type, ItemCount: w.TotalItemCount, ChildCount: w.ChildFolderCount})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*FullFidelityFolder{}
+	for i := range all {
+		byID[all[i].ID] = &all[i]
+	}
+	var path func(f *FullFidelityFolder, depth int) string
+	path = func(f *FullFidelityFolder, depth int) string {
+		p := byID[f.ParentID]
+		if p == nil || depth > 64 {
+			return "" // the root
+		}
+		if pp := path(p, depth+1); pp != "" {
+			return pp + "/" + f.Name
+		}
+		return f.Name
+	}
+	for i := range all {
+		all[i].Path = path(&all[i], 0)
+	}
+	m.ie.mu.Lock()
+	m.ie.folders = all
+	m.ie.mu.Unlock()
+	return all, nil
+}
+
+// FullFidelityItems lists the items of a folder of the import/export API.
+func (m *Mailbox) FullFidelityItems(ctx context.Context, folderID string, fn func(FullFidelityItem) error) error {
+	ctx = m.ctx(ctx)
+	u, err := m.adminURL(ctx, "/folders/"+urlPathEscape(folderID)+"/items", url.Values{"$top": {fmt.Sprint(pageSize)}})
+	if err != nil {
+		return err
+	}
+	type wireItem struct {
+		ID        string    `json:"id"`
+		ChangeKey string    `json:"changeKey"`
+		Type      string    `json:"type"`
+		Size      int64     `json:"size"`
+		Created   time.Time `json:"createdDateTime"`
+		Modified  time.Time `json:"lastModifiedDateTime"`
+	}
+	return listPaged(ctx, m, "list import/export items of folder "+folderID+" of "+m.address, u, func(w wireItem) error {
+		return fn(FullFidelityItem{ID: w.ID, ChangeKey: w.ChangeKey, Class: w.Type, Size: w.Size, Created: w.Created, Modified: w.Modified})
+	})
+}
+
+// exportRequest is the body of exportItems.
+type exportRequest struct {
+	ItemIDs []string `json:"itemIds"`
+}
+
+// exportBatches splits ids into exportItems requests of at most 20.
+func exportBatches(ids []string) []exportRequest {
+	var out []exportRequest
+	for len(ids) > 0 {
+		n := min(len(ids), maxExportIDs)
+		out = append(out, exportRequest{ItemIDs: ids[:n:n]})
+		ids = ids[n:]
+	}
+	return out
+}
+
+// ExportItems exports items of the mailbox by their import/export ids,
+// 20 to a request, in the order asked. An item the service could not
+// export has Err set (ErrNotFound for one that is gone).
+func (m *Mailbox) ExportItems(ctx context.Context, ids []string) ([]ExportedItem, error) {
+	ctx = m.ctx(ctx)
+	u, err := m.adminURL(ctx, "/exportItems", nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []ExportedItem
+	for _, batch := range exportBatches(ids) {
+		op := fmt.Sprintf("export %d items of %s", len(batch.ItemIDs), m.address)
+		var ans struct {
+			Value []struct {
+				ItemID    string `json:"itemId"`
+				ChangeKey string `json:"changeKey"`
+				Data      string `json:"data"`
+				Error     *struct {
+					Code    string `json:"code"`
+					Message string `json:"message"`
+				} `json:"error"`
+			} `json:"value"`
+		}
+		b, _ := json.Marshal(batch)
+		resp, err := m.c.do(ctx, op, http.MethodPost, u, bytes.NewReader(b), int64(len(b)), http.Header{"Content-Type": {"application/json"}})
+		if err != nil {
+			return nil, err
+		}
+		err = decodeAnswer(resp, maxStreamBytes, &ans)
+		resp.Body.Close()
+		if err != nil {
+			return nil, wrapErr(op, err)
+		}
+		for _, v := range ans.Value {
+			e := ExportedItem{ItemID: v.ItemID, ChangeKey: v.ChangeKey}
+			switch {
+			case v.Error != nil:
+				ge := &Error{Op: "export item " + v.ItemID + " of " + m.address, Status: http.StatusOK, Code: v.Error.Code, Message: v.Error.Message}
+				switch v.Error.Code {
+				case "ErrorItemNotFound":
+					e.Err = fmt.Errorf("%w: %w", ge, mailbox.ErrNotFound)
+				case "ErrorInvalidIdMalformed":
+					e.Err = mailbox.Permanent(fmt.Errorf("%w (an id of the mail, calendar or contacts API is not an import/export id): %w", ge, mailbox.ErrUnsupported))
+				default:
+					e.Err = mailbox.Permanent(ge)
+				}
+			default:
+				data, err := base64.StdEncoding.DecodeString(v.Data)
+				if err != nil || len(data) == 0 {
+					e.Err = mailbox.Permanent(fmt.Errorf("graph: export item %s of %s: the answer's data is not base64", v.ItemID, m.address))
+				}
+				e.Data = data
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// openFullFidelity streams the export of one item.
+func (m *Mailbox) openFullFidelity(ctx context.Context, itemID string) (io.ReadCloser, error) {
+	if err := m.fullFidelity(); err != nil {
+		return nil, err
+	}
+	items, err := m.ExportItems(ctx, []string{itemID})
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		if it.ItemID == itemID {
+			if it.Err != nil {
+				return nil, it.Err
+			}
+			return io.NopCloser(bytes.NewReader(it.Data)), nil
+		}
+	}
+	return nil, mailbox.Permanent(fmt.Errorf("graph: export item %s of %s: the answer does not name it", itemID, m.address))
+}
+
+// importSessionFor returns a usable import session: the cached one until
+// importSessionMargin before it expires, else a new one (renew forces one).
+func (m *Mailbox) importSessionFor(ctx context.Context, renew bool) (*importSession, error) {
+	m.ie.mu.Lock()
+	s := m.ie.session
+	m.ie.mu.Unlock()
+	if s != nil && !renew && time.Until(s.expires) > importSessionMargin {
+		return s, nil
+	}
+	u, err := m.adminURL(ctx, "/createImportSession", nil)
+	if err != nil {
+		return nil, err
+	}
+	op := "create an import session for " + m.address
+	var ans struct {
+		ImportURL  string    `json:"importUrl"`
+		Expiration time.Time `json:"expirationDateTime"`
+	}
+	// No body (createImportSession). The pages disagree on 200 and 201;
+	// both are taken.
+	resp, err := m.c.do(ctx, op, http.MethodPost, u, nil, 0, nil)
+	if err != nil {
+		return nil, err
+	}
+	err = decodeAnswer(resp, 1<<20, &ans)
+	resp.Body.Close()
+	if err != nil {
+		// The answer holds the URL's secret: never quote it.
+		return nil, newPreauthURL(ans.ImportURL).redactErr(wrapErr(op, err))
+	}
+	p := newPreauthURL(ans.ImportURL)
+	iu, err := url.Parse(ans.ImportURL)
+	if ans.ImportURL == "" || err != nil || (iu.Scheme != "https" && !(iu.Scheme == "http" && netcheck.IsLoopback(iu.Hostname()))) {
+		return nil, mailbox.Permanent(fmt.Errorf("graph: %s: refusing import URL %s: not an https URL", op, p))
+	}
+	if ans.Expiration.IsZero() {
+		ans.Expiration = time.Now().Add(importSessionMargin + time.Minute)
+	}
+	s = &importSession{url: ans.ImportURL, p: p, expires: ans.Expiration}
+	m.ie.mu.Lock()
+	m.ie.session = s
+	m.ie.mu.Unlock()
+	return s, nil
+}
+
+// importFolder maps a folder id to the import/export API's: an id of
+// that API as it is, else the folder of the same path that Folders
+// named (the ids of the two APIs differ, D3). The mapping by path is
+// exmigrate's: no mapping is documented.
+func (m *Mailbox) importFolder(ctx context.Context, folderID string) (string, error) {
+	m.mu.Lock()
+	path, known := m.paths[folderID]
+	m.mu.Unlock()
+	for attempt := 0; attempt < 2; attempt++ {
+		m.ie.mu.Lock()
+		folders := m.ie.folders
+		m.ie.mu.Unlock()
+		if folders == nil || attempt == 1 {
+			var err error
+			if folders, err = m.FullFidelityFolders(ctx); err != nil {
+				return "", err
+			}
+		}
+		for _, f := range folders {
+			if f.ID == folderID {
+				return f.ID, nil
+			}
+		}
+		if known {
+			for _, f := range folders {
+				if f.Path != "" && strings.EqualFold(f.Path, path) {
+					return f.ID, nil
+				}
+			}
+		}
+	}
+	return "", mailbox.Permanent(fmt.Errorf("graph: import into folder %s of %s: no folder of the import/export API has that id or path: %w", folderID, m.address, mailbox.ErrNotFound))
+}
+
+// createFullFidelity imports an item stream into a folder (Mode create).
+// The POST goes to the importUrl through the scheduler without a token;
+// an answer of 401 or 403 (an expired or revoked session) takes a new
+// session once.
+func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if err := m.fullFidelity(); err != nil {
+		return "", err
+	}
+	ctx = m.ctx(ctx)
+	if p.Size > m.c.sched.limits.MaxItemBytes {
+		return "", fmt.Errorf("graph: import %q into %s: %w", p.Item.Subject, m.address, &mailbox.ItemTooLargeError{Size: p.Size, Limit: m.c.sched.limits.MaxItemBytes})
+	}
+	data, err := io.ReadAll(io.LimitReader(p.Body, m.c.sched.limits.MaxItemBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("graph: import %q into %s: read the stream: %w", p.Item.Subject, m.address, err)
+	}
+	if int64(len(data)) > m.c.sched.limits.MaxItemBytes {
+		return "", fmt.Errorf("graph: import %q into %s: %w", p.Item.Subject, m.address, &mailbox.ItemTooLargeError{Size: int64(len(data)), Limit: m.c.sched.limits.MaxItemBytes})
+	}
+	folder, err := m.importFolder(ctx, folderID)
+	if err != nil {
+		return "", err
+	}
+	body, _ := json.Marshal(map[string]string{"FolderId": folder, "Mode": "create", "Data": base64.StdEncoding.EncodeToString(data)})
+	for attempt := 0; ; attempt++ {
+		s, err := m.importSessionFor(ctx, attempt > 0)
+		if err != nil {
+			return "", err
+		}
+		id, err := m.postImport(ctx, s, body, p.Item.Subject)
+		var ge *Error
+		if attempt == 0 && errors.As(err, &ge) && (ge.Status == http.StatusUnauthorized || ge.Status == http.StatusForbidden) {
+			m.c.log.Debug("graph import session refused, taking a new one", "mailbox", m.address, "status", ge.Status)
+			continue
+		}
+		return id, err
+	}
+}
+
+// postImport POSTs one import body to the session's URL.
+func (m *Mailbox) postImport(ctx context.Context, s *importSession, body []byte, subject string) (string, error) {
+	op := fmt.Sprintf("import %q into %s through %s", subject, m.address, s.p)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("graph: %s: %w", op, s.p.redactErr(err))
+	}
+	req.ContentLength = int64(len(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := m.c.doPreauth(s.p, op, req)
+	if err != nil {
+		var ge *Error
+		if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
+			// The service refused the stream (e.g. data of another dialect).
+			return "", mailbox.Permanent(fmt.Errorf("%w: %w", err, mailbox.ErrItemRejected))
+		}
+		return "", err
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		ItemID    string `json:"itemId"`
+		ChangeKey string `json:"changeKey"`
+	}
+	if err := decodeAnswer(resp, 1<<20, &ans); err != nil {
+		return "", s.p.redactErr(wrapErr(op, err))
+	}
+	if ans.ItemID == "" {
+		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no itemId", op))
+	}
+	return ans.ItemID, nil
+}
