@@ -218,14 +218,16 @@ func Assess(in MailboxInventory, limits Limits) (reports.MailboxAssessment, []re
 	if in.HasArchive {
 		st := &reports.ArchiveStats{}
 		for _, f := range in.ArchiveFolders {
-			if f.Path == "" {
-				continue
+			// Items can sit in the archive root itself: they count, the
+			// root does not count as a folder.
+			if f.Path != "" {
+				st.Folders++
 			}
-			st.Folders++
 			st.Items += f.ItemCount
 			st.SizeBytes += f.SizeBytes
 		}
-		if len(in.ArchiveFolders) == 0 {
+		if in.ArchiveItems.Items > st.Items {
+			// The listing counted them one by one: the truer figure.
 			st.Items = in.ArchiveItems.Items
 		}
 		if st.SizeBytes == 0 {

@@ -823,3 +823,30 @@ func TestContentFindingsFromDeclarations(t *testing.T) {
 		})
 	}
 }
+
+// TestArchiveRootItemsCounted: items directly in the archive root count
+// (an archive of 10 items in its root was reported as 0 items in 0
+// folders against a real-shaped server).
+func TestArchiveRootItemsCounted(t *testing.T) {
+	for name, tc := range map[string]struct {
+		folders []mailbox.Folder
+		listed  int64
+	}{
+		"counts from the folders": {[]mailbox.Folder{{Path: "", ItemCount: 10, SizeBytes: 2458}}, 0},
+		"counts from the listing": {[]mailbox.Folder{{Path: ""}}, 10},
+	} {
+		in := cleanInventory()
+		in.HasArchive = true
+		in.ArchiveFolders = tc.folders
+		in.ArchiveItems = ItemStats{Items: tc.listed, SizeBytes: 2458}
+		a, fs := Assess(in, Limits{})
+		if a.Archive == nil || a.Archive.Items != 10 || a.Archive.Folders != 0 || a.Archive.SizeBytes != 2458 {
+			t.Errorf("%s: archive %+v, want 10 items, 0 folders, 2458 bytes", name, a.Archive)
+		}
+		for _, f := range fs {
+			if f.Code == CodeArchive && !strings.Contains(f.Found, "10 items") {
+				t.Errorf("%s: %q", name, f.Found)
+			}
+		}
+	}
+}
