@@ -263,3 +263,31 @@ func flagOf(v string) mailbox.FlagStatus {
 	}
 	return mailbox.NotFlagged
 }
+
+// StoredStream is everything the fake holds of one item, as ExportItems
+// would export it: for tests that compare a full-fidelity copy with its
+// source property by property.
+type StoredStream struct {
+	ID       string
+	SourceID string // the exmigrate stamp, "" when none
+	Item     fakestream.Item
+}
+
+// Streams lists the folder's items as ExportItems exports them, in order.
+func (f *FolderFixture) Streams() ([]StoredStream, error) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	var out []StoredStream
+	for _, x := range f.f.items {
+		data, err := f.s.exportItem(x)
+		if err != nil {
+			return nil, err
+		}
+		fi, err := fakestream.Decode(data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, StoredStream{ID: x.id, SourceID: x.ext[sourceKey], Item: fi})
+	}
+	return out, nil
+}
