@@ -1048,7 +1048,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 			hint = -1
 		}
 		losses.take() // an earlier attempt's losses are not this one's
-		targetID, err = r.dst.CreateItem(losses.watch(ctx), tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Body: counted, Size: hint})
+		targetID, err = r.dst.CreateItem(losses.watch(ctx), tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Dialect: route.Dialect, Body: counted, Size: hint})
 		size = counted.n
 		return err
 	})

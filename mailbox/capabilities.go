@@ -195,10 +195,11 @@ var formatPreference = []Format{FormatFullFidelity, FormatMIME, FormatTyped}
 
 // Route is how one kind of one store moves from a source to a target.
 type Route struct {
-	Store  Scope
-	Kind   Kind
-	Format Format
-	Loses  string // what the chosen paths do not carry
+	Store   Scope
+	Kind    Kind
+	Format  Format
+	Dialect string // the full-fidelity stream's dialect
+	Loses   string // what the chosen paths do not carry
 }
 
 // Gap is a kind of a store that no route carries, with the reason.
@@ -257,7 +258,7 @@ func PlanRoute(src, dst Capabilities, store, targetStore Scope, kind Kind) (Rout
 					sends = append(sends, fmt.Sprintf("%s: %s", f, reach))
 					continue
 				}
-				return Route{Store: store, Kind: kind, Format: f, Loses: joinNonEmpty(r.Loses, w.Loses)}, nil
+				return Route{Store: store, Kind: kind, Format: f, Dialect: r.Dialect, Loses: joinNonEmpty(r.Loses, w.Loses)}, nil
 			}
 		}
 	}

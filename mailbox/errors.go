@@ -34,6 +34,9 @@ var (
 	// ErrUnsupported: this side's protocol cannot reach the thing at all
 	// (Graph v1.0 and an online archive); nothing is wrong with access.
 	ErrUnsupported = errors.New("not supported by this side")
+	// ErrWouldSend: the side cannot do this without making the service
+	// send a message to someone (a cancellation, an update); it did not.
+	ErrWouldSend = errors.New("would make the service send a message")
 	// ErrThrottled: the service kept asking to slow down and the adapter,
 	// which owns retries after throttling answers, ran out of patience.
 	// Nothing above the adapter retries it again.

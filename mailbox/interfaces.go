@@ -129,3 +129,11 @@ type FolderPermissionReader interface {
 type Updater interface {
 	UpdateItem(ctx context.Context, itemID string, p Payload) error
 }
+
+// Deleter removes an item the tool wrote (the fidelity probe's scratch
+// items), sending nothing: where removal would make the service send a
+// cancellation or an update, it fails with ErrWouldSend and leaves the
+// item.
+type Deleter interface {
+	DeleteItem(ctx context.Context, itemID string) error
+}

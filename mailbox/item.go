@@ -111,6 +111,9 @@ type Payload struct {
 	// Size is the item's size as the source reports it, or -1 when
 	// unknown; a limit check, never a Content-Length.
 	Size int64
+	// Dialect names the stream of a FormatFullFidelity body (the source's
+	// read path's Dialect), opaque otherwise.
+	Dialect string
 }
 
 // Message is the MIME form of a payload: the adapters' mail writer.

@@ -39,6 +39,7 @@ const (
 	OpStamps         Op = "Stamps"
 	OpItems          Op = "Items"
 	OpUpdateItem     Op = "UpdateItem"
+	OpDeleteItem     Op = "DeleteItem"
 )
 
 // Fault is a failure injected into the next calls of one operation.
@@ -806,6 +807,26 @@ func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Paylo
 	m.s.seq++
 	it.meta.ChangeKey = "ck" + strconv.FormatInt(m.s.seq, 36)
 	st.log = append(st.log, event{seq: m.s.seq, folder: it.meta.FolderID, kind: mailbox.ChangeUpdated, item: itemID})
+	m.s.writes++
+	return nil
+}
+
+// DeleteItem removes an item through the contract (mailbox.Deleter), as
+// a client would: a write, counted, logged as a deletion.
+func (m *Mailbox) DeleteItem(ctx context.Context, itemID string) error {
+	st, fault, err := m.lock(ctx, OpDeleteItem)
+	if err != nil {
+		return err
+	}
+	defer m.unlock()
+	if fault != nil {
+		return fault.Err
+	}
+	it := st.items[itemID]
+	if it == nil {
+		return m.notFound("item", itemID)
+	}
+	m.deleteLocked(st, st.folders[it.meta.FolderID], itemID)
 	m.s.writes++
 	return nil
 }
