@@ -26,10 +26,14 @@ import (
 // host, to which each item is POSTed without an Authorization header.
 //
 // The ids of this API are not those of the mail, calendar and contacts
-// APIs (D3) and no mapping between them is documented: OpenItem and
+// APIs (D3) and no mapping between them is documented. OpenItem and
 // CreateItem in full fidelity take ids of this API (FullFidelityFolders,
-// FullFidelityItems list them); CreateItem also takes a folder id that
-// Folders named, mapped by its path.
+// FullFidelityItems list them) and, as a STOPGAP, ids that Folders, Items
+// and Changes named: a folder is mapped by its path, an item by its
+// folder and its creation time to the second (mapToImportExportID), which
+// refuses an ambiguous match. Folders and Changes still list through the
+// mail, calendar, contacts and To Do APIs: listing through this API (so
+// that the ids are the same everywhere) is not done yet.
 //
 // Stamps: stamping an imported item is not documented (D5: mailboxItem
 // documents get and filter of extended properties, not their creation),
@@ -62,6 +66,11 @@ type ieState struct {
 	mbxID   string
 	session *importSession
 	folders []FullFidelityFolder
+	// mapped are ids of the other APIs mapped to this API's, and
+	// created the items of import/export folders by creation second
+	// (mapToImportExportID).
+	mapped  map[string]string
+	created map[string]ieByCreated
 }
 
 type importSession struct {
@@ -290,19 +299,40 @@ func (m *Mailbox) openFullFidelity(ctx context.Context, itemID string) (io.ReadC
 	if err := m.fullFidelity(); err != nil {
 		return nil, err
 	}
-	items, err := m.ExportItems(ctx, []string{itemID})
-	if err != nil {
-		return nil, err
+	m.ie.mu.Lock()
+	mapped := m.ie.mapped[itemID]
+	m.ie.mu.Unlock()
+	ieID := itemID
+	if mapped != "" {
+		ieID = mapped
 	}
-	for _, it := range items {
-		if it.ItemID == itemID {
-			if it.Err != nil {
-				return nil, it.Err
-			}
-			return io.NopCloser(bytes.NewReader(it.Data)), nil
+	for attempt := 0; ; attempt++ {
+		items, err := m.ExportItems(ctx, []string{ieID})
+		if err != nil {
+			return nil, err
 		}
+		if len(items) != 1 || items[0].ItemID != ieID {
+			return nil, mailbox.Permanent(fmt.Errorf("graph: export item %s of %s: the answer does not name it", itemID, m.address))
+		}
+		it := items[0]
+		// An id the import/export API does not know may be one of the
+		// mail, calendar, contacts or To Do API: map it (a stopgap).
+		if attempt == 0 && mapped == "" && (errors.Is(it.Err, mailbox.ErrUnsupported) || errors.Is(it.Err, mailbox.ErrNotFound)) {
+			x, merr := m.mapToImportExportID(ctx, itemID)
+			if merr != nil {
+				if errors.Is(it.Err, mailbox.ErrNotFound) && errors.Is(merr, mailbox.ErrNotFound) {
+					return nil, it.Err
+				}
+				return nil, merr
+			}
+			ieID = x
+			continue
+		}
+		if it.Err != nil {
+			return nil, it.Err
+		}
+		return io.NopCloser(bytes.NewReader(it.Data)), nil
 	}
-	return nil, mailbox.Permanent(fmt.Errorf("graph: export item %s of %s: the answer does not name it", itemID, m.address))
 }
 
 // importSessionFor returns a usable import session: the cached one until
@@ -454,4 +484,90 @@ func (m *Mailbox) postImport(ctx context.Context, s *importSession, body []byte,
 		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no itemId", op))
 	}
 	return ans.ItemID, nil
+}
+
+// ieByCreated is one import/export folder's items by creation second.
+type ieByCreated map[int64][]string
+
+// mapToImportExportID maps an id of the mail, calendar, contacts or To Do
+// API to the import/export API's. No mapping is documented (D3), so this
+// is a STOPGAP: the item's folder is matched by path (the folder must have
+// been named by Folders), and the item within it by its creation time to
+// the second. When two items of that folder were created in the same
+// second the match is ambiguous and the item is refused (never guessed);
+// when none matches it is ErrNotFound.
+func (m *Mailbox) mapToImportExportID(ctx context.Context, id string) (string, error) {
+	m.ie.mu.Lock()
+	if x := m.ie.mapped[id]; x != "" {
+		m.ie.mu.Unlock()
+		return x, nil
+	}
+	m.ie.mu.Unlock()
+	var it struct {
+		Created        *time.Time `json:"createdDateTime"`
+		ParentFolderID string     `json:"parentFolderId"`
+	}
+	kind, folder := m.recall(id)
+	var u string
+	switch kind {
+	case mailbox.KindCalendar:
+		u = m.c.graphURL(userPath(m.address)+"/events/"+urlPathEscape(id), nil)
+	case mailbox.KindContacts:
+		u = m.c.graphURL(userPath(m.address)+"/contacts/"+urlPathEscape(id), nil)
+	case mailbox.KindTasks:
+		u = m.c.graphURL(m.tasksPath(folder)+"/"+urlPathEscape(id), nil)
+	default:
+		u = m.c.graphURL(userPath(m.address)+"/messages/"+urlPathEscape(id), url.Values{"$select": {"createdDateTime,parentFolderId"}})
+	}
+	op := "find the import/export id of item " + id + " of " + m.address
+	if err := m.getJSON(ctx, op, u, &it); err != nil {
+		return "", err
+	}
+	if it.ParentFolderID != "" {
+		folder = it.ParentFolderID
+	}
+	if it.Created == nil || folder == "" {
+		return "", mailbox.Permanent(fmt.Errorf("graph: %s: no creation time or folder to match: %w", op, mailbox.ErrUnsupported))
+	}
+	ieFolder, err := m.importFolder(ctx, folder)
+	if err != nil {
+		return "", err
+	}
+	sec := it.Created.Unix()
+	for attempt := 0; attempt < 2; attempt++ {
+		m.ie.mu.Lock()
+		idx := m.ie.created[ieFolder]
+		m.ie.mu.Unlock()
+		if idx == nil || attempt == 1 {
+			idx = ieByCreated{}
+			err := m.FullFidelityItems(ctx, ieFolder, func(x FullFidelityItem) error {
+				idx[x.Created.Unix()] = append(idx[x.Created.Unix()], x.ID)
+				return nil
+			})
+			if err != nil {
+				return "", err
+			}
+			m.ie.mu.Lock()
+			if m.ie.created == nil {
+				m.ie.created = map[string]ieByCreated{}
+			}
+			m.ie.created[ieFolder] = idx
+			m.ie.mu.Unlock()
+		}
+		switch ids := idx[sec]; len(ids) {
+		case 0:
+			continue
+		case 1:
+			m.ie.mu.Lock()
+			if m.ie.mapped == nil || len(m.ie.mapped) > 1<<20 {
+				m.ie.mapped = map[string]string{}
+			}
+			m.ie.mapped[id] = ids[0]
+			m.ie.mu.Unlock()
+			return ids[0], nil
+		default:
+			return "", mailbox.Permanent(fmt.Errorf("graph: %s: %d items of its folder were created in the same second, so the stopgap match by creation time is ambiguous: %w", op, len(ids), mailbox.ErrUnsupported))
+		}
+	}
+	return "", fmt.Errorf("graph: %s: no item of the import/export folder was created at %s: %w", op, it.Created.UTC().Format(time.RFC3339), mailbox.ErrNotFound)
 }
