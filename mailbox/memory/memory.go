@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -539,6 +540,13 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 	if it == nil || it.incomplete {
 		return nil, m.notFound("item", itemID)
 	}
+	if format == mailbox.FormatFullFidelity {
+		for _, p := range m.s.caps.Reader(m.storeOf(st, it), it.meta.Kind()) {
+			if p.Format == mailbox.FormatFullFidelity {
+				return wrapStream(p.Dialect, it)
+			}
+		}
+	}
 	if len(m.s.caps.Reader(m.storeOf(st, it), it.meta.Kind())) == 0 || format != it.format {
 		return nil, fmt.Errorf("memory: read %s as %s: %w", itemID, format, mailbox.ErrUnsupported)
 	}
@@ -584,10 +592,18 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 	kind := p.Item.Kind()
 	ok := false
 	for _, w := range caps.Writer(scope, kind) {
-		ok = ok || w.Format == p.Format
+		ok = ok || (w.Format == p.Format && (p.Format != mailbox.FormatFullFidelity || w.Dialect == p.Dialect))
 	}
 	if !ok {
-		return "", mailbox.Permanent(fmt.Errorf("memory: write a %s item as %s to the %s store: %w", kind, p.Format, scope, mailbox.ErrUnsupported))
+		return "", mailbox.Permanent(fmt.Errorf("memory: write a %s item as %s %s to the %s store: %w", kind, p.Format, p.Dialect, scope, mailbox.ErrUnsupported))
+	}
+	if p.Format == mailbox.FormatFullFidelity {
+		// The stream carries the item as it was stored: store it so.
+		inner, err := unwrapStream(p)
+		if err != nil {
+			return "", err
+		}
+		p = inner
 	}
 	it := &item{format: p.Format}
 	h := sha256.New()
@@ -890,4 +906,42 @@ func (m *Mailbox) Seed(folderID string, meta mailbox.Item, body []byte) string {
 	f.items = append(f.items, meta.ID)
 	st.log = append(st.log, event{seq: m.s.seq, folder: folderID, kind: mailbox.ChangeCreated, item: meta.ID})
 	return meta.ID
+}
+
+// stream is the memory backend's full-fidelity stream: the item's stored
+// format and body, and the dialect of the side that exported it.
+type stream struct {
+	Dialect string         `json:"dialect"`
+	Format  mailbox.Format `json:"format"`
+	Body    []byte         `json:"body"`
+}
+
+func wrapStream(dialect string, it *item) (io.ReadCloser, error) {
+	body := it.body
+	if it.file != "" {
+		var err error
+		if body, err = os.ReadFile(it.file); err != nil {
+			return nil, err
+		}
+	}
+	data, err := json.Marshal(stream{Dialect: dialect, Format: it.format, Body: body})
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// unwrapStream reads a stream written by wrapStream; a stream of another
+// dialect than the payload says, or no stream at all, is refused.
+func unwrapStream(p mailbox.Payload) (mailbox.Payload, error) {
+	data, err := io.ReadAll(p.Body)
+	if err != nil {
+		return p, fmt.Errorf("memory: read the stream of %s: %w", p.SourceID, err)
+	}
+	var s stream
+	if err := json.Unmarshal(data, &s); err != nil || s.Dialect != p.Dialect || s.Format == "" || s.Format == mailbox.FormatFullFidelity {
+		return p, mailbox.Permanent(fmt.Errorf("memory: not a %s stream: %w", p.Dialect, mailbox.ErrItemRejected))
+	}
+	p.Format, p.Body, p.Size = s.Format, bytes.NewReader(s.Body), int64(len(s.Body))
+	return p, nil
 }

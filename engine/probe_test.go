@@ -1,0 +1,164 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mailbox/mailboxtest"
+	"github.com/exmigrate/exmigrate/mailbox/memory"
+)
+
+// ffCaps is typedCaps plus full fidelity for every kind: read in the
+// dialect read, written in the dialects accept.
+func ffCaps(read string, accept ...string) mailbox.Capabilities {
+	c := typedCaps()
+	for _, k := range mailbox.Kinds() {
+		c.Reads = append(c.Reads, mailbox.Path{Store: mailbox.ScopePrimary, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: read})
+		for _, d := range accept {
+			c.Writes = append(c.Writes, mailbox.Path{Store: mailbox.ScopePrimary, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: d})
+		}
+	}
+	return c
+}
+
+// probeFixture is a source with a mail item, an appointment and a task,
+// and a target declaring what dst says.
+func probeFixture(t *testing.T, dst mailbox.Capabilities) (*memory.Mailbox, *memory.Service, *memory.Mailbox) {
+	t.Helper()
+	src := memory.New(memory.WithCapabilities(ffCaps("mem-a", "mem-a"))).AddMailbox("ana@contoso.com")
+	ctx := context.Background()
+	write := func(path, class string, body []byte, format mailbox.Format) {
+		id, ok := src.FolderByPath(mailbox.ScopePrimary, path)
+		if !ok {
+			t.Fatalf("no %s", path)
+		}
+		if _, err := src.CreateItem(ctx, id, mailbox.Payload{Item: mailbox.Item{Class: class, Subject: path + " sample"}, Format: format,
+			Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Inbox", mailbox.ClassMessage, []byte("Subject: Inbox sample\r\n\r\nhello\r\n"), mailbox.FormatMIME)
+	write("Calendar", mailbox.ClassAppointment, enc(mailbox.EncodeEvent(mailboxtest.SampleAppointment())), mailbox.FormatTyped)
+	write("Tasks", mailbox.ClassTask, enc(mailbox.EncodeTask(mailboxtest.SampleTask())), mailbox.FormatTyped)
+	svc := memory.New(memory.WithCapabilities(dst))
+	return src, svc, svc.AddMailbox("ana@fabrikam.com")
+}
+
+func verdicts(res *engine.ProbeResult) map[mailbox.Kind]engine.ProbeKind {
+	out := map[mailbox.Kind]engine.ProbeKind{}
+	for _, k := range res.Kinds {
+		out[k.Kind] = k
+	}
+	return out
+}
+
+// scratchCount counts the items left in the target's scratch folders.
+func scratchCount(t *testing.T, mb *memory.Mailbox) int {
+	t.Helper()
+	folders, err := mb.Folders(context.Background(), mailbox.ScopePrimary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range folders {
+		if strings.HasPrefix(f.Path, engine.ProbeFolderName) {
+			mb.Items(context.Background(), f.ID, func(mailbox.Item) error { n++; return nil })
+		}
+	}
+	return n
+}
+
+var probeTime = time.Date(2026, 11, 29, 22, 0, 0, 0, time.UTC)
+
+// TestProbeAcceptsItsOwnDialect: a target that takes the source's stream
+// is probed kind by kind, every kind with a sample reads back equal, the
+// scratch items are removed, and the verdict is full fidelity.
+func TestProbeAcceptsItsOwnDialect(t *testing.T) {
+	src, svc, dst := probeFixture(t, ffCaps("mem-a", "mem-a"))
+	res, err := engine.Probe(context.Background(), src, dst, probeTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verdicts(res)
+	for _, k := range []mailbox.Kind{mailbox.KindMail, mailbox.KindCalendar, mailbox.KindTasks} {
+		if !v[k].Accepted || v[k].Path != "full-fidelity" || v[k].Left != "" {
+			t.Errorf("%s: %+v, want accepted, full-fidelity, removed", k, v[k])
+		}
+	}
+	if v[mailbox.KindContacts].Subject != "" || v[mailbox.KindContacts].Path != "typed" || !strings.Contains(v[mailbox.KindContacts].Why, "no contacts item") {
+		t.Errorf("contacts without a sample: %+v", v[mailbox.KindContacts])
+	}
+	if !res.AcceptedDialect() || res.Dialect != "mem-a" || !strings.HasPrefix(res.Folder, engine.ProbeFolderName+" 2026-11-29") {
+		t.Errorf("result: %+v", res)
+	}
+	if n := scratchCount(t, dst); n != 0 {
+		t.Errorf("%d scratch items left on the target", n)
+	}
+	if svc.Writes() == 0 {
+		t.Error("the probe wrote nothing")
+	}
+}
+
+// TestProbeRefusedDialect: a target that does not take the source's
+// stream gets nothing written, and each kind falls back to its planned
+// path with the target's refusal as the reason.
+func TestProbeRefusedDialect(t *testing.T) {
+	src, _, dst := probeFixture(t, ffCaps("mem-b", "mem-b"))
+	res, err := engine.Probe(context.Background(), src, dst, probeTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := verdicts(res)
+	if v[mailbox.KindCalendar].Accepted || v[mailbox.KindCalendar].Path != "typed" || !strings.Contains(v[mailbox.KindCalendar].Why, "refused") ||
+		v[mailbox.KindMail].Path != "mime" || res.AcceptedDialect() {
+		t.Errorf("verdicts: %+v", res.Kinds)
+	}
+	if n := scratchCount(t, dst); n != 0 {
+		t.Errorf("%d scratch items on the target", n)
+	}
+}
+
+// alteringTarget stands for a service that takes the stream but does not
+// give the item back whole.
+type alteringTarget struct{ *memory.Mailbox }
+
+func (a alteringTarget) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if p.Item.Kind() != mailbox.KindCalendar {
+		return a.Mailbox.CreateItem(ctx, folderID, p)
+	}
+	ev := mailboxtest.SampleAppointment()
+	ev.Location = "somewhere else"
+	body := enc(mailbox.EncodeEvent(ev))
+	p.Format, p.Body, p.Size = mailbox.FormatTyped, bytes.NewReader(body), int64(len(body))
+	return a.Mailbox.CreateItem(ctx, folderID, p)
+}
+
+// wouldSend stands for a target whose removal of a meeting would send a
+// cancellation.
+type wouldSend struct{ alteringTarget }
+
+func (wouldSend) DeleteItem(context.Context, string) error { return mailbox.ErrWouldSend }
+
+func TestProbeFindsDifferencesAndLeavesWhatItCannotRemoveSilently(t *testing.T) {
+	src, _, dst := probeFixture(t, ffCaps("mem-a", "mem-a"))
+	res, err := engine.Probe(context.Background(), src, wouldSend{alteringTarget{dst}}, probeTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := verdicts(res)[mailbox.KindCalendar]
+	if cal.Accepted || cal.Path != "typed" || !strings.Contains(cal.Why, "differs") || !strings.Contains(cal.Why, "somewhere else") ||
+		!strings.Contains(cal.Left, "would send a cancellation") {
+		t.Errorf("calendar: %+v", cal)
+	}
+	if res.AcceptedDialect() {
+		t.Error("a dialect with a differing kind is accepted")
+	}
+	if n := scratchCount(t, dst); n != 3 {
+		t.Errorf("%d scratch items left, want the 3 it could not remove silently", n)
+	}
+}
