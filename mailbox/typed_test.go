@@ -165,7 +165,9 @@ func TestExpand(t *testing.T) {
 // the target accepts the source's dialect; otherwise the next format both
 // sides share is taken, and a path that would send mail never is.
 func TestPlanRouteFullFidelityDialects(t *testing.T) {
-	ff := func(d string) Path { return Path{Store: ScopePrimary, Kind: KindCalendar, Format: FormatFullFidelity, Dialect: d} }
+	ff := func(d string) Path {
+		return Path{Store: ScopePrimary, Kind: KindCalendar, Format: FormatFullFidelity, Dialect: d}
+	}
 	typed := Path{Store: ScopePrimary, Kind: KindCalendar, Format: FormatTyped, Loses: "attendees"}
 	sends := Path{Store: ScopePrimary, Kind: KindCalendar, Format: FormatFullFidelity, Dialect: DialectEWS, SideEffects: []SideEffect{SendsMeetingMessages}}
 	ews := Capabilities{Backend: "ews", Reads: []Path{ff(DialectEWS), typed}, Writes: []Path{ff(DialectEWS), typed}}
