@@ -222,3 +222,50 @@ func TestFullFidelityLimitsAndErrors(t *testing.T) {
 type zeros struct{}
 
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestFullFidelityUpdate: a changed source item replaces its copy in
+// place (UploadItems CreateAction Update): same id, new content, still
+// found by its stamp, nothing sent.
+func TestFullFidelityUpdate(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddMailbox(ffTarget)
+	ctx := context.Background()
+	src, dst := e.c.Mailbox(testMailbox), e.c.Mailbox(ffTarget)
+	items := ffSource(t, e)
+	series := items["series"].id
+	payload := func() mailbox.Payload {
+		data := readAll(t, src, series, mailbox.FormatFullFidelity)
+		return mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassAppointment}, SourceID: "ff-upd", Format: mailbox.FormatFullFidelity,
+			Body: bytes.NewReader(data), Size: int64(len(data))}
+	}
+	id, err := dst.CreateItem(ctx, "calendar", payload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.mb.Root("calendar").UpdateEvent(series, func(ev *mailbox.Event) { ev.Location = "Room 5.01" }) {
+		t.Fatal("the fixture did not change the series")
+	}
+	if err := dst.UpdateItem(ctx, id, payload()); err != nil {
+		t.Fatalf("UpdateItem: %v", err)
+	}
+	cal := e.srv.AddMailbox(ffTarget).Root("calendar")
+	evs := cal.Events()
+	if len(evs) != 1 || evs[0].ID != id || evs[0].Event.Location != "Room 5.01" || evs[0].SourceID != "ff-upd" {
+		t.Fatalf("after the update the target holds %+v, want %s at Room 5.01 stamped ff-upd", evs, id)
+	}
+	if a, b := readAll(t, src, series, mailbox.FormatTyped), readAll(t, dst, id, mailbox.FormatTyped); !bytes.Equal(a, b) {
+		t.Errorf("the updated copy reads\n%s\nwant\n%s", b, a)
+	}
+	// The stamp fails after the upload: the copy keeps its new content and
+	// the error says so; nothing is deleted.
+	e.srv.Inject(ewstest.Fault{Op: "UpdateItem", Kind: ewstest.FaultCode, Code: "ErrorAccessDenied"})
+	if err := dst.UpdateItem(ctx, id, payload()); !errors.Is(err, mailbox.ErrAccessDenied) {
+		t.Errorf("a failed stamp after an update: %v", err)
+	}
+	if n := len(cal.Items()); n != 1 {
+		t.Errorf("after a failed stamp the calendar holds %d items, want the copy kept", n)
+	}
+	if n := e.srv.MeetingMessagesSent(); n != 0 {
+		t.Errorf("%d meeting messages sent", n)
+	}
+}
