@@ -99,6 +99,11 @@ func Probe(ctx context.Context, src mailbox.Source, dst mailbox.Target, now time
 			res.Kinds = append(res.Kinds, pk)
 			continue
 		}
+		if !slices.ContainsFunc(dstCaps.Writer(mailbox.ScopePrimary, kind), func(p mailbox.Path) bool { return p.Format == mailbox.FormatFullFidelity }) {
+			pk.Why = fmt.Sprintf("the target (%s) has no full-fidelity write for %s items", dstCaps.Backend, kind)
+			res.Kinds = append(res.Kinds, pk)
+			continue
+		}
 		sample, folder, err := sampleOf(ctx, src, folders, kind)
 		if err != nil {
 			return res, err

@@ -162,3 +162,17 @@ func TestProbeFindsDifferencesAndLeavesWhatItCannotRemoveSilently(t *testing.T) 
 		t.Errorf("%d scratch items left, want the 3 it could not remove silently", n)
 	}
 }
+
+// TestProbeTargetWithoutFullFidelity: a target that declares no
+// full-fidelity write is not written to; the verdict says why.
+func TestProbeTargetWithoutFullFidelity(t *testing.T) {
+	src, svc, dst := probeFixture(t, typedCaps())
+	res, err := engine.Probe(context.Background(), src, dst, probeTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := verdicts(res)[mailbox.KindCalendar]
+	if cal.Accepted || cal.Path != "typed" || !strings.Contains(cal.Why, "no full-fidelity write") || svc.Writes() != 0 || res.Folder != "" {
+		t.Errorf("calendar %+v, %d writes, folder %q", cal, svc.Writes(), res.Folder)
+	}
+}
