@@ -430,3 +430,38 @@ func TestFullFidelityReadByMailAPIIDs(t *testing.T) {
 		t.Errorf("ambiguous match: %v", err)
 	}
 }
+
+// The import URL is under the mailbox's scheduler: a 429 there is waited
+// out and retried, and the requests count against the fake's budget.
+func TestImportThrottledAndCounted(t *testing.T) {
+	l := newIELab(t, nil, nil)
+	a := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	l.srv.AddMailbox(bob, mailbox.TypeUser)
+	id := a.ImportExportItemID(a.AddMessage("Inbox", graphtest.Message{Subject: "one"}))
+	src, dst := l.c.Mailbox(alice), l.c.Mailbox(bob)
+	rc, err := src.OpenItem(ctxT(t), id, mailbox.FormatFullFidelity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(rc)
+	inbox := ffFolder(t, dst, "Inbox")
+	if _, err := dst.MailboxID(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := l.srv.UsedBudget(clientID, bob)
+	l.srv.Inject(graphtest.Fault{Kind: graphtest.FaultThrottle, Count: 1, Path: "/import/", RetryAfter: "0.3"})
+	start := time.Now()
+	if _, err := dst.CreateItem(ctxT(t), inbox, ffPayload(bytes.NewReader(data))); err != nil {
+		t.Fatalf("import after a 429: %v", err)
+	}
+	if time.Since(start) < 300*time.Millisecond || l.srv.Throttled() != 1 || l.srv.EarlyRetries() != 0 {
+		t.Errorf("429 on the import URL: took %v, throttled %d, early retries %d", time.Since(start), l.srv.Throttled(), l.srv.EarlyRetries())
+	}
+	// createImportSession and the import count; so does the 429'd try.
+	if after, _ := l.srv.UsedBudget(clientID, bob); after-before < 2 {
+		t.Errorf("budget %d -> %d", before, after)
+	}
+	if dst.Capabilities().Backend != "graph" || len(l.srv.Mailbox(bob).Messages("Inbox")) != 1 {
+		t.Errorf("not imported")
+	}
+}
