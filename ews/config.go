@@ -32,6 +32,13 @@
 // SendMeetingCancellations at SendToNone: nothing is ever sent. What EWS
 // cannot set (another organizer, attendees' responses, a task's owner and
 // complete date) is reported with mailbox.ReportLoss.
+//
+// Full fidelity (fullfidelity.go): ExportItems reads any item as Exchange's
+// opaque stream, decoded from base64 as it arrives, and UploadItems writes
+// it back (CreateNew, or Update in place) before an UpdateItem stamps it;
+// every property travels and nothing is sent. The planner prefers it
+// between two EWS mailboxes; the same stream (and the same session rule
+// as OpenMIME) applies to OpenItem in that format.
 package ews
 
 import (

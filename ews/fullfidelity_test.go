@@ -269,3 +269,39 @@ func TestFullFidelityUpdate(t *testing.T) {
 		t.Errorf("%d meeting messages sent", n)
 	}
 }
+
+// TestFullFidelityStreams: a large item goes through both ways as a
+// stream (the upload of unknown size through a temp file), and an item in
+// Recoverable Items is read.
+func TestFullFidelityStreams(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddMailbox(ffTarget)
+	ctx := context.Background()
+	src, dst := e.c.Mailbox(testMailbox), e.c.Mailbox(ffTarget)
+	big := append([]byte("Subject: scan\r\nContent-Type: text/plain\r\n\r\n"), bytes.Repeat([]byte("0123456789abcdef\r\n"), 6<<20/18)...)
+	id := e.mb.Root("inbox").AddItem(ewstest.Item{MIME: big, Received: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)})
+	rc, err := src.OpenItem(ctx, id, mailbox.FormatFullFidelity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nid, err := dst.CreateItem(ctx, "inbox", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: "ff-big",
+		Format: mailbox.FormatFullFidelity, Body: rc, Size: -1})
+	rc.Close()
+	if err != nil {
+		t.Fatalf("upload of a large stream: %v", err)
+	}
+	if got := readAll(t, dst, nid, mailbox.FormatMIME); !bytes.Equal(got, big) {
+		t.Errorf("the large item's MIME after the round trip: %d bytes, want %d", len(got), len(big))
+	}
+	// A stream closed before its end releases the connection.
+	rc, err = src.OpenItem(ctx, id, mailbox.FormatFullFidelity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.CopyN(io.Discard, rc, 100)
+	rc.Close()
+	del := e.mb.RecoverableFolder("Deletions").AddItem(ewstest.Item{MIME: []byte("Subject: deleted\r\n\r\nx")})
+	if b := readAll(t, src, del, mailbox.FormatFullFidelity); len(b) == 0 {
+		t.Error("an item in Recoverable Items exported nothing")
+	}
+}
