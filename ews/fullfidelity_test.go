@@ -305,3 +305,27 @@ func TestFullFidelityStreams(t *testing.T) {
 		t.Error("an item in Recoverable Items exported nothing")
 	}
 }
+
+// TestFullFidelityThrottled: ErrorServerBusy on ExportItems and on
+// UploadItems is waited out and retried; the retried upload writes one
+// item.
+func TestFullFidelityThrottled(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddMailbox(ffTarget)
+	ctx := context.Background()
+	src, dst := e.c.Mailbox(testMailbox), e.c.Mailbox(ffTarget)
+	id := e.mb.Root("inbox").AddItem(ewstest.Item{MIME: mime("Busy", 300)})
+	e.srv.Inject(ewstest.Fault{Op: "ExportItems", Kind: ewstest.FaultServerBusy, BackOff: time.Millisecond})
+	data := readAll(t, src, id, mailbox.FormatFullFidelity)
+	e.srv.Inject(ewstest.Fault{Op: "UploadItems", Kind: ewstest.FaultServerBusy, BackOff: time.Millisecond})
+	if _, err := dst.CreateItem(ctx, "inbox", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: "ff-busy",
+		Format: mailbox.FormatFullFidelity, Body: bytes.NewReader(data), Size: int64(len(data))}); err != nil {
+		t.Fatalf("an upload answered ErrorServerBusy once: %v", err)
+	}
+	if n := len(e.srv.AddMailbox(ffTarget).Root("inbox").Items()); n != 1 {
+		t.Errorf("the target inbox holds %d items, want 1", n)
+	}
+	if e.srv.Requests("ExportItems") != 2 || e.srv.Requests("UploadItems") != 2 {
+		t.Errorf("%d exports and %d uploads, want each retried once", e.srv.Requests("ExportItems"), e.srv.Requests("UploadItems"))
+	}
+}
