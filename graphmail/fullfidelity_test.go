@@ -465,3 +465,47 @@ func TestImportThrottledAndCounted(t *testing.T) {
 		t.Errorf("not imported")
 	}
 }
+
+// The import/export delta: a first round names every item, a later one
+// what changed and what went, and a forgotten state is ErrSyncStateInvalid.
+func TestFullFidelityChanges(t *testing.T) {
+	l := newIELab(t, nil, nil)
+	a := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, a.AddMessage("Inbox", graphtest.Message{Subject: "m" + string(rune('0'+i))}))
+	}
+	mb := l.c.Mailbox(alice)
+	inbox := ffFolder(t, mb, "Inbox")
+	round := func(state string) (map[mailbox.ChangeKind][]string, string) {
+		got := map[mailbox.ChangeKind][]string{}
+		for {
+			p, err := mb.FullFidelityChanges(ctxT(t), inbox, state)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range p.Changes {
+				got[c.Kind] = append(got[c.Kind], c.Item.ID)
+			}
+			state = p.State
+			if !p.More {
+				return got, state
+			}
+		}
+	}
+	got, state := round("")
+	if len(got[mailbox.ChangeCreated]) != 3 || got[mailbox.ChangeCreated][0] != a.ImportExportItemID(ids[0]) {
+		t.Fatalf("first round: %v", got)
+	}
+	a.DeleteMessage(ids[1])
+	added := a.AddMessage("Inbox", graphtest.Message{Subject: "new"})
+	got, state = round(state)
+	if len(got[mailbox.ChangeCreated]) != 1 || got[mailbox.ChangeCreated][0] != a.ImportExportItemID(added) ||
+		len(got[mailbox.ChangeDeleted]) != 1 || a.APIItemID(got[mailbox.ChangeDeleted][0]) != ids[1] {
+		t.Errorf("second round: %v", got)
+	}
+	l.srv.ExpireDeltaTokens()
+	if _, err := mb.FullFidelityChanges(ctxT(t), inbox, state); !errors.Is(err, mailbox.ErrSyncStateInvalid) {
+		t.Errorf("forgotten state: %v", err)
+	}
+}
