@@ -219,6 +219,9 @@ func (c *Client) stamp(ctx context.Context, mbx, itemID, class, sourceID string)
 // createFullFidelity uploads a full-fidelity payload as a new item and
 // stamps it; a failed stamp removes the upload (see the comment above).
 func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if err := ewsDialect(p); err != nil {
+		return "", err
+	}
 	if p.Size >= 0 && p.Size > maxUploadBytes {
 		return "", &mailbox.ItemTooLargeError{Size: p.Size, Limit: maxUploadBytes}
 	}
@@ -249,6 +252,9 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 // its new content and no stamp; it is not deleted (it holds the copy),
 // and the caller, which knows the item's id, updates it again.
 func (m *Mailbox) updateFullFidelity(ctx context.Context, itemID string, p mailbox.Payload) error {
+	if err := ewsDialect(p); err != nil {
+		return err
+	}
 	if p.Size >= 0 && p.Size > maxUploadBytes {
 		return &mailbox.ItemTooLargeError{Size: p.Size, Limit: maxUploadBytes}
 	}
@@ -281,6 +287,27 @@ func (m *Mailbox) updateFullFidelity(ctx context.Context, itemID string, p mailb
 	}
 	if err := m.c.stamp(ctx, m.address, id, class, p.SourceID); err != nil {
 		return fmt.Errorf("stamp %s again after its update in %s: %w", itemID, m.address, err)
+	}
+	return nil
+}
+
+// ewsDialect refuses, before anything is read or sent, a stream of
+// another dialect: UploadItems takes only ExportItems output (items.md
+// E1). A payload that names no dialect is taken as EWS data.
+func ewsDialect(p mailbox.Payload) error {
+	if p.Dialect != "" && p.Dialect != mailbox.DialectEWS {
+		return mailbox.Permanent(fmt.Errorf("ews: upload %s: a %s stream: UploadItems takes ExportItems data only: %w", p.SourceID, p.Dialect, mailbox.ErrUnsupported))
+	}
+	return nil
+}
+
+// DeleteItem removes an item the tool wrote (mailbox.Deleter): DeleteItem
+// with HardDelete and SendMeetingCancellations SendToNone, so a meeting
+// is removed without a cancellation and nothing lands in Deleted Items.
+// It never needs to send, so it never fails with mailbox.ErrWouldSend.
+func (m *Mailbox) DeleteItem(ctx context.Context, itemID string) error {
+	if err := m.c.deleteItems(ctx, m.address, itemID); err != nil {
+		return fmt.Errorf("delete %s in %s: %w", itemID, m.address, err)
 	}
 	return nil
 }

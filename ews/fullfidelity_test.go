@@ -329,3 +329,32 @@ func TestFullFidelityThrottled(t *testing.T) {
 		t.Errorf("%d exports and %d uploads, want each retried once", e.srv.Requests("ExportItems"), e.srv.Requests("UploadItems"))
 	}
 }
+
+// TestFullFidelityDialectAndDelete: a stream of another dialect is
+// refused before anything is read or sent; DeleteItem removes a meeting
+// the tool wrote without a cancellation.
+func TestFullFidelityDialectAndDelete(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	read := false
+	_, err := box.CreateItem(ctx, "inbox", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: "g",
+		Format: mailbox.FormatFullFidelity, Dialect: mailbox.DialectGraph, Body: failingReader{&read}, Size: 10})
+	if !errors.Is(err, mailbox.ErrUnsupported) || !mailbox.IsPermanent(err) || read || e.srv.Requests("") != 0 {
+		t.Errorf("a Graph stream: %v (read %v, %d requests), want a permanent ErrUnsupported before anything", err, read, e.srv.Requests(""))
+	}
+	var _ mailbox.Deleter = box
+	id := e.mb.Root("calendar").AddEvent(mailboxtest.SampleMeeting(testMailbox))
+	if err := box.DeleteItem(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.mb.Root("calendar").Items()); n != 0 || e.srv.MeetingMessagesSent() != 0 {
+		t.Errorf("after DeleteItem the calendar holds %d items, %d meeting messages sent", n, e.srv.MeetingMessagesSent())
+	}
+	if n := len(e.mb.Root("deleteditems").Items()); n != 0 {
+		t.Errorf("DeleteItem moved %d items to Deleted Items, want a hard delete", n)
+	}
+	if err := box.DeleteItem(ctx, id); !errors.Is(err, mailbox.ErrNotFound) {
+		t.Errorf("deleting it again: %v, want ErrNotFound", err)
+	}
+}
