@@ -122,6 +122,8 @@ func TestFullFidelityCopyEveryKind(t *testing.T) {
 		Recurrence: &mailbox.Recurrence{Pattern: "weekly", Interval: 1, DaysOfWeek: []string{"monday"}, Range: "numbered", StartDate: "2026-03-02", Occurrences: 4}})
 	a.AddContact("", mailbox.Contact{DisplayName: "Eve Example", GivenName: "Eve", Surname: "Example", CompanyName: "Fabrikam"})
 	a.AddTask("", mailbox.Task{Subject: "file it", Status: "InProgress", Importance: mailbox.ImportanceHigh})
+	a.AddMessage("Notes", graphtest.Message{Subject: "sticky", Body: "remember", ExtendedProperties: map[string]string{"String 0x001A": mailbox.ClassStickyNote}})
+	b.Folder("Notes")
 
 	src, dst := l.c.Mailbox(alice), l.c.Mailbox(bob)
 	caps := dst.Capabilities()
@@ -159,7 +161,7 @@ func TestFullFidelityCopyEveryKind(t *testing.T) {
 	if n := copyFolder(t, src, dst, "Inbox", inbox); n != 1 {
 		t.Fatalf("copied %d messages", n)
 	}
-	for _, path := range []string{"Calendar", "Contacts", "Tasks"} {
+	for _, path := range []string{"Calendar", "Contacts", "Tasks", "Notes"} {
 		if n := copyFolder(t, src, dst, path, ffFolder(t, dst, path)); n != 1 {
 			t.Fatalf("copied %d items of %s", n, path)
 		}
@@ -167,6 +169,9 @@ func TestFullFidelityCopyEveryKind(t *testing.T) {
 
 	if got, want := stored(t, b.Messages("Inbox"), "ID", "FolderID", "Created", "Modified"), stored(t, a.Messages("Inbox"), "ID", "FolderID", "Created", "Modified"); got != want {
 		t.Errorf("messages differ:\n got %s\nwant %s", got, want)
+	}
+	if got, want := stored(t, b.Messages("Notes"), "ID", "FolderID", "Created", "Modified"), stored(t, a.Messages("Notes"), "ID", "FolderID", "Created", "Modified"); got != want || !strings.Contains(got, mailbox.ClassStickyNote) {
+		t.Errorf("notes differ:\n got %s\nwant %s", got, want)
 	}
 	if got, want := stored(t, b.Events(""), "ID"), stored(t, a.Events(""), "ID"); got != want {
 		t.Errorf("events differ:\n got %s\nwant %s", got, want)
@@ -183,7 +188,7 @@ func TestFullFidelityCopyEveryKind(t *testing.T) {
 	if n := l.srv.MeetingMessagesSent(); n != 0 {
 		t.Errorf("%d meeting messages sent", n)
 	}
-	if l.srv.Imports() != 4 {
+	if l.srv.Imports() != 5 {
 		t.Errorf("%d imports", l.srv.Imports())
 	}
 	// An imported item carries no stamp: FindBySourceID does not find it.

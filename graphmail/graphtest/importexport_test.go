@@ -455,3 +455,21 @@ func FuzzParseImportRequest(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseIEID(f *testing.F) {
+	f.Add("SUVYMXxtfE1CWDphYmNkQGVmZ2h8QUFNaw")
+	f.Add("AAMkAAgAAAAAAAAAGG742r1EU1tGYksOplYE----__8=")
+	f.Fuzz(func(t *testing.T, id string) {
+		mbx, kind, api, ok := parseIEID(id)
+		if !ok {
+			return
+		}
+		if api == "" || kind == 0 {
+			t.Fatalf("accepted %q", id)
+		}
+		// An id that parses is one ieID makes.
+		if back := base64.RawURLEncoding.EncodeToString([]byte("IEX1|" + string(kind) + "|" + mbx + "|" + api)); back != id {
+			t.Fatalf("%q parses but is not canonical (%q)", id, back)
+		}
+	})
+}

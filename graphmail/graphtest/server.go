@@ -16,6 +16,11 @@
 // connections, latency) can be injected. MSAL Python and requests run
 // against it unmodified (msal_test.go).
 //
+// The mailbox import/export API (/admin/exchange/mailboxes/{id}/folders,
+// items, delta, exportItems, createImportSession and the import URL on the
+// upload host) serves the same stores under ids of its own, with opaque
+// full-fidelity streams (internal/fakestream): importexport.go.
+//
 // Meetings have Graph's side effects: an event written with attendees
 // sends them requests, updates and cancellations (delivered to the fake's
 // mailboxes and counted by MeetingMessagesSent), so that a test can prove
