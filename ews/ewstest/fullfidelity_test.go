@@ -217,7 +217,11 @@ func TestExportItemsAnswers(t *testing.T) {
 		t.Errorf("ItemIds %v", ids)
 	}
 	_, upload := l.do(t, uploadBody("CreateNew", l.mb.Root("inbox").ID(), "", datas[0]))
-	xmllintAll(t, map[string][]byte{"export": resp, "upload": upload})
+	_, refused := l.do(t, uploadBody("CreateNew", l.mb.Root("inbox").ID(), "", []byte("not a stream")))
+	if m := messages(t, refused); len(m) != 1 || m[0][1] != "ErrorInvalidRequest" {
+		t.Errorf("an upload of no stream: %v", m)
+	}
+	xmllintAll(t, map[string][]byte{"export": resp, "upload": upload, "refused": refused})
 }
 
 // TestUploadItemsActions: CreateNew, Update and UpdateOrCreate as
