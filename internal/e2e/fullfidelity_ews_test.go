@@ -18,9 +18,10 @@ import (
 
 // fullFidelityScenario is the every-kind scenario with notes and a
 // journal entry beside the calendar, contacts (a group among them) and
-// tasks of the on-prem mailbox: one item of every kind.
+// tasks of the on-prem mailbox, and an online archive: one item of every
+// kind.
 var fullFidelityScenario = strings.Replace(everyKindScenario, "non_mail_items: {Calendar: 6, Contacts: 4, Tasks: 4}",
-	"non_mail_items: {Calendar: 6, Contacts: 4, Tasks: 4, Notes: 2, Journal: 1}", 1)
+	"non_mail_items: {Calendar: 6, Contacts: 4, Tasks: 4, Notes: 2, Journal: 1}\n    archive: 3", 1)
 
 // streamKey names an item by what it is, not by its id: its class,
 // subject, received time, and a calendar item's start or a task's due
@@ -59,7 +60,7 @@ func comparable(it fakestream.Item) fakestream.Item {
 func TestFullFidelityOnPremToOnPrem(t *testing.T) {
 	const src, dst = "nina@contoso.com", "nina.ff@contoso.com"
 	e := startLab(t, mustScenario(t, fullFidelityScenario), lab.Options{})
-	e.lab.EWS.AddMailbox(dst)
+	e.lab.EWS.AddMailbox(dst).EnableArchive()
 	srcMB, _ := e.lab.EWS.LookupMailbox(src)
 	dstMB, _ := e.lab.EWS.LookupMailbox(dst)
 	// Something of each kind only full fidelity carries: a task's owner,
@@ -71,11 +72,21 @@ func TestFullFidelityOnPremToOnPrem(t *testing.T) {
 		})
 		break
 	}
-	folders := []string{"Inbox", "Calendar", "Contacts", "Tasks", "Notes", "Journal"}
+	type place struct {
+		path string
+		of   func(*ewstest.MailboxFixture) *ewstest.FolderFixture
+	}
+	var folders []place
+	for _, p := range []string{"Inbox", "Calendar", "Contacts", "Tasks", "Notes", "Journal"} {
+		folders = append(folders, place{p, func(m *ewstest.MailboxFixture) *ewstest.FolderFixture { return m.Folder(p) }})
+	}
+	folders = append(folders, place{"archive Inbox", func(m *ewstest.MailboxFixture) *ewstest.FolderFixture { return m.ArchiveFolder("Inbox") }})
 	entry := csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationOnPrem}
 	uploads, creates := e.lab.EWS.Requests("UploadItems"), e.lab.EWS.Requests("CreateItem")
 
-	res := e.copyOnce(t, entry, dispatch.OnPremToOnPrem, testOptions())
+	opts := testOptions()
+	opts.Stores = []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive}
+	res := e.copyOnce(t, entry, dispatch.OnPremToOnPrem, opts)
 
 	paths := engine.ParsePaths(res.Paths)
 	for _, k := range mailbox.Kinds() {
@@ -83,12 +94,16 @@ func TestFullFidelityOnPremToOnPrem(t *testing.T) {
 			t.Errorf("primary/%s moved as %q, want full fidelity (paths %s)", k, p, res.Paths)
 		}
 	}
+	if p := paths["archive/mail"]; p != string(mailbox.FormatFullFidelity) {
+		t.Errorf("archive/mail moved as %q, want full fidelity (paths %s)", p, res.Paths)
+	}
 	if len(res.Losses) != 0 || res.LossesTotal != 0 {
 		t.Errorf("full fidelity reported %d losses: %+v", res.LossesTotal, res.Losses)
 	}
-	total := 0
-	for _, path := range folders {
-		sf, df := srcMB.Folder(path), dstMB.Folder(path)
+	total, archived := 0, 0
+	for _, pl := range folders {
+		path := pl.path
+		sf, df := pl.of(srcMB), pl.of(dstMB)
 		ss, err := sf.Streams()
 		if err != nil {
 			t.Fatal(err)
@@ -120,6 +135,9 @@ func TestFullFidelityOnPremToOnPrem(t *testing.T) {
 				t.Errorf("%s: the meeting %s lost its organizer or attendees", path, k)
 			}
 			total++
+			if strings.HasPrefix(path, "archive") {
+				archived++
+			}
 		}
 	}
 	t.Logf("%d items compared; paths %s", total, res.Paths)
@@ -134,16 +152,17 @@ func TestFullFidelityOnPremToOnPrem(t *testing.T) {
 	}
 
 	writes := e.lab.EWS.Writes()
-	if again := e.copyOnce(t, entry, dispatch.OnPremToOnPrem, testOptions()); again.ItemsCopied != 0 || again.Updated != 0 || e.lab.EWS.Writes() != writes {
+	if again := e.copyOnce(t, entry, dispatch.OnPremToOnPrem, opts); again.ItemsCopied != 0 || again.Updated != 0 || e.lab.EWS.Writes() != writes {
 		t.Errorf("second pass: copied %d, updated %d, %d writes; want none", again.ItemsCopied, again.Updated, e.lab.EWS.Writes()-writes)
 	}
-	// The stamps on the target are the truth: a new state adopts every copy.
+	// The stamps on the target are the truth: a new state adopts every
+	// copy (of the primary store, which copyWithNewState copies).
 	fresh := e.copyWithNewState(t, entry, dispatch.OnPremToOnPrem)
 	var adopted int64
 	for _, k := range fresh.Kinds {
 		adopted += k.Adopted
 	}
-	if adopted != int64(total) {
-		t.Errorf("a new state adopted %d items, want %d", adopted, total)
+	if adopted != int64(total-archived) {
+		t.Errorf("a new state adopted %d items, want %d", adopted, total-archived)
 	}
 }
