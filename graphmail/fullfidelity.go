@@ -308,13 +308,21 @@ func (m *Mailbox) openFullFidelity(ctx context.Context, itemID string) (io.ReadC
 	}
 	for attempt := 0; ; attempt++ {
 		items, err := m.ExportItems(ctx, []string{ieID})
-		if err != nil {
+		var ge *Error
+		if err != nil && !(attempt == 0 && mapped == "" && errors.As(err, &ge) && ge.Status == http.StatusBadRequest) {
 			return nil, err
 		}
-		if len(items) != 1 || items[0].ItemID != ieID {
+		var it ExportedItem
+		switch {
+		case err != nil:
+			// How the service answers an id of another API is not
+			// documented: a whole-request 400 is taken as that too.
+			it.Err = fmt.Errorf("%w: %w", err, mailbox.ErrUnsupported)
+		case len(items) != 1 || items[0].ItemID != ieID:
 			return nil, mailbox.Permanent(fmt.Errorf("graph: export item %s of %s: the answer does not name it", itemID, m.address))
+		default:
+			it = items[0]
 		}
-		it := items[0]
 		// An id the import/export API does not know may be one of the
 		// mail, calendar, contacts or To Do API: map it (a stopgap).
 		if attempt == 0 && mapped == "" && (errors.Is(it.Err, mailbox.ErrUnsupported) || errors.Is(it.Err, mailbox.ErrNotFound)) {

@@ -94,6 +94,9 @@ func stored(t *testing.T, v any, drop ...string) string {
 			for _, d := range drop {
 				delete(x, d)
 			}
+			for _, v := range x {
+				strip(v)
+			}
 		case []any:
 			for _, e := range x {
 				strip(e)

@@ -1169,6 +1169,10 @@ func (s *Server) importLocked(mb *mbox, in importRequest) (int, map[string]strin
 				m.ExtendedProperties["String 0x001A"] = it.Class
 			}
 		}
+		// Attachments are new objects of the new item.
+		for i := range m.Attachments {
+			m.Attachments[i].ID = s.nextID("AAMkA")
+		}
 		if m.Importance == "" {
 			m.Importance = "normal"
 		}
