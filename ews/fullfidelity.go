@@ -32,8 +32,11 @@ import (
 // for a copy. When the stamp update fails, the uploaded item is deleted
 // (HardDelete, SendMeetingCancellations SendToNone), reported as a side
 // write. What remains: a process killed between the upload and the stamp
-// leaves an unstamped copy in the target folder that nothing finds again
-// (the next write uploads a new one). That orphan is not cleaned up.
+// (or a delete that fails after a failed stamp) leaves an unstamped copy
+// in the target folder that nothing finds again: FindBySourceID and Stamps
+// do not report it, the next write uploads a new one, and the orphan is
+// not cleaned up (the contract's "removes or completes it" is not met for
+// it; no id or property links it to its write).
 // A stream of an item that already carried an exmigrate stamp (a copy of
 // a copy) uploads with that old stamp until the new one overwrites it.
 
