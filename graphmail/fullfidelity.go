@@ -431,6 +431,19 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 		return "", err
 	}
 	ctx = m.ctx(ctx)
+	// The stream's dialect, when the engine names it, is checked before
+	// anything is read or sent: Graph documents import of exportItems
+	// data only (items.md D9); EWS data goes only where a probe found the
+	// tenant takes it (Config.AcceptEWSStreams).
+	switch p.Dialect {
+	case "", mailbox.DialectGraph:
+	case mailbox.DialectEWS:
+		if !m.c.cfg.AcceptEWSStreams {
+			return "", mailbox.Permanent(fmt.Errorf("graph: import %s into %s: an EWS ExportItems stream, and Graph documents import of exportItems data only (set AcceptEWSStreams when a probe found the tenant takes EWS data): %w", p.SourceID, m.address, mailbox.ErrUnsupported))
+		}
+	default:
+		return "", mailbox.Permanent(fmt.Errorf("graph: import %s into %s: a stream of dialect %q: %w", p.SourceID, m.address, p.Dialect, mailbox.ErrUnsupported))
+	}
 	if p.Size > m.c.sched.limits.MaxItemBytes {
 		return "", fmt.Errorf("graph: import %q into %s: %w", p.Item.Subject, m.address, &mailbox.ItemTooLargeError{Size: p.Size, Limit: m.c.sched.limits.MaxItemBytes})
 	}

@@ -241,7 +241,19 @@ func TestFullFidelityEWSStreams(t *testing.T) {
 	}
 	stream := graphtest.EWSStream(mailbox.ClassMessage, "from exchange 2016", []byte("Subject: from exchange 2016\r\n\r\nhi\r\n"))
 	inbox := ffFolder(t, dst, "Inbox")
-	_, err := dst.CreateItem(ctxT(t), inbox, ffPayload(bytes.NewReader(stream)))
+	ewsPayload := func() mailbox.Payload {
+		p := ffPayload(bytes.NewReader(stream))
+		p.Dialect = mailbox.DialectEWS
+		return p
+	}
+	// A client without AcceptEWSStreams refuses an EWS-dialect payload
+	// before any request.
+	plain := l.client(t, func(c *graphmail.Config) { c.FullFidelity = true }).Mailbox(bob)
+	before := l.srv.Requests()
+	if _, err := plain.CreateItem(ctxT(t), inbox, ewsPayload()); !errors.Is(err, mailbox.ErrUnsupported) || !mailbox.IsPermanent(err) || l.srv.Requests() != before {
+		t.Errorf("EWS dialect without AcceptEWSStreams: %v (%d requests)", err, l.srv.Requests()-before)
+	}
+	_, err := dst.CreateItem(ctxT(t), inbox, ewsPayload())
 	if err == nil || !errors.Is(err, mailbox.ErrItemRejected) || !mailbox.IsPermanent(err) || !strings.Contains(err.Error(), "not exported by Microsoft Graph") {
 		t.Fatalf("EWS stream into a fake that refuses them: %v", err)
 	}
@@ -249,7 +261,7 @@ func TestFullFidelityEWSStreams(t *testing.T) {
 		t.Fatalf("%d messages after a refused import", n)
 	}
 	l.srv.AcceptEWSStreams(true)
-	if _, err := dst.CreateItem(ctxT(t), inbox, ffPayload(bytes.NewReader(stream))); err != nil {
+	if _, err := dst.CreateItem(ctxT(t), inbox, ewsPayload()); err != nil {
 		t.Fatalf("EWS stream accepted: %v", err)
 	}
 	if ms := b.Messages("Inbox"); len(ms) != 1 || ms[0].Subject != "from exchange 2016" {
