@@ -395,6 +395,9 @@ func TestFullFidelityReadByMailAPIIDs(t *testing.T) {
 		a.AddMessage("Inbox/Projects", graphtest.Message{Subject: s, Created: t0.Add(time.Duration(i) * time.Second), Received: t0})
 	}
 	a.AddContact("", mailbox.Contact{DisplayName: "Zed"})
+	a.AddEvent("", mailbox.Event{Subject: "standup", Start: t0, End: t0.Add(15 * time.Minute), IsMeeting: true, Organizer: &mailbox.Attendee{Address: alice},
+		Attendees: []mailbox.Attendee{{Address: bob, Type: "Required"}}})
+	a.AddTask("", mailbox.Task{Subject: "todo"})
 	src, dst := l.c.Mailbox(alice), l.c.Mailbox(bob)
 	folders, err := src.Folders(ctxT(t), mailbox.ScopePrimary)
 	if err != nil {
@@ -416,7 +419,7 @@ func TestFullFidelityReadByMailAPIIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range folders {
-		if f.Path != "Inbox/Projects" && f.Path != "Contacts" {
+		if f.Path != "Inbox/Projects" && f.Path != "Contacts" && f.Path != "Calendar" && f.Path != "Tasks" {
 			continue
 		}
 		target := dstFolders(f.Path)
@@ -439,6 +442,15 @@ func TestFullFidelityReadByMailAPIIDs(t *testing.T) {
 	}
 	if got, want := stored(t, b.Contacts(b.ContactsFolderID()), drop...), stored(t, a.Contacts(a.ContactsFolderID()), drop...); got != want {
 		t.Errorf("contacts differ:\n got %s\nwant %s", got, want)
+	}
+	if got, want := stored(t, b.Events(""), "ID"), stored(t, a.Events(""), "ID"); got != want || len(b.Events("")) != 1 {
+		t.Errorf("events differ:\n got %s\nwant %s", got, want)
+	}
+	if got, want := stored(t, b.Tasks(""), "ID"), stored(t, a.Tasks(""), "ID"); got != want || len(b.Tasks("")) != 1 {
+		t.Errorf("tasks differ:\n got %s\nwant %s", got, want)
+	}
+	if l.srv.MeetingMessagesSent() != 0 {
+		t.Errorf("%d meeting messages sent", l.srv.MeetingMessagesSent())
 	}
 	// Two items created in the same second cannot be told apart.
 	twin := a.AddMessage("Inbox", graphtest.Message{Subject: "twin 1", Created: t0})
