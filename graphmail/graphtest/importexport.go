@@ -407,9 +407,12 @@ func (s *Server) routeAdmin(q *req) {
 
 // ieQuery is what a list request of this API asks.
 type ieQuery struct {
-	sel          []string
-	typeEq       string
-	hasType      bool
+	sel []string
+	// filter is a list's $filter, compiled against the folder or item
+	// schema; expandSV the $filter of $expand=singleValueExtendedProperties.
+	filter       *compiledFilter
+	hasFilter    bool
+	expandSV     *compiledFilter
 	top, skip    int
 	hasTop       bool
 	count        bool
@@ -470,8 +473,26 @@ func parseIEQuery(v url.Values, props []string, delta bool) (ieQuery, error) {
 				return q, fmt.Errorf("invalid value '%s' for the query option '$count'", val)
 			}
 		case "$filter":
-			if err := q.parseFilter(val, delta); err != nil {
+			if err := q.parseFilter(val, delta, props); err != nil {
 				return q, err
+			}
+		case "$expand":
+			if delta || len(props) == len(ieFolderProps) {
+				return q, fmt.Errorf("the query option '$expand' is not supported here")
+			}
+			items, qe := parseExpand(val)
+			if qe != nil {
+				return q, fmt.Errorf("%s", qe.message)
+			}
+			for _, it := range items {
+				if !strings.EqualFold(it.name, "singleValueExtendedProperties") || len(it.sel) > 0 {
+					return q, fmt.Errorf("could not find a navigation property named '%s' on type 'microsoft.graph.mailboxItem'", it.name)
+				}
+				sv, qe := parseFilter(it.filter, singleValuePropSchema)
+				if qe != nil {
+					return q, fmt.Errorf("%s", qe.message)
+				}
+				q.expandSV = sv
 			}
 		case "$skiptoken", "$deltatoken":
 			if !delta && k == "$deltatoken" {
@@ -489,9 +510,11 @@ func parseIEQuery(v url.Values, props []string, delta bool) (ieQuery, error) {
 	return q, nil
 }
 
-// parseFilter takes "type eq '...'" on lists and only
-// "receivedDateTime ge|gt {time}" on delta (D3).
-func (q *ieQuery) parseFilter(f string, delta bool) error {
+// parseFilter takes, on lists, a filter over the folder's or the item's
+// properties (type, displayName; type, createdDateTime, categories and
+// singleValueExtendedProperties), and on delta only
+// "receivedDateTime ge|gt {time}" (D3).
+func (q *ieQuery) parseFilter(f string, delta bool, props []string) error {
 	f = strings.TrimSpace(f)
 	if delta {
 		rest, ok := strings.CutPrefix(f, "receivedDateTime ")
@@ -509,15 +532,55 @@ func (q *ieQuery) parseFilter(f string, delta bool) error {
 		q.receivedOp, q.receivedFrom = op, t
 		return nil
 	}
-	rest, ok := strings.CutPrefix(f, "type eq ")
-	if !ok {
-		return fmt.Errorf("the $filter '%s' is not supported: use type eq '...'", f)
+	root := ieItemSchema
+	if len(props) == len(ieFolderProps) {
+		root = ieFolderSchema
 	}
-	lit, tail, ok := odataString(strings.TrimSpace(rest))
-	if !ok || strings.TrimSpace(tail) != "" {
-		return fmt.Errorf("the $filter '%s' is not supported: use type eq '...'", f)
+	cf, qe := parseFilter(f, root)
+	if qe != nil {
+		return fmt.Errorf("%s", qe.message)
 	}
-	q.typeEq, q.hasType = lit, true
+	q.filter, q.hasFilter = cf, true
+	return nil
+}
+
+// ieFilterItem is what an item $filter sees.
+type ieFilterItem struct {
+	it  ieItem
+	ext map[string]string
+}
+
+var (
+	ieFolderSchema = newSchema("microsoft.graph.mailboxFolder",
+		&propDef{name: "type", typ: edmString, get: str(func(v any) string { return v.(ieFolder).class })},
+		&propDef{name: "displayName", typ: edmString, get: str(func(v any) string { return v.(ieFolder).name })},
+	)
+	ieItemSchema = newSchema("microsoft.graph.mailboxItem",
+		&propDef{name: "type", typ: edmString, get: str(func(v any) string { return v.(ieFilterItem).it.class })},
+		&propDef{name: "createdDateTime", typ: edmDateTime, get: func(v any) any { return secs(v.(ieFilterItem).it.created) }},
+		&propDef{name: "lastModifiedDateTime", typ: edmDateTime, get: func(v any) any { return secs(v.(ieFilterItem).it.modified) }},
+		&propDef{name: "categories", typ: edmString, coll: true, get: func(v any) any { return strAny(v.(ieFilterItem).it.categories) }},
+		&propDef{name: "singleValueExtendedProperties", typ: edmComplex, coll: true, sub: singleValuePropSchema, get: func(v any) any {
+			ext := v.(ieFilterItem).ext
+			out := make([]any, 0, len(ext))
+			for id, val := range ext {
+				out = append(out, extProp{ID: id, Value: val})
+			}
+			return out
+		}},
+	)
+)
+
+// ieExt are an item's extended properties.
+func (mb *mbox) ieExt(it ieItem) map[string]string {
+	switch x := mb.ieLookup(it.kind, it.apiID).(type) {
+	case *Message:
+		return x.ExtendedProperties
+	case *Contact:
+		return x.ExtendedProperties
+	case *calEvent:
+		return x.Ext
+	}
 	return nil
 }
 
@@ -590,7 +653,7 @@ func (s *Server) ieListFolders(q *req) {
 	s.mu.Lock()
 	var all []map[string]any
 	for _, f := range q.mb.ieFolders() {
-		if o.hasType && !strings.EqualFold(f.class, o.typeEq) {
+		if o.hasFilter && !o.filter.match(f) {
 			continue
 		}
 		all = append(all, pick(o.sel, s.ieFolderJSON(q.mb, f)))
@@ -664,10 +727,12 @@ func (s *Server) ieListItems(q *req, folderID string) {
 	s.mu.Lock()
 	all := []map[string]any{}
 	for _, it := range q.mb.ieItems(f) {
-		if o.hasType && !strings.EqualFold(it.class, o.typeEq) {
+		if o.hasFilter && !o.filter.match(ieFilterItem{it, q.mb.ieExt(it)}) {
 			continue
 		}
-		all = append(all, pick(o.sel, s.ieItemJSON(q.mb, it)))
+		j := pick(o.sel, s.ieItemJSON(q.mb, it))
+		addExtProps(j, o.expandSV, q.mb.ieExt(it))
+		all = append(all, j)
 	}
 	s.mu.Unlock()
 	s.page(q, o, all, origin(q.r)+"/v1.0/$metadata#admin/exchange/mailboxes('"+mbxID(q.mb)+"')/folders('"+f.id+"')/items")
@@ -689,7 +754,9 @@ func (s *Server) ieGetItem(q *req, folderID, itemID string) {
 	defer s.mu.Unlock()
 	for _, it := range q.mb.ieItems(f) {
 		if it.id == itemID {
-			writeJSON(q.w, http.StatusOK, pick(o.sel, s.ieItemJSON(q.mb, it)))
+			j := pick(o.sel, s.ieItemJSON(q.mb, it))
+			addExtProps(j, o.expandSV, q.mb.ieExt(it))
+			writeJSON(q.w, http.StatusOK, j)
 			return
 		}
 	}

@@ -429,7 +429,7 @@ func FuzzParseIEQuery(f *testing.F) {
 		if q.hasTop && (q.top < 1 || q.top > 1000) || q.skip < 0 {
 			t.Fatalf("accepted %q: %+v", raw, q)
 		}
-		if delta && (q.hasType || len(q.sel) > 0 || q.count) {
+		if delta && (q.hasFilter || q.expandSV != nil || len(q.sel) > 0 || q.count) {
 			t.Fatalf("delta accepted %q", raw)
 		}
 		if !delta && q.receivedOp != "" {
@@ -472,4 +472,41 @@ func FuzzParseIEID(f *testing.F) {
 			t.Fatalf("%q parses but is not canonical (%q)", id, back)
 		}
 	})
+}
+
+func TestImportExportItemExtendedProperties(t *testing.T) {
+	f, tok := startIE(t)
+	fx := f.s.Mailbox(alice)
+	mbx := fx.MailboxID()
+	prop := "String {00020329-0000-0000-C000-000000000046} Name Tag"
+	fx.AddMessage("Inbox", Message{Subject: "tagged", ExtendedProperties: map[string]string{prop: "yes"}})
+	fx.AddMessage("Inbox", Message{Subject: "plain", Categories: []string{"Red"}})
+	inbox := fx.ImportExportFolderID(fx.FolderID("Inbox"))
+	list := func(kv ...string) answer {
+		v := url.Values{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return f.call(t, tok, "GET", admin(mbx, "folders", inbox, "items")+"?"+v.Encode(), nil)
+	}
+	a := list("$filter", "singleValueExtendedProperties/Any(ep: ep/id eq '"+prop+"' and ep/value eq 'yes')",
+		"$expand", "singleValueExtendedProperties($filter=id eq '"+prop+"')")
+	vs := values(a)
+	if a.status != 200 || len(vs) != 1 {
+		t.Fatalf("filter on an extended property: %d %v", a.status, a.body)
+	}
+	ps, _ := vs[0]["singleValueExtendedProperties"].([]any)
+	if len(ps) != 1 || ps[0].(map[string]any)["value"] != "yes" {
+		t.Errorf("expanded properties: %v", vs[0])
+	}
+	if a := list("$filter", "categories/any(c: c eq 'Red')"); len(values(a)) != 1 {
+		t.Errorf("filter on categories: %d %v", a.status, a.body)
+	}
+	if a := list("$expand", "attachments"); a.status != 400 {
+		t.Errorf("$expand=attachments: %d %v", a.status, a.body)
+	}
+	a = f.call(t, tok, "GET", admin(mbx, "folders")+"?"+url.Values{"$filter": {"displayName eq 'Inbox'"}}.Encode(), nil)
+	if vs := values(a); len(vs) != 1 || vs[0]["id"] != inbox {
+		t.Errorf("folder by displayName: %d %v", a.status, a.body)
+	}
 }
