@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/ews"
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/internal/backend"
@@ -22,6 +24,9 @@ type checkOptions struct {
 	Mailbox   string // optional: also resolve this mailbox on each side
 	Mailboxes string // optional: the list to take its TargetAddress and Location from
 	Rules     bool   // the copy will run with --rules: the role it needs is required, not a warning
+	// Fidelity runs the fidelity probe for --mailbox (see engine.Probe).
+	Fidelity  bool
+	Direction string // with --fidelity: which way the copy goes
 
 	g *globalOptions
 }
@@ -49,15 +54,31 @@ token against the roles the features need: Mail.ReadWrite and
 MailboxSettings.Read (or .ReadWrite) for copy and assess, MailboxSettings.ReadWrite
 for copy --rules, Mail.Send for report --mail-to. A role copy needs fails
 the check; a role only an optional feature needs is a warning (exit 0),
-unless --rules says the copy will create rules.`,
+unless --rules says the copy will create rules.
+
+With --fidelity (and --mailbox), run the fidelity probe: export one item
+of each kind from the mailbox, import it into a scratch folder named
+"exmigrate fidelity probe <date>" on the target (its TargetAddress in
+--mailboxes, or the same address, in --direction), read it back, compare
+what matters for the kind, remove it without sending anything (an item
+whose removal would send a cancellation is left, and said so), and print
+the path each kind will take (full-fidelity, mime, typed or not carried)
+and why.`,
 		Example: `  exmigrate check --config contoso.yaml
   exmigrate check --config contoso.yaml --mailbox ann@contoso.com
   exmigrate check --config contoso.yaml --mailbox ann@contoso.com --mailboxes wave1.csv
-  exmigrate check --config contoso.yaml --mailbox ann@contoso.com --rules`,
+  exmigrate check --config contoso.yaml --mailbox ann@contoso.com --rules
+  exmigrate check --config contoso.yaml --mailbox ann@contoso.com --fidelity`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Mailboxes != "" && opts.Mailbox == "" {
 				return usageErrorf("--mailboxes goes with --mailbox: the list to take that mailbox's TargetAddress and Location from")
+			}
+			if opts.Fidelity && opts.Mailbox == "" {
+				return usageErrorf("--fidelity goes with --mailbox: the mailbox whose items the probe exports (one of each kind)")
+			}
+			if _, err := dispatch.ParseDirection(opts.Direction); err != nil {
+				return usageError(err)
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -67,6 +88,8 @@ unless --rules says the copy will create rules.`,
 	}
 	cmd.Flags().StringVar(&opts.Mailbox, "mailbox", "", "also look this address up on each endpoint, and the mailbox a copy of it would write to")
 	cmd.Flags().StringVar(&opts.Mailboxes, "mailboxes", "", "with --mailbox: the CSV list to take its TargetAddress and Location from")
+	cmd.Flags().BoolVar(&opts.Fidelity, "fidelity", false, "with --mailbox: export one item of each kind, import it into a scratch folder of the target, compare, remove it, and say which path each kind takes")
+	cmd.Flags().StringVar(&opts.Direction, "direction", "onboarding", "with --fidelity: onboarding, offboarding, onprem-to-onprem or cloud-to-cloud")
 	cmd.Flags().BoolVar(&opts.Rules, "rules", false, "the copy will run with --rules: a Graph app without MailboxSettings.ReadWrite fails the check instead of a warning")
 	return cmd
 }
@@ -140,6 +163,9 @@ func checkRun(ctx context.Context, opts *checkOptions) error {
 	}
 	if opts.Mailbox != "" {
 		checkMailbox(ctx, s, opts, entries, line)
+	}
+	if opts.Fidelity && failed == 0 {
+		checkFidelity(ctx, s, opts, entries, line)
 	}
 	if err := ctx.Err(); err != nil && failed > 0 {
 		return err
@@ -221,6 +247,12 @@ func checkMailbox(ctx context.Context, s *backend.Sides, opts *checkOptions, ent
 	}
 	for _, src := range sources {
 		other := counterpartName(src)
+		if opts.Fidelity {
+			// The probe writes where --direction copies to.
+			if dir, err := dispatch.ParseDirection(opts.Direction); err == nil {
+				other = dir.Way().To
+			}
+		}
 		dst := s.Endpoint(other)
 		if dst == nil {
 			// A named endpoint's mailboxes go where copy --to says.
@@ -359,5 +391,48 @@ func checkRoles(ctx context.Context, e *backend.Endpoint, opts *checkOptions, mi
 				line(name, checkWarn, fmt.Sprintf("role %s: missing: %s; %s", r.role, r.without, grant))
 			}
 		}
+	}
+}
+
+// checkFidelity runs the fidelity probe for --mailbox and prints one line
+// per kind: the path it will take and why.
+func checkFidelity(ctx context.Context, s *backend.Sides, opts *checkOptions, entries []csvinput.Entry, line func(endpoint, status, text string)) {
+	entry := csvinput.Entry{Address: opts.Mailbox, Target: opts.Mailbox, Location: mailbox.LocationAuto}
+	for _, e := range entries {
+		if strings.EqualFold(e.Address, opts.Mailbox) {
+			entry = e
+		}
+	}
+	dir, _ := dispatch.ParseDirection(opts.Direction)
+	d := s.Dispatcher(opts.g.logger)
+	route, err := d.Locate(ctx, entry)
+	if err != nil {
+		line("fidelity", checkFail, err.Error())
+		return
+	}
+	src, dst, _, err := d.Open(route, dir)
+	if err != nil {
+		line("fidelity", checkFail, err.Error())
+		return
+	}
+	res, err := engine.Probe(ctx, src, dst, time.Now())
+	if err != nil {
+		line("fidelity", checkFail, fmt.Sprintf("%s to %s: %v", entry.Address, entry.Target, err))
+		return
+	}
+	if res.Folder != "" {
+		line("fidelity", checkSkip, fmt.Sprintf("%s to %s: scratch folder %q on the target", entry.Address, entry.Target, res.Folder))
+	}
+	for _, k := range res.Kinds {
+		status := checkOK
+		if !k.Accepted {
+			status = checkSkip
+		}
+		text := fmt.Sprintf("%s: %s (%s)", k.Kind, k.Path, k.Why)
+		if k.Left != "" {
+			status = checkWarn
+			text += "; the scratch item " + k.Left
+		}
+		line("fidelity", status, text)
 	}
 }
