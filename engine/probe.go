@@ -10,6 +10,7 @@ import (
 	"io"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/exmigrate/exmigrate/mailbox"
@@ -95,12 +96,12 @@ func Probe(ctx context.Context, src mailbox.Source, dst mailbox.Target, now time
 		}
 		pk.Path = fallback
 		if res.Dialect == "" || !slices.ContainsFunc(srcCaps.Reader(mailbox.ScopePrimary, kind), func(p mailbox.Path) bool { return p.Format == mailbox.FormatFullFidelity }) {
-			pk.Why = fmt.Sprintf("the source (%s) has no full-fidelity read for %s items", srcCaps.Backend, kind)
+			pk.Why = fmt.Sprintf("the source (%s) has no full-fidelity read for %s", srcCaps.Backend, kindItems(kind))
 			res.Kinds = append(res.Kinds, pk)
 			continue
 		}
 		if !slices.ContainsFunc(dstCaps.Writer(mailbox.ScopePrimary, kind), func(p mailbox.Path) bool { return p.Format == mailbox.FormatFullFidelity }) {
-			pk.Why = fmt.Sprintf("the target (%s) has no full-fidelity write for %s items", dstCaps.Backend, kind)
+			pk.Why = fmt.Sprintf("the target (%s) has no full-fidelity write for %s", dstCaps.Backend, kindItems(kind))
 			res.Kinds = append(res.Kinds, pk)
 			continue
 		}
@@ -109,7 +110,7 @@ func Probe(ctx context.Context, src mailbox.Source, dst mailbox.Target, now time
 			return res, err
 		}
 		if sample.ID == "" {
-			pk.Why = fmt.Sprintf("the source mailbox has no %s item to probe with", kind)
+			pk.Why = fmt.Sprintf("the source mailbox has no %s to probe with", strings.TrimSuffix(kindItems(kind), "s"))
 			res.Kinds = append(res.Kinds, pk)
 			continue
 		}
@@ -306,6 +307,16 @@ func scratchItem(ctx context.Context, dst mailbox.Target, folderID, id string) (
 		return hit, true, nil
 	}
 	return mailbox.Item{}, false, err
+}
+
+// kindItems names a kind's items in a sentence: "calendar items",
+// "contacts", "tasks", "mail".
+func kindItems(k mailbox.Kind) string {
+	switch k {
+	case mailbox.KindCalendar, mailbox.KindOther:
+		return string(k) + " items"
+	}
+	return string(k)
 }
 
 func randomHex(n int) string {

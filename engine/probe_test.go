@@ -90,7 +90,7 @@ func TestProbeAcceptsItsOwnDialect(t *testing.T) {
 			t.Errorf("%s: %+v, want accepted, full-fidelity, removed", k, v[k])
 		}
 	}
-	if v[mailbox.KindContacts].Subject != "" || v[mailbox.KindContacts].Path != "typed" || !strings.Contains(v[mailbox.KindContacts].Why, "no contacts item") {
+	if v[mailbox.KindContacts].Subject != "" || v[mailbox.KindContacts].Path != "typed" || !strings.Contains(v[mailbox.KindContacts].Why, "no contact to probe") {
 		t.Errorf("contacts without a sample: %+v", v[mailbox.KindContacts])
 	}
 	if !res.AcceptedDialect() || res.Dialect != "mem-a" || !strings.HasPrefix(res.Folder, engine.ProbeFolderName+" 2026-11-29") {

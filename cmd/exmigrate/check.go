@@ -407,21 +407,21 @@ func checkFidelity(ctx context.Context, s *backend.Sides, opts *checkOptions, en
 	d := s.Dispatcher(opts.g.logger)
 	route, err := d.Locate(ctx, entry)
 	if err != nil {
-		line("fidelity", checkFail, err.Error())
+		line("probe", checkFail, err.Error())
 		return
 	}
 	src, dst, _, err := d.Open(route, dir)
 	if err != nil {
-		line("fidelity", checkFail, err.Error())
+		line("probe", checkFail, err.Error())
 		return
 	}
 	res, err := engine.Probe(ctx, src, dst, time.Now())
 	if err != nil {
-		line("fidelity", checkFail, fmt.Sprintf("%s to %s: %v", entry.Address, entry.Target, err))
+		line("probe", checkFail, fmt.Sprintf("%s to %s: %v", entry.Address, entry.Target, err))
 		return
 	}
 	if res.Folder != "" {
-		line("fidelity", checkSkip, fmt.Sprintf("%s to %s: scratch folder %q on the target", entry.Address, entry.Target, res.Folder))
+		line("probe", checkSkip, fmt.Sprintf("%s to %s: scratch folder %q on the target", entry.Address, entry.Target, res.Folder))
 	}
 	for _, k := range res.Kinds {
 		status := checkOK
@@ -433,6 +433,6 @@ func checkFidelity(ctx context.Context, s *backend.Sides, opts *checkOptions, en
 			status = checkWarn
 			text += "; the scratch item " + k.Left
 		}
-		line("fidelity", status, text)
+		line("probe", status, text)
 	}
 }

@@ -86,7 +86,16 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	}
 	assessment := filepath.Join(l.Dir, "assessment.json")
 	reportDir := filepath.Join(l.Dir, "report")
-	if err := step("check", func() error { return checkRun(ctx, &checkOptions{g: &g}) }); err != nil {
+	// The check probes, for the first on-prem mailbox that moves, which
+	// path each kind will take into the cloud.
+	chk := &checkOptions{g: &g, Direction: "onboarding"}
+	for _, m := range l.Scenario.Mailboxes {
+		if m.Location == "onprem" && m.Target != "none" {
+			chk.Mailbox, chk.Mailboxes, chk.Fidelity = m.Address, l.CopyCSV, true
+			break
+		}
+	}
+	if err := step("check (and the fidelity probe)", func() error { return checkRun(ctx, chk) }); err != nil {
 		return err
 	}
 	if err := step("assess", func() error {

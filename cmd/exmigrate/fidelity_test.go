@@ -47,13 +47,13 @@ func TestCheckFidelity(t *testing.T) {
 		never []string
 	}{
 		{"on-prem to on-prem", []string{"--mailboxes", list, "--direction", "onprem-to-onprem"},
-			[]string{`^fidelity +ok +mail: full-fidelity \(the target took the source's ews-export stream`,
-				`^fidelity +ok +calendar: full-fidelity `, `^fidelity +ok +contacts: full-fidelity `, `^fidelity +ok +tasks: full-fidelity `,
-				`^fidelity +- +alex@fabrikam.com to alex.new@fabrikam.com: scratch folder "exmigrate fidelity probe `},
+			[]string{`^probe +ok +mail: full-fidelity \(the target took the source's ews-export stream`,
+				`^probe +ok +calendar: full-fidelity `, `^probe +ok +contacts: full-fidelity `, `^probe +ok +tasks: full-fidelity `,
+				`^probe +- +alex@fabrikam.com to alex.new@fabrikam.com: scratch folder "exmigrate fidelity probe `},
 			[]string{`warn`, `FAIL`}},
 		{"onboarding", []string{"--mailboxes", l.CopyCSV},
-			[]string{`^fidelity +- +calendar: typed \(the target \(graph\) has no full-fidelity write for calendar items\)$`,
-				`^fidelity +- +mail: mime \(`},
+			[]string{`^probe +- +calendar: typed \(the target \(graph\) has no full-fidelity write for calendar items\)$`,
+				`^probe +- +mail: mime \(`},
 			[]string{`full-fidelity \(the target took`, `FAIL`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -171,6 +171,9 @@ func TestDemo(t *testing.T) {
 		!strings.Contains(out, "ann@contoso.com: primary/mail=mime; primary/calendar=typed; primary/contacts=typed; primary/tasks=typed") {
 		t.Errorf("the demo does not say how ann's kinds move (the copy summary's and the report's content paths)")
 	}
+	if !regexp.MustCompile(`(?m)^probe +- +calendar: typed \(the target \(graph\) has no full-fidelity write for calendar items\)$`).MatchString(out) {
+		t.Errorf("the demo does not show the fidelity probe's verdict for calendar items:\n%s", out)
+	}
 	if !strings.Contains(out, "meeting messages the services sent during the copy: 0 on-prem, 0 in the cloud") {
 		t.Errorf("the demo's copy made a service send meeting mail:\n%s", out)
 	}
