@@ -46,5 +46,15 @@
 // stamped with an open extension. Each typed kind is declared only when the
 // app's token has its role (Contacts.ReadWrite, Calendars.ReadWrite,
 // Tasks.ReadWrite.All). Typed items are updated in place (mailbox.Updater).
+//
+// Full fidelity (Config.FullFidelity, off by default; global cloud only)
+// goes through Graph's mailbox import/export API: an item is read with
+// exportItems as an opaque stream (20 ids a request at most) and written by
+// POSTing the stream to the pre-authenticated importUrl of an import
+// session, cached per mailbox and renewed before it expires or when the
+// URL is refused; the URL gets no token and is quoted only redacted.
+// Imported items carry no exmigrate stamp (stamping them is not
+// documented), so only the state store prevents duplicates
+// (fullfidelity.go).
 // The package graphtest is a fake Graph to test against.
 package graphmail

@@ -62,10 +62,13 @@ var errFullFidelityOff = mailbox.Permanent(fmt.Errorf("graph: full fidelity need
 
 // ieState is what a Mailbox keeps of the import/export API.
 type ieState struct {
-	mu      sync.Mutex
-	mbxID   string
-	session *importSession
-	folders []FullFidelityFolder
+	// sessionMu makes one session creation at a time, so that workers
+	// importing at once share a session.
+	sessionMu sync.Mutex
+	mu        sync.Mutex
+	mbxID     string
+	session   *importSession
+	folders   []FullFidelityFolder
 	// mapped are ids of the other APIs mapped to this API's, and
 	// created the items of import/export folders by creation second
 	// (mapToImportExportID).
@@ -345,11 +348,15 @@ func (m *Mailbox) openFullFidelity(ctx context.Context, itemID string) (io.ReadC
 
 // importSessionFor returns a usable import session: the cached one until
 // importSessionMargin before it expires, else a new one (renew forces one).
-func (m *Mailbox) importSessionFor(ctx context.Context, renew bool) (*importSession, error) {
+func (m *Mailbox) importSessionFor(ctx context.Context, renew *importSession) (*importSession, error) {
+	m.ie.sessionMu.Lock()
+	defer m.ie.sessionMu.Unlock()
 	m.ie.mu.Lock()
 	s := m.ie.session
 	m.ie.mu.Unlock()
-	if s != nil && !renew && time.Until(s.expires) > importSessionMargin {
+	// renew is the session that was refused: another worker may have
+	// renewed it meanwhile.
+	if s != nil && s != renew && time.Until(s.expires) > importSessionMargin {
 		return s, nil
 	}
 	u, err := m.adminURL(ctx, "/createImportSession", nil)
@@ -459,8 +466,9 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 		return "", err
 	}
 	body, _ := json.Marshal(map[string]string{"FolderId": folder, "Mode": "create", "Data": base64.StdEncoding.EncodeToString(data)})
+	var refused *importSession
 	for attempt := 0; ; attempt++ {
-		s, err := m.importSessionFor(ctx, attempt > 0)
+		s, err := m.importSessionFor(ctx, refused)
 		if err != nil {
 			return "", err
 		}
@@ -468,6 +476,7 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 		var ge *Error
 		if attempt == 0 && errors.As(err, &ge) && (ge.Status == http.StatusUnauthorized || ge.Status == http.StatusForbidden) {
 			m.c.log.Debug("graph import session refused, taking a new one", "mailbox", m.address, "status", ge.Status)
+			refused = s
 			continue
 		}
 		return id, err

@@ -541,3 +541,36 @@ func TestFullFidelityChanges(t *testing.T) {
 		t.Errorf("forgotten state: %v", err)
 	}
 }
+
+// Workers importing into one mailbox at once share one import session.
+func TestImportSessionShared(t *testing.T) {
+	l := newIELab(t, nil, nil)
+	a := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	l.srv.AddMailbox(bob, mailbox.TypeUser)
+	id := a.ImportExportItemID(a.AddMessage("Inbox", graphtest.Message{Subject: "one"}))
+	src, dst := l.c.Mailbox(alice), l.c.Mailbox(bob)
+	rc, err := src.OpenItem(ctxT(t), id, mailbox.FormatFullFidelity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(rc)
+	inbox := ffFolder(t, dst, "Inbox")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			_, err := dst.CreateItem(ctxT(t), inbox, ffPayload(bytes.NewReader(data)))
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(l.srv.ImportTokens()); n != 1 {
+		t.Errorf("%d import sessions for 8 imports at once", n)
+	}
+	if n := len(l.srv.Mailbox(bob).Messages("Inbox")); n != 8 {
+		t.Errorf("%d messages imported", n)
+	}
+}
