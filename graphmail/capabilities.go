@@ -92,8 +92,14 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 // Imports carry no exmigrate stamp (fullfidelity.go), which the write
 // paths name in Loses.
 func (m *Mailbox) fullFidelityPaths(caps *mailbox.Capabilities, roles *appRoles) {
-	canRead := roles.has("MailboxItem.Export.All", "MailboxItem.ImportExport.All", "MailboxItem.Export", "MailboxItem.ImportExport")
-	canWrite := roles.has("MailboxItem.ImportExport.All", "MailboxItem.ImportExport")
+	// Finding the mailbox id (User.Read.All) and its folders
+	// (MailboxFolder.Read.All) serve both; reads also list items
+	// (MailboxItem.Read.All) to map the ids of the other APIs.
+	base := roles.has("User.Read.All", "User.ReadBasic.All", "Directory.Read.All") &&
+		roles.has("MailboxFolder.Read.All", "MailboxFolder.ReadWrite.All", "MailboxFolder.Read", "MailboxFolder.ReadWrite")
+	canRead := base && roles.has("MailboxItem.Read.All", "MailboxItem.Read") &&
+		roles.has("MailboxItem.Export.All", "MailboxItem.ImportExport.All", "MailboxItem.Export", "MailboxItem.ImportExport")
+	canWrite := base && roles.has("MailboxItem.ImportExport.All", "MailboxItem.ImportExport")
 	dialects := []string{mailbox.DialectGraph}
 	if m.c.cfg.AcceptEWSStreams {
 		dialects = append(dialects, mailbox.DialectEWS)
@@ -108,8 +114,11 @@ func (m *Mailbox) fullFidelityPaths(caps *mailbox.Capabilities, roles *appRoles)
 				caps.Writes = append(caps.Writes, mailbox.Path{Store: mailbox.ScopePrimary, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: d, Loses: fullFidelityLosses})
 			}
 		}
-		if canRead && canWrite {
+		switch {
+		case canRead && canWrite:
 			delete(caps.Unsupported, sk)
+		case caps.Unsupported[sk] != "":
+			caps.Unsupported[sk] += "; full fidelity needs the User.Read.All, MailboxFolder.Read.All, MailboxItem.Read.All and MailboxItem.ImportExport.All application permissions"
 		}
 	}
 }

@@ -574,3 +574,25 @@ func TestImportSessionShared(t *testing.T) {
 		t.Errorf("%d messages imported", n)
 	}
 }
+
+// Full fidelity is declared only with the import/export API's roles.
+func TestFullFidelityNeedsItsRoles(t *testing.T) {
+	srv := graphtest.NewServer()
+	srv.AddApp(tenantID, clientID, secret, append([]string{"User.Read.All", "MailboxItem.ImportExport.All"}, allRoles...)...)
+	l := &lab{srv: srv, ep: srv.StartTLS(t)}
+	c := l.client(t, func(c *graphmail.Config) { c.FullFidelity = true })
+	srv.AddMailbox(alice, mailbox.TypeUser)
+	mb := c.Mailbox(alice)
+	if _, _, err := c.Roles(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	caps := mb.Capabilities()
+	for _, p := range append(caps.Reads, caps.Writes...) {
+		if p.Format == mailbox.FormatFullFidelity {
+			t.Errorf("full fidelity declared without MailboxFolder.Read.All: %+v", p)
+		}
+	}
+	if why := caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopePrimary, Kind: mailbox.KindNotes}]; !strings.Contains(why, "MailboxFolder.Read.All") {
+		t.Errorf("notes: %q", why)
+	}
+}
