@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -813,6 +814,9 @@ func AssessPublicFolders(folders []mailbox.Folder, limits Limits) (reports.Publi
 		st.Items += f.ItemCount
 		st.SizeBytes += f.SizeBytes
 		st.MaxDepth = max(st.MaxDepth, f.Depth())
+		if f.ItemCount > 0 || f.SizeBytes > 0 {
+			st.Largest = append(st.Largest, reports.FolderSummary{Path: f.Path, Class: f.Class, Items: f.ItemCount, SizeBytes: f.SizeBytes, ChildCount: f.ChildCount})
+		}
 		if folderKind(f.Class) == mailbox.KindCalendar {
 			calendars = append(calendars, f.Path)
 		}
@@ -820,6 +824,10 @@ func AssessPublicFolders(folders []mailbox.Folder, limits Limits) (reports.Publi
 	if st.Folders == 0 {
 		return st, nil
 	}
+	slices.SortStableFunc(st.Largest, func(a, b reports.FolderSummary) int {
+		return cmp.Or(cmp.Compare(b.SizeBytes, a.SizeBytes), cmp.Compare(b.Items, a.Items), cmp.Compare(a.Path, b.Path))
+	})
+	st.Largest = st.Largest[:min(len(st.Largest), reports.MaxPublicFolderStats)]
 	var fs []reports.Finding
 	fs = append(fs, newFinding(CodePublicFolders, "", "Public Folders",
 		fmt.Sprintf("The public folder tree has %s holding %s (%s), %s deep; Graph has no public folder API.",

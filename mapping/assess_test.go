@@ -650,8 +650,16 @@ func TestAssessPublicFolders(t *testing.T) {
 		{Path: "HR", ItemCount: 0},
 	}
 	st, fs := AssessPublicFolders(tree, Limits{})
-	if st != (reports.PublicFolderStats{Folders: 4, Items: 1_000_104, SizeBytes: 1<<30 + 5<<20, MaxDepth: 3}) {
+	if st.Folders != 4 || st.Items != 1_000_104 || st.SizeBytes != 1<<30+5<<20 || st.MaxDepth != 3 {
 		t.Errorf("stats = %+v", st)
+	}
+	// Per folder, largest first; an empty folder is left out.
+	var largest []string
+	for _, f := range st.Largest {
+		largest = append(largest, fmt.Sprintf("%s %d %d", f.Path, f.Items, f.SizeBytes))
+	}
+	if want := []string{"Sales/EMEA 1000001 1073741824", "Sales 100 5242880", "Sales/EMEA/Cal 3 0"}; !slices.Equal(largest, want) {
+		t.Errorf("largest folders %q, want %q", largest, want)
 	}
 	want := []string{
 		CodeFolderChildrenLimit + " Public Folders/Sales",
@@ -666,7 +674,7 @@ func TestAssessPublicFolders(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	if st, fs := AssessPublicFolders(nil, Limits{}); st != (reports.PublicFolderStats{}) || fs != nil {
+	if st, fs := AssessPublicFolders(nil, Limits{}); st.Folders != 0 || st.Largest != nil || fs != nil {
 		t.Errorf("empty tree: %+v %+v", st, fs)
 	}
 }

@@ -141,6 +141,15 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 		}
 	})
 
+	if pf := s.PublicFolders; pf != nil && len(pf.Largest) > 0 {
+		m.printf("## Largest public folders\n\n")
+		m.table([]string{"Folder", "Class", "Items", "Size"}, func(row func(...string)) {
+			for _, f := range pf.Largest {
+				row(mdText(f.Path), mdText(f.Class), formatInt(f.Items), humanize.Bytes(f.SizeBytes))
+			}
+		})
+	}
+
 	m.printf("## Mailboxes by location\n\n")
 	m.table([]string{"Location", "Mailboxes", "Ready", "Warnings", "Blocked", "Unreadable", "Size", "Items"}, func(row func(...string)) {
 		for _, l := range s.ByLocation {

@@ -149,7 +149,13 @@ type PublicFolderStats struct {
 	Items     int64 `json:"items"`
 	SizeBytes int64 `json:"size_bytes"`
 	MaxDepth  int   `json:"max_depth"`
+	// Largest are the public folders holding the most, per folder: their
+	// items and size (at most MaxPublicFolderStats, largest first).
+	Largest []FolderSummary `json:"largest_folders,omitempty"`
 }
+
+// MaxPublicFolderStats bounds PublicFolderStats.Largest.
+const MaxPublicFolderStats = 50
 
 // CopySummary is the outcome of copy jobs for one mailbox, merged into the
 // report when copy results are given.
