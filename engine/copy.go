@@ -1010,48 +1010,66 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	// not a write and has no line.
 	begun := false
 	var auditErr error
-	err = r.retry(ctx, "copy item", func() error {
-		attempt++
-		if attempt > 1 && begun {
-			// The failed attempt may have been carried out with its answer
-			// lost (a timeout, a dropped connection): look for the stamp
-			// before writing the item a second time.
-			id, ok, err := r.dst.FindBySourceID(ctx, tgt.ID, sid)
+	for {
+		err = r.retry(ctx, "copy item", func() error {
+			attempt++
+			if attempt > 1 && begun {
+				// The failed attempt may have been carried out with its answer
+				// lost (a timeout, a dropped connection): look for the stamp
+				// before writing the item a second time.
+				id, ok, err := r.dst.FindBySourceID(ctx, tgt.ID, sid)
+				if err != nil {
+					return err
+				}
+				if ok {
+					targetID, size = id, it.SizeBytes
+					return nil
+				}
+			}
+			body, err := r.src.OpenItem(ctx, it.ID, route.Format)
 			if err != nil {
 				return err
 			}
-			if ok {
-				targetID, size = id, it.SizeBytes
-				return nil
+			defer body.Close()
+			if !begun {
+				if auditErr = r.begin(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}); auditErr != nil {
+					return mailbox.Permanent(auditErr)
+				}
+				begun = true
 			}
-		}
-		body, err := r.src.OpenItem(ctx, it.ID, route.Format)
-		if err != nil {
+			counted := &countingReader{r: body}
+			if route.Format != mailbox.FormatMIME && it.Kind() != mailbox.KindMail {
+				// The typed or full-fidelity body's hash tells a later
+				// version with the same content from a real change.
+				digest = sha256.New()
+				counted.r = io.TeeReader(body, digest)
+			}
+			hint := it.SizeBytes
+			if hint <= 0 {
+				hint = -1
+			}
+			losses.take() // an earlier attempt's losses are not this one's
+			targetID, err = r.dst.CreateItem(losses.watch(ctx), tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Dialect: route.Dialect, Body: counted, Size: hint})
+			size = counted.n
 			return err
+		})
+		var tooLarge *mailbox.ItemTooLargeError
+		if err == nil || auditErr != nil || route.Format != mailbox.FormatFullFidelity || !errors.As(err, &tooLarge) {
+			break
 		}
-		defer body.Close()
-		if !begun {
-			if auditErr = r.begin(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}); auditErr != nil {
-				return mailbox.Permanent(auditErr)
-			}
-			begun = true
+		// Too large for the full-fidelity stream (EWS UploadItems takes
+		// about 25 MB): the item goes on the path the kind would take
+		// without it (MIME for mail), as a new write on record.
+		fallback, gap := mailbox.PlanRoute(r.srcCaps, withoutFullFidelity(r.dstCaps), fr.Store, fr.Store, it.Kind())
+		if gap != nil {
+			break
 		}
-		counted := &countingReader{r: body}
-		if route.Format == mailbox.FormatTyped {
-			// The typed body's hash tells a later version with the same
-			// content from a real change.
-			digest = sha256.New()
-			counted.r = io.TeeReader(body, digest)
+		if begun {
+			r.audit(ctx, AuditEvent{Action: audit.ActionItemCreate, Object: object, SourceID: sid, Size: it.SizeBytes}, err)
 		}
-		hint := it.SizeBytes
-		if hint <= 0 {
-			hint = -1
-		}
-		losses.take() // an earlier attempt's losses are not this one's
-		targetID, err = r.dst.CreateItem(losses.watch(ctx), tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Dialect: route.Dialect, Body: counted, Size: hint})
-		size = counted.n
-		return err
-	})
+		r.log().Info("item too large for the full-fidelity stream; copied on the "+string(fallback.Format)+" path", "folder", tgtPath, "subject", it.Subject, "size", it.SizeBytes)
+		route, begun, attempt, digest = fallback, false, 0, nil
+	}
 	switch {
 	case auditErr != nil:
 		return auditErr

@@ -176,3 +176,45 @@ func TestProbeTargetWithoutFullFidelity(t *testing.T) {
 		t.Errorf("calendar %+v, %d writes, folder %q", cal, svc.Writes(), res.Folder)
 	}
 }
+
+// smallStreams stands for EWS UploadItems: a full-fidelity write over
+// its limit is refused before its body is read.
+type smallStreams struct{ *memory.Mailbox }
+
+func (s smallStreams) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if p.Format == mailbox.FormatFullFidelity && p.Size > 100 {
+		return "", &mailbox.ItemTooLargeError{Size: p.Size, Limit: 100}
+	}
+	return s.Mailbox.CreateItem(ctx, folderID, p)
+}
+
+// TestTooLargeForTheStreamFallsBack: an item over the full-fidelity
+// stream's limit is copied on the kind's next path (MIME for mail), the
+// refused attempt and the new write both on record, and a small one
+// keeps full fidelity.
+func TestTooLargeForTheStreamFallsBack(t *testing.T) {
+	f := newFixture(t, memory.WithCapabilities(ffCaps("mem-a", "mem-a")))
+	f.src = memory.New(memory.WithPageSize(7), memory.WithCapabilities(ffCaps("mem-a", "mem-a")))
+	f.srcMB = f.src.AddMailbox(key.SourceAddress)
+	inbox := mustFolder(t, f.srcMB, "Inbox")
+	big := "Subject: big\r\n\r\n" + strings.Repeat("x", 400) + "\r\n"
+	f.srcMB.Seed(inbox, mailbox.Item{Class: mailbox.ClassMessage, Subject: "big", SizeBytes: int64(len(big))}, []byte(big))
+	f.srcMB.Seed(inbox, mailbox.Item{Class: mailbox.ClassMessage, Subject: "small", SizeBytes: 20}, []byte("Subject: small\r\n\r\nx\r\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res := f.copier(f.store).Copy(ctx, key, f.srcMB, smallStreams{f.dstMB})
+	if res.Err != nil || res.ItemsCopied != 2 || res.Skipped != 0 {
+		t.Fatalf("copied %d, skipped %d (%v), err %v", res.ItemsCopied, res.Skipped, res.SkipReasons, res.Err)
+	}
+	if started, ok, failed := f.audit.count("item.create", "started"), f.audit.count("item.create", "ok"), f.audit.count("item.create", "error"); started != 3 || ok != 2 || failed != 1 {
+		t.Errorf("audit: %d started, %d ok, %d error; want 3, 2, 1 (the refused stream, then MIME)", started, ok, failed)
+	}
+	for _, it := range f.targetItems(t, mailbox.ScopePrimary)["Inbox"] {
+		rc, err := f.dstMB.OpenItem(ctx, it.ID, mailbox.FormatMIME)
+		if err != nil {
+			t.Errorf("%s is not readable as MIME on the target: %v", it.Subject, err)
+			continue
+		}
+		rc.Close()
+	}
+}

@@ -19,9 +19,9 @@ import (
 // anything is written.
 const maxUpdateBody = 32 << 20
 
-// maybeUpdate brings a copied typed item (contact, event, task) up to its
-// source's new version: in place, through the target's Updater, which
-// sends nothing. Mail is not rewritten (its content does not change; its
+// maybeUpdate brings a copied typed or full-fidelity item (contact,
+// event, task, note ...) up to its source's new version: in place, through
+// the target's Updater, which sends nothing, in the format of its route. Mail is not rewritten (its content does not change; its
 // read state is carried by updateRead). A new version whose typed content
 // is the same as the one written (a change the typed form does not carry)
 // is recorded without a write.
@@ -30,7 +30,7 @@ func (r *mailboxRun) maybeUpdate(ctx context.Context, ch mailbox.Change, rec Ite
 		return nil
 	}
 	route, gap := r.route(fr.Store, it.Kind())
-	if gap != nil || route.Format != mailbox.FormatTyped {
+	if gap != nil || (route.Format != mailbox.FormatTyped && route.Format != mailbox.FormatFullFidelity) {
 		return nil
 	}
 	if rec.Version == "" {
@@ -57,7 +57,7 @@ func (r *mailboxRun) maybeUpdate(ctx context.Context, ch mailbox.Change, rec Ite
 	}
 	var body []byte
 	if err := r.retry(ctx, "read changed item", func() error {
-		rc, err := r.src.OpenItem(ctx, it.ID, mailbox.FormatTyped)
+		rc, err := r.src.OpenItem(ctx, it.ID, route.Format)
 		if err != nil {
 			return err
 		}
@@ -96,7 +96,7 @@ func (r *mailboxRun) maybeUpdate(ctx context.Context, ch mailbox.Change, rec Ite
 	err := r.retry(ctx, "update item", func() error {
 		losses.take()
 		return up.UpdateItem(losses.watch(ctx), rec.TargetItemID, mailbox.Payload{Item: it, SourceID: rec.SourceID,
-			Format: mailbox.FormatTyped, Body: bytes.NewReader(body), Size: int64(len(body))})
+			Format: route.Format, Dialect: route.Dialect, Body: bytes.NewReader(body), Size: int64(len(body))})
 	})
 	r.audit(ctx, e, err)
 	if err != nil {
