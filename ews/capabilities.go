@@ -83,7 +83,7 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 		for _, k := range mailbox.Kinds() {
 			p := mailbox.Path{Store: store, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: mailbox.DialectEWS}
 			caps.Reads = append(caps.Reads, p)
-			if store != mailbox.ScopeRecoverable {
+			if store != mailbox.ScopeRecoverable && m.c.cfg.FullFidelity {
 				caps.Writes = append(caps.Writes, p)
 			}
 		}

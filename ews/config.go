@@ -61,6 +61,12 @@ type Config struct {
 	CABundlePEM   []byte // extra roots; the system roots are used when empty
 	Impersonation bool   // send ExchangeImpersonation for every mailbox-scoped request
 	ServerVersion string // RequestServerVersion, default Exchange2016
+	// FullFidelity declares the full-fidelity write path (UploadItems):
+	// off by default, because a process killed between an upload and the
+	// UpdateItem that stamps it leaves an unstamped copy that the next run
+	// cannot recognise, and uploads it again (see fullfidelity.go). Reads
+	// (ExportItems) are always declared.
+	FullFidelity bool
 	// PublicFolderMailbox is the hierarchy mailbox sent as X-AnchorMailbox and
 	// X-PublicFolderMailbox on public folder requests (Autodiscover is never used).
 	PublicFolderMailbox string

@@ -44,6 +44,7 @@ func (e *env) client(t testing.TB, edit func(*ews.Config)) *ews.Client {
 	cfg := ews.Config{
 		URL: e.url, Username: testDomain + `\` + testUser, Password: testPassword, CABundlePEM: e.ca,
 		Impersonation: true, MaxConcurrency: 4, RetryBase: 5 * time.Millisecond, PublicFolderMailbox: "pfmbx@contoso.com",
+		FullFidelity: true,
 	}
 	if edit != nil {
 		edit(&cfg)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"testing"
 
+	"github.com/exmigrate/exmigrate/ews"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -95,6 +97,28 @@ func TestCreateNoteAndJournalKeepClass(t *testing.T) {
 	for s, c := range want {
 		if listed[s] != c {
 			t.Errorf("%q listed as %q, want %s (all: %v)", s, listed[s], c, listed)
+		}
+	}
+}
+
+// TestFullFidelityWritesOffByDefault: without Config.FullFidelity the
+// adapter reads full fidelity (for the probe and other targets) but
+// declares no full-fidelity write, so EWS to EWS plans the typed and MIME
+// paths, whose writes carry their stamp in the same request.
+func TestFullFidelityWritesOffByDefault(t *testing.T) {
+	e := newEnv(t)
+	caps := e.client(t, func(c *ews.Config) { c.FullFidelity = false }).Mailbox(testMailbox).Capabilities()
+	for _, k := range mailbox.Kinds() {
+		for _, w := range caps.Writer(mailbox.ScopePrimary, k) {
+			if w.Format == mailbox.FormatFullFidelity {
+				t.Errorf("%s: a full-fidelity write is declared by default", k)
+			}
+		}
+		if !slices.ContainsFunc(caps.Reader(mailbox.ScopePrimary, k), func(p mailbox.Path) bool { return p.Format == mailbox.FormatFullFidelity }) {
+			t.Errorf("%s: no full-fidelity read", k)
+		}
+		if route, gap := mailbox.PlanRoute(caps, caps, mailbox.ScopePrimary, mailbox.ScopePrimary, k); gap != nil || route.Format == mailbox.FormatFullFidelity {
+			t.Errorf("%s: EWS to EWS plans %+v (gap %v) by default", k, route, gap)
 		}
 	}
 }

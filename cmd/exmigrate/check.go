@@ -353,6 +353,9 @@ var graphRoles = []graphRole{
 		required: func(*checkOptions) bool { return false }},
 	{role: "Tasks.ReadWrite.All", uses: "copy (tasks, to Microsoft To Do)", without: "copy leaves tasks behind without it (reported as not copied)",
 		required: func(*checkOptions) bool { return false }},
+	{role: "MailboxItem.ImportExport.All", uses: "copy with full_fidelity (the mailbox import/export API)",
+		without:  "full_fidelity cannot be used without it (with MailboxFolder.Read.All and MailboxItem.Read.All); the typed paths are",
+		required: func(*checkOptions) bool { return false }},
 }
 
 // checkRoles says, role by role, whether the app's token carries what

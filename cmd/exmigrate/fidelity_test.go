@@ -35,7 +35,7 @@ func TestCheckFidelity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, dir := startEphemeralLab(t, lab.Options{Scenario: sc})
+	l, dir := startEphemeralLab(t, lab.Options{Scenario: sc, FullFidelity: true})
 	list := filepath.Join(dir, "onprem.csv")
 	if err := os.WriteFile(list, []byte("EmailAddress,TargetAddress\nalex@fabrikam.com,alex.new@fabrikam.com\n"), 0o600); err != nil {
 		t.Fatal(err)

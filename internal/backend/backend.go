@@ -130,7 +130,7 @@ func connect(ctx context.Context, cfg *config.Config, ep *config.Endpoint, log *
 		e.EWS, err = ews.NewClient(ews.Config{
 			URL: o.EWSURL, Username: o.EWSUser(), Password: pw.Reveal(), CABundlePEM: ca,
 			Impersonation: o.Impersonation, ServerVersion: o.ServerVersion,
-			PublicFolderMailbox: o.PublicFolderMailbox, Logger: log,
+			PublicFolderMailbox: o.PublicFolderMailbox, Logger: log, FullFidelity: o.FullFidelity,
 			MaxConcurrency: cfg.Concurrency.EWS * cfg.Concurrency.Mailboxes,
 		})
 		if err != nil {
@@ -158,7 +158,7 @@ func connect(ctx context.Context, cfg *config.Config, ep *config.Endpoint, log *
 		CertificatePath: cfg.Path(c.CertificatePath), CertificatePassword: certPW.Reveal(),
 		ClientSecret: secret.Reveal(), Cloud: c.Cloud, BaseURL: c.GraphBaseURL,
 		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: log,
-		Limits: graphmail.DefaultLimits(),
+		Limits: graphmail.DefaultLimits(), FullFidelity: c.FullFidelity, AcceptEWSStreams: c.AcceptEWSStreams,
 	})
 	if err != nil {
 		return nil, configErrorf("%s: %w", ep.Key, err)

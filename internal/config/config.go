@@ -57,6 +57,10 @@ type OnPrem struct {
 	Impersonation       bool   `yaml:"impersonation"`
 	ServerVersion       string `yaml:"server_version"`
 	PublicFolderMailbox string `yaml:"public_folder_mailbox"`
+	// FullFidelity writes every kind with UploadItems (ExportItems data
+	// from another Exchange server): off by default until a copy killed
+	// between an upload and its stamp can no longer duplicate the item.
+	FullFidelity bool `yaml:"full_fidelity"`
 }
 
 // Cloud is the Exchange Online side, reached through Microsoft Graph.
@@ -71,6 +75,16 @@ type Cloud struct {
 	GraphBaseURL           string `yaml:"graph_base_url"`
 	AuthorityHost          string `yaml:"authority_host"`
 	CABundle               string `yaml:"ca_bundle"`
+	// FullFidelity turns on Graph's mailbox import/export API (v1.0,
+	// global cloud only, new in 2026): every kind then moves in full
+	// fidelity between two such endpoints. Imported items carry no stamp
+	// (none is documented), so only the state store keeps them from being
+	// imported twice after a crash between an import and its record.
+	FullFidelity bool `yaml:"full_fidelity"`
+	// AcceptEWSStreams: the fidelity probe found this tenant's import
+	// takes EWS ExportItems data; on-prem items then move into it in full
+	// fidelity. Needs full_fidelity.
+	AcceptEWSStreams bool `yaml:"accept_ews_streams"`
 }
 
 // State is where copy jobs keep their progress.

@@ -59,7 +59,7 @@ func comparable(it fakestream.Item) fakestream.Item {
 // no loss at all, nothing sent, and a second pass writes nothing.
 func TestFullFidelityOnPremToOnPrem(t *testing.T) {
 	const src, dst = "nina@contoso.com", "nina.ff@contoso.com"
-	e := startLab(t, mustScenario(t, fullFidelityScenario), lab.Options{})
+	e := startLab(t, mustScenario(t, fullFidelityScenario), lab.Options{FullFidelity: true})
 	e.lab.EWS.AddMailbox(dst).EnableArchive()
 	srcMB, _ := e.lab.EWS.LookupMailbox(src)
 	dstMB, _ := e.lab.EWS.LookupMailbox(dst)

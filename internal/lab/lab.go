@@ -52,6 +52,9 @@ type Options struct {
 	// that seed the fakes themselves); the folder's copy state is still
 	// removed, as for any new organisation.
 	Ephemeral bool
+	// FullFidelity writes full_fidelity: true for the on-prem endpoint in
+	// the lab's config (UploadItems between Exchange servers).
+	FullFidelity bool
 }
 
 // Lab is a running lab.
@@ -83,6 +86,7 @@ type Lab struct {
 	// writesAtStart are the fakes' write counts when Start returned
 	// (seeding and restoring count none, but say so explicitly).
 	writesAtStart Writes
+	fullFidelity  bool // Options.FullFidelity
 }
 
 func (l *Lab) log() *slog.Logger {
@@ -140,7 +144,8 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 	if opts.GraphLimits != nil {
 		graphOpts = append(graphOpts, graphtest.WithLimits(*opts.GraphLimits))
 	}
-	l := &Lab{Dir: dir, Scenario: sc, EWS: ewstest.NewServer(ewsOpts...), Graph: graphtest.NewServer(graphOpts...), logger: opts.Logger}
+	l := &Lab{Dir: dir, Scenario: sc, EWS: ewstest.NewServer(ewsOpts...), Graph: graphtest.NewServer(graphOpts...), logger: opts.Logger,
+		fullFidelity: opts.FullFidelity}
 	var appBundle []byte
 	var password string
 	l.FreshReason = whyFresh(dir, prev, prevErr, hash)
@@ -178,7 +183,8 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		l.EWS.GrantDiscovery(ServiceDomain, ServiceUser)
 		if err := l.Graph.AddAppCertificate(TenantID, ClientID, appCert,
 			"Mail.ReadWrite", "MailboxSettings.ReadWrite", "User.Read.All", "Mail.Send", "Contacts.ReadWrite",
-			"Calendars.ReadWrite", "Tasks.ReadWrite.All"); err != nil {
+			"Calendars.ReadWrite", "Tasks.ReadWrite.All",
+			"MailboxFolder.ReadWrite.All", "MailboxItem.Read.All", "MailboxItem.ImportExport.All"); err != nil {
 			return nil, fmt.Errorf("lab: %w", err)
 		}
 		// The seeded items were made before the lab started, at one fixed
@@ -327,6 +333,9 @@ func (l *Lab) config(graphRoot string) string {
 	pfMailbox := ""
 	if len(l.Scenario.PublicFolders) > 0 {
 		pfMailbox = "  public_folder_mailbox: pf-hierarchy@" + l.Scenario.Domain + "\n"
+	}
+	if l.fullFidelity {
+		pfMailbox += "  full_fidelity: true\n"
 	}
 	return fmt.Sprintf(`# exmigrate configuration for the lab in this folder (written by exmigrate lab).
 # Point it at your own servers by changing the URLs, accounts and credentials.
