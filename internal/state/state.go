@@ -630,12 +630,18 @@ func (s *SQLite) CopiedItems(ctx context.Context, jobID int64, sourceFolderID st
 	if err := s.errClosed(op); err != nil {
 		return err
 	}
+	return s.itemPages(ctx, op, `job_id = ? AND source_folder_id = ? AND outcome = 'copied'`, fn, jobID, sourceFolderID)
+}
+
+// itemPages calls fn for each item the condition selects, in source id
+// order, reading in pages so that no cursor stays open while fn runs (fn
+// may write).
+func (s *SQLite) itemPages(ctx context.Context, op, where string, fn func(engine.ItemRecord) error, args ...any) error {
 	const page = 1000
 	after := ""
 	for {
 		recs, err := queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
-			WHERE job_id = ? AND source_folder_id = ? AND outcome = 'copied' AND source_id > ?
-			ORDER BY source_id LIMIT ?`, jobID, sourceFolderID, after, page)
+			WHERE `+where+` AND source_id > ? ORDER BY source_id LIMIT ?`, append(args, after, page)...)
 		if err != nil {
 			return err
 		}
@@ -712,25 +718,7 @@ func (s *SQLite) LossItems(ctx context.Context, jobID int64, fn func(engine.Item
 	if err := s.errClosed(op); err != nil {
 		return err
 	}
-	const page = 1000
-	after := ""
-	for {
-		recs, err := queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
-			WHERE job_id = ? AND outcome = 'copied' AND losses <> '' AND source_id > ?
-			ORDER BY source_id LIMIT ?`, jobID, after, page)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-		if len(recs) < page {
-			return nil
-		}
-		after = recs[len(recs)-1].SourceID
-	}
+	return s.itemPages(ctx, op, `job_id = ? AND outcome = 'copied' AND losses <> ''`, fn, jobID)
 }
 
 // noJob names a foreign key failure for what it is: the job id is unknown.
