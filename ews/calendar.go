@@ -1,7 +1,6 @@
 package ews
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -88,14 +87,7 @@ var calendarFields = []string{"item:ItemClass", "item:Subject", "item:Sensitivit
 	"calendar:JoinOnlineMeetingUrl"}
 
 func calendarShape(parent *etree.Element, fields []string) {
-	is := parent.CreateElement("m:ItemShape")
-	elem(is, "t:BaseShape", "IdOnly")
-	elem(is, "t:BodyType", "Best")
-	ap := is.CreateElement("t:AdditionalProperties")
-	for _, f := range fields {
-		fieldURI(ap, f)
-	}
-	onlineLinkURI(ap)
+	onlineLinkURI(idOnlyShape(parent, "Best", fields))
 }
 
 type attendeeXML struct {
@@ -376,25 +368,7 @@ func (x *calendarItemXML) event() (mailbox.Event, error) {
 
 // getCalendarItems reads calendar items (or occurrences) by id.
 func (c *Client) getCalendarItems(ctx context.Context, mbx string, ids []string, fields []string) ([]calendarItemXML, error) {
-	r := c.newRequest(mbx)
-	gi := r.body.CreateElement("m:GetItem")
-	calendarShape(gi, fields)
-	list := gi.CreateElement("m:ItemIds")
-	for _, id := range ids {
-		list.CreateElement("t:ItemId").CreateAttr("Id", id)
-	}
-	msgs, err := callOp[calendarItemXML](ctx, c, mbx, "GetItem", r, true, len(ids))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]calendarItemXML, 0, len(ids))
-	for _, m := range msgs {
-		if len(m.Items.Items) != 1 {
-			return nil, fmt.Errorf("EWS GetItem: %d items for one id", len(m.Items.Items))
-		}
-		out = append(out, m.Items.Items[0])
-	}
-	return out, nil
+	return getItems[calendarItemXML](ctx, c, mbx, ids, func(gi *etree.Element) { calendarShape(gi, fields) })
 }
 
 // occurrenceFields are what an exception holds on its own.
@@ -407,8 +381,8 @@ func (c *Client) getEvent(ctx context.Context, mbx, itemID string) (mailbox.Even
 		return mailbox.Event{}, err
 	}
 	x := &items[0]
-	if x.XMLName.Local != "CalendarItem" {
-		return mailbox.Event{}, mailbox.Permanent(fmt.Errorf("ews: read %s (a %s) as a calendar item: %w", itemID, x.XMLName.Local, mailbox.ErrUnsupported))
+	if err := readAs(itemID, x.XMLName, "CalendarItem", "calendar item"); err != nil {
+		return mailbox.Event{}, err
 	}
 	e, err := x.event()
 	if err != nil {
@@ -453,15 +427,7 @@ func (c *Client) getEvent(ctx context.Context, mbx, itemID string) (mailbox.Even
 
 // OpenEvent reads a calendar item as EncodeEvent's JSON.
 func (m *Mailbox) OpenEvent(ctx context.Context, itemID string) (io.ReadCloser, error) {
-	e, err := m.c.getEvent(ctx, m.address, itemID)
-	if err != nil {
-		return nil, fmt.Errorf("read calendar item %s in %s: %w", itemID, m.address, err)
-	}
-	body, err := mailbox.EncodeEvent(e)
-	if err != nil {
-		return nil, mailbox.Permanent(fmt.Errorf("read calendar item %s in %s: %w", itemID, m.address, err))
-	}
-	return io.NopCloser(bytes.NewReader(body)), nil
+	return openEncoded(ctx, m, itemID, "calendar item", m.c.getEvent, mailbox.EncodeEvent)
 }
 
 // attendeeNotes lists a meeting's organizer, attendees and responses for
@@ -653,13 +619,7 @@ func (c *Client) updateOccurrences(ctx context.Context, mbx, masterID string, e 
 			mailbox.ReportLoss(ctx, mailbox.Loss{Code: mailbox.LossOccurrenceDetails, What: fmt.Sprintf("a changed occurrence of %q: %v", e.Subject, err)})
 			continue
 		}
-		r := c.newRequest(mbx)
-		ui := r.body.CreateElement("m:UpdateItem")
-		ui.CreateAttr("ConflictResolution", "AlwaysOverwrite")
-		ui.CreateAttr("SendMeetingInvitationsOrCancellations", "SendToNone")
-		ic := ui.CreateElement("m:ItemChanges").CreateElement("t:ItemChange")
-		occurrenceRef(ic, masterID, idx)
-		up := ic.CreateElement("t:Updates")
+		r, up := c.newUpdate(mbx, false, true, func(ic *etree.Element) { occurrenceRef(ic, masterID, idx) })
 		if x.Subject != "" {
 			setField(up, "item:Subject", "t:CalendarItem", func(ci *etree.Element) { elem(ci, "t:Subject", x.Subject) })
 		}
@@ -700,18 +660,8 @@ func (c *Client) updateOccurrences(ctx context.Context, mbx, masterID string, e 
 // setStamp moves a series' pending stamp to the real one: the last
 // request of a series write.
 func (c *Client) setStamp(ctx context.Context, mbx, itemID, itemEl, sourceID string, calendar bool) error {
-	r := c.newRequest(mbx)
-	ui := r.body.CreateElement("m:UpdateItem")
-	ui.CreateAttr("ConflictResolution", "AlwaysOverwrite")
-	if calendar {
-		ui.CreateAttr("SendMeetingInvitationsOrCancellations", "SendToNone")
-	}
-	ic := ui.CreateElement("m:ItemChanges").CreateElement("t:ItemChange")
-	ic.CreateElement("t:ItemId").CreateAttr("Id", itemID)
-	up := ic.CreateElement("t:Updates")
-	s := up.CreateElement("t:SetItemField")
-	sourceIDURI(s)
-	stampWith(sourceIDURI, sourceID)(s.CreateElement(itemEl))
+	r, up := c.newUpdate(mbx, false, calendar, itemIDRef(itemID))
+	setStampField(up, itemEl, sourceID)
 	pendingURI(up.CreateElement("t:DeleteItemField"))
 	_, err := callOp[idOnlyXML](ctx, c, mbx, "UpdateItem", r, true, 1)
 	return err
@@ -738,19 +688,10 @@ func (m *Mailbox) createEvent(ctx context.Context, folderID string, e mailbox.Ev
 			stamp = stampWith(sourceIDURI, sourceID)
 		}
 	}
-	r := m.c.newRequest(m.address)
-	ci := r.body.CreateElement("m:CreateItem")
-	ci.CreateAttr("SendMeetingInvitations", "SendToNone")
-	m.c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, m.address)
-	calendarItem(ci.CreateElement("m:Items"), w, attendees, stamp)
-	msgs, err := callOp[idOnlyXML](ctx, m.c, m.address, "CreateItem", r, false, 1)
+	id, err := m.c.createTyped(ctx, m.address, folderID, true, func(items *etree.Element) { calendarItem(items, w, attendees, stamp) })
 	if err != nil {
 		return "", err
 	}
-	if len(msgs[0].Items.Items) == 0 {
-		return "", fmt.Errorf("EWS CreateItem: no item id in the answer")
-	}
-	id := msgs[0].Items.Items[0].ItemID.ID
 	if !series {
 		return id, nil
 	}

@@ -471,17 +471,7 @@ func (c *Client) createContact(ctx context.Context, mbx, folderID string, ct mai
 
 // OpenContact reads a contact's typed properties as EncodeContact's JSON.
 func (m *Mailbox) OpenContact(ctx context.Context, itemID string) (io.ReadCloser, error) {
-	ct, err := m.c.getContact(ctx, m.address, itemID)
-	if err != nil {
-		return nil, fmt.Errorf("read contact %s in %s: %w", itemID, m.address, err)
-	}
-	body, err := mailbox.EncodeContact(ct)
-	if err != nil {
-		// Exchange held what the model refuses (e.g. a birthday that is
-		// not a date): no retry changes that.
-		return nil, mailbox.Permanent(fmt.Errorf("read contact %s in %s: %w", itemID, m.address, err))
-	}
-	return io.NopCloser(bytes.NewReader(body)), nil
+	return openEncoded(ctx, m, itemID, "contact", m.c.getContact, mailbox.EncodeContact)
 }
 
 // CreateContact writes a typed contact payload.

@@ -201,20 +201,8 @@ func updateElement(class string) (el string, message bool) {
 // stamp sets the source-id stamp on an uploaded item, sending nothing.
 func (c *Client) stamp(ctx context.Context, mbx, itemID, class, sourceID string) error {
 	el, message := updateElement(class)
-	r := c.newRequest(mbx)
-	ui := r.body.CreateElement("m:UpdateItem")
-	if message {
-		ui.CreateAttr("MessageDisposition", "SaveOnly")
-	}
-	ui.CreateAttr("ConflictResolution", "AlwaysOverwrite")
-	if el == "t:CalendarItem" {
-		ui.CreateAttr("SendMeetingInvitationsOrCancellations", "SendToNone")
-	}
-	ic := ui.CreateElement("m:ItemChanges").CreateElement("t:ItemChange")
-	ic.CreateElement("t:ItemId").CreateAttr("Id", itemID)
-	s := ic.CreateElement("t:Updates").CreateElement("t:SetItemField")
-	sourceIDURI(s)
-	stampWith(sourceIDURI, sourceID)(s.CreateElement(el))
+	r, up := c.newUpdate(mbx, message, el == "t:CalendarItem", itemIDRef(itemID))
+	setStampField(up, el, sourceID)
 	_, err := callOp[idOnlyXML](ctx, c, mbx, "UpdateItem", r, true, 1)
 	return err
 }

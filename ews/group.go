@@ -1,7 +1,6 @@
 package ews
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -43,41 +42,19 @@ func (x *groupXML) group() mailbox.ContactGroup {
 }
 
 func (c *Client) getGroup(ctx context.Context, mbx, itemID string) (mailbox.ContactGroup, error) {
-	r := c.newRequest(mbx)
-	gi := r.body.CreateElement("m:GetItem")
-	is := gi.CreateElement("m:ItemShape")
-	elem(is, "t:BaseShape", "IdOnly")
-	elem(is, "t:BodyType", "Text")
-	ap := is.CreateElement("t:AdditionalProperties")
-	for _, f := range groupFields {
-		fieldURI(ap, f)
-	}
-	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
-	msgs, err := callOp[groupXML](ctx, c, mbx, "GetItem", r, true, 1)
+	items, err := getItems[groupXML](ctx, c, mbx, []string{itemID}, func(gi *etree.Element) { idOnlyShape(gi, "Text", groupFields) })
 	if err != nil {
 		return mailbox.ContactGroup{}, err
 	}
-	if len(msgs[0].Items.Items) != 1 {
-		return mailbox.ContactGroup{}, fmt.Errorf("EWS GetItem: %d items for one id", len(msgs[0].Items.Items))
+	if err := readAs(itemID, items[0].XMLName, "DistributionList", "contact group"); err != nil {
+		return mailbox.ContactGroup{}, err
 	}
-	x := &msgs[0].Items.Items[0]
-	if x.XMLName.Local != "DistributionList" {
-		return mailbox.ContactGroup{}, mailbox.Permanent(fmt.Errorf("ews: read %s (a %s) as a contact group: %w", itemID, x.XMLName.Local, mailbox.ErrUnsupported))
-	}
-	return x.group(), nil
+	return items[0].group(), nil
 }
 
 // OpenContactGroup reads a contact group as EncodeContactGroup's JSON.
 func (m *Mailbox) OpenContactGroup(ctx context.Context, itemID string) (io.ReadCloser, error) {
-	g, err := m.c.getGroup(ctx, m.address, itemID)
-	if err != nil {
-		return nil, fmt.Errorf("read contact group %s in %s: %w", itemID, m.address, err)
-	}
-	body, err := mailbox.EncodeContactGroup(g)
-	if err != nil {
-		return nil, mailbox.Permanent(fmt.Errorf("read contact group %s in %s: %w", itemID, m.address, err))
-	}
-	return io.NopCloser(bytes.NewReader(body)), nil
+	return openEncoded(ctx, m, itemID, "contact group", m.c.getGroup, mailbox.EncodeContactGroup)
 }
 
 // groupItem writes g as a t:DistributionList in DistributionListType order.
@@ -113,22 +90,11 @@ func (m *Mailbox) CreateContactGroup(ctx context.Context, folderID string, p mai
 	if err != nil {
 		return "", mailbox.Permanent(fmt.Errorf("create contact group %s in %s: %w", p.SourceID, m.address, err))
 	}
-	r := m.c.newRequest(m.address)
-	ci := r.body.CreateElement("m:CreateItem")
-	m.c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, m.address)
-	var stamp func(*etree.Element)
-	if p.SourceID != "" {
-		stamp = stampWith(sourceIDURI, p.SourceID)
-	}
-	groupItem(ci.CreateElement("m:Items"), g, stamp)
-	msgs, err := callOp[idOnlyXML](ctx, m.c, m.address, "CreateItem", r, false, 1)
+	id, err := m.c.createTyped(ctx, m.address, folderID, false, func(items *etree.Element) { groupItem(items, g, sourceStamp(p.SourceID)) })
 	if err != nil {
 		return "", fmt.Errorf("create contact group %s in %s: %w", p.SourceID, m.address, err)
 	}
-	if len(msgs[0].Items.Items) == 0 {
-		return "", fmt.Errorf("create contact group %s in %s: EWS CreateItem: no item id in the answer", p.SourceID, m.address)
-	}
-	return msgs[0].Items.Items[0].ItemID.ID, nil
+	return id, nil
 }
 
 // nameOf is a mailbox's display name, empty when Exchange answers the

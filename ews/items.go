@@ -186,13 +186,8 @@ type updateItemResponse struct {
 }
 
 func (c *Client) setRead(ctx context.Context, mbx, itemID string, read bool) error {
-	r := c.newRequest(mbx)
-	ui := r.body.CreateElement("m:UpdateItem")
-	ui.CreateAttr("MessageDisposition", "SaveOnly")
-	ui.CreateAttr("ConflictResolution", "AlwaysOverwrite")
-	ic := ui.CreateElement("m:ItemChanges").CreateElement("t:ItemChange")
-	ic.CreateElement("t:ItemId").CreateAttr("Id", itemID)
-	set := ic.CreateElement("t:Updates").CreateElement("t:SetItemField")
+	r, up := c.newUpdate(mbx, true, false, itemIDRef(itemID))
+	set := up.CreateElement("t:SetItemField")
 	fieldURI(set, "message:IsRead")
 	elem(set.CreateElement("t:Message"), "t:IsRead", strconv.FormatBool(read))
 	var resp updateItemResponse

@@ -1,7 +1,6 @@
 package ews
 
 import (
-	"bytes"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -87,26 +86,13 @@ func (x *taskXML) task() (mailbox.Task, error) {
 }
 
 func (c *Client) getTask(ctx context.Context, mbx, itemID string) (mailbox.Task, error) {
-	r := c.newRequest(mbx)
-	gi := r.body.CreateElement("m:GetItem")
-	is := gi.CreateElement("m:ItemShape")
-	elem(is, "t:BaseShape", "IdOnly")
-	elem(is, "t:BodyType", "Best")
-	ap := is.CreateElement("t:AdditionalProperties")
-	for _, f := range taskFields {
-		fieldURI(ap, f)
-	}
-	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
-	msgs, err := callOp[taskXML](ctx, c, mbx, "GetItem", r, true, 1)
+	items, err := getItems[taskXML](ctx, c, mbx, []string{itemID}, func(gi *etree.Element) { idOnlyShape(gi, "Best", taskFields) })
 	if err != nil {
 		return mailbox.Task{}, err
 	}
-	if len(msgs[0].Items.Items) != 1 {
-		return mailbox.Task{}, fmt.Errorf("EWS GetItem: %d items for one id", len(msgs[0].Items.Items))
-	}
-	x := &msgs[0].Items.Items[0]
-	if x.XMLName.Local != "Task" {
-		return mailbox.Task{}, mailbox.Permanent(fmt.Errorf("ews: read %s (a %s) as a task: %w", itemID, x.XMLName.Local, mailbox.ErrUnsupported))
+	x := &items[0]
+	if err := readAs(itemID, x.XMLName, "Task", "task"); err != nil {
+		return mailbox.Task{}, err
 	}
 	t, err := x.task()
 	if err != nil {
@@ -123,15 +109,7 @@ func (c *Client) getTask(ctx context.Context, mbx, itemID string) (mailbox.Task,
 
 // OpenTask reads a task as EncodeTask's JSON.
 func (m *Mailbox) OpenTask(ctx context.Context, itemID string) (io.ReadCloser, error) {
-	t, err := m.c.getTask(ctx, m.address, itemID)
-	if err != nil {
-		return nil, fmt.Errorf("read task %s in %s: %w", itemID, m.address, err)
-	}
-	body, err := mailbox.EncodeTask(t)
-	if err != nil {
-		return nil, mailbox.Permanent(fmt.Errorf("read task %s in %s: %w", itemID, m.address, err))
-	}
-	return io.NopCloser(bytes.NewReader(body)), nil
+	return openEncoded(ctx, m, itemID, "task", m.c.getTask, mailbox.EncodeTask)
 }
 
 // taskItem writes t as a t:Task in TaskType order.
@@ -212,20 +190,9 @@ func (m *Mailbox) CreateTask(ctx context.Context, folderID string, p mailbox.Pay
 	for _, l := range taskLosses(t) {
 		mailbox.ReportLoss(ctx, l)
 	}
-	r := m.c.newRequest(m.address)
-	ci := r.body.CreateElement("m:CreateItem")
-	m.c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, m.address)
-	var stamp func(*etree.Element)
-	if p.SourceID != "" {
-		stamp = stampWith(sourceIDURI, p.SourceID)
-	}
-	taskItem(ci.CreateElement("m:Items"), t, stamp)
-	msgs, err := callOp[idOnlyXML](ctx, m.c, m.address, "CreateItem", r, false, 1)
+	id, err := m.c.createTyped(ctx, m.address, folderID, false, func(items *etree.Element) { taskItem(items, t, sourceStamp(p.SourceID)) })
 	if err != nil {
 		return "", fmt.Errorf("create task %s in %s: %w", p.SourceID, m.address, err)
 	}
-	if len(msgs[0].Items.Items) == 0 {
-		return "", fmt.Errorf("create task %s in %s: EWS CreateItem: no item id in the answer", p.SourceID, m.address)
-	}
-	return msgs[0].Items.Items[0].ItemID.ID, nil
+	return id, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/beevik/etree"
+
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -14,23 +16,14 @@ import (
 // DistributionList, CalendarItem, Task, Message ...): the typed read
 // that follows asks for that type's properties only.
 func (c *Client) itemElement(ctx context.Context, mbx, itemID string) (string, error) {
-	r := c.newRequest(mbx)
-	gi := r.body.CreateElement("m:GetItem")
-	is := gi.CreateElement("m:ItemShape")
-	elem(is, "t:BaseShape", "IdOnly")
-	fieldURI(is.CreateElement("t:AdditionalProperties"), "item:ItemClass")
-	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
 	type probe struct {
 		XMLName xml.Name
 	}
-	msgs, err := callOp[probe](ctx, c, mbx, "GetItem", r, true, 1)
+	items, err := getItems[probe](ctx, c, mbx, []string{itemID}, func(gi *etree.Element) { idOnlyShape(gi, "", []string{"item:ItemClass"}) })
 	if err != nil {
 		return "", err
 	}
-	if len(msgs[0].Items.Items) != 1 {
-		return "", fmt.Errorf("EWS GetItem: %d items for one id", len(msgs[0].Items.Items))
-	}
-	return msgs[0].Items.Items[0].XMLName.Local, nil
+	return items[0].XMLName.Local, nil
 }
 
 // openTyped reads an item's typed properties by the element it answers as.
@@ -68,4 +61,19 @@ func (m *Mailbox) createContactOrGroup(ctx context.Context, folderID string, p m
 		return m.CreateContactGroup(ctx, folderID, p)
 	}
 	return m.CreateContact(ctx, folderID, p)
+}
+
+// openEncoded reads an item with get and answers it as encode's JSON;
+// what names the kind in errors. What the model refuses (Exchange held
+// something it does not allow) is permanent: no retry changes it.
+func openEncoded[T any](ctx context.Context, m *Mailbox, itemID, what string, get func(context.Context, string, string) (T, error), encode func(T) ([]byte, error)) (io.ReadCloser, error) {
+	v, err := get(ctx, m.address, itemID)
+	if err != nil {
+		return nil, fmt.Errorf("read %s %s in %s: %w", what, itemID, m.address, err)
+	}
+	body, err := encode(v)
+	if err != nil {
+		return nil, mailbox.Permanent(fmt.Errorf("read %s %s in %s: %w", what, itemID, m.address, err))
+	}
+	return io.NopCloser(bytes.NewReader(body)), nil
 }

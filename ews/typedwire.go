@@ -300,3 +300,82 @@ func isNotFound(err error) bool {
 	var re *ResponseError
 	return errors.As(err, &re) && re.Code == "ErrorItemNotFound"
 }
+
+// idOnlyShape writes an IdOnly m:ItemShape with bodyType ("" for none) and
+// fields; it returns AdditionalProperties for a caller that asks more.
+func idOnlyShape(parent *etree.Element, bodyType string, fields []string) *etree.Element {
+	is := parent.CreateElement("m:ItemShape")
+	elem(is, "t:BaseShape", "IdOnly")
+	if bodyType != "" {
+		elem(is, "t:BodyType", bodyType)
+	}
+	ap := is.CreateElement("t:AdditionalProperties")
+	for _, f := range fields {
+		fieldURI(ap, f)
+	}
+	return ap
+}
+
+// getItems reads items by id with GetItem, shape writing the ItemShape:
+// one item an id, in order.
+func getItems[T any](ctx context.Context, c *Client, mbx string, ids []string, shape func(gi *etree.Element)) ([]T, error) {
+	r := c.newRequest(mbx)
+	gi := r.body.CreateElement("m:GetItem")
+	shape(gi)
+	list := gi.CreateElement("m:ItemIds")
+	for _, id := range ids {
+		list.CreateElement("t:ItemId").CreateAttr("Id", id)
+	}
+	msgs, err := callOp[T](ctx, c, mbx, "GetItem", r, true, len(ids))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(ids))
+	for _, m := range msgs {
+		if len(m.Items.Items) != 1 {
+			return nil, fmt.Errorf("EWS GetItem: %d items for one id", len(m.Items.Items))
+		}
+		out = append(out, m.Items.Items[0])
+	}
+	return out, nil
+}
+
+// readAs refuses, for good, to read an item that answers as another
+// element than el as a what (the typed readers ask for one type's
+// properties only).
+func readAs(itemID string, got xml.Name, el, what string) error {
+	if got.Local == el {
+		return nil
+	}
+	return mailbox.Permanent(fmt.Errorf("ews: read %s (a %s) as a %s: %w", itemID, got.Local, what, mailbox.ErrUnsupported))
+}
+
+// createTyped sends a CreateItem of the one item write adds to m:Items,
+// into folderID, and returns its id. A calendar item is saved without
+// sending invitations.
+func (c *Client) createTyped(ctx context.Context, mbx, folderID string, calendar bool, write func(items *etree.Element)) (string, error) {
+	r := c.newRequest(mbx)
+	ci := r.body.CreateElement("m:CreateItem")
+	if calendar {
+		ci.CreateAttr("SendMeetingInvitations", "SendToNone")
+	}
+	c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, mbx)
+	write(ci.CreateElement("m:Items"))
+	msgs, err := callOp[idOnlyXML](ctx, c, mbx, "CreateItem", r, false, 1)
+	if err != nil {
+		return "", err
+	}
+	if len(msgs[0].Items.Items) == 0 {
+		return "", fmt.Errorf("EWS CreateItem: no item id in the answer")
+	}
+	return msgs[0].Items.Items[0].ItemID.ID, nil
+}
+
+// sourceStamp writes the source-id stamp into an item to create; nil
+// when there is no source id.
+func sourceStamp(sourceID string) func(*etree.Element) {
+	if sourceID == "" {
+		return nil
+	}
+	return stampWith(sourceIDURI, sourceID)
+}

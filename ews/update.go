@@ -172,15 +172,7 @@ func extURI(parent *etree.Element, tag, typ string) *etree.Element {
 // t:CalendarItem, t:Task, t:Contact or t:DistributionList written by the
 // create path) and deletes what it lacks.
 func (c *Client) updateFields(ctx context.Context, mbx, itemID string, full *etree.Element, fm fieldMap, calendar bool) error {
-	r := c.newRequest(mbx)
-	ui := r.body.CreateElement("m:UpdateItem")
-	ui.CreateAttr("ConflictResolution", "AlwaysOverwrite")
-	if calendar {
-		ui.CreateAttr("SendMeetingInvitationsOrCancellations", "SendToNone")
-	}
-	ic := ui.CreateElement("m:ItemChanges").CreateElement("t:ItemChange")
-	ic.CreateElement("t:ItemId").CreateAttr("Id", itemID)
-	up := ic.CreateElement("t:Updates")
+	r, up := c.newUpdate(mbx, false, calendar, itemIDRef(itemID))
 	itemEl := full.Tag
 	set := map[string]bool{}
 	extSet := map[string]bool{}
@@ -306,9 +298,7 @@ func (m *Mailbox) updateEvent(ctx context.Context, itemID string, e mailbox.Even
 func (c *Client) replaceAttachments(ctx context.Context, mbx, itemID string, atts []mailbox.Attachment, photo []byte, contact bool) error {
 	r := c.newRequest(mbx)
 	gi := r.body.CreateElement("m:GetItem")
-	is := gi.CreateElement("m:ItemShape")
-	elem(is, "t:BaseShape", "IdOnly")
-	fieldURI(is.CreateElement("t:AdditionalProperties"), "item:Attachments")
+	idOnlyShape(gi, "", []string{"item:Attachments"})
 	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
 	type withAttachments struct {
 		Attachments attachList `xml:"http://schemas.microsoft.com/exchange/services/2006/types Attachments"`
@@ -353,4 +343,34 @@ func (c *Client) replaceAttachments(ctx context.Context, mbx, itemID string, att
 	ca.FindElement("t:Attachments").Space = "m"
 	_, err = callOp[idOnlyXML](ctx, c, mbx, "CreateAttachment", r, false, 1)
 	return err
+}
+
+// newUpdate starts an UpdateItem of one item, named by ref, that
+// overwrites and sends nothing: SaveOnly for a message, SendToNone for a
+// calendar item. It returns the request and its t:Updates.
+func (c *Client) newUpdate(mbx string, message, calendar bool, ref func(ic *etree.Element)) (*request, *etree.Element) {
+	r := c.newRequest(mbx)
+	ui := r.body.CreateElement("m:UpdateItem")
+	if message {
+		ui.CreateAttr("MessageDisposition", "SaveOnly")
+	}
+	ui.CreateAttr("ConflictResolution", "AlwaysOverwrite")
+	if calendar {
+		ui.CreateAttr("SendMeetingInvitationsOrCancellations", "SendToNone")
+	}
+	ic := ui.CreateElement("m:ItemChanges").CreateElement("t:ItemChange")
+	ref(ic)
+	return r, ic.CreateElement("t:Updates")
+}
+
+// itemIDRef names an item by its t:ItemId.
+func itemIDRef(itemID string) func(*etree.Element) {
+	return func(ic *etree.Element) { ic.CreateElement("t:ItemId").CreateAttr("Id", itemID) }
+}
+
+// setStampField sets the source-id stamp through el, the item's type.
+func setStampField(up *etree.Element, el, sourceID string) {
+	s := up.CreateElement("t:SetItemField")
+	sourceIDURI(s)
+	stampWith(sourceIDURI, sourceID)(s.CreateElement(el))
 }
