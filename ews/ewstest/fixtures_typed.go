@@ -75,93 +75,98 @@ func (f *FolderFixture) AddEvent(ev mailbox.Event) string {
 
 // AddTask stores a task as if the mailbox's user made it.
 func (f *FolderFixture) AddTask(t mailbox.Task) string {
-	c := t
-	c.Categories = slices.Clone(t.Categories)
-	return f.addTyped(mailbox.ClassTask, t.Subject, func(it *item) { it.task = &c })
+	return f.addTyped(mailbox.ClassTask, t.Subject, func(it *item) { it.task = cloneTask(&t) })
 }
 
 // AddContactGroup stores a contact group as if the mailbox's user made it.
 func (f *FolderFixture) AddContactGroup(g mailbox.ContactGroup) string {
-	c := g
-	c.Members = slices.Clone(g.Members)
-	return f.addTyped(mailbox.ClassContactGroup, g.DisplayName, func(it *item) { it.group = &c })
+	return f.addTyped(mailbox.ClassContactGroup, g.DisplayName, func(it *item) { it.group = cloneGroup(&g) })
+}
+
+// storedOf lists, in order, what of gives for the folder's items it
+// takes (ok), under the lock.
+func storedOf[T any](f *FolderFixture, of func(x *item) (v T, ok bool)) []T {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	var out []T
+	for _, x := range f.f.items {
+		if v, ok := of(x); ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Events lists the folder's calendar items held as properties, in order.
 func (f *FolderFixture) Events() []StoredEvent {
-	f.s.mu.Lock()
-	defer f.s.mu.Unlock()
-	var out []StoredEvent
-	for _, x := range f.f.items {
-		if x.event != nil {
-			out = append(out, StoredEvent{ID: x.id, SourceID: x.ext[sourceKey], Event: *cloneEvent(x.event)})
+	return storedOf(f, func(x *item) (StoredEvent, bool) {
+		if x.event == nil {
+			return StoredEvent{}, false
 		}
-	}
-	return out
+		return StoredEvent{ID: x.id, SourceID: x.ext[sourceKey], Event: *cloneEvent(x.event)}, true
+	})
 }
 
 // Tasks lists the folder's tasks held as properties, in order.
 func (f *FolderFixture) Tasks() []StoredTask {
-	f.s.mu.Lock()
-	defer f.s.mu.Unlock()
-	var out []StoredTask
-	for _, x := range f.f.items {
-		if x.task != nil {
-			t := *x.task
-			t.Categories = slices.Clone(t.Categories)
-			out = append(out, StoredTask{ID: x.id, SourceID: x.ext[sourceKey], Task: t})
+	return storedOf(f, func(x *item) (StoredTask, bool) {
+		if x.task == nil {
+			return StoredTask{}, false
 		}
-	}
-	return out
+		return StoredTask{ID: x.id, SourceID: x.ext[sourceKey], Task: *cloneTask(x.task)}, true
+	})
 }
 
 // ContactGroups lists the folder's contact groups held as properties.
 func (f *FolderFixture) ContactGroups() []StoredContactGroup {
+	return storedOf(f, func(x *item) (StoredContactGroup, bool) {
+		if x.group == nil {
+			return StoredContactGroup{}, false
+		}
+		return StoredContactGroup{ID: x.id, SourceID: x.ext[sourceKey], Group: *cloneGroup(x.group)}, true
+	})
+}
+
+// updateTyped applies change to the item id under the lock and touches
+// it; false when the folder holds no such item or change does not take
+// it (another kind).
+func (f *FolderFixture) updateTyped(id string, change func(x *item) bool) bool {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	var out []StoredContactGroup
 	for _, x := range f.f.items {
-		if x.group != nil {
-			g := *x.group
-			g.Members = slices.Clone(g.Members)
-			out = append(out, StoredContactGroup{ID: x.id, SourceID: x.ext[sourceKey], Group: g})
+		if x.id == id && change(x) {
+			f.touch(x)
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 // UpdateEvent changes a calendar item as its user would (a new version
 // for sync, nothing sent); false when the folder holds no such item.
 func (f *FolderFixture) UpdateEvent(id string, change func(*mailbox.Event)) bool {
-	f.s.mu.Lock()
-	defer f.s.mu.Unlock()
-	for _, x := range f.f.items {
-		if x.id == id && x.event != nil {
-			e := cloneEvent(x.event)
-			change(e)
-			x.event = e
-			f.touch(x)
-			return true
+	return f.updateTyped(id, func(x *item) bool {
+		if x.event == nil {
+			return false
 		}
-	}
-	return false
+		e := cloneEvent(x.event)
+		change(e)
+		x.event = e
+		return true
+	})
 }
 
 // UpdateTask changes a task as its user would.
 func (f *FolderFixture) UpdateTask(id string, change func(*mailbox.Task)) bool {
-	f.s.mu.Lock()
-	defer f.s.mu.Unlock()
-	for _, x := range f.f.items {
-		if x.id == id && x.task != nil {
-			t := *x.task
-			t.Categories = slices.Clone(t.Categories)
-			change(&t)
-			x.task = &t
-			f.touch(x)
-			return true
+	return f.updateTyped(id, func(x *item) bool {
+		if x.task == nil {
+			return false
 		}
-	}
-	return false
+		t := cloneTask(x.task)
+		change(t)
+		x.task = t
+		return true
+	})
 }
 
 func (f *FolderFixture) touch(x *item) {

@@ -602,6 +602,26 @@ var (
 	blockRE = regexp.MustCompile(`(?is)<(br|/?p|/?div|/?tr|/?li|/?h[1-6]|/?table|/?blockquote)\b[^>]*>`)
 )
 
+// writeBodyAs answers item:Body (or TextBody, always text) in the
+// shape's body type, converting between text and HTML.
+func writeBodyAs(x *xw, sh shape, e, body string, isHTML bool) {
+	want := sh.bodyType
+	if e == "TextBody" {
+		want = "Text"
+	}
+	switch {
+	case want == "Text" && isHTML:
+		body, isHTML = htmlToText(body), false
+	case want == "HTML" && !isHTML:
+		body, isHTML = "<html><body><pre>"+html.EscapeString(body)+"</pre></body></html>", true
+	}
+	bt := "Text"
+	if isHTML {
+		bt = "HTML"
+	}
+	x.leaf(nsTypes, e, body, "BodyType", bt)
+}
+
 // writeItemProp writes one property when the fake holds a value for it.
 func (rc *reqCtx) writeItemProp(x *xw, it *item, sh shape, typ, e string, props func() *mimeProps) {
 	if rc.writeTypedProp(x, it, sh, typ, e) {
@@ -627,22 +647,7 @@ func (rc *reqCtx) writeItemProp(x *xw, it *item, sh shape, typ, e string, props 
 		if !p.hasBody {
 			return
 		}
-		body, isHTML := p.body, p.html
-		want := sh.bodyType
-		if e == "TextBody" {
-			want = "Text"
-		}
-		switch {
-		case want == "Text" && isHTML:
-			body, isHTML = htmlToText(body), false
-		case want == "HTML" && !isHTML:
-			body, isHTML = "<html><body><pre>"+html.EscapeString(body)+"</pre></body></html>", true
-		}
-		bt := "Text"
-		if isHTML {
-			bt = "HTML"
-		}
-		x.leaf(nsTypes, e, body, "BodyType", bt)
+		writeBodyAs(x, sh, e, p.body, p.html)
 	case "Preview":
 		p := props()
 		if !p.hasBody {

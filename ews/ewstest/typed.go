@@ -3,7 +3,6 @@ package ewstest
 import (
 	"encoding/base64"
 	"fmt"
-	"html"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,6 +226,41 @@ func parseStrings(n *node) []string {
 
 func boolOf(n *node) bool { v := n.value(); return v == "true" || v == "1" }
 
+// commonProps are the ItemType properties calendar items and tasks share.
+type commonProps struct {
+	subject, body, sensitivity string
+	html, reminderOn           bool
+	importance                 mailbox.Importance
+	categories                 []string
+	attachments                []mailbox.Attachment
+}
+
+// parseCommon refuses the read-only properties of an item to write (the
+// type's FieldURI prefix names them in the error) and reads the shared
+// ones.
+func parseCommon(in *node, readOnly []string, prefix string) (commonProps, error) {
+	var c commonProps
+	for _, k := range in.kids() {
+		if slices.Contains(readOnly, k.name.Local) {
+			return c, invalidSet(k, prefix+k.name.Local)
+		}
+	}
+	c.subject = in.child(nsTypes, "Subject").value()
+	c.body, c.html = parseBody(in.child(nsTypes, "Body"))
+	c.sensitivity = in.child(nsTypes, "Sensitivity").value()
+	c.importance = mailbox.Importance(in.child(nsTypes, "Importance").value())
+	c.categories = parseStrings(in.child(nsTypes, "Categories"))
+	c.reminderOn = boolOf(in.child(nsTypes, "ReminderIsSet"))
+	if a := in.child(nsTypes, "Attachments"); a != nil {
+		atts, _, err := parseFileAttachments(a)
+		if err != nil {
+			return c, err
+		}
+		c.attachments = atts
+	}
+	return c, nil
+}
+
 // parseEventNode reads a t:CalendarItem to create (or the partial one of
 // a SetItemField). The attendees' ResponseType is not taken: a response
 // is what an attendee answers, and Exchange keeps what their replies say
@@ -234,25 +268,13 @@ func boolOf(n *node) bool { v := n.value(); return v == "true" || v == "1" }
 // public setter; not seen on a server).
 func parseEventNode(in *node) (mailbox.Event, error) {
 	var e mailbox.Event
-	for _, c := range in.kids() {
-		if slices.Contains(readOnlyCalendar, c.name.Local) {
-			return e, invalidSet(c, "calendar:"+c.name.Local)
-		}
+	c, err := parseCommon(in, readOnlyCalendar, "calendar:")
+	if err != nil {
+		return e, err
 	}
-	e.Subject = in.child(nsTypes, "Subject").value()
-	e.Body, e.BodyHTML = parseBody(in.child(nsTypes, "Body"))
-	e.Sensitivity = in.child(nsTypes, "Sensitivity").value()
-	e.Importance = mailbox.Importance(in.child(nsTypes, "Importance").value())
-	e.Categories = parseStrings(in.child(nsTypes, "Categories"))
-	e.ReminderOn = boolOf(in.child(nsTypes, "ReminderIsSet"))
+	e.Subject, e.Body, e.BodyHTML, e.Sensitivity, e.Importance, e.Categories, e.ReminderOn, e.Attachments =
+		c.subject, c.body, c.html, c.sensitivity, c.importance, c.categories, c.reminderOn, c.attachments
 	e.ReminderMinutes, _ = strconv.Atoi(in.child(nsTypes, "ReminderMinutesBeforeStart").value())
-	if a := in.child(nsTypes, "Attachments"); a != nil {
-		atts, _, err := parseFileAttachments(a)
-		if err != nil {
-			return e, err
-		}
-		e.Attachments = atts
-	}
 	for _, ep := range in.all(nsTypes, "ExtendedProperty") {
 		if x := parseExt(ep.child(nsTypes, "ExtendedFieldURI")); x.key() == onlineMeetingLinkSet+"|"+onlineMeetingLinkName {
 			e.OnlineMeetingURL = ep.child(nsTypes, "Value").value()
@@ -424,26 +446,14 @@ func (rc *reqCtx) itemOrOccurrence(ref *node) (*item, error) {
 // parseTaskNode reads a t:Task to create (or a SetItemField's partial one).
 func parseTaskNode(in *node) (mailbox.Task, error) {
 	var t mailbox.Task
-	for _, c := range in.kids() {
-		if slices.Contains(readOnlyTask, c.name.Local) {
-			return t, invalidSet(c, "task:"+c.name.Local)
-		}
+	c, err := parseCommon(in, readOnlyTask, "task:")
+	if err != nil {
+		return t, err
 	}
-	t.Subject = in.child(nsTypes, "Subject").value()
-	t.Body, t.BodyHTML = parseBody(in.child(nsTypes, "Body"))
-	t.Sensitivity = in.child(nsTypes, "Sensitivity").value()
-	t.Importance = mailbox.Importance(in.child(nsTypes, "Importance").value())
-	t.Categories = parseStrings(in.child(nsTypes, "Categories"))
-	t.ReminderOn = boolOf(in.child(nsTypes, "ReminderIsSet"))
+	t.Subject, t.Body, t.BodyHTML, t.Sensitivity, t.Importance, t.Categories, t.ReminderOn, t.Attachments =
+		c.subject, c.body, c.html, c.sensitivity, c.importance, c.categories, c.reminderOn, c.attachments
 	if n := in.child(nsTypes, "ReminderDueBy"); n != nil {
 		t.ReminderTime, _ = requestTime(n)
-	}
-	if a := in.child(nsTypes, "Attachments"); a != nil {
-		atts, _, err := parseFileAttachments(a)
-		if err != nil {
-			return t, err
-		}
-		t.Attachments = atts
 	}
 	date := func(name string) string {
 		n := in.child(nsTypes, name)
@@ -487,26 +497,11 @@ func parseGroupNode(in *node) mailbox.ContactGroup {
 	return g
 }
 
-// typedBody answers item:Body of a typed item in the shape's body type.
+// typedBody answers item:Body of a typed item; an empty body is none.
 func typedBody(x *xw, sh shape, e, body string, isHTML bool) {
-	if body == "" {
-		return
+	if body != "" {
+		writeBodyAs(x, sh, e, body, isHTML)
 	}
-	want := sh.bodyType
-	if e == "TextBody" {
-		want = "Text"
-	}
-	switch {
-	case want == "Text" && isHTML:
-		body, isHTML = htmlToText(body), false
-	case want == "HTML" && !isHTML:
-		body, isHTML = "<html><body><pre>"+html.EscapeString(body)+"</pre></body></html>", true
-	}
-	bt := "Text"
-	if isHTML {
-		bt = "HTML"
-	}
-	x.leaf(nsTypes, e, body, "BodyType", bt)
 }
 
 func (rc *reqCtx) writeAttendees(x *xw, e string, list []mailbox.Attendee) {

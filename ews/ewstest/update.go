@@ -46,19 +46,40 @@ func parseUpdate(u *node) updateField {
 
 func (f updateField) set() bool { return f.op == "SetItemField" }
 
+// partial is the new value of a typed item's property: the partial item
+// (el, parsed) of a Set, the zero value for a Delete; an Append is
+// refused. kind and prop name the item in the errors.
+func partial[T any](f updateField, el, kind, prop string, parse func(*node) (T, error)) (T, error) {
+	var zero T
+	if f.set() {
+		if f.val == nil || !f.val.is(nsTypes, el) {
+			return zero, errf("ErrorInvalidPropertySet", "A %s is set with a %s.", kind, el)
+		}
+		return parse(f.val)
+	}
+	if f.op != "DeleteItemField" {
+		return zero, errf("ErrorInvalidPropertyAppend", "The fake appends to no %s property.", prop)
+	}
+	return zero, nil
+}
+
+// extValue is the value an extended property is set to ("" for a
+// Delete).
+func extValue(f updateField) string {
+	v := ""
+	if f.set() && f.val != nil {
+		for _, ep := range f.val.all(nsTypes, "ExtendedProperty") {
+			v = ep.child(nsTypes, "Value").value()
+		}
+	}
+	return v
+}
+
 // updateEvent applies one change to a copy of a series or single item.
 func updateEvent(ev *mailbox.Event, f updateField) error {
-	var src mailbox.Event
-	if f.set() {
-		if f.val == nil || !f.val.is(nsTypes, "CalendarItem") {
-			return errf("ErrorInvalidPropertySet", "A calendar item is set with a CalendarItem.")
-		}
-		var err error
-		if src, err = parseEventNode(f.val); err != nil {
-			return err
-		}
-	} else if f.op != "DeleteItemField" {
-		return errf("ErrorInvalidPropertyAppend", "The fake appends to no calendar property.")
+	src, err := partial(f, "CalendarItem", "calendar item", "calendar", parseEventNode)
+	if err != nil {
+		return err
 	}
 	if f.ext != nil {
 		if f.ext.key() == onlineMeetingLinkSet+"|"+onlineMeetingLinkName {
@@ -158,17 +179,9 @@ func updateOccurrence(ev *mailbox.Event, orig time.Time, occ *mailbox.Event, f u
 }
 
 func updateTask(t *mailbox.Task, f updateField) error {
-	var src mailbox.Task
-	if f.set() {
-		if f.val == nil || !f.val.is(nsTypes, "Task") {
-			return errf("ErrorInvalidPropertySet", "A task is set with a Task.")
-		}
-		var err error
-		if src, err = parseTaskNode(f.val); err != nil {
-			return err
-		}
-	} else if f.op != "DeleteItemField" {
-		return errf("ErrorInvalidPropertyAppend", "The fake appends to no task property.")
+	src, err := partial(f, "Task", "task", "task", parseTaskNode)
+	if err != nil {
+		return err
 	}
 	switch f.uri {
 	case "item:Subject":
@@ -204,14 +217,9 @@ func updateTask(t *mailbox.Task, f updateField) error {
 }
 
 func updateGroup(g *mailbox.ContactGroup, f updateField) error {
-	var src mailbox.ContactGroup
-	if f.set() {
-		if f.val == nil || !f.val.is(nsTypes, "DistributionList") {
-			return errf("ErrorInvalidPropertySet", "A contact group is set with a DistributionList.")
-		}
-		src = parseGroupNode(f.val)
-	} else if f.op != "DeleteItemField" {
-		return errf("ErrorInvalidPropertyAppend", "The fake appends to no contact group property.")
+	src, err := partial(f, "DistributionList", "contact group", "contact group", func(n *node) (mailbox.ContactGroup, error) { return parseGroupNode(n), nil })
+	if err != nil {
+		return err
 	}
 	switch f.uri {
 	case "item:Subject":
@@ -237,23 +245,21 @@ var indexedContactURIs = map[string]bool{"contacts:EmailAddress": true, "contact
 
 // updateContact applies one change to a copy of a contact's data.
 func updateContact(cd *contactData, f updateField) error {
-	var src *contactData
-	if f.set() {
-		if f.val == nil || !f.val.is(nsTypes, "Contact") {
-			return errf("ErrorInvalidPropertySet", "A contact is set with a Contact.")
+	src, err := partial(f, "Contact", "contact", "contact", func(n *node) (*contactData, error) {
+		cd, err := parseContact(n)
+		if err == nil {
+			if b := n.child(nsTypes, "Body"); b != nil {
+				v := b.text.String()
+				cd.Notes = &v
+			}
 		}
-		var err error
-		if src, err = parseContact(f.val); err != nil {
-			return err
-		}
-		if b := f.val.child(nsTypes, "Body"); b != nil {
-			v := b.text.String()
-			src.Notes = &v
-		}
-	} else if f.op == "DeleteItemField" {
+		return cd, err
+	})
+	if err != nil {
+		return err
+	}
+	if !f.set() {
 		src = &contactData{Fields: map[string]string{}}
-	} else {
-		return errf("ErrorInvalidPropertyAppend", "The fake appends to no contact property.")
 	}
 	prefix, name, _ := strings.Cut(f.uri, ":")
 	switch {
@@ -353,6 +359,20 @@ func cloneContact(cd *contactData) *contactData {
 	return c
 }
 
+// cloneTask and cloneGroup copy a model with the slices a change
+// replaces or appends to.
+func cloneTask(t *mailbox.Task) *mailbox.Task {
+	c := *t
+	c.Categories = slices.Clone(t.Categories)
+	return &c
+}
+
+func cloneGroup(g *mailbox.ContactGroup) *mailbox.ContactGroup {
+	c := *g
+	c.Members = slices.Clone(g.Members)
+	return &c
+}
+
 func cloneEvent(e *mailbox.Event) *mailbox.Event {
 	c := *e
 	c.Categories = slices.Clone(e.Categories)
@@ -398,11 +418,7 @@ func (rc *reqCtx) applyUpdates(it *item, updates []*node) (bool, error) {
 			case f.op == "DeleteItemField":
 				delete(ext, f.ext.key())
 			case f.set() && f.val != nil:
-				v := ""
-				for _, ep := range f.val.all(nsTypes, "ExtendedProperty") {
-					v = ep.child(nsTypes, "Value").value()
-				}
-				ext[f.ext.key()] = v
+				ext[f.ext.key()] = extValue(f)
 			default:
 				return true, errf("ErrorInvalidPropertyAppend", "An extended property cannot be appended to.")
 			}
@@ -424,15 +440,25 @@ func (rc *reqCtx) applyUpdates(it *item, updates []*node) (bool, error) {
 	return rc.applyTyped(it, updates)
 }
 
+// applyEach applies updates to v in order; the first error stops it.
+func applyEach[T any](v *T, updates []*node, apply func(*T, updateField) error) error {
+	for _, u := range updates {
+		if err := apply(v, parseUpdate(u)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 	switch {
 	case it.master != nil:
 		master := it.master
 		ev := cloneEvent(master.event)
-		for _, u := range updates {
-			if err := updateOccurrence(ev, it.originalStart, it.event, parseUpdate(u)); err != nil {
-				return true, err
-			}
+		if err := applyEach(ev, updates, func(ev *mailbox.Event, f updateField) error {
+			return updateOccurrence(ev, it.originalStart, it.event, f)
+		}); err != nil {
+			return true, err
 		}
 		// Exchange checks the change set as a whole.
 		for _, x := range ev.Exceptions {
@@ -444,10 +470,8 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 		rc.touch(master)
 	case it.event != nil:
 		ev := cloneEvent(it.event)
-		for _, u := range updates {
-			if err := updateEvent(ev, parseUpdate(u)); err != nil {
-				return true, err
-			}
+		if err := applyEach(ev, updates, updateEvent); err != nil {
+			return true, err
 		}
 		if err := finishEvent(ev, it.f.mb); err != nil {
 			return true, err
@@ -458,27 +482,22 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 		it.event = ev
 		rc.touch(it)
 	case it.task != nil:
-		t := *it.task
-		t.Categories = slices.Clone(t.Categories)
-		for _, u := range updates {
-			if err := updateTask(&t, parseUpdate(u)); err != nil {
-				return true, err
-			}
+		t := cloneTask(it.task)
+		if err := applyEach(t, updates, updateTask); err != nil {
+			return true, err
 		}
 		if t.Status != "Completed" || it.task.Status != "Completed" {
 			t.CompleteDate = ""
 		}
-		finishTask(&t, rc.s.now())
-		it.task = &t
+		finishTask(t, rc.s.now())
+		it.task = t
 		rc.touch(it)
 	case it.group != nil:
-		g := *it.group
-		for _, u := range updates {
-			if err := updateGroup(&g, parseUpdate(u)); err != nil {
-				return true, err
-			}
+		g := cloneGroup(it.group)
+		if err := applyEach(g, updates, updateGroup); err != nil {
+			return true, err
 		}
-		it.group = &g
+		it.group = g
 		rc.touch(it)
 	case it.contact != nil:
 		cd := cloneContact(it.contact)
@@ -488,12 +507,7 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 			f := parseUpdate(u)
 			switch {
 			case f.ext != nil:
-				v := ""
-				if f.set() && f.val != nil {
-					for _, ep := range f.val.all(nsTypes, "ExtendedProperty") {
-						v = ep.child(nsTypes, "Value").value()
-					}
-				}
+				v := extValue(f)
 				ext[f.ext.key()] = &v
 			case f.uri == "item:Categories":
 				cats = nil
