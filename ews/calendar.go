@@ -416,12 +416,10 @@ func (c *Client) getEvent(ctx context.Context, mbx, itemID string) (mailbox.Even
 			e.Exceptions = append(e.Exceptions, ex)
 		}
 	}
-	atts, notes, err := c.readAttachments(ctx, mbx, x.Attachments.Items)
+	e.Attachments, e.Body, err = c.readAttachments(ctx, mbx, x.Attachments.Items, e.Body, e.BodyHTML)
 	if err != nil {
 		return mailbox.Event{}, err
 	}
-	e.Attachments = atts
-	e.Body = withNotes(e.Body, e.BodyHTML, notes)
 	return e, nil
 }
 
@@ -710,9 +708,7 @@ func (m *Mailbox) createEvent(ctx context.Context, folderID string, e mailbox.Ev
 // as a side write; if that fails too, the pending stamp lets the next
 // write find it.
 func (m *Mailbox) dropIncomplete(ctx context.Context, id, sourceID string) {
-	mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: sourceID, Started: true})
-	err := m.c.deleteItems(context.WithoutCancel(ctx), m.address, id)
-	mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: sourceID, Err: err})
+	_ = m.deleteIncomplete(ctx, context.WithoutCancel(ctx), id, sourceID)
 }
 
 // CreateEvent writes a typed calendar item payload.

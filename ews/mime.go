@@ -166,10 +166,7 @@ func (c *Client) readMIMEBatch(ctx context.Context, mbx string, ids []string, fn
 	is := gi.CreateElement("m:ItemShape")
 	elem(is, "t:BaseShape", "IdOnly")
 	elem(is, "t:IncludeMimeContent", "true")
-	iids := gi.CreateElement("m:ItemIds")
-	for _, id := range ids {
-		iids.CreateElement("t:ItemId").CreateAttr("Id", id)
-	}
+	idList(gi, "m:ItemIds", "t:ItemId", ids)
 	started := false // once fn has seen an item, a retry would repeat it
 	return c.retry(ctx, call{op: "GetItem", anchor: mbx, body: r.bytes(), idempotent: true}, func(resp *response) (bool, error) {
 		d, br, release := newDecoder(resp.Body)

@@ -98,12 +98,10 @@ func (c *Client) getTask(ctx context.Context, mbx, itemID string) (mailbox.Task,
 	if err != nil {
 		return mailbox.Task{}, mailbox.Permanent(fmt.Errorf("ews: read task %s: %w", itemID, err))
 	}
-	atts, notes, err := c.readAttachments(ctx, mbx, x.Attachments.Items)
+	t.Attachments, t.Body, err = c.readAttachments(ctx, mbx, x.Attachments.Items, t.Body, t.BodyHTML)
 	if err != nil {
 		return mailbox.Task{}, err
 	}
-	t.Attachments = atts
-	t.Body = withNotes(t.Body, t.BodyHTML, notes)
 	return t, nil
 }
 

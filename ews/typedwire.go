@@ -107,10 +107,7 @@ func (c *Client) getAttachments(ctx context.Context, mbx string, ids []string) (
 	}
 	r := c.newRequest(mbx)
 	ga := r.body.CreateElement("m:GetAttachment")
-	list := ga.CreateElement("m:AttachmentIds")
-	for _, id := range ids {
-		list.CreateElement("t:AttachmentId").CreateAttr("Id", id)
-	}
+	idList(ga, "m:AttachmentIds", "t:AttachmentId", ids)
 	msgs, err := callOp[idOnlyXML](ctx, c, mbx, "GetAttachment", r, true, len(ids))
 	if err != nil {
 		return nil, err
@@ -125,11 +122,11 @@ func (c *Client) getAttachments(ctx context.Context, mbx string, ids []string) (
 	return out, nil
 }
 
-// readAttachments fetches the file attachments a typed body carries and
-// lists the ones it leaves out (too large, or attached items) as notes
-// for the body: a reader cannot report a loss, so what is left behind is
+// readAttachments fetches the file attachments a typed item carries and
+// returns its body with the ones it leaves out (too large, or attached
+// items) noted: a reader cannot report a loss, so what is left behind is
 // said where a person reading the copy sees it.
-func (c *Client) readAttachments(ctx context.Context, mbx string, list []attachmentXML) ([]mailbox.Attachment, []string, error) {
+func (c *Client) readAttachments(ctx context.Context, mbx string, list []attachmentXML, body string, isHTML bool) ([]mailbox.Attachment, string, error) {
 	var ids []string
 	var notes []string
 	for _, a := range list {
@@ -145,13 +142,13 @@ func (c *Client) readAttachments(ctx context.Context, mbx string, list []attachm
 	}
 	got, err := c.getAttachments(ctx, mbx, ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	var out []mailbox.Attachment
 	for _, a := range got {
 		data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(a.Content), ""))
 		if err != nil {
-			return nil, nil, &MalformedError{Operation: "GetAttachment", Status: 200, Reason: "attachment content is not base64: " + err.Error(), Err: err}
+			return nil, "", &MalformedError{Operation: "GetAttachment", Status: 200, Reason: "attachment content is not base64: " + err.Error(), Err: err}
 		}
 		if len(data) > mailbox.MaxTypedAttachmentBytes {
 			notes = append(notes, fmt.Sprintf("[attachment %q (%.1f MB) not carried]", a.Name, float64(len(data))/(1<<20)))
@@ -159,7 +156,7 @@ func (c *Client) readAttachments(ctx context.Context, mbx string, list []attachm
 		}
 		out = append(out, mailbox.Attachment{Name: a.Name, ContentType: a.ContentType, ContentID: a.ContentID, IsInline: a.IsInline, Data: data})
 	}
-	return out, notes, nil
+	return out, withNotes(body, isHTML, notes), nil
 }
 
 // withNotes appends notes to a body (text or HTML).
@@ -265,10 +262,7 @@ func (c *Client) deleteItems(ctx context.Context, mbx string, ids ...string) err
 	di.CreateAttr("DeleteType", "HardDelete")
 	di.CreateAttr("SendMeetingCancellations", "SendToNone")
 	di.CreateAttr("AffectedTaskOccurrences", "AllOccurrences")
-	list := di.CreateElement("m:ItemIds")
-	for _, id := range ids {
-		list.CreateElement("t:ItemId").CreateAttr("Id", id)
-	}
+	idList(di, "m:ItemIds", "t:ItemId", ids)
 	_, err := callOp[idOnlyXML](ctx, c, mbx, "DeleteItem", r, false, len(ids))
 	return err
 }
@@ -286,9 +280,7 @@ func (m *Mailbox) removePending(ctx context.Context, folderID, sourceID string) 
 		return err
 	}
 	for _, id := range ids {
-		mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: sourceID, Started: true})
-		err := m.c.deleteItems(ctx, m.address, id)
-		mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: sourceID, Err: err})
+		err := m.deleteIncomplete(ctx, ctx, id, sourceID)
 		if err != nil && !isNotFound(err) {
 			return err
 		}
@@ -322,10 +314,7 @@ func getItems[T any](ctx context.Context, c *Client, mbx string, ids []string, s
 	r := c.newRequest(mbx)
 	gi := r.body.CreateElement("m:GetItem")
 	shape(gi)
-	list := gi.CreateElement("m:ItemIds")
-	for _, id := range ids {
-		list.CreateElement("t:ItemId").CreateAttr("Id", id)
-	}
+	idList(gi, "m:ItemIds", "t:ItemId", ids)
 	msgs, err := callOp[T](ctx, c, mbx, "GetItem", r, true, len(ids))
 	if err != nil {
 		return nil, err
@@ -378,4 +367,22 @@ func sourceStamp(sourceID string) func(*etree.Element) {
 		return nil
 	}
 	return stampWith(sourceIDURI, sourceID)
+}
+
+// idList writes ids as list's elements of name el (m:ItemIds of
+// t:ItemId ...).
+func idList(parent *etree.Element, list, el string, ids []string) {
+	l := parent.CreateElement(list)
+	for _, id := range ids {
+		l.CreateElement(el).CreateAttr("Id", id)
+	}
+}
+
+// deleteIncomplete deletes a half-written copy with delCtx, reported as
+// a side write before and after.
+func (m *Mailbox) deleteIncomplete(ctx, delCtx context.Context, id, sourceID string) error {
+	mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: sourceID, Started: true})
+	err := m.c.deleteItems(delCtx, m.address, id)
+	mailbox.ReportSideWrite(ctx, mailbox.SideWrite{Action: mailbox.SideWriteDeleteIncomplete, ItemID: id, SourceID: sourceID, Err: err})
+	return err
 }

@@ -317,10 +317,7 @@ func (c *Client) replaceAttachments(ctx context.Context, mbx, itemID string, att
 	}
 	if len(old) > 0 {
 		r := c.newRequest(mbx)
-		list := r.body.CreateElement("m:DeleteAttachment").CreateElement("m:AttachmentIds")
-		for _, id := range old {
-			list.CreateElement("t:AttachmentId").CreateAttr("Id", id)
-		}
+		idList(r.body.CreateElement("m:DeleteAttachment"), "m:AttachmentIds", "t:AttachmentId", old)
 		if _, err := callOp[idOnlyXML](ctx, c, mbx, "DeleteAttachment", r, false, len(old)); err != nil {
 			return err
 		}
