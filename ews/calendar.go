@@ -504,18 +504,7 @@ func planEvent(e mailbox.Event, mbx string) (mailbox.Event, bool, []mailbox.Loss
 // calendarItem writes e as a t:CalendarItem in CalendarItemType order.
 func calendarItem(parent *etree.Element, e mailbox.Event, attendees bool, stamp func(*etree.Element)) {
 	ci := parent.CreateElement("t:CalendarItem")
-	if e.Subject != "" {
-		elem(ci, "t:Subject", e.Subject)
-	}
-	if e.Sensitivity != "" {
-		elem(ci, "t:Sensitivity", e.Sensitivity)
-	}
-	writeBody(ci, e.Body, e.BodyHTML)
-	writeAttachments(ci, e.Attachments, nil)
-	writeStrings(ci, "t:Categories", e.Categories)
-	if validImportance(e.Importance) {
-		elem(ci, "t:Importance", string(e.Importance))
-	}
+	writeItemHead(ci, e.Subject, e.Sensitivity, e.Body, e.BodyHTML, e.Attachments, e.Categories, e.Importance)
 	elem(ci, "t:ReminderIsSet", strconv.FormatBool(e.ReminderOn))
 	if e.ReminderOn {
 		elem(ci, "t:ReminderMinutesBeforeStart", strconv.Itoa(e.ReminderMinutes))

@@ -113,18 +113,7 @@ func (m *Mailbox) OpenTask(ctx context.Context, itemID string) (io.ReadCloser, e
 // taskItem writes t as a t:Task in TaskType order.
 func taskItem(parent *etree.Element, t mailbox.Task, stamp func(*etree.Element)) {
 	ti := parent.CreateElement("t:Task")
-	if t.Subject != "" {
-		elem(ti, "t:Subject", t.Subject)
-	}
-	if t.Sensitivity != "" {
-		elem(ti, "t:Sensitivity", t.Sensitivity)
-	}
-	writeBody(ti, t.Body, t.BodyHTML)
-	writeAttachments(ti, t.Attachments, nil)
-	writeStrings(ti, "t:Categories", t.Categories)
-	if validImportance(t.Importance) {
-		elem(ti, "t:Importance", string(t.Importance))
-	}
+	writeItemHead(ti, t.Subject, t.Sensitivity, t.Body, t.BodyHTML, t.Attachments, t.Categories, t.Importance)
 	if t.ReminderOn && !t.ReminderTime.IsZero() {
 		elem(ti, "t:ReminderDueBy", t.ReminderTime.UTC().Format(time.RFC3339))
 	}

@@ -236,6 +236,23 @@ func writeStrings(parent *etree.Element, name string, list []string) {
 	}
 }
 
+// writeItemHead writes the ItemType properties calendar items and tasks
+// share, in schema order (Subject to Importance).
+func writeItemHead(it *etree.Element, subject, sensitivity, body string, isHTML bool, atts []mailbox.Attachment, cats []string, imp mailbox.Importance) {
+	if subject != "" {
+		elem(it, "t:Subject", subject)
+	}
+	if sensitivity != "" {
+		elem(it, "t:Sensitivity", sensitivity)
+	}
+	writeBody(it, body, isHTML)
+	writeAttachments(it, atts, nil)
+	writeStrings(it, "t:Categories", cats)
+	if validImportance(imp) {
+		elem(it, "t:Importance", string(imp))
+	}
+}
+
 func validImportance(i mailbox.Importance) bool {
 	return i == mailbox.ImportanceLow || i == mailbox.ImportanceNormal || i == mailbox.ImportanceHigh
 }
