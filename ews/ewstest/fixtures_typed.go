@@ -127,14 +127,17 @@ func (f *FolderFixture) ContactGroups() []StoredContactGroup {
 	})
 }
 
-// updateTyped applies change to the item id under the lock and touches
-// it; false when the folder holds no such item or change does not take
-// it (another kind).
-func (f *FolderFixture) updateTyped(id string, change func(x *item) bool) bool {
+// updateModel changes a copy of the model field names on the item id,
+// under the lock, and touches the item; false when the folder holds no
+// such item of that kind.
+func updateModel[T any](f *FolderFixture, id string, field func(*item) **T, clone func(*T) *T, change func(*T)) bool {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
 	for _, x := range f.f.items {
-		if x.id == id && change(x) {
+		if p := field(x); x.id == id && *p != nil {
+			c := clone(*p)
+			change(c)
+			*p = c
 			f.touch(x)
 			return true
 		}
@@ -145,28 +148,12 @@ func (f *FolderFixture) updateTyped(id string, change func(x *item) bool) bool {
 // UpdateEvent changes a calendar item as its user would (a new version
 // for sync, nothing sent); false when the folder holds no such item.
 func (f *FolderFixture) UpdateEvent(id string, change func(*mailbox.Event)) bool {
-	return f.updateTyped(id, func(x *item) bool {
-		if x.event == nil {
-			return false
-		}
-		e := cloneEvent(x.event)
-		change(e)
-		x.event = e
-		return true
-	})
+	return updateModel(f, id, func(x *item) **mailbox.Event { return &x.event }, cloneEvent, change)
 }
 
 // UpdateTask changes a task as its user would.
 func (f *FolderFixture) UpdateTask(id string, change func(*mailbox.Task)) bool {
-	return f.updateTyped(id, func(x *item) bool {
-		if x.task == nil {
-			return false
-		}
-		t := cloneTask(x.task)
-		change(t)
-		x.task = t
-		return true
-	})
+	return updateModel(f, id, func(x *item) **mailbox.Task { return &x.task }, cloneTask, change)
 }
 
 func (f *FolderFixture) touch(x *item) {
