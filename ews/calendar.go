@@ -247,16 +247,9 @@ type occurrenceXML struct {
 // calendarItemXML is a t:CalendarItem as GetItem answers it (or another
 // item element, told apart by XMLName).
 type calendarItemXML struct {
-	XMLName          xml.Name
-	ItemID           idXML        `xml:"http://schemas.microsoft.com/exchange/services/2006/types ItemId"`
+	XMLName xml.Name
+	itemHeadXML
 	ItemClass        string       `xml:"http://schemas.microsoft.com/exchange/services/2006/types ItemClass"`
-	Subject          string       `xml:"http://schemas.microsoft.com/exchange/services/2006/types Subject"`
-	Sensitivity      string       `xml:"http://schemas.microsoft.com/exchange/services/2006/types Sensitivity"`
-	Body             bodyXML      `xml:"http://schemas.microsoft.com/exchange/services/2006/types Body"`
-	Attachments      attachList   `xml:"http://schemas.microsoft.com/exchange/services/2006/types Attachments"`
-	Categories       []string     `xml:"http://schemas.microsoft.com/exchange/services/2006/types Categories>String"`
-	Importance       string       `xml:"http://schemas.microsoft.com/exchange/services/2006/types Importance"`
-	ReminderIsSet    bool         `xml:"http://schemas.microsoft.com/exchange/services/2006/types ReminderIsSet"`
 	ReminderMinutes  int          `xml:"http://schemas.microsoft.com/exchange/services/2006/types ReminderMinutesBeforeStart"`
 	ExtendedProperty []extPropXML `xml:"http://schemas.microsoft.com/exchange/services/2006/types ExtendedProperty"`
 	UID              string       `xml:"http://schemas.microsoft.com/exchange/services/2006/types UID"`

@@ -30,16 +30,9 @@ var taskFields = []string{"item:ItemClass", "item:Subject", "item:Sensitivity", 
 	"task:Owner", "task:PercentComplete", "task:Recurrence", "task:StartDate", "task:Status"}
 
 type taskXML struct {
-	XMLName         xml.Name
-	ItemID          idXML          `xml:"http://schemas.microsoft.com/exchange/services/2006/types ItemId"`
-	Subject         string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Subject"`
-	Sensitivity     string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Sensitivity"`
-	Body            bodyXML        `xml:"http://schemas.microsoft.com/exchange/services/2006/types Body"`
-	Attachments     attachList     `xml:"http://schemas.microsoft.com/exchange/services/2006/types Attachments"`
-	Categories      []string       `xml:"http://schemas.microsoft.com/exchange/services/2006/types Categories>String"`
-	Importance      string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Importance"`
+	XMLName xml.Name
+	itemHeadXML
 	ReminderDueBy   string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types ReminderDueBy"`
-	ReminderIsSet   bool           `xml:"http://schemas.microsoft.com/exchange/services/2006/types ReminderIsSet"`
 	CompleteDate    string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types CompleteDate"`
 	Delegator       string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types Delegator"`
 	DueDate         string         `xml:"http://schemas.microsoft.com/exchange/services/2006/types DueDate"`

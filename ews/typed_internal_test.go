@@ -79,7 +79,7 @@ func TestInstanceIndex(t *testing.T) {
 // TestUnknownZone: an item in a zone the model does not know keeps its
 // instants in UTC; an all-day one becomes a timed one, said in its body.
 func TestUnknownZone(t *testing.T) {
-	x := calendarItemXML{Subject: "Holiday", Start: "2026-12-24T05:00:00Z", End: "2026-12-25T05:00:00Z", IsAllDayEvent: true}
+	x := calendarItemXML{itemHeadXML: itemHeadXML{Subject: "Holiday"}, Start: "2026-12-24T05:00:00Z", End: "2026-12-25T05:00:00Z", IsAllDayEvent: true}
 	x.StartTimeZone.ID = "tzone://Microsoft/Custom"
 	e, err := x.event()
 	if err != nil || e.TimeZone != "" || e.IsAllDay || !strings.Contains(e.Body, "tzone://Microsoft/Custom") {

@@ -80,6 +80,20 @@ type attachmentXML struct {
 	Content        string `xml:"http://schemas.microsoft.com/exchange/services/2006/types Content"`
 }
 
+// itemHeadXML are the ItemType properties calendar items and tasks
+// share, as GetItem answers them (embedded: encoding/xml reads its
+// fields as the outer struct's).
+type itemHeadXML struct {
+	ItemID        idXML      `xml:"http://schemas.microsoft.com/exchange/services/2006/types ItemId"`
+	Subject       string     `xml:"http://schemas.microsoft.com/exchange/services/2006/types Subject"`
+	Sensitivity   string     `xml:"http://schemas.microsoft.com/exchange/services/2006/types Sensitivity"`
+	Body          bodyXML    `xml:"http://schemas.microsoft.com/exchange/services/2006/types Body"`
+	Attachments   attachList `xml:"http://schemas.microsoft.com/exchange/services/2006/types Attachments"`
+	Categories    []string   `xml:"http://schemas.microsoft.com/exchange/services/2006/types Categories>String"`
+	Importance    string     `xml:"http://schemas.microsoft.com/exchange/services/2006/types Importance"`
+	ReminderIsSet bool       `xml:"http://schemas.microsoft.com/exchange/services/2006/types ReminderIsSet"`
+}
+
 // bodyXML is item:Body.
 type bodyXML struct {
 	Type string `xml:"BodyType,attr"`
