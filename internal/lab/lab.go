@@ -55,6 +55,14 @@ type Options struct {
 	// FullFidelity writes full_fidelity: true for the on-prem endpoint in
 	// the lab's config (UploadItems between Exchange servers).
 	FullFidelity bool
+	// GraphFullFidelity writes full_fidelity: true for the cloud endpoint
+	// (Graph's mailbox import/export API).
+	GraphFullFidelity bool
+	// GraphTakesEWSStreams is the lab's switch for what the probe learns
+	// about a real tenant: whether the Graph fake's import takes EWS
+	// ExportItems data. With GraphFullFidelity it also writes
+	// accept_ews_streams: true, as an engineer would after the probe.
+	GraphTakesEWSStreams bool
 }
 
 // Lab is a running lab.
@@ -87,6 +95,8 @@ type Lab struct {
 	// (seeding and restoring count none, but say so explicitly).
 	writesAtStart Writes
 	fullFidelity  bool // Options.FullFidelity
+	graphFF       bool // Options.GraphFullFidelity
+	acceptEWS     bool // Options.GraphTakesEWSStreams
 }
 
 func (l *Lab) log() *slog.Logger {
@@ -145,7 +155,8 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		graphOpts = append(graphOpts, graphtest.WithLimits(*opts.GraphLimits))
 	}
 	l := &Lab{Dir: dir, Scenario: sc, EWS: ewstest.NewServer(ewsOpts...), Graph: graphtest.NewServer(graphOpts...), logger: opts.Logger,
-		fullFidelity: opts.FullFidelity}
+		fullFidelity: opts.FullFidelity, graphFF: opts.GraphFullFidelity, acceptEWS: opts.GraphTakesEWSStreams}
+	l.Graph.AcceptEWSStreams(opts.GraphTakesEWSStreams)
 	var appBundle []byte
 	var password string
 	l.FreshReason = whyFresh(dir, prev, prevErr, hash)
@@ -337,6 +348,13 @@ func (l *Lab) config(graphRoot string) string {
 	if l.fullFidelity {
 		pfMailbox += "  full_fidelity: true\n"
 	}
+	cloudFF := ""
+	if l.graphFF {
+		cloudFF = "  full_fidelity: true\n"
+		if l.acceptEWS {
+			cloudFF += "  accept_ews_streams: true\n"
+		}
+	}
 	return fmt.Sprintf(`# exmigrate configuration for the lab in this folder (written by exmigrate lab).
 # Point it at your own servers by changing the URLs, accounts and credentials.
 onprem:
@@ -354,13 +372,13 @@ onprem:
   graph_base_url: %s
   authority_host: %s/
   ca_bundle: ca.pem
-state:
+%sstate:
   path: state.db
 audit_log: audit.jsonl
 concurrency:
   mailboxes: 4
   ews: 4
-`, l.EWSURL, ServiceDomain, ServiceUser, pfMailbox, TenantID, ClientID, l.GraphURL, graphRoot)
+`, l.EWSURL, ServiceDomain, ServiceUser, pfMailbox, TenantID, ClientID, l.GraphURL, graphRoot, cloudFF)
 }
 
 // lists writes the assessment list (every mailbox, locations detected) and
