@@ -286,16 +286,8 @@ var freeBusy = map[string]string{"Free": "Free", "Tentative": "Tentative", "Busy
 // exceptions, which take more requests).
 func (x *calendarItemXML) event() (mailbox.Event, error) {
 	e := mailbox.Event{Subject: x.Subject, Location: x.Location, Start: parseTime(x.Start), End: parseTime(x.End),
-		IsAllDay: x.IsAllDayEvent, ShowAs: freeBusy[x.FreeBusy], Sensitivity: x.Sensitivity, Categories: x.Categories,
+		IsAllDay: x.IsAllDayEvent, ShowAs: freeBusy[x.FreeBusy], Sensitivity: x.sensitivity(), Importance: x.importance(), Categories: x.Categories,
 		ReminderOn: x.ReminderIsSet, IsCancelled: x.IsCancelled, UID: x.UID, OnlineMeetingURL: x.JoinOnlineMeetingURL}
-	if slices.Contains(mailbox.SensitivityValues, x.Sensitivity) {
-		e.Sensitivity = x.Sensitivity
-	} else {
-		e.Sensitivity = ""
-	}
-	if validImportance(mailbox.Importance(x.Importance)) {
-		e.Importance = mailbox.Importance(x.Importance)
-	}
 	if e.ReminderOn {
 		// Exchange keeps 15 minutes on items whose reminder is off.
 		e.ReminderMinutes = max(x.ReminderMinutes, 0)

@@ -49,16 +49,10 @@ type taskXML struct {
 func taskDate(s string) string { return contactBirthday(s) }
 
 func (x *taskXML) task() (mailbox.Task, error) {
-	t := mailbox.Task{Subject: x.Subject, Categories: x.Categories, ReminderOn: x.ReminderIsSet, Owner: x.Owner, Delegator: x.Delegator,
+	t := mailbox.Task{Subject: x.Subject, Sensitivity: x.sensitivity(), Importance: x.importance(), Categories: x.Categories, ReminderOn: x.ReminderIsSet, Owner: x.Owner, Delegator: x.Delegator,
 		StartDate: taskDate(x.StartDate), DueDate: taskDate(x.DueDate), CompleteDate: taskDate(x.CompleteDate),
 		PercentComplete: int(x.PercentComplete)}
 	t.PercentComplete = min(max(t.PercentComplete, 0), 100)
-	if slices.Contains(mailbox.SensitivityValues, x.Sensitivity) {
-		t.Sensitivity = x.Sensitivity
-	}
-	if validImportance(mailbox.Importance(x.Importance)) {
-		t.Importance = mailbox.Importance(x.Importance)
-	}
 	if slices.Contains(mailbox.TaskStatuses, x.Status) {
 		t.Status = x.Status
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,6 +93,22 @@ type itemHeadXML struct {
 	Categories    []string   `xml:"http://schemas.microsoft.com/exchange/services/2006/types Categories>String"`
 	Importance    string     `xml:"http://schemas.microsoft.com/exchange/services/2006/types Importance"`
 	ReminderIsSet bool       `xml:"http://schemas.microsoft.com/exchange/services/2006/types ReminderIsSet"`
+}
+
+// sensitivity and importance are the head's values the model knows, ""
+// for others.
+func (x *itemHeadXML) sensitivity() string {
+	if slices.Contains(mailbox.SensitivityValues, x.Sensitivity) {
+		return x.Sensitivity
+	}
+	return ""
+}
+
+func (x *itemHeadXML) importance() mailbox.Importance {
+	if validImportance(mailbox.Importance(x.Importance)) {
+		return mailbox.Importance(x.Importance)
+	}
+	return ""
 }
 
 // bodyXML is item:Body.
