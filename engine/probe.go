@@ -74,6 +74,7 @@ func (p *ProbeResult) AcceptedDialect() bool {
 // Probe runs the fidelity probe between src and dst (see above). It writes
 // only into its scratch folder and only with the probe's own stamps.
 func Probe(ctx context.Context, src mailbox.Source, dst mailbox.Target, now time.Time) (*ProbeResult, error) {
+	ctx = mailbox.WithProbe(ctx)
 	srcCaps, dstCaps := src.Capabilities(), dst.Capabilities()
 	res := &ProbeResult{}
 	for _, p := range srcCaps.Reads {
@@ -243,10 +244,12 @@ func compareProbe(ctx context.Context, src mailbox.Source, dst mailbox.Target, i
 	if !found {
 		return "the item is not in the target's folder", ""
 	}
-	if got.Subject != it.Subject || got.Class != it.Class {
+	// The class as each side's listing names it can differ (Graph lists
+	// every message as IPM.Note): the kind must not.
+	if got.Subject != it.Subject || got.Kind() != it.Kind() {
 		return fmt.Sprintf("subject %q class %q on the target, %q %q at the source", got.Subject, got.Class, it.Subject, it.Class), ""
 	}
-	return "", "its subject and class"
+	return "", "its subject and kind"
 }
 
 // readTyped reads an item's typed body and decodes it, the UID left out
@@ -286,7 +289,7 @@ func scratchItem(ctx context.Context, dst mailbox.Target, folderID, id string, s
 	if cr, ok := dst.(mailbox.ChangeReader); ok {
 		// The import's id may not be the listing's (Graph's import/export
 		// ids are their own): the one item of the sample's subject and
-		// class in the scratch folder is then the one written.
+		// kind in the scratch folder is then the one written.
 		var alike []mailbox.Item
 		state := ""
 		for {
@@ -298,7 +301,7 @@ func scratchItem(ctx context.Context, dst mailbox.Target, folderID, id string, s
 				if ch.Item.ID == id {
 					return ch.Item, true, nil
 				}
-				if ch.Item.Subject == sample.Subject && strings.EqualFold(ch.Item.Class, sample.Class) {
+				if ch.Item.Subject == sample.Subject && ch.Item.Kind() == sample.Kind() {
 					alike = append(alike, ch.Item)
 				}
 			}

@@ -441,11 +441,13 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 	// The stream's dialect, when the engine names it, is checked before
 	// anything is read or sent: Graph documents import of exportItems
 	// data only (items.md D9); EWS data goes only where a probe found the
-	// tenant takes it (Config.AcceptEWSStreams).
+	// tenant takes it (Config.AcceptEWSStreams), or to the probe that
+	// finds it out (mailbox.WithProbe), whose scratch folder is the only
+	// place such a stream is sent untried.
 	switch p.Dialect {
 	case "", mailbox.DialectGraph:
 	case mailbox.DialectEWS:
-		if !m.c.cfg.AcceptEWSStreams {
+		if !m.c.cfg.AcceptEWSStreams && !mailbox.IsProbe(ctx) {
 			return "", mailbox.Permanent(fmt.Errorf("graph: import %s into %s: an EWS ExportItems stream, and Graph documents import of exportItems data only (set AcceptEWSStreams when a probe found the tenant takes EWS data): %w", p.SourceID, m.address, mailbox.ErrUnsupported))
 		}
 	default:

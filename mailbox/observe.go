@@ -87,3 +87,14 @@ func ReportLoss(ctx context.Context, l Loss) {
 		fn(l)
 	}
 }
+
+type probeKey struct{}
+
+// WithProbe marks a context as the fidelity probe's: a write of a stream
+// the side does not declare it takes (EWS data into Graph before anyone
+// found that the tenant takes it) is sent to the service anyway, into the
+// probe's scratch folder, so that the service's own answer decides.
+func WithProbe(ctx context.Context) context.Context { return context.WithValue(ctx, probeKey{}, true) }
+
+// IsProbe reports whether the context is the fidelity probe's.
+func IsProbe(ctx context.Context) bool { v, _ := ctx.Value(probeKey{}).(bool); return v }

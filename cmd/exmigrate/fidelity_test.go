@@ -47,7 +47,7 @@ func TestCheckFidelity(t *testing.T) {
 		never []string
 	}{
 		{"on-prem to on-prem", []string{"--mailboxes", list, "--direction", "onprem-to-onprem"},
-			[]string{`^probe +ok +mail: full-fidelity \(the target took the source's ews-export stream and "[^"]+" read back with its subject and class equal\)$`,
+			[]string{`^probe +ok +mail: full-fidelity \(the target took the source's ews-export stream and "[^"]+" read back with its subject and kind equal\)$`,
 				`^probe +ok +calendar: full-fidelity \(.* read back with every typed property equal\)$`,
 				`^probe +ok +calendar: full-fidelity `, `^probe +ok +contacts: full-fidelity `, `^probe +ok +tasks: full-fidelity `,
 				`^probe +- +alex@fabrikam.com to alex.new@fabrikam.com: scratch folder "exmigrate fidelity probe `},

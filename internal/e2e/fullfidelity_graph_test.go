@@ -84,3 +84,46 @@ func TestFullFidelityOnPremToCloud(t *testing.T) {
 		}
 	})
 }
+
+// TestProbeAsksTheTenant: with the Graph endpoint's full_fidelity on and
+// accept_ews_streams off (nobody has found out yet), the probe sends one
+// item of each kind to the service, whose answer decides: the lab's
+// switch off, the import is refused and each kind keeps its typed or
+// MIME path; on, it is taken.
+func TestProbeAsksTheTenant(t *testing.T) {
+	entry := csvinput.Entry{Address: "nina@contoso.com", Target: "nina@contoso.onmicrosoft.com", Location: mailbox.LocationOnPrem}
+	for _, takes := range []bool{false, true} {
+		e := startLab(t, mustScenario(t, everyKindScenario), lab.Options{GraphFullFidelity: true})
+		e.lab.Graph.AcceptEWSStreams(takes)
+		ctx := context.Background()
+		route, err := e.disp.Locate(ctx, entry)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, dst, _, err := e.disp.Open(route, dispatch.Onboarding)
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe, err := engine.Probe(ctx, src, dst, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range probe.Kinds {
+			if k.Kind != mailbox.KindCalendar {
+				continue
+			}
+			if takes && (!k.Accepted || k.Path != "full-fidelity") {
+				t.Errorf("the tenant takes EWS data: calendar %+v", k)
+			}
+			if !takes && (k.Accepted || k.Path != "typed" || !strings.Contains(k.Why, "refused")) {
+				t.Errorf("the tenant refuses EWS data: calendar %+v", k)
+			}
+		}
+		if probe.AcceptedDialect() != takes {
+			t.Errorf("lab switch %v: probe accepted %v: %+v", takes, probe.AcceptedDialect(), probe.Kinds)
+		}
+		if n := e.lab.Graph.MeetingMessagesSent(); n != 0 {
+			t.Errorf("the probe made Graph send %d meeting messages", n)
+		}
+	}
+}
