@@ -220,20 +220,39 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 	if err != nil {
 		return "", fmt.Errorf("upload %s into %s of %s: %w", p.SourceID, folderID, m.address, err)
 	}
-	id, err := m.c.upload(ctx, m.address, fid, "", p)
+	if p.SourceID == "" {
+		// Nothing to stamp, nothing a later write could recognise: the
+		// upload goes straight into the target folder.
+		id, err := m.c.upload(ctx, m.address, fid, "", p)
+		if err != nil {
+			return "", fmt.Errorf("upload %s into %s: %w", p.SourceID, m.address, err)
+		}
+		return id, nil
+	}
+	// Upload into staging, stamp there, then move into the target folder
+	// (staging.go): a process killed before the move leaves its item in
+	// staging, which the next Mailbox's first write clears.
+	stage, err := m.staging(ctx)
 	if err != nil {
 		return "", fmt.Errorf("upload %s into %s: %w", p.SourceID, m.address, err)
 	}
-	if p.SourceID == "" {
-		return id, nil
+	id, err := m.c.upload(ctx, m.address, stage, "", p)
+	if err != nil {
+		return "", fmt.Errorf("upload %s into %s: %w", p.SourceID, m.address, err)
 	}
-	// A crash here leaves the uploaded item unstamped: invisible to
-	// FindBySourceID, never cleaned up (see the comment at the top).
 	if err := m.c.stamp(ctx, m.address, id, p.Item.Class, p.SourceID); err != nil {
 		m.dropIncomplete(ctx, id, p.SourceID)
 		return "", fmt.Errorf("stamp the upload of %s in %s: %w", p.SourceID, m.address, err)
 	}
-	return id, nil
+	newID, err := m.c.moveItem(ctx, m.address, id, fid)
+	if err != nil {
+		// A move whose answer was lost may have happened: the delete
+		// then finds nothing (ErrorItemNotFound) and the stamped item in
+		// the target folder is found by the next FindBySourceID.
+		m.dropIncomplete(ctx, id, p.SourceID)
+		return "", fmt.Errorf("move the upload of %s into %s of %s: %w", p.SourceID, folderID, m.address, err)
+	}
+	return newID, nil
 }
 
 // updateFullFidelity replaces an item written earlier with a new stream

@@ -161,14 +161,17 @@ func TestFullFidelityHalfWrittenHidden(t *testing.T) {
 		t.Errorf("side writes %+v, want the delete reported before and after", sw.l)
 	}
 
-	// The answer of the upload is lost: the item is there, unstamped, and
-	// not reported (the orphan the package comment names).
+	// The answer of the upload is lost: the item is there, unstamped, in
+	// staging, not in the calendar, and not reported.
 	e.srv.Inject(ewstest.Fault{Op: "UploadItems", Kind: ewstest.FaultDropAfter})
 	if _, err := dst.CreateItem(context.Background(), "calendar", payload()); err == nil {
 		t.Fatal("an upload whose answer was lost succeeded")
 	}
-	if n := len(cal.Items()); n != 1 {
-		t.Fatalf("the calendar holds %d items after a lost answer, want the unstamped upload", n)
+	if n := len(cal.Items()); n != 0 {
+		t.Fatalf("the calendar holds %d items after a lost answer, want the upload left in staging", n)
+	}
+	if st := ffStaging(t, e.srv, ffTarget); st == nil || len(st.Items()) != 1 || st.Items()[0].SourceID != "" {
+		t.Fatalf("staging after a lost answer: want one unstamped upload")
 	}
 	if _, found, err := dst.FindBySourceID(context.Background(), cal.ID(), "ff-half"); found || err != nil {
 		t.Errorf("FindBySourceID reports a half-written item: %v %v", found, err)

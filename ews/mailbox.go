@@ -33,6 +33,12 @@ type Mailbox struct {
 	// folder of the trees Folders listed, those CreateFolder placed and the
 	// parents it looked up, so CreateFolder fills Path without a round trip.
 	known map[string]knownFolder
+
+	// stageMu guards stagingID, the staging folder of full-fidelity
+	// writes once found and cleared (staging.go); it is held across the
+	// recovery so that concurrent writers wait for it.
+	stageMu   sync.Mutex
+	stagingID string
 }
 
 // knownFolder is a folder's real id and its path in its tree.

@@ -46,29 +46,95 @@ func (f *FolderFixture) MoveItem(id string, dst *FolderFixture) (newID string, o
 	if x == nil || x.f != f.f {
 		return "", false
 	}
-	for i, y := range f.f.items {
+	s.moveLocked(x, dst.f)
+	return x.id, true
+}
+
+// moveLocked moves x into dst under s.mu, as Exchange does: x leaves its
+// folder (a tombstone for sync) and lands in dst under a new id, every
+// property (extended ones, the exmigrate stamp, included) kept. A move
+// sends nothing, a meeting's included.
+func (s *Server) moveLocked(x *item, dst *folder) {
+	src := x.f
+	for i, y := range src.items {
 		if y == x {
-			f.f.items = append(f.f.items[:i], f.f.items[i+1:]...)
+			src.items = append(src.items[:i], src.items[i+1:]...)
 			break
 		}
 	}
-	delete(s.items, id)
-	f.f.tombs = append(f.f.tombs, tomb{id: id, seq: s.nextSeq(), created: x.created})
+	delete(s.items, x.id)
+	src.tombs = append(src.tombs, tomb{id: x.id, seq: s.nextSeq(), created: x.created})
 	owner := "public"
-	if dst.f.mb != nil {
-		owner = dst.f.mb.address
+	if dst.mb != nil {
+		owner = dst.mb.address
 	}
-	if f.f.mb != nil {
-		f.f.mb.used -= x.size
+	if src.mb != nil {
+		src.mb.used -= x.size
 	}
-	if dst.f.mb != nil {
-		dst.f.mb.used += x.size
+	if dst.mb != nil {
+		dst.mb.used += x.size
 	}
 	seq := s.nextSeq()
-	x.id, x.f, x.created, x.updated = s.newID("I", owner), dst.f, seq, seq
-	dst.f.items = append(dst.f.items, x)
+	x.id, x.f, x.created, x.updated = s.newID("I", owner), dst, seq, seq
+	dst.items = append(dst.items, x)
 	s.items[x.id] = x
-	return x.id, true
+}
+
+// moveItem serves MoveItem (BaseMoveCopyItemType: ToFolderId, ItemIds,
+// ReturnNewItemIds): each item moves to ToFolderId under a new id, its
+// properties kept; nothing is sent. The new id is answered in Items
+// unless ReturnNewItemIds is false (then Items is empty, as Exchange
+// 2010 SP1 and later). Refused: an occurrence id (ErrorInvalidOperation;
+// Exchange moves series, not occurrences) and a move into another
+// mailbox (ErrorInvalidOperation in the fake; Exchange's cross-mailbox
+// move is not modelled).
+func (rc *reqCtx) moveItem(op *node, x *xw) error {
+	to := op.child(nsMessages, "ToFolderId")
+	var dst *folder
+	var derr error
+	if to == nil || len(to.children) != 1 {
+		derr = errf("ErrorInvalidRequest", "ToFolderId needs one folder.")
+	} else {
+		dst, derr = rc.folderByRef(to.children[0])
+	}
+	ret := op.child(nsMessages, "ReturnNewItemIds")
+	returnIDs := ret == nil || (ret.value() != "false" && ret.value() != "0")
+	x.start(nsMessages, "MoveItemResponse")
+	x.start(nsMessages, "ResponseMessages")
+	for _, ref := range op.child(nsMessages, "ItemIds").children {
+		err := derr
+		var it *item
+		if err == nil {
+			if _, _, occ := parseOccurrenceID(ref.attr("Id")); occ || !ref.is(nsTypes, "ItemId") {
+				err = errf("ErrorInvalidOperation", "The fake moves items, not occurrences.")
+			} else {
+				it, err = rc.itemByID(ref.attr("Id"))
+			}
+		}
+		if err == nil {
+			err = rc.injected()
+		}
+		if err == nil && it.f.mb != dst.mb {
+			err = errf("ErrorInvalidOperation", "The fake moves items within one mailbox only.")
+		}
+		if err == nil && it.f != dst {
+			rc.s.moveLocked(it, dst)
+			rc.s.writes.Add(1)
+		}
+		if rc.msgStart(x, "MoveItemResponseMessage", err) && returnIDs {
+			x.start(nsMessages, "Items")
+			x.start(nsTypes, itemElement(it.class))
+			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", it.changeKey())
+			x.end()
+			x.end()
+		} else {
+			x.empty(nsMessages, "Items")
+		}
+		x.end()
+	}
+	x.end()
+	x.end()
+	return nil
 }
 
 // Rename gives the folder another display name, as a user renaming it in

@@ -124,6 +124,7 @@ func init() {
 		"DeleteItem": (*reqCtx).deleteItem, "CreateAttachment": (*reqCtx).createAttachment,
 		"DeleteAttachment": (*reqCtx).deleteAttachment,
 		"ExportItems":      (*reqCtx).exportItems, "UploadItems": (*reqCtx).uploadItems,
+		"MoveItem": (*reqCtx).moveItem,
 	}
 }
 

@@ -63,6 +63,7 @@ var opSpecs = map[string]opSpec{
 	"DeleteAttachment":                {children: []cs{mm("AttachmentIds", 1, 1)}},
 	"ExportItems":                     {children: []cs{mm("ItemIds", 1, 1)}},
 	"UploadItems":                     {children: []cs{mm("Items", 1, 1)}},
+	"MoveItem":                        {children: []cs{mm("ToFolderId", 1, 1), mm("ItemIds", 1, 1), mm("ReturnNewItemIds", 0, 1)}},
 }
 
 var (
