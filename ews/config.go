@@ -61,11 +61,16 @@ type Config struct {
 	CABundlePEM   []byte // extra roots; the system roots are used when empty
 	Impersonation bool   // send ExchangeImpersonation for every mailbox-scoped request
 	ServerVersion string // RequestServerVersion, default Exchange2016
-	// FullFidelity declares the full-fidelity write path (UploadItems):
-	// off by default, because a process killed between an upload and the
-	// UpdateItem that stamps it leaves an unstamped copy that the next run
-	// cannot recognise, and uploads it again (see fullfidelity.go). Reads
-	// (ExportItems) are always declared.
+	// FullFidelity declares the full-fidelity write path (UploadItems).
+	// The kill window between an upload and the UpdateItem that stamps it
+	// is closed by staging (staging.go): an item is uploaded and stamped
+	// in a folder under "root" and only then moved into its target folder,
+	// and a Mailbox's first write deletes what a killed write left there.
+	// That rests on one job writing into a target mailbox at a time (the
+	// engine's lease is per job, not per target mailbox), and it is
+	// unverified on a real server that CreateFolder under "root" is
+	// allowed and that MoveItem keeps an uploaded item's stamp. It stays
+	// off by default until then. Reads (ExportItems) are always declared.
 	FullFidelity bool
 	// PublicFolderMailbox is the hierarchy mailbox sent as X-AnchorMailbox and
 	// X-PublicFolderMailbox on public folder requests (Autodiscover is never used).

@@ -27,16 +27,22 @@ import (
 //
 // Stamping. UploadItems takes only the stream, so the stamp (the named
 // property FindBySourceID looks for) is set by an UpdateItem after the
-// upload: an item uploaded but not yet stamped is invisible to
-// FindBySourceID and Stamps, so a write that stops half-way is never taken
-// for a copy. When the stamp update fails, the uploaded item is deleted
-// (HardDelete, SendMeetingCancellations SendToNone), reported as a side
-// write. What remains: a process killed between the upload and the stamp
-// (or a delete that fails after a failed stamp) leaves an unstamped copy
-// in the target folder that nothing finds again: FindBySourceID and Stamps
-// do not report it, the next write uploads a new one, and the orphan is
-// not cleaned up (the contract's "removes or completes it" is not met for
-// it; no id or property links it to its write).
+// upload. The kill window between the two is closed by staging
+// (staging.go): a new item is uploaded into a staging folder under
+// "root", stamped there, and only then moved (MoveItem, which sends
+// nothing) into its target folder, so an item in a target folder is
+// always stamped; FindBySourceID and Stamps look only in the target
+// folder and never report what lies in staging. When the stamp or the
+// move fails, the upload is deleted (HardDelete, SendMeetingCancellations
+// SendToNone), reported as a side write; what a killed process (or a
+// failed delete) leaves in staging is deleted, also reported, before the
+// first full-fidelity write of the next Mailbox value, so "an incomplete
+// write is never reported; the next write removes it" holds. The
+// remaining assumption: one job writes into a target mailbox at a time
+// (the engine's lease is per job, not per target mailbox); two jobs
+// writing into one mailbox at once could delete each other's in-flight
+// uploads (staging.go). An update (updateFullFidelity) replaces the item
+// in place and is not staged.
 // A stream of an item that already carried an exmigrate stamp (a copy of
 // a copy) uploads with that old stamp until the new one overwrites it.
 
@@ -207,8 +213,9 @@ func (c *Client) stamp(ctx context.Context, mbx, itemID, class, sourceID string)
 	return err
 }
 
-// createFullFidelity uploads a full-fidelity payload as a new item and
-// stamps it; a failed stamp removes the upload (see the comment above).
+// createFullFidelity uploads a full-fidelity payload as a new item into
+// staging, stamps it and moves it into folderID; a failed stamp or move
+// removes the upload (see the comment above and staging.go).
 func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
 	if err := ewsDialect(p); err != nil {
 		return "", err
