@@ -446,27 +446,7 @@ func (c *Client) createContact(ctx context.Context, mbx, folderID string, ct mai
 	if err := ct.Validate(); err != nil {
 		return "", mailbox.Permanent(err)
 	}
-	r := c.newRequest(mbx)
-	ci := r.body.CreateElement("m:CreateItem")
-	c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, mbx)
-	contactItem(ci.CreateElement("m:Items"), ct, it, sourceID)
-	var resp createItemResponse
-	err := c.do(ctx, call{op: "CreateItem", anchor: mbx, body: r.bytes()}, func(rd io.Reader, st int) error {
-		if err := decodeResponse(rd, "CreateItem", st, &resp); err != nil {
-			return err
-		}
-		if len(resp.Messages) != 1 {
-			return fmt.Errorf("EWS CreateItem: %d answers for one item", len(resp.Messages))
-		}
-		return resp.Messages[0].err("CreateItem", -1)
-	})
-	if err != nil {
-		return "", err
-	}
-	if len(resp.Messages[0].Items.Items) == 0 {
-		return "", fmt.Errorf("EWS CreateItem: no item id in the answer")
-	}
-	return resp.Messages[0].Items.Items[0].ItemID.ID, nil
+	return c.createTyped(ctx, mbx, folderID, false, func(items *etree.Element) { contactItem(items, ct, it, sourceID) })
 }
 
 // OpenContact reads a contact's typed properties as EncodeContact's JSON.
