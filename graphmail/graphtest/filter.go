@@ -438,34 +438,23 @@ func asBool(o operand) (filterNode, bool) {
 }
 
 func (p *filterParser) expr() (operand, *queryError) {
-	l, err := p.andExpr()
-	if err != nil {
-		return nil, err
-	}
-	for p.isWord("or") {
-		pos := p.next().pos
-		r, err := p.andExpr()
-		if err != nil {
-			return nil, err
-		}
-		ln, ok1 := asBool(l)
-		rn, ok2 := asBool(r)
-		if !ok1 || !ok2 {
-			return nil, p.syntax(pos)
-		}
-		l = &logicNode{and: false, l: ln, r: rn}
-	}
-	return l, nil
+	return p.chain("or", p.andExpr)
 }
 
 func (p *filterParser) andExpr() (operand, *queryError) {
-	l, err := p.unary()
+	return p.chain("and", p.unary)
+}
+
+// chain parses operands joined by a logical word (and, or), left to
+// right; each side must be a boolean expression.
+func (p *filterParser) chain(word string, side func() (operand, *queryError)) (operand, *queryError) {
+	l, err := side()
 	if err != nil {
 		return nil, err
 	}
-	for p.isWord("and") {
+	for p.isWord(word) {
 		pos := p.next().pos
-		r, err := p.unary()
+		r, err := side()
 		if err != nil {
 			return nil, err
 		}
@@ -474,7 +463,7 @@ func (p *filterParser) andExpr() (operand, *queryError) {
 		if !ok1 || !ok2 {
 			return nil, p.syntax(pos)
 		}
-		l = &logicNode{and: true, l: ln, r: rn}
+		l = &logicNode{and: word == "and", l: ln, r: rn}
 	}
 	return l, nil
 }
