@@ -103,8 +103,7 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 	inv.Folders = folders
 	if a.Target != nil {
 		if dst := a.Target(l.Route); dst != nil {
-			inv.NotCarried = NotCarried(mb.Capabilities(), dst.Capabilities())
-			inv.CarriedWithLoss = CarriedWithLoss(mb.Capabilities(), dst.Capabilities())
+			inv.NotCarried, inv.CarriedWithLoss = PlanKinds(mb.Capabilities(), dst.Capabilities())
 		}
 	}
 	if lister, ok := mb.(mailbox.ItemLister); ok {
@@ -212,30 +211,22 @@ func (a *Assessor) tally(ctx context.Context, lister mailbox.ItemLister, folders
 	return tally.Stats(), errors.Join(errs...)
 }
 
-// NotCarried plans every kind of the primary mailbox from the two sides'
-// declared capabilities and returns why each kind no route carries is left
-// behind, with the gap's code.
-func NotCarried(src, dst mailbox.Capabilities) map[mailbox.Kind]string {
-	out := map[mailbox.Kind]string{}
+// PlanKinds plans every kind of the primary mailbox from the two sides'
+// declared capabilities: why each kind no route carries is left behind,
+// with the gap's code, and what the route of each carried kind drops
+// (kinds whose route drops nothing are left out).
+func PlanKinds(src, dst mailbox.Capabilities) (notCarried, loses map[mailbox.Kind]string) {
+	notCarried, loses = map[mailbox.Kind]string{}, map[mailbox.Kind]string{}
 	for _, k := range mailbox.Kinds() {
-		if _, gap := mailbox.PlanRoute(src, dst, mailbox.ScopePrimary, mailbox.ScopePrimary, k); gap != nil {
-			out[k] = gap.Reason + " (" + gap.Code + ")"
+		route, gap := mailbox.PlanRoute(src, dst, mailbox.ScopePrimary, mailbox.ScopePrimary, k)
+		switch {
+		case gap != nil:
+			notCarried[k] = gap.Reason + " (" + gap.Code + ")"
+		case route.Loses != "":
+			loses[k] = route.Loses
 		}
 	}
-	return out
-}
-
-// CarriedWithLoss plans every kind of the primary mailbox from the two
-// sides' declared capabilities and returns, for each kind a route carries,
-// what that route drops (empty kinds are left out).
-func CarriedWithLoss(src, dst mailbox.Capabilities) map[mailbox.Kind]string {
-	out := map[mailbox.Kind]string{}
-	for _, k := range mailbox.Kinds() {
-		if route, gap := mailbox.PlanRoute(src, dst, mailbox.ScopePrimary, mailbox.ScopePrimary, k); gap == nil && route.Loses != "" {
-			out[k] = route.Loses
-		}
-	}
-	return out
+	return notCarried, loses
 }
 
 // Counterpart is where a mailbox located on one side of the hybrid would be
