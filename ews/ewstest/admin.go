@@ -122,11 +122,7 @@ func (rc *reqCtx) moveItem(op *node, x *xw) error {
 			rc.s.writes.Add(1)
 		}
 		if rc.msgStart(x, "MoveItemResponseMessage", err) && returnIDs {
-			x.start(nsMessages, "Items")
-			x.start(nsTypes, itemElement(it.class))
-			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", it.changeKey())
-			x.end()
-			x.end()
+			idItems(x, it, it.changeKey())
 		} else {
 			x.empty(nsMessages, "Items")
 		}

@@ -162,11 +162,7 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 			rc.sendMeetingMessages(target.mb, it.event, "IPM.Schedule.Meeting.Request", op.attr("SendMeetingInvitations") == "SendToAllAndSaveCopy")
 		}
 		if rc.msgStart(x, "CreateItemResponseMessage", err) {
-			x.start(nsMessages, "Items")
-			x.start(nsTypes, itemElement(it.class))
-			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", it.changeKey())
-			x.end()
-			x.end()
+			idItems(x, it, it.changeKey())
 		} else {
 			// ItemInfoResponseMessageType requires Items, empty on an
 			// error (createitem-operation-email-message.md's example).
@@ -177,6 +173,16 @@ func (rc *reqCtx) createItem(op *node, x *xw) error {
 	x.end()
 	x.end()
 	return nil
+}
+
+// idItems writes the Items of an ItemInfoResponseMessage naming one
+// item by its id and change key (CreateItem, UpdateItem, MoveItem).
+func idItems(x *xw, it *item, changeKey string) {
+	x.start(nsMessages, "Items")
+	x.start(nsTypes, itemElement(it.class))
+	x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", changeKey)
+	x.end()
+	x.end()
 }
 
 // createOne stores one item, from its MimeContent or, without it, from
@@ -370,11 +376,7 @@ func (rc *reqCtx) updateItem(op *node, x *xw) error {
 			if it.master != nil {
 				key = it.master.changeKey()
 			}
-			x.start(nsMessages, "Items")
-			x.start(nsTypes, itemElement(it.class))
-			x.empty(nsTypes, "ItemId", "Id", it.id, "ChangeKey", key)
-			x.end()
-			x.end()
+			idItems(x, it, key)
 			x.start(nsMessages, "ConflictResults")
 			x.leaf(nsTypes, "Count", "0")
 			x.end()
