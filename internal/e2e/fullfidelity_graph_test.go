@@ -54,23 +54,14 @@ func TestFullFidelityOnPremToCloud(t *testing.T) {
 		if len(res.Losses) != 0 {
 			t.Errorf("full fidelity reported losses: %+v", res.Losses)
 		}
-		srcEvents, dstEvents := e.ewsSide(t, entry.Address).events(), e.graphSide(t, entry.Target).events()
-		if len(srcEvents) == 0 || len(dstEvents) != len(srcEvents) {
-			t.Fatalf("source %d calendar items, target %d", len(srcEvents), len(dstEvents))
-		}
-		for k, s := range srcEvents {
-			d, ok := dstEvents[k]
-			if !ok {
-				t.Errorf("event %s is not on the target", k)
-				continue
-			}
+		eachPair(t, "calendar item", e.ewsSide(t, entry.Address).events(), e.graphSide(t, entry.Target).events(), func(k string, s, d storedEvent) {
 			se, de := canonical(t, s.ev), canonical(t, d.ev)
 			se.UID, de.UID = "", ""
 			diffStruct(t, "event "+k, de, se)
 			if len(s.ev.Attendees) > 0 && strings.Contains(d.ev.Body, s.ev.Attendees[0].Address) {
 				t.Errorf("%s: attendees written into the body on the full-fidelity path", k)
 			}
-		}
+		})
 		writes := e.lab.Graph.Writes() + e.lab.EWS.Writes()
 		if again := e.copyOnce(t, entry, dispatch.Onboarding, testOptions()); again.ItemsCopied != 0 || e.lab.Graph.Writes()+e.lab.EWS.Writes() != writes {
 			t.Errorf("second pass: copied %d, %d writes", again.ItemsCopied, e.lab.Graph.Writes()+e.lab.EWS.Writes()-writes)

@@ -276,6 +276,24 @@ func bodyText(s string) string {
 	return strings.Join(strings.Fields(html.UnescapeString(tags.ReplaceAllString(s, " "))), " ")
 }
 
+// eachPair calls fn for each source item and its counterpart on the
+// target, by key, after checking that both sides hold the same number
+// and the source holds some.
+func eachPair[T any](t *testing.T, what string, src, dst map[string]T, fn func(key string, s, d T)) {
+	t.Helper()
+	if len(src) == 0 || len(dst) != len(src) {
+		t.Fatalf("the source holds %d of %s, the target %d", len(src), what, len(dst))
+	}
+	for k, s := range src {
+		d, ok := dst[k]
+		if !ok {
+			t.Errorf("%s %s is not on the target", what, k)
+			continue
+		}
+		fn(k, s, d)
+	}
+}
+
 func diffStruct(t *testing.T, what string, got, want any) {
 	t.Helper()
 	if reflect.DeepEqual(got, want) {
@@ -327,32 +345,16 @@ func TestEveryKindEveryDirection(t *testing.T) {
 
 			res := e.copyOnce(t, entry, tt.dir, testOptions())
 			losses := lossesBySubject(res)
-			srcEvents, dstEvents := src.events(), dst.events()
-			if len(srcEvents) == 0 || len(dstEvents) != len(srcEvents) {
-				t.Fatalf("source holds %d calendar items, target %d", len(srcEvents), len(dstEvents))
-			}
-			for k, s := range srcEvents {
-				d, ok := dstEvents[k]
-				if !ok {
-					t.Errorf("event %s is not on the target", k)
-					continue
-				}
+			srcEvents := src.events()
+			eachPair(t, "calendar item", srcEvents, dst.events(), func(k string, s, d storedEvent) {
 				if d.stamp == "" {
 					t.Errorf("event %s carries no stamp on the target", k)
 				}
 				se, de := canonical(t, s.ev), canonical(t, d.ev)
 				diffStruct(t, "event "+k, de, expectEvent(t, se, de, losses[s.ev.Subject], tt.toGraph, tt.dst))
-			}
-			srcTasks, dstTasks := src.tasks(), dst.tasks()
-			if len(srcTasks) == 0 || len(dstTasks) != len(srcTasks) {
-				t.Fatalf("source holds %d tasks, target %d", len(srcTasks), len(dstTasks))
-			}
-			for k, s := range srcTasks {
-				d, ok := dstTasks[k]
-				if !ok {
-					t.Errorf("task %s is not on the target", k)
-					continue
-				}
+			})
+			srcTasks := src.tasks()
+			eachPair(t, "task", srcTasks, dst.tasks(), func(k string, s, d storedTask) {
 				w, got := canonicalTask(t, s.task), canonicalTask(t, d.task)
 				if slices.Contains(losses[w.Subject], mailbox.LossTaskFields) {
 					w.PercentComplete, w.Owner, w.Delegator, w.Sensitivity, w.CompleteDate = got.PercentComplete, got.Owner, got.Delegator, got.Sensitivity, got.CompleteDate
@@ -364,7 +366,7 @@ func TestEveryKindEveryDirection(t *testing.T) {
 					w.Owner = got.Owner // Exchange makes the mailbox that holds a task its owner
 				}
 				diffStruct(t, "task "+k, got, w)
-			}
+			})
 			groups := src.groups()
 			if tt.toGraph {
 				if n := res.Kinds[mailbox.KindContacts]; len(groups) > 0 && (n == nil || n.Skipped != int64(len(groups))) {
