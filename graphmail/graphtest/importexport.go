@@ -683,16 +683,23 @@ func (s *Server) ieResolveFolder(q *req, id string) *ieFolder {
 	return nil
 }
 
-func (s *Server) ieGetFolder(q *req, id string) {
-	if !s.need(q, ieFolderReadRoles) {
-		return
+// ieFolderQuery checks the caller's roles, parses the query and resolves
+// the folder a request names, answering the first failure itself.
+func (s *Server) ieFolderQuery(q *req, roles, props []string, delta bool, folderID string) (ieQuery, *ieFolder, bool) {
+	if !s.need(q, roles) {
+		return ieQuery{}, nil, false
 	}
-	o, ok := s.ieQueryOf(q, ieFolderProps, false)
+	o, ok := s.ieQueryOf(q, props, delta)
 	if !ok {
-		return
+		return ieQuery{}, nil, false
 	}
-	f := s.ieResolveFolder(q, id)
-	if f == nil {
+	f := s.ieResolveFolder(q, folderID)
+	return o, f, f != nil
+}
+
+func (s *Server) ieGetFolder(q *req, id string) {
+	o, f, ok := s.ieFolderQuery(q, ieFolderReadRoles, ieFolderProps, false, id)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -713,15 +720,8 @@ func (s *Server) ieItemJSON(mb *mbox, it ieItem) map[string]any {
 }
 
 func (s *Server) ieListItems(q *req, folderID string) {
-	if !s.need(q, ieItemReadRoles) {
-		return
-	}
-	o, ok := s.ieQueryOf(q, ieItemProps, false)
+	o, f, ok := s.ieFolderQuery(q, ieItemReadRoles, ieItemProps, false, folderID)
 	if !ok {
-		return
-	}
-	f := s.ieResolveFolder(q, folderID)
-	if f == nil {
 		return
 	}
 	s.mu.Lock()
@@ -739,15 +739,8 @@ func (s *Server) ieListItems(q *req, folderID string) {
 }
 
 func (s *Server) ieGetItem(q *req, folderID, itemID string) {
-	if !s.need(q, ieItemReadRoles) {
-		return
-	}
-	o, ok := s.ieQueryOf(q, ieItemProps, false)
+	o, f, ok := s.ieFolderQuery(q, ieItemReadRoles, ieItemProps, false, folderID)
 	if !ok {
-		return
-	}
-	f := s.ieResolveFolder(q, folderID)
-	if f == nil {
 		return
 	}
 	s.mu.Lock()
@@ -797,15 +790,8 @@ func decodeIEToken(s string) (ieDeltaToken, bool) {
 // token's sequence (all on a first round), then the deleted ones as
 // @removed; pages follow Prefer: odata.maxpagesize.
 func (s *Server) ieDelta(q *req, folderID string) {
-	if !s.need(q, ieItemReadRoles) {
-		return
-	}
-	o, ok := s.ieQueryOf(q, nil, true)
+	o, f, ok := s.ieFolderQuery(q, ieItemReadRoles, nil, true, folderID)
 	if !ok {
-		return
-	}
-	f := s.ieResolveFolder(q, folderID)
-	if f == nil {
 		return
 	}
 	s.mu.Lock()
