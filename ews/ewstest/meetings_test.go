@@ -153,4 +153,13 @@ func TestTaskAsExchangeKeepsIt(t *testing.T) {
 	if ms := messages(t, resp); len(ms) != 1 || ms[0][1] != "ErrorInvalidPropertySet" || l.mb.Root("tasks").Tasks()[0].Task.Subject != "y" {
 		t.Errorf("a refused update: %v, subject %q", ms, l.mb.Root("tasks").Tasks()[0].Task.Subject)
 	}
+	// DeleteItem of a task needs AffectedTaskOccurrences, as Exchange.
+	_, resp = l.do(t, `<m:DeleteItem DeleteType="HardDelete"><m:ItemIds><t:ItemId Id="`+id+`"/></m:ItemIds></m:DeleteItem>`)
+	if ms := messages(t, resp); len(ms) != 1 || ms[0][1] != "ErrorAffectedTaskOccurrencesRequired" || len(l.mb.Root("tasks").Tasks()) != 1 {
+		t.Errorf("DeleteItem of a task without AffectedTaskOccurrences: %v", ms)
+	}
+	_, resp = l.do(t, `<m:DeleteItem DeleteType="HardDelete" AffectedTaskOccurrences="AllOccurrences"><m:ItemIds><t:ItemId Id="`+id+`"/></m:ItemIds></m:DeleteItem>`)
+	if ms := messages(t, resp); len(ms) != 1 || ms[0][0] != "Success" || len(l.mb.Root("tasks").Tasks()) != 0 {
+		t.Errorf("DeleteItem of a task with AffectedTaskOccurrences: %v", ms)
+	}
 }

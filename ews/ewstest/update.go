@@ -585,6 +585,11 @@ func (rc *reqCtx) deleteItem(op *node, x *xw) error {
 			// responsecode.md: ErrorSendMeetingCancellationsRequired.
 			err = errf("ErrorSendMeetingCancellationsRequired", "SendMeetingCancellations is required for calendar items.")
 		}
+		if err == nil && itemElement(it.class) == "Task" && !op.hasAttr("AffectedTaskOccurrences") {
+			// DeleteItemType.AffectedTaskOccurrences: "required when tasks
+			// are deleted"; messages.xsd: ErrorAffectedTaskOccurrencesRequired.
+			err = errf("ErrorAffectedTaskOccurrencesRequired", "AffectedTaskOccurrences is required for tasks.")
+		}
 		if err == nil {
 			if it.master != nil {
 				master := it.master
