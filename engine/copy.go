@@ -190,16 +190,35 @@ type MailboxResult struct {
 	// Kinds sums this pass per item kind: what was copied, updated,
 	// skipped and carried with a loss.
 	Kinds map[mailbox.Kind]*KindResult
-	// Updated counts typed items rewritten in place because their source
-	// changed; NotUpdated those a target without updates left as first
-	// copied.
-	Updated    int64
+	// NotUpdated counts items changed at the source that a target
+	// without updates left as first copied.
 	NotUpdated int64
 	// Losses lists the items of this pass carried with a loss (at most
 	// maxLossItems; LossesTotal counts them all).
-	Losses      []LossItem
-	LossesTotal int64
-	Err         error
+	Losses []LossItem
+	Err    error
+}
+
+// Updated counts the items rewritten in place in this pass because their
+// source changed, over every kind.
+func (m *MailboxResult) Updated() int64 {
+	var n int64
+	for _, k := range m.Kinds {
+		n += k.Updated
+	}
+	return n
+}
+
+// LossesTotal counts what this pass carried with a loss (an item once per
+// loss code), over every kind.
+func (m *MailboxResult) LossesTotal() int64 {
+	var n int64
+	for _, k := range m.Kinds {
+		for _, c := range k.Losses {
+			n += c
+		}
+	}
+	return n
 }
 
 // KindResult is one kind's share of a pass.
@@ -256,7 +275,6 @@ func (r *mailboxRun) noteLosses(it mailbox.Item, folder string, losses []mailbox
 			}
 			codes = append(codes, l.Code)
 			kr.Losses[l.Code]++
-			r.res.LossesTotal++
 			if len(r.res.Losses) < maxLossItems {
 				r.res.Losses = append(r.res.Losses, LossItem{Kind: it.Kind(), Folder: folder, Subject: it.Subject, Code: l.Code, What: l.What})
 			}

@@ -163,8 +163,8 @@ func TestTypedKindsCopiedCountedAndUpdated(t *testing.T) {
 	}
 
 	writes := tf.dst.Writes()
-	if res := tf.runOn(t, dst); res.ItemsCopied != 0 || res.Updated != 0 || tf.dst.Writes() != writes {
-		t.Fatalf("second pass: copied %d, updated %d, %d writes; want nothing", res.ItemsCopied, res.Updated, tf.dst.Writes()-writes)
+	if res := tf.runOn(t, dst); res.ItemsCopied != 0 || res.Updated() != 0 || tf.dst.Writes() != writes {
+		t.Fatalf("second pass: copied %d, updated %d, %d writes; want nothing", res.ItemsCopied, res.Updated(), tf.dst.Writes()-writes)
 	}
 
 	moved := mailboxtest.SampleAppointment()
@@ -174,8 +174,8 @@ func TestTypedKindsCopiedCountedAndUpdated(t *testing.T) {
 	task.Status, task.PercentComplete = "Completed", 100
 	tf.change(t, "checklist", mailbox.ClassTask, enc(mailbox.EncodeTask(task)))
 	res = tf.runOn(t, dst)
-	if res.Updated != 2 || res.ItemsCopied != 0 || res.Kinds[mailbox.KindCalendar].Updated != 1 || res.Kinds[mailbox.KindTasks].Updated != 1 {
-		t.Fatalf("pass after two changes: updated %d copied %d kinds %+v, want 2 updates", res.Updated, res.ItemsCopied, res.Kinds)
+	if res.Updated() != 2 || res.ItemsCopied != 0 || res.Kinds[mailbox.KindCalendar].Updated != 1 || res.Kinds[mailbox.KindTasks].Updated != 1 {
+		t.Fatalf("pass after two changes: updated %d copied %d kinds %+v, want 2 updates", res.Updated(), res.ItemsCopied, res.Kinds)
 	}
 	if got := tf.targetEvent(t, "dentist"); got.Location != "Praxis am Park" || !got.Start.Equal(moved.Start) {
 		t.Errorf("the updated appointment on the target: %+v", got)
@@ -188,15 +188,15 @@ func TestTypedKindsCopiedCountedAndUpdated(t *testing.T) {
 	// A new version with the same content: recorded, nothing written.
 	tf.change(t, "dentist", mailbox.ClassAppointment, enc(mailbox.EncodeEvent(moved)))
 	writes = tf.dst.Writes()
-	if res := tf.runOn(t, dst); res.Updated != 0 || tf.dst.Writes() != writes {
-		t.Errorf("same content, new version: updated %d with %d writes, want none", res.Updated, tf.dst.Writes()-writes)
+	if res := tf.runOn(t, dst); res.Updated() != 0 || tf.dst.Writes() != writes {
+		t.Errorf("same content, new version: updated %d with %d writes, want none", res.Updated(), tf.dst.Writes()-writes)
 	}
 
 	// A target without updates leaves the copy and counts it.
 	moved.Subject = "dentist (again)"
 	tf.change(t, "dentist", mailbox.ClassAppointment, enc(mailbox.EncodeEvent(moved)))
-	if res := tf.runOn(t, noUpdates{dst}); res.NotUpdated != 1 || res.Updated != 0 {
-		t.Errorf("target without updates: not updated %d, updated %d, want 1 and 0", res.NotUpdated, res.Updated)
+	if res := tf.runOn(t, noUpdates{dst}); res.NotUpdated != 1 || res.Updated() != 0 {
+		t.Errorf("target without updates: not updated %d, updated %d, want 1 and 0", res.NotUpdated, res.Updated())
 	}
 }
 
@@ -242,7 +242,7 @@ func TestListingSourceUpdatesAndDeletions(t *testing.T) {
 		t.Fatalf("first pass copied %d, want 2", res.ItemsCopied)
 	}
 	writes := tf.dst.Writes()
-	if res := run(); res.ItemsCopied != 0 || res.Updated != 0 || res.DeletesIgnored != 0 || tf.dst.Writes() != writes {
+	if res := run(); res.ItemsCopied != 0 || res.Updated() != 0 || res.DeletesIgnored != 0 || tf.dst.Writes() != writes {
 		t.Fatalf("unchanged listing: %+v, %d writes", res, tf.dst.Writes()-writes)
 	}
 	ev := mailboxtest.SampleAllDay()
@@ -252,11 +252,11 @@ func TestListingSourceUpdatesAndDeletions(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := run()
-	if res.Updated != 1 || res.DeletesIgnored != 1 || res.ItemsCopied != 0 {
-		t.Errorf("after a change and a deletion: updated %d, deletions %d, copied %d; want 1, 1, 0", res.Updated, res.DeletesIgnored, res.ItemsCopied)
+	if res.Updated() != 1 || res.DeletesIgnored != 1 || res.ItemsCopied != 0 {
+		t.Errorf("after a change and a deletion: updated %d, deletions %d, copied %d; want 1, 1, 0", res.Updated(), res.DeletesIgnored, res.ItemsCopied)
 	}
 	tf.assertTargetCount(t, "Calendar", 2)
-	if res := run(); res.DeletesIgnored != 0 || res.Updated != 0 {
+	if res := run(); res.DeletesIgnored != 0 || res.Updated() != 0 {
 		t.Errorf("the deletion or the update counted again: %+v", res)
 	}
 }

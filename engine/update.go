@@ -137,7 +137,7 @@ type readCloser struct {
 func (r *mailboxRun) writeUpdate(ctx context.Context, up mailbox.Updater, rec ItemRecord, it mailbox.Item, tgtPath string, size int64,
 	open func() (mailbox.Payload, func() string, error)) error {
 	if r.opts.DryRun {
-		r.count(func() { r.res.Updated++; r.kind(it.Kind()).Updated++ })
+		r.count(func() { r.kind(it.Kind()).Updated++ })
 		return nil
 	}
 	// The source is opened before the started line: a read that fails is
@@ -186,6 +186,6 @@ func (r *mailboxRun) writeUpdate(ctx context.Context, up mailbox.Updater, rec It
 	if err := r.c.Store.PutItem(ctx, rec); err != nil {
 		return err
 	}
-	r.count(func() { r.res.Updated++; r.kind(it.Kind()).Updated++ })
+	r.count(func() { r.kind(it.Kind()).Updated++ })
 	return nil
 }

@@ -433,7 +433,7 @@ func printKinds(io Streams, s copySummary) {
 			for k, kr := range r.Kinds {
 				show = show || k != mailbox.KindMail || len(kr.Losses) > 0
 			}
-			show = show || r.Updated > 0 || r.NotUpdated > 0
+			show = show || r.Updated() > 0 || r.NotUpdated > 0
 		}
 	}
 	if !show {
@@ -464,8 +464,8 @@ func printKinds(io Streams, s copySummary) {
 	}
 	tw.Flush()
 	for i := range s.Listed {
-		if r := s.result(i); r != nil && r.LossesTotal > 0 {
-			fmt.Fprintf(io.Out, "%s: %d item(s) carried with a loss; the report lists each under its finding code with the remedy.\n", r.Key.SourceAddress, r.LossesTotal)
+		if r := s.result(i); r != nil && r.LossesTotal() > 0 {
+			fmt.Fprintf(io.Out, "%s: %d item(s) carried with a loss; the report lists each under its finding code with the remedy.\n", r.Key.SourceAddress, r.LossesTotal())
 		}
 	}
 }

@@ -97,8 +97,8 @@ func TestFullFidelityOnPremToOnPrem(t *testing.T) {
 	if p := paths["archive/mail"]; p != string(mailbox.FormatFullFidelity) {
 		t.Errorf("archive/mail moved as %q, want full fidelity (paths %s)", p, res.Paths)
 	}
-	if len(res.Losses) != 0 || res.LossesTotal != 0 {
-		t.Errorf("full fidelity reported %d losses: %+v", res.LossesTotal, res.Losses)
+	if len(res.Losses) != 0 || res.LossesTotal() != 0 {
+		t.Errorf("full fidelity reported %d losses: %+v", res.LossesTotal(), res.Losses)
 	}
 	total, archived := 0, 0
 	for _, pl := range folders {
@@ -152,8 +152,8 @@ func TestFullFidelityOnPremToOnPrem(t *testing.T) {
 	}
 
 	writes := e.lab.EWS.Writes()
-	if again := e.copyOnce(t, entry, dispatch.OnPremToOnPrem, opts); again.ItemsCopied != 0 || again.Updated != 0 || e.lab.EWS.Writes() != writes {
-		t.Errorf("second pass: copied %d, updated %d, %d writes; want none", again.ItemsCopied, again.Updated, e.lab.EWS.Writes()-writes)
+	if again := e.copyOnce(t, entry, dispatch.OnPremToOnPrem, opts); again.ItemsCopied != 0 || again.Updated() != 0 || e.lab.EWS.Writes() != writes {
+		t.Errorf("second pass: copied %d, updated %d, %d writes; want none", again.ItemsCopied, again.Updated(), e.lab.EWS.Writes()-writes)
 	}
 	// The stamps on the target are the truth: a new state adopts every
 	// copy (of the primary store, which copyWithNewState copies).

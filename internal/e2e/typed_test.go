@@ -386,8 +386,8 @@ func TestEveryKindEveryDirection(t *testing.T) {
 			}
 
 			writes := e.lab.Graph.Writes() + e.lab.EWS.Writes()
-			if again := e.copyOnce(t, entry, tt.dir, testOptions()); again.ItemsCopied != 0 || again.Updated != 0 || e.lab.Graph.Writes()+e.lab.EWS.Writes() != writes {
-				t.Fatalf("second pass: copied %d, updated %d, %d writes; want none", again.ItemsCopied, again.Updated, e.lab.Graph.Writes()+e.lab.EWS.Writes()-writes)
+			if again := e.copyOnce(t, entry, tt.dir, testOptions()); again.ItemsCopied != 0 || again.Updated() != 0 || e.lab.Graph.Writes()+e.lab.EWS.Writes() != writes {
+				t.Fatalf("second pass: copied %d, updated %d, %d writes; want none", again.ItemsCopied, again.Updated(), e.lab.Graph.Writes()+e.lab.EWS.Writes()-writes)
 			}
 
 			// The stamps on the target are the truth: a new state file
@@ -417,8 +417,8 @@ func TestEveryKindEveryDirection(t *testing.T) {
 				t.Fatal("the source fixture did not change the items")
 			}
 			upd := e.copyOnce(t, entry, tt.dir, testOptions())
-			if upd.Updated != 3 || upd.ItemsCopied != 0 {
-				t.Errorf("pass after three changes: updated %d, copied %d; want 3 and 0", upd.Updated, upd.ItemsCopied)
+			if upd.Updated() != 3 || upd.ItemsCopied != 0 {
+				t.Errorf("pass after three changes: updated %d, copied %d; want 3 and 0", upd.Updated(), upd.ItemsCopied)
 			}
 			if titles := dst.jobTitles(); !slices.Contains(titles, newTitle) || len(titles) != len(src.contactIDs()) {
 				t.Errorf("the target's contacts after the update: job titles %q, want %q among %d", titles, newTitle, len(src.contactIDs()))
