@@ -463,10 +463,10 @@ func TestFullFidelityReadByMailAPIIDs(t *testing.T) {
 	}
 }
 
-// The import URL is under the mailbox's scheduler: a 429 there is waited
-// out and retried, and the requests count against the fake's budget.
-func TestImportThrottledAndCounted(t *testing.T) {
-	l := newIELab(t, nil, nil)
+// exportOne adds alice and bob, exports one message of alice's full
+// fidelity and answers bob's Mailbox, his Inbox and the exported data.
+func exportOne(t *testing.T, l *lab) (dst *graphmail.Mailbox, inbox string, data []byte) {
+	t.Helper()
 	a := l.srv.AddMailbox(alice, mailbox.TypeUser)
 	l.srv.AddMailbox(bob, mailbox.TypeUser)
 	id := a.ImportExportItemID(a.AddMessage("Inbox", graphtest.Message{Subject: "one"}))
@@ -475,8 +475,15 @@ func TestImportThrottledAndCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := io.ReadAll(rc)
-	inbox := ffFolder(t, dst, "Inbox")
+	data, _ = io.ReadAll(rc)
+	return dst, ffFolder(t, dst, "Inbox"), data
+}
+
+// The import URL is under the mailbox's scheduler: a 429 there is waited
+// out and retried, and the requests count against the fake's budget.
+func TestImportThrottledAndCounted(t *testing.T) {
+	l := newIELab(t, nil, nil)
+	dst, inbox, data := exportOne(t, l)
 	if _, err := dst.MailboxID(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -545,16 +552,7 @@ func TestFullFidelityChanges(t *testing.T) {
 // Workers importing into one mailbox at once share one import session.
 func TestImportSessionShared(t *testing.T) {
 	l := newIELab(t, nil, nil)
-	a := l.srv.AddMailbox(alice, mailbox.TypeUser)
-	l.srv.AddMailbox(bob, mailbox.TypeUser)
-	id := a.ImportExportItemID(a.AddMessage("Inbox", graphtest.Message{Subject: "one"}))
-	src, dst := l.c.Mailbox(alice), l.c.Mailbox(bob)
-	rc, err := src.OpenItem(ctxT(t), id, mailbox.FormatFullFidelity)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, _ := io.ReadAll(rc)
-	inbox := ffFolder(t, dst, "Inbox")
+	dst, inbox, data := exportOne(t, l)
 	errs := make(chan error, 8)
 	for range 8 {
 		go func() {
