@@ -396,12 +396,12 @@ func cloneEvent(e *mailbox.Event) *mailbox.Event {
 // occurrence of one), all or nothing. It reports whether it handled the
 // item (false: not a typed item; the caller's own rules apply).
 func (rc *reqCtx) applyUpdates(it *item, updates []*node) (bool, error) {
-	if it.master == nil && (it.event != nil || it.task != nil || it.group != nil) {
+	if it.master == nil && (it.event != nil || it.task != nil || it.group != nil || it.contact != nil) {
 		// Extended properties (the stamp ...) are kept on the item, as
 		// for any other; an event's online meeting link is its model's.
-		ext := map[string]string{}
-		for k, v := range it.ext {
-			ext[k] = v
+		ext := maps.Clone(it.ext)
+		if ext == nil {
+			ext = map[string]string{}
 		}
 		var rest []*node
 		for _, u := range updates {
@@ -501,14 +501,10 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 		rc.touch(it)
 	case it.contact != nil:
 		cd := cloneContact(it.contact)
-		ext := map[string]*string{}
 		cats, subject, importance := it.categories, it.subject, it.importance
 		for _, u := range updates {
 			f := parseUpdate(u)
 			switch {
-			case f.ext != nil:
-				v := extValue(f)
-				ext[f.ext.key()] = &v
 			case f.uri == "item:Categories":
 				cats = nil
 				if f.set() && f.val != nil {
@@ -532,15 +528,6 @@ func (rc *reqCtx) applyTyped(it *item, updates []*node) (bool, error) {
 			}
 		}
 		it.contact, it.categories, it.subject, it.importance = cd, cats, subject, importance
-		newExt := maps.Clone(it.ext)
-		for k, v := range ext {
-			if *v == "" {
-				delete(newExt, k)
-			} else {
-				newExt[k] = *v
-			}
-		}
-		it.ext = newExt
 		rc.touch(it)
 		return true, nil
 	default:
