@@ -639,7 +639,7 @@ func (f *MailboxFixture) AddTask(listID string, t mailbox.Task) string {
 	if f.mb.todoLists[listID] == nil {
 		panic("graphtest: AddTask into unknown list " + listID)
 	}
-	tt := &todoTask{ID: f.s.nextID("AAMkT"), ListID: listID, Task: cloneTask(t), Created: time.Now().UTC()}
+	tt := &todoTask{ID: f.s.nextID("AAMkT"), ListID: listID, Task: todoView(cloneTask(t)), Created: time.Now().UTC()}
 	f.s.touchTask(tt)
 	f.mb.tasks[tt.ID] = tt
 	return tt.ID
@@ -671,6 +671,7 @@ func (f *MailboxFixture) UpdateTask(id string, change func(*mailbox.Task)) bool 
 		return false
 	}
 	change(&t.Task)
+	t.Task = todoView(t.Task)
 	f.s.touchTask(t)
 	return true
 }
@@ -684,6 +685,15 @@ func (f *MailboxFixture) TaskLists() map[string]string {
 		out[id] = l.Name
 	}
 	return out
+}
+
+// todoView is what a todoTask can hold of a task: To Do has no percent
+// complete, sensitivity, owner or delegator, and the fake serves no task
+// attachments (hasAttachments is always false), so a fixture's task keeps
+// none of them.
+func todoView(t mailbox.Task) mailbox.Task {
+	t.PercentComplete, t.Sensitivity, t.Owner, t.Delegator, t.Attachments = 0, "", "", "", nil
+	return t
 }
 
 func cloneTask(t mailbox.Task) mailbox.Task {
