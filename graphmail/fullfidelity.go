@@ -456,18 +456,18 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 	if p.Size > m.c.sched.limits.MaxItemBytes {
 		return "", fmt.Errorf("graph: import %q into %s: %w", p.Item.Subject, m.address, &mailbox.ItemTooLargeError{Size: p.Size, Limit: m.c.sched.limits.MaxItemBytes})
 	}
-	data, err := io.ReadAll(io.LimitReader(p.Body, m.c.sched.limits.MaxItemBytes+1))
-	if err != nil {
-		return "", fmt.Errorf("graph: import %q into %s: read the stream: %w", p.Item.Subject, m.address, err)
-	}
-	if int64(len(data)) > m.c.sched.limits.MaxItemBytes {
-		return "", fmt.Errorf("graph: import %q into %s: %w", p.Item.Subject, m.address, &mailbox.ItemTooLargeError{Size: int64(len(data)), Limit: m.c.sched.limits.MaxItemBytes})
-	}
 	folder, err := m.importFolder(ctx, folderID)
 	if err != nil {
 		return "", err
 	}
-	body, _ := json.Marshal(map[string]string{"FolderId": folder, "Mode": "create", "Data": base64.StdEncoding.EncodeToString(data)})
+	body, err := importBody(folder, p.Body, m.c.sched.limits.MaxItemBytes, p.Size)
+	var tooLarge *mailbox.ItemTooLargeError
+	if errors.As(err, &tooLarge) {
+		return "", fmt.Errorf("graph: import %q into %s: %w", p.Item.Subject, m.address, err)
+	}
+	if err != nil {
+		return "", fmt.Errorf("graph: import %q into %s: read the stream: %w", p.Item.Subject, m.address, err)
+	}
 	var refused *importSession
 	for attempt := 0; ; attempt++ {
 		s, err := m.importSessionFor(ctx, refused)
@@ -483,6 +483,32 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 		}
 		return id, err
 	}
+}
+
+// importBody is the import POST's JSON body, the stream base64-encoded
+// into it as it is read: the body is the one copy held (a retry sends it
+// again), not the stream, its base64 and the body each in turn. A stream
+// over limit bytes is an ItemTooLargeError.
+func importBody(folder string, r io.Reader, limit, sizeHint int64) ([]byte, error) {
+	f, _ := json.Marshal(folder)
+	var b bytes.Buffer
+	if sizeHint > 0 && sizeHint <= limit {
+		b.Grow(len(f) + 48 + base64.StdEncoding.EncodedLen(int(sizeHint)))
+	}
+	b.WriteString(`{"FolderId":`)
+	b.Write(f)
+	b.WriteString(`,"Mode":"create","Data":"`)
+	enc := base64.NewEncoder(base64.StdEncoding, &b)
+	n, err := io.Copy(enc, io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, &mailbox.ItemTooLargeError{Size: n, Limit: limit}
+	}
+	enc.Close()
+	b.WriteString(`"}`)
+	return b.Bytes(), nil
 }
 
 // postImport POSTs one import body to the session's URL.
