@@ -347,7 +347,7 @@ func (rc *reqCtx) updateItem(op *node, x *xw) error {
 		if err == nil {
 			err = rc.injected()
 		}
-		if err == nil && (it.event != nil) && send == "" {
+		if err == nil && itemElement(it.class) == "CalendarItem" && send == "" {
 			// responsecode.md: ErrorSendMeetingInvitationsOrCancellationsRequired.
 			err = errf("ErrorSendMeetingInvitationsOrCancellationsRequired", "SendMeetingInvitationsOrCancellations is required for calendar items.")
 		}

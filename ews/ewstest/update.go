@@ -568,7 +568,7 @@ func (rc *reqCtx) deleteItem(op *node, x *xw) error {
 				ev = it.master.event
 			}
 		}
-		if err == nil && ev != nil && send == "" {
+		if err == nil && itemElement(it.class) == "CalendarItem" && send == "" {
 			// responsecode.md: ErrorSendMeetingCancellationsRequired.
 			err = errf("ErrorSendMeetingCancellationsRequired", "SendMeetingCancellations is required for calendar items.")
 		}
