@@ -145,36 +145,13 @@ func (c *Client) findItems(ctx context.Context, mbx, folderID string, restrict f
 
 // --- CreateItem ---
 
-type createItemResponse struct {
-	Messages []struct {
-		responseMessage
-		Items itemsXML `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items"`
-	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ResponseMessages>CreateItemResponseMessage"`
-}
-
 func (c *Client) createItem(ctx context.Context, mbx, folderID string, msg mailbox.Message) (string, error) {
 	b, err := c.createItemBody(mbx, folderID, msg)
 	if err != nil {
 		return "", err
 	}
 	defer b.cleanup()
-	var resp createItemResponse
-	err = c.do(ctx, call{op: "CreateItem", anchor: mbx, body: b}, func(rd io.Reader, st int) error {
-		if err := decodeResponse(rd, "CreateItem", st, &resp); err != nil {
-			return err
-		}
-		if len(resp.Messages) != 1 {
-			return fmt.Errorf("EWS CreateItem: %d answers for one item", len(resp.Messages))
-		}
-		return resp.Messages[0].err("CreateItem", -1)
-	})
-	if err != nil {
-		return "", err
-	}
-	if len(resp.Messages[0].Items.Items) == 0 {
-		return "", fmt.Errorf("EWS CreateItem: no item id in the answer")
-	}
-	return resp.Messages[0].Items.Items[0].ItemID.ID, nil
+	return createdID(callBody[idOnlyXML](ctx, c, mbx, "CreateItem", b, false, 1))
 }
 
 // --- UpdateItem (read state) ---

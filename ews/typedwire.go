@@ -41,8 +41,13 @@ type opResponse[T any] struct {
 // callOp sends a request that answers n ResponseMessages and returns
 // them; the first failed one is the error.
 func callOp[T any](ctx context.Context, c *Client, mbx, op string, r *request, idempotent bool, n int) ([]opMessage[T], error) {
+	return callBody[T](ctx, c, mbx, op, r.bytes(), idempotent, n)
+}
+
+// callBody is callOp for a body already written (a streamed one).
+func callBody[T any](ctx context.Context, c *Client, mbx, op string, b *body, idempotent bool, n int) ([]opMessage[T], error) {
 	var resp opResponse[T]
-	err := c.do(ctx, call{op: op, anchor: mbx, body: r.bytes(), idempotent: idempotent}, func(rd io.Reader, st int) error {
+	err := c.do(ctx, call{op: op, anchor: mbx, body: b, idempotent: idempotent}, func(rd io.Reader, st int) error {
 		if err := decodeResponse(rd, op, st, &resp); err != nil {
 			return err
 		}
@@ -398,7 +403,11 @@ func (c *Client) createTyped(ctx context.Context, mbx, folderID string, calendar
 	}
 	c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, mbx)
 	write(ci.CreateElement("m:Items"))
-	msgs, err := callOp[idOnlyXML](ctx, c, mbx, "CreateItem", r, false, 1)
+	return createdID(callOp[idOnlyXML](ctx, c, mbx, "CreateItem", r, false, 1))
+}
+
+// createdID is the id a CreateItem of one item answers.
+func createdID(msgs []opMessage[idOnlyXML], err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
