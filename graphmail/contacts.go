@@ -353,24 +353,7 @@ func (m *Mailbox) contactFolderTree(ctx context.Context, rootID string) ([]mailb
 // leaves out (microsoft-graph-docs-contrib#4041): a folder holding groups
 // counts more than Items gives, as the groups are not carried.
 func (m *Mailbox) contactCount(ctx context.Context, folderID string) (int64, error) {
-	op := "count contacts of folder " + folderID + " in " + m.address
-	u := m.c.graphURL(m.contactsPath(folderID), url.Values{"$count": {"true"}, "$top": {"1"}, "$select": {"id"}})
-	resp, err := m.c.do(ctx, op, http.MethodGet, u, nil, -1, nil)
-	if err != nil {
-		return 0, err
-	}
-	var page struct {
-		Count *int64 `json:"@odata.count"`
-	}
-	err = decodeAnswer(resp, 1<<20, &page)
-	resp.Body.Close()
-	if err != nil {
-		return 0, wrapErr(op, err)
-	}
-	if page.Count == nil {
-		return 0, mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no @odata.count", op))
-	}
-	return *page.Count, nil
+	return m.listingCount(ctx, "count contacts of folder "+folderID+" in "+m.address, m.contactsPath(folderID))
 }
 
 // defaultContacts finds the default Contacts folder. Graph v1.0 has no
@@ -654,27 +637,12 @@ func (m *Mailbox) createContact(ctx context.Context, folderID string, p mailbox.
 	if src == "" {
 		src = p.Item.SourceID
 	}
-	body, err := json.Marshal(contactToGraph(c, src))
-	if err != nil {
-		return "", err
-	}
 	op := fmt.Sprintf("create contact %s in folder %s of %s", src, folderID, m.address)
-	u := m.c.graphURL(m.contactsPath(folderID), nil)
-	resp, err := m.c.do(ctx, op, http.MethodPost, u, bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {"application/json"}})
-	if err != nil {
-		var ge *Error
-		if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && ge.kind == nil {
-			ge.kind = mailbox.ErrItemRejected
-		}
-		return "", err
-	}
 	var created struct {
 		ID string `json:"id"`
 	}
-	err = decodeAnswer(resp, 8<<20, &created)
-	resp.Body.Close()
-	if err != nil {
-		return "", wrapErr(op, err)
+	if err := m.sendJSON(ctx, op, http.MethodPost, m.c.graphURL(m.contactsPath(folderID), nil), contactToGraph(c, src), &created); err != nil {
+		return "", err
 	}
 	if created.ID == "" {
 		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no contact id", op))
@@ -794,11 +762,15 @@ var contactPatchable = []string{"displayName", "givenName", "middleName", "surna
 // eventCount is the number of events (single instances and series
 // masters) of a calendar, from the listing's @odata.count.
 func (m *Mailbox) eventCount(ctx context.Context, calendarID string) (int64, error) {
-	op := "count events of calendar " + calendarID + " in " + m.address
+	return m.listingCount(ctx, "count events of calendar "+calendarID+" in "+m.address, m.eventsPath(calendarID))
+}
+
+// listingCount is the @odata.count of the listing at path.
+func (m *Mailbox) listingCount(ctx context.Context, op, path string) (int64, error) {
 	var page struct {
 		Count *int64 `json:"@odata.count"`
 	}
-	if err := m.getJSON(ctx, op, m.c.graphURL(m.eventsPath(calendarID), url.Values{"$count": {"true"}, "$top": {"1"}, "$select": {"id"}}), &page); err != nil {
+	if err := m.getJSON(ctx, op, m.c.graphURL(path, url.Values{"$count": {"true"}, "$top": {"1"}, "$select": {"id"}}), &page); err != nil {
 		return 0, err
 	}
 	if page.Count == nil {
