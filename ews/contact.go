@@ -208,44 +208,18 @@ func (x *contactXML) contact() mailbox.Contact {
 	return c
 }
 
-type getContactResponse struct {
-	Messages []struct {
-		responseMessage
-		Items struct {
-			Items []contactXML `xml:",any"`
-		} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages Items"`
-	} `xml:"http://schemas.microsoft.com/exchange/services/2006/messages ResponseMessages>GetItemResponseMessage"`
-}
-
 // getContact reads one contact. Another kind of item answers as its own
 // element (Message, CalendarItem, DistributionList ...): that is
 // ErrUnsupported, permanent: the typed readers of the other kinds are in
 // calendar.go, task.go and group.go.
 func (c *Client) getContact(ctx context.Context, mbx, itemID string) (mailbox.Contact, error) {
-	r := c.newRequest(mbx)
-	gi := r.body.CreateElement("m:GetItem")
-	contactShape(gi)
-	gi.CreateElement("m:ItemIds").CreateElement("t:ItemId").CreateAttr("Id", itemID)
-	var resp getContactResponse
-	err := c.do(ctx, call{op: "GetItem", anchor: mbx, body: r.bytes(), idempotent: true}, func(rd io.Reader, st int) error {
-		if err := decodeResponse(rd, "GetItem", st, &resp); err != nil {
-			return err
-		}
-		if len(resp.Messages) != 1 {
-			return fmt.Errorf("EWS GetItem: %d answers for one item", len(resp.Messages))
-		}
-		return resp.Messages[0].err("GetItem", -1)
-	})
+	items, err := getItems[contactXML](ctx, c, mbx, []string{itemID}, contactShape)
 	if err != nil {
 		return mailbox.Contact{}, err
 	}
-	items := resp.Messages[0].Items.Items
-	if len(items) != 1 {
-		return mailbox.Contact{}, fmt.Errorf("EWS GetItem: %d items for one id", len(items))
-	}
 	x := &items[0]
-	if x.XMLName.Local != "Contact" {
-		return mailbox.Contact{}, mailbox.Permanent(fmt.Errorf("ews: read %s (a %s) as %s: %w", itemID, x.XMLName.Local, mailbox.FormatTyped, mailbox.ErrUnsupported))
+	if err := readAs(itemID, x.XMLName, "Contact", "contact"); err != nil {
+		return mailbox.Contact{}, err
 	}
 	ct := x.contact()
 	for _, a := range x.Attachments.Items {
