@@ -147,3 +147,26 @@ func TestContactAnswers(t *testing.T) {
 		t.Errorf("the restored contact lost its properties: %+v", it)
 	}
 }
+
+// TestContactExtendedUpdate: a contact's extended properties change as
+// any typed item's: Set and Delete, an Append refused.
+func TestContactExtendedUpdate(t *testing.T) {
+	l := newLab(t)
+	_, resp := l.do(t, labContactItem(""))
+	id := findAll(t, resp, "ItemId")[0].attr("Id")
+	uri := `<t:ExtendedFieldURI DistinguishedPropertySetId="PublicStrings" PropertyName="exmigrate-test" PropertyType="String"/>`
+	update := func(change string) [][2]string {
+		t.Helper()
+		_, resp := l.do(t, `<m:UpdateItem ConflictResolution="AlwaysOverwrite"><m:ItemChanges><t:ItemChange><t:ItemId Id="`+id+`"/><t:Updates>`+change+`</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`)
+		return messages(t, resp)
+	}
+	if ms := update(`<t:SetItemField>` + uri + `<t:Contact><t:ExtendedProperty>` + uri + `<t:Value>v</t:Value></t:ExtendedProperty></t:Contact></t:SetItemField>`); len(ms) != 1 || ms[0][0] != "Success" {
+		t.Fatalf("Set: %v", ms)
+	}
+	if ms := update(`<t:AppendToItemField>` + uri + `<t:Contact><t:ExtendedProperty>` + uri + `<t:Value>w</t:Value></t:ExtendedProperty></t:Contact></t:AppendToItemField>`); len(ms) != 1 || ms[0][1] != "ErrorInvalidPropertyAppend" {
+		t.Errorf("Append: %v", ms)
+	}
+	if ms := update(`<t:DeleteItemField>` + uri + `</t:DeleteItemField>`); len(ms) != 1 || ms[0][0] != "Success" {
+		t.Errorf("Delete: %v", ms)
+	}
+}
