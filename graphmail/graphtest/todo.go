@@ -629,7 +629,8 @@ func (f *MailboxFixture) TaskListID() string {
 }
 
 // AddTask stores a task as the user made it in a list ("" is the default
-// one) and returns its id.
+// one) and returns its id. It keeps only what a todoTask holds (todoView)
+// and panics on a task To Do refuses (a recurring one without a due date).
 func (f *MailboxFixture) AddTask(listID string, t mailbox.Task) string {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
@@ -638,6 +639,9 @@ func (f *MailboxFixture) AddTask(listID string, t mailbox.Task) string {
 	}
 	if f.mb.todoLists[listID] == nil {
 		panic("graphtest: AddTask into unknown list " + listID)
+	}
+	if _, msg := checkTask(t); msg != "" {
+		panic("graphtest: AddTask: " + msg)
 	}
 	tt := &todoTask{ID: f.s.nextID("AAMkT"), ListID: listID, Task: todoView(cloneTask(t)), Created: time.Now().UTC()}
 	f.s.touchTask(tt)

@@ -30,3 +30,15 @@ func TestFixtureTaskIsWhatToDoHolds(t *testing.T) {
 	}
 	check("UpdateTask")
 }
+
+// AddTask refuses a recurring task without a due date, as To Do does.
+func TestFixtureRecurringTaskNeedsDueDate(t *testing.T) {
+	f := start(t)
+	bob := f.s.AddMailbox("bob@contoso.example", mailbox.TypeUser)
+	defer func() {
+		if recover() == nil {
+			t.Error("AddTask stored a recurring task without a due date")
+		}
+	}()
+	bob.AddTask("", mailbox.Task{Subject: "weekly", Recurrence: &mailbox.Recurrence{Pattern: "weekly", Interval: 1, DaysOfWeek: []string{"friday"}}})
+}
