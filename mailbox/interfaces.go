@@ -95,6 +95,18 @@ type Target interface {
 	SetRead(ctx context.Context, itemID string, read bool) error
 }
 
+// Fingerprinter is a target whose full-fidelity writes carry no exmigrate
+// stamp (Graph's import API documents no way to set one): it lists the
+// fingerprints (Item.Fingerprint) of the unstamped items of a folder, so
+// that the engine can find an import whose record a crash lost, and adopt
+// what a copy without state finds there, instead of importing it again.
+type Fingerprinter interface {
+	// Fingerprints calls fn with the id and fingerprint of each complete
+	// item of the folder that carries no stamp and has a fingerprint. It
+	// stops at the first error fn returns and returns that error.
+	Fingerprints(ctx context.Context, folderID string, fn func(itemID, fingerprint string) error) error
+}
+
 // RuleReader reads the server-side inbox rules of a mailbox.
 type RuleReader interface {
 	Rules(ctx context.Context) ([]Rule, error)

@@ -60,6 +60,13 @@ type Item struct {
 	// SourceID is the exmigrate stamp (see SourceIDPropertyName) when the
 	// item was written by exmigrate; empty otherwise.
 	SourceID string
+	// Fingerprint is a value of the item's own content that a full-fidelity
+	// copy carries to the new item: the MAPI search key (PR_SEARCH_KEY,
+	// 0x300B), hex-encoded, as a listing reads it. Empty where the side
+	// does not read it. It finds an imported item that carries no stamp
+	// (see Fingerprinter); it is not unique (copies of one message share
+	// it), so the engine never takes it alone for an identity.
+	Fingerprint string
 }
 
 // Kind groups item classes the way an assessment counts them.

@@ -40,6 +40,10 @@ type Item struct {
 	Importance mailbox.Importance `json:"importance,omitempty"`
 	Categories []string           `json:"categories,omitempty"`
 	Flag       mailbox.FlagStatus `json:"flag,omitempty"`
+	// SearchKey is the item's MAPI search key (PR_SEARCH_KEY, hex): a
+	// full-fidelity import keeps it, as Exchange keeps it when it copies
+	// an item; every other write gets a new one.
+	SearchKey string `json:"searchKey,omitempty"`
 	// MIME is the item's RFC 5322 content, for mail and the items a fake
 	// keeps as MIME (notes, journal entries).
 	MIME []byte `json:"mime,omitempty"`
