@@ -107,6 +107,14 @@ type Fingerprinter interface {
 	Fingerprints(ctx context.Context, folderID string, fn func(itemID, fingerprint string) error) error
 }
 
+// FingerprintReader is a source that does not fill Item.Fingerprint in its
+// listings: it reads one item's fingerprint on demand (one request). The
+// engine asks only for an item it is about to write in full fidelity to a
+// Fingerprinter, and records the answer before the write.
+type FingerprintReader interface {
+	Fingerprint(ctx context.Context, itemID string) (string, error)
+}
+
 // RuleReader reads the server-side inbox rules of a mailbox.
 type RuleReader interface {
 	Rules(ctx context.Context) ([]Rule, error)
