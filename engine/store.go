@@ -49,6 +49,11 @@ type Store interface {
 	// duplicates.
 	DeletedAtSource(ctx context.Context, jobID int64, sourceFolderID string) (int64, error)
 
+	// TargetRecorded says whether a target item id is already the copy of
+	// some item of the job: a fingerprint names candidates, and one that
+	// another item's record holds is not this item's.
+	TargetRecorded(ctx context.Context, jobID int64, targetItemID string) (bool, error)
+
 	// LossItems calls fn for each copied item of a job that lost
 	// something on the way (Losses not empty), for the report's findings.
 	LossItems(ctx context.Context, jobID int64, fn func(ItemRecord) error) error
@@ -146,6 +151,11 @@ type ItemRecord struct {
 	// Losses are the codes of what the target could not carry of the
 	// item (mailbox.Loss), comma-separated; empty when nothing was lost.
 	Losses string
+	// Fingerprint is the source item's mailbox.Item.Fingerprint, recorded
+	// with the pending record of a write to a target that does not stamp
+	// it (mailbox.Fingerprinter), so that a crash before the copied
+	// record leaves a way to find the item there.
+	Fingerprint string
 }
 
 // ItemCounts sums a job's items.

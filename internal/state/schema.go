@@ -14,7 +14,7 @@ const applicationID = 0x45584d47
 
 // schemaVersion is the layout this build writes, kept in PRAGMA
 // user_version. Raise it with every change and add the step to migrations.
-const schemaVersion = 5
+const schemaVersion = 6
 
 // ErrNotStateFile is returned by Open for a file that is not an exmigrate
 // state file: not SQLite at all, or a SQLite database of another program.
@@ -129,6 +129,13 @@ ALTER TABLE items ADD COLUMN losses TEXT NOT NULL DEFAULT '';
 	// mime, typed, or not carried), for the report.
 	4: `
 ALTER TABLE jobs ADD COLUMN paths TEXT NOT NULL DEFAULT '';
+`,
+	// An item imported without a stamp (Graph's import API) is found
+	// after a crash by its fingerprint, recorded before the write; the
+	// index answers whether a target item is already another item's copy.
+	5: `
+ALTER TABLE items ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
+CREATE INDEX items_target ON items (job_id, target_item_id) WHERE target_item_id <> '';
 `,
 }
 

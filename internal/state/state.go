@@ -523,22 +523,23 @@ func (s *SQLite) Folders(ctx context.Context, jobID int64) ([]engine.FolderRecor
 
 const (
 	itemColumns = `job_id, source_id, source_item_id, source_folder_id, target_item_id,
-	size_bytes, is_read, outcome, reason, updated, subject, kind, version, content_hash, losses`
+	size_bytes, is_read, outcome, reason, updated, subject, kind, version, content_hash, losses, fingerprint`
 	sqlGetItem = `SELECT ` + itemColumns + ` FROM items WHERE job_id = ? AND source_id = ?`
-	sqlPutItem = `INSERT INTO items (` + itemColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	sqlPutItem = `INSERT INTO items (` + itemColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (job_id, source_id) DO UPDATE SET
 			source_item_id = excluded.source_item_id, source_folder_id = excluded.source_folder_id,
 			target_item_id = excluded.target_item_id, size_bytes = excluded.size_bytes,
 			is_read = excluded.is_read, outcome = excluded.outcome, reason = excluded.reason,
 			updated = excluded.updated, subject = excluded.subject, kind = excluded.kind,
-			version = excluded.version, content_hash = excluded.content_hash, losses = excluded.losses`
+			version = excluded.version, content_hash = excluded.content_hash, losses = excluded.losses,
+			fingerprint = excluded.fingerprint`
 )
 
 func scanItem(row interface{ Scan(...any) error }) (engine.ItemRecord, error) {
 	var r engine.ItemRecord
 	var updated int64
 	err := row.Scan(&r.JobID, &r.SourceID, &r.SourceItemID, &r.SourceFolderID, &r.TargetItemID,
-		&r.SizeBytes, &r.IsRead, &r.Outcome, &r.Reason, &updated, &r.Subject, &r.Kind, &r.Version, &r.ContentHash, &r.Losses)
+		&r.SizeBytes, &r.IsRead, &r.Outcome, &r.Reason, &updated, &r.Subject, &r.Kind, &r.Version, &r.ContentHash, &r.Losses, &r.Fingerprint)
 	r.Updated = fromNanos(updated)
 	return r, err
 }
@@ -575,7 +576,7 @@ func (s *SQLite) PutItem(ctx context.Context, rec engine.ItemRecord) error {
 	}
 	_, err := s.putItem.ExecContext(ctx, rec.JobID, rec.SourceID, rec.SourceItemID, rec.SourceFolderID, rec.TargetItemID,
 		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated), rec.Subject,
-		rec.Kind, rec.Version, rec.ContentHash, rec.Losses)
+		rec.Kind, rec.Version, rec.ContentHash, rec.Losses, rec.Fingerprint)
 	if err != nil {
 		// The operation name is built only here: PutItem is the hot path.
 		return s.fail(fmt.Sprintf("put item job %d source %q", rec.JobID, rec.SourceID), noJob(err, rec.JobID))
@@ -805,4 +806,23 @@ func (s *SQLite) DeletedAtSource(ctx context.Context, jobID int64, sourceFolderI
 		return 0, s.fail(op, err)
 	}
 	return n, nil
+}
+
+// TargetRecorded says whether a target item id is the recorded copy of an
+// item of the job (copied or pending).
+func (s *SQLite) TargetRecorded(ctx context.Context, jobID int64, targetItemID string) (bool, error) {
+	op := fmt.Sprintf("look up target item in job %d", jobID)
+	if err := s.errClosed(op); err != nil {
+		return false, err
+	}
+	if targetItemID == "" {
+		return false, nil
+	}
+	var n int64
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE job_id = ? AND target_item_id = ? AND target_item_id <> ''`,
+		jobID, targetItemID).Scan(&n)
+	if err != nil {
+		return false, s.fail(op, err)
+	}
+	return n > 0, nil
 }

@@ -247,7 +247,7 @@ func TestItems(t *testing.T) {
 	s, _ := openTemp(t)
 	job := newJob(t, s, onboard)
 	pending := engine.ItemRecord{JobID: job, SourceID: "src-1", SourceItemID: "AAMkAD-1", SourceFolderID: "inbox",
-		SizeBytes: 4096, Outcome: engine.ItemPending}
+		SizeBytes: 4096, Outcome: engine.ItemPending, Fingerprint: "0f3a9c"}
 	copied := pending
 	copied.Outcome, copied.TargetItemID, copied.IsRead = engine.ItemCopied, "AQMkAD-t1", true
 	copied.Updated = time.Date(2026, 11, 22, 10, 1, 2, 3, time.UTC)
@@ -809,6 +809,34 @@ func TestCloseDuringWrites(t *testing.T) {
 // TestUpgradeKeepsItems: a state file of schema version 2 (before items had
 // a subject) opens with this build, keeps its items (subject empty) and
 // takes subjects from then on.
+// TestTargetRecorded: a target id is known once any item of the job (copied
+// or pending) holds it, and only in that job.
+func TestTargetRecorded(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	job := newJob(t, s, onboard)
+	other := newJob(t, s, engine.JobKey{SourceAddress: "b@contoso.com", SourceLocation: "onprem", TargetAddress: "b@contoso.com", TargetLocation: "cloud"})
+	for _, r := range []engine.ItemRecord{
+		{JobID: job, SourceID: "s1", SourceFolderID: "f", TargetItemID: "t1", Outcome: engine.ItemCopied},
+		{JobID: job, SourceID: "s2", SourceFolderID: "f", Outcome: engine.ItemPending, Fingerprint: "aa"},
+		{JobID: other, SourceID: "s3", SourceFolderID: "f", TargetItemID: "t3", Outcome: engine.ItemCopied},
+	} {
+		if err := s.PutItem(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		job    int64
+		target string
+		want   bool
+	}{{job, "t1", true}, {job, "t3", false}, {other, "t3", true}, {job, "", false}, {job, "t9", false}} {
+		got, err := s.TargetRecorded(ctx, tt.job, tt.target)
+		if err != nil || got != tt.want {
+			t.Errorf("TargetRecorded(%d, %q) = %v, %v; want %v", tt.job, tt.target, got, err, tt.want)
+		}
+	}
+}
+
 func TestUpgradeKeepsItems(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "v2.db")
