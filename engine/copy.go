@@ -776,16 +776,16 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 	// The stamps on the target are the truth: when the state knows nothing
 	// of this folder pair, one paged listing tells what the target folder
 	// already holds, and those items are adopted instead of written again.
-	var onTarget map[string]mailbox.Item
+	var onTarget *targetIndex
 	if !found || rec.TargetFolderID != tgt.ID {
 		rec = FolderRecord{JobID: r.job.ID, SourceFolderID: src.ID, SourcePath: src.Path,
 			TargetFolderID: tgt.ID, TargetPath: tgtPath, SyncState: rec.SyncState}
 		if tgt.ID != "" && !r.createdNow[tgt.ID] {
-			onTarget = map[string]mailbox.Item{}
+			onTarget = &targetIndex{stamps: map[string]mailbox.Item{}}
 			err := r.retry(ctx, "list stamps of "+tgtPath, func() error {
-				clear(onTarget)
+				clear(onTarget.stamps)
 				return r.dst.Stamps(ctx, tgt.ID, func(it mailbox.Item) error {
-					onTarget[it.SourceID] = mailbox.Item{ID: it.ID, IsRead: it.IsRead}
+					onTarget.stamps[it.SourceID] = mailbox.Item{ID: it.ID, IsRead: it.IsRead}
 					return nil
 				})
 			})
@@ -793,6 +793,11 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 				return fr, fmt.Errorf("list the stamps of %s on %s: %w", tgtPath, r.key.TargetAddress, err)
 			}
 			r.count(func() { r.res.StampListings++ })
+			if fp := r.fingerprinter(store); fp != nil && !r.opts.DryRun {
+				if err := r.listPrints(ctx, fp, onTarget, tgt.ID, tgtPath); err != nil {
+					return fr, err
+				}
+			}
 		}
 	}
 	state := rec.SyncState
@@ -893,7 +898,7 @@ func (r *mailboxRun) markGone(ctx context.Context, src mailbox.Folder, seen *sou
 	return nil
 }
 
-func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, page mailbox.ChangePage, onTarget map[string]mailbox.Item, fr *FolderResult, seen *sourceSet) error {
+func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, page mailbox.ChangePage, onTarget *targetIndex, fr *FolderResult, seen *sourceSet) error {
 	work := make(chan mailbox.Change)
 	errs := make(chan error, r.opts.ItemWorkers)
 	ctx, cancel := context.WithCancel(ctx)
@@ -932,7 +937,7 @@ feed:
 	return sendErr
 }
 
-func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, ch mailbox.Change, onTarget map[string]mailbox.Item, fr *FolderResult) error {
+func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, ch mailbox.Change, onTarget *targetIndex, fr *FolderResult) error {
 	it := ch.Item
 	switch ch.Kind {
 	case mailbox.ChangeDeleted:
@@ -962,8 +967,21 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	if ch.Kind == mailbox.ChangeReadFlag {
 		return nil // a read-state change of an item we never copied: it comes as created first
 	}
-	if have, ok := onTarget[sid]; ok && !found {
+	if have, ok := onTarget.stamped(sid); ok && !found {
 		return r.adopt(ctx, sid, it, have, src, tgtPath, fr)
+	}
+	if !found && onTarget != nil && len(onTarget.prints) > 0 && !r.opts.DryRun {
+		// A copy without state over unstamped imports: the fingerprint
+		// finds this item's, if one is there.
+		if route, gap := r.route(fr.Store, it.Kind()); gap == nil && route.Format == mailbox.FormatFullFidelity {
+			print, err := r.fingerprintOf(ctx, it)
+			if err != nil {
+				return err
+			}
+			if id, ok := onTarget.takePrint(print); ok {
+				return r.adopt(ctx, sid, it, mailbox.Item{ID: id, IsRead: it.IsRead}, src, tgtPath, fr)
+			}
+		}
 	}
 	if reason := r.filterReason(it); reason != "" {
 		if reason == filteredOut {
@@ -985,13 +1003,9 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		return nil
 	}
 	if found && rec.Outcome == ItemPending {
-		// Written, or maybe written, before a crash: look for the stamp.
-		var id string
-		var ok bool
-		err := r.retry(ctx, "find by stamp", func() (err error) {
-			id, ok, err = r.dst.FindBySourceID(ctx, tgt.ID, sid)
-			return err
-		})
+		// Written, or maybe written, before a crash: look for the stamp
+		// (or the fingerprint of an unstamped import).
+		id, ok, err := r.findWritten(ctx, tgt.ID, sid, rec.Fingerprint)
 		if err != nil {
 			return err
 		}
@@ -1011,9 +1025,29 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 			return nil
 		}
 	}
+	var print string
+	if r.dstCaps.UnstampedImports && route.Format == mailbox.FormatFullFidelity {
+		// The import will carry no stamp: its fingerprint goes on record
+		// first, or the item takes the stamped path the kind has without
+		// full fidelity.
+		if r.unstamped() != nil {
+			if print, err = r.fingerprintOf(ctx, it); err != nil {
+				return err
+			}
+		}
+		if print == "" {
+			fallback, gap := mailbox.PlanRoute(r.srcCaps, withoutFullFidelity(r.dstCaps), fr.Store, fr.Store, it.Kind())
+			if gap != nil {
+				return r.skip(ctx, sid, it, src, fmt.Sprintf("%s: the source gives no fingerprint for this item, without which an import into %s could be duplicated after a crash, and the kind has no other path: %s",
+					mailbox.CodeKindNotCarried, r.dstCaps.Backend, gap.Reason), fr)
+			}
+			r.log().Info("no fingerprint for a full-fidelity import; copied on the "+string(fallback.Format)+" path", "folder", tgtPath, "subject", it.Subject)
+			route = fallback
+		}
+	}
 	rec = ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID,
 		SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemPending, Updated: time.Now(), Subject: it.Subject,
-		Kind: string(it.Kind()), Version: it.ChangeKey}
+		Kind: string(it.Kind()), Version: it.ChangeKey, Fingerprint: print}
 	if err := r.c.Store.PutItem(ctx, rec); err != nil {
 		return err
 	}
@@ -1035,7 +1069,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 				// The failed attempt may have been carried out with its answer
 				// lost (a timeout, a dropped connection): look for the stamp
 				// before writing the item a second time.
-				id, ok, err := r.dst.FindBySourceID(ctx, tgt.ID, sid)
+				id, ok, err := r.findWrittenOnce(ctx, tgt.ID, sid, print)
 				if err != nil {
 					return err
 				}
@@ -1183,12 +1217,8 @@ func (r *mailboxRun) settlePending(ctx context.Context, src, tgt mailbox.Folder)
 		return err
 	}
 	for _, rec := range pending {
-		var id string
-		var found bool
-		if err := r.retry(ctx, "find by stamp", func() (err error) {
-			id, found, err = r.dst.FindBySourceID(ctx, tgt.ID, rec.SourceID)
-			return err
-		}); err != nil {
+		id, found, err := r.findWritten(ctx, tgt.ID, rec.SourceID, rec.Fingerprint)
+		if err != nil {
 			return err
 		}
 		rec.Updated = time.Now()

@@ -137,6 +137,11 @@ type Capabilities struct {
 	// IPM.DistList), with the reason: the engine skips such an item before
 	// any request. A key matches its class and the classes under it.
 	RefusedClasses map[string]string
+	// UnstampedImports: the side's full-fidelity writes carry no exmigrate
+	// stamp (Graph's import API documents none). Such a side is a
+	// Fingerprinter; the engine records each import's fingerprint before
+	// the write and finds it by that after a crash.
+	UnstampedImports bool
 }
 
 // Refuses says why the side does not write an item of this class, or "".

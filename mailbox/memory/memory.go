@@ -41,6 +41,7 @@ const (
 	OpItems          Op = "Items"
 	OpUpdateItem     Op = "UpdateItem"
 	OpDeleteItem     Op = "DeleteItem"
+	OpFingerprints   Op = "Fingerprints"
 )
 
 // Fault is a failure injected into the next calls of one operation.
@@ -597,13 +598,17 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 	if !ok {
 		return "", mailbox.Permanent(fmt.Errorf("memory: write a %s item as %s %s to the %s store: %w", kind, p.Format, p.Dialect, scope, mailbox.ErrUnsupported))
 	}
-	if p.Format == mailbox.FormatFullFidelity {
+	// Every write gets a new fingerprint, but an import keeps the one
+	// its stream carries, as Exchange keeps an item's search key.
+	print := ""
+	imported := p.Format == mailbox.FormatFullFidelity
+	if imported {
 		// The stream carries the item as it was stored: store it so.
-		inner, err := unwrapStream(p)
+		inner, fp, err := unwrapStream(p)
 		if err != nil {
 			return "", err
 		}
-		p = inner
+		p, print = inner, fp
 	}
 	it := &item{format: p.Format}
 	h := sha256.New()
@@ -688,6 +693,13 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 	meta.FolderID = folderID
 	meta.ChangeKey = "ck" + strconv.FormatInt(m.s.seq, 36)
 	meta.SourceID = p.SourceID
+	if imported && caps.UnstampedImports {
+		meta.SourceID = "" // as Graph's import: no stamp
+	}
+	meta.Fingerprint = print
+	if meta.Fingerprint == "" {
+		meta.Fingerprint = fmt.Sprintf("%x", sha256.Sum256([]byte(m.address+meta.ID)))[:32]
+	}
 	meta.SizeBytes = it.size
 	meta.IsDraft = false
 	meta.Categories = slices.Clone(meta.Categories)
@@ -755,6 +767,38 @@ func (m *Mailbox) Stamps(ctx context.Context, folderID string, fn func(mailbox.I
 	m.unlock()
 	for _, it := range list {
 		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Fingerprints lists a folder's complete unstamped items that have a
+// fingerprint (mailbox.Fingerprinter).
+func (m *Mailbox) Fingerprints(ctx context.Context, folderID string, fn func(itemID, fingerprint string) error) error {
+	st, fault, err := m.lock(ctx, OpFingerprints)
+	if err != nil {
+		return err
+	}
+	if fault != nil {
+		m.unlock()
+		return fault.Err
+	}
+	f := st.folders[folderID]
+	if f == nil || f.deleted {
+		m.unlock()
+		return m.notFound("folder", folderID)
+	}
+	type print struct{ id, fp string }
+	var list []print
+	for _, id := range f.items {
+		if it := st.items[id]; it != nil && !it.incomplete && it.meta.SourceID == "" && it.meta.Fingerprint != "" {
+			list = append(list, print{id, it.meta.Fingerprint})
+		}
+	}
+	m.unlock()
+	for _, p := range list {
+		if err := fn(p.id, p.fp); err != nil {
 			return err
 		}
 	}
@@ -901,6 +945,9 @@ func (m *Mailbox) Seed(folderID string, meta mailbox.Item, body []byte) string {
 	meta.ID = m.s.nextID("i")
 	meta.FolderID = folderID
 	meta.SizeBytes = int64(len(body))
+	if meta.Fingerprint == "" {
+		meta.Fingerprint = fmt.Sprintf("%x", sha256.Sum256([]byte(m.address+meta.ID)))[:32]
+	}
 	it := &item{meta: meta, format: mailbox.FormatMIME, body: slices.Clone(body), size: int64(len(body)), digest: sha256.Sum256(body)}
 	st.items[meta.ID] = it
 	f.items = append(f.items, meta.ID)
@@ -911,9 +958,10 @@ func (m *Mailbox) Seed(folderID string, meta mailbox.Item, body []byte) string {
 // stream is the memory backend's full-fidelity stream: the item's stored
 // format and body, and the dialect of the side that exported it.
 type stream struct {
-	Dialect string         `json:"dialect"`
-	Format  mailbox.Format `json:"format"`
-	Body    []byte         `json:"body"`
+	Dialect     string         `json:"dialect"`
+	Format      mailbox.Format `json:"format"`
+	Body        []byte         `json:"body"`
+	Fingerprint string         `json:"fingerprint,omitempty"`
 }
 
 func wrapStream(dialect string, it *item) (io.ReadCloser, error) {
@@ -924,24 +972,25 @@ func wrapStream(dialect string, it *item) (io.ReadCloser, error) {
 			return nil, err
 		}
 	}
-	data, err := json.Marshal(stream{Dialect: dialect, Format: it.format, Body: body})
+	data, err := json.Marshal(stream{Dialect: dialect, Format: it.format, Body: body, Fingerprint: it.meta.Fingerprint})
 	if err != nil {
 		return nil, err
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
 }
 
-// unwrapStream reads a stream written by wrapStream; a stream of another
-// dialect than the payload says, or no stream at all, is refused.
-func unwrapStream(p mailbox.Payload) (mailbox.Payload, error) {
+// unwrapStream reads a stream written by wrapStream, and the fingerprint
+// it carries; a stream of another dialect than the payload says, or no
+// stream at all, is refused.
+func unwrapStream(p mailbox.Payload) (mailbox.Payload, string, error) {
 	data, err := io.ReadAll(p.Body)
 	if err != nil {
-		return p, fmt.Errorf("memory: read the stream of %s: %w", p.SourceID, err)
+		return p, "", fmt.Errorf("memory: read the stream of %s: %w", p.SourceID, err)
 	}
 	var s stream
 	if err := json.Unmarshal(data, &s); err != nil || s.Dialect != p.Dialect || s.Format == "" || s.Format == mailbox.FormatFullFidelity {
-		return p, mailbox.Permanent(fmt.Errorf("memory: not a %s stream: %w", p.Dialect, mailbox.ErrItemRejected))
+		return p, "", mailbox.Permanent(fmt.Errorf("memory: not a %s stream: %w", p.Dialect, mailbox.ErrItemRejected))
 	}
 	p.Format, p.Body, p.Size = s.Format, bytes.NewReader(s.Body), int64(len(s.Body))
-	return p, nil
+	return p, s.Fingerprint, nil
 }
