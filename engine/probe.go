@@ -192,7 +192,52 @@ func probeOne(ctx context.Context, src mailbox.Source, dst mailbox.Target, it ma
 	if diff != "" {
 		return false, "the item read back from the target differs: " + diff, ""
 	}
+	if dst.Capabilities().UnstampedImports {
+		// The import carries no stamp: without its fingerprint a crash
+		// between an import and its record would import it again.
+		if why := probeFingerprint(ctx, src, dst, it, fd.ID); why != "" {
+			return false, why, ""
+		}
+		how += " and its fingerprint (search key)"
+	}
 	return true, fmt.Sprintf("the target took the source's %s stream and %q read back with %s equal", dialect, it.Subject, how), ""
+}
+
+// probeFingerprint checks that the target lists the imported item under
+// the source item's fingerprint, the engine's only way to find an unstamped
+// import again; it says why not, or "".
+func probeFingerprint(ctx context.Context, src mailbox.Source, dst mailbox.Target, it mailbox.Item, folderID string) string {
+	fp, ok := dst.(mailbox.Fingerprinter)
+	if !ok {
+		return fmt.Sprintf("the target (%s) stamps no import and cannot list fingerprints: an import could be duplicated after a crash", dst.Capabilities().Backend)
+	}
+	want := it.Fingerprint
+	if want == "" {
+		if fr, ok := src.(mailbox.FingerprintReader); ok {
+			var err error
+			if want, err = fr.Fingerprint(ctx, it.ID); err != nil {
+				return fmt.Sprintf("the source's fingerprint (search key) of %q could not be read: %v", it.Subject, err)
+			}
+		}
+	}
+	if want == "" {
+		return fmt.Sprintf("the source gives no fingerprint (search key) for %q: an import could not be found again after a crash", it.Subject)
+	}
+	found := false
+	err := fp.Fingerprints(ctx, folderID, func(_, print string) error {
+		if print == want {
+			found = true
+			return errEnough
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errEnough) {
+		return "the target's fingerprints could not be listed: " + err.Error()
+	}
+	if !found {
+		return fmt.Sprintf("the target did not keep the fingerprint (search key) of %q on import: an import could not be found again after a crash, and could be duplicated", it.Subject)
+	}
+	return ""
 }
 
 func removeProbeItem(ctx context.Context, dst mailbox.Target, id string) string {

@@ -218,3 +218,46 @@ func TestTooLargeForTheStreamFallsBack(t *testing.T) {
 		rc.Close()
 	}
 }
+
+// forgetfulTarget is a target whose listing of unstamped items shows other
+// fingerprints than the imports carried: a service that does not keep the
+// search key on import.
+type forgetfulTarget struct{ *memory.Mailbox }
+
+func (f forgetfulTarget) Fingerprints(ctx context.Context, folderID string, fn func(string, string) error) error {
+	return f.Mailbox.Fingerprints(ctx, folderID, func(id, _ string) error { return fn(id, "00"+id) })
+}
+
+// TestProbeChecksTheFingerprint: into a target whose imports carry no
+// stamp, full fidelity is taken only when the import keeps the source's
+// fingerprint, the engine's one way to find it again after a crash.
+func TestProbeChecksTheFingerprint(t *testing.T) {
+	caps := ffCaps("mem-a", "mem-a")
+	caps.UnstampedImports = true
+	for _, tt := range []struct {
+		name string
+		keep bool
+	}{{"kept", true}, {"lost", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			src, _, dst := probeFixture(t, caps)
+			var target mailbox.Target = dst
+			if !tt.keep {
+				target = forgetfulTarget{dst}
+			}
+			res, err := engine.Probe(context.Background(), src, target, probeTime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mail := verdicts(res)[mailbox.KindMail]
+			if tt.keep && (!mail.Accepted || !strings.Contains(mail.Why, "fingerprint")) {
+				t.Errorf("the import kept the fingerprint: %+v", mail)
+			}
+			if !tt.keep && (mail.Accepted || mail.Path != "mime" || !strings.Contains(mail.Why, "did not keep the fingerprint")) {
+				t.Errorf("the import lost the fingerprint: %+v", mail)
+			}
+			if n := scratchCount(t, dst); n != 0 {
+				t.Errorf("%d scratch items left", n)
+			}
+		})
+	}
+}
