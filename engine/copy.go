@@ -37,6 +37,10 @@ type CopyOptions struct {
 	// Stores are the stores copied, each into the same store of the
 	// target; empty means the primary mailbox only.
 	Stores []mailbox.Scope
+	// FullFidelityRefused are the kinds whose full-fidelity write the
+	// fidelity probe refused for this pair of endpoints, with the reason:
+	// they take the path they have without it.
+	FullFidelityRefused map[mailbox.Kind]string
 	// ItemWorkers is how many items of one mailbox are in flight at once.
 	// Graph allows 4 requests per mailbox; the Graph client's own scheduler
 	// enforces it, so more workers only queue there.
@@ -459,6 +463,7 @@ func (r *mailboxRun) copy(ctx context.Context, cancel context.CancelCauseFunc) e
 
 func (r *mailboxRun) pass(ctx context.Context) error {
 	r.srcCaps, r.dstCaps = r.src.Capabilities(), r.dst.Capabilities()
+	r.dstCaps = withoutFullFidelityFor(r.dstCaps, r.opts.FullFidelityRefused)
 	r.routes = map[mailbox.StoreKind]routeOrGap{}
 	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, r.opts.Stores)
 	for _, store := range r.opts.Stores {

@@ -147,6 +147,18 @@ func withoutFullFidelity(c mailbox.Capabilities) mailbox.Capabilities {
 	return c
 }
 
+// withoutFullFidelityFor drops the full-fidelity writes of the kinds.
+func withoutFullFidelityFor(c mailbox.Capabilities, kinds map[mailbox.Kind]string) mailbox.Capabilities {
+	if len(kinds) == 0 {
+		return c
+	}
+	c.Writes = slices.DeleteFunc(slices.Clone(c.Writes), func(p mailbox.Path) bool {
+		_, refused := kinds[p.Kind]
+		return refused && p.Format == mailbox.FormatFullFidelity
+	})
+	return c
+}
+
 // sampleOf finds one item of the kind in the source's folders of that
 // kind (the first page of the first such folder that has one).
 func sampleOf(ctx context.Context, src mailbox.Source, folders []mailbox.Folder, kind mailbox.Kind) (mailbox.Item, mailbox.Folder, error) {

@@ -54,6 +54,11 @@ type Store interface {
 	// another item's record holds is not this item's.
 	TargetRecorded(ctx context.Context, jobID int64, targetItemID string) (bool, error)
 
+	// Probe returns the fidelity probe's verdict recorded for a pair of
+	// endpoints; PutProbe records one (replacing the last).
+	Probe(ctx context.Context, pair string) (rec ProbeRecord, found bool, err error)
+	PutProbe(ctx context.Context, rec ProbeRecord) error
+
 	// LossItems calls fn for each copied item of a job that lost
 	// something on the way (Losses not empty), for the report's findings.
 	LossItems(ctx context.Context, jobID int64, fn func(ItemRecord) error) error
@@ -98,6 +103,15 @@ type JobRecord struct {
 	// "primary/mail=mime; primary/calendar=typed; primary/notes=not carried"
 	// (see FormatPaths).
 	Paths string
+}
+
+// ProbeRecord is the fidelity probe's verdict for one pair of endpoints
+// (copy probes once per pair and plans every mailbox of it from this).
+type ProbeRecord struct {
+	Pair           string // e.g. "onprem -> cloud", by endpoint names
+	Source, Target string // the mailboxes probed
+	At             time.Time
+	Result         ProbeResult
 }
 
 // FolderRecord is one source folder of a job and its counterpart.

@@ -133,9 +133,17 @@ ALTER TABLE jobs ADD COLUMN paths TEXT NOT NULL DEFAULT '';
 	// An item imported without a stamp (Graph's import API) is found
 	// after a crash by its fingerprint, recorded before the write; the
 	// index answers whether a target item is already another item's copy.
+	// The fidelity probe's verdict per pair of endpoints (JSON).
 	5: `
 ALTER TABLE items ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
 CREATE INDEX items_target ON items (job_id, target_item_id) WHERE target_item_id <> '';
+CREATE TABLE probes (
+	pair TEXT PRIMARY KEY,
+	source_address TEXT NOT NULL,
+	target_address TEXT NOT NULL,
+	at INTEGER NOT NULL,
+	result TEXT NOT NULL
+) STRICT;
 `,
 }
 

@@ -13,6 +13,7 @@ package state
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -825,4 +826,52 @@ func (s *SQLite) TargetRecorded(ctx context.Context, jobID int64, targetItemID s
 		return false, s.fail(op, err)
 	}
 	return n > 0, nil
+}
+
+// Probe returns the fidelity probe's verdict recorded for a pair of
+// endpoints.
+func (s *SQLite) Probe(ctx context.Context, pair string) (engine.ProbeRecord, bool, error) {
+	op := fmt.Sprintf("probe verdict %q", pair)
+	if err := s.errClosed(op); err != nil {
+		return engine.ProbeRecord{}, false, err
+	}
+	rec := engine.ProbeRecord{Pair: pair}
+	var at int64
+	var result string
+	err := s.read.QueryRowContext(ctx, `SELECT source_address, target_address, at, result FROM probes WHERE pair = ?`, pair).
+		Scan(&rec.Source, &rec.Target, &at, &result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return engine.ProbeRecord{}, false, nil
+	}
+	if err != nil {
+		return engine.ProbeRecord{}, false, s.fail(op, err)
+	}
+	rec.At = fromNanos(at)
+	if err := json.Unmarshal([]byte(result), &rec.Result); err != nil {
+		return engine.ProbeRecord{}, false, s.fail(op, fmt.Errorf("the recorded verdict is damaged (%v): run copy with --reprobe", err))
+	}
+	return rec, true, nil
+}
+
+// PutProbe records the fidelity probe's verdict for a pair of endpoints,
+// replacing the last.
+func (s *SQLite) PutProbe(ctx context.Context, rec engine.ProbeRecord) error {
+	op := fmt.Sprintf("put probe verdict %q", rec.Pair)
+	if err := s.errWrite(op); err != nil {
+		return err
+	}
+	if rec.Pair == "" {
+		return s.fail(op, errors.New("the pair of endpoints is required"))
+	}
+	result, err := json.Marshal(rec.Result)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	_, err = s.write.ExecContext(ctx, `INSERT INTO probes (pair, source_address, target_address, at, result) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (pair) DO UPDATE SET source_address = excluded.source_address, target_address = excluded.target_address,
+			at = excluded.at, result = excluded.result`, rec.Pair, rec.Source, rec.Target, toNanos(rec.At), string(result))
+	if err != nil {
+		return s.fail(op, err)
+	}
+	return nil
 }

@@ -911,3 +911,41 @@ func TestCopiedItems(t *testing.T) {
 		t.Fatalf("CopiedItems: %d items, %v; want %d", n, err, len(want))
 	}
 }
+
+// TestProbeVerdicts: a verdict is kept per pair of endpoints, replaced by
+// the next probe of the pair, and survives a reopen.
+func TestProbeVerdicts(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	if _, found, err := s.Probe(ctx, "onprem -> cloud"); found || err != nil {
+		t.Fatalf("before any probe: %v %v", found, err)
+	}
+	at := time.Date(2026, 11, 29, 23, 0, 0, 0, time.UTC)
+	first := engine.ProbeRecord{Pair: "onprem -> cloud", Source: "ann@contoso.com", Target: "ann@contoso.onmicrosoft.com", At: at,
+		Result: engine.ProbeResult{Dialect: "ews-export", Kinds: []engine.ProbeKind{{Kind: mailbox.KindCalendar, Path: "typed", Why: "refused"}}}}
+	second := first
+	second.At = at.Add(time.Hour)
+	second.Result.Kinds = []engine.ProbeKind{{Kind: mailbox.KindCalendar, Path: "full-fidelity", Accepted: true, Subject: "Standup"}}
+	other := engine.ProbeRecord{Pair: "cloud -> onprem", Source: "eve@contoso.com", Target: "eve@contoso.com", At: at}
+	for _, r := range []engine.ProbeRecord{first, other, second} {
+		if err := s.PutProbe(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutProbe(ctx, engine.ProbeRecord{}); err == nil {
+		t.Error("a verdict without a pair was recorded")
+	}
+	s.Close()
+	s2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	got, found, err := s2.Probe(ctx, "onprem -> cloud")
+	if err != nil || !found || !reflect.DeepEqual(got, second) {
+		t.Fatalf("got %+v %v %v, want %+v", got, found, err, second)
+	}
+	if got, _, _ := s2.Probe(ctx, "cloud -> onprem"); got.Source != "eve@contoso.com" {
+		t.Errorf("the other pair: %+v", got)
+	}
+}
