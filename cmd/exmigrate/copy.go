@@ -37,6 +37,7 @@ type copyOptions struct {
 	StatePath   string
 	AuditPath   string
 	ItemWorkers int
+	Reprobe     bool
 
 	g *globalOptions
 }
@@ -82,6 +83,7 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.StringVar(&opts.To, "to", "", "the endpoint to copy to, by its name in the config (with --from)")
 	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
 	f.StringVar(&opts.AuditPath, "audit-log", "", "audit log (default: audit_log from the config)")
+	f.BoolVar(&opts.Reprobe, "reprobe", false, "run the fidelity probe again for this pair of endpoints instead of using its recorded verdict")
 	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account)")
 	return cmd
 }
@@ -213,6 +215,8 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		parallel = cfg.Concurrency.Mailboxes
 	}
 	d := s.Dispatcher(log)
+	fidelity := decideFidelity(ctx, opts.g.io.Out, log, d, store, way, entries, opts.DryRun, opts.Reprobe)
+	copier.Options.FullFidelityRefused = fidelity.refused
 	results := make([]*engine.MailboxResult, len(entries))
 	idx := make([]int, len(entries))
 	for i := range idx {

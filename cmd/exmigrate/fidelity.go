@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// Before a copy, the fidelity probe decides once per pair of endpoints
+// whether the target takes the source's full-fidelity data: when the
+// streams are of different services (Exchange Server's ExportItems data
+// into Graph's import, which Microsoft does not document), or when the
+// target stamps no import (Graph), so that the fingerprint that finds an
+// import again after a crash must be seen to survive. The verdict is kept
+// in the state and reused by later passes; --reprobe asks again.
+
+// dialectAccepter is a target that can be told that a probe found it
+// takes another service's full-fidelity data (graphmail: EWS export data).
+type dialectAccepter interface {
+	AcceptDialect(dialect string)
+}
+
+// fidelityPlan is what the decision gives the copy.
+type fidelityPlan struct {
+	refused map[mailbox.Kind]string
+	accept  string // the dialect the target is told to accept, or ""
+}
+
+// needsProbe says why the pair must be probed before full fidelity is
+// planned between them, or "" when it need not (or cannot be used).
+func needsProbe(src, dst mailbox.Capabilities) string {
+	dialect := ""
+	for _, p := range src.Reads {
+		if p.Format == mailbox.FormatFullFidelity && p.Store == mailbox.ScopePrimary {
+			dialect = p.Dialect
+			break
+		}
+	}
+	if dialect == "" {
+		return ""
+	}
+	writes, same := false, false
+	for _, p := range dst.Writes {
+		if p.Format == mailbox.FormatFullFidelity {
+			writes = true
+			same = same || p.Dialect == dialect
+		}
+	}
+	switch {
+	case !writes:
+		return ""
+	case dst.UnstampedImports:
+		return "the target stamps no import: the probe checks that an import keeps the fingerprint that finds it after a crash"
+	case !same:
+		return fmt.Sprintf("the target (%s) is not documented to take the source's %s data", dst.Backend, dialect)
+	}
+	return ""
+}
+
+// decideFidelity runs or reuses the probe for the way's pair of endpoints,
+// with the first mailbox of the list that opens on it, and says what it
+// found on out.
+func decideFidelity(ctx context.Context, out io.Writer, log *slog.Logger, d *dispatch.Dispatcher, store engine.Store, way dispatch.Way,
+	entries []csvinput.Entry, dryRun, reprobe bool) fidelityPlan {
+	pair := way.From + " -> " + way.To
+	var src, dst dispatch.Mailbox
+	var entry csvinput.Entry
+	for _, e := range entries {
+		route, err := d.LocateFor(ctx, e, way)
+		if err != nil {
+			continue
+		}
+		if src, dst, _, err = d.OpenWay(route, way); err == nil {
+			entry = e
+			break
+		}
+	}
+	if src == nil {
+		return fidelityPlan{} // every mailbox fails on its own, with its reason
+	}
+	why := needsProbe(src.Capabilities(), dst.Capabilities())
+	if why == "" {
+		return fidelityPlan{}
+	}
+	refuseAll := func(reason string) fidelityPlan {
+		p := fidelityPlan{refused: map[mailbox.Kind]string{}}
+		for _, k := range mailbox.Kinds() {
+			p.refused[k] = reason
+		}
+		return p
+	}
+	rec, found, err := store.Probe(ctx, pair)
+	if err != nil {
+		log.Warn("the recorded fidelity verdict could not be read; probing again", "pair", pair, "err", err)
+		found = false
+	}
+	switch {
+	case found && !reprobe:
+		fmt.Fprintf(out, "Fidelity probe %s: as probed on %s with %s\n", pair, rec.At.UTC().Format("2006-01-02 15:04 MST"), rec.Source)
+	case dryRun:
+		fmt.Fprintf(out, "Fidelity probe %s: not run in a dry run (it writes a scratch item to the target); the plan shows the paths without full fidelity, because %s\n", pair, why)
+		return refuseAll("not probed yet: " + why)
+	default:
+		fmt.Fprintf(out, "Fidelity probe %s: probing with %s (%s)\n", pair, entry.Address, why)
+		res, err := engine.Probe(ctx, src, dst, time.Now())
+		if err != nil {
+			log.Warn("fidelity probe failed; copying without full fidelity", "pair", pair, "mailbox", entry.Address, "err", err)
+			fmt.Fprintf(out, "Fidelity probe %s: failed (%v): copying without full fidelity; the next copy probes again\n", pair, err)
+			return refuseAll("the fidelity probe failed: " + err.Error())
+		}
+		rec = engine.ProbeRecord{Pair: pair, Source: entry.Address, Target: entry.Target, At: time.Now().UTC(), Result: *res}
+		if err := store.PutProbe(ctx, rec); err != nil {
+			log.Warn("the fidelity verdict could not be recorded; the next copy probes again", "pair", pair, "err", err)
+		}
+	}
+	return applyVerdict(out, pair, rec.Result, dst)
+}
+
+// applyVerdict turns a probe's result into the copy's plan: full fidelity
+// for every kind when each kind probed took the data (a kind without a
+// sample follows the dialect's verdict), none when one did not.
+func applyVerdict(out io.Writer, pair string, res engine.ProbeResult, dst dispatch.Mailbox) fidelityPlan {
+	var lines []string
+	for _, k := range res.Kinds {
+		if k.Subject == "" {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("%s %s", k.Kind, k.Path))
+	}
+	if !res.AcceptedDialect() {
+		p := fidelityPlan{refused: map[mailbox.Kind]string{}}
+		reason := "the fidelity probe found the target does not take the source's data"
+		for _, k := range res.Kinds {
+			if k.Subject != "" && !k.Accepted {
+				reason = "the fidelity probe: " + k.Why
+				break
+			}
+		}
+		for _, k := range mailbox.Kinds() {
+			p.refused[k] = reason
+		}
+		fmt.Fprintf(out, "Fidelity probe %s: full fidelity not used (%s); %s\n", pair, strings.Join(lines, ", "), reason)
+		return p
+	}
+	p := fidelityPlan{accept: res.Dialect}
+	if a, ok := dst.(dialectAccepter); ok {
+		a.AcceptDialect(res.Dialect)
+	}
+	fmt.Fprintf(out, "Fidelity probe %s: the target takes the source's %s data (%s)\n", pair, res.Dialect, strings.Join(lines, ", "))
+	return p
+}
