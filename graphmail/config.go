@@ -132,6 +132,13 @@ type Config struct {
 	// Microsoft. With FullFidelity, the mailbox then also declares a
 	// full-fidelity write of the EWS dialect. Off by default.
 	AcceptEWSStreams bool
+	// ArchivePreview reaches the online archive through Graph's BETA
+	// mailbox import/export API (a PREVIEW: beta endpoints, subject to
+	// change, not supported by Microsoft in production, global cloud
+	// only; learn.microsoft.com/graph/work-with-archive-mailboxes). It
+	// needs FullFidelity: the archive is read and written as
+	// full-fidelity streams only. Off by default.
+	ArchivePreview bool
 }
 
 // String describes the config without its secrets, so a Config printed with
@@ -200,6 +207,9 @@ func (c Config) resolve() (resolved, error) {
 	if c.AcceptEWSStreams && !c.FullFidelity {
 		return resolved{}, errors.New("graph: AcceptEWSStreams needs FullFidelity")
 	}
+	if c.ArchivePreview && !c.FullFidelity {
+		return resolved{}, errors.New("graph: ArchivePreview (the beta import/export API) needs FullFidelity: set full_fidelity on the graph endpoint too")
+	}
 	base := ep.graphRoot + "/v1.0"
 	if c.BaseURL != "" {
 		base = strings.TrimRight(c.BaseURL, "/")
@@ -210,6 +220,9 @@ func (c Config) resolve() (resolved, error) {
 	}
 	if u.Scheme != "https" && !netcheck.IsLoopback(u.Hostname()) {
 		return resolved{}, fmt.Errorf("graph base URL %q must use https", base)
+	}
+	if c.ArchivePreview && !strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/v1.0") {
+		return resolved{}, fmt.Errorf("graph base URL %q: ArchivePreview reaches /beta beside /v1.0, so the base URL must end in /v1.0", base)
 	}
 	r.baseURL = u
 	if c.AuthorityHost != "" {

@@ -74,6 +74,11 @@ type ieState struct {
 	// (mapToImportExportID).
 	mapped  map[string]string
 	created map[string]ieByCreated
+	// archiveID is the main archive's id (inPlaceArchiveMailboxId) and
+	// archiveFolders its folders by id, as Folders and CreateFolder
+	// named them (archive.go).
+	archiveID      string
+	archiveFolders map[string]FullFidelityFolder
 }
 
 type importSession struct {

@@ -48,6 +48,8 @@ type calEvent struct {
 	// Order is the sequence at creation: listings give events in the
 	// order they were made.
 	Order int64 `json:",omitempty"`
+	// SearchKey is PR_SEARCH_KEY (searchkey.go).
+	SearchKey []byte `json:",omitempty"`
 }
 
 type calendarFolder struct {
@@ -740,7 +742,7 @@ func (s *Server) eventJSON(mb *mbox, e *calEvent, oc *occurrence, v *eventView) 
 		return j
 	}
 	j = selectJSON(v.sel, j)
-	addExtProps(j, v.sv, e.Ext)
+	addExtProps(j, v.sv, withSearchKey(e.Ext, e.SearchKey))
 	return j
 }
 
@@ -941,6 +943,7 @@ func (s *Server) events(q *req, c *calendarFolder) {
 }
 
 func (s *Server) touchEvent(e *calEvent) {
+	ensureSearchKey(&e.SearchKey)
 	s.seq++
 	e.Seq = s.seq
 	e.ChangeKey++

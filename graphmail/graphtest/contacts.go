@@ -37,6 +37,8 @@ type Contact struct {
 	// PhotoType its content type; nil without one.
 	Photo     []byte `json:",omitempty"`
 	PhotoType string `json:",omitempty"`
+	// SearchKey is PR_SEARCH_KEY (searchkey.go).
+	SearchKey []byte `json:",omitempty"`
 
 	changeKey int64
 	seq       int64
@@ -268,7 +270,7 @@ func contactJSON(c *Contact, v *contactView) map[string]any {
 		return j
 	}
 	j = selectJSON(v.sel, j)
-	addExtProps(j, v.sv, c.ExtendedProperties)
+	addExtProps(j, v.sv, withSearchKey(c.ExtendedProperties, c.SearchKey))
 	return j
 }
 
@@ -470,6 +472,7 @@ func (s *Server) contact(q *req, id string) {
 }
 
 func (s *Server) touchContact(c *Contact) {
+	ensureSearchKey(&c.SearchKey)
 	s.seq++
 	c.seq = s.seq
 	c.changeKey++

@@ -768,6 +768,7 @@ func (s *Server) sendMail(q *req) {
 		m.Received, m.Sent, m.Created, m.Modified = now, now, now, now
 		s.seq++
 		m.seq, m.createdSeq = s.seq, s.seq
+		ensureSearchKey(&m.SearchKey)
 		q.mb.messages[m.ID] = m
 		s.mu.Unlock()
 	}

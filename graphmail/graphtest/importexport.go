@@ -488,6 +488,11 @@ func parseIEQuery(v url.Values, props []string, delta bool) (ieQuery, error) {
 				if !strings.EqualFold(it.name, "singleValueExtendedProperties") || len(it.sel) > 0 {
 					return q, fmt.Errorf("could not find a navigation property named '%s' on type 'microsoft.graph.mailboxItem'", it.name)
 				}
+				if strings.TrimSpace(it.filter) == "" {
+					// As on the mail API (checkExpand): extended properties
+					// are asked for by id, never enumerated.
+					return q, fmt.Errorf("extended properties must be expanded with a $filter on their id")
+				}
 				sv, qe := parseFilter(it.filter, singleValuePropSchema)
 				if qe != nil {
 					return q, fmt.Errorf("%s", qe.message)
@@ -571,15 +576,17 @@ var (
 	)
 )
 
-// ieExt are an item's extended properties.
+// ieExt are an item's extended properties, its search key among them.
 func (mb *mbox) ieExt(it ieItem) map[string]string {
 	switch x := mb.ieLookup(it.kind, it.apiID).(type) {
 	case *Message:
-		return x.ExtendedProperties
+		return withSearchKey(x.ExtendedProperties, x.SearchKey)
 	case *Contact:
-		return x.ExtendedProperties
+		return withSearchKey(x.ExtendedProperties, x.SearchKey)
 	case *calEvent:
-		return x.Ext
+		return withSearchKey(x.Ext, x.SearchKey)
+	case *todoTask:
+		return withSearchKey(nil, x.SearchKey)
 	}
 	return nil
 }
@@ -946,7 +953,7 @@ func (s *Server) exportStream(mb *mbox, kind byte, apiID string) ([]byte, int64)
 	switch x := mb.ieLookup(kind, apiID).(type) {
 	case *Message:
 		c := cloneMessage(x)
-		c.ID, c.FolderID = "", ""
+		c.ID, c.FolderID, c.SearchKey = "", "", nil
 		full, _ := json.Marshal(c)
 		mime := x.MIME
 		if mime == nil {
@@ -982,6 +989,7 @@ func (s *Server) exportStream(mb *mbox, kind byte, apiID string) ([]byte, int64)
 	default:
 		return nil, 0
 	}
+	it.SearchKey = hex.EncodeToString(searchKeyOf(mb.ieLookup(kind, apiID)))
 	if len(it.Ext) == 0 {
 		it.Ext = nil
 	}
@@ -1200,6 +1208,11 @@ func (s *Server) importLocked(mb *mbox, in importRequest) (int, map[string]strin
 		}
 		oldAPI = api
 	}
+	// The copy keeps the stream's search key (a new one without).
+	key, err := searchKeyFromStream(it.SearchKey)
+	if err != nil {
+		return http.StatusBadRequest, errRes("ErrorCannotImportItem", "Data is not an item stream: "+err.Error())
+	}
 	now := time.Now().UTC()
 	var id string
 	var ck int64
@@ -1232,7 +1245,7 @@ func (s *Server) importLocked(mb *mbox, in importRequest) (int, map[string]strin
 		if m.FlagStatus == "" {
 			m.FlagStatus = "notFlagged"
 		}
-		m.FolderID, m.Created = f.apiID, now
+		m.FolderID, m.Created, m.SearchKey = f.apiID, now, key
 		if oldAPI != "" {
 			old := mb.messages[oldAPI]
 			m.ID, m.Created, m.changeKey, m.createdSeq = old.ID, old.Created, old.changeKey, old.createdSeq
@@ -1249,7 +1262,7 @@ func (s *Server) importLocked(mb *mbox, in importRequest) (int, map[string]strin
 		if it.Contact == nil {
 			return http.StatusBadRequest, errRes("ErrorCannotImportItem", "The fake keeps no contact groups (IPM.DistList) nor contacts without properties.")
 		}
-		c := &Contact{FolderID: f.apiID, Props: contactProps(*it.Contact), ExtendedProperties: map[string]string{}, Created: now}
+		c := &Contact{FolderID: f.apiID, Props: contactProps(*it.Contact), ExtendedProperties: map[string]string{}, Created: now, SearchKey: key}
 		if p := it.Ext[extContact]; p != "" && it.Dialect == fakestream.DialectGraph {
 			props := map[string]any{}
 			if json.Unmarshal([]byte(p), &props) == nil {
@@ -1277,7 +1290,7 @@ func (s *Server) importLocked(mb *mbox, in importRequest) (int, map[string]strin
 		if it.Event == nil {
 			return http.StatusBadRequest, errRes("ErrorCannotImportItem", "The stream holds no calendar item.")
 		}
-		e := &calEvent{CalendarID: f.apiID, Event: cloneEvent(*it.Event), Ext: map[string]string{}, Created: now, Order: s.seq}
+		e := &calEvent{CalendarID: f.apiID, Event: cloneEvent(*it.Event), Ext: map[string]string{}, Created: now, Order: s.seq, SearchKey: key}
 		for k, v := range it.Ext {
 			if !strings.HasPrefix(k, "graphtest.") {
 				e.Ext[k] = v
@@ -1302,7 +1315,7 @@ func (s *Server) importLocked(mb *mbox, in importRequest) (int, map[string]strin
 		if it.Task == nil {
 			return http.StatusBadRequest, errRes("ErrorCannotImportItem", "The stream holds no task.")
 		}
-		t := &todoTask{ListID: f.apiID, Task: cloneTask(*it.Task), Created: now}
+		t := &todoTask{ListID: f.apiID, Task: cloneTask(*it.Task), Created: now, SearchKey: key}
 		if x := it.Ext[extExtensions]; x != "" && it.Dialect == fakestream.DialectGraph {
 			_ = json.Unmarshal([]byte(x), &t.Extensions)
 		}

@@ -342,6 +342,9 @@ func (s *Server) messageJSON(m *Message, v *msgView) map[string]any {
 		if _, stored := m.ExtendedProperties["Integer 0x0E08"]; !stored {
 			cands = append(cands, extProp{ID: "Integer 0x0E08", Value: strconv.FormatInt(messageSize(m), 10)})
 		}
+		if len(m.SearchKey) > 0 {
+			cands = append(cands, extProp{ID: searchKeyProp, Value: base64.StdEncoding.EncodeToString(m.SearchKey)})
+		}
 		for _, c := range cands {
 			if v.sv.match(c) {
 				p := c.(extProp)
@@ -438,6 +441,7 @@ func (s *Server) messages(q *req, f *folder) {
 		s.seq++
 		m.seq, m.createdSeq = s.seq, s.seq
 		m.changeKey = 1
+		ensureSearchKey(&m.SearchKey)
 		q.mb.messages[m.ID] = m
 		j := s.messageJSON(m, &msgView{})
 		s.mu.Unlock()

@@ -423,6 +423,7 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 				}
 				a.Data = data
 			}
+			ensureSearchKey(&m.SearchKey) // older snapshots have none
 			mb.messages[m.ID] = &m
 		}
 		mb.removed = restoreTombs(sm.Removed)
@@ -503,6 +504,7 @@ func restoreContacts(mb *mbox, sc *snapContacts) error {
 		}
 		cc := c.Contact
 		cc.changeKey, cc.seq = c.ChangeKey, c.Seq
+		ensureSearchKey(&cc.SearchKey) // older snapshots have none
 		mb.contacts[cc.ID] = &cc
 	}
 	mb.cremoved = restoreTombs(sc.Removed)
@@ -573,6 +575,7 @@ func restoreCalendars(mb *mbox, sc *snapCalendars) error {
 		if ee.Ext == nil {
 			ee.Ext = map[string]string{}
 		}
+		ensureSearchKey(&ee.SearchKey) // older snapshots have none
 		mb.events[e.ID] = &ee
 	}
 	mb.evRemoved = restoreTombs(sc.Removed)
@@ -601,6 +604,7 @@ func restoreTodo(mb *mbox, st *snapTodo) error {
 			return fmt.Errorf("task %q is empty, listed twice or in an unknown list", t.ID)
 		}
 		tt := t
+		ensureSearchKey(&tt.SearchKey) // older snapshots have none
 		mb.tasks[t.ID] = &tt
 	}
 	mb.taskRemoved = restoreTombs(st.Removed)

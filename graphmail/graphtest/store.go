@@ -44,6 +44,9 @@ type Message struct {
 	// MeetingMessageType marks a meeting message the fake sent
 	// (meetingRequest, meetingCancelled): it is served as an eventMessage.
 	MeetingMessageType string `json:",omitempty"`
+	// SearchKey is PR_SEARCH_KEY (searchkey.go); a fixture may set it,
+	// else the fake makes one.
+	SearchKey []byte `json:",omitempty"`
 
 	changeKey  int64
 	seq        int64 // change sequence for delta
@@ -317,6 +320,8 @@ func (f *MailboxFixture) AddMessage(path string, m Message) string {
 	mm.ExtendedProperties = maps.Clone(m.ExtendedProperties)
 	mm.Attachments = slices.Clone(m.Attachments)
 	mm.MultiValueExtendedProperties = cloneMulti(m.MultiValueExtendedProperties)
+	mm.SearchKey = slices.Clone(m.SearchKey)
+	ensureSearchKey(&mm.SearchKey)
 	f.s.seq++
 	mm.seq, mm.createdSeq = f.s.seq, f.s.seq
 	mm.changeKey = 1
@@ -454,6 +459,7 @@ func cloneMessage(m *Message) Message {
 
 // touch records a change of m for delta and change keys.
 func (s *Server) touch(m *Message) {
+	ensureSearchKey(&m.SearchKey)
 	s.seq++
 	m.seq = s.seq
 	m.changeKey++

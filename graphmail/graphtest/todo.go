@@ -27,6 +27,9 @@ type todoTask struct {
 	Extensions        map[string]map[string]any `json:",omitempty"`
 	Created, Modified time.Time
 	ChangeKey, Seq    int64
+	// SearchKey is PR_SEARCH_KEY (searchkey.go): To Do does not serve
+	// it, the import/export API does.
+	SearchKey []byte `json:",omitempty"`
 }
 
 type todoList struct {
@@ -490,6 +493,7 @@ func (s *Server) todoTasks(q *req, l *todoList) {
 }
 
 func (s *Server) touchTask(t *todoTask) {
+	ensureSearchKey(&t.SearchKey)
 	s.seq++
 	t.Seq = s.seq
 	t.ChangeKey++
