@@ -35,8 +35,14 @@ type CopyOptions struct {
 	// means no limit.
 	MaxSkipped int
 	// Stores are the stores copied, each into the same store of the
-	// target; empty means the primary mailbox only.
+	// target unless StoreInto says otherwise; empty means the primary
+	// mailbox only.
 	Stores []mailbox.Scope
+	// StoreInto copies a source store into a folder of another target
+	// store: Recoverable Items, which neither service documents a way to
+	// write into, go into a folder of the target's primary mailbox or
+	// archive.
+	StoreInto map[mailbox.Scope]StoreTarget
 	// FullFidelityRefused are the kinds whose full-fidelity write the
 	// fidelity probe refused for this pair of endpoints, with the reason:
 	// they take the path they have without it.
@@ -50,6 +56,23 @@ type CopyOptions struct {
 	Attempts    int
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
+}
+
+// StoreTarget is where a source store lands on the target: a folder (by
+// its path below the root) of a store.
+type StoreTarget struct {
+	Store  mailbox.Scope
+	Folder string
+}
+
+// into is the target store a source store is copied into, and the folder
+// below that store's root that stands for the source store's root ("" for
+// the root itself).
+func (o *CopyOptions) into(store mailbox.Scope) (mailbox.Scope, string) {
+	if t, ok := o.StoreInto[store]; ok && t.Store != "" {
+		return t.Store, t.Folder
+	}
+	return store, ""
 }
 
 func (o *CopyOptions) withDefaults() CopyOptions {
@@ -383,7 +406,8 @@ func (r *mailboxRun) route(store mailbox.Scope, kind mailbox.Kind) (mailbox.Rout
 	if rg, ok := r.routes[sk]; ok {
 		return rg.route, rg.gap
 	}
-	route, gap := mailbox.PlanRoute(r.srcCaps, r.dstCaps, store, store, kind)
+	target, _ := r.opts.into(store)
+	route, gap := mailbox.PlanRoute(r.srcCaps, r.dstCaps, store, target, kind)
 	r.routes[sk] = routeOrGap{route, gap}
 	if gap != nil {
 		r.res.Gaps = append(r.res.Gaps, *gap)
@@ -465,16 +489,16 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 	r.srcCaps, r.dstCaps = r.src.Capabilities(), r.dst.Capabilities()
 	r.dstCaps = withoutFullFidelityFor(r.dstCaps, r.opts.FullFidelityRefused)
 	r.routes = map[mailbox.StoreKind]routeOrGap{}
-	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, r.opts.Stores)
+	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, r.opts.Stores, func(s mailbox.Scope) mailbox.Scope { t, _ := r.opts.into(s); return t })
 	for _, store := range r.opts.Stores {
 		if !r.srcCaps.HasStore(store) {
 			r.res.Gaps = append(r.res.Gaps, mailbox.Gap{Store: store, Code: mailbox.CodeStoreNotCarried,
 				Reason: fmt.Sprintf("the source (%s) cannot read the %s store", r.srcCaps.Backend, store)})
 			continue
 		}
-		if !r.dstCaps.HasStore(store) {
-			why := fmt.Sprintf("the target (%s) cannot write to the %s store", r.dstCaps.Backend, store)
-			if u := r.dstCaps.Unsupported[mailbox.StoreKind{Store: store, Kind: mailbox.KindMail}]; u != "" {
+		if target, _ := r.opts.into(store); !r.dstCaps.HasStore(target) {
+			why := fmt.Sprintf("the target (%s) cannot write to the %s store", r.dstCaps.Backend, target)
+			if u := r.dstCaps.Unsupported[mailbox.StoreKind{Store: target, Kind: mailbox.KindMail}]; u != "" {
 				why += ": " + u
 			}
 			r.res.Gaps = append(r.res.Gaps, mailbox.Gap{Store: store, Code: mailbox.CodeStoreNotCarried, Reason: why})
@@ -499,8 +523,9 @@ func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope) error {
 	}); err != nil {
 		return err
 	}
+	targetStore, rootPath := r.opts.into(store)
 	if err := r.retry(ctx, "list target folders", func() (err error) {
-		dstFolders, err = r.dst.Folders(ctx, store)
+		dstFolders, err = r.dst.Folders(ctx, targetStore)
 		return err
 	}); err != nil {
 		return err
@@ -527,10 +552,15 @@ func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope) error {
 	}
 	var plan []planned
 	var totalItems, totalBytes int64
+	if rootPath != "" {
+		// Another store's tree goes below a folder of its own: the source's
+		// well-known folders are not the target store's.
+		byWellKnown = nil
+	}
 	for _, f := range srcFolders {
 		srcPathOf[f.ID] = f.Path
 		if f.Path == "" {
-			tgtPathOf[f.ID] = ""
+			tgtPathOf[f.ID] = rootPath
 			continue
 		}
 		tgtPath := r.targetPath(f, tgtPathOf, byWellKnown)

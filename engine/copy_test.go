@@ -1143,3 +1143,36 @@ func TestReadStateOnlyForMail(t *testing.T) {
 		t.Fatalf("second pass: read updates %d, writes %d, err %v; want none", res.ReadUpdates, f.dst.Writes()-writes, res.Err)
 	}
 }
+
+// TestRecoverableItemsIntoAFolder: Recoverable Items, which no service
+// documents a way to write into, go into a folder of the target's primary
+// mailbox on request, tree kept, once.
+func TestRecoverableItemsIntoAFolder(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 2, mailbox.ClassMessage)
+	f.seed(t, mailbox.ScopeRecoverable, "Deletions", 4, mailbox.ClassMessage)
+	f.seed(t, mailbox.ScopeRecoverable, "Purges", 2, mailbox.ClassMessage)
+	f.opts.Stores = []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeRecoverable}
+	f.opts.StoreInto = map[mailbox.Scope]engine.StoreTarget{mailbox.ScopeRecoverable: {Store: mailbox.ScopePrimary, Folder: "Recoverable Items (migrated)"}}
+	res := f.run(t, nil)
+	if res.Err != nil || res.ItemsCopied != 8 || len(res.Gaps) != 0 {
+		t.Fatalf("err %v, copied %d, gaps %v; want 8 and none", res.Err, res.ItemsCopied, res.Gaps)
+	}
+	prim := f.targetItems(t, mailbox.ScopePrimary)
+	if len(prim["Recoverable Items (migrated)/Deletions"]) != 4 || len(prim["Recoverable Items (migrated)/Purges"]) != 2 || len(prim["Inbox"]) != 2 {
+		t.Errorf("target primary: Deletions %d, Purges %d, Inbox %d; want 4, 2, 2", len(prim["Recoverable Items (migrated)/Deletions"]),
+			len(prim["Recoverable Items (migrated)/Purges"]), len(prim["Inbox"]))
+	}
+	for path, items := range f.targetItems(t, mailbox.ScopeRecoverable) {
+		if len(items) > 0 {
+			t.Errorf("the target's own Recoverable Items were written: %s holds %d", path, len(items))
+		}
+	}
+	if !strings.Contains(res.Paths, "recoverable/mail=mime") {
+		t.Errorf("paths %q do not say how Recoverable Items move", res.Paths)
+	}
+	writes := f.dst.Writes()
+	if res := f.run(t, nil); res.Err != nil || res.ItemsCopied != 0 || f.dst.Writes() != writes {
+		t.Errorf("second pass: err %v, copied %d, %d writes; want nothing", res.Err, res.ItemsCopied, f.dst.Writes()-writes)
+	}
+}

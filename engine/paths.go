@@ -14,8 +14,9 @@ const PathNotCarried = "not carried"
 // declarations and says how each moves, in the order of mailbox.Stores
 // and mailbox.Kinds: "primary/mail=mime; primary/calendar=typed; ...".
 // A store neither side has is left out; a kind no route carries reads
-// "not carried".
-func FormatPaths(src, dst mailbox.Capabilities, stores []mailbox.Scope) string {
+// "not carried". into maps a source store to the target store it is copied
+// into (nil: the same store).
+func FormatPaths(src, dst mailbox.Capabilities, stores []mailbox.Scope, into func(mailbox.Scope) mailbox.Scope) string {
 	var parts []string
 	for _, store := range stores {
 		if !src.HasStore(store) {
@@ -26,7 +27,11 @@ func FormatPaths(src, dst mailbox.Capabilities, stores []mailbox.Scope) string {
 				continue // the source has none of this kind here
 			}
 			path := PathNotCarried
-			if route, gap := mailbox.PlanRoute(src, dst, store, store, k); gap == nil {
+			target := store
+			if into != nil {
+				target = into(store)
+			}
+			if route, gap := mailbox.PlanRoute(src, dst, store, target, k); gap == nil {
 				path = string(route.Format)
 			}
 			parts = append(parts, fmt.Sprintf("%s/%s=%s", store, k, path))
