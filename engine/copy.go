@@ -517,10 +517,18 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 // passStore copies one store into the same store of the target.
 func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope) error {
 	var srcFolders, dstFolders []mailbox.Folder
+	absent := func(err error) bool {
+		return store != mailbox.ScopePrimary && (errors.Is(err, mailbox.ErrNotFound) || errors.Is(err, mailbox.ErrMailboxNotFound))
+	}
 	if err := r.retry(ctx, "list source folders", func() (err error) {
 		srcFolders, err = r.src.Folders(ctx, store)
 		return err
 	}); err != nil {
+		if absent(err) {
+			// The mailbox has no such store (no archive): nothing to copy.
+			r.log().Info("the source mailbox has no "+string(store)+" store", "err", err)
+			return nil
+		}
 		return err
 	}
 	targetStore, rootPath := r.opts.into(store)
@@ -528,6 +536,11 @@ func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope) error {
 		dstFolders, err = r.dst.Folders(ctx, targetStore)
 		return err
 	}); err != nil {
+		if absent(err) {
+			r.res.Gaps = append(r.res.Gaps, mailbox.Gap{Store: store, Code: mailbox.CodeStoreNotCarried,
+				Reason: fmt.Sprintf("the source has a %s store and the target %s has none: %v", store, r.key.TargetAddress, err)})
+			return nil
+		}
 		return err
 	}
 	r.targetIdx = indexFolders(dstFolders)

@@ -1176,3 +1176,52 @@ func TestRecoverableItemsIntoAFolder(t *testing.T) {
 		t.Errorf("second pass: err %v, copied %d, %d writes; want nothing", res.Err, res.ItemsCopied, f.dst.Writes()-writes)
 	}
 }
+
+// noArchive is a mailbox without an online archive: its archive store
+// answers not found, as both adapters do.
+type noArchive struct{ *memory.Mailbox }
+
+func (m noArchive) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.Folder, error) {
+	if scope == mailbox.ScopeArchive {
+		return nil, fmt.Errorf("no archive: %w", mailbox.ErrNotFound)
+	}
+	return m.Mailbox.Folders(ctx, scope)
+}
+
+// TestMailboxWithoutArchive: asking for the archive of a mailbox that has
+// none copies the rest; a target without one while the source has one is
+// a gap that names it, not a failed mailbox.
+func TestMailboxWithoutArchive(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		srcHas      bool
+		wantGap     bool
+		wantCopied  int64
+		wantInGapOf string
+	}{
+		{"source without archive", false, false, 2, ""},
+		{"target without archive", true, true, 2, key.TargetAddress},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.seed(t, mailbox.ScopePrimary, "Inbox", 2, mailbox.ClassMessage)
+			f.seed(t, mailbox.ScopeArchive, "Old", 3, mailbox.ClassMessage)
+			var src mailbox.Source = noArchive{f.srcMB}
+			var dst mailbox.Target = f.dstMB
+			if tt.srcHas {
+				src, dst = f.srcMB, noArchive{f.dstMB}
+			}
+			f.opts.Stores = []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive}
+			res := f.copier(f.store).Copy(context.Background(), key, src, dst)
+			if res.Err != nil || res.ItemsCopied != tt.wantCopied {
+				t.Fatalf("err %v, copied %d; want %d", res.Err, res.ItemsCopied, tt.wantCopied)
+			}
+			if got := len(res.Gaps) > 0; got != tt.wantGap {
+				t.Fatalf("gaps %+v, want a gap: %v", res.Gaps, tt.wantGap)
+			}
+			if tt.wantGap && !strings.Contains(res.Gaps[0].Reason, tt.wantInGapOf) {
+				t.Errorf("gap %q does not name %s", res.Gaps[0].Reason, tt.wantInGapOf)
+			}
+		})
+	}
+}
