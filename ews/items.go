@@ -2,6 +2,8 @@ package ews
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -50,6 +52,10 @@ func (it *itemXML) item() mailbox.Item {
 			out.SourceID = p.Value
 			continue
 		}
+		if p.tag() == 0x300B { // PR_SEARCH_KEY, base64 on the wire; Fingerprint is hex
+			out.Fingerprint = fingerprintOf(p.Value)
+			continue
+		}
 		if p.tag() == 0x1090 { // PR_FLAG_STATUS: 1 complete, 2 flagged
 			switch strings.TrimSpace(p.Value) {
 			case "1":
@@ -60,6 +66,18 @@ func (it *itemXML) item() mailbox.Item {
 		}
 	}
 	return out
+}
+
+// fingerprintOf is a PR_SEARCH_KEY value (xs:base64Binary) as
+// Item.Fingerprint spells it: lowercase hex. A value that is not base64
+// is no fingerprint: the item is listed without one, not refused, since
+// the fingerprint only helps find an import a crash left unrecorded.
+func fingerprintOf(b64 string) string {
+	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(b64), ""))
+	if err != nil || len(raw) == 0 {
+		return ""
+	}
+	return hex.EncodeToString(raw)
 }
 
 func itemClassOf(element string) string {

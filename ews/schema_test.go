@@ -172,7 +172,8 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 			run  func() error
 		}{"full fidelity " + ff.name, func() error {
 			if ffID == "" {
-				ffID = f.AddItem(ewstest.Item{MIME: mime("Full fidelity", 100), Received: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)})
+				ffID = f.AddItem(ewstest.Item{MIME: mime("Full fidelity", 100), Received: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
+					SearchKey: "0123456789abcdef0123456789abcdef"})
 			}
 			rc, err := box.OpenItem(ctx, *ff.id, mailbox.FormatFullFidelity)
 			if err != nil {

@@ -123,6 +123,9 @@ func itemShape(parent *etree.Element) {
 		fieldURI(ap, f)
 	}
 	extTag(ap, "0x1090", "Integer") // PR_FLAG_STATUS: the follow-up flag on every Exchange version
+	// PR_SEARCH_KEY: Item.Fingerprint, in the listing so that finding an
+	// unstamped import costs no request per item.
+	extTag(ap, "0x300B", "Binary")
 	sourceIDURI(ap)
 }
 

@@ -2,6 +2,7 @@ package ewstest
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"maps"
@@ -112,6 +113,10 @@ func (s *Server) exportItem(it *item) ([]byte, error) {
 		fi.Ext[streamKeyMsgID] = it.msgID
 	}
 	fi.Ext[streamKeySize] = strconv.FormatInt(it.size, 10)
+	// The search key travels in its own field (the one the Graph fake
+	// reads too), not as an extended property.
+	fi.SearchKey = searchKeyHex(fi.Ext[searchKeyTag])
+	delete(fi.Ext, searchKeyTag)
 	return fakestream.Encode(fi)
 }
 
@@ -225,9 +230,18 @@ func (rc *reqCtx) uploadOne(in *node) (*item, error) {
 	it.event, it.task, it.group, it.contact = fi.Event, fi.Task, fi.Group, contact
 	ext := map[string]string{}
 	for k, v := range fi.Ext {
-		if !strings.HasPrefix(k, "ewstest:") {
+		if !strings.HasPrefix(k, "ewstest:") && k != searchKeyTag {
 			ext[k] = v
 		}
+	}
+	// PR_SEARCH_KEY: an update keeps the item's; a new item keeps the
+	// stream's (Exchange keeps it through an export and an import), or
+	// gets its own when the stream has none (addItem gave it one).
+	switch raw, err := hex.DecodeString(fi.SearchKey); {
+	case existing != nil || fi.SearchKey == "" || err != nil || len(raw) == 0:
+		ext[searchKeyTag] = it.ext[searchKeyTag]
+	default:
+		ext[searchKeyTag] = base64.StdEncoding.EncodeToString(raw)
 	}
 	if _, ok := ext["0x1090"]; !ok {
 		switch fi.Flag {

@@ -301,6 +301,9 @@ func (rc *reqCtx) createOne(target *folder, in *node) (*item, error) {
 	it.syncTyped()
 	it.ext["0x3007"], it.ext["0x3008"] = xsTime(now), xsTime(now)
 	for k, v := range ext {
+		if k == searchKeyTag {
+			continue // a created item gets its own search key (addItem), whatever the request says
+		}
 		it.ext[k] = v
 	}
 	rc.s.writes.Add(1)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -385,6 +386,12 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			event: si.Event, task: si.Task, group: si.Group}
 		if it.ext == nil {
 			it.ext = map[string]string{}
+		}
+		if _, ok := it.ext[searchKeyTag]; !ok {
+			// A snapshot written before the fake held search keys: one
+			// derived from the id, so that every restore gives the same.
+			sum := sha256.Sum256([]byte(si.ID))
+			it.ext[searchKeyTag] = base64.StdEncoding.EncodeToString(sum[:16])
 		}
 		if si.BaseSHA256 != "" {
 			b, ok := cfg.baseMIME[si.ID]

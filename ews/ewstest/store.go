@@ -2,7 +2,9 @@ package ewstest
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"mime"
@@ -111,6 +113,10 @@ type Item struct {
 	// StreamKey names the content of Open for Snapshot, which keeps the
 	// key instead of the bytes; Restore asks its stream resolver for it.
 	StreamKey string
+	// SearchKey is the item's PR_SEARCH_KEY in hex, for a test that pins
+	// it; empty (or not hex) gives the item 16 random bytes, as Exchange
+	// gives every new item its own.
+	SearchKey string
 }
 
 // StoredItem is what inspection helpers report about an item.
@@ -369,6 +375,10 @@ func (s *Server) addItem(f *folder, it Item) *item {
 	if it.SourceID != "" {
 		x.ext[sourceKey] = it.SourceID
 	}
+	x.ext[searchKeyTag] = newSearchKey()
+	if raw, err := hex.DecodeString(it.SearchKey); err == nil && len(raw) > 0 {
+		x.ext[searchKeyTag] = base64.StdEncoding.EncodeToString(raw)
+	}
 	f.items = append(f.items, x)
 	s.items[x.id] = x
 	if f.mb != nil {
@@ -378,6 +388,37 @@ func (s *Server) addItem(f *folder, it Item) *item {
 }
 
 var sourceKey = strings.ToLower(mailbox.SourceIDPropertySet) + "|" + mailbox.SourceIDPropertyName
+
+// searchKeyTag is PR_SEARCH_KEY (0x300B, Binary) in an item's ext, held as
+// its wire form (base64). Exchange gives every new message one (16 bytes
+// here) and keeps it when it copies an item whole, so a full-fidelity
+// import keeps it and every other write gets a new one.
+const searchKeyTag = "0x300b"
+
+func newSearchKey() string {
+	b := make([]byte, 16)
+	rand.Read(b) // never fails (crypto/rand)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// SearchKey is the item's PR_SEARCH_KEY in lowercase hex, as
+// Item.Fingerprint spells it; "" when the fake holds no item of that id.
+func (s *Server) SearchKey(itemID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if x := s.items[itemID]; x != nil {
+		return searchKeyHex(x.ext[searchKeyTag])
+	}
+	return ""
+}
+
+func searchKeyHex(b64 string) string {
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return ""
+	}
+	return hex.EncodeToString(raw)
+}
 
 // headersOf pulls Subject and Message-ID from the header block of MIME.
 func headersOf(raw []byte) (subject, msgID string) {
