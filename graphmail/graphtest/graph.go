@@ -25,6 +25,7 @@ type req struct {
 	mb     *mbox
 	seg    []string // path segments after users/{id}
 	body   []byte
+	beta   bool // the request came to /beta (archive.go)
 }
 
 func (q *req) method() string { return q.r.Method }
@@ -47,7 +48,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	}
 	// Split the escaped path, then unescape each segment: an id holding
 	// an escaped '/' is one segment, as in Graph.
-	rawParts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/v1.0/"), "/")
+	version, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	beta := version == "beta"
+	rawParts := strings.Split(rest, "/")
 	parts := make([]string, len(rawParts))
 	for i, p := range rawParts {
 		u, err := url.PathUnescape(p)
@@ -76,6 +79,10 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		mb = s.mailboxByMBX(parts[3])
 		s.mu.Unlock()
+		if mb != nil && mb.archive && !beta {
+			// The archive is served by the beta API only (archive.go).
+			mb = nil
+		}
 		if mb == nil {
 			if !strings.HasPrefix(parts[3], "MBX:") {
 				graphError(w, http.StatusBadRequest, "ErrorInvalidIdMalformed", "The mailbox id is malformed.")
@@ -86,6 +93,10 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		}
 		seg, admin = parts[4:], true
 	} else {
+		if beta && !betaServed(parts) {
+			graphError(w, http.StatusBadRequest, "BadRequest", "The fake serves only the import/export API and settings/exchange under /beta: use /v1.0 for '"+strings.Join(parts, "/")+"'.")
+			return
+		}
 		if len(parts) < 2 || parts[0] != "users" || parts[1] == "" {
 			graphError(w, http.StatusBadRequest, "BadRequest", "Resource not found for the segment '"+parts[0]+"'.")
 			return
@@ -128,7 +139,7 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	q := &req{w: w, r: r, claims: claims, mb: mb, seg: seg}
+	q := &req{w: w, r: r, claims: claims, mb: mb, seg: seg, beta: beta}
 	if r.Method == http.MethodPost || r.Method == http.MethodPatch || r.Method == http.MethodPut {
 		body, ok := s.readBody(w, r)
 		if !ok {

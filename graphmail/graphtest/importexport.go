@@ -159,7 +159,11 @@ type importSession struct {
 // mbxID is the mailbox's id in the import/export API, shaped as Graph's
 // "MBX:e0643f21@a7809c93" (D2): a mailbox part and a tenant part.
 func mbxID(mb *mbox) string {
-	a := sha256.Sum256([]byte(strings.ToLower(mb.address)))
+	key := strings.ToLower(mb.address)
+	if mb.archive {
+		key = "archive:" + key
+	}
+	a := sha256.Sum256([]byte(key))
 	domain := mb.address[strings.LastIndex(mb.address, "@")+1:]
 	t := sha256.Sum256([]byte(strings.ToLower(domain)))
 	return "MBX:" + hex.EncodeToString(a[:4]) + "@" + hex.EncodeToString(t[:4])
@@ -169,6 +173,9 @@ func (s *Server) mailboxByMBX(id string) *mbox {
 	for _, mb := range s.mailboxes {
 		if strings.EqualFold(mbxID(mb), id) {
 			return mb
+		}
+		if mb.archiveBox != nil && strings.EqualFold(mbxID(mb.archiveBox), id) {
+			return mb.archiveBox
 		}
 	}
 	return nil
@@ -375,10 +382,20 @@ func (s *Server) serveSettingsExchange(q *req) {
 		graphError(q.w, http.StatusBadRequest, "BadRequest", "Query options are not supported on this resource.")
 		return
 	}
-	writeJSON(q.w, http.StatusOK, map[string]any{
+	j := map[string]any{
 		"@odata.context":   origin(q.r) + "/v1.0/$metadata#users('" + url.PathEscape(q.mb.address) + "')/settings/exchange/$entity",
 		"primaryMailboxId": mbxID(q.mb),
-	})
+	}
+	if q.beta {
+		// Only the beta archive guide documents the archive's id (D2);
+		// a mailbox without an archive is answered without it (the
+		// fake's choice: the guide shows only a mailbox with one).
+		j["@odata.context"] = origin(q.r) + "/beta/$metadata#users('" + url.PathEscape(q.mb.address) + "')/settings/exchange/$entity"
+		if q.mb.archiveBox != nil {
+			j["inPlaceArchiveMailboxId"] = mbxID(q.mb.archiveBox)
+		}
+	}
+	writeJSON(q.w, http.StatusOK, j)
 }
 
 // routeAdmin serves /admin/exchange/mailboxes/{mbx}/... (q.seg below it).
@@ -388,6 +405,10 @@ func (s *Server) routeAdmin(q *req) {
 	switch {
 	case n == 1 && seg[0] == "folders" && m == http.MethodGet:
 		s.ieListFolders(q)
+	case n == 1 && seg[0] == "folders" && m == http.MethodPost:
+		s.ieCreateFolder(q, "")
+	case n == 3 && seg[0] == "folders" && seg[2] == "childFolders" && m == http.MethodPost:
+		s.ieCreateFolder(q, seg[1])
 	case n == 2 && seg[0] == "folders" && m == http.MethodGet:
 		s.ieGetFolder(q, seg[1])
 	case n == 3 && seg[0] == "folders" && seg[2] == "items" && m == http.MethodGet:
@@ -676,6 +697,9 @@ func (s *Server) ieListFolders(q *req) {
 // 400 for an id that is none of this API's (a mail API id, say) and 404
 // for one that names no folder of this mailbox.
 func (s *Server) ieResolveFolder(q *req, id string) *ieFolder {
+	if refuseWellKnownInArchive(q, id) {
+		return nil
+	}
 	s.mu.Lock()
 	f := q.mb.ieFolder(id)
 	s.mu.Unlock()

@@ -404,7 +404,7 @@ func (s *Server) ExpireDeltaTokens() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
-	case strings.HasPrefix(p, "/v1.0/"):
+	case strings.HasPrefix(p, "/v1.0/"), strings.HasPrefix(p, "/beta/"):
 		stampRequestIDs(w.Header(), r, "request-id")
 		s.serveGraph(w, r)
 	case strings.HasPrefix(p, "/import/"):

@@ -110,6 +110,10 @@ type mbox struct {
 	taskRemoved map[string][]tombstone // by list id
 	maxInFlight int
 	inFlight    int
+	// archive marks the archive of a user (archive.go); archiveBox is a
+	// user's archive, nil without one.
+	archive    bool
+	archiveBox *mbox
 	// MaxSendSize and MaxReceiveSize of the mailbox; 0 is Exchange
 	// Online's default.
 	maxSend, maxReceive int64

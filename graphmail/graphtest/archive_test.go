@@ -1,0 +1,104 @@
+package graphtest
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestArchive(t *testing.T) {
+	f, tok := startIE(t)
+	f.s.AddApp(tenant, "rw", "rw-secret", append(ieRoles, "MailboxFolder.ReadWrite.All")...)
+	rw := f.bearer(t, "rw", "rw-secret")
+	beta := func(path string) string { return strings.TrimSuffix(f.ep.BaseURL, "/v1.0") + "/beta" + path }
+	fx := f.s.Mailbox(alice)
+	ar := fx.AddArchive()
+	if fx.AddArchive().MailboxID() != ar.MailboxID() || fx.Archive() == nil || f.s.Mailbox(bob).Archive() != nil {
+		t.Fatal("AddArchive is not idempotent, or Archive does not find it")
+	}
+	old := ar.AddMessage("Old/2019", Message{Subject: "archived"})
+	amb := ar.MailboxID()
+	if amb == fx.MailboxID() || !strings.HasPrefix(amb, "MBX:") {
+		t.Fatalf("archive id %q, primary %q", amb, fx.MailboxID())
+	}
+	// Discovery: beta names the archive, v1.0 does not; no archive, no id.
+	a := f.call(t, tok, "GET", beta("/users/"+alice+"/settings/exchange"), nil)
+	if a.status != 200 || a.body["inPlaceArchiveMailboxId"] != amb || a.body["primaryMailboxId"] != fx.MailboxID() {
+		t.Errorf("beta settings: %d %v", a.status, a.body)
+	}
+	if a := f.call(t, tok, "GET", "/users/"+alice+"/settings/exchange", nil); a.body["inPlaceArchiveMailboxId"] != nil {
+		t.Errorf("v1.0 settings name the archive: %v", a.body)
+	}
+	if a := f.call(t, tok, "GET", beta("/users/"+bob+"/settings/exchange"), nil); a.status != 200 || a.body["inPlaceArchiveMailboxId"] != nil {
+		t.Errorf("no archive: %d %v", a.status, a.body)
+	}
+	// The archive answers on beta only.
+	if a := f.call(t, tok, "GET", admin(amb, "folders"), nil); a.status != 404 || a.code() != "ErrorMailboxNotFound" {
+		t.Errorf("archive on v1.0: %d %v", a.status, a.body)
+	}
+	a = f.call(t, tok, "GET", beta(admin(amb, "folders"))+"?$top=1000", nil)
+	var oldID, rootID string
+	for _, v := range values(a) {
+		switch v["displayName"] {
+		case "Old":
+			oldID = v["id"].(string)
+		case "Top of Information Store":
+			rootID = v["id"].(string)
+		}
+	}
+	if a.status != 200 || oldID == "" || rootID == "" {
+		t.Fatalf("archive folders on beta: %d %v", a.status, a.body)
+	}
+	// The primary is served on beta too.
+	if a := f.call(t, tok, "GET", beta(admin(fx.MailboxID(), "folders")), nil); a.status != 200 {
+		t.Errorf("primary on beta: %d %v", a.status, a.body)
+	}
+	// Well-known names are refused in an archive.
+	for _, wk := range []string{"inbox", "msgfolderroot", "archivemsgfolderroot"} {
+		if a := f.call(t, tok, "GET", beta(admin(amb, "folders", wk, "items")), nil); a.status != 400 || !strings.Contains(a.body["error"].(map[string]any)["message"].(string), "Well-known") {
+			t.Errorf("well-known %s in the archive: %d %v", wk, a.status, a.body)
+		}
+	}
+	// Items, export and import in the archive.
+	twenty := ar.ImportExportFolderID(ar.FolderID("Old/2019"))
+	a = f.call(t, tok, "GET", beta(admin(amb, "folders", twenty, "items"))+"?"+expandKey, nil)
+	if vs := values(a); a.status != 200 || len(vs) != 1 || vs[0]["id"] != ar.ImportExportItemID(old) || expandedKey(t, vs[0]) != ar.SearchKey(old) {
+		t.Fatalf("archive items: %d %v", a.status, a.body)
+	}
+	a = f.call(t, tok, "POST", beta(admin(amb, "exportItems")), []byte(`{"itemIds":["`+ar.ImportExportItemID(old)+`"]}`))
+	vs := values(a)
+	if a.status != 200 || len(vs) != 1 || vs[0]["data"] == nil {
+		t.Fatalf("archive export: %d %v", a.status, a.body)
+	}
+	a = f.call(t, tok, "POST", beta(admin(amb, "createImportSession")), nil)
+	u, _ := a.body["importUrl"].(string)
+	if a.status != 200 || !strings.Contains(u, url.QueryEscape(amb)) && !strings.Contains(u, amb) {
+		t.Fatalf("archive import session: %d %v", a.status, a.body)
+	}
+	data := []byte(vs[0]["data"].(string))
+	imp := f.call(t, "", "POST", u, []byte(`{"FolderId":"`+oldID+`","Mode":"create","Data":"`+string(data)+`"}`))
+	if imp.status != 200 || len(ar.Messages("Old")) != 1 || len(fx.Messages("Old")) != 0 {
+		t.Errorf("import into the archive: %d %v", imp.status, imp.body)
+	}
+	// Folders are created through the API, once per name.
+	body := []byte(`{"displayName":"Projects","type":"IPF.Note"}`)
+	if a := f.call(t, tok, "POST", beta(admin(amb, "folders", rootID, "childFolders")), body); a.status != 403 {
+		t.Errorf("create folder without MailboxFolder.ReadWrite: %d %v", a.status, a.body)
+	}
+	a = f.call(t, rw, "POST", beta(admin(amb, "folders", rootID, "childFolders")), body)
+	if a.status != 201 || a.body["displayName"] != "Projects" || a.body["parentFolderId"] != rootID || a.body["type"] != "IPF.Note" || ar.FolderID("Projects") == "" {
+		t.Errorf("create archive folder: %d %v", a.status, a.body)
+	}
+	if a := f.call(t, rw, "POST", beta(admin(amb, "folders")), body); a.status != 409 || a.code() != "ErrorFolderExists" {
+		t.Errorf("the same name again: %d %v", a.status, a.body)
+	}
+	for _, bad := range []string{`{"displayName":"x"}`, `{"type":"IPF.Note"}`, `{"displayName":"x","type":"IPF.Note","color":"red"}`} {
+		if a := f.call(t, rw, "POST", beta(admin(amb, "folders")), []byte(bad)); a.status != 400 {
+			t.Errorf("create with %s: %d %v", bad, a.status, a.body)
+		}
+	}
+	// Beta serves only what the fake models.
+	if a := f.call(t, tok, "GET", beta("/users/"+alice+"/messages"), nil); a.status != 400 {
+		t.Errorf("beta messages: %d %v", a.status, a.body)
+	}
+}
