@@ -1,8 +1,12 @@
 package graphmail
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -128,4 +132,264 @@ func (m *Mailbox) ArchiveMailboxID(ctx context.Context) (string, error) {
 	m.ie.archiveID = out.Archive
 	m.ie.mu.Unlock()
 	return out.Archive, nil
+}
+
+// The archive through the beta import/export API (Config.ArchivePreview;
+// items.md D2, D8): Folders(ScopeArchive) lists the main archive's
+// folders with that API's ids, Changes lists an archive folder whole
+// (ChangePage.Listing: the items delta takes no $expand, and the
+// listing carries each item's fingerprint and stamp), OpenItem exports
+// and CreateItem imports full-fidelity streams through it, CreateFolder
+// creates archive folders. Auxiliary archives (308 redirects,
+// ErrorArchiveFolderMovedPermanently, 409 on import) are not followed:
+// such an item fails as ErrUnsupported, naming the auxiliary archive.
+
+// archiveLosses is what the archive write path does not carry.
+const archiveLosses = fullFidelityLosses + "; the archive is reached through Graph's beta import/export API (a preview, subject to change)"
+
+// archivePaths declares the archive's full-fidelity paths: the primary's
+// (the same roles), in the archive store; writes also need to create
+// the archive's folders through the import/export API
+// (MailboxFolder.ReadWrite, D6).
+func (m *Mailbox) archivePaths(caps *mailbox.Capabilities, roles *appRoles) {
+	reads, writes := map[mailbox.Kind]bool{}, map[mailbox.Kind]bool{}
+	canFolders := roles.has("MailboxFolder.ReadWrite.All", "MailboxFolder.ReadWrite")
+	for _, p := range caps.Reads {
+		if p.Store == mailbox.ScopePrimary && p.Format == mailbox.FormatFullFidelity {
+			p.Store = mailbox.ScopeArchive
+			caps.Reads = append(caps.Reads, p)
+			reads[p.Kind] = true
+		}
+	}
+	for _, p := range caps.Writes {
+		if p.Store == mailbox.ScopePrimary && p.Format == mailbox.FormatFullFidelity && canFolders {
+			p.Store, p.Loses = mailbox.ScopeArchive, archiveLosses
+			caps.Writes = append(caps.Writes, p)
+			writes[p.Kind] = true
+		}
+	}
+	for _, k := range mailbox.Kinds() {
+		sk := mailbox.StoreKind{Store: mailbox.ScopeArchive, Kind: k}
+		switch {
+		case reads[k] && writes[k]:
+			delete(caps.Unsupported, sk)
+		case reads[k] || writes[k]:
+			caps.Unsupported[sk] = "the archive is read and written through the import/export API: grant the User.Read.All, MailboxFolder.ReadWrite.All, MailboxItem.Read.All and MailboxItem.ImportExport.All application permissions"
+		case k == mailbox.KindOther:
+			caps.Unsupported[sk] = "Graph's import/export API carries the archive's mail, calendar items, contacts, tasks and notes; other items are not copied"
+		default:
+			caps.Unsupported[sk] = "the archive is copied through Graph's import/export API: grant the User.Read.All, MailboxFolder.ReadWrite.All, MailboxItem.Read.All and MailboxItem.ImportExport.All application permissions"
+		}
+	}
+}
+
+// ieWireFolder is a mailboxFolder.
+type ieWireFolder struct {
+	ID               string `json:"id"`
+	DisplayName      string `json:"displayName"`
+	ParentFolderID   string `json:"parentFolderId"`
+	Type             string `json:"type"`
+	TotalItemCount   int64  `json:"totalItemCount"`
+	ChildFolderCount int64  `json:"childFolderCount"`
+}
+
+// archiveFolders lists the main archive's folders, the root first (the
+// folder whose parent is not listed) and every parent before its
+// children. A second parentless folder is taken as a child of the root.
+func (m *Mailbox) archiveFolders(ctx context.Context) ([]mailbox.Folder, error) {
+	if err := m.archivePreview(); err != nil {
+		return nil, fmt.Errorf("graph: folders of the archive of %s: %w", m.address, err)
+	}
+	ctx = m.ctx(ctx)
+	u, err := m.ieURL(ctx, archiveBox, "/folders", url.Values{"$top": {fmt.Sprint(pageSize)}})
+	if err != nil {
+		return nil, err
+	}
+	var all []ieWireFolder
+	err = listPaged(ctx, m, "list the archive folders of "+m.address, u, func(w ieWireFolder) error {
+		all = append(all, w)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ids := map[string]bool{}
+	children := map[string][]ieWireFolder{}
+	var roots []ieWireFolder
+	for _, w := range all {
+		ids[w.ID] = true
+	}
+	for _, w := range all {
+		if w.ParentFolderID == "" || !ids[w.ParentFolderID] {
+			roots = append(roots, w)
+			continue
+		}
+		children[w.ParentFolderID] = append(children[w.ParentFolderID], w)
+	}
+	if len(roots) == 0 {
+		return nil, mailbox.Permanent(fmt.Errorf("graph: list the archive folders of %s: no root folder is listed", m.address))
+	}
+	root := roots[0]
+	children[root.ID] = append(roots[1:], children[root.ID]...)
+	class := func(w ieWireFolder) string {
+		if w.Type == "" {
+			return mailbox.ClassMailFolder
+		}
+		return w.Type
+	}
+	out := []mailbox.Folder{{ID: root.ID, Class: class(root), DisplayName: root.DisplayName, ItemCount: root.TotalItemCount, ChildCount: int64(len(children[root.ID]))}}
+	for i := 0; i < len(out); i++ {
+		p := out[i]
+		for _, c := range children[p.ID] {
+			out = append(out, mailbox.Folder{ID: c.ID, ParentID: p.ID, Path: mailbox.JoinPath(p.Path, c.DisplayName), DisplayName: c.DisplayName,
+				Class: class(c), ItemCount: c.TotalItemCount, ChildCount: c.ChildFolderCount})
+		}
+	}
+	m.ie.mu.Lock()
+	if m.ie.archiveFolders == nil {
+		m.ie.archiveFolders = map[string]FullFidelityFolder{}
+	}
+	for _, f := range out {
+		m.ie.archiveFolders[f.ID] = FullFidelityFolder{ID: f.ID, ParentID: f.ParentID, Name: f.DisplayName, Class: f.Class, Path: f.Path, ItemCount: f.ItemCount, ChildCount: f.ChildCount}
+	}
+	m.ie.mu.Unlock()
+	return out, nil
+}
+
+// archiveFolder is what Folders or CreateFolder named of an archive folder.
+func (m *Mailbox) archiveFolder(id string) (FullFidelityFolder, bool) {
+	m.ie.mu.Lock()
+	defer m.ie.mu.Unlock()
+	f, ok := m.ie.archiveFolders[id]
+	return f, ok
+}
+
+// ieListItem is a mailboxItem of a listing with ieItemExpand.
+type ieListItem struct {
+	ID         string   `json:"id"`
+	ChangeKey  string   `json:"changeKey"`
+	Type       string   `json:"type"`
+	Size       int64    `json:"size"`
+	Categories []string `json:"categories"`
+	Props      extProps `json:"singleValueExtendedProperties"`
+}
+
+// archiveItemsURL lists an archive folder's items with their stamp and
+// fingerprint.
+func (m *Mailbox) archiveItemsURL(ctx context.Context, folderID string) (string, error) {
+	q := url.Values{"$top": {fmt.Sprint(pageSize)}, "$select": {"id,changeKey,type,size,categories"}, "$expand": {ieItemExpand()}}
+	return m.ieURL(ctx, archiveBox, "/folders/"+urlPathEscape(folderID)+"/items", q)
+}
+
+// archiveItem is a listed archive item, remembered for OpenItem.
+func (m *Mailbox) archiveItem(w ieListItem, folderID string) mailbox.Item {
+	it := mailbox.Item{ID: w.ID, ChangeKey: w.ChangeKey, FolderID: folderID, Class: w.Type, SizeBytes: w.Size, Categories: w.Categories,
+		SourceID: w.Props.get(sourceIDProp)}
+	if fp, err := fingerprintOf(w.Props.get(searchKeyProp)); err == nil {
+		it.Fingerprint = fp
+	} else {
+		m.c.log.Warn("archive item without a readable search key", "mailbox", m.address, "item", w.ID, "err", err)
+	}
+	m.remember(w.ID, it.Kind(), folderID)
+	return it
+}
+
+// archiveChanges is one page of a listing round of an archive folder
+// (ChangePage.Listing).
+func (m *Mailbox) archiveChanges(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
+	op := "list archive folder " + folderID + " of " + m.address
+	u := state
+	if state == "" || state == listingDone {
+		var err error
+		if u, err = m.archiveItemsURL(ctx, folderID); err != nil {
+			return mailbox.ChangePage{}, err
+		}
+	} else if err := m.ownLink(op, state); err != nil {
+		return mailbox.ChangePage{}, err
+	}
+	return listingPage(ctx, m, op, u, func(w ieListItem) mailbox.Item { return m.archiveItem(w, folderID) })
+}
+
+// archiveItems pages through an archive folder's items.
+func (m *Mailbox) archiveItems(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
+	u, err := m.archiveItemsURL(ctx, folderID)
+	if err != nil {
+		return err
+	}
+	return listPaged(ctx, m, "list archive folder "+folderID+" of "+m.address, u, func(w ieListItem) error {
+		return fn(m.archiveItem(w, folderID))
+	})
+}
+
+// openArchiveItem exports one archive item.
+func (m *Mailbox) openArchiveItem(ctx context.Context, itemID string) (io.ReadCloser, error) {
+	items, err := m.exportItemsIn(ctx, archiveBox, []string{itemID})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) != 1 || items[0].ItemID != itemID {
+		return nil, mailbox.Permanent(fmt.Errorf("graph: export archive item %s of %s: the answer does not name it", itemID, m.address))
+	}
+	if items[0].Err != nil {
+		return nil, items[0].Err
+	}
+	return io.NopCloser(bytes.NewReader(items[0].Data)), nil
+}
+
+// createArchiveFolder creates a folder under an archive folder, or
+// returns the one of that name there (a 409, or ErrorFolderExists).
+func (m *Mailbox) createArchiveFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
+	ctx = m.ctx(ctx)
+	parent, _ := m.archiveFolder(parentID)
+	if class == "" {
+		class = mailbox.ClassMailFolder
+	}
+	op := fmt.Sprintf("create folder %q under archive folder %s of %s", displayName, parentID, m.address)
+	u, err := m.ieURL(ctx, archiveBox, "/folders/"+urlPathEscape(parentID)+"/childFolders", nil)
+	if err != nil {
+		return mailbox.Folder{}, err
+	}
+	var w ieWireFolder
+	err = m.sendJSON(ctx, op, http.MethodPost, u, map[string]string{"displayName": displayName, "type": class}, &w)
+	var ge *Error
+	if err != nil && errors.As(err, &ge) && (ge.Code == "ErrorFolderExists" || ge.Status == http.StatusConflict) {
+		// Idempotent: the folder of that name under that parent.
+		q := url.Values{"$filter": {"displayName eq '" + odataQuote(displayName) + "'"}}
+		lu, lerr := m.ieURL(ctx, archiveBox, "/folders", q)
+		if lerr != nil {
+			return mailbox.Folder{}, lerr
+		}
+		found := false
+		lerr = listPaged(ctx, m, op, lu, func(x ieWireFolder) error {
+			if !found && x.ParentFolderID == parentID && strings.EqualFold(x.DisplayName, displayName) {
+				w, found = x, true
+			}
+			return nil
+		})
+		switch {
+		case lerr != nil:
+			return mailbox.Folder{}, lerr
+		case !found:
+			return mailbox.Folder{}, fmt.Errorf("%w (and no folder of that name is listed under it)", err)
+		}
+		err = nil
+	}
+	if err != nil {
+		return mailbox.Folder{}, err
+	}
+	if w.Type == "" {
+		w.Type = class
+	}
+	f := mailbox.Folder{ID: w.ID, ParentID: parentID, Path: mailbox.JoinPath(parent.Path, w.DisplayName), DisplayName: w.DisplayName,
+		Class: w.Type, ItemCount: w.TotalItemCount, ChildCount: w.ChildFolderCount}
+	m.ie.mu.Lock()
+	m.ie.archiveFolders[f.ID] = FullFidelityFolder{ID: f.ID, ParentID: parentID, Name: f.DisplayName, Class: f.Class, Path: f.Path}
+	m.ie.mu.Unlock()
+	return f, nil
+}
+
+// errArchiveFullFidelityOnly refuses anything but a full-fidelity stream
+// in the archive.
+func (m *Mailbox) errArchiveFullFidelityOnly(what string) error {
+	return mailbox.Permanent(fmt.Errorf("graph: %s in the archive of %s: the archive is reached through the import/export API, which carries full-fidelity streams only: %w", what, m.address, mailbox.ErrUnsupported))
 }

@@ -39,7 +39,7 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 		Unsupported: map[mailbox.StoreKind]string{},
 	}
 	notV1 := map[mailbox.Scope]string{
-		mailbox.ScopeArchive:       "Graph v1.0 cannot reach an online archive",
+		mailbox.ScopeArchive:       "Graph v1.0 cannot reach an online archive: set archive: preview on the graph endpoint to copy it through the beta import/export API",
 		mailbox.ScopeRecoverable:   "Graph v1.0 cannot reach Recoverable Items",
 		mailbox.ScopePublicFolders: "Graph has no API for public folders",
 	}
@@ -81,6 +81,9 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 	}
 	if m.c.cfg.FullFidelity {
 		m.fullFidelityPaths(&caps, roles)
+		if m.c.cfg.ArchivePreview {
+			m.archivePaths(&caps, roles)
+		}
 	}
 	return caps
 }
@@ -136,6 +139,9 @@ const contactLosses = "contact groups (IPM.DistList) are not reachable through G
 // OpenItem streams an item's content: a message as MIME; a contact, an
 // event or a task as the typed body.
 func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
+	if _, folder := m.recall(itemID); format != mailbox.FormatFullFidelity && m.isArchiveFolder(folder) {
+		return nil, m.errArchiveFullFidelityOnly("read " + itemID + " as " + string(format))
+	}
 	if format == mailbox.FormatTyped {
 		ctx = m.ctx(ctx)
 		kind, _ := m.recall(itemID)
@@ -178,6 +184,9 @@ var errNoContactGroups = mailbox.Permanent(fmt.Errorf("graph: Graph has no conta
 // CreateItem writes a payload: mail from MIME; a contact, an event or a
 // task from its typed body into a folder of its kind.
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if p.Format != mailbox.FormatFullFidelity && m.isArchiveFolder(folderID) {
+		return "", m.errArchiveFullFidelityOnly("write a " + string(p.Format) + " item")
+	}
 	if p.Format == mailbox.FormatFullFidelity {
 		return m.createFullFidelity(ctx, folderID, p)
 	}

@@ -67,7 +67,8 @@ type ieState struct {
 	sessionMu sync.Mutex
 	mu        sync.Mutex
 	mbxID     string
-	session   *importSession
+	// sessions are the import sessions by box (primary, archive).
+	sessions  [2]*importSession
 	folders   []FullFidelityFolder
 	// mapped are ids of the other APIs mapped to this API's, and
 	// created the items of import/export folders by creation second
@@ -247,8 +248,13 @@ func exportBatches(ids []string) []exportRequest {
 // 20 to a request, in the order asked. An item the service could not
 // export has Err set (ErrNotFound for one that is gone).
 func (m *Mailbox) ExportItems(ctx context.Context, ids []string) ([]ExportedItem, error) {
+	return m.exportItemsIn(ctx, primaryBox, ids)
+}
+
+// exportItemsIn is ExportItems in one box (the primary or the archive).
+func (m *Mailbox) exportItemsIn(ctx context.Context, box ieBox, ids []string) ([]ExportedItem, error) {
 	ctx = m.ctx(ctx)
-	u, err := m.adminURL(ctx, "/exportItems", nil)
+	u, err := m.ieURL(ctx, box, "/exportItems", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -286,6 +292,10 @@ func (m *Mailbox) ExportItems(ctx context.Context, ids []string) ([]ExportedItem
 					e.Err = fmt.Errorf("%w: %w", ge, mailbox.ErrNotFound)
 				case "ErrorInvalidIdMalformed":
 					e.Err = mailbox.Permanent(fmt.Errorf("%w (an id of the mail, calendar or contacts API is not an import/export id): %w", ge, mailbox.ErrUnsupported))
+				case "ErrorArchiveFolderMovedPermanently":
+					// The item is in an auxiliary archive (items.md D8):
+					// following the redirect is not implemented.
+					e.Err = mailbox.Permanent(fmt.Errorf("%w (the item is in an auxiliary archive, which graphmail does not follow yet): %w", ge, mailbox.ErrUnsupported))
 				default:
 					e.Err = mailbox.Permanent(ge)
 				}
@@ -306,6 +316,9 @@ func (m *Mailbox) ExportItems(ctx context.Context, ids []string) ([]ExportedItem
 func (m *Mailbox) openFullFidelity(ctx context.Context, itemID string) (io.ReadCloser, error) {
 	if err := m.fullFidelity(); err != nil {
 		return nil, err
+	}
+	if _, folder := m.recall(itemID); m.isArchiveFolder(folder) {
+		return m.openArchiveItem(ctx, itemID)
 	}
 	m.ie.mu.Lock()
 	mapped := m.ie.mapped[itemID]
@@ -353,22 +366,25 @@ func (m *Mailbox) openFullFidelity(ctx context.Context, itemID string) (io.ReadC
 
 // importSessionFor returns a usable import session: the cached one until
 // importSessionMargin before it expires, else a new one (renew forces one).
-func (m *Mailbox) importSessionFor(ctx context.Context, renew *importSession) (*importSession, error) {
+func (m *Mailbox) importSessionFor(ctx context.Context, box ieBox, renew *importSession) (*importSession, error) {
 	m.ie.sessionMu.Lock()
 	defer m.ie.sessionMu.Unlock()
 	m.ie.mu.Lock()
-	s := m.ie.session
+	s := m.ie.sessions[box]
 	m.ie.mu.Unlock()
 	// renew is the session that was refused: another worker may have
 	// renewed it meanwhile.
 	if s != nil && s != renew && time.Until(s.expires) > importSessionMargin {
 		return s, nil
 	}
-	u, err := m.adminURL(ctx, "/createImportSession", nil)
+	u, err := m.ieURL(ctx, box, "/createImportSession", nil)
 	if err != nil {
 		return nil, err
 	}
 	op := "create an import session for " + m.address
+	if box == archiveBox {
+		op += "'s archive"
+	}
 	var ans struct {
 		ImportURL  string    `json:"importUrl"`
 		Expiration time.Time `json:"expirationDateTime"`
@@ -395,7 +411,7 @@ func (m *Mailbox) importSessionFor(ctx context.Context, renew *importSession) (*
 	}
 	s = &importSession{url: ans.ImportURL, p: p, expires: ans.Expiration}
 	m.ie.mu.Lock()
-	m.ie.session = s
+	m.ie.sessions[box] = s
 	m.ie.mu.Unlock()
 	return s, nil
 }
@@ -461,7 +477,7 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 	if p.Size > m.c.sched.limits.MaxItemBytes {
 		return "", fmt.Errorf("graph: import %q into %s: %w", p.Item.Subject, m.address, &mailbox.ItemTooLargeError{Size: p.Size, Limit: m.c.sched.limits.MaxItemBytes})
 	}
-	folder, err := m.importFolder(ctx, folderID)
+	box, folder, err := m.ieFolderOf(ctx, folderID)
 	if err != nil {
 		return "", err
 	}
@@ -475,7 +491,7 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 	}
 	var refused *importSession
 	for attempt := 0; ; attempt++ {
-		s, err := m.importSessionFor(ctx, refused)
+		s, err := m.importSessionFor(ctx, box, refused)
 		if err != nil {
 			return "", err
 		}

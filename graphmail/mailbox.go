@@ -114,6 +114,9 @@ var wellKnownNames = []mailbox.WellKnown{
 // before children. The archive and Recoverable Items trees are not
 // reachable through Graph v1.0: they answer an error matching ErrUnsupported.
 func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.Folder, error) {
+	if scope == mailbox.ScopeArchive {
+		return m.archiveFolders(ctx)
+	}
 	if scope != mailbox.ScopePrimary && scope != "" {
 		return nil, fmt.Errorf("graph: folders of %s, scope %s: %w (the %s tree is not reachable through Graph v1.0; read it over EWS or skip it)", m.address, scope, ErrUnsupported, scope)
 	}
@@ -307,6 +310,9 @@ func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]strin
 // the existing one of the same display name there.
 func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
 	ctx = m.ctx(ctx)
+	if m.isArchiveFolder(parentID) {
+		return m.createArchiveFolder(ctx, parentID, displayName, class)
+	}
 	if k := mailbox.KindOfFolder(class); k == mailbox.KindCalendar || k == mailbox.KindTasks {
 		create := m.createCalendar
 		if k == mailbox.KindTasks {
@@ -458,6 +464,8 @@ const listPageSize = 1000
 func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
 	ctx = m.ctx(ctx)
 	switch {
+	case m.isArchiveFolder(folderID):
+		return m.archiveItems(ctx, folderID, fn)
 	case m.isContactFolder(folderID):
 		return m.contactItems(ctx, folderID, fn)
 	case m.isCalendarFolder(folderID):
@@ -499,6 +507,8 @@ func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.It
 func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
 	ctx = m.ctx(ctx)
 	switch {
+	case m.isArchiveFolder(folderID):
+		return m.archiveChanges(ctx, folderID, state)
 	case m.isContactFolder(folderID):
 		return m.contactChanges(ctx, folderID, state)
 	case m.isCalendarFolder(folderID):
@@ -568,6 +578,10 @@ func (m *Mailbox) OpenMIME(ctx context.Context, itemID string) (io.ReadCloser, e
 func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string) (string, bool, error) {
 	ctx = m.ctx(ctx)
 	switch {
+	case m.isArchiveFolder(folderID):
+		// Archive writes are imports, which carry no stamp
+		// (fullfidelity.go): Fingerprints finds them instead.
+		return "", false, nil
 	case m.isContactFolder(folderID):
 		return m.findContact(ctx, folderID, sourceID)
 	case m.isCalendarFolder(folderID):
@@ -591,6 +605,9 @@ func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string)
 // SetRead changes the read state of a message.
 func (m *Mailbox) SetRead(ctx context.Context, itemID string, read bool) error {
 	ctx = m.ctx(ctx)
+	if _, folder := m.recall(itemID); m.isArchiveFolder(folder) {
+		return m.errArchiveFullFidelityOnly("set the read state of " + itemID)
+	}
 	body := models.NewMessage()
 	body.SetIsRead(&read)
 	_, err := m.user.Messages().ByMessageId(itemID).Patch(ctx, body, nil)

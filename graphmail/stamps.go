@@ -12,6 +12,9 @@ import (
 // a copy a crash left without its attachments: it is not a copy, and the
 // next write of its stamp removes it.
 func (m *Mailbox) Stamps(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
+	if m.isArchiveFolder(folderID) {
+		return nil // imports carry no stamp (see FindBySourceID)
+	}
 	return m.Items(ctx, folderID, func(it mailbox.Item) error {
 		if it.SourceID == "" || strings.HasSuffix(it.SourceID, pendingSuffix) {
 			return nil
