@@ -68,8 +68,8 @@ type ieState struct {
 	mu        sync.Mutex
 	mbxID     string
 	// sessions are the import sessions by box (primary, archive).
-	sessions  [2]*importSession
-	folders   []FullFidelityFolder
+	sessions [2]*importSession
+	folders  []FullFidelityFolder
 	// mapped are ids of the other APIs mapped to this API's, and
 	// created the items of import/export folders by creation second
 	// (mapToImportExportID).
