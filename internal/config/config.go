@@ -85,7 +85,22 @@ type Cloud struct {
 	// takes EWS ExportItems data; on-prem items then move into it in full
 	// fidelity. Needs full_fidelity.
 	AcceptEWSStreams bool `yaml:"accept_ews_streams"`
+	// Archive is how the online archive is reached: empty or "off" (not
+	// at all: Graph v1.0 cannot), or "preview": through Graph's BETA
+	// mailbox import/export API, a preview Microsoft may change and does
+	// not support in production, global cloud only. Needs full_fidelity.
+	Archive string `yaml:"archive"`
 }
+
+// Values of a graph endpoint's archive setting.
+const (
+	ArchiveOff     = "off"
+	ArchivePreview = "preview"
+)
+
+// ArchivePreview reports whether the endpoint reaches the archive through
+// the beta import/export API (archive: preview).
+func (c *Cloud) ArchivePreview() bool { return c != nil && c.Archive == ArchivePreview }
 
 // State is where copy jobs keep their progress.
 type State struct {
@@ -406,6 +421,18 @@ func validateGraph(p string, cl *Cloud, bad func(key, format string, args ...any
 	}
 	if !contains(clouds, cl.Cloud) {
 		bad(p+".cloud", "%q is not a Microsoft cloud; use one of %s", cl.Cloud, strings.Join(clouds, ", "))
+	}
+	switch cl.Archive {
+	case "", ArchiveOff:
+	case ArchivePreview:
+		if !cl.FullFidelity {
+			bad(p+".archive", "preview needs %s.full_fidelity: true (the archive is copied through the import/export API only)", p)
+		}
+		if cl.Cloud != "" && cl.Cloud != "global" {
+			bad(p+".archive", "preview is served in the global cloud only, not in %s", cl.Cloud)
+		}
+	default:
+		bad(p+".archive", "%q is not an archive setting; use off (the default: Graph v1.0 cannot reach the archive) or preview (Graph's beta import/export API, subject to change)", cl.Archive)
 	}
 	for _, kv := range [][2]string{{p + ".graph_base_url", cl.GraphBaseURL}, {p + ".authority_host", cl.AuthorityHost}} {
 		if kv[1] == "" {

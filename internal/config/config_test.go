@@ -169,3 +169,42 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+func TestGraphArchiveSetting(t *testing.T) {
+	const graph = "endpoints:\n  contoso:\n    type: graph\n    tenant_id: contoso.onmicrosoft.com\n    client_id: 11111111-2222-3333-4444-555555555555\n    auth: client-secret\n    client_secret_env: SECRET\n"
+	tests := []struct {
+		name    string
+		extra   string
+		preview bool
+		wantErr string
+	}{
+		{"unset", "", false, ""},
+		{"off", "    archive: off\n", false, ""},
+		{"preview with full fidelity", "    full_fidelity: true\n    archive: preview\n", true, ""},
+		{"preview without full fidelity", "    archive: preview\n", false, "endpoints.contoso.archive: preview needs endpoints.contoso.full_fidelity: true"},
+		{"preview outside the global cloud", "    full_fidelity: true\n    cloud: usgov\n    archive: preview\n", false, "endpoints.contoso.archive: preview is served in the global cloud only, not in usgov"},
+		{"another value", "    archive: beta\n", false, `endpoints.contoso.archive: "beta" is not an archive setting; use off (the default: Graph v1.0 cannot reach the archive) or preview`},
+		{"yaml true", "    archive: on\n", false, `"on" is not an archive setting`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(graph + tt.extra))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Endpoint("contoso").Graph.ArchivePreview(); got != tt.preview {
+				t.Errorf("ArchivePreview() = %v, want %v", got, tt.preview)
+			}
+		})
+	}
+	var none *Cloud
+	if none.ArchivePreview() {
+		t.Error("a nil Cloud reaches the archive")
+	}
+}

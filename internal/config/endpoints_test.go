@@ -93,7 +93,7 @@ func TestEndpointErrors(t *testing.T) {
 		{"key of the other type", "endpoints:\n  fabrikam:\n" + graph + "    impersonation: true\n",
 			"endpoints.fabrikam.impersonation: is not a setting of a graph endpoint (line 7); remove it, or check the endpoint's type"},
 		{"unknown key", "endpoints:\n  fabrikam:\n" + graph + "    colour: blue\n",
-			"endpoints.fabrikam.colour: is not a setting of a graph endpoint (line 7); use tenant_id, client_id, auth, certificate_path, certificate_password_env, client_secret_env, cloud, graph_base_url, authority_host, ca_bundle, full_fidelity, accept_ews_streams"},
+			"endpoints.fabrikam.colour: is not a setting of a graph endpoint (line 7); use tenant_id, client_id, auth, certificate_path, certificate_password_env, client_secret_env, cloud, graph_base_url, authority_host, ca_bundle, full_fidelity, accept_ews_streams, archive"},
 		{"bad name", "endpoints:\n  Fabrikam_EU:\n" + graph,
 			`endpoints.Fabrikam_EU: "Fabrikam_EU" is not an endpoint name; use lower-case letters, digits and - (e.g. contoso or fabrikam-eu), not auto`},
 		{"auto is not a name", "endpoints:\n  auto:\n" + graph,
