@@ -256,7 +256,7 @@ func Assess(in MailboxInventory, limits Limits) (reports.MailboxAssessment, []re
 	}
 	if a.RecoverableItems > 0 {
 		add(newFinding(CodeRecoverableItems, in.Address, "Recoverable Items",
-			fmt.Sprintf("Recoverable Items hold %s (%s); a copy does not carry them.", count(a.RecoverableItems, "item"), humanize.Bytes(a.RecoverableBytes)),
+			fmt.Sprintf("Recoverable Items hold %s (%s); a copy carries them only with --stores ...,recoverable.", count(a.RecoverableItems, "item"), humanize.Bytes(a.RecoverableBytes)),
 			"", nil))
 	}
 

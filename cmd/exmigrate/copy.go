@@ -38,6 +38,10 @@ type copyOptions struct {
 	AuditPath   string
 	ItemWorkers int
 	Reprobe     bool
+	// Stores are the stores copied (--stores); RecoverableInto is where
+	// Recoverable Items go on the target.
+	Stores          []string
+	RecoverableInto string
 
 	g *globalOptions
 }
@@ -83,6 +87,8 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.StringVar(&opts.To, "to", "", "the endpoint to copy to, by its name in the config (with --from)")
 	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
 	f.StringVar(&opts.AuditPath, "audit-log", "", "audit log (default: audit_log from the config)")
+	f.StringSliceVar(&opts.Stores, "stores", defaultStores(), "stores to copy: primary, archive, recoverable (Recoverable Items, on request: see --recoverable-into)")
+	f.StringVar(&opts.RecoverableInto, "recoverable-into", "primary", "where Recoverable Items go: a folder \""+recoverableFolder+"\" in the target's primary mailbox or archive (no service documents a write into Recoverable Items)")
 	f.BoolVar(&opts.Reprobe, "reprobe", false, "run the fidelity probe again for this pair of endpoints instead of using its recorded verdict")
 	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account)")
 	return cmd
@@ -122,6 +128,53 @@ func dirWay(s string) dispatch.Way {
 		d = dispatch.Onboarding
 	}
 	return d.Way()
+}
+
+// defaultStores are copied when --stores is not given: the whole mailbox
+// a user sees; Recoverable Items only on request.
+func defaultStores() []string { return []string{"primary", "archive"} }
+
+// recoverableFolder is the folder Recoverable Items are copied into.
+const recoverableFolder = "Recoverable Items (migrated)"
+
+// parseStores reads --stores and --recoverable-into.
+func parseStores(names []string, recoverableInto string) ([]mailbox.Scope, map[mailbox.Scope]engine.StoreTarget, error) {
+	if len(names) == 0 {
+		names = defaultStores()
+	}
+	var stores []mailbox.Scope
+	for _, n := range names {
+		var s mailbox.Scope
+		switch strings.ToLower(strings.TrimSpace(n)) {
+		case "primary":
+			s = mailbox.ScopePrimary
+		case "archive":
+			s = mailbox.ScopeArchive
+		case "recoverable", "recoverable-items", "recoverableitems":
+			s = mailbox.ScopeRecoverable
+		case "publicfolders", "public-folders":
+			return nil, nil, fmt.Errorf("--stores: public folders belong to the organisation, not to a mailbox: copy them with --public-folders")
+		default:
+			return nil, nil, fmt.Errorf("--stores: unknown store %q; the stores are primary, archive and recoverable", n)
+		}
+		if !slices.Contains(stores, s) {
+			stores = append(stores, s)
+		}
+	}
+	var into map[mailbox.Scope]engine.StoreTarget
+	if slices.Contains(stores, mailbox.ScopeRecoverable) {
+		var target mailbox.Scope
+		switch strings.ToLower(recoverableInto) {
+		case "primary":
+			target = mailbox.ScopePrimary
+		case "archive":
+			target = mailbox.ScopeArchive
+		default:
+			return nil, nil, fmt.Errorf("--recoverable-into: %q is neither primary nor archive", recoverableInto)
+		}
+		into = map[mailbox.Scope]engine.StoreTarget{mailbox.ScopeRecoverable: {Store: target, Folder: recoverableFolder}}
+	}
+	return stores, into, nil
 }
 
 // copyFilters turns the config's filters into engine options.
@@ -168,6 +221,9 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		return err
 	}
 	engineOpts.DryRun, engineOpts.MaxSkipped, engineOpts.ItemWorkers = opts.DryRun, opts.MaxSkipped, opts.ItemWorkers
+	if engineOpts.Stores, engineOpts.StoreInto, err = parseStores(opts.Stores, opts.RecoverableInto); err != nil {
+		return usageError(err)
+	}
 
 	log := opts.g.logger
 	var progress *copyProgress
