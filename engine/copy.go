@@ -497,6 +497,9 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 			continue
 		}
 		if target, _ := r.opts.into(store); !r.dstCaps.HasStore(target) {
+			if store != mailbox.ScopePrimary && !r.hasStore(ctx, store) {
+				continue // nothing there to miss
+			}
 			why := fmt.Sprintf("the target (%s) cannot write to the %s store", r.dstCaps.Backend, target)
 			if u := r.dstCaps.Unsupported[mailbox.StoreKind{Store: target, Kind: mailbox.KindMail}]; u != "" {
 				why += ": " + u
@@ -512,6 +515,14 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 		r.reconcile(ctx)
 	}
 	return nil
+}
+
+// hasStore says whether the source mailbox has the store (an archive is
+// not every mailbox's); when the listing fails for another reason it says
+// yes, so that the gap is reported rather than hidden.
+func (r *mailboxRun) hasStore(ctx context.Context, store mailbox.Scope) bool {
+	_, err := r.src.Folders(ctx, store)
+	return !errors.Is(err, mailbox.ErrNotFound) && !errors.Is(err, mailbox.ErrMailboxNotFound)
 }
 
 // passStore copies one store into the same store of the target.

@@ -42,6 +42,7 @@ type copyOptions struct {
 	// Recoverable Items go on the target.
 	Stores          []string
 	RecoverableInto string
+	PublicFolders   bool
 
 	g *globalOptions
 }
@@ -89,6 +90,7 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.StringVar(&opts.AuditPath, "audit-log", "", "audit log (default: audit_log from the config)")
 	f.StringSliceVar(&opts.Stores, "stores", defaultStores(), "stores to copy: primary, archive, recoverable (Recoverable Items, on request: see --recoverable-into)")
 	f.StringVar(&opts.RecoverableInto, "recoverable-into", "primary", "where Recoverable Items go: a folder \""+recoverableFolder+"\" in the target's primary mailbox or archive (no service documents a write into Recoverable Items)")
+	f.BoolVar(&opts.PublicFolders, "public-folders", false, "also copy the public folder tree, once, between the endpoints' public_folder_mailbox (Exchange Server to Exchange Server; into Exchange Online it is reported with its remedy)")
 	f.BoolVar(&opts.Reprobe, "reprobe", false, "run the fidelity probe again for this pair of endpoints instead of using its recorded verdict")
 	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account)")
 	return cmd
@@ -311,6 +313,10 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		log.Info("mailbox finished", "mailbox", e.Address, "copied", res.ItemsCopied, "bytes", res.BytesCopied,
 			"skipped", res.Skipped, "read_updates", res.ReadUpdates, "duration", res.Duration.Round(time.Millisecond))
 	})
+	if opts.PublicFolders && ctx.Err() == nil {
+		e, res := copyPublicFolders(ctx, cfg, d, way, copier, log)
+		entries, results = append(entries, e), append(results, res)
+	}
 	if p, ok := copier.Progress.(*copyProgress); ok {
 		p.Finish()
 		copier.Progress = nil
@@ -421,6 +427,7 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 		}
 	}
 	tw.Flush()
+	printStoreGaps(io, s)
 	printPaths(io, s)
 	printKinds(io, s)
 	if s.DryRun {
@@ -465,6 +472,29 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 	}
 	tw.Flush()
 	return differences
+}
+
+// printStoreGaps prints the stores a mailbox has that the copy could not
+// carry (an archive the target cannot reach, public folders into Exchange
+// Online), with the reason and what to do instead.
+func printStoreGaps(io Streams, s copySummary) {
+	header := false
+	for i := range s.Listed {
+		r := s.result(i)
+		if r == nil {
+			continue
+		}
+		for _, g := range r.Gaps {
+			if g.Kind != "" {
+				continue
+			}
+			if !header {
+				fmt.Fprintln(io.Out, "\nStores not copied:")
+				header = true
+			}
+			fmt.Fprintf(io.Out, "%s: %s: %s\n", r.Key.SourceAddress, g.Store, g.Reason)
+		}
+	}
 }
 
 // printPaths prints how each kind moves for each mailbox: the plan, the
