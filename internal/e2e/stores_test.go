@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/exmigrate/exmigrate/dispatch"
+	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/csvinput"
+	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+const storesScenario = `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 5
+mailboxes:
+  - address: bob@contoso.com
+    name: Bob Müller
+    location: onprem
+    folders: {Inbox: 6}
+    archive: 9
+    recoverable_items: 7
+`
+
+// TestRecoverableItemsIntoTheCloud: on request, an on-prem mailbox's
+// Recoverable Items go over EWS and Graph into a folder of the cloud
+// mailbox (neither service documents a write into Recoverable Items),
+// once; the archive, which Graph v1.0 cannot reach, is a gap that says so.
+func TestRecoverableItemsIntoTheCloud(t *testing.T) {
+	e := startLab(t, mustScenario(t, storesScenario), lab.Options{})
+	entry := csvinput.Entry{Address: "bob@contoso.com", Target: "bob@contoso.onmicrosoft.com", Location: mailbox.LocationOnPrem}
+	opts := testOptions()
+	opts.Stores = []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive, mailbox.ScopeRecoverable}
+	opts.StoreInto = map[mailbox.Scope]engine.StoreTarget{mailbox.ScopeRecoverable: {Store: mailbox.ScopePrimary, Folder: "Recoverable Items (migrated)"}}
+	res := e.copyOnce(t, entry, dispatch.Onboarding, opts)
+
+	want := len(e.lab.EWS.AddMailbox("bob@contoso.com").RecoverableFolder("Deletions").Items())
+	if want != 7 {
+		t.Fatalf("the lab's Recoverable Items hold %d, want 7", want)
+	}
+	fx := e.lab.Graph.Mailbox(entry.Target)
+	got := fx.Messages("Recoverable Items (migrated)/Deletions")
+	if len(got) != want {
+		t.Errorf("the cloud folder holds %d of the %d Recoverable Items", len(got), want)
+	}
+	if n := len(fx.Messages("Inbox")); n != 6 {
+		t.Errorf("the cloud Inbox holds %d, want 6", n)
+	}
+	archiveGap := false
+	for _, g := range res.Gaps {
+		archiveGap = archiveGap || (g.Store == mailbox.ScopeArchive && g.Kind == "")
+	}
+	if !archiveGap {
+		t.Errorf("the archive, which the target cannot reach, is not a gap: %+v", res.Gaps)
+	}
+	if p := engine.ParsePaths(res.Paths)["recoverable/mail"]; p != string(mailbox.FormatMIME) {
+		t.Errorf("recoverable/mail moved as %q (paths %s)", p, res.Paths)
+	}
+	// A second pass writes nothing.
+	w := e.lab.Graph.Writes()
+	if res := e.copyOnce(t, entry, dispatch.Onboarding, opts); res.ItemsCopied != 0 || e.lab.Graph.Writes() != w {
+		t.Errorf("second pass copied %d, wrote %d", res.ItemsCopied, e.lab.Graph.Writes()-w)
+	}
+}
