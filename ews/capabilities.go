@@ -89,16 +89,50 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 		}
 	}
 	caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopeRecoverable, Kind: mailbox.KindMail}] = "Recoverable Items are read for the assessment; exmigrate does not write into them"
-	for _, k := range mailbox.Kinds() {
-		caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopePublicFolders, Kind: k}] = "public folder items are inventoried, not copied, by exmigrate's EWS adapter"
-	}
+	m.publicCapabilities(&caps)
 	return caps
+}
+
+// publicCapabilities: public folders read and write as MIME (mail and
+// posts, notes, other items) and typed (contacts, calendar items, tasks),
+// as the mailbox trees do, when the hierarchy mailbox is configured.
+// Full fidelity is left out: ExportItems and UploadItems are not among
+// the operations Microsoft documents for public folders.
+func (m *Mailbox) publicCapabilities(caps *mailbox.Capabilities) {
+	pf := mailbox.ScopePublicFolders
+	if m.c.cfg.PublicFolderMailbox == "" {
+		for _, k := range mailbox.Kinds() {
+			caps.Unsupported[mailbox.StoreKind{Store: pf, Kind: k}] = "public folders need onprem.public_folder_mailbox (the public folder hierarchy mailbox), because exmigrate never uses Autodiscover: set it to copy public folders"
+		}
+		return
+	}
+	for _, p := range []struct {
+		kind        mailbox.Kind
+		format      mailbox.Format
+		read, write string
+	}{
+		{mailbox.KindMail, mailbox.FormatMIME, "MAPI properties MIME does not carry", "MAPI properties MIME does not carry"},
+		{mailbox.KindContacts, mailbox.FormatTyped, contactReadLoses, ""},
+		{mailbox.KindCalendar, mailbox.FormatTyped, calendarReadLoses, calendarWriteLoses},
+		{mailbox.KindTasks, mailbox.FormatTyped, taskReadLoses, taskWriteLoses},
+		{mailbox.KindNotes, mailbox.FormatMIME, notesLoses, notesLoses},
+		{mailbox.KindOther, mailbox.FormatMIME, otherLoses, otherLoses},
+	} {
+		caps.Reads = append(caps.Reads, mailbox.Path{Store: pf, Kind: p.kind, Format: p.format, Loses: p.read})
+		caps.Writes = append(caps.Writes, mailbox.Path{Store: pf, Kind: p.kind, Format: p.format, Loses: p.write})
+	}
 }
 
 // OpenItem streams an item's content: MIME, the typed properties of a
 // contact, contact group, calendar item or task (any other item read as
 // typed is ErrUnsupported), or its ExportItems data (full fidelity).
 func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
+	if pctx, pm, raw, _, ok := m.public(ctx, itemID); ok {
+		if format == mailbox.FormatFullFidelity {
+			return nil, errPublicFullFidelity("export " + itemID)
+		}
+		return pm.OpenItem(pctx, raw, format)
+	}
 	switch format {
 	case mailbox.FormatMIME:
 		return m.OpenMIME(ctx, itemID)
@@ -119,6 +153,16 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 // contact group, calendar item or task from its typed properties; any
 // item from ExportItems data with UploadItems (full fidelity).
 func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	if pctx, pm, raw, route, ok := m.public(ctx, folderID); ok {
+		if p.Format == mailbox.FormatFullFidelity {
+			return "", errPublicFullFidelity("upload " + p.SourceID)
+		}
+		id, err := pm.CreateItem(pctx, raw, p)
+		if err != nil {
+			return "", fmt.Errorf("public folder %s: %w", folderID, err)
+		}
+		return pfID(route, id), nil
+	}
 	switch k := p.Item.Kind(); {
 	case p.Format == mailbox.FormatFullFidelity:
 		return m.createFullFidelity(ctx, folderID, p)

@@ -271,6 +271,11 @@ func (c *Client) do(ctx context.Context, cl call, parse func(io.Reader, int) err
 // consumes a successful HTTP response; it reports keep=true when it keeps
 // the response open (streaming) and owns finishing it.
 func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (keep bool, err error)) error {
+	if r := c.publicRouteOf(ctx); r != "" && cl.publicMbx == "" {
+		// A request about a public folder's content (publicfolders.go):
+		// both routing headers name the folder's content mailbox.
+		cl.anchor, cl.publicMbx = r, r
+	}
 	var lastErr error
 	authRetried := false
 	for attempt := 0; attempt <= c.cfg.MaxRetries; attempt++ {

@@ -48,6 +48,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/exmigrate/exmigrate/internal/netcheck"
@@ -164,6 +165,14 @@ func (c *Config) normalize() error {
 	if len(c.CABundlePEM) > 0 {
 		if !x509.NewCertPool().AppendCertsFromPEM(c.CABundlePEM) {
 			return errors.New("ews: the CA bundle holds no PEM certificate")
+		}
+	}
+	if pf := c.PublicFolderMailbox; pf != "" {
+		// Its domain names the content mailboxes (publicfolders.go), and
+		// public folder ids carry addresses up to a ':'.
+		local, domain, ok := strings.Cut(pf, "@")
+		if !ok || local == "" || domain == "" || strings.ContainsAny(pf, ": \t<>") {
+			return fmt.Errorf("ews: onprem.public_folder_mailbox %q is not an SMTP address: use the public folder hierarchy mailbox's primary address (Get-Mailbox -PublicFolder)", pf)
 		}
 	}
 	if c.ServerVersion == "" {

@@ -119,6 +119,15 @@ type findFolderResponse struct {
 // findFolders pages through FindFolder below parentID.
 func (c *Client) findFolders(ctx context.Context, mbx, parentID string, deep bool, public bool) ([]mailbox.Folder, error) {
 	var out []mailbox.Folder
+	err := c.findFolderXML(ctx, mbx, parentID, deep, public, func(x *folderXML) { out = append(out, x.folder()) })
+	return out, err
+}
+
+// findFolderXML pages through FindFolder below parentID, calling fn with
+// each folder as answered. A public folder request (public) is a
+// hierarchy request: it goes to the hierarchy mailbox, and asks for each
+// folder's PR_REPLICA_LIST, which names its content mailbox.
+func (c *Client) findFolderXML(ctx context.Context, mbx, parentID string, deep bool, public bool, fn func(*folderXML)) error {
 	offset := 0
 	cl := call{op: "FindFolder", anchor: mbx, idempotent: true}
 	imp := mbx
@@ -133,7 +142,10 @@ func (c *Client) findFolders(ctx context.Context, mbx, parentID string, deep boo
 		} else {
 			ff.CreateAttr("Traversal", "Shallow")
 		}
-		folderShape(ff)
+		ap := folderShape(ff)
+		if public {
+			extTag(ap, "0x6698", "Binary") // PR_REPLICA_LIST (how-to-route-public-folder-content-requests)
+		}
 		view := ff.CreateElement("m:IndexedPageFolderView")
 		view.CreateAttr("MaxEntriesReturned", strconv.Itoa(pageSize))
 		view.CreateAttr("Offset", strconv.Itoa(offset))
@@ -151,14 +163,14 @@ func (c *Client) findFolders(ctx context.Context, mbx, parentID string, deep boo
 			return resp.Messages[0].err("FindFolder", -1)
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rf := resp.Messages[0].RootFolder
 		for i := range rf.Folders.Folders {
-			out = append(out, rf.Folders.Folders[i].folder())
+			fn(&rf.Folders.Folders[i])
 		}
 		if rf.IncludesLastItemInRange || len(rf.Folders.Folders) == 0 {
-			return out, nil
+			return nil
 		}
 		next := rf.IndexedPagingOffset
 		if next <= offset {

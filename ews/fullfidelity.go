@@ -323,6 +323,9 @@ func ewsDialect(p mailbox.Payload) error {
 // is removed without a cancellation and nothing lands in Deleted Items.
 // It never needs to send, so it never fails with mailbox.ErrWouldSend.
 func (m *Mailbox) DeleteItem(ctx context.Context, itemID string) error {
+	if pctx, pm, raw, _, ok := m.public(ctx, itemID); ok {
+		return pm.DeleteItem(pctx, raw)
+	}
 	if err := m.c.deleteItems(ctx, m.address, itemID); err != nil {
 		return fmt.Errorf("delete %s in %s: %w", itemID, m.address, err)
 	}

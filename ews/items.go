@@ -115,50 +115,66 @@ type findItemResponse struct {
 func (c *Client) findItems(ctx context.Context, mbx, folderID string, restrict func(*etree.Element), fn func(mailbox.Item) error) error {
 	offset := 0
 	for {
-		r := c.newRequest(mbx)
-		fi := r.body.CreateElement("m:FindItem")
-		fi.CreateAttr("Traversal", "Shallow")
-		itemShape(fi)
-		view := fi.CreateElement("m:IndexedPageItemView")
-		view.CreateAttr("MaxEntriesReturned", strconv.Itoa(pageSize))
-		view.CreateAttr("Offset", strconv.Itoa(offset))
-		view.CreateAttr("BasePoint", "Beginning")
-		if restrict != nil {
-			restrict(fi.CreateElement("m:Restriction"))
-		}
-		c.folderRef(fi.CreateElement("m:ParentFolderIds"), folderID, mbx)
-		var resp findItemResponse
-		err := c.do(ctx, call{op: "FindItem", anchor: mbx, body: r.bytes(), idempotent: true}, func(rd io.Reader, st int) error {
-			if err := decodeResponse(rd, "FindItem", st, &resp); err != nil {
-				return err
-			}
-			if len(resp.Messages) != 1 {
-				return fmt.Errorf("EWS FindItem: %d answers for one folder", len(resp.Messages))
-			}
-			return resp.Messages[0].err("FindItem", -1)
-		})
+		items, next, last, err := c.findItemsPage(ctx, mbx, folderID, restrict, offset)
 		if err != nil {
 			return err
 		}
-		rf := &resp.Messages[0].RootFolder
-		for i := range rf.Items.Items {
-			it := rf.Items.Items[i].item()
-			if it.FolderID == "" {
-				it.FolderID = folderID
-			}
+		for _, it := range items {
 			if err := fn(it); err != nil {
 				return err
 			}
 		}
-		if rf.IncludesLastItemInRange || len(rf.Items.Items) == 0 {
+		if last {
 			return nil
-		}
-		next := rf.IndexedPagingOffset
-		if next <= offset {
-			next = offset + len(rf.Items.Items)
 		}
 		offset = next
 	}
+}
+
+// findItemsPage is one FindItem page from offset: its items, the offset
+// of the next page, and whether this page holds the folder's last item.
+func (c *Client) findItemsPage(ctx context.Context, mbx, folderID string, restrict func(*etree.Element), offset int) ([]mailbox.Item, int, bool, error) {
+	r := c.newRequest(mbx)
+	fi := r.body.CreateElement("m:FindItem")
+	fi.CreateAttr("Traversal", "Shallow")
+	itemShape(fi)
+	view := fi.CreateElement("m:IndexedPageItemView")
+	view.CreateAttr("MaxEntriesReturned", strconv.Itoa(pageSize))
+	view.CreateAttr("Offset", strconv.Itoa(offset))
+	view.CreateAttr("BasePoint", "Beginning")
+	if restrict != nil {
+		restrict(fi.CreateElement("m:Restriction"))
+	}
+	c.folderRef(fi.CreateElement("m:ParentFolderIds"), folderID, mbx)
+	var resp findItemResponse
+	err := c.do(ctx, call{op: "FindItem", anchor: mbx, body: r.bytes(), idempotent: true}, func(rd io.Reader, st int) error {
+		if err := decodeResponse(rd, "FindItem", st, &resp); err != nil {
+			return err
+		}
+		if len(resp.Messages) != 1 {
+			return fmt.Errorf("EWS FindItem: %d answers for one folder", len(resp.Messages))
+		}
+		return resp.Messages[0].err("FindItem", -1)
+	})
+	if err != nil {
+		return nil, 0, false, err
+	}
+	rf := &resp.Messages[0].RootFolder
+	items := make([]mailbox.Item, 0, len(rf.Items.Items))
+	for i := range rf.Items.Items {
+		it := rf.Items.Items[i].item()
+		if it.FolderID == "" {
+			it.FolderID = folderID
+		}
+		items = append(items, it)
+	}
+	// Exchange may answer a partial page: IndexedPagingOffset is
+	// where the next one starts.
+	next := rf.IndexedPagingOffset
+	if next <= offset {
+		next = offset + len(rf.Items.Items)
+	}
+	return items, next, rf.IncludesLastItemInRange || len(rf.Items.Items) == 0, nil
 }
 
 // --- CreateItem ---

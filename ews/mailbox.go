@@ -39,6 +39,10 @@ type Mailbox struct {
 	// recovery so that concurrent writers wait for it.
 	stageMu   sync.Mutex
 	stagingID string
+
+	// pf is the adapter public folder requests go through (public): it
+	// addresses no mailbox.
+	pf *Mailbox
 }
 
 // knownFolder is a folder's real id and its path in its tree.
@@ -77,6 +81,9 @@ var wellKnownNames = []mailbox.WellKnown{
 // Folders lists one folder tree (primary, archive or recoverable items),
 // root first, parents before children, with paths built from display names.
 func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.Folder, error) {
+	if scope == mailbox.ScopePublicFolders {
+		return m.publicFolders(ctx)
+	}
 	rootName, ok := scopeRoots[scope]
 	if !ok {
 		return nil, fmt.Errorf("ews: unknown folder scope %q", scope)
@@ -148,6 +155,9 @@ func buildTree(root mailbox.Folder, all []mailbox.Folder, wk map[string]mailbox.
 
 // Items pages through the items of a folder.
 func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.Item) error) error {
+	if pctx, _, raw, route, ok := m.public(ctx, folderID); ok {
+		return m.c.findItems(pctx, "", raw, nil, publicItems(fn, folderID, route))
+	}
 	return m.c.findItems(ctx, m.address, folderID, nil, fn)
 }
 
@@ -155,6 +165,9 @@ func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.It
 // state returns an error matching mailbox.ErrSyncStateInvalid: the caller
 // starts again from the empty state (a full resync).
 func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.ChangePage, error) {
+	if pctx, pm, raw, route, ok := m.public(ctx, folderID); ok {
+		return m.publicChanges(pctx, pm, folderID, raw, route, state)
+	}
 	return m.c.syncItems(ctx, m.address, folderID, state, MaxSyncChanges)
 }
 
@@ -193,6 +206,9 @@ func (m *Mailbox) FolderChanges(ctx context.Context, state string) (HierarchyPag
 
 // OpenMIME streams an item's MIME content.
 func (m *Mailbox) OpenMIME(ctx context.Context, itemID string) (io.ReadCloser, error) {
+	if pctx, pm, raw, _, ok := m.public(ctx, itemID); ok {
+		return pm.OpenMIME(pctx, raw)
+	}
 	return m.c.openMIME(ctx, m.address, itemID)
 }
 
@@ -224,6 +240,9 @@ func (m *Mailbox) ReadMIME(ctx context.Context, ids []string, fn func(id string,
 // tree (msgfolderroot). The folder comes back with ParentID (the parent's
 // real id) and Path (the parent's path joined with its name) filled.
 func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class string) (mailbox.Folder, error) {
+	if _, _, raw, _, ok := m.public(ctx, parentID); ok {
+		return m.createPublicFolder(ctx, parentID, raw, displayName, class)
+	}
 	ref := parentID
 	if ref == "" {
 		ref = string(mailbox.RootFolder)
@@ -368,6 +387,13 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 
 // FindBySourceID finds an item by the exmigrate stamp with a FindItem restriction.
 func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string) (string, bool, error) {
+	if pctx, pm, raw, route, ok := m.public(ctx, folderID); ok {
+		id, found, err := pm.FindBySourceID(pctx, raw, sourceID)
+		if found {
+			id = pfID(route, id)
+		}
+		return id, found, err
+	}
 	var found string
 	errStop := errors.New("stop")
 	err := m.c.findItems(ctx, m.address, folderID, func(r *etree.Element) {
@@ -386,6 +412,9 @@ func (m *Mailbox) FindBySourceID(ctx context.Context, folderID, sourceID string)
 
 // SetRead changes the read state of an item.
 func (m *Mailbox) SetRead(ctx context.Context, itemID string, read bool) error {
+	if pctx, pm, raw, _, ok := m.public(ctx, itemID); ok {
+		return pm.SetRead(pctx, raw, read)
+	}
 	return m.c.setRead(ctx, m.address, itemID, read)
 }
 

@@ -13,8 +13,8 @@ import (
 
 // The adapter reads and writes notes and other items (journal entries,
 // documents ...) as MIME in the primary and archive stores, names what
-// MIME leaves behind, and carries them in neither Recoverable Items nor
-// public folders.
+// MIME leaves behind, and does not write them into Recoverable Items.
+// (Public folders: TestPublicFolderCapabilities.)
 func TestNotesAndOtherCapabilities(t *testing.T) {
 	e := newEnv(t)
 	caps := e.c.Mailbox(testMailbox).Capabilities()
@@ -33,7 +33,7 @@ func TestNotesAndOtherCapabilities(t *testing.T) {
 				t.Errorf("%s/%s EWS to EWS: route %+v, gap %v; want full fidelity, losing nothing", s, k, route, gap)
 			}
 		}
-		for _, s := range []mailbox.Scope{mailbox.ScopeRecoverable, mailbox.ScopePublicFolders} {
+		for _, s := range []mailbox.Scope{mailbox.ScopeRecoverable} {
 			if w := caps.Writer(s, k); len(w) != 0 {
 				t.Errorf("%s/%s: writes %v, want none", s, k, w)
 			}

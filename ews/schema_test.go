@@ -194,6 +194,38 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 			return box.UpdateItem(ctx, nid, p)
 		}})
 	}
+	// Public folder content last of all (seeded here, so the pinned
+	// requests above keep their ids): the listing, a read, a folder and a
+	// post written under it, found by its stamp.
+	steps = append(steps, struct {
+		name string
+		run  func() error
+	}{"public folder copy", func() error {
+		sales := e.srv.PublicFolder("Sales/2024")
+		sales.SetContentMailbox("1ec2a236-ed93-4f88-b9c6-33e63fa4aa44")
+		sales.AddItem(ewstest.Item{MIME: mime("Board post", 100), Class: "IPM.Post", Received: time.Date(2024, 7, 8, 9, 10, 11, 0, time.UTC)})
+		fs, err := box.Folders(ctx, mailbox.ScopePublicFolders)
+		if err != nil {
+			return err
+		}
+		pf := fs[len(fs)-1]
+		page, err := box.Changes(ctx, pf.ID, "")
+		if err != nil || len(page.Changes) != 1 {
+			return fmt.Errorf("public folder listing: %d changes, %v", len(page.Changes), err)
+		}
+		it := page.Changes[0].Item
+		body := readAll(t, box, it.ID, mailbox.FormatMIME)
+		sub, err := box.CreateFolder(ctx, pf.ID, "Copied", "IPF.Note")
+		if err != nil {
+			return err
+		}
+		if _, err := box.CreateItem(ctx, sub.ID, mailbox.Payload{Item: it, SourceID: "src-post", Format: mailbox.FormatMIME,
+			Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+			return err
+		}
+		_, _, err = box.FindBySourceID(ctx, sub.ID, "src-post")
+		return err
+	}})
 	for _, s := range steps {
 		if err := s.run(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
@@ -302,6 +334,8 @@ var goldenVariants = map[string][2]string{
 	"CreateAttachment-ContactPhoto": {"CreateAttachment", `<t:IsContactPhoto>true`},
 	"CreateItem-StickyNote":         {"CreateItem", `<t:ItemClass>IPM.StickyNote</t:ItemClass>`},
 	"UploadItems-Update":            {"UploadItems", `CreateAction="Update"`},
+	"CreateItem-PostItem":           {"CreateItem", `<t:PostItem>`},
+	"FindFolder-Public":             {"FindFolder", `PropertyTag="0x6698"`},
 	"UpdateItem-UploadStamp":        {"UpdateItem", `<t:Message><t:ExtendedProperty><t:ExtendedFieldURI PropertySetId=`},
 	"UpdateItem-UploadStampContact": {"UpdateItem", `<t:Contact><t:ExtendedProperty><t:ExtendedFieldURI PropertySetId=`},
 }

@@ -100,8 +100,9 @@ func sourceIDURI(parent *etree.Element) *etree.Element {
 }
 
 // folderShape asks for what mailbox.Folder needs, including the folder size
-// (PR_MESSAGE_SIZE_EXTENDED, 64-bit) and the hidden flag.
-func folderShape(parent *etree.Element) {
+// (PR_MESSAGE_SIZE_EXTENDED, 64-bit) and the hidden flag. It returns the
+// AdditionalProperties, for a caller that asks for more.
+func folderShape(parent *etree.Element) *etree.Element {
 	fs := parent.CreateElement("m:FolderShape")
 	elem(fs, "t:BaseShape", "IdOnly")
 	ap := fs.CreateElement("t:AdditionalProperties")
@@ -110,6 +111,7 @@ func folderShape(parent *etree.Element) {
 	}
 	extTag(ap, "0x0E08", "Long")
 	extTag(ap, "0x10F4", "Boolean")
+	return ap
 }
 
 // itemShape asks for what mailbox.Item needs.
@@ -157,11 +159,21 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 	if nonMail {
 		el = "t:Item"
 	}
+	// A post (IPM.Post, the items of public folder discussions) is a
+	// t:PostItem, the element CreateItem documents for posts
+	// (public-folder-access-with-ews-in-exchange), keeping its class: as
+	// a t:Message it would become a message (IPM.Note). That Exchange
+	// takes MimeContent in a PostItem is UNVERIFIED (the schema allows it,
+	// PostItemType extends ItemType; no document shows it).
+	post := isPost(msg.Item.Class)
+	if post {
+		el = "t:PostItem"
+	}
 	m := ci.CreateElement("m:Items").CreateElement(el)
 	mc := m.CreateElement("t:MimeContent")
 	mc.CreateAttr("CharacterSet", "UTF-8")
 	mc.SetText("MIMEMARKER")
-	if nonMail {
+	if nonMail || post {
 		elem(m, "t:ItemClass", msg.Item.Class)
 	}
 	// Then Categories, Importance ... ExtendedProperty;
@@ -211,6 +223,12 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 		return nil, fmt.Errorf("ews: message %q has no MIME content", msg.SourceID)
 	}
 	return streamBody(head, tail, msg.MIME, msg.Size, "the MIME of "+strconv.Quote(msg.SourceID))
+}
+
+// isPost reports whether a class is IPM.Post or one of its subclasses.
+func isPost(class string) bool {
+	c := strings.ToUpper(class)
+	return c == "IPM.POST" || strings.HasPrefix(c, "IPM.POST.")
 }
 
 // streamBody is head, then r in base64, then tail: in memory when size

@@ -28,6 +28,12 @@ import (
 // a contact's photo) are replaced: the old ones deleted with
 // DeleteAttachment, the new ones added with CreateAttachment.
 func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Payload) error {
+	if pctx, pm, raw, _, ok := m.public(ctx, itemID); ok {
+		if p.Format == mailbox.FormatFullFidelity {
+			return errPublicFullFidelity("update " + itemID)
+		}
+		return pm.UpdateItem(pctx, raw, p)
+	}
 	if p.Format == mailbox.FormatFullFidelity {
 		return m.updateFullFidelity(ctx, itemID, p)
 	}

@@ -106,6 +106,7 @@ func (rc *reqCtx) createFolder(op *node, x *xw) error {
 				}
 			}
 			f = rc.s.newFolder(parent.mb, parent, name, class, "")
+			f.replica = parent.replica // the fake keeps a new public folder's content with its parent's
 			rc.s.writes.Add(1)
 		}
 		if rc.msgStart(x, "CreateFolderResponseMessage", err) {

@@ -57,6 +57,7 @@ func (rc *reqCtx) folderByRef(ref *node) (*folder, error) {
 		if err := rc.access(f.mb, f.mb == nil); err != nil {
 			return nil, err
 		}
+		rc.checkRoute(f)
 		return f, nil
 	case ref.is(nsTypes, "DistinguishedFolderId"):
 		id := ref.attr("Id")
@@ -90,7 +91,32 @@ func (rc *reqCtx) itemByID(id string) (*item, error) {
 	if err := rc.access(it.f.mb, it.f.mb == nil); err != nil {
 		return nil, err
 	}
+	rc.checkRoute(it.f)
 	return it, nil
+}
+
+// hierarchyOps are the public folder hierarchy requests
+// (public-folder-access-with-ews-in-exchange, "Routing public folder
+// requests"): they go to the hierarchy mailbox; every other request about
+// a public folder or its items is a content request.
+var hierarchyOps = map[string]bool{"CreateFolder": true, "FindFolder": true, "DeleteFolder": true, "UpdateFolder": true, "MoveFolder": true}
+
+// checkRoute counts a content request about a public folder with a
+// content mailbox whose routing headers do not both name that mailbox
+// (its GUID, at any domain). Exchange documents that such requests must
+// name it, not what it answers when they do not, so the fake serves them
+// and counts them (PublicFolderRouteMisses).
+func (rc *reqCtx) checkRoute(f *folder) {
+	if f.mb != nil || f.replica == "" || hierarchyOps[rc.op] {
+		return
+	}
+	for _, h := range []string{"X-AnchorMailbox", "X-PublicFolderMailbox"} {
+		local, _, _ := strings.Cut(rc.r.Header.Get(h), "@")
+		if !strings.EqualFold(local, f.replica) {
+			rc.s.routeMisses.Add(1)
+			return
+		}
+	}
 }
 
 func (rc *reqCtx) targetMailbox(addr string) (*mbox, error) {

@@ -418,6 +418,12 @@ func (f *folder) extValue(e extSpec) (string, bool) {
 		if f.class != "" {
 			return f.class, true
 		}
+	case "0x6698":
+		// PR_REPLICA_LIST: the content mailbox GUID in ASCII, NUL-ended,
+		// as how-to-route-public-folder-content-requests shows it.
+		if f.mb == nil && f.replica != "" {
+			return base64.StdEncoding.EncodeToString(append([]byte(f.replica), 0)), true
+		}
 	}
 	return "", false
 }

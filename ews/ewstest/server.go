@@ -105,6 +105,7 @@ type Server struct {
 	sendAttempts atomic.Int64
 	meetingSent  atomic.Int64
 	anchorMisses atomic.Int64
+	routeMisses  atomic.Int64 // PublicFolderRouteMisses
 	// acceptForeign: UploadItems takes streams of another dialect.
 	acceptForeign atomic.Bool
 	requests      sync.Map // op -> *atomic.Int64
@@ -286,6 +287,11 @@ func (s *Server) SetClock(clock func() time.Time) {
 	s.clock = clock
 	s.mu.Unlock()
 }
+
+// PublicFolderRouteMisses counts content requests about a public folder
+// with a content mailbox (FolderFixture.SetContentMailbox) whose
+// X-AnchorMailbox or X-PublicFolderMailbox did not name that mailbox.
+func (s *Server) PublicFolderRouteMisses() int64 { return s.routeMisses.Load() }
 
 // AnchorMisses counts impersonated requests whose X-AnchorMailbox header
 // did not name the impersonated mailbox (Microsoft requires it).

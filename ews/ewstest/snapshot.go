@@ -100,6 +100,7 @@ type snapFolder struct {
 	Hidden                     bool
 	Perms                      []Permission `json:",omitempty"` // nil: the default set
 	PermErr                    string       `json:",omitempty"`
+	Replica                    string       `json:",omitempty"` // a public folder's content mailbox GUID
 	Tombs                      []snapTomb
 	Created, Updated           int64
 }
@@ -199,7 +200,7 @@ func (s *Server) snapDocLocked() (*snapDoc, error) {
 		var walk func(f *folder) error
 		walk = func(f *folder) error {
 			sf := snapFolder{ID: f.id, Name: f.name, Class: f.class, Distinguished: f.distinguished, Hidden: f.hidden,
-				Perms: f.perms, PermErr: f.permErr, Created: f.created, Updated: f.updated}
+				Perms: f.perms, PermErr: f.permErr, Replica: f.replica, Created: f.created, Updated: f.updated}
 			if f.mb != nil {
 				sf.Mailbox = f.mb.address
 			}
@@ -329,7 +330,7 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			return nil, bad("folder id %q is empty or listed twice", sf.ID)
 		}
 		f := &folder{id: sf.ID, name: sf.Name, class: sf.Class, distinguished: sf.Distinguished, hidden: sf.Hidden,
-			perms: sf.Perms, permErr: sf.PermErr, created: sf.Created, updated: sf.Updated}
+			perms: sf.Perms, permErr: sf.PermErr, replica: sf.Replica, created: sf.Created, updated: sf.Updated}
 		for _, t := range sf.Tombs {
 			f.tombs = append(f.tombs, tomb{id: t.ID, seq: t.Seq, created: t.Created})
 		}

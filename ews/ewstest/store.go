@@ -53,6 +53,9 @@ type folder struct {
 	updated       int64
 	perms         []Permission // nil: Default and Anonymous at None
 	permErr       string       // FailPermissions
+	// replica is a public folder's content mailbox GUID, answered as
+	// PR_REPLICA_LIST (0x6698); "" answers none (SetContentMailbox).
+	replica string
 }
 
 type tomb struct {
@@ -325,6 +328,19 @@ func (f *FolderFixture) ID() string { return f.f.id }
 
 // SetClass sets the folder class (IPF.Appointment ...).
 func (f *FolderFixture) SetClass(class string) { f.s.mu.Lock(); f.f.class = class; f.s.mu.Unlock() }
+
+// SetContentMailbox makes guid (a mailbox GUID, 8-4-4-4-12 hex) the
+// public folder's content mailbox: PR_REPLICA_LIST answers it, folders
+// created under the folder get it, and content requests about the folder
+// whose routing headers name another mailbox count in
+// PublicFolderRouteMisses. A folder without one answers no
+// PR_REPLICA_LIST (the fake's default, as a lab's single-mailbox
+// deployment is served).
+func (f *FolderFixture) SetContentMailbox(guid string) {
+	f.s.mu.Lock()
+	f.f.replica = strings.ToLower(guid)
+	f.s.mu.Unlock()
+}
 
 // SetHidden sets PR_ATTR_HIDDEN.
 func (f *FolderFixture) SetHidden(h bool) { f.s.mu.Lock(); f.f.hidden = h; f.s.mu.Unlock() }
