@@ -489,17 +489,22 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 	r.srcCaps, r.dstCaps = r.src.Capabilities(), r.dst.Capabilities()
 	r.dstCaps = withoutFullFidelityFor(r.dstCaps, r.opts.FullFidelityRefused)
 	r.routes = map[mailbox.StoreKind]routeOrGap{}
-	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, r.opts.Stores, func(s mailbox.Scope) mailbox.Scope { t, _ := r.opts.into(s); return t })
+	// A store the mailbox does not have (no archive) is neither planned
+	// nor reported.
+	var stores []mailbox.Scope
 	for _, store := range r.opts.Stores {
+		if store == mailbox.ScopePrimary || !r.srcCaps.HasStore(store) || r.hasStore(ctx, store) {
+			stores = append(stores, store)
+		}
+	}
+	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, stores, func(s mailbox.Scope) mailbox.Scope { t, _ := r.opts.into(s); return t })
+	for _, store := range stores {
 		if !r.srcCaps.HasStore(store) {
 			r.res.Gaps = append(r.res.Gaps, mailbox.Gap{Store: store, Code: mailbox.CodeStoreNotCarried,
 				Reason: fmt.Sprintf("the source (%s) cannot read the %s store", r.srcCaps.Backend, store)})
 			continue
 		}
 		if target, _ := r.opts.into(store); !r.dstCaps.HasStore(target) {
-			if store != mailbox.ScopePrimary && !r.hasStore(ctx, store) {
-				continue // nothing there to miss
-			}
 			why := fmt.Sprintf("the target (%s) cannot write to the %s store", r.dstCaps.Backend, target)
 			if u := r.dstCaps.Unsupported[mailbox.StoreKind{Store: target, Kind: mailbox.KindMail}]; u != "" {
 				why += ": " + u
