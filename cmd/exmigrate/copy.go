@@ -61,8 +61,8 @@ state included). A run stopped at any point resumes where it stopped.`,
   exmigrate copy --config tenants.yaml --mailboxes wave1.csv --from contoso --to fabrikam`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Mailboxes == "" {
-				return usageErrorf("--mailboxes is required: the CSV list of mailboxes to copy")
+			if opts.Mailboxes == "" && !opts.PublicFolders {
+				return usageErrorf("--mailboxes is required: the CSV list of mailboxes to copy (or --public-folders alone for the public folder tree)")
 			}
 			switch named := opts.From != "" || opts.To != ""; {
 			case named && cmd.Flags().Changed("direction"):
@@ -214,9 +214,11 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	if err != nil {
 		return err
 	}
-	entries, err := csvinput.LoadList(opts.Mailboxes)
-	if err != nil {
-		return usageError(err)
+	var entries []csvinput.Entry
+	if opts.Mailboxes != "" {
+		if entries, err = csvinput.LoadList(opts.Mailboxes); err != nil {
+			return usageError(err)
+		}
 	}
 	engineOpts, err := copyFilters(cfg)
 	if err != nil {

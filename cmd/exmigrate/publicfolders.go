@@ -40,7 +40,10 @@ func publicFolderEntry(cfg *config.Config, way dispatch.Way) (csvinput.Entry, st
 	if to.EWS.PublicFolderMailbox == "" {
 		return csvinput.Entry{}, "", fmt.Errorf("--public-folders: set %s.public_folder_mailbox (the public folder mailbox to write through) to copy public folders to %s", to.Key, way.To)
 	}
-	return csvinput.Entry{Address: from.EWS.PublicFolderMailbox, Target: to.EWS.PublicFolderMailbox, Location: mailbox.LocationAuto}, "", nil
+	// Public folder mailboxes are hidden from address lists, so they are
+	// not looked up (ResolveNames would not find them): the endpoint says
+	// where they are.
+	return csvinput.Entry{Address: from.EWS.PublicFolderMailbox, Target: to.EWS.PublicFolderMailbox, Location: mailbox.Location(way.From)}, "", nil
 }
 
 // copyPublicFolders runs the public folder job, or reports why the target
