@@ -22,8 +22,8 @@ import (
 // calling it an import; unverified on a server).
 //
 // One id per ExportItems call: the contract opens one item per OpenItem.
-// Microsoft suggests at most 100 items per call (how-to-export-items), so
-// a batched reader could save requests; not done.
+// ExportBatch (exportbatch.go) exports up to 100 ids per call, Microsoft's
+// suggested bound (how-to-export-items), for a caller that wires it.
 //
 // Stamping. UploadItems takes only the stream, so the stamp (the named
 // property FindBySourceID looks for) is set by an UpdateItem after the
