@@ -159,6 +159,7 @@ func connect(ctx context.Context, cfg *config.Config, ep *config.Endpoint, log *
 		ClientSecret: secret.Reveal(), Cloud: c.Cloud, BaseURL: c.GraphBaseURL,
 		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: log,
 		Limits: graphmail.DefaultLimits(), FullFidelity: c.FullFidelity, AcceptEWSStreams: c.AcceptEWSStreams,
+		ArchivePreview: c.ArchivePreview(),
 	})
 	if err != nil {
 		return nil, configErrorf("%s: %w", ep.Key, err)
