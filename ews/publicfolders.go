@@ -34,9 +34,13 @@ import (
 //     mailbox, which on a one-mailbox deployment holds the content too.
 //
 // Public folder ids and item ids handed out by a *Mailbox carry the
-// content mailbox they route to ("pf:" route ":" EWS id, see pfID), so
-// that any later call on them (an item read, a write into the folder, the
-// next run's lookups from recorded ids) routes without a lookup.
+// content mailbox GUID they route to ("pf:" GUID ":" EWS id, see pfID;
+// an empty GUID for the hierarchy mailbox), so that any later call on
+// them (an item read, a write into the folder, the next run's lookups
+// from recorded ids) routes without a lookup. They carry the GUID, not
+// the address, so that a change of onprem.public_folder_mailbox does not
+// change them (the engine derives its stamps from source ids); moving a
+// folder's content to another mailbox (Move-PublicFolder) does.
 
 // PublicFolders walks the public folder tree with recursive Shallow
 // FindFolder from publicfoldersroot (Deep traversal is not supported there),
@@ -54,8 +58,9 @@ func (c *Client) PublicFolders(ctx context.Context) ([]mailbox.Folder, error) {
 	return out, nil
 }
 
-// publicFolder is a public folder with EWS ids and the mailbox its content
-// requests route to.
+// publicFolder is a public folder with EWS ids and the route of its
+// content requests: its content mailbox GUID, "" for the hierarchy
+// mailbox.
 type publicFolder struct {
 	mailbox.Folder
 	route string
@@ -132,21 +137,16 @@ func (c *Client) publicRoot(ctx context.Context) (publicFolder, error) {
 // guidRE is a mailbox GUID as PR_REPLICA_LIST spells it.
 var guidRE = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 
-// contentRoute is the mailbox a folder's content requests go to: the
-// GUID of PR_REPLICA_LIST at the domain of the hierarchy mailbox, or the
-// hierarchy mailbox when the folder has no readable replica list.
+// contentRoute is the route of a folder's content requests: the content
+// mailbox GUID of its PR_REPLICA_LIST, or "" (the hierarchy mailbox)
+// when the folder has no readable replica list.
 func (c *Client) contentRoute(x *folderXML) string {
 	for _, p := range x.ExtendedProperty {
-		if p.tag() != 0x6698 {
-			continue
-		}
-		if guid := replicaGUID(p.Value); guid != "" {
-			if _, domain, ok := strings.Cut(c.cfg.PublicFolderMailbox, "@"); ok && domain != "" {
-				return guid + "@" + domain
-			}
+		if p.tag() == 0x6698 {
+			return replicaGUID(p.Value)
 		}
 	}
-	return c.cfg.PublicFolderMailbox
+	return ""
 }
 
 // replicaGUID reads the content mailbox GUID from a PR_REPLICA_LIST
@@ -168,35 +168,39 @@ func replicaGUID(b64 string) string {
 type routeKey struct{}
 
 // withPublicRoute makes the requests made with ctx public folder requests
-// routed to mbx ("" for the hierarchy mailbox): see Client.retry.
-func withPublicRoute(ctx context.Context, mbx string) context.Context {
-	return context.WithValue(ctx, routeKey{}, publicRouteMark+mbx)
+// routed to the content mailbox of that GUID ("" for the hierarchy
+// mailbox): see Client.retry.
+func withPublicRoute(ctx context.Context, guid string) context.Context {
+	return context.WithValue(ctx, routeKey{}, publicRouteMark+guid)
 }
 
 // publicRouteMark tells a hierarchy route ("") from no route at all.
 const publicRouteMark = "\x00"
 
-// publicRoute is the routing mailbox of a public folder request made with
-// ctx, "" for a request about a mailbox.
+// publicRouteOf is the mailbox a public folder request made with ctx
+// names in its routing headers: GUID@domain of the hierarchy mailbox for
+// a content mailbox, the hierarchy mailbox itself for "". It is "" for a
+// request about a mailbox.
 func (c *Client) publicRouteOf(ctx context.Context) string {
 	v, _ := ctx.Value(routeKey{}).(string)
-	mbx, ok := strings.CutPrefix(v, publicRouteMark)
+	guid, ok := strings.CutPrefix(v, publicRouteMark)
 	if !ok {
 		return ""
 	}
-	if mbx == "" {
+	_, domain, _ := strings.Cut(c.cfg.PublicFolderMailbox, "@")
+	if guid == "" || domain == "" {
 		return c.cfg.PublicFolderMailbox
 	}
-	return mbx
+	return guid + "@" + domain
 }
 
 // pfPrefix starts the ids of public folders and their items.
 const pfPrefix = "pf:"
 
 // pfID is the id a *Mailbox hands out for a public folder or item: the
-// mailbox its content requests route to, then the EWS id. An SMTP address
-// holds no ':' (unquoted, as Exchange's are) and EWS ids are base64, so
-// the first ':' after the prefix ends the route.
+// content mailbox GUID its content requests route to ("" for the
+// hierarchy mailbox), then the EWS id. A GUID holds no ':', so the first
+// ':' after the prefix ends the route.
 func pfID(route, id string) string { return pfPrefix + route + ":" + id }
 
 // splitPF undoes pfID; ok is false for an id that is not a public one.
@@ -206,7 +210,7 @@ func splitPF(id string) (route, raw string, ok bool) {
 		return "", "", false
 	}
 	route, raw, ok = strings.Cut(rest, ":")
-	if !ok || route == "" || raw == "" {
+	if !ok || raw == "" || (route != "" && !guidRE.MatchString(route)) {
 		return "", "", false
 	}
 	return route, raw, true

@@ -1,8 +1,8 @@
 package ews
 
 import (
+	"context"
 	"encoding/base64"
-	"strings"
 	"testing"
 )
 
@@ -27,17 +27,19 @@ func TestReplicaGUID(t *testing.T) {
 }
 
 func TestPublicIDs(t *testing.T) {
+	const guid = "1ec2a236-ed93-4f88-b9c6-33e63fa4aa44"
 	for _, c := range []struct {
 		id, route, raw string
 		ok             bool
 	}{
-		{pfID("1ec2a236-ed93-4f88-b9c6-33e63fa4aa44@contoso.com", "AAMkAD+/="), "1ec2a236-ed93-4f88-b9c6-33e63fa4aa44@contoso.com", "AAMkAD+/=", true},
-		{"pf:pfmbx@contoso.com:AQ:B", "pfmbx@contoso.com", "AQ:B", true},
+		{pfID(guid, "AAMkAD+/="), guid, "AAMkAD+/=", true},
+		{pfID("", "AAMkAD+/="), "", "AAMkAD+/=", true}, // the hierarchy mailbox
+		{"pf:" + guid + ":AQ:B", guid, "AQ:B", true},
+		{"pf:pfmbx@contoso.com:AQ", "", "", false}, // an address is not a route
 		{"AAMkADpf:x:y", "", "", false},
 		{"pf:", "", "", false},
-		{"pf:route-only", "", "", false},
-		{"pf::AAMk", "", "", false},
-		{"pf:a@b:", "", "", false},
+		{"pf:" + guid, "", "", false},
+		{"pf:" + guid + ":", "", "", false},
 	} {
 		route, raw, ok := splitPF(c.id)
 		if route != c.route || raw != c.raw || ok != c.ok {
@@ -46,26 +48,49 @@ func TestPublicIDs(t *testing.T) {
 	}
 }
 
+// TestPublicRoute: a content mailbox GUID is sent as GUID@ the domain of
+// the hierarchy mailbox; the hierarchy route as the hierarchy mailbox;
+// a request about a mailbox gets no public route.
+func TestPublicRoute(t *testing.T) {
+	c, err := NewClient(Config{URL: "https://mail.contoso.com/EWS/Exchange.asmx", Username: "u", Password: "p", PublicFolderMailbox: "pfmbx@contoso.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, r := range []struct {
+		ctx  context.Context
+		want string
+	}{
+		{withPublicRoute(ctx, "1ec2a236-ed93-4f88-b9c6-33e63fa4aa44"), "1ec2a236-ed93-4f88-b9c6-33e63fa4aa44@contoso.com"},
+		{withPublicRoute(ctx, ""), "pfmbx@contoso.com"},
+		{ctx, ""},
+	} {
+		if got := c.publicRouteOf(r.ctx); got != r.want {
+			t.Errorf("publicRouteOf = %q, want %q", got, r.want)
+		}
+	}
+}
+
 // FuzzPublicFolderIDs: whatever a caller hands back as an id and whatever
 // a server answers as PR_REPLICA_LIST, the parsers never panic; an id
-// built by pfID parses back to its parts, and a replica GUID is one.
+// built by pfID from a replica GUID parses back to its parts.
 func FuzzPublicFolderIDs(f *testing.F) {
-	f.Add("pfmbx@contoso.com", "AAMkAD+/=", "MWVjMmEyMzYtZWQ5My00Zjg4LWI5YzYtMzNlNjNmYTRhYTQ0AA==")
+	f.Add("pf:1ec2a236-ed93-4f88-b9c6-33e63fa4aa44:AAMk", "AAMkAD+/=", "MWVjMmEyMzYtZWQ5My00Zjg4LWI5YzYtMzNlNjNmYTRhYTQ0AA==")
 	f.Add("", "", "")
-	f.Add("a:b", "c", "AAAA")
-	f.Fuzz(func(t *testing.T, route, raw, replica string) {
-		if g := replicaGUID(replica); g != "" && !guidRE.MatchString(g) {
-			t.Fatalf("replicaGUID(%q) = %q: not a GUID", replica, g)
+	f.Add("pf::c", "c", "AAAA")
+	f.Fuzz(func(t *testing.T, id, raw, replica string) {
+		guid := replicaGUID(replica)
+		if guid != "" && !guidRE.MatchString(guid) {
+			t.Fatalf("replicaGUID(%q) = %q: not a GUID", replica, guid)
 		}
-		r, id, ok := splitPF(route)
-		if ok && (r == "" || id == "" || strings.Contains(r, ":")) {
-			t.Fatalf("splitPF(%q) = %q, %q", route, r, id)
+		if r, x, ok := splitPF(id); ok && (x == "" || (r != "" && !guidRE.MatchString(r))) {
+			t.Fatalf("splitPF(%q) = %q, %q", id, r, x)
 		}
-		if route == "" || raw == "" || strings.Contains(route, ":") {
+		if raw == "" {
 			return
 		}
-		if r, id, ok := splitPF(pfID(route, raw)); !ok || r != route || id != raw {
-			t.Fatalf("splitPF(pfID(%q, %q)) = %q, %q, %v", route, raw, r, id, ok)
+		if r, x, ok := splitPF(pfID(guid, raw)); !ok || r != guid || x != raw {
+			t.Fatalf("splitPF(pfID(%q, %q)) = %q, %q, %v", guid, raw, r, x, ok)
 		}
 	})
 }

@@ -98,6 +98,17 @@ func TestPublicFolderCopy(t *testing.T) {
 	if want := []string{"", "Projects", "Directory", "Chores", "Projects/Meetings"}; strings.Join(paths, "|") != strings.Join(want, "|") {
 		t.Fatalf("public folder paths %q, want %q (root first, parents before children)", paths, want)
 	}
+	// Ids carry the content mailbox GUID (none: the hierarchy mailbox),
+	// never an address that a change of configuration would change.
+	for _, f := range folders {
+		want := "pf::"
+		if strings.HasPrefix(f.Path, "Projects") {
+			want = "pf:" + srcContentGUID + ":"
+		}
+		if !strings.HasPrefix(f.ID, want) || (f.ParentID != "" && !strings.HasPrefix(f.ParentID, "pf:")) {
+			t.Errorf("%q: id %q, parent %q; want the id to start %q", f.Path, f.ID, f.ParentID, want)
+		}
+	}
 	targets, err := dst.Folders(ctx, mailbox.ScopePublicFolders)
 	if err != nil || len(targets) != 1 || targets[0].Path != "" {
 		t.Fatalf("target public folders: %+v, %v", targets, err)
