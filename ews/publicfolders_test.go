@@ -115,7 +115,8 @@ func TestPublicFolderCopy(t *testing.T) {
 	}
 	mapped := map[string]mailbox.Folder{folders[0].ID: targets[0]}
 	srcCaps := src.Capabilities()
-	copied := map[string]string{} // source id -> stamp
+	copied := map[string]string{}  // source id -> stamp
+	written := map[string]string{} // stamp -> target id
 	for _, f := range folders[1:] {
 		parent, ok := mapped[f.ParentID]
 		if !ok {
@@ -165,6 +166,7 @@ func TestPublicFolderCopy(t *testing.T) {
 				t.Errorf("FindBySourceID %s = %q, %v, %v; want %q", sid, found, ok, err, nid)
 			}
 			copied[it.ID] = sid
+			written[sid] = nid
 		}
 		stamps := map[string]bool{}
 		if err := dst.Stamps(ctx, tf.ID, func(it mailbox.Item) error { stamps[it.SourceID] = true; return nil }); err != nil {
@@ -199,6 +201,38 @@ func TestPublicFolderCopy(t *testing.T) {
 	}
 	if ts := dstSrv.PublicFolder("Chores").Tasks(); len(ts) != 1 {
 		t.Errorf("target tasks: %+v", ts)
+	}
+
+	// Later passes: a read state, a typed update and a removal, routed as
+	// the writes were.
+	mailID := written["pf-copy-Kick-off notes"]
+	if err := dst.SetRead(ctx, mailID, false); err != nil {
+		t.Errorf("SetRead: %v", err)
+	}
+	for _, it := range dstSrv.PublicFolder("Projects").Items() {
+		if it.Subject == "Kick-off notes" && it.IsRead {
+			t.Error("SetRead false left the copy read")
+		}
+	}
+	task := mailboxtest.SampleTask()
+	task.Subject = "Renamed chore"
+	body, err := mailbox.EncodeTask(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	taskID := written["pf-copy-"+mailboxtest.SampleTask().Subject]
+	if err := dst.UpdateItem(ctx, taskID, mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassTask}, SourceID: "pf-copy-" + mailboxtest.SampleTask().Subject,
+		Format: mailbox.FormatTyped, Body: bytes.NewReader(body), Size: int64(len(body))}); err != nil {
+		t.Errorf("UpdateItem: %v", err)
+	}
+	if ts := dstSrv.PublicFolder("Chores").Tasks(); len(ts) != 1 || ts[0].Task.Subject != "Renamed chore" {
+		t.Errorf("the updated task: %+v", ts)
+	}
+	if err := dst.DeleteItem(ctx, taskID); err != nil {
+		t.Errorf("DeleteItem: %v", err)
+	}
+	if ts := dstSrv.PublicFolder("Chores").Tasks(); len(ts) != 0 {
+		t.Errorf("the deleted task is still there: %+v", ts)
 	}
 
 	for name, s := range map[string]*ewstest.Server{"source": e.srv, "target": dstSrv} {
