@@ -58,6 +58,8 @@ type Store interface {
 	// endpoints; PutProbe records one (replacing the last).
 	Probe(ctx context.Context, pair string) (rec ProbeRecord, found bool, err error)
 	PutProbe(ctx context.Context, rec ProbeRecord) error
+	// Probes lists every recorded verdict, for reports.
+	Probes(ctx context.Context) ([]ProbeRecord, error)
 
 	// LossItems calls fn for each copied item of a job that lost
 	// something on the way (Losses not empty), for the report's findings.

@@ -71,6 +71,23 @@ func CopySummaries(ctx context.Context, store Store) (map[string]*reports.CopySu
 // errEnough stops a listing that has given all it needs to.
 var errEnough = errors.New("enough")
 
+// ProbeReports are the recorded fidelity probe verdicts, for the report.
+func ProbeReports(ctx context.Context, store Store) ([]reports.FidelityProbe, error) {
+	recs, err := store.Probes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reports.FidelityProbe, 0, len(recs))
+	for _, r := range recs {
+		p := reports.FidelityProbe{Endpoints: r.Pair, Mailbox: r.Source, Target: r.Target, At: r.At.UTC(), Dialect: r.Result.Dialect}
+		for _, k := range r.Result.Kinds {
+			p.Kinds = append(p.Kinds, reports.FidelityKind{Kind: string(k.Kind), Path: k.Path, Accepted: k.Accepted, Why: k.Why})
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
 // MergeCopyResults attaches copy summaries to the mailboxes of an
 // assessment. It returns how many mailboxes had results.
 func MergeCopyResults(a *reports.Assessment, summaries map[string]*reports.CopySummary) int {

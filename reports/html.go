@@ -82,6 +82,7 @@ type htmlView struct {
 	Manual     []kpi // things to rebuild or decide by hand
 	Copy       *copyView
 	PF         *PublicFolderStats
+	Probes     []FidelityProbe
 	TopN       int
 
 	FindingGroups []categoryView
@@ -366,6 +367,7 @@ func buildView(md *model, opts Options) *htmlView {
 		ReportJS:     template.JS(reportJS),
 		Sum:          s,
 		PF:           s.PublicFolders,
+		Probes:       a.FidelityProbes,
 		TopN:         opts.topN(),
 		Findings:     len(md.findings),
 		OpenTable:    len(md.mailboxes) <= openMailboxTableMax,

@@ -85,6 +85,28 @@ type Assessment struct {
 	Mailboxes     []MailboxAssessment `json:"mailboxes"`
 	PublicFolders *PublicFolderStats  `json:"public_folders,omitempty"`
 	Findings      []Finding           `json:"findings"`
+	// FidelityProbes are the verdicts of the fidelity probe copy ran, one
+	// per pair of endpoints, when copy results were merged.
+	FidelityProbes []FidelityProbe `json:"fidelity_probes,omitempty"`
+}
+
+// FidelityProbe is the fidelity probe's verdict for one pair of endpoints:
+// which kinds the target took in full fidelity from the source, and why.
+type FidelityProbe struct {
+	Endpoints string         `json:"endpoints"` // "onprem -> cloud"
+	Mailbox   string         `json:"mailbox"`   // the source mailbox probed with
+	Target    string         `json:"target"`
+	At        time.Time      `json:"at"`
+	Dialect   string         `json:"dialect,omitempty"` // the source's full-fidelity data
+	Kinds     []FidelityKind `json:"kinds"`
+}
+
+// FidelityKind is the probe's verdict for one kind.
+type FidelityKind struct {
+	Kind     string `json:"kind"`
+	Path     string `json:"path"` // full-fidelity, mime, typed or not carried
+	Accepted bool   `json:"accepted"`
+	Why      string `json:"why"`
 }
 
 // MailboxAssessment is the inventory of one mailbox.

@@ -97,6 +97,9 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 			return err
 		}
 		summaries, err := engine.CopySummaries(ctx, store)
+		if err == nil {
+			a.FidelityProbes, err = engine.ProbeReports(ctx, store)
+		}
 		store.Close()
 		if err != nil {
 			return err

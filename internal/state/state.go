@@ -875,3 +875,39 @@ func (s *SQLite) PutProbe(ctx context.Context, rec engine.ProbeRecord) error {
 	}
 	return nil
 }
+
+// Probes lists every recorded fidelity verdict, by pair.
+func (s *SQLite) Probes(ctx context.Context) ([]engine.ProbeRecord, error) {
+	op := "list probe verdicts"
+	if err := s.errClosed(op); err != nil {
+		return nil, err
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT pair FROM probes ORDER BY pair`)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	var pairs []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return nil, s.fail(op, err)
+		}
+		pairs = append(pairs, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	out := make([]engine.ProbeRecord, 0, len(pairs))
+	for _, p := range pairs {
+		rec, found, err := s.Probe(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}

@@ -948,4 +948,8 @@ func TestProbeVerdicts(t *testing.T) {
 	if got, _, _ := s2.Probe(ctx, "cloud -> onprem"); got.Source != "eve@contoso.com" {
 		t.Errorf("the other pair: %+v", got)
 	}
+	all, err := s2.Probes(ctx)
+	if err != nil || len(all) != 2 || all[0].Pair != "cloud -> onprem" || !reflect.DeepEqual(all[1], second) {
+		t.Errorf("Probes = %+v, %v", all, err)
+	}
 }
