@@ -13,8 +13,11 @@ import (
 
 // Capabilities declares what the adapter does for a mailbox, in the
 // primary tree: mail as MIME; contacts, calendar items and To Do tasks as
-// typed items, each when the app's token has the role it needs. Graph
-// v1.0 reaches neither the online archive nor Recoverable Items nor public
+// typed items, each when the app's token has the role it needs; and, with
+// Config.ReadRecoverableItems, the mail of Recoverable Items\Deletions,
+// read only. Graph v1.0 reaches
+// neither the online archive (the beta import/export API does, with
+// Config.ArchivePreview) nor the rest of Recoverable Items nor public
 // folders. Calendar items are written without attendees (Graph would
 // invite them), so no write path has a side effect that reaches people;
 // what that loses is named in Loses. mailFolder reports totalItemCount
@@ -40,7 +43,7 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 	}
 	notV1 := map[mailbox.Scope]string{
 		mailbox.ScopeArchive:       "Graph v1.0 cannot reach an online archive: set archive: preview on the graph endpoint to copy it through the beta import/export API",
-		mailbox.ScopeRecoverable:   "Graph v1.0 cannot reach Recoverable Items",
+		mailbox.ScopeRecoverable:   "Graph v1.0 cannot reach Recoverable Items beyond its Deletions folder (set ReadRecoverableItems to read that one)",
 		mailbox.ScopePublicFolders: "Graph has no API for public folders",
 	}
 	for _, store := range mailbox.Stores() {
@@ -77,6 +80,14 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 		case !roles.has(need.write...):
 			caps.Writes = slices.DeleteFunc(caps.Writes, of)
 			caps.Unsupported[sk] = fmt.Sprintf("the app registration has %s only: grant %s in Entra ID (API permissions, admin consent) to write %s", need.read[0], need.write[0], need.what)
+		}
+	}
+	if m.c.cfg.ReadRecoverableItems {
+		// Recoverable Items\Deletions through the mail API (recoverable.go).
+		caps.Reads = append(caps.Reads, mailbox.Path{Store: mailbox.ScopeRecoverable, Kind: mailbox.KindMail, Format: mailbox.FormatMIME,
+			Loses: `Recoverable Items\Versions and \Purges (no Graph name)`})
+		for _, k := range mailbox.Kinds() {
+			caps.Unsupported[mailbox.StoreKind{Store: mailbox.ScopeRecoverable, Kind: k}] = recoverableUnsupported
 		}
 	}
 	if m.c.cfg.FullFidelity {

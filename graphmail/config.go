@@ -139,6 +139,13 @@ type Config struct {
 	// needs FullFidelity: the archive is read and written as
 	// full-fidelity streams only. Off by default.
 	ArchivePreview bool
+	// ReadRecoverableItems reads Recoverable Items\Deletions (the
+	// well-known folder recoverableitemsdeletions, Graph v1.0's mail API)
+	// as the mailbox's ScopeRecoverable: Folders, Changes and OpenItem
+	// (MIME). Versions and Purges have no Graph name and nothing is
+	// written there. Off by default: an assessment then reports
+	// Recoverable Items as not seen through Graph, as before.
+	ReadRecoverableItems bool
 }
 
 // String describes the config without its secrets, so a Config printed with

@@ -42,6 +42,9 @@ type Mailbox struct {
 	places map[string]itemPlace
 	// ie is the import/export API's state (fullfidelity.go).
 	ie ieState
+	// recoverableRoot is the Recoverable Items root's id, once
+	// Folders(ScopeRecoverable) named it (recoverable.go).
+	recoverableRoot string
 }
 
 type itemPlace struct {
@@ -116,6 +119,12 @@ var wellKnownNames = []mailbox.WellKnown{
 func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.Folder, error) {
 	if scope == mailbox.ScopeArchive {
 		return m.archiveFolders(ctx)
+	}
+	if scope == mailbox.ScopeRecoverable && m.c.cfg.ReadRecoverableItems {
+		return m.recoverableFolders(ctx)
+	}
+	if scope == mailbox.ScopeRecoverable {
+		return nil, fmt.Errorf("graph: folders of %s, scope %s: %w (Graph v1.0 reads only its Deletions folder, with Config.ReadRecoverableItems; read the rest over EWS or skip it)", m.address, scope, ErrUnsupported)
 	}
 	if scope != mailbox.ScopePrimary && scope != "" {
 		return nil, fmt.Errorf("graph: folders of %s, scope %s: %w (the %s tree is not reachable through Graph v1.0; read it over EWS or skip it)", m.address, scope, ErrUnsupported, scope)
@@ -466,6 +475,8 @@ func (m *Mailbox) Items(ctx context.Context, folderID string, fn func(mailbox.It
 	switch {
 	case m.isArchiveFolder(folderID):
 		return m.archiveItems(ctx, folderID, fn)
+	case m.isRecoverableRoot(folderID):
+		return nil
 	case m.isContactFolder(folderID):
 		return m.contactItems(ctx, folderID, fn)
 	case m.isCalendarFolder(folderID):
@@ -509,6 +520,8 @@ func (m *Mailbox) Changes(ctx context.Context, folderID, state string) (mailbox.
 	switch {
 	case m.isArchiveFolder(folderID):
 		return m.archiveChanges(ctx, folderID, state)
+	case m.isRecoverableRoot(folderID):
+		return mailbox.ChangePage{State: recoverableRootPrefix}, nil
 	case m.isContactFolder(folderID):
 		return m.contactChanges(ctx, folderID, state)
 	case m.isCalendarFolder(folderID):

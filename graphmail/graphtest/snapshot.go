@@ -232,6 +232,12 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 			}
 		}
 		walk(mb.rootID)
+		// The trees outside the IPM subtree (Recoverable Items), after it.
+		for _, id := range sortedKeys(mb.folders) {
+			if f := mb.folders[id]; f.parentID == "" && id != mb.rootID {
+				walk(id)
+			}
+		}
 		if len(sm.Folders) != len(mb.folders) {
 			return nil, fmt.Errorf("graphtest: snapshot: %d folders of %s are not below its root", len(mb.folders)-len(sm.Folders), mb.address)
 		}
@@ -311,6 +317,9 @@ func (s *Server) Restore(r io.Reader, opts ...SnapshotOption) error {
 		if mb.todoLists == nil {
 			mb.initTodo(s)
 		}
+		if mb.resolveFolder(recoverableDeletions) == nil {
+			mb.initRecoverable(s) // older snapshots have none
+		}
 	}
 	s.uploads = map[string]*uploadSession{}
 	s.limiters = map[string]*limiter{}
@@ -370,7 +379,7 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 			}
 			f := &folder{id: sf.ID, parentID: sf.ParentID, name: sf.Name, wellKnown: sf.WellKnown, hidden: sf.Hidden, class: sf.Class, created: sf.Created}
 			if sf.ParentID == "" {
-				if sf.ID != sm.RootID {
+				if sf.ID != sm.RootID && sf.WellKnown != recoverableRootName {
 					return nil, bad("folder %q of %s has no parent", sf.Name, sm.Address)
 				}
 			} else {

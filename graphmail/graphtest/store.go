@@ -170,6 +170,7 @@ func newMbox(s *Server, address string, typ mailbox.MailboxType) *mbox {
 	h := &folder{id: s.nextID("AAMkF"), parentID: root.id, name: "Sync Issues", wellKnown: "syncissues", hidden: true, class: mailbox.ClassMailFolder}
 	mb.folders[h.id] = h
 	root.children = append(root.children, h.id)
+	mb.initRecoverable(s)
 	mb.initContacts(s)
 	mb.initCalendar(s)
 	mb.initTodo(s)
@@ -191,6 +192,9 @@ func (mb *mbox) resolveFolder(idOrName string) *folder {
 		return f
 	}
 	wk := strings.ToLower(idOrName)
+	if wk == recoverableRootName {
+		return nil // the fake's marker, no Graph name (recoverable.go)
+	}
 	for _, f := range mb.folders {
 		if f.wellKnown == wk {
 			return f

@@ -431,7 +431,7 @@ func TestIDsAndMalformedIDs(t *testing.T) {
 		{user + "/mailFolders/" + "no%20such%20folder", 400, "ErrorInvalidIdMalformed"},
 		{user + "/mailFolders/" + "AAMkAGI2TG93AAA-missing=", 404, "ErrorItemNotFound"},
 		// A well-known name of a folder this mailbox does not have.
-		{user + "/mailFolders/" + "recoverableitemsdeletions", 404, "ErrorItemNotFound"},
+		{user + "/mailFolders/" + "clutter", 404, "ErrorItemNotFound"},
 		{user + "/mailFolders/" + url.PathEscape(fx.FolderID("Inbox/Sub")) + "/messages/" + url.PathEscape(id) + "/attachments/AAMk%24", 400, "ErrorInvalidIdMalformed"},
 	} {
 		a := f.call(t, tok, "GET", tc.path, nil)
