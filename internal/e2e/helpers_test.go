@@ -135,6 +135,12 @@ func (e *env) assertNothingSent(t testing.TB) {
 // the stamps on the target must tell it all.
 func (e *env) copyWithNewState(t *testing.T, entry csvinput.Entry, dir dispatch.Direction) *engine.MailboxResult {
 	t.Helper()
+	return e.copyWithNewStateOpts(t, entry, dir, testOptions())
+}
+
+// copyWithNewStateOpts is copyWithNewState with the given options.
+func (e *env) copyWithNewStateOpts(t *testing.T, entry csvinput.Entry, dir dispatch.Direction, opts engine.CopyOptions) *engine.MailboxResult {
+	t.Helper()
 	fresh, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "new-state.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -144,7 +150,7 @@ func (e *env) copyWithNewState(t *testing.T, entry csvinput.Entry, dir dispatch.
 	e.store = fresh
 	defer func() { e.store = old }()
 	ewsW, graphW := e.lab.EWS.Writes(), e.lab.Graph.Writes()
-	res := e.copyOnce(t, entry, dir, testOptions())
+	res := e.copyOnce(t, entry, dir, opts)
 	if d := e.lab.Graph.Writes() - graphW + e.lab.EWS.Writes() - ewsW; d != 0 {
 		t.Errorf("the pass with a new state wrote %d times", d)
 	}

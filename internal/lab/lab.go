@@ -63,6 +63,11 @@ type Options struct {
 	// ExportItems data. With GraphFullFidelity it also writes
 	// accept_ews_streams: true, as an engineer would after the probe.
 	GraphTakesEWSStreams bool
+	// GraphArchivePreview writes archive: preview for the cloud endpoint
+	// (the archive through Graph's beta import/export API; needs
+	// GraphFullFidelity) and gives the cloud target of each on-prem
+	// mailbox with an archive an archive of its own.
+	GraphArchivePreview bool
 }
 
 // Lab is a running lab.
@@ -97,6 +102,7 @@ type Lab struct {
 	fullFidelity  bool // Options.FullFidelity
 	graphFF       bool // Options.GraphFullFidelity
 	acceptEWS     bool // Options.GraphTakesEWSStreams
+	archivePrev   bool // Options.GraphArchivePreview
 }
 
 func (l *Lab) log() *slog.Logger {
@@ -155,7 +161,8 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 		graphOpts = append(graphOpts, graphtest.WithLimits(*opts.GraphLimits))
 	}
 	l := &Lab{Dir: dir, Scenario: sc, EWS: ewstest.NewServer(ewsOpts...), Graph: graphtest.NewServer(graphOpts...), logger: opts.Logger,
-		fullFidelity: opts.FullFidelity, graphFF: opts.GraphFullFidelity, acceptEWS: opts.GraphTakesEWSStreams}
+		fullFidelity: opts.FullFidelity, graphFF: opts.GraphFullFidelity, acceptEWS: opts.GraphTakesEWSStreams,
+		archivePrev: opts.GraphArchivePreview}
 	l.Graph.AcceptEWSStreams(opts.GraphTakesEWSStreams)
 	var appBundle []byte
 	var password string
@@ -353,6 +360,9 @@ func (l *Lab) config(graphRoot string) string {
 		cloudFF = "  full_fidelity: true\n"
 		if l.acceptEWS {
 			cloudFF += "  accept_ews_streams: true\n"
+		}
+		if l.archivePrev {
+			cloudFF += "  archive: preview\n"
 		}
 	}
 	return fmt.Sprintf(`# exmigrate configuration for the lab in this folder (written by exmigrate lab).

@@ -60,8 +60,12 @@ func seedOnPrem(l *Lab, g *generator, m MailboxSpec, seedN uint64) error {
 	// answers MailboxNotEnabledForRESTAPI for its on-prem mailbox.
 	l.Graph.AddOnPremUser(m.Address)
 	if m.Target != "none" && m.Target != "" {
-		if err := setSizeLimits(l.Graph.AddMailbox(m.Target, mailbox.MailboxType(m.Type)), m); err != nil {
+		target := l.Graph.AddMailbox(m.Target, mailbox.MailboxType(m.Type))
+		if err := setSizeLimits(target, m); err != nil {
 			return err
+		}
+		if l.archivePrev && m.Archive != nil {
+			target.AddArchive() // enabled by the admin before the copy
 		}
 	}
 	for _, path := range sortedKeys(m.FolderClasses) {
