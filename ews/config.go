@@ -75,6 +75,8 @@ type Config struct {
 	FullFidelity bool
 	// PublicFolderMailbox is the hierarchy mailbox sent as X-AnchorMailbox and
 	// X-PublicFolderMailbox on public folder requests (Autodiscover is never used).
+	// Content requests name the folder's content mailbox as its GUID at
+	// this address's domain (publicfolders.go).
 	PublicFolderMailbox string
 	Logger              *slog.Logger
 	// HTTPTimeout bounds the wait for response headers once a request is

@@ -320,8 +320,22 @@ func publicItems(fn func(mailbox.Item) error, folderID, route string) func(mailb
 // more FindFolder of the parent.
 func (m *Mailbox) createPublicFolder(ctx context.Context, parentID, rawParent, displayName, class string) (mailbox.Folder, error) {
 	m.mu.Lock()
-	parentPath := m.known[parentID].path
+	parent, known := m.known[parentID]
 	m.mu.Unlock()
+	if !known {
+		// A Mailbox that has not listed the tree yet (the engine lists it
+		// first): list it once, for the parent's path.
+		if _, err := m.publicFolders(ctx); err != nil {
+			return mailbox.Folder{}, fmt.Errorf("create public folder %q: the parent's path: %w", displayName, err)
+		}
+		m.mu.Lock()
+		parent, known = m.known[parentID]
+		m.mu.Unlock()
+		if !known {
+			return mailbox.Folder{}, mailbox.Permanent(fmt.Errorf("create public folder %q: the parent %s is not in the public folder tree: %w", displayName, parentID, mailbox.ErrNotFound))
+		}
+	}
+	parentPath := parent.path
 	find := func() (mailbox.Folder, bool, error) {
 		kids, err := m.c.publicChildren(ctx, rawParent)
 		if err != nil {

@@ -360,3 +360,24 @@ func TestPublicFolderMailboxConfig(t *testing.T) {
 		t.Errorf("a valid hierarchy mailbox refused: %v", err)
 	}
 }
+
+// TestPublicFolderCreateFresh: CreateFolder on a Mailbox that never listed
+// the public folders still fills the new folder's path, and refuses a
+// parent that is not in the tree.
+func TestPublicFolderCreateFresh(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.srv.PublicFolder("Sales/2024").SetContentMailbox(srcContentGUID)
+	fs, err := e.c.Mailbox(testMailbox).Folders(ctx, mailbox.ScopePublicFolders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := fs[len(fs)-1]
+	f, err := e.c.Mailbox(testMailbox).CreateFolder(ctx, parent.ID, "Q1", mailbox.ClassMailFolder)
+	if err != nil || f.Path != "Sales/2024/Q1" || f.ParentID != parent.ID || !strings.HasPrefix(f.ID, "pf:"+srcContentGUID+":") {
+		t.Errorf("CreateFolder: %+v, %v; want Sales/2024/Q1 under %s, with its content mailbox", f, err, parent.ID)
+	}
+	if _, err := e.c.Mailbox(testMailbox).CreateFolder(ctx, "pf::QUFNa0FERnxub3RoZXJl", "X", ""); !errors.Is(err, mailbox.ErrNotFound) {
+		t.Errorf("CreateFolder under a folder that is not there: %v, want ErrNotFound", err)
+	}
+}
