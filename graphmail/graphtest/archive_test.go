@@ -1,6 +1,7 @@
 package graphtest
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -100,5 +101,66 @@ func TestArchive(t *testing.T) {
 	// Beta serves only what the fake models.
 	if a := f.call(t, tok, "GET", beta("/users/"+alice+"/messages"), nil); a.status != 400 {
 		t.Errorf("beta messages: %d %v", a.status, a.body)
+	}
+}
+
+func TestArchiveAuxiliaryRedirects(t *testing.T) {
+	f, tok := startIE(t)
+	beta := func(path string) string { return strings.TrimSuffix(f.ep.BaseURL, "/v1.0") + "/beta" + path }
+	ar := f.s.Mailbox(alice).AddArchive()
+	ar.AddMessage("Big", Message{Subject: "moved out"})
+	big := ar.ImportExportFolderID(ar.FolderID("Big"))
+	aux := ar.ExpandFolder("Big")
+	if len(ar.Messages("Big")) != 0 || len(aux.Messages("Big")) != 1 || aux.MailboxID() == ar.MailboxID() {
+		t.Fatalf("expand: main %d, aux %d", len(ar.Messages("Big")), len(aux.Messages("Big")))
+	}
+	// The main archive still lists the folder; its items answer 308 to
+	// the auxiliary, which knows the folder by the same id.
+	noFollow := *f.ep.Client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, _ := http.NewRequest("GET", beta(admin(ar.MailboxID(), "folders", big, "items"))+"?$top=5", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 308 || loc != beta(admin(aux.MailboxID(), "folders", big, "items"))+"?$top=5" {
+		t.Fatalf("items of an expanded folder: %d %q", resp.StatusCode, loc)
+	}
+	a := f.call(t, tok, "GET", loc, nil)
+	vs := values(a)
+	if a.status != 200 || len(vs) != 1 {
+		t.Fatalf("the auxiliary's items: %d %v", a.status, a.body)
+	}
+	item := vs[0]["id"].(string)
+	// Export through the main archive points at the auxiliary's exportItems.
+	a = f.call(t, tok, "POST", beta(admin(ar.MailboxID(), "exportItems")), []byte(`{"itemIds":["`+item+`"]}`))
+	vs = values(a)
+	e, _ := vs[0]["Error"].(map[string]any)
+	if a.status != 200 || len(vs) != 1 || e["code"] != "ErrorArchiveFolderMovedPermanently" || e["message"] != beta(admin(aux.MailboxID(), "exportItems")) {
+		t.Fatalf("export through the main archive: %d %v", a.status, a.body)
+	}
+	a = f.call(t, tok, "POST", e["message"].(string), []byte(`{"itemIds":["`+item+`"]}`))
+	if vs := values(a); a.status != 200 || len(vs) != 1 || vs[0]["data"] == nil {
+		t.Fatalf("export from the auxiliary: %d %v", a.status, a.body)
+	}
+	data := values(a)[0]["data"].(string)
+	// Import into the folder through the main archive: 409 naming the auxiliary.
+	a = f.call(t, tok, "POST", beta(admin(ar.MailboxID(), "createImportSession")), nil)
+	u, _ := a.body["importUrl"].(string)
+	body := []byte(`{"FolderId":"` + big + `","Mode":"create","Data":"` + data + `"}`)
+	a = f.call(t, "", "POST", u, body)
+	if msg, _ := a.body["Message"].(string); a.status != 409 || !strings.Contains(msg, aux.MailboxID()) {
+		t.Fatalf("import through the main archive: %d %v", a.status, a.body)
+	}
+	a = f.call(t, tok, "POST", beta(admin(aux.MailboxID(), "createImportSession")), nil)
+	if a = f.call(t, "", "POST", a.body["importUrl"].(string), body); a.status != 200 || len(aux.Messages("Big")) != 2 {
+		t.Errorf("import through the auxiliary: %d %v", a.status, a.body)
+	}
+	// Not on v1.0.
+	if a := f.call(t, tok, "GET", admin(aux.MailboxID(), "folders"), nil); a.status != 404 {
+		t.Errorf("auxiliary on v1.0: %d", a.status)
 	}
 }

@@ -163,6 +163,9 @@ func mbxID(mb *mbox) string {
 	if mb.archive {
 		key = "archive:" + key
 	}
+	if mb.auxOf != nil {
+		key = fmt.Sprintf("aux%d:%s", mb.auxN, key)
+	}
 	a := sha256.Sum256([]byte(key))
 	domain := mb.address[strings.LastIndex(mb.address, "@")+1:]
 	t := sha256.Sum256([]byte(strings.ToLower(domain)))
@@ -174,8 +177,15 @@ func (s *Server) mailboxByMBX(id string) *mbox {
 		if strings.EqualFold(mbxID(mb), id) {
 			return mb
 		}
-		if mb.archiveBox != nil && strings.EqualFold(mbxID(mb.archiveBox), id) {
-			return mb.archiveBox
+		if a := mb.archiveBox; a != nil {
+			if strings.EqualFold(mbxID(a), id) {
+				return a
+			}
+			for _, x := range a.aux {
+				if strings.EqualFold(mbxID(x), id) {
+					return x
+				}
+			}
 		}
 	}
 	return nil
@@ -272,6 +282,10 @@ func (mb *mbox) ieFolders() []ieFolder {
 }
 
 func (mb *mbox) ieFolder(id string) *ieFolder {
+	if own := mb.expandedFrom[id]; own != "" {
+		// The main archive's id of a folder this auxiliary holds.
+		id = own
+	}
 	mbx, _, _, ok := parseIEID(id)
 	if !ok || mbx != mbxID(mb) {
 		return nil
@@ -402,6 +416,9 @@ func (s *Server) serveSettingsExchange(q *req) {
 func (s *Server) routeAdmin(q *req) {
 	seg, m := q.seg, q.method()
 	n := len(seg)
+	if s.redirectExpanded(q) {
+		return
+	}
 	switch {
 	case n == 1 && seg[0] == "folders" && m == http.MethodGet:
 		s.ieListFolders(q)
@@ -928,7 +945,7 @@ func (s *Server) ieExport(q *req) {
 	}
 	mine := mbxID(q.mb)
 	for _, id := range in.ItemIDs {
-		if mbx, _, _, ok := parseIEID(id); ok && mbx != mine {
+		if mbx, _, _, ok := parseIEID(id); ok && mbx != mine && q.mb.auxByMBX(mbx) == nil {
 			graphError(q.w, http.StatusBadRequest, "ErrorInvalidRequest", "All items of one exportItems request must be in the mailbox of the request.")
 			return
 		}
@@ -937,7 +954,13 @@ func (s *Server) ieExport(q *req) {
 	defer s.mu.Unlock()
 	out := []map[string]any{}
 	for _, id := range in.ItemIDs {
-		_, kind, api, ok := parseIEID(id)
+		mbx, kind, api, ok := parseIEID(id)
+		if aux := q.mb.auxByMBX(mbx); ok && aux != nil {
+			// An item of an auxiliary archive, asked of the main one.
+			out = append(out, map[string]any{"itemId": id, "Error": map[string]any{"code": "ErrorArchiveFolderMovedPermanently",
+				"message": origin(q.r) + "/beta/admin/exchange/mailboxes/" + mbxID(aux) + "/exportItems"}})
+			continue
+		}
 		if !ok || kind < 'a' {
 			out = append(out, map[string]any{"itemId": id, "error": map[string]any{"code": "ErrorInvalidIdMalformed", "message": "Id is malformed."}})
 			continue
@@ -1120,6 +1143,12 @@ func (s *Server) serveImport(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if aux := is.mb.expanded[in.FolderID]; aux != nil {
+		// The folder's content is in an auxiliary archive: 409 with the
+		// guide's body, naming the mailbox to take a session of.
+		writeJSON(w, http.StatusConflict, map[string]any{"Message": "Invalid import session. The target session is expected in mailbox " + mbxID(aux) + "."})
+		return
+	}
 	status, res := s.importLocked(is.mb, in)
 	if status != http.StatusOK {
 		graphError(w, status, res["code"], res["message"])

@@ -114,6 +114,16 @@ type mbox struct {
 	// user's archive, nil without one.
 	archive    bool
 	archiveBox *mbox
+	// Auxiliary archives (archive.go): aux are a main archive's, auxOf
+	// and auxN an auxiliary's main and number; expanded maps a main
+	// archive's folder (import/export id) to the auxiliary holding its
+	// content, expandedFrom an auxiliary's view of that folder id to its
+	// own folder.
+	aux          []*mbox
+	auxOf        *mbox
+	auxN         int
+	expanded     map[string]*mbox
+	expandedFrom map[string]string
 	// MaxSendSize and MaxReceiveSize of the mailbox; 0 is Exchange
 	// Online's default.
 	maxSend, maxReceive int64
