@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/exmigrate/exmigrate/mailbox"
@@ -140,9 +141,13 @@ func (m *Mailbox) ArchiveMailboxID(ctx context.Context) (string, error) {
 // (ChangePage.Listing: the items delta takes no $expand, and the
 // listing carries each item's fingerprint and stamp), OpenItem exports
 // and CreateItem imports full-fidelity streams through it, CreateFolder
-// creates archive folders. Auxiliary archives (308 redirects,
-// ErrorArchiveFolderMovedPermanently, 409 on import) are not followed:
-// such an item fails as ErrUnsupported, naming the auxiliary archive.
+// creates archive folders. Auxiliary archives (auto-expanding
+// archiving; learn.microsoft.com/graph/handle-archive-mailbox-redirects)
+// are followed: a read's 308 by net/http (same host, so the token goes
+// along; another host gets none), an export's
+// ErrorArchiveFolderMovedPermanently by exporting again at the URL it
+// names (checked to be this Graph host's import/export API), an import's
+// 409 by a session of the mailbox it names, remembered for the folder.
 
 // archiveLosses is what the archive write path does not carry.
 const archiveLosses = fullFidelityLosses + "; the archive is reached through Graph's beta import/export API (a preview, subject to change)"
@@ -321,9 +326,18 @@ func (m *Mailbox) archiveItems(ctx context.Context, folderID string, fn func(mai
 	})
 }
 
-// openArchiveItem exports one archive item.
+// openArchiveItem exports one archive item; an item of an auxiliary
+// archive is exported again at the URL the main archive named.
 func (m *Mailbox) openArchiveItem(ctx context.Context, itemID string) (io.ReadCloser, error) {
 	items, err := m.exportItemsIn(ctx, archiveBox, []string{itemID})
+	for hop := 0; err == nil && hop < maxArchiveHops && len(items) == 1 && items[0].MovedTo != ""; hop++ {
+		u, uerr := m.auxiliaryURL(items[0].MovedTo, "/exportItems")
+		if uerr != nil {
+			return nil, uerr
+		}
+		m.c.log.Debug("archive item in an auxiliary archive, exporting it there", "mailbox", m.address, "item", itemID)
+		items, err = m.exportItemsAt(ctx, u, []string{itemID})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +349,46 @@ func (m *Mailbox) openArchiveItem(ctx context.Context, itemID string) (io.ReadCl
 	}
 	return io.NopCloser(bytes.NewReader(items[0].Data)), nil
 }
+
+// maxArchiveHops bounds the redirects one archive request follows.
+const maxArchiveHops = 3
+
+// auxiliaryURL checks a URL that the service named for an auxiliary
+// archive before a token goes there: the configured Graph host and
+// scheme, the beta import/export API's mailboxes, ending in suffix.
+func (m *Mailbox) auxiliaryURL(raw, suffix string) (string, error) {
+	u, err := url.Parse(raw)
+	prefix := strings.TrimSuffix(strings.TrimRight(m.c.base.Path, "/"), "/v1.0") + "/beta/admin/exchange/mailboxes/"
+	if err != nil || !strings.EqualFold(u.Scheme, m.c.base.Scheme) || !strings.EqualFold(u.Host, m.c.base.Host) ||
+		!strings.HasPrefix(u.Path, prefix) || !strings.HasSuffix(u.Path, suffix) || u.User != nil {
+		return "", mailbox.Permanent(fmt.Errorf("graph: the archive of %s named an auxiliary archive at %q, which is not an import/export URL of the configured Graph host: refused", m.address, raw))
+	}
+	return u.String(), nil
+}
+
+// auxiliaryOf is the auxiliary archive that imports into an archive
+// folder go to, "" while none is known.
+func (m *Mailbox) auxiliaryOf(box ieBox, folder string) string {
+	if box != archiveBox {
+		return ""
+	}
+	m.ie.mu.Lock()
+	defer m.ie.mu.Unlock()
+	return m.ie.auxiliary[folder]
+}
+
+func (m *Mailbox) setAuxiliary(folder, mbx string) {
+	m.ie.mu.Lock()
+	defer m.ie.mu.Unlock()
+	if m.ie.auxiliary == nil {
+		m.ie.auxiliary = map[string]string{}
+	}
+	m.ie.auxiliary[folder] = mbx
+}
+
+// auxiliaryMailbox finds the MBX id a 409 of an import names ("The
+// target session is expected in mailbox MBX:....").
+var auxiliaryMailbox = regexp.MustCompile(`MBX:[A-Za-z0-9-]+@[A-Za-z0-9-]+`)
 
 // createArchiveFolder creates a folder under an archive folder, or
 // returns the one of that name there (a 409, or ErrorFolderExists).

@@ -224,3 +224,45 @@ func TestArchiveMissingOrOff(t *testing.T) {
 		}
 	}
 }
+
+// An expanded folder of an auto-expanding archive: its reads are
+// redirected (308) to the auxiliary archive, its export points there,
+// and an import into it takes a session of the auxiliary.
+func TestArchiveAuxiliary(t *testing.T) {
+	l := newArchiveLab(t)
+	srcArch := l.srv.AddMailbox(alice, mailbox.TypeUser).AddArchive()
+	dstArch := l.srv.AddMailbox(bob, mailbox.TypeUser).AddArchive()
+	msg := srcArch.AddMessage("Big", graphtest.Message{Subject: "in an auxiliary"})
+	srcAux := srcArch.ExpandFolder("Big")
+	dstArch.Folder("Big")
+	dstAux := dstArch.ExpandFolder("Big")
+	src, dst := l.c.Mailbox(alice), l.c.Mailbox(bob)
+
+	big := byPath(t, src, mailbox.ScopeArchive)["Big"]
+	items, _ := listAll(t, src, big.ID)
+	if len(items) != 1 || items[0].Fingerprint != srcAux.SearchKey(msg) {
+		t.Fatalf("listing of an expanded folder: %+v", items)
+	}
+	if fp, err := src.Fingerprint(ctxT(t), items[0].ID); err != nil || fp != items[0].Fingerprint {
+		t.Errorf("fingerprint of an item of the auxiliary: %q %v", fp, err)
+	}
+	rc, err := src.OpenItem(ctxT(t), items[0].ID, mailbox.FormatFullFidelity)
+	if err != nil {
+		t.Fatalf("export of an item of the auxiliary: %v", err)
+	}
+	data, _ := io.ReadAll(rc)
+	rc.Close()
+	target := byPath(t, dst, mailbox.ScopeArchive)["Big"]
+	for i := range 2 {
+		if _, err := dst.CreateItem(ctxT(t), target.ID, ffPayload(strings.NewReader(string(data)))); err != nil {
+			t.Fatalf("import %d into an expanded folder: %v", i, err)
+		}
+	}
+	if n := len(dstAux.Messages("Big")); n != 2 || len(dstArch.Messages("Big")) != 0 {
+		t.Errorf("the target's auxiliary holds %d, its main archive %d", n, len(dstArch.Messages("Big")))
+	}
+	fps := map[string]string{}
+	if err := dst.Fingerprints(ctxT(t), target.ID, func(id, fp string) error { fps[id] = fp; return nil }); err != nil || len(fps) != 2 {
+		t.Errorf("fingerprints of an expanded folder: %v %v", fps, err)
+	}
+}

@@ -67,9 +67,13 @@ type ieState struct {
 	sessionMu sync.Mutex
 	mu        sync.Mutex
 	mbxID     string
-	// sessions are the import sessions by box (primary, archive).
-	sessions [2]*importSession
-	folders  []FullFidelityFolder
+	// sessions are the import sessions by their createImportSession URL
+	// (the primary, the archive, an auxiliary archive).
+	sessions map[string]*importSession
+	// auxiliary are the auxiliary archives (MBX ids) that imports into
+	// an archive folder were sent to by a 409 (archive.go).
+	auxiliary map[string]string
+	folders   []FullFidelityFolder
 	// mapped are ids of the other APIs mapped to this API's, and
 	// created the items of import/export folders by creation second
 	// (mapToImportExportID).
@@ -114,6 +118,9 @@ type ExportedItem struct {
 	ItemID, ChangeKey string
 	Data              []byte
 	Err               error
+	// MovedTo is, for an item of an auxiliary archive, the exportItems
+	// URL the answer named (ErrorArchiveFolderMovedPermanently).
+	MovedTo string
 }
 
 func (m *Mailbox) fullFidelity() error {
@@ -258,6 +265,11 @@ func (m *Mailbox) exportItemsIn(ctx context.Context, box ieBox, ids []string) ([
 	if err != nil {
 		return nil, err
 	}
+	return m.exportItemsAt(ctx, u, ids)
+}
+
+// exportItemsAt is ExportItems through one exportItems URL.
+func (m *Mailbox) exportItemsAt(ctx context.Context, u string, ids []string) ([]ExportedItem, error) {
 	var out []ExportedItem
 	for _, batch := range exportBatches(ids) {
 		op := fmt.Sprintf("export %d items of %s", len(batch.ItemIDs), m.address)
@@ -294,8 +306,9 @@ func (m *Mailbox) exportItemsIn(ctx context.Context, box ieBox, ids []string) ([
 					e.Err = mailbox.Permanent(fmt.Errorf("%w (an id of the mail, calendar or contacts API is not an import/export id): %w", ge, mailbox.ErrUnsupported))
 				case "ErrorArchiveFolderMovedPermanently":
 					// The item is in an auxiliary archive (items.md D8):
-					// following the redirect is not implemented.
-					e.Err = mailbox.Permanent(fmt.Errorf("%w (the item is in an auxiliary archive, which graphmail does not follow yet): %w", ge, mailbox.ErrUnsupported))
+					// the message is the exportItems URL to ask there.
+					e.MovedTo = v.Error.Message
+					e.Err = mailbox.Permanent(fmt.Errorf("%w (the item is in an auxiliary archive): %w", ge, mailbox.ErrUnsupported))
 				default:
 					e.Err = mailbox.Permanent(ge)
 				}
@@ -366,23 +379,31 @@ func (m *Mailbox) openFullFidelity(ctx context.Context, itemID string) (io.ReadC
 
 // importSessionFor returns a usable import session: the cached one until
 // importSessionMargin before it expires, else a new one (renew forces one).
-func (m *Mailbox) importSessionFor(ctx context.Context, box ieBox, renew *importSession) (*importSession, error) {
+func (m *Mailbox) importSessionFor(ctx context.Context, box ieBox, aux string, renew *importSession) (*importSession, error) {
+	var u string
+	var err error
+	if aux != "" {
+		// An auxiliary archive a 409 named (the guide: create the
+		// session on that mailbox id).
+		u = m.c.betaURL("/admin/exchange/mailboxes/"+url.PathEscape(aux)+"/createImportSession", nil)
+	} else if u, err = m.ieURL(ctx, box, "/createImportSession", nil); err != nil {
+		return nil, err
+	}
 	m.ie.sessionMu.Lock()
 	defer m.ie.sessionMu.Unlock()
 	m.ie.mu.Lock()
-	s := m.ie.sessions[box]
+	s := m.ie.sessions[u]
 	m.ie.mu.Unlock()
 	// renew is the session that was refused: another worker may have
 	// renewed it meanwhile.
 	if s != nil && s != renew && time.Until(s.expires) > importSessionMargin {
 		return s, nil
 	}
-	u, err := m.ieURL(ctx, box, "/createImportSession", nil)
-	if err != nil {
-		return nil, err
-	}
 	op := "create an import session for " + m.address
-	if box == archiveBox {
+	switch {
+	case aux != "":
+		op += "'s auxiliary archive " + aux
+	case box == archiveBox:
 		op += "'s archive"
 	}
 	var ans struct {
@@ -411,7 +432,10 @@ func (m *Mailbox) importSessionFor(ctx context.Context, box ieBox, renew *import
 	}
 	s = &importSession{url: ans.ImportURL, p: p, expires: ans.Expiration}
 	m.ie.mu.Lock()
-	m.ie.sessions[box] = s
+	if m.ie.sessions == nil {
+		m.ie.sessions = map[string]*importSession{}
+	}
+	m.ie.sessions[u] = s
 	m.ie.mu.Unlock()
 	return s, nil
 }
@@ -490,17 +514,29 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 		return "", fmt.Errorf("graph: import %q into %s: read the stream: %w", p.Item.Subject, m.address, err)
 	}
 	var refused *importSession
-	for attempt := 0; ; attempt++ {
-		s, err := m.importSessionFor(ctx, box, refused)
+	renewed, hops := false, 0
+	aux := m.auxiliaryOf(box, folder)
+	for {
+		s, err := m.importSessionFor(ctx, box, aux, refused)
 		if err != nil {
 			return "", err
 		}
 		id, err := m.postImport(ctx, s, body, p.Item.Subject)
 		var ge *Error
-		if attempt == 0 && errors.As(err, &ge) && (ge.Status == http.StatusUnauthorized || ge.Status == http.StatusForbidden) {
+		switch {
+		case !renewed && errors.As(err, &ge) && (ge.Status == http.StatusUnauthorized || ge.Status == http.StatusForbidden):
 			m.c.log.Debug("graph import session refused, taking a new one", "mailbox", m.address, "status", ge.Status)
-			refused = s
+			refused, renewed = s, true
 			continue
+		case box == archiveBox && hops < maxArchiveHops && errors.As(err, &ge) && ge.Status == http.StatusConflict:
+			// The folder's content is in an auxiliary archive: the 409
+			// names it (items.md D8); import through a session of it.
+			if next := auxiliaryMailbox.FindString(ge.Message); next != "" && next != aux {
+				m.c.log.Debug("archive folder in an auxiliary archive, importing there", "mailbox", m.address, "folder", folder)
+				aux, refused, hops = next, nil, hops+1
+				m.setAuxiliary(folder, aux)
+				continue
+			}
 		}
 		return id, err
 	}
