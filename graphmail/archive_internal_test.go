@@ -1,6 +1,7 @@
 package graphmail
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -60,6 +61,32 @@ func TestAuxiliaryMailbox(t *testing.T) {
 	} {
 		if got := auxiliaryMailbox.FindString(msg); got != want {
 			t.Errorf("%q: %q, want %q", msg, got, want)
+		}
+	}
+}
+
+func TestSameOrigin(t *testing.T) {
+	req := func(raw string) *http.Request {
+		r, _ := http.NewRequest("GET", raw, nil)
+		return r
+	}
+	first := req("https://graph.microsoft.com/beta/admin/exchange/mailboxes/MBX:a@b/folders/x/items")
+	for _, c := range []struct {
+		to   string
+		hops int
+		ok   bool
+	}{
+		{"https://graph.microsoft.com/beta/admin/exchange/mailboxes/MBX:c@b/folders/x/items", 1, true},
+		{"http://graph.microsoft.com/beta/admin/exchange/mailboxes/MBX:c@b/folders/x/items", 1, false},
+		{"https://graph.microsoft.com.evil.example/beta/x", 1, false},
+		{"https://graph.microsoft.com/beta/x", maxArchiveHops + 1, false},
+	} {
+		via := make([]*http.Request, c.hops)
+		for i := range via {
+			via[i] = first
+		}
+		if err := sameOrigin(req(c.to), via); (err == nil) != c.ok {
+			t.Errorf("redirect to %s after %d: %v, want ok %v", c.to, c.hops, err, c.ok)
 		}
 	}
 }

@@ -105,10 +105,22 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		sched:   sched,
 		adapter: adapter,
 		users:   users.NewUsersRequestBuilderInternal(map[string]string{}, adapter),
-		raw:     &http.Client{Transport: sched},
+		raw:     &http.Client{Transport: sched, CheckRedirect: sameOrigin},
 		upload:  &http.Client{Transport: sched},
 	}
 	return c, nil
+}
+
+// sameOrigin follows a redirect (an archive's 308 to an auxiliary
+// archive) only to the scheme and host of the first request, at most
+// maxArchiveHops times: net/http would take a token to the same host
+// over http too.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if len(via) > maxArchiveHops || !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host) {
+		return mailbox.Permanent(fmt.Errorf("graph: refusing a redirect from %s to %s://%s (another scheme or host, or too many hops)", first.Redacted(), req.URL.Scheme, req.URL.Host))
+	}
+	return nil
 }
 
 // Stats returns the scheduler counters of one mailbox.
