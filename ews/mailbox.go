@@ -221,6 +221,9 @@ const MaxMIMEBatch = 50
 // error and a nil reader; fn decides whether that stops the batch. fn must
 // not keep the reader after it returns.
 func (m *Mailbox) ReadMIME(ctx context.Context, ids []string, fn func(id string, mime io.Reader, err error) error) error {
+	if m.address != "" && slices.ContainsFunc(ids, func(id string) bool { _, _, ok := splitPF(id); return ok }) {
+		return m.readPublicMIME(ctx, ids, fn) // public folder items route by their folder's content mailbox
+	}
 	for len(ids) > 0 {
 		n := min(len(ids), MaxMIMEBatch)
 		if err := m.c.readMIMEBatch(ctx, m.address, ids[:n], fn); err != nil {

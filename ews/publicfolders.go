@@ -374,6 +374,44 @@ func (m *Mailbox) createPublicFolder(ctx context.Context, parentID, rawParent, d
 	return f, nil
 }
 
+// readPublicMIME is ReadMIME over ids among which some are public: each
+// run of ids with one route is read with that route's headers (a mailbox
+// id's run with the mailbox's), in order, and fn sees the ids as given.
+func (m *Mailbox) readPublicMIME(ctx context.Context, ids []string, fn func(id string, mime io.Reader, err error) error) error {
+	for len(ids) > 0 {
+		route, _, public := splitPF(ids[0])
+		n := 1
+		for n < len(ids) {
+			r, _, p := splitPF(ids[n])
+			if p != public || r != route {
+				break
+			}
+			n++
+		}
+		run := ids[:n]
+		ids = ids[n:]
+		if !public {
+			if err := m.ReadMIME(ctx, run, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		pctx, pm, _, _, _ := m.public(ctx, run[0])
+		raws := make([]string, len(run))
+		given := make(map[string]string, len(run))
+		for i, id := range run {
+			_, raws[i], _ = splitPF(id)
+			given[raws[i]] = id
+		}
+		if err := pm.ReadMIME(pctx, raws, func(raw string, mime io.Reader, err error) error {
+			return fn(given[raw], mime, err)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // errPublicFullFidelity refuses ExportItems and UploadItems in public
 // folders: Microsoft's list of the EWS operations that support public
 // folders (public-folder-access-with-ews-in-exchange) does not name them.

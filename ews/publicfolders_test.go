@@ -381,3 +381,44 @@ func TestPublicFolderCreateFresh(t *testing.T) {
 		t.Errorf("CreateFolder under a folder that is not there: %v, want ErrNotFound", err)
 	}
 }
+
+// TestPublicFolderReadMIME: ReadMIME takes public item ids, mixed with a
+// mailbox's, reads each run with its own routing, and hands fn the ids as
+// given, in order.
+func TestPublicFolderReadMIME(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.srv.PublicFolder("A")
+	a.SetContentMailbox(srcContentGUID)
+	a.AddItem(ewstest.Item{MIME: mime("in A", 100)})
+	e.srv.PublicFolder("B").AddItem(ewstest.Item{MIME: mime("in B", 100)})
+	own := e.mb.Root("inbox").AddItem(ewstest.Item{MIME: mime("in the inbox", 100)})
+	box := e.c.Mailbox(testMailbox)
+	fs, err := box.Folders(ctx, mailbox.ScopePublicFolders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, f := range fs[1:] {
+		if err := box.Items(ctx, f.ID, func(it mailbox.Item) error { ids = append(ids, it.ID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids = []string{ids[0], own, ids[1]}
+	var got []string
+	err = box.ReadMIME(ctx, ids, func(id string, r io.Reader, err error) error {
+		if err != nil {
+			return err
+		}
+		b, _ := io.ReadAll(r)
+		got = append(got, id+"="+strings.SplitN(strings.SplitN(string(b), "Subject: ", 2)[1], "\r\n", 2)[0])
+		return nil
+	})
+	want := []string{ids[0] + "=in A", own + "=in the inbox", ids[2] + "=in B"}
+	if err != nil || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("ReadMIME: %q, %v; want %q", got, err, want)
+	}
+	if n := e.srv.PublicFolderRouteMisses(); n != 0 {
+		t.Errorf("%d misrouted content requests", n)
+	}
+}
