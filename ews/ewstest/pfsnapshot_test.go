@@ -67,4 +67,3 @@ func TestSnapshotKeepsPublicRoutingAndSearchKeys(t *testing.T) {
 		t.Errorf("after a restore: Board %q, fingerprints %q; want %q, %q", board2, prints2, board, prints)
 	}
 }
-
