@@ -278,17 +278,9 @@ const (
 // call; the state is the next page's offset. Items added or removed
 // during a round can shift the pages: the next round lists them.
 func (m *Mailbox) publicChanges(ctx context.Context, pm *Mailbox, folderID, raw, route, state string) (mailbox.ChangePage, error) {
-	offset := 0
-	switch {
-	case state == "" || state == pfListingDone:
-	case strings.HasPrefix(state, pfListingAt):
-		n, err := strconv.Atoi(strings.TrimPrefix(state, pfListingAt))
-		if err != nil || n < 0 {
-			return mailbox.ChangePage{}, fmt.Errorf("public folder %s: listing state %q: %w", folderID, state, mailbox.ErrSyncStateInvalid)
-		}
-		offset = n
-	default:
-		return mailbox.ChangePage{}, fmt.Errorf("public folder %s: state %q is not a public folder listing's: %w", folderID, state, mailbox.ErrSyncStateInvalid)
+	offset, err := listingOffset(state)
+	if err != nil {
+		return mailbox.ChangePage{}, fmt.Errorf("public folder %s: %w", folderID, err)
 	}
 	items, next, last, err := pm.c.findItemsPage(ctx, "", raw, nil, offset)
 	if err != nil {
@@ -303,6 +295,23 @@ func (m *Mailbox) publicChanges(ctx context.Context, pm *Mailbox, folderID, raw,
 		page.State, page.More = pfListingAt+strconv.Itoa(next), true
 	}
 	return page, nil
+}
+
+// listingOffset is the FindItem offset a listing state resumes at: 0 for
+// a new round, ErrSyncStateInvalid for a state no listing handed out (a
+// SyncFolderItems state, say, after a folder's store changed).
+func listingOffset(state string) (int, error) {
+	switch {
+	case state == "" || state == pfListingDone:
+		return 0, nil
+	case strings.HasPrefix(state, pfListingAt):
+		n, err := strconv.Atoi(strings.TrimPrefix(state, pfListingAt))
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("listing state %q: %w", state, mailbox.ErrSyncStateInvalid)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("state %q is not a public folder listing's: %w", state, mailbox.ErrSyncStateInvalid)
 }
 
 // publicItems calls fn with each item of a public folder (Items, Stamps,

@@ -3,7 +3,11 @@ package ews
 import (
 	"context"
 	"encoding/base64"
+	"errors"
+	"strconv"
 	"testing"
+
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 func TestReplicaGUID(t *testing.T) {
@@ -91,6 +95,29 @@ func FuzzPublicFolderIDs(f *testing.F) {
 		}
 		if r, x, ok := splitPF(pfID(guid, raw)); !ok || r != guid || x != raw {
 			t.Fatalf("splitPF(pfID(%q, %q)) = %q, %q, %v", guid, raw, r, x, ok)
+		}
+	})
+}
+
+// FuzzListingOffset: any state resumes at an offset of 0 or more, or is
+// ErrSyncStateInvalid; a state a listing hands out resumes where it said.
+func FuzzListingOffset(f *testing.F) {
+	for _, s := range []string{"", pfListingDone, pfListingAt + "1000", pfListingAt + "-1", pfListingAt, "H4sIAAAA", pfListingAt + "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, state string) {
+		n, err := listingOffset(state)
+		if err != nil {
+			if !errors.Is(err, mailbox.ErrSyncStateInvalid) || n != 0 {
+				t.Fatalf("listingOffset(%q) = %d, %v", state, n, err)
+			}
+			return
+		}
+		if n < 0 {
+			t.Fatalf("listingOffset(%q) = %d", state, n)
+		}
+		if m, err := listingOffset(pfListingAt + strconv.Itoa(n)); err != nil || m != n {
+			t.Fatalf("listingOffset of the state for %d = %d, %v", n, m, err)
 		}
 	})
 }
