@@ -128,6 +128,8 @@ func (m *Mailbox) fullFidelityPaths(caps *mailbox.Capabilities, roles *appRoles)
 				caps.Writes = append(caps.Writes, mailbox.Path{Store: mailbox.ScopePrimary, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: d, Loses: fullFidelityLosses})
 			}
 		}
+		// Imports carry no stamp: the engine finds them by fingerprint.
+		caps.UnstampedImports = caps.UnstampedImports || canWrite
 		switch {
 		case canRead && canWrite:
 			delete(caps.Unsupported, sk)

@@ -54,7 +54,11 @@
 // session, cached per mailbox and renewed before it expires or when the
 // URL is refused; the URL gets no token and is quoted only redacted.
 // Imported items carry no exmigrate stamp (stamping them is not
-// documented), so only the state store prevents duplicates
-// (fullfidelity.go).
+// documented): the Mailbox declares UnstampedImports and is a
+// mailbox.Fingerprinter, so the engine finds an import again by the MAPI
+// search key the copy keeps (fingerprint.go). The online archive goes
+// through the beta import/export API with Config.ArchivePreview
+// (archive.go); Recoverable Items\Deletions is read through the mail API
+// with Config.ReadRecoverableItems (recoverable.go).
 // The package graphtest is a fake Graph to test against.
 package graphmail

@@ -60,6 +60,9 @@ func TestFingerprints(t *testing.T) {
 	event := a.AddEvent("", mailbox.Event{Subject: "review", Start: day, End: day.Add(time.Hour)})
 	task := a.AddTask("", mailbox.Task{Subject: "file it"})
 	src, dst := l.c.Mailbox(alice), l.c.Mailbox(bob)
+	if !dst.Capabilities().UnstampedImports {
+		t.Error("a full-fidelity target does not declare UnstampedImports")
+	}
 
 	// The source: Fingerprint of what Changes delivered equals what the
 	// export carries, for each kind that has extended properties.
@@ -122,6 +125,9 @@ func TestFingerprintsNeedFullFidelity(t *testing.T) {
 	l := newLab(t)
 	l.srv.AddMailbox(alice, mailbox.TypeUser)
 	mb := l.c.Mailbox(alice)
+	if mb.Capabilities().UnstampedImports {
+		t.Error("a target without full fidelity declares UnstampedImports")
+	}
 	err := mb.Fingerprints(ctxT(t), folderByPath(t, mb, mailbox.ScopePrimary, "Inbox"), func(string, string) error { return nil })
 	if !errors.Is(err, mailbox.ErrUnsupported) || !strings.Contains(err.Error(), "FullFidelity") {
 		t.Errorf("without FullFidelity: %v", err)

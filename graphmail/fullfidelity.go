@@ -39,9 +39,10 @@ import (
 // documents get and filter of extended properties, not their creation),
 // and the stream is opaque, so graphmail does not alter it. An imported
 // item carries no exmigrate stamp: FindBySourceID and Stamps do not find
-// it, and after a crash between an import and the state store's record
-// the engine cannot see that the item is there; a second import makes a
-// duplicate. Only the state store (source id -> itemId) prevents one.
+// it. The Mailbox declares UnstampedImports and lists the unstamped
+// items by fingerprint (the MAPI search key the copy keeps,
+// fingerprint.go), so that the engine finds an import whose record a
+// crash lost.
 
 // maxExportIDs is the most ids exportItems takes (D4, D7).
 const maxExportIDs = 20
@@ -55,7 +56,7 @@ const maxStreamBytes = 200 << 20
 
 // fullFidelityLosses is what the Graph full-fidelity write path does not
 // carry: exmigrate's stamp.
-const fullFidelityLosses = "no exmigrate source stamp on imported items (stamping is not documented by the import/export API): only the state store prevents duplicates"
+const fullFidelityLosses = "no exmigrate source stamp on imported items (stamping is not documented by the import/export API): an import is found again by its search key (fingerprint)"
 
 // errFullFidelityOff refuses full fidelity when Config.FullFidelity is off.
 var errFullFidelityOff = mailbox.Permanent(fmt.Errorf("graph: full fidelity needs Config.FullFidelity (Graph's mailbox import/export API): %w", mailbox.ErrUnsupported))
