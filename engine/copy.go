@@ -869,6 +869,7 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 	// seen collects what it delivers, so that the copied items it did not
 	// deliver are known deleted (or moved away) at the source.
 	var seen *sourceSet
+	resumedRound := false
 	for {
 		var page mailbox.ChangePage
 		err := r.retry(ctx, "sync "+src.Path, func() (err error) {
@@ -885,10 +886,18 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 		if err != nil {
 			return fr, err
 		}
-		if page.Listing && seen == nil {
-			// A side without incremental sync for this kind lists the
-			// whole folder each round: what it does not list is gone.
-			seen = &sourceSet{ids: map[string]struct{}{}}
+		if page.Listing && seen == nil && !resumedRound {
+			if page.Resumed {
+				// This run starts in the middle of a listing round (an
+				// earlier run stopped there): it has not seen the round's
+				// first pages, so it marks nothing gone; the next round
+				// does.
+				resumedRound = true
+			} else {
+				// A side without incremental sync for this kind lists the
+				// whole folder each round: what it does not list is gone.
+				seen = &sourceSet{ids: map[string]struct{}{}}
+			}
 		}
 		if err := r.applyPage(ctx, src, tgt, tgtPath, page, onTarget, &fr, seen); err != nil {
 			return fr, err

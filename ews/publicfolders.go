@@ -286,7 +286,7 @@ func (m *Mailbox) publicChanges(ctx context.Context, pm *Mailbox, folderID, raw,
 	if err != nil {
 		return mailbox.ChangePage{}, fmt.Errorf("list public folder %s: %w", folderID, err)
 	}
-	page := mailbox.ChangePage{Listing: true, State: pfListingDone}
+	page := mailbox.ChangePage{Listing: true, Resumed: offset > 0, State: pfListingDone}
 	for _, it := range items {
 		it.ID, it.FolderID = pfID(route, it.ID), folderID
 		page.Changes = append(page.Changes, mailbox.Change{Kind: mailbox.ChangeCreated, Item: it})

@@ -312,7 +312,7 @@ func (m *Mailbox) archiveChanges(ctx context.Context, folderID, state string) (m
 	} else if err := m.ownLink(op, state); err != nil {
 		return mailbox.ChangePage{}, err
 	}
-	return listingPage(ctx, m, op, u, func(w ieListItem) mailbox.Item { return m.archiveItem(w, folderID) })
+	return listingPage(ctx, m, op, u, state != "" && state != listingDone, func(w ieListItem) mailbox.Item { return m.archiveItem(w, folderID) })
 }
 
 // archiveItems pages through an archive folder's items.

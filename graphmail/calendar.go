@@ -474,19 +474,19 @@ func (m *Mailbox) eventChanges(ctx context.Context, folderID, state string) (mai
 	} else if err := m.ownLink(op, state); err != nil {
 		return mailbox.ChangePage{}, err
 	}
-	return listingPage(ctx, m, op, u, func(g graphEvent) mailbox.Item {
+	return listingPage(ctx, m, op, u, state != "" && state != listingDone, func(g graphEvent) mailbox.Item {
 		m.remember(g.ID, mailbox.KindCalendar, folderID)
 		return eventItem(g, folderID)
 	})
 }
 
 // listingPage is one page of a listing round (ChangePage.Listing).
-func listingPage[T any](ctx context.Context, m *Mailbox, op, u string, item func(T) mailbox.Item) (mailbox.ChangePage, error) {
+func listingPage[T any](ctx context.Context, m *Mailbox, op, u string, resumed bool, item func(T) mailbox.Item) (mailbox.ChangePage, error) {
 	page, err := getPage[T](ctx, m, op, u, preferPageSize())
 	if err != nil {
 		return mailbox.ChangePage{}, err
 	}
-	out := mailbox.ChangePage{Listing: true, State: listingDone}
+	out := mailbox.ChangePage{Listing: true, Resumed: resumed, State: listingDone}
 	for _, v := range page.Value {
 		out.Changes = append(out.Changes, mailbox.Change{Kind: mailbox.ChangeCreated, Item: item(v)})
 	}

@@ -181,4 +181,8 @@ type ChangePage struct {
 	// its current ChangeKey, and the engine takes a copied item that the
 	// complete listing does not name as deleted at the source.
 	Listing bool
+	// Resumed (Listing only) marks a page that continues a round an
+	// earlier call began: a run that starts there has not seen the
+	// round's earlier pages, so it cannot tell what is gone.
+	Resumed bool
 }
