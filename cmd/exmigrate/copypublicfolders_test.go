@@ -54,6 +54,10 @@ func TestCopyPublicFoldersBetweenExchangeOrganisations(t *testing.T) {
 	if err := os.WriteFile(l.ConfigPath, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Part of the tree lives in a content mailbox of its own: its content
+	// requests must name that mailbox (PR_REPLICA_LIST), on both sides.
+	l.EWS.PublicFolder("Projects").SetContentMailbox("5c0f7e3a-1b2d-4e6f-8a9b-0c1d2e3f4a5b")
+	other.PublicFolder("Projects").SetContentMailbox("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
 	args := []string{"copy", "--config", l.ConfigPath, "--from", "onprem", "--to", "northwind", "--public-folders"}
 	code, out, stderr := run(t, args...)
 	if code != 0 {
@@ -70,6 +74,9 @@ func TestCopyPublicFoldersBetweenExchangeOrganisations(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^pf-hierarchy@contoso\.com +pf@northwind\.com +` + fmt.Sprint(want) + ` .* ok$`).MatchString(out) {
 		t.Errorf("the summary's public folder row does not say %d copied, ok:\n%s", want, out)
+	}
+	if a, b := l.EWS.PublicFolderRouteMisses(), other.PublicFolderRouteMisses(); a != 0 || b != 0 {
+		t.Errorf("content requests that named the wrong public folder mailbox: %d at the source, %d at the target", a, b)
 	}
 	writes := other.Writes()
 	if code, out, _ := run(t, args...); code != 0 || other.Writes() != writes {
