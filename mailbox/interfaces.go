@@ -107,6 +107,24 @@ type Fingerprinter interface {
 	Fingerprints(ctx context.Context, folderID string, fn func(itemID, fingerprint string) error) error
 }
 
+// BatchReader is a source that reads several items' content in one
+// request (EWS GetItem and ExportItems take many ids): at a network's
+// latency that is most of a copy's time. fn is called once per item, in
+// the order given, with its content (valid only during the call) or that
+// item's own error; a failure of the whole request is ReadBatch's error.
+// The caller bounds the batch by count and by the listing's sizes.
+type BatchReader interface {
+	ReadBatch(ctx context.Context, items []Item, format Format, fn func(it Item, body io.Reader, err error) error) error
+}
+
+// DialectAccepter is a side that can be told, after the fidelity probe
+// found it takes another service's full-fidelity data, to accept that
+// dialect from then on (for every mailbox of its client): its
+// Capabilities then declare those writes.
+type DialectAccepter interface {
+	AcceptDialect(dialect string)
+}
+
 // FingerprintReader is a source that does not fill Item.Fingerprint in its
 // listings: it reads one item's fingerprint on demand (one request). The
 // engine asks only for an item it is about to write in full fidelity to a

@@ -22,12 +22,6 @@ import (
 // import again after a crash must be seen to survive. The verdict is kept
 // in the state and reused by later passes; --reprobe asks again.
 
-// dialectAccepter is a target that can be told that a probe found it
-// takes another service's full-fidelity data (graphmail: EWS export data).
-type dialectAccepter interface {
-	AcceptDialect(dialect string)
-}
-
 // fidelityPlan is what the decision gives the copy.
 type fidelityPlan struct {
 	refused map[mailbox.Kind]string
@@ -151,7 +145,7 @@ func applyVerdict(out io.Writer, pair string, res engine.ProbeResult, dst dispat
 		return p
 	}
 	p := fidelityPlan{accept: res.Dialect}
-	if a, ok := dst.(dialectAccepter); ok {
+	if a, ok := dst.(mailbox.DialectAccepter); ok {
 		a.AcceptDialect(res.Dialect)
 	}
 	fmt.Fprintf(out, "Fidelity probe %s: the target takes the source's %s data (%s)\n", pair, res.Dialect, strings.Join(lines, ", "))
