@@ -972,6 +972,7 @@ func (r *mailboxRun) markGone(ctx context.Context, src mailbox.Folder, seen *sou
 }
 
 func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, page mailbox.ChangePage, onTarget *targetIndex, fr *FolderResult, seen *sourceSet) error {
+	pf := r.newPrefetch(ctx, fr.Store, page.Changes)
 	work := make(chan mailbox.Change)
 	errs := make(chan error, r.opts.ItemWorkers)
 	ctx, cancel := context.WithCancel(ctx)
@@ -983,7 +984,7 @@ func (r *mailboxRun) applyPage(ctx context.Context, src, tgt mailbox.Folder, tgt
 			defer wg.Done()
 			for ch := range work {
 				seen.add(ch, r.key)
-				if err := r.applyChange(ctx, src, tgt, tgtPath, ch, onTarget, fr); err != nil {
+				if err := r.applyChange(ctx, src, tgt, tgtPath, ch, onTarget, pf, fr); err != nil {
 					errs <- err
 					cancel()
 					return
@@ -1010,7 +1011,7 @@ feed:
 	return sendErr
 }
 
-func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, ch mailbox.Change, onTarget *targetIndex, fr *FolderResult) error {
+func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, tgtPath string, ch mailbox.Change, onTarget *targetIndex, pf *prefetch, fr *FolderResult) error {
 	it := ch.Item
 	switch ch.Kind {
 	case mailbox.ChangeDeleted:
@@ -1151,7 +1152,10 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 					return nil
 				}
 			}
-			body, err := r.src.OpenItem(ctx, it.ID, route.Format)
+			body, batched, err := pf.take(ctx, it, route.Format)
+			if !batched && err == nil {
+				body, err = r.src.OpenItem(ctx, it.ID, route.Format)
+			}
 			if err != nil {
 				return err
 			}

@@ -42,6 +42,7 @@ const (
 	OpUpdateItem     Op = "UpdateItem"
 	OpDeleteItem     Op = "DeleteItem"
 	OpFingerprints   Op = "Fingerprints"
+	OpReadBatch      Op = "ReadBatch"
 )
 
 // Fault is a failure injected into the next calls of one operation.
@@ -529,13 +530,27 @@ func parseState(s string) (gen, pos int64, rest []string, ok bool) {
 
 // OpenItem streams an item's body in the format it was written in.
 func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
-	st, fault, err := m.lock(ctx, OpOpenItem)
+	_, fault, err := m.lock(ctx, OpOpenItem)
 	if err != nil {
 		return nil, err
 	}
-	defer m.unlock()
+	m.unlock()
 	if fault != nil {
 		return nil, fault.Err
+	}
+	return m.open(ctx, itemID, format)
+}
+
+// open is OpenItem without counting the call.
+func (m *Mailbox) open(ctx context.Context, itemID string, format mailbox.Format) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	st := m.s.mailboxes[strings.ToLower(m.address)]
+	if st == nil {
+		return nil, fmt.Errorf("memory: %s: %w", m.address, mailbox.ErrMailboxNotFound)
 	}
 	it := st.items[itemID]
 	if it == nil || it.incomplete {
@@ -555,6 +570,45 @@ func (m *Mailbox) OpenItem(ctx context.Context, itemID string, format mailbox.Fo
 		return os.Open(it.file)
 	}
 	return io.NopCloser(bytes.NewReader(it.body)), nil
+}
+
+// ReadBatch reads several items' content in one call (mailbox.BatchReader),
+// each as OpenItem would (and counted as one), with an item's own error.
+func (m *Mailbox) ReadBatch(ctx context.Context, items []mailbox.Item, format mailbox.Format, fn func(mailbox.Item, io.Reader, error) error) error {
+	_, fault, err := m.lock(ctx, OpReadBatch)
+	if err != nil {
+		return err
+	}
+	m.unlock()
+	if fault != nil {
+		return fault.Err
+	}
+	for _, it := range items {
+		// Each item of the batch is one read: a fault on OpOpenItem is
+		// that item's error in the batch's answer.
+		m.s.mu.Lock()
+		f := m.s.call(OpOpenItem)
+		m.s.mu.Unlock()
+		var rc io.ReadCloser
+		var err error
+		if f != nil && f.Err != nil {
+			err = f.Err
+		} else {
+			rc, err = m.open(ctx, it.ID, format)
+		}
+		if err != nil {
+			if err := fn(it, nil, err); err != nil {
+				return err
+			}
+			continue
+		}
+		err = fn(it, rc, nil)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (m *Mailbox) storeOf(st *store, it *item) mailbox.Scope {

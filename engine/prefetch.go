@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/exmigrate/exmigrate/mailbox"
+)
+
+// A source that reads many items in one request (mailbox.BatchReader: EWS
+// GetItem and ExportItems take many ids) is read in batches: at a real
+// network's latency one request per item is most of a copy's time. The
+// small items of a page that will be written are grouped in page order,
+// by the format their kind moves in, up to batchItems items and
+// batchBytes bytes (from the listing's sizes); the first worker that
+// needs an item of a batch reads the whole batch, and the others take
+// their item's body from it. A body is handed out once (a retry reads
+// the item alone), and a batch is dropped as soon as its last body is
+// taken, so at most about one batch per worker is held in memory.
+
+const (
+	// batchItems and batchBytes bound one batch read.
+	batchItems = 64
+	batchBytes = 4 << 20
+	// batchItemMax is the largest item read in a batch; a larger one is
+	// streamed alone.
+	batchItemMax = 512 << 10
+)
+
+// prefetch holds the batches of one page.
+type prefetch struct {
+	src     mailbox.BatchReader
+	mu      sync.Mutex
+	batchOf map[string]*batch // item id -> its batch
+}
+
+type batch struct {
+	items  []mailbox.Item
+	format mailbox.Format
+	once   sync.Once
+	err    error
+	// bodies are the fetched contents by item id, or the item's own error.
+	bodies map[string][]byte
+	errs   map[string]error
+	left   int
+}
+
+// newPrefetch plans the batches of a page's items that need a body read;
+// nil when the source does not read in batches or nothing qualifies.
+func (r *mailboxRun) newPrefetch(ctx context.Context, store mailbox.Scope, changes []mailbox.Change) *prefetch {
+	br, ok := r.src.(mailbox.BatchReader)
+	if !ok || r.opts.DryRun {
+		return nil
+	}
+	p := &prefetch{src: br, batchOf: map[string]*batch{}}
+	open := map[mailbox.Format]*batch{}
+	var openBytes = map[mailbox.Format]int64{}
+	for _, ch := range changes {
+		it := ch.Item
+		if ch.Kind != mailbox.ChangeCreated && ch.Kind != mailbox.ChangeUpdated || it.ID == "" || it.SizeBytes <= 0 || it.SizeBytes > batchItemMax {
+			continue
+		}
+		route, gap := r.route(store, it.Kind())
+		if gap != nil {
+			continue
+		}
+		// Only an item that is not copied yet needs its body (a typed
+		// item's update reads its own).
+		rec, found, err := r.c.Store.Item(ctx, r.job.ID, SourceID(r.key, it.ID))
+		if err != nil || found && rec.Outcome != ItemPending {
+			continue
+		}
+		b := open[route.Format]
+		if b == nil || len(b.items) >= batchItems || openBytes[route.Format]+it.SizeBytes > batchBytes {
+			b = &batch{format: route.Format}
+			open[route.Format], openBytes[route.Format] = b, 0
+		}
+		b.items = append(b.items, it)
+		b.left++
+		openBytes[route.Format] += it.SizeBytes
+		p.batchOf[it.ID] = b
+	}
+	if len(p.batchOf) == 0 {
+		return nil
+	}
+	return p
+}
+
+// take returns the body of an item read in its batch, reading the batch
+// first if no worker has; ok is false when the item is not in a batch or
+// its body was taken before (the caller reads it alone).
+func (p *prefetch) take(ctx context.Context, it mailbox.Item, format mailbox.Format) (io.ReadCloser, bool, error) {
+	if p == nil {
+		return nil, false, nil
+	}
+	p.mu.Lock()
+	b := p.batchOf[it.ID]
+	delete(p.batchOf, it.ID) // handed out once
+	p.mu.Unlock()
+	if b == nil || b.format != format {
+		return nil, false, nil
+	}
+	b.once.Do(func() { b.err = b.read(ctx, p.src) })
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	body, have := b.bodies[it.ID]
+	ierr := b.errs[it.ID]
+	delete(b.bodies, it.ID)
+	delete(b.errs, it.ID)
+	if b.left--; b.left == 0 {
+		b.bodies, b.errs = nil, nil
+	}
+	switch {
+	case b.err != nil:
+		// The batch request failed as a whole: the item is read alone,
+		// where the engine's retries apply to it.
+		return nil, false, nil
+	case ierr != nil:
+		return nil, true, ierr
+	case !have:
+		return nil, false, nil
+	}
+	return io.NopCloser(bytes.NewReader(body)), true, nil
+}
+
+// read fetches the batch's bodies.
+func (b *batch) read(ctx context.Context, src mailbox.BatchReader) error {
+	bodies := make(map[string][]byte, len(b.items))
+	errs := map[string]error{}
+	err := src.ReadBatch(ctx, b.items, b.format, func(it mailbox.Item, body io.Reader, err error) error {
+		if err != nil {
+			errs[it.ID] = err
+			return nil
+		}
+		data, rerr := io.ReadAll(body)
+		if rerr != nil {
+			errs[it.ID] = rerr
+			return nil
+		}
+		bodies[it.ID] = data
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	b.bodies, b.errs = bodies, errs
+	return err
+}
