@@ -79,12 +79,19 @@ func (m *Mailbox) Capabilities() mailbox.Capabilities {
 	// Items are read only (ExportItems takes any item id; reading there
 	// is inferred, unverified on a server; writing there is not
 	// documented, items.md E8).
+	accepted := m.c.dialects.list()
 	for _, store := range []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive, mailbox.ScopeRecoverable} {
 		for _, k := range mailbox.Kinds() {
 			p := mailbox.Path{Store: store, Kind: k, Format: mailbox.FormatFullFidelity, Dialect: mailbox.DialectEWS}
 			caps.Reads = append(caps.Reads, p)
 			if store != mailbox.ScopeRecoverable && m.c.cfg.FullFidelity {
 				caps.Writes = append(caps.Writes, p)
+				// Another service's data, where a probe found the
+				// server takes it (AcceptDialect).
+				for _, d := range accepted {
+					p.Dialect = d
+					caps.Writes = append(caps.Writes, p)
+				}
 			}
 		}
 	}

@@ -33,6 +33,9 @@ type Client struct {
 	tls  *tls.Config
 	log  *slog.Logger
 	pool *pool
+	// dialects are the foreign full-fidelity dialects the client's
+	// uploads take (AcceptDialect), shared by all its Mailboxes.
+	dialects dialectSet
 }
 
 // NewClient validates cfg and returns a client. It does not contact the server; call Check.

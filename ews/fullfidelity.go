@@ -5,7 +5,9 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -217,7 +219,7 @@ func (c *Client) stamp(ctx context.Context, mbx, itemID, class, sourceID string)
 // staging, stamps it and moves it into folderID; a failed stamp or move
 // removes the upload (see the comment above and staging.go).
 func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
-	if err := ewsDialect(p); err != nil {
+	if err := m.checkDialect(ctx, p); err != nil {
 		return "", err
 	}
 	if p.Size >= 0 && p.Size > maxUploadBytes {
@@ -269,7 +271,7 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 // its new content and no stamp; it is not deleted (it holds the copy),
 // and the caller, which knows the item's id, updates it again.
 func (m *Mailbox) updateFullFidelity(ctx context.Context, itemID string, p mailbox.Payload) error {
-	if err := ewsDialect(p); err != nil {
+	if err := m.checkDialect(ctx, p); err != nil {
 		return err
 	}
 	if p.Size >= 0 && p.Size > maxUploadBytes {
@@ -308,14 +310,65 @@ func (m *Mailbox) updateFullFidelity(ctx context.Context, itemID string, p mailb
 	return nil
 }
 
-// ewsDialect refuses, before anything is read or sent, a stream of
-// another dialect: UploadItems takes only ExportItems output (items.md
-// E1). A payload that names no dialect is taken as EWS data.
-func ewsDialect(p mailbox.Payload) error {
-	if p.Dialect != "" && p.Dialect != mailbox.DialectEWS {
-		return mailbox.Permanent(fmt.Errorf("ews: upload %s: a %s stream: UploadItems takes ExportItems data only: %w", p.SourceID, p.Dialect, mailbox.ErrUnsupported))
+// dialectSet is the foreign dialects a client was told to accept: set
+// once by the probe's verdict, read by every write and Capabilities from
+// any goroutine.
+type dialectSet struct {
+	mu  sync.RWMutex
+	set map[string]bool
+}
+
+func (d *dialectSet) add(dialect string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.set == nil {
+		d.set = map[string]bool{}
 	}
-	return nil
+	d.set[dialect] = true
+}
+
+func (d *dialectSet) has(dialect string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.set[dialect]
+}
+
+// list is the accepted dialects, sorted so Capabilities is stable.
+func (d *dialectSet) list() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]string, 0, len(d.set))
+	for k := range d.set {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AcceptDialect makes the client (every Mailbox of it, from now on) take
+// full-fidelity streams of another service's dialect, once the fidelity
+// probe found the server's UploadItems takes them (Microsoft documents
+// only ExportItems output, items.md E1): Capabilities then declare those
+// writes where EWS data is written, and CreateItem and UpdateItem send
+// them. EWS's own dialect and the empty name change nothing.
+func (m *Mailbox) AcceptDialect(dialect string) {
+	if dialect == "" || dialect == mailbox.DialectEWS {
+		return
+	}
+	m.c.dialects.add(dialect)
+}
+
+// checkDialect refuses, before anything is read or sent, a stream of
+// another dialect: UploadItems is documented to take ExportItems output
+// only (items.md E1). A foreign stream goes to the server when the client
+// was told to accept its dialect (AcceptDialect), or within the fidelity
+// probe (mailbox.IsProbe), whose scratch write lets the server's answer
+// decide. A payload that names no dialect is taken as EWS data.
+func (m *Mailbox) checkDialect(ctx context.Context, p mailbox.Payload) error {
+	if p.Dialect == "" || p.Dialect == mailbox.DialectEWS || m.c.dialects.has(p.Dialect) || mailbox.IsProbe(ctx) {
+		return nil
+	}
+	return mailbox.Permanent(fmt.Errorf("ews: upload %s: a %s stream: UploadItems takes ExportItems data only (unless a fidelity probe found this server takes it): %w", p.SourceID, p.Dialect, mailbox.ErrUnsupported))
 }
 
 // DeleteItem removes an item the tool wrote (mailbox.Deleter): DeleteItem

@@ -13,6 +13,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/ews"
 	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/internal/fakestream"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mailbox/mailboxtest"
 )
@@ -359,5 +360,112 @@ func TestFullFidelityDialectAndDelete(t *testing.T) {
 	}
 	if err := box.DeleteItem(ctx, id); !errors.Is(err, mailbox.ErrNotFound) {
 		t.Errorf("deleting it again: %v, want ErrNotFound", err)
+	}
+}
+
+// graphStream is the stream of an item as the Graph fake's exportItems
+// would write it: the EWS export of id relabelled with Graph's dialect.
+func graphStream(t *testing.T, box *ews.Mailbox, id string) []byte {
+	t.Helper()
+	fi, err := fakestream.Decode(readAll(t, box, id, mailbox.FormatFullFidelity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi.Dialect = fakestream.DialectGraph
+	data, err := fakestream.Encode(fi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// declares reports whether caps declare a full-fidelity write of dialect
+// into the primary store for kind.
+func declares(caps mailbox.Capabilities, kind mailbox.Kind, dialect string) bool {
+	return slices.ContainsFunc(caps.Writes, func(p mailbox.Path) bool {
+		return p.Store == mailbox.ScopePrimary && p.Kind == kind && p.Format == mailbox.FormatFullFidelity && p.Dialect == dialect
+	})
+}
+
+// TestFullFidelityForeignDialect: a Graph-dialect stream is refused before
+// anything is read or sent, except within the fidelity probe, where the
+// server's answer decides (the fake taking or refusing foreign streams);
+// after AcceptDialect, every Mailbox of the client declares and takes it,
+// and another client does not.
+func TestFullFidelityForeignDialect(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddMailbox(ffTarget)
+	ctx := context.Background()
+	src, dst := e.c.Mailbox(testMailbox), e.c.Mailbox(ffTarget)
+	id := e.mb.Root("inbox").AddItem(ewstest.Item{MIME: mime("Foreign", 300)})
+	data := graphStream(t, src, id)
+	payload := func(sid string) mailbox.Payload {
+		return mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: sid, Format: mailbox.FormatFullFidelity,
+			Dialect: mailbox.DialectGraph, Body: bytes.NewReader(data), Size: int64(len(data))}
+	}
+	inbox := func() int { return len(e.srv.AddMailbox(ffTarget).Root("inbox").Items()) }
+
+	// Outside a probe, before AcceptDialect: refused, nothing read or sent.
+	e.srv.AcceptForeignStreams(true)
+	before := e.srv.Requests("")
+	read := false
+	_, err := dst.CreateItem(ctx, "inbox", mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: "g0",
+		Format: mailbox.FormatFullFidelity, Dialect: mailbox.DialectGraph, Body: failingReader{&read}, Size: 10})
+	if !errors.Is(err, mailbox.ErrUnsupported) || !mailbox.IsPermanent(err) || read || e.srv.Requests("") != before {
+		t.Fatalf("outside a probe: %v (read %v, %d requests), want a permanent ErrUnsupported before anything", err, read, e.srv.Requests("")-before)
+	}
+	if declares(dst.Capabilities(), mailbox.KindMail, mailbox.DialectGraph) {
+		t.Fatal("Capabilities declare Graph data before AcceptDialect")
+	}
+
+	// Within a probe, the server decides: refused by a server that
+	// takes ExportItems data only, taken by one that takes foreign data.
+	e.srv.AcceptForeignStreams(false)
+	pctx := mailbox.WithProbe(ctx)
+	if _, err := dst.CreateItem(pctx, "inbox", payload("g1")); err == nil || errors.Is(err, mailbox.ErrUnsupported) || e.srv.Requests("UploadItems") != 1 {
+		t.Fatalf("probe, server refusing: %v after %d uploads, want the server's refusal", err, e.srv.Requests("UploadItems"))
+	}
+	e.srv.AcceptForeignStreams(true)
+	pid, err := dst.CreateItem(pctx, "inbox", payload("g2"))
+	if err != nil {
+		t.Fatalf("probe, server accepting: %v", err)
+	}
+	if got, ok, err := dst.FindBySourceID(ctx, "inbox", "g2"); err != nil || !ok || got != pid || inbox() != 1 {
+		t.Fatalf("the probe's upload: found %v %s (%v), inbox holds %d; want it stamped alone", ok, got, err, inbox())
+	}
+
+	// AcceptDialect on one Mailbox switches the client, concurrently
+	// with readers of its capabilities.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() { defer wg.Done(); src.Capabilities(); src.AcceptDialect(mailbox.DialectGraph) }()
+	}
+	wg.Wait()
+	for _, k := range mailbox.Kinds() {
+		if !declares(dst.Capabilities(), k, mailbox.DialectGraph) || !declares(dst.Capabilities(), k, mailbox.DialectEWS) {
+			t.Errorf("after AcceptDialect, %s: full-fidelity writes of both dialects not declared", k)
+		}
+	}
+	if r, err := mailbox.PlanRoute(mailbox.Capabilities{Reads: []mailbox.Path{{Store: mailbox.ScopePrimary, Kind: mailbox.KindMail,
+		Format: mailbox.FormatFullFidelity, Dialect: mailbox.DialectGraph}}}, dst.Capabilities(), mailbox.ScopePrimary, mailbox.ScopePrimary, mailbox.KindMail); err != nil || r.Format != mailbox.FormatFullFidelity {
+		t.Errorf("a Graph source's mail plans as %+v (%v), want full fidelity", r, err)
+	}
+	nid, err := dst.CreateItem(ctx, "inbox", payload("g3"))
+	if err != nil {
+		t.Fatalf("after AcceptDialect: %v", err)
+	}
+	if err := dst.UpdateItem(ctx, nid, payload("g3")); err != nil {
+		t.Fatalf("update after AcceptDialect: %v", err)
+	}
+	if inbox() != 2 {
+		t.Errorf("the inbox holds %d items, want 2", inbox())
+	}
+	other := e.client(t, nil).Mailbox(ffTarget)
+	if declares(other.Capabilities(), mailbox.KindMail, mailbox.DialectGraph) {
+		t.Error("another client declares Graph data")
+	}
+	if _, err := other.CreateItem(ctx, "inbox", payload("g4")); !errors.Is(err, mailbox.ErrUnsupported) {
+		t.Errorf("another client: %v, want ErrUnsupported", err)
 	}
 }
