@@ -63,3 +63,38 @@ func TestRecoverableItemsIntoTheCloud(t *testing.T) {
 		t.Errorf("second pass copied %d, wrote %d", res.ItemsCopied, e.lab.Graph.Writes()-w)
 	}
 }
+
+// TestArchiveIntoTheCloudPreview: with archive: preview on the cloud
+// endpoint, an on-prem online archive goes over EWS ExportItems and Graph's
+// beta import API into the cloud mailbox's archive, once: a second pass
+// writes nothing, and a pass with a new state finds every import by its
+// fingerprint instead of importing it again.
+func TestArchiveIntoTheCloudPreview(t *testing.T) {
+	e := startLab(t, mustScenario(t, storesScenario), lab.Options{GraphFullFidelity: true, GraphTakesEWSStreams: true, GraphArchivePreview: true})
+	entry := csvinput.Entry{Address: "bob@contoso.com", Target: "bob@contoso.onmicrosoft.com", Location: mailbox.LocationOnPrem}
+	opts := testOptions()
+	opts.Stores = []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive}
+	res := e.copyOnce(t, entry, dispatch.Onboarding, opts)
+	if p := engine.ParsePaths(res.Paths)["archive/mail"]; p != string(mailbox.FormatFullFidelity) {
+		t.Fatalf("archive/mail moved as %q (paths %s; gaps %+v)", p, res.Paths, res.Gaps)
+	}
+	want := len(e.lab.EWS.AddMailbox("bob@contoso.com").ArchiveFolder("Inbox").Items())
+	arch := e.lab.Graph.Mailbox(entry.Target).Archive()
+	if arch == nil {
+		t.Fatal("the lab gave the cloud target no archive")
+	}
+	if got := len(arch.Messages("Inbox")); want != 9 || got != want {
+		t.Errorf("the cloud archive's Inbox holds %d of the on-prem archive's %d", got, want)
+	}
+	w := e.lab.Graph.Writes()
+	if res := e.copyOnce(t, entry, dispatch.Onboarding, opts); res.ItemsCopied != 0 || e.lab.Graph.Writes() != w {
+		t.Errorf("second pass copied %d, wrote %d", res.ItemsCopied, e.lab.Graph.Writes()-w)
+	}
+	res = e.copyWithNewStateOpts(t, entry, dispatch.Onboarding, opts)
+	if res.Adopted < int64(want) {
+		t.Errorf("a new state adopted %d items, want at least the archive's %d", res.Adopted, want)
+	}
+	if got := len(arch.Messages("Inbox")); got != want {
+		t.Errorf("after a pass with a new state the cloud archive's Inbox holds %d, want %d", got, want)
+	}
+}
