@@ -1,10 +1,13 @@
 package graphtest
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 func TestArchive(t *testing.T) {
@@ -162,5 +165,33 @@ func TestArchiveAuxiliaryRedirects(t *testing.T) {
 	// Not on v1.0.
 	if a := f.call(t, tok, "GET", admin(aux.MailboxID(), "folders"), nil); a.status != 404 {
 		t.Errorf("auxiliary on v1.0: %d", a.status)
+	}
+}
+
+func TestArchiveSnapshot(t *testing.T) {
+	s := NewServer()
+	fx := s.AddMailbox(alice, mailbox.TypeUser)
+	ar := fx.AddArchive()
+	id := ar.AddMessage("Old/2019", Message{Subject: "archived"})
+	key := ar.SearchKey(id)
+	var buf bytes.Buffer
+	if err := s.Snapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	again := NewServer()
+	if err := again.Restore(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got := again.Mailbox(alice).Archive()
+	if got == nil || got.MailboxID() != ar.MailboxID() || len(got.Messages("Old/2019")) != 1 || got.SearchKey(id) != key ||
+		got.ImportExportFolderID(got.FolderID("Old/2019")) != ar.ImportExportFolderID(ar.FolderID("Old/2019")) {
+		t.Fatalf("restored archive: %+v", got)
+	}
+	if again.Mailbox(alice).MailboxID() != fx.MailboxID() || len(again.Mailbox(alice).Messages("Old/2019")) != 0 {
+		t.Error("the archive's content leaked into the primary")
+	}
+	ar.ExpandFolder("Old/2019")
+	if err := s.Snapshot(&bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "auxiliary") {
+		t.Errorf("a snapshot with an auxiliary archive: %v", err)
 	}
 }

@@ -124,6 +124,8 @@ type snapMailbox struct {
 	// default calendar and list, empty.
 	Calendars *snapCalendars `json:",omitempty"`
 	Todo      *snapTodo      `json:",omitempty"`
+	// Archive is the mailbox's online archive (AddArchive), nil without.
+	Archive *snapMailbox `json:",omitempty"`
 }
 
 type snapCalendars struct {
@@ -217,62 +219,81 @@ func (s *Server) snapDocLocked(cfg snapConfig) (*snapDoc, error) {
 	doc.OnPrem = sortedKeys(s.onPrem)
 	for _, k := range sortedKeys(s.mailboxes) {
 		mb := s.mailboxes[k]
-		sm := snapMailbox{Address: mb.address, Type: mb.typ, RootID: mb.rootID, Removed: snapTombs(mb.removed), Rules: mb.rules,
-			MaxSendSize: mb.maxSend, MaxReceiveSize: mb.maxReceive}
-		var walk func(id string)
-		walk = func(id string) {
-			f := mb.folders[id]
-			if f == nil {
-				return
-			}
-			sm.Folders = append(sm.Folders, snapFolder{ID: f.id, ParentID: f.parentID, Name: f.name, WellKnown: f.wellKnown,
-				Class: f.class, Hidden: f.hidden, Created: f.created})
-			for _, c := range f.children {
-				walk(c)
-			}
+		sm, err := snapMailboxOf(mb, cfg)
+		if err != nil {
+			return nil, err
 		}
-		walk(mb.rootID)
-		// The trees outside the IPM subtree (Recoverable Items), after it.
-		for _, id := range sortedKeys(mb.folders) {
-			if f := mb.folders[id]; f.parentID == "" && id != mb.rootID {
-				walk(id)
+		if a := mb.archiveBox; a != nil {
+			if len(a.aux) > 0 {
+				return nil, fmt.Errorf("graphtest: snapshot: the archive of %s has auxiliary archives (ExpandFolder), which snapshots do not keep", mb.address)
 			}
-		}
-		if len(sm.Folders) != len(mb.folders) {
-			return nil, fmt.Errorf("graphtest: snapshot: %d folders of %s are not below its root", len(mb.folders)-len(sm.Folders), mb.address)
-		}
-		msgs := slices.Collect(maps.Values(mb.messages))
-		slices.SortFunc(msgs, func(a, b *Message) int { return strings.Compare(a.ID, b.ID) })
-		for _, m := range msgs {
-			sm2 := snapMessage{Message: *m, ChangeKey: m.changeKey, Seq: m.seq, CreatedSeq: m.createdSeq}
-			if cfg.baseMIME != nil && m.MIME != nil {
-				if sum := sha256.Sum256(m.MIME); cfg.baseMIME[sum] != nil {
-					sm2.MIME, sm2.BaseMIMESHA256 = nil, hex.EncodeToString(sum[:])
-				}
+			as, err := snapMailboxOf(a, cfg)
+			if err != nil {
+				return nil, err
 			}
-			if cfg.externalMin > 0 || cfg.external != nil {
-				sm2.Attachments = slices.Clone(m.Attachments)
-				for i := range sm2.Attachments {
-					a := &sm2.Attachments[i]
-					if a.Data == nil {
-						continue
-					}
-					out := (cfg.externalMin > 0 && int64(len(a.Data)) >= cfg.externalMin) || (cfg.external != nil && cfg.external(a.SHA256, a.Size))
-					// Restore checks the bytes it gets back against the
-					// digest, so only a true digest may stand for them.
-					if out && int64(len(a.Data)) == a.Size && sha256.Sum256(a.Data) == a.SHA256 {
-						a.Data = nil
-						sm2.External = append(sm2.External, i)
-					}
-				}
-			}
-			sm.Messages = append(sm.Messages, sm2)
+			sm.Archive = &as
 		}
-		sm.Contacts = snapContactsOf(mb)
-		sm.Calendars, sm.Todo = snapCalendarsOf(mb), snapTodoOf(mb)
 		doc.Mailboxes = append(doc.Mailboxes, sm)
 	}
 	return doc, nil
+}
+
+// snapMailboxOf is one mailbox (or archive) of a snapshot.
+func snapMailboxOf(mb *mbox, cfg snapConfig) (snapMailbox, error) {
+	sm := snapMailbox{Address: mb.address, Type: mb.typ, RootID: mb.rootID, Removed: snapTombs(mb.removed), Rules: mb.rules,
+		MaxSendSize: mb.maxSend, MaxReceiveSize: mb.maxReceive}
+	var walk func(id string)
+	walk = func(id string) {
+		f := mb.folders[id]
+		if f == nil {
+			return
+		}
+		sm.Folders = append(sm.Folders, snapFolder{ID: f.id, ParentID: f.parentID, Name: f.name, WellKnown: f.wellKnown,
+			Class: f.class, Hidden: f.hidden, Created: f.created})
+		for _, c := range f.children {
+			walk(c)
+		}
+	}
+	walk(mb.rootID)
+	// The trees outside the IPM subtree (Recoverable Items), after it.
+	for _, id := range sortedKeys(mb.folders) {
+		if f := mb.folders[id]; f.parentID == "" && id != mb.rootID {
+			walk(id)
+		}
+	}
+	if len(sm.Folders) != len(mb.folders) {
+		return snapMailbox{}, fmt.Errorf("graphtest: snapshot: %d folders of %s are not below its root", len(mb.folders)-len(sm.Folders), mb.address)
+	}
+	msgs := slices.Collect(maps.Values(mb.messages))
+	slices.SortFunc(msgs, func(a, b *Message) int { return strings.Compare(a.ID, b.ID) })
+	for _, m := range msgs {
+		sm2 := snapMessage{Message: *m, ChangeKey: m.changeKey, Seq: m.seq, CreatedSeq: m.createdSeq}
+		if cfg.baseMIME != nil && m.MIME != nil {
+			if sum := sha256.Sum256(m.MIME); cfg.baseMIME[sum] != nil {
+				sm2.MIME, sm2.BaseMIMESHA256 = nil, hex.EncodeToString(sum[:])
+			}
+		}
+		if cfg.externalMin > 0 || cfg.external != nil {
+			sm2.Attachments = slices.Clone(m.Attachments)
+			for i := range sm2.Attachments {
+				a := &sm2.Attachments[i]
+				if a.Data == nil {
+					continue
+				}
+				out := (cfg.externalMin > 0 && int64(len(a.Data)) >= cfg.externalMin) || (cfg.external != nil && cfg.external(a.SHA256, a.Size))
+				// Restore checks the bytes it gets back against the
+				// digest, so only a true digest may stand for them.
+				if out && int64(len(a.Data)) == a.Size && sha256.Sum256(a.Data) == a.SHA256 {
+					a.Data = nil
+					sm2.External = append(sm2.External, i)
+				}
+			}
+		}
+		sm.Messages = append(sm.Messages, sm2)
+	}
+	sm.Contacts = snapContactsOf(mb)
+	sm.Calendars, sm.Todo = snapCalendarsOf(mb), snapTodoOf(mb)
+	return sm, nil
 }
 
 // Restore replaces the server's store with a snapshot written by Snapshot.
@@ -319,6 +340,9 @@ func (s *Server) Restore(r io.Reader, opts ...SnapshotOption) error {
 		}
 		if mb.resolveFolder(recoverableDeletions) == nil {
 			mb.initRecoverable(s) // older snapshots have none
+		}
+		if a := mb.archiveBox; a != nil && a.resolveFolder(recoverableDeletions) == nil {
+			a.initRecoverable(s)
 		}
 	}
 	s.uploads = map[string]*uploadSession{}
@@ -367,93 +391,112 @@ func buildStore(doc *snapDoc, cfg snapConfig) (*store, error) {
 		if sm.Address == "" || st.mailboxes[key] != nil {
 			return nil, bad("mailbox %q is empty or listed twice", sm.Address)
 		}
-		mb := &mbox{address: sm.Address, typ: sm.Type, rootID: sm.RootID, folders: map[string]*folder{},
-			messages: map[string]*Message{}, removed: map[string][]tombstone{}, rules: sm.Rules,
-			maxSend: sm.MaxSendSize, maxReceive: sm.MaxReceiveSize}
-		if mb.maxSend < 0 || mb.maxSend > MaxMessageSizeLimit || mb.maxReceive < 0 || mb.maxReceive > MaxMessageSizeLimit {
-			return nil, bad("message size limits %d/%d of %s are out of range", mb.maxSend, mb.maxReceive, sm.Address)
+		mb, err := restoreMailbox(sm, cfg, bad)
+		if err != nil {
+			return nil, err
 		}
-		for _, sf := range sm.Folders {
-			if sf.ID == "" || mb.folders[sf.ID] != nil {
-				return nil, bad("folder %q of %s is empty or listed twice", sf.ID, sm.Address)
+		if sm.Archive != nil {
+			a, err := restoreMailbox(*sm.Archive, cfg, bad)
+			if err != nil {
+				return nil, err
 			}
-			f := &folder{id: sf.ID, parentID: sf.ParentID, name: sf.Name, wellKnown: sf.WellKnown, hidden: sf.Hidden, class: sf.Class, created: sf.Created}
-			if sf.ParentID == "" {
-				if sf.ID != sm.RootID && sf.WellKnown != recoverableRootName {
-					return nil, bad("folder %q of %s has no parent", sf.Name, sm.Address)
-				}
-			} else {
-				p := mb.folders[sf.ParentID]
-				if p == nil {
-					return nil, bad("folder %q of %s comes before its parent", sf.Name, sm.Address)
-				}
-				p.children = append(p.children, f.id)
+			if !strings.EqualFold(a.address, sm.Address) {
+				return nil, bad("the archive of %s is named %s", sm.Address, a.address)
 			}
-			mb.folders[f.id] = f
-		}
-		if mb.folders[mb.rootID] == nil {
-			return nil, bad("mailbox %s has no root folder", sm.Address)
-		}
-		for _, sm2 := range sm.Messages {
-			m := sm2.Message
-			if m.ID == "" || mb.messages[m.ID] != nil || mb.folders[m.FolderID] == nil {
-				return nil, bad("message %q of %s is empty, listed twice or in an unknown folder", m.ID, sm.Address)
-			}
-			m.changeKey, m.seq, m.createdSeq = sm2.ChangeKey, sm2.Seq, sm2.CreatedSeq
-			if sm2.BaseMIMESHA256 != "" {
-				var sum [32]byte
-				if len(sm2.BaseMIMESHA256) != 2*len(sum) {
-					return nil, bad("message %q: BaseMIMESHA256 %q is not a SHA-256", m.ID, sm2.BaseMIMESHA256)
-				}
-				if n, err := hex.Decode(sum[:], []byte(sm2.BaseMIMESHA256)); err != nil || n != len(sum) {
-					return nil, bad("message %q: BaseMIMESHA256 %q is not a SHA-256", m.ID, sm2.BaseMIMESHA256)
-				}
-				b, ok := cfg.baseMIME[sum]
-				if !ok {
-					return nil, fmt.Errorf("%w: the MIME of message %q (%s) was left out for the base server, and no base holding it was given (SnapshotBase)", ErrSnapshot, m.ID, m.Subject)
-				}
-				m.MIME = b
-			}
-			m.Attachments = slices.Clone(m.Attachments)
-			for _, i := range sm2.External {
-				if i < 0 || i >= len(m.Attachments) {
-					return nil, bad("message %q names attachment %d of %d", m.ID, i, len(m.Attachments))
-				}
-				a := &m.Attachments[i]
-				if cfg.resolve == nil {
-					return nil, fmt.Errorf("%w: attachment %q of message %q (%s) was left out of the snapshot and no resolver was given (ResolveAttachments)", ErrSnapshot, a.Name, m.ID, m.Subject)
-				}
-				data, err := cfg.resolve(a.SHA256, a.Size)
-				if err == nil && (int64(len(data)) != a.Size || sha256.Sum256(data) != a.SHA256) {
-					err = errors.New("the resolver gave other bytes")
-				}
-				if err != nil {
-					return nil, fmt.Errorf("%w: attachment %q (%d bytes, SHA-256 %s) of message %q: %v", ErrSnapshot, a.Name, a.Size, hex.EncodeToString(a.SHA256[:]), m.ID, err)
-				}
-				a.Data = data
-			}
-			ensureSearchKey(&m.SearchKey) // older snapshots have none
-			mb.messages[m.ID] = &m
-		}
-		mb.removed = restoreTombs(sm.Removed)
-		if sm.Contacts != nil {
-			if err := restoreContacts(mb, sm.Contacts); err != nil {
-				return nil, bad("contacts of %s: %v", sm.Address, err)
-			}
-		}
-		if sm.Calendars != nil {
-			if err := restoreCalendars(mb, sm.Calendars); err != nil {
-				return nil, bad("calendars of %s: %v", sm.Address, err)
-			}
-		}
-		if sm.Todo != nil {
-			if err := restoreTodo(mb, sm.Todo); err != nil {
-				return nil, bad("To Do lists of %s: %v", sm.Address, err)
-			}
+			a.archive, mb.archiveBox = true, a
 		}
 		st.mailboxes[key] = mb
 	}
 	return st, nil
+}
+
+// restoreMailbox rebuilds one mailbox (or archive) of a snapshot.
+func restoreMailbox(sm snapMailbox, cfg snapConfig, bad func(format string, a ...any) error) (*mbox, error) {
+	mb := &mbox{address: sm.Address, typ: sm.Type, rootID: sm.RootID, folders: map[string]*folder{},
+		messages: map[string]*Message{}, removed: map[string][]tombstone{}, rules: sm.Rules,
+		maxSend: sm.MaxSendSize, maxReceive: sm.MaxReceiveSize}
+	if mb.maxSend < 0 || mb.maxSend > MaxMessageSizeLimit || mb.maxReceive < 0 || mb.maxReceive > MaxMessageSizeLimit {
+		return nil, bad("message size limits %d/%d of %s are out of range", mb.maxSend, mb.maxReceive, sm.Address)
+	}
+	for _, sf := range sm.Folders {
+		if sf.ID == "" || mb.folders[sf.ID] != nil {
+			return nil, bad("folder %q of %s is empty or listed twice", sf.ID, sm.Address)
+		}
+		f := &folder{id: sf.ID, parentID: sf.ParentID, name: sf.Name, wellKnown: sf.WellKnown, hidden: sf.Hidden, class: sf.Class, created: sf.Created}
+		if sf.ParentID == "" {
+			if sf.ID != sm.RootID && sf.WellKnown != recoverableRootName {
+				return nil, bad("folder %q of %s has no parent", sf.Name, sm.Address)
+			}
+		} else {
+			p := mb.folders[sf.ParentID]
+			if p == nil {
+				return nil, bad("folder %q of %s comes before its parent", sf.Name, sm.Address)
+			}
+			p.children = append(p.children, f.id)
+		}
+		mb.folders[f.id] = f
+	}
+	if mb.folders[mb.rootID] == nil {
+		return nil, bad("mailbox %s has no root folder", sm.Address)
+	}
+	for _, sm2 := range sm.Messages {
+		m := sm2.Message
+		if m.ID == "" || mb.messages[m.ID] != nil || mb.folders[m.FolderID] == nil {
+			return nil, bad("message %q of %s is empty, listed twice or in an unknown folder", m.ID, sm.Address)
+		}
+		m.changeKey, m.seq, m.createdSeq = sm2.ChangeKey, sm2.Seq, sm2.CreatedSeq
+		if sm2.BaseMIMESHA256 != "" {
+			var sum [32]byte
+			if len(sm2.BaseMIMESHA256) != 2*len(sum) {
+				return nil, bad("message %q: BaseMIMESHA256 %q is not a SHA-256", m.ID, sm2.BaseMIMESHA256)
+			}
+			if n, err := hex.Decode(sum[:], []byte(sm2.BaseMIMESHA256)); err != nil || n != len(sum) {
+				return nil, bad("message %q: BaseMIMESHA256 %q is not a SHA-256", m.ID, sm2.BaseMIMESHA256)
+			}
+			b, ok := cfg.baseMIME[sum]
+			if !ok {
+				return nil, fmt.Errorf("%w: the MIME of message %q (%s) was left out for the base server, and no base holding it was given (SnapshotBase)", ErrSnapshot, m.ID, m.Subject)
+			}
+			m.MIME = b
+		}
+		m.Attachments = slices.Clone(m.Attachments)
+		for _, i := range sm2.External {
+			if i < 0 || i >= len(m.Attachments) {
+				return nil, bad("message %q names attachment %d of %d", m.ID, i, len(m.Attachments))
+			}
+			a := &m.Attachments[i]
+			if cfg.resolve == nil {
+				return nil, fmt.Errorf("%w: attachment %q of message %q (%s) was left out of the snapshot and no resolver was given (ResolveAttachments)", ErrSnapshot, a.Name, m.ID, m.Subject)
+			}
+			data, err := cfg.resolve(a.SHA256, a.Size)
+			if err == nil && (int64(len(data)) != a.Size || sha256.Sum256(data) != a.SHA256) {
+				err = errors.New("the resolver gave other bytes")
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w: attachment %q (%d bytes, SHA-256 %s) of message %q: %v", ErrSnapshot, a.Name, a.Size, hex.EncodeToString(a.SHA256[:]), m.ID, err)
+			}
+			a.Data = data
+		}
+		ensureSearchKey(&m.SearchKey) // older snapshots have none
+		mb.messages[m.ID] = &m
+	}
+	mb.removed = restoreTombs(sm.Removed)
+	if sm.Contacts != nil {
+		if err := restoreContacts(mb, sm.Contacts); err != nil {
+			return nil, bad("contacts of %s: %v", sm.Address, err)
+		}
+	}
+	if sm.Calendars != nil {
+		if err := restoreCalendars(mb, sm.Calendars); err != nil {
+			return nil, bad("calendars of %s: %v", sm.Address, err)
+		}
+	}
+	if sm.Todo != nil {
+		if err := restoreTodo(mb, sm.Todo); err != nil {
+			return nil, bad("To Do lists of %s: %v", sm.Address, err)
+		}
+	}
+	return mb, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {
