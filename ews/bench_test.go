@@ -40,11 +40,26 @@ func TestFakeServerProcess(t *testing.T) {
 	if mode == "" {
 		t.Skip("helper process for BenchmarkReadMailbox and TestHugeItemHeap")
 	}
-	srv := ewstest.NewServer(ewstest.WithPrefixStyle(ewstest.StylePrefixed))
+	opts := []ewstest.Option{ewstest.WithPrefixStyle(ewstest.StylePrefixed)}
+	if m, lat, ok := strings.Cut(mode, "@"); ok {
+		// "mode@20ms": the fake answers every request that much later.
+		d, err := time.ParseDuration(lat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mode = m
+		opts = append(opts, ewstest.WithLatency(d))
+	}
+	srv := ewstest.NewServer(opts...)
 	srv.AddAccount(testDomain, testUser, testPassword, true)
 	mb := srv.AddMailbox(testMailbox)
 	var folder *ewstest.FolderFixture
 	switch mode {
+	case "mime2k":
+		folder = mb.Folder("Bench")
+		for i := range readMIMEItems {
+			folder.AddItem(ewstest.Item{MIME: mime(fmt.Sprintf("Message %d", i), readMIMESize), IsRead: i%3 == 0})
+		}
 	case "10k":
 		folder = mb.Folder("Bench")
 		for i := range benchItems {
@@ -213,6 +228,99 @@ func BenchmarkReadMailbox(b *testing.B) {
 			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/items, "B/item")
 			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/items, "allocs/item")
 			b.ReportMetric(float64(bytesRead.Load())/items, "MIME-B/item")
+		})
+	}
+}
+
+const (
+	readMIMEItems = 2000
+	readMIMESize  = 6600 // about the median message of a mailbox (issue 16)
+)
+
+// BenchmarkReadMIME reads the MIME of 2,000 items of about 6.6 KB with 4
+// workers (the engine's default per mailbox), one item per GetItem
+// (OpenMIME, as the engine did before issue 16) or ReadBatch of
+// MaxReadBatch items per GetItem, against a fake that answers at once or
+// 20 ms later (a WAN's round trip). The listing is done before the timer.
+//
+//	go test ./ews -run '^$' -bench BenchmarkReadMIME -benchmem
+func BenchmarkReadMIME(b *testing.B) {
+	for _, lat := range []string{"0ms", "20ms"} {
+		b.Run("latency="+lat, func(b *testing.B) {
+			c, folderID := startFake(b, "mime2k@"+lat)
+			box := c.Mailbox(testMailbox)
+			ctx := context.Background()
+			var items []mailbox.Item
+			if err := box.Items(ctx, folderID, func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil {
+				b.Fatal(err)
+			}
+			if len(items) != readMIMEItems {
+				b.Fatalf("listed %d items", len(items))
+			}
+			single := func(batch []mailbox.Item, n *atomic.Int64) error {
+				for _, it := range batch {
+					rc, err := box.OpenItem(ctx, it.ID, mailbox.FormatMIME)
+					if err != nil {
+						return err
+					}
+					k, err := io.Copy(io.Discard, rc)
+					rc.Close()
+					n.Add(k)
+					if err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			batched := func(batch []mailbox.Item, n *atomic.Int64) error {
+				return box.ReadBatch(ctx, batch, mailbox.FormatMIME, func(_ mailbox.Item, r io.Reader, err error) error {
+					if err != nil {
+						return err
+					}
+					k, err := io.Copy(io.Discard, r)
+					n.Add(k)
+					return err
+				})
+			}
+			for _, v := range []struct {
+				name  string
+				read  func([]mailbox.Item, *atomic.Int64) error
+				chunk int
+			}{{"GetItem-per-item", single, 1}, {"ReadBatch", batched, ews.MaxReadBatch}} {
+				b.Run(v.name, func(b *testing.B) {
+					b.ReportAllocs()
+					var bytesRead atomic.Int64
+					for b.Loop() {
+						chunks := make(chan []mailbox.Item, len(items))
+						for i := 0; i < len(items); i += v.chunk {
+							chunks <- items[i:min(i+v.chunk, len(items))]
+						}
+						close(chunks)
+						errc := make(chan error, 4)
+						var wg sync.WaitGroup
+						for range 4 {
+							wg.Add(1)
+							go func() {
+								defer wg.Done()
+								for batch := range chunks {
+									if err := v.read(batch, &bytesRead); err != nil {
+										errc <- err
+										return
+									}
+								}
+							}()
+						}
+						wg.Wait()
+						close(errc)
+						for err := range errc {
+							b.Fatal(err)
+						}
+					}
+					n := float64(readMIMEItems * b.N)
+					b.ReportMetric(n/b.Elapsed().Seconds(), "items/s")
+					b.ReportMetric(float64(bytesRead.Load())/n, "MIME-B/item")
+				})
+			}
 		})
 	}
 }

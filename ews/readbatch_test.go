@@ -1,0 +1,178 @@
+package ews_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/ews"
+	"github.com/exmigrate/exmigrate/ews/ewstest"
+	"github.com/exmigrate/exmigrate/mailbox"
+	"github.com/exmigrate/exmigrate/mailbox/mailboxtest"
+)
+
+// Compile-time: the adapter is a batch reader and a dialect accepter.
+var (
+	_ mailbox.BatchReader     = (*ews.Mailbox)(nil)
+	_ mailbox.DialectAccepter = (*ews.Mailbox)(nil)
+)
+
+const missingID = "QUFNa0FESXxub3RoZXJl"
+
+// TestReadBatch: ReadBatch reads a batch with one request (GetItem for
+// MIME, ExportItems for full fidelity), calling fn in the caller's order
+// with each item's content (the bytes OpenItem reads, a 3 MB item among
+// small ones included, even after the caller left an item unread) or
+// with its own error (a missing item is its ErrNotFound alone); typed
+// items read one by one, still in order.
+func TestReadBatch(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	inbox := e.mb.Root("inbox")
+	for i := range 12 {
+		size := 200 + i*50
+		if i == 5 {
+			size = 3 << 20 // far over the decoder's 32 KB buffers
+		}
+		inbox.AddItem(ewstest.Item{MIME: mime(fmt.Sprintf("Batch %d", i), size), Received: time.Date(2025, 1, 1, 0, i, 0, 0, time.UTC)})
+	}
+	contacts := e.mb.Root("contacts")
+	contacts.AddContact(fullContact())
+	contacts.AddContactGroup(mailboxtest.SampleContactGroup())
+	list := func(folder string) []mailbox.Item {
+		var items []mailbox.Item
+		if err := box.Items(ctx, folder, func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		// A missing item inside and at the end of the batch.
+		items = append(items[:2], append([]mailbox.Item{{ID: missingID, SizeBytes: 10}}, items[2:]...)...)
+		return append(items, mailbox.Item{ID: missingID + "Zz", SizeBytes: 10})
+	}
+	for _, c := range []struct {
+		format   mailbox.Format
+		folder   string
+		op       string
+		requests int64 // for the batch, where it is one request
+	}{
+		{mailbox.FormatMIME, "inbox", "GetItem", 1},
+		{mailbox.FormatFullFidelity, "inbox", "ExportItems", 1},
+		{mailbox.FormatTyped, "contacts", "GetItem", -1},
+	} {
+		t.Run(string(c.format), func(t *testing.T) {
+			items := list(c.folder)
+			want := map[string][]byte{}
+			for _, it := range items {
+				if it.ID[:len(missingID)] != missingID {
+					want[it.ID] = readAll(t, box, it.ID, c.format)
+				}
+			}
+			before := e.srv.Requests(c.op)
+			var order []string
+			err := box.ReadBatch(ctx, items, c.format, func(it mailbox.Item, body io.Reader, err error) error {
+				order = append(order, it.ID)
+				if _, ok := want[it.ID]; !ok {
+					if !errors.Is(err, mailbox.ErrNotFound) || body != nil {
+						t.Errorf("missing item %s: %v, reader %v; want its own ErrNotFound", it.ID, err, body)
+					}
+					return nil
+				}
+				if err != nil {
+					t.Errorf("%s: %v", it.ID, err)
+					return nil
+				}
+				if len(order) == 2 {
+					return nil // left unread: the next item must still be its own
+				}
+				got, err := io.ReadAll(body)
+				if err != nil || !bytes.Equal(got, want[it.ID]) {
+					t.Errorf("%s: %d bytes, %v; want the %d bytes OpenItem reads", it.ID, len(got), err, len(want[it.ID]))
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(order) != len(items) {
+				t.Fatalf("fn saw %d items, want %d", len(order), len(items))
+			}
+			for i, it := range items {
+				if order[i] != it.ID {
+					t.Fatalf("item %d: fn saw %s, want %s (the caller's order)", i, order[i], it.ID)
+				}
+			}
+			if n := e.srv.Requests(c.op) - before; c.requests > 0 && n != c.requests {
+				t.Errorf("%d %s requests for a batch of %d, want %d", n, c.op, len(items), c.requests)
+			}
+		})
+	}
+}
+
+// TestReadBatchLimits: more than MaxReadBatch items is refused before any
+// request; known sizes over MaxExportBatchBytes split the batch; a
+// throttled batch is retried whole; fn's error stops the batch; an
+// unknown format is ErrUnsupported.
+func TestReadBatchLimits(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	inbox := e.mb.Root("inbox")
+	for i := range ews.MaxReadBatch + 1 {
+		inbox.AddItem(ewstest.Item{MIME: mime(fmt.Sprintf("Limit %d", i), 100)})
+	}
+	var items []mailbox.Item
+	if err := box.Items(ctx, "inbox", func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	nop := func(mailbox.Item, io.Reader, error) error { return nil }
+	listed := e.srv.Requests("")
+	for _, f := range []mailbox.Format{mailbox.FormatMIME, mailbox.FormatFullFidelity, mailbox.FormatTyped} {
+		err := box.ReadBatch(ctx, items, f, nop)
+		if !errors.Is(err, ews.ErrBatchTooLarge) || !mailbox.IsPermanent(err) || e.srv.Requests("") != listed {
+			t.Errorf("%s: %d items: %v after %d requests, want a permanent ErrBatchTooLarge before any", f, len(items), err, e.srv.Requests("")-listed)
+		}
+	}
+	items = items[:ews.MaxReadBatch]
+	if err := box.ReadBatch(ctx, items, mailbox.FormatMIME, nop); err != nil || e.srv.Requests("GetItem") != 1 {
+		t.Errorf("MaxReadBatch items: %v after %d GetItem, want one", err, e.srv.Requests("GetItem"))
+	}
+
+	// The listing says the first three are 30 MB each: three requests.
+	sized := append([]mailbox.Item(nil), items[:6]...)
+	for i := range 3 {
+		sized[i].SizeBytes = 30 << 20
+	}
+	before := e.srv.Requests("GetItem")
+	if err := box.ReadBatch(ctx, sized, mailbox.FormatMIME, nop); err != nil || e.srv.Requests("GetItem")-before != 3 {
+		t.Errorf("sizes over MaxExportBatchBytes: %v after %d GetItem, want 3", err, e.srv.Requests("GetItem")-before)
+	}
+
+	before = e.srv.Requests("GetItem")
+	e.srv.Inject(ewstest.Fault{Op: "GetItem", Kind: ewstest.FaultServerBusy, BackOff: time.Millisecond})
+	seen := 0
+	if err := box.ReadBatch(ctx, items[:10], mailbox.FormatMIME, func(_ mailbox.Item, r io.Reader, err error) error {
+		seen++
+		return err
+	}); err != nil || seen != 10 || e.srv.Requests("GetItem")-before != 2 {
+		t.Errorf("throttled once: %v, fn saw %d items after %d GetItem; want 10 after a retry", err, seen, e.srv.Requests("GetItem")-before)
+	}
+
+	stop := errors.New("enough")
+	seen = 0
+	err := box.ReadBatch(ctx, items[:10], mailbox.FormatMIME, func(mailbox.Item, io.Reader, error) error {
+		if seen++; seen == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || seen != 3 {
+		t.Errorf("fn's error: %v after %d items, want it after 3", err, seen)
+	}
+	if err := box.ReadBatch(ctx, items[:1], mailbox.Format("pst"), nop); !errors.Is(err, mailbox.ErrUnsupported) {
+		t.Errorf("an unknown format: %v, want ErrUnsupported", err)
+	}
+}
