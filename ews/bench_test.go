@@ -71,6 +71,12 @@ func TestFakeServerProcess(t *testing.T) {
 		folder = mb.Folder("Big")
 		folder.AddItem(ewstest.Item{Size: bigSize, Subject: "150 MB",
 			Open: func() (io.ReadCloser, error) { return io.NopCloser(newBigMIME(bigSize)), nil }})
+	case "bigbatch":
+		folder = mb.Folder("Big")
+		folder.AddItem(ewstest.Item{MIME: mime("before", 5000), Received: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
+		folder.AddItem(ewstest.Item{Size: bigSize, Subject: "150 MB", Received: time.Date(2025, 1, 1, 0, 1, 0, 0, time.UTC),
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(newBigMIME(bigSize)), nil }})
+		folder.AddItem(ewstest.Item{MIME: mime("after", 5000), Received: time.Date(2025, 1, 1, 0, 2, 0, 0, time.UTC)})
 	default:
 		t.Fatalf("unknown mode %q", mode)
 	}
@@ -410,5 +416,55 @@ func TestHugeItemHeap(t *testing.T) {
 	t.Logf("150 MB item streamed in %v, peak heap %.1f MB", time.Since(start).Round(time.Millisecond), float64(peak)/(1<<20))
 	if peak > limit {
 		t.Errorf("peak heap %d bytes, over the 64 MB limit", peak)
+	}
+}
+
+// TestReadBatchHugeItemHeap reads a batch of a small item, a 150 MB item
+// and another small item with one ReadBatch: each reaches fn whole and
+// the heap stays under 64 MB, since one item's base64 streams at a time.
+func TestReadBatchHugeItemHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("150 MB transfer skipped in -short mode")
+	}
+	c, folderID := startFake(t, "bigbatch")
+	box := c.Mailbox(testMailbox)
+	ctx := context.Background()
+	var items []mailbox.Item
+	if err := box.Items(ctx, folderID, func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil || len(items) != 3 {
+		t.Fatalf("listed %d items: %v", len(items), err)
+	}
+	for i := range items {
+		items[i].SizeBytes = 0 // one request, whatever the listing says
+	}
+	runtime.GC()
+	stop := make(chan struct{})
+	peakc := heapPeak(stop)
+	var sizes []int64
+	var bigHash []byte
+	err := box.ReadBatch(ctx, items, mailbox.FormatMIME, func(_ mailbox.Item, r io.Reader, err error) error {
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, r)
+		sizes = append(sizes, n)
+		if n == bigSize {
+			bigHash = h.Sum(nil)
+		}
+		return err
+	})
+	close(stop)
+	peak := <-peakc
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256.New()
+	io.Copy(want, newBigMIME(bigSize))
+	if len(sizes) != 3 || sizes[1] != bigSize || string(bigHash) != string(want.Sum(nil)) {
+		t.Fatalf("fn read %v bytes, want a small item, %d bytes (its hash matching) and a small item", sizes, bigSize)
+	}
+	t.Logf("batch with a 150 MB item: peak heap %.1f MB", float64(peak)/(1<<20))
+	if peak > 64<<20 {
+		t.Errorf("peak heap %d bytes, over 64 MB", peak)
 	}
 }
