@@ -26,8 +26,9 @@ import (
 
 // Client talks to one EWS endpoint with one service account. It is safe for
 // concurrent use: each request borrows a session (its own http.Transport and
-// NTLM negotiator, so one authenticated TCP connection) from a pool sized by
-// MaxConcurrency.
+// NTLM negotiator, so one authenticated TCP connection) from a pool whose
+// limit starts at MaxConcurrency, halves when the server says it is
+// overloaded and climbs back after runs of successes (see pool).
 type Client struct {
 	cfg  Config
 	tls  *tls.Config
@@ -53,7 +54,7 @@ func NewClient(cfg Config) (*Client, error) {
 		tc.RootCAs = roots
 	}
 	c := &Client{cfg: cfg, tls: tc, log: cfg.Logger}
-	c.pool = &pool{limit: cfg.MaxConcurrency, wake: make(chan struct{}), newSession: c.newSession}
+	c.pool = &pool{max: cfg.MaxConcurrency, limit: cfg.MaxConcurrency, wake: make(chan struct{}), newSession: c.newSession}
 	return c, nil
 }
 
@@ -122,16 +123,35 @@ func (c *Client) newSession() *session {
 	return &session{hc: hc, tr: tr, loss: loss}
 }
 
-// pool bounds the requests in flight and hands out sessions; its limit can
-// be lowered when Exchange says the account has too many connections.
+// pool bounds the requests in flight and hands out sessions. Its limit
+// follows the server (additive increase, multiplicative decrease, as TCP
+// does): an answer that says the server or the account is overloaded
+// (ErrorServerBusy, ErrorExceededConnectionCount, HTTP 503 or 429) halves
+// it, down to 1, and a run of successes raises it by one, up to max
+// (Config.MaxConcurrency). Exchange's budget is per account and shared
+// with other clients, so the limit the server tolerates moves, and a
+// fixed one either wastes it or keeps hitting it.
 type pool struct {
-	mu         sync.Mutex
-	limit      int
-	inUse      int
+	mu    sync.Mutex
+	max   int // the configured maximum
+	limit int // the current limit, 1..max
+	inUse int
+	// epoch counts decreases: a request that started before the last one
+	// answers from the load before it, and does not halve the limit again
+	// (a burst of busy answers to one load halves it once).
+	epoch uint64
+	// streak counts successes since the last change of the limit.
+	streak     int
 	idle       []*session
 	wake       chan struct{}
 	newSession func() *session
 }
+
+// raiseAfter is the run of successes that raises a limit by one: twice
+// the limit (two rounds of the requests it allows), at least 10, so that
+// the limit climbs back within seconds at a WAN's latency but not at the
+// first few answers after a busy server.
+func raiseAfter(limit int) int { return max(10, 2*limit) }
 
 func (p *pool) acquire(ctx context.Context) (*session, error) {
 	for {
@@ -166,22 +186,59 @@ func (p *pool) release(s *session, broken bool) {
 	} else {
 		p.idle = append(p.idle, s)
 	}
-	close(p.wake)
-	p.wake = make(chan struct{})
+	p.wakeLocked()
 	p.mu.Unlock()
 }
 
-func (p *pool) lower() int {
+func (p *pool) wakeLocked() {
+	close(p.wake)
+	p.wake = make(chan struct{})
+}
+
+// currentEpoch is the epoch a request starts in.
+func (p *pool) currentEpoch() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.limit > 1 {
-		p.limit--
+	return p.epoch
+}
+
+// overloaded halves the limit (not below 1) after an overload answer to a
+// request that started in epoch, and reports the new limit and whether
+// it changed: a request that started before the last decrease changes
+// nothing.
+func (p *pool) overloaded(epoch uint64) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.streak = 0
+	if epoch != p.epoch || p.limit == 1 {
+		return p.limit, false
 	}
+	p.limit = max(1, p.limit/2)
+	p.epoch++
 	for len(p.idle) > p.limit {
 		p.idle[0].tr.CloseIdleConnections()
 		p.idle = p.idle[1:]
 	}
-	return p.limit
+	return p.limit, true
+}
+
+// succeeded counts a success and raises the limit by one after a run of
+// raiseAfter(limit) of them, up to max; it reports the new limit and
+// whether it changed.
+func (p *pool) succeeded() (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.limit >= p.max {
+		return p.limit, false
+	}
+	p.streak++
+	if p.streak < raiseAfter(p.limit) {
+		return p.limit, false
+	}
+	p.limit++
+	p.streak = 0
+	p.wakeLocked() // a request waiting for a session may go now
+	return p.limit, true
 }
 
 func (p *pool) currentLimit() int {
@@ -298,6 +355,7 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 				return fmt.Errorf("EWS %s: %w (while waiting after: %v)", cl.op, err, lastErr)
 			}
 		}
+		epoch := c.pool.currentEpoch()
 		resp, err := c.send(ctx, cl)
 		if err == nil {
 			var keep bool
@@ -306,6 +364,9 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 				resp.finish(false)
 			}
 			if err == nil {
+				if n, raised := c.pool.succeeded(); raised {
+					c.log.DebugContext(ctx, "ews: a run of successes, raising concurrency", "op", cl.op, "concurrency", n)
+				}
 				return nil
 			}
 		}
@@ -324,10 +385,10 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 			lastErr = err
 			continue
 		}
-		var re *ResponseError
-		if errors.As(err, &re) && re.Code == "ErrorExceededConnectionCount" {
-			n := c.pool.lower()
-			c.log.WarnContext(ctx, "ews: too many concurrent requests for the account, lowering concurrency", "op", cl.op, "concurrency", n)
+		if overloaded(err) {
+			if n, lowered := c.pool.overloaded(epoch); lowered {
+				c.log.WarnContext(ctx, "ews: the server is busy or the account has too many requests in flight, halving concurrency", "op", cl.op, "concurrency", n, "error", err)
+			}
 		}
 		if !retryable(err, cl.idempotent) {
 			return verdict(err)
@@ -387,6 +448,24 @@ func throttling(err error) bool {
 		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			return true
 		}
+	}
+	return false
+}
+
+// overloaded reports whether err says the server or the account has
+// more requests than it takes: ErrorServerBusy (also as an inner error),
+// ErrorExceededConnectionCount, HTTP 503 (IIS queueing) or 429. Gateway
+// timeouts (502, 504) and other throttling codes are retried without
+// changing the limit: they say nothing about concurrency.
+func overloaded(err error) bool {
+	var re *ResponseError
+	if errors.As(err, &re) {
+		return re.Code == "ErrorServerBusy" || re.Code == "ErrorExceededConnectionCount" || re.Values["InnerErrorResponseCode"] == "ErrorServerBusy"
+	}
+	var te *transientError
+	var he *HTTPError
+	if errors.As(err, &te) && errors.As(te.err, &he) {
+		return he.Status == http.StatusServiceUnavailable || he.Status == http.StatusTooManyRequests
 	}
 	return false
 }

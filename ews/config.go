@@ -17,8 +17,10 @@
 // Errors: ResponseClass Error/Warning and SOAP faults become *ResponseError,
 // which matches the mailbox sentinels with errors.Is; refused credentials
 // are *AuthError (mailbox.ErrAuthentication), other HTTP outcomes *HTTPError.
-// ErrorServerBusy waits BackOffMilliseconds, ErrorExceededConnectionCount
-// lowers the pool, HTTP 503 and dropped connections back off with jitter;
+// ErrorServerBusy waits BackOffMilliseconds, HTTP 503 and dropped
+// connections back off with jitter; ErrorServerBusy,
+// ErrorExceededConnectionCount and HTTP 503 also halve the requests the
+// client keeps in flight, which climbs back by one after runs of successes;
 // writes whose outcome is unknown are not resent. Every wait honours ctx.
 //
 // A MIME stream from OpenMIME holds its session until closed: close it
@@ -84,9 +86,11 @@ type Config struct {
 	// never answers fails the request instead of holding it for ever;
 	// bodies (MIME streams) are bounded by the caller's context instead.
 	HTTPTimeout time.Duration
-	// MaxConcurrency is the number of requests in flight for the account
-	// (Exchange's EWSMaxConcurrency budget, 27 by default). The client lowers
-	// it when the server answers ErrorExceededConnectionCount.
+	// MaxConcurrency is the most requests in flight for the account
+	// (Exchange's EWSMaxConcurrency budget, 27 by default). The client
+	// halves its limit when the server answers ErrorServerBusy,
+	// ErrorExceededConnectionCount or HTTP 503, and raises it again by
+	// one after each run of successes, up to this (Client.Concurrency).
 	MaxConcurrency int
 	// Retry tuning; zero values take the defaults (5 retries, 1 s base,
 	// server back-offs up to 5 minutes are honoured).

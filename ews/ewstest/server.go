@@ -89,7 +89,10 @@ type Server struct {
 
 	conns    map[string]*connState // by remote address: NTLM authenticates the TCP connection
 	inflight map[string]int
-	faults   []*Fault
+	// maxInFlight is the most requests of one account the fake held at
+	// once (MaxInFlight), refused ones included.
+	maxInFlight int
+	faults      []*Fault
 
 	maxConc   int
 	pageLimit int
@@ -247,6 +250,23 @@ func (s *Server) takeFault(op string) *Fault {
 		return &c
 	}
 	return nil
+}
+
+// MaxInFlight is the most authenticated requests of one account the fake
+// held at once since it started or since ResetMaxInFlight, those it
+// refused with ErrorExceededConnectionCount included: what a client's
+// concurrency limit let through.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
+}
+
+// ResetMaxInFlight starts a new MaxInFlight measurement.
+func (s *Server) ResetMaxInFlight() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxInFlight = 0
 }
 
 // Writes is the number of write operations that changed the store
@@ -438,6 +458,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.inflight[key]++
 	over := s.inflight[key] > s.maxConc
+	s.maxInFlight = max(s.maxInFlight, s.inflight[key])
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
