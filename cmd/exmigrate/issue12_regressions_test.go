@@ -709,7 +709,9 @@ func TestIssue12EWSAnswersNoRetryChanges(t *testing.T) {
 // full Graph URL, mailboxes not yet started vanished from the summary, and
 // each cancelled EWS read was on record as an item.create error. Here the
 // first of two mailboxes (--parallel 1) is interrupted while its item
-// workers wait on EWS reads.
+// workers wait on EWS reads. Small items are read in batches of up to 64,
+// so the Inbox holds several batches: the interrupt comes while one is
+// held.
 func TestIssue12InterruptedSummary(t *testing.T) {
 	l, dir := startScenarioLab(t, `
 domain: fabrikam.com
@@ -718,7 +720,7 @@ seed: 12
 mailboxes:
   - address: ines@fabrikam.com
     location: onprem
-    folders: {Inbox: 60, Sent Items: 20}
+    folders: {Inbox: 300, Sent Items: 20}
   - address: jon@fabrikam.com
     location: onprem
     folders: {Inbox: 10}
@@ -726,12 +728,12 @@ mailboxes:
 	tgt := l.Graph.Mailbox("ines@fabrikam.onmicrosoft.com")
 	p := startProcess(t, "copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV, "--parallel", "1", "--item-workers", "4")
 	waitFor(t, "5 items copied", func() bool { return len(tgt.Messages("Inbox")) >= 5 })
-	// From now on every item read is held 3 s: when the interrupt comes
-	// the workers all wait on a read (two at the fake, the others for the
-	// EWS client), and nothing is being written.
+	// From now on every read is held 3 s: when the interrupt comes the
+	// workers all wait on a read (a batch at the fake, the items of it
+	// for the batch), and nothing is being written.
 	reads := l.EWS.Requests("GetItem")
 	l.EWS.Inject(ewstest.Fault{Op: "GetItem", Kind: ewstest.FaultDelay, Delay: 3 * time.Second, Times: -1})
-	waitFor(t, "held reads", func() bool { return l.EWS.Requests("GetItem") >= reads+2 })
+	waitFor(t, "a held read", func() bool { return l.EWS.Requests("GetItem") >= reads+1 })
 	time.Sleep(300 * time.Millisecond)
 	if err := p.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
