@@ -131,14 +131,9 @@ func itemShape(parent *etree.Element) {
 	sourceIDURI(ap)
 }
 
-// createItemBody builds a CreateItem envelope whose MimeContent is msg.MIME
-// in base64. Small messages stay in memory; large ones are written to a
-// temp file that the NTLM negotiator can rewind without buffering.
-func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*body, error) {
-	r := c.newRequest(mbx)
-	ci := r.body.CreateElement("m:CreateItem")
-	ci.CreateAttr("MessageDisposition", "SaveOnly")
-	c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, mbx)
+// messageElement writes the item CreateItem makes of msg into items,
+// with marker in place of its MimeContent's base64 (streamed in later).
+func messageElement(items *etree.Element, msg mailbox.Message, marker string) {
 	// A note, journal entry or other non-mail item is written as a generic
 	// t:Item that keeps its class: MIME says nothing of the class, and
 	// without ItemClass Exchange would make the item a message (IPM.Note).
@@ -169,10 +164,10 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 	if post {
 		el = "t:PostItem"
 	}
-	m := ci.CreateElement("m:Items").CreateElement(el)
+	m := items.CreateElement(el)
 	mc := m.CreateElement("t:MimeContent")
 	mc.CreateAttr("CharacterSet", "UTF-8")
-	mc.SetText("MIMEMARKER")
+	mc.SetText(marker)
 	if nonMail || post {
 		elem(m, "t:ItemClass", msg.Item.Class)
 	}
@@ -213,6 +208,17 @@ func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*bod
 	if msg.SourceID != "" {
 		ext(sourceIDURI, msg.SourceID)
 	}
+}
+
+// createItemBody builds a CreateItem envelope whose MimeContent is msg.MIME
+// in base64. Small messages stay in memory; large ones are written to a
+// temp file that the NTLM negotiator can rewind without buffering.
+func (c *Client) createItemBody(mbx, folderID string, msg mailbox.Message) (*body, error) {
+	r := c.newRequest(mbx)
+	ci := r.body.CreateElement("m:CreateItem")
+	ci.CreateAttr("MessageDisposition", "SaveOnly")
+	c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, mbx)
+	messageElement(ci.CreateElement("m:Items"), msg, "MIMEMARKER")
 	var buf bytes.Buffer
 	r.doc.WriteTo(&buf)
 	head, tail, ok := strings.Cut(buf.String(), "MIMEMARKER")
