@@ -141,7 +141,12 @@ type pool struct {
 	// (a burst of busy answers to one load halves it once).
 	epoch uint64
 	// streak counts successes since the last change of the limit.
-	streak     int
+	streak int
+	// pauseUntil holds every new request of the client until the time
+	// the server asked it to wait (BackOffMilliseconds, Retry-After): its
+	// budget is the account's, so the other requests would be refused
+	// too (exchangelib shares one back_off_until the same way).
+	pauseUntil time.Time
 	idle       []*session
 	wake       chan struct{}
 	newSession func() *session
@@ -156,6 +161,13 @@ func raiseAfter(limit int) int { return max(10, 2*limit) }
 func (p *pool) acquire(ctx context.Context) (*session, error) {
 	for {
 		p.mu.Lock()
+		if wait := time.Until(p.pauseUntil); wait > 0 {
+			p.mu.Unlock()
+			if err := sleep(ctx, wait); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if p.inUse < p.limit {
 			p.inUse++
 			var s *session
@@ -193,6 +205,15 @@ func (p *pool) release(s *session, broken bool) {
 func (p *pool) wakeLocked() {
 	close(p.wake)
 	p.wake = make(chan struct{})
+}
+
+// pause holds new requests for d from now (a later pause wins).
+func (p *pool) pause(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until := time.Now().Add(d); until.After(p.pauseUntil) {
+		p.pauseUntil = until
+	}
 }
 
 // currentEpoch is the epoch a request starts in.
@@ -388,6 +409,11 @@ func (c *Client) retry(ctx context.Context, cl call, handle func(*response) (kee
 		if overloaded(err) {
 			if n, lowered := c.pool.overloaded(epoch); lowered {
 				c.log.WarnContext(ctx, "ews: the server is busy or the account has too many requests in flight, halving concurrency", "op", cl.op, "concurrency", n, "error", err)
+			}
+			// The wait the server asked for holds the whole client; one
+			// beyond MaxBackOff fails this call instead (below).
+			if w := askedWait(err); w > 0 && w <= c.cfg.MaxBackOff {
+				c.pool.pause(w)
 			}
 		}
 		if !retryable(err, cl.idempotent) {

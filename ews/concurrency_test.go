@@ -89,3 +89,46 @@ func TestAdaptiveConcurrency(t *testing.T) {
 		})
 	}
 }
+
+// TestBackOffHoldsTheClient: the wait ErrorServerBusy asks for
+// (BackOffMilliseconds) holds every request of the client, not only the
+// one it answered: another operation started during the wait reaches the
+// server only after it.
+func TestBackOffHoldsTheClient(t *testing.T) {
+	const backOff = 400 * time.Millisecond
+	e := newEnv(t)
+	id := e.mb.Root("inbox").AddItem(ewstest.Item{MIME: mime("busy", 300)})
+	box := e.c.Mailbox(testMailbox)
+	ctx := context.Background()
+	if _, err := box.Folders(ctx, mailbox.ScopePrimary); err != nil { // authenticated connections ready
+		t.Fatal(err)
+	}
+	e.srv.Inject(ewstest.Fault{Op: "GetItem", Kind: ewstest.FaultServerBusy, BackOff: backOff})
+	done := make(chan error, 1)
+	go func() {
+		rc, err := box.OpenItem(ctx, id, mailbox.FormatMIME)
+		if err == nil {
+			io.Copy(io.Discard, rc)
+			rc.Close()
+		}
+		done <- err
+	}()
+	for e.srv.Requests("GetItem") == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	busy := time.Now()
+	time.Sleep(50 * time.Millisecond) // the busy answer reaches the client
+	before := e.srv.Requests("GetFolder") + e.srv.Requests("FindFolder")
+	if _, err := box.Folders(ctx, mailbox.ScopePrimary); err != nil {
+		t.Fatal(err)
+	}
+	if held := time.Since(busy); held < backOff*3/4 {
+		t.Errorf("a listing started during the back-off was answered %v after ErrorServerBusy, want it held for about %v", held, backOff)
+	}
+	if e.srv.Requests("GetFolder")+e.srv.Requests("FindFolder") == before {
+		t.Error("the listing sent nothing")
+	}
+	if err := <-done; err != nil {
+		t.Errorf("the throttled read: %v, want it retried after the back-off", err)
+	}
+}
