@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"sync"
 
@@ -114,10 +113,15 @@ func (p *prefetch) take(ctx context.Context, it mailbox.Item, format mailbox.For
 		b.bodies, b.errs = nil, nil
 	}
 	switch {
-	case b.err != nil:
-		// The batch request failed as a whole: the item is read alone,
-		// where the engine's retries apply to it.
+	case b.err != nil && mailbox.IsPermanent(b.err):
+		// The batch request was refused as a whole (one item can spoil
+		// it): the item is read alone.
 		return nil, false, nil
+	case b.err != nil:
+		// The service failed (unavailable, throttled, cancelled): after
+		// the client's own retries, reading alone would only wait as
+		// long again.
+		return nil, true, b.err
 	case ierr != nil:
 		return nil, true, ierr
 	case !have:
@@ -143,9 +147,6 @@ func (b *batch) read(ctx context.Context, src mailbox.BatchReader) error {
 		bodies[it.ID] = data
 		return nil
 	})
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
-	}
 	b.bodies, b.errs = bodies, errs
 	return err
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -12,8 +13,8 @@ import (
 
 // TestSmallItemsReadInBatches: from a source that reads many items in one
 // request, the small items of each page are read in one batch, a large one
-// alone; a batch whose request fails is read item by item, and the copy is
-// exact either way.
+// alone; a batch the service refuses as a whole is read item by item, and
+// the copy is exact either way.
 func TestSmallItemsReadInBatches(t *testing.T) {
 	for _, failFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("first batch fails %v", failFirst), func(t *testing.T) {
@@ -25,7 +26,7 @@ func TestSmallItemsReadInBatches(t *testing.T) {
 			f.sourceInFolder["Inbox"] = append(f.sourceInFolder["Inbox"], id)
 			f.sourceItems++
 			if failFirst {
-				f.src.Inject(memory.Fault{Op: memory.OpReadBatch, Err: fmt.Errorf("EWS answered 503: %w", mailbox.ErrUnavailable)})
+				f.src.Inject(memory.Fault{Op: memory.OpReadBatch, Err: mailbox.Permanent(errors.New("ErrorInvalidRequest for the batch"))})
 			}
 			res := f.run(t, nil)
 			if res.Err != nil {
@@ -66,5 +67,25 @@ func TestNoBatchReaderReadsItemsAlone(t *testing.T) {
 	f.assertExactCopy(t, mailbox.ScopePrimary)
 	if n := f.src.Calls(memory.OpReadBatch); n != 0 {
 		t.Errorf("%d batch reads from a source without them", n)
+	}
+}
+
+// TestBatchReadServiceFailureFailsOnce: a batch read that fails because the
+// service is unavailable (after the client's own retries) fails the
+// mailbox at once; its items are not read again one by one, which would
+// only wait as long again for each.
+func TestBatchReadServiceFailureFailsOnce(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 6, mailbox.ClassMessage)
+	f.src.Inject(memory.Fault{Op: memory.OpReadBatch, Err: fmt.Errorf("EWS answered 503 six times: %w", mailbox.ErrUnavailable)})
+	res := f.run(t, nil)
+	if !errors.Is(res.Err, mailbox.ErrUnavailable) {
+		t.Fatalf("err = %v, want unavailable", res.Err)
+	}
+	if n := f.src.Calls(memory.OpOpenItem); n != 0 {
+		t.Errorf("%d items read alone after the service failed the batch", n)
+	}
+	if res := f.run(t, nil); res.Err != nil || res.ItemsCopied != 6 {
+		t.Errorf("the next pass: %v, %d copied", res.Err, res.ItemsCopied)
 	}
 }
