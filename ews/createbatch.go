@@ -53,7 +53,9 @@ type BatchResult struct {
 // to a request, up to MaxCreateBatch items and MaxCreateBatchBytes each,
 // and anything else alone, returning one result per payload, in order:
 // its new id, or its own error (the server refusing that item alone; the
-// others are created and stamped). When a request fails as a whole (a
+// others are created and stamped; an item Exchange did not process
+// because an earlier one stopped the batch, ErrorBatchProcessingStopped,
+// has a mailbox.Retryable error). When a request fails as a whole (a
 // lost answer, throttling the client gave up on, a cancelled context),
 // its payloads carry that error, the later ones ErrNotAttempted, and
 // CreateBatch returns it too: the engine looks up by stamp what it does
@@ -144,6 +146,10 @@ func (m *Mailbox) createRun(ctx context.Context, folderID string, ps []mailbox.P
 	for i, k := range sent {
 		msg := resp.RM.Messages[i]
 		switch ierr := msg.err("CreateItem", i); {
+		case batchStopped(ierr):
+			// Exchange did not process it: nothing was created, and the
+			// engine writes it again (its body is consumed here).
+			out[k].Err = fmt.Errorf("create %s in %s: %w", ps[k].SourceID, m.address, mailbox.Retryable(ierr, 0))
 		case ierr != nil:
 			out[k].Err = fmt.Errorf("create %s in %s: %w", ps[k].SourceID, m.address, verdict(ierr))
 		case len(msg.Items.Items) == 0 || msg.Items.Items[0].ItemID.ID == "":

@@ -50,16 +50,17 @@ func (m *Mailbox) ReadBatch(ctx context.Context, items []mailbox.Item, format ma
 	}
 	switch format {
 	case mailbox.FormatMIME:
-		return m.readMIMEItems(ctx, items, fn)
+		return resume(items, fn, func(items []mailbox.Item, each func(string, io.Reader, error) error) error {
+			return m.readMIMEItems(ctx, items, each)
+		})
 	case mailbox.FormatFullFidelity:
-		i := 0
-		return m.ExportBatch(ctx, items, func(id string, data io.Reader, err error) error {
-			it := items[i]
-			i++
-			if err != nil {
-				err = fmt.Errorf("export %s from %s: %w", id, m.address, err)
-			}
-			return fn(it, data, err)
+		return resume(items, fn, func(items []mailbox.Item, each func(string, io.Reader, error) error) error {
+			return m.ExportBatch(ctx, items, func(id string, data io.Reader, err error) error {
+				if err != nil {
+					err = fmt.Errorf("export %s from %s: %w", id, m.address, err)
+				}
+				return each(id, data, err)
+			})
 		})
 	case mailbox.FormatTyped:
 		for _, it := range items {
@@ -72,18 +73,57 @@ func (m *Mailbox) ReadBatch(ctx context.Context, items []mailbox.Item, format ma
 	return mailbox.Permanent(fmt.Errorf("ews: read %d items from %s as %s: %w", len(items), m.address, format, mailbox.ErrUnsupported))
 }
 
+// errStopped aborts the walk of an answer at the first item Exchange
+// did not process (resume).
+var errStopped = errors.New("ews: the server stopped processing the batch")
+
+// batchStopped reports whether an item's error says Exchange did not
+// process it: ResponseClass Warning, ErrorBatchProcessingStopped, which
+// follows an error that stopped the batch midway (responsemessage.md:
+// the store offline, a mailbox move, a quota).
+func batchStopped(err error) bool {
+	var re *ResponseError
+	return errors.As(err, &re) && re.Code == "ErrorBatchProcessingStopped"
+}
+
+// resume runs read over items, handing fn each item in order, and asks
+// again for the items of an answer that Exchange stopped processing
+// (batchStopped), from the first of them on, so that they are read
+// instead of failing. Each round hands fn at least one item (a first item
+// answered as stopped is handed over with that error), so it ends.
+func resume(items []mailbox.Item, fn func(mailbox.Item, io.Reader, error) error,
+	read func(items []mailbox.Item, each func(id string, r io.Reader, err error) error) error) error {
+	for len(items) > 0 {
+		i := 0
+		err := read(items, func(_ string, r io.Reader, err error) error {
+			if i > 0 && batchStopped(err) {
+				return errStopped
+			}
+			it := items[i]
+			i++
+			if err != nil {
+				r = nil
+			}
+			return fn(it, r, err)
+		})
+		if errors.Is(err, errStopped) {
+			items = items[i:]
+			continue
+		}
+		return err
+	}
+	return nil
+}
+
 // readMIMEItems is ReadBatch's MIME path: one GetItem per run of items
 // that exportBatches keeps together (all of them but for their sizes);
 // public folder items go by their folder's route (readPublicMIME).
-func (m *Mailbox) readMIMEItems(ctx context.Context, items []mailbox.Item, fn func(it mailbox.Item, body io.Reader, err error) error) error {
-	i := 0
+func (m *Mailbox) readMIMEItems(ctx context.Context, items []mailbox.Item, fn func(id string, r io.Reader, err error) error) error {
 	each := func(id string, r io.Reader, err error) error {
-		it := items[i]
-		i++
 		if err != nil {
-			err, r = fmt.Errorf("read %s from %s: %w", id, m.address, err), nil
+			err = fmt.Errorf("read %s from %s: %w", id, m.address, err)
 		}
-		return fn(it, r, err)
+		return fn(id, r, err)
 	}
 	ids := make([]string, len(items))
 	public := false

@@ -176,3 +176,74 @@ func TestReadBatchLimits(t *testing.T) {
 		t.Errorf("an unknown format: %v, want ErrUnsupported", err)
 	}
 }
+
+// TestBatchProcessingStopped: when Exchange stops a batch midway (the
+// items after the stop answered Warning ErrorBatchProcessingStopped, not
+// processed), ReadBatch asks again for the rest and every item reaches fn
+// in order without error; CreateBatch's unprocessed payloads are not
+// created and carry a retryable error, the others are created.
+func TestBatchProcessingStopped(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	for i := range 8 {
+		e.mb.Root("inbox").AddItem(ewstest.Item{MIME: mime(fmt.Sprintf("Stopped %d", i), 300), Received: time.Date(2025, 1, 1, 0, i, 0, 0, time.UTC)})
+	}
+	var items []mailbox.Item
+	if err := box.Items(ctx, "inbox", func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		format mailbox.Format
+		op     string
+	}{{mailbox.FormatMIME, "GetItem"}, {mailbox.FormatFullFidelity, "ExportItems"}} {
+		want := map[string][]byte{}
+		for _, it := range items {
+			want[it.ID] = readAll(t, box, it.ID, c.format)
+		}
+		e.srv.Inject(ewstest.Fault{Op: c.op, Kind: ewstest.FaultBatchStopped, After: 3})
+		before := e.srv.Requests(c.op)
+		var order []string
+		err := box.ReadBatch(ctx, items, c.format, func(it mailbox.Item, r io.Reader, err error) error {
+			order = append(order, it.ID)
+			if err != nil {
+				t.Errorf("%s %s: %v, want it read again", c.format, it.ID, err)
+				return nil
+			}
+			if got, _ := io.ReadAll(r); !bytes.Equal(got, want[it.ID]) {
+				t.Errorf("%s %s: %d bytes, want %d", c.format, it.ID, len(got), len(want[it.ID]))
+			}
+			return nil
+		})
+		if err != nil || len(order) != len(items) {
+			t.Fatalf("%s: %v after %d items", c.format, err, len(order))
+		}
+		for i := range items {
+			if order[i] != items[i].ID {
+				t.Fatalf("%s: item %d is %s, want %s", c.format, i, order[i], items[i].ID)
+			}
+		}
+		if n := e.srv.Requests(c.op) - before; n != 2 {
+			t.Errorf("%s: %d requests, want the stopped one and one for the rest", c.format, n)
+		}
+	}
+
+	var ps []mailbox.Payload
+	for i := range 5 {
+		ps = append(ps, mimePayload(fmt.Sprintf("st%d", i), mime(fmt.Sprintf("Stop %d", i), 300), false))
+	}
+	e.srv.Inject(ewstest.Fault{Op: "CreateItem", Kind: ewstest.FaultBatchStopped, After: 2})
+	res, err := box.CreateBatch(ctx, "drafts", ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		retry, _ := mailbox.ShouldRetry(r.Err)
+		if i < 2 && (r.Err != nil || r.ID == "") || i >= 2 && (r.ID != "" || r.Err == nil || !retry) {
+			t.Errorf("payload %d: %+v (retry %v)", i, r, retry)
+		}
+	}
+	if n := len(e.mb.Root("drafts").Items()); n != 2 {
+		t.Errorf("drafts holds %d items, want the 2 processed", n)
+	}
+}

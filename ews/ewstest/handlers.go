@@ -21,6 +21,11 @@ type reqCtx struct {
 	op           string
 	injectedCode string
 	imp          *mbox // impersonated mailbox
+	// stopAt, when stopping (FaultBatchStopped), is the index of the
+	// first response message of the request that is not processed;
+	// answered counts the messages written.
+	stopping         bool
+	stopAt, answered int
 }
 
 // ewsError is an error answered in a ResponseMessage; path, when set, is
@@ -233,7 +238,22 @@ func (rc *reqCtx) injected() error {
 	if rc.injectedCode != "" {
 		return errf(rc.injectedCode, "Injected by the test.")
 	}
+	if rc.stopped() {
+		return errStopped()
+	}
 	return nil
+}
+
+// stopped reports whether the next response message is one a
+// FaultBatchStopped leaves unprocessed.
+func (rc *reqCtx) stopped() bool { return rc.stopping && rc.answered >= rc.stopAt }
+
+// errStopped is what Exchange answers, as a Warning, for each item of a
+// batch after an error that stopped its processing (responsemessage.md:
+// "an error occurred while an item in the request was processing and
+// subsequent items could not be processed").
+func errStopped() *ewsError {
+	return errf("ErrorBatchProcessingStopped", "Batch processing stopped before this item was processed.")
 }
 
 // msgStart writes the common head of a ResponseMessage.
@@ -241,6 +261,10 @@ func (rc *reqCtx) msgStart(x *xw, name string, err error) bool {
 	if err == nil && rc.injectedCode != "" {
 		err = errf(rc.injectedCode, "Injected by the test.")
 	}
+	if rc.stopped() {
+		err = errStopped()
+	}
+	rc.answered++
 	if err == nil {
 		x.start(nsMessages, name, "ResponseClass", "Success")
 		x.leaf(nsMessages, "ResponseCode", "NoError")
@@ -249,7 +273,7 @@ func (rc *reqCtx) msgStart(x *xw, name string, err error) bool {
 	ee := &ewsError{code: "ErrorInternalServerError", text: err.Error()}
 	errors.As(err, &ee)
 	class := "Error"
-	if ee.code == "ErrorNameResolutionMultipleResults" {
+	if ee.code == "ErrorNameResolutionMultipleResults" || ee.code == "ErrorBatchProcessingStopped" {
 		class = "Warning"
 	}
 	x.start(nsMessages, name, "ResponseClass", class)

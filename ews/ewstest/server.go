@@ -211,6 +211,12 @@ const (
 	// FaultDropAfter serves the request (its effects stay), then closes
 	// the connection without the answer: a write whose answer was lost.
 	FaultDropAfter
+	// FaultBatchStopped processes the first After items of a batch
+	// request (GetItem, ExportItems, CreateItem ...) and answers each
+	// later one ResponseClass Warning, ErrorBatchProcessingStopped,
+	// without processing it: what Exchange answers when an error (the
+	// store going offline, a mailbox move) stops a batch midway.
+	FaultBatchStopped
 )
 
 // Fault is an injected failure. Op "" matches every operation; Times is how
@@ -222,6 +228,7 @@ type Fault struct {
 	Delay   time.Duration
 	Code    string
 	Times   int
+	After   int // FaultBatchStopped: the items processed before the stop
 	hits    int
 }
 
@@ -504,6 +511,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		case FaultCode:
 			rc.injectedCode = f.Code
+		case FaultBatchStopped:
+			rc.stopping, rc.stopAt = true, f.After
 		}
 	}
 	rc.serve(doc)
