@@ -115,7 +115,7 @@ func (m *Mailbox) fullFidelityPaths(caps *mailbox.Capabilities, roles *appRoles)
 		roles.has("MailboxItem.Export.All", "MailboxItem.ImportExport.All", "MailboxItem.Export", "MailboxItem.ImportExport")
 	canWrite := base && roles.has("MailboxItem.ImportExport.All", "MailboxItem.ImportExport")
 	dialects := []string{mailbox.DialectGraph}
-	if m.c.cfg.AcceptEWSStreams {
+	if m.c.acceptsEWS() {
 		dialects = append(dialects, mailbox.DialectEWS)
 	}
 	for _, k := range []mailbox.Kind{mailbox.KindMail, mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes} {

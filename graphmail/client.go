@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -42,7 +43,14 @@ type Client struct {
 
 	rolesMu sync.Mutex
 	roles   *appRoles // the token's application roles, once read
+
+	// acceptEWS is set by AcceptDialect after a fidelity probe
+	// (Config.AcceptEWSStreams is the same, from the configuration).
+	acceptEWS atomic.Bool
 }
+
+// acceptsEWS reports whether imports take EWS ExportItems streams.
+func (c *Client) acceptsEWS() bool { return c.cfg.AcceptEWSStreams || c.acceptEWS.Load() }
 
 // NewClient validates cfg, builds the credential and the SDK adapter. It
 // does not contact Entra or Graph; Check does.

@@ -493,7 +493,7 @@ func (m *Mailbox) createFullFidelity(ctx context.Context, folderID string, p mai
 	switch p.Dialect {
 	case "", mailbox.DialectGraph:
 	case mailbox.DialectEWS:
-		if !m.c.cfg.AcceptEWSStreams && !mailbox.IsProbe(ctx) {
+		if !m.c.acceptsEWS() && !mailbox.IsProbe(ctx) {
 			return "", mailbox.Permanent(fmt.Errorf("graph: import %s into %s: an EWS ExportItems stream, and Graph documents import of exportItems data only (set AcceptEWSStreams when a probe found the tenant takes EWS data): %w", p.SourceID, m.address, mailbox.ErrUnsupported))
 		}
 	default:
@@ -722,4 +722,19 @@ func (m *Mailbox) FullFidelityChanges(ctx context.Context, folderID, state strin
 		}
 		return mailbox.Change{Kind: changeKind(state, w.Created, w.Modified), Item: it}
 	})
+}
+
+var _ mailbox.DialectAccepter = (*Mailbox)(nil)
+
+// AcceptDialect takes a fidelity probe's verdict that the tenant's import
+// takes another service's data (mailbox.DialectAccepter): from then on
+// every mailbox of the client imports EWS ExportItems streams and
+// declares those writes, as Config.AcceptEWSStreams does. Only the EWS
+// dialect is known; another is ignored. Without FullFidelity there is
+// no import to take it.
+func (m *Mailbox) AcceptDialect(dialect string) {
+	if dialect == mailbox.DialectEWS && m.c.cfg.FullFidelity {
+		m.c.acceptEWS.Store(true)
+		m.c.log.Info("imports take EWS ExportItems streams from now on (fidelity probe)", "mailbox", m.address)
+	}
 }

@@ -594,3 +594,42 @@ func TestFullFidelityNeedsItsRoles(t *testing.T) {
 		t.Errorf("notes: %q", why)
 	}
 }
+
+// A fidelity probe's verdict (mailbox.DialectAccepter) turns EWS streams
+// on for every mailbox of the client, as AcceptEWSStreams does.
+func TestAcceptDialectAfterProbe(t *testing.T) {
+	l := newIELab(t, nil, nil)
+	l.srv.AddMailbox(alice, mailbox.TypeUser)
+	b := l.srv.AddMailbox(bob, mailbox.TypeUser)
+	l.srv.AcceptEWSStreams(true)
+	declares := func(mb *graphmail.Mailbox) bool {
+		for _, p := range mb.Capabilities().Writer(mailbox.ScopePrimary, mailbox.KindMail) {
+			if p.Format == mailbox.FormatFullFidelity && p.Dialect == mailbox.DialectEWS {
+				return true
+			}
+		}
+		return false
+	}
+	dst := l.c.Mailbox(bob)
+	p := ffPayload(bytes.NewReader(graphtest.EWSStream(mailbox.ClassMessage, "probed", []byte("Subject: probed\r\n\r\nhi\r\n"))))
+	p.Dialect = mailbox.DialectEWS
+	inbox := ffFolder(t, dst, "Inbox")
+	if _, err := dst.CreateItem(ctxT(t), inbox, p); !errors.Is(err, mailbox.ErrUnsupported) || declares(dst) {
+		t.Fatalf("before the verdict: %v, declares %v", err, declares(dst))
+	}
+	l.c.Mailbox(alice).AcceptDialect(mailbox.DialectGraph) // not another service's: nothing changes
+	if declares(dst) {
+		t.Fatal("AcceptDialect of Graph's own dialect turned EWS streams on")
+	}
+	l.c.Mailbox(alice).AcceptDialect(mailbox.DialectEWS)
+	p.Body = bytes.NewReader(graphtest.EWSStream(mailbox.ClassMessage, "probed", []byte("Subject: probed\r\n\r\nhi\r\n")))
+	if _, err := dst.CreateItem(ctxT(t), inbox, p); err != nil || !declares(dst) || len(b.Messages("Inbox")) != 1 {
+		t.Errorf("after the verdict: %v, declares %v, %d imported", err, declares(dst), len(b.Messages("Inbox")))
+	}
+	// Without FullFidelity there is no import to take it.
+	plain := l.client(t, nil).Mailbox(bob)
+	plain.AcceptDialect(mailbox.DialectEWS)
+	if declares(plain) {
+		t.Error("a client without FullFidelity declares EWS imports")
+	}
+}
