@@ -218,37 +218,9 @@ func (m *Mailbox) archiveFolders(ctx context.Context) ([]mailbox.Folder, error) 
 	if err != nil {
 		return nil, err
 	}
-	ids := map[string]bool{}
-	children := map[string][]ieWireFolder{}
-	var roots []ieWireFolder
-	for _, w := range all {
-		ids[w.ID] = true
-	}
-	for _, w := range all {
-		if w.ParentFolderID == "" || !ids[w.ParentFolderID] {
-			roots = append(roots, w)
-			continue
-		}
-		children[w.ParentFolderID] = append(children[w.ParentFolderID], w)
-	}
-	if len(roots) == 0 {
-		return nil, mailbox.Permanent(fmt.Errorf("graph: list the archive folders of %s: no root folder is listed", m.address))
-	}
-	root := roots[0]
-	children[root.ID] = append(roots[1:], children[root.ID]...)
-	class := func(w ieWireFolder) string {
-		if w.Type == "" {
-			return mailbox.ClassMailFolder
-		}
-		return w.Type
-	}
-	out := []mailbox.Folder{{ID: root.ID, Class: class(root), DisplayName: root.DisplayName, ItemCount: root.TotalItemCount, ChildCount: int64(len(children[root.ID]))}}
-	for i := 0; i < len(out); i++ {
-		p := out[i]
-		for _, c := range children[p.ID] {
-			out = append(out, mailbox.Folder{ID: c.ID, ParentID: p.ID, Path: mailbox.JoinPath(p.Path, c.DisplayName), DisplayName: c.DisplayName,
-				Class: class(c), ItemCount: c.TotalItemCount, ChildCount: c.ChildFolderCount})
-		}
+	out, err := archiveTree(all)
+	if err != nil {
+		return nil, mailbox.Permanent(fmt.Errorf("graph: list the archive folders of %s: %w", m.address, err))
 	}
 	m.ie.mu.Lock()
 	if m.ie.archiveFolders == nil {
@@ -258,6 +230,64 @@ func (m *Mailbox) archiveFolders(ctx context.Context) ([]mailbox.Folder, error) 
 		m.ie.archiveFolders[f.ID] = FullFidelityFolder{ID: f.ID, ParentID: f.ParentID, Name: f.DisplayName, Class: f.Class, Path: f.Path, ItemCount: f.ItemCount, ChildCount: f.ChildCount}
 	}
 	m.ie.mu.Unlock()
+	return out, nil
+}
+
+// archiveTree orders the archive's folders as Folders lists them: the
+// root (the first folder whose parent is not listed; a second such
+// folder is taken as its child) first and every parent before its
+// children, with paths. A folder listed twice or not reachable from the
+// root (a cycle) is left out, so that no answer makes it loop.
+func archiveTree(all []ieWireFolder) ([]mailbox.Folder, error) {
+	ids := map[string]bool{}
+	for _, w := range all {
+		ids[w.ID] = true
+	}
+	children := map[string][]ieWireFolder{}
+	var roots []ieWireFolder
+	for _, w := range all {
+		if w.ParentFolderID == "" || !ids[w.ParentFolderID] {
+			roots = append(roots, w)
+			continue
+		}
+		children[w.ParentFolderID] = append(children[w.ParentFolderID], w)
+	}
+	if len(roots) == 0 || roots[0].ID == "" {
+		return nil, errors.New("no root folder is listed")
+	}
+	root := roots[0]
+	children[root.ID] = append(roots[1:], children[root.ID]...)
+	class := func(w ieWireFolder) string {
+		if w.Type == "" {
+			return mailbox.ClassMailFolder
+		}
+		return w.Type
+	}
+	seen := map[string]bool{root.ID: true}
+	out := []mailbox.Folder{{ID: root.ID, Class: class(root), DisplayName: root.DisplayName, ItemCount: root.TotalItemCount}}
+	for i := 0; i < len(out); i++ {
+		p := out[i]
+		for _, c := range children[p.ID] {
+			if c.ID == "" || seen[c.ID] {
+				continue
+			}
+			seen[c.ID] = true
+			out[i].ChildCount++
+			out = append(out, mailbox.Folder{ID: c.ID, ParentID: p.ID, Path: mailbox.JoinPath(p.Path, c.DisplayName), DisplayName: c.DisplayName,
+				Class: class(c), ItemCount: c.TotalItemCount})
+		}
+	}
+	// A folder's own count, where the service gives one, beats the
+	// children listed (some may be hidden from this listing).
+	byID := map[string]ieWireFolder{}
+	for _, w := range all {
+		byID[w.ID] = w
+	}
+	for i := range out {
+		if w := byID[out[i].ID]; i > 0 && w.ChildFolderCount > out[i].ChildCount {
+			out[i].ChildCount = w.ChildFolderCount
+		}
+	}
 	return out, nil
 }
 

@@ -1,10 +1,13 @@
 package graphmail
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 func auxTestMailbox() *Mailbox {
@@ -89,4 +92,72 @@ func TestSameOrigin(t *testing.T) {
 			t.Errorf("redirect to %s after %d: %v, want ok %v", c.to, c.hops, err, c.ok)
 		}
 	}
+}
+
+func TestArchiveTree(t *testing.T) {
+	w := func(id, parent, name string) ieWireFolder {
+		return ieWireFolder{ID: id, ParentFolderID: parent, DisplayName: name}
+	}
+	tests := []struct {
+		name  string
+		in    []ieWireFolder
+		paths []string // in order
+		bad   bool
+	}{
+		{"empty", nil, nil, true},
+		{"root and children", []ieWireFolder{w("c", "b", "C"), w("r", "", "Top"), w("b", "r", "B")}, []string{"", "B", "B/C"}, false},
+		{"a second parentless folder under the root", []ieWireFolder{w("r", "x", "Top"), w("s", "", "Other"), w("a", "r", "A")}, []string{"", "Other", "A"}, false},
+		{"a cycle left out", []ieWireFolder{w("r", "", "Top"), w("a", "b", "A"), w("b", "a", "B")}, []string{""}, false},
+		{"a folder listed twice, and its own parent", []ieWireFolder{w("r", "", "Top"), w("a", "r", "A"), w("a", "a", "A")}, []string{"", "A"}, false},
+		{"only a cycle", []ieWireFolder{w("a", "b", "A"), w("b", "a", "B")}, nil, true},
+		{"a slash in a name", []ieWireFolder{w("r", "", "Top"), w("a", "r", "2019/2020")}, []string{"", `2019\/2020`}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := archiveTree(tt.in)
+			if (err != nil) != tt.bad {
+				t.Fatalf("err %v, want bad %v", err, tt.bad)
+			}
+			var paths []string
+			for _, f := range out {
+				paths = append(paths, f.Path)
+			}
+			if strings.Join(paths, "|") != strings.Join(tt.paths, "|") {
+				t.Errorf("paths %q, want %q", paths, tt.paths)
+			}
+		})
+	}
+}
+
+func FuzzArchiveTree(f *testing.F) {
+	f.Add(`[{"id":"r","displayName":"Top"},{"id":"a","parentFolderId":"r","displayName":"A"}]`)
+	f.Add(`[{"id":"a","parentFolderId":"a"},{"id":"r"},{"id":"a","parentFolderId":"r"},{"id":"b","parentFolderId":"a"},{"id":"a","parentFolderId":"b"}]`)
+	f.Add(`[{"id":""},{"id":"x","parentFolderId":""}]`)
+	f.Fuzz(func(t *testing.T, data string) {
+		var all []ieWireFolder
+		if json.Unmarshal([]byte(data), &all) != nil {
+			return
+		}
+		out, err := archiveTree(all)
+		if err != nil {
+			return
+		}
+		seen := map[string]mailbox.Folder{}
+		for i, fo := range out {
+			if _, dup := seen[fo.ID]; dup || fo.ID == "" {
+				t.Fatalf("folder %d %q listed twice or without an id", i, fo.ID)
+			}
+			if i == 0 {
+				if fo.Path != "" || fo.ParentID != "" {
+					t.Fatalf("the root is %+v", fo)
+				}
+			} else if p, ok := seen[fo.ParentID]; !ok || fo.Path != mailbox.JoinPath(p.Path, fo.DisplayName) {
+				t.Fatalf("folder %d %+v comes before its parent or has a wrong path", i, fo)
+			}
+			seen[fo.ID] = fo
+		}
+		if len(out) > len(all) {
+			t.Fatalf("%d folders out of %d", len(out), len(all))
+		}
+	})
 }
