@@ -365,7 +365,12 @@ func (c *Client) getEvent(ctx context.Context, mbx, itemID string) (mailbox.Even
 	if err != nil {
 		return mailbox.Event{}, err
 	}
-	x := &items[0]
+	return c.finishEvent(ctx, mbx, itemID, &items[0])
+}
+
+// finishEvent makes an event of GetItem's answer, reading its exceptions
+// and attachments.
+func (c *Client) finishEvent(ctx context.Context, mbx, itemID string, x *calendarItemXML) (mailbox.Event, error) {
 	if err := readAs(itemID, x.XMLName, "CalendarItem", "calendar item"); err != nil {
 		return mailbox.Event{}, err
 	}

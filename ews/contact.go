@@ -217,7 +217,11 @@ func (c *Client) getContact(ctx context.Context, mbx, itemID string) (mailbox.Co
 	if err != nil {
 		return mailbox.Contact{}, err
 	}
-	x := &items[0]
+	return c.finishContact(ctx, mbx, itemID, &items[0])
+}
+
+// finishContact makes a contact of GetItem's answer, reading its photo.
+func (c *Client) finishContact(ctx context.Context, mbx, itemID string, x *contactXML) (mailbox.Contact, error) {
 	if err := readAs(itemID, x.XMLName, "Contact", "contact"); err != nil {
 		return mailbox.Contact{}, err
 	}

@@ -42,14 +42,21 @@ func (x *groupXML) group() mailbox.ContactGroup {
 }
 
 func (c *Client) getGroup(ctx context.Context, mbx, itemID string) (mailbox.ContactGroup, error) {
-	items, err := getItems[groupXML](ctx, c, mbx, []string{itemID}, func(gi *etree.Element) { idOnlyShape(gi, "Text", groupFields) })
+	items, err := getItems[groupXML](ctx, c, mbx, []string{itemID}, groupShape)
 	if err != nil {
 		return mailbox.ContactGroup{}, err
 	}
-	if err := readAs(itemID, items[0].XMLName, "DistributionList", "contact group"); err != nil {
+	return finishGroup(itemID, &items[0])
+}
+
+func groupShape(gi *etree.Element) { idOnlyShape(gi, "Text", groupFields) }
+
+// finishGroup makes a contact group of GetItem's answer.
+func finishGroup(itemID string, x *groupXML) (mailbox.ContactGroup, error) {
+	if err := readAs(itemID, x.XMLName, "DistributionList", "contact group"); err != nil {
 		return mailbox.ContactGroup{}, err
 	}
-	return items[0].group(), nil
+	return x.group(), nil
 }
 
 // OpenContactGroup reads a contact group as EncodeContactGroup's JSON.

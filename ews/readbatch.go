@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -41,9 +42,10 @@ var ErrBatchTooLarge = errors.New("more items than MaxReadBatch in one batch")
 // MaxExportBatchBytes are split into several requests so that one answer
 // a dropped connection loses is not hundreds of megabytes.
 //
-// FormatTyped reads each item as OpenItem does (a typed item takes more
-// than one request: its element, then its type's properties and its
-// attachments), still in order and with per-item errors.
+// FormatTyped reads the batch with two GetItem requests, the items'
+// elements then each type's properties (readtyped.go), plus what one item
+// needs beyond (a photo, exceptions, attachments) just before fn sees
+// it; public folder items are read one by one.
 func (m *Mailbox) ReadBatch(ctx context.Context, items []mailbox.Item, format mailbox.Format, fn func(it mailbox.Item, body io.Reader, err error) error) error {
 	if len(items) > MaxReadBatch {
 		return mailbox.Permanent(fmt.Errorf("ews: read %d items from %s: %w (%d)", len(items), m.address, ErrBatchTooLarge, MaxReadBatch))
@@ -63,7 +65,10 @@ func (m *Mailbox) ReadBatch(ctx context.Context, items []mailbox.Item, format ma
 			})
 		})
 	case mailbox.FormatTyped:
-		for _, it := range items {
+		if !slices.ContainsFunc(items, func(it mailbox.Item) bool { _, _, p := splitPF(it.ID); return p }) {
+			return m.readTypedItems(ctx, items, fn)
+		}
+		for _, it := range items { // public folder items route one by one
 			if err := m.readOne(ctx, it, format, fn); err != nil {
 				return err
 			}

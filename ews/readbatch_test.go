@@ -61,7 +61,7 @@ func TestReadBatch(t *testing.T) {
 	}{
 		{mailbox.FormatMIME, "inbox", "GetItem", 1},
 		{mailbox.FormatFullFidelity, "inbox", "ExportItems", 1},
-		{mailbox.FormatTyped, "contacts", "GetItem", -1},
+		{mailbox.FormatTyped, "contacts", "GetItem", 3}, // the elements, the contacts, the groups
 	} {
 		t.Run(string(c.format), func(t *testing.T) {
 			items := list(c.folder)
@@ -245,5 +245,74 @@ func TestBatchProcessingStopped(t *testing.T) {
 	}
 	if n := len(e.mb.Root("drafts").Items()); n != 2 {
 		t.Errorf("drafts holds %d items, want the 2 processed", n)
+	}
+}
+
+// TestReadBatchTyped: a typed batch of every kind (a meeting with its
+// exceptions, an appointment, a task, a contact with its photo, a group),
+// a message (no typed form: its own ErrUnsupported) and a missing item
+// reads with one GetItem for the elements and one per type, instead of
+// two per item, each item's JSON the bytes OpenItem reads, in order.
+func TestReadBatchTyped(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	contact := fullContact()
+	contact.Photo = []byte("\xff\xd8\xff\xe0 a photo")
+	items := []mailbox.Item{
+		{ID: e.mb.Root("calendar").AddEvent(mailboxtest.SampleMeeting(testMailbox))},
+		{ID: e.mb.Root("tasks").AddTask(mailboxtest.SampleTask())},
+		{ID: e.mb.Root("inbox").AddItem(ewstest.Item{MIME: mime("not typed", 200)})},
+		{ID: e.mb.Root("contacts").AddContact(contact)},
+		{ID: missingID},
+		{ID: e.mb.Root("calendar").AddEvent(mailboxtest.SampleAppointment())},
+		{ID: e.mb.Root("contacts").AddContactGroup(mailboxtest.SampleContactGroup())},
+	}
+	const typed, others, kinds = 5, 2, 4
+	want := map[string][]byte{}
+	p := e.srv.Requests("GetItem")
+	for _, it := range items {
+		rc, err := box.OpenItem(ctx, it.ID, mailbox.FormatTyped)
+		if err != nil {
+			continue
+		}
+		want[it.ID], _ = io.ReadAll(rc)
+		rc.Close()
+	}
+	p = e.srv.Requests("GetItem") - p
+	b := e.srv.Requests("GetItem")
+	var order []string
+	err := box.ReadBatch(ctx, items, mailbox.FormatTyped, func(it mailbox.Item, r io.Reader, err error) error {
+		order = append(order, it.ID)
+		switch it.ID {
+		case missingID:
+			if !errors.Is(err, mailbox.ErrNotFound) {
+				t.Errorf("the missing item: %v, want ErrNotFound", err)
+			}
+		case items[2].ID:
+			if !errors.Is(err, mailbox.ErrUnsupported) || !mailbox.IsPermanent(err) {
+				t.Errorf("a message read as typed: %v, want its own permanent ErrUnsupported", err)
+			}
+		default:
+			got, rerr := io.ReadAll(r)
+			if err != nil || rerr != nil || !bytes.Equal(got, want[it.ID]) {
+				t.Errorf("%s: %v %v, %d bytes; want the %d bytes OpenItem reads", it.ID, err, rerr, len(got), len(want[it.ID]))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range items {
+		if i >= len(order) || order[i] != items[i].ID {
+			t.Fatalf("fn saw %v, want the caller's order", order)
+		}
+	}
+	// What one item needs beyond (exceptions) costs the same both ways;
+	// the elements and properties take 1+kinds instead of 2 a typed item
+	// and 1 any other.
+	if b = e.srv.Requests("GetItem") - b; b != p-(2*typed+others)+1+kinds {
+		t.Errorf("%d GetItem for the batch, %d one by one; want %d", b, p, p-(2*typed+others)+1+kinds)
 	}
 }

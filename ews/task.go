@@ -73,11 +73,17 @@ func (x *taskXML) task() (mailbox.Task, error) {
 }
 
 func (c *Client) getTask(ctx context.Context, mbx, itemID string) (mailbox.Task, error) {
-	items, err := getItems[taskXML](ctx, c, mbx, []string{itemID}, func(gi *etree.Element) { idOnlyShape(gi, "Best", taskFields) })
+	items, err := getItems[taskXML](ctx, c, mbx, []string{itemID}, taskShape)
 	if err != nil {
 		return mailbox.Task{}, err
 	}
-	x := &items[0]
+	return c.finishTask(ctx, mbx, itemID, &items[0])
+}
+
+func taskShape(gi *etree.Element) { idOnlyShape(gi, "Best", taskFields) }
+
+// finishTask makes a task of GetItem's answer, reading its attachments.
+func (c *Client) finishTask(ctx context.Context, mbx, itemID string, x *taskXML) (mailbox.Task, error) {
 	if err := readAs(itemID, x.XMLName, "Task", "task"); err != nil {
 		return mailbox.Task{}, err
 	}
