@@ -376,6 +376,8 @@ type mailboxRun struct {
 	key  JobKey
 	src  mailbox.Source
 	dst  mailbox.Target
+	// comb groups the item workers' small MIME writes (combine.go).
+	comb *combiner
 	res  *MailboxResult
 	job  JobRecord
 
@@ -488,6 +490,7 @@ func (r *mailboxRun) copy(ctx context.Context, cancel context.CancelCauseFunc) e
 func (r *mailboxRun) pass(ctx context.Context) error {
 	r.srcCaps, r.dstCaps = r.src.Capabilities(), r.dst.Capabilities()
 	r.dstCaps = withoutFullFidelityFor(r.dstCaps, r.opts.FullFidelityRefused)
+	r.comb = newCombiner(r.dst, r.opts.ItemWorkers)
 	r.routes = map[mailbox.StoreKind]routeOrGap{}
 	// A store the mailbox does not have (no archive) is neither planned
 	// nor reported.
@@ -1178,7 +1181,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 				hint = -1
 			}
 			losses.take() // an earlier attempt's losses are not this one's
-			targetID, err = r.dst.CreateItem(losses.watch(ctx), tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Dialect: route.Dialect, Body: counted, Size: hint})
+			targetID, err = r.comb.create(losses.watch(ctx), r.dst, tgt.ID, mailbox.Payload{Item: it, SourceID: sid, Format: route.Format, Dialect: route.Dialect, Body: counted, Size: hint})
 			size = counted.n
 			return err
 		})

@@ -117,6 +117,22 @@ type BatchReader interface {
 	ReadBatch(ctx context.Context, items []Item, format Format, fn func(it Item, body io.Reader, err error) error) error
 }
 
+// BatchWriter is a target that writes several items into one folder in
+// one request (EWS CreateItem takes many). Each payload is written as
+// CreateItem would, stamped; the results are in the payloads' order: the
+// new item's id, or that payload's own error. When a request fails as a
+// whole its payloads carry that error (their outcome is unknown: the
+// engine looks each up by its stamp) and CreateBatch returns it too.
+type BatchWriter interface {
+	CreateBatch(ctx context.Context, folderID string, ps []Payload) ([]BatchResult, error)
+}
+
+// BatchResult is one payload's outcome in CreateBatch.
+type BatchResult struct {
+	ID  string
+	Err error
+}
+
 // DialectAccepter is a side that can be told, after the fidelity probe
 // found it takes another service's full-fidelity data, to accept that
 // dialect from then on (for every mailbox of its client): its

@@ -43,6 +43,7 @@ const (
 	OpDeleteItem     Op = "DeleteItem"
 	OpFingerprints   Op = "Fingerprints"
 	OpReadBatch      Op = "ReadBatch"
+	OpCreateBatch    Op = "CreateBatch"
 )
 
 // Fault is a failure injected into the next calls of one operation.
@@ -767,6 +768,33 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 		return "", fault.Err
 	}
 	return meta.ID, nil
+}
+
+// CreateBatch writes several payloads into one folder in one call
+// (mailbox.BatchWriter), each as CreateItem would (and counted as one, its
+// faults its own). A fault on OpCreateBatch fails the whole request: before
+// any write, or, with AfterWrite, after all of them (a lost answer).
+func (m *Mailbox) CreateBatch(ctx context.Context, folderID string, ps []mailbox.Payload) ([]mailbox.BatchResult, error) {
+	_, fault, err := m.lock(ctx, OpCreateBatch)
+	if err != nil {
+		out := make([]mailbox.BatchResult, len(ps))
+		for i := range out {
+			out[i].Err = err
+		}
+		return out, err
+	}
+	m.unlock()
+	out := make([]mailbox.BatchResult, len(ps))
+	for i, p := range ps {
+		out[i].ID, out[i].Err = m.CreateItem(ctx, folderID, p)
+	}
+	if fault != nil && fault.Err != nil {
+		for i := range out {
+			out[i] = mailbox.BatchResult{Err: fault.Err}
+		}
+		return out, fault.Err
+	}
+	return out, nil
 }
 
 func (m *Mailbox) deleteLocked(st *store, f *folder, id string) {
