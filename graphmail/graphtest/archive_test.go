@@ -195,3 +195,27 @@ func TestArchiveSnapshot(t *testing.T) {
 		t.Errorf("a snapshot with an auxiliary archive: %v", err)
 	}
 }
+
+// The primary takes well-known names where the archive refuses them.
+func TestImportExportWellKnownNames(t *testing.T) {
+	f, tok := startIE(t)
+	fx := f.s.Mailbox(alice)
+	fx.AddMessage("Inbox", Message{Subject: "in the inbox"})
+	mbx := fx.MailboxID()
+	for _, c := range []struct {
+		name  string
+		items int
+	}{{"inbox", 1}, {"Inbox", 1}, {"sentitems", 0}, {"calendar", 0}, {"contacts", 0}, {"tasks", 0}} {
+		a := f.call(t, tok, "GET", admin(mbx, "folders", c.name, "items"), nil)
+		if a.status != 200 || len(values(a)) != c.items {
+			t.Errorf("%s: %d %v", c.name, a.status, a.body)
+		}
+	}
+	// recoverableitemsdeletions is outside the import/export API's folders.
+	if a := f.call(t, tok, "GET", admin(mbx, "folders", "recoverableitemsdeletions", "items"), nil); a.status != 404 {
+		t.Errorf("recoverableitemsdeletions: %d %v", a.status, a.body)
+	}
+	if a := f.call(t, tok, "GET", admin(mbx, "folders", "nosuchname", "items"), nil); a.status != 400 {
+		t.Errorf("not a name: %d %v", a.status, a.body)
+	}
+}

@@ -298,6 +298,41 @@ func (mb *mbox) ieFolder(id string) *ieFolder {
 	return nil
 }
 
+// ieWellKnown resolves a well-known folder name in a primary mailbox (the
+// create-folder page's example posts to folders/inbox/childFolders):
+// the mail API's names, and calendar, contacts and tasks for the default
+// calendar, Contacts folder and To Do list. Archives take none
+// (refuseWellKnownInArchive answers first).
+func (mb *mbox) ieWellKnown(name string) *ieFolder {
+	if mb.archive {
+		return nil
+	}
+	var kind byte
+	var api string
+	switch n := strings.ToLower(name); {
+	case n == "calendar":
+		kind, api = ieCalendar, mb.defCalendar
+	case n == "contacts":
+		kind, api = ieContactFolder, mb.contactsRootID
+	case n == "tasks":
+		kind, api = ieTaskList, mb.defTodo
+	case graphWellKnown[n]:
+		f := mb.resolveFolder(n)
+		if f == nil {
+			return nil
+		}
+		kind, api = ieMailFolder, f.id
+	default:
+		return nil
+	}
+	for _, f := range mb.ieFolders() {
+		if f.kind == kind && f.apiID == api {
+			return &f
+		}
+	}
+	return nil
+}
+
 // ieItem is one item as the import/export API lists it.
 type ieItem struct {
 	id, apiID, class  string
@@ -719,9 +754,16 @@ func (s *Server) ieResolveFolder(q *req, id string) *ieFolder {
 	}
 	s.mu.Lock()
 	f := q.mb.ieFolder(id)
+	if f == nil {
+		f = q.mb.ieWellKnown(id)
+	}
 	s.mu.Unlock()
 	if f != nil {
 		return f
+	}
+	if graphWellKnown[strings.ToLower(id)] || isWellKnownIE(id) {
+		graphError(q.w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
+		return nil
 	}
 	if _, _, _, ok := parseIEID(id); !ok {
 		graphError(q.w, http.StatusBadRequest, "ErrorInvalidIdMalformed", "Id is malformed.")
