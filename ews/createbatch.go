@@ -42,11 +42,13 @@ const maxBatchedItem = 4 << 20
 var ErrNotAttempted = errors.New("not attempted: an earlier request of the batch failed")
 
 // BatchResult is one payload's outcome in CreateBatch: the new item's id,
-// or that payload's error.
-type BatchResult struct {
-	ID  string
-	Err error
-}
+// or that payload's error (the engine's mailbox.BatchWriter contract).
+type BatchResult = mailbox.BatchResult
+
+var (
+	_ mailbox.BatchWriter = (*Mailbox)(nil)
+	_ mailbox.BatchReader = (*Mailbox)(nil)
+)
 
 // CreateBatch writes payloads into one folder as CreateItem does, MIME
 // mail, notes and other items (each at most 4 MB, of known size) several
@@ -261,6 +263,7 @@ type spool struct {
 func newSpool(expected int64) (*spool, error) {
 	s := &spool{}
 	if expected <= 2<<20 {
+		s.mem.Grow(int(max(expected, 0)) + 4096) // one allocation, not a doubling series
 		return s, nil
 	}
 	f, err := os.CreateTemp("", "exmigrate-ews-*.xml")
