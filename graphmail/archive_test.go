@@ -123,6 +123,13 @@ func TestArchiveRoundTrip(t *testing.T) {
 	if _, err := src.OpenItem(ctxT(t), items[0].ID, mailbox.FormatMIME); !errors.Is(err, mailbox.ErrUnsupported) {
 		t.Errorf("MIME of an archive item: %v", err)
 	}
+	before := l.srv.Requests()
+	if err := src.UpdateItem(ctxT(t), items[0].ID, mailbox.Payload{Item: items[0], Format: mailbox.FormatTyped}); !errors.Is(err, mailbox.ErrUnsupported) || l.srv.Requests() != before {
+		t.Errorf("a typed update of an archive item: %v", err)
+	}
+	if err := src.SetRead(ctxT(t), items[0].ID, false); !errors.Is(err, mailbox.ErrUnsupported) || l.srv.Requests() != before {
+		t.Errorf("SetRead of an archive item: %v", err)
+	}
 
 	// Copy every folder: CreateFolder under the target archive's root
 	// (idempotent), OpenItem, CreateItem.

@@ -227,6 +227,9 @@ func (m *Mailbox) CreateItem(ctx context.Context, folderID string, p mailbox.Pay
 // exceptions again) or a task (PATCH). Nothing is sent.
 func (m *Mailbox) UpdateItem(ctx context.Context, itemID string, p mailbox.Payload) error {
 	ctx = m.ctx(ctx)
+	if _, folder := m.recall(itemID); m.isArchiveFolder(folder) {
+		return m.errArchiveFullFidelityOnly("update " + itemID)
+	}
 	if p.Format != mailbox.FormatTyped {
 		return mailbox.Permanent(fmt.Errorf("graph: update %s as %s: %w", itemID, p.Format, mailbox.ErrUnsupported))
 	}
