@@ -2,6 +2,7 @@ package ews_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -325,6 +326,88 @@ func BenchmarkReadMIME(b *testing.B) {
 					n := float64(readMIMEItems * b.N)
 					b.ReportMetric(n/b.Elapsed().Seconds(), "items/s")
 					b.ReportMetric(float64(bytesRead.Load())/n, "MIME-B/item")
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkCreateMIME writes 500 messages of about 6.6 KB with 4
+// workers, one CreateItem per message (CreateItem) or CreateBatch of
+// MaxCreateBatch per request, against a fake that answers at once or
+// 20 ms later.
+//
+//	go test ./ews -run '^$' -bench BenchmarkCreateMIME -benchmem
+func BenchmarkCreateMIME(b *testing.B) {
+	const n = 500
+	data := mime("Created", readMIMESize)
+	for _, lat := range []string{"0ms", "20ms"} {
+		b.Run("latency="+lat, func(b *testing.B) {
+			c, folderID := startFake(b, "upload@"+lat)
+			box := c.Mailbox(testMailbox)
+			ctx := context.Background()
+			payload := func(i int) mailbox.Payload {
+				return mailbox.Payload{Item: mailbox.Item{Class: mailbox.ClassMessage}, SourceID: fmt.Sprint(i), Format: mailbox.FormatMIME,
+					Body: bytes.NewReader(data), Size: int64(len(data))}
+			}
+			single := func(from, to int) error {
+				for i := from; i < to; i++ {
+					if _, err := box.CreateItem(ctx, folderID, payload(i)); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			batched := func(from, to int) error {
+				ps := make([]mailbox.Payload, 0, to-from)
+				for i := from; i < to; i++ {
+					ps = append(ps, payload(i))
+				}
+				res, err := box.CreateBatch(ctx, folderID, ps)
+				if err != nil {
+					return err
+				}
+				for _, r := range res {
+					if r.Err != nil {
+						return r.Err
+					}
+				}
+				return nil
+			}
+			for _, v := range []struct {
+				name  string
+				write func(from, to int) error
+				chunk int
+			}{{"CreateItem-per-item", single, 1}, {"CreateBatch", batched, ews.MaxCreateBatch}} {
+				b.Run(v.name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						chunks := make(chan [2]int, n)
+						for i := 0; i < n; i += v.chunk {
+							chunks <- [2]int{i, min(i+v.chunk, n)}
+						}
+						close(chunks)
+						errc := make(chan error, 4)
+						var wg sync.WaitGroup
+						for range 4 {
+							wg.Add(1)
+							go func() {
+								defer wg.Done()
+								for ch := range chunks {
+									if err := v.write(ch[0], ch[1]); err != nil {
+										errc <- err
+										return
+									}
+								}
+							}()
+						}
+						wg.Wait()
+						close(errc)
+						for err := range errc {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "items/s")
 				})
 			}
 		})
