@@ -40,7 +40,17 @@
 // it back (CreateNew, or Update in place) before an UpdateItem stamps it;
 // every property travels and nothing is sent. The planner prefers it
 // between two EWS mailboxes; the same stream (and the same session rule
-// as OpenMIME) applies to OpenItem in that format.
+// as OpenMIME) applies to OpenItem in that format. Another service's
+// streams (Graph's exportItems data) are sent only within the fidelity
+// probe (mailbox.WithProbe) or after AcceptDialect.
+//
+// Batches (issue 16): ReadBatch reads up to MaxReadBatch items with one
+// GetItem (MIME), one ExportItems (full fidelity) or two GetItem (typed:
+// the elements, then each type's properties), streaming each item to the
+// caller in order with its own error; CreateBatch writes up to
+// MaxCreateBatch MIME items with one CreateItem, each stamped, with
+// per-item results. A batch Exchange stops midway
+// (ErrorBatchProcessingStopped) is read on from where it stopped.
 package ews
 
 import (
