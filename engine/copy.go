@@ -49,7 +49,8 @@ type CopyOptions struct {
 	FullFidelityRefused map[mailbox.Kind]string
 	// ItemWorkers is how many items of one mailbox are in flight at once.
 	// Graph allows 4 requests per mailbox; the Graph client's own scheduler
-	// enforces it, so more workers only queue there.
+	// enforces it, so more workers only queue there. 0: 4, or
+	// BatchWriterWorkers into a target whose writes go in groups.
 	ItemWorkers int
 	// Attempts bounds how often a transiently failing operation is tried
 	// before the mailbox fails (transient failures are never skipped).
@@ -57,6 +58,12 @@ type CopyOptions struct {
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 }
+
+// BatchWriterWorkers are the items in flight per mailbox by default into a
+// target that writes many items a request (Exchange Server): their writes
+// go in groups of up to that many (BenchmarkCopyOnPremToOnPrem: 2.9x the
+// messages per second of 4 workers writing one item a request at 20 ms).
+const BatchWriterWorkers = 16
 
 // StoreTarget is where a source store lands on the target: a folder (by
 // its path below the root) of a store.
@@ -341,7 +348,13 @@ var errTooManySkipped = errors.New("too many items skipped")
 // Copy runs one pass from src to dst: folders first, then the items of each
 // mail folder from where the last pass stopped.
 func (c *Copier) Copy(ctx context.Context, key JobKey, src mailbox.Source, dst mailbox.Target) *MailboxResult {
-	opts := c.Options.withDefaults()
+	o := c.Options
+	if _, groups := dst.(mailbox.BatchWriter); groups && o.ItemWorkers <= 0 {
+		// A target that takes many writes a request is kept busy by more
+		// items in flight: the workers' writes go in one request.
+		o.ItemWorkers = BatchWriterWorkers
+	}
+	opts := o.withDefaults()
 	res := &MailboxResult{Key: key, DryRun: opts.DryRun, Started: time.Now(), SkipReasons: map[string]int64{}}
 	run := &mailboxRun{c: c, opts: opts, key: key, src: src, dst: dst, res: res}
 	ctx, cancel := context.WithCancelCause(ctx)

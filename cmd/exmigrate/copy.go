@@ -43,6 +43,7 @@ type copyOptions struct {
 	Stores          []string
 	RecoverableInto string
 	PublicFolders   bool
+	itemWorkersSet  bool
 
 	g *globalOptions
 }
@@ -71,6 +72,7 @@ state included). A run stopped at any point resumes where it stopped.`,
 			case named && (opts.From == "" || opts.To == ""):
 				return usageErrorf("--from and --to go together: name the source and the target endpoint")
 			}
+			opts.itemWorkersSet = cmd.Flags().Changed("item-workers")
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -92,7 +94,7 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.StringVar(&opts.RecoverableInto, "recoverable-into", "primary", "where Recoverable Items go: a folder \""+recoverableFolder+"\" in the target's primary mailbox or archive (no service documents a write into Recoverable Items)")
 	f.BoolVar(&opts.PublicFolders, "public-folders", false, "also copy the public folder tree, once, between the endpoints' public_folder_mailbox (Exchange Server to Exchange Server; into Exchange Online it is reported with its remedy)")
 	f.BoolVar(&opts.Reprobe, "reprobe", false, "run the fidelity probe again for this pair of endpoints instead of using its recorded verdict")
-	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account)")
+	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account; without the flag 4, or 16 into Exchange Server, whose writes go several to a request)")
 	return cmd
 }
 
@@ -225,6 +227,9 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		return err
 	}
 	engineOpts.DryRun, engineOpts.MaxSkipped, engineOpts.ItemWorkers = opts.DryRun, opts.MaxSkipped, opts.ItemWorkers
+	if !opts.itemWorkersSet {
+		engineOpts.ItemWorkers = 0 // the engine's default for the target: 4, or 16 into Exchange Server
+	}
 	if engineOpts.Stores, engineOpts.StoreInto, err = parseStores(opts.Stores, opts.RecoverableInto); err != nil {
 		return usageError(err)
 	}
