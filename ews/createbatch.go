@@ -145,22 +145,36 @@ func (m *Mailbox) createRun(ctx context.Context, folderID string, ps []mailbox.P
 		}
 		return err
 	}
-	for i, k := range sent {
-		msg := resp.RM.Messages[i]
-		switch ierr := msg.err("CreateItem", i); {
-		case batchStopped(ierr):
-			// Exchange did not process it: nothing was created, and the
-			// engine writes it again (its body is consumed here).
-			out[k].Err = fmt.Errorf("create %s in %s: %w", ps[k].SourceID, m.address, mailbox.Retryable(ierr, 0))
-		case ierr != nil:
-			out[k].Err = fmt.Errorf("create %s in %s: %w", ps[k].SourceID, m.address, verdict(ierr))
-		case len(msg.Items.Items) == 0 || msg.Items.Items[0].ItemID.ID == "":
-			out[k].Err = fmt.Errorf("create %s in %s: EWS CreateItem: no item id in the answer", ps[k].SourceID, m.address)
-		default:
-			out[k].ID = msg.Items.Items[0].ItemID.ID
+	for i, r := range createdResults(resp.RM.Messages) {
+		k := sent[i]
+		out[k].ID = r.ID
+		if r.Err != nil {
+			out[k].Err = fmt.Errorf("create %s in %s: %w", ps[k].SourceID, m.address, r.Err)
 		}
 	}
 	return nil
+}
+
+// createdResults reads CreateItem's answer, one message per item: the new
+// item's id, or its error. An item Exchange did not process because an
+// earlier one stopped the batch (ErrorBatchProcessingStopped) was not
+// created, and is mailbox.Retryable: the engine writes it again (its body
+// was consumed).
+func createdResults(msgs []opMessage[idOnlyXML]) []BatchResult {
+	out := make([]BatchResult, len(msgs))
+	for i, msg := range msgs {
+		switch ierr := msg.err("CreateItem", i); {
+		case batchStopped(ierr):
+			out[i].Err = mailbox.Retryable(ierr, 0)
+		case ierr != nil:
+			out[i].Err = verdict(ierr)
+		case len(msg.Items.Items) == 0 || msg.Items.Items[0].ItemID.ID == "":
+			out[i].Err = &MalformedError{Operation: "CreateItem", Status: 200, Reason: "no item id in the answer"}
+		default:
+			out[i].ID = msg.Items.Items[0].ItemID.ID
+		}
+	}
+	return out
 }
 
 // createBatchBody builds one CreateItem of the payloads whose MIME reads

@@ -51,26 +51,35 @@ func getItemsEach[T any](ctx context.Context, c *Client, mbx string, ids []strin
 		if err != nil {
 			return nil, nil, err
 		}
-		next := len(ids)
-		for i, msg := range resp.RM.Messages {
-			k := start + i
-			ierr := msg.err("GetItem", k)
-			if i > 0 && batchStopped(ierr) {
-				next = k // ask again from here
-				break
-			}
-			switch {
-			case ierr != nil:
-				errs[k] = ierr
-			case len(msg.Items.Items) != 1:
-				errs[k] = &MalformedError{Operation: "GetItem", Status: 200, Reason: fmt.Sprintf("%d items for one id", len(msg.Items.Items))}
-			default:
-				out[k] = msg.Items.Items[0]
-			}
-		}
-		start = next
+		start += eachAnswer(resp.RM.Messages, out[start:], errs[start:])
 	}
 	return out, errs, nil
+}
+
+// eachAnswer reads GetItem's messages, one per id, into out (the item)
+// or errs (its own error), and returns how many it read: the messages
+// from the first one Exchange stopped processing on
+// (ErrorBatchProcessingStopped, not the first message) are left for the
+// next request. It reads at least one message when there is one.
+func eachAnswer[T any](msgs []opMessage[T], out []T, errs []error) int {
+	for i, msg := range msgs {
+		if i >= len(out) {
+			return i
+		}
+		ierr := msg.err("GetItem", i)
+		if i > 0 && batchStopped(ierr) {
+			return i // ask again from here
+		}
+		switch {
+		case ierr != nil:
+			errs[i] = ierr
+		case len(msg.Items.Items) != 1:
+			errs[i] = &MalformedError{Operation: "GetItem", Status: 200, Reason: fmt.Sprintf("%d items for one id", len(msg.Items.Items))}
+		default:
+			out[i] = msg.Items.Items[0]
+		}
+	}
+	return len(msgs)
 }
 
 // typedOf reads the properties of the items at idx (of ids) of one type
