@@ -171,3 +171,52 @@ func TestCreateBatchLimits(t *testing.T) {
 		t.Error("the lost answer's items are not found by their stamps")
 	}
 }
+
+// TestCreateBatchRoutes: a typed payload among MIME ones is written alone
+// (CreateItem's typed path) between the batched ones; a batch into a
+// public folder writes each item with the folder's routing.
+func TestCreateBatchRoutes(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	contact, err := mailbox.EncodeContact(fullContact())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := []mailbox.Payload{
+		mimePayload("r0", mime("Route 0", 300), false),
+		{Item: mailbox.Item{Class: mailbox.ClassContact}, SourceID: "r1", Format: mailbox.FormatTyped, Body: bytes.NewReader(contact), Size: int64(len(contact))},
+		mimePayload("r2", mime("Route 2", 300), false),
+	}
+	res, err := box.CreateBatch(ctx, "contacts", ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Err != nil || r.ID == "" {
+			t.Errorf("payload %d: %+v", i, r)
+		}
+	}
+	if got := readAll(t, box, res[1].ID, mailbox.FormatTyped); !bytes.Contains(got, []byte(fullContact().DisplayName)) {
+		t.Errorf("the typed contact reads %s", got)
+	}
+
+	e.srv.PublicFolder("Board")
+	fs, err := box.Folders(ctx, mailbox.ScopePublicFolders)
+	if err != nil || len(fs) < 2 {
+		t.Fatalf("public folders %v, %v", fs, err)
+	}
+	misses := e.srv.PublicFolderRouteMisses()
+	res, err = box.CreateBatch(ctx, fs[1].ID, []mailbox.Payload{mimePayload("p0", mime("Post 0", 300), false), mimePayload("p1", mime("Post 1", 300), false)})
+	if err != nil || res[0].Err != nil || res[1].Err != nil {
+		t.Fatalf("into a public folder: %+v, %v", res, err)
+	}
+	for i, sid := range []string{"p0", "p1"} {
+		if id, found, err := box.FindBySourceID(ctx, fs[1].ID, sid); err != nil || !found || id != res[i].ID {
+			t.Errorf("public item %s: %q %v %v, want %s", sid, id, found, err, res[i].ID)
+		}
+	}
+	if n := e.srv.PublicFolderRouteMisses() - misses; n != 0 {
+		t.Errorf("%d public folder requests missed their route", n)
+	}
+}
