@@ -316,3 +316,45 @@ func TestReadBatchTyped(t *testing.T) {
 		t.Errorf("%d GetItem for the batch, %d one by one; want %d", b, p, p-(2*typed+others)+1+kinds)
 	}
 }
+
+// TestReadBatchPublic: public folder items read in a batch with their
+// folder's routing, as MIME and as typed, in order; full fidelity is
+// refused there, as ExportItems is not documented for public folders.
+func TestReadBatchPublic(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	box := e.c.Mailbox(testMailbox)
+	board := e.srv.PublicFolder("Board")
+	board.AddItem(ewstest.Item{MIME: mime("pf 1", 300), Received: time.Date(2025, 1, 1, 0, 1, 0, 0, time.UTC)})
+	board.AddItem(ewstest.Item{MIME: mime("pf 2", 300), Received: time.Date(2025, 1, 1, 0, 2, 0, 0, time.UTC)})
+	fs, err := box.Folders(ctx, mailbox.ScopePublicFolders)
+	if err != nil || len(fs) < 2 {
+		t.Fatalf("public folders %v, %v", fs, err)
+	}
+	var items []mailbox.Item
+	if err := box.Items(ctx, fs[1].ID, func(it mailbox.Item) error { items = append(items, it); return nil }); err != nil || len(items) != 2 {
+		t.Fatalf("public items %v, %v", items, err)
+	}
+	misses := e.srv.PublicFolderRouteMisses()
+	var got []string
+	err = box.ReadBatch(ctx, items, mailbox.FormatMIME, func(it mailbox.Item, r io.Reader, err error) error {
+		if err != nil {
+			return err
+		}
+		b, err := io.ReadAll(r)
+		if want := readAll(t, box, it.ID, mailbox.FormatMIME); !bytes.Equal(b, want) {
+			t.Errorf("%s: %d bytes, want %d", it.ID, len(b), len(want))
+		}
+		got = append(got, it.ID)
+		return err
+	})
+	if err != nil || len(got) != 2 || got[0] != items[0].ID || got[1] != items[1].ID {
+		t.Errorf("MIME: %v, read %v; want both in order", err, got)
+	}
+	if n := e.srv.PublicFolderRouteMisses() - misses; n != 0 {
+		t.Errorf("%d requests missed the public folder's route", n)
+	}
+	if err := box.ReadBatch(ctx, items, mailbox.FormatFullFidelity, func(mailbox.Item, io.Reader, error) error { return nil }); !errors.Is(err, mailbox.ErrUnsupported) {
+		t.Errorf("full fidelity in a public folder: %v, want ErrUnsupported", err)
+	}
+}
