@@ -682,10 +682,67 @@ func (m *Mailbox) mapToImportExportID(ctx context.Context, id string) (string, e
 			m.ie.mu.Unlock()
 			return ids[0], nil
 		default:
-			return "", mailbox.Permanent(fmt.Errorf("graph: %s: %d items of its folder were created in the same second, so the stopgap match by creation time is ambiguous: %w", op, len(ids), mailbox.ErrUnsupported))
+			// Items created in the same second (a bulk import, a seeded
+			// lab): the search key, which both APIs read, tells them apart.
+			x, err := m.mapByFingerprint(ctx, id, ieFolder, ids)
+			if err != nil {
+				return "", fmt.Errorf("graph: %s: %d items of its folder were created in the same second: %w", op, len(ids), err)
+			}
+			return x, nil
 		}
 	}
 	return "", fmt.Errorf("graph: %s: no item of the import/export folder was created at %s: %w", op, it.Created.UTC().Format(time.RFC3339), mailbox.ErrNotFound)
+}
+
+// mapByFingerprint picks, among import/export items created in the same
+// second, the one that carries the item's search key and that no other id
+// was mapped to (copies of one message share a key, and are alike).
+func (m *Mailbox) mapByFingerprint(ctx context.Context, id, ieFolder string, candidates []string) (string, error) {
+	fp, err := m.Fingerprint(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if fp == "" {
+		return "", mailbox.Permanent(fmt.Errorf("the item has no search key to tell them apart: %w", mailbox.ErrUnsupported))
+	}
+	want := map[string]bool{}
+	for _, c := range candidates {
+		want[c] = true
+	}
+	q := url.Values{"$top": {fmt.Sprint(pageSize)}, "$select": {"id"}, "$expand": {ieItemExpand()}}
+	u, err := m.ieURL(ctx, primaryBox, "/folders/"+urlPathEscape(ieFolder)+"/items", q)
+	if err != nil {
+		return "", err
+	}
+	var match []string
+	err = listPaged(ctx, m, "list the search keys of import/export folder "+ieFolder+" of "+m.address, u, func(w ieWireItem) error {
+		if !want[w.ID] {
+			return nil
+		}
+		if k, ferr := fingerprintOf(w.Props.get(searchKeyProp)); ferr == nil && k == fp {
+			match = append(match, w.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	m.ie.mu.Lock()
+	defer m.ie.mu.Unlock()
+	taken := map[string]bool{}
+	for _, x := range m.ie.mapped {
+		taken[x] = true
+	}
+	for _, x := range match {
+		if !taken[x] {
+			if m.ie.mapped == nil || len(m.ie.mapped) > 1<<20 {
+				m.ie.mapped = map[string]string{}
+			}
+			m.ie.mapped[id] = x
+			return x, nil
+		}
+	}
+	return "", mailbox.Permanent(fmt.Errorf("none of them carries the item's search key %s: %w", fp, mailbox.ErrNotFound))
 }
 
 // FullFidelityChanges is one round of the import/export API's item delta

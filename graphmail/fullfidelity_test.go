@@ -12,6 +12,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/internal/fakestream"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -452,14 +453,28 @@ func TestFullFidelityReadByMailAPIIDs(t *testing.T) {
 	if l.srv.MeetingMessagesSent() != 0 {
 		t.Errorf("%d meeting messages sent", l.srv.MeetingMessagesSent())
 	}
-	// Two items created in the same second cannot be told apart.
-	twin := a.AddMessage("Inbox", graphtest.Message{Subject: "twin 1", Created: t0})
-	a.AddMessage("Inbox", graphtest.Message{Subject: "twin 2", Created: t0.Add(100 * time.Millisecond)})
+	// Two items created in the same second are told apart by their search
+	// keys, which both APIs read.
+	twins := map[string]string{
+		a.AddMessage("Inbox", graphtest.Message{Subject: "twin 1", Created: t0}):                             "twin 1",
+		a.AddMessage("Inbox", graphtest.Message{Subject: "twin 2", Created: t0.Add(100 * time.Millisecond)}): "twin 2",
+	}
 	if _, err := src.Folders(ctxT(t), mailbox.ScopePrimary); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.OpenItem(ctxT(t), twin, mailbox.FormatFullFidelity); err == nil || !strings.Contains(err.Error(), "ambiguous") || !mailbox.IsPermanent(err) {
-		t.Errorf("ambiguous match: %v", err)
+	for id, subject := range twins {
+		rc, err := src.OpenItem(ctxT(t), id, mailbox.FormatFullFidelity)
+		if err != nil {
+			t.Fatalf("%s created in the same second as its twin: %v", subject, err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it, err := fakestream.Decode(data); err != nil || it.Subject != subject {
+			t.Errorf("%s exported as %q (%v)", subject, it.Subject, err)
+		}
 	}
 }
 

@@ -118,36 +118,42 @@ func decideFidelity(ctx context.Context, out io.Writer, log *slog.Logger, d *dis
 	return applyVerdict(out, pair, rec.Result, dst)
 }
 
-// applyVerdict turns a probe's result into the copy's plan: full fidelity
-// for every kind when each kind probed took the data (a kind without a
-// sample follows the dialect's verdict), none when one did not.
+// applyVerdict turns a probe's result into the copy's plan, kind by kind:
+// a kind whose sample the target took and gave back equal moves in full
+// fidelity; one whose sample it did not, or that had no sample to probe
+// with (unverified), takes its other path. The target is told to accept
+// the source's data when any kind passed.
 func applyVerdict(out io.Writer, pair string, res engine.ProbeResult, dst dispatch.Mailbox) fidelityPlan {
-	var lines []string
+	p := fidelityPlan{refused: map[mailbox.Kind]string{}}
+	byKind := map[mailbox.Kind]engine.ProbeKind{}
 	for _, k := range res.Kinds {
-		if k.Subject == "" {
-			continue
-		}
-		lines = append(lines, fmt.Sprintf("%s %s", k.Kind, k.Path))
+		byKind[k.Kind] = k
 	}
-	if !res.AcceptedDialect() {
-		p := fidelityPlan{refused: map[mailbox.Kind]string{}}
-		reason := "the fidelity probe found the target does not take the source's data"
-		for _, k := range res.Kinds {
-			if k.Subject != "" && !k.Accepted {
-				reason = "the fidelity probe: " + k.Why
-				break
-			}
+	var took, refused []string
+	for _, kind := range mailbox.Kinds() {
+		k, probed := byKind[kind]
+		switch {
+		case probed && k.Subject != "" && k.Accepted:
+			took = append(took, string(kind))
+		case probed && k.Subject != "":
+			p.refused[kind] = "the fidelity probe: " + k.Why
+			refused = append(refused, string(kind))
+		default:
+			p.refused[kind] = "the fidelity probe had no " + string(kind) + " item to try, so full fidelity for it is unverified"
 		}
-		for _, k := range mailbox.Kinds() {
-			p.refused[k] = reason
-		}
-		fmt.Fprintf(out, "Fidelity probe %s: full fidelity not used (%s); %s\n", pair, strings.Join(lines, ", "), reason)
+	}
+	if len(took) == 0 {
+		fmt.Fprintf(out, "Fidelity probe %s: full fidelity not used (no kind's sample came back equal); every kind takes its other path\n", pair)
 		return p
 	}
-	p := fidelityPlan{accept: res.Dialect}
+	p.accept = res.Dialect
 	if a, ok := dst.(mailbox.DialectAccepter); ok {
 		a.AcceptDialect(res.Dialect)
 	}
-	fmt.Fprintf(out, "Fidelity probe %s: the target takes the source's %s data (%s)\n", pair, res.Dialect, strings.Join(lines, ", "))
+	line := fmt.Sprintf("Fidelity probe %s: the target takes the source's %s data: full fidelity for %s", pair, res.Dialect, strings.Join(took, ", "))
+	if len(refused) > 0 {
+		line += "; not for " + strings.Join(refused, ", ") + " (their samples did not come back equal)"
+	}
+	fmt.Fprintln(out, line)
 	return p
 }

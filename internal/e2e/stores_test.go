@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/graphmail/graphtest"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/mailbox"
@@ -96,5 +100,66 @@ func TestArchiveIntoTheCloudPreview(t *testing.T) {
 	}
 	if got := len(arch.Messages("Inbox")); got != want {
 		t.Errorf("after a pass with a new state the cloud archive's Inbox holds %d, want %d", got, want)
+	}
+}
+
+const cloudArchiveScenario = `
+domain: contoso.com
+cloud_domain: contoso.onmicrosoft.com
+seed: 8
+mailboxes:
+  - address: olga@contoso.com
+    location: cloud
+    folders: {Inbox: 4}
+`
+
+// TestArchiveBackFromTheCloudPreview: the other way, a cloud archive read
+// through Graph's beta export goes into an on-prem archive with
+// UploadItems, once the fidelity probe found that the Exchange server
+// takes Graph's data (which Microsoft does not document: the lab's server
+// decides); when it does not, the archive is a gap and nothing is written.
+func TestArchiveBackFromTheCloudPreview(t *testing.T) {
+	for _, takes := range []bool{true, false} {
+		t.Run(map[bool]string{true: "server takes Graph data", false: "server refuses Graph data"}[takes], func(t *testing.T) {
+			e := startLab(t, mustScenario(t, cloudArchiveScenario), lab.Options{FullFidelity: true, GraphFullFidelity: true, GraphArchivePreview: true})
+			const src, dst = "olga@contoso.com", "olga.returned@contoso.com"
+			arch := e.lab.Graph.Mailbox(src).AddArchive()
+			for i := range 5 {
+				arch.AddMessage("Inbox", graphtest.Message{Subject: fmt.Sprintf("archived %d", i), From: "ann@contoso.com", To: []string{src}, Body: "old mail"})
+			}
+			e.lab.EWS.AddMailbox(dst).EnableArchive()
+			e.lab.EWS.AcceptForeignStreams(takes)
+			entry := csvinput.Entry{Address: src, Target: dst, Location: mailbox.LocationCloud}
+			ctx := context.Background()
+			route, err := e.disp.Locate(ctx, entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, d, _, err := e.disp.Open(route, dispatch.Offboarding)
+			if err != nil {
+				t.Fatal(err)
+			}
+			probe, err := engine.Probe(ctx, s, d, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if probe.AcceptedDialect() != takes {
+				t.Fatalf("the probe says %v, the lab's server %v: %+v", probe.AcceptedDialect(), takes, probe.Kinds)
+			}
+			if takes {
+				d.(mailbox.DialectAccepter).AcceptDialect(probe.Dialect) // as copy does
+			}
+			opts := testOptions()
+			opts.Stores = []mailbox.Scope{mailbox.ScopePrimary, mailbox.ScopeArchive}
+			res := e.copyOnce(t, entry, dispatch.Offboarding, opts)
+			got := len(e.lab.EWS.AddMailbox(dst).ArchiveFolder("Inbox").Items())
+			path := engine.ParsePaths(res.Paths)["archive/mail"]
+			if takes && (got != 5 || path != string(mailbox.FormatFullFidelity)) {
+				t.Errorf("the on-prem archive's Inbox holds %d of 5 (archive/mail %q, gaps %+v)", got, path, res.Gaps)
+			}
+			if !takes && (got != 0 || path != engine.PathNotCarried) {
+				t.Errorf("a server that refuses Graph data: %d archived items written, archive/mail %q", got, path)
+			}
+		})
 	}
 }
