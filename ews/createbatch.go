@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -55,9 +56,10 @@ var (
 // to a request, up to MaxCreateBatch items and MaxCreateBatchBytes each,
 // and anything else alone, returning one result per payload, in order:
 // its new id, or its own error (the server refusing that item alone; the
-// others are created and stamped; an item Exchange did not process
-// because an earlier one stopped the batch, ErrorBatchProcessingStopped,
-// has a mailbox.Retryable error). When a request fails as a whole (a
+// others are created and stamped). Items Exchange did not process
+// because an earlier one stopped the batch (ErrorBatchProcessingStopped),
+// or answered busy alone, are sent again (see createRun); one still
+// unprocessed after that has a mailbox.Retryable error. When a request fails as a whole (a
 // lost answer, throttling the client gave up on, a cancelled context),
 // its payloads carry that error, the later ones ErrNotAttempted, and
 // CreateBatch returns it too: the engine looks up by stamp what it does
@@ -113,9 +115,15 @@ func (m *Mailbox) CreateBatch(ctx context.Context, folderID string, ps []mailbox
 func itemOwn(err error) bool { return mailbox.IsPermanent(err) }
 
 // createRun writes ps with one CreateItem and fills out; a failure of the
-// whole request is returned, and set on every payload of the run.
+// whole request is returned, and set on every payload it carried. The
+// items Exchange did not process (ErrorBatchProcessingStopped after
+// another item's error) or answered busy alone are sent again, from the
+// spooled MIME, in a request of their own: after the wait the server asked
+// for, at most MaxRetries times; the first item of a request is never
+// sent again for being stopped, so every round settles at least one.
 func (m *Mailbox) createRun(ctx context.Context, folderID string, ps []mailbox.Payload, out []BatchResult) error {
-	b, sent, err := m.c.createBatchBody(m.address, folderID, ps, out)
+	c := m.c
+	batch, err := c.spoolBatch(ps, out)
 	if err != nil {
 		for k := range out {
 			if out[k].Err == nil {
@@ -124,35 +132,77 @@ func (m *Mailbox) createRun(ctx context.Context, folderID string, ps []mailbox.P
 		}
 		return err
 	}
-	if len(sent) == 0 {
-		return nil // every payload failed to read: each has its error
-	}
-	defer b.cleanup()
-	var resp opResponse[idOnlyXML]
-	err = m.c.do(ctx, call{op: "CreateItem", anchor: m.address, body: b}, func(rd io.Reader, st int) error {
-		if err := decodeResponse(rd, "CreateItem", st, &resp); err != nil {
-			return err
+	defer batch.cleanup()
+	pending := batch.read
+	for round := 0; len(pending) > 0; round++ {
+		b, err := c.batchBody(m.address, folderID, ps, batch, pending)
+		if err != nil {
+			return m.failRun(ps, out, pending, err)
 		}
-		if n := len(resp.RM.Messages); n != len(sent) {
-			return &MalformedError{Operation: "CreateItem", Status: st, Reason: fmt.Sprintf("%d answers for %d items", n, len(sent))}
+		var resp opResponse[idOnlyXML]
+		err = c.do(ctx, call{op: "CreateItem", anchor: m.address, body: b}, func(rd io.Reader, st int) error {
+			if err := decodeResponse(rd, "CreateItem", st, &resp); err != nil {
+				return err
+			}
+			if n := len(resp.RM.Messages); n != len(pending) {
+				return &MalformedError{Operation: "CreateItem", Status: st, Reason: fmt.Sprintf("%d answers for %d items", n, len(pending))}
+			}
+			return nil
+		})
+		b.cleanup()
+		if err != nil {
+			return m.failRun(ps, out, pending, err)
 		}
-		return nil
-	})
-	if err != nil {
-		err = fmt.Errorf("create %d items in %s: %w", len(sent), m.address, err)
-		for _, k := range sent {
-			out[k].Err = err
+		var again []int
+		var wait time.Duration
+		for i, r := range createdResults(resp.RM.Messages) {
+			k := pending[i]
+			if w, ok := resendable(r.Err, i, round, c.cfg); ok {
+				again = append(again, k)
+				wait = max(wait, w)
+				continue
+			}
+			out[k].ID = r.ID
+			if r.Err != nil {
+				out[k].Err = fmt.Errorf("create %s in %s: %w", ps[k].SourceID, m.address, r.Err)
+			}
 		}
-		return err
-	}
-	for i, r := range createdResults(resp.RM.Messages) {
-		k := sent[i]
-		out[k].ID = r.ID
-		if r.Err != nil {
-			out[k].Err = fmt.Errorf("create %s in %s: %w", ps[k].SourceID, m.address, r.Err)
+		if len(again) > 0 && wait > 0 {
+			c.pool.pause(wait)
+			if err := sleep(ctx, wait); err != nil {
+				return m.failRun(ps, out, again, err)
+			}
 		}
+		pending = again
 	}
 	return nil
+}
+
+// resendable says whether the answer to the item at position i of a
+// request of round round is sent again, and after how long: an item
+// Exchange did not process (not the request's first, whose stop would
+// repeat) or answered busy, within MaxRetries rounds.
+func resendable(err error, i, round int, cfg Config) (time.Duration, bool) {
+	var re *ResponseError
+	if round >= cfg.MaxRetries || !errors.As(err, &re) {
+		return 0, false
+	}
+	switch {
+	case batchStopped(err):
+		return 0, i > 0
+	case re.throttling():
+		return max(re.BackOff, jitter(cfg.RetryBase)), re.BackOff <= cfg.MaxBackOff
+	}
+	return 0, false
+}
+
+// failRun sets a whole request's failure on the payloads it carried.
+func (m *Mailbox) failRun(ps []mailbox.Payload, out []BatchResult, idx []int, err error) error {
+	err = fmt.Errorf("create %d items in %s: %w", len(idx), m.address, err)
+	for _, k := range idx {
+		out[k].Err = err
+	}
+	return err
 }
 
 // createdResults reads CreateItem's answer, one message per item: the new
@@ -177,26 +227,30 @@ func createdResults(msgs []opMessage[idOnlyXML]) []BatchResult {
 	return out
 }
 
-// createBatchBody builds one CreateItem of the payloads whose MIME reads
-// (a payload whose body fails to read gets that error in out and is left
-// out), and returns the indexes of ps it holds, in order. Each MIME is
-// spooled first, in base64, so that a failing body costs only its own
-// item; the envelope is then written around the spooled parts. Both stay
-// in memory when small, else go to temp files (as streamBody does): a
-// batch is never held whole in memory.
-func (c *Client) createBatchBody(mbx, folderID string, ps []mailbox.Payload, out []BatchResult) (*body, []int, error) {
+// spooled is the MIME of a run of payloads, in base64, ready to be sent
+// (and sent again) in CreateItem requests.
+type spooled struct {
+	sp    *spool
+	parts [][2]int64 // of each payload, its base64's place in sp
+	read  []int      // the payloads whose MIME was read, in order
+}
+
+func (s *spooled) cleanup() { s.sp.cleanup() }
+
+// spoolBatch reads each payload's MIME into a spool, in base64, so that a
+// failing body costs only its own item (its error is set in out) and the
+// items can be sent again; in memory when small, else in a temp file (as
+// streamBody does): a batch is never held whole in memory.
+func (c *Client) spoolBatch(ps []mailbox.Payload, out []BatchResult) (*spooled, error) {
 	var declared int64
 	for _, p := range ps {
 		declared += p.Size
 	}
 	sp, err := newSpool(declared * 4 / 3)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	defer sp.cleanup()
-	type part struct{ from, to int64 }
-	parts := make([]part, len(ps))
-	var sent []int
+	s := &spooled{sp: sp, parts: make([][2]int64, len(ps))}
 	for k, p := range ps {
 		from := sp.n
 		enc := base64.NewEncoder(base64.StdEncoding, sp)
@@ -214,55 +268,61 @@ func (c *Client) createBatchBody(mbx, folderID string, ps []mailbox.Payload, out
 		}
 		if err != nil {
 			if terr := sp.truncate(from); terr != nil {
-				return nil, nil, terr
+				sp.cleanup()
+				return nil, terr
 			}
 			out[k].Err = fmt.Errorf("ews: reading the MIME of %s: %w", strconv.Quote(p.SourceID), err)
 			continue
 		}
-		parts[k] = part{from, sp.n}
-		sent = append(sent, k)
+		s.parts[k] = [2]int64{from, sp.n}
+		s.read = append(s.read, k)
 	}
-	if len(sent) == 0 {
-		return nil, nil, nil
-	}
+	return s, nil
+}
+
+// batchBody builds one CreateItem of the spooled payloads idx, in order.
+func (c *Client) batchBody(mbx, folderID string, ps []mailbox.Payload, s *spooled, idx []int) (*body, error) {
 	r := c.newRequest(mbx)
 	ci := r.body.CreateElement("m:CreateItem")
 	ci.CreateAttr("MessageDisposition", "SaveOnly")
 	c.folderRef(ci.CreateElement("m:SavedItemFolderId"), folderID, mbx)
 	items := ci.CreateElement("m:Items")
 	const marker = "MIMEMARKER-EXMIGRATE"
-	for _, k := range sent {
+	for _, k := range idx {
 		messageElement(items, ps[k].Message(), marker)
 	}
 	var buf strings.Builder
 	r.doc.WriteTo(&buf)
 	segs := strings.Split(buf.String(), marker)
-	if len(segs) != len(sent)+1 {
-		return nil, nil, fmt.Errorf("ews: internal error: %d MIME markers for %d items", len(segs)-1, len(sent))
+	if len(segs) != len(idx)+1 {
+		return nil, fmt.Errorf("ews: internal error: %d MIME markers for %d items", len(segs)-1, len(idx))
 	}
-	total := sp.n
+	total := int64(0)
 	for _, s := range segs {
 		total += int64(len(s))
 	}
+	for _, k := range idx {
+		total += s.parts[k][1] - s.parts[k][0]
+	}
 	dst, err := newSpool(total)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for i, k := range sent {
+	for i, k := range idx {
 		io.WriteString(dst, segs[i])
-		if _, err := io.Copy(dst, sp.section(parts[k].from, parts[k].to)); err != nil && dst.err == nil {
+		if _, err := io.Copy(dst, s.sp.section(s.parts[k][0], s.parts[k][1])); err != nil && dst.err == nil {
 			dst.err = err
 		}
 	}
 	io.WriteString(dst, segs[len(segs)-1])
 	if dst.err != nil {
 		dst.cleanup()
-		return nil, nil, fmt.Errorf("ews: writing a batch: %w", dst.err)
+		return nil, fmt.Errorf("ews: writing a batch: %w", dst.err)
 	}
 	if dst.f == nil {
-		return &body{data: dst.mem.Bytes(), size: dst.n}, sent, nil
+		return &body{data: dst.mem.Bytes(), size: dst.n}, nil
 	}
-	return &body{file: dst.f, size: dst.n}, sent, nil
+	return &body{file: dst.f, size: dst.n}, nil
 }
 
 // spool is a write-once buffer in memory when its expected size is

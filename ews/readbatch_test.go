@@ -180,8 +180,8 @@ func TestReadBatchLimits(t *testing.T) {
 // TestBatchProcessingStopped: when Exchange stops a batch midway (the
 // items after the stop answered Warning ErrorBatchProcessingStopped, not
 // processed), ReadBatch asks again for the rest and every item reaches fn
-// in order without error; CreateBatch's unprocessed payloads are not
-// created and carry a retryable error, the others are created.
+// in order without error; CreateBatch sends its unprocessed payloads (and
+// those answered busy alone) again.
 func TestBatchProcessingStopped(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -228,23 +228,50 @@ func TestBatchProcessingStopped(t *testing.T) {
 		}
 	}
 
-	var ps []mailbox.Payload
-	for i := range 5 {
-		ps = append(ps, mimePayload(fmt.Sprintf("st%d", i), mime(fmt.Sprintf("Stop %d", i), 300), false))
-	}
-	e.srv.Inject(ewstest.Fault{Op: "CreateItem", Kind: ewstest.FaultBatchStopped, After: 2})
-	res, err := box.CreateBatch(ctx, "drafts", ps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, r := range res {
-		retry, _ := mailbox.ShouldRetry(r.Err)
-		if i < 2 && (r.Err != nil || r.ID == "") || i >= 2 && (r.ID != "" || r.Err == nil || !retry) {
-			t.Errorf("payload %d: %+v (retry %v)", i, r, retry)
+	// CreateBatch sends the unprocessed items again, from its spool: a
+	// stop after 2 items, twice, takes three requests; a stop at the first
+	// item leaves that one retryable (sending it again would stop again)
+	// and sends the others again; items answered busy alone are sent again
+	// after the back-off.
+	for _, c := range []struct {
+		name     string
+		fault    ewstest.Fault
+		requests int64
+		failed   int // the payload left with a retryable error, or -1
+	}{
+		{"stopped twice", ewstest.Fault{Kind: ewstest.FaultBatchStopped, After: 2, Times: 2}, 3, -1},
+		{"stopped at the first", ewstest.Fault{Kind: ewstest.FaultBatchStopped, After: 0}, 2, 0},
+		{"busy", ewstest.Fault{Kind: ewstest.FaultCode, Code: "ErrorServerBusy"}, 2, -1},
+	} {
+		folder := e.mb.Folder("Stopped/" + c.name)
+		var ps []mailbox.Payload
+		for i := range 5 {
+			ps = append(ps, mimePayload(fmt.Sprintf("%s %d", c.name, i), mime(fmt.Sprintf("Stop %d", i), 300), false))
 		}
-	}
-	if n := len(e.mb.Root("drafts").Items()); n != 2 {
-		t.Errorf("drafts holds %d items, want the 2 processed", n)
+		f := c.fault
+		f.Op = "CreateItem"
+		e.srv.Inject(f)
+		before := e.srv.Requests("CreateItem")
+		res, err := box.CreateBatch(ctx, folder.ID(), ps)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		for i, r := range res {
+			retry, _ := mailbox.ShouldRetry(r.Err)
+			if i != c.failed && (r.Err != nil || r.ID == "") || i == c.failed && (r.ID != "" || !retry) {
+				t.Errorf("%s: payload %d: %+v (retry %v)", c.name, i, r, retry)
+			}
+		}
+		created := 5
+		if c.failed >= 0 {
+			created--
+		}
+		if n := len(folder.Items()); n != created {
+			t.Errorf("%s: the folder holds %d items, want %d", c.name, n, created)
+		}
+		if n := e.srv.Requests("CreateItem") - before; n != c.requests {
+			t.Errorf("%s: %d CreateItem, want %d", c.name, n, c.requests)
+		}
 	}
 }
 
