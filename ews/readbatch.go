@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -52,11 +53,11 @@ func (m *Mailbox) ReadBatch(ctx context.Context, items []mailbox.Item, format ma
 	}
 	switch format {
 	case mailbox.FormatMIME:
-		return resume(items, fn, func(items []mailbox.Item, each func(string, io.Reader, error) error) error {
+		return m.resume(ctx, items, fn, func(items []mailbox.Item, each func(string, io.Reader, error) error) error {
 			return m.readMIMEItems(ctx, items, each)
 		})
 	case mailbox.FormatFullFidelity:
-		return resume(items, fn, func(items []mailbox.Item, each func(string, io.Reader, error) error) error {
+		return m.resume(ctx, items, fn, func(items []mailbox.Item, each func(string, io.Reader, error) error) error {
 			return m.ExportBatch(ctx, items, func(id string, data io.Reader, err error) error {
 				if err != nil {
 					err = fmt.Errorf("export %s from %s: %w", id, m.address, err)
@@ -92,16 +93,28 @@ func batchStopped(err error) bool {
 }
 
 // resume runs read over items, handing fn each item in order, and asks
-// again for the items of an answer that Exchange stopped processing
-// (batchStopped), from the first of them on, so that they are read
-// instead of failing. Each round hands fn at least one item (a first item
-// answered as stopped is handed over with that error), so it ends.
-func resume(items []mailbox.Item, fn func(mailbox.Item, io.Reader, error) error,
+// again for the rest of an answer from its first item that Exchange
+// stopped processing (batchStopped), or answered busy alone after fn saw
+// others (the client retries a request throttled before that), so that
+// they are read instead of failing: a stop at once, a busy item after its
+// back-off and at most MaxRetries times. Each round hands fn at least one
+// item (a first item answered so is handed over with its error), so it
+// ends.
+func (m *Mailbox) resume(ctx context.Context, items []mailbox.Item, fn func(mailbox.Item, io.Reader, error) error,
 	read func(items []mailbox.Item, each func(id string, r io.Reader, err error) error) error) error {
+	cfg := m.c.cfg
+	busyRounds := 0
 	for len(items) > 0 {
 		i := 0
+		var wait time.Duration
 		err := read(items, func(_ string, r io.Reader, err error) error {
-			if i > 0 && batchStopped(err) {
+			var re *ResponseError
+			switch {
+			case i == 0:
+			case batchStopped(err):
+				return errStopped
+			case busyRounds < cfg.MaxRetries && errors.As(err, &re) && re.throttling() && re.BackOff <= cfg.MaxBackOff:
+				wait = max(re.BackOff, jitter(cfg.RetryBase))
 				return errStopped
 			}
 			it := items[i]
@@ -112,6 +125,13 @@ func resume(items []mailbox.Item, fn func(mailbox.Item, io.Reader, error) error,
 			return fn(it, r, err)
 		})
 		if errors.Is(err, errStopped) {
+			if wait > 0 {
+				busyRounds++
+				m.c.pool.pause(wait)
+				if err := sleep(ctx, wait); err != nil {
+					return fmt.Errorf("read %d items from %s: %w", len(items)-i, m.address, err)
+				}
+			}
 			items = items[i:]
 			continue
 		}

@@ -179,8 +179,8 @@ func TestReadBatchLimits(t *testing.T) {
 
 // TestBatchProcessingStopped: when Exchange stops a batch midway (the
 // items after the stop answered Warning ErrorBatchProcessingStopped, not
-// processed), ReadBatch asks again for the rest and every item reaches fn
-// in order without error; CreateBatch sends its unprocessed payloads (and
+// processed), or answers items busy after others, ReadBatch asks again
+// for the rest and every item reaches fn in order without error; CreateBatch sends its unprocessed payloads (and
 // those answered busy alone) again.
 func TestBatchProcessingStopped(t *testing.T) {
 	e := newEnv(t)
@@ -196,12 +196,20 @@ func TestBatchProcessingStopped(t *testing.T) {
 	for _, c := range []struct {
 		format mailbox.Format
 		op     string
-	}{{mailbox.FormatMIME, "GetItem"}, {mailbox.FormatFullFidelity, "ExportItems"}} {
+		fault  ewstest.Fault
+	}{
+		{mailbox.FormatMIME, "GetItem", ewstest.Fault{Kind: ewstest.FaultBatchStopped, After: 3}},
+		{mailbox.FormatFullFidelity, "ExportItems", ewstest.Fault{Kind: ewstest.FaultBatchStopped, After: 3}},
+		{mailbox.FormatMIME, "GetItem", ewstest.Fault{Kind: ewstest.FaultCode, Code: "ErrorServerBusy", After: 3}},
+		{mailbox.FormatFullFidelity, "ExportItems", ewstest.Fault{Kind: ewstest.FaultCode, Code: "ErrorServerBusy", After: 3}},
+	} {
 		want := map[string][]byte{}
 		for _, it := range items {
 			want[it.ID] = readAll(t, box, it.ID, c.format)
 		}
-		e.srv.Inject(ewstest.Fault{Op: c.op, Kind: ewstest.FaultBatchStopped, After: 3})
+		f := c.fault
+		f.Op = c.op
+		e.srv.Inject(f)
 		before := e.srv.Requests(c.op)
 		var order []string
 		err := box.ReadBatch(ctx, items, c.format, func(it mailbox.Item, r io.Reader, err error) error {

@@ -26,6 +26,8 @@ type reqCtx struct {
 	// answered counts the messages written.
 	stopping         bool
 	stopAt, answered int
+	// codeFrom is the first response message injectedCode applies to.
+	codeFrom int
 }
 
 // ewsError is an error answered in a ResponseMessage; path, when set, is
@@ -235,7 +237,7 @@ func (rc *reqCtx) schemaFaultErr(err error) {
 // injected is the error a FaultCode injection asks for, checked before a
 // write so that a refused write changes nothing.
 func (rc *reqCtx) injected() error {
-	if rc.injectedCode != "" {
+	if rc.injectedCode != "" && rc.answered >= rc.codeFrom {
 		return errf(rc.injectedCode, "Injected by the test.")
 	}
 	if rc.stopped() {
@@ -258,7 +260,7 @@ func errStopped() *ewsError {
 
 // msgStart writes the common head of a ResponseMessage.
 func (rc *reqCtx) msgStart(x *xw, name string, err error) bool {
-	if err == nil && rc.injectedCode != "" {
+	if err == nil && rc.injectedCode != "" && rc.answered >= rc.codeFrom {
 		err = errf(rc.injectedCode, "Injected by the test.")
 	}
 	if rc.stopped() {

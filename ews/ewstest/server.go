@@ -206,7 +206,8 @@ const (
 	FaultDrop
 	// FaultDelay sleeps Delay before answering normally.
 	FaultDelay
-	// FaultCode answers ResponseClass Error with Code in the response message.
+	// FaultCode answers ResponseClass Error with Code in the response
+	// messages, from the After'th on (all by default).
 	FaultCode
 	// FaultDropAfter serves the request (its effects stay), then closes
 	// the connection without the answer: a write whose answer was lost.
@@ -228,7 +229,7 @@ type Fault struct {
 	Delay   time.Duration
 	Code    string
 	Times   int
-	After   int // FaultBatchStopped: the items processed before the stop
+	After   int // FaultBatchStopped, FaultCode: the items answered before
 	hits    int
 }
 
@@ -510,7 +511,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case FaultCode:
-			rc.injectedCode = f.Code
+			rc.injectedCode, rc.codeFrom = f.Code, f.After
 		case FaultBatchStopped:
 			rc.stopping, rc.stopAt = true, f.After
 		}
