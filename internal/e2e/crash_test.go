@@ -112,8 +112,8 @@ mailboxes:
 	checkState(t, e, 604)
 }
 
-// killAndResume runs the command, SIGKILLs it at random points (after 200
-// to 1,500 ms) after a first run stopped by SIGINT, until at least three kills have landed mid-copy (a kill
+// killAndResume runs the command, SIGKILLs it at random points (up to
+// 900 ms after its first write) after a first run stopped by SIGINT, until at least three kills have landed mid-copy (a kill
 // during start-up proves little) and four in all, then runs it until it
 // finishes. The lab outlives every child.
 func killAndResume(t *testing.T, e *env, args ...string) {
@@ -186,12 +186,22 @@ func killAndResume(t *testing.T, e *env, args ...string) {
 		cmd, logf := start(run)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		after := time.Duration(200+rng.IntN(1300)) * time.Millisecond
+		// The kill comes a random while after the run's first write, not
+		// after its start: how long a run takes to start writing (reading
+		// a first batch, waiting out a busy server) is no part of the test.
+		after := time.Duration(rng.IntN(900)) * time.Millisecond
+		killAt := time.After(15 * time.Second)
+		for deadline := time.Now().Add(15 * time.Second); writes() == before && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if writes() > before {
+			killAt = time.After(after)
+		}
 		select {
 		case err := <-done:
 			logf.Close()
-			t.Logf("run %d ended by itself before the kill at %v: %v", run, after, err)
-		case <-time.After(after):
+			t.Logf("run %d ended by itself before the kill %v after its first write: %v", run, after, err)
+		case <-killAt:
 			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +212,7 @@ func killAndResume(t *testing.T, e *env, args ...string) {
 			if w > 0 {
 				midCopy++
 			}
-			t.Logf("run %d: SIGKILL after %v; %d writes in this run", run, after, w)
+			t.Logf("run %d: SIGKILL %v after its first write; %d writes in this run", run, after, w)
 		}
 	}
 	if midCopy < 3 {
