@@ -3,6 +3,7 @@ package graphmail_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -271,5 +272,40 @@ func TestArchiveAuxiliary(t *testing.T) {
 	fps := map[string]string{}
 	if err := dst.Fingerprints(ctxT(t), target.ID, func(id, fp string) error { fps[id] = fp; return nil }); err != nil || len(fps) != 2 {
 		t.Errorf("fingerprints of an expanded folder: %v %v", fps, err)
+	}
+}
+
+// Listings of more than a page: Changes pages with More, Fingerprints
+// follows the nextLinks.
+func TestArchivePaging(t *testing.T) {
+	l := newArchiveLab(t)
+	arch := l.srv.AddMailbox(alice, mailbox.TypeUser).AddArchive()
+	const n = graphmail.SyncPageSize + 5
+	for i := range n {
+		arch.AddMessage("Many", graphtest.Message{Subject: fmt.Sprint("m", i)})
+	}
+	mb := l.c.Mailbox(alice)
+	many := byPath(t, mb, mailbox.ScopeArchive)["Many"]
+	first, err := mb.Changes(ctxT(t), many.ID, "")
+	if err != nil || !first.More || len(first.Changes) != graphmail.SyncPageSize {
+		t.Fatalf("first page: %v more %v, %d changes", err, first.More, len(first.Changes))
+	}
+	items, _ := listAll(t, mb, many.ID)
+	seen := map[string]bool{}
+	for _, it := range items {
+		seen[it.ID] = true
+	}
+	if len(items) != n || len(seen) != n {
+		t.Errorf("listing: %d items, %d distinct, want %d", len(items), len(seen), n)
+	}
+	fps := 0
+	if err := mb.Fingerprints(ctxT(t), many.ID, func(id, fp string) error {
+		if !seen[id] || fp == "" {
+			t.Errorf("fingerprint of %s: %q", id, fp)
+		}
+		fps++
+		return nil
+	}); err != nil || fps != n {
+		t.Errorf("fingerprints: %d, %v", fps, err)
 	}
 }
