@@ -59,11 +59,11 @@ var (
 // others are created and stamped). Items Exchange did not process
 // because an earlier one stopped the batch (ErrorBatchProcessingStopped),
 // or answered busy alone, are sent again (see createRun); one still
-// unprocessed after that has a mailbox.Retryable error. When a request fails as a whole (a
-// lost answer, throttling the client gave up on, a cancelled context),
-// its payloads carry that error, the later ones ErrNotAttempted, and
-// CreateBatch returns it too: the engine looks up by stamp what it does
-// not know. More than MaxCreateBatch payloads is refused with
+// unprocessed after that has a mailbox.Retryable error. When a request
+// fails as a whole (a lost answer, throttling the client gave up on, a
+// cancelled context), its payloads carry that error, the later ones
+// ErrNotAttempted, and CreateBatch returns it too: the engine looks up by
+// stamp what it does not know. More than MaxCreateBatch payloads is refused with
 // ErrBatchTooLarge before anything is read or sent.
 func (m *Mailbox) CreateBatch(ctx context.Context, folderID string, ps []mailbox.Payload) ([]BatchResult, error) {
 	if len(ps) > MaxCreateBatch {
