@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,10 @@ type globalOptions struct {
 	ConfigPath string
 	LogLevel   string
 	LogFormat  string
+	// CPUProfile is the hidden --cpu-profile: a CPU profile of the run,
+	// to find where the client spends its time.
+	CPUProfile  string
+	stopProfile func()
 
 	io     Streams
 	logger *slog.Logger
@@ -56,6 +61,9 @@ func Main(ctx context.Context, args []string, io Streams) int {
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
 	err := root.ExecuteContext(ctx)
+	if g.stopProfile != nil {
+		g.stopProfile()
+	}
 	code := exitCode(err)
 	if err != nil && !errors.Is(err, errSkipped) {
 		if code == ExitInterrupted {
@@ -93,6 +101,17 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 			}
 			g.newLogger = func(w io.Writer) *slog.Logger { return logging.New(w, level, format) }
 			g.logger = g.newLogger(g.io.Err)
+			if g.CPUProfile != "" {
+				f, err := os.Create(g.CPUProfile)
+				if err != nil {
+					return usageErrorf("--cpu-profile: %w", err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					f.Close()
+					return fmt.Errorf("--cpu-profile: %w", err)
+				}
+				g.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+			}
 			return nil
 		},
 	}
@@ -106,6 +125,8 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 	pf.StringVar(&g.ConfigPath, "config", os.Getenv("EXMIGRATE_CONFIG"), "configuration file (YAML; default $EXMIGRATE_CONFIG)")
 	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.LogFormat, "log-format", "text", "log format: text or json")
+	pf.StringVar(&g.CPUProfile, "cpu-profile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
+	_ = pf.MarkHidden("cpu-profile")
 
 	root.AddCommand(
 		newCheckCommand(g, nil),

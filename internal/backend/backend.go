@@ -192,7 +192,7 @@ func httpClientWithCA(path string) (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	tr.ResponseHeaderTimeout = graphmail.ResponseHeaderTimeout
+	graphmail.ConfigureTransport(tr)
 	return &http.Client{Transport: tr, Timeout: 0}, nil
 }
 
