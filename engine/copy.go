@@ -1564,8 +1564,9 @@ func (r *mailboxRun) reconcile(ctx context.Context) {
 		}
 		t, ok := trees[f.Store]
 		if !ok {
+			target, _ := r.opts.into(f.Store) // Recoverable Items: a folder of another store
 			src, err1 := r.src.Folders(ctx, f.Store)
-			dst, err2 := r.dst.Folders(ctx, f.Store)
+			dst, err2 := r.dst.Folders(ctx, target)
 			if err := errors.Join(err1, err2); err != nil {
 				r.log().Warn("reconciliation skipped: folders could not be listed again", "store", f.Store, "err", err)
 				return

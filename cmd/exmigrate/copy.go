@@ -18,6 +18,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/dispatch"
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/humanize"
@@ -244,7 +245,11 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 			log = opts.g.newLogger(progress)
 		}
 	}
-	s, err := connectSides(ctx, cfg, log)
+	var sideOpts []backend.Option
+	if slices.Contains(engineOpts.Stores, mailbox.ScopeRecoverable) {
+		sideOpts = append(sideOpts, backend.ReadRecoverableItems())
+	}
+	s, err := connectSides(ctx, cfg, log, sideOpts...)
 	if err != nil {
 		return err
 	}

@@ -54,8 +54,8 @@ func exitCode(err error) int {
 }
 
 // connectSides builds the protocol clients; config problems exit 2.
-func connectSides(ctx context.Context, cfg *config.Config, log *slog.Logger) (*backend.Sides, error) {
-	s, err := backend.Connect(ctx, cfg, log)
+func connectSides(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...backend.Option) (*backend.Sides, error) {
+	s, err := backend.Connect(ctx, cfg, log, opts...)
 	var ce *backend.ConfigError
 	if errors.As(err, &ce) {
 		return nil, usageError(ce.Err)

@@ -92,13 +92,17 @@ func configErrorf(format string, args ...any) error { return &ConfigError{fmt.Er
 // Connect builds a client for each endpoint the config describes, each
 // with its own credentials. It reads the secrets from where the config
 // says they are, and does no network I/O.
-func Connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Sides, error) {
+func Connect(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*Sides, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	s := &Sides{cfg: cfg}
 	for _, ep := range cfg.Endpoints() {
-		e, err := connect(ctx, cfg, ep, log.With("side", ep.Name))
+		e, err := connect(ctx, cfg, ep, log.With("side", ep.Name), o)
 		if err != nil {
 			s.Close()
 			return nil, err
@@ -114,7 +118,19 @@ func Connect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Sides,
 	return s, nil
 }
 
-func connect(ctx context.Context, cfg *config.Config, ep *config.Endpoint, log *slog.Logger) (*Endpoint, error) {
+// Option changes what Connect's clients do.
+type Option func(*options)
+
+type options struct {
+	readRecoverable bool
+}
+
+// ReadRecoverableItems makes the Graph clients read Recoverable Items
+// (Deletions, through the mail API): for a copy asked to carry them. An
+// assessment leaves it off and reports them unseen.
+func ReadRecoverableItems() Option { return func(o *options) { o.readRecoverable = true } }
+
+func connect(ctx context.Context, cfg *config.Config, ep *config.Endpoint, log *slog.Logger, opt options) (*Endpoint, error) {
 	e := &Endpoint{Config: ep}
 	if o := ep.EWS; o != nil {
 		pw, err := cfg.Password(ep)
@@ -159,7 +175,7 @@ func connect(ctx context.Context, cfg *config.Config, ep *config.Endpoint, log *
 		ClientSecret: secret.Reveal(), Cloud: c.Cloud, BaseURL: c.GraphBaseURL,
 		AuthorityHost: c.AuthorityHost, HTTPClient: hc, Logger: log,
 		Limits: graphmail.DefaultLimits(), FullFidelity: c.FullFidelity, AcceptEWSStreams: c.AcceptEWSStreams,
-		ArchivePreview: c.ArchivePreview(),
+		ArchivePreview: c.ArchivePreview(), ReadRecoverableItems: opt.readRecoverable,
 	})
 	if err != nil {
 		return nil, configErrorf("%s: %w", ep.Key, err)
