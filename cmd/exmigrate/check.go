@@ -356,6 +356,9 @@ var graphRoles = []graphRole{
 	{role: "MailboxItem.ImportExport.All", uses: "copy with full_fidelity (the mailbox import/export API)",
 		without:  "full_fidelity cannot be used without it (with MailboxFolder.Read.All and MailboxItem.Read.All); the typed paths are",
 		required: func(*checkOptions) bool { return false }},
+	{role: "MailboxFolder.ReadWrite.All", uses: "copy with full_fidelity into Exchange Online, and archive: preview (folders are made through the import/export API)",
+		without:  "the archive cannot be written through Graph without it (archive: preview), nor full-fidelity items into folders the copy must create",
+		required: func(*checkOptions) bool { return false }},
 }
 
 // checkRoles says, role by role, whether the app's token carries what
