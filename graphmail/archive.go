@@ -113,26 +113,11 @@ func (m *Mailbox) ArchiveMailboxID(ctx context.Context) (string, error) {
 	if err := m.archivePreview(); err != nil {
 		return "", err
 	}
-	m.ie.mu.Lock()
-	id := m.ie.archiveID
-	m.ie.mu.Unlock()
-	if id != "" {
-		return id, nil
-	}
-	var out struct {
-		Archive string `json:"inPlaceArchiveMailboxId"`
-	}
 	op := "read the archive mailbox id of " + m.address
-	if err := m.getJSON(m.ctx(ctx), op, m.c.betaURL(userPath(m.address)+"/settings/exchange", nil), &out); err != nil {
-		return "", err
-	}
-	if out.Archive == "" {
-		return "", mailbox.Permanent(fmt.Errorf("graph: %s: /beta/users/%s/settings/exchange names no inPlaceArchiveMailboxId: %w (enable the archive, Enable-Mailbox -Archive, or leave the archive store out of the job)", op, m.address, ErrNoArchive))
-	}
-	m.ie.mu.Lock()
-	m.ie.archiveID = out.Archive
-	m.ie.mu.Unlock()
-	return out.Archive, nil
+	return m.exchangeSetting(ctx, op, m.c.betaURL(userPath(m.address)+"/settings/exchange", nil), "inPlaceArchiveMailboxId", &m.ie.archiveID,
+		func() error {
+			return mailbox.Permanent(fmt.Errorf("graph: %s: /beta/users/%s/settings/exchange names no inPlaceArchiveMailboxId: %w (enable the archive, Enable-Mailbox -Archive, or leave the archive store out of the job)", op, m.address, ErrNoArchive))
+		})
 }
 
 // The archive through the beta import/export API (Config.ArchivePreview;

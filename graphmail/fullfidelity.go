@@ -137,26 +137,34 @@ func (m *Mailbox) MailboxID(ctx context.Context) (string, error) {
 	if err := m.fullFidelity(); err != nil {
 		return "", err
 	}
+	op := "read the import/export mailbox id of " + m.address
+	return m.exchangeSetting(ctx, op, m.c.graphURL(userPath(m.address)+"/settings/exchange", nil), "primaryMailboxId", &m.ie.mbxID,
+		func() error {
+			return mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no primaryMailboxId", op))
+		})
+}
+
+// exchangeSetting reads one id of a user's settings/exchange at u, once:
+// *cache (guarded by m.ie.mu) keeps it; an answer without it is missing().
+func (m *Mailbox) exchangeSetting(ctx context.Context, op, u, field string, cache *string, missing func() error) (string, error) {
 	m.ie.mu.Lock()
-	id := m.ie.mbxID
+	id := *cache
 	m.ie.mu.Unlock()
 	if id != "" {
 		return id, nil
 	}
-	var out struct {
-		PrimaryMailboxID string `json:"primaryMailboxId"`
-	}
-	op := "read the import/export mailbox id of " + m.address
-	if err := m.getJSON(m.ctx(ctx), op, m.c.graphURL(userPath(m.address)+"/settings/exchange", nil), &out); err != nil {
+	var out map[string]any
+	if err := m.getJSON(m.ctx(ctx), op, u, &out); err != nil {
 		return "", err
 	}
-	if out.PrimaryMailboxID == "" {
-		return "", mailbox.Permanent(fmt.Errorf("graph: %s: the answer has no primaryMailboxId", op))
+	id, _ = out[field].(string)
+	if id == "" {
+		return "", missing()
 	}
 	m.ie.mu.Lock()
-	m.ie.mbxID = out.PrimaryMailboxID
+	*cache = id
 	m.ie.mu.Unlock()
-	return out.PrimaryMailboxID, nil
+	return id, nil
 }
 
 // adminURL is a URL below /admin/exchange/mailboxes/{mbx}.
