@@ -22,7 +22,7 @@ import (
 
 const (
 	// batchItems and batchBytes bound one batch read.
-	batchItems = 64
+	batchItems = 100
 	batchBytes = 4 << 20
 	// batchItemMax is the largest item read in a batch; a larger one is
 	// streamed alone.

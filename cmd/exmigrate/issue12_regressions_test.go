@@ -709,7 +709,7 @@ func TestIssue12EWSAnswersNoRetryChanges(t *testing.T) {
 // full Graph URL, mailboxes not yet started vanished from the summary, and
 // each cancelled EWS read was on record as an item.create error. Here the
 // first of two mailboxes (--parallel 1) is interrupted while its item
-// workers wait on EWS reads. Small items are read in batches of up to 64,
+// workers wait on EWS reads. Small items are read in batches of up to 100,
 // so the Inbox holds several batches: the interrupt comes while one is
 // held.
 func TestIssue12InterruptedSummary(t *testing.T) {
