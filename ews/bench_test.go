@@ -56,8 +56,11 @@ func TestFakeServerProcess(t *testing.T) {
 	mb := srv.AddMailbox(testMailbox)
 	var folder *ewstest.FolderFixture
 	switch mode {
-	case "mime2k":
+	case "mime2k", "inbox2k":
 		folder = mb.Folder("Bench")
+		if mode == "inbox2k" {
+			folder = mb.Root("inbox") // where exchangelib_read.py reads
+		}
 		for i := range readMIMEItems {
 			folder.AddItem(ewstest.Item{MIME: mime(fmt.Sprintf("Message %d", i), readMIMESize), IsRead: i%3 == 0})
 		}
@@ -112,6 +115,14 @@ func (r *repeat) Read(p []byte) (int, error) {
 // startFake launches the child and returns a client for it and the folder id.
 func startFake(tb testing.TB, mode string) (*ews.Client, string) {
 	tb.Helper()
+	c, folderID, _, _ := startFakeURL(tb, mode)
+	return c, folderID
+}
+
+// startFakeURL is startFake that also answers the fake's URL and CA, for
+// a second client (exchangelib in BenchmarkReadVsExchangelib).
+func startFakeURL(tb testing.TB, mode string) (*ews.Client, string, string, []byte) {
+	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestFakeServerProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), fakeEnv+"="+mode)
 	stdin, err := cmd.StdinPipe()
@@ -139,11 +150,11 @@ func startFake(tb testing.TB, mode string) (*ews.Client, string) {
 				tb.Fatal(err)
 			}
 			tb.Cleanup(c.Close)
-			return c, f[3]
+			return c, f[3], f[1], ca
 		}
 	}
 	tb.Fatalf("fake server process did not start: %v", sc.Err())
-	return nil, ""
+	return nil, "", "", nil
 }
 
 // BenchmarkReadMailbox reads a 10,000-item mailbox: FindItem pages, then
