@@ -25,7 +25,7 @@ import (
 // EWS export data is learned here, never assumed.
 
 // ProbeFolderName is the scratch folder's name on the target, with the
-// probe's date appended.
+// probe's date and a random tag appended.
 const ProbeFolderName = "exmigrate fidelity probe"
 
 // ProbeKind is the probe's verdict for one kind.
@@ -88,7 +88,10 @@ func Probe(ctx context.Context, src mailbox.Source, dst mailbox.Target, now time
 		return nil, fmt.Errorf("list the source's folders: %w", err)
 	}
 	scratch := map[string]mailbox.Folder{} // by container class
-	folderName := fmt.Sprintf("%s %s", ProbeFolderName, now.UTC().Format("2006-01-02 15.04"))
+	// A scratch folder of its own: a probe killed after its import leaves
+	// an item behind (Graph cannot remove it), which would otherwise sit
+	// beside this probe's sample and make the read-back ambiguous.
+	folderName := fmt.Sprintf("%s %s %s", ProbeFolderName, now.UTC().Format("2006-01-02 15.04"), randomHex(2))
 	for _, kind := range mailbox.Kinds() {
 		pk := ProbeKind{Kind: kind}
 		fallback := PathNotCarried

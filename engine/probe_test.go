@@ -261,3 +261,36 @@ func TestProbeChecksTheFingerprint(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeAfterAKilledProbe: a probe killed after its import leaves its
+// scratch item behind on a target that cannot remove it; the next probe,
+// in the same minute, still reads its own sample back unambiguously.
+func TestProbeAfterAKilledProbe(t *testing.T) {
+	caps := ffCaps("mem-a", "mem-a")
+	caps.UnstampedImports = true
+	src, _, dst := probeFixture(t, caps)
+	target := noDelete{dst}
+	for i := range 2 {
+		res, err := engine.Probe(context.Background(), src, target, probeTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mail := verdicts(res)[mailbox.KindMail]; !mail.Accepted {
+			t.Errorf("probe %d: mail %+v", i+1, mail)
+		}
+	}
+}
+
+// noDelete is a target like Graph's import API: it cannot remove what it
+// imported, and an import's id is not the one its listing shows.
+type noDelete struct{ *memory.Mailbox }
+
+func (noDelete) DeleteItem() {}
+
+func (n noDelete) CreateItem(ctx context.Context, folderID string, p mailbox.Payload) (string, error) {
+	id, err := n.Mailbox.CreateItem(ctx, folderID, p)
+	if err != nil || p.Format != mailbox.FormatFullFidelity {
+		return id, err
+	}
+	return "import-" + id, nil
+}
