@@ -52,6 +52,21 @@ type Limits struct {
 	// Retry-After is not cut short: the request fails as throttled,
 	// naming the wait, so no request goes out before it has passed.
 	MaxBackoff time.Duration
+	// RequestBurst and UploadBurst are how much of each budget may go at
+	// once: the scheduler spends a budget at an even rate, refilling a
+	// bucket of this size at (limit - burst) / window, so that no window
+	// ever holds more than the limit and a long copy is not a burst and
+	// then an idle wait. Zero: 1% of the limit (at least MaxInFlight
+	// requests). A larger burst lets a small mailbox finish sooner, at the
+	// cost of a slower rate afterwards; at most half the limit.
+	RequestBurst int
+	UploadBurst  int64
+	// StartAllowance is the fraction of each budget a mailbox may spend at
+	// once when the client first sends for it (0.5; at most 0.5): the rest
+	// of that first window is paced at (1 - StartAllowance) of the limit
+	// per window, and after it the burst applies. A mailbox that needs
+	// less than the allowance is not slowed down at all.
+	StartAllowance float64
 }
 
 // DefaultLimits are Graph's documented Outlook limits.
@@ -65,6 +80,7 @@ func DefaultLimits() Limits {
 		MaxItemBytes:         150 << 20,
 		MaxRetries:           6,
 		MaxBackoff:           2 * time.Minute,
+		StartAllowance:       0.5,
 	}
 }
 
@@ -93,6 +109,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxBackoff <= 0 {
 		l.MaxBackoff = d.MaxBackoff
+	}
+	if l.StartAllowance <= 0 {
+		l.StartAllowance = d.StartAllowance
 	}
 	return l
 }

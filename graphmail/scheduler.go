@@ -31,8 +31,23 @@ import (
 // retry handler is switched off so that the two never stack, and what the
 // scheduler gives up on, or does not resend, comes back as an error that
 // says so (stopError), so that the copy engine does not retry it again.
+//
+// Each budget is spent at an even rate (issue 16): a token bucket per
+// mailbox and budget, refilled at (limit - burst) / window and holding at
+// most a small burst, gates every request, so that a mailbox of many small
+// items is written at a steady pace across the window instead of spending
+// the whole window's budget in its first minute and idling for the rest.
+// A mailbox's first window starts with a larger allowance
+// (Limits.StartAllowance), so that a small mailbox still goes at once,
+// and the rest of that window is paced to match (see newPace). Since a
+// bucket of b refilled at (limit - b) / window lets through at most limit
+// in any window, the pacing alone keeps within the limit; the ledgers of
+// what was sent (reqs, uploads) stay as the hard ceiling, counted as the
+// service counts them (a sliding window from the answer).
 type scheduler struct {
 	limits    Limits
+	reqPace   pace
+	upPace    pace
 	log       *slog.Logger
 	next      http.RoundTripper
 	graphHost string // requests to it ask for immutable ids
@@ -49,6 +64,8 @@ type boxState struct {
 	reqs        []*sizedAt
 	uploads     []*sizedAt
 	pausedUntil time.Time
+	reqTokens   bucket
+	upTokens    bucket
 
 	stats struct {
 		requests, retries, throttled, transportErrors atomic.Int64
@@ -95,8 +112,98 @@ func mailboxOf(req *http.Request) string {
 	return ""
 }
 
+// pace is the even rate at which one budget is spent.
+type pace struct {
+	burst  float64       // what the bucket holds at most once running
+	rate   float64       // tokens a second once running: (limit - burst) / window
+	start  float64       // what a mailbox may spend at once when first used
+	rate0  float64       // tokens a second in its first window: (limit - start) / window
+	window time.Duration // the budget's window
+}
+
+// newPace paces a budget of limit per window. The burst is burst, or by
+// default 1% of the limit (at least floor); the start allowance is the
+// fraction start of the limit (at least the burst). Both are at most half
+// the limit and at least 1. In a mailbox's first window the bucket holds
+// the start allowance and refills at (limit - start) / window, and after
+// it holds at most the burst and refills at (limit - burst) / window: in
+// either case what any window can hold comes to the limit, so that the
+// budget is spent evenly, without the wait at the end of a window a burst
+// would cost. With Graph's 10,000 requests per 10 minutes and the default
+// start of half: 5,000 at once, 8.3 a second to the end of the first 10
+// minutes, then 16.5 a second with a burst of 100; with 150 MB per 5
+// minutes: 75 MB at once, then 0.25 MB a second, then 0.495 MB a second
+// with a burst of 1.5 MB (a request of up to 4 MB goes when the bucket is
+// full and leaves it in debt).
+func newPace(limit float64, window time.Duration, burst, floor, start float64) pace {
+	if burst <= 0 {
+		burst = max(limit/100, floor)
+	}
+	clamp := func(v float64) float64 { return max(min(v, limit/2), 1) }
+	p := pace{burst: clamp(burst), window: window}
+	p.start = clamp(max(start*limit, p.burst))
+	rate := func(b float64) float64 {
+		if limit-b <= 0 {
+			return limit / window.Seconds()
+		}
+		return (limit - b) / window.Seconds()
+	}
+	p.rate, p.rate0 = rate(p.burst), rate(p.start)
+	return p
+}
+
+// bucket is one mailbox's tokens of one budget.
+type bucket struct {
+	tokens float64
+	at     time.Time // when tokens was last brought up to date
+	first  time.Time // when the mailbox first spent this budget
+}
+
+// refill brings the bucket up to now. A bucket holding more than the
+// burst (the start allowance) gains nothing, and what is left of the
+// start allowance after the first window is cut to the burst.
+func (k *bucket) refill(p pace, now time.Time) {
+	if k.first.IsZero() {
+		k.tokens, k.at, k.first = p.start, now, now
+		return
+	}
+	d := now.Sub(k.at)
+	if d <= 0 {
+		return
+	}
+	k.at = now
+	rate := p.rate0
+	if now.Sub(k.first) >= p.window {
+		rate = p.rate
+		k.tokens = min(k.tokens, p.burst)
+	}
+	if k.tokens < p.burst {
+		k.tokens = min(p.burst, k.tokens+d.Seconds()*rate)
+	}
+}
+
+// wait is how long until the bucket lets n through: when it holds n, or,
+// for an n larger than the burst (a $batch of many steps, an upload range
+// of megabytes), when it holds the burst. Taking n may leave the bucket in
+// debt, which the requests after repay by waiting.
+func (k *bucket) wait(p pace, n float64) time.Duration {
+	need := min(n, p.burst)
+	if k.tokens >= need {
+		return 0
+	}
+	rate := p.rate
+	if time.Since(k.first) < p.window {
+		rate = p.rate0
+	}
+	return time.Duration((need - k.tokens) / rate * float64(time.Second))
+}
+
 func newScheduler(l Limits, log *slog.Logger, next http.RoundTripper, graphHost string) *scheduler {
-	return &scheduler{limits: l, log: log, next: next, graphHost: graphHost, boxes: map[string]*boxState{}}
+	return &scheduler{
+		limits: l, log: log, next: next, graphHost: graphHost, boxes: map[string]*boxState{},
+		reqPace: newPace(float64(l.RequestsPerWindow), l.RequestWindow, float64(l.RequestBurst), float64(l.MaxInFlight), l.StartAllowance),
+		upPace:  newPace(float64(l.UploadBytesPerWindow), l.UploadWindow, float64(l.UploadBurst), 0, l.StartAllowance),
+	}
 }
 
 func (s *scheduler) box(key string) *boxState {
@@ -132,8 +239,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// reserve waits until the mailbox is not paused and both budgets have room
-// for one request of n upload bytes, then spends them.
+// reserve waits until the mailbox is not paused, both buckets let the
+// request through (the even pace) and both budgets have room for one
+// request of n upload bytes, then spends them.
 //
 // It returns the stamps it recorded; the caller moves them to the time the
 // answer came (restamp), because Graph counts a request when it arrives,
@@ -144,6 +252,14 @@ func (s *scheduler) reserve(ctx context.Context, b *boxState, n int64, count int
 		now := time.Now()
 		b.mu.Lock()
 		wait := b.pausedUntil.Sub(now)
+		if wait <= 0 {
+			b.reqTokens.refill(s.reqPace, now)
+			wait = b.reqTokens.wait(s.reqPace, float64(count))
+			if n > 0 {
+				b.upTokens.refill(s.upPace, now)
+				wait = max(wait, b.upTokens.wait(s.upPace, float64(n)))
+			}
+		}
 		if wait <= 0 {
 			for len(b.reqs) > 0 && now.Sub(b.reqs[0].at) >= s.limits.RequestWindow {
 				b.reqs = b.reqs[1:]
@@ -170,6 +286,10 @@ func (s *scheduler) reserve(ctx context.Context, b *boxState, n int64, count int
 				}
 			}
 			if wait <= 0 {
+				b.reqTokens.tokens -= float64(count)
+				if n > 0 {
+					b.upTokens.tokens -= float64(n)
+				}
 				stamps := make([]*sizedAt, 0, count+1)
 				for range count {
 					st := &sizedAt{at: now}

@@ -26,6 +26,7 @@ type upload struct {
 type limiter struct {
 	inFlight     int
 	reqs         []time.Time
+	arrivals     []time.Time // every counted request, kept WithArrivalLog
 	uploads      []upload
 	blockedFrom  time.Time
 	blockedUntil time.Time
@@ -85,6 +86,9 @@ func (s *Server) admit(r *http.Request, appID string, mb *mbox) (release func(),
 	}
 	l.inFlight++
 	l.reqs = append(l.reqs, now)
+	if s.arrivalLog {
+		l.arrivals = append(l.arrivals, now)
+	}
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()

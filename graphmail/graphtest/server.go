@@ -109,6 +109,12 @@ func WithDefaultPageSize(n int) Option { return func(s *Server) { s.defaultPage 
 // large items measure the client, not the fake).
 func WithAttachmentDigestsOnly() Option { return func(s *Server) { s.digestsOnly = true } }
 
+// WithArrivalLog makes the server keep the arrival time of every request it
+// counts against an app and mailbox's request budget (see Arrivals), for
+// tests and benchmarks of how evenly a client spends the budget. Off by
+// default: the log grows with every request.
+func WithArrivalLog() Option { return func(s *Server) { s.arrivalLog = true } }
+
 // Server is the fake. Create it with NewServer; it is an http.Handler.
 type Server struct {
 	limits        Limits
@@ -117,6 +123,7 @@ type Server struct {
 	latency       time.Duration
 	defaultPage   int
 	digestsOnly   bool
+	arrivalLog    bool
 
 	keyOnce sync.Once // makes signer
 	signer  *tokenSigner
@@ -387,6 +394,33 @@ func (s *Server) UsedBudget(clientID, address string) (requests int, uploadBytes
 		uploadBytes += u.n
 	}
 	return len(l.reqs), uploadBytes
+}
+
+// Arrivals are the times at which the requests an app sent for a mailbox
+// were counted against its request budget (each step of a $batch on its
+// own), oldest first; 429 answers are not counted, as Graph does not count
+// them. It is empty unless the server was made WithArrivalLog.
+func (s *Server) Arrivals(clientID, address string) []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limiters[clientID+"|"+strings.ToLower(address)]
+	if l == nil {
+		return nil
+	}
+	return append([]time.Time(nil), l.arrivals...)
+}
+
+// MaxInWindow is the most arrivals within any span shorter than window:
+// the largest count a sliding window of that length saw.
+func MaxInWindow(arrivals []time.Time, window time.Duration) int {
+	best, i := 0, 0
+	for j, t := range arrivals {
+		for t.Sub(arrivals[i]) >= window {
+			i++
+		}
+		best = max(best, j-i+1)
+	}
+	return best
 }
 
 // ExpireDeltaTokens invalidates every delta and skip token issued so far:
