@@ -1,10 +1,15 @@
 package graphmail_test
 
 import (
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/graphmail/graphtest"
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // TestRequestsPacedEvenly: with a 3 s window of 300 requests, a copy of
@@ -81,5 +86,75 @@ func TestSmallItemsCostOneRequest(t *testing.T) {
 	}
 	if run.throttle != 0 || run.attempts > int64(len(run.arrivals)) {
 		t.Errorf("%d 429s; the client sent %d requests, the fake counted %d", run.throttle, run.attempts, len(run.arrivals))
+	}
+}
+
+// TestUploadsPacedEvenly: with an upload budget of 16 MB per 2 s and a
+// start allowance of 1%, 40 messages of about 270 KB each (a 200 KB
+// attachment inline, base64), about 11 MB in all, written as fast as the
+// client may go, are spread at the budget's rate: no tenth of the window
+// (0.2 s) takes more than a tenth of the budget plus 5% plus one request,
+// and the fake never throttles. A scheduler that spends the budget as a
+// burst sends them all in the first tenth, since they fit in one window.
+func TestUploadsPacedEvenly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("paces uploads over a 2 s window")
+	}
+	lim := graphtest.DefaultLimits()
+	lim.UploadBytesPerWindow, lim.UploadWindow = 16<<20, 2*time.Second
+	l := newLab(t, graphtest.WithLimits(lim), graphtest.WithArrivalLog())
+	fx := l.srv.AddMailbox(alice, mailbox.TypeUser)
+	c := l.client(t, func(cfg *graphmail.Config) {
+		cfg.Limits = graphmail.Limits{UploadBytesPerWindow: lim.UploadBytesPerWindow, UploadWindow: lim.UploadWindow, StartAllowance: 0.01}
+	})
+	mb := c.Mailbox(alice)
+	inbox := fx.FolderID("Inbox")
+	const n, size = 40, 200 << 10
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	var next atomic.Int64
+	for range 8 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				_, errs[i] = mb.CreateMessage(ctxT(t), inbox, mailbox.Message{SourceID: fmt.Sprint("up-", i), MIME: attachmentMIME(fmt.Sprintf("a%d.bin", i), size, uint64(i)), Size: -1})
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	at, bytes := l.srv.UploadArrivals(clientID, alice)
+	if len(at) != n {
+		t.Fatalf("the fake counted %d uploads, want %d", len(at), n)
+	}
+	var total, largest int64
+	for _, b := range bytes {
+		total += b
+		largest = max(largest, b)
+	}
+	tenth := lim.UploadWindow / 10
+	bound := lim.UploadBytesPerWindow/10 + lim.UploadBytesPerWindow/20 + largest
+	for i := range at {
+		var sum int64
+		for j := i; j < len(at) && at[j].Sub(at[i]) < tenth; j++ {
+			sum += bytes[j]
+		}
+		if sum > bound {
+			t.Fatalf("%d bytes within %v from upload %d, want at most %d (a tenth of %d plus 5%% plus one request)", sum, tenth, i, bound, lim.UploadBytesPerWindow)
+		}
+	}
+	// Nor slower than the budget: about 11 MB at 7.9 MB/s take about 1.4 s.
+	if span := at[len(at)-1].Sub(at[0]); span > 2*time.Second {
+		t.Errorf("%d bytes took %v: the upload budget is not spent at its rate", total, span)
+	}
+	if l.srv.Throttled() != 0 {
+		t.Errorf("the fake answered %d 429s", l.srv.Throttled())
 	}
 }

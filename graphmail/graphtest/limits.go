@@ -28,6 +28,7 @@ type limiter struct {
 	reqs         []time.Time
 	arrivals     []time.Time // every counted request, kept WithArrivalLog
 	uploads      []upload
+	uploadLog    []upload // every counted upload, kept WithArrivalLog
 	blockedFrom  time.Time
 	blockedUntil time.Time
 }
@@ -130,6 +131,9 @@ func (s *Server) admitUpload(appID string, mb *mbox, n int64) *throttle {
 		return &throttle{"ApplicationThrottled", "Application is over its IncomingBytes limit.", wait}
 	}
 	l.uploads = append(l.uploads, upload{now, n})
+	if s.arrivalLog {
+		l.uploadLog = append(l.uploadLog, upload{now, n})
+	}
 	return nil
 }
 

@@ -410,6 +410,23 @@ func (s *Server) Arrivals(clientID, address string) []time.Time {
 	return append([]time.Time(nil), l.arrivals...)
 }
 
+// UploadArrivals are the times at which the fake counted uploaded bytes of
+// an app for a mailbox against its IncomingBytes budget, and how many each
+// time, oldest first. It is empty unless the server was made
+// WithArrivalLog.
+func (s *Server) UploadArrivals(clientID, address string) (at []time.Time, bytes []int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.limiters[clientID+"|"+strings.ToLower(address)]
+	if l == nil {
+		return nil, nil
+	}
+	for _, u := range l.uploadLog {
+		at, bytes = append(at, u.at), append(bytes, u.n)
+	}
+	return at, bytes
+}
+
 // MaxInWindow is the most arrivals within any span shorter than window:
 // the largest count a sliding window of that length saw.
 func MaxInWindow(arrivals []time.Time, window time.Duration) int {
