@@ -186,13 +186,13 @@ func (k *bucket) refill(p pace, now time.Time) {
 // for an n larger than the burst (a $batch of many steps, an upload range
 // of megabytes), when it holds the burst. Taking n may leave the bucket in
 // debt, which the requests after repay by waiting.
-func (k *bucket) wait(p pace, n float64) time.Duration {
+func (k *bucket) wait(p pace, n float64, now time.Time) time.Duration {
 	need := min(n, p.burst)
 	if k.tokens >= need {
 		return 0
 	}
 	rate := p.rate
-	if time.Since(k.first) < p.window {
+	if now.Sub(k.first) < p.window {
 		rate = p.rate0
 	}
 	return time.Duration((need - k.tokens) / rate * float64(time.Second))
@@ -254,10 +254,10 @@ func (s *scheduler) reserve(ctx context.Context, b *boxState, n int64, count int
 		wait := b.pausedUntil.Sub(now)
 		if wait <= 0 {
 			b.reqTokens.refill(s.reqPace, now)
-			wait = b.reqTokens.wait(s.reqPace, float64(count))
+			wait = b.reqTokens.wait(s.reqPace, float64(count), now)
 			if n > 0 {
 				b.upTokens.refill(s.upPace, now)
-				wait = max(wait, b.upTokens.wait(s.upPace, float64(n)))
+				wait = max(wait, b.upTokens.wait(s.upPace, float64(n), now))
 			}
 		}
 		if wait <= 0 {
