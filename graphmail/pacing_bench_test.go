@@ -23,8 +23,8 @@ type pacedRun struct {
 
 // copyMailboxPaced copies items small messages into alice's Inbox
 // through the real client, as the copy engine does against a Graph target
-// (its folders, the stamps already in the target folder, one create per
-// item from workers goroutines, its folders again to reconcile), with the
+// (its folders, the stamps already in the target folder, one CreateItem
+// per item from workers goroutines, its folders again to reconcile), with the
 // fake and the client both on lim's request and upload windows. The fake
 // records when it counted each request. start is the client's
 // StartAllowance (0: the default).
@@ -70,9 +70,9 @@ func copyMailboxPaced(tb testing.TB, lim graphtest.Limits, start float64, items,
 				if i > int64(items) {
 					return
 				}
-				_, err := mb.CreateMessage(ctx, inbox, mailbox.Message{
+				_, err := mb.CreateItem(ctx, inbox, mailbox.Payload{
 					Item: mailbox.Item{IsRead: i%2 == 0, Received: time.Now()}, SourceID: fmt.Sprint("paced-", i),
-					MIME: strings.NewReader(raw), Size: int64(len(raw)),
+					Format: mailbox.FormatMIME, Body: strings.NewReader(raw), Size: int64(len(raw)),
 				})
 				if err != nil {
 					failed.Add(1)
