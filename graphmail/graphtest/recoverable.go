@@ -1,9 +1,6 @@
 package graphtest
 
 import (
-	"maps"
-	"slices"
-	"time"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -40,32 +37,7 @@ func (mb *mbox) initRecoverable(s *Server) {
 func (f *MailboxFixture) AddRecoverableItem(m Message) string {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	mm := m
-	mm.ID, mm.FolderID = f.s.nextID("AAMkM"), f.mb.resolveFolder(recoverableDeletions).id
-	now := time.Now().UTC()
-	for _, t := range []*time.Time{&mm.Received, &mm.Sent, &mm.Created, &mm.Modified} {
-		if t.IsZero() {
-			*t = now
-		}
-	}
-	if mm.BodyType == "" {
-		mm.BodyType = "text"
-	}
-	if mm.Importance == "" {
-		mm.Importance = "normal"
-	}
-	if mm.FlagStatus == "" {
-		mm.FlagStatus = "notFlagged"
-	}
-	mm.ExtendedProperties = maps.Clone(m.ExtendedProperties)
-	mm.Attachments = slices.Clone(m.Attachments)
-	mm.SearchKey = slices.Clone(m.SearchKey)
-	ensureSearchKey(&mm.SearchKey)
-	f.s.seq++
-	mm.seq, mm.createdSeq = f.s.seq, f.s.seq
-	mm.changeKey = 1
-	f.mb.messages[mm.ID] = &mm
-	return mm.ID
+	return f.addMessageLocked(f.mb.resolveFolder(recoverableDeletions).id, m)
 }
 
 // RecoverableItems returns copies of the messages in Recoverable

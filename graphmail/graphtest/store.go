@@ -316,7 +316,12 @@ func (f *MailboxFixture) FolderClass(id string) string {
 func (f *MailboxFixture) AddMessage(path string, m Message) string {
 	f.s.mu.Lock()
 	defer f.s.mu.Unlock()
-	fid := f.folderLocked(path, false)
+	return f.addMessageLocked(f.folderLocked(path, false), m)
+}
+
+// addMessageLocked stores a copy of m in the folder fid, with the defaults
+// AddMessage gives; the server's lock is held.
+func (f *MailboxFixture) addMessageLocked(fid string, m Message) string {
 	mm := m
 	mm.ID = f.s.nextID("AAMkM")
 	mm.FolderID = fid
