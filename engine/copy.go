@@ -505,13 +505,29 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 	r.dstCaps = withoutFullFidelityFor(r.dstCaps, r.opts.FullFidelityRefused)
 	r.comb = newCombiner(r.dst, r.opts.ItemWorkers)
 	r.routes = map[mailbox.StoreKind]routeOrGap{}
-	// A store the mailbox does not have (no archive) is neither planned
-	// nor reported.
+	// Each store the source reads is listed once, here: a store the
+	// mailbox does not have (no archive) is neither planned nor reported,
+	// and passStore copies from this listing.
 	var stores []mailbox.Scope
+	trees := map[mailbox.Scope][]mailbox.Folder{}
 	for _, store := range r.opts.Stores {
-		if store == mailbox.ScopePrimary || !r.srcCaps.HasStore(store) || r.hasStore(ctx, store) {
-			stores = append(stores, store)
+		if !r.srcCaps.HasStore(store) {
+			stores = append(stores, store) // reported as a gap below
+			continue
 		}
+		var fs []mailbox.Folder
+		err := r.retry(ctx, "list source folders", func() (err error) {
+			fs, err = r.src.Folders(ctx, store)
+			return err
+		})
+		if store != mailbox.ScopePrimary && (errors.Is(err, mailbox.ErrNotFound) || errors.Is(err, mailbox.ErrMailboxNotFound)) {
+			r.log().Info("the source mailbox has no "+string(store)+" store", "err", err)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		stores, trees[store] = append(stores, store), fs
 	}
 	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, stores, func(s mailbox.Scope) mailbox.Scope { t, _ := r.opts.into(s); return t })
 	for _, store := range stores {
@@ -528,7 +544,7 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 			r.res.Gaps = append(r.res.Gaps, mailbox.Gap{Store: store, Code: mailbox.CodeStoreNotCarried, Reason: why})
 			continue
 		}
-		if err := r.passStore(ctx, store); err != nil {
+		if err := r.passStore(ctx, store, trees[store]); err != nil {
 			return err
 		}
 	}
@@ -538,30 +554,12 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 	return nil
 }
 
-// hasStore says whether the source mailbox has the store (an archive is
-// not every mailbox's); when the listing fails for another reason it says
-// yes, so that the gap is reported rather than hidden.
-func (r *mailboxRun) hasStore(ctx context.Context, store mailbox.Scope) bool {
-	_, err := r.src.Folders(ctx, store)
-	return !errors.Is(err, mailbox.ErrNotFound) && !errors.Is(err, mailbox.ErrMailboxNotFound)
-}
-
-// passStore copies one store into the same store of the target.
-func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope) error {
-	var srcFolders, dstFolders []mailbox.Folder
+// passStore copies one store, listed as srcFolders, into its store of the
+// target.
+func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope, srcFolders []mailbox.Folder) error {
+	var dstFolders []mailbox.Folder
 	absent := func(err error) bool {
 		return store != mailbox.ScopePrimary && (errors.Is(err, mailbox.ErrNotFound) || errors.Is(err, mailbox.ErrMailboxNotFound))
-	}
-	if err := r.retry(ctx, "list source folders", func() (err error) {
-		srcFolders, err = r.src.Folders(ctx, store)
-		return err
-	}); err != nil {
-		if absent(err) {
-			// The mailbox has no such store (no archive): nothing to copy.
-			r.log().Info("the source mailbox has no "+string(store)+" store", "err", err)
-			return nil
-		}
-		return err
 	}
 	targetStore, rootPath := r.opts.into(store)
 	if err := r.retry(ctx, "list target folders", func() (err error) {

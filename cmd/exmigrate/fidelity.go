@@ -25,7 +25,6 @@ import (
 // fidelityPlan is what the decision gives the copy.
 type fidelityPlan struct {
 	refused map[mailbox.Kind]string
-	accept  string // the dialect the target is told to accept, or ""
 }
 
 // needsProbe says why the pair must be probed before full fidelity is
@@ -146,7 +145,6 @@ func applyVerdict(out io.Writer, pair string, res engine.ProbeResult, dst dispat
 		fmt.Fprintf(out, "Fidelity probe %s: full fidelity not used (no kind's sample came back equal); every kind takes its other path\n", pair)
 		return p
 	}
-	p.accept = res.Dialect
 	if a, ok := dst.(mailbox.DialectAccepter); ok {
 		a.AcceptDialect(res.Dialect)
 	}
