@@ -81,50 +81,10 @@ func (m *Mailbox) ExportBatch(ctx context.Context, items []mailbox.Item, fn func
 }
 
 // exportBatch sends one ExportItems for ids and hands each answer to fn
-// in order, as readMIMEBatch does for GetItem.
+// in order (streamBatch).
 func (c *Client) exportBatch(ctx context.Context, mbx string, ids []string, fn func(id string, data io.Reader, err error) error) error {
 	r := c.newRequest(mbx)
 	idList(r.body.CreateElement("m:ExportItems"), "m:ItemIds", "t:ItemId", ids)
-	started := false // once fn has seen an item, a retry would repeat it
-	return c.retry(ctx, call{op: "ExportItems", anchor: mbx, body: r.bytes(), idempotent: true}, func(resp *response) (bool, error) {
-		d, br, release := newDecoder(resp.Body)
-		defer release()
-		w, err := newContentWalker(d, br, resp.StatusCode, "ExportItems", xml.Name{Space: nsMessages, Local: "Data"})
-		if err != nil {
-			return false, err
-		}
-		for i := 0; ; i++ {
-			msg, data, ok, err := w.next()
-			if err != nil {
-				if started {
-					return false, &permanent{err}
-				}
-				return false, err
-			}
-			if !ok {
-				if i != len(ids) {
-					return false, &permanent{&MalformedError{Operation: "ExportItems", Status: resp.StatusCode,
-						Reason: fmt.Sprintf("%d answers for %d ids", i, len(ids))}}
-				}
-				return false, nil
-			}
-			if i >= len(ids) {
-				return false, &permanent{&MalformedError{Operation: "ExportItems", Status: resp.StatusCode, Reason: "more answers than ids"}}
-			}
-			ierr := msg.err("ExportItems", i)
-			if re, ok := ierr.(*ResponseError); ok && re.throttling() && !started {
-				return false, re // throttled before anything was handed out: retry the batch
-			}
-			if ierr == nil && data == nil {
-				ierr = &MalformedError{Operation: "ExportItems", Status: resp.StatusCode, Reason: "answer " + fmt.Sprint(i) + " holds no Data"}
-			}
-			started = true
-			if ierr != nil {
-				data = nil
-			}
-			if err := fn(ids[i], data, ierr); err != nil {
-				return false, &permanent{err}
-			}
-		}
-	})
+	return c.streamBatch(ctx, call{op: "ExportItems", anchor: mbx, body: r.bytes(), idempotent: true},
+		xml.Name{Space: nsMessages, Local: "Data"}, ids, fn)
 }

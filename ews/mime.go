@@ -167,16 +167,30 @@ func (c *Client) readMIMEBatch(ctx context.Context, mbx string, ids []string, fn
 	elem(is, "t:BaseShape", "IdOnly")
 	elem(is, "t:IncludeMimeContent", "true")
 	idList(gi, "m:ItemIds", "t:ItemId", ids)
-	started := false // once fn has seen an item, a retry would repeat it
-	return c.retry(ctx, call{op: "GetItem", anchor: mbx, body: r.bytes(), idempotent: true}, func(resp *response) (bool, error) {
+	return c.streamBatch(ctx, call{op: "GetItem", anchor: mbx, body: r.bytes(), idempotent: true},
+		xml.Name{Space: nsTypes, Local: "MimeContent"}, ids, fn)
+}
+
+// streamBatch sends a request for several ids (GetItem with MIME,
+// ExportItems) and hands each answer's content element, streamed from its
+// base64, or that answer's own error, to fn in order. A batch throttled
+// before anything was handed out is retried whole; once fn has seen an
+// item, a retry would repeat it, so later failures are final.
+func (c *Client) streamBatch(ctx context.Context, cl call, content xml.Name, ids []string, fn func(id string, data io.Reader, err error) error) error {
+	op := cl.op
+	started := false
+	return c.retry(ctx, cl, func(resp *response) (bool, error) {
 		d, br, release := newDecoder(resp.Body)
 		defer release()
-		w, err := newMIMEWalker(d, br, resp.StatusCode)
+		w, err := newContentWalker(d, br, resp.StatusCode, op, content)
 		if err != nil {
 			return false, err
 		}
+		malformed := func(reason string) error {
+			return &permanent{&MalformedError{Operation: op, Status: resp.StatusCode, Reason: reason}}
+		}
 		for i := 0; ; i++ {
-			msg, mime, ok, err := w.next()
+			msg, data, ok, err := w.next()
 			if err != nil {
 				if started {
 					return false, &permanent{err}
@@ -185,25 +199,25 @@ func (c *Client) readMIMEBatch(ctx context.Context, mbx string, ids []string, fn
 			}
 			if !ok {
 				if i != len(ids) {
-					return false, fmt.Errorf("EWS GetItem: %d answers for %d ids", i, len(ids))
+					return false, malformed(fmt.Sprintf("%d answers for %d ids", i, len(ids)))
 				}
 				return false, nil
 			}
 			if i >= len(ids) {
-				return false, fmt.Errorf("EWS GetItem: more answers than ids")
+				return false, malformed("more answers than ids")
 			}
-			ierr := msg.err("GetItem", i)
+			ierr := msg.err(op, i)
 			if re, ok := ierr.(*ResponseError); ok && re.throttling() && !started {
 				return false, re // throttled before anything was handed out: retry the batch
 			}
-			if ierr == nil && mime == nil {
-				ierr = fmt.Errorf("EWS GetItem: item %s has no MIME content", ids[i])
+			if ierr == nil && data == nil {
+				ierr = &MalformedError{Operation: op, Status: resp.StatusCode, Reason: fmt.Sprintf("answer %d (item %s) holds no %s", i, ids[i], content.Local)}
 			}
 			started = true
 			if ierr != nil {
-				mime = nil
+				data = nil
 			}
-			if err := fn(ids[i], mime, ierr); err != nil {
+			if err := fn(ids[i], data, ierr); err != nil {
 				return false, &permanent{err}
 			}
 		}
