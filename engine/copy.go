@@ -1036,7 +1036,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		return nil
 	}
 	sid := SourceID(r.key, it.ID)
-	rec, found, err := r.c.Store.Item(ctx, r.job.ID, sid)
+	rec, found, err := r.item(ctx, pf, sid)
 	if err != nil {
 		return err
 	}

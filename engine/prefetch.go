@@ -34,6 +34,15 @@ type prefetch struct {
 	src     mailbox.BatchReader
 	mu      sync.Mutex
 	batchOf map[string]*batch // item id -> its batch
+	// recs are the item records read to plan the batches, by stamp, for
+	// the item's worker to take instead of reading them again: only that
+	// worker writes its item's record, after it took it.
+	recs map[string]recLookup
+}
+
+type recLookup struct {
+	rec   ItemRecord
+	found bool
 }
 
 type batch struct {
@@ -54,12 +63,20 @@ func (r *mailboxRun) newPrefetch(ctx context.Context, store mailbox.Scope, chang
 	if !ok || r.opts.DryRun {
 		return nil
 	}
-	p := &prefetch{src: br, batchOf: map[string]*batch{}}
+	p := &prefetch{src: br, batchOf: map[string]*batch{}, recs: map[string]recLookup{}}
+	// An item changed twice in one page is read by two workers: its
+	// record is not kept for them (the first may write it first).
+	twice := map[string]bool{}
+	seen := map[string]bool{}
+	for _, ch := range changes {
+		twice[ch.Item.ID] = seen[ch.Item.ID]
+		seen[ch.Item.ID] = true
+	}
 	open := map[mailbox.Format]*batch{}
 	var openBytes = map[mailbox.Format]int64{}
 	for _, ch := range changes {
 		it := ch.Item
-		if ch.Kind != mailbox.ChangeCreated && ch.Kind != mailbox.ChangeUpdated || it.ID == "" || it.SizeBytes <= 0 || it.SizeBytes > batchItemMax {
+		if ch.Kind != mailbox.ChangeCreated && ch.Kind != mailbox.ChangeUpdated || it.ID == "" || twice[it.ID] || it.SizeBytes <= 0 || it.SizeBytes > batchItemMax {
 			continue
 		}
 		route, gap := r.route(store, it.Kind())
@@ -68,8 +85,13 @@ func (r *mailboxRun) newPrefetch(ctx context.Context, store mailbox.Scope, chang
 		}
 		// Only an item that is not copied yet needs its body (a typed
 		// item's update reads its own).
-		rec, found, err := r.c.Store.Item(ctx, r.job.ID, SourceID(r.key, it.ID))
-		if err != nil || found && rec.Outcome != ItemPending {
+		sid := SourceID(r.key, it.ID)
+		rec, found, err := r.c.Store.Item(ctx, r.job.ID, sid)
+		if err != nil {
+			continue
+		}
+		p.recs[sid] = recLookup{rec, found}
+		if found && rec.Outcome != ItemPending {
 			continue
 		}
 		b := open[route.Format]
@@ -82,10 +104,25 @@ func (r *mailboxRun) newPrefetch(ctx context.Context, store mailbox.Scope, chang
 		openBytes[route.Format] += it.SizeBytes
 		p.batchOf[it.ID] = b
 	}
-	if len(p.batchOf) == 0 {
+	if len(p.batchOf) == 0 && len(p.recs) == 0 {
 		return nil
 	}
 	return p
+}
+
+// item is the record of the item with stamp sid: the one read to plan the
+// batches, handed out once, or read now.
+func (r *mailboxRun) item(ctx context.Context, p *prefetch, sid string) (ItemRecord, bool, error) {
+	if p != nil {
+		p.mu.Lock()
+		l, ok := p.recs[sid]
+		delete(p.recs, sid)
+		p.mu.Unlock()
+		if ok {
+			return l.rec, l.found, nil
+		}
+	}
+	return r.c.Store.Item(ctx, r.job.ID, sid)
 }
 
 // take returns the body of an item read in its batch, reading the batch

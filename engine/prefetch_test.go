@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mailbox/memory"
 )
@@ -87,5 +89,31 @@ func TestBatchReadServiceFailureFailsOnce(t *testing.T) {
 	}
 	if res := f.run(t, nil); res.Err != nil || res.ItemsCopied != 6 {
 		t.Errorf("the next pass: %v, %d copied", res.Err, res.ItemsCopied)
+	}
+}
+
+// countingStore counts the item record reads.
+type countingStore struct {
+	engine.Store
+	reads atomic.Int64
+}
+
+func (s *countingStore) Item(ctx context.Context, jobID int64, sourceID string) (engine.ItemRecord, bool, error) {
+	s.reads.Add(1)
+	return s.Store.Item(ctx, jobID, sourceID)
+}
+
+// TestBatchPlanningReadsEachRecordOnce: the records read to plan a page's
+// batches are the ones its workers use; no item's record is read twice.
+func TestBatchPlanningReadsEachRecordOnce(t *testing.T) {
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 30, mailbox.ClassMessage)
+	cs := &countingStore{Store: f.store}
+	if res := f.run(t, cs); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	f.assertExactCopy(t, mailbox.ScopePrimary)
+	if n := cs.reads.Load(); n != 30 {
+		t.Errorf("%d item record reads for 30 new items, want 30", n)
 	}
 }
