@@ -1,7 +1,6 @@
 package graphtest
 
 import (
-
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
