@@ -52,6 +52,7 @@ type SQLite struct {
 
 	putItem *sql.Stmt
 	getItem *sql.Stmt
+	items   *itemWrites // group commit of PutItem; nil when read-only
 }
 
 // Open opens the state file at path, creating it and its schema when it
@@ -167,6 +168,7 @@ func open(ctx context.Context, path string, nread int) (*SQLite, error) {
 	if s.getItem, err = s.read.PrepareContext(ctx, sqlGetItem); err != nil {
 		return fail(err)
 	}
+	s.startItemWrites()
 	return s, nil
 }
 
@@ -297,6 +299,7 @@ func (s *SQLite) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return fmt.Errorf("state: close: %w", engine.ErrStoreClosed)
 	}
+	s.stopItemWrites()
 	if err := s.closeDBs(); err != nil {
 		return fmt.Errorf("state: close %s: %w", s.path, err)
 	}
@@ -575,14 +578,7 @@ func (s *SQLite) PutItem(ctx context.Context, rec engine.ItemRecord) error {
 	if rec.Updated.IsZero() {
 		rec.Updated = time.Now()
 	}
-	_, err := s.putItem.ExecContext(ctx, rec.JobID, rec.SourceID, rec.SourceItemID, rec.SourceFolderID, rec.TargetItemID,
-		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated), rec.Subject,
-		rec.Kind, rec.Version, rec.ContentHash, rec.Losses, rec.Fingerprint)
-	if err != nil {
-		// The operation name is built only here: PutItem is the hot path.
-		return s.fail(fmt.Sprintf("put item job %d source %q", rec.JobID, rec.SourceID), noJob(err, rec.JobID))
-	}
-	return nil
+	return s.putItemGrouped(ctx, rec)
 }
 
 func checkItem(rec engine.ItemRecord) error {
