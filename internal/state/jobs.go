@@ -14,70 +14,10 @@ import (
 // run beside a copy in another process (WAL) and work on a store opened
 // with OpenReadOnly.
 
-// Leases lists the lease of every job that has one, live or expired, by
-// job id. A lease row outlives a killed process until the next owner
-// takes it over, so the caller compares Expires with its clock.
-func (s *SQLite) Leases(ctx context.Context) (map[int64]engine.Lease, error) {
-	const op = "list leases"
-	if err := s.errClosed(op); err != nil {
-		return nil, err
-	}
-	leases, err := queryAll(ctx, s, op, func(row interface{ Scan(...any) error }) (engine.Lease, error) {
-		var l engine.Lease
-		var since, expires int64
-		err := row.Scan(&l.JobID, &l.Owner.Host, &l.Owner.PID, &since, &expires)
-		l.Owner.Since, l.Expires = fromNanos(since), fromNanos(expires)
-		return l, err
-	}, `SELECT job_id, host, pid, since, expires FROM leases ORDER BY job_id`)
-	if err != nil {
-		return nil, err
-	}
-	// The token is what makes a process the owner: it stays in the file.
-	out := make(map[int64]engine.Lease, len(leases))
-	for _, l := range leases {
-		out[l.JobID] = l
-	}
-	return out, nil
-}
-
 // FolderCounts sums one folder's item records by outcome.
 type FolderCounts struct {
 	Copied, Pending, Skipped int64
 	CopiedBytes              int64
-}
-
-// FolderCounts sums a job's items per source folder id (the index on
-// job, folder and outcome answers it without reading the items).
-func (s *SQLite) FolderCounts(ctx context.Context, jobID int64) (map[string]FolderCounts, error) {
-	op := fmt.Sprintf("count items per folder of job %d", jobID)
-	if err := s.errClosed(op); err != nil {
-		return nil, err
-	}
-	type row struct {
-		folder, outcome string
-		n, bytes        int64
-	}
-	rows, err := queryAll(ctx, s, op, func(r interface{ Scan(...any) error }) (row, error) {
-		var x row
-		return x, r.Scan(&x.folder, &x.outcome, &x.n, &x.bytes)
-	}, `SELECT source_folder_id, outcome, count(*), sum(size_bytes) FROM items WHERE job_id = ? GROUP BY source_folder_id, outcome`, jobID)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]FolderCounts{}
-	for _, r := range rows {
-		c := out[r.folder]
-		switch r.outcome {
-		case engine.ItemCopied:
-			c.Copied, c.CopiedBytes = r.n, r.bytes
-		case engine.ItemPending:
-			c.Pending = r.n
-		case engine.ItemSkipped:
-			c.Skipped = r.n
-		}
-		out[r.folder] = c
-	}
-	return out, nil
 }
 
 // SkippedItems returns up to limit skipped items of a job, the latest
@@ -165,4 +105,139 @@ func (s *SQLite) Prune(ctx context.Context, rule PruneRule) ([]engine.JobRecord,
 		}
 	}
 	return removed, nil
+}
+
+// JobSummary is one job as a wave's overview shows it.
+type JobSummary struct {
+	engine.JobRecord
+	// Lease is the job's lease row, nil when it has none; live or not is
+	// the caller's comparison of Expires with its clock.
+	Lease   *engine.Lease
+	Folders []FolderSummary
+}
+
+// FolderSummary is one folder of a job: its record and its items' counts.
+// A folder whose items are recorded before its folder record (a pass
+// stopped early) has only SourceFolderID set in its record.
+type FolderSummary struct {
+	engine.FolderRecord
+	FolderCounts
+}
+
+// Wave reads every job with its lease, folders and per-folder counts in
+// one read transaction, so that the numbers agree with each other while a
+// copy writes: four queries, whatever the number of jobs.
+func (s *SQLite) Wave(ctx context.Context) ([]JobSummary, error) {
+	const op = "read the wave"
+	if err := s.errClosed(op); err != nil {
+		return nil, err
+	}
+	conn, err := s.read.Conn(ctx)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer conn.Close()
+	// A deferred transaction: a read snapshot that takes no write lock
+	// (the DSN's _txlock would make BeginTx take one, which a read-only
+	// file refuses).
+	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`) //nolint:errcheck // read only: nothing to keep
+
+	q := func(query string, fn func(row interface{ Scan(...any) error }) error) error {
+		rows, err := conn.QueryContext(ctx, query)
+		if err != nil {
+			return s.fail(op, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := fn(rows); err != nil {
+				return s.fail(op, err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return s.fail(op, err)
+		}
+		return nil
+	}
+	var out []JobSummary
+	byID := map[int64]int{}
+	err = q(sqlSelectJob+` ORDER BY id`, func(row interface{ Scan(...any) error }) error {
+		j, err := scanJob(row)
+		byID[j.ID] = len(out)
+		out = append(out, JobSummary{JobRecord: j})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = q(`SELECT job_id, host, pid, since, expires FROM leases`, func(row interface{ Scan(...any) error }) error {
+		var l engine.Lease
+		var since, expires int64
+		if err := row.Scan(&l.JobID, &l.Owner.Host, &l.Owner.PID, &since, &expires); err != nil {
+			return err
+		}
+		l.Owner.Since, l.Expires = fromNanos(since), fromNanos(expires)
+		if i, ok := byID[l.JobID]; ok {
+			out[i].Lease = &l
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	folderAt := map[int64]map[string]int{} // job -> folder id -> index in its Folders
+	err = q(sqlSelectFolder+` ORDER BY job_id, source_path, source_folder_id`, func(row interface{ Scan(...any) error }) error {
+		f, err := scanFolder(row)
+		if err != nil {
+			return err
+		}
+		if i, ok := byID[f.JobID]; ok {
+			if folderAt[f.JobID] == nil {
+				folderAt[f.JobID] = map[string]int{}
+			}
+			folderAt[f.JobID][f.SourceFolderID] = len(out[i].Folders)
+			out[i].Folders = append(out[i].Folders, FolderSummary{FolderRecord: f})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = q(`SELECT job_id, source_folder_id, outcome, count(*), sum(size_bytes) FROM items GROUP BY job_id, source_folder_id, outcome`,
+		func(row interface{ Scan(...any) error }) error {
+			var job, n, bytes int64
+			var folder, outcome string
+			if err := row.Scan(&job, &folder, &outcome, &n, &bytes); err != nil {
+				return err
+			}
+			i, ok := byID[job]
+			if !ok {
+				return nil
+			}
+			fi, ok := folderAt[job][folder]
+			if !ok {
+				if folderAt[job] == nil {
+					folderAt[job] = map[string]int{}
+				}
+				fi = len(out[i].Folders)
+				folderAt[job][folder] = fi
+				out[i].Folders = append(out[i].Folders, FolderSummary{FolderRecord: engine.FolderRecord{JobID: job, SourceFolderID: folder}})
+			}
+			c := &out[i].Folders[fi].FolderCounts
+			switch outcome {
+			case engine.ItemCopied:
+				c.Copied, c.CopiedBytes = n, bytes
+			case engine.ItemPending:
+				c.Pending = n
+			case engine.ItemSkipped:
+				c.Skipped = n
+			}
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -51,6 +51,9 @@ func TestLeasesFolderCountsSkipped(t *testing.T) {
 	put(a, "4", "sent", engine.ItemPending, "", 7, t0)
 	put(a, "5", "sent", engine.ItemSkipped, "corrupt", 1, t0.Add(2*time.Hour))
 	put(b, "1", "inbox", engine.ItemSkipped, "other job", 1, t0)
+	if err := s.PutFolder(ctx, engine.FolderRecord{JobID: a, SourceFolderID: "inbox", SourcePath: "Inbox", SourceCount: 3, TargetCount: 2}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Read through a second, read-only store, as status does beside a copy.
 	ro, err := OpenReadOnly(ctx, path)
@@ -58,21 +61,33 @@ func TestLeasesFolderCountsSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	leases, err := ro.Leases(ctx)
+	wave, err := ro.Wave(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, ok := leases[a]
-	if len(leases) != 1 || !ok || l.Owner.Host != "host1" || l.Owner.PID != 42 || l.Owner.Token != "" || !l.Expires.After(time.Now()) {
-		t.Fatalf("leases = %+v; want job %d's, held by host1 pid 42, without its token", leases, a)
+	if len(wave) != 2 || wave[0].ID != a || wave[1].ID != b {
+		t.Fatalf("wave = %+v, want jobs %d and %d", wave, a, b)
 	}
-	fc, err := ro.FolderCounts(ctx, a)
-	if err != nil {
-		t.Fatal(err)
+	l := wave[0].Lease
+	if l == nil || l.Owner.Host != "host1" || l.Owner.PID != 42 || l.Owner.Token != "" || !l.Expires.After(time.Now()) {
+		t.Fatalf("lease = %+v; want one held by host1 pid 42, without its token", l)
+	}
+	if wave[1].Lease != nil {
+		t.Errorf("job %d has lease %+v, want none", b, wave[1].Lease)
+	}
+	fc := map[string]FolderCounts{}
+	for _, f := range wave[0].Folders {
+		fc[f.SourceFolderID] = f.FolderCounts
+	}
+	if f := wave[0].Folders[0]; f.SourceFolderID != "inbox" || f.SourcePath != "Inbox" || f.SourceCount != 3 || f.TargetCount != 2 {
+		t.Errorf("first folder = %+v, want the recorded Inbox first, then folders known only from their items", f)
 	}
 	want := map[string]FolderCounts{"inbox": {Copied: 2, CopiedBytes: 150, Skipped: 1}, "sent": {Pending: 1, Skipped: 1}}
 	if len(fc) != len(want) || fc["inbox"] != want["inbox"] || fc["sent"] != want["sent"] {
 		t.Errorf("folder counts = %+v, want %+v", fc, want)
+	}
+	if len(wave[1].Folders) != 1 || wave[1].Folders[0].Skipped != 1 {
+		t.Errorf("job %d folders = %+v, want one with one skipped item", b, wave[1].Folders)
 	}
 	for _, tt := range []struct {
 		limit int
