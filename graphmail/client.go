@@ -109,7 +109,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:     cfg,
 		log:     log,
 		base:    r.baseURL,
-		tokens:  tokenSource{cred: cred, scope: r.scope, host: host},
+		tokens:  tokenSource{cred: cred, scope: r.scope, host: host, cache: &tokenCache{}},
 		sched:   sched,
 		adapter: adapter,
 		users:   users.NewUsersRequestBuilderInternal(map[string]string{}, adapter),
@@ -305,6 +305,9 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, body io.Read
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusUnauthorized {
+			c.tokens.forget(req.Header.Get("Authorization"))
+		}
 		return nil, errorFromResponse(op, resp)
 	}
 	return resp, nil

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -350,16 +351,65 @@ type tokenSource struct {
 	cred  azcore.TokenCredential
 	scope string
 	host  string
+	cache *tokenCache // nil: ask cred each time
+}
+
+// tokenCache keeps the last token until shortly before it expires.
+// azidentity caches too, but each GetToken walks MSAL's cache (a lookup
+// keyed by account, scopes and authority, with locks and copies), which
+// cost 3% of a copy's CPU at one call per request.
+type tokenCache struct {
+	mu  sync.Mutex
+	tok azcore.AccessToken
+}
+
+// tokenMargin is how long before its expiry a cached token is renewed:
+// azidentity renews within five minutes of expiry, so the token it hands
+// out then is a new one.
+const tokenMargin = 5 * time.Minute
+
+func (t tokenSource) token(ctx context.Context) (string, error) {
+	if t.cache != nil {
+		t.cache.mu.Lock()
+		tok := t.cache.tok
+		t.cache.mu.Unlock()
+		if tok.Token != "" && time.Until(tok.ExpiresOn) > tokenMargin {
+			return tok.Token, nil
+		}
+	}
+	tok, err := t.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
+	if err != nil {
+		return "", err
+	}
+	if t.cache != nil {
+		t.cache.mu.Lock()
+		t.cache.tok = tok
+		t.cache.mu.Unlock()
+	}
+	return tok.Token, nil
+}
+
+// forget drops the cached token after Graph refused it (a 401), so that
+// the next request asks the credential again.
+func (t tokenSource) forget(refused string) {
+	if t.cache == nil {
+		return
+	}
+	t.cache.mu.Lock()
+	if "Bearer "+t.cache.tok.Token == refused {
+		t.cache.tok = azcore.AccessToken{}
+	}
+	t.cache.mu.Unlock()
 }
 
 func (t tokenSource) authorize(ctx context.Context, req *http.Request) error {
 	if !strings.EqualFold(req.URL.Hostname(), t.host) {
 		return nil // never send the token anywhere else
 	}
-	tok, err := t.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{t.scope}})
+	tok, err := t.token(ctx)
 	if err != nil {
 		return authError(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Authorization", "Bearer "+tok)
 	return nil
 }

@@ -2,6 +2,7 @@ package graphmail
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -41,5 +42,51 @@ func TestTokenOnlyForTheGraphHost(t *testing.T) {
 	}
 	if cred.calls != 2 {
 		t.Errorf("token fetched %d times, want 2", cred.calls)
+	}
+}
+
+type expiringCred struct {
+	calls int
+	life  time.Duration
+}
+
+func (c *expiringCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	c.calls++
+	return azcore.AccessToken{Token: fmt.Sprintf("T%d", c.calls), ExpiresOn: time.Now().Add(c.life)}, nil
+}
+
+// TestTokenCached: a token is reused until it is within tokenMargin of its
+// expiry, and forgotten once Graph refuses it; a token about to expire is
+// never reused.
+func TestTokenCached(t *testing.T) {
+	authorize := func(ts tokenSource) string {
+		req, _ := http.NewRequest(http.MethodGet, "https://graph.microsoft.com/v1.0/users", nil)
+		if err := ts.authorize(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		return req.Header.Get("Authorization")
+	}
+	long := &expiringCred{life: time.Hour}
+	ts := tokenSource{cred: long, scope: "s", host: "graph.microsoft.com", cache: &tokenCache{}}
+	for range 5 {
+		if got := authorize(ts); got != "Bearer T1" {
+			t.Fatalf("Authorization %q, want the cached Bearer T1", got)
+		}
+	}
+	ts.forget("Bearer T1")
+	if got := authorize(ts); got != "Bearer T2" {
+		t.Fatalf("after a refusal: Authorization %q, want a new token", got)
+	}
+	ts.forget("Bearer T1") // a late refusal of the old token keeps the new one
+	if got := authorize(ts); got != "Bearer T2" || long.calls != 2 {
+		t.Fatalf("Authorization %q after %d fetches, want Bearer T2 after 2", got, long.calls)
+	}
+
+	short := &expiringCred{life: tokenMargin - time.Second}
+	ts = tokenSource{cred: short, scope: "s", host: "graph.microsoft.com", cache: &tokenCache{}}
+	authorize(ts)
+	authorize(ts)
+	if short.calls != 2 {
+		t.Errorf("a token within the renewal margin was reused: %d fetches for 2 requests", short.calls)
 	}
 }
