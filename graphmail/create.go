@@ -73,10 +73,8 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 		}
 		return "", err
 	}
-	var created struct {
-		ID string `json:"id"`
-	}
-	err = decodeAnswer(resp, 8<<20, &created)
+	var created struct{ ID string }
+	created.ID, err = decodeID(resp, 8<<20)
 	resp.Body.Close()
 	if err != nil {
 		// The message may exist: a read error is retryable (the engine

@@ -294,3 +294,77 @@ func (e *RuleUnsupportedError) Error() string {
 func (e *RuleUnsupportedError) Is(target error) bool {
 	return target == ErrUnsupported || target == mailbox.ErrItemRejected
 }
+
+// decodeID reads the top-level "id" of a JSON object answer and discards
+// the rest unparsed. A created message comes back whole (its body
+// included), and parsing all of it for one field was 3% of a copy's CPU;
+// Graph puts the id after the @odata annotations, near the start. The rest
+// is still read to its end, so the connection is reused.
+func decodeID(resp *http.Response, limit int64) (string, error) {
+	body := io.LimitReader(resp.Body, limit)
+	head := &firstBytes{max: 512}
+	dec := json.NewDecoder(io.TeeReader(body, head))
+	malformed := func(err error) error {
+		return &MalformedError{ContentType: resp.Header.Get("Content-Type"), Body: snippet(head.Bytes()), Err: err}
+	}
+	if t, err := dec.Token(); err != nil {
+		return "", readOrMalformed(err, malformed)
+	} else if d, ok := t.(json.Delim); !ok || d != '{' {
+		return "", malformed(fmt.Errorf("the answer is not a JSON object: starts with %v", t))
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", readOrMalformed(err, malformed)
+		}
+		key, _ := t.(string)
+		if key != "id" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return "", readOrMalformed(err, malformed)
+			}
+			continue
+		}
+		var id string
+		if err := dec.Decode(&id); err != nil {
+			return "", readOrMalformed(err, malformed)
+		}
+		_, err = io.Copy(io.Discard, body)
+		return id, err
+	}
+	_, err := io.Copy(io.Discard, body)
+	return "", err
+}
+
+// readOrMalformed keeps a failed read (a dropped connection: retryable)
+// apart from content that is not JSON (permanent).
+func readOrMalformed(err error, malformed func(error) error) error {
+	var se *json.SyntaxError
+	// A clean end before the object does is content; io.ErrUnexpectedEOF
+	// may be a dropped connection, so it stays a read error (retried,
+	// after the stamp is looked up).
+	if errors.As(err, &se) || err == io.EOF {
+		return malformed(err)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return malformed(err)
+	}
+	return err
+}
+
+// firstBytes keeps the first max bytes written to it, for an error's
+// snippet.
+type firstBytes struct {
+	b   []byte
+	max int
+}
+
+func (f *firstBytes) Write(p []byte) (int, error) {
+	if room := f.max - len(f.b); room > 0 {
+		f.b = append(f.b, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
+}
+
+func (f *firstBytes) Bytes() []byte { return f.b }
