@@ -28,20 +28,26 @@ func neutralise(s string) string {
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
-// mb is a size in mebibytes with two decimals, for spreadsheet users.
-func mb(n int64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 2, 64) }
-
 type csvWriter struct {
 	w *csv.Writer
+	f CSVFormat
 }
 
-func newCSV(w io.Writer) (*csvWriter, error) {
-	if _, err := io.WriteString(w, utf8BOM); err != nil {
-		return nil, err
+func newCSV(w io.Writer, f CSVFormat) (*csvWriter, error) {
+	if !f.NoBOM {
+		if _, err := io.WriteString(w, utf8BOM); err != nil {
+			return nil, err
+		}
 	}
 	cw := csv.NewWriter(w)
+	cw.Comma = f.separator()
 	cw.UseCRLF = true // what Excel writes, and RFC 4180
-	return &csvWriter{w: cw}, nil
+	return &csvWriter{w: cw, f: f}, nil
+}
+
+// mb is a size in mebibytes with two decimals, for spreadsheet users.
+func (c *csvWriter) mb(n int64) string {
+	return c.f.decimal(strconv.FormatFloat(float64(n)/(1<<20), 'f', 2, 64))
 }
 
 func (c *csvWriter) row(cells ...string) error { return c.w.Write(cells) }
@@ -54,8 +60,8 @@ func (c *csvWriter) flush() error {
 var findingsHeader = []string{"severity", "category", "code", "mailbox", "object", "found", "remedy", "fix"}
 
 // renderFindingsCSV writes one row per finding, most serious first.
-func renderFindingsCSV(w io.Writer, a *Assessment) error {
-	c, err := newCSV(w)
+func renderFindingsCSV(w io.Writer, a *Assessment, f CSVFormat) error {
+	c, err := newCSV(w, f)
 	if err != nil {
 		return err
 	}
@@ -87,11 +93,13 @@ var mailboxesHeader = []string{
 	"recoverable_items", "recoverable_bytes",
 	"rules", "rules_mappable", "delegates", "holds",
 	"copy_status", "items_copied", "bytes_copied", "items_skipped", "source_items", "target_items", "copy_gap", "last_pass",
+	"state", "items_to_copy", "items_on_target", "items_pending",
+	"mail_copied", "calendar_copied", "contacts_copied", "tasks_copied", "notes_copied", "other_copied",
 }
 
 // renderMailboxesCSV writes one row per mailbox, in the assessment's order.
-func renderMailboxesCSV(w io.Writer, a *Assessment) error {
-	c, err := newCSV(w)
+func renderMailboxesCSV(w io.Writer, a *Assessment, f CSVFormat) error {
+	c, err := newCSV(w, f)
 	if err != nil {
 		return err
 	}
@@ -107,7 +115,7 @@ func renderMailboxesCSV(w io.Writer, a *Assessment) error {
 			neutralise(m.Address), neutralise(string(m.Location)), neutralise(string(m.Type)), neutralise(m.Batch),
 			neutralise(string(v.readiness)), neutralise(oneLine(m.Error)),
 			strconv.Itoa(v.blockers), strconv.Itoa(v.warnings), strconv.Itoa(v.infos),
-			i64(m.Items), i64(m.SizeBytes), mb(m.SizeBytes),
+			i64(m.Items), i64(m.SizeBytes), c.mb(m.SizeBytes),
 		)
 		for _, k := range kindOrder {
 			row = append(row, i64(m.ItemsByKind[k]))
@@ -135,6 +143,15 @@ func renderMailboxesCSV(w io.Writer, a *Assessment) error {
 		} else {
 			row = append(row, "", "", "", "", "", "", "", "")
 		}
+		row = append(row, string(v.state), i64(v.plan.ToCopy), i64(v.plan.OnTarget))
+		if cs := m.Copy; cs != nil {
+			row = append(row, i64(cs.ItemsPending))
+			for _, k := range kindOrder {
+				row = append(row, i64(cs.Kinds[string(k)].Copied))
+			}
+		} else {
+			row = append(row, "", "", "", "", "", "", "")
+		}
 		if err := c.row(row...); err != nil {
 			return err
 		}
@@ -149,4 +166,33 @@ func oneLine(s string) string {
 		return s
 	}
 	return strings.Join(strings.Fields(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)), " ")
+}
+
+var skippedHeader = []string{"mailbox", "folder", "subject", "kind", "size_bytes", "size_mb", "reason"}
+
+// renderSkippedCSV writes one row per item a copy skipped, mailbox by
+// mailbox in the assessment's order: what a user may ask about, and what
+// an approval of the skipped items lists.
+func renderSkippedCSV(w io.Writer, a *Assessment, f CSVFormat) error {
+	c, err := newCSV(w, f)
+	if err != nil {
+		return err
+	}
+	if err := c.row(skippedHeader...); err != nil {
+		return err
+	}
+	for i := range a.Mailboxes {
+		m := &a.Mailboxes[i]
+		if m.Copy == nil {
+			continue
+		}
+		for _, it := range m.Copy.Skipped {
+			err := c.row(neutralise(m.Address), neutralise(it.Folder), neutralise(oneLine(it.Subject)), neutralise(it.Kind),
+				i64(it.SizeBytes), c.mb(it.SizeBytes), neutralise(oneLine(it.Reason)))
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return c.flush()
 }

@@ -44,9 +44,10 @@ func Example() {
 	// report.html
 	// findings.csv
 	// mailboxes.csv
+	// skipped.csv
 	// assessment.json
 	// report.md
-	// 7 mailboxes (60.3 GB): 2 ready, 2 with warnings, 2 blocked, 1 unreadable; 13 findings (4 blockers); copy: 19.7% of items on the target, 1 of 2 finished copies reconcile.
+	// 10 mailboxes (61.3 GB), 9 to move: 3 ready, 2 with warnings, 3 blocked, 1 unreadable; 14 findings (5 blockers); copy: 20.2% of the items to copy on the target, 3 of 4 finished copies reconcile.
 }
 
 func ExampleParseFormats() {

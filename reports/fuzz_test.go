@@ -54,28 +54,60 @@ func FuzzCSVCell(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		var buf bytes.Buffer
-		c, err := newCSV(&buf)
+		for _, sep := range []rune{',', ';', '\t'} {
+			var buf bytes.Buffer
+			c, err := newCSV(&buf, CSVFormat{Separator: sep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cell := neutralise(s)
+			if err := c.row(cell, "end"); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.flush(); err != nil {
+				t.Fatal(err)
+			}
+			r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(buf.Bytes(), []byte(utf8BOM))))
+			r.Comma = sep
+			rec, err := r.Read()
+			if err != nil {
+				t.Fatalf("separator %q: cell %q does not read back: %v", sep, cell, err)
+			}
+			// encoding/csv drops carriage returns inside quoted fields.
+			if want := strings.ReplaceAll(cell, "\r", ""); len(rec) != 2 || rec[0] != want || rec[1] != "end" {
+				t.Fatalf("separator %q: cell %q read back as %q", sep, cell, rec)
+			}
+			if rec[0] != "" && strings.ContainsRune("=+-@\t\r", rune(rec[0][0])) {
+				t.Fatalf("cell %q starts a formula", rec[0])
+			}
+		}
+	})
+}
+
+// FuzzCSVFormatForLocale: any name gives a format or an error, never a
+// panic; a format is either RFC 4180 or ";" with decimal commas (never a
+// comma separator with decimal commas, which Excel would split), and
+// the codeset never matters.
+func FuzzCSVFormatForLocale(f *testing.F) {
+	for _, s := range []string{"de_DE.UTF-8", "fr-FR", "en_US", "C", "POSIX", "", "de_CH", "sr_Latn_RS", "es_419", "x", "de_DE@euro", "ü_ÜÜ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := CSVFormatForLocale(s)
 		if err != nil {
-			t.Fatal(err)
+			if got != (CSVFormat{}) {
+				t.Fatalf("%q: error %v with a format %+v", s, err, got)
+			}
+			return
 		}
-		cell := neutralise(s)
-		if err := c.row(cell, "end"); err != nil {
-			t.Fatal(err)
+		if got != (CSVFormat{}) && got != (CSVFormat{Separator: ';', DecimalComma: true}) {
+			t.Fatalf("%q: format %+v", s, got)
 		}
-		if err := c.flush(); err != nil {
-			t.Fatal(err)
-		}
-		rec, err := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(buf.Bytes(), []byte(utf8BOM)))).Read()
-		if err != nil {
-			t.Fatalf("cell %q does not read back: %v", cell, err)
-		}
-		// encoding/csv drops carriage returns inside quoted fields.
-		if want := strings.ReplaceAll(cell, "\r", ""); len(rec) != 2 || rec[0] != want || rec[1] != "end" {
-			t.Fatalf("cell %q read back as %q", cell, rec)
-		}
-		if rec[0] != "" && strings.ContainsRune("=+-@\t\r", rune(rec[0][0])) {
-			t.Fatalf("cell %q starts a formula", rec[0])
+		if !strings.ContainsAny(s, ".@") {
+			again, err := CSVFormatForLocale(s + ".UTF-8")
+			if err != nil || again != got {
+				t.Fatalf("%q: %+v, but with .UTF-8: %+v, %v", s, got, again, err)
+			}
 		}
 	})
 }

@@ -245,18 +245,6 @@ func sevKey(s Severity) string {
 	return "other"
 }
 
-func copyClass(k string) string {
-	switch k {
-	case "done":
-		return "c-ready"
-	case "partial":
-		return "c-progress"
-	case "failed":
-		return "c-block"
-	}
-	return "c-unread"
-}
-
 type largestRow struct {
 	Anchor, Address, Location, Readiness, ReadinessKey string
 	Size, Items                                        string
@@ -270,8 +258,7 @@ type copyView struct {
 	Status        donut
 	ItemsPct      string
 	ItemsPctN     string
-	BytesPct      string
-	BytesPctN     string
+	CopiedSub     string
 	Skips         barChart
 	Unreconciled  []reconRow
 	UnreconTotal  int
@@ -328,12 +315,13 @@ type mbView struct {
 	Folders      []FolderSummary
 	MoreFolders  int
 	Copy         *CopySummary
-	CopyStatus   string
-	CopyKey      string
-	Gap          int64
-	NegGap       int64
-	Skips        []Count
-	Duration     string
+	// State is the mailbox's State for people; StateKey its colour.
+	State, StateKey string
+	StateRank       int
+	Gap             int64
+	NegGap          int64
+	Skips           []Count
+	Duration        string
 	// CopyKinds reads "mail 575, calendar 18 (6 with a loss), contacts 4".
 	CopyKinds string
 	// CopyPaths reads "mail mime, calendar typed, notes not carried".
@@ -375,38 +363,30 @@ func buildView(md *model, opts Options) *htmlView {
 		PageSize:     mailboxPageSize,
 	}
 	total := int64(s.Mailboxes)
+	// The readiness headlines count the mailboxes to move only.
 	rc := map[string]int64{}
-	for _, c := range s.Readiness {
+	for _, c := range s.ReadinessToMove {
 		rc[c.Key] = c.N
 	}
 	sev := map[string]int64{}
 	for _, c := range s.Severity {
 		sev[c.Key] = c.N
 	}
-	var onPrem, cloud int
-	for _, l := range s.ByLocation {
-		switch l.Location {
-		case mailbox.LocationOnPrem:
-			onPrem = l.Mailboxes
-		case mailbox.LocationCloud:
-			cloud = l.Mailboxes
-		}
-	}
 	v.KPIs = []kpi{
-		{Label: "Mailboxes", Value: formatInt(total), Sub: fmt.Sprintf("%s on-premises · %s online", formatInt(int64(onPrem)), formatInt(int64(cloud)))},
-		{Label: "Ready to move", Value: formatPercent(percent(rc["ready"]+rc["warnings"], total)), Sub: fmt.Sprintf("%s ready · %s with warnings", formatInt(rc["ready"]), formatInt(rc["warnings"])), Tone: "good"},
-		{Label: "Blocked", Value: formatInt(rc["blocked"]), Sub: fmt.Sprintf("%s unreadable", formatInt(rc["unreadable"])), Tone: tone(rc["blocked"]+rc["unreadable"], "bad")},
-		{Label: "Data volume", Value: humanize.Bytes(s.SizeBytes), Sub: formatInt(s.Items) + " items"},
+		{Label: "Mailboxes", Value: formatInt(total), Sub: fmt.Sprintf("%s to move · %s already in Exchange Online", formatInt(int64(s.ToMove)), formatInt(int64(s.InCloud)))},
+		{Label: "Ready to move", Value: formatPercent(percent(int64(s.ReadyToMove), int64(s.ToMove))), Sub: fmt.Sprintf("%s ready · %s with warnings, of %s to move", formatInt(rc["ready"]), formatInt(rc["warnings"]), formatInt(int64(s.ToMove))), Tone: "good"},
+		{Label: "Blocked", Value: formatInt(rc["blocked"]), Sub: fmt.Sprintf("%s unreadable, of %s to move", formatInt(rc["unreadable"]), formatInt(int64(s.ToMove))), Tone: tone(rc["blocked"]+rc["unreadable"], "bad")},
+		{Label: "Data volume", Value: humanize.Bytes(s.SizeBytes), Sub: formatInt(s.Items) + " items in all mailboxes"},
 	}
 	if s.ArchiveMailboxes > 0 {
 		v.KPIs = append(v.KPIs, kpi{Label: "Online archives", Value: humanize.Bytes(s.ArchiveBytes), Sub: fmt.Sprintf("%s mailboxes · %s items", formatInt(int64(s.ArchiveMailboxes)), formatInt(s.ArchiveItems))})
 	}
 	v.KPIs = append(v.KPIs, kpi{Label: "Findings", Value: formatInt(int64(s.Findings)), Sub: fmt.Sprintf("%s blockers · %s warnings · %s info", formatInt(sev["blocker"]), formatInt(sev["warning"]), formatInt(sev["info"])), Tone: tone(sev["blocker"], "bad")})
 	if cp := s.Copy; cp != nil {
-		v.KPIs = append(v.KPIs, kpi{Label: "Copied", Value: formatPercent(cp.ItemsPercent()), Sub: fmt.Sprintf("%s of %s items on target", formatInt(cp.TargetItems), formatInt(cp.SourceItems-cp.ItemsSkipped)), Tone: "progress"})
+		v.KPIs = append(v.KPIs, kpi{Label: "Copied", Value: formatPercent(cp.ItemsPercent()), Sub: copiedSub(cp), Tone: "progress"})
 	}
 
-	v.Readiness = makeDonut("Mailboxes by readiness", formatInt(total), "mailboxes", s.Readiness, readinessClass)
+	v.Readiness = makeDonut("Mailboxes to move by readiness", formatInt(int64(s.ToMove)), "to move", s.ReadinessToMove, readinessClass)
 
 	readinessLegend := []legendItem{{"Ready", "c-ready"}, {"Ready with warnings", "c-warn"}, {"Blocked", "c-block"}, {"Unreadable", "c-unread"}}
 	var locRows []barInput
@@ -486,6 +466,16 @@ func buildView(md *model, opts Options) *htmlView {
 	return v
 }
 
+// copiedSub explains the "Copied" headline with its two sums, and says
+// when some of the items to copy are planned rather than counted.
+func copiedSub(cp *CopyProgress) string {
+	sub := fmt.Sprintf("%s of %s items to copy on the target", formatInt(cp.ItemsOnTarget), formatInt(cp.ItemsToCopy))
+	if cp.Planned > 0 {
+		sub += fmt.Sprintf(" (%s not reconciled yet: planned)", plural(cp.Planned, "mailbox", "mailboxes"))
+	}
+	return sub
+}
+
 func tone(n int64, t string) string {
 	if n > 0 {
 		return t
@@ -495,11 +485,10 @@ func tone(n int64, t string) string {
 
 func buildCopyView(md *model, cp *CopyProgress, topN int) *copyView {
 	cv := &copyView{P: cp}
-	cv.Status = makeDonut("Mailboxes by copy status", formatInt(int64(len(md.mailboxes))), "mailboxes", cp.ByStatus, copyClass)
+	cv.Status = makeDonut("Mailboxes to move by state", formatInt(int64(md.sum.ToMove)), "to move", cp.ByStatus, func(k string) string { return stateClass(State(k)) })
 	ip := cp.ItemsPercent()
 	cv.ItemsPct, cv.ItemsPctN = formatPercent(ip), ff(ip)
-	bp := percent(cp.BytesCopied, cp.AssessedBytes)
-	cv.BytesPct, cv.BytesPctN = formatPercent(bp), ff(bp)
+	cv.CopiedSub = copiedSub(cp)
 	var skipRows []barInput
 	for _, c := range cp.SkipReasons {
 		skipRows = append(skipRows, barInput{Label: c.Label, Value: formatInt(c.N), Segs: []segInput{{c.N, "c-warn", c.Label + ": " + formatInt(c.N) + " items"}}})
@@ -526,8 +515,8 @@ func buildCopyView(md *model, cp *CopyProgress, topN int) *copyView {
 	slices.SortStableFunc(unrec, byGap)
 	slices.SortStableFunc(unfin, byGap)
 	row := func(i int) reconRow {
-		m := md.mailboxes[i].m
-		return reconRow{Anchor: mbAnchor(i), Address: m.Address, Status: copyStatusLabel(m.Copy.Status), StatusKey: copyClass(m.Copy.Status),
+		m, st := md.mailboxes[i].m, md.mailboxes[i].state
+		return reconRow{Anchor: mbAnchor(i), Address: m.Address, Status: st.Label(), StatusKey: stateClass(st),
 			Source: m.Copy.SourceItems, Target: m.Copy.TargetItems, Skipped: m.Copy.ItemsSkipped, Gap: Gap(m.Copy), LastPass: formatTime(m.Copy.LastPass)}
 	}
 	cv.UnreconTotal, cv.UnfinishedTot = len(unrec), len(unfin)
@@ -693,10 +682,9 @@ func buildMailboxViews(md *model) []mbView {
 		})
 		v.Folders = folders[:min(len(folders), maxFoldersPerMbx)]
 		v.MoreFolders = len(folders) - len(v.Folders)
+		v.State, v.StateKey, v.StateRank = mv.state.Label(), stateClass(mv.state), stateRank(mv.state)
 		if c := m.Copy; c != nil {
 			v.Copy = c
-			v.CopyStatus = copyStatusLabel(c.Status)
-			v.CopyKey = copyClass(c.Status)
 			v.Gap = Gap(c)
 			v.NegGap = -v.Gap
 			sk := counter{}

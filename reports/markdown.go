@@ -173,8 +173,8 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 			for _, c := range cp.ByStatus {
 				row(mdText(c.Label), formatInt(c.N))
 			}
-			row("Items on target", fmt.Sprintf("%s of %s to copy (%s)", formatInt(cp.TargetItems), formatInt(cp.SourceItems-cp.ItemsSkipped), formatPercent(cp.ItemsPercent())))
-			row("Data copied", fmt.Sprintf("%s of %s assessed", humanize.Bytes(cp.BytesCopied), humanize.Bytes(cp.AssessedBytes)))
+			row("Copied", fmt.Sprintf("%s: %s", formatPercent(cp.ItemsPercent()), mdText(copiedSub(cp))))
+			row("Data written", humanize.Bytes(cp.BytesCopied))
 			row("Items skipped", formatInt(cp.ItemsSkipped))
 			row("Finished copies that reconcile", fmt.Sprintf("%s of %s", formatInt(int64(cp.Reconciled)), formatInt(int64(cp.Finished))))
 			if !cp.LastPass.IsZero() {
@@ -223,7 +223,7 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 	m.printf("## Mailboxes\n\n")
 	header := []string{"Mailbox", "Location", "Type", "Batch", "Readiness", "Size", "Items", "Blockers", "Warnings", "Info"}
 	if s.Copy != nil {
-		header = append(header, "Copy", "Target/source items")
+		header = append(header, "State", "On target / to copy")
 	}
 	m.table(header, func(row func(...string)) {
 		for _, i := range md.order {
@@ -232,10 +232,11 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 				mdText(readinessWithError(v)), humanize.Bytes(v.m.SizeBytes), formatInt(v.m.Items),
 				formatInt(int64(v.blockers)), formatInt(int64(v.warnings)), formatInt(int64(v.infos))}
 			if s.Copy != nil {
-				if c := v.m.Copy; c != nil {
-					cells = append(cells, mdText(copyStatusLabel(c.Status)), formatInt(c.TargetItems)+" / "+formatInt(c.SourceItems))
+				cells = append(cells, mdText(v.state.Label()))
+				if v.state.ToMove() {
+					cells = append(cells, formatInt(v.plan.OnTarget)+" / "+formatInt(v.plan.ToCopy))
 				} else {
-					cells = append(cells, "—", "")
+					cells = append(cells, "")
 				}
 			}
 			row(cells...)

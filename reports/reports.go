@@ -23,8 +23,9 @@ import (
 // Format is one output format of the report.
 type Format string
 
-// The formats. FormatCSV is two tables (findings and mailboxes); Render
-// writes the one Options.CSVTable names and WriteAll writes both.
+// The formats. FormatCSV is three tables (findings, mailboxes and, with
+// copy results, skipped items); Render writes the one Options.CSVTable
+// names and WriteAll writes each.
 const (
 	FormatHTML     Format = "html"
 	FormatCSV      Format = "csv"
@@ -84,6 +85,7 @@ type CSVTable string
 const (
 	CSVFindings  CSVTable = "findings"  // one row per finding (the default)
 	CSVMailboxes CSVTable = "mailboxes" // one row per mailbox
+	CSVSkipped   CSVTable = "skipped"   // one row per item a copy skipped
 )
 
 // Options shape a report. The zero value is usable.
@@ -102,6 +104,9 @@ type Options struct {
 	TopN int
 	// CSVTable selects the table Render writes for FormatCSV.
 	CSVTable CSVTable
+	// CSV is the separator, decimal mark and byte order mark of the CSV
+	// files; the zero value is RFC 4180 with a byte order mark.
+	CSV CSVFormat
 	// Logger receives one line per file WriteAll writes; nil discards.
 	Logger *slog.Logger
 }
@@ -152,11 +157,13 @@ func Render(w io.Writer, format Format, a *Assessment, opts Options) error {
 	case FormatCSV:
 		switch opts.CSVTable {
 		case "", CSVFindings:
-			err = renderFindingsCSV(bw, a)
+			err = renderFindingsCSV(bw, a, opts.CSV)
 		case CSVMailboxes:
-			err = renderMailboxesCSV(bw, a)
+			err = renderMailboxesCSV(bw, a, opts.CSV)
+		case CSVSkipped:
+			err = renderSkippedCSV(bw, a, opts.CSV)
 		default:
-			return fmt.Errorf("render report: unknown CSV table %q: use %q or %q", opts.CSVTable, CSVFindings, CSVMailboxes)
+			return fmt.Errorf("render report: unknown CSV table %q: use %q, %q or %q", opts.CSVTable, CSVFindings, CSVMailboxes, CSVSkipped)
 		}
 	case FormatJSON:
 		err = renderJSON(bw, a)
@@ -180,12 +187,13 @@ var fileNames = map[Format][]struct {
 	table CSVTable
 }{
 	FormatHTML:     {{name: "report.html"}},
-	FormatCSV:      {{name: "findings.csv", table: CSVFindings}, {name: "mailboxes.csv", table: CSVMailboxes}},
+	FormatCSV:      {{name: "findings.csv", table: CSVFindings}, {name: "mailboxes.csv", table: CSVMailboxes}, {name: "skipped.csv", table: CSVSkipped}},
 	FormatJSON:     {{name: "assessment.json"}},
 	FormatMarkdown: {{name: "report.md"}},
 }
 
-// FileNames returns the names (without directory) WriteAll writes for format.
+// FileNames returns the names (without directory) WriteAll can write for
+// format; skipped.csv only when the assessment carries copy results.
 func FileNames(format Format) []string {
 	var out []string
 	for _, f := range fileNames[format] {
@@ -194,9 +202,19 @@ func FileNames(format Format) []string {
 	return out
 }
 
+// hasCopyResults says whether copy results were merged into a.
+func hasCopyResults(a *Assessment) bool {
+	for i := range a.Mailboxes {
+		if a.Mailboxes[i].Copy != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // WriteAll renders the assessment in each format into dir (created if
-// needed): report.html, findings.csv and mailboxes.csv, assessment.json,
-// report.md. Each file is written to a temporary name and renamed into place,
+// needed): report.html, findings.csv and mailboxes.csv (and skipped.csv when
+// copy results are merged), assessment.json, report.md. Each file is written to a temporary name and renamed into place,
 // so a reader never sees half a report. It returns the paths written, in
 // order; on error, the paths written before it.
 func WriteAll(ctx context.Context, dir string, formats []Format, a *Assessment, opts Options) ([]string, error) {
@@ -219,6 +237,9 @@ func WriteAll(ctx context.Context, dir string, formats []Format, a *Assessment, 
 			return written, fmt.Errorf("write reports: unknown format %q: use html, csv, json or md", format)
 		}
 		for _, file := range files {
+			if file.table == CSVSkipped && !hasCopyResults(a) {
+				continue // no copy, nothing skipped: no file to mistake for "none"
+			}
 			if err := ctx.Err(); err != nil {
 				return written, fmt.Errorf("write reports: %w", err)
 			}

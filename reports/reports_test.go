@@ -88,6 +88,7 @@ func TestGolden(t *testing.T) {
 		{"report.html", FormatHTML, ""},
 		{"findings.csv", FormatCSV, CSVFindings},
 		{"mailboxes.csv", FormatCSV, CSVMailboxes},
+		{"skipped.csv", FormatCSV, CSVSkipped},
 		{"assessment.json", FormatJSON, ""},
 		{"report.md", FormatMarkdown, ""},
 	}
@@ -125,9 +126,9 @@ func TestFixtureCoversEveryState(t *testing.T) {
 	if s.Copy == nil {
 		t.Fatal("fixture has no copy results")
 	}
-	for _, c := range s.Copy.ByStatus[:4] {
+	for _, c := range s.States {
 		if c.N == 0 {
-			t.Errorf("fixture has no mailbox with copy status %s", c.Key)
+			t.Errorf("fixture has no mailbox in state %s", c.Key)
 		}
 	}
 }
@@ -135,10 +136,10 @@ func TestFixtureCoversEveryState(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	a := loadFixture(t)
 	s := Summarize(a)
-	if s.Mailboxes != 7 {
-		t.Errorf("Mailboxes = %d, want 7", s.Mailboxes)
+	if s.Mailboxes != 10 || s.ToMove != 9 || s.InCloud != 1 {
+		t.Errorf("Mailboxes, ToMove, InCloud = %d, %d, %d, want 10, 9, 1", s.Mailboxes, s.ToMove, s.InCloud)
 	}
-	want := map[string]int64{"ready": 2, "warnings": 2, "blocked": 2, "unreadable": 1}
+	want := map[string]int64{"ready": 4, "warnings": 2, "blocked": 3, "unreadable": 1}
 	for _, c := range s.Readiness {
 		if c.N != want[c.Key] {
 			t.Errorf("readiness %s = %d, want %d", c.Key, c.N, want[c.Key])
@@ -168,20 +169,27 @@ func TestSummarize(t *testing.T) {
 	for _, c := range s.Severity {
 		sev[c.Key] = c.N
 	}
-	if sev["blocker"] != 4 || sev["warning"] != 6 || sev["info"] != 2 || sev["notice"] != 1 {
+	if sev["blocker"] != 5 || sev["warning"] != 6 || sev["info"] != 2 || sev["notice"] != 1 {
 		t.Errorf("severities = %v", sev)
 	}
 	cp := s.Copy
-	if cp.WithResult != 5 || cp.Finished != 2 || cp.Reconciled != 1 {
-		t.Errorf("copy: with result %d, finished %d, reconciled %d; want 5, 2, 1", cp.WithResult, cp.Finished, cp.Reconciled)
+	if cp.WithResult != 8 || cp.Finished != 4 || cp.Reconciled != 3 {
+		t.Errorf("copy: with result %d, finished %d, reconciled %d; want 8, 4, 3", cp.WithResult, cp.Finished, cp.Reconciled)
 	}
 	status := map[string]int64{}
 	for _, c := range cp.ByStatus {
 		status[c.Key] = c.N
 	}
-	// Two mailboxes have no copy result at all: they count as not started.
-	if status["done"] != 2 || status["partial"] != 1 || status["failed"] != 1 || status["not-started"] != 3 {
-		t.Errorf("copy status = %v", status)
+	// The mailbox to move without a copy result counts as not started;
+	// the one in Exchange Online without a job is not counted at all.
+	want = map[string]int64{"done": 2, "copied-blocked": 1, "copied-unassessed": 1, "partial": 1, "running": 1, "failed": 1, "not-started": 2}
+	if len(status) != len(want) {
+		t.Errorf("copy states = %v, want %v", status, want)
+	}
+	for k, n := range want {
+		if status[k] != n {
+			t.Errorf("copy state %s = %d, want %d", k, status[k], n)
+		}
 	}
 	if got := Gap(a.Mailboxes[1].Copy); got != 27 {
 		t.Errorf("Gap(bjorn) = %d, want 91230-3-91200 = 27", got)
@@ -286,7 +294,7 @@ func TestWriteAll(t *testing.T) {
 			t.Errorf("%s written outside %s", p, dir)
 		}
 	}
-	want := []string{"report.html", "findings.csv", "mailboxes.csv", "assessment.json", "report.md"}
+	want := []string{"report.html", "findings.csv", "mailboxes.csv", "skipped.csv", "assessment.json", "report.md"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("written %v, want %v", names, want)
 	}
@@ -357,7 +365,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 
 func TestCSVOutput(t *testing.T) {
 	a := loadFixture(t)
-	for _, table := range []CSVTable{CSVFindings, CSVMailboxes} {
+	for _, table := range []CSVTable{CSVFindings, CSVMailboxes, CSVSkipped} {
 		t.Run(string(table), func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := Render(&buf, FormatCSV, a, Options{CSVTable: table}); err != nil {
@@ -372,8 +380,11 @@ func TestCSVOutput(t *testing.T) {
 				t.Fatalf("output is not valid CSV: %v", err)
 			}
 			wantRows := len(a.Findings)
-			if table == CSVMailboxes {
+			switch table {
+			case CSVMailboxes:
 				wantRows = len(a.Mailboxes)
+			case CSVSkipped:
+				wantRows = 4
 			}
 			if len(records) != wantRows+1 {
 				t.Fatalf("%d records, want a header and %d rows", len(records), wantRows)
@@ -389,8 +400,12 @@ func TestCSVOutput(t *testing.T) {
 				}
 			}
 			// The hostile cells are there, defused, with their text intact.
-			if !bytes.Contains(data, []byte(`'=HYPERLINK(""http://evil.example"")@contoso.com`)) {
-				t.Error("hostile address is missing or not neutralised")
+			hostile := `'=HYPERLINK(""http://evil.example"")@contoso.com`
+			if table == CSVSkipped {
+				hostile = `'=cmd|' /C calc'!A0`
+			}
+			if !bytes.Contains(data, []byte(hostile)) {
+				t.Error("hostile cell is missing or not neutralised")
 			}
 		})
 	}
@@ -539,7 +554,7 @@ func TestFormatting(t *testing.T) {
 
 func TestHeadline(t *testing.T) {
 	got := Summarize(loadFixture(t)).Headline()
-	want := "7 mailboxes (60.3 GB): 2 ready, 2 with warnings, 2 blocked, 1 unreadable; 13 findings (4 blockers); copy: 19.7% of items on the target, 1 of 2 finished copies reconcile."
+	want := "10 mailboxes (61.3 GB), 9 to move: 3 ready, 2 with warnings, 3 blocked, 1 unreadable; 14 findings (5 blockers); copy: 20.2% of the items to copy on the target, 3 of 4 finished copies reconcile."
 	if got != want {
 		t.Errorf("Headline:\n got %s\nwant %s", got, want)
 	}

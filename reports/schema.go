@@ -182,10 +182,13 @@ const MaxPublicFolderStats = 50
 // CopySummary is the outcome of copy jobs for one mailbox, merged into the
 // report when copy results are given.
 type CopySummary struct {
-	Status         string           `json:"status"` // done, partial, failed, not-started
-	ItemsCopied    int64            `json:"items_copied"`
-	BytesCopied    int64            `json:"bytes_copied"`
-	ItemsSkipped   int64            `json:"items_skipped"`
+	Status       string `json:"status"` // done, partial, failed, not-started
+	ItemsCopied  int64  `json:"items_copied"`
+	BytesCopied  int64  `json:"bytes_copied"`
+	ItemsSkipped int64  `json:"items_skipped"`
+	// ItemsPending are recorded as about to be written: in flight, or
+	// written before a crash and not yet confirmed.
+	ItemsPending   int64            `json:"items_pending,omitempty"`
 	SkipReasons    map[string]int64 `json:"skip_reasons,omitempty"`
 	SourceItems    int64            `json:"source_items"`
 	TargetItems    int64            `json:"target_items"`
@@ -200,7 +203,22 @@ type CopySummary struct {
 	// Paths says how each store and kind moved at the last pass, by
 	// "store/kind": full-fidelity, mime, typed or not carried.
 	Paths map[string]string `json:"paths,omitempty"`
+	// Skipped names the items the copy skipped (at most MaxSkippedItems;
+	// ItemsSkipped counts them all).
+	Skipped []SkippedItem `json:"skipped_items,omitempty"`
 }
+
+// SkippedItem is one item a copy skipped for good, and why.
+type SkippedItem struct {
+	Folder    string `json:"folder"` // source folder path
+	Subject   string `json:"subject"`
+	Kind      string `json:"kind"` // mail, calendar, contacts, tasks, notes, other
+	SizeBytes int64  `json:"size_bytes"`
+	Reason    string `json:"reason"`
+}
+
+// MaxSkippedItems bounds the items a CopySummary names.
+const MaxSkippedItems = 10000
 
 // KindCopy is one item kind's share of a mailbox's copy.
 type KindCopy struct {

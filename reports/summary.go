@@ -19,11 +19,21 @@ import (
 // from them is stable.
 type Summary struct {
 	Mailboxes int
+	// ToMove are the mailboxes of the wave: every state but in-cloud;
+	// InCloud the others (Mailboxes = ToMove + InCloud).
+	ToMove  int
+	InCloud int
+	// States counts every mailbox by State, in the order of States.
+	States []Count
 	// Readiness counts mailboxes per state, in the order ready, warnings,
 	// blocked, unreadable, then any other value found in the input.
-	Readiness  []Count
-	ByLocation []LocationCount
-	ByType     []Count
+	Readiness []Count
+	// ReadinessToMove is the same for the mailboxes to move only, and
+	// ReadyToMove of those, how many are ready or ready with warnings.
+	ReadinessToMove []Count
+	ReadyToMove     int
+	ByLocation      []LocationCount
+	ByType          []Count
 
 	Items       int64
 	SizeBytes   int64
@@ -84,26 +94,35 @@ type CategoryCount struct {
 // Total is the number of findings in the category.
 func (c CategoryCount) Total() int { return c.Blocker + c.Warning + c.Info + c.Other }
 
-// CopyProgress sums up the copy results merged into the assessment.
+// CopyProgress sums up the copy of the mailboxes to move (every state but
+// in-cloud). SCHEMA.md ("Headline numbers") defines each figure.
 type CopyProgress struct {
 	WithResult int // mailboxes that carry a copy result
-	// ByStatus counts mailboxes by copy status: done, partial, failed,
-	// not-started (including mailboxes without a result), then others.
-	ByStatus     []Count
+	// ByStatus counts the mailboxes to move by State, in the order of
+	// States (in-cloud left out), every state listed.
+	ByStatus []Count
+	// ItemsToCopy and ItemsOnTarget sum each mailbox's Plan: the "Copied"
+	// headline is their ratio.
+	ItemsToCopy   int64
+	ItemsOnTarget int64
+	// Planned counts the mailboxes whose ItemsToCopy is planned (from the
+	// assessment or the items recorded so far), not yet counted by a
+	// reconciliation.
+	Planned      int
 	ItemsCopied  int64
 	BytesCopied  int64
 	ItemsSkipped int64
+	ItemsPending int64
 	SourceItems  int64
 	TargetItems  int64
 	SkipReasons  []Count // largest first
-	// Finished is the number of mailboxes whose copy is done; Reconciled of
-	// those, how many have exactly source - skipped items on the target.
+	// Finished is the number of mailboxes whose last pass finished with
+	// nothing skipped (job status done, whatever their readiness);
+	// Reconciled of those, how many have exactly source - skipped items
+	// on the target.
 	Finished   int
 	Reconciled int
 	LastPass   time.Time
-	// AssessedBytes is the assessed size of the mailboxes with a result,
-	// against which BytesCopied is measured.
-	AssessedBytes int64
 	// Kinds is the progress per item kind, in the order of mailbox.Kinds,
 	// for the kinds the assessment or the copy saw.
 	Kinds []KindProgress
@@ -128,9 +147,10 @@ func Gap(c *CopySummary) int64 {
 	return c.SourceItems - c.ItemsSkipped - c.TargetItems
 }
 
-// ItemsPercent is how much of the source items are on the target, 0-100.
+// ItemsPercent is the "Copied" headline: the items on the target of the
+// items to copy, 0-100.
 func (p *CopyProgress) ItemsPercent() float64 {
-	return percent(p.TargetItems, p.SourceItems-p.ItemsSkipped)
+	return percent(p.ItemsOnTarget, p.ItemsToCopy)
 }
 
 func percent(n, of int64) float64 {
@@ -145,7 +165,6 @@ var (
 	readinessOrder = []Readiness{Blocked, Unreadable, Warnings, Ready}
 	severityOrder  = []Severity{SeverityBlocker, SeverityWarning, SeverityInfo}
 	kindOrder      = []mailbox.Kind{mailbox.KindMail, mailbox.KindCalendar, mailbox.KindContacts, mailbox.KindTasks, mailbox.KindNotes, mailbox.KindOther}
-	copyOrder      = []string{"done", "partial", "failed", "not-started"}
 	categoryOrder  = Categories()
 )
 
@@ -224,20 +243,6 @@ func categoryLabel(c Category) string {
 	return titleCase(strings.ReplaceAll(string(c), "-", " "))
 }
 
-func copyStatusLabel(s string) string {
-	switch s {
-	case "done":
-		return "Done"
-	case "partial":
-		return "Partial"
-	case "failed":
-		return "Failed"
-	case "not-started":
-		return "Not started"
-	}
-	return titleCase(strings.ReplaceAll(s, "-", " "))
-}
-
 func titleCase(s string) string {
 	if s == "" {
 		return "Unknown"
@@ -261,6 +266,8 @@ type model struct {
 type mailboxView struct {
 	m         *MailboxAssessment
 	readiness Readiness
+	state     State
+	plan      Plan
 	blockers  int
 	warnings  int
 	infos     int
@@ -300,6 +307,8 @@ func newModel(a *Assessment) *model {
 			}
 		}
 		v.readiness = effectiveReadiness(m, v.blockers, v.warnings)
+		v.state = StateOf(m.Location, v.readiness, m.Copy)
+		v.plan = PlanOf(m, v.state)
 		md.mailboxes[i] = v
 	}
 	md.order = make([]int, len(md.mailboxes))
@@ -369,6 +378,8 @@ func (md *model) summarize() Summary {
 	locs := map[mailbox.Location]*LocationCount{}
 	var locOrder []mailbox.Location
 	copyStatus := counter{}
+	states := counter{}
+	readinessToMove := counter{}
 	skips := counter{}
 	kindProgs := map[string]*KindProgress{}
 	kindProg := func(k string) *KindProgress {
@@ -424,19 +435,30 @@ func (md *model) summarize() Summary {
 		s.RulesMappable += int64(m.RulesMappable)
 		s.Delegates += int64(m.Delegates)
 		s.Holds += int64(m.Holds)
+		states.add(string(v.state), 1)
+		if v.state.ToMove() {
+			s.ToMove++
+			readinessToMove.add(string(v.readiness), 1)
+			if v.readiness == Ready || v.readiness == Warnings {
+				s.ReadyToMove++
+			}
+			copyStatus.add(string(v.state), 1)
+			cp.ItemsToCopy += v.plan.ToCopy
+			cp.ItemsOnTarget += v.plan.OnTarget
+			if !v.plan.Counted {
+				cp.Planned++
+			}
+		} else {
+			s.InCloud++
+		}
 		if c := m.Copy; c != nil {
 			cp.WithResult++
-			status := c.Status
-			if status == "" {
-				status = "not-started"
-			}
-			copyStatus.add(status, 1)
 			cp.ItemsCopied += c.ItemsCopied
 			cp.BytesCopied += c.BytesCopied
 			cp.ItemsSkipped += c.ItemsSkipped
+			cp.ItemsPending += c.ItemsPending
 			cp.SourceItems += c.SourceItems
 			cp.TargetItems += c.TargetItems
-			cp.AssessedBytes += m.SizeBytes
 			for r, n := range c.SkipReasons {
 				skips.add(r, n)
 			}
@@ -451,7 +473,7 @@ func (md *model) summarize() Summary {
 					kp.Lost += n
 				}
 			}
-			if status == "done" {
+			if c.Status == "done" {
 				cp.Finished++
 				if Gap(c) == 0 {
 					cp.Reconciled++
@@ -460,11 +482,11 @@ func (md *model) summarize() Summary {
 			if c.LastPass.After(cp.LastPass) {
 				cp.LastPass = c.LastPass
 			}
-		} else {
-			copyStatus.add("not-started", 1)
 		}
 	}
 	s.Readiness = readiness.ordered(toStrings(readinessOrderForDisplay), func(k string) string { return readinessLabel(Readiness(k)) }, true)
+	s.ReadinessToMove = readinessToMove.ordered(toStrings(readinessOrderForDisplay), func(k string) string { return readinessLabel(Readiness(k)) }, true)
+	s.States = states.ordered(toStrings(States()), func(k string) string { return State(k).Label() }, true)
 	s.ByType = types.ordered([]string{"user", "shared", "room", "equipment"}, func(k string) string { return typeLabel(mailbox.MailboxType(k)) }, false)
 	s.ItemsByKind = kinds.ordered(toStrings(kindOrder), titleCase, false)
 	slices.SortStableFunc(locOrder, func(a, b mailbox.Location) int { return cmp.Compare(locationRank(a), locationRank(b)) })
@@ -510,7 +532,7 @@ func (md *model) summarize() Summary {
 	}
 
 	if cp.WithResult > 0 {
-		cp.ByStatus = copyStatus.ordered(copyOrder, copyStatusLabel, true)
+		cp.ByStatus = copyStatus.ordered(toStrings(States()[:len(States())-1]), func(k string) string { return State(k).Label() }, true)
 		cp.SkipReasons = skips.bySize()
 		for _, k := range mailbox.Kinds() {
 			if kp := kindProgs[string(k)]; kp != nil {
@@ -633,12 +655,16 @@ func formatTime(t time.Time) string {
 }
 
 // Headline is the summary in one plain-text sentence, for a chat message or
-// a mail subject line: figures only, no addresses and no markup.
+// a mail subject line: figures only, no addresses and no markup. The
+// readiness figures count the mailboxes to move, as the HTML headlines do.
 func (s Summary) Headline() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s)", plural(s.Mailboxes, "mailbox", "mailboxes"), humanize.Bytes(s.SizeBytes))
+	if s.InCloud > 0 {
+		fmt.Fprintf(&b, ", %s to move", formatInt(int64(s.ToMove)))
+	}
 	var parts []string
-	for _, c := range s.Readiness {
+	for _, c := range s.ReadinessToMove {
 		if c.N == 0 {
 			continue
 		}
@@ -659,7 +685,7 @@ func (s Summary) Headline() string {
 	}
 	fmt.Fprintf(&b, "; %s (%s)", plural(s.Findings, "finding", "findings"), plural(int(blockers), "blocker", "blockers"))
 	if cp := s.Copy; cp != nil {
-		fmt.Fprintf(&b, "; copy: %s of items on the target, %s of %s finished copies reconcile",
+		fmt.Fprintf(&b, "; copy: %s of the items to copy on the target, %s of %s finished copies reconcile",
 			formatPercent(cp.ItemsPercent()), formatInt(int64(cp.Reconciled)), formatInt(int64(cp.Finished)))
 	}
 	b.WriteString(".")
