@@ -491,7 +491,9 @@ func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []reports.Fi
 		if largest > 0 {
 			found += fmt.Sprintf("; the largest is %s", humanize.Bytes(largest))
 		}
-		out = append(out, newFinding(CodeItemOverTenantLimit, addr, obj, found+".", "", nil))
+		f := newFinding(CodeItemOverTenantLimit, addr, obj, found+".", "", nil)
+		f.Items = n
+		out = append(out, f)
 	}
 	if st.OverMax > 0 {
 		obj, largest := largestBetween(st.Largest, l.MaxItemBytes, 0)
@@ -502,7 +504,9 @@ func itemLimitFindings(addr, prefix string, st ItemStats, l Limits) []reports.Fi
 		if largest > 0 {
 			found += fmt.Sprintf("; the largest is %s", humanize.Bytes(largest))
 		}
-		out = append(out, newFinding(CodeItemOver150MB, addr, obj, found+".", "", nil))
+		f := newFinding(CodeItemOver150MB, addr, obj, found+".", "", nil)
+		f.Items = st.OverMax
+		out = append(out, f)
 	}
 	return out
 }
@@ -543,8 +547,10 @@ func contentFindings(addr string, byKind map[mailbox.Kind]int64, notCarried map[
 			}
 			why = "Exchange Online (Graph) has no API for them, so a copy into it leaves them behind."
 		}
-		out = append(out, newFinding(CodeContentNotCopied, addr, string(k),
-			fmt.Sprintf("The mailbox has %s; %s", count(n, kindNoun[k]), why), "", nil))
+		f := newFinding(CodeContentNotCopied, addr, string(k),
+			fmt.Sprintf("The mailbox has %s; %s", count(n, kindNoun[k]), why), "", nil)
+		f.Items = n
+		out = append(out, f)
 	}
 	return out
 }
@@ -560,8 +566,10 @@ func lossFindings(addr string, byKind map[mailbox.Kind]int64, loses map[mailbox.
 		if n == 0 || what == "" || k == mailbox.KindMail {
 			continue
 		}
-		out = append(out, newFinding(CodeContentCarriedWithLoss, addr, string(k),
-			fmt.Sprintf("The mailbox has %s; the copy carries them on a path that loses %s.", count(n, kindNoun[k]), what), "", nil))
+		f := newFinding(CodeContentCarriedWithLoss, addr, string(k),
+			fmt.Sprintf("The mailbox has %s; the copy carries them on a path that loses %s.", count(n, kindNoun[k]), what), "", nil)
+		f.Items = n
+		out = append(out, f)
 	}
 	return out
 }

@@ -63,6 +63,7 @@ func CopyLossFindings(a *reports.Assessment) int {
 			}
 			f := newFinding(code, m.Address, object,
 				fmt.Sprintf("%s (%s) copied with a loss: %s.", count(t.n, "item"), strings.Join(t.kinds, ", "), what), "", nil)
+			f.Items = t.n
 			a.Findings = append(a.Findings, f)
 			added++
 		}

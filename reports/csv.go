@@ -28,6 +28,14 @@ func neutralise(s string) string {
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
+// itemsCell leaves the cell empty for a finding that counts no items.
+func itemsCell(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return i64(n)
+}
+
 type csvWriter struct {
 	w *csv.Writer
 	f CSVFormat
@@ -57,7 +65,7 @@ func (c *csvWriter) flush() error {
 	return c.w.Error()
 }
 
-var findingsHeader = []string{"severity", "category", "code", "mailbox", "object", "found", "remedy", "fix"}
+var findingsHeader = []string{"severity", "category", "code", "mailbox", "object", "found", "remedy", "fix", "items"}
 
 // renderFindingsCSV writes one row per finding, most serious first.
 func renderFindingsCSV(w io.Writer, a *Assessment, f CSVFormat) error {
@@ -73,7 +81,7 @@ func renderFindingsCSV(w io.Writer, a *Assessment, f CSVFormat) error {
 		err := c.row(
 			neutralise(string(f.Severity)), neutralise(string(f.Category)), neutralise(f.Code),
 			neutralise(f.Mailbox), neutralise(f.Object), neutralise(oneLine(f.Found)),
-			neutralise(oneLine(f.Remedy)), neutralise(f.Fix),
+			neutralise(oneLine(f.Remedy)), neutralise(f.Fix), itemsCell(f.Items),
 		)
 		if err != nil {
 			return err

@@ -182,3 +182,46 @@ func num(t *testing.T, s string) int64 {
 }
 
 func stripCommas(s string) string { return string(bytes.ReplaceAll([]byte(s), []byte(","), nil)) }
+
+// TestCodeSummedAcrossMailboxes: the dashboard line of a code found in two
+// mailboxes sums their items (6 + 12 calendar items), rather than quoting
+// the first mailbox's 6 beside "2 mailboxes".
+func TestCodeSummedAcrossMailboxes(t *testing.T) {
+	f := func(mbx, object string, n int64, found string) Finding {
+		return Finding{Code: "EXM-CONTENT-NOT-COPIED", Severity: SeverityWarning, Category: CategoryContent, Mailbox: mbx, Object: object, Found: found, Items: n}
+	}
+	tests := []struct {
+		name     string
+		findings []Finding
+		want     string
+	}{
+		{"one mailbox", []Finding{f("a@x", "calendar", 6, "The mailbox has 6 calendar items.")}, "The mailbox has 6 calendar items."},
+		{"two mailboxes", []Finding{f("a@x", "calendar", 6, "The mailbox has 6 calendar items."), f("b@x", "calendar", 12, "The mailbox has 12 calendar items.")},
+			"18 calendar items in 2 mailboxes."},
+		{"two kinds", []Finding{f("a@x", "calendar", 6, "6"), f("b@x", "notes", 4, "4"), f("b@x", "calendar", 12, "12")},
+			"22 items in 2 mailboxes: calendar 18, notes 4."},
+		{"objects that are not kinds", []Finding{f("a@x", "Inbox: big", 1, "1"), f("b@x", "Inbox: bigger", 2, "2")}, "3 items in 2 mailboxes."},
+		{"uncounted", []Finding{f("a@x", "r1", 0, "Rule one."), f("b@x", "r2", 0, "Rule two.")}, "For example a@x: Rule one."},
+	}
+	for _, tc := range tests {
+		a := &Assessment{SchemaVersion: 1, Findings: tc.findings}
+		for _, fd := range tc.findings {
+			if !slicesContainsAddr(a.Mailboxes, fd.Mailbox) {
+				a.Mailboxes = append(a.Mailboxes, MailboxAssessment{Address: fd.Mailbox, Location: "onprem"})
+			}
+		}
+		v := buildView(newModel(a), Options{})
+		if len(v.TopWarnings) != 1 || v.TopWarnings[0].Example != tc.want {
+			t.Errorf("%s: %+v, want the example %q", tc.name, v.TopWarnings, tc.want)
+		}
+	}
+}
+
+func slicesContainsAddr(ms []MailboxAssessment, addr string) bool {
+	for _, m := range ms {
+		if m.Address == addr {
+			return true
+		}
+	}
+	return false
+}

@@ -291,6 +291,15 @@ type codeGroup struct {
 	Rows      []findingRow
 	Hidden    int
 	ID        string
+	// Items sums the findings' item counts; Counted says every finding
+	// of the code counts items, so that the sum means something.
+	Items   int64
+	Counted bool
+	// itemsBy sums Items per object (the kind, for content findings),
+	// objects in the order first found.
+	itemsBy  map[string]int64
+	objects  []string
+	examples string // the first finding's mailbox
 }
 
 type findingRow struct {
@@ -554,12 +563,18 @@ func buildFindingGroups(md *model) []categoryView {
 		k := key{f.Category, f.Code}
 		g := groups[k]
 		if g == nil {
-			g = &codeGroup{Code: f.Code, Severity: f.Severity, Remedy: f.Remedy, Fix: f.Fix}
+			g = &codeGroup{Code: f.Code, Severity: f.Severity, Remedy: f.Remedy, Fix: f.Fix, Counted: true, itemsBy: map[string]int64{}, examples: f.Mailbox}
 			groups[k] = g
 			mbSeen[k] = map[string]bool{}
 			order = append(order, k)
 		}
 		g.Count++
+		g.Items += f.Items
+		g.Counted = g.Counted && f.Items > 0
+		if _, ok := g.itemsBy[f.Object]; !ok {
+			g.objects = append(g.objects, f.Object)
+		}
+		g.itemsBy[f.Object] += f.Items
 		if f.Severity.Rank() < g.Severity.Rank() {
 			g.Severity = f.Severity
 		}
@@ -617,6 +632,44 @@ type topCode struct {
 	Count, Mailboxes            int
 }
 
+// example sums up a code in a line. One finding is quoted; several are
+// summed when they count items ("calendar: 18 items in 2 mailboxes"),
+// since quoting one mailbox's count beside the number of mailboxes reads
+// as the total; otherwise one is quoted as an example, naming its mailbox.
+func (g *codeGroup) example() string {
+	if len(g.Rows) == 0 {
+		return ""
+	}
+	if g.Count == 1 {
+		return g.Rows[0].Found
+	}
+	where := ""
+	if g.Mailboxes > 1 {
+		where = " in " + plural(g.Mailboxes, "mailbox", "mailboxes")
+	}
+	if g.Counted {
+		kinds := true
+		for _, o := range g.objects {
+			kinds = kinds && slices.Contains(mailbox.Kinds(), mailbox.Kind(o))
+		}
+		if !kinds {
+			return plural(int(g.Items), "item", "items") + where + "."
+		}
+		if len(g.objects) == 1 {
+			return formatInt(g.Items) + " " + g.objects[0] + " items" + where + "."
+		}
+		var parts []string
+		for _, o := range g.objects {
+			parts = append(parts, o+" "+formatInt(g.itemsBy[o]))
+		}
+		return plural(int(g.Items), "item", "items") + where + ": " + strings.Join(parts, ", ") + "."
+	}
+	if g.examples == "" {
+		return g.Rows[0].Found
+	}
+	return "For example " + g.examples + ": " + g.Rows[0].Found
+}
+
 // topCodes lists the codes of one severity, those concerning the most
 // mailboxes (then findings) first.
 func topCodes(cats []categoryView, sev Severity, n int) []topCode {
@@ -627,9 +680,7 @@ func topCodes(cats []categoryView, sev Severity, n int) []topCode {
 				continue
 			}
 			tc := topCode{ID: g.ID, Code: g.Code, Category: c.Label, Count: g.Count, Mailboxes: g.Mailboxes}
-			if len(g.Rows) > 0 {
-				tc.Example = shorten(g.Rows[0].Found, 140)
-			}
+			tc.Example = shorten(g.example(), 140)
 			out = append(out, tc)
 		}
 	}

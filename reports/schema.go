@@ -59,6 +59,11 @@ type Finding struct {
 	Found    string   `json:"found"`            // what was found, in a sentence
 	Remedy   string   `json:"remedy"`           // what to do, in a sentence
 	Fix      string   `json:"fix,omitempty"`    // the PowerShell or Graph call that fixes it, when one exists
+	// Items is how many items the finding counts (the calendar items a
+	// copy does not carry, the items copied with a loss ...), so that a
+	// code found in several mailboxes is summed rather than quoted from
+	// one of them; 0 when it counts no items.
+	Items int64 `json:"items,omitempty"`
 }
 
 // Readiness sums up whether a mailbox can move.
