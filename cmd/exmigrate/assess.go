@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -37,6 +38,13 @@ func newAssessCommand(g *globalOptions, runF func(context.Context, *assessOption
 	cmd := &cobra.Command{
 		Use:   "assess",
 		Short: "Inventory mailboxes and find what will not survive the move",
+		Long: `Read every mailbox of the list (folders, item counts and sizes, largest items,
+archive, rules, delegates, holds) and the public folder tree, and write the
+findings to --out, the input of exmigrate report.
+
+A mailbox that cannot be read is written as unreadable, with the reason, and
+the others are read on; the command then exits 1 so that a script does not
+take the assessment for complete.`,
 		Example: `  exmigrate assess --config contoso.yaml --mailboxes wave1.csv --out assessment.json
   exmigrate report --in assessment.json --out report/`,
 		Args: noArgs,
@@ -52,7 +60,7 @@ func newAssessCommand(g *globalOptions, runF func(context.Context, *assessOption
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes (EmailAddress, TargetAddress, Location, Batch)")
-	f.StringVar(&opts.Out, "out", "assessment.json", "where to write the assessment (JSON, the input of `exmigrate report`)")
+	f.StringVar(&opts.Out, "out", "assessment.json", "where to write the assessment: a JSON `FILE`, the input of exmigrate report")
 	rangedInt(cmd, &opts.Parallel, "parallel", 0, 1, 64, "mailboxes read at once, {range} (default: concurrency.mailboxes from the config)")
 	f.BoolVar(&opts.PublicFolders, "public-folders", true, "inventory the on-prem public folder tree")
 	f.StringVar(&opts.MailboxExport, "mailbox-export", "", "Get-Mailbox export (PrimarySmtpAddress, LitigationHoldEnabled): litigation hold")
@@ -125,7 +133,27 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 		return err
 	}
 	printAssessmentSummary(opts.g.io, result, opts.Out)
-	return nil
+	return unreadableError(result, opts.Out)
+}
+
+// unreadableError fails an assessment that could not read every mailbox
+// (exit 1): it is written, but a script must not take it for complete.
+func unreadableError(a *reports.Assessment, path string) error {
+	var names []string
+	for _, m := range a.Mailboxes {
+		if m.Readiness == reports.Unreadable {
+			names = append(names, m.Address)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	list := strings.Join(names, ", ")
+	if len(names) > 5 {
+		list = strings.Join(names[:5], ", ") + fmt.Sprintf(" and %d more", len(names)-5)
+	}
+	return fmt.Errorf("%d of %d mailbox(es) could not be read (%s): %s marks them unreadable with the reason (the NOTE column above); "+
+		"fix the access or the list (`exmigrate check --mailbox ADDRESS` says where a mailbox is) and run assess again", len(names), len(a.Mailboxes), list, path)
 }
 
 func writeJSONFile(path string, v any) error {

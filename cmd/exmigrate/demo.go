@@ -31,7 +31,11 @@ report is. Nothing leaves this machine.
 
 The lab saves its organisation in the folder when the demo ends, so a second
 demo in the same folder continues it: its copy pass is incremental and
-copies nothing. A changed scenario starts a new organisation.`,
+copies nothing. A changed scenario starts a new organisation.
+
+Like copy, the demo exits 3 when a mailbox skipped items (the built-in
+scenario has an item too large for Exchange Online, on purpose), and 0 only
+when nothing was skipped.`,
 		Example: `  exmigrate demo
   exmigrate demo --dir /tmp/exmigrate-demo
   exmigrate demo --scenario testdata/lab/small.yaml`,
@@ -75,11 +79,15 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 
 	g := *opts.g
 	g.ConfigPath = l.ConfigPath
+	// A step that skipped items does not stop the demo (the report shows
+	// the skips), but the demo exits as that step would: 3, like copy.
+	var skipped bool
 	step := func(name string, run func() error) error {
 		fmt.Fprintf(out, "\n== %s\n", name)
 		err := run()
 		if errors.Is(err, errSkipped) {
 			fmt.Fprintln(out, "(some items were skipped: the report says which and why)")
+			skipped = true
 			return nil
 		}
 		return err
@@ -127,5 +135,9 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	}
 	fmt.Fprintf(out, "\nlab saved in %s (snapshots %s): a second demo there continues this organisation\n", l.Dir, humanize.Bytes(l.SnapshotBytes))
 	fmt.Fprintf(out, "demo finished in %s\nHTML report: %s\n", time.Since(start).Round(100*time.Millisecond), filepath.Join(reportDir, "report.html"))
+	if skipped {
+		fmt.Fprintf(opts.g.io.Err, "exmigrate: the demo finished with skipped items (exit %d): the report lists them with the reason\n", ExitSkipped)
+		return errSkipped
+	}
 	return nil
 }

@@ -128,9 +128,10 @@ func labChangeRun(ctx context.Context, o *labChangeOptions) error {
 func newLabWritesCommand(g *globalOptions) *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
-		Use:   "writes",
-		Short: "Print the writes each fake of a running lab has received since it started",
-		Args:  noArgs,
+		Use:     "writes",
+		Short:   "Print the writes each fake of a running lab has received since it started",
+		Example: "  exmigrate lab writes --dir lab/",
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := lab.DialAdmin(dir)
 			if err != nil {
