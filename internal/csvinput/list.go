@@ -9,6 +9,8 @@ import (
 	"net/mail"
 	"os"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -179,6 +181,9 @@ func ReadList(r io.Reader) ([]Entry, error) {
 		} else {
 			e.Target = tgt
 		}
+		if berr := checkBatch(e.Batch); berr != nil {
+			problems = append(problems, "Batch "+berr.Error())
+		}
 		loc, lerr := mailbox.ParseLocation(field(rec, "location"))
 		if lerr != nil {
 			problems = append(problems, "Location: "+lerr.Error())
@@ -214,6 +219,29 @@ func ReadList(r io.Reader) ([]Entry, error) {
 		return nil, errors.New("mailbox list: the header is there but no mailbox rows follow")
 	}
 	return entries, nil
+}
+
+// maxBatchRunes bounds a Batch label: it names a wave on a command line
+// (--batch) and in reports, not a description.
+const maxBatchRunes = 64
+
+// checkBatch refuses a Batch value that cannot be named with --batch or
+// shown on one line: control characters (a line break inside quotes, a
+// tab) or an overlong label, usually a column shifted by a stray
+// separator.
+func checkBatch(b string) error {
+	for _, r := range b {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%q has a control character (a line break or tab inside quotes?); use a short label like \"Wave 1\"", b)
+		}
+	}
+	if !utf8.ValidString(b) {
+		return fmt.Errorf("%q is not UTF-8; save the list as UTF-8", b)
+	}
+	if n := utf8.RuneCountInString(b); n > maxBatchRunes {
+		return fmt.Errorf("is %d characters long, more than %d; use a short label like \"Wave 1\" (is a column shifted?)", n, maxBatchRunes)
+	}
+	return nil
 }
 
 // detectSeparator picks ';' when the header has more semicolons than commas

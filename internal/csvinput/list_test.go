@@ -74,6 +74,12 @@ func TestReadListBad(t *testing.T) {
 			"mailbox list: 1 bad row(s):\n  line 2: 3 fields but the header has 2; a value may contain the separator \",\" unquoted"},
 		{"bad quote", "EmailAddress,Batch\nann@contoso.com,\"Wave 1\nbob@contoso.com,x\n",
 			"mailbox list: 1 bad row(s):\n  line 2: extraneous or missing \" in quoted-field; check the quotes in this row"},
+		{"batch with a line break", "EmailAddress,Batch\nann@contoso.com,\"Wave\n1\"\n",
+			"mailbox list: 1 bad row(s):\n  line 2: Batch \"Wave\\n1\" has a control character (a line break or tab inside quotes?); use a short label like \"Wave 1\""},
+		{"batch too long", "EmailAddress,Batch\nann@contoso.com," + strings.Repeat("w", 65) + "\n",
+			"mailbox list: 1 bad row(s):\n  line 2: Batch is 65 characters long, more than 64; use a short label like \"Wave 1\" (is a column shifted?)"},
+		{"batch not UTF-8", "EmailAddress,Batch\nann@contoso.com,Welle \xfc\n",
+			"mailbox list: 1 bad row(s):\n  line 2: Batch \"Welle \\xfc\" is not UTF-8; save the list as UTF-8"},
 		{"every bad row at once", "EmailAddress\nann@contoso.com\nbad\nann@contoso.com\n\nalso bad\n",
 			"mailbox list: 3 bad row(s):\n  line 3: EmailAddress \"bad\" is not an SMTP address like user@contoso.com\n  line 4: ann@contoso.com is listed again (first on line 2); list each mailbox once\n  line 6: EmailAddress \"also bad\" is not an SMTP address like user@contoso.com"},
 	}
@@ -130,6 +136,9 @@ func FuzzReadList(f *testing.F) {
 		for _, e := range entries {
 			if !strings.Contains(e.Address, "@") || !strings.Contains(e.Target, "@") || !utf8.ValidString(e.Address) && utf8.Valid(data) {
 				t.Fatalf("accepted bad address %+v", e)
+			}
+			if checkBatch(e.Batch) != nil {
+				t.Fatalf("accepted a malformed Batch %q", e.Batch)
 			}
 			if seen[strings.ToLower(e.Address)] {
 				t.Fatalf("accepted duplicate %q", e.Address)
