@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,17 +34,25 @@ type reportOptions struct {
 	MailTo       []string
 	MailFrom     string
 	TeamsURLEnv  string
+	CSVLocale    string
+	CSVSeparator string
+	// CSVNoBOM is --csv-bom=false, kept negated so that the zero value of
+	// the options is the flag's default.
+	CSVNoBOM bool
 
 	g *globalOptions
+	// getenv reads the locale for --csv-locale auto.
+	getenv func(string) string
 }
 
 func newReportCommand(g *globalOptions, runF func(context.Context, *reportOptions) error) *cobra.Command {
-	opts := &reportOptions{g: g}
+	opts := &reportOptions{g: g, getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Render an assessment and copy results for stakeholders: HTML, CSV, JSON, Markdown",
 		Example: `  exmigrate report --in assessment.json --out report/
   exmigrate report --in assessment.json --copy-results contoso-state.db --format html,csv
+  exmigrate report --in assessment.json --format csv --csv-locale de_DE
   exmigrate report --config contoso.yaml --in assessment.json --mail-to lead@contoso.com --mail-from migration@contoso.com`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -69,11 +78,19 @@ func newReportCommand(g *globalOptions, runF func(context.Context, *reportOption
 	f.StringSliceVar(&opts.MailTo, "mail-to", nil, "mail the HTML report (CSV attached) to these addresses through Graph (needs --config)")
 	f.StringVar(&opts.MailFrom, "mail-from", "", "the Exchange Online mailbox that sends the report")
 	f.StringVar(&opts.TeamsURLEnv, "teams-workflow-env", "", "environment variable holding a Teams Workflow URL to post a short summary to")
+	f.StringVar(&opts.CSVLocale, "csv-locale", "", "write the CSV files for Excel in this locale, e.g. de_DE (\";\" between cells, decimal commas); auto reads $LC_ALL, $LC_NUMERIC or $LANG; empty or C: RFC 4180")
+	f.StringVar(&opts.CSVSeparator, "csv-separator", "", "separator of the CSV files: comma, semicolon, tab or pipe (overrides the locale's)")
+	f.Var(negatedBool{&opts.CSVNoBOM}, "csv-bom", "start the CSV files with a UTF-8 byte order mark, which Excel needs to read UTF-8 (--csv-bom=false for scripts)")
+	f.Lookup("csv-bom").NoOptDefVal = "true"
 	return cmd
 }
 
 func reportRun(ctx context.Context, opts *reportOptions) error {
 	formats, err := reports.ParseFormats(opts.Formats)
+	if err != nil {
+		return usageError(err)
+	}
+	csvFormat, err := opts.csvFormat()
 	if err != nil {
 		return usageError(err)
 	}
@@ -98,6 +115,9 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		}
 		summaries, err := engine.CopySummaries(ctx, store)
 		if err == nil {
+			err = addRecorded(ctx, store, summaries)
+		}
+		if err == nil {
 			a.FidelityProbes, err = engine.ProbeReports(ctx, store)
 		}
 		store.Close()
@@ -108,7 +128,7 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		lost := mapping.CopyLossFindings(a)
 		opts.g.logger.Info("copy results merged", "mailboxes", n, "jobs", len(summaries), "loss_findings", lost)
 	}
-	ropts := reports.Options{Title: opts.Title, Organisation: opts.Organisation, Logger: opts.g.logger}
+	ropts := reports.Options{Title: opts.Title, Organisation: opts.Organisation, Logger: opts.g.logger, CSV: csvFormat}
 	paths, err := reports.WriteAll(ctx, opts.Out, formats, a, ropts)
 	if err != nil {
 		return err
@@ -130,6 +150,112 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	return nil
 }
 
+// csvFormat is the CSV format the flags ask for: RFC 4180 unless
+// --csv-locale names a locale (or auto, the environment's), then
+// --csv-separator and --csv-bom on top.
+func (opts *reportOptions) csvFormat() (reports.CSVFormat, error) {
+	locale := opts.CSVLocale
+	if strings.EqualFold(locale, "auto") {
+		getenv := opts.getenv
+		if getenv == nil {
+			getenv = os.Getenv
+		}
+		locale, _ = reports.LocaleFromEnv(getenv)
+	}
+	f, err := reports.CSVFormatForLocale(locale)
+	if err != nil {
+		if strings.EqualFold(opts.CSVLocale, "auto") {
+			err = fmt.Errorf("--csv-locale auto: the environment's locale: %w", err)
+		} else {
+			err = fmt.Errorf("--csv-locale: %w", err)
+		}
+		return f, err
+	}
+	if opts.CSVSeparator != "" {
+		if f.Separator, err = reports.ParseCSVSeparator(opts.CSVSeparator); err != nil {
+			return f, fmt.Errorf("--csv-separator: %w", err)
+		}
+	}
+	f.NoBOM = opts.CSVNoBOM
+	return f, nil
+}
+
+// negatedBool is a boolean flag stored negated.
+type negatedBool struct{ p *bool }
+
+func (n negatedBool) String() string {
+	if n.p == nil {
+		return "true"
+	}
+	return strconv.FormatBool(!*n.p)
+}
+
+func (n negatedBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*n.p = !v
+	return nil
+}
+
+func (n negatedBool) Type() string { return "bool" }
+
+// skippedLister is the state query that lists a job's skipped items, for
+// skipped.csv. The state store implements it when it can.
+type skippedLister interface {
+	SkippedItems(ctx context.Context, jobID int64, fn func(engine.ItemRecord) error) error
+}
+
+// addRecorded adds to each job's summary what the state recorded beyond
+// the engine's summary: the items pending (in flight), which a report of a
+// first pass under way plans with, and the skipped items, named.
+func addRecorded(ctx context.Context, store *state.SQLite, summaries map[string]*reports.CopySummary) error {
+	jobs, err := store.Jobs(ctx)
+	if err != nil {
+		return err
+	}
+	lister, canList := any(store).(skippedLister)
+	for _, j := range jobs {
+		s := summaries[strings.ToLower(j.Key.SourceAddress)]
+		if s == nil {
+			continue
+		}
+		counts, err := store.Counts(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		s.ItemsPending = counts.Pending
+		if !canList || counts.Skipped == 0 {
+			continue
+		}
+		folders, err := store.Folders(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		paths := make(map[string]string, len(folders))
+		for _, f := range folders {
+			paths[f.SourceFolderID] = f.SourcePath
+		}
+		s.Skipped = s.Skipped[:0]
+		err = lister.SkippedItems(ctx, j.ID, func(rec engine.ItemRecord) error {
+			if len(s.Skipped) >= reports.MaxSkippedItems {
+				return errEnoughSkipped
+			}
+			s.Skipped = append(s.Skipped, reports.SkippedItem{Folder: paths[rec.SourceFolderID], Subject: rec.Subject,
+				Kind: rec.Kind, SizeBytes: rec.SizeBytes, Reason: rec.Reason})
+			return nil
+		})
+		if err != nil && !errors.Is(err, errEnoughSkipped) {
+			return err
+		}
+	}
+	return nil
+}
+
+// errEnoughSkipped stops a listing of skipped items at MaxSkippedItems.
+var errEnoughSkipped = errors.New("enough skipped items")
+
 // mailReport sends the HTML report with the CSV files attached from an
 // Exchange Online mailbox, saved to its Sent Items so the send is audited.
 func mailReport(ctx context.Context, opts *reportOptions, a *reports.Assessment, ropts reports.Options) error {
@@ -150,7 +276,10 @@ func mailReport(ctx context.Context, opts *reportOptions, a *reports.Assessment,
 		return err
 	}
 	mail := graphmail.OutgoingMail{To: opts.MailTo, Subject: reportSubject(a, ropts), HTMLBody: html.String()}
-	for _, table := range []reports.CSVTable{reports.CSVFindings, reports.CSVMailboxes} {
+	for _, table := range []reports.CSVTable{reports.CSVFindings, reports.CSVMailboxes, reports.CSVSkipped} {
+		if table == reports.CSVSkipped && !hasCopy(a) {
+			continue
+		}
 		var b bytes.Buffer
 		o := ropts
 		o.CSVTable = table
@@ -181,6 +310,15 @@ func mailReport(ctx context.Context, opts *reportOptions, a *reports.Assessment,
 	}
 	fmt.Fprintf(opts.g.io.Out, "mailed the report from %s to %s\n", opts.MailFrom, strings.Join(opts.MailTo, ", "))
 	return nil
+}
+
+func hasCopy(a *reports.Assessment) bool {
+	for i := range a.Mailboxes {
+		if a.Mailboxes[i].Copy != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func reportSubject(a *reports.Assessment, o reports.Options) string {

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/logging"
+	"github.com/exmigrate/exmigrate/internal/state"
+	"github.com/exmigrate/exmigrate/reports"
+)
+
+// TestReportMidRun reports on a state file whose first pass is under way
+// (no folder reconciled yet: source and target counts 0) and expects the
+// items to copy planned from the assessment and the items recorded, not
+// "0 of 0 to copy", with the pending items from the state; the CSV files
+// follow --csv-locale.
+func TestReportMidRun(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := state.Open(ctx, filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := st.Job(ctx, engine.JobKey{SourceAddress: "ann@contoso.com", SourceLocation: "onprem", TargetAddress: "ann@contoso.com", TargetLocation: "cloud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Status, job.LastStart = engine.JobRunning, time.Now()
+	if err := st.PutJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutFolder(ctx, engine.FolderRecord{JobID: job.ID, SourceFolderID: "f1", SourcePath: "Inbox", TargetFolderID: "t1", TargetPath: "Inbox", Updated: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(n int, outcome string) {
+		for i := range n {
+			rec := engine.ItemRecord{JobID: job.ID, SourceID: fmt.Sprintf("%s-%d", outcome, i), SourceItemID: "x", SourceFolderID: "f1",
+				SizeBytes: 1000, Outcome: outcome, Kind: "mail", Subject: "s", Updated: time.Now()}
+			switch outcome {
+			case engine.ItemCopied:
+				rec.TargetItemID = "t"
+			case engine.ItemSkipped:
+				rec.Reason = "corrupt item"
+			}
+			if err := st.PutItem(ctx, rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	put(40, engine.ItemCopied)
+	put(3, engine.ItemPending)
+	put(1, engine.ItemSkipped)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	a := &reports.Assessment{SchemaVersion: 1, Mailboxes: []reports.MailboxAssessment{
+		{Address: "ann@contoso.com", Location: "onprem", Readiness: reports.Ready, Items: 200},
+		{Address: "moved@contoso.com", Location: "cloud", Readiness: reports.Ready, Items: 999},
+	}}
+	in := filepath.Join(dir, "assessment.json")
+	var b bytes.Buffer
+	if err := reports.Render(&b, reports.FormatJSON, a, reports.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	g := &globalOptions{io: Streams{Out: &out, Err: &errb}, logger: logging.Discard()}
+	outDir := filepath.Join(dir, "report")
+	err = reportRun(ctx, &reportOptions{g: g, In: in, CopyResults: filepath.Join(dir, "state.db"), Formats: "html,csv,md", Out: outDir,
+		CSVLocale: "auto", getenv: func(k string) string { return map[string]string{"LANG": "de_DE.UTF-8"}[k] }})
+	if err != nil {
+		t.Fatalf("report: %v\n%s", err, errb.String())
+	}
+	data, err := os.ReadFile(filepath.Join(outDir, "mailboxes.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(data, []byte("\uFEFF"))))
+	r.Comma = ';' // de_DE from $LANG
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("mailboxes.csv is not ;-separated: %v", err)
+	}
+	row := map[string]string{}
+	for i, h := range recs[0] {
+		row[h] = recs[1][i]
+	}
+	// 200 assessed, 44 recorded, 1 skipped: 199 to copy, 40 on the target.
+	if row["state"] != "running" || row["items_to_copy"] != "199" || row["items_on_target"] != "40" || row["items_pending"] != "3" {
+		t.Errorf("ann's row: state %q, to copy %q, on target %q, pending %q; want running, 199, 40, 3",
+			row["state"], row["items_to_copy"], row["items_on_target"], row["items_pending"])
+	}
+	if recs[2][slicesIndexOf(recs[0], "state")] != "in-cloud" {
+		t.Errorf("the mailbox in Exchange Online is %q, want in-cloud", recs[2][slicesIndexOf(recs[0], "state")])
+	}
+	html, err := os.ReadFile(filepath.Join(outDir, "report.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(html), "40 of 199 items to copy on the target") || strings.Contains(string(html), "0 of 0 to copy") {
+		t.Errorf("report.html does not say 40 of 199 items to copy")
+	}
+	if _, err := os.Stat(filepath.Join(outDir, "skipped.csv")); err != nil {
+		t.Errorf("skipped.csv: %v", err)
+	}
+}
+
+// TestReportCSVFlags parses the CSV flags as the command line gives them.
+func TestReportCSVFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		want reports.CSVFormat
+		err  string
+	}{
+		{nil, nil, reports.CSVFormat{}, ""},
+		{[]string{"--csv-locale", "fr_FR.UTF-8"}, nil, reports.CSVFormat{Separator: ';', DecimalComma: true}, ""},
+		{[]string{"--csv-locale", "auto"}, map[string]string{"LC_ALL": "de_DE", "LANG": "en_US"}, reports.CSVFormat{Separator: ';', DecimalComma: true}, ""},
+		{[]string{"--csv-locale", "auto"}, map[string]string{"LC_NUMERIC": "en_US", "LANG": "de_DE"}, reports.CSVFormat{}, ""},
+		{[]string{"--csv-locale", "auto"}, nil, reports.CSVFormat{}, ""},
+		{[]string{"--csv-locale", "de_DE", "--csv-separator", "tab"}, nil, reports.CSVFormat{Separator: '\t', DecimalComma: true}, ""},
+		{[]string{"--csv-bom=false"}, nil, reports.CSVFormat{NoBOM: true}, ""},
+		{[]string{"--csv-bom"}, nil, reports.CSVFormat{}, ""},
+		{[]string{"--csv-locale", "german"}, nil, reports.CSVFormat{}, "--csv-locale"},
+		{[]string{"--csv-locale", "auto"}, map[string]string{"LANG": "bogus"}, reports.CSVFormat{}, "environment"},
+		{[]string{"--csv-separator", "x"}, nil, reports.CSVFormat{}, "--csv-separator"},
+	}
+	for _, tc := range tests {
+		var got *reportOptions
+		cmd := newReportCommand(&globalOptions{}, func(_ context.Context, o *reportOptions) error { got = o; return nil })
+		cmd.SetArgs(append([]string{"--in", "a.json"}, tc.args...))
+		cmd.SetOut(&bytes.Buffer{})
+		cmd.SetErr(&bytes.Buffer{})
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		got.getenv = func(k string) string { return tc.env[k] }
+		f, err := got.csvFormat()
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%v: error %v, want one about %s", tc.args, err, tc.err)
+		case tc.err == "" && (err != nil || f != tc.want):
+			t.Errorf("%v: %+v, %v; want %+v", tc.args, f, err, tc.want)
+		}
+	}
+}
+
+func slicesIndexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
