@@ -209,6 +209,7 @@ func copyFilters(cfg *config.Config) (engine.CopyOptions, error) {
 }
 
 func copyRun(ctx context.Context, opts *copyOptions) error {
+	tuneGCForCopy()
 	cfg, err := opts.g.loadConfig()
 	if err != nil {
 		return err
