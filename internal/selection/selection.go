@@ -73,13 +73,13 @@ func ParseOnly(values []string) ([]State, error) {
 			s := State(strings.ToLower(strings.TrimSpace(part)))
 			switch {
 			case s == "":
-				return nil, fmt.Errorf("--only: empty value: name a state (%s)", stateList())
+				return nil, errorf("--only: empty value: name a state (%s)", stateList())
 			case s == "notstarted" || s == "not_started" || s == "new":
 				s = NotStarted
 			case s == "done" || s == "complete":
 				s = Completed
 			case !slices.Contains(States(), s):
-				return nil, fmt.Errorf("--only %q: unknown state: use %s", strings.TrimSpace(part), stateList())
+				return nil, errorf("--only %q: unknown state: use %s", strings.TrimSpace(part), stateList())
 			}
 			if !slices.Contains(out, s) {
 				out = append(out, s)
@@ -96,6 +96,15 @@ func stateList() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Error is a selection flag's bad value: the user's to fix (a usage
+// error), never the state's.
+type Error struct{ Err error }
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(format string, args ...any) error { return &Error{fmt.Errorf(format, args...)} }
 
 // Criteria are the selection flags of one command. The zero value selects
 // every mailbox.
@@ -150,22 +159,22 @@ func (c Criteria) Select(cands []Candidate, listName string, stateOf func(i int)
 	}
 	for _, m := range c.Mailboxes {
 		if strings.TrimSpace(m) == "" {
-			return nil, fmt.Errorf("--mailbox: empty value: give a source address from %s", listName)
+			return nil, errorf("--mailbox: empty value: give a source address from %s", listName)
 		}
 		if !slices.ContainsFunc(cands, func(x Candidate) bool { return strings.EqualFold(x.Address, strings.TrimSpace(m)) }) {
-			return nil, fmt.Errorf("--mailbox %s: not in %s, which lists %s; check the spelling, or add the mailbox to the list", m, listName, sample(addresses(cands)))
+			return nil, errorf("--mailbox %s: not in %s, which lists %s; check the spelling, or add the mailbox to the list", m, listName, sample(addresses(cands)))
 		}
 	}
 	for _, b := range c.Batches {
 		if strings.TrimSpace(b) == "" {
-			return nil, fmt.Errorf("--batch: empty value: give a value of the Batch column of %s", listName)
+			return nil, errorf("--batch: empty value: give a value of the Batch column of %s", listName)
 		}
 		if !slices.ContainsFunc(cands, func(x Candidate) bool { return strings.EqualFold(x.Batch, strings.TrimSpace(b)) }) {
 			batches := Batches(cands)
 			if len(batches) == 0 {
-				return nil, fmt.Errorf("--batch %q: %s has no Batch column values; add a Batch column to it, or select with --mailbox", b, listName)
+				return nil, errorf("--batch %q: %s has no Batch column values; add a Batch column to it, or select with --mailbox", b, listName)
 			}
-			return nil, fmt.Errorf("--batch %q: no mailbox of %s is in this batch; its batches are %s", b, listName, sample(quoted(batches)))
+			return nil, errorf("--batch %q: no mailbox of %s is in this batch; its batches are %s", b, listName, sample(quoted(batches)))
 		}
 	}
 	var out []int

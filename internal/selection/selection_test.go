@@ -1,6 +1,7 @@
 package selection
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -103,8 +104,9 @@ func TestSelect(t *testing.T) {
 			calls := 0
 			got, err := tt.c.Select(cands, "wave1.csv", func(i int) State { calls++; return states[i] })
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				var se *Error
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.As(err, &se) {
+					t.Fatalf("error = %v, want a *selection.Error containing %q", err, tt.wantErr)
 				}
 				return
 			}

@@ -8,6 +8,7 @@ package wavestatus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -125,7 +126,7 @@ func Load(ctx context.Context, store *state.SQLite, path string, o Options) (*Wa
 		jobs = onList(jobs, o.List)
 	}
 	if len(o.Select.Batches) > 0 && o.List == nil {
-		return nil, fmt.Errorf("--batch needs --mailboxes: a mailbox's batch is in the list's Batch column, not in the state file")
+		return nil, &selection.Error{Err: errors.New("--batch needs --mailboxes: a mailbox's batch is in the list's Batch column, not in the state file")}
 	}
 	cands := make([]selection.Candidate, len(jobs))
 	for i, j := range jobs {
@@ -281,7 +282,7 @@ const MaxSkippedItems = 200
 
 // ErrNoJob is returned by LoadDetail for a job id the state file does not
 // hold (pruned, or another state file).
-var ErrNoJob = fmt.Errorf("no such job in the state file")
+var ErrNoJob = errors.New("no such job in the state file")
 
 // LoadDetail reads one job in full.
 func LoadDetail(ctx context.Context, store *state.SQLite, id int64, now time.Time) (*Detail, error) {
@@ -320,4 +321,20 @@ func LoadDetail(ctx context.Context, store *state.SQLite, id int64, now time.Tim
 			Size: it.SizeBytes, Reason: it.Reason, At: it.Updated})
 	}
 	return d, nil
+}
+
+// Index reads the copy state of every job of the store, for selecting
+// by --only.
+func Index(ctx context.Context, store *state.SQLite, now time.Time) (*selection.Index, error) {
+	sums, err := store.Wave(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jobs := make([]selection.Job, len(sums))
+	for i, s := range sums {
+		live := s.Lease != nil && s.Lease.Expires.After(now)
+		jobs[i] = selection.Job{ID: s.ID, Source: s.Key.SourceAddress, Target: s.Key.TargetAddress,
+			SourceLocation: s.Key.SourceLocation, TargetLocation: s.Key.TargetLocation, State: selection.Classify(s.Status, live)}
+	}
+	return selection.NewIndex(jobs), nil
 }
