@@ -73,6 +73,20 @@ func (s *sanitizer) Read(p []byte) (int, error) {
 		n, i := 0, 0
 		needMore := false
 		for i < len(data) && n < len(p) {
+			// Copy the run of ordinary bytes up to the next one to look at
+			// in bulk: a byte-by-byte copy of every answer (megabytes of
+			// base64 per batched GetItem) was a tenth of a read's CPU.
+			run := data[i:min(len(data), i+len(p)-n)]
+			k := 0
+			for k < len(run) && !special[run[k]] {
+				k++
+			}
+			if k > 0 {
+				copy(p[n:], run[:k])
+				n += k
+				i += k
+				continue
+			}
 			b := data[i]
 			if b >= 0x20 && b != '&' || b == '\t' || b == '\n' || b == '\r' {
 				p[n] = b
@@ -109,6 +123,16 @@ func (s *sanitizer) Read(p []byte) (int, error) {
 		}
 	}
 }
+
+// special marks the bytes the sanitizer must look at: raw control
+// characters XML 1.0 forbids, and '&' (a character reference may name one).
+var special = func() (t [256]bool) {
+	for b := range 0x20 {
+		t[b] = b != '\t' && b != '\n' && b != '\r'
+	}
+	t['&'] = true
+	return t
+}()
 
 // illegalCharRef reports whether ref ("&#...;") references a character XML 1.0 forbids.
 func illegalCharRef(ref []byte) bool {
