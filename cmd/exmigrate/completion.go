@@ -39,7 +39,6 @@ func completions() map[string]flagCompletion {
 		"recoverable-into":          {values: []string{"primary", "archive"}},
 		"format":                    {values: []string{"html", "csv", "json", "md"}, list: true},
 		"side":                      {values: []string{"onprem", "cloud"}},
-		"only":                      {values: []string{"failed", "partial", "not-started"}},
 		"mailboxes":                 {exts: []string{"csv"}},
 		"mailbox-export":            {exts: []string{"csv"}},
 		"permissions-export":        {exts: []string{"csv"}},

@@ -470,7 +470,7 @@ func TestReadmeExitCodeTableCoversEveryCommand(t *testing.T) {
 			return
 		}
 		name := strings.TrimPrefix(c.CommandPath(), "exmigrate ")
-		if !documented[name] {
+		if !documented[name] && !isGroup(c) {
 			t.Errorf("the README's exit code table has no row for %s", name)
 		}
 		delete(documented, name)
