@@ -29,6 +29,7 @@ type assessOptions struct {
 	MailboxExport           string
 	PermissionsExport       string
 	FolderPermissionsExport string
+	Select                  selectOptions // --mailbox, --batch, --only (from state.path)
 
 	g *globalOptions
 }
@@ -66,6 +67,7 @@ take the assessment for complete.`,
 	f.StringVar(&opts.MailboxExport, "mailbox-export", "", "Get-Mailbox export (PrimarySmtpAddress, LitigationHoldEnabled): litigation hold")
 	f.StringVar(&opts.PermissionsExport, "permissions-export", "", "mailbox permissions export (Mailbox, User, AccessRights): Full Access, Send As, Send on Behalf")
 	f.StringVar(&opts.FolderPermissionsExport, "folder-permissions-export", "", "folder permissions export (Mailbox, FolderPath, User, AccessRights)")
+	addSelectFlags(cmd, &opts.Select, "--mailboxes")
 	return cmd
 }
 
@@ -77,6 +79,9 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 	entries, err := csvinput.LoadList(opts.Mailboxes)
 	if err != nil {
 		return usageError(err)
+	}
+	if entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, cfg.Path(cfg.State.Path), "", ""); err != nil || len(entries) == 0 {
+		return err // nothing selected: said, and nothing to do
 	}
 	exports, err := mapping.LoadExports(opts.MailboxExport, opts.PermissionsExport, opts.FolderPermissionsExport)
 	if err != nil {

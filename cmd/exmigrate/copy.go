@@ -45,6 +45,7 @@ type copyOptions struct {
 	RecoverableInto string
 	PublicFolders   bool
 	itemWorkersSet  bool
+	Select          selectOptions // --mailbox, --batch, --only
 
 	g *globalOptions
 }
@@ -95,6 +96,7 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.StringVar(&opts.RecoverableInto, "recoverable-into", "primary", "where Recoverable Items go: a folder \""+recoverableFolder+"\" in the target's primary mailbox or archive (no service documents a write into Recoverable Items)")
 	f.BoolVar(&opts.PublicFolders, "public-folders", false, "also copy the public folder tree, once, between the endpoints' public_folder_mailbox (Exchange Server to Exchange Server; into Exchange Online it is reported with its remedy)")
 	f.BoolVar(&opts.Reprobe, "reprobe", false, "run the fidelity probe again for this pair of endpoints instead of using its recorded verdict")
+	addSelectFlags(cmd, &opts.Select, "--mailboxes")
 	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account; without the flag 4, or 16 into Exchange Server, whose writes go several to a request)")
 	return cmd
 }
@@ -223,6 +225,10 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		if entries, err = csvinput.LoadList(opts.Mailboxes); err != nil {
 			return usageError(err)
 		}
+	}
+	entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, cmp.Or(opts.StatePath, cfg.Path(cfg.State.Path)), way.From, way.To)
+	if err != nil || (len(entries) == 0 && !opts.PublicFolders) {
+		return err // nothing selected: said, and nothing to do
 	}
 	engineOpts, err := copyFilters(cfg)
 	if err != nil {

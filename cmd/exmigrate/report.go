@@ -39,6 +39,7 @@ type reportOptions struct {
 	// CSVNoBOM is --csv-bom=false, kept negated so that the zero value of
 	// the options is the flag's default.
 	CSVNoBOM bool
+	Select   selectOptions // --mailbox, --batch, --only (from --copy-results)
 
 	g *globalOptions
 	// getenv reads the locale for --csv-locale auto.
@@ -78,6 +79,7 @@ func newReportCommand(g *globalOptions, runF func(context.Context, *reportOption
 	f.StringSliceVar(&opts.MailTo, "mail-to", nil, "mail the HTML report (CSV attached) to these addresses through Graph (needs --config)")
 	f.StringVar(&opts.MailFrom, "mail-from", "", "the Exchange Online mailbox that sends the report")
 	f.StringVar(&opts.TeamsURLEnv, "teams-workflow-env", "", "environment variable holding a Teams Workflow URL to post a short summary to")
+	addSelectFlags(cmd, &opts.Select, "the assessment")
 	f.StringVar(&opts.CSVLocale, "csv-locale", "", "write the CSV files for Excel in this locale, e.g. de_DE (\";\" between cells, decimal commas); auto reads $LC_ALL, $LC_NUMERIC or $LANG; empty or C: RFC 4180")
 	f.StringVar(&opts.CSVSeparator, "csv-separator", "", "separator of the CSV files: comma, semicolon, tab or pipe (overrides the locale's)")
 	f.Var(negatedBool{&opts.CSVNoBOM}, "csv-bom", "start the CSV files with a UTF-8 byte order mark, which Excel needs to read UTF-8 (--csv-bom=false for scripts)")
@@ -102,6 +104,9 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	f.Close()
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.In, err)
+	}
+	if err := opts.Select.selectAssessment(ctx, opts.g, a, opts.In, opts.CopyResults); err != nil {
+		return err
 	}
 	if opts.CopyResults != "" {
 		// Read-only: a report never creates, upgrades or writes a state

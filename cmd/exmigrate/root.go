@@ -199,6 +199,9 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 		newDemoCommand(g, nil),
 		newCapabilitiesCommand(g, nil),
 		newVersionCommand(g, bi),
+		newStatusCommand(g, nil),
+		newServeCommand(g, nil),
+		newStateCommand(g),
 	)
 	root.Args = noArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
