@@ -37,6 +37,8 @@ type Client struct {
 	// dialects are the foreign full-fidelity dialects the client's
 	// uploads take (AcceptDialect), shared by all its Mailboxes.
 	dialects dialectSet
+	// rooms are the organisation's rooms, read once (mailboxtype.go).
+	rooms roomDirectory
 }
 
 // NewClient validates cfg and returns a client. It does not contact the server; call Check.

@@ -226,6 +226,18 @@ func exerciseAll(t *testing.T, e *env, c *ews.Client) {
 		_, _, err = box.FindBySourceID(ctx, sub.ID, "src-post")
 		return err
 	}})
+	// The mailbox type last: ResolveNames, then the room lists and rooms.
+	steps = append(steps, struct {
+		name string
+		run  func() error
+	}{"MailboxType", func() error {
+		e.srv.AddRoomList("rooms@contoso.com", "Rooms", testMailbox)
+		typ, _, err := box.MailboxType(ctx)
+		if err == nil && typ != mailbox.TypeRoom {
+			err = fmt.Errorf("type %q, want room", typ)
+		}
+		return err
+	}})
 	for _, s := range steps {
 		if err := s.run(); err != nil {
 			t.Fatalf("%s: %v", s.name, err)
@@ -273,7 +285,7 @@ func TestRequestsAreSchemaValid(t *testing.T) {
 			}
 			want := []string{"CreateAttachment", "CreateFolder", "CreateItem", "DeleteAttachment", "DeleteItem", "FindFolder", "FindItem", "GetAttachment", "GetDelegate", "GetDiscoverySearchConfiguration",
 				"GetFolder", "GetHoldOnMailboxes", "GetInboxRules", "GetItem", "GetSearchableMailboxes", "ResolveNames",
-				"SyncFolderHierarchy", "SyncFolderItems", "UpdateItem", "ExportItems", "UploadItems"}
+				"SyncFolderHierarchy", "SyncFolderItems", "UpdateItem", "ExportItems", "UploadItems", "GetRoomLists", "GetRooms"}
 			for _, op := range want {
 				if len(rec.reqs[op]) == 0 {
 					t.Errorf("no %s request captured", op)

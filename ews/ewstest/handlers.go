@@ -131,7 +131,8 @@ func init() {
 		"DeleteItem": (*reqCtx).deleteItem, "CreateAttachment": (*reqCtx).createAttachment,
 		"DeleteAttachment": (*reqCtx).deleteAttachment,
 		"ExportItems":      (*reqCtx).exportItems, "UploadItems": (*reqCtx).uploadItems,
-		"MoveItem": (*reqCtx).moveItem,
+		"MoveItem":     (*reqCtx).moveItem,
+		"GetRoomLists": (*reqCtx).getRoomLists, "GetRooms": (*reqCtx).getRooms,
 	}
 }
 

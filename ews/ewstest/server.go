@@ -84,6 +84,7 @@ type Server struct {
 	items      map[string]*item
 	publicRoot *folder
 	holds      []hold
+	roomLists  []roomList // GetRoomLists and GetRooms (roomlists.go)
 	seq        int64
 	idn        int64
 

@@ -64,6 +64,8 @@ var opSpecs = map[string]opSpec{
 	"ExportItems":                     {children: []cs{mm("ItemIds", 1, 1)}},
 	"UploadItems":                     {children: []cs{mm("Items", 1, 1)}},
 	"MoveItem":                        {children: []cs{mm("ToFolderId", 1, 1), mm("ItemIds", 1, 1), mm("ReturnNewItemIds", 0, 1)}},
+	"GetRoomLists":                    {},
+	"GetRooms":                        {children: []cs{mm("RoomList", 1, 1)}},
 }
 
 var (
@@ -73,8 +75,10 @@ var (
 		"SystemTimeArray", "String", "StringArray"}
 	baseShapes = []string{"IdOnly", "Default", "AllProperties", "PcxPeopleSearch"}
 	xsBooleans = []string{"true", "false", "1", "0"}
-	propTagRE  = regexp.MustCompile(`^(0x|0X)[0-9A-Fa-f]{1,4}$|^[0-9]{1,5}$`)
-	guidRE     = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+	// mailboxTypes is the schema's MailboxTypeType.
+	mailboxTypes = []string{"Unknown", "OneOff", "Mailbox", "PublicDL", "PrivateDL", "Contact", "PublicFolder", "GroupMailbox", "ImplicitContact", "User"}
+	propTagRE    = regexp.MustCompile(`^(0x|0X)[0-9A-Fa-f]{1,4}$|^[0-9]{1,5}$`)
+	guidRE       = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 )
 
 type violation struct {
@@ -329,6 +333,12 @@ func validate(op *node) error {
 		case "SyncScope":
 			if !slices.Contains([]string{"NormalItems", "NormalAndAssociatedItems"}, c.value()) {
 				err = violationf(c, "The element 'SyncScope' has an invalid value '%s'.", c.value())
+			}
+		case "RoomList":
+			// EmailAddressType; Exchange needs the address to find the list.
+			err = checkSeq(c, []cs{tt("Name", 0, 1), tt("EmailAddress", 1, 1), tt("RoutingType", 0, 1), tt("MailboxType", 0, 1), tt("ItemId", 0, 1), tt("OriginalDisplayName", 0, 1)})
+			if mt := c.child(nsTypes, "MailboxType"); err == nil && mt != nil && !slices.Contains(mailboxTypes, mt.value()) {
+				err = violationf(mt, "The element 'MailboxType' has an invalid value '%s'.", mt.value())
 			}
 		case "ItemIds":
 			if len(c.children) == 0 {
