@@ -101,6 +101,15 @@ func (a *Assessor) Inventory(ctx context.Context, l Located) mapping.MailboxInve
 		return inv
 	}
 	inv.Folders = folders
+	if tr, ok := mb.(mapping.TypeReader); ok && inv.Type == mailbox.TypeUnknown {
+		// EWS tells rooms (room lists) from other mailboxes; what it cannot
+		// tell is said, never left blank.
+		if t, why, err := tr.MailboxType(ctx); err != nil {
+			inv.TypeDetail = "the type could not be read: " + err.Error()
+		} else {
+			inv.Type, inv.TypeDetail = t, why
+		}
+	}
 	if a.Target != nil {
 		if dst := a.Target(l.Route); dst != nil {
 			inv.NotCarried, inv.CarriedWithLoss = PlanKinds(mb.Capabilities(), dst.Capabilities())

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -110,7 +111,9 @@ type MailboxInventory struct {
 	Address  string
 	Location mailbox.Location
 	Type     mailbox.MailboxType
-	Batch    string
+	// TypeDetail says how Type was learnt, or why it could not be.
+	TypeDetail string
+	Batch      string
 	// Err is set when the mailbox could not be read at all; nothing else is
 	// looked at then.
 	Err error
@@ -162,6 +165,7 @@ func Assess(in MailboxInventory, limits Limits) (reports.MailboxAssessment, []re
 		Address:     in.Address,
 		Location:    in.Location,
 		Type:        in.Type,
+		TypeDetail:  typeDetail(in),
 		Batch:       in.Batch,
 		ItemsByKind: map[mailbox.Kind]int64{},
 	}
@@ -337,6 +341,24 @@ func Assess(in MailboxInventory, limits Limits) (reports.MailboxAssessment, []re
 	sortFindings(fs)
 	a.Readiness = DeriveReadiness(fs)
 	return a, fs
+}
+
+// TypeReader is a mailbox that can tell its type, and how it knows or
+// why it cannot (ews.Mailbox: ResolveNames and the room lists).
+type TypeReader interface {
+	MailboxType(ctx context.Context) (t mailbox.MailboxType, why string, err error)
+}
+
+// typeDetail is the inventory's word on the type; an unknown type always
+// says why, so that "unknown" is never silent.
+func typeDetail(in MailboxInventory) string {
+	if in.TypeDetail != "" || in.Type != mailbox.TypeUnknown {
+		return in.TypeDetail
+	}
+	if in.Err != nil {
+		return "the mailbox could not be read"
+	}
+	return "the mailbox's side did not report its type"
 }
 
 // sectionOrder is the order part errors are reported in.

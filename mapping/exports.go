@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/exmigrate/exmigrate/internal/csvinput"
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // Exports are what Exchange PowerShell knows and neither EWS nor Graph
@@ -15,7 +16,11 @@ import (
 // Behalf) and folder permissions. The engineer exports them to CSV with the
 // commands in the README, and the assessment merges them per mailbox.
 type Exports struct {
-	LitigationHold     map[string]bool // lower-cased address -> enabled
+	LitigationHold map[string]bool // lower-cased address -> enabled
+	// Types are the RecipientTypeDetails of the mailbox export, when it
+	// has the column: the one source that tells a user mailbox from a
+	// shared or equipment one (EWS cannot).
+	Types              map[string]recipientType
 	MailboxPermissions map[string][]MailboxPermission
 	FolderPermissions  map[string][]FolderPermission
 }
@@ -28,6 +33,9 @@ func (x *Exports) Apply(inv *MailboxInventory) {
 	key := strings.ToLower(inv.Address)
 	if on, ok := x.LitigationHold[key]; ok {
 		inv.LitigationHold = &on
+	}
+	if rt, ok := x.Types[key]; ok {
+		inv.Type, inv.TypeDetail = rt.typ, rt.detail
 	}
 	inv.MailboxPermissions = append(inv.MailboxPermissions, x.MailboxPermissions[key]...)
 	inv.FolderPermissions = append(inv.FolderPermissions, x.FolderPermissions[key]...)
@@ -56,11 +64,31 @@ func addressColumn(get func(string) string, names ...string) (string, error) {
 	return "", fmt.Errorf("%s is empty", names[0])
 }
 
+// recipientType is a mailbox type read from RecipientTypeDetails, and
+// what the export said.
+type recipientType struct {
+	typ    mailbox.MailboxType
+	detail string
+}
+
+// recipientTypes maps RecipientTypeDetails to mailbox types, on-premises
+// and remote (a mailbox already in Exchange Online, as on-premises sees it).
+var recipientTypes = map[string]mailbox.MailboxType{
+	"usermailbox": mailbox.TypeUser, "linkedmailbox": mailbox.TypeUser, "remoteusermailbox": mailbox.TypeUser,
+	"sharedmailbox": mailbox.TypeShared, "remotesharedmailbox": mailbox.TypeShared,
+	"roommailbox": mailbox.TypeRoom, "remoteroommailbox": mailbox.TypeRoom, "linkedroommailbox": mailbox.TypeRoom,
+	"equipmentmailbox": mailbox.TypeEquipment, "remoteequipmentmailbox": mailbox.TypeEquipment,
+}
+
 // ReadMailboxExport reads `Get-Mailbox | Select-Object PrimarySmtpAddress,
-// LitigationHoldEnabled | Export-Csv`.
+// LitigationHoldEnabled,RecipientTypeDetails | Export-Csv`;
+// RecipientTypeDetails may be left out.
 func (x *Exports) ReadMailboxExport(r io.Reader, name string) error {
 	if x.LitigationHold == nil {
 		x.LitigationHold = map[string]bool{}
+	}
+	if x.Types == nil {
+		x.Types = map[string]recipientType{}
 	}
 	return csvinput.ReadTable(r, name, []string{"PrimarySmtpAddress", "LitigationHoldEnabled"}, func(_ int, get func(string) string) error {
 		addr, err := addressColumn(get, "PrimarySmtpAddress")
@@ -72,6 +100,14 @@ func (x *Exports) ReadMailboxExport(r io.Reader, name string) error {
 			return fmt.Errorf("LitigationHoldEnabled %v", err)
 		}
 		x.LitigationHold[addr] = on
+		if rtd := get("RecipientTypeDetails"); rtd != "" {
+			t, known := recipientTypes[strings.ToLower(rtd)]
+			detail := "RecipientTypeDetails " + rtd + " in the Get-Mailbox export"
+			if !known {
+				detail += ", which is not a user, shared, room or equipment mailbox"
+			}
+			x.Types[addr] = recipientType{typ: t, detail: detail}
+		}
 		return nil
 	})
 }

@@ -103,6 +103,7 @@ var mailboxesHeader = []string{
 	"copy_status", "items_copied", "bytes_copied", "items_skipped", "source_items", "target_items", "copy_gap", "last_pass",
 	"state", "items_to_copy", "items_on_target", "items_pending",
 	"mail_copied", "calendar_copied", "contacts_copied", "tasks_copied", "notes_copied", "other_copied",
+	"type_detail",
 }
 
 // renderMailboxesCSV writes one row per mailbox, in the assessment's order.
@@ -160,6 +161,7 @@ func renderMailboxesCSV(w io.Writer, a *Assessment, f CSVFormat) error {
 		} else {
 			row = append(row, "", "", "", "", "", "", "")
 		}
+		row = append(row, neutralise(oneLine(m.TypeDetail)))
 		if err := c.row(row...); err != nil {
 			return err
 		}

@@ -309,6 +309,7 @@ type findingRow struct {
 type mbView struct {
 	Anchor                         string
 	Address, Location, Type, Batch string
+	TypeDetail                     string
 	Readiness, ReadinessKey        string
 	Rank                           int // for sorting: blocked first
 	Error                          string
@@ -697,7 +698,7 @@ func buildMailboxViews(md *model) []mbView {
 		m := mv.m
 		v := mbView{
 			Anchor: mbAnchor(i), Address: m.Address, Location: locationLabel(m.Location),
-			Type: typeLabel(m.Type), Batch: m.Batch, Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
+			Type: typeLabel(m.Type), TypeDetail: m.TypeDetail, Batch: m.Batch, Readiness: readinessLabel(mv.readiness), ReadinessKey: readinessClass(string(mv.readiness)),
 			Rank: readinessRank(mv.readiness), Error: m.Error, Size: humanize.Bytes(m.SizeBytes), Items: formatInt(m.Items), SizeBytes: m.SizeBytes, ItemsN: m.Items,
 			Blockers: mv.blockers, Warnings: mv.warnings, Infos: mv.infos,
 		}

@@ -228,7 +228,11 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 	m.table(header, func(row func(...string)) {
 		for _, i := range md.order {
 			v := &md.mailboxes[i]
-			cells := []string{mdText(v.m.Address), mdText(locationLabel(v.m.Location)), mdText(typeLabel(v.m.Type)), mdText(v.m.Batch),
+			typ := typeLabel(v.m.Type)
+			if v.m.Type == "" && v.m.TypeDetail != "" {
+				typ += " (" + v.m.TypeDetail + ")"
+			}
+			cells := []string{mdText(v.m.Address), mdText(locationLabel(v.m.Location)), mdText(typ), mdText(v.m.Batch),
 				mdText(readinessWithError(v)), humanize.Bytes(v.m.SizeBytes), formatInt(v.m.Items),
 				formatInt(int64(v.blockers)), formatInt(int64(v.warnings)), formatInt(int64(v.infos))}
 			if s.Copy != nil {

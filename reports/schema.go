@@ -116,12 +116,14 @@ type FidelityKind struct {
 
 // MailboxAssessment is the inventory of one mailbox.
 type MailboxAssessment struct {
-	Address   string              `json:"address"`
-	Location  mailbox.Location    `json:"location"`
-	Type      mailbox.MailboxType `json:"type,omitempty"`
-	Batch     string              `json:"batch,omitempty"`
-	Readiness Readiness           `json:"readiness"`
-	Error     string              `json:"error,omitempty"` // why it could not be read
+	Address  string              `json:"address"`
+	Location mailbox.Location    `json:"location"`
+	Type     mailbox.MailboxType `json:"type,omitempty"`
+	// TypeDetail says how the type was learnt, or why it is unknown.
+	TypeDetail string    `json:"type_detail,omitempty"`
+	Batch      string    `json:"batch,omitempty"`
+	Readiness  Readiness `json:"readiness"`
+	Error      string    `json:"error,omitempty"` // why it could not be read
 
 	Folders          int                    `json:"folders"`
 	MaxDepth         int                    `json:"max_depth"`
