@@ -218,6 +218,8 @@ func TestUnknownCommandSuggests(t *testing.T) {
 		{[]string{"lab", "chnage"}, `unknown command "chnage" for "exmigrate lab"; did you mean "change"? (run ` + "`exmigrate lab --help`", ""},
 		{[]string{"migrate-everything"}, `unknown command "migrate-everything" for "exmigrate" (run`, "did you mean"},
 		{[]string{"version", "now"}, `exmigrate version takes no arguments, got "now"`, "unknown command"},
+		{[]string{"help", "cpy"}, `unknown command "cpy" for "exmigrate"; did you mean "copy"?`, ""},
+		{[]string{"help", "lab", "chnage"}, `did you mean "change"?`, ""},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -232,6 +234,20 @@ func TestUnknownCommandSuggests(t *testing.T) {
 				t.Errorf("stderr %q has %q", stderr, tt.not)
 			}
 		})
+	}
+}
+
+// help TOPIC is TOPIC --help.
+func TestHelpCommand(t *testing.T) {
+	for _, topic := range [][]string{{"copy"}, {"lab", "change"}} {
+		code, out, stderr := run(t, append([]string{"help"}, topic...)...)
+		_, want, _ := run(t, append(topic, "--help")...)
+		if code != ExitOK || out != want {
+			t.Errorf("help %v: exit %d, %s\n%s\nwant:\n%s", topic, code, stderr, out, want)
+		}
+	}
+	if got, _ := complete(t, "help", "ca"); strings.Join(got, " ") != "capabilities" {
+		t.Errorf("help ca completes %q, want capabilities", got)
 	}
 }
 

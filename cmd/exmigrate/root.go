@@ -205,6 +205,7 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 	)
 	root.Args = noArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	root.SetHelpCommand(newHelpCommand(root))
 	// cobra's completion command, made now rather than at Execute so that
 	// its argument errors are usage errors (exit 2) like every other
 	// command's, with a suggestion: "completion bsh" means bash.
@@ -221,6 +222,43 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 	plainFlagPlaceholders(root)
 	registerCompletions(root, g)
 	return root
+}
+
+// newHelpCommand is cobra's help command, except that an unknown topic is
+// a usage error with suggestions (cobra's prints the root help and exits 0).
+func newHelpCommand(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help about any command: exmigrate help copy is exmigrate copy --help.",
+		Args:  cobra.ArbitraryArgs,
+		ValidArgsFunction: func(_ *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			c, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var out []cobra.Completion
+			for _, sub := range c.Commands() {
+				if sub.IsAvailableCommand() && strings.HasPrefix(sub.Name(), toComplete) {
+					out = append(out, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+				}
+			}
+			return out, cobra.ShellCompDirectiveNoFileComp
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			c, rest, err := root.Find(args)
+			if err != nil {
+				return usageError(err)
+			}
+			if len(rest) > 0 {
+				return noArgs(c, rest)
+			}
+			// As cobra's help does: the flags Execute adds are shown too.
+			c.InitDefaultHelpFlag()
+			c.InitDefaultVersionFlag()
+			return c.Help()
+		},
+	}
 }
 
 // applyEnv sets each global flag not given on the command line from its
