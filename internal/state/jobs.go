@@ -56,9 +56,12 @@ var ErrNoPruneRule = errors.New("prune: say which jobs to remove: completed, aba
 
 // Prune removes the jobs rule selects, with their folders, items and
 // leases, and returns them (what would be removed, on a dry run). A job
-// whose lease is live is never removed, whatever its status says: one
-// statement decides per job, with the lease checked in it, so a copy that
-// takes the job between listing and removing keeps it.
+// whose lease is live is never removed, whatever its status says. Prune
+// takes each job's lease itself before it removes anything, so a copy that
+// comes for the job meanwhile is refused as by any other holder, instead
+// of writing into a job whose records are going; and it removes the items
+// in slices, so that a copy of other jobs in another process never waits
+// for the write lock longer than one slice (a job can have millions).
 func (s *SQLite) Prune(ctx context.Context, rule PruneRule) ([]engine.JobRecord, error) {
 	const op = "prune jobs"
 	if !rule.Completed && !rule.Abandoned {
@@ -83,28 +86,76 @@ func (s *SQLite) Prune(ctx context.Context, rule PruneRule) ([]engine.JobRecord,
 	default:
 		kinds = `status <> 'done'`
 	}
-	now := toNanos(time.Now())
-	where := ` WHERE ` + kinds + ` AND (CASE WHEN max(last_start, last_end) > 0 THEN max(last_start, last_end) ELSE created END) < ?
-		AND NOT EXISTS (SELECT 1 FROM leases WHERE leases.job_id = jobs.id AND leases.expires > ?)`
-	candidates, err := queryAll(ctx, s, op, scanJob, sqlSelectJob+where+` ORDER BY id`, toNanos(rule.Before), now)
+	qualifies := ` WHERE ` + kinds + ` AND (CASE WHEN max(last_start, last_end) > 0 THEN max(last_start, last_end) ELSE created END) < ?`
+	candidates, err := queryAll(ctx, s, op, scanJob, sqlSelectJob+qualifies+`
+		AND NOT EXISTS (SELECT 1 FROM leases WHERE leases.job_id = jobs.id AND leases.expires > ?) ORDER BY id`,
+		toNanos(rule.Before), toNanos(time.Now()))
 	if err != nil || rule.DryRun {
 		return candidates, err
 	}
+	owner := engine.NewOwner()
 	var removed []engine.JobRecord
 	for _, j := range candidates {
-		// Per job, so that each delete is short: a copy in another process
-		// waits for the write lock no longer than one job's rows take.
-		res, err := s.write.ExecContext(ctx, `DELETE FROM jobs`+where+` AND id = ?`, toNanos(rule.Before), toNanos(time.Now()), j.ID)
+		gone, err := s.pruneJob(ctx, j.ID, owner, qualifies, rule.Before)
 		if err != nil {
 			return removed, s.fail(op, err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return removed, s.fail(op, err)
-		} else if n == 1 {
+		if gone {
 			removed = append(removed, j)
 		}
 	}
 	return removed, nil
+}
+
+// pruneSlice is how many item records one delete removes.
+const pruneSlice = 5000
+
+// pruneJob removes one job under its own lease; gone is false when the
+// job no longer qualifies (a copy took or touched it since it was listed).
+// Stopped half way (an error, a kill), it leaves the job with some of its
+// item records gone: the next pass of that mailbox finds those items on
+// the target by their stamps, as with a new state file.
+func (s *SQLite) pruneJob(ctx context.Context, id int64, owner engine.Owner, qualifies string, before time.Time) (gone bool, err error) {
+	const ttl = time.Minute
+	lease, err := s.AcquireLease(ctx, id, owner, ttl)
+	var le *engine.LeasedError
+	if errors.As(err, &le) {
+		return false, nil // a copy holds it now
+	}
+	if err != nil {
+		return false, err
+	}
+	release := func() { _ = s.ReleaseLease(context.WithoutCancel(ctx), lease) }
+	// Still as listed (old enough, of the kind asked for), now that nobody
+	// else can take it.
+	var n int64
+	err = s.write.QueryRowContext(ctx, `SELECT count(*) FROM jobs`+qualifies+` AND id = ?`, toNanos(before), id).Scan(&n)
+	if err != nil || n == 0 {
+		release()
+		return false, err
+	}
+	for {
+		res, err := s.write.ExecContext(ctx, `DELETE FROM items WHERE rowid IN (SELECT rowid FROM items WHERE job_id = ? LIMIT ?)`, id, pruneSlice)
+		if err != nil {
+			release()
+			return false, err
+		}
+		if k, err := res.RowsAffected(); err != nil || k < pruneSlice {
+			break
+		}
+		if time.Until(lease.Expires) < ttl/2 {
+			if lease, err = s.RenewLease(ctx, lease, ttl); err != nil {
+				return false, err
+			}
+		}
+	}
+	// The job row goes last, with its folders and our lease (cascade).
+	_, err = s.write.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
+	if err != nil {
+		release()
+		return false, err
+	}
+	return true, nil
 }
 
 // JobSummary is one job as a wave's overview shows it.

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -218,5 +219,35 @@ func TestPruneRefusesNoRule(t *testing.T) {
 	}
 	if _, err := s.Prune(context.Background(), PruneRule{Completed: true}); err == nil {
 		t.Error("a rule without an age pruned")
+	}
+}
+
+// TestPruneManyItems removes a job of more items than one slice, and
+// leaves the other jobs' items alone.
+func TestPruneManyItems(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	old := time.Now().Add(-48 * time.Hour)
+	big, keep := newJob(t, s, jobKey("big@contoso.com")), newJob(t, s, jobKey("keep@contoso.com"))
+	setJob(t, s, big, engine.JobDone, old)
+	setJob(t, s, keep, engine.JobDone, time.Now())
+	for i := range 2*pruneSlice + 7 {
+		if err := s.PutItem(ctx, engine.ItemRecord{JobID: big, SourceID: fmt.Sprint(i), SourceFolderID: "f", Outcome: engine.ItemPending}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutItem(ctx, engine.ItemRecord{JobID: keep, SourceID: "1", SourceFolderID: "f", Outcome: engine.ItemPending}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Prune(ctx, PruneRule{Completed: true, Before: time.Now().Add(-time.Hour)})
+	if err != nil || len(got) != 1 || got[0].ID != big {
+		t.Fatalf("pruned %+v, %v; want the big job", got, err)
+	}
+	var left, leases int64
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM items`).Scan(&left); err != nil || left != 1 {
+		t.Errorf("%d item records left (%v), want the other job's 1", left, err)
+	}
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM leases`).Scan(&leases); err != nil || leases != 0 {
+		t.Errorf("%d leases left (%v), want none: prune's own went with the job", leases, err)
 	}
 }
