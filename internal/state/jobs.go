@@ -179,7 +179,32 @@ type FolderSummary struct {
 // one read transaction, so that the numbers agree with each other while a
 // copy writes: four queries, whatever the number of jobs.
 func (s *SQLite) Wave(ctx context.Context) ([]JobSummary, error) {
+	return s.wave(ctx, 0)
+}
+
+// WaveJob is Wave for one job: a drill-down reads that job's rows only.
+func (s *SQLite) WaveJob(ctx context.Context, jobID int64) (JobSummary, bool, error) {
+	if jobID <= 0 {
+		return JobSummary{}, false, nil
+	}
+	sums, err := s.wave(ctx, jobID)
+	if err != nil || len(sums) == 0 {
+		return JobSummary{}, false, err
+	}
+	return sums[0], true, nil
+}
+
+// wave reads every job, or only job when it is not 0.
+func (s *SQLite) wave(ctx context.Context, job int64) ([]JobSummary, error) {
 	const op = "read the wave"
+	// Each query's filter: all rows (job = 0) or the job's, written out so
+	// that SQLite plans the job's reads on its indexes.
+	var args []any
+	filter := func(string) string { return "" }
+	if job != 0 {
+		args = []any{job}
+		filter = func(col string) string { return ` WHERE ` + col + ` = ?` }
+	}
 	if err := s.errClosed(op); err != nil {
 		return nil, err
 	}
@@ -197,7 +222,7 @@ func (s *SQLite) Wave(ctx context.Context) ([]JobSummary, error) {
 	defer conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`) //nolint:errcheck // read only: nothing to keep
 
 	q := func(query string, fn func(row interface{ Scan(...any) error }) error) error {
-		rows, err := conn.QueryContext(ctx, query)
+		rows, err := conn.QueryContext(ctx, query, args...)
 		if err != nil {
 			return s.fail(op, err)
 		}
@@ -214,7 +239,7 @@ func (s *SQLite) Wave(ctx context.Context) ([]JobSummary, error) {
 	}
 	var out []JobSummary
 	byID := map[int64]int{}
-	err = q(sqlSelectJob+` ORDER BY id`, func(row interface{ Scan(...any) error }) error {
+	err = q(sqlSelectJob+filter("id")+` ORDER BY id`, func(row interface{ Scan(...any) error }) error {
 		j, err := scanJob(row)
 		byID[j.ID] = len(out)
 		out = append(out, JobSummary{JobRecord: j})
@@ -223,7 +248,7 @@ func (s *SQLite) Wave(ctx context.Context) ([]JobSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = q(`SELECT job_id, host, pid, since, expires FROM leases`, func(row interface{ Scan(...any) error }) error {
+	err = q(`SELECT job_id, host, pid, since, expires FROM leases`+filter("job_id"), func(row interface{ Scan(...any) error }) error {
 		var l engine.Lease
 		var since, expires int64
 		if err := row.Scan(&l.JobID, &l.Owner.Host, &l.Owner.PID, &since, &expires); err != nil {
@@ -239,7 +264,7 @@ func (s *SQLite) Wave(ctx context.Context) ([]JobSummary, error) {
 		return nil, err
 	}
 	folderAt := map[int64]map[string]int{} // job -> folder id -> index in its Folders
-	err = q(sqlSelectFolder+` ORDER BY job_id, source_path, source_folder_id`, func(row interface{ Scan(...any) error }) error {
+	err = q(sqlSelectFolder+filter("job_id")+` ORDER BY job_id, source_path, source_folder_id`, func(row interface{ Scan(...any) error }) error {
 		f, err := scanFolder(row)
 		if err != nil {
 			return err
@@ -256,7 +281,7 @@ func (s *SQLite) Wave(ctx context.Context) ([]JobSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = q(`SELECT job_id, source_folder_id, outcome, count(*), sum(size_bytes) FROM items GROUP BY job_id, source_folder_id, outcome`,
+	err = q(`SELECT job_id, source_folder_id, outcome, count(*), sum(size_bytes) FROM items`+filter("job_id")+` GROUP BY job_id, source_folder_id, outcome`,
 		func(row interface{ Scan(...any) error }) error {
 			var job, n, bytes int64
 			var folder, outcome string

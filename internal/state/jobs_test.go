@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,5 +250,43 @@ func TestPruneManyItems(t *testing.T) {
 	}
 	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM leases`).Scan(&leases); err != nil || leases != 0 {
 		t.Errorf("%d leases left (%v), want none: prune's own went with the job", leases, err)
+	}
+}
+
+func TestWaveJob(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	a, b := newJob(t, s, jobKey("ann@contoso.com")), newJob(t, s, jobKey("bob@contoso.com"))
+	for _, id := range []int64{a, b} {
+		if err := s.PutItem(ctx, engine.ItemRecord{JobID: id, SourceID: "1", SourceFolderID: "inbox", Outcome: engine.ItemSkipped, Reason: "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, found, err := s.WaveJob(ctx, b)
+	if err != nil || !found || got.ID != b || len(got.Folders) != 1 || got.Folders[0].Skipped != 1 {
+		t.Fatalf("WaveJob(%d) = %+v, %v, %v", b, got, found, err)
+	}
+	for _, id := range []int64{0, -1, 99} {
+		if _, found, err := s.WaveJob(ctx, id); found || err != nil {
+			t.Errorf("WaveJob(%d): found %v, err %v; want not found", id, found, err)
+		}
+	}
+	// The job's item counts are read through the index, not by a scan.
+	var plan string
+	rows, err := s.read.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT job_id, source_folder_id, outcome, count(*), sum(size_bytes) FROM items WHERE job_id = ? GROUP BY job_id, source_folder_id, outcome`, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan += detail + "\n"
+	}
+	rows.Close()
+	if !strings.Contains(plan, "USING INDEX") {
+		t.Errorf("the drill-down scans the items:\n%s", plan)
 	}
 }

@@ -289,15 +289,14 @@ func LoadDetail(ctx context.Context, store *state.SQLite, id int64, now time.Tim
 	if now.IsZero() {
 		now = time.Now()
 	}
-	sums, err := store.Wave(ctx)
+	sum, found, err := store.WaveJob(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(sums, func(s state.JobSummary) bool { return s.ID == id })
-	if i < 0 {
+	if !found {
 		return nil, fmt.Errorf("job %d: %w", id, ErrNoJob)
 	}
-	d := &Detail{Job: fromSummary(sums[i], now)}
+	d := &Detail{Job: fromSummary(sum, now)}
 	d.Folders = d.folders
 	if d.Folders == nil {
 		d.Folders = []Folder{}
