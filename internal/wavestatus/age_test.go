@@ -67,3 +67,21 @@ func TestParseFormat(t *testing.T) {
 		t.Errorf("ParseFormat(yaml) error = %v", err)
 	}
 }
+
+func FuzzParseFormat(f *testing.F) {
+	for _, s := range []string{"table", "JSON", " csv ", "", "yaml", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseFormat(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "-o ") {
+				t.Fatalf("error %q does not name -o", err)
+			}
+			return
+		}
+		if got != FormatTable && got != FormatJSON && got != FormatCSV {
+			t.Fatalf("ParseFormat(%q) = %q", s, got)
+		}
+	})
+}

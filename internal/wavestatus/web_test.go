@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -178,4 +179,24 @@ func TestLoopbackHost(t *testing.T) {
 			t.Errorf("loopbackHost(%q) = %v, want %v", host, got, want)
 		}
 	}
+}
+
+func FuzzLoopbackHost(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:8080", "[::1]:80", "localhost", "evil.example", "127.0.0.1.evil.example:80", "[::ffff:127.0.0.1]:1", ":80", "["} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !loopbackHost(host) {
+			return
+		}
+		// Whatever it accepts names this machine: localhost, or a loopback IP.
+		h := host
+		if x, _, err := net.SplitHostPort(host); err == nil {
+			h = x
+		}
+		h = strings.Trim(h, "[]")
+		if ip := net.ParseIP(h); !strings.EqualFold(h, "localhost") && (ip == nil || !ip.IsLoopback()) {
+			t.Fatalf("loopbackHost(%q) accepted %q", host, h)
+		}
+	})
 }
