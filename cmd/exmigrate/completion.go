@@ -58,6 +58,9 @@ func completions() map[string]flagCompletion {
 		"mail-to":                   {none: true},
 		"mail-from":                 {none: true},
 		"teams-workflow-env":        {none: true},
+		"batch":                     {none: true},
+		"listen":                    {none: true},
+		"older-than":                {none: true},
 	}
 }
 

@@ -301,6 +301,11 @@ func TestFlagValueCompletion(t *testing.T) {
 		{[]string{"lab", "--dir", ""}, nil, dirs},
 		{[]string{"check", "--mailbox", ""}, nil, noFile},
 		{[]string{"lab", "change", "--to", ""}, nil, noFile},
+		{[]string{"status", "--state", ""}, []string{"db"}, fileExt},
+		{[]string{"status", "-o", ""}, []string{"table", "json", "csv"}, noFile},
+		{[]string{"serve", "--listen", ""}, nil, noFile},
+		{[]string{"state", "prune", "--older-than", ""}, nil, noFile},
+		{[]string{"copy", "--batch", ""}, nil, noFile},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -493,5 +498,22 @@ func TestReadmeExitCodeTableCoversEveryCommand(t *testing.T) {
 	})
 	for name := range documented {
 		t.Errorf("the README's exit code table names %q, which is no command", name)
+	}
+}
+
+// status finds the state file through the config that discovery finds,
+// like every command, not only through --config.
+func TestStatusFindsTheConfigWithoutFlag(t *testing.T) {
+	l, labDir := startSmallLab(t, lab.Options{})
+	if code, _, stderr := run(t, "copy", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV); code != ExitOK {
+		t.Fatalf("copy: exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runEnv(t, nil, labDir, t.TempDir(), "status", "-o", "json")
+	if code != ExitOK || !strings.Contains(out, "alex@fabrikam.com") {
+		t.Errorf("status in the lab's folder: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, _, stderr = runEnv(t, nil, t.TempDir(), t.TempDir(), "status")
+	if code != ExitUsage || !strings.Contains(stderr, "no state file: give --state, or --config whose state.path names it (no configuration file: ") {
+		t.Errorf("status with no config anywhere: exit %d: %s", code, stderr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/selection"
 	"github.com/exmigrate/exmigrate/internal/state"
@@ -70,10 +71,13 @@ func statePathFor(g *globalOptions, flag string) (string, error) {
 	if flag != "" {
 		return flag, nil
 	}
-	if g.ConfigPath == "" {
-		return "", usageErrorf("no state file: give --state, or --config whose state.path names it")
-	}
+	// The config is found as for every command (./exmigrate.yaml ...),
+	// not only when --config names it.
 	cfg, err := g.loadConfig()
+	var nf *config.NotFoundError
+	if errors.As(err, &nf) {
+		return "", usageErrorf("no state file: give --state, or --config whose state.path names it (%v)", err)
+	}
 	if err != nil {
 		return "", err
 	}
