@@ -134,12 +134,15 @@ type unfinishedAuditor interface {
 // whose own run died before recording it.
 const noteConfirmed = "written by an interrupted run; its outcome confirmed on the target by this run"
 
-// Progress receives the engine's progress, for a bar or log lines.
+// Progress receives the engine's progress, for a bar or log lines, by
+// mailbox.
 type Progress interface {
-	AddTotal(items, bytes int64)
-	ItemDone(bytes int64)
-	// ItemSkipped takes a skipped item's size off the total.
-	ItemSkipped(bytes int64)
+	// Planned is what one store of a mailbox has left to copy in this
+	// pass, once its folders are listed (the same figures Plan gives).
+	Planned(key JobKey, items, bytes int64)
+	ItemDone(key JobKey, bytes int64)
+	// ItemSkipped is an item of the plan that is not copied.
+	ItemSkipped(key JobKey, bytes int64)
 }
 
 // Copier runs copy passes. One Copier serves many mailboxes at once.
@@ -501,33 +504,17 @@ func (r *mailboxRun) copy(ctx context.Context, cancel context.CancelCauseFunc) e
 }
 
 func (r *mailboxRun) pass(ctx context.Context) error {
-	r.srcCaps, r.dstCaps = r.src.Capabilities(), r.dst.Capabilities()
-	r.dstCaps = withoutFullFidelityFor(r.dstCaps, r.opts.FullFidelityRefused)
-	r.comb = newCombiner(r.dst, r.opts.ItemWorkers)
-	r.routes = map[mailbox.StoreKind]routeOrGap{}
-	// Each store the source reads is listed once, here: a store the
-	// mailbox does not have (no archive) is neither planned nor reported,
-	// and passStore copies from this listing.
-	var stores []mailbox.Scope
-	trees := map[mailbox.Scope][]mailbox.Folder{}
-	for _, store := range r.opts.Stores {
-		if !r.srcCaps.HasStore(store) {
-			stores = append(stores, store) // reported as a gap below
-			continue
-		}
-		var fs []mailbox.Folder
-		err := r.retry(ctx, "list source folders", func() (err error) {
-			fs, err = r.src.Folders(ctx, store)
-			return err
-		})
-		if store != mailbox.ScopePrimary && (errors.Is(err, mailbox.ErrNotFound) || errors.Is(err, mailbox.ErrMailboxNotFound)) {
-			r.log().Info("the source mailbox has no "+string(store)+" store", "err", err)
-			continue
-		}
+	r.prepare()
+	stores, trees, err := r.listStores(ctx)
+	if err != nil {
+		return err
+	}
+	if r.c.Progress != nil && !r.opts.DryRun {
+		items, bytes, err := r.remaining(ctx, stores, trees)
 		if err != nil {
 			return err
 		}
-		stores, trees[store] = append(stores, store), fs
+		r.c.Progress.Planned(r.key, items, bytes)
 	}
 	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, stores, func(s mailbox.Scope) mailbox.Scope { t, _ := r.opts.into(s); return t })
 	for _, store := range stores {
@@ -553,6 +540,103 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 	}
 	return nil
 }
+
+// prepare reads both sides' capabilities and plans nothing yet.
+func (r *mailboxRun) prepare() {
+	r.srcCaps, r.dstCaps = r.src.Capabilities(), r.dst.Capabilities()
+	r.dstCaps = withoutFullFidelityFor(r.dstCaps, r.opts.FullFidelityRefused)
+	r.comb = newCombiner(r.dst, r.opts.ItemWorkers)
+	r.routes = map[mailbox.StoreKind]routeOrGap{}
+}
+
+// listStores lists each store the source reads once: a store the mailbox
+// does not have (no archive) is neither planned nor reported, and
+// passStore copies from this listing. A store the source cannot read is
+// returned without a tree, to be reported as a gap.
+func (r *mailboxRun) listStores(ctx context.Context) ([]mailbox.Scope, map[mailbox.Scope][]mailbox.Folder, error) {
+	var stores []mailbox.Scope
+	trees := map[mailbox.Scope][]mailbox.Folder{}
+	for _, store := range r.opts.Stores {
+		if !r.srcCaps.HasStore(store) {
+			stores = append(stores, store) // reported as a gap
+			continue
+		}
+		var fs []mailbox.Folder
+		err := r.retry(ctx, "list source folders", func() (err error) {
+			fs, err = r.src.Folders(ctx, store)
+			return err
+		})
+		if store != mailbox.ScopePrimary && (errors.Is(err, mailbox.ErrNotFound) || errors.Is(err, mailbox.ErrMailboxNotFound)) {
+			r.log().Info("the source mailbox has no "+string(store)+" store", "err", err)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		stores, trees[store] = append(stores, store), fs
+	}
+	return stores, trees, nil
+}
+
+// remaining is what this pass has left to copy: the items (and bytes,
+// where the source reports folder sizes) of the folders it will copy,
+// less what the state records as copied or skipped. A side that reports
+// no counts gives 0.
+func (r *mailboxRun) remaining(ctx context.Context, stores []mailbox.Scope, trees map[mailbox.Scope][]mailbox.Folder) (items, bytes int64, err error) {
+	for _, store := range stores {
+		if target, _ := r.opts.into(store); !r.srcCaps.HasStore(store) || !r.dstCaps.HasStore(target) {
+			continue
+		}
+		for _, f := range trees[store] {
+			if f.Path == "" || !r.included(f.Path) {
+				continue
+			}
+			if _, gap := r.route(store, f.Kind()); gap != nil {
+				continue
+			}
+			if r.srcCaps.ItemCounts {
+				items += f.ItemCount
+			}
+			if r.srcCaps.FolderSizes {
+				bytes += f.SizeBytes
+			}
+		}
+	}
+	counts, err := r.c.Store.Counts(ctx, r.job.ID)
+	if err != nil {
+		return 0, 0, err
+	}
+	return max(items-counts.Copied-counts.Skipped, 0), max(bytes-counts.CopiedBytes, 0), nil
+}
+
+// PlanTotals is what a pass of one mailbox has left to copy.
+type PlanTotals struct {
+	Items, Bytes int64
+}
+
+// Plan lists the source's folders as a pass would and returns what the
+// pass has left to copy, writing nothing to either side: a copy of many
+// mailboxes plans them all before the first item moves, so that its
+// progress total does not grow as mailboxes start.
+func (c *Copier) Plan(ctx context.Context, key JobKey, src mailbox.Source, dst mailbox.Target) (PlanTotals, error) {
+	opts := c.Options.withDefaults()
+	r := &mailboxRun{c: c, opts: opts, key: key, src: src, dst: dst, res: &MailboxResult{Key: key, SkipReasons: map[string]int64{}}}
+	// The job is the copy's: it is created here if new, as the copy
+	// would a moment later.
+	job, err := c.Store.Job(ctx, key)
+	if err != nil {
+		return PlanTotals{}, err
+	}
+	r.job = job
+	r.prepare()
+	stores, trees, err := r.listStores(ctx)
+	if err != nil {
+		return PlanTotals{}, err
+	}
+	items, bytes, err := r.remaining(ctx, stores, trees)
+	return PlanTotals{Items: items, Bytes: bytes}, err
+}
+
 
 // passStore copies one store, listed as srcFolders, into its store of the
 // target.
@@ -594,7 +678,6 @@ func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope, srcFold
 		tgt     mailbox.Folder
 	}
 	var plan []planned
-	var totalItems, totalBytes int64
 	if rootPath != "" {
 		// Another store's tree goes below a folder of its own: the source's
 		// well-known folders are not the target store's.
@@ -618,19 +701,6 @@ func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope, srcFold
 			continue
 		}
 		plan = append(plan, planned{src: f, tgtPath: tgtPath})
-		if r.srcCaps.ItemCounts {
-			totalItems += f.ItemCount
-		}
-		if r.srcCaps.FolderSizes {
-			totalBytes += f.SizeBytes
-		}
-	}
-	counts, err := r.c.Store.Counts(ctx, r.job.ID)
-	if err != nil {
-		return err
-	}
-	if r.c.Progress != nil && !r.opts.DryRun {
-		r.c.Progress.AddTotal(max(totalItems-counts.Copied-counts.Skipped, 0), max(totalBytes-counts.CopiedBytes, 0))
 	}
 
 	// A failure that concerns one folder (its creation refused, the folder
@@ -1248,7 +1318,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		kr.Bytes += size
 	})
 	if r.c.Progress != nil {
-		r.c.Progress.ItemDone(size)
+		r.c.Progress.ItemDone(r.key, size)
 	}
 	return nil
 }
@@ -1414,7 +1484,7 @@ func (r *mailboxRun) skip(ctx context.Context, sid string, it mailbox.Item, src 
 			SourceID: sid, Size: it.SizeBytes, Err: reason}, nil)
 	}
 	if r.c.Progress != nil && !r.opts.DryRun {
-		r.c.Progress.ItemSkipped(it.SizeBytes)
+		r.c.Progress.ItemSkipped(r.key, it.SizeBytes)
 	}
 	if over {
 		return fmt.Errorf("%w: %d skipped, over --max-skipped %d", errTooManySkipped, r.res.Skipped, r.opts.MaxSkipped)

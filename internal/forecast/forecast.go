@@ -1,0 +1,128 @@
+// Package forecast estimates how long copies take from what the services
+// publish as their limits: per mailbox, and for a wave of mailboxes copied
+// a number at a time.
+package forecast
+
+import (
+	"math"
+	"time"
+)
+
+// Ceiling is the fastest one mailbox can be copied: items and bytes per
+// second. A zero field is a limit the service does not publish.
+type Ceiling struct {
+	ItemsPerSecond float64
+	BytesPerSecond float64
+}
+
+// Published limits of Exchange Online through Microsoft Graph, per mailbox
+// (reference/graph.md): 10,000 requests per 10 minutes, and 150 MB of
+// uploads (POST, PATCH, PUT bodies) per 5 minutes. A small item costs one
+// request (measured: 1.01 requests per item through the fake), and its
+// bytes are its upload.
+const (
+	GraphRequestsPerWindow = 10_000
+	GraphRequestWindow     = 10 * time.Minute
+	GraphUploadPerWindow   = 150_000_000
+	GraphUploadWindow      = 5 * time.Minute
+)
+
+// ExchangeOnline is the ceiling of a copy into (or out of) an Exchange
+// Online mailbox.
+func ExchangeOnline() Ceiling {
+	return Ceiling{
+		ItemsPerSecond: GraphRequestsPerWindow / GraphRequestWindow.Seconds(),
+		BytesPerSecond: GraphUploadPerWindow / GraphUploadWindow.Seconds(),
+	}
+}
+
+// Known reports whether the ceiling bounds anything.
+func (c Ceiling) Known() bool { return c.ItemsPerSecond > 0 || c.BytesPerSecond > 0 }
+
+// Duration is how long items and bytes take at the ceiling: the slower of
+// the two limits decides. ok is false for a ceiling that bounds nothing.
+func (c Ceiling) Duration(items, bytes int64) (d time.Duration, ok bool) {
+	var s float64
+	if c.ItemsPerSecond > 0 && items > 0 {
+		s, ok = math.Max(s, float64(items)/c.ItemsPerSecond), true
+	}
+	if c.BytesPerSecond > 0 && bytes > 0 {
+		s, ok = math.Max(s, float64(bytes)/c.BytesPerSecond), true
+	}
+	if items <= 0 && bytes <= 0 {
+		return 0, c.Known()
+	}
+	return seconds(s), ok
+}
+
+// Mailbox is one mailbox of a wave: what it has to copy and its ceiling
+// (the slower of its source's and its target's).
+type Mailbox struct {
+	Items, Bytes int64
+	Ceiling      Ceiling
+}
+
+// Slower is the ceiling of a copy between two sides: each limit is the
+// lower of the two that publish one.
+func Slower(a, b Ceiling) Ceiling {
+	low := func(x, y float64) float64 {
+		switch {
+		case x <= 0:
+			return y
+		case y <= 0:
+			return x
+		}
+		return math.Min(x, y)
+	}
+	return Ceiling{ItemsPerSecond: low(a.ItemsPerSecond, b.ItemsPerSecond), BytesPerSecond: low(a.BytesPerSecond, b.BytesPerSecond)}
+}
+
+// WaveForecast is a wave's estimate.
+type WaveForecast struct {
+	// Each is each mailbox's own copy time at its ceiling, in the wave's
+	// order; Known[i] is false where the ceiling is not published.
+	Each  []time.Duration
+	Known []bool
+	// Total is the wave's time with Parallel mailboxes at once, taken in
+	// list order as the copy takes them; Complete is false when a mailbox
+	// had no known ceiling (Total then leaves it out).
+	Total    time.Duration
+	Parallel int
+	Complete bool
+}
+
+// Wave forecasts mailboxes copied parallel at a time in list order, each
+// slot taking the next mailbox when its last one ends, as `copy
+// --parallel` does. The per-mailbox ceilings are the services'; a client
+// or network slower than them makes the copy slower than forecast.
+func Wave(mbs []Mailbox, parallel int) WaveForecast {
+	parallel = max(parallel, 1)
+	f := WaveForecast{Each: make([]time.Duration, len(mbs)), Known: make([]bool, len(mbs)), Parallel: parallel, Complete: true}
+	slots := make([]time.Duration, min(parallel, max(len(mbs), 1)))
+	for i, m := range mbs {
+		d, ok := m.Ceiling.Duration(m.Items, m.Bytes)
+		f.Each[i], f.Known[i] = d, ok
+		if !ok {
+			f.Complete = false
+			continue
+		}
+		first := 0 // the slot free first
+		for s := range slots {
+			if slots[s] < slots[first] {
+				first = s
+			}
+		}
+		slots[first] += d
+	}
+	for _, s := range slots {
+		f.Total = max(f.Total, s)
+	}
+	return f
+}
+
+func seconds(s float64) time.Duration {
+	if s > math.MaxInt64/float64(time.Second) {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(math.Ceil(s * float64(time.Second)))
+}

@@ -1,0 +1,80 @@
+package forecast
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCeilingDuration(t *testing.T) {
+	eo := ExchangeOnline()
+	tests := []struct {
+		name         string
+		c            Ceiling
+		items, bytes int64
+		want         time.Duration
+		ok           bool
+	}{
+		// 10,000 requests per 10 minutes: 20,000 small items take 20 minutes.
+		{"requests decide", eo, 20_000, 20_000 * 7_000, 20 * time.Minute, true},
+		// 150 MB per 5 minutes: 1.5 GB in 10 items takes 50 minutes.
+		{"uploads decide", eo, 10, 1_500_000_000, 50 * time.Minute, true},
+		{"nothing to copy", eo, 0, 0, 0, true},
+		{"no published limit", Ceiling{}, 500, 1 << 20, 0, false},
+		{"items only", Ceiling{ItemsPerSecond: 10}, 100, 1 << 30, 10 * time.Second, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tc.c.Duration(tc.items, tc.bytes)
+			if ok != tc.ok || (ok && absDiff(got, tc.want) > time.Second) {
+				t.Errorf("Duration(%d, %d) = %v, %v; want %v, %v", tc.items, tc.bytes, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestWave(t *testing.T) {
+	eo := ExchangeOnline()
+	mb := func(items int64) Mailbox { return Mailbox{Items: items, Ceiling: eo} }
+	tests := []struct {
+		name     string
+		mbs      []Mailbox
+		parallel int
+		want     time.Duration
+		complete bool
+	}{
+		// Four mailboxes of 10 min each, two at a time: 20 minutes.
+		{"two slots", []Mailbox{mb(10_000), mb(10_000), mb(10_000), mb(10_000)}, 2, 20 * time.Minute, true},
+		// The big mailbox decides when it runs beside the small ones.
+		{"one big", []Mailbox{mb(60_000), mb(10_000), mb(10_000), mb(10_000)}, 4, 60 * time.Minute, true},
+		// In list order: the big one last, after a slot frees at 10 min.
+		{"big last", []Mailbox{mb(10_000), mb(10_000), mb(60_000)}, 2, 70 * time.Minute, true},
+		{"more slots than mailboxes", []Mailbox{mb(10_000)}, 16, 10 * time.Minute, true},
+		{"unknown ceiling", []Mailbox{mb(10_000), {Items: 5}}, 2, 10 * time.Minute, false},
+		{"empty", nil, 4, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := Wave(tc.mbs, tc.parallel)
+			if absDiff(f.Total, tc.want) > time.Second || f.Complete != tc.complete {
+				t.Errorf("Wave = %v complete %v; want %v complete %v", f.Total, f.Complete, tc.want, tc.complete)
+			}
+		})
+	}
+}
+
+func TestSlower(t *testing.T) {
+	got := Slower(ExchangeOnline(), Ceiling{ItemsPerSecond: 5})
+	if got.ItemsPerSecond != 5 || got.BytesPerSecond != ExchangeOnline().BytesPerSecond {
+		t.Errorf("Slower = %+v", got)
+	}
+	if got := Slower(Ceiling{}, Ceiling{}); got.Known() {
+		t.Errorf("two unknown ceilings make a known one: %+v", got)
+	}
+}
+
+func absDiff(a, b time.Duration) time.Duration {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
