@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/lab"
 )
 
@@ -148,8 +149,10 @@ func TestHelpDocumentsEnvironmentAndDiscovery(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), "the first found of: "+config.Order()+" (") {
+		t.Errorf("--help does not give the discovery order %q:\n%s", config.Order(), out)
+	}
 	for _, want := range []string{"EXMIGRATE_CONFIG", "EXMIGRATE_LOG_LEVEL", "EXMIGRATE_LOG_FORMAT", "a flag on the command line\nwins",
-		"--config, $EXMIGRATE_CONFIG, ./exmigrate.yaml, ./config.yaml, then exmigrate/config.yaml in the user config folder",
 		"($EXMIGRATE_LOG_LEVEL)", "($EXMIGRATE_LOG_FORMAT)", "Exit codes: 0 ok, 1 failed, 2 usage or configuration error"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("--help lacks %q:\n%s", want, out)

@@ -133,7 +133,9 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 organisations: Exchange Server on-premises through EWS (pinned URL, NTLM), and
 Exchange Online through Microsoft Graph.
 
-Configuration file, the first found of: ` + config.Order() + `.
+Configuration file, the first found of: --config, $EXMIGRATE_CONFIG,
+./exmigrate.yaml, ./config.yaml, then exmigrate/config.yaml in the user
+config folder (--log-level debug says which).
 
 Environment: EXMIGRATE_CONFIG, EXMIGRATE_LOG_LEVEL and EXMIGRATE_LOG_FORMAT
 stand for --config, --log-level and --log-format; a flag on the command line
