@@ -42,6 +42,19 @@ func TestInstallFromCheckoutAndVersion(t *testing.T) {
 		return string(out)
 	}
 
+	// The README says to run exactly what this test runs.
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, install, _ := strings.Cut(string(readme), "\n## Install\n")
+	install, _, _ = strings.Cut(install, "\n## ")
+	for _, step := range []string{"\ngo install ./cmd/exmigrate ", "\ngo build -o exmigrate ./cmd/exmigrate ", "\ngo install github.com/exmigrate/exmigrate/cmd/exmigrate@latest\n"} {
+		if !strings.Contains(install, step) {
+			t.Errorf("the README's Install section lacks the step %q", strings.TrimSpace(step))
+		}
+	}
+
 	t.Run("go install from the clone", func(t *testing.T) {
 		bin := t.TempDir()
 		// Go's default stamps the commit; a machine may have turned that
