@@ -270,6 +270,10 @@ type reconRow struct {
 	Anchor, Address, Status, StatusKey string
 	Source, Target, Skipped, Gap       int64
 	LastPass                           string
+	// ToCopy, OnTarget and Remaining are the mailbox's Plan, for the
+	// copies not finished: their source and target are not counted yet.
+	ToCopy, OnTarget, Remaining int64
+	Planned                     bool
 }
 
 type categoryView struct {
@@ -481,7 +485,7 @@ func buildView(md *model, opts Options) *htmlView {
 func copiedSub(cp *CopyProgress) string {
 	sub := fmt.Sprintf("%s of %s items to copy on the target", formatInt(cp.ItemsOnTarget), formatInt(cp.ItemsToCopy))
 	if cp.Planned > 0 {
-		sub += fmt.Sprintf(" (%s not reconciled yet: planned)", plural(cp.Planned, "mailbox", "mailboxes"))
+		sub += fmt.Sprintf(" (planned for %s)", plural(cp.Planned, "mailbox", "mailboxes"))
 	}
 	return sub
 }
@@ -523,11 +527,13 @@ func buildCopyView(md *model, cp *CopyProgress, topN int) *copyView {
 		return cmp.Or(cmp.Compare(abs(Gap(md.mailboxes[y].m.Copy)), abs(Gap(md.mailboxes[x].m.Copy))), cmp.Compare(x, y))
 	}
 	slices.SortStableFunc(unrec, byGap)
-	slices.SortStableFunc(unfin, byGap)
+	remaining := func(i int) int64 { p := md.mailboxes[i].plan; return p.ToCopy - p.OnTarget }
+	slices.SortStableFunc(unfin, func(x, y int) int { return cmp.Or(cmp.Compare(remaining(y), remaining(x)), cmp.Compare(x, y)) })
 	row := func(i int) reconRow {
 		m, st := md.mailboxes[i].m, md.mailboxes[i].state
 		return reconRow{Anchor: mbAnchor(i), Address: m.Address, Status: st.Label(), StatusKey: stateClass(st),
-			Source: m.Copy.SourceItems, Target: m.Copy.TargetItems, Skipped: m.Copy.ItemsSkipped, Gap: Gap(m.Copy), LastPass: formatTime(m.Copy.LastPass)}
+			Source: m.Copy.SourceItems, Target: m.Copy.TargetItems, Skipped: m.Copy.ItemsSkipped, Gap: Gap(m.Copy), LastPass: formatTime(m.Copy.LastPass),
+			ToCopy: md.mailboxes[i].plan.ToCopy, OnTarget: md.mailboxes[i].plan.OnTarget, Remaining: remaining(i), Planned: !md.mailboxes[i].plan.Counted}
 	}
 	cv.UnreconTotal, cv.UnfinishedTot = len(unrec), len(unfin)
 	for _, i := range unrec[:min(len(unrec), topN)] {

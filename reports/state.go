@@ -119,10 +119,16 @@ func stateClass(s State) string {
 	switch s {
 	case StateDone:
 		return "c-ready"
-	case StatePartial, StateRunning:
+	case StatePartial:
 		return "c-progress"
-	case StateFailed, StateCopiedBlocked:
+	case StateRunning:
+		return "c-running"
+	case StateFailed:
 		return "c-block"
+	case StateCopiedBlocked:
+		return "c-copied-blocked"
+	case StateCopiedUnassessed:
+		return "c-unassessed"
 	case StateInCloud:
 		return "c-cloud"
 	}
