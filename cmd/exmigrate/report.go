@@ -212,10 +212,17 @@ type skippedLister interface {
 	SkippedItems(ctx context.Context, jobID int64, fn func(engine.ItemRecord) error) error
 }
 
+// recordedStore is what addRecorded reads of the state.
+type recordedStore interface {
+	Jobs(ctx context.Context) ([]engine.JobRecord, error)
+	Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error)
+	Folders(ctx context.Context, jobID int64) ([]engine.FolderRecord, error)
+}
+
 // addRecorded adds to each job's summary what the state recorded beyond
 // the engine's summary: the items pending (in flight), which a report of a
 // first pass under way plans with, and the skipped items, named.
-func addRecorded(ctx context.Context, store *state.SQLite, summaries map[string]*reports.CopySummary) error {
+func addRecorded(ctx context.Context, store recordedStore, summaries map[string]*reports.CopySummary) error {
 	jobs, err := store.Jobs(ctx)
 	if err != nil {
 		return err

@@ -164,3 +164,68 @@ func slicesIndexOf(s []string, v string) int {
 	}
 	return -1
 }
+
+// skippedStore is a state file whose store can list skipped items, as
+// skippedLister asks.
+type skippedStore struct {
+	*state.SQLite
+	items []engine.ItemRecord
+}
+
+func (s skippedStore) SkippedItems(_ context.Context, jobID int64, fn func(engine.ItemRecord) error) error {
+	for _, it := range s.items {
+		if it.JobID == jobID {
+			if err := fn(it); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// TestSkippedItemsNamed: with a store that lists skipped items, each job's
+// summary names them with their folder path, and skipped.csv lists them.
+func TestSkippedItemsNamed(t *testing.T) {
+	ctx := context.Background()
+	st, err := state.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	job, err := st.Job(ctx, engine.JobKey{SourceAddress: "Ann@contoso.com", SourceLocation: "onprem", TargetAddress: "ann@contoso.com", TargetLocation: "cloud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutFolder(ctx, engine.FolderRecord{JobID: job.ID, SourceFolderID: "f1", SourcePath: "Inbox/Big", TargetFolderID: "t1", TargetPath: "Inbox/Big", Updated: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	skipped := engine.ItemRecord{JobID: job.ID, SourceID: "s1", SourceItemID: "x", SourceFolderID: "f1", SizeBytes: 160 << 20,
+		Outcome: engine.ItemSkipped, Reason: "over 150 MB", Kind: "mail", Subject: "=video", Updated: time.Now()}
+	if err := st.PutItem(ctx, skipped); err != nil {
+		t.Fatal(err)
+	}
+	summaries := map[string]*reports.CopySummary{"ann@contoso.com": {Status: "partial", ItemsSkipped: 1}}
+	if err := addRecorded(ctx, skippedStore{st, []engine.ItemRecord{skipped}}, summaries); err != nil {
+		t.Fatal(err)
+	}
+	got := summaries["ann@contoso.com"].Skipped
+	want := []reports.SkippedItem{{Folder: "Inbox/Big", Subject: "=video", Kind: "mail", SizeBytes: 160 << 20, Reason: "over 150 MB"}}
+	if len(got) != 1 || got[0] != want[0] {
+		t.Fatalf("skipped items %+v, want %+v", got, want)
+	}
+	a := &reports.Assessment{SchemaVersion: 1, Mailboxes: []reports.MailboxAssessment{{Address: "ann@contoso.com", Location: "onprem", Copy: summaries["ann@contoso.com"]}}}
+	var b bytes.Buffer
+	if err := reports.Render(&b, reports.FormatCSV, a, reports.Options{CSVTable: reports.CSVSkipped, CSV: reports.CSVFormat{NoBOM: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "mailbox,folder,subject,kind,size_bytes,size_mb,reason\r\nann@contoso.com,Inbox/Big,'=video,mail,167772160,160.00,over 150 MB\r\n"; b.String() != want {
+		t.Errorf("skipped.csv:\n%s\nwant\n%s", b.String(), want)
+	}
+
+	// The state file as it is lists no skipped items yet: the summary
+	// keeps none rather than failing.
+	summaries["ann@contoso.com"].Skipped = nil
+	if err := addRecorded(ctx, st, summaries); err != nil || summaries["ann@contoso.com"].Skipped != nil {
+		t.Errorf("without the query: %v, %+v", err, summaries["ann@contoso.com"].Skipped)
+	}
+}
