@@ -2,6 +2,7 @@ package ews
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -112,6 +113,10 @@ func readRooms(ctx context.Context, c *Client) (map[string]string, error) {
 	rooms := map[string]string{}
 	for _, l := range lists {
 		rs, err := c.Rooms(ctx, l)
+		var re *ResponseError
+		if errors.As(err, &re) && re.Code == "ErrorNameResolutionNoResults" {
+			continue // the list went away since GetRoomLists: the others still count
+		}
 		if err != nil {
 			return nil, err
 		}

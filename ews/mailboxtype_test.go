@@ -70,6 +70,20 @@ func TestMailboxTypeRoomListsUnreadable(t *testing.T) {
 	}
 }
 
+// TestRoomListGone: a room list that no longer resolves when its rooms
+// are asked for is passed over; the rooms of the others still count.
+func TestRoomListGone(t *testing.T) {
+	e := newEnv(t)
+	e.srv.AddMailbox("room.oslo@contoso.com")
+	e.srv.AddRoomList("gone@contoso.com", "Gone")
+	e.srv.AddRoomList("rooms@contoso.com", "Rooms", "room.oslo@contoso.com")
+	e.srv.Inject(ewstest.Fault{Op: "GetRooms", Kind: ewstest.FaultCode, Code: "ErrorNameResolutionNoResults"})
+	got, why, err := e.c.Mailbox("room.oslo@contoso.com").MailboxType(context.Background())
+	if err != nil || got != mailbox.TypeRoom {
+		t.Errorf("MailboxType = %q, %q, %v; want room", got, why, err)
+	}
+}
+
 // TestGetRoomsUnknownList: GetRooms of an address that is no room list is
 // an error, as in Exchange.
 func TestGetRoomsUnknownList(t *testing.T) {

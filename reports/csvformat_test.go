@@ -130,3 +130,16 @@ func slicesIndex(s []string, v string) int {
 	}
 	return -1
 }
+
+// FuzzParseCSVSeparator: a separator is one of the four, or an error.
+func FuzzParseCSVSeparator(f *testing.F) {
+	for _, s := range []string{",", ";", "tab", `\t`, "|", "pipe", "", "x", "Semicolon"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseCSVSeparator(s)
+		if err == nil && r != ',' && r != ';' && r != '\t' && r != '|' {
+			t.Fatalf("%q: separator %q", s, r)
+		}
+	})
+}
