@@ -6,6 +6,7 @@ import (
 	"html"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/exmigrate/exmigrate/internal/humanize"
@@ -73,6 +74,21 @@ func TestHeadlinesAgreeWithTables(t *testing.T) {
 			}
 			if sub := kpis["Copied"][1]; !regexp.MustCompile(`^` + regexp.QuoteMeta(formatInt(onTarget)+" of "+formatInt(toCopy)+" items to copy on the target")).MatchString(sub) {
 				t.Errorf("Copied: %q, the tables say %s of %s", sub, formatInt(onTarget), formatInt(toCopy))
+			}
+			// The Markdown summary says the same.
+			var md bytes.Buffer
+			if err := Render(&md, FormatMarkdown, a, goldenOptions()); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range []string{
+				"| Mailboxes | " + want["Mailboxes"] + " (" + formatInt(toMove) + " to move, " + formatInt(inCloud) + " already in Exchange Online) |",
+				"| Ready to move | " + want["Ready to move"] + " |",
+				"| — Blocked | " + formatInt(blocked) + " (",
+				"| Copied | " + want["Copied"] + ": " + formatInt(onTarget) + " of " + formatInt(toCopy) + " items to copy on the target",
+			} {
+				if !strings.Contains(md.String(), line) {
+					t.Errorf("report.md lacks %q", line)
+				}
 			}
 			var sum int64
 			for k, n := range states {

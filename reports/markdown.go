@@ -111,9 +111,11 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 	}
 	m.printf(".\n\n## Summary\n\n")
 	m.table([]string{"Measure", "Value"}, func(row func(...string)) {
-		row("Mailboxes", formatInt(int64(s.Mailboxes)))
-		for _, c := range s.Readiness {
-			row("— "+mdText(c.Label), fmt.Sprintf("%s (%s)", formatInt(c.N), formatPercent(percent(c.N, int64(s.Mailboxes)))))
+		row("Mailboxes", fmt.Sprintf("%s (%s to move, %s already in Exchange Online)", formatInt(int64(s.Mailboxes)), formatInt(int64(s.ToMove)), formatInt(int64(s.InCloud))))
+		// Readiness counts the mailboxes to move, as the HTML headlines do.
+		row("Ready to move", formatPercent(percent(int64(s.ReadyToMove), int64(s.ToMove))))
+		for _, c := range s.ReadinessToMove {
+			row("— "+mdText(c.Label), fmt.Sprintf("%s (%s)", formatInt(c.N), formatPercent(percent(c.N, int64(s.ToMove)))))
 		}
 		if len(s.ByType) > 0 {
 			var types []string
