@@ -20,10 +20,10 @@ type FolderCounts struct {
 	CopiedBytes              int64
 }
 
-// SkippedItems returns up to limit skipped items of a job, the latest
+// RecentSkipped returns up to limit skipped items of a job, the latest
 // first, with their reasons: what a drill-down shows. The count of all
 // of them is in Counts.
-func (s *SQLite) SkippedItems(ctx context.Context, jobID int64, limit int) ([]engine.ItemRecord, error) {
+func (s *SQLite) RecentSkipped(ctx context.Context, jobID int64, limit int) ([]engine.ItemRecord, error) {
 	op := fmt.Sprintf("list skipped items of job %d", jobID)
 	if err := s.errClosed(op); err != nil {
 		return nil, err
@@ -33,6 +33,17 @@ func (s *SQLite) SkippedItems(ctx context.Context, jobID int64, limit int) ([]en
 	}
 	return queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
 		WHERE job_id = ? AND outcome = 'skipped' ORDER BY updated DESC, source_id LIMIT ?`, jobID, limit)
+}
+
+// SkippedItems calls fn for each skipped item of a job, in source id
+// order, reading in pages so that no cursor stays open while fn runs (the
+// report's skipped.csv; fn stops it with an error).
+func (s *SQLite) SkippedItems(ctx context.Context, jobID int64, fn func(engine.ItemRecord) error) error {
+	op := fmt.Sprintf("list skipped items of job %d", jobID)
+	if err := s.errClosed(op); err != nil {
+		return err
+	}
+	return s.itemPages(ctx, op, `job_id = ? AND outcome = 'skipped'`, fn, jobID)
 }
 
 // PruneRule says which jobs Prune removes.

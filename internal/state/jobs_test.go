@@ -95,7 +95,7 @@ func TestLeasesFolderCountsSkipped(t *testing.T) {
 		limit int
 		want  []string
 	}{{0, nil}, {1, []string{"5"}}, {10, []string{"5", "3"}}} {
-		items, err := ro.SkippedItems(ctx, a, tt.limit)
+		items, err := ro.RecentSkipped(ctx, a, tt.limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,8 +107,13 @@ func TestLeasesFolderCountsSkipped(t *testing.T) {
 			}
 		}
 		if !slices.Equal(got, tt.want) {
-			t.Errorf("SkippedItems(limit %d) = %v, want %v (latest first)", tt.limit, got, tt.want)
+			t.Errorf("RecentSkipped(limit %d) = %v, want %v (latest first)", tt.limit, got, tt.want)
 		}
+	}
+	var all []string
+	err = ro.SkippedItems(ctx, a, func(it engine.ItemRecord) error { all = append(all, it.SourceID+"="+it.Reason); return nil })
+	if err != nil || !slices.Equal(all, []string{"3=too large", "5=corrupt"}) {
+		t.Errorf("SkippedItems = %v, %v; want both of the job's, by source id", all, err)
 	}
 	// A read-only store refuses to prune for real, but lists.
 	if _, err := ro.Prune(ctx, PruneRule{Completed: true, Before: time.Now()}); err == nil {

@@ -306,7 +306,7 @@ func LoadDetail(ctx context.Context, store *state.SQLite, id int64, now time.Tim
 		return nil, err
 	}
 	d.SkipReasons = counts.SkipReasons
-	skipped, err := store.SkippedItems(ctx, id, MaxSkippedItems)
+	skipped, err := store.RecentSkipped(ctx, id, MaxSkippedItems)
 	if err != nil {
 		return nil, err
 	}
