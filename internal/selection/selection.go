@@ -207,10 +207,14 @@ func Batches(cands []Candidate) []string {
 	return out
 }
 
+// addresses lists the distinct addresses of cands (a state file has one
+// job per direction of a mailbox), in list order.
 func addresses(cands []Candidate) []string {
-	out := make([]string, len(cands))
-	for i, x := range cands {
-		out[i] = x.Address
+	var out []string
+	for _, x := range cands {
+		if !slices.ContainsFunc(out, func(a string) bool { return strings.EqualFold(a, x.Address) }) {
+			out = append(out, x.Address)
+		}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package selection
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -131,10 +132,18 @@ func TestSelectBatchWithoutColumn(t *testing.T) {
 	}
 }
 
+func TestMailboxErrorNamesEachOnce(t *testing.T) {
+	cands := []Candidate{{Address: "ann@contoso.com"}, {Address: "Ann@contoso.com"}, {Address: "bob@contoso.com"}}
+	_, err := Criteria{Mailboxes: []string{"zed@contoso.com"}}.Select(cands, "the state file", nil)
+	if err == nil || !strings.Contains(err.Error(), "which lists ann@contoso.com, bob@contoso.com;") {
+		t.Errorf("error = %v, want each mailbox once", err)
+	}
+}
+
 func TestSampleIsBounded(t *testing.T) {
 	var cands []Candidate
 	for i := range 1000 {
-		cands = append(cands, Candidate{Address: strings.Repeat("x", i%7+1) + "@contoso.com"})
+		cands = append(cands, Candidate{Address: fmt.Sprintf("user%d@contoso.com", i)})
 	}
 	_, err := Criteria{Mailboxes: []string{"nobody@contoso.com"}}.Select(cands, "big.csv", nil)
 	if err == nil || !strings.Contains(err.Error(), "and 995 more") || len(err.Error()) > 300 {
