@@ -637,7 +637,6 @@ func (c *Copier) Plan(ctx context.Context, key JobKey, src mailbox.Source, dst m
 	return PlanTotals{Items: items, Bytes: bytes}, err
 }
 
-
 // passStore copies one store, listed as srcFolders, into its store of the
 // target.
 func (r *mailboxRun) passStore(ctx context.Context, store mailbox.Scope, srcFolders []mailbox.Folder) error {

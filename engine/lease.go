@@ -150,3 +150,27 @@ func holderGone(h Owner) bool {
 	}
 	return !processAlive(h.PID)
 }
+
+// Fail records a mailbox whose pass could not begin (its plan failed with
+// err, after the retries a pass would make) as failed, under the job's
+// lease, and returns its result: the state then says what a pass would
+// have said, without the pass asking the source the same thing again.
+func (c *Copier) Fail(ctx context.Context, key JobKey, cause error) *MailboxResult {
+	res := &MailboxResult{Key: key, Started: time.Now(), SkipReasons: map[string]int64{}, Err: cause}
+	job, err := c.Store.Job(ctx, key)
+	if err != nil {
+		return res
+	}
+	release, err := c.hold(ctx, job.ID, func(error) {})
+	if err != nil {
+		res.Err = err // another process holds the job: that is what to report
+		return res
+	}
+	defer release()
+	job.Status, job.LastError, job.LastStart, job.LastEnd = JobFailed, cause.Error(), res.Started, time.Now()
+	if err := c.Store.PutJob(context.WithoutCancel(ctx), job); err != nil && c.Log != nil {
+		c.Log.Error("the failed mailbox could not be recorded in the state", "mailbox", key.SourceAddress, "err", err)
+	}
+	res.Duration = time.Since(res.Started)
+	return res
+}

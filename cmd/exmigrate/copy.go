@@ -245,9 +245,9 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	log := opts.g.logger
 	var progress *copyProgress
 	if !opts.DryRun {
-		progress = newCopyProgress(opts.g.io.Err, log, 5*time.Second)
+		progress = newCopyProgress(opts.g.io.Err, log, 5*time.Second, entryLabels(entries), wayCeiling(cfg, way))
 		defer progress.Finish()
-		if progress.bar != nil && opts.g.newLogger != nil {
+		if progress.isTerm && opts.g.newLogger != nil {
 			// Log lines go through the bar, which clears itself first.
 			log = opts.g.newLogger(progress)
 		}
@@ -299,11 +299,18 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	for i := range idx {
 		idx[i] = i
 	}
+	planErrs := make([]error, len(entries))
+	if progress != nil {
+		planErrs = planWave(ctx, copier, d, way, entries, parallel, progress, log)
+	}
 	dispatch.ForEach(ctx, idx, parallel, func(ctx context.Context, i int) {
 		e := entries[i]
 		fail := func(err error) {
 			results[i] = &engine.MailboxResult{Key: engine.JobKey{SourceAddress: e.Address, TargetAddress: e.Target}, Err: err}
 			log.Error("mailbox failed", "mailbox", e.Address, "err", err)
+			if progress != nil {
+				progress.Finished(i, err)
+			}
 		}
 		route, err := d.LocateFor(ctx, e, way)
 		if err != nil {
@@ -320,8 +327,19 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		} else {
 			log.Info("mailbox started", "mailbox", e.Address, "target", e.Target, "from", key.SourceLocation, "to", key.TargetLocation, "dry_run", opts.DryRun)
 		}
-		res := copier.Copy(ctx, key, src, dst)
+		if progress != nil {
+			progress.Started(i, key)
+		}
+		var res *engine.MailboxResult
+		if planErrs[i] != nil {
+			res = copier.Fail(ctx, key, planErrs[i])
+		} else {
+			res = copier.Copy(ctx, key, src, dst)
+		}
 		results[i] = res
+		if progress != nil {
+			defer func() { progress.Finished(i, res.Err) }()
+		}
 		if res.Err == nil && opts.Rules && !opts.DryRun {
 			_, res.Err = copyRules(ctx, copier, key, src, dst, log)
 		}
