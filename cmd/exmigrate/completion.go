@@ -59,6 +59,8 @@ func completions() map[string]flagCompletion {
 		"mail-from":                 {none: true},
 		"teams-workflow-env":        {none: true},
 		"batch":                     {none: true},
+		"csv-separator":             {values: []string{"comma", "semicolon", "tab", "pipe"}},
+		"csv-locale":                {none: true}, // any locale name, or auto
 		"listen":                    {none: true},
 		"older-than":                {none: true},
 	}

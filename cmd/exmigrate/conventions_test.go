@@ -309,6 +309,8 @@ func TestFlagValueCompletion(t *testing.T) {
 		{[]string{"serve", "--listen", ""}, nil, noFile},
 		{[]string{"state", "prune", "--older-than", ""}, nil, noFile},
 		{[]string{"copy", "--batch", ""}, nil, noFile},
+		{[]string{"report", "--csv-separator", ""}, []string{"comma", "semicolon", "tab", "pipe"}, noFile},
+		{[]string{"report", "--csv-locale", ""}, nil, noFile},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
