@@ -88,6 +88,10 @@ func registerCompletions(root *cobra.Command, g *globalOptions) {
 				if !ok {
 					fc, ok = all[f.Name]
 				}
+				if !ok && isNumberFlag(f) {
+					// A number: nothing to offer, and never a file name.
+					fc, ok = flagCompletion{none: true}, true
+				}
 				if !ok {
 					return
 				}
@@ -106,6 +110,15 @@ func registerCompletions(root *cobra.Command, g *globalOptions) {
 		}
 	}
 	walk(root)
+}
+
+// isNumberFlag: the numeric flags of flagrange.go and pflag's own.
+func isNumberFlag(f *pflag.Flag) bool {
+	switch f.Value.Type() {
+	case "int", "int64", "uint", "uint64", "float64", "duration":
+		return true
+	}
+	return false
 }
 
 // completeEndpoints offers the endpoint names of the config file the

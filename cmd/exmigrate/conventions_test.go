@@ -322,6 +322,23 @@ func TestFlagValueCompletion(t *testing.T) {
 	}
 }
 
+// Every flag that takes a value says how it completes, so that the shell
+// never offers file names for a value that is not a file.
+func TestEveryFlagCompletes(t *testing.T) {
+	walkCommands(newRootCommand(&globalOptions{}), func(c *cobra.Command) {
+		check := func(f *pflag.Flag) {
+			if f.NoOptDefVal != "" || f.Value.Type() == "bool" || f.Name == "help" || f.Name == "version" {
+				return // takes no value
+			}
+			if _, ok := c.GetFlagCompletionFunc(f.Name); !ok {
+				t.Errorf("%s --%s has no completion: add it to completions() in completion.go (values, file extensions, a folder, or none)", c.CommandPath(), f.Name)
+			}
+		}
+		c.LocalNonPersistentFlags().VisitAll(check)
+		c.PersistentFlags().VisitAll(check)
+	})
+}
+
 // --from and --to complete the endpoint names of the config file.
 func TestEndpointCompletion(t *testing.T) {
 	l, _ := startSmallLab(t, lab.Options{})
