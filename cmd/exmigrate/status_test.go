@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -213,15 +215,14 @@ func TestHelperStateWriter(t *testing.T) {
 	}
 }
 
-// TestStatusBesideAWriter runs status, in this process and as another,
-// while a second process holds a job's lease and writes to the state: it
-// reads without waiting or failing, names that process as the owner, and
-// sees the count grow.
-func TestStatusBesideAWriter(t *testing.T) {
-	statePath, list := statusFixture(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	writer := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperStateWriter$")
+// startStateWriter runs TestHelperStateWriter as another process on the
+// state file and returns it once it holds dan's lease and writes; the
+// test's end stops it.
+func startStateWriter(t *testing.T, ctx context.Context, statePath string) *exec.Cmd {
+	t.Helper()
+	// Stopped by closing its stdin in the cleanup, which runs after the
+	// test's deferred cancel: a cancel would kill it instead.
+	writer := exec.CommandContext(context.WithoutCancel(ctx), os.Args[0], "-test.run=^TestHelperStateWriter$")
 	writer.Env = append(os.Environ(), "EXMIGRATE_TEST_STATE_WRITER="+statePath)
 	stdin, err := writer.StdinPipe()
 	if err != nil {
@@ -235,12 +236,12 @@ func TestStatusBesideAWriter(t *testing.T) {
 	if err := writer.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		stdin.Close()
 		if err := writer.Wait(); err != nil {
 			t.Errorf("the writer process: %v", err)
 		}
-	}()
+	})
 	sc := bufio.NewScanner(stdout)
 	if !sc.Scan() || sc.Text() != "writing" {
 		t.Fatalf("the writer did not start: %q", sc.Text())
@@ -249,6 +250,18 @@ func TestStatusBesideAWriter(t *testing.T) {
 		for sc.Scan() {
 		}
 	}()
+	return writer
+}
+
+// TestStatusBesideAWriter runs status, in this process and as another,
+// while a second process holds a job's lease and writes to the state: it
+// reads without waiting or failing, names that process as the owner, and
+// sees the count grow.
+func TestStatusBesideAWriter(t *testing.T) {
+	statePath, list := statusFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	writer := startStateWriter(t, ctx, statePath)
 	var last int64
 	for i := range 5 {
 		w := statusJSON(t, "--state", statePath, "--mailboxes", list, "--only", "running")
@@ -281,3 +294,69 @@ func TestStatusBesideAWriter(t *testing.T) {
 		t.Fatalf("prune beside a copy: exit %d\n%s%s", code, pout, perr)
 	}
 }
+
+// TestServeBesideAWriter runs serve as its own process while another
+// process copies (holds a lease and writes): the page's JSON names the
+// writer as the owner and its count grows between two reads, so the page
+// follows a copy in another process.
+func TestServeBesideAWriter(t *testing.T) {
+	statePath, _ := statusFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	writer := startStateWriter(t, ctx, statePath)
+	serve := command(context.WithoutCancel(ctx), "serve", "--state", statePath, "--listen", "127.0.0.1:0", "--refresh", "1s")
+	stdout, err := serve.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve.Stderr = os.Stderr
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = serve.Process.Signal(syscall.SIGINT)
+		if err := serve.Wait(); err != nil {
+			t.Errorf("serve after SIGINT: %v (want a clean exit)", err)
+		}
+	}()
+	sc := bufio.NewScanner(stdout)
+	if !sc.Scan() {
+		t.Fatal("serve printed nothing")
+	}
+	line := sc.Text()
+	i := strings.Index(line, "http://")
+	if i < 0 {
+		t.Fatalf("serve said %q", line)
+	}
+	base := strings.TrimSuffix(strings.Fields(line[i:])[0], "/")
+	read := func() wavestatus.Job {
+		t.Helper()
+		resp, err := http.Get(base + "/api/wave?mailbox=dan@contoso.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var w wavestatus.Wave
+		if err := json.NewDecoder(resp.Body).Decode(&w); err != nil || len(w.Jobs) != 1 {
+			t.Fatalf("GET /api/wave: %d %v %+v", resp.StatusCode, err, w)
+		}
+		return w.Jobs[0]
+	}
+	first := read()
+	if first.State != "running" || first.Owner == nil || first.Owner.PID != writer.Process.Pid {
+		t.Fatalf("dan on the page: %+v; want running, owned by pid %d", first, writer.Process.Pid)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		time.Sleep(1100 * time.Millisecond) // past the page's one read per second
+		if n := read().ItemsCopied; n > first.ItemsCopied {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the page still shows %d copied items, as %s ago", n, 20*time.Second)
+		}
+	}
+}
+
+// The report's skipped.csv lists the state's skipped items through
+// skippedLister: the state file must keep answering it.
+var _ skippedLister = (*state.SQLite)(nil)

@@ -35,6 +35,17 @@ func (s *SQLite) RecentSkipped(ctx context.Context, jobID int64, limit int) ([]e
 		WHERE job_id = ? AND outcome = 'skipped' ORDER BY updated DESC, source_id LIMIT ?`, jobID, limit)
 }
 
+// SkippedItems calls fn for each skipped item of a job, in source id
+// order, reading in pages so that no cursor stays open while fn runs (the
+// report's skipped.csv; fn stops it with an error).
+func (s *SQLite) SkippedItems(ctx context.Context, jobID int64, fn func(engine.ItemRecord) error) error {
+	op := fmt.Sprintf("list skipped items of job %d", jobID)
+	if err := s.errClosed(op); err != nil {
+		return err
+	}
+	return s.itemPages(ctx, op, `job_id = ? AND outcome = 'skipped'`, fn, jobID)
+}
+
 // PruneRule says which jobs Prune removes.
 type PruneRule struct {
 	// Completed selects jobs whose last pass ended with nothing skipped.

@@ -110,6 +110,11 @@ func TestLeasesFolderCountsSkipped(t *testing.T) {
 			t.Errorf("RecentSkipped(limit %d) = %v, want %v (latest first)", tt.limit, got, tt.want)
 		}
 	}
+	var all []string
+	err = ro.SkippedItems(ctx, a, func(it engine.ItemRecord) error { all = append(all, it.SourceID+"="+it.Reason); return nil })
+	if err != nil || !slices.Equal(all, []string{"3=too large", "5=corrupt"}) {
+		t.Errorf("SkippedItems = %v, %v; want both of the job's, by source id", all, err)
+	}
 	// A read-only store refuses to prune for real, but lists.
 	if _, err := ro.Prune(ctx, PruneRule{Completed: true, Before: time.Now()}); err == nil {
 		t.Error("a read-only store pruned")
