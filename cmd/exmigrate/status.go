@@ -41,7 +41,7 @@ started and never ended), failed, partial (ended with skipped items),
 completed. --only failed also selects interrupted.`,
 		Example: `  exmigrate status --config contoso.yaml
   exmigrate status --state contoso-state.db --only failed,partial
-  exmigrate status --state contoso-state.db --mailboxes wave1.csv --batch "Wave 1" -o csv > wave1.csv
+  exmigrate status --state contoso-state.db --mailboxes wave1.csv --batch "Wave 1" -o csv
   exmigrate state prune --state contoso-state.db --completed --older-than 30d`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,7 +61,9 @@ completed. --only failed also selects interrupted.`,
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return []cobra.Completion{"table", "json", "csv"}, cobra.ShellCompDirectiveNoFileComp
 	})
-	addSelectFlags(cmd, &opts.Select, "the state (or of --mailboxes)")
+	addSelectFlags(cmd, &opts.Select, "--mailboxes")
+	// Without a list, status selects among the jobs of the state.
+	f.Lookup("mailbox").Usage = "show only this source mailbox: of --mailboxes when given, else of the state (repeatable)"
 	return cmd
 }
 
