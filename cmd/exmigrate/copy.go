@@ -245,7 +245,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	log := opts.g.logger
 	var progress *copyProgress
 	if !opts.DryRun {
-		progress = newCopyProgress(opts.g.io.Err, log, 5*time.Second, entryLabels(entries), wayCeiling(cfg, way))
+		progress = newCopyProgress(opts.g.io.Err, log, 5*time.Second, entryLabels(entries), cmp.Or(opts.Parallel, cfg.Concurrency.Mailboxes, 1), wayCeiling(cfg, way))
 		defer progress.Finish()
 		if progress.isTerm && opts.g.newLogger != nil {
 			// Log lines go through the bar, which clears itself first.

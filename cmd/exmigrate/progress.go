@@ -56,12 +56,13 @@ const rateWindow = 30 * time.Second
 // above the block, which is drawn again below them. Elsewhere it logs a
 // line with the same figures every few seconds.
 type copyProgress struct {
-	log     *slog.Logger
-	out     io.Writer
-	isTerm  bool
-	width   func() (cols, rows int)
-	now     func() time.Time
-	ceiling forecast.Ceiling // per mailbox; zero when no limit is published
+	log      *slog.Logger
+	out      io.Writer
+	isTerm   bool
+	width    func() (cols, rows int)
+	now      func() time.Time
+	ceiling  forecast.Ceiling // per mailbox; zero when no limit is published
+	parallel int              // mailboxes copied at once
 
 	mu       sync.Mutex
 	boxes    []*mailboxProgress
@@ -85,10 +86,20 @@ func isTerminal(w io.Writer) bool {
 }
 
 // newCopyProgress starts the progress of a run over the mailboxes labelled
-// labels (in the list's order); every is the pace of the log line when w is
-// not a terminal.
-func newCopyProgress(w io.Writer, log *slog.Logger, every time.Duration, labels []string, ceiling forecast.Ceiling) *copyProgress {
-	p := &copyProgress{log: log, out: w, isTerm: isTerminal(w), now: time.Now, ceiling: ceiling,
+// labels (in the list's order), parallel at a time; every is the pace of
+// the log line when w is not a terminal.
+func newCopyProgress(w io.Writer, log *slog.Logger, every time.Duration, labels []string, parallel int, ceiling forecast.Ceiling) *copyProgress {
+	tick, isTerm := every, isTerminal(w)
+	if isTerm {
+		tick = 250 * time.Millisecond // the block's redraw
+	}
+	return startProgress(w, log, tick, every, labels, parallel, ceiling, isTerm, time.Now)
+}
+
+// startProgress is newCopyProgress with the terminal, the clock and the
+// loop's tick given.
+func startProgress(w io.Writer, log *slog.Logger, tick, every time.Duration, labels []string, parallel int, ceiling forecast.Ceiling, isTerm bool, now func() time.Time) *copyProgress {
+	p := &copyProgress{log: log, out: w, isTerm: isTerm, now: now, ceiling: ceiling, parallel: parallel,
 		byKey: map[engine.JobKey]*mailboxProgress{}, planning: true,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	p.width = func() (int, int) { return 100, 30 }
@@ -105,10 +116,6 @@ func newCopyProgress(w io.Writer, log *slog.Logger, every time.Duration, labels 
 		p.boxes = append(p.boxes, &mailboxProgress{label: l, state: mbWaiting})
 	}
 	p.started = p.now()
-	tick := every
-	if p.isTerm {
-		tick = 250 * time.Millisecond
-	}
 	go p.loop(tick, every)
 	return p
 }
@@ -294,7 +301,8 @@ func (p *copyProgress) etaLocked(t totals) (time.Duration, bool) {
 		}
 		tails = append(tails, r)
 	}
-	return estimate(remaining{items: t.items - t.doneItems, bytes: t.bytes - t.doneBytes, itemRate: ir, byteRate: br}, tails, p.ceiling)
+	fallback, known := p.atCeilingLocked()
+	return estimate(remaining{items: t.items - t.doneItems, bytes: t.bytes - t.doneBytes, itemRate: ir, byteRate: br}, tails, fallback, known)
 }
 
 // remaining is work left and the rate it goes at.
@@ -316,11 +324,13 @@ func (r remaining) at() (float64, bool) {
 }
 
 // estimate is the time left of a run: what is left at the measured rate,
-// but never less than the slowest active mailbox needs at its own rate or
-// at the service's ceiling (the last mailboxes of a wave run alone, and a
-// mailbox cannot go faster than its limit). Before any rate is measured,
-// the ceiling alone gives the estimate where the service publishes one.
-func estimate(all remaining, active []remaining, ceiling forecast.Ceiling) (time.Duration, bool) {
+// but never less than the slowest active mailbox needs at its own rate
+// (the last mailboxes of a wave run alone). Before any rate is measured,
+// the services' ceilings give it (atCeiling) where they publish one. The
+// ceilings are not a bound once rates are measured: Graph's budget lets a
+// mailbox start faster than its long-run ceiling, and the measured rate
+// shows which pace holds.
+func estimate(all remaining, active []remaining, atCeiling time.Duration, ceilingKnown bool) (time.Duration, bool) {
 	if all.items <= 0 && all.bytes <= 0 {
 		return 0, true
 	}
@@ -329,14 +339,28 @@ func estimate(all remaining, active []remaining, ceiling forecast.Ceiling) (time
 		if t, known := m.at(); known {
 			s, ok = max(s, t), true
 		}
-		if d, known := ceiling.Duration(m.items, m.bytes); known {
-			s, ok = max(s, d.Seconds()), true
-		}
 	}
 	if !ok {
-		return 0, false
+		if !ceilingKnown {
+			return 0, false
+		}
+		return atCeiling.Round(time.Second), true
 	}
 	return time.Duration(s * float64(time.Second)).Round(time.Second), true
+}
+
+// atCeilingLocked is the time the mailboxes not yet copied take at the
+// services' ceilings, parallel at a time (forecast.Wave).
+func (p *copyProgress) atCeilingLocked() (time.Duration, bool) {
+	var mbs []forecast.Mailbox
+	for _, b := range p.boxes {
+		if b.state == mbDone || b.state == mbFailed {
+			continue
+		}
+		mbs = append(mbs, forecast.Mailbox{Items: max(b.items-b.doneItems, 0), Bytes: max(b.bytes-b.doneBytes, 0), Ceiling: p.ceiling})
+	}
+	f := forecast.Wave(mbs, p.parallel)
+	return f.Total, f.Complete && p.ceiling.Known()
 }
 
 // headline is the progress in one line: what the bar line and the log line
