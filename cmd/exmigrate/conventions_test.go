@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/logging"
 )
 
 // runEnv runs exmigrate in env: vars are its whole environment, dir its
@@ -542,5 +544,24 @@ func TestStatusFindsTheConfigWithoutFlag(t *testing.T) {
 	code, _, stderr = runEnv(t, nil, t.TempDir(), t.TempDir(), "status")
 	if code != ExitUsage || !strings.Contains(stderr, "no state file: give --state, or --config whose state.path names it (no configuration file: ") {
 		t.Errorf("status with no config anywhere: exit %d: %s", code, stderr)
+	}
+}
+
+// A second load (status reads the config for its state file, completion
+// for endpoint names) still knows where the file came from.
+func TestLoadConfigTwiceKeepsItsSource(t *testing.T) {
+	_, labDir := startSmallLab(t, lab.Options{})
+	var logs bytes.Buffer
+	g := &globalOptions{
+		env:    environment{Getenv: func(string) string { return "" }, Dir: labDir, UserConfigDir: func() (string, error) { return t.TempDir(), nil }},
+		logger: logging.New(&logs, slog.LevelDebug, logging.Text),
+	}
+	for range 2 {
+		if _, err := g.loadConfig(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(logs.String(), `from="the current folder"`); n != 2 {
+		t.Errorf("the two loads logged their source %d times as the current folder:\n%s", n, logs.String())
 	}
 }

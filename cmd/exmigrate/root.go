@@ -62,15 +62,21 @@ type globalOptions struct {
 	// fromEnv names the EXMIGRATE_* variable a global flag's value came
 	// from, so that a bad value is blamed on the variable, not the flag.
 	fromEnv map[string]string
+	// configFound is the config file loadConfig used, and why.
+	configFound config.Found
 }
 
 // loadConfig reads the config file discovery finds (--config,
 // $EXMIGRATE_CONFIG, ./exmigrate.yaml, ./config.yaml, the user config
 // folder); no file, or a bad one, is a usage error (exit 2).
 func (g *globalOptions) loadConfig() (*config.Config, error) {
-	found, err := config.Discover(config.Lookup{Flag: g.ConfigPath, Getenv: g.env.getenv, Dir: g.env.Dir, UserConfigDir: g.env.UserConfigDir})
-	if err != nil {
-		return nil, usageError(err)
+	found := g.configFound
+	if found.Path == "" || found.Path != g.ConfigPath {
+		var err error
+		found, err = config.Discover(config.Lookup{Flag: g.ConfigPath, Getenv: g.env.getenv, Dir: g.env.Dir, UserConfigDir: g.env.UserConfigDir})
+		if err != nil {
+			return nil, usageError(err)
+		}
 	}
 	if g.logger != nil {
 		g.logger.Debug("configuration file", "path", found.Path, "from", found.From)
@@ -83,8 +89,9 @@ func (g *globalOptions) loadConfig() (*config.Config, error) {
 		}
 		return nil, usageError(err)
 	}
-	// Later messages name the file that was used.
-	g.ConfigPath = found.Path
+	// Later messages name the file that was used, and a second load
+	// still says where it came from.
+	g.ConfigPath, g.configFound = found.Path, found
 	return cfg, nil
 }
 
