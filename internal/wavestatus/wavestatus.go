@@ -178,7 +178,7 @@ func onList(jobs []Job, list []ListEntry) []Job {
 }
 
 func fromSummary(s state.JobSummary, now time.Time) Job {
-	live := s.Lease != nil && s.Lease.Expires.After(now)
+	live := leaseLive(s.Lease, now)
 	j := Job{
 		ID: s.ID, Mailbox: s.Key.SourceAddress, SourceLocation: s.Key.SourceLocation,
 		Target: s.Key.TargetAddress, TargetLocation: s.Key.TargetLocation,
@@ -331,7 +331,7 @@ func Index(ctx context.Context, store *state.SQLite, now time.Time) (*selection.
 	}
 	jobs := make([]selection.Job, len(sums))
 	for i, s := range sums {
-		live := s.Lease != nil && s.Lease.Expires.After(now)
+		live := leaseLive(s.Lease, now)
 		jobs[i] = selection.Job{ID: s.ID, Source: s.Key.SourceAddress, Target: s.Key.TargetAddress,
 			SourceLocation: s.Key.SourceLocation, TargetLocation: s.Key.TargetLocation, State: selection.Classify(s.Status, live)}
 	}
