@@ -256,8 +256,8 @@ func TestHTMLScriptsInChromium(t *testing.T) {
   }, 400);
 })();`)
 	want := map[string]string{
-		"data-test-desc":    "finance@contoso.com,bjorn.lund@contoso.com,anna.berg@contoso.com,carla.diaz@contoso.com,projects@contoso.com,dave.kim@contoso.com,moved.earlier@contoso.com,room.oslo@contoso.com,=HYPERLINK(&quot;http://evil.example&quot;)@contoso.com,legacy.app@contoso.com",
-		"data-test-asc":     "legacy.app@contoso.com,=HYPERLINK(&quot;http://evil.example&quot;)@contoso.com,room.oslo@contoso.com,moved.earlier@contoso.com,dave.kim@contoso.com,projects@contoso.com,carla.diaz@contoso.com,anna.berg@contoso.com,bjorn.lund@contoso.com,finance@contoso.com",
+		"data-test-desc":    "finance@contoso.com,bjorn.lund@contoso.com,anna.berg@contoso.com,carla.diaz@contoso.com,projects@contoso.com,dave.kim@contoso.com,moved.earlier@contoso.com,room.oslo@contoso.com,erin.moss@contoso.com,=HYPERLINK(&quot;http://evil.example&quot;)@contoso.com,legacy.app@contoso.com",
+		"data-test-asc":     "legacy.app@contoso.com,=HYPERLINK(&quot;http://evil.example&quot;)@contoso.com,erin.moss@contoso.com,room.oslo@contoso.com,moved.earlier@contoso.com,dave.kim@contoso.com,projects@contoso.com,carla.diaz@contoso.com,anna.berg@contoso.com,bjorn.lund@contoso.com,finance@contoso.com",
 		"data-test-visible": "2", // filter WAVE-1
 		"data-test-open":    "true",
 	}

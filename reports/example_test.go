@@ -47,7 +47,7 @@ func Example() {
 	// skipped.csv
 	// assessment.json
 	// report.md
-	// 10 mailboxes (61.3 GB), 9 to move: 3 ready, 2 with warnings, 3 blocked, 1 unreadable; 14 findings (5 blockers); copy: 20.2% of the items to copy on the target, 3 of 4 finished copies reconcile.
+	// 11 mailboxes (61.4 GB), 10 to move: 4 ready, 2 with warnings, 3 blocked, 1 unreadable; 14 findings (5 blockers); copy: 20.2% of the items to copy on the target, 3 of 4 finished copies reconcile.
 }
 
 func ExampleParseFormats() {

@@ -136,10 +136,10 @@ func TestFixtureCoversEveryState(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	a := loadFixture(t)
 	s := Summarize(a)
-	if s.Mailboxes != 10 || s.ToMove != 9 || s.InCloud != 1 {
-		t.Errorf("Mailboxes, ToMove, InCloud = %d, %d, %d, want 10, 9, 1", s.Mailboxes, s.ToMove, s.InCloud)
+	if s.Mailboxes != 11 || s.ToMove != 10 || s.InCloud != 1 {
+		t.Errorf("Mailboxes, ToMove, InCloud = %d, %d, %d, want 11, 10, 1", s.Mailboxes, s.ToMove, s.InCloud)
 	}
-	want := map[string]int64{"ready": 4, "warnings": 2, "blocked": 3, "unreadable": 1}
+	want := map[string]int64{"ready": 5, "warnings": 2, "blocked": 3, "unreadable": 1}
 	for _, c := range s.Readiness {
 		if c.N != want[c.Key] {
 			t.Errorf("readiness %s = %d, want %d", c.Key, c.N, want[c.Key])
@@ -173,8 +173,8 @@ func TestSummarize(t *testing.T) {
 		t.Errorf("severities = %v", sev)
 	}
 	cp := s.Copy
-	if cp.WithResult != 8 || cp.Finished != 4 || cp.Reconciled != 3 {
-		t.Errorf("copy: with result %d, finished %d, reconciled %d; want 8, 4, 3", cp.WithResult, cp.Finished, cp.Reconciled)
+	if cp.WithResult != 9 || cp.Finished != 4 || cp.Reconciled != 3 {
+		t.Errorf("copy: with result %d, finished %d, reconciled %d; want 9, 4, 3", cp.WithResult, cp.Finished, cp.Reconciled)
 	}
 	status := map[string]int64{}
 	for _, c := range cp.ByStatus {
@@ -182,7 +182,7 @@ func TestSummarize(t *testing.T) {
 	}
 	// The mailbox to move without a copy result counts as not started;
 	// the one in Exchange Online without a job is not counted at all.
-	want = map[string]int64{"done": 2, "copied-blocked": 1, "copied-unassessed": 1, "partial": 1, "running": 1, "failed": 1, "not-started": 2}
+	want = map[string]int64{"done": 2, "copied-blocked": 1, "copied-unassessed": 1, "partial": 1, "running": 1, "interrupted": 1, "failed": 1, "not-started": 2}
 	if len(status) != len(want) {
 		t.Errorf("copy states = %v, want %v", status, want)
 	}
@@ -554,7 +554,7 @@ func TestFormatting(t *testing.T) {
 
 func TestHeadline(t *testing.T) {
 	got := Summarize(loadFixture(t)).Headline()
-	want := "10 mailboxes (61.3 GB), 9 to move: 3 ready, 2 with warnings, 3 blocked, 1 unreadable; 14 findings (5 blockers); copy: 20.2% of the items to copy on the target, 3 of 4 finished copies reconcile."
+	want := "11 mailboxes (61.4 GB), 10 to move: 4 ready, 2 with warnings, 3 blocked, 1 unreadable; 14 findings (5 blockers); copy: 20.2% of the items to copy on the target, 3 of 4 finished copies reconcile."
 	if got != want {
 		t.Errorf("Headline:\n got %s\nwant %s", got, want)
 	}

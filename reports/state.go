@@ -27,9 +27,13 @@ const (
 	StateCopiedUnassessed State = "copied-unassessed"
 	// StatePartial: the last pass finished with items skipped.
 	StatePartial State = "partial"
-	// StateRunning: a pass has started and not finished (it is running,
-	// or it was interrupted).
+	// StateRunning: a pass is under way: it started, has not finished,
+	// and a copy holds the job's lease.
 	StateRunning State = "running"
+	// StateInterrupted: a pass started and did not finish, and no copy
+	// holds the job any more (the copy was stopped or crashed): the next
+	// copy resumes it.
+	StateInterrupted State = "interrupted"
 	// StateFailed: the last pass failed.
 	StateFailed State = "failed"
 	// StateNotStarted: a mailbox to move whose copy has not run a pass,
@@ -42,7 +46,7 @@ const (
 
 // States lists every state in the order reports present them.
 func States() []State {
-	return []State{StateDone, StateCopiedBlocked, StateCopiedUnassessed, StatePartial, StateRunning, StateFailed, StateNotStarted, StateInCloud}
+	return []State{StateDone, StateCopiedBlocked, StateCopiedUnassessed, StatePartial, StateRunning, StateInterrupted, StateFailed, StateNotStarted, StateInCloud}
 }
 
 // StateOf combines a mailbox's location, its (effective) readiness and its
@@ -66,6 +70,8 @@ func StateOf(loc mailbox.Location, r Readiness, c *CopySummary) State {
 		s = StateFailed
 	case "running":
 		s = StateRunning
+	case "interrupted":
+		s = StateInterrupted
 	default: // "not-started", "" and anything this build does not know
 		return StateNotStarted
 	}
@@ -98,6 +104,8 @@ func (s State) Label() string {
 		return "Partial"
 	case StateRunning:
 		return "Running"
+	case StateInterrupted:
+		return "Interrupted"
 	case StateFailed:
 		return "Failed"
 	case StateNotStarted:
@@ -123,6 +131,8 @@ func stateClass(s State) string {
 		return "c-progress"
 	case StateRunning:
 		return "c-running"
+	case StateInterrupted:
+		return "c-warn"
 	case StateFailed:
 		return "c-block"
 	case StateCopiedBlocked:
@@ -171,7 +181,7 @@ func PlanOf(m *MailboxAssessment, s State) Plan {
 	}
 	p.ToCopy = max(p.ToCopy, 0)
 	onTarget := c.TargetItems
-	if !p.Counted || s == StateRunning {
+	if !p.Counted || s == StateRunning || s == StateInterrupted {
 		// The target has not been counted since these items were copied.
 		onTarget = max(onTarget, c.ItemsCopied)
 	}

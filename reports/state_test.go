@@ -48,6 +48,9 @@ func TestStateOf(t *testing.T) {
 		// Unfinished copies say so whatever the readiness.
 		{onprem, Blocked, job("running"), StateRunning},
 		{onprem, Ready, job("running"), StateRunning},
+		{onprem, Ready, job("interrupted"), StateInterrupted},
+		{onprem, Blocked, job("interrupted"), StateInterrupted},
+		{cloud, Unreadable, job("interrupted"), StateInterrupted},
 		{onprem, Blocked, job("failed"), StateFailed},
 		{onprem, Ready, job("failed"), StateFailed},
 		{onprem, Unreadable, job("failed"), StateFailed},
@@ -91,6 +94,8 @@ func TestPlanOf(t *testing.T) {
 		{"second pass running", MailboxAssessment{Items: 100, Copy: &CopySummary{Status: "running", SourceItems: 120, TargetItems: 100, ItemsCopied: 110}},
 			Plan{ToCopy: 120, OnTarget: 110, Counted: true}},
 		{"not started job", MailboxAssessment{Items: 42, Copy: &CopySummary{Status: "not-started"}}, Plan{ToCopy: 42}},
+		{"second pass interrupted", MailboxAssessment{Items: 100, Copy: &CopySummary{Status: "interrupted", SourceItems: 120, TargetItems: 100, ItemsCopied: 115}},
+			Plan{ToCopy: 120, OnTarget: 115, Counted: true}},
 	}
 	for _, tc := range tests {
 		v := tc.m

@@ -120,7 +120,7 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		}
 		summaries, err := engine.CopySummaries(ctx, store)
 		if err == nil {
-			err = addRecorded(ctx, store, summaries)
+			err = addRecorded(ctx, store, summaries, time.Now())
 		}
 		if err == nil {
 			a.FidelityProbes, err = engine.ProbeReports(ctx, store)
@@ -217,12 +217,15 @@ type recordedStore interface {
 	Jobs(ctx context.Context) ([]engine.JobRecord, error)
 	Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error)
 	Folders(ctx context.Context, jobID int64) ([]engine.FolderRecord, error)
+	WaveJob(ctx context.Context, jobID int64) (state.JobSummary, bool, error)
 }
 
 // addRecorded adds to each job's summary what the state recorded beyond
 // the engine's summary: the items pending (in flight), which a report of a
-// first pass under way plans with, and the skipped items, named.
-func addRecorded(ctx context.Context, store recordedStore, summaries map[string]*reports.CopySummary) error {
+// first pass under way plans with; whether a running job is held by a copy
+// at now, or was interrupted (status "interrupted"); and the skipped items,
+// named.
+func addRecorded(ctx context.Context, store recordedStore, summaries map[string]*reports.CopySummary, now time.Time) error {
 	jobs, err := store.Jobs(ctx)
 	if err != nil {
 		return err
@@ -238,6 +241,15 @@ func addRecorded(ctx context.Context, store recordedStore, summaries map[string]
 			return err
 		}
 		s.ItemsPending = counts.Pending
+		if j.Status == engine.JobRunning {
+			js, found, err := store.WaveJob(ctx, j.ID)
+			if err != nil {
+				return err
+			}
+			if !found || js.Lease == nil || !js.Lease.Expires.After(now) {
+				s.Status = "interrupted"
+			}
+		}
 		if !canList || counts.Skipped == 0 {
 			continue
 		}

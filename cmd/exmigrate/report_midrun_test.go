@@ -37,6 +37,18 @@ func TestReportMidRun(t *testing.T) {
 	if err := st.PutJob(ctx, job); err != nil {
 		t.Fatal(err)
 	}
+	// ann's copy holds its job; bob's stopped mid-pass and holds nothing.
+	if _, err := st.AcquireLease(ctx, job.ID, engine.NewOwner(), 10*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := st.Job(ctx, engine.JobKey{SourceAddress: "bob@contoso.com", SourceLocation: "onprem", TargetAddress: "bob@contoso.com", TargetLocation: "cloud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob.Status, bob.LastStart = engine.JobRunning, time.Now().Add(-time.Hour)
+	if err := st.PutJob(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
 	if err := st.PutFolder(ctx, engine.FolderRecord{JobID: job.ID, SourceFolderID: "f1", SourcePath: "Inbox", TargetFolderID: "t1", TargetPath: "Inbox", Updated: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -65,6 +77,7 @@ func TestReportMidRun(t *testing.T) {
 	a := &reports.Assessment{SchemaVersion: 1, Mailboxes: []reports.MailboxAssessment{
 		{Address: "ann@contoso.com", Location: "onprem", Readiness: reports.Ready, Items: 200},
 		{Address: "moved@contoso.com", Location: "cloud", Readiness: reports.Ready, Items: 999},
+		{Address: "bob@contoso.com", Location: "onprem", Readiness: reports.Ready, Items: 10},
 	}}
 	in := filepath.Join(dir, "assessment.json")
 	var b bytes.Buffer
@@ -104,12 +117,15 @@ func TestReportMidRun(t *testing.T) {
 	if recs[2][slicesIndexOf(recs[0], "state")] != "in-cloud" {
 		t.Errorf("the mailbox in Exchange Online is %q, want in-cloud", recs[2][slicesIndexOf(recs[0], "state")])
 	}
+	if got := recs[3][slicesIndexOf(recs[0], "state")]; got != "interrupted" {
+		t.Errorf("bob's copy, running with no copy holding it, is %q, want interrupted", got)
+	}
 	html, err := os.ReadFile(filepath.Join(outDir, "report.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(html), "40 of 199 items to copy on the target") || strings.Contains(string(html), "0 of 0 to copy") {
-		t.Errorf("report.html does not say 40 of 199 items to copy")
+	if !strings.Contains(string(html), "40 of 209 items to copy on the target") || strings.Contains(string(html), "0 of 0 to copy") {
+		t.Errorf("report.html does not say 40 of 209 (199 for ann, 10 for bob) items to copy")
 	}
 	skippedCSV, err := os.ReadFile(filepath.Join(outDir, "skipped.csv"))
 	_, lists := any(&state.SQLite{}).(skippedLister)
@@ -207,7 +223,7 @@ func TestSkippedItemsNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	summaries := map[string]*reports.CopySummary{"ann@contoso.com": {Status: "partial", ItemsSkipped: 1}}
-	if err := addRecorded(ctx, skippedStore{st, []engine.ItemRecord{skipped}}, summaries); err != nil {
+	if err := addRecorded(ctx, skippedStore{st, []engine.ItemRecord{skipped}}, summaries, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	got := summaries["ann@contoso.com"].Skipped
@@ -227,7 +243,7 @@ func TestSkippedItemsNamed(t *testing.T) {
 	// The state file names them itself once it has the query (it is a
 	// skippedLister); until then the summary keeps none rather than failing.
 	summaries["ann@contoso.com"].Skipped = nil
-	err = addRecorded(ctx, st, summaries)
+	err = addRecorded(ctx, st, summaries, time.Now())
 	got = summaries["ann@contoso.com"].Skipped
 	if _, lists := any(st).(skippedLister); err != nil || (lists && (len(got) != 1 || got[0] != want[0])) || (!lists && got != nil) {
 		t.Errorf("from the state file (lists skipped items: %t): %v, %+v", lists, err, got)
