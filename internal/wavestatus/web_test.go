@@ -200,3 +200,23 @@ func FuzzLoopbackHost(f *testing.F) {
 		}
 	})
 }
+
+// TestPagesGolden pins the overview and a drill-down as served, with the
+// clock fixed (go test -update rewrites them).
+func TestPagesGolden(t *testing.T) {
+	_, path := fixture(t)
+	ro := openRO(t, path)
+	clock := func() time.Time { return t0.Add(time.Hour) }
+	// The live lease expires an hour from the real now: the fixed clock,
+	// earlier, sees it live.
+	ts := newTestServer(t, ServerOptions{Store: ro, StateFile: "state.db", Now: clock, List: []ListEntry{
+		{Address: "bob@contoso.com", Batch: "Wave 1"}, {Address: "dan@contoso.com", Batch: "Wave 1"}, {Address: "new@contoso.com", Batch: "Wave 2"},
+	}, ListName: "wave.csv"})
+	for name, p := range map[string]string{"page-overview.html": "/", "page-mailbox.html": "/mailbox/" + findJob(t, ro, "bob@contoso.com")} {
+		status, _, body := get(t, ts, p)
+		if status != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, status)
+		}
+		golden(t, name, []byte(body))
+	}
+}
