@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/internal/wavestatus"
 )
@@ -360,3 +362,125 @@ func TestServeBesideAWriter(t *testing.T) {
 // The report's skipped.csv lists the state's skipped items through
 // skippedLister: the state file must keep answering it.
 var _ skippedLister = (*state.SQLite)(nil)
+
+// TestInterruptedWaveRetried: a copy runs as its own process against a slow
+// lab; status, as another process, shows its jobs running and owned by it;
+// the copy is killed (kill -9); status then shows the job it was on
+// interrupted; `copy --only failed` retries just that; and serve's page
+// shows the numbers status prints.
+func TestInterruptedWaveRetried(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies mailboxes through a slow lab and kills a process")
+	}
+	l, dir := startEphemeralLab(t, lab.Options{Latency: 15 * time.Millisecond})
+	wave, err := os.ReadFile(l.CopyCSV)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, line := range strings.Split(string(wave), "\n") {
+		if strings.HasPrefix(line, "EmailAddress") || strings.HasPrefix(line, "ann@") || strings.HasPrefix(line, "bob@") {
+			rows = append(rows, line)
+		}
+	}
+	list := filepath.Join(dir, "two.csv")
+	if err := os.WriteFile(list, []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	statusOf := func() *wavestatus.Wave {
+		t.Helper()
+		out, err := command(ctx, "status", "--config", l.ConfigPath, "--mailboxes", list, "-o", "json").Output()
+		if err != nil {
+			t.Fatalf("status as another process: %v", err)
+		}
+		var w wavestatus.Wave
+		if err := json.Unmarshal(out, &w); err != nil {
+			t.Fatalf("status -o json: %v\n%s", err, out)
+		}
+		return &w
+	}
+
+	cp := command(ctx, "copy", "--config", l.ConfigPath, "--mailboxes", list, "--parallel", "1")
+	cp.Stdout, cp.Stderr = io.Discard, io.Discard
+	if err := cp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var victim string
+	for deadline := time.Now().Add(time.Minute); victim == ""; {
+		if time.Now().After(deadline) {
+			t.Fatal("status never showed the copy running with items copied")
+		}
+		if _, err := os.Stat(filepath.Join(dir, "state.db")); err != nil {
+			time.Sleep(50 * time.Millisecond)
+			continue // the copy has not made its state file yet
+		}
+		for _, j := range statusOf().Jobs {
+			if j.State == "running" && j.ItemsCopied > 0 {
+				if j.Owner == nil || j.Owner.PID != cp.Process.Pid {
+					t.Fatalf("%s running, owner %+v; want pid %d", j.Mailbox, j.Owner, cp.Process.Pid)
+				}
+				victim = j.Mailbox
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := cp.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cp.Wait()
+	states := map[string]wavestatus.Job{}
+	for _, j := range statusOf().Jobs {
+		states[j.Mailbox] = j
+	}
+	if s := states[victim].State; s != "interrupted" {
+		t.Fatalf("after kill -9, %s is %s, want interrupted (its holder is gone)", victim, s)
+	}
+
+	code, out, errOut := run(t, "copy", "--config", l.ConfigPath, "--mailboxes", list, "--only", "failed")
+	if code != ExitOK && code != ExitSkipped {
+		t.Fatalf("copy --only failed: exit %d\n%s%s", code, out, errOut)
+	}
+	after := statusOf()
+	for _, j := range after.Jobs {
+		switch {
+		case j.State != "completed" && j.State != "partial" && j.State != "not-started":
+			t.Errorf("after the retry %s is %s", j.Mailbox, j.State)
+		case j.Mailbox == victim && j.Passes != 1:
+			t.Errorf("%s: %d passes after the retry, want 1", victim, j.Passes)
+		}
+		if prev, ok := states[j.Mailbox]; ok && prev.State == "completed" && j.Passes != prev.Passes {
+			t.Errorf("%s was completed and was copied again by --only failed", j.Mailbox)
+		}
+	}
+
+	// serve shows the numbers status printed.
+	g, _ := testGlobals()
+	sctx, stop := context.WithCancel(ctx)
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- serveRun(sctx, &serveOptions{g: g, StatePath: filepath.Join(dir, "state.db"), Mailboxes: list, Listen: "127.0.0.1:0",
+			Refresh: time.Second, ready: func(a string) { addr <- a }})
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	stop()
+	<-done
+	want := fmt.Sprintf(`<b id="t-items">%d</b>`, after.Totals.ItemsCopied)
+	if !strings.Contains(string(page), want) {
+		t.Errorf("the page lacks %s (what status printed)", want)
+	}
+}
