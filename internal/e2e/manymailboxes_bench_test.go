@@ -68,10 +68,11 @@ func BenchmarkManyMailboxes(b *testing.B) {
 	}
 }
 
-// startLabProcess runs `exmigrate lab` in a process of its own until stop.
-func startLabProcess(tb testing.TB, bin, dir, scenario string) (stop func()) {
+// startLabProcess runs `exmigrate lab` in a process of its own until stop;
+// extra are more flags of lab (--latency).
+func startLabProcess(tb testing.TB, bin, dir, scenario string, extra ...string) (stop func()) {
 	tb.Helper()
-	cmd := exec.Command(bin, "lab", "--dir", dir, "--scenario", scenario)
+	cmd := exec.Command(bin, append([]string{"lab", "--dir", dir, "--scenario", scenario}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
