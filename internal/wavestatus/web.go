@@ -197,6 +197,7 @@ type pageData struct {
 	Error          string
 	Wave           *Wave
 	Chips          []chip
+	BatchChips     []chip // with a list: one per batch
 	Detail         *Detail
 }
 
@@ -237,6 +238,22 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Chips = append(d.Chips, chip{Name: string(st), Count: counts[st], Href: "?" + q.Encode(),
 			On: len(c.Only) == 1 && c.Only[0] == st})
+	}
+	if s.o.List != nil {
+		cands := make([]selection.Candidate, len(all.Jobs))
+		perBatch := map[string]int{}
+		for i, j := range all.Jobs {
+			cands[i] = selection.Candidate{Address: j.Mailbox, Batch: j.Batch}
+			perBatch[strings.ToLower(j.Batch)]++
+		}
+		for _, b := range selection.Batches(cands) {
+			q := url.Values{"batch": {b}}
+			for _, o := range c.Only {
+				q.Add("only", string(o))
+			}
+			d.BatchChips = append(d.BatchChips, chip{Name: b, Count: perBatch[strings.ToLower(b)], Href: "?" + q.Encode(),
+				On: len(c.Batches) == 1 && strings.EqualFold(c.Batches[0], b)})
+		}
 	}
 	s.render(w, status, d)
 }

@@ -68,6 +68,8 @@ func TestServerPages(t *testing.T) {
 			notWant: []string{"<img src=x", "never-shown", "ann@contoso.com"}},
 		{name: "filter by state", path: "/?only=failed", wantStatus: 200,
 			want: []string{`data-mailbox="cat@contoso.com"`, `data-mailbox="eve@contoso.com"`}, notWant: []string{`data-mailbox="bob@contoso.com"`}},
+		{name: "batch chips", path: "/?only=failed", wantStatus: 200,
+			want: []string{`aria-label="Filter by batch"`, `href="?batch=Wave&#43;1&amp;only=failed" class="chip">Wave 1 <b>2</b>`, `href="?batch=Wave&#43;2&amp;only=failed" class="chip">Wave 2 <b>3</b>`}},
 		{name: "filter by batch", path: "/?batch=wave+1", wantStatus: 200,
 			want: []string{`data-mailbox="bob@contoso.com"`, `data-mailbox="gus@contoso.com"`}, notWant: []string{`data-mailbox="cat@contoso.com"`}},
 		{name: "unknown state", path: "/?only=fialed", wantStatus: 400, want: []string{`unknown state`, `data-mailbox="bob@contoso.com"`}},
