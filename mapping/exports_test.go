@@ -74,6 +74,7 @@ func TestPermissionExportsMerge(t *testing.T) {
 
 func FuzzExports(f *testing.F) {
 	f.Add("PrimarySmtpAddress,LitigationHoldEnabled\na@b.com,True\n")
+	f.Add("PrimarySmtpAddress,LitigationHoldEnabled,RecipientTypeDetails\na@b.com,True,SharedMailbox\nc@d.com,False,TeamMailbox\n")
 	f.Add("Mailbox,User,AccessRights\na@b.com,x,FullAccess\n")
 	f.Add("#TYPE x\nMailbox;FolderPath;User;AccessRights\na@b.com;\\Inbox;Default;Reviewer\n")
 	f.Fuzz(func(t *testing.T, in string) {
@@ -90,6 +91,14 @@ func FuzzExports(f *testing.F) {
 		for addr := range x.LitigationHold {
 			if !strings.Contains(addr, "@") || addr != strings.ToLower(addr) {
 				t.Fatalf("bad key %q", addr)
+			}
+		}
+		for addr, rt := range x.Types {
+			if _, known := x.LitigationHold[addr]; !known || !strings.Contains(rt.detail, "RecipientTypeDetails") {
+				t.Fatalf("type %+v of %q without its row or its source", rt, addr)
+			}
+			if (rt.typ == "") == !strings.Contains(rt.detail, "which is not") {
+				t.Fatalf("type %q with detail %q", rt.typ, rt.detail)
 			}
 		}
 		for addr, ps := range x.MailboxPermissions {
