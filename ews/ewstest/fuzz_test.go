@@ -31,6 +31,8 @@ func FuzzServeRequest(f *testing.F) {
 		`<m:GetAttachment><m:AttachmentShape><t:IncludeMimeContent>true</t:IncludeMimeContent></m:AttachmentShape><m:AttachmentIds><t:AttachmentId Id="eHxhdHx8MQ=="/><t:AttachmentId Id="x"/></m:AttachmentIds></m:GetAttachment>`,
 		`<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>Default</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="folder:DisplayName"/></t:AdditionalProperties></m:ItemShape><m:ParentFolderIds><t:DistinguishedFolderId Id="inbox"/></m:ParentFolderIds></m:FindItem>`,
 		labContactItem(`<t:JobTitle>J</t:JobTitle>`), // parseContact
+		`<m:GetRoomLists/>`,
+		`<m:GetRooms><m:RoomList><t:Name>R</t:Name><t:EmailAddress>rooms@contoso.com</t:EmailAddress><t:MailboxType>PublicDL</t:MailboxType></m:RoomList></m:GetRooms>`,
 		`<m:GetItem><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="contacts:PhoneNumbers"/><t:IndexedFieldURI FieldURI="contacts:PhysicalAddress:City" FieldIndex="Home"/></t:AdditionalProperties></m:ItemShape><m:ItemIds><t:ItemId Id="nope"/></m:ItemIds></m:GetItem>`,
 	} {
 		f.Add([]byte(fuzzEnvelope + body + `</s:Body></s:Envelope>`))
@@ -39,6 +41,7 @@ func FuzzServeRequest(f *testing.F) {
 	srv := NewServer()
 	srv.AddAccount("CONTOSO", "svc", "pw", true)
 	mb := srv.AddMailbox("a@contoso.com")
+	srv.AddRoomList("rooms@contoso.com", "Rooms", "a@contoso.com")
 	mb.Root("inbox").AddItem(Item{MIME: []byte("Subject: hi\r\n\r\nbody")})
 	mb.Root("inbox").AddItem(Item{MIME: []byte(richMIME)})
 	mb.Root("calendar").AddItem(Item{MIME: []byte(labCalendarMIME), Class: "IPM.Appointment"})
