@@ -532,7 +532,8 @@ func (md *model) summarize() Summary {
 	}
 
 	if cp.WithResult > 0 {
-		cp.ByStatus = copyStatus.ordered(toStrings(States()[:len(States())-1]), func(k string) string { return State(k).Label() }, true)
+		toMove := slices.DeleteFunc(States(), func(s State) bool { return !s.ToMove() })
+		cp.ByStatus = copyStatus.ordered(toStrings(toMove), func(k string) string { return State(k).Label() }, true)
 		cp.SkipReasons = skips.bySize()
 		for _, k := range mailbox.Kinds() {
 			if kp := kindProgs[string(k)]; kp != nil {
