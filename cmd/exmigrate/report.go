@@ -19,7 +19,9 @@ import (
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/secret"
+	"github.com/exmigrate/exmigrate/internal/selection"
 	"github.com/exmigrate/exmigrate/internal/state"
+	"github.com/exmigrate/exmigrate/internal/wavestatus"
 	"github.com/exmigrate/exmigrate/mapping"
 	"github.com/exmigrate/exmigrate/reports"
 )
@@ -120,7 +122,10 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		}
 		summaries, err := engine.CopySummaries(ctx, store)
 		if err == nil {
-			err = addRecorded(ctx, store, summaries, time.Now())
+			var idx *selection.Index
+			if idx, err = wavestatus.Index(ctx, store, time.Now()); err == nil {
+				err = addRecorded(ctx, store, summaries, idx)
+			}
 		}
 		if err == nil {
 			a.FidelityProbes, err = engine.ProbeReports(ctx, store)
@@ -217,15 +222,14 @@ type recordedStore interface {
 	Jobs(ctx context.Context) ([]engine.JobRecord, error)
 	Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error)
 	Folders(ctx context.Context, jobID int64) ([]engine.FolderRecord, error)
-	WaveJob(ctx context.Context, jobID int64) (state.JobSummary, bool, error)
 }
 
 // addRecorded adds to each job's summary what the state recorded beyond
 // the engine's summary: the items pending (in flight), which a report of a
-// first pass under way plans with; whether a running job is held by a copy
-// at now, or was interrupted (status "interrupted"); and the skipped items,
-// named.
-func addRecorded(ctx context.Context, store recordedStore, summaries map[string]*reports.CopySummary, now time.Time) error {
+// first pass under way plans with; whether a running job is held by a copy,
+// or was interrupted (status "interrupted"), as status and serve tell it
+// (idx); and the skipped items, named.
+func addRecorded(ctx context.Context, store recordedStore, summaries map[string]*reports.CopySummary, idx *selection.Index) error {
 	jobs, err := store.Jobs(ctx)
 	if err != nil {
 		return err
@@ -241,14 +245,9 @@ func addRecorded(ctx context.Context, store recordedStore, summaries map[string]
 			return err
 		}
 		s.ItemsPending = counts.Pending
-		if j.Status == engine.JobRunning {
-			js, found, err := store.WaveJob(ctx, j.ID)
-			if err != nil {
-				return err
-			}
-			if !found || js.Lease == nil || !js.Lease.Expires.After(now) {
-				s.Status = "interrupted"
-			}
+		k := j.Key
+		if j.Status == engine.JobRunning && idx.StateOf(k.SourceAddress, k.TargetAddress, k.SourceLocation, k.TargetLocation) == selection.Interrupted {
+			s.Status = "interrupted"
 		}
 		if !canList || counts.Skipped == 0 {
 			continue

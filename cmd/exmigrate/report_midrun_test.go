@@ -13,6 +13,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/logging"
+	"github.com/exmigrate/exmigrate/internal/selection"
 	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/reports"
 )
@@ -223,7 +224,7 @@ func TestSkippedItemsNamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	summaries := map[string]*reports.CopySummary{"ann@contoso.com": {Status: "partial", ItemsSkipped: 1}}
-	if err := addRecorded(ctx, skippedStore{st, []engine.ItemRecord{skipped}}, summaries, time.Now()); err != nil {
+	if err := addRecorded(ctx, skippedStore{st, []engine.ItemRecord{skipped}}, summaries, selection.NewIndex(nil)); err != nil {
 		t.Fatal(err)
 	}
 	got := summaries["ann@contoso.com"].Skipped
@@ -243,7 +244,7 @@ func TestSkippedItemsNamed(t *testing.T) {
 	// The state file names them itself once it has the query (it is a
 	// skippedLister); until then the summary keeps none rather than failing.
 	summaries["ann@contoso.com"].Skipped = nil
-	err = addRecorded(ctx, st, summaries, time.Now())
+	err = addRecorded(ctx, st, summaries, selection.NewIndex(nil))
 	got = summaries["ann@contoso.com"].Skipped
 	if _, lists := any(st).(skippedLister); err != nil || (lists && (len(got) != 1 || got[0] != want[0])) || (!lists && got != nil) {
 		t.Errorf("from the state file (lists skipped items: %t): %v, %+v", lists, err, got)
