@@ -71,7 +71,7 @@ func byCommand() map[string]map[string]flagCompletion {
 	return map[string]map[string]flagCompletion{
 		"exmigrate assess":     {"out": {exts: []string{"json"}}},
 		"exmigrate report":     {"out": {dir: true}},
-		"exmigrate copy":       {"to": {endpoint: true}},
+		"exmigrate copy":       {"to": {endpoint: true}, "output": {values: []string{"table", "json"}}},
 		"exmigrate lab change": {"to": {none: true}}, // a folder
 	}
 }

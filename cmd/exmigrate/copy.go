@@ -46,6 +46,8 @@ type copyOptions struct {
 	PublicFolders   bool
 	itemWorkersSet  bool
 	Select          selectOptions // --mailbox, --batch, --only
+	Verbose         bool          // every folder in the reconciliation
+	Output          string        // table or json
 
 	g *globalOptions
 }
@@ -74,6 +76,9 @@ state included). A run stopped at any point resumes where it stopped.`,
 			case named && (opts.From == "" || opts.To == ""):
 				return usageErrorf("--from and --to go together: name the source and the target endpoint")
 			}
+			if opts.Output != "table" && opts.Output != "json" {
+				return usageErrorf("--output %q: use table or json", opts.Output)
+			}
 			opts.itemWorkersSet = cmd.Flags().Changed("item-workers")
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -96,6 +101,8 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.StringVar(&opts.RecoverableInto, "recoverable-into", "primary", "where Recoverable Items go: a folder \""+recoverableFolder+"\" in the target's primary mailbox or archive (no service documents a write into Recoverable Items)")
 	f.BoolVar(&opts.PublicFolders, "public-folders", false, "also copy the public folder tree, once, between the endpoints' public_folder_mailbox (Exchange Server to Exchange Server; into Exchange Online it is reported with its remedy)")
 	f.BoolVar(&opts.Reprobe, "reprobe", false, "run the fidelity probe again for this pair of endpoints instead of using its recorded verdict")
+	f.BoolVar(&opts.Verbose, "verbose", false, "list every folder in the reconciliation, not only those whose counts differ")
+	f.StringVarP(&opts.Output, "output", "o", "table", "summary format: table, or json (the whole summary, every folder included, on stdout)")
 	addSelectFlags(cmd, &opts.Select, "--mailboxes")
 	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account; without the flag 4, or 16 into Exchange Server, whose writes go several to a request)")
 	return cmd
@@ -358,8 +365,16 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		p.Finish()
 		copier.Progress = nil
 	}
-	differences := printCopySummary(opts.g.io, copySummary{Listed: entries, Results: results, DryRun: opts.DryRun,
-		DateFiltered: !engineOpts.ReceivedSince.IsZero() || !engineOpts.ReceivedUntil.IsZero()})
+	summary := copySummary{Listed: entries, Results: results, DryRun: opts.DryRun, Verbose: opts.Verbose,
+		DateFiltered: !engineOpts.ReceivedSince.IsZero() || !engineOpts.ReceivedUntil.IsZero()}
+	var differences int
+	if opts.Output == "json" {
+		if differences, err = writeCopySummaryJSON(opts.g.io.Out, summary); err != nil {
+			return err
+		}
+	} else {
+		differences = printCopySummary(opts.g.io, summary)
+	}
 
 	if err := ctx.Err(); err != nil {
 		return err
@@ -406,6 +421,9 @@ type copySummary struct {
 	// a folder's shortfall may then be the items outside the dates, which
 	// the engine does not count.
 	DateFiltered bool
+	// Verbose lists every folder in the reconciliation; otherwise only
+	// those whose counts differ (with the reason, or an ERROR).
+	Verbose bool
 }
 
 func (s copySummary) result(i int) *engine.MailboxResult {
@@ -448,9 +466,11 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 	} else {
 		fmt.Fprintln(tw, "MAILBOX\tTARGET\tCOPIED\tSIZE\tREAD UPDATES\tSKIPPED\tDURATION\tRESULT")
 	}
+	var tot copyTotals
 	for i, e := range s.Listed {
 		r := s.result(i)
 		result := mailboxOutcome(r)
+		tot.add(r)
 		switch {
 		case r == nil && s.DryRun:
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t%s\n", e.Address, e.Target, result)
@@ -463,6 +483,14 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 				r.ReadUpdates, max(r.SkippedTotal, r.Skipped), r.Duration.Round(time.Millisecond), result)
 		}
 	}
+	if len(s.Listed) > 1 {
+		if s.DryRun {
+			fmt.Fprintf(tw, "TOTAL\t%d mailboxes\t%d\t%d\t%s\t%d\t%s\n", len(s.Listed), tot.folders, tot.items, humanize.Bytes(tot.bytes), tot.skipped, tot.outcomes())
+		} else {
+			fmt.Fprintf(tw, "TOTAL\t%d mailboxes\t%d\t%s\t%d\t%d\t%s\t%s\n", len(s.Listed), tot.items, humanize.Bytes(tot.bytes), tot.readUpdates, tot.skipped,
+				tot.longest.Round(time.Millisecond), tot.outcomes())
+		}
+	}
 	tw.Flush()
 	printStoreGaps(io, s)
 	printPaths(io, s)
@@ -471,31 +499,46 @@ func printCopySummary(io Streams, s copySummary) (differences int) {
 		return 0
 	}
 	// Reconciliation: what each folder holds on both sides after the pass.
-	fmt.Fprintln(out, "\nReconciliation (items per folder, source vs target):")
+	rows, matching := reconciliationRows(s)
+	shown := 0
+	for _, row := range rows {
+		if row.Error {
+			differences++
+		}
+		if s.Verbose || row.Note != "" {
+			shown++
+		}
+	}
+	for i := range s.Listed {
+		if r := s.result(i); r != nil {
+			shown += len(r.FailedFolders)
+			for _, f := range r.NotCarried {
+				if f.SourceCount > 0 {
+					shown++
+				}
+			}
+		}
+	}
+	switch {
+	case s.Verbose:
+		fmt.Fprintln(out, "\nReconciliation (items per folder, source vs target):")
+	case shown == 0:
+		fmt.Fprintf(out, "\nReconciliation: all %d folder(s) hold on the target what their source holds (--verbose lists them).\n", matching)
+		return differences
+	default:
+		fmt.Fprintf(out, "\nReconciliation: the folders whose counts differ (%d more match exactly; --verbose lists every folder):\n", matching)
+	}
 	tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MAILBOX\tFOLDER\tSOURCE\tTARGET\tCOPIED NOW\tSKIPPED NOW\tNOTE")
+	for _, row := range rows {
+		if s.Verbose || row.Note != "" {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", row.Mailbox, row.Folder, row.sourceText(), row.targetText(), row.CopiedNow, row.SkippedNow, row.Note)
+		}
+	}
 	for i := range s.Listed {
 		r := s.result(i)
 		if r == nil {
 			continue
-		}
-		rec := newReconciler(r, s.DateFiltered)
-		for _, f := range r.Folders {
-			if f.SourceCount == 0 && f.TargetCount == 0 && f.Copied == 0 && f.Skipped == 0 {
-				continue // an empty folder on both sides says nothing
-			}
-			source, target := fmt.Sprint(f.SourceCount), fmt.Sprint(f.TargetCount)
-			switch {
-			case !f.CountsKnown:
-				source, target = "-", "-"
-			case r.Err != nil && f.TargetCount == 0:
-				target = "-" // the pass stopped before the reconciliation counted the target
-			}
-			note, bad := rec.note(f)
-			if bad {
-				differences++
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Key.SourceAddress, f.SourcePath, source, target, f.Copied, f.Skipped, note)
 		}
 		for _, f := range r.FailedFolders {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t-\t-\tFAILED: %s\n", r.Key.SourceAddress, f.SourcePath, f.SourceCount, stripURLQueries(f.Failed))

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -213,6 +215,7 @@ func TestPrintCopySummary(t *testing.T) {
 		},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			tt.s.Verbose = true // every folder: the notes are what is tested
 			var out bytes.Buffer
 			if n := printCopySummary(Streams{Out: &out, Err: &out}, tt.s); n != tt.diffs {
 				t.Errorf("%d differences, want %d", n, tt.diffs)
@@ -234,5 +237,73 @@ func TestPrintCopySummary(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReconciliationShowsOnlyDifferences: without --verbose the
+// reconciliation lists only the folders whose counts differ (explained or
+// not), says how many match, and the summary ends with a totals row; -o
+// json has every folder and the same totals.
+func TestReconciliationShowsOnlyDifferences(t *testing.T) {
+	ann := csvinput.Entry{Address: "ann@contoso.com", Target: "ann@contoso.onmicrosoft.com"}
+	ben := csvinput.Entry{Address: "ben@contoso.com", Target: "ben@contoso.onmicrosoft.com"}
+	keyOf := func(e csvinput.Entry) engine.JobKey {
+		return engine.JobKey{SourceAddress: e.Address, TargetAddress: e.Target}
+	}
+	s := copySummary{Listed: []csvinput.Entry{ann, ben}, Results: []*engine.MailboxResult{
+		{Key: keyOf(ann), ItemsCopied: 40, BytesCopied: 4 << 20, Folders: []engine.FolderResult{
+			{SourcePath: "Inbox", TargetPath: "Inbox", SourceCount: 30, TargetCount: 30, Copied: 30, CountsKnown: true},
+			{SourcePath: "Sent Items", TargetPath: "Sent Items", SourceCount: 10, TargetCount: 10, Copied: 10, CountsKnown: true},
+		}},
+		{Key: keyOf(ben), ItemsCopied: 19, Skipped: 1, SkipReasons: map[string]int64{"over 150 MB": 1}, Folders: []engine.FolderResult{
+			{SourcePath: "Inbox", TargetPath: "Inbox", SourceCount: 20, TargetCount: 19, Copied: 19, Skipped: 1, CountsKnown: true},
+		}},
+	}}
+	var out bytes.Buffer
+	printCopySummary(Streams{Out: &out, Err: &out}, s)
+	text := out.String()
+	for _, want := range []string{
+		"the folders whose counts differ (2 more match exactly; --verbose lists every folder)",
+		"target has 1 fewer: the skipped item(s)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("summary lacks %q:\n%s", want, text)
+		}
+	}
+	if regexp.MustCompile(`(?m)^ann@contoso\.com +Inbox +30 +30`).MatchString(text) {
+		t.Errorf("a folder that matches is listed without --verbose:\n%s", text)
+	}
+	if !regexp.MustCompile(`(?m)^TOTAL +2 mailboxes +59 +4\.0 MB +0 +1 +\S+ +1 ok, 1 with skips or failed folders\s*$`).MatchString(text) {
+		t.Errorf("no totals row:\n%s", text)
+	}
+
+	var js bytes.Buffer
+	if _, err := writeCopySummaryJSON(&js, s); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Totals struct {
+			Mailboxes   int   `json:"mailboxes"`
+			ItemsCopied int64 `json:"items_copied"`
+			Skipped     int64 `json:"skipped"`
+		} `json:"totals"`
+		Reconciliation []struct {
+			Folder     string `json:"folder"`
+			Reconciled bool   `json:"reconciled"`
+		} `json:"reconciliation"`
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatalf("-o json is not JSON: %v\n%s", err, js.String())
+	}
+	if doc.Totals.Mailboxes != 2 || doc.Totals.ItemsCopied != 59 || doc.Totals.Skipped != 1 || len(doc.Reconciliation) != 3 {
+		t.Errorf("json totals %+v with %d folders, want 2 mailboxes, 59 copied, 1 skipped and all 3 folders", doc.Totals, len(doc.Reconciliation))
+	}
+
+	s.Results[1] = &engine.MailboxResult{Key: keyOf(ben), ItemsCopied: 20, Folders: []engine.FolderResult{
+		{SourcePath: "Inbox", TargetPath: "Inbox", SourceCount: 20, TargetCount: 20, Copied: 20, CountsKnown: true}}}
+	out.Reset()
+	printCopySummary(Streams{Out: &out, Err: &out}, s)
+	if !strings.Contains(out.String(), "Reconciliation: all 3 folder(s) hold on the target what their source holds") {
+		t.Errorf("when every folder matches, the summary does not say so:\n%s", out.String())
 	}
 }

@@ -114,7 +114,9 @@ func demoRun(ctx context.Context, opts *demoOptions) error {
 	ewsWrites, graphWrites := l.EWS.Writes(), l.Graph.Writes()
 	ewsSent, graphSent := l.EWS.MeetingMessagesSent(), l.Graph.MeetingMessagesSent()
 	if err := step("copy (on-prem to cloud, with inbox rules)", func() error {
-		return copyRun(ctx, &copyOptions{g: &g, Mailboxes: l.CopyCSV, Rules: true, Direction: "onboarding", MaxSkipped: -1, ItemWorkers: 4})
+		// The demo lists every folder in the reconciliation: a first look
+		// at a copy should show each one matching.
+		return copyRun(ctx, &copyOptions{g: &g, Mailboxes: l.CopyCSV, Rules: true, Direction: "onboarding", MaxSkipped: -1, ItemWorkers: 4, Verbose: true})
 	}); err != nil {
 		return err
 	}

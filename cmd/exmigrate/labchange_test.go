@@ -47,7 +47,7 @@ func TestDeltaPassRehearsedInTheLab(t *testing.T) {
 		}
 		return string(out)
 	}
-	run(ExitOK, "copy", "--config", cfg, "--mailboxes", list)
+	run(ExitOK, "copy", "--config", cfg, "--mailboxes", list, "--verbose")
 	if out := run(ExitOK, "lab", "writes", "--dir", dir); !strings.Contains(out, "EWS 0, Graph 46") {
 		t.Errorf("after the first pass (45 messages, 1 folder): %s", out)
 	}
@@ -73,7 +73,7 @@ func TestDeltaPassRehearsedInTheLab(t *testing.T) {
 		t.Errorf("an unknown mailbox: %s", out)
 	}
 
-	out := run(ExitOK, "copy", "--config", cfg, "--mailboxes", list)
+	out := run(ExitOK, "copy", "--config", cfg, "--mailboxes", list, "--verbose")
 	for _, re := range []string{
 		// mailbox, target, copied, bytes, read updates, skipped
 		`alex@fabrikam\.com +alex@fabrikam\.onmicrosoft\.com +55 +\S+ \S+ +10 +0 `,
