@@ -22,7 +22,10 @@ import (
 
 // CopyOptions say what a copy pass carries.
 type CopyOptions struct {
-	DryRun         bool
+	DryRun bool
+	// Reopen copies jobs that finalize completed; without it they are
+	// left alone.
+	Reopen         bool
 	IncludeFolders []*regexp.Regexp // on the source folder path; empty means all
 	ExcludeFolders []*regexp.Regexp
 	// MapPath rewrites a source folder path to the target path it should
@@ -186,8 +189,11 @@ type FolderResult struct {
 
 // MailboxResult is the outcome of one pass over one mailbox.
 type MailboxResult struct {
-	Key            JobKey
-	DryRun         bool
+	Key    JobKey
+	DryRun bool
+	// Completed is true for a job finalize signed off: the pass copied
+	// nothing (CopyOptions.Reopen copies it again).
+	Completed      bool
 	Started        time.Time
 	Duration       time.Duration
 	FoldersCreated int
@@ -446,6 +452,11 @@ func (r *mailboxRun) copy(ctx context.Context, cancel context.CancelCauseFunc) e
 		return err
 	}
 	r.job = job
+	if job.Status == JobCompleted && !r.opts.Reopen {
+		r.res.Completed = true
+		r.log().Info("mailbox completed by finalize: not copied again", "mailbox", r.key.SourceAddress)
+		return nil
+	}
 	if !r.opts.DryRun {
 		// One owner per job: nothing is written without the lease.
 		release, err := r.c.hold(ctx, job.ID, func(err error) {
@@ -628,6 +639,9 @@ func (c *Copier) Plan(ctx context.Context, key JobKey, src mailbox.Source, dst m
 		return PlanTotals{}, err
 	}
 	r.job = job
+	if job.Status == JobCompleted && !opts.Reopen {
+		return PlanTotals{}, nil
+	}
 	r.prepare()
 	stores, trees, err := r.listStores(ctx)
 	if err != nil {

@@ -113,3 +113,43 @@ func TestPlanOfTwoStoresCountsTheStateOnce(t *testing.T) {
 		t.Errorf("the pass told the progress %d planned items, want 5", p.planned[key])
 	}
 }
+
+// TestCompletedJobIsLeftAlone: a job finalize signed off is neither planned
+// nor copied again, even with new mail at the source, until reopened.
+func TestCompletedJobIsLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 5, mailbox.ClassMessage)
+	c := f.copier(f.store)
+	if res := c.Copy(ctx, key, f.srcMB, f.dstMB); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	job, err := f.store.Job(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Status = engine.JobCompleted
+	if err := f.store.PutJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	f.seed(t, mailbox.ScopePrimary, "Inbox", 3, mailbox.ClassMessage)
+	writes := f.dst.Writes()
+	if p, err := c.Plan(ctx, key, f.srcMB, f.dstMB); err != nil || p.Items != 0 {
+		t.Errorf("a completed job planned %d items (err %v), want 0", p.Items, err)
+	}
+	res := c.Copy(ctx, key, f.srcMB, f.dstMB)
+	if res.Err != nil || !res.Completed || res.ItemsCopied != 0 || f.dst.Writes() != writes {
+		t.Fatalf("a completed job: err %v completed %v copied %d writes %d; want it left alone", res.Err, res.Completed, res.ItemsCopied, f.dst.Writes()-writes)
+	}
+	if j, _ := f.store.Job(ctx, key); j.Status != engine.JobCompleted {
+		t.Errorf("status %q after a pass, want it still completed", j.Status)
+	}
+	c.Options.Reopen = true
+	res = c.Copy(ctx, key, f.srcMB, f.dstMB)
+	if res.Err != nil || res.ItemsCopied != 3 {
+		t.Fatalf("reopened: err %v copied %d, want the 3 new items", res.Err, res.ItemsCopied)
+	}
+	if j, _ := f.store.Job(ctx, key); j.Status != engine.JobDone {
+		t.Errorf("status %q after a reopened pass, want done", j.Status)
+	}
+}

@@ -90,6 +90,9 @@ const (
 	JobDone    = "done"    // the last pass finished with nothing skipped
 	JobPartial = "partial" // the last pass finished with skipped items
 	JobFailed  = "failed"
+	// JobCompleted is a job signed off by finalize: cut over, its
+	// reconciliation accepted. Later passes leave it alone.
+	JobCompleted = "completed"
 )
 
 // JobRecord is a job's row.

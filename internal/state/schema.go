@@ -14,7 +14,7 @@ const applicationID = 0x45584d47
 
 // schemaVersion is the layout this build writes, kept in PRAGMA
 // user_version. Raise it with every change and add the step to migrations.
-const schemaVersion = 6
+const schemaVersion = 7
 
 // ErrNotStateFile is returned by Open for a file that is not an exmigrate
 // state file: not SQLite at all, or a SQLite database of another program.
@@ -143,6 +143,19 @@ CREATE TABLE probes (
 	target_address TEXT NOT NULL,
 	at INTEGER NOT NULL,
 	result TEXT NOT NULL
+) STRICT;
+`,
+	// finalize's sign-off of a job: who accepted its reconciliation, when,
+	// and how many skipped items they approved.
+	6: `
+CREATE TABLE signoffs (
+	job_id          INTEGER PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+	at              INTEGER NOT NULL,
+	operator        TEXT    NOT NULL,
+	items_on_target INTEGER NOT NULL,
+	skipped         INTEGER NOT NULL,
+	approved        INTEGER NOT NULL,
+	note            TEXT    NOT NULL
 ) STRICT;
 `,
 }

@@ -432,7 +432,7 @@ func (s *SQLite) PutJob(ctx context.Context, rec engine.JobRecord) error {
 		return err
 	}
 	switch rec.Status {
-	case engine.JobNew, engine.JobRunning, engine.JobDone, engine.JobPartial, engine.JobFailed:
+	case engine.JobNew, engine.JobRunning, engine.JobDone, engine.JobPartial, engine.JobFailed, engine.JobCompleted:
 	default:
 		return s.fail(op, fmt.Errorf("unknown status %q", rec.Status))
 	}
