@@ -4,6 +4,7 @@
 package forecast
 
 import (
+	"fmt"
 	"math"
 	"time"
 )
@@ -125,4 +126,91 @@ func seconds(s float64) time.Duration {
 		return time.Duration(math.MaxInt64)
 	}
 	return time.Duration(math.Ceil(s * float64(time.Second)))
+}
+
+// ExchangeOnlineRead is the ceiling of a copy out of an Exchange Online
+// mailbox: reading costs a request per item (its content; listings are
+// paged), and the 150 MB upload limit counts request bodies sent, not
+// downloads, so no byte limit is published for it.
+func ExchangeOnlineRead() Ceiling {
+	return Ceiling{ItemsPerSecond: GraphRequestsPerWindow / GraphRequestWindow.Seconds()}
+}
+
+// Service is the kind of server at one end of a copy.
+type Service string
+
+// Services.
+const (
+	ExchangeServer Service = "Exchange Server" // on-premises, through EWS: publishes no per-mailbox limit
+	Online         Service = "Exchange Online" // through Microsoft Graph
+)
+
+// Between is the ceiling of a copy from one service to another: the slower
+// of reading the source and writing the target. Exchange Server publishes
+// no limit, so a copy between two Exchange Servers has an unknown ceiling.
+func Between(from, to Service) Ceiling {
+	var c Ceiling
+	if from == Online {
+		c = Slower(c, ExchangeOnlineRead())
+	}
+	if to == Online {
+		c = Slower(c, ExchangeOnline())
+	}
+	return c
+}
+
+// Decides names the limit that decides a copy's time at the ceiling:
+// "requests" (items) or "uploads" (bytes); "" when none does.
+func (c Ceiling) Decides(items, bytes int64) string {
+	var si, sb float64
+	if c.ItemsPerSecond > 0 {
+		si = float64(max(items, 0)) / c.ItemsPerSecond
+	}
+	if c.BytesPerSecond > 0 {
+		sb = float64(max(bytes, 0)) / c.BytesPerSecond
+	}
+	switch {
+	case si == 0 && sb == 0:
+		return ""
+	case sb > si:
+		return "uploads"
+	}
+	return "requests"
+}
+
+// Measured is the rate a copy was observed to reach: items and bytes
+// written over the time it took. It is a Ceiling so that Duration applies,
+// but it is a measurement of one client and network, not a limit.
+func Measured(items, bytes int64, took time.Duration) (Ceiling, bool) {
+	if took <= 0 || items <= 0 {
+		return Ceiling{}, false
+	}
+	s := took.Seconds()
+	return Ceiling{ItemsPerSecond: float64(items) / s, BytesPerSecond: float64(max(bytes, 0)) / s}, true
+}
+
+// About says a duration for people, rounded as a forecast deserves:
+// seconds under a minute, minutes under an hour, hours and minutes under
+// two days, then days and hours ("about 3 h 20 min").
+func About(d time.Duration) string {
+	if d <= 0 {
+		return "none"
+	}
+	if s := int64(math.Ceil(d.Seconds())); s < 60 {
+		return fmt.Sprintf("about %d s", s)
+	}
+	m := int64(math.Round(d.Minutes()))
+	switch {
+	case m < 60:
+		return fmt.Sprintf("about %d min", m)
+	case m < 48*60 && m%60 == 0:
+		return fmt.Sprintf("about %d h", m/60)
+	case m < 48*60:
+		return fmt.Sprintf("about %d h %d min", m/60, m%60)
+	}
+	h := int64(math.Round(d.Hours()))
+	if h%24 == 0 {
+		return fmt.Sprintf("about %d d", h/24)
+	}
+	return fmt.Sprintf("about %d d %d h", h/24, h%24)
 }

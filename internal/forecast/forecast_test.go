@@ -78,3 +78,96 @@ func absDiff(a, b time.Duration) time.Duration {
 	}
 	return b - a
 }
+
+func TestBetween(t *testing.T) {
+	tests := []struct {
+		name     string
+		from, to Service
+		want     Ceiling
+	}{
+		// Onboarding writes into Exchange Online: requests and uploads.
+		{"onboarding", ExchangeServer, Online, ExchangeOnline()},
+		// Offboarding reads from Exchange Online: requests only, downloads
+		// are not uploads.
+		{"offboarding", Online, ExchangeServer, ExchangeOnlineRead()},
+		{"cloud to cloud", Online, Online, ExchangeOnline()},
+		{"on-prem to on-prem", ExchangeServer, ExchangeServer, Ceiling{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Between(tc.from, tc.to); got != tc.want {
+				t.Errorf("Between(%s, %s) = %+v; want %+v", tc.from, tc.to, got, tc.want)
+			}
+		})
+	}
+	if Between(ExchangeServer, ExchangeServer).Known() {
+		t.Error("a copy between Exchange Servers has a known ceiling; none is published")
+	}
+}
+
+func TestDecides(t *testing.T) {
+	eo := ExchangeOnline()
+	tests := []struct {
+		name         string
+		c            Ceiling
+		items, bytes int64
+		want         string
+	}{
+		{"many small items", eo, 20_000, 20_000 * 7_000, "requests"},
+		{"few big items", eo, 10, 1_500_000_000, "uploads"},
+		{"nothing", eo, 0, 0, ""},
+		{"read ceiling has no byte limit", ExchangeOnlineRead(), 10, 1_500_000_000, "requests"},
+		{"no ceiling", Ceiling{}, 10, 10, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.c.Decides(tc.items, tc.bytes); got != tc.want {
+				t.Errorf("Decides(%d, %d) = %q; want %q", tc.items, tc.bytes, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMeasured(t *testing.T) {
+	tests := []struct {
+		name         string
+		items, bytes int64
+		took         time.Duration
+		ok           bool
+		ips, bps     float64
+	}{
+		{"a pass", 1_000, 50_000_000, 20 * time.Second, true, 50, 2_500_000},
+		{"no time", 1_000, 1, 0, false, 0, 0},
+		{"nothing copied", 0, 0, time.Minute, false, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, ok := Measured(tc.items, tc.bytes, tc.took)
+			if ok != tc.ok || c.ItemsPerSecond != tc.ips || c.BytesPerSecond != tc.bps {
+				t.Errorf("Measured = %+v, %v; want %v/s %v B/s, %v", c, ok, tc.ips, tc.bps, tc.ok)
+			}
+		})
+	}
+}
+
+func TestAbout(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "none"},
+		{400 * time.Millisecond, "about 1 s"},
+		{42 * time.Second, "about 42 s"},
+		{59*time.Minute + 50*time.Second, "about 1 h"},
+		{14*time.Minute + 20*time.Second, "about 14 min"},
+		{3*time.Hour + 20*time.Minute, "about 3 h 20 min"},
+		{47 * time.Hour, "about 47 h"},
+		{50 * time.Hour, "about 2 d 2 h"},
+		{72 * time.Hour, "about 3 d"},
+	}
+	for _, tc := range tests {
+		if got := About(tc.d); got != tc.want {
+			t.Errorf("About(%v) = %q; want %q", tc.d, got, tc.want)
+		}
+	}
+}
