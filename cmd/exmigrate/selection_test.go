@@ -140,7 +140,7 @@ func TestSelectionThroughTheCommands(t *testing.T) {
 		}
 		return jobs
 	}
-	done := func(j wavestatus.Job) bool { return j.State == "completed" || j.State == "partial" }
+	done := func(j wavestatus.Job) bool { return j.State == "done" || j.State == "partial" }
 
 	code, out, errOut := run(t, "copy", "--config", l.ConfigPath, "--mailboxes", list, "--batch", "Wave 1")
 	if code != ExitOK && code != ExitSkipped {

@@ -37,8 +37,9 @@ process copying it now. It only reads the state file, so it runs beside copies
 in other processes.
 
 States: not-started, running (a process holds the job), interrupted (a pass
-started and never ended), failed, partial (ended with skipped items),
-completed. --only failed also selects interrupted.`,
+started and never ended), failed, partial (ended with skipped items), done
+(ended with nothing skipped), completed (signed off by finalize). --only
+failed also selects interrupted.`,
 		Example: `  exmigrate status --config contoso.yaml
   exmigrate status --state contoso-state.db --only failed,partial
   exmigrate status --state contoso-state.db --mailboxes wave1.csv --batch "Wave 1" -o csv
@@ -163,7 +164,7 @@ func newPruneCommand(g *globalOptions, runF func(context.Context, *pruneOptions)
 		Use:   "prune",
 		Short: "Remove completed or abandoned jobs from the state file (a dry run without --yes)",
 		Long: `Remove jobs, with their folder and item records, from the state file:
---completed the jobs whose last pass ended with nothing skipped, --abandoned
+--completed the jobs finalized or whose last pass ended with nothing skipped, --abandoned
 every other job (never started, failed, partial, interrupted), when nothing
 happened to them for --older-than. A job a process is copying now (its lease
 is live) is never removed. Without --yes it lists what it would remove and
@@ -193,7 +194,7 @@ only mailboxes the wave is done with.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
-	f.BoolVar(&opts.Completed, "completed", false, "remove jobs whose last pass ended with nothing skipped")
+	f.BoolVar(&opts.Completed, "completed", false, "remove jobs finalized, or whose last pass ended with nothing skipped")
 	f.BoolVar(&opts.Abandoned, "abandoned", false, "remove jobs not completed (never started, failed, partial, interrupted)")
 	f.StringVar(&opts.OlderThan, "older-than", "", "only jobs untouched for this long: 30d, 8w, 12h (days, weeks, hours, minutes)")
 	f.BoolVar(&opts.Yes, "yes", false, "remove them; without it, only list what would be removed")

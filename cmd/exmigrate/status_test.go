@@ -445,12 +445,12 @@ func TestInterruptedWaveRetried(t *testing.T) {
 	after := statusOf()
 	for _, j := range after.Jobs {
 		switch {
-		case j.State != "completed" && j.State != "partial" && j.State != "not-started":
+		case j.State != "done" && j.State != "partial" && j.State != "not-started":
 			t.Errorf("after the retry %s is %s", j.Mailbox, j.State)
 		case j.Mailbox == victim && j.Passes != 1:
 			t.Errorf("%s: %d passes after the retry, want 1", victim, j.Passes)
 		}
-		if prev, ok := states[j.Mailbox]; ok && prev.State == "completed" && j.Passes != prev.Passes {
+		if prev, ok := states[j.Mailbox]; ok && prev.State == "done" && j.Passes != prev.Passes {
 			t.Errorf("%s was completed and was copied again by --only failed", j.Mailbox)
 		}
 	}

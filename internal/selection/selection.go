@@ -23,12 +23,13 @@ const (
 	Interrupted State = "interrupted" // a pass started and never ended: its process stopped or was killed
 	Failed      State = "failed"      // the last pass ended with an error
 	Partial     State = "partial"     // the last pass ended with skipped items
-	Completed   State = "completed"   // the last pass ended with nothing skipped
+	Done        State = "done"        // the last pass ended with nothing skipped
+	Completed   State = "completed"   // signed off by finalize: cut over, later passes leave it alone
 )
 
 // States lists every state, in the order a wave moves through them.
 func States() []State {
-	return []State{NotStarted, Running, Interrupted, Failed, Partial, Completed}
+	return []State{NotStarted, Running, Interrupted, Failed, Partial, Done, Completed}
 }
 
 // Classify turns a job's recorded status, and whether a process holds its
@@ -50,6 +51,8 @@ func Classify(status string, leaseLive bool) State {
 	case engine.JobPartial:
 		return Partial
 	case engine.JobDone:
+		return Done
+	case engine.JobCompleted:
 		return Completed
 	}
 	return State(status)
@@ -76,7 +79,7 @@ func ParseOnly(values []string) ([]State, error) {
 				return nil, errorf("--only: empty value: name a state (%s)", stateList())
 			case s == "notstarted" || s == "not_started" || s == "new":
 				s = NotStarted
-			case s == "done" || s == "complete":
+			case s == "complete" || s == "finalized" || s == "finalised":
 				s = Completed
 			case !slices.Contains(States(), s):
 				return nil, errorf("--only %q: unknown state: use %s", strings.TrimSpace(part), stateList())

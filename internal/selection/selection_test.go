@@ -22,7 +22,8 @@ func TestClassify(t *testing.T) {
 		{engine.JobRunning, false, Interrupted},
 		{engine.JobFailed, false, Failed},
 		{engine.JobPartial, false, Partial},
-		{engine.JobDone, false, Completed},
+		{engine.JobDone, false, Done},
+		{engine.JobCompleted, false, Completed},
 		// A lease is the truth about a process working on the job, whatever
 		// the status says (a new pass of a finished job).
 		{engine.JobDone, true, Running},
@@ -45,10 +46,11 @@ func TestParseOnly(t *testing.T) {
 		{in: []string{"failed"}, want: []State{Failed}},
 		{in: []string{"failed,partial", " Not-Started "}, want: []State{Failed, Partial, NotStarted}},
 		{in: []string{"failed", "FAILED"}, want: []State{Failed}},
-		{in: []string{"done"}, want: []State{Completed}},
+		{in: []string{"done"}, want: []State{Done}},
+		{in: []string{"finalized"}, want: []State{Completed}},
 		{in: []string{"new"}, want: []State{NotStarted}},
 		{in: []string{"interrupted,running,completed"}, want: []State{Interrupted, Running, Completed}},
-		{in: []string{"faild"}, wantErr: `--only "faild": unknown state: use not-started, running, interrupted, failed, partial, completed`},
+		{in: []string{"faild"}, wantErr: `--only "faild": unknown state: use not-started, running, interrupted, failed, partial, done, completed`},
 		{in: []string{""}, wantErr: "--only: empty value"},
 		{in: []string{"failed,"}, wantErr: "--only: empty value"},
 	}
@@ -153,23 +155,23 @@ func TestSampleIsBounded(t *testing.T) {
 
 func TestIndexStateOf(t *testing.T) {
 	x := NewIndex([]Job{
-		{ID: 1, Source: "Ann@contoso.com", Target: "ann@contoso.com", SourceLocation: "onprem", TargetLocation: "cloud", State: Completed},
+		{ID: 1, Source: "Ann@contoso.com", Target: "ann@contoso.com", SourceLocation: "onprem", TargetLocation: "cloud", State: Done},
 		{ID: 5, Source: "ann@contoso.com", Target: "ann@contoso.com", SourceLocation: "cloud", TargetLocation: "onprem", State: Failed},
 		{ID: 2, Source: "bob@contoso.com", Target: "bob@fabrikam.com", SourceLocation: "onprem", TargetLocation: "cloud", State: Partial},
 		{ID: 3, Source: "cat@contoso.com", Target: "cat@contoso.com", SourceLocation: "onprem", TargetLocation: "cloud", State: Running},
-		{ID: 4, Source: "cat@contoso.com", Target: "cat@contoso.com", SourceLocation: "cloud", TargetLocation: "onprem", State: Completed},
+		{ID: 4, Source: "cat@contoso.com", Target: "cat@contoso.com", SourceLocation: "cloud", TargetLocation: "onprem", State: Done},
 	})
 	tests := []struct {
 		source, target, from, to string
 		want                     State
 	}{
 		{"ann@contoso.com", "", "", "", Failed}, // the later job
-		{"ANN@contoso.com", "ann@contoso.com", "onprem", "cloud", Completed},
+		{"ANN@contoso.com", "ann@contoso.com", "onprem", "cloud", Done},
 		{"ann@contoso.com", "", "cloud", "", Failed},
 		{"bob@contoso.com", "bob@fabrikam.com", "", "", Partial},
 		{"bob@contoso.com", "bob@contoso.com", "", "", NotStarted}, // another target
 		{"cat@contoso.com", "", "", "", Running},                   // running wins over later
-		{"cat@contoso.com", "", "cloud", "onprem", Completed},
+		{"cat@contoso.com", "", "cloud", "onprem", Done},
 		{"dan@contoso.com", "", "", "", NotStarted},
 	}
 	for _, tt := range tests {

@@ -93,9 +93,9 @@ func (s *SQLite) Prune(ctx context.Context, rule PruneRule) ([]engine.JobRecord,
 	case rule.Completed && rule.Abandoned:
 		kinds = `1`
 	case rule.Completed:
-		kinds = `status = 'done'`
+		kinds = `status IN ('done', 'completed')`
 	default:
-		kinds = `status <> 'done'`
+		kinds = `status NOT IN ('done', 'completed')`
 	}
 	qualifies := ` WHERE ` + kinds + ` AND (CASE WHEN max(last_start, last_end) > 0 THEN max(last_start, last_end) ELSE created END) < ?`
 	candidates, err := queryAll(ctx, s, op, scanJob, sqlSelectJob+qualifies+`

@@ -37,7 +37,7 @@ func TestLoadStates(t *testing.T) {
 		failedFolders int
 		owner         bool
 	}{
-		"ann@contoso.com": {selection.Completed, 2, 0, 0, false},
+		"ann@contoso.com": {selection.Done, 2, 0, 0, false},
 		"bob@contoso.com": {selection.Partial, 3, 1, 1, false},
 		"cat@contoso.com": {selection.Failed, 0, 0, 1, false},
 		"dan@contoso.com": {selection.Running, 1, 0, 1, true},      // 1 of 4 on the target; its pending item is in flight
@@ -58,7 +58,7 @@ func TestLoadStates(t *testing.T) {
 	if eve.folders[0].Failed != "1 left pending by a pass that did not end; 1 on the target of 4 at the source" {
 		t.Errorf("eve's inbox: %q", eve.folders[0].Failed)
 	}
-	if got := w.Totals.StateSummary(); got != "1 not-started, 1 running, 1 interrupted, 1 failed, 2 partial, 1 completed" {
+	if got := w.Totals.StateSummary(); got != "1 not-started, 1 running, 1 interrupted, 1 failed, 2 partial, 1 done" {
 		t.Errorf("summary = %q", got)
 	}
 }
