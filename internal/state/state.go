@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/engine"
-	"github.com/exmigrate/exmigrate/internal/config"
+	"github.com/exmigrate/exmigrate/internal/state/records"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -395,22 +395,7 @@ func (s *SQLite) Job(ctx context.Context, key engine.JobKey) (engine.JobRecord, 
 	return rec, nil
 }
 
-func normalizeKey(k engine.JobKey) (engine.JobKey, error) {
-	k.SourceAddress = strings.TrimSpace(k.SourceAddress)
-	k.TargetAddress = strings.TrimSpace(k.TargetAddress)
-	k.SourceLocation = strings.ToLower(strings.TrimSpace(k.SourceLocation))
-	k.TargetLocation = strings.ToLower(strings.TrimSpace(k.TargetLocation))
-	if k.SourceAddress == "" || k.TargetAddress == "" {
-		return k, errors.New("source and target address are both required")
-	}
-	for _, l := range []string{k.SourceLocation, k.TargetLocation} {
-		// auto must be resolved before a job exists: a job is one direction.
-		if !config.ValidEndpointName(l) {
-			return k, fmt.Errorf("location %q: use an endpoint name (onprem, cloud or one under endpoints:)", l)
-		}
-	}
-	return k, nil
-}
+func normalizeKey(k engine.JobKey) (engine.JobKey, error) { return records.NormalizeKey(k) }
 
 const sqlSelectJob = `SELECT id, source_address, source_location, target_address, target_location,
 	status, passes, last_start, last_end, last_error, paths FROM jobs`
@@ -431,10 +416,8 @@ func (s *SQLite) PutJob(ctx context.Context, rec engine.JobRecord) error {
 	if err := s.errWrite(op); err != nil {
 		return err
 	}
-	switch rec.Status {
-	case engine.JobNew, engine.JobRunning, engine.JobDone, engine.JobPartial, engine.JobFailed, engine.JobCompleted:
-	default:
-		return s.fail(op, fmt.Errorf("unknown status %q", rec.Status))
+	if err := records.CheckStatus(rec.Status); err != nil {
+		return s.fail(op, err)
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE jobs SET status = ?, passes = ?, last_start = ?, last_end = ?, last_error = ?, paths = ?
 		WHERE id = ?`, rec.Status, rec.Passes, toNanos(rec.LastStart), toNanos(rec.LastEnd), rec.LastError, rec.Paths, rec.ID)
@@ -581,33 +564,7 @@ func (s *SQLite) PutItem(ctx context.Context, rec engine.ItemRecord) error {
 	return s.putItemGrouped(ctx, rec)
 }
 
-func checkItem(rec engine.ItemRecord) error {
-	if rec.SourceID == "" {
-		return errors.New("source id is required")
-	}
-	if rec.SourceFolderID == "" {
-		// PendingItems finds a pending item by its folder: without one, an
-		// item written before a crash would never be looked up again.
-		return errors.New("source folder id is required")
-	}
-	if rec.SizeBytes < 0 {
-		return fmt.Errorf("negative size %d", rec.SizeBytes)
-	}
-	switch rec.Outcome {
-	case engine.ItemPending:
-	case engine.ItemCopied:
-		if rec.TargetItemID == "" {
-			return errors.New("a copied item needs the target item id the target confirmed")
-		}
-	case engine.ItemSkipped:
-		if rec.Reason == "" {
-			return errors.New("a skipped item needs a reason")
-		}
-	default:
-		return fmt.Errorf("unknown outcome %q: use pending, copied or skipped", rec.Outcome)
-	}
-	return nil
-}
+func checkItem(rec engine.ItemRecord) error { return records.CheckItem(rec) }
 
 // PendingItems lists the items recorded as pending in a folder, by source
 // id. There are at most as many as were in flight when a run stopped.

@@ -1,0 +1,348 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/secret"
+	"github.com/exmigrate/exmigrate/internal/state/storetest"
+)
+
+// The tests that need a server find it through EXMIGRATE_TEST_POSTGRES_URL:
+// a URL whose user may create databases (each test makes its own and drops
+// it), e.g. postgres://postgres@/postgres?host=/tmp/pg (a unix socket) or
+// postgres://exm@127.0.0.1:5432/postgres?sslmode=disable. Without it they
+// skip, unless EXMIGRATE_REQUIRE_POSTGRES=1 (CI), where they fail.
+const (
+	envURL     = "EXMIGRATE_TEST_POSTGRES_URL"
+	envRequire = "EXMIGRATE_REQUIRE_POSTGRES"
+)
+
+func serverURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv(envURL)
+	if u == "" {
+		if os.Getenv(envRequire) == "1" {
+			t.Fatalf("%s=1 but %s is not set: export the URL of a PostgreSQL server whose user may create databases", envRequire, envURL)
+		}
+		t.Skipf("no PostgreSQL to test against: export %s (see the README's testing section)", envURL)
+	}
+	return u
+}
+
+// newDatabase creates an empty database for one test, drops it when the
+// test ends, and returns its URL.
+func newDatabase(t *testing.T) string {
+	t.Helper()
+	admin := serverURL(t)
+	ctx := context.Background()
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "exmigrate_test_" + hex.EncodeToString(b)
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", envURL, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
+		t.Fatalf("creating a test database (the user of %s must be allowed to: CREATEDB): %v", envURL, err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("dropping %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	q := u.Query()
+	q.Del("dbname")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func open(t *testing.T, dbURL string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dbURL, secret.Secret{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	serverURL(t)
+	storetest.Run(t, func(t *testing.T) (engine.Store, func(*testing.T) engine.Store) {
+		dbURL := newDatabase(t)
+		return open(t, dbURL), func(t *testing.T) engine.Store { return open(t, dbURL) }
+	})
+}
+
+// TestSchema: a new database gets the schema; reopening changes nothing;
+// workers starting at once on a new database all open it.
+func TestSchema(t *testing.T) {
+	ctx := context.Background()
+	dbURL := newDatabase(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			s, err := Open(ctx, dbURL, secret.Secret{})
+			if err == nil {
+				err = s.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("opening a new database at once: %v", err)
+		}
+	}
+	s := open(t, dbURL)
+	defer s.Close()
+	var version, rows int
+	if err := s.pool.QueryRow(ctx, `SELECT max(version), count(*) FROM exmigrate_schema`).Scan(&version, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if version != SchemaVersion || rows != 1 {
+		t.Errorf("exmigrate_schema: version %d in %d rows, want %d in 1", version, rows, SchemaVersion)
+	}
+}
+
+// TestOpenRefuses: every database Open must not write to, and every bad
+// URL, fails with the problem and its fix.
+func TestOpenRefuses(t *testing.T) {
+	ctx := context.Background()
+	server := serverURL(t)
+	cases := []struct {
+		name    string
+		prepare func(t *testing.T) string // returns the URL to open
+		is      error
+		says    []string
+	}{
+		{"a newer schema", func(t *testing.T) string {
+			u := newDatabase(t)
+			s := open(t, u)
+			defer s.Close()
+			if _, err := s.pool.Exec(ctx, `UPDATE exmigrate_schema SET version = 99`); err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}, ErrNewerSchema, []string{"schema version 99", "upgrade exmigrate"}},
+		{"another program's database", func(t *testing.T) string {
+			u := newDatabase(t)
+			conn, err := pgx.Connect(ctx, u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(ctx)
+			if _, err := conn.Exec(ctx, `CREATE TABLE customers (id int); CREATE TABLE orders (id int)`); err != nil {
+				t.Fatal(err)
+			}
+			return u
+		}, ErrForeignDatabase, []string{"customers, orders", "database of its own"}},
+		{"a database that does not exist", func(t *testing.T) string {
+			u, _ := url.Parse(server)
+			u.Path = "/exmigrate_test_missing"
+			return u.String()
+		}, nil, []string{"does not exist", "createdb"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			u := c.prepare(t)
+			s, err := Open(ctx, u, secret.Secret{})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if c.is != nil && !errors.Is(err, c.is) {
+				t.Errorf("err = %v, want %v", err, c.is)
+			}
+			for _, w := range c.says {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want it to say %q", err, w)
+				}
+			}
+		})
+	}
+	// A refused database is left as it was.
+	u := newDatabase(t)
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE customers (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, u, secret.Secret{}); err == nil {
+		t.Fatal("Open took another program's database")
+	}
+	var tables int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables); err != nil || tables != 1 {
+		t.Errorf("after a refused Open the database holds %d tables (%v), want only customers", tables, err)
+	}
+}
+
+// TestOpenBadURL needs no server: the URL is refused before any connection.
+func TestOpenBadURL(t *testing.T) {
+	cases := []struct {
+		name, url string
+		says      []string
+		hides     string
+	}{
+		{"empty", "", []string{"postgres://user@host:5432/database"}, ""},
+		{"another scheme", "mysql://root@db/exmigrate", []string{"not a postgres:// URL"}, ""},
+		{"no database", "postgres://exm@db.contoso.com:5432", []string{"names no database", "/exmigrate"}, ""},
+		{"no database, slash", "postgres://exm:hunter2@db.contoso.com:5432/", []string{"names no database"}, "hunter2"},
+		{"bad port", "postgres://exm:hunter2@db.contoso.com:notaport/exm", []string{"not"}, "hunter2"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Open(context.Background(), c.url, secret.Secret{})
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			for _, w := range c.says {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want it to say %q", err, w)
+				}
+			}
+			if c.hides != "" && strings.Contains(err.Error(), c.hides) {
+				t.Errorf("err = %v shows the password", err)
+			}
+		})
+	}
+}
+
+func TestCheckURL(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"postgres://exm@db:5432/exm", "postgres://exm@db:5432/exm?sslmode=verify-full"},
+		{"postgres://exm@db/exm?sslmode=disable", "postgres://exm@db/exm?sslmode=disable"},
+		{"postgresql://exm@db/exm?sslmode=require&application_name=w1", "postgresql://exm@db/exm?sslmode=require&application_name=w1"},
+		{"postgres://exm@/exm?host=/run/postgresql", "postgres://exm@/exm?host=%2Frun%2Fpostgresql&sslmode=verify-full"},
+	}
+	for _, c := range cases {
+		got, err := checkURL(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("checkURL(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+}
+
+// fakeServer answers one connection the way a PostgreSQL server answers a
+// login it refuses, so that the messages are tested without a server
+// configured to refuse: respond gets the startup message.
+func fakeServer(t *testing.T, respond func(b *pgproto3.Backend)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(10 * time.Second))
+				b := pgproto3.NewBackend(conn, conn)
+				for {
+					msg, err := b.ReceiveStartupMessage()
+					if err != nil {
+						return
+					}
+					if _, ok := msg.(*pgproto3.SSLRequest); ok {
+						conn.Write([]byte("N")) // no TLS here
+						continue
+					}
+					break
+				}
+				respond(b)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestConnectProblems(t *testing.T) {
+	wrongPassword := fakeServer(t, func(b *pgproto3.Backend) {
+		b.Send(&pgproto3.AuthenticationCleartextPassword{})
+		if err := b.Flush(); err != nil {
+			return
+		}
+		b.SetAuthType(pgproto3.AuthTypeCleartextPassword)
+		if _, err := b.Receive(); err != nil {
+			return
+		}
+		b.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28P01", Message: `password authentication failed for user "exm"`})
+		b.Flush()
+	})
+	noHBA := fakeServer(t, func(b *pgproto3.Backend) {
+		b.Send(&pgproto3.ErrorResponse{Severity: "FATAL", Code: "28000", Message: `no pg_hba.conf entry for host "10.0.0.9", user "exm"`})
+		b.Flush()
+	})
+	// A port nobody listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+
+	cases := []struct {
+		name, url string
+		says      []string
+	}{
+		{"wrong password", "postgres://exm@" + wrongPassword + "/exm?sslmode=disable",
+			[]string{"refused the password of user exm", "EXMIGRATE_STATE_PASSWORD", "database exm on " + wrongPassword}},
+		{"not in pg_hba.conf", "postgres://exm@" + noHBA + "/exm?sslmode=disable", []string{"pg_hba.conf", "user exm"}},
+		{"no TLS on the server", "postgres://exm@" + wrongPassword + "/exm", []string{"does not offer TLS", "sslmode=disable"}},
+		{"unreachable", "postgres://exm@" + closed + "/exm?sslmode=disable", []string{"cannot reach the server", closed}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Open(context.Background(), c.url, secret.New("not-the-password"))
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			for _, w := range c.says {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v\nwant it to say %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "not-the-password") {
+				t.Errorf("err = %v shows the password", err)
+			}
+		})
+	}
+}
