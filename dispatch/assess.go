@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exmigrate/exmigrate/internal/forecast"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 	"github.com/exmigrate/exmigrate/reports"
@@ -34,6 +35,10 @@ type Assessor struct {
 	// that the findings say what its declared capabilities cannot carry;
 	// nil (or a nil result) when there is none.
 	Target func(Route) mailbox.Capable
+	// Services names the services a located mailbox's copy would read and
+	// write, for its forecast; to is empty (and why says why) when the
+	// target is not known before the copy. nil: no forecasts.
+	Services func(Route) (from, to forecast.Service, why string)
 }
 
 // Located is a mailbox to assess: where it lives and how to open it.
@@ -59,6 +64,10 @@ func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolder
 	ForEach(ctx, idx, max(a.Parallel, 1), func(ctx context.Context, i int) {
 		inv := a.Inventory(ctx, mailboxes[i])
 		results[i].a, results[i].f = mapping.Assess(inv, a.Limits)
+		if a.Services != nil {
+			from, to, why := a.Services(mailboxes[i].Route)
+			results[i].a.Forecast = reports.ForecastMailbox(&results[i].a, from, to, why)
+		}
 		if a.Log != nil {
 			a.Log.Info("mailbox assessed", "mailbox", inv.Address, "readiness", results[i].a.Readiness,
 				"items", results[i].a.Items, "findings", len(results[i].f))
@@ -79,6 +88,11 @@ func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolder
 			out.PublicFolders = &stats
 			out.Findings = append(out.Findings, findings...)
 		}
+	}
+	if a.Services != nil {
+		// The wave is copied as it was read: Parallel mailboxes at once.
+		w := reports.WaveOf(out, max(a.Parallel, 1))
+		out.Wave = &w
 	}
 	return out, nil
 }

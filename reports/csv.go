@@ -104,6 +104,8 @@ var mailboxesHeader = []string{
 	"state", "items_to_copy", "items_on_target", "items_pending",
 	"mail_copied", "calendar_copied", "contacts_copied", "tasks_copied", "notes_copied", "other_copied",
 	"type_detail",
+	"forecast_seconds", "forecast", "forecast_basis",
+	"observed_items_per_second", "observed_bytes_per_second", "observed",
 }
 
 // renderMailboxesCSV writes one row per mailbox, in the assessment's order.
@@ -162,6 +164,21 @@ func renderMailboxesCSV(w io.Writer, a *Assessment, f CSVFormat) error {
 			row = append(row, "", "", "", "", "", "", "")
 		}
 		row = append(row, neutralise(oneLine(m.TypeDetail)))
+		// The seconds stay empty where there is no figure: an empty
+		// cell is not a zero a spreadsheet would sum.
+		fc, why := ForecastCell(m)
+		secs := ""
+		if m.Forecast != nil && m.Forecast.Known {
+			secs = i64(m.Forecast.Seconds)
+		}
+		row = append(row, secs, neutralise(fc), neutralise(why))
+		if o := measured(m); o != nil {
+			row = append(row, c.f.decimal(strconv.FormatFloat(o.ItemsPerSecond, 'f', 2, 64)), c.f.decimal(strconv.FormatFloat(o.BytesPerSecond, 'f', 0, 64)), neutralise(observedLine(o)))
+		} else if m.Copy != nil && m.Copy.Observed != nil {
+			row = append(row, "", "", neutralise(observedLine(m.Copy.Observed)))
+		} else {
+			row = append(row, "", "", "")
+		}
 		if err := c.row(row...); err != nil {
 			return err
 		}

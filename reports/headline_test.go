@@ -3,12 +3,14 @@ package reports
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"html"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/exmigrate/exmigrate/internal/forecast"
 	"github.com/exmigrate/exmigrate/internal/humanize"
 )
 
@@ -90,6 +92,35 @@ func TestHeadlinesAgreeWithTables(t *testing.T) {
 					t.Errorf("report.md lacks %q", line)
 				}
 			}
+			if a.Wave != nil {
+				// The wave's forecast schedules the table's forecasts of the
+				// mailboxes to move, in the table's order, Parallel at a time.
+				var mbs []forecast.Mailbox
+				var unknown int
+				for _, r := range rows {
+					if r["state"] == string(StateInCloud) {
+						continue
+					}
+					if r["forecast_seconds"] == "" {
+						unknown++
+						continue
+					}
+					mbs = append(mbs, forecast.Mailbox{Items: num(t, r["forecast_seconds"]), Ceiling: forecast.Ceiling{ItemsPerSecond: 1}})
+				}
+				total := forecast.About(forecast.Wave(mbs, a.Wave.Parallel).Total)
+				got := kpis["Copy forecast"]
+				wantSub := fmt.Sprintf("%s to move, %d at a time, at the services' ceilings", plural(len(mbs), "mailbox", "mailboxes"), a.Wave.Parallel)
+				if unknown > 0 {
+					wantSub += "; " + plural(unknown, "mailbox", "mailboxes") + " without a forecast"
+				}
+				if got[0] != total || got[1] != wantSub {
+					t.Errorf("Copy forecast = %q, %q; the table says %q, %q", got[0], got[1], total, wantSub)
+				}
+				line := "| Copy forecast | at the services' ceilings, " + plural(len(mbs), "mailbox", "mailboxes") + " " + strconv.Itoa(a.Wave.Parallel) + " at a time: " + total
+				if !strings.Contains(md.String(), line) {
+					t.Errorf("report.md lacks %q", line)
+				}
+			}
 			var sum int64
 			for k, n := range states {
 				sum += n
@@ -109,12 +140,14 @@ func TestHeadlinesAgreeWithTables(t *testing.T) {
 func midRunAssessment() *Assessment {
 	return &Assessment{SchemaVersion: 1, Mailboxes: []MailboxAssessment{
 		{Address: "a@x", Location: "onprem", Readiness: Ready, Items: 6576, SizeBytes: 1 << 30,
-			Copy: &CopySummary{Status: "running", ItemsCopied: 1923, ItemsPending: 4}},
+			Copy:     &CopySummary{Status: "running", ItemsCopied: 1923, ItemsPending: 4},
+			Forecast: &Forecast{Known: true, Seconds: 2148}},
 		{Address: "b@x", Location: "onprem", Readiness: Warnings, Items: 100,
-			Copy: &CopySummary{Status: "running", ItemsCopied: 150, ItemsSkipped: 2}},
-		{Address: "c@x", Location: "onprem", Readiness: Blocked, Items: 50},
-		{Address: "d@x", Location: "cloud", Readiness: Ready, Items: 999},
-	}}
+			Copy:     &CopySummary{Status: "running", ItemsCopied: 150, ItemsSkipped: 2},
+			Forecast: &Forecast{Known: true, Seconds: 6}},
+		{Address: "c@x", Location: "onprem", Readiness: Blocked, Items: 50, Forecast: &Forecast{Unknown: NoPublishedCeiling}},
+		{Address: "d@x", Location: "cloud", Readiness: Ready, Items: 999, Forecast: &Forecast{Known: true, Seconds: 60}},
+	}, Wave: &WaveForecast{Parallel: 1}}
 }
 
 // TestMidRunReportIsMeaningful: a report of a wave whose first pass is

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exmigrate/exmigrate/internal/forecast"
 	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -30,13 +31,14 @@ var (
 
 // htmlTemplate is parsed once; a template is safe for concurrent Execute.
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"bytes":  humanize.Bytes,
-	"int":    func(n int64) string { return formatInt(n) },
-	"count":  func(n int) string { return formatInt(int64(n)) },
-	"sevLbl": func(s Severity) string { return severityLabel(s) },
-	"sevKey": sevKey,
-	"date":   dateOnly,
-	"plural": plural,
+	"bytes":      humanize.Bytes,
+	"int":        func(n int64) string { return formatInt(n) },
+	"count":      func(n int) string { return formatInt(int64(n)) },
+	"sevLbl":     func(s Severity) string { return severityLabel(s) },
+	"sevKey":     sevKey,
+	"date":       dateOnly,
+	"plural":     plural,
+	"lowerBound": func() string { return LowerBoundNote },
 }).Parse(htmlTemplateText))
 
 // The page's Content-Security-Policy allows nothing to load from anywhere
@@ -340,6 +342,15 @@ type mbView struct {
 	CopyKinds string
 	// CopyPaths reads "mail mime, calendar typed, notes not carried".
 	CopyPaths string
+	// Forecast is the copy's time at the services' ceilings ("about 14
+	// min", "unknown"), ForecastWhy what it rests on or why there is
+	// none, ForecastSecs its seconds for sorting (-1: none).
+	Forecast, ForecastWhy string
+	ForecastSecs          int64
+	// Observed is the rate the copy reached, or why it is not known.
+	Observed string
+	// ObservedIPS sorts the observed rate (-1: none).
+	ObservedIPS float64
 }
 
 type mbFinding struct {
@@ -398,6 +409,17 @@ func buildView(md *model, opts Options) *htmlView {
 	v.KPIs = append(v.KPIs, kpi{Label: "Findings", Value: formatInt(int64(s.Findings)), Sub: fmt.Sprintf("%s blockers · %s warnings · %s info", formatInt(sev["blocker"]), formatInt(sev["warning"]), formatInt(sev["info"])), Tone: tone(sev["blocker"], "bad")})
 	if cp := s.Copy; cp != nil {
 		v.KPIs = append(v.KPIs, kpi{Label: "Copied", Value: formatPercent(cp.ItemsPercent()), Sub: copiedSub(cp), Tone: "progress"})
+	}
+	if w := s.Forecast; w != nil {
+		val := "unknown"
+		if w.Mailboxes > 0 {
+			val = forecast.About(time.Duration(w.Seconds) * time.Second)
+		}
+		sub := fmt.Sprintf("%s to move, %d at a time, at the services' ceilings", plural(w.Mailboxes, "mailbox", "mailboxes"), w.Parallel)
+		if w.Unknown > 0 {
+			sub += fmt.Sprintf("; %s without a forecast", plural(w.Unknown, "mailbox", "mailboxes"))
+		}
+		v.KPIs = append(v.KPIs, kpi{Label: "Copy forecast", Value: val, Sub: sub})
 	}
 
 	v.Readiness = makeDonut("Mailboxes to move by readiness", formatInt(int64(s.ToMove)), "to move", s.ReadinessToMove, readinessClass)
@@ -741,6 +763,17 @@ func buildMailboxViews(md *model) []mbView {
 		v.Folders = folders[:min(len(folders), maxFoldersPerMbx)]
 		v.MoreFolders = len(folders) - len(v.Folders)
 		v.State, v.StateKey, v.StateRank = mv.state.Label(), stateClass(mv.state), stateRank(mv.state)
+		v.Forecast, v.ForecastWhy = ForecastCell(m)
+		v.ForecastSecs, v.ObservedIPS = -1, -1
+		if m.Forecast != nil && m.Forecast.Known {
+			v.ForecastSecs = m.Forecast.Seconds
+		}
+		if m.Copy != nil {
+			v.Observed = observedLine(m.Copy.Observed)
+			if o := measured(m); o != nil {
+				v.ObservedIPS = o.ItemsPerSecond
+			}
+		}
 		if c := m.Copy; c != nil {
 			v.Copy = c
 			v.Gap = Gap(c)

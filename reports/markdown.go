@@ -138,6 +138,9 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 		for _, c := range s.Severity {
 			row("— "+mdText(c.Label), formatInt(c.N))
 		}
+		if w := s.Forecast; w != nil {
+			row("Copy forecast", mdText(w.Line()+" ("+LowerBoundNote+")"))
+		}
 		if pf := s.PublicFolders; pf != nil {
 			row("Public folders", fmt.Sprintf("%s folders, %s in %s items, depth %d", formatInt(int64(pf.Folders)), humanize.Bytes(pf.SizeBytes), formatInt(pf.Items), pf.MaxDepth))
 		}
@@ -223,9 +226,9 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 	}
 
 	m.printf("## Mailboxes\n\n")
-	header := []string{"Mailbox", "Location", "Type", "Batch", "Readiness", "Size", "Items", "Blockers", "Warnings", "Info"}
+	header := []string{"Mailbox", "Location", "Type", "Batch", "Readiness", "Size", "Items", "Blockers", "Warnings", "Info", "Copy at ceiling"}
 	if s.Copy != nil {
-		header = append(header, "State", "On target / to copy")
+		header = append(header, "State", "On target / to copy", "Observed rate")
 	}
 	m.table(header, func(row func(...string)) {
 		for _, i := range md.order {
@@ -237,6 +240,11 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 			cells := []string{mdText(v.m.Address), mdText(locationLabel(v.m.Location)), mdText(typ), mdText(v.m.Batch),
 				mdText(readinessWithError(v)), humanize.Bytes(v.m.SizeBytes), formatInt(v.m.Items),
 				formatInt(int64(v.blockers)), formatInt(int64(v.warnings)), formatInt(int64(v.infos))}
+			fc, why := ForecastCell(v.m)
+			if v.m.Forecast != nil && !v.m.Forecast.Known && fc == "unknown" {
+				fc += ": " + why // a reason is short enough to say where the figure would be
+			}
+			cells = append(cells, mdText(fc))
 			if s.Copy != nil {
 				cells = append(cells, mdText(v.state.Label()))
 				if v.state.ToMove() {
@@ -244,6 +252,11 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 				} else {
 					cells = append(cells, "")
 				}
+				var obs string
+				if v.m.Copy != nil {
+					obs = observedLine(v.m.Copy.Observed)
+				}
+				cells = append(cells, mdText(obs))
 			}
 			row(cells...)
 		}

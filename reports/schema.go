@@ -93,6 +93,11 @@ type Assessment struct {
 	// FidelityProbes are the verdicts of the fidelity probe copy ran, one
 	// per pair of endpoints, when copy results were merged.
 	FidelityProbes []FidelityProbe `json:"fidelity_probes,omitempty"`
+	// Wave is the wave's copy forecast at the services' ceilings, the
+	// mailboxes copied Wave.Parallel at a time; nil in an assessment
+	// written before forecasts. A report recomputes it from the
+	// mailboxes' forecasts (WaveOf), so that a selection agrees with it.
+	Wave *WaveForecast `json:"wave_forecast,omitempty"`
 }
 
 // FidelityProbe is the fidelity probe's verdict for one pair of endpoints:
@@ -144,7 +149,10 @@ type MailboxAssessment struct {
 	Holds            int                    `json:"holds"`
 	FolderStats      []FolderSummary        `json:"folder_stats,omitempty"`
 	Copy             *CopySummary           `json:"copy,omitempty"`
-	Extra            map[string]int64       `json:"extra,omitempty"`
+	// Forecast is the copy's time at the services' ceilings; nil in an
+	// assessment written before forecasts.
+	Forecast *Forecast        `json:"forecast,omitempty"`
+	Extra    map[string]int64 `json:"extra,omitempty"`
 }
 
 // ItemSummary names one notable item.
@@ -213,6 +221,9 @@ type CopySummary struct {
 	// Skipped names the items the copy skipped (at most MaxSkippedItems;
 	// ItemsSkipped counts them all).
 	Skipped []SkippedItem `json:"skipped_items,omitempty"`
+	// Observed is the rate the copy reached, measured from the state's
+	// records; nil when copy results were merged without it.
+	Observed *ObservedRate `json:"observed,omitempty"`
 }
 
 // SkippedItem is one item a copy skipped for good, and why.

@@ -58,6 +58,9 @@ type Summary struct {
 	PublicFolders *PublicFolderStats
 	// Copy is nil when no mailbox carries copy results.
 	Copy *CopyProgress
+	// Forecast is the wave's copy forecast (WaveOf at the assessment's
+	// parallel); nil when the assessment has none.
+	Forecast *WaveForecast
 }
 
 // Count is one labelled number.
@@ -545,6 +548,10 @@ func (md *model) summarize() Summary {
 			cp.Kinds = append(cp.Kinds, *kindProgs[k])
 		}
 		s.Copy = &cp
+	}
+	if md.a.Wave != nil {
+		w := md.wave(md.a.Wave.Parallel)
+		s.Forecast = &w
 	}
 	return s
 }

@@ -1,0 +1,198 @@
+package reports
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/exmigrate/exmigrate/internal/forecast"
+	"github.com/exmigrate/exmigrate/internal/humanize"
+)
+
+// Forecast is how long a mailbox's copy takes at the services' published
+// per-mailbox limits. It is a lower bound: a client, network or server
+// slower than those limits makes the copy slower.
+type Forecast struct {
+	// From and To are the services the copy reads and writes ("Exchange
+	// Server", "Exchange Online"); To is empty when the target is not
+	// known at assessment time.
+	From string `json:"from"`
+	To   string `json:"to,omitempty"`
+	// Items and Bytes are what the copy moves by default: the primary
+	// mailbox and the online archive.
+	Items int64 `json:"items"`
+	Bytes int64 `json:"bytes"`
+	// The ceiling: the fastest the services let one mailbox move; a zero
+	// field is a limit no service publishes.
+	CeilingItemsPerSecond float64 `json:"ceiling_items_per_second,omitempty"`
+	CeilingBytesPerSecond float64 `json:"ceiling_bytes_per_second,omitempty"`
+	// Known says Seconds is a figure; Unknown says why there is none.
+	Known   bool   `json:"known"`
+	Seconds int64  `json:"seconds"`
+	Unknown string `json:"unknown,omitempty"`
+	// Decides names the limit that decides: "requests" or "uploads".
+	Decides string `json:"decides,omitempty"`
+}
+
+// WaveForecast is the time of the wave's mailboxes copied Parallel at a
+// time in list order, each at its ceiling (forecast.Wave): a lower bound.
+type WaveForecast struct {
+	Parallel int `json:"parallel"`
+	// Mailboxes are the mailboxes to move with a figure, counted in
+	// Seconds; Unknown those to move without one, left out of it.
+	Mailboxes int   `json:"mailboxes"`
+	Seconds   int64 `json:"seconds"`
+	Unknown   int   `json:"unknown_mailboxes"`
+}
+
+// ObservedRate is the rate a copy reached, from the state: the items and
+// bytes a pass recorded as copied over the time the pass took. Unknown
+// says why there is no rate (then the figures are zero).
+type ObservedRate struct {
+	// Pass is the pass measured: "first" (a finished first pass) or
+	// "running" (the pass under way, up to the report).
+	Pass           string  `json:"pass,omitempty"`
+	Items          int64   `json:"items"`
+	Bytes          int64   `json:"bytes"`
+	DurationMillis int64   `json:"duration_ms"`
+	ItemsPerSecond float64 `json:"items_per_second"`
+	BytesPerSecond float64 `json:"bytes_per_second"`
+	Unknown        string  `json:"unknown,omitempty"`
+}
+
+// NoPublishedCeiling is what a forecast between Exchange Servers says:
+// Exchange Server publishes no per-mailbox limit to compute from.
+const NoPublishedCeiling = "no published ceiling: measured after the first pass"
+
+// ForecastMailbox forecasts one assessed mailbox's copy from service from
+// to service to (to empty: not known, and toWhy says why).
+func ForecastMailbox(m *MailboxAssessment, from, to forecast.Service, toWhy string) *Forecast {
+	f := &Forecast{From: string(from), To: string(to), Items: m.Items, Bytes: m.SizeBytes}
+	if m.Archive != nil {
+		f.Items += m.Archive.Items
+		f.Bytes += m.Archive.SizeBytes
+	}
+	if m.Readiness == Unreadable {
+		f.Items, f.Bytes = 0, 0
+		f.Unknown = "the mailbox could not be read: nothing to forecast from"
+		return f
+	}
+	if to == "" {
+		f.Unknown = toWhy
+		return f
+	}
+	c := forecast.Between(from, to)
+	f.CeilingItemsPerSecond, f.CeilingBytesPerSecond = c.ItemsPerSecond, c.BytesPerSecond
+	d, ok := c.Duration(f.Items, f.Bytes)
+	if !ok {
+		f.Unknown = NoPublishedCeiling
+		return f
+	}
+	f.Known, f.Seconds, f.Decides = true, int64((d+time.Second-1)/time.Second), c.Decides(f.Items, f.Bytes)
+	return f
+}
+
+// WaveOf forecasts the wave: the mailboxes to move (every state but
+// in-cloud, as the headlines count them), parallel at a time in the
+// assessment's order.
+func WaveOf(a *Assessment, parallel int) WaveForecast {
+	return newModel(a).wave(parallel)
+}
+
+func (md *model) wave(parallel int) WaveForecast {
+	w := WaveForecast{Parallel: max(parallel, 1)}
+	var mbs []forecast.Mailbox
+	for i := range md.mailboxes {
+		v := &md.mailboxes[i]
+		if !v.state.ToMove() {
+			continue
+		}
+		f := v.m.Forecast
+		if f == nil || !f.Known {
+			w.Unknown++
+			continue
+		}
+		w.Mailboxes++
+		// One item a second for Seconds seconds: Wave schedules the
+		// recorded figure as it is, not recomputed from other limits.
+		mbs = append(mbs, forecast.Mailbox{Items: f.Seconds, Ceiling: forecast.Ceiling{ItemsPerSecond: 1}})
+	}
+	wf := forecast.Wave(mbs, w.Parallel)
+	w.Seconds = int64((wf.Total + time.Second - 1) / time.Second)
+	return w
+}
+
+// LowerBoundNote says what every forecast is, wherever one is shown.
+const LowerBoundNote = "a lower bound at the services' published per-mailbox limits: a slower client, network or server is slower"
+
+// Line says the wave's forecast in one sentence: "at the services'
+// ceilings, 5 mailboxes 16 at a time: about 3 h 20 min".
+func (w WaveForecast) Line() string {
+	var b strings.Builder
+	if w.Mailboxes > 0 {
+		fmt.Fprintf(&b, "at the services' ceilings, %s %d at a time: %s", plural(w.Mailboxes, "mailbox", "mailboxes"), w.Parallel,
+			forecast.About(time.Duration(w.Seconds)*time.Second))
+	} else {
+		b.WriteString("no mailbox to move has a forecast")
+	}
+	if w.Unknown > 0 {
+		fmt.Fprintf(&b, "; %s without a forecast not counted", plural(w.Unknown, "mailbox", "mailboxes"))
+	}
+	return b.String()
+}
+
+// ForecastCell says a mailbox's forecast in a few words, and why it is
+// what it is. A mailbox without a published ceiling uses its measured
+// rate when a pass measured one, said as measured, never as a ceiling.
+func ForecastCell(m *MailboxAssessment) (short, why string) {
+	f := m.Forecast
+	if f == nil {
+		return "", "the assessment has no forecast (written before forecasts: run assess again)"
+	}
+	if f.Known {
+		why = f.From + " → " + f.To + " at Exchange Online's published per-mailbox limits"
+		if f.Decides != "" {
+			why += ": " + f.Decides + " decide"
+		}
+		return forecast.About(time.Duration(f.Seconds) * time.Second), why
+	}
+	if f.Unknown == NoPublishedCeiling {
+		if o := measured(m); o != nil {
+			c, _ := forecast.Measured(o.Items, o.Bytes, time.Duration(o.DurationMillis)*time.Millisecond)
+			if d, ok := c.Duration(f.Items, f.Bytes); ok {
+				return forecast.About(d) + " (measured)", "no published ceiling: at the rate the " + o.Pass + " pass measured, " + observedLine(o)
+			}
+		}
+	}
+	return "unknown", f.Unknown
+}
+
+// measured is a mailbox's observed rate, or nil when there is none.
+func measured(m *MailboxAssessment) *ObservedRate {
+	if m.Copy == nil || m.Copy.Observed == nil || m.Copy.Observed.Unknown != "" || m.Copy.Observed.DurationMillis <= 0 {
+		return nil
+	}
+	return m.Copy.Observed
+}
+
+// observedLine says an observed rate: "52.4 items/s, 1.2 MB/s (1,000
+// items, 48 MB in 19 s, first pass)".
+func observedLine(o *ObservedRate) string {
+	if o == nil {
+		return ""
+	}
+	if o.Unknown != "" {
+		return "not measured: " + o.Unknown
+	}
+	took := strings.TrimPrefix(forecast.About(time.Duration(o.DurationMillis)*time.Millisecond), "about ")
+	return fmt.Sprintf("%s items/s, %s/s (%s items, %s in %s, %s pass)", rate(o.ItemsPerSecond), humanize.Bytes(int64(o.BytesPerSecond)),
+		formatInt(o.Items), humanize.Bytes(o.Bytes), took, o.Pass)
+}
+
+// rate writes a rate with one decimal under 100, none above.
+func rate(v float64) string {
+	if v >= 100 {
+		return formatInt(int64(v + 0.5))
+	}
+	return fmt.Sprintf("%.1f", v)
+}
