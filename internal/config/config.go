@@ -102,9 +102,17 @@ const (
 // the beta import/export API (archive: preview).
 func (c *Cloud) ArchivePreview() bool { return c != nil && c.Archive == ArchivePreview }
 
-// State is where copy jobs keep their progress.
+// State is where copy jobs keep their progress: a SQLite file (path, the
+// default) or, for workers on several machines, a PostgreSQL database
+// (url). See state.go.
 type State struct {
 	Path string `yaml:"path"`
+	// URL is postgres://user@host:5432/database with libpq's parameters;
+	// never a password: that comes from PasswordEnv, PasswordFile or
+	// EXMIGRATE_STATE_PASSWORD.
+	URL          string `yaml:"url"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
 }
 
 // Concurrency bounds the work in flight.
@@ -158,6 +166,9 @@ var (
 			"client_secret_value":    "{p}.client_secret_env",
 			"teams_workflow_url":     "an environment variable named on the command line",
 			"certificate_passphrase": "{p}.certificate_password_env",
+		},
+		stateSecrets: {
+			"password": "{p}.password_env or {p}.password_file (or export " + DefaultStatePasswordEnv + ")",
 		},
 	}
 )
@@ -254,6 +265,8 @@ func refuseSecrets(doc *yaml.Node) Errors {
 				block(v, OnPremName, TypeEWS)
 			case CloudName:
 				block(v, CloudName, TypeGraph)
+			case "state":
+				block(v, "state", stateSecrets)
 			case "endpoints":
 				if v = resolve(v); v == nil || v.Kind != yaml.MappingNode {
 					continue
@@ -290,8 +303,10 @@ func (c *Config) applyDefaults() {
 			}
 		}
 	}
-	if c.State.Path == "" {
-		c.State.Path = "exmigrate-state.db"
+	// With a database named, no file is: a default path would be a second
+	// state that workers on other machines never see.
+	if c.State.Path == "" && c.State.URL == "" {
+		c.State.Path = DefaultStatePath
 	}
 	if c.AuditLog == "" {
 		c.AuditLog = "exmigrate-audit.jsonl"
@@ -323,6 +338,7 @@ func (c *Config) validate() Errors {
 			validateGraph(e.Key, e.Graph, bad)
 		}
 	}
+	validateState(&c.State, bad)
 	if c.Concurrency.Mailboxes < 1 || c.Concurrency.Mailboxes > 64 {
 		bad("concurrency.mailboxes", "%d is out of range; use 1 to 64", c.Concurrency.Mailboxes)
 	}

@@ -2,12 +2,9 @@ package pgstore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,69 +15,15 @@ import (
 
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/secret"
+	"github.com/exmigrate/exmigrate/internal/state/pgstore/pgtest"
 	"github.com/exmigrate/exmigrate/internal/state/storetest"
 )
 
-// The tests that need a server find it through EXMIGRATE_TEST_POSTGRES_URL:
-// a URL whose user may create databases (each test makes its own and drops
-// it), e.g. postgres://postgres@/postgres?host=/tmp/pg (a unix socket) or
-// postgres://exm@127.0.0.1:5432/postgres?sslmode=disable. Without it they
-// skip, unless EXMIGRATE_REQUIRE_POSTGRES=1 (CI), where they fail.
-const (
-	envURL     = "EXMIGRATE_TEST_POSTGRES_URL"
-	envRequire = "EXMIGRATE_REQUIRE_POSTGRES"
+// The tests that need a server get it from pgtest (EXMIGRATE_TEST_POSTGRES_URL).
+var (
+	serverURL   = pgtest.ServerURL
+	newDatabase = pgtest.NewDatabase
 )
-
-func serverURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv(envURL)
-	if u == "" {
-		if os.Getenv(envRequire) == "1" {
-			t.Fatalf("%s=1 but %s is not set: export the URL of a PostgreSQL server whose user may create databases", envRequire, envURL)
-		}
-		t.Skipf("no PostgreSQL to test against: export %s (see the README's testing section)", envURL)
-	}
-	return u
-}
-
-// newDatabase creates an empty database for one test, drops it when the
-// test ends, and returns its URL.
-func newDatabase(t *testing.T) string {
-	t.Helper()
-	admin := serverURL(t)
-	ctx := context.Background()
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "exmigrate_test_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("connecting to %s: %v", envURL, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		t.Fatalf("creating a test database (the user of %s must be allowed to: CREATEDB): %v", envURL, err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	q := u.Query()
-	q.Del("dbname")
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func open(t *testing.T, dbURL string) *Store {
 	t.Helper()

@@ -1,0 +1,34 @@
+package state
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/config"
+	"github.com/exmigrate/exmigrate/internal/state/pgstore"
+)
+
+// OpenConfigured opens the state store the configuration names: the
+// PostgreSQL database of state.url (its password from state.password_env,
+// state.password_file or EXMIGRATE_STATE_PASSWORD), or else the SQLite
+// file of state.path, relative to the config file. path, when not empty,
+// is a state file given on the command line (copy --state): it wins over
+// the config, so that one run can use a file of its own.
+//
+// The store's Close releases it. Commands that need SQLite's own queries
+// (status, serve, prune: Wave, Prune) type-assert *SQLite and say that a
+// database state does not have them yet.
+func OpenConfigured(ctx context.Context, cfg *config.Config, path string) (engine.Store, error) {
+	if path == "" && cfg.State.URL != "" {
+		pw, err := cfg.StatePassword()
+		if err != nil {
+			return nil, fmt.Errorf("state: %w", err)
+		}
+		return pgstore.Open(ctx, cfg.State.URL, pw)
+	}
+	if path == "" {
+		path = cfg.Path(cfg.State.Path)
+	}
+	return Open(ctx, path)
+}
