@@ -174,3 +174,36 @@ func (c *Copier) Fail(ctx context.Context, key JobKey, cause error) *MailboxResu
 	res.Duration = time.Since(res.Started)
 	return res
 }
+
+// ErrNotFinishable is returned by Complete for a job whose last pass did
+// not end cleanly (failed, interrupted, never run): there is nothing to
+// sign off.
+var ErrNotFinishable = errors.New("the job's last pass did not end: run the final pass first")
+
+// Complete signs a job off under its lease: signOff records the
+// acceptance (finalize's sign-off), then the job is marked completed, so
+// that later passes leave it alone. Holding the lease keeps a copy in
+// another process from writing into the job while it is signed off.
+func (c *Copier) Complete(ctx context.Context, key JobKey, signOff func(ctx context.Context, job JobRecord) error) error {
+	job, err := c.Store.Job(ctx, key)
+	if err != nil {
+		return err
+	}
+	release, err := c.hold(ctx, job.ID, func(error) {})
+	if err != nil {
+		return err
+	}
+	defer release()
+	// Read again under the lease: another process may have run a pass.
+	if job, err = c.Store.Job(ctx, key); err != nil {
+		return err
+	}
+	if job.Status != JobDone && job.Status != JobPartial {
+		return fmt.Errorf("%w (status %s)", ErrNotFinishable, job.Status)
+	}
+	if err := signOff(ctx, job); err != nil {
+		return err
+	}
+	job.Status = JobCompleted
+	return c.Store.PutJob(context.WithoutCancel(ctx), job)
+}

@@ -63,6 +63,9 @@ func completions() map[string]flagCompletion {
 		"csv-locale":                {none: true}, // any locale name, or auto
 		"listen":                    {none: true},
 		"older-than":                {none: true},
+		"note":                      {none: true},
+		"notify":                    {none: true},
+		"notify-from":               {none: true},
 	}
 }
 
@@ -72,6 +75,7 @@ func byCommand() map[string]map[string]flagCompletion {
 		"exmigrate assess":     {"out": {exts: []string{"json"}}},
 		"exmigrate report":     {"out": {dir: true}},
 		"exmigrate copy":       {"to": {endpoint: true}, "output": {values: []string{"table", "json"}}},
+		"exmigrate finalize":   {"to": {endpoint: true}},
 		"exmigrate lab change": {"to": {none: true}}, // a folder
 	}
 }

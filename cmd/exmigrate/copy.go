@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"regexp"
@@ -48,6 +50,10 @@ type copyOptions struct {
 	Select          selectOptions // --mailbox, --batch, --only
 	Verbose         bool          // every folder in the reconciliation
 	Output          string        // table or json
+	Reopen          bool          // copy jobs finalize completed
+	Notify          []string      // mail the summary to these addresses
+	NotifyFrom      string
+	finalize        *finalizeOptions // set by finalize: sign off after the pass
 
 	g *globalOptions
 }
@@ -79,6 +85,9 @@ state included). A run stopped at any point resumes where it stopped.`,
 			if opts.Output != "table" && opts.Output != "json" {
 				return usageErrorf("--output %q: use table or json", opts.Output)
 			}
+			if err := checkNotify(opts); err != nil {
+				return err
+			}
 			opts.itemWorkersSet = cmd.Flags().Changed("item-workers")
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -102,6 +111,8 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.BoolVar(&opts.PublicFolders, "public-folders", false, "also copy the public folder tree, once, between the endpoints' public_folder_mailbox (Exchange Server to Exchange Server; into Exchange Online it is reported with its remedy)")
 	f.BoolVar(&opts.Reprobe, "reprobe", false, "run the fidelity probe again for this pair of endpoints instead of using its recorded verdict")
 	f.BoolVar(&opts.Verbose, "verbose", false, "list every folder in the reconciliation, not only those whose counts differ")
+	f.BoolVar(&opts.Reopen, "reopen", false, "copy mailboxes finalize completed again (they are left alone otherwise)")
+	addNotifyFlags(cmd, opts)
 	f.StringVarP(&opts.Output, "output", "o", "table", "summary format: table, or json (the whole summary, every folder included, on stdout)")
 	addSelectFlags(cmd, &opts.Select, "--mailboxes")
 	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account; without the flag 4, or 16 into Exchange Server, whose writes go several to a request)")
@@ -242,6 +253,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 		return err
 	}
 	engineOpts.DryRun, engineOpts.MaxSkipped, engineOpts.ItemWorkers = opts.DryRun, opts.MaxSkipped, opts.ItemWorkers
+	engineOpts.Reopen = opts.Reopen
 	if !opts.itemWorkersSet {
 		engineOpts.ItemWorkers = 0 // the engine's default for the target: 4, or 16 into Exchange Server
 	}
@@ -280,13 +292,13 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	defer store.Close()
 
 	copier := &engine.Copier{Store: store, Log: log, Options: engineOpts}
+	var al *auditLog
 	if !opts.DryRun {
 		auditPath := cfg.Path(cfg.AuditLog)
 		if opts.AuditPath != "" {
 			auditPath = opts.AuditPath
 		}
-		al, err := openAudit(auditPath, s.Operator)
-		if err != nil {
+		if al, err = openAudit(auditPath, s.Operator); err != nil {
 			return err
 		}
 		defer al.Close()
@@ -367,18 +379,42 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	}
 	summary := copySummary{Listed: entries, Results: results, DryRun: opts.DryRun, Verbose: opts.Verbose,
 		DateFiltered: !engineOpts.ReceivedSince.IsZero() || !engineOpts.ReceivedUntil.IsZero()}
+	// --notify mails what the terminal shows: the summary is kept as well.
+	var shown bytes.Buffer
+	streams := opts.g.io
+	if len(opts.Notify) > 0 {
+		streams.Out = io.MultiWriter(streams.Out, &shown)
+	}
 	var differences int
 	if opts.Output == "json" {
-		if differences, err = writeCopySummaryJSON(opts.g.io.Out, summary); err != nil {
+		if differences, err = writeCopySummaryJSON(streams.Out, summary); err != nil {
 			return err
 		}
 	} else {
-		differences = printCopySummary(opts.g.io, summary)
+		differences = printCopySummary(streams, summary)
 	}
+	what := "copy"
+	var runErr error
+	switch {
+	case ctx.Err() != nil:
+		runErr = ctx.Err()
+	case opts.finalize != nil:
+		what = "finalize"
+		runErr = signOffWave(ctx, streams.Out, opts.finalize, copier, store, signer(), summary)
+	default:
+		runErr = copyOutcome(opts, results, differences)
+	}
+	if nerr := notifyRun(ctx, opts, s, al, what, shown.String(), runErr); nerr != nil {
+		log.Error("the summary was not mailed", "err", nerr)
+		if runErr == nil {
+			runErr = nerr
+		}
+	}
+	return runErr
+}
 
-	if err := ctx.Err(); err != nil {
-		return err
-	}
+// copyOutcome is a copy run's error: its exit code and what to do next.
+func copyOutcome(opts *copyOptions, results []*engine.MailboxResult, differences int) error {
 	var failed, skipped int
 	for _, r := range results {
 		switch {
@@ -438,6 +474,8 @@ func mailboxOutcome(r *engine.MailboxResult) string {
 	switch {
 	case r == nil:
 		return "not started"
+	case r.Completed:
+		return "completed: signed off by finalize, not copied again (copy --reopen copies it)"
 	case errors.Is(r.Err, context.Canceled):
 		// Stopped by Ctrl-C or SIGTERM: the state knows where, and the
 		// error says nothing more (and may carry a request's URL).

@@ -93,12 +93,12 @@ func TestStatusCommand(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "ann=completed bob=partial cat=failed"},
-		{[]string{"--mailboxes", list}, "ann=completed bob=partial cat=failed dan=not-started"},
+		{nil, "ann=done bob=partial cat=failed"},
+		{[]string{"--mailboxes", list}, "ann=done bob=partial cat=failed dan=not-started"},
 		{[]string{"--only", "failed,partial"}, "bob=partial cat=failed"},
 		{[]string{"--mailboxes", list, "--batch", "Wave 2"}, "cat=failed dan=not-started"},
 		{[]string{"--mailboxes", list, "--batch", "Wave 2", "--only", "not-started"}, "dan=not-started"},
-		{[]string{"--mailbox", "BOB@contoso.com", "--mailbox", "ann@contoso.com"}, "ann=completed bob=partial"},
+		{[]string{"--mailbox", "BOB@contoso.com", "--mailbox", "ann@contoso.com"}, "ann=done bob=partial"},
 		{[]string{"--only", "running"}, ""},
 	}
 	for _, tt := range tests {
@@ -110,7 +110,7 @@ func TestStatusCommand(t *testing.T) {
 		})
 	}
 	code, out, _ := run(t, "status", "--state", statePath)
-	if code != ExitOK || !strings.Contains(out, "MAILBOX") || !strings.Contains(out, "EWS: ErrorServerBusy") || !strings.Contains(out, "1 failed, 1 partial, 1 completed") {
+	if code != ExitOK || !strings.Contains(out, "MAILBOX") || !strings.Contains(out, "EWS: ErrorServerBusy") || !strings.Contains(out, "1 failed, 1 partial, 1 done") {
 		t.Errorf("table: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(t, "status", "--state", statePath, "-o", "csv")
@@ -163,7 +163,7 @@ func TestStatePrune(t *testing.T) {
 		!strings.Contains(out, "would remove 2 job(s)") || !strings.Contains(out, "run again with --yes") {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
 	}
-	if got := mailboxes(statusJSON(t, "--state", statePath)); got != "ann=completed bob=partial cat=failed" {
+	if got := mailboxes(statusJSON(t, "--state", statePath)); got != "ann=done bob=partial cat=failed" {
 		t.Fatalf("after the dry run: %s", got)
 	}
 	code, out, errOut = run(t, "state", "prune", "--state", statePath, "--completed", "--older-than", "30d", "--yes")
