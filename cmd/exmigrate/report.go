@@ -18,6 +18,7 @@ import (
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/internal/audit"
+	"github.com/exmigrate/exmigrate/internal/forecast"
 	"github.com/exmigrate/exmigrate/internal/secret"
 	"github.com/exmigrate/exmigrate/internal/selection"
 	"github.com/exmigrate/exmigrate/internal/state"
@@ -125,6 +126,9 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 			var idx *selection.Index
 			if idx, err = wavestatus.Index(ctx, store, time.Now()); err == nil {
 				err = addRecorded(ctx, store, summaries, idx)
+			}
+			if err == nil {
+				err = addObserved(ctx, store, summaries, time.Now())
 			}
 		}
 		if err == nil {
@@ -274,6 +278,102 @@ func addRecorded(ctx context.Context, store recordedStore, summaries map[string]
 		}
 	}
 	return nil
+}
+
+// observedStore is what addObserved reads of the state.
+type observedStore interface {
+	Jobs(ctx context.Context) ([]engine.JobRecord, error)
+	Folders(ctx context.Context, jobID int64) ([]engine.FolderRecord, error)
+	CopiedItems(ctx context.Context, jobID int64, sourceFolderID string, fn func(engine.ItemRecord) error) error
+}
+
+// addObserved measures the rate each job's copy reached, for the report
+// to show beside the forecast. The state keeps the start and end of the
+// last pass only, and every copied item's record with its size and the
+// time it was written; so a rate is measured only where those say what a
+// copy did: the items written during a first pass (finished, failed, or
+// interrupted) or the pass under way, over its time. A delta pass's
+// records also move for read-state and version updates, and it spends its
+// time listing: its "rate" would not be a copy rate, so none is given and
+// the report says why.
+func addObserved(ctx context.Context, store observedStore, summaries map[string]*reports.CopySummary, now time.Time) error {
+	jobs, err := store.Jobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		s := summaries[strings.ToLower(j.Key.SourceAddress)]
+		if s == nil {
+			continue
+		}
+		if s.Observed, err = observedRate(ctx, store, j, s.Status, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deltaPassUnknown is why a job whose last pass was a delta pass has no
+// observed rate.
+const deltaPassUnknown = "the last pass was a delta pass: the state keeps the timing of the last pass only, and a delta pass's records include read-state and version updates, so its rate is not a copy rate"
+
+// observedRate measures one job's rate; status is the summary's (where
+// "interrupted" tells a stopped pass from one under way).
+func observedRate(ctx context.Context, store observedStore, j engine.JobRecord, status string, now time.Time) (*reports.ObservedRate, error) {
+	o := &reports.ObservedRate{}
+	if j.LastStart.IsZero() {
+		o.Unknown = "no pass has run"
+		return o, nil
+	}
+	start, end := j.LastStart, j.LastEnd
+	switch {
+	case j.Passes > 0 && (j.Status != engine.JobDone && j.Status != engine.JobPartial || j.Passes > 1):
+		// A pass after a finished one: a delta pass, finished or not.
+		o.Unknown = deltaPassUnknown
+		return o, nil
+	case status == "running":
+		o.Pass, end = "running", now
+	case status == "interrupted":
+		o.Pass, end = "interrupted", time.Time{} // up to its last record: when it stopped is not recorded
+	case !end.After(start):
+		o.Unknown = "the last pass has no recorded end"
+		return o, nil
+	default:
+		o.Pass = "first"
+	}
+	folders, err := store.Folders(ctx, j.ID)
+	if err != nil {
+		return nil, err
+	}
+	var last time.Time
+	for _, f := range folders {
+		err := store.CopiedItems(ctx, j.ID, f.SourceFolderID, func(rec engine.ItemRecord) error {
+			if rec.Updated.Before(start) || !end.IsZero() && rec.Updated.After(end) {
+				return nil
+			}
+			o.Items++
+			o.Bytes += rec.SizeBytes
+			if rec.Updated.After(last) {
+				last = rec.Updated
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if end.IsZero() {
+		end = last
+	}
+	took := end.Sub(start)
+	c, ok := forecast.Measured(o.Items, o.Bytes, took)
+	if !ok {
+		*o = reports.ObservedRate{Unknown: "the " + o.Pass + " pass recorded no item copied"}
+		return o, nil
+	}
+	o.DurationMillis = took.Milliseconds()
+	o.ItemsPerSecond, o.BytesPerSecond = c.ItemsPerSecond, c.BytesPerSecond
+	return o, nil
 }
 
 // errEnoughSkipped stops a listing of skipped items at MaxSkippedItems.
