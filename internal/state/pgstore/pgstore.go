@@ -68,11 +68,14 @@ func Open(ctx context.Context, rawURL string, password secret.Secret) (*Store, e
 	if err != nil {
 		// pgx's message quotes the connection string: never repeat it, it
 		// may hold a password.
-		var pe *pgconn.ParseConfigError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("state: the state URL %s is not valid: %v", redact(rawURL), pe.Unwrap())
+		// The reason follows the quoted string in pgx's message.
+		msg := err.Error()
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			msg = msg[i+3:]
+		} else {
+			msg = "check it against postgres://user@host:5432/database?sslmode=verify-full"
 		}
-		return nil, fmt.Errorf("state: the state URL %s is not valid", redact(rawURL))
+		return nil, fmt.Errorf("state: the state URL %s is not valid: %s", redact(rawURL), msg)
 	}
 	if !password.IsZero() {
 		cfg.ConnConfig.Password = password.Reveal()
@@ -113,6 +116,11 @@ func checkURL(raw string) (string, error) {
 		return "", errors.New("no state URL: give one as postgres://user@host:5432/database")
 	}
 	u, err := url.Parse(raw)
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// ue's message quotes the URL, which may hold a password.
+		return "", fmt.Errorf("the state URL is not a URL (%v): write it as postgres://user@host:5432/database", ue.Err)
+	}
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", fmt.Errorf("the state URL %s is not a postgres:// URL: write it as postgres://user@host:5432/database", redact(raw))
 	}

@@ -162,7 +162,9 @@ func TestOpenBadURL(t *testing.T) {
 		{"another scheme", "mysql://root@db/exmigrate", []string{"not a postgres:// URL"}, ""},
 		{"no database", "postgres://exm@db.contoso.com:5432", []string{"names no database", "/exmigrate"}, ""},
 		{"no database, slash", "postgres://exm:hunter2@db.contoso.com:5432/", []string{"names no database"}, "hunter2"},
-		{"bad port", "postgres://exm:hunter2@db.contoso.com:notaport/exm", []string{"not"}, "hunter2"},
+		{"bad port", "postgres://exm:hunter2@db.contoso.com:notaport/exm", []string{"not a URL", "invalid port"}, "hunter2"},
+		{"bad sslmode", "postgres://exm:hunter2@db.contoso.com/exm?sslmode=bogus", []string{"is not valid", "sslmode is invalid", "exm:REDACTED@"}, "hunter2"},
+		{"bad timeout", "postgres://exm@db.contoso.com/exm?connect_timeout=soon", []string{"is not valid", "connect_timeout"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
