@@ -40,7 +40,7 @@ func AddressKey(address string) string { return strings.ToLower(address) }
 // CheckStatus refuses a job status the engine does not write.
 func CheckStatus(status string) error {
 	switch status {
-	case engine.JobNew, engine.JobRunning, engine.JobDone, engine.JobPartial, engine.JobFailed:
+	case engine.JobNew, engine.JobRunning, engine.JobDone, engine.JobPartial, engine.JobFailed, engine.JobCompleted:
 		return nil
 	}
 	return fmt.Errorf("unknown status %q", status)
