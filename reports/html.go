@@ -536,7 +536,7 @@ func buildCopyView(md *model, cp *CopyProgress, topN int) *copyView {
 		if c == nil {
 			continue
 		}
-		if c.Status == "done" {
+		if c.Status == "done" || c.Status == "completed" {
 			if Gap(c) != 0 {
 				unrec = append(unrec, i)
 			}

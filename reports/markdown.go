@@ -186,6 +186,15 @@ func renderMarkdown(w io.Writer, a *Assessment, opts Options) error {
 				row("Last pass", formatTime(cp.LastPass))
 			}
 		})
+		if signed := signOffs(a); len(signed) > 0 {
+			m.printf("### Sign-offs\n\n")
+			m.table([]string{"Mailbox", "Signed off", "By", "Items on target", "Skipped items approved", "Note"}, func(row func(...string)) {
+				for _, mb := range signed {
+					so := mb.Copy.SignOff
+					row(mdText(mb.Address), formatTime(so.At), mdText(so.By), formatInt(so.ItemsOnTarget), formatInt(so.Approved), mdText(so.Note))
+				}
+			})
+		}
 		if len(cp.Kinds) > 0 {
 			m.table([]string{"Kind", "Assessed", "Copied", "Skipped", "Carried with a loss"}, func(row func(...string)) {
 				for _, k := range cp.Kinds {
@@ -272,4 +281,15 @@ func readinessWithError(v *mailboxView) string {
 		return readinessLabel(v.readiness) + ": " + v.m.Error
 	}
 	return readinessLabel(v.readiness)
+}
+
+// signOffs are the mailboxes finalize signed off, in the assessment's order.
+func signOffs(a *Assessment) []*MailboxAssessment {
+	var out []*MailboxAssessment
+	for i := range a.Mailboxes {
+		if c := a.Mailboxes[i].Copy; c != nil && c.SignOff != nil {
+			out = append(out, &a.Mailboxes[i])
+		}
+	}
+	return out
 }

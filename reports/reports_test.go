@@ -182,7 +182,7 @@ func TestSummarize(t *testing.T) {
 	}
 	// The mailbox to move without a copy result counts as not started;
 	// the one in Exchange Online without a job is not counted at all.
-	want = map[string]int64{"done": 2, "copied-blocked": 1, "copied-unassessed": 1, "partial": 1, "running": 1, "interrupted": 1, "failed": 1, "not-started": 2}
+	want = map[string]int64{"completed": 1, "done": 1, "copied-blocked": 1, "copied-unassessed": 1, "partial": 1, "running": 1, "interrupted": 1, "failed": 1, "not-started": 2}
 	if len(status) != len(want) {
 		t.Errorf("copy states = %v, want %v", status, want)
 	}

@@ -197,7 +197,7 @@ const MaxPublicFolderStats = 50
 // CopySummary is the outcome of copy jobs for one mailbox, merged into the
 // report when copy results are given.
 type CopySummary struct {
-	Status       string `json:"status"` // done, partial, failed, not-started
+	Status       string `json:"status"` // completed (signed off), done, partial, failed, running, interrupted, not-started
 	ItemsCopied  int64  `json:"items_copied"`
 	BytesCopied  int64  `json:"bytes_copied"`
 	ItemsSkipped int64  `json:"items_skipped"`
@@ -224,6 +224,19 @@ type CopySummary struct {
 	// Observed is the rate the copy reached, measured from the state's
 	// records; nil when copy results were merged without it.
 	Observed *ObservedRate `json:"observed,omitempty"`
+	// SignOff is finalize's acceptance of the mailbox (Status
+	// "completed"); nil before it.
+	SignOff *SignOff `json:"sign_off,omitempty"`
+}
+
+// SignOff is who accepted a mailbox's copy as complete, and on what terms.
+type SignOff struct {
+	At            time.Time `json:"at"`
+	By            string    `json:"by"` // the account that ran finalize, user@host
+	ItemsOnTarget int64     `json:"items_on_target"`
+	Skipped       int64     `json:"items_skipped"`
+	Approved      int64     `json:"skipped_approved"` // equal to Skipped: finalize signs nothing off otherwise
+	Note          string    `json:"note,omitempty"`
 }
 
 // SkippedItem is one item a copy skipped for good, and why.

@@ -16,6 +16,10 @@ type State string
 
 // The states, in the order reports list them.
 const (
+	// StateCompleted: finalize signed the mailbox off (its final pass
+	// reconciled, any skipped items approved) and nothing blocks it: cut
+	// over, and later passes leave it alone.
+	StateCompleted State = "completed"
 	// StateDone: the last copy pass finished with nothing skipped and the
 	// assessment found nothing that blocks the mailbox.
 	StateDone State = "done"
@@ -46,7 +50,7 @@ const (
 
 // States lists every state in the order reports present them.
 func States() []State {
-	return []State{StateDone, StateCopiedBlocked, StateCopiedUnassessed, StatePartial, StateRunning, StateInterrupted, StateFailed, StateNotStarted, StateInCloud}
+	return []State{StateCompleted, StateDone, StateCopiedBlocked, StateCopiedUnassessed, StatePartial, StateRunning, StateInterrupted, StateFailed, StateNotStarted, StateInCloud}
 }
 
 // StateOf combines a mailbox's location, its (effective) readiness and its
@@ -62,6 +66,8 @@ func StateOf(loc mailbox.Location, r Readiness, c *CopySummary) State {
 	}
 	var s State
 	switch c.Status {
+	case "completed":
+		s = StateCompleted
 	case "done":
 		s = StateDone
 	case "partial":
@@ -75,7 +81,7 @@ func StateOf(loc mailbox.Location, r Readiness, c *CopySummary) State {
 	default: // "not-started", "" and anything this build does not know
 		return StateNotStarted
 	}
-	if s != StateDone && s != StatePartial {
+	if s != StateDone && s != StatePartial && s != StateCompleted {
 		return s
 	}
 	switch r {
@@ -94,6 +100,8 @@ func (s State) ToMove() bool { return s != StateInCloud }
 // Label names the state for people.
 func (s State) Label() string {
 	switch s {
+	case StateCompleted:
+		return "Completed (signed off)"
 	case StateDone:
 		return "Done"
 	case StateCopiedBlocked:
@@ -125,7 +133,7 @@ func stateRank(s State) int {
 
 func stateClass(s State) string {
 	switch s {
-	case StateDone:
+	case StateCompleted, StateDone:
 		return "c-ready"
 	case StatePartial:
 		return "c-progress"

@@ -36,6 +36,9 @@ func TestStateOf(t *testing.T) {
 		{onprem, Ready, job(""), StateNotStarted},
 		{onprem, Ready, job("something-new"), StateNotStarted},
 		// Done only when nothing blocks the mailbox.
+		{onprem, Ready, job("completed"), StateCompleted},
+		{onprem, Blocked, job("completed"), StateCopiedBlocked},
+		{onprem, Unreadable, job("completed"), StateCopiedUnassessed},
 		{onprem, Ready, job("done"), StateDone},
 		{onprem, Warnings, job("done"), StateDone},
 		{onprem, Blocked, job("done"), StateCopiedBlocked},

@@ -476,7 +476,7 @@ func (md *model) summarize() Summary {
 					kp.Lost += n
 				}
 			}
-			if c.Status == "done" {
+			if c.Status == "done" || c.Status == "completed" {
 				cp.Finished++
 				if Gap(c) == 0 {
 					cp.Reconciled++

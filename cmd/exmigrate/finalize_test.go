@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -97,6 +98,47 @@ func TestFinalizeSignsOff(t *testing.T) {
 	}
 	if len(sos) != 2 || len(notes) != 1 || notes[0] != "CHG-1042: sent by link" {
 		t.Errorf("sign-offs %+v, want ann's and bea's (one approved skip, with the note)", sos)
+	}
+
+	// The report shows each sign-off.
+	assessment, reportDir := filepath.Join(dir, "assessment.json"), filepath.Join(dir, "report")
+	if code, out, errs := run(t, "assess", "--config", l.ConfigPath, "--mailboxes", l.CopyCSV, "--out", assessment); code != ExitOK {
+		t.Fatalf("assess: exit %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := run(t, "report", "--in", assessment, "--copy-results", statePath, "--format", "json,md", "--out", reportDir); code != ExitOK {
+		t.Fatalf("report: exit %d\n%s%s", code, out, errs)
+	}
+	data, err := os.ReadFile(filepath.Join(reportDir, "assessment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Mailboxes []struct {
+			Address string `json:"address"`
+			Copy    *struct {
+				Status  string `json:"status"`
+				SignOff *struct {
+					By       string `json:"by"`
+					Approved int64  `json:"skipped_approved"`
+					Note     string `json:"note"`
+				} `json:"sign_off"`
+			} `json:"copy"`
+		} `json:"mailboxes"`
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range rep.Mailboxes {
+		if m.Address != "bea@contoso.com" {
+			continue
+		}
+		if m.Copy == nil || m.Copy.Status != "completed" || m.Copy.SignOff == nil || m.Copy.SignOff.Approved != 1 || m.Copy.SignOff.Note != "CHG-1042: sent by link" || m.Copy.SignOff.By == "" {
+			t.Errorf("bea in the report: %+v, want completed with the sign-off", m.Copy)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(reportDir, "report.md"))
+	if err != nil || !regexp.MustCompile(`(?m)^\| bea@contoso\.com \| .* \| 1 \| CHG-1042: sent by link \|$`).Match(md) {
+		t.Errorf("report.md has no sign-off row for bea (%v)", err)
 	}
 
 	// New mail at ann's source: a completed mailbox is not copied again.

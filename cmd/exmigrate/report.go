@@ -217,6 +217,11 @@ func (n negatedBool) Type() string { return "bool" }
 
 // skippedLister is the state query that lists a job's skipped items, for
 // skipped.csv. The state store implements it when it can.
+// signOffLister is a store that keeps finalize's sign-offs.
+type signOffLister interface {
+	SignOffs(ctx context.Context) (map[int64]state.SignOff, error)
+}
+
 type skippedLister interface {
 	SkippedItems(ctx context.Context, jobID int64, fn func(engine.ItemRecord) error) error
 }
@@ -239,6 +244,12 @@ func addRecorded(ctx context.Context, store recordedStore, summaries map[string]
 		return err
 	}
 	lister, canList := any(store).(skippedLister)
+	var signed map[int64]state.SignOff
+	if sl, ok := any(store).(signOffLister); ok {
+		if signed, err = sl.SignOffs(ctx); err != nil {
+			return err
+		}
+	}
 	for _, j := range jobs {
 		s := summaries[strings.ToLower(j.Key.SourceAddress)]
 		if s == nil {
@@ -249,6 +260,9 @@ func addRecorded(ctx context.Context, store recordedStore, summaries map[string]
 			return err
 		}
 		s.ItemsPending = counts.Pending
+		if so, ok := signed[j.ID]; ok {
+			s.SignOff = &reports.SignOff{At: so.At.UTC(), By: so.Operator, ItemsOnTarget: so.ItemsOnTarget, Skipped: so.Skipped, Approved: so.Approved, Note: so.Note}
+		}
 		k := j.Key
 		if j.Status == engine.JobRunning && idx.StateOf(k.SourceAddress, k.TargetAddress, k.SourceLocation, k.TargetLocation) == selection.Interrupted {
 			s.Status = "interrupted"
