@@ -66,7 +66,7 @@ func (a *Assessor) Assess(ctx context.Context, mailboxes []Located, publicFolder
 		results[i].a, results[i].f = mapping.Assess(inv, a.Limits)
 		if a.Services != nil {
 			from, to, why := a.Services(mailboxes[i].Route)
-			results[i].a.Forecast = reports.ForecastMailbox(&results[i].a, from, to, why)
+			results[i].a.Forecast = reports.ForecastMailbox(&results[i].a, from, to, why, a.Limits.WithDefaults().TenantMessageBytes)
 		}
 		if a.Log != nil {
 			a.Log.Info("mailbox assessed", "mailbox", inv.Address, "readiness", results[i].a.Readiness,
@@ -272,4 +272,41 @@ func (d *Dispatcher) Counterpart(r Route) mailbox.Capable {
 		return nil
 	}
 	return side.Open(r.Entry.Target)
+}
+
+// Services says which services a located mailbox's copy reads and writes,
+// for its forecast: a mailbox on one side of the hybrid moves to the other
+// (as the findings assume, Counterpart); one on another endpoint moves to
+// the endpoint copy --to names, known here only when every other endpoint
+// is the same service. Why says why to is empty.
+func (d *Dispatcher) Services(r Route) (from, to forecast.Service, why string) {
+	service := func(loc mailbox.Location) forecast.Service {
+		if loc == mailbox.LocationCloud {
+			return forecast.Online
+		}
+		return forecast.ExchangeServer
+	}
+	src := d.Endpoint(r.Endpoint)
+	if r.Endpoint == "" || src == nil {
+		return "", "", "the mailbox was not located on a configured endpoint"
+	}
+	from = service(src.Location())
+	other := map[string]string{string(mailbox.LocationOnPrem): string(mailbox.LocationCloud), string(mailbox.LocationCloud): string(mailbox.LocationOnPrem)}[r.Endpoint]
+	if dst := d.Endpoint(other); other != "" && dst != nil {
+		return from, service(dst.Location()), ""
+	}
+	seen := map[forecast.Service]bool{}
+	for _, name := range d.Names() {
+		if name != r.Endpoint {
+			to = service(d.Endpoint(name).Location())
+			seen[to] = true
+		}
+	}
+	switch len(seen) {
+	case 0:
+		return from, "", "no other endpoint is configured to copy to"
+	case 1:
+		return from, to, ""
+	}
+	return from, "", "the target is the endpoint copy --to names: into Exchange Online at its published limits, into Exchange Server " + reports.NoPublishedCeiling
 }

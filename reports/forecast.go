@@ -65,12 +65,18 @@ type ObservedRate struct {
 const NoPublishedCeiling = "no published ceiling: measured after the first pass"
 
 // ForecastMailbox forecasts one assessed mailbox's copy from service from
-// to service to (to empty: not known, and toWhy says why).
-func ForecastMailbox(m *MailboxAssessment, from, to forecast.Service, toWhy string) *Forecast {
+// to service to (to empty: not known, and toWhy says why). Into Exchange
+// Online, the items over the tenant's message size limit (tenantLimit, 0:
+// none) are left out: the copy skips them without sending a byte.
+func ForecastMailbox(m *MailboxAssessment, from, to forecast.Service, toWhy string, tenantLimit int64) *Forecast {
 	f := &Forecast{From: string(from), To: string(to), Items: m.Items, Bytes: m.SizeBytes}
 	if m.Archive != nil {
 		f.Items += m.Archive.Items
 		f.Bytes += m.Archive.SizeBytes
+	}
+	if to == forecast.Online && tenantLimit > 0 && m.ItemsOverTenant > 0 {
+		n, b := overLimit(m, tenantLimit)
+		f.Items, f.Bytes = max(f.Items-n, 0), max(f.Bytes-b, 0)
 	}
 	if m.Readiness == Unreadable {
 		f.Items, f.Bytes = 0, 0
@@ -90,6 +96,29 @@ func ForecastMailbox(m *MailboxAssessment, from, to forecast.Service, toWhy stri
 	}
 	f.Known, f.Seconds, f.Decides = true, int64((d+time.Second-1)/time.Second), c.Decides(f.Items, f.Bytes)
 	return f
+}
+
+// overLimit is how many items of the primary mailbox are over limit and
+// the most bytes they can hold: the largest items named, and for those
+// over the limit but not named (ItemsOverTenant counts them all), the
+// size of the smallest named one each, which none of them exceeds. The
+// most, so that the forecast stays a lower bound.
+func overLimit(m *MailboxAssessment, limit int64) (items, bytes int64) {
+	smallest := int64(0)
+	for _, it := range m.LargestItems {
+		if it.SizeBytes > limit {
+			items++
+			bytes += it.SizeBytes
+		}
+		if smallest == 0 || it.SizeBytes < smallest {
+			smallest = it.SizeBytes
+		}
+	}
+	if rest := m.ItemsOverTenant - items; rest > 0 {
+		items += rest
+		bytes += rest * smallest
+	}
+	return items, bytes
 }
 
 // WaveOf forecasts the wave: the mailboxes to move (every state but

@@ -35,12 +35,24 @@ func TestForecastMailbox(t *testing.T) {
 			forecast.ExchangeServer, "", "named by --to", false, 0, "", "named by --to"},
 		{"unreadable", MailboxAssessment{Readiness: Unreadable},
 			forecast.ExchangeServer, forecast.Online, "", false, 0, "", "the mailbox could not be read: nothing to forecast from"},
+		// The 200 MB and 40 MB items over the 35 MB limit are skipped, not
+		// sent: 10 items of 1 MB left, 20 seconds of uploads.
+		{"items over the tenant limit left out", MailboxAssessment{Readiness: Ready, Items: 12, SizeBytes: 240<<20 + 10_000_000, ItemsOverTenant: 2,
+			LargestItems: []ItemSummary{{SizeBytes: 200 << 20}, {SizeBytes: 40 << 20}, {SizeBytes: 1_000_000}}},
+			forecast.ExchangeServer, forecast.Online, "", true, 20, "uploads", ""},
+		// Not named among the largest: at most the smallest named size each.
+		{"unnamed items over the limit", MailboxAssessment{Readiness: Ready, Items: 1003, SizeBytes: 300<<20 + 1000*1000, ItemsOverTenant: 3,
+			LargestItems: []ItemSummary{{SizeBytes: 100 << 20}, {SizeBytes: 100 << 20}}},
+			forecast.ExchangeServer, forecast.Online, "", true, 60, "requests", ""},
+		// Exchange Server's limit is not the tenant's: nothing left out.
+		{"offboarding keeps them", MailboxAssessment{Readiness: Ready, Items: 12, ItemsOverTenant: 2, LargestItems: []ItemSummary{{SizeBytes: 200 << 20}}},
+			forecast.Online, forecast.ExchangeServer, "", true, 1, "requests", ""},
 		{"empty mailbox", MailboxAssessment{Readiness: Ready},
 			forecast.ExchangeServer, forecast.Online, "", true, 0, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := ForecastMailbox(&tc.m, tc.from, tc.to, tc.toWhy)
+			f := ForecastMailbox(&tc.m, tc.from, tc.to, tc.toWhy, 35<<20)
 			if f.Known != tc.known || f.Seconds != tc.seconds || f.Decides != tc.decides || f.Unknown != tc.unknown {
 				t.Errorf("ForecastMailbox = known %v, %d s, decides %q, unknown %q; want %v, %d s, %q, %q",
 					f.Known, f.Seconds, f.Decides, f.Unknown, tc.known, tc.seconds, tc.decides, tc.unknown)

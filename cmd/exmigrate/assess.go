@@ -62,7 +62,7 @@ take the assessment for complete.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes (EmailAddress, TargetAddress, Location, Batch)")
 	f.StringVar(&opts.Out, "out", "assessment.json", "where to write the assessment: a JSON `FILE`, the input of exmigrate report")
-	rangedInt(cmd, &opts.Parallel, "parallel", 0, 1, 64, "mailboxes read at once, {range} (default: concurrency.mailboxes from the config)")
+	rangedInt(cmd, &opts.Parallel, "parallel", 0, 1, 64, "mailboxes read at once, and copied at once in the wave's forecast, {range} (default: concurrency.mailboxes from the config)")
 	f.BoolVar(&opts.PublicFolders, "public-folders", true, "inventory the on-prem public folder tree")
 	f.StringVar(&opts.MailboxExport, "mailbox-export", "", "Get-Mailbox export (PrimarySmtpAddress, LitigationHoldEnabled): litigation hold")
 	f.StringVar(&opts.PermissionsExport, "permissions-export", "", "mailbox permissions export (Mailbox, User, AccessRights): Full Access, Send As, Send on Behalf")
@@ -127,7 +127,8 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 		Limits:   mapping.Limits{TenantMessageBytes: cfg.Assessment.TenantMessageLimit.Bytes()},
 		Parallel: parallel, Log: log, Tool: "exmigrate " + toolVersion(), Exports: exports,
 		// The findings name what the other side of the hybrid cannot take.
-		Target: d.Counterpart,
+		Target:   d.Counterpart,
+		Services: d.Services,
 	}
 	log.Info("assessing", "mailboxes", len(entries), "parallel", parallel)
 	result, err := a.Assess(ctx, located, pf, pfErr)
@@ -193,20 +194,35 @@ func printAssessmentSummary(io Streams, a *reports.Assessment, path string) {
 		bySev[f.Severity]++
 	}
 	tw := tabwriter.NewWriter(io.Out, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "MAILBOX\tLOCATION\tREADINESS\tITEMS\tSIZE\tARCHIVE\tRULES\tNOTE")
-	for _, m := range a.Mailboxes {
+	fmt.Fprintln(tw, "MAILBOX\tLOCATION\tREADINESS\tITEMS\tSIZE\tARCHIVE\tRULES\tCOPY AT CEILING\tNOTE")
+	unknown := map[string]int{}
+	var reasons []string
+	for i := range a.Mailboxes {
+		m := &a.Mailboxes[i]
 		arch := "-"
 		if m.Archive != nil {
 			arch = humanize.Bytes(m.Archive.SizeBytes)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d/%d\t%s\n", m.Address, m.Location, m.Readiness, m.Items,
-			humanize.Bytes(m.SizeBytes), arch, m.RulesMappable, m.Rules, m.Error)
+		fc, why := reports.ForecastCell(m)
+		if m.Forecast != nil && !m.Forecast.Known && m.Readiness != reports.Unreadable {
+			if unknown[why]++; unknown[why] == 1 {
+				reasons = append(reasons, why)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%d/%d\t%s\t%s\n", m.Address, m.Location, m.Readiness, m.Items,
+			humanize.Bytes(m.SizeBytes), arch, m.RulesMappable, m.Rules, fc, m.Error)
 	}
 	tw.Flush()
 	fmt.Fprintf(io.Out, "\n%d mailbox(es), %d finding(s): %d blocker, %d warning, %d info\n",
 		len(a.Mailboxes), len(a.Findings), bySev[reports.SeverityBlocker], bySev[reports.SeverityWarning], bySev[reports.SeverityInfo])
 	if a.PublicFolders != nil {
 		fmt.Fprintf(io.Out, "public folders: %d folders, %d items, %s\n", a.PublicFolders.Folders, a.PublicFolders.Items, humanize.Bytes(a.PublicFolders.SizeBytes))
+	}
+	if a.Wave != nil {
+		fmt.Fprintf(io.Out, "forecast: %s (%s)\n", a.Wave.Line(), reports.LowerBoundNote)
+		for _, why := range reasons {
+			fmt.Fprintf(io.Out, "  %d mailbox(es) without a forecast: %s\n", unknown[why], why)
+		}
 	}
 	fmt.Fprintf(io.Out, "assessment written to %s\n", path)
 }

@@ -227,6 +227,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 			l.log().Info("lab: removed the copy state (state.db) of the organisation this folder served before", "folder", dir)
 		}
 	}
+	seedRoomLists(l.EWS, sc)
 	var ewsAddr, graphAddr string
 	if prev != nil && prevErr == nil && l.Restored {
 		ewsAddr, graphAddr = prev.EWSAddr, prev.GraphAddr

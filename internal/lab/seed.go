@@ -42,6 +42,26 @@ func seed(l *Lab, sc *Scenario) error {
 	return nil
 }
 
+// RoomListAddress is the room list the lab puts the scenario's on-prem
+// rooms in, as an organisation's rooms are listed for Outlook's room
+// finder: EWS tells a room from other mailboxes only by its room list.
+func RoomListAddress(sc *Scenario) string { return "rooms@" + sc.Domain }
+
+// seedRoomLists lists the scenario's on-prem rooms in a room list. Room
+// lists belong to the directory, not to a mailbox, and snapshots keep
+// mailboxes only, so this runs on every start, fresh or restored.
+func seedRoomLists(s *ewstest.Server, sc *Scenario) {
+	var rooms []string
+	for _, m := range sc.expand() {
+		if m.Location != "cloud" && mailbox.MailboxType(m.Type) == mailbox.TypeRoom {
+			rooms = append(rooms, m.Address)
+		}
+	}
+	if len(rooms) > 0 {
+		s.AddRoomList(RoomListAddress(sc), "All rooms", rooms...)
+	}
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -152,6 +152,12 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 	if dan := mailboxOf(t, a, "dan@contoso.com"); dan.ItemsOverTenant != 2 || dan.ItemsOver150MB != 1 {
 		t.Errorf("dan: %d over the tenant limit, %d over 150 MB; want 2 and 1", dan.ItemsOverTenant, dan.ItemsOver150MB)
 	}
+	// The lab lists its room in a room list, so EWS names it a room.
+	if room := mailboxOf(t, a, "room-paris@contoso.com"); room.Type != mailbox.TypeRoom || !strings.Contains(room.TypeDetail, "rooms@contoso.com") {
+		t.Errorf("room-paris: type %q (%s); want room, from the room list rooms@contoso.com", room.Type, room.TypeDetail)
+	}
+	checkForecasts(t, a, stdout.String())
+
 	// Public folders: Company{HR,Finance}, Projects/Phoenix/Design, Calendars/Holidays.
 	if pf := a.PublicFolders; pf == nil || pf.Folders != 8 || pf.Items != 58 || pf.MaxDepth != 3 {
 		t.Errorf("public folders %+v; want 8 folders, 58 items, depth 3", pf)
@@ -190,6 +196,61 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 		if !strings.Contains(stdout.String(), s) {
 			t.Errorf("summary lacks %q:\n%s", s, stdout.String())
 		}
+	}
+}
+
+// checkForecasts recomputes each mailbox's forecast from its counts and
+// Exchange Online's published limits (10,000 requests per 10 minutes, an
+// item a request; 150 MB of uploads per 5 minutes, writing into it only),
+// and checks the wave line the command prints. The lab config copies 4
+// mailboxes at a time.
+func checkForecasts(t *testing.T, a *reports.Assessment, stdout string) {
+	t.Helper()
+	ceil := func(n, d int64) int64 { return (n + d - 1) / d }
+	toMove := 0
+	for _, m := range a.Mailboxes {
+		f := m.Forecast
+		if f == nil {
+			t.Errorf("%s: no forecast", m.Address)
+			continue
+		}
+		items, size := m.Items, m.SizeBytes
+		if m.Archive != nil {
+			items, size = items+m.Archive.Items, size+m.Archive.SizeBytes
+		}
+		from, to := "Exchange Server", "Exchange Online"
+		if m.Location == mailbox.LocationCloud {
+			from, to = to, from // offboarding reads: no byte limit
+		} else {
+			// Into Exchange Online, the items over the tenant's limit (35
+			// MB by default: dan's 40 MB and 160 MB) are skipped, not sent.
+			for _, it := range m.LargestItems {
+				if it.SizeBytes > 35<<20 {
+					items, size = items-1, size-it.SizeBytes
+				}
+			}
+		}
+		want := ceil(items*600, 10_000) // requests
+		if to == "Exchange Online" {
+			toMove++
+			want = max(want, ceil(size*300, 150_000_000)) // uploads
+		}
+		// Seconds round up once; the two ceilings above may each round up.
+		if !f.Known || f.From != from || f.To != to || f.Items != items || f.Bytes != size || f.Seconds < want-1 || f.Seconds > want {
+			t.Errorf("%s: forecast %+v; want %s -> %s, %d items, %d bytes, %d s", m.Address, f, from, to, items, size, want)
+		}
+	}
+	w := a.Wave
+	if w == nil || w.Parallel != 4 || w.Mailboxes != toMove || w.Unknown != 0 {
+		t.Fatalf("wave forecast %+v; want %d mailboxes to move, 4 at a time", w, toMove)
+	}
+	line := "forecast: " + w.Line() + " (" + reports.LowerBoundNote + ")"
+	if !strings.Contains(stdout, line) || !strings.Contains(w.Line(), fmt.Sprintf("at the services' ceilings, %d mailboxes 4 at a time: about ", toMove)) {
+		t.Errorf("summary lacks %q:\n%s", line, stdout)
+	}
+	t.Logf("forecasts: %s", w.Line())
+	for _, m := range a.Mailboxes {
+		t.Logf("  %s: %d items, %d bytes: %d s (%s decide)", m.Address, m.Forecast.Items, m.Forecast.Bytes, m.Forecast.Seconds, m.Forecast.Decides)
 	}
 }
 
@@ -260,7 +321,7 @@ func TestAssessUnderFaults(t *testing.T) {
 	located := e.locate(ctx, list)
 	pf, pfErr := e.sides.EWS.PublicFolders(ctx)
 	a := &dispatch.Assessor{Limits: mapping.Limits{TenantMessageBytes: e.cfg.Assessment.TenantMessageLimit.Bytes()},
-		Parallel: e.cfg.Concurrency.Mailboxes, Log: e.log, Tool: "exmigrate test", Target: e.disp.Counterpart}
+		Parallel: e.cfg.Concurrency.Mailboxes, Log: e.log, Tool: "exmigrate test", Target: e.disp.Counterpart, Services: e.disp.Services}
 	res, err := a.Assess(ctx, located, pf, pfErr)
 	if err != nil {
 		t.Fatal(err)
