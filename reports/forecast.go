@@ -26,6 +26,10 @@ type Forecast struct {
 	// field is a limit no service publishes.
 	CeilingItemsPerSecond float64 `json:"ceiling_items_per_second,omitempty"`
 	CeilingBytesPerSecond float64 `json:"ceiling_bytes_per_second,omitempty"`
+	// The budgets one window of the limits lets through at once (10,000
+	// requests, 150 MB): only what is beyond them waits.
+	BudgetItems float64 `json:"budget_items,omitempty"`
+	BudgetBytes float64 `json:"budget_bytes,omitempty"`
 	// Known says Seconds is a figure; Unknown says why there is none.
 	Known   bool   `json:"known"`
 	Seconds int64  `json:"seconds"`
@@ -89,7 +93,8 @@ func ForecastMailbox(m *MailboxAssessment, from, to forecast.Service, toWhy stri
 	}
 	c := forecast.Between(from, to)
 	f.CeilingItemsPerSecond, f.CeilingBytesPerSecond = c.ItemsPerSecond, c.BytesPerSecond
-	d, ok := c.Duration(f.Items, f.Bytes)
+	f.BudgetItems, f.BudgetBytes = c.ItemsBudget, c.BytesBudget
+	d, ok := c.LowerBound(f.Items, f.Bytes)
 	if !ok {
 		f.Unknown = NoPublishedCeiling
 		return f
@@ -180,10 +185,10 @@ func ForecastCell(m *MailboxAssessment) (short, why string) {
 	}
 	if f.Known {
 		why = f.From + " → " + f.To + " at Exchange Online's published per-mailbox limits"
-		if f.Decides != "" {
-			why += ": " + f.Decides + " decide"
+		if f.Decides == "" {
+			return forecast.About(0), why + ": within what one window of them lets through at once (10,000 requests, and 150 MB of uploads into it), so they hold nothing back; the time is the client's and the network's"
 		}
-		return forecast.About(time.Duration(f.Seconds) * time.Second), why
+		return forecast.About(time.Duration(f.Seconds) * time.Second), why + ": " + f.Decides + " decide"
 	}
 	if f.Unknown == NoPublishedCeiling {
 		if o := measured(m); o != nil {

@@ -17,36 +17,42 @@ func TestForecastMailbox(t *testing.T) {
 		decides  string
 		unknown  string
 	}{
-		// 10,000 requests per 10 minutes: 20,000 small items, 20 minutes.
+		// 10,000 requests go at once, the next 10,000 at 10,000 per 10
+		// minutes: 10 minutes.
 		{"onboarding, requests decide", MailboxAssessment{Readiness: Ready, Items: 20_000, SizeBytes: 20_000 * 7_000},
-			forecast.ExchangeServer, forecast.Online, "", true, 1200, "requests", ""},
-		// 150 MB per 5 minutes: 1.5 GB takes 50 minutes.
+			forecast.ExchangeServer, forecast.Online, "", true, 600, "requests", ""},
+		// 150 MB go at once, the other 1.35 GB at 150 MB per 5 minutes.
 		{"onboarding, uploads decide", MailboxAssessment{Readiness: Warnings, Items: 10, SizeBytes: 1_500_000_000},
-			forecast.ExchangeServer, forecast.Online, "", true, 3000, "uploads", ""},
+			forecast.ExchangeServer, forecast.Online, "", true, 2700, "uploads", ""},
 		// The archive moves too: 10,000 + 10,000 items.
 		{"archive counted", MailboxAssessment{Readiness: Ready, Items: 10_000, Archive: &ArchiveStats{Items: 10_000}},
-			forecast.ExchangeServer, forecast.Online, "", true, 1200, "requests", ""},
+			forecast.ExchangeServer, forecast.Online, "", true, 600, "requests", ""},
 		// Reading from the cloud: downloads are not uploads.
-		{"offboarding, no byte limit", MailboxAssessment{Readiness: Ready, Items: 10, SizeBytes: 1_500_000_000},
-			forecast.Online, forecast.ExchangeServer, "", true, 1, "requests", ""},
+		{"offboarding, no byte limit", MailboxAssessment{Readiness: Ready, Items: 20_000, SizeBytes: 1_500_000_000},
+			forecast.Online, forecast.ExchangeServer, "", true, 600, "requests", ""},
+		// A small mailbox: the limits hold nothing back.
+		{"within one window", MailboxAssessment{Readiness: Ready, Items: 9_000, SizeBytes: 100_000_000},
+			forecast.ExchangeServer, forecast.Online, "", true, 0, "", ""},
+		// The 200 MB and 40 MB items over the 35 MB limit are skipped, not
+		// sent: 200 MB left, 50 MB beyond the window, 100 seconds.
+		{"items over the tenant limit left out", MailboxAssessment{Readiness: Ready, Items: 12, SizeBytes: 240<<20 + 200_000_000, ItemsOverTenant: 2,
+			LargestItems: []ItemSummary{{SizeBytes: 200 << 20}, {SizeBytes: 40 << 20}, {SizeBytes: 1_000_000}}},
+			forecast.ExchangeServer, forecast.Online, "", true, 100, "uploads", ""},
+		// Not named among the largest: at most the smallest named size
+		// each, so 300 MB and 3 items go.
+		{"unnamed items over the limit", MailboxAssessment{Readiness: Ready, Items: 20_003, SizeBytes: 300<<20 + 1000*1000, ItemsOverTenant: 3,
+			LargestItems: []ItemSummary{{SizeBytes: 100 << 20}, {SizeBytes: 100 << 20}}},
+			forecast.ExchangeServer, forecast.Online, "", true, 600, "requests", ""},
+		// Exchange Server's limit is not the tenant's: nothing left out
+		// (left out, the 30 items would bring it within the window).
+		{"offboarding keeps them", MailboxAssessment{Readiness: Ready, Items: 10_030, ItemsOverTenant: 30, LargestItems: []ItemSummary{{SizeBytes: 200 << 20}}},
+			forecast.Online, forecast.ExchangeServer, "", true, 2, "requests", ""},
 		{"between Exchange Servers", MailboxAssessment{Readiness: Ready, Items: 500},
 			forecast.ExchangeServer, forecast.ExchangeServer, "", false, 0, "", NoPublishedCeiling},
 		{"target not known", MailboxAssessment{Readiness: Ready, Items: 500},
 			forecast.ExchangeServer, "", "named by --to", false, 0, "", "named by --to"},
 		{"unreadable", MailboxAssessment{Readiness: Unreadable},
 			forecast.ExchangeServer, forecast.Online, "", false, 0, "", "the mailbox could not be read: nothing to forecast from"},
-		// The 200 MB and 40 MB items over the 35 MB limit are skipped, not
-		// sent: 10 items of 1 MB left, 20 seconds of uploads.
-		{"items over the tenant limit left out", MailboxAssessment{Readiness: Ready, Items: 12, SizeBytes: 240<<20 + 10_000_000, ItemsOverTenant: 2,
-			LargestItems: []ItemSummary{{SizeBytes: 200 << 20}, {SizeBytes: 40 << 20}, {SizeBytes: 1_000_000}}},
-			forecast.ExchangeServer, forecast.Online, "", true, 20, "uploads", ""},
-		// Not named among the largest: at most the smallest named size each.
-		{"unnamed items over the limit", MailboxAssessment{Readiness: Ready, Items: 1003, SizeBytes: 300<<20 + 1000*1000, ItemsOverTenant: 3,
-			LargestItems: []ItemSummary{{SizeBytes: 100 << 20}, {SizeBytes: 100 << 20}}},
-			forecast.ExchangeServer, forecast.Online, "", true, 60, "requests", ""},
-		// Exchange Server's limit is not the tenant's: nothing left out.
-		{"offboarding keeps them", MailboxAssessment{Readiness: Ready, Items: 12, ItemsOverTenant: 2, LargestItems: []ItemSummary{{SizeBytes: 200 << 20}}},
-			forecast.Online, forecast.ExchangeServer, "", true, 1, "requests", ""},
 		{"empty mailbox", MailboxAssessment{Readiness: Ready},
 			forecast.ExchangeServer, forecast.Online, "", true, 0, "", ""},
 	}
@@ -106,7 +112,8 @@ func TestForecastCellUsesMeasuredRateOnlyWithoutCeiling(t *testing.T) {
 		{"no ceiling, not measured", MailboxAssessment{Forecast: &Forecast{Items: 6000, Unknown: NoPublishedCeiling}, Copy: &CopySummary{Observed: &ObservedRate{Unknown: "no pass has run"}}}, "unknown"},
 		// A known ceiling stays the figure: a measurement is shown beside
 		// it, never instead of it.
-		{"ceiling known", MailboxAssessment{Forecast: &Forecast{Known: true, Seconds: 1200, From: "Exchange Server", To: "Exchange Online"}, Copy: &CopySummary{Observed: obs}}, "about 20 min"},
+		{"ceiling known", MailboxAssessment{Forecast: &Forecast{Known: true, Seconds: 1200, Decides: "requests", From: "Exchange Server", To: "Exchange Online"}, Copy: &CopySummary{Observed: obs}}, "about 20 min"},
+		{"within the window", MailboxAssessment{Forecast: &Forecast{Known: true, From: "Exchange Server", To: "Exchange Online"}}, "no wait"},
 		{"no forecast", MailboxAssessment{}, ""},
 	}
 	for _, tc := range tests {

@@ -14,6 +14,10 @@ import (
 type Ceiling struct {
 	ItemsPerSecond float64
 	BytesPerSecond float64
+	// ItemsBudget and BytesBudget are what one window of a limit lets a
+	// mailbox spend at once (the limits are per 10 and per 5 minutes, not
+	// per second); zero where nothing is published. LowerBound uses them.
+	ItemsBudget, BytesBudget float64
 }
 
 // Published limits of Exchange Online through Microsoft Graph, per mailbox
@@ -34,6 +38,8 @@ func ExchangeOnline() Ceiling {
 	return Ceiling{
 		ItemsPerSecond: GraphRequestsPerWindow / GraphRequestWindow.Seconds(),
 		BytesPerSecond: GraphUploadPerWindow / GraphUploadWindow.Seconds(),
+		ItemsBudget:    GraphRequestsPerWindow,
+		BytesBudget:    GraphUploadPerWindow,
 	}
 }
 
@@ -75,7 +81,8 @@ func Slower(a, b Ceiling) Ceiling {
 		}
 		return math.Min(x, y)
 	}
-	return Ceiling{ItemsPerSecond: low(a.ItemsPerSecond, b.ItemsPerSecond), BytesPerSecond: low(a.BytesPerSecond, b.BytesPerSecond)}
+	return Ceiling{ItemsPerSecond: low(a.ItemsPerSecond, b.ItemsPerSecond), BytesPerSecond: low(a.BytesPerSecond, b.BytesPerSecond),
+		ItemsBudget: low(a.ItemsBudget, b.ItemsBudget), BytesBudget: low(a.BytesBudget, b.BytesBudget)}
 }
 
 // WaveForecast is a wave's estimate.
@@ -133,7 +140,7 @@ func seconds(s float64) time.Duration {
 // paged), and the 150 MB upload limit counts request bodies sent, not
 // downloads, so no byte limit is published for it.
 func ExchangeOnlineRead() Ceiling {
-	return Ceiling{ItemsPerSecond: GraphRequestsPerWindow / GraphRequestWindow.Seconds()}
+	return Ceiling{ItemsPerSecond: GraphRequestsPerWindow / GraphRequestWindow.Seconds(), ItemsBudget: GraphRequestsPerWindow}
 }
 
 // Service is the kind of server at one end of a copy.
@@ -159,16 +166,35 @@ func Between(from, to Service) Ceiling {
 	return c
 }
 
-// Decides names the limit that decides a copy's time at the ceiling:
-// "requests" (items) or "uploads" (bytes); "" when none does.
-func (c Ceiling) Decides(items, bytes int64) string {
-	var si, sb float64
+// LowerBound is the least time items and bytes can take within the
+// limits, for a mailbox whose budgets are whole (nothing else spent them):
+// a window's budget can go at once, and only what is beyond it waits for
+// the windows to roll on, at the limit's rate. Duration, the steady rate,
+// is what a copy under way keeps to; for a mailbox of many windows the
+// two differ by at most one window. ok is false for a ceiling that bounds
+// nothing.
+func (c Ceiling) LowerBound(items, bytes int64) (d time.Duration, ok bool) {
+	si, sb := c.beyond(items, bytes)
+	return seconds(math.Max(si, sb)), c.Known()
+}
+
+// beyond is the seconds the items and the bytes beyond one window's
+// budget take at the limits' rates.
+func (c Ceiling) beyond(items, bytes int64) (si, sb float64) {
 	if c.ItemsPerSecond > 0 {
-		si = float64(max(items, 0)) / c.ItemsPerSecond
+		si = math.Max(float64(items)-c.ItemsBudget, 0) / c.ItemsPerSecond
 	}
 	if c.BytesPerSecond > 0 {
-		sb = float64(max(bytes, 0)) / c.BytesPerSecond
+		sb = math.Max(float64(bytes)-c.BytesBudget, 0) / c.BytesPerSecond
 	}
+	return si, sb
+}
+
+// Decides names the limit that decides LowerBound: "requests" (items) or
+// "uploads" (bytes); "" when neither holds anything back (all within one
+// window's budget, or no limit published).
+func (c Ceiling) Decides(items, bytes int64) string {
+	si, sb := c.beyond(items, bytes)
 	switch {
 	case si == 0 && sb == 0:
 		return ""
@@ -191,10 +217,10 @@ func Measured(items, bytes int64, took time.Duration) (Ceiling, bool) {
 
 // About says a duration for people, rounded as a forecast deserves:
 // seconds under a minute, minutes under an hour, hours and minutes under
-// two days, then days and hours ("about 3 h 20 min").
+// two days, then days and hours ("about 3 h 20 min"); "no wait" for none.
 func About(d time.Duration) string {
 	if d <= 0 {
-		return "none"
+		return "no wait"
 	}
 	if s := int64(math.Ceil(d.Seconds())); s < 60 {
 		return fmt.Sprintf("about %d s", s)

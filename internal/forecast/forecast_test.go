@@ -79,6 +79,37 @@ func absDiff(a, b time.Duration) time.Duration {
 	return b - a
 }
 
+func TestLowerBound(t *testing.T) {
+	eo := ExchangeOnline()
+	tests := []struct {
+		name         string
+		c            Ceiling
+		items, bytes int64
+		want         time.Duration
+		ok           bool
+	}{
+		// 10,000 requests go at once; the next 10,000 wait 10 minutes.
+		{"requests beyond a window", eo, 20_000, 20_000 * 7_000, 10 * time.Minute, true},
+		// 150 MB go at once; the other 1.35 GB take 45 minutes.
+		{"uploads beyond a window", eo, 10, 1_500_000_000, 45 * time.Minute, true},
+		// A small mailbox is not held back by the limits at all.
+		{"within the budgets", eo, 9_000, 100_000_000, 0, true},
+		{"no published limit", Ceiling{}, 50_000, 1 << 30, 0, false},
+		{"reading has no byte limit", ExchangeOnlineRead(), 10_000, 1 << 40, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tc.c.LowerBound(tc.items, tc.bytes)
+			if ok != tc.ok || absDiff(got, tc.want) > time.Second {
+				t.Errorf("LowerBound(%d, %d) = %v, %v; want %v, %v", tc.items, tc.bytes, got, ok, tc.want, tc.ok)
+			}
+			if d, _ := tc.c.Duration(tc.items, tc.bytes); ok && got > d {
+				t.Errorf("LowerBound %v is over the steady-rate Duration %v", got, d)
+			}
+		})
+	}
+}
+
 func TestBetween(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -115,8 +146,9 @@ func TestDecides(t *testing.T) {
 	}{
 		{"many small items", eo, 20_000, 20_000 * 7_000, "requests"},
 		{"few big items", eo, 10, 1_500_000_000, "uploads"},
+		{"within one window's budgets", eo, 9_000, 100_000_000, ""},
 		{"nothing", eo, 0, 0, ""},
-		{"read ceiling has no byte limit", ExchangeOnlineRead(), 10, 1_500_000_000, "requests"},
+		{"read ceiling has no byte limit", ExchangeOnlineRead(), 10_010, 1_500_000_000, "requests"},
 		{"no ceiling", Ceiling{}, 10, 10, ""},
 	}
 	for _, tc := range tests {
@@ -155,7 +187,7 @@ func TestAbout(t *testing.T) {
 		d    time.Duration
 		want string
 	}{
-		{0, "none"},
+		{0, "no wait"},
 		{400 * time.Millisecond, "about 1 s"},
 		{42 * time.Second, "about 42 s"},
 		{59*time.Minute + 50*time.Second, "about 1 h"},

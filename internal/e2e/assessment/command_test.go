@@ -203,7 +203,9 @@ func TestAssessCommandDefaultLab(t *testing.T) {
 // Exchange Online's published limits (10,000 requests per 10 minutes, an
 // item a request; 150 MB of uploads per 5 minutes, writing into it only),
 // and checks the wave line the command prints. The lab config copies 4
-// mailboxes at a time.
+// mailboxes at a time. The lab's mailboxes are small: each is within one
+// window of the limits, so the forecast is "no wait", which the demo's
+// copy (a few seconds a mailbox) does not contradict.
 func checkForecasts(t *testing.T, a *reports.Assessment, stdout string) {
 	t.Helper()
 	ceil := func(n, d int64) int64 { return (n + d - 1) / d }
@@ -230,10 +232,11 @@ func checkForecasts(t *testing.T, a *reports.Assessment, stdout string) {
 				}
 			}
 		}
-		want := ceil(items*600, 10_000) // requests
+		// A window's budget goes at once; only what is beyond it waits.
+		want := ceil(max(items-10_000, 0)*600, 10_000) // requests
 		if to == "Exchange Online" {
 			toMove++
-			want = max(want, ceil(size*300, 150_000_000)) // uploads
+			want = max(want, ceil(max(size-150_000_000, 0)*300, 150_000_000)) // uploads
 		}
 		// Seconds round up once; the two ceilings above may each round up.
 		if !f.Known || f.From != from || f.To != to || f.Items != items || f.Bytes != size || f.Seconds < want-1 || f.Seconds > want {
@@ -245,7 +248,7 @@ func checkForecasts(t *testing.T, a *reports.Assessment, stdout string) {
 		t.Fatalf("wave forecast %+v; want %d mailboxes to move, 4 at a time", w, toMove)
 	}
 	line := "forecast: " + w.Line() + " (" + reports.LowerBoundNote + ")"
-	if !strings.Contains(stdout, line) || !strings.Contains(w.Line(), fmt.Sprintf("at the services' ceilings, %d mailboxes 4 at a time: about ", toMove)) {
+	if !strings.Contains(stdout, line) || !strings.Contains(w.Line(), fmt.Sprintf("at the services' ceilings, %d mailboxes 4 at a time: no wait", toMove)) {
 		t.Errorf("summary lacks %q:\n%s", line, stdout)
 	}
 	t.Logf("forecasts: %s", w.Line())
