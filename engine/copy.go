@@ -413,6 +413,9 @@ type mailboxRun struct {
 	folderAsked map[string]bool
 	srcCaps     mailbox.Capabilities
 	dstCaps     mailbox.Capabilities
+	// leftPending: an earlier run left items recorded as pending, which
+	// each folder's end settles; without any, it has nothing to look up.
+	leftPending bool
 	routes      map[mailbox.StoreKind]routeOrGap
 }
 
@@ -520,6 +523,11 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	counts, err := r.c.Store.Counts(ctx, r.job.ID)
+	if err != nil {
+		return err
+	}
+	r.leftPending = counts.Pending > 0
 	if r.c.Progress != nil && !r.opts.DryRun {
 		items, bytes, err := r.remaining(ctx, stores, trees)
 		if err != nil {
@@ -1012,6 +1020,11 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 			}
 			if err := r.markGone(ctx, src, seen); err != nil {
 				return fr, err
+			}
+			if !r.leftPending {
+				// No earlier run left an item pending, and this pass
+				// settles each of its own before the page ends.
+				return fr, nil
 			}
 			return fr, r.settlePending(ctx, src, tgt)
 		}
