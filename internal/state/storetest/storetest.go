@@ -200,7 +200,7 @@ func testPutJob(t *testing.T, open Opener) {
 		t.Errorf("Job after a PutJob with another key = %+v, want job %d unchanged", j, b)
 	}
 
-	for _, st := range []string{engine.JobNew, engine.JobRunning, engine.JobDone, engine.JobPartial, engine.JobFailed} {
+	for _, st := range []string{engine.JobNew, engine.JobRunning, engine.JobDone, engine.JobPartial, engine.JobFailed, engine.JobCompleted} {
 		if err := s.PutJob(ctx, engine.JobRecord{ID: a, Status: st}); err != nil {
 			t.Errorf("status %q: %v", st, err)
 		}
