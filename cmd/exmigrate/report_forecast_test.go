@@ -2,10 +2,14 @@ package main
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/state"
+	"github.com/exmigrate/exmigrate/reports"
 )
 
 // observedFake is a state with one job's folders and copied items.
@@ -90,5 +94,53 @@ func TestObservedRate(t *testing.T) {
 				t.Errorf("an unknown rate carries figures: %+v", o)
 			}
 		})
+	}
+}
+
+// TestObservedFromStateFile: the rates come from what a state file
+// records (the job's pass times, the copied items' sizes and times), for
+// the summary of the job's source mailbox, and the report shows them.
+func TestObservedFromStateFile(t *testing.T) {
+	ctx := context.Background()
+	st, err := state.Open(ctx, filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	job, err := st.Job(ctx, engine.JobKey{SourceAddress: "Ann@contoso.com", SourceLocation: "onprem", TargetAddress: "ann@contoso.com", TargetLocation: "cloud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := st.PutFolder(ctx, engine.FolderRecord{JobID: job.ID, SourceFolderID: "f1", SourcePath: "Inbox", TargetFolderID: "t1", TargetPath: "Inbox", Updated: start}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		rec := engine.ItemRecord{JobID: job.ID, SourceID: "s" + strings.Repeat("x", i+1), SourceItemID: "i", SourceFolderID: "f1", TargetItemID: "t",
+			SizeBytes: 50_000, Outcome: engine.ItemCopied, Kind: "mail", Updated: start.Add(time.Duration(i+1) * time.Second)}
+		if err := st.PutItem(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job.Status, job.Passes, job.LastStart, job.LastEnd = engine.JobDone, 1, start, start.Add(80*time.Second)
+	if err := st.PutJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	summaries := map[string]*reports.CopySummary{"ann@contoso.com": {Status: "done", ItemsCopied: 40}}
+	if err := addObserved(ctx, st, summaries, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	o := summaries["ann@contoso.com"].Observed
+	want := reports.ObservedRate{Pass: "first", Items: 40, Bytes: 2_000_000, DurationMillis: 80_000, ItemsPerSecond: 0.5, BytesPerSecond: 25_000}
+	if o == nil || *o != want {
+		t.Fatalf("observed %+v; want %+v", o, want)
+	}
+	a := &reports.Assessment{SchemaVersion: 1, Mailboxes: []reports.MailboxAssessment{{Address: "ann@contoso.com", Location: "onprem", Copy: summaries["ann@contoso.com"]}}}
+	var b strings.Builder
+	if err := reports.Render(&b, reports.FormatMarkdown, a, reports.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if line := "| 0.5 items/s, 24.4 KB/s (40 items, 1.9 MB in 1 min, first pass) |"; !strings.Contains(b.String(), line) {
+		t.Errorf("report.md lacks %q:\n%s", line, b.String())
 	}
 }
