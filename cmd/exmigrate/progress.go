@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -341,7 +342,8 @@ func estimate(all remaining, active []remaining, atCeiling time.Duration, ceilin
 		}
 	}
 	if !ok {
-		if !ceilingKnown {
+		// Nothing measured yet: the limits' bound, when it says anything.
+		if !ceilingKnown || atCeiling <= 0 {
 			return 0, false
 		}
 		return atCeiling.Round(time.Second), true
@@ -349,18 +351,30 @@ func estimate(all remaining, active []remaining, atCeiling time.Duration, ceilin
 	return time.Duration(s * float64(time.Second)).Round(time.Second), true
 }
 
-// atCeilingLocked is the time the mailboxes not yet copied take at the
-// services' ceilings, parallel at a time (forecast.Wave).
+// atCeilingLocked is the least time the mailboxes not yet copied take
+// within the services' published limits, parallel at a time in list order
+// (each mailbox's forecast.Ceiling.LowerBound): a window's budget may go at
+// once, only what is beyond it waits. It bounds the ETA from below before
+// any rate is measured; ok is false when no limit is published.
 func (p *copyProgress) atCeilingLocked() (time.Duration, bool) {
-	var mbs []forecast.Mailbox
+	if !p.ceiling.Known() {
+		return 0, false
+	}
+	slots := make([]time.Duration, max(p.parallel, 1))
 	for _, b := range p.boxes {
 		if b.state == mbDone || b.state == mbFailed {
 			continue
 		}
-		mbs = append(mbs, forecast.Mailbox{Items: max(b.items-b.doneItems, 0), Bytes: max(b.bytes-b.doneBytes, 0), Ceiling: p.ceiling})
+		d, _ := p.ceiling.LowerBound(max(b.items-b.doneItems, 0), max(b.bytes-b.doneBytes, 0))
+		first := 0
+		for i := range slots {
+			if slots[i] < slots[first] {
+				first = i
+			}
+		}
+		slots[first] += d
 	}
-	f := forecast.Wave(mbs, p.parallel)
-	return f.Total, f.Complete && p.ceiling.Known()
+	return slices.Max(slots), true
 }
 
 // headline is the progress in one line: what the bar line and the log line
@@ -379,7 +393,11 @@ func (p *copyProgress) headline(t totals) string {
 		fmt.Fprintf(&b, ", %.0f items/s (%s/s)", ir, humanize.Bytes(int64(br)))
 	}
 	if d, ok := p.etaLocked(t); ok {
-		fmt.Fprintf(&b, ", ETA %s", d)
+		if ir, br := p.rateLocked(); ir == 0 && br == 0 {
+			fmt.Fprintf(&b, ", ETA at least %s (the services' limits; measuring)", d)
+		} else {
+			fmt.Fprintf(&b, ", ETA %s", d)
+		}
 	} else {
 		b.WriteString(", ETA unknown yet")
 	}

@@ -31,7 +31,8 @@ func TestEstimate(t *testing.T) {
 		{name: "slow last mailbox", all: remaining{items: 100, itemRate: 10}, active: []remaining{{items: 100, itemRate: 2}}, want: 50 * time.Second, ok: true},
 		{name: "nothing left", all: remaining{}, want: 0, ok: true},
 		{name: "no rate, no ceiling", all: remaining{items: 5}, ok: false},
-		{name: "no rate yet: the ceiling", all: remaining{items: 5}, ceiling: 90 * time.Second, ceilingOK: true, want: 90 * time.Second, ok: true},
+		{name: "no rate yet: the limits' bound", all: remaining{items: 5}, ceiling: 90 * time.Second, ceilingOK: true, want: 90 * time.Second, ok: true},
+		{name: "no rate yet, within one window", all: remaining{items: 5}, ceiling: 0, ceilingOK: true, ok: false},
 		{name: "measured rate over the ceiling's estimate", all: remaining{items: 600, itemRate: 60}, ceiling: time.Hour, ceilingOK: true, want: 10 * time.Second, ok: true},
 	}
 	for _, tc := range tests {
@@ -156,5 +157,37 @@ func TestProgressLogLineCarriesRateAndETA(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "copy finished") {
 		t.Errorf("no final line: %q", logs.String())
+	}
+}
+
+// TestProgressETABeforeARate: before any rate is measured, the ETA is the
+// least time Exchange Online's limits allow for what is left, --parallel
+// at a time, and says it is a bound; within one window it says nothing.
+func TestProgressETABeforeARate(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	keys := []engine.JobKey{{SourceAddress: "ann@contoso.com"}, {SourceAddress: "bob@contoso.com"}}
+	p := startProgress(&bytes.Buffer{}, slog.New(slog.DiscardHandler), time.Hour, time.Hour, []string{"ann@contoso.com", "bob@contoso.com"}, 1, forecast.ExchangeOnline(), false, clock.now)
+	defer p.Finish()
+	for i := range keys {
+		p.Plan(i, engine.PlanTotals{Items: 20_000}, true)
+	}
+	p.PlanDone()
+	p.mu.Lock()
+	head := p.headline(p.totalsLocked())
+	p.mu.Unlock()
+	// 10,000 of each go within the first window; the other 10,000 of each
+	// wait at 16.7 per second: 600 s each, one mailbox at a time.
+	if !strings.Contains(head, "ETA at least 20m0s (the services' limits; measuring)") {
+		t.Errorf("headline %q, want an ETA of at least 20m0s", head)
+	}
+	p2 := startProgress(&bytes.Buffer{}, slog.New(slog.DiscardHandler), time.Hour, time.Hour, []string{"ann@contoso.com"}, 1, forecast.ExchangeOnline(), false, clock.now)
+	defer p2.Finish()
+	p2.Plan(0, engine.PlanTotals{Items: 500}, true)
+	p2.PlanDone()
+	p2.mu.Lock()
+	head = p2.headline(p2.totalsLocked())
+	p2.mu.Unlock()
+	if !strings.Contains(head, "ETA unknown yet") {
+		t.Errorf("headline %q for a mailbox within one window, want the ETA unknown until measured", head)
 	}
 }
