@@ -8,6 +8,10 @@
 // decided by one conditional upsert and compared with the server's clock
 // (now()), never a worker's, so that workers on machines whose clocks
 // disagree still agree on who holds a job.
+//
+// Each Store holds a pool of connections (pgxpool: 4 or the number of CPUs
+// by default; pool_max_conns=N in the URL sets it). Count the server's
+// max_connections against the workers times that.
 package pgstore
 
 import (

@@ -291,3 +291,43 @@ func TestConnectProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaseServerClock: a lease's expiry is the server's now() plus the
+// TTL, and whether it has passed is the server's comparison, whatever the
+// worker's clock says.
+func TestLeaseServerClock(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, newDatabase(t))
+	defer s.Close()
+	job, err := s.Job(ctx, engine.JobKey{SourceAddress: "a@contoso.com", SourceLocation: "onprem", TargetAddress: "a@contoso.com", TargetLocation: "cloud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := engine.NewOwner(), engine.NewOwner()
+	lease, err := s.AcquireLease(ctx, job.ID, a, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored time.Time
+	var left time.Duration
+	if err := s.pool.QueryRow(ctx, `SELECT expires, expires - now() FROM leases WHERE job_id = $1`, job.ID).Scan(&stored, &left); err != nil {
+		t.Fatal(err)
+	}
+	if !stored.Equal(lease.Expires) || left < 59*time.Minute || left > time.Hour {
+		t.Errorf("lease expires %v, the server holds %v, %v from its now; want the same instant an hour on", lease.Expires, stored, left)
+	}
+	// The server's clock passes the expiry (as after a kill): another
+	// owner takes the job although the lease says an hour to this worker.
+	if _, err := s.pool.Exec(ctx, `UPDATE leases SET expires = now() - interval '1 second' WHERE job_id = $1`, job.ID); err != nil {
+		t.Fatal(err)
+	}
+	if time.Now().After(lease.Expires) {
+		t.Fatal("the worker's clock thinks the lease expired")
+	}
+	if _, err := s.AcquireLease(ctx, job.ID, b, time.Hour); err != nil {
+		t.Errorf("a lease expired by the server's clock was not given to another owner: %v", err)
+	}
+	if _, err := s.RenewLease(ctx, lease, time.Hour); !errors.Is(err, engine.ErrLeaseLost) {
+		t.Errorf("the first owner renews: %v, want ErrLeaseLost", err)
+	}
+}
