@@ -244,7 +244,11 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 			return usageError(err)
 		}
 	}
-	entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, cmp.Or(opts.StatePath, cfg.Path(cfg.State.Path)), way.From, way.To)
+	statePath, err := stateFile(cfg, opts.StatePath)
+	if err != nil {
+		return err
+	}
+	entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, statePath, way.From, way.To)
 	if err != nil || (len(entries) == 0 && !opts.PublicFolders) {
 		return err // nothing selected: said, and nothing to do
 	}
@@ -281,10 +285,6 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	}
 	defer s.Close()
 
-	statePath := cfg.Path(cfg.State.Path)
-	if opts.StatePath != "" {
-		statePath = opts.StatePath
-	}
 	store, err := state.Open(ctx, statePath)
 	if err != nil {
 		return err

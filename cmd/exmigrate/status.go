@@ -84,7 +84,7 @@ func statePathFor(g *globalOptions, flag string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return cfg.Path(cfg.State.Path), nil
+	return stateFile(cfg, "")
 }
 
 // loadListFor reads --mailboxes for status and serve.
