@@ -407,6 +407,12 @@ func (p *copyProgress) headline(t totals) string {
 func (p *copyProgress) logLocked(msg string) {
 	t := p.totalsLocked()
 	ir, _ := p.rateLocked()
+	if p.finished {
+		// The run's own average: the last window may hold no sample.
+		if s := p.now().Sub(p.started).Seconds(); s > 0 {
+			ir = float64(t.doneItems) / s
+		}
+	}
 	args := []any{"items_done", t.doneItems, "items_planned", t.items, "mb_done", t.doneBytes >> 20, "mb_planned", t.bytes >> 20,
 		"items_per_s", int64(ir + 0.5), "active", t.active, "done", t.done, "failed", t.failed, "waiting", t.waiting}
 	if d, ok := p.etaLocked(t); ok && !p.planning {

@@ -148,6 +148,7 @@ func TestProgressLogLineCarriesRateAndETA(t *testing.T) {
 	p.sampleLocked()
 	p.logLocked("copy progress")
 	p.mu.Unlock()
+	clock.add(10 * time.Second)
 	p.Finish()
 	line := strings.SplitN(logs.String(), "\n", 2)[0]
 	for _, want := range []string{"items_done=100", "items_planned=300", "items_per_s=10", "eta=20s", "active=1", "waiting=0"} {
@@ -155,8 +156,9 @@ func TestProgressLogLineCarriesRateAndETA(t *testing.T) {
 			t.Errorf("progress line %q lacks %s", line, want)
 		}
 	}
-	if !strings.Contains(logs.String(), "copy finished") {
-		t.Errorf("no final line: %q", logs.String())
+	// 100 items in the 20 s since planning ended: 5 a second.
+	if !regexp.MustCompile(`msg="copy finished" .*items_per_s=5 `).MatchString(logs.String()) {
+		t.Errorf("no final line with the run's average rate: %q", logs.String())
 	}
 }
 
