@@ -35,8 +35,9 @@ type mailboxProgress struct {
 	planned   bool // its totals came from the plan before the copy
 	items     int64
 	bytes     int64
-	doneItems int64
-	doneBytes int64
+	doneItems int64 // copied or skipped
+	doneBytes int64 // copied
+	skipped   int64
 	started   time.Time
 }
 
@@ -216,9 +217,17 @@ func (p *copyProgress) ItemDone(key engine.JobKey, bytes int64) {
 	}
 }
 
-// ItemSkipped counts a skipped item as dealt with: the total stays.
+// ItemSkipped counts a skipped item as dealt with, so the items' total
+// stays; its bytes are taken off the bytes to copy, since they will not
+// be, rather than counted as copied.
 func (p *copyProgress) ItemSkipped(key engine.JobKey, bytes int64) {
-	p.ItemDone(key, bytes)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b := p.box(key); b != nil {
+		b.doneItems++
+		b.skipped++
+		b.bytes = max(b.bytes-bytes, b.doneBytes)
+	}
 }
 
 func (p *copyProgress) box(key engine.JobKey) *mailboxProgress {
@@ -237,8 +246,8 @@ func (p *copyProgress) box(key engine.JobKey) *mailboxProgress {
 // copied more than planned (mail that arrived meanwhile) counts what it
 // copied, so that done never exceeds the total.
 type totals struct {
-	items, bytes, doneItems, doneBytes int64
-	active, done, failed, waiting      int
+	items, bytes, doneItems, doneBytes, skipped int64
+	active, done, failed, waiting               int
 }
 
 func (p *copyProgress) totalsLocked() totals {
@@ -248,6 +257,7 @@ func (p *copyProgress) totalsLocked() totals {
 		t.bytes += max(b.bytes, b.doneBytes)
 		t.doneItems += b.doneItems
 		t.doneBytes += b.doneBytes
+		t.skipped += b.skipped
 		switch b.state {
 		case mbCopying, mbPlanning:
 			t.active++
@@ -386,6 +396,9 @@ func (p *copyProgress) headline(t totals) string {
 		return b.String()
 	}
 	fmt.Fprintf(&b, "%s/%s items", count(t.doneItems), count(t.items))
+	if t.skipped > 0 {
+		fmt.Fprintf(&b, " (%s skipped)", count(t.skipped))
+	}
 	if t.bytes > 0 {
 		fmt.Fprintf(&b, ", %s of %s", humanize.Bytes(t.doneBytes), humanize.Bytes(t.bytes))
 	}
@@ -413,7 +426,7 @@ func (p *copyProgress) logLocked(msg string) {
 			ir = float64(t.doneItems) / s
 		}
 	}
-	args := []any{"items_done", t.doneItems, "items_planned", t.items, "mb_done", t.doneBytes >> 20, "mb_planned", t.bytes >> 20,
+	args := []any{"items_done", t.doneItems, "items_skipped", t.skipped, "items_planned", t.items, "mb_copied", t.doneBytes >> 20, "mb_to_copy", t.bytes >> 20,
 		"items_per_s", int64(ir + 0.5), "active", t.active, "done", t.done, "failed", t.failed, "waiting", t.waiting}
 	if d, ok := p.etaLocked(t); ok && !p.planning {
 		args = append(args, "eta", d.String())

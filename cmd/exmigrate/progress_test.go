@@ -100,6 +100,9 @@ func TestProgressTotalsAreThePlan(t *testing.T) {
 		t.Fatalf("totals %d/%d, want 100/200 (the plan, not the engine's 130)", tot.doneItems, tot.items)
 	}
 	// 49 items in 10 s: 4.9/s, the 100 left take about 20 s.
+	if !strings.Contains(head, "100/200 items (1 skipped)") || !strings.Contains(head, "99.0 KB of 199 KB") {
+		t.Errorf("headline %q, want 100/200 items with the skip, and the skipped item's bytes off the bytes to copy", head)
+	}
 	if !strings.Contains(head, "5 items/s") || !strings.Contains(head, "ETA 20s") {
 		t.Errorf("headline %q, want 5 items/s and ETA 20s", head)
 	}
