@@ -387,17 +387,19 @@ func parseTime(s string) time.Time {
 	return time.Time{}
 }
 
-// plainBase64Run is the length of the run of bytes at the start of b that
-// base64Text passes on as they are.
+// plainBase64Run is the length of the run at the start of b that
+// base64Text passes on as it is: up to the element's end, a character
+// reference or white space. Each is found with bytes.IndexByte, which
+// scans many bytes an instruction; anything else that is not base64 is the
+// decoder's to refuse.
 func plainBase64Run(b []byte) int {
-	for i, c := range b {
-		switch {
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/', c == '=':
-		default:
-			return i
+	k := len(b)
+	for _, c := range []byte{'<', '&', '\n', '\r', ' ', '\t'} {
+		if j := bytes.IndexByte(b[:k], c); j >= 0 {
+			k = j
 		}
 	}
-	return len(b)
+	return k
 }
 
 // base64Text reads the character data of a base64 element (MimeContent)
