@@ -160,7 +160,9 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 		// audit line, not after its start: on a loaded machine a process
 		// can take a second to start, and a kill before it writes tests
 		// nothing. A cycle that shows no activity is killed after 15 s.
-		after := time.Duration(rng.IntN(800)) * time.Millisecond
+		// Up to 400 ms: a faster copy finished the wave in 14 cycles
+		// with up to 800 ms, leaving the last ones nothing to interrupt.
+		after := time.Duration(rng.IntN(400)) * time.Millisecond
 		tick := time.NewTicker(10 * time.Millisecond)
 		began, killAt := time.Now(), time.Time{}
 		exited := make([]bool, len(procs))
