@@ -39,7 +39,7 @@ type Forecast struct {
 }
 
 // WaveForecast is the time of the wave's mailboxes copied Parallel at a
-// time in list order, each at its ceiling (forecast.Wave): a lower bound.
+// time in list order, each at its ceiling (forecast.Schedule): a lower bound.
 type WaveForecast struct {
 	Parallel int `json:"parallel"`
 	// Mailboxes are the mailboxes to move with a figure, counted in
@@ -135,7 +135,7 @@ func WaveOf(a *Assessment, parallel int) WaveForecast {
 
 func (md *model) wave(parallel int) WaveForecast {
 	w := WaveForecast{Parallel: max(parallel, 1)}
-	var mbs []forecast.Mailbox
+	var each []time.Duration
 	for i := range md.mailboxes {
 		v := &md.mailboxes[i]
 		if !v.state.ToMove() {
@@ -147,12 +147,11 @@ func (md *model) wave(parallel int) WaveForecast {
 			continue
 		}
 		w.Mailboxes++
-		// One item a second for Seconds seconds: Wave schedules the
-		// recorded figure as it is, not recomputed from other limits.
-		mbs = append(mbs, forecast.Mailbox{Items: f.Seconds, Ceiling: forecast.Ceiling{ItemsPerSecond: 1}})
+		// The recorded figure as it is, not recomputed from other limits.
+		each = append(each, time.Duration(f.Seconds)*time.Second)
 	}
-	wf := forecast.Wave(mbs, w.Parallel)
-	w.Seconds = int64((wf.Total + time.Second - 1) / time.Second)
+	total := forecast.Schedule(each, w.Parallel)
+	w.Seconds = int64((total + time.Second - 1) / time.Second)
 	return w
 }
 

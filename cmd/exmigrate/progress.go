@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -370,21 +369,15 @@ func (p *copyProgress) atCeilingLocked() (time.Duration, bool) {
 	if !p.ceiling.Known() {
 		return 0, false
 	}
-	slots := make([]time.Duration, max(p.parallel, 1))
+	var each []time.Duration
 	for _, b := range p.boxes {
 		if b.state == mbDone || b.state == mbFailed {
 			continue
 		}
 		d, _ := p.ceiling.LowerBound(max(b.items-b.doneItems, 0), max(b.bytes-b.doneBytes, 0))
-		first := 0
-		for i := range slots {
-			if slots[i] < slots[first] {
-				first = i
-			}
-		}
-		slots[first] += d
+		each = append(each, d)
 	}
-	return slices.Max(slots), true
+	return forecast.Schedule(each, p.parallel), true
 }
 
 // headline is the progress in one line: what the bar line and the log line

@@ -6,6 +6,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -106,7 +107,7 @@ type WaveForecast struct {
 func Wave(mbs []Mailbox, parallel int) WaveForecast {
 	parallel = max(parallel, 1)
 	f := WaveForecast{Each: make([]time.Duration, len(mbs)), Known: make([]bool, len(mbs)), Parallel: parallel, Complete: true}
-	slots := make([]time.Duration, min(parallel, max(len(mbs), 1)))
+	var known []time.Duration
 	for i, m := range mbs {
 		d, ok := m.Ceiling.Duration(m.Items, m.Bytes)
 		f.Each[i], f.Known[i] = d, ok
@@ -114,6 +115,18 @@ func Wave(mbs []Mailbox, parallel int) WaveForecast {
 			f.Complete = false
 			continue
 		}
+		known = append(known, d)
+	}
+	f.Total = Schedule(known, parallel)
+	return f
+}
+
+// Schedule is how long jobs of the given durations take run parallel at a
+// time in list order, each slot taking the next job when its last one ends,
+// as `copy --parallel` takes mailboxes.
+func Schedule(durations []time.Duration, parallel int) time.Duration {
+	slots := make([]time.Duration, max(parallel, 1))
+	for _, d := range durations {
 		first := 0 // the slot free first
 		for s := range slots {
 			if slots[s] < slots[first] {
@@ -122,10 +135,7 @@ func Wave(mbs []Mailbox, parallel int) WaveForecast {
 		}
 		slots[first] += d
 	}
-	for _, s := range slots {
-		f.Total = max(f.Total, s)
-	}
-	return f
+	return slices.Max(slots)
 }
 
 func seconds(s float64) time.Duration {

@@ -203,3 +203,24 @@ func TestAbout(t *testing.T) {
 		}
 	}
 }
+
+func TestSchedule(t *testing.T) {
+	m := time.Minute
+	tests := []struct {
+		name     string
+		each     []time.Duration
+		parallel int
+		want     time.Duration
+	}{
+		{"one slot adds up", []time.Duration{m, 2 * m, 3 * m}, 1, 6 * m},
+		{"list order, the slot free first", []time.Duration{m, m, 6 * m}, 2, 7 * m},
+		{"more slots than jobs", []time.Duration{4 * m}, 16, 4 * m},
+		{"nothing", nil, 4, 0},
+		{"zero parallel is one", []time.Duration{m, m}, 0, 2 * m},
+	}
+	for _, tc := range tests {
+		if got := Schedule(tc.each, tc.parallel); got != tc.want {
+			t.Errorf("%s: Schedule = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
