@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -618,30 +617,7 @@ func (c counter) bySize() []Count {
 }
 
 // formatInt prints an integer with thousands separators.
-func formatInt(n int64) string {
-	if n < 0 {
-		return "-" + groupDigits(strconv.FormatUint(uint64(-(n+1))+1, 10)) // also right for MinInt64
-	}
-	return groupDigits(strconv.FormatInt(n, 10))
-}
-
-func groupDigits(s string) string {
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	pre := len(s) % 3
-	if pre > 0 {
-		b.WriteString(s[:pre])
-	}
-	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
+func formatInt(n int64) string { return humanize.Count(n) }
 
 func formatPercent(p float64) string {
 	switch {

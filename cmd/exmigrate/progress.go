@@ -388,9 +388,9 @@ func (p *copyProgress) headline(t totals) string {
 		fmt.Fprintf(&b, "planning: %d of %d mailboxes listed", p.listed, len(p.boxes))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "%s/%s items", count(t.doneItems), count(t.items))
+	fmt.Fprintf(&b, "%s/%s items", humanize.Count(t.doneItems), humanize.Count(t.items))
 	if t.skipped > 0 {
-		fmt.Fprintf(&b, " (%s skipped)", count(t.skipped))
+		fmt.Fprintf(&b, " (%s skipped)", humanize.Count(t.skipped))
 	}
 	if t.bytes > 0 {
 		fmt.Fprintf(&b, ", %s of %s", humanize.Bytes(t.doneBytes), humanize.Bytes(t.bytes))
@@ -458,7 +458,7 @@ func (p *copyProgress) blockLocked() []string {
 			break
 		}
 		shown++
-		line := fmt.Sprintf("  %-32s %-8s %s/%s items", b.label, b.state, count(b.doneItems), count(max(b.items, b.doneItems)))
+		line := fmt.Sprintf("  %-32s %-8s %s/%s items", b.label, b.state, humanize.Count(b.doneItems), humanize.Count(max(b.items, b.doneItems)))
 		if b.bytes > 0 {
 			line += ", " + humanize.Bytes(b.doneBytes)
 		}
@@ -543,28 +543,10 @@ func (p *copyProgress) Finish() {
 			_, _ = io.WriteString(p.out, p.clearLocked())
 			p.finished = true
 			fmt.Fprintf(p.out, "copied %s/%s items, %s, in %s (%d mailboxes done, %d failed)\n",
-				count(t.doneItems), count(t.items), humanize.Bytes(t.doneBytes), took, t.done, t.failed)
+				humanize.Count(t.doneItems), humanize.Count(t.items), humanize.Bytes(t.doneBytes), took, t.done, t.failed)
 			return
 		}
 		p.finished = true
 		p.logLocked("copy finished")
 	})
-}
-
-// count writes n with thousands separators: 20,000.
-func count(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }

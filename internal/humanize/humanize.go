@@ -1,8 +1,13 @@
 // Package humanize formats quantities for people: the one byte-size format
-// shared by the assessment findings, the reports and the command line.
+// and the one digit grouping shared by the assessment findings, the reports
+// and the command line.
 package humanize
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Bytes prints a size the way Exchange administrators read it: 1024-based,
 // one decimal below 100 of a unit and none from 100 up ("1.5 KB", "150 MB",
@@ -28,4 +33,30 @@ func Bytes(n int64) string {
 		}
 	}
 	return ""
+}
+
+// Count writes n with its digits grouped by thousands: 20,000.
+func Count(n int64) string {
+	if n < 0 {
+		return "-" + groupDigits(strconv.FormatUint(uint64(-(n+1))+1, 10)) // also right for MinInt64
+	}
+	return groupDigits(strconv.FormatInt(n, 10))
+}
+
+func groupDigits(s string) string {
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
 }
