@@ -183,3 +183,12 @@ func statusStates(t *testing.T, statePath string) string {
 	slices.Sort(pairs)
 	return strings.Join(pairs, " ")
 }
+
+// TestNotifyRefusedInADryRun: a dry run writes nothing, so it sends no
+// mail either; asked to, it says so before doing anything.
+func TestNotifyRefusedInADryRun(t *testing.T) {
+	code, _, errs := run(t, "copy", "--mailboxes", "wave.csv", "--dry-run", "--notify", "lead@contoso.com", "--notify-from", "migration@contoso.com")
+	if code != ExitUsage || !strings.Contains(errs, "--notify with --dry-run") {
+		t.Errorf("exit %d, want %d naming the conflict\n%s", code, ExitUsage, errs)
+	}
+}

@@ -12,9 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/graphmail"
-	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/backend"
 )
 
@@ -32,6 +30,8 @@ func checkNotify(opts *copyOptions) error {
 		return usageErrorf("--notify needs --notify-from: the mailbox the summary is sent from")
 	case len(opts.Notify) == 0 && opts.NotifyFrom != "":
 		return usageErrorf("--notify-from without --notify: name who gets the summary")
+	case len(opts.Notify) > 0 && opts.DryRun:
+		return usageErrorf("--notify with --dry-run: a dry run writes nothing, mail included; drop one of them")
 	}
 	for _, a := range append(append([]string{}, opts.Notify...), opts.NotifyFrom) {
 		if a != "" && !strings.Contains(a, "@") {
@@ -72,21 +72,10 @@ func notifyRun(ctx context.Context, opts *copyOptions, s *backend.Sides, al *aud
 	}
 	fmt.Fprintf(&body, "<pre style=\"font-family:Consolas,monospace;font-size:12px\">%s</pre>", html.EscapeString(summary))
 	mail := graphmail.OutgoingMail{To: opts.Notify, Subject: subject, HTMLBody: body.String()}
-	ev := engine.AuditEvent{Mailbox: opts.NotifyFrom, Location: "cloud", Action: audit.ActionMailSend,
-		Object: subject + " to " + strings.Join(opts.Notify, ", "), Outcome: audit.OutcomeStarted}
-	if al != nil {
-		if err := al.Record(ctx, ev); err != nil {
-			return fmt.Errorf("--notify: %w (the mail is not sent without its audit line)", err)
-		}
+	if al == nil {
+		return errors.New("--notify: a run without an audit log sends nothing (every write is on record)")
 	}
-	err := s.Graph.SendMail(ctx, opts.NotifyFrom, mail)
-	if al != nil {
-		ev.Outcome, ev.Err = outcome(err), errText(err)
-		if aerr := al.Record(ctx, ev); aerr != nil && err == nil {
-			err = aerr
-		}
-	}
-	if err != nil {
+	if err := sendAudited(ctx, s, al, opts.NotifyFrom, mail); err != nil {
 		return fmt.Errorf("--notify: mail the summary from %s: %w", opts.NotifyFrom, err)
 	}
 	fmt.Fprintf(opts.g.io.Err, "exmigrate: mailed the summary from %s to %s\n", opts.NotifyFrom, strings.Join(opts.Notify, ", "))

@@ -18,6 +18,7 @@ import (
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/graphmail"
 	"github.com/exmigrate/exmigrate/internal/audit"
+	"github.com/exmigrate/exmigrate/internal/backend"
 	"github.com/exmigrate/exmigrate/internal/forecast"
 	"github.com/exmigrate/exmigrate/internal/secret"
 	"github.com/exmigrate/exmigrate/internal/selection"
@@ -432,17 +433,7 @@ func mailReport(ctx context.Context, opts *reportOptions, a *reports.Assessment,
 		return fmt.Errorf("mail the report: %w (the mail is not sent without its audit line)", err)
 	}
 	defer al.Close()
-	ev := engine.AuditEvent{Mailbox: opts.MailFrom, Location: "cloud", Action: audit.ActionMailSend,
-		Object: mail.Subject + " to " + strings.Join(opts.MailTo, ", "), Outcome: audit.OutcomeStarted}
-	if err := al.Record(ctx, ev); err != nil {
-		return fmt.Errorf("mail the report: %w (the mail is not sent without its audit line)", err)
-	}
-	err = s.Graph.SendMail(ctx, opts.MailFrom, mail)
-	ev.Outcome, ev.Err = outcome(err), errText(err)
-	if aerr := al.Record(ctx, ev); aerr != nil && err == nil {
-		err = aerr
-	}
-	if err != nil {
+	if err := sendAudited(ctx, s, al, opts.MailFrom, mail); err != nil {
 		return fmt.Errorf("mail the report from %s: %w", opts.MailFrom, err)
 	}
 	fmt.Fprintf(opts.g.io.Out, "mailed the report from %s to %s\n", opts.MailFrom, strings.Join(opts.MailTo, ", "))
@@ -516,4 +507,21 @@ func errText(err error) string {
 		return err.Error()
 	}
 	return ""
+}
+
+// sendAudited sends mail from a mailbox through Graph as a write like any
+// other: a started line in the audit log before it goes out (or it is not
+// sent), and its outcome after.
+func sendAudited(ctx context.Context, s *backend.Sides, al *auditLog, from string, mail graphmail.OutgoingMail) error {
+	ev := engine.AuditEvent{Mailbox: from, Location: "cloud", Action: audit.ActionMailSend,
+		Object: mail.Subject + " to " + strings.Join(mail.To, ", "), Outcome: audit.OutcomeStarted}
+	if err := al.Record(ctx, ev); err != nil {
+		return fmt.Errorf("%w (the mail is not sent without its audit line)", err)
+	}
+	err := s.Graph.SendMail(ctx, from, mail)
+	ev.Outcome, ev.Err = outcome(err), errText(err)
+	if aerr := al.Record(ctx, ev); aerr != nil && err == nil {
+		err = aerr
+	}
+	return err
 }
