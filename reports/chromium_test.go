@@ -12,27 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exmigrate/exmigrate/internal/chromiumtest"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 // findChromium returns the browser the HTML tests drive, or skips the test
-// with what to install. EXMIGRATE_CHROMIUM overrides the search.
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("EXMIGRATE_CHROMIUM"); p != "" {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium" // Debian's package, what CI installs
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("chromium not found: install it (Debian: apt-get install -y chromium) or set EXMIGRATE_CHROMIUM to run the browser tests of the HTML report")
-	return ""
-}
+// with what to install (chromiumtest.Find, shared with the status page's).
+func findChromium(t *testing.T) string { return chromiumtest.Find(t) }
 
 // consoleLine matches what chromium writes to stderr (with
 // --enable-logging=stderr) for every console message, warning or error of
