@@ -529,10 +529,7 @@ func (r *mailboxRun) pass(ctx context.Context) error {
 	}
 	r.leftPending = counts.Pending > 0
 	if r.c.Progress != nil && !r.opts.DryRun {
-		items, bytes, err := r.remaining(ctx, stores, trees)
-		if err != nil {
-			return err
-		}
+		items, bytes := r.remaining(stores, trees, counts)
 		r.c.Progress.Planned(r.key, items, bytes)
 	}
 	r.res.Paths = FormatPaths(r.srcCaps, r.dstCaps, stores, func(s mailbox.Scope) mailbox.Scope { t, _ := r.opts.into(s); return t })
@@ -599,9 +596,9 @@ func (r *mailboxRun) listStores(ctx context.Context) ([]mailbox.Scope, map[mailb
 
 // remaining is what this pass has left to copy: the items (and bytes,
 // where the source reports folder sizes) of the folders it will copy,
-// less what the state records as copied or skipped. A side that reports
-// no counts gives 0.
-func (r *mailboxRun) remaining(ctx context.Context, stores []mailbox.Scope, trees map[mailbox.Scope][]mailbox.Folder) (items, bytes int64, err error) {
+// less what the state records as copied or skipped (counts). A side that
+// reports no counts gives 0.
+func (r *mailboxRun) remaining(stores []mailbox.Scope, trees map[mailbox.Scope][]mailbox.Folder, counts ItemCounts) (items, bytes int64) {
 	for _, store := range stores {
 		if target, _ := r.opts.into(store); !r.srcCaps.HasStore(store) || !r.dstCaps.HasStore(target) {
 			continue
@@ -621,11 +618,7 @@ func (r *mailboxRun) remaining(ctx context.Context, stores []mailbox.Scope, tree
 			}
 		}
 	}
-	counts, err := r.c.Store.Counts(ctx, r.job.ID)
-	if err != nil {
-		return 0, 0, err
-	}
-	return max(items-counts.Copied-counts.Skipped, 0), max(bytes-counts.CopiedBytes, 0), nil
+	return max(items-counts.Copied-counts.Skipped, 0), max(bytes-counts.CopiedBytes, 0)
 }
 
 // PlanTotals is what a pass of one mailbox has left to copy.
@@ -655,8 +648,12 @@ func (c *Copier) Plan(ctx context.Context, key JobKey, src mailbox.Source, dst m
 	if err != nil {
 		return PlanTotals{}, err
 	}
-	items, bytes, err := r.remaining(ctx, stores, trees)
-	return PlanTotals{Items: items, Bytes: bytes}, err
+	counts, err := c.Store.Counts(ctx, job.ID)
+	if err != nil {
+		return PlanTotals{}, err
+	}
+	items, bytes := r.remaining(stores, trees, counts)
+	return PlanTotals{Items: items, Bytes: bytes}, nil
 }
 
 // passStore copies one store, listed as srcFolders, into its store of the
