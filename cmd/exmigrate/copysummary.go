@@ -53,17 +53,16 @@ func (t *copyTotals) outcomes() string {
 
 // reconRow is one folder of the reconciliation.
 type reconRow struct {
-	Mailbox     string `json:"mailbox"`
-	Folder      string `json:"folder"`
-	Store       string `json:"store,omitempty"`
-	Source      *int64 `json:"source"` // null when the side does not count
-	Target      *int64 `json:"target"` // null when not counted
-	CopiedNow   int64  `json:"copied_now"`
-	SkippedNow  int64  `json:"skipped_now"`
-	Note        string `json:"note,omitempty"`
-	Error       bool   `json:"error"` // a difference nothing on record explains
-	Reconciled  bool   `json:"reconciled"`
-	CountsKnown bool   `json:"-"`
+	Mailbox    string `json:"mailbox"`
+	Folder     string `json:"folder"`
+	Store      string `json:"store,omitempty"`
+	Source     *int64 `json:"source"` // null when the side does not count
+	Target     *int64 `json:"target"` // null when not counted
+	CopiedNow  int64  `json:"copied_now"`
+	SkippedNow int64  `json:"skipped_now"`
+	Note       string `json:"note,omitempty"`
+	Error      bool   `json:"error"` // a difference nothing on record explains
+	Reconciled bool   `json:"reconciled"`
 }
 
 func (r reconRow) sourceText() string {
@@ -94,7 +93,7 @@ func reconciliationRows(s copySummary) (rows []reconRow, matching int) {
 			if f.SourceCount == 0 && f.TargetCount == 0 && f.Copied == 0 && f.Skipped == 0 {
 				continue
 			}
-			row := reconRow{Mailbox: r.Key.SourceAddress, Folder: f.SourcePath, Store: string(f.Store), CopiedNow: f.Copied, SkippedNow: f.Skipped, CountsKnown: f.CountsKnown}
+			row := reconRow{Mailbox: r.Key.SourceAddress, Folder: f.SourcePath, Store: string(f.Store), CopiedNow: f.Copied, SkippedNow: f.Skipped}
 			if f.CountsKnown {
 				src, tgt := f.SourceCount, f.TargetCount
 				row.Source = &src
