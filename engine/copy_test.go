@@ -798,6 +798,19 @@ func (s slowSource) OpenItem(ctx context.Context, id string, f mailbox.Format) (
 	return s.Mailbox.OpenItem(ctx, id, f)
 }
 
+// ReadBatch is slowed as much per item as OpenItem: the engine reads
+// through it whenever the source can batch (memory.Mailbox can), and
+// without it the pass ended in milliseconds, before a second copier of the
+// same job had asked for the lease, so both copied (CI saw this once).
+func (s slowSource) ReadBatch(ctx context.Context, items []mailbox.Item, format mailbox.Format, fn func(mailbox.Item, io.Reader, error) error) error {
+	select {
+	case <-time.After(time.Duration(len(items)) * 20 * time.Millisecond):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.Mailbox.ReadBatch(ctx, items, format, fn)
+}
+
 func TestLostLeaseStopsTheRun(t *testing.T) {
 	f := newFixture(t)
 	f.seed(t, mailbox.ScopePrimary, "Inbox", 200, mailbox.ClassMessage)
