@@ -121,8 +121,7 @@ func BenchmarkPutItemBesideCounts(b *testing.B) {
 			}
 			for i := range 50_000 {
 				r := benchItem(job, int64(-1-i), engine.ItemCopied)
-				if _, err := tx.ExecContext(ctx, sqlPutItem, r.JobID, r.SourceID, r.SourceItemID, r.SourceFolderID,
-					r.TargetItemID, r.SizeBytes, r.IsRead, r.Outcome, r.Reason, int64(1)); err != nil {
+				if _, err := tx.ExecContext(ctx, sqlPutItem, putItemArgs(r)...); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -134,12 +134,17 @@ func (s *SQLite) commitTogether(group []itemWrite) error {
 }
 
 func (s *SQLite) execPutItem(ctx context.Context, st *sql.Stmt, rec engine.ItemRecord) error {
-	_, err := st.ExecContext(ctx, rec.JobID, rec.SourceID, rec.SourceItemID, rec.SourceFolderID, rec.TargetItemID,
-		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated), rec.Subject,
-		rec.Kind, rec.Version, rec.ContentHash, rec.Losses, rec.Fingerprint)
+	_, err := st.ExecContext(ctx, putItemArgs(rec)...)
 	if err != nil {
 		// The operation name is built only here: PutItem is the hot path.
 		return s.fail(fmt.Sprintf("put item job %d source %q", rec.JobID, rec.SourceID), noJob(err, rec.JobID))
 	}
 	return nil
+}
+
+// putItemArgs are sqlPutItem's parameters for rec.
+func putItemArgs(rec engine.ItemRecord) []any {
+	return []any{rec.JobID, rec.SourceID, rec.SourceItemID, rec.SourceFolderID, rec.TargetItemID,
+		rec.SizeBytes, rec.IsRead, rec.Outcome, rec.Reason, toNanos(rec.Updated), rec.Subject,
+		rec.Kind, rec.Version, rec.ContentHash, rec.Losses, rec.Fingerprint, keyOf(rec.SourceFolderID), keyOf(rec.TargetItemID)}
 }

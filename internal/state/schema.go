@@ -14,7 +14,7 @@ const applicationID = 0x45584d47
 
 // schemaVersion is the layout this build writes, kept in PRAGMA
 // user_version. Raise it with every change and add the step to migrations.
-const schemaVersion = 7
+const schemaVersion = 8
 
 // ErrNotStateFile is returned by Open for a file that is not an exmigrate
 // state file: not SQLite at all, or a SQLite database of another program.
@@ -158,6 +158,88 @@ CREATE TABLE signoffs (
 	note            TEXT    NOT NULL
 ) STRICT;
 `,
+	// The indexes on folder and target ids held the ids themselves (100 to
+	// 200 characters each), and keeping them up to date was most of the
+	// CPU an item's record cost; they now hold a 64-bit key of the id
+	// (keyOf; the queries compare the id as well, so a collision costs a
+	// row read, never a wrong answer). backfillKeys fills the keys of
+	// the items recorded before.
+	7: `
+ALTER TABLE items ADD COLUMN folder_key INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN target_key INTEGER NOT NULL DEFAULT 0;
+DROP INDEX items_folder_outcome;
+DROP INDEX items_target;
+`,
+}
+
+// afterMigration[v] runs after migrations[v], in the same transaction: a
+// step SQL cannot express.
+var afterMigration = map[int]func(context.Context, *sql.Tx) error{
+	7: backfillKeys,
+}
+
+// itemKeyIndexes are created once the keys are filled (step 7): an index
+// built on a full table is built faster than one kept up to date row by
+// row.
+const itemKeyIndexes = `
+CREATE INDEX items_folder_key ON items (job_id, folder_key, outcome);
+CREATE INDEX items_target_key ON items (job_id, target_key) WHERE target_key <> 0;
+`
+
+// backfillKeys computes folder_key and target_key for every item, in Go
+// (SQLite has no hash function), then creates the indexes on them.
+func backfillKeys(ctx context.Context, tx *sql.Tx) error {
+	type row struct {
+		id             int64
+		folder, target string
+	}
+	var rows []row
+	q, err := tx.QueryContext(ctx, `SELECT rowid, source_folder_id, target_item_id FROM items`)
+	if err != nil {
+		return err
+	}
+	for q.Next() {
+		var r row
+		if err := q.Scan(&r.id, &r.folder, &r.target); err != nil {
+			q.Close()
+			return err
+		}
+		rows = append(rows, r)
+	}
+	q.Close()
+	if err := q.Err(); err != nil {
+		return err
+	}
+	st, err := tx.PrepareContext(ctx, `UPDATE items SET folder_key = ?, target_key = ? WHERE rowid = ?`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, r := range rows {
+		if _, err := st.ExecContext(ctx, keyOf(r.folder), keyOf(r.target), r.id); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, itemKeyIndexes)
+	return err
+}
+
+// keyOf is the 64-bit key the indexes hold for an id: FNV-1a, never 0
+// for an id that is not empty; 0 for the empty id (an item with no target
+// yet), which the partial index leaves out.
+func keyOf(id string) int64 {
+	if id == "" {
+		return 0
+	}
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	if h == 0 {
+		h = 1
+	}
+	return int64(h)
 }
 
 // checkIdentity refuses a file that is not ours before anything is written
@@ -224,6 +306,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	for v := version; v < schemaVersion; v++ {
 		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
 			return fmt.Errorf("schema step %d to %d: %w", v, v+1, err)
+		}
+		if after := afterMigration[v]; after != nil {
+			if err := after(ctx, tx); err != nil {
+				return fmt.Errorf("schema step %d to %d: %w", v, v+1, err)
+			}
 		}
 	}
 	// PRAGMA takes no bound parameters; both values are constants.

@@ -512,9 +512,12 @@ const (
 	itemColumns = `job_id, source_id, source_item_id, source_folder_id, target_item_id,
 	size_bytes, is_read, outcome, reason, updated, subject, kind, version, content_hash, losses, fingerprint`
 	sqlGetItem = `SELECT ` + itemColumns + ` FROM items WHERE job_id = ? AND source_id = ?`
-	sqlPutItem = `INSERT INTO items (` + itemColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	// folder_key and target_key are short stand-ins for the long ids in
+	// the indexes (see keyOf): the two last parameters.
+	sqlPutItem = `INSERT INTO items (` + itemColumns + `, folder_key, target_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (job_id, source_id) DO UPDATE SET
 			source_item_id = excluded.source_item_id, source_folder_id = excluded.source_folder_id,
+			folder_key = excluded.folder_key, target_key = excluded.target_key,
 			target_item_id = excluded.target_item_id, size_bytes = excluded.size_bytes,
 			is_read = excluded.is_read, outcome = excluded.outcome, reason = excluded.reason,
 			updated = excluded.updated, subject = excluded.subject, kind = excluded.kind,
@@ -574,7 +577,7 @@ func (s *SQLite) PendingItems(ctx context.Context, jobID int64, sourceFolderID s
 		return nil, err
 	}
 	return queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
-		WHERE job_id = ? AND source_folder_id = ? AND outcome = 'pending' ORDER BY source_id`, jobID, sourceFolderID)
+		WHERE job_id = ? AND folder_key = ? AND source_folder_id = ? AND outcome = 'pending' ORDER BY source_id`, jobID, keyOf(sourceFolderID), sourceFolderID)
 }
 
 // CopiedItems calls fn for each copied item of a source folder, in source
@@ -585,7 +588,7 @@ func (s *SQLite) CopiedItems(ctx context.Context, jobID int64, sourceFolderID st
 	if err := s.errClosed(op); err != nil {
 		return err
 	}
-	return s.itemPages(ctx, op, `job_id = ? AND source_folder_id = ? AND outcome = 'copied'`, fn, jobID, sourceFolderID)
+	return s.itemPages(ctx, op, `job_id = ? AND folder_key = ? AND source_folder_id = ? AND outcome = 'copied'`, fn, jobID, keyOf(sourceFolderID), sourceFolderID)
 }
 
 // itemPages calls fn for each item the condition selects, in source id
@@ -754,8 +757,8 @@ func (s *SQLite) DeletedAtSource(ctx context.Context, jobID int64, sourceFolderI
 		return 0, err
 	}
 	var n int64
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE job_id = ? AND source_folder_id = ? AND outcome = ? AND reason = ?`,
-		jobID, sourceFolderID, engine.ItemCopied, engine.ReasonDeletedAtSource).Scan(&n)
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE job_id = ? AND folder_key = ? AND source_folder_id = ? AND outcome = ? AND reason = ?`,
+		jobID, keyOf(sourceFolderID), sourceFolderID, engine.ItemCopied, engine.ReasonDeletedAtSource).Scan(&n)
 	if err != nil {
 		return 0, s.fail(op, err)
 	}
@@ -773,8 +776,8 @@ func (s *SQLite) TargetRecorded(ctx context.Context, jobID int64, targetItemID s
 		return false, nil
 	}
 	var n int64
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE job_id = ? AND target_item_id = ? AND target_item_id <> ''`,
-		jobID, targetItemID).Scan(&n)
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE job_id = ? AND target_key = ? AND target_item_id = ?`,
+		jobID, keyOf(targetItemID), targetItemID).Scan(&n)
 	if err != nil {
 		return false, s.fail(op, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -871,6 +872,40 @@ func TestUpgradeKeepsItems(t *testing.T) {
 	}
 	if got, _, err := s.Item(ctx, 1, "exm1-new"); err != nil || got.Subject != "Quarterly figures" {
 		t.Fatalf("subject after the upgrade: %q, %v", got.Subject, err)
+	}
+	// The queries by folder and by target find the item recorded before
+	// the upgrade (its keys were filled by step 7).
+	var copied []string
+	if err := s.CopiedItems(ctx, 1, "inbox", func(r engine.ItemRecord) error {
+		copied = append(copied, r.SourceID)
+		return nil
+	}); err != nil || !slices.Equal(copied, []string{"exm1-new", "exm1-old"}) {
+		t.Errorf("copied items of inbox after the upgrade: %v, %v", copied, err)
+	}
+	for _, target := range []string{"AAMk-t1", "AAMk-t2"} {
+		if ok, err := s.TargetRecorded(ctx, 1, target); err != nil || !ok {
+			t.Errorf("TargetRecorded(%q) after the upgrade = %v, %v", target, ok, err)
+		}
+	}
+}
+
+// TestKeyOf: the index keys are stable (a state file written by one build
+// is read by the next), never 0 for an id, 0 for no id.
+func TestKeyOf(t *testing.T) {
+	for _, tt := range []struct {
+		id   string
+		want int64
+	}{
+		{"", 0},
+		{"a", -5808556873153909620},
+		{"AAMkAGI2-inbox", 6131896398417398253},
+	} {
+		if got := keyOf(tt.id); got != tt.want {
+			t.Errorf("keyOf(%q) = %d, want %d", tt.id, got, tt.want)
+		}
+	}
+	if keyOf("inbox") == keyOf("sent") {
+		t.Error("two folder ids share a key")
 	}
 }
 
