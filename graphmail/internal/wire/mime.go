@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // decode non-UTF-8 bodies and headers
 	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 
 	"github.com/exmigrate/exmigrate/mailbox"
 )
@@ -205,16 +206,32 @@ func ParseMIME(r io.Reader, limit int64, spoolDir string) (*Parsed, error) {
 
 // walk calls fn for every leaf part of e, depth first, in order. An
 // attached message (message/rfc822) is a leaf.
+//
+// It reads the parts as go-message's MultipartReader does, except that a
+// base64 part's body is decoded by base64Part: message.New then sees no
+// transfer encoding and applies only the charset, as it would have.
 func walk(e *message.Entity, fn func(*message.Entity) error) error {
-	mr := e.MultipartReader()
-	if mr == nil {
+	mt, params, _ := e.Header.ContentType()
+	if !strings.HasPrefix(mt, "multipart/") {
 		return fn(e)
 	}
+	mr := textproto.NewMultipartReader(e.Body, params["boundary"])
 	for {
-		part, err := mr.NextPart()
+		p, err := mr.NextPart()
 		if err == io.EOF {
 			return nil
 		}
+		if err != nil {
+			return err
+		}
+		var body io.Reader = p
+		// The tests message.New makes before it decodes a body.
+		if pt, _, _ := (&message.Header{Header: p.Header}).ContentType(); !strings.HasPrefix(pt, "multipart/") &&
+			strings.ToLower(p.Header.Get("Content-Transfer-Encoding")) == "base64" {
+			p.Header.Del("Content-Transfer-Encoding")
+			body = newBase64Part(p)
+		}
+		part, err := message.New(message.Header{Header: p.Header}, body)
 		if err != nil && !message.IsUnknownCharset(err) {
 			return err
 		}
