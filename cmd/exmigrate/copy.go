@@ -24,7 +24,6 @@ import (
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/humanize"
-	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -244,11 +243,8 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 			return usageError(err)
 		}
 	}
-	statePath, err := stateFile(cfg, opts.StatePath)
-	if err != nil {
-		return err
-	}
-	entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, statePath, way.From, way.To)
+	stateAt := configState(cfg, opts.StatePath)
+	entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, stateAt, way.From, way.To)
 	if err != nil || (len(entries) == 0 && !opts.PublicFolders) {
 		return err // nothing selected: said, and nothing to do
 	}
@@ -285,7 +281,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	}
 	defer s.Close()
 
-	store, err := state.Open(ctx, statePath)
+	store, err := stateAt.open(ctx)
 	if err != nil {
 		return err
 	}

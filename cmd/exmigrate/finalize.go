@@ -97,7 +97,7 @@ type finalVerdict struct {
 
 // signOffWave signs off the mailboxes of a finished final pass and prints
 // the verdicts. It returns an error when a mailbox was not signed off.
-func signOffWave(ctx context.Context, out io.Writer, fo *finalizeOptions, copier *engine.Copier, store *state.SQLite,
+func signOffWave(ctx context.Context, out io.Writer, fo *finalizeOptions, copier *engine.Copier, store stateStore,
 	operator string, s copySummary) error {
 	rows, _ := reconciliationRows(s)
 	unreconciled := map[string]string{}

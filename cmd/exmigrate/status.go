@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/selection"
 	"github.com/exmigrate/exmigrate/internal/state"
@@ -68,25 +67,6 @@ failed also selects interrupted.`,
 	return cmd
 }
 
-// statePathFor is --state, else state.path of the config when there is
-// one.
-func statePathFor(g *globalOptions, flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	// The config is found as for every command (./exmigrate.yaml ...),
-	// not only when --config names it.
-	cfg, err := g.loadConfig()
-	var nf *config.NotFoundError
-	if errors.As(err, &nf) {
-		return "", usageErrorf("no state file: give --state, or --config whose state.path names it (%v)", err)
-	}
-	if err != nil {
-		return "", err
-	}
-	return stateFile(cfg, "")
-}
-
 // loadListFor reads --mailboxes for status and serve.
 func loadListFor(path string) ([]wavestatus.ListEntry, error) {
 	if path == "" {
@@ -112,7 +92,7 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	path, err := statePathFor(opts.g, opts.StatePath)
+	ref, err := stateRefFor(opts.g, opts.StatePath)
 	if err != nil {
 		return err
 	}
@@ -120,12 +100,13 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStateReadOnly(ctx, path, "status")
+	store, err := ref.openReadOnly(ctx, "status")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	wave, err := wavestatus.Load(ctx, store, path, wavestatus.Options{List: list, ListName: opts.Mailboxes, Select: crit})
+	wave, err := wavestatus.Load(ctx, store, store.Where(), wavestatus.Options{List: list, ListName: opts.Mailboxes, Select: crit,
+		StateName: stateName(ref, store)})
 	var serr *selection.Error
 	if errors.As(err, &serr) {
 		return usageError(err)
@@ -206,26 +187,24 @@ func pruneRun(ctx context.Context, opts *pruneOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	path, err := statePathFor(opts.g, opts.StatePath)
+	ref, err := stateRefFor(opts.g, opts.StatePath)
 	if err != nil {
 		return err
 	}
-	// Refuse a missing file before Open, which would create one.
-	ro, err := openStateReadOnly(ctx, path, "state prune")
+	// Refuse a missing file (or a database copy never wrote to) before
+	// open, which would create one.
+	store, err := ref.openReadOnly(ctx, "state prune")
 	if err != nil {
 		return err
 	}
-	ro.Close()
-	var store *state.SQLite
 	if opts.Yes {
-		store, err = state.Open(ctx, path)
-	} else {
-		store, err = state.OpenReadOnly(ctx, path)
-	}
-	if err != nil {
-		return err
+		store.Close()
+		if store, err = ref.open(ctx); err != nil {
+			return err
+		}
 	}
 	defer store.Close()
+	path := store.Where()
 	rule := state.PruneRule{Completed: opts.Completed, Abandoned: opts.Abandoned, Before: time.Now().Add(-age), DryRun: !opts.Yes}
 	jobs, err := store.Prune(ctx, rule)
 	out := opts.g.io.Out

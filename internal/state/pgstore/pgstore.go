@@ -204,7 +204,7 @@ func connectProblem(where string, c *pgx.ConnConfig, err error) error {
 		return fmt.Errorf("%s: the server does not offer TLS: turn on ssl in its postgresql.conf, or, on a trusted network only, "+
 			"add sslmode=disable to state.url: %w", where, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
-		return fmt.Errorf("%s: cannot reach the server: check that PostgreSQL runs there and listens on that address "+
+		return fmt.Errorf("%s: cannot reach the server: check state.url, and that PostgreSQL runs there and listens on that address "+
 			"(listen_addresses, port, firewall): %w", where, err)
 	}
 	return fmt.Errorf("%s: %w", where, err)
