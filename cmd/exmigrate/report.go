@@ -55,6 +55,11 @@ func newReportCommand(g *globalOptions, runF func(context.Context, *reportOption
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Render an assessment and copy results for stakeholders: HTML, CSV, JSON, Markdown",
+		Long: `Render an assessment (--in, written by assess) for stakeholders: HTML, CSV,
+JSON, Markdown. --copy-results adds the copy results of a state: a state file,
+or "config" for the state the config names (its state.path file, or the
+PostgreSQL database of state.url, which has no file name to give). The report
+only reads the state, so it runs beside copies.`,
 		Example: `  exmigrate report --in assessment.json --out report/
   exmigrate report --in assessment.json --copy-results contoso-state.db --format html,csv
   exmigrate report --config contoso.yaml --in assessment.json --copy-results config

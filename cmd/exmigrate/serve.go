@@ -51,7 +51,7 @@ with Ctrl-C.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.StatePath, "state", "", "state file, which wins over the config (default: the config's state: state.path, or the PostgreSQL database of state.url)")
 	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes: show its mailboxes only, with their batch")
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port)")
 	rangedDuration(cmd, &opts.Refresh, "refresh", 5*time.Second, time.Second, time.Hour, "how often the page reads the state again, {range}")

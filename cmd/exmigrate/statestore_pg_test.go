@@ -73,6 +73,9 @@ func TestPostgresStateLikeSQLite(t *testing.T) {
 	if !strings.HasPrefix(pgWave.StateFile, "database exmigrate_test_") {
 		t.Errorf("status names the state %q, want the database", pgWave.StateFile)
 	}
+	if code, out, errs := runPG(t, "status", "--config", cfg); code != ExitOK || !strings.Contains(out, "(the state database exmigrate_test_") {
+		t.Errorf("status table: exit %d, want it to name the database\n%s%s", code, out, errs)
+	}
 	// --state FILE wins over the config's database.
 	if w := statusJSON(t, "--config", cfg, "--state", filepath.Join(sdir, "state.db")); w.StateFile != filepath.Join(sdir, "state.db") || waveShape(w) != waveShape(sqliteWave) {
 		t.Errorf("status --state with a URL config read %s", w.StateFile)

@@ -29,11 +29,12 @@ func newStatusCommand(g *globalOptions, runF func(context.Context, *statusOption
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every copy job of the state: state, last pass, counts, owner",
-		Long: `Show every copy job of a state file: the source and target mailbox, the
+		Long: `Show every copy job of the state: the source and target mailbox, the
 batch (with --mailboxes), its state, when its last pass ended, the items and
 bytes copied, the items skipped, the folders that do not reconcile, and the
-process copying it now. It only reads the state file, so it runs beside copies
-in other processes.
+process copying it now. The state is --state FILE, else the config's: its
+state.path file, or the PostgreSQL database of state.url. It only reads the
+state, so it runs beside copies in other processes.
 
 States: not-started, running (a process holds the job), interrupted (a pass
 started and never ended), failed, partial (ended with skipped items), done
@@ -55,7 +56,7 @@ failed also selects interrupted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.StatePath, "state", "", "state file, which wins over the config (default: the config's state: state.path, or the PostgreSQL database of state.url)")
 	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes: show its mailboxes only, with their batch, not-started ones included")
 	f.StringVarP(&opts.Output, "output", "o", "table", "output format: table, json or csv")
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -143,8 +144,9 @@ func newPruneCommand(g *globalOptions, runF func(context.Context, *pruneOptions)
 	opts := &pruneOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "prune",
-		Short: "Remove completed or abandoned jobs from the state file (a dry run without --yes)",
-		Long: `Remove jobs, with their folder and item records, from the state file:
+		Short: "Remove completed or abandoned jobs from the state (a dry run without --yes)",
+		Long: `Remove jobs, with their folder and item records, from the state (--state FILE,
+else the config's state.path file or state.url database):
 --completed the jobs finalized or whose last pass ended with nothing skipped, --abandoned
 every other job (never started, failed, partial, interrupted), when nothing
 happened to them for --older-than. A job a process is copying now (its lease
@@ -174,7 +176,7 @@ only mailboxes the wave is done with.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.StatePath, "state", "", "state file, which wins over the config (default: the config's state: state.path, or the PostgreSQL database of state.url)")
 	f.BoolVar(&opts.Completed, "completed", false, "remove jobs finalized, or whose last pass ended with nothing skipped")
 	f.BoolVar(&opts.Abandoned, "abandoned", false, "remove jobs not completed (never started, failed, partial, interrupted)")
 	f.StringVar(&opts.OlderThan, "older-than", "", "only jobs untouched for this long: 30d, 8w, 12h (days, weeks, hours, minutes)")

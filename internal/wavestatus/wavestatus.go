@@ -81,7 +81,9 @@ type Totals struct {
 
 // Wave is what `exmigrate status` prints and the page shows.
 type Wave struct {
-	StateFile string    `json:"state_file"`
+	StateFile string `json:"state_file"`
+	// stateName is Options.StateName: how the table names the state.
+	stateName string
 	ReadAt    time.Time `json:"read_at"`
 	Jobs      []Job     `json:"jobs"`
 	Totals    Totals    `json:"totals"`
@@ -135,7 +137,7 @@ func Load(ctx context.Context, store Store, path string, o Options) (*Wave, erro
 	for _, s := range sums {
 		jobs = append(jobs, fromSummary(s, now))
 	}
-	w := &Wave{StateFile: path, ReadAt: now.UTC()}
+	w := &Wave{StateFile: path, ReadAt: now.UTC(), stateName: o.StateName}
 	if o.List != nil {
 		jobs = onList(jobs, o.List)
 	}
