@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -107,6 +110,9 @@ func TestPostgresStateLikeSQLite(t *testing.T) {
 		t.Errorf("status after finalize: %s, want both completed", mailboxes(w))
 	}
 
+	// serve shows the database's wave.
+	outputs.WriteString(servePage(t, cfg, "/api/wave", `"state": "completed"`, `"mailbox": "bea@contoso.com"`))
+
 	// report --copy-results config reads the database.
 	assessment, reportDir := filepath.Join(dir, "assessment.json"), filepath.Join(dir, "report")
 	if code, out, errs := runPG(t, "assess", "--config", cfg, "--mailboxes", l.CopyCSV, "--out", assessment); code != ExitOK {
@@ -199,4 +205,49 @@ func ageJobs(t *testing.T, dbURL string) {
 	if _, err := conn.Exec(ctx, `UPDATE jobs SET last_start = last_start - interval '2 days', last_end = last_end - interval '2 days'`); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// servePage runs serve with the config, GETs path, checks that the answer
+// holds want, stops serve and returns what it said and served.
+func servePage(t *testing.T, cfg, path string, want ...string) string {
+	t.Helper()
+	g, out := testGlobals()
+	g.ConfigPath = cfg
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	opts := &serveOptions{g: g, Listen: "127.0.0.1:0", Refresh: time.Second, ready: func(a string) { addr <- a }}
+	go func() { done <- serveRun(ctx, opts) }()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve ended: %v\n%s", err, out)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	resp, err := http.Get(base + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %d\n%s", path, resp.StatusCode, b)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("GET %s lacks %q:\n%s", path, w, b)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve after Ctrl-C: %v", err)
+	}
+	if !strings.Contains(out.String(), "serving the status of database exmigrate_test_") {
+		t.Errorf("serve said %q, want it to name the database", out.String())
+	}
+	return out.String() + string(b)
 }
