@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -115,4 +116,47 @@ func signOff(job int64) records.SignOff {
 // connectAdmin opens one plain connection to look at a database as it is.
 func connectAdmin(ctx context.Context, u string) (*pgxpool.Pool, error) {
 	return pgxpool.New(ctx, u)
+}
+
+// TestPruneInSlices: a job with more items than one delete removes goes
+// whole, slice by slice, and other jobs' items stay.
+func TestPruneInSlices(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, newDatabase(t))
+	defer s.Close()
+	big, err := s.Job(ctx, engineKey("big@contoso.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.Job(ctx, engineKey("other@contoso.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	big.Status, big.LastStart, big.LastEnd = engine.JobDone, old, old
+	if err := s.PutJob(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	n := 2*records.PruneSlice + 7
+	for _, j := range []struct {
+		id int64
+		n  int
+	}{{big.ID, n}, {other.ID, 3}} {
+		if _, err := s.pool.Exec(ctx, `INSERT INTO items (job_id, source_id, source_item_id, source_folder_id, target_item_id, size_bytes,
+			is_read, outcome, reason, updated, subject, kind, version, content_hash, losses, fingerprint)
+			SELECT $1, 'id' || g, '', 'f', 't' || g, 1, false, 'copied', '', now(), '', '', '', '', '', '' FROM generate_series(1, $2) g`, j.id, j.n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removed, err := s.Prune(ctx, records.PruneRule{Completed: true, Before: time.Now().Add(-time.Hour)})
+	if err != nil || len(removed) != 1 || removed[0].ID != big.ID {
+		t.Fatalf("Prune = %+v, %v; want the big job", removed, err)
+	}
+	var left, others int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE job_id = $1), count(*) FILTER (WHERE job_id = $2) FROM items`, big.ID, other.ID).Scan(&left, &others); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 || others != 3 {
+		t.Errorf("after Prune: %d items of the pruned job, %d of the other; want 0 and 3", left, others)
+	}
 }
