@@ -80,13 +80,7 @@ func assessRun(ctx context.Context, opts *assessOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	statePath := cfg.Path(cfg.State.Path)
-	if len(opts.Select.Only) > 0 {
-		if statePath, err = stateFile(cfg, ""); err != nil {
-			return err
-		}
-	}
-	if entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, statePath, "", ""); err != nil || len(entries) == 0 {
+	if entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, configState(cfg, ""), "", ""); err != nil || len(entries) == 0 {
 		return err // nothing selected: said, and nothing to do
 	}
 	exports, err := mapping.LoadExports(opts.MailboxExport, opts.PermissionsExport, opts.FolderPermissionsExport)

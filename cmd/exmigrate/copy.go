@@ -24,7 +24,6 @@ import (
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/humanize"
-	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mailbox"
 	"github.com/exmigrate/exmigrate/mapping"
 )
@@ -104,7 +103,7 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.StringVar(&opts.Direction, "direction", "onboarding", "onboarding (on-prem to cloud), offboarding, onprem-to-onprem or cloud-to-cloud: between the endpoints onprem and cloud")
 	f.StringVar(&opts.From, "from", "", "the endpoint to copy from, by its name in the config (with --to, instead of --direction)")
 	f.StringVar(&opts.To, "to", "", "the endpoint to copy to, by its name in the config (with --from)")
-	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.StatePath, "state", "", "state file, which wins over the config (default: the config's state: state.path, or the PostgreSQL database of state.url)")
 	f.StringVar(&opts.AuditPath, "audit-log", "", "audit log (default: audit_log from the config)")
 	f.StringSliceVar(&opts.Stores, "stores", defaultStores(), "stores to copy: primary, archive, recoverable (Recoverable Items, on request: see --recoverable-into)")
 	f.StringVar(&opts.RecoverableInto, "recoverable-into", "primary", "where Recoverable Items go: a folder \""+recoverableFolder+"\" in the target's primary mailbox or archive (no service documents a write into Recoverable Items)")
@@ -244,11 +243,8 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 			return usageError(err)
 		}
 	}
-	statePath, err := stateFile(cfg, opts.StatePath)
-	if err != nil {
-		return err
-	}
-	entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, statePath, way.From, way.To)
+	stateAt := configState(cfg, opts.StatePath)
+	entries, err = opts.Select.selectEntries(ctx, opts.g, entries, opts.Mailboxes, stateAt, way.From, way.To)
 	if err != nil || (len(entries) == 0 && !opts.PublicFolders) {
 		return err // nothing selected: said, and nothing to do
 	}
@@ -285,7 +281,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	}
 	defer s.Close()
 
-	store, err := state.Open(ctx, statePath)
+	store, err := stateAt.open(ctx)
 	if err != nil {
 		return err
 	}

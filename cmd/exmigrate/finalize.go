@@ -72,7 +72,7 @@ nothing on record explains is not signed off.`,
 	f.StringVar(&opts.Direction, "direction", "onboarding", "onboarding (on-prem to cloud), offboarding, onprem-to-onprem or cloud-to-cloud, as the copy went")
 	f.StringVar(&opts.From, "from", "", "the endpoint the copy went from, by its name in the config (with --to)")
 	f.StringVar(&opts.To, "to", "", "the endpoint the copy went to, by its name in the config (with --from)")
-	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.StatePath, "state", "", "state file, which wins over the config (default: the config's state: state.path, or the PostgreSQL database of state.url)")
 	f.StringVar(&opts.AuditPath, "audit-log", "", "audit log (default: audit_log from the config)")
 	f.StringSliceVar(&opts.Stores, "stores", defaultStores(), "stores the copy carried: primary, archive, recoverable")
 	f.StringVar(&opts.RecoverableInto, "recoverable-into", "primary", "where Recoverable Items went, as in the copy")
@@ -97,7 +97,7 @@ type finalVerdict struct {
 
 // signOffWave signs off the mailboxes of a finished final pass and prints
 // the verdicts. It returns an error when a mailbox was not signed off.
-func signOffWave(ctx context.Context, out io.Writer, fo *finalizeOptions, copier *engine.Copier, store *state.SQLite,
+func signOffWave(ctx context.Context, out io.Writer, fo *finalizeOptions, copier *engine.Copier, store stateStore,
 	operator string, s copySummary) error {
 	rows, _ := reconciliationRows(s)
 	unreconciled := map[string]string{}

@@ -55,8 +55,14 @@ func newReportCommand(g *globalOptions, runF func(context.Context, *reportOption
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Render an assessment and copy results for stakeholders: HTML, CSV, JSON, Markdown",
+		Long: `Render an assessment (--in, written by assess) for stakeholders: HTML, CSV,
+JSON, Markdown. --copy-results adds the copy results of a state: a state file,
+or "config" for the state the config names (its state.path file, or the
+PostgreSQL database of state.url, which has no file name to give). The report
+only reads the state, so it runs beside copies.`,
 		Example: `  exmigrate report --in assessment.json --out report/
   exmigrate report --in assessment.json --copy-results contoso-state.db --format html,csv
+  exmigrate report --config contoso.yaml --in assessment.json --copy-results config
   exmigrate report --in assessment.json --format csv --csv-locale de_DE
   exmigrate report --config contoso.yaml --in assessment.json --mail-to lead@contoso.com --mail-from migration@contoso.com`,
 		Args: noArgs,
@@ -75,7 +81,8 @@ func newReportCommand(g *globalOptions, runF func(context.Context, *reportOption
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.In, "in", "", "assessment JSON written by `exmigrate assess`")
-	f.StringVar(&opts.CopyResults, "copy-results", "", "state file of copy jobs, to show copy progress and reconciliation")
+	f.StringVar(&opts.CopyResults, "copy-results", "", "state file of copy jobs, to show copy progress and reconciliation; "+
+		"\""+copyResultsConfig+"\": the state the config names (state.url's PostgreSQL database, or state.path)")
 	f.StringVar(&opts.Formats, "format", "html,csv,json,md", "formats to write: html, csv, json, md")
 	f.StringVar(&opts.Out, "out", "report", "folder to write the report files into")
 	f.StringVar(&opts.Title, "title", "", "report title")
@@ -109,15 +116,25 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", opts.In, err)
 	}
-	if err := opts.Select.selectAssessment(ctx, opts.g, a, opts.In, opts.CopyResults); err != nil {
+	results, err := opts.copyResultsState()
+	if err != nil {
 		return err
 	}
-	if opts.CopyResults != "" {
+	if err := opts.Select.selectAssessment(ctx, opts.g, a, opts.In, results); err != nil {
+		return err
+	}
+	if !results.isZero() {
 		// Read-only: a report never creates, upgrades or writes a state
-		// file, not even one it cannot read.
-		store, err := state.OpenReadOnly(ctx, opts.CopyResults)
-		if errors.Is(err, fs.ErrNotExist) {
-			return usageErrorf("--copy-results: %w: give the state file a copy wrote (state.path in its config, or its --state)", err)
+		// file or database, not even one it cannot read.
+		var store stateStore
+		if results.isDB() {
+			store, err = results.openReadOnly(ctx, "--copy-results")
+		} else {
+			store, err = state.OpenReadOnly(ctx, results.path)
+			if errors.Is(err, fs.ErrNotExist) {
+				return usageErrorf("--copy-results: %w: give the state file a copy wrote (state.path in its config, or its --state), "+
+					"or --copy-results %s for the state its config names", err, copyResultsConfig)
+			}
 		}
 		if err != nil {
 			return err
@@ -163,6 +180,27 @@ func reportRun(ctx context.Context, opts *reportOptions) error {
 		fmt.Fprintln(opts.g.io.Out, "posted the summary to Teams")
 	}
 	return nil
+}
+
+// copyResultsConfig is the value of --copy-results that names the state of
+// the config (state.url's database, or state.path's file) instead of a
+// file: a database has no file name to give. ./config is a file of that
+// name.
+const copyResultsConfig = "config"
+
+// copyResultsState is the state --copy-results names; zero without it.
+func (opts *reportOptions) copyResultsState() (stateRef, error) {
+	switch opts.CopyResults {
+	case "":
+		return stateRef{}, nil
+	case copyResultsConfig:
+		cfg, err := opts.g.loadConfig()
+		if err != nil {
+			return stateRef{}, err
+		}
+		return configState(cfg, ""), nil
+	}
+	return fileState(opts.CopyResults), nil
 }
 
 // csvFormat is the CSV format the flags ask for: RFC 4180 unless

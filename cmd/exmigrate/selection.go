@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -12,7 +10,6 @@ import (
 
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/selection"
-	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/internal/wavestatus"
 	"github.com/exmigrate/exmigrate/reports"
 )
@@ -54,8 +51,8 @@ func (o *selectOptions) criteria() (selection.Criteria, error) {
 // stateIndex reads the copy state of every job of a state file, for --only.
 // The file must exist: --only decides from it, and a wrong path would
 // otherwise make every mailbox look not started.
-func stateIndex(ctx context.Context, path, flag string) (*selection.Index, error) {
-	store, err := openStateReadOnly(ctx, path, flag)
+func stateIndex(ctx context.Context, ref stateRef, flag string) (*selection.Index, error) {
+	store, err := ref.openReadOnly(ctx, flag)
 	if err != nil {
 		return nil, err
 	}
@@ -63,25 +60,11 @@ func stateIndex(ctx context.Context, path, flag string) (*selection.Index, error
 	return wavestatus.Index(ctx, store, time.Now())
 }
 
-// openStateReadOnly opens a state file to read it; a missing file is a
-// usage error that says which file and where its name comes from.
-func openStateReadOnly(ctx context.Context, path, flag string) (*state.SQLite, error) {
-	if path == "" {
-		return nil, usageErrorf("%s: no state file: give --state, or --config whose state.path names it", flag)
-	}
-	store, err := state.OpenReadOnly(ctx, path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, usageErrorf("%s: the state file %s does not exist: give the one copy wrote (--state, or state.path in the config); "+
-			"before the first copy every mailbox is not-started", flag, path)
-	}
-	return store, err
-}
-
 // selectEntries keeps the entries of a mailbox list that the flags select.
 // from and to are the copy's endpoints, when known, so that --only reads
 // the state of the job in that direction. Nothing selected is not an
 // error: it is said on out and the command has nothing to do (nil).
-func (o *selectOptions) selectEntries(ctx context.Context, g *globalOptions, entries []csvinput.Entry, listName, statePath, from, to string) ([]csvinput.Entry, error) {
+func (o *selectOptions) selectEntries(ctx context.Context, g *globalOptions, entries []csvinput.Entry, listName string, st stateRef, from, to string) ([]csvinput.Entry, error) {
 	c, err := o.criteria()
 	if err != nil || c.IsZero() {
 		return entries, err
@@ -91,7 +74,7 @@ func (o *selectOptions) selectEntries(ctx context.Context, g *globalOptions, ent
 	}
 	var idx *selection.Index
 	if c.NeedsState() {
-		if idx, err = stateIndex(ctx, statePath, "--only"); err != nil {
+		if idx, err = stateIndex(ctx, st, "--only"); err != nil {
 			return nil, err
 		}
 	}
@@ -119,18 +102,18 @@ func (o *selectOptions) selectEntries(ctx context.Context, g *globalOptions, ent
 
 // selectAssessment keeps the mailboxes of an assessment (and their
 // findings) that the flags select; findings about no mailbox (public
-// folders, the organisation) stay. --only reads statePath.
-func (o *selectOptions) selectAssessment(ctx context.Context, g *globalOptions, a *reports.Assessment, name, statePath string) error {
+// folders, the organisation) stay. --only reads st.
+func (o *selectOptions) selectAssessment(ctx context.Context, g *globalOptions, a *reports.Assessment, name string, st stateRef) error {
 	c, err := o.criteria()
 	if err != nil || c.IsZero() {
 		return err
 	}
 	var idx *selection.Index
 	if c.NeedsState() {
-		if statePath == "" {
+		if st.isZero() {
 			return usageErrorf("--only decides from the copy state: give --copy-results, the state file copy wrote")
 		}
-		if idx, err = stateIndex(ctx, statePath, "--only"); err != nil {
+		if idx, err = stateIndex(ctx, st, "--only"); err != nil {
 			return err
 		}
 	}

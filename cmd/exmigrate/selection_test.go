@@ -52,7 +52,7 @@ func TestSelectEntries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g, out := testGlobals()
-			got, err := tt.o.selectEntries(context.Background(), g, entries, list, statePath, tt.from, tt.to)
+			got, err := tt.o.selectEntries(context.Background(), g, entries, list, fileState(statePath), tt.from, tt.to)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || exitCode(err) != ExitUsage {
 					t.Fatalf("err = %v (exit %d), want a usage error with %q", err, exitCode(err), tt.wantErr)
@@ -76,11 +76,11 @@ func TestSelectEntries(t *testing.T) {
 	}
 	g, _ := testGlobals()
 	missing := filepath.Join(t.TempDir(), "none.db")
-	_, err = (&selectOptions{Only: []string{"failed"}}).selectEntries(context.Background(), g, entries, list, missing, "", "")
+	_, err = (&selectOptions{Only: []string{"failed"}}).selectEntries(context.Background(), g, entries, list, fileState(missing), "", "")
 	if err == nil || !strings.Contains(err.Error(), "--only: the state file "+missing+" does not exist") || exitCode(err) != ExitUsage {
 		t.Errorf("--only with a missing state file: %v", err)
 	}
-	_, err = (&selectOptions{Mailboxes: []string{"ann@contoso.com"}}).selectEntries(context.Background(), g, nil, "", statePath, "", "")
+	_, err = (&selectOptions{Mailboxes: []string{"ann@contoso.com"}}).selectEntries(context.Background(), g, nil, "", fileState(statePath), "", "")
 	if err == nil || !strings.Contains(err.Error(), "selects from a mailbox list: give --mailboxes") {
 		t.Errorf("selection without a list: %v", err)
 	}
@@ -94,11 +94,11 @@ func TestSelectAssessment(t *testing.T) {
 		Findings: []reports.Finding{{Code: "A", Mailbox: "ann@contoso.com"}, {Code: "C", Mailbox: "CAT@contoso.com"}, {Code: "ORG"}},
 	}
 	g, _ := testGlobals()
-	if err := (&selectOptions{Only: []string{"failed"}}).selectAssessment(context.Background(), g, a, "a.json", ""); err == nil ||
+	if err := (&selectOptions{Only: []string{"failed"}}).selectAssessment(context.Background(), g, a, "a.json", stateRef{}); err == nil ||
 		!strings.Contains(err.Error(), "give --copy-results") {
 		t.Fatalf("--only without --copy-results: %v", err)
 	}
-	if err := (&selectOptions{Batches: []string{"wave 2"}}).selectAssessment(context.Background(), g, a, "a.json", statePath); err != nil {
+	if err := (&selectOptions{Batches: []string{"wave 2"}}).selectAssessment(context.Background(), g, a, "a.json", fileState(statePath)); err != nil {
 		t.Fatal(err)
 	}
 	if len(a.Mailboxes) != 1 || a.Mailboxes[0].Address != "cat@contoso.com" || len(a.Findings) != 2 || a.Findings[0].Code != "C" || a.Findings[1].Code != "ORG" {

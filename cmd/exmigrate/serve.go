@@ -51,7 +51,7 @@ with Ctrl-C.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.StatePath, "state", "", "state file, which wins over the config (default: the config's state: state.path, or the PostgreSQL database of state.url)")
 	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes: show its mailboxes only, with their batch")
 	f.StringVar(&opts.Listen, "listen", "127.0.0.1:8080", "address to listen on (host:port)")
 	rangedDuration(cmd, &opts.Refresh, "refresh", 5*time.Second, time.Second, time.Hour, "how often the page reads the state again, {range}")
@@ -59,7 +59,7 @@ with Ctrl-C.`,
 }
 
 func serveRun(ctx context.Context, opts *serveOptions) error {
-	path, err := statePathFor(opts.g, opts.StatePath)
+	ref, err := stateRefFor(opts.g, opts.StatePath)
 	if err != nil {
 		return err
 	}
@@ -67,11 +67,12 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStateReadOnly(ctx, path, "serve")
+	store, err := ref.openReadOnly(ctx, "serve")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	path := store.Where()
 
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
@@ -85,7 +86,7 @@ func serveRun(ctx context.Context, opts *serveOptions) error {
 	}
 	srv := &http.Server{
 		Handler: wavestatus.NewServer(wavestatus.ServerOptions{
-			Store: store, StateFile: path, List: list, ListName: opts.Mailboxes,
+			Store: store, StateFile: path, StateName: stateName(ref, store), List: list, ListName: opts.Mailboxes,
 			Refresh: opts.Refresh, MinRead: time.Second, AnyHost: !loopback, Log: log,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

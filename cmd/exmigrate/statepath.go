@@ -1,18 +1,26 @@
 package main
 
-import "github.com/exmigrate/exmigrate/internal/config"
+import (
+	"errors"
 
-// stateFile is the SQLite state file the commands use: --state, else
-// state.path of the config. A config whose state is a PostgreSQL URL is
-// refused with what to do: the PostgreSQL store exists (pgstore) and
-// passes the store suite, but the commands do not use it yet (issue 18),
-// and an empty path would fail with a message that says nothing of it.
-func stateFile(cfg *config.Config, flag string) (string, error) {
+	"github.com/exmigrate/exmigrate/internal/config"
+)
+
+// stateRefFor is the state of status, serve and state prune: --state, else
+// the state of the config (state.path, or the database of state.url),
+// found as for every command (./exmigrate.yaml ...), not only when
+// --config names it.
+func stateRefFor(g *globalOptions, flag string) (stateRef, error) {
 	if flag != "" {
-		return flag, nil
+		return fileState(flag), nil
 	}
-	if cfg.State.URL != "" && cfg.State.Path == "" {
-		return "", usageErrorf("state.url names a PostgreSQL state, which this build's commands do not use yet (the store exists; the commands are wired to it next): use state.path for a state file, or give --state FILE")
+	cfg, err := g.loadConfig()
+	var nf *config.NotFoundError
+	if errors.As(err, &nf) {
+		return stateRef{}, usageErrorf("no state file: give --state, or --config whose state.path names it (%v)", err)
 	}
-	return cfg.Path(cfg.State.Path), nil
+	if err != nil {
+		return stateRef{}, err
+	}
+	return configState(cfg, ""), nil
 }

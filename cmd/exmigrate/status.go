@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/selection"
 	"github.com/exmigrate/exmigrate/internal/state"
@@ -30,11 +29,12 @@ func newStatusCommand(g *globalOptions, runF func(context.Context, *statusOption
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show every copy job of the state: state, last pass, counts, owner",
-		Long: `Show every copy job of a state file: the source and target mailbox, the
+		Long: `Show every copy job of the state: the source and target mailbox, the
 batch (with --mailboxes), its state, when its last pass ended, the items and
 bytes copied, the items skipped, the folders that do not reconcile, and the
-process copying it now. It only reads the state file, so it runs beside copies
-in other processes.
+process copying it now. The state is --state FILE, else the config's: its
+state.path file, or the PostgreSQL database of state.url. It only reads the
+state, so it runs beside copies in other processes.
 
 States: not-started, running (a process holds the job), interrupted (a pass
 started and never ended), failed, partial (ended with skipped items), done
@@ -56,7 +56,7 @@ failed also selects interrupted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.StatePath, "state", "", "state file, which wins over the config (default: the config's state: state.path, or the PostgreSQL database of state.url)")
 	f.StringVar(&opts.Mailboxes, "mailboxes", "", "CSV list of mailboxes: show its mailboxes only, with their batch, not-started ones included")
 	f.StringVarP(&opts.Output, "output", "o", "table", "output format: table, json or csv")
 	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]cobra.Completion, cobra.ShellCompDirective) {
@@ -66,25 +66,6 @@ failed also selects interrupted.`,
 	// Without a list, status selects among the jobs of the state.
 	f.Lookup("mailbox").Usage = "show only this source mailbox: of --mailboxes when given, else of the state (repeatable)"
 	return cmd
-}
-
-// statePathFor is --state, else state.path of the config when there is
-// one.
-func statePathFor(g *globalOptions, flag string) (string, error) {
-	if flag != "" {
-		return flag, nil
-	}
-	// The config is found as for every command (./exmigrate.yaml ...),
-	// not only when --config names it.
-	cfg, err := g.loadConfig()
-	var nf *config.NotFoundError
-	if errors.As(err, &nf) {
-		return "", usageErrorf("no state file: give --state, or --config whose state.path names it (%v)", err)
-	}
-	if err != nil {
-		return "", err
-	}
-	return stateFile(cfg, "")
 }
 
 // loadListFor reads --mailboxes for status and serve.
@@ -112,7 +93,7 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	path, err := statePathFor(opts.g, opts.StatePath)
+	ref, err := stateRefFor(opts.g, opts.StatePath)
 	if err != nil {
 		return err
 	}
@@ -120,12 +101,13 @@ func statusRun(ctx context.Context, opts *statusOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStateReadOnly(ctx, path, "status")
+	store, err := ref.openReadOnly(ctx, "status")
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	wave, err := wavestatus.Load(ctx, store, path, wavestatus.Options{List: list, ListName: opts.Mailboxes, Select: crit})
+	wave, err := wavestatus.Load(ctx, store, store.Where(), wavestatus.Options{List: list, ListName: opts.Mailboxes, Select: crit,
+		StateName: stateName(ref, store)})
 	var serr *selection.Error
 	if errors.As(err, &serr) {
 		return usageError(err)
@@ -162,8 +144,9 @@ func newPruneCommand(g *globalOptions, runF func(context.Context, *pruneOptions)
 	opts := &pruneOptions{g: g}
 	cmd := &cobra.Command{
 		Use:   "prune",
-		Short: "Remove completed or abandoned jobs from the state file (a dry run without --yes)",
-		Long: `Remove jobs, with their folder and item records, from the state file:
+		Short: "Remove completed or abandoned jobs from the state (a dry run without --yes)",
+		Long: `Remove jobs, with their folder and item records, from the state (--state FILE,
+else the config's state.path file or state.url database):
 --completed the jobs finalized or whose last pass ended with nothing skipped, --abandoned
 every other job (never started, failed, partial, interrupted), when nothing
 happened to them for --older-than. A job a process is copying now (its lease
@@ -193,7 +176,7 @@ only mailboxes the wave is done with.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.StatePath, "state", "", "state file (default: state.path from the config)")
+	f.StringVar(&opts.StatePath, "state", "", "state file, which wins over the config (default: the config's state: state.path, or the PostgreSQL database of state.url)")
 	f.BoolVar(&opts.Completed, "completed", false, "remove jobs finalized, or whose last pass ended with nothing skipped")
 	f.BoolVar(&opts.Abandoned, "abandoned", false, "remove jobs not completed (never started, failed, partial, interrupted)")
 	f.StringVar(&opts.OlderThan, "older-than", "", "only jobs untouched for this long: 30d, 8w, 12h (days, weeks, hours, minutes)")
@@ -206,26 +189,24 @@ func pruneRun(ctx context.Context, opts *pruneOptions) error {
 	if err != nil {
 		return usageError(err)
 	}
-	path, err := statePathFor(opts.g, opts.StatePath)
+	ref, err := stateRefFor(opts.g, opts.StatePath)
 	if err != nil {
 		return err
 	}
-	// Refuse a missing file before Open, which would create one.
-	ro, err := openStateReadOnly(ctx, path, "state prune")
+	// Refuse a missing file (or a database copy never wrote to) before
+	// open, which would create one.
+	store, err := ref.openReadOnly(ctx, "state prune")
 	if err != nil {
 		return err
 	}
-	ro.Close()
-	var store *state.SQLite
 	if opts.Yes {
-		store, err = state.Open(ctx, path)
-	} else {
-		store, err = state.OpenReadOnly(ctx, path)
-	}
-	if err != nil {
-		return err
+		store.Close()
+		if store, err = ref.open(ctx); err != nil {
+			return err
+		}
 	}
 	defer store.Close()
+	path := store.Where()
 	rule := state.PruneRule{Completed: opts.Completed, Abandoned: opts.Abandoned, Before: time.Now().Add(-age), DryRun: !opts.Yes}
 	jobs, err := store.Prune(ctx, rule)
 	out := opts.g.io.Out

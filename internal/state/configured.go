@@ -16,9 +16,9 @@ import (
 // is a state file given on the command line (copy --state): it wins over
 // the config, so that one run can use a file of its own.
 //
-// The store's Close releases it. Commands that need SQLite's own queries
-// (status, serve, prune: Wave, Prune) type-assert *SQLite and say that a
-// database state does not have them yet.
+// The store's Close releases it. Both stores also give the commands' own
+// queries (Wave, Prune, SignOffs ...; storetest.QueryStore), which the
+// commands reach through an interface of their own.
 func OpenConfigured(ctx context.Context, cfg *config.Config, path string) (engine.Store, error) {
 	if path == "" && cfg.State.URL != "" {
 		pw, err := cfg.StatePassword()

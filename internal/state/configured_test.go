@@ -2,6 +2,8 @@ package state
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/state/pgstore"
 	"github.com/exmigrate/exmigrate/internal/state/pgstore/pgtest"
+	"github.com/exmigrate/exmigrate/internal/state/records"
 )
 
 const onprem = "onprem:\n  ews_url: https://mail.contoso.com/EWS/Exchange.asmx\n  username: svc@contoso.com\n  password_env: PW\n"
@@ -77,5 +80,52 @@ func TestOpenConfiguredPostgres(t *testing.T) {
 	defer s.Close()
 	if _, ok := s.(*pgstore.Store); !ok {
 		t.Fatalf("opened %T, want *pgstore.Store", s)
+	}
+}
+
+// TestOpenConfiguredReadOnly: the read-only open takes the same state as
+// OpenConfigured, creates nothing, and refuses writes; a database without
+// exmigrate's tables is refused, not set up.
+func TestOpenConfiguredReadOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := loadConfig(t, dir, "state:\n  path: jobs.db\n")
+	if _, err := OpenConfiguredReadOnly(ctx, cfg, ""); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a missing file: %v, want fs.ErrNotExist", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "jobs.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the read-only open created the file (%v)", err)
+	}
+	w, err := OpenConfigured(ctx, cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	s, err := OpenConfiguredReadOnly(ctx, cfg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Job(ctx, onboard); !errors.Is(err, records.ErrReadOnly) {
+		t.Errorf("a write through the read-only store: %v, want records.ErrReadOnly", err)
+	}
+
+	u := pgtest.NewDatabase(t)
+	pg := loadConfig(t, t.TempDir(), "state:\n  url: "+u+"\n")
+	if _, err := OpenConfiguredReadOnly(ctx, pg, ""); !errors.Is(err, pgstore.ErrNoState) {
+		t.Fatalf("an empty database: %v, want pgstore.ErrNoState", err)
+	}
+	pw, err := OpenConfigured(ctx, pg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	ro, err := OpenConfiguredReadOnly(ctx, pg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.Job(ctx, onboard); !errors.Is(err, records.ErrReadOnly) {
+		t.Errorf("a write through the read-only database: %v, want records.ErrReadOnly", err)
 	}
 }

@@ -25,3 +25,23 @@ func TestConformance(t *testing.T) {
 		return open(t), open
 	})
 }
+
+// TestQueryConformance runs the commands' queries on a state file; the
+// read-only handle is what status, serve and report open beside a copy.
+func TestQueryConformance(t *testing.T) {
+	storetest.RunQueries(t, func(t *testing.T) (storetest.QueryStore, func(*testing.T) storetest.QueryStore) {
+		path := filepath.Join(t.TempDir(), "state.db")
+		s, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, func(t *testing.T) storetest.QueryStore {
+			t.Helper()
+			r, err := OpenReadOnly(context.Background(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/state/records"
 )
 
 // The queries below serve the commands that watch a wave (status, serve)
@@ -14,11 +15,19 @@ import (
 // run beside a copy in another process (WAL) and work on a store opened
 // with OpenReadOnly.
 
-// FolderCounts sums one folder's item records by outcome.
-type FolderCounts struct {
-	Copied, Pending, Skipped int64
-	CopiedBytes              int64
-}
+// The shared types of these queries (records holds them for both stores).
+type (
+	FolderCounts  = records.FolderCounts
+	JobSummary    = records.JobSummary
+	FolderSummary = records.FolderSummary
+	PruneRule     = records.PruneRule
+)
+
+// ErrNoPruneRule is returned by Prune when the rule selects nothing.
+var ErrNoPruneRule = records.ErrNoPruneRule
+
+// Where names the state for messages: the file's path.
+func (s *SQLite) Where() string { return s.path }
 
 // RecentSkipped returns up to limit skipped items of a job, the latest
 // first, with their reasons: what a drill-down shows. The count of all
@@ -46,25 +55,6 @@ func (s *SQLite) SkippedItems(ctx context.Context, jobID int64, fn func(engine.I
 	return s.itemPages(ctx, op, `job_id = ? AND outcome = 'skipped'`, fn, jobID)
 }
 
-// PruneRule says which jobs Prune removes.
-type PruneRule struct {
-	// Completed selects jobs whose last pass ended with nothing skipped.
-	Completed bool
-	// Abandoned selects every other job (never started, failed, partial,
-	// interrupted) that nobody touched since Before: a mailbox taken out
-	// of the wave, or a dry run's leftovers.
-	Abandoned bool
-	// Before: only jobs whose last activity (the start or end of their
-	// last pass, or their creation when no pass ran) is older than this
-	// are removed.
-	Before time.Time
-	// DryRun lists what would be removed and removes nothing.
-	DryRun bool
-}
-
-// ErrNoPruneRule is returned by Prune when the rule selects nothing.
-var ErrNoPruneRule = errors.New("prune: say which jobs to remove: completed, abandoned or both")
-
 // Prune removes the jobs rule selects, with their folders, items and
 // leases, and returns them (what would be removed, on a dry run). A job
 // whose lease is live is never removed, whatever its status says. Prune
@@ -75,11 +65,8 @@ var ErrNoPruneRule = errors.New("prune: say which jobs to remove: completed, aba
 // for the write lock longer than one slice (a job can have millions).
 func (s *SQLite) Prune(ctx context.Context, rule PruneRule) ([]engine.JobRecord, error) {
 	const op = "prune jobs"
-	if !rule.Completed && !rule.Abandoned {
-		return nil, ErrNoPruneRule
-	}
-	if rule.Before.IsZero() {
-		return nil, errors.New("prune: give an age (older than) so that recent jobs stay")
+	if err := records.CheckPruneRule(rule); err != nil {
+		return nil, err
 	}
 	if rule.DryRun {
 		if err := s.errClosed(op); err != nil {
@@ -119,7 +106,7 @@ func (s *SQLite) Prune(ctx context.Context, rule PruneRule) ([]engine.JobRecord,
 }
 
 // pruneSlice is how many item records one delete removes.
-const pruneSlice = 5000
+const pruneSlice = records.PruneSlice
 
 // pruneJob removes one job under its own lease; gone is false when the
 // job no longer qualifies (a copy took or touched it since it was listed).
@@ -167,23 +154,6 @@ func (s *SQLite) pruneJob(ctx context.Context, id int64, owner engine.Owner, qua
 		return false, err
 	}
 	return true, nil
-}
-
-// JobSummary is one job as a wave's overview shows it.
-type JobSummary struct {
-	engine.JobRecord
-	// Lease is the job's lease row, nil when it has none; live or not is
-	// the caller's comparison of Expires with its clock.
-	Lease   *engine.Lease
-	Folders []FolderSummary
-}
-
-// FolderSummary is one folder of a job: its record and its items' counts.
-// A folder whose items are recorded before its folder record (a pass
-// stopped early) has only SourceFolderID set in its record.
-type FolderSummary struct {
-	engine.FolderRecord
-	FolderCounts
 }
 
 // Wave reads every job with its lease, folders and per-folder counts in

@@ -2,22 +2,15 @@ package state
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/exmigrate/exmigrate/internal/state/records"
 )
 
-// SignOff is finalize's acceptance of a job: its final pass reconciled, and
-// the skipped items (if any) approved by the operator.
-type SignOff struct {
-	JobID         int64
-	At            time.Time
-	Operator      string
-	ItemsOnTarget int64
-	Skipped       int64 // items of the job skipped over all its passes
-	Approved      int64 // of those, how many the operator approved (all of them, or the sign-off is refused)
-	Note          string
-}
+// SignOff is finalize's acceptance of a job (records holds the type for
+// both stores).
+type SignOff = records.SignOff
 
 // PutSignOff records a job's sign-off, replacing an earlier one (a job
 // reopened and finalized again).
@@ -26,12 +19,10 @@ func (s *SQLite) PutSignOff(ctx context.Context, so SignOff) error {
 	if err := s.errWrite(op); err != nil {
 		return err
 	}
-	switch {
-	case so.Operator == "":
-		return s.fail(op, errors.New("a sign-off names who signed it off"))
-	case so.Approved != so.Skipped:
-		return s.fail(op, fmt.Errorf("%d skipped item(s) but %d approved: every skipped item must be approved", so.Skipped, so.Approved))
-	case so.At.IsZero():
+	if err := records.CheckSignOff(so); err != nil {
+		return s.fail(op, err)
+	}
+	if so.At.IsZero() {
 		so.At = time.Now()
 	}
 	_, err := s.write.ExecContext(ctx, `INSERT INTO signoffs (job_id, at, operator, items_on_target, skipped, approved, note)

@@ -342,8 +342,9 @@ func (s *SQLite) errClosed(op string) error {
 	return nil
 }
 
-// errReadOnly is the error of a write to a store OpenReadOnly opened.
-var errReadOnly = errors.New("the state file was opened read-only, to report on it")
+// errReadOnly is the error of a write to a store OpenReadOnly opened: the
+// one every store wraps.
+var errReadOnly = records.ErrReadOnly
 
 // errWrite is errClosed for the methods that write, which a read-only
 // store refuses before SQLite would.

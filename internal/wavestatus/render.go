@@ -78,7 +78,11 @@ func writeTable(w io.Writer, wave *Wave) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%s (state file %s, read %s)\n", t.StateSummary(), wave.StateFile, timeText(wave.ReadAt))
+	name := "state file " + wave.StateFile
+	if wave.stateName != "" {
+		name = wave.stateName
+	}
+	_, err := fmt.Fprintf(w, "\n%s (%s, read %s)\n", t.StateSummary(), name, timeText(wave.ReadAt))
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/selection"
 	"github.com/exmigrate/exmigrate/internal/state"
 )
@@ -80,7 +81,9 @@ type Totals struct {
 
 // Wave is what `exmigrate status` prints and the page shows.
 type Wave struct {
-	StateFile string    `json:"state_file"`
+	StateFile string `json:"state_file"`
+	// stateName is Options.StateName: how the table names the state.
+	stateName string
 	ReadAt    time.Time `json:"read_at"`
 	Jobs      []Job     `json:"jobs"`
 	Totals    Totals    `json:"totals"`
@@ -99,6 +102,19 @@ type Options struct {
 	// Now is the clock that decides whether a lease is live; zero is
 	// time.Now.
 	Now time.Time
+	// StateName names the state in errors without a list; empty is "the
+	// state file" and its path.
+	StateName string
+}
+
+// Store is what the status reads from a state store, SQLite's or
+// PostgreSQL's (both give these, held to the same results by
+// internal/state/storetest).
+type Store interface {
+	Wave(ctx context.Context) ([]state.JobSummary, error)
+	WaveJob(ctx context.Context, jobID int64) (state.JobSummary, bool, error)
+	Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error)
+	RecentSkipped(ctx context.Context, jobID int64, limit int) ([]engine.ItemRecord, error)
 }
 
 // ListEntry is one mailbox of the list.
@@ -108,7 +124,7 @@ type ListEntry struct {
 
 // Load reads the wave from the store. A --mailbox or --batch that names
 // nothing is an error, as for every command that selects.
-func Load(ctx context.Context, store *state.SQLite, path string, o Options) (*Wave, error) {
+func Load(ctx context.Context, store Store, path string, o Options) (*Wave, error) {
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -121,7 +137,7 @@ func Load(ctx context.Context, store *state.SQLite, path string, o Options) (*Wa
 	for _, s := range sums {
 		jobs = append(jobs, fromSummary(s, now))
 	}
-	w := &Wave{StateFile: path, ReadAt: now.UTC()}
+	w := &Wave{StateFile: path, ReadAt: now.UTC(), stateName: o.StateName}
 	if o.List != nil {
 		jobs = onList(jobs, o.List)
 	}
@@ -135,6 +151,9 @@ func Load(ctx context.Context, store *state.SQLite, path string, o Options) (*Wa
 	name := o.ListName
 	if o.List == nil {
 		name = "the state file " + path
+		if o.StateName != "" {
+			name = o.StateName
+		}
 	}
 	if len(jobs) == 0 && o.Select.IsZero() {
 		w.Jobs = []Job{}
@@ -285,7 +304,7 @@ const MaxSkippedItems = 200
 var ErrNoJob = errors.New("no such job in the state file")
 
 // LoadDetail reads one job in full.
-func LoadDetail(ctx context.Context, store *state.SQLite, id int64, now time.Time) (*Detail, error) {
+func LoadDetail(ctx context.Context, store Store, id int64, now time.Time) (*Detail, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
@@ -324,7 +343,7 @@ func LoadDetail(ctx context.Context, store *state.SQLite, id int64, now time.Tim
 
 // Index reads the copy state of every job of the store, for selecting
 // by --only.
-func Index(ctx context.Context, store *state.SQLite, now time.Time) (*selection.Index, error) {
+func Index(ctx context.Context, store Store, now time.Time) (*selection.Index, error) {
 	sums, err := store.Wave(ctx)
 	if err != nil {
 		return nil, err

@@ -19,7 +19,6 @@ import (
 
 	"github.com/exmigrate/exmigrate/internal/humanize"
 	"github.com/exmigrate/exmigrate/internal/selection"
-	"github.com/exmigrate/exmigrate/internal/state"
 )
 
 //go:embed assets/page.html.tmpl assets/status.css assets/status.js
@@ -38,9 +37,10 @@ const csp = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 
 // ServerOptions configure Handler.
 type ServerOptions struct {
-	Store     *state.SQLite // opened read-only
-	StateFile string        // shown on the page
-	List      []ListEntry   // the mailbox list, if given
+	Store     Store       // opened read-only
+	StateFile string      // shown on the page
+	StateName string      // names the state in errors (Options.StateName)
+	List      []ListEntry // the mailbox list, if given
 	ListName  string
 	// Refresh is how often the page asks again; the state is read at most
 	// once per MinRead, however many pages ask.
@@ -131,7 +131,7 @@ func (s *Server) wave(ctx context.Context) (*Wave, error) {
 	if s.cached != nil && now.Sub(s.readAt) < s.o.MinRead {
 		return s.cached, nil
 	}
-	w, err := Load(ctx, s.o.Store, s.o.StateFile, Options{List: s.o.List, ListName: s.o.ListName, Now: now})
+	w, err := Load(ctx, s.o.Store, s.o.StateFile, Options{List: s.o.List, ListName: s.o.ListName, Now: now, StateName: s.o.StateName})
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +161,9 @@ func (s *Server) selected(ctx context.Context, q url.Values) (*Wave, selection.C
 	name := s.o.ListName
 	if s.o.List == nil {
 		name = "the state file"
+		if s.o.StateName != "" {
+			name = s.o.StateName
+		}
 	}
 	idx, err := c.Select(cands, name, func(i int) selection.State { return all.Jobs[i].State })
 	if err != nil {

@@ -47,9 +47,10 @@ const connectTimeout = 10 * time.Second
 // concurrent use, and any number of Stores in any number of processes may
 // share a database.
 type Store struct {
-	pool   *pgxpool.Pool
-	where  string // "database d on host:port", for messages
-	closed atomic.Bool
+	pool     *pgxpool.Pool
+	where    string // "database d on host:port", for messages
+	readOnly bool   // opened by OpenReadOnly: the server refuses every write
+	closed   atomic.Bool
 }
 
 // Open connects to the database the URL names (postgres://user@host:port/db
@@ -64,9 +65,30 @@ type Store struct {
 // database, a database of another program (ErrForeignDatabase) and one
 // written by a newer exmigrate (ErrNewerSchema).
 func Open(ctx context.Context, rawURL string, password secret.Secret) (*Store, error) {
+	s, cc, err := connect(ctx, rawURL, password, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, s.pool, s.where); err != nil {
+		s.pool.Close()
+		var pg *pgconn.PgError
+		if errors.As(err, &pg) && pg.Code == "42501" { // insufficient_privilege
+			return nil, fmt.Errorf("state: %s: user %s may not create exmigrate's tables (%s): make it the database's owner "+
+				"(ALTER DATABASE %s OWNER TO %s) or GRANT CREATE ON SCHEMA public TO %s: %w",
+				s.where, cc.User, pg.Message, cc.Database, cc.User, cc.User, err)
+		}
+		return nil, fmt.Errorf("state: %s: %w", s.where, err)
+	}
+	return s, nil
+}
+
+// connect opens the pool the URL names and checks that the server answers;
+// a read-only pool's sessions refuse every write on the server
+// (default_transaction_read_only).
+func connect(ctx context.Context, rawURL string, password secret.Secret, readOnly bool) (*Store, *pgx.ConnConfig, error) {
 	u, err := checkURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return nil, nil, fmt.Errorf("state: %w", err)
 	}
 	cfg, err := pgxpool.ParseConfig(u)
 	if err != nil {
@@ -79,7 +101,7 @@ func Open(ctx context.Context, rawURL string, password secret.Secret) (*Store, e
 		} else {
 			msg = "check it against postgres://user@host:5432/database?sslmode=verify-full"
 		}
-		return nil, fmt.Errorf("state: the state URL %s is not valid: %s", redact(rawURL), msg)
+		return nil, nil, fmt.Errorf("state: the state URL %s is not valid: %s", redact(rawURL), msg)
 	}
 	if !password.IsZero() {
 		cfg.ConnConfig.Password = password.Reveal()
@@ -88,29 +110,22 @@ func Open(ctx context.Context, rawURL string, password secret.Secret) (*Store, e
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	if cfg.ConnConfig.Database == "" {
-		return nil, fmt.Errorf("state: the state URL %s names no database: add it as the path, e.g. postgres://%s@%s/exmigrate",
+		return nil, nil, fmt.Errorf("state: the state URL %s names no database: add it as the path, e.g. postgres://%s@%s/exmigrate",
 			redact(rawURL), cfg.ConnConfig.User, cfg.ConnConfig.Host)
 	}
-	s := &Store{where: fmt.Sprintf("database %s on %s", cfg.ConnConfig.Database, hostPort(cfg.ConnConfig))}
+	if readOnly {
+		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
+	s := &Store{where: fmt.Sprintf("database %s on %s", cfg.ConnConfig.Database, hostPort(cfg.ConnConfig)), readOnly: readOnly}
 	s.pool, err = pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("state: %s: %w", s.where, err)
+		return nil, nil, fmt.Errorf("state: %s: %w", s.where, err)
 	}
 	if err := s.pool.Ping(ctx); err != nil {
 		s.pool.Close()
-		return nil, fmt.Errorf("state: %w", connectProblem(s.where, cfg.ConnConfig, err))
+		return nil, nil, fmt.Errorf("state: %w", connectProblem(s.where, cfg.ConnConfig, err))
 	}
-	if err := migrate(ctx, s.pool, s.where); err != nil {
-		s.pool.Close()
-		var pg *pgconn.PgError
-		if errors.As(err, &pg) && pg.Code == "42501" { // insufficient_privilege
-			return nil, fmt.Errorf("state: %s: user %s may not create exmigrate's tables (%s): make it the database's owner "+
-				"(ALTER DATABASE %s OWNER TO %s) or GRANT CREATE ON SCHEMA public TO %s: %w",
-				s.where, cfg.ConnConfig.User, pg.Message, cfg.ConnConfig.Database, cfg.ConnConfig.User, cfg.ConnConfig.User, err)
-		}
-		return nil, fmt.Errorf("state: %s: %w", s.where, err)
-	}
-	return s, nil
+	return s, cfg.ConnConfig, nil
 }
 
 // checkURL refuses what is not a postgres URL with a database, and adds
@@ -189,7 +204,7 @@ func connectProblem(where string, c *pgx.ConnConfig, err error) error {
 		return fmt.Errorf("%s: the server does not offer TLS: turn on ssl in its postgresql.conf, or, on a trusted network only, "+
 			"add sslmode=disable to state.url: %w", where, err)
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr):
-		return fmt.Errorf("%s: cannot reach the server: check that PostgreSQL runs there and listens on that address "+
+		return fmt.Errorf("%s: cannot reach the server: check state.url, and that PostgreSQL runs there and listens on that address "+
 			"(listen_addresses, port, firewall): %w", where, err)
 	}
 	return fmt.Errorf("%s: %w", where, err)
@@ -222,6 +237,9 @@ func (s *Store) fail(op string, err error) error {
 	var pg *pgconn.PgError
 	if errors.As(err, &pg) && pg.Code == "23503" { // foreign_key_violation: the job id is unknown
 		return fmt.Errorf("state: %s: job %w (call Job first)", op, mailbox.ErrNotFound)
+	}
+	if errors.As(err, &pg) && pg.Code == "25006" { // read_only_sql_transaction: a store OpenReadOnly opened
+		return fmt.Errorf("state: %s: %w", op, records.ErrReadOnly)
 	}
 	return fmt.Errorf("state: %s: %s: %w", op, s.where, err)
 }

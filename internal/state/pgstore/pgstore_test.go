@@ -42,6 +42,21 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestQueryConformance(t *testing.T) {
+	serverURL(t)
+	storetest.RunQueries(t, func(t *testing.T) (storetest.QueryStore, func(*testing.T) storetest.QueryStore) {
+		dbURL := newDatabase(t)
+		return open(t, dbURL), func(t *testing.T) storetest.QueryStore {
+			t.Helper()
+			r, err := OpenReadOnly(context.Background(), dbURL, secret.Secret{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+	})
+}
+
 // TestSchema: a new database gets the schema; reopening changes nothing;
 // workers starting at once on a new database all open it.
 func TestSchema(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 // SchemaVersion is the layout this build writes, kept in the one row of
 // exmigrate_schema. Raise it with every change and add the step to
 // migrations.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrNewerSchema is returned by Open for a database written by a newer
 // exmigrate: an older build must not write to a layout it does not know.
@@ -109,6 +109,18 @@ CREATE TABLE probes (
 	target_address text NOT NULL,
 	at             timestamptz,
 	result         jsonb NOT NULL
+);
+`,
+	// Step 1 to 2: finalize's sign-offs (signoff.go), as in the SQLite file.
+	1: `
+CREATE TABLE signoffs (
+	job_id          bigint PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+	at              timestamptz NOT NULL,
+	operator        text NOT NULL,
+	items_on_target bigint NOT NULL,
+	skipped         bigint NOT NULL,
+	approved        bigint NOT NULL,
+	note            text NOT NULL
 );
 `,
 }
