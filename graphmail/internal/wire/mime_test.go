@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-message/mail"
+
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -106,4 +108,21 @@ func FuzzTokenRoles(f *testing.F) {
 			t.Fatal("roles without ok")
 		}
 	})
+}
+
+// TestParseDateAsGoMessage: the fast path reads every date as go-message's
+// Header.Date does.
+func TestParseDateAsGoMessage(t *testing.T) {
+	for _, v := range []string{
+		"", "Wed, 01 May 2019 09:59:00 +0000", "Wed, 1 May 2019 09:59:00 +0200", "01 May 2019 09:59 -0700",
+		"Wed, 01 May 2019 09:59:00 +0000 (UTC)", "Wed, 01 May 2019 09:59:00 GMT", "Tue, 31 Dec 2024 23:59:60 +0000",
+		"Mon, 02 Jan 2006 15:04:05 -0700", "Thu, 01 May 2019 09:59:00 +0000", "not a date", "Wed, 01 May 2019 25:59:00 +0000",
+	} {
+		var h mail.Header
+		h.Set("Date", v)
+		want, _ := h.Date()
+		if got := parseDate(v); !got.Equal(want) || got.Location().String() != want.Location().String() {
+			t.Errorf("parseDate(%q) = %v, go-message %v", v, got, want)
+		}
+	}
 }
