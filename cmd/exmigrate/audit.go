@@ -19,6 +19,11 @@ type auditor interface {
 	Unfinished(ctx context.Context, e engine.AuditEvent) (bool, error)
 }
 
+var (
+	_ auditor = engine.FileAuditor{}
+	_ auditor = engine.SinkAuditor{}
+)
+
 // auditLog is the audit trail a command records in: the file, or the
 // PostgreSQL state's table. Close it once.
 type auditLog struct {

@@ -107,7 +107,8 @@ finds done. Exit 0 when there are none, 1 when there are.
 
 Entries are matched as a copy matches them: an item by its stamp, a folder by
 its path, a read update or removal by the target's id, a rule or mail by its
-name, always within one mailbox.`,
+name, always within one mailbox. A write matched by none of these (an update in
+place of a contact, event or task) is not checked.`,
 		Example: `  exmigrate audit verify --config contoso.yaml
   exmigrate audit verify --audit-log wave1-audit.jsonl`,
 		Args: noArgs,
