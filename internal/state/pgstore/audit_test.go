@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/audit"
 )
 
@@ -351,6 +352,15 @@ func TestAuditClosed(t *testing.T) {
 	}
 	if _, err := s.OpenAudit(""); err == nil {
 		t.Error("an audit log with no operator was opened")
+	}
+	// A closed store fails the Record (the write is then not made), at once.
+	l2 := openAuditLog(t, s, "svc")
+	s.Close()
+	if err := l2.Record(ctx, audit.Entry{Mailbox: "a@b", Action: audit.ActionItemCreate, Outcome: audit.OutcomeStarted}); !errors.Is(err, engine.ErrStoreClosed) {
+		t.Errorf("record on a closed store: %v, want ErrStoreClosed", err)
+	}
+	if _, err := l2.Unfinished(ctx, audit.Entry{Mailbox: "a@b", Action: audit.ActionItemCreate, SourceID: "x"}); !errors.Is(err, engine.ErrStoreClosed) {
+		t.Errorf("unfinished on a closed store: %v, want ErrStoreClosed", err)
 	}
 }
 
