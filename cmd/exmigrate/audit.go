@@ -57,7 +57,7 @@ func auditTargetOf(cfg *config.Config, stateFlag, auditFlag string) auditTarget 
 	switch {
 	case auditFlag != "":
 		return auditTarget{file: auditFlag}
-	case stateFlag == "" && cfg.State.URL != "" && cfg.State.Path == "" && cfg.AuditLog == config.DefaultAuditLog:
+	case configState(cfg, stateFlag).isDB() && cfg.AuditLog == config.DefaultAuditLog:
 		return auditTarget{url: cfg.State.URL}
 	}
 	return auditTarget{file: cfg.Path(cfg.AuditLog)}
@@ -71,7 +71,7 @@ func openAuditFor(ctx context.Context, cfg *config.Config, stateFlag, auditFlag 
 	if t.url == "" {
 		return openAudit(t.file, operator)
 	}
-	store, err := openAuditStore(ctx, cfg, t)
+	store, err := openAuditStore(ctx, cfg, t, false)
 	if err != nil {
 		return nil, err
 	}
@@ -85,13 +85,22 @@ func openAuditFor(ctx context.Context, cfg *config.Config, stateFlag, auditFlag 
 	}}, nil
 }
 
-// openAuditStore connects to the state database of t.
-func openAuditStore(ctx context.Context, cfg *config.Config, t auditTarget) (*pgstore.Store, error) {
+// openAuditStore connects to the state database of t, as
+// state.OpenConfigured does; readOnly opens it as status does, never
+// creating or migrating the schema.
+func openAuditStore(ctx context.Context, cfg *config.Config, t auditTarget, readOnly bool) (*pgstore.Store, error) {
 	pw, err := cfg.StatePassword()
 	if err != nil {
-		return nil, usageError(err)
+		return nil, usageError(fmt.Errorf("state: %w", err))
 	}
-	store, err := pgstore.Open(ctx, t.url, pw)
+	open := pgstore.Open
+	if readOnly {
+		open = pgstore.OpenReadOnly
+	}
+	store, err := open(ctx, t.url, pw)
+	if errors.Is(err, pgstore.ErrNoState) {
+		return nil, usageErrorf("audit: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}

@@ -175,7 +175,7 @@ func eachAuditEntry(ctx context.Context, opts *auditReadOptions, since time.Time
 }
 
 func readAuditTable(ctx context.Context, cfg *config.Config, t auditTarget, since time.Time, fn func(audit.Entry, []byte) error) error {
-	store, err := openAuditStore(ctx, cfg, t)
+	store, err := openAuditStore(ctx, cfg, t, true)
 	if err != nil {
 		return err
 	}

@@ -126,6 +126,11 @@ func TestAuditTrailOnPostgres(t *testing.T) {
 	path, cfg := auditConfig(t, "state:\n  url: "+dbURL+"\n")
 	op := func(loc string) string { return "svc-" + loc }
 
+	// Before any copy: reading creates nothing, and says why there is no trail.
+	if code, _, stderr := run(t, "audit", "export", "--config", path); code != ExitUsage || !strings.Contains(stderr, "no exmigrate tables") {
+		t.Errorf("export before any copy: exit %d: %s", code, stderr)
+	}
+
 	a, err := openAuditFor(ctx, cfg, "", "", op)
 	if err != nil {
 		t.Fatal(err)

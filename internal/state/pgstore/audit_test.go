@@ -17,6 +17,7 @@ import (
 
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/audit"
+	"github.com/exmigrate/exmigrate/internal/secret"
 )
 
 func openAuditLog(t testing.TB, s *Store, operator string) *AuditLog {
@@ -316,6 +317,35 @@ func TestAuditUnfinished(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestMigrateAudit: a database of schema version 2 (before the audit
+// table) gets it when a writer opens it, keeping its jobs; a reader of the
+// older version is told to run a copy first.
+func TestMigrateAudit(t *testing.T) {
+	ctx := context.Background()
+	u := newDatabase(t)
+	s := open(t, u)
+	if _, err := s.Job(ctx, engineKey("ann@contoso.com")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.pool.Exec(ctx, `DROP TABLE audit_entries; UPDATE exmigrate_schema SET version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := OpenReadOnly(ctx, u, secret.Secret{}); err == nil || !strings.Contains(err.Error(), "older exmigrate (schema version 2)") {
+		t.Errorf("a reader of version 2: %v", err)
+	}
+	s = open(t, u)
+	defer s.Close()
+	l := openAuditLog(t, s, "svc")
+	if err := l.Record(ctx, audit.Entry{Mailbox: "ann@contoso.com", Action: audit.ActionItemCreate, Outcome: audit.OutcomeOK}); err != nil {
+		t.Fatalf("a record after the upgrade: %v", err)
+	}
+	jobs, err := s.Jobs(ctx)
+	if err != nil || len(jobs) != 1 {
+		t.Errorf("jobs after the upgrade: %v, %v", jobs, err)
+	}
+}
 
 // TestAuditClosed: Record after Close is refused; entries queued before
 // Close are written.
