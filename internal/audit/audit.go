@@ -184,22 +184,14 @@ func Open(path, operator string) (*Log, error) {
 // A canceled ctx does not stop the entry: it records a write that already
 // happened, and a Ctrl-C must not lose it.
 func (l *Log) Record(_ context.Context, e Entry) error {
-	if e.Time.IsZero() {
-		e.Time = time.Now()
-	}
-	e.Time = e.Time.UTC()
-	if e.Operator == "" {
-		e.Operator = l.operator
-	}
-	e.normalize()
-	if err := e.validate(); err != nil {
-		return fmt.Errorf("audit: record %s on %s: %w", e.Action, e.Mailbox, err)
-	}
-	line, err := json.Marshal(e)
+	e, err := Prepare(e, l.operator)
 	if err != nil {
-		return fmt.Errorf("audit: record %s on %s: %w", e.Action, e.Mailbox, err)
+		return err
 	}
-	line = append(line, '\n')
+	line, err := Line(e)
+	if err != nil {
+		return err
+	}
 
 	l.mu.Lock()
 	if l.closed {
@@ -228,6 +220,37 @@ func (l *Log) Record(_ context.Context, e Entry) error {
 		}
 	}
 	return nil
+}
+
+// Prepare makes e the entry Record keeps: Time set to now when zero and
+// in UTC, Operator set to operator when empty, the free text scrubbed of
+// credentials and clipped. It fails for an entry without mailbox, action,
+// operator or a known outcome. Every store of the audit trail (this file,
+// the PostgreSQL table) keeps what Prepare returns, so that they hold the
+// same entries.
+func Prepare(e Entry, operator string) (Entry, error) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	e.Time = e.Time.UTC()
+	if e.Operator == "" {
+		e.Operator = operator
+	}
+	e.normalize()
+	if err := e.validate(); err != nil {
+		return e, fmt.Errorf("audit: record %s on %s: %w", e.Action, e.Mailbox, err)
+	}
+	return e, nil
+}
+
+// Line is e as a line of the file, with its newline: the one format every
+// reader of the audit trail takes (Read, an export of the table).
+func Line(e Entry) ([]byte, error) {
+	line, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("audit: record %s on %s: %w", e.Action, e.Mailbox, err)
+	}
+	return append(line, '\n'), nil
 }
 
 // syncLoop does the fsyncs: when Record has written syncEvery entries, and

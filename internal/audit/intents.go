@@ -139,14 +139,32 @@ func (in *intents) apply(e Entry) {
 	if !ok {
 		return
 	}
-	switch e.Outcome {
-	case OutcomeStarted:
+	switch {
+	case Opens(e.Outcome):
 		in.open[key] = struct{}{}
-	case OutcomeOK, OutcomeSkipped:
+	case Closes(e.Outcome):
 		delete(in.open, key)
 	}
-	// An error leaves the write in doubt (a lost answer is an error and
-	// may have been carried out): it stays open until seen done or retried.
+}
+
+// Opens reports whether an entry of this outcome opens its write: a
+// started line.
+func Opens(outcome string) bool { return outcome == OutcomeStarted }
+
+// Closes reports whether an entry of this outcome closes the write a
+// started line opened: ok or skipped. An error leaves the write in doubt
+// (a lost answer is an error and may have been carried out): it stays open
+// until seen done or retried.
+func Closes(outcome string) bool { return outcome == OutcomeOK || outcome == OutcomeSkipped }
+
+// IntentKey names the write e describes, as Unfinished matches a started
+// line with its outcome: the same key for the started line, the outcome
+// and any later line about the same thing (see intentKey). ok is false for
+// an entry no other line can close (an unknown action, no stamp, path or
+// id). e is normalized first, as Record keeps it.
+func IntentKey(e Entry) (string, bool) {
+	e.normalize()
+	return intentKey(e)
 }
 
 // intentKey names what a write changes, so that its started line and
@@ -186,8 +204,7 @@ func intentKey(e Entry) (string, bool) {
 // A caller that finds the write done on the target records its ok line
 // (with a Note) instead of an adoption, so the write is on record once.
 func (l *Log) Unfinished(e Entry) (bool, error) {
-	e.normalize()
-	key, ok := intentKey(e)
+	key, ok := IntentKey(e)
 	if !ok {
 		return false, nil
 	}

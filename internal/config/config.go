@@ -309,7 +309,7 @@ func (c *Config) applyDefaults() {
 		c.State.Path = DefaultStatePath
 	}
 	if c.AuditLog == "" {
-		c.AuditLog = "exmigrate-audit.jsonl"
+		c.AuditLog = DefaultAuditLog
 	}
 	if c.Concurrency.Mailboxes == 0 {
 		c.Concurrency.Mailboxes = 4

@@ -12,6 +12,11 @@ import (
 // a file nor a database.
 const DefaultStatePath = "exmigrate-state.db"
 
+// DefaultAuditLog is the audit file when the config names none. With a
+// PostgreSQL state and audit_log left at it, the commands audit to the
+// state database's table instead (cmd/exmigrate/audit.go).
+const DefaultAuditLog = "exmigrate-audit.jsonl"
+
 // DefaultStatePasswordEnv holds the state database's password when the
 // config names neither state.password_env nor state.password_file.
 const DefaultStatePasswordEnv = "EXMIGRATE_STATE_PASSWORD"

@@ -25,7 +25,7 @@ var (
 	newDatabase = pgtest.NewDatabase
 )
 
-func open(t *testing.T, dbURL string) *Store {
+func open(t testing.TB, dbURL string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), dbURL, secret.Secret{})
 	if err != nil {

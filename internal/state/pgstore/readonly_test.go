@@ -80,8 +80,9 @@ func TestOpenReadOnlyRefuses(t *testing.T) {
 	}
 }
 
-// TestMigrateSignOffs: a database of schema version 1 (before sign-offs)
-// gets the sign-offs table when a writer opens it, keeping its jobs.
+// TestMigrateSignOffs: a database of schema version 1 (before sign-offs,
+// and the audit table after them) gets the sign-offs table when a writer
+// opens it, keeping its jobs.
 func TestMigrateSignOffs(t *testing.T) {
 	ctx := context.Background()
 	u := newDatabase(t)
@@ -90,7 +91,7 @@ func TestMigrateSignOffs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.Exec(ctx, `DROP TABLE signoffs; UPDATE exmigrate_schema SET version = 1`); err != nil {
+	if _, err := s.pool.Exec(ctx, `DROP TABLE signoffs, audit_entries; UPDATE exmigrate_schema SET version = 1`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

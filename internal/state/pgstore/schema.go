@@ -11,7 +11,7 @@ import (
 // SchemaVersion is the layout this build writes, kept in the one row of
 // exmigrate_schema. Raise it with every change and add the step to
 // migrations.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ErrNewerSchema is returned by Open for a database written by a newer
 // exmigrate: an older build must not write to a layout it does not know.
@@ -123,6 +123,8 @@ CREATE TABLE signoffs (
 	note            text NOT NULL
 );
 `,
+	// Step 2 to 3: the audit trail of every worker (audit.go).
+	2: auditSchema,
 }
 
 // migrate creates or upgrades the schema in one transaction under an
