@@ -290,11 +290,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	copier := &engine.Copier{Store: store, Log: log, Options: engineOpts}
 	var al *auditLog
 	if !opts.DryRun {
-		auditPath := cfg.Path(cfg.AuditLog)
-		if opts.AuditPath != "" {
-			auditPath = opts.AuditPath
-		}
-		if al, err = openAudit(auditPath, s.Operator); err != nil {
+		if al, err = openAuditFor(ctx, cfg, opts.StatePath, opts.AuditPath, s.Operator); err != nil {
 			return err
 		}
 		defer al.Close()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/lab"
 	"github.com/exmigrate/exmigrate/internal/secret"
 	"github.com/exmigrate/exmigrate/internal/state/pgstore"
@@ -55,6 +57,9 @@ func TestPostgresStateLikeSQLite(t *testing.T) {
 
 	l, dir := startEphemeralLab(t, lab.Options{Scenario: sc})
 	cfg := withStateURL(t, l, dir, dbURL)
+	// Without an audit_log of its own, a PostgreSQL state's audit goes to
+	// its table: one trail for every worker.
+	withoutAuditLog(t, cfg)
 	base := []string{"--config", cfg, "--mailboxes", l.CopyCSV}
 	if code, out, errs := runPG(t, append([]string{"copy"}, base...)...); code != ExitSkipped {
 		t.Fatalf("copy on PostgreSQL: exit %d, want %d\n%s%s", code, ExitSkipped, out, errs)
@@ -62,7 +67,29 @@ func TestPostgresStateLikeSQLite(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "state.db")); err == nil {
 		t.Error("the copy with state.url wrote a state file")
 	}
-	code, out, errs := runPG(t, "status", "--config", cfg, "-o", "json")
+	if _, err := os.Stat(filepath.Join(dir, "audit.jsonl")); err == nil {
+		t.Error("the copy with state.url and no audit_log wrote an audit file")
+	}
+	if code, out, errs := runPG(t, "audit", "verify", "--config", cfg); code != ExitOK {
+		t.Errorf("audit verify on the table: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs := runPG(t, "audit", "export", "--config", cfg)
+	if code != ExitOK {
+		t.Fatalf("audit export: exit %d\n%s%s", code, out, errs)
+	}
+	creates := 0
+	if err := audit.Read(strings.NewReader(out), func(e audit.Entry) error {
+		if e.Action == audit.ActionItemCreate && e.Outcome == audit.OutcomeOK {
+			creates++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := statusJSON(t, "--config", cfg).Totals.ItemsCopied; int64(creates) != want || creates == 0 {
+		t.Errorf("the audit table holds %d item creates, the state %d items copied", creates, want)
+	}
+	code, out, errs = runPG(t, "status", "--config", cfg, "-o", "json")
 	if code != ExitOK {
 		t.Fatalf("status on PostgreSQL: exit %d\n%s%s", code, out, errs)
 	}
@@ -250,4 +277,20 @@ func servePage(t *testing.T, cfg, path string, want ...string) string {
 		t.Errorf("serve said %q, want it to name the database", out.String())
 	}
 	return out.String() + string(b)
+}
+
+// withoutAuditLog removes the lab config's audit_log line.
+func withoutAuditLog(t *testing.T, cfg string) {
+	t.Helper()
+	data, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := regexp.MustCompile(`(?m)^audit_log: .*\n`).ReplaceAll(data, nil)
+	if len(without) == len(data) {
+		t.Fatal("the lab's config has no audit_log line")
+	}
+	if err := os.WriteFile(cfg, without, 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
