@@ -367,9 +367,10 @@ func scrub(s string) string {
 	// Each pattern runs only where its literal parts occur: most entries
 	// are a folder and a subject with none, and four regexp passes over
 	// every entry were a sixth of a copy's audit cost.
-	// Outside ASCII, case folding (ſ matches s) could hide a word from
-	// the check, so there every pattern runs.
-	lower, all := strings.ToLower(s), !isASCII(s)
+	// Case folding lets two runes outside ASCII match ASCII letters of
+	// the patterns (ſ matches s, the Kelvin sign k: foldsIntoASCII), which
+	// the literal checks would miss: with either, every pattern runs.
+	lower, all := strings.ToLower(s), !isASCII(s) && strings.ContainsAny(s, foldsIntoASCII)
 	if all || strings.Contains(s, "://") {
 		s = urlQuery.ReplaceAllString(s, "${1}?"+redacted)
 		s = urlUser.ReplaceAllString(s, "${1}"+redacted+"@")
@@ -391,6 +392,10 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// foldsIntoASCII are the runes outside ASCII whose case folding reaches an
+// ASCII letter (TestFoldsIntoASCII derives them from the Unicode tables).
+const foldsIntoASCII = "\u017f\u212a"
 
 func containsAny(s string, words ...string) bool {
 	for _, w := range words {

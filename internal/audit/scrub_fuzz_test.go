@@ -1,6 +1,10 @@
 package audit
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode"
+)
 
 // scrubEverywhere is scrub without its pre-checks: every pattern on every
 // string.
@@ -25,4 +29,29 @@ func FuzzScrubPrechecks(f *testing.F) {
 			t.Fatalf("scrub(%q) = %q, every pattern gives %q", s, got, want)
 		}
 	})
+}
+
+// TestFoldsIntoASCII: the runes outside ASCII that case-insensitive
+// patterns match to an ASCII letter are exactly foldsIntoASCII, so that
+// scrub's literal checks see every string a pattern could match.
+func TestFoldsIntoASCII(t *testing.T) {
+	var got []rune
+	for r := rune(0x80); r <= unicode.MaxRune; r++ {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < 0x80 && unicode.IsLetter(f) {
+				got = append(got, r)
+				break
+			}
+		}
+	}
+	if string(got) != foldsIntoASCII {
+		t.Errorf("runes folding into ASCII letters: %q, foldsIntoASCII %q", string(got), foldsIntoASCII)
+	}
+	// And a word hidden that way is still scrubbed.
+	if out := scrub("to\u212aen=hunter2 pa\u017f\u017fword=hunter2"); strings.Contains(out, "hunter2") {
+		t.Errorf("scrub kept a secret behind a folded letter: %q", out)
+	}
+	if out := scrub("Übersicht password=hunter2"); strings.Contains(out, "hunter2") {
+		t.Errorf("scrub kept a secret in a non-ASCII line: %q", out)
+	}
 }
