@@ -52,6 +52,9 @@ type SQLite struct {
 
 	putItem *sql.Stmt
 	getItem *sql.Stmt
+	// The statements run per folder and per page, prepared once: parsing
+	// and planning took two thirds of a folder lookup.
+	getFolder, putFolder, deletedAtSource *sql.Stmt
 	items   *itemWrites // group commit of PutItem; nil when read-only
 }
 
@@ -113,6 +116,9 @@ func OpenReadOnly(ctx context.Context, path string) (*SQLite, error) {
 	if s.getItem, err = s.read.PrepareContext(ctx, sqlGetItem); err != nil {
 		return fail(damaged(path, err))
 	}
+	if err := s.prepareFolderStmts(ctx, s.read); err != nil {
+		return fail(damaged(path, err))
+	}
 	return s, nil
 }
 
@@ -166,6 +172,9 @@ func open(ctx context.Context, path string, nread int) (*SQLite, error) {
 		return fail(err)
 	}
 	if s.getItem, err = s.read.PrepareContext(ctx, sqlGetItem); err != nil {
+		return fail(err)
+	}
+	if err := s.prepareFolderStmts(ctx, s.write); err != nil {
 		return fail(err)
 	}
 	s.startItemWrites()
@@ -308,7 +317,7 @@ func (s *SQLite) Close() error {
 
 func (s *SQLite) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.putItem, s.getItem} {
+	for _, st := range []*sql.Stmt{s.putItem, s.getItem, s.getFolder, s.putFolder, s.deletedAtSource} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -445,6 +454,33 @@ func (s *SQLite) Jobs(ctx context.Context) ([]engine.JobRecord, error) {
 const sqlSelectFolder = `SELECT job_id, source_folder_id, source_path, target_folder_id, target_path,
 	sync_state, source_count, target_count, updated FROM folders`
 
+const (
+	sqlGetFolder = sqlSelectFolder + ` WHERE job_id = ? AND source_folder_id = ?`
+	sqlPutFolder = `INSERT INTO folders
+		(job_id, source_folder_id, source_path, target_folder_id, target_path, sync_state, source_count, target_count, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (job_id, source_folder_id) DO UPDATE SET
+			source_path = excluded.source_path, target_folder_id = excluded.target_folder_id,
+			target_path = excluded.target_path, sync_state = excluded.sync_state,
+			source_count = excluded.source_count, target_count = excluded.target_count, updated = excluded.updated`
+	sqlDeletedAtSource = `SELECT count(*) FROM items WHERE job_id = ? AND folder_key = ? AND source_folder_id = ? AND outcome = ? AND reason = ?`
+)
+
+// prepareFolderStmts prepares the folder statements: the reads on the
+// read pool, the write on write (the read pool of a read-only store,
+// where it is never run).
+func (s *SQLite) prepareFolderStmts(ctx context.Context, write *sql.DB) error {
+	var err error
+	if s.getFolder, err = s.read.PrepareContext(ctx, sqlGetFolder); err != nil {
+		return err
+	}
+	if s.deletedAtSource, err = s.read.PrepareContext(ctx, sqlDeletedAtSource); err != nil {
+		return err
+	}
+	s.putFolder, err = write.PrepareContext(ctx, sqlPutFolder)
+	return err
+}
+
 func scanFolder(row interface{ Scan(...any) error }) (engine.FolderRecord, error) {
 	var r engine.FolderRecord
 	var updated int64
@@ -461,8 +497,7 @@ func (s *SQLite) Folder(ctx context.Context, jobID int64, sourceFolderID string)
 	if err := s.errClosed(op); err != nil {
 		return engine.FolderRecord{}, false, err
 	}
-	r, err := scanFolder(s.read.QueryRowContext(ctx, sqlSelectFolder+` WHERE job_id = ? AND source_folder_id = ?`,
-		jobID, sourceFolderID))
+	r, err := scanFolder(s.getFolder.QueryRowContext(ctx, jobID, sourceFolderID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return engine.FolderRecord{}, false, nil
 	}
@@ -485,14 +520,7 @@ func (s *SQLite) PutFolder(ctx context.Context, rec engine.FolderRecord) error {
 	if rec.Updated.IsZero() {
 		rec.Updated = time.Now()
 	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO folders
-		(job_id, source_folder_id, source_path, target_folder_id, target_path, sync_state, source_count, target_count, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (job_id, source_folder_id) DO UPDATE SET
-			source_path = excluded.source_path, target_folder_id = excluded.target_folder_id,
-			target_path = excluded.target_path, sync_state = excluded.sync_state,
-			source_count = excluded.source_count, target_count = excluded.target_count, updated = excluded.updated`,
-		rec.JobID, rec.SourceFolderID, rec.SourcePath, rec.TargetFolderID, rec.TargetPath, rec.SyncState,
+	_, err := s.putFolder.ExecContext(ctx, rec.JobID, rec.SourceFolderID, rec.SourcePath, rec.TargetFolderID, rec.TargetPath, rec.SyncState,
 		rec.SourceCount, rec.TargetCount, toNanos(rec.Updated))
 	if err != nil {
 		return s.fail(op, noJob(err, rec.JobID))
@@ -758,8 +786,7 @@ func (s *SQLite) DeletedAtSource(ctx context.Context, jobID int64, sourceFolderI
 		return 0, err
 	}
 	var n int64
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM items WHERE job_id = ? AND folder_key = ? AND source_folder_id = ? AND outcome = ? AND reason = ?`,
-		jobID, keyOf(sourceFolderID), sourceFolderID, engine.ItemCopied, engine.ReasonDeletedAtSource).Scan(&n)
+	err := s.deletedAtSource.QueryRowContext(ctx, jobID, keyOf(sourceFolderID), sourceFolderID, engine.ItemCopied, engine.ReasonDeletedAtSource).Scan(&n)
 	if err != nil {
 		return 0, s.fail(op, err)
 	}
