@@ -55,7 +55,7 @@ type SQLite struct {
 	// The statements run per folder and per page, prepared once: parsing
 	// and planning took two thirds of a folder lookup.
 	getFolder, putFolder, deletedAtSource *sql.Stmt
-	items   *itemWrites // group commit of PutItem; nil when read-only
+	items                                 *itemWrites // group commit of PutItem; nil when read-only
 }
 
 // Open opens the state file at path, creating it and its schema when it
