@@ -29,6 +29,13 @@ const (
 	batchItemMax = 512 << 10
 )
 
+// itemsLookup is a Store that reads the records of many items in one
+// call (both state stores are): one query per page instead of one per
+// item. The map holds the items recorded; an item not in it has no record.
+type itemsLookup interface {
+	ItemsBySource(ctx context.Context, jobID int64, sourceIDs []string) (map[string]ItemRecord, error)
+}
+
 // prefetch holds the batches of one page.
 type prefetch struct {
 	src     mailbox.BatchReader
@@ -74,9 +81,28 @@ func (r *mailboxRun) newPrefetch(ctx context.Context, store mailbox.Scope, chang
 	}
 	open := map[mailbox.Format]*batch{}
 	var openBytes = map[mailbox.Format]int64{}
+	qualifies := func(ch mailbox.Change) bool {
+		it := ch.Item
+		return (ch.Kind == mailbox.ChangeCreated || ch.Kind == mailbox.ChangeUpdated) && it.ID != "" && !twice[it.ID] &&
+			it.SizeBytes > 0 && it.SizeBytes <= batchItemMax
+	}
+	// The records of the page's items, in one query where the store can.
+	var known map[string]ItemRecord
+	if bl, ok := r.c.Store.(itemsLookup); ok {
+		var sids []string
+		for _, ch := range changes {
+			if qualifies(ch) {
+				sids = append(sids, SourceID(r.key, ch.Item.ID))
+			}
+		}
+		var err error
+		if known, err = bl.ItemsBySource(ctx, r.job.ID, sids); err != nil {
+			known = nil // each item is looked up alone, below
+		}
+	}
 	for _, ch := range changes {
 		it := ch.Item
-		if ch.Kind != mailbox.ChangeCreated && ch.Kind != mailbox.ChangeUpdated || it.ID == "" || twice[it.ID] || it.SizeBytes <= 0 || it.SizeBytes > batchItemMax {
+		if !qualifies(ch) {
 			continue
 		}
 		route, gap := r.route(store, it.Kind())
@@ -86,9 +112,15 @@ func (r *mailboxRun) newPrefetch(ctx context.Context, store mailbox.Scope, chang
 		// Only an item that is not copied yet needs its body (a typed
 		// item's update reads its own).
 		sid := SourceID(r.key, it.ID)
-		rec, found, err := r.c.Store.Item(ctx, r.job.ID, sid)
-		if err != nil {
-			continue
+		var rec ItemRecord
+		var found bool
+		if known != nil {
+			rec, found = known[sid]
+		} else {
+			var err error
+			if rec, found, err = r.c.Store.Item(ctx, r.job.ID, sid); err != nil {
+				continue
+			}
 		}
 		p.recs[sid] = recLookup{rec, found}
 		if found && rec.Outcome != ItemPending {

@@ -580,6 +580,38 @@ func (s *SQLite) Item(ctx context.Context, jobID int64, sourceID string) (engine
 	return r, true, nil
 }
 
+// ItemsBySource returns the records of the items among sourceIDs that
+// have one, by source id, reading them in slices of itemsPerLookup ids.
+func (s *SQLite) ItemsBySource(ctx context.Context, jobID int64, sourceIDs []string) (map[string]engine.ItemRecord, error) {
+	op := fmt.Sprintf("items job %d", jobID)
+	if err := s.errClosed(op); err != nil {
+		return nil, err
+	}
+	out := make(map[string]engine.ItemRecord, len(sourceIDs))
+	for len(sourceIDs) > 0 {
+		n := min(len(sourceIDs), itemsPerLookup)
+		args := make([]any, 0, n+1)
+		args = append(args, jobID)
+		for _, id := range sourceIDs[:n] {
+			args = append(args, id)
+		}
+		recs, err := queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items WHERE job_id = ? AND source_id IN (?`+
+			strings.Repeat(", ?", n-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			out[r.SourceID] = r
+		}
+		sourceIDs = sourceIDs[n:]
+	}
+	return out, nil
+}
+
+// itemsPerLookup bounds the ids of one ItemsBySource query (SQLite
+// allows 32,766 parameters; a page of SyncFolderItems has up to 512).
+const itemsPerLookup = 512
+
 // PutItem inserts or replaces an item's record. It refuses a copied item
 // without a target id (only the target's confirmation makes an item copied)
 // and a skipped item without a reason. A zero Updated is set to now.

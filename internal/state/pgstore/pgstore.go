@@ -429,6 +429,35 @@ func (s *Store) Item(ctx context.Context, jobID int64, sourceID string) (engine.
 	return r, true, nil
 }
 
+// ItemsBySource returns the records of the items among sourceIDs that
+// have one, by source id, in one query.
+func (s *Store) ItemsBySource(ctx context.Context, jobID int64, sourceIDs []string) (map[string]engine.ItemRecord, error) {
+	op := fmt.Sprintf("items job %d", jobID)
+	if err := s.errClosed(op); err != nil {
+		return nil, err
+	}
+	out := make(map[string]engine.ItemRecord, len(sourceIDs))
+	if len(sourceIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+itemColumns+` FROM items WHERE job_id = $1 AND source_id = ANY($2)`, jobID, sourceIDs)
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanItem(rows)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		out[r.SourceID] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
+}
+
 // PutItem inserts or replaces an item's record. It refuses a copied item
 // without a target id and a skipped item without a reason (see
 // records.CheckItem). A zero Updated is set to now. It returns once the

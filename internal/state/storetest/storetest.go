@@ -41,6 +41,7 @@ func Run(t *testing.T, open Opener) {
 		{"Folders", testFolders},
 		{"PutItemRules", testPutItemRules},
 		{"Items", testItems},
+		{"ItemsBySource", testItemsBySource},
 		{"PendingItems", testPendingItems},
 		{"CopiedItems", testCopiedItems},
 		{"Counts", testCounts},
@@ -366,6 +367,54 @@ func testPutItemRules(t *testing.T, open Opener) {
 	}
 	if got, _, _ := s.Item(ctx, job, "s1"); got.Outcome != engine.ItemSkipped {
 		t.Errorf("after a refused PutItem the item is %q, want the last accepted (skipped)", got.Outcome)
+	}
+}
+
+// itemsLookup is the engine's optional batched lookup (engine/prefetch.go).
+type itemsLookup interface {
+	ItemsBySource(ctx context.Context, jobID int64, sourceIDs []string) (map[string]engine.ItemRecord, error)
+}
+
+// testItemsBySource: the batched lookup answers as Item does for each id,
+// across more ids than one query takes, and never with another job's.
+func testItemsBySource(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s, _ := fresh(t, open)
+	bl, ok := s.(itemsLookup)
+	if !ok {
+		t.Skip("the store has no batched lookup; the engine looks items up one by one")
+	}
+	job, other := newJob(t, s, ann), newJob(t, s, mailboxKey(1))
+	var ids []string
+	for i := range 1200 {
+		id := fmt.Sprintf("stamp-%04d", i)
+		ids = append(ids, id)
+		switch i % 3 {
+		case 0:
+			put(t, s, engine.ItemRecord{JobID: job, SourceID: id, SourceFolderID: "f", TargetItemID: "t" + id, Outcome: engine.ItemCopied, Subject: id})
+		case 1:
+			put(t, s, engine.ItemRecord{JobID: other, SourceID: id, SourceFolderID: "f", Outcome: engine.ItemPending})
+		}
+	}
+	got, err := bl.ItemsBySource(ctx, job, append(ids, "nope", ids[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 400 {
+		t.Errorf("%d records, want the job's 400", len(got))
+	}
+	for _, id := range ids {
+		want, found, err := s.Item(ctx, job, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := got[id]
+		if ok != found || ok && (r.Subject != want.Subject || r.Outcome != want.Outcome || r.TargetItemID != want.TargetItemID || r.JobID != job) {
+			t.Fatalf("%s: batched %+v (%v), Item %+v (%v)", id, r, ok, want, found)
+		}
+	}
+	if none, err := bl.ItemsBySource(ctx, job, nil); err != nil || len(none) != 0 {
+		t.Errorf("no ids: %v, %v", none, err)
 	}
 }
 
