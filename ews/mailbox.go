@@ -33,6 +33,11 @@ type Mailbox struct {
 	// folder of the trees Folders listed, those CreateFolder placed and the
 	// parents it looked up, so CreateFolder fills Path without a round trip.
 	known map[string]knownFolder
+	// wellKnown maps the ids of the well-known folders to their names,
+	// from the first Folders(ScopePrimary) call: a well-known folder
+	// cannot be deleted or renamed away, and asking again (a GetFolder of
+	// every distinguished id) was a third of each later listing.
+	wellKnown map[string]mailbox.WellKnown
 
 	// stageMu guards stagingID, the staging folder of full-fidelity
 	// writes once found and cleared (staging.go); it is held across the
@@ -99,8 +104,11 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 	if err != nil {
 		return nil, fmt.Errorf("folders of %s (%s): %w", m.address, scope, err)
 	}
-	wk := map[string]mailbox.WellKnown{}
-	if scope == mailbox.ScopePrimary {
+	m.mu.Lock()
+	wk := m.wellKnown
+	m.mu.Unlock()
+	if wk == nil && scope == mailbox.ScopePrimary {
+		wk = map[string]mailbox.WellKnown{}
 		ids := make([]string, len(wellKnownNames))
 		for i, n := range wellKnownNames {
 			ids[i] = string(n)
@@ -114,6 +122,12 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 				wk[r.Folder.ID] = wellKnownNames[i]
 			}
 		}
+		m.mu.Lock()
+		m.wellKnown = wk
+		m.mu.Unlock()
+	}
+	if scope != mailbox.ScopePrimary {
+		wk = nil
 	}
 	tree := buildTree(root, all, wk)
 	m.mu.Lock()
