@@ -45,6 +45,10 @@ type Mailbox struct {
 	// recoverableRoot is the Recoverable Items root's id, once
 	// Folders(ScopeRecoverable) named it (recoverable.go).
 	recoverableRoot string
+	// wellKnown are the well-known folders' ids from the first listing:
+	// a well-known folder is never deleted or replaced, and resolving
+	// them again (a $batch of nine steps) was half of each later listing.
+	wellKnown map[mailbox.WellKnown]string
 }
 
 type itemPlace struct {
@@ -277,6 +281,12 @@ func ptr[T any](v T) *T { return &v }
 // $batch (one request instead of nine), retrying steps that were throttled
 // on their own.
 func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]string, error) {
+	m.mu.Lock()
+	known := m.wellKnown
+	m.mu.Unlock()
+	if known != nil {
+		return known, nil // read only by its callers
+	}
 	pending := map[string]mailbox.WellKnown{}
 	batch := core.NewBatchRequest(m.c.adapter)
 	for _, wk := range wellKnownNames {
@@ -312,6 +322,9 @@ func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]strin
 			return nil, e.verdict()
 		}
 	}
+	m.mu.Lock()
+	m.wellKnown = out
+	m.mu.Unlock()
 	return out, nil
 }
 

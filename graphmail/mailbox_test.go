@@ -78,6 +78,29 @@ func TestFolderTree(t *testing.T) {
 		t.Errorf("Bulk children = %d, want 120 (paging)", bulk)
 	}
 
+	// A second listing by the same Mailbox marks the same well-known
+	// folders without resolving them again: the $batch of nine steps
+	// (each a request to Graph's limits, as the fake counts them) goes.
+	first := l.srv.Requests()
+	mb := l.c.Mailbox(alice)
+	if _, err := mb.Folders(ctxT(t), mailbox.ScopePrimary); err != nil {
+		t.Fatal(err)
+	}
+	fresh := l.srv.Requests() - first
+	before := l.srv.Requests()
+	again, err := mb.Folders(ctxT(t), mailbox.ScopePrimary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.srv.Requests() - before; got != fresh-9 {
+		t.Errorf("a second listing of one mailbox made %d requests, a first %d: want the nine steps fewer", got, fresh)
+	}
+	for _, f := range again {
+		if want := byPath[f.Path].WellKnown; f.WellKnown != want {
+			t.Errorf("second listing: %q well-known %q, want %q", f.Path, f.WellKnown, want)
+		}
+	}
+
 	_, err = l.c.Mailbox(alice).Folders(ctxT(t), mailbox.ScopeArchive)
 	if !errors.Is(err, graphmail.ErrUnsupported) {
 		t.Errorf("archive scope: %v, want ErrUnsupported", err)
