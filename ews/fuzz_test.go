@@ -189,3 +189,20 @@ func FuzzDecodePermissions(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOrdinaryRun: the word-at-a-time scan stops where the byte-by-byte
+// one does.
+func FuzzOrdinaryRun(f *testing.F) {
+	for _, s := range []string{"", "abcdefgh&ijk", "abcdefghijklmnop\x01", "\t\r\nabcdefgh", "AAAAAAAAAAAAAAAAAAAAAAAA&#x0;", "\xff\xfe\x80\x9f&&&&&&&&"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := 0
+		for want < len(b) && !special[b[want]] {
+			want++
+		}
+		if got := ordinaryRun(b); got != want {
+			t.Fatalf("ordinaryRun(%q) = %d, want %d", b, got, want)
+		}
+	})
+}

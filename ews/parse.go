@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -77,10 +78,7 @@ func (s *sanitizer) Read(p []byte) (int, error) {
 			// in bulk: a byte-by-byte copy of every answer (megabytes of
 			// base64 per batched GetItem) was a tenth of a read's CPU.
 			run := data[i:min(len(data), i+len(p)-n)]
-			k := 0
-			for k < len(run) && !special[run[k]] {
-				k++
-			}
+			k := ordinaryRun(run)
 			if k > 0 {
 				copy(p[n:], run[:k])
 				n += k
@@ -122,6 +120,36 @@ func (s *sanitizer) Read(p []byte) (int, error) {
 			continue
 		}
 	}
+}
+
+// ordinaryRun is the length of the run at the start of b of bytes the
+// sanitizer copies as they are (not special). It looks at eight bytes at
+// a time: a word with no byte under 0x20 and no '&' is ordinary whole,
+// which is nearly every word of an answer (base64 and text); a word with
+// one is finished byte by byte. Byte by byte throughout, the check was a
+// quarter of a batched read's parse.
+func ordinaryRun(b []byte) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+		amps  = 0x2626262626262626 // '&' in every byte
+	)
+	k := 0
+	for ; k+8 <= len(b); k += 8 {
+		w := binary.LittleEndian.Uint64(b[k:])
+		// A byte under 0x20 (tab, LF and CR included: the slow path lets
+		// those through), or a byte equal to '&' (zero after the xor).
+		low := (w - 0x20*ones) &^ w & highs
+		x := w ^ amps
+		amp := (x - ones) &^ x & highs
+		if low|amp != 0 {
+			break
+		}
+	}
+	for k < len(b) && !special[b[k]] {
+		k++
+	}
+	return k
 }
 
 // special marks the bytes the sanitizer must look at: raw control
