@@ -212,6 +212,7 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 		newStatusCommand(g, nil),
 		newServeCommand(g, nil),
 		newStateCommand(g),
+		newWorkerCommand(g, nil),
 	)
 	root.Args = noArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
