@@ -14,15 +14,6 @@ import (
 // queue of the PostgreSQL state, one per mailbox pair, for `exmigrate
 // worker` processes to copy; nothing is copied here.
 func enqueueRun(ctx context.Context, opts *copyOptions) error {
-	cfg, err := opts.g.loadConfig()
-	if err != nil {
-		return err
-	}
-	if cfg.State.URL == "" {
-		return usageErrorf("--enqueue puts the mailboxes in the job queue that workers share, which lives in a PostgreSQL state: " +
-			"this config's state is the file state.path; set state.url: postgres://user@host:5432/database in the config " +
-			"(on one machine, copy without --enqueue does the same work)")
-	}
 	for _, c := range []struct {
 		set  bool
 		flag string
@@ -39,6 +30,15 @@ func enqueueRun(ctx context.Context, opts *copyOptions) error {
 		if c.set {
 			return usageErrorf("%s does not go with --enqueue: %s", c.flag, c.why)
 		}
+	}
+	cfg, err := opts.g.loadConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.State.URL == "" {
+		return usageErrorf("--enqueue puts the mailboxes in the job queue that workers share, which lives in a PostgreSQL state: " +
+			"this config's state is the file state.path; set state.url: postgres://user@host:5432/database in the config " +
+			"(on one machine, copy without --enqueue does the same work)")
 	}
 	if opts.Mailboxes == "" {
 		return usageErrorf("--enqueue needs --mailboxes: the CSV list of mailboxes to queue")

@@ -300,3 +300,55 @@ func TestStopPutsRunningJobBack(t *testing.T) {
 		t.Errorf("a stop recorded errors: %v", s.Errors)
 	}
 }
+
+// A pass longer than RescueAfter keeps its job's attempted_at recent (the
+// heartbeat), so River's rescuer, which takes only jobs attempted longer
+// ago than RescueAfter, leaves a live worker's job alone.
+func TestHeartbeatKeepsLongPassFromRescue(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	q := openQueue(t, url)
+	if _, err := q.Enqueue(ctx, []Job{job("ann")}); err != nil {
+		t.Fatal(err)
+	}
+	started, release := make(chan struct{}), make(chan struct{})
+	rescueAfter := time.Second
+	w, err := q.Start(ctx, WorkerConfig{ID: "w1", Concurrency: 1, RescueAfter: rescueAfter, PollInterval: 100 * time.Millisecond},
+		func(ctx context.Context, _ int64, _ int, _ Job) error {
+			close(started)
+			select {
+			case <-release:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop(ctx)
+	<-started
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for range 3 {
+		time.Sleep(rescueAfter)
+		var age time.Duration
+		var state string
+		if err := conn.QueryRow(ctx, `SELECT state, now() - attempted_at FROM river_job`).Scan(&state, &age); err != nil {
+			t.Fatal(err)
+		}
+		if state != "running" || age >= rescueAfter {
+			t.Fatalf("a live pass's job: %s, attempted %s ago (rescue after %s)", state, age, rescueAfter)
+		}
+	}
+	close(release)
+	waitFor(t, 10*time.Second, "the job completed", func() bool {
+		return jobStates(t, q)["ann@contoso.com"].State == rivertype.JobStateCompleted
+	})
+	if s := jobStates(t, q)["ann@contoso.com"]; len(s.Errors) != 0 || len(s.Attempts) != 1 {
+		t.Errorf("errors %v, attempted by %v: want one attempt, no error", s.Errors, s.Attempts)
+	}
+}
