@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -139,10 +140,16 @@ func workerRun(ctx context.Context, opts *workerOptions) error {
 		// process never share a lease.
 		copier := &engine.Copier{Store: store, Log: jlog, Options: eo, Audit: al}
 		res := copyMailbox(jctx, mailboxPass{d: d, copier: copier, way: way, log: jlog, rules: j.Rules}, 0, e, nil)
-		if res.Err != nil {
-			return fmt.Errorf("%s: %w", j.Address, res.Err)
+		var le *engine.LeasedError
+		switch {
+		case res.Err == nil:
+			return nil
+		case errors.As(res.Err, &le):
+			return res.Err // the queue snoozes the job: another worker holds the mailbox
 		}
-		return nil
+		// River keeps the error in the database: without URL queries,
+		// which may carry a token.
+		return fmt.Errorf("%s: %s", j.Address, stripURLQueries(res.Err.Error()))
 	}
 	w, err := q.Start(ctx, queue.WorkerConfig{ID: id, Concurrency: concurrency, RescueAfter: opts.QueueTimeout, Grace: opts.Grace, Log: log}, handle)
 	if err != nil {
