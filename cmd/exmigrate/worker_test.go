@@ -13,7 +13,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/lab"
+	"github.com/exmigrate/exmigrate/internal/secret"
+	"github.com/exmigrate/exmigrate/internal/state/pgstore"
 	"github.com/exmigrate/exmigrate/internal/state/pgstore/pgtest"
 )
 
@@ -152,4 +155,105 @@ func TestEnqueueThenWorker(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "1 mailbox(es) queued, 0 already") {
 		t.Errorf("copy --enqueue after the job completed: exit %d, want it queued for its next pass\n%s\n%s", code, out, stderr)
 	}
+}
+
+// A worker stopped mid-pass (SIGINT or SIGTERM in main) with no grace
+// cancels the pass, exits 0 and leaves the job in the queue without an
+// error or a spent attempt; the next worker finishes it.
+func TestWorkerStoppedMidPassLeavesItQueued(t *testing.T) {
+	dbURL := pgtest.NewDatabase(t)
+	l, _ := startSmallLab(t, lab.Options{Latency: 30 * time.Millisecond})
+	cfg := withStateURL(t, l, dbURL)
+	if code, out, stderr := run(t, "copy", "--enqueue", "--config", cfg, "--mailboxes", l.CopyCSV); code != ExitOK {
+		t.Fatalf("copy --enqueue: exit %d\n%s\n%s", code, out, stderr)
+	}
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
+	worker := func(stopWhen func(logs string) bool) (code int, logs string) {
+		ctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		var wout, werr syncBuffer
+		exited := make(chan int, 1)
+		go func() {
+			exited <- Main(ctx, []string{"worker", "--config", cfg, "--grace", "0s", "--audit-log", auditPath},
+				Streams{In: strings.NewReader(""), Out: &wout, Err: &werr})
+		}()
+		deadline := time.Now().Add(60 * time.Second)
+		for !stopWhen(werr.String()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after 60 s:\n%s", werr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		stop()
+		select {
+		case code = <-exited:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the worker did not stop within 30 s")
+		}
+		return code, werr.String()
+	}
+	code, logs := worker(func(logs string) bool {
+		return strings.Contains(logs, "mailbox started") && bytes.Contains(readFile(t, auditPath), []byte(`"outcome":"ok"`))
+	})
+	if code != ExitOK || strings.Contains(logs, "mailbox finished") {
+		t.Fatalf("stopped mid-pass: exit %d (want 0), the pass finished: %v\n%s", code, strings.Contains(logs, "mailbox finished"), logs)
+	}
+	var state string
+	var attempt int
+	var errs *string
+	if err := conn.QueryRow(context.Background(), `SELECT state, attempt, errors::text FROM river_job`).Scan(&state, &attempt, &errs); err != nil {
+		t.Fatal(err)
+	}
+	if (state != "available" && state != "scheduled") || errs != nil {
+		t.Fatalf("after a stop mid-pass the job is %s (attempt %d, errors %v); want it queued again without an error", state, attempt, errs)
+	}
+	code, logs = worker(func(string) bool {
+		var state string
+		_ = conn.QueryRow(context.Background(), `SELECT state FROM river_job`).Scan(&state)
+		return state == "completed"
+	})
+	if code != ExitOK || !strings.Contains(logs, "mailbox finished") {
+		t.Fatalf("the second worker: exit %d\n%s", code, logs)
+	}
+	// Nothing lost, nothing written twice: the target folders, as the
+	// Graph fake lists them, hold what the source's do; so does the state.
+	fx := l.Graph.Mailbox("alex@fabrikam.onmicrosoft.com")
+	if fx == nil {
+		t.Fatal("no target mailbox in the Graph fake")
+	}
+	for path, want := range map[string]int{"Inbox": 30, "Sent Items": 10, "Inbox/Invoices": 5} {
+		if got := len(fx.Messages(path)); got != want {
+			t.Errorf("target %s holds %d messages, the source %d", path, got, want)
+		}
+	}
+	store, err := pgstore.Open(context.Background(), dbURL, secret.Secret{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	jobs, err := store.Jobs(context.Background())
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("state jobs: %v, %v", jobs, err)
+	}
+	c, err := store.Counts(context.Background(), jobs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jobs[0].Status != engine.JobDone || c.Copied != 45 || c.Pending != 0 {
+		t.Errorf("state: job %s, %d copied, %d pending; want done, 45, 0", jobs[0].Status, c.Copied, c.Pending)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return data
 }

@@ -38,6 +38,7 @@ func BenchmarkWorkers(b *testing.B) {
 	if v := os.Getenv("EXMIGRATE_BENCH_LATENCY"); v != "" {
 		latency = v
 	}
+	pgtest.ServerURL(b)       // skip at once without a server
 	bin := exmigrateBinary(b) // built before any timing
 	for _, workers := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
