@@ -179,6 +179,12 @@ func poolConfig(rawURL string) (*pgxpool.Config, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
 	}
+	if !q.Has("pool_max_conns") {
+		// River holds one connection for LISTEN and uses others to fetch,
+		// complete and elect; the heartbeats of running jobs share them.
+		// pgx's default (4, or the number of CPUs) leaves too few.
+		cfg.MaxConns = max(cfg.MaxConns, 8)
+	}
 	return cfg, nil
 }
 
