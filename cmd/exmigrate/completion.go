@@ -66,6 +66,8 @@ func completions() map[string]flagCompletion {
 		"note":                      {none: true},
 		"notify":                    {none: true},
 		"notify-from":               {none: true},
+		"queue-timeout":             {none: true}, // a duration
+		"grace":                     {none: true}, // a duration
 	}
 }
 

@@ -52,6 +52,7 @@ type copyOptions struct {
 	Reopen          bool          // copy jobs finalize completed
 	Notify          []string      // mail the summary to these addresses
 	NotifyFrom      string
+	Enqueue         bool             // queue the mailboxes for workers instead (enqueue.go)
 	finalize        *finalizeOptions // set by finalize: sign off after the pass
 
 	g *globalOptions
@@ -68,7 +69,8 @@ state included). A run stopped at any point resumes where it stopped.`,
 		Example: `  exmigrate copy --config contoso.yaml --mailboxes wave1.csv --dry-run
   exmigrate copy --config contoso.yaml --mailboxes wave1.csv --parallel 4 --rules
   exmigrate copy --config contoso.yaml --mailboxes leavers.csv --direction offboarding
-  exmigrate copy --config tenants.yaml --mailboxes wave1.csv --from contoso --to fabrikam`,
+  exmigrate copy --config tenants.yaml --mailboxes wave1.csv --from contoso --to fabrikam
+  exmigrate copy --config shared.yaml --mailboxes wave2.csv --enqueue   # then: exmigrate worker --config shared.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Mailboxes == "" && !opts.PublicFolders {
@@ -112,6 +114,7 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.BoolVar(&opts.Verbose, "verbose", false, "list every folder in the reconciliation, not only those whose counts differ")
 	f.BoolVar(&opts.Reopen, "reopen", false, "copy mailboxes finalize completed again (they are left alone otherwise)")
 	addNotifyFlags(cmd, opts)
+	f.BoolVar(&opts.Enqueue, "enqueue", false, "queue the selected mailboxes for exmigrate worker processes instead of copying them here (needs state.url: a PostgreSQL state)")
 	f.StringVarP(&opts.Output, "output", "o", "table", "summary format: table, or json (the whole summary, every folder included, on stdout)")
 	addSelectFlags(cmd, &opts.Select, "--mailboxes")
 	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account; without the flag 4, or 16 into Exchange Server, whose writes go several to a request)")
@@ -228,6 +231,9 @@ func copyFilters(cfg *config.Config) (engine.CopyOptions, error) {
 }
 
 func copyRun(ctx context.Context, opts *copyOptions) error {
+	if opts.Enqueue {
+		return enqueueRun(ctx, opts)
+	}
 	tuneGCForCopy()
 	cfg, err := opts.g.loadConfig()
 	if err != nil {
@@ -314,52 +320,9 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	if progress != nil {
 		planErrs = planWave(ctx, copier, d, way, entries, parallel, progress, log)
 	}
+	pass := mailboxPass{d: d, copier: copier, way: way, log: log, dryRun: opts.DryRun, rules: opts.Rules, progress: progress}
 	dispatch.ForEach(ctx, idx, parallel, func(ctx context.Context, i int) {
-		e := entries[i]
-		fail := func(err error) {
-			results[i] = &engine.MailboxResult{Key: engine.JobKey{SourceAddress: e.Address, TargetAddress: e.Target}, Err: err}
-			log.Error("mailbox failed", "mailbox", e.Address, "err", err)
-			if progress != nil {
-				progress.Finished(i, err)
-			}
-		}
-		route, err := d.LocateFor(ctx, e, way)
-		if err != nil {
-			fail(err)
-			return
-		}
-		src, dst, key, err := d.OpenWay(route, way)
-		if err != nil {
-			fail(err)
-			return
-		}
-		if way.Direction != "" {
-			log.Info("mailbox started", "mailbox", e.Address, "target", e.Target, "direction", way.Direction, "dry_run", opts.DryRun)
-		} else {
-			log.Info("mailbox started", "mailbox", e.Address, "target", e.Target, "from", key.SourceLocation, "to", key.TargetLocation, "dry_run", opts.DryRun)
-		}
-		if progress != nil {
-			progress.Started(i, key)
-		}
-		var res *engine.MailboxResult
-		if planErrs[i] != nil {
-			res = copier.Fail(ctx, key, planErrs[i])
-		} else {
-			res = copier.Copy(ctx, key, src, dst)
-		}
-		results[i] = res
-		if progress != nil {
-			defer func() { progress.Finished(i, res.Err) }()
-		}
-		if res.Err == nil && opts.Rules && !opts.DryRun {
-			_, res.Err = copyRules(ctx, copier, key, src, dst, log)
-		}
-		if res.Err != nil {
-			log.Error("mailbox failed", "mailbox", e.Address, "err", res.Err, "copied", res.ItemsCopied)
-			return
-		}
-		log.Info("mailbox finished", "mailbox", e.Address, "copied", res.ItemsCopied, "bytes", res.BytesCopied,
-			"skipped", res.Skipped, "read_updates", res.ReadUpdates, "duration", res.Duration.Round(time.Millisecond))
+		results[i] = copyMailbox(ctx, pass, i, entries[i], planErrs[i])
 	})
 	if opts.PublicFolders && ctx.Err() == nil {
 		e, res := copyPublicFolders(ctx, cfg, d, way, copier, log)

@@ -213,6 +213,7 @@ Exit codes: 0 ok, 1 failed, 2 usage or configuration error,
 		newServeCommand(g, nil),
 		newStateCommand(g),
 		newAuditCommand(g),
+		newWorkerCommand(g, nil),
 	)
 	root.Args = noArgs
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
