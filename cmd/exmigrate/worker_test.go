@@ -130,8 +130,14 @@ func TestEnqueueThenWorker(t *testing.T) {
 	if data, err := os.ReadFile(auditPath); err != nil || !bytes.Contains(data, []byte(`"item.create"`)) {
 		t.Errorf("the worker's audit log %s has no item create (%v)", auditPath, err)
 	}
+	// --only selects from the shared state: the mailbox's pass ended
+	// clean, so nothing is not started or failed, and it is done.
+	code, out, stderr = run(t, "copy", "--enqueue", "--only", "not-started,failed", "--config", cfg, "--mailboxes", l.CopyCSV)
+	if code != ExitOK || strings.Contains(out, "queued") {
+		t.Errorf("copy --enqueue --only not-started,failed after the copy: exit %d, want nothing queued\n%s\n%s", code, out, stderr)
+	}
 	// The state: the copy is there for status and report.
-	code, out, stderr = run(t, "copy", "--enqueue", "--config", cfg, "--mailboxes", l.CopyCSV)
+	code, out, stderr = run(t, "copy", "--enqueue", "--only", "done", "--config", cfg, "--mailboxes", l.CopyCSV)
 	if code != ExitOK || !strings.Contains(out, "1 mailbox(es) queued, 0 already") {
 		t.Errorf("copy --enqueue after the job completed: exit %d, want it queued for its next pass\n%s\n%s", code, out, stderr)
 	}
