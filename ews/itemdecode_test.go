@@ -60,6 +60,7 @@ func TestItemXMLAsReflection(t *testing.T) {
 func FuzzItemXMLAsReflection(f *testing.F) {
 	f.Add(sampleItemBody)
 	f.Add(`<t:Size> 7</t:Size><t:Categories><t:String/></t:Categories>`)
+	f.Add(`<t:ItemId Id="a"/><t:ItemId ChangeKey="b"/><t:ParentFolderId ChangeKey="c"/>`)
 	f.Add(`<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x300B"/><t:Value>AAEC</t:Value></t:ExtendedProperty>`)
 	f.Fuzz(func(t *testing.T, body string) {
 		hand, handErr, refl, reflErr := decodeBothWays(body)
@@ -106,4 +107,52 @@ func BenchmarkItemXML(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/512, "us/item")
 		})
 	}
+}
+
+// folderXMLByReflection is folderXML decoded by reflection: the reference.
+type folderXMLByReflection folderXML
+
+const sampleFolderBody = `<t:FolderId Id="AAMkF1" ChangeKey="AQ"/><t:ParentFolderId Id="root" ChangeKey="AQ"/>` +
+	`<t:FolderClass>IPF.Note</t:FolderClass><t:DisplayName>Inbox &amp; more</t:DisplayName><t:TotalCount>70</t:TotalCount>` +
+	`<t:ChildFolderCount>2</t:ChildFolderCount><t:UnreadCount>3</t:UnreadCount>` +
+	`<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x0E08" PropertyType="Long"/><t:Value>462848</t:Value></t:ExtendedProperty>` +
+	`<t:ExtendedProperty><t:ExtendedFieldURI PropertyTag="0x10F4" PropertyType="Boolean"/><t:Value>false</t:Value></t:ExtendedProperty>`
+
+func decodeFolderBothWays(body string) (hand folderXML, handErr error, refl folderXMLByReflection, reflErr error) {
+	doc := `<t:Folder xmlns:t="` + nsTypes + `" xmlns:m="` + nsMessages + `" Id="bare">` + body + `</t:Folder>`
+	handErr = xml.Unmarshal([]byte(doc), &hand)
+	reflErr = xml.Unmarshal([]byte(doc), &refl)
+	return
+}
+
+func TestFolderXMLAsReflection(t *testing.T) {
+	for _, body := range []string{sampleFolderBody, "", `<t:TotalCount></t:TotalCount><m:DisplayName>x</m:DisplayName>`,
+		`<t:DisplayName>a<t:X>b</t:X>c</t:DisplayName><t:TotalCount> 5 </t:TotalCount>`} {
+		hand, handErr, refl, reflErr := decodeFolderBothWays(body)
+		if handErr != nil || reflErr != nil {
+			t.Fatalf("%q: errors %v and %v", body, handErr, reflErr)
+		}
+		if !reflect.DeepEqual(hand, folderXML(refl)) {
+			t.Errorf("%q:\nhand       %+v\nreflection %+v", body, hand, folderXML(refl))
+		}
+	}
+	if _, handErr, _, reflErr := decodeFolderBothWays(`<t:TotalCount>many</t:TotalCount>`); handErr == nil || reflErr == nil {
+		t.Errorf("a count that is not a number: errors %v and %v, want both", handErr, reflErr)
+	}
+}
+
+// FuzzFolderXMLAsReflection: for any folder element, the hand decoder and
+// reflection agree on whether it decodes and on what.
+func FuzzFolderXMLAsReflection(f *testing.F) {
+	f.Add(sampleFolderBody)
+	f.Add(`<t:ChildFolderCount>-1</t:ChildFolderCount><t:FolderId Id="a"/><t:FolderId ChangeKey="b"/>`)
+	f.Fuzz(func(t *testing.T, body string) {
+		hand, handErr, refl, reflErr := decodeFolderBothWays(body)
+		if (handErr == nil) != (reflErr == nil) {
+			t.Fatalf("errors differ: hand %v, reflection %v", handErr, reflErr)
+		}
+		if handErr == nil && !reflect.DeepEqual(hand, folderXML(refl)) {
+			t.Fatalf("decoded differently:\nhand       %+v\nreflection %+v", hand, folderXML(refl))
+		}
+	})
 }
