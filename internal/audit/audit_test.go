@@ -529,3 +529,54 @@ func TestOpenRefusesAFileOthersCanRead(t *testing.T) {
 		t.Errorf("a new log has mode %04o, want 0600", fi.Mode().Perm())
 	}
 }
+
+// lineByMarshal is Line by encoding/json: the reference.
+func lineByMarshal(t testing.TB, e Entry) []byte {
+	t.Helper()
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+func TestLineAsMarshal(t *testing.T) {
+	at := time.Date(2026, 11, 30, 5, 40, 1, 123456789, time.UTC)
+	for _, e := range []Entry{
+		{Time: at, Operator: `CONTOSO\svc`, Mailbox: "ann@contoso.com", Action: ActionItemCreate, Outcome: OutcomeStarted},
+		{Time: at.Truncate(time.Second), Operator: "app", Mailbox: "a@b.c", Action: ActionItemCreate, Object: "Inbox: <Quarterly> & \"figures\" \u2028 ü \x01",
+			TargetID: "AAMk=", Outcome: OutcomeOK, Error: "e", Note: noteForTest, Job: -7, SourceID: "exm1-ab", Folder: "Inbox/Sub", Size: 1 << 40},
+		{Time: time.Date(9999, 12, 31, 23, 59, 59, 0, time.FixedZone("", 3600)), Operator: "o", Mailbox: "m", Action: "a", Outcome: "ok", Object: "bad \xff utf-8"},
+	} {
+		got, err := Line(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := lineByMarshal(t, e); !bytes.Equal(got, want) {
+			t.Errorf("Line:\n got %s\nwant %s", got, want)
+		}
+	}
+	if _, err := Line(Entry{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Operator: "o", Mailbox: "m", Action: "a", Outcome: "ok"}); err == nil {
+		t.Error("a time past year 9999 made a line; encoding/json refuses it")
+	}
+}
+
+const noteForTest = "written by an interrupted run"
+
+// FuzzLineAsMarshal: for any entry, Line writes what json.Marshal writes.
+func FuzzLineAsMarshal(f *testing.F) {
+	f.Add(int64(1764480000123456789), "CONTOSO\\svc", "ann@contoso.com", "item.create", "Inbox: s", "ok", "", "exm1-1", int64(3), int64(6600))
+	f.Add(int64(0), "<o>", "m&", "a\"", "\x00\xff\u2029", "", "err\n", "", int64(-1), int64(0))
+	f.Fuzz(func(t *testing.T, nanos int64, operator, mbx, action, object, outcome, errText, sid string, job, size int64) {
+		e := Entry{Time: time.Unix(0, nanos).In(time.FixedZone("", int(nanos%50000))), Operator: operator, Mailbox: mbx, Action: action,
+			Object: object, TargetID: sid, Outcome: outcome, Error: errText, Note: object, Job: job, SourceID: sid, Folder: mbx, Size: size}
+		got, err := Line(e)
+		want, werr := json.Marshal(e)
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("errors differ: %v, json %v", err, werr)
+		}
+		if err == nil && !bytes.Equal(got, append(want, '\n')) {
+			t.Fatalf("Line:\n got %s\nwant %s", got, want)
+		}
+	})
+}
