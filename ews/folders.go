@@ -60,9 +60,24 @@ type folderResult struct {
 }
 
 func (c *Client) getFolders(ctx context.Context, mbx string, ids []string) ([]folderResult, error) {
+	return c.getFoldersShaped(ctx, mbx, ids, false)
+}
+
+// getFolderIDs resolves folder ids (distinguished names among them) to
+// the folders' ids alone: the IdOnly shape, a fifth of the answer
+// getFolders asks for, when the caller needs nothing else.
+func (c *Client) getFolderIDs(ctx context.Context, mbx string, ids []string) ([]folderResult, error) {
+	return c.getFoldersShaped(ctx, mbx, ids, true)
+}
+
+func (c *Client) getFoldersShaped(ctx context.Context, mbx string, ids []string, idOnly bool) ([]folderResult, error) {
 	r := c.newRequest(mbx)
 	gf := r.body.CreateElement("m:GetFolder")
-	folderShape(gf)
+	if idOnly {
+		elem(gf.CreateElement("m:FolderShape"), "t:BaseShape", "IdOnly")
+	} else {
+		folderShape(gf)
+	}
 	fids := gf.CreateElement("m:FolderIds")
 	for _, id := range ids {
 		c.folderRef(fids, id, mbx)

@@ -113,7 +113,7 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 		for i, n := range wellKnownNames {
 			ids[i] = string(n)
 		}
-		res, err := m.c.getFolders(ctx, m.address, ids)
+		res, err := m.c.getFolderIDs(ctx, m.address, ids)
 		if err != nil {
 			return nil, fmt.Errorf("well-known folders of %s: %w", m.address, err)
 		}
