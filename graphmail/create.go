@@ -35,7 +35,7 @@ func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbo
 	if msg.MIME == nil {
 		return "", fmt.Errorf("graph: create message in %s: %w: the message has no MIME content", m.address, mailbox.ErrItemRejected)
 	}
-	p, err := wire.ParseMIME(msg.MIME, limit, "")
+	p, err := wire.ParseMIMESized(msg.MIME, limit, msg.Size, "")
 	if err != nil {
 		return "", fmt.Errorf("graph: create message %s in %s: %w", msg.SourceID, m.address, err)
 	}

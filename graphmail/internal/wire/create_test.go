@@ -99,7 +99,7 @@ func BenchmarkParseAndPlan(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
-		p, err := ParseMIME(strings.NewReader(raw), 1<<20, dir)
+		p, err := ParseMIMESized(strings.NewReader(raw), 1<<20, int64(len(raw)), dir)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -100,6 +100,14 @@ var errBodyTooLarge = errors.New("message body is over 3 MB, more than a Graph c
 // preferred over plain text) and the attachments. limit bounds the MIME
 // size; spoolDir is where large attachments go ("" is the system default).
 func ParseMIME(r io.Reader, limit int64, spoolDir string) (*Parsed, error) {
+	return ParseMIMESized(r, limit, -1, spoolDir)
+}
+
+// ParseMIMESized is ParseMIME of a message of about size bytes (the
+// listing's size; -1 when unknown): an attachment is read into room for
+// what is left of the message, instead of a buffer grown from 512 bytes
+// (copied six times over for an attachment of tens of KB).
+func ParseMIMESized(r io.Reader, limit, size int64, spoolDir string) (*Parsed, error) {
 	lr := &limitedReader{r: r, limit: limit}
 	e, err := message.Read(lr)
 	if err != nil && !message.IsUnknownCharset(err) {
@@ -175,7 +183,13 @@ func ParseMIME(r io.Reader, limit int64, spoolDir string) (*Parsed, error) {
 		if a.ContentType == "" {
 			a.ContentType = "application/octet-stream"
 		}
-		if err := spool(a, part.Body, spoolDir); err != nil {
+		// What is left of the message bounds the part (base64 only
+		// shrinks it), give or take what the parser read ahead.
+		room := int64(0)
+		if size > 0 {
+			room = min(max(size-lr.n, 0)+4<<10, InlineAttachmentMax)
+		}
+		if err := spool(a, part.Body, spoolDir, room); err != nil {
 			return err
 		}
 		p.Parts = append(p.Parts, a)
@@ -270,9 +284,9 @@ func readBody(r io.Reader) (string, error) {
 
 // spool keeps a part under the inline limit in memory and writes a larger
 // one to a temporary file as it streams.
-func spool(a *Part, r io.Reader, dir string) error {
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, InlineAttachmentMax))
+func spool(a *Part, r io.Reader, dir string, room int64) error {
+	buf := bytes.NewBuffer(make([]byte, 0, room))
+	n, err := io.Copy(buf, io.LimitReader(r, InlineAttachmentMax))
 	if err != nil && !message.IsUnknownCharset(err) {
 		return err
 	}
@@ -288,7 +302,7 @@ func spool(a *Part, r io.Reader, dir string) error {
 	if _, err := f.Write(buf.Bytes()); err != nil {
 		return fmt.Errorf("spool attachment %q: %w", a.Name, err)
 	}
-	buf = bytes.Buffer{}
+	buf = nil
 	m, err := io.Copy(f, r)
 	if err != nil && !message.IsUnknownCharset(err) {
 		return err

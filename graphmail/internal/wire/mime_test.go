@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,33 @@ func TestParseDateAsGoMessage(t *testing.T) {
 		want, _ := h.Date()
 		if got := parseDate(v); !got.Equal(want) || got.Location().String() != want.Location().String() {
 			t.Errorf("parseDate(%q) = %v, go-message %v", v, got, want)
+		}
+	}
+}
+
+// TestParseMIMESizedAsUnsized: the size hint changes only how attachments
+// are buffered: a hint that is right, too small or too large gives the
+// create request an unknown size does.
+func TestParseMIMESizedAsUnsized(t *testing.T) {
+	plan := func(raw string, size int64) string {
+		t.Helper()
+		p, err := ParseMIMESized(strings.NewReader(raw), 1<<20, size, t.TempDir())
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		defer p.Close()
+		body, later, err := PlanCreate(BuildCreate(mailbox.Message{SourceID: "ews:1"}, p, "String {x} Name y"), p.Parts)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return fmt.Sprintf("%s +%d later", body, len(later))
+	}
+	for _, raw := range append(mimeSeeds, labAttachmentMessage()) {
+		want := plan(raw, -1)
+		for _, size := range []int64{int64(len(raw)), 10, 1 << 30} {
+			if got := plan(raw, size); got != want {
+				t.Errorf("size hint %d of a %d-byte message:\n got %.200s\nwant %.200s", size, len(raw), got, want)
+			}
 		}
 	}
 }
