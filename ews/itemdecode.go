@@ -27,20 +27,7 @@ func (it *itemXML) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 			it.AttrChangeKey = a.Value
 		}
 	}
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			if err := it.field(d, t); err != nil {
-				return err
-			}
-		}
-	}
+	return eachChild(d, func(t xml.StartElement) error { return it.field(d, t) })
 }
 
 func (it *itemXML) field(d *xml.Decoder, t xml.StartElement) error {
@@ -88,6 +75,21 @@ func (it *itemXML) field(d *xml.Decoder, t xml.StartElement) error {
 
 // categories appends the String children of a Categories element.
 func (it *itemXML) categories(d *xml.Decoder) error {
+	return eachChild(d, func(t xml.StartElement) error {
+		if t.Name.Space != nsTypes || t.Name.Local != "String" {
+			return d.Skip()
+		}
+		s, err := charData(d)
+		if err == nil {
+			it.Categories = append(it.Categories, s)
+		}
+		return err
+	})
+}
+
+// eachChild calls fn for each child element of the element whose start
+// was just read, and reads past its end. fn reads its element whole.
+func eachChild(d *xml.Decoder, fn func(xml.StartElement) error) error {
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -97,17 +99,9 @@ func (it *itemXML) categories(d *xml.Decoder) error {
 		case xml.EndElement:
 			return nil
 		case xml.StartElement:
-			if t.Name.Space != nsTypes || t.Name.Local != "String" {
-				if err := d.Skip(); err != nil {
-					return err
-				}
-				continue
-			}
-			s, err := charData(d)
-			if err != nil {
+			if err := fn(t); err != nil {
 				return err
 			}
-			it.Categories = append(it.Categories, s)
 		}
 	}
 }
@@ -132,42 +126,32 @@ func idInto(d *xml.Decoder, t xml.StartElement, id *idXML) error {
 // and its Value.
 func extPropOf(d *xml.Decoder) (extPropXML, error) {
 	var p extPropXML
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return p, err
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return p, nil
-		case xml.StartElement:
-			switch {
-			case t.Name.Space == nsTypes && t.Name.Local == "ExtendedFieldURI":
-				// A repeated URI element is decoded into the same struct:
-				// attributes it lacks keep the earlier ones' values.
-				for _, a := range t.Attr {
-					switch a.Name.Local {
-					case "PropertyTag":
-						p.URI.Tag = a.Value
-					case "PropertySetId":
-						p.URI.SetID = a.Value
-					case "PropertyName":
-						p.URI.Name = a.Value
-					case "PropertyType":
-						p.URI.Type = a.Value
-					}
+	err := eachChild(d, func(t xml.StartElement) error {
+		switch {
+		case t.Name.Space == nsTypes && t.Name.Local == "ExtendedFieldURI":
+			// A repeated URI element is decoded into the same struct:
+			// attributes it lacks keep the earlier ones' values.
+			for _, a := range t.Attr {
+				switch a.Name.Local {
+				case "PropertyTag":
+					p.URI.Tag = a.Value
+				case "PropertySetId":
+					p.URI.SetID = a.Value
+				case "PropertyName":
+					p.URI.Name = a.Value
+				case "PropertyType":
+					p.URI.Type = a.Value
 				}
-				err = d.Skip()
-			case t.Name.Space == nsTypes && t.Name.Local == "Value":
-				p.Value, err = charData(d)
-			default:
-				err = d.Skip()
 			}
-			if err != nil {
-				return p, err
-			}
+			return d.Skip()
+		case t.Name.Space == nsTypes && t.Name.Local == "Value":
+			var err error
+			p.Value, err = charData(d)
+			return err
 		}
-	}
+		return d.Skip()
+	})
+	return p, err
 }
 
 // charData returns the character data directly inside the element whose
@@ -227,20 +211,7 @@ func (f *folderXML) UnmarshalXML(d *xml.Decoder, start xml.StartElement) error {
 			f.AttrID = a.Value
 		}
 	}
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return err
-		}
-		switch t := tok.(type) {
-		case xml.EndElement:
-			return nil
-		case xml.StartElement:
-			if err := f.field(d, t); err != nil {
-				return err
-			}
-		}
-	}
+	return eachChild(d, func(t xml.StartElement) error { return f.field(d, t) })
 }
 
 func (f *folderXML) field(d *xml.Decoder, t xml.StartElement) error {
