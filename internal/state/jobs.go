@@ -92,15 +92,11 @@ func (s *SQLite) Prune(ctx context.Context, rule PruneRule) ([]engine.JobRecord,
 		return candidates, err
 	}
 	owner := engine.NewOwner()
-	var removed []engine.JobRecord
-	for _, j := range candidates {
-		gone, err := s.pruneJob(ctx, j.ID, owner, qualifies, rule.Before)
-		if err != nil {
-			return removed, s.fail(op, err)
-		}
-		if gone {
-			removed = append(removed, j)
-		}
+	removed, err := records.PruneEach(candidates, func(id int64) (bool, error) {
+		return s.pruneJob(ctx, id, owner, qualifies, rule.Before)
+	})
+	if err != nil {
+		return removed, s.fail(op, err)
 	}
 	return removed, nil
 }

@@ -97,3 +97,20 @@ func CheckSignOff(so SignOff) error {
 // ErrReadOnly is the error of a write to a store opened read-only (to
 // report on it beside copies): every store wraps it.
 var ErrReadOnly = errors.New("the state was opened read-only, to report on it")
+
+// PruneEach prunes the candidates in order with prune (which takes the
+// job's lease and removes it if it still qualifies) and returns the jobs
+// removed; it stops at the first error, returning those removed before.
+func PruneEach(candidates []engine.JobRecord, prune func(jobID int64) (bool, error)) ([]engine.JobRecord, error) {
+	var removed []engine.JobRecord
+	for _, j := range candidates {
+		gone, err := prune(j.ID)
+		if err != nil {
+			return removed, err
+		}
+		if gone {
+			removed = append(removed, j)
+		}
+	}
+	return removed, nil
+}
