@@ -214,12 +214,10 @@ func (s *SQLite) wave(ctx context.Context, job int64) ([]JobSummary, error) {
 		}
 		return nil
 	}
-	var out []JobSummary
-	byID := map[int64]int{}
+	var w records.WaveBuilder
 	err = q(sqlSelectJob+filter("id")+` ORDER BY id`, func(row interface{ Scan(...any) error }) error {
 		j, err := scanJob(row)
-		byID[j.ID] = len(out)
-		out = append(out, JobSummary{JobRecord: j})
+		w.Job(j)
 		return err
 	})
 	if err != nil {
@@ -232,28 +230,18 @@ func (s *SQLite) wave(ctx context.Context, job int64) ([]JobSummary, error) {
 			return err
 		}
 		l.Owner.Since, l.Expires = fromNanos(since), fromNanos(expires)
-		if i, ok := byID[l.JobID]; ok {
-			out[i].Lease = &l
-		}
+		w.Lease(l)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	folderAt := map[int64]map[string]int{} // job -> folder id -> index in its Folders
 	err = q(sqlSelectFolder+filter("job_id")+` ORDER BY job_id, source_path, source_folder_id`, func(row interface{ Scan(...any) error }) error {
 		f, err := scanFolder(row)
-		if err != nil {
-			return err
+		if err == nil {
+			w.Folder(f)
 		}
-		if i, ok := byID[f.JobID]; ok {
-			if folderAt[f.JobID] == nil {
-				folderAt[f.JobID] = map[string]int{}
-			}
-			folderAt[f.JobID][f.SourceFolderID] = len(out[i].Folders)
-			out[i].Folders = append(out[i].Folders, FolderSummary{FolderRecord: f})
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -265,32 +253,11 @@ func (s *SQLite) wave(ctx context.Context, job int64) ([]JobSummary, error) {
 			if err := row.Scan(&job, &folder, &outcome, &n, &bytes); err != nil {
 				return err
 			}
-			i, ok := byID[job]
-			if !ok {
-				return nil
-			}
-			fi, ok := folderAt[job][folder]
-			if !ok {
-				if folderAt[job] == nil {
-					folderAt[job] = map[string]int{}
-				}
-				fi = len(out[i].Folders)
-				folderAt[job][folder] = fi
-				out[i].Folders = append(out[i].Folders, FolderSummary{FolderRecord: engine.FolderRecord{JobID: job, SourceFolderID: folder}})
-			}
-			c := &out[i].Folders[fi].FolderCounts
-			switch outcome {
-			case engine.ItemCopied:
-				c.Copied, c.CopiedBytes = n, bytes
-			case engine.ItemPending:
-				c.Pending = n
-			case engine.ItemSkipped:
-				c.Skipped = n
-			}
+			w.Count(job, folder, outcome, n, bytes)
 			return nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return w.Summaries(), nil
 }

@@ -75,12 +75,10 @@ func (s *Store) wave(ctx context.Context, job int64) ([]records.JobSummary, erro
 		}
 		return nil
 	}
-	var out []records.JobSummary
-	byID := map[int64]int{}
+	var w records.WaveBuilder
 	err = q(sqlSelectJob+filter("id")+` ORDER BY id`, func(row scanner) error {
 		j, err := scanJob(row)
-		byID[j.ID] = len(out)
-		out = append(out, records.JobSummary{JobRecord: j})
+		w.Job(j)
 		return err
 	})
 	if err != nil {
@@ -93,40 +91,18 @@ func (s *Store) wave(ctx context.Context, job int64) ([]records.JobSummary, erro
 			return err
 		}
 		l.Owner.Since, l.Expires = fromTS(since), l.Expires.UTC()
-		if i, ok := byID[l.JobID]; ok {
-			out[i].Lease = &l
-		}
+		w.Lease(l)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	folderAt := map[int64]map[string]int{} // job -> folder id -> index in its Folders
-	at := func(jobID int64, folder string) (*records.FolderSummary, bool) {
-		i, ok := byID[jobID]
-		if !ok {
-			return nil, false
-		}
-		if folderAt[jobID] == nil {
-			folderAt[jobID] = map[string]int{}
-		}
-		fi, ok := folderAt[jobID][folder]
-		if !ok {
-			fi = len(out[i].Folders)
-			folderAt[jobID][folder] = fi
-			out[i].Folders = append(out[i].Folders, records.FolderSummary{FolderRecord: engine.FolderRecord{JobID: jobID, SourceFolderID: folder}})
-		}
-		return &out[i].Folders[fi], true
-	}
 	err = q(sqlSelectFolder+filter("job_id")+` ORDER BY job_id, source_path, source_folder_id`, func(row scanner) error {
 		f, err := scanFolder(row)
-		if err != nil {
-			return err
+		if err == nil {
+			w.Folder(f)
 		}
-		if fs, ok := at(f.JobID, f.SourceFolderID); ok {
-			fs.FolderRecord = f
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -141,24 +117,13 @@ func (s *Store) wave(ctx context.Context, job int64) ([]records.JobSummary, erro
 			if err := row.Scan(&jobID, &folder, &outcome, &n, &bytes); err != nil {
 				return err
 			}
-			fs, ok := at(jobID, folder)
-			if !ok {
-				return nil
-			}
-			switch outcome {
-			case engine.ItemCopied:
-				fs.Copied, fs.CopiedBytes = n, bytes
-			case engine.ItemPending:
-				fs.Pending = n
-			case engine.ItemSkipped:
-				fs.Skipped = n
-			}
+			w.Count(jobID, folder, outcome, n, bytes)
 			return nil
 		})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return w.Summaries(), nil
 }
 
 // RecentSkipped returns up to limit skipped items of a job, the latest

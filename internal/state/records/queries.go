@@ -114,3 +114,72 @@ func PruneEach(candidates []engine.JobRecord, prune func(jobID int64) (bool, err
 	}
 	return removed, nil
 }
+
+// WaveBuilder assembles the job summaries of Wave from the rows each
+// store reads with its own driver: jobs first (in the order wanted), then
+// leases, folders (in path order) and item counts by folder and outcome.
+// A folder known only by its items is added after the recorded ones.
+type WaveBuilder struct {
+	out      []JobSummary
+	byID     map[int64]int
+	folderAt map[int64]map[string]int // job -> folder id -> index in its Folders
+}
+
+// Job adds a job.
+func (w *WaveBuilder) Job(j engine.JobRecord) {
+	if w.byID == nil {
+		w.byID, w.folderAt = map[int64]int{}, map[int64]map[string]int{}
+	}
+	w.byID[j.ID] = len(w.out)
+	w.out = append(w.out, JobSummary{JobRecord: j})
+}
+
+// Lease sets the lease of its job, if the job was added.
+func (w *WaveBuilder) Lease(l engine.Lease) {
+	if i, ok := w.byID[l.JobID]; ok {
+		w.out[i].Lease = &l
+	}
+}
+
+// Folder sets a folder's record in its job, if the job was added.
+func (w *WaveBuilder) Folder(f engine.FolderRecord) {
+	if fs := w.folder(f.JobID, f.SourceFolderID); fs != nil {
+		fs.FolderRecord = f
+	}
+}
+
+// Count adds the count of a folder's items of one outcome.
+func (w *WaveBuilder) Count(jobID int64, folder, outcome string, n, bytes int64) {
+	fs := w.folder(jobID, folder)
+	if fs == nil {
+		return
+	}
+	switch outcome {
+	case engine.ItemCopied:
+		fs.Copied, fs.CopiedBytes = n, bytes
+	case engine.ItemPending:
+		fs.Pending = n
+	case engine.ItemSkipped:
+		fs.Skipped = n
+	}
+}
+
+func (w *WaveBuilder) folder(jobID int64, folder string) *FolderSummary {
+	i, ok := w.byID[jobID]
+	if !ok {
+		return nil
+	}
+	if w.folderAt[jobID] == nil {
+		w.folderAt[jobID] = map[string]int{}
+	}
+	fi, ok := w.folderAt[jobID][folder]
+	if !ok {
+		fi = len(w.out[i].Folders)
+		w.folderAt[jobID][folder] = fi
+		w.out[i].Folders = append(w.out[i].Folders, FolderSummary{FolderRecord: engine.FolderRecord{JobID: jobID, SourceFolderID: folder}})
+	}
+	return &w.out[i].Folders[fi]
+}
+
+// Summaries is the wave, in the order the jobs were added.
+func (w *WaveBuilder) Summaries() []JobSummary { return w.out }
