@@ -656,31 +656,17 @@ func (s *SQLite) CopiedItems(ctx context.Context, jobID int64, sourceFolderID st
 // order, reading in pages so that no cursor stays open while fn runs (fn
 // may write).
 func (s *SQLite) itemPages(ctx context.Context, op, where string, fn func(engine.ItemRecord) error, args ...any) error {
-	const page = 1000
-	after := ""
-	for {
-		recs, err := queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
-			WHERE `+where+` AND source_id > ? ORDER BY source_id LIMIT ?`, append(args, after, page)...)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-		if len(recs) < page {
-			return nil
-		}
-		after = recs[len(recs)-1].SourceID
-	}
+	return records.ItemPages(func(after string, limit int) ([]engine.ItemRecord, error) {
+		return queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
+			WHERE `+where+` AND source_id > ? ORDER BY source_id LIMIT ?`, append(args, after, limit)...)
+	}, fn)
 }
 
 // Counts sums a job's items by outcome, and skipped items by reason, in
 // all and per kind. SkipReasons and Kinds are never nil.
 func (s *SQLite) Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error) {
 	op := fmt.Sprintf("counts job %d", jobID)
-	c := engine.ItemCounts{SkipReasons: map[string]int64{}, Kinds: map[string]engine.KindCounts{}}
+	c := records.NewCounts()
 	if err := s.errClosed(op); err != nil {
 		return c, err
 	}
@@ -697,32 +683,7 @@ func (s *SQLite) Counts(ctx context.Context, jobID int64) (engine.ItemCounts, er
 		if err := rows.Scan(&outcome, &kind, &why, &lost, &n, &bytes); err != nil {
 			return c, s.fail(op, err)
 		}
-		k := c.Kinds[kind]
-		switch outcome {
-		case engine.ItemCopied:
-			c.Copied += n
-			c.CopiedBytes += bytes
-			k.Copied += n
-			k.CopiedBytes += bytes
-			for _, code := range strings.Split(lost, ",") {
-				if code == "" {
-					continue
-				}
-				if k.Losses == nil {
-					k.Losses = map[string]int64{}
-				}
-				k.Losses[code] += n
-			}
-		case engine.ItemPending:
-			c.Pending += n
-		case engine.ItemSkipped:
-			c.Skipped += n
-			c.SkipReasons[why] += n
-			k.Skipped += n
-		}
-		if outcome != engine.ItemPending {
-			c.Kinds[kind] = k
-		}
+		records.AddCount(&c, outcome, kind, why, lost, n, bytes)
 	}
 	if err := rows.Err(); err != nil {
 		return c, s.fail(op, err)

@@ -528,32 +528,18 @@ func (s *Store) LossItems(ctx context.Context, jobID int64, fn func(engine.ItemR
 // order, a page at a time: no connection is held while fn runs, so fn may
 // write, and a slow fn never holds a snapshot open on the server.
 func (s *Store) itemPages(ctx context.Context, op, where string, fn func(engine.ItemRecord) error, args ...any) error {
-	const page = 1000
-	after := ""
 	n := len(args)
-	for {
-		recs, err := queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
-			WHERE `+where+fmt.Sprintf(` AND source_id > $%d ORDER BY source_id LIMIT $%d`, n+1, n+2), append(args, after, page)...)
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-		if len(recs) < page {
-			return nil
-		}
-		after = recs[len(recs)-1].SourceID
-	}
+	return records.ItemPages(func(after string, limit int) ([]engine.ItemRecord, error) {
+		return queryAll(ctx, s, op, scanItem, `SELECT `+itemColumns+` FROM items
+			WHERE `+where+fmt.Sprintf(` AND source_id > $%d ORDER BY source_id LIMIT $%d`, n+1, n+2), append(args, after, limit)...)
+	}, fn)
 }
 
 // Counts sums a job's items by outcome, and skipped items by reason, in
 // all and per kind. SkipReasons and Kinds are never nil.
 func (s *Store) Counts(ctx context.Context, jobID int64) (engine.ItemCounts, error) {
 	op := fmt.Sprintf("counts job %d", jobID)
-	c := engine.ItemCounts{SkipReasons: map[string]int64{}, Kinds: map[string]engine.KindCounts{}}
+	c := records.NewCounts()
 	if err := s.errClosed(op); err != nil {
 		return c, err
 	}
@@ -571,29 +557,7 @@ func (s *Store) Counts(ctx context.Context, jobID int64) (engine.ItemCounts, err
 		if err := rows.Scan(&outcome, &kind, &why, &lost, &n, &bytes); err != nil {
 			return c, s.fail(op, err)
 		}
-		k := c.Kinds[kind]
-		switch outcome {
-		case engine.ItemCopied:
-			c.Copied += n
-			c.CopiedBytes += bytes
-			k.Copied += n
-			k.CopiedBytes += bytes
-			for _, code := range records.SplitLosses(lost) {
-				if k.Losses == nil {
-					k.Losses = map[string]int64{}
-				}
-				k.Losses[code] += n
-			}
-		case engine.ItemPending:
-			c.Pending += n
-		case engine.ItemSkipped:
-			c.Skipped += n
-			c.SkipReasons[why] += n
-			k.Skipped += n
-		}
-		if outcome != engine.ItemPending {
-			c.Kinds[kind] = k
-		}
+		records.AddCount(&c, outcome, kind, why, lost, n, bytes)
 	}
 	if err := rows.Err(); err != nil {
 		return c, s.fail(op, err)

@@ -87,3 +87,62 @@ func SplitLosses(losses string) []string {
 	}
 	return out
 }
+
+// NewCounts is an empty ItemCounts, its maps made (never nil).
+func NewCounts() engine.ItemCounts {
+	return engine.ItemCounts{SkipReasons: map[string]int64{}, Kinds: map[string]engine.KindCounts{}}
+}
+
+// AddCount adds to c one group of a job's items as both stores read it:
+// n items of bytes with this outcome and kind, the reason of skipped ones
+// (why) and the losses of copied ones (lost). Pending items count in the
+// total only, not per kind.
+func AddCount(c *engine.ItemCounts, outcome, kind, why, lost string, n, bytes int64) {
+	k := c.Kinds[kind]
+	switch outcome {
+	case engine.ItemCopied:
+		c.Copied += n
+		c.CopiedBytes += bytes
+		k.Copied += n
+		k.CopiedBytes += bytes
+		for _, code := range SplitLosses(lost) {
+			if k.Losses == nil {
+				k.Losses = map[string]int64{}
+			}
+			k.Losses[code] += n
+		}
+	case engine.ItemPending:
+		c.Pending += n
+		return
+	case engine.ItemSkipped:
+		c.Skipped += n
+		c.SkipReasons[why] += n
+		k.Skipped += n
+	}
+	c.Kinds[kind] = k
+}
+
+// ItemPage is how many item records one read of ItemPages takes.
+const ItemPage = 1000
+
+// ItemPages calls fn for each record fetch returns, reading page after
+// page in source id order: fetch returns up to limit records whose source
+// id is after after. No cursor stays open while fn runs, so fn may write.
+func ItemPages(fetch func(after string, limit int) ([]engine.ItemRecord, error), fn func(engine.ItemRecord) error) error {
+	after := ""
+	for {
+		recs, err := fetch(after, ItemPage)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(recs) < ItemPage {
+			return nil
+		}
+		after = recs[len(recs)-1].SourceID
+	}
+}
