@@ -65,11 +65,20 @@ func auditTargetOf(cfg *config.Config, stateFlag, auditFlag string) auditTarget 
 
 // openAuditFor opens the audit trail auditTargetOf decides for a command
 // with these --state and --audit-log values ("" when not given or the
-// command has no such flag).
-func openAuditFor(ctx context.Context, cfg *config.Config, stateFlag, auditFlag string, operator func(location string) string) (*auditLog, error) {
+// command has no such flag). state is the state store the command holds
+// open, or nil: when the trail is that database's table, it is written
+// through the same store, not a second pool of connections.
+func openAuditFor(ctx context.Context, cfg *config.Config, stateFlag, auditFlag string, operator func(location string) string, state any) (*auditLog, error) {
 	t := auditTargetOf(cfg, stateFlag, auditFlag)
 	if t.url == "" {
 		return openAudit(t.file, operator)
+	}
+	if held, ok := state.(*pgstore.Store); ok {
+		l, err := held.OpenAudit(operator(""))
+		if err != nil {
+			return nil, err
+		}
+		return &auditLog{engine.SinkAuditor{Sink: l, Operator: operator}, l.Close}, nil
 	}
 	store, err := openAuditStore(ctx, cfg, t, false)
 	if err != nil {

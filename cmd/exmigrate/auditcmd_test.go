@@ -12,6 +12,8 @@ import (
 	"github.com/exmigrate/exmigrate/engine"
 	"github.com/exmigrate/exmigrate/internal/audit"
 	"github.com/exmigrate/exmigrate/internal/config"
+	"github.com/exmigrate/exmigrate/internal/secret"
+	"github.com/exmigrate/exmigrate/internal/state/pgstore"
 	"github.com/exmigrate/exmigrate/internal/state/pgstore/pgtest"
 )
 
@@ -131,15 +133,30 @@ func TestAuditTrailOnPostgres(t *testing.T) {
 		t.Errorf("export before any copy: exit %d: %s", code, stderr)
 	}
 
-	a, err := openAuditFor(ctx, cfg, "", "", op)
+	a, err := openAuditFor(ctx, cfg, "", "", op, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := openAuditFor(ctx, cfg, "", "", op)
+	// The second writes through a state store it already holds, as copy
+	// and worker do: no second pool, and closing the trail leaves the
+	// store open.
+	held, err := pgstore.Open(ctx, dbURL, secret.Secret{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Close()
+	defer held.Close()
+	b, err := openAuditFor(ctx, cfg, "", "", op, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+		if _, err := held.Jobs(ctx); err != nil {
+			t.Errorf("the held store after its audit trail closed: %v", err)
+		}
+	}()
 	// The same events in a file, to compare the lines with.
 	filePath := filepath.Join(t.TempDir(), "audit.jsonl")
 	f, err := openAudit(filePath, op)

@@ -296,7 +296,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	copier := &engine.Copier{Store: store, Log: log, Options: engineOpts}
 	var al *auditLog
 	if !opts.DryRun {
-		if al, err = openAuditFor(ctx, cfg, opts.StatePath, opts.AuditPath, s.Operator); err != nil {
+		if al, err = openAuditFor(ctx, cfg, opts.StatePath, opts.AuditPath, s.Operator, store); err != nil {
 			return err
 		}
 		defer al.Close()

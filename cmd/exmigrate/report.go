@@ -466,7 +466,7 @@ func mailReport(ctx context.Context, opts *reportOptions, a *reports.Assessment,
 	}
 	// The mail is a write like any other: on record before it goes out,
 	// or not sent.
-	al, err := openAuditFor(ctx, cfg, "", "", s.Operator)
+	al, err := openAuditFor(ctx, cfg, "", "", s.Operator, nil)
 	if err != nil {
 		return fmt.Errorf("mail the report: %w (the mail is not sent without its audit line)", err)
 	}

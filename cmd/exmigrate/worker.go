@@ -108,7 +108,7 @@ func workerRun(ctx context.Context, opts *workerOptions) error {
 	// The workers' one trail: the state database's audit table, unless
 	// the config or --audit-log names a file.
 	auditAt := auditTargetOf(cfg, "", opts.AuditPath)
-	al, err := openAuditFor(ctx, cfg, "", opts.AuditPath, s.Operator)
+	al, err := openAuditFor(ctx, cfg, "", opts.AuditPath, s.Operator, store)
 	if err != nil {
 		return err
 	}
