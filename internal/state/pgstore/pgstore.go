@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -82,26 +83,26 @@ func Open(ctx context.Context, rawURL string, password secret.Secret) (*Store, e
 	return s, nil
 }
 
-// connect opens the pool the URL names and checks that the server answers;
-// a read-only pool's sessions refuse every write on the server
-// (default_transaction_read_only).
-func connect(ctx context.Context, rawURL string, password secret.Secret, readOnly bool) (*Store, *pgx.ConnConfig, error) {
+// poolConfig is the pool configuration of a state URL: the URL checked (a
+// postgres URL naming a database), sslmode=verify-full unless it names
+// one, the password set, a connect timeout. Its errors never repeat the
+// URL's password.
+func poolConfig(rawURL string, password secret.Secret) (*pgxpool.Config, error) {
 	u, err := checkURL(rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("state: %w", err)
+		return nil, fmt.Errorf("state: %w", err)
 	}
 	cfg, err := pgxpool.ParseConfig(u)
 	if err != nil {
 		// pgx's message quotes the connection string: never repeat it, it
-		// may hold a password.
-		// The reason follows the quoted string in pgx's message.
+		// may hold a password. The reason follows the quoted string.
 		msg := err.Error()
 		if i := strings.LastIndex(msg, "`: "); i >= 0 {
 			msg = msg[i+3:]
 		} else {
 			msg = "check it against postgres://user@host:5432/database?sslmode=verify-full"
 		}
-		return nil, nil, fmt.Errorf("state: the state URL %s is not valid: %s", redact(rawURL), msg)
+		return nil, fmt.Errorf("state: the state URL %s is not valid: %s", redact(rawURL), msg)
 	}
 	if !password.IsZero() {
 		cfg.ConnConfig.Password = password.Reveal()
@@ -110,8 +111,19 @@ func connect(ctx context.Context, rawURL string, password secret.Secret, readOnl
 		cfg.ConnConfig.ConnectTimeout = connectTimeout
 	}
 	if cfg.ConnConfig.Database == "" {
-		return nil, nil, fmt.Errorf("state: the state URL %s names no database: add it as the path, e.g. postgres://%s@%s/exmigrate",
-			redact(rawURL), cfg.ConnConfig.User, cfg.ConnConfig.Host)
+		return nil, fmt.Errorf("state: the state URL names no database: add it as the path, e.g. postgres://%s@%s/exmigrate",
+			cfg.ConnConfig.User, cfg.ConnConfig.Host)
+	}
+	return cfg, nil
+}
+
+// connect opens the pool the URL names and checks that the server answers;
+// a read-only pool's sessions refuse every write on the server
+// (default_transaction_read_only).
+func connect(ctx context.Context, rawURL string, password secret.Secret, readOnly bool) (*Store, *pgx.ConnConfig, error) {
+	cfg, err := poolConfig(rawURL, password)
+	if err != nil {
+		return nil, nil, err
 	}
 	if readOnly {
 		cfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
@@ -128,6 +140,9 @@ func connect(ctx context.Context, rawURL string, password secret.Secret, readOnl
 	return s, cfg.ConnConfig, nil
 }
 
+// quoted matches the quoted values url.Parse's reasons repeat.
+var quoted = regexp.MustCompile(`"[^"]*"`)
+
 // checkURL refuses what is not a postgres URL with a database, and adds
 // sslmode=verify-full when the URL names no sslmode.
 func checkURL(raw string) (string, error) {
@@ -137,14 +152,19 @@ func checkURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		// ue's message quotes the URL, which may hold a password.
-		return "", fmt.Errorf("the state URL is not a URL (%v): write it as postgres://user@host:5432/database", ue.Err)
+		// ue's message quotes the URL, and its reason quotes the part it
+		// could not read: "postgres://user:pw/db", a host forgotten, has
+		// the password read as the port. Neither is repeated.
+		return "", fmt.Errorf("the state URL is not a URL (%s): write it as postgres://user@host:5432/database",
+			quoted.ReplaceAllString(ue.Err.Error(), "…"))
 	}
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return "", fmt.Errorf("the state URL %s is not a postgres:// URL: write it as postgres://user@host:5432/database", redact(raw))
+		// Not repeated, not even its scheme: what is not a URL of ours may
+		// be a password pasted in the wrong place.
+		return "", errors.New("the state URL is not a postgres:// URL: write it as postgres://user@host:5432/database")
 	}
 	if strings.Trim(u.Path, "/") == "" && u.Query().Get("dbname") == "" {
-		return "", fmt.Errorf("the state URL %s names no database: add it as the path, e.g. postgres://user@host:5432/exmigrate", redact(raw))
+		return "", errors.New("the state URL names no database: add it as the path, e.g. postgres://user@host:5432/exmigrate")
 	}
 	q := u.Query()
 	if q.Get("sslmode") == "" && q.Get("ssl") == "" {
@@ -152,25 +172,6 @@ func checkURL(raw string) (string, error) {
 		u.RawQuery = q.Encode()
 	}
 	return u.String(), nil
-}
-
-// redact drops a password from a URL for messages.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	if u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), secret.Redacted)
-		}
-	}
-	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", secret.Redacted)
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 func hostPort(c *pgx.ConnConfig) string {
@@ -682,4 +683,23 @@ func queryAll[T any](ctx context.Context, s *Store, op string, scan func(scanner
 		return nil, s.fail(op, err)
 	}
 	return out, nil
+}
+
+// redact renders a postgres URL for a message: scheme, user, host and
+// database only. The password becomes REDACTED; the query (which may hold
+// password= or sslpassword=) and anything opaque are left out.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" {
+		return "(as given)"
+	}
+	out := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			out.User = url.UserPassword(u.User.Username(), secret.Redacted)
+		} else {
+			out.User = url.User(u.User.Username())
+		}
+	}
+	return out.String()
 }

@@ -180,6 +180,11 @@ func TestOpenBadURL(t *testing.T) {
 		{"bad port", "postgres://exm:hunter2@db.contoso.com:notaport/exm", []string{"not a URL", "invalid port"}, "hunter2"},
 		{"bad sslmode", "postgres://exm:hunter2@db.contoso.com/exm?sslmode=bogus", []string{"is not valid", "sslmode is invalid", "exm:REDACTED@"}, "hunter2"},
 		{"bad timeout", "postgres://exm@db.contoso.com/exm?connect_timeout=soon", []string{"is not valid", "connect_timeout"}, ""},
+		// The host forgotten: url.Parse reads the password as the port.
+		{"host forgotten", "postgres://exm:hunter2/exm", []string{"not a URL", "invalid port"}, "hunter2"},
+		{"opaque", "postgres:hunter2", []string{"names no database"}, "hunter2"},
+		{"pasted password", "hunter2", []string{"not a postgres:// URL"}, "hunter2"},
+		{"password in the query", "postgres://exm@db.contoso.com/exm?password=hunter2&sslmode=bogus", []string{"is not valid", "exm@db.contoso.com/exm"}, "hunter2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
