@@ -946,7 +946,11 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 	if !found || rec.TargetFolderID != tgt.ID {
 		rec = FolderRecord{JobID: r.job.ID, SourceFolderID: src.ID, SourcePath: src.Path,
 			TargetFolderID: tgt.ID, TargetPath: tgtPath, SyncState: rec.SyncState}
-		if tgt.ID != "" && !r.createdNow[tgt.ID] {
+		// A folder this run made, or one the listing at the pass's start
+		// counted empty, holds nothing of an earlier run: this job has
+		// one owner, so nothing of its own was written there since.
+		empty := r.dstCaps.ItemCounts && tgt.ItemCount == 0
+		if tgt.ID != "" && !r.createdNow[tgt.ID] && !empty {
 			onTarget = &targetIndex{stamps: map[string]mailbox.Item{}}
 			err := r.retry(ctx, "list stamps of "+tgtPath, func() error {
 				clear(onTarget.stamps)
