@@ -943,15 +943,20 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 	// of this folder pair, one paged listing tells what the target folder
 	// already holds, and those items are adopted instead of written again.
 	var onTarget *targetIndex
-	if !found || rec.TargetFolderID != tgt.ID {
-		rec = FolderRecord{JobID: r.job.ID, SourceFolderID: src.ID, SourcePath: src.Path,
-			TargetFolderID: tgt.ID, TargetPath: tgtPath, SyncState: rec.SyncState}
+	// An earlier run stopped while it wrote items of this folder with no
+	// pending record: what it wrote is known by the stamps alone.
+	unrecorded := found && rec.WritesOpen && rec.TargetFolderID == tgt.ID
+	if !found || rec.TargetFolderID != tgt.ID || unrecorded {
+		if !unrecorded {
+			rec = FolderRecord{JobID: r.job.ID, SourceFolderID: src.ID, SourcePath: src.Path,
+				TargetFolderID: tgt.ID, TargetPath: tgtPath, SyncState: rec.SyncState}
+		}
 		// A folder this run made, or one the listing at the pass's start
 		// counted empty, holds nothing of an earlier run: this job has
 		// one owner, so nothing of its own was written there since.
 		empty := r.dstCaps.ItemCounts && tgt.ItemCount == 0
 		if tgt.ID != "" && !r.createdNow[tgt.ID] && !empty {
-			onTarget = &targetIndex{stamps: map[string]mailbox.Item{}}
+			onTarget = &targetIndex{stamps: map[string]mailbox.Item{}, healing: unrecorded}
 			err := r.retry(ctx, "list stamps of "+tgtPath, func() error {
 				clear(onTarget.stamps)
 				return r.dst.Stamps(ctx, tgt.ID, func(it mailbox.Item) error {
@@ -1005,11 +1010,27 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 				seen = &sourceSet{ids: map[string]struct{}{}}
 			}
 		}
+		if !r.opts.DryRun && !rec.WritesOpen && writes(page) {
+			// On record before the first write that has no pending
+			// record of its own (applyChange).
+			rec.WritesOpen, rec.Updated = true, time.Now()
+			if err := r.c.Store.PutFolder(ctx, rec); err != nil {
+				return fr, err
+			}
+		}
 		if err := r.applyPage(ctx, src, tgt, tgtPath, page, onTarget, &fr, seen); err != nil {
 			return fr, err
 		}
 		state = page.State
 		if !r.opts.DryRun {
+			if !page.More && rec.WritesOpen {
+				if unrecorded && onTarget != nil {
+					if err := r.settleUnrecorded(ctx, src, tgt, onTarget); err != nil {
+						return fr, err
+					}
+				}
+				rec.WritesOpen = false // every item of the folder is on record
+			}
 			rec.SyncState, rec.Updated = state, time.Now()
 			if err := r.c.Store.PutFolder(ctx, rec); err != nil {
 				return fr, err
@@ -1030,6 +1051,74 @@ func (r *mailboxRun) copyFolder(ctx context.Context, store mailbox.Scope, src, t
 			return fr, r.settlePending(ctx, src, tgt)
 		}
 	}
+}
+
+// writes says whether applying page may write items.
+func writes(page mailbox.ChangePage) bool {
+	for _, ch := range page.Changes {
+		if ch.Kind == mailbox.ChangeCreated || ch.Kind == mailbox.ChangeUpdated {
+			return true
+		}
+	}
+	return false
+}
+
+// settleUnrecorded records the items an interrupted run wrote into a
+// folder with no record (WritesOpen) whose source left before this run
+// came to them: the sync never delivers them again, so their stamps are
+// all that is known. They stay on the target, as copies of items since
+// deleted at the source.
+func (r *mailboxRun) settleUnrecorded(ctx context.Context, src, tgt mailbox.Folder, onTarget *targetIndex) error {
+	sids := make([]string, 0, len(onTarget.stamps))
+	for sid := range onTarget.stamps {
+		sids = append(sids, sid)
+	}
+	slices.Sort(sids)
+	settled := 0
+	for chunk := range slices.Chunk(sids, 500) {
+		known, err := r.records(ctx, chunk)
+		if err != nil {
+			return err
+		}
+		for _, sid := range chunk {
+			if _, ok := known[sid]; ok {
+				continue
+			}
+			have := onTarget.stamps[sid]
+			rec := ItemRecord{JobID: r.job.ID, SourceID: sid, SourceFolderID: src.ID, TargetItemID: have.ID,
+				IsRead: have.IsRead, Outcome: ItemCopied, Reason: ReasonDeletedAtSource, Updated: time.Now()}
+			if err := r.c.Store.PutItem(ctx, rec); err != nil {
+				return err
+			}
+			if err := r.recordFound(ctx, AuditEvent{Object: tgt.Path, TargetID: have.ID, SourceID: sid}); err != nil {
+				return err
+			}
+			settled++
+		}
+	}
+	if settled > 0 {
+		r.count(func() { r.res.Healed += int64(settled) })
+		r.log().Info("recorded items an interrupted run wrote whose source is gone since", "folder", src.Path, "items", settled)
+	}
+	return nil
+}
+
+// records looks up the records of sids, in one query when the store can.
+func (r *mailboxRun) records(ctx context.Context, sids []string) (map[string]ItemRecord, error) {
+	if bl, ok := r.c.Store.(itemsLookup); ok {
+		return bl.ItemsBySource(ctx, r.job.ID, sids)
+	}
+	known := map[string]ItemRecord{}
+	for _, sid := range sids {
+		rec, found, err := r.c.Store.Item(ctx, r.job.ID, sid)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			known[sid] = rec
+		}
+	}
+	return known, nil
 }
 
 // sourceSet is the stamps of the items a full resync delivered. Its memory
@@ -1153,7 +1242,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 		return nil // a read-state change of an item we never copied: it comes as created first
 	}
 	if have, ok := onTarget.stamped(sid); ok && !found {
-		return r.adopt(ctx, sid, it, have, src, tgtPath, fr)
+		return r.adopt(ctx, sid, it, have, src, tgtPath, fr, onTarget.healing)
 	}
 	if !found && onTarget != nil && len(onTarget.prints) > 0 && !r.opts.DryRun {
 		// A copy without state over unstamped imports: the fingerprint
@@ -1164,7 +1253,7 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 				return err
 			}
 			if id, ok := onTarget.takePrint(print); ok {
-				return r.adopt(ctx, sid, it, mailbox.Item{ID: id, IsRead: it.IsRead}, src, tgtPath, fr)
+				return r.adopt(ctx, sid, it, mailbox.Item{ID: id, IsRead: it.IsRead}, src, tgtPath, fr, false)
 			}
 		}
 	}
@@ -1233,8 +1322,13 @@ func (r *mailboxRun) applyChange(ctx context.Context, src, tgt mailbox.Folder, t
 	rec = ItemRecord{JobID: r.job.ID, SourceID: sid, SourceItemID: it.ID, SourceFolderID: src.ID,
 		SizeBytes: it.SizeBytes, IsRead: it.IsRead, Outcome: ItemPending, Updated: time.Now(), Subject: it.Subject,
 		Kind: string(it.Kind()), Version: it.ChangeKey, Fingerprint: print}
-	if err := r.c.Store.PutItem(ctx, rec); err != nil {
-		return err
+	if print != "" {
+		// An unstamped import is found again by this record's fingerprint
+		// only. A stamped write needs no record before it: the folder's
+		// WritesOpen has the stamps listed after a crash.
+		if err := r.c.Store.PutItem(ctx, rec); err != nil {
+			return err
+		}
 	}
 	var targetID string
 	var size int64
@@ -1373,7 +1467,8 @@ func (r *mailboxRun) markDeleted(ctx context.Context, it mailbox.Item) error {
 
 // adopt records an item the target already holds under its stamp as
 // copied, without writing it again, and brings its read state along.
-func (r *mailboxRun) adopt(ctx context.Context, sid string, it, have mailbox.Item, src mailbox.Folder, tgtPath string, fr *FolderResult) error {
+// healed is an item an interrupted run wrote and did not record.
+func (r *mailboxRun) adopt(ctx context.Context, sid string, it, have mailbox.Item, src mailbox.Folder, tgtPath string, fr *FolderResult, healed bool) error {
 	if r.opts.DryRun {
 		r.count(func() { r.res.Adopted++ })
 		return nil
@@ -1387,7 +1482,11 @@ func (r *mailboxRun) adopt(ctx context.Context, sid string, it, have mailbox.Ite
 	if err := r.recordFound(ctx, AuditEvent{Object: tgtPath + ": " + it.Subject, TargetID: have.ID, SourceID: sid, Size: it.SizeBytes}); err != nil {
 		return err
 	}
-	r.count(func() { r.res.Adopted++; r.kind(it.Kind()).Adopted++ })
+	if healed {
+		r.count(func() { r.res.Healed++ })
+	} else {
+		r.count(func() { r.res.Adopted++; r.kind(it.Kind()).Adopted++ })
+	}
 	if have.IsRead != it.IsRead && readStateCarried(it) {
 		return r.updateRead(ctx, rec, it, tgtPath)
 	}

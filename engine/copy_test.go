@@ -35,13 +35,29 @@ var errCrash = errors.New("simulated crash")
 type crashStore struct {
 	engine.Store
 	mu sync.Mutex
-	// at is "pending" (crash after recording pending, before the write),
+	// at is "writes-open" (crash once the folder is marked as being
+	// written, before the first write), "pending" (after recording an
+	// item pending, before its write: a fingerprinted import),
 	// "before-copied" (after the write, before recording it) or
 	// "after-copied" (after recording it, before the page's sync state).
 	at    string
 	after int // items that pass before the crash
 	seen  int
 	fired bool
+}
+
+func (s *crashStore) PutFolder(ctx context.Context, rec engine.FolderRecord) error {
+	s.mu.Lock()
+	fire := !s.fired && s.at == "writes-open" && rec.WritesOpen
+	s.fired = s.fired || fire
+	s.mu.Unlock()
+	if err := s.Store.PutFolder(ctx, rec); err != nil {
+		return err
+	}
+	if fire {
+		return errCrash
+	}
+	return nil
 }
 
 func (s *crashStore) PutItem(ctx context.Context, rec engine.ItemRecord) error {
@@ -270,15 +286,16 @@ func TestCopyAndSecondPassWritesNothing(t *testing.T) {
 // runs it again: nothing is lost, nothing is duplicated.
 func TestCrashPoints(t *testing.T) {
 	tests := []struct {
-		name string
-		at   string
+		name  string
+		at    string
+		after []int
 	}{
-		{"after the pending record, before the write", "pending"},
-		{"after the write, before the copied record", "before-copied"},
-		{"after the copied record, before the sync state", "after-copied"},
+		{"after the folder is marked, before the first write", "writes-open", []int{0}},
+		{"after the write, before the copied record", "before-copied", []int{0, 5, 11}},
+		{"after the copied record, before the sync state", "after-copied", []int{0, 5, 11}},
 	}
 	for _, tt := range tests {
-		for _, after := range []int{0, 5, 11} {
+		for _, after := range tt.after {
 			t.Run(fmt.Sprintf("%s/%d items in", tt.name, after), func(t *testing.T) {
 				f := newFixture(t)
 				f.seed(t, mailbox.ScopePrimary, "Inbox", 25, mailbox.ClassMessage)
@@ -345,24 +362,27 @@ func TestPendingItemsSettled(t *testing.T) {
 	f := newFixture(t)
 	ids := f.seed(t, mailbox.ScopePrimary, "Inbox", 6, mailbox.ClassMessage)
 	f.opts.ItemWorkers = 1 // one worker, so the order of the items is known
-	// Run A dies after recording ids[1] pending, before writing it; then
+	// Run A dies after writing ids[1], before recording it (its write had
+	// no pending record: the folder's WritesOpen stands for it); then
 	// ids[1] leaves the source.
-	if res := f.run(t, &crashStore{Store: f.store, at: "pending", after: 1}); !errors.Is(res.Err, errCrash) {
+	if res := f.run(t, &crashStore{Store: f.store, at: "before-copied", after: 1}); !errors.Is(res.Err, errCrash) {
 		t.Fatal(res.Err)
 	}
 	if err := f.srcMB.Delete(ids[1]); err != nil {
 		t.Fatal(err)
 	}
-	// Run B dies after writing ids[2], before recording it; then ids[2]
+	// An older exmigrate (or a fingerprinted import) recorded ids[2]
+	// pending before writing it, and died before the write; then ids[2]
 	// leaves the source.
-	if res := f.run(t, &crashStore{Store: f.store, at: "before-copied"}); !errors.Is(res.Err, errCrash) {
-		t.Fatal(res.Err)
+	if err := f.store.PutItem(context.Background(), engine.ItemRecord{JobID: 1, SourceID: engine.SourceID(key, ids[2]),
+		SourceItemID: ids[2], SourceFolderID: mustFolder(t, f.srcMB, "Inbox"), Outcome: engine.ItemPending, Subject: "two"}); err != nil {
+		t.Fatal(err)
 	}
 	if err := f.srcMB.Delete(ids[2]); err != nil {
 		t.Fatal(err)
 	}
 	// The sync never delivers either again: the end of the folder's pass
-	// settles them by the target's stamp.
+	// settles them by the target's stamps.
 	res := f.run(t, nil)
 	if res.Err != nil {
 		t.Fatal(res.Err)

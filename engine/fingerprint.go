@@ -22,9 +22,13 @@ import (
 // and for a Fingerprinter the unstamped items by fingerprint. Workers of
 // one folder read it at once; adopting by fingerprint takes the id out.
 type targetIndex struct {
-	stamps map[string]mailbox.Item
-	mu     sync.Mutex
-	prints map[string][]string
+	// healing: listed because an interrupted run wrote items of the
+	// folder with no record (FolderRecord.WritesOpen); what it finds is
+	// healed, not adopted from a copy the state does not know.
+	healing bool
+	stamps  map[string]mailbox.Item
+	mu      sync.Mutex
+	prints  map[string][]string
 }
 
 func (ix *targetIndex) stamped(sid string) (mailbox.Item, bool) {

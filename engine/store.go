@@ -129,7 +129,12 @@ type FolderRecord struct {
 	SyncState      string // opaque: EWS SyncState or Graph delta link; empty before the first pass
 	SourceCount    int64  // items the source reported at the last pass
 	TargetCount    int64  // items the target reported at the last pass
-	Updated        time.Time
+	// WritesOpen: items of the folder are being written without a pending
+	// record each (their writes carry the stamp). Until the pass records
+	// them all and clears it, the target's stamps tell what was written:
+	// the run after a crash lists them before it writes anything.
+	WritesOpen bool
+	Updated    time.Time
 }
 
 // Item outcomes.

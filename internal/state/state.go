@@ -452,17 +452,18 @@ func (s *SQLite) Jobs(ctx context.Context) ([]engine.JobRecord, error) {
 }
 
 const sqlSelectFolder = `SELECT job_id, source_folder_id, source_path, target_folder_id, target_path,
-	sync_state, source_count, target_count, updated FROM folders`
+	sync_state, source_count, target_count, writes_open, updated FROM folders`
 
 const (
 	sqlGetFolder = sqlSelectFolder + ` WHERE job_id = ? AND source_folder_id = ?`
 	sqlPutFolder = `INSERT INTO folders
-		(job_id, source_folder_id, source_path, target_folder_id, target_path, sync_state, source_count, target_count, updated)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		(job_id, source_folder_id, source_path, target_folder_id, target_path, sync_state, source_count, target_count, writes_open, updated)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (job_id, source_folder_id) DO UPDATE SET
 			source_path = excluded.source_path, target_folder_id = excluded.target_folder_id,
 			target_path = excluded.target_path, sync_state = excluded.sync_state,
-			source_count = excluded.source_count, target_count = excluded.target_count, updated = excluded.updated`
+			source_count = excluded.source_count, target_count = excluded.target_count,
+			writes_open = excluded.writes_open, updated = excluded.updated`
 	sqlDeletedAtSource = `SELECT count(*) FROM items WHERE job_id = ? AND folder_key = ? AND source_folder_id = ? AND outcome = ? AND reason = ?`
 )
 
@@ -485,7 +486,7 @@ func scanFolder(row interface{ Scan(...any) error }) (engine.FolderRecord, error
 	var r engine.FolderRecord
 	var updated int64
 	err := row.Scan(&r.JobID, &r.SourceFolderID, &r.SourcePath, &r.TargetFolderID, &r.TargetPath,
-		&r.SyncState, &r.SourceCount, &r.TargetCount, &updated)
+		&r.SyncState, &r.SourceCount, &r.TargetCount, &r.WritesOpen, &updated)
 	r.Updated = fromNanos(updated)
 	return r, err
 }
@@ -521,7 +522,7 @@ func (s *SQLite) PutFolder(ctx context.Context, rec engine.FolderRecord) error {
 		rec.Updated = time.Now()
 	}
 	_, err := s.putFolder.ExecContext(ctx, rec.JobID, rec.SourceFolderID, rec.SourcePath, rec.TargetFolderID, rec.TargetPath, rec.SyncState,
-		rec.SourceCount, rec.TargetCount, toNanos(rec.Updated))
+		rec.SourceCount, rec.TargetCount, rec.WritesOpen, toNanos(rec.Updated))
 	if err != nil {
 		return s.fail(op, noJob(err, rec.JobID))
 	}

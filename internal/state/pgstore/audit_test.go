@@ -328,7 +328,7 @@ func TestMigrateAudit(t *testing.T) {
 	if _, err := s.Job(ctx, engineKey("ann@contoso.com")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.Exec(ctx, `DROP TABLE audit_entries; UPDATE exmigrate_schema SET version = 2`); err != nil {
+	if _, err := s.pool.Exec(ctx, `DROP TABLE audit_entries; ALTER TABLE folders DROP COLUMN writes_open; UPDATE exmigrate_schema SET version = 2`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -336,13 +336,13 @@ func (s *Store) Jobs(ctx context.Context) ([]engine.JobRecord, error) {
 }
 
 const sqlSelectFolder = `SELECT job_id, source_folder_id, source_path, target_folder_id, target_path,
-	sync_state, source_count, target_count, updated FROM folders`
+	sync_state, source_count, target_count, writes_open, updated FROM folders`
 
 func scanFolder(row scanner) (engine.FolderRecord, error) {
 	var r engine.FolderRecord
 	var updated *time.Time
 	err := row.Scan(&r.JobID, &r.SourceFolderID, &r.SourcePath, &r.TargetFolderID, &r.TargetPath,
-		&r.SyncState, &r.SourceCount, &r.TargetCount, &updated)
+		&r.SyncState, &r.SourceCount, &r.TargetCount, &r.WritesOpen, &updated)
 	r.Updated = fromTS(updated)
 	return r, err
 }
@@ -378,14 +378,15 @@ func (s *Store) PutFolder(ctx context.Context, rec engine.FolderRecord) error {
 		rec.Updated = time.Now()
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO folders
-		(job_id, source_folder_id, source_path, target_folder_id, target_path, sync_state, source_count, target_count, updated)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		(job_id, source_folder_id, source_path, target_folder_id, target_path, sync_state, source_count, target_count, writes_open, updated)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (job_id, source_folder_id) DO UPDATE SET
 			source_path = excluded.source_path, target_folder_id = excluded.target_folder_id,
 			target_path = excluded.target_path, sync_state = excluded.sync_state,
-			source_count = excluded.source_count, target_count = excluded.target_count, updated = excluded.updated`,
+			source_count = excluded.source_count, target_count = excluded.target_count,
+			writes_open = excluded.writes_open, updated = excluded.updated`,
 		rec.JobID, rec.SourceFolderID, rec.SourcePath, rec.TargetFolderID, rec.TargetPath, rec.SyncState,
-		rec.SourceCount, rec.TargetCount, rec.Updated)
+		rec.SourceCount, rec.TargetCount, rec.WritesOpen, rec.Updated)
 	if err != nil {
 		return s.fail(op, err)
 	}

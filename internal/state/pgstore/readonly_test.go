@@ -91,7 +91,7 @@ func TestMigrateSignOffs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.Exec(ctx, `DROP TABLE signoffs, audit_entries; UPDATE exmigrate_schema SET version = 1`); err != nil {
+	if _, err := s.pool.Exec(ctx, `DROP TABLE signoffs, audit_entries; ALTER TABLE folders DROP COLUMN writes_open; UPDATE exmigrate_schema SET version = 1`); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

@@ -11,7 +11,7 @@ import (
 // SchemaVersion is the layout this build writes, kept in the one row of
 // exmigrate_schema. Raise it with every change and add the step to
 // migrations.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrNewerSchema is returned by Open for a database written by a newer
 // exmigrate: an older build must not write to a layout it does not know.
@@ -125,6 +125,9 @@ CREATE TABLE signoffs (
 `,
 	// Step 2 to 3: the audit trail of every worker (audit.go).
 	2: auditSchema,
+	// Step 3 to 4: a folder whose items are being written without a
+	// pending record each (engine.FolderRecord.WritesOpen).
+	3: `ALTER TABLE folders ADD COLUMN writes_open boolean NOT NULL DEFAULT false;`,
 }
 
 // migrate creates or upgrades the schema in one transaction under an

@@ -236,7 +236,7 @@ func testFolders(t *testing.T, open Opener) {
 		t.Fatalf("Folder before any PutFolder: found %v, err %v; want not found", found, err)
 	}
 	inbox := engine.FolderRecord{JobID: job, SourceFolderID: "f-inbox", SourcePath: "Inbox", TargetFolderID: "t-inbox",
-		TargetPath: "Inbox", SyncState: "H4sIAAAA/state==", SourceCount: 12, TargetCount: 11, Updated: aTime}
+		TargetPath: "Inbox", SyncState: "H4sIAAAA/state==", SourceCount: 12, TargetCount: 11, WritesOpen: true, Updated: aTime}
 	recs := []engine.FolderRecord{
 		{JobID: job, SourceFolderID: "f-sent", SourcePath: "Sent Items", TargetFolderID: "t-sent", TargetPath: "Sent Items"},
 		inbox,
@@ -278,12 +278,13 @@ func testFolders(t *testing.T, open Opener) {
 		t.Errorf("a zero Updated is stored as %v, want about now", f.Updated)
 	}
 
-	// A later PutFolder replaces the record: the sync state moves on.
-	inbox.SyncState, inbox.SourceCount = "next", 13
+	// A later PutFolder replaces the record: the sync state moves on and
+	// the writes of the folder are closed.
+	inbox.SyncState, inbox.SourceCount, inbox.WritesOpen = "next", 13, false
 	if err := s.PutFolder(ctx, inbox); err != nil {
 		t.Fatal(err)
 	}
-	if got, _, _ := s.Folder(ctx, job, "f-inbox"); got.SyncState != "next" || got.SourceCount != 13 {
+	if got, _, _ := s.Folder(ctx, job, "f-inbox"); got.SyncState != "next" || got.SourceCount != 13 || got.WritesOpen {
 		t.Errorf("after replacing: %+v", got)
 	}
 	if list, _ := s.Folders(ctx, job); len(list) != 3 {
