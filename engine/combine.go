@@ -28,12 +28,13 @@ const (
 )
 
 type combiner struct {
-	target mailbox.Target
-	dst    mailbox.BatchWriter
-	max    int
-	linger time.Duration
-	mu     sync.Mutex
-	open   map[string]*writeGroup // by folder
+	target  mailbox.Target
+	dst     mailbox.BatchWriter
+	max     int
+	itemMax int64
+	linger  time.Duration
+	mu      sync.Mutex
+	open    map[string]*writeGroup // by folder
 }
 
 type writeGroup struct {
@@ -51,15 +52,20 @@ func newCombiner(dst mailbox.Target, workers int) *combiner {
 	if !ok || workers < 2 {
 		return nil
 	}
-	return &combiner{target: dst, dst: bw, max: min(workers, combineMax), linger: combineLinger, open: map[string]*writeGroup{}}
+	c := &combiner{target: dst, dst: bw, max: min(workers, combineMax), itemMax: combineItemMax, linger: combineLinger, open: map[string]*writeGroup{}}
+	if bl, ok := dst.(mailbox.BatchLimiter); ok {
+		items, itemBytes := bl.BatchLimits()
+		c.max, c.itemMax = max(min(c.max, items), 1), min(c.itemMax, itemBytes)
+	}
+	return c
 }
 
 // combinable says whether a payload may be written in a group: small MIME
 // mail, notes and other items of known size.
-func combinable(p mailbox.Payload) bool {
+func (c *combiner) combinable(p mailbox.Payload) bool {
 	k := p.Item.Kind()
 	return p.Format == mailbox.FormatMIME && (k == mailbox.KindMail || k == mailbox.KindNotes || k == mailbox.KindOther) &&
-		p.Size > 0 && p.Size <= combineItemMax
+		p.Size > 0 && p.Size <= c.itemMax
 }
 
 // create writes p, in a group when it can. The payload's body is read by
@@ -68,7 +74,7 @@ func combinable(p mailbox.Payload) bool {
 // The group's request carries the first member's context: what a write
 // reports through it (mailbox.ReportLoss) is for MIME items nothing.
 func (c *combiner) create(ctx context.Context, dst mailbox.Target, folderID string, p mailbox.Payload) (string, error) {
-	if c == nil || !combinable(p) {
+	if c == nil || !c.combinable(p) {
 		return dst.CreateItem(ctx, folderID, p)
 	}
 	ch := make(chan mailbox.BatchResult, 1)

@@ -63,7 +63,8 @@ type CopyOptions struct {
 }
 
 // BatchWriterWorkers are the items in flight per mailbox by default into a
-// target that writes many items a request (Exchange Server): their writes
+// target that writes many items a request (Exchange Server, Exchange
+// Online's $batch): their writes
 // go in groups of up to that many (BenchmarkCopyOnPremToOnPrem: 2.9x the
 // messages per second of 4 workers writing one item a request at 20 ms).
 const BatchWriterWorkers = 16

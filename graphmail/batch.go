@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
@@ -45,7 +46,7 @@ func (c *Client) sendBatch(ctx context.Context, address string, batch core.Batch
 	}
 	ctx = withMailbox(ctx, address)
 	out := map[string]batchResult{}
-	b := c.sched.box(address)
+	b := c.sched.box(strings.ToLower(address)) // the scheduler keys mailboxes lowercased (withMailbox)
 	for attempt := 0; ; attempt++ {
 		steps := batch.GetRequests()
 		resp, err := batch.Send(withBatchWeight(ctx, len(steps)), c.adapter)

@@ -28,21 +28,36 @@ import (
 // FindBySourceID never finds an incomplete copy.
 func (m *Mailbox) CreateMessage(ctx context.Context, folderID string, msg mailbox.Message) (string, error) {
 	ctx = m.ctx(ctx)
+	p, err := m.parseMessage(msg)
+	if err != nil {
+		return "", err
+	}
+	defer p.Close()
+	return m.createParsed(ctx, folderID, msg, p)
+}
+
+// parseMessage reads msg's MIME, refusing an item over the size limit
+// before it reads anything. The caller closes the result.
+func (m *Mailbox) parseMessage(msg mailbox.Message) (*wire.Parsed, error) {
 	limit := m.c.sched.limits.MaxItemBytes
 	if msg.Size > limit {
-		return "", &mailbox.ItemTooLargeError{Size: msg.Size, Limit: limit}
+		return nil, &mailbox.ItemTooLargeError{Size: msg.Size, Limit: limit}
 	}
 	if msg.MIME == nil {
-		return "", fmt.Errorf("graph: create message in %s: %w: the message has no MIME content", m.address, mailbox.ErrItemRejected)
+		return nil, fmt.Errorf("graph: create message in %s: %w: the message has no MIME content", m.address, mailbox.ErrItemRejected)
 	}
 	p, err := wire.ParseMIMESized(msg.MIME, limit, msg.Size, "")
 	if err != nil {
-		return "", fmt.Errorf("graph: create message %s in %s: %w", msg.SourceID, m.address, err)
+		return nil, fmt.Errorf("graph: create message %s in %s: %w", msg.SourceID, m.address, err)
 	}
-	defer p.Close()
 	if p.DroppedHeaders > 0 {
 		m.c.log.Debug("graph keeps at most 5 x- headers", "mailbox", m.address, "source", msg.SourceID, "dropped", p.DroppedHeaders)
 	}
+	return p, nil
+}
+
+// createParsed is CreateMessage once the MIME is read.
+func (m *Mailbox) createParsed(ctx context.Context, folderID string, msg mailbox.Message, p *wire.Parsed) (string, error) {
 	body, later, err := wire.PlanCreate(wire.BuildCreate(msg, p, sourceIDProp), p.Parts)
 	src := stampOf(msg)
 	if err == nil && len(later) > 0 && src != "" {

@@ -127,6 +127,13 @@ type BatchWriter interface {
 	CreateBatch(ctx context.Context, folderID string, ps []Payload) ([]BatchResult, error)
 }
 
+// BatchLimiter is a BatchWriter with limits of its own: at most items
+// payloads a request (Graph's $batch takes 20), each of at most itemBytes
+// by the source's size.
+type BatchLimiter interface {
+	BatchLimits() (items int, itemBytes int64)
+}
+
 // BatchResult is one payload's outcome in CreateBatch.
 type BatchResult struct {
 	ID  string

@@ -117,7 +117,7 @@ state included). A run stopped at any point resumes where it stopped.`,
 	f.BoolVar(&opts.Enqueue, "enqueue", false, "queue the selected mailboxes for exmigrate worker processes instead of copying them here (needs state.url: a PostgreSQL state)")
 	f.StringVarP(&opts.Output, "output", "o", "table", "summary format: table, or json (the whole summary, every folder included, on stdout)")
 	addSelectFlags(cmd, &opts.Select, "--mailboxes")
-	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account; without the flag 4, or 16 into Exchange Server, whose writes go several to a request)")
+	rangedInt(cmd, &opts.ItemWorkers, "item-workers", 4, 1, 27, "items in flight per mailbox, {range} (Graph serves 4 requests per mailbox at once, EWS 27 per account; without the flag 16 into a target whose writes go several to a request (Exchange Server, Exchange Online), otherwise 4)")
 	return cmd
 }
 
@@ -261,7 +261,7 @@ func copyRun(ctx context.Context, opts *copyOptions) error {
 	engineOpts.DryRun, engineOpts.MaxSkipped, engineOpts.ItemWorkers = opts.DryRun, opts.MaxSkipped, opts.ItemWorkers
 	engineOpts.Reopen = opts.Reopen
 	if !opts.itemWorkersSet {
-		engineOpts.ItemWorkers = 0 // the engine's default for the target: 4, or 16 into Exchange Server
+		engineOpts.ItemWorkers = 0 // the engine's default for the target: 16 into one whose writes go in groups, otherwise 4
 	}
 	if engineOpts.Stores, engineOpts.StoreInto, err = parseStores(opts.Stores, opts.RecoverableInto); err != nil {
 		return usageError(err)

@@ -82,7 +82,9 @@ func TestChaosNoDuplicatesEveryWriteOnRecord(t *testing.T) {
 		deleteAfter = 10 // the state file goes between cycles 9 and 10
 	)
 	bin := exmigrateBinary(t)
-	e := startLab(t, mustScenario(t, crashScenario), lab.Options{FaultRate: 0.03})
+	// 10 ms a request: a copy slow enough that most cycles are killed mid-copy
+	// (Graph $batch writes up to 20 messages a request).
+	e := startLab(t, mustScenario(t, crashScenario), lab.Options{FaultRate: 0.03, Latency: 10 * time.Millisecond})
 	tap := startGraphTap(t, e)
 	args := []string{"copy", "--config", tap.configPath, "--mailboxes", e.lab.CopyCSV, "--log-format", "json"}
 
@@ -650,7 +652,10 @@ func (p *graphTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && resp.StatusCode < 300 && !strings.HasSuffix(r.URL.Path, "/$batch") {
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/$batch") && resp.StatusCode < 300:
+		p.recordBatch(body, answer, auditAt)
+	case r.Method != http.MethodGet && r.Method != http.MethodHead && resp.StatusCode < 300:
 		p.record(r.Method, r.URL.Path, body, answer, auditAt)
 	}
 	for k, v := range resp.Header {
@@ -661,6 +666,42 @@ func (p *graphTap) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(answer)
+}
+
+// recordBatch records the successful writes among a $batch's steps, each
+// as the request it stands for.
+func (p *graphTap) recordBatch(body, answer []byte, auditAt int64) {
+	var req struct {
+		Requests []struct {
+			ID, Method, URL string
+			Body            json.RawMessage
+		}
+	}
+	var ans struct {
+		Responses []struct {
+			ID     string
+			Status int
+			Body   json.RawMessage
+		}
+	}
+	if json.Unmarshal(body, &req) != nil || json.Unmarshal(answer, &ans) != nil {
+		p.mu.Lock()
+		p.others = append(p.others, "unreadable $batch")
+		p.mu.Unlock()
+		return
+	}
+	for _, a := range ans.Responses {
+		for _, st := range req.Requests {
+			if st.ID != a.ID || a.Status >= 300 || st.Method == http.MethodGet {
+				continue
+			}
+			u, err := url.Parse(st.URL)
+			if err != nil {
+				continue
+			}
+			p.record(st.Method, u.Path, st.Body, a.Body, auditAt)
+		}
+	}
 }
 
 // record classifies one successful write.
