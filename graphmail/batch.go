@@ -1,15 +1,18 @@
 package graphmail
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 
-	core "github.com/microsoftgraph/msgraph-sdk-go-core"
-
+	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
 	"github.com/exmigrate/exmigrate/internal/retryafter"
+	"github.com/exmigrate/exmigrate/mailbox"
 )
 
 type batchWeightKey struct{}
@@ -31,78 +34,123 @@ func batchWeight(ctx context.Context) int {
 // MaxBatchSteps is Graph's limit of requests in one JSON $batch.
 const MaxBatchSteps = 20
 
-type batchResult struct {
-	status        int
-	body          map[string]any
-	code, message string
-}
+// maxBatchAnswer bounds a $batch answer read: created messages come back
+// whole.
+const maxBatchAnswer = 64 << 20
 
-// sendBatch sends a JSON $batch for one mailbox and retries the steps that
-// came back 429, 503 or 504 on their own (the SDK does not), after the
-// longest Retry-After among them. It returns every step's final answer.
-func (c *Client) sendBatch(ctx context.Context, address string, batch core.BatchRequest) (map[string]batchResult, error) {
-	if n := len(batch.GetRequests()); n > MaxBatchSteps {
-		return nil, fmt.Errorf("a $batch holds at most %d requests, not %d", MaxBatchSteps, n)
+// runBatch sends steps (at most MaxBatchSteps, all for this mailbox) as one
+// JSON $batch, and sends again the steps answered 429 or 503 (refused, not
+// carried out; the SDKs do not retry them) after the longest Retry-After
+// among them, while retries remain and no step asks for a longer wait than
+// the scheduler makes. It returns each step's last answer by id (a step the
+// answer left out is missing) and the attempts made. Its error is the
+// request's as a whole: no answer, or one that is not a $batch answer.
+func (m *Mailbox) runBatch(ctx context.Context, op string, steps []wire.BatchStep) (map[string]wire.BatchAnswer, int, error) {
+	if len(steps) > MaxBatchSteps {
+		return nil, 0, fmt.Errorf("graph: %s: a $batch holds at most %d requests, not %d", op, MaxBatchSteps, len(steps))
 	}
-	ctx = withMailbox(ctx, address)
-	out := map[string]batchResult{}
-	b := c.sched.box(strings.ToLower(address)) // the scheduler keys mailboxes lowercased (withMailbox)
+	ctx = m.ctx(ctx)
+	b := m.c.sched.box(strings.ToLower(m.address)) // the scheduler's key (withMailbox)
+	lim := m.c.sched.limits
+	out := make(map[string]wire.BatchAnswer, len(steps))
+	pending := steps
 	for attempt := 0; ; attempt++ {
-		steps := batch.GetRequests()
-		resp, err := batch.Send(withBatchWeight(ctx, len(steps)), c.adapter)
+		size := 64
+		for _, s := range pending {
+			size += len(s.Body) + len(s.URL) + 256
+		}
+		req := wire.AppendBatch(make([]byte, 0, size), pending)
+		answers, err := m.postBatch(withBatchWeight(ctx, len(pending)), op, req)
 		if err != nil {
-			return nil, err
+			return out, attempt + 1, err
 		}
-		var retry []core.BatchItem
+		byID := make(map[string]wire.BatchAnswer, len(answers))
+		for _, a := range answers {
+			byID[a.ID] = a
+		}
+		var retry []wire.BatchStep
 		var wait time.Duration
-		byID := map[string]core.BatchItem{}
-		for _, s := range steps {
-			byID[deref(s.GetId())] = s
-		}
-		for _, r := range resp.GetResponses() {
-			id := deref(r.GetId())
-			st := int(deref(r.GetStatus()))
-			res := batchResult{status: st, body: map[string]any(r.GetBody())}
-			if e, ok := res.body["error"].(map[string]any); ok {
-				res.code, res.message = anyString(e["code"]), anyString(e["message"])
+		for _, s := range pending {
+			a, ok := byID[s.ID]
+			if !ok {
+				delete(out, s.ID)
+				continue
 			}
-			out[id] = res
-			if (st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout) && attempt < c.sched.limits.MaxRetries {
-				d, ok := retryafter.Parse(r.GetHeaders()["Retry-After"], time.Now())
-				if st == http.StatusTooManyRequests {
-					b.stats.throttled.Add(1)
-				}
-				if ok && d > c.sched.limits.MaxBackoff {
-					// Longer than one wait: not cut short (as the
-					// scheduler); the step's answer stands.
-					continue
-				}
-				if !ok {
-					d = c.sched.backoff(attempt)
-				}
-				wait = max(wait, d)
-				if s, ok := byID[id]; ok {
-					retry = append(retry, s)
-				}
+			out[s.ID] = a
+			if a.Status != http.StatusTooManyRequests && a.Status != http.StatusServiceUnavailable {
+				continue
 			}
+			if a.Status == http.StatusTooManyRequests {
+				b.stats.throttled.Add(1)
+			}
+			d, ok := retryafter.Parse(a.Header("Retry-After"), time.Now())
+			if attempt >= lim.MaxRetries || ok && d > lim.MaxBackoff {
+				continue // the answer stands: the caller turns it into an error
+			}
+			if !ok {
+				d = m.c.sched.backoff(attempt)
+			}
+			wait = max(wait, d)
+			retry = append(retry, s)
 		}
 		if len(retry) == 0 {
-			return out, nil
+			return out, attempt + 1, nil
 		}
-		b.pause(wait)
+		m.c.log.Debug("graph $batch steps refused, sending them again", "mailbox", m.address, "steps", len(retry), "wait", wait)
+		b.pause(wait) // the scheduler holds the next request until then
 		b.stats.retries.Add(int64(len(retry)))
-		batch.SetRequests(retry)
+		pending = retry
 	}
 }
 
-// anyString reads a string from a batch body, where the SDK's JSON decoder
-// leaves *string values.
-func anyString(v any) string {
-	switch s := v.(type) {
-	case string:
-		return s
-	case *string:
-		return deref(s)
+// postBatch sends a $batch and reads its answers.
+func (m *Mailbox) postBatch(ctx context.Context, op string, req []byte) ([]wire.BatchAnswer, error) {
+	resp, err := m.c.do(ctx, op, http.MethodPost, m.c.graphURL("/$batch", nil), bytes.NewReader(req), int64(len(req)),
+		http.Header{"Content-Type": {"application/json"}})
+	if err != nil {
+		return nil, err
 	}
-	return ""
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBatchAnswer+1))
+	if err != nil {
+		// What was asked may have been done: retryable (the engine looks
+		// a create's stamp up first).
+		return nil, wrapErr(op, err)
+	}
+	if len(data) > maxBatchAnswer {
+		return nil, wrapErr(op, &MalformedError{ContentType: resp.Header.Get("Content-Type"), Body: snippet(data), Err: fmt.Errorf("the answer is over %d MB", maxBatchAnswer>>20)})
+	}
+	answers, err := wire.ParseBatchAnswers(data)
+	if err != nil {
+		return nil, wrapErr(op, &MalformedError{ContentType: resp.Header.Get("Content-Type"), Body: snippet(data), Err: err})
+	}
+	return answers, nil
+}
+
+// stepError is a step's error answer as an *Error, final: a refusal whose
+// retries are spent is ErrThrottled, one that asks for a longer wait than
+// the scheduler makes is retryable after it.
+func (m *Mailbox) stepError(op string, a wire.BatchAnswer, attempts int) error {
+	e := &Error{Op: op, Status: a.Status}
+	var env struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(a.Body, &env) == nil && (env.Error.Code != "" || env.Error.Message != "") {
+		e.Code, e.Message = env.Error.Code, env.Error.Message
+	} else if len(a.Body) > 0 {
+		e.Message = "the step's answer is not Graph's JSON: " + snippet(a.Body)
+	}
+	e.kind = classify(e.Status, e.Code)
+	if a.Status == http.StatusTooManyRequests || a.Status == http.StatusServiceUnavailable {
+		if d, ok := retryafter.Parse(a.Header("Retry-After"), time.Now()); ok && d > m.c.sched.limits.MaxBackoff {
+			e.kind = nil
+			return mailbox.Retryable(e, d)
+		}
+		e.kind, e.retries = mailbox.ErrThrottled, attempts-1
+		return e
+	}
+	return e.verdict()
 }

@@ -1,18 +1,13 @@
 package graphmail
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
-	"github.com/exmigrate/exmigrate/internal/retryafter"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -32,9 +27,6 @@ const (
 	// maxBatchRequest bounds one $batch request's body: Graph refuses a
 	// request over 4 MB.
 	maxBatchRequest = wire.MaxRequestBytes
-	// maxBatchAnswer bounds the answer read: every created message comes
-	// back whole.
-	maxBatchAnswer = 64 << 20
 )
 
 // BatchLimits tells the copy engine what to group: at most MaxBatchSteps
@@ -113,130 +105,45 @@ func (m *Mailbox) sendCreates(ctx context.Context, folderID string, steps []crea
 	// Headers of the $batch request do not reach its steps: each asks for
 	// immutable ids itself.
 	headers := map[string]string{"Content-Type": "application/json", "Prefer": `IdType="ImmutableId"`}
-	b := m.c.sched.box(strings.ToLower(m.address))
-	pending := steps
-	for attempt := 0; ; attempt++ {
-		op := fmt.Sprintf("create %d messages in folder %s of %s", len(pending), folderID, m.address)
-		bs := make([]wire.BatchStep, len(pending))
-		size := 64
-		for j, s := range pending {
-			bs[j] = wire.BatchStep{ID: strconv.Itoa(s.i), Method: http.MethodPost, URL: url, Headers: headers, Body: s.body}
-			size += len(s.body) + 256
+	bs := make([]wire.BatchStep, len(steps))
+	for j, s := range steps {
+		bs[j] = wire.BatchStep{ID: strconv.Itoa(s.i), Method: http.MethodPost, URL: url, Headers: headers, Body: s.body}
+	}
+	op := fmt.Sprintf("create %d messages in folder %s of %s", len(steps), folderID, m.address)
+	answers, attempts, err := m.runBatch(ctx, op, bs)
+	if err != nil {
+		for _, s := range steps {
+			out[s.i].Err = err
 		}
-		req := wire.AppendBatch(make([]byte, 0, size), bs)
-		answers, err := m.postBatch(withBatchWeight(ctx, len(pending)), op, req)
-		if err != nil {
-			for _, s := range pending {
-				out[s.i].Err = err
-			}
-			return err
-		}
-		byID := make(map[string]wire.BatchAnswer, len(answers))
-		for _, a := range answers {
-			byID[a.ID] = a
-		}
-		var retry []createStep
-		var wait time.Duration
-		for _, s := range pending {
-			a, ok := byID[strconv.Itoa(s.i)]
-			if !ok {
-				// Its outcome is unknown: not permanent, so the engine
-				// looks for the stamp before writing it again.
-				out[s.i].Err = fmt.Errorf("graph: %s: the $batch answer has no response for step %d", op, s.i)
-				continue
-			}
+		return err
+	}
+	for _, s := range steps {
+		a, ok := answers[strconv.Itoa(s.i)]
+		switch {
+		case !ok:
+			// Its outcome is unknown: not permanent, so the engine looks
+			// for the stamp before writing it again.
+			out[s.i].Err = fmt.Errorf("graph: %s: the $batch answer has no response for step %d", op, s.i)
+		case a.Status >= 200 && a.Status < 300:
+			id, err := wire.BodyID(a.Body)
 			switch {
-			case a.Status >= 200 && a.Status < 300:
-				id, err := wire.BodyID(a.Body)
-				switch {
-				case err != nil:
-					out[s.i].Err = wrapErr(op, &MalformedError{ContentType: a.Header("Content-Type"), Body: snippet(a.Body), Err: err})
-				case id == "":
-					out[s.i].Err = mailbox.Permanent(fmt.Errorf("graph: %s: the answer to step %d has no message id", op, s.i))
-				default:
-					out[s.i] = mailbox.BatchResult{ID: id}
-				}
-			case a.Status == http.StatusTooManyRequests || a.Status == http.StatusServiceUnavailable:
-				// Refused, not carried out: sent again, unless the retries
-				// are spent or Graph asks for a longer wait than one.
-				if a.Status == http.StatusTooManyRequests {
-					b.stats.throttled.Add(1)
-				}
-				d, ok := retryafter.Parse(a.Header("Retry-After"), time.Now())
-				switch {
-				case attempt >= m.c.sched.limits.MaxRetries:
-					e := stepError(op, a)
-					e.kind, e.retries = mailbox.ErrThrottled, attempt
-					out[s.i].Err = e
-				case ok && d > m.c.sched.limits.MaxBackoff:
-					e := stepError(op, a)
-					e.kind = nil
-					out[s.i].Err = mailbox.Retryable(e, d)
-				default:
-					if !ok {
-						d = m.c.sched.backoff(attempt)
-					}
-					wait = max(wait, d)
-					retry = append(retry, s)
-				}
+			case err != nil:
+				out[s.i].Err = wrapErr(op, &MalformedError{ContentType: a.Header("Content-Type"), Body: snippet(a.Body), Err: err})
+			case id == "":
+				out[s.i].Err = mailbox.Permanent(fmt.Errorf("graph: %s: the answer to step %d has no message id", op, s.i))
 			default:
-				e := stepError(op, a)
-				if e.Status == http.StatusBadRequest && e.kind == nil {
-					e.kind = mailbox.ErrItemRejected // Graph refused this item's content for good
-				}
-				out[s.i].Err = e.verdict()
+				out[s.i] = mailbox.BatchResult{ID: id}
 			}
+		case a.Status == http.StatusBadRequest:
+			err := m.stepError(op, a, attempts)
+			var ge *Error
+			if errors.As(err, &ge) && ge.kind == nil {
+				ge.kind = mailbox.ErrItemRejected // Graph refused this item's content for good
+			}
+			out[s.i].Err = err
+		default:
+			out[s.i].Err = m.stepError(op, a, attempts)
 		}
-		if len(retry) == 0 {
-			return nil
-		}
-		m.c.log.Debug("graph $batch steps throttled, sending them again", "mailbox", m.address, "steps", len(retry), "wait", wait)
-		b.pause(wait) // the scheduler holds the next request until then
-		b.stats.retries.Add(int64(len(retry)))
-		pending = retry
 	}
+	return nil
 }
-
-// postBatch sends a $batch and reads its answers.
-func (m *Mailbox) postBatch(ctx context.Context, op string, req []byte) ([]wire.BatchAnswer, error) {
-	resp, err := m.c.do(ctx, op, http.MethodPost, m.c.graphURL("/$batch", nil), bytes.NewReader(req), int64(len(req)),
-		http.Header{"Content-Type": {"application/json"}})
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBatchAnswer+1))
-	if err != nil {
-		// The messages may exist: retryable (the engine looks the stamps
-		// up first).
-		return nil, wrapErr(op, err)
-	}
-	if len(data) > maxBatchAnswer {
-		return nil, wrapErr(op, &MalformedError{ContentType: resp.Header.Get("Content-Type"), Body: snippet(data), Err: fmt.Errorf("the answer is over %d MB", maxBatchAnswer>>20)})
-	}
-	answers, err := wire.ParseBatchAnswers(data)
-	if err != nil {
-		return nil, wrapErr(op, &MalformedError{ContentType: resp.Header.Get("Content-Type"), Body: snippet(data), Err: err})
-	}
-	return answers, nil
-}
-
-// stepError is a step's error answer as an *Error.
-func stepError(op string, a wire.BatchAnswer) *Error {
-	var env struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	e := &Error{Op: op, Status: a.Status}
-	if json.Unmarshal(a.Body, &env) == nil && (env.Error.Code != "" || env.Error.Message != "") {
-		e.Code, e.Message = env.Error.Code, env.Error.Message
-	} else if len(a.Body) > 0 {
-		e.Message = "the step's answer is not Graph's JSON: " + snippet(a.Body)
-	}
-	e.kind = classify(e.Status, e.Code)
-	return e
-}
-
-var _ mailbox.BatchWriter = (*Mailbox)(nil)

@@ -104,7 +104,7 @@ func (e *Error) Is(target error) bool { return e.kind != nil && target == e.kind
 func classify(status int, code string) error {
 	if throttlingStatus(status) {
 		// The scheduler retries these and turns the one it gives up on into
-		// an error itself (stopError); sendBatch retries the steps of a
+		// an error itself (stopError); runBatch retries the steps of a
 		// $batch. One that reaches classify is what they gave up on.
 		return mailbox.ErrThrottled
 	}

@@ -140,7 +140,7 @@ func TestFailureClasses(t *testing.T) {
 
 // TestThrottledBatchStepsBeyondTheRetries: a step of the well-known-folder
 // $batch that stays throttled fails the listing with ErrThrottled after
-// sendBatch's own retries, and the engine does not retry it again.
+// runBatch's own retries, and the engine does not retry it again.
 func TestThrottledBatchStepsBeyondTheRetries(t *testing.T) {
 	l := newLab(t)
 	l.srv.AddMailbox(alice, mailbox.TypeUser)

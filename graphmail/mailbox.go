@@ -12,10 +12,10 @@ import (
 	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
-	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
+	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -287,39 +287,35 @@ func (m *Mailbox) wellKnownIDs(ctx context.Context) (map[mailbox.WellKnown]strin
 	if known != nil {
 		return known, nil // read only by its callers
 	}
-	pending := map[string]mailbox.WellKnown{}
-	batch := core.NewBatchRequest(m.c.adapter)
-	for _, wk := range wellKnownNames {
-		ri, err := m.user.MailFolders().ByMailFolderId(string(wk)).ToGetRequestInformation(ctx, &users.ItemMailFoldersMailFolderItemRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.ItemMailFoldersMailFolderItemRequestBuilderGetQueryParameters{Select: []string{"id", "displayName"}},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("graph: build batch step: %w", err)
-		}
-		item, err := batch.AddBatchRequestStep(*ri)
-		if err != nil {
-			return nil, fmt.Errorf("graph: build batch step: %w", err)
-		}
-		pending[deref(item.GetId())] = wk
+	steps := make([]wire.BatchStep, len(wellKnownNames))
+	headers := map[string]string{"Prefer": `IdType="ImmutableId"`}
+	for i, wk := range wellKnownNames {
+		steps[i] = wire.BatchStep{ID: strconv.Itoa(i), Method: http.MethodGet, Headers: headers,
+			URL: userPath(m.address) + "/mailFolders/" + string(wk) + "?$select=id,displayName"}
+	}
+	op := "resolve well-known folders of " + m.address
+	answers, attempts, err := m.runBatch(ctx, op, steps)
+	if err != nil {
+		return nil, err
 	}
 	out := map[mailbox.WellKnown]string{}
-	results, err := m.c.sendBatch(ctx, m.address, batch)
-	if err != nil {
-		return nil, wrapErr("resolve well-known folders of "+m.address, err)
-	}
-	for id, r := range results {
-		wk := pending[id]
+	for i, wk := range wellKnownNames {
+		a, ok := answers[strconv.Itoa(i)]
 		switch {
-		case r.status < 300:
-			if fid := anyString(r.body["id"]); fid != "" {
+		case !ok:
+			return nil, fmt.Errorf("graph: %s: the $batch answer has no response for %s", op, wk)
+		case a.Status < 300:
+			fid, err := wire.BodyID(a.Body)
+			if err != nil {
+				return nil, wrapErr(op, &MalformedError{ContentType: a.Header("Content-Type"), Body: snippet(a.Body), Err: err})
+			}
+			if fid != "" {
 				out[wk] = fid
 			}
-		case r.status == http.StatusNotFound && wk != mailbox.RootFolder && wk != mailbox.Inbox:
+		case a.Status == http.StatusNotFound && wk != mailbox.RootFolder && wk != mailbox.Inbox:
 			// Not every mailbox has every folder (Archive, Conversation History).
 		default:
-			e := &Error{Op: "resolve well-known folder " + string(wk) + " of " + m.address, Status: r.status, Code: r.code, Message: r.message}
-			e.kind = classify(e.Status, e.Code)
-			return nil, e.verdict()
+			return nil, m.stepError("resolve well-known folder "+string(wk)+" of "+m.address, a, attempts)
 		}
 	}
 	m.mu.Lock()

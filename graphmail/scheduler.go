@@ -516,7 +516,7 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // throttlingStatus reports whether an HTTP status is one of Graph's
-// throttling answers, which the scheduler (and sendBatch, for the steps of
+// throttling answers, which the scheduler (and runBatch, for the steps of
 // a $batch) retries.
 func throttlingStatus(code int) bool {
 	return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
