@@ -20,7 +20,7 @@ const maxGroup = 256
 // while it gathers a group.
 const gatherYields = 2
 
-// itemWrites commits the item records of concurrent PutItem calls together
+// itemWrites commits the records of concurrent PutItem (and PutFolder) calls together
 // (group commit). Two records per copied item, each its own transaction,
 // were the largest share of a copy's CPU: each commit appends and
 // checksums WAL frames and makes its own system calls. Together they cost
@@ -36,9 +36,10 @@ type itemWrites struct {
 }
 
 type itemWrite struct {
-	ctx context.Context
-	rec engine.ItemRecord
-	err chan error // buffered: the writer never blocks on a caller
+	ctx    context.Context
+	rec    engine.ItemRecord
+	folder *engine.FolderRecord // a folder's record instead: a sync state, its marks
+	err    chan error           // buffered: the writer never blocks on a caller
 }
 
 func (s *SQLite) startItemWrites() {
@@ -64,18 +65,35 @@ func (s *SQLite) stopItemWrites() {
 // taken, a record's outcome is waited for even if ctx ends, so that what
 // the caller is told is what the file holds.
 func (s *SQLite) putItemGrouped(ctx context.Context, rec engine.ItemRecord) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("state: put item job %d source %q: %w", rec.JobID, rec.SourceID, err)
+	return s.putGrouped(itemWrite{ctx: ctx, rec: rec, err: make(chan error, 1)})
+}
+
+// putFolderGrouped is putItemGrouped for a folder's record: a page's sync
+// state commits with the records of the items written beside it.
+func (s *SQLite) putFolderGrouped(ctx context.Context, rec engine.FolderRecord) error {
+	return s.putGrouped(itemWrite{ctx: ctx, folder: &rec, err: make(chan error, 1)})
+}
+
+func (s *SQLite) putGrouped(w itemWrite) error {
+	if err := w.ctx.Err(); err != nil {
+		return fmt.Errorf("state: %s: %w", w.op(), err)
 	}
-	w := itemWrite{ctx: ctx, rec: rec, err: make(chan error, 1)}
 	select {
 	case s.items.reqs <- w:
-	case <-ctx.Done():
-		return fmt.Errorf("state: put item job %d source %q: %w", rec.JobID, rec.SourceID, ctx.Err())
+	case <-w.ctx.Done():
+		return fmt.Errorf("state: %s: %w", w.op(), w.ctx.Err())
 	case <-s.items.done:
-		return fmt.Errorf("state: put item job %d source %q: %w", rec.JobID, rec.SourceID, engine.ErrStoreClosed)
+		return fmt.Errorf("state: %s: %w", w.op(), engine.ErrStoreClosed)
 	}
 	return <-w.err
+}
+
+// op names the write, for errors.
+func (w itemWrite) op() string {
+	if w.folder != nil {
+		return fmt.Sprintf("put folder job %d source %q", w.folder.JobID, w.folder.SourceFolderID)
+	}
+	return fmt.Sprintf("put item job %d source %q", w.rec.JobID, w.rec.SourceID)
 }
 
 func (s *SQLite) writeItems() {
@@ -127,8 +145,15 @@ func (s *SQLite) commitGroup(group []itemWrite) {
 		return
 	}
 	for _, w := range group {
-		w.err <- s.execPutItem(context.WithoutCancel(w.ctx), s.putItem, w.rec)
+		w.err <- s.execWrite(context.WithoutCancel(w.ctx), s.putItem, s.putFolder, w)
 	}
+}
+
+func (s *SQLite) execWrite(ctx context.Context, item, folder *sql.Stmt, w itemWrite) error {
+	if w.folder != nil {
+		return s.execPutFolder(ctx, folder, *w.folder)
+	}
+	return s.execPutItem(ctx, item, w.rec)
 }
 
 func (s *SQLite) commitTogether(group []itemWrite) error {
@@ -140,8 +165,12 @@ func (s *SQLite) commitTogether(group []itemWrite) error {
 		return err
 	}
 	st := tx.StmtContext(ctx, s.putItem)
+	var fst *sql.Stmt // prepared for the transaction only if a folder is in the group
 	for _, w := range group {
-		if err := s.execPutItem(ctx, st, w.rec); err != nil {
+		if w.folder != nil && fst == nil {
+			fst = tx.StmtContext(ctx, s.putFolder)
+		}
+		if err := s.execWrite(ctx, st, fst, w); err != nil {
 			_ = tx.Rollback()
 			return err
 		}

@@ -521,10 +521,14 @@ func (s *SQLite) PutFolder(ctx context.Context, rec engine.FolderRecord) error {
 	if rec.Updated.IsZero() {
 		rec.Updated = time.Now()
 	}
-	_, err := s.putFolder.ExecContext(ctx, rec.JobID, rec.SourceFolderID, rec.SourcePath, rec.TargetFolderID, rec.TargetPath, rec.SyncState,
+	return s.putFolderGrouped(ctx, rec)
+}
+
+func (s *SQLite) execPutFolder(ctx context.Context, st *sql.Stmt, rec engine.FolderRecord) error {
+	_, err := st.ExecContext(ctx, rec.JobID, rec.SourceFolderID, rec.SourcePath, rec.TargetFolderID, rec.TargetPath, rec.SyncState,
 		rec.SourceCount, rec.TargetCount, rec.WritesOpen, toNanos(rec.Updated))
 	if err != nil {
-		return s.fail(op, noJob(err, rec.JobID))
+		return s.fail(fmt.Sprintf("put folder job %d source %q", rec.JobID, rec.SourceFolderID), noJob(err, rec.JobID))
 	}
 	return nil
 }
