@@ -71,7 +71,7 @@ func newContentWalker(d *xml.Decoder, br *bufio.Reader, status int, op string, c
 // of its decoded MIME. ok is false after the last message.
 func (w *mimeWalker) next() (msg responseMessage, mime io.Reader, ok bool, err error) {
 	if w.cur != nil {
-		// encoding/xml never saw the base64 text; finish it so the decoder
+		// The tokenizer never saw the base64 text; finish it so the decoder
 		// resumes at the end tag.
 		if _, err := io.Copy(io.Discard, w.cur); err != nil {
 			return msg, nil, false, fmt.Errorf("EWS %s: reading content: %w", w.op, err)
@@ -110,7 +110,7 @@ func (w *mimeWalker) next() (msg responseMessage, mime io.Reader, ok bool, err e
 					return msg, nil, false, fmt.Errorf("EWS %s: malformed response: %w", w.op, err)
 				}
 			case inMsg && t.Name == w.content:
-				// encoding/xml reads br byte by byte, so br now sits right
+				// The tokenizer reads br only to the end of a token, so br sits right
 				// after the start tag: the base64 text follows.
 				w.cur = newBase64Text(w.br)
 				w.reported = true

@@ -336,17 +336,20 @@ func openEnvelope(d *xml.Decoder, op string, status int) (xml.StartElement, erro
 }
 
 // newDecoder wraps a response body: sanitised, buffered, namespace-aware.
-// The bufio.Reader is returned too because encoding/xml reads it byte by
-// byte without reading ahead, so MIME can be streamed from it directly.
+// The bufio.Reader is returned too because the tokenizer (xmltoken.go)
+// consumes it only to the end of each token, so MIME can be streamed from
+// it directly after its start tag.
 // Its buffers come from a pool: release hands them back once the decoder
 // and the reader are no longer used.
 func newDecoder(r io.Reader) (d *xml.Decoder, br *bufio.Reader, release func()) {
 	st := decoderPool.Get().(*decoderState)
 	st.san.reset(r)
 	st.br.Reset(st.san)
-	return xml.NewDecoder(st.br), st.br, func() {
+	st.tz.reset(st.br)
+	return xml.NewTokenDecoder(st.tz), st.br, func() {
 		st.san.reset(nil)
 		st.br.Reset(nil)
+		st.tz.reset(nil)
 		decoderPool.Put(st)
 	}
 }
@@ -354,11 +357,13 @@ func newDecoder(r io.Reader) (d *xml.Decoder, br *bufio.Reader, release func()) 
 type decoderState struct {
 	san *sanitizer
 	br  *bufio.Reader
+	tz  *tokenizer
 }
 
 var decoderPool = sync.Pool{New: func() any {
 	san := newSanitizer(nil)
-	return &decoderState{san: san, br: bufio.NewReaderSize(san, 32*1024)}
+	br := bufio.NewReaderSize(san, 32*1024)
+	return &decoderState{san: san, br: br, tz: newTokenizer(br)}
 }}
 
 func (s *sanitizer) reset(r io.Reader) {
