@@ -33,6 +33,9 @@ type tokenizer struct {
 	names     map[string]string // interned names: answers repeat a few dozen
 }
 
+// maxNames bounds the interned names, whatever names an answer holds.
+const maxNames = 4096
+
 func newTokenizer(br *bufio.Reader) *tokenizer {
 	return &tokenizer{br: br, names: map[string]string{}}
 }
@@ -40,7 +43,7 @@ func newTokenizer(br *bufio.Reader) *tokenizer {
 func (t *tokenizer) reset(br *bufio.Reader) {
 	t.br, t.needClose, t.toClose, t.err = br, false, xml.Name{}, nil
 	t.raw, t.text, t.attrs = t.raw[:0], t.text[:0], t.attrs[:0]
-	if len(t.names) > 4096 {
+	if len(t.names) >= maxNames {
 		clear(t.names)
 	}
 }
@@ -415,7 +418,9 @@ func (t *tokenizer) name(b []byte, i int) (int, string, bool) {
 		return j, v, true
 	}
 	v := string(s)
-	t.names[v] = v
+	if len(t.names) < maxNames {
+		t.names[v] = v
+	}
 	return j, v, true
 }
 
