@@ -21,20 +21,15 @@ type pacedRun struct {
 	throttle int64       // 429s the fake answered
 }
 
-// copyMailboxPaced copies items small messages into alice's Inbox
+// copyMailboxPacedIn copies items small messages into alice's Inbox
 // through the real client, as the copy engine does against a Graph target
 // (its folders, the stamps already in the target folder, one CreateItem
 // per item from workers goroutines, its folders again to reconcile), with the
 // fake and the client both on lim's request and upload windows. The fake
 // records when it counted each request. start is the client's
 // StartAllowance (0: the default).
-func copyMailboxPaced(tb testing.TB, lim graphtest.Limits, start float64, items, workers int) pacedRun {
-	return copyMailboxPacedIn(tb, lim, start, items, workers, 0)
-}
-
-// copyMailboxPacedIn is copyMailboxPaced with group items a request when
-// group > 1: each worker sends CreateBatch of group payloads, as the
-// engine's combiner does with the writes of its item workers.
+// With group > 1 each worker sends CreateBatch of group payloads instead,
+// as the engine's combiner does with the writes of its item workers.
 func copyMailboxPacedIn(tb testing.TB, lim graphtest.Limits, start float64, items, workers, group int) pacedRun {
 	tb.Helper()
 	l := newLab(tb, graphtest.WithLimits(lim), graphtest.WithArrivalLog())
