@@ -54,8 +54,8 @@ type SQLite struct {
 	getItem *sql.Stmt
 	// The statements run per folder and per page, prepared once: parsing
 	// and planning took two thirds of a folder lookup.
-	getFolder, putFolder, deletedAtSource *sql.Stmt
-	items                                 *itemWrites // group commit of PutItem; nil when read-only
+	getFolder, putFolder, deletedAtSource, counts *sql.Stmt
+	items                                         *itemWrites // group commit of PutItem; nil when read-only
 }
 
 // Open opens the state file at path, creating it and its schema when it
@@ -317,7 +317,7 @@ func (s *SQLite) Close() error {
 
 func (s *SQLite) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.putItem, s.getItem, s.getFolder, s.putFolder, s.deletedAtSource} {
+	for _, st := range []*sql.Stmt{s.putItem, s.getItem, s.getFolder, s.putFolder, s.deletedAtSource, s.counts} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -464,6 +464,10 @@ const (
 			target_path = excluded.target_path, sync_state = excluded.sync_state,
 			source_count = excluded.source_count, target_count = excluded.target_count,
 			writes_open = excluded.writes_open, updated = excluded.updated`
+	// sqlCounts adds up a job's items (Counts), three times a pass.
+	sqlCounts = `SELECT outcome, kind, CASE outcome WHEN 'skipped' THEN reason ELSE '' END AS why,
+		CASE outcome WHEN 'copied' THEN losses ELSE '' END AS lost,
+		count(*), sum(size_bytes) FROM items WHERE job_id = ? GROUP BY outcome, kind, why, lost`
 	sqlDeletedAtSource = `SELECT count(*) FROM items WHERE job_id = ? AND folder_key = ? AND source_folder_id = ? AND outcome = ? AND reason = ?`
 )
 
@@ -476,6 +480,9 @@ func (s *SQLite) prepareFolderStmts(ctx context.Context, write *sql.DB) error {
 		return err
 	}
 	if s.deletedAtSource, err = s.read.PrepareContext(ctx, sqlDeletedAtSource); err != nil {
+		return err
+	}
+	if s.counts, err = s.read.PrepareContext(ctx, sqlCounts); err != nil {
 		return err
 	}
 	s.putFolder, err = write.PrepareContext(ctx, sqlPutFolder)
@@ -675,9 +682,7 @@ func (s *SQLite) Counts(ctx context.Context, jobID int64) (engine.ItemCounts, er
 	if err := s.errClosed(op); err != nil {
 		return c, err
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT outcome, kind, CASE outcome WHEN 'skipped' THEN reason ELSE '' END AS why,
-		CASE outcome WHEN 'copied' THEN losses ELSE '' END AS lost,
-		count(*), sum(size_bytes) FROM items WHERE job_id = ? GROUP BY outcome, kind, why, lost`, jobID)
+	rows, err := s.counts.QueryContext(ctx, jobID)
 	if err != nil {
 		return c, s.fail(op, err)
 	}
