@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/exmigrate/exmigrate/graphmail/internal/wire"
@@ -50,7 +49,7 @@ func (m *Mailbox) runBatch(ctx context.Context, op string, steps []wire.BatchSte
 		return nil, 0, fmt.Errorf("graph: %s: a $batch holds at most %d requests, not %d", op, MaxBatchSteps, len(steps))
 	}
 	ctx = m.ctx(ctx)
-	b := m.c.sched.box(strings.ToLower(m.address)) // the scheduler's key (withMailbox)
+	b := m.c.sched.box(m.address)
 	lim := m.c.sched.limits
 	out := make(map[string]wire.BatchAnswer, len(steps))
 	pending := steps

@@ -1,7 +1,9 @@
 package graphmail
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -219,25 +221,6 @@ func (m *Mailbox) Folders(ctx context.Context, scope mailbox.Scope) ([]mailbox.F
 	return out, nil
 }
 
-func toFolder(f models.MailFolderable) mailbox.Folder {
-	mf := mailbox.Folder{ID: deref(f.GetId()), DisplayName: deref(f.GetDisplayName()), Class: mailbox.ClassMailFolder}
-	if v := f.GetTotalItemCount(); v != nil {
-		mf.ItemCount = int64(*v)
-	}
-	if v := f.GetChildFolderCount(); v != nil {
-		mf.ChildCount = int64(*v)
-	}
-	if v := f.GetIsHidden(); v != nil {
-		mf.Hidden = *v
-	}
-	for _, p := range f.GetSingleValueExtendedProperties() {
-		if strings.EqualFold(deref(p.GetId()), containerClassProp) && deref(p.GetValue()) != "" {
-			mf.Class = deref(p.GetValue())
-		}
-	}
-	return mf
-}
-
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {
@@ -266,9 +249,34 @@ func (m *Mailbox) childFolders(ctx context.Context, parentID, filter string, fn 
 	})
 }
 
-// folderJSON is a mailFolder as a listing reads it.
+// postChildFolder creates a mail folder under parentID, with its container
+// class when it is not mail's.
+func (m *Mailbox) postChildFolder(ctx context.Context, op, parentID, displayName, class string) (folderJSON, error) {
+	body := map[string]any{"displayName": displayName}
+	if class != "" && class != mailbox.ClassMailFolder {
+		body["singleValueExtendedProperties"] = []map[string]string{{"id": containerClassProp, "value": class}}
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return folderJSON{}, fmt.Errorf("graph: %s: %w", op, err)
+	}
+	u := m.c.graphURL(userPath(m.address)+"/mailFolders/"+urlPathEscape(parentID)+"/childFolders", nil)
+	resp, err := m.c.do(ctx, op, http.MethodPost, u, bytes.NewReader(data), int64(len(data)), http.Header{"Content-Type": {"application/json"}})
+	if err != nil {
+		return folderJSON{}, err
+	}
+	defer resp.Body.Close()
+	var f folderJSON
+	if err := decodeAnswer(resp, 1<<20, &f); err != nil {
+		return folderJSON{}, wrapErr(op, err)
+	}
+	return f, nil
+}
+
+// folderJSON is a mailFolder as graphmail reads it.
 type folderJSON struct {
 	ID               string `json:"id"`
+	ParentFolderID   string `json:"parentFolderId"`
 	DisplayName      string `json:"displayName"`
 	TotalItemCount   *int64 `json:"totalItemCount"`
 	ChildFolderCount *int64 `json:"childFolderCount"`
@@ -279,9 +287,10 @@ type folderJSON struct {
 	} `json:"singleValueExtendedProperties"`
 }
 
-// folder is what toFolder makes of the SDK's model.
+// folder is the folder f describes; its class is the container class
+// when Graph gave one.
 func (f folderJSON) folder() mailbox.Folder {
-	mf := mailbox.Folder{ID: f.ID, DisplayName: f.DisplayName, Class: mailbox.ClassMailFolder}
+	mf := mailbox.Folder{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, Class: mailbox.ClassMailFolder}
 	if f.TotalItemCount != nil {
 		mf.ItemCount = *f.TotalItemCount
 	}
@@ -379,18 +388,9 @@ func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class
 		parentID = string(mailbox.RootFolder)
 	}
 	op := fmt.Sprintf("create folder %q under %s in %s", displayName, parentID, m.address)
-	body := models.NewMailFolder()
-	body.SetDisplayName(&displayName)
-	if class != "" && class != mailbox.ClassMailFolder {
-		p := models.NewSingleValueLegacyExtendedProperty()
-		p.SetId(ptr(containerClassProp))
-		p.SetValue(&class)
-		body.SetSingleValueExtendedProperties([]models.SingleValueLegacyExtendedPropertyable{p})
-	}
-	created, err := m.user.MailFolders().ByMailFolderId(parentID).ChildFolders().Post(ctx, body, nil)
+	created, err := m.postChildFolder(ctx, op, parentID, displayName, class)
 	var f mailbox.Folder
 	if err != nil {
-		err = wrapErr(op, err)
 		var ge *Error
 		if !errors.As(err, &ge) || (ge.Code != "ErrorFolderExists" && ge.Status != http.StatusConflict) {
 			return mailbox.Folder{}, err
@@ -409,13 +409,10 @@ func (m *Mailbox) CreateFolder(ctx context.Context, parentID, displayName, class
 			return mailbox.Folder{}, fmt.Errorf("%w (and no folder of that name is listed)", err)
 		}
 	} else {
-		f = toFolder(created)
+		f = created.folder()
 		if class != "" {
 			f.Class = class
 		}
-	}
-	if err == nil {
-		f.ParentID = deref(created.GetParentFolderId())
 	}
 	if f.ParentID == "" || f.ParentID == string(mailbox.RootFolder) {
 		f.ParentID = parentID

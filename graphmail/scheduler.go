@@ -206,7 +206,10 @@ func newScheduler(l Limits, log *slog.Logger, next http.RoundTripper, graphHost 
 	}
 }
 
+// box is a mailbox's state, by its address in any case: the requests'
+// contexts carry it lowercased (withMailbox), callers as they have it.
 func (s *scheduler) box(key string) *boxState {
+	key = strings.ToLower(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.boxes[key]
@@ -218,7 +221,7 @@ func (s *scheduler) box(key string) *boxState {
 }
 
 func (s *scheduler) stats(address string) Stats {
-	b := s.box(strings.ToLower(address))
+	b := s.box(address)
 	return Stats{
 		Requests: b.stats.requests.Load(), Retries: b.stats.retries.Load(), Throttled: b.stats.throttled.Load(),
 		TransportErrors: b.stats.transportErrors.Load(), Waited: time.Duration(b.stats.waited.Load()),

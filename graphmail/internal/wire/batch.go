@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -40,7 +43,7 @@ func AppendBatch(dst []byte, steps []BatchStep) []byte {
 		if len(s.Headers) > 0 {
 			dst = append(dst, `,"headers":{`...)
 			first := true
-			for _, k := range sortedKeys(s.Headers) {
+			for _, k := range slices.Sorted(maps.Keys(s.Headers)) {
 				if !first {
 					dst = append(dst, ',')
 				}
@@ -58,19 +61,6 @@ func AppendBatch(dst []byte, steps []BatchStep) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ { // a few headers: insertion sort
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }
 
 // appendString appends s as a JSON string.
@@ -93,14 +83,12 @@ func (a BatchAnswer) Header(name string) string {
 		return v
 	}
 	for k, v := range a.Headers {
-		if equalFold(k, name) {
+		if strings.EqualFold(k, name) {
 			return v
 		}
 	}
 	return ""
 }
-
-func equalFold(a, b string) bool { return len(a) == len(b) && bytes.EqualFold([]byte(a), []byte(b)) }
 
 // ErrBatchAnswer is a $batch answer that is not one: not JSON, or without
 // its responses.
