@@ -87,18 +87,15 @@ func (r *mailboxRun) newPrefetch(ctx context.Context, store mailbox.Scope, chang
 			it.SizeBytes > 0 && it.SizeBytes <= batchItemMax
 	}
 	// The records of the page's items, in one query where the store can.
-	var known map[string]ItemRecord
-	if bl, ok := r.c.Store.(itemsLookup); ok {
-		var sids []string
-		for _, ch := range changes {
-			if qualifies(ch) {
-				sids = append(sids, SourceID(r.key, ch.Item.ID))
-			}
+	var sids []string
+	for _, ch := range changes {
+		if qualifies(ch) {
+			sids = append(sids, SourceID(r.key, ch.Item.ID))
 		}
-		var err error
-		if known, err = bl.ItemsBySource(ctx, r.job.ID, sids); err != nil {
-			known = nil // each item is looked up alone, below
-		}
+	}
+	known, err := r.records(ctx, sids)
+	if err != nil {
+		known = nil // each item is looked up alone, below
 	}
 	for _, ch := range changes {
 		it := ch.Item
