@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"text/tabwriter"
 
+	"github.com/exmigrate/exmigrate/engine"
+	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/queue"
 	"github.com/exmigrate/exmigrate/internal/state"
@@ -61,21 +64,11 @@ func enqueueRun(ctx context.Context, opts *copyOptions) error {
 		return err // nothing selected: said, and nothing to do
 	}
 
-	// The state first: it creates exmigrate's tables in a new database
-	// (and refuses one of another program) before River adds its own.
-	store, err := state.OpenConfigured(ctx, cfg, "")
+	store, q, err := openStateAndQueue(ctx, cfg, opts.g.logger)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	pw, err := cfg.StatePassword()
-	if err != nil {
-		return usageErrorf("state: %w", err)
-	}
-	q, err := queue.Open(ctx, cfg.State.URL, pw, opts.g.logger)
-	if err != nil {
-		return err
-	}
 	defer q.Close()
 
 	jobs := make([]queue.Job, len(entries))
@@ -113,4 +106,26 @@ func enqueueRun(ctx context.Context, opts *copyOptions) error {
 	fmt.Fprintf(opts.g.io.Out, "\n%d mailbox(es) queued, %d already in the queue. Workers copy them: exmigrate worker --config %s\n",
 		len(res.Queued), len(res.Already), opts.g.ConfigPath)
 	return nil
+}
+
+// openStateAndQueue opens the config's PostgreSQL state, then the River
+// queue in the same database. The state goes first: it creates
+// exmigrate's tables in a new database (and refuses one of another
+// program) before River adds its own. The caller closes both.
+func openStateAndQueue(ctx context.Context, cfg *config.Config, log *slog.Logger) (engine.Store, *queue.Queue, error) {
+	store, err := state.OpenConfigured(ctx, cfg, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	pw, err := cfg.StatePassword()
+	if err != nil {
+		store.Close()
+		return nil, nil, usageErrorf("state: %w", err)
+	}
+	q, err := queue.Open(ctx, cfg.State.URL, pw, log)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, q, nil
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/exmigrate/exmigrate/internal/config"
 	"github.com/exmigrate/exmigrate/internal/csvinput"
 	"github.com/exmigrate/exmigrate/internal/queue"
-	"github.com/exmigrate/exmigrate/internal/state"
 	"github.com/exmigrate/exmigrate/mailbox"
 )
 
@@ -91,19 +90,11 @@ func workerRun(ctx context.Context, opts *workerOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := state.OpenConfigured(ctx, cfg, "")
+	store, q, err := openStateAndQueue(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	pw, err := cfg.StatePassword()
-	if err != nil {
-		return usageErrorf("state: %w", err)
-	}
-	q, err := queue.Open(ctx, cfg.State.URL, pw, log)
-	if err != nil {
-		return err
-	}
 	defer q.Close()
 	// The workers' one trail: the state database's audit table, unless
 	// the config or --audit-log names a file.
