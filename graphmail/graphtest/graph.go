@@ -833,11 +833,31 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request, claims token
 			return
 		}
 		seen[st.ID] = true
+		// Each step names its method and a URL relative to the version
+		// root (json-batching: "method", "url"), as a client must.
+		switch st.Method {
+		case http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete:
+		default:
+			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Batch request step %q has no valid method (%q).", st.ID, st.Method))
+			return
+		}
+		if st.URL == "" || strings.Contains(st.URL, "://") {
+			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Batch request step %q needs a relative URL, not %q.", st.ID, st.URL))
+			return
+		}
 		if len(st.Body) > 0 && string(st.Body) != "null" && st.Headers["Content-Type"] == "" && st.Headers["content-type"] == "" {
 			graphError(w, http.StatusBadRequest, "BadRequest", "Content-Type header must be specified for a request step with a body.")
 			return
 		}
 		sequential = sequential || len(st.DependsOn) > 0
+	}
+	for _, st := range in.Requests {
+		for _, d := range st.DependsOn {
+			if !seen[d] {
+				graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Batch request step %q depends on %q, which the batch does not hold.", st.ID, d))
+				return
+			}
+		}
 	}
 	// Answers come in the order the steps finish, which the docs allow
 	// ("possibly in a different order").

@@ -397,6 +397,17 @@ func TestLimitsEnforced(t *testing.T) {
 		if a := f.call(t, tok, "POST", "/$batch", []byte(dup)); a.status != 400 {
 			t.Errorf("duplicate ids: %d", a.status)
 		}
+		for _, bad := range []string{
+			`{"requests":[{"id":"1","url":"/users/x/mailFolders"}]}`,
+			`{"requests":[{"id":"1","method":"FETCH","url":"/users/x/mailFolders"}]}`,
+			`{"requests":[{"id":"1","method":"GET","url":"https://graph.microsoft.com/v1.0/users/x/mailFolders"}]}`,
+			`{"requests":[{"id":"1","method":"GET"}]}`,
+			`{"requests":[{"id":"1","method":"GET","url":"/users/x/mailFolders","dependsOn":["9"]}]}`,
+		} {
+			if a := f.call(t, tok, "POST", "/$batch", []byte(bad)); a.status != 400 {
+				t.Errorf("%s: %d, want 400", bad, a.status)
+			}
+		}
 		dep := `{"requests":[{"id":"1","method":"GET","url":"/users/ghost@x/mailFolders/inbox"},{"id":"2","method":"GET","url":"/users/` + alice + `/mailFolders/inbox","dependsOn":["1"]}]}`
 		a := f.call(t, tok, "POST", "/$batch", []byte(dep))
 		if rs := a.body["responses"].([]any); rs[1].(map[string]any)["status"].(float64) != 424 {
