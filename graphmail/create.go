@@ -82,11 +82,7 @@ func (m *Mailbox) createParsed(ctx context.Context, folderID string, msg mailbox
 	u := m.c.graphURL(userPath(m.address)+"/mailFolders/"+urlPathEscape(folderID)+"/messages", nil)
 	resp, err := m.c.do(ctx, op, http.MethodPost, u, bytes.NewReader(body), int64(len(body)), http.Header{"Content-Type": {"application/json"}})
 	if err != nil {
-		var ge *Error
-		if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && ge.kind == nil {
-			ge.kind = mailbox.ErrItemRejected // Graph refused this item's content for good
-		}
-		return "", err
+		return "", createRefused(err)
 	}
 	var created struct{ ID string }
 	created.ID, err = decodeID(resp, 8<<20)
@@ -116,6 +112,16 @@ func (m *Mailbox) createParsed(ctx context.Context, folderID string, msg mailbox
 		resp.Body.Close()
 	}
 	return created.ID, nil
+}
+
+// createRefused marks a create's 400 as the item's own refusal: Graph
+// refused this item's content for good.
+func createRefused(err error) error {
+	var ge *Error
+	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest && ge.kind == nil {
+		ge.kind = mailbox.ErrItemRejected
+	}
+	return err
 }
 
 // pendingSuffix marks the stamp of a message whose attachments are still

@@ -2,7 +2,6 @@ package graphmail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -134,15 +133,8 @@ func (m *Mailbox) sendCreates(ctx context.Context, folderID string, steps []crea
 			default:
 				out[s.i] = mailbox.BatchResult{ID: id}
 			}
-		case a.Status == http.StatusBadRequest:
-			err := m.stepError(op, a, attempts)
-			var ge *Error
-			if errors.As(err, &ge) && ge.kind == nil {
-				ge.kind = mailbox.ErrItemRejected // Graph refused this item's content for good
-			}
-			out[s.i].Err = err
 		default:
-			out[s.i].Err = m.stepError(op, a, attempts)
+			out[s.i].Err = createRefused(m.stepError(op, a, attempts))
 		}
 	}
 	return nil
