@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	kabs "github.com/microsoft/kiota-abstractions-go/authentication"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
-	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	khttp "github.com/microsoft/kiota-http-go"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	textser "github.com/microsoft/kiota-serialization-text-go"
@@ -90,10 +90,13 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 	sdkHTTP := &http.Client{Transport: khttp.NewCustomTransportWithParentTransport(sched, mws...)}
 
 	host := r.baseURL.Hostname()
-	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, []string{r.scope}, []string{host})
-	if err != nil {
-		return nil, fmt.Errorf("graph auth provider: %w", err)
-	}
+	tokens := tokenSource{cred: cred, scope: r.scope, host: host, cache: &tokenCache{}}
+	// The SDK's requests take their tokens where graphmail's own do: one
+	// cache, one reading of a token endpoint's failure (an unreachable
+	// one is the service's unavailability), and a token Graph refused
+	// (401, seen by the scheduler) is forgotten for both.
+	auth := kabs.NewBaseBearerTokenAuthenticationProvider(tokens)
+	sched.unauthorized = tokens.forget
 	pn := absser.NewParseNodeFactoryRegistry()
 	pn.ContentTypeAssociatedFactories["application/json"] = jsonser.NewJsonParseNodeFactory()
 	pn.ContentTypeAssociatedFactories["text/plain"] = textser.NewTextParseNodeFactory()
@@ -109,7 +112,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		cfg:     cfg,
 		log:     log,
 		base:    r.baseURL,
-		tokens:  tokenSource{cred: cred, scope: r.scope, host: host, cache: &tokenCache{}},
+		tokens:  tokens,
 		sched:   sched,
 		adapter: adapter,
 		users:   users.NewUsersRequestBuilderInternal(map[string]string{}, adapter),
@@ -305,9 +308,6 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, body io.Read
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
-		if resp.StatusCode == http.StatusUnauthorized {
-			c.tokens.forget(req.Header.Get("Authorization"))
-		}
 		return nil, errorFromResponse(op, resp)
 	}
 	return resp, nil

@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	kabs "github.com/microsoft/kiota-abstractions-go/authentication"
 
 	"github.com/exmigrate/exmigrate/internal/netcheck"
 )
@@ -400,6 +401,30 @@ func (t tokenSource) forget(refused string) {
 		t.cache.tok = azcore.AccessToken{}
 	}
 	t.cache.mu.Unlock()
+}
+
+// GetAuthorizationToken hands the SDK a token for the Graph host only
+// (kiota's AccessTokenProvider).
+func (t tokenSource) GetAuthorizationToken(ctx context.Context, u *url.URL, _ map[string]any) (string, error) {
+	if u == nil || !strings.EqualFold(u.Hostname(), t.host) {
+		return "", nil // never send the token anywhere else
+	}
+	tok, err := t.token(ctx)
+	if err != nil {
+		return "", authError(err)
+	}
+	return tok, nil
+}
+
+// GetAllowedHostsValidator is the Graph host (kiota's AccessTokenProvider).
+func (t tokenSource) GetAllowedHostsValidator() *kabs.AllowedHostsValidator {
+	v, err := kabs.NewAllowedHostsValidatorErrorCheck([]string{t.host})
+	if err != nil {
+		// The host comes from the base URL NewClient parsed: it has no
+		// scheme or path for the validator to refuse.
+		return &kabs.AllowedHostsValidator{}
+	}
+	return v
 }
 
 func (t tokenSource) authorize(ctx context.Context, req *http.Request) error {

@@ -51,6 +51,9 @@ type scheduler struct {
 	log       *slog.Logger
 	next      http.RoundTripper
 	graphHost string // requests to it ask for immutable ids
+	// unauthorized is told the Authorization header of a request Graph
+	// answered 401, raw or the SDK's, so that its token is not sent again.
+	unauthorized func(authorization string)
 
 	mu    sync.Mutex
 	boxes map[string]*boxState
@@ -465,6 +468,9 @@ func (s *scheduler) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		code := resp.StatusCode
+		if code == http.StatusUnauthorized && s.unauthorized != nil {
+			s.unauthorized(r.Header.Get("Authorization"))
+		}
 		// A 504 means the gateway gave up waiting, not that Graph did not
 		// act: a POST may have created the message. Only idempotent
 		// requests are resent here; the copy engine looks for the stamp
